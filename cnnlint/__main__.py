@@ -1,0 +1,4 @@
+from cnnlint.cli import main
+
+if __name__ == "__main__":  # pragma: no cover - exercised through a subprocess test
+    main()

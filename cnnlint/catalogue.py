@@ -1,0 +1,228 @@
+"""What cnnlint knows about torch's building blocks, as plain data.
+
+Every front end (the static reader and the torch.fx tracer) names layers by their torch class
+name (``Conv2d``, ``BatchNorm2d``); functional calls and tensor methods map onto the same names
+(``F.relu`` is a ``ReLU`` applied functionally). Rules ask about *families*, never about
+spellings, so ``F.leaky_relu`` and ``nn.LeakyReLU`` look the same to them.
+"""
+
+from __future__ import annotations
+
+# family -> torch.nn class names. A family groups layers a rule treats alike.
+_FAMILIES: dict[str, tuple[str, ...]] = {
+    "conv": (
+        "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+        "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+        "LazyConvTranspose3d",
+    ),
+    "linear": ("Linear", "LazyLinear", "Bilinear"),
+    "batchnorm": (
+        "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBatchNorm1d",
+        "LazyBatchNorm2d", "LazyBatchNorm3d",
+    ),
+    "instancenorm": (
+        "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
+        "LazyInstanceNorm2d", "LazyInstanceNorm3d",
+    ),
+    "groupnorm": ("GroupNorm",),
+    "layernorm": ("LayerNorm", "RMSNorm", "LocalResponseNorm"),
+    # ReLU and its clipped twin have zero slope for negative input: units can die.
+    "relu": ("ReLU", "ReLU6"),
+    # Non-zero slope (or smooth) for negative input: the dying-ReLU fixes.
+    "leaky": (
+        "LeakyReLU", "PReLU", "RReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
+        "Hardswish", "Softplus",
+    ),
+    # Saturate at both ends: gradients vanish through deep stacks of them.
+    "saturating": ("Sigmoid", "Tanh", "Hardsigmoid", "Hardtanh", "Softsign", "LogSigmoid"),
+    "softmax": ("Softmax", "LogSoftmax", "Softmax2d", "Softmin"),
+    "dropout": (
+        "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
+    ),
+    "pool": (
+        "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+        "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+        "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "FractionalMaxPool2d",
+    ),
+    "reshape": ("Flatten", "Unflatten", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle"),
+    "identity": ("Identity",),
+    "upsample": ("Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"),
+    "padding": (
+        "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d",
+        "ReflectionPad2d", "ReplicationPad2d", "ReplicationPad3d",
+    ),
+    "embedding": ("Embedding", "EmbeddingBag"),
+    "recurrent": ("LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell"),
+    "attention": ("MultiheadAttention", "Transformer", "TransformerEncoder",
+                  "TransformerEncoderLayer", "TransformerDecoder", "TransformerDecoderLayer"),
+    "loss": (
+        "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss",
+        "SmoothL1Loss", "HuberLoss", "KLDivLoss", "MultiLabelSoftMarginLoss", "CTCLoss",
+        "MultiMarginLoss", "SoftMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss",
+    ),
+}
+
+FAMILY_OF: dict[str, str] = {kind: fam for fam, kinds in _FAMILIES.items() for kind in kinds}
+
+WEIGHTED_FAMILIES = frozenset({"conv", "linear"})
+NORM_FAMILIES = frozenset({"batchnorm", "instancenorm", "groupnorm", "layernorm"})
+ACTIVATION_FAMILIES = frozenset({"relu", "leaky", "saturating"})
+
+# Containers are not layers: the reader expands them.
+CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+
+# Positional parameter names of constructors, so that `nn.Conv2d(3, 64, 3, 1, 1, bias=False)`
+# and its keyword spelling produce the same arguments.
+_CONV = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
+         "bias", "padding_mode")
+_CONVT = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding",
+          "groups", "bias", "dilation", "padding_mode")
+_NORM = ("num_features", "eps", "momentum", "affine", "track_running_stats")
+_POOL = ("kernel_size", "stride", "padding")
+SIGNATURES: dict[str, tuple[str, ...]] = {
+    **{k: _CONV for k in ("Conv1d", "Conv2d", "Conv3d")},
+    **{k: _CONV[1:] for k in ("LazyConv1d", "LazyConv2d", "LazyConv3d")},
+    **{k: _CONVT for k in ("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d")},
+    "Linear": ("in_features", "out_features", "bias"),
+    "LazyLinear": ("out_features", "bias"),
+    "Bilinear": ("in1_features", "in2_features", "out_features", "bias"),
+    **{k: _NORM for k in _FAMILIES["batchnorm"] + _FAMILIES["instancenorm"]},
+    "GroupNorm": ("num_groups", "num_channels", "eps", "affine"),
+    "LayerNorm": ("normalized_shape", "eps", "elementwise_affine", "bias"),
+    **{k: ("p", "inplace") for k in _FAMILIES["dropout"]},
+    "ReLU": ("inplace",),
+    "ReLU6": ("inplace",),
+    "LeakyReLU": ("negative_slope", "inplace"),
+    "ELU": ("alpha", "inplace"),
+    "CELU": ("alpha", "inplace"),
+    "PReLU": ("num_parameters", "init"),
+    "GELU": ("approximate",),
+    "Softmax": ("dim",),
+    "LogSoftmax": ("dim",),
+    **{k: _POOL for k in ("MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
+                          "AvgPool3d")},
+    **{k: ("output_size",) for k in ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+                                     "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+                                     "AdaptiveMaxPool2d", "AdaptiveMaxPool3d")},
+    "Flatten": ("start_dim", "end_dim"),
+    "Upsample": ("size", "scale_factor", "mode", "align_corners"),
+    "CrossEntropyLoss": ("weight", "size_average", "ignore_index", "reduce", "reduction",
+                         "label_smoothing"),
+    "NLLLoss": ("weight", "size_average", "ignore_index", "reduce", "reduction"),
+    "BCEWithLogitsLoss": ("weight", "size_average", "reduce", "reduction", "pos_weight"),
+    "BCELoss": ("weight", "size_average", "reduce", "reduction"),
+}
+
+# Defaults that rules depend on, so that a missing argument means the torch default.
+DEFAULTS: dict[str, dict[str, object]] = {
+    **{k: {"bias": True, "groups": 1, "stride": 1} for k in _FAMILIES["conv"]},
+    "Linear": {"bias": True},
+    **{k: {"p": 0.5} for k in _FAMILIES["dropout"]},
+    **{k: {"affine": True} for k in _FAMILIES["batchnorm"]},
+    **{k: {"affine": False} for k in _FAMILIES["instancenorm"]},
+}
+
+# Functional spellings: the qualified function name -> the layer kind it applies.
+FUNCTIONAL: dict[str, str] = {
+    "torch.nn.functional.relu": "ReLU",
+    "torch.nn.functional.relu_": "ReLU",
+    "torch.nn.functional.relu6": "ReLU6",
+    "torch.relu": "ReLU",
+    "torch.relu_": "ReLU",
+    "torch.nn.functional.leaky_relu": "LeakyReLU",
+    "torch.nn.functional.leaky_relu_": "LeakyReLU",
+    "torch.nn.functional.elu": "ELU",
+    "torch.nn.functional.selu": "SELU",
+    "torch.selu": "SELU",
+    "torch.nn.functional.celu": "CELU",
+    "torch.nn.functional.gelu": "GELU",
+    "torch.nn.functional.silu": "SiLU",
+    "torch.nn.functional.mish": "Mish",
+    "torch.nn.functional.hardswish": "Hardswish",
+    "torch.nn.functional.prelu": "PReLU",
+    "torch.nn.functional.softplus": "Softplus",
+    "torch.sigmoid": "Sigmoid",
+    "torch.nn.functional.sigmoid": "Sigmoid",
+    "torch.tanh": "Tanh",
+    "torch.nn.functional.tanh": "Tanh",
+    "torch.nn.functional.hardsigmoid": "Hardsigmoid",
+    "torch.nn.functional.hardtanh": "Hardtanh",
+    "torch.nn.functional.softmax": "Softmax",
+    "torch.softmax": "Softmax",
+    "torch.nn.functional.log_softmax": "LogSoftmax",
+    "torch.log_softmax": "LogSoftmax",
+    "torch.nn.functional.dropout": "Dropout",
+    "torch.nn.functional.dropout1d": "Dropout1d",
+    "torch.nn.functional.dropout2d": "Dropout2d",
+    "torch.nn.functional.dropout3d": "Dropout3d",
+    "torch.nn.functional.alpha_dropout": "AlphaDropout",
+    "torch.dropout": "Dropout",
+    "torch.nn.functional.max_pool1d": "MaxPool1d",
+    "torch.nn.functional.max_pool2d": "MaxPool2d",
+    "torch.nn.functional.max_pool3d": "MaxPool3d",
+    "torch.nn.functional.avg_pool1d": "AvgPool1d",
+    "torch.nn.functional.avg_pool2d": "AvgPool2d",
+    "torch.nn.functional.avg_pool3d": "AvgPool3d",
+    "torch.nn.functional.adaptive_avg_pool1d": "AdaptiveAvgPool1d",
+    "torch.nn.functional.adaptive_avg_pool2d": "AdaptiveAvgPool2d",
+    "torch.nn.functional.adaptive_avg_pool3d": "AdaptiveAvgPool3d",
+    "torch.nn.functional.adaptive_max_pool2d": "AdaptiveMaxPool2d",
+    "torch.max_pool2d": "MaxPool2d",
+    "torch.nn.functional.batch_norm": "BatchNorm",
+    "torch.batch_norm": "BatchNorm",
+    "torch.nn.functional.layer_norm": "LayerNorm",
+    "torch.nn.functional.group_norm": "GroupNorm",
+    "torch.nn.functional.instance_norm": "InstanceNorm",
+    "torch.nn.functional.conv1d": "Conv1d",
+    "torch.nn.functional.conv2d": "Conv2d",
+    "torch.nn.functional.conv3d": "Conv3d",
+    "torch.nn.functional.linear": "Linear",
+    "torch.flatten": "Flatten",
+    "torch.nn.functional.interpolate": "Upsample",
+    "torch.nn.functional.upsample": "Upsample",
+    "torch.nn.functional.pixel_shuffle": "PixelShuffle",
+}
+FAMILY_OF.update({"BatchNorm": "batchnorm", "InstanceNorm": "instancenorm"})
+
+# Tensor methods that apply a layer kind (`x.relu()`), and those that only reshape or move
+# data without changing what a rule sees (`x.view(n, -1)`).
+TENSOR_METHOD_KIND: dict[str, str] = {
+    "relu": "ReLU", "relu_": "ReLU", "sigmoid": "Sigmoid", "sigmoid_": "Sigmoid",
+    "tanh": "Tanh", "tanh_": "Tanh", "softmax": "Softmax", "log_softmax": "LogSoftmax",
+    "flatten": "Flatten",
+}
+PASSTHROUGH_METHODS = frozenset({
+    "view", "reshape", "permute", "transpose", "contiguous", "unsqueeze", "squeeze", "clone",
+    "float", "half", "double", "to", "cuda", "cpu", "type", "type_as", "expand", "expand_as",
+    "repeat", "flip", "narrow", "mean", "sum", "amax", "max", "min", "abs", "clamp", "clamp_",
+    "pow", "sqrt", "exp", "log", "neg", "squeeze_", "unsqueeze_", "view_as", "reshape_as",
+    "detach", "requires_grad_", "norm", "std", "var", "masked_fill", "masked_fill_", "t",
+})
+PASSTHROUGH_FUNCTIONS = frozenset({
+    "torch.reshape", "torch.transpose", "torch.permute", "torch.squeeze", "torch.unsqueeze",
+    "torch.mean", "torch.sum", "torch.clamp", "torch.abs", "torch.exp", "torch.log",
+    "torch.nn.functional.pad", "torch.nn.functional.normalize", "torch.clone", "torch.neg",
+    "torch.max", "torch.amax", "torch.squeeze", "torch.nn.functional.adaptive_max_pool1d",
+})
+# Combining functions: how two or more tensors meet.
+COMBINE_FUNCTIONS: dict[str, str] = {
+    "torch.add": "add", "torch.cat": "cat", "torch.concat": "cat", "torch.concatenate": "cat",
+    "torch.stack": "cat", "torch.mul": "mul", "torch.multiply": "mul", "torch.sub": "add",
+    "torch.matmul": "mul", "torch.bmm": "mul", "torch.einsum": "mul",
+}
+COMBINE_METHODS: dict[str, str] = {
+    "add": "add", "add_": "add", "sub": "add", "sub_": "add", "mul": "mul", "mul_": "mul",
+    "matmul": "mul", "div": "mul", "div_": "mul",
+}
+
+
+def family(kind: str) -> str:
+    return FAMILY_OF.get(kind, "other")
+
+
+def is_weighted(kind: str) -> bool:
+    return family(kind) in WEIGHTED_FAMILIES
+
+
+def is_norm(kind: str) -> bool:
+    return family(kind) in NORM_FAMILIES

@@ -1,0 +1,193 @@
+"""The command line. Thin: it parses flags, calls the engine, picks a reporter, and decides
+the exit code in exactly one place (`exit_code`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from cnnlint import __version__
+from cnnlint.findings import SEVERITIES, Finding, severity_rank
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  no finding at or above --fail-on (default: warning)
+  1  at least one finding at or above --fail-on
+  2  usage, configuration or internal error (a file that cannot be read,
+     a rule that crashed, a missing path, an unknown rule or option)
+--exit-zero turns 1 into 0; 2 stays 2."""
+
+
+class UsageProblem(click.ClickException):
+    exit_code = EXIT_ERROR
+
+
+def exit_code(findings: list[Finding], had_errors: bool, fail_on: str, exit_zero: bool) -> int:
+    if had_errors:
+        return EXIT_ERROR
+    if exit_zero or fail_on == "never":
+        return EXIT_CLEAN
+    threshold = severity_rank(fail_on)
+    failing = any(severity_rank(f.severity) >= threshold for f in findings)
+    return EXIT_FINDINGS if failing else EXIT_CLEAN
+
+
+class DefaultGroup(click.Group):
+    """`cnnlint PATH...` means `cnnlint check PATH...`, as with ruff's early releases."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h",
+                                                                         "--version")):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+def _split(values: tuple[str, ...]) -> list[str] | None:
+    if not values:
+        return None
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise UsageProblem(f"cannot write {output}: {exc.strerror}") from None
+    else:
+        click.echo(text, nl=False)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=EXIT_CODES_HELP)
+@click.version_option(__version__, "--version", prog_name="cnnlint")
+def cli() -> None:
+    """Lint PyTorch CNN code for designs that train badly.
+
+    `cnnlint PATH...` reads the files statically: it never imports or runs them.
+    """
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
+              default="text", show_default=True, help="Output format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("--select", multiple=True, metavar="RULES",
+              help="Rules to enable: codes, prefixes (CNN1), names or ALL. Replaces the config.")
+@click.option("--extend-select", multiple=True, metavar="RULES", help="Rules to add.")
+@click.option("--ignore", multiple=True, metavar="RULES", help="Rules to disable.")
+@click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]),
+              help="Lowest severity that makes the exit code 1 [default: warning].")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (2 stays 2).")
+@click.option("--config", type=click.Path(), help="Read [tool.cnnlint] from this file.")
+@click.option("--baseline", type=click.Path(), help="Report only findings not in FILE.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False),
+              help="Record the current findings in FILE and exit 0.")
+@click.option("--verbose", "-v", is_flag=True, help="Say what could not be analysed.")
+@click.option("--color/--no-color", default=None, help="Colour text output [default: on a TTY].")
+def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[str, ...],
+          extend_select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str | None,
+          exit_zero: bool, config: str | None, baseline: str | None,
+          write_baseline: str | None, verbose: bool, color: bool | None) -> None:
+    """Lint files and folders (recursively, *.py). The default command."""
+    from cnnlint import baseline as baselines
+    from cnnlint import report
+    from cnnlint.config import ConfigError, Flags, build_settings
+    from cnnlint.engine import lint
+    from cnnlint.rule import load_rules
+
+    targets = list(paths) or ["."]
+    rules = load_rules()
+    flags = Flags(select=_split(select), extend_select=_split(extend_select),
+                  ignore=_split(ignore), fail_on=fail_on, config=config)
+    try:
+        settings = build_settings(targets, flags, rules)
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from None
+    result = lint(targets, settings, rules)
+    if result.missing:
+        raise UsageProblem(f"path does not exist: {result.missing[0]}")
+    findings = result.findings
+    if write_baseline:
+        count = baselines.write(write_baseline, findings, result.source_line)
+        click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to {write_baseline}.",
+                   err=True)
+        sys.exit(EXIT_ERROR if result.errors else EXIT_CLEAN)
+    if baseline:
+        try:
+            findings = baselines.filter_new(findings, baseline, result.source_line)
+        except baselines.BaselineError as exc:
+            raise UsageProblem(str(exc)) from None
+    use_colour = color if color is not None else (
+        output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    text = report.get(fmt)(findings, result.errors, len(result.files), rules=rules,
+                           colour=use_colour, notes=result.notes() if verbose else None)
+    _write(text, output)
+    sys.exit(exit_code(findings, bool(result.errors), settings.fail_on, exit_zero))
+
+
+@cli.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def list_rules(fmt: str) -> None:
+    """List every rule: code, name, severity, summary."""
+    from cnnlint.rule import load_rules
+
+    rules = load_rules()
+    if fmt == "json":
+        rows: list[dict[str, Any]] = [
+            {"code": r.code, "name": r.name, "severity": r.severity, "summary": r.summary,
+             "options": r.option_defaults()} for r in rules.values()]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max(len(r.name) for r in rules.values())
+    for r in rules.values():
+        click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}")
+
+
+@cli.command()
+@click.argument("rule")
+def explain(rule: str) -> None:
+    """Print a rule's documentation (by code or name)."""
+    from cnnlint.config import did_you_mean
+    from cnnlint.rule import load_rules
+
+    rules = load_rules()
+    by_key = {**{r.name: r for r in rules.values()}, **rules}
+    found = by_key.get(rule) or by_key.get(rule.upper())
+    if found is None:
+        raise UsageProblem(f"unknown rule `{rule}`{did_you_mean(rule, by_key)}")
+    click.echo(f"{found.code} {found.name} ({found.severity})\n")
+    click.echo(found.documentation())
+    defaults = found.option_defaults()
+    if defaults:
+        click.echo("\nOptions ([tool.cnnlint.rules." + found.name + "]):")
+        for key, value in defaults.items():
+            click.echo(f"  {key} = {json.dumps(value)}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: click errors become one line on stderr and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="cnnlint", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        message = exc.format_message()
+        if isinstance(exc, click.UsageError) and not isinstance(exc, UsageProblem):
+            command = exc.ctx.command_path if exc.ctx else "cnnlint"
+            message += f" (see `{command} --help`)"
+        click.echo(f"cnnlint: error: {message}", err=True)
+        sys.exit(EXIT_ERROR)
+    except click.exceptions.Abort:
+        click.echo("cnnlint: aborted", err=True)
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_CLEAN)

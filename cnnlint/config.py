@@ -1,0 +1,226 @@
+"""`[tool.cnnlint]` in pyproject.toml, merged with command-line flags into run settings.
+
+Flags win over the file. Unknown keys, rules and options are errors with a did-you-mean,
+raised as ConfigError; the CLI turns that into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from cnnlint.findings import SEVERITIES
+from cnnlint.rule import Rule
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DEFAULT_EXCLUDES = (".git", ".venv", "venv", "build", "dist", "__pycache__", ".tox",
+                    "node_modules", ".cnnlint_cache")
+FAIL_ON = (*SEVERITIES, "never")
+KNOWN_KEYS = ("select", "extend-select", "ignore", "exclude", "per-file-ignores", "fail-on",
+              "rules")
+
+
+class ConfigError(Exception):
+    pass
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+@dataclass
+class Settings:
+    """What one run needs to know, after config file and flags are merged."""
+
+    enabled: list[str]  # rule codes, sorted
+    options: dict[str, Any]  # code -> the rule's Options instance
+    root: str  # the folder paths in the config are relative to
+    config_path: str | None = None
+    exclude: list[str] = field(default_factory=list)
+    per_file_ignores: list[tuple[str, frozenset[str]]] = field(default_factory=list)
+    fail_on: str = "warning"
+
+
+def find_config(paths: Iterable[str]) -> str | None:
+    """The nearest pyproject.toml with a [tool.cnnlint] table, above the linted paths."""
+    absolute = [os.path.abspath(p) for p in paths] or [os.getcwd()]
+    try:
+        start = os.path.commonpath(absolute)
+    except ValueError:
+        start = os.getcwd()
+    if not os.path.isdir(start):
+        start = os.path.dirname(start)
+    current = start
+    while True:
+        candidate = os.path.join(current, "pyproject.toml")
+        if os.path.isfile(candidate) and _has_table(candidate):
+            return candidate
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def _has_table(path: str) -> bool:
+    try:
+        return "cnnlint" in read_toml(path).get("tool", {})
+    except ConfigError:
+        return True  # let the load report the broken file
+
+
+def read_toml(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+
+
+def load_table(config_path: str | None) -> dict[str, Any]:
+    if config_path is None:
+        return {}
+    data = read_toml(config_path)
+    table = data.get("tool", {}).get("cnnlint", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{config_path}: [tool.cnnlint] must be a table")
+    for key in table:
+        if key not in KNOWN_KEYS:
+            raise ConfigError(
+                f"{config_path}: unknown key `{key}` in [tool.cnnlint]"
+                f"{did_you_mean(key, KNOWN_KEYS)}")
+    return table
+
+
+def resolve_selectors(selectors: Iterable[str], rules: dict[str, type[Rule]],
+                      origin: str) -> set[str]:
+    """Codes for selectors: `ALL`, a code, a code prefix (`CNN1`) or a rule name."""
+    by_name = {r.name: code for code, r in rules.items()}
+    codes: set[str] = set()
+    for raw in selectors:
+        selector = raw.strip()
+        if not selector:
+            continue
+        if selector.upper() == "ALL":
+            codes.update(rules)
+        elif selector in by_name:
+            codes.add(by_name[selector])
+        elif selector.upper() in rules:
+            codes.add(selector.upper())
+        elif selector.upper().startswith("CNN") and any(
+                c.startswith(selector.upper()) for c in rules):
+            codes.update(c for c in rules if c.startswith(selector.upper()))
+        else:
+            raise ConfigError(
+                f"{origin}: unknown rule selector `{selector}`"
+                f"{did_you_mean(selector, [*rules, *by_name])}")
+    return codes
+
+
+def _string_list(value: Any, key: str, origin: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise ConfigError(f"{origin}: `{key}` must be a list of strings")
+    return value
+
+
+def _rule_options(table: Any, rules: dict[str, type[Rule]], origin: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{origin}: [tool.cnnlint.rules] must be a table")
+    by_key = {**{r.name: c for c, r in rules.items()}, **{c: c for c in rules}}
+    overrides: dict[str, Any] = {}
+    for key, values in table.items():
+        code = by_key.get(key)
+        if code is None:
+            raise ConfigError(f"{origin}: unknown rule `{key}` in [tool.cnnlint.rules]"
+                              f"{did_you_mean(key, by_key)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{origin}: [tool.cnnlint.rules.{key}] must be a table")
+        rule = rules[code]
+        defaults = rule.option_defaults()
+        changes: dict[str, Any] = {}
+        for option, value in values.items():
+            if option not in defaults:
+                known = ", ".join(defaults) or "none"
+                raise ConfigError(
+                    f"{origin}: rule `{rule.name}` has no option `{option}`"
+                    f"{did_you_mean(option, defaults)} (its options: {known})")
+            default = defaults[option]
+            ok = isinstance(value, type(default)) or (
+                isinstance(default, float) and isinstance(value, int)
+                and not isinstance(value, bool))
+            if not ok or (isinstance(value, bool) and not isinstance(default, bool)):
+                raise ConfigError(
+                    f"{origin}: option `{option}` of rule `{rule.name}` must be "
+                    f"{type(default).__name__}, not {type(value).__name__}")
+            changes[option.replace("-", "_")] = value
+        overrides[code] = dataclasses.replace(rule.Options(), **changes)
+    return overrides
+
+
+@dataclass
+class Flags:
+    """The command line's say; None means "not given"."""
+
+    select: list[str] | None = None
+    extend_select: list[str] | None = None
+    ignore: list[str] | None = None
+    fail_on: str | None = None
+    config: str | None = None
+
+
+def build_settings(paths: list[str], flags: Flags, rules: dict[str, type[Rule]]) -> Settings:
+    config_path = flags.config
+    if config_path is not None and not os.path.isfile(config_path):
+        raise ConfigError(f"config file not found: {config_path}")
+    if config_path is None:
+        config_path = find_config(paths)
+    table = load_table(config_path)
+    origin = config_path or "config"
+    root = os.path.dirname(os.path.abspath(config_path)) if config_path else os.getcwd()
+
+    # Layers like ruff's: the file, then the command line. A layer's `select` replaces the
+    # set; `extend-select` adds; `ignore` removes.
+    enabled = set(rules)
+    layers = [
+        (origin, table.get("select"), table.get("extend-select"), table.get("ignore")),
+        ("--select/--ignore", flags.select, flags.extend_select, flags.ignore),
+    ]
+    for where, select, extend, ignore in layers:
+        if select is not None:
+            enabled = resolve_selectors(_string_list(select, "select", where), rules, where)
+        if extend is not None:
+            enabled |= resolve_selectors(_string_list(extend, "extend-select", where), rules,
+                                         where)
+        if ignore is not None:
+            enabled -= resolve_selectors(_string_list(ignore, "ignore", where), rules, where)
+
+    per_file: list[tuple[str, frozenset[str]]] = []
+    raw_per_file = table.get("per-file-ignores", {})
+    if not isinstance(raw_per_file, dict):
+        raise ConfigError(f"{origin}: `per-file-ignores` must be a table of glob = [codes]")
+    for glob, selectors in raw_per_file.items():
+        per_file.append((glob, frozenset(resolve_selectors(
+            _string_list(selectors, f"per-file-ignores.{glob}", origin), rules, origin))))
+
+    fail_on = flags.fail_on or table.get("fail-on", "warning")
+    if fail_on not in FAIL_ON:
+        raise ConfigError(f"{origin}: `fail-on` must be one of {', '.join(FAIL_ON)}, "
+                          f"not {fail_on!r}")
+    options = {code: rule.Options() for code, rule in rules.items()}
+    options.update(_rule_options(table.get("rules", {}), rules, origin))
+    return Settings(
+        enabled=sorted(enabled), options=options, root=root, config_path=config_path,
+        exclude=_string_list(table.get("exclude", []), "exclude", origin),
+        per_file_ignores=per_file, fail_on=fail_on)

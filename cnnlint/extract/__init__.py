@@ -1,0 +1,1 @@
+"""Front ends that turn code into cnnlint's IR."""

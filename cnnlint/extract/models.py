@@ -1,0 +1,133 @@
+"""Project facts for models: every nn.Module class and model factory of the run, as IR."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from cnnlint import ir
+from cnnlint.extract import values as v
+from cnnlint.extract.interp import Args, FileScope, Frame, Interp, TooComplex, tensors_in
+from cnnlint.extract.source import FileFacts
+from cnnlint.extract.values import UNKNOWN
+from cnnlint.findings import Loc
+
+
+def build_interp(files: Iterable[FileFacts]) -> Interp:
+    scopes = [FileScope(f.path, f.module, f.body, f.spans) for f in files if f.body]
+    interp = Interp(scopes)
+    for scope in interp.scopes.values():
+        interp.load(scope)
+    return interp
+
+
+def extract_models(interp: Interp) -> list[ir.Model]:
+    models: list[ir.Model] = []
+    for path in sorted(interp.scopes):
+        scope = interp.scopes[path]
+        for stmt in scope.body:
+            if stmt[0] == "class":
+                cls = scope.globals.get(stmt[1])
+                if isinstance(cls, v.ClassVal) and cls.node is stmt \
+                        and interp.is_module_class(cls):
+                    model = _build(interp, scope, stmt[1], "class", stmt[5],
+                                   lambda f, c=cls: interp.instantiate(c, Args(), f, None))
+                    if model is not None:
+                        models.append(model)
+        for stmt in scope.body:
+            if stmt[0] == "def" and _is_factory_candidate(stmt):
+                fn = scope.globals.get(stmt[1])
+                if isinstance(fn, v.FuncVal) and fn.node is stmt:
+                    model = _build(interp, scope, stmt[1], "factory", stmt[5],
+                                   lambda f, fn=fn: interp.call_function(fn, Args()))
+                    if model is not None:
+                        models.append(model)
+    return models
+
+
+def _is_factory_candidate(stmt: tuple[Any, ...]) -> bool:
+    """A module-level function with no required parameters that returns something."""
+    params = stmt[2]
+    if any(default is None and kind in ("pos", "kw") for _, default, kind in params):
+        return False
+    return _returns_value(stmt[3])
+
+
+def _returns_value(body: tuple[Any, ...]) -> bool:
+    for stmt in body:
+        tag = stmt[0]
+        if tag == "return" and stmt[1] != ("const", None):
+            return True
+        if tag == "if" and (_returns_value(stmt[2]) or _returns_value(stmt[3])):
+            return True
+        if tag in ("for", "while", "with") and _returns_value(stmt[3] if tag == "for" else stmt[2]):
+            return True
+        if tag == "try" and _returns_value(stmt[1]):
+            return True
+    return False
+
+
+def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
+           construct: Any) -> ir.Model | None:
+    interp.reset()
+    frame = Frame(scope, owner=name)
+    try:
+        module = construct(frame)
+        if not isinstance(module, v.MODULE_VALUES) or isinstance(module, v.Choice):
+            return None
+        if isinstance(module, v.Instance) and not interp.is_module_class(module.cls):
+            return None
+        interp.graph = []  # nodes made while constructing (dummy forwards) are not the model
+        _assign_paths(interp, module, "", interp.paths)
+        output = _forward(interp, module, frame)
+    except TooComplex:
+        interp.note("the model is too large or too dynamic to read statically")
+        output = UNKNOWN
+    except RecursionError:
+        interp.note("the model nests too deeply to read statically")
+        output = UNKNOWN
+    network = ir.Network(nodes=interp.graph, unresolved=list(interp.unresolved))
+    network.outputs = [t.node for t in tensors_in(Args([output]))]
+    if not network.outputs:
+        network.unresolved.append("the output of forward is not known")
+    loc = scope.loc(slot) or Loc(scope.path, 1, 1, 1, 1)
+    class_name = module.cls.name if isinstance(module, v.Instance) else type(module).__name__
+    if isinstance(module, v.SeqSpec):
+        class_name = "Sequential"
+    return ir.Model(name=name, kind=kind, class_name=class_name, loc=loc, network=network)
+
+
+def _forward(interp: Interp, module: Any, frame: Frame) -> Any:
+    """Call the model on fresh input nodes, one per required parameter of its forward."""
+    inputs: list[Any] = []
+    forward = module.cls.lookup("forward") if isinstance(module, v.Instance) else None
+    if isinstance(forward, v.FuncVal):
+        params = forward.node[2][1:]  # without self
+        for pname, default, pkind in params:
+            if pkind == "pos" and default is None:
+                inputs.append(interp.add_node(ir.INPUT, (), name=pname))
+    if not inputs:
+        inputs.append(interp.add_node(ir.INPUT, (), name="x"))
+    return interp.apply(module, Args(inputs), frame)
+
+
+def _assign_paths(interp: Interp, module: Any, prefix: str, paths: dict[int, str]) -> None:
+    """Give every submodule its path in the model ("layer1.0.conv1"), as torch names them."""
+    if id(module) in paths:
+        return
+    paths[id(module)] = prefix
+    join = (lambda key: f"{prefix}.{key}") if prefix else (lambda key: str(key))
+    if isinstance(module, v.SeqSpec):
+        for key, child in module.children:
+            _assign_paths(interp, child, join(key), paths)
+    elif isinstance(module, v.ListSpec):
+        for i, child in enumerate(module.children):
+            _assign_paths(interp, child, join(i), paths)
+    elif isinstance(module, v.DictSpec):
+        for key, child in module.children.items():
+            _assign_paths(interp, child, join(key), paths)
+    elif isinstance(module, v.Choice):
+        for option in module.options:
+            _assign_paths(interp, option, prefix, paths)
+    elif isinstance(module, v.Instance):
+        for key, child in interp.children(module):
+            _assign_paths(interp, child, join(key), paths)

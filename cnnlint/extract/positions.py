@@ -1,0 +1,86 @@
+"""Source positions for just the libcst nodes the analysis keeps.
+
+libcst stores no line numbers; its PositionProvider regenerates the whole file while recording
+a range for every node, which costs about 2x the parse itself. This state regenerates the code
+too, but only counts lines and columns and records the handful of nodes it was asked about:
+about 0.2x the parse on real model files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Span = tuple[int, int, int, int]  # line, column, end line, end column (all 1-based)
+
+
+class _NoRecord:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_RECORD = _NoRecord()
+
+
+class _LineCountingState:
+    """Duck-types libcst's CodegenState: the methods its `_codegen_impl`s call."""
+
+    def __init__(self, module: Any, wanted: dict[int, int]) -> None:
+        self.default_indent = module.default_indent
+        self.default_newline = module.default_newline
+        self.indent_tokens: list[str] = []
+        self.tokens: list[str] = []  # libcst reads it; we keep nothing in it
+        self.line = 1
+        self.column = 0
+        self.wanted = wanted
+        self.starts: dict[int, tuple[int, int]] = {}
+        self.spans: dict[int, Span] = {}
+
+    def increase_indent(self, value: str) -> None:
+        self.indent_tokens.append(value)
+
+    def decrease_indent(self) -> None:
+        self.indent_tokens.pop()
+
+    def add_indent_tokens(self) -> None:
+        for token in self.indent_tokens:
+            self.column += len(token)
+
+    def add_token(self, value: str) -> None:
+        newlines = value.count("\n")
+        if newlines:
+            self.line += newlines
+            self.column = len(value) - value.rfind("\n") - 1
+        else:
+            self.column += len(value)
+
+    def pop_trailing_newline(self) -> None:
+        return None
+
+    def record_syntactic_position(self, node: Any, **_: Any) -> _NoRecord:
+        return _NO_RECORD
+
+    def before_codegen(self, node: Any) -> None:
+        slot = self.wanted.get(id(node))
+        if slot is not None:
+            self.starts[slot] = (self.line, self.column)
+
+    def after_codegen(self, node: Any) -> None:
+        slot = self.wanted.get(id(node))
+        if slot is not None:
+            line, column = self.starts.pop(slot)
+            self.spans[slot] = (line, column + 1, self.line, self.column + 1)
+
+
+def compute_spans(module: Any, wanted: dict[int, int]) -> list[Span]:
+    """Spans for the nodes in `wanted` (id(node) -> slot), as a list indexed by slot."""
+    if not wanted:
+        return []
+    state = _LineCountingState(module, wanted)
+    module._codegen(state)
+    spans = [(0, 0, 0, 0)] * len(wanted)
+    for slot, span in state.spans.items():
+        spans[slot] = span
+    return spans

@@ -1,0 +1,163 @@
+"""The values the static interpreter computes with.
+
+Plain Python constants (ints, strings, tuples, lists, dicts) stand for themselves. Everything
+else is one of the small classes below. `UNKNOWN` is what the reader cannot know; every
+operation on it gives `UNKNOWN` again, so a guess never turns into a fact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnnlint.findings import Loc
+
+
+class _Unknown:
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:  # never let an unknown be mistaken for a falsy constant
+        raise TypeError("the truth of UNKNOWN is unknown; use interp.truth()")
+
+
+UNKNOWN: Any = _Unknown()
+
+
+@dataclass(eq=False)
+class Ref:
+    """A name from outside the project: `torch.nn.Conv2d`, `collections.OrderedDict`."""
+
+    qualname: str
+
+
+@dataclass(eq=False)
+class Tensor:
+    """A tensor flowing through `forward`: the id of the graph node that produced it."""
+
+    node: int
+
+
+@dataclass(eq=False)
+class LayerSpec:
+    """A torch layer instance: `nn.Conv2d(3, 64, 3, bias=False)`."""
+
+    kind: str
+    args: dict[str, Any]
+    loc: Loc | None
+    scope: str  # the class or function whose code created it
+
+
+@dataclass(eq=False)
+class SeqSpec:
+    """`nn.Sequential`: children in order, with their keys ("0", "1" or OrderedDict names)."""
+
+    children: list[tuple[str, Any]] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class ListSpec:
+    """`nn.ModuleList`."""
+
+    children: list[Any] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class DictSpec:
+    """`nn.ModuleDict`."""
+
+    children: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Choice:
+    """A module that is one of several, depending on a condition the reader cannot decide."""
+
+    options: tuple[Any, ...]
+
+
+@dataclass(eq=False)
+class ClassVal:
+    """A class defined in the project."""
+
+    name: str
+    scope: Any  # the FileScope that defines it
+    node: tuple[Any, ...]
+    bases: list[Any] = field(default_factory=list)
+    namespace: dict[str, Any] = field(default_factory=dict)
+
+    def lookup(self, name: str, seen: frozenset[int] = frozenset()) -> Any:
+        """Class attribute lookup through the project's bases (None when absent)."""
+        if name in self.namespace:
+            return self.namespace[name]
+        for base in self.bases:
+            if isinstance(base, ClassVal) and id(base) not in seen:
+                found = base.lookup(name, seen | {id(self)})
+                if found is not None:
+                    return found
+        return None
+
+
+@dataclass(eq=False)
+class FuncVal:
+    """A function or method defined in the project."""
+
+    name: str
+    scope: Any  # the FileScope that defines it
+    node: tuple[Any, ...]
+    closure: dict[str, Any] | None = None
+    owner: str = ""  # the class for a method
+    bound: Any = None  # `self` for a bound method
+    cls: Any = None  # the ClassVal that defines a method (what `super()` starts from)
+
+
+@dataclass(eq=False)
+class Instance:
+    """An instance of a project class; for nn.Module subclasses, `attrs` holds the children."""
+
+    cls: ClassVal
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Builtin:
+    name: str
+
+
+@dataclass(eq=False)
+class BoundMethod:
+    """`obj.method` for objects whose methods the interpreter implements (list.append, ...)."""
+
+    obj: Any
+    name: str
+
+
+@dataclass(eq=False)
+class ModuleVal:
+    """A project module imported as a whole (`from . import blocks`)."""
+
+    scope: Any
+
+
+@dataclass(eq=False)
+class SuperVal:
+    instance: Any
+    cls: ClassVal
+
+
+def is_const(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (tuple, list)):
+        return all(is_const(v) for v in value)
+    return False
+
+
+MODULE_VALUES = (LayerSpec, SeqSpec, ListSpec, DictSpec, Choice, Instance)

@@ -1,0 +1,70 @@
+"""Which files a run lints: the paths given, folders walked for *.py, minus excludes."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+
+from cnnlint.config import DEFAULT_EXCLUDES
+
+
+@dataclass
+class Discovery:
+    files: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def display_path(path: str) -> str:
+    """Paths as users expect to read them: relative to the working folder when inside it."""
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute)
+    except ValueError:
+        return absolute
+    return absolute if relative.startswith("..") else relative.replace(os.sep, "/")
+
+
+def _relative_to(path: str, root: str) -> str:
+    try:
+        return os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+    except ValueError:
+        return path.replace(os.sep, "/")
+
+
+def matches(path: str, globs: list[str], root: str) -> bool:
+    """True when a glob matches the path (relative to root), one of its parents, or its name."""
+    relative = _relative_to(path, root)
+    parts = relative.split("/")
+    candidates = {relative, parts[-1]}
+    candidates.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    return any(fnmatch.fnmatch(c, g.rstrip("/")) for g in globs for c in candidates)
+
+
+def discover(paths: list[str], exclude: list[str], root: str) -> Discovery:
+    found = Discovery()
+    seen: set[str] = set()
+
+    def add(path: str) -> None:
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            found.files.append(display_path(path))
+
+    for path in paths:
+        if not os.path.lexists(path):
+            found.missing.append(path)
+        elif os.path.isdir(path):
+            for folder, dirs, names in os.walk(path):
+                dirs[:] = sorted(
+                    d for d in dirs
+                    if d not in DEFAULT_EXCLUDES
+                    and not matches(os.path.join(folder, d), exclude, root))
+                for name in sorted(names):
+                    full = os.path.join(folder, name)
+                    if name.endswith(".py") and os.path.isfile(full) \
+                            and not matches(full, exclude, root):
+                        add(full)
+        else:
+            add(path)  # a file named explicitly is always linted, as ruff does
+    return found

@@ -1,0 +1,36 @@
+"""The default format: `path:line:col: CODE [severity] message`, the hint, then a summary."""
+
+from __future__ import annotations
+
+from cnnlint.findings import ErrorEntry, Finding
+from cnnlint.report import summary
+
+_COLOURS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
+_BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
+
+
+def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
+           colour: bool = False, notes: list[str] | None = None, **_: object) -> str:
+    def paint(text: str, style: str) -> str:
+        return f"{style}{text}{_RESET}" if colour else text
+
+    lines: list[str] = []
+    for f in findings:
+        where = paint(f"{f.path}:{f.line}:{f.column}:", _BOLD)
+        tag = paint(f"{f.code} [{f.severity}]", _COLOURS[f.severity])
+        lines.append(f"{where} {tag} {f.message}")
+        lines.append(paint(f"    hint: {f.hint}", _DIM))
+    for e in errors:
+        lines.append(f"{e.path or '<run>'}: {paint(f'error ({e.kind})', _COLOURS['error'])}: "
+                     f"{e.message}")
+    for note in notes or ():
+        lines.append(paint(f"note: {note}", _DIM))
+    counts = summary(findings, errors, files)
+    parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}"
+             for s in ("error", "warning", "info")]
+    closing = f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} " \
+              f"({', '.join(parts)}) in {files} file{'s' if files != 1 else ''}"
+    if errors:
+        closing += f"; {len(errors)} file or rule error{'s' if len(errors) != 1 else ''}"
+    lines.append(paint(closing + ".", _BOLD))
+    return "\n".join(lines) + "\n"

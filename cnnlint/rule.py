@@ -1,0 +1,140 @@
+"""The rule framework: a rule is one class carrying its metadata, docs, examples and check.
+
+Rules register themselves when their module is imported (no hand-kept list), and
+`load_rules()` imports every module of the `cnnlint.rules` package. A rule implements one or
+more of `check_file`, `check_model` and `check_project`; the engine calls them, so that a
+failure can be pinned on one rule and one file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Union
+
+from cnnlint.findings import SEVERITIES, Finding, Loc
+
+if TYPE_CHECKING:
+    from cnnlint.extract.source import FileFacts
+    from cnnlint.ir import Model, ProjectFacts
+
+# One source file, or several ({"model.py": ..., "train.py": ...}) for cross-file rules.
+Example = Union[str, dict[str, str]]
+
+# The comment that marks where an INVALID example must be flagged.
+EXAMPLE_MARKER = "# flagged"
+
+CODE_PATTERN = re.compile(r"^CNN\d{3}$")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+DOC_HEADINGS = ("What it flags", "Why it matters", "Example", "Instead")
+
+# Families by hundreds, like ruff's prefixes: codes are never reused.
+FAMILIES = {
+    "CNN1": "model architecture",
+    "CNN2": "training script",
+    "CNN3": "graph (trace)",
+    "CNN4": "runtime probe",
+    "CNN9": "meta",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class NoOptions:
+    pass
+
+
+class RegistryError(Exception):
+    pass
+
+
+_REGISTRY: dict[str, type[Rule]] = {}
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[str] = "warning"
+    summary: ClassVar[str]
+    fix: ClassVar[str]  # the default hint: one imperative line
+    Options: ClassVar[type] = NoOptions
+    valid: ClassVar[list[Example]] = []
+    invalid: ClassVar[list[Example]] = []
+
+    def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if register:
+            add_rule(cls)
+
+    def __init__(self, options: Any = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    # --- hooks (override any) ------------------------------------------------------------
+
+    def check_file(self, facts: FileFacts) -> Iterable[Finding]:
+        return ()
+
+    def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
+        return ()
+
+    def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
+        return ()
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def finding(self, message: str, loc: Loc, symbol: str, hint: str | None = None,
+                severity: str | None = None) -> Finding:
+        return Finding(
+            code=self.code, name=self.name, severity=severity or self.severity,
+            message=message, hint=hint or self.fix, path=loc.path, line=loc.line,
+            column=loc.column, end_line=loc.end_line, end_column=loc.end_column, symbol=symbol)
+
+    @classmethod
+    def documentation(cls) -> str:
+        import inspect
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def option_defaults(cls) -> dict[str, Any]:
+        return {f.name.replace("_", "-"): f.default for f in dataclasses.fields(cls.Options)}
+
+
+def add_rule(cls: type[Rule]) -> None:
+    for attr in ("code", "name", "summary", "fix"):
+        if not isinstance(getattr(cls, attr, None), str):
+            raise RegistryError(f"rule {cls.__qualname__} has no `{attr}`")
+    if not CODE_PATTERN.match(cls.code):
+        raise RegistryError(f"rule code {cls.code!r} is not CNN + three digits")
+    if not NAME_PATTERN.match(cls.name):
+        raise RegistryError(f"rule name {cls.name!r} is not kebab-case")
+    if cls.severity not in SEVERITIES:
+        raise RegistryError(f"rule {cls.code} has unknown severity {cls.severity!r}")
+    for other in _REGISTRY.values():
+        if other is cls:
+            return
+        if other.code == cls.code or other.name == cls.name:
+            # Also what happens when a rule module is imported twice under two names.
+            raise RegistryError(
+                f"rule {cls.code} {cls.name} ({cls.__module__}) clashes with "
+                f"{other.code} {other.name} ({other.__module__})")
+    _REGISTRY[cls.code] = cls
+
+
+def remove_rule(code: str) -> None:
+    """For tests that register a temporary rule."""
+    _REGISTRY.pop(code, None)
+
+
+def load_rules() -> dict[str, type[Rule]]:
+    """Every registered rule, by code, in code order."""
+    import cnnlint.rules as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"cnnlint.rules.{info.name}")
+    return dict(sorted(_REGISTRY.items()))
+
+
+def family_of(code: str) -> str:
+    return FAMILIES.get(code[:4], "other")

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cnnlint.findings import Finding
+from cnnlint.ir import Model, ProjectFacts
+from cnnlint.rule import Rule
+
+
+@dataclass(frozen=True)
+class Options:
+    pass
+
+
+class DropoutBeforeBatchNorm(Rule):
+    """Dropout sits right before a BatchNorm layer.
+
+    ## What it flags
+    A `Dropout` (module or `F.dropout`) with a non-zero rate whose output goes straight into
+    a `BatchNorm*d`.
+
+    ## Why it matters
+    In training, dropout zeroes units and rescales the rest, which changes the variance of
+    what BatchNorm sees; in evaluation dropout is off, so the variance differs. BatchNorm's
+    running statistics were learned on the training variance and are wrong at test time: the
+    "variance shift" of Li et al. (2019), a known cause of models that score well in training
+    and worse on validation (DOMAIN.md, story 1).
+
+    ## Example
+    ```python
+    self.head = nn.Sequential(nn.Linear(512, 256), nn.Dropout(0.5), nn.BatchNorm1d(256))
+    ```
+
+    ## Instead
+    ```python
+    self.head = nn.Sequential(nn.Linear(512, 256), nn.BatchNorm1d(256), nn.ReLU(),
+                              nn.Dropout(0.5))
+    ```
+    """
+
+    code = "CNN102"
+    name = "dropout-before-batchnorm"
+    severity = "warning"
+    summary = "Dropout right before BatchNorm shifts the variance BN learns between train and eval"
+    fix = "Move the dropout after the BatchNorm (after the block's last norm layer)"
+    Options = Options
+
+    def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
+        users = model.network.consumers()
+        nodes = model.network.nodes
+        for node in nodes:
+            if node.family != "dropout" or node.loc is None:
+                continue
+            if node.arg("p") == 0:
+                continue
+            following = [nodes[i] for i in users[node.id]]
+            norms = [n for n in following if n.family == "batchnorm"]
+            if norms:
+                yield self.finding(
+                    f"`{node.kind}` right before `{norms[0].kind}` "
+                    f"(`{node.name}` feeds `{norms[0].name}`): BN's statistics differ "
+                    "between train and eval",
+                    node.loc, symbol=node.owner or model.name)
+
+    valid = [
+        """
+import torch.nn as nn
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(512, 256)
+        self.bn = nn.BatchNorm1d(256)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.drop(self.bn(self.fc(x)))
+""",
+        # A zero rate is a no-op.
+        """
+from torch import nn
+
+head = None
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(4, 4), nn.Dropout(p=0.0), nn.BatchNorm1d(4))
+
+    def forward(self, x):
+        return self.layers(x)
+""",
+        # Dropout then a linear layer, then BatchNorm: not adjacent.
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 8)
+        self.fc2 = nn.Linear(8, 8)
+        self.bn = nn.BatchNorm1d(8)
+
+    def forward(self, x):
+        x = F.dropout(self.fc1(x), 0.3, training=self.training)
+        return self.bn(self.fc2(x))
+""",
+    ]
+    invalid = [
+        """
+import torch.nn as nn
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(512, 256),
+            nn.Dropout(0.5),  # flagged
+            nn.BatchNorm1d(256),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+""",
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        x = F.dropout(x, p=0.2, training=self.training)  # flagged
+        return self.bn(self.conv(x))
+""",
+        """
+from collections import OrderedDict
+from torch import nn
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout2d(0.25)  # flagged
+        self.norm = nn.BatchNorm2d(64)
+
+    def forward(self, x):
+        x = self.drop(x)
+        x = self.norm(x)
+        return x
+""",
+    ]

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cnnlint.extract.source import FileFacts
+from cnnlint.findings import Finding, Loc
+from cnnlint.rule import Rule
+
+
+@dataclass(frozen=True)
+class Options:
+    pass
+
+
+class SyntaxErrorRule(Rule):
+    """The file does not parse as Python, so nothing in it could be checked.
+
+    ## What it flags
+    A file libcst cannot parse, at the position of the error.
+
+    ## Why it matters
+    cnnlint reads code without running it; a file that does not parse hides every model and
+    training loop in it from every other rule. The run goes on with the other files.
+
+    ## Example
+    ```python
+    def forward(self, x)
+        return x
+    ```
+
+    ## Instead
+    ```python
+    def forward(self, x):
+        return x
+    ```
+    """
+
+    code = "CNN900"
+    name = "syntax-error"
+    severity = "error"
+    summary = "The file does not parse, so no other rule could check it"
+    fix = "Fix the syntax error; cnnlint reads files without running them"
+    Options = Options
+
+    def check_file(self, facts: FileFacts) -> Iterable[Finding]:
+        if facts.syntax_error is not None:
+            message, line, column = facts.syntax_error
+            yield self.finding(f"syntax error: {message}",
+                               Loc(facts.path, line, column, line, column), symbol="")
+
+    valid = [
+        "x = 1\n",
+        "import torch.nn as nn\n\nlayer = nn.Conv2d(3, 8, 3)\n",
+        "def forward(self, x):\n    return x\n",
+    ]
+    invalid = [
+        "def forward(self, x)  # flagged\n    return x\n",
+        "import torch\nx = (1,  # flagged\n",
+        "layers = [nn.Conv2d(3, 8, 3) nn.ReLU()]  # flagged\n",
+    ]
