@@ -54,7 +54,7 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _write(text: str, output: str | None) -> None:
+def _write(text: str, output: str | None, colour: bool = False) -> None:
     if output:
         try:
             with open(output, "w", encoding="utf-8") as handle:
@@ -62,7 +62,7 @@ def _write(text: str, output: str | None) -> None:
         except OSError as exc:
             raise UsageProblem(f"cannot write {output}: {exc.strerror}") from None
     else:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=colour)
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
@@ -130,7 +130,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
         output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     text = report.get(fmt)(findings, result.errors, len(result.files), rules=rules,
                            colour=use_colour, notes=result.notes() if verbose else None)
-    _write(text, output)
+    _write(text, output, use_colour)
     sys.exit(exit_code(findings, bool(result.errors), settings.fail_on, exit_zero))
 
 

@@ -77,8 +77,8 @@ def _run_rules(active: list[Rule], result: Result) -> list[Finding]:
                                    errors=result.errors))
     try:
         interp = build_interp(f for f in facts if f.syntax_error is None)
-        result.models = extract_models(interp)
-    except Exception as exc:  # pragma: no cover - a bug; reported, not raised
+        result.models = extract_models(interp, result.errors)
+    except Exception as exc:  # pragma: no cover - a bug in loading; reported, not raised
         result.errors.append(_internal(facts[0].path if facts else "", "model extraction", exc))
     project = ir.ProjectFacts(models=result.models, paths=list(result.facts))
     for rule in active:

@@ -135,8 +135,9 @@ class Net(nn.Module):
         self.bn = nn.BatchNorm2d(8)
 
     def forward(self, x):
+        x = self.conv(x)
         x = F.dropout(x, p=0.2, training=self.training)  # flagged
-        return self.bn(self.conv(x))
+        return self.bn(x)
 """,
         """
 from collections import OrderedDict

@@ -148,7 +148,7 @@ class Interp:
         self._exec: dict[str, Callable[[tuple[Any, ...], Frame], Any]] = {
             "assign": self._assign,
             "augassign": self._augassign,
-            "expr": lambda s, f: self.eval(s[1], f) and None,
+            "expr": self._expr_stmt,
             "return": self._return,
             "if": self._if,
             "for": self._for,
@@ -294,6 +294,9 @@ class Interp:
             raise TooComplex()
         handler = self._exec.get(stmt[0])
         return handler(stmt, f) if handler is not None else _NORMAL
+
+    def _expr_stmt(self, stmt: tuple[Any, ...], f: Frame) -> None:
+        self.eval(stmt[1], f)
 
     def _assign(self, stmt: tuple[Any, ...], f: Frame) -> None:
         value = self.eval(stmt[2], f)
@@ -779,9 +782,10 @@ class Interp:
                 args.kw.update(value)
             else:
                 args.open_kw = True
-        return self.call(func, args, f, f.scope.loc(e[4]))
+        return self.call(func, args, f, f.scope.loc(e[4]), e[1])
 
-    def call(self, func: Any, args: Args, f: Frame, loc: Loc | None) -> Any:
+    def call(self, func: Any, args: Args, f: Frame, loc: Loc | None,
+             func_expr: tuple[Any, ...] | None = None) -> Any:
         if isinstance(func, v.Ref):
             return self.call_ref(func.qualname, args, f, loc)
         if isinstance(func, v.ClassVal):
@@ -796,7 +800,7 @@ class Interp:
             return self.call_method(func.obj, func.name, args, f, loc)
         if isinstance(func, (*v.MODULE_VALUES,)):
             return self.apply(func, args, f)
-        return self.unknown_call(args, "a call to an unresolved name")
+        return self.unknown_call(args, f"`{describe(func_expr)}(...)` is not known")
 
     def unknown_call(self, args: Args, why: str) -> Any:
         tensors = tensors_in(args)
@@ -1068,6 +1072,21 @@ class Interp:
 
 
 # --- helpers that need no interpreter state ------------------------------------------------
+
+
+def describe(expr: tuple[Any, ...] | None) -> str:
+    """Source-like text for a lowered callee, for notes: `self.body`, `build(...)`."""
+    if expr is None:
+        return "a call"
+    if expr[0] == "name":
+        return expr[1]
+    if expr[0] == "attr":
+        return f"{describe(expr[1])}.{expr[2]}"
+    if expr[0] == "call":
+        return f"{describe(expr[1])}(...)"
+    if expr[0] == "sub":
+        return f"{describe(expr[1])}[...]"
+    return "an expression"
 
 
 def tensors_in(args: Args) -> list[v.Tensor]:

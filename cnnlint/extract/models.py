@@ -9,7 +9,7 @@ from cnnlint.extract import values as v
 from cnnlint.extract.interp import Args, FileScope, Frame, Interp, TooComplex, tensors_in
 from cnnlint.extract.source import FileFacts
 from cnnlint.extract.values import UNKNOWN
-from cnnlint.findings import Loc
+from cnnlint.findings import ErrorEntry, Loc
 
 
 def build_interp(files: Iterable[FileFacts]) -> Interp:
@@ -20,8 +20,23 @@ def build_interp(files: Iterable[FileFacts]) -> Interp:
     return interp
 
 
-def extract_models(interp: Interp) -> list[ir.Model]:
+def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None) -> list[ir.Model]:
+    """Every model of the run. A model the reader fails on becomes an `internal` error entry
+    (when `errors` is given) and the others are still read."""
     models: list[ir.Model] = []
+
+    def build(scope: FileScope, name: str, kind: str, slot: int, construct: Any) -> None:
+        try:
+            model = _build(interp, scope, name, kind, slot, construct)
+        except Exception as exc:
+            if errors is None:
+                raise
+            errors.append(ErrorEntry(path=scope.path, kind="internal", message=(
+                f"reading model {name} failed: {type(exc).__name__}: {exc}")))
+            return
+        if model is not None:
+            models.append(model)
+
     for path in sorted(interp.scopes):
         scope = interp.scopes[path]
         for stmt in scope.body:
@@ -29,18 +44,14 @@ def extract_models(interp: Interp) -> list[ir.Model]:
                 cls = scope.globals.get(stmt[1])
                 if isinstance(cls, v.ClassVal) and cls.node is stmt \
                         and interp.is_module_class(cls):
-                    model = _build(interp, scope, stmt[1], "class", stmt[5],
-                                   lambda f, c=cls: interp.instantiate(c, Args(), f, None))
-                    if model is not None:
-                        models.append(model)
+                    build(scope, stmt[1], "class", stmt[5],
+                          lambda f, c=cls: interp.instantiate(c, Args(), f, None))
         for stmt in scope.body:
             if stmt[0] == "def" and _is_factory_candidate(stmt):
                 fn = scope.globals.get(stmt[1])
                 if isinstance(fn, v.FuncVal) and fn.node is stmt:
-                    model = _build(interp, scope, stmt[1], "factory", stmt[5],
-                                   lambda f, fn=fn: interp.call_function(fn, Args()))
-                    if model is not None:
-                        models.append(model)
+                    build(scope, stmt[1], "factory", stmt[5],
+                          lambda f, fn=fn: interp.call_function(fn, Args()))
     return models
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 from dataclasses import dataclass, field
@@ -63,13 +64,25 @@ def decode(data: bytes) -> str:
     return data.decode("utf-8")
 
 
+def _python_syntax_error(source: str) -> tuple[str, int, int] | None:
+    """Python's own message and position for a file libcst rejects (it names the line where
+    the mistake is, where libcst names the token it stopped at). Only parses; never runs."""
+    try:
+        ast.parse(source)
+    except SyntaxError as exc:
+        return (exc.msg, exc.lineno or 1, exc.offset or 1)
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None
+
+
 def analyse_source(path: str, source: str) -> FileFacts:
     facts = FileFacts(path=path, module=module_name(path), lines=source.splitlines())
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid syntax"
-        facts.syntax_error = (message, exc.raw_line, exc.raw_column + 1)
+        facts.syntax_error = _python_syntax_error(source) or (
+            exc.message, exc.raw_line, exc.raw_column + 1)
         return facts
     body, wanted = lower_module(module)
     facts.body = body

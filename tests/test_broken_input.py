@@ -1,0 +1,78 @@
+"""One broken file or rule never stops the run; each gets a documented outcome."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable
+
+from cnnlint.findings import Finding
+from cnnlint.ir import Model, ProjectFacts
+from cnnlint.rule import Rule, remove_rule
+
+from helpers import BAD, run
+
+
+def _json(args: list[str]) -> tuple[int, dict]:
+    code, out, _ = run(["--format", "json", *args])
+    return code, json.loads(out)
+
+
+def test_syntax_error_is_a_finding_and_the_run_goes_on(in_tmp: Path) -> None:
+    (in_tmp / "bad.py").write_text(BAD)
+    (in_tmp / "broken.py").write_text("import torch\n\ndef forward(self, x)\n    return x\n")
+    code, data = _json(["."])
+    assert code == 1
+    found = {(f["path"], f["code"], f["line"]) for f in data["findings"]}
+    assert found == {("bad.py", "CNN101", 6), ("broken.py", "CNN900", 3)}
+    syntax = next(f for f in data["findings"] if f["code"] == "CNN900")
+    assert syntax["severity"] == "error" and "expected ':'" in syntax["message"]
+
+
+def test_unreadable_and_undecodable_files_are_read_errors(in_tmp: Path) -> None:
+    (in_tmp / "bad.py").write_text(BAD)
+    (in_tmp / "latin1.py").write_bytes(b"x = '\xe9'\n")
+    (in_tmp / "nul.py").write_bytes(b"x = 1\x00\n")
+    (in_tmp / "declared.py").write_bytes(b"# -*- coding: latin-1 -*-\nx = '\xe9'\n")
+    (in_tmp / "bom.py").write_bytes(b"\xef\xbb\xbf" + BAD.encode())
+    code, data = _json(["."])
+    assert code == 2
+    errors = {(e["path"], e["kind"]) for e in data["errors"]}
+    assert errors == {("latin1.py", "read"), ("nul.py", "read")}
+    assert {f["path"] for f in data["findings"]} == {"bad.py", "bom.py"}
+
+
+class _Exploding(Rule, register=False):
+    """Raises on every model.
+
+    ## What it flags
+    ## Why it matters
+    ## Example
+    ## Instead
+    """
+
+    code = "CNN899"
+    name = "test-exploding-rule"
+    summary = "a rule that raises"
+    fix = "none"
+
+    def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
+        raise ValueError("boom")
+
+
+def test_a_crashing_rule_is_an_internal_error_and_other_rules_still_run(
+        in_tmp: Path, monkeypatch) -> None:
+    from cnnlint import rule as rule_module
+
+    (in_tmp / "bad.py").write_text(BAD)
+    monkeypatch.setitem(rule_module._REGISTRY, "CNN899", _Exploding)
+    try:
+        code, data = _json(["bad.py"])
+    finally:
+        remove_rule("CNN899")
+    assert code == 2
+    assert [f["code"] for f in data["findings"]] == ["CNN101"]
+    (error,) = data["errors"]
+    assert error["kind"] == "internal" and error["path"] == "bad.py"
+    assert "rule CNN899 (test-exploding-rule) on bad.py failed: ValueError: boom" in \
+        error["message"]

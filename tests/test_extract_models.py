@@ -1,0 +1,217 @@
+"""The static reader: model classes into the IR, across the idioms real code uses."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from cnnlint import ir
+from cnnlint.extract.models import build_interp, extract_models
+from cnnlint.extract.source import analyse_source
+
+
+def models_of(*sources: str, names: tuple[str, ...] = ()) -> dict[str, ir.Model]:
+    names = names or tuple(f"m{i}.py" for i in range(len(sources)))
+    facts = [analyse_source(n, textwrap.dedent(s)) for n, s in zip(names, sources)]
+    return {m.name: m for m in extract_models(build_interp(facts))}
+
+
+def kinds(model: ir.Model) -> list[str]:
+    return [n.kind for n in model.network.nodes if n.kind != ir.INPUT]
+
+
+@pytest.mark.parametrize("imports, conv, bn", [
+    ("import torch.nn as nn", "nn.Conv2d", "nn.BatchNorm2d"),
+    ("from torch import nn", "nn.Conv2d", "nn.BatchNorm2d"),
+    ("from torch.nn import Conv2d, BatchNorm2d", "Conv2d", "BatchNorm2d"),
+    ("import torch", "torch.nn.Conv2d", "torch.nn.BatchNorm2d"),
+    ("import torch.nn", "torch.nn.Conv2d", "torch.nn.BatchNorm2d"),
+    ("from torch.nn import Conv2d as C, BatchNorm2d as B", "C", "B"),
+])
+def test_import_styles(imports: str, conv: str, bn: str) -> None:
+    source = f"""
+{imports}
+import torch
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = {conv}(3, 8, 3, padding=1, bias=False)
+        self.bn = {bn}(8)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+"""
+    model = models_of(source)["Net"]
+    assert kinds(model) == ["Conv2d", "BatchNorm2d"]
+    conv_node = model.network.nodes[1]
+    assert conv_node.args == {"in_channels": 3, "out_channels": 8, "kernel_size": 3,
+                              "padding": 1, "bias": False}
+    assert conv_node.name == "conv" and conv_node.owner == "Net"
+    assert conv_node.loc is not None and conv_node.loc.line == 8
+    assert model.network.complete
+
+
+def test_forward_order_wins_over_declaration_order() -> None:
+    model = models_of("""
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(16, 10)
+                self.pool = nn.MaxPool2d(2)
+                self.conv = nn.Conv2d(3, 16, 3)
+
+            def forward(self, x):
+                x = self.pool(F.relu(self.conv(x)))
+                x = x.view(x.size(0), -1)
+                x = F.dropout(x, 0.5, training=self.training)
+                return self.fc(x)
+    """)["Net"]
+    assert kinds(model) == ["Conv2d", "ReLU", "MaxPool2d", "Dropout", "Linear"]
+    chain = model.network.nodes
+    assert all(n.inputs == (n.id - 1,) for n in chain[1:])  # a plain chain
+    assert model.network.outputs == [chain[-1].id]
+
+
+def test_sequential_positional_ordereddict_and_nested() -> None:
+    model = models_of("""
+        from collections import OrderedDict
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.stem = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+                self.head = nn.Sequential(OrderedDict([
+                    ("pool", nn.AdaptiveAvgPool2d(1)),
+                    ("flat", nn.Flatten()),
+                    ("fc", nn.Sequential(nn.Linear(8, 4), nn.Sigmoid())),
+                ]))
+
+            def forward(self, x):
+                return self.head(self.stem(x))
+    """)["Net"]
+    names = [n.name for n in model.network.nodes[1:]]
+    assert names == ["stem.0", "stem.1", "head.pool", "head.flat", "head.fc.0", "head.fc.1"]
+
+
+def test_module_list_and_module_dict_iterated_in_forward() -> None:
+    model = models_of("""
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.blocks = nn.ModuleList([nn.Conv2d(8, 8, 3) for _ in range(3)])
+                self.heads = nn.ModuleDict({"a": nn.ReLU(), "b": nn.Tanh()})
+
+            def forward(self, x):
+                for block in self.blocks:
+                    x = block(x)
+                for name, head in self.heads.items():
+                    x = head(x)
+                return x
+    """)["Net"]
+    assert kinds(model) == ["Conv2d"] * 3 + ["ReLU", "Tanh"]
+    assert [n.name for n in model.network.nodes[1:4]] == ["blocks.0", "blocks.1", "blocks.2"]
+
+
+def test_residual_add_and_concat_are_connections() -> None:
+    model = models_of("""
+        import torch
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+            def forward(self, x):
+                out = self.conv(x)
+                out += x
+                return torch.cat([out, x], 1)
+    """)["Block"]
+    add, cat = model.network.nodes[2], model.network.nodes[3]
+    assert (add.kind, add.inputs) == (ir.ADD, (1, 0))
+    assert (cat.kind, cat.inputs) == (ir.CAT, (2, 0))
+
+
+def test_blocks_across_files_and_factories() -> None:
+    blocks = """
+        import torch.nn as nn
+
+        class ConvBN(nn.Module):
+            def __init__(self, cin, cout, use_bias=True):
+                super().__init__()
+                self.conv = nn.Conv2d(cin, cout, 3, bias=use_bias)
+                self.bn = nn.BatchNorm2d(cout)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+    """
+    net = """
+        import torch.nn as nn
+        from .blocks import ConvBN
+
+        class Net(nn.Module):
+            def __init__(self, depth=2):
+                super().__init__()
+                self.layers = nn.Sequential(*[ConvBN(8, 8) for _ in range(depth)])
+
+            def forward(self, x):
+                return self.layers(x)
+
+        def net4():
+            return Net(depth=4)
+    """
+    models = models_of(blocks, net, names=("pkg/blocks.py", "pkg/net.py"))
+    assert kinds(models["Net"]) == ["Conv2d", "BatchNorm2d"] * 2
+    assert kinds(models["net4"]) == ["Conv2d", "BatchNorm2d"] * 4
+    conv = models["net4"].network.nodes[1]
+    assert (conv.name, conv.owner, conv.loc.path) == ("layers.0.conv", "ConvBN", "pkg/blocks.py")
+    assert models["net4"].kind == "factory" and models["net4"].class_name == "Net"
+
+
+def test_unknowns_are_marked_not_guessed() -> None:
+    model = models_of("""
+        import torch.nn as nn
+        from elsewhere import make_body
+
+        class Net(nn.Module):
+            def __init__(self, widths):
+                super().__init__()
+                self.body = make_body(widths)
+                self.convs = nn.ModuleList([nn.Conv2d(w, w, 3) for w in widths])
+
+            def forward(self, x):
+                for conv in self.convs:
+                    x = conv(x)
+                return self.body(x)
+    """)["Net"]
+    assert not model.network.complete
+    assert any("make_body" in note or "self.body" in note for note in model.network.unresolved)
+    conv_args = [n.args for n in model.network.nodes if n.kind == "Conv2d"]
+    assert conv_args == []  # the widths are unknown, so no conv is invented
+
+
+def test_conditional_shortcut_becomes_a_merge() -> None:
+    model = models_of("""
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self, cin, cout, stride=1):
+                super().__init__()
+                self.conv = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+                self.shortcut = nn.Sequential()
+                if stride != 1 or cin != cout:
+                    self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False))
+
+            def forward(self, x):
+                return self.conv(x) + self.shortcut(x)
+    """)["Block"]
+    kinds_ = kinds(model)
+    assert kinds_.count("Conv2d") == 2 and ir.MERGE in kinds_ and kinds_[-1] == ir.ADD

@@ -1,0 +1,72 @@
+"""The rule catalogue: unique, documented, and docs/rules.md in step with it."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnlint.docs import render_rules_md
+from cnnlint.rule import DOC_HEADINGS, RegistryError, Rule, add_rule, load_rules, remove_rule
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = load_rules()
+
+
+def test_codes_and_names_are_unique_and_well_formed() -> None:
+    codes = [r.code for r in RULES.values()]
+    names = [r.name for r in RULES.values()]
+    assert len(set(codes)) == len(codes)
+    assert len(set(names)) == len(names)
+    assert all(c.startswith("CNN") and len(c) == 6 for c in codes)
+
+
+@pytest.mark.parametrize("code", list(RULES))
+def test_every_rule_is_documented(code: str) -> None:
+    rule = RULES[code]
+    docs = rule.documentation()
+    for heading in DOC_HEADINGS:
+        assert f"## {heading}" in docs, f"{code} lacks '## {heading}'"
+    assert rule.summary and rule.fix
+    assert dataclasses.is_dataclass(rule.Options)
+
+
+def test_docs_rules_md_is_current() -> None:
+    on_disk = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert on_disk == render_rules_md(), \
+        "docs/rules.md is stale: run `python -m cnnlint.docs > docs/rules.md`"
+
+
+def test_a_clashing_rule_is_refused() -> None:
+    with pytest.raises(RegistryError, match="clashes"):
+        class Clash(Rule, register=False):
+            code = "CNN101"
+            name = "some-other-name"
+            summary = "x"
+            fix = "y"
+        add_rule(Clash)
+
+
+def test_malformed_metadata_is_refused() -> None:
+    for code, name in (("X101", "ok-name"), ("CNN998", "Not Kebab")):
+        class Bad(Rule, register=False):
+            summary = "x"
+            fix = "y"
+        Bad.code, Bad.name = code, name
+        with pytest.raises(RegistryError):
+            add_rule(Bad)
+    remove_rule("CNN998")
+
+
+def test_rules_package_refuses_a_second_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Imported as top-level `rules` from the repo root, it would register every rule twice."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    sys.modules.pop("rules", None)
+    with pytest.raises(ImportError, match="cnnlint.rules"):
+        importlib.import_module("rules")
+    sys.modules.pop("probes", None)
+    with pytest.raises(ImportError, match="cnnlint.probes"):
+        importlib.import_module("probes")
