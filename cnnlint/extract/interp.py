@@ -118,6 +118,7 @@ class Interp:
         self.graph: list[ir.Node] = []
         self.unresolved: list[str] = []
         self.paths: dict[int, str] = {}
+        self.inits: list[ir.WeightInit] = []
         self.steps = 0
         self.depth = 0
         self._eval: dict[str, Callable[[tuple[Any, ...], Frame], Any]] = {
@@ -174,6 +175,7 @@ class Interp:
         self.graph = []
         self.unresolved = []
         self.paths = {}
+        self.inits = []
         self.steps = 0
         self.depth = 0
 
@@ -363,13 +365,25 @@ class Interp:
                 self.assign(t[1] if t[0] == "*" else t, part, f)
 
     def _if(self, stmt: tuple[Any, ...], f: Frame) -> Any:
-        test = self.truth(self.eval(stmt[1], f))
+        value = self.eval(stmt[1], f)
+        if isinstance(value, v.Narrowing):
+            return self.both_ways(lambda: self._narrowed(value, stmt[2], f),
+                                  lambda: self.exec_block(stmt[3], f), f)
+        test = self.truth(value)
         if test is True:
             return self.exec_block(stmt[2], f)
         if test is False:
             return self.exec_block(stmt[3], f)
         return self.both_ways(lambda: self.exec_block(stmt[2], f),
                               lambda: self.exec_block(stmt[3], f), f)
+
+    def _narrowed(self, narrowing: v.Narrowing, body: tuple[Any, ...], f: Frame) -> Any:
+        """Run the body of `if isinstance(m, Kind):` with `m` narrowed to those kinds."""
+        narrow = v.EachModule(narrowing.kinds)
+        for name, value in list(f.locals.items()):
+            if value is narrowing.module:
+                f.locals[name] = narrow
+        return self.exec_block(body, f)
 
     def both_ways(self, first: Callable[[], Any], second: Callable[[], Any], f: Frame) -> Any:
         """Run two branches from the same state and merge what they leave behind."""
@@ -574,6 +588,11 @@ class Interp:
         return result
 
     def compare(self, op: str, a: Any, b: Any) -> Any:
+        if op == "in" and type(a) is str and isinstance(b, v.ClassNameOf):
+            return v.Narrowing(b.module, kinds_named(a))
+        if isinstance(a, _Found) and op in ("!=", ">", ">=") and b in (-1, 0):
+            if (op, b) in (("!=", -1), (">", -1), (">=", 0)):
+                return v.Narrowing(a.module, kinds_named(a.needle))
         if op in ("is", "is not"):
             if a is UNKNOWN or b is UNKNOWN or isinstance(a, v.Choice) or isinstance(b, v.Choice):
                 return UNKNOWN
@@ -753,9 +772,23 @@ class Interp:
             return v.BoundMethod(obj, name) if name not in ("shape", "dtype", "device") \
                 else UNKNOWN
         if isinstance(obj, v.LayerSpec):
+            if name == "weight" or (name == "bias" and obj.args.get("bias", True) is not False):
+                return v.ParamRef(obj, name)
             if name in obj.args:
                 return obj.args[name]
             return v.BoundMethod(obj, name)
+        if isinstance(obj, v.EachModule):
+            if name in ("weight", "bias"):
+                return v.ParamRef(obj, name)
+            if name == "__class__":
+                return obj
+            if name == "__name__":
+                return v.ClassNameOf(obj)
+            return UNKNOWN
+        if isinstance(obj, v.ClassNameOf):
+            return v.BoundMethod(obj, name)
+        if isinstance(obj, v.ParamRef):
+            return obj if name == "data" else v.BoundMethod(obj, name)
         if isinstance(obj, (list, dict, str, v.SeqSpec, v.ListSpec, v.DictSpec)):
             return v.BoundMethod(obj, name)
         return UNKNOWN
@@ -948,6 +981,11 @@ class Interp:
         if qualname in catalogue.PASSTHROUGH_FUNCTIONS:
             tensors = tensors_in(args)
             return tensors[0] if tensors else UNKNOWN
+        if qualname.startswith("torch.nn.init.") and args.pos \
+                and isinstance(args.pos[0], v.ParamRef):
+            method = _INIT_FUNCTIONS.get(qualname.rsplit(".", 1)[-1], "scaled")
+            self.record_init(args.pos[0], method, Args(args.pos[1:], args.kw), f, loc)
+            return args.pos[0]
         if qualname in ("collections.OrderedDict", "typing.OrderedDict"):
             return _builtin_dict(self, args)
         return self.unknown_call(args, f"a call to `{qualname}`")
@@ -991,9 +1029,39 @@ class Interp:
             out = self.apply(module, Args([out]), f)
         return out
 
+    def record_init(self, param: v.ParamRef, method: str, args: Args, f: Frame,
+                    loc: Loc | None) -> None:
+        """Remember a weight initialisation: its method and its scale (the constant, the
+        std of a normal, the bound of a uniform), when known."""
+        value = _init_scale(method, args)
+        owner = param.owner
+        if isinstance(owner, v.LayerSpec):
+            kinds: tuple[str, ...] = (owner.kind,)
+        else:
+            kinds = owner.kinds or ()
+        if method == "zeros":
+            method, value = "constant", 0.0
+        elif method == "ones":
+            method, value = "constant", 1.0
+        self.inits.append(ir.WeightInit(target=param.name, method=method, value=value,
+                                        layer_kinds=kinds, loc=loc, scope=f.owner))
+
     def call_method(self, obj: Any, name: str, args: Args, f: Frame, loc: Loc | None) -> Any:
         if isinstance(obj, v.Tensor):
             return self._tensor_method(obj, name, args, f, loc)
+        if isinstance(obj, v.ParamRef):
+            method = _TENSOR_INIT_METHODS.get(name)
+            if method is not None:
+                self.record_init(obj, method, args, f, loc)
+                return obj
+            return UNKNOWN
+        if isinstance(obj, v.ClassNameOf):
+            if name == "find" and args.pos and type(args.pos[0]) is str:
+                return _Found(obj.module, args.pos[0])
+            if name in ("startswith", "endswith", "__contains__") and args.pos \
+                    and type(args.pos[0]) is str:
+                return v.Narrowing(obj.module, kinds_named(args.pos[0]))
+            return UNKNOWN
         if type(obj) is list:
             return _list_method(self, obj, name, args)
         if type(obj) is dict:
@@ -1024,6 +1092,11 @@ class Interp:
         return self.unknown_call(args, f"`.{name}()` is not known")
 
     def _module_method(self, obj: v.Instance, name: str, args: Args, f: Frame) -> Any:
+        if name in ("modules", "children") and not args.pos:
+            return [v.EachModule()]
+        if name == "apply" and args.pos:
+            self.call(args.pos[0], Args([v.EachModule()]), f, None)
+            return obj
         if name in ("add_module", "register_module") and len(args.pos) >= 2:
             if type(args.pos[0]) is str:
                 obj.attrs[args.pos[0]] = args.pos[1]
@@ -1072,6 +1145,53 @@ class Interp:
 
 
 # --- helpers that need no interpreter state ------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Found:
+    """`classname.find("Conv")`: compared with -1 it narrows the module kinds."""
+
+    module: v.EachModule
+    needle: str
+
+
+# torch.nn.init functions and in-place tensor methods, by what they do to the values.
+_INIT_FUNCTIONS = {
+    "constant_": "constant", "zeros_": "zeros", "ones_": "ones", "normal_": "normal",
+    "uniform_": "uniform", "trunc_normal_": "trunc_normal",
+}
+_TENSOR_INIT_METHODS = {
+    "fill_": "constant", "zero_": "zeros", "normal_": "normal", "uniform_": "uniform",
+}
+
+
+def _init_scale(method: str, args: Args) -> float | None:
+    def arg(index: int, name: str, default: Any) -> Any:
+        if len(args.pos) > index:
+            return args.pos[index]
+        return args.kw.get(name, default)
+
+    def number(x: Any) -> float | None:
+        return float(x) if type(x) in (int, float) else None
+
+    if method == "constant":
+        return number(arg(0, "val", arg(0, "value", None)))
+    if method in ("normal", "trunc_normal"):
+        return number(arg(1, "std", 1.0))
+    if method == "uniform":
+        low, high = number(arg(0, "a", arg(0, "from", 0.0))), number(arg(1, "b", arg(1, "to", 1.0)))
+        return None if low is None or high is None else max(abs(low), abs(high))
+    return None
+
+
+def kinds_named(name: str, exact: bool = False) -> tuple[str, ...]:
+    """Layer kinds a class-name test selects: `Conv2d`, `_ConvNd`, or DCGAN's "Conv"."""
+    if exact and name in catalogue.FAMILY_OF:
+        return (name,)
+    stripped = name.strip("_").replace("Nd", "")
+    if stripped.startswith("BatchNorm") or stripped == "_BatchNorm":
+        return tuple(k for k, fam in catalogue.FAMILY_OF.items() if fam == "batchnorm")
+    return tuple(k for k in catalogue.FAMILY_OF if stripped and stripped in k) or (name,)
 
 
 def describe(expr: tuple[Any, ...] | None) -> str:
@@ -1321,7 +1441,23 @@ def _builtin_setattr(interp: Interp, args: Args) -> Any:
     return None
 
 
+def _builtin_hasattr(interp: Interp, args: Args) -> Any:
+    if len(args.pos) == 2 and isinstance(args.pos[0], v.Instance) and type(args.pos[1]) is str:
+        obj, name = args.pos[0], args.pos[1]
+        return name in obj.attrs or obj.cls.lookup(name) is not None
+    return UNKNOWN
+
+
 def _builtin_isinstance(interp: Interp, args: Args) -> Any:
+    if len(args.pos) == 2 and isinstance(args.pos[0], v.EachModule):
+        classes = args.pos[1] if isinstance(args.pos[1], (tuple, list)) else (args.pos[1],)
+        kinds: list[str] = []
+        for cls in classes:
+            if isinstance(cls, v.Ref):
+                kinds.extend(kinds_named(cls.qualname.rsplit(".", 1)[-1], exact=True))
+            elif isinstance(cls, v.ClassVal):
+                kinds.append(cls.name)
+        return v.Narrowing(args.pos[0], tuple(kinds))
     if len(args.pos) == 2 and v.is_const(args.pos[0]) and isinstance(args.pos[1], v.Builtin):
         py_type = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
                    "tuple": tuple, "dict": dict}.get(args.pos[1].name)
@@ -1342,6 +1478,7 @@ _BUILTINS: dict[str, Callable[[Interp, Args], Any]] = {
     "getattr": _builtin_getattr,
     "setattr": _builtin_setattr,
     "isinstance": _builtin_isinstance,
+    "hasattr": _builtin_hasattr,
     "int": _wrap(int),
     "float": _wrap(float),
     "str": _wrap(str),

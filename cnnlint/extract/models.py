@@ -104,7 +104,8 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
     class_name = module.cls.name if isinstance(module, v.Instance) else type(module).__name__
     if isinstance(module, v.SeqSpec):
         class_name = "Sequential"
-    return ir.Model(name=name, kind=kind, class_name=class_name, loc=loc, network=network)
+    return ir.Model(name=name, kind=kind, class_name=class_name, loc=loc, network=network,
+                    inits=list(interp.inits))
 
 
 def _forward(interp: Interp, module: Any, frame: Frame) -> Any:

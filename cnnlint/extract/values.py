@@ -161,3 +161,34 @@ def is_const(value: Any) -> bool:
 
 
 MODULE_VALUES = (LayerSpec, SeqSpec, ListSpec, DictSpec, Choice, Instance)
+
+
+@dataclass(eq=False)
+class EachModule:
+    """`m` in `for m in self.modules()` or in `self.apply(fn)`: every submodule at once,
+    narrowed to `kinds` by an `isinstance` test (None: not narrowed)."""
+
+    kinds: tuple[str, ...] | None = None
+
+
+@dataclass(eq=False)
+class ClassNameOf:
+    """`m.__class__.__name__` of an EachModule (DCGAN's `classname.find("Conv")`)."""
+
+    module: EachModule
+
+
+@dataclass(eq=False)
+class Narrowing:
+    """The value of `isinstance(m, nn.Conv2d)` for an EachModule: true for some modules."""
+
+    module: EachModule
+    kinds: tuple[str, ...]
+
+
+@dataclass(eq=False)
+class ParamRef:
+    """`layer.weight` or `layer.bias` (also through `.data`)."""
+
+    owner: Any  # a LayerSpec or an EachModule
+    name: str

@@ -1,0 +1,113 @@
+"""Questions rules ask of a network graph, answered once here for every front end.
+
+*Skip connections.* An addition, a product (gating), a merge of two alternatives, or a
+concatenation that includes one of its own inputs' ancestors (DenseNet's `cat([x, f(x)])`) gives
+the gradient a path around the layers on its other inputs: those layers are *spanned*. A
+concatenation of parallel branches only (Inception) spans nothing: every branch is still a
+full-depth path.
+
+*Plain runs.* Walking the graph in execution order, a run counts the weighted layers (conv,
+linear) that no skip spans; a skip connection ends the run. The longest run is what
+`deep-plain-stack` reports.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from cnnlint import ir
+
+_ALWAYS_SKIP = frozenset({ir.ADD, ir.MUL, ir.MERGE})
+
+
+def ancestors(network: ir.Network) -> list[int]:
+    """For each node, a bitmask of every node upstream of it (itself excluded)."""
+    masks = [0] * len(network.nodes)
+    for node in network.nodes:
+        mask = 0
+        for i in node.inputs:
+            mask |= masks[i] | (1 << i)
+        masks[node.id] = mask
+    return masks
+
+
+def is_skip(node: ir.Node, masks: list[int]) -> bool:
+    if len(set(node.inputs)) < 2:
+        return False
+    if node.kind in _ALWAYS_SKIP:
+        return True
+    if node.kind == ir.CAT:
+        # A bypass: one input is upstream of another (DenseNet), not parallel branches.
+        return any(masks[b] >> a & 1 for a in node.inputs for b in node.inputs if a != b)
+    return False
+
+
+def spanned(network: ir.Network, masks: list[int] | None = None) -> int:
+    """Bitmask of nodes that some skip connection goes around."""
+    masks = masks if masks is not None else ancestors(network)
+    out = 0
+    for node in network.nodes:
+        if is_skip(node, masks):
+            reach = [masks[i] | (1 << i) for i in node.inputs]
+            union, common = 0, reach[0]
+            for r in reach:
+                union |= r
+                common &= r
+            out |= union & ~common
+    return out
+
+
+def longest_run(network: ir.Network, counts: Callable[[ir.Node], bool],
+                resets: Callable[[ir.Node], bool]) -> list[ir.Node]:
+    """The longest path-ordered run of nodes for which `counts` holds, where a node for
+    which `resets` holds starts the count again."""
+    runs: list[tuple[int, ...]] = [()] * len(network.nodes)
+    best: tuple[int, ...] = ()
+    for node in network.nodes:
+        if resets(node):
+            runs[node.id] = ()
+            continue
+        base = max((runs[i] for i in node.inputs), key=len, default=())
+        run = base + (node.id,) if counts(node) else base
+        runs[node.id] = run
+        if len(run) > len(best):
+            best = run
+    return [network.nodes[i] for i in best]
+
+
+def longest_plain_run(network: ir.Network) -> list[ir.Node]:
+    """The longest chain of weighted layers that no skip connection spans."""
+    masks = ancestors(network)
+    around = spanned(network, masks)
+    return longest_run(
+        network,
+        counts=lambda n: n.weighted and not (around >> n.id & 1),
+        resets=lambda n: n.kind == ir.INPUT or is_skip(n, masks))
+
+
+def following(network: ir.Network, node: ir.Node,
+              passes: Callable[[ir.Node], bool]) -> list[ir.Node]:
+    """The nodes reached from `node` by walking forward through nodes for which `passes`
+    holds (normalisation, dropout, pooling, reshapes), not including those."""
+    users = network.consumers()
+    out: list[ir.Node] = []
+    seen: set[int] = set()
+    stack = list(users[node.id])
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        n = network.nodes[i]
+        if passes(n):
+            stack.extend(users[i])
+        else:
+            out.append(n)
+    return sorted(out, key=lambda n: n.id)
+
+
+def has_downstream(network: ir.Network, node: ir.Node,
+                   predicate: Callable[[ir.Node], bool]) -> bool:
+    """True when some node after `node` (transitively) satisfies `predicate`."""
+    masks = ancestors(network)
+    return any(predicate(n) and masks[n.id] >> node.id & 1 for n in network.nodes)

@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cnnlint.catalogue import is_weighted
+from cnnlint.findings import Finding
+from cnnlint.ir import Model, ProjectFacts, WeightInit
+from cnnlint.rule import Rule
+
+
+@dataclass(frozen=True)
+class Options:
+    min_std: float = 1e-3
+    min_relu_bias: float = -0.1
+
+
+def _layers(init: WeightInit, model: Model) -> list[str]:
+    """The conv/linear kinds an initialisation touches (all of the model's, when the code
+    initialises every module)."""
+    if init.layer_kinds:
+        return [k for k in init.layer_kinds if is_weighted(k)]
+    return sorted({n.kind for n in model.network if n.weighted and not n.functional})
+
+
+class BadWeightInit(Rule):
+    """Weights initialised to a constant or a tiny scale, or biases that kill ReLU units.
+
+    ## What it flags
+    On conv and linear layers: weights set to a constant or zeros (`nn.init.constant_`,
+    `zeros_`, `weight.data.fill_`), weights drawn with `normal_`, `uniform_` or
+    `trunc_normal_` at a scale (std or bound) below `min-std` (default 1e-3), and biases set
+    to a constant below `min-relu-bias` (default -0.1) in a network with ReLU-family
+    activations. Direct calls, `for m in self.modules(): if isinstance(m, nn.Conv2d): ...`
+    and `self.apply(init_fn)` are all read. DCGAN's N(0, 0.02) is fine.
+
+    ## Why it matters
+    Constant weights make every unit of a layer compute the same thing and receive the same
+    gradient, so they never become different (the symmetry is never broken). A tiny scale
+    shrinks activations and gradients layer by layer: training starts with vanishing
+    gradients and the loss plateaus (DOMAIN.md, story 2). A strongly negative bias before a
+    ReLU makes units output zero for every input from the first step: they are dead before
+    training starts (story 3).
+
+    ## Example
+    ```python
+    for m in self.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.normal_(m.weight, 0.0, 1e-4)
+    ```
+
+    ## Instead
+    ```python
+    for m in self.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    ```
+    """
+
+    code = "CNN108"
+    name = "bad-weight-init"
+    severity = "warning"
+    summary = "Weights initialised to a constant or tiny scale, or ReLU biases far below zero"
+    fix = "Use kaiming_normal_ (ReLU) or xavier_uniform_ (tanh) for weights and zeros for biases"
+    Options = Options
+
+    def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
+        relu_net = any(n.family == "relu" for n in model.network)
+        for init in model.inits:
+            layers = _layers(init, model)
+            if not layers or init.loc is None or init.value is None:
+                continue
+            what = "/".join(f"`{k}`" for k in layers[:3])
+            symbol = init.scope or model.name
+            if init.target == "weight" and init.method == "constant":
+                yield self.finding(f"{what} weights are initialised to the constant "
+                                   f"{init.value:g}: every unit stays identical",
+                                   init.loc, symbol=symbol)
+            elif init.target == "weight" and init.value < self.options.min_std:
+                yield self.finding(f"{what} weights are drawn by `{init.method}_` at scale "
+                                   f"{init.value:g} (< {self.options.min_std:g}): gradients "
+                                   "vanish from the first step", init.loc, symbol=symbol)
+            elif init.target == "bias" and init.method == "constant" and relu_net \
+                    and init.value < self.options.min_relu_bias:
+                yield self.finding(f"{what} biases start at {init.value:g} before ReLU: "
+                                   "units are dead from the start", init.loc, symbol=symbol)
+
+    valid = [
+        # torchvision's ResNet initialisation.
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 64, 7, bias=False)
+        self.bn = nn.BatchNorm2d(64)
+        self.fc = nn.Linear(64, 10)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0, 0.01)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        return self.fc(self.bn(self.conv(x)).relu().mean((2, 3)))
+""",
+        # DCGAN's weights_init through apply: N(0, 0.02) is a sound scale.
+        """
+import torch.nn as nn
+
+def weights_init(m):
+    classname = m.__class__.__name__
+    if classname.find("Conv") != -1:
+        nn.init.normal_(m.weight.data, 0.0, 0.02)
+    elif classname.find("BatchNorm") != -1:
+        nn.init.normal_(m.weight.data, 1.0, 0.02)
+        nn.init.constant_(m.bias.data, 0)
+
+class Generator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.main = nn.Sequential(nn.ConvTranspose2d(100, 64, 4, 1, 0, bias=False),
+                                  nn.BatchNorm2d(64), nn.ReLU(True))
+        self.apply(weights_init)
+
+    def forward(self, x):
+        return self.main(x)
+""",
+        # A small positive ReLU bias is a known trick, not a problem.
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 16)
+        self.fc.bias.data.fill_(0.01)
+        nn.init.xavier_uniform_(self.fc.weight)
+
+    def forward(self, x):
+        return self.fc(x).relu()
+""",
+    ]
+    invalid = [
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3)
+        self.fc = nn.Linear(16, 10)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, mean=0.0, std=1e-4)  # flagged
+            elif isinstance(m, nn.Linear):
+                nn.init.constant_(m.weight, 0.0)  # flagged
+
+    def forward(self, x):
+        return self.fc(self.conv(x).relu().mean((2, 3)))
+""",
+        """
+import torch.nn as nn
+
+def init_weights(m):
+    if type(m) == nn.Linear or isinstance(m, nn.Linear):
+        m.weight.data.fill_(0.5)  # flagged
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+        self.apply(init_weights)
+
+    def forward(self, x):
+        return self.layers(x)
+""",
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(32, 32)
+        nn.init.constant_(self.fc1.bias, -1.0)  # flagged
+        self.fc2 = nn.Linear(32, 10)
+        self.fc2.weight.data.uniform_(-1e-5, 1e-5)  # flagged
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+""",
+    ]

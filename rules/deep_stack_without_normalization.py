@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cnnlint.findings import Finding
+from cnnlint.graph import longest_run
+from cnnlint.ir import INPUT, Model, ProjectFacts
+from cnnlint.rule import Rule
+
+
+@dataclass(frozen=True)
+class Options:
+    min_layers: int = 6
+
+
+class DeepStackWithoutNormalization(Rule):
+    """A long chain of convolutions with no normalisation layer among them.
+
+    ## What it flags
+    A path through `min-layers` (default 6) or more conv layers with no BatchNorm, GroupNorm,
+    LayerNorm or InstanceNorm between any two of them.
+
+    ## Why it matters
+    Without normalisation the scale of activations drifts layer by layer, so gradients
+    vanish or explode and the network becomes very sensitive to the learning rate and the
+    initialisation (DOMAIN.md, story 1). Normalising early and regularly keeps the
+    distributions, and so the gradients, stable. When the batch is small, GroupNorm or
+    LayerNorm are the batch-independent choice.
+
+    ## Example
+    ```python
+    layers = [nn.Conv2d(c, c, 3, padding=1), nn.ReLU()] * 8
+    ```
+
+    ## Instead
+    ```python
+    layers = [nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU()] * 8
+    ```
+    """
+
+    code = "CNN104"
+    name = "deep-stack-without-normalization"
+    severity = "warning"
+    summary = "A long chain of convolutions has no normalization layer"
+    fix = "Add BatchNorm after the convolutions (GroupNorm or LayerNorm if batches are small)"
+    Options = Options
+
+    def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
+        if not model.network.complete:
+            return
+        run = longest_run(model.network, counts=lambda n: n.family == "conv",
+                          resets=lambda n: n.is_norm or n.kind == INPUT)
+        if len(run) >= self.options.min_layers:
+            yield self.finding(
+                f"{len(run)} conv layers with no normalization among them, from "
+                f"{run[0].describe()} to {run[-1].describe()}",
+                model.loc, symbol=model.name)
+
+    valid = [
+        """
+import torch.nn as nn
+
+def conv_bn(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[conv_bn(16, 16) for _ in range(8)])
+
+    def forward(self, x):
+        return self.body(x)
+""",
+        # GroupNorm every two convolutions.
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(32, 32, 3, padding=1) for _ in range(8)])
+        self.norms = nn.ModuleList([nn.GroupNorm(8, 32) for _ in range(4)])
+
+    def forward(self, x):
+        for i, conv in enumerate(self.convs):
+            x = conv(x)
+            if i % 2 == 1:
+                x = self.norms[i // 2](x)
+            x = F.relu(x)
+        return x
+""",
+        # Five convolutions: under the threshold.
+        """
+import torch.nn as nn
+
+model = None
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.f = nn.Sequential(*[nn.Conv2d(8, 8, 3) for _ in range(5)], nn.Flatten())
+
+    def forward(self, x):
+        return self.f(x)
+""",
+    ]
+    invalid = [
+        """
+import torch.nn as nn
+
+class Net(nn.Module):  # flagged
+    def __init__(self):
+        super().__init__()
+        layers = []
+        for _ in range(6):
+            layers.append(nn.Conv2d(16, 16, 3, padding=1))
+            layers.append(nn.ReLU())
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.body(x)
+""",
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class LeNetDeep(nn.Module):  # flagged
+    def __init__(self, widths=(3, 8, 16, 32, 32, 64, 64)):
+        super().__init__()
+        self.convs = nn.ModuleList(
+            [nn.Conv2d(a, b, 3, padding=1) for a, b in zip(widths[:-1], widths[1:])])
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = F.max_pool2d(F.leaky_relu(conv(x)), 1)
+        return x
+""",
+        """
+from collections import OrderedDict
+import torch.nn as nn
+
+def encoder():  # flagged
+    return nn.Sequential(OrderedDict(
+        [(f"conv{i}", nn.Conv2d(16, 16, 3, padding=1)) for i in range(7)]))
+""",
+    ]

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cnnlint.findings import Finding
+from cnnlint.ir import Model, ProjectFacts
+from cnnlint.rule import Rule
+
+
+@dataclass(frozen=True)
+class Options:
+    min_layers: int = 8
+
+
+class DeepStackWithoutRegularization(Rule):
+    """A deep network with no dropout anywhere and no weight decay in its training.
+
+    ## What it flags
+    A network with `min-layers` (default 8) or more weighted layers, no dropout layer or
+    `F.dropout` call anywhere, and no weight decay in the training code of the run that
+    trains it. When the run holds no training code for the model, the decay is unknown:
+    the finding is then only `info` and says so.
+
+    ## Why it matters
+    A big model learns the training set's details and noise unless something holds it back
+    (DOMAIN.md, story 5: a bigger model dropped validation accuracy from 85 % to 65 %).
+    Dropout, weight decay and data augmentation are the usual brakes; with none of the first
+    two, validation accuracy usually peaks early and then falls.
+
+    ## Example
+    ```python
+    self.classifier = nn.Sequential(nn.Linear(4096, 4096), nn.ReLU(), nn.Linear(4096, 10))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    ```
+
+    ## Instead
+    ```python
+    self.classifier = nn.Sequential(nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5),
+                                    nn.Linear(4096, 10))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    ```
+    """
+
+    code = "CNN107"
+    name = "deep-stack-without-regularization"
+    severity = "warning"
+    summary = "A deep network has no dropout and no weight decay"
+    fix = "Add dropout before the classifier and weight decay to the optimizer"
+    Options = Options
+
+    def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
+        network = model.network
+        if not network.complete:
+            return
+        weighted = [n for n in network if n.weighted]
+        if len(weighted) < self.options.min_layers:
+            return
+        if any(n.family == "dropout" and n.arg("p") != 0 for n in network):
+            return
+        # Weight decay is a training fact; until the run links a training script to this
+        # model it is unknown, and the finding says so at info level.
+        yield self.finding(
+            f"{len(weighted)} weighted layers and no dropout; weight decay unknown "
+            "(no training code for this model in the run)",
+            model.loc, symbol=model.name, severity="info")
+
+    valid = [
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(*[nn.Conv2d(16, 16, 3, padding=1) for _ in range(8)])
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.5), nn.LazyLinear(10))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+""",
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fcs = nn.ModuleList([nn.Linear(32, 32) for _ in range(9)])
+
+    def forward(self, x):
+        for fc in self.fcs:
+            x = F.dropout(F.relu(fc(x)), 0.2, self.training)
+        return x
+""",
+        # Shallow: regularisation matters less.
+        """
+import torch.nn as nn
+
+def small():
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
+""",
+    ]
+    invalid = [
+        """
+import torch.nn as nn
+
+class Net(nn.Module):  # flagged
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(*[nn.Conv2d(16, 16, 3, padding=1) for _ in range(8)])
+
+    def forward(self, x):
+        return self.features(x)
+""",
+        # A dropout rate of zero is no dropout.
+        """
+import torch.nn as nn
+
+def mlp(p=0.0):  # flagged
+    layers = []
+    for _ in range(8):
+        layers += [nn.Linear(64, 64), nn.ReLU(), nn.Dropout(p)]
+    return nn.Sequential(*layers)
+""",
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Encoder(nn.Module):  # flagged
+    def __init__(self, widths=(3, 16, 32, 64, 64, 128, 128, 256, 256)):
+        super().__init__()
+        self.convs = nn.ModuleList(
+            [nn.Conv2d(a, b, 3, padding=1) for a, b in zip(widths, widths[1:])])
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = F.relu(conv(x))
+        return x
+""",
+    ]

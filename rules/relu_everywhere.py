@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cnnlint.catalogue import ACTIVATION_FAMILIES
+from cnnlint.findings import Finding
+from cnnlint.ir import Model, ProjectFacts
+from cnnlint.rule import Rule
+
+
+@dataclass(frozen=True)
+class Options:
+    min_activations: int = 6
+
+
+class ReluEverywhere(Rule):
+    """Every activation of a sizeable network is a plain ReLU.
+
+    ## What it flags
+    A network with `min-activations` (default 6) or more activations, all of them `ReLU` or
+    `ReLU6` (as modules, `F.relu`, `torch.relu` or `x.relu()`).
+
+    ## Why it matters
+    ReLU has zero slope for negative input. A unit whose pre-activation turns negative for
+    every input outputs zero, receives zero gradient and never recovers: a *dead* unit
+    (DOMAIN.md, story 3). A high learning rate or a large negative bias can kill a good
+    share of a layer, and the network silently loses capacity. This is a risk, not a
+    verdict: `cnnlint probe` measures the dead fraction per layer and confirms or refutes it.
+
+    ## Example
+    ```python
+    self.act = nn.ReLU(inplace=True)
+    ```
+
+    ## Instead
+    ```python
+    self.act = nn.LeakyReLU(0.01, inplace=True)  # or nn.ELU(), nn.GELU(), nn.SiLU()
+    ```
+    """
+
+    code = "CNN105"
+    name = "relu-everywhere"
+    severity = "info"
+    summary = "Every activation is plain ReLU: dying-ReLU risk"
+    fix = "Consider LeakyReLU, ELU or GELU, which keep a gradient for negative inputs"
+    Options = Options
+
+    def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
+        if not model.network.complete:
+            return
+        activations = [n for n in model.network if n.family in ACTIVATION_FAMILIES]
+        if len(activations) >= self.options.min_activations and all(
+                n.family == "relu" for n in activations):
+            yield self.finding(
+                f"all {len(activations)} activations are plain ReLU (dying-ReLU risk)",
+                model.loc, symbol=model.name)
+
+    valid = [
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Sequential(nn.Conv2d(8, 8, 3), nn.LeakyReLU(0.1))
+                                    for _ in range(8)])
+
+    def forward(self, x):
+        return self.body(x)
+""",
+        # Mixed activations.
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(8, 8, 3) for _ in range(6)])
+
+    def forward(self, x):
+        for i, conv in enumerate(self.convs):
+            x = F.relu(conv(x)) if i % 2 == 0 else F.gelu(conv(x))
+        return x
+""",
+        # Too few activations to matter.
+        """
+import torch.nn as nn
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.f = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2), nn.ReLU())
+
+    def forward(self, x):
+        return self.f(x)
+""",
+    ]
+    invalid = [
+        """
+import torch.nn as nn
+
+class Net(nn.Module):  # flagged
+    def __init__(self):
+        super().__init__()
+        blocks = []
+        for cin, cout in [(3, 32), (32, 64), (64, 64), (64, 128), (128, 128), (128, 128)]:
+            blocks += [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True)]
+        self.features = nn.Sequential(*blocks)
+
+    def forward(self, x):
+        return self.features(x)
+""",
+        """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Mixed(nn.Module):  # flagged
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(16, 16, 3, padding=1) for _ in range(3)])
+        self.fcs = nn.ModuleList([nn.Linear(16, 16) for _ in range(3)])
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = F.relu(conv(x))
+        x = x.mean((2, 3))
+        for fc in self.fcs:
+            x = torch.relu(fc(x)).relu()
+        return x
+""",
+        """
+from torch import nn
+
+def mlp():  # flagged
+    return nn.Sequential(
+        nn.Linear(784, 512), nn.ReLU6(), nn.Linear(512, 256), nn.ReLU(),
+        nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(),
+        nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 10))
+""",
+    ]

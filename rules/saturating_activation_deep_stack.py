@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cnnlint.catalogue import ACTIVATION_FAMILIES
+from cnnlint.findings import Finding
+from cnnlint.graph import following, has_downstream
+from cnnlint.ir import MUL, Model, Node, ProjectFacts
+from cnnlint.rule import Rule
+
+# What may sit between a layer and its activation without changing which activation it is.
+_BETWEEN = frozenset({"batchnorm", "groupnorm", "layernorm", "instancenorm", "dropout", "pool",
+                      "reshape", "identity", "padding", "upsample"})
+
+
+@dataclass(frozen=True)
+class Options:
+    min_layers: int = 4
+
+
+class SaturatingActivationDeepStack(Rule):
+    """Sigmoid or tanh is the hidden activation of many weighted layers.
+
+    ## What it flags
+    `min-layers` (default 4) or more conv/linear layers whose output goes through a `Sigmoid`
+    or `Tanh` (or their hard variants) that is followed by more weighted layers: a hidden
+    activation. A sigmoid or tanh on the output alone does not count, nor one that gates a
+    product (squeeze-excitation, attention).
+
+    ## Why it matters
+    Sigmoid's slope is at most 0.25 and both saturate to a zero slope for large inputs, so
+    every hidden layer multiplies the gradient by a small factor: through a deep stack it
+    vanishes and the early layers stop learning (DOMAIN.md, story 1). This is how deep
+    networks failed to train before ReLU. The probe measures the saturated fraction and the
+    gradient ratio.
+
+    ## Example
+    ```python
+    layers += [nn.Conv2d(c, c, 3, padding=1), nn.Sigmoid()]
+    ```
+
+    ## Instead
+    ```python
+    layers += [nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c), nn.LeakyReLU()]
+    ```
+    """
+
+    code = "CNN106"
+    name = "saturating-activation-deep-stack"
+    severity = "warning"
+    summary = "Sigmoid/tanh as hidden activations across a deep stack"
+    fix = "Use a ReLU-family activation (LeakyReLU, ELU, GELU) for hidden layers"
+    Options = Options
+
+    def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
+        network = model.network
+        saturated: list[tuple[Node, Node]] = []
+        users = network.consumers()
+
+        def gate(a: Node) -> bool:  # squeeze-excitation and attention: `x * sigmoid(...)`
+            return bool(users[a.id]) and all(network.nodes[u].kind == MUL for u in users[a.id])
+
+        for node in network:
+            if not node.weighted:
+                continue
+            nexts = following(network, node, lambda n: n.family in _BETWEEN)
+            acts = [n for n in nexts if n.family in ACTIVATION_FAMILIES]
+            hidden = [a for a in acts if a.family == "saturating" and not gate(a)
+                      and has_downstream(network, a, lambda n: n.weighted)]
+            if hidden:
+                saturated.append((node, hidden[0]))
+        if len(saturated) >= self.options.min_layers:
+            kinds = sorted({a.kind for _, a in saturated})
+            yield self.finding(
+                f"{len(saturated)} weighted layers use {'/'.join(kinds)} as hidden "
+                f"activation, from {saturated[0][0].describe()} to "
+                f"{saturated[-1][0].describe()}",
+                model.loc, symbol=model.name)
+
+    valid = [
+        # A sigmoid on the output only.
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Sequential(nn.Conv2d(8, 8, 3), nn.ReLU())
+                                    for _ in range(6)])
+        self.head = nn.Sequential(nn.Flatten(), nn.LazyLinear(1), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.head(self.body(x))
+""",
+        # Three tanh layers: under the threshold.
+        """
+import torch
+import torch.nn as nn
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fcs = nn.ModuleList([nn.Linear(16, 16) for _ in range(4)])
+
+    def forward(self, x):
+        for fc in self.fcs[:3]:
+            x = torch.tanh(fc(x))
+        return self.fcs[3](x)
+""",
+        # Squeeze-excitation gates use a sigmoid as a gate, not as the layer's activation.
+        """
+import torch.nn as nn
+
+class SE(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.fc1 = nn.Conv2d(c, c // 4, 1)
+        self.fc2 = nn.Conv2d(c // 4, c, 1)
+
+    def forward(self, x):
+        s = x.mean((2, 3), keepdim=True)
+        return x * self.fc2(self.fc1(s).relu()).sigmoid()
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(*[nn.Sequential(nn.Conv2d(32, 32, 3, padding=1), SE(32))
+                                      for _ in range(5)])
+
+    def forward(self, x):
+        return self.blocks(x)
+""",
+    ]
+    invalid = [
+        """
+import torch.nn as nn
+
+class SigmoidNet(nn.Module):  # flagged
+    def __init__(self):
+        super().__init__()
+        layers = []
+        for _ in range(5):
+            layers += [nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.Sigmoid()]
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.features(x).mean((2, 3))
+        return self.fc(x)
+""",
+        """
+import torch
+import torch.nn as nn
+
+class TanhMLP(nn.Module):  # flagged
+    def __init__(self):
+        super().__init__()
+        self.fcs = nn.ModuleList([nn.Linear(64, 64) for _ in range(5)])
+
+    def forward(self, x):
+        for fc in self.fcs[:-1]:
+            x = torch.tanh(fc(x))
+        return self.fcs[-1](x)
+""",
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+def lenet_classic():  # flagged
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.Tanh(), nn.AvgPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(),
+        nn.Linear(256, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, 10))
+""",
+    ]
