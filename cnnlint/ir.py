@@ -93,6 +93,7 @@ class WeightInit:
     layer_kinds: tuple[str, ...]  # the layer kinds it applies to (empty: unknown / all)
     loc: Loc | None = None
     scope: str = ""
+    layer_loc: Loc | None = None  # where the one layer it targets is built (None: many layers)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from typing import Iterable
 
 from cnnlint.catalogue import is_weighted
 from cnnlint.findings import Finding
+from cnnlint.graph import has_downstream
 from cnnlint.ir import Model, ProjectFacts, WeightInit
 from cnnlint.rule import Rule
 
@@ -23,6 +24,16 @@ def _layers(init: WeightInit, model: Model) -> list[str]:
     return sorted({n.kind for n in model.network if n.weighted and not n.functional})
 
 
+def _is_output_layer(init: WeightInit, model: Model) -> bool:
+    """True when the init targets one layer and no weighted layer follows it: constant
+    weights there break no symmetry (each output unit still gets its own gradient)."""
+    if init.layer_loc is None:
+        return False
+    nodes = [n for n in model.network if n.loc == init.layer_loc]
+    return bool(nodes) and not any(
+        has_downstream(model.network, n, lambda m: m.weighted) for n in nodes)
+
+
 class BadWeightInit(Rule):
     """Weights initialised to a constant or a tiny scale, or biases that kill ReLU units.
 
@@ -31,7 +42,8 @@ class BadWeightInit(Rule):
     `zeros_`, `weight.data.fill_`), weights drawn with `normal_`, `uniform_` or
     `trunc_normal_` at a scale (std or bound) below `min-std` (default 1e-3), and biases set
     to a constant below `min-relu-bias` (default -0.1) in a network with ReLU-family
-    activations. Direct calls, `for m in self.modules(): if isinstance(m, nn.Conv2d): ...`
+    activations. A constant on the network's last weighted layer alone is not flagged: a
+    zero-initialised head (a spatial transformer's affine regressor) is a known good choice. Direct calls, `for m in self.modules(): if isinstance(m, nn.Conv2d): ...`
     and `self.apply(init_fn)` are all read. DCGAN's N(0, 0.02) is fine.
 
     ## Why it matters
@@ -70,6 +82,9 @@ class BadWeightInit(Rule):
             layers = _layers(init, model)
             if not layers or init.loc is None or init.value is None:
                 continue
+            if init.target == "weight" and init.method == "constant" and _is_output_layer(
+                    init, model):
+                continue  # zero-initialised heads (spatial transformers, zero-init residuals)
             what = "/".join(f"`{k}`" for k in layers[:3])
             symbol = init.scope or model.name
             if init.target == "weight" and init.method == "constant":
@@ -141,9 +156,11 @@ class Net(nn.Module):
         self.fc = nn.Linear(16, 16)
         self.fc.bias.data.fill_(0.01)
         nn.init.xavier_uniform_(self.fc.weight)
+        self.theta = nn.Linear(16, 6)
+        self.theta.weight.data.zero_()  # a spatial transformer starts at the identity
 
     def forward(self, x):
-        return self.fc(x).relu()
+        return self.theta(self.fc(x).relu())
 """,
     ]
     invalid = [

@@ -70,6 +70,9 @@ class SaturatingActivationDeepStack(Rule):
                       and has_downstream(network, a, lambda n: n.weighted)]
             if hidden:
                 saturated.append((node, hidden[0]))
+        # A layer applied in several undecided branches is still one layer.
+        distinct = {(w.name, w.loc): (w, a) for w, a in saturated}
+        saturated = list(distinct.values())
         if len(saturated) >= self.options.min_layers:
             kinds = sorted({a.kind for _, a in saturated})
             yield self.finding(

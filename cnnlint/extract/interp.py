@@ -1043,8 +1043,9 @@ class Interp:
             method, value = "constant", 0.0
         elif method == "ones":
             method, value = "constant", 1.0
-        self.inits.append(ir.WeightInit(target=param.name, method=method, value=value,
-                                        layer_kinds=kinds, loc=loc, scope=f.owner))
+        self.inits.append(ir.WeightInit(
+            target=param.name, method=method, value=value, layer_kinds=kinds, loc=loc,
+            scope=f.owner, layer_loc=owner.loc if isinstance(owner, v.LayerSpec) else None))
 
     def call_method(self, obj: Any, name: str, args: Args, f: Frame, loc: Loc | None) -> Any:
         if isinstance(obj, v.Tensor):
@@ -1458,6 +1459,12 @@ def _builtin_isinstance(interp: Interp, args: Args) -> Any:
             elif isinstance(cls, v.ClassVal):
                 kinds.append(cls.name)
         return v.Narrowing(args.pos[0], tuple(kinds))
+    if len(args.pos) == 2 and isinstance(args.pos[1], v.Ref) \
+            and args.pos[1].qualname in ("torch.Tensor", "torch.nn.Parameter"):
+        if isinstance(args.pos[0], v.Tensor):
+            return True
+        if v.is_const(args.pos[0]) or type(args.pos[0]) in (list, tuple, dict):
+            return False
     if len(args.pos) == 2 and v.is_const(args.pos[0]) and isinstance(args.pos[1], v.Builtin):
         py_type = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
                    "tuple": tuple, "dict": dict}.get(args.pos[1].name)
