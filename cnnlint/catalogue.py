@@ -202,7 +202,7 @@ PASSTHROUGH_FUNCTIONS = frozenset({
     "torch.reshape", "torch.transpose", "torch.permute", "torch.squeeze", "torch.unsqueeze",
     "torch.mean", "torch.sum", "torch.clamp", "torch.abs", "torch.exp", "torch.log",
     "torch.nn.functional.pad", "torch.nn.functional.normalize", "torch.clone", "torch.neg",
-    "torch.max", "torch.amax", "torch.squeeze", "torch.nn.functional.adaptive_max_pool1d",
+    "torch.max", "torch.amax", "torch.nn.functional.adaptive_max_pool1d",
 })
 # Combining functions: how two or more tensors meet.
 COMBINE_FUNCTIONS: dict[str, str] = {

@@ -43,8 +43,9 @@ class BadWeightInit(Rule):
     `trunc_normal_` at a scale (std or bound) below `min-std` (default 1e-3), and biases set
     to a constant below `min-relu-bias` (default -0.1) in a network with ReLU-family
     activations. A constant on the network's last weighted layer alone is not flagged: a
-    zero-initialised head (a spatial transformer's affine regressor) is a known good choice. Direct calls, `for m in self.modules(): if isinstance(m, nn.Conv2d): ...`
-    and `self.apply(init_fn)` are all read. DCGAN's N(0, 0.02) is fine.
+    zero-initialised head (a spatial transformer's affine regressor) is a known good choice.
+    Direct calls, `for m in self.modules(): if isinstance(m, nn.Conv2d): ...` and
+    `self.apply(init_fn)` are all read. DCGAN's N(0, 0.02) is fine.
 
     ## Why it matters
     Constant weights make every unit of a layer compute the same thing and receive the same

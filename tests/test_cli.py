@@ -69,7 +69,7 @@ def test_json_format(project: Path) -> None:
 def test_github_format(project: Path) -> None:
     _, out, _ = run(["--format", "github", "bad.py"])
     assert out.startswith("::warning file=bad.py,line=6,col=21,endLine=6,endColumn=39,"
-                          "title=CNN101 conv-bias-before-batchnorm::`Conv2d` bias")
+                          "title=CNN101::conv-bias-before-batchnorm: `Conv2d` bias")
 
 
 def test_output_file(project: Path) -> None:

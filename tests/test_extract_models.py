@@ -215,3 +215,58 @@ def test_conditional_shortcut_becomes_a_merge() -> None:
     """)["Block"]
     kinds_ = kinds(model)
     assert kinds_.count("Conv2d") == 2 and ir.MERGE in kinds_ and kinds_[-1] == ir.ADD
+
+
+def test_functional_spellings_map_to_layer_kinds() -> None:
+    model = models_of("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, 8, 3)
+
+            def forward(self, x):
+                x = F.relu(self.conv(x))
+                x = F.leaky_relu(x, 0.1)
+                x = F.elu(x)
+                x = F.gelu(x)
+                x = torch.sigmoid(x)
+                x = torch.tanh(x)
+                x = x.relu()
+                x = F.dropout(x, 0.1, self.training)
+                x = F.max_pool2d(x, 2)
+                x = F.avg_pool2d(x, 2)
+                x = F.batch_norm(x, None, None, training=True)
+                x = F.adaptive_avg_pool2d(x, 1)
+                x = torch.flatten(x, 1)
+                return x.view(x.size(0), -1)
+    """)["Net"]
+    assert kinds(model) == ["Conv2d", "ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh",
+                            "ReLU", "Dropout", "MaxPool2d", "AvgPool2d", "BatchNorm",
+                            "AdaptiveAvgPool2d", "Flatten"]
+    families = [n.family for n in model.network.nodes[1:]]
+    assert families[1:4] == ["relu", "leaky", "leaky"] and "batchnorm" in families
+
+
+def test_shortcut_spellings_torch_add_and_identity() -> None:
+    model = models_of("""
+        import torch
+        import torch.nn as nn
+
+        class PreAct(nn.Module):
+            def __init__(self, cin=8, cout=8):
+                super().__init__()
+                self.bn = nn.BatchNorm2d(cin)
+                self.conv = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+                self.shortcut = nn.Identity() if cin == cout else nn.Conv2d(cin, cout, 1)
+
+            def forward(self, x):
+                out = torch.relu(self.bn(x))
+                return torch.add(self.conv(out), self.shortcut(x))
+    """)["PreAct"]
+    assert kinds(model) == ["BatchNorm2d", "ReLU", "Conv2d", "Identity", ir.ADD]
+    add = model.network.nodes[-1]
+    assert [model.network.nodes[i].kind for i in add.inputs] == ["Conv2d", "Identity"]

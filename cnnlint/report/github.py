@@ -21,8 +21,9 @@ def render(findings: list[Finding], errors: list[ErrorEntry], files: int, **_: o
         props = ",".join([
             f"file={_property(f.path)}", f"line={f.line}", f"col={f.column}",
             f"endLine={f.end_line}", f"endColumn={f.end_column}",
-            f"title={_property(f'{f.code} {f.name}')}"])
-        lines.append(f"::{_LEVEL[f.severity]} {props}::{_data(f'{f.message} ({f.hint})')}")
+            f"title={_property(f.code)}"])
+        text = f"{f.name}: {f.message} ({f.hint})"
+        lines.append(f"::{_LEVEL[f.severity]} {props}::{_data(text)}")
     for e in errors:
         target = f" file={_property(e.path)}," if e.path else " "
         lines.append(f"::error{target}title={_property('cnnlint ' + e.kind)}::{_data(e.message)}")
