@@ -1,16 +1,10 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 from cnnlint.findings import Finding
 from cnnlint.ir import Model, ProjectFacts
 from cnnlint.rule import Rule
-
-
-@dataclass(frozen=True)
-class Options:
-    pass
 
 
 class ConvBiasBeforeBatchNorm(Rule):
@@ -45,7 +39,6 @@ class ConvBiasBeforeBatchNorm(Rule):
     severity = "warning"
     summary = "Conv bias is cancelled by the BatchNorm/InstanceNorm right after it"
     fix = "Pass `bias=False` to the convolution; the norm layer's shift replaces it"
-    Options = Options
 
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         network = model.network

@@ -1,16 +1,10 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 from cnnlint.findings import Finding
 from cnnlint.ir import Model, ProjectFacts
 from cnnlint.rule import Rule
-
-
-@dataclass(frozen=True)
-class Options:
-    pass
 
 
 class DropoutBeforeBatchNorm(Rule):
@@ -44,7 +38,6 @@ class DropoutBeforeBatchNorm(Rule):
     severity = "warning"
     summary = "Dropout right before BatchNorm shifts the variance BN learns between train and eval"
     fix = "Move the dropout after the BatchNorm (after the block's last norm layer)"
-    Options = Options
 
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         users = model.network.consumers()

@@ -1,16 +1,10 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 from cnnlint.extract.source import FileFacts
 from cnnlint.findings import Finding, Loc
 from cnnlint.rule import Rule
-
-
-@dataclass(frozen=True)
-class Options:
-    pass
 
 
 class SyntaxErrorRule(Rule):
@@ -41,7 +35,6 @@ class SyntaxErrorRule(Rule):
     severity = "error"
     summary = "The file does not parse, so no other rule could check it"
     fix = "Fix the syntax error; cnnlint reads files without running them"
-    Options = Options
 
     def check_file(self, facts: FileFacts) -> Iterable[Finding]:
         if facts.syntax_error is not None:
