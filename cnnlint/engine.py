@@ -11,6 +11,7 @@ from typing import Iterable
 from cnnlint import ir, suppress
 from cnnlint.config import Settings
 from cnnlint.extract.models import build_interp, extract_models
+from cnnlint.extract.training import extract_runs
 from cnnlint.extract.source import FileFacts, ReadError, analyse_source, read_source
 from cnnlint.files import discover, matches
 from cnnlint.findings import ErrorEntry, Finding
@@ -75,12 +76,14 @@ def _run_rules(active: list[Rule], result: Result) -> list[Finding]:
         for file_facts in facts:
             findings.extend(_guard(rule, file_facts.path, rule.check_file, file_facts,
                                    errors=result.errors))
+    runs: list[ir.TrainingRun] = []
     try:
         interp = build_interp(f for f in facts if f.syntax_error is None)
         result.models = extract_models(interp, result.errors)
+        runs = extract_runs(interp, result.errors)  # type: ignore[arg-type]
     except Exception as exc:  # pragma: no cover - a bug in loading; reported, not raised
         result.errors.append(_internal(facts[0].path if facts else "", "model extraction", exc))
-    project = ir.ProjectFacts(models=result.models, paths=list(result.facts))
+    project = ir.ProjectFacts(models=result.models, paths=list(result.facts), runs=runs)
     for rule in active:
         for model in result.models:
             findings.extend(_guard(rule, model.path, rule.check_model, model, project,

@@ -115,7 +115,111 @@ class Model:
 
 @dataclass
 class ProjectFacts:
-    """Everything the rules may read: the models of the run (and, later, the training code)."""
+    """Everything the rules may read: the models of the run and the training code."""
 
     models: list[Model] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
+    runs: list["TrainingRun"] = field(default_factory=list)
+
+    def models_named(self, names: list[str]) -> list[Model]:
+        """The models a training run trains, matched by class or factory name."""
+        return [m for m in self.models if m.name in names or
+                (m.kind == "class" and m.class_name in names)]
+
+    def trained_with(self, run: "TrainingRun", *families: str) -> list[Model]:
+        """The models `run` trains whose network has a layer of one of `families`."""
+        return [m for m in self.models_named(run.models)
+                if any(n.family in families for n in m.network)]
+
+    def runs_training(self, model: Model) -> list["TrainingRun"]:
+        return [r for r in self.runs if model.name in r.models or
+                (model.kind == "class" and model.class_name in r.models)]
+
+
+# --- training facts --------------------------------------------------------------------
+
+
+@dataclass
+class Setting:
+    """A hyper-parameter as the code sets it, with where its value came from."""
+
+    value: object  # a constant, or None when unknown
+    origin: str  # "literal", "argparse default of `--lr`", "module constant `LR`", ...
+    loc: Loc | None = None
+
+    @property
+    def known(self) -> bool:
+        return isinstance(self.value, (int, float)) and not isinstance(self.value, bool)
+
+    def source(self) -> str:
+        """" (argparse default of `--lr`)", or "" for a literal."""
+        return f" ({self.origin})" if self.origin and self.origin != "literal" else ""
+
+    def describe(self) -> str:
+        return f"{self.value!r}{self.source()}"
+
+
+@dataclass
+class Loader:
+    loc: Loc | None
+    name: str  # the variable it was assigned to, or the dataset's name
+    batch_size: Setting | None
+    shuffle: object = None
+    sampler: str = ""  # the sampler class name, when one is given
+    role: str = "unknown"  # "train" | "eval" | "unknown"
+    transforms: list[str] | None = None  # the dataset's transform class names, when known
+    transform_loc: Loc | None = None
+    image_data: bool = False
+
+
+@dataclass
+class Optimizer:
+    loc: Loc | None
+    kind: str  # "SGD", "Adam", ...
+    lr: Setting | None
+    momentum: Setting | None = None
+    weight_decay: Setting | None = None
+    symbol: str = ""
+
+
+@dataclass
+class LossUse:
+    loc: Loc | None
+    kind: str  # "CrossEntropyLoss", ...
+    weighted: bool = False  # a class weight or pos_weight is given
+    fed_by: str = ""  # "Softmax"/"LogSoftmax" when probabilities are fed to it
+    fed_by_loc: Loc | None = None
+    symbol: str = ""
+
+
+@dataclass
+class TrainingRun:
+    """What one script (with the functions it calls) does to train a model."""
+
+    path: str
+    symbol: str  # the function holding the training loop ("main", "train", "<module>")
+    loc: Loc  # the epoch loop, or the Trainer, or the first training step
+    models: list[str] = field(default_factory=list)  # class or factory names it trains
+    model_locs: dict[str, Loc] = field(default_factory=dict)
+    epochs: Setting | None = None
+    loaders: list[Loader] = field(default_factory=list)
+    optimizers: list[Optimizer] = field(default_factory=list)
+    schedulers: list[str] = field(default_factory=list)
+    manual_lr: bool = False
+    losses: list[LossUse] = field(default_factory=list)
+    resampling: list[str] = field(default_factory=list)  # WeightedRandomSampler, ...
+    focal: bool = False
+    validation: bool = False  # an evaluation pass inside the epoch loop
+    early_stopping: bool = False  # patience, break on no improvement, Lightning callback
+    best_checkpoint: bool = False  # a checkpoint kept on a validation metric
+    lightning: bool = False
+    # (where, what, model name, mode-dependent layer families seen in its construction) for
+    # evaluation passes that run a model still in train mode, and for training that runs
+    # after eval() with no train() back.
+    eval_mode_problems: list[tuple[Loc, str, str, list[str]]] = field(default_factory=list)
+    # optimizer.step() calls with no gradient reset in their loop, and no accumulation.
+    steps_without_zero_grad: list[Loc] = field(default_factory=list)
+
+    @property
+    def train_loaders(self) -> list[Loader]:
+        return [loader for loader in self.loaders if loader.role == "train"]

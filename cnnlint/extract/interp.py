@@ -50,7 +50,7 @@ class Args:
 
 
 class Frame:
-    __slots__ = ("scope", "locals", "closure", "self_obj", "cls", "owner", "returns")
+    __slots__ = ("scope", "locals", "closure", "self_obj", "cls", "owner", "returns", "origins")
 
     def __init__(self, scope: FileScope, closure: dict[str, Any] | None = None,
                  self_obj: Any = None, cls: v.ClassVal | None = None, owner: str = "") -> None:
@@ -61,6 +61,7 @@ class Frame:
         self.cls = cls
         self.owner = owner  # the class (for methods) or function name: a finding's symbol
         self.returns: list[Any] = []
+        self.origins: dict[str, str] = {}  # where a local's value came from (for messages)
 
 
 class FileScope:
@@ -119,6 +120,7 @@ class Interp:
         self.unresolved: list[str] = []
         self.paths: dict[int, str] = {}
         self.inits: list[ir.WeightInit] = []
+        self.current_call: tuple[tuple[Any, ...], Frame] | None = None
         self.steps = 0
         self.depth = 0
         self._eval: dict[str, Callable[[tuple[Any, ...], Frame], Any]] = {
@@ -450,23 +452,42 @@ class Interp:
 
     def _for(self, stmt: tuple[Any, ...], f: Frame) -> Any:
         _, target, iter_expr, body, orelse, _slot = stmt
-        items = self.iterate(self.eval(iter_expr, f))
-        if items is None:
-            self.note("a loop runs over values that are not known")
-            self.assign(target, UNKNOWN, f)
-            status = self.exec_block(body, f)
-            return _RETURN if status == _RETURN else _NORMAL
-        if len(items) > MAX_LOOP:
-            self.note("a loop is too long to unroll")
-            items = items[:MAX_LOOP]
-        for item in items:
-            self.assign(target, item, f)
-            status = self.exec_block(body, f)
-            if status == _BREAK:
-                return _NORMAL
-            if status == _RETURN:
-                return _RETURN
-        return self.exec_block(orelse, f)
+        value = self.eval(iter_expr, f)
+        items = self.iterate(value)
+        loop = self.loop_started(stmt, value, items, f)
+        try:
+            if items is None:
+                if loop is None:
+                    self.note("a loop runs over values that are not known")
+                self.assign(target, UNKNOWN, f)
+                status = self.exec_block(body, f)
+                return _RETURN if status == _RETURN else _NORMAL
+            if len(items) > MAX_LOOP:
+                self.note("a loop is too long to unroll")
+                items = items[:MAX_LOOP]
+            for index, item in enumerate(items):
+                self.assign(target, item, f)
+                status = self.exec_block(body, f)
+                if status == _BREAK:
+                    return _NORMAL
+                if status == _RETURN:
+                    return _RETURN
+                if not self.loop_continues(loop, index):
+                    return _NORMAL
+            return self.exec_block(orelse, f)
+        finally:
+            self.loop_finished(loop)
+
+    # Hooks for the training reader: how a loop is run (the model reader unrolls them all).
+    def loop_started(self, stmt: tuple[Any, ...], value: Any, items: list[Any] | None,
+                     f: Frame) -> Any:
+        return None
+
+    def loop_continues(self, loop: Any, index: int) -> bool:
+        return True
+
+    def loop_finished(self, loop: Any) -> None:
+        return None
 
     def _while(self, stmt: tuple[Any, ...], f: Frame) -> Any:
         self.note("a `while` loop is read as running once")
@@ -633,6 +654,8 @@ class Interp:
         items = self.iterate(self.eval(iter_expr, f))
         if items is None:
             self.note("a comprehension runs over values that are not known")
+            self.assign(target, UNKNOWN, f)
+            self.eval(elt, f)  # once, as loops run once: the calls inside still count
             return False
         for item in items[:MAX_LOOP]:
             self.steps += 1
@@ -815,6 +838,7 @@ class Interp:
                 args.kw.update(value)
             else:
                 args.open_kw = True
+        self.current_call = (e, f)
         return self.call(func, args, f, f.scope.loc(e[4]), e[1])
 
     def call(self, func: Any, args: Args, f: Frame, loc: Loc | None,
@@ -832,7 +856,7 @@ class Interp:
         if isinstance(func, v.BoundMethod):
             return self.call_method(func.obj, func.name, args, f, loc)
         if isinstance(func, (*v.MODULE_VALUES,)):
-            return self.apply(func, args, f)
+            return self.apply(func, args, f, loc)
         return self.unknown_call(args, f"`{describe(func_expr)}(...)` is not known")
 
     def unknown_call(self, args: Args, why: str) -> Any:
@@ -990,7 +1014,7 @@ class Interp:
             return _builtin_dict(self, args)
         return self.unknown_call(args, f"a call to `{qualname}`")
 
-    def apply(self, module: Any, args: Args, f: Frame) -> Any:
+    def apply(self, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
         """Call a module on tensors (its forward)."""
         if isinstance(module, v.LayerSpec):
             inputs = tensors_in(args)

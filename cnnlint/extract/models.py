@@ -13,8 +13,10 @@ from cnnlint.findings import ErrorEntry, Loc
 
 
 def build_interp(files: Iterable[FileFacts]) -> Interp:
+    from cnnlint.extract.training import TrainingInterp
+
     scopes = [FileScope(f.path, f.module, f.body, f.spans) for f in files if f.body]
-    interp = Interp(scopes)
+    interp = TrainingInterp(scopes)
     for scope in interp.scopes.values():
         interp.load(scope)
     return interp

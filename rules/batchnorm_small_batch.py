@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cnnlint.findings import Finding
+from cnnlint.ir import ProjectFacts
+from cnnlint.rule import Rule
+
+
+@dataclass(frozen=True)
+class Options:
+    min_batch_size: int = 16
+    error_below: int = 4
+
+
+class BatchNormSmallBatch(Rule):
+    """A model with BatchNorm layers is trained with a small batch.
+
+    ## What it flags
+    A training run whose model has BatchNorm layers and whose training DataLoader uses a
+    batch size below `min-batch-size` (default 16); an error below `error-below` (default 4).
+    The batch size is read from literals, constants, `argparse` defaults and config values,
+    including DataLoader's own default of 1. Models normalised only with GroupNorm,
+    LayerNorm or InstanceNorm are not flagged.
+
+    ## Why it matters
+    BatchNorm normalises with the mean and variance of the current batch. With a handful of
+    samples those are noisy estimates: training injects that noise, and the running
+    statistics used at evaluation differ from what training saw, so validation accuracy
+    lags training accuracy (DOMAIN.md, story 1). At batch 1, `BatchNorm1d` on `(N, C)`
+    input even raises. GroupNorm and LayerNorm do not depend on the batch.
+
+    ## Example
+    ```python
+    loader = DataLoader(train_set, batch_size=4, shuffle=True)   # model uses BatchNorm2d
+    ```
+
+    ## Instead
+    ```python
+    self.norm = nn.GroupNorm(8, channels)   # or freeze BN statistics, or a larger batch
+    ```
+    """
+
+    code = "CNN201"
+    name = "batchnorm-small-batch"
+    severity = "warning"
+    summary = "A BatchNorm model is trained with a batch too small for reliable statistics"
+    fix = "Use GroupNorm or LayerNorm, freeze BatchNorm statistics, or train with a larger batch"
+    Options = Options
+
+    def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
+        for run in project.runs:
+            models = project.trained_with(run, "batchnorm")
+            if not models:
+                continue
+            model = models[0]
+            for loader in run.train_loaders:
+                size = loader.batch_size
+                if size is None or not size.known or loader.loc is None:
+                    continue
+                if size.value >= self.options.min_batch_size:  # type: ignore[operator]
+                    continue
+                severity = "error" if size.value < self.options.error_below else None  # type: ignore[operator]
+                yield self.finding(
+                    f"`{model.name}` ({model.path}:{model.loc.line}) has BatchNorm layers "
+                    f"but trains with batch size {size.describe()}",
+                    loader.loc, symbol=run.symbol, severity=severity)
+
+    valid = [
+        {"model.py": """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+""", "train.py": """
+import torch
+from torch.utils.data import DataLoader
+from model import Net
+
+model = Net()
+loader = DataLoader(torch.load("data.pt"), batch_size=64, shuffle=True)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for x, y in loader:
+    optimizer.zero_grad()
+    model(x).sum().backward()
+    optimizer.step()
+"""},
+        # GroupNorm does not care about the batch.
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.norm = nn.GroupNorm(2, 8)
+
+    def forward(self, x):
+        return self.norm(self.conv(x))
+
+model = Net()
+loader = DataLoader(torch.load("data.pt"), batch_size=2)
+optimizer = torch.optim.Adam(model.parameters())
+for x, y in loader:
+    optimizer.zero_grad()
+    model(x).mean().backward()
+    optimizer.step()
+""",
+        # The batch size comes from the command line with no default: unknown.
+        """
+import argparse
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--batch-size", type=int, required=True)
+args = parser.parse_args()
+model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+loader = DataLoader(torch.load("d.pt"), batch_size=args.batch_size)
+opt = torch.optim.Adam(model.parameters())
+for x, y in loader:
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+""",
+    ]
+    invalid = [
+        {"model.py": """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+""", "train.py": """
+import argparse
+import torch
+from torch.utils.data import DataLoader
+from model import Net
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch-size", type=int, default=8)
+    args = parser.parse_args()
+    model = Net()
+    loader = DataLoader(torch.load("data.pt"), batch_size=args.batch_size)  # flagged
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for x, y in loader:
+        optimizer.zero_grad()
+        model(x).sum().backward()
+        optimizer.step()
+
+if __name__ == "__main__":
+    main()
+"""},
+        # DataLoader's default batch size is 1.
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 16)
+        self.bn = nn.BatchNorm1d(16)
+
+    def forward(self, x):
+        return self.bn(self.fc(x))
+
+model = Head()
+train_loader = DataLoader(torch.load("train.pt"), shuffle=True)  # flagged
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(3):
+    for x, y in train_loader:
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+""",
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+BATCH = 4
+CONFIG = {"batch_size": BATCH}
+
+def build():
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU())
+
+def train():
+    model = build()
+    loader = DataLoader(torch.load("d.pt"), batch_size=CONFIG["batch_size"])  # flagged
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    for x, y in loader:
+        opt.zero_grad()
+        model(x).mean().backward()
+        opt.step()
+
+train()
+""",
+    ]

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cnnlint.findings import Finding
+from cnnlint.ir import ProjectFacts
+from cnnlint.rule import Rule
+
+
+@dataclass(frozen=True)
+class Options:
+    pass
+
+
+class MissingEvalMode(Rule):
+    """An evaluation pass runs a model in train mode, or training resumes in eval mode.
+
+    ## What it flags
+    A model with BatchNorm or Dropout that is called in an evaluation pass (under
+    `torch.no_grad()`/`inference_mode()`, or over a validation/test loader) without
+    `model.eval()` (or `model.train(False)`) first; and a model that is put in eval mode
+    for validation and never switched back with `model.train()` before the next epoch
+    trains it. Models without BatchNorm or Dropout behave the same in both modes and are
+    not flagged.
+
+    ## Why it matters
+    In train mode, dropout keeps dropping units and BatchNorm normalises with the
+    evaluation batch's own statistics (and updates its running averages with them), so
+    validation numbers are noisy and wrong. Forgetting `train()` afterwards is worse:
+    every later epoch trains with dropout off and frozen BatchNorm statistics.
+
+    ## Example
+    ```python
+    with torch.no_grad():
+        for x, y in val_loader:
+            val_loss += criterion(model(x), y)
+    ```
+
+    ## Instead
+    ```python
+    model.eval()
+    with torch.no_grad():
+        for x, y in val_loader:
+            val_loss += criterion(model(x), y)
+    model.train()
+    ```
+    """
+
+    code = "CNN204"
+    name = "missing-eval-mode"
+    severity = "warning"
+    summary = "Evaluation runs in train mode, or training resumes in eval mode"
+    fix = "Call model.eval() before evaluating and model.train() before training again"
+
+    def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
+        for run in project.runs:
+            for loc, message, name, families in run.eval_mode_problems:
+                kinds = set(families)
+                for model in project.models_named([name]):  # functional dropout, too
+                    kinds |= {n.family for n in model.network
+                              if n.family in ("batchnorm", "dropout")}
+                if kinds:
+                    yield self.finding(
+                        f"{message[0].upper()}{message[1:]} (it has "
+                        f"{' and '.join(sorted(kinds))} layers)", loc, symbol=run.symbol)
+
+    valid = [
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+
+model = Net()
+train_loader = DataLoader(torch.load("train.pt"), batch_size=32)
+val_loader = DataLoader(torch.load("val.pt"), batch_size=32)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(10):
+    model.train()
+    for x, y in train_loader:
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        for x, y in val_loader:
+            model(x)
+""",
+        # No BatchNorm or Dropout: the mode changes nothing.
+        """
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))
+opt = torch.optim.Adam(model.parameters())
+for epoch in range(5):
+    opt.zero_grad()
+    model(torch.randn(2, 4)).sum().backward()
+    opt.step()
+    with torch.no_grad():
+        model(torch.randn(2, 4))
+""",
+        # train(False) is eval(); the helper switches back.
+        """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+def validate(model):
+    model.train(False)
+    with torch.inference_mode():
+        out = model(torch.randn(2, 3, 8, 8))
+    model.train(True)
+    return out
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(3):
+    opt.zero_grad()
+    model(torch.randn(2, 3, 8, 8)).sum().backward()
+    opt.step()
+    validate(model)
+""",
+    ]
+    invalid = [
+        """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.drop = nn.Dropout(0.3)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(5):
+    opt.zero_grad()
+    model(torch.randn(2, 4)).sum().backward()
+    opt.step()
+    with torch.no_grad():
+        val = model(torch.randn(2, 4))  # flagged
+""",
+        # eval() for validation, never train() again.
+        """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+model = Net()
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(8):
+    opt.zero_grad()
+    loss = model(torch.randn(2, 3, 8, 8)).sum()  # flagged
+    loss.backward()
+    opt.step()
+    model.eval()
+    with torch.no_grad():
+        model(torch.randn(2, 3, 8, 8))
+""",
+        # A loop over the validation loader, without no_grad and without eval().
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+model = nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8))
+train_loader = DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+val_loader = DataLoader(torch.load("val.pt"), batch_size=64)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+def train_model():
+    for epoch in range(4):
+        for x, y in train_loader:
+            opt.zero_grad()
+            model(x).sum().backward()
+            opt.step()
+        for x, y in val_loader:
+            print(model(x).mean())  # flagged
+
+train_model()
+""",
+    ]

@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cnnlint.findings import Finding
+from cnnlint.ir import ProjectFacts
+from cnnlint.rule import Rule
+
+
+@dataclass(frozen=True)
+class Options:
+    min_epochs: int = 20
+
+
+class NoEarlyStopping(Rule):
+    """A long training run neither stops early nor keeps the best checkpoint.
+
+    ## What it flags
+    A training run of `min-epochs` (default 20) or more epochs (resolved, or the default of
+    a command-line option) with no early stopping (a patience counter, a `break` out of the
+    epoch loop, Lightning's `EarlyStopping`) and no checkpoint selected on a validation
+    metric (`torch.save` under `if val_loss < best:`, `ModelCheckpoint(monitor=...)`).
+
+    ## Why it matters
+    Validation accuracy usually peaks and then falls as the model starts to memorise the
+    training set (DOMAIN.md, story 5). Training to the last epoch and keeping the last
+    weights ships the overfitted model; early stopping on the validation loss, or at least
+    keeping the best checkpoint, ships the peak.
+
+    ## Example
+    ```python
+    for epoch in range(200):
+        train_one_epoch(...)
+        validate(...)
+    torch.save(model.state_dict(), "model.pt")
+    ```
+
+    ## Instead
+    ```python
+    if val_loss < best:
+        best, bad_epochs = val_loss, 0
+        torch.save(model.state_dict(), "best.pt")
+    else:
+        bad_epochs += 1
+        if bad_epochs >= patience:
+            break
+    ```
+    """
+
+    code = "CNN203"
+    name = "no-early-stopping"
+    severity = "warning"
+    summary = "A long training run has no early stopping and no best-checkpoint selection"
+    fix = "Stop on a validation-loss patience counter, or keep the checkpoint with the best validation metric"
+    Options = Options
+
+    def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
+        for run in project.runs:
+            epochs = run.epochs
+            if epochs is None or not epochs.known:
+                continue
+            if run.early_stopping or run.best_checkpoint:
+                continue
+            if epochs.value >= self.options.min_epochs:  # type: ignore[operator]
+                yield self.finding(
+                    f"trains {epochs.value} epochs{epochs.source()} with no early stopping and "
+                    "no best checkpoint on a validation metric", run.loc, symbol=run.symbol)
+
+    valid = [
+        """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 1)
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+best, bad, patience = float("inf"), 0, 5
+for epoch in range(100):
+    opt.zero_grad()
+    model(torch.randn(8, 4)).pow(2).mean().backward()
+    opt.step()
+    with torch.no_grad():
+        val_loss = model(torch.randn(8, 4)).pow(2).mean().item()
+    if val_loss < best:
+        best, bad = val_loss, 0
+    else:
+        bad += 1
+        if bad >= patience:
+            break
+""",
+        # Keeping the best checkpoint on the validation metric.
+        """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+best_acc = 0.0
+for epoch in range(60):
+    opt.zero_grad()
+    model(torch.randn(8, 4)).sum().backward()
+    opt.step()
+    val_acc = 0.5
+    if val_acc > best_acc:
+        best_acc = val_acc
+        torch.save(model.state_dict(), "best.pt")
+""",
+        # Lightning with an EarlyStopping callback.
+        """
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import EarlyStopping
+
+class Lit(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 1)
+
+    def forward(self, x):
+        return self.fc(x)
+
+    def training_step(self, batch, batch_idx):
+        return self(batch).sum()
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-3)
+
+trainer = pl.Trainer(max_epochs=100, callbacks=[EarlyStopping(monitor="val_loss")])
+trainer.fit(Lit())
+""",
+    ]
+    invalid = [
+        """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(200):  # flagged
+    opt.zero_grad()
+    model(torch.randn(8, 4)).sum().backward()
+    opt.step()
+torch.save(model.state_dict(), "model.pt")
+""",
+        """
+import argparse
+import torch
+import torch.nn as nn
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--epochs", default=90, type=int)
+args = parser.parse_args()
+
+def train(model, epochs):
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    for epoch in range(epochs):  # flagged
+        opt.zero_grad()
+        model(torch.randn(2, 2)).sum().backward()
+        opt.step()
+
+train(nn.Linear(2, 2), args.epochs)
+""",
+        # Lightning trains 1000 epochs by default.
+        """
+import lightning as L
+import torch
+
+class Lit(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, batch_idx):
+        return self.fc(batch).sum()
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-3)
+
+trainer = L.Trainer()  # flagged
+trainer.fit(Lit())
+""",
+    ]

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cnnlint.findings import Finding
+from cnnlint.ir import ProjectFacts
+from cnnlint.rule import Rule
+
+
+@dataclass(frozen=True)
+class Options:
+    min_epochs: int = 5
+
+
+class NoValidation(Rule):
+    """A multi-epoch training loop never evaluates on held-out data.
+
+    ## What it flags
+    A training run of `min-epochs` (default 5) or more epochs with no evaluation pass inside
+    the epoch loop: no forward pass under `torch.no_grad()`/`inference_mode()` and no loop
+    over a validation or test loader (for Lightning: no `validation_step` with validation
+    data).
+
+    ## Why it matters
+    Training loss says how well the model fits the training set, not how well it
+    generalises. Without a validation curve, overfitting (DOMAIN.md, story 5) goes unseen
+    until the end, and there is nothing to stop early on or to pick the best checkpoint by.
+
+    ## Example
+    ```python
+    for epoch in range(100):
+        train_one_epoch(model, train_loader, optimizer)
+    ```
+
+    ## Instead
+    ```python
+    for epoch in range(100):
+        train_one_epoch(model, train_loader, optimizer)
+        val_loss = evaluate(model, val_loader)   # model.eval() + torch.no_grad()
+    ```
+    """
+
+    code = "CNN202"
+    name = "no-validation"
+    severity = "warning"
+    summary = "A multi-epoch training loop has no validation pass"
+    fix = "Evaluate on a held-out loader every epoch (model.eval(), torch.no_grad())"
+    Options = Options
+
+    def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
+        for run in project.runs:
+            epochs = run.epochs
+            if epochs is None or not epochs.known or run.validation:
+                continue
+            if epochs.value >= self.options.min_epochs:  # type: ignore[operator]
+                yield self.finding(
+                    f"trains {epochs.value} epochs{epochs.source()} with no evaluation on "
+                    "held-out data",
+                    run.loc, symbol=run.symbol)
+
+    valid = [
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+model = nn.Linear(4, 2)
+train_loader = DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+val_loader = DataLoader(torch.load("val.pt"), batch_size=32)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(10):
+    model.train()
+    for x, y in train_loader:
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        for x, y in val_loader:
+            model(x)
+""",
+        # Evaluation in a helper decorated with torch.no_grad().
+        """
+import torch
+import torch.nn as nn
+
+@torch.no_grad()
+def evaluate(model, batches):
+    model.eval()
+    return sum(model(x).sum() for x in batches)
+
+def fit(model, batches, epochs=20):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for epoch in range(epochs):
+        model.train()
+        for x in batches:
+            opt.zero_grad()
+            model(x).sum().backward()
+            opt.step()
+        evaluate(model, batches)
+
+fit(nn.Linear(2, 2), batches)
+""",
+        # Four epochs: under the threshold.
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+model = nn.Linear(4, 2)
+loader = DataLoader(torch.load("train.pt"), batch_size=32)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(4):
+    for x, y in loader:
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+""",
+    ]
+    invalid = [
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+model = nn.Linear(4, 2)
+loader = DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(50):  # flagged
+    for x, y in loader:
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+""",
+        """
+import argparse
+import torch
+import torch.nn as nn
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=30)
+    args = parser.parse_args()
+    model = nn.Linear(8, 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for epoch in range(args.epochs):  # flagged
+        optimizer.zero_grad()
+        loss = model(torch.randn(4, 8)).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+        print(epoch, loss.item())
+
+if __name__ == "__main__":
+    main()
+""",
+        # Evaluating only after training cannot monitor anything.
+        """
+import torch
+import torch.nn as nn
+
+EPOCHS = 12
+
+def run(model, train_batches, test_batches):
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    for epoch in range(EPOCHS):  # flagged
+        for x in train_batches:
+            opt.zero_grad()
+            model(x).sum().backward()
+            opt.step()
+    with torch.no_grad():
+        return [model(x) for x in test_batches]
+
+run(nn.Linear(3, 3), train_batches, test_batches)
+""",
+    ]
