@@ -33,7 +33,12 @@ class ConfigError(Exception):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    choices = list(choices)
+    # Codes are mistyped by look-alike characters first: CNN1O1, CNNl01.
+    fixed = word.upper()[:3] + word.upper()[3:].translate(str.maketrans("OIL", "011"))
+    if fixed != word and fixed in choices:
+        return f" (did you mean `{fixed}`?)"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 

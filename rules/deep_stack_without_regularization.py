@@ -19,8 +19,9 @@ class DeepStackWithoutRegularization(Rule):
     ## What it flags
     A network with `min-layers` (default 8) or more weighted layers, no dropout layer or
     `F.dropout` call anywhere, and no weight decay in the training code of the run that
-    trains it. When the run holds no training code for the model, the decay is unknown:
-    the finding is then only `info` and says so.
+    trains it (`weight_decay` of its optimizers, AdamW's default 0.01 included). When the
+    run holds no training code for the model, the decay is unknown: the finding is then
+    only `info` and says so.
 
     ## Why it matters
     A big model learns the training set's details and noise unless something holds it back
@@ -58,8 +59,19 @@ class DeepStackWithoutRegularization(Rule):
             return
         if any(n.family == "dropout" and n.arg("p") != 0 for n in network):
             return
-        # Weight decay is a training fact; until the run links a training script to this
-        # model it is unknown, and the finding says so at info level.
+        optimizers = [opt for run in project.runs_training(model) for opt in run.optimizers]
+        decays = [opt.weight_decay for opt in optimizers if opt.weight_decay is not None]
+        if any(d.known and d.value > 0 for d in decays):  # type: ignore[operator]
+            return
+        if optimizers and all(d.known for d in decays) and len(decays) == len(optimizers):
+            where = ", ".join(f"`{o.kind}` at {o.loc.path}:{o.loc.line}"
+                              for o in optimizers if o.loc is not None)
+            yield self.finding(
+                f"{len(weighted)} weighted layers, no dropout, and no weight decay ({where})",
+                model.loc, symbol=model.name)
+            return
+        # No training code for this model in the run (or decay not resolved): say so, at
+        # info level.
         yield self.finding(
             f"{len(weighted)} weighted layers and no dropout; weight decay unknown "
             "(no training code for this model in the run)",
@@ -99,8 +111,52 @@ import torch.nn as nn
 def small():
     return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
 """,
+        # Weight decay in the training script that trains it.
+        {"model.py": """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(*[nn.Conv2d(16, 16, 3, padding=1) for _ in range(8)])
+
+    def forward(self, x):
+        return self.features(x)
+""", "train.py": """
+import torch
+from model import Net
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+for x in batches:
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+"""},
     ]
     invalid = [
+        # Trained with no weight decay: a warning.
+        {"model.py": """
+import torch.nn as nn
+
+class Net(nn.Module):  # flagged
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(*[nn.Conv2d(16, 16, 3, padding=1) for _ in range(8)])
+
+    def forward(self, x):
+        return self.features(x)
+""", "train.py": """
+import torch
+from model import Net
+
+model = Net()
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+for x in batches:
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+"""},
         """
 import torch.nn as nn
 

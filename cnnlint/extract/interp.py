@@ -459,7 +459,7 @@ class Interp:
             if items is None:
                 if loop is None:
                     self.note("a loop runs over values that are not known")
-                self.assign(target, UNKNOWN, f)
+                self.assign(target, self.unknown_item(), f)
                 status = self.exec_block(body, f)
                 return _RETURN if status == _RETURN else _NORMAL
             if len(items) > MAX_LOOP:
@@ -485,6 +485,10 @@ class Interp:
 
     def loop_continues(self, loop: Any, index: int) -> bool:
         return True
+
+    def unknown_item(self) -> Any:
+        """What a loop over unknown values binds its target to."""
+        return UNKNOWN
 
     def loop_finished(self, loop: Any) -> None:
         return None

@@ -308,6 +308,12 @@ class TrainingInterp(Interp):
             if loop.training and self.loops:
                 self.loops[-1].training = True
 
+    def unknown_item(self) -> Any:
+        # In training code a loop over something unknown is nearly always over batches.
+        if self.collector is None:
+            return UNKNOWN
+        return self.add_node(ir.INPUT, (), name="batch")
+
     def iterate(self, value: Any) -> list[Any] | None:
         if isinstance(value, TrainObj) and value.kind == "loader":
             batch = self.add_node(ir.INPUT, (), name=str(value.fields.get("var", "batch")))
@@ -774,6 +780,11 @@ def _breaks(body: tuple[Any, ...]) -> bool:
         if stmt[0] == "try" and (_breaks(stmt[1]) or any(_breaks(h) for h in stmt[2])):
             return True
     return False
+
+
+def is_augmentation(transform: str) -> bool:
+    """True for a transform class that changes images at random."""
+    return bool(_AUGMENTATIONS.match(transform))
 
 
 def _role(loader: TrainObj) -> str:

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cnnlint.findings import Finding
+from cnnlint.ir import ProjectFacts
+from cnnlint.rule import Rule
+
+
+@dataclass(frozen=True)
+class Options:
+    min_epochs: int = 30
+
+
+class ConstantLearningRate(Rule):
+    """A long training run keeps one learning rate throughout.
+
+    ## What it flags
+    A training run of `min-epochs` (default 30) or more epochs with no
+    `torch.optim.lr_scheduler` scheduler (nor Lightning's, nor a library `*schedule*`
+    function) and no manual change of `param_group["lr"]`.
+
+    ## Why it matters
+    A rate large enough to make progress early is too large to settle into a minimum late;
+    a rate small enough to settle is too slow early. Loss then plateaus (DOMAIN.md, story
+    2). Decaying schedules (cosine, step) and cyclic ones (CyclicLR, OneCycleLR) fix both
+    ends, and cyclic rates also help escape saddle points.
+
+    ## Example
+    ```python
+    for epoch in range(100):
+        train_one_epoch(model, loader, optimizer)
+    ```
+
+    ## Instead
+    ```python
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1,
+                                                    total_steps=100 * len(loader))
+    ```
+    """
+
+    code = "CNN209"
+    name = "constant-learning-rate"
+    severity = "info"
+    summary = "A long run with no learning-rate schedule"
+    fix = "Add a schedule: CyclicLR, OneCycleLR or cosine, with bounds from an LR range test"
+    Options = Options
+
+    def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
+        for run in project.runs:
+            epochs = run.epochs
+            if epochs is None or not epochs.known or run.schedulers or run.manual_lr:
+                continue
+            if not run.optimizers and not run.lightning:
+                continue
+            if epochs.value >= self.options.min_epochs:  # type: ignore[operator]
+                yield self.finding(f"trains {epochs.value} epochs{epochs.source()} at a "
+                                   "constant learning rate", run.loc, symbol=run.symbol)
+
+    valid = [
+        """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)
+for epoch in range(100):
+    opt.zero_grad()
+    model(torch.randn(2, 4)).sum().backward()
+    opt.step()
+    sched.step()
+""",
+        # A hand-written step decay counts as a schedule.
+        """
+import torch
+import torch.nn as nn
+
+def adjust_learning_rate(optimizer, epoch, base=0.1):
+    for group in optimizer.param_groups:
+        group["lr"] = base * (0.1 ** (epoch // 30))
+
+model = nn.Linear(4, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(90):
+    adjust_learning_rate(opt, epoch)
+    opt.zero_grad()
+    model(torch.randn(2, 4)).sum().backward()
+    opt.step()
+""",
+        """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 1)
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(10):
+    opt.zero_grad()
+    model(torch.randn(2, 4)).sum().backward()
+    opt.step()
+""",
+    ]
+    invalid = [
+        """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(100):  # flagged
+    opt.zero_grad()
+    model(torch.randn(2, 4)).sum().backward()
+    opt.step()
+""",
+        """
+import argparse
+import torch
+import torch.nn as nn
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=50)
+    args = parser.parse_args()
+    model = nn.Linear(4, 1)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+    for epoch in range(args.epochs):  # flagged
+        opt.zero_grad()
+        model(torch.randn(2, 4)).sum().backward()
+        opt.step()
+
+main()
+""",
+        """
+import pytorch_lightning as pl
+import torch
+
+class Lit(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, batch_idx):
+        return self.fc(batch).sum()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1, momentum=0.9)
+
+trainer = pl.Trainer(max_epochs=40)  # flagged
+trainer.fit(Lit())
+""",
+    ]

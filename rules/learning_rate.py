@@ -1,0 +1,159 @@
+"""The two learning-rate rules share the per-family bounds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from cnnlint.findings import Finding
+from cnnlint.ir import Optimizer, ProjectFacts
+from cnnlint.rule import Rule
+
+ADAPTIVE = frozenset({"Adam", "AdamW", "RMSprop", "Adamax", "NAdam", "RAdam"})
+
+_SCRIPT = """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 1)
+{optimizer}
+for x in batches:
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+"""
+
+
+def _example(optimizer: str) -> str:
+    return _SCRIPT.format(optimizer=optimizer)
+
+
+@dataclass(frozen=True)
+class LowOptions:
+    sgd_min: float = 1e-4
+    adaptive_min: float = 1e-6
+
+
+@dataclass(frozen=True)
+class HighOptions:
+    sgd_max: float = 1.0
+    adaptive_max: float = 1e-2
+
+
+def _rates(project: ProjectFacts) -> Iterable[tuple[Optimizer, float, str]]:
+    for run in project.runs:
+        for opt in run.optimizers:
+            lr = opt.lr
+            if opt.loc is None or lr is None or not lr.known or lr.origin == "torch default":
+                continue
+            family = "sgd" if opt.kind == "SGD" else "adaptive" if opt.kind in ADAPTIVE else ""
+            if family:
+                yield opt, float(lr.value), family  # type: ignore[arg-type]
+
+
+class LearningRateTooLow(Rule):
+    """The learning rate is far below what the optimizer family trains with.
+
+    ## What it flags
+    An SGD learning rate below `sgd-min` (default 1e-4), or an Adam/AdamW/RMSprop/Adamax
+    learning rate below `adaptive-min` (default 1e-6). The message names the value and
+    where it came from (a literal, an `argparse` default, a config value). Adadelta's
+    default scale of 1.0 is not compared.
+
+    ## Why it matters
+    Steps that small barely move the weights: the loss plateaus at a high value for many
+    epochs and looks like a model that cannot learn (DOMAIN.md, story 2). An LR range test
+    finds the usable range in minutes; a cyclic or one-cycle schedule then spans it.
+
+    ## Example
+    ```python
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)
+    ```
+
+    ## Instead
+    ```python
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    ```
+    """
+
+    code = "CNN207"
+    name = "learning-rate-too-low"
+    severity = "warning"
+    summary = "Learning rate far below the optimizer's usual range: training plateaus"
+    fix = "Raise the learning rate (an LR range test finds the usable range)"
+    Options = LowOptions
+
+    def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
+        for opt, lr, family in _rates(project):
+            floor = self.options.sgd_min if family == "sgd" else self.options.adaptive_min
+            if lr < floor:
+                assert opt.lr is not None and opt.loc is not None
+                yield self.finding(f"`{opt.kind}` learning rate {opt.lr.describe()} is below "
+                                   f"{floor:g}: steps too small to learn", opt.loc,
+                                   symbol=opt.symbol)
+
+    valid = [
+        _example("opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)"),
+        _example("opt = torch.optim.Adam(model.parameters(), lr=3e-4)"),
+        _example("opt = torch.optim.Adadelta(model.parameters(), lr=1e-5)"),
+    ]
+    invalid = [
+        _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)  # flagged"),
+        _example("LR = 1e-8\nopt = torch.optim.AdamW(model.parameters(), LR)  # flagged"),
+        _example("import argparse\np = argparse.ArgumentParser()\n"
+                 "p.add_argument('--lr', type=float, default='5e-7')\nargs = p.parse_args()\n"
+                 "opt = torch.optim.RMSprop(model.parameters(), lr=args.lr)  # flagged"),
+    ]
+
+
+class LearningRateTooHigh(Rule):
+    """The learning rate is far above what the optimizer family trains with.
+
+    ## What it flags
+    An SGD learning rate above `sgd-max` (default 1.0), or an Adam/AdamW/RMSprop/Adamax
+    learning rate above `adaptive-max` (default 1e-2). The message names the value and
+    where it came from.
+
+    ## Why it matters
+    Steps that large overshoot: the loss jumps around, grows, or turns into NaN within a
+    few iterations, and gradients explode. Adaptive optimizers already scale each step by
+    the gradient's history, so they need far smaller rates than SGD.
+
+    ## Example
+    ```python
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    ```
+
+    ## Instead
+    ```python
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    ```
+    """
+
+    code = "CNN208"
+    name = "learning-rate-too-high"
+    severity = "warning"
+    summary = "Learning rate far above the optimizer's usual range: training diverges"
+    fix = "Lower the learning rate (Adam-family: around 1e-3; SGD: 0.01 to 0.1)"
+    Options = HighOptions
+
+    def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
+        for opt, lr, family in _rates(project):
+            ceiling = self.options.sgd_max if family == "sgd" else self.options.adaptive_max
+            if lr > ceiling:
+                assert opt.lr is not None and opt.loc is not None
+                yield self.finding(f"`{opt.kind}` learning rate {opt.lr.describe()} is above "
+                                   f"{ceiling:g}: training is likely to diverge", opt.loc,
+                                   symbol=opt.symbol)
+
+    valid = [
+        _example("opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)"),
+        _example("opt = torch.optim.Adam(model.parameters(), lr=1e-3)"),
+        _example("opt = torch.optim.Adadelta(model.parameters(), lr=1.0)"),
+    ]
+    invalid = [
+        _example("opt = torch.optim.Adam(model.parameters(), lr=0.1)  # flagged"),
+        _example("opt = torch.optim.SGD(model.parameters(), lr=10, momentum=0.9)  # flagged"),
+        _example("cfg = {'optim': {'lr': 0.05}}\n"
+                 "opt = torch.optim.AdamW(model.parameters(), lr=cfg['optim']['lr'])  # flagged"),
+    ]

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from typing import Iterable
+
+from cnnlint.extract.training import is_augmentation
+from cnnlint.findings import Finding
+from cnnlint.ir import ProjectFacts
+from cnnlint.rule import Rule
+
+
+class NoTrainingAugmentation(Rule):
+    """An image training set is loaded with no random augmentation.
+
+    ## What it flags
+    A training DataLoader over an image dataset (a `torchvision.datasets` class, or a
+    dataset given image transforms such as `ToTensor` or `Resize`) whose transform pipeline
+    is fully known and contains no random augmentation (`Random*`, `RandAugment`,
+    `AutoAugment`, `TrivialAugmentWide`, `ColorJitter`, albumentations flips and affines,
+    ...). Unknown or custom transforms are not judged.
+
+    ## Why it matters
+    Without augmentation the network sees the exact same pixels every epoch and learns them
+    by heart: training accuracy climbs while validation accuracy stalls or falls (DOMAIN.md,
+    story 5). Cheap random crops and flips are the first regulariser to reach for; targeted
+    augmentation also helps a minority class (story 4).
+
+    ## Example
+    ```python
+    train_tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(mean, std)])
+    ```
+
+    ## Instead
+    ```python
+    train_tf = transforms.Compose([transforms.RandomResizedCrop(224),
+                                   transforms.RandomHorizontalFlip(),
+                                   transforms.ToTensor(), transforms.Normalize(mean, std)])
+    ```
+    """
+
+    code = "CNN212"
+    name = "no-training-augmentation"
+    severity = "info"
+    summary = "An image training set has no random augmentation"
+    fix = "Add random crops and flips (RandomResizedCrop, RandomHorizontalFlip) to training"
+
+    def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
+        for run in project.runs:
+            for loader in run.train_loaders:
+                items = loader.transforms
+                if items is None or not loader.image_data:
+                    continue
+                if any(is_augmentation(name) for name in items):
+                    continue
+                loc = loader.transform_loc or loader.loc
+                if loc is not None:
+                    listed = ", ".join(items) or "none"
+                    yield self.finding(f"training images get no random augmentation "
+                                       f"(transforms: {listed})", loc, symbol=run.symbol)
+
+    valid = [
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+train_tf = transforms.Compose([transforms.RandomCrop(32, padding=4),
+                               transforms.RandomHorizontalFlip(), transforms.ToTensor()])
+train_set = datasets.CIFAR10("data", train=True, transform=train_tf)
+loader = DataLoader(train_set, batch_size=128, shuffle=True)
+model = nn.Linear(3072, 10)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for x, y in loader:
+    opt.zero_grad()
+    model(x.flatten(1)).sum().backward()
+    opt.step()
+""",
+        # The validation set needs no augmentation.
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+import torchvision.transforms as T
+from torchvision.datasets import ImageFolder
+
+train_set = ImageFolder("train", transform=T.Compose([T.RandomResizedCrop(224), T.ToTensor()]))
+val_set = ImageFolder("val", transform=T.Compose([T.Resize(256), T.CenterCrop(224),
+                                                 T.ToTensor()]))
+train_loader = DataLoader(train_set, batch_size=64, shuffle=True)
+val_loader = DataLoader(val_set, batch_size=64)
+model = nn.Linear(10, 10)
+opt = torch.optim.Adam(model.parameters())
+for epoch in range(3):
+    for x, y in train_loader:
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+""",
+        # A custom transform is not judged.
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+from mytransforms import MyAugment
+
+tf = transforms.Compose([MyAugment(), transforms.ToTensor()])
+loader = DataLoader(datasets.MNIST("data", transform=tf), batch_size=64)
+model = nn.Linear(784, 10)
+opt = torch.optim.Adam(model.parameters())
+for x, y in loader:
+    opt.zero_grad()
+    model(x.flatten(1)).sum().backward()
+    opt.step()
+""",
+    ]
+    invalid = [
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+tf = transforms.Compose([transforms.ToTensor(),  # flagged
+                         transforms.Normalize((0.5,), (0.5,))])
+train_set = datasets.CIFAR10("data", train=True, transform=tf)
+loader = DataLoader(train_set, batch_size=128, shuffle=True)
+model = nn.Linear(3072, 10)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for x, y in loader:
+    opt.zero_grad()
+    model(x.flatten(1)).sum().backward()
+    opt.step()
+""",
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+import torchvision.transforms as T
+from torchvision.datasets import ImageFolder
+
+def main():
+    train_tf = T.Compose([T.Resize(224), T.ToTensor()])  # flagged
+    train_loader = DataLoader(ImageFolder("train", transform=train_tf), batch_size=64)
+    model = nn.Linear(10, 2)
+    opt = torch.optim.Adam(model.parameters())
+    for x, y in train_loader:
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+
+main()
+""",
+        # A project Dataset class that takes image transforms.
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
+
+class XRays(Dataset):
+    def __init__(self, root, transform=None):
+        self.root = root
+        self.transform = transform
+
+train_set = XRays("train", transform=transforms.Compose(  # flagged
+    [transforms.Resize((224, 224)), transforms.ToTensor()]))
+loader = DataLoader(train_set, batch_size=32, shuffle=True)
+model = nn.Linear(10, 2)
+opt = torch.optim.Adam(model.parameters())
+for x, y in loader:
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+""",
+    ]
