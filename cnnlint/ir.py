@@ -170,6 +170,7 @@ class Loader:
     transforms: list[str] | None = None  # the dataset's transform class names, when known
     transform_loc: Loc | None = None
     image_data: bool = False
+    symbol: str = ""  # the function that builds it
 
 
 @dataclass

@@ -65,7 +65,7 @@ class BatchNormSmallBatch(Rule):
                 yield self.finding(
                     f"`{model.name}` ({model.path}:{model.loc.line}) has BatchNorm layers "
                     f"but trains with batch size {size.describe()}",
-                    loader.loc, symbol=run.symbol, severity=severity)
+                    loader.loc, symbol=loader.symbol or run.symbol, severity=severity)
 
     valid = [
         {"model.py": """

@@ -130,6 +130,8 @@ class TrainingInterp(Interp):
         self.conditions: list[tuple[Any, ...]] = []  # tests of the ifs we are inside
         self.executed: set[int] = set()  # id() of function bodies run in some pass
         self.modes: dict[int, Any] = {}  # id(module) -> True (train) / False (eval)
+        # Origins of the arguments of the call being made, for the callee's parameters.
+        self.passing: tuple[list[str], dict[str, str]] | None = None
         self._loop_ids = 0
 
     # --- helpers -------------------------------------------------------------------------
@@ -155,6 +157,8 @@ class TrainingInterp(Interp):
                 return f"`{_text(expr)}` ({base.name})"
             if isinstance(base, v.ModuleVal):
                 return f"`{_text(expr)}` in {base.scope.path}"
+            if isinstance(base, v.Instance) and self.is_module_class(base.cls):
+                return f"`{_text(expr)}`"
             if isinstance(base, (dict, v.Instance, v.ClassVal)):
                 return f"config `{_text(expr)}`"
         return "expression"
@@ -347,6 +351,10 @@ class TrainingInterp(Interp):
                 c.early_stopping = True
             if func is UNKNOWN and func_expr is not None and func_expr[0] == "attr":
                 self._unknown_receiver(func_expr[2], loc)
+            if isinstance(func, v.FuncVal) and self.current_call is not None:
+                pos, kw = self._call_exprs()
+                self.passing = ([self.origin(e, f) for e in pos],
+                                {k: self.origin(e, f) for k, e in kw.items()})
         result = super().call(func, args, f, loc, func_expr)
         if c is not None and isinstance(func, v.FuncVal) \
                 and isinstance(result, (v.Instance, v.SeqSpec)) and not self._in_module_code(f):
@@ -368,11 +376,22 @@ class TrainingInterp(Interp):
         super().bind(params, args, frame)
         if self.collector is None:
             return
+        passing, self.passing = self.passing, None
         passed = len(args.pos)
+        offset = passed - len(passing[0]) if passing else 0  # a bound `self` comes first
         for index, (pname, default, kind) in enumerate(params):
-            if default is not None and pname not in args.kw and index >= passed \
+            if kind not in ("pos", "kw"):
+                continue
+            origin = None
+            if passing and pname in passing[1]:
+                origin = passing[1][pname]
+            elif passing and kind == "pos" and 0 <= index - offset < len(passing[0]):
+                origin = passing[0][index - offset]
+            elif default is not None and pname not in args.kw and index >= passed \
                     and not (args.open_pos or args.open_kw):
-                frame.origins[pname] = f"default of parameter `{pname}`"
+                origin = f"default of parameter `{pname}`"
+            if origin and origin not in ("literal", "expression", "argument", "keyword"):
+                frame.origins[pname] = origin
 
     def call_function(self, fn: v.FuncVal, args: Args) -> Any:
         self.executed.add(id(fn.node))
@@ -455,6 +474,7 @@ class TrainingInterp(Interp):
             "dataset": dataset, "batch_size": batch,
             "shuffle": None if shuffle is _ABSENT else shuffle,
             "sampler": sampler.name if isinstance(sampler, TrainObj) else "",
+            "symbol": f.owner,
         })
         if self.collector is not None:
             self.collector.loaders.append(loader)
@@ -898,7 +918,7 @@ def _finish(c: _Collector, scope: FileScope) -> ir.TrainingRun:
             loc=loader.loc, name=name, batch_size=loader.fields["batch_size"],
             shuffle=loader.fields.get("shuffle"), sampler=loader.fields.get("sampler", ""),
             role=loader.fields["role"], transforms=items, transform_loc=transform_loc,
-            image_data=image))
+            image_data=image, symbol=loader.fields.get("symbol", "")))
     steps_without_reset = []
     for loops, step_loc, accumulating in c.steps:
         inner = loops[-1] if loops else None
