@@ -52,7 +52,8 @@ class NoEarlyStopping(Rule):
     name = "no-early-stopping"
     severity = "warning"
     summary = "A long training run has no early stopping and no best-checkpoint selection"
-    fix = "Stop on a validation-loss patience counter, or keep the checkpoint with the best validation metric"
+    fix = ("Stop on a validation-loss patience counter, or keep the checkpoint with the best "
+           "validation metric")
     Options = Options
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:

@@ -55,7 +55,8 @@ class NoTrainingAugmentation(Rule):
                 if loc is not None:
                     listed = ", ".join(items) or "none"
                     yield self.finding(f"training images get no random augmentation "
-                                       f"(transforms: {listed})", loc, symbol=loader.symbol or run.symbol)
+                                       f"(transforms: {listed})", loc,
+                                       symbol=loader.symbol or run.symbol)
 
     valid = [
         """

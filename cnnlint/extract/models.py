@@ -85,10 +85,13 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
     frame = Frame(scope, owner=name)
     try:
         module = construct(frame)
-        if not isinstance(module, v.MODULE_VALUES) or isinstance(module, v.Choice):
-            return None
-        if isinstance(module, v.Instance) and not interp.is_module_class(module.cls):
-            return None
+    except (TooComplex, RecursionError):
+        return None  # not even its construction could be read: no model to judge
+    if not isinstance(module, v.MODULE_VALUES) or isinstance(module, v.Choice):
+        return None
+    if isinstance(module, v.Instance) and not interp.is_module_class(module.cls):
+        return None
+    try:
         interp.graph = []  # nodes made while constructing (dummy forwards) are not the model
         _assign_paths(interp, module, "", interp.paths)
         output = _forward(interp, module, frame)

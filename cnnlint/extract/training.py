@@ -535,8 +535,7 @@ class TrainingInterp(Interp):
         return trainer
 
     def _functional_loss(self, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
-        kind = {"cross_entropy": "CrossEntropyLoss", "nll_loss": "NLLLoss",
-                "binary_cross_entropy_with_logits": "BCEWithLogitsLoss"}[qualname.rsplit(".", 1)[-1]]
+        kind = _FUNCTIONAL_LOSSES[qualname.rsplit(".", 1)[-1]]
         weighted = any(args.kw.get(k) is not None for k in ("weight", "pos_weight")) or (
             len(args.pos) > 2 and args.pos[2] is not None)
         inputs = tensors_in(Args(args.pos[:2]))
@@ -747,6 +746,8 @@ class TrainingInterp(Interp):
 
 
 _LOSSES = frozenset({"CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss"})
+_FUNCTIONAL_LOSSES = {"cross_entropy": "CrossEntropyLoss", "nll_loss": "NLLLoss",
+                      "binary_cross_entropy_with_logits": "BCEWithLogitsLoss"}
 
 
 def _weighted(spec: v.LayerSpec) -> bool:
