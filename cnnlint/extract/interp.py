@@ -466,7 +466,7 @@ class Interp:
                 self.note("a loop is too long to unroll")
                 items = items[:MAX_LOOP]
             for index, item in enumerate(items):
-                self.assign(target, item, f)
+                self.assign(target, self.loop_item(loop, index, item), f)
                 status = self.exec_block(body, f)
                 if status == _BREAK:
                     return _NORMAL
@@ -485,6 +485,10 @@ class Interp:
 
     def loop_continues(self, loop: Any, index: int) -> bool:
         return True
+
+    def loop_item(self, loop: Any, index: int, item: Any) -> Any:
+        """The value a loop binds on its `index`-th pass (the model reader: the item)."""
+        return item
 
     def unknown_item(self) -> Any:
         """What a loop over unknown values binds its target to."""

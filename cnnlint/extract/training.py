@@ -306,6 +306,13 @@ class TrainingInterp(Interp):
         # An epoch loop runs twice: the second pass sees the state the first leaves behind.
         return index < 1
 
+    def loop_item(self, loop: Any, index: int, item: Any) -> Any:
+        # The second pass of an epoch loop stands for every later epoch: `if epoch == 30:`
+        # and `if epoch % 5 == 0:` must run both ways there.
+        if loop is not None and loop.epoch and index >= 1:
+            return UNKNOWN
+        return item
+
     def loop_finished(self, loop: Any) -> None:
         if loop is not None and self.loops and self.loops[-1] is loop:
             self.loops.pop()
