@@ -22,8 +22,13 @@ from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
 MAX_CALL_DEPTH = 40
-MAX_LOOP = 4096
-MAX_STEPS = 300_000
+# Budgets: real models (DenseNet-264, attention U-Nets) need under 30k steps here; the
+# budget stops code that computes rather than builds (filters, coefficient tables).
+MAX_LOOP = 1024
+MAX_STEPS = 60_000
+MAX_RECURSION = 2  # nested calls of one function on unknown arguments
+COMPUTE_PROBE = 64  # passes after which a loop that built nothing is abandoned
+MAX_SIZE = 100_000  # the largest string, list or number of digits arithmetic may make
 
 # Bases that make a class an nn.Module.
 MODULE_BASES = frozenset({
@@ -75,12 +80,19 @@ class FileScope:
         self.spans = spans
         self.globals: dict[str, Any] = {}
         self.state = "new"  # new | loading | loaded
+        self._locs: dict[int, Loc | None] = {}
 
     def loc(self, slot: int | None) -> Loc | None:
-        if slot is None or slot >= len(self.spans):
+        if slot is None:
             return None
-        line, col, end_line, end_col = self.spans[slot]
-        return Loc(self.path, line, col, end_line, end_col) if line else None
+        found = self._locs.get(slot, _MISSING)
+        if found is _MISSING:
+            found = None
+            if slot < len(self.spans):
+                line, col, end_line, end_col = self.spans[slot]
+                found = Loc(self.path, line, col, end_line, end_col) if line else None
+            self._locs[slot] = found
+        return found  # type: ignore[return-value]
 
 
 def _clone(value: Any) -> Any:
@@ -90,6 +102,57 @@ def _clone(value: Any) -> Any:
     if type(value) is dict:
         return {k: _clone(x) for k, x in value.items()}
     return value
+
+
+def _safe_size(op: str, a: Any, b: Any) -> bool:
+    """Refuse arithmetic whose result would be huge: `"x" * 10**9`, `2 ** 10**8`, `1 << 10**9`."""
+    if op == "*" and isinstance(b, int) and isinstance(a, (str, tuple, list)):
+        return len(a) * b <= MAX_SIZE
+    if op == "*" and isinstance(a, int) and isinstance(b, (str, tuple, list)):
+        return len(b) * a <= MAX_SIZE
+    if op == "**" and isinstance(b, (int, float)) and isinstance(a, (int, float)):
+        return abs(b) <= 512 or abs(a) <= 1
+    if op == "<<" and isinstance(b, int):
+        return b <= 4096
+    return True
+
+
+def _assigned_names(body: tuple[Any, ...]) -> set[str]:
+    """Names a block of statements may assign (for loops left unrolled)."""
+    out: set[str] = set()
+
+    def targets(t: tuple[Any, ...]) -> None:
+        if t[0] == "name":
+            out.add(t[1])
+        elif t[0] in ("tuple", "list"):
+            for x in t[1]:
+                targets(x)
+        elif t[0] == "*":
+            targets(t[1])
+
+    for stmt in body:
+        tag = stmt[0]
+        if tag == "assign":
+            for t in stmt[1]:
+                targets(t)
+        elif tag == "augassign":
+            targets(stmt[1])
+        elif tag == "for":
+            targets(stmt[1])
+            out |= _assigned_names(stmt[3]) | _assigned_names(stmt[4])
+        elif tag in ("if", "while"):
+            out |= _assigned_names(stmt[2]) | _assigned_names(stmt[3])
+        elif tag == "with":
+            out |= _assigned_names(stmt[2])
+        elif tag == "try":
+            out |= _assigned_names(stmt[1]) | _assigned_names(stmt[3])
+            for handler in stmt[2]:
+                out |= _assigned_names(handler)
+    return out
+
+
+def _clone_all(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: (_clone(x) if type(x) in (list, dict) else x) for k, x in values.items()}
 
 
 def _const_equal(a: Any, b: Any) -> bool:
@@ -121,6 +184,8 @@ class Interp:
         self.paths: dict[int, str] = {}
         self.inits: list[ir.WeightInit] = []
         self.current_call: tuple[tuple[Any, ...], Frame] | None = None
+        self.built = 0  # layers, modules and graph nodes made so far (see `_for`)
+        self.active: dict[int, int] = {}  # id(function body) -> calls of it under way
         self.steps = 0
         self.depth = 0
         self._eval: dict[str, Callable[[tuple[Any, ...], Frame], Any]] = {
@@ -178,12 +243,14 @@ class Interp:
         self.unresolved = []
         self.paths = {}
         self.inits = []
+        self.active = {}
         self.steps = 0
         self.depth = 0
 
     def add_node(self, kind: str, inputs: Iterable[v.Tensor], name: str = "", owner: str = "",
                  args: dict[str, Any] | None = None, loc: Loc | None = None,
                  functional: bool = False) -> v.Tensor:
+        self.built += 1
         node = ir.Node(id=len(self.graph), kind=kind, inputs=tuple(t.node for t in inputs),
                        name=name, owner=owner, args=args or {}, loc=loc, functional=functional)
         self.graph.append(node)
@@ -408,15 +475,14 @@ class Interp:
 
     def _snapshot(self, f: Frame) -> tuple[dict[str, Any], dict[str, Any] | None]:
         attrs = f.self_obj.attrs if isinstance(f.self_obj, v.Instance) else None
-        return ({k: _clone(x) for k, x in f.locals.items()},
-                {k: _clone(x) for k, x in attrs.items()} if attrs is not None else None)
+        return (_clone_all(f.locals), _clone_all(attrs) if attrs is not None else None)
 
     def _restore(self, f: Frame, snap: tuple[dict[str, Any], dict[str, Any] | None]) -> None:
         f.locals.clear()
-        f.locals.update({k: _clone(x) for k, x in snap[0].items()})
+        f.locals.update(_clone_all(snap[0]))
         if snap[1] is not None:
             f.self_obj.attrs.clear()
-            f.self_obj.attrs.update({k: _clone(x) for k, x in snap[1].items()})
+            f.self_obj.attrs.update(_clone_all(snap[1]))
 
     def _merge_into(self, f: Frame, other: tuple[dict[str, Any], dict[str, Any] | None]) -> None:
         for mine, theirs in ((f.locals, other[0]),
@@ -465,7 +531,16 @@ class Interp:
             if len(items) > MAX_LOOP:
                 self.note("a loop is too long to unroll")
                 items = items[:MAX_LOOP]
+            built = self.built
             for index, item in enumerate(items):
+                if index == COMPUTE_PROBE and self.built == built:
+                    # Many passes and not one layer: this loop computes numbers (filter
+                    # coefficients, tables), it does not build the network. Stop, and let
+                    # what it assigns be unknown rather than half-computed.
+                    self.note("a long loop computes values; they are left unknown")
+                    for name in _assigned_names(body):
+                        f.locals[name] = UNKNOWN
+                    return _NORMAL
                 self.assign(target, self.loop_item(loop, index, item), f)
                 status = self.exec_block(body, f)
                 if status == _BREAK:
@@ -710,6 +785,8 @@ class Interp:
         if type(a) is list and type(b) is list and op == "+":
             return a + b
         if type(a) is list and type(b) is int and op == "*":
+            if len(a) * b > MAX_SIZE:
+                return UNKNOWN
             return [_clone(x) for _ in range(max(0, b)) for x in a]
         if type(a) is tuple and type(b) is tuple and op == "+":
             return a + b
@@ -719,6 +796,8 @@ class Interp:
             except Exception:
                 return UNKNOWN
         if v.is_const(a) and v.is_const(b) and op in _BINOPS:
+            if not _safe_size(op, a, b):
+                return UNKNOWN
             try:
                 result = _BINOPS[op](a, b)
             except Exception:
@@ -878,6 +957,12 @@ class Interp:
         if self.depth >= MAX_CALL_DEPTH:
             self.note("calls nest too deeply to follow")
             return UNKNOWN
+        key = id(fn.node)
+        if self.active.get(key, 0) >= MAX_RECURSION and (
+                args.open_pos or args.open_kw
+                or any(x is UNKNOWN for x in (*args.pos, *args.kw.values()))):
+            # Recursion whose end depends on values we do not know would branch without end.
+            return self.unknown_call(args, f"`{fn.name}` recurses on values that are not known")
         _, name, params, body, _decorators, _slot = fn.node
         if fn.bound is not None:
             args = Args([fn.bound, *args.pos], args.kw, args.open_pos, args.open_kw)
@@ -885,10 +970,12 @@ class Interp:
                       owner=fn.owner or name)
         self.bind(params, args, frame)
         self.depth += 1
+        self.active[key] = self.active.get(key, 0) + 1
         try:
             self.exec_block(body, frame)
         finally:
             self.depth -= 1
+            self.active[key] -= 1
         if not frame.returns:
             return None
         result = frame.returns[0]
@@ -918,6 +1005,7 @@ class Interp:
                 frame.locals[pname] = UNKNOWN
 
     def instantiate(self, cls: v.ClassVal, args: Args, f: Frame, loc: Loc | None) -> Any:
+        self.built += 1
         inst = v.Instance(cls)
         init = cls.lookup("__init__")
         if isinstance(init, v.FuncVal):
@@ -995,6 +1083,7 @@ class Interp:
             return v.DictSpec(dict(first) if type(first) is dict else {})
         kind = _layer_kind(qualname)
         if kind:
+            self.built += 1
             return v.LayerSpec(kind, bind_layer_args(kind, args), loc, f.owner)
         if qualname in catalogue.FUNCTIONAL:
             kind = catalogue.FUNCTIONAL[qualname]

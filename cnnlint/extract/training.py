@@ -15,6 +15,7 @@ CrossEntropyLoss in train.py.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -246,6 +247,8 @@ class TrainingInterp(Interp):
         super().assign(target, value, f)
 
     def _if(self, stmt: tuple[Any, ...], f: Frame) -> Any:
+        if self.collector is None:
+            return super()._if(stmt, f)
         modulo = _has_modulo(stmt[1])
         self.conditions.append(stmt[1])
         self.accumulating += modulo
@@ -787,10 +790,12 @@ def _walk(expr: Any) -> Any:
             yield from _walk(part)
 
 
+@functools.lru_cache(maxsize=4096)
 def _has_modulo(expr: tuple[Any, ...]) -> bool:
     return any(e and e[0] == "binop" and e[1] == "%" for e in _walk(expr))
 
 
+@functools.lru_cache(maxsize=4096)
 def _mentions_metric(expr: tuple[Any, ...]) -> bool:
     return any(e and e[0] in ("name", "attr") and isinstance(e[-1], str)
                and _METRIC_NAME.search(e[-1]) for e in _walk(expr))
