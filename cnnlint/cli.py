@@ -91,15 +91,23 @@ def cli() -> None:
 @click.option("--baseline", type=click.Path(), help="Report only findings not in FILE.")
 @click.option("--write-baseline", type=click.Path(dir_okay=False),
               help="Record the current findings in FILE and exit 0.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Files analysed in parallel [default: the number of CPUs; 1 for one file].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False),
+              help="Cache folder [default: $CNNLINT_CACHE_DIR, else .cnnlint_cache beside the "
+                   "config].")
 @click.option("--verbose", "-v", is_flag=True, help="Say what could not be analysed.")
 @click.option("--color/--no-color", default=None, help="Colour text output [default: on a TTY].")
 def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[str, ...],
           extend_select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str | None,
           exit_zero: bool, config: str | None, baseline: str | None,
-          write_baseline: str | None, verbose: bool, color: bool | None) -> None:
+          write_baseline: str | None, jobs: int | None, no_cache: bool, cache_dir: str | None,
+          verbose: bool, color: bool | None) -> None:
     """Lint files and folders (recursively, *.py). The default command."""
     from cnnlint import baseline as baselines
     from cnnlint import report
+    from cnnlint.cache import Cache
     from cnnlint.config import ConfigError, Flags, build_settings
     from cnnlint.engine import lint
     from cnnlint.rule import load_rules
@@ -112,7 +120,11 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
         settings = build_settings(targets, flags, rules)
     except ConfigError as exc:
         raise UsageProblem(str(exc)) from None
-    result = lint(targets, settings, rules)
+    cache = None if no_cache else Cache(Cache.location(cache_dir, settings.root))
+    if jobs is None:
+        single = len(targets) == 1 and os.path.isfile(targets[0])
+        jobs = 1 if single else (os.cpu_count() or 1)
+    result = lint(targets, settings, rules, cache=cache, jobs=jobs)
     if result.missing:
         raise UsageProblem(f"path does not exist: {result.missing[0]}")
     findings = result.findings

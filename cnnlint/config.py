@@ -7,7 +7,6 @@ raised as ConfigError; the CLI turns that into one line on stderr and exit code 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -33,6 +32,8 @@ class ConfigError(Exception):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only errors pay for it
+
     choices = list(choices)
     # Codes are mistyped by look-alike characters first: CNN1O1, CNNl01.
     fixed = word.upper()[:3] + word.upper()[3:].translate(str.maketrans("OIL", "011"))

@@ -5,15 +5,22 @@ The engine never prints and never exits; the CLI decides what to show and the ex
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import os
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
-from cnnlint import ir, suppress
+from cnnlint import __version__, ir, suppress
+from cnnlint.cache import Cache, content_key
 from cnnlint.config import Settings
 from cnnlint.extract.models import build_interp, extract_models
 from cnnlint.extract.training import extract_runs
-from cnnlint.extract.source import FileFacts, ReadError, analyse_source, read_source
+from cnnlint.extract.source import (
+    FileFacts, ReadError, analyse_source, decode_source, module_name, read_bytes, read_source,
+)
 from cnnlint.files import discover, matches
+from cnnlint.locate import Locator
 from cnnlint.findings import ErrorEntry, Finding
 from cnnlint.rule import Rule
 
@@ -26,17 +33,28 @@ class Result:
     missing: list[str] = field(default_factory=list)
     models: list[ir.Model] = field(default_factory=list)
     facts: dict[str, FileFacts] = field(default_factory=dict)
+    cached_notes: list[str] | None = None  # a run served from the run cache
 
     def source_line(self, finding: Finding) -> str:
         facts = self.facts.get(finding.path)
-        if facts is None or not 0 < finding.line <= len(facts.lines):
+        lines = facts.lines if facts is not None else _read_lines(finding.path)
+        if not 0 < finding.line <= len(lines):
             return ""
-        return facts.lines[finding.line - 1]
+        return lines[finding.line - 1]
 
     def notes(self) -> list[str]:
         """"Partially analysed" notes for --verbose."""
+        if self.cached_notes is not None:
+            return self.cached_notes
         return [f"{m.path}: {m.name}: partially analysed: {'; '.join(m.network.unresolved)}"
                 for m in self.models if m.network.unresolved]
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        return read_source(path).splitlines()
+    except ReadError:
+        return []
 
 
 def _internal(path: str, what: str, exc: BaseException) -> ErrorEntry:
@@ -48,28 +66,139 @@ def analyse_file(path: str) -> FileFacts:
     return analyse_source(path, read_source(path))
 
 
-def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]]) -> Result:
+def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
+         cache: Cache | None = None, jobs: int = 1) -> Result:
     found = discover(paths, settings.exclude, settings.root)
     result = Result(files=found.files, missing=found.missing)
-    for path in found.files:
-        try:
-            result.facts[path] = analyse_file(path)
-        except ReadError as exc:
-            result.errors.append(ErrorEntry(path=path, kind="read", message=str(exc)))
-        except RecursionError:
-            result.errors.append(ErrorEntry(
-                path=path, kind="read",
-                message="the file nests too deeply to analyse (recursion limit)"))
-        except Exception as exc:  # a bug in cnnlint must not stop the run
-            result.errors.append(_internal(path, "reading the file", exc))
+    result.errors.extend(ErrorEntry(path=p, kind="read", message=(
+        "not a Python file (name .py files, folders, or scripts with a python shebang)"))
+        for p in found.not_python)
+    content_keys: dict[str, str] = {}
+    keys = _analyse_files(found.files, result, cache, jobs, content_keys)
+    run_key = _run_key(keys, settings, rules) if cache is not None and keys is not None else None
+    if run_key is not None and cache is not None:
+        cached = cache.get_run(run_key)
+        if cached is not None and _restore_run(cached, result):
+            return result
     active = [rules[code](settings.options.get(code)) for code in settings.enabled
               if code in rules]
-    findings = _run_rules(active, result)
+    findings = _run_rules(active, result, Locator(cache, content_keys))
     result.findings = _suppress(_dedupe(findings), result.facts, settings)
+    result.errors.sort(key=lambda e: (e.path, e.kind, e.message))
+    if run_key is not None and cache is not None and not result.errors:
+        cache.put_run(run_key, {"findings": [f.to_dict() for f in result.findings],
+                                "notes": result.notes()})
     return result
 
 
-def _run_rules(active: list[Rule], result: Result) -> list[Finding]:
+def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: int,
+                   content_keys: dict[str, str]) -> list[tuple[str, str]] | None:
+    """Fill result.facts (from the cache, or by analysing); return (path, content key) for
+    the run key, or None when some file could not be read."""
+    keys: list[tuple[str, str]] | None = []
+    pending: list[tuple[str, bytes, str]] = []
+    for path in paths:
+        try:
+            data = read_bytes(path)
+        except ReadError as exc:
+            result.errors.append(ErrorEntry(path=path, kind="read", message=str(exc)))
+            keys = None
+            continue
+        key = content_key(data)
+        content_keys[path] = key
+        if keys is not None:
+            keys.append((path, key))
+        cached = cache.get_facts(key) if cache is not None else None
+        if cached is not None:
+            result.facts[path] = _facts_from(path, data, cached)
+        else:
+            pending.append((path, data, key))
+    if jobs > 1 and len(pending) >= MIN_PARALLEL_FILES:
+        from concurrent.futures import ProcessPoolExecutor  # only runs that fan out pay for it
+
+        with ProcessPoolExecutor(max_workers=min(jobs, len(pending)),
+                                 mp_context=_worker_context()) as pool:
+            chunk = max(1, len(pending) // (jobs * 4))
+            outcomes = list(pool.map(_analyse_worker, [(p, d) for p, d, _ in pending],
+                                     chunksize=chunk))
+    else:
+        outcomes = [_analyse_worker((p, d)) for p, d, _ in pending]
+    for (path, data, key), (payload, error) in zip(pending, outcomes):
+        if error is not None:
+            result.errors.append(error)
+            keys = None
+            continue
+        assert payload is not None
+        result.facts[path] = _facts_from(path, data, marshal.loads(payload))
+        if cache is not None:
+            cache.put_facts_payload(key, payload)
+    result.facts = {p: result.facts[p] for p in paths if p in result.facts}
+    return keys
+
+
+def _facts_from(path: str, data: bytes, value: tuple[Any, ...]) -> FileFacts:
+    """FileFacts from the (body, spans, syntax error) triple the cache and workers carry."""
+    body, spans, syntax_error = value
+    try:
+        lines = decode_source(data).splitlines()
+    except ReadError:
+        lines = []
+    return FileFacts(path=path, module=module_name(path), body=body, spans=spans,
+                     syntax_error=syntax_error, lines=lines)
+
+
+# Below this many files to analyse, starting workers costs more than it saves.
+MIN_PARALLEL_FILES = 8
+
+
+def _worker_context() -> Any:
+    """Workers start from a clean interpreter (forkserver, else spawn), never by forking this
+    one: a fork would inherit a tracer (coverage, a debugger) and any threads."""
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _analyse_worker(item: tuple[str, bytes]) -> tuple[bytes | None, ErrorEntry | None]:
+    """One file's facts as marshal bytes (fast to send back and ready for the cache), or the
+    error entry that replaces them. Runs in a worker process when --jobs > 1."""
+    path, data = item
+    try:
+        facts = analyse_source(path, decode_source(data), spans=False)
+        return marshal.dumps((facts.body, None, facts.syntax_error)), None
+    except ReadError as exc:
+        return None, ErrorEntry(path=path, kind="read", message=str(exc))
+    except RecursionError:
+        return None, ErrorEntry(path=path, kind="read", message=(
+            "the file nests too deeply to analyse (recursion limit)"))
+    except Exception as exc:  # a bug in cnnlint must not stop the run
+        return None, _internal(path, "reading the file", exc)
+
+
+def _run_key(keys: list[tuple[str, str]], settings: Settings,
+             rules: dict[str, type[Rule]]) -> str:
+    digest = hashlib.sha256()
+    parts = [f"cnnlint {__version__}", os.path.abspath(os.getcwd()),
+             repr(sorted(keys)), repr(settings.enabled),
+             repr(sorted((c, repr(o)) for c, o in settings.options.items())),
+             repr(settings.per_file_ignores), settings.root,
+             repr(sorted((c, r.__module__) for c, r in rules.items()))]
+    digest.update("\0".join(parts).encode())
+    return digest.hexdigest()
+
+
+def _restore_run(cached: dict[str, object], result: Result) -> bool:
+    try:
+        result.findings = [Finding(**f) for f in cached["findings"]]  # type: ignore[union-attr, arg-type]
+        result.cached_notes = [str(n) for n in cached.get("notes", [])]  # type: ignore[union-attr]
+    except (TypeError, KeyError):
+        return False
+    return True
+
+
+def _run_rules(active: list[Rule], result: Result, locator: Locator | None = None
+               ) -> list[Finding]:
     findings: list[Finding] = []
     facts = list(result.facts.values())
     for rule in active:
@@ -78,7 +207,7 @@ def _run_rules(active: list[Rule], result: Result) -> list[Finding]:
                                    errors=result.errors))
     runs: list[ir.TrainingRun] = []
     try:
-        interp = build_interp(f for f in facts if f.syntax_error is None)
+        interp = build_interp((f for f in facts if f.syntax_error is None), locator)
         result.models = extract_models(interp, result.errors)
         runs = extract_runs(interp, result.errors)  # type: ignore[arg-type]
     except Exception as exc:  # pragma: no cover - a bug in loading; reported, not raised

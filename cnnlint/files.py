@@ -13,6 +13,22 @@ from cnnlint.config import DEFAULT_EXCLUDES
 class Discovery:
     files: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    not_python: list[str] = field(default_factory=list)  # named explicitly, not Python
+
+
+PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
+
+
+def looks_like_python(path: str) -> bool:
+    """A .py/.pyi/.pyw file, or a script whose first line is a Python shebang."""
+    if path.endswith(PYTHON_SUFFIXES):
+        return True
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline(200)
+    except OSError:
+        return True  # let reading report the real problem
+    return first.startswith(b"#!") and b"python" in first
 
 
 def display_path(path: str) -> str:
@@ -65,6 +81,8 @@ def discover(paths: list[str], exclude: list[str], root: str) -> Discovery:
                     if name.endswith(".py") and os.path.isfile(full) \
                             and not matches(full, exclude, root):
                         add(full)
+        elif os.path.isfile(path) and not looks_like_python(path):
+            found.not_python.append(display_path(path))
         else:
-            add(path)  # a file named explicitly is always linted, as ruff does
+            add(path)  # a file named explicitly is linted even when excluded, as ruff does
     return found

@@ -57,3 +57,48 @@ class ErrorEntry:
 
     def to_dict(self) -> dict[str, object]:
         return {"path": self.path, "kind": self.kind, "message": self.message}
+
+
+class SlotLoc:
+    """A source range known by its node's slot in the file's span table. The table costs a
+    code-generation pass over the file, so it is computed (by `cnnlint.locate.Locator`)
+    only when a location is actually read: for the few files that have findings."""
+
+    __slots__ = ("path", "slot", "_locator", "_span")
+
+    def __init__(self, path: str, slot: int, locator: object) -> None:
+        self.path = path
+        self.slot = slot
+        self._locator = locator
+        self._span: tuple[int, int, int, int] | None = None
+
+    def _resolved(self) -> tuple[int, int, int, int]:
+        if self._span is None:
+            found = self._locator.span(self.path, self.slot)  # type: ignore[attr-defined]
+            self._span = found if found else (1, 1, 1, 1)
+        return self._span
+
+    @property
+    def line(self) -> int:
+        return self._resolved()[0]
+
+    @property
+    def column(self) -> int:
+        return self._resolved()[1]
+
+    @property
+    def end_line(self) -> int:
+        return self._resolved()[2]
+
+    @property
+    def end_column(self) -> int:
+        return self._resolved()[3]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SlotLoc) and (other.path, other.slot) == (self.path, self.slot)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.slot))
+
+    def __repr__(self) -> str:
+        return f"SlotLoc({self.path!r}, slot {self.slot})"

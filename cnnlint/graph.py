@@ -20,14 +20,22 @@ from cnnlint import ir
 _ALWAYS_SKIP = frozenset({ir.ADD, ir.MUL, ir.MERGE})
 
 
+# Bitmask ancestry costs N^2/8 bytes; networks past this size are not judged as a whole.
+MAX_NODES = 20_000
+
+
 def ancestors(network: ir.Network) -> list[int]:
     """For each node, a bitmask of every node upstream of it (itself excluded)."""
+    found = network.cache.get("ancestors")
+    if found is not None:
+        return found  # type: ignore[return-value]
     masks = [0] * len(network.nodes)
     for node in network.nodes:
         mask = 0
         for i in node.inputs:
             mask |= masks[i] | (1 << i)
         masks[node.id] = mask
+    network.cache["ancestors"] = masks
     return masks
 
 
@@ -106,8 +114,14 @@ def following(network: ir.Network, node: ir.Node,
     return sorted(out, key=lambda n: n.id)
 
 
-def has_downstream(network: ir.Network, node: ir.Node,
-                   predicate: Callable[[ir.Node], bool]) -> bool:
-    """True when some node after `node` (transitively) satisfies `predicate`."""
-    masks = ancestors(network)
-    return any(predicate(n) and masks[n.id] >> node.id & 1 for n in network.nodes)
+def weighted_downstream(network: ir.Network) -> set[int]:
+    """Ids of the nodes that have a weighted layer somewhere after them (one reverse pass)."""
+    found = network.cache.get("weighted_downstream")
+    if found is None:
+        users = network.consumers()
+        reach: set[int] = set()
+        for node in reversed(network.nodes):
+            if any(network.nodes[u].weighted or u in reach for u in users[node.id]):
+                reach.add(node.id)
+        found = network.cache["weighted_downstream"] = reach
+    return found  # type: ignore[return-value]

@@ -64,6 +64,8 @@ class Network:
     # Why the picture may be incomplete. Rules that judge the whole network (depth, "no
     # dropout anywhere") stay silent when this is not empty: a rule never reports from a guess.
     unresolved: list[str] = field(default_factory=list)
+    # Derived tables (consumers, ancestors, ...), computed once: rules ask per node.
+    cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def complete(self) -> bool:
@@ -73,11 +75,14 @@ class Network:
         return iter(self.nodes)
 
     def consumers(self) -> dict[int, list[int]]:
-        users: dict[int, list[int]] = {n.id: [] for n in self.nodes}
-        for n in self.nodes:
-            for i in n.inputs:
-                users[i].append(n.id)
-        return users
+        found = self.cache.get("consumers")
+        if found is None:
+            users: dict[int, list[int]] = {n.id: [] for n in self.nodes}
+            for n in self.nodes:
+                for i in n.inputs:
+                    users[i].append(n.id)
+            found = self.cache["consumers"] = users
+        return found  # type: ignore[return-value]
 
     def of_family(self, *families: str) -> list[Node]:
         return [n for n in self.nodes if n.family in families]

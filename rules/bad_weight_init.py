@@ -5,7 +5,7 @@ from typing import Iterable
 
 from cnnlint.catalogue import is_weighted
 from cnnlint.findings import Finding
-from cnnlint.graph import has_downstream
+from cnnlint.graph import weighted_downstream
 from cnnlint.ir import Model, ProjectFacts, WeightInit
 from cnnlint.rule import Rule
 
@@ -30,8 +30,8 @@ def _is_output_layer(init: WeightInit, model: Model) -> bool:
     if init.layer_loc is None:
         return False
     nodes = [n for n in model.network if n.loc == init.layer_loc]
-    return bool(nodes) and not any(
-        has_downstream(model.network, n, lambda m: m.weighted) for n in nodes)
+    later = weighted_downstream(model.network)
+    return bool(nodes) and not any(n.id in later for n in nodes)
 
 
 class BadWeightInit(Rule):

@@ -5,7 +5,7 @@ from typing import Iterable
 
 from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
-from cnnlint.graph import following, has_downstream
+from cnnlint.graph import following, weighted_downstream
 from cnnlint.ir import MUL, Model, Node, ProjectFacts
 from cnnlint.rule import Rule
 
@@ -67,7 +67,7 @@ class SaturatingActivationDeepStack(Rule):
             nexts = following(network, node, lambda n: n.family in _BETWEEN)
             acts = [n for n in nexts if n.family in ACTIVATION_FAMILIES]
             hidden = [a for a in acts if a.family == "saturating" and not gate(a)
-                      and has_downstream(network, a, lambda n: n.weighted)]
+                      and a.id in weighted_downstream(network)]
             if hidden:
                 saturated.append((node, hidden[0]))
         # A layer applied in several undecided branches is still one layer.

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 from cnnlint import catalogue, ir
 from cnnlint.extract import values as v
 from cnnlint.extract.values import UNKNOWN
-from cnnlint.findings import Loc
+from cnnlint.findings import Loc, SlotLoc
 
 MAX_CALL_DEPTH = 40
 # Budgets: real models (DenseNet-264, attention U-Nets) need under 30k steps here; the
@@ -73,13 +73,15 @@ class FileScope:
     """One file of the run: its lowered code and, once loaded, its module-level names."""
 
     def __init__(self, path: str, module: str, body: tuple[Any, ...],
-                 spans: list[tuple[int, int, int, int]]) -> None:
+                 spans: list[tuple[int, int, int, int]] | None, locator: Any = None) -> None:
         self.path = path
         self.module = module
         self.body = body
-        self.spans = spans
+        self.spans = spans  # None: locations resolve lazily through the locator
+        self.locator = locator
         self.globals: dict[str, Any] = {}
         self.state = "new"  # new | loading | loaded
+        self.load_error = ""  # a reader failure on the module level (an internal error)
         self._locs: dict[int, Loc | None] = {}
 
     def loc(self, slot: int | None) -> Loc | None:
@@ -88,7 +90,10 @@ class FileScope:
         found = self._locs.get(slot, _MISSING)
         if found is _MISSING:
             found = None
-            if slot < len(self.spans):
+            if self.spans is None:
+                if self.locator is not None:
+                    found = SlotLoc(self.path, slot, self.locator)
+            elif slot < len(self.spans):
                 line, col, end_line, end_col = self.spans[slot]
                 found = Loc(self.path, line, col, end_line, end_col) if line else None
             self._locs[slot] = found
@@ -151,6 +156,25 @@ def _assigned_names(body: tuple[Any, ...]) -> set[str]:
     return out
 
 
+def _immutable_const(value: Any) -> bool:
+    if value is None or type(value) in (bool, int, float, str):
+        return True
+    return type(value) is tuple and all(_immutable_const(x) for x in value)
+
+
+def _memo_key(fn: v.FuncVal, args: Args) -> tuple[Any, ...] | None:
+    """A key for a call on constants alone (no closure, no bound object, no splats)."""
+    if fn.bound is not None or fn.closure is not None or args.open_pos or args.open_kw:
+        return None
+    values = (*args.pos, *args.kw.values())
+    if not all(_immutable_const(x) for x in values):
+        return None
+    try:
+        return (id(fn.node), id(fn.scope), tuple(args.pos), tuple(sorted(args.kw.items())))
+    except TypeError:
+        return None
+
+
 def _clone_all(values: dict[str, Any]) -> dict[str, Any]:
     return {k: (_clone(x) if type(x) in (list, dict) else x) for k, x in values.items()}
 
@@ -186,6 +210,8 @@ class Interp:
         self.current_call: tuple[tuple[Any, ...], Frame] | None = None
         self.built = 0  # layers, modules and graph nodes made so far (see `_for`)
         self.active: dict[int, int] = {}  # id(function body) -> calls of it under way
+        # Pure computations: (function body, constant arguments) -> constant result.
+        self.memo: dict[tuple[Any, ...], Any] = {}
         self.steps = 0
         self.depth = 0
         self._eval: dict[str, Callable[[tuple[Any, ...], Frame], Any]] = {
@@ -268,6 +294,8 @@ class Interp:
                 self._declarations(scope.body, frame)
             except (TooComplex, RecursionError):
                 self.note(f"module level of {scope.path} is too complex")
+            except Exception as exc:  # a reader bug on one file must not stop the run
+                scope.load_error = f"{type(exc).__name__}: {exc}"
             scope.state = "loaded"
         return scope.globals
 
@@ -613,7 +641,19 @@ class Interp:
     # --- expressions ---------------------------------------------------------------------
 
     def eval(self, e: tuple[Any, ...], f: Frame) -> Any:
-        return self._eval[e[0]](e, f)
+        tag = e[0]
+        # The three most frequent tags, inline: this is the interpreter's hottest path.
+        if tag == "name":
+            name = e[1]
+            found = f.locals.get(name, _MISSING)
+            if found is not _MISSING:
+                return found
+            return self.lookup(name, f)
+        if tag == "const":
+            return e[1]
+        if tag == "attr":
+            return self.getattr(self.eval(e[1], f), e[2])
+        return self._eval[tag](e, f)
 
     def _fstr(self, e: tuple[Any, ...], f: Frame) -> Any:
         if e[1] is None:
@@ -939,7 +979,10 @@ class Interp:
         if isinstance(func, v.Builtin):
             if func.name == "super":
                 return v.SuperVal(f.self_obj, f.cls) if f.cls is not None else UNKNOWN
-            return _BUILTINS[func.name](self, args)
+            try:
+                return _BUILTINS[func.name](self, args)
+            except (ArithmeticError, ValueError, TypeError, MemoryError):
+                return UNKNOWN  # len(range(2**64)), int("x"): Python would raise; we shrug
         if isinstance(func, v.BoundMethod):
             return self.call_method(func.obj, func.name, args, f, loc)
         if isinstance(func, (*v.MODULE_VALUES,)):
@@ -958,6 +1001,9 @@ class Interp:
             self.note("calls nest too deeply to follow")
             return UNKNOWN
         key = id(fn.node)
+        memo_key = _memo_key(fn, args)
+        if memo_key is not None and memo_key in self.memo:
+            return self.memo[memo_key]
         if self.active.get(key, 0) >= MAX_RECURSION and (
                 args.open_pos or args.open_kw
                 or any(x is UNKNOWN for x in (*args.pos, *args.kw.values()))):
@@ -971,16 +1017,18 @@ class Interp:
         self.bind(params, args, frame)
         self.depth += 1
         self.active[key] = self.active.get(key, 0) + 1
+        built, notes = self.built, len(self.unresolved)
         try:
             self.exec_block(body, frame)
         finally:
             self.depth -= 1
             self.active[key] -= 1
-        if not frame.returns:
-            return None
-        result = frame.returns[0]
+        result = frame.returns[0] if frame.returns else None
         for other in frame.returns[1:]:
             result = self.merge(result, other)
+        if memo_key is not None and self.built == built and len(self.unresolved) == notes \
+                and _immutable_const(result):
+            self.memo[memo_key] = result  # it computed a constant and built nothing
         return result
 
     def bind(self, params: tuple[Any, ...], args: Args, frame: Frame) -> None:

@@ -156,11 +156,26 @@ class Lowerer:
         return handler(node) if handler is not None else UNKNOWN_EXPR
 
     def _string(self, node: cst.SimpleString | cst.ConcatenatedString) -> Lowered:
-        try:
-            value = node.evaluated_value
-        except Exception:  # exotic prefixes; not worth a finding
-            return UNKNOWN_EXPR
-        return ("const", value) if isinstance(value, str) else UNKNOWN_EXPR
+        # Implicit concatenation nests one level per part ("a" "b" "c" ...); libcst's own
+        # evaluated_value recurses through it, so walk the chain here.
+        parts: list[str] = []
+        stack: list[Any] = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, cst.ConcatenatedString):
+                stack.append(item.right)
+                stack.append(item.left)
+                continue
+            if not isinstance(item, cst.SimpleString):
+                return UNKNOWN_EXPR  # an f-string part
+            try:
+                value = item.evaluated_value
+            except Exception:  # exotic prefixes; not worth a finding
+                return UNKNOWN_EXPR
+            if not isinstance(value, str):
+                return UNKNOWN_EXPR
+            parts.append(value)
+        return ("const", "".join(parts))
 
     def _fstring(self, node: cst.FormattedString) -> Lowered:
         parts: list[object] = []

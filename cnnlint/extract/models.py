@@ -10,12 +10,13 @@ from cnnlint.extract.interp import Args, FileScope, Frame, Interp, TooComplex, t
 from cnnlint.extract.source import FileFacts
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import ErrorEntry, Loc
+from cnnlint.graph import MAX_NODES
 
 
-def build_interp(files: Iterable[FileFacts]) -> Interp:
+def build_interp(files: Iterable[FileFacts], locator: Any = None) -> Interp:
     from cnnlint.extract.training import TrainingInterp
 
-    scopes = [FileScope(f.path, f.module, f.body, f.spans) for f in files if f.body]
+    scopes = [FileScope(f.path, f.module, f.body, f.spans, locator) for f in files if f.body]
     interp = TrainingInterp(scopes)
     for scope in interp.scopes.values():
         interp.load(scope)
@@ -26,6 +27,10 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None) -> li
     """Every model of the run. A model the reader fails on becomes an `internal` error entry
     (when `errors` is given) and the others are still read."""
     models: list[ir.Model] = []
+    if errors is not None:
+        errors.extend(ErrorEntry(path=s.path, kind="internal", message=(
+            f"reading the module level failed: {s.load_error}"))
+            for s in interp.scopes.values() if s.load_error)
 
     def build(scope: FileScope, name: str, kind: str, slot: int, construct: Any) -> None:
         try:
@@ -102,6 +107,8 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
         interp.note("the model nests too deeply to read statically")
         output = UNKNOWN
     network = ir.Network(nodes=interp.graph, unresolved=list(interp.unresolved))
+    if len(network.nodes) > MAX_NODES:
+        network.unresolved.append(f"{len(network.nodes)} nodes: too large to judge as a whole")
     network.outputs = [t.node for t in tensors_in(Args([output]))]
     if not network.outputs:
         network.unresolved.append("the output of forward is not known")

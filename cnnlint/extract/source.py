@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,8 @@ class FileFacts:
     path: str
     module: str  # dotted module name, from the path
     body: tuple[Any, ...] = ()
-    spans: list[tuple[int, int, int, int]] = field(default_factory=list)
+    # The span table, or None when it is left for `cnnlint.locate` to compute on demand.
+    spans: list[tuple[int, int, int, int]] | None = field(default_factory=list)
     syntax_error: tuple[str, int, int] | None = None  # message, line, column
     lines: list[str] = field(default_factory=list)  # the source lines (suppressions, baselines)
 
@@ -36,12 +38,21 @@ def module_name(path: str) -> str:
     return ".".join(parts)
 
 
-def read_source(path: str) -> str:
+def read_bytes(path: str) -> bytes:
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
+    except IsADirectoryError:
+        raise ReadError("is a directory, not a Python file") from None
     except OSError as exc:
         raise ReadError(exc.strerror or str(exc)) from None
+
+
+def read_source(path: str) -> str:
+    return decode_source(read_bytes(path))
+
+
+def decode_source(data: bytes) -> str:
     if b"\x00" in data:
         raise ReadError("the file contains a NUL byte; it is not Python source")
     try:
@@ -76,8 +87,88 @@ def _python_syntax_error(source: str) -> tuple[str, int, int] | None:
     return None
 
 
-def analyse_source(path: str, source: str) -> FileFacts:
+# libcst's native parser crashes the whole process (a stack overflow, not an exception) on
+# brackets nested beyond ~1500 levels or one expression of ~10000 operators. CPython refuses
+# more than 200 nested brackets, so such files are not valid Python: screen for them first.
+_BRACKET = re.compile(r"[()\[\]{}]")
+_SAFE_BRACKET_DEPTH = 200
+_SAFE_LINE = 5000
+MAX_SAFE_DEPTH = 1000
+
+
+def _needs_screening(source: str, lines: list[str]) -> bool:
+    depth = deepest = 0
+    for match in _BRACKET.finditer(source):
+        if match.group() in "([{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif depth:
+            depth -= 1
+    return deepest > _SAFE_BRACKET_DEPTH or max(map(len, lines), default=0) > _SAFE_LINE
+
+
+def _ast_depth(tree: ast.AST) -> int:
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _screen(source: str) -> tuple[str, int, int] | None:
+    """Python's own verdict on a suspicious file: a syntax error to report, or None to go on.
+    Raises ReadError for valid code that nests too deeply to analyse safely."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        return (exc.msg, exc.lineno or 1, exc.offset or 1)
+    except (RecursionError, MemoryError, ValueError):
+        raise ReadError("the file nests too deeply to analyse safely") from None
+    depth = _ast_depth(tree)
+    if depth > MAX_SAFE_DEPTH:
+        raise ReadError(f"the file nests {depth} levels deep; too deep to analyse safely")
+    return None
+
+
+# libcst's code generation (which our span pass drives) and our lowering recurse once per
+# nesting level, and a long implicit string concatenation nests one level per part. Both
+# are pure Python, which on 3.11+ grows no C stack, so a higher limit is safe while a file is
+# analysed; truly deep files are screened out before libcst's native parser sees them.
+RECURSION_LIMIT = 20_000
+
+
+def analyse_source(path: str, source: str, spans: bool = True) -> FileFacts:
+    """A file's facts. With spans=False the span table is left to be computed on demand."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
+    try:
+        return _analyse(path, source, spans)
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+def file_spans(source: str) -> list[tuple[int, int, int, int]]:
+    """The span table of a file that analysed cleanly before (same slots: lowering is
+    deterministic)."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
+    try:
+        module = cst.parse_module(source)
+        _, wanted = lower_module(module)
+        return compute_spans(module, wanted)
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+def _analyse(path: str, source: str, spans: bool) -> FileFacts:
     facts = FileFacts(path=path, module=module_name(path), lines=source.splitlines())
+    if _needs_screening(source, facts.lines):
+        facts.syntax_error = _screen(source)
+        if facts.syntax_error is not None:
+            return facts
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -86,5 +177,5 @@ def analyse_source(path: str, source: str) -> FileFacts:
         return facts
     body, wanted = lower_module(module)
     facts.body = body
-    facts.spans = compute_spans(module, wanted)
+    facts.spans = compute_spans(module, wanted) if spans else None
     return facts

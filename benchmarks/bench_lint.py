@@ -1,0 +1,137 @@
+"""Speed of the static path against its floor, measured on real model code.
+
+    python benchmarks/bench_lint.py [--repeat 5]
+
+The corpus is the model source of packages installed beside cnnlint (MONAI's networks,
+efficientnet_pytorch, and timm or segmentation_models_pytorch when they are installed),
+copied to a temporary folder. Every measure runs in a fresh process; the measures alternate
+within each repetition and the medians are compared. Figures are ratios against a baseline
+measured in the same run, so they hold on any machine:
+
+- no-cache lint CPU time        <= 1.5x  libcst.parse_module of every file (the parse floor)
+- warm-cache lint CPU time      <= 0.1x  the no-cache lint
+- one small file, end to end    <= 1.5x  `python -c "import libcst"`
+- --jobs 2 wall time            <= 0.65x --jobs 1
+
+CPU times are measured inside the process around the work alone (imports excluded on both
+sides); the small-file and jobs figures are whole commands, wall clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PACKAGES = [("monai", "networks"), ("efficientnet_pytorch", ""), ("timm", "models"),
+            ("segmentation_models_pytorch", "")]
+
+PARSE = """
+import sys, time, libcst
+files = sys.argv[1:]
+sources = [open(f, encoding="utf-8").read() for f in files]
+start = time.process_time()
+for source in sources:
+    libcst.parse_module(source)
+print(time.process_time() - start)
+"""
+
+LINT = """
+import sys, time
+from cnnlint.cache import Cache
+from cnnlint.config import Flags, build_settings
+from cnnlint.engine import lint
+from cnnlint.rule import load_rules
+cache_dir, paths = sys.argv[1], sys.argv[2:]
+rules = load_rules()
+settings = build_settings(paths, Flags(select=["ALL"]), rules)
+start = time.process_time()
+result = lint(paths, settings, rules, cache=Cache(cache_dir) if cache_dir != "-" else None)
+print(time.process_time() - start, len(result.findings), len(result.errors))
+"""
+
+
+def build_corpus(root: Path) -> list[Path]:
+    files: list[Path] = []
+    for package, sub in PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            continue
+        source = Path(spec.origin).parent / sub
+        target = root / package
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        files.extend(sorted(target.rglob("*.py")))
+    return files
+
+
+def python(code: str, *args: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          check=True)
+    return done.stdout.split()
+
+
+def wall(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, capture_output=True, check=False)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files = build_corpus(root / "corpus")
+        if not files:
+            print("no model packages installed (pip install monai efficientnet-pytorch)")
+            return 2
+        paths = [str(f) for f in files]
+        lines = sum(f.read_text(encoding="utf-8").count("\n") for f in files)
+        small = root / "small.py"
+        small.write_text((Path(__file__).parents[1] / "examples" / "model.py").read_text())
+        cache = str(root / "cache")
+        python(LINT, cache, str(root / "corpus"))  # prime the cache once
+
+        samples: dict[str, list[float]] = {k: [] for k in (
+            "parse", "lint", "warm", "jobs1", "jobs2", "small", "import")}
+        cnnlint = [sys.executable, "-m", "cnnlint", "--no-cache", "--exit-zero"]
+        for _ in range(args.repeat):
+            samples["parse"].append(float(python(PARSE, *paths)[0]))
+            samples["lint"].append(float(python(LINT, "-", str(root / "corpus"))[0]))
+            samples["warm"].append(float(python(LINT, cache, str(root / "corpus"))[0]))
+            samples["jobs1"].append(wall([*cnnlint, "--jobs", "1", str(root / "corpus")]))
+            samples["jobs2"].append(wall([*cnnlint, "--jobs", "2", str(root / "corpus")]))
+            samples["small"].append(wall([*cnnlint, str(small)]))
+            samples["import"].append(wall([sys.executable, "-c", "import libcst"]))
+        med = {k: statistics.median(v) for k, v in samples.items()}
+
+    checks = [
+        ("no-cache lint CPU / libcst parse CPU", med["lint"] / med["parse"], 1.5),
+        ("warm-cache lint CPU / no-cache lint CPU", med["warm"] / med["lint"], 0.1),
+        ("one small file wall / `import libcst` wall", med["small"] / med["import"], 1.5),
+        ("--jobs 2 wall / --jobs 1 wall", med["jobs2"] / med["jobs1"], 0.65),
+    ]
+    print(f"corpus: {len(files)} files, {lines} lines; {args.repeat} repetitions, medians; "
+          f"{os.cpu_count()} CPUs")
+    for name, value in med.items():
+        print(f"  {name:>7}: {value:8.3f} s")
+    failed = 0
+    for label, ratio, target in checks:
+        ok = ratio <= target
+        failed += not ok
+        print(f"{'PASS' if ok else 'FAIL'}  {label}: {ratio:.3f} (target <= {target})")
+    print(json.dumps({label: round(ratio, 3) for label, ratio, _ in checks}))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

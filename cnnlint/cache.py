@@ -1,0 +1,149 @@
+"""The on-disk cache: per-file facts, and whole-run results.
+
+*File facts* (the lowered code and its spans) depend only on the file's bytes and on
+cnnlint's version, not on any setting, so they are keyed by a hash of exactly those. A
+renamed or copied file hits the same entry.
+
+*Run results* (findings and errors after suppressions) depend on every file of the run
+(rules read across files) and on the settings, so they are keyed by all of them. A rerun on
+an unchanged tree skips the interpretation too; a change anywhere recomputes the run from
+the cached per-file facts.
+
+Entries are written to a temporary file and renamed into place, so two runs at once never
+leave a torn entry; a corrupt or foreign entry is ignored and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+from typing import Any
+
+from cnnlint import __version__
+
+FORMAT = 1  # bump when FileFacts or the lowered form change shape
+_MAGIC = b"CNNLINT-CACHE\x00"
+ENV_VAR = "CNNLINT_CACHE_DIR"
+DEFAULT_NAME = ".cnnlint_cache"
+_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+        "# This file is a cache directory tag created by cnnlint.\n"
+        "# For information about cache directory tags see https://bford.info/cachedir/\n")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()
+
+
+def content_key(data: bytes) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"cnnlint {__version__} facts {FORMAT}\0".encode())
+    digest.update(data)
+    return digest.hexdigest()
+
+
+class Cache:
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._ready = False
+
+    @staticmethod
+    def location(cache_dir: str | None, config_root: str) -> str:
+        """`--cache-dir`, else $CNNLINT_CACHE_DIR, else .cnnlint_cache beside the config."""
+        return cache_dir or os.environ.get(ENV_VAR) or os.path.join(config_root, DEFAULT_NAME)
+
+    def _prepare(self) -> bool:
+        if self._ready:
+            return True
+        try:
+            os.makedirs(self.root, exist_ok=True)
+            for name, text in (("CACHEDIR.TAG", _TAG), (".gitignore", "# created by cnnlint\n*\n")):
+                path = os.path.join(self.root, name)
+                if not os.path.exists(path):
+                    self._write_atomic(path, text.encode())
+        except OSError:
+            return False  # a read-only tree: run without a cache
+        self._ready = True
+        return True
+
+    def _path(self, kind: str, key: str) -> str:
+        return os.path.join(self.root, f"v{FORMAT}", kind, key[:2], key[2:])
+
+    def _write_atomic(self, path: str, data: bytes) -> None:
+        import tempfile  # only runs that write pay for it
+
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.chmod(temp, 0o666 & ~_UMASK)  # mkstemp makes 0600; entries are ordinary files
+            os.replace(temp, path)
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+            raise
+
+    def _read(self, kind: str, key: str) -> bytes | None:
+        try:
+            with open(self._path(kind, key), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return None
+        header = _MAGIC + key.encode() + b"\0"
+        return data[len(header):] if data.startswith(header) else None
+
+    def _write(self, kind: str, key: str, payload: bytes) -> None:
+        if not self._prepare():
+            return
+        try:
+            self._write_atomic(self._path(kind, key), _MAGIC + key.encode() + b"\0" + payload)
+        except OSError:
+            pass
+
+    # --- per-file facts ------------------------------------------------------------------
+
+    def get_facts(self, key: str) -> tuple[Any, ...] | None:
+        data = self._read("facts", key)
+        if data is None:
+            return None
+        try:
+            value = marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            return None
+        if not (isinstance(value, tuple) and len(value) == 3):
+            return None
+        return value
+
+    def put_facts_payload(self, key: str, payload: bytes) -> None:
+        """Store facts already serialised with marshal (as the analysis workers send them)."""
+        self._write("facts", key, payload)
+
+    def get_payload(self, kind: str, key: str) -> bytes | None:
+        return self._read(kind, key)
+
+    def put_payload(self, kind: str, key: str, payload: bytes) -> None:
+        self._write(kind, key, payload)
+
+    # --- run results ---------------------------------------------------------------------
+
+    def get_run(self, key: str) -> dict[str, Any] | None:
+        data = self._read("runs", key)
+        if data is None:
+            return None
+        try:
+            value = json.loads(data.decode())
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return value if isinstance(value, dict) and "findings" in value else None
+
+    def put_run(self, key: str, value: dict[str, Any]) -> None:
+        self._write("runs", key, json.dumps(value).encode())

@@ -1,0 +1,51 @@
+"""Line and column numbers on demand: re-read, re-parse and locate only the files that
+have findings (see `findings.SlotLoc`)."""
+
+from __future__ import annotations
+
+import marshal
+
+from cnnlint.cache import Cache, content_key
+from cnnlint.extract.source import ReadError, decode_source, file_spans, read_bytes
+
+Span = tuple[int, int, int, int]
+
+
+class Locator:
+    def __init__(self, cache: Cache | None, keys: dict[str, str]) -> None:
+        self.cache = cache
+        self.keys = keys  # path -> content key of the bytes that were analysed
+        self._spans: dict[str, list[Span]] = {}
+
+    def span(self, path: str, slot: int) -> Span | None:
+        spans = self._spans.get(path)
+        if spans is None:
+            spans = self._spans[path] = self._compute(path)
+        if 0 <= slot < len(spans) and spans[slot][0]:
+            return spans[slot]
+        return None
+
+    def _compute(self, path: str) -> list[Span]:
+        key = self.keys.get(path)
+        if key is None:
+            return []
+        if self.cache is not None:
+            cached = self.cache.get_payload("spans", key)
+            if cached is not None:
+                try:
+                    return list(marshal.loads(cached))
+                except (ValueError, EOFError, TypeError):
+                    pass
+        try:
+            data = read_bytes(path)
+        except ReadError:
+            return []
+        if content_key(data) != key:
+            return []  # the file changed since it was analysed: better no position than a wrong one
+        try:
+            spans = file_spans(decode_source(data))
+        except (ReadError, RecursionError, ValueError):
+            return []
+        if self.cache is not None:
+            self.cache.put_payload("spans", key, marshal.dumps(spans))
+        return spans

@@ -1,0 +1,132 @@
+"""The cache (per-file facts and whole runs) and parallel analysis."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnlint import engine
+from cnnlint.cache import Cache
+
+from helpers import BAD, run
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _json(args: list[str]) -> dict:
+    code, out, err = run(["--format", "json", *args])
+    assert code in (0, 1), err
+    return json.loads(out)
+
+
+def _entries(root: Path, kind: str) -> list[Path]:
+    return sorted(p for p in (root / "v1" / kind).rglob("*") if p.is_file())
+
+
+def test_cache_folder_layout_and_reuse(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (in_tmp / "pyproject.toml").write_text("[tool.cnnlint]\n")
+    (in_tmp / "net.py").write_text(BAD)
+    first = _json(["net.py"])
+    cache = in_tmp / ".cnnlint_cache"
+    assert (cache / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172")
+    assert (cache / ".gitignore").read_text().endswith("*\n")
+    assert len(_entries(cache, "facts")) == 1 and len(_entries(cache, "runs")) == 1
+
+    def boom(*_: object, **__: object) -> None:
+        raise AssertionError("the cache should have answered")
+
+    real_analyse, real_rules = engine.analyse_source, engine._run_rules
+    monkeypatch.setattr(engine, "analyse_source", boom)
+    monkeypatch.setattr(engine, "_run_rules", boom)
+    assert _json(["net.py"]) == first  # served from the run cache
+    # Another file joins: the run is recomputed, but net.py's facts still come from the
+    # cache (analyse_source is only allowed for the new file).
+    monkeypatch.setattr(engine, "_run_rules", real_rules)
+    monkeypatch.setattr(engine, "analyse_source",
+                        lambda path, src, **kw: boom() if path == "net.py"
+                        else real_analyse(path, src, **kw))
+    (in_tmp / "other.py").write_text("x = 1\n")
+    again = _json(["net.py", "other.py"])
+    assert again["findings"] == first["findings"]
+    assert len(_entries(cache, "facts")) == 2 and len(_entries(cache, "runs")) == 2
+
+
+def test_corrupt_and_foreign_entries_are_ignored_and_rewritten(in_tmp: Path) -> None:
+    (in_tmp / "net.py").write_text(BAD)
+    first = _json(["net.py"])
+    cache = in_tmp / ".cnnlint_cache"
+    for entry in _entries(cache, "facts") + _entries(cache, "runs"):
+        entry.write_bytes(b"\x00garbage, not a cache entry")
+    assert _json(["net.py"]) == first
+    for entry in _entries(cache, "facts"):
+        assert entry.read_bytes().startswith(b"CNNLINT-CACHE\x00")  # rewritten
+    facts = _entries(cache, "facts")[0]
+    facts.write_bytes(facts.read_bytes()[:40])  # truncated: a torn write
+    assert _json(["net.py"]) == first
+
+
+def test_no_cache_cache_dir_and_environment(in_tmp: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    (in_tmp / "net.py").write_text(BAD)
+    _json(["--no-cache", "net.py"])
+    assert not (in_tmp / ".cnnlint_cache").exists()
+    _json(["--cache-dir", "elsewhere", "net.py"])
+    assert (in_tmp / "elsewhere" / "CACHEDIR.TAG").exists()
+    monkeypatch.setenv("CNNLINT_CACHE_DIR", str(in_tmp / "from-env"))
+    _json(["net.py"])
+    assert (in_tmp / "from-env" / "CACHEDIR.TAG").exists()
+    assert not (in_tmp / ".cnnlint_cache").exists()
+
+
+def test_unwritable_cache_is_skipped(in_tmp: Path) -> None:
+    (in_tmp / "net.py").write_text(BAD)
+    (in_tmp / "blocker").write_text("a file where the cache folder would go")
+    data = _json(["--cache-dir", "blocker/cache", "net.py"])
+    assert data["errors"] == [] and len(data["findings"]) == 1
+
+
+@pytest.mark.slow
+def test_two_runs_at_once_do_not_corrupt_the_cache(in_tmp: Path) -> None:
+    shutil.copytree(FIXTURES / "models", in_tmp / "models")
+    command = [sys.executable, "-m", "cnnlint", "--format", "json", "--jobs", "1", "models"]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [p.communicate()[0] for p in procs]
+    assert len({o for o in outputs}) == 1
+    cache = Cache(str(in_tmp / ".cnnlint_cache"))
+    for entry in _entries(in_tmp / ".cnnlint_cache", "facts"):
+        assert cache.get_facts(entry.parent.name + entry.name) is not None
+    assert not list((in_tmp / ".cnnlint_cache").rglob(".tmp-*"))
+    warm = subprocess.run(command, capture_output=True, text=True)
+    assert warm.stdout == outputs[0]
+
+
+def test_jobs_output_is_identical(in_tmp: Path) -> None:
+    shutil.copytree(FIXTURES / "models", in_tmp / "models")
+    shutil.copytree(FIXTURES / "projects", in_tmp / "projects")
+    (in_tmp / "models" / "broken.py").write_text("def f(:\n")
+    (in_tmp / "models" / "latin1.py").write_bytes(b"x = '\xe9'\n")
+    outputs = []
+    for jobs in ("1", "2", "3"):
+        code, out, _ = run(["--no-cache", "--select", "ALL", "--format", "json", "--jobs", jobs,
+                            "models", "projects"])
+        outputs.append(out)
+        assert code == 2  # the undecodable file
+    assert outputs[0] == outputs[1] == outputs[2]
+    data = json.loads(outputs[0])
+    keys = [(f["path"], f["line"], f["column"], f["code"]) for f in data["findings"]]
+    assert keys == sorted(keys)
+
+
+def test_cache_files_are_ordinary_files(in_tmp: Path) -> None:
+    (in_tmp / "net.py").write_text(BAD)
+    _json(["net.py"])
+    entry = _entries(in_tmp / ".cnnlint_cache", "facts")[0]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert entry.stat().st_mode & 0o777 == 0o666 & ~mask
