@@ -122,6 +122,40 @@ def _safe_size(op: str, a: Any, b: Any) -> bool:
     return True
 
 
+_NAMES_CACHE: dict[int, tuple[tuple[Any, ...], frozenset[str]]] = {}
+
+
+def _names_in(stmt: tuple[Any, ...]) -> frozenset[str]:
+    """Every local name an `if` statement's branches mention or bind (cached per statement:
+    the lowered code lives as long as the run)."""
+    found = _NAMES_CACHE.get(id(stmt))
+    if found is not None and found[0] is stmt:
+        return found[1]
+    names: set[str] = set()
+    stack: list[Any] = [stmt[2], stmt[3]]
+    while stack:
+        item = stack.pop()
+        if type(item) is not tuple:
+            continue
+        if item and type(item[0]) is str:
+            tag = item[0]
+            if tag == "name" and len(item) == 2 and type(item[1]) is str:
+                names.add(item[1])
+                continue
+            if tag in ("def", "class") and len(item) == 6:
+                names.add(item[1])
+            elif tag == "import":
+                names.update(asname or dotted.split(".")[0] for dotted, asname in item[1])
+                continue
+            elif tag == "from" and len(item) == 4:
+                names.update(asname or name for name, asname in item[3])
+                continue
+        stack.extend(item)
+    result = frozenset(names)
+    _NAMES_CACHE[id(stmt)] = (stmt, result)
+    return result
+
+
 def _assigned_names(body: tuple[Any, ...]) -> set[str]:
     """Names a block of statements may assign (for loops left unrolled)."""
     out: set[str] = set()
@@ -182,6 +216,8 @@ def _clone_all(values: dict[str, Any]) -> dict[str, Any]:
 def _const_equal(a: Any, b: Any) -> bool:
     return v.is_const(a) and v.is_const(b) and type(a) is type(b) and a == b
 
+
+_MODULE_TYPES = frozenset(v.MODULE_VALUES)
 
 _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
@@ -391,7 +427,11 @@ class Interp:
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise TooComplex()
-        handler = self._exec.get(stmt[0])
+        tag = stmt[0]
+        if tag == "expr":  # the commonest statement, inline
+            self.eval(stmt[1], f)
+            return _NORMAL
+        handler = self._exec.get(tag)
         return handler(stmt, f) if handler is not None else _NORMAL
 
     def _expr_stmt(self, stmt: tuple[Any, ...], f: Frame) -> None:
@@ -472,7 +512,7 @@ class Interp:
         if test is False:
             return self.exec_block(stmt[3], f)
         return self.both_ways(lambda: self.exec_block(stmt[2], f),
-                              lambda: self.exec_block(stmt[3], f), f)
+                              lambda: self.exec_block(stmt[3], f), f, _names_in(stmt))
 
     def _narrowed(self, narrowing: v.Narrowing, body: tuple[Any, ...], f: Frame) -> Any:
         """Run the body of `if isinstance(m, Kind):` with `m` narrowed to those kinds."""
@@ -482,47 +522,69 @@ class Interp:
                 f.locals[name] = narrow
         return self.exec_block(body, f)
 
-    def both_ways(self, first: Callable[[], Any], second: Callable[[], Any], f: Frame) -> Any:
-        """Run two branches from the same state and merge what they leave behind."""
-        before = self._snapshot(f)
+    def both_ways(self, first: Callable[[], Any], second: Callable[[], Any], f: Frame,
+                  touched: frozenset[str] | None = None) -> Any:
+        """Run two branches from the same state and merge what they leave behind. `touched`
+        (the local names the branches mention) limits the copying; None copies all."""
+        names = touched if touched is not None else frozenset(f.locals)
+        before = self._snapshot(f, names)
         status1 = first()
-        after_first = self._snapshot(f)
-        self._restore(f, before)
+        if touched is None:
+            names = names | frozenset(f.locals)
+        after_first = self._snapshot(f, names)
+        self._restore(f, before, names)
         status2 = second()
         if status1 == _RETURN and status2 != _RETURN:
             return _NORMAL
         if status2 == _RETURN and status1 != _RETURN:
-            self._restore(f, after_first)
+            self._restore(f, after_first, names)
             return _NORMAL
         if status1 == status2 == _RETURN:
             return _RETURN
-        self._merge_into(f, after_first)
+        self._merge_into(f, after_first, names)
         if status1 != status2:
             self.note("a `break`/`continue` depends on a condition that is not known")
         return _NORMAL
 
-    def _snapshot(self, f: Frame) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def _snapshot(self, f: Frame, names: frozenset[str]
+                  ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         attrs = f.self_obj.attrs if isinstance(f.self_obj, v.Instance) else None
-        return (_clone_all(f.locals), _clone_all(attrs) if attrs is not None else None)
+        local = f.locals
+        taken = {k: (_clone(local[k]) if type(local[k]) in (list, dict) else local[k])
+                 for k in names if k in local}
+        return taken, _clone_all(attrs) if attrs is not None else None
 
-    def _restore(self, f: Frame, snap: tuple[dict[str, Any], dict[str, Any] | None]) -> None:
-        f.locals.clear()
-        f.locals.update(_clone_all(snap[0]))
+    def _restore(self, f: Frame, snap: tuple[dict[str, Any], dict[str, Any] | None],
+                 names: frozenset[str]) -> None:
+        local = f.locals
+        for k in names:
+            if k in snap[0]:
+                x = snap[0][k]
+                local[k] = _clone(x) if type(x) in (list, dict) else x
+            else:
+                local.pop(k, None)
         if snap[1] is not None:
             f.self_obj.attrs.clear()
             f.self_obj.attrs.update(_clone_all(snap[1]))
 
-    def _merge_into(self, f: Frame, other: tuple[dict[str, Any], dict[str, Any] | None]) -> None:
-        for mine, theirs in ((f.locals, other[0]),
-                             (f.self_obj.attrs if other[1] is not None else None, other[1])):
-            if mine is None or theirs is None:
+    def _merge_into(self, f: Frame, other: tuple[dict[str, Any], dict[str, Any] | None],
+                    names: frozenset[str]) -> None:
+        theirs_local = other[0]
+        for key in names:
+            a, b = theirs_local.get(key, _MISSING), f.locals.get(key, _MISSING)
+            if a is _MISSING and b is _MISSING:
                 continue
-            for key in list(dict.fromkeys([*theirs, *mine])):
-                a, b = theirs.get(key, _MISSING), mine.get(key, _MISSING)
-                if a is _MISSING or b is _MISSING:
-                    mine[key] = b if a is _MISSING else a
-                else:
-                    mine[key] = self.merge(a, b)
+            f.locals[key] = b if a is _MISSING else (a if b is _MISSING else self.merge(a, b))
+        mine = f.self_obj.attrs if other[1] is not None else None
+        theirs = other[1]
+        if mine is None or theirs is None:
+            return
+        for key in list(dict.fromkeys([*theirs, *mine])):
+            a, b = theirs.get(key, _MISSING), mine.get(key, _MISSING)
+            if a is _MISSING or b is _MISSING:
+                mine[key] = b if a is _MISSING else a
+            else:
+                mine[key] = self.merge(a, b)
 
     def merge(self, a: Any, b: Any) -> Any:
         """The value a variable holds after an undecided `if` set it to `a` or `b`."""
@@ -898,7 +960,12 @@ class Interp:
     # --- attributes ----------------------------------------------------------------------
 
     def getattr(self, obj: Any, name: str) -> Any:
-        if isinstance(obj, v.Ref):
+        kind = type(obj)
+        if kind is v.Instance:
+            found = obj.attrs.get(name, _MISSING)
+            if found is not _MISSING:
+                return found
+        elif kind is v.Ref:
             return v.Ref(f"{obj.qualname}.{name}")
         if isinstance(obj, v.ModuleVal):
             return self.load(obj.scope).get(name, UNKNOWN)
@@ -970,22 +1037,23 @@ class Interp:
 
     def call(self, func: Any, args: Args, f: Frame, loc: Loc | None,
              func_expr: tuple[Any, ...] | None = None) -> Any:
-        if isinstance(func, v.Ref):
-            return self.call_ref(func.qualname, args, f, loc)
-        if isinstance(func, v.ClassVal):
-            return self.instantiate(func, args, f, loc)
-        if isinstance(func, v.FuncVal):
+        kind = type(func)
+        if kind is v.BoundMethod:
+            return self.call_method(func.obj, func.name, args, f, loc)
+        if kind is v.FuncVal:
             return self.call_function(func, args)
-        if isinstance(func, v.Builtin):
+        if kind is v.Ref:
+            return self.call_ref(func.qualname, args, f, loc)
+        if kind is v.ClassVal:
+            return self.instantiate(func, args, f, loc)
+        if kind is v.Builtin:
             if func.name == "super":
                 return v.SuperVal(f.self_obj, f.cls) if f.cls is not None else UNKNOWN
             try:
                 return _BUILTINS[func.name](self, args)
             except (ArithmeticError, ValueError, TypeError, MemoryError):
                 return UNKNOWN  # len(range(2**64)), int("x"): Python would raise; we shrug
-        if isinstance(func, v.BoundMethod):
-            return self.call_method(func.obj, func.name, args, f, loc)
-        if isinstance(func, (*v.MODULE_VALUES,)):
+        if kind in _MODULE_TYPES:
             return self.apply(func, args, f, loc)
         return self.unknown_call(args, f"`{describe(func_expr)}(...)` is not known")
 
