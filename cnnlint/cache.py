@@ -15,7 +15,6 @@ leave a torn entry; a corrupt or foreign entry is ignored and rewritten.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import marshal
 import os
@@ -32,6 +31,14 @@ _TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
         "# For information about cache directory tags see https://bford.info/cachedir/\n")
 
 
+def quick_key(data: bytes) -> str:
+    """Enough to notice that a file changed between analysis and reporting, without the
+    cache: length and CRC-32."""
+    import zlib
+
+    return f"{len(data)}:{zlib.crc32(data):08x}"
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -42,6 +49,8 @@ _UMASK = _umask()
 
 
 def content_key(data: bytes) -> str:
+    import hashlib  # a run without the cache never needs it (start-up time)
+
     digest = hashlib.sha256()
     digest.update(f"cnnlint {__version__} facts {FORMAT}\0".encode())
     digest.update(data)

@@ -6,7 +6,6 @@ The engine never prints and never exits; the CLI decides what to show and the ex
 from __future__ import annotations
 
 import gc
-import hashlib
 import marshal
 import os
 import sys
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from cnnlint import __version__, ir, suppress
-from cnnlint.cache import Cache, content_key
+from cnnlint.cache import Cache, content_key, quick_key
 from cnnlint.config import Settings
 from cnnlint.extract.models import build_interp, extract_models
 from cnnlint.extract.training import extract_runs
@@ -88,7 +87,7 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     # collector from scanning it again and again while the interpreter allocates.
     gc.freeze()
     try:
-        findings = _run_rules(active, result, Locator(cache, content_keys))
+        findings = _run_rules(active, result, Locator(cache, content_keys), jobs=jobs)
     finally:
         gc.unfreeze()
     result.findings = _suppress(_dedupe(findings), result.facts, settings)
@@ -112,7 +111,7 @@ def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: 
             result.errors.append(ErrorEntry(path=path, kind="read", message=str(exc)))
             keys = None
             continue
-        key = content_key(data)
+        key = content_key(data) if cache is not None else quick_key(data)
         content_keys[path] = key
         if keys is not None:
             keys.append((path, key))
@@ -195,6 +194,8 @@ def _analyse_worker(item: tuple[str, bytes]) -> tuple[bytes | None, ErrorEntry |
 
 def _run_key(keys: list[tuple[str, str]], settings: Settings,
              rules: dict[str, type[Rule]]) -> str:
+    import hashlib
+
     digest = hashlib.sha256()
     parts = [f"cnnlint {__version__}", os.path.abspath(os.getcwd()),
              repr(sorted(keys)), repr(settings.enabled),
@@ -214,8 +215,8 @@ def _restore_run(cached: dict[str, object], result: Result) -> bool:
     return True
 
 
-def _run_rules(active: list[Rule], result: Result, locator: Locator | None = None
-               ) -> list[Finding]:
+def _run_rules(active: list[Rule], result: Result, locator: Locator | None = None,
+               jobs: int = 1) -> list[Finding]:
     findings: list[Finding] = []
     facts = list(result.facts.values())
     for rule in active:
@@ -225,7 +226,7 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
     runs: list[ir.TrainingRun] = []
     try:
         interp = build_interp((f for f in facts if f.syntax_error is None), locator)
-        result.models = extract_models(interp, result.errors)
+        result.models = extract_models(interp, result.errors, jobs=jobs)
         runs = extract_runs(interp, result.errors)  # type: ignore[arg-type]
     except Exception as exc:  # pragma: no cover - a bug in loading; reported, not raised
         result.errors.append(_internal(facts[0].path if facts else "", "model extraction", exc))

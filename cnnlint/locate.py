@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import marshal
 
-from cnnlint.cache import Cache, content_key
+from cnnlint.cache import Cache, content_key, quick_key
 from cnnlint.extract.source import ReadError, decode_source, file_spans, read_bytes
 
 Span = tuple[int, int, int, int]
@@ -40,7 +40,7 @@ class Locator:
             data = read_bytes(path)
         except ReadError:
             return []
-        if content_key(data) != key:
+        if (content_key(data) if self.cache is not None else quick_key(data)) != key:
             return []  # the file changed since it was analysed: better no position than a wrong one
         try:
             spans = file_spans(decode_source(data))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Iterable
 
 from cnnlint import ir
@@ -23,27 +24,39 @@ def build_interp(files: Iterable[FileFacts], locator: Any = None) -> Interp:
     return interp
 
 
-def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None) -> list[ir.Model]:
-    """Every model of the run. A model the reader fails on becomes an `internal` error entry
-    (when `errors` is given) and the others are still read."""
-    models: list[ir.Model] = []
+def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
+                   jobs: int = 1) -> list[ir.Model]:
+    """Every model of the run, in a stable order. A model the reader fails on becomes an
+    `internal` error entry (when `errors` is given) and the others are still read. With
+    jobs > 1 (and a process that may fork), forked workers, which inherit the loaded
+    interpreter, build every n-th model each."""
     if errors is not None:
         errors.extend(ErrorEntry(path=s.path, kind="internal", message=(
             f"reading the module level failed: {s.load_error}"))
             for s in interp.scopes.values() if s.load_error)
-
-    def build(scope: FileScope, name: str, kind: str, slot: int, construct: Any) -> None:
-        try:
-            model = _build(interp, scope, name, kind, slot, construct)
-        except Exception as exc:
+    candidates = _candidates(interp)
+    if jobs > 1 and len(candidates) >= MIN_PARALLEL_MODELS and _may_fork():
+        outcomes = _build_forked(interp, candidates, jobs)
+    else:
+        outcomes = [_build_one(interp, c) for c in candidates]
+    models: list[ir.Model] = []
+    for model, error in outcomes:
+        if error is not None:
             if errors is None:
-                raise
-            errors.append(ErrorEntry(path=scope.path, kind="internal", message=(
-                f"reading model {name} failed: {type(exc).__name__}: {exc}")))
-            return
-        if model is not None:
+                raise RuntimeError(error.message)
+            errors.append(error)
+        elif model is not None:
             models.append(model)
+    return models
 
+
+# A candidate: (scope path, name, "class" | "factory", slot, the ClassVal or FuncVal).
+Candidate = tuple[str, str, str, int, Any]
+MIN_PARALLEL_MODELS = 64  # below this, forking costs more than it saves
+
+
+def _candidates(interp: Interp) -> list[Candidate]:
+    found: list[Candidate] = []
     for path in sorted(interp.scopes):
         scope = interp.scopes[path]
         for stmt in scope.body:
@@ -51,15 +64,67 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None) -> li
                 cls = scope.globals.get(stmt[1])
                 if isinstance(cls, v.ClassVal) and cls.node is stmt \
                         and interp.is_module_class(cls):
-                    build(scope, stmt[1], "class", stmt[5],
-                          lambda f, c=cls: interp.instantiate(c, Args(), f, None))
+                    found.append((path, stmt[1], "class", stmt[5], cls))
         for stmt in scope.body:
             if stmt[0] == "def" and _is_factory_candidate(stmt):
                 fn = scope.globals.get(stmt[1])
                 if isinstance(fn, v.FuncVal) and fn.node is stmt:
-                    build(scope, stmt[1], "factory", stmt[5],
-                          lambda f, fn=fn: interp.call_function(fn, Args()))
-    return models
+                    found.append((path, stmt[1], "factory", stmt[5], fn))
+    return found
+
+
+def _build_one(interp: Interp, candidate: Candidate
+               ) -> tuple[ir.Model | None, ErrorEntry | None]:
+    path, name, kind, slot, target = candidate
+    scope = interp.scopes[path]
+    if kind == "class":
+        construct = lambda f: interp.instantiate(target, Args(), f, None)  # noqa: E731
+    else:
+        construct = lambda f: interp.call_function(target, Args())  # noqa: E731
+    try:
+        return _build(interp, scope, name, kind, slot, construct), None
+    except Exception as exc:
+        return None, ErrorEntry(path=path, kind="internal", message=(
+            f"reading model {name} failed: {type(exc).__name__}: {exc}"))
+
+
+def _may_fork() -> bool:
+    """Forking hands workers the loaded interpreter for free; it is safe with one thread
+    and no tracer (under coverage or a debugger the models are built here, serially)."""
+    import multiprocessing
+    import threading
+
+    return "fork" in multiprocessing.get_all_start_methods() and sys.gettrace() is None \
+        and threading.active_count() == 1
+
+
+_FORKED: tuple[Interp, list[Candidate]] | None = None  # what forked workers inherit
+
+
+def _build_share(share: tuple[int, int]) -> list[tuple[ir.Model | None, ErrorEntry | None]]:
+    assert _FORKED is not None
+    interp, candidates = _FORKED
+    index, jobs = share
+    return [_build_one(interp, c) for c in candidates[index::jobs]]
+
+
+def _build_forked(interp: Interp, candidates: list[Candidate], jobs: int
+                  ) -> list[tuple[ir.Model | None, ErrorEntry | None]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _FORKED
+    _FORKED = (interp, candidates)
+    try:
+        with ProcessPoolExecutor(max_workers=jobs,
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            shares = list(pool.map(_build_share, [(i, jobs) for i in range(jobs)]))
+    finally:
+        _FORKED = None
+    outcomes: list[tuple[ir.Model | None, ErrorEntry | None]] = [(None, None)] * len(candidates)
+    for index, share in enumerate(shares):
+        outcomes[index::jobs] = share
+    return outcomes
 
 
 def _is_factory_candidate(stmt: tuple[Any, ...]) -> bool:
