@@ -63,10 +63,6 @@ def _internal(path: str, what: str, exc: BaseException) -> ErrorEntry:
                       message=f"{what} failed: {type(exc).__name__}: {exc}")
 
 
-def analyse_file(path: str) -> FileFacts:
-    return analyse_source(path, read_source(path))
-
-
 def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
          cache: Cache | None = None, jobs: int = 1) -> Result:
     found = discover(paths, settings.exclude, settings.root)

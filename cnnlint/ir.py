@@ -84,9 +84,6 @@ class Network:
             found = self.cache["consumers"] = users
         return found  # type: ignore[return-value]
 
-    def of_family(self, *families: str) -> list[Node]:
-        return [n for n in self.nodes if n.family in families]
-
 
 @dataclass
 class WeightInit:
