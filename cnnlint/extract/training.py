@@ -165,7 +165,6 @@ class TrainingInterp(Interp):
         return "expression"
 
     def _arg(self, args: Args, index: int, name: str,
-             exprs: tuple[tuple[Any, ...] | None, ...] | None = None,
              f: Frame | None = None) -> tuple[Any, str]:
         """An argument by position or keyword, with its origin ("default" when absent)."""
         pos_exprs, kw_exprs = self._call_exprs()
@@ -738,8 +737,8 @@ class TrainingInterp(Interp):
         ) or model.cls.lookup("val_dataloader") is not None
         if model.cls.lookup("validation_step") is not None and has_val_data:
             c.validation = True
-        configured = self._call_hook(model, "configure_optimizers")
-        del configured  # its optimizers and schedulers were recorded as they were built
+        # Its optimizers and schedulers are recorded as they are built; the value is not needed.
+        self._call_hook(model, "configure_optimizers")
         batch = self.add_node(ir.INPUT, (), name="batch")
         for hook in ("training_step", "validation_step"):
             if model.cls.lookup(hook) is not None:
