@@ -97,14 +97,30 @@ def cli() -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False),
               help="Cache folder [default: $CNNLINT_CACHE_DIR, else .cnnlint_cache beside the "
                    "config].")
+@click.option("--trace/--no-trace", default=None,
+              help="Also IMPORT the linted files and trace their models with torch.fx (one "
+                   "forward pass on random input when that fails). This EXECUTES your code: "
+                   "use it on code you trust. Needs the torch extra. [default: the config's "
+                   "`trace`, else off]")
+@click.option("--model", "models", multiple=True, metavar="TARGET",
+              help="A model to trace (implies --trace): path/file.py:Name or "
+                   "package.module:Name, optionally with keyword arguments, "
+                   "'pkg.nets:Net(depth=50)'. Repeatable.")
+@click.option("--input-shape", metavar="C,H,W",
+              help="Input for forward passes in trace mode [default: from the first layer, "
+                   "e.g. in_channels,64,64].")
 @click.option("--verbose", "-v", is_flag=True, help="Say what could not be analysed.")
 @click.option("--color/--no-color", default=None, help="Colour text output [default: on a TTY].")
 def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[str, ...],
           extend_select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str | None,
           exit_zero: bool, config: str | None, baseline: str | None,
           write_baseline: str | None, jobs: int | None, no_cache: bool, cache_dir: str | None,
+          trace: bool | None, models: tuple[str, ...], input_shape: str | None,
           verbose: bool, color: bool | None) -> None:
-    """Lint files and folders (recursively, *.py). The default command."""
+    """Lint files and folders (recursively, *.py). The default command.
+
+    Static by default: nothing is imported or run. --trace (or --model) imports your code.
+    """
     from cnnlint import report
     from cnnlint.cache import Cache
     from cnnlint.config import ConfigError, Flags, build_settings
@@ -123,7 +139,8 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
     if jobs is None:
         single = len(targets) == 1 and os.path.isfile(targets[0])
         jobs = 1 if single else (os.cpu_count() or 1)
-    result = lint(targets, settings, rules, cache=cache, jobs=jobs)
+    tracing = _trace_settings(trace, models, input_shape, settings)
+    result = lint(targets, settings, rules, cache=cache, jobs=jobs, trace=tracing)
     if result.missing:
         raise UsageProblem(f"path does not exist: {result.missing[0]}")
     findings = result.findings
@@ -141,10 +158,33 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
             raise UsageProblem(str(exc)) from None
     use_colour = color if color is not None else (
         output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    notes = result.trace_notes + (result.notes() if verbose else [])
     text = report.get(fmt)(findings, result.errors, len(result.files), rules=rules,
-                           colour=use_colour, notes=result.notes() if verbose else None)
+                           colour=use_colour, notes=notes)
     _write(text, output, use_colour)
     sys.exit(exit_code(findings, bool(result.errors), settings.fail_on, exit_zero))
+
+
+def _trace_settings(trace: bool | None, models: tuple[str, ...], input_shape: str | None,
+                    settings: Any) -> Any:
+    """TraceSettings when this run traces (flag, config or --model), else None."""
+    if trace is False or not (trace or models or settings.trace):
+        return None
+    from cnnlint.trace import TORCH_MISSING, torch_available
+    from cnnlint.trace.ops import parse_shape
+    from cnnlint.trace.targets import TargetError, parse_target
+
+    if not torch_available():
+        raise UsageProblem(f"--trace: {TORCH_MISSING}")
+    try:
+        targets = [parse_target(m) for m in models]
+        shape = parse_shape(input_shape) if input_shape else None
+    except (TargetError, ValueError) as exc:
+        raise UsageProblem(str(exc)) from None
+    from cnnlint.trace.runner import TraceSettings
+
+    return TraceSettings(targets=[*settings.models, *targets], input_shape=shape,
+                         root=settings.root)
 
 
 @cli.command("rules")

@@ -24,7 +24,8 @@ DEFAULT_EXCLUDES = (".git", ".venv", "venv", "build", "dist", "__pycache__", ".t
                     "node_modules", ".cnnlint_cache")
 FAIL_ON = (*SEVERITIES, "never")
 KNOWN_KEYS = ("select", "extend-select", "ignore", "exclude", "per-file-ignores", "fail-on",
-              "rules")
+              "rules", "trace", "models")
+MODEL_KEYS = ("target", "args", "input-shape")
 
 
 class ConfigError(Exception):
@@ -54,6 +55,8 @@ class Settings:
     exclude: list[str] = field(default_factory=list)
     per_file_ignores: list[tuple[str, frozenset[str]]] = field(default_factory=list)
     fail_on: str = "warning"
+    trace: bool = False  # `trace = true`: import and trace the models (--trace)
+    models: list[Any] = field(default_factory=list)  # [tool.cnnlint.models]: trace Targets
 
 
 def find_config(paths: Iterable[str]) -> str | None:
@@ -226,7 +229,48 @@ def build_settings(paths: list[str], flags: Flags, rules: dict[str, type[Rule]])
                           f"not {fail_on!r}")
     options = {code: rule.Options() for code, rule in rules.items()}
     options.update(_rule_options(table.get("rules", {}), rules, origin))
+    trace = table.get("trace", False)
+    if not isinstance(trace, bool):
+        raise ConfigError(f"{origin}: `trace` must be true or false")
     return Settings(
         enabled=sorted(enabled), options=options, root=root, config_path=config_path,
         exclude=_string_list(table.get("exclude", []), "exclude", origin),
-        per_file_ignores=per_file, fail_on=fail_on)
+        per_file_ignores=per_file, fail_on=fail_on, trace=trace,
+        models=_models(table.get("models", {}), root, origin))
+
+
+def _models(table: Any, root: str, origin: str) -> list[Any]:
+    """[tool.cnnlint.models.NAME] tables: `target`, optional `args` and `input-shape`."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{origin}: [tool.cnnlint.models] must be a table of tables")
+    if not table:
+        return []
+    from cnnlint.trace.targets import TargetError, parse_target  # torch-free
+
+    targets = []
+    for name, entry in table.items():
+        where = f"{origin}: [tool.cnnlint.models.{name}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("target"), str):
+            raise ConfigError(f"{where} needs `target = \"path/file.py:Name\"` (or "
+                              "`package.module:Name`)")
+        for key in entry:
+            if key not in MODEL_KEYS:
+                raise ConfigError(f"{where}: unknown key `{key}`{did_you_mean(key, MODEL_KEYS)}")
+        try:
+            target = parse_target(entry["target"], base_dir=root)
+        except TargetError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        args = entry.get("args", {})
+        if not isinstance(args, dict):
+            raise ConfigError(f"{where}: `args` must be a table of constructor arguments")
+        target.kwargs.update(args)
+        shape = entry.get("input-shape")
+        if shape is not None:
+            if not isinstance(shape, list) or not shape or not all(
+                    isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
+                raise ConfigError(f"{where}: `input-shape` must be a list of positive "
+                                  "integers, [C, H, W] without the batch")
+            target.input_shape = tuple(shape)
+        target.label = f"{name} ({entry['target']})"
+        targets.append(target)
+    return targets

@@ -9,13 +9,13 @@ import gc
 import marshal
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from cnnlint import __version__, ir, suppress
 from cnnlint.cache import Cache, content_key, quick_key
 from cnnlint.config import Settings
-from cnnlint.extract.models import build_interp, extract_models
+from cnnlint.extract.models import build_interp, extract_models, model_files
 from cnnlint.extract.training import extract_runs
 from cnnlint.extract.source import (
     FileFacts, ReadError, analyse_source, decode_source, module_name, read_bytes, read_source,
@@ -35,6 +35,8 @@ class Result:
     models: list[ir.Model] = field(default_factory=list)
     facts: dict[str, FileFacts] = field(default_factory=dict)
     cached_notes: list[str] | None = None  # a run served from the run cache
+    trace_notes: list[str] = field(default_factory=list)  # what --trace traced, and how
+    trace_skipped: list[str] = field(default_factory=list)  # what it left out (--verbose)
 
     def source_line(self, finding: Finding) -> str:
         facts = self.facts.get(finding.path)
@@ -47,8 +49,9 @@ class Result:
         """"Partially analysed" notes for --verbose."""
         if self.cached_notes is not None:
             return self.cached_notes
-        return [f"{m.path}: {m.name}: partially analysed: {'; '.join(m.network.unresolved)}"
-                for m in self.models if m.network.unresolved]
+        partial = [f"{m.path}: {m.name}: partially analysed: {'; '.join(m.network.unresolved)}"
+                   for m in self.models if m.network.unresolved]
+        return self.trace_skipped + partial
 
 
 def _read_lines(path: str) -> list[str]:
@@ -64,7 +67,9 @@ def _internal(path: str, what: str, exc: BaseException) -> ErrorEntry:
 
 
 def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
-         cache: Cache | None = None, jobs: int = 1) -> Result:
+         cache: Cache | None = None, jobs: int = 1, trace: Any = None) -> Result:
+    """Lint `paths`. With `trace` (a `cnnlint.trace.runner.TraceSettings`) the models are
+    also imported and traced, and the traced graphs replace the statically read ones."""
     found = discover(paths, settings.exclude, settings.root)
     result = Result(files=found.files, missing=found.missing)
     result.errors.extend(ErrorEntry(path=p, kind="read", message=(
@@ -72,7 +77,9 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
         for p in found.not_python)
     content_keys: dict[str, str] = {}
     keys = _analyse_files(found.files, result, cache, jobs, content_keys)
-    run_key = _run_key(keys, settings, rules) if cache is not None and keys is not None else None
+    # A traced run depends on code the cache does not see (imports, installed packages).
+    run_key = _run_key(keys, settings, rules) \
+        if cache is not None and keys is not None and trace is None else None
     if run_key is not None and cache is not None:
         cached = cache.get_run(run_key)
         if cached is not None and _restore_run(cached, result):
@@ -83,7 +90,8 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     # collector from scanning it again and again while the interpreter allocates.
     gc.freeze()
     try:
-        findings = _run_rules(active, result, Locator(cache, content_keys), jobs=jobs)
+        findings = _run_rules(active, result, Locator(cache, content_keys), jobs=jobs,
+                              trace=trace)
     finally:
         gc.unfreeze()
     result.findings = _suppress(_dedupe(findings), result.facts, settings)
@@ -212,7 +220,7 @@ def _restore_run(cached: dict[str, object], result: Result) -> bool:
 
 
 def _run_rules(active: list[Rule], result: Result, locator: Locator | None = None,
-               jobs: int = 1) -> list[Finding]:
+               jobs: int = 1, trace: Any = None) -> list[Finding]:
     findings: list[Finding] = []
     facts = list(result.facts.values())
     for rule in active:
@@ -224,15 +232,33 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
         interp = build_interp((f for f in facts if f.syntax_error is None), locator)
         result.models = extract_models(interp, result.errors, jobs=jobs)
         runs = extract_runs(interp, result.errors)  # type: ignore[arg-type]
+        if trace is not None:
+            _trace(trace, result, model_files(interp))
     except Exception as exc:  # pragma: no cover - a bug in loading; reported, not raised
         result.errors.append(_internal(facts[0].path if facts else "", "model extraction", exc))
     project = ir.ProjectFacts(models=result.models, paths=list(result.facts), runs=runs)
     for rule in active:
         for model in result.models:
-            findings.extend(_guard(rule, model.path, rule.check_model, model, project,
-                                   errors=result.errors))
+            found = _guard(rule, model.path, rule.check_model, model, project,
+                           errors=result.errors)
+            if model.source == "trace":
+                found = [replace(f, message=f"{f.message} [{model.trace_method} trace]")
+                         for f in found]
+            findings.extend(found)
         findings.extend(_guard(rule, "", rule.check_project, project, errors=result.errors))
     return findings
+
+
+def _trace(trace: Any, result: Result, files: list[str]) -> None:
+    """Trace the run's models; the traced graphs replace the static ones (same file and
+    name), so each model is judged once, on the best picture of it."""
+    from cnnlint.trace.runner import merge, trace_models
+
+    outcome = trace_models(trace, result.models, files, result.files)
+    result.models = merge(result.models, outcome.models)
+    result.errors.extend(outcome.errors)
+    result.trace_notes.extend(outcome.notes)
+    result.trace_skipped.extend(outcome.skipped)
 
 
 def _guard(rule: Rule, path: str, check: object, *args: object,

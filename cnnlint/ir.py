@@ -109,6 +109,7 @@ class Model:
     network: Network
     inits: list[WeightInit] = field(default_factory=list)
     source: str = "static"  # "static" | "trace"
+    trace_method: str = ""  # "torch.fx" | "forward hooks", for a traced model
 
     @property
     def path(self) -> str:

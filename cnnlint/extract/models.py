@@ -73,6 +73,11 @@ def _candidates(interp: Interp) -> list[Candidate]:
     return found
 
 
+def model_files(interp: Interp) -> list[str]:
+    """The files that define nn.Module classes or model factories: what `--trace` imports."""
+    return sorted({c[0] for c in _candidates(interp) if c[2] == "class"})
+
+
 def _build_one(interp: Interp, candidate: Candidate
                ) -> tuple[ir.Model | None, ErrorEntry | None]:
     path, name, kind, slot, target = candidate
