@@ -187,6 +187,142 @@ def _trace_settings(trace: bool | None, models: tuple[str, ...], input_shape: st
                          root=settings.root)
 
 
+PROBE_EXIT_HELP = EXIT_CODES_HELP.replace(
+    "a missing path, an unknown rule or option)",
+    "a missing path, an unknown rule or option;\n     the target failing to import, build "
+    "or run)")
+
+
+@cli.command(epilog=PROBE_EXIT_HELP)
+@click.argument("target")
+@click.option("--args", "args_json", metavar="JSON",
+              help='Constructor keyword arguments, e.g. \'{"depth": 20}\'.')
+@click.option("--input-shape", metavar="C,H,W",
+              help="Input shape without the batch [default: from the first conv or linear].")
+@click.option("--num-classes", type=click.IntRange(min=1),
+              help="Classes of the synthetic labels [default: the model's output width].")
+@click.option("--batch-size", type=click.IntRange(min=1),
+              help="[default: the training script's batch size for this model, else 16]")
+@click.option("--steps", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--optimizer", metavar="NAME",
+              help="A torch.optim class [default: the training script's, else SGD with "
+                   "momentum 0.9].")
+@click.option("--lr", type=float, help="[default: the training script's, else 0.01]")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="auto takes CUDA when available.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--data", metavar="DIR|module:callable",
+              help="An ImageFolder directory, or a callable returning a Dataset [default: "
+                   "seeded synthetic images whose labels depend on the input].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="FILE.png",
+              help="Plot gradient flow and activation statistics (needs the plot extra).")
+@click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]),
+              help="Lowest severity that makes the exit code 1 [default: warning].")
+@click.option("--config", type=click.Path(), help="Read [tool.cnnlint] from this file.")
+@click.option("--verbose", "-v", is_flag=True, help="Show the traceback of a failure.")
+def probe(target: str, args_json: str | None, input_shape: str | None,
+          num_classes: int | None, batch_size: int | None, steps: int, optimizer: str | None,
+          lr: float | None, device: str, seed: int, data: str | None, fmt: str,
+          output: str | None, plot_path: str | None, fail_on: str | None, config: str | None,
+          verbose: bool) -> None:
+    """Train a copy of TARGET for a few steps and measure what goes wrong.
+
+    TARGET is path/to/file.py:ClassOrFactory or package.module:ClassOrFactory. This IMPORTS
+    and RUNS your code (on a deep copy of the model; your files are never written). It
+    measures gradient flow, dead and saturated units, BatchNorm noise and the loss, gives
+    verdicts, and says for each static finding on the model whether the run confirms it.
+    Needs the torch extra.
+    """
+    from cnnlint.trace import TORCH_MISSING, torch_available
+
+    if not torch_available():
+        raise UsageProblem(f"probe: {TORCH_MISSING}")
+    if plot_path:
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:
+            raise UsageProblem("--plot needs matplotlib: pip install 'cnnlint[plot]'")
+    settings = _probe_settings(target, args_json, input_shape, num_classes, batch_size,
+                               steps, optimizer, lr, device, seed, data, config, fmt, output)
+    from cnnlint.probe.output import as_json, plot, text
+    from cnnlint.probe.runner import ProbeError, run_probe
+
+    try:
+        report = run_probe(settings)
+    except ProbeError as exc:
+        _clear_progress(settings)
+        if verbose and exc.cause is not None:
+            import traceback
+
+            traceback.print_exception(exc.cause, file=sys.stderr)
+        raise UsageProblem(f"probe failed at {exc}") from None
+    _clear_progress(settings)
+    if plot_path:
+        try:
+            plot(report, plot_path)
+        except OSError as exc:
+            raise UsageProblem(f"cannot write {plot_path}: {exc.strerror}") from None
+    _write(as_json(report) if fmt == "json" else text(report), output)
+    threshold = fail_on or settings.fail_on
+    sys.exit(exit_code(report.findings, bool(report.errors), threshold, False))
+
+
+def _probe_settings(target: str, args_json: str | None, input_shape: str | None,
+                    num_classes: int | None, batch_size: int | None, steps: int,
+                    optimizer: str | None, lr: float | None, device: str, seed: int,
+                    data: str | None, config: str | None, fmt: str, output: str | None
+                    ) -> Any:
+    from cnnlint.config import ConfigError, Flags, build_settings
+    from cnnlint.probe.runner import ProbeSettings
+    from cnnlint.probe.verdict import load_verdicts
+    from cnnlint.rule import load_rules
+    from cnnlint.trace.ops import parse_shape
+
+    kwargs: dict[str, Any] = {}
+    if args_json:
+        try:
+            kwargs = json.loads(args_json)
+        except json.JSONDecodeError as exc:
+            raise UsageProblem(f"--args is not valid JSON: {exc.msg}") from None
+        if not isinstance(kwargs, dict):
+            raise UsageProblem("--args must be a JSON object of keyword arguments")
+    try:
+        shape = parse_shape(input_shape) if input_shape else None
+    except ValueError as exc:
+        raise UsageProblem(str(exc)) from None
+    path = target.rpartition(":")[0]
+    try:
+        lint_settings = build_settings([path if path.endswith(".py") else "."],
+                                       Flags(config=config), load_rules())
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from None
+    verdicts = {code: cls(lint_settings.probe_options.get(code))
+                for code, cls in load_verdicts().items()}
+    show_progress = fmt == "text" and output is None and sys.stderr.isatty() \
+        and not os.environ.get("CI")
+    settings = ProbeSettings(
+        target=target, kwargs=kwargs, input_shape=shape, num_classes=num_classes,
+        batch_size=batch_size, steps=steps, optimizer=optimizer, lr=lr, device=device,
+        seed=seed, data=data, root=lint_settings.root, config=config, verdicts=verdicts,
+        progress=_progress if show_progress else None, fail_on=lint_settings.fail_on)
+    return settings
+
+
+def _progress(step: int, steps: int, loss: float) -> None:
+    width = 30
+    done = width * step // steps
+    click.echo(f"\r[{'#' * done}{' ' * (width - done)}] {step}/{steps} loss {loss:.4g}  ",
+               err=True, nl=False)
+
+
+def _clear_progress(settings: Any) -> None:
+    if settings.progress is not None:
+        click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
+
+
 @cli.command("rules")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)

@@ -24,7 +24,7 @@ DEFAULT_EXCLUDES = (".git", ".venv", "venv", "build", "dist", "__pycache__", ".t
                     "node_modules", ".cnnlint_cache")
 FAIL_ON = (*SEVERITIES, "never")
 KNOWN_KEYS = ("select", "extend-select", "ignore", "exclude", "per-file-ignores", "fail-on",
-              "rules", "trace", "models")
+              "rules", "trace", "models", "probes")
 MODEL_KEYS = ("target", "args", "input-shape")
 
 
@@ -57,6 +57,7 @@ class Settings:
     fail_on: str = "warning"
     trace: bool = False  # `trace = true`: import and trace the models (--trace)
     models: list[Any] = field(default_factory=list)  # [tool.cnnlint.models]: trace Targets
+    probe_options: dict[str, Any] = field(default_factory=dict)  # [tool.cnnlint.probes]
 
 
 def find_config(paths: Iterable[str]) -> str | None:
@@ -144,18 +145,21 @@ def _string_list(value: Any, key: str, origin: str) -> list[str]:
     return value
 
 
-def _rule_options(table: Any, rules: dict[str, type[Rule]], origin: str) -> dict[str, Any]:
+def _rule_options(table: Any, rules: dict[str, Any], origin: str,
+                  section: str = "rules", noun: str = "rule") -> dict[str, Any]:
+    """Options of rules ([tool.cnnlint.rules.NAME]) or of probe verdicts
+    ([tool.cnnlint.probes.NAME]), checked against each one's Options dataclass."""
     if not isinstance(table, dict):
-        raise ConfigError(f"{origin}: [tool.cnnlint.rules] must be a table")
+        raise ConfigError(f"{origin}: [tool.cnnlint.{section}] must be a table")
     by_key = {**{r.name: c for c, r in rules.items()}, **{c: c for c in rules}}
     overrides: dict[str, Any] = {}
     for key, values in table.items():
         code = by_key.get(key)
         if code is None:
-            raise ConfigError(f"{origin}: unknown rule `{key}` in [tool.cnnlint.rules]"
+            raise ConfigError(f"{origin}: unknown {noun} `{key}` in [tool.cnnlint.{section}]"
                               f"{did_you_mean(key, by_key)}")
         if not isinstance(values, dict):
-            raise ConfigError(f"{origin}: [tool.cnnlint.rules.{key}] must be a table")
+            raise ConfigError(f"{origin}: [tool.cnnlint.{section}.{key}] must be a table")
         rule = rules[code]
         defaults = rule.option_defaults()
         changes: dict[str, Any] = {}
@@ -163,7 +167,7 @@ def _rule_options(table: Any, rules: dict[str, type[Rule]], origin: str) -> dict
             if option not in defaults:
                 known = ", ".join(defaults) or "none"
                 raise ConfigError(
-                    f"{origin}: rule `{rule.name}` has no option `{option}`"
+                    f"{origin}: {noun} `{rule.name}` has no option `{option}`"
                     f"{did_you_mean(option, defaults)} (its options: {known})")
             default = defaults[option]
             ok = isinstance(value, type(default)) or (
@@ -171,7 +175,7 @@ def _rule_options(table: Any, rules: dict[str, type[Rule]], origin: str) -> dict
                 and not isinstance(value, bool))
             if not ok or (isinstance(value, bool) and not isinstance(default, bool)):
                 raise ConfigError(
-                    f"{origin}: option `{option}` of rule `{rule.name}` must be "
+                    f"{origin}: option `{option}` of {noun} `{rule.name}` must be "
                     f"{type(default).__name__}, not {type(value).__name__}")
             changes[option.replace("-", "_")] = value
         overrides[code] = dataclasses.replace(rule.Options(), **changes)
@@ -236,7 +240,16 @@ def build_settings(paths: list[str], flags: Flags, rules: dict[str, type[Rule]])
         enabled=sorted(enabled), options=options, root=root, config_path=config_path,
         exclude=_string_list(table.get("exclude", []), "exclude", origin),
         per_file_ignores=per_file, fail_on=fail_on, trace=trace,
-        models=_models(table.get("models", {}), root, origin))
+        models=_models(table.get("models", {}), root, origin),
+        probe_options=_probe_options(table.get("probes", {}), origin))
+
+
+def _probe_options(table: Any, origin: str) -> dict[str, Any]:
+    if table == {}:
+        return {}
+    from cnnlint.probe.verdict import load_verdicts  # torch-free; only configs that set any
+
+    return _rule_options(table, load_verdicts(), origin, section="probes", noun="probe")
 
 
 def _models(table: Any, root: str, origin: str) -> list[Any]:

@@ -33,6 +33,7 @@ class Result:
     files: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     models: list[ir.Model] = field(default_factory=list)
+    runs: list[ir.TrainingRun] = field(default_factory=list)
     facts: dict[str, FileFacts] = field(default_factory=dict)
     cached_notes: list[str] | None = None  # a run served from the run cache
     trace_notes: list[str] = field(default_factory=list)  # what --trace traced, and how
@@ -236,6 +237,7 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
             _trace(trace, result, model_files(interp))
     except Exception as exc:  # pragma: no cover - a bug in loading; reported, not raised
         result.errors.append(_internal(facts[0].path if facts else "", "model extraction", exc))
+    result.runs = runs
     project = ir.ProjectFacts(models=result.models, paths=list(result.facts), runs=runs)
     for rule in active:
         for model in result.models:

@@ -29,7 +29,7 @@ def tensors(value: Any) -> Iterator[Any]:
             yield from tensors(item)
 
 
-def _leaves(model: Any) -> set[int]:
+def leaves(model: Any) -> set[int]:
     """Ids of the built-in layers, by torch.fx's rule, so that both front ends stop at the
     same modules."""
     import torch.fx
@@ -43,7 +43,7 @@ class _Recorder:
     def __init__(self, model: Any, model_loc: Any, locs: dict[str, Any]) -> None:
         self.builder = ops.GraphBuilder(model_loc, locs)
         self.names = {id(m): name for name, m in model.named_modules()}
-        self.leaves = _leaves(model)
+        self.leaves = leaves(model)
         self.model_class = type(model).__name__
         self.inside_leaf = 0  # > 0 while a built-in layer runs its own forward
         self.stack: list[tuple[str, type]] = []  # the custom modules now running

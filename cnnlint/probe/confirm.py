@@ -1,0 +1,165 @@
+"""Linking the probe to the static analysis: the defaults it takes from the training
+script, and, for each static finding on the probed model, whether the run confirms it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnnlint import ir
+from cnnlint.findings import Finding
+from cnnlint.probe.measure import Measurements
+from cnnlint.probe.verdict import fmt
+
+CONFIRMED, NOT_OBSERVED, NOT_MEASURABLE = "CONFIRMED", "NOT OBSERVED", "NOT MEASURABLE"
+
+# static rule -> the verdicts that would confirm it
+EVIDENCE = {
+    "deep-plain-stack": ("vanishing-gradient",),
+    "saturating-activation-deep-stack": ("vanishing-gradient",),
+    "relu-everywhere": ("dying-relu",),
+    "batchnorm-small-batch": ("batchnorm-noise",),
+    "learning-rate-too-low": ("loss-plateau",),
+    "learning-rate-too-high": ("loss-divergence", "exploding-gradient"),
+    "bad-weight-init": (),  # judged on the first steps' gradients, below
+}
+FIRST_STEPS = 3
+
+
+@dataclass
+class StaticContext:
+    """What the static analysis knows about the probed model."""
+
+    model: ir.Model | None = None
+    findings: list[Finding] = field(default_factory=list)  # on this model, or its training
+    batch_size: Any = None  # ir.Setting of the training loader
+    optimizer: ir.Optimizer | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def static_context(result: Any, path: str, name: str) -> StaticContext:
+    """Pick the model `name` defined in `path` out of a lint result, with its findings and
+    the settings of the training code that trains it."""
+    real = os.path.realpath(path)
+    context = StaticContext()
+    for model in result.models:
+        if model.name == name and os.path.realpath(model.path) == real:
+            context.model = model
+    if context.model is None:
+        return context
+    model = context.model
+    runs = [r for r in result.runs if model.name in r.models or model.class_name in r.models]
+    places = set()
+    for run in runs:
+        places.add(_place(run.loc))
+        for loader in run.train_loaders:
+            places.add(_place(loader.loc))
+            if context.batch_size is None and loader.batch_size is not None \
+                    and loader.batch_size.known:
+                context.batch_size = loader.batch_size
+        for optimizer in run.optimizers:
+            places.add(_place(optimizer.loc))
+            if context.optimizer is None:
+                context.optimizer = optimizer
+    init_places = {_place(i.loc) for i in model.inits if i.loc is not None}
+    for finding in result.findings:
+        where = (os.path.realpath(finding.path), finding.line)
+        own = os.path.realpath(finding.path) == real and finding.symbol == model.name
+        if own or where in places or (finding.name == "bad-weight-init" and where in init_places):
+            context.findings.append(finding)
+    return context
+
+
+def _place(loc: Any) -> tuple[str, int] | None:
+    return (os.path.realpath(loc.path), loc.line) if loc is not None else None
+
+
+def confirm(context: StaticContext, verdicts: list[Finding], run: Measurements,
+            ran_with: dict[str, Any]) -> list[dict[str, str]]:
+    """One confirmation per static finding the probe can speak to. `ran_with` holds what
+    the probe really used (`batch_size`, `lr`) to tell when it measured something else,
+    and `options`, the verdicts' thresholds by name."""
+    fired = {f.name: f for f in verdicts}
+    out = []
+    for finding in context.findings:
+        if finding.name not in EVIDENCE:
+            continue
+        verdict, evidence = _judge(finding, fired, run, context, ran_with)
+        out.append({"name": finding.name, "code": finding.code, "verdict": verdict,
+                    "evidence": evidence, "path": finding.path, "line": str(finding.line)})
+    return out
+
+
+def _judge(finding: Finding, fired: dict[str, Finding], run: Measurements,
+           context: StaticContext, ran_with: dict[str, Any]) -> tuple[str, str]:
+    name = finding.name
+    if name == "bad-weight-init":
+        return _first_steps(run, ran_with["options"])
+    if name == "batchnorm-small-batch":
+        script = context.batch_size.value if context.batch_size is not None else None
+        if script is not None and script != ran_with["batch_size"]:
+            return NOT_MEASURABLE, (f"the probe ran at batch size {ran_with['batch_size']}, "
+                                    f"the training script uses {script}")
+    if name.startswith("learning-rate"):
+        lr = context.optimizer.lr if context.optimizer is not None else None
+        script = lr.value if lr is not None and lr.known else None
+        if script is None or script != ran_with["lr"]:
+            return NOT_MEASURABLE, (f"the probe ran at lr {fmt(ran_with['lr'])}, not the "
+                                    f"script's {fmt(script) if script is not None else '?'}")
+    for verdict in EVIDENCE[name]:
+        if verdict in fired:
+            return CONFIRMED, fired[verdict].message
+    return _not_observed(name, run)
+
+
+def _not_observed(name: str, run: Measurements) -> tuple[str, str]:
+    """NOT OBSERVED with the numbers that were measured, or NOT MEASURABLE when the probe
+    had nothing to measure it with."""
+    if name in ("deep-plain-stack", "saturating-activation-deep-stack"):
+        ratios = run.gradient_ratios()
+        if not ratios:
+            return NOT_MEASURABLE, "fewer than two weighted layers received gradients"
+        ratio = sorted(r for r, _ in ratios)[len(ratios) // 2]
+        first = sorted(n for _, n in ratios)[len(ratios) // 2]
+        return NOT_OBSERVED, (f"first/last layer gradient-norm ratio {fmt(ratio)}, first-layer "
+                              f"norm {fmt(first)} (medians over {len(ratios)} steps)")
+    if name == "relu-everywhere":
+        relus = [layer for layer in run.layers if layer.dead_fraction is not None]
+        if not relus:
+            return NOT_MEASURABLE, "no ReLU output could be observed"
+        most = max(relus, key=lambda layer: layer.dead_fraction or 0.0)
+        return NOT_OBSERVED, (f"at most {most.dead_fraction:.0%} dead units (`{most.name}`) "
+                              f"over {run.steps} steps")
+    if name == "batchnorm-small-batch":
+        norms = [layer for layer in run.layers if layer.family == "batchnorm"]
+        if not norms:
+            return NOT_MEASURABLE, "no BatchNorm layer ran"
+        most = max(norms, key=lambda layer: layer.bn_gap or 0.0)
+        return NOT_OBSERVED, (f"largest train/eval gap {fmt(most.bn_gap)} (`{most.name}`) at "
+                              f"batch size {run.batch_size}")
+    if not run.loss:
+        return NOT_MEASURABLE, "no training step completed"
+    return NOT_OBSERVED, (f"loss {fmt(run.loss[0])} -> {fmt(run.loss[-1])} in {run.steps} "
+                          f"steps at lr {fmt(run.lr)}")
+
+
+def _first_steps(run: Measurements, options: dict[str, Any]) -> tuple[str, str]:
+    """A bad initialization shows in the first steps: gradients that vanish or explode
+    from the start (the verdicts' thresholds), or ReLU units dead before any update."""
+    vanishing, exploding = options["vanishing-gradient"], options["exploding-gradient"]
+    ratios = run.gradient_ratios(first_steps=FIRST_STEPS)
+    dead = [layer for layer in run.layers if layer.dead_first_step is not None
+            and layer.dead_first_step >= options["dying-relu"].dead_above]
+    if dead:
+        return CONFIRMED, (f"{dead[0].dead_first_step:.0%} of `{dead[0].name}`'s units are "
+                           f"dead in the first step")
+    if not ratios:
+        return NOT_MEASURABLE, "fewer than two weighted layers received gradients"
+    ratio, first = ratios[0]
+    if (ratio < vanishing.ratio_below and first < vanishing.first_norm_below) \
+            or ratio > exploding.ratio_above:
+        return CONFIRMED, (f"first-step gradient norm at the first layer {fmt(first)}, "
+                           f"{fmt(ratio)} of the last layer's")
+    return NOT_OBSERVED, (f"first-step gradient norm at the first layer {fmt(first)}, "
+                          f"{fmt(ratio)} of the last layer's")

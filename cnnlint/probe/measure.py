@@ -1,0 +1,344 @@
+"""What the probe measures during its training steps, and how.
+
+Hooks must survive real models: full backward hooks break on `ReLU(inplace=True)`, so the
+recorder uses only forward hooks (and forward pre-hooks) on built-in layers, reading their
+outputs (or inputs) at once into 0-d tensors, and reads weight gradients after `backward()`.
+The 0-d tensors of a step are moved to the host together at the step's end (one transfer per
+step on a GPU), so memory stays bounded whatever the number of steps.
+
+Per layer and step: weight-gradient norm, update-to-weight ratio, output mean and std; for
+ReLU-family activations the units (channels) never positive so far; for sigmoid/tanh the
+share of inputs beyond +/-5; per step the loss and the first layer with a non-finite output.
+After the run, BatchNorm's noise (`batchnorm_noise`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnnlint import catalogue
+from cnnlint.trace import hooks, ops
+
+SATURATION = 5.0  # |pre-activation| beyond which sigmoid/tanh pass (almost) no gradient
+
+
+@dataclass
+class LayerStats:
+    name: str  # module path ("features.3"), or "bn1+F.relu" for a functional activation
+    type: str  # "Conv2d", "ReLU", ...
+    family: str
+    order: int = -1  # execution order in the first step
+    grad_norm: list[float] = field(default_factory=list)  # per step (weighted layers)
+    update_ratio: list[float] = field(default_factory=list)  # per step (weighted layers)
+    grad_nonfinite: bool = False
+    act_mean: list[float] = field(default_factory=list)  # per step
+    act_std: list[float] = field(default_factory=list)
+    dead_fraction: float | None = None  # ReLU family: units never positive over the run
+    dead_first_step: float | None = None  # ... in the first step alone
+    saturated: list[float] = field(default_factory=list)  # sigmoid/tanh: share beyond +/-5
+    bn_mean_spread: float | None = None  # std across batches of the batch mean / running std
+    bn_var_spread: float | None = None  # std across batches of the batch var / running var
+    bn_gap: float | None = None  # |train-mode output - eval-mode output| / |eval output|
+
+    @property
+    def weighted(self) -> bool:
+        return self.family in catalogue.WEIGHTED_FAMILIES
+
+    def to_dict(self) -> dict[str, object]:
+        def mean(values: list[float]) -> float | None:
+            finite = [v for v in values if math.isfinite(v)]
+            return sum(finite) / len(finite) if finite else None
+
+        row: dict[str, object] = {"name": self.name, "type": self.type, "order": self.order}
+        if self.weighted:
+            row.update(grad_norm=mean(self.grad_norm), grad_norm_first=_first(self.grad_norm),
+                       update_ratio=mean(self.update_ratio),
+                       grad_nonfinite=self.grad_nonfinite)
+        row.update(act_mean=mean(self.act_mean), act_std=mean(self.act_std))
+        if self.dead_fraction is not None:
+            row.update(dead_fraction=self.dead_fraction, dead_first_step=self.dead_first_step)
+        if self.saturated:
+            row["saturated"] = mean(self.saturated)
+        if self.family == "batchnorm":
+            row.update(bn_mean_spread=self.bn_mean_spread, bn_var_spread=self.bn_var_spread,
+                       bn_gap=self.bn_gap)
+        return row
+
+
+def _first(values: list[float]) -> float | None:
+    return values[0] if values else None
+
+
+@dataclass
+class Measurements:
+    layers: list[LayerStats] = field(default_factory=list)  # in execution order
+    loss: list[float] = field(default_factory=list)
+    nonfinite: list[tuple[int, str]] = field(default_factory=list)  # (step, first layer)
+    batch_size: int = 0
+    lr: float = 0.0
+    steps: int = 0
+
+    def weighted(self) -> list[LayerStats]:
+        return [layer for layer in self.layers if layer.weighted and layer.grad_norm]
+
+    def gradient_ratios(self, first_steps: int | None = None) -> list[tuple[float, float]]:
+        """Per step: (first-layer gradient norm / last-layer norm, first-layer norm)."""
+        weighted = self.weighted()
+        if len(weighted) < 2:
+            return []
+        first, last = weighted[0], weighted[-1]
+        count = min(len(first.grad_norm), len(last.grad_norm))
+        if first_steps is not None:
+            count = min(count, first_steps)
+        out = []
+        for step in range(count):
+            top, bottom = first.grad_norm[step], last.grad_norm[step]
+            ratio = top / bottom if bottom > 0 else (math.inf if top > 0 else math.nan)
+            out.append((ratio, top))
+        return out
+
+
+class Recorder:
+    """Hooks on one model; `start_step` / `end_step` bracket each training step."""
+
+    def __init__(self, model: Any, functional_inputs: dict[str, list[tuple[str, str]]]) -> None:
+        """`functional_inputs`: module path -> [(activation kind, its name)] for activations
+        applied functionally to that module's output (`F.relu(self.bn1(x))`), from the
+        model's traced graph: their dead units and saturation are read off the module."""
+        import torch
+
+        self.torch = torch
+        self.stats: dict[str, LayerStats] = {}
+        self.handles: list[Any] = []
+        self.weights: list[tuple[LayerStats, Any]] = []
+        self.order = 0
+        self.step_values: dict[str, dict[str, list[Any]]] = {}
+        self.finite_flags: list[tuple[str, Any]] = []
+        self.alive: dict[str, Any] = {}  # ReLU family: channels positive at least once
+        self.first_alive: dict[str, Any] = {}
+        self.snapshots: list[Any] = []
+        self.step = 0
+        leaves = hooks.leaves(model)
+        for name, module in model.named_modules():
+            if id(module) not in leaves:
+                continue
+            kind = ops.layer_kind(module)
+            family = catalogue.family(kind)
+            if family not in ("conv", "linear", "batchnorm", "instancenorm", "groupnorm",
+                              "layernorm", "relu", "leaky", "saturating", "dropout"):
+                continue
+            layer = self.stats[name] = LayerStats(name=name, type=kind, family=family)
+            self.handles.append(module.register_forward_hook(self._output_hook(layer, family)))
+            if family == "saturating":
+                self.handles.append(module.register_forward_pre_hook(self._saturation_hook(
+                    layer)))
+            if family in catalogue.WEIGHTED_FAMILIES and getattr(module, "weight", None) \
+                    is not None:
+                self.weights.append((layer, module.weight))
+            for act_kind, act_name in functional_inputs.get(name, ()):
+                act_family = catalogue.family(act_kind)
+                act = self.stats[f"{name}+{act_name}"] = LayerStats(
+                    name=f"{name}+{act_name}", type=act_kind, family=act_family)
+                self.handles.append(module.register_forward_hook(
+                    self._preactivation_hook(act, act_family)))
+
+    # --- hooks -------------------------------------------------------------------------------
+
+    def _values(self, layer: LayerStats) -> dict[str, list[Any]]:
+        if layer.order < 0:
+            layer.order = self.order
+            self.order += 1
+        return self.step_values.setdefault(layer.name, {})
+
+    def _output_hook(self, layer: LayerStats, family: str) -> Any:
+        def hook(module: Any, args: Any, output: Any) -> None:
+            out = output[0] if isinstance(output, tuple) else output
+            if not isinstance(out, self.torch.Tensor) or not out.is_floating_point():
+                return
+            out = out.detach()
+            values = self._values(layer)
+            values.setdefault("mean", []).append(out.mean())
+            values.setdefault("std", []).append(out.std() if out.numel() > 1 else out.sum() * 0)
+            self.finite_flags.append((layer.name, self.torch.isfinite(out).all()))
+            if family == "relu":
+                self._alive(layer, out)
+        return hook
+
+    def _preactivation_hook(self, layer: LayerStats, family: str) -> Any:
+        def hook(module: Any, args: Any, output: Any) -> None:
+            out = output[0] if isinstance(output, tuple) else output
+            if not isinstance(out, self.torch.Tensor) or not out.is_floating_point():
+                return
+            out = out.detach()
+            self._values(layer)
+            if family == "relu":
+                self._alive(layer, out)
+            elif family == "saturating":
+                self._saturation(layer, out)
+        return hook
+
+    def _saturation_hook(self, layer: LayerStats) -> Any:
+        def hook(module: Any, args: Any) -> None:
+            if args and isinstance(args[0], self.torch.Tensor):
+                self._values(layer)
+                self._saturation(layer, args[0].detach())
+        return hook
+
+    def _alive(self, layer: LayerStats, out: Any) -> None:
+        dims = [d for d in range(out.dim()) if d != 1] if out.dim() > 1 else []
+        positive = out > 0
+        alive = positive.amax(dim=dims) if dims else positive
+        previous = self.alive.get(layer.name)
+        self.alive[layer.name] = alive if previous is None else previous | alive
+        if self.step == 0:
+            first = self.first_alive.get(layer.name)
+            self.first_alive[layer.name] = alive if first is None else first | alive
+
+    def _saturation(self, layer: LayerStats, x: Any) -> None:
+        values = self.step_values.setdefault(layer.name, {})
+        values.setdefault("saturated", []).append((x.abs() > SATURATION).float().mean())
+
+    # --- steps -------------------------------------------------------------------------------
+
+    def before_update(self) -> None:
+        """After backward, before the optimizer step: gradients, and weights to compare."""
+        norms, finite = [], []
+        self.snapshots = []
+        for layer, weight in self.weights:
+            grad = weight.grad
+            if grad is None:
+                norms.append(self.torch.zeros((), device=weight.device))
+                finite.append(self.torch.ones((), dtype=self.torch.bool, device=weight.device))
+            else:
+                norms.append(grad.detach().norm())
+                finite.append(self.torch.isfinite(grad).all())
+            self.snapshots.append(weight.detach().clone())
+        self.grad_values = (norms, finite)
+
+    def after_update(self) -> None:
+        ratios = []
+        for (layer, weight), before in zip(self.weights, self.snapshots):
+            ratios.append((weight.detach() - before).norm() / before.norm().clamp_min(1e-12))
+        self.snapshots = []
+        self.update_values = ratios
+
+    def end_step(self, loss: Any, measurements: Measurements) -> None:
+        """Move the step's numbers to the host in one go and append them."""
+        torch = self.torch
+        names, keys, tensors = [], [], []
+        for name, values in self.step_values.items():
+            for key, items in values.items():
+                names.append(name)
+                keys.append(key)
+                tensors.append(torch.stack([t.float() for t in items]).mean())
+        norms, finite = getattr(self, "grad_values", ([], []))
+        ratios = getattr(self, "update_values", [])
+        flags = [flag for _, flag in self.finite_flags]
+        device_values = [loss.detach().float().reshape(()), *tensors, *norms,
+                         *[r.float() for r in ratios]]
+        host = torch.stack([v.to(device_values[0].device) for v in device_values]).tolist()
+        host_flags = torch.stack(flags + [f.to(flags[0].device) for f in finite]).tolist() \
+            if flags or finite else []
+        measurements.loss.append(host[0])
+        for name, key, value in zip(names, keys, host[1:1 + len(tensors)]):
+            target = self.stats[name]
+            {"mean": target.act_mean, "std": target.act_std,
+             "saturated": target.saturated}[key].append(value)
+        offset = 1 + len(tensors)
+        for (layer, _), value in zip(self.weights, host[offset:offset + len(norms)]):
+            layer.grad_norm.append(value)
+        offset += len(norms)
+        for (layer, _), value in zip(self.weights, host[offset:offset + len(ratios)]):
+            layer.update_ratio.append(value)
+        for (name, _), ok in zip(self.finite_flags, host_flags[:len(flags)]):
+            if not ok:
+                measurements.nonfinite.append((self.step, name))
+                break
+        for (layer, _), ok in zip(self.weights, host_flags[len(flags):]):
+            layer.grad_nonfinite = layer.grad_nonfinite or not ok
+        self.step_values, self.finite_flags = {}, []
+        self.grad_values, self.update_values = ([], []), []
+        self.step += 1
+
+    def finish(self, measurements: Measurements) -> None:
+        """Run-level numbers: dead units; layers in execution order."""
+        for name, alive in self.alive.items():
+            self.stats[name].dead_fraction = 1.0 - alive.float().mean().item()
+            first = self.first_alive.get(name)
+            if first is not None:
+                self.stats[name].dead_first_step = 1.0 - first.float().mean().item()
+        measured = [s for s in self.stats.values() if s.order >= 0]
+        measurements.layers = sorted(measured, key=lambda s: s.order)
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+
+
+def batchnorm_noise(model: Any, batches: Any, layers: dict[str, LayerStats],
+                    refresh: int = 10, compare: int = 4) -> None:
+    """After the run, with the final weights held fixed: re-estimate every BatchNorm
+    layer's running statistics over `refresh` batches (a cumulative average; after a short
+    run they lag behind the weights, and that lag is not batch noise), measuring how much
+    the batch mean and variance move from batch to batch; then compare its train-mode
+    output (batch statistics) with its eval-mode output (running statistics) on `compare`
+    batches."""
+    import torch
+
+    norms = {name: module for name, module in model.named_modules()
+             if name in layers and layers[name].family == "batchnorm"
+             and getattr(module, "track_running_stats", False)}
+    if not norms:
+        return
+    seen: dict[str, list[tuple[Any, Any]]] = {name: [] for name in norms}
+    outputs: dict[str, list[Any]] = {name: [] for name in norms}
+    momenta = {name: module.momentum for name, module in norms.items()}
+
+    def batch_statistics(name: str) -> Any:
+        def hook(module: Any, args: Any) -> None:
+            x = args[0].detach().float()
+            dims = [d for d in range(x.dim()) if d != 1]
+            seen[name].append((x.mean(dims), x.var(dims, unbiased=False)))
+        return hook
+
+    handles = [module.register_forward_pre_hook(batch_statistics(name))
+               for name, module in norms.items()]
+    try:
+        with torch.no_grad():
+            model.train()
+            for module in norms.values():
+                module.reset_running_stats()
+                module.momentum = None
+            for _ in range(refresh):
+                model(next(batches))
+            for handle in handles:
+                handle.remove()
+            handles = [module.register_forward_hook(
+                lambda m, a, out, name=name: outputs[name].append(out.detach().float()))
+                for name, module in norms.items()]
+            for module in norms.values():
+                module.momentum = 0.0  # train-mode passes below leave the statistics alone
+            for _ in range(compare):
+                batch = next(batches)
+                model.eval()
+                model(batch)
+                model.train()
+                model(batch)
+    finally:
+        for name, module in norms.items():
+            module.momentum = momenta[name]
+        for handle in handles:
+            handle.remove()
+    for name, module in norms.items():
+        running_var = module.running_var.detach().float() + module.eps
+        means = torch.stack([m for m, _ in seen[name]])
+        variances = torch.stack([v for _, v in seen[name]])
+        layers[name].bn_mean_spread = (means.std(0) / running_var.sqrt()).mean().item()
+        layers[name].bn_var_spread = (variances.std(0) / running_var).mean().item()
+        pairs = outputs[name]
+        gaps = [(trained - evaluated).norm() / evaluated.norm().clamp_min(1e-12)
+                for evaluated, trained in zip(pairs[0::2], pairs[1::2])]
+        layers[name].bn_gap = torch.stack(gaps).mean().item()

@@ -1,0 +1,365 @@
+"""`cnnlint probe`: build the target, train a copy for a few steps, measure, judge, confirm.
+
+Every failure of the user's code is a `ProbeError` naming the stage (import, constructor,
+forward pass, training step N, ...) and the exception; the CLI prints one line (and the
+traceback only with --verbose). Hooks are removed and the global RNG state restored however
+the run ends; the user's files are never written.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from cnnlint.findings import ErrorEntry, Finding, Loc
+from cnnlint.probe import confirm as confirming
+from cnnlint.probe import data as datasets
+from cnnlint.probe.measure import Measurements, Recorder, batchnorm_noise
+from cnnlint.probe.verdict import Verdict
+
+
+class ProbeError(Exception):
+    def __init__(self, stage: str, error: BaseException | str) -> None:
+        self.stage = stage
+        self.cause = error if isinstance(error, BaseException) else None
+        detail = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) \
+            else error
+        super().__init__(f"{stage}: {detail}")
+
+
+@dataclass
+class ProbeSettings:
+    target: str
+    kwargs: dict[str, Any] = field(default_factory=dict)  # --args
+    input_shape: tuple[int, ...] | None = None
+    num_classes: int | None = None
+    batch_size: int | None = None
+    steps: int = 30
+    optimizer: str | None = None
+    lr: float | None = None
+    device: str = "auto"
+    seed: int = 0
+    data: str | None = None
+    root: str = "."  # the project root: on sys.path, and its config
+    config: str | None = None
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # by code
+    progress: Callable[[int, int, float], None] | None = None
+    fail_on: str = "warning"
+
+
+@dataclass
+class ProbeReport:
+    target: str
+    device: str
+    steps: int
+    findings: list[Finding] = field(default_factory=list)
+    confirmations: list[dict[str, str]] = field(default_factory=list)
+    measurements: Measurements = field(default_factory=Measurements)
+    errors: list[ErrorEntry] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)  # what it ran with, and why
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1, "target": self.target, "device": self.device, "steps": self.steps,
+            "settings": self.settings,
+            "findings": [f.to_dict() for f in self.findings],
+            "confirmations": [{k: c[k] for k in ("name", "code", "verdict", "evidence")}
+                              for c in self.confirmations],
+            "layers": [layer.to_dict() for layer in self.measurements.layers],
+            "loss": self.measurements.loss,
+            "errors": [e.to_dict() for e in self.errors],
+        }
+
+
+DEFAULT_BATCH, DEFAULT_OPTIMIZER, DEFAULT_LR, DEFAULT_MOMENTUM = 16, "SGD", 0.01, 0.9
+MAX_NEIGHBOURS = 200  # files beside the target linted with it (no config found)
+
+
+def run_probe(settings: ProbeSettings) -> ProbeReport:
+    import torch
+
+    from cnnlint.trace.targets import TargetError, contained, parse_target, roots_for
+
+    try:
+        target = parse_target(settings.target)
+    except TargetError as exc:
+        raise ProbeError("target", str(exc)) from None
+    target.kwargs.update(settings.kwargs)
+    device = _device(settings.device, torch)
+    saved_python_rng = random.getstate()
+    devices = [torch.cuda.current_device()] if device.type == "cuda" else []
+    with contained(roots_for(target, settings.root)), \
+            torch.random.fork_rng(devices=devices):
+        try:
+            torch.manual_seed(settings.seed)
+            random.seed(settings.seed)
+            return _Probe(settings, target, device).run()
+        finally:
+            random.setstate(saved_python_rng)
+
+
+def _device(choice: str, torch: Any) -> Any:
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise ProbeError("device", "--device cuda, but torch sees no CUDA device")
+    return torch.device(choice)
+
+
+class _Probe:
+    def __init__(self, settings: ProbeSettings, target: Any, device: Any) -> None:
+        import torch
+
+        self.torch = torch
+        self.settings = settings
+        self.target = target
+        self.device = device
+        self.report = ProbeReport(target=settings.target, device=str(device),
+                                  steps=settings.steps)
+
+    def run(self) -> ProbeReport:
+        from cnnlint.trace.targets import TargetError, construct, definition, resolve
+
+        try:
+            factory = resolve(self.target)
+        except TargetError as exc:
+            raise ProbeError("import", str(exc)) from exc.__cause__
+        source, line = definition(factory)
+        path = self.target.path or source or ""
+        context = self._static(path)
+        try:
+            built = construct(factory, self.target)
+        except TargetError as exc:
+            raise ProbeError("constructor", str(exc)) from exc.__cause__
+        model = copy.deepcopy(built)  # the user's object (a cached instance?) stays as it was
+        loc = context.model.loc if context.model is not None else Loc(
+            path, line, 1, line, 1)
+        self.report.settings.update(self._choices(context))
+        shape = self._input_shape(model)
+        functional = self._functional_activations(model, loc, shape)
+        model.to(self.device).train()
+        run = self._train(model, shape, functional)
+        self.report.measurements = run
+        verdicts = self.settings.verdicts
+        for verdict in verdicts.values():
+            self.report.findings.extend(verdict.evaluate(run, loc))
+        options = {v.name: v.options for v in verdicts.values()}
+        self.report.confirmations = confirming.confirm(
+            context, self.report.findings, run,
+            {"batch_size": run.batch_size, "lr": run.lr, "options": options})
+        return self.report
+
+    # --- static side ---------------------------------------------------------------------------
+
+    def _static(self, path: str) -> confirming.StaticContext:
+        """Lint the target's project statically for its findings and training settings:
+        the folder of the nearest [tool.cnnlint] config when there is one (with its
+        excludes), else the Python files beside the target (not their sub-folders: a
+        target in /tmp or in site-packages must not mean linting everything there)."""
+        from cnnlint.config import ConfigError, Flags, build_settings
+        from cnnlint.engine import lint
+        from cnnlint.rule import load_rules
+
+        if not path or not os.path.isfile(path):
+            return confirming.StaticContext()
+        try:
+            rules = load_rules()
+            settings = build_settings([path], Flags(config=self.settings.config), rules)
+            if settings.config_path is not None:
+                paths = [settings.root]
+            else:
+                folder = os.path.dirname(path) or "."
+                paths = sorted(os.path.join(folder, f) for f in os.listdir(folder)
+                               if f.endswith(".py") and os.path.isfile(os.path.join(folder, f)))
+                paths = paths[:MAX_NEIGHBOURS] if path in paths[:MAX_NEIGHBOURS] else [path]
+            result = lint(paths, settings, rules)
+        except ConfigError as exc:
+            raise ProbeError("configuration", str(exc)) from None
+        except Exception as exc:  # the probe still measures without the static side
+            self.report.errors.append(ErrorEntry(path, "internal",
+                                                 f"static analysis failed: {exc}"))
+            return confirming.StaticContext()
+        real = os.path.realpath(path)  # the neighbours' own troubles are not this probe's
+        self.report.errors.extend(e for e in result.errors if os.path.realpath(e.path) == real)
+        return confirming.static_context(result, path, self.target.name)
+
+    def _choices(self, context: confirming.StaticContext) -> dict[str, Any]:
+        """Batch size, optimizer and lr: the option, else the training script's, else the
+        defaults; each with where it came from."""
+        s = self.settings
+        chosen: dict[str, Any] = {}
+        script_batch = context.batch_size.value if context.batch_size is not None else None
+        chosen["batch_size"], chosen["batch_size_from"] = _pick(
+            s.batch_size, script_batch, DEFAULT_BATCH)
+        optimizer = context.optimizer
+        script_kind = optimizer.kind if optimizer is not None else None
+        script_lr = optimizer.lr.value if optimizer is not None and optimizer.lr is not None \
+            and optimizer.lr.known else None
+        chosen["optimizer"], chosen["optimizer_from"] = _pick(
+            s.optimizer, script_kind, DEFAULT_OPTIMIZER)
+        chosen["lr"], chosen["lr_from"] = _pick(s.lr, script_lr, DEFAULT_LR)
+        momentum = None
+        if chosen["optimizer"] == "SGD":
+            if chosen["optimizer_from"] == "default":
+                momentum = DEFAULT_MOMENTUM
+            elif optimizer is not None and optimizer.momentum is not None \
+                    and optimizer.momentum.known:
+                momentum = optimizer.momentum.value
+        chosen["momentum"] = momentum
+        chosen["steps"], chosen["seed"] = s.steps, s.seed
+        return chosen
+
+    # --- model side ----------------------------------------------------------------------------
+
+    def _input_shape(self, model: Any) -> tuple[int, ...]:
+        from cnnlint.trace import ops
+
+        shape = self.settings.input_shape or self.target.input_shape or \
+            ops.infer_input_shape(model)
+        if shape is None:
+            raise ProbeError("input shape", "the model has no conv or linear layer to infer "
+                                            "it from: give --input-shape C,H,W")
+        self.report.settings["input_shape"] = list(shape)
+        return shape
+
+    def _functional_activations(self, model: Any, loc: Loc, shape: tuple[int, ...]
+                                ) -> dict[str, list[tuple[str, str]]]:
+        """From the traced graph: module path -> activations applied functionally to its
+        output (`F.relu(self.bn1(x))`), so their dead units can be counted at the module."""
+        from cnnlint import catalogue
+        from cnnlint.trace.runner import trace_network
+
+        try:
+            network, method, _ = trace_network(copy.deepcopy(model), loc, {}, shape)
+        except Exception as exc:  # measuring still works for module activations
+            self.report.notes.append(f"activations applied functionally are not measured: "
+                                     f"the model could not be traced ({exc})")
+            return {}
+        found: dict[str, list[tuple[str, str]]] = {}
+        for node in network:
+            if not node.functional or catalogue.family(node.kind) not in ("relu", "saturating"):
+                continue
+            producer = network.nodes[node.inputs[0]] if node.inputs else None
+            if producer is not None and not producer.functional and producer.name \
+                    and producer.kind not in ("input", "add", "cat", "mul", "merge", "unknown"):
+                pairs = found.setdefault(producer.name, [])
+                if (node.kind, node.name) not in pairs:
+                    pairs.append((node.kind, node.name))
+        return found
+
+    # --- training ------------------------------------------------------------------------------
+
+    def _batches(self, shape: tuple[int, ...], num_classes: int) -> Any:
+        s = self.settings
+        batch = self.report.settings["batch_size"]
+        try:
+            if s.data is None:
+                return datasets.Synthetic(shape, num_classes, s.seed).batches(batch)
+            if os.path.isdir(s.data):
+                return datasets.dataset_batches(datasets.image_folder(s.data, shape), batch,
+                                                s.seed)
+            return datasets.dataset_batches(datasets.load_callable(s.data), batch, s.seed)
+        except datasets.DataError as exc:
+            raise ProbeError("data", str(exc)) from None
+
+    def _num_classes(self, model: Any, shape: tuple[int, ...]) -> int:
+        if self.settings.num_classes:
+            return self.settings.num_classes
+        torch = self.torch
+        sample = torch.zeros(2, *shape, device=self.device)
+        try:
+            model.eval()
+            with torch.no_grad():
+                output = model(sample)
+        except Exception as exc:
+            raise ProbeError(f"forward pass on a ({', '.join(map(str, (2, *shape)))}) input",
+                             exc) from exc
+        finally:
+            model.train()
+        if not isinstance(output, torch.Tensor):
+            raise ProbeError("forward pass", f"the model returned {type(output).__name__}, "
+                                             "not a tensor of logits")
+        return int(output.shape[1]) if output.dim() > 1 else 2
+
+    def _optimizer(self, model: Any) -> Any:
+        chosen = self.report.settings
+        kind = getattr(self.torch.optim, chosen["optimizer"], None)
+        if not isinstance(kind, type):
+            raise ProbeError("optimizer", f"torch.optim has no optimizer "
+                                          f"`{chosen['optimizer']}`")
+        kwargs: dict[str, Any] = {"lr": chosen["lr"]}
+        if chosen.get("momentum") is not None:
+            kwargs["momentum"] = chosen["momentum"]
+        try:
+            return kind(model.parameters(), **kwargs)
+        except Exception as exc:
+            raise ProbeError("optimizer", exc) from exc
+
+    def _train(self, model: Any, shape: tuple[int, ...],
+               functional: dict[str, list[tuple[str, str]]]) -> Measurements:
+        torch = self.torch
+        chosen = self.report.settings
+        num_classes = self._num_classes(model, shape)
+        chosen["num_classes"] = num_classes
+        batches = self._batches(shape, num_classes)
+        optimizer = self._optimizer(model)
+        run = Measurements(batch_size=chosen["batch_size"], lr=float(chosen["lr"]))
+        recorder = Recorder(model, functional)
+        steps = self.settings.steps
+        try:
+            for step in range(steps):
+                stage = f"training step {step + 1}"
+                try:
+                    inputs, labels = next(batches)
+                except datasets.DataError as exc:
+                    raise ProbeError("data", str(exc)) from None
+                inputs, labels = inputs.to(self.device), labels.to(self.device)
+                if step == 0 and not bool(torch.isfinite(inputs).all()):
+                    raise ProbeError("data", "the input batch contains NaN or inf")
+                try:
+                    optimizer.zero_grad(set_to_none=True)
+                    output = model(inputs)
+                    criterion, target = datasets.targets_for(output, labels)
+                    loss = criterion(output, target)
+                    finite = bool(torch.isfinite(loss))
+                    if finite:
+                        loss.backward()
+                        recorder.before_update()
+                        optimizer.step()
+                        recorder.after_update()
+                    recorder.end_step(loss, run)
+                except ProbeError:
+                    raise
+                except Exception as exc:
+                    raise ProbeError(stage, exc) from exc
+                run.steps = step + 1
+                if self.settings.progress is not None:
+                    self.settings.progress(step + 1, steps, run.loss[-1])
+                if not finite:
+                    break  # every later step would only repeat the NaN
+            recorder.finish(run)
+            if run.loss and math.isfinite(run.loss[-1]):
+                inputs_only = (x.to(self.device) for x, _ in batches)
+                try:
+                    batchnorm_noise(model, inputs_only,
+                                    {layer.name: layer for layer in run.layers})
+                except Exception as exc:
+                    raise ProbeError("BatchNorm train/eval check", exc) from exc
+        finally:
+            recorder.remove()
+        self.report.steps = run.steps
+        return run
+
+
+def _pick(option: Any, script: Any, default: Any) -> tuple[Any, str]:
+    if option is not None:
+        return option, "option"
+    if script is not None:
+        return script, "training script"
+    return default, "default"
+

@@ -1,0 +1,84 @@
+"""The probe's verdicts: one class per failure story, reading measurements, like a rule.
+
+A verdict has a code (CNN4xx), a fixed kebab-case name, a severity, thresholds as options
+(`[tool.cnnlint.probes.NAME]`), the static rules it can confirm, and `evaluate`, which turns
+measurements into findings whose messages carry the numbers. Verdicts register themselves
+when their module in `cnnlint.probes` is imported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+
+from cnnlint.findings import SEVERITIES, Finding, Loc
+from cnnlint.rule import CODE_PATTERN, NAME_PATTERN, NoOptions, RegistryError
+
+if TYPE_CHECKING:
+    from cnnlint.probe.measure import Measurements
+
+_REGISTRY: dict[str, type[Verdict]] = {}
+
+
+class Verdict:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[str] = "warning"
+    summary: ClassVar[str]
+    fix: ClassVar[str]
+    Options: ClassVar[type] = NoOptions
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for attr in ("code", "name", "summary", "fix"):
+            if not isinstance(getattr(cls, attr, None), str):
+                raise RegistryError(f"verdict {cls.__qualname__} has no `{attr}`")
+        if not CODE_PATTERN.match(cls.code) or not cls.code.startswith("CNN4"):
+            raise RegistryError(f"verdict code {cls.code!r} is not CNN4 + two digits")
+        if not NAME_PATTERN.match(cls.name) or cls.severity not in SEVERITIES:
+            raise RegistryError(f"verdict {cls.code}: bad name or severity")
+        _REGISTRY[cls.code] = cls
+
+    def __init__(self, options: Any = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    def evaluate(self, run: Measurements, loc: Loc) -> Iterable[Finding]:
+        raise NotImplementedError
+
+    def finding(self, message: str, loc: Loc, symbol: str) -> Finding:
+        return Finding(code=self.code, name=self.name, severity=self.severity,
+                       message=message, hint=self.fix, path=loc.path, line=loc.line,
+                       column=loc.column, end_line=loc.end_line, end_column=loc.end_column,
+                       symbol=symbol)
+
+    @classmethod
+    def documentation(cls) -> str:
+        import inspect
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def option_defaults(cls) -> dict[str, Any]:
+        return {f.name.replace("_", "-"): f.default for f in dataclasses.fields(cls.Options)}
+
+
+def load_verdicts() -> dict[str, type[Verdict]]:
+    """Every verdict, by code, in code order."""
+    import cnnlint.probes as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"cnnlint.probes.{info.name}")
+    return dict(sorted(_REGISTRY.items()))
+
+
+def fmt(value: float | None) -> str:
+    """Numbers in messages: 3 significant digits, scientific when small or large."""
+    if value is None:
+        return "n/a"
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if value == 0 or 1e-3 <= abs(value) < 1e4:
+        return f"{value:.3g}"
+    return f"{value:.2e}"
