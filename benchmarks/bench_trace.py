@@ -2,8 +2,8 @@
 
     python benchmarks/bench_trace.py [--repeat 5]
 
-The model is a ResNet-50 written out here (bottleneck blocks [3, 4, 6, 3], 25.6M
-parameters; torchvision does not import beside the CPU torch). In one process, alternating,
+The model is a ResNet-50 written out in `resnets.py` (bottleneck blocks [3, 4, 6, 3],
+25.6M parameters; torchvision does not import beside the CPU torch). In one process, alternating,
 with medians, on CPU:
 
 - trace:   building the IR as `cnnlint --trace` does: torch.fx symbolic tracing, the IR,
@@ -24,61 +24,11 @@ import time
 from typing import Any, Callable
 
 import torch
-import torch.nn as nn
+from resnets import resnet50
 
 from cnnlint.findings import Loc
 from cnnlint.trace import hooks
 from cnnlint.trace.runner import example_input, trace_network
-
-
-class Bottleneck(nn.Module):
-    expansion = 4
-
-    def __init__(self, inplanes: int, planes: int, stride: int = 1) -> None:
-        super().__init__()
-        out = planes * self.expansion
-        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, out, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(out)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = None
-        if stride != 1 or inplanes != out:
-            self.downsample = nn.Sequential(nn.Conv2d(inplanes, out, 1, stride, bias=False),
-                                            nn.BatchNorm2d(out))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        return self.relu(out + identity)
-
-
-class ResNet50(nn.Module):
-    def __init__(self, num_classes: int = 1000) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        layers, inplanes = [], 64
-        for planes, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
-            stage = []
-            for i in range(blocks):
-                stage.append(Bottleneck(inplanes, planes, stride if i == 0 else 1))
-                inplanes = planes * Bottleneck.expansion
-            layers.append(nn.Sequential(*stage))
-        self.layer1, self.layer2, self.layer3, self.layer4 = layers
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(2048, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
 def _seconds(work: Callable[[], Any]) -> float:
@@ -92,7 +42,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     options = parser.parse_args()
     torch.manual_seed(0)
-    model = ResNet50()
+    model = resnet50()
     loc = Loc("bench_trace.py", 1, 1, 1, 1)
     large = torch.randn(2, 3, 224, 224)
     small = example_input(model, None)

@@ -6,6 +6,8 @@ import math
 import statistics
 from typing import Callable, Iterable, TypeVar
 
+from cnnlint.probe.measure import Measurements
+
 T = TypeVar("T")
 
 
@@ -19,13 +21,12 @@ def mean(values: Iterable[float]) -> float | None:
     return sum(finite) / len(finite) if finite else None
 
 
-def loss_ends(loss: list[float]) -> tuple[float, float] | None:
-    """(mean of the first fifth, mean of the last fifth) of a finite loss curve: single
-    steps are noisy."""
-    if len(loss) < 2 or not all(math.isfinite(v) for v in loss):
+def loss_ends(run: Measurements) -> tuple[float, float] | None:
+    """(loss before training, loss after) on the same first batch: comparing losses of
+    different batches would measure their noise. None when the run broke off."""
+    if run.first_batch_loss is None or len(run.loss) < 2:
         return None
-    window = max(1, len(loss) // 5)
-    return sum(loss[:window]) / window, sum(loss[-window:]) / window
+    return run.first_batch_loss
 
 
 def worst(items: list[T], key: Callable[[T], float]) -> tuple[T, int]:

@@ -43,6 +43,6 @@ class BatchnormNoise(Verdict):
         yield self.finding(
             f"at batch size {run.batch_size}, `{layer.name}` differs by {fmt(layer.bn_gap)} "
             f"between train and eval mode, and its batch mean moves by "
-            f"{fmt(layer.bn_mean_spread)} running standard deviations from step to step"
+            f"{fmt(layer.bn_mean_spread)} running standard deviations from batch to batch"
             f"{others(count)}; thresholds {fmt(self.options.gap_above)} and "
             f"{fmt(self.options.spread_above)}", loc, symbol=layer.name)

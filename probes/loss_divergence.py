@@ -18,8 +18,8 @@ class Options:
 class LossDivergence(Verdict):
     """
     What it measures: non-finite losses or layer outputs (and the first layer where one
-    appears), and a loss whose mean over the last fifth of the steps is above the loss of
-    the first step (the untrained model's: every later one has been shaped by updates).
+    appears), and a loss that grew: the first batch's loss after the run against its loss
+    before the first update.
 
     Why it matters: a learning rate far too high, or exploding activations, make training
     diverge; the first non-finite layer says where it starts.
@@ -42,12 +42,13 @@ class LossDivergence(Verdict):
             yield self.finding(f"the loss became {run.loss[bad]} at step {bad + 1} at lr "
                                f"{fmt(run.lr)}{where}", loc, symbol="loss")
             return
-        ends = loss_ends(run.loss)
+        ends = loss_ends(run)
         if ends is None:
             return
-        first, last = run.loss[0], ends[1]
-        if last > first * (1 + self.options.growth_above):
+        first, last = ends
+        if not math.isfinite(last) or last > first * (1 + self.options.growth_above):
             yield self.finding(
-                f"the loss grew from {fmt(first)} to {fmt(last)} in {run.steps} steps at lr "
+                f"the loss on the first batch grew from {fmt(first)} to {fmt(last)} in "
+                f"{run.steps} steps at lr "
                 f"{fmt(run.lr)}{where}; threshold +{self.options.growth_above:.0%}",
                 loc, symbol="loss")

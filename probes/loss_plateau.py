@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -16,8 +17,8 @@ class Options:
 
 class LossPlateau(Verdict):
     """
-    What it measures: the mean loss of the run's last fifth of steps against its first
-    fifth.
+    What it measures: the loss on the run's first batch after the run against the same
+    batch's loss before the first update.
 
     Why it matters: a loss that does not move on data a healthy network learns within a
     few steps means the steps are too small (a learning rate far too low) or the gradient
@@ -31,13 +32,14 @@ class LossPlateau(Verdict):
     Options = Options
 
     def evaluate(self, run: Measurements, loc: Loc) -> Iterable[Finding]:
-        ends = loss_ends(run.loss)
-        if ends is None:
+        ends = loss_ends(run)
+        if ends is None or not all(math.isfinite(v) for v in ends):
             return
         first, last = ends
         drop = (first - last) / abs(first) if first else 0.0
         if drop < self.options.min_drop and last <= first * 1.1:
             yield self.finding(
-                f"the loss went from {fmt(first)} to {fmt(last)} in {run.steps} steps "
-                f"({drop:+.2%}; it must fall by {self.options.min_drop:.0%}) at lr "
+                f"the loss on the first batch went from {fmt(first)} to {fmt(last)} in "
+                f"{run.steps} steps "
+                f"({-drop:+.2%}; it must fall by {self.options.min_drop:.0%}) at lr "
                 f"{fmt(run.lr)}", loc, symbol="loss")

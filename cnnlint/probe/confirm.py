@@ -103,10 +103,10 @@ def _judge(finding: Finding, fired: dict[str, Finding], run: Measurements,
                                     f"the training script uses {script}")
     if name.startswith("learning-rate"):
         lr = context.optimizer.lr if context.optimizer is not None else None
-        script = lr.value if lr is not None and lr.known else None
+        script = float(lr.value) if lr is not None and lr.known else None  # type: ignore[arg-type]
         if script is None or script != ran_with["lr"]:
             return NOT_MEASURABLE, (f"the probe ran at lr {fmt(ran_with['lr'])}, not the "
-                                    f"script's {fmt(script) if script is not None else '?'}")
+                                    f"script's {fmt(float(script)) if script is not None else '?'}")
     for verdict in EVIDENCE[name]:
         if verdict in fired:
             return CONFIRMED, fired[verdict].message

@@ -75,6 +75,9 @@ def _first(values: list[float]) -> float | None:
 class Measurements:
     layers: list[LayerStats] = field(default_factory=list)  # in execution order
     loss: list[float] = field(default_factory=list)
+    # The loss on the first batch before any update and again after the run: the same data,
+    # so the change is the training's, not the batches' noise.
+    first_batch_loss: tuple[float, float] | None = None
     nonfinite: list[tuple[int, str]] = field(default_factory=list)  # (step, first layer)
     batch_size: int = 0
     lr: float = 0.0
@@ -119,6 +122,8 @@ class Recorder:
         self.alive: dict[str, Any] = {}  # ReLU family: channels positive at least once
         self.first_alive: dict[str, Any] = {}
         self.snapshots: list[Any] = []
+        self.grad_values: list[Any] = []  # this step's weight-gradient norms (0-d tensors)
+        self.update_values: list[Any] = []  # this step's update-to-weight ratios
         self.step = 0
         leaves = hooks.leaves(model)
         for name, module in model.named_modules():
@@ -159,9 +164,13 @@ class Recorder:
                 return
             out = out.detach()
             values = self._values(layer)
-            values.setdefault("mean", []).append(out.mean())
-            values.setdefault("std", []).append(out.std() if out.numel() > 1 else out.sum() * 0)
-            self.finite_flags.append((layer.name, self.torch.isfinite(out).all()))
+            # Two plain reductions: torch.std_mean's one-pass algorithm is slower on CPU.
+            mean = out.mean()
+            std = out.std() if out.numel() > 1 else mean * 0
+            values.setdefault("mean", []).append(mean)
+            values.setdefault("std", []).append(std)
+            # A NaN or inf anywhere in the output makes its mean non-finite: no extra pass.
+            self.finite_flags.append((layer.name, mean))
             if family == "relu":
                 self._alive(layer, out)
         return hook
@@ -188,8 +197,7 @@ class Recorder:
 
     def _alive(self, layer: LayerStats, out: Any) -> None:
         dims = [d for d in range(out.dim()) if d != 1] if out.dim() > 1 else []
-        positive = out > 0
-        alive = positive.amax(dim=dims) if dims else positive
+        alive = (out.amax(dim=dims) if dims else out) > 0  # one reduction, no mask
         previous = self.alive.get(layer.name)
         self.alive[layer.name] = alive if previous is None else previous | alive
         if self.step == 0:
@@ -204,62 +212,60 @@ class Recorder:
 
     def before_update(self) -> None:
         """After backward, before the optimizer step: gradients, and weights to compare."""
-        norms, finite = [], []
-        self.snapshots = []
-        for layer, weight in self.weights:
-            grad = weight.grad
-            if grad is None:
-                norms.append(self.torch.zeros((), device=weight.device))
-                finite.append(self.torch.ones((), dtype=self.torch.bool, device=weight.device))
-            else:
-                norms.append(grad.detach().norm())
-                finite.append(self.torch.isfinite(grad).all())
-            self.snapshots.append(weight.detach().clone())
-        self.grad_values = (norms, finite)
+        torch = self.torch
+        weights = [weight.detach() for _, weight in self.weights]
+        grads = [w.grad.detach() if w.grad is not None else torch.zeros_like(d)
+                 for (_, w), d in zip(self.weights, weights)]
+        # One fused kernel per list (torch._foreach_*): dozens of layers, few launches.
+        # A non-finite gradient makes its norm non-finite, so the norm is the check too.
+        norms = list(torch._foreach_norm(grads)) if grads else []
+        self.snapshots = [w.clone() for w in weights]
+        self.grad_values = norms
 
     def after_update(self) -> None:
-        ratios = []
-        for (layer, weight), before in zip(self.weights, self.snapshots):
-            ratios.append((weight.detach() - before).norm() / before.norm().clamp_min(1e-12))
+        torch = self.torch
+        if not self.snapshots:
+            self.update_values = []
+            return
+        after = [weight.detach() for _, weight in self.weights]
+        steps = torch._foreach_norm(torch._foreach_sub(after, self.snapshots))
+        sizes = torch._foreach_norm(self.snapshots)
+        self.update_values = [s / n.clamp_min(1e-12) for s, n in zip(steps, sizes)]
         self.snapshots = []
-        self.update_values = ratios
 
     def end_step(self, loss: Any, measurements: Measurements) -> None:
         """Move the step's numbers to the host in one go and append them."""
         torch = self.torch
-        names, keys, tensors = [], [], []
+        keys, tensors = [], []
         for name, values in self.step_values.items():
             for key, items in values.items():
-                names.append(name)
-                keys.append(key)
+                keys.append((name, key))
                 tensors.append(torch.stack([t.float() for t in items]).mean())
-        norms, finite = getattr(self, "grad_values", ([], []))
-        ratios = getattr(self, "update_values", [])
-        flags = [flag for _, flag in self.finite_flags]
-        device_values = [loss.detach().float().reshape(()), *tensors, *norms,
-                         *[r.float() for r in ratios]]
-        host = torch.stack([v.to(device_values[0].device) for v in device_values]).tolist()
-        host_flags = torch.stack(flags + [f.to(flags[0].device) for f in finite]).tolist() \
-            if flags or finite else []
-        measurements.loss.append(host[0])
-        for name, key, value in zip(names, keys, host[1:1 + len(tensors)]):
-            target = self.stats[name]
-            {"mean": target.act_mean, "std": target.act_std,
-             "saturated": target.saturated}[key].append(value)
-        offset = 1 + len(tensors)
-        for (layer, _), value in zip(self.weights, host[offset:offset + len(norms)]):
-            layer.grad_norm.append(value)
-        offset += len(norms)
-        for (layer, _), value in zip(self.weights, host[offset:offset + len(ratios)]):
-            layer.update_ratio.append(value)
-        for (name, _), ok in zip(self.finite_flags, host_flags[:len(flags)]):
-            if not ok:
+        outputs = [value for _, value in self.finite_flags]
+        groups = [[loss.detach().float().reshape(())], tensors, self.grad_values,
+                  self.update_values, outputs]
+        flat = [v.float().reshape(()) for group in groups for v in group]
+        host = torch.stack([v.to(flat[0].device) for v in flat]).tolist()
+        cut, parts = 0, []
+        for group in groups:
+            parts.append(host[cut:cut + len(group)])
+            cut += len(group)
+        (loss_value,), means, norms, ratios, output_means = parts
+        measurements.loss.append(loss_value)
+        series = {"mean": "act_mean", "std": "act_std", "saturated": "saturated"}
+        for (name, key), value in zip(keys, means):
+            getattr(self.stats[name], series[key]).append(value)
+        for (layer, _), norm in zip(self.weights, norms):
+            layer.grad_norm.append(norm)
+            layer.grad_nonfinite = layer.grad_nonfinite or not math.isfinite(norm)
+        for (layer, _), ratio in zip(self.weights, ratios):
+            layer.update_ratio.append(ratio)
+        for (name, _), mean in zip(self.finite_flags, output_means):
+            if not math.isfinite(mean):
                 measurements.nonfinite.append((self.step, name))
                 break
-        for (layer, _), ok in zip(self.weights, host_flags[len(flags):]):
-            layer.grad_nonfinite = layer.grad_nonfinite or not ok
         self.step_values, self.finite_flags = {}, []
-        self.grad_values, self.update_values = ([], []), []
+        self.grad_values, self.update_values = [], []
         self.step += 1
 
     def finish(self, measurements: Measurements) -> None:

@@ -81,7 +81,8 @@ def plot(report: ProbeReport, path: str) -> None:
     weighted = [r for r in rows if r.get("grad_norm") is not None]
     activations = [r for r in rows if "dead_fraction" in r or "saturated" in r]
     figure, axes = plt.subplots(3, 1, figsize=(max(8.0, 0.25 * len(rows)), 11))
-    axes[0].bar(range(len(weighted)), [max(r["grad_norm"], 1e-30) for r in weighted])
+    norms = [max(float(r["grad_norm"]), 1e-30) for r in weighted]  # type: ignore[arg-type]
+    axes[0].bar(range(len(weighted)), norms)
     axes[0].set_yscale("log")
     axes[0].set_title("weight-gradient norm per layer (mean over steps)")
     axes[0].set_xticks(range(len(weighted)), [r["name"] for r in weighted], rotation=90,

@@ -72,6 +72,7 @@ class ProbeReport:
                               for c in self.confirmations],
             "layers": [layer.to_dict() for layer in self.measurements.layers],
             "loss": self.measurements.loss,
+            "first_batch_loss": list(self.measurements.first_batch_loss or []),
             "errors": [e.to_dict() for e in self.errors],
         }
 
@@ -173,10 +174,11 @@ class _Probe:
             if settings.config_path is not None:
                 paths = [settings.root]
             else:
-                folder = os.path.dirname(path) or "."
-                paths = sorted(os.path.join(folder, f) for f in os.listdir(folder)
-                               if f.endswith(".py") and os.path.isfile(os.path.join(folder, f)))
-                paths = paths[:MAX_NEIGHBOURS] if path in paths[:MAX_NEIGHBOURS] else [path]
+                folder = os.path.dirname(path)
+                names = sorted(f for f in os.listdir(folder or ".") if f.endswith(".py"))
+                paths = [os.path.join(folder, f) for f in names[:MAX_NEIGHBOURS]]
+                if os.path.basename(path) not in names[:MAX_NEIGHBOURS]:
+                    paths = [path]
             result = lint(paths, settings, rules)
         except ConfigError as exc:
             raise ProbeError("configuration", str(exc)) from None
@@ -203,7 +205,7 @@ class _Probe:
         chosen["optimizer"], chosen["optimizer_from"] = _pick(
             s.optimizer, script_kind, DEFAULT_OPTIMIZER)
         chosen["lr"], chosen["lr_from"] = _pick(s.lr, script_lr, DEFAULT_LR)
-        momentum = None
+        momentum: Any = None
         if chosen["optimizer"] == "SGD":
             if chosen["optimizer_from"] == "default":
                 momentum = DEFAULT_MOMENTUM
@@ -300,6 +302,16 @@ class _Probe:
         except Exception as exc:
             raise ProbeError("optimizer", exc) from exc
 
+    def _loss_on(self, model: Any, inputs: Any, labels: Any) -> float:
+        """The loss on one batch, in train mode as during the steps, without an update."""
+        try:
+            with self.torch.no_grad():
+                output = model(inputs)
+                criterion, target = datasets.targets_for(output, labels)
+                return float(criterion(output, target))
+        except Exception as exc:
+            raise ProbeError("loss after the run", exc) from exc
+
     def _train(self, model: Any, shape: tuple[int, ...],
                functional: dict[str, list[tuple[str, str]]]) -> Measurements:
         torch = self.torch
@@ -311,6 +323,7 @@ class _Probe:
         run = Measurements(batch_size=chosen["batch_size"], lr=float(chosen["lr"]))
         recorder = Recorder(model, functional)
         steps = self.settings.steps
+        first: tuple[Any, Any] | None = None
         try:
             for step in range(steps):
                 stage = f"training step {step + 1}"
@@ -319,6 +332,7 @@ class _Probe:
                 except datasets.DataError as exc:
                     raise ProbeError("data", str(exc)) from None
                 inputs, labels = inputs.to(self.device), labels.to(self.device)
+                first = first or (inputs, labels)
                 if step == 0 and not bool(torch.isfinite(inputs).all()):
                     raise ProbeError("data", "the input batch contains NaN or inf")
                 try:
@@ -343,6 +357,9 @@ class _Probe:
                 if not finite:
                     break  # every later step would only repeat the NaN
             recorder.finish(run)
+            recorder.remove()
+            if first is not None and run.loss:
+                run.first_batch_loss = (run.loss[0], self._loss_on(model, *first))
             if run.loss and math.isfinite(run.loss[-1]):
                 inputs_only = (x.to(self.device) for x, _ in batches)
                 try:
