@@ -349,7 +349,9 @@ def explain(rule: str) -> None:
     from cnnlint.config import did_you_mean
     from cnnlint.rule import load_rules
 
-    rules = load_rules()
+    from cnnlint.probe.verdict import load_verdicts  # torch-free: probe verdicts explain too
+
+    rules: dict[str, Any] = {**load_rules(), **load_verdicts()}
     by_key = {**{r.name: r for r in rules.values()}, **rules}
     found = by_key.get(rule) or by_key.get(rule.upper())
     if found is None:
@@ -358,7 +360,8 @@ def explain(rule: str) -> None:
     click.echo(found.documentation())
     defaults = found.option_defaults()
     if defaults:
-        click.echo("\nOptions ([tool.cnnlint.rules." + found.name + "]):")
+        section = "probes" if found.code.startswith("CNN4") else "rules"
+        click.echo(f"\nOptions ([tool.cnnlint.{section}.{found.name}]):")
         for key, value in defaults.items():
             click.echo(f"  {key} = {json.dumps(value)}")
 

@@ -31,6 +31,12 @@ def test_wheel_layout(wheel: Path) -> None:
     assert "cnnlint/rules/conv_bias_before_batchnorm.py" in names
     assert "cnnlint/probes/__init__.py" in names
     assert "cnnlint/report/sarif.py" in names
+    # Every module of the source tree is in the wheel (a package missing from
+    # pyproject's explicit list would install a cnnlint that fails on import).
+    sources = {f"cnnlint/{p.relative_to(ROOT / 'cnnlint')}" for p in
+               (ROOT / "cnnlint").rglob("*.py")}
+    sources |= {f"cnnlint/probes/{p.name}" for p in (ROOT / "probes").glob("*.py")}
+    assert sources <= set(names), sorted(sources - set(names))
 
 
 @pytest.mark.slow

@@ -461,6 +461,9 @@ def test_verdict_registry() -> None:
     for verdict in verdicts.values():
         assert verdict.documentation().startswith("What it measures:")
         assert all(math.isfinite(v) for v in verdict.option_defaults().values())
+    code, out, _ = run(["explain", "dying-relu"])
+    assert code == 0 and out.startswith("CNN403 dying-relu (warning)")
+    assert "Options ([tool.cnnlint.probes.dying-relu]):\n  dead-above = 0.7" in out
 
 
 @pytest.mark.gpu
