@@ -6,7 +6,6 @@ raised as ConfigError; the CLI turns that into one line on stderr and exit code 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 from dataclasses import dataclass, field
@@ -14,11 +13,6 @@ from typing import Any, Iterable
 
 from cnnlint.findings import SEVERITIES
 from cnnlint.rule import Rule
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 DEFAULT_EXCLUDES = (".git", ".venv", "venv", "build", "dist", "__pycache__", ".tox",
                     "node_modules", ".cnnlint_cache")
@@ -82,17 +76,29 @@ def find_config(paths: Iterable[str]) -> str | None:
 
 def _has_table(path: str) -> bool:
     try:
-        return "cnnlint" in read_toml(path).get("tool", {})
+        return "cnnlint" in read_toml(path, only_if=b"cnnlint").get("tool", {})
     except ConfigError:
         return True  # let the load report the broken file
 
 
-def read_toml(path: str) -> dict[str, Any]:
+def read_toml(path: str, only_if: bytes = b"") -> dict[str, Any]:
+    """The parsed file; {} without parsing when it does not contain `only_if` (most
+    pyproject.toml files on the way up have no cnnlint table: no TOML parser to import)."""
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            data = handle.read()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    if only_if and only_if not in data:
+        return {}
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
 
@@ -148,7 +154,7 @@ def _string_list(value: Any, key: str, origin: str) -> list[str]:
 def _rule_options(table: Any, rules: dict[str, Any], origin: str,
                   section: str = "rules", noun: str = "rule") -> dict[str, Any]:
     """Options of rules ([tool.cnnlint.rules.NAME]) or of probe verdicts
-    ([tool.cnnlint.probes.NAME]), checked against each one's Options dataclass."""
+    ([tool.cnnlint.probes.NAME]), checked against each one's Options defaults."""
     if not isinstance(table, dict):
         raise ConfigError(f"{origin}: [tool.cnnlint.{section}] must be a table")
     by_key = {**{r.name: c for c, r in rules.items()}, **{c: c for c in rules}}
@@ -178,7 +184,7 @@ def _rule_options(table: Any, rules: dict[str, Any], origin: str,
                     f"{origin}: option `{option}` of {noun} `{rule.name}` must be "
                     f"{type(default).__name__}, not {type(value).__name__}")
             changes[option.replace("-", "_")] = value
-        overrides[code] = dataclasses.replace(rule.Options(), **changes)
+        overrides[code] = rule.Options().replace(**changes)
     return overrides
 
 

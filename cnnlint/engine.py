@@ -77,7 +77,8 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
         "not a Python file (name .py files, folders, or scripts with a python shebang)"))
         for p in found.not_python)
     content_keys: dict[str, str] = {}
-    keys = _analyse_files(found.files, result, cache, jobs, content_keys)
+    trees: dict[str, Any] = {}  # parsed trees of a small run, for positions without a re-parse
+    keys = _analyse_files(found.files, result, cache, jobs, content_keys, trees)
     # A traced run depends on code the cache does not see (imports, installed packages).
     run_key = _run_key(keys, settings, rules) \
         if cache is not None and keys is not None and trace is None else None
@@ -91,7 +92,7 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     # collector from scanning it again and again while the interpreter allocates.
     gc.freeze()
     try:
-        findings = _run_rules(active, result, Locator(cache, content_keys), jobs=jobs,
+        findings = _run_rules(active, result, Locator(cache, content_keys, trees), jobs=jobs,
                               trace=trace)
     finally:
         gc.unfreeze()
@@ -104,9 +105,12 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
 
 
 def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: int,
-                   content_keys: dict[str, str]) -> list[tuple[str, str]] | None:
+                   content_keys: dict[str, str], trees: dict[str, Any]
+                   ) -> list[tuple[str, str]] | None:
     """Fill result.facts (from the cache, or by analysing); return (path, content key) for
-    the run key, or None when some file could not be read."""
+    the run key, or None when some file could not be read. A run of a few files keeps their
+    parsed trees in `trees`: the pre-commit case, one file with findings, then needs no
+    second parse for line numbers."""
     keys: list[tuple[str, str]] | None = []
     pending: list[tuple[str, bytes, str]] = []
     for path in paths:
@@ -126,24 +130,21 @@ def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: 
         else:
             pending.append((path, data, key))
     if jobs > 1 and len(pending) >= MIN_PARALLEL_FILES:
-        from concurrent.futures import ProcessPoolExecutor  # only runs that fan out pay for it
-
-        with ProcessPoolExecutor(max_workers=min(jobs, len(pending)),
-                                 mp_context=_worker_context()) as pool:
-            chunk = max(1, len(pending) // (jobs * 4))
-            outcomes = list(pool.map(_analyse_worker, [(p, d) for p, d, _ in pending],
-                                     chunksize=chunk))
-    else:
-        outcomes = [_analyse_worker((p, d)) for p, d, _ in pending]
-    for (path, data, key), (payload, error) in zip(pending, outcomes):
+        outcomes: list[tuple[Any, ErrorEntry | None]] = _analyse_parallel(
+            [(p, d) for p, d, _ in pending], jobs)
+    else:  # in this process: the facts themselves, no marshal round trip
+        keep = trees if len(pending) <= MIN_PARALLEL_FILES else None
+        outcomes = [_analyse_one((p, d), keep) for p, d, _ in pending]
+    for (path, data, key), (outcome, error) in zip(pending, outcomes):
         if error is not None:
             result.errors.append(error)
             keys = None
             continue
-        assert payload is not None
-        result.facts[path] = _facts_from(path, data, marshal.loads(payload))
+        payload = outcome if isinstance(outcome, bytes) else None
+        value = marshal.loads(outcome) if payload is not None else outcome
+        result.facts[path] = _facts_from(path, data, value)
         if cache is not None:
-            cache.put_facts_payload(key, payload)
+            cache.put_facts_payload(key, payload if payload is not None else marshal.dumps(value))
     result.facts = {p: result.facts[p] for p in paths if p in result.facts}
     return keys
 
@@ -181,13 +182,49 @@ def _worker_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+def _analyse_parallel(items: list[tuple[str, bytes]], jobs: int
+                      ) -> list[tuple[Any, ErrorEntry | None]]:
+    """Analyse in `jobs` shares of about equal bytes: jobs - 1 worker processes take one
+    share each and this process takes the first, instead of idling while it waits."""
+    from concurrent.futures import ProcessPoolExecutor  # only runs that fan out pay for it
+
+    shares: list[list[int]] = [[] for _ in range(min(jobs, len(items)))]
+    loads = [0] * len(shares)
+    for index in sorted(range(len(items)), key=lambda i: -len(items[i][1])):
+        lightest = loads.index(min(loads))  # largest files first, to the lightest share
+        shares[lightest].append(index)
+        loads[lightest] += len(items[index][1]) + 1
+    outcomes: list[tuple[Any, ErrorEntry | None]] = [(None, None)] * len(items)
+    with ProcessPoolExecutor(max_workers=len(shares) - 1,
+                             mp_context=_worker_context()) as pool:
+        futures = [pool.submit(_analyse_share, [items[i] for i in share])
+                   for share in shares[1:]]
+        for index in shares[0]:
+            outcomes[index] = _analyse_one(items[index])  # facts, not bytes: no round trip
+        for share, future in zip(shares[1:], futures):
+            for index, outcome in zip(share, future.result()):
+                outcomes[index] = outcome
+    return outcomes
+
+
+def _analyse_share(items: list[tuple[str, bytes]]) -> list[tuple[bytes | None, ErrorEntry | None]]:
+    return [_analyse_worker(item) for item in items]
+
+
 def _analyse_worker(item: tuple[str, bytes]) -> tuple[bytes | None, ErrorEntry | None]:
     """One file's facts as marshal bytes (fast to send back and ready for the cache), or the
     error entry that replaces them. Runs in a worker process when --jobs > 1."""
+    value, error = _analyse_one(item)
+    return (marshal.dumps(value) if value is not None else None), error
+
+
+def _analyse_one(item: tuple[str, bytes], keep: dict[str, Any] | None = None
+                 ) -> tuple[tuple[Any, ...] | None, ErrorEntry | None]:
+    """One file's facts as the (body, spans, syntax error) triple the cache stores."""
     path, data = item
     try:
-        facts = analyse_source(path, decode_source(data), spans=False)
-        return marshal.dumps((facts.body, None, facts.syntax_error)), None
+        facts = analyse_source(path, decode_source(data), spans=False, keep=keep)
+        return (facts.body, None, facts.syntax_error), None
     except ReadError as exc:
         return None, ErrorEntry(path=path, kind="read", message=str(exc))
     except RecursionError:

@@ -4,17 +4,20 @@ have findings (see `findings.SlotLoc`)."""
 from __future__ import annotations
 
 import marshal
+from typing import Any
 
 from cnnlint.cache import Cache, content_key, quick_key
-from cnnlint.extract.source import ReadError, decode_source, file_spans, read_bytes
+from cnnlint.extract.source import ReadError, decode_source, file_spans, read_bytes, tree_spans
 
 Span = tuple[int, int, int, int]
 
 
 class Locator:
-    def __init__(self, cache: Cache | None, keys: dict[str, str]) -> None:
+    def __init__(self, cache: Cache | None, keys: dict[str, str],
+                 trees: dict[str, Any] | None = None) -> None:
         self.cache = cache
         self.keys = keys  # path -> content key of the bytes that were analysed
+        self.trees = trees if trees is not None else {}  # path -> tree kept from analysis
         self._spans: dict[str, list[Span]] = {}
 
     def span(self, path: str, slot: int) -> Span | None:
@@ -36,6 +39,15 @@ class Locator:
                     return list(marshal.loads(cached))
                 except (ValueError, EOFError, TypeError):
                     pass
+        tree = self.trees.pop(path, None)
+        if tree is not None:  # parsed in this run from the bytes the key names
+            try:
+                spans = tree_spans(tree)
+            except (RecursionError, ValueError):
+                return []
+            if self.cache is not None:
+                self.cache.put_payload("spans", key, marshal.dumps(spans))
+            return spans
         try:
             data = read_bytes(path)
         except ReadError:

@@ -8,13 +8,13 @@ failure can be pinned on one rule and one file.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import pkgutil
 import re
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Union
 
 from cnnlint.findings import SEVERITIES, Finding, Loc
+from cnnlint.options import RuleOptions
 
 if TYPE_CHECKING:
     from cnnlint.extract.source import FileFacts
@@ -40,8 +40,7 @@ FAMILIES = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
-class NoOptions:
+class NoOptions(RuleOptions):
     pass
 
 
@@ -97,7 +96,7 @@ class Rule:
 
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
-        return {f.name.replace("_", "-"): f.default for f in dataclasses.fields(cls.Options)}
+        return {name.replace("_", "-"): value for name, value in cls.Options.defaults().items()}
 
 
 def add_rule(cls: type[Rule]) -> None:

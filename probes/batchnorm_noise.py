@@ -1,16 +1,15 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 from cnnlint.findings import Finding, Loc
 from cnnlint.probe.measure import Measurements
 from cnnlint.probe.verdict import Verdict, fmt
 from cnnlint.probes._common import others, worst
+from cnnlint.options import RuleOptions
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(RuleOptions):
     gap_above: float = 0.25  # |train-mode output - eval-mode output| / |eval-mode output|
     spread_above: float = 0.3  # std of the batch mean across batches / running std
 

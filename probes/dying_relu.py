@@ -1,16 +1,15 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 from cnnlint.findings import Finding, Loc
 from cnnlint.probe.measure import Measurements
 from cnnlint.probe.verdict import Verdict
 from cnnlint.probes._common import others, worst
+from cnnlint.options import RuleOptions
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(RuleOptions):
     dead_above: float = 0.7  # share of a layer's units that never fire over the run
 
 

@@ -1,17 +1,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Iterable
 
 from cnnlint.findings import Finding, Loc
 from cnnlint.probe.measure import Measurements
 from cnnlint.probe.verdict import Verdict, fmt
 from cnnlint.probes._common import loss_ends
+from cnnlint.options import RuleOptions
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(RuleOptions):
     min_drop: float = 0.01  # the loss must fall by this share over the run
 
 

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 from cnnlint.findings import Finding, Loc
 from cnnlint.probe.measure import SATURATION, Measurements
 from cnnlint.probe.verdict import Verdict
 from cnnlint.probes._common import mean, others, worst
+from cnnlint.options import RuleOptions
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(RuleOptions):
     saturated_above: float = 0.5  # share of inputs beyond +/-5
 
 

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 from cnnlint.findings import Finding, Loc
 from cnnlint.probe.measure import Measurements
 from cnnlint.probe.verdict import Verdict, fmt
 from cnnlint.probes._common import median
+from cnnlint.options import RuleOptions
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(RuleOptions):
     ratio_below: float = 1e-3  # first-layer / last-layer gradient norm
     first_norm_below: float = 1e-4  # first-layer gradient norm
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 from cnnlint.catalogue import is_weighted
@@ -8,10 +7,10 @@ from cnnlint.findings import Finding
 from cnnlint.graph import weighted_downstream
 from cnnlint.ir import Model, ProjectFacts, WeightInit
 from cnnlint.rule import Rule
+from cnnlint.options import RuleOptions
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(RuleOptions):
     min_std: float = 1e-3
     min_relu_bias: float = -0.1
 

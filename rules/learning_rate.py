@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 from cnnlint.findings import Finding
 from cnnlint.ir import Optimizer, ProjectFacts
 from cnnlint.rule import Rule
+from cnnlint.options import RuleOptions
 
 ADAPTIVE = frozenset({"Adam", "AdamW", "RMSprop", "Adamax", "NAdam", "RAdam"})
 
@@ -28,14 +28,12 @@ def _example(optimizer: str) -> str:
     return _SCRIPT.format(optimizer=optimizer)
 
 
-@dataclass(frozen=True)
-class LowOptions:
+class LowOptions(RuleOptions):
     sgd_min: float = 1e-4
     adaptive_min: float = 1e-6
 
 
-@dataclass(frozen=True)
-class HighOptions:
+class HighOptions(RuleOptions):
     sgd_max: float = 1.0
     adaptive_max: float = 1e-2
 

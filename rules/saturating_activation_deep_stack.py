@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 from cnnlint.catalogue import ACTIVATION_FAMILIES
@@ -8,14 +7,14 @@ from cnnlint.findings import Finding
 from cnnlint.graph import following, weighted_downstream
 from cnnlint.ir import MUL, Model, Node, ProjectFacts
 from cnnlint.rule import Rule
+from cnnlint.options import RuleOptions
 
 # What may sit between a layer and its activation without changing which activation it is.
 _BETWEEN = frozenset({"batchnorm", "groupnorm", "layernorm", "instancenorm", "dropout", "pool",
                       "reshape", "identity", "padding", "upsample"})
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(RuleOptions):
     min_layers: int = 4
 
 

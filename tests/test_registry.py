@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cnnlint.docs import render_rules_md
+from cnnlint.options import RuleOptions
 from cnnlint.rule import DOC_HEADINGS, RegistryError, Rule, add_rule, load_rules, remove_rule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ def test_every_rule_is_documented(code: str) -> None:
     for heading in DOC_HEADINGS:
         assert f"## {heading}" in docs, f"{code} lacks '## {heading}'"
     assert rule.summary and rule.fix
-    assert dataclasses.is_dataclass(rule.Options)
+    assert issubclass(rule.Options, RuleOptions)
 
 
 def test_docs_rules_md_is_current() -> None:

@@ -121,9 +121,11 @@ def _build_forked(interp: Interp, candidates: list[Candidate], jobs: int
     global _FORKED
     _FORKED = (interp, candidates)
     try:
-        with ProcessPoolExecutor(max_workers=jobs,
+        # jobs - 1 forked workers build a share each; this process builds the first.
+        with ProcessPoolExecutor(max_workers=jobs - 1,
                                  mp_context=multiprocessing.get_context("fork")) as pool:
-            shares = list(pool.map(_build_share, [(i, jobs) for i in range(jobs)]))
+            futures = [pool.submit(_build_share, (i, jobs)) for i in range(1, jobs)]
+            shares = [_build_share((0, jobs))] + [f.result() for f in futures]
     finally:
         _FORKED = None
     outcomes: list[tuple[ir.Model | None, ErrorEntry | None]] = [(None, None)] * len(candidates)

@@ -140,12 +140,15 @@ def _screen(source: str) -> tuple[str, int, int] | None:
 RECURSION_LIMIT = 20_000
 
 
-def analyse_source(path: str, source: str, spans: bool = True) -> FileFacts:
-    """A file's facts. With spans=False the span table is left to be computed on demand."""
+def analyse_source(path: str, source: str, spans: bool = True,
+                   keep: dict[str, Any] | None = None) -> FileFacts:
+    """A file's facts. With spans=False the span table is left to be computed on demand;
+    `keep` then receives the parsed tree (path -> tree), so that a run of a few files can
+    compute spans later without parsing again (`tree_spans`)."""
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
     try:
-        return _analyse(path, source, spans)
+        return _analyse(path, source, spans, keep)
     finally:
         sys.setrecursionlimit(previous)
 
@@ -163,7 +166,18 @@ def file_spans(source: str) -> list[tuple[int, int, int, int]]:
         sys.setrecursionlimit(previous)
 
 
-def _analyse(path: str, source: str, spans: bool) -> FileFacts:
+def tree_spans(tree: Any) -> list[tuple[int, int, int, int]]:
+    """The span table from a tree `analyse_source` kept."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
+    try:
+        return compute_spans(*tree)
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+def _analyse(path: str, source: str, spans: bool,
+             keep: dict[str, Any] | None = None) -> FileFacts:
     facts = FileFacts(path=path, module=module_name(path), lines=source.splitlines())
     if _needs_screening(source, facts.lines):
         facts.syntax_error = _screen(source)
@@ -178,4 +192,6 @@ def _analyse(path: str, source: str, spans: bool) -> FileFacts:
     body, wanted = lower_module(module)
     facts.body = body
     facts.spans = compute_spans(module, wanted) if spans else None
+    if keep is not None and not spans:
+        keep[path] = (module, wanted)
     return facts

@@ -947,16 +947,30 @@ def _finish(c: _Collector, scope: FileScope) -> ir.TrainingRun:
         steps_without_zero_grad=steps_without_reset)
 
 
+_TRAINING_NAMES = frozenset({"optim", "DataLoader", "Trainer", "backward", "step", "SGD",
+                             "Adam", "AdamW"})
+
+
 def _mentions_training(body: tuple[Any, ...]) -> bool:
     """A cheap pre-filter: files that never touch an optimizer, a loader or a Trainer are
-    model or utility files, and get no script pass."""
-    for e in _walk(body):
-        if e and e[0] in ("attr", "name") and isinstance(e[-1], str) and e[-1] in (
-                "optim", "DataLoader", "Trainer", "backward", "step", "SGD", "Adam", "AdamW"):
-            return True
-        if e and e[0] == "from" and isinstance(e[1], str) and (
-                "optim" in e[1] or "lightning" in e[1] or e[1].endswith("data")):
-            return True
+    model or utility files, and get no script pass. It visits every node of every file,
+    so it walks with an explicit stack (a recursive generator costs 3x as much)."""
+    stack: list[tuple[Any, ...]] = [body]
+    pop, push = stack.pop, stack.append
+    while stack:
+        e = pop()
+        if e:
+            tag = e[0]
+            if tag == "attr" or tag == "name":
+                last = e[-1]
+                if type(last) is str and last in _TRAINING_NAMES:
+                    return True
+            elif tag == "from" and type(e[1]) is str and (
+                    "optim" in e[1] or "lightning" in e[1] or e[1].endswith("data")):
+                return True
+        for part in e:
+            if type(part) is tuple:
+                push(part)
     return False
 
 

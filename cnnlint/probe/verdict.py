@@ -8,7 +8,6 @@ when their module in `cnnlint.probes` is imported.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import pkgutil
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
@@ -60,7 +59,7 @@ class Verdict:
 
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
-        return {f.name.replace("_", "-"): f.default for f in dataclasses.fields(cls.Options)}
+        return {name.replace("_", "-"): value for name, value in cls.Options.defaults().items()}
 
 
 def load_verdicts() -> dict[str, type[Verdict]]:
