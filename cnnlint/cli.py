@@ -72,6 +72,8 @@ def cli() -> None:
     """Lint PyTorch CNN code for designs that train badly.
 
     `cnnlint PATH...` reads the files statically: it never imports or runs them.
+    `cnnlint --trace PATH...` and `cnnlint probe FILE.py:Model` import and run your code
+    (opt-in; they need the torch extra).
     """
 
 

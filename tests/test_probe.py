@@ -360,6 +360,15 @@ class NeedsConfig(nn.Module):
     def __init__(self):
         super().__init__()
         raise FileNotFoundError("config.yaml")
+
+
+class Quits(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        sys.exit(4)
 """
 
 
@@ -377,6 +386,8 @@ def test_user_code_failures_name_the_stage(in_tmp: Path) -> None:
     assert "FileNotFoundError: config.yaml" in err
     code, _, err = run(["probe", "failing.py:Broken", "--input-shape", "3,9"])
     assert code == 2 and "probe failed at forward pass on a (2, 3, 9) input" in err
+    code, _, err = run(["probe", "failing.py:Quits"])
+    assert code == 2 and "probe failed at forward pass on a (2, 4) input: SystemExit: 4" in err
     code, _, err = run(["probe", "failing.py:Broken", "--args", "{bad"])
     assert code == 2 and "--args is not valid JSON" in err
 

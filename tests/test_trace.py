@@ -268,3 +268,20 @@ def test_efficientnet_functional_convolutions_are_layers(real_models: dict) -> N
     convs = [n for n in network if n.family == "conv"]
     assert len(convs) == 81 and all(n.functional for n in convs)  # Conv2dStaticSamePadding
     assert sum(n.kind == "add" for n in network) >= 9  # the MBConv residuals
+
+
+def test_a_forward_that_exits_is_an_error_entry(project: Path) -> None:
+    (project / "quits.py").write_text(
+        "import sys\nimport torch.nn as nn\n\n"
+        "class Quitter(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 2)\n\n"
+        "    def forward(self, x):\n"
+        "        sys.exit(4)\n")
+    code, document, _ = _lint("--trace", "quits.py", "dynamic.py")
+    assert code == 2
+    (error,) = document["errors"]
+    assert error["kind"] == "trace" and error["path"] == "quits.py"
+    assert "SystemExit: 4" in error["message"]
+    assert any(f["symbol"] == "DynamicPlain" for f in document["findings"])  # the run went on

@@ -278,7 +278,9 @@ class _Probe:
             model.eval()
             with torch.no_grad():
                 output = model(sample)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             raise ProbeError(f"forward pass on a ({', '.join(map(str, (2, *shape)))}) input",
                              exc) from exc
         finally:
@@ -347,9 +349,9 @@ class _Probe:
                         optimizer.step()
                         recorder.after_update()
                     recorder.end_step(loss, run)
-                except ProbeError:
+                except (ProbeError, KeyboardInterrupt):
                     raise
-                except Exception as exc:
+                except BaseException as exc:  # also sys.exit() in the user's forward
                     raise ProbeError(stage, exc) from exc
                 run.steps = step + 1
                 if self.settings.progress is not None:

@@ -92,18 +92,19 @@ def trace_network(model: Any, loc: Loc, locs: dict[str, Loc],
     (`isinstance(proxy, Tensor)`, say) can make torch.fx record a graph that runs but
     computes something else; when the outputs differ, the recorded pass is the truth."""
     graph_module, fx_failure = None, ""
+    # BaseException: the user's forward may call sys.exit(); that must not end the run.
     try:
         graph_module, network = fx_graph.build(model, loc, locs)
     except (_Timeout, KeyboardInterrupt):
         raise
-    except Exception as exc:
+    except BaseException as exc:
         fx_failure = f"symbolic tracing failed: {type(exc).__name__}: {_first_line(exc)}"
     try:
         example = example_input(model, input_shape)
         recorded, reference = _seeded(lambda: hooks.build(model, example, loc, locs))
     except (_Timeout, KeyboardInterrupt):
         raise
-    except Exception as exc:
+    except BaseException as exc:
         why = f"{type(exc).__name__}: {_first_line(exc)}"
         if graph_module is not None:
             return network, FX, f"not checked against a forward pass: {why}"
@@ -116,7 +117,7 @@ def trace_network(model: Any, loc: Loc, locs: dict[str, Loc],
             fx_failure = "the torch.fx graph computes something else than the model"
         except (_Timeout, KeyboardInterrupt):
             raise
-        except Exception as exc:
+        except BaseException as exc:
             fx_failure = f"the torch.fx graph does not run: {type(exc).__name__}: " \
                          f"{_first_line(exc)}"
     return recorded, HOOKS, fx_failure
@@ -193,6 +194,10 @@ class _Tracer:
         except (TargetError, _Timeout) as exc:
             self.out.errors.append(ErrorEntry(loc.path, "trace",
                                               f"{target.describe()}: {exc}"))
+            return
+        except Exception as exc:  # a bug of ours: this model's error, the others go on
+            self.out.errors.append(ErrorEntry(loc.path, "internal", (
+                f"tracing {target.describe()} failed: {type(exc).__name__}: {exc}")))
             return
         kind = "class" if isinstance(factory, type) else "factory"
         self.out.models.append(ir.Model(
