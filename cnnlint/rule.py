@@ -51,36 +51,19 @@ class RegistryError(Exception):
 _REGISTRY: dict[str, type[Rule]] = {}
 
 
-class Rule:
+class Check:
+    """What rules and probe verdicts share: metadata, options with defaults, their
+    documentation, and the findings they make."""
+
     code: ClassVar[str]
     name: ClassVar[str]
     severity: ClassVar[str] = "warning"
     summary: ClassVar[str]
     fix: ClassVar[str]  # the default hint: one imperative line
     Options: ClassVar[type] = NoOptions
-    valid: ClassVar[list[Example]] = []
-    invalid: ClassVar[list[Example]] = []
-
-    def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if register:
-            add_rule(cls)
 
     def __init__(self, options: Any = None) -> None:
         self.options = options if options is not None else self.Options()
-
-    # --- hooks (override any) ------------------------------------------------------------
-
-    def check_file(self, facts: FileFacts) -> Iterable[Finding]:
-        return ()
-
-    def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
-        return ()
-
-    def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
-        return ()
-
-    # --- helpers -------------------------------------------------------------------------
 
     def finding(self, message: str, loc: Loc, symbol: str, hint: str | None = None,
                 severity: str | None = None) -> Finding:
@@ -97,6 +80,27 @@ class Rule:
     @classmethod
     def option_defaults(cls) -> dict[str, Any]:
         return {name.replace("_", "-"): value for name, value in cls.Options.defaults().items()}
+
+
+class Rule(Check):
+    valid: ClassVar[list[Example]] = []
+    invalid: ClassVar[list[Example]] = []
+
+    def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if register:
+            add_rule(cls)
+
+    # --- hooks (override any) ------------------------------------------------------------
+
+    def check_file(self, facts: FileFacts) -> Iterable[Finding]:
+        return ()
+
+    def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
+        return ()
+
+    def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
+        return ()
 
 
 def add_rule(cls: type[Rule]) -> None:

@@ -485,3 +485,29 @@ def test_probe_on_cuda() -> None:
     assert "loss-plateau" in names(report) and report.measurements.steps == 12
     plain = probe(f"{NETS}:PlainSigmoid", device="cuda")
     assert "vanishing-gradient" in names(plain)
+
+
+def test_hooks_survive_monai_resnet_with_inplace_relu() -> None:
+    """Full backward hooks fail on MONAI's ResNet (`ReLU(inplace=True)` modifies a view);
+    the probe's forward hooks and gradient reads do not."""
+    nets = pytest.importorskip("monai.networks.nets")
+    torch.manual_seed(0)
+    model = nets.resnet10(spatial_dims=2, n_input_channels=3, num_classes=4)
+    assert any(getattr(m, "inplace", False) for m in model.modules())
+    run = Measurements()
+    recorder = Recorder(model, {})
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for _ in range(2):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(torch.randn(4, 3, 16, 16)),
+                                                 torch.tensor([0, 1, 2, 3]))
+        loss.backward()
+        recorder.before_update()
+        optimizer.step()
+        recorder.after_update()
+        recorder.end_step(loss, run)
+    recorder.finish(run)
+    recorder.remove()
+    assert len(run.loss) == 2 and run.nonfinite == []
+    assert len(run.weighted()) >= 10 and all(len(layer.grad_norm) == 2 for layer in run.weighted())
+    assert any(layer.dead_fraction is not None for layer in run.layers)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from cnnlint.findings import SEVERITIES, Finding, Loc
-from cnnlint.rule import CODE_PATTERN, NAME_PATTERN, NoOptions, RegistryError
+from cnnlint.rule import CODE_PATTERN, NAME_PATTERN, Check, RegistryError
 
 if TYPE_CHECKING:
     from cnnlint.probe.measure import Measurements
@@ -21,14 +21,7 @@ if TYPE_CHECKING:
 _REGISTRY: dict[str, type[Verdict]] = {}
 
 
-class Verdict:
-    code: ClassVar[str]
-    name: ClassVar[str]
-    severity: ClassVar[str] = "warning"
-    summary: ClassVar[str]
-    fix: ClassVar[str]
-    Options: ClassVar[type] = NoOptions
-
+class Verdict(Check):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for attr in ("code", "name", "summary", "fix"):
@@ -40,26 +33,8 @@ class Verdict:
             raise RegistryError(f"verdict {cls.code}: bad name or severity")
         _REGISTRY[cls.code] = cls
 
-    def __init__(self, options: Any = None) -> None:
-        self.options = options if options is not None else self.Options()
-
     def evaluate(self, run: Measurements, loc: Loc) -> Iterable[Finding]:
         raise NotImplementedError
-
-    def finding(self, message: str, loc: Loc, symbol: str) -> Finding:
-        return Finding(code=self.code, name=self.name, severity=self.severity,
-                       message=message, hint=self.fix, path=loc.path, line=loc.line,
-                       column=loc.column, end_line=loc.end_line, end_column=loc.end_column,
-                       symbol=symbol)
-
-    @classmethod
-    def documentation(cls) -> str:
-        import inspect
-        return inspect.cleandoc(cls.__doc__ or "")
-
-    @classmethod
-    def option_defaults(cls) -> dict[str, Any]:
-        return {name.replace("_", "-"): value for name, value in cls.Options.defaults().items()}
 
 
 def load_verdicts() -> dict[str, type[Verdict]]:

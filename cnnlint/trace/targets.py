@@ -140,15 +140,20 @@ def import_file(path: str) -> Any:
 
 
 def import_module(dotted: str, where: str = "") -> Any:
+    return call_user(f"importing {where or dotted}", importlib.import_module, dotted)
+
+
+def call_user(what: str, function: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run the user's code; whatever it raises (sys.exit included) becomes a TargetError
+    that says what was being done. Only Ctrl-C gets through."""
     try:
-        return importlib.import_module(dotted)
+        return function(*args, **kwargs)
     except SystemExit as exc:
-        raise TargetError(f"importing {where or dotted} called sys.exit({exc.code!r})") from None
+        raise TargetError(f"{what} called sys.exit({exc.code!r})") from None
     except KeyboardInterrupt:
         raise
     except BaseException as exc:
-        raise TargetError(f"importing {where or dotted} failed: "
-                          f"{type(exc).__name__}: {exc}") from exc
+        raise TargetError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
 
 
 def roots_for(target: Target, project_root: str) -> list[str]:
@@ -180,15 +185,7 @@ def construct(factory: Any, target: Target) -> Any:
     """Call the class or factory with the target's keyword arguments."""
     import torch
 
-    try:
-        built = factory(*target.args, **target.kwargs)
-    except SystemExit as exc:
-        raise TargetError(f"building {target.describe()} called sys.exit({exc.code!r})") from None
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:
-        raise TargetError(f"building {target.describe()} failed: "
-                          f"{type(exc).__name__}: {exc}") from exc
+    built = call_user(f"building {target.describe()}", factory, *target.args, **target.kwargs)
     if not isinstance(built, torch.nn.Module):
         raise TargetError(f"{target.describe()} returned {type(built).__name__}, "
                           "not an nn.Module")
