@@ -123,6 +123,27 @@ def test_jobs_output_is_identical(in_tmp: Path) -> None:
     assert keys == sorted(keys)
 
 
+def test_forked_model_building_gives_the_same_output(in_tmp: Path) -> None:
+    """Past MIN_PARALLEL_MODELS, --jobs builds models in forked workers (only without a
+    tracer, so in a subprocess: under coverage the parent builds them itself)."""
+    from cnnlint.extract.models import MIN_PARALLEL_MODELS
+
+    block = BAD.replace("class Net(", "class Net{i}(").replace("nn.Conv2d(3, 8, 3)",
+                                                              "nn.Conv2d(3, 8, {i} + 1)")
+    for part in range(8):
+        (in_tmp / f"nets{part}.py").write_text("import torch.nn as nn\n" + "".join(
+            block.replace("import torch.nn as nn\n", "").format(i=part * 10 + i)
+            for i in range(10)))
+    outputs = []
+    for jobs in ("1", "2", "3"):
+        done = subprocess.run([sys.executable, "-m", "cnnlint", "--no-cache", "--format", "json",
+                               "--jobs", jobs, "."], capture_output=True, text=True)
+        assert done.returncode == 1, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert len(json.loads(outputs[0])["findings"]) == 80 >= MIN_PARALLEL_MODELS
+
+
 def test_cache_files_are_ordinary_files(in_tmp: Path) -> None:
     (in_tmp / "net.py").write_text(BAD)
     _json(["net.py"])

@@ -103,34 +103,47 @@ def _may_fork() -> bool:
         and threading.active_count() == 1
 
 
-_FORKED: tuple[Interp, list[Candidate]] | None = None  # what forked workers inherit
+# What forked workers inherit: the loaded interpreter, the candidates, and a shared counter
+# of the next chunk to build.
+_FORKED: tuple[Interp, list[Candidate], Any] | None = None
+CHUNK = 8  # candidates taken at a time: neighbours in a file share blocks (and caches)
+
+Outcome = tuple[ir.Model | None, ErrorEntry | None]
 
 
-def _build_share(share: tuple[int, int]) -> list[tuple[ir.Model | None, ErrorEntry | None]]:
+def _build_chunks() -> list[tuple[int, Outcome]]:
+    """Take chunks of candidates until none is left. The parent and the workers all run
+    this: whoever is free takes the next chunk, so a share of heavy models cannot leave
+    one process working while the other waits."""
     assert _FORKED is not None
-    interp, candidates = _FORKED
-    index, jobs = share
-    return [_build_one(interp, c) for c in candidates[index::jobs]]
+    interp, candidates, counter = _FORKED
+    built: list[tuple[int, Outcome]] = []
+    while True:
+        with counter.get_lock():
+            start = counter.value
+            counter.value = start + CHUNK
+        if start >= len(candidates):
+            return built
+        for index in range(start, min(start + CHUNK, len(candidates))):
+            built.append((index, _build_one(interp, candidates[index])))
 
 
-def _build_forked(interp: Interp, candidates: list[Candidate], jobs: int
-                  ) -> list[tuple[ir.Model | None, ErrorEntry | None]]:
+def _build_forked(interp: Interp, candidates: list[Candidate], jobs: int) -> list[Outcome]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     global _FORKED
-    _FORKED = (interp, candidates)
+    context = multiprocessing.get_context("fork")
+    _FORKED = (interp, candidates, context.Value("i", 0))
     try:
-        # jobs - 1 forked workers build a share each; this process builds the first.
-        with ProcessPoolExecutor(max_workers=jobs - 1,
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_build_share, (i, jobs)) for i in range(1, jobs)]
-            shares = [_build_share((0, jobs))] + [f.result() for f in futures]
+        with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
+            futures = [pool.submit(_build_chunks) for _ in range(jobs - 1)]
+            built = _build_chunks() + [item for f in futures for item in f.result()]
     finally:
         _FORKED = None
-    outcomes: list[tuple[ir.Model | None, ErrorEntry | None]] = [(None, None)] * len(candidates)
-    for index, share in enumerate(shares):
-        outcomes[index::jobs] = share
+    outcomes: list[Outcome] = [(None, None)] * len(candidates)
+    for index, outcome in built:
+        outcomes[index] = outcome
     return outcomes
 
 
