@@ -56,13 +56,19 @@ def spanned(network: ir.Network, masks: list[int] | None = None) -> int:
     out = 0
     for node in network.nodes:
         if is_skip(node, masks):
-            reach = [masks[i] | (1 << i) for i in node.inputs]
-            union, common = 0, reach[0]
-            for r in reach:
-                union |= r
-                common &= r
-            out |= union & ~common
+            out |= around(node, masks)
     return out
+
+
+def around(node: ir.Node, masks: list[int]) -> int:
+    """Bitmask of the nodes on some but not all of a node's input paths: what a skip
+    connection goes around."""
+    reach = [masks[i] | (1 << i) for i in node.inputs]
+    union, common = 0, reach[0]
+    for r in reach:
+        union |= r
+        common &= r
+    return union & ~common
 
 
 def longest_run(network: ir.Network, counts: Callable[[ir.Node], bool],

@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.graph import longest_run
-from cnnlint.ir import INPUT, Model, ProjectFacts
+from cnnlint.graph import ancestors, around, is_skip
+from cnnlint.ir import INPUT, Model, Network, Node, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -18,7 +18,10 @@ class DeepStackWithoutNormalization(Rule):
 
     ## What it flags
     A path through `min-layers` (default 6) or more conv layers with no BatchNorm, GroupNorm,
-    LayerNorm or InstanceNorm between any two of them.
+    LayerNorm or InstanceNorm between any two of them. A skip connection whose other branch
+    is normalised (pre-activation residual blocks: norm, activation, conv, added to an
+    un-normalised identity stream) counts as normalisation; a residual network with no
+    norm layer anywhere is still flagged.
 
     ## Why it matters
     Without normalisation the scale of activations drifts layer by layer, so gradients
@@ -48,8 +51,7 @@ class DeepStackWithoutNormalization(Rule):
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         if not model.network.complete:
             return
-        run = longest_run(model.network, counts=lambda n: n.family == "conv",
-                          resets=lambda n: n.is_norm or n.kind == INPUT)
+        run = _longest_unnormalised(model.network)
         if len(run) >= self.options.min_layers:
             yield self.finding(
                 f"{len(run)} conv layers with no normalization among them, from "
@@ -57,6 +59,37 @@ class DeepStackWithoutNormalization(Rule):
                 model.loc, symbol=model.name)
 
     valid = [
+        # Pre-activation residual stages (SegResNet, pre-act ResNet): the identity stream
+        # through the strided convolutions has no norm, but every block it meets adds a
+        # normalised branch.
+        """
+import torch.nn as nn
+
+class PreActBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(4, c)
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+        self.norm2 = nn.GroupNorm(4, c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        y = self.conv1(self.act(self.norm1(x)))
+        return x + self.conv2(self.act(self.norm2(y)))
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        stages = []
+        for _ in range(7):
+            stages += [nn.Conv2d(16, 16, 3, stride=2, padding=1), PreActBlock(16)]
+        self.stem = nn.Conv2d(3, 16, 3, padding=1)
+        self.stages = nn.Sequential(*stages)
+
+    def forward(self, x):
+        return self.stages(self.stem(x))
+""",
         """
 import torch.nn as nn
 
@@ -137,6 +170,28 @@ class LeNetDeep(nn.Module):  # flagged
             x = F.max_pool2d(F.leaky_relu(conv(x)), 1)
         return x
 """,
+        # Residual blocks, but no norm layer anywhere.
+        """
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return x + self.conv2(self.act(self.conv1(x)))
+
+class NoNormResNet(nn.Module):  # flagged
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(*[Block(16) for _ in range(4)])
+
+    def forward(self, x):
+        return self.blocks(x)
+""",
         """
 from collections import OrderedDict
 import torch.nn as nn
@@ -146,3 +201,30 @@ def encoder():  # flagged
         [(f"conv{i}", nn.Conv2d(16, 16, 3, padding=1)) for i in range(7)]))
 """,
     ]
+
+
+def _longest_unnormalised(network: Network) -> list[Node]:
+    """The longest path-ordered chain of convolutions with no norm layer between them. At a
+    skip connection the chain follows its longest input, unless the skip goes around a norm
+    layer: then the normalised branch resets the stream, and the shortest input counts."""
+    masks = ancestors(network)
+    norms = 0
+    for node in network.nodes:
+        if node.is_norm:
+            norms |= 1 << node.id
+    runs: list[tuple[int, ...]] = [()] * len(network.nodes)
+    best: tuple[int, ...] = ()
+    for node in network.nodes:
+        if node.is_norm or node.kind == INPUT:
+            continue
+        inputs = [runs[i] for i in node.inputs]
+        if inputs and is_skip(node, masks) and around(node, masks) & norms:
+            base = min(inputs, key=len)
+        else:
+            base = max(inputs, key=len, default=())
+        run = base + (node.id,) if node.family == "conv" else base
+        runs[node.id] = run
+        if len(run) > len(best):
+            best = run
+    return [network.nodes[i] for i in best]
+
