@@ -35,7 +35,6 @@ class StaticContext:
     findings: list[Finding] = field(default_factory=list)  # on this model, or its training
     batch_size: Any = None  # ir.Setting of the training loader
     optimizer: ir.Optimizer | None = None
-    errors: list[str] = field(default_factory=list)
 
 
 def static_context(result: Any, path: str, name: str) -> StaticContext:

@@ -53,7 +53,8 @@ class LayerStats:
 
         row: dict[str, object] = {"name": self.name, "type": self.type, "order": self.order}
         if self.weighted:
-            row.update(grad_norm=mean(self.grad_norm), grad_norm_first=_first(self.grad_norm),
+            row.update(grad_norm=mean(self.grad_norm),
+                       grad_norm_first=self.grad_norm[0] if self.grad_norm else None,
                        update_ratio=mean(self.update_ratio),
                        grad_nonfinite=self.grad_nonfinite)
         row.update(act_mean=mean(self.act_mean), act_std=mean(self.act_std))
@@ -65,10 +66,6 @@ class LayerStats:
             row.update(bn_mean_spread=self.bn_mean_spread, bn_var_spread=self.bn_var_spread,
                        bn_gap=self.bn_gap)
         return row
-
-
-def _first(values: list[float]) -> float | None:
-    return values[0] if values else None
 
 
 @dataclass
