@@ -19,7 +19,7 @@ from cnnlint.findings import ErrorEntry, Finding, Loc
 from cnnlint.probe import confirm as confirming
 from cnnlint.probe import data as datasets
 from cnnlint.probe.measure import Measurements, Recorder, batchnorm_noise
-from cnnlint.probe.verdict import Verdict
+from cnnlint.probe.verdict import Verdict, load_verdicts
 
 
 class ProbeError(Exception):
@@ -149,7 +149,10 @@ class _Probe:
         verdicts = self.settings.verdicts
         for verdict in verdicts.values():
             self.report.findings.extend(verdict.evaluate(run, loc))
-        options = {v.name: v.options for v in verdicts.values()}
+        # Thresholds by verdict name, for the confirmations: the configured ones, else
+        # the defaults (also for verdicts this run does not evaluate).
+        options = {cls.name: verdicts[code].options if code in verdicts else cls.Options()
+                   for code, cls in load_verdicts().items()}
         self.report.confirmations = confirming.confirm(
             context, self.report.findings, run,
             {"batch_size": run.batch_size, "lr": run.lr, "options": options})
