@@ -511,3 +511,12 @@ def test_hooks_survive_monai_resnet_with_inplace_relu() -> None:
     assert len(run.loss) == 2 and run.nonfinite == []
     assert len(run.weighted()) >= 10 and all(len(layer.grad_norm) == 2 for layer in run.weighted())
     assert any(layer.dead_fraction is not None for layer in run.layers)
+
+
+def test_confirmations_use_default_thresholds_without_verdicts() -> None:
+    settings = runner.ProbeSettings(target=f"{NETS}:NegativeBias", input_shape=SMALL, steps=3,
+                                    verdicts={})
+    report = runner.run_probe(settings)
+    assert report.findings == []
+    assert {c["name"]: c["verdict"] for c in report.confirmations}["bad-weight-init"] == \
+        "CONFIRMED"
