@@ -109,6 +109,25 @@ class Tiny(torch.nn.Module):
         return self.bn(self.gate(self.fc2(self.act(self.fc1(x)))))
 
 
+def recorded_steps(model: torch.nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]],
+                   lr: float) -> Measurements:
+    """SGD steps with the probe's recorder, as the probe's training loop drives it."""
+    run = Measurements()
+    recorder = Recorder(model, {})
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    for x, y in batches:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        recorder.before_update()
+        optimizer.step()
+        recorder.after_update()
+        recorder.end_step(loss, run)
+    recorder.finish(run)
+    recorder.remove()
+    return run
+
+
 def test_statistics_match_plain_autograd() -> None:
     torch.manual_seed(1)
     model = Tiny()
@@ -120,17 +139,7 @@ def test_statistics_match_plain_autograd() -> None:
     lr = 0.1
 
     # The probe's numbers for one SGD step...
-    run = Measurements()
-    recorder = Recorder(model, {})
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    loss = torch.nn.functional.cross_entropy(model(x), y)
-    loss.backward()
-    recorder.before_update()
-    optimizer.step()
-    recorder.after_update()
-    recorder.end_step(loss, run)
-    recorder.finish(run)
-    recorder.remove()
+    run = recorded_steps(model, [(x, y)], lr)
     layers = {layer.name: layer for layer in run.layers}
 
     # ...against the same step done by hand.
@@ -494,20 +503,8 @@ def test_hooks_survive_monai_resnet_with_inplace_relu() -> None:
     torch.manual_seed(0)
     model = nets.resnet10(spatial_dims=2, n_input_channels=3, num_classes=4)
     assert any(getattr(m, "inplace", False) for m in model.modules())
-    run = Measurements()
-    recorder = Recorder(model, {})
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    for _ in range(2):
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(torch.randn(4, 3, 16, 16)),
-                                                 torch.tensor([0, 1, 2, 3]))
-        loss.backward()
-        recorder.before_update()
-        optimizer.step()
-        recorder.after_update()
-        recorder.end_step(loss, run)
-    recorder.finish(run)
-    recorder.remove()
+    batches = [(torch.randn(4, 3, 16, 16), torch.tensor([0, 1, 2, 3])) for _ in range(2)]
+    run = recorded_steps(model, batches, 0.01)
     assert len(run.loss) == 2 and run.nonfinite == []
     assert len(run.weighted()) >= 10 and all(len(layer.grad_norm) == 2 for layer in run.weighted())
     assert any(layer.dead_fraction is not None for layer in run.layers)
