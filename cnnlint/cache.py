@@ -133,7 +133,7 @@ class Cache:
         return value
 
     def put_facts_payload(self, key: str, payload: bytes) -> None:
-        """Store facts already serialised with marshal (as the analysis workers send them)."""
+        """Store one file's facts, serialised with marshal."""
         self._write("facts", key, payload)
 
     def get_payload(self, kind: str, key: str) -> bytes | None:

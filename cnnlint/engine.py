@@ -5,13 +5,11 @@ The engine never prints and never exits; the CLI decides what to show and the ex
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import marshal
 import os
-import sys
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from cnnlint import __version__, ir, suppress
 from cnnlint.cache import Cache, content_key, quick_key
@@ -21,6 +19,7 @@ from cnnlint.extract.training import extract_runs
 from cnnlint.extract.source import (
     FileFacts, ReadError, analyse_source, decode_source, module_name, read_bytes, read_source,
 )
+from cnnlint.fanout import can_fork, fan_out, no_cyclic_gc
 from cnnlint.files import discover, matches
 from cnnlint.locate import Locator
 from cnnlint.findings import ErrorEntry, Finding
@@ -131,22 +130,19 @@ def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: 
         else:
             pending.append((path, data, key))
     if jobs > 1 and len(pending) >= MIN_PARALLEL_FILES:
-        outcomes: list[tuple[Any, ErrorEntry | None]] = _analyse_parallel(
-            [(p, d) for p, d, _ in pending], jobs)
-    else:  # in this process: the facts themselves, no marshal round trip
+        outcomes = _analyse_parallel([(p, d) for p, d, _ in pending], jobs)
+    else:
         keep = trees if len(pending) <= MIN_PARALLEL_FILES else None
-        with _no_cyclic_gc():
+        with no_cyclic_gc():
             outcomes = [_analyse_one((p, d), keep) for p, d, _ in pending]
-    for (path, data, key), (outcome, error) in zip(pending, outcomes):
+    for (path, data, key), (value, error) in zip(pending, outcomes):
         if error is not None:
             result.errors.append(error)
             keys = None
             continue
-        payload = outcome if isinstance(outcome, bytes) else None
-        value = marshal.loads(outcome) if payload is not None else outcome
         result.facts[path] = _facts_from(path, data, value)
         if cache is not None:
-            cache.put_facts_payload(key, payload if payload is not None else marshal.dumps(value))
+            cache.put_facts_payload(key, marshal.dumps(value))
     result.facts = {p: result.facts[p] for p in paths if p in result.facts}
     return keys
 
@@ -166,74 +162,39 @@ def _facts_from(path: str, data: bytes, value: tuple[Any, ...]) -> FileFacts:
 MIN_PARALLEL_FILES = 8
 
 
-def _worker_context() -> Any:
-    """How workers start. A plain fork is the cheapest (workers inherit the imported
-    modules), and safe when this process has one thread and no tracer. Under coverage or a
-    debugger a fork would inherit the tracer, so workers then come from a clean forkserver
-    that imports the engine once (spawn where there is no forkserver)."""
-    import multiprocessing
-    import threading
-
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and sys.gettrace() is None and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    if "forkserver" in methods:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["cnnlint.engine"])
-        return context
-    return multiprocessing.get_context("spawn")
-
-
 def _analyse_parallel(items: list[tuple[str, bytes]], jobs: int
                       ) -> list[tuple[Any, ErrorEntry | None]]:
-    """Analyse in `jobs` shares of about equal bytes: jobs - 1 worker processes take one
-    share each and this process takes the first, instead of idling while it waits."""
-    from concurrent.futures import ProcessPoolExecutor  # only runs that fan out pay for it
-
-    shares: list[list[int]] = [[] for _ in range(min(jobs, len(items)))]
-    loads = [0] * len(shares)
-    for index in sorted(range(len(items)), key=lambda i: -len(items[i][1])):
-        lightest = loads.index(min(loads))  # largest files first, to the lightest share
-        shares[lightest].append(index)
-        loads[lightest] += len(items[index][1]) + 1
-    outcomes: list[tuple[Any, ErrorEntry | None]] = [(None, None)] * len(items)
-    with ProcessPoolExecutor(max_workers=len(shares) - 1,
-                             mp_context=_worker_context()) as pool:
-        futures = [pool.submit(_analyse_share, [items[i] for i in share])
-                   for share in shares[1:]]
-        with _no_cyclic_gc():
-            for index in shares[0]:
-                outcomes[index] = _analyse_one(items[index])  # facts, not bytes: no round trip
-        for share, future in zip(shares[1:], futures):
-            for index, outcome in zip(share, future.result()):
-                outcomes[index] = outcome
-    return outcomes
+    """Analyse in this process and `jobs - 1` forked children, largest files first, each
+    taking the next file when free. Children send facts back as marshal data."""
+    if not can_fork():
+        return _analyse_spawned(items, jobs)
+    largest_first = sorted(range(len(items)), key=lambda i: -len(items[i][1]))
+    with no_cyclic_gc():
+        done = fan_out([[i] for i in largest_first], lambda i: _analyse_one(items[i]), jobs,
+                       dump=_dump_outcomes, load=_load_outcomes)
+    return [done[i] for i in range(len(items))]
 
 
-def _analyse_share(items: list[tuple[str, bytes]]) -> list[tuple[bytes | None, ErrorEntry | None]]:
-    with _no_cyclic_gc():
-        return [_analyse_worker(item) for item in items]
+def _dump_outcomes(done: list[tuple[int, tuple[Any, ErrorEntry | None]]]) -> bytes:
+    return marshal.dumps([(i, value, error and (error.path, error.kind, error.message))
+                          for i, (value, error) in done])
 
 
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Parsing allocates millions of short-lived, acyclic nodes (reference counting frees
-    them), while the facts kept so far grow: the cyclic collector's passes over them cost
-    ~10% of a run and find next to nothing. It is off while files are analysed."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+def _load_outcomes(payload: bytes) -> list[tuple[int, tuple[Any, ErrorEntry | None]]]:
+    return [(i, (value, error and ErrorEntry(*error)))
+            for i, value, error in marshal.loads(payload)]
 
 
-def _analyse_worker(item: tuple[str, bytes]) -> tuple[bytes | None, ErrorEntry | None]:
-    """One file's facts as marshal bytes (fast to send back and ready for the cache), or the
-    error entry that replaces them. Runs in a worker process when --jobs > 1."""
-    value, error = _analyse_one(item)
-    return (marshal.dumps(value) if value is not None else None), error
+def _analyse_spawned(items: list[tuple[str, bytes]], jobs: int
+                     ) -> list[tuple[Any, ErrorEntry | None]]:
+    """Where there is no fork (Windows), workers are fresh interpreters that import the
+    engine; each analyses every n-th file."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_analyse_one, items, chunksize=max(1, len(items) // (4 * jobs))))
 
 
 def _analyse_one(item: tuple[str, bytes], keep: dict[str, Any] | None = None

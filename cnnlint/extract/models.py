@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Iterable
 
 from cnnlint import ir
@@ -10,6 +9,7 @@ from cnnlint.extract import values as v
 from cnnlint.extract.interp import Args, FileScope, Frame, Interp, TooComplex, tensors_in
 from cnnlint.extract.source import FileFacts
 from cnnlint.extract.values import UNKNOWN
+from cnnlint.fanout import can_fork
 from cnnlint.findings import ErrorEntry, Loc
 from cnnlint.graph import MAX_NODES
 
@@ -28,14 +28,13 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
                    jobs: int = 1) -> list[ir.Model]:
     """Every model of the run, in a stable order. A model the reader fails on becomes an
     `internal` error entry (when `errors` is given) and the others are still read. With
-    jobs > 1 (and a process that may fork), forked workers, which inherit the loaded
-    interpreter, build every n-th model each."""
+    jobs > 1 (and a process that may fork), forked children share the building."""
     if errors is not None:
         errors.extend(ErrorEntry(path=s.path, kind="internal", message=(
             f"reading the module level failed: {s.load_error}"))
             for s in interp.scopes.values() if s.load_error)
     candidates = _candidates(interp)
-    if jobs > 1 and len(candidates) >= MIN_PARALLEL_MODELS and _may_fork():
+    if jobs > 1 and len(candidates) >= MIN_PARALLEL_MODELS and can_fork():
         outcomes = _build_forked(interp, candidates, jobs)
     else:
         outcomes = [_build_one(interp, c) for c in candidates]
@@ -93,58 +92,24 @@ def _build_one(interp: Interp, candidate: Candidate
             f"reading model {name} failed: {type(exc).__name__}: {exc}"))
 
 
-def _may_fork() -> bool:
-    """Forking hands workers the loaded interpreter for free; it is safe with one thread
-    and no tracer (under coverage or a debugger the models are built here, serially)."""
-    import multiprocessing
-    import threading
-
-    return "fork" in multiprocessing.get_all_start_methods() and sys.gettrace() is None \
-        and threading.active_count() == 1
-
-
-# What forked workers inherit: the loaded interpreter, the candidates, and a shared counter
-# of the next chunk to build.
-_FORKED: tuple[Interp, list[Candidate], Any] | None = None
 CHUNK = 8  # candidates taken at a time: neighbours in a file share blocks (and caches)
 
 Outcome = tuple[ir.Model | None, ErrorEntry | None]
 
 
-def _build_chunks() -> list[tuple[int, Outcome]]:
-    """Take chunks of candidates until none is left. The parent and the workers all run
-    this: whoever is free takes the next chunk, so a share of heavy models cannot leave
-    one process working while the other waits."""
-    assert _FORKED is not None
-    interp, candidates, counter = _FORKED
-    built: list[tuple[int, Outcome]] = []
-    while True:
-        with counter.get_lock():
-            start = counter.value
-            counter.value = start + CHUNK
-        if start >= len(candidates):
-            return built
-        for index in range(start, min(start + CHUNK, len(candidates))):
-            built.append((index, _build_one(interp, candidates[index])))
-
-
 def _build_forked(interp: Interp, candidates: list[Candidate], jobs: int) -> list[Outcome]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    """Children inherit the loaded interpreter with the fork; whoever is free builds the
+    next chunk of candidates, and children send their models back pickled."""
+    import pickle
 
-    global _FORKED
-    context = multiprocessing.get_context("fork")
-    _FORKED = (interp, candidates, context.Value("i", 0))
-    try:
-        with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
-            futures = [pool.submit(_build_chunks) for _ in range(jobs - 1)]
-            built = _build_chunks() + [item for f in futures for item in f.result()]
-    finally:
-        _FORKED = None
-    outcomes: list[Outcome] = [(None, None)] * len(candidates)
-    for index, outcome in built:
-        outcomes[index] = outcome
-    return outcomes
+    from cnnlint.fanout import fan_out
+
+    chunks = [list(range(start, min(start + CHUNK, len(candidates))))
+              for start in range(0, len(candidates), CHUNK)]
+    built = fan_out(chunks, lambda i: _build_one(interp, candidates[i]), jobs,
+                    dump=lambda done: pickle.dumps(done, pickle.HIGHEST_PROTOCOL),
+                    load=pickle.loads)
+    return [built[i] for i in range(len(candidates))]
 
 
 def _is_factory_candidate(stmt: tuple[Any, ...]) -> bool:
