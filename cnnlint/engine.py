@@ -227,10 +227,10 @@ def _run_key(keys: list[tuple[str, str]], settings: Settings,
     return digest.hexdigest()
 
 
-def _restore_run(cached: dict[str, object], result: Result) -> bool:
+def _restore_run(cached: dict[str, Any], result: Result) -> bool:
     try:
-        result.findings = [Finding(**f) for f in cached["findings"]]  # type: ignore[union-attr, arg-type]
-        result.cached_notes = [str(n) for n in cached.get("notes", [])]  # type: ignore[union-attr]
+        result.findings = [Finding(**f) for f in cached["findings"]]
+        result.cached_notes = [str(n) for n in cached.get("notes", [])]
     except (TypeError, KeyError):
         return False
     return True

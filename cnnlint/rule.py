@@ -60,10 +60,11 @@ class Check:
     severity: ClassVar[str] = "warning"
     summary: ClassVar[str]
     fix: ClassVar[str]  # the default hint: one imperative line
-    Options: ClassVar[type] = NoOptions
+    Options: ClassVar[type[RuleOptions]] = NoOptions
 
     def __init__(self, options: Any = None) -> None:
-        self.options = options if options is not None else self.Options()
+        # Any: each check reads the fields of its own Options subclass.
+        self.options: Any = options if options is not None else self.Options()
 
     def finding(self, message: str, loc: Loc, symbol: str, hint: str | None = None,
                 severity: str | None = None) -> Finding:

@@ -82,12 +82,12 @@ class FileScope:
         self.globals: dict[str, Any] = {}
         self.state = "new"  # new | loading | loaded
         self.load_error = ""  # a reader failure on the module level (an internal error)
-        self._locs: dict[int, Loc | None] = {}
+        self._locs: dict[int, Loc | SlotLoc | None] = {}  # a SlotLoc reads as a Loc
 
     def loc(self, slot: int | None) -> Loc | None:
         if slot is None:
             return None
-        found = self._locs.get(slot, _MISSING)
+        found: Any = self._locs.get(slot, _MISSING)
         if found is _MISSING:
             found = None
             if self.spans is None:
@@ -97,7 +97,7 @@ class FileScope:
                 line, col, end_line, end_col = self.spans[slot]
                 found = Loc(self.path, line, col, end_line, end_col) if line else None
             self._locs[slot] = found
-        return found  # type: ignore[return-value]
+        return found
 
 
 def _clone(value: Any) -> Any:

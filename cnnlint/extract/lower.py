@@ -182,7 +182,8 @@ class Lowerer:
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 parts.append(part.value)
-            elif part.format_spec or part.conversion:
+            elif not isinstance(part, cst.FormattedStringExpression) or part.format_spec \
+                    or part.conversion:
                 return ("fstr", None)  # formatting we do not evaluate
             else:
                 parts.append(self.expr(part.expression))
@@ -195,7 +196,7 @@ class Lowerer:
         )
 
     def _dict(self, node: cst.Dict) -> Lowered:
-        items = []
+        items: list[tuple[Lowered | None, Lowered]] = []
         for e in node.elements:
             if isinstance(e, cst.DictElement):
                 items.append((self.expr(e.key), self.expr(e.value)))
@@ -224,7 +225,7 @@ class Lowerer:
             s = element.slice
             if isinstance(s, cst.Index):
                 parts.append(self.expr(s.value))
-            else:
+            elif isinstance(s, cst.Slice):
                 parts.append(("slice", *(self.expr(x) if x is not None else ("const", None)
                                          for x in (s.lower, s.upper, s.step))))
         index = parts[0] if len(parts) == 1 else ("tuple", tuple(parts))

@@ -17,12 +17,9 @@ def summary(findings: list[Finding], errors: list[ErrorEntry], files: int) -> di
 
 
 def get(fmt: str) -> Callable[..., str]:
-    if fmt == "json":
-        from cnnlint.report.json import render
-    elif fmt == "sarif":
-        from cnnlint.report.sarif import render
-    elif fmt == "github":
-        from cnnlint.report.github import render
-    else:
-        from cnnlint.report.text import render
+    """The renderer for `fmt`; only its module is imported."""
+    from importlib import import_module
+
+    name = fmt if fmt in ("json", "sarif", "github") else "text"
+    render: Callable[..., str] = import_module(f"cnnlint.report.{name}").render
     return render
