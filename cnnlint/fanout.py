@@ -105,6 +105,10 @@ def _fork_child(tickets: int, batches: list[list[int]], run: Callable[[int], T],
     if pid == 0:  # pragma: no cover - the child; coverage data dies with it (os._exit)
         code = 1
         try:
+            # A tracer (coverage, a debugger) would slow the child several times over, and
+            # what it records dies with the child anyway.
+            sys.settrace(None)
+            sys.setprofile(None)
             os.close(source)
             payload = dump(_take_tickets(tickets, batches, run))
             with open(sink, "wb", closefd=True) as out:
