@@ -79,7 +79,8 @@ def main() -> None:
           f"{options.repeat} repetitions, medians")
     for name, value in medians.items():
         print(f"  {name:<12} {value:.3f} s")
-    print(f"  probe / plain = {ratio:.2f}x (goal <= {GOAL}x: {'met' if ratio <= GOAL else 'NOT met'})")
+    verdict = "met" if ratio <= GOAL else "NOT met"
+    print(f"  probe / plain = {ratio:.2f}x (goal <= {GOAL}x: {verdict})")
 
 
 if __name__ == "__main__":
