@@ -63,6 +63,18 @@ def test_text_output_says_how_each_model_was_traced(project: Path) -> None:
            "datadep.py:NeedsArgs(width=...)" in out  # ...and named with --verbose
 
 
+def test_machine_readable_output_carries_the_trace_notes(project: Path) -> None:
+    code, document, err = _lint("--trace", "datadep.py")
+    assert code == 1, err
+    (note,) = document["notes"]
+    assert note.startswith("datadep.py:7: traced Gated with forward hooks, 13 weighted layers")
+    code, out, _ = run(["--no-cache", "--trace", "--format", "sarif", "datadep.py"])
+    notifications = json.loads(out)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert [n["message"]["text"] for n in notifications if n["level"] == "note"] == [note]
+    _, static, _ = _lint("datadep.py")
+    assert static["notes"] == []
+
+
 def test_symbolic_trace_failure_falls_back_to_a_forward_pass(project: Path) -> None:
     code, document, err = _lint("--trace", "datadep.py")
     assert code == 1 and document["errors"] == [], err

@@ -1,4 +1,7 @@
-"""Machine-readable output: `{"version": 1, "findings", "errors", "summary"}`."""
+"""Machine-readable output: `{"version": 1, "findings", "errors", "notes", "summary"}`.
+
+`notes` are the lines the text output prints as `note:` (what `--trace` traced and how;
+with `--verbose`, what could be read only partially)."""
 
 from __future__ import annotations
 
@@ -10,11 +13,13 @@ from cnnlint.report import summary
 VERSION = 1
 
 
-def render(findings: list[Finding], errors: list[ErrorEntry], files: int, **_: object) -> str:
+def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
+           notes: list[str] | None = None, **_: object) -> str:
     document = {
         "version": VERSION,
         "findings": [f.to_dict() for f in findings],
         "errors": [e.to_dict() for e in errors],
+        "notes": list(notes or []),
         "summary": summary(findings, errors, files),
     }
     return json.dumps(document, indent=2) + "\n"

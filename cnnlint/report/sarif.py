@@ -31,7 +31,8 @@ def _rule_entry(rule: type[Rule]) -> dict[str, Any]:
 
 
 def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
-           rules: dict[str, type[Rule]] | None = None, **_: object) -> str:
+           rules: dict[str, type[Rule]] | None = None, notes: list[str] | None = None,
+           **_: object) -> str:
     rules = rules or {}
     fired = sorted({f.code for f in findings})
     index = {code: i for i, code in enumerate(fired)}
@@ -59,6 +60,8 @@ def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
         **({"locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(e.path)}}}]}
            if e.path else {}),
     } for e in errors]
+    # What --trace traced and how (and, verbose, what was read only partially).
+    notifications += [{"level": "note", "message": {"text": note}} for note in notes or ()]
     driver_rules = [_rule_entry(rules[code]) if code in rules else
                     {"id": code, "shortDescription": {"text": code}} for code in fired]
     document = {
