@@ -25,8 +25,9 @@ T = TypeVar("T")
 
 TICKET = struct.Struct("=I")
 # All tickets are written before the first fork, so they must fit in a pipe's buffer
-# without a reader (16 KiB is the smallest default, on macOS): more batches are merged.
-MAX_TICKETS = 16384 // TICKET.size
+# without a reader: one page, the least a pipe holds (Linux shrinks new pipes to that for a
+# user over its pipe quota). More batches than that are merged.
+MAX_TICKETS = 4096 // TICKET.size
 
 
 def can_fork() -> bool:
@@ -47,9 +48,13 @@ def fan_out(batches: Sequence[Sequence[int]], run: Callable[[int], T], jobs: int
     children: list[tuple[int, int]] = []  # (pid, read end of its results pipe)
     results: dict[int, T] = {}
     try:
-        os.write(feed, b"".join(TICKET.pack(n) for n in range(len(batches))))
-        os.close(feed)
-        for _ in range(max(jobs - 1, 0)):
+        try:
+            pending = b"".join(TICKET.pack(n) for n in range(len(batches)))
+            while pending:  # a signal can cut a write short
+                pending = pending[os.write(feed, pending):]
+        finally:
+            os.close(feed)  # before any fork: the children's reads end at the last ticket
+        for _ in range(min(jobs, len(batches)) - 1):  # no child without a batch to take
             try:
                 children.append(_fork_child(tickets, batches, run, dump))
             except OSError:  # no process to spare: fewer hands, same results

@@ -32,6 +32,21 @@ def _slow_square(i: int) -> tuple[int, int]:
     return i * i, os.getpid()
 
 
+def _count_forks(monkeypatch: pytest.MonkeyPatch) -> set[int]:
+    """The pids of the children forked from now on (as seen by the parent)."""
+    forked: set[int] = set()
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.add(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    return forked
+
+
 def _reaped(pids: set[int]) -> bool:
     for pid in pids:
         try:
@@ -54,6 +69,12 @@ def test_every_task_is_done_once_and_children_take_their_share() -> None:
 def test_one_job_runs_here() -> None:
     done = _fan_out([[0], [1], [2]], _slow_square, jobs=1)
     assert {pid for _, pid in done.values()} == {os.getpid()}
+
+
+def test_no_child_without_a_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    forks = _count_forks(monkeypatch)
+    done = _fan_out([[0, 1], [2]], _slow_square, jobs=8)
+    assert sorted(done) == [0, 1, 2] and len(forks) == 1
 
 
 def test_more_batches_than_a_pipe_holds_are_merged() -> None:
@@ -90,16 +111,7 @@ def test_what_a_failed_child_took_is_done_here(failure: str) -> None:
 
 
 def test_an_error_here_stops_and_reaps_the_children(monkeypatch: pytest.MonkeyPatch) -> None:
-    forked: set[int] = set()
-    real_fork = os.fork
-
-    def fork() -> int:
-        pid = real_fork()
-        if pid:
-            forked.add(pid)
-        return pid
-
-    monkeypatch.setattr(os, "fork", fork)
+    forked = _count_forks(monkeypatch)
     parent = os.getpid()
 
     def run(i: int) -> int:
