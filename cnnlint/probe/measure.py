@@ -154,12 +154,18 @@ class Recorder:
             self.order += 1
         return self.step_values.setdefault(layer.name, {})
 
+    def _float_output(self, output: Any) -> Any:
+        """A layer's output tensor, detached; None when it is not a floating-point tensor."""
+        out = output[0] if isinstance(output, tuple) else output
+        if not isinstance(out, self.torch.Tensor) or not out.is_floating_point():
+            return None
+        return out.detach()
+
     def _output_hook(self, layer: LayerStats, family: str) -> Any:
         def hook(module: Any, args: Any, output: Any) -> None:
-            out = output[0] if isinstance(output, tuple) else output
-            if not isinstance(out, self.torch.Tensor) or not out.is_floating_point():
+            out = self._float_output(output)
+            if out is None:
                 return
-            out = out.detach()
             values = self._values(layer)
             # Two plain reductions: torch.std_mean's one-pass algorithm is slower on CPU.
             mean = out.mean()
@@ -174,10 +180,9 @@ class Recorder:
 
     def _preactivation_hook(self, layer: LayerStats, family: str) -> Any:
         def hook(module: Any, args: Any, output: Any) -> None:
-            out = output[0] if isinstance(output, tuple) else output
-            if not isinstance(out, self.torch.Tensor) or not out.is_floating_point():
+            out = self._float_output(output)
+            if out is None:
                 return
-            out = out.detach()
             self._values(layer)
             if family == "relu":
                 self._alive(layer, out)
