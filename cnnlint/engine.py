@@ -188,7 +188,7 @@ def _load_outcomes(payload: bytes) -> list[tuple[int, tuple[Any, ErrorEntry | No
 def _analyse_spawned(items: list[tuple[str, bytes]], jobs: int
                      ) -> list[tuple[Any, ErrorEntry | None]]:
     """Where there is no fork (Windows), workers are fresh interpreters that import the
-    engine; each analyses every n-th file."""
+    engine and take files in chunks; this process waits."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

@@ -18,8 +18,14 @@ def summary(findings: list[Finding], errors: list[ErrorEntry], files: int) -> di
 
 def get(fmt: str) -> Callable[..., str]:
     """The renderer for `fmt`; only its module is imported."""
-    from importlib import import_module
-
-    name = fmt if fmt in ("json", "sarif", "github") else "text"
-    render: Callable[..., str] = import_module(f"cnnlint.report.{name}").render
-    return render
+    if fmt == "json":
+        from cnnlint.report.json import render as json_render
+        return json_render
+    if fmt == "sarif":
+        from cnnlint.report.sarif import render as sarif_render
+        return sarif_render
+    if fmt == "github":
+        from cnnlint.report.github import render as github_render
+        return github_render
+    from cnnlint.report.text import render as text_render
+    return text_render
