@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 # Ordered from least to most severe; `--fail-on` compares by this order.
 SEVERITIES = ("info", "warning", "error")
@@ -42,9 +42,6 @@ class Finding:
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.line, self.column, self.code, self.message)
-
-    def with_path(self, path: str) -> Finding:
-        return replace(self, path=path)
 
 
 @dataclass(frozen=True)
