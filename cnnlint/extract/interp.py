@@ -13,209 +13,25 @@ a whole network stay silent on such networks.
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Callable, Iterable
 
-from cnnlint import catalogue, ir
+from cnnlint import ir
+from cnnlint.extract import torchnn
 from cnnlint.extract import values as v
+from cnnlint.extract.builtins import BUILTINS, container_method, dict_method, list_method
+from cnnlint.extract.frames import (
+    BREAK, COMPUTE_PROBE, CONTINUE, MAX_CALL_DEPTH, MAX_LOOP, MAX_RECURSION, MAX_SIZE,
+    MAX_STEPS, MISSING, NORMAL, RETURN, Args, FileScope, Frame, TooComplex, assigned_names,
+    clone, clone_all, const_equal, describe, immutable_const, memo_key, names_in, safe_size,
+    tensors_in,
+)
+from cnnlint.extract.torchnn import TENSOR_INIT_METHODS, Found, kinds_named
 from cnnlint.extract.values import UNKNOWN
-from cnnlint.findings import Loc, SlotLoc
+from cnnlint.findings import Loc
 
-MAX_CALL_DEPTH = 40
-# Budgets: real models (DenseNet-264, attention U-Nets) need under 30k steps here; the
-# budget stops code that computes rather than builds (filters, coefficient tables).
-MAX_LOOP = 1024
-MAX_STEPS = 60_000
-MAX_RECURSION = 2  # nested calls of one function on unknown arguments
-COMPUTE_PROBE = 64  # passes after which a loop that built nothing is abandoned
-MAX_SIZE = 100_000  # the largest string, list or number of digits arithmetic may make
-
-# Bases that make a class an nn.Module.
-MODULE_BASES = frozenset({
-    "torch.nn.Module", "torch.nn.modules.module.Module", "pytorch_lightning.LightningModule",
-    "lightning.LightningModule", "lightning.pytorch.LightningModule",
-    "pytorch_lightning.core.LightningModule", "lightning.pytorch.core.LightningModule",
-})
-
-_NORMAL, _RETURN, _BREAK, _CONTINUE = None, "return", "break", "continue"
-_MISSING = object()
-
-
-class TooComplex(Exception):
-    """The step budget ran out (a generated file, or a loop nest the reader cannot bound)."""
-
-
-@dataclass
-class Args:
-    pos: list[Any] = field(default_factory=list)
-    kw: dict[str, Any] = field(default_factory=dict)
-    # `f(*unknown)` or `f(**unknown)`: any parameter may have been passed.
-    open_pos: bool = False
-    open_kw: bool = False
-
-
-class Frame:
-    __slots__ = ("scope", "locals", "closure", "self_obj", "cls", "owner", "returns", "origins")
-
-    def __init__(self, scope: FileScope, closure: dict[str, Any] | None = None,
-                 self_obj: Any = None, cls: v.ClassVal | None = None, owner: str = "") -> None:
-        self.scope = scope
-        self.locals: dict[str, Any] = {}
-        self.closure = closure
-        self.self_obj = self_obj
-        self.cls = cls
-        self.owner = owner  # the class (for methods) or function name: a finding's symbol
-        self.returns: list[Any] = []
-        self.origins: dict[str, str] = {}  # where a local's value came from (for messages)
-
-
-class FileScope:
-    """One file of the run: its lowered code and, once loaded, its module-level names."""
-
-    def __init__(self, path: str, module: str, body: tuple[Any, ...],
-                 spans: list[tuple[int, int, int, int]] | None, locator: Any = None) -> None:
-        self.path = path
-        self.module = module
-        self.body = body
-        self.spans = spans  # None: locations resolve lazily through the locator
-        self.locator = locator
-        self.globals: dict[str, Any] = {}
-        self.state = "new"  # new | loading | loaded
-        self.load_error = ""  # a reader failure on the module level (an internal error)
-        self._locs: dict[int, Loc | SlotLoc | None] = {}  # a SlotLoc reads as a Loc
-
-    def loc(self, slot: int | None) -> Loc | None:
-        if slot is None:
-            return None
-        found: Any = self._locs.get(slot, _MISSING)
-        if found is _MISSING:
-            found = None
-            if self.spans is None:
-                if self.locator is not None:
-                    found = SlotLoc(self.path, slot, self.locator)
-            elif slot < len(self.spans):
-                line, col, end_line, end_col = self.spans[slot]
-                found = Loc(self.path, line, col, end_line, end_col) if line else None
-            self._locs[slot] = found
-        return found
-
-
-def _clone(value: Any) -> Any:
-    """Copy the mutable containers a branch may change, so the other branch does not see it."""
-    if type(value) is list:
-        return [_clone(x) for x in value]
-    if type(value) is dict:
-        return {k: _clone(x) for k, x in value.items()}
-    return value
-
-
-def _safe_size(op: str, a: Any, b: Any) -> bool:
-    """Refuse arithmetic whose result would be huge: `"x" * 10**9`, `2 ** 10**8`, `1 << 10**9`."""
-    if op == "*" and isinstance(b, int) and isinstance(a, (str, tuple, list)):
-        return len(a) * b <= MAX_SIZE
-    if op == "*" and isinstance(a, int) and isinstance(b, (str, tuple, list)):
-        return len(b) * a <= MAX_SIZE
-    if op == "**" and isinstance(b, (int, float)) and isinstance(a, (int, float)):
-        return abs(b) <= 512 or abs(a) <= 1
-    if op == "<<" and isinstance(b, int):
-        return b <= 4096
-    return True
-
-
-_NAMES_CACHE: dict[int, tuple[tuple[Any, ...], frozenset[str]]] = {}
-
-
-def _names_in(stmt: tuple[Any, ...]) -> frozenset[str]:
-    """Every local name an `if` statement's branches mention or bind (cached per statement:
-    the lowered code lives as long as the run)."""
-    found = _NAMES_CACHE.get(id(stmt))
-    if found is not None and found[0] is stmt:
-        return found[1]
-    names: set[str] = set()
-    stack: list[Any] = [stmt[2], stmt[3]]
-    while stack:
-        item = stack.pop()
-        if type(item) is not tuple:
-            continue
-        if item and type(item[0]) is str:
-            tag = item[0]
-            if tag == "name" and len(item) == 2 and type(item[1]) is str:
-                names.add(item[1])
-                continue
-            if tag in ("def", "class") and len(item) == 6:
-                names.add(item[1])
-            elif tag == "import":
-                names.update(asname or dotted.split(".")[0] for dotted, asname in item[1])
-                continue
-            elif tag == "from" and len(item) == 4:
-                names.update(asname or name for name, asname in item[3])
-                continue
-        stack.extend(item)
-    result = frozenset(names)
-    _NAMES_CACHE[id(stmt)] = (stmt, result)
-    return result
-
-
-def _assigned_names(body: tuple[Any, ...]) -> set[str]:
-    """Names a block of statements may assign (for loops left unrolled)."""
-    out: set[str] = set()
-
-    def targets(t: tuple[Any, ...]) -> None:
-        if t[0] == "name":
-            out.add(t[1])
-        elif t[0] in ("tuple", "list"):
-            for x in t[1]:
-                targets(x)
-        elif t[0] == "*":
-            targets(t[1])
-
-    for stmt in body:
-        tag = stmt[0]
-        if tag == "assign":
-            for t in stmt[1]:
-                targets(t)
-        elif tag == "augassign":
-            targets(stmt[1])
-        elif tag == "for":
-            targets(stmt[1])
-            out |= _assigned_names(stmt[3]) | _assigned_names(stmt[4])
-        elif tag in ("if", "while"):
-            out |= _assigned_names(stmt[2]) | _assigned_names(stmt[3])
-        elif tag == "with":
-            out |= _assigned_names(stmt[2])
-        elif tag == "try":
-            out |= _assigned_names(stmt[1]) | _assigned_names(stmt[3])
-            for handler in stmt[2]:
-                out |= _assigned_names(handler)
-    return out
-
-
-def _immutable_const(value: Any) -> bool:
-    if value is None or type(value) in (bool, int, float, str):
-        return True
-    return type(value) is tuple and all(_immutable_const(x) for x in value)
-
-
-def _memo_key(fn: v.FuncVal, args: Args) -> tuple[Any, ...] | None:
-    """A key for a call on constants alone (no closure, no bound object, no splats)."""
-    if fn.bound is not None or fn.closure is not None or args.open_pos or args.open_kw:
-        return None
-    values = (*args.pos, *args.kw.values())
-    if not all(_immutable_const(x) for x in values):
-        return None
-    try:
-        return (id(fn.node), id(fn.scope), tuple(args.pos), tuple(sorted(args.kw.items())))
-    except TypeError:
-        return None
-
-
-def _clone_all(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: (_clone(x) if type(x) in (list, dict) else x) for k, x in values.items()}
-
-
-def _const_equal(a: Any, b: Any) -> bool:
-    return v.is_const(a) and v.is_const(b) and type(a) is type(b) and a == b
-
+# Re-exported: the model and training readers import these from here.
+__all__ = ["Args", "FileScope", "Frame", "Interp", "TooComplex", "describe", "tensors_in"]
 
 _MODULE_TYPES = frozenset(v.MODULE_VALUES)
 
@@ -289,9 +105,9 @@ class Interp:
             "class": self._class,
             "import": self._import,
             "from": self._from,
-            "break": lambda s, f: _BREAK,
-            "continue": lambda s, f: _CONTINUE,
-            "raise": lambda s, f: _RETURN,
+            "break": lambda s, f: BREAK,
+            "continue": lambda s, f: CONTINUE,
+            "raise": lambda s, f: RETURN,
         }
 
     # --- bookkeeping ---------------------------------------------------------------------
@@ -388,8 +204,8 @@ class Interp:
             if scope is not None:
                 if scope is f.scope:
                     continue
-                found = self.load(scope).get(name, _MISSING)
-                if found is _MISSING:
+                found = self.load(scope).get(name, MISSING)
+                if found is MISSING:
                     sub = self.find_module(f"{module}.{name}" if module else name, f.scope, level)
                     found = v.ModuleVal(sub) if sub else UNKNOWN
                 f.locals[target] = found
@@ -400,17 +216,17 @@ class Interp:
                 f.locals[target] = v.Ref(f"{module}.{name}")
 
     def lookup(self, name: str, f: Frame) -> Any:
-        found = f.locals.get(name, _MISSING)
-        if found is not _MISSING:
+        found = f.locals.get(name, MISSING)
+        if found is not MISSING:
             return found
         if f.closure is not None:
-            found = f.closure.get(name, _MISSING)
-            if found is not _MISSING:
+            found = f.closure.get(name, MISSING)
+            if found is not MISSING:
                 return found
-        found = f.scope.globals.get(name, _MISSING)
-        if found is not _MISSING:
+        found = f.scope.globals.get(name, MISSING)
+        if found is not MISSING:
             return found
-        if name in _BUILTINS:
+        if name in BUILTINS:
             return v.Builtin(name)
         return UNKNOWN
 
@@ -419,9 +235,9 @@ class Interp:
     def exec_block(self, body: tuple[Any, ...], f: Frame) -> Any:
         for stmt in body:
             status = self.exec_stmt(stmt, f)
-            if status is not _NORMAL:
+            if status is not NORMAL:
                 return status
-        return _NORMAL
+        return NORMAL
 
     def exec_stmt(self, stmt: tuple[Any, ...], f: Frame) -> Any:
         self.steps += 1
@@ -430,9 +246,9 @@ class Interp:
         tag = stmt[0]
         if tag == "expr":  # the commonest statement, inline
             self.eval(stmt[1], f)
-            return _NORMAL
+            return NORMAL
         handler = self._exec.get(tag)
-        return handler(stmt, f) if handler is not None else _NORMAL
+        return handler(stmt, f) if handler is not None else NORMAL
 
     def _expr_stmt(self, stmt: tuple[Any, ...], f: Frame) -> None:
         self.eval(stmt[1], f)
@@ -455,7 +271,7 @@ class Interp:
 
     def _return(self, stmt: tuple[Any, ...], f: Frame) -> str:
         f.returns.append(self.eval(stmt[1], f))
-        return _RETURN
+        return RETURN
 
     def assign(self, target: tuple[Any, ...], value: Any, f: Frame) -> None:
         tag = target[0]
@@ -512,7 +328,7 @@ class Interp:
         if test is False:
             return self.exec_block(stmt[3], f)
         return self.both_ways(lambda: self.exec_block(stmt[2], f),
-                              lambda: self.exec_block(stmt[3], f), f, _names_in(stmt))
+                              lambda: self.exec_block(stmt[3], f), f, names_in(stmt))
 
     def _narrowed(self, narrowing: v.Narrowing, body: tuple[Any, ...], f: Frame) -> Any:
         """Run the body of `if isinstance(m, Kind):` with `m` narrowed to those kinds."""
@@ -534,25 +350,25 @@ class Interp:
         after_first = self._snapshot(f, names)
         self._restore(f, before, names)
         status2 = second()
-        if status1 == _RETURN and status2 != _RETURN:
-            return _NORMAL
-        if status2 == _RETURN and status1 != _RETURN:
+        if status1 == RETURN and status2 != RETURN:
+            return NORMAL
+        if status2 == RETURN and status1 != RETURN:
             self._restore(f, after_first, names)
-            return _NORMAL
-        if status1 == status2 == _RETURN:
-            return _RETURN
+            return NORMAL
+        if status1 == status2 == RETURN:
+            return RETURN
         self._merge_into(f, after_first, names)
         if status1 != status2:
             self.note("a `break`/`continue` depends on a condition that is not known")
-        return _NORMAL
+        return NORMAL
 
     def _snapshot(self, f: Frame, names: frozenset[str]
                   ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         attrs = f.self_obj.attrs if isinstance(f.self_obj, v.Instance) else None
         local = f.locals
-        taken = {k: (_clone(local[k]) if type(local[k]) in (list, dict) else local[k])
+        taken = {k: (clone(local[k]) if type(local[k]) in (list, dict) else local[k])
                  for k in names if k in local}
-        return taken, _clone_all(attrs) if attrs is not None else None
+        return taken, clone_all(attrs) if attrs is not None else None
 
     def _restore(self, f: Frame, snap: tuple[dict[str, Any], dict[str, Any] | None],
                  names: frozenset[str]) -> None:
@@ -560,35 +376,35 @@ class Interp:
         for k in names:
             if k in snap[0]:
                 x = snap[0][k]
-                local[k] = _clone(x) if type(x) in (list, dict) else x
+                local[k] = clone(x) if type(x) in (list, dict) else x
             else:
                 local.pop(k, None)
         if snap[1] is not None:
             f.self_obj.attrs.clear()
-            f.self_obj.attrs.update(_clone_all(snap[1]))
+            f.self_obj.attrs.update(clone_all(snap[1]))
 
     def _merge_into(self, f: Frame, other: tuple[dict[str, Any], dict[str, Any] | None],
                     names: frozenset[str]) -> None:
         theirs_local = other[0]
         for key in names:
-            a, b = theirs_local.get(key, _MISSING), f.locals.get(key, _MISSING)
-            if a is _MISSING and b is _MISSING:
+            a, b = theirs_local.get(key, MISSING), f.locals.get(key, MISSING)
+            if a is MISSING and b is MISSING:
                 continue
-            f.locals[key] = b if a is _MISSING else (a if b is _MISSING else self.merge(a, b))
+            f.locals[key] = b if a is MISSING else (a if b is MISSING else self.merge(a, b))
         mine = f.self_obj.attrs if other[1] is not None else None
         theirs = other[1]
         if mine is None or theirs is None:
             return
         for key in list(dict.fromkeys([*theirs, *mine])):
-            a, b = theirs.get(key, _MISSING), mine.get(key, _MISSING)
-            if a is _MISSING or b is _MISSING:
-                mine[key] = b if a is _MISSING else a
+            a, b = theirs.get(key, MISSING), mine.get(key, MISSING)
+            if a is MISSING or b is MISSING:
+                mine[key] = b if a is MISSING else a
             else:
                 mine[key] = self.merge(a, b)
 
     def merge(self, a: Any, b: Any) -> Any:
         """The value a variable holds after an undecided `if` set it to `a` or `b`."""
-        if a is b or _const_equal(a, b):
+        if a is b or const_equal(a, b):
             return a
         if isinstance(a, v.Tensor) and isinstance(b, v.Tensor):
             if a.node == b.node:
@@ -617,7 +433,7 @@ class Interp:
                     self.note("a loop runs over values that are not known")
                 self.assign(target, self.unknown_item(), f)
                 status = self.exec_block(body, f)
-                return _RETURN if status == _RETURN else _NORMAL
+                return RETURN if status == RETURN else NORMAL
             if len(items) > MAX_LOOP:
                 self.note("a loop is too long to unroll")
                 items = items[:MAX_LOOP]
@@ -628,17 +444,17 @@ class Interp:
                     # coefficients, tables), it does not build the network. Stop, and let
                     # what it assigns be unknown rather than half-computed.
                     self.note("a long loop computes values; they are left unknown")
-                    for name in _assigned_names(body):
+                    for name in assigned_names(body):
                         f.locals[name] = UNKNOWN
-                    return _NORMAL
+                    return NORMAL
                 self.assign(target, self.loop_item(loop, index, item), f)
                 status = self.exec_block(body, f)
-                if status == _BREAK:
-                    return _NORMAL
-                if status == _RETURN:
-                    return _RETURN
+                if status == BREAK:
+                    return NORMAL
+                if status == RETURN:
+                    return RETURN
                 if not self.loop_continues(loop, index):
-                    return _NORMAL
+                    return NORMAL
             return self.exec_block(orelse, f)
         finally:
             self.loop_finished(loop)
@@ -665,7 +481,7 @@ class Interp:
     def _while(self, stmt: tuple[Any, ...], f: Frame) -> Any:
         self.note("a `while` loop is read as running once")
         status = self.exec_block(stmt[2], f)
-        return _RETURN if status == _RETURN else _NORMAL
+        return RETURN if status == RETURN else NORMAL
 
     def _with(self, stmt: tuple[Any, ...], f: Frame) -> Any:
         for expr, target in stmt[1]:
@@ -676,10 +492,10 @@ class Interp:
 
     def _try(self, stmt: tuple[Any, ...], f: Frame) -> Any:
         status = self.exec_block(stmt[1], f)
-        if status == _NORMAL:
+        if status == NORMAL:
             status = self.exec_block(stmt[3], f)
         final = self.exec_block(stmt[4], f)
-        return final if final is not _NORMAL else status
+        return final if final is not NORMAL else status
 
     def _def(self, stmt: tuple[Any, ...], f: Frame) -> None:
         closure = None if f.locals is f.scope.globals else f.locals
@@ -707,8 +523,8 @@ class Interp:
         # The three most frequent tags, inline: this is the interpreter's hottest path.
         if tag == "name":
             name = e[1]
-            found = f.locals.get(name, _MISSING)
-            if found is not _MISSING:
+            found = f.locals.get(name, MISSING)
+            if found is not MISSING:
                 return found
             return self.lookup(name, f)
         if tag == "const":
@@ -796,7 +612,7 @@ class Interp:
     def compare(self, op: str, a: Any, b: Any) -> Any:
         if op == "in" and type(a) is str and isinstance(b, v.ClassNameOf):
             return v.Narrowing(b.module, kinds_named(a))
-        if isinstance(a, _Found) and op in ("!=", ">", ">=") and b in (-1, 0):
+        if isinstance(a, Found) and op in ("!=", ">", ">=") and b in (-1, 0):
             if (op, b) in (("!=", -1), (">", -1), (">=", 0)):
                 return v.Narrowing(a.module, kinds_named(a.needle))
         if op in ("is", "is not"):
@@ -804,7 +620,7 @@ class Interp:
                 return UNKNOWN
             if isinstance(a, v.Tensor) or isinstance(b, v.Tensor):
                 return UNKNOWN
-            same = a is b or (a is None) == (b is None) and (a is None or _const_equal(a, b))
+            same = a is b or (a is None) == (b is None) and (a is None or const_equal(a, b))
             return same if op == "is" else not same
         if v.is_const(a) and (v.is_const(b) or (op in ("in", "not in") and type(b) is dict)):
             try:
@@ -889,7 +705,7 @@ class Interp:
         if type(a) is list and type(b) is int and op == "*":
             if len(a) * b > MAX_SIZE:
                 return UNKNOWN
-            return [_clone(x) for _ in range(max(0, b)) for x in a]
+            return [clone(x) for _ in range(max(0, b)) for x in a]
         if type(a) is tuple and type(b) is tuple and op == "+":
             return a + b
         if type(a) is str and op == "%":
@@ -898,7 +714,7 @@ class Interp:
             except Exception:
                 return UNKNOWN
         if v.is_const(a) and v.is_const(b) and op in _BINOPS:
-            if not _safe_size(op, a, b):
+            if not safe_size(op, a, b):
                 return UNKNOWN
             try:
                 result = _BINOPS[op](a, b)
@@ -962,8 +778,8 @@ class Interp:
     def getattr(self, obj: Any, name: str) -> Any:
         kind = type(obj)
         if kind is v.Instance:
-            found = obj.attrs.get(name, _MISSING)
-            if found is not _MISSING:
+            found = obj.attrs.get(name, MISSING)
+            if found is not MISSING:
                 return found
         elif kind is v.Ref:
             return v.Ref(f"{obj.qualname}.{name}")
@@ -1050,7 +866,7 @@ class Interp:
             if func.name == "super":
                 return v.SuperVal(f.self_obj, f.cls) if f.cls is not None else UNKNOWN
             try:
-                return _BUILTINS[func.name](self, args)
+                return BUILTINS[func.name](self, args)
             except (ArithmeticError, ValueError, TypeError, MemoryError):
                 return UNKNOWN  # len(range(2**64)), int("x"): Python would raise; we shrug
         if kind in _MODULE_TYPES:
@@ -1069,9 +885,9 @@ class Interp:
             self.note("calls nest too deeply to follow")
             return UNKNOWN
         key = id(fn.node)
-        memo_key = _memo_key(fn, args)
-        if memo_key is not None and memo_key in self.memo:
-            return self.memo[memo_key]
+        call_key = memo_key(fn, args)
+        if call_key is not None and call_key in self.memo:
+            return self.memo[call_key]
         if self.active.get(key, 0) >= MAX_RECURSION and (
                 args.open_pos or args.open_kw
                 or any(x is UNKNOWN for x in (*args.pos, *args.kw.values()))):
@@ -1094,9 +910,9 @@ class Interp:
         result = frame.returns[0] if frame.returns else None
         for other in frame.returns[1:]:
             result = self.merge(result, other)
-        if memo_key is not None and self.built == built and len(self.unresolved) == notes \
-                and _immutable_const(result):
-            self.memo[memo_key] = result  # it computed a constant and built nothing
+        if call_key is not None and self.built == built and len(self.unresolved) == notes \
+                and immutable_const(result):
+            self.memo[call_key] = result  # it computed a constant and built nothing
         return result
 
     def bind(self, params: tuple[Any, ...], args: Args, frame: Frame) -> None:
@@ -1120,190 +936,37 @@ class Interp:
             else:
                 frame.locals[pname] = UNKNOWN
 
-    def instantiate(self, cls: v.ClassVal, args: Args, f: Frame, loc: Loc | None) -> Any:
-        self.built += 1
-        inst = v.Instance(cls)
-        init = cls.lookup("__init__")
-        if isinstance(init, v.FuncVal):
-            self.call_function(replace(init, bound=inst), args)
-        else:
-            self._base_init(inst, cls, args)
-        return inst
 
-    def _base_init(self, inst: v.Instance, cls: v.ClassVal, args: Args) -> None:
-        """`super().__init__(...)` (or no __init__): the first base that defines one."""
-        for base in cls.bases:
-            if isinstance(base, v.ClassVal):
-                init = base.lookup("__init__")
-                if isinstance(init, v.FuncVal):
-                    self.call_function(replace(init, bound=inst), args)
-                    return
-                self._base_init(inst, base, args)
-                return
-            if isinstance(base, v.Ref):
-                container = _container_kind(base.qualname)
-                if container == "Sequential":
-                    for key, child in _sequential_children(args):
-                        inst.attrs[key] = child
-                elif container == "ModuleList":
-                    for i, child in enumerate(self.iterate(args.pos[0]) or [] if args.pos else []):
-                        inst.attrs[str(i)] = child
-                elif container == "ModuleDict" and args.pos and type(args.pos[0]) is dict:
-                    inst.attrs.update(args.pos[0])
-                return
 
-    def is_module_class(self, cls: Any, seen: frozenset[int] = frozenset()) -> bool:
-        if not isinstance(cls, v.ClassVal) or id(cls) in seen:
-            return False
-        for base in cls.bases:
-            if isinstance(base, v.Ref) and (
-                    base.qualname in MODULE_BASES or _layer_kind(base.qualname)
-                    or _container_kind(base.qualname)):
-                return True
-            if self.is_module_class(base, seen | {id(cls)}):
-                return True
-        return False
 
-    def container_base(self, cls: v.ClassVal, seen: frozenset[int] = frozenset()) -> str | None:
-        """"Sequential", "ModuleList" or "ModuleDict" when the class derives from one."""
-        for base in cls.bases:
-            if isinstance(base, v.Ref):
-                kind = _container_kind(base.qualname)
-                if kind:
-                    return kind
-            elif isinstance(base, v.ClassVal) and id(base) not in seen:
-                found = self.container_base(base, seen | {id(cls)})
-                if found:
-                    return found
-        return None
 
-    def children(self, inst: v.Instance) -> list[tuple[str, Any]]:
-        return [(k, x) for k, x in inst.attrs.items() if isinstance(x, v.MODULE_VALUES)]
 
     # --- torch ---------------------------------------------------------------------------
 
-    def call_ref(self, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
-        container = _container_kind(qualname)
-        if container == "Sequential":
-            return v.SeqSpec(list(_sequential_children(args)))
-        if container == "ModuleList":
-            items = self.iterate(args.pos[0]) if args.pos else []
-            if items is None:
-                self.note("a ModuleList is built from values that are not known")
-                items = []
-            return v.ListSpec(list(items))
-        if container == "ModuleDict":
-            first = args.pos[0] if args.pos else {}
-            if type(first) is list:
-                first = dict(p for p in first if isinstance(p, tuple) and len(p) == 2)
-            return v.DictSpec(dict(first) if type(first) is dict else {})
-        kind = _layer_kind(qualname)
-        if kind:
-            self.built += 1
-            return v.LayerSpec(kind, bind_layer_args(kind, args), loc, f.owner)
-        if qualname in catalogue.FUNCTIONAL:
-            kind = catalogue.FUNCTIONAL[qualname]
-            inputs = tensors_in(Args(args.pos[:1], {k: x for k, x in args.kw.items()
-                                                    if k == "input"}))
-            if not inputs:
-                return UNKNOWN
-            return self.add_node(kind, inputs[:1], name=qualname.replace(
-                "torch.nn.functional.", "F."), owner=f.owner, loc=loc, functional=True)
-        if qualname in catalogue.COMBINE_FUNCTIONS:
-            tensors = tensors_in(args)
-            if len({t.node for t in tensors}) < 2:
-                return tensors[0] if tensors else UNKNOWN
-            return self.add_node(catalogue.COMBINE_FUNCTIONS[qualname], tensors,
-                                 name=qualname, loc=loc)
-        if qualname in catalogue.PASSTHROUGH_FUNCTIONS:
-            tensors = tensors_in(args)
-            return tensors[0] if tensors else UNKNOWN
-        if qualname.startswith("torch.nn.init.") and args.pos \
-                and isinstance(args.pos[0], v.ParamRef):
-            method = _INIT_FUNCTIONS.get(qualname.rsplit(".", 1)[-1], "scaled")
-            self.record_init(args.pos[0], method, Args(args.pos[1:], args.kw), f, loc)
-            return args.pos[0]
-        if qualname in ("collections.OrderedDict", "typing.OrderedDict"):
-            return _builtin_dict(self, args)
-        return self.unknown_call(args, f"a call to `{qualname}`")
 
-    def apply(self, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
-        """Call a module on tensors (its forward)."""
-        if isinstance(module, v.LayerSpec):
-            inputs = tensors_in(args)
-            if not inputs:
-                return UNKNOWN
-            return self.add_node(module.kind, inputs, name=self.paths.get(id(module), ""),
-                                 owner=module.scope, args=module.args, loc=module.loc)
-        if isinstance(module, v.SeqSpec):
-            return self._chain([c for _, c in module.children], args, f)
-        if isinstance(module, v.Choice):
-            results = []
-            for option in module.options:
-                if option is None:
-                    results.append(args.pos[0] if args.pos else UNKNOWN)
-                else:
-                    results.append(self.apply(option, args, f))
-            merged = results[0]
-            for other in results[1:]:
-                merged = self.merge(merged, other)
-            return merged
-        if isinstance(module, v.Instance):
-            forward = module.cls.lookup("forward")
-            if isinstance(forward, v.FuncVal):
-                return self.call_function(
-                    replace(forward, bound=module), args)
-            if self.container_base(module.cls) == "Sequential":
-                return self._chain([c for _, c in self.children(module)], args, f)
-            return self.unknown_call(args, f"`{module.cls.name}` has no readable forward")
-        return self.unknown_call(args, "a call to a module that is not known")
 
-    def _chain(self, modules: list[Any], args: Args, f: Frame) -> Any:
-        if not modules:
-            return args.pos[0] if args.pos else UNKNOWN
-        out = self.apply(modules[0], args, f)
-        for module in modules[1:]:
-            out = self.apply(module, Args([out]), f)
-        return out
 
-    def record_init(self, param: v.ParamRef, method: str, args: Args, f: Frame,
-                    loc: Loc | None) -> None:
-        """Remember a weight initialisation: its method and its scale (the constant, the
-        std of a normal, the bound of a uniform), when known."""
-        value = _init_scale(method, args)
-        owner = param.owner
-        if isinstance(owner, v.LayerSpec):
-            kinds: tuple[str, ...] = (owner.kind,)
-        else:
-            kinds = owner.kinds or ()
-        if method == "zeros":
-            method, value = "constant", 0.0
-        elif method == "ones":
-            method, value = "constant", 1.0
-        self.inits.append(ir.WeightInit(
-            target=param.name, method=method, value=value, layer_kinds=kinds, loc=loc,
-            scope=f.owner, layer_loc=owner.loc if isinstance(owner, v.LayerSpec) else None))
 
     def call_method(self, obj: Any, name: str, args: Args, f: Frame, loc: Loc | None) -> Any:
         if isinstance(obj, v.Tensor):
-            return self._tensor_method(obj, name, args, f, loc)
+            return torchnn.tensor_method(self, obj, name, args, f, loc)
         if isinstance(obj, v.ParamRef):
-            method = _TENSOR_INIT_METHODS.get(name)
+            method = TENSOR_INIT_METHODS.get(name)
             if method is not None:
                 self.record_init(obj, method, args, f, loc)
                 return obj
             return UNKNOWN
         if isinstance(obj, v.ClassNameOf):
             if name == "find" and args.pos and type(args.pos[0]) is str:
-                return _Found(obj.module, args.pos[0])
+                return Found(obj.module, args.pos[0])
             if name in ("startswith", "endswith", "__contains__") and args.pos \
                     and type(args.pos[0]) is str:
                 return v.Narrowing(obj.module, kinds_named(args.pos[0]))
             return UNKNOWN
         if type(obj) is list:
-            return _list_method(self, obj, name, args)
+            return list_method(self, obj, name, args)
         if type(obj) is dict:
-            return _dict_method(obj, name, args)
+            return dict_method(obj, name, args)
         if type(obj) is str:
             if name == "format" and all(v.is_const(x) for x in (*args.pos, *args.kw.values())):
                 try:
@@ -1313,7 +976,7 @@ class Interp:
             return UNKNOWN
         if isinstance(obj, v.SuperVal):
             if name == "__init__":
-                self._base_init(obj.instance, obj.cls, args)
+                torchnn.base_init(self, obj.instance, obj.cls, args)
                 return None
             for base in obj.cls.bases:
                 member = base.lookup(name) if isinstance(base, v.ClassVal) else None
@@ -1321,418 +984,35 @@ class Interp:
                     return self.call_function(
                         replace(member, bound=obj.instance), args)
             if name == "forward" and self.container_base(obj.cls) == "Sequential":
-                return self._chain([c for _, c in self.children(obj.instance)], args, f)
+                return torchnn.chain(self, [c for _, c in self.children(obj.instance)], args, f)
             return self.unknown_call(args, f"`super().{name}` is not known")
         if isinstance(obj, v.Instance):
-            return self._module_method(obj, name, args, f)
+            return torchnn.module_method(self, obj, name, args, f)
         if isinstance(obj, (v.SeqSpec, v.ListSpec, v.DictSpec)):
-            return _container_method(self, obj, name, args)
+            return container_method(self, obj, name, args)
         return self.unknown_call(args, f"`.{name}()` is not known")
 
-    def _module_method(self, obj: v.Instance, name: str, args: Args, f: Frame) -> Any:
-        if name in ("modules", "children") and not args.pos:
-            return [v.EachModule()]
-        if name == "apply" and args.pos:
-            self.call(args.pos[0], Args([v.EachModule()]), f, None)
-            return obj
-        if name in ("add_module", "register_module") and len(args.pos) >= 2:
-            if type(args.pos[0]) is str:
-                obj.attrs[args.pos[0]] = args.pos[1]
-            else:
-                self.note("a submodule is added under a name that is not known")
-            return None
-        if name in ("append",) and args.pos:
-            obj.attrs[str(len(self.children(obj)))] = args.pos[0]
-            return obj
-        if name in ("extend",) and args.pos:
-            for item in self.iterate(args.pos[0]) or []:
-                obj.attrs[str(len(self.children(obj)))] = item
-            return obj
-        if name in ("items", "values", "keys", "children", "named_children"):
-            pairs = self.children(obj)
-            if name in ("values", "children"):
-                return [c for _, c in pairs]
-            if name == "keys":
-                return [k for k, _ in pairs]
-            return [tuple(p) for p in pairs]
-        if name == "forward":
-            return self.apply(obj, args, f)
-        if name in ("register_buffer", "register_parameter", "to", "train", "eval", "cuda",
-                    "cpu", "float", "double", "half", "requires_grad_"):
-            return obj if name not in ("register_buffer", "register_parameter") else None
-        return self.unknown_call(args, f"`.{name}()` is not known")
+    # --- torch.nn (see torchnn.py); methods so that the training reader can refine them ---
 
-    def _tensor_method(self, t: v.Tensor, name: str, args: Args, f: Frame,
-                       loc: Loc | None) -> Any:
-        if name in catalogue.TENSOR_METHOD_KIND:
-            return self.add_node(catalogue.TENSOR_METHOD_KIND[name], (t,), name=f".{name}()",
-                                 owner=f.owner, loc=loc, functional=True)
-        if name in catalogue.COMBINE_METHODS:
-            others = tensors_in(args)
-            if not others or others[0].node == t.node:
-                return t
-            return self.add_node(catalogue.COMBINE_METHODS[name], (t, others[0]),
-                                 name=f".{name}()", loc=loc)
-        if name in catalogue.PASSTHROUGH_METHODS:
-            return t
-        if name in ("chunk", "split", "unbind"):
-            return t  # each part comes from the same tensor
-        if name in ("size", "dim", "numel", "item", "tolist"):
-            return UNKNOWN
-        return t
+    def instantiate(self, cls: v.ClassVal, args: Args, f: Frame, loc: Loc | None) -> Any:
+        return torchnn.instantiate(self, cls, args, f, loc)
 
+    def is_module_class(self, cls: Any, seen: frozenset[int] = frozenset()) -> bool:
+        return torchnn.is_module_class(self, cls, seen)
 
-# --- helpers that need no interpreter state ------------------------------------------------
+    def container_base(self, cls: v.ClassVal, seen: frozenset[int] = frozenset()) -> str | None:
+        return torchnn.container_base(self, cls, seen)
 
+    def children(self, inst: v.Instance) -> list[tuple[str, Any]]:
+        return torchnn.children(self, inst)
 
-@dataclass(eq=False)
-class _Found:
-    """`classname.find("Conv")`: compared with -1 it narrows the module kinds."""
+    def call_ref(self, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
+        return torchnn.call_torch(self, qualname, args, f, loc)
 
-    module: v.EachModule
-    needle: str
+    def apply(self, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
+        """Call a module on tensors (its forward)."""
+        return torchnn.apply_module(self, module, args, f, loc)
 
-
-# torch.nn.init functions and in-place tensor methods, by what they do to the values.
-_INIT_FUNCTIONS = {
-    "constant_": "constant", "zeros_": "zeros", "ones_": "ones", "normal_": "normal",
-    "uniform_": "uniform", "trunc_normal_": "trunc_normal",
-}
-_TENSOR_INIT_METHODS = {
-    "fill_": "constant", "zero_": "zeros", "normal_": "normal", "uniform_": "uniform",
-}
-
-
-def _init_scale(method: str, args: Args) -> float | None:
-    def arg(index: int, name: str, default: Any) -> Any:
-        if len(args.pos) > index:
-            return args.pos[index]
-        return args.kw.get(name, default)
-
-    def number(x: Any) -> float | None:
-        return float(x) if type(x) in (int, float) else None
-
-    if method == "constant":
-        return number(arg(0, "val", arg(0, "value", None)))
-    if method in ("normal", "trunc_normal"):
-        return number(arg(1, "std", 1.0))
-    if method == "uniform":
-        low, high = number(arg(0, "a", arg(0, "from", 0.0))), number(arg(1, "b", arg(1, "to", 1.0)))
-        return None if low is None or high is None else max(abs(low), abs(high))
-    return None
-
-
-def kinds_named(name: str, exact: bool = False) -> tuple[str, ...]:
-    """Layer kinds a class-name test selects: `Conv2d`, `_ConvNd`, or DCGAN's "Conv"."""
-    if exact and name in catalogue.FAMILY_OF:
-        return (name,)
-    stripped = name.strip("_").replace("Nd", "")
-    if stripped.startswith("BatchNorm") or stripped == "_BatchNorm":
-        return tuple(k for k, fam in catalogue.FAMILY_OF.items() if fam == "batchnorm")
-    return tuple(k for k in catalogue.FAMILY_OF if stripped and stripped in k) or (name,)
-
-
-def describe(expr: tuple[Any, ...] | None) -> str:
-    """Source-like text for a lowered callee, for notes: `self.body`, `build(...)`."""
-    if expr is None:
-        return "a call"
-    if expr[0] == "name":
-        return expr[1]
-    if expr[0] == "attr":
-        return f"{describe(expr[1])}.{expr[2]}"
-    if expr[0] == "call":
-        return f"{describe(expr[1])}(...)"
-    if expr[0] == "sub":
-        return f"{describe(expr[1])}[...]"
-    return "an expression"
-
-
-def tensors_in(args: Args) -> list[v.Tensor]:
-    out: list[v.Tensor] = []
-
-    def visit(x: Any) -> None:
-        if isinstance(x, v.Tensor):
-            out.append(x)
-        elif type(x) in (list, tuple):
-            for y in x:
-                visit(y)
-
-    for x in (*args.pos, *args.kw.values()):
-        visit(x)
-    return out
-
-
-def _layer_kind(qualname: str) -> str | None:
-    if not qualname.startswith("torch.nn."):
-        return None
-    last = qualname.rsplit(".", 1)[-1]
-    return last if last in catalogue.FAMILY_OF and last[:1].isupper() else None
-
-
-def _container_kind(qualname: str) -> str | None:
-    if not qualname.startswith("torch.nn."):
-        return None
-    last = qualname.rsplit(".", 1)[-1]
-    return last if last in catalogue.CONTAINERS else None
-
-
-def _sequential_children(args: Args) -> Iterable[tuple[str, Any]]:
-    if len(args.pos) == 1 and type(args.pos[0]) is dict:  # nn.Sequential(OrderedDict(...))
-        return [(str(k), x) for k, x in args.pos[0].items()]
-    return [(str(i), x) for i, x in enumerate(args.pos)]
-
-
-def bind_layer_args(kind: str, args: Args) -> dict[str, Any]:
-    """A layer's constructor arguments by name; unknown values are kept as UNKNOWN."""
-    signature = catalogue.SIGNATURES.get(kind, ())
-    bound: dict[str, Any] = {}
-    for pname, value in zip(signature, args.pos):
-        bound[pname] = value
-    bound.update(args.kw)
-    if args.open_pos or args.open_kw:
-        for pname in signature:
-            bound.setdefault(pname, UNKNOWN)
-    return {k: (x if v.is_const(x) else UNKNOWN) for k, x in bound.items()}
-
-
-def _list_method(interp: Interp, obj: list[Any], name: str, args: Args) -> Any:
-    if name == "append" and args.pos:
-        obj.append(args.pos[0])
-        return None
-    if name == "extend" and args.pos:
-        items = interp.iterate(args.pos[0])
-        if items is None:
-            interp.note("a list is extended with values that are not known")
-            obj.append(UNKNOWN)
-        else:
-            obj.extend(items)
-        return None
-    if name == "insert" and len(args.pos) == 2 and type(args.pos[0]) is int:
-        obj.insert(args.pos[0], args.pos[1])
-        return None
-    if name == "pop":
-        if obj and not args.pos:
-            return obj.pop()
-        return UNKNOWN
-    if name == "copy":
-        return list(obj)
-    if name == "index" and args.pos and v.is_const(args.pos[0]):
-        return obj.index(args.pos[0]) if args.pos[0] in obj else UNKNOWN
-    return UNKNOWN
-
-
-def _dict_method(obj: dict[Any, Any], name: str, args: Args) -> Any:
-    if name == "items":
-        return [(k, x) for k, x in obj.items()]
-    if name == "keys":
-        return list(obj)
-    if name == "values":
-        return list(obj.values())
-    if name in ("get", "pop", "setdefault") and args.pos and v.is_const(args.pos[0]):
-        default = args.pos[1] if len(args.pos) > 1 else None
-        if name == "pop":
-            return obj.pop(args.pos[0], default)
-        if name == "setdefault":
-            return obj.setdefault(args.pos[0], default)
-        return obj.get(args.pos[0], default)
-    if name == "update" and args.pos and type(args.pos[0]) is dict:
-        obj.update(args.pos[0])
-        return None
-    if name == "update" and args.kw:
-        obj.update(args.kw)
-        return None
-    if name == "copy":
-        return dict(obj)
-    return UNKNOWN
-
-
-def _container_method(interp: Interp, obj: Any, name: str, args: Args) -> Any:
-    if isinstance(obj, v.SeqSpec):
-        if name == "add_module" and len(args.pos) == 2 and type(args.pos[0]) is str:
-            obj.children.append((args.pos[0], args.pos[1]))
-            return None
-        if name == "append" and args.pos:
-            obj.children.append((str(len(obj.children)), args.pos[0]))
-            return obj
-        if name in ("children", "modules"):
-            return [c for _, c in obj.children]
-    if isinstance(obj, v.ListSpec):
-        if name == "append" and args.pos:
-            obj.children.append(args.pos[0])
-            return obj
-        if name == "extend" and args.pos:
-            obj.children.extend(interp.iterate(args.pos[0]) or [])
-            return obj
-    if isinstance(obj, v.DictSpec):
-        if name == "items":
-            return list(obj.children.items())
-        if name == "values":
-            return list(obj.children.values())
-        if name == "keys":
-            return list(obj.children)
-        if name in ("add_module", "update") and args.pos:
-            if name == "add_module" and len(args.pos) == 2 and type(args.pos[0]) is str:
-                obj.children[args.pos[0]] = args.pos[1]
-            elif type(args.pos[0]) is dict:
-                obj.children.update(args.pos[0])
-            return None
-    return interp.unknown_call(args, f"`.{name}()` on a container is not known")
-
-
-def _builtin_dict(interp: Interp, args: Args) -> Any:
-    out: dict[Any, Any] = {}
-    if args.pos:
-        first = args.pos[0]
-        if type(first) is dict:
-            out.update(first)
-        else:
-            items = interp.iterate(first)
-            if items is None:
-                return UNKNOWN
-            for pair in items:
-                if not (isinstance(pair, (tuple, list)) and len(pair) == 2
-                        and v.is_const(pair[0])):
-                    return UNKNOWN
-                out[pair[0]] = pair[1]
-    out.update(args.kw)
-    return out
-
-
-def _consts(args: Args) -> list[Any] | None:
-    return list(args.pos) if all(v.is_const(x) for x in args.pos) and not args.open_pos \
-        else None
-
-
-def _builtin_range(interp: Interp, args: Args) -> Any:
-    numbers = _consts(args)
-    if numbers is None or not numbers or not all(type(n) is int for n in numbers):
-        return UNKNOWN
-    r = range(*numbers)
-    return list(r) if len(r) <= MAX_LOOP else UNKNOWN
-
-
-def _builtin_len(interp: Interp, args: Args) -> Any:
-    items = interp.iterate(args.pos[0]) if args.pos else None
-    return len(items) if items is not None and UNKNOWN not in items else UNKNOWN
-
-
-def _wrap(fn: Callable[..., Any]) -> Callable[[Interp, Args], Any]:
-    def call(interp: Interp, args: Args) -> Any:
-        consts = _consts(args)
-        if consts is None or args.kw:
-            return UNKNOWN
-        try:
-            result = fn(*consts)
-        except Exception:
-            return UNKNOWN
-        return result if v.is_const(result) else UNKNOWN
-    return call
-
-
-def _builtin_list(interp: Interp, args: Args) -> Any:
-    if not args.pos:
-        return []
-    items = interp.iterate(args.pos[0])
-    return items if items is not None else UNKNOWN
-
-
-def _builtin_tuple(interp: Interp, args: Args) -> Any:
-    items = _builtin_list(interp, args)
-    return tuple(items) if type(items) is list else UNKNOWN
-
-
-def _builtin_enumerate(interp: Interp, args: Args) -> Any:
-    items = interp.iterate(args.pos[0]) if args.pos else None
-    start = args.pos[1] if len(args.pos) > 1 else args.kw.get("start", 0)
-    if items is None or type(start) is not int:
-        return UNKNOWN
-    return [(i + start, x) for i, x in enumerate(items)]
-
-
-def _builtin_zip(interp: Interp, args: Args) -> Any:
-    lists = [interp.iterate(a) for a in args.pos]
-    if any(x is None for x in lists):
-        return UNKNOWN
-    return [tuple(t) for t in zip(*lists)]  # type: ignore[arg-type]
-
-
-def _builtin_reversed(interp: Interp, args: Args) -> Any:
-    items = interp.iterate(args.pos[0]) if args.pos else None
-    return list(reversed(items)) if items is not None else UNKNOWN
-
-
-def _builtin_getattr(interp: Interp, args: Args) -> Any:
-    if len(args.pos) >= 2 and type(args.pos[1]) is str:
-        found = interp.getattr(args.pos[0], args.pos[1])
-        if found is UNKNOWN and len(args.pos) == 3:
-            return args.pos[2]
-        return found
-    return UNKNOWN
-
-
-def _builtin_setattr(interp: Interp, args: Args) -> Any:
-    if len(args.pos) == 3 and isinstance(args.pos[0], v.Instance):
-        if type(args.pos[1]) is str:
-            args.pos[0].attrs[args.pos[1]] = args.pos[2]
-        else:
-            interp.note("an attribute is set under a name that is not known")
-    return None
-
-
-def _builtin_hasattr(interp: Interp, args: Args) -> Any:
-    if len(args.pos) == 2 and isinstance(args.pos[0], v.Instance) and type(args.pos[1]) is str:
-        obj, name = args.pos[0], args.pos[1]
-        return name in obj.attrs or obj.cls.lookup(name) is not None
-    return UNKNOWN
-
-
-def _builtin_isinstance(interp: Interp, args: Args) -> Any:
-    if len(args.pos) == 2 and isinstance(args.pos[0], v.EachModule):
-        classes = args.pos[1] if isinstance(args.pos[1], (tuple, list)) else (args.pos[1],)
-        kinds: list[str] = []
-        for cls in classes:
-            if isinstance(cls, v.Ref):
-                kinds.extend(kinds_named(cls.qualname.rsplit(".", 1)[-1], exact=True))
-            elif isinstance(cls, v.ClassVal):
-                kinds.append(cls.name)
-        return v.Narrowing(args.pos[0], tuple(kinds))
-    if len(args.pos) == 2 and isinstance(args.pos[1], v.Ref) \
-            and args.pos[1].qualname in ("torch.Tensor", "torch.nn.Parameter"):
-        if isinstance(args.pos[0], v.Tensor):
-            return True
-        if v.is_const(args.pos[0]) or type(args.pos[0]) in (list, tuple, dict):
-            return False
-    if len(args.pos) == 2 and v.is_const(args.pos[0]) and isinstance(args.pos[1], v.Builtin):
-        py_type = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
-                   "tuple": tuple, "dict": dict}.get(args.pos[1].name)
-        if py_type is not None:
-            return isinstance(args.pos[0], py_type)
-    return UNKNOWN
-
-
-_BUILTINS: dict[str, Callable[[Interp, Args], Any]] = {
-    "range": _builtin_range,
-    "len": _builtin_len,
-    "list": _builtin_list,
-    "tuple": _builtin_tuple,
-    "dict": _builtin_dict,
-    "enumerate": _builtin_enumerate,
-    "zip": _builtin_zip,
-    "reversed": _builtin_reversed,
-    "getattr": _builtin_getattr,
-    "setattr": _builtin_setattr,
-    "isinstance": _builtin_isinstance,
-    "hasattr": _builtin_hasattr,
-    "int": _wrap(int),
-    "float": _wrap(float),
-    "str": _wrap(str),
-    "bool": _wrap(bool),
-    "abs": _wrap(abs),
-    "round": _wrap(round),
-    "min": _wrap(min),
-    "max": _wrap(max),
-    "sum": _wrap(lambda *a: sum(*a)),
-    "sorted": _wrap(lambda *a: sorted(*a)),
-    "print": lambda interp, args: None,
-    "super": lambda interp, args: UNKNOWN,  # `call` answers it: it needs the frame
-}
+    def record_init(self, param: v.ParamRef, method: str, args: Args, f: Frame,
+                    loc: Loc | None) -> None:
+        torchnn.record_init(self, param, method, args, f, loc)

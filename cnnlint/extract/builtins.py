@@ -1,0 +1,257 @@
+"""Python's builtins and the methods of lists, dicts and torch containers, over abstract
+values: constants compute, anything else gives UNKNOWN."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from cnnlint.extract import values as v
+from cnnlint.extract.frames import MAX_LOOP, Args
+from cnnlint.extract.torchnn import kinds_named
+from cnnlint.extract.values import UNKNOWN
+
+if TYPE_CHECKING:
+    from cnnlint.extract.interp import Interp
+
+
+def list_method(interp: Interp, obj: list[Any], name: str, args: Args) -> Any:
+    if name == "append" and args.pos:
+        obj.append(args.pos[0])
+        return None
+    if name == "extend" and args.pos:
+        items = interp.iterate(args.pos[0])
+        if items is None:
+            interp.note("a list is extended with values that are not known")
+            obj.append(UNKNOWN)
+        else:
+            obj.extend(items)
+        return None
+    if name == "insert" and len(args.pos) == 2 and type(args.pos[0]) is int:
+        obj.insert(args.pos[0], args.pos[1])
+        return None
+    if name == "pop":
+        if obj and not args.pos:
+            return obj.pop()
+        return UNKNOWN
+    if name == "copy":
+        return list(obj)
+    if name == "index" and args.pos and v.is_const(args.pos[0]):
+        return obj.index(args.pos[0]) if args.pos[0] in obj else UNKNOWN
+    return UNKNOWN
+
+
+def dict_method(obj: dict[Any, Any], name: str, args: Args) -> Any:
+    if name == "items":
+        return [(k, x) for k, x in obj.items()]
+    if name == "keys":
+        return list(obj)
+    if name == "values":
+        return list(obj.values())
+    if name in ("get", "pop", "setdefault") and args.pos and v.is_const(args.pos[0]):
+        default = args.pos[1] if len(args.pos) > 1 else None
+        if name == "pop":
+            return obj.pop(args.pos[0], default)
+        if name == "setdefault":
+            return obj.setdefault(args.pos[0], default)
+        return obj.get(args.pos[0], default)
+    if name == "update" and args.pos and type(args.pos[0]) is dict:
+        obj.update(args.pos[0])
+        return None
+    if name == "update" and args.kw:
+        obj.update(args.kw)
+        return None
+    if name == "copy":
+        return dict(obj)
+    return UNKNOWN
+
+
+def container_method(interp: Interp, obj: Any, name: str, args: Args) -> Any:
+    if isinstance(obj, v.SeqSpec):
+        if name == "add_module" and len(args.pos) == 2 and type(args.pos[0]) is str:
+            obj.children.append((args.pos[0], args.pos[1]))
+            return None
+        if name == "append" and args.pos:
+            obj.children.append((str(len(obj.children)), args.pos[0]))
+            return obj
+        if name in ("children", "modules"):
+            return [c for _, c in obj.children]
+    if isinstance(obj, v.ListSpec):
+        if name == "append" and args.pos:
+            obj.children.append(args.pos[0])
+            return obj
+        if name == "extend" and args.pos:
+            obj.children.extend(interp.iterate(args.pos[0]) or [])
+            return obj
+    if isinstance(obj, v.DictSpec):
+        if name == "items":
+            return list(obj.children.items())
+        if name == "values":
+            return list(obj.children.values())
+        if name == "keys":
+            return list(obj.children)
+        if name in ("add_module", "update") and args.pos:
+            if name == "add_module" and len(args.pos) == 2 and type(args.pos[0]) is str:
+                obj.children[args.pos[0]] = args.pos[1]
+            elif type(args.pos[0]) is dict:
+                obj.children.update(args.pos[0])
+            return None
+    return interp.unknown_call(args, f"`.{name}()` on a container is not known")
+
+
+def builtin_dict(interp: Interp, args: Args) -> Any:
+    out: dict[Any, Any] = {}
+    if args.pos:
+        first = args.pos[0]
+        if type(first) is dict:
+            out.update(first)
+        else:
+            items = interp.iterate(first)
+            if items is None:
+                return UNKNOWN
+            for pair in items:
+                if not (isinstance(pair, (tuple, list)) and len(pair) == 2
+                        and v.is_const(pair[0])):
+                    return UNKNOWN
+                out[pair[0]] = pair[1]
+    out.update(args.kw)
+    return out
+
+
+def _consts(args: Args) -> list[Any] | None:
+    return list(args.pos) if all(v.is_const(x) for x in args.pos) and not args.open_pos \
+        else None
+
+
+def _builtin_range(interp: Interp, args: Args) -> Any:
+    numbers = _consts(args)
+    if numbers is None or not numbers or not all(type(n) is int for n in numbers):
+        return UNKNOWN
+    r = range(*numbers)
+    return list(r) if len(r) <= MAX_LOOP else UNKNOWN
+
+
+def _builtin_len(interp: Interp, args: Args) -> Any:
+    items = interp.iterate(args.pos[0]) if args.pos else None
+    return len(items) if items is not None and UNKNOWN not in items else UNKNOWN
+
+
+def _wrap(fn: Callable[..., Any]) -> Callable[[Interp, Args], Any]:
+    def call(interp: Interp, args: Args) -> Any:
+        consts = _consts(args)
+        if consts is None or args.kw:
+            return UNKNOWN
+        try:
+            result = fn(*consts)
+        except Exception:
+            return UNKNOWN
+        return result if v.is_const(result) else UNKNOWN
+    return call
+
+
+def _builtin_list(interp: Interp, args: Args) -> Any:
+    if not args.pos:
+        return []
+    items = interp.iterate(args.pos[0])
+    return items if items is not None else UNKNOWN
+
+
+def _builtin_tuple(interp: Interp, args: Args) -> Any:
+    items = _builtin_list(interp, args)
+    return tuple(items) if type(items) is list else UNKNOWN
+
+
+def _builtin_enumerate(interp: Interp, args: Args) -> Any:
+    items = interp.iterate(args.pos[0]) if args.pos else None
+    start = args.pos[1] if len(args.pos) > 1 else args.kw.get("start", 0)
+    if items is None or type(start) is not int:
+        return UNKNOWN
+    return [(i + start, x) for i, x in enumerate(items)]
+
+
+def _builtin_zip(interp: Interp, args: Args) -> Any:
+    lists = [interp.iterate(a) for a in args.pos]
+    if any(x is None for x in lists):
+        return UNKNOWN
+    return [tuple(t) for t in zip(*lists)]  # type: ignore[arg-type]
+
+
+def _builtin_reversed(interp: Interp, args: Args) -> Any:
+    items = interp.iterate(args.pos[0]) if args.pos else None
+    return list(reversed(items)) if items is not None else UNKNOWN
+
+
+def _builtin_getattr(interp: Interp, args: Args) -> Any:
+    if len(args.pos) >= 2 and type(args.pos[1]) is str:
+        found = interp.getattr(args.pos[0], args.pos[1])
+        if found is UNKNOWN and len(args.pos) == 3:
+            return args.pos[2]
+        return found
+    return UNKNOWN
+
+
+def _builtin_setattr(interp: Interp, args: Args) -> Any:
+    if len(args.pos) == 3 and isinstance(args.pos[0], v.Instance):
+        if type(args.pos[1]) is str:
+            args.pos[0].attrs[args.pos[1]] = args.pos[2]
+        else:
+            interp.note("an attribute is set under a name that is not known")
+    return None
+
+
+def _builtin_hasattr(interp: Interp, args: Args) -> Any:
+    if len(args.pos) == 2 and isinstance(args.pos[0], v.Instance) and type(args.pos[1]) is str:
+        obj, name = args.pos[0], args.pos[1]
+        return name in obj.attrs or obj.cls.lookup(name) is not None
+    return UNKNOWN
+
+
+def _builtin_isinstance(interp: Interp, args: Args) -> Any:
+    if len(args.pos) == 2 and isinstance(args.pos[0], v.EachModule):
+        classes = args.pos[1] if isinstance(args.pos[1], (tuple, list)) else (args.pos[1],)
+        kinds: list[str] = []
+        for cls in classes:
+            if isinstance(cls, v.Ref):
+                kinds.extend(kinds_named(cls.qualname.rsplit(".", 1)[-1], exact=True))
+            elif isinstance(cls, v.ClassVal):
+                kinds.append(cls.name)
+        return v.Narrowing(args.pos[0], tuple(kinds))
+    if len(args.pos) == 2 and isinstance(args.pos[1], v.Ref) \
+            and args.pos[1].qualname in ("torch.Tensor", "torch.nn.Parameter"):
+        if isinstance(args.pos[0], v.Tensor):
+            return True
+        if v.is_const(args.pos[0]) or type(args.pos[0]) in (list, tuple, dict):
+            return False
+    if len(args.pos) == 2 and v.is_const(args.pos[0]) and isinstance(args.pos[1], v.Builtin):
+        py_type = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
+                   "tuple": tuple, "dict": dict}.get(args.pos[1].name)
+        if py_type is not None:
+            return isinstance(args.pos[0], py_type)
+    return UNKNOWN
+
+
+BUILTINS: dict[str, Callable[[Interp, Args], Any]] = {
+    "range": _builtin_range,
+    "len": _builtin_len,
+    "list": _builtin_list,
+    "tuple": _builtin_tuple,
+    "dict": builtin_dict,
+    "enumerate": _builtin_enumerate,
+    "zip": _builtin_zip,
+    "reversed": _builtin_reversed,
+    "getattr": _builtin_getattr,
+    "setattr": _builtin_setattr,
+    "isinstance": _builtin_isinstance,
+    "hasattr": _builtin_hasattr,
+    "int": _wrap(int),
+    "float": _wrap(float),
+    "str": _wrap(str),
+    "bool": _wrap(bool),
+    "abs": _wrap(abs),
+    "round": _wrap(round),
+    "min": _wrap(min),
+    "max": _wrap(max),
+    "sum": _wrap(lambda *a: sum(*a)),
+    "sorted": _wrap(lambda *a: sorted(*a)),
+    "print": lambda interp, args: None,
+    "super": lambda interp, args: UNKNOWN,  # `call` answers it: it needs the frame
+}

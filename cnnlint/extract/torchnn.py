@@ -1,0 +1,328 @@
+"""What torch.nn means to the interpreter: layers and containers become specs, a module call
+runs its forward into the graph, nn.init calls are recorded, and tensor methods become nodes.
+
+Functions here take the interpreter as their first argument; `Interp` keeps thin methods for
+the ones a subclass (the training reader) refines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Iterable
+
+from cnnlint import catalogue, ir
+from cnnlint.extract import values as v
+from cnnlint.extract.frames import MODULE_BASES, Args, Frame, tensors_in
+from cnnlint.extract.values import UNKNOWN
+from cnnlint.findings import Loc
+
+if TYPE_CHECKING:
+    from cnnlint.extract.interp import Interp
+
+
+def instantiate(interp: Interp, cls: v.ClassVal, args: Args, f: Frame, loc: Loc | None) -> Any:
+    interp.built += 1
+    inst = v.Instance(cls)
+    init = cls.lookup("__init__")
+    if isinstance(init, v.FuncVal):
+        interp.call_function(replace(init, bound=inst), args)
+    else:
+        base_init(interp, inst, cls, args)
+    return inst
+
+
+def base_init(interp: Interp, inst: v.Instance, cls: v.ClassVal, args: Args) -> None:
+    """`super().__init__(...)` (or no __init__): the first base that defines one."""
+    for base in cls.bases:
+        if isinstance(base, v.ClassVal):
+            init = base.lookup("__init__")
+            if isinstance(init, v.FuncVal):
+                interp.call_function(replace(init, bound=inst), args)
+                return
+            base_init(interp, inst, base, args)
+            return
+        if isinstance(base, v.Ref):
+            container = container_kind(base.qualname)
+            if container == "Sequential":
+                for key, child in sequential_children(args):
+                    inst.attrs[key] = child
+            elif container == "ModuleList":
+                for i, child in enumerate(interp.iterate(args.pos[0]) or [] if args.pos else []):
+                    inst.attrs[str(i)] = child
+            elif container == "ModuleDict" and args.pos and type(args.pos[0]) is dict:
+                inst.attrs.update(args.pos[0])
+            return
+
+
+def is_module_class(interp: Interp, cls: Any, seen: frozenset[int] = frozenset()) -> bool:
+    if not isinstance(cls, v.ClassVal) or id(cls) in seen:
+        return False
+    for base in cls.bases:
+        if isinstance(base, v.Ref) and (
+                base.qualname in MODULE_BASES or layer_kind(base.qualname)
+                or container_kind(base.qualname)):
+            return True
+        if interp.is_module_class(base, seen | {id(cls)}):
+            return True
+    return False
+
+
+def container_base(interp: Interp, cls: v.ClassVal,
+                   seen: frozenset[int] = frozenset()) -> str | None:
+    """"Sequential", "ModuleList" or "ModuleDict" when the class derives from one."""
+    for base in cls.bases:
+        if isinstance(base, v.Ref):
+            kind = container_kind(base.qualname)
+            if kind:
+                return kind
+        elif isinstance(base, v.ClassVal) and id(base) not in seen:
+            found = interp.container_base(base, seen | {id(cls)})
+            if found:
+                return found
+    return None
+
+
+def children(interp: Interp, inst: v.Instance) -> list[tuple[str, Any]]:
+    return [(k, x) for k, x in inst.attrs.items() if isinstance(x, v.MODULE_VALUES)]
+
+
+def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
+    container = container_kind(qualname)
+    if container == "Sequential":
+        return v.SeqSpec(list(sequential_children(args)))
+    if container == "ModuleList":
+        items = interp.iterate(args.pos[0]) if args.pos else []
+        if items is None:
+            interp.note("a ModuleList is built from values that are not known")
+            items = []
+        return v.ListSpec(list(items))
+    if container == "ModuleDict":
+        first = args.pos[0] if args.pos else {}
+        if type(first) is list:
+            first = dict(p for p in first if isinstance(p, tuple) and len(p) == 2)
+        return v.DictSpec(dict(first) if type(first) is dict else {})
+    kind = layer_kind(qualname)
+    if kind:
+        interp.built += 1
+        return v.LayerSpec(kind, bind_layer_args(kind, args), loc, f.owner)
+    if qualname in catalogue.FUNCTIONAL:
+        kind = catalogue.FUNCTIONAL[qualname]
+        inputs = tensors_in(Args(args.pos[:1], {k: x for k, x in args.kw.items()
+                                                if k == "input"}))
+        if not inputs:
+            return UNKNOWN
+        return interp.add_node(kind, inputs[:1], name=qualname.replace(
+            "torch.nn.functional.", "F."), owner=f.owner, loc=loc, functional=True)
+    if qualname in catalogue.COMBINE_FUNCTIONS:
+        tensors = tensors_in(args)
+        if len({t.node for t in tensors}) < 2:
+            return tensors[0] if tensors else UNKNOWN
+        return interp.add_node(catalogue.COMBINE_FUNCTIONS[qualname], tensors,
+                             name=qualname, loc=loc)
+    if qualname in catalogue.PASSTHROUGH_FUNCTIONS:
+        tensors = tensors_in(args)
+        return tensors[0] if tensors else UNKNOWN
+    if qualname.startswith("torch.nn.init.") and args.pos \
+            and isinstance(args.pos[0], v.ParamRef):
+        method = INIT_FUNCTIONS.get(qualname.rsplit(".", 1)[-1], "scaled")
+        interp.record_init(args.pos[0], method, Args(args.pos[1:], args.kw), f, loc)
+        return args.pos[0]
+    if qualname in ("collections.OrderedDict", "typing.OrderedDict"):
+        from cnnlint.extract.builtins import builtin_dict
+
+        return builtin_dict(interp, args)
+    return interp.unknown_call(args, f"a call to `{qualname}`")
+
+
+def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
+    """Call a module on tensors (its forward)."""
+    if isinstance(module, v.LayerSpec):
+        inputs = tensors_in(args)
+        if not inputs:
+            return UNKNOWN
+        return interp.add_node(module.kind, inputs, name=interp.paths.get(id(module), ""),
+                             owner=module.scope, args=module.args, loc=module.loc)
+    if isinstance(module, v.SeqSpec):
+        return chain(interp, [c for _, c in module.children], args, f)
+    if isinstance(module, v.Choice):
+        results = []
+        for option in module.options:
+            if option is None:
+                results.append(args.pos[0] if args.pos else UNKNOWN)
+            else:
+                results.append(interp.apply(option, args, f))
+        merged = results[0]
+        for other in results[1:]:
+            merged = interp.merge(merged, other)
+        return merged
+    if isinstance(module, v.Instance):
+        forward = module.cls.lookup("forward")
+        if isinstance(forward, v.FuncVal):
+            return interp.call_function(
+                replace(forward, bound=module), args)
+        if interp.container_base(module.cls) == "Sequential":
+            return chain(interp, [c for _, c in interp.children(module)], args, f)
+        return interp.unknown_call(args, f"`{module.cls.name}` has no readable forward")
+    return interp.unknown_call(args, "a call to a module that is not known")
+
+
+def chain(interp: Interp, modules: list[Any], args: Args, f: Frame) -> Any:
+    if not modules:
+        return args.pos[0] if args.pos else UNKNOWN
+    out = interp.apply(modules[0], args, f)
+    for module in modules[1:]:
+        out = interp.apply(module, Args([out]), f)
+    return out
+
+
+def record_init(interp: Interp, param: v.ParamRef, method: str, args: Args, f: Frame,
+                loc: Loc | None) -> None:
+    """Remember a weight initialisation: its method and its scale (the constant, the
+    std of a normal, the bound of a uniform), when known."""
+    value = init_scale(method, args)
+    owner = param.owner
+    if isinstance(owner, v.LayerSpec):
+        kinds: tuple[str, ...] = (owner.kind,)
+    else:
+        kinds = owner.kinds or ()
+    if method == "zeros":
+        method, value = "constant", 0.0
+    elif method == "ones":
+        method, value = "constant", 1.0
+    interp.inits.append(ir.WeightInit(
+        target=param.name, method=method, value=value, layer_kinds=kinds, loc=loc,
+        scope=f.owner, layer_loc=owner.loc if isinstance(owner, v.LayerSpec) else None))
+
+
+def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Frame) -> Any:
+    if name in ("modules", "children") and not args.pos:
+        return [v.EachModule()]
+    if name == "apply" and args.pos:
+        interp.call(args.pos[0], Args([v.EachModule()]), f, None)
+        return obj
+    if name in ("add_module", "register_module") and len(args.pos) >= 2:
+        if type(args.pos[0]) is str:
+            obj.attrs[args.pos[0]] = args.pos[1]
+        else:
+            interp.note("a submodule is added under a name that is not known")
+        return None
+    if name in ("append",) and args.pos:
+        obj.attrs[str(len(interp.children(obj)))] = args.pos[0]
+        return obj
+    if name in ("extend",) and args.pos:
+        for item in interp.iterate(args.pos[0]) or []:
+            obj.attrs[str(len(interp.children(obj)))] = item
+        return obj
+    if name in ("items", "values", "keys", "children", "named_children"):
+        pairs = interp.children(obj)
+        if name in ("values", "children"):
+            return [c for _, c in pairs]
+        if name == "keys":
+            return [k for k, _ in pairs]
+        return [tuple(p) for p in pairs]
+    if name == "forward":
+        return interp.apply(obj, args, f)
+    if name in ("register_buffer", "register_parameter", "to", "train", "eval", "cuda",
+                "cpu", "float", "double", "half", "requires_grad_"):
+        return obj if name not in ("register_buffer", "register_parameter") else None
+    return interp.unknown_call(args, f"`.{name}()` is not known")
+
+
+def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
+                   loc: Loc | None) -> Any:
+    if name in catalogue.TENSOR_METHOD_KIND:
+        return interp.add_node(catalogue.TENSOR_METHOD_KIND[name], (t,), name=f".{name}()",
+                             owner=f.owner, loc=loc, functional=True)
+    if name in catalogue.COMBINE_METHODS:
+        others = tensors_in(args)
+        if not others or others[0].node == t.node:
+            return t
+        return interp.add_node(catalogue.COMBINE_METHODS[name], (t, others[0]),
+                             name=f".{name}()", loc=loc)
+    if name in catalogue.PASSTHROUGH_METHODS:
+        return t
+    if name in ("chunk", "split", "unbind"):
+        return t  # each part comes from the same tensor
+    if name in ("size", "dim", "numel", "item", "tolist"):
+        return UNKNOWN
+    return t
+
+
+@dataclass(eq=False)
+class Found:
+    """`classname.find("Conv")`: compared with -1 it narrows the module kinds."""
+
+    module: v.EachModule
+    needle: str
+
+
+# torch.nn.init functions and in-place tensor methods, by what they do to the values.
+INIT_FUNCTIONS = {
+    "constant_": "constant", "zeros_": "zeros", "ones_": "ones", "normal_": "normal",
+    "uniform_": "uniform", "trunc_normal_": "trunc_normal",
+}
+TENSOR_INIT_METHODS = {
+    "fill_": "constant", "zero_": "zeros", "normal_": "normal", "uniform_": "uniform",
+}
+
+
+def init_scale(method: str, args: Args) -> float | None:
+    def arg(index: int, name: str, default: Any) -> Any:
+        if len(args.pos) > index:
+            return args.pos[index]
+        return args.kw.get(name, default)
+
+    def number(x: Any) -> float | None:
+        return float(x) if type(x) in (int, float) else None
+
+    if method == "constant":
+        return number(arg(0, "val", arg(0, "value", None)))
+    if method in ("normal", "trunc_normal"):
+        return number(arg(1, "std", 1.0))
+    if method == "uniform":
+        low, high = number(arg(0, "a", arg(0, "from", 0.0))), number(arg(1, "b", arg(1, "to", 1.0)))
+        return None if low is None or high is None else max(abs(low), abs(high))
+    return None
+
+
+def kinds_named(name: str, exact: bool = False) -> tuple[str, ...]:
+    """Layer kinds a class-name test selects: `Conv2d`, `_ConvNd`, or DCGAN's "Conv"."""
+    if exact and name in catalogue.FAMILY_OF:
+        return (name,)
+    stripped = name.strip("_").replace("Nd", "")
+    if stripped.startswith("BatchNorm") or stripped == "_BatchNorm":
+        return tuple(k for k, fam in catalogue.FAMILY_OF.items() if fam == "batchnorm")
+    return tuple(k for k in catalogue.FAMILY_OF if stripped and stripped in k) or (name,)
+
+
+def layer_kind(qualname: str) -> str | None:
+    if not qualname.startswith("torch.nn."):
+        return None
+    last = qualname.rsplit(".", 1)[-1]
+    return last if last in catalogue.FAMILY_OF and last[:1].isupper() else None
+
+
+def container_kind(qualname: str) -> str | None:
+    if not qualname.startswith("torch.nn."):
+        return None
+    last = qualname.rsplit(".", 1)[-1]
+    return last if last in catalogue.CONTAINERS else None
+
+
+def sequential_children(args: Args) -> Iterable[tuple[str, Any]]:
+    if len(args.pos) == 1 and type(args.pos[0]) is dict:  # nn.Sequential(OrderedDict(...))
+        return [(str(k), x) for k, x in args.pos[0].items()]
+    return [(str(i), x) for i, x in enumerate(args.pos)]
+
+
+def bind_layer_args(kind: str, args: Args) -> dict[str, Any]:
+    """A layer's constructor arguments by name; unknown values are kept as UNKNOWN."""
+    signature = catalogue.SIGNATURES.get(kind, ())
+    bound: dict[str, Any] = {}
+    for pname, value in zip(signature, args.pos):
+        bound[pname] = value
+    bound.update(args.kw)
+    if args.open_pos or args.open_kw:
+        for pname in signature:
+            bound.setdefault(pname, UNKNOWN)
+    return {k: (x if v.is_const(x) else UNKNOWN) for k, x in bound.items()}
