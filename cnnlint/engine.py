@@ -20,7 +20,9 @@ from cnnlint.extract.source import (
     FileFacts, ReadError, analyse_source, decode_source, module_name, read_bytes, read_source,
 )
 from cnnlint.fanout import can_fork, fan_out, no_cyclic_gc
-from cnnlint.files import discover, matches
+from cnnlint.extract.modules import ProjectModules
+from cnnlint.files import discover, display_path, matches
+from cnnlint.project import Project
 from cnnlint.locate import Locator
 from cnnlint.findings import ErrorEntry, Finding
 from cnnlint.rule import Rule
@@ -38,6 +40,8 @@ class Result:
     cached_notes: list[str] | None = None  # a run served from the run cache
     trace_notes: list[str] = field(default_factory=list)  # what --trace traced, and how
     trace_skipped: list[str] = field(default_factory=list)  # what it left out (--verbose)
+    context_notes: list[str] = field(default_factory=list)  # files read for context only
+    project_root: str | None = None
 
     def source_line(self, finding: Finding) -> str:
         facts = self.facts.get(finding.path)
@@ -51,8 +55,9 @@ class Result:
         if self.cached_notes is not None:
             return self.cached_notes
         partial = [f"{m.path}: {m.name}: partially analysed: {'; '.join(m.network.unresolved)}"
-                   for m in self.models if m.network.unresolved]
-        return self.trace_skipped + partial
+                   for m in self.models if m.network.unresolved and m.path in self.files]
+        training = [note for run in self.runs for note in run.notes]
+        return self.trace_skipped + partial + training + self.context_notes
 
 
 def _read_lines(path: str) -> list[str]:
@@ -68,34 +73,50 @@ def _internal(path: str, what: str, exc: BaseException) -> ErrorEntry:
 
 
 def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
-         cache: Cache | None = None, jobs: int = 1, trace: Any = None) -> Result:
-    """Lint `paths`. With `trace` (a `cnnlint.trace.runner.TraceSettings`) the models are
-    also imported and traced, and the traced graphs replace the statically read ones."""
+         cache: Cache | None = None, jobs: int = 1, trace: Any = None,
+         report_everything: bool = False) -> Result:
+    """Lint `paths`. Analysis covers the project around them (see `cnnlint.project`): the
+    scripts that train their models and everything those import; findings are reported for
+    the files named, and cross-file findings for either of their ends (`report_everything`:
+    for every file analysed, as the probe wants for the scripts that train its model).
+
+    With `trace` (a `cnnlint.trace.runner.TraceSettings`) the models are also imported and
+    traced, and the traced graphs replace the statically read ones."""
     found = discover(paths, settings.exclude, settings.root)
     result = Result(files=found.files, missing=found.missing)
     result.errors.extend(ErrorEntry(path=p, kind="read", message=(
         "not a Python file (name .py files, folders, or scripts with a python shebang)"))
         for p in found.not_python)
+    project = Project.open(found.files, settings.exclude, settings.root, cache)
+    scope = Scope.of(project, found.files)
+    result.project_root = project.root
     content_keys: dict[str, str] = {}
     trees: dict[str, Any] = {}  # parsed trees of a small run, for positions without a re-parse
-    keys = _analyse_files(found.files, result, cache, jobs, content_keys, trees)
+    keys = _analyse_files(scope.analysed, result, cache, jobs, content_keys, trees,
+                          reported=set(found.files))
     # A traced run depends on code the cache does not see (imports, installed packages).
-    run_key = _run_key(keys, settings, rules) \
-        if cache is not None and keys is not None and trace is None else None
+    run_key = _run_key(keys, settings, rules, found.files, project.root) \
+        if cache is not None and keys is not None and trace is None \
+        and not report_everything else None
     if run_key is not None and cache is not None:
         cached = cache.get_run(run_key)
         if cached is not None and _restore_run(cached, result):
             return result
     active = [rules[code](settings.options.get(code)) for code in settings.enabled
               if code in rules]
+    loader = _Loader(result, cache, content_keys)
     # The lowered code of every file stays alive through the run; keep the cyclic garbage
     # collector from scanning it again and again while the interpreter allocates.
     gc.freeze()
     try:
         findings = _run_rules(active, result, Locator(cache, content_keys, trees), jobs=jobs,
-                              trace=trace)
+                              trace=trace, scope=scope, modules=ProjectModules(
+                                  project, loader, None))
     finally:
         gc.unfreeze()
+    if not report_everything:
+        reported = frozenset(found.files)
+        findings = [f for f in findings if f.touches(reported)]
     result.findings = _suppress(_dedupe(findings), result.facts, settings)
     result.errors.sort(key=lambda e: (e.path, e.kind, e.message))
     if run_key is not None and cache is not None and not result.errors:
@@ -104,9 +125,55 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     return result
 
 
+@dataclass
+class Scope:
+    """What one run reads and for which files it reports (display paths)."""
+
+    reported: list[str]  # the files named on the command line
+    analysed: list[str]  # those, the scripts that import them, and everything they import
+    entries: list[str]  # the files that get a script pass (they may train something)
+
+    @classmethod
+    def of(cls, project: Project, files: list[str]) -> Scope:
+        by_abs = {os.path.abspath(p): p for p in files}
+        analysed, entries = project.analysis_set(list(by_abs))
+        name = lambda path: by_abs.get(path) or display_path(path)  # noqa: E731
+        # The named files first: their read errors are the run's.
+        others = [name(p) for p in analysed if p not in by_abs]
+        return cls(reported=list(files), analysed=[*files, *others],
+                   entries=[name(p) for p in entries])
+
+
+class _Loader:
+    """Reads a project file the interpreter imports that the scope did not foresee."""
+
+    def __init__(self, result: Result, cache: Cache | None, keys: dict[str, str]) -> None:
+        self.result, self.cache, self.keys = result, cache, keys
+
+    def __call__(self, path: str) -> FileFacts | None:
+        shown = display_path(path)
+        facts = self.result.facts.get(shown)
+        if facts is not None:
+            return facts
+        try:
+            data = read_bytes(path)
+        except ReadError:
+            return None
+        key = content_key(data) if self.cache is not None else quick_key(data)
+        cached = self.cache.get_facts(key) if self.cache is not None else None
+        value = cached if cached is not None else _analyse_one((shown, data))[0]
+        if value is None:
+            return None
+        if cached is None and self.cache is not None:
+            self.cache.put_facts_payload(key, marshal.dumps(value))
+        self.keys[shown] = key
+        facts = self.result.facts[shown] = _facts_from(shown, data, value)
+        return facts
+
+
 def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: int,
-                   content_keys: dict[str, str], trees: dict[str, Any]
-                   ) -> list[tuple[str, str]] | None:
+                   content_keys: dict[str, str], trees: dict[str, Any],
+                   reported: set[str] | None = None) -> list[tuple[str, str]] | None:
     """Fill result.facts (from the cache, or by analysing); return (path, content key) for
     the run key, or None when some file could not be read. A run of a few files keeps their
     parsed trees in `trees`: the pre-commit case, one file with findings, then needs no
@@ -117,7 +184,7 @@ def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: 
         try:
             data = read_bytes(path)
         except ReadError as exc:
-            result.errors.append(ErrorEntry(path=path, kind="read", message=str(exc)))
+            _file_error(result, ErrorEntry(path=path, kind="read", message=str(exc)), reported)
             keys = None
             continue
         key = content_key(data) if cache is not None else quick_key(data)
@@ -137,7 +204,7 @@ def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: 
             outcomes = [_analyse_one((p, d), keep) for p, d, _ in pending]
     for (path, data, key), (value, error) in zip(pending, outcomes):
         if error is not None:
-            result.errors.append(error)
+            _file_error(result, error, reported)
             keys = None
             continue
         result.facts[path] = _facts_from(path, data, value)
@@ -145,6 +212,15 @@ def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: 
             cache.put_facts_payload(key, marshal.dumps(value))
     result.facts = {p: result.facts[p] for p in paths if p in result.facts}
     return keys
+
+
+def _file_error(result: Result, error: ErrorEntry, reported: set[str] | None) -> None:
+    """A named file's error is the run's; a file read only for context is a verbose note."""
+    if reported is None or error.path in reported:
+        result.errors.append(error)
+    else:
+        result.context_notes.append(f"{error.path}: not analysed ({error.kind}): "
+                                    f"{error.message}")
 
 
 def _facts_from(path: str, data: bytes, value: tuple[Any, ...]) -> FileFacts:
@@ -214,12 +290,12 @@ def _analyse_one(item: tuple[str, bytes], keep: dict[str, Any] | None = None
 
 
 def _run_key(keys: list[tuple[str, str]], settings: Settings,
-             rules: dict[str, type[Rule]]) -> str:
+             rules: dict[str, type[Rule]], reported: list[str], root: str | None) -> str:
     import hashlib
 
     digest = hashlib.sha256()
-    parts = [f"cnnlint {__version__}", os.path.abspath(os.getcwd()),
-             repr(sorted(keys)), repr(settings.enabled),
+    parts = [f"cnnlint {__version__}", os.path.abspath(os.getcwd()), repr(root),
+             repr(sorted(reported)), repr(sorted(keys)), repr(settings.enabled),
              repr(sorted((c, repr(o)) for c, o in settings.options.items())),
              repr(settings.per_file_ignores), settings.root,
              repr(sorted((c, r.__module__) for c, r in rules.items()))]
@@ -229,7 +305,7 @@ def _run_key(keys: list[tuple[str, str]], settings: Settings,
 
 def _restore_run(cached: dict[str, Any], result: Result) -> bool:
     try:
-        result.findings = [Finding(**f) for f in cached["findings"]]
+        result.findings = [Finding.from_dict(f) for f in cached["findings"]]
         result.cached_notes = [str(n) for n in cached.get("notes", [])]
     except (TypeError, KeyError):
         return False
@@ -237,20 +313,27 @@ def _restore_run(cached: dict[str, Any], result: Result) -> bool:
 
 
 def _run_rules(active: list[Rule], result: Result, locator: Locator | None = None,
-               jobs: int = 1, trace: Any = None) -> list[Finding]:
+               jobs: int = 1, trace: Any = None, scope: Scope | None = None,
+               modules: ProjectModules | None = None) -> list[Finding]:
     findings: list[Finding] = []
+    reported = set(scope.reported) if scope is not None else set(result.facts)
     facts = list(result.facts.values())
     for rule in active:
         for file_facts in facts:
-            findings.extend(_guard(rule, file_facts.path, rule.check_file, file_facts,
-                                   errors=result.errors))
+            if file_facts.path in reported:
+                findings.extend(_guard(rule, file_facts.path, rule.check_file, file_facts,
+                                       errors=result.errors))
     runs: list[ir.TrainingRun] = []
     try:
-        interp = build_interp((f for f in facts if f.syntax_error is None), locator)
-        result.models = extract_models(interp, result.errors, jobs=jobs)
-        runs = extract_runs(interp, result.errors)  # type: ignore[arg-type]
+        interp = build_interp((f for f in facts if f.syntax_error is None), locator, modules)
+        entries = scope.entries if scope is not None else None
+        runs = extract_runs(interp, result.errors, entries=entries)  # type: ignore[arg-type]
+        trained = {key for run in runs for model in run.models for key in model.keys}
+        result.models = extract_models(interp, result.errors, jobs=jobs,
+                                       wanted=lambda path, key: path in reported
+                                       or key in trained)
         if trace is not None:
-            _trace(trace, result, model_files(interp))
+            _trace(trace, result, [p for p in model_files(interp) if p in reported])
     except Exception as exc:  # pragma: no cover - a bug in loading; reported, not raised
         result.errors.append(_internal(facts[0].path if facts else "", "model extraction", exc))
     result.runs = runs

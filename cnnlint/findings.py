@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 # Ordered from least to most severe; `--fail-on` compares by this order.
 SEVERITIES = ("info", "warning", "error")
@@ -24,6 +25,26 @@ class Loc:
 
 
 @dataclass(frozen=True)
+class Related:
+    """The other end of a cross-file finding: the model a script trains, the softmax in the
+    model a loss receives, the optimizer that holds the weight decay."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    message: str
+
+    @classmethod
+    def at(cls, loc: Loc, message: str) -> Related:
+        return cls(loc.path, loc.line, loc.column, loc.end_line, loc.end_column, message)
+
+    def to_dict(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
 class Finding:
     code: str
     name: str
@@ -36,9 +57,22 @@ class Finding:
     end_line: int
     end_column: int
     symbol: str
+    related: tuple[Related, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        out: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["related"] = [r.to_dict() for r in self.related]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Finding:
+        values: dict[str, Any] = dict(data)
+        related = values.pop("related", ())
+        return cls(**values, related=tuple(Related(**r) for r in related))
+
+    def touches(self, paths: set[str] | frozenset[str]) -> bool:
+        """Located in one of `paths`, or with its other end there."""
+        return self.path in paths or any(r.path in paths for r in self.related)
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.path, self.line, self.column, self.code, self.message)

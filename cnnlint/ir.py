@@ -110,10 +110,21 @@ class Model:
     inits: list[WeightInit] = field(default_factory=list)
     source: str = "static"  # "static" | "trace"
     trace_method: str = ""  # "torch.fx" | "forward hooks", for a traced model
+    module: str = ""  # the dotted module that defines it, relative to the project root
 
     @property
     def path(self) -> str:
         return self.loc.path
+
+    @property
+    def key(self) -> str:
+        """What identifies the model across the project: "models.net:Net". Two classes named
+        `Net` in two packages are two models."""
+        return model_key(self.module, self.name)
+
+
+def model_key(module: str, name: str) -> str:
+    return f"{module}:{name}"
 
 
 @dataclass
@@ -124,19 +135,12 @@ class ProjectFacts:
     paths: list[str] = field(default_factory=list)
     runs: list["TrainingRun"] = field(default_factory=list)
 
-    def models_named(self, names: list[str]) -> list[Model]:
-        """The models a training run trains, matched by class or factory name."""
-        return [m for m in self.models if m.name in names or
-                (m.kind == "class" and m.class_name in names)]
-
-    def trained_with(self, run: "TrainingRun", *families: str) -> list[Model]:
-        """The models `run` trains whose network has a layer of one of `families`."""
-        return [m for m in self.models_named(run.models)
-                if any(n.family in families for n in m.network)]
-
     def runs_training(self, model: Model) -> list["TrainingRun"]:
-        return [r for r in self.runs if model.name in r.models or
-                (model.kind == "class" and model.class_name in r.models)]
+        """The runs whose optimizer steps this model's weights (matched by module and name)."""
+        return [r for r in self.runs if any(model.key in m.keys for m in r.models)]
+
+    def model(self, key: str) -> Model | None:
+        return next((m for m in self.models if m.key == key), None)
 
 
 # --- training facts --------------------------------------------------------------------
@@ -197,33 +201,104 @@ class LossUse:
 
 
 @dataclass
+class TrainedModel:
+    """A model a run trains: an optimizer that steps holds its parameters."""
+
+    keys: tuple[str, ...]  # "models.net:Net" and the factories that built it; () if unknown
+    name: str  # how messages name it: the class, the factory, or the call that made it
+    loc: Loc | None = None  # where the run builds it
+    defined: Loc | None = None  # where its class or factory is defined
+    # The layer families its construction shows (with the arguments the run passes); None
+    # when the model is not known (a library or registry model).
+    families: frozenset[str] | None = None
+
+    def describe(self) -> str:
+        where = f" ({self.defined.path}:{self.defined.line})" if self.defined else ""
+        return f"`{self.name}`{where}"
+
+
+@dataclass
+class Loop:
+    """A `for` loop a training pass ran. `kind`: "epoch" (a range loop around a loop that
+    steps a model's optimizer), "iteration" (a range loop that steps directly), "batch" (over
+    a DataLoader), or "other"."""
+
+    id: int
+    kind: str
+    loc: Loc | None
+    symbol: str
+    count: Setting | None = None  # how many passes, for a loop over range()
+
+
+# Event kinds, in the order a training step usually sees them.
+FORWARD = "forward"  # a model called from training code (flags: grad-off, eval-loader)
+BACKWARD = "backward"
+STEP = "step"  # optimizer.step() (flags: trains when the optimizer holds a model's weights;
+#                accumulating under `if i % k == 0:`)
+ZERO_GRAD = "zero_grad"
+SCHEDULE = "schedule"  # a scheduler built or stepped, an lr written, an optimizer rebuilt
+EARLY_STOP = "early_stop"  # a `break` out of the epoch loop, a patience counter
+BEST_CHECKPOINT = "best_checkpoint"  # a checkpoint kept on a validation metric
+UNRESOLVED = "unresolved"  # a call the reader could not follow: it might do any of the above
+
+
+@dataclass
+class Event:
+    """Something a training pass did, where, and inside which loops (outermost first)."""
+
+    kind: str
+    loc: Loc | None
+    loops: tuple[int, ...]
+    what: str = ""  # source-like text: the call, the optimizer, the model
+    flags: frozenset[str] = frozenset()
+    mode: bool | None = None  # forward: the model's mode, True = train; None when unknown
+    model: str = ""  # forward: the model's name
+    families: tuple[str, ...] = ()  # forward: its layer families that behave by mode
+
+
+@dataclass
 class TrainingRun:
-    """What one script (with the functions it calls) does to train a model."""
+    """What one entry point (a script, or a training function nobody calls) does to train a
+    model: the events of its pass, and the objects it builds. Readers describe; rules judge."""
 
     path: str
     symbol: str  # the function holding the training loop ("main", "train", "<module>")
     loc: Loc  # the epoch loop, or the Trainer, or the first training step
-    models: list[str] = field(default_factory=list)  # class or factory names it trains
-    model_locs: dict[str, Loc] = field(default_factory=dict)
-    epochs: Setting | None = None
+    models: list[TrainedModel] = field(default_factory=list)
+    loops: list[Loop] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     loaders: list[Loader] = field(default_factory=list)
-    optimizers: list[Optimizer] = field(default_factory=list)
+    optimizers: list[Optimizer] = field(default_factory=list)  # those over model weights
     schedulers: list[str] = field(default_factory=list)
-    manual_lr: bool = False
     losses: list[LossUse] = field(default_factory=list)
     resampling: list[str] = field(default_factory=list)  # WeightedRandomSampler, ...
     focal: bool = False
-    validation: bool = False  # an evaluation pass inside the epoch loop
-    early_stopping: bool = False  # patience, break on no improvement, Lightning callback
-    best_checkpoint: bool = False  # a checkpoint kept on a validation metric
     lightning: bool = False
-    # (where, what, model name, mode-dependent layer families seen in its construction) for
-    # evaluation passes that run a model still in train mode, and for training that runs
-    # after eval() with no train() back.
-    eval_mode_problems: list[tuple[Loc, str, str, list[str]]] = field(default_factory=list)
-    # optimizer.step() calls with no gradient reset in their loop, and no accumulation.
-    steps_without_zero_grad: list[Loc] = field(default_factory=list)
+    # False when the pass was cut short (too complex to follow): nothing is known missing.
+    complete: bool = True
+    notes: list[str] = field(default_factory=list)  # for --verbose: what could not be read
 
     @property
     def train_loaders(self) -> list[Loader]:
         return [loader for loader in self.loaders if loader.role == "train"]
+
+    @property
+    def epoch_loops(self) -> list[Loop]:
+        return [loop for loop in self.loops if loop.kind == "epoch"]
+
+    def events_in(self, loop: Loop | int, *kinds: str) -> list[Event]:
+        """The events of `kinds` that happened inside `loop` (also in functions it called)."""
+        ident = loop if isinstance(loop, int) else loop.id
+        return [e for e in self.events if e.kind in kinds and ident in e.loops]
+
+    def events_of(self, *kinds: str) -> list[Event]:
+        return [e for e in self.events if e.kind in kinds]
+
+    def blockers(self, loop: Loop | int) -> list[Event]:
+        """Calls inside `loop` the reader could not follow: what they do is not known, so
+        nothing can be said to be missing from the loop."""
+        return self.events_in(loop, UNRESOLVED)
+
+    def judgeable(self, loop: Loop | int) -> bool:
+        """True when the reader saw everything `loop` does."""
+        return self.complete and not self.blockers(loop)

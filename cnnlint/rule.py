@@ -13,7 +13,7 @@ import pkgutil
 import re
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Union
 
-from cnnlint.findings import SEVERITIES, Finding, Loc
+from cnnlint.findings import SEVERITIES, Finding, Loc, Related
 from cnnlint.options import RuleOptions
 
 if TYPE_CHECKING:
@@ -67,11 +67,18 @@ class Check:
         self.options: Any = options if options is not None else self.Options()
 
     def finding(self, message: str, loc: Loc, symbol: str, hint: str | None = None,
-                severity: str | None = None) -> Finding:
+                severity: str | None = None,
+                related: Iterable[tuple[Loc | None, str]] = ()) -> Finding:
+        """A finding at `loc`; `related` are (place, what it is) of the other ends of a
+        cross-file finding (places in the same file as `loc` are left out)."""
+        others = tuple(dict.fromkeys(
+            Related.at(where, what) for where, what in related
+            if where is not None and where.path != loc.path))
         return Finding(
             code=self.code, name=self.name, severity=severity or self.severity,
             message=message, hint=hint or self.fix, path=loc.path, line=loc.line,
-            column=loc.column, end_line=loc.end_line, end_column=loc.end_column, symbol=symbol)
+            column=loc.column, end_line=loc.end_line, end_column=loc.end_column, symbol=symbol,
+            related=others)
 
     @classmethod
     def documentation(cls) -> str:

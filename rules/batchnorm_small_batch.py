@@ -50,7 +50,8 @@ class BatchNormSmallBatch(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            models = project.trained_with(run, "batchnorm")
+            models = [m for m in run.models
+                      if m.families is not None and "batchnorm" in m.families]
             if not models:
                 continue
             model = models[0]
@@ -62,9 +63,10 @@ class BatchNormSmallBatch(Rule):
                     continue
                 severity = "error" if size.value < self.options.error_below else None  # type: ignore[operator]
                 yield self.finding(
-                    f"`{model.name}` ({model.path}:{model.loc.line}) has BatchNorm layers "
-                    f"but trains with batch size {size.describe()}",
-                    loader.loc, symbol=loader.symbol or run.symbol, severity=severity)
+                    f"{model.describe()} has BatchNorm layers but trains with batch size "
+                    f"{size.describe()}",
+                    loader.loc, symbol=loader.symbol or run.symbol, severity=severity,
+                    related=[(model.defined, f"`{model.name}` is defined here")])
 
     valid = [
         {"model.py": """

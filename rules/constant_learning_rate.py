@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import ProjectFacts
+from cnnlint.ir import SCHEDULE, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -48,14 +48,15 @@ class ConstantLearningRate(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            epochs = run.epochs
-            if epochs is None or not epochs.known or run.schedulers or run.manual_lr:
+            if run.events_of(SCHEDULE) or (not run.optimizers and not run.lightning):
                 continue
-            if not run.optimizers and not run.lightning:
-                continue
-            if epochs.value >= self.options.min_epochs:  # type: ignore[operator]
-                yield self.finding(f"trains {epochs.value} epochs{epochs.source()} at a "
-                                   "constant learning rate", run.loc, symbol=run.symbol)
+            for loop in run.epoch_loops:
+                epochs = loop.count
+                if epochs is None or not epochs.known or loop.loc is None:
+                    continue
+                if epochs.value >= self.options.min_epochs and run.judgeable(loop):  # type: ignore[operator]
+                    yield self.finding(f"trains {epochs.value} epochs{epochs.source()} at a "
+                                       "constant learning rate", loop.loc, symbol=loop.symbol)
 
     valid = [
         """

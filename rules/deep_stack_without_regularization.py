@@ -67,7 +67,8 @@ class DeepStackWithoutRegularization(Rule):
                               for o in optimizers if o.loc is not None)
             yield self.finding(
                 f"{len(weighted)} weighted layers, no dropout, and no weight decay ({where})",
-                model.loc, symbol=model.name)
+                model.loc, symbol=model.name,
+                related=[(o.loc, f"`{o.kind}` without weight decay") for o in optimizers])
             return
         # No training code for this model in the run (or decay not resolved): say so, at
         # info level.

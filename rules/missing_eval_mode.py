@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import ProjectFacts
+from cnnlint.ir import FORWARD, STEP, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -54,15 +54,23 @@ class MissingEvalMode(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            for loc, message, name, families in run.eval_mode_problems:
-                kinds = set(families)
-                for model in project.models_named([name]):  # functional dropout, too
-                    kinds |= {n.family for n in model.network
-                              if n.family in ("batchnorm", "dropout")}
-                if kinds:
-                    yield self.finding(
-                        f"{message[0].upper()}{message[1:]} (it has "
-                        f"{' and '.join(sorted(kinds))} layers)", loc, symbol=run.symbol)
+            training = {e.loops[-1] for e in run.events_of(STEP)
+                        if "trains" in e.flags and e.loops}
+            for forward in run.events_of(FORWARD):
+                kinds = set(forward.families)
+                if not kinds or forward.loc is None or forward.mode is None:
+                    continue
+                evaluating = "grad-off" in forward.flags or "eval-loader" in forward.flags
+                if evaluating and forward.mode:
+                    problem = f"`{forward.model}` runs an evaluation pass in train mode"
+                elif not evaluating and not forward.mode and forward.loops \
+                        and forward.loops[-1] in training:
+                    problem = (f"`{forward.model}` is trained after `.eval()` with no "
+                               "`.train()` back")
+                else:
+                    continue
+                yield self.finding(f"{problem} (it has {' and '.join(sorted(kinds))} layers)",
+                                   forward.loc, symbol=run.symbol)
 
     valid = [
         """

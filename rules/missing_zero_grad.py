@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import ProjectFacts
+from cnnlint.ir import STEP, ZERO_GRAD, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -51,9 +51,17 @@ class MissingZeroGrad(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            for loc in run.steps_without_zero_grad:
+            if not run.complete:
+                continue
+            for step in run.events_of(STEP):
+                if "trains" not in step.flags or "accumulating" in step.flags \
+                        or not step.loops or step.loc is None:
+                    continue
+                loop = step.loops[-1]
+                if run.events_in(loop, ZERO_GRAD) or run.blockers(loop):
+                    continue
                 yield self.finding("`step()` with no gradient reset in its loop: gradients "
-                                   "accumulate over every batch", loc, symbol=run.symbol)
+                                   "accumulate over every batch", step.loc, symbol=run.symbol)
 
     valid = [
         """

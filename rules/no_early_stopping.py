@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import ProjectFacts
+from cnnlint.ir import BEST_CHECKPOINT, EARLY_STOP, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -57,15 +57,17 @@ class NoEarlyStopping(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            epochs = run.epochs
-            if epochs is None or not epochs.known:
-                continue
-            if run.early_stopping or run.best_checkpoint:
-                continue
-            if epochs.value >= self.options.min_epochs:  # type: ignore[operator]
+            for loop in run.epoch_loops:
+                epochs = loop.count
+                if epochs is None or not epochs.known or loop.loc is None:
+                    continue
+                if epochs.value < self.options.min_epochs:  # type: ignore[operator]
+                    continue
+                if run.events_in(loop, EARLY_STOP, BEST_CHECKPOINT) or not run.judgeable(loop):
+                    continue
                 yield self.finding(
                     f"trains {epochs.value} epochs{epochs.source()} with no early stopping and "
-                    "no best checkpoint on a validation metric", run.loc, symbol=run.symbol)
+                    "no best checkpoint on a validation metric", loop.loc, symbol=loop.symbol)
 
     valid = [
         """

@@ -3,9 +3,15 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import ProjectFacts
+from cnnlint.ir import FORWARD, Event, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
+
+
+def evaluates(event: Event) -> bool:
+    """A forward pass on held-out data: gradients off, a validation or test loader, or the
+    model in eval mode."""
+    return "grad-off" in event.flags or "eval-loader" in event.flags or event.mode is False
 
 
 class Options(RuleOptions):
@@ -49,14 +55,18 @@ class NoValidation(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            epochs = run.epochs
-            if epochs is None or not epochs.known or run.validation:
-                continue
-            if epochs.value >= self.options.min_epochs:  # type: ignore[operator]
-                yield self.finding(
-                    f"trains {epochs.value} epochs{epochs.source()} with no evaluation on "
-                    "held-out data",
-                    run.loc, symbol=run.symbol)
+            for loop in run.epoch_loops:
+                epochs = loop.count
+                if epochs is None or not epochs.known or loop.loc is None:
+                    continue
+                if epochs.value < self.options.min_epochs:  # type: ignore[operator]
+                    continue
+                if any(evaluates(e) for e in run.events_in(loop, FORWARD)):
+                    continue
+                if run.judgeable(loop):
+                    yield self.finding(
+                        f"trains {epochs.value} epochs{epochs.source()} with no evaluation "
+                        "on held-out data", loop.loc, symbol=loop.symbol)
 
     valid = [
         """

@@ -49,7 +49,8 @@ class SoftmaxBeforeCrossEntropy(Rule):
                     where = f" (from {loss.fed_by_loc.path}:{loss.fed_by_loc.line})"
                 yield self.finding(
                     f"`{loss.kind}` receives `{loss.fed_by}` output{where}: it applies "
-                    "log-softmax itself", loss.loc, symbol=loss.symbol)
+                    "log-softmax itself", loss.loc, symbol=loss.symbol,
+                    related=[(loss.fed_by_loc, f"the `{loss.fed_by}` it receives")])
 
     valid = [
         """

@@ -43,8 +43,9 @@ class WeightedLossWithoutResampling(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            if run.resampling or run.focal or any(
-                    "Weighted" in loader.sampler for loader in run.loaders):
+            if run.resampling or run.focal or not run.train_loaders or any(
+                    "Weighted" in loader.sampler or loader.sampler == "unknown"
+                    for loader in run.loaders):
                 continue
             for loss in run.losses:
                 if loss.weighted and loss.loc is not None:
@@ -122,6 +123,7 @@ import torch.nn.functional as F
 
 CLASS_WEIGHTS = torch.tensor([0.2, 0.8])
 model = nn.Linear(8, 2)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
 opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 for x, y in loader:
     opt.zero_grad()
@@ -140,6 +142,7 @@ def train(model, loader, pos_weight):
         criterion(model(x), y).backward()  # flagged
         opt.step()
 
-train(nn.Linear(8, 1), loader, torch.tensor([9.0]))
+train(nn.Linear(8, 1), torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32),
+      torch.tensor([9.0]))
 """,
     ]

@@ -72,8 +72,9 @@ def test_dataclass_config_and_manual_lr_schedule() -> None:
 
         main(Config(epochs=45))
     """)
-    assert run.epochs is not None and run.epochs.value == 45
-    assert run.manual_lr and run.symbol == "main"
+    (epoch,) = run.epoch_loops
+    assert epoch.count is not None and epoch.count.value == 45
+    assert run.events_of(ir.SCHEDULE) and run.symbol == "main"
     assert run.optimizers[0].lr is not None and run.optimizers[0].lr.value == 0.1
 
 
@@ -98,7 +99,7 @@ def test_argparse_spellings() -> None:
     assert run.loaders[0].batch_size is not None
     assert run.loaders[0].batch_size.value == 32  # "32" converted by type=int
     assert run.loaders[0].batch_size.origin == "argparse default of `--bs`"
-    assert run.epochs is not None and run.epochs.value == 7
+    assert run.epoch_loops[0].count is not None and run.epoch_loops[0].count.value == 7
     assert run.optimizers[0].lr is not None and run.optimizers[0].lr.origin == "torch default"
 
 
@@ -137,9 +138,12 @@ def test_lightning_datamodule_batch_size_and_scheduler() -> None:
 
         pl.Trainer(max_epochs=12).fit(Lit(), datamodule=Data())
     """)
-    assert run.lightning and run.validation
-    assert run.epochs is not None and run.epochs.value == 12
-    assert run.schedulers == ["StepLR"] and run.models == ["Lit"]
+    assert run.lightning
+    assert [e.what for e in run.events_of(ir.FORWARD) if "grad-off" in e.flags] == [
+        "validation_step"]
+    (epoch,) = run.epoch_loops
+    assert epoch.count is not None and epoch.count.value == 12
+    assert run.schedulers == ["StepLR"] and [m.name for m in run.models] == ["Lit"]
     train = run.train_loaders
     assert [loader.batch_size.value for loader in train] == [8]  # type: ignore[union-attr]
     assert [loss.kind for loss in run.losses] == ["CrossEntropyLoss"]

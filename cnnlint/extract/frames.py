@@ -43,7 +43,8 @@ class Args:
 
 
 class Frame:
-    __slots__ = ("scope", "locals", "closure", "self_obj", "cls", "owner", "returns", "origins")
+    __slots__ = ("scope", "locals", "closure", "self_obj", "cls", "owner", "returns", "origins",
+                 "function")
 
     def __init__(self, scope: FileScope, closure: dict[str, Any] | None = None,
                  self_obj: Any = None, cls: v.ClassVal | None = None, owner: str = "") -> None:
@@ -55,6 +56,7 @@ class Frame:
         self.owner = owner  # the class (for methods) or function name: a finding's symbol
         self.returns: list[Any] = []
         self.origins: dict[str, str] = {}  # where a local's value came from (for messages)
+        self.function = ""  # the function this frame runs ("" for a module or class body)
 
 
 class FileScope:
@@ -217,7 +219,9 @@ def describe(expr: tuple[Any, ...] | None) -> str:
         return f"{describe(expr[1])}(...)"
     if expr[0] == "sub":
         return f"{describe(expr[1])}[...]"
-    return "an expression"
+    if expr[0] == "const":
+        return repr(expr[1])
+    return "(...)"
 
 
 def tensors_in(args: Args) -> list[v.Tensor]:

@@ -20,6 +20,7 @@ from cnnlint import ir
 from cnnlint.extract import torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.builtins import BUILTINS, container_method, dict_method, list_method
+from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.frames import (
     BREAK, COMPUTE_PROBE, CONTINUE, MAX_CALL_DEPTH, MAX_LOOP, MAX_RECURSION, MAX_SIZE,
     MAX_STEPS, MISSING, NORMAL, RETURN, Args, FileScope, Frame, TooComplex, assigned_names,
@@ -50,11 +51,14 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 class Interp:
     """Interprets the files of one run. One instance per run; `new_graph` per model."""
 
-    def __init__(self, scopes: Iterable[FileScope]) -> None:
+    def __init__(self, scopes: Iterable[FileScope], modules: ProjectModules | None = None
+                 ) -> None:
         self.scopes = {s.path: s for s in scopes}
-        self.by_module: dict[str, FileScope] = {}
-        for s in self.scopes.values():
-            self.by_module.setdefault(s.module, s)
+        # Imports resolve on disk, as Python would, whatever subset of the project the run
+        # names; files nobody named are read when first imported.
+        self.modules = modules or ProjectModules.of_files(list(self.scopes))
+        for scope in self.scopes.values():
+            self.modules.register(scope)
         self.graph: list[ir.Node] = []
         self.unresolved: list[str] = []
         self.paths: dict[int, str] = {}
@@ -166,54 +170,64 @@ class Interp:
             elif tag == "try":
                 self._declarations(stmt[1], frame)
 
-    def find_module(self, dotted: str, scope: FileScope, level: int) -> FileScope | None:
-        if level:
-            base = scope.module.split(".")
-            # A package's __init__ is its own package; a module's package is its parent.
-            keep = len(base) - level + (1 if scope.path.endswith("__init__.py") else 0)
-            if keep < 0:
-                return None
-            target = ".".join([*base[:keep], *([dotted] if dotted else [])])
-            return self.by_module.get(target)
-        if dotted in self.by_module:
-            return self.by_module[dotted]
-        suffix = "." + dotted
-        matches = [s for m, s in self.by_module.items() if m.endswith(suffix)]
-        return min(matches, key=lambda s: len(s.module)) if matches else None
+    def find_module(self, dotted: str, scope: FileScope, level: int) -> Any:
+        """A project module as a value (its scope, or a namespace folder), or None."""
+        found, folder = self.modules.resolve(scope, dotted, level)
+        self._adopt()
+        if found is None and folder is None:
+            return None
+        return v.ModuleVal(found, folder)
+
+    def submodule(self, module: v.ModuleVal, name: str) -> Any:
+        if module.folder is None:
+            return None
+        found, folder = self.modules.submodule(module.folder, name)
+        self._adopt()
+        return v.ModuleVal(found, folder) if found is not None or folder is not None else None
+
+    def _adopt(self) -> None:
+        """Scopes the module source read on demand join the run's scopes."""
+        while self.modules.added:
+            scope = self.modules.added.pop()
+            self.scopes.setdefault(scope.path, scope)
+
+    def module_attr(self, module: v.ModuleVal, name: str) -> Any:
+        """`module.name`: a name the module defines, else a submodule of a package."""
+        if module.scope is not None:
+            names = self.load(module.scope)
+            if name == "__dict__":
+                return names
+            found = names.get(name, MISSING)
+            if found is not MISSING:
+                return found
+        sub = self.submodule(module, name)
+        return sub if sub is not None else UNKNOWN
 
     def _import(self, stmt: tuple[Any, ...], f: Frame) -> None:
         for dotted, asname in stmt[1]:
             if asname:
                 found = self.find_module(dotted, f.scope, 0)
-                f.locals[asname] = v.ModuleVal(found) if found else v.Ref(dotted)
+                f.locals[asname] = found if found is not None else v.Ref(dotted)
             else:
                 head = dotted.split(".")[0]
                 found = self.find_module(head, f.scope, 0)
-                f.locals[head] = v.ModuleVal(found) if found else v.Ref(head)
+                f.locals[head] = found if found is not None else v.Ref(head)
 
     def _from(self, stmt: tuple[Any, ...], f: Frame) -> None:
         _, module, level, names = stmt
-        scope = self.find_module(module, f.scope, level)
+        package = self.find_module(module, f.scope, level)
         for name, asname in names:
             if name == "*":
-                if scope is not None and scope is not f.scope:
-                    f.locals.update(
-                        {k: x for k, x in self.load(scope).items() if not k.startswith("_")})
+                if package is not None and package.scope is not None:
+                    f.locals.update({k: x for k, x in self.load(package.scope).items()
+                                     if not k.startswith("_")})
                 continue
             target = asname or name
-            if scope is not None:
-                if scope is f.scope:
-                    continue
-                found = self.load(scope).get(name, MISSING)
-                if found is MISSING:
-                    sub = self.find_module(f"{module}.{name}" if module else name, f.scope, level)
-                    found = v.ModuleVal(sub) if sub else UNKNOWN
-                f.locals[target] = found
-            elif level:
-                sub = self.find_module(name, f.scope, level)
-                f.locals[target] = v.ModuleVal(sub) if sub else UNKNOWN
-            else:
-                f.locals[target] = v.Ref(f"{module}.{name}")
+            if package is None:
+                f.locals[target] = UNKNOWN if level else v.Ref(f"{module}.{name}")
+                continue
+            found = self.module_attr(package, name)
+            f.locals[target] = found
 
     def lookup(self, name: str, f: Frame) -> Any:
         found = f.locals.get(name, MISSING)
@@ -604,8 +618,8 @@ class Interp:
             outcome = self.compare(op, left, right)
             if outcome is False:
                 return False
-            if outcome is UNKNOWN:
-                result = UNKNOWN
+            if outcome is UNKNOWN or isinstance(outcome, v.Tensor):
+                result = outcome  # unknown, or elementwise on tensors
             left = right
         return result
 
@@ -615,8 +629,12 @@ class Interp:
         if isinstance(a, Found) and op in ("!=", ">", ">=") and b in (-1, 0):
             if (op, b) in (("!=", -1), (">", -1), (">=", 0)):
                 return v.Narrowing(a.module, kinds_named(a.needle))
+        if op not in ("is", "is not", "in", "not in") and (
+                isinstance(a, v.Tensor) or isinstance(b, v.Tensor)):
+            return a if isinstance(a, v.Tensor) else b  # elementwise: a tensor of booleans
         if op in ("is", "is not"):
-            if a is UNKNOWN or b is UNKNOWN or isinstance(a, v.Choice) or isinstance(b, v.Choice):
+            if a is UNKNOWN or b is UNKNOWN or isinstance(a, (v.Choice, v.Opaque)) \
+                    or isinstance(b, (v.Choice, v.Opaque)):
                 return UNKNOWN
             if isinstance(a, v.Tensor) or isinstance(b, v.Tensor):
                 return UNKNOWN
@@ -682,7 +700,7 @@ class Interp:
 
     def truth(self, value: Any) -> bool | None:
         """Python truthiness, or None when it cannot be known."""
-        if value is UNKNOWN or isinstance(value, v.Tensor):
+        if value is UNKNOWN or isinstance(value, (v.Tensor, v.Opaque)):
             return None
         if isinstance(value, v.Choice):
             falsy = [o is None for o in value.options]
@@ -784,7 +802,7 @@ class Interp:
         elif kind is v.Ref:
             return v.Ref(f"{obj.qualname}.{name}")
         if isinstance(obj, v.ModuleVal):
-            return self.load(obj.scope).get(name, UNKNOWN)
+            return self.module_attr(obj, name)
         if isinstance(obj, v.Instance):
             if name in obj.attrs:
                 return obj.attrs[name]
@@ -898,6 +916,7 @@ class Interp:
             args = Args([fn.bound, *args.pos], args.kw, args.open_pos, args.open_kw)
         frame = Frame(fn.scope, closure=fn.closure, self_obj=fn.bound, cls=fn.cls,
                       owner=fn.owner or name)
+        frame.function = name
         self.bind(params, args, frame)
         self.depth += 1
         self.active[key] = self.active.get(key, 0) + 1

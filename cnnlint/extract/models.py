@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from cnnlint import ir
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Args, FileScope, Frame, Interp, TooComplex, tensors_in
+from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.source import FileFacts
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.fanout import can_fork
@@ -14,26 +15,41 @@ from cnnlint.findings import ErrorEntry, Loc
 from cnnlint.graph import MAX_NODES
 
 
-def build_interp(files: Iterable[FileFacts], locator: Any = None) -> Interp:
+def build_interp(files: Iterable[FileFacts], locator: Any = None,
+                 modules: ProjectModules | None = None) -> Interp:
+    """An interpreter over the files' code; imports of other project files resolve through
+    `modules` (by default: among these files only)."""
     from cnnlint.extract.training import TrainingInterp
 
-    scopes = [FileScope(f.path, f.module, f.body, f.spans, locator) for f in files if f.body]
-    interp = TrainingInterp(scopes)
-    for scope in interp.scopes.values():
+    facts = [f for f in files if f.body]
+    if modules is None:
+        modules = ProjectModules.of_files([f.path for f in facts])
+    if modules.locator is None:
+        modules.locator = locator
+    scopes = [FileScope(f.path, modules.module_name(f.path), f.body, f.spans, locator)
+              for f in facts]
+    interp = TrainingInterp(scopes, modules)
+    for scope in list(interp.scopes.values()):
         interp.load(scope)
     return interp
 
 
 def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
-                   jobs: int = 1) -> list[ir.Model]:
-    """Every model of the run, in a stable order. A model the reader fails on becomes an
-    `internal` error entry (when `errors` is given) and the others are still read. With
-    jobs > 1 (and a process that may fork), forked children share the building."""
+                   jobs: int = 1, wanted: Callable[[str, str], bool] | None = None
+                   ) -> list[ir.Model]:
+    """Every model of the run (those `wanted(path, key)` accepts), in a stable order. A model
+    the reader fails on becomes an `internal` error entry (when `errors` is given) and the
+    others are still read. With jobs > 1 (and a process that may fork), forked children
+    share the building."""
     if errors is not None:
         errors.extend(ErrorEntry(path=s.path, kind="internal", message=(
             f"reading the module level failed: {s.load_error}"))
-            for s in interp.scopes.values() if s.load_error)
+            for s in interp.scopes.values() if s.load_error
+            and (wanted is None or wanted(s.path, "")))
     candidates = _candidates(interp)
+    if wanted is not None:
+        candidates = [c for c in candidates
+                      if wanted(c[0], ir.model_key(interp.scopes[c[0]].module, c[1]))]
     if jobs > 1 and len(candidates) >= MIN_PARALLEL_MODELS and can_fork():
         outcomes = _build_forked(interp, candidates, jobs)
     else:
@@ -167,7 +183,7 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
     if isinstance(module, v.SeqSpec):
         class_name = "Sequential"
     return ir.Model(name=name, kind=kind, class_name=class_name, loc=loc, network=network,
-                    inits=list(interp.inits))
+                    inits=list(interp.inits), module=scope.module)
 
 
 def _forward(interp: Interp, module: Any, frame: Frame) -> Any:

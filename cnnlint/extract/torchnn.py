@@ -134,6 +134,16 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
     return interp.unknown_call(args, f"a call to `{qualname}`")
 
 
+def knows(qualname: str) -> bool:
+    """True for the torch calls `call_torch` gives a meaning: layers, containers,
+    functional ops, tensor combinations, nn.init and OrderedDict."""
+    return bool(container_kind(qualname) or layer_kind(qualname)
+                or qualname in catalogue.FUNCTIONAL or qualname in catalogue.COMBINE_FUNCTIONS
+                or qualname in catalogue.PASSTHROUGH_FUNCTIONS
+                or qualname.startswith("torch.nn.init.")
+                or qualname in ("collections.OrderedDict", "typing.OrderedDict"))
+
+
 def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
     """Call a module on tensors (its forward)."""
     if isinstance(module, v.LayerSpec):

@@ -141,15 +141,42 @@ class BoundMethod:
 
 @dataclass(eq=False)
 class ModuleVal:
-    """A project module imported as a whole (`from . import blocks`)."""
+    """A project module imported as a whole (`from . import blocks`, `import models`). A
+    package has a folder its submodules are found in; a folder without `__init__.py` has no
+    scope of its own."""
 
-    scope: Any
+    scope: Any  # the FileScope, or None for a namespace package
+    folder: str | None = None
 
 
 @dataclass(eq=False)
 class SuperVal:
     instance: Any
     cls: ClassVal
+
+
+@dataclass(eq=False)
+class Opaque:
+    """Something a script builds that the training reader cannot compute but can follow by
+    identity: what a library call returns (`timm.create_model(...)`, `logging.getLogger()`),
+    or a parameter of a function read without its caller. `model` is set once it is used as
+    a model (its `.parameters()` taken, `.eval()` called, wrapped in DataParallel)."""
+
+    origin: str  # source-like text, for messages: "timm.create_model(...)"
+    library: str = ""  # the package it comes from ("timm", "logging"); "" when unknown
+    model: bool = False
+    attrs: dict[str, Any] = field(default_factory=dict)  # attributes read so far
+    parent: Any = None  # for `obj.attr`: obj (calling it is a method call)
+    attr: str = ""
+
+
+@dataclass(eq=False)
+class Params:
+    """`model.parameters()` (or `named_parameters()`): a model's weights, as handed to an
+    optimizer."""
+
+    model: Any
+    named: bool = False  # named_parameters(): (name, parameter) pairs
 
 
 def is_const(value: Any) -> bool:

@@ -48,7 +48,7 @@ def static_context(result: Any, path: str, name: str) -> StaticContext:
     if context.model is None:
         return context
     model = context.model
-    runs = [r for r in result.runs if model.name in r.models or model.class_name in r.models]
+    runs = [r for r in result.runs if any(model.key in m.keys for m in r.models)]
     places = set()
     for run in runs:
         places.add(_place(run.loc))

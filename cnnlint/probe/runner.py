@@ -78,7 +78,6 @@ class ProbeReport:
 
 
 DEFAULT_BATCH, DEFAULT_OPTIMIZER, DEFAULT_LR, DEFAULT_MOMENTUM = 16, "SGD", 0.01, 0.9
-MAX_NEIGHBOURS = 200  # files beside the target linted with it (no config found)
 
 
 def run_probe(settings: ProbeSettings) -> ProbeReport:
@@ -161,10 +160,10 @@ class _Probe:
     # --- static side ---------------------------------------------------------------------------
 
     def _static(self, path: str) -> confirming.StaticContext:
-        """Lint the target's project statically for its findings and training settings:
-        the folder of the nearest [tool.cnnlint] config when there is one (with its
-        excludes), else the Python files beside the target (not their sub-folders: a
-        target in /tmp or in site-packages must not mean linting everything there)."""
+        """Lint the target's file statically for its findings and training settings. The
+        analysis covers its project (the folder of the nearest [tool.cnnlint] table, else of
+        the nearest pyproject.toml, setup.cfg, setup.py or .git): the scripts there that
+        train the model are found through their imports."""
         from cnnlint.config import ConfigError, Flags, build_settings
         from cnnlint.engine import lint
         from cnnlint.rule import load_rules
@@ -174,15 +173,7 @@ class _Probe:
         try:
             rules = load_rules()
             settings = build_settings([path], Flags(config=self.settings.config), rules)
-            if settings.config_path is not None:
-                paths = [settings.root]
-            else:
-                folder = os.path.dirname(path)
-                names = sorted(f for f in os.listdir(folder or ".") if f.endswith(".py"))
-                paths = [os.path.join(folder, f) for f in names[:MAX_NEIGHBOURS]]
-                if os.path.basename(path) not in names[:MAX_NEIGHBOURS]:
-                    paths = [path]
-            result = lint(paths, settings, rules)
+            result = lint([path], settings, rules, report_everything=True)
         except ConfigError as exc:
             raise ProbeError("configuration", str(exc)) from None
         except Exception as exc:  # the probe still measures without the static side

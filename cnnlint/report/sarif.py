@@ -53,6 +53,15 @@ def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
                 "logicalLocations": [{"name": f.symbol}] if f.symbol else [],
             }],
             "partialFingerprints": {"cnnlint/v1": f"{f.code}:{f.path}:{f.symbol}"},
+            **({"relatedLocations": [{
+                "id": i,
+                "physicalLocation": {
+                    "artifactLocation": {"uri": _uri(r.path), "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": r.line, "startColumn": r.column,
+                               "endLine": r.end_line, "endColumn": r.end_column},
+                },
+                "message": {"text": r.message},
+            } for i, r in enumerate(f.related)]} if f.related else {}),
         })
     notifications = [{
         "level": "error",

@@ -1,0 +1,241 @@
+"""What training code builds, as the training reader sees it, and what library calls mean.
+
+Loaders, optimizers, schedulers, parsers and the like become `TrainObj`s. Calls into libraries
+the reader cannot read are judged by a small table: some are *inert* (logging, timing, numpy,
+torch's own functions: they cannot hold a validation pass, an early stop, a gradient reset or a
+schedule), some have a known meaning (a model constructor, a wrapper that returns the model, a
+gradient scaler that steps the optimizer), and the rest are *unresolved*: they could do
+anything, so the rules about something missing stay silent around them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnnlint.extract import values as v
+from cnnlint.extract.frames import describe
+from cnnlint.extract.values import UNKNOWN
+from cnnlint.findings import Loc
+
+
+@dataclass(eq=False)
+class TrainObj:
+    """A training object the script builds: a loader, an optimizer, a parser, ..."""
+
+    kind: str  # loader | optimizer | scheduler | sampler | transform | dataset | trainer |
+    #            callback | parser | namespace | grad_context | scaler
+    name: str  # its class name: "DataLoader", "SGD", "Compose"
+    loc: Loc | None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+# Optimizers: positional parameter names, and torch's default learning rate.
+OPTIMIZERS: dict[str, tuple[tuple[str, ...], float]] = {
+    "SGD": (("params", "lr", "momentum", "dampening", "weight_decay", "nesterov"), 1e-3),
+    "Adam": (("params", "lr", "betas", "eps", "weight_decay", "amsgrad"), 1e-3),
+    "AdamW": (("params", "lr", "betas", "eps", "weight_decay", "amsgrad"), 1e-3),
+    "NAdam": (("params", "lr", "betas", "eps", "weight_decay"), 2e-3),
+    "RAdam": (("params", "lr", "betas", "eps", "weight_decay"), 1e-3),
+    "Adamax": (("params", "lr", "betas", "eps", "weight_decay"), 2e-3),
+    "RMSprop": (("params", "lr", "alpha", "eps", "weight_decay", "momentum", "centered"), 1e-2),
+    "Adagrad": (("params", "lr", "lr_decay", "weight_decay"), 1e-2),
+    "Adadelta": (("params", "lr", "rho", "eps", "weight_decay"), 1.0),
+}
+LOADER_PARAMS = ("dataset", "batch_size", "shuffle", "sampler", "batch_sampler")
+LOSSES = frozenset({"CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss"})
+FUNCTIONAL_LOSSES = {"cross_entropy": "CrossEntropyLoss", "nll_loss": "NLLLoss",
+                     "binary_cross_entropy_with_logits": "BCEWithLogitsLoss"}
+LIGHTNING = ("pytorch_lightning", "lightning")
+EVAL_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.set_grad_enabled"})
+
+EVAL_NAME = re.compile(r"val|valid|test|eval|dev|holdout", re.IGNORECASE)
+TRAIN_NAME = re.compile(r"train", re.IGNORECASE)
+_AUGMENTATIONS = re.compile(
+    r"^(Random|RandAugment|AutoAugment|TrivialAugment|AugMix|ColorJitter|ElasticTransform|"
+    r"HorizontalFlip|VerticalFlip|Flip|ShiftScaleRotate|Rotate|Affine|CoarseDropout|Cutout|"
+    r"GaussNoise|GaussianBlur|Mixup|CutMix|RandomErasing|Transpose|RandomResizedCrop)")
+
+# Top-level packages whose calls have no effect on how a model trains: the reader need not
+# follow them. (torch's own functions are inert too, apart from the few with a meaning below.)
+INERT_ROOTS = frozenset({
+    "builtins", "abc", "argparse", "ast", "collections", "contextlib", "copy", "csv",
+    "datetime", "enum", "functools", "gc", "glob", "hashlib", "importlib", "inspect", "io",
+    "itertools", "json", "logging", "math", "operator", "os", "pathlib", "pickle", "platform",
+    "pprint", "random", "re", "shutil", "signal", "socket", "statistics", "string", "struct",
+    "subprocess", "sys", "tempfile", "textwrap", "threading", "time", "timeit", "traceback",
+    "types", "typing", "uuid", "warnings", "zipfile", "numpy", "scipy", "pandas", "PIL", "cv2",
+    "skimage", "imageio", "matplotlib", "seaborn", "tqdm", "wandb", "mlflow", "tensorboardX",
+    "tensorboard", "termcolor", "colorama", "yaml", "ruamel", "toml", "tabulate", "psutil",
+    "h5py", "sklearn", "rich", "click", "fire", "easydict", "dotmap", "addict", "omegaconf",
+    "hydra", "visdom", "neptune", "comet_ml", "clearml", "torchinfo", "torchsummary", "thop",
+    "fvcore", "ptflops", "prettytable",
+})
+# torch calls that are not inert: the reader gives them their meaning.
+_TORCH_MEANINGFUL = ("torch.optim", "torch.save", "torch.nn.", "torch.cuda.amp.GradScaler",
+                     "torch.amp.GradScaler", "torch.compile", "torch.hub")
+# Calls that hand back the model they are given (so its identity survives the wrapper).
+WRAPPERS = frozenset({
+    "torch.nn.DataParallel", "torch.nn.parallel.DataParallel",
+    "torch.nn.parallel.DistributedDataParallel", "torch.nn.DistributedDataParallel",
+    "torch.nn.parallel.distributed.DistributedDataParallel", "torch.compile",
+    "torch.jit.script", "torch.nn.SyncBatchNorm.convert_sync_batchnorm",
+    "apex.parallel.DistributedDataParallel", "apex.parallel.convert_syncbn_model",
+    "torch.nn.utils.parametrizations.weight_norm",
+})
+# Calls that return a model the reader cannot see inside: a library's network.
+_MODEL_CONSTRUCTORS = ("torchvision.models.", "timm.create_model", "timm.models.",
+                       "segmentation_models_pytorch.", "monai.networks.nets.",
+                       "efficientnet_pytorch.EfficientNet", "pretrainedmodels.",
+                       "pytorchcv.model_provider.get_model", "torch.hub.load")
+# What marks a file as written for another framework, when it never imports torch.
+OTHER_FRAMEWORKS = ("mxnet", "tensorflow", "keras", "chainer", "jax", "flax", "paddle",
+                    "mindspore", "oneflow", "theano", "tensorpack", "gluoncv")
+# Module methods with a known effect (others, called on a model from script code, are not).
+MODULE_METHODS = frozenset({
+    "parameters", "named_parameters", "train", "eval", "cuda", "cpu", "to", "float", "half",
+    "double", "bfloat16", "state_dict", "load_state_dict", "modules", "named_modules",
+    "children", "named_children", "zero_grad", "requires_grad_", "apply", "buffers",
+    "named_buffers", "register_forward_hook", "register_full_backward_hook",
+})
+
+
+# LightningModule methods Lightning calls: the training script, written inside the module.
+LIGHTNING_HOOKS = frozenset({
+    "training_step", "validation_step", "test_step", "predict_step", "configure_optimizers",
+    "train_dataloader", "val_dataloader", "test_dataloader", "predict_dataloader",
+    "training_epoch_end", "validation_epoch_end", "test_epoch_end", "backward",
+    "optimizer_step", "optimizer_zero_grad", "lr_scheduler_step", "configure_callbacks",
+})
+# LightningModule methods that only log or read state.
+LIGHTNING_METHODS = frozenset({"log", "log_dict", "print", "save_hyperparameters",
+                               "optimizers", "lr_schedulers", "all_gather", "to_torchscript"})
+
+
+def root_of(qualname: str) -> str:
+    return qualname.split(".", 1)[0]
+
+
+def inert(qualname: str) -> bool:
+    """A library call that cannot train, validate, stop, reset gradients or change the lr."""
+    if qualname.startswith("torch."):
+        return not qualname.startswith(_TORCH_MEANINGFUL) or qualname.startswith(
+            ("torch.nn.utils.clip_grad", "torch.nn.functional"))
+    return root_of(qualname) in INERT_ROOTS
+
+
+def model_constructor(qualname: str) -> bool:
+    return qualname.startswith(_MODEL_CONSTRUCTORS)
+
+
+def is_augmentation(transform: str) -> bool:
+    """True for a transform class that changes images at random."""
+    return bool(_AUGMENTATIONS.match(transform))
+
+
+def role(loader: TrainObj) -> str:
+    """"train", "eval" or "unknown", from the names of the loader and its dataset."""
+    names = [str(loader.fields.get("var", ""))]
+    dataset = loader.fields.get("dataset")
+    if isinstance(dataset, TrainObj):
+        names.append(str(dataset.fields.get("var", "")))
+        names.append(str(dataset.fields.get("split", "")))
+    elif isinstance(dataset, v.Instance):
+        names.append(dataset.cls.name)
+    text = " ".join(names)
+    if EVAL_NAME.search(text):
+        return "eval"
+    if TRAIN_NAME.search(text):
+        return "train"
+    return "unknown"
+
+
+def transforms_of(loader: TrainObj) -> tuple[list[str] | None, Loc | None, bool]:
+    """(transform class names when all known, where the pipeline is built, image data?)."""
+    dataset = loader.fields.get("dataset")
+    transform: Any = UNKNOWN
+    image = False
+    if isinstance(dataset, TrainObj) and dataset.kind == "dataset":
+        transform, image = dataset.fields.get("transform", UNKNOWN), True
+    elif isinstance(dataset, v.Instance):
+        transform = dataset.attrs.get("__transform__", UNKNOWN)
+    if isinstance(transform, TrainObj) and transform.kind == "transform":
+        items = transform.fields.get("items")
+        image = image or bool(items and any(
+            i in ("ToTensor", "Resize", "CenterCrop", "Normalize", "PILToTensor", "ToImage")
+            for i in items))
+        return items, transform.loc, image
+    return None, None, image
+
+
+# --- lowered-code helpers --------------------------------------------------------------------
+
+
+def text(expr: tuple[Any, ...]) -> str:
+    """Source-like text of an expression, with constant subscripts: `cfg["lr"]`."""
+    if expr[0] == "sub":
+        key = expr[2]
+        inner = repr(key[1]) if key[0] == "const" else "..."
+        return f"{text(expr[1])}[{inner}]"
+    return describe(expr)
+
+
+def plain_path(expr: tuple[Any, ...]) -> bool:
+    """A name, attribute chain or constant subscript: safe to evaluate twice."""
+    if expr[0] == "name":
+        return True
+    if expr[0] == "attr":
+        return plain_path(expr[1])
+    if expr[0] == "sub":
+        return expr[2][0] == "const" and plain_path(expr[1])
+    return False
+
+
+def walk(expr: Any) -> Any:
+    if isinstance(expr, tuple):
+        yield expr
+        for part in expr:
+            yield from walk(part)
+
+
+@functools.lru_cache(maxsize=4096)
+def has_modulo(expr: tuple[Any, ...]) -> bool:
+    return any(e and e[0] == "binop" and e[1] == "%" for e in walk(expr))
+
+
+def breaks(body: tuple[Any, ...]) -> bool:
+    """A `break` that belongs to this loop (not to a nested one)."""
+    for stmt in body:
+        if stmt[0] == "break":
+            return True
+        if stmt[0] == "if" and (breaks(stmt[2]) or breaks(stmt[3])):
+            return True
+        if stmt[0] in ("with",) and breaks(stmt[2]):
+            return True
+        if stmt[0] == "try" and (breaks(stmt[1]) or any(breaks(h) for h in stmt[2])):
+            return True
+    return False
+
+
+def trains(body: tuple[Any, ...]) -> bool:
+    """A function body that steps something or calls backward: worth a pass of its own."""
+    return any(e and e[0] == "attr" and e[2] in ("backward", "step") for e in walk(body))
+
+
+def imported_roots(body: tuple[Any, ...]) -> set[str]:
+    """The top-level packages a file imports (anywhere in it)."""
+    roots: set[str] = set()
+    stack: list[Any] = [body]
+    while stack:
+        item = stack.pop()
+        if type(item) is not tuple or not item:
+            continue
+        if item[0] == "import" and len(item) == 2:
+            roots.update(dotted.split(".")[0] for dotted, _ in item[1])
+        elif item[0] == "from" and len(item) == 4 and type(item[1]) is str and not item[2]:
+            roots.add(item[1].split(".")[0])
+        else:
+            stack.extend(x for x in item if type(x) is tuple)
+    return roots

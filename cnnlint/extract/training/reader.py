@@ -1,0 +1,878 @@
+"""The training reader: the abstract interpreter, extended with what training code means.
+
+DataLoaders, optimizers, schedulers, losses, samplers and transforms become `TrainObj`s;
+`model.train()`/`eval()`, `torch.no_grad()`, `optimizer.step()`, `zero_grad()`,
+`loss.backward()`, checkpoints and early stops become *events* of the pass (see
+`recorder.py`), each tied to the loops it runs in. A call the reader cannot follow becomes an
+`unresolved` event: it might validate, stop, reset gradients or change the learning rate, so
+the rules that report something missing from its loop stay silent.
+
+Models keep their identity through wrappers (`DataParallel(model).cuda()`, `model.module`,
+`torch.compile`) and through library constructors (`timm.create_model` gives an opaque
+model). An optimizer trains a model when it is given that model's parameters; one built over a
+list of tensors (an image being optimised) trains nothing.
+
+An epoch loop (`for epoch in range(E)`) is recognised by the training that happens in it and
+runs twice symbolically, not E times: the second pass shows what state the first one leaves
+behind (a model left in eval mode). The model's forward is inlined into the script's graph, so
+a softmax at the end of `forward` in model.py meets the CrossEntropyLoss in train.py.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from cnnlint import catalogue, ir
+from cnnlint.extract import torchnn
+from cnnlint.extract import values as v
+from cnnlint.extract.frames import (
+    MAX_CALL_DEPTH, Args, Frame, TooComplex, describe, tensors_in,
+)
+from cnnlint.extract.training.config import ABSENT, ConfigInterp
+from cnnlint.extract.training.objects import (
+    EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
+    MODULE_METHODS,
+    OPTIMIZERS, WRAPPERS,
+    TrainObj, breaks, has_modulo, inert, model_constructor, role, root_of, text,
+)
+from cnnlint.extract.training.recorder import Construction, LoopState, Recorder, weights_of
+from cnnlint.extract.values import UNKNOWN
+from cnnlint.findings import Loc
+
+_BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
+_METRIC_WORDS = ("best", "val", "valid", "validation", "acc", "accuracy", "loss", "metric",
+                 "score", "dice", "auc", "f1", "prec", "top1", "top5", "err", "error", "miou",
+                 "iou", "map", "psnr", "ssim")
+_PATIENCE = re.compile(r"patience|early_?stop|no_?improve|bad_?epochs|stagnat", re.IGNORECASE)
+_GRAD_SCALERS = ("torch.cuda.amp.GradScaler", "torch.amp.GradScaler",
+                 "torch.cuda.amp.grad_scaler.GradScaler")
+_PROGRESS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm",
+             "tqdm.rich.tqdm", "builtins.iter")
+_COPIES = ("shutil.copyfile", "shutil.copy", "shutil.copy2", "shutil.move", "os.rename",
+           "os.replace")
+_MODEL_WORDS = ("parameters", "named_parameters", "train", "eval", "state_dict",
+                "load_state_dict", "modules", "children", "named_modules", "zero_grad")
+
+
+def metric_words(expr: tuple[Any, ...]) -> bool:
+    """True when a test names a metric or a best value: `val_loss < best`, `is_best`."""
+    stack: list[Any] = [expr]
+    while stack:
+        e = stack.pop()
+        if type(e) is not tuple or not e:
+            continue
+        if e[0] in ("name", "attr") and type(e[-1]) is str:
+            for word in re.split(r"_|(?<=[a-z])(?=[A-Z])", e[-1]):
+                word = word.lower()
+                if word.startswith("best") or word.rstrip("0123456789") in _METRIC_WORDS:
+                    return True
+        stack.extend(x for x in e if type(x) is tuple)
+    return False
+
+
+class TrainingInterp(ConfigInterp):
+    """The interpreter with training semantics. Outside a training pass (no recorder) it
+    behaves exactly like the model reader."""
+
+    def __init__(self, scopes: Any, modules: Any = None) -> None:
+        super().__init__(scopes, modules)
+        self.recorder: Recorder | None = None
+        self.grad_off = 0  # inside no_grad / inference_mode
+        self.accumulating = 0  # inside `if step % k == 0:`
+        self.conditions: list[tuple[Any, ...]] = []  # tests of the ifs we are inside
+        self.executed: set[int] = set()  # id() of function bodies some training pass ran
+        self.batches: dict[int, TrainObj] = {}  # batch node id -> the loader it came from
+        self.params_of: list[Any] = []  # models whose parameters() this pass took
+        self.skipped_frameworks: list[str] = []  # files for another framework: no pass
+
+    def start_pass(self, path: str) -> Recorder:
+        self.reset()
+        self.recorder = Recorder(path)
+        self.tracking_origins = True
+        self.grad_off = self.accumulating = 0
+        self.params_of = []
+        self.conditions = []
+        self.batches = {}
+        return self.recorder
+
+    def end_pass(self) -> None:
+        self.recorder = None
+        self.tracking_origins = False
+
+    # --- where we are ------------------------------------------------------------------------
+
+    @staticmethod
+    def in_module_code(f: Frame) -> bool:
+        """True inside a module's own methods: its construction and forward are the model,
+        not the training script (a LightningModule's hooks are the script)."""
+        obj = f.self_obj
+        if not isinstance(obj, v.Instance) or obj.cls.lookup("forward") is None:
+            return False
+        if obj.cls.lookup("training_step") is None:
+            return True
+        return f.function not in LIGHTNING_HOOKS and not f.function.startswith("on_")
+
+    def blocked_by(self, what: str, loc: Loc | None, f: Frame, touches_models: bool) -> None:
+        """A call from training code the reader cannot follow."""
+        rec = self.recorder
+        if rec is None or self.in_module_code(f):
+            return
+        rec.event(ir.UNRESOLVED, loc, what=what,
+                  flags=frozenset({"touches-models"}) if touches_models else frozenset())
+
+    def _touches_models(self, args: Args, method: bool) -> bool:
+        if method or args.open_pos or args.open_kw:
+            return True
+        return any(isinstance(x, (*v.MODULE_VALUES, v.Opaque, v.Params))
+                   for x in (*args.pos, *args.kw.values()))
+
+    # --- statements ----------------------------------------------------------------------
+
+    def _assign(self, stmt: tuple[Any, ...], f: Frame) -> None:
+        if self.recorder is None:
+            return super()._assign(stmt, f)
+        value = self.eval(stmt[2], f)
+        for target in stmt[1]:
+            self.assign(target, value, f)
+            self.remember_origin(target, stmt[2], value, f)
+            if target[0] == "name" and isinstance(value, (v.LayerSpec, v.SeqSpec)) \
+                    and not self.in_module_code(f):
+                self._track_model(value, target[1], f.scope.loc(stmt[3]))
+
+    def assign(self, target: tuple[Any, ...], value: Any, f: Frame) -> None:
+        rec = self.recorder
+        if rec is not None:
+            if target[0] == "sub" and target[2] == ("const", "lr"):
+                rec.event(ir.SCHEDULE, f.scope.loc(None), what='param_group["lr"] = ...')
+            elif target[0] == "attr" and target[2] == "grad" and value is None:
+                rec.event(ir.ZERO_GRAD, None, what=".grad = None")
+        super().assign(target, value, f)
+
+    def _if(self, stmt: tuple[Any, ...], f: Frame) -> Any:
+        rec = self.recorder
+        if rec is None:
+            return super()._if(stmt, f)
+        modulo = has_modulo(stmt[1])
+        if _PATIENCE.search(text_of(stmt[1])):
+            rec.event(ir.EARLY_STOP, f.scope.loc(stmt[4]), what="a patience test")
+        self.conditions.append(stmt[1])
+        self.accumulating += modulo
+        try:
+            return super()._if(stmt, f)
+        finally:
+            self.accumulating -= modulo
+            self.conditions.pop()
+
+    def _with(self, stmt: tuple[Any, ...], f: Frame) -> Any:
+        if self.recorder is None:
+            return super()._with(stmt, f)
+        off = 0
+        for expr, target in stmt[1]:
+            value = self.eval(expr, f)
+            if isinstance(value, TrainObj) and value.kind == "grad_context" \
+                    and value.fields.get("enabled") is False:
+                off += 1
+            if target is not None:
+                self.assign(target, value if isinstance(value, (v.Tensor, v.Opaque))
+                            else UNKNOWN, f)
+        self.grad_off += off
+        try:
+            return self.exec_block(stmt[2], f)
+        finally:
+            self.grad_off -= off
+
+    def _for(self, stmt: tuple[Any, ...], f: Frame) -> Any:
+        rec = self.recorder
+        if rec is None or not breaks(stmt[3]):
+            return super()._for(stmt, f)
+        # A `break` out of a loop that trains is the classic hand-written early stop.
+        before = rec.next_loop
+        status = super()._for(stmt, f)
+        state = rec.finished.get(before + 1)
+        if state is not None and state.training and state.kind == "range":
+            rec.events.append(ir.Event(kind=ir.EARLY_STOP, loc=state.loc,
+                                       loops=(*rec.loop_ids(), state.id), what="break"))
+        return status
+
+    # --- loops ---------------------------------------------------------------------------
+
+    def loop_started(self, stmt: tuple[Any, ...], value: Any, items: list[Any] | None,
+                     f: Frame) -> Any:
+        rec = self.recorder
+        if rec is None:
+            return None
+        rec.next_loop += 1
+        iter_expr = stmt[2]
+        loader = value if isinstance(value, TrainObj) and value.kind == "loader" else None
+        if loader is None and items:
+            loader = self._loader_of(items[0])
+        kind = "loader" if loader is not None else "other"
+        if loader is None and iter_expr[0] == "call" and iter_expr[1] == ("name", "range"):
+            kind = "range"
+        loop = LoopState(rec.next_loop, kind, f.scope.loc(stmt[5]), f.owner, loader=loader,
+                         label=f"{text_of(stmt[1])} {text_of(iter_expr)}")
+        if kind == "range" and items is not None:
+            loop.count = len(items)
+            stop = iter_expr[2][1] if len(iter_expr[2]) > 1 else (
+                iter_expr[2][0] if iter_expr[2] else None)
+            loop.origin = self.origin(stop, f) if stop is not None else ""
+        rec.loops.append(loop)
+        return loop
+
+    def _loader_of(self, item: Any) -> TrainObj | None:
+        """The loader a loop's item comes from: `x`, `(i, (x, y))`, `(x_a, x_b)`."""
+        stack = [item]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, v.Tensor) and x.node in self.batches:
+                return self.batches[x.node]
+            if type(x) in (tuple, list):
+                stack.extend(x)
+        return None
+
+    def loop_continues(self, loop: Any, index: int) -> bool:
+        if loop is None or not loop.training:
+            return True
+        loop.repeated = True
+        # A training loop runs twice: the second pass sees the state the first leaves behind.
+        return index < 1
+
+    def loop_item(self, loop: Any, index: int, item: Any) -> Any:
+        # The second pass stands for every later epoch: `if epoch == 30:` and
+        # `if epoch % 5 == 0:` must run both ways there.
+        if loop is not None and loop.repeated and index >= 1:
+            return UNKNOWN
+        return item
+
+    def loop_finished(self, loop: Any) -> None:
+        rec = self.recorder
+        if rec is not None and loop is not None and rec.loops and rec.loops[-1] is loop:
+            rec.loops.pop()
+            rec.finished[loop.id] = loop
+            if loop.training and rec.loops:
+                rec.loops[-1].training = True
+
+    def unknown_item(self) -> Any:
+        # In training code a loop over something unknown is nearly always over batches.
+        if self.recorder is None:
+            return UNKNOWN
+        return self.add_node(ir.INPUT, (), name="batch")
+
+    def iterate(self, value: Any) -> list[Any] | None:
+        if self.recorder is not None:
+            if isinstance(value, TrainObj) and value.kind == "loader":
+                batch = self.add_node(ir.INPUT, (), name=str(value.fields.get("var", "batch")))
+                self.batches[batch.node] = value
+                return [batch]
+            if isinstance(value, v.Params):
+                return [(UNKNOWN, value)] if value.named else [value]
+        return super().iterate(value)
+
+    # --- names and attributes ------------------------------------------------------------
+
+    def lookup(self, name: str, f: Frame) -> Any:
+        found = super().lookup(name, f)
+        if found is UNKNOWN and self.recorder is not None and name in _BUILTIN_NAMES:
+            return v.Ref(f"builtins.{name}")  # open(), iter(), next(), filter(), ...
+        return found
+
+    def getattr(self, obj: Any, name: str) -> Any:
+        if isinstance(obj, TrainObj):
+            if obj.kind == "namespace":
+                return obj.fields["values"].get(name, UNKNOWN)
+            if obj.kind == "optimizer" and name == "param_groups":
+                return UNKNOWN
+            return v.BoundMethod(obj, name)
+        if isinstance(obj, v.Opaque):
+            if name == "module" and obj.model:
+                return obj
+            found = obj.attrs.get(name)
+            if found is None:
+                found = obj.attrs[name] = v.Opaque(f"{obj.origin}.{name}", obj.library,
+                                                   parent=obj, attr=name)
+            return found
+        if name == "module" and isinstance(obj, v.Instance) and self.recorder is not None \
+                and "module" not in obj.attrs and self.is_module_class(obj.cls):
+            return obj  # DataParallel(model).module is the model
+        return super().getattr(obj, name)
+
+    # --- calls ---------------------------------------------------------------------------
+
+    def call(self, func: Any, args: Args, f: Frame, loc: Loc | None,
+             func_expr: tuple[Any, ...] | None = None) -> Any:
+        rec = self.recorder
+        if rec is None:
+            return super().call(func, args, f, loc, func_expr)
+        name = func.name if isinstance(func, (v.FuncVal, v.ClassVal)) else (
+            func.qualname.rsplit(".", 1)[-1] if isinstance(func, v.Ref) else "")
+        lowered = name.lower()
+        if "focal" in lowered:
+            rec.focal = True
+        if "earlystop" in lowered.replace("_", "") or "patience" in lowered:
+            rec.event(ir.EARLY_STOP, loc, what=name)
+        if func is UNKNOWN:
+            return self._call_unknown(args, f, loc, func_expr)
+        if isinstance(func, v.Opaque):
+            return self._call_opaque(func, args, f, loc, func_expr)
+        if isinstance(func, v.FuncVal):
+            self.prepare_call(f)
+        result = super().call(func, args, f, loc, func_expr)
+        if isinstance(func, v.FuncVal) and isinstance(result, (*v.MODULE_VALUES, v.Opaque)) \
+                and not self.in_module_code(f):
+            self._built_by(result, func, loc)
+        return result
+
+    def _call_unknown(self, args: Args, f: Frame, loc: Loc | None,
+                      func_expr: tuple[Any, ...] | None) -> Any:
+        """A call of something the reader could not resolve. Called on tensors it computes
+        (a metric, a loss, a mixing function); otherwise it might do anything."""
+        method = func_expr is not None and func_expr[0] in ("attr", "sub")
+        tensors = tensors_in(args)
+        if method or not tensors:
+            self.blocked_by(describe(func_expr), loc, f, self._touches_models(args, method))
+        if tensors:
+            return self.unknown_call(args, f"`{describe(func_expr)}(...)` is not known")
+        return v.Opaque(f"{describe(func_expr)}(...)")
+
+    def _call_opaque(self, func: v.Opaque, args: Args, f: Frame, loc: Loc | None,
+                     func_expr: tuple[Any, ...] | None) -> Any:
+        if func.parent is not None:
+            return self._opaque_method(func.parent, func.attr, args, f, loc)
+        tensors = tensors_in(args)
+        if func.model:
+            if not self.in_module_code(f):
+                self._forward_event(func, loc)
+            return self.unknown_call(args, "a library model") if tensors else v.Opaque(
+                f"{func.origin}(...)", func.library)
+        if tensors:
+            return self.unknown_call(args, f"`{func.origin}(...)` is not known")
+        if func.library and inert(func.library):
+            return v.Opaque(f"{func.origin}(...)", func.library)
+        self.blocked_by(f"{func.origin}(...)", loc, f, self._touches_models(args, False))
+        return v.Opaque(f"{func.origin}(...)")
+
+    def _opaque_method(self, obj: v.Opaque, name: str, args: Args, f: Frame,
+                       loc: Loc | None) -> Any:
+        rec = self.recorder
+        assert rec is not None
+        if name in ("parameters", "named_parameters"):
+            obj.model = True
+            self.params_of.append(obj)
+            return v.Params(obj, named=name == "named_parameters")
+        if name in ("train", "eval") and (obj.model or not args.pos or
+                                          isinstance(args.pos[0], bool)):
+            obj.model = True
+            self._set_mode(obj, name, args)
+            return obj
+        if name == "zero_grad":
+            rec.event(ir.ZERO_GRAD, loc, what=f"{obj.origin}.zero_grad()")
+            return None
+        if name in _MODEL_WORDS:
+            obj.model = True
+        if name in ("cuda", "to", "cpu", "float", "half", "double", "bfloat16",
+                    "requires_grad_"):
+            return obj
+        if obj.model and name == "forward":
+            return self._call_opaque(obj, args, f, loc, None)
+        if obj.model and name in MODULE_METHODS:
+            return None if name == "load_state_dict" else v.Opaque(
+                f"{obj.origin}.{name}()", obj.library)
+        tensors = tensors_in(args)
+        if obj.library and inert(obj.library) and not obj.model:
+            return tensors[0] if tensors else v.Opaque(f"{obj.origin}.{name}()", obj.library)
+        self.blocked_by(f"{obj.origin}.{name}", loc, f, True)
+        if tensors:
+            return self.unknown_call(args, f"`{obj.origin}.{name}()` is not known")
+        return v.Opaque(f"{obj.origin}.{name}()")
+
+    def _built_by(self, model: Any, fn: v.FuncVal, loc: Loc | None) -> None:
+        """A project function returned a model: remember it as one of the model's builders."""
+        rec = self.recorder
+        assert rec is not None
+        key = ir.model_key(fn.scope.module, fn.name)
+        found = rec.models.get(id(model))
+        fn_loc = fn.scope.loc(fn.node[5])
+        if found is None:
+            rec.models[id(model)] = (model, fn.name, loc, [(key, fn_loc)])
+            if id(model) not in rec.modes:
+                rec.set_mode(model, True)
+        elif all(k != key for k, _ in found[3]):
+            found[3].append((key, fn_loc))
+
+    def _track_model(self, model: Any, name: str, loc: Loc | None) -> None:
+        """A model built by training code: it starts in train mode."""
+        rec = self.recorder
+        if rec is not None and id(model) not in rec.models:
+            rec.models[id(model)] = (model, name, loc, [])
+            rec.set_mode(model, True)
+
+    def call_function(self, fn: v.FuncVal, args: Args) -> Any:
+        rec = self.recorder
+        if rec is None:
+            return super().call_function(fn, args)
+        self.executed.add(id(fn.node))
+        if self.depth >= MAX_CALL_DEPTH:
+            rec.event(ir.UNRESOLVED, None, what=f"{fn.name}(...)",
+                      flags=frozenset({"touches-models"}))
+        off = 0
+        for decorator in fn.node[4]:
+            if text(decorator).split("(")[0] in ("torch.no_grad", "torch.inference_mode",
+                                                 "no_grad", "inference_mode"):
+                off += 1
+        self.grad_off += off
+        try:
+            return super().call_function(fn, args)
+        finally:
+            self.grad_off -= off
+
+    def instantiate(self, cls: v.ClassVal, args: Args, f: Frame, loc: Loc | None) -> Any:
+        inst = super().instantiate(cls, args, f, loc)
+        if self.recorder is not None and isinstance(inst, v.Instance):
+            if "transform" in args.kw:
+                inst.attrs.setdefault("__transform__", args.kw["transform"])
+            module = self.is_module_class(cls)
+            if cls.lookup("__init__") is None and not module:
+                inst.attrs.update(args.kw)  # a dataclass-like config: Config(lr=0.1)
+            if module and not self.in_module_code(f):
+                self._track_model(inst, cls.name, loc)
+        return inst
+
+    def call_ref(self, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
+        rec = self.recorder
+        if rec is None:
+            return super().call_ref(qualname, args, f, loc)
+        head, _, last = qualname.rpartition(".")
+        config = self.config_call(qualname, args, loc)
+        if config is not ABSENT:
+            return config
+        if qualname in EVAL_CONTEXTS:
+            enabled = False if qualname != "torch.set_grad_enabled" else (
+                args.pos[0] if args.pos else UNKNOWN)
+            return TrainObj("grad_context", last, loc, {"enabled": enabled})
+        if qualname.startswith("torch.utils.data") and last == "DataLoader":
+            return self._loader(args, f, loc)
+        if head == "torch.optim" and last in OPTIMIZERS:
+            return self._optimizer(last, args, f, loc)
+        if head.startswith("torch.optim.lr_scheduler") or "schedule" in last.lower():
+            rec.schedulers.append(last)
+            rec.event(ir.SCHEDULE, loc, what=last)
+            return TrainObj("scheduler", last, loc)
+        if "Sampler" in last and any(w in last for w in ("Weighted", "Balanced", "Imbalanced")):
+            rec.resampling.append(last)
+            return TrainObj("sampler", last, loc)
+        if qualname.startswith(("torchvision.transforms", "albumentations")) \
+                and last[:1].isupper():
+            return self._transform(last, args, loc)
+        if qualname.startswith("torchvision.datasets."):
+            transform = args.kw.get("transform", UNKNOWN)
+            split = args.kw.get("split", args.kw.get("train", ""))
+            return TrainObj("dataset", last, loc, {"transform": transform, "image": True,
+                                                   "split": "train" if split is True else
+                                                   "test" if split is False else str(split)})
+        if head.startswith(LIGHTNING) and last == "Trainer":
+            return self._trainer(args, f, loc)
+        if head.startswith(LIGHTNING) and last in ("EarlyStopping", "ModelCheckpoint"):
+            monitor = args.kw.get("monitor")
+            if last == "EarlyStopping":
+                rec.event(ir.EARLY_STOP, loc, what=last)
+            elif monitor is not None:
+                rec.event(ir.BEST_CHECKPOINT, loc, what=last)
+            return TrainObj("callback", last, loc)
+        if qualname in ("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
+                        "torch.nn.functional.binary_cross_entropy_with_logits"):
+            return self._functional_loss(qualname, args, f, loc)
+        if qualname == "torch.save" or qualname in _COPIES:
+            self._checkpoint(args, loc)
+            return None
+        if qualname in _GRAD_SCALERS:
+            return TrainObj("scaler", last, loc)
+        if qualname in WRAPPERS:
+            model = args.pos[0] if args.pos else args.kw.get("module", UNKNOWN)
+            if isinstance(model, v.Opaque):
+                model.model = True
+            return model
+        if qualname in _PROGRESS:
+            return args.pos[0] if args.pos else UNKNOWN
+        if qualname == "builtins.next" and args.pos:
+            loader = args.pos[0]
+            if isinstance(loader, TrainObj) and loader.kind == "loader":
+                return self.iterate(loader)[0]  # type: ignore[index]
+        if model_constructor(qualname):
+            model = v.Opaque(f"{qualname}(...)", root_of(qualname), model=True)
+            rec.set_mode(model, True)
+            return model
+        if torchnn.knows(qualname):
+            return super().call_ref(qualname, args, f, loc)
+        tensors = tensors_in(args)
+        if inert(qualname):
+            if tensors:
+                return super().call_ref(qualname, args, f, loc)
+            if qualname.startswith("torch."):  # torch.randn, torch.tensor, torch.load: data
+                return self.add_node(ir.INPUT, (), name=qualname)
+            return v.Opaque(f"{qualname}(...)", root_of(qualname))
+        if not tensors:
+            self.blocked_by(qualname, loc, f, self._touches_models(args, False))
+            return v.Opaque(f"{qualname}(...)")
+        return super().call_ref(qualname, args, f, loc)
+
+    def _checkpoint(self, args: Args, loc: Loc | None) -> None:
+        """`torch.save` or a file copy: a best checkpoint when it happens under a test of a
+        metric (`if is_best:`, `if val_loss < best:`) or writes a file named for the best."""
+        rec = self.recorder
+        assert rec is not None
+        names = [x for x in (*args.pos, *args.kw.values()) if type(x) is str]
+        if any(metric_words(test) for test in self.conditions) or any(
+                "best" in name.lower() for name in names):
+            rec.event(ir.BEST_CHECKPOINT, loc, what="a checkpoint on a metric")
+
+    def _loader(self, args: Args, f: Frame, loc: Loc | None) -> TrainObj:
+        dataset = args.pos[0] if args.pos else args.kw.get("dataset", UNKNOWN)
+        batch = self.setting(args, 1, "batch_size", f, loc, default=1)
+        shuffle = self.arg(args, 2, "shuffle")[0]
+        sampler = self.arg(args, 3, "sampler")[0]
+        if "batch_sampler" in args.kw:
+            batch = None  # the batch sampler decides
+        loader = TrainObj("loader", "DataLoader", loc, {
+            "dataset": dataset, "batch_size": batch,
+            "shuffle": None if shuffle is ABSENT else shuffle,
+            "sampler": sampler.name if isinstance(sampler, TrainObj) else (
+                "" if sampler is ABSENT or sampler is None else "unknown"),
+            "symbol": f.owner,
+        })
+        assert self.recorder is not None
+        self.recorder.loaders.append(loader)
+        return loader
+
+    def _optimizer(self, kind: str, args: Args, f: Frame, loc: Loc | None) -> TrainObj:
+        names, default_lr = OPTIMIZERS[kind]
+        params = args.pos[0] if args.pos else args.kw.get("params", UNKNOWN)
+        groups = [g for g in params if type(g) is dict] if type(params) is list else []
+
+        def pick(name: str, default: Any) -> ir.Setting | None:
+            index = names.index(name) if name in names else 99
+            found = self.setting(args, index, name, f, loc)
+            if found is not None:
+                return found
+            for group in groups:
+                if name in group:
+                    value = group[name]
+                    return ir.Setting(value if v.is_const(value) else None, "a param group", loc)
+            return ir.Setting(default, "torch default", loc) if default is not None else None
+
+        lr_value = self.arg(args, 1, "lr")[0]
+        optimizer = ir.Optimizer(
+            loc=loc, kind=kind, lr=pick("lr", default_lr),
+            momentum=pick("momentum", 0.0) if "momentum" in names else None,
+            weight_decay=pick("weight_decay", 1e-2 if kind == "AdamW" else 0.0),
+            symbol=f.owner)
+        rec = self.recorder
+        assert rec is not None
+        if not weights_of(params) and type(params) not in (list, tuple) and self.params_of:
+            # `filter(lambda p: p.requires_grad, model.parameters())`, a param-group helper:
+            # the weights went through code whose result is not known, but they are weights
+            # (of the one model whose parameters were taken, when there is one).
+            models = list({id(m): m for m in self.params_of}.values())
+            params = v.Params(models[0] if len(models) == 1 else UNKNOWN)
+        obj = TrainObj("optimizer", kind, loc, {"ir": optimizer})
+        construction = Construction(optimizer, params, rec.loop_ids(),
+                                    lr_value if lr_value is not ABSENT else default_lr)
+        rec.constructions.append(construction)
+        rec.optimizer_objs[id(obj)] = construction
+        return obj
+
+    def given_optimizer(self, name: str) -> TrainObj:
+        """An optimizer passed to a function read without its caller: it holds some model's
+        weights, but which optimizer it is and with what settings is not known."""
+        rec = self.recorder
+        assert rec is not None
+        obj = TrainObj("optimizer", f"`{name}`", None)
+        rec.optimizer_objs[id(obj)] = Construction(
+            ir.Optimizer(loc=None, kind="unknown", lr=None), v.Params(UNKNOWN), (), None,
+            given=True)
+        return obj
+
+    def _transform(self, name: str, args: Args, loc: Loc | None) -> TrainObj:
+        items: list[str] | None = [name]
+        if name in ("Compose", "OneOf", "RandomApply"):
+            first = args.pos[0] if args.pos else args.kw.get("transforms", UNKNOWN)
+            parts = self.iterate(first)
+            items = []
+            for part in parts or [UNKNOWN]:
+                if isinstance(part, TrainObj) and part.kind == "transform":
+                    if part.fields["items"] is None:
+                        items = None
+                        break
+                    items.extend(part.fields["items"])
+                else:
+                    items = None  # a transform we cannot name: augmentation unknown
+                    break
+            if name != "Compose" and items is not None:
+                items = [name, *items]
+        return TrainObj("transform", name, loc, {"items": items})
+
+    def _trainer(self, args: Args, f: Frame, loc: Loc | None) -> TrainObj:
+        epochs = self.setting(args, 99, "max_epochs", f, loc)
+        if epochs is None and "max_steps" not in args.kw:
+            epochs = ir.Setting(1000, "Lightning's default `max_epochs`", loc)
+        rec = self.recorder
+        assert rec is not None
+        rec.trainer_epochs = epochs
+        rec.trainer_loc = loc
+        return TrainObj("trainer", "Trainer", loc, {"epochs": epochs})
+
+    def _functional_loss(self, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
+        kind = FUNCTIONAL_LOSSES[qualname.rsplit(".", 1)[-1]]
+        weighted = any(args.kw.get(k) is not None for k in ("weight", "pos_weight")) or (
+            len(args.pos) > 2 and args.pos[2] is not None)
+        inputs = tensors_in(Args(args.pos[:2]))
+        self._record_loss(kind, weighted, inputs, f, loc)
+        return self.add_node(kind, inputs, name=qualname, loc=loc, functional=True) \
+            if inputs else UNKNOWN
+
+    def _record_loss(self, kind: str, weighted: bool, inputs: list[v.Tensor], f: Frame,
+                     loc: Loc | None) -> None:
+        rec = self.recorder
+        if rec is None:
+            return
+        use = ir.LossUse(loc=loc, kind=kind, weighted=weighted, symbol=f.owner)
+        if inputs:
+            fed = self.graph[inputs[0].node]
+            if fed.family == "softmax":
+                use.fed_by, use.fed_by_loc = fed.kind, fed.loc
+        rec.losses.append(use)
+
+    # --- modules ---------------------------------------------------------------------------
+
+    def apply(self, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
+        rec = self.recorder
+        if rec is not None and isinstance(module, v.LayerSpec) and module.kind in LOSSES:
+            self._record_loss(module.kind, _weighted(module), tensors_in(args), f, loc)
+        elif rec is not None and isinstance(module, v.MODULE_VALUES) \
+                and not self.in_module_code(f):
+            self._forward_event(module, loc)
+        return super().apply(module, args, f, loc)
+
+    def _forward_event(self, model: Any, loc: Loc | None) -> None:
+        """A model called from training code, with the context that tells evaluation."""
+        rec = self.recorder
+        assert rec is not None
+        flags = set()
+        if self.grad_off > 0:
+            flags.add("grad-off")
+        if any(loop.loader is not None and role(loop.loader) == "eval" for loop in rec.loops):
+            flags.add("eval-loader")
+        tracked = rec.models.get(id(model))
+        name = tracked[1] if tracked else (
+            model.origin if isinstance(model, v.Opaque) else "the model")
+        families: tuple[str, ...] = ()
+        if not isinstance(model, v.Opaque):
+            families = tuple(sorted(self.layer_families(model) & {"batchnorm", "dropout"}))
+        rec.event(ir.FORWARD, loc, what=name, flags=frozenset(flags),
+                  mode=rec.mode_of(model), model=name, families=families)
+
+    def _set_mode(self, model: Any, name: str, args: Args) -> None:
+        rec = self.recorder
+        assert rec is not None
+        if name == "eval":
+            rec.set_mode(model, False)
+        elif not args.pos:
+            rec.set_mode(model, True)
+        else:
+            flag = args.pos[0]
+            rec.set_mode(model, bool(flag) if type(flag) is bool else UNKNOWN)
+
+    def call_method(self, obj: Any, name: str, args: Args, f: Frame, loc: Loc | None) -> Any:
+        rec = self.recorder
+        if rec is None:
+            return super().call_method(obj, name, args, f, loc)
+        if isinstance(obj, TrainObj):
+            return self._train_obj_method(obj, name, args, f, loc)
+        if isinstance(obj, v.Opaque):
+            return self._opaque_method(obj, name, args, f, loc)
+        if isinstance(obj, v.Tensor) and name == "backward":
+            rec.mark_training()
+            rec.event(ir.BACKWARD, loc)
+            return None
+        if isinstance(obj, v.MODULE_VALUES):
+            if name in ("train", "eval"):
+                self._set_mode(obj, name, args)
+                return obj
+            if name == "zero_grad":
+                rec.event(ir.ZERO_GRAD, loc, what="model.zero_grad()")
+                return None
+            if name in ("parameters", "named_parameters"):
+                self.params_of.append(obj)
+                return v.Params(obj, named=name == "named_parameters")
+            if name in MODULE_METHODS and name not in ("apply", "modules", "children"):
+                if name in ("cuda", "cpu", "to", "float", "half", "double", "bfloat16",
+                            "requires_grad_"):
+                    return obj
+                return UNKNOWN if name != "load_state_dict" else None
+            if isinstance(obj, v.Instance) and obj.cls.lookup(name) is None \
+                    and name not in obj.attrs and name not in MODULE_METHODS \
+                    and name not in LIGHTNING_METHODS and not self.in_module_code(f):
+                self.blocked_by(f"{obj.cls.name}.{name}", loc, f, True)
+        elif isinstance(obj, v.Instance) and obj.cls.lookup(name) is None \
+                and name not in obj.attrs:
+            # A project object whose method is not in the project (a library base class).
+            self.blocked_by(f"{obj.cls.name}.{name}", loc, f, True)
+        return super().call_method(obj, name, args, f, loc)
+
+    def _train_obj_method(self, obj: TrainObj, name: str, args: Args, f: Frame,
+                          loc: Loc | None) -> Any:
+        rec = self.recorder
+        assert rec is not None
+        if obj.kind == "parser":
+            return self.parser_method(obj, name, args)
+        if obj.kind == "optimizer":
+            if name == "step":
+                self._step(obj, loc, f)
+                return None
+            if name == "zero_grad":
+                rec.event(ir.ZERO_GRAD, loc, what=f"{obj.name}.zero_grad()")
+                return None
+            return UNKNOWN
+        if obj.kind == "scaler":
+            if name == "step" and args.pos and isinstance(args.pos[0], TrainObj) \
+                    and args.pos[0].kind == "optimizer":
+                self._step(args.pos[0], loc, f)
+                return None
+            tensors = tensors_in(args)
+            return tensors[0] if tensors and name == "scale" else None
+        if obj.kind == "scheduler":
+            rec.event(ir.SCHEDULE, loc, what=f"{obj.name}.{name}()")
+            return None
+        if obj.kind == "trainer" and name == "fit":
+            self._fit(obj, args, f, loc)
+            return None
+        return UNKNOWN
+
+    def _step(self, optimizer: TrainObj, loc: Loc | None, f: Frame) -> None:
+        rec = self.recorder
+        assert rec is not None
+        construction = rec.optimizer_objs.get(id(optimizer))
+        weights = weights_of(construction.params) if construction is not None else []
+        flags = set()
+        if weights:
+            flags.add("trains")
+            rec.trained.extend(w for w in weights if w is not UNKNOWN)
+        if self.accumulating > 0:
+            flags.add("accumulating")
+        rec.mark_training()
+        rec.event(ir.STEP, loc, what=optimizer.name, flags=frozenset(flags))
+        if rec.first_step is None and loc is not None:
+            rec.first_step = (loc, f.owner)
+
+    def _fit(self, trainer: TrainObj, args: Args, f: Frame, loc: Loc | None) -> None:
+        """`trainer.fit(model, ...)`: Lightning runs the loop; read what it would call."""
+        rec = self.recorder
+        assert rec is not None
+        model = args.pos[0] if args.pos else args.kw.get("model")
+        if not isinstance(model, v.Instance):
+            self.blocked_by("Trainer.fit", loc, f, True)
+            return
+        rec.lightning = True
+        self._track_model(model, model.cls.name, loc)
+        rec.trained.append(model)
+        loaders = list(args.pos[1:]) + [args.kw[k] for k in ("train_dataloaders",
+                                                              "val_dataloaders")
+                                        if k in args.kw]
+        datamodule = args.kw.get("datamodule")
+        if isinstance(datamodule, v.Instance):
+            for hook, kind in (("train_dataloader", "train"), ("val_dataloader", "eval")):
+                found = self._call_hook(datamodule, hook)
+                if isinstance(found, TrainObj):
+                    found.fields["role"] = kind
+                    if kind == "eval":
+                        loaders.append(found)
+                    else:
+                        rec.train_loader_ids.add(id(found))
+        for index, loader in enumerate(loaders):
+            if isinstance(loader, TrainObj) and loader.kind == "loader":
+                if index == 0 and "role" not in loader.fields:
+                    rec.train_loader_ids.add(id(loader))
+        for hook in ("train_dataloader", "val_dataloader"):
+            if model.cls.lookup(hook) is not None:
+                found = self._call_hook(model, hook)
+                if isinstance(found, TrainObj) and hook == "train_dataloader":
+                    rec.train_loader_ids.add(id(found))
+        has_val_data = len(loaders) > 1 or "val_dataloaders" in args.kw or (
+            isinstance(datamodule, v.Instance) and datamodule.cls.lookup("val_dataloader")
+        ) or model.cls.lookup("val_dataloader") is not None
+        if model.cls.lookup("validation_step") is not None and has_val_data:
+            rec.event(ir.FORWARD, loc, what="validation_step", flags=frozenset({"grad-off"}),
+                      mode=False, model=model.cls.name)
+        # Its optimizers and schedulers are recorded as they are built.
+        before = len(rec.constructions)
+        self._call_hook(model, "configure_optimizers")
+        for construction in rec.constructions[before:]:
+            if weights_of(construction.params):
+                rec.trained.extend(weights_of(construction.params))
+        batch = self.add_node(ir.INPUT, (), name="batch")
+        for hook in ("training_step", "validation_step"):
+            if model.cls.lookup(hook) is not None:
+                self._call_hook(model, hook, Args([batch, 0]))
+
+    def _call_hook(self, obj: v.Instance, name: str, args: Args | None = None) -> Any:
+        method = self.getattr(obj, name)
+        if not isinstance(method, v.FuncVal):
+            return UNKNOWN
+        try:
+            return self.call_function(method, args or Args())
+        except (TooComplex, RecursionError):
+            return UNKNOWN
+
+    # --- what a model holds ------------------------------------------------------------------
+
+    def submodules(self, module: Any) -> list[Any]:
+        """Every module inside `module` (itself included), from its construction."""
+        out: list[Any] = []
+        seen: set[int] = set()
+        stack = [module]
+        while stack:
+            item = stack.pop()
+            if id(item) in seen or not isinstance(item, v.MODULE_VALUES):
+                continue
+            seen.add(id(item))
+            out.append(item)
+            stack.extend(_children(self, item))
+        return out
+
+    def layer_families(self, module: Any) -> set[str]:
+        """The layer families a module holds, read from its construction (no forward)."""
+        return {catalogue.family(m.kind) for m in self.submodules(module)
+                if isinstance(m, v.LayerSpec)}
+
+
+def _children(interp: TrainingInterp, module: Any) -> list[Any]:
+    if isinstance(module, v.SeqSpec):
+        return [c for _, c in module.children]
+    if isinstance(module, v.ListSpec):
+        return list(module.children)
+    if isinstance(module, v.DictSpec):
+        return list(module.children.values())
+    if isinstance(module, v.Choice):
+        return list(module.options)
+    if isinstance(module, v.Instance):
+        return [c for _, c in interp.children(module)]
+    return []
+
+
+def _weighted(spec: v.LayerSpec) -> bool:
+    return any(spec.args.get(k) is not None for k in ("weight", "pos_weight"))
+
+
+def text_of(expr: tuple[Any, ...]) -> str:
+    """Every name and attribute in an expression, space-separated (for keyword tests)."""
+    words: list[str] = []
+    stack: list[Any] = [expr]
+    while stack:
+        e = stack.pop()
+        if type(e) is not tuple or not e:
+            continue
+        if e[0] in ("name", "attr") and type(e[-1]) is str:
+            words.append(e[-1])
+        stack.extend(x for x in e if type(x) is tuple)
+    return " ".join(words)
+

@@ -1,0 +1,283 @@
+"""What one training pass saw: the loops it ran, the events inside them, the objects it built.
+
+The reader (`reader.py`) feeds a `Recorder` while it interprets a script; `finish` turns the
+record into an `ir.TrainingRun`. Nothing here judges: which loop is an epoch loop, which
+optimizer trains a model and which model that is are facts; whether something is *missing*
+is for the rules to decide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from cnnlint import ir
+from cnnlint.extract import values as v
+from cnnlint.extract.training.objects import TrainObj, role, transforms_of
+from cnnlint.findings import Loc
+
+if TYPE_CHECKING:
+    from cnnlint.extract.training.reader import TrainingInterp
+
+
+@dataclass
+class LoopState:
+    """A loop while it runs."""
+
+    id: int
+    kind: str  # "range" | "loader" | "other"
+    loc: Loc | None
+    symbol: str
+    count: int | None = None
+    origin: str = ""
+    loader: TrainObj | None = None
+    training: bool = False  # a step or a backward happened inside: it runs twice, not N times
+    repeated: bool = False  # its second pass has started
+    label: str = ""  # the names in its target and iterable: "epoch range args epochs"
+
+
+@dataclass
+class Construction:
+    """An optimizer as built: its record, what it was given, and in which loops."""
+
+    optimizer: ir.Optimizer
+    params: Any  # the value passed as `params`
+    loops: tuple[int, ...]
+    lr: Any  # the lr value, to tell a rebuilt optimizer's schedule
+    given: bool = False  # a parameter of a function read without its caller: not built here
+
+
+@dataclass
+class Recorder:
+    path: str
+    loops: list[LoopState] = field(default_factory=list)  # the running loops, outermost first
+    finished: dict[int, LoopState] = field(default_factory=dict)
+    events: list[ir.Event] = field(default_factory=list)
+    loaders: list[TrainObj] = field(default_factory=list)
+    constructions: list[Construction] = field(default_factory=list)
+    optimizer_objs: dict[int, Construction] = field(default_factory=dict)  # id(TrainObj)
+    schedulers: list[str] = field(default_factory=list)
+    losses: list[ir.LossUse] = field(default_factory=list)
+    resampling: list[str] = field(default_factory=list)
+    focal: bool = False
+    lightning: bool = False
+    trainer_epochs: ir.Setting | None = None
+    trainer_loc: Loc | None = None
+    # id(model) -> (model, name, where built, (key, where defined) of the functions that
+    # returned it, innermost first)
+    models: dict[int, tuple[Any, str, Loc | None, list[tuple[str, Loc | None]]]] = field(
+        default_factory=dict)
+    trained: list[Any] = field(default_factory=list)  # model values an optimizer holds
+    train_loader_ids: set[int] = field(default_factory=set)
+    first_step: tuple[Loc, str] | None = None
+    # id(model) -> (model, train mode, the number of unresolved calls when it was set)
+    modes: dict[int, tuple[Any, Any, int]] = field(default_factory=dict)
+    unresolved_count: int = 0
+    complete: bool = True
+    notes: list[str] = field(default_factory=list)
+    next_loop: int = 0
+
+    # --- recording -------------------------------------------------------------------------
+
+    def loop_ids(self) -> tuple[int, ...]:
+        return tuple(loop.id for loop in self.loops)
+
+    def event(self, kind: str, loc: Loc | None, what: str = "",
+              flags: frozenset[str] = frozenset(), **extra: Any) -> None:
+        self.events.append(ir.Event(kind=kind, loc=loc, loops=self.loop_ids(), what=what,
+                                    flags=flags, **extra))
+        if kind == ir.UNRESOLVED and "touches-models" in flags:
+            self.unresolved_count += 1  # a model's mode is not known past this call
+
+    def mark_training(self) -> None:
+        """A step or a backward: every running loop trains, and the innermost loader loop's
+        loader is a training loader."""
+        for loop in self.loops:
+            loop.training = True
+        loader_loops = [loop for loop in self.loops if loop.kind == "loader"]
+        if loader_loops and loader_loops[-1].loader is not None:
+            self.train_loader_ids.add(id(loader_loops[-1].loader))
+
+    def set_mode(self, model: Any, mode: Any) -> None:
+        self.modes[id(model)] = (model, mode, self.unresolved_count)
+
+    def mode_of(self, model: Any) -> bool | None:
+        """The model's train mode, when known: True (train) from construction on, until an
+        `eval()`; unknown after a call the reader could not follow that may reach it."""
+        found = self.modes.get(id(model))
+        if found is None:
+            return None
+        _, mode, seen = found
+        if seen != self.unresolved_count or mode not in (True, False):
+            return None
+        return bool(mode)
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def finish(self, interp: TrainingInterp, entry_loc: Loc, entry_symbol: str
+               ) -> ir.TrainingRun | None:
+        """The run, or None when nothing in the pass trains a model."""
+        trains_model = [c for c in self.constructions
+                        if _holds_weights(c.params) and not c.given]
+        training_steps = [e for e in self.events if e.kind == ir.STEP and "trains" in e.flags]
+        if not training_steps and not self.lightning:
+            return None
+        loops = self._loops(training_steps)
+        epoch = next((loop for loop in loops if loop.kind == "epoch"), None)
+        events = list(self.events)
+        if epoch is None and self.lightning and self.trainer_epochs is not None:
+            # Lightning's own loop: everything the module and its callbacks do is in it.
+            epoch = ir.Loop(id=-1, kind="epoch", loc=self.trainer_loc, symbol=entry_symbol,
+                            count=self.trainer_epochs)
+            loops.append(epoch)
+            events = [replace(e, loops=(-1, *e.loops)) for e in events]
+        loc = (epoch.loc if epoch and epoch.loc else None) or self.trainer_loc or (
+            self.first_step[0] if self.first_step else None) or entry_loc
+        symbol = epoch.symbol if epoch else (
+            self.first_step[1] if self.first_step else entry_symbol)
+        events += self._rebuilt_schedules()
+        return ir.TrainingRun(
+            path=self.path, symbol=symbol or "<module>", loc=loc,
+            models=self._trained_models(interp), loops=loops, events=events,
+            loaders=self._loaders(), optimizers=[c.optimizer for c in trains_model],
+            schedulers=list(self.schedulers), losses=list(self.losses),
+            resampling=list(self.resampling), focal=self.focal, lightning=self.lightning,
+            complete=self.complete, notes=self._notes(loops, events))
+
+    def _loops(self, steps: list[ir.Event]) -> list[ir.Loop]:
+        """Loop kinds from where the training steps happened: a range loop around a loop
+        that steps is an epoch loop; a range loop that steps directly counts iterations."""
+        around = {i for e in steps for i in e.loops[:-1]}
+        direct = {e.loops[-1] for e in steps if e.loops}
+        out = []
+        for ident in sorted(self.finished):
+            state = self.finished[ident]
+            if state.kind == "range" and (ident in around or (
+                    ident in direct and "epoch" in state.label.lower())):
+                kind = "epoch"  # around a batch loop, or one step per pass named for epochs
+            elif state.kind == "range" and ident in direct:
+                kind = "iteration"
+            elif state.kind == "loader":
+                kind = "batch"
+            else:
+                kind = "other"
+            count = ir.Setting(state.count, state.origin, state.loc) \
+                if state.count is not None else None
+            out.append(ir.Loop(id=ident, kind=kind, loc=state.loc, symbol=state.symbol,
+                               count=count))
+        return out
+
+    def _rebuilt_schedules(self) -> list[ir.Event]:
+        """An optimizer built again on each pass of a loop, with a learning rate that is not
+        the same known number each time, is a hand-written schedule."""
+        by_loc: dict[Any, list[Construction]] = {}
+        for c in self.constructions:
+            if c.loops and not c.given:
+                by_loc.setdefault(c.optimizer.loc, []).append(c)
+        out = []
+        for loc, built in by_loc.items():
+            rates = [c.lr for c in built]
+            constant = len(built) > 1 and all(
+                type(r) in (int, float) and r == rates[0] for r in rates)
+            if not constant:
+                out.append(ir.Event(kind=ir.SCHEDULE, loc=loc, loops=built[0].loops,
+                                    what=f"`{built[0].optimizer.kind}` rebuilt in a loop"))
+        return out
+
+    def _loaders(self) -> list[ir.Loader]:
+        for loader in self.loaders:
+            loader.fields.setdefault("role", role(loader))
+            if id(loader) in self.train_loader_ids:
+                loader.fields["role"] = "train"
+        if not any(loader.fields["role"] == "train" for loader in self.loaders):
+            unknown = [loader for loader in self.loaders if loader.fields["role"] == "unknown"]
+            if len(unknown) == 1:
+                unknown[0].fields["role"] = "train"
+        out = []
+        for loader in self.loaders:
+            items, transform_loc, image = transforms_of(loader)
+            dataset = loader.fields.get("dataset")
+            name = str(loader.fields.get("var") or (
+                dataset.fields.get("var", "") if isinstance(dataset, TrainObj) else ""))
+            out.append(ir.Loader(
+                loc=loader.loc, name=name, batch_size=loader.fields["batch_size"],
+                shuffle=loader.fields.get("shuffle"), sampler=loader.fields.get("sampler", ""),
+                role=loader.fields["role"], transforms=items, transform_loc=transform_loc,
+                image_data=image, symbol=loader.fields.get("symbol", "")))
+        return out
+
+    def _trained_models(self, interp: TrainingInterp) -> list[ir.TrainedModel]:
+        """The models whose weights an optimizer holds, mapped from a submodule (`model.fc`)
+        to the model it belongs to."""
+        out: list[ir.TrainedModel] = []
+        seen: set[int] = set()
+        for value in self.trained:
+            model = self._root(interp, value)
+            if id(model) in seen:
+                continue
+            seen.add(id(model))
+            out.append(self._describe(interp, model))
+        return out
+
+    def _root(self, interp: TrainingInterp, value: Any) -> Any:
+        if id(value) in self.models:
+            return value
+        for model, *_rest in self.models.values():
+            if value in interp.submodules(model):
+                return model
+        return value
+
+    def _describe(self, interp: TrainingInterp, model: Any) -> ir.TrainedModel:
+        tracked = self.models.get(id(model))
+        name, loc, builders = (tracked[1], tracked[2], tracked[3]) if tracked else (
+            "the model", None, [])
+        if isinstance(model, v.Opaque):
+            return ir.TrainedModel(keys=(), name=model.origin, loc=loc)
+        keys: list[str] = [key for key, _ in builders]
+        defined = None
+        if isinstance(model, v.Instance):
+            keys.insert(0, ir.model_key(model.cls.scope.module, model.cls.name))
+            defined = model.cls.scope.loc(model.cls.node[5])
+        if builders:
+            name = builders[0][0].rsplit(":", 1)[-1]
+            defined = builders[0][1] or defined
+        families = frozenset(interp.layer_families(model))
+        return ir.TrainedModel(keys=tuple(dict.fromkeys(keys)), name=name, loc=loc,
+                               defined=defined, families=families)
+
+    def _notes(self, loops: list[ir.Loop], events: list[ir.Event]) -> list[str]:
+        notes = list(self.notes)
+        for loop in loops:
+            if loop.kind != "epoch" or loop.loc is None:
+                continue
+            blockers = [e for e in events if e.kind == ir.UNRESOLVED and loop.id in e.loops]
+            if blockers:
+                calls = ", ".join(dict.fromkeys(f"`{e.what}`" for e in blockers[:4]))
+                more = f" and {len(blockers) - 4} more" if len(blockers) > 4 else ""
+                notes.append(f"{loop.loc.path}:{loop.loc.line}: the training loop calls "
+                             f"{calls}{more}, which could not be followed: rules about what "
+                             "the loop lacks (validation, early stopping, zero_grad, a "
+                             "schedule) stay silent")
+        return notes
+
+
+def _holds_weights(params: Any) -> bool:
+    """True when an optimizer's `params` contain a model's parameters."""
+    return bool(weights_of(params))
+
+
+def weights_of(params: Any) -> list[Any]:
+    """The models whose parameters `params` holds."""
+    out: list[Any] = []
+    stack = [params]
+    looked = 0
+    while stack and looked < 256:
+        looked += 1
+        item = stack.pop()
+        if isinstance(item, v.Params):
+            out.append(item.model)
+        elif type(item) in (list, tuple):
+            stack.extend(item)
+        elif type(item) is dict:
+            stack.extend(item.values())
+    return out

@@ -1,0 +1,145 @@
+"""Training runs: one per entry point of the project's training code.
+
+An entry point is a script (its module body runs with `__name__ == "__main__"`, so `main()` is
+called), or a function that trains and that no script pass called (it is read on its own, its
+parameters unknown). A file that imports another framework (MXNet, TensorFlow, ...) and not
+torch gets no pass: PyTorch rules do not apply to it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from cnnlint import ir
+from cnnlint.extract import values as v
+from cnnlint.extract.frames import Args, FileScope, Frame, TooComplex
+from cnnlint.extract.training.objects import OTHER_FRAMEWORKS, imported_roots, trains
+from cnnlint.extract.training.reader import TrainingInterp
+from cnnlint.findings import ErrorEntry, Loc
+
+_TORCH_ROOTS = frozenset({"torch", "torchvision", "pytorch_lightning", "lightning", "timm",
+                          "monai", "segmentation_models_pytorch"})
+# A parameter named for an optimizer, in a function read without its caller: stepping it
+# after a backward is training (its model is not known).
+_OPTIMIZER_NAME = re.compile(r"(\w+_)?(optimizer|optim|opt)(_\w+)?")
+_TRAINING_NAMES = frozenset({"optim", "DataLoader", "Trainer", "backward", "step", "SGD",
+                             "Adam", "AdamW", "fit"})
+
+
+def extract_runs(interp: TrainingInterp, errors: list[ErrorEntry] | None = None,
+                 entries: list[str] | None = None) -> list[ir.TrainingRun]:
+    """The training runs of the entry files (every file when `entries` is None): first every
+    script pass, then the training functions none of them called. A file the reader fails on
+    becomes an `internal` error entry (when `errors` is given)."""
+    paths = sorted(interp.scopes) if entries is None else [p for p in entries
+                                                           if p in interp.scopes]
+    runs: list[ir.TrainingRun] = []
+    scripts: list[FileScope] = []
+    for path in paths:
+        scope = interp.scopes[path]
+        if not _mentions_training(scope.body):
+            continue
+        if _other_framework(scope.body):
+            interp.skipped_frameworks.append(path)
+            continue
+        scripts.append(scope)
+        runs.extend(_guarded(interp, scope, errors, lambda s=scope: _script_pass(interp, s)))
+    for scope in scripts:
+        for stmt in scope.body:
+            if stmt[0] == "def" and id(stmt) not in interp.executed and trains(stmt[3]):
+                runs.extend(_guarded(interp, scope, errors,
+                                     lambda s=scope, d=stmt: _function_pass(interp, s, d)))
+    return runs
+
+
+def _guarded(interp: TrainingInterp, scope: FileScope, errors: list[ErrorEntry] | None,
+             read: Any) -> list[ir.TrainingRun]:
+    try:
+        run = read()
+    except Exception as exc:
+        interp.end_pass()
+        if errors is None:
+            raise
+        errors.append(ErrorEntry(path=scope.path, kind="internal", message=(
+            f"reading the training code failed: {type(exc).__name__}: {exc}")))
+        return []
+    return [run] if run is not None else []
+
+
+def _script_pass(interp: TrainingInterp, scope: FileScope) -> ir.TrainingRun | None:
+    rec = interp.start_pass(scope.path)
+    frame = Frame(scope, owner="<module>")
+    # The pass gets its own globals, which every function of the file sees while it runs:
+    # module-level loaders and optimizers must be the ones this pass records.
+    saved = interp.load(scope)
+    scope.globals = frame.locals = dict(saved)
+    frame.locals["__name__"] = "__main__"
+    try:
+        for stmt in scope.body:
+            if stmt[0] in ("def", "class") and stmt[1] in saved:
+                continue  # already defined by the module's first load
+            interp.exec_stmt(stmt, frame)
+    except (TooComplex, RecursionError):
+        _cut_short(rec, scope.path, "the script")
+    finally:
+        scope.globals = saved
+        interp.end_pass()
+    return rec.finish(interp, Loc(scope.path, 1, 1, 1, 1), "<module>")
+
+
+def _function_pass(interp: TrainingInterp, scope: FileScope, stmt: tuple[Any, ...]
+                   ) -> ir.TrainingRun | None:
+    """A training function nothing calls: its parameters are opaque values, so a loop over
+    them, or an optimizer built over `model.parameters()`, is still read."""
+    fn = interp.load(scope).get(stmt[1])
+    if not isinstance(fn, v.FuncVal):
+        return None
+    rec = interp.start_pass(scope.path)
+    args = Args()
+    for name, default, kind in stmt[2]:
+        if kind == "pos" and default is None:
+            args.pos.append(interp.given_optimizer(name) if _OPTIMIZER_NAME.fullmatch(name)
+                            else v.Opaque(f"parameter `{name}`"))
+    try:
+        interp.call_function(fn, args)
+    except (TooComplex, RecursionError):
+        _cut_short(rec, scope.path, f"`{stmt[1]}`")
+    finally:
+        interp.end_pass()
+    loc = scope.loc(stmt[5]) or Loc(scope.path, 1, 1, 1, 1)
+    return rec.finish(interp, loc, stmt[1])
+
+
+def _cut_short(rec: Any, path: str, what: str) -> None:
+    rec.complete = False
+    rec.notes.append(f"{path}: {what} is too complex to read to the end: rules about what "
+                     "its training lacks stay silent")
+
+
+def _other_framework(body: tuple[Any, ...]) -> bool:
+    roots = imported_roots(body)
+    return bool(roots & set(OTHER_FRAMEWORKS)) and not roots & _TORCH_ROOTS
+
+
+def _mentions_training(body: tuple[Any, ...]) -> bool:
+    """A cheap pre-filter: files that never touch an optimizer, a loader or a Trainer are
+    model or utility files, and get no script pass. It visits every node of every file,
+    so it walks with an explicit stack (a recursive generator costs 3x as much)."""
+    stack: list[tuple[Any, ...]] = [body]
+    pop, push = stack.pop, stack.append
+    while stack:
+        e = pop()
+        if e:
+            tag = e[0]
+            if tag == "attr" or tag == "name":
+                last = e[-1]
+                if type(last) is str and last in _TRAINING_NAMES:
+                    return True
+            elif tag == "from" and type(e[1]) is str and (
+                    "optim" in e[1] or "lightning" in e[1] or e[1].endswith("data")):
+                return True
+        for part in e:
+            if type(part) is tuple:
+                push(part)
+    return False

@@ -1,0 +1,393 @@
+"""The project around the linted files: its root, its Python files, and how they import each
+other, resolved on disk the way Python would.
+
+Analysis scope is the project; report scope is the files named. Linting `models/net.py` alone
+must still see the `train.py` that trains `Net` at batch 2, so the engine asks this module for
+the *analysis set* of the linted files:
+
+- the training scripts that import them, directly or through other modules (the reverse import
+  index), because those scripts decide how their models are trained;
+- everything those files and the linted files import (loaded on demand while interpreting).
+
+What a file imports is read from its bytes with a cheap scanner (a superset of its import
+statements: imports inside strings only add edges, never lose them) and kept in the cache by
+modification time and size, so a warm run of one file in a large project only stats the tree.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from cnnlint.config import DEFAULT_EXCLUDES, find_config
+from cnnlint.files import matches
+
+# Files and folders that mark the top of a project, after a [tool.cnnlint] table.
+MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+
+# Import statements: `from X import ...` and `import X` at the start of a logical line.
+_IMPORT_START = re.compile(rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import(?=[\s(\\])|import[ \t]+)",
+                           re.MULTILINE)
+# A file that may train something: it steps an optimizer or a scheduler, calls backward, fits
+# a Trainer, or builds an optimizer. Only such files get a script pass of their own.
+_TRAINING_HINT = re.compile(rb"\.step\s*\(|\.fit\s*\(|\.backward\s*\(|\boptim\b|\boptimizer\b|"
+                            rb"\bTrainer\s*\(")
+
+# (module, level, names): `from ..a.b import c, d` is ("a.b", 2, ("c", "d")); `import a.b`
+# is ("a.b", 0, ()).
+ImportRef = tuple[str, int, tuple[str, ...]]
+
+INDEX_FORMAT = 1
+
+
+def find_root(paths: Iterable[str]) -> str | None:
+    """The folder of the nearest pyproject.toml with a [tool.cnnlint] table above the paths,
+    else of the nearest pyproject.toml, setup.cfg, setup.py or .git; None when there is none."""
+    config = find_config(paths)
+    if config is not None:
+        return os.path.dirname(os.path.abspath(config))
+    current = _start(paths)
+    while True:
+        if any(os.path.exists(os.path.join(current, marker)) for marker in MARKERS):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def _start(paths: Iterable[str]) -> str:
+    absolute = [os.path.abspath(p) for p in paths] or [os.getcwd()]
+    try:
+        start = os.path.commonpath(absolute)
+    except ValueError:
+        start = os.getcwd()
+    return start if os.path.isdir(start) else os.path.dirname(start)
+
+
+def scan_imports(data: bytes) -> tuple[ImportRef, ...]:
+    """Every import statement of a file, from its bytes (no parse)."""
+    found: list[ImportRef] = []
+    for match in _IMPORT_START.finditer(data):
+        rest = _statement_rest(data, match.end())
+        if match.group(1) is not None:
+            dotted = match.group(1).decode("ascii", "replace")
+            level = len(dotted) - len(dotted.lstrip("."))
+            names = tuple(n for n in (_first_word(part) for part in rest.split(","))
+                          if n == "*" or n.isidentifier())
+            found.append((dotted[level:], level, names))
+        else:
+            for part in rest.split(","):
+                name = _first_word(part)
+                if name and all(p.isidentifier() for p in name.split(".")):
+                    found.append((name, 0, ()))
+    return tuple(found)
+
+
+def _statement_rest(data: bytes, start: int) -> str:
+    """The text of a statement after its keyword: to the end of the line, across a
+    parenthesised list or backslash continuations, without a comment."""
+    end = len(data)
+    text = data[start:start + 2000].decode("utf-8", "replace")
+    stripped = text.lstrip(" \t")
+    if stripped.startswith("("):
+        close = stripped.find(")")
+        body = stripped[1:close if close >= 0 else end]
+        return re.sub(r"#[^\n]*", "", body)
+    lines = []
+    for line in text.split("\n"):
+        content = line.split("#", 1)[0].split(";", 1)[0]
+        if content.rstrip().endswith("\\"):
+            lines.append(content.rstrip()[:-1])
+            continue
+        lines.append(content)
+        break
+    return " ".join(lines)
+
+
+def _first_word(part: str) -> str:
+    words = part.split()
+    return words[0] if words else ""
+
+
+@dataclass
+class FileEntry:
+    """What the project index keeps of one file (cached by modification time and size)."""
+
+    imports: tuple[ImportRef, ...]
+    trains: bool  # the file may train something: it gets a script pass
+
+
+@dataclass
+class Project:
+    """The project's Python files and their import graph. Paths are absolute."""
+
+    root: str | None
+    files: set[str] = field(default_factory=set)
+    entries: dict[str, FileEntry] = field(default_factory=dict)
+    packages: set[str] = field(default_factory=set)  # folders that hold a Python file
+    _edges: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _reverse: dict[str, list[str]] | None = field(default=None, repr=False)
+
+    # --- building -----------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, linted: list[str], exclude: list[str], config_root: str,
+             cache: Any = None) -> Project:
+        """The project of the linted paths: walk its root (or, with no root, only the linted
+        files) and index every Python file."""
+        root = find_root(linted)
+        project = cls(root=root)
+        if root is not None:
+            project.files = set(_walk(root, exclude, config_root))
+        else:
+            project.files = set(_beside(linted))
+        project.files.update(os.path.abspath(p) for p in linted)
+        for path in project.files:
+            folder = os.path.dirname(path)
+            while folder not in project.packages:
+                project.packages.add(folder)
+                if root is None or folder == root or not folder.startswith(root):
+                    break
+                folder = os.path.dirname(folder)
+        project._index(cache)
+        return project
+
+    def _index(self, cache: Any) -> None:
+        key = _index_key(self.root)
+        old: dict[str, Any] = {}
+        if cache is not None:
+            payload = cache.get_payload("index", key)
+            if payload is not None:
+                try:
+                    loaded = marshal.loads(payload)
+                    if isinstance(loaded, dict) and loaded.get("format") == INDEX_FORMAT:
+                        old = loaded["files"]
+                except (ValueError, EOFError, TypeError, KeyError):
+                    old = {}
+        new: dict[str, Any] = {}
+        changed = False
+        for path in sorted(self.files):
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            known = old.get(path)
+            if known is not None and tuple(known[0]) == stamp:
+                imports, trains = known[1], known[2]
+            else:
+                try:
+                    with open(path, "rb") as handle:
+                        data = handle.read()
+                except OSError:
+                    continue
+                imports, trains = scan_imports(data), bool(_TRAINING_HINT.search(data))
+                changed = True
+            new[path] = (stamp, imports, trains)
+            self.entries[path] = FileEntry(imports=imports, trains=trains)
+        if cache is not None and (changed or len(new) != len(old)):
+            cache.put_payload("index", key, marshal.dumps({"format": INDEX_FORMAT,
+                                                           "files": new}))
+
+    # --- resolving imports -------------------------------------------------------------
+
+    def _is_file(self, path: str) -> bool:
+        if path in self.files:
+            return True
+        if self.root is not None and path.startswith(self.root + os.sep):
+            return False  # inside the project: the walk saw every file
+        return os.path.isfile(path)
+
+    def _is_folder(self, path: str) -> bool:
+        if path in self.packages:
+            return True
+        if self.root is not None and path.startswith(self.root + os.sep):
+            return False
+        return os.path.isdir(path)
+
+    def is_package(self, folder: str) -> bool:
+        return self._is_file(os.path.join(folder, "__init__.py"))
+
+    def bases(self, importer: str) -> list[str]:
+        """Where an absolute import from `importer` is looked for, first match wins: a
+        script's own folder (Python puts it on sys.path), the project root and its src/, the
+        folder above the importer's outermost package, then the importer's folders up to
+        the root (what `sys.path.append("..")` tricks reach)."""
+        folder = os.path.dirname(importer)
+        found: list[str] = []
+        if not self.is_package(folder):
+            found.append(folder)
+        if self.root is not None:
+            found += [self.root, os.path.join(self.root, "src")]
+        top = folder
+        while self.is_package(top) and os.path.dirname(top) != top:
+            top = os.path.dirname(top)
+        found.append(top)
+        current = folder
+        while True:
+            found.append(current)
+            parent = os.path.dirname(current)
+            if self.root is None or current == self.root or parent == current \
+                    or not parent.startswith(self.root):
+                break
+            current = parent
+        return list(dict.fromkeys(found))
+
+    def module_at(self, base: str, dotted: str) -> tuple[str | None, bool]:
+        """(the module file, whether a package folder exists) for `dotted` under `base`."""
+        target = os.path.join(base, *dotted.split(".")) if dotted else base
+        if self._is_file(target + ".py"):
+            return target + ".py", False
+        init = os.path.join(target, "__init__.py")
+        if self._is_file(init):
+            return init, True
+        return None, self._is_folder(target)
+
+    def resolve(self, importer: str, dotted: str, level: int = 0) -> tuple[str | None, str | None]:
+        """(module file, package folder) of an import from `importer`: the file to read
+        (None for a folder without __init__.py), and the folder its submodules live in
+        (None when the module is a plain file). Both None: not in the project."""
+        if level:
+            base = os.path.dirname(importer)
+            for _ in range(level - 1):
+                base = os.path.dirname(base)
+            return self._found(base, dotted)
+        for base in self.bases(importer):
+            found = self._found(base, dotted)
+            if found != (None, None):
+                return found
+        return None, None
+
+    def _found(self, base: str, dotted: str) -> tuple[str | None, str | None]:
+        path, is_folder = self.module_at(base, dotted)
+        folder = os.path.join(base, *dotted.split(".")) if dotted else base
+        if path is not None:
+            return path, folder if path.endswith("__init__.py") else None
+        return None, folder if is_folder else None
+
+    def resolve_all(self, importer: str, ref: ImportRef) -> list[str]:
+        """Every project file an import statement runs or names: the module, the packages
+        above it, and the submodules named in a `from` import."""
+        dotted, level, names = ref
+        out: list[str] = []
+        path, folder = self.resolve(importer, dotted, level)
+        if path is None and folder is None:
+            return out
+        if path is not None:
+            out.append(path)
+        parts = dotted.split(".") if dotted else []
+        for i in range(1, len(parts)):
+            parent, _ = self.resolve(importer, ".".join(parts[:i]), level)
+            if parent is not None and parent.endswith("__init__.py"):
+                out.append(parent)
+        if folder is not None:
+            for name in names:
+                sub, _ = self.module_at(folder, name)
+                if sub is not None:
+                    out.append(sub)
+        return out
+
+    def imports_of(self, path: str) -> tuple[str, ...]:
+        found = self._edges.get(path)
+        if found is None:
+            entry = self.entries.get(path)
+            targets: list[str] = []
+            if entry is not None:
+                for ref in entry.imports:
+                    targets.extend(self.resolve_all(path, ref))
+            found = self._edges[path] = tuple(dict.fromkeys(t for t in targets if t != path))
+        return found
+
+    def importers(self) -> dict[str, list[str]]:
+        """The reverse import index: file -> the project files that import it."""
+        if self._reverse is None:
+            reverse: dict[str, list[str]] = {}
+            for path in sorted(self.entries):
+                for target in self.imports_of(path):
+                    reverse.setdefault(target, []).append(path)
+            self._reverse = reverse
+        return self._reverse
+
+    # --- what a run reads --------------------------------------------------------------
+
+    def analysis_set(self, linted: list[str]) -> tuple[list[str], list[str]]:
+        """(files to analyse, entry files) for linting `linted` (absolute paths).
+
+        Entry files get a script pass: the linted files and every file that imports them,
+        directly or not, that may train something. The analysis set adds everything the
+        entries import, directly or not."""
+        linted_set = set(linted)
+        reverse = self.importers()
+        seen = set(linted_set)
+        queue = list(linted_set)
+        while queue:
+            for importer in reverse.get(queue.pop(), ()):
+                if importer not in seen:
+                    seen.add(importer)
+                    queue.append(importer)
+        entries = sorted(p for p in seen if self.trains(p))
+        needed = set(linted_set) | set(entries)
+        queue = list(needed)
+        while queue:
+            for target in self.imports_of(queue.pop()):
+                if target not in needed:
+                    needed.add(target)
+                    queue.append(target)
+        return sorted(needed), entries
+
+    def trains(self, path: str) -> bool:
+        entry = self.entries.get(path)
+        return entry is not None and entry.trains
+
+    def module_name(self, path: str) -> str:
+        """A file's dotted name relative to the project root (or the working folder): unique
+        per file, so it identifies the models defined there."""
+        base = self.root or os.getcwd()
+        absolute = os.path.abspath(path)
+        relative = os.path.relpath(absolute, base) if absolute.startswith(base + os.sep) \
+            else absolute.lstrip(os.sep)
+        parts = os.path.splitext(relative)[0].replace(os.sep, "/").split("/")
+        parts = [p for p in parts if p not in ("", ".", "..")]
+        if parts and parts[-1] == "__init__":
+            parts = parts[:-1]
+        return ".".join(parts)
+
+
+def _index_key(root: str | None) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"index {INDEX_FORMAT} {root}".encode()).hexdigest()
+
+
+# With no project root, the Python files beside the linted ones (not in sub-folders) stand for
+# the project, up to this many per folder: a file in /tmp must not mean reading all of /tmp.
+MAX_NEIGHBOURS = 200
+
+
+def _beside(linted: list[str]) -> Iterable[str]:
+    for folder in sorted({os.path.dirname(os.path.abspath(p)) for p in linted}):
+        try:
+            names = sorted(n for n in os.listdir(folder) if n.endswith(".py"))
+        except OSError:
+            continue
+        for name in names[:MAX_NEIGHBOURS]:
+            yield os.path.join(folder, name)
+
+
+def _walk(root: str, exclude: list[str], config_root: str) -> Iterable[str]:
+    """Every Python file under root, skipping hidden folders, the default excludes (virtual
+    environments, build output, caches) and the configured `exclude` globs."""
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in DEFAULT_EXCLUDES and not d.startswith(".")
+                         and d != "site-packages"
+                         and not (exclude and matches(os.path.join(folder, d), exclude,
+                                                      config_root)))
+        for name in names:
+            if name.endswith(".py"):
+                full = os.path.join(folder, name)
+                if not (exclude and matches(full, exclude, config_root)):
+                    yield full
