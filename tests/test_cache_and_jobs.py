@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cnnlint import engine
-from cnnlint.cache import Cache
+from cnnlint.cache import FORMAT, Cache
 
 from helpers import BAD, run
 
@@ -26,7 +26,7 @@ def _json(args: list[str]) -> dict:
 
 
 def _entries(root: Path, kind: str) -> list[Path]:
-    return sorted(p for p in (root / "v1" / kind).rglob("*") if p.is_file())
+    return sorted(p for p in (root / f"v{FORMAT}" / kind).rglob("*") if p.is_file())
 
 
 def test_cache_folder_layout_and_reuse(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:

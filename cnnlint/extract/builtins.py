@@ -40,6 +40,26 @@ def list_method(interp: Interp, obj: list[Any], name: str, args: Args) -> Any:
     return UNKNOWN
 
 
+# String methods that compute a constant from constants.
+_STR_METHODS = frozenset({
+    "format", "lower", "upper", "strip", "lstrip", "rstrip", "split", "rsplit", "startswith",
+    "endswith", "replace", "join", "find", "count", "isdigit", "title", "capitalize",
+})
+
+
+def str_method(obj: str, name: str, args: Args) -> Any:
+    if name not in _STR_METHODS or args.open_pos or args.open_kw:
+        return UNKNOWN
+    values = (*args.pos, *args.kw.values())
+    if not all(v.is_const(x) for x in values):
+        return UNKNOWN
+    try:
+        result = getattr(obj, name)(*args.pos, **args.kw)
+    except Exception:
+        return UNKNOWN
+    return result if v.is_const(result) else UNKNOWN
+
+
 def dict_method(obj: dict[Any, Any], name: str, args: Args) -> Any:
     if name == "items":
         return [(k, x) for k, x in obj.items()]

@@ -44,7 +44,7 @@ class Args:
 
 class Frame:
     __slots__ = ("scope", "locals", "closure", "self_obj", "cls", "owner", "returns", "origins",
-                 "function")
+                 "function", "declared")
 
     def __init__(self, scope: FileScope, closure: dict[str, Any] | None = None,
                  self_obj: Any = None, cls: v.ClassVal | None = None, owner: str = "") -> None:
@@ -57,6 +57,7 @@ class Frame:
         self.returns: list[Any] = []
         self.origins: dict[str, str] = {}  # where a local's value came from (for messages)
         self.function = ""  # the function this frame runs ("" for a module or class body)
+        self.declared: frozenset[str] = frozenset()  # names declared `global` here
 
 
 class FileScope:

@@ -19,7 +19,9 @@ from typing import Any, Callable, Iterable
 from cnnlint import ir
 from cnnlint.extract import torchnn
 from cnnlint.extract import values as v
-from cnnlint.extract.builtins import BUILTINS, container_method, dict_method, list_method
+from cnnlint.extract.builtins import (
+    BUILTINS, container_method, dict_method, list_method, str_method,
+)
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.frames import (
     BREAK, COMPUTE_PROBE, CONTINUE, MAX_CALL_DEPTH, MAX_LOOP, MAX_RECURSION, MAX_SIZE,
@@ -112,6 +114,7 @@ class Interp:
             "break": lambda s, f: BREAK,
             "continue": lambda s, f: CONTINUE,
             "raise": lambda s, f: RETURN,
+            "global": self._global,
         }
 
     # --- bookkeeping ---------------------------------------------------------------------
@@ -287,10 +290,16 @@ class Interp:
         f.returns.append(self.eval(stmt[1], f))
         return RETURN
 
+    def _global(self, stmt: tuple[Any, ...], f: Frame) -> None:
+        f.declared = f.declared | frozenset(stmt[1])
+
     def assign(self, target: tuple[Any, ...], value: Any, f: Frame) -> None:
         tag = target[0]
         if tag == "name":
-            f.locals[target[1]] = value
+            if f.declared and target[1] in f.declared:
+                f.scope.globals[target[1]] = value
+            else:
+                f.locals[target[1]] = value
         elif tag == "attr":
             obj = self.eval(target[1], f)
             if isinstance(obj, v.Instance):
@@ -887,6 +896,10 @@ class Interp:
                 return BUILTINS[func.name](self, args)
             except (ArithmeticError, ValueError, TypeError, MemoryError):
                 return UNKNOWN  # len(range(2**64)), int("x"): Python would raise; we shrug
+        if kind is v.Instance and not self.is_module_class(func.cls):
+            method = func.cls.lookup("__call__")  # a callable project object (a loss scaler)
+            if isinstance(method, v.FuncVal):
+                return self.call_function(replace(method, bound=func), args)
         if kind in _MODULE_TYPES:
             return self.apply(func, args, f, loc)
         return self.unknown_call(args, f"`{describe(func_expr)}(...)` is not known")
@@ -987,12 +1000,7 @@ class Interp:
         if type(obj) is dict:
             return dict_method(obj, name, args)
         if type(obj) is str:
-            if name == "format" and all(v.is_const(x) for x in (*args.pos, *args.kw.values())):
-                try:
-                    return obj.format(*args.pos, **args.kw)
-                except Exception:
-                    return UNKNOWN
-            return UNKNOWN
+            return str_method(obj, name, args)
         if isinstance(obj, v.SuperVal):
             if name == "__init__":
                 torchnn.base_init(self, obj.instance, obj.cls, args)

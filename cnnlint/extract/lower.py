@@ -25,6 +25,7 @@ Statements::
     ("with", ((expr, target or None), ...), body, slot)  ("try", body, handlers, orelse, final)
     ("def", name, params, body, decorators, slot)  ("class", name, bases, kwargs, body, slot)
     ("import", ((dotted, asname), ...))  ("from", module, level, ((name, asname), ...))
+    ("global", names)
     ("break",)  ("continue",)  ("raise",)  ("pass",)
 """
 
@@ -136,6 +137,7 @@ class Lowerer:
                 (dotted_name(a.name), a.asname.name.value if a.asname else None)  # type: ignore[union-attr]
                 for a in n.names)),
             cst.ImportFrom: self._import_from,
+            cst.Global: lambda n: ("global", tuple(a.name.value for a in n.names)),
             cst.Break: lambda n: ("break",),
             cst.Continue: lambda n: ("continue",),
             cst.Raise: lambda n: ("raise",),

@@ -138,7 +138,11 @@ class ConfigInterp(Interp):
     def config_call(self, qualname: str, args: Args, loc: Loc | None) -> Any:
         """argparse parsers and namespaces; ABSENT for any other call."""
         if qualname == "argparse.ArgumentParser":
-            return TrainObj("parser", "ArgumentParser", loc, {"defaults": {}})
+            defaults: dict[str, Any] = {}
+            for parent in args.kw.get("parents", None) or ():
+                if isinstance(parent, TrainObj) and parent.kind == "parser":
+                    defaults.update(parent.fields["defaults"])
+            return TrainObj("parser", "ArgumentParser", loc, {"defaults": defaults})
         if qualname in ("types.SimpleNamespace", "argparse.Namespace"):
             return TrainObj("namespace", qualname.rsplit(".", 1)[-1], loc,
                             {"values": dict(args.kw)})

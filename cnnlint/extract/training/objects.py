@@ -71,7 +71,8 @@ INERT_ROOTS = frozenset({
     "tensorboard", "termcolor", "colorama", "yaml", "ruamel", "toml", "tabulate", "psutil",
     "h5py", "sklearn", "rich", "click", "fire", "easydict", "dotmap", "addict", "omegaconf",
     "hydra", "visdom", "neptune", "comet_ml", "clearml", "torchinfo", "torchsummary", "thop",
-    "fvcore", "ptflops", "prettytable",
+    "fvcore", "ptflops", "prettytable", "progress", "progressbar", "alive_progress",
+    "tensorboard_logger", "pynvml", "GPUtil", "setproctitle", "absl", "loguru",
 })
 # torch calls that are not inert: the reader gives them their meaning.
 _TORCH_MEANINGFUL = ("torch.optim", "torch.save", "torch.nn.", "torch.cuda.amp.GradScaler",
@@ -112,6 +113,26 @@ LIGHTNING_HOOKS = frozenset({
 # LightningModule methods that only log or read state.
 LIGHTNING_METHODS = frozenset({"log", "log_dict", "print", "save_hyperparameters",
                                "optimizers", "lr_schedulers", "all_gather", "to_torchscript"})
+
+
+# Methods that, whatever they are called on, only compute, log or fill containers: the methods
+# of Python's own types, of tensors and files, of loggers and meters. A call of any other
+# method on something the reader cannot see might validate, stop, or step.
+PLAIN_METHODS = frozenset({
+    "append", "extend", "insert", "pop", "remove", "clear", "copy", "count", "index", "sort",
+    "reverse", "add", "discard", "update", "get", "items", "keys", "values", "setdefault",
+    "split", "rsplit", "join", "strip", "lstrip", "rstrip", "startswith", "endswith", "lower",
+    "upper", "replace", "format", "find", "encode", "decode", "isdigit", "title",
+    "item", "tolist", "numpy", "cpu", "cuda", "to", "detach", "clone", "size", "dim", "view",
+    "reshape", "mean", "sum", "max", "min", "argmax", "float", "long", "int", "eq", "ne",
+    "squeeze", "unsqueeze", "permute", "contiguous", "numel", "type_as", "fill_", "zero_",
+    "write", "flush", "close", "read", "readline", "readlines", "seek",
+    "info", "debug", "warning", "warn", "error", "exception", "critical", "log", "print",
+    "add_scalar", "add_scalars", "add_image", "add_histogram", "add_text", "add_figure",
+    "set_description", "set_postfix", "set_postfix_str", "refresh", "reset", "display",
+    "summary", "avg", "synchronize", "record", "elapsed_time", "tic", "toc", "next",
+    "finish", "set_epoch", "state_dict", "load_state_dict",
+})
 
 
 def root_of(qualname: str) -> str:
@@ -160,6 +181,8 @@ def transforms_of(loader: TrainObj) -> tuple[list[str] | None, Loc | None, bool]
     if isinstance(dataset, TrainObj) and dataset.kind == "dataset":
         transform, image = dataset.fields.get("transform", UNKNOWN), True
     elif isinstance(dataset, v.Instance):
+        if _may_augment(dataset.cls):
+            return None, None, False  # the dataset's own code may change the images
         transform = dataset.attrs.get("__transform__", UNKNOWN)
     if isinstance(transform, TrainObj) and transform.kind == "transform":
         items = transform.fields.get("items")
@@ -168,6 +191,31 @@ def transforms_of(loader: TrainObj) -> tuple[list[str] | None, Loc | None, bool]
             for i in items))
         return items, transform.loc, image
     return None, None, image
+
+
+_RANDOM_WORDS = re.compile(r"random|rand(int|n|perm)?$|flip|crop|rotat|jitter|augment|albument",
+                           re.IGNORECASE)
+
+
+def _may_augment(cls: v.ClassVal, depth: int = 0) -> bool:
+    """A project dataset class whose code draws random numbers or flips, crops, rotates:
+    it augments by itself. A base class from a library may too."""
+    if depth > 8:
+        return True
+    for base in cls.bases:
+        if isinstance(base, v.ClassVal):
+            if _may_augment(base, depth + 1):
+                return True
+        elif isinstance(base, v.Ref) and not base.qualname.startswith(("torch.utils.data",
+                                                                        "builtins.object")):
+            return True
+    for member in cls.namespace.values():
+        if isinstance(member, v.FuncVal):
+            for e in walk(member.node[3]):
+                if e and e[0] in ("name", "attr") and type(e[-1]) is str \
+                        and _RANDOM_WORDS.search(e[-1]):
+                    return True
+    return False
 
 
 # --- lowered-code helpers --------------------------------------------------------------------

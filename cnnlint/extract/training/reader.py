@@ -32,9 +32,8 @@ from cnnlint.extract.frames import (
 from cnnlint.extract.training.config import ABSENT, ConfigInterp
 from cnnlint.extract.training.objects import (
     EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
-    MODULE_METHODS,
-    OPTIMIZERS, WRAPPERS,
-    TrainObj, breaks, has_modulo, inert, model_constructor, role, root_of, text,
+    MODULE_METHODS, OPTIMIZERS, PLAIN_METHODS, WRAPPERS, TrainObj, breaks, has_modulo, inert,
+    model_constructor, plain_path, role, root_of, text,
 )
 from cnnlint.extract.training.recorder import Construction, LoopState, Recorder, weights_of
 from cnnlint.extract.values import UNKNOWN
@@ -159,10 +158,34 @@ class TrainingInterp(ConfigInterp):
         self.conditions.append(stmt[1])
         self.accumulating += modulo
         try:
+            if self._toggle(stmt[1], f):
+                return self.both_ways(lambda: self.exec_block(stmt[2], f),
+                                      lambda: self.exec_block(stmt[3], f), f)
             return super()._if(stmt, f)
         finally:
             self.accumulating -= modulo
             self.conditions.pop()
+
+    def _toggle(self, test: tuple[Any, ...], f: Frame) -> bool:
+        """A test of a command-line option left off by default (`if args.output_dir:`,
+        `if args.early_stop:`): the code behind it is part of the script, so both ways
+        are read; taking only the default would report what the script can do as missing."""
+        stack: list[Any] = [test]
+        while stack:
+            e = stack.pop()
+            if type(e) is not tuple or not e:
+                continue
+            if e[0] == "attr" and plain_path(e[1]):
+                base = self.eval(e[1], f)
+                if isinstance(base, TrainObj) and base.kind == "namespace" \
+                        and base.name == "argparse":
+                    value = base.fields["values"].get(e[2], UNKNOWN)
+                    if value is None or value is False or value == "" or value == 0:
+                        return True
+                continue
+            if e[0] in ("unary", "boolop", "compare"):
+                stack.extend(x for x in e[1:] if type(x) is tuple)
+        return False
 
     def _with(self, stmt: tuple[Any, ...], f: Frame) -> Any:
         if self.recorder is None:
@@ -212,11 +235,17 @@ class TrainingInterp(ConfigInterp):
             kind = "range"
         loop = LoopState(rec.next_loop, kind, f.scope.loc(stmt[5]), f.owner, loader=loader,
                          label=f"{text_of(stmt[1])} {text_of(iter_expr)}")
+        stop = None
+        if kind == "range" and iter_expr[2]:
+            stop = iter_expr[2][1] if len(iter_expr[2]) > 1 else iter_expr[2][0]
         if kind == "range" and items is not None:
             loop.count = len(items)
-            stop = iter_expr[2][1] if len(iter_expr[2]) > 1 else (
-                iter_expr[2][0] if iter_expr[2] else None)
             loop.origin = self.origin(stop, f) if stop is not None else ""
+        elif kind == "range" and len(iter_expr[2]) == 2 and stop is not None \
+                and stop[0] == "binop" and stop[1] == "+" and stop[2] == iter_expr[2][0] \
+                and stop[3][0] == "const" and type(stop[3][1]) is int:
+            loop.count = stop[3][1]  # range(start, start + 200): 200 passes, wherever it starts
+            loop.origin = "literal"
         rec.loops.append(loop)
         return loop
 
@@ -268,6 +297,20 @@ class TrainingInterp(ConfigInterp):
             if isinstance(value, v.Params):
                 return [(UNKNOWN, value)] if value.named else [value]
         return super().iterate(value)
+
+    def merge(self, a: Any, b: Any) -> Any:
+        """Training values after an undecided `if`: a sampler or None is the sampler (what is
+        done to it is done when it exists); two library values of one package are one."""
+        if self.recorder is not None:
+            for x, y in ((a, b), (b, a)):
+                if y is None and (isinstance(x, (v.Opaque, TrainObj)) or (
+                        isinstance(x, v.Instance) and not self.is_module_class(x.cls))):
+                    return x
+            if isinstance(a, v.Opaque) and isinstance(b, v.Opaque) and a.library == b.library:
+                origin = a.origin if a.origin == b.origin else f"{a.origin} or {b.origin}"
+                return v.Opaque(origin if len(origin) < 120 else a.origin, a.library,
+                                model=a.model or b.model)
+        return super().merge(a, b)
 
     # --- names and attributes ------------------------------------------------------------
 
@@ -329,7 +372,9 @@ class TrainingInterp(ConfigInterp):
         (a metric, a loss, a mixing function); otherwise it might do anything."""
         method = func_expr is not None and func_expr[0] in ("attr", "sub")
         tensors = tensors_in(args)
-        if method or not tensors:
+        plain = method and func_expr is not None and func_expr[0] == "attr" \
+            and func_expr[2] in PLAIN_METHODS
+        if (method or not tensors) and not plain:
             self.blocked_by(describe(func_expr), loc, f, self._touches_models(args, method))
         if tensors:
             return self.unknown_call(args, f"`{describe(func_expr)}(...)` is not known")
@@ -381,7 +426,8 @@ class TrainingInterp(ConfigInterp):
         tensors = tensors_in(args)
         if obj.library and inert(obj.library) and not obj.model:
             return tensors[0] if tensors else v.Opaque(f"{obj.origin}.{name}()", obj.library)
-        self.blocked_by(f"{obj.origin}.{name}", loc, f, True)
+        if not (name in PLAIN_METHODS and not obj.model):
+            self.blocked_by(f"{obj.origin}.{name}", loc, f, True)
         if tensors:
             return self.unknown_call(args, f"`{obj.origin}.{name}()` is not known")
         return v.Opaque(f"{obj.origin}.{name}()")
@@ -508,8 +554,8 @@ class TrainingInterp(ConfigInterp):
         if inert(qualname):
             if tensors:
                 return super().call_ref(qualname, args, f, loc)
-            if qualname.startswith("torch."):  # torch.randn, torch.tensor, torch.load: data
-                return self.add_node(ir.INPUT, (), name=qualname)
+            if qualname.startswith("torch.") and not last[:1].isupper():
+                return self.add_node(ir.INPUT, (), name=qualname)  # randn, tensor, load: data
             return v.Opaque(f"{qualname}(...)", root_of(qualname))
         if not tensors:
             self.blocked_by(qualname, loc, f, self._touches_models(args, False))

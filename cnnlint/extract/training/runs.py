@@ -14,7 +14,7 @@ from typing import Any
 from cnnlint import ir
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, FileScope, Frame, TooComplex
-from cnnlint.extract.training.objects import OTHER_FRAMEWORKS, imported_roots, trains
+from cnnlint.extract.training.objects import OTHER_FRAMEWORKS, imported_roots, trains, walk
 from cnnlint.extract.training.reader import TrainingInterp
 from cnnlint.findings import ErrorEntry, Loc
 
@@ -46,11 +46,32 @@ def extract_runs(interp: TrainingInterp, errors: list[ErrorEntry] | None = None,
         scripts.append(scope)
         runs.extend(_guarded(interp, scope, errors, lambda s=scope: _script_pass(interp, s)))
     for scope in scripts:
-        for stmt in scope.body:
-            if stmt[0] == "def" and id(stmt) not in interp.executed and trains(stmt[3]):
+        for stmt in _training_functions(scope.body):
+            if id(stmt) not in interp.executed:
                 runs.extend(_guarded(interp, scope, errors,
                                      lambda s=scope, d=stmt: _function_pass(interp, s, d)))
     return runs
+
+
+def _training_functions(body: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """The module-level functions that train, directly or through other functions of the
+    file: those no other of them calls first (a `train_model` before the `train_epoch` it
+    calls, so that the epoch function is read with the values its caller gives it)."""
+    defs = {stmt[1]: stmt for stmt in body if stmt[0] == "def"}
+    calls = {name: {e[1] for e in walk(stmt[3]) if e and e[0] == "call"
+                    and e[1][0] == "name" and e[1][1] in defs and e[1][1] != name}
+             for name, stmt in defs.items()}
+    training: set[str] = {name for name, stmt in defs.items() if trains(stmt[3])}
+    changed = True
+    while changed:
+        changed = False
+        for name, callees in calls.items():
+            if name not in training and callees & training:
+                training.add(name)
+                changed = True
+    called = {callee for name in training for callee in calls[name]}
+    order = [name for name in defs if name in training]
+    return [defs[n] for n in order if n not in called] + [defs[n] for n in order if n in called]
 
 
 def _guarded(interp: TrainingInterp, scope: FileScope, errors: list[ErrorEntry] | None,
