@@ -328,6 +328,12 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
         interp = build_interp((f for f in facts if f.syntax_error is None), locator, modules)
         entries = scope.entries if scope is not None else None
         runs = extract_runs(interp, result.errors, entries=entries)  # type: ignore[arg-type]
+        skipped = [p for p in interp.skipped_frameworks if p in reported]  # type: ignore[attr-defined]
+        if skipped:
+            result.context_notes.append(
+                f"{len(skipped)} file{'s use' if len(skipped) != 1 else ' uses'} another framework "
+                f"(MXNet, TensorFlow, ...), not PyTorch, and get no training rules: "
+                f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}")
         trained = {key for run in runs for model in run.models for key in model.keys}
         result.models = extract_models(interp, result.errors, jobs=jobs,
                                        wanted=lambda path, key: path in reported

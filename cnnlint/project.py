@@ -31,10 +31,9 @@ MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 # Import statements: `from X import ...` and `import X` at the start of a logical line.
 _IMPORT_START = re.compile(rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import(?=[\s(\\])|import[ \t]+)",
                            re.MULTILINE)
-# A file that may train something: it steps an optimizer or a scheduler, calls backward, fits
-# a Trainer, or builds an optimizer. Only such files get a script pass of their own.
-_TRAINING_HINT = re.compile(rb"\.step\s*\(|\.fit\s*\(|\.backward\s*\(|\boptim\b|\boptimizer\b|"
-                            rb"\bTrainer\s*\(")
+# A file that may train something: it steps an optimizer or a scheduler, fits a Trainer, or
+# names an optimizer. Only such files get a script pass of their own.
+_TRAINING_HINT = re.compile(rb"\.step\s*\(|\.fit\s*\(|\boptim\b|\boptimizer\b|\bTrainer\s*\(")
 
 # (module, level, names): `from ..a.b import c, d` is ("a.b", 2, ("c", "d")); `import a.b`
 # is ("a.b", 0, ()).

@@ -22,6 +22,7 @@ from cnnlint.extract import values as v
 from cnnlint.extract.builtins import (
     BUILTINS, container_method, dict_method, list_method, str_method,
 )
+from cnnlint.extract.memo import ConstructionMemo
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.frames import (
     BREAK, COMPUTE_PROBE, CONTINUE, MAX_CALL_DEPTH, MAX_LOOP, MAX_RECURSION, MAX_SIZE,
@@ -69,9 +70,13 @@ class Interp:
         self.built = 0  # layers, modules and graph nodes made so far (see `_for`)
         self.active: dict[int, int] = {}  # id(function body) -> calls of it under way
         # Pure computations: (function body, constant arguments) -> constant result.
-        self.memo: dict[tuple[Any, ...], Any] = {}
+        self.memo: dict[tuple[Any, ...], tuple[Any, int, int]] = {}  # (result, steps, depth)
+        # Module constructions with constant arguments, reused across the models of a run.
+        self.constructions = ConstructionMemo()
         self.steps = 0
         self.depth = 0
+        self.deepest = 0  # the deepest call nesting reached (a memo hit must fit the same)
+        self.noted: list[str] = []
         self._eval: dict[str, Callable[[tuple[Any, ...], Frame], Any]] = {
             "name": lambda e, f: self.lookup(e[1], f),
             "attr": lambda e, f: self.getattr(self.eval(e[1], f), e[2]),
@@ -120,8 +125,23 @@ class Interp:
     # --- bookkeeping ---------------------------------------------------------------------
 
     def note(self, message: str) -> None:
+        self.noted.append(message)  # every attempt, for constructions replayed from the memo
         if message not in self.unresolved:
             self.unresolved.append(message)
+
+    def charge(self, steps: int) -> None:
+        """Count steps a reused result took to compute: the budget is the same either way."""
+        self.steps += steps
+        if self.steps > MAX_STEPS:
+            raise TooComplex()
+
+    def construction_memo(self) -> ConstructionMemo | None:
+        """Where module constructions are reused (None: not here)."""
+        return self.constructions
+
+    def side_effects(self) -> Any:
+        """A mark of what a construction may change besides what it builds (see memo.py)."""
+        return len(self.graph)
 
     def reset(self) -> None:
         self.graph = []
@@ -131,6 +151,8 @@ class Interp:
         self.active = {}
         self.steps = 0
         self.depth = 0
+        self.deepest = 0
+        self.noted = []
 
     def add_node(self, kind: str, inputs: Iterable[v.Tensor], name: str = "", owner: str = "",
                  args: dict[str, Any] | None = None, loc: Loc | None = None,
@@ -918,7 +940,10 @@ class Interp:
         key = id(fn.node)
         call_key = memo_key(fn, args)
         if call_key is not None and call_key in self.memo:
-            return self.memo[call_key]
+            result, steps, depth = self.memo[call_key]
+            if self.depth + depth < MAX_CALL_DEPTH:
+                self.charge(steps)
+                return result
         if self.active.get(key, 0) >= MAX_RECURSION and (
                 args.open_pos or args.open_kw
                 or any(x is UNKNOWN for x in (*args.pos, *args.kw.values()))):
@@ -932,8 +957,10 @@ class Interp:
         frame.function = name
         self.bind(params, args, frame)
         self.depth += 1
+        self.deepest = max(self.deepest, self.depth)
         self.active[key] = self.active.get(key, 0) + 1
         built, notes = self.built, len(self.unresolved)
+        steps, deepest, self.deepest = self.steps, self.deepest, self.depth
         try:
             self.exec_block(body, frame)
         finally:
@@ -942,9 +969,12 @@ class Interp:
         result = frame.returns[0] if frame.returns else None
         for other in frame.returns[1:]:
             result = self.merge(result, other)
+        used = self.deepest - self.depth + 1  # how deep this call went, from where it ran
+        self.deepest = max(deepest, self.deepest)
         if call_key is not None and self.built == built and len(self.unresolved) == notes \
                 and immutable_const(result):
-            self.memo[call_key] = result  # it computed a constant and built nothing
+            # It computed a constant and built nothing: its steps are charged on each reuse.
+            self.memo[call_key] = (result, self.steps - steps, used)
         return result
 
     def bind(self, params: tuple[Any, ...], args: Args, frame: Frame) -> None:

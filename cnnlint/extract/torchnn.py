@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from cnnlint import catalogue, ir
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import MODULE_BASES, Args, Frame, tensors_in
+from cnnlint.extract.frames import MAX_CALL_DEPTH, MODULE_BASES, Args, Frame, tensors_in
+from cnnlint.extract.memo import construction_key, fresh
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
@@ -21,6 +22,24 @@ if TYPE_CHECKING:
 
 
 def instantiate(interp: Interp, cls: v.ClassVal, args: Args, f: Frame, loc: Loc | None) -> Any:
+    """`cls(*args)`. A module built from constant arguments is read once per run and copied
+    after that (see memo.py)."""
+    memo = interp.construction_memo()
+    key = construction_key(cls, args) if memo is not None else None
+    if key is not None and memo is not None:
+        hit = memo.get(key, cls)
+        if hit is not None and interp.depth + hit.depth < MAX_CALL_DEPTH:
+            interp.charge(hit.steps)
+            interp.built += hit.built
+            for message in hit.notes:
+                interp.note(message)
+            interp.inits.extend(hit.inits)
+            return fresh(hit)
+        if memo.known_unreusable(key) or hit is not None:
+            key = None
+    start = (interp.steps, interp.built, len(interp.noted), len(interp.inits), interp.deepest)
+    mark = interp.side_effects()
+    interp.deepest = interp.depth
     interp.built += 1
     inst = v.Instance(cls)
     init = cls.lookup("__init__")
@@ -28,6 +47,14 @@ def instantiate(interp: Interp, cls: v.ClassVal, args: Args, f: Frame, loc: Loc 
         interp.call_function(replace(init, bound=inst), args)
     else:
         base_init(interp, inst, cls, args)
+    used = interp.deepest - interp.depth + 1
+    interp.deepest = max(start[4], interp.deepest)
+    if key is not None and memo is not None:
+        if interp.side_effects() != mark or not interp.is_module_class(cls):
+            memo.forget(key)
+        else:
+            memo.put(key, cls, inst, steps=interp.steps - start[0], built=interp.built - start[1],
+                     notes=interp.noted[start[2]:], inits=interp.inits[start[3]:], depth=used)
     return inst
 
 

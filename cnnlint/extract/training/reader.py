@@ -29,6 +29,7 @@ from cnnlint.extract import values as v
 from cnnlint.extract.frames import (
     MAX_CALL_DEPTH, Args, Frame, TooComplex, describe, tensors_in,
 )
+from cnnlint.extract.memo import ConstructionMemo
 from cnnlint.extract.training.config import ABSENT, ConfigInterp
 from cnnlint.extract.training.objects import (
     EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
@@ -84,9 +85,13 @@ class TrainingInterp(ConfigInterp):
         self.batches: dict[int, TrainObj] = {}  # batch node id -> the loader it came from
         self.params_of: list[Any] = []  # models whose parameters() this pass took
         self.skipped_frameworks: list[str] = []  # files for another framework: no pass
+        # A pass reuses constructions only among its own: what it reads must not depend on
+        # what other passes or the model reader read before.
+        self.pass_constructions = ConstructionMemo()
 
     def start_pass(self, path: str) -> Recorder:
         self.reset()
+        self.pass_constructions.clear()
         self.recorder = Recorder(path)
         self.tracking_origins = True
         self.grad_off = self.accumulating = 0
@@ -98,6 +103,16 @@ class TrainingInterp(ConfigInterp):
     def end_pass(self) -> None:
         self.recorder = None
         self.tracking_origins = False
+
+    def construction_memo(self) -> ConstructionMemo | None:
+        return self.pass_constructions if self.recorder is not None else self.constructions
+
+    def side_effects(self) -> Any:
+        rec = self.recorder
+        if rec is None:
+            return len(self.graph)
+        return (len(self.graph), len(rec.events), len(rec.models), len(rec.loaders),
+                len(rec.constructions), len(rec.losses), len(rec.schedulers), len(rec.modes))
 
     # --- where we are ------------------------------------------------------------------------
 
@@ -438,13 +453,17 @@ class TrainingInterp(ConfigInterp):
         assert rec is not None
         key = ir.model_key(fn.scope.module, fn.name)
         found = rec.models.get(id(model))
-        fn_loc = fn.scope.loc(fn.node[5])
+        # A factory needs no argument (`resnet20()`): messages name the model after it.
+        factory = not any(default is None and kind in ("pos", "kw")
+                          for _, default, kind in fn.node[2])
+        builder = (key, fn.scope.loc(fn.node[5]), factory)
         if found is None:
-            rec.models[id(model)] = (model, fn.name, loc, [(key, fn_loc)])
+            rec.models[id(model)] = (model, fn.name, loc, [builder])
             if id(model) not in rec.modes:
                 rec.set_mode(model, True)
-        elif all(k != key for k, _ in found[3]):
-            found[3].append((key, fn_loc))
+        elif all(b[0] != key for b in found[3]):
+            found[3].append(builder)
+            rec.models[id(model)] = (model, found[1], loc, found[3])  # built where called
 
     def _track_model(self, model: Any, name: str, loc: Loc | None) -> None:
         """A model built by training code: it starts in train mode."""

@@ -63,9 +63,9 @@ class Recorder:
     lightning: bool = False
     trainer_epochs: ir.Setting | None = None
     trainer_loc: Loc | None = None
-    # id(model) -> (model, name, where built, (key, where defined) of the functions that
-    # returned it, innermost first)
-    models: dict[int, tuple[Any, str, Loc | None, list[tuple[str, Loc | None]]]] = field(
+    # id(model) -> (model, name, where built, (key, where defined, needs no argument) of the
+    # functions that returned it, innermost first)
+    models: dict[int, tuple[Any, str, Loc | None, list[tuple[str, Loc | None, bool]]]] = field(
         default_factory=dict)
     trained: list[Any] = field(default_factory=list)  # model values an optimizer holds
     train_loader_ids: set[int] = field(default_factory=set)
@@ -233,14 +233,15 @@ class Recorder:
             "the model", None, [])
         if isinstance(model, v.Opaque):
             return ir.TrainedModel(keys=(), name=model.origin, loc=loc)
-        keys: list[str] = [key for key, _ in builders]
+        keys: list[str] = [key for key, _, _ in builders]
         defined = None
         if isinstance(model, v.Instance):
             keys.insert(0, ir.model_key(model.cls.scope.module, model.cls.name))
-            defined = model.cls.scope.loc(model.cls.node[5])
-        if builders:
-            name = builders[0][0].rsplit(":", 1)[-1]
-            defined = builders[0][1] or defined
+            name, defined = model.cls.name, model.cls.scope.loc(model.cls.node[5])
+        factories = [b for b in builders if b[2]]
+        if factories:  # `resnet20()`: the factory is the architecture users know
+            name = factories[0][0].rsplit(":", 1)[-1]
+            defined = factories[0][1] or defined
         families = frozenset(interp.layer_families(model))
         return ir.TrainedModel(keys=tuple(dict.fromkeys(keys)), name=name, loc=loc,
                                defined=defined, families=families)

@@ -1,0 +1,150 @@
+"""Analysis scope is the project; report scope is the files named.
+
+For any subset S of a project, `cnnlint S` reports exactly the findings of `cnnlint .` that
+are located in S or have their other end there (a script's loader and the model's BatchNorm).
+That is what makes a pre-commit hook, which passes only the changed files, agree with CI."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cnnlint.config import Flags, build_settings
+from cnnlint.engine import lint
+from cnnlint.project import Project, find_root, scan_imports
+from cnnlint.rule import load_rules
+
+PROJECTS = Path(__file__).parent / "fixtures" / "projects"
+Row = tuple[str, str, int, int, str, str, tuple[tuple[str, int], ...]]
+
+
+def _lint(paths: list[str]) -> list[Row]:
+    rules = load_rules()
+    settings = build_settings(paths, Flags(select=["ALL"]), rules)
+    result = lint(paths, settings, rules)
+    assert result.errors == []
+    return sorted((f.code, f.path, f.line, f.column, f.severity, f.message,
+                   tuple((r.path, r.line) for r in f.related)) for f in result.findings)
+
+
+def _copy(name: str, tmp_path: Path) -> list[str]:
+    """The fixture project in tmp_path, with a project marker; its Python files."""
+    shutil.copytree(PROJECTS / name, tmp_path / name)
+    root = tmp_path / name
+    if not (root / "pyproject.toml").exists():
+        (root / "pyproject.toml").write_text("[project]\nname = 'fixture'\n")
+    os.chdir(root)
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*.py"))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PROJECTS.iterdir() if p.is_dir()))
+def test_every_subset_reports_what_the_whole_project_reports_there(
+        name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    files = _copy(name, tmp_path)
+    whole = _lint(["."])
+    subsets = [[f] for f in files] + [list(p) for p in itertools.combinations(files, 2)]
+    for subset in subsets:
+        expected = [row for row in whole if row[1] in subset
+                    or any(path in subset for path, _ in row[6])]
+        assert _lint(subset) == expected, subset
+
+
+def test_the_model_file_alone_reports_the_script_that_trains_it_at_batch_2(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _copy("package_layout", tmp_path)
+    rows = _lint(["models/net.py"])
+    assert [(r[0], r[1], r[2]) for r in rows] == [("CNN201", "train.py", 22)]
+    assert rows[0][6] == (("models/net.py", 6),)  # its other end: the model
+    assert "`SmallNet` (models/net.py:6) has BatchNorm layers but trains with batch size 2 " \
+           "(`config.BATCH_SIZE` in config.py)" == rows[0][5]
+
+
+def test_the_script_alone_reads_its_model_and_helpers_from_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _copy("package_layout", tmp_path)
+    # validate() and save_checkpoint() in utils.py are followed: no CNN202, no CNN203.
+    assert [(r[0], r[1]) for r in _lint(["train.py"])] == [("CNN201", "train.py")]
+
+
+def test_same_named_models_in_two_packages_are_two_models(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _copy("same_names", tmp_path)
+    # b/train.py trains b.model.Net (GroupNorm) at batch 2: nothing to report there.
+    assert _lint(["b/train.py"]) == []
+    (row,) = _lint(["a/train.py"])
+    assert row[0] == "CNN201" and row[6] == (("a/model.py", 4),)
+
+
+# --- the project and its imports ------------------------------------------------------------
+
+
+def _tree(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def test_the_root_is_the_nearest_cnnlint_table_else_the_nearest_marker(tmp_path: Path) -> None:
+    _tree(tmp_path, {"repo/pyproject.toml": "[tool.cnnlint]\n",
+                     "repo/pkg/setup.py": "", "repo/pkg/mod.py": "",
+                     "plain/.git/HEAD": "", "plain/sub/mod.py": "", "loose/mod.py": ""})
+    assert find_root([str(tmp_path / "repo/pkg/mod.py")]) == str(tmp_path / "repo")
+    assert find_root([str(tmp_path / "plain/sub/mod.py")]) == str(tmp_path / "plain")
+    assert find_root([str(tmp_path / "loose/mod.py")]) in (None, *map(str, tmp_path.parents))
+
+
+def test_imports_resolve_on_disk_like_python(tmp_path: Path) -> None:
+    _tree(tmp_path, {
+        "pyproject.toml": "",
+        "src/lib/__init__.py": "from .core import Net\n",
+        "src/lib/core.py": "from . import blocks\nfrom .blocks import Block\n",
+        "src/lib/blocks.py": "",
+        "models/net.py": "",  # a namespace package: no __init__.py
+        "tools/train.py": "import lib\nfrom models.net import Net\nimport helper\n",
+        "tools/helper.py": "",
+    })
+    root = str(tmp_path)
+    project = Project.open([os.path.join(root, "tools/train.py")], [], root)
+    train, core = os.path.join(root, "tools/train.py"), os.path.join(root, "src/lib/core.py")
+    assert project.root == root
+    assert set(project.imports_of(train)) == {os.path.join(root, p) for p in (
+        "src/lib/__init__.py", "models/net.py", "tools/helper.py")}
+    assert set(project.imports_of(core)) == {os.path.join(root, p) for p in (
+        "src/lib/__init__.py", "src/lib/blocks.py")}  # `from . import` runs the package
+    assert project.importers()[os.path.join(root, "src/lib/blocks.py")] == [core]
+    assert project.module_name(core) == "src.lib.core"
+
+
+def test_the_import_scanner_reads_every_import_statement_form() -> None:
+    source = b'''import os, torch.nn as nn
+from . import blocks
+from ..models.net import (Net,  # the model
+    build)
+from pkg import a, \\
+    b
+if True: import late
+def f():
+    from deep.mod import thing
+'''
+    assert scan_imports(source) == (
+        ("os", 0, ()), ("torch.nn", 0, ()), ("", 1, ("blocks",)),
+        ("models.net", 2, ("Net", "build")), ("pkg", 0, ("a", "b")),
+        ("deep.mod", 0, ("thing",)))
+
+
+def test_without_a_project_root_only_the_files_beside_are_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path, {"model.py": "", "train.py": "from model import Net\n",
+                     "sub/other.py": "import model\n"})
+    monkeypatch.chdir(tmp_path)
+    project = Project.open([str(tmp_path / "model.py")], [], str(tmp_path))
+    if project.root is None:  # unless the temporary folder sits inside a project
+        assert project.files == {str(tmp_path / "model.py"), str(tmp_path / "train.py")}

@@ -1,0 +1,343 @@
+"""The ways the training rules went wrong on public projects, each rebuilt in a few lines.
+
+Every case here is a pattern seen in real training scripts: wrapped and registry-built models,
+schedulers passed as parameters, other frameworks, loops that optimise an input image,
+checkpoint helpers, optimizers rebuilt every epoch, calls the reader cannot follow."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from cnnlint import ir
+from cnnlint.engine import Result
+
+Lint = Callable[..., Result]
+
+MODEL = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(self.bn(self.conv(x)).mean((2, 3)))
+
+def net20():
+    return Net()
+"""
+
+# An ImageNet-example style script: train() and validate() helpers, called every epoch.
+SCRIPT = """
+import argparse
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+import models
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--arch", default="net20")
+parser.add_argument("--epochs", default=90, type=int)
+parser.add_argument("--lr", default=0.1, type=float)
+
+
+def train(loader, model, criterion, optimizer):
+    model.train()
+    for images, target in loader:
+        loss = criterion(model(images), target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def validate(loader, model, criterion):
+    model.eval()
+    with torch.no_grad():
+        for images, target in loader:
+            criterion(model(images), target)
+
+
+def main():
+    args = parser.parse_args()
+    model = {build}
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), args.lr, momentum=0.9, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 30)
+    train_loader = DataLoader(torch.load("train.pt"), batch_size=256, shuffle=True)
+    val_loader = DataLoader(torch.load("val.pt"), batch_size=256)
+    best = 0
+    for epoch in range(args.epochs):
+        train(train_loader, model, criterion, optimizer)
+        scheduler.step()
+        acc = validate(val_loader, model, criterion)
+        if acc > best:
+            best = acc
+            torch.save(model.state_dict(), "best.pth")
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def codes(result: Result, prefix: str = "CNN2") -> list[tuple[str, str, int]]:
+    return sorted((f.code, f.path, f.line) for f in result.findings if f.code.startswith(prefix))
+
+
+def test_validation_is_seen_through_wrapped_and_registry_models(lint_tree: Lint) -> None:
+    for build in ("models.Net()", "nn.DataParallel(models.Net())",
+                  "torch.nn.parallel.DistributedDataParallel(models.Net().cuda(), [0])",
+                  "nn.DataParallel(models.Net()).cuda()", "models.__dict__[args.arch]()",
+                  "getattr(models, args.arch)()", "torch.compile(models.net20()).to('cuda')"):
+        result = lint_tree({"models.py": MODEL, "train.py": SCRIPT.format(build=build)})
+        assert codes(result) == [], build
+        (run,) = result.runs
+        assert [m.keys[0] for m in run.models] == ["models:Net"], build
+        assert [loop.count.value for loop in run.epoch_loops] == [90]  # type: ignore[union-attr]
+
+
+def test_a_model_from_a_library_or_an_unknown_registry_is_still_a_model(
+        lint_tree: Lint) -> None:
+    for build in ("timm.create_model('resnet50')", "registry[args.arch]()"):
+        source = "import timm\nregistry = load()\n" + SCRIPT.format(build=build)
+        result = lint_tree({"models.py": MODEL, "train.py": source})
+        (run,) = result.runs
+        assert run.optimizers and run.epoch_loops and codes(result) == [], build
+        assert run.models[0].families is None  # what it holds is not known
+
+
+def test_a_scheduler_passed_as_a_parameter_is_not_an_optimizer(lint_tree: Lint) -> None:
+    result = lint_tree("""
+        import torch
+
+        def train_epoch(model, loader, optimizer, lr_scheduler, criterion):
+            for x, y in loader:
+                optimizer.zero_grad()
+                criterion(model(x), y).backward()
+                optimizer.step()
+            lr_scheduler.step()
+
+        def fit(model, loader, lr_scheduler, criterion):
+            for epoch in range(100):
+                for x, y in loader:
+                    lr_scheduler.step()
+    """)
+    assert codes(result) == []
+
+
+def test_files_for_another_framework_get_no_pytorch_rules(lint_tree: Lint) -> None:
+    result = lint_tree({"train_gl.py": """
+        import mxnet as mx
+        from mxnet import autograd, gluon
+
+        net = gluon.model_zoo.vision.resnet18_v1()
+        trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
+        for epoch in range(120):
+            for data, label in train_data:
+                with autograd.record():
+                    loss = loss_fn(net(data), label)
+                loss.backward()
+                trainer.step(data.shape[0])
+    """})
+    assert result.findings == [] and result.runs == []
+    assert any("another framework" in note for note in result.notes())
+
+
+def test_optimising_an_input_image_is_not_training(lint_tree: Lint) -> None:
+    result = lint_tree("""
+        import torch
+        from torchvision import models
+
+        model = models.vgg16(pretrained=True).features
+        image = torch.randn(1, 3, 224, 224, requires_grad=True)
+        optimizer = torch.optim.SGD([image], lr=1e4)
+        for i in range(250):
+            optimizer.zero_grad()
+            loss = -model(image).mean()
+            loss.backward()
+            optimizer.step()
+    """)
+    assert result.findings == [] and result.runs == []
+
+
+CHECKPOINT = """
+import shutil
+import torch
+import torch.nn as nn
+
+def save_checkpoint(state, is_best, filename="checkpoint.pth.tar"):
+    torch.save(state, filename)
+{copy}
+
+def main():
+    model = nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 30)
+    best = 0
+    for epoch in range(200):
+        for x, y in loader:
+            optimizer.zero_grad()
+            model(x).sum().backward()
+            optimizer.step()
+        scheduler.step()
+        with torch.no_grad():
+            acc = sum(model(x).sum() for x, y in val_loader)
+        is_best = acc > best
+        best = max(acc, best)
+        save_checkpoint({{"state_dict": model.state_dict()}}, is_best)
+
+main()
+"""
+
+
+def test_a_checkpoint_helper_is_followed_into(lint_tree: Lint) -> None:
+    keeps = CHECKPOINT.format(copy="    if is_best:\n"
+                                   "        shutil.copyfile(filename, 'model_best.pth.tar')")
+    assert codes(lint_tree({"train.py": keeps}), "CNN203") == []
+    # A helper that takes `is_best` and ignores it keeps no best checkpoint.
+    ignores = CHECKPOINT.format(copy="")
+    assert codes(lint_tree({"train.py": ignores}), "CNN203") == [("CNN203", "train.py", 14)]
+
+
+REBUILT = """
+import argparse
+import torch
+import torch.nn as nn
+
+def learning_rate(init, epoch):
+    factor = 0.2 if epoch > 60 else 1.0
+    return init * factor
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lr", default=0.1, type=float)
+    args = parser.parse_args()
+    model = nn.Linear(4, 2)
+    for epoch in range(1, 200):
+        optimizer = torch.optim.SGD(model.parameters(), lr={lr}, momentum=0.9)
+        for x, y in loader:
+            optimizer.zero_grad()
+            model(x).sum().backward()
+            optimizer.step()
+
+main()
+"""
+
+
+def test_an_optimizer_rebuilt_each_epoch_with_a_new_rate_is_a_schedule(lint_tree: Lint) -> None:
+    scheduled = lint_tree({"train.py": REBUILT.format(lr="learning_rate(args.lr, epoch)")})
+    assert codes(scheduled, "CNN209") == []
+    constant = lint_tree({"train.py": REBUILT.format(lr="args.lr")})
+    assert codes(constant, "CNN209") == [("CNN209", "train.py", 14)]
+
+
+def test_a_call_the_reader_cannot_follow_silences_what_is_missing(lint_tree: Lint) -> None:
+    result = lint_tree("""
+        import torch
+        import torch.nn as nn
+        from engine import evaluate
+
+        model = nn.Linear(4, 2)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for epoch in range(100):
+            for x, y in loader:
+                optimizer.zero_grad()
+                model(x).sum().backward()
+                optimizer.step()
+            evaluate(model, val_loader)
+    """)
+    assert codes(result) == []
+    (note,) = [n for n in result.notes() if "could not be followed" in n]
+    assert "`engine.evaluate`" in note and "model.py:7" in note
+    # Logging, timing and numpy calls are known to do nothing of the kind.
+    result = lint_tree("""
+        import logging, time
+        import numpy as np
+        import torch
+        import torch.nn as nn
+
+        log = logging.getLogger(__name__)
+        model = nn.Linear(4, 2)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for epoch in range(100):
+            start = time.time()
+            for x, y in loader:
+                optimizer.zero_grad()
+                model(x).sum().backward()
+                optimizer.step()
+            log.info("epoch %d took %.1f s, %f", epoch, time.time() - start, np.mean([1]))
+    """)
+    assert [c for c, _, _ in codes(result)] == ["CNN202", "CNN203", "CNN209"]
+
+
+def test_a_feature_left_off_by_a_default_flag_is_still_read(lint_tree: Lint) -> None:
+    result = lint_tree("""
+        import argparse
+        import torch
+        import torch.nn as nn
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--output-dir", default="")
+        args = parser.parse_args()
+        model = nn.Linear(4, 2)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        best = 0
+        for epoch in range(100):
+            for x, y in loader:
+                optimizer.zero_grad()
+                model(x).sum().backward()
+                optimizer.step()
+            with torch.no_grad():
+                acc = model(x).sum()
+            if acc > best:
+                best = acc
+                if args.output_dir:
+                    torch.save(model.state_dict(), args.output_dir + "/best.pth")
+    """)
+    assert codes(result, "CNN203") == []
+
+
+def test_fine_tuning_the_head_trains_the_model(lint_tree: Lint) -> None:
+    result = lint_tree({"models.py": MODEL, "train.py": """
+        import torch
+        from torch.utils.data import DataLoader
+        from models import Net
+
+        model = Net()
+        loader = DataLoader(torch.load("d.pt"), batch_size=4, shuffle=True)
+        optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.01, momentum=0.9)
+        for x, y in loader:
+            optimizer.zero_grad()
+            model(x).sum().backward()
+            optimizer.step()
+    """})
+    (run,) = result.runs
+    assert [m.name for m in run.models] == ["Net"]
+    assert codes(result, "CNN201") == [("CNN201", "train.py", 6)]
+
+
+def test_gradient_scaler_steps_and_zero_grad_in_a_helper(lint_tree: Lint) -> None:
+    result = lint_tree("""
+        import torch
+        import torch.nn as nn
+
+        def reset(optimizer):
+            optimizer.zero_grad(set_to_none=True)
+
+        model = nn.Linear(4, 2)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        scaler = torch.cuda.amp.GradScaler()
+        for x, y in loader:
+            reset(optimizer)
+            with torch.cuda.amp.autocast():
+                loss = model(x).sum()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+    """)
+    (run,) = result.runs
+    assert [e.kind for e in run.events_of(ir.STEP, ir.ZERO_GRAD)] == ["zero_grad", "step"]
+    assert codes(result, "CNN205") == []
