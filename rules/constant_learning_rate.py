@@ -18,7 +18,12 @@ class ConstantLearningRate(Rule):
     ## What it flags
     A training run of `min-epochs` (default 30) or more epochs with no
     `torch.optim.lr_scheduler` scheduler (nor Lightning's, nor a library `*schedule*`
-    function) and no manual change of `param_group["lr"]`.
+    function), no manual change of `param_group["lr"]`, and no optimizer rebuilt in the loop
+    with a rate that changes.
+    A run trains when an optimizer over a model's parameters steps (one over an input
+    image does not). The rule speaks only when the reader saw everything the loop
+    calls: a call it cannot follow (an unresolved import, a library trainer) might do
+    the schedule, so the rule stays silent and `--verbose` names the call.
 
     ## Why it matters
     A rate large enough to make progress early is too large to settle into a minimum late;

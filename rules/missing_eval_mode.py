@@ -21,7 +21,8 @@ class MissingEvalMode(Rule):
     `model.eval()` (or `model.train(False)`) first; and a model that is put in eval mode
     for validation and never switched back with `model.train()` before the next epoch
     trains it. Models without BatchNorm or Dropout behave the same in both modes and are
-    not flagged.
+    not flagged. After a call the reader cannot follow that could reach the model, its mode
+    is unknown and nothing is reported.
 
     ## Why it matters
     In train mode, dropout keeps dropping units and BatchNorm normalises with the

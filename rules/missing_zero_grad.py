@@ -19,7 +19,12 @@ class MissingZeroGrad(Rule):
     An `optimizer.step()` whose loop has no `optimizer.zero_grad()` (or `model.zero_grad()`,
     `set_to_none` included) in the same loop, unless gradient accumulation is evident (the
     step is taken under `if (i + 1) % accum == 0:`). A reset only before the loop does not
-    count: gradients then pile up over every batch.
+    count: gradients then pile up over every batch. A `step()` on something that is not
+    known to be an optimizer (a scheduler passed as a parameter) is not one.
+    A run trains when an optimizer over a model's parameters steps (one over an input
+    image does not). The rule speaks only when the reader saw everything the loop
+    calls: a call it cannot follow (an unresolved import, a library trainer) might do
+    the reset, so the rule stays silent and `--verbose` names the call.
 
     ## Why it matters
     PyTorch adds each `backward()`'s gradients to what is already in `.grad`. Without a

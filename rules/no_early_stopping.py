@@ -19,7 +19,14 @@ class NoEarlyStopping(Rule):
     A training run of `min-epochs` (default 20) or more epochs (resolved, or the default of
     a command-line option) with no early stopping (a patience counter, a `break` out of the
     epoch loop, Lightning's `EarlyStopping`) and no checkpoint selected on a validation
-    metric (`torch.save` under `if val_loss < best:`, `ModelCheckpoint(monitor=...)`).
+    metric (`torch.save` or a copy under `if val_loss < best:`, a file named for the best,
+    `ModelCheckpoint(monitor=...)`). Checkpoint helpers (`save_checkpoint(state, is_best)`)
+    are followed: one that ignores `is_best` keeps no best checkpoint. Code behind an option
+    left off by default (`if args.output_dir:`) counts.
+    A run trains when an optimizer over a model's parameters steps (one over an input
+    image does not). The rule speaks only when the reader saw everything the loop
+    calls: a call it cannot follow (an unresolved import, a library trainer) might do
+    it, so the rule stays silent and `--verbose` names the call.
 
     ## Why it matters
     Validation accuracy usually peaks and then falls as the model starts to memorise the

@@ -24,8 +24,13 @@ class NoValidation(Rule):
     ## What it flags
     A training run of `min-epochs` (default 5) or more epochs with no evaluation pass inside
     the epoch loop: no forward pass under `torch.no_grad()`/`inference_mode()` and no loop
-    over a validation or test loader (for Lightning: no `validation_step` with validation
-    data).
+    over a validation or test loader, no forward pass in eval mode (for Lightning: no
+    `validation_step` with validation data). Helpers the loop calls (`validate(...)`) are
+    followed, also into other files, and through wrapped models (`DataParallel`, `.module`).
+    A run trains when an optimizer over a model's parameters steps (one over an input
+    image does not). The rule speaks only when the reader saw everything the loop
+    calls: a call it cannot follow (an unresolved import, a library trainer) might do
+    the evaluation, so the rule stays silent and `--verbose` names the call.
 
     ## Why it matters
     Training loss says how well the model fits the training set, not how well it

@@ -14,6 +14,8 @@ class WeightedLossWithoutResampling(Rule):
     A loss with class weights (`CrossEntropyLoss(weight=...)`, `F.cross_entropy(...,
     weight=...)`, `BCEWithLogitsLoss(pos_weight=...)`) in a run with no resampling
     (`WeightedRandomSampler`, a balanced or imbalanced-dataset sampler) and no focal loss.
+    The training loaders must be known: one built by code the reader cannot see might
+    resample.
 
     ## Why it matters
     Class weights only scale a rare class's gradient; they do not give the model more

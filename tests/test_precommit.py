@@ -44,3 +44,27 @@ def test_hook_fails_on_a_bad_file_and_passes_on_a_clean_one(tmp_path: Path) -> N
     clean = hook("clean.py")
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "Passed" in clean.stdout
+
+
+@pytest.mark.slow
+def test_hook_on_one_staged_file_sees_the_rest_of_the_project(tmp_path: Path) -> None:
+    """pre-commit passes only the staged files; the findings that involve them and another
+    file of the project (a BatchNorm model trained at batch 2 by a script) still appear."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("try-repo needs this project to be a git checkout")
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "projects" / "package_layout", project)
+    _git(project, "init", "-q")
+    _git(project, "add", ".")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1", "NO_COLOR": "1"}
+    for staged in ("models/net.py", "train.py"):
+        hook = subprocess.run(
+            [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "cnnlint",
+             "--files", staged], cwd=project, env=env, capture_output=True, text=True,
+            timeout=600, check=False)
+        assert hook.returncode == 1, hook.stdout + hook.stderr
+        assert "train.py:22:20: CNN201 [error] `SmallNet` (models/net.py:6)" in hook.stdout, \
+            hook.stdout

@@ -260,6 +260,20 @@ def test_defaults_and_confirmations_come_from_the_training_script(script_project
     assert verdicts["learning-rate-too-low"][0] == "NOT MEASURABLE"
 
 
+def test_the_training_script_is_found_through_the_project_root(in_tmp: Path) -> None:
+    """A model in models/, the script that trains it at the root: the project marker (here a
+    plain pyproject.toml, no [tool.cnnlint] table) is what joins them."""
+    (in_tmp / "pyproject.toml").write_text("[project]\nname = 'demo'\n")
+    (in_tmp / "models").mkdir()
+    source = NETS.read_text().replace("class SmallNet(", "class Net(")
+    (in_tmp / "models" / "net.py").write_text(source)
+    (in_tmp / "train.py").write_text(
+        TRAIN.format(batch=2, lr=0.05).replace("from model import", "from models.net import"))
+    report = probe("models/net.py:Net")
+    assert (report.settings["batch_size"], report.settings["batch_size_from"]) == (
+        2, "training script")
+
+
 # --- the command ---------------------------------------------------------------------------
 
 
