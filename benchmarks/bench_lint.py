@@ -14,6 +14,19 @@ measured in the same run, so they hold on any machine:
 - one small file, end to end    <= 1.5x  `python -c "import libcst"`
 - --jobs 2 wall time            <= 0.65x --jobs 1
 
+A second corpus is a model zoo: pytorchcv (osmr/imgclsmob's zoo, ~150 files that import a
+shared common.py and each other, ~1,600 models) downloaded from the package index, or the
+models folder of a checkout given with `--zoo DIR` (osmr/imgclsmob at 8489d1bf:
+pytorch/pytorchcv/models). `--skip-zoo` leaves it out.
+
+- zoo no-cache lint CPU         <= 1.5x  its libcst parse
+- zoo whole / half lint CPU     <= 1.25x the whole / half ratio of their sizes (linear cost)
+
+And a generated project of 500 files (blocks, helpers, models, training scripts):
+
+- one model file of it, warm cache, end to end     <= 2x the same file alone in a project
+- the same after an edit of that file (pre-commit)  <= 2x the same in the one-file project
+
 CPU times are measured inside the process around the work alone (imports excluded on both
 sides); the small-file and jobs figures are whole commands, wall clock. The jobs figure is
 the median of the ratios of adjacent pairs (this VM's speed drifts by 10-20% over minutes).
@@ -24,7 +37,6 @@ first), as an installed package runs: pip byte-compiles at install time.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -35,8 +47,7 @@ import tempfile
 import time
 from pathlib import Path
 
-PACKAGES = [("monai", "networks"), ("efficientnet_pytorch", ""), ("timm", "models"),
-            ("segmentation_models_pytorch", "")]
+import corpora  # noqa: E402 - beside this script
 
 PARSE = """
 import sys, time, libcst
@@ -64,16 +75,7 @@ print(time.process_time() - start, len(result.findings), len(result.errors))
 
 
 def build_corpus(root: Path) -> list[Path]:
-    files: list[Path] = []
-    for package, sub in PACKAGES:
-        spec = importlib.util.find_spec(package)
-        if spec is None or spec.origin is None:
-            continue
-        source = Path(spec.origin).parent / sub
-        target = root / package
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        files.extend(sorted(target.rglob("*.py")))
-    return files
+    return corpora.installed_models(root)
 
 
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -85,15 +87,78 @@ def python(code: str, *args: str) -> list[str]:
     return done.stdout.split()
 
 
-def wall(command: list[str]) -> float:
+def wall(command: list[str], cwd: Path | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(command, capture_output=True, check=False, env=ENV)
+    subprocess.run(command, capture_output=True, check=False, env=ENV, cwd=cwd)
     return time.perf_counter() - start
+
+
+def cpu(paths: list[Path], cwd: Path) -> float:
+    """No-cache lint CPU of `paths`, run from `cwd` (their project)."""
+    done = subprocess.run([sys.executable, "-c", LINT, "-", *map(str, paths)],
+                          capture_output=True, text=True, check=True, env=ENV, cwd=cwd)
+    return float(done.stdout.split()[0])
+
+
+def zoo_checks(root: Path, given: str | None, repeat: int) -> list[tuple[str, float, float]]:
+    """Lint against parse on the zoo, and the cost of its first half against the whole."""
+    folder = corpora.zoo(root, given)
+    if folder is None:
+        print("zoo: could not download it (no package index?); pass --zoo DIR or --skip-zoo")
+        return []
+    files = sorted(folder.rglob("*.py"))
+    half = files[:len(files) // 2]
+    size = lambda group: sum(f.stat().st_size for f in group)  # noqa: E731
+    parse, whole, part = [], [], []
+    for _ in range(max(1, repeat // 2)):
+        parse.append(float(python(PARSE, *map(str, files))[0]))
+        whole.append(cpu(files, folder))
+        part.append(cpu(half, folder))
+    med = {k: statistics.median(v) for k, v in (("parse", parse), ("lint", whole),
+                                                 ("half", part))}
+    print(f"zoo: {len(files)} files, {size(files)} bytes; half: {len(half)} files, "
+          f"{size(half)} bytes; " + ", ".join(f"{k} {v:.2f} s" for k, v in med.items()))
+    return [("zoo: no-cache lint CPU / libcst parse CPU", med["lint"] / med["parse"], 1.5),
+            ("zoo: whole/half lint CPU over whole/half bytes",
+             (med["lint"] / med["half"]) / (size(files) / size(half)), 1.25)]
+
+
+def project_checks(root: Path, repeat: int) -> list[tuple[str, float, float]]:
+    """One file of a 500-file project against the same file alone, warm cache."""
+    big = root / "big"
+    target = corpora.project(big)
+    alone = root / "alone"
+    alone.mkdir()
+    (alone / "pyproject.toml").write_text("[project]\nname = 'alone'\n")
+    shutil.copy(target, alone / target.name)
+    runs = {"big": ([sys.executable, "-m", "cnnlint", "--exit-zero",
+                     str(target.relative_to(big))], big, target),
+            "alone": ([sys.executable, "-m", "cnnlint", "--exit-zero", target.name], alone,
+                      alone / target.name)}
+    for command, cwd, _ in runs.values():
+        wall(command, cwd)  # prime the cache
+    ratios: dict[str, list[float]] = {"unchanged": [], "edited": []}
+    for repetition in range(max(repeat, 9)):
+        for kind in ("unchanged", "edited"):
+            took = {}
+            for name in ("big", "alone") if repetition % 2 == 0 else ("alone", "big"):
+                command, cwd, path = runs[name]
+                if kind == "edited":  # what pre-commit sees: the staged file changed
+                    path.write_text(path.read_text() + f"# edit {repetition}\n")
+                took[name] = wall(command, cwd)
+            ratios[kind].append(took["big"] / took["alone"])
+    return [("500-file project: one file / the file alone, warm",
+             statistics.median(ratios["unchanged"]), 2.0),
+            ("500-file project: one edited file / the file alone, warm",
+             statistics.median(ratios["edited"]), 2.0)]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--zoo", metavar="DIR", help="the zoo's models folder (default: "
+                        f"download {corpora.ZOO_PACKAGE})")
+    parser.add_argument("--skip-zoo", action="store_true", help="leave the zoo out")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -132,6 +197,9 @@ def main() -> int:
             for which in order:
                 samples[("small", "import")[which]].append(wall(pair[which]))
         med = {k: statistics.median(v) for k, v in samples.items()}
+        extra = project_checks(root, args.repeat)
+        if not args.skip_zoo:
+            extra = zoo_checks(root, args.zoo, args.repeat) + extra
 
     checks = [
         ("no-cache lint CPU / libcst parse CPU", med["lint"] / med["parse"], 1.5),
@@ -139,6 +207,7 @@ def main() -> int:
         ("one small file wall / `import libcst` wall", med["small"] / med["import"], 1.5),
         ("--jobs 2 wall / --jobs 1 wall (median of pairs)", statistics.median(jobs_ratios),
          0.65),
+        *extra,
     ]
     print(f"corpus: {len(files)} files, {lines} lines; {args.repeat} repetitions, medians; "
           f"{os.cpu_count()} CPUs")
