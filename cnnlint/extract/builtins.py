@@ -211,6 +211,7 @@ def _builtin_getattr(interp: Interp, args: Args) -> Any:
 
 def _builtin_setattr(interp: Interp, args: Args) -> Any:
     if len(args.pos) == 3 and isinstance(args.pos[0], v.Instance):
+        interp.mutations += 1
         if type(args.pos[1]) is str:
             args.pos[0].attrs[args.pos[1]] = args.pos[2]
         else:

@@ -22,7 +22,7 @@ from cnnlint.extract import values as v
 from cnnlint.extract.builtins import (
     BUILTINS, container_method, dict_method, list_method, str_method,
 )
-from cnnlint.extract.memo import ConstructionMemo
+from cnnlint.extract.memo import ConstructionMemo, ForwardMemo
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.frames import (
     BREAK, COMPUTE_PROBE, CONTINUE, MAX_CALL_DEPTH, MAX_LOOP, MAX_RECURSION, MAX_SIZE,
@@ -71,8 +71,13 @@ class Interp:
         self.active: dict[int, int] = {}  # id(function body) -> calls of it under way
         # Pure computations: (function body, constant arguments) -> constant result.
         self.memo: dict[tuple[Any, ...], tuple[Any, int, int]] = {}  # (result, steps, depth)
-        # Module constructions with constant arguments, reused across the models of a run.
+        # Module constructions with constant arguments, and forward passes of blocks of the
+        # same structure, reused across the models of a run (see memo.py).
         self.constructions = ConstructionMemo()
+        self.forwards = ForwardMemo()
+        self.prints: dict[int, Any] = {}  # structure fingerprints, per model
+        self.at_path: dict[str, Any] = {}  # path in the model -> the module there
+        self.mutations = 0  # writes into modules (a forward that makes any is not reused)
         self.steps = 0
         self.depth = 0
         self.deepest = 0  # the deepest call nesting reached (a memo hit must fit the same)
@@ -102,7 +107,11 @@ class Interp:
             "walrus": self._walrus,
             "?": lambda e, f: UNKNOWN,
         }
-        self._exec: dict[str, Callable[[tuple[Any, ...], Frame], Any]] = {
+        self._exec = self.statement_table()
+
+    def statement_table(self) -> dict[str, Callable[[tuple[Any, ...], Frame], Any]]:
+        """Statement handlers by tag, bound to this interpreter's current methods."""
+        return {
             "assign": self._assign,
             "augassign": self._augassign,
             "expr": self._expr_stmt,
@@ -139,6 +148,10 @@ class Interp:
         """Where module constructions are reused (None: not here)."""
         return self.constructions
 
+    def forward_memo(self) -> ForwardMemo | None:
+        """Where forward passes are reused (None: not here)."""
+        return self.forwards
+
     def side_effects(self) -> Any:
         """A mark of what a construction may change besides what it builds (see memo.py)."""
         return len(self.graph)
@@ -153,6 +166,8 @@ class Interp:
         self.depth = 0
         self.deepest = 0
         self.noted = []
+        self.prints = {}
+        self.at_path = {}
 
     def add_node(self, kind: str, inputs: Iterable[v.Tensor], name: str = "", owner: str = "",
                  args: dict[str, Any] | None = None, loc: Loc | None = None,
@@ -325,12 +340,15 @@ class Interp:
         elif tag == "attr":
             obj = self.eval(target[1], f)
             if isinstance(obj, v.Instance):
+                self.mutations += 1
                 obj.attrs[target[2]] = value
             elif isinstance(obj, v.ClassVal):
                 obj.namespace[target[2]] = value
         elif tag == "sub":
             obj = self.eval(target[1], f)
             key = self.eval(target[2], f)
+            if type(obj) in _MODULE_TYPES:
+                self.mutations += 1
             if type(obj) is dict and v.is_const(key):
                 obj[key] = value
             elif type(obj) is list and type(key) is int and -len(obj) <= key < len(obj):
@@ -1012,6 +1030,8 @@ class Interp:
     def call_method(self, obj: Any, name: str, args: Args, f: Frame, loc: Loc | None) -> Any:
         if isinstance(obj, v.Tensor):
             return torchnn.tensor_method(self, obj, name, args, f, loc)
+        if type(obj) in _MODULE_TYPES:
+            self.mutations += 1  # add_module, append, ...: count them all, reads included
         if isinstance(obj, v.ParamRef):
             method = TENSOR_INIT_METHODS.get(name)
             if method is not None:

@@ -22,6 +22,7 @@ from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, immutable_const
 
 _NOT_COPYABLE = object()
+UNSEEN = object()  # a forward memo key not met yet
 
 
 @dataclass
@@ -51,19 +52,58 @@ def construction_key(cls: v.ClassVal, args: Args) -> tuple[Any, ...] | None:
     return (id(cls), tuple(parts))
 
 
-def _arg_key(value: Any) -> Any:
+def _arg_key(value: Any, depth: int = 0) -> Any:
     if immutable_const(value):
         return ("c", type(value).__name__, value)
     kind = type(value)
+    if value is v.UNKNOWN:
+        return ("?",)  # not known, the same way each time
+    if kind is list and len(value) <= 64:
+        items = tuple(_arg_key(x, depth + 1) for x in value)
+        return None if None in items else ("l", items)
     if kind is v.Ref:
         return ("r", value.qualname)
     if kind is v.ClassVal:
         return ("k", id(value.node), id(value.scope))
-    if kind is v.FuncVal and value.closure is None and value.bound is None:
-        return ("f", id(value.node), id(value.scope))
+    if kind is v.FuncVal and value.bound is None:
+        if value.closure is None:
+            return ("f", id(value.node), id(value.scope))
+        if depth < 4:  # `lambda: nn.ReLU(inplace=True)` defined in a function: its free names
+            free = []
+            for name in free_names(value.node):
+                if name in value.closure:
+                    part = _arg_key(value.closure[name], depth + 1)
+                    if part is None:
+                        return None
+                    free.append((name, part))
+            return ("f", id(value.node), id(value.scope), tuple(free))
+        return None
     if kind is v.Builtin:
         return ("b", value.name)
     return None
+
+
+_FREE: dict[int, tuple[tuple[Any, ...], tuple[str, ...]]] = {}
+
+
+def free_names(node: tuple[Any, ...]) -> tuple[str, ...]:
+    """The names a function's code reads (a superset of its free variables)."""
+    found = _FREE.get(id(node))
+    if found is not None and found[0] is node:
+        return found[1]
+    names: set[str] = set()
+    stack: list[Any] = [node[2], node[3]]
+    while stack:
+        item = stack.pop()
+        if type(item) is not tuple or not item:
+            continue
+        if item[0] == "name" and len(item) == 2 and type(item[1]) is str:
+            names.add(item[1])
+            continue
+        stack.extend(x for x in item if type(x) is tuple)
+    result = tuple(sorted(names))
+    _FREE[id(node)] = (node, result)
+    return result
 
 
 def copy_value(value: Any, memo: dict[int, Any] | None = None) -> Any:
@@ -180,3 +220,181 @@ class ConstructionMemo:
 def fresh(built: Built) -> Any:
     """A new copy of a template, for one use."""
     return copy_value(built.template)
+
+
+# --- forward passes ------------------------------------------------------------------------
+#
+# A block's forward over fresh inputs adds the same nodes whenever the block has the same
+# structure: the same classes, the same kinds of layer at the same places, the same constants
+# in its attributes. The first pass is recorded as a fragment of the graph, relative to its
+# inputs and to the block's path in the model; later ones replay it, taking each layer's
+# arguments from the layer at that path (a wider block of the same shape reuses the pass).
+
+NO_PRINT = ("no fingerprint",)
+
+
+def fingerprint(value: Any, cache: dict[int, Any]) -> Any:
+    """A hashable description of a module's structure (what its forward can depend on), or
+    NO_PRINT when it holds something that is not structure (a tensor, an unknown object)."""
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str):
+        return value
+    if value is v.UNKNOWN:
+        return ("?",)
+    if kind in (tuple, list):
+        items = tuple(fingerprint(x, cache) for x in value)
+        return NO_PRINT if NO_PRINT in items else (kind.__name__, items)
+    found = cache.get(id(value))
+    if found is not None:
+        return found
+    cache[id(value)] = NO_PRINT  # a cycle has no fingerprint
+    printed = _print(value, kind, cache)
+    cache[id(value)] = printed
+    return printed
+
+
+def _print(value: Any, kind: type, cache: dict[int, Any]) -> Any:
+    if kind is v.LayerSpec:
+        return ("L", value.kind)
+    if kind is v.Instance:
+        return _node("I", (id(value.cls),), sorted(value.attrs.items()), cache)
+    if kind is v.SeqSpec:
+        return _node("S", (), value.children, cache)
+    if kind is v.ListSpec:
+        return _node("M", (), list(enumerate(value.children)), cache)
+    if kind is v.DictSpec:
+        return _node("D", (), sorted(value.children.items()), cache)
+    if kind is v.Choice:
+        return _node("C", (), list(enumerate(value.options)), cache)
+    if kind is dict:
+        return _node("d", (), sorted(value.items(), key=lambda kv: repr(kv[0])), cache)
+    if kind is v.Ref:
+        return ("R", value.qualname)
+    if kind is v.ClassVal:
+        return ("K", id(value.node))
+    if kind is v.Builtin:
+        return ("B", value.name)
+    if kind is v.FuncVal and value.closure is None:
+        return ("F", id(value.node), value.bound is not None)
+    return NO_PRINT
+
+
+def _node(tag: str, head: tuple[Any, ...], items: Any, cache: dict[int, Any]) -> Any:
+    parts = []
+    for key, child in items:
+        printed = fingerprint(child, cache)
+        if printed is NO_PRINT:
+            return NO_PRINT
+        parts.append((key, printed))
+    return (tag, *head, tuple(parts))
+
+
+@dataclass
+class Fragment:
+    """The nodes one forward pass added, relative to its inputs and to the block's path."""
+
+    nodes: tuple[tuple[Any, ...], ...]  # (kind, inputs, name suffix or None, owner, args,
+    #                                      loc, functional); an input is ("in", i) or ("n", j)
+    output: Any  # the returned value, with tensors as ("in", i) or ("n", j)
+    steps: int
+    notes: tuple[str, ...]
+    depth: int
+
+
+class ForwardMemo:
+    def __init__(self) -> None:
+        self.table: dict[Any, Fragment | None] = {}
+        self.hits = 0
+
+    def get(self, key: Any) -> Any:
+        """The fragment; None when this key cannot be reused; UNSEEN when not seen yet."""
+        if key not in self.table:
+            return UNSEEN
+        found = self.table[key]
+        if found is not None:
+            self.hits += 1
+        return found
+
+
+def record(graph: list[ir.Node], start: int, inputs: list[int], prefix: str,
+           output: Any) -> tuple[tuple[tuple[Any, ...], ...], Any] | None:
+    """Nodes graph[start:] and the output as a fragment, or None when they reach outside the
+    block (a node fed by an outer tensor, a layer whose path is not under the block's)."""
+    where = {node: ("in", i) for i, node in enumerate(inputs)}
+    nodes = []
+    for j, node in enumerate(graph[start:]):
+        refs = []
+        for source in node.inputs:
+            ref = where.get(source)
+            if ref is None:
+                return None
+            refs.append(ref)
+        suffix = None
+        if node.name and not node.functional and node.kind not in (ir.ADD, ir.CAT, ir.MUL,
+                                                                   ir.MERGE, ir.UNKNOWN):
+            if node.name == prefix:
+                suffix = ""
+            elif prefix and node.name.startswith(prefix + "."):
+                suffix = node.name[len(prefix):]
+            elif prefix:
+                return None  # a layer from outside the block (passed in, or shared)
+            else:
+                suffix = "." + node.name
+        nodes.append((node.kind, tuple(refs), suffix, node.name, node.owner,
+                       node.args if suffix is None else None, node.loc, node.functional))
+        where[node.id] = ("n", j)
+    out = _relative(output, where)
+    return None if out is _NOT_COPYABLE else (tuple(nodes), out)
+
+
+def _relative(value: Any, where: dict[int, Any]) -> Any:
+    if isinstance(value, v.Tensor):
+        return where.get(value.node, _NOT_COPYABLE)
+    if type(value) in (tuple, list):
+        items = [_relative(x, where) for x in value]
+        return _NOT_COPYABLE if _NOT_COPYABLE in items else (type(value).__name__, items)
+    if value is None or value is v.UNKNOWN or type(value) in (bool, int, float, str):
+        return ("c", value)
+    return _NOT_COPYABLE
+
+
+def layers_of(fragment: Fragment, prefix: str, at_path: dict[str, Any]) -> list[Any] | None:
+    """The layers of the block at `prefix` that the fragment's layer nodes stand for, or
+    None when one is missing (the block is not shaped like the recorded one)."""
+    layers: list[Any] = []
+    for kind, _refs, suffix, *_rest in fragment.nodes:
+        if suffix is None:
+            layers.append(None)
+            continue
+        layer = at_path.get((prefix + suffix) if prefix else suffix.lstrip("."))
+        if type(layer) is not v.LayerSpec or layer.kind != kind:
+            return None
+        layers.append(layer)
+    return layers
+
+
+def replay(fragment: Fragment, layers: list[Any], add_node: Any, inputs: list[v.Tensor],
+           prefix: str) -> Any:
+    """Add the fragment's nodes after the graph's end; the value the forward returned."""
+    made: list[v.Tensor] = []
+    for (kind, refs, suffix, name, owner, args, loc, functional), layer in zip(
+            fragment.nodes, layers):
+        sources = [inputs[i] if tag == "in" else made[i] for tag, i in refs]
+        if layer is not None:
+            name = (prefix + suffix) if prefix else suffix.lstrip(".")
+            owner, args, loc = layer.scope, layer.args, layer.loc
+        made.append(add_node(kind, sources, name=name, owner=owner, args=args, loc=loc,
+                             functional=functional))
+    return _absolute(fragment.output, inputs, made)
+
+
+def _absolute(ref: Any, inputs: list[v.Tensor], made: list[v.Tensor]) -> Any:
+    tag = ref[0]
+    if tag == "in":
+        return inputs[ref[1]]
+    if tag == "n":
+        return made[ref[1]]
+    if tag == "c":
+        return ref[1]
+    items = [_absolute(x, inputs, made) for x in ref[1]]
+    return items if tag == "list" else tuple(items)

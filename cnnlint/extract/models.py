@@ -201,23 +201,32 @@ def _forward(interp: Interp, module: Any, frame: Frame) -> Any:
 
 
 def _assign_paths(interp: Interp, module: Any, prefix: str, paths: dict[int, str]) -> None:
-    """Give every submodule its path in the model ("layer1.0.conv1"), as torch names them."""
-    if id(module) in paths:
-        return
-    paths[id(module)] = prefix
-    join = (lambda key: f"{prefix}.{key}") if prefix else (lambda key: str(key))
-    if isinstance(module, v.SeqSpec):
-        for key, child in module.children:
-            _assign_paths(interp, child, join(key), paths)
-    elif isinstance(module, v.ListSpec):
-        for i, child in enumerate(module.children):
-            _assign_paths(interp, child, join(i), paths)
-    elif isinstance(module, v.DictSpec):
-        for key, child in module.children.items():
-            _assign_paths(interp, child, join(key), paths)
-    elif isinstance(module, v.Choice):
-        for option in module.options:
-            _assign_paths(interp, option, prefix, paths)
-    elif isinstance(module, v.Instance):
-        for key, child in interp.children(module):
-            _assign_paths(interp, child, join(key), paths)
+    """Give every submodule its path in the model ("layer1.0.conv1"), as torch names them:
+    depth first, the first path that reaches a shared module wins."""
+    at_path = interp.at_path
+    stack: list[tuple[Any, str]] = [(module, prefix)]
+    while stack:
+        item, path = stack.pop()
+        if id(item) in paths:
+            continue
+        paths[id(item)] = path
+        at_path.setdefault(path, item)
+        kind = type(item)
+        if kind is v.LayerSpec:
+            continue
+        if kind is v.Choice:
+            stack.extend((option, path) for option in reversed(item.options))
+            continue
+        if kind is v.SeqSpec:
+            pairs: Any = item.children
+        elif kind is v.ListSpec:
+            pairs = enumerate(item.children)
+        elif kind is v.DictSpec:
+            pairs = item.children.items()
+        elif kind is v.Instance:
+            pairs = [(key, child) for key, child in item.attrs.items()
+                     if isinstance(child, v.MODULE_VALUES)]
+        else:
+            continue
+        lead = f"{path}." if path else ""
+        stack.extend((child, f"{lead}{key}") for key, child in reversed(list(pairs)))

@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Any, Iterable
 from cnnlint import catalogue, ir
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import MAX_CALL_DEPTH, MODULE_BASES, Args, Frame, tensors_in
-from cnnlint.extract.memo import construction_key, fresh
+from cnnlint.extract.memo import (
+    NO_PRINT, UNSEEN, ForwardMemo, Fragment, construction_key, fingerprint, fresh, layers_of,
+    record, replay,
+)
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
@@ -195,12 +198,52 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
     if isinstance(module, v.Instance):
         forward = module.cls.lookup("forward")
         if isinstance(forward, v.FuncVal):
-            return interp.call_function(
-                replace(forward, bound=module), args)
+            memo = interp.forward_memo()
+            if memo is not None:
+                return _forward_reused(interp, memo, module, forward, args)
+            return interp.call_function(replace(forward, bound=module), args)
         if interp.container_base(module.cls) == "Sequential":
             return chain(interp, [c for _, c in interp.children(module)], args, f)
         return interp.unknown_call(args, f"`{module.cls.name}` has no readable forward")
     return interp.unknown_call(args, "a call to a module that is not known")
+
+
+def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forward: v.FuncVal,
+                    args: Args) -> Any:
+    """A block's forward on fresh tensors, replayed when a block of the same structure ran
+    before (see memo.py); recorded otherwise."""
+    call = lambda: interp.call_function(replace(forward, bound=module), args)  # noqa: E731
+    prefix = interp.paths.get(id(module))
+    if prefix is None or args.kw or args.open_pos or args.open_kw or not args.pos \
+            or not all(type(x) is v.Tensor for x in args.pos):
+        return call()
+    printed = fingerprint(module, interp.prints)
+    if printed is NO_PRINT:
+        return call()
+    inputs = [t.node for t in args.pos]
+    key = (printed, tuple(inputs.index(n) for n in inputs))
+    found = memo.get(key)
+    if found is None:
+        return call()
+    if found is not UNSEEN:
+        layers = layers_of(found, prefix, interp.at_path)
+        if layers is None or interp.depth + found.depth >= MAX_CALL_DEPTH:
+            return call()
+        interp.charge(found.steps)
+        for message in found.notes:
+            interp.note(message)
+        return replay(found, layers, interp.add_node, list(args.pos), prefix)
+    start, steps, noted = len(interp.graph), interp.steps, len(interp.noted)
+    mutations, inits, deepest = interp.mutations, len(interp.inits), interp.deepest
+    interp.deepest = interp.depth
+    result = call()
+    used = interp.deepest - interp.depth + 1
+    interp.deepest = max(deepest, interp.deepest)
+    recorded = record(interp.graph, start, inputs, prefix, result) \
+        if interp.mutations == mutations and len(interp.inits) == inits else None
+    memo.table[key] = None if recorded is None else Fragment(
+        recorded[0], recorded[1], interp.steps - steps, tuple(interp.noted[noted:]), used)
+    return result
 
 
 def chain(interp: Interp, modules: list[Any], args: Args, f: Frame) -> Any:

@@ -26,10 +26,11 @@ from typing import Any
 from cnnlint import catalogue, ir
 from cnnlint.extract import torchnn
 from cnnlint.extract import values as v
+from cnnlint.extract.interp import Interp
 from cnnlint.extract.frames import (
     MAX_CALL_DEPTH, Args, Frame, TooComplex, describe, tensors_in,
 )
-from cnnlint.extract.memo import ConstructionMemo
+from cnnlint.extract.memo import ConstructionMemo, ForwardMemo
 from cnnlint.extract.training.config import ABSENT, ConfigInterp
 from cnnlint.extract.training.objects import (
     EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
@@ -88,8 +89,26 @@ class TrainingInterp(ConfigInterp):
         # A pass reuses constructions only among its own: what it reads must not depend on
         # what other passes or the model reader read before.
         self.pass_constructions = ConstructionMemo()
+        self._refine(False)
+
+    # The methods the training semantics refine. Outside a pass (reading models) the plain
+    # interpreter's versions are installed on the instance: the model reader pays nothing
+    # for training support.
+    _REFINED = ("_assign", "assign", "_if", "_with", "_for", "loop_started", "loop_continues",
+                "loop_item", "loop_finished", "unknown_item", "iterate", "merge", "lookup",
+                "getattr", "call", "call_function", "instantiate", "call_ref", "apply",
+                "call_method", "bind")
+
+    def _refine(self, training: bool) -> None:
+        for name in self._REFINED:
+            if training:
+                self.__dict__.pop(name, None)
+            else:
+                setattr(self, name, getattr(Interp, name).__get__(self))
+        self._exec = self.statement_table()
 
     def start_pass(self, path: str) -> Recorder:
+        self._refine(True)
         self.reset()
         self.pass_constructions.clear()
         self.recorder = Recorder(path)
@@ -103,9 +122,13 @@ class TrainingInterp(ConfigInterp):
     def end_pass(self) -> None:
         self.recorder = None
         self.tracking_origins = False
+        self._refine(False)
 
     def construction_memo(self) -> ConstructionMemo | None:
         return self.pass_constructions if self.recorder is not None else self.constructions
+
+    def forward_memo(self) -> ForwardMemo | None:
+        return None if self.recorder is not None else self.forwards  # a pass records events
 
     def side_effects(self) -> Any:
         rec = self.recorder
