@@ -128,6 +128,9 @@ class Project:
     files: set[str] = field(default_factory=set)
     entries: dict[str, FileEntry] = field(default_factory=dict)
     packages: set[str] = field(default_factory=set)  # folders that hold a Python file
+    # With no root: the folders of the linted files, where files not read yet may be found
+    # (never above them: an installed library is not the project).
+    folders: tuple[str, ...] = ()
     _edges: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _reverse: dict[str, list[str]] | None = field(default=None, repr=False)
 
@@ -144,6 +147,8 @@ class Project:
             project.files = set(_walk(root, exclude, config_root))
         else:
             project.files = set(_beside(linted))
+            project.folders = tuple(sorted({os.path.dirname(os.path.abspath(p)) + os.sep
+                                            for p in linted}))
         project.files.update(os.path.abspath(p) for p in linted)
         for path in project.files:
             folder = os.path.dirname(path)
@@ -195,18 +200,18 @@ class Project:
     # --- resolving imports -------------------------------------------------------------
 
     def _is_file(self, path: str) -> bool:
+        """A project file: one the walk found (or, with no root, one under the linted
+        files' folders). A library beside the project is never one."""
         if path in self.files:
             return True
-        if self.root is not None and path.startswith(self.root + os.sep):
-            return False  # inside the project: the walk saw every file
-        return os.path.isfile(path)
+        return path.startswith(self.folders) and os.path.isfile(path) if self.folders \
+            else False
 
     def _is_folder(self, path: str) -> bool:
         if path in self.packages:
             return True
-        if self.root is not None and path.startswith(self.root + os.sep):
-            return False
-        return os.path.isdir(path)
+        return path.startswith(self.folders) and os.path.isdir(path) if self.folders \
+            else False
 
     def is_package(self, folder: str) -> bool:
         return self._is_file(os.path.join(folder, "__init__.py"))

@@ -1,0 +1,93 @@
+"""Reused constructions and forward passes (extract/memo.py) change nothing: the same models,
+node for node, with or without them, and in whatever order the models are read. That order
+independence is what lets a run over part of a project agree with a run over all of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cnnlint import ir
+from cnnlint.extract import models as models_module
+from cnnlint.extract.memo import construction_key, copy_value
+from cnnlint.extract.models import build_interp, extract_models
+from cnnlint.extract.source import analyse_source
+from cnnlint.extract import values as v
+from cnnlint.extract.frames import Args
+
+MODELS = Path(__file__).parent / "fixtures" / "models"
+
+
+def _facts() -> list[Any]:
+    return [analyse_source(p.name, p.read_text()) for p in sorted(MODELS.glob("*.py"))]
+
+
+def _signature(model: ir.Model) -> tuple[Any, ...]:
+    nodes = tuple((n.kind, n.inputs, n.name, n.owner, tuple(sorted(n.args.items(), key=repr)),
+                   (n.loc.line, n.loc.column) if n.loc else None, n.functional)
+                  for n in model.network.nodes)
+    inits = tuple((i.target, i.method, i.value, i.layer_kinds) for i in model.inits)
+    return (model.key, nodes, tuple(model.network.outputs),
+            tuple(model.network.unresolved), inits)
+
+
+def _models(monkeypatch: pytest.MonkeyPatch, reuse: bool, reverse: bool = False
+            ) -> dict[str, tuple[Any, ...]]:
+    interp = build_interp(_facts())
+    if not reuse:
+        interp.construction_memo = lambda: None  # type: ignore[method-assign]
+        interp.forward_memo = lambda: None  # type: ignore[method-assign]
+    if reverse:  # read the models in the other order
+        candidates = models_module._candidates
+        monkeypatch.setattr(models_module, "_candidates", lambda i: candidates(i)[::-1])
+    built = extract_models(interp)
+    if reuse:
+        assert interp.constructions.hits and interp.forwards.hits
+    return {m.key: _signature(m) for m in built}
+
+
+def test_reuse_changes_no_model_in_any_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = _models(monkeypatch, reuse=False)
+    assert len(plain) > 20
+    assert _models(monkeypatch, reuse=True) == plain
+    assert _models(monkeypatch, reuse=True, reverse=True) == plain
+
+
+def test_a_copy_shares_nothing_a_caller_could_change() -> None:
+    layer = v.LayerSpec("Conv2d", {"in_channels": 3}, None, "Block")
+    block = v.Instance(v.ClassVal("Block", None, ("class",)), {"conv": layer, "sizes": [1, 2]})
+    copy = copy_value(v.SeqSpec([("0", block), ("1", block)]))
+    first, second = copy.children[0][1], copy.children[1][1]
+    assert first is second and first is not block  # sharing inside the copy is kept
+    assert first.attrs["conv"] is not layer and first.attrs["sizes"] is not block.attrs["sizes"]
+    first.attrs["sizes"].append(3)
+    assert block.attrs["sizes"] == [1, 2]
+
+
+def test_only_constant_arguments_make_a_key() -> None:
+    cls = v.ClassVal("Block", None, ("class",))
+    assert construction_key(cls, Args([64, (3, 3)], {"act": v.Ref("torch.nn.ReLU")})) \
+        == construction_key(cls, Args([64, (3, 3)], {"act": v.Ref("torch.nn.ReLU")}))
+    assert construction_key(cls, Args([64])) != construction_key(cls, Args([32]))
+    assert construction_key(cls, Args([v.Tensor(0)])) is None
+    assert construction_key(cls, Args([v.Instance(cls)])) is None
+    assert construction_key(cls, Args(open_pos=True)) is None
+
+
+@pytest.mark.slow
+def test_reuse_changes_no_model_of_monai(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same on real model code: every network MONAI defines."""
+    monai = pytest.importorskip("monai")
+    folder = Path(monai.__file__).parent / "networks"
+    facts = [analyse_source(str(p), p.read_text(encoding="utf-8"))
+             for p in sorted(folder.rglob("*.py"))]
+    signatures = []
+    for reuse in (False, True):
+        interp = build_interp(facts)
+        if not reuse:
+            interp.construction_memo = lambda: None  # type: ignore[method-assign]
+            interp.forward_memo = lambda: None  # type: ignore[method-assign]
+        signatures.append({m.key: _signature(m) for m in extract_models(interp)})
+    assert len(signatures[0]) > 200 and signatures[0] == signatures[1]
