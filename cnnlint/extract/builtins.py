@@ -211,7 +211,7 @@ def _builtin_getattr(interp: Interp, args: Args) -> Any:
 
 def _builtin_setattr(interp: Interp, args: Args) -> Any:
     if len(args.pos) == 3 and isinstance(args.pos[0], v.Instance):
-        interp.mutations += 1
+        interp.changed(args.pos[0])
         if type(args.pos[1]) is str:
             args.pos[0].attrs[args.pos[1]] = args.pos[2]
         else:
@@ -247,7 +247,35 @@ def _builtin_isinstance(interp: Interp, args: Args) -> Any:
                    "tuple": tuple, "dict": dict}.get(args.pos[1].name)
         if py_type is not None:
             return isinstance(args.pos[0], py_type)
+    if len(args.pos) == 2 and isinstance(args.pos[0], (*v.MODULE_VALUES, v.FuncVal,
+                                                         v.ClassVal)) \
+            and not isinstance(args.pos[0], v.Choice):
+        # A module (or a function, a class) is no str or int; a module is an nn.Module.
+        classes = args.pos[1] if isinstance(args.pos[1], tuple) else (args.pos[1],)
+        if all(isinstance(c, v.Builtin) for c in classes):
+            return False
+        if isinstance(args.pos[0], v.MODULE_VALUES) and any(
+                isinstance(c, v.Ref) and c.qualname == "torch.nn.Module" for c in classes):
+            return True
     return UNKNOWN
+
+
+# What `callable(x)` and `inspect.isfunction(x)` can tell from an abstract value.
+_CALLABLE = (v.FuncVal, v.ClassVal, v.Builtin, v.Ref, v.BoundMethod, *v.MODULE_VALUES)
+_FUNCTION = (v.FuncVal,)
+
+
+def _kind_test(args: Args, kinds: tuple[type, ...]) -> Any:
+    if len(args.pos) != 1:
+        return UNKNOWN
+    value = args.pos[0]
+    if isinstance(value, kinds) and not (isinstance(value, v.Ref) and kinds is _FUNCTION):
+        return True
+    if v.is_const(value) or isinstance(value, (*v.MODULE_VALUES, v.ClassVal)) \
+            and kinds is _FUNCTION:
+        return False
+    return UNKNOWN
+
 
 
 BUILTINS: dict[str, Callable[[Interp, Args], Any]] = {
@@ -275,4 +303,13 @@ BUILTINS: dict[str, Callable[[Interp, Args], Any]] = {
     "sorted": _wrap(lambda *a: sorted(*a)),
     "print": lambda interp, args: None,
     "super": lambda interp, args: UNKNOWN,  # `call` answers it: it needs the frame
+    "callable": lambda interp, args: _kind_test(args, _CALLABLE),
+}
+
+# Standard-library tests of what a value is (pytorchcv's `isfunction(activation)`).
+LIBRARY_TESTS: dict[str, Callable[[Args], Any]] = {
+    "inspect.isfunction": lambda args: _kind_test(args, _FUNCTION),
+    "inspect.isclass": lambda args: (isinstance(args.pos[0], v.ClassVal) or UNKNOWN)
+    if len(args.pos) == 1 and not v.is_const(args.pos[0]) else (False if args.pos else UNKNOWN),
+    "builtins.callable": lambda args: _kind_test(args, _CALLABLE),
 }

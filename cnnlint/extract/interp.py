@@ -22,7 +22,9 @@ from cnnlint.extract import values as v
 from cnnlint.extract.builtins import (
     BUILTINS, container_method, dict_method, list_method, str_method,
 )
-from cnnlint.extract.memo import ConstructionMemo, ForwardMemo
+from cnnlint.extract.memo import (
+    ConstructionMemo, ForwardMemo, builder_key, fresh, lists_in, unchanged,
+)
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.frames import (
     BREAK, COMPUTE_PROBE, CONTINUE, MAX_CALL_DEPTH, MAX_LOOP, MAX_RECURSION, MAX_SIZE,
@@ -38,6 +40,13 @@ from cnnlint.findings import Loc
 __all__ = ["Args", "FileScope", "Frame", "Interp", "TooComplex", "describe", "tensors_in"]
 
 _MODULE_TYPES = frozenset(v.MODULE_VALUES)
+
+
+def _never_equal(a: Any, b: Any) -> bool:
+    """`activation == "relu"` with a module, a function or a class for `activation`."""
+    definite = (type(a) in _MODULE_TYPES and type(a) is not v.Choice) or type(a) in (
+        v.FuncVal, v.ClassVal)
+    return definite and v.is_const(b) and b is not None
 
 _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
@@ -76,6 +85,7 @@ class Interp:
         self.constructions = ConstructionMemo()
         self.forwards = ForwardMemo()
         self.prints: dict[int, Any] = {}  # structure fingerprints, per model
+        self.owners: dict[int, int] = {}  # id of a copied object -> id of the copy's root
         self.at_path: dict[str, Any] = {}  # path in the model -> the module there
         self.mutations = 0  # writes into modules (a forward that makes any is not reused)
         self.steps = 0
@@ -138,6 +148,16 @@ class Interp:
         if message not in self.unresolved:
             self.unresolved.append(message)
 
+    def changed(self, module: Any) -> None:
+        """A module was written to: forward passes that write are not reused, and the
+        fingerprints of it and of the copy it belongs to are stale."""
+        self.mutations += 1
+        if self.prints:
+            self.prints.pop(id(module), None)
+            root = self.owners.get(id(module))
+            if root is not None:
+                self.prints.pop(root, None)
+
     def charge(self, steps: int) -> None:
         """Count steps a reused result took to compute: the budget is the same either way."""
         self.steps += steps
@@ -167,6 +187,7 @@ class Interp:
         self.deepest = 0
         self.noted = []
         self.prints = {}
+        self.owners = {}
         self.at_path = {}
 
     def add_node(self, kind: str, inputs: Iterable[v.Tensor], name: str = "", owner: str = "",
@@ -340,7 +361,7 @@ class Interp:
         elif tag == "attr":
             obj = self.eval(target[1], f)
             if isinstance(obj, v.Instance):
-                self.mutations += 1
+                self.changed(obj)
                 obj.attrs[target[2]] = value
             elif isinstance(obj, v.ClassVal):
                 obj.namespace[target[2]] = value
@@ -348,7 +369,7 @@ class Interp:
             obj = self.eval(target[1], f)
             key = self.eval(target[2], f)
             if type(obj) in _MODULE_TYPES:
-                self.mutations += 1
+                self.changed(obj)
             if type(obj) is dict and v.is_const(key):
                 obj[key] = value
             elif type(obj) is list and type(key) is int and -len(obj) <= key < len(obj):
@@ -689,6 +710,8 @@ class Interp:
                 return UNKNOWN
             same = a is b or (a is None) == (b is None) and (a is None or const_equal(a, b))
             return same if op == "is" else not same
+        if op in ("==", "!=") and (_never_equal(a, b) or _never_equal(b, a)):
+            return op == "!="  # a module, function or class never equals a constant
         if v.is_const(a) and (v.is_const(b) or (op in ("in", "not in") and type(b) is dict)):
             try:
                 return bool(_COMPARE[op](a, b))
@@ -967,6 +990,45 @@ class Interp:
                 or any(x is UNKNOWN for x in (*args.pos, *args.kw.values()))):
             # Recursion whose end depends on values we do not know would branch without end.
             return self.unknown_call(args, f"`{fn.name}` recurses on values that are not known")
+        builders = self.construction_memo() if call_key is None and fn.bound is None else None
+        if builders is not None:
+            return self._build_reused(builders, fn, args)
+        return self._run_function(fn, args, call_key)
+
+    def _build_reused(self, memo: ConstructionMemo, fn: v.FuncVal, args: Args) -> Any:
+        """A plain function called on constants returns the same modules each time (a
+        `conv3x3_block(64, 128)` builder): read once per run and copied (see memo.py)."""
+        build = builder_key(fn, args)
+        if build is not None:
+            hit = memo.get(build, fn.node)
+            if hit is not None and self.depth + hit.depth < MAX_CALL_DEPTH:
+                self.charge(hit.steps)
+                self.built += hit.built
+                for message in hit.notes:
+                    self.note(message)
+                self.inits.extend(hit.inits)
+                return fresh(hit, self.prints, self.owners)
+            if hit is not None or memo.known_unreusable(build):
+                build = None
+        if build is None:
+            return self._run_function(fn, args, None)
+        start = (self.steps, self.built, len(self.noted), len(self.inits))
+        mark, lists, deepest = self.side_effects(), lists_in(args), self.deepest
+        self.deepest = self.depth
+        result = self._run_function(fn, args, None)
+        used = self.deepest - self.depth + 1
+        self.deepest = max(deepest, self.deepest)
+        if self.side_effects() != mark or not unchanged(lists) \
+                or not isinstance(result, (*v.MODULE_VALUES, list, tuple)):
+            memo.forget(build)
+        else:
+            memo.put(build, fn.node, result, steps=self.steps - start[0],
+                     built=self.built - start[1], notes=self.noted[start[2]:],
+                     inits=self.inits[start[3]:], depth=used)
+        return result
+
+    def _run_function(self, fn: v.FuncVal, args: Args, call_key: Any) -> Any:
+        key = id(fn.node)
         _, name, params, body, _decorators, _slot = fn.node
         if fn.bound is not None:
             args = Args([fn.bound, *args.pos], args.kw, args.open_pos, args.open_kw)
@@ -1031,7 +1093,7 @@ class Interp:
         if isinstance(obj, v.Tensor):
             return torchnn.tensor_method(self, obj, name, args, f, loc)
         if type(obj) in _MODULE_TYPES:
-            self.mutations += 1  # add_module, append, ...: count them all, reads included
+            self.changed(obj)  # add_module, append, ...: count them all, reads included
         if isinstance(obj, v.ParamRef):
             method = TENSOR_INIT_METHODS.get(name)
             if method is not None:

@@ -27,20 +27,36 @@ UNSEEN = object()  # a forward memo key not met yet
 
 @dataclass
 class Built:
-    """One construction, kept as a template."""
+    """One construction (or builder call), kept as a template."""
 
-    cls: v.ClassVal  # kept alive: the key holds its id
+    owner: Any  # the class, or the builder function's code: kept alive, the key holds its id
     template: Any
     steps: int
     built: int
     notes: tuple[str, ...]
     inits: tuple[ir.WeightInit, ...]
     depth: int  # how deep its calls nested
+    prints: dict[int, Any] | None = None  # fingerprints of the template's objects, by id
 
 
 def construction_key(cls: v.ClassVal, args: Args) -> tuple[Any, ...] | None:
     """A key for `cls(*args)` when every argument is a constant or a definition (a class, a
-    function without closure, a torch name); None otherwise."""
+    function, a torch name); None otherwise."""
+    parts = _args_key(args)
+    return None if parts is None else (id(cls), parts)
+
+
+def builder_key(fn: v.FuncVal, args: Args) -> tuple[Any, ...] | None:
+    """A key for a plain function call (`conv3x3_block(64, 128, stride=2)`), like
+    `construction_key`; None for methods and for closures over what cannot be keyed."""
+    if fn.bound is not None:
+        return None
+    free = _arg_key(fn) if fn.closure is not None else ()
+    parts = _args_key(args)
+    return None if parts is None or free is None else (id(fn.node), id(fn.scope), free, parts)
+
+
+def _args_key(args: Args) -> tuple[Any, ...] | None:
     if args.open_pos or args.open_kw:
         return None
     parts: list[Any] = []
@@ -49,7 +65,18 @@ def construction_key(cls: v.ClassVal, args: Args) -> tuple[Any, ...] | None:
         if part is None:
             return None
         parts.append(part)
-    return (id(cls), tuple(parts))
+    return tuple(parts)
+
+
+def lists_in(args: Args) -> list[tuple[list[Any], tuple[Any, ...]]]:
+    """The list arguments of a call with their contents: a builder that changed one cannot be
+    replayed (the caller would miss the change)."""
+    return [(x, tuple(x)) for x in (*args.pos, *args.kw.values()) if type(x) is list]
+
+
+def unchanged(lists: list[tuple[list[Any], tuple[Any, ...]]]) -> bool:
+    return all(len(lst) == len(before) and all(a is b for a, b in zip(lst, before))
+               for lst, before in lists)
 
 
 def _arg_key(value: Any, depth: int = 0) -> Any:
@@ -106,27 +133,34 @@ def free_names(node: tuple[Any, ...]) -> tuple[str, ...]:
     return result
 
 
-def copy_value(value: Any, memo: dict[int, Any] | None = None) -> Any:
+# A template larger than this (a whole network, built once by its factory) is not kept: it
+# would be copied at every level it is nested in, for a reuse that rarely comes.
+MAX_TEMPLATE = 400
+
+
+def copy_value(value: Any, memo: dict[int, Any] | None = None, limit: int = 0) -> Any:
     """A copy of a constructed module tree that shares nothing mutable with the original, or
     _NOT_COPYABLE when it holds something that cannot be copied safely (a tensor of the
-    dataflow graph, a training object, a closure)."""
+    dataflow graph, a training object, a closure), or more than `limit` objects."""
     memo = {} if memo is None else memo
     found = memo.get(id(value))
     if found is not None:
         return found
+    if limit and len(memo) > limit:
+        return _NOT_COPYABLE
     kind = type(value)
     if value is None or kind in (bool, int, float, str) or value is v.UNKNOWN:
         return value
     if kind in (v.Ref, v.ClassVal, v.Builtin, v.ModuleVal):
         return value
     if kind is tuple:
-        items = [copy_value(x, memo) for x in value]
+        items = [copy_value(x, memo, limit) for x in value]
         return _NOT_COPYABLE if _NOT_COPYABLE in items else tuple(items)
     if kind is list:
         out: list[Any] = []
         memo[id(value)] = out
         for x in value:
-            item = copy_value(x, memo)
+            item = copy_value(x, memo, limit)
             if item is _NOT_COPYABLE:
                 return _NOT_COPYABLE
             out.append(item)
@@ -135,7 +169,7 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None) -> Any:
         table: dict[Any, Any] = {}
         memo[id(value)] = table
         for key, x in value.items():
-            item = copy_value(x, memo)
+            item = copy_value(x, memo, limit)
             if item is _NOT_COPYABLE:
                 return _NOT_COPYABLE
             table[key] = item
@@ -145,42 +179,42 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None) -> Any:
         return layer
     if kind is v.Instance:
         inst = memo[id(value)] = v.Instance(value.cls)
-        attrs = copy_value(value.attrs, memo)
+        attrs = copy_value(value.attrs, memo, limit)
         if attrs is _NOT_COPYABLE:
             return _NOT_COPYABLE
         inst.attrs = attrs
         return inst
     if kind is v.SeqSpec:
         seq = memo[id(value)] = v.SeqSpec()
-        children = copy_value(value.children, memo)
+        children = copy_value(value.children, memo, limit)
         if children is _NOT_COPYABLE:
             return _NOT_COPYABLE
         seq.children = children
         return seq
     if kind is v.ListSpec:
         lst = memo[id(value)] = v.ListSpec()
-        items = copy_value(value.children, memo)
+        items = copy_value(value.children, memo, limit)
         if items is _NOT_COPYABLE:
             return _NOT_COPYABLE
         lst.children = items
         return lst
     if kind is v.DictSpec:
         dct = memo[id(value)] = v.DictSpec()
-        entries = copy_value(value.children, memo)
+        entries = copy_value(value.children, memo, limit)
         if entries is _NOT_COPYABLE:
             return _NOT_COPYABLE
         dct.children = entries
         return dct
     if kind is v.Choice:
-        options = copy_value(value.options, memo)
+        options = copy_value(value.options, memo, limit)
         return _NOT_COPYABLE if options is _NOT_COPYABLE else v.Choice(options)
     if kind is v.ParamRef:
-        owner = copy_value(value.owner, memo)
+        owner = copy_value(value.owner, memo, limit)
         return _NOT_COPYABLE if owner is _NOT_COPYABLE else v.ParamRef(owner, value.name)
     if kind is v.FuncVal and value.closure is None:
         if value.bound is None:
             return value
-        bound = copy_value(value.bound, memo)
+        bound = copy_value(value.bound, memo, limit)
         return _NOT_COPYABLE if bound is _NOT_COPYABLE else replace(value, bound=bound)
     return _NOT_COPYABLE
 
@@ -195,9 +229,9 @@ class ConstructionMemo:
     def clear(self) -> None:
         self.table.clear()
 
-    def get(self, key: tuple[Any, ...], cls: v.ClassVal) -> Built | None:
+    def get(self, key: tuple[Any, ...], owner: Any) -> Built | None:
         found = self.table.get(key)
-        if found is not None and found.cls is cls:
+        if found is not None and found.owner is owner:
             self.hits += 1
             return found
         return None
@@ -205,21 +239,38 @@ class ConstructionMemo:
     def known_unreusable(self, key: tuple[Any, ...]) -> bool:
         return key in self.table and self.table[key] is None
 
-    def put(self, key: tuple[Any, ...], cls: v.ClassVal, instance: Any, steps: int, built: int,
+    def put(self, key: tuple[Any, ...], owner: Any, value: Any, steps: int, built: int,
             notes: list[str], inits: list[ir.WeightInit], depth: int) -> None:
-        template = copy_value(instance)
+        template = copy_value(value, limit=MAX_TEMPLATE)
         if template is _NOT_COPYABLE:
             self.table[key] = None
             return
-        self.table[key] = Built(cls, template, steps, built, tuple(notes), tuple(inits), depth)
+        self.table[key] = Built(owner, template, steps, built, tuple(notes), tuple(inits),
+                                depth)
 
     def forget(self, key: tuple[Any, ...]) -> None:
         self.table[key] = None
 
 
-def fresh(built: Built) -> Any:
-    """A new copy of a template, for one use."""
-    return copy_value(built.template)
+def fresh(built: Built, prints: dict[int, Any] | None = None,
+          owners: dict[int, int] | None = None) -> Any:
+    """A new copy of a template, for one use. With `prints`, the copy's objects get the
+    template's fingerprints (computed once), and `owners` maps each to the copy's root, so
+    that a later change anywhere in the copy drops the root's fingerprint too."""
+    if prints is None or owners is None:
+        return copy_value(built.template)
+    if built.prints is None:
+        built.prints = {}
+        fingerprint(built.template, built.prints)
+    copies: dict[int, Any] = {}
+    copy = copy_value(built.template, copies)
+    root = id(copy)
+    for original, made in copies.items():
+        printed = built.prints.get(original)
+        if printed is not None and printed is not NO_PRINT:
+            prints[id(made)] = printed
+            owners[id(made)] = root
+    return copy
 
 
 # --- forward passes ------------------------------------------------------------------------

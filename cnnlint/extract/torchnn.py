@@ -15,7 +15,7 @@ from cnnlint.extract import values as v
 from cnnlint.extract.frames import MAX_CALL_DEPTH, MODULE_BASES, Args, Frame, tensors_in
 from cnnlint.extract.memo import (
     NO_PRINT, UNSEEN, ForwardMemo, Fragment, construction_key, fingerprint, fresh, layers_of,
-    record, replay,
+    lists_in, record, replay, unchanged,
 )
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
@@ -37,11 +37,12 @@ def instantiate(interp: Interp, cls: v.ClassVal, args: Args, f: Frame, loc: Loc 
             for message in hit.notes:
                 interp.note(message)
             interp.inits.extend(hit.inits)
-            return fresh(hit)
+            return fresh(hit, interp.prints, interp.owners)
         if memo.known_unreusable(key) or hit is not None:
             key = None
     start = (interp.steps, interp.built, len(interp.noted), len(interp.inits), interp.deepest)
     mark = interp.side_effects()
+    lists = lists_in(args) if key is not None else []
     interp.deepest = interp.depth
     interp.built += 1
     inst = v.Instance(cls)
@@ -53,7 +54,8 @@ def instantiate(interp: Interp, cls: v.ClassVal, args: Args, f: Frame, loc: Loc 
     used = interp.deepest - interp.depth + 1
     interp.deepest = max(start[4], interp.deepest)
     if key is not None and memo is not None:
-        if interp.side_effects() != mark or not interp.is_module_class(cls):
+        if interp.side_effects() != mark or not interp.is_module_class(cls) \
+                or not unchanged(lists):
             memo.forget(key)
         else:
             memo.put(key, cls, inst, steps=interp.steps - start[0], built=interp.built - start[1],
@@ -161,6 +163,11 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         from cnnlint.extract.builtins import builtin_dict
 
         return builtin_dict(interp, args)
+    from cnnlint.extract.builtins import LIBRARY_TESTS
+
+    test = LIBRARY_TESTS.get(qualname)
+    if test is not None:
+        return test(args)
     return interp.unknown_call(args, f"a call to `{qualname}`")
 
 
@@ -171,7 +178,8 @@ def knows(qualname: str) -> bool:
                 or qualname in catalogue.FUNCTIONAL or qualname in catalogue.COMBINE_FUNCTIONS
                 or qualname in catalogue.PASSTHROUGH_FUNCTIONS
                 or qualname.startswith("torch.nn.init.")
-                or qualname in ("collections.OrderedDict", "typing.OrderedDict"))
+                or qualname in ("collections.OrderedDict", "typing.OrderedDict",
+                                "inspect.isfunction", "inspect.isclass"))
 
 
 def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
