@@ -341,3 +341,51 @@ def test_gradient_scaler_steps_and_zero_grad_in_a_helper(lint_tree: Lint) -> Non
     (run,) = result.runs
     assert [e.kind for e in run.events_of(ir.STEP, ir.ZERO_GRAD)] == ["zero_grad", "step"]
     assert codes(result, "CNN205") == []
+
+
+REGISTRY = """
+import argparse
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+class BNNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(self.conv(x)).mean((2, 3))
+
+class GNNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.gn = nn.GroupNorm(2, 8)
+
+    def forward(self, x):
+        return self.gn(self.conv(x)).mean((2, 3))
+
+MODELS = {{"a": BNNet, "b": {second}}}
+parser = argparse.ArgumentParser()
+parser.add_argument("--arch", required=True)
+args = parser.parse_args()
+model = MODELS[args.arch]()
+loader = DataLoader(torch.load("d.pt"), batch_size=2, shuffle=True)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for x, y in loader:
+    optimizer.zero_grad()
+    model(x).sum().backward()
+    optimizer.step()
+"""
+
+
+def test_a_registry_trains_one_of_its_models(lint_tree: Lint) -> None:
+    # Either could be trained: BatchNorm at batch 2 is certain only when both have it.
+    mixed = lint_tree({"train.py": REGISTRY.format(second="GNNet")})
+    (run,) = mixed.runs
+    assert set(run.models[0].keys) == {"train:BNNet", "train:GNNet"}
+    assert codes(mixed, "CNN201") == []
+    both = lint_tree({"train.py": REGISTRY.format(second="BNNet")})
+    assert codes(both, "CNN201") == [("CNN201", "train.py", 29)]

@@ -171,6 +171,14 @@ class Opaque:
 
 
 @dataclass(eq=False)
+class Candidates:
+    """One of several builders, picked by a value the reader does not know: a registry
+    `MODELS[args.arch]` whose entries can all be listed."""
+
+    options: tuple[Any, ...]
+
+
+@dataclass(eq=False)
 class Params:
     """`model.parameters()` (or `named_parameters()`): a model's weights, as handed to an
     optimizer."""

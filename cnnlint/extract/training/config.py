@@ -174,6 +174,8 @@ def _add_argument(parser: TrainObj, args: Args) -> None:
     if not dest:
         return
     default = args.kw.get("default", None)
+    if args.kw.get("required") is True or (flags and not flags[0].startswith("-")):
+        default = UNKNOWN  # given on every command line: not known here
     action = args.kw.get("action")
     if "default" not in args.kw and action in ("store_true", "store_false"):
         default = action == "store_false"

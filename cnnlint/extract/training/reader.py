@@ -42,6 +42,7 @@ from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
 _BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
+MAX_CANDIDATES = 8  # a registry with more entries than this is read as unknown
 _METRIC_WORDS = ("best", "val", "valid", "validation", "acc", "accuracy", "loss", "metric",
                  "score", "dice", "auc", "f1", "prec", "top1", "top5", "err", "error", "miou",
                  "iou", "map", "psnr", "ssim")
@@ -350,6 +351,16 @@ class TrainingInterp(ConfigInterp):
                                 model=a.model or b.model)
         return super().merge(a, b)
 
+    def subscript(self, obj: Any, key: Any) -> Any:
+        """`MODELS[args.arch]` with the key not known: every entry, when they are a few
+        classes or functions (a registry of models); otherwise not known."""
+        if self.recorder is not None and type(obj) is dict and (
+                key is UNKNOWN or isinstance(key, v.Opaque)) \
+                and 1 < len(obj) <= MAX_CANDIDATES \
+                and all(isinstance(x, (v.ClassVal, v.FuncVal)) for x in obj.values()):
+            return v.Candidates(tuple(obj.values()))
+        return super().subscript(obj, key)
+
     # --- names and attributes ------------------------------------------------------------
 
     def lookup(self, name: str, f: Frame) -> Any:
@@ -373,6 +384,8 @@ class TrainingInterp(ConfigInterp):
                 found = obj.attrs[name] = v.Opaque(f"{obj.origin}.{name}", obj.library,
                                                    parent=obj, attr=name)
             return found
+        if isinstance(obj, v.Choice) and self.recorder is not None:
+            return obj if name == "module" else v.BoundMethod(obj, name)  # a registry's model
         if name == "module" and isinstance(obj, v.Instance) and self.recorder is not None \
                 and "module" not in obj.attrs and self.is_module_class(obj.cls):
             return obj  # DataParallel(model).module is the model
@@ -396,6 +409,8 @@ class TrainingInterp(ConfigInterp):
             return self._call_unknown(args, f, loc, func_expr)
         if isinstance(func, v.Opaque):
             return self._call_opaque(func, args, f, loc, func_expr)
+        if isinstance(func, v.Candidates):
+            return self._call_each(func, args, f, loc, func_expr)
         if isinstance(func, v.FuncVal):
             self.prepare_call(f)
         result = super().call(func, args, f, loc, func_expr)
@@ -403,6 +418,23 @@ class TrainingInterp(ConfigInterp):
                 and not self.in_module_code(f):
             self._built_by(result, func, loc)
         return result
+
+    def _call_each(self, func: v.Candidates, args: Args, f: Frame, loc: Loc | None,
+                   func_expr: tuple[Any, ...] | None) -> Any:
+        """Every candidate of a registry, called the same way: the models they build are
+        one model of unknown choice (a rule holds for it when it holds for each)."""
+        results = [self.call(option, Args(list(args.pos), dict(args.kw), args.open_pos,
+                                          args.open_kw), f, loc, func_expr)
+                   for option in func.options]
+        if all(isinstance(r, v.MODULE_VALUES) for r in results):
+            choice = v.Choice(tuple(results))
+            name = " or ".join(f"`{getattr(o, 'name', '?')}`" for o in func.options)
+            self._track_model(choice, f"one of {name}", loc)
+            return choice
+        merged = results[0]
+        for other in results[1:]:
+            merged = self.merge(merged, other)
+        return merged
 
     def _call_unknown(self, args: Args, f: Frame, loc: Loc | None,
                       func_expr: tuple[Any, ...] | None) -> Any:

@@ -233,6 +233,18 @@ class Recorder:
             "the model", None, [])
         if isinstance(model, v.Opaque):
             return ir.TrainedModel(keys=(), name=model.origin, loc=loc)
+        if isinstance(model, v.Choice) and all(o is not None for o in model.options):
+            # One of a registry's models: what holds for it holds for every candidate.
+            options = [self._describe(interp, option) for option in model.options]
+            common: frozenset[str] | None = None
+            for option in options:
+                if option.families is None:
+                    common = None
+                    break
+                common = option.families if common is None else common & option.families
+            return ir.TrainedModel(
+                keys=tuple(dict.fromkeys(k for o in options for k in o.keys)), name=name,
+                loc=loc, families=common)
         keys: list[str] = [key for key, _, _ in builders]
         defined = None
         if isinstance(model, v.Instance):
