@@ -218,6 +218,27 @@ def _may_augment(cls: v.ClassVal, depth: int = 0) -> bool:
     return False
 
 
+_METRIC_WORDS = ("best", "val", "valid", "validation", "acc", "accuracy", "loss", "metric",
+                 "score", "dice", "auc", "f1", "prec", "top1", "top5", "err", "error", "miou",
+                 "iou", "map", "psnr", "ssim")
+
+
+def metric_words(expr: tuple[Any, ...]) -> bool:
+    """True when a test names a metric or a best value: `val_loss < best`, `is_best`."""
+    stack: list[Any] = [expr]
+    while stack:
+        e = stack.pop()
+        if type(e) is not tuple or not e:
+            continue
+        if e[0] in ("name", "attr") and type(e[-1]) is str:
+            for word in re.split(r"_|(?<=[a-z])(?=[A-Z])", e[-1]):
+                word = word.lower()
+                if word.startswith("best") or word.rstrip("0123456789") in _METRIC_WORDS:
+                    return True
+        stack.extend(x for x in e if type(x) is tuple)
+    return False
+
+
 # --- lowered-code helpers --------------------------------------------------------------------
 
 

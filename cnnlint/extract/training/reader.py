@@ -24,54 +24,25 @@ import re
 from typing import Any
 
 from cnnlint import catalogue, ir
-from cnnlint.extract import torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
 from cnnlint.extract.frames import (
-    MAX_CALL_DEPTH, Args, Frame, TooComplex, describe, tensors_in,
+    MAX_CALL_DEPTH, Args, Frame, tensors_in,
 )
 from cnnlint.extract.memo import ConstructionMemo, ForwardMemo
-from cnnlint.extract.training.config import ABSENT, ConfigInterp
+from cnnlint.extract.training import library, lightning, opaque
+from cnnlint.extract.training.config import ConfigInterp
 from cnnlint.extract.training.objects import (
-    EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
-    MODULE_METHODS, OPTIMIZERS, PLAIN_METHODS, WRAPPERS, TrainObj, breaks, has_modulo, inert,
-    model_constructor, plain_path, role, root_of, text,
+    LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
+    MODULE_METHODS, TrainObj, breaks, has_modulo, plain_path, role, text,
 )
-from cnnlint.extract.training.recorder import Construction, LoopState, Recorder, weights_of
+from cnnlint.extract.training.recorder import LoopState, Recorder, weights_of
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
 _BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
 MAX_CANDIDATES = 8  # a registry with more entries than this is read as unknown
-_METRIC_WORDS = ("best", "val", "valid", "validation", "acc", "accuracy", "loss", "metric",
-                 "score", "dice", "auc", "f1", "prec", "top1", "top5", "err", "error", "miou",
-                 "iou", "map", "psnr", "ssim")
 _PATIENCE = re.compile(r"patience|early_?stop|no_?improve|bad_?epochs|stagnat", re.IGNORECASE)
-_GRAD_SCALERS = ("torch.cuda.amp.GradScaler", "torch.amp.GradScaler",
-                 "torch.cuda.amp.grad_scaler.GradScaler")
-_PROGRESS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm",
-             "tqdm.rich.tqdm", "builtins.iter")
-_COPIES = ("shutil.copyfile", "shutil.copy", "shutil.copy2", "shutil.move", "os.rename",
-           "os.replace")
-_MODEL_WORDS = ("parameters", "named_parameters", "train", "eval", "state_dict",
-                "load_state_dict", "modules", "children", "named_modules", "zero_grad")
-
-
-def metric_words(expr: tuple[Any, ...]) -> bool:
-    """True when a test names a metric or a best value: `val_loss < best`, `is_best`."""
-    stack: list[Any] = [expr]
-    while stack:
-        e = stack.pop()
-        if type(e) is not tuple or not e:
-            continue
-        if e[0] in ("name", "attr") and type(e[-1]) is str:
-            for word in re.split(r"_|(?<=[a-z])(?=[A-Z])", e[-1]):
-                word = word.lower()
-                if word.startswith("best") or word.rstrip("0123456789") in _METRIC_WORDS:
-                    return True
-        stack.extend(x for x in e if type(x) is tuple)
-    return False
-
 
 class TrainingInterp(ConfigInterp):
     """The interpreter with training semantics. Outside a training pass (no recorder) it
@@ -159,7 +130,7 @@ class TrainingInterp(ConfigInterp):
         rec.event(ir.UNRESOLVED, loc, what=what,
                   flags=frozenset({"touches-models"}) if touches_models else frozenset())
 
-    def _touches_models(self, args: Args, method: bool) -> bool:
+    def touches_models(self, args: Args, method: bool) -> bool:
         if method or args.open_pos or args.open_kw:
             return True
         return any(isinstance(x, (*v.MODULE_VALUES, v.Opaque, v.Params))
@@ -176,7 +147,7 @@ class TrainingInterp(ConfigInterp):
             self.remember_origin(target, stmt[2], value, f)
             if target[0] == "name" and isinstance(value, (v.LayerSpec, v.SeqSpec)) \
                     and not self.in_module_code(f):
-                self._track_model(value, target[1], f.scope.loc(stmt[3]))
+                self.track_model(value, target[1], f.scope.loc(stmt[3]))
 
     def assign(self, target: tuple[Any, ...], value: Any, f: Frame) -> None:
         rec = self.recorder
@@ -406,103 +377,20 @@ class TrainingInterp(ConfigInterp):
         if "earlystop" in lowered.replace("_", "") or "patience" in lowered:
             rec.event(ir.EARLY_STOP, loc, what=name)
         if func is UNKNOWN:
-            return self._call_unknown(args, f, loc, func_expr)
+            return opaque.call_unknown(self, args, f, loc, func_expr)
         if isinstance(func, v.Opaque):
-            return self._call_opaque(func, args, f, loc, func_expr)
+            return opaque.call_opaque(self, func, args, f, loc, func_expr)
         if isinstance(func, v.Candidates):
-            return self._call_each(func, args, f, loc, func_expr)
+            return opaque.call_each(self, func, args, f, loc, func_expr)
         if isinstance(func, v.FuncVal):
             self.prepare_call(f)
         result = super().call(func, args, f, loc, func_expr)
         if isinstance(func, v.FuncVal) and isinstance(result, (*v.MODULE_VALUES, v.Opaque)) \
                 and not self.in_module_code(f):
-            self._built_by(result, func, loc)
+            self.built_by(result, func, loc)
         return result
 
-    def _call_each(self, func: v.Candidates, args: Args, f: Frame, loc: Loc | None,
-                   func_expr: tuple[Any, ...] | None) -> Any:
-        """Every candidate of a registry, called the same way: the models they build are
-        one model of unknown choice (a rule holds for it when it holds for each)."""
-        results = [self.call(option, Args(list(args.pos), dict(args.kw), args.open_pos,
-                                          args.open_kw), f, loc, func_expr)
-                   for option in func.options]
-        if all(isinstance(r, v.MODULE_VALUES) for r in results):
-            choice = v.Choice(tuple(results))
-            name = " or ".join(f"`{getattr(o, 'name', '?')}`" for o in func.options)
-            self._track_model(choice, f"one of {name}", loc)
-            return choice
-        merged = results[0]
-        for other in results[1:]:
-            merged = self.merge(merged, other)
-        return merged
-
-    def _call_unknown(self, args: Args, f: Frame, loc: Loc | None,
-                      func_expr: tuple[Any, ...] | None) -> Any:
-        """A call of something the reader could not resolve. Called on tensors it computes
-        (a metric, a loss, a mixing function); otherwise it might do anything."""
-        method = func_expr is not None and func_expr[0] in ("attr", "sub")
-        tensors = tensors_in(args)
-        plain = method and func_expr is not None and func_expr[0] == "attr" \
-            and func_expr[2] in PLAIN_METHODS
-        if (method or not tensors) and not plain:
-            self.blocked_by(describe(func_expr), loc, f, self._touches_models(args, method))
-        if tensors:
-            return self.unknown_call(args, f"`{describe(func_expr)}(...)` is not known")
-        return v.Opaque(f"{describe(func_expr)}(...)")
-
-    def _call_opaque(self, func: v.Opaque, args: Args, f: Frame, loc: Loc | None,
-                     func_expr: tuple[Any, ...] | None) -> Any:
-        if func.parent is not None:
-            return self._opaque_method(func.parent, func.attr, args, f, loc)
-        tensors = tensors_in(args)
-        if func.model:
-            if not self.in_module_code(f):
-                self._forward_event(func, loc)
-            return self.unknown_call(args, "a library model") if tensors else v.Opaque(
-                f"{func.origin}(...)", func.library)
-        if tensors:
-            return self.unknown_call(args, f"`{func.origin}(...)` is not known")
-        if func.library and inert(func.library):
-            return v.Opaque(f"{func.origin}(...)", func.library)
-        self.blocked_by(f"{func.origin}(...)", loc, f, self._touches_models(args, False))
-        return v.Opaque(f"{func.origin}(...)")
-
-    def _opaque_method(self, obj: v.Opaque, name: str, args: Args, f: Frame,
-                       loc: Loc | None) -> Any:
-        rec = self.recorder
-        assert rec is not None
-        if name in ("parameters", "named_parameters"):
-            obj.model = True
-            self.params_of.append(obj)
-            return v.Params(obj, named=name == "named_parameters")
-        if name in ("train", "eval") and (obj.model or not args.pos or
-                                          isinstance(args.pos[0], bool)):
-            obj.model = True
-            self._set_mode(obj, name, args)
-            return obj
-        if name == "zero_grad":
-            rec.event(ir.ZERO_GRAD, loc, what=f"{obj.origin}.zero_grad()")
-            return None
-        if name in _MODEL_WORDS:
-            obj.model = True
-        if name in ("cuda", "to", "cpu", "float", "half", "double", "bfloat16",
-                    "requires_grad_"):
-            return obj
-        if obj.model and name == "forward":
-            return self._call_opaque(obj, args, f, loc, None)
-        if obj.model and name in MODULE_METHODS:
-            return None if name == "load_state_dict" else v.Opaque(
-                f"{obj.origin}.{name}()", obj.library)
-        tensors = tensors_in(args)
-        if obj.library and inert(obj.library) and not obj.model:
-            return tensors[0] if tensors else v.Opaque(f"{obj.origin}.{name}()", obj.library)
-        if not (name in PLAIN_METHODS and not obj.model):
-            self.blocked_by(f"{obj.origin}.{name}", loc, f, True)
-        if tensors:
-            return self.unknown_call(args, f"`{obj.origin}.{name}()` is not known")
-        return v.Opaque(f"{obj.origin}.{name}()")
-
-    def _built_by(self, model: Any, fn: v.FuncVal, loc: Loc | None) -> None:
+    def built_by(self, model: Any, fn: v.FuncVal, loc: Loc | None) -> None:
         """A project function returned a model: remember it as one of the model's builders."""
         rec = self.recorder
         assert rec is not None
@@ -520,7 +408,7 @@ class TrainingInterp(ConfigInterp):
             found[3].append(builder)
             rec.models[id(model)] = (model, found[1], loc, found[3])  # built where called
 
-    def _track_model(self, model: Any, name: str, loc: Loc | None) -> None:
+    def track_model(self, model: Any, name: str, loc: Loc | None) -> None:
         """A model built by training code: it starts in train mode."""
         rec = self.recorder
         if rec is not None and id(model) not in rec.models:
@@ -555,225 +443,33 @@ class TrainingInterp(ConfigInterp):
             if cls.lookup("__init__") is None and not module:
                 inst.attrs.update(args.kw)  # a dataclass-like config: Config(lr=0.1)
             if module and not self.in_module_code(f):
-                self._track_model(inst, cls.name, loc)
+                self.track_model(inst, cls.name, loc)
         return inst
 
+
+
+
+
+
+
+
+
+
     def call_ref(self, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
-        rec = self.recorder
-        if rec is None:
-            return super().call_ref(qualname, args, f, loc)
-        head, _, last = qualname.rpartition(".")
-        config = self.config_call(qualname, args, loc)
-        if config is not ABSENT:
-            return config
-        if qualname in EVAL_CONTEXTS:
-            enabled = False if qualname != "torch.set_grad_enabled" else (
-                args.pos[0] if args.pos else UNKNOWN)
-            return TrainObj("grad_context", last, loc, {"enabled": enabled})
-        if qualname.startswith("torch.utils.data") and last == "DataLoader":
-            return self._loader(args, f, loc)
-        if head == "torch.optim" and last in OPTIMIZERS:
-            return self._optimizer(last, args, f, loc)
-        if head.startswith("torch.optim.lr_scheduler") or "schedule" in last.lower():
-            rec.schedulers.append(last)
-            rec.event(ir.SCHEDULE, loc, what=last)
-            return TrainObj("scheduler", last, loc)
-        if "Sampler" in last and any(w in last for w in ("Weighted", "Balanced", "Imbalanced")):
-            rec.resampling.append(last)
-            return TrainObj("sampler", last, loc)
-        if qualname.startswith(("torchvision.transforms", "albumentations")) \
-                and last[:1].isupper():
-            return self._transform(last, args, loc)
-        if qualname.startswith("torchvision.datasets."):
-            transform = args.kw.get("transform", UNKNOWN)
-            split = args.kw.get("split", args.kw.get("train", ""))
-            return TrainObj("dataset", last, loc, {"transform": transform, "image": True,
-                                                   "split": "train" if split is True else
-                                                   "test" if split is False else str(split)})
-        if head.startswith(LIGHTNING) and last == "Trainer":
-            return self._trainer(args, f, loc)
-        if head.startswith(LIGHTNING) and last in ("EarlyStopping", "ModelCheckpoint"):
-            monitor = args.kw.get("monitor")
-            if last == "EarlyStopping":
-                rec.event(ir.EARLY_STOP, loc, what=last)
-            elif monitor is not None:
-                rec.event(ir.BEST_CHECKPOINT, loc, what=last)
-            return TrainObj("callback", last, loc)
-        if qualname in ("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
-                        "torch.nn.functional.binary_cross_entropy_with_logits"):
-            return self._functional_loss(qualname, args, f, loc)
-        if qualname == "torch.save" or qualname in _COPIES:
-            self._checkpoint(args, loc)
-            return None
-        if qualname in _GRAD_SCALERS:
-            return TrainObj("scaler", last, loc)
-        if qualname in WRAPPERS:
-            model = args.pos[0] if args.pos else args.kw.get("module", UNKNOWN)
-            if isinstance(model, v.Opaque):
-                model.model = True
-            return model
-        if qualname in _PROGRESS:
-            return args.pos[0] if args.pos else UNKNOWN
-        if qualname == "builtins.next" and args.pos:
-            loader = args.pos[0]
-            if isinstance(loader, TrainObj) and loader.kind == "loader":
-                return self.iterate(loader)[0]  # type: ignore[index]
-        if model_constructor(qualname):
-            model = v.Opaque(f"{qualname}(...)", root_of(qualname), model=True)
-            rec.set_mode(model, True)
-            return model
-        if torchnn.knows(qualname):
-            return super().call_ref(qualname, args, f, loc)
-        tensors = tensors_in(args)
-        if inert(qualname):
-            if tensors:
-                return super().call_ref(qualname, args, f, loc)
-            if qualname.startswith("torch.") and not last[:1].isupper():
-                return self.add_node(ir.INPUT, (), name=qualname)  # randn, tensor, load: data
-            return v.Opaque(f"{qualname}(...)", root_of(qualname))
-        if not tensors:
-            self.blocked_by(qualname, loc, f, self._touches_models(args, False))
-            return v.Opaque(f"{qualname}(...)")
-        return super().call_ref(qualname, args, f, loc)
-
-    def _checkpoint(self, args: Args, loc: Loc | None) -> None:
-        """`torch.save` or a file copy: a best checkpoint when it happens under a test of a
-        metric (`if is_best:`, `if val_loss < best:`) or writes a file named for the best."""
-        rec = self.recorder
-        assert rec is not None
-        names = [x for x in (*args.pos, *args.kw.values()) if type(x) is str]
-        if any(metric_words(test) for test in self.conditions) or any(
-                "best" in name.lower() for name in names):
-            rec.event(ir.BEST_CHECKPOINT, loc, what="a checkpoint on a metric")
-
-    def _loader(self, args: Args, f: Frame, loc: Loc | None) -> TrainObj:
-        dataset = args.pos[0] if args.pos else args.kw.get("dataset", UNKNOWN)
-        batch = self.setting(args, 1, "batch_size", f, loc, default=1)
-        shuffle = self.arg(args, 2, "shuffle")[0]
-        sampler = self.arg(args, 3, "sampler")[0]
-        if "batch_sampler" in args.kw:
-            batch = None  # the batch sampler decides
-        loader = TrainObj("loader", "DataLoader", loc, {
-            "dataset": dataset, "batch_size": batch,
-            "shuffle": None if shuffle is ABSENT else shuffle,
-            "sampler": sampler.name if isinstance(sampler, TrainObj) else (
-                "" if sampler is ABSENT or sampler is None else "unknown"),
-            "symbol": f.owner,
-        })
-        assert self.recorder is not None
-        self.recorder.loaders.append(loader)
-        return loader
-
-    def _optimizer(self, kind: str, args: Args, f: Frame, loc: Loc | None) -> TrainObj:
-        names, default_lr = OPTIMIZERS[kind]
-        params = args.pos[0] if args.pos else args.kw.get("params", UNKNOWN)
-        groups = [g for g in params if type(g) is dict] if type(params) is list else []
-
-        def pick(name: str, default: Any) -> ir.Setting | None:
-            index = names.index(name) if name in names else 99
-            found = self.setting(args, index, name, f, loc)
-            if found is not None:
-                return found
-            for group in groups:
-                if name in group:
-                    value = group[name]
-                    return ir.Setting(value if v.is_const(value) else None, "a param group", loc)
-            return ir.Setting(default, "torch default", loc) if default is not None else None
-
-        lr_value = self.arg(args, 1, "lr")[0]
-        optimizer = ir.Optimizer(
-            loc=loc, kind=kind, lr=pick("lr", default_lr),
-            momentum=pick("momentum", 0.0) if "momentum" in names else None,
-            weight_decay=pick("weight_decay", 1e-2 if kind == "AdamW" else 0.0),
-            symbol=f.owner)
-        rec = self.recorder
-        assert rec is not None
-        if not weights_of(params) and type(params) not in (list, tuple) and self.params_of:
-            # `filter(lambda p: p.requires_grad, model.parameters())`, a param-group helper:
-            # the weights went through code whose result is not known, but they are weights
-            # (of the one model whose parameters were taken, when there is one).
-            models = list({id(m): m for m in self.params_of}.values())
-            params = v.Params(models[0] if len(models) == 1 else UNKNOWN)
-        obj = TrainObj("optimizer", kind, loc, {"ir": optimizer})
-        construction = Construction(optimizer, params, rec.loop_ids(),
-                                    lr_value if lr_value is not ABSENT else default_lr)
-        rec.constructions.append(construction)
-        rec.optimizer_objs[id(obj)] = construction
-        return obj
-
-    def given_optimizer(self, name: str) -> TrainObj:
-        """An optimizer passed to a function read without its caller: it holds some model's
-        weights, but which optimizer it is and with what settings is not known."""
-        rec = self.recorder
-        assert rec is not None
-        obj = TrainObj("optimizer", f"`{name}`", None)
-        rec.optimizer_objs[id(obj)] = Construction(
-            ir.Optimizer(loc=None, kind="unknown", lr=None), v.Params(UNKNOWN), (), None,
-            given=True)
-        return obj
-
-    def _transform(self, name: str, args: Args, loc: Loc | None) -> TrainObj:
-        items: list[str] | None = [name]
-        if name in ("Compose", "OneOf", "RandomApply"):
-            first = args.pos[0] if args.pos else args.kw.get("transforms", UNKNOWN)
-            parts = self.iterate(first)
-            items = []
-            for part in parts or [UNKNOWN]:
-                if isinstance(part, TrainObj) and part.kind == "transform":
-                    if part.fields["items"] is None:
-                        items = None
-                        break
-                    items.extend(part.fields["items"])
-                else:
-                    items = None  # a transform we cannot name: augmentation unknown
-                    break
-            if name != "Compose" and items is not None:
-                items = [name, *items]
-        return TrainObj("transform", name, loc, {"items": items})
-
-    def _trainer(self, args: Args, f: Frame, loc: Loc | None) -> TrainObj:
-        epochs = self.setting(args, 99, "max_epochs", f, loc)
-        if epochs is None and "max_steps" not in args.kw:
-            epochs = ir.Setting(1000, "Lightning's default `max_epochs`", loc)
-        rec = self.recorder
-        assert rec is not None
-        rec.trainer_epochs = epochs
-        rec.trainer_loc = loc
-        return TrainObj("trainer", "Trainer", loc, {"epochs": epochs})
-
-    def _functional_loss(self, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
-        kind = FUNCTIONAL_LOSSES[qualname.rsplit(".", 1)[-1]]
-        weighted = any(args.kw.get(k) is not None for k in ("weight", "pos_weight")) or (
-            len(args.pos) > 2 and args.pos[2] is not None)
-        inputs = tensors_in(Args(args.pos[:2]))
-        self._record_loss(kind, weighted, inputs, f, loc)
-        return self.add_node(kind, inputs, name=qualname, loc=loc, functional=True) \
-            if inputs else UNKNOWN
-
-    def _record_loss(self, kind: str, weighted: bool, inputs: list[v.Tensor], f: Frame,
-                     loc: Loc | None) -> None:
-        rec = self.recorder
-        if rec is None:
-            return
-        use = ir.LossUse(loc=loc, kind=kind, weighted=weighted, symbol=f.owner)
-        if inputs:
-            fed = self.graph[inputs[0].node]
-            if fed.family == "softmax":
-                use.fed_by, use.fed_by_loc = fed.kind, fed.loc
-        rec.losses.append(use)
+        return library.call_library(self, qualname, args, f, loc)
 
     # --- modules ---------------------------------------------------------------------------
 
     def apply(self, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
         rec = self.recorder
         if rec is not None and isinstance(module, v.LayerSpec) and module.kind in LOSSES:
-            self._record_loss(module.kind, _weighted(module), tensors_in(args), f, loc)
+            library.record_loss(self, module.kind, _weighted(module), tensors_in(args), f, loc)
         elif rec is not None and isinstance(module, v.MODULE_VALUES) \
                 and not self.in_module_code(f):
-            self._forward_event(module, loc)
+            self.forward_event(module, loc)
         return super().apply(module, args, f, loc)
 
-    def _forward_event(self, model: Any, loc: Loc | None) -> None:
+    def forward_event(self, model: Any, loc: Loc | None) -> None:
         """A model called from training code, with the context that tells evaluation."""
         rec = self.recorder
         assert rec is not None
@@ -791,7 +487,7 @@ class TrainingInterp(ConfigInterp):
         rec.event(ir.FORWARD, loc, what=name, flags=frozenset(flags),
                   mode=rec.mode_of(model), model=name, families=families)
 
-    def _set_mode(self, model: Any, name: str, args: Args) -> None:
+    def set_mode(self, model: Any, name: str, args: Args) -> None:
         rec = self.recorder
         assert rec is not None
         if name == "eval":
@@ -809,14 +505,14 @@ class TrainingInterp(ConfigInterp):
         if isinstance(obj, TrainObj):
             return self._train_obj_method(obj, name, args, f, loc)
         if isinstance(obj, v.Opaque):
-            return self._opaque_method(obj, name, args, f, loc)
+            return opaque.opaque_method(self, obj, name, args, f, loc)
         if isinstance(obj, v.Tensor) and name == "backward":
             rec.mark_training()
             rec.event(ir.BACKWARD, loc)
             return None
         if isinstance(obj, v.MODULE_VALUES):
             if name in ("train", "eval"):
-                self._set_mode(obj, name, args)
+                self.set_mode(obj, name, args)
                 return obj
             if name == "zero_grad":
                 rec.event(ir.ZERO_GRAD, loc, what="model.zero_grad()")
@@ -864,7 +560,7 @@ class TrainingInterp(ConfigInterp):
             rec.event(ir.SCHEDULE, loc, what=f"{obj.name}.{name}()")
             return None
         if obj.kind == "trainer" and name == "fit":
-            self._fit(obj, args, f, loc)
+            lightning.fit(self, obj, args, f, loc)
             return None
         return UNKNOWN
 
@@ -884,64 +580,7 @@ class TrainingInterp(ConfigInterp):
         if rec.first_step is None and loc is not None:
             rec.first_step = (loc, f.owner)
 
-    def _fit(self, trainer: TrainObj, args: Args, f: Frame, loc: Loc | None) -> None:
-        """`trainer.fit(model, ...)`: Lightning runs the loop; read what it would call."""
-        rec = self.recorder
-        assert rec is not None
-        model = args.pos[0] if args.pos else args.kw.get("model")
-        if not isinstance(model, v.Instance):
-            self.blocked_by("Trainer.fit", loc, f, True)
-            return
-        rec.lightning = True
-        self._track_model(model, model.cls.name, loc)
-        rec.trained.append(model)
-        loaders = list(args.pos[1:]) + [args.kw[k] for k in ("train_dataloaders",
-                                                              "val_dataloaders")
-                                        if k in args.kw]
-        datamodule = args.kw.get("datamodule")
-        if isinstance(datamodule, v.Instance):
-            for hook, kind in (("train_dataloader", "train"), ("val_dataloader", "eval")):
-                found = self._call_hook(datamodule, hook)
-                if isinstance(found, TrainObj):
-                    found.fields["role"] = kind
-                    if kind == "eval":
-                        loaders.append(found)
-                    else:
-                        rec.train_loader_ids.add(id(found))
-        for index, loader in enumerate(loaders):
-            if isinstance(loader, TrainObj) and loader.kind == "loader":
-                if index == 0 and "role" not in loader.fields:
-                    rec.train_loader_ids.add(id(loader))
-        for hook in ("train_dataloader", "val_dataloader"):
-            if model.cls.lookup(hook) is not None:
-                found = self._call_hook(model, hook)
-                if isinstance(found, TrainObj) and hook == "train_dataloader":
-                    rec.train_loader_ids.add(id(found))
-        has_val_data = len(loaders) > 1 or "val_dataloaders" in args.kw or (
-            isinstance(datamodule, v.Instance) and datamodule.cls.lookup("val_dataloader")
-        ) or model.cls.lookup("val_dataloader") is not None
-        if model.cls.lookup("validation_step") is not None and has_val_data:
-            rec.event(ir.FORWARD, loc, what="validation_step", flags=frozenset({"grad-off"}),
-                      mode=False, model=model.cls.name)
-        # Its optimizers and schedulers are recorded as they are built.
-        before = len(rec.constructions)
-        self._call_hook(model, "configure_optimizers")
-        for construction in rec.constructions[before:]:
-            if weights_of(construction.params):
-                rec.trained.extend(weights_of(construction.params))
-        batch = self.add_node(ir.INPUT, (), name="batch")
-        for hook in ("training_step", "validation_step"):
-            if model.cls.lookup(hook) is not None:
-                self._call_hook(model, hook, Args([batch, 0]))
 
-    def _call_hook(self, obj: v.Instance, name: str, args: Args | None = None) -> Any:
-        method = self.getattr(obj, name)
-        if not isinstance(method, v.FuncVal):
-            return UNKNOWN
-        try:
-            return self.call_function(method, args or Args())
-        except (TooComplex, RecursionError):
-            return UNKNOWN
 
     # --- what a model holds ------------------------------------------------------------------
 

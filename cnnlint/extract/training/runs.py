@@ -14,6 +14,7 @@ from typing import Any
 from cnnlint import ir
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, FileScope, Frame, TooComplex
+from cnnlint.extract.training import library
 from cnnlint.extract.training.objects import OTHER_FRAMEWORKS, imported_roots, trains, walk
 from cnnlint.extract.training.reader import TrainingInterp
 from cnnlint.findings import ErrorEntry, Loc
@@ -120,7 +121,7 @@ def _function_pass(interp: TrainingInterp, scope: FileScope, stmt: tuple[Any, ..
     args = Args()
     for name, default, kind in stmt[2]:
         if kind == "pos" and default is None:
-            args.pos.append(interp.given_optimizer(name) if _OPTIMIZER_NAME.fullmatch(name)
+            args.pos.append(library.given_optimizer(interp, name) if _OPTIMIZER_NAME.fullmatch(name)
                             else v.Opaque(f"parameter `{name}`"))
     try:
         interp.call_function(fn, args)

@@ -1,0 +1,247 @@
+"""What library calls mean in training code: DataLoaders, optimizers, schedulers, samplers,
+transforms, datasets, Lightning's Trainer and callbacks, losses, checkpoints, gradient
+scalers, wrappers that hand the model back, and library models. Anything else is inert
+(logging, numpy, torch's own functions) or unresolved (see objects.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cnnlint import ir
+from cnnlint.extract import torchnn
+from cnnlint.extract import values as v
+from cnnlint.extract.frames import Args, Frame, tensors_in
+from cnnlint.extract.training.config import ABSENT
+from cnnlint.extract.training.objects import (
+    EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, OPTIMIZERS, WRAPPERS, TrainObj, inert,
+    metric_words, model_constructor, root_of,
+)
+from cnnlint.extract.training.recorder import Construction, weights_of
+from cnnlint.extract.values import UNKNOWN
+from cnnlint.findings import Loc
+
+if TYPE_CHECKING:
+    from cnnlint.extract.training.reader import TrainingInterp
+
+_GRAD_SCALERS = ("torch.cuda.amp.GradScaler", "torch.amp.GradScaler",
+                 "torch.cuda.amp.grad_scaler.GradScaler")
+_PROGRESS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm",
+             "tqdm.rich.tqdm", "builtins.iter")
+_COPIES = ("shutil.copyfile", "shutil.copy", "shutil.copy2", "shutil.move", "os.rename",
+           "os.replace")
+
+
+def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
+                 loc: Loc | None) -> Any:
+    rec = interp.recorder
+    if rec is None:
+        return torchnn.call_torch(interp, qualname, args, f, loc)
+    head, _, last = qualname.rpartition(".")
+    config = interp.config_call(qualname, args, loc)
+    if config is not ABSENT:
+        return config
+    if qualname in EVAL_CONTEXTS:
+        enabled = False if qualname != "torch.set_grad_enabled" else (
+            args.pos[0] if args.pos else UNKNOWN)
+        return TrainObj("grad_context", last, loc, {"enabled": enabled})
+    if qualname.startswith("torch.utils.data") and last == "DataLoader":
+        return make_loader(interp, args, f, loc)
+    if head == "torch.optim" and last in OPTIMIZERS:
+        return make_optimizer(interp, last, args, f, loc)
+    if head.startswith("torch.optim.lr_scheduler") or "schedule" in last.lower():
+        rec.schedulers.append(last)
+        rec.event(ir.SCHEDULE, loc, what=last)
+        return TrainObj("scheduler", last, loc)
+    if "Sampler" in last and any(w in last for w in ("Weighted", "Balanced", "Imbalanced")):
+        rec.resampling.append(last)
+        return TrainObj("sampler", last, loc)
+    if qualname.startswith(("torchvision.transforms", "albumentations")) \
+            and last[:1].isupper():
+        return make_transform(interp, last, args, loc)
+    if qualname.startswith("torchvision.datasets."):
+        transform = args.kw.get("transform", UNKNOWN)
+        split = args.kw.get("split", args.kw.get("train", ""))
+        return TrainObj("dataset", last, loc, {"transform": transform, "image": True,
+                                               "split": "train" if split is True else
+                                               "test" if split is False else str(split)})
+    if head.startswith(LIGHTNING) and last == "Trainer":
+        return make_trainer(interp, args, f, loc)
+    if head.startswith(LIGHTNING) and last in ("EarlyStopping", "ModelCheckpoint"):
+        monitor = args.kw.get("monitor")
+        if last == "EarlyStopping":
+            rec.event(ir.EARLY_STOP, loc, what=last)
+        elif monitor is not None:
+            rec.event(ir.BEST_CHECKPOINT, loc, what=last)
+        return TrainObj("callback", last, loc)
+    if qualname in ("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
+                    "torch.nn.functional.binary_cross_entropy_with_logits"):
+        return functional_loss(interp, qualname, args, f, loc)
+    if qualname == "torch.save" or qualname in _COPIES:
+        checkpoint(interp, args, loc)
+        return None
+    if qualname in _GRAD_SCALERS:
+        return TrainObj("scaler", last, loc)
+    if qualname in WRAPPERS:
+        model = args.pos[0] if args.pos else args.kw.get("module", UNKNOWN)
+        if isinstance(model, v.Opaque):
+            model.model = True
+        return model
+    if qualname in _PROGRESS:
+        return args.pos[0] if args.pos else UNKNOWN
+    if qualname == "builtins.next" and args.pos:
+        loader = args.pos[0]
+        if isinstance(loader, TrainObj) and loader.kind == "loader":
+            return interp.iterate(loader)[0]  # type: ignore[index]
+    if model_constructor(qualname):
+        model = v.Opaque(f"{qualname}(...)", root_of(qualname), model=True)
+        rec.set_mode(model, True)
+        return model
+    if torchnn.knows(qualname):
+        return torchnn.call_torch(interp, qualname, args, f, loc)
+    tensors = tensors_in(args)
+    if inert(qualname):
+        if tensors:
+            return torchnn.call_torch(interp, qualname, args, f, loc)
+        if qualname.startswith("torch.") and not last[:1].isupper():
+            return interp.add_node(ir.INPUT, (), name=qualname)  # randn, tensor, load: data
+        return v.Opaque(f"{qualname}(...)", root_of(qualname))
+    if not tensors:
+        interp.blocked_by(qualname, loc, f, interp.touches_models(args, False))
+        return v.Opaque(f"{qualname}(...)")
+    return torchnn.call_torch(interp, qualname, args, f, loc)
+
+
+def checkpoint(interp: TrainingInterp, args: Args, loc: Loc | None) -> None:
+    """`torch.save` or a file copy: a best checkpoint when it happens under a test of a
+    metric (`if is_best:`, `if val_loss < best:`) or writes a file named for the best."""
+    rec = interp.recorder
+    assert rec is not None
+    names = [x for x in (*args.pos, *args.kw.values()) if type(x) is str]
+    if any(metric_words(test) for test in interp.conditions) or any(
+            "best" in name.lower() for name in names):
+        rec.event(ir.BEST_CHECKPOINT, loc, what="a checkpoint on a metric")
+
+
+def make_loader(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None) -> TrainObj:
+    dataset = args.pos[0] if args.pos else args.kw.get("dataset", UNKNOWN)
+    batch = interp.setting(args, 1, "batch_size", f, loc, default=1)
+    shuffle = interp.arg(args, 2, "shuffle")[0]
+    sampler = interp.arg(args, 3, "sampler")[0]
+    if "batch_sampler" in args.kw:
+        batch = None  # the batch sampler decides
+    loader = TrainObj("loader", "DataLoader", loc, {
+        "dataset": dataset, "batch_size": batch,
+        "shuffle": None if shuffle is ABSENT else shuffle,
+        "sampler": sampler.name if isinstance(sampler, TrainObj) else (
+            "" if sampler is ABSENT or sampler is None else "unknown"),
+        "symbol": f.owner,
+    })
+    assert interp.recorder is not None
+    interp.recorder.loaders.append(loader)
+    return loader
+
+
+def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame,
+                   loc: Loc | None) -> TrainObj:
+    names, default_lr = OPTIMIZERS[kind]
+    params = args.pos[0] if args.pos else args.kw.get("params", UNKNOWN)
+    groups = [g for g in params if type(g) is dict] if type(params) is list else []
+
+    def pick(name: str, default: Any) -> ir.Setting | None:
+        index = names.index(name) if name in names else 99
+        found = interp.setting(args, index, name, f, loc)
+        if found is not None:
+            return found
+        for group in groups:
+            if name in group:
+                value = group[name]
+                return ir.Setting(value if v.is_const(value) else None, "a param group", loc)
+        return ir.Setting(default, "torch default", loc) if default is not None else None
+
+    lr_value = interp.arg(args, 1, "lr")[0]
+    optimizer = ir.Optimizer(
+        loc=loc, kind=kind, lr=pick("lr", default_lr),
+        momentum=pick("momentum", 0.0) if "momentum" in names else None,
+        weight_decay=pick("weight_decay", 1e-2 if kind == "AdamW" else 0.0),
+        symbol=f.owner)
+    rec = interp.recorder
+    assert rec is not None
+    if not weights_of(params) and type(params) not in (list, tuple) and interp.params_of:
+        # `filter(lambda p: p.requires_grad, model.parameters())`, a param-group helper:
+        # the weights went through code whose result is not known, but they are weights
+        # (of the one model whose parameters were taken, when there is one).
+        models = list({id(m): m for m in interp.params_of}.values())
+        params = v.Params(models[0] if len(models) == 1 else UNKNOWN)
+    obj = TrainObj("optimizer", kind, loc, {"ir": optimizer})
+    construction = Construction(optimizer, params, rec.loop_ids(),
+                                lr_value if lr_value is not ABSENT else default_lr)
+    rec.constructions.append(construction)
+    rec.optimizer_objs[id(obj)] = construction
+    return obj
+
+
+def given_optimizer(interp: TrainingInterp, name: str) -> TrainObj:
+    """An optimizer passed to a function read without its caller: it holds some model's
+    weights, but which optimizer it is and with what settings is not known."""
+    rec = interp.recorder
+    assert rec is not None
+    obj = TrainObj("optimizer", f"`{name}`", None)
+    rec.optimizer_objs[id(obj)] = Construction(
+        ir.Optimizer(loc=None, kind="unknown", lr=None), v.Params(UNKNOWN), (), None,
+        given=True)
+    return obj
+
+
+def make_transform(interp: TrainingInterp, name: str, args: Args, loc: Loc | None) -> TrainObj:
+    items: list[str] | None = [name]
+    if name in ("Compose", "OneOf", "RandomApply"):
+        first = args.pos[0] if args.pos else args.kw.get("transforms", UNKNOWN)
+        parts = interp.iterate(first)
+        items = []
+        for part in parts or [UNKNOWN]:
+            if isinstance(part, TrainObj) and part.kind == "transform":
+                if part.fields["items"] is None:
+                    items = None
+                    break
+                items.extend(part.fields["items"])
+            else:
+                items = None  # a transform we cannot name: augmentation unknown
+                break
+        if name != "Compose" and items is not None:
+            items = [name, *items]
+    return TrainObj("transform", name, loc, {"items": items})
+
+
+def make_trainer(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None) -> TrainObj:
+    epochs = interp.setting(args, 99, "max_epochs", f, loc)
+    if epochs is None and "max_steps" not in args.kw:
+        epochs = ir.Setting(1000, "Lightning's default `max_epochs`", loc)
+    rec = interp.recorder
+    assert rec is not None
+    rec.trainer_epochs = epochs
+    rec.trainer_loc = loc
+    return TrainObj("trainer", "Trainer", loc, {"epochs": epochs})
+
+
+def functional_loss(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
+                    loc: Loc | None) -> Any:
+    kind = FUNCTIONAL_LOSSES[qualname.rsplit(".", 1)[-1]]
+    weighted = any(args.kw.get(k) is not None for k in ("weight", "pos_weight")) or (
+        len(args.pos) > 2 and args.pos[2] is not None)
+    inputs = tensors_in(Args(args.pos[:2]))
+    record_loss(interp, kind, weighted, inputs, f, loc)
+    return interp.add_node(kind, inputs, name=qualname, loc=loc, functional=True) \
+        if inputs else UNKNOWN
+
+
+def record_loss(interp: TrainingInterp, kind: str, weighted: bool, inputs: list[v.Tensor], f: Frame,
+                 loc: Loc | None) -> None:
+    rec = interp.recorder
+    if rec is None:
+        return
+    use = ir.LossUse(loc=loc, kind=kind, weighted=weighted, symbol=f.owner)
+    if inputs:
+        fed = interp.graph[inputs[0].node]
+        if fed.family == "softmax":
+            use.fed_by, use.fed_by_loc = fed.kind, fed.loc
+    rec.losses.append(use)

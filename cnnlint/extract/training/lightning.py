@@ -1,0 +1,78 @@
+"""`trainer.fit(model, ...)`: Lightning runs the loop; the reader calls the module's hooks
+the way it would, so that its loaders, optimizers, validation and steps are recorded."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cnnlint import ir
+from cnnlint.extract import values as v
+from cnnlint.extract.frames import Args, Frame, TooComplex
+from cnnlint.extract.training.objects import TrainObj
+from cnnlint.extract.training.recorder import weights_of
+from cnnlint.extract.values import UNKNOWN
+from cnnlint.findings import Loc
+
+if TYPE_CHECKING:
+    from cnnlint.extract.training.reader import TrainingInterp
+
+
+def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Loc | None) -> None:
+    """`trainer.fit(model, ...)`: Lightning runs the loop; read what it would call."""
+    rec = interp.recorder
+    assert rec is not None
+    model = args.pos[0] if args.pos else args.kw.get("model")
+    if not isinstance(model, v.Instance):
+        interp.blocked_by("Trainer.fit", loc, f, True)
+        return
+    rec.lightning = True
+    interp.track_model(model, model.cls.name, loc)
+    rec.trained.append(model)
+    loaders = list(args.pos[1:]) + [args.kw[k] for k in ("train_dataloaders",
+                                                          "val_dataloaders")
+                                    if k in args.kw]
+    datamodule = args.kw.get("datamodule")
+    if isinstance(datamodule, v.Instance):
+        for hook, kind in (("train_dataloader", "train"), ("val_dataloader", "eval")):
+            found = call_hook(interp, datamodule, hook)
+            if isinstance(found, TrainObj):
+                found.fields["role"] = kind
+                if kind == "eval":
+                    loaders.append(found)
+                else:
+                    rec.train_loader_ids.add(id(found))
+    for index, loader in enumerate(loaders):
+        if isinstance(loader, TrainObj) and loader.kind == "loader":
+            if index == 0 and "role" not in loader.fields:
+                rec.train_loader_ids.add(id(loader))
+    for hook in ("train_dataloader", "val_dataloader"):
+        if model.cls.lookup(hook) is not None:
+            found = call_hook(interp, model, hook)
+            if isinstance(found, TrainObj) and hook == "train_dataloader":
+                rec.train_loader_ids.add(id(found))
+    has_val_data = len(loaders) > 1 or "val_dataloaders" in args.kw or (
+        isinstance(datamodule, v.Instance) and datamodule.cls.lookup("val_dataloader")
+    ) or model.cls.lookup("val_dataloader") is not None
+    if model.cls.lookup("validation_step") is not None and has_val_data:
+        rec.event(ir.FORWARD, loc, what="validation_step", flags=frozenset({"grad-off"}),
+                  mode=False, model=model.cls.name)
+    # Its optimizers and schedulers are recorded as they are built.
+    before = len(rec.constructions)
+    call_hook(interp, model, "configure_optimizers")
+    for construction in rec.constructions[before:]:
+        if weights_of(construction.params):
+            rec.trained.extend(weights_of(construction.params))
+    batch = interp.add_node(ir.INPUT, (), name="batch")
+    for hook in ("training_step", "validation_step"):
+        if model.cls.lookup(hook) is not None:
+            call_hook(interp, model, hook, Args([batch, 0]))
+
+
+def call_hook(interp: TrainingInterp, obj: v.Instance, name: str, args: Args | None = None) -> Any:
+    method = interp.getattr(obj, name)
+    if not isinstance(method, v.FuncVal):
+        return UNKNOWN
+    try:
+        return interp.call_function(method, args or Args())
+    except (TooComplex, RecursionError):
+        return UNKNOWN

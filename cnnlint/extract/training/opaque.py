@@ -1,0 +1,108 @@
+"""Calls of what the training reader cannot see inside: a library object, an opaque model,
+the result of an unknown call, or one of a registry's entries. Some are known not to matter
+(a logger, a tensor computation); the rest are *unresolved*: they might validate, stop, reset
+gradients or step, so the rules about what their loop lacks stay silent."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cnnlint import ir
+from cnnlint.extract import values as v
+from cnnlint.extract.frames import Args, Frame, describe, tensors_in
+from cnnlint.extract.training.objects import MODULE_METHODS, PLAIN_METHODS, inert
+from cnnlint.findings import Loc
+
+if TYPE_CHECKING:
+    from cnnlint.extract.training.reader import TrainingInterp
+
+# Methods that tell an opaque value is a model.
+_MODEL_WORDS = ("parameters", "named_parameters", "train", "eval", "state_dict",
+                "load_state_dict", "modules", "children", "named_modules", "zero_grad")
+
+
+def call_each(interp: TrainingInterp, func: v.Candidates, args: Args, f: Frame, loc: Loc | None,
+               func_expr: tuple[Any, ...] | None) -> Any:
+    """Every candidate of a registry, called the same way: the models they build are
+    one model of unknown choice (a rule holds for it when it holds for each)."""
+    results = [interp.call(option, Args(list(args.pos), dict(args.kw), args.open_pos,
+                                      args.open_kw), f, loc, func_expr)
+               for option in func.options]
+    if all(isinstance(r, v.MODULE_VALUES) for r in results):
+        choice = v.Choice(tuple(results))
+        name = " or ".join(f"`{getattr(o, 'name', '?')}`" for o in func.options)
+        interp.track_model(choice, f"one of {name}", loc)
+        return choice
+    merged = results[0]
+    for other in results[1:]:
+        merged = interp.merge(merged, other)
+    return merged
+
+
+def call_unknown(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None,
+                  func_expr: tuple[Any, ...] | None) -> Any:
+    """A call of something the reader could not resolve. Called on tensors it computes
+    (a metric, a loss, a mixing function); otherwise it might do anything."""
+    method = func_expr is not None and func_expr[0] in ("attr", "sub")
+    tensors = tensors_in(args)
+    plain = method and func_expr is not None and func_expr[0] == "attr" \
+        and func_expr[2] in PLAIN_METHODS
+    if (method or not tensors) and not plain:
+        interp.blocked_by(describe(func_expr), loc, f, interp.touches_models(args, method))
+    if tensors:
+        return interp.unknown_call(args, f"`{describe(func_expr)}(...)` is not known")
+    return v.Opaque(f"{describe(func_expr)}(...)")
+
+
+def call_opaque(interp: TrainingInterp, func: v.Opaque, args: Args, f: Frame, loc: Loc | None,
+                 func_expr: tuple[Any, ...] | None) -> Any:
+    if func.parent is not None:
+        return opaque_method(interp, func.parent, func.attr, args, f, loc)
+    tensors = tensors_in(args)
+    if func.model:
+        if not interp.in_module_code(f):
+            interp.forward_event(func, loc)
+        return interp.unknown_call(args, "a library model") if tensors else v.Opaque(
+            f"{func.origin}(...)", func.library)
+    if tensors:
+        return interp.unknown_call(args, f"`{func.origin}(...)` is not known")
+    if func.library and inert(func.library):
+        return v.Opaque(f"{func.origin}(...)", func.library)
+    interp.blocked_by(f"{func.origin}(...)", loc, f, interp.touches_models(args, False))
+    return v.Opaque(f"{func.origin}(...)")
+
+
+def opaque_method(interp: TrainingInterp, obj: v.Opaque, name: str, args: Args, f: Frame,
+                   loc: Loc | None) -> Any:
+    rec = interp.recorder
+    assert rec is not None
+    if name in ("parameters", "named_parameters"):
+        obj.model = True
+        interp.params_of.append(obj)
+        return v.Params(obj, named=name == "named_parameters")
+    if name in ("train", "eval") and (obj.model or not args.pos or
+                                      isinstance(args.pos[0], bool)):
+        obj.model = True
+        interp.set_mode(obj, name, args)
+        return obj
+    if name == "zero_grad":
+        rec.event(ir.ZERO_GRAD, loc, what=f"{obj.origin}.zero_grad()")
+        return None
+    if name in _MODEL_WORDS:
+        obj.model = True
+    if name in ("cuda", "to", "cpu", "float", "half", "double", "bfloat16",
+                "requires_grad_"):
+        return obj
+    if obj.model and name == "forward":
+        return call_opaque(interp, obj, args, f, loc, None)
+    if obj.model and name in MODULE_METHODS:
+        return None if name == "load_state_dict" else v.Opaque(
+            f"{obj.origin}.{name}()", obj.library)
+    tensors = tensors_in(args)
+    if obj.library and inert(obj.library) and not obj.model:
+        return tensors[0] if tensors else v.Opaque(f"{obj.origin}.{name}()", obj.library)
+    if not (name in PLAIN_METHODS and not obj.model):
+        interp.blocked_by(f"{obj.origin}.{name}", loc, f, True)
+    if tensors:
+        return interp.unknown_call(args, f"`{obj.origin}.{name}()` is not known")
+    return v.Opaque(f"{obj.origin}.{name}()")
