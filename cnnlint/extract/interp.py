@@ -12,12 +12,11 @@ a whole network stay silent on such networks.
 
 from __future__ import annotations
 
-import operator
 from dataclasses import replace
 from typing import Any, Callable, Iterable
 
 from cnnlint import ir
-from cnnlint.extract import torchnn
+from cnnlint.extract import branches, expressions, imports, torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.builtins import (
     BUILTINS, container_method, dict_method, list_method, str_method,
@@ -27,10 +26,9 @@ from cnnlint.extract.memo import (
 )
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.frames import (
-    BREAK, COMPUTE_PROBE, CONTINUE, MAX_CALL_DEPTH, MAX_LOOP, MAX_RECURSION, MAX_SIZE,
-    MAX_STEPS, MISSING, NORMAL, RETURN, Args, FileScope, Frame, TooComplex, assigned_names,
-    clone, clone_all, const_equal, describe, immutable_const, memo_key, names_in, safe_size,
-    tensors_in,
+    BREAK, COMPUTE_PROBE, CONTINUE, MAX_CALL_DEPTH, MAX_LOOP, MAX_RECURSION, MAX_STEPS, MISSING,
+    NORMAL, RETURN, Args, FileScope, Frame, TooComplex, assigned_names, describe,
+    immutable_const, memo_key, names_in, tensors_in,
 )
 from cnnlint.extract.torchnn import TENSOR_INIT_METHODS, Found, kinds_named
 from cnnlint.extract.values import UNKNOWN
@@ -40,24 +38,6 @@ from cnnlint.findings import Loc
 __all__ = ["Args", "FileScope", "Frame", "Interp", "TooComplex", "describe", "tensors_in"]
 
 _MODULE_TYPES = frozenset(v.MODULE_VALUES)
-
-
-def _never_equal(a: Any, b: Any) -> bool:
-    """`activation == "relu"` with a module, a function or a class for `activation`."""
-    definite = (type(a) in _MODULE_TYPES and type(a) is not v.Choice) or type(a) in (
-        v.FuncVal, v.ClassVal)
-    return definite and v.is_const(b) and b is not None
-
-_BINOPS: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-    "//": operator.floordiv, "%": operator.mod, "**": operator.pow, "<<": operator.lshift,
-    ">>": operator.rshift, "|": operator.or_, "&": operator.and_, "^": operator.xor,
-}
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
-    "<=": operator.le, ">=": operator.ge, "in": lambda a, b: a in b,
-    "not in": lambda a, b: a not in b,
-}
 
 
 class Interp:
@@ -96,25 +76,25 @@ class Interp:
             "name": lambda e, f: self.lookup(e[1], f),
             "attr": lambda e, f: self.getattr(self.eval(e[1], f), e[2]),
             "const": lambda e, f: e[1],
-            "fstr": self._fstr,
+            "fstr": lambda e, f: expressions.fstr(self, e, f),
             "call": self._call_expr,
-            "list": lambda e, f: self._elements(e[1], f),
-            "tuple": lambda e, f: tuple(self._elements(e[1], f)),
+            "list": lambda e, f: expressions.elements(self, e[1], f),
+            "tuple": lambda e, f: tuple(expressions.elements(self, e[1], f)),
             "set": lambda e, f: UNKNOWN,
-            "dict": self._dict,
+            "dict": lambda e, f: expressions.dict_display(self, e, f),
             "binop": lambda e, f: self.binop(e[1], self.eval(e[2], f), self.eval(e[3], f)),
-            "unary": self._unary,
-            "boolop": self._boolop,
-            "compare": self._compare,
+            "unary": lambda e, f: expressions.unary(self, e, f),
+            "boolop": lambda e, f: expressions.boolop(self, e, f),
+            "compare": lambda e, f: expressions.compare_chain(self, e, f),
             "sub": lambda e, f: self.subscript(self.eval(e[1], f), self.eval(e[2], f)),
             "slice": lambda e, f: slice(*(self.eval(x, f) for x in e[1:])),
-            "ifexp": self._ifexp,
-            "comp": self._comp,
+            "ifexp": lambda e, f: expressions.ifexp(self, e, f),
+            "comp": lambda e, f: expressions.comprehension(self, e, f),
             "dictcomp": lambda e, f: UNKNOWN,
             "lambda": lambda e, f: v.FuncVal(
                 "<lambda>", f.scope, ("def", "<lambda>", e[1], (("return", e[2], None),), (),
                                       None), closure=f.locals, owner=f.owner),
-            "walrus": self._walrus,
+            "walrus": lambda e, f: expressions.walrus(self, e, f),
             "?": lambda e, f: UNKNOWN,
         }
         self._exec = self.statement_table()
@@ -133,8 +113,8 @@ class Interp:
             "try": self._try,
             "def": self._def,
             "class": self._class,
-            "import": self._import,
-            "from": self._from,
+            "import": lambda e, f: imports.import_statement(self, e, f),
+            "from": lambda e, f: imports.from_statement(self, e, f),
             "break": lambda s, f: BREAK,
             "continue": lambda s, f: CONTINUE,
             "raise": lambda s, f: RETURN,
@@ -201,94 +181,13 @@ class Interp:
 
     # --- modules and imports -------------------------------------------------------------
 
-    def load(self, scope: FileScope) -> dict[str, Any]:
-        """Run a file's module level: imports, definitions and constant assignments."""
-        if scope.state == "new":
-            scope.state = "loading"  # an import cycle sees the names defined so far
-            frame = Frame(scope, owner="<module>")
-            frame.locals = scope.globals
-            try:
-                self._declarations(scope.body, frame)
-            except (TooComplex, RecursionError):
-                self.note(f"module level of {scope.path} is too complex")
-            except Exception as exc:  # a reader bug on one file must not stop the run
-                scope.load_error = f"{type(exc).__name__}: {exc}"
-            scope.state = "loaded"
-        return scope.globals
 
-    def _declarations(self, body: tuple[Any, ...], frame: Frame) -> None:
-        """Module-level statements that define names; scripts' actions are not run here."""
-        for stmt in body:
-            tag = stmt[0]
-            if tag in ("import", "from", "def", "class", "assign", "augassign"):
-                self.exec_stmt(stmt, frame)
-            elif tag == "if":
-                test = self.truth(self.eval(stmt[1], frame))
-                if test is not False:
-                    self._declarations(stmt[2], frame)
-                if test is not True:
-                    self._declarations(stmt[3], frame)
-            elif tag == "try":
-                self._declarations(stmt[1], frame)
 
-    def find_module(self, dotted: str, scope: FileScope, level: int) -> Any:
-        """A project module as a value (its scope, or a namespace folder), or None."""
-        found, folder = self.modules.resolve(scope, dotted, level)
-        self._adopt()
-        if found is None and folder is None:
-            return None
-        return v.ModuleVal(found, folder)
 
-    def submodule(self, module: v.ModuleVal, name: str) -> Any:
-        if module.folder is None:
-            return None
-        found, folder = self.modules.submodule(module.folder, name)
-        self._adopt()
-        return v.ModuleVal(found, folder) if found is not None or folder is not None else None
 
-    def _adopt(self) -> None:
-        """Scopes the module source read on demand join the run's scopes."""
-        while self.modules.added:
-            scope = self.modules.added.pop()
-            self.scopes.setdefault(scope.path, scope)
 
-    def module_attr(self, module: v.ModuleVal, name: str) -> Any:
-        """`module.name`: a name the module defines, else a submodule of a package."""
-        if module.scope is not None:
-            names = self.load(module.scope)
-            if name == "__dict__":
-                return names
-            found = names.get(name, MISSING)
-            if found is not MISSING:
-                return found
-        sub = self.submodule(module, name)
-        return sub if sub is not None else UNKNOWN
 
-    def _import(self, stmt: tuple[Any, ...], f: Frame) -> None:
-        for dotted, asname in stmt[1]:
-            if asname:
-                found = self.find_module(dotted, f.scope, 0)
-                f.locals[asname] = found if found is not None else v.Ref(dotted)
-            else:
-                head = dotted.split(".")[0]
-                found = self.find_module(head, f.scope, 0)
-                f.locals[head] = found if found is not None else v.Ref(head)
 
-    def _from(self, stmt: tuple[Any, ...], f: Frame) -> None:
-        _, module, level, names = stmt
-        package = self.find_module(module, f.scope, level)
-        for name, asname in names:
-            if name == "*":
-                if package is not None and package.scope is not None:
-                    f.locals.update({k: x for k, x in self.load(package.scope).items()
-                                     if not k.startswith("_")})
-                continue
-            target = asname or name
-            if package is None:
-                f.locals[target] = UNKNOWN if level else v.Ref(f"{module}.{name}")
-                continue
-            found = self.module_attr(package, name)
-            f.locals[target] = found
 
     def lookup(self, name: str, f: Frame) -> Any:
         found = f.locals.get(name, MISSING)
@@ -422,89 +321,10 @@ class Interp:
                 f.locals[name] = narrow
         return self.exec_block(body, f)
 
-    def both_ways(self, first: Callable[[], Any], second: Callable[[], Any], f: Frame,
-                  touched: frozenset[str] | None = None) -> Any:
-        """Run two branches from the same state and merge what they leave behind. `touched`
-        (the local names the branches mention) limits the copying; None copies all."""
-        names = touched if touched is not None else frozenset(f.locals)
-        before = self._snapshot(f, names)
-        status1 = first()
-        if touched is None:
-            names = names | frozenset(f.locals)
-        after_first = self._snapshot(f, names)
-        self._restore(f, before, names)
-        status2 = second()
-        if status1 == RETURN and status2 != RETURN:
-            return NORMAL
-        if status2 == RETURN and status1 != RETURN:
-            self._restore(f, after_first, names)
-            return NORMAL
-        if status1 == status2 == RETURN:
-            return RETURN
-        self._merge_into(f, after_first, names)
-        if status1 != status2:
-            self.note("a `break`/`continue` depends on a condition that is not known")
-        return NORMAL
 
-    def _snapshot(self, f: Frame, names: frozenset[str]
-                  ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        attrs = f.self_obj.attrs if isinstance(f.self_obj, v.Instance) else None
-        local = f.locals
-        taken = {k: (clone(local[k]) if type(local[k]) in (list, dict) else local[k])
-                 for k in names if k in local}
-        return taken, clone_all(attrs) if attrs is not None else None
 
-    def _restore(self, f: Frame, snap: tuple[dict[str, Any], dict[str, Any] | None],
-                 names: frozenset[str]) -> None:
-        local = f.locals
-        for k in names:
-            if k in snap[0]:
-                x = snap[0][k]
-                local[k] = clone(x) if type(x) in (list, dict) else x
-            else:
-                local.pop(k, None)
-        if snap[1] is not None:
-            f.self_obj.attrs.clear()
-            f.self_obj.attrs.update(clone_all(snap[1]))
 
-    def _merge_into(self, f: Frame, other: tuple[dict[str, Any], dict[str, Any] | None],
-                    names: frozenset[str]) -> None:
-        theirs_local = other[0]
-        for key in names:
-            a, b = theirs_local.get(key, MISSING), f.locals.get(key, MISSING)
-            if a is MISSING and b is MISSING:
-                continue
-            f.locals[key] = b if a is MISSING else (a if b is MISSING else self.merge(a, b))
-        mine = f.self_obj.attrs if other[1] is not None else None
-        theirs = other[1]
-        if mine is None or theirs is None:
-            return
-        for key in list(dict.fromkeys([*theirs, *mine])):
-            a, b = theirs.get(key, MISSING), mine.get(key, MISSING)
-            if a is MISSING or b is MISSING:
-                mine[key] = b if a is MISSING else a
-            else:
-                mine[key] = self.merge(a, b)
 
-    def merge(self, a: Any, b: Any) -> Any:
-        """The value a variable holds after an undecided `if` set it to `a` or `b`."""
-        if a is b or const_equal(a, b):
-            return a
-        if isinstance(a, v.Tensor) and isinstance(b, v.Tensor):
-            if a.node == b.node:
-                return a
-            return self.add_node(ir.MERGE, (a, b))
-        modules = (*v.MODULE_VALUES, type(None))
-        if isinstance(a, modules) and isinstance(b, modules):
-            options: list[Any] = []
-            for x in (a, b):
-                options.extend(x.options if isinstance(x, v.Choice) else (x,))
-            return v.Choice(tuple(options))
-        if type(a) is list and type(b) is list and len(a) == len(b):
-            return [self.merge(x, y) for x, y in zip(a, b)]
-        if type(a) is list and type(b) is list:
-            self.note("a list of layers depends on a condition that is not known")
-        return UNKNOWN
 
     def _for(self, stmt: tuple[Any, ...], f: Frame) -> Any:
         _, target, iter_expr, body, orelse, _slot = stmt
@@ -617,251 +437,20 @@ class Interp:
             return self.getattr(self.eval(e[1], f), e[2])
         return self._eval[tag](e, f)
 
-    def _fstr(self, e: tuple[Any, ...], f: Frame) -> Any:
-        if e[1] is None:
-            return UNKNOWN
-        out = []
-        for part in e[1]:
-            if type(part) is str:
-                out.append(part)
-                continue
-            value = self.eval(part, f)
-            if not v.is_const(value):
-                return UNKNOWN
-            out.append(str(value))
-        return "".join(out)
 
-    def _elements(self, elts: tuple[Any, ...], f: Frame) -> list[Any]:
-        out: list[Any] = []
-        for e in elts:
-            if e[0] == "*":
-                items = self.iterate(self.eval(e[1], f))
-                if items is None:
-                    self.note("a list is built from values that are not known")
-                    out.append(UNKNOWN)
-                else:
-                    out.extend(items)
-            else:
-                out.append(self.eval(e, f))
-        return out
 
-    def _dict(self, e: tuple[Any, ...], f: Frame) -> Any:
-        out: dict[Any, Any] = {}
-        for key, value in e[1]:
-            if key is None:
-                other = self.eval(value, f)
-                if type(other) is not dict:
-                    return UNKNOWN
-                out.update(other)
-                continue
-            k = self.eval(key, f)
-            if not v.is_const(k) or isinstance(k, list):
-                return UNKNOWN
-            out[k] = self.eval(value, f)
-        return out
 
-    def _unary(self, e: tuple[Any, ...], f: Frame) -> Any:
-        value = self.eval(e[2], f)
-        if e[1] == "not":
-            t = self.truth(value)
-            return UNKNOWN if t is None else not t
-        if isinstance(value, v.Tensor):
-            return value
-        if type(value) in (int, float) and not isinstance(value, bool):
-            return -value if e[1] == "-" else (value if e[1] == "+" else ~value)  # type: ignore[operator]
-        return UNKNOWN
 
-    def _boolop(self, e: tuple[Any, ...], f: Frame) -> Any:
-        left = self.eval(e[2], f)
-        t = self.truth(left)
-        if t is None:
-            return UNKNOWN
-        if (e[1] == "and") == t:
-            return self.eval(e[3], f)
-        return left
 
-    def _compare(self, e: tuple[Any, ...], f: Frame) -> Any:
-        left = self.eval(e[1], f)
-        result: Any = True
-        for op, right_expr in e[2]:
-            right = self.eval(right_expr, f)
-            outcome = self.compare(op, left, right)
-            if outcome is False:
-                return False
-            if outcome is UNKNOWN or isinstance(outcome, v.Tensor):
-                result = outcome  # unknown, or elementwise on tensors
-            left = right
-        return result
 
-    def compare(self, op: str, a: Any, b: Any) -> Any:
-        if op == "in" and type(a) is str and isinstance(b, v.ClassNameOf):
-            return v.Narrowing(b.module, kinds_named(a))
-        if isinstance(a, Found) and op in ("!=", ">", ">=") and b in (-1, 0):
-            if (op, b) in (("!=", -1), (">", -1), (">=", 0)):
-                return v.Narrowing(a.module, kinds_named(a.needle))
-        if op not in ("is", "is not", "in", "not in") and (
-                isinstance(a, v.Tensor) or isinstance(b, v.Tensor)):
-            return a if isinstance(a, v.Tensor) else b  # elementwise: a tensor of booleans
-        if op in ("is", "is not"):
-            if a is UNKNOWN or b is UNKNOWN or isinstance(a, (v.Choice, v.Opaque)) \
-                    or isinstance(b, (v.Choice, v.Opaque)):
-                return UNKNOWN
-            if isinstance(a, v.Tensor) or isinstance(b, v.Tensor):
-                return UNKNOWN
-            same = a is b or (a is None) == (b is None) and (a is None or const_equal(a, b))
-            return same if op == "is" else not same
-        if op in ("==", "!=") and (_never_equal(a, b) or _never_equal(b, a)):
-            return op == "!="  # a module, function or class never equals a constant
-        if v.is_const(a) and (v.is_const(b) or (op in ("in", "not in") and type(b) is dict)):
-            try:
-                return bool(_COMPARE[op](a, b))
-            except Exception:
-                return UNKNOWN
-        return UNKNOWN
 
-    def _ifexp(self, e: tuple[Any, ...], f: Frame) -> Any:
-        t = self.truth(self.eval(e[1], f))
-        if t is True:
-            return self.eval(e[2], f)
-        if t is False:
-            return self.eval(e[3], f)
-        return self.merge(self.eval(e[2], f), self.eval(e[3], f))
 
-    def _comp(self, e: tuple[Any, ...], f: Frame) -> Any:
-        out: list[Any] = []
-        inner = Frame(f.scope, closure=f.locals, self_obj=f.self_obj, cls=f.cls, owner=f.owner)
-        if f.closure is not None:
-            inner.closure = {**f.closure, **f.locals}
-        if not self._generate(e[3], 0, e[2], inner, out):
-            return UNKNOWN
-        return out if e[1] != "gen" else out  # generators are consumed like lists
 
-    def _generate(self, gens: tuple[Any, ...], i: int, elt: tuple[Any, ...], f: Frame,
-                  out: list[Any]) -> bool:
-        if i == len(gens):
-            out.append(self.eval(elt, f))
-            return True
-        target, iter_expr, ifs = gens[i]
-        items = self.iterate(self.eval(iter_expr, f))
-        if items is None:
-            self.note("a comprehension runs over values that are not known")
-            self.assign(target, UNKNOWN, f)
-            self.eval(elt, f)  # once, as loops run once: the calls inside still count
-            return False
-        for item in items[:MAX_LOOP]:
-            self.steps += 1
-            if self.steps > MAX_STEPS:
-                raise TooComplex()
-            self.assign(target, item, f)
-            keep: Any = True
-            for cond in ifs:
-                keep = self.truth(self.eval(cond, f))
-                if keep is not True:
-                    break
-            if keep is None:
-                self.note("a comprehension filter is not known")
-                return False
-            if keep and not self._generate(gens, i + 1, elt, f, out):
-                return False
-        return True
 
-    def _walrus(self, e: tuple[Any, ...], f: Frame) -> Any:
-        value = self.eval(e[2], f)
-        self.assign(e[1], value, f)
-        return value
 
-    def truth(self, value: Any) -> bool | None:
-        """Python truthiness, or None when it cannot be known."""
-        if value is UNKNOWN or isinstance(value, (v.Tensor, v.Opaque)):
-            return None
-        if isinstance(value, v.Choice):
-            falsy = [o is None for o in value.options]
-            return None if any(falsy) and not all(falsy) else not falsy[0]
-        if v.is_const(value) or type(value) is dict:
-            return bool(value)
-        return True
 
-    def binop(self, op: str, a: Any, b: Any) -> Any:
-        a_t, b_t = isinstance(a, v.Tensor), isinstance(b, v.Tensor)
-        if a_t and b_t:
-            if a.node == b.node and op in ("+", "*"):
-                return a  # `x + x` or `x * x` adds no connection
-            kind = ir.ADD if op in ("+", "-") else ir.MUL
-            return self.add_node(kind, (a, b), name=op)
-        if a_t or b_t:
-            return a if a_t else b  # scaling or shifting by a constant
-        if type(a) is list and type(b) is list and op == "+":
-            return a + b
-        if type(a) is list and type(b) is int and op == "*":
-            if len(a) * b > MAX_SIZE:
-                return UNKNOWN
-            return [clone(x) for _ in range(max(0, b)) for x in a]
-        if type(a) is tuple and type(b) is tuple and op == "+":
-            return a + b
-        if type(a) is str and op == "%":
-            try:
-                return a % b if v.is_const(b) else UNKNOWN
-            except Exception:
-                return UNKNOWN
-        if v.is_const(a) and v.is_const(b) and op in _BINOPS:
-            if not safe_size(op, a, b):
-                return UNKNOWN
-            try:
-                result = _BINOPS[op](a, b)
-            except Exception:
-                return UNKNOWN
-            return result if v.is_const(result) else UNKNOWN
-        return UNKNOWN
 
-    def subscript(self, obj: Any, key: Any) -> Any:
-        if isinstance(obj, v.Tensor):
-            return obj
-        if isinstance(key, slice):
-            parts = (key.start, key.stop, key.step)
-            if not all(p is None or type(p) is int for p in parts):
-                return UNKNOWN
-            if isinstance(obj, (list, tuple, str)):
-                return obj[key]
-            if isinstance(obj, v.SeqSpec):
-                return v.SeqSpec(obj.children[key])
-            if isinstance(obj, v.ListSpec):
-                return v.ListSpec(obj.children[key])
-            return UNKNOWN
-        if type(obj) in (list, tuple, str) and type(key) is int:
-            return obj[key] if -len(obj) <= key < len(obj) else UNKNOWN
-        if type(obj) is dict and v.is_const(key) and not isinstance(key, list):
-            return obj.get(key, UNKNOWN)
-        if isinstance(obj, v.SeqSpec) and type(key) is int:
-            return obj.children[key][1] if -len(obj.children) <= key < len(obj.children) \
-                else UNKNOWN
-        if isinstance(obj, v.ListSpec) and type(key) is int:
-            return obj.children[key] if -len(obj.children) <= key < len(obj.children) else UNKNOWN
-        if isinstance(obj, v.DictSpec) and type(key) is str:
-            return obj.children.get(key, UNKNOWN)
-        if isinstance(obj, v.Instance) and type(key) in (int, str):
-            children = self.children(obj)
-            if type(key) is int and -len(children) <= key < len(children):
-                return children[key][1]
-            return dict(children).get(key, UNKNOWN) if type(key) is str else UNKNOWN
-        return UNKNOWN
 
-    def iterate(self, value: Any) -> list[Any] | None:
-        """The items a `for` loop over `value` sees, or None when they are not known."""
-        if type(value) in (list, tuple):
-            return list(value)
-        if type(value) is dict:
-            return list(value)
-        if type(value) is str:
-            return list(value)
-        if isinstance(value, v.SeqSpec):
-            return [c for _, c in value.children]
-        if isinstance(value, v.ListSpec):
-            return list(value.children)
-        if isinstance(value, v.DictSpec):
-            return list(value.children)
-        if isinstance(value, v.Instance) and self.container_base(value.cls) is not None:
-            return [c for _, c in self.children(value)]
-        return None
 
     # --- attributes ----------------------------------------------------------------------
 
@@ -1130,6 +719,43 @@ class Interp:
         if isinstance(obj, (v.SeqSpec, v.ListSpec, v.DictSpec)):
             return container_method(self, obj, name, args)
         return self.unknown_call(args, f"`.{name}()` is not known")
+
+    # --- expressions, branches and imports (see those modules); methods so that the
+    # --- training reader can refine them --------------------------------------------------
+
+    def compare(self, op: str, a: Any, b: Any) -> Any:
+        return expressions.compare(self, op, a, b)
+
+    def truth(self, value: Any) -> bool | None:
+        return expressions.truth(self, value)
+
+    def binop(self, op: str, a: Any, b: Any) -> Any:
+        return expressions.binop(self, op, a, b)
+
+    def subscript(self, obj: Any, key: Any) -> Any:
+        return expressions.subscript(self, obj, key)
+
+    def iterate(self, value: Any) -> list[Any] | None:
+        return expressions.iterate(self, value)
+
+    def both_ways(self, first: Callable[[], Any], second: Callable[[], Any], f: Frame,
+              touched: frozenset[str] | None = None) -> Any:
+        return branches.both_ways(self, first, second, f, touched)
+
+    def merge(self, a: Any, b: Any) -> Any:
+        return branches.merge(self, a, b)
+
+    def load(self, scope: FileScope) -> dict[str, Any]:
+        return imports.load(self, scope)
+
+    def find_module(self, dotted: str, scope: FileScope, level: int) -> Any:
+        return imports.find_module(self, dotted, scope, level)
+
+    def submodule(self, module: v.ModuleVal, name: str) -> Any:
+        return imports.submodule(self, module, name)
+
+    def module_attr(self, module: v.ModuleVal, name: str) -> Any:
+        return imports.module_attr(self, module, name)
 
     # --- torch.nn (see torchnn.py); methods so that the training reader can refine them ---
 

@@ -1,0 +1,110 @@
+"""Modules and imports: a file's module level runs once (imports, definitions, constants);
+`import` and `from` statements resolve on disk through the project (see modules.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cnnlint.extract import values as v
+from cnnlint.extract.frames import MISSING, FileScope, Frame, TooComplex
+from cnnlint.extract.values import UNKNOWN
+
+if TYPE_CHECKING:
+    from cnnlint.extract.interp import Interp
+
+
+def load(interp: Interp, scope: FileScope) -> dict[str, Any]:
+    """Run a file's module level: imports, definitions and constant assignments."""
+    if scope.state == "new":
+        scope.state = "loading"  # an import cycle sees the names defined so far
+        frame = Frame(scope, owner="<module>")
+        frame.locals = scope.globals
+        try:
+            declarations(interp, scope.body, frame)
+        except (TooComplex, RecursionError):
+            interp.note(f"module level of {scope.path} is too complex")
+        except Exception as exc:  # a reader bug on one file must not stop the run
+            scope.load_error = f"{type(exc).__name__}: {exc}"
+        scope.state = "loaded"
+    return scope.globals
+
+
+def declarations(interp: Interp, body: tuple[Any, ...], frame: Frame) -> None:
+    """Module-level statements that define names; scripts' actions are not run here."""
+    for stmt in body:
+        tag = stmt[0]
+        if tag in ("import", "from", "def", "class", "assign", "augassign"):
+            interp.exec_stmt(stmt, frame)
+        elif tag == "if":
+            test = interp.truth(interp.eval(stmt[1], frame))
+            if test is not False:
+                declarations(interp, stmt[2], frame)
+            if test is not True:
+                declarations(interp, stmt[3], frame)
+        elif tag == "try":
+            declarations(interp, stmt[1], frame)
+
+
+def find_module(interp: Interp, dotted: str, scope: FileScope, level: int) -> Any:
+    """A project module as a value (its scope, or a namespace folder), or None."""
+    found, folder = interp.modules.resolve(scope, dotted, level)
+    adopt(interp, )
+    if found is None and folder is None:
+        return None
+    return v.ModuleVal(found, folder)
+
+
+def submodule(interp: Interp, module: v.ModuleVal, name: str) -> Any:
+    if module.folder is None:
+        return None
+    found, folder = interp.modules.submodule(module.folder, name)
+    adopt(interp, )
+    return v.ModuleVal(found, folder) if found is not None or folder is not None else None
+
+
+def adopt(interp: Interp) -> None:
+    """Scopes the module source read on demand join the run's scopes."""
+    while interp.modules.added:
+        scope = interp.modules.added.pop()
+        interp.scopes.setdefault(scope.path, scope)
+
+
+def module_attr(interp: Interp, module: v.ModuleVal, name: str) -> Any:
+    """`module.name`: a name the module defines, else a submodule of a package."""
+    if module.scope is not None:
+        names = interp.load(module.scope)
+        if name == "__dict__":
+            return names
+        found = names.get(name, MISSING)
+        if found is not MISSING:
+            return found
+    sub = interp.submodule(module, name)
+    return sub if sub is not None else UNKNOWN
+
+
+def import_statement(interp: Interp, stmt: tuple[Any, ...], f: Frame) -> None:
+    for dotted, asname in stmt[1]:
+        if asname:
+            found = interp.find_module(dotted, f.scope, 0)
+            f.locals[asname] = found if found is not None else v.Ref(dotted)
+        else:
+            head = dotted.split(".")[0]
+            found = interp.find_module(head, f.scope, 0)
+            f.locals[head] = found if found is not None else v.Ref(head)
+
+
+def from_statement(interp: Interp, stmt: tuple[Any, ...], f: Frame) -> None:
+    _, module, level, names = stmt
+    package = interp.find_module(module, f.scope, level)
+    for name, asname in names:
+        if name == "*":
+            if package is not None and package.scope is not None:
+                f.locals.update({k: x for k, x in interp.load(package.scope).items()
+                                 if not k.startswith("_")})
+            continue
+        target = asname or name
+        if package is None:
+            f.locals[target] = UNKNOWN if level else v.Ref(f"{module}.{name}")
+            continue
+        found = interp.module_attr(package, name)
+        f.locals[target] = found
