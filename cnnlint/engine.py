@@ -22,7 +22,7 @@ from cnnlint.extract.source import (
 from cnnlint.fanout import can_fork, fan_out, no_cyclic_gc
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.files import discover, display_path, matches
-from cnnlint.project import Project
+from cnnlint.project import Project, may_train
 from cnnlint.locate import Locator
 from cnnlint.findings import ErrorEntry, Finding
 from cnnlint.rule import Rule
@@ -41,6 +41,7 @@ class Result:
     trace_notes: list[str] = field(default_factory=list)  # what --trace traced, and how
     trace_skipped: list[str] = field(default_factory=list)  # what it left out (--verbose)
     context_notes: list[str] = field(default_factory=list)  # files read for context only
+    may_train: dict[str, bool] = field(default_factory=dict)  # the entry test, by file
     project_root: str | None = None
 
     def source_line(self, finding: Finding) -> str:
@@ -131,7 +132,9 @@ class Scope:
 
     reported: list[str]  # the files named on the command line
     analysed: list[str]  # those, the scripts that import them, and everything they import
-    entries: list[str]  # the files that get a script pass (they may train something)
+    # The files that get a script pass (they may train something); None: every analysed
+    # file whose bytes pass `may_train` (a run over the whole project needs no index).
+    entries: list[str] | None
 
     @classmethod
     def of(cls, project: Project, files: list[str]) -> Scope:
@@ -141,7 +144,7 @@ class Scope:
         # The named files first: their read errors are the run's.
         others = [name(p) for p in analysed if p not in by_abs]
         return cls(reported=list(files), analysed=[*files, *others],
-                   entries=[name(p) for p in entries])
+                   entries=None if entries is None else [name(p) for p in entries])
 
 
 class _Loader:
@@ -189,6 +192,7 @@ def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: 
             continue
         key = content_key(data) if cache is not None else quick_key(data)
         content_keys[path] = key
+        result.may_train[path] = may_train(data)
         if keys is not None:
             keys.append((path, key))
         cached = cache.get_facts(key) if cache is not None else None
@@ -327,6 +331,8 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
     try:
         interp = build_interp((f for f in facts if f.syntax_error is None), locator, modules)
         entries = scope.entries if scope is not None else None
+        if scope is not None and entries is None:
+            entries = sorted(p for p, trains in result.may_train.items() if trains)
         runs = extract_runs(interp, result.errors, entries=entries)  # type: ignore[arg-type]
         skipped = [p for p in interp.skipped_frameworks if p in reported]  # type: ignore[attr-defined]
         if skipped:

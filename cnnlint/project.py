@@ -132,6 +132,8 @@ class Project:
     # (never above them: an installed library is not the project).
     folders: tuple[str, ...] = ()
     _edges: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    cache: Any = field(default=None, repr=False)
+    _indexed: bool = field(default=False, repr=False)
     _reverse: dict[str, list[str]] | None = field(default=None, repr=False)
 
     # --- building -----------------------------------------------------------------------
@@ -157,10 +159,14 @@ class Project:
                 if root is None or folder == root or not folder.startswith(root):
                     break
                 folder = os.path.dirname(folder)
-        project._index(cache)
+        project.cache = cache  # the import index is built when first needed
         return project
 
-    def _index(self, cache: Any) -> None:
+    def _index(self) -> None:
+        if self._indexed:
+            return
+        self._indexed = True
+        cache = self.cache
         key = _index_key(self.root)
         old: dict[str, Any] = {}
         if cache is not None:
@@ -189,7 +195,7 @@ class Project:
                         data = handle.read()
                 except OSError:
                     continue
-                imports, trains = scan_imports(data), bool(_TRAINING_HINT.search(data))
+                imports, trains = scan_imports(data), may_train(data)
                 changed = True
             new[path] = (stamp, imports, trains)
             self.entries[path] = FileEntry(imports=imports, trains=trains)
@@ -298,6 +304,7 @@ class Project:
     def imports_of(self, path: str) -> tuple[str, ...]:
         found = self._edges.get(path)
         if found is None:
+            self._index()
             entry = self.entries.get(path)
             targets: list[str] = []
             if entry is not None:
@@ -308,6 +315,7 @@ class Project:
 
     def importers(self) -> dict[str, list[str]]:
         """The reverse import index: file -> the project files that import it."""
+        self._index()
         if self._reverse is None:
             reverse: dict[str, list[str]] = {}
             for path in sorted(self.entries):
@@ -318,13 +326,16 @@ class Project:
 
     # --- what a run reads --------------------------------------------------------------
 
-    def analysis_set(self, linted: list[str]) -> tuple[list[str], list[str]]:
+    def analysis_set(self, linted: list[str]) -> tuple[list[str], list[str] | None]:
         """(files to analyse, entry files) for linting `linted` (absolute paths).
 
         Entry files get a script pass: the linted files and every file that imports them,
         directly or not, that may train something. The analysis set adds everything the
-        entries import, directly or not."""
+        entries import, directly or not. When every project file is linted, no index is
+        needed: the entries are left to `may_train` on the bytes the run reads (None)."""
         linted_set = set(linted)
+        if self.files <= linted_set:
+            return sorted(linted_set), None
         reverse = self.importers()
         seen = set(linted_set)
         queue = list(linted_set)
@@ -344,6 +355,7 @@ class Project:
         return sorted(needed), entries
 
     def trains(self, path: str) -> bool:
+        self._index()
         entry = self.entries.get(path)
         return entry is not None and entry.trains
 
@@ -359,6 +371,11 @@ class Project:
         if parts and parts[-1] == "__init__":
             parts = parts[:-1]
         return ".".join(parts)
+
+
+def may_train(data: bytes) -> bool:
+    """The entry test on a file's bytes (see _TRAINING_HINT)."""
+    return bool(_TRAINING_HINT.search(data))
 
 
 def _index_key(root: str | None) -> str:
