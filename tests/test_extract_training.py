@@ -98,7 +98,7 @@ def test_argparse_spellings() -> None:
     """) + textwrap.indent(LOOP, "    "))
     assert run.loaders[0].batch_size is not None
     assert run.loaders[0].batch_size.value == 32  # "32" converted by type=int
-    assert run.loaders[0].batch_size.origin == "argparse default of `--bs`"
+    assert run.loaders[0].batch_size.origin == "argparse default of `--batch_size`"
     assert run.epoch_loops[0].count is not None and run.epoch_loops[0].count.value == 7
     assert run.optimizers[0].lr is not None and run.optimizers[0].lr.origin == "torch default"
 

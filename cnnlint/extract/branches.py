@@ -63,13 +63,17 @@ def restore(interp: Interp, f: Frame, snap: tuple[dict[str, Any], dict[str, Any]
 
 
 def merge_into(interp: Interp, f: Frame, other: tuple[dict[str, Any], dict[str, Any] | None],
-                names: frozenset[str]) -> None:
+                names: frozenset[str], combine: Callable[[Any, Any], Any] | None = None
+                ) -> None:
+    """Merge the state `other` (after the first branch) into the frame (after the second):
+    with `interp.merge`, or `combine(first, second)`."""
+    combine = combine or interp.merge
     theirs_local = other[0]
     for key in names:
         a, b = theirs_local.get(key, MISSING), f.locals.get(key, MISSING)
         if a is MISSING and b is MISSING:
             continue
-        f.locals[key] = b if a is MISSING else (a if b is MISSING else interp.merge(a, b))
+        f.locals[key] = b if a is MISSING else (a if b is MISSING else combine(a, b))
     mine = f.self_obj.attrs if other[1] is not None else None
     theirs = other[1]
     if mine is None or theirs is None:
@@ -79,7 +83,7 @@ def merge_into(interp: Interp, f: Frame, other: tuple[dict[str, Any], dict[str, 
         if a is MISSING or b is MISSING:
             mine[key] = b if a is MISSING else a
         else:
-            mine[key] = interp.merge(a, b)
+            mine[key] = combine(a, b)
 
 
 def merge(interp: Interp, a: Any, b: Any) -> Any:

@@ -52,7 +52,8 @@ class ConfigInterp(Interp):
             base = self.eval(expr[1], f)
             if isinstance(base, TrainObj) and base.kind == "namespace":
                 if base.name == "argparse" and tag == "attr":
-                    return f"argparse default of `--{expr[2].replace('_', '-')}`"
+                    flag = base.fields.get("flags", {}).get(expr[2], "--" + expr[2])
+                    return f"argparse default of `{flag}`"
                 return f"`{text(expr)}` ({base.name})"
             if isinstance(base, v.ModuleVal) and base.scope is not None:
                 return f"`{text(expr)}` in {base.scope.path}"
@@ -95,6 +96,11 @@ class ConfigInterp(Interp):
                         f: Frame) -> None:
         """After `name = expr`: keep where the value came from, and name loaders and
         datasets after the variable that holds them."""
+        if target[0] in ("tuple", "list") and expr[0] in ("tuple", "list") \
+                and len(target[1]) == len(expr[1]):
+            for part, source in zip(target[1], expr[1]):  # `a, b = cfg.a, cfg.b`
+                self.remember_origin(part, source, UNKNOWN, f)
+            return
         if target[0] != "name":
             return
         origin = self.origin(expr, f)
@@ -139,10 +145,13 @@ class ConfigInterp(Interp):
         """argparse parsers and namespaces; ABSENT for any other call."""
         if qualname == "argparse.ArgumentParser":
             defaults: dict[str, Any] = {}
+            flags: dict[str, str] = {}
             for parent in args.kw.get("parents", None) or ():
                 if isinstance(parent, TrainObj) and parent.kind == "parser":
                     defaults.update(parent.fields["defaults"])
-            return TrainObj("parser", "ArgumentParser", loc, {"defaults": defaults})
+                    flags.update(parent.fields["flags"])
+            return TrainObj("parser", "ArgumentParser", loc,
+                            {"defaults": defaults, "flags": flags})
         if qualname in ("types.SimpleNamespace", "argparse.Namespace"):
             return TrainObj("namespace", qualname.rsplit(".", 1)[-1], loc,
                             {"values": dict(args.kw)})
@@ -159,7 +168,8 @@ class ConfigInterp(Interp):
             return None
         if name in ("parse_args", "parse_known_args"):
             ns = TrainObj("namespace", "argparse", parser.loc,
-                          {"values": dict(parser.fields["defaults"])})
+                          {"values": dict(parser.fields["defaults"]),
+                           "flags": parser.fields["flags"]})
             return ns if name == "parse_args" else (ns, UNKNOWN)
         return UNKNOWN
 
@@ -173,6 +183,9 @@ def _add_argument(parser: TrainObj, args: Args) -> None:
         dest = chosen.lstrip("-").replace("-", "_")
     if not dest:
         return
+    spelled = [a for a in flags if a.startswith("--")] or flags
+    if spelled:
+        parser.fields["flags"][dest] = spelled[0]
     default = args.kw.get("default", None)
     if args.kw.get("required") is True or (flags and not flags[0].startswith("-")):
         default = UNKNOWN  # given on every command line: not known here

@@ -60,6 +60,7 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
     before = len(rec.constructions)
     call_hook(interp, model, "configure_optimizers")
     for construction in rec.constructions[before:]:
+        construction.stepped = True  # Lightning steps what configure_optimizers returns
         if weights_of(construction.params):
             rec.trained.extend(weights_of(construction.params))
     batch = interp.add_node(ir.INPUT, (), name="batch")

@@ -24,10 +24,11 @@ import re
 from typing import Any
 
 from cnnlint import catalogue, ir
+from cnnlint.extract import branches
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
 from cnnlint.extract.frames import (
-    MAX_CALL_DEPTH, Args, Frame, tensors_in,
+    MAX_CALL_DEPTH, Args, Frame, names_in, tensors_in,
 )
 from cnnlint.extract.memo import ConstructionMemo, ForwardMemo
 from cnnlint.extract.training import library, lightning, opaque
@@ -169,17 +170,42 @@ class TrainingInterp(ConfigInterp):
         self.accumulating += modulo
         try:
             if self._toggle(stmt[1], f):
-                return self.both_ways(lambda: self.exec_block(stmt[2], f),
-                                      lambda: self.exec_block(stmt[3], f), f)
+                test = self.truth(self.eval(stmt[1], f))
+                if test is not None:
+                    taken, other = (stmt[2], stmt[3]) if test else (stmt[3], stmt[2])
+                    return self._optional(other, taken, names_in(stmt), f)
             return super()._if(stmt, f)
         finally:
             self.accumulating -= modulo
             self.conditions.pop()
 
+    def _optional(self, body: tuple[Any, ...], default: tuple[Any, ...],
+                  names: frozenset[str], f: Frame) -> Any:
+        """Code behind an option that is off by default, then the default code. What the
+        option's code does counts (a best checkpoint, an early stop, a validation pass);
+        the values after it are the default's, except an object the option creates where
+        the default leaves None (an EMA model, a checkpoint saver): code further on that
+        tests for it is read too. Modes stay the default's."""
+        rec = self.recorder
+        assert rec is not None
+        before = branches.snapshot(self, f, names)
+        modes, loaders = dict(rec.modes), len(rec.loaders)
+        self.exec_block(body, f)
+        after = branches.snapshot(self, f, names)
+        branches.restore(self, f, before, names)
+        rec.modes = modes
+        rec.loaders[loaders:] = [loader for loader in rec.loaders[loaders:]
+                                 if id(loader) in rec.train_loader_ids]
+        status = self.exec_block(default, f)
+        branches.merge_into(self, f, after, names,
+                            combine=lambda optional, usual: optional
+                            if usual is None and optional is not None else usual)
+        return status
+
     def _toggle(self, test: tuple[Any, ...], f: Frame) -> bool:
         """A test of a command-line option left off by default (`if args.output_dir:`,
-        `if args.early_stop:`): the code behind it is part of the script, so both ways
-        are read; taking only the default would report what the script can do as missing."""
+        `if args.early_stop:`): the code behind it is part of the script, so it is read;
+        taking only the default would report what the script can do as missing."""
         stack: list[Any] = [test]
         while stack:
             e = stack.pop()
@@ -569,6 +595,8 @@ class TrainingInterp(ConfigInterp):
         assert rec is not None
         construction = rec.optimizer_objs.get(id(optimizer))
         weights = weights_of(construction.params) if construction is not None else []
+        if construction is not None:
+            construction.stepped = True
         flags = set()
         if weights:
             flags.add("trains")

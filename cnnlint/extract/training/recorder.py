@@ -45,6 +45,7 @@ class Construction:
     loops: tuple[int, ...]
     lr: Any  # the lr value, to tell a rebuilt optimizer's schedule
     given: bool = False  # a parameter of a function read without its caller: not built here
+    stepped: bool = False  # its step() ran: an optimizer built but never stepped trains nothing
 
 
 @dataclass
@@ -118,7 +119,7 @@ class Recorder:
                ) -> ir.TrainingRun | None:
         """The run, or None when nothing in the pass trains a model."""
         trains_model = [c for c in self.constructions
-                        if _holds_weights(c.params) and not c.given]
+                        if _holds_weights(c.params) and c.stepped and not c.given]
         training_steps = [e for e in self.events if e.kind == ir.STEP and "trains" in e.flags]
         if not training_steps and not self.lightning:
             return None
@@ -263,9 +264,10 @@ class Recorder:
         for loop in loops:
             if loop.kind != "epoch" or loop.loc is None:
                 continue
-            blockers = [e for e in events if e.kind == ir.UNRESOLVED and loop.id in e.loops]
+            blockers = list(dict.fromkeys(f"`{e.what}`" for e in events
+                                          if e.kind == ir.UNRESOLVED and loop.id in e.loops))
             if blockers:
-                calls = ", ".join(dict.fromkeys(f"`{e.what}`" for e in blockers[:4]))
+                calls = ", ".join(blockers[:4])
                 more = f" and {len(blockers) - 4} more" if len(blockers) > 4 else ""
                 notes.append(f"{loop.loc.path}:{loop.loc.line}: the training loop calls "
                              f"{calls}{more}, which could not be followed: rules about what "
