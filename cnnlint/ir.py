@@ -136,8 +136,10 @@ class ProjectFacts:
     runs: list["TrainingRun"] = field(default_factory=list)
 
     def runs_training(self, model: Model) -> list["TrainingRun"]:
-        """The runs whose optimizer steps this model's weights (matched by module and name)."""
-        return [r for r in self.runs if any(model.key in m.keys for m in r.models)]
+        """The runs whose optimizer steps this model's weights, alone or as a part of a bigger
+        model (matched by module and name)."""
+        return [r for r in self.runs
+                if any(model.key in m.keys or model.key in m.parts for m in r.models)]
 
     def model(self, key: str) -> Model | None:
         return next((m for m in self.models if m.key == key), None)
@@ -211,6 +213,9 @@ class TrainedModel:
     # The layer families its construction shows (with the arguments the run passes); None
     # when the model is not known (a library or registry model).
     families: frozenset[str] | None = None
+    # The blocks inside it, by class and by the factory that built them: they are trained
+    # with it (`RetinaNet.fpn`, built by `FPN50()`).
+    parts: tuple[str, ...] = ()
 
     def describe(self) -> str:
         where = f" ({self.defined.path}:{self.defined.line})" if self.defined else ""

@@ -17,10 +17,10 @@ class DeepStackWithoutRegularization(Rule):
 
     ## What it flags
     A network with `min-layers` (default 8) or more weighted layers, no dropout layer or
-    `F.dropout` call anywhere, and no weight decay in the training code of the run that
-    trains it (`weight_decay` of its optimizers, AdamW's default 0.01 included). When the
-    run holds no training code for the model, the decay is unknown: the finding is then
-    only `info` and says so.
+    `F.dropout` call anywhere, and no weight decay in the project's training code for it
+    (`weight_decay` of the optimizers that train it, or a model it is part of; AdamW's
+    default 0.01 included). When no training script for the model is found, or its decay
+    is not known, the finding is only `info` and says so.
 
     ## Why it matters
     A big model learns the training set's details and noise unless something holds it back
@@ -70,11 +70,12 @@ class DeepStackWithoutRegularization(Rule):
                 model.loc, symbol=model.name,
                 related=[(o.loc, f"`{o.kind}` without weight decay") for o in optimizers])
             return
-        # No training code for this model in the run (or decay not resolved): say so, at
+        # No training script found for this model (or its decay not known): say so, at
         # info level.
+        why = "its optimizer's decay is not known" if optimizers else \
+            "no training script found for it"
         yield self.finding(
-            f"{len(weighted)} weighted layers and no dropout; weight decay unknown "
-            "(no training code for this model in the run)",
+            f"{len(weighted)} weighted layers and no dropout; weight decay unknown ({why})",
             model.loc, symbol=model.name, severity="info")
 
     valid = [

@@ -411,9 +411,12 @@ class TrainingInterp(ConfigInterp):
         if isinstance(func, v.FuncVal):
             self.prepare_call(f)
         result = super().call(func, args, f, loc, func_expr)
-        if isinstance(func, v.FuncVal) and isinstance(result, (*v.MODULE_VALUES, v.Opaque)) \
-                and not self.in_module_code(f):
-            self.built_by(result, func, loc)
+        if isinstance(func, v.FuncVal) and isinstance(result, (*v.MODULE_VALUES, v.Opaque)):
+            if not self.in_module_code(f):
+                self.built_by(result, func, loc)
+            elif isinstance(result, v.Instance):  # a factory building a part of a model
+                rec.part_builders.setdefault(id(result), ir.model_key(func.scope.module,
+                                                                      func.name))
         return result
 
     def built_by(self, model: Any, fn: v.FuncVal, loc: Loc | None) -> None:

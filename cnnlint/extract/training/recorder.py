@@ -69,6 +69,7 @@ class Recorder:
     models: dict[int, tuple[Any, str, Loc | None, list[tuple[str, Loc | None, bool]]]] = field(
         default_factory=dict)
     trained: list[Any] = field(default_factory=list)  # model values an optimizer holds
+    part_builders: dict[int, str] = field(default_factory=dict)  # id(block) -> its factory
     train_loader_ids: set[int] = field(default_factory=set)
     first_step: tuple[Loc, str] | None = None
     # id(model) -> (model, train mode, the number of unresolved calls when it was set)
@@ -256,8 +257,15 @@ class Recorder:
             name = factories[0][0].rsplit(":", 1)[-1]
             defined = factories[0][1] or defined
         families = frozenset(interp.layer_families(model))
+        parts: list[str] = []
+        for part in interp.submodules(model)[1:]:
+            if isinstance(part, v.Instance):
+                parts.append(ir.model_key(part.cls.scope.module, part.cls.name))
+                if id(part) in self.part_builders:
+                    parts.append(self.part_builders[id(part)])
         return ir.TrainedModel(keys=tuple(dict.fromkeys(keys)), name=name, loc=loc,
-                               defined=defined, families=families)
+                               defined=defined, families=families,
+                               parts=tuple(dict.fromkeys(parts)))
 
     def _notes(self, loops: list[ir.Loop], events: list[ir.Event]) -> list[str]:
         notes = list(self.notes)
