@@ -162,7 +162,7 @@ class Setting:
 
     def source(self) -> str:
         """" (argparse default of `--lr`)", or "" for a literal."""
-        return f" ({self.origin})" if self.origin and self.origin != "literal" else ""
+        return f" ({self.origin})" if self.origin not in ("", "literal", "expression") else ""
 
     def describe(self) -> str:
         return f"{self.value!r}{self.source()}"

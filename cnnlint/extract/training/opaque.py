@@ -56,8 +56,9 @@ def call_unknown(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None,
 
 def call_opaque(interp: TrainingInterp, func: v.Opaque, args: Args, f: Frame, loc: Loc | None,
                  func_expr: tuple[Any, ...] | None) -> Any:
-    if func.parent is not None:
-        return opaque_method(interp, func.parent, func.attr, args, f, loc)
+    if func.parent is not None and func_expr is not None and func_expr[0] == "attr" \
+            and func_expr[2] == func.attr:  # `obj.method(...)`, not a value held in a name
+        return opaque_method(interp, func.parent, func.attr, args, f, loc, describe(func_expr))
     tensors = tensors_in(args)
     if func.model:
         if not interp.in_module_code(f):
@@ -68,12 +69,14 @@ def call_opaque(interp: TrainingInterp, func: v.Opaque, args: Args, f: Frame, lo
         return interp.unknown_call(args, f"`{func.origin}(...)` is not known")
     if func.library and inert(func.library):
         return v.Opaque(f"{func.origin}(...)", func.library)
-    interp.blocked_by(f"{func.origin}(...)", loc, f, interp.touches_models(args, False))
+    interp.blocked_by(describe(func_expr) if func_expr is not None else func.origin, loc, f,
+                      interp.touches_models(args, False))
     return v.Opaque(f"{func.origin}(...)")
 
 
 def opaque_method(interp: TrainingInterp, obj: v.Opaque, name: str, args: Args, f: Frame,
-                   loc: Loc | None) -> Any:
+                   loc: Loc | None, source: str = "") -> Any:
+    """`obj.name(...)`; `source` is the call as written, for notes."""
     rec = interp.recorder
     assert rec is not None
     if name in ("parameters", "named_parameters"):
@@ -102,7 +105,7 @@ def opaque_method(interp: TrainingInterp, obj: v.Opaque, name: str, args: Args, 
     if obj.library and inert(obj.library) and not obj.model:
         return tensors[0] if tensors else v.Opaque(f"{obj.origin}.{name}()", obj.library)
     if not (name in PLAIN_METHODS and not obj.model):
-        interp.blocked_by(f"{obj.origin}.{name}", loc, f, True)
+        interp.blocked_by(source or f"{obj.origin}.{name}", loc, f, True)
     if tensors:
         return interp.unknown_call(args, f"`{obj.origin}.{name}()` is not known")
     return v.Opaque(f"{obj.origin}.{name}()")

@@ -272,8 +272,9 @@ class Recorder:
         for loop in loops:
             if loop.kind != "epoch" or loop.loc is None:
                 continue
-            blockers = list(dict.fromkeys(f"`{e.what}`" for e in events
-                                          if e.kind == ir.UNRESOLVED and loop.id in e.loops))
+            blockers = list(dict.fromkeys(
+                f"`{e.what}`" + (f" ({e.loc.path}:{e.loc.line})" if e.loc else "")
+                for e in events if e.kind == ir.UNRESOLVED and loop.id in e.loops))
             if blockers:
                 calls = ", ".join(blockers[:4])
                 more = f" and {len(blockers) - 4} more" if len(blockers) > 4 else ""
