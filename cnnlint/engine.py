@@ -215,6 +215,11 @@ def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: 
         if cache is not None:
             cache.put_facts_payload(key, marshal.dumps(value))
     result.facts = {p: result.facts[p] for p in paths if p in result.facts}
+    for path, facts in result.facts.items():
+        if facts.syntax_error is not None and reported is not None and path not in reported:
+            result.context_notes.append(
+                f"{path}: not analysed: syntax error at line {facts.syntax_error[1]} "
+                "(what it defines is unknown to the files that import it)")
     return keys
 
 

@@ -148,3 +148,15 @@ def test_without_a_project_root_only_the_files_beside_are_read(
     project = Project.open([str(tmp_path / "model.py")], [], str(tmp_path))
     if project.root is None:  # unless the temporary folder sits inside a project
         assert project.files == {str(tmp_path / "model.py"), str(tmp_path / "train.py")}
+
+
+def test_a_file_read_for_context_that_does_not_parse_is_a_note(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path, {"pyproject.toml": "", "helpers.py": "def f(:\n",
+                     "train.py": "from helpers import f\n"})
+    monkeypatch.chdir(tmp_path)
+    rules = load_rules()
+    settings = build_settings(["train.py"], Flags(), rules)
+    result = lint(["train.py"], settings, rules)
+    assert result.errors == [] and result.findings == []  # not the run's file: no CNN900
+    assert "helpers.py: not analysed: syntax error at line 1" in " ".join(result.notes())
