@@ -291,6 +291,17 @@ class TrainingRun:
     def epoch_loops(self) -> list[Loop]:
         return [loop for loop in self.loops if loop.kind == "epoch"]
 
+    def long_epoch_loops(self, at_least: int) -> list[tuple[Loop, Setting, Loc]]:
+        """(loop, its epoch count, where it is) for the epoch loops of at least `at_least`
+        epochs, a known number."""
+        out = []
+        for loop in self.epoch_loops:
+            epochs = loop.count
+            if epochs is not None and epochs.known and loop.loc is not None \
+                    and epochs.value >= at_least:  # type: ignore[operator]
+                out.append((loop, epochs, loop.loc))
+        return out
+
     def events_in(self, loop: Loop | int, *kinds: str) -> list[Event]:
         """The events of `kinds` that happened inside `loop` (also in functions it called)."""
         ident = loop if isinstance(loop, int) else loop.id

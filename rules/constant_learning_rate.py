@@ -55,13 +55,10 @@ class ConstantLearningRate(Rule):
         for run in project.runs:
             if run.events_of(SCHEDULE) or (not run.optimizers and not run.lightning):
                 continue
-            for loop in run.epoch_loops:
-                epochs = loop.count
-                if epochs is None or not epochs.known or loop.loc is None:
-                    continue
-                if epochs.value >= self.options.min_epochs and run.judgeable(loop):  # type: ignore[operator]
+            for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
+                if run.judgeable(loop):
                     yield self.finding(f"trains {epochs.value} epochs{epochs.source()} at a "
-                                       "constant learning rate", loop.loc, symbol=loop.symbol)
+                                       "constant learning rate", loc, symbol=loop.symbol)
 
     valid = [
         """

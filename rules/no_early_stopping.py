@@ -64,17 +64,12 @@ class NoEarlyStopping(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            for loop in run.epoch_loops:
-                epochs = loop.count
-                if epochs is None or not epochs.known or loop.loc is None:
-                    continue
-                if epochs.value < self.options.min_epochs:  # type: ignore[operator]
-                    continue
+            for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 if run.events_in(loop, EARLY_STOP, BEST_CHECKPOINT) or not run.judgeable(loop):
                     continue
                 yield self.finding(
                     f"trains {epochs.value} epochs{epochs.source()} with no early stopping and "
-                    "no best checkpoint on a validation metric", loop.loc, symbol=loop.symbol)
+                    "no best checkpoint on a validation metric", loc, symbol=loop.symbol)
 
     valid = [
         """

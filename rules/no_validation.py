@@ -60,18 +60,13 @@ class NoValidation(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            for loop in run.epoch_loops:
-                epochs = loop.count
-                if epochs is None or not epochs.known or loop.loc is None:
-                    continue
-                if epochs.value < self.options.min_epochs:  # type: ignore[operator]
-                    continue
+            for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 if any(evaluates(e) for e in run.events_in(loop, FORWARD)):
                     continue
                 if run.judgeable(loop):
                     yield self.finding(
                         f"trains {epochs.value} epochs{epochs.source()} with no evaluation "
-                        "on held-out data", loop.loc, symbol=loop.symbol)
+                        "on held-out data", loc, symbol=loop.symbol)
 
     valid = [
         """

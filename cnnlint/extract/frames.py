@@ -116,6 +116,25 @@ def safe_size(op: str, a: Any, b: Any) -> bool:
 NAMES_CACHE: dict[int, tuple[tuple[Any, ...], frozenset[str]]] = {}
 
 
+def identifiers(parts: Any, attributes: bool = False) -> list[str]:
+    """The names (and with `attributes`, the attribute names) lowered code mentions, in no
+    particular order."""
+    found: list[str] = []
+    stack: list[Any] = [parts]
+    while stack:
+        item = stack.pop()
+        if type(item) is not tuple or not item:
+            continue
+        tag = item[0]
+        if (tag == "name" and len(item) == 2 or attributes and tag == "attr") \
+                and type(item[-1]) is str:
+            found.append(item[-1])
+            if tag == "name":
+                continue
+        stack.extend(x for x in item if type(x) is tuple)
+    return found
+
+
 def names_in(stmt: tuple[Any, ...]) -> frozenset[str]:
     """Every local name an `if` statement's branches mention or bind (cached per statement:
     the lowered code lives as long as the run)."""

@@ -22,7 +22,7 @@ from cnnlint.extract.builtins import (
     BUILTINS, container_method, dict_method, list_method, str_method,
 )
 from cnnlint.extract.memo import (
-    ConstructionMemo, ForwardMemo, builder_key, fresh, lists_in, unchanged,
+    Built, ConstructionMemo, ForwardMemo, builder_key, fresh, lists_in, unchanged,
 )
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.frames import (
@@ -137,6 +137,16 @@ class Interp:
             root = self.owners.get(id(module))
             if root is not None:
                 self.prints.pop(root, None)
+
+    def reuse(self, hit: Built) -> Any:
+        """A fresh copy of a kept construction, replaying what building it did besides
+        building: its steps, notes and weight initialisations."""
+        self.charge(hit.steps)
+        self.built += hit.built
+        for message in hit.notes:
+            self.note(message)
+        self.inits.extend(hit.inits)
+        return fresh(hit, self.prints, self.owners)
 
     def charge(self, steps: int) -> None:
         """Count steps a reused result took to compute: the budget is the same either way."""
@@ -591,12 +601,7 @@ class Interp:
         if build is not None:
             hit = memo.get(build, fn.node)
             if hit is not None and self.depth + hit.depth < MAX_CALL_DEPTH:
-                self.charge(hit.steps)
-                self.built += hit.built
-                for message in hit.notes:
-                    self.note(message)
-                self.inits.extend(hit.inits)
-                return fresh(hit, self.prints, self.owners)
+                return self.reuse(hit)
             if hit is not None or memo.known_unreusable(build):
                 build = None
         if build is None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from cnnlint import ir
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import Args, immutable_const
+from cnnlint.extract.frames import Args, identifiers, immutable_const
 
 _NOT_COPYABLE = object()
 UNSEEN = object()  # a forward memo key not met yet
@@ -118,17 +118,7 @@ def free_names(node: tuple[Any, ...]) -> tuple[str, ...]:
     found = _FREE.get(id(node))
     if found is not None and found[0] is node:
         return found[1]
-    names: set[str] = set()
-    stack: list[Any] = [node[2], node[3]]
-    while stack:
-        item = stack.pop()
-        if type(item) is not tuple or not item:
-            continue
-        if item[0] == "name" and len(item) == 2 and type(item[1]) is str:
-            names.add(item[1])
-            continue
-        stack.extend(x for x in item if type(x) is tuple)
-    result = tuple(sorted(names))
+    result = tuple(sorted(set(identifiers((node[2], node[3])))))
     _FREE[id(node)] = (node, result)
     return result
 
@@ -178,33 +168,9 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None, limit: int = 0) -
         layer = memo[id(value)] = v.LayerSpec(value.kind, value.args, value.loc, value.scope)
         return layer
     if kind is v.Instance:
-        inst = memo[id(value)] = v.Instance(value.cls)
-        attrs = copy_value(value.attrs, memo, limit)
-        if attrs is _NOT_COPYABLE:
-            return _NOT_COPYABLE
-        inst.attrs = attrs
-        return inst
-    if kind is v.SeqSpec:
-        seq = memo[id(value)] = v.SeqSpec()
-        children = copy_value(value.children, memo, limit)
-        if children is _NOT_COPYABLE:
-            return _NOT_COPYABLE
-        seq.children = children
-        return seq
-    if kind is v.ListSpec:
-        lst = memo[id(value)] = v.ListSpec()
-        items = copy_value(value.children, memo, limit)
-        if items is _NOT_COPYABLE:
-            return _NOT_COPYABLE
-        lst.children = items
-        return lst
-    if kind is v.DictSpec:
-        dct = memo[id(value)] = v.DictSpec()
-        entries = copy_value(value.children, memo, limit)
-        if entries is _NOT_COPYABLE:
-            return _NOT_COPYABLE
-        dct.children = entries
-        return dct
+        return _copy_holder(v.Instance(value.cls), "attrs", value, memo, limit)
+    if kind in (v.SeqSpec, v.ListSpec, v.DictSpec):
+        return _copy_holder(kind(), "children", value, memo, limit)
     if kind is v.Choice:
         options = copy_value(value.options, memo, limit)
         return _NOT_COPYABLE if options is _NOT_COPYABLE else v.Choice(options)
@@ -217,6 +183,17 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None, limit: int = 0) -
         bound = copy_value(value.bound, memo, limit)
         return _NOT_COPYABLE if bound is _NOT_COPYABLE else replace(value, bound=bound)
     return _NOT_COPYABLE
+
+
+def _copy_holder(made: Any, field_name: str, value: Any, memo: dict[int, Any],
+                 limit: int) -> Any:
+    """`made` (an empty module of `value`'s kind) with a copy of what `value` holds."""
+    memo[id(value)] = made  # before the children: a child may refer back to it
+    held = copy_value(getattr(value, field_name), memo, limit)
+    if held is _NOT_COPYABLE:
+        return _NOT_COPYABLE
+    setattr(made, field_name, held)
+    return made
 
 
 class ConstructionMemo:

@@ -14,7 +14,7 @@ from cnnlint import catalogue, ir
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import MAX_CALL_DEPTH, MODULE_BASES, Args, Frame, tensors_in
 from cnnlint.extract.memo import (
-    NO_PRINT, UNSEEN, ForwardMemo, Fragment, construction_key, fingerprint, fresh, layers_of,
+    NO_PRINT, UNSEEN, ForwardMemo, Fragment, construction_key, fingerprint, layers_of,
     lists_in, record, replay, unchanged,
 )
 from cnnlint.extract.values import UNKNOWN
@@ -32,12 +32,7 @@ def instantiate(interp: Interp, cls: v.ClassVal, args: Args, f: Frame, loc: Loc 
     if key is not None and memo is not None:
         hit = memo.get(key, cls)
         if hit is not None and interp.depth + hit.depth < MAX_CALL_DEPTH:
-            interp.charge(hit.steps)
-            interp.built += hit.built
-            for message in hit.notes:
-                interp.note(message)
-            interp.inits.extend(hit.inits)
-            return fresh(hit, interp.prints, interp.owners)
+            return interp.reuse(hit)
         if memo.known_unreusable(key) or hit is not None:
             key = None
     start = (interp.steps, interp.built, len(interp.noted), len(interp.inits), interp.deepest)

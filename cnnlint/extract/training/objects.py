@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import describe
+from cnnlint.extract.frames import describe, identifiers
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
@@ -225,17 +225,11 @@ _METRIC_WORDS = ("best", "val", "valid", "validation", "acc", "accuracy", "loss"
 
 def metric_words(expr: tuple[Any, ...]) -> bool:
     """True when a test names a metric or a best value: `val_loss < best`, `is_best`."""
-    stack: list[Any] = [expr]
-    while stack:
-        e = stack.pop()
-        if type(e) is not tuple or not e:
-            continue
-        if e[0] in ("name", "attr") and type(e[-1]) is str:
-            for word in re.split(r"_|(?<=[a-z])(?=[A-Z])", e[-1]):
-                word = word.lower()
-                if word.startswith("best") or word.rstrip("0123456789") in _METRIC_WORDS:
-                    return True
-        stack.extend(x for x in e if type(x) is tuple)
+    for name in identifiers(expr, attributes=True):
+        for word in re.split(r"_|(?<=[a-z])(?=[A-Z])", name):
+            word = word.lower()
+            if word.startswith("best") or word.rstrip("0123456789") in _METRIC_WORDS:
+                return True
     return False
 
 

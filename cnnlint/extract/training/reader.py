@@ -28,7 +28,7 @@ from cnnlint.extract import branches
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
 from cnnlint.extract.frames import (
-    MAX_CALL_DEPTH, Args, Frame, names_in, tensors_in,
+    MAX_CALL_DEPTH, Args, Frame, identifiers, names_in, tensors_in,
 )
 from cnnlint.extract.memo import ConstructionMemo, ForwardMemo
 from cnnlint.extract.training import library, lightning, opaque
@@ -655,14 +655,5 @@ def _weighted(spec: v.LayerSpec) -> bool:
 
 def text_of(expr: tuple[Any, ...]) -> str:
     """Every name and attribute in an expression, space-separated (for keyword tests)."""
-    words: list[str] = []
-    stack: list[Any] = [expr]
-    while stack:
-        e = stack.pop()
-        if type(e) is not tuple or not e:
-            continue
-        if e[0] in ("name", "attr") and type(e[-1]) is str:
-            words.append(e[-1])
-        stack.extend(x for x in e if type(x) is tuple)
-    return " ".join(words)
+    return " ".join(identifiers(expr, attributes=True))
 
