@@ -51,8 +51,10 @@ class ReluEverywhere(Rule):
         activations = [n for n in model.network if n.family in ACTIVATION_FAMILIES]
         if len(activations) >= self.options.min_activations and all(
                 n.family == "relu" for n in activations):
+            kinds = sorted({n.kind for n in activations if n.kind in ("ReLU", "ReLU6")})
+            named = " or ".join(kinds) if kinds else "ReLU"  # F.relu and x.relu() are ReLU
             yield self.finding(
-                f"all {len(activations)} activations are plain ReLU (dying-ReLU risk)",
+                f"all {len(activations)} activations are plain {named} (dying-ReLU risk)",
                 model.loc, symbol=model.name)
 
     valid = [
