@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from cnnlint import __version__, ir, suppress
+from cnnlint.architectures import one_per_architecture, standalone
 from cnnlint.cache import Cache, content_key, quick_key
 from cnnlint.config import Settings
 from cnnlint.extract.models import build_interp, extract_models, model_files
@@ -38,6 +39,7 @@ class Result:
     runs: list[ir.TrainingRun] = field(default_factory=list)
     facts: dict[str, FileFacts] = field(default_factory=dict)
     cached_notes: list[str] | None = None  # a run served from the run cache
+    cached_partly: int | None = None
     trace_notes: list[str] = field(default_factory=list)  # what --trace traced, and how
     trace_skipped: list[str] = field(default_factory=list)  # what it left out (--verbose)
     context_notes: list[str] = field(default_factory=list)  # files read for context only
@@ -51,11 +53,17 @@ class Result:
             return ""
         return lines[finding.line - 1]
 
+    def partly_read(self) -> int:
+        """How many models of the named files were read only partially."""
+        if self.cached_partly is not None:
+            return self.cached_partly
+        return sum(1 for m in self.models if m.network.unresolved and m.path in self.files)
+
     def notes(self) -> list[str]:
         """"Partially analysed" notes for --verbose."""
         if self.cached_notes is not None:
             return self.cached_notes
-        partial = [f"{m.path}: {m.name}: partially analysed: {'; '.join(m.network.unresolved)}"
+        partial = [f"{m.path}: {m.label}: partially analysed: {'; '.join(m.network.unresolved)}"
                    for m in self.models if m.network.unresolved and m.path in self.files]
         training = [note for run in self.runs for note in run.notes]
         return self.trace_skipped + partial + training + self.context_notes
@@ -122,7 +130,7 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     result.errors.sort(key=lambda e: (e.path, e.kind, e.message))
     if run_key is not None and cache is not None and not result.errors:
         cache.put_run(run_key, {"findings": [f.to_dict() for f in result.findings],
-                                "notes": result.notes()})
+                                "notes": result.notes(), "partly": result.partly_read()})
     return result
 
 
@@ -316,6 +324,7 @@ def _restore_run(cached: dict[str, Any], result: Result) -> bool:
     try:
         result.findings = [Finding.from_dict(f) for f in cached["findings"]]
         result.cached_notes = [str(n) for n in cached.get("notes", [])]
+        result.cached_partly = int(cached.get("partly", 0))
     except (TypeError, KeyError):
         return False
     return True
@@ -346,15 +355,16 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
                 f"(MXNet, TensorFlow, ...), not PyTorch, and get no training rules: "
                 f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}")
         trained = {key for run in runs for model in run.models for key in model.keys}
-        result.models = extract_models(interp, result.errors, jobs=jobs,
-                                       wanted=lambda path, key: path in reported
-                                       or key in trained)
+        result.models = standalone(extract_models(
+            interp, result.errors, jobs=jobs,
+            wanted=lambda path, key: path in reported or key in trained), trained)
         if trace is not None:
             _trace(trace, result, [p for p in model_files(interp) if p in reported])
     except Exception as exc:  # pragma: no cover - a bug in loading; reported, not raised
         result.errors.append(_internal(facts[0].path if facts else "", "model extraction", exc))
     result.runs = runs
     project = ir.ProjectFacts(models=result.models, paths=list(result.facts), runs=runs)
+    per_model: list[tuple[ir.Model, list[Finding]]] = []
     for rule in active:
         for model in result.models:
             found = _guard(rule, model.path, rule.check_model, model, project,
@@ -362,8 +372,9 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
             if model.source == "trace":
                 found = [replace(f, message=f"{f.message} [{model.trace_method} trace]")
                          for f in found]
-            findings.extend(found)
+            per_model.append((model, found))
         findings.extend(_guard(rule, "", rule.check_project, project, errors=result.errors))
+    findings.extend(one_per_architecture(per_model))
     return findings
 
 

@@ -1,14 +1,17 @@
 """Questions rules ask of a network graph, answered once here for every front end.
 
-*Skip connections.* An addition, a product (gating), a merge of two alternatives, or a
-concatenation that includes one of its own inputs' ancestors (DenseNet's `cat([x, f(x)])`) gives
-the gradient a path around the layers on its other inputs: those layers are *spanned*. A
-concatenation of parallel branches only (Inception) spans nothing: every branch is still a
-full-depth path.
+*Skip connections.* An addition, or a concatenation that includes one of its own inputs'
+ancestors (DenseNet's `cat([x, f(x)])`), gives the gradient a path around the layers on its
+other inputs: those layers are *spanned*, provided every way forward from them passes through
+that skip (a layer whose output also leaves by another path is still in series on that path).
+A concatenation of parallel branches only (Inception) spans nothing: every branch is still a
+full-depth path. A product is a gate or a normalisation (`x * se(x)`, `x / norm(x)`), not a
+skip, and a MERGE (the value after an `if` the reader could not decide) is a choice between
+paths, each judged on its own.
 
 *Plain runs.* Walking the graph in execution order, a run counts the weighted layers (conv,
-linear) that no skip spans; a skip connection ends the run. The longest run is what
-`deep-plain-stack` reports.
+linear) that no skip spans; a skip connection ends the run. Through a gate the run follows the
+gated data, not the gate's own branch. The longest run is what `deep-plain-stack` reports.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from typing import Callable
 
 from cnnlint import ir
 
-_ALWAYS_SKIP = frozenset({ir.ADD, ir.MUL, ir.MERGE})
 
 
 # Bitmask ancestry costs N^2/8 bytes; networks past this size are not judged as a whole.
@@ -42,7 +44,7 @@ def ancestors(network: ir.Network) -> list[int]:
 def is_skip(node: ir.Node, masks: list[int]) -> bool:
     if len(set(node.inputs)) < 2:
         return False
-    if node.kind in _ALWAYS_SKIP:
+    if node.kind == ir.ADD:
         return True
     if node.kind == ir.CAT:
         # A bypass: one input is upstream of another (DenseNet), not parallel branches.
@@ -51,13 +53,39 @@ def is_skip(node: ir.Node, masks: list[int]) -> bool:
 
 
 def spanned(network: ir.Network, masks: list[int] | None = None) -> int:
-    """Bitmask of nodes that some skip connection goes around."""
+    """Bitmask of nodes that some skip connection goes around, on every way forward."""
     masks = masks if masks is not None else ancestors(network)
+    skips = [node for node in network.nodes if is_skip(node, masks)]
+    if not skips:
+        return 0
+    through = _passes_through(network, {node.id: 1 << k for k, node in enumerate(skips)})
     out = 0
-    for node in network.nodes:
-        if is_skip(node, masks):
-            out |= around(node, masks)
+    for k, node in enumerate(skips):
+        bit = 1 << k
+        inside = around(node, masks)
+        while inside:
+            low = inside & -inside
+            i = low.bit_length() - 1
+            if through[i] & bit:
+                out |= low
+            inside ^= low
     return out
+
+
+def _passes_through(network: ir.Network, marks: dict[int, int]) -> list[int]:
+    """For each node, the marks (bits of `marks`' nodes) that every way forward from it to
+    an output meets. A node nothing reads meets none."""
+    users = network.consumers()
+    met = [0] * len(network.nodes)
+    for node in reversed(network.nodes):
+        following = users[node.id]
+        if not following:
+            continue
+        common = -1
+        for u in following:
+            common &= met[u] | marks.get(u, 0)
+        met[node.id] = common
+    return met
 
 
 def around(node: ir.Node, masks: list[int]) -> int:
@@ -72,16 +100,19 @@ def around(node: ir.Node, masks: list[int]) -> int:
 
 
 def longest_run(network: ir.Network, counts: Callable[[ir.Node], bool],
-                resets: Callable[[ir.Node], bool]) -> list[ir.Node]:
+                resets: Callable[[ir.Node], bool], masks: list[int] | None = None
+                ) -> list[ir.Node]:
     """The longest path-ordered run of nodes for which `counts` holds, where a node for
-    which `resets` holds starts the count again."""
+    which `resets` holds starts the count again. Given the ancestry `masks`, a gate's run
+    follows the gated data only."""
     runs: list[tuple[int, ...]] = [()] * len(network.nodes)
     best: tuple[int, ...] = ()
     for node in network.nodes:
         if resets(node):
             runs[node.id] = ()
             continue
-        base = max((runs[i] for i in node.inputs), key=len, default=())
+        inputs = _data_inputs(node, masks) if masks is not None else node.inputs
+        base = max((runs[i] for i in inputs), key=len, default=())
         run = base + (node.id,) if counts(node) else base
         runs[node.id] = run
         if len(run) > len(best):
@@ -96,7 +127,17 @@ def longest_plain_run(network: ir.Network) -> list[ir.Node]:
     return longest_run(
         network,
         counts=lambda n: n.weighted and not (around >> n.id & 1),
-        resets=lambda n: n.kind == ir.INPUT or is_skip(n, masks))
+        resets=lambda n: n.kind == ir.INPUT or is_skip(n, masks), masks=masks)
+
+
+def _data_inputs(node: ir.Node, masks: list[int]) -> tuple[int, ...]:
+    """The inputs a product passes on: in `x * gate(x)` the data `x`, whose own descendant
+    the other factor is; for a product of parallel branches (attention), all of them."""
+    if node.kind != ir.MUL or len(node.inputs) < 2:
+        return node.inputs
+    data = tuple(a for a in node.inputs
+                 if any(b != a and masks[b] >> a & 1 for b in node.inputs))
+    return data or node.inputs
 
 
 def following(network: ir.Network, node: ir.Node,

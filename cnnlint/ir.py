@@ -111,6 +111,15 @@ class Model:
     source: str = "static"  # "static" | "trace"
     trace_method: str = ""  # "torch.fx" | "forward hooks", for a traced model
     module: str = ""  # the dotted module that defines it, relative to the project root
+    built_as: str = ""  # for a class that needs arguments: the call that builds this variant
+    class_key: str = ""  # the class of the module it builds ("models.vgg:VGG")
+    class_loc: Loc | None = None  # that class's definition, when in the builder's file
+    parts: frozenset[str] = frozenset()  # the classes of the blocks inside it
+
+    @property
+    def label(self) -> str:
+        """How messages name this model: the variant's call, else its class or factory."""
+        return self.built_as or self.name
 
     @property
     def path(self) -> str:

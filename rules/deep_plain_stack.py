@@ -18,10 +18,14 @@ class DeepPlainStack(Rule):
 
     ## What it flags
     A path through the network of `min-layers` (default 8) or more weighted layers (conv or
-    linear) that no residual addition, gating product or DenseNet-style concatenation spans.
-    VGG, MobileNet v1 and GoogLeNet-style nets have one; ResNet, DenseNet and MobileNetV2 do
-    not. A concatenation of parallel branches (Inception) is not a skip: each branch is still
-    a full-depth path.
+    linear) that no skip connection spans. A skip is an addition of a block's input to a
+    transformed branch (ResNet) or a concatenation that carries an earlier tensor past the
+    layers (DenseNet, U-Net). A product or division by a function of the input (a
+    squeeze-excitation gate, an attention gate, a hand-written local response normalisation)
+    is not a skip: the gradient still goes through the gate's input. A concatenation of
+    parallel branches (Inception) is not a skip either, and a forward that takes one of two
+    ways (`if`) is judged one way at a time. VGG, MobileNet v1 and GoogLeNet-style nets have
+    such a chain; ResNet, DenseNet and MobileNetV2 do not.
 
     ## Why it matters
     The gradient reaching the first layers is a product of one factor per layer; through a
@@ -138,7 +142,7 @@ class Net(nn.Module):
 """,
     ]
     invalid = [
-        # VGG with a cfg table and factories: reported once per factory.
+        # VGG with a cfg table and factories: one report, at the class, naming them.
         """
 import torch.nn as nn
 
@@ -159,7 +163,7 @@ def make_layers(cfg, batch_norm=False):
             in_channels = v
     return nn.Sequential(*layers)
 
-class VGG(nn.Module):
+class VGG(nn.Module):  # flagged
     def __init__(self, features, num_classes=1000):
         super().__init__()
         self.features = features
@@ -170,10 +174,10 @@ class VGG(nn.Module):
         x = self.features(x)
         return self.classifier(x.flatten(1))
 
-def vgg11():  # flagged
+def vgg11():
     return VGG(make_layers(cfgs["A"]))
 
-def vgg11_bn():  # flagged
+def vgg11_bn():
     return VGG(make_layers(cfgs["A"], batch_norm=True))
 """,
         # A plain stack written out in forward, with functional activations.

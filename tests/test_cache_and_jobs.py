@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,8 +93,8 @@ def test_unwritable_cache_is_skipped(in_tmp: Path) -> None:
 
 
 @pytest.mark.slow
-def test_two_runs_at_once_do_not_corrupt_the_cache(in_tmp: Path) -> None:
-    shutil.copytree(FIXTURES / "models", in_tmp / "models")
+def test_two_runs_at_once_do_not_corrupt_the_cache(in_tmp: Path, torchvision_models: Any) -> None:
+    torchvision_models(in_tmp / "models")
     command = [sys.executable, "-m", "cnnlint", "--format", "json", "--jobs", "1", "models"]
     procs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(4)]
     outputs = [p.communicate()[0] for p in procs]
@@ -106,8 +107,8 @@ def test_two_runs_at_once_do_not_corrupt_the_cache(in_tmp: Path) -> None:
     assert warm.stdout == outputs[0]
 
 
-def test_jobs_output_is_identical(in_tmp: Path) -> None:
-    shutil.copytree(FIXTURES / "models", in_tmp / "models")
+def test_jobs_output_is_identical(in_tmp: Path, torchvision_models: Any) -> None:
+    torchvision_models(in_tmp / "models")
     shutil.copytree(FIXTURES / "projects", in_tmp / "projects")
     (in_tmp / "models" / "broken.py").write_text("def f(:\n")
     (in_tmp / "models" / "latin1.py").write_bytes(b"x = '\xe9'\n")

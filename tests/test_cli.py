@@ -57,7 +57,7 @@ def test_json_format(project: Path) -> None:
     assert data["version"] == 1
     assert data["errors"] == []
     assert data["summary"] == {"files": 2, "findings": 1, "error": 0, "warning": 1, "info": 0,
-                               "errors": 0}
+                               "errors": 0, "partly_read": 0}
     (finding,) = data["findings"]
     assert set(finding) == {"code", "name", "severity", "message", "hint", "path", "line",
                             "column", "end_line", "end_column", "symbol", "related"}

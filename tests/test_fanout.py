@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,9 +160,9 @@ def _lint_json(paths: list[str], jobs: int) -> str:
                        [(e.path, e.kind, e.message) for e in result.errors]])
 
 
-def test_spawned_workers_where_there_is_no_fork(in_tmp: Path,
+def test_spawned_workers_where_there_is_no_fork(in_tmp: Path, torchvision_models: Any,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    shutil.copytree(FIXTURES / "models", in_tmp / "models")
+    torchvision_models(in_tmp / "models")
     shutil.copytree(FIXTURES / "projects", in_tmp / "projects")
     (in_tmp / "models" / "latin1.py").write_bytes(b"x = '\xe9'\n")
     forked = _lint_json(["models", "projects"], jobs=2)

@@ -104,4 +104,9 @@ def merge(interp: Interp, a: Any, b: Any) -> Any:
         return [interp.merge(x, y) for x, y in zip(a, b)]
     if type(a) is list and type(b) is list:
         interp.note("a list of layers depends on a condition that is not known")
+    if type(a) is dict and type(b) is dict:
+        # Keyword arguments gathered for a call (`kwargs["num_classes"] = n` only when loading
+        # weights): the keys both branches agree on stay known, the others become unknown.
+        return {key: (interp.merge(a[key], b[key]) if key in a and key in b else UNKNOWN)
+                for key in dict.fromkeys([*a, *b])}
     return UNKNOWN

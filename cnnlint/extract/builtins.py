@@ -210,6 +210,10 @@ def _builtin_getattr(interp: Interp, args: Args) -> Any:
 
 
 def _builtin_setattr(interp: Interp, args: Args) -> Any:
+    if len(args.pos) == 3 and isinstance(args.pos[0], v.ModuleVal) \
+            and args.pos[0].scope is not None and type(args.pos[1]) is str:
+        args.pos[0].scope.globals[args.pos[1]] = args.pos[2]  # a name defined at run time
+        return None
     if len(args.pos) == 3 and isinstance(args.pos[0], v.Instance):
         interp.changed(args.pos[0])
         if type(args.pos[1]) is str:
@@ -283,6 +287,7 @@ BUILTINS: dict[str, Callable[[Interp, Args], Any]] = {
     "len": _builtin_len,
     "list": _builtin_list,
     "tuple": _builtin_tuple,
+    "namedtuple": lambda interp, args: (*args.pos, *args.kw.values()),
     "dict": builtin_dict,
     "enumerate": _builtin_enumerate,
     "zip": _builtin_zip,
@@ -312,4 +317,9 @@ LIBRARY_TESTS: dict[str, Callable[[Args], Any]] = {
     "inspect.isclass": lambda args: (isinstance(args.pos[0], v.ClassVal) or UNKNOWN)
     if len(args.pos) == 1 and not v.is_const(args.pos[0]) else (False if args.pos else UNKNOWN),
     "builtins.callable": lambda args: _kind_test(args, _CALLABLE),
+    # The code read is the eager model: not being scripted, traced or compiled.
+    "torch.jit.is_scripting": lambda args: False,
+    "torch.jit.is_tracing": lambda args: False,
+    "torch.compiler.is_compiling": lambda args: False,
+    "torch._dynamo.is_compiling": lambda args: False,
 }

@@ -251,6 +251,8 @@ def binop(interp: Interp, op: str, a: Any, b: Any) -> Any:
 def subscript(interp: Interp, obj: Any, key: Any) -> Any:
     if isinstance(obj, v.Tensor):
         return obj
+    if isinstance(key, v.ModuleName) and isinstance(obj, v.Ref) and obj.qualname == "sys.modules":
+        return v.ModuleVal(key.scope)
     if isinstance(key, slice):
         parts = (key.start, key.stop, key.step)
         if not all(p is None or type(p) is int for p in parts):

@@ -73,6 +73,9 @@ class FileScope:
         self.globals: dict[str, Any] = {}
         self.state = "new"  # new | loading | loaded
         self.load_error = ""  # a reader failure on the module level (an internal error)
+        # Names other modules imported from this one while it was still loading (a cycle):
+        # (their namespace, the name there, the name here), bound once it is loaded.
+        self.pending_imports: list[tuple[dict[str, Any], str, str]] | None = None
         self._locs: dict[int, Loc | SlotLoc | None] = {}  # a SlotLoc reads as a Loc
 
     def loc(self, slot: int | None) -> Loc | None:

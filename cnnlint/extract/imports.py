@@ -19,6 +19,7 @@ def load(interp: Interp, scope: FileScope) -> dict[str, Any]:
         scope.state = "loading"  # an import cycle sees the names defined so far
         frame = Frame(scope, owner="<module>")
         frame.locals = scope.globals
+        frame.locals.setdefault("__name__", v.ModuleName(scope))
         try:
             declarations(interp, scope.body, frame)
         except (TooComplex, RecursionError):
@@ -26,6 +27,10 @@ def load(interp: Interp, scope: FileScope) -> dict[str, Any]:
         except Exception as exc:  # a reader bug on one file must not stop the run
             scope.load_error = f"{type(exc).__name__}: {exc}"
         scope.state = "loaded"
+        for names, target, name in scope.pending_imports or ():
+            if names.get(target) is UNKNOWN:
+                names[target] = scope.globals.get(name, UNKNOWN)
+        scope.pending_imports = None
     return scope.globals
 
 
@@ -43,6 +48,24 @@ def declarations(interp: Interp, body: tuple[Any, ...], frame: Frame) -> None:
                 declarations(interp, stmt[3], frame)
         elif tag == "try":
             declarations(interp, stmt[1], frame)
+        elif tag in ("for", "expr") and _sets_module_names(stmt):
+            interp.exec_stmt(stmt, frame)
+
+
+def _sets_module_names(stmt: tuple[Any, ...]) -> bool:
+    """A statement that calls `setattr` at module level: factories made in a loop
+    (`setattr(sys.modules[__name__], f"vgg{depth}", partial(_vgg, depth))`) define names."""
+    stack: list[Any] = [stmt]
+    while stack:
+        item = stack.pop()
+        if type(item) is not tuple:
+            continue
+        if item[:2] == ("call", ("name", "setattr")):
+            return True
+        if item and item[0] in ("def", "class"):
+            continue
+        stack.extend(item)
+    return False
 
 
 def find_module(interp: Interp, dotted: str, scope: FileScope, level: int) -> Any:
@@ -108,3 +131,9 @@ def from_statement(interp: Interp, stmt: tuple[Any, ...], f: Frame) -> None:
             continue
         found = interp.module_attr(package, name)
         f.locals[target] = found
+        if found is UNKNOWN and package.scope is not None and package.scope.state == "loading":
+            # An import cycle: the name is defined later in the module now loading; Python
+            # would see it at call time, so bind it once that module is done.
+            if package.scope.pending_imports is None:
+                package.scope.pending_imports = []
+            package.scope.pending_imports.append((f.locals, target, name))

@@ -51,7 +51,7 @@ class Interp:
         self.modules = modules or ProjectModules.of_files(list(self.scopes))
         for scope in self.scopes.values():
             self.modules.register(scope)
-        self.graph: list[ir.Node] = []
+        self.start_graph()
         self.unresolved: list[str] = []
         self.paths: dict[int, str] = {}
         self.inits: list[ir.WeightInit] = []
@@ -167,7 +167,7 @@ class Interp:
         return len(self.graph)
 
     def reset(self) -> None:
-        self.graph = []
+        self.start_graph()
         self.unresolved = []
         self.paths = {}
         self.inits = []
@@ -180,23 +180,33 @@ class Interp:
         self.owners = {}
         self.at_path = {}
 
+    def start_graph(self) -> None:
+        self.graph: list[ir.Node] = []
+        self.made: dict[tuple[Any, ...], int] = {}
+
     def add_node(self, kind: str, inputs: Iterable[v.Tensor], name: str = "", owner: str = "",
                  args: dict[str, Any] | None = None, loc: Loc | None = None,
                  functional: bool = False) -> v.Tensor:
+        """A node of the graph. The same layer (or call site) applied to the same inputs is
+        the same node: both ways of an undecided `if` that call `self.conv(x)` share it, so
+        its layers are counted once."""
+        sources = tuple(t.node for t in inputs)
+        # Calls the reader does not know, and nodes without a name or place, may differ.
+        shared = bool(sources) and kind != ir.UNKNOWN and bool(name or loc)
+        if shared:
+            key = (kind, sources, name, owner, loc, None if functional else id(args))
+            found = self.made.get(key)
+            if found is not None:
+                return v.Tensor(found)
         self.built += 1
-        node = ir.Node(id=len(self.graph), kind=kind, inputs=tuple(t.node for t in inputs),
+        node = ir.Node(id=len(self.graph), kind=kind, inputs=sources,
                        name=name, owner=owner, args=args or {}, loc=loc, functional=functional)
         self.graph.append(node)
+        if shared:
+            self.made[key] = node.id
         return v.Tensor(node.id)
 
     # --- modules and imports -------------------------------------------------------------
-
-
-
-
-
-
-
 
 
     def lookup(self, name: str, f: Frame) -> Any:
@@ -332,10 +342,6 @@ class Interp:
         return self.exec_block(body, f)
 
 
-
-
-
-
     def _for(self, stmt: tuple[Any, ...], f: Frame) -> Any:
         _, target, iter_expr, body, orelse, _slot = stmt
         value = self.eval(iter_expr, f)
@@ -448,20 +454,6 @@ class Interp:
         return self._eval[tag](e, f)
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
     # --- attributes ----------------------------------------------------------------------
 
     def getattr(self, obj: Any, name: str) -> Any:
@@ -479,12 +471,16 @@ class Interp:
                 return obj.attrs[name]
             member = obj.cls.lookup(name)
             if isinstance(member, v.FuncVal):
-                return replace(member, bound=obj)
+                if member.decorated("staticmethod"):
+                    return member
+                return replace(member, bound=obj.cls if member.decorated("classmethod") else obj)
             if member is not None:
                 return member
             return v.BoundMethod(obj, name)
         if isinstance(obj, v.ClassVal):
             member = obj.lookup(name)
+            if isinstance(member, v.FuncVal) and member.decorated("classmethod"):
+                return replace(member, bound=obj)
             return member if member is not None else UNKNOWN
         if isinstance(obj, v.SuperVal):
             return v.BoundMethod(obj, name)
@@ -551,6 +547,9 @@ class Interp:
             return self.call_ref(func.qualname, args, f, loc)
         if kind is v.ClassVal:
             return self.instantiate(func, args, f, loc)
+        if kind is v.PartialVal:
+            return self.call(func.func, Args([*func.pos, *args.pos], {**func.kw, **args.kw},
+                                             args.open_pos, args.open_kw), f, loc, func_expr)
         if kind is v.Builtin:
             if func.name == "super":
                 return v.SuperVal(f.self_obj, f.cls) if f.cls is not None else UNKNOWN
@@ -633,7 +632,7 @@ class Interp:
         self.depth += 1
         self.deepest = max(self.deepest, self.depth)
         self.active[key] = self.active.get(key, 0) + 1
-        built, notes = self.built, len(self.unresolved)
+        built, notes = self.built, len(self.noted)  # every note, even one said before
         steps, deepest, self.deepest = self.steps, self.deepest, self.depth
         try:
             self.exec_block(body, frame)
@@ -645,7 +644,7 @@ class Interp:
             result = self.merge(result, other)
         used = self.deepest - self.depth + 1  # how deep this call went, from where it ran
         self.deepest = max(deepest, self.deepest)
-        if call_key is not None and self.built == built and len(self.unresolved) == notes \
+        if call_key is not None and self.built == built and len(self.noted) == notes \
                 and immutable_const(result):
             # It computed a constant and built nothing: its steps are charged on each reuse.
             self.memo[call_key] = (result, self.steps - steps, used)
@@ -673,14 +672,7 @@ class Interp:
                 frame.locals[pname] = UNKNOWN
 
 
-
-
-
-
     # --- torch ---------------------------------------------------------------------------
-
-
-
 
 
     def call_method(self, obj: Any, name: str, args: Args, f: Frame, loc: Loc | None) -> Any:

@@ -107,6 +107,10 @@ def _arg_key(value: Any, depth: int = 0) -> Any:
         return None
     if kind is v.Builtin:
         return ("b", value.name)
+    if kind is v.PartialVal and depth < 4:  # `norm_layer=partial(nn.BatchNorm2d, eps=1e-3)`
+        parts = tuple(_arg_key(x, depth + 1) for x in (
+            value.func, *value.pos, None, *(x for kv in sorted(value.kw.items()) for x in kv)))
+        return None if None in parts else ("p", parts)
     return None
 
 

@@ -10,6 +10,7 @@ from cnnlint.extract.interp import Args, FileScope, Frame, Interp, TooComplex, t
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.source import FileFacts
 from cnnlint.extract.values import UNKNOWN
+from cnnlint.extract.variants import referenced_in_own_file, required_params, variants
 from cnnlint.fanout import can_fork
 from cnnlint.findings import ErrorEntry, Loc
 from cnnlint.graph import MAX_NODES
@@ -49,7 +50,7 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
     candidates = _candidates(interp)
     if wanted is not None:
         candidates = [c for c in candidates
-                      if wanted(c[0], ir.model_key(interp.scopes[c[0]].module, c[1]))]
+                      if wanted(c[0], _key(interp, c))]
     if jobs > 1 and len(candidates) >= MIN_PARALLEL_MODELS and can_fork():
         outcomes = _build_forked(interp, candidates, jobs)
     else:
@@ -65,13 +66,19 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
     return models
 
 
-# A candidate: (scope path, name, "class" | "factory", slot, the ClassVal or FuncVal).
-Candidate = tuple[str, str, str, int, Any]
+# A candidate: (the file its findings go to, name, "class" | "factory" | "variant", slot,
+# the ClassVal, FuncVal, PartialVal or Variant).
+Candidate = tuple[str, str, str, Any, Any]
 MIN_PARALLEL_MODELS = 64  # below this, forking costs more than it saves
 
 
 def _candidates(interp: Interp) -> list[Candidate]:
+    """The models of the run: classes built with their defaults, factories called without
+    arguments, and for a class that needs arguments, each variant the project spells out.
+    A class needing arguments that its own file builds otherwise (a factory, a block of
+    another model) is not a model on its own."""
     found: list[Candidate] = []
+    needing: list[tuple[str, v.ClassVal]] = []
     for path in sorted(interp.scopes):
         scope = interp.scopes[path]
         for stmt in scope.body:
@@ -79,13 +86,69 @@ def _candidates(interp: Interp) -> list[Candidate]:
                 cls = scope.globals.get(stmt[1])
                 if isinstance(cls, v.ClassVal) and cls.node is stmt \
                         and interp.is_module_class(cls):
-                    found.append((path, stmt[1], "class", stmt[5], cls))
-        for stmt in scope.body:
-            if stmt[0] == "def" and _is_factory_candidate(stmt):
-                fn = scope.globals.get(stmt[1])
-                if isinstance(fn, v.FuncVal) and fn.node is stmt:
-                    found.append((path, stmt[1], "factory", stmt[5], fn))
+                    if required_params(cls):
+                        needing.append((path, cls))
+                    else:
+                        found.append((path, stmt[1], "class", stmt[5], cls))
+        found.extend(_factories(scope))
+    made = variants(interp, [cls for _, cls in needing])
+    for path, cls in needing:
+        if id(cls) in made:
+            found.extend((variant.path, cls.name, "variant", variant.slot, (cls, variant))
+                         for variant in made[id(cls)])
+        elif not referenced_in_own_file(cls):
+            found.append((path, cls.name, "class", cls.node[5], cls))
     return found
+
+
+def _factories(scope: FileScope) -> Iterable[Candidate]:
+    """Module-level functions that need no arguments and return something, and names bound
+    to a `partial` of a project function that leaves none required (also through
+    `setattr(sys.modules[__name__], ...)`, next to a stub `def` of the same name)."""
+    defs = {stmt[1]: stmt for stmt in scope.body if stmt[0] == "def"}
+    for stmt in scope.body:
+        if stmt[0] == "def" and is_factory_candidate(stmt):
+            fn = scope.globals.get(stmt[1])
+            if isinstance(fn, v.FuncVal) and fn.node is stmt:
+                yield (scope.path, stmt[1], "factory", stmt[5], fn)
+    for name, value in scope.globals.items():
+        if type(value) is v.PartialVal and _complete_partial(value):
+            stub = defs.get(name)
+            slot = stub[5] if stub is not None else _assignment_slot(scope.body, name)
+            if slot is None and isinstance(value.func, v.FuncVal) \
+                    and value.func.scope is scope:
+                slot = value.func.node[5]
+            if slot is not None:
+                yield (scope.path, name, "factory", slot, value)
+
+
+def _complete_partial(value: v.PartialVal) -> bool:
+    func = value.func
+    if isinstance(func, v.ClassVal):
+        return _fills_required(required_params(func), value)
+    if isinstance(func, v.FuncVal) and not func.bound:
+        params = func.node[2]
+        return _fills_required([n for n, default, kind in params
+                                     if default is None and kind in ("pos", "kw")], value)
+    return False
+
+
+def _fills_required(required: list[str], value: v.PartialVal) -> bool:
+    """Whether a partial's arguments fill every required parameter."""
+    return all(name in value.kw for name in required[len(value.pos):])
+
+
+def _assignment_slot(body: tuple[Any, ...], name: str) -> int | None:
+    for stmt in body:
+        if stmt[0] == "assign" and any(t == ("name", name) for t in stmt[1]):
+            return stmt[3]
+    return None
+
+
+def _key(interp: Interp, candidate: Candidate) -> str:
+    path, name, kind, _slot, target = candidate
+    module = target[0].scope.module if kind == "variant" else interp.scopes[path].module
+    return ir.model_key(module, name)
 
 
 def model_files(interp: Interp) -> list[str]:
@@ -97,15 +160,28 @@ def _build_one(interp: Interp, candidate: Candidate
                ) -> tuple[ir.Model | None, ErrorEntry | None]:
     path, name, kind, slot, target = candidate
     scope = interp.scopes[path]
+    module_name, built_as = scope.module, ""
     if kind == "class":
         construct = lambda f: interp.instantiate(target, Args(), f, None)  # noqa: E731
+    elif kind == "variant":
+        cls, variant = target
+        module_name, built_as = cls.scope.module, variant.label
+        construct = lambda f: interp.instantiate(  # noqa: E731
+            cls, Args(list(variant.args.pos), dict(variant.args.kw)), f, None)
+        if slot is None:
+            slot = cls.node[5]
+    elif isinstance(target, v.PartialVal):
+        construct = lambda f: interp.call(target, Args(), f, None)  # noqa: E731
     else:
         construct = lambda f: interp.call_function(target, Args())  # noqa: E731
     try:
-        return _build(interp, scope, name, kind, slot, construct), None
+        model = _build(interp, scope, name, kind, slot, construct)
     except Exception as exc:
         return None, ErrorEntry(path=path, kind="internal", message=(
-            f"reading model {name} failed: {type(exc).__name__}: {exc}"))
+            f"reading model {built_as or name} failed: {type(exc).__name__}: {exc}"))
+    if model is not None:
+        model.module, model.built_as = module_name, built_as
+    return model, None
 
 
 CHUNK = 8  # candidates taken at a time: neighbours in a file share blocks (and caches)
@@ -128,7 +204,7 @@ def _build_forked(interp: Interp, candidates: list[Candidate], jobs: int) -> lis
     return [built[i] for i in range(len(candidates))]
 
 
-def _is_factory_candidate(stmt: tuple[Any, ...]) -> bool:
+def is_factory_candidate(stmt: tuple[Any, ...]) -> bool:
     """A module-level function with no required parameters that returns something."""
     params = stmt[2]
     if any(default is None and kind in ("pos", "kw") for _, default, kind in params):
@@ -163,7 +239,7 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
     if isinstance(module, v.Instance) and not interp.is_module_class(module.cls):
         return None
     try:
-        interp.graph = []  # nodes made while constructing (dummy forwards) are not the model
+        interp.start_graph()  # nodes made while constructing (dummy forwards) are not the model
         _assign_paths(interp, module, "", interp.paths)
         output = _forward(interp, module, frame)
     except TooComplex:
@@ -182,8 +258,17 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
     class_name = module.cls.name if isinstance(module, v.Instance) else type(module).__name__
     if isinstance(module, v.SeqSpec):
         class_name = "Sequential"
-    return ir.Model(name=name, kind=kind, class_name=class_name, loc=loc, network=network,
-                    inits=list(interp.inits), module=scope.module)
+    model = ir.Model(name=name, kind=kind, class_name=class_name, loc=loc, network=network,
+                     inits=list(interp.inits), module=scope.module)
+    if isinstance(module, v.Instance):
+        cls = module.cls
+        model.class_key = ir.model_key(cls.scope.module, cls.name)
+        if cls.scope is scope:
+            model.class_loc = scope.loc(cls.node[5])
+    model.parts = frozenset(ir.model_key(item.cls.scope.module, item.cls.name)
+                            for path, item in interp.at_path.items()
+                            if path and type(item) is v.Instance)
+    return model
 
 
 def _forward(interp: Interp, module: Any, frame: Frame) -> Any:

@@ -154,6 +154,10 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         method = INIT_FUNCTIONS.get(qualname.rsplit(".", 1)[-1], "scaled")
         interp.record_init(args.pos[0], method, Args(args.pos[1:], args.kw), f, loc)
         return args.pos[0]
+    if qualname in ("collections.namedtuple", "typing.NamedTuple"):
+        return v.Builtin("namedtuple")  # its instances: tuples of what they are built from
+    if qualname == "functools.partial" and args.pos and not args.open_pos:
+        return v.PartialVal(args.pos[0], tuple(args.pos[1:]), dict(args.kw))
     if qualname in ("collections.OrderedDict", "typing.OrderedDict"):
         from cnnlint.extract.builtins import builtin_dict
 

@@ -117,6 +117,19 @@ class FuncVal:
     bound: Any = None  # `self` for a bound method
     cls: Any = None  # the ClassVal that defines a method (what `super()` starts from)
 
+    def decorated(self, name: str) -> bool:
+        """Whether the definition carries `@name` (`classmethod`, `staticmethod`)."""
+        return any(d[0] == "name" and d[1] == name for d in self.node[4])
+
+
+@dataclass(eq=False)
+class PartialVal:
+    """`functools.partial(func, *pos, **kw)`: calling it calls `func` with these first."""
+
+    func: Any
+    pos: tuple[Any, ...] = ()
+    kw: dict[str, Any] = field(default_factory=dict)
+
 
 @dataclass(eq=False)
 class Instance:
@@ -147,6 +160,15 @@ class ModuleVal:
 
     scope: Any  # the FileScope, or None for a namespace package
     folder: str | None = None
+
+
+@dataclass(eq=False)
+class ModuleName:
+    """`__name__` of a module read for its definitions: it equals no constant the reader
+    knows, but `sys.modules[__name__]` is the module itself (factories registered with
+    `setattr(sys.modules[__name__], name, partial(...))`)."""
+
+    scope: Any
 
 
 @dataclass(eq=False)

@@ -10,10 +10,14 @@ from cnnlint.findings import SEVERITIES, ErrorEntry, Finding
 FORMATS = ("text", "json", "sarif", "github")
 
 
-def summary(findings: list[Finding], errors: list[ErrorEntry], files: int) -> dict[str, int]:
+def summary(findings: list[Finding], errors: list[ErrorEntry], files: int,
+            partly_read: int = 0) -> dict[str, int]:
+    """Counts for the closing line; `partly_read`: models of the named files the reader
+    could not follow completely (their model rules stayed silent)."""
     counts = Counter(f.severity for f in findings)
     return {"files": files, "findings": len(findings),
-            **{s: counts.get(s, 0) for s in reversed(SEVERITIES)}, "errors": len(errors)}
+            **{s: counts.get(s, 0) for s in reversed(SEVERITIES)}, "errors": len(errors),
+            "partly_read": partly_read}
 
 
 def get(fmt: str) -> Callable[..., str]:

@@ -14,12 +14,12 @@ VERSION = 1
 
 
 def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
-           notes: list[str] | None = None, **_: object) -> str:
+           notes: list[str] | None = None, partly_read: int = 0, **_: object) -> str:
     document = {
         "version": VERSION,
         "findings": [f.to_dict() for f in findings],
         "errors": [e.to_dict() for e in errors],
         "notes": list(notes or []),
-        "summary": summary(findings, errors, files),
+        "summary": summary(findings, errors, files, partly_read),
     }
     return json.dumps(document, indent=2) + "\n"

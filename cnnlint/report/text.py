@@ -10,7 +10,8 @@ _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
 
 
 def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
-           colour: bool = False, notes: list[str] | None = None, **_: object) -> str:
+           colour: bool = False, notes: list[str] | None = None, partly_read: int = 0,
+           **_: object) -> str:
     def paint(text: str, style: str) -> str:
         return f"{style}{text}{_RESET}" if colour else text
 
@@ -34,5 +35,8 @@ def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
               f"({', '.join(parts)}) in {files} file{'s' if files != 1 else ''}"
     if errors:
         closing += f"; {len(errors)} file or rule error{'s' if len(errors) != 1 else ''}"
+    if partly_read:
+        closing += (f"; {partly_read} model{'s' if partly_read != 1 else ''} only partly "
+                    "read: --verbose says where, --trace reads them")
     lines.append(paint(closing + ".", _BOLD))
     return "\n".join(lines) + "\n"

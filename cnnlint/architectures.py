@@ -1,0 +1,65 @@
+"""Whole-model findings the way a reader wants them: one report per architecture, and a
+block judged as part of the model that holds it.
+
+A file that defines `VGG` and the factories `vgg11` ... `vgg19` (or a class built as
+`VGG('VGG11')` ... `VGG('VGG19')`) has one architecture: a finding true of all of them is
+said once, at the class, naming the variants. A cell class that only ever serves inside a
+network of the same file is not a network of its own: its missing dropout is the network's
+business, judged on the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cnnlint import ir
+from cnnlint.findings import Finding
+
+
+def standalone(models: list[ir.Model], trained: set[str]) -> list[ir.Model]:
+    """The models without the classes built (with their defaults) only as blocks of another
+    model of the same file. A class a training run trains directly stays a model."""
+    held: dict[str, set[str]] = {}  # file -> the classes some other model there holds
+    for model in models:
+        held.setdefault(model.path, set()).update(
+            part for part in model.parts if part != model.class_key)
+    return [m for m in models
+            if m.kind != "class" or not m.class_key or m.key in trained
+            or m.class_key not in held.get(m.path, ())]
+
+
+def one_per_architecture(per_model: list[tuple[ir.Model, list[Finding]]]) -> list[Finding]:
+    """Merge the findings that judge a whole model (at its definition, not tied to another
+    file) across the builders of one class in one file."""
+    kept: list[Finding] = []
+    groups: dict[tuple[str, str, str], list[tuple[ir.Model, Finding]]] = {}
+    for model, findings in per_model:
+        for finding in findings:
+            if _about_whole_model(model, finding):
+                groups.setdefault((finding.code, model.path, model.class_key), []).append(
+                    (model, finding))
+            else:
+                kept.append(finding)
+    kept.extend(_merged(members) for members in groups.values())
+    return kept
+
+
+def _about_whole_model(model: ir.Model, finding: Finding) -> bool:
+    loc = model.loc
+    return bool(model.class_key) and not finding.related and finding.symbol == model.name \
+        and (finding.path, finding.line, finding.column) == (loc.path, loc.line, loc.column)
+
+
+def _merged(members: list[tuple[ir.Model, Finding]]) -> Finding:
+    model, first = members[0]
+    labels = list(dict.fromkeys(m.label for m, _ in members))
+    if len(labels) == 1 and not model.built_as:
+        return first
+    named = f" ({labels[0]})" if len(labels) == 1 else \
+        f" ({labels[0]}; also in {', '.join(labels[1:])})"
+    where = model.class_loc
+    if where is None or where.path != model.path:
+        return replace(first, message=first.message + named)
+    return replace(first, message=first.message + named, line=where.line,
+                   column=where.column, end_line=where.end_line, end_column=where.end_column,
+                   symbol=model.class_key.rsplit(":", 1)[-1])

@@ -1,0 +1,207 @@
+"""The ways a project builds a class that needs constructor arguments.
+
+`VGG(vgg_name)` cannot be built with its defaults, but the project says how it is built:
+literal calls (`VGG('VGG19')` in a training script, `ResNet(BasicBlock, [2, 2, 2, 2])`) and,
+when the one required argument indexes a module-level dict (`cfg[vgg_name]`), each key of
+that dict. Each is a *variant*, read like a model of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator
+
+from cnnlint.extract import values as v
+from cnnlint.extract.frames import Args, Frame, assigned_names
+from cnnlint.extract.values import UNKNOWN
+
+if TYPE_CHECKING:
+    from cnnlint.extract.interp import FileScope, Interp
+
+MAX_CFG_KEYS = 32  # a dict with more keys is a table of something else, not of variants
+
+
+@dataclass
+class Variant:
+    label: str  # how messages name it: "VGG('VGG19')"
+    args: Args
+    path: str  # the file that spells it: the call's, or the class's for a cfg key
+    slot: int | None  # the call's slot in that file; None for a cfg key (the class itself)
+
+
+def required_params(cls: v.ClassVal) -> list[str]:
+    """The constructor's parameters that have no default (without `self`)."""
+    init = cls.lookup("__init__")
+    if not isinstance(init, v.FuncVal):
+        return []
+    return [name for name, default, kind in init.node[2][1:]
+            if default is None and kind in ("pos", "kw")]
+
+
+def variants(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Variant]]:
+    """The variants of each class (by id), literal calls first, then cfg keys; one per
+    label."""
+    wanted = {id(cls): cls for cls in classes}
+    found: dict[int, dict[str, Variant]] = {key: {} for key in wanted}
+    if not wanted:
+        return {}
+    for path in sorted(interp.scopes):
+        scope = interp.scopes[path]
+        for call, bound in _calls(interp, scope, scope.body, frozenset()):
+            variant = _literal_call(interp, scope, call, bound, wanted)
+            if variant is not None:
+                cls, made = variant
+                found[id(cls)].setdefault(made.label, made)
+    for key, cls in wanted.items():
+        for made in _cfg_keys(cls):
+            found[key].setdefault(made.label, made)
+    return {key: list(table.values()) for key, table in found.items() if table}
+
+
+def referenced_in_own_file(cls: v.ClassVal) -> bool:
+    """Whether the class's own file names it outside its body: a factory, another model or
+    a helper builds it, so it is a part, not a model to build with unknown arguments."""
+    name = cls.name
+    for stmt in cls.scope.body:
+        if stmt is cls.node:
+            continue
+        if _mentions(stmt, name):
+            return True
+    return False
+
+
+def _mentions(item: Any, name: str) -> bool:
+    stack = [item]
+    while stack:
+        x = stack.pop()
+        if type(x) is not tuple or not x:
+            continue
+        if x[0] == "name" and len(x) == 2 and x[1] == name:
+            return True
+        stack.extend(x)
+    return False
+
+
+def _calls(interp: Interp, scope: FileScope, body: Any, bound: frozenset[str]
+           ) -> Iterator[tuple[tuple[Any, ...], frozenset[str]]]:
+    """Every call in `body` with the local names bound where it is made. The code of
+    nn.Module classes (parts built inside a model) and of factories (built as models of
+    their own) is left out."""
+    stack: list[Any] = [body]
+    while stack:
+        item = stack.pop()
+        if type(item) is not tuple or not item:
+            continue
+        tag = item[0]
+        if tag == "def" and len(item) == 6:
+            if not bound and _is_factory(item):
+                continue
+            params = frozenset(p[0] for p in item[2])
+            yield from _calls(interp, scope, item[3],
+                              bound | params | frozenset(assigned_names(item[3])))
+            continue
+        if tag == "class" and len(item) == 6:
+            cls = scope.globals.get(item[1])
+            if isinstance(cls, v.ClassVal) and interp.is_module_class(cls):
+                continue
+            yield from _calls(interp, scope, item[4], bound)
+            continue
+        if tag == "call" and len(item) == 5:
+            yield item, bound
+        stack.extend(item)
+
+
+def _is_factory(stmt: tuple[Any, ...]) -> bool:
+    from cnnlint.extract.models import is_factory_candidate
+
+    return is_factory_candidate(stmt)
+
+
+def _literal_call(interp: Interp, scope: FileScope, call: tuple[Any, ...],
+                  bound: frozenset[str], wanted: dict[int, v.ClassVal]
+                  ) -> tuple[v.ClassVal, Variant] | None:
+    func, pos, kw = call[1], call[2], call[3]
+    if not _static(func, bound):
+        return None
+    frame = Frame(scope)
+    cls = interp.eval(func, frame)
+    if not isinstance(cls, v.ClassVal) or id(cls) not in wanted:
+        return None
+    if any(a[0] == "*" or not _static(a, bound) for a in pos) \
+            or any(k is None or not _static(e, bound) for k, e in kw):
+        return None
+    args = Args([interp.eval(a, frame) for a in pos],
+                {k: interp.eval(e, frame) for k, e in kw})
+    if any(x is UNKNOWN for x in (*args.pos, *args.kw.values())):
+        return None
+    texts = [render(a) for a in pos] + [f"{k}={render(e)}" for k, e in kw]
+    return cls, Variant(f"{cls.name}({', '.join(texts)})", args, scope.path, call[4])
+
+
+def _static(e: tuple[Any, ...], bound: frozenset[str]) -> bool:
+    """An expression whose value is the same wherever it is read: literals and names of the
+    module level (not rebound locally)."""
+    tag = e[0]
+    if tag == "const":
+        return True
+    if tag == "name":
+        return e[1] not in bound
+    if tag == "attr":
+        return _static(e[1], bound)
+    if tag == "unary":
+        return _static(e[2], bound)
+    if tag == "binop":
+        return _static(e[2], bound) and _static(e[3], bound)
+    if tag in ("list", "tuple", "set"):
+        return all(x[0] != "*" and _static(x, bound) for x in e[1])
+    if tag == "dict":
+        return all(k is not None and _static(k, bound) and _static(x, bound) for k, x in e[1])
+    return False
+
+
+def render(e: tuple[Any, ...]) -> str:
+    """Source-like text of a static expression, for labels."""
+    tag = e[0]
+    if tag == "const":
+        return repr(e[1])
+    if tag == "name":
+        return str(e[1])
+    if tag == "attr":
+        return f"{render(e[1])}.{e[2]}"
+    if tag == "unary":
+        return f"{e[1]} {render(e[2])}" if e[1] == "not" else f"{e[1]}{render(e[2])}"
+    if tag == "binop":
+        return f"{render(e[2])} {e[1]} {render(e[3])}"
+    if tag in ("list", "tuple", "set"):
+        inner = ", ".join(render(x) for x in e[1])
+        if tag == "tuple":
+            return f"({inner},)" if len(e[1]) == 1 else f"({inner})"
+        return f"[{inner}]" if tag == "list" else f"{{{inner}}}"
+    if tag == "dict":
+        return "{" + ", ".join(f"{render(k)}: {render(x)}" for k, x in e[1]) + "}"
+    return "..."
+
+
+def _cfg_keys(cls: v.ClassVal) -> list[Variant]:
+    """`cfg[vgg_name]` in the constructor, with `cfg` a module-level dict: one variant per
+    key (only for a class whose one required argument is that index)."""
+    required = required_params(cls)
+    init = cls.lookup("__init__")
+    if len(required) != 1 or not isinstance(init, v.FuncVal):
+        return []
+    param = required[0]
+    local = set(assigned_names(init.node[3]))
+    stack: list[Any] = [init.node[3]]
+    while stack:
+        item = stack.pop()
+        if type(item) is not tuple or not item:
+            continue
+        if item[0] == "sub" and len(item) == 3 and item[2] == ("name", param) \
+                and item[1][0] == "name" and item[1][1] not in local:
+            table = init.scope.globals.get(item[1][1])
+            if type(table) is dict and 0 < len(table) <= MAX_CFG_KEYS \
+                    and all(type(k) in (str, int) for k in table):
+                return [Variant(f"{cls.name}({key!r})", Args([], {param: key}),
+                                cls.scope.path, None) for key in table]
+        stack.extend(item)
+    return []

@@ -1,0 +1,275 @@
+"""The model-side misses found on public projects, each in a small project of our own:
+classes built only with arguments, a division that is not a skip, factories made with
+`partial` and `setattr`, a forward with two ways, one report per architecture, blocks judged
+inside their model, the partly-read summary and ReLU6 in messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from conftest import write_tree
+from helpers import run
+
+CFG_VGG = """
+import torch.nn as nn
+
+cfg = {
+    "VGG11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "VGG13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+}
+
+
+class VGG(nn.Module):
+    def __init__(self, vgg_name):
+        super().__init__()
+        self.features = self._make_layers(cfg[vgg_name])
+        self.classifier = nn.Linear(512, 10)
+
+    def forward(self, x):
+        return self.classifier(self.features(x).flatten(1))
+
+    def _make_layers(self, widths):
+        layers, channels = [], 3
+        for width in widths:
+            if width == "M":
+                layers += [nn.MaxPool2d(2)]
+            else:
+                layers += [nn.Conv2d(channels, width, 3, padding=1), nn.BatchNorm2d(width),
+                           nn.ReLU(inplace=True)]
+                channels = width
+        return nn.Sequential(*layers)
+"""
+
+
+def _findings(result: Any, code: str) -> list[Any]:
+    return [f for f in result.findings if f.code == code]
+
+
+def test_a_class_needing_a_cfg_key_is_read_once_per_key(lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree({"vgg.py": CFG_VGG})
+    (plain,) = _findings(result, "CNN103")
+    assert (plain.path, plain.line, plain.symbol) == ("vgg.py", 9, "VGG")
+    assert plain.message.endswith("(VGG('VGG11'); also in VGG('VGG13'))")
+    assert "9 weighted layers" in plain.message  # VGG11: 8 convs and the classifier
+    assert [f.line for f in _findings(result, "CNN101")] == [24]
+
+
+def test_literal_calls_in_a_script_build_the_variants(lint_tree: Callable[..., Any]) -> None:
+    model = """
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self, depth, num_classes):
+            super().__init__()
+            layers = [nn.Conv2d(3, 32, 3, padding=1), nn.ReLU()]
+            for _ in range(depth - 1):
+                layers += [nn.Conv2d(32, 32, 3, padding=1), nn.ReLU()]
+            self.body = nn.Sequential(*layers)
+            self.head = nn.Linear(32, num_classes)
+
+        def forward(self, x):
+            return self.head(self.body(x).mean((2, 3)))
+    """
+    script = """
+    from model import Net
+
+    small = Net(4, 10)
+    big = Net(depth=16, num_classes=10)
+    """
+    result = lint_tree({"model.py": model, "train.py": script})
+    plain = _findings(result, "CNN103")
+    assert [(f.path, f.line, f.message.rsplit(" (", 1)[-1]) for f in plain] == [
+        ("train.py", 4, "Net(depth=16, num_classes=10))")]
+    assert "17 weighted layers" in plain[0].message
+    # Linting the model file alone: no call spells the arguments, and a guess is no finding.
+    alone = lint_tree({"model.py": model, "train.py": script}, select=["CNN103"])
+    assert not [f for f in alone.findings if f.path == "model.py"]
+
+
+def test_a_local_response_normalisation_is_not_a_skip(lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree("""
+    import torch.nn as nn
+
+    class LRN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = nn.AvgPool2d(3, stride=1, padding=1)
+
+        def forward(self, x):
+            return x.div(self.pool(x.pow(2)).mul(1e-4).add(1.0).pow(0.75))
+
+    class VGGM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layers = []
+            for i in range(8):
+                layers += [nn.Conv2d(3 if i == 0 else 64, 64, 3, padding=1), nn.ReLU(), LRN()]
+            self.features = nn.Sequential(*layers)
+            self.fc = nn.Linear(64, 10)
+
+        def forward(self, x):
+            return self.fc(self.features(x).mean((2, 3)))
+    """, select=["CNN103"])
+    (plain,) = result.findings
+    assert plain.symbol == "VGGM" and "9 weighted layers" in plain.message
+
+
+def test_a_squeeze_excitation_gate_is_not_a_skip(lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree("""
+    import torch.nn as nn
+
+    class SE(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.fc1 = nn.Conv2d(c, c // 4, 1)
+            self.fc2 = nn.Conv2d(c // 4, c, 1)
+
+        def forward(self, x):
+            return x * self.fc2(self.fc1(x.mean((2, 3), keepdim=True))).sigmoid()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.Sequential(*[nn.Sequential(nn.Conv2d(32, 32, 3, padding=1),
+                                                        nn.ReLU(), SE(32)) for _ in range(8)])
+
+        def forward(self, x):
+            return self.blocks(x)
+    """, select=["CNN103"])
+    (plain,) = result.findings
+    # Only the gated input carries the chain on (the gates do not add 2 convs per block):
+    # the longest way is the 8 convs and the last gate's two.
+    assert "10 weighted layers" in plain.message
+
+
+def test_partial_and_setattr_factories_are_models(lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree("""
+    import sys
+    from functools import partial
+    import torch.nn as nn
+
+    class Plain(nn.Module):
+        def __init__(self, depth, width=32):
+            super().__init__()
+            self.body = nn.Sequential(*[nn.Conv2d(3 if i == 0 else width, width, 3)
+                                        for i in range(depth)])
+
+        def forward(self, x):
+            return self.body(x)
+
+    def _plain(depth, **kwargs):
+        return Plain(depth, **kwargs)
+
+    def plain10(*args, **kwargs): pass
+    def plain12(*args, **kwargs): pass
+
+    this = sys.modules[__name__]
+    for depth in [10, 12]:
+        setattr(this, f"plain{depth}", partial(_plain, depth=depth))
+
+    plain16 = partial(Plain, 16)
+    """, select=["CNN103"])
+    (plain,) = result.findings
+    assert plain.symbol == "Plain" and plain.line == 5
+    assert plain.message.endswith("(plain10; also in plain12, plain16)")
+
+
+def test_each_way_of_a_forward_is_judged_alone(lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree("""
+    import torch.nn as nn
+
+    class Block(nn.Module):
+        def __init__(self, identity=True):
+            super().__init__()
+            self.identity = identity
+            self.conv = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                                      nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                                      nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())
+
+        def forward(self, x):
+            if self.identity:
+                return x + self.conv(x)
+            else:
+                return self.conv(x)
+
+    class Net(nn.Module):
+        def __init__(self, flags=None):
+            super().__init__()
+            self.a = Block(flags)
+            self.b = Block(flags)
+
+        def forward(self, x):
+            return self.b(self.a(x))
+    """, select=["CNN103", "CNN105"])
+    # Whether the blocks add their input is not known: the plain way has 6 convs, the
+    # residual one fewer in a row; both ways together are never counted in series.
+    assert _findings(result, "CNN103") == []
+    (relu,) = _findings(result, "CNN105")
+    assert "all 6 activations" in relu.message
+
+
+def test_a_block_is_judged_inside_its_model(lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree("""
+    import torch.nn as nn
+
+    class Cell(nn.Module):
+        def __init__(self, c=16):
+            super().__init__()
+            self.body = nn.Sequential(*[nn.Conv2d(c, c, 3, padding=1) for _ in range(8)])
+
+        def forward(self, x):
+            return x + self.body(x)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cells = nn.Sequential(Cell(), Cell())
+            self.drop = nn.Dropout(0.5)
+            self.fc = nn.Linear(16, 10)
+
+        def forward(self, x):
+            return self.fc(self.drop(self.cells(x).mean((2, 3))))
+    """, select=["CNN107"])
+    # Net has dropout; the cell alone has none, but it is never trained alone.
+    assert result.findings == []
+
+
+def test_the_summary_counts_models_only_partly_read(in_tmp: Path) -> None:
+    write_tree(in_tmp, {"model.py": """
+    import torch.nn as nn
+    from somewhere import mystery_block
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = mystery_block(64)
+            self.fc = nn.Linear(64, 10)
+
+        def forward(self, x):
+            return self.fc(self.body(x))
+    """})
+    code, out, _ = run(["--no-cache", "model.py"])
+    assert code == 0
+    assert out.strip().endswith(
+        "in 1 file; 1 model only partly read: --verbose says where, --trace reads them.")
+    code, out, _ = run(["--no-cache", "--format", "json", "model.py"])
+    assert json.loads(out)["summary"]["partly_read"] == 1
+
+
+def test_relu6_networks_are_named_as_such(lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree("""
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(*[m for _ in range(6)
+                                        for m in (nn.Conv2d(8, 8, 3), nn.ReLU6())])
+
+        def forward(self, x):
+            return self.body(x)
+    """, select=["CNN105"])
+    (relu,) = result.findings
+    assert "all 6 activations are plain ReLU6" in relu.message
