@@ -342,6 +342,7 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
                 findings.extend(_guard(rule, file_facts.path, rule.check_file, file_facts,
                                        errors=result.errors))
     runs: list[ir.TrainingRun] = []
+    interp = None
     try:
         interp = build_interp((f for f in facts if f.syntax_error is None), locator, modules)
         entries = scope.entries if scope is not None else None
@@ -363,7 +364,11 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
     except Exception as exc:  # pragma: no cover - a bug in loading; reported, not raised
         result.errors.append(_internal(facts[0].path if facts else "", "model extraction", exc))
     result.runs = runs
-    project = ir.ProjectFacts(models=result.models, paths=list(result.facts), runs=runs)
+    project = ir.ProjectFacts(models=result.models, paths=list(result.facts), runs=runs,
+                              handed_off=frozenset(getattr(interp, "handed_off", ())),
+                              unread_scripts=tuple(
+                                  f.path for f in facts if f.syntax_error is not None
+                                  and result.may_train.get(f.path)))
     per_model: list[tuple[ir.Model, list[Finding]]] = []
     for rule in active:
         for model in result.models:

@@ -5,7 +5,9 @@ ancestors (DenseNet's `cat([x, f(x)])`), gives the gradient a path around the la
 other inputs: those layers are *spanned*, provided every way forward from them passes through
 that skip (a layer whose output also leaves by another path is still in series on that path).
 A concatenation of parallel branches only (Inception) spans nothing: every branch is still a
-full-depth path. A product is a gate or a normalisation (`x * se(x)`, `x / norm(x)`), not a
+full-depth path. An encoder tensor that reaches the concatenation through a gate (an attention
+U-Net's `x4 * psi(d5, x4)`) still bypasses the decoder: ancestry through a gate follows the
+gated data. A product is a gate or a normalisation (`x * se(x)`, `x / norm(x)`), not a
 skip, and a MERGE (the value after an `if` the reader could not decide) is a choice between
 paths, each judged on its own.
 
@@ -19,7 +21,6 @@ from __future__ import annotations
 from typing import Callable
 
 from cnnlint import ir
-
 
 
 # Bitmask ancestry costs N^2/8 bytes; networks past this size are not judged as a whole.
@@ -41,28 +42,67 @@ def ancestors(network: ir.Network) -> list[int]:
     return masks
 
 
-def is_skip(node: ir.Node, masks: list[int]) -> bool:
+def data_ancestors(network: ir.Network) -> list[int]:
+    """Like `ancestors`, but a gate's output descends from the data it gates only: in an
+    attention U-Net, `x4 * psi(g=d5, x=x4)` carries x4 on, whatever computed the gate."""
+    found = network.cache.get("data_ancestors")
+    if found is not None:
+        return found  # type: ignore[return-value]
+    full = ancestors(network)
+    masks = [0] * len(network.nodes)
+    for node in network.nodes:
+        mask = 0
+        for i in _data_inputs(node, full):
+            mask |= masks[i] | (1 << i)
+        masks[node.id] = mask
+    network.cache["data_ancestors"] = masks
+    return masks
+
+
+def is_skip(node: ir.Node, masks: list[int], network: ir.Network | None = None) -> bool:
+    """An addition of two different tensors, or a concatenation where one input carries an
+    earlier tensor past the layers on another (given the `network`, also through a gate on
+    that tensor)."""
     if len(set(node.inputs)) < 2:
         return False
     if node.kind == ir.ADD:
         return True
     if node.kind == ir.CAT:
         # A bypass: one input is upstream of another (DenseNet), not parallel branches.
-        return any(masks[b] >> a & 1 for a in node.inputs for b in node.inputs if a != b)
+        if any(masks[b] >> a & 1 for a in node.inputs for b in node.inputs if a != b):
+            return True
+        if network is None:
+            return False
+        data = data_ancestors(network)
+        return any(data[b] >> _gated_source(network, a, masks) & 1
+                   for a in node.inputs for b in node.inputs if a != b)
     return False
+
+
+def _gated_source(network: ir.Network, i: int, masks: list[int]) -> int:
+    """The tensor a chain of gates ends at: x for `x * a(x) * b(x)` (itself if no gate)."""
+    while network.nodes[i].kind == ir.MUL:
+        data = _data_inputs(network.nodes[i], masks)
+        if len(data) != 1:
+            break
+        i = data[0]
+    return i
 
 
 def spanned(network: ir.Network, masks: list[int] | None = None) -> int:
     """Bitmask of nodes that some skip connection goes around, on every way forward."""
     masks = masks if masks is not None else ancestors(network)
-    skips = [node for node in network.nodes if is_skip(node, masks)]
+    skips = [node for node in network.nodes if is_skip(node, masks, network)]
     if not skips:
         return 0
+    data = data_ancestors(network)
     through = _passes_through(network, {node.id: 1 << k for k, node in enumerate(skips)})
     out = 0
     for k, node in enumerate(skips):
         bit = 1 << k
-        inside = around(node, masks)
+        # Around it on the full graph (a gate's branch inside a residual block) and on the
+        # gated data (the decoder an attention gate's skip goes past).
+        inside = around(node, masks) | around(node, data)
         while inside:
             low = inside & -inside
             i = low.bit_length() - 1
@@ -127,7 +167,7 @@ def longest_plain_run(network: ir.Network) -> list[ir.Node]:
     return longest_run(
         network,
         counts=lambda n: n.weighted and not (around >> n.id & 1),
-        resets=lambda n: n.kind == ir.INPUT or is_skip(n, masks), masks=masks)
+        resets=lambda n: n.kind == ir.INPUT or is_skip(n, masks, network), masks=masks)
 
 
 def _data_inputs(node: ir.Node, masks: list[int]) -> tuple[int, ...]:

@@ -143,12 +143,20 @@ class ProjectFacts:
     models: list[Model] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     runs: list["TrainingRun"] = field(default_factory=list)
+    # Models (class keys) a script hands to library code that may train them.
+    handed_off: frozenset[str] = frozenset()
+    # Scripts that look like training code but could not be read (a syntax error, such as
+    # Python 2 code): what they train, and how, is not known.
+    unread_scripts: tuple[str, ...] = ()
 
     def runs_training(self, model: Model) -> list["TrainingRun"]:
         """The runs whose optimizer steps this model's weights, alone or as a part of a bigger
-        model (matched by module and name)."""
+        model (matched by module and name), or the weights of another build of its class (a
+        factory's network is the one a script trains as `UNet(...)`)."""
+        keys = {model.key, model.class_key} - {""}
         return [r for r in self.runs
-                if any(model.key in m.keys or model.key in m.parts for m in r.models)]
+                if any(not keys.isdisjoint(m.keys) or not keys.isdisjoint(m.parts)
+                       for m in r.models) or not keys.isdisjoint(r.choices)]
 
     def model(self, key: str) -> Model | None:
         return next((m for m in self.models if m.key == key), None)
@@ -288,6 +296,9 @@ class TrainingRun:
     resampling: list[str] = field(default_factory=list)  # WeightedRandomSampler, ...
     focal: bool = False
     lightning: bool = False
+    # The models the run picks by a name it reads at run time from a module's namespace
+    # (`models.__dict__[args.arch](...)`): it may train any of them.
+    choices: tuple[str, ...] = ()
     # False when the pass was cut short (too complex to follow): nothing is known missing.
     complete: bool = True
     notes: list[str] = field(default_factory=list)  # for --verbose: what could not be read

@@ -19,8 +19,13 @@ class DeepStackWithoutRegularization(Rule):
     A network with `min-layers` (default 8) or more weighted layers, no dropout layer or
     `F.dropout` call anywhere, and no weight decay in the project's training code for it
     (`weight_decay` of the optimizers that train it, or a model it is part of; AdamW's
-    default 0.01 included). When no training script for the model is found, or its decay
-    is not known, the finding is only `info` and says so.
+    default 0.01 included). The runs that train it are those whose optimizer holds its
+    weights, those that train another build of its class, and those that pick their model by
+    a name at run time (`models.__dict__[args.arch]`, a dict of built models): any entry may
+    be the one trained. When no training script for the model is found, or its decay is not
+    known, the finding is only `info` and says so; it is not made at all when a script hands
+    the model to code the reader cannot follow (a library trainer), or when a training script
+    of the project cannot be parsed.
 
     ## Why it matters
     A big model learns the training set's details and noise unless something holds it back
@@ -69,6 +74,11 @@ class DeepStackWithoutRegularization(Rule):
                 f"{len(weighted)} weighted layers, no dropout, and no weight decay ({where})",
                 model.loc, symbol=model.name,
                 related=[(o.loc, f"`{o.kind}` without weight decay") for o in optimizers])
+            return
+        if not optimizers and ({model.key, model.class_key} & project.handed_off
+                               or project.unread_scripts):
+            # A script hands it to a library trainer, or a training script could not be
+            # read: how it is trained is not known.
             return
         # No training script found for this model (or its decay not known): say so, at
         # info level.

@@ -144,6 +144,47 @@ def test_a_squeeze_excitation_gate_is_not_a_skip(lint_tree: Callable[..., Any]) 
     assert "10 weighted layers" in plain.message
 
 
+def test_an_attention_gate_on_a_u_net_skip_keeps_it_a_skip(
+        lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree("""
+    import torch
+    import torch.nn as nn
+
+    def double(cin, cout):
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout),
+                             nn.ReLU(), nn.Conv2d(cout, cout, 3, padding=1),
+                             nn.BatchNorm2d(cout), nn.ReLU())
+
+    class Gate(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.w_g, self.w_x = nn.Conv2d(c, c, 1), nn.Conv2d(c, c, 1)
+            self.psi = nn.Sequential(nn.Conv2d(c, 1, 1), nn.Sigmoid())
+
+        def forward(self, g, x):
+            return x * self.psi(torch.relu(self.w_g(g) + self.w_x(x)))
+
+    class AttUNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc1, self.enc2, self.enc3 = double(3, 16), double(16, 16), double(16, 16)
+            self.mid = double(16, 16)
+            self.gate2, self.gate1 = Gate(16), Gate(16)
+            self.dec2, self.dec1 = double(32, 16), double(32, 16)
+            self.out = nn.Conv2d(16, 1, 1)
+
+        def forward(self, x):
+            x1 = self.enc1(x)
+            x2 = self.enc2(x1)
+            d = self.mid(self.enc3(x2))
+            d = self.dec2(torch.cat((self.gate2(g=d, x=x2), d), dim=1))
+            d = self.dec1(torch.cat((self.gate1(g=d, x=x1), d), dim=1))
+            return self.out(d)
+    """, select=["CNN103"])
+    # Without the skips the encoder, middle and decoder are 13 convs in a row.
+    assert result.findings == []
+
+
 def test_partial_and_setattr_factories_are_models(lint_tree: Callable[..., Any]) -> None:
     result = lint_tree("""
     import sys
@@ -273,3 +314,64 @@ def test_relu6_networks_are_named_as_such(lint_tree: Callable[..., Any]) -> None
     """, select=["CNN105"])
     (relu,) = result.findings
     assert "all 6 activations are plain ReLU6" in relu.message
+
+
+def test_a_script_function_is_not_replaced_by_a_star_import(
+        lint_tree: Callable[..., Any]) -> None:
+    """pytorch-cifar's main.py defines `test(epoch)` after `from models import *`, which
+    brings each model file's own `test()`: the script's one is what runs."""
+    result = lint_tree({
+        "models/__init__.py": "from .net import *\n",
+        "models/net.py": """
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(8, 2)
+
+            def forward(self, x):
+                return self.fc(x)
+
+        def test():
+            net = Net()
+            print(net(torch.randn(2, 8)).size())
+        """,
+        "main.py": """
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader
+        from models import *
+
+        trainloader = DataLoader(train_set, batch_size=128, shuffle=True)
+        testloader = DataLoader(test_set, batch_size=100)
+        net = Net()
+        criterion = nn.CrossEntropyLoss()
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+        best_acc = 0
+
+        def train(epoch):
+            net.train()
+            for inputs, targets in trainloader:
+                optimizer.zero_grad()
+                loss = criterion(net(inputs), targets)
+                loss.backward()
+                optimizer.step()
+
+        def test(epoch):
+            global best_acc
+            net.eval()
+            correct = 0
+            with torch.no_grad():
+                for inputs, targets in testloader:
+                    correct += net(inputs).argmax(1).eq(targets).sum().item()
+            if correct > best_acc:
+                torch.save(net.state_dict(), "best.pth")
+                best_acc = correct
+
+        for epoch in range(200):
+            train(epoch)
+            test(epoch)
+        """}, select=["CNN202", "CNN203"])
+    assert result.findings == []

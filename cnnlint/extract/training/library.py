@@ -102,7 +102,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     if inert(qualname):
         if tensors:
             return torchnn.call_torch(interp, qualname, args, f, loc)
-        if qualname.startswith("torch.") and not last[:1].isupper():
+        if qualname.startswith("torch.") and (not last[:1].isupper()
+                                              or last.endswith("Tensor")):
             return interp.add_node(ir.INPUT, (), name=qualname)  # randn, tensor, load: data
         return v.Opaque(f"{qualname}(...)", root_of(qualname))
     if not tensors:

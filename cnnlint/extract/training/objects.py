@@ -144,6 +144,8 @@ def inert(qualname: str) -> bool:
     if qualname.startswith("torch."):
         return not qualname.startswith(_TORCH_MEANINGFUL) or qualname.startswith(
             ("torch.nn.utils.clip_grad", "torch.nn.functional"))
+    if qualname.startswith(("torchvision.utils.", "torchvision.io.")):
+        return True  # saving image grids, reading files
     return root_of(qualname) in INERT_ROOTS
 
 

@@ -67,6 +67,8 @@ def call_opaque(interp: TrainingInterp, func: v.Opaque, args: Args, f: Frame, lo
             f"{func.origin}(...)", func.library)
     if tensors:
         return interp.unknown_call(args, f"`{func.origin}(...)` is not known")
+    if func.library.startswith("torch.") and func.library.endswith("Tensor"):
+        return interp.add_node(ir.INPUT, (), name=func.origin)  # a tensor type picked by device
     if func.library and inert(func.library):
         return v.Opaque(f"{func.origin}(...)", func.library)
     interp.blocked_by(describe(func_expr) if func_expr is not None else func.origin, loc, f,

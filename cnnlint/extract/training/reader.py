@@ -35,7 +35,7 @@ from cnnlint.extract.training import library, lightning, opaque
 from cnnlint.extract.training.config import ConfigInterp
 from cnnlint.extract.training.objects import (
     LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
-    MODULE_METHODS, TrainObj, breaks, has_modulo, plain_path, role, text,
+    MODULE_METHODS, TrainObj, breaks, has_modulo, inert, plain_path, role, root_of, text,
 )
 from cnnlint.extract.training.recorder import LoopState, Recorder, weights_of
 from cnnlint.extract.values import UNKNOWN
@@ -59,6 +59,12 @@ class TrainingInterp(ConfigInterp):
         self.batches: dict[int, TrainObj] = {}  # batch node id -> the loader it came from
         self.params_of: list[Any] = []  # models whose parameters() this pass took
         self.skipped_frameworks: list[str] = []  # files for another framework: no pass
+        # Models a module level builds with a project factory (`{"vgg11": vgg11(), ...}`):
+        # id() -> the factory's key, for registries of built models.
+        self.made_at_module_level: dict[int, str] = {}
+        # Project models a script hands to a call the reader cannot follow (a library
+        # trainer: `Trainer(model, optimizer)`): that code may train them, with any settings.
+        self.handed_off: set[str] = set()
         # A pass reuses constructions only among its own: what it reads must not depend on
         # what other passes or the model reader read before.
         self.pass_constructions = ConstructionMemo()
@@ -132,10 +138,13 @@ class TrainingInterp(ConfigInterp):
                   flags=frozenset({"touches-models"}) if touches_models else frozenset())
 
     def touches_models(self, args: Args, method: bool) -> bool:
+        given = (*args.pos, *args.kw.values())
+        models = [o for x in given for o in (x.options if isinstance(x, v.Choice) else (x,))]
+        self.handed_off.update(ir.model_key(x.cls.scope.module, x.cls.name) for x in models
+                               if isinstance(x, v.Instance) and self.is_module_class(x.cls))
         if method or args.open_pos or args.open_kw:
             return True
-        return any(isinstance(x, (*v.MODULE_VALUES, v.Opaque, v.Params))
-                   for x in (*args.pos, *args.kw.values()))
+        return any(isinstance(x, (*v.MODULE_VALUES, v.Opaque, v.Params)) for x in given)
 
     # --- statements ----------------------------------------------------------------------
 
@@ -342,6 +351,11 @@ class TrainingInterp(ConfigInterp):
                 if y is None and (isinstance(x, (v.Opaque, TrainObj)) or (
                         isinstance(x, v.Instance) and not self.is_module_class(x.cls))):
                     return x
+            if isinstance(a, v.Ref) and isinstance(b, v.Ref) and a.qualname != b.qualname \
+                    and root_of(a.qualname) == root_of(b.qualname) and inert(a.qualname) \
+                    and inert(b.qualname):
+                # `Tensor = torch.cuda.FloatTensor if cuda else torch.FloatTensor`
+                return v.Opaque(f"{a.qualname} or {b.qualname}", a.qualname)
             if isinstance(a, v.Opaque) and isinstance(b, v.Opaque) and a.library == b.library:
                 origin = a.origin if a.origin == b.origin else f"{a.origin} or {b.origin}"
                 return v.Opaque(origin if len(origin) < 120 else a.origin, a.library,
@@ -350,7 +364,22 @@ class TrainingInterp(ConfigInterp):
 
     def subscript(self, obj: Any, key: Any) -> Any:
         """`MODELS[args.arch]` with the key not known: every entry, when they are a few
-        classes or functions (a registry of models); otherwise not known."""
+        classes or functions (a registry of models); otherwise not known. A module's
+        namespace read by a name (`models.__dict__[args.arch]`) may give any of its
+        classes and functions, whatever the default name: the run records them all."""
+        if self.recorder is not None and type(obj) is dict \
+                and any(obj is s.globals for s in self.scopes.values()):
+            self.recorder.choices.update(
+                ir.model_key(x.scope.module, x.name) for x in obj.values()
+                if isinstance(x, (v.ClassVal, v.FuncVal)) and x.scope is not None)
+        if self.recorder is not None and type(obj) is dict and len(obj) > 1 \
+                and all(isinstance(x, v.Instance) for x in obj.values()):
+            # A registry of built models picked by a name (`CLASSIFIERS[args.arch]`, whose
+            # default is only one of the choices): the run may train any of them.
+            for x in obj.values():
+                self.recorder.choices.add(ir.model_key(x.cls.scope.module, x.cls.name))
+                if id(x) in self.made_at_module_level:
+                    self.recorder.choices.add(self.made_at_module_level[id(x)])
         if self.recorder is not None and type(obj) is dict and (
                 key is UNKNOWN or isinstance(key, v.Opaque)) \
                 and 1 < len(obj) <= MAX_CANDIDATES \
@@ -394,7 +423,11 @@ class TrainingInterp(ConfigInterp):
              func_expr: tuple[Any, ...] | None = None) -> Any:
         rec = self.recorder
         if rec is None:
-            return super().call(func, args, f, loc, func_expr)
+            result = super().call(func, args, f, loc, func_expr)
+            if not f.function and isinstance(func, v.FuncVal) and isinstance(result, v.Instance):
+                self.made_at_module_level[id(result)] = ir.model_key(func.scope.module,
+                                                                     func.name)
+            return result
         name = func.name if isinstance(func, (v.FuncVal, v.ClassVal)) else (
             func.qualname.rsplit(".", 1)[-1] if isinstance(func, v.Ref) else "")
         lowered = name.lower()

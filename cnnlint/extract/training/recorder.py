@@ -60,6 +60,7 @@ class Recorder:
     schedulers: list[str] = field(default_factory=list)
     losses: list[ir.LossUse] = field(default_factory=list)
     resampling: list[str] = field(default_factory=list)
+    choices: set[str] = field(default_factory=set)
     focal: bool = False
     lightning: bool = False
     trainer_epochs: ir.Setting | None = None
@@ -144,6 +145,7 @@ class Recorder:
             loaders=self._loaders(), optimizers=[c.optimizer for c in trains_model],
             schedulers=list(self.schedulers), losses=list(self.losses),
             resampling=list(self.resampling), focal=self.focal, lightning=self.lightning,
+            choices=tuple(sorted(self.choices)),
             complete=self.complete, notes=self._notes(loops, events))
 
     def _loops(self, steps: list[ir.Event]) -> list[ir.Loop]:

@@ -1,0 +1,200 @@
+"""Precision and recall of every rule on public repositories, against labels written by
+reading their code (never by running cnnlint).
+
+    python benchmarks/realworld/score.py --repos DIR [--clone] [--only NAME ...] [--show]
+
+DIR holds the repositories of manifest.toml, fetched: a clone per repository, as
+`DIR/<owner>/<name>`, `DIR/<owner>+<name>`, `DIR/<name>` (or a `repo` folder inside one of
+those); with `--clone`, missing ones are cloned from GitHub into DIR. Each is checked out at
+its pinned commit into a temporary folder (git's own files only, no work tree touched), and
+cnnlint lints the manifest's paths there as a project.
+
+Labels (labels.csv): `repo,path,symbol,line,rule,expected,reason[,source]`. A row is matched by
+path, rule and line, except the rules about a whole model (CNN103-CNN107), matched by path,
+rule and symbol (the class or factory). `--show` lists the misses, the false findings, and
+the findings on places no row labels (to label next).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MODEL_WIDE = {"CNN103", "CNN104", "CNN105", "CNN106", "CNN107"}
+
+
+def read_manifest() -> list[dict[str, object]]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return list(tomllib.loads((HERE / "manifest.toml").read_text())["repo"])
+
+
+def read_labels() -> list[dict[str, str]]:
+    with open(HERE / "labels.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def git_dir(repos: Path, github: str, name: str) -> Path | None:
+    owner, short = github.split("/")
+    for base in (repos / owner / short, repos / f"{owner}+{short}", repos / name):
+        for candidate in (base / ".git", base, base / "repo" / ".git", base / "repo"):
+            if (candidate / "HEAD").is_file() and (candidate / "objects").is_dir():
+                return candidate
+    return None
+
+
+def clone(repos: Path, github: str) -> Path | None:
+    target = repos / github.replace("/", "+")
+    done = subprocess.run(["git", "clone", "--quiet", "--bare",
+                           f"https://github.com/{github}.git", str(target)], check=False)
+    return target if done.returncode == 0 else None
+
+
+def check_out(git: Path, commit: str, into: Path) -> None:
+    """The commit's Python and project files, without a work tree of the repository's own:
+    large blobs and submodules are skipped; `.git` marks the project root."""
+    listing = subprocess.run(["git", f"--git-dir={git}", "ls-tree", "-r", "-z", commit],
+                             capture_output=True, check=True).stdout
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, raw = entry.split(b"\t", 1)
+        mode, kind, sha = meta.split()
+        path = raw.decode("utf-8", "replace")
+        if kind != b"blob" or mode == b"120000" or not path.endswith(
+                (".py", "pyproject.toml", "setup.cfg", "setup.py")):
+            continue
+        blob = subprocess.run(["git", f"--git-dir={git}", "cat-file", "blob", sha.decode()],
+                              capture_output=True, check=False)
+        if blob.returncode:
+            continue
+        target = into / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(blob.stdout)
+    (into / ".git").mkdir(exist_ok=True)
+
+
+def lint(folder: Path, paths: list[str]) -> list[dict[str, object]]:
+    done = subprocess.run([sys.executable, "-m", "cnnlint", "--no-cache", "--select", "ALL",
+                           "--format", "json", "--fail-on", "never", *paths],
+                          cwd=folder, capture_output=True, text=True, check=False)
+    if done.returncode not in (0, 1, 2) or not done.stdout.strip():
+        raise RuntimeError(f"cnnlint failed in {folder}: {done.stderr[-2000:]}")
+    return list(json.loads(done.stdout)["findings"])
+
+
+def key_of(rule: str, path: str, line: object, symbol: str) -> tuple[str, str, str]:
+    return (rule, path, symbol) if rule in MODEL_WIDE else (rule, path, str(line))
+
+
+def keys_of(finding: dict[str, object]) -> list[tuple[str, str, str]]:
+    """A finding's keys: a whole-model finding reported once for an architecture names its
+    builders at the end of its message, "(vgg11; also in vgg13, vgg16)", and stands for each."""
+    code, path, symbol = str(finding["code"]), str(finding["path"]), str(finding["symbol"])
+    keys = [key_of(code, path, finding["line"], symbol)]
+    message = str(finding["message"])
+    if code in MODEL_WIDE and message.endswith(")") and "; also in " in message:
+        head, others = message[:-1].rsplit("; also in ", 1)
+        first = head[head.rfind(" (") + 2:] if " (" in head else ""
+        for name in [first, *others.split(", ")]:
+            keys.append(key_of(code, path, finding["line"], name.split("(")[0]))
+    return keys
+
+
+def score(labels: list[dict[str, str]], found: dict[str, list[dict[str, object]]],
+          show: bool) -> dict[str, Counter[str]]:
+    counts: dict[str, Counter[str]] = {}
+    labelled: set[tuple[str, ...]] = set()
+    hits = {repo: {key for f in findings for key in keys_of(f)}
+            for repo, findings in found.items()}
+    for row in labels:
+        repo = row["repo"]
+        if repo not in found:
+            continue
+        key = key_of(row["rule"], row["path"], row["line"], row["symbol"])
+        labelled.add((repo, *key))
+        hit = key in hits[repo]
+        yes = row["expected"].strip() == "yes"
+        outcome = ("tp" if hit else "fn") if yes else ("fp" if hit else "tn")
+        counts.setdefault(row["rule"], Counter())[outcome] += 1
+        if show and outcome in ("fn", "fp"):
+            word = "MISS " if outcome == "fn" else "FALSE"
+            print(f"{word} {repo}/{row['path']}:{row['line']} {row['rule']} {row['symbol']}: "
+                  f"{row['reason']}")
+    if show:
+        for repo, findings in found.items():
+            for f in findings:
+                if not any((repo, *key) in labelled for key in keys_of(f)):
+                    print(f"UNLABELLED {repo}/{f['path']}:{f['line']} {f['code']} "
+                          f"{f['symbol']}: {f['message']}")
+    return counts
+
+
+def ratio(a: int, b: int) -> str:
+    return f"{a / b:.2f}" if b else "  - "
+
+
+def table(counts: dict[str, Counter[str]]) -> str:
+    lines = ["| rule | yes | no | TP | FP | FN | precision | recall |",
+             "|---|---|---|---|---|---|---|---|"]
+    total: Counter[str] = Counter()
+    for rule in sorted(counts):
+        c = counts[rule]
+        total.update(c)
+        lines.append(f"| {rule} | {c['tp'] + c['fn']} | {c['fp'] + c['tn']} | {c['tp']} | "
+                     f"{c['fp']} | {c['fn']} | {ratio(c['tp'], c['tp'] + c['fp'])} | "
+                     f"{ratio(c['tp'], c['tp'] + c['fn'])} |")
+    lines.append(f"| all | {total['tp'] + total['fn']} | {total['fp'] + total['tn']} | "
+                 f"{total['tp']} | {total['fp']} | {total['fn']} | "
+                 f"{ratio(total['tp'], total['tp'] + total['fp'])} | "
+                 f"{ratio(total['tp'], total['tp'] + total['fn'])} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repos", required=True, type=Path,
+                        help="the folder of fetched repositories")
+    parser.add_argument("--clone", action="store_true", help="clone missing ones from GitHub")
+    parser.add_argument("--only", nargs="*", default=None, help="these repositories only")
+    parser.add_argument("--show", action="store_true", help="list misses and false findings")
+    args = parser.parse_args()
+    labels = read_labels()
+    found: dict[str, list[dict[str, object]]] = {}
+    missing = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for entry in read_manifest():
+            name, github, commit = str(entry["name"]), str(entry["github"]), str(entry["commit"])
+            if args.only and name not in args.only:
+                continue
+            git = git_dir(args.repos, github, name) or (
+                clone(args.repos, github) if args.clone else None)
+            if git is None:
+                missing.append(github)
+                continue
+            folder = Path(tmp) / name
+            check_out(git, commit, folder)
+            found[name] = lint(folder, [str(p) for p in entry["paths"]])  # type: ignore[attr-defined]
+    counts = score(labels, found, args.show)
+    repos_labelled = len({r["repo"] for r in labels if r["repo"] in found})
+    print(f"{len(found)} repositories linted ({repos_labelled} with labels), "
+          f"{sum(sum(c.values()) for c in counts.values())} labels")
+    if missing:
+        print(f"not found (fetch them, or --clone): {', '.join(missing)}")
+    print(table(counts))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("NO_COLOR", "1")
+    sys.exit(main())
