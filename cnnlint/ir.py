@@ -151,12 +151,13 @@ class ProjectFacts:
 
     def runs_training(self, model: Model) -> list["TrainingRun"]:
         """The runs whose optimizer steps this model's weights, alone or as a part of a bigger
-        model (matched by module and name), or the weights of another build of its class (a
-        factory's network is the one a script trains as `UNet(...)`)."""
-        keys = {model.key, model.class_key} - {""}
+        model (matched by module and name), or that build its class directly (a factory's
+        network is the one a script trains as `UNet(...)`; one it trains as `resnet18()` is
+        not `resnet50()`'s)."""
         return [r for r in self.runs
-                if any(not keys.isdisjoint(m.keys) or not keys.isdisjoint(m.parts)
-                       for m in r.models) or not keys.isdisjoint(r.choices)]
+                if any(model.key in m.keys or model.key in m.parts
+                       or (model.class_key and m.keys == (model.class_key,))
+                       for m in r.models) or model.key in r.choices]
 
     def model(self, key: str) -> Model | None:
         return next((m for m in self.models if m.key == key), None)
@@ -217,6 +218,8 @@ class LossUse:
     fed_by: str = ""  # "Softmax"/"LogSoftmax" when probabilities are fed to it
     fed_by_loc: Loc | None = None
     symbol: str = ""
+    made_at: Loc | None = None  # where the loss module is built (`nn.CrossEntropyLoss(...)`)
+    evaluating: bool = False  # computed under no_grad: a validation loss, not training
 
 
 @dataclass

@@ -31,15 +31,17 @@ MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 # Import statements: `from X import ...` and `import X` at the start of a logical line.
 _IMPORT_START = re.compile(rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import(?=[\s(\\])|import[ \t]+)",
                            re.MULTILINE)
-# A file that may train something: it steps an optimizer or a scheduler, fits a Trainer, or
-# names an optimizer. Only such files get a script pass of their own.
-_TRAINING_HINT = re.compile(rb"\.step\s*\(|\.fit\s*\(|\boptim\b|\boptimizer\b|\bTrainer\s*\(")
+# A file that may train something: it steps an optimizer or a scheduler, fits a Trainer,
+# names an optimizer, or calls a `.train()` (a solver class's training method, defined in
+# another file). Only such files get a script pass of their own.
+_TRAINING_HINT = re.compile(
+    rb"\.step\s*\(|\.fit\s*\(|\.train\s*\(\s*\)|\boptim\b|\boptimizer\b|\bTrainer\s*\(")
 
 # (module, level, names): `from ..a.b import c, d` is ("a.b", 2, ("c", "d")); `import a.b`
 # is ("a.b", 0, ()).
 ImportRef = tuple[str, int, tuple[str, ...]]
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 
 
 def find_root(paths: Iterable[str]) -> str | None:

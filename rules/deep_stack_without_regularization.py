@@ -75,8 +75,7 @@ class DeepStackWithoutRegularization(Rule):
                 model.loc, symbol=model.name,
                 related=[(o.loc, f"`{o.kind}` without weight decay") for o in optimizers])
             return
-        if not optimizers and ({model.key, model.class_key} & project.handed_off
-                               or project.unread_scripts):
+        if not optimizers and (model.key in project.handed_off or project.unread_scripts):
             # A script hands it to a library trainer, or a training script could not be
             # read: how it is trained is not known.
             return

@@ -12,7 +12,8 @@ class WeightedLossWithoutResampling(Rule):
 
     ## What it flags
     A loss with class weights (`CrossEntropyLoss(weight=...)`, `F.cross_entropy(...,
-    weight=...)`, `BCEWithLogitsLoss(pos_weight=...)`) in a run with no resampling
+    weight=...)`, `BCEWithLogitsLoss(pos_weight=...)`), reported where it is built, used
+    for training (not only under `no_grad`) in a run with no resampling
     (`WeightedRandomSampler`, a balanced or imbalanced-dataset sampler) and no focal loss.
     The training loaders must be known: one built by code the reader cannot see might
     resample.
@@ -50,10 +51,12 @@ class WeightedLossWithoutResampling(Rule):
                     for loader in run.loaders):
                 continue
             for loss in run.losses:
-                if loss.weighted and loss.loc is not None:
+                # At the loss's construction (where `weight=` is), for the training uses.
+                where = loss.made_at or loss.loc
+                if loss.weighted and not loss.evaluating and where is not None:
                     yield self.finding(
                         f"`{loss.kind}` is class-weighted, with no resampling and no focal "
-                        "loss in the run", loss.loc, symbol=loss.symbol)
+                        "loss in the run", where, symbol=loss.symbol)
 
     valid = [
         """
@@ -110,11 +113,11 @@ from torch.utils.data import DataLoader
 
 model = nn.Linear(8, 3)
 loader = DataLoader(dataset, batch_size=32, shuffle=True)
-criterion = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 10.0, 1.0]))
+criterion = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 10.0, 1.0]))  # flagged
 opt = torch.optim.Adam(model.parameters())
 for x, y in loader:
     opt.zero_grad()
-    loss = criterion(model(x), y)  # flagged
+    loss = criterion(model(x), y)
     loss.backward()
     opt.step()
 """,
@@ -137,11 +140,11 @@ import torch
 import torch.nn as nn
 
 def train(model, loader, pos_weight):
-    criterion = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    criterion = nn.BCEWithLogitsLoss(pos_weight=pos_weight)  # flagged
     opt = torch.optim.Adam(model.parameters())
     for x, y in loader:
         opt.zero_grad()
-        criterion(model(x), y).backward()  # flagged
+        criterion(model(x), y).backward()
         opt.step()
 
 train(nn.Linear(8, 1), torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32),

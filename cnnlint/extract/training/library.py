@@ -236,11 +236,12 @@ def functional_loss(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
 
 
 def record_loss(interp: TrainingInterp, kind: str, weighted: bool, inputs: list[v.Tensor], f: Frame,
-                 loc: Loc | None) -> None:
+                 loc: Loc | None, made_at: Loc | None = None) -> None:
     rec = interp.recorder
     if rec is None:
         return
-    use = ir.LossUse(loc=loc, kind=kind, weighted=weighted, symbol=f.owner)
+    use = ir.LossUse(loc=loc, kind=kind, weighted=weighted, symbol=f.owner, made_at=made_at,
+                     evaluating=interp.grad_off > 0)
     if inputs:
         fed = interp.graph[inputs[0].node]
         if fed.family == "softmax":

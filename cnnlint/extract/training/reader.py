@@ -28,7 +28,7 @@ from cnnlint.extract import branches
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
 from cnnlint.extract.frames import (
-    MAX_CALL_DEPTH, Args, Frame, identifiers, names_in, tensors_in,
+    MAX_CALL_DEPTH, Args, FileScope, Frame, TooComplex, identifiers, names_in, tensors_in,
 )
 from cnnlint.extract.memo import ConstructionMemo, ForwardMemo
 from cnnlint.extract.training import library, lightning, opaque
@@ -44,6 +44,17 @@ from cnnlint.findings import Loc
 _BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
 MAX_CANDIDATES = 8  # a registry with more entries than this is read as unknown
 _PATIENCE = re.compile(r"patience|early_?stop|no_?improve|bad_?epochs|stagnat", re.IGNORECASE)
+
+def _builds_data(body: tuple[Any, ...]) -> bool:
+    """Whether a module's top level assigns a DataLoader (a module of data objects)."""
+    for stmt in body:
+        if stmt[0] == "assign" and stmt[2][0] == "call":
+            func = stmt[2][1]
+            last = func[-1] if func[0] in ("name", "attr") else ""
+            if last == "DataLoader":
+                return True
+    return False
+
 
 class TrainingInterp(ConfigInterp):
     """The interpreter with training semantics. Outside a training pass (no recorder) it
@@ -140,8 +151,12 @@ class TrainingInterp(ConfigInterp):
     def touches_models(self, args: Args, method: bool) -> bool:
         given = (*args.pos, *args.kw.values())
         models = [o for x in given for o in (x.options if isinstance(x, v.Choice) else (x,))]
-        self.handed_off.update(ir.model_key(x.cls.scope.module, x.cls.name) for x in models
-                               if isinstance(x, v.Instance) and self.is_module_class(x.cls))
+        for x in models:
+            if isinstance(x, v.Instance) and self.is_module_class(x.cls):
+                built = self.recorder.models.get(id(x)) if self.recorder is not None else None
+                # The factories that built it (`se_resnet20()`), else its class.
+                self.handed_off.update([b[0] for b in built[3]] if built and built[3] else
+                                       [ir.model_key(x.cls.scope.module, x.cls.name)])
         if method or args.open_pos or args.open_kw:
             return True
         return any(isinstance(x, (*v.MODULE_VALUES, v.Opaque, v.Params)) for x in given)
@@ -389,6 +404,33 @@ class TrainingInterp(ConfigInterp):
 
     # --- names and attributes ------------------------------------------------------------
 
+    def module_attr(self, module: v.ModuleVal, name: str) -> Any:
+        """In a training pass, a name a data module builds at its top level (`train_loader =
+        DataLoader(...)` in data_loader.py) is read again with the pass recording: the
+        loader, its dataset and transforms become the pass's, as Python's import would make
+        them."""
+        rec = self.recorder
+        scope = module.scope
+        if rec is not None and scope is not None and _builds_data(scope.body):
+            names = rec.replayed.get(scope.path)
+            if names is None:
+                names = rec.replayed[scope.path] = self._replay(scope)
+            if name in names:
+                return names[name]
+        return super().module_attr(module, name)
+
+    def _replay(self, scope: FileScope) -> dict[str, Any]:
+        """The module's top-level assignments run again over a copy of its names."""
+        frame = Frame(scope, owner="<module>")
+        frame.locals = dict(self.load(scope))
+        for stmt in scope.body:
+            if stmt[0] in ("assign", "augassign"):
+                try:
+                    self.exec_stmt(stmt, frame)
+                except (TooComplex, RecursionError):
+                    break
+        return frame.locals
+
     def lookup(self, name: str, f: Frame) -> Any:
         found = super().lookup(name, f)
         if found is UNKNOWN and self.recorder is not None and name in _BUILTIN_NAMES:
@@ -525,7 +567,8 @@ class TrainingInterp(ConfigInterp):
     def apply(self, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
         rec = self.recorder
         if rec is not None and isinstance(module, v.LayerSpec) and module.kind in LOSSES:
-            library.record_loss(self, module.kind, _weighted(module), tensors_in(args), f, loc)
+            library.record_loss(self, module.kind, _weighted(module), tensors_in(args), f, loc,
+                                made_at=module.loc)
         elif rec is not None and isinstance(module, v.MODULE_VALUES) \
                 and not self.in_module_code(f):
             self.forward_event(module, loc)

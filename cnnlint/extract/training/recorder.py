@@ -61,6 +61,7 @@ class Recorder:
     losses: list[ir.LossUse] = field(default_factory=list)
     resampling: list[str] = field(default_factory=list)
     choices: set[str] = field(default_factory=set)
+    replayed: dict[str, dict[str, Any]] = field(default_factory=dict)  # data modules re-read
     focal: bool = False
     lightning: bool = False
     trainer_epochs: ir.Setting | None = None

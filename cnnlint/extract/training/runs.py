@@ -24,7 +24,7 @@ _TORCH_ROOTS = frozenset({"torch", "torchvision", "pytorch_lightning", "lightnin
 # A parameter named for an optimizer, in a function read without its caller: stepping it
 # after a backward is training (its model is not known).
 _OPTIMIZER_NAME = re.compile(r"(\w+_)?(optimizer|optim|opt)(_\w+)?")
-_TRAINING_NAMES = frozenset({"optim", "DataLoader", "Trainer", "backward", "step", "SGD",
+_TRAINING_NAMES = frozenset({"optim", "DataLoader", "Trainer", "backward", "step", "SGD", "train",
                              "Adam", "AdamW", "fit"})
 
 
