@@ -375,3 +375,177 @@ def test_a_script_function_is_not_replaced_by_a_star_import(
             test(epoch)
         """}, select=["CNN202", "CNN203"])
     assert result.findings == []
+
+
+CIFAR_NETS = """
+import torch.nn as nn
+
+class Plain(nn.Module):
+    def __init__(self, depth=10):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(3 if i == 0 else 16, 16, 3, padding=1)
+                                    for i in range(depth)])
+
+    def forward(self, x):
+        return self.body(x)
+
+def plain10():
+    return Plain(10)
+
+def plain20():
+    return Plain(20)
+"""
+
+
+def test_a_model_picked_by_name_from_a_module_is_trained_by_the_script(
+        lint_tree: Callable[..., Any]) -> None:
+    """`models.__dict__[args.arch]()`: the default picks one, the command line any."""
+    result = lint_tree({"models.py": CIFAR_NETS, "train.py": """
+    import argparse
+    import torch
+    import models
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--arch", default="plain10")
+    args = parser.parse_args()
+    model = models.__dict__[args.arch]()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    for epoch in range(3):
+        for x, y in loader:
+            optimizer.zero_grad()
+            model(x).sum().backward()
+            optimizer.step()
+    """}, select=["CNN107"])
+    assert result.findings == []  # every model of the module may be the one trained, with decay
+
+
+def test_a_model_handed_to_a_library_trainer_is_not_judged_untrained(
+        lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree({"models.py": CIFAR_NETS, "train.py": """
+    from homura.trainers import SupervisedTrainer
+    from models import plain10
+
+    model = plain10()
+    with SupervisedTrainer(model, optimizer, loss) as trainer:
+        trainer.train(loader)
+    """}, select=["CNN107"])
+    # plain10 goes to code the reader cannot see; plain20 and Plain are trained by nothing.
+    (info,) = result.findings
+    assert info.severity == "info" and info.message.endswith("(Plain; also in plain20)")
+
+
+def test_a_loader_built_in_a_data_module_is_the_script_s(lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree({
+        "models.py": """
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(1, 8, 3, bias=False)
+                self.bn = nn.BatchNorm2d(8)
+
+            def forward(self, x):
+                return self.bn(self.conv(x))
+        """,
+        "data.py": """
+        from torch.utils.data import DataLoader
+        from torchvision import datasets, transforms
+
+        transform = transforms.Compose([transforms.ToTensor()])
+        train_set = datasets.MNIST("data", train=True, transform=transform)
+        train_loader = DataLoader(train_set, batch_size=4, shuffle=True)
+        """,
+        "train.py": """
+        import torch
+        from data import train_loader
+        from models import Net
+
+        model = Net()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            model(x).sum().backward()
+            optimizer.step()
+        """}, select=["CNN201", "CNN212"])
+    assert sorted((f.code, f.path, f.line) for f in result.findings) == [
+        ("CNN201", "data.py", 6), ("CNN212", "data.py", 4)]
+
+
+def test_a_solver_class_trained_from_main_is_a_training_run(
+        lint_tree: Callable[..., Any]) -> None:
+    """Image_Segmentation's shape: main.py only calls `solver.train()`."""
+    result = lint_tree({
+        "solver.py": """
+        import torch
+        import torch.nn as nn
+
+        class Solver:
+            def __init__(self, loader):
+                self.loader = loader
+                self.net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+                self.optimizer = torch.optim.Adam(list(self.net.parameters()), 1e-3)
+
+            def train(self):
+                for epoch in range(100):
+                    for x in self.loader:
+                        self.optimizer.zero_grad()
+                        self.net(x).sum().backward()
+                        self.optimizer.step()
+        """,
+        "main.py": """
+        from torch.utils.data import DataLoader
+        from solver import Solver
+
+        if __name__ == "__main__":
+            solver = Solver(DataLoader(train_set, batch_size=64, shuffle=True))
+            solver.train()
+        """}, select=["CNN202"])
+    assert [(f.code, f.path) for f in result.findings] == [("CNN202", "solver.py")]
+
+
+def test_a_weighted_loss_is_reported_where_it_is_built(lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree("""
+    import torch
+    import torch.nn as nn
+    from torch.utils.data import DataLoader
+
+    model = nn.Linear(8, 3)
+    train_loader = DataLoader(train_set, batch_size=32, shuffle=True)
+    val_loader = DataLoader(val_set, batch_size=32)
+    criterion = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 4.0, 1.0]))
+    optimizer = torch.optim.Adam(model.parameters())
+    for epoch in range(3):
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            criterion(model(x), y).backward()
+            optimizer.step()
+        with torch.no_grad():
+            for x, y in val_loader:
+                criterion(model(x), y)
+    """, select=["CNN211"])
+    assert [f.line for f in result.findings] == [8]
+
+
+def test_a_registry_of_built_models_trains_any_of_them(lint_tree: Callable[..., Any]) -> None:
+    """PyTorch_CIFAR10's `all_classifiers = {"resnet18": resnet18(), ...}[hparams.classifier]`."""
+    result = lint_tree({"models.py": CIFAR_NETS, "train.py": """
+    import torch
+    from models import plain10, plain20
+
+    CLASSIFIERS = {"plain10": plain10(), "plain20": plain20()}
+
+    def main(name="plain10"):
+        model = CLASSIFIERS[name]
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9,
+                                    weight_decay=1e-4)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                model(x).sum().backward()
+                optimizer.step()
+
+    main()
+    """}, select=["CNN107"])
+    # plain20 is never the default, but a caller may pick it: it is trained with decay too.
+    assert result.findings == []

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import MISSING, FileScope, Frame, TooComplex
 from cnnlint.extract.values import UNKNOWN
+from cnnlint.ir import model_key
 
 if TYPE_CHECKING:
     from cnnlint.extract.interp import Interp
@@ -40,6 +41,8 @@ def declarations(interp: Interp, body: tuple[Any, ...], frame: Frame) -> None:
         tag = stmt[0]
         if tag in ("import", "from", "def", "class", "assign", "augassign"):
             interp.exec_stmt(stmt, frame)
+            if tag == "assign" and stmt[2][0] == "dict":
+                name_registry(stmt, frame)
         elif tag == "if":
             test = interp.truth(interp.eval(stmt[1], frame))
             if test is not False:
@@ -50,6 +53,23 @@ def declarations(interp: Interp, body: tuple[Any, ...], frame: Frame) -> None:
             declarations(interp, stmt[1], frame)
         elif tag in ("for", "expr") and _sets_module_names(stmt):
             interp.exec_stmt(stmt, frame)
+
+
+def name_registry(stmt: tuple[Any, ...], frame: Frame) -> None:
+    """`CLASSIFIERS = {"resnet18": resnet18(), ...}`: each model built by a project factory
+    remembers it (a script that picks one by name may train any of them)."""
+    if len(stmt[1]) != 1 or stmt[1][0][0] != "name":
+        return
+    table = frame.locals.get(stmt[1][0][1])
+    if type(table) is not dict:
+        return
+    for key_expr, value_expr in stmt[2][1]:
+        if key_expr is None or key_expr[0] != "const" or value_expr[0] != "call" \
+                or value_expr[1][0] != "name":
+            continue
+        model, factory = table.get(key_expr[1]), frame.locals.get(value_expr[1][1])
+        if isinstance(model, v.Instance) and isinstance(factory, v.FuncVal):
+            model.made_by = model_key(factory.scope.module, factory.name)
 
 
 def _sets_module_names(stmt: tuple[Any, ...]) -> bool:

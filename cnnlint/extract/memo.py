@@ -172,7 +172,8 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None, limit: int = 0) -
         layer = memo[id(value)] = v.LayerSpec(value.kind, value.args, value.loc, value.scope)
         return layer
     if kind is v.Instance:
-        return _copy_holder(v.Instance(value.cls), "attrs", value, memo, limit)
+        return _copy_holder(v.Instance(value.cls, made_by=value.made_by), "attrs", value, memo,
+                            limit)
     if kind in (v.SeqSpec, v.ListSpec, v.DictSpec):
         return _copy_holder(kind(), "children", value, memo, limit)
     if kind is v.Choice:

@@ -137,6 +137,9 @@ class Instance:
 
     cls: ClassVal
     attrs: dict[str, Any] = field(default_factory=dict)
+    # The factory a module level built it with ("models.resnet:resnet18"), for registries
+    # of built models (`CLASSIFIERS = {"resnet18": resnet18(), ...}`).
+    made_by: str = ""
 
 
 @dataclass(eq=False)

@@ -30,6 +30,7 @@ from cnnlint.extract.interp import Interp
 from cnnlint.extract.frames import (
     MAX_CALL_DEPTH, Args, FileScope, Frame, TooComplex, identifiers, names_in, tensors_in,
 )
+from cnnlint.extract.imports import name_registry
 from cnnlint.extract.memo import ConstructionMemo, ForwardMemo
 from cnnlint.extract.training import library, lightning, opaque
 from cnnlint.extract.training.config import ConfigInterp
@@ -70,9 +71,6 @@ class TrainingInterp(ConfigInterp):
         self.batches: dict[int, TrainObj] = {}  # batch node id -> the loader it came from
         self.params_of: list[Any] = []  # models whose parameters() this pass took
         self.skipped_frameworks: list[str] = []  # files for another framework: no pass
-        # Models a module level builds with a project factory (`{"vgg11": vgg11(), ...}`):
-        # id() -> the factory's key, for registries of built models.
-        self.made_at_module_level: dict[int, str] = {}
         # Project models a script hands to a call the reader cannot follow (a library
         # trainer: `Trainer(model, optimizer)`): that code may train them, with any settings.
         self.handed_off: set[str] = set()
@@ -173,6 +171,8 @@ class TrainingInterp(ConfigInterp):
             if target[0] == "name" and isinstance(value, (v.LayerSpec, v.SeqSpec)) \
                     and not self.in_module_code(f):
                 self.track_model(value, target[1], f.scope.loc(stmt[3]))
+        if stmt[2][0] == "dict":
+            name_registry(stmt, f)
 
     def assign(self, target: tuple[Any, ...], value: Any, f: Frame) -> None:
         rec = self.recorder
@@ -391,10 +391,10 @@ class TrainingInterp(ConfigInterp):
                 and all(isinstance(x, v.Instance) for x in obj.values()):
             # A registry of built models picked by a name (`CLASSIFIERS[args.arch]`, whose
             # default is only one of the choices): the run may train any of them.
-            for x in obj.values():
+            for x in obj.values():  # by its class and the factory that built it
                 self.recorder.choices.add(ir.model_key(x.cls.scope.module, x.cls.name))
-                if id(x) in self.made_at_module_level:
-                    self.recorder.choices.add(self.made_at_module_level[id(x)])
+                if x.made_by:
+                    self.recorder.choices.add(x.made_by)
         if self.recorder is not None and type(obj) is dict and (
                 key is UNKNOWN or isinstance(key, v.Opaque)) \
                 and 1 < len(obj) <= MAX_CANDIDATES \
@@ -465,11 +465,7 @@ class TrainingInterp(ConfigInterp):
              func_expr: tuple[Any, ...] | None = None) -> Any:
         rec = self.recorder
         if rec is None:
-            result = super().call(func, args, f, loc, func_expr)
-            if not f.function and isinstance(func, v.FuncVal) and isinstance(result, v.Instance):
-                self.made_at_module_level[id(result)] = ir.model_key(func.scope.module,
-                                                                     func.name)
-            return result
+            return super().call(func, args, f, loc, func_expr)
         name = func.name if isinstance(func, (v.FuncVal, v.ClassVal)) else (
             func.qualname.rsplit(".", 1)[-1] if isinstance(func, v.Ref) else "")
         lowered = name.lower()
