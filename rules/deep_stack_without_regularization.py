@@ -24,8 +24,9 @@ class DeepStackWithoutRegularization(Rule):
     a name at run time (`models.__dict__[args.arch]`, a dict of built models): any entry may
     be the one trained. When no training script for the model is found, or its decay is not
     known, the finding is only `info` and says so; it is not made at all when a script hands
-    the model to code the reader cannot follow (a library trainer), or when a training script
-    of the project cannot be parsed.
+    the model to code the reader cannot follow (a library trainer), when a training script
+    of the project cannot be parsed, or when a script picks its model by name at run time
+    (the one picked may hold this one as its backbone).
 
     ## Why it matters
     A big model learns the training set's details and noise unless something holds it back
@@ -75,9 +76,12 @@ class DeepStackWithoutRegularization(Rule):
                 model.loc, symbol=model.name,
                 related=[(o.loc, f"`{o.kind}` without weight decay") for o in optimizers])
             return
-        if not optimizers and (model.key in project.handed_off or project.unread_scripts):
-            # A script hands it to a library trainer, or a training script could not be
-            # read: how it is trained is not known.
+        if not optimizers and (model.key in project.handed_off or project.unread_scripts
+                               or any(run.choices for run in project.runs)):
+            # A script hands it to a library trainer, a training script could not be read,
+            # or a script picks its model by name at run time (and the chosen builder may
+            # build this one inside it, as DeepLab builds its backbone): how it is trained
+            # is not known.
             return
         # No training script found for this model (or its decay not known): say so, at
         # info level.

@@ -11,7 +11,7 @@ class DropoutBeforeBatchNorm(Rule):
     """Dropout sits right before a BatchNorm layer.
 
     ## What it flags
-    A `Dropout` (module or `F.dropout`) with a non-zero rate whose output goes straight into
+    A `Dropout` (module or `F.dropout`) with a known, non-zero rate whose output goes straight into
     a `BatchNorm*d`.
 
     ## Why it matters
@@ -45,8 +45,9 @@ class DropoutBeforeBatchNorm(Rule):
         for node in nodes:
             if node.family != "dropout" or node.loc is None:
                 continue
-            if node.arg("p") == 0:
-                continue
+            rate = node.arg("p")
+            if not isinstance(rate, (int, float)) or rate == 0:
+                continue  # no dropout at all, or a rate the reader does not know
             following = [nodes[i] for i in users[node.id]]
             norms = [n for n in following if n.family == "batchnorm"]
             if norms:

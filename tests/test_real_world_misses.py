@@ -549,3 +549,23 @@ def test_a_registry_of_built_models_trains_any_of_them(lint_tree: Callable[..., 
     """}, select=["CNN107"])
     # plain20 is never the default, but a caller may pick it: it is trained with decay too.
     assert result.findings == []
+
+
+def test_a_dropout_rate_the_reader_does_not_know_is_no_finding(
+        lint_tree: Callable[..., Any]) -> None:
+    """pytorch-randaugment's WideBasic: `nn.Dropout(p=dropout_rate)` before bn2, built only
+    from a call whose arguments are not all literal (every real build passes 0.0)."""
+    result = lint_tree("""
+    import torch.nn as nn
+
+    class Block(nn.Module):
+        def __init__(self, planes, dropout_rate):
+            super().__init__()
+            self.conv = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
+            self.dropout = nn.Dropout(p=dropout_rate)
+            self.bn = nn.BatchNorm2d(planes)
+
+        def forward(self, x):
+            return self.bn(self.dropout(self.conv(x)))
+    """, select=["CNN102"])
+    assert result.findings == []

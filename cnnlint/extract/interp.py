@@ -357,12 +357,13 @@ class Interp:
             if len(items) > MAX_LOOP:
                 self.note("a loop is too long to unroll")
                 items = items[:MAX_LOOP]
-            built = self.built
+            built, inits = self.built, len(self.inits)
             for index, item in enumerate(items):
-                if index == COMPUTE_PROBE and self.built == built:
-                    # Many passes and not one layer: this loop computes numbers (filter
-                    # coefficients, tables), it does not build the network. Stop, and let
-                    # what it assigns be unknown rather than half-computed.
+                if index == COMPUTE_PROBE and self.built == built and len(self.inits) == inits:
+                    # Many passes and not one layer (nor one weight initialised): this loop
+                    # computes numbers (filter coefficients, tables), it does not build the
+                    # network. Stop, and let what it assigns be unknown rather than
+                    # half-computed.
                     self.note("a long loop computes values; they are left unknown")
                     for name in assigned_names(body):
                         f.locals[name] = UNKNOWN

@@ -300,6 +300,10 @@ def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Fra
         for item in interp.iterate(args.pos[0]) or []:
             obj.attrs[str(len(interp.children(obj)))] = item
         return obj
+    if name in ("named_parameters", "parameters") and not args.pos:
+        # An init loop in the constructor (`for name, p in self.named_parameters():`).
+        found = _parameters(interp, obj)
+        return found if name == "named_parameters" else [p for _, p in found]
     if name in ("items", "values", "keys", "children", "named_children"):
         pairs = interp.children(obj)
         if name in ("values", "children"):
@@ -313,6 +317,38 @@ def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Fra
                 "cpu", "float", "double", "half", "requires_grad_"):
         return obj if name not in ("register_buffer", "register_parameter") else None
     return interp.unknown_call(args, f"`.{name}()` is not known")
+
+
+# Layer families that hold a weight (and, unless built with bias=False, a bias).
+_WITH_PARAMETERS = frozenset({"conv", "linear", "batchnorm", "instancenorm", "groupnorm",
+                              "layernorm", "embedding"})
+
+
+def _parameters(interp: Interp, module: Any, prefix: str = "", depth: int = 0
+                ) -> list[tuple[str, v.ParamRef]]:
+    """(dotted name, parameter) of every layer inside `module`, in definition order."""
+    out: list[tuple[str, v.ParamRef]] = []
+    if isinstance(module, v.LayerSpec):
+        if catalogue.family(module.kind) in _WITH_PARAMETERS:
+            for pname in ("weight", "bias"):
+                if pname == "weight" or module.args.get("bias", True) is not False:
+                    out.append((f"{prefix}{pname}", v.ParamRef(module, pname)))
+        return out
+    if depth > 64:
+        return out
+    if isinstance(module, v.Instance):
+        pairs: Any = interp.children(module)
+    elif isinstance(module, v.SeqSpec):
+        pairs = module.children
+    elif isinstance(module, v.ListSpec):
+        pairs = [(str(i), c) for i, c in enumerate(module.children)]
+    elif isinstance(module, v.DictSpec):
+        pairs = list(module.children.items())
+    else:
+        return out
+    for key, child in pairs:
+        out.extend(_parameters(interp, child, f"{prefix}{key}.", depth + 1))
+    return out
 
 
 def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
