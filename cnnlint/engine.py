@@ -356,6 +356,7 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
                 f"(MXNet, TensorFlow, ...), not PyTorch, and get no training rules: "
                 f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}")
         trained = {key for run in runs for model in run.models for key in model.keys}
+        trained.update(key for run in runs for key in run.choices)  # to look inside them
         result.models = standalone(extract_models(
             interp, result.errors, jobs=jobs,
             wanted=lambda path, key: path in reported or key in trained), trained)

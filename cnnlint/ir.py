@@ -9,7 +9,7 @@ torch.fx tracer both build this; rules never see libcst nodes or torch modules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from cnnlint import catalogue
 from cnnlint.findings import Loc
@@ -157,7 +157,24 @@ class ProjectFacts:
         return [r for r in self.runs
                 if any(model.key in m.keys or model.key in m.parts
                        or (model.class_key and m.keys == (model.class_key,))
-                       for m in r.models) or model.key in r.choices]
+                       for m in r.models) or model.key in r.choices
+                or any(model.key in chosen.parts for chosen in self._built(r.choices))]
+
+    def may_train_unseen(self, model: Model) -> bool:
+        """Whether code the reader could not see through may train `model`: a library it is
+        handed to, a training script that does not parse, or a network a script may pick by
+        name whose insides were not read in full (it may hold this one)."""
+        if model.key in self.handed_off or self.unread_scripts:
+            return True
+        for run in self.runs:
+            if any(not m.network.complete for m in self._built(run.choices)):
+                return True
+        return False
+
+    def _built(self, keys: Iterable[str]) -> list[Model]:
+        """The models of the run with these keys (a registry's entries, to look inside)."""
+        wanted = set(keys)
+        return [m for m in self.models if m.key in wanted] if wanted else []
 
     def model(self, key: str) -> Model | None:
         return next((m for m in self.models if m.key == key), None)

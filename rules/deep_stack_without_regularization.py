@@ -25,8 +25,9 @@ class DeepStackWithoutRegularization(Rule):
     be the one trained. When no training script for the model is found, or its decay is not
     known, the finding is only `info` and says so; it is not made at all when a script hands
     the model to code the reader cannot follow (a library trainer), when a training script
-    of the project cannot be parsed, or when a script picks its model by name at run time
-    (the one picked may hold this one as its backbone).
+    of the project cannot be parsed, or when a script picks its model by name among networks
+    the reader could not read in full (one of them may hold this one). A model built inside
+    one a script may pick (a backbone DeepLab's factory builds) is trained with it.
 
     ## Why it matters
     A big model learns the training set's details and noise unless something holds it back
@@ -76,13 +77,8 @@ class DeepStackWithoutRegularization(Rule):
                 model.loc, symbol=model.name,
                 related=[(o.loc, f"`{o.kind}` without weight decay") for o in optimizers])
             return
-        if not optimizers and (model.key in project.handed_off or project.unread_scripts
-                               or any(run.choices for run in project.runs)):
-            # A script hands it to a library trainer, a training script could not be read,
-            # or a script picks its model by name at run time (and the chosen builder may
-            # build this one inside it, as DeepLab builds its backbone): how it is trained
-            # is not known.
-            return
+        if not optimizers and project.may_train_unseen(model):
+            return  # how it is trained is not known
         # No training script found for this model (or its decay not known): say so, at
         # info level.
         why = "its optimizer's decay is not known" if optimizers else \

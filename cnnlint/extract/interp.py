@@ -643,6 +643,9 @@ class Interp:
         result = frame.returns[0] if frame.returns else None
         for other in frame.returns[1:]:
             result = self.merge(result, other)
+        if type(result) is v.Instance and not result.made_by and fn.bound is None:
+            # The factory that built it (`resnet50()` inside a DeepLab): the first one only.
+            result.made_by = f"{fn.scope.module}:{name}"
         used = self.deepest - self.depth + 1  # how deep this call went, from where it ran
         self.deepest = max(deepest, self.deepest)
         if call_key is not None and self.built == built and len(self.noted) == notes \

@@ -265,9 +265,11 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
         model.class_key = ir.model_key(cls.scope.module, cls.name)
         if cls.scope is scope:
             model.class_loc = scope.loc(cls.node[5])
-    model.parts = frozenset(ir.model_key(item.cls.scope.module, item.cls.name)
-                            for path, item in interp.at_path.items()
-                            if path and type(item) is v.Instance)
+    # The blocks inside, by class and by the factory that built them.
+    model.parts = frozenset(key for path, item in interp.at_path.items()
+                            if path and type(item) is v.Instance
+                            for key in (ir.model_key(item.cls.scope.module, item.cls.name),
+                                        item.made_by) if key)
     return model
 
 

@@ -46,6 +46,10 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         return TrainObj("grad_context", last, loc, {"enabled": enabled})
     if qualname.startswith("torch.utils.data") and last == "DataLoader":
         return make_loader(interp, args, f, loc)
+    if qualname in ("builtins.iter", "builtins.next") and len(args.pos) == 1 \
+            and isinstance(args.pos[0], TrainObj) and args.pos[0].kind == "loader":
+        # `next(iter(val_loader))`: one batch of that loader.
+        return args.pos[0] if last == "iter" else interp.batch_of(args.pos[0])
     if head == "torch.optim" and last in OPTIMIZERS:
         return make_optimizer(interp, last, args, f, loc)
     if head.startswith("torch.optim.lr_scheduler") or "schedule" in last.lower():

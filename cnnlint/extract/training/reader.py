@@ -348,12 +348,16 @@ class TrainingInterp(ConfigInterp):
             return UNKNOWN
         return self.add_node(ir.INPUT, (), name="batch")
 
+    def batch_of(self, loader: TrainObj) -> v.Tensor:
+        """A batch drawn from `loader` (a graph input that remembers where it came from)."""
+        batch = self.add_node(ir.INPUT, (), name=str(loader.fields.get("var", "batch")))
+        self.batches[batch.node] = loader
+        return batch
+
     def iterate(self, value: Any) -> list[Any] | None:
         if self.recorder is not None:
             if isinstance(value, TrainObj) and value.kind == "loader":
-                batch = self.add_node(ir.INPUT, (), name=str(value.fields.get("var", "batch")))
-                self.batches[batch.node] = value
-                return [batch]
+                return [self.batch_of(value)]
             if isinstance(value, v.Params):
                 return [(UNKNOWN, value)] if value.named else [value]
         return super().iterate(value)
@@ -567,17 +571,19 @@ class TrainingInterp(ConfigInterp):
                                 made_at=module.loc)
         elif rec is not None and isinstance(module, v.MODULE_VALUES) \
                 and not self.in_module_code(f):
-            self.forward_event(module, loc)
+            self.forward_event(module, loc, args)
         return super().apply(module, args, f, loc)
 
-    def forward_event(self, model: Any, loc: Loc | None) -> None:
-        """A model called from training code, with the context that tells evaluation."""
+    def forward_event(self, model: Any, loc: Loc | None, inputs: Args | None = None) -> None:
+        """A model called from training code, with the context that tells evaluation: no
+        grad, a loop over an evaluation loader, or input drawn from one."""
         rec = self.recorder
         assert rec is not None
         flags = set()
         if self.grad_off > 0:
             flags.add("grad-off")
-        if any(loop.loader is not None and role(loop.loader) == "eval" for loop in rec.loops):
+        if any(loop.loader is not None and role(loop.loader) == "eval" for loop in rec.loops) \
+                or (inputs is not None and self._from_eval_loader(inputs)):
             flags.add("eval-loader")
         tracked = rec.models.get(id(model))
         name = tracked[1] if tracked else (
@@ -587,6 +593,21 @@ class TrainingInterp(ConfigInterp):
             families = tuple(sorted(self.layer_families(model) & {"batchnorm", "dropout"}))
         rec.event(ir.FORWARD, loc, what=name, flags=frozenset(flags),
                   mode=rec.mode_of(model), model=name, families=families)
+
+    def _from_eval_loader(self, args: Args) -> bool:
+        """Whether an input tensor is computed from a batch of an evaluation loader."""
+        stack = [t.node for t in tensors_in(args)]
+        seen: set[int] = set()
+        while stack and len(seen) < 256:
+            i = stack.pop()
+            if i in seen or i >= len(self.graph):
+                continue
+            seen.add(i)
+            loader = self.batches.get(i)
+            if loader is not None and role(loader) == "eval":
+                return True
+            stack.extend(self.graph[i].inputs)
+        return False
 
     def set_mode(self, model: Any, name: str, args: Args) -> None:
         rec = self.recorder
