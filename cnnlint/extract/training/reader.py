@@ -442,6 +442,9 @@ class TrainingInterp(ConfigInterp):
         return found
 
     def getattr(self, obj: Any, name: str) -> Any:
+        if isinstance(obj, v.Params) and self.recorder is not None:
+            # A model's parameter tensors (`for p in D.parameters(): p.data.clamp_(-c, c)`).
+            return obj if name in ("data", "grad") else v.BoundMethod(obj, name)
         if isinstance(obj, TrainObj):
             if obj.kind == "namespace":
                 return obj.fields["values"].get(name, UNKNOWN)
@@ -628,6 +631,10 @@ class TrainingInterp(ConfigInterp):
             return self._train_obj_method(obj, name, args, f, loc)
         if isinstance(obj, v.Opaque):
             return opaque.opaque_method(self, obj, name, args, f, loc)
+        if isinstance(obj, v.Params):
+            # Tensor operations on the weights (clipping, copying, norms): they neither
+            # train, validate, stop nor schedule.
+            return obj if name.endswith("_") else UNKNOWN
         if isinstance(obj, v.Tensor) and name == "backward":
             rec.mark_training()
             rec.event(ir.BACKWARD, loc)
