@@ -167,6 +167,16 @@ def comprehension(interp: Interp, e: tuple[Any, ...], f: Frame) -> Any:
     return out if e[1] != "gen" else out  # generators are consumed like lists
 
 
+def dict_comprehension(interp: Interp, e: tuple[Any, ...], f: Frame) -> Any:
+    """`{k: v for k, v in table.items()}`: a dict when every key is a known constant."""
+    pairs = comprehension(interp, ("comp", "list", ("tuple", (e[1], e[2])), e[3]), f)
+    if type(pairs) is not list or not all(
+            type(p) is tuple and v.is_const(p[0]) and not isinstance(p[0], list)
+            for p in pairs):
+        return UNKNOWN
+    return dict(pairs)
+
+
 def generate(interp: Interp, gens: tuple[Any, ...], i: int, elt: tuple[Any, ...], f: Frame,
               out: list[Any]) -> bool:
     if i == len(gens):

@@ -90,7 +90,7 @@ class Interp:
             "slice": lambda e, f: slice(*(self.eval(x, f) for x in e[1:])),
             "ifexp": lambda e, f: expressions.ifexp(self, e, f),
             "comp": lambda e, f: expressions.comprehension(self, e, f),
-            "dictcomp": lambda e, f: UNKNOWN,
+            "dictcomp": lambda e, f: expressions.dict_comprehension(self, e, f),
             "lambda": lambda e, f: v.FuncVal(
                 "<lambda>", f.scope, ("def", "<lambda>", e[1], (("return", e[2], None),), (),
                                       None), closure=f.locals, owner=f.owner),
@@ -118,6 +118,7 @@ class Interp:
             "break": lambda s, f: BREAK,
             "continue": lambda s, f: CONTINUE,
             "raise": lambda s, f: RETURN,
+            "del": self._del,
             "global": self._global,
         }
 
@@ -266,6 +267,19 @@ class Interp:
     def _return(self, stmt: tuple[Any, ...], f: Frame) -> str:
         f.returns.append(self.eval(stmt[1], f))
         return RETURN
+
+    def _del(self, stmt: tuple[Any, ...], f: Frame) -> None:
+        """`del table[key]` (a dict being emptied in a loop), `del name`."""
+        targets = stmt[1][1] if stmt[1][0] == "tuple" else (stmt[1],)
+        for target in targets:
+            if target[0] == "name":
+                f.locals.pop(target[1], None)
+            elif target[0] == "sub":
+                table, key = self.eval(target[1], f), self.eval(target[2], f)
+                if type(table) is dict and v.is_const(key) and not isinstance(key, list):
+                    table.pop(key, None)
+                elif type(table) in (dict, list):
+                    self.note("an item is deleted under a key that is not known")
 
     def _global(self, stmt: tuple[Any, ...], f: Frame) -> None:
         f.declared = f.declared | frozenset(stmt[1])

@@ -25,7 +25,7 @@ Statements::
     ("with", ((expr, target or None), ...), body, slot)  ("try", body, handlers, orelse, final)
     ("def", name, params, body, decorators, slot)  ("class", name, bases, kwargs, body, slot)
     ("import", ((dotted, asname), ...))  ("from", module, level, ((name, asname), ...))
-    ("global", names)
+    ("global", names)  ("del", target)
     ("break",)  ("continue",)  ("raise",)  ("pass",)
 """
 
@@ -138,6 +138,7 @@ class Lowerer:
                 for a in n.names)),
             cst.ImportFrom: self._import_from,
             cst.Global: lambda n: ("global", tuple(a.name.value for a in n.names)),
+            cst.Del: lambda n: ("del", self.expr(n.target)),
             cst.Break: lambda n: ("break",),
             cst.Continue: lambda n: ("continue",),
             cst.Raise: lambda n: ("raise",),
