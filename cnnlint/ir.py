@@ -115,6 +115,7 @@ class Model:
     class_key: str = ""  # the class of the module it builds ("models.vgg:VGG")
     class_loc: Loc | None = None  # that class's definition, when in the builder's file
     parts: frozenset[str] = frozenset()  # the classes of the blocks inside it
+    guessed: bool = False  # a class that needs arguments, built without them
 
     @property
     def label(self) -> str:
@@ -167,7 +168,8 @@ class ProjectFacts:
         if model.key in self.handed_off or self.unread_scripts:
             return True
         for run in self.runs:
-            if any(not m.network.complete for m in self._built(run.choices)):
+            if any(not m.network.complete and not m.guessed
+                   for m in self._built(run.choices)):
                 return True
         return False
 

@@ -52,6 +52,7 @@ class Interp:
         for scope in self.scopes.values():
             self.modules.register(scope)
         self.start_graph()
+        self.made_keys: set[str] = set()  # factories the model being read was built with
         self.unresolved: list[str] = []
         self.paths: dict[int, str] = {}
         self.inits: list[ir.WeightInit] = []
@@ -169,6 +170,7 @@ class Interp:
 
     def reset(self) -> None:
         self.start_graph()
+        self.made_keys = set()
         self.unresolved = []
         self.paths = {}
         self.inits = []
@@ -557,7 +559,11 @@ class Interp:
         if kind is v.BoundMethod:
             return self.call_method(func.obj, func.name, args, f, loc)
         if kind is v.FuncVal:
-            return self.call_function(func, args)
+            result = self.call_function(func, args)
+            if type(result) is v.Instance:  # the factories (and classes) its build used
+                self.made_keys.add(f"{func.scope.module}:{func.name}")
+                self.made_keys.add(f"{result.cls.scope.module}:{result.cls.name}")
+            return result
         if kind is v.Ref:
             return self.call_ref(func.qualname, args, f, loc)
         if kind is v.ClassVal:

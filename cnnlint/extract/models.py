@@ -181,6 +181,7 @@ def _build_one(interp: Interp, candidate: Candidate
             f"reading model {built_as or name} failed: {type(exc).__name__}: {exc}"))
     if model is not None:
         model.module, model.built_as = module_name, built_as
+        model.guessed = kind == "class" and bool(required_params(target))
     return model, None
 
 
@@ -269,7 +270,8 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
     model.parts = frozenset(key for path, item in interp.at_path.items()
                             if path and type(item) is v.Instance
                             for key in (ir.model_key(item.cls.scope.module, item.cls.name),
-                                        item.made_by) if key)
+                                        item.made_by) if key) | (
+        interp.made_keys - {ir.model_key(scope.module, name)})  # backbones it was built from
     return model
 
 
