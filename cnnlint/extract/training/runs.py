@@ -99,10 +99,12 @@ def _script_pass(interp: TrainingInterp, scope: FileScope) -> ir.TrainingRun | N
     frame.locals["__name__"] = "__main__"
     try:
         for stmt in scope.body:
-            if stmt[0] in ("def", "class") and getattr(saved.get(stmt[1]), "node", None) is stmt:
+            name = stmt[1] if stmt[0] in ("def", "class") else ""
+            defined = saved.get(name) if name else None
+            if defined is not None and getattr(defined, "node", None) is stmt:
                 # Defined by the module's first load: bind that definition again here, as
                 # Python would (a `from models import *` above may have rebound the name).
-                frame.locals[stmt[1]] = saved[stmt[1]]
+                frame.locals[name] = defined
                 continue
             interp.exec_stmt(stmt, frame)
     except (TooComplex, RecursionError):
