@@ -20,9 +20,10 @@ class DeepStackWithoutRegularization(Rule):
     `F.dropout` call anywhere, and no weight decay in the project's training code for it
     (`weight_decay` of the optimizers that train it, or a model it is part of; AdamW's
     default 0.01 included). The runs that train it are those whose optimizer holds its
-    weights, those that train another build of its class, and those that pick their model by
-    a name at run time (`models.__dict__[args.arch]`, a dict of built models): any entry may
-    be the one trained. When no training script for the model is found, or its decay is not
+    weights, those that build its class directly (`UNet(...)` trains the network a `unet()`
+    factory builds; `resnet18()` does not train `resnet50()`), and those that pick their
+    model by a name at run time (`models.__dict__[args.arch]`, a dict of built models): any
+    entry may be the one trained. When no training script for the model is found, or its decay is not
     known, the finding is only `info` and says so; it is not made at all when a script hands
     the model to code the reader cannot follow (a library trainer), when a training script
     of the project cannot be parsed, or when a script picks its model by name among networks
