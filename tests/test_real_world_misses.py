@@ -569,3 +569,31 @@ def test_a_dropout_rate_the_reader_does_not_know_is_no_finding(
             return self.bn(self.dropout(self.conv(x)))
     """, select=["CNN102"])
     assert result.findings == []
+
+
+def test_a_helper_that_resets_gradients_counts_at_every_call(
+        lint_tree: Callable[..., Any]) -> None:
+    """pytorch-tutorial's GAN: `reset_grad()` zeroes both optimizers before each backward.
+    A call that computes nothing must not be replayed from memory without its events."""
+    result = lint_tree("""
+    import torch
+    import torch.nn as nn
+
+    D, G = nn.Linear(4, 1), nn.Linear(2, 4)
+    d_optimizer = torch.optim.Adam(D.parameters(), lr=2e-4)
+    g_optimizer = torch.optim.Adam(G.parameters(), lr=2e-4)
+
+    def reset_grad():
+        d_optimizer.zero_grad()
+        g_optimizer.zero_grad()
+
+    for epoch in range(3):
+        for x in loader:
+            reset_grad()
+            D(x).mean().backward()
+            d_optimizer.step()
+            reset_grad()
+            D(G(torch.randn(8, 2))).mean().backward()
+            g_optimizer.step()
+    """, select=["CNN205"])
+    assert result.findings == []

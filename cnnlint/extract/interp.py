@@ -654,6 +654,7 @@ class Interp:
         self.deepest = max(self.deepest, self.depth)
         self.active[key] = self.active.get(key, 0) + 1
         built, notes = self.built, len(self.noted)  # every note, even one said before
+        effects = self.side_effects()
         steps, deepest, self.deepest = self.steps, self.deepest, self.depth
         try:
             self.exec_block(body, frame)
@@ -669,7 +670,7 @@ class Interp:
         used = self.deepest - self.depth + 1  # how deep this call went, from where it ran
         self.deepest = max(deepest, self.deepest)
         if call_key is not None and self.built == built and len(self.noted) == notes \
-                and immutable_const(result):
+                and immutable_const(result) and self.side_effects() == effects:
             # It computed a constant and built nothing: its steps are charged on each reuse.
             self.memo[call_key] = (result, self.steps - steps, used)
         return result
