@@ -23,12 +23,13 @@ class DeepStackWithoutRegularization(Rule):
     weights, those that build its class directly (`UNet(...)` trains the network a `unet()`
     factory builds; `resnet18()` does not train `resnet50()`), and those that pick their
     model by a name at run time (`models.__dict__[args.arch]`, a dict of built models): any
-    entry may be the one trained. When no training script for the model is found, or its decay is not
-    known, the finding is only `info` and says so; it is not made at all when a script hands
-    the model to code the reader cannot follow (a library trainer), when a training script
-    of the project cannot be parsed, or when a script picks its model by name among networks
-    the reader could not read in full (one of them may hold this one). A model built inside
-    one a script may pick (a backbone DeepLab's factory builds) is trained with it.
+    entry may be the one trained. When no training script for the model is found, or its
+    decay is not known, the finding is only `info` and says so; it is not made at all when a
+    script hands the model to code the reader cannot follow (a library trainer), when a
+    training script of the project cannot be parsed, or when a script picks its model by
+    name among networks the reader could not read in full (one of them may hold this one).
+    A model built inside one a script may pick (a backbone DeepLab's factory builds) is
+    trained with it.
 
     ## Why it matters
     A big model learns the training set's details and noise unless something holds it back
