@@ -597,3 +597,36 @@ def test_a_helper_that_resets_gradients_counts_at_every_call(
             g_optimizer.step()
     """, select=["CNN205"])
     assert result.findings == []
+
+
+def test_a_config_dict_from_vars_and_filtered_parameters(lint_tree: Callable[..., Any]) -> None:
+    """pytorch-nested-unet: `config = vars(parse_args())`, the model picked from a module's
+    namespace, its parameters filtered before the optimizer."""
+    result = lint_tree({"archs.py": CIFAR_NETS, "train.py": """
+    import argparse
+    import torch
+    import archs
+
+    def main():
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--arch", default="plain10")
+        parser.add_argument("--optimizer", default="SGD")
+        config = vars(parser.parse_args())
+        model = archs.__dict__[config["arch"]]()
+        params = filter(lambda p: p.requires_grad, model.parameters())
+        if config["optimizer"] == "Adam":
+            optimizer = torch.optim.Adam(params, lr=1e-3, weight_decay=1e-4)
+        else:
+            optimizer = torch.optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=1e-4)
+        for epoch in range(3):
+            for x, y in loader:
+                optimizer.zero_grad()
+                model(x).sum().backward()
+                optimizer.step()
+
+    if __name__ == "__main__":
+        main()
+    """}, select=["CNN107", "CNN206"])
+    assert result.findings == []
+    (run,) = result.runs
+    assert [o.kind for o in run.optimizers] == ["SGD"] and run.models[0].keys[-1] == "archs:plain10"

@@ -46,6 +46,11 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         return TrainObj("grad_context", last, loc, {"enabled": enabled})
     if qualname.startswith("torch.utils.data") and last == "DataLoader":
         return make_loader(interp, args, f, loc)
+    if qualname == "builtins.vars" and len(args.pos) == 1 and isinstance(args.pos[0], TrainObj) \
+            and args.pos[0].kind == "namespace":
+        return dict(args.pos[0].fields["values"])  # `config = vars(parse_args())`
+    if qualname == "builtins.filter" and len(args.pos) == 2 and isinstance(args.pos[1], v.Params):
+        return args.pos[1]  # `filter(lambda p: p.requires_grad, model.parameters())`
     if qualname in ("builtins.iter", "builtins.next") and len(args.pos) == 1 \
             and isinstance(args.pos[0], TrainObj) and args.pos[0].kind == "loader":
         # `next(iter(val_loader))`: one batch of that loader.

@@ -386,11 +386,20 @@ class TrainingInterp(ConfigInterp):
         classes or functions (a registry of models); otherwise not known. A module's
         namespace read by a name (`models.__dict__[args.arch]`) may give any of its
         classes and functions, whatever the default name: the run records them all."""
-        if self.recorder is not None and type(obj) is dict \
-                and any(obj is s.globals for s in self.scopes.values()):
-            self.recorder.choices.update(
+        namespace = next((s for s in self.scopes.values() if obj is s.globals), None) \
+            if self.recorder is not None and type(obj) is dict else None
+        if namespace is not None:
+            self.recorder.choices.update(  # type: ignore[union-attr]
                 ir.model_key(x.scope.module, x.name) for x in obj.values()
                 if isinstance(x, (v.ClassVal, v.FuncVal)) and x.scope is not None)
+            if key is UNKNOWN or isinstance(key, v.Opaque):
+                # Picked by a name the reader does not know: each network the module
+                # defines (its nn.Module classes and public functions) may be the one.
+                options = tuple(x for name, x in obj.items() if not name.startswith("_") and (
+                    isinstance(x, v.ClassVal) and self.is_module_class(x)
+                    or isinstance(x, v.FuncVal) and x.scope is namespace))
+                if 1 < len(options) <= MAX_CANDIDATES:
+                    return v.Candidates(options)
         if self.recorder is not None and type(obj) is dict and len(obj) > 1 \
                 and all(isinstance(x, v.Instance) for x in obj.values()):
             # A registry of built models picked by a name (`CLASSIFIERS[args.arch]`, whose
