@@ -4,7 +4,7 @@ from typing import Iterable
 
 from cnnlint.findings import Finding
 from cnnlint.graph import ancestors, around, is_skip
-from cnnlint.ir import INPUT, Model, Network, Node, ProjectFacts
+from cnnlint.ir import ADD, INPUT, Model, Network, Node, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -205,8 +205,10 @@ def encoder():  # flagged
 
 def _longest_unnormalised(network: Network) -> list[Node]:
     """The longest path-ordered chain of convolutions with no norm layer between them. At a
-    skip connection the chain follows its longest input, unless the skip goes around a norm
-    layer: then the normalised branch resets the stream, and the shortest input counts."""
+    skip connection the chain follows its longest input, unless the skip is a residual
+    addition around a norm layer: then the normalised branch resets the stream, and the
+    shortest input counts (pre-activation ResNets). A concatenation (U-Net) resets nothing:
+    the decoder's own convolutions are still in series."""
     masks = ancestors(network)
     norms = 0
     for node in network.nodes:
@@ -218,7 +220,8 @@ def _longest_unnormalised(network: Network) -> list[Node]:
         if node.is_norm or node.kind == INPUT:
             continue
         inputs = [runs[i] for i in node.inputs]
-        if inputs and is_skip(node, masks) and around(node, masks) & norms:
+        if inputs and node.kind == ADD and is_skip(node, masks) \
+                and around(node, masks) & norms:
             base = min(inputs, key=len)
         else:
             base = max(inputs, key=len, default=())

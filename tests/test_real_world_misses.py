@@ -630,3 +630,44 @@ def test_a_config_dict_from_vars_and_filtered_parameters(lint_tree: Callable[...
     assert result.findings == []
     (run,) = result.runs
     assert [o.kind for o in run.optimizers] == ["SGD"] and run.models[0].keys[-1] == "archs:plain10"
+
+
+def test_a_u_net_decoder_without_norm_is_a_deep_unnormalised_stack(
+        lint_tree: Callable[..., Any]) -> None:
+    """pytorch-semseg's unet: BatchNorm in the encoder, none in the decoder. The skip
+    concatenations carry normalised encoder features, but the decoder's convolutions are
+    still in series with no norm among them (only a residual addition resets the count)."""
+    result = lint_tree("""
+    import torch
+    import torch.nn as nn
+
+    def block(cin, cout, norm):
+        if norm:
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout),
+                                 nn.ReLU(), nn.Conv2d(cout, cout, 3, padding=1),
+                                 nn.BatchNorm2d(cout), nn.ReLU())
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(),
+                             nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU())
+
+    class UNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc1 = block(3, 8, True)
+            self.enc2 = block(8, 8, True)
+            self.mid = block(8, 8, True)
+            self.up2 = nn.ConvTranspose2d(8, 8, 2, 2)
+            self.dec2 = block(16, 8, False)
+            self.up1 = nn.ConvTranspose2d(8, 8, 2, 2)
+            self.dec1 = block(16, 8, False)
+            self.out = nn.Conv2d(8, 1, 1)
+
+        def forward(self, x):
+            x1 = self.enc1(x)
+            x2 = self.enc2(x1)
+            d = self.mid(x2)
+            d = self.dec2(torch.cat([x2, self.up2(d)], 1))
+            d = self.dec1(torch.cat([x1, self.up1(d)], 1))
+            return self.out(d)
+    """, select=["CNN104"])
+    (finding,) = result.findings
+    assert "7 conv layers with no normalization" in finding.message
