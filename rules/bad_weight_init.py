@@ -50,9 +50,9 @@ class BadWeightInit(Rule):
     Constant weights make every unit of a layer compute the same thing and receive the same
     gradient, so they never become different (the symmetry is never broken). A tiny scale
     shrinks activations and gradients layer by layer: training starts with vanishing
-    gradients and the loss plateaus (DOMAIN.md, story 2). A strongly negative bias before a
+    gradients and the loss plateaus. A strongly negative bias before a
     ReLU makes units output zero for every input from the first step: they are dead before
-    training starts (story 3).
+    training starts.
 
     ## Example
     ```python

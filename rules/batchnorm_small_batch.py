@@ -27,7 +27,7 @@ class BatchNormSmallBatch(Rule):
     BatchNorm normalises with the mean and variance of the current batch. With a handful of
     samples those are noisy estimates: training injects that noise, and the running
     statistics used at evaluation differ from what training saw, so validation accuracy
-    lags training accuracy (DOMAIN.md, story 1). At batch 1, `BatchNorm1d` on `(N, C)`
+    lags training accuracy. At batch 1, `BatchNorm1d` on `(N, C)`
     input even raises. GroupNorm and LayerNorm do not depend on the batch.
 
     ## Example

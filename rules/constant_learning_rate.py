@@ -27,9 +27,9 @@ class ConstantLearningRate(Rule):
 
     ## Why it matters
     A rate large enough to make progress early is too large to settle into a minimum late;
-    a rate small enough to settle is too slow early. Loss then plateaus (DOMAIN.md, story
-    2). Decaying schedules (cosine, step) and cyclic ones (CyclicLR, OneCycleLR) fix both
-    ends, and cyclic rates also help escape saddle points.
+    a rate small enough to settle is too slow early. Loss then plateaus. Decaying schedules
+    (cosine, step) and cyclic ones (CyclicLR, OneCycleLR) fix both ends, and cyclic rates
+    also help escape saddle points.
 
     ## Example
     ```python

@@ -30,7 +30,7 @@ class DeepPlainStack(Rule):
     ## Why it matters
     The gradient reaching the first layers is a product of one factor per layer; through a
     long plain chain it shrinks (or grows) geometrically, so the early layers barely learn
-    (DOMAIN.md, story 1: training accuracy high, validation low). Skip connections give the
+    (training accuracy high, validation low). Skip connections give the
     gradient a short path; that is why ResNets train at depths where plain nets stall. The
     probe measures it: the first layer's gradient norm against the last one's.
 

@@ -26,7 +26,7 @@ class DeepStackWithoutNormalization(Rule):
     ## Why it matters
     Without normalisation the scale of activations drifts layer by layer, so gradients
     vanish or explode and the network becomes very sensitive to the learning rate and the
-    initialisation (DOMAIN.md, story 1). Normalising early and regularly keeps the
+    initialisation. Normalising early and regularly keeps the
     distributions, and so the gradients, stable. When the batch is small, GroupNorm or
     LayerNorm are the batch-independent choice.
 

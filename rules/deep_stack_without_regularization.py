@@ -33,7 +33,7 @@ class DeepStackWithoutRegularization(Rule):
 
     ## Why it matters
     A big model learns the training set's details and noise unless something holds it back
-    (DOMAIN.md, story 5: a bigger model dropped validation accuracy from 85 % to 65 %).
+    (a bigger model can drop validation accuracy from 85 % to 65 %).
     Dropout, weight decay and data augmentation are the usual brakes; with none of the first
     two, validation accuracy usually peaks early and then falls.
 

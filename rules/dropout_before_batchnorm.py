@@ -19,7 +19,7 @@ class DropoutBeforeBatchNorm(Rule):
     what BatchNorm sees; in evaluation dropout is off, so the variance differs. BatchNorm's
     running statistics were learned on the training variance and are wrong at test time: the
     "variance shift" of Li et al. (2019), a known cause of models that score well in training
-    and worse on validation (DOMAIN.md, story 1).
+    and worse on validation.
 
     ## Example
     ```python

@@ -60,7 +60,7 @@ class LearningRateTooLow(Rule):
 
     ## Why it matters
     Steps that small barely move the weights: the loss plateaus at a high value for many
-    epochs and looks like a model that cannot learn (DOMAIN.md, story 2). An LR range test
+    epochs and looks like a model that cannot learn. An LR range test
     finds the usable range in minutes; a cyclic or one-cycle schedule then spans it.
 
     ## Example

@@ -30,7 +30,7 @@ class NoEarlyStopping(Rule):
 
     ## Why it matters
     Validation accuracy usually peaks and then falls as the model starts to memorise the
-    training set (DOMAIN.md, story 5). Training to the last epoch and keeping the last
+    training set. Training to the last epoch and keeping the last
     weights ships the overfitted model; early stopping on the validation loss, or at least
     keeping the best checkpoint, ships the peak.
 

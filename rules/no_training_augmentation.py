@@ -20,9 +20,9 @@ class NoTrainingAugmentation(Rule):
 
     ## Why it matters
     Without augmentation the network sees the exact same pixels every epoch and learns them
-    by heart: training accuracy climbs while validation accuracy stalls or falls (DOMAIN.md,
-    story 5). Cheap random crops and flips are the first regulariser to reach for; targeted
-    augmentation also helps a minority class (story 4).
+    by heart: training accuracy climbs while validation accuracy stalls or falls. Cheap
+    random crops and flips are the first regulariser to reach for; targeted augmentation
+    also helps a minority class.
 
     ## Example
     ```python

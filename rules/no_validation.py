@@ -34,7 +34,7 @@ class NoValidation(Rule):
 
     ## Why it matters
     Training loss says how well the model fits the training set, not how well it
-    generalises. Without a validation curve, overfitting (DOMAIN.md, story 5) goes unseen
+    generalises. Without a validation curve, overfitting goes unseen
     until the end, and there is nothing to stop early on or to pick the best checkpoint by.
 
     ## Example

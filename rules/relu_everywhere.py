@@ -22,8 +22,8 @@ class ReluEverywhere(Rule):
 
     ## Why it matters
     ReLU has zero slope for negative input. A unit whose pre-activation turns negative for
-    every input outputs zero, receives zero gradient and never recovers: a *dead* unit
-    (DOMAIN.md, story 3). A high learning rate or a large negative bias can kill a good
+    every input outputs zero, receives zero gradient and never recovers: a *dead* unit.
+    A high learning rate or a large negative bias can kill a good
     share of a layer, and the network silently loses capacity. This is a risk, not a
     verdict: `cnnlint probe` measures the dead fraction per layer and confirms or refutes it.
 

@@ -30,7 +30,7 @@ class SaturatingActivationDeepStack(Rule):
     ## Why it matters
     Sigmoid's slope is at most 0.25 and both saturate to a zero slope for large inputs, so
     every hidden layer multiplies the gradient by a small factor: through a deep stack it
-    vanishes and the early layers stop learning (DOMAIN.md, story 1). This is how deep
+    vanishes and the early layers stop learning. This is how deep
     networks failed to train before ReLU. The probe measures the saturated fraction and the
     gradient ratio.
 

@@ -17,7 +17,7 @@ class SgdWithoutMomentum(Rule):
     ## Why it matters
     Without momentum every step follows only the current mini-batch gradient: steps zig-zag
     across narrow valleys, progress along shallow directions is slow, and training plateaus
-    at a high loss (DOMAIN.md, story 2). Momentum keeps a running share of past gradients,
+    at a high loss. Momentum keeps a running share of past gradients,
     which damps the zig-zag and carries the optimiser across flat regions; 0.9 is the usual
     value for CNNs.
 

@@ -19,7 +19,7 @@ class SoftmaxBeforeCrossEntropy(Rule):
     ## Why it matters
     `CrossEntropyLoss` expects raw logits: it applies `log_softmax` itself. Fed
     probabilities, it takes a softmax of a softmax: the outputs are squashed into a narrow
-    range, the gradients shrink, and training stalls at a high loss (DOMAIN.md, story 2).
+    range, the gradients shrink, and training stalls at a high loss.
     With `log_softmax` in the model, the matching loss is `NLLLoss`.
 
     ## Example

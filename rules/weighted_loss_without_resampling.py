@@ -21,8 +21,8 @@ class WeightedLossWithoutResampling(Rule):
     ## Why it matters
     Class weights only scale a rare class's gradient; they do not give the model more
     distinct examples of it or better features to tell it apart. A class that looks like
-    another, or has a few dozen images, stays stuck (DOMAIN.md, story 4: one class's AUC at
-    0.55 while the others pass 0.85). Oversampling shows the model the rare class more
+    another, or has a few dozen images, stays stuck (one class's AUC at 0.55
+    while the others pass 0.85). Oversampling shows the model the rare class more
     often; focal loss concentrates on the hard, misclassified examples.
 
     ## Example

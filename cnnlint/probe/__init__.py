@@ -1,5 +1,6 @@
-"""The runtime probe (`cnnlint probe`): a short training pass that measures DOMAIN.md's
-failure stories in numbers and confirms or refutes the static findings on the model.
+"""The runtime probe (`cnnlint probe`): a short training pass that measures, in numbers,
+the usual ways a CNN fails to train, and confirms or refutes the static findings on the
+model.
 
 `runner` builds the target and trains a copy, `measure` holds the hooks and statistics,
 `data` the batches, `verdict` the verdict framework (the verdicts themselves live in the
