@@ -9,6 +9,7 @@ torch.fx tracer both build this; rules never see libcst nodes or torch modules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterable, Iterator
 
 from cnnlint import catalogue
@@ -175,8 +176,14 @@ class ProjectFacts:
 
     def _built(self, keys: Iterable[str]) -> list[Model]:
         """The models of the run with these keys (a registry's entries, to look inside)."""
-        wanted = set(keys)
-        return [m for m in self.models if m.key in wanted] if wanted else []
+        return [m for key in keys for m in self._by_key.get(key, ())]
+
+    @cached_property
+    def _by_key(self) -> dict[str, list[Model]]:
+        found: dict[str, list[Model]] = {}
+        for model in self.models:
+            found.setdefault(model.key, []).append(model)
+        return found
 
     def model(self, key: str) -> Model | None:
         return next((m for m in self.models if m.key == key), None)

@@ -281,7 +281,6 @@ def _kind_test(args: Args, kinds: tuple[type, ...]) -> Any:
     return UNKNOWN
 
 
-
 BUILTINS: dict[str, Callable[[Interp, Args], Any]] = {
     "range": _builtin_range,
     "len": _builtin_len,

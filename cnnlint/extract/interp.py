@@ -211,7 +211,6 @@ class Interp:
 
     # --- modules and imports -------------------------------------------------------------
 
-
     def lookup(self, name: str, f: Frame) -> Any:
         found = f.locals.get(name, MISSING)
         if found is not MISSING:
@@ -357,7 +356,6 @@ class Interp:
                 f.locals[name] = narrow
         return self.exec_block(body, f)
 
-
     def _for(self, stmt: tuple[Any, ...], f: Frame) -> Any:
         _, target, iter_expr, body, orelse, _slot = stmt
         value = self.eval(iter_expr, f)
@@ -470,7 +468,6 @@ class Interp:
             return self.getattr(self.eval(e[1], f), e[2])
         return self._eval[tag](e, f)
 
-
     # --- attributes ----------------------------------------------------------------------
 
     def getattr(self, obj: Any, name: str) -> Any:
@@ -561,8 +558,8 @@ class Interp:
         if kind is v.FuncVal:
             result = self.call_function(func, args)
             if type(result) is v.Instance:  # the factories (and classes) its build used
-                self.made_keys.add(f"{func.scope.module}:{func.name}")
-                self.made_keys.add(f"{result.cls.scope.module}:{result.cls.name}")
+                self.made_keys.add(ir.model_key(func.scope.module, func.name))
+                self.made_keys.add(ir.model_key(result.cls.scope.module, result.cls.name))
             return result
         if kind is v.Ref:
             return self.call_ref(func.qualname, args, f, loc)
@@ -666,7 +663,7 @@ class Interp:
             result = self.merge(result, other)
         if type(result) is v.Instance and not result.made_by and fn.bound is None:
             # The factory that built it (`resnet50()` inside a DeepLab): the first one only.
-            result.made_by = f"{fn.scope.module}:{name}"
+            result.made_by = ir.model_key(fn.scope.module, name)
         used = self.deepest - self.depth + 1  # how deep this call went, from where it ran
         self.deepest = max(deepest, self.deepest)
         if call_key is not None and self.built == built and len(self.noted) == notes \
@@ -696,9 +693,7 @@ class Interp:
             else:
                 frame.locals[pname] = UNKNOWN
 
-
     # --- torch ---------------------------------------------------------------------------
-
 
     def call_method(self, obj: Any, name: str, args: Args, f: Frame, loc: Loc | None) -> Any:
         if isinstance(obj, v.Tensor):

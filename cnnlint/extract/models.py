@@ -10,7 +10,9 @@ from cnnlint.extract.interp import Args, FileScope, Frame, Interp, TooComplex, t
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.source import FileFacts
 from cnnlint.extract.values import UNKNOWN
-from cnnlint.extract.variants import referenced_in_own_file, required_params, variants
+from cnnlint.extract.variants import (
+    referenced_in_own_file, required, required_params, variants,
+)
 from cnnlint.fanout import can_fork
 from cnnlint.findings import ErrorEntry, Loc
 from cnnlint.graph import MAX_NODES
@@ -123,19 +125,15 @@ def _factories(scope: FileScope) -> Iterable[Candidate]:
 
 
 def _complete_partial(value: v.PartialVal) -> bool:
+    """Whether a partial's arguments fill every required parameter of what it calls."""
     func = value.func
     if isinstance(func, v.ClassVal):
-        return _fills_required(required_params(func), value)
-    if isinstance(func, v.FuncVal) and not func.bound:
-        params = func.node[2]
-        return _fills_required([n for n, default, kind in params
-                                     if default is None and kind in ("pos", "kw")], value)
-    return False
-
-
-def _fills_required(required: list[str], value: v.PartialVal) -> bool:
-    """Whether a partial's arguments fill every required parameter."""
-    return all(name in value.kw for name in required[len(value.pos):])
+        needed = required_params(func)
+    elif isinstance(func, v.FuncVal) and not func.bound:
+        needed = required(func.node[2])
+    else:
+        return False
+    return all(name in value.kw for name in needed[len(value.pos):])
 
 
 def _assignment_slot(body: tuple[Any, ...], name: str) -> int | None:
@@ -207,10 +205,7 @@ def _build_forked(interp: Interp, candidates: list[Candidate], jobs: int) -> lis
 
 def is_factory_candidate(stmt: tuple[Any, ...]) -> bool:
     """A module-level function with no required parameters that returns something."""
-    params = stmt[2]
-    if any(default is None and kind in ("pos", "kw") for _, default, kind in params):
-        return False
-    return _returns_value(stmt[3])
+    return not required(stmt[2]) and _returns_value(stmt[3])
 
 
 def _returns_value(body: tuple[Any, ...]) -> bool:

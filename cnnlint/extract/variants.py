@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import Args, Frame, assigned_names
+from cnnlint.extract.frames import Args, Frame, assigned_names, identifiers
 from cnnlint.extract.values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -29,13 +29,15 @@ class Variant:
     slot: int | None  # the call's slot in that file; None for a cfg key (the class itself)
 
 
+def required(params: tuple[Any, ...]) -> list[str]:
+    """The parameters of a lowered `def` that have no default."""
+    return [name for name, default, kind in params if default is None and kind in ("pos", "kw")]
+
+
 def required_params(cls: v.ClassVal) -> list[str]:
     """The constructor's parameters that have no default (without `self`)."""
     init = cls.lookup("__init__")
-    if not isinstance(init, v.FuncVal):
-        return []
-    return [name for name, default, kind in init.node[2][1:]
-            if default is None and kind in ("pos", "kw")]
+    return required(init.node[2][1:]) if isinstance(init, v.FuncVal) else []
 
 
 def variants(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Variant]]:
@@ -61,25 +63,8 @@ def variants(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Varian
 def referenced_in_own_file(cls: v.ClassVal) -> bool:
     """Whether the class's own file names it outside its body: a factory, another model or
     a helper builds it, so it is a part, not a model to build with unknown arguments."""
-    name = cls.name
-    for stmt in cls.scope.body:
-        if stmt is cls.node:
-            continue
-        if _mentions(stmt, name):
-            return True
-    return False
-
-
-def _mentions(item: Any, name: str) -> bool:
-    stack = [item]
-    while stack:
-        x = stack.pop()
-        if type(x) is not tuple or not x:
-            continue
-        if x[0] == "name" and len(x) == 2 and x[1] == name:
-            return True
-        stack.extend(x)
-    return False
+    return any(cls.name in identifiers(stmt) for stmt in cls.scope.body
+               if stmt is not cls.node)
 
 
 def _calls(interp: Interp, scope: FileScope, body: Any, bound: frozenset[str]

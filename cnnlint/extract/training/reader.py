@@ -383,36 +383,32 @@ class TrainingInterp(ConfigInterp):
 
     def subscript(self, obj: Any, key: Any) -> Any:
         """`MODELS[args.arch]` with the key not known: every entry, when they are a few
-        classes or functions (a registry of models); otherwise not known. A module's
-        namespace read by a name (`models.__dict__[args.arch]`) may give any of its
-        classes and functions, whatever the default name: the run records them all."""
-        namespace = next((s for s in self.scopes.values() if obj is s.globals), None) \
-            if self.recorder is not None and type(obj) is dict else None
+        classes or functions (a registry of models); otherwise not known. A registry read
+        by a name (`models.__dict__[args.arch]`, a dict of built models) may give any of its
+        entries, whatever the default name: the run records them all as choices."""
+        rec = self.recorder
+        if rec is None or type(obj) is not dict:
+            return super().subscript(obj, key)
+        tries: list[tuple[Any, ...]] = []
+        namespace = next((s for s in self.scopes.values() if obj is s.globals), None)
         if namespace is not None:
-            self.recorder.choices.update(  # type: ignore[union-attr]
-                ir.model_key(x.scope.module, x.name) for x in obj.values()
-                if isinstance(x, (v.ClassVal, v.FuncVal)) and x.scope is not None)
-            if key is UNKNOWN or isinstance(key, v.Opaque):
-                # Picked by a name the reader does not know: each network the module
-                # defines (its nn.Module classes and public functions) may be the one.
-                options = tuple(x for name, x in obj.items() if not name.startswith("_") and (
-                    isinstance(x, v.ClassVal) and self.is_module_class(x)
-                    or isinstance(x, v.FuncVal) and x.scope is namespace))
+            rec.choices.update(ir.model_key(x.scope.module, x.name) for x in obj.values()
+                               if isinstance(x, (v.ClassVal, v.FuncVal)) and x.scope is not None)
+            # The networks the module defines: its nn.Module classes and public functions.
+            tries.append(tuple(x for name, x in obj.items() if not name.startswith("_") and (
+                isinstance(x, v.ClassVal) and self.is_module_class(x)
+                or isinstance(x, v.FuncVal) and x.scope is namespace)))
+        if len(obj) > 1 and all(isinstance(x, v.Instance) for x in obj.values()):
+            for x in obj.values():  # by its class and the factory that built it
+                rec.choices.add(ir.model_key(x.cls.scope.module, x.cls.name))
+                if x.made_by:
+                    rec.choices.add(x.made_by)
+        if all(isinstance(x, (v.ClassVal, v.FuncVal)) for x in obj.values()):
+            tries.append(tuple(obj.values()))
+        if key is UNKNOWN or isinstance(key, v.Opaque):
+            for options in tries:
                 if 1 < len(options) <= MAX_CANDIDATES:
                     return v.Candidates(options)
-        if self.recorder is not None and type(obj) is dict and len(obj) > 1 \
-                and all(isinstance(x, v.Instance) for x in obj.values()):
-            # A registry of built models picked by a name (`CLASSIFIERS[args.arch]`, whose
-            # default is only one of the choices): the run may train any of them.
-            for x in obj.values():  # by its class and the factory that built it
-                self.recorder.choices.add(ir.model_key(x.cls.scope.module, x.cls.name))
-                if x.made_by:
-                    self.recorder.choices.add(x.made_by)
-        if self.recorder is not None and type(obj) is dict and (
-                key is UNKNOWN or isinstance(key, v.Opaque)) \
-                and 1 < len(obj) <= MAX_CANDIDATES \
-                and all(isinstance(x, (v.ClassVal, v.FuncVal)) for x in obj.values()):
-            return v.Candidates(tuple(obj.values()))
         return super().subscript(obj, key)
 
     # --- names and attributes ------------------------------------------------------------
@@ -562,15 +558,6 @@ class TrainingInterp(ConfigInterp):
                 self.track_model(inst, cls.name, loc)
         return inst
 
-
-
-
-
-
-
-
-
-
     def call_ref(self, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
         return library.call_library(self, qualname, args, f, loc)
 
@@ -719,8 +706,6 @@ class TrainingInterp(ConfigInterp):
         rec.event(ir.STEP, loc, what=optimizer.name, flags=frozenset(flags))
         if rec.first_step is None and loc is not None:
             rec.first_step = (loc, f.owner)
-
-
 
     # --- what a model holds ------------------------------------------------------------------
 
