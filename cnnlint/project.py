@@ -19,6 +19,7 @@ from __future__ import annotations
 import marshal
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -36,12 +37,25 @@ _IMPORT_START = re.compile(rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import(?=[\s(
 # another file). Only such files get a script pass of their own.
 _TRAINING_HINT = re.compile(
     rb"\.step\s*\(|\.fit\s*\(|\.train\s*\(\s*\)|\boptim\b|\boptimizer\b|\bTrainer\s*\(")
+# A file that can build an optimizer or a Lightning Trainer itself: it names `torch.optim`
+# (imported, as an attribute, or as a string for getattr), Lightning or a Trainer, or imports
+# modules by name at run time (what it reaches cannot be listed). Training needs one of these
+# in the file or in what it imports.
+_OPTIMIZER_HINT = re.compile(rb"\boptim\b|lightning|\bTrainer\b|import_module|__import__")
+
+# Libraries that train nothing they are handed, besides the standard library: tensors and
+# vision, data, input and output, plots, progress bars, model summaries and export.
+_NOT_TRAINING_LIBRARIES = frozenset(sys.stdlib_module_names) | {
+    "torch", "torchvision", "torchaudio", "numpy", "scipy", "pandas", "h5py", "yaml", "PIL",
+    "cv2", "skimage", "imageio", "albumentations", "einops", "librosa", "soundfile",
+    "requests", "matplotlib", "seaborn", "tqdm", "tensorboardX", "thop", "ptflops",
+    "torchsummary", "onnx", "onnxruntime"}
 
 # (module, level, names): `from ..a.b import c, d` is ("a.b", 2, ("c", "d")); `import a.b`
 # is ("a.b", 0, ()).
 ImportRef = tuple[str, int, tuple[str, ...]]
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 
 
 def find_root(paths: Iterable[str]) -> str | None:
@@ -120,6 +134,7 @@ class FileEntry:
 
     imports: tuple[ImportRef, ...]
     trains: bool  # the file may train something: it gets a script pass
+    optimizer: bool  # the file can build an optimizer or a Trainer itself
 
 
 @dataclass
@@ -190,7 +205,7 @@ class Project:
             stamp = (stat.st_mtime_ns, stat.st_size)
             known = old.get(path)
             if known is not None and tuple(known[0]) == stamp:
-                imports, trains = known[1], known[2]
+                imports, trains, optimizer = known[1], known[2], known[3]
             else:
                 try:
                     with open(path, "rb") as handle:
@@ -198,9 +213,10 @@ class Project:
                 except OSError:
                     continue
                 imports, trains = scan_imports(data), may_train(data)
+                optimizer = bool(_OPTIMIZER_HINT.search(data))
                 changed = True
-            new[path] = (stamp, imports, trains)
-            self.entries[path] = FileEntry(imports=imports, trains=trains)
+            new[path] = (stamp, imports, trains, optimizer)
+            self.entries[path] = FileEntry(imports=imports, trains=trains, optimizer=optimizer)
         if cache is not None and (changed or len(new) != len(old)):
             cache.put_payload("index", key, marshal.dumps({"format": INDEX_FORMAT,
                                                            "files": new}))
@@ -360,6 +376,31 @@ class Project:
         self._index()
         entry = self.entries.get(path)
         return entry is not None and entry.trains
+
+    def reaches_training_code(self, path: str) -> bool:
+        """Whether the file, or a project file it imports directly or not, can build an
+        optimizer or a Trainer, or imports a library that might train a model handed to it
+        (anything but the standard library and torch's tensor and vision packages). A file
+        outside the index is assumed to (nothing is known of it). Without any, a pass over
+        the file's code cannot find a training run or a model handed off: a model zoo's
+        `_test()` that builds every network and calls backward is not training."""
+        self._index()
+        seen = {path}
+        queue = [path]
+        while queue:
+            current = queue.pop()
+            entry = self.entries.get(current)
+            if entry is None or entry.optimizer:
+                return True
+            for ref in entry.imports:
+                if not ref[1] and ref[0].split(".")[0] not in _NOT_TRAINING_LIBRARIES \
+                        and not self.resolve_all(current, ref):
+                    return True
+            for target in self.imports_of(current):
+                if target not in seen:
+                    seen.add(target)
+                    queue.append(target)
+        return False
 
     def module_name(self, path: str) -> str:
         """A file's dotted name relative to the project root (or the working folder): unique

@@ -270,3 +270,23 @@ def test_shortcut_spellings_torch_add_and_identity() -> None:
     assert kinds(model) == ["BatchNorm2d", "ReLU", "Conv2d", "Identity", ir.ADD]
     add = model.network.nodes[-1]
     assert [model.network.nodes[i].kind for i in add.inputs] == ["Conv2d", "Identity"]
+
+
+def test_an_init_loop_over_named_modules_is_read() -> None:
+    model = models_of("""
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        for name, module in self.named_modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_uniform_(module.weight)
+
+    def forward(self, x):
+        return self.conv(x)
+""")["Net"]
+    assert kinds(model) == ["Conv2d"]
+    assert model.network.complete
+    assert [(i.method, i.layer_kinds) for i in model.inits] == [("scaled", ("Conv2d",))]

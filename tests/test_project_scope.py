@@ -123,6 +123,27 @@ def test_imports_resolve_on_disk_like_python(tmp_path: Path) -> None:
     assert project.module_name(core) == "src.lib.core"
 
 
+def test_a_file_reaches_training_code_through_what_it_imports(tmp_path: Path) -> None:
+    """Only files that can reach an optimizer, a Trainer or a library that may train what
+    it is handed get a pass over their training code (a model zoo's `_test()` does not)."""
+    _tree(tmp_path, {
+        "pyproject.toml": "",
+        "zoo/common.py": "import math\nimport torch.nn as nn\n",
+        "zoo/store.py": "import requests\n",
+        "zoo/resnet.py": "import torch\nfrom .common import conv3x3\nfrom . import store\n",
+        "opt.py": "from torch import optim\n",
+        "train.py": "from zoo.resnet import Net\nfrom opt import make\n",
+        "fit.py": "from zoo.resnet import Net\nfrom homura.trainers import Trainer2\n",
+        "dynamic.py": "import importlib\nm = importlib.import_module('x')\n",
+    })
+    root = str(tmp_path)
+    project = Project.open([root], [], root)
+    reaches = {name: project.reaches_training_code(os.path.join(root, name))
+               for name in ("zoo/resnet.py", "train.py", "fit.py", "dynamic.py")}
+    assert reaches == {"zoo/resnet.py": False, "train.py": True, "fit.py": True,
+                       "dynamic.py": True}
+
+
 def test_the_import_scanner_reads_every_import_statement_form() -> None:
     source = b'''import os, torch.nn as nn
 from . import blocks

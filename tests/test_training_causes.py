@@ -389,3 +389,94 @@ def test_a_registry_trains_one_of_its_models(lint_tree: Lint) -> None:
     assert codes(mixed, "CNN201") == []
     both = lint_tree({"train.py": REGISTRY.format(second="BNNet")})
     assert codes(both, "CNN201") == [("CNN201", "train.py", 29)]
+
+
+def test_a_full_batch_loop_is_an_epoch_loop(lint_tree: Lint) -> None:
+    """With no loader in the run, each pass of a loop that steps sees all the data: an epoch
+    (tutorials fit a small tensor this way)."""
+    result = lint_tree("""
+        import torch
+        import torch.nn as nn
+
+        x, y = torch.randn(100, 1), torch.randn(100, 1)
+        net = nn.Sequential(nn.Linear(1, 10), nn.ReLU(), nn.Linear(10, 1))
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        for t in range(200):
+            loss = nn.functional.mse_loss(net(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    """)
+    (run,) = result.runs
+    assert [loop.count.value for loop in run.epoch_loops] == [200]  # type: ignore[union-attr]
+    assert [c for c, _, _ in codes(result)] == ["CNN202", "CNN203", "CNN209"]
+
+
+def test_an_iteration_loop_over_a_loader_is_not_an_epoch_loop(lint_tree: Lint) -> None:
+    result = lint_tree("""
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader
+
+        net = nn.Linear(4, 2)
+        loader = DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+        batches = iter(loader)
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        for it in range(10000):
+            x, y = next(batches)
+            optimizer.zero_grad()
+            nn.functional.mse_loss(net(x), y).backward()
+            optimizer.step()
+    """)
+    (run,) = result.runs
+    assert run.epoch_loops == [] and codes(result) == []
+
+
+def test_each_pass_of_a_loop_over_models_and_optimizers_gets_its_own(lint_tree: Lint) -> None:
+    """`for net, opt in zip(nets, optimizers)`: the later passes bind the later optimizers,
+    not an unknown value (which would block every rule about what the loop lacks)."""
+    result = lint_tree("""
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader
+
+        loader = DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+        nets = [nn.Linear(4, 2), nn.Linear(4, 2)]
+        optimizers = [torch.optim.SGD(nets[0].parameters(), lr=0.01, momentum=0.9),
+                      torch.optim.Adam(nets[1].parameters(), lr=1e-3)]
+        for epoch in range(12):
+            for x, y in loader:
+                for net, opt in zip(nets, optimizers):
+                    opt.zero_grad()
+                    nn.functional.mse_loss(net(x), y).backward()
+                    opt.step()
+    """)
+    (run,) = result.runs
+    assert run.complete and not run.events_of(ir.UNRESOLVED)
+    assert "CNN202" in [c for c, _, _ in codes(result)]
+
+
+def test_parts_of_a_plotting_library_s_value_are_the_library_s(lint_tree: Lint) -> None:
+    """`fig, axes = plt.subplots(...)` then `axes[0][i].imshow(...)` in the loop: calls a
+    plotting library makes, which cannot evaluate or stop anything."""
+    result = lint_tree("""
+        import matplotlib.pyplot as plt
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader
+
+        loader = DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+        net = nn.Linear(4, 2)
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        fig, axes = plt.subplots(2, 5)
+        for epoch in range(10):
+            for x, y in loader:
+                optimizer.zero_grad()
+                out = net(x)
+                nn.functional.mse_loss(out, y).backward()
+                optimizer.step()
+                axes[0][1].imshow(out.detach().numpy())
+    """)
+    (run,) = result.runs
+    assert not run.events_of(ir.UNRESOLVED)
+    assert "CNN202" in [c for c, _, _ in codes(result)]

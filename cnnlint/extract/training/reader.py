@@ -329,9 +329,10 @@ class TrainingInterp(ConfigInterp):
 
     def loop_item(self, loop: Any, index: int, item: Any) -> Any:
         # The second pass stands for every later epoch: `if epoch == 30:` and
-        # `if epoch % 5 == 0:` must run both ways there.
+        # `if epoch % 5 == 0:` must run both ways there. Its numbers are unknown; the objects
+        # it binds are its own (`for net, opt in zip(nets, optimizers)`).
         if loop is not None and loop.repeated and index >= 1:
-            return UNKNOWN
+            return _numbers_unknown(item)
         return item
 
     def loop_finished(self, loop: Any) -> None:
@@ -353,6 +354,15 @@ class TrainingInterp(ConfigInterp):
         batch = self.add_node(ir.INPUT, (), name=str(loader.fields.get("var", "batch")))
         self.batches[batch.node] = loader
         return batch
+
+    def _unpack(self, targets: tuple[Any, ...], value: Any, f: Frame) -> None:
+        if self.recorder is not None and isinstance(value, v.Opaque) and value.library \
+                and not any(t[0] == "*" for t in targets):
+            # `fig, axes = plt.subplots(...)`: parts of a library's value are its values.
+            for i, target in enumerate(targets):
+                self.assign(target, _part_of(value, f"[{i}]"), f)
+            return
+        super()._unpack(targets, value, f)
 
     def iterate(self, value: Any) -> list[Any] | None:
         if self.recorder is not None:
@@ -387,6 +397,8 @@ class TrainingInterp(ConfigInterp):
         by a name (`models.__dict__[args.arch]`, a dict of built models) may give any of its
         entries, whatever the default name: the run records them all as choices."""
         rec = self.recorder
+        if rec is not None and isinstance(obj, v.Opaque) and obj.library:
+            return _part_of(obj, "[...]")  # `axes[0][i]` of `plt.subplots(...)`
         if rec is None or type(obj) is not dict:
             return super().subscript(obj, key)
         tries: list[tuple[Any, ...]] = []
@@ -751,3 +763,16 @@ def text_of(expr: tuple[Any, ...]) -> str:
     """Every name and attribute in an expression, space-separated (for keyword tests)."""
     return " ".join(identifiers(expr, attributes=True))
 
+
+def _numbers_unknown(item: Any) -> Any:
+    if type(item) in (tuple, list):
+        return type(item)(_numbers_unknown(x) for x in item)
+    if type(item) in (int, float, str, bool) or item is None:
+        return UNKNOWN
+    return item
+
+
+def _part_of(value: v.Opaque, suffix: str) -> v.Opaque:
+    """An item of a library's value: the same library's (what calls on it do is known
+    as well as what calls on the value do)."""
+    return v.Opaque(f"{value.origin}{suffix}", value.library)

@@ -158,8 +158,11 @@ class Recorder:
         for ident in sorted(self.finished):
             state = self.finished[ident]
             if state.kind == "range" and (ident in around or (
-                    ident in direct and "epoch" in state.label.lower())):
-                kind = "epoch"  # around a batch loop, or one step per pass named for epochs
+                    ident in direct and ("epoch" in state.label.lower() or not self.loaders))):
+                # Around a batch loop, one step per pass named for epochs, or one step per
+                # pass with no loader in the run: full-batch training, each pass sees all
+                # the data it has.
+                kind = "epoch"
             elif state.kind == "range" and ident in direct:
                 kind = "iteration"
             elif state.kind == "loader":

@@ -8,6 +8,7 @@ torch gets no pass: PyTorch rules do not apply to it.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -45,13 +46,27 @@ def extract_runs(interp: TrainingInterp, errors: list[ErrorEntry] | None = None,
             interp.skipped_frameworks.append(path)
             continue
         scripts.append(scope)
-        runs.extend(_guarded(interp, scope, errors, lambda s=scope: _script_pass(interp, s)))
+        if _reaches_optimizer(interp, scope):
+            runs.extend(_guarded(interp, scope, errors, lambda s=scope: _script_pass(interp, s)))
     for scope in scripts:
+        reaches = _reaches_optimizer(interp, scope)
         for stmt in _training_functions(scope.body):
-            if id(stmt) not in interp.executed:
+            if id(stmt) not in interp.executed and (reaches or _takes_optimizer(stmt)):
                 runs.extend(_guarded(interp, scope, errors,
                                      lambda s=scope, d=stmt: _function_pass(interp, s, d)))
     return runs
+
+
+def _reaches_optimizer(interp: TrainingInterp, scope: FileScope) -> bool:
+    """A pass finds a run only through an optimizer or a Trainer built in the file or in what
+    it imports, and a model handed off only to a library that may train it: without either it
+    is not read (a model zoo's `_test()` that builds every network and calls backward costs a
+    full build of each)."""
+    return interp.modules.project.reaches_training_code(os.path.abspath(scope.path))
+
+
+def _takes_optimizer(stmt: tuple[Any, ...]) -> bool:
+    return any(_OPTIMIZER_NAME.fullmatch(name) for name, _, _ in stmt[2])
 
 
 def _training_functions(body: tuple[Any, ...]) -> list[tuple[Any, ...]]:
