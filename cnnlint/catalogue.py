@@ -218,6 +218,9 @@ PASSTHROUGH_FUNCTIONS = frozenset({
     "torch.mean", "torch.sum", "torch.clamp", "torch.abs", "torch.exp", "torch.log",
     "torch.nn.functional.pad", "torch.nn.functional.normalize", "torch.clone", "torch.neg",
     "torch.max", "torch.amax", "torch.nn.functional.adaptive_max_pool1d",
+    # Element-wise arithmetic and statistics (a hand-written LayerNorm's `torch.sqrt(var)`).
+    "torch.sqrt", "torch.rsqrt", "torch.pow", "torch.square", "torch.var", "torch.std",
+    "torch.reciprocal", "torch.min", "torch.amin", "torch.floor", "torch.round",
 })
 # Combining functions: how two or more tensors meet.
 COMBINE_FUNCTIONS: dict[str, str] = {

@@ -367,6 +367,7 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
     result.runs = runs
     project = ir.ProjectFacts(models=result.models, paths=list(result.facts), runs=runs,
                               handed_off=frozenset(getattr(interp, "handed_off", ())),
+                              library_builds=frozenset(getattr(interp, "library_builds", ())),
                               unread_scripts=tuple(
                                   f.path for f in facts if f.syntax_error is not None
                                   and result.may_train.get(f.path)))

@@ -117,6 +117,9 @@ class Model:
     class_loc: Loc | None = None  # that class's definition, when in the builder's file
     parts: frozenset[str] = frozenset()  # the classes of the blocks inside it
     guessed: bool = False  # a class that needs arguments, built without them
+    # Libraries its factory registers it with (`@timm...register_model`): they can build
+    # it by name, from code or configuration the reader does not see.
+    registered_in: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
@@ -147,6 +150,9 @@ class ProjectFacts:
     runs: list["TrainingRun"] = field(default_factory=list)
     # Models (class keys) a script hands to library code that may train them.
     handed_off: frozenset[str] = frozenset()
+    # (library, model name or "" for any) for each model a script builds through a library
+    # by name (`timm.create_model(args.model)`): a model registered with it may be that one.
+    library_builds: frozenset[tuple[str, str]] = frozenset()
     # Scripts that look like training code but could not be read (a syntax error, such as
     # Python 2 code): what they train, and how, is not known.
     unread_scripts: tuple[str, ...] = ()
@@ -166,13 +172,23 @@ class ProjectFacts:
         """Whether code the reader could not see through may train `model`: a library it is
         handed to, a training script that does not parse, or a network a script may pick by
         name whose insides were not read in full (it may hold this one)."""
-        if model.key in self.handed_off or self.unread_scripts:
+        if model.key in self.handed_off or self.unread_scripts or self._built_by_library(model):
             return True
         for run in self.runs:
             if any(not m.network.complete and not m.guessed
                    for m in self._built(run.choices)):
                 return True
         return False
+
+    def _built_by_library(self, model: Model) -> bool:
+        """Whether a library a script builds models with may build this one by its
+        registered name (a class: any factory of it that is registered)."""
+        if not self.library_builds:
+            return False
+        builders = [model] if model.registered_in or not model.class_key else [
+            m for m in self.models if m.class_key == model.class_key and m.registered_in]
+        return any(library in m.registered_in and name in ("", m.name)
+                   for m in builders for library, name in self.library_builds)
 
     def _built(self, keys: Iterable[str]) -> list[Model]:
         """The models of the run with these keys (a registry's entries, to look inside)."""
@@ -224,6 +240,9 @@ class Loader:
     transform_loc: Loc | None = None
     image_data: bool = False
     symbol: str = ""  # the function that builds it
+    # For a dataset that is one of several (picked by a setting the reader does not know):
+    # (transforms, where built, image data?) for each; the fields above are then unknown.
+    pipelines: tuple[tuple[list[str] | None, Loc | None, bool], ...] = ()
 
 
 @dataclass

@@ -46,17 +46,20 @@ class NoTrainingAugmentation(Rule):
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
             for loader in run.train_loaders:
-                items = loader.transforms
-                if items is None or not loader.image_data:
-                    continue
-                if any(is_augmentation(name) for name in items):
-                    continue
-                loc = loader.transform_loc or loader.loc
-                if loc is not None:
-                    listed = ", ".join(items) or "none"
-                    yield self.finding(f"training images get no random augmentation "
-                                       f"(transforms: {listed})", loc,
-                                       symbol=loader.symbol or run.symbol)
+                # A dataset picked by a setting: each pipeline it may have is judged.
+                pipelines = loader.pipelines or (
+                    (loader.transforms, loader.transform_loc, loader.image_data),)
+                for items, transform_loc, image in pipelines:
+                    if items is None or not image:
+                        continue
+                    if any(is_augmentation(name) for name in items):
+                        continue
+                    loc = transform_loc or loader.loc
+                    if loc is not None:
+                        listed = ", ".join(items) or "none"
+                        yield self.finding(f"training images get no random augmentation "
+                                           f"(transforms: {listed})", loc,
+                                           symbol=loader.symbol or run.symbol)
 
     valid = [
         """

@@ -671,3 +671,82 @@ def test_a_u_net_decoder_without_norm_is_a_deep_unnormalised_stack(
     """, select=["CNN104"])
     (finding,) = result.findings
     assert "7 conv layers with no normalization" in finding.message
+
+
+# A timm-style model file: per-block drop-path rates from torch.linspace, a hand-written
+# LayerNorm, and factories registered with a library that builds models by name.
+REGISTERED_NETS = """
+import torch
+import torch.nn as nn
+from timm.models.registry import register_model
+
+
+class LayerNorm(nn.Module):
+    def __init__(self, dim, eps=1e-6):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x):
+        mean = x.mean(1, keepdim=True)
+        var = (x - mean).pow(2).mean(1, keepdim=True)
+        return (x - mean) / torch.sqrt(var + self.eps)
+
+
+class Block(nn.Module):
+    def __init__(self, dim, drop_path=0.0):
+        super().__init__()
+        self.conv = nn.Conv2d(dim, dim, 3, padding=1)
+        self.norm = LayerNorm(dim)
+        self.drop_path = nn.Dropout(drop_path) if drop_path > 0.0 else nn.Identity()
+
+    def forward(self, x):
+        return x + self.drop_path(self.norm(self.conv(x)))
+
+
+class Stack(nn.Module):
+    def __init__(self, depth=10, drop_path_rate=0.0):
+        super().__init__()
+        rates = [x.item() for x in torch.linspace(0, drop_path_rate, depth)]
+        self.blocks = nn.Sequential(*[Block(16, rates[i]) for i in range(depth)])
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(self.blocks(x).mean((2, 3)))
+
+
+@register_model
+def stack_tiny(**kwargs):
+    return Stack(depth=10, **kwargs)
+"""
+
+
+def test_drop_path_rates_from_linspace_and_a_hand_written_layer_norm_are_read(
+        lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree({"models.py": REGISTERED_NETS}, select=["CNN107"])
+    assert all(m.network.complete for m in result.models)
+    (info,) = result.findings
+    assert info.severity == "info" and "no training script found" in info.message
+
+
+def test_a_model_registered_with_the_library_a_script_builds_models_by_name_with(
+        lint_tree: Callable[..., Any]) -> None:
+    """`timm.create_model(args.model)` may build any model registered with timm: how the
+    project's registered models are trained is not known (a literal name picks one)."""
+    script = """
+    import argparse
+    import torch
+    from timm.models import create_model
+    import models
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="resnet50")
+    args = parser.parse_args()
+    model = create_model({name})
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    """
+    by_name = lint_tree({"models.py": REGISTERED_NETS,
+                         "main.py": script.format(name="args.model")}, select=["CNN107"])
+    assert by_name.findings == []
+    literal = lint_tree({"models.py": REGISTERED_NETS,
+                         "main.py": script.format(name="'resnet50'")}, select=["CNN107"])
+    assert [f.severity for f in literal.findings] == ["info"]

@@ -480,3 +480,35 @@ def test_parts_of_a_plotting_library_s_value_are_the_library_s(lint_tree: Lint) 
     (run,) = result.runs
     assert not run.events_of(ir.UNRESOLVED)
     assert "CNN202" in [c for c, _, _ in codes(result)]
+
+
+def test_a_dataset_picked_by_a_setting_has_each_pipeline_judged(lint_tree: Lint) -> None:
+    """`if args.dataset == ...: elif ...:` over torchvision datasets: each pipeline that may
+    train is judged where it is built; FakeData's random images need none."""
+    result = lint_tree("""
+        import argparse
+        import torch
+        import torch.nn as nn
+        from torchvision import datasets, transforms
+
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--dataset", required=True)
+        args = parser.parse_args()
+        if args.dataset == "cifar10":
+            data = datasets.CIFAR10("data", transform=transforms.Compose([
+                transforms.RandomCrop(32, padding=4), transforms.ToTensor()]))
+        elif args.dataset == "mnist":
+            data = datasets.MNIST("data", transform=transforms.Compose([
+                transforms.Resize(32), transforms.ToTensor()]))
+        elif args.dataset == "fake":
+            data = datasets.FakeData(transform=transforms.ToTensor())
+        loader = torch.utils.data.DataLoader(data, batch_size=64, shuffle=True)
+        net = nn.Linear(3072, 10)
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        for x, y in loader:
+            optimizer.zero_grad()
+            net(x.flatten(1)).sum().backward()
+            optimizer.step()
+    """, select=["CNN212"])
+    assert [(f.line, f.message) for f in result.findings] == [
+        (13, "training images get no random augmentation (transforms: Resize, ToTensor)")]

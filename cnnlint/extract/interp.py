@@ -521,7 +521,8 @@ class Interp:
             return v.BoundMethod(obj, name)
         if isinstance(obj, v.ParamRef):
             return obj if name == "data" else v.BoundMethod(obj, name)
-        if isinstance(obj, (list, dict, str, v.SeqSpec, v.ListSpec, v.DictSpec)):
+        if isinstance(obj, (list, dict, str, v.SeqSpec, v.ListSpec, v.DictSpec)) or (
+                kind in (int, float) and name in ("item", "tolist")):
             return v.BoundMethod(obj, name)
         return UNKNOWN
 
@@ -713,6 +714,8 @@ class Interp:
                     and type(args.pos[0]) is str:
                 return v.Narrowing(obj.module, kinds_named(args.pos[0]))
             return UNKNOWN
+        if type(obj) in (int, float) and name in ("item", "tolist") and not args.pos:
+            return obj  # an element of `torch.linspace(...)` read as numbers
         if type(obj) is list:
             return list_method(self, obj, name, args)
         if type(obj) is dict:

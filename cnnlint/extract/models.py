@@ -180,7 +180,25 @@ def _build_one(interp: Interp, candidate: Candidate
     if model is not None:
         model.module, model.built_as = module_name, built_as
         model.guessed = kind == "class" and bool(required_params(target))
+        if kind == "factory" and isinstance(target, v.FuncVal):
+            model.registered_in = _registered_in(scope, target.node[4])
     return model, None
+
+
+def _registered_in(scope: FileScope, decorators: tuple[Any, ...]) -> frozenset[str]:
+    """The libraries a definition's `@...register...` decorators come from."""
+    found = set()
+    for decorator in decorators:
+        expr = decorator[1] if decorator[0] == "call" else decorator
+        last = expr[-1] if expr[0] in ("name", "attr") else ""
+        while expr[0] in ("attr", "call"):
+            expr = expr[1]
+        if expr[0] != "name" or "register" not in str(last):
+            continue
+        value = scope.globals.get(expr[1])
+        if type(value) is v.Ref:
+            found.add(value.qualname.split(".")[0])
+    return frozenset(found)
 
 
 CHUNK = 8  # candidates taken at a time: neighbours in a file share blocks (and caches)

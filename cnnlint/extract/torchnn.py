@@ -154,6 +154,9 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         method = INIT_FUNCTIONS.get(qualname.rsplit(".", 1)[-1], "scaled")
         interp.record_init(args.pos[0], method, Args(args.pos[1:], args.kw), f, loc)
         return args.pos[0]
+    if qualname == "torch.linspace":
+        # `[x.item() for x in torch.linspace(0, drop_path_rate, depth)]`: per-block rates.
+        return _linspace(args)
     if qualname in ("collections.namedtuple", "typing.NamedTuple"):
         return v.Builtin("namedtuple")  # its instances: tuples of what they are built from
     if qualname == "functools.partial" and args.pos and not args.open_pos:
@@ -168,6 +171,18 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
     if test is not None:
         return test(args)
     return interp.unknown_call(args, f"a call to `{qualname}`")
+
+
+def _linspace(args: Args) -> Any:
+    numbers = [*args.pos[:3]] + [args.kw[k] for k in ("start", "end", "steps")[len(args.pos):]
+                                 if k in args.kw]
+    if len(numbers) != 3 or not all(type(x) in (int, float) for x in numbers) \
+            or type(numbers[2]) is not int or not 0 < numbers[2] <= 10_000:
+        return UNKNOWN
+    start, end, steps = numbers
+    if steps == 1:
+        return [float(start)]
+    return [start + (end - start) * i / (steps - 1) for i in range(steps)]
 
 
 def knows(qualname: str) -> bool:

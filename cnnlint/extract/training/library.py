@@ -102,6 +102,7 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         if isinstance(loader, TrainObj) and loader.kind == "loader":
             return interp.iterate(loader)[0]  # type: ignore[index]
     if model_constructor(qualname):
+        interp.library_builds.add((root_of(qualname), _literal_name(interp)))
         model = v.Opaque(f"{qualname}(...)", root_of(qualname), model=True)
         rec.set_mode(model, True)
         return model
@@ -256,3 +257,14 @@ def record_loss(interp: TrainingInterp, kind: str, weighted: bool, inputs: list[
         if fed.family == "softmax":
             use.fed_by, use.fed_by_loc = fed.kind, fed.loc
     rec.losses.append(use)
+
+
+def _literal_name(interp: TrainingInterp) -> str:
+    """The model name a library call is given as a literal (`create_model("resnet50")`), else
+    "" (any name: `create_model(args.model)` builds whatever the command line asks for)."""
+    call = interp.current_call[0] if interp.current_call else None
+    if call is None or call[0] != "call":
+        return ""
+    given = call[2][0] if call[2] else next((e for k, e in call[3] if k == "model_name"), None)
+    return given[1] if given is not None and given[0] == "const" and type(given[1]) is str \
+        else ""

@@ -74,6 +74,7 @@ class TrainingInterp(ConfigInterp):
         # Project models a script hands to a call the reader cannot follow (a library
         # trainer: `Trainer(model, optimizer)`): that code may train them, with any settings.
         self.handed_off: set[str] = set()
+        self.library_builds: set[tuple[str, str]] = set()  # see ir.ProjectFacts
         # A pass reuses constructions only among its own: what it reads must not depend on
         # what other passes or the model reader read before.
         self.pass_constructions = ConstructionMemo()
@@ -376,6 +377,13 @@ class TrainingInterp(ConfigInterp):
         """Training values after an undecided `if`: a sampler or None is the sampler (what is
         done to it is done when it exists); two library values of one package are one."""
         if self.recorder is not None:
+            datasets = _datasets(a) + _datasets(b)
+            if datasets and len(datasets) == len(_datasets(a)) + len(_datasets(b)) \
+                    and _datasets(a) and _datasets(b):
+                # `if args.dataset == "cifar10": ... elif ...`: one of several datasets.
+                return TrainObj("dataset", " or ".join(d.name for d in datasets), a.loc,
+                                {"options": datasets, "transform": UNKNOWN,
+                                 "split": a.fields.get("split", "")})
             for x, y in ((a, b), (b, a)):
                 if y is None and (isinstance(x, (v.Opaque, TrainObj)) or (
                         isinstance(x, v.Instance) and not self.is_module_class(x.cls))):
@@ -776,3 +784,10 @@ def _part_of(value: v.Opaque, suffix: str) -> v.Opaque:
     """An item of a library's value: the same library's (what calls on it do is known
     as well as what calls on the value do)."""
     return v.Opaque(f"{value.origin}{suffix}", value.library)
+
+
+def _datasets(value: Any) -> list[TrainObj]:
+    """The library datasets a value may be: itself, or the options of a merged one."""
+    if not isinstance(value, TrainObj) or value.kind != "dataset":
+        return []
+    return list(value.fields.get("options") or [value])

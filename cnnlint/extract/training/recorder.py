@@ -211,7 +211,10 @@ class Recorder:
                 loc=loader.loc, name=name, batch_size=loader.fields["batch_size"],
                 shuffle=loader.fields.get("shuffle"), sampler=loader.fields.get("sampler", ""),
                 role=loader.fields["role"], transforms=items, transform_loc=transform_loc,
-                image_data=image, symbol=loader.fields.get("symbol", "")))
+                image_data=image, symbol=loader.fields.get("symbol", ""),
+                pipelines=tuple(transforms_of(replace(loader, fields={**loader.fields,
+                                                                      "dataset": option}))
+                                for option in _options(dataset))))
         return out
 
     def _trained_models(self, interp: TrainingInterp) -> list[ir.TrainedModel]:
@@ -311,3 +314,8 @@ def weights_of(params: Any) -> list[Any]:
         elif type(item) is dict:
             stack.extend(item.values())
     return out
+
+
+def _options(dataset: Any) -> list[Any]:
+    """The datasets a merged dataset may be (none for a plain one)."""
+    return list(dataset.fields.get("options") or []) if isinstance(dataset, TrainObj) else []

@@ -110,8 +110,9 @@ def _script_pass(interp: TrainingInterp, scope: FileScope) -> ir.TrainingRun | N
     # The pass gets its own globals, which every function of the file sees while it runs:
     # module-level loaders and optimizers must be the ones this pass records.
     saved = interp.load(scope)
-    scope.globals = frame.locals = dict(saved)
-    frame.locals["__name__"] = "__main__"
+    # It starts as Python would run the file, before its first line (what an `if` chain
+    # leaves unassigned stays so, not the first load's merge); definitions are bound as met.
+    scope.globals = frame.locals = {"__name__": "__main__"}
     try:
         for stmt in scope.body:
             name = stmt[1] if stmt[0] in ("def", "class") else ""
