@@ -174,6 +174,8 @@ class ProjectFacts:
         name whose insides were not read in full (it may hold this one)."""
         if model.key in self.handed_off or self.unread_scripts or self._built_by_library(model):
             return True
+        if model.parts & self.handed_off:
+            return True  # built from a network handed off (a hub entry that wraps a factory)
         for run in self.runs:
             if any(not m.network.complete and not m.guessed
                    for m in self._built(run.choices)):

@@ -750,3 +750,56 @@ def test_a_model_registered_with_the_library_a_script_builds_models_by_name_with
     literal = lint_tree({"models.py": REGISTERED_NETS,
                          "main.py": script.format(name="'resnet50'")}, select=["CNN107"])
     assert [f.severity for f in literal.findings] == ["info"]
+
+
+def test_a_model_picked_by_a_command_line_option_in_an_if_chain_is_trained(
+        lint_tree: Callable[..., Any]) -> None:
+    """`if args.net == "plain20": ... elif ...` and `if args.deep:` (a store_true switch):
+    the default picks one model, the command line the others."""
+    for pick in ("if args.net == 'plain20':\n        model = plain20()\n    "
+                 "else:\n        model = plain10()",
+                 "model = plain10()\n    if args.deep:\n        model = plain20()"):
+        result = lint_tree({"models.py": CIFAR_NETS, "train.py": f"""
+    import argparse
+    import torch
+    from models import plain10, plain20
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--net", default="plain10")
+    parser.add_argument("--deep", action="store_true")
+    args = parser.parse_args()
+    {pick}
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    for epoch in range(3):
+        for x, y in loader:
+            optimizer.zero_grad()
+            model(x).sum().backward()
+            optimizer.step()
+    """}, select=["CNN107"])
+        # plain10 and plain20 are both trained with decay (and Plain() is plain10).
+        assert result.findings == [], pick
+
+
+def test_a_hub_entry_wrapping_a_handed_off_factory_is_not_judged_untrained(
+        lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree({"models.py": CIFAR_NETS, "hubconf.py": """
+    def plain10(**kwargs):
+        from models import plain10 as _plain10
+        return _plain10(**kwargs)
+    """, "train.py": """
+    from homura.trainers import SupervisedTrainer
+    from models import plain10
+
+    with SupervisedTrainer(plain10(), optimizer, loss) as trainer:
+        trainer.train(loader)
+    """}, select=["CNN107"])
+    assert "hubconf.py" not in [f.path for f in result.findings]
+
+
+def test_a_forward_without_return_is_read_in_full(lint_tree: Callable[..., Any]) -> None:
+    """A forward that falls off its end returns None (a bug, but every layer was read)."""
+    result = lint_tree({"models.py": CIFAR_NETS.replace("return self.body(x)",
+                                                        "x = self.body(x)")},
+                       select=["CNN107"])
+    assert all(m.network.complete for m in result.models)
+    assert [f.severity for f in result.findings] == ["info"]

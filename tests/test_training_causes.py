@@ -512,3 +512,30 @@ def test_a_dataset_picked_by_a_setting_has_each_pipeline_judged(lint_tree: Lint)
     """, select=["CNN212"])
     assert [(f.line, f.message) for f in result.findings] == [
         (13, "training images get no random augmentation (transforms: Resize, ToTensor)")]
+
+
+def test_tensor_arithmetic_on_an_unknown_output_does_not_block(lint_tree: Lint) -> None:
+    """A metric helper's `output.topk(k)` and `pred.t()` on an output the reader could not
+    compute (here one kept from an earlier step): tensor arithmetic, which cannot validate
+    or stop anything."""
+    result = lint_tree({"models.py": MODEL, "train.py": """
+        import torch
+        import models
+
+        def accuracy(output, target):
+            _, pred = output.topk(1, 1, True, True)
+            return pred.t().eq(target.view(1, -1).expand_as(pred)).float().sum()
+
+        model = models.Net()
+        loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        kept = {}
+        for epoch in range(10):
+            for x, y in loader:
+                optimizer.zero_grad()
+                model(x).sum().backward()
+                optimizer.step()
+                accuracy(kept["logits"], y)
+    """})
+    (run,) = result.runs
+    assert not run.events_of(ir.UNRESOLVED)

@@ -266,7 +266,7 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
     if len(network.nodes) > MAX_NODES:
         network.unresolved.append(f"{len(network.nodes)} nodes: too large to judge as a whole")
     network.outputs = [t.node for t in tensors_in(Args([output]))]
-    if not network.outputs:
+    if not network.outputs and output is not None:  # None: a forward with no `return`
         network.unresolved.append("the output of forward is not known")
     loc = scope.loc(slot) or Loc(scope.path, 1, 1, 1, 1)
     class_name = module.cls.name if isinstance(module, v.Instance) else type(module).__name__

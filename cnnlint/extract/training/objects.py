@@ -132,6 +132,11 @@ PLAIN_METHODS = frozenset({
     "set_description", "set_postfix", "set_postfix_str", "refresh", "reset", "display",
     "summary", "avg", "synchronize", "record", "elapsed_time", "tic", "toc", "next",
     "finish", "set_epoch", "state_dict", "load_state_dict",
+    # Tensor arithmetic of a metric (`output.topk(k)`, `pred.t().eq(...)`).
+    "topk", "t", "expand", "expand_as", "transpose", "flatten", "mul", "mul_", "div", "div_",
+    "sub", "sub_", "abs", "pow", "sqrt", "exp", "softmax", "log_softmax", "sigmoid", "argmin",
+    "all", "any", "bool", "double", "half", "round", "clamp", "norm", "std", "var", "gather",
+    "masked_fill", "nonzero", "chunk", "index_select",
 })
 
 

@@ -194,7 +194,7 @@ class TrainingInterp(ConfigInterp):
         self.conditions.append(stmt[1])
         self.accumulating += modulo
         try:
-            if self._toggle(stmt[1], f):
+            if self._toggle(stmt[1], f) or self._picks_by_option(stmt[1], f):
                 test = self.truth(self.eval(stmt[1], f))
                 if test is not None:
                     taken, other = (stmt[2], stmt[3]) if test else (stmt[3], stmt[2])
@@ -222,10 +222,26 @@ class TrainingInterp(ConfigInterp):
         rec.loaders[loaders:] = [loader for loader in rec.loaders[loaders:]
                                  if id(loader) in rec.train_loader_ids]
         status = self.exec_block(default, f)
-        branches.merge_into(self, f, after, names,
-                            combine=lambda optional, usual: optional
-                            if usual is None and optional is not None else usual)
+        branches.merge_into(self, f, after, names, combine=self._after_optional)
         return status
+
+    def _after_optional(self, optional: Any, usual: Any) -> Any:
+        if usual is None and optional is not None:
+            return optional
+        if optional is not usual and isinstance(optional, v.MODULE_VALUES) \
+                and isinstance(usual, v.MODULE_VALUES):
+            return self.merge(optional, usual)  # either model may be the one trained
+        return usual
+
+    def _picks_by_option(self, test: tuple[Any, ...], f: Frame) -> bool:
+        """`if args.net_type == "resnet":`: a command-line option picks the code; the
+        default's choice is not the only one the script makes."""
+        if test[0] != "compare" or len(test[2]) != 1 or test[2][0][0] not in (
+                "==", "!=", "in", "not in") or test[1][0] != "attr" or not plain_path(test[1][1]):
+            return False
+        base = self.eval(test[1][1], f)
+        return isinstance(base, TrainObj) and base.kind == "namespace" \
+            and base.name == "argparse" and type(base.fields["values"].get(test[1][2])) is str
 
     def _toggle(self, test: tuple[Any, ...], f: Frame) -> bool:
         """A test of a command-line option left off by default (`if args.output_dir:`,
