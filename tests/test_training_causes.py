@@ -539,3 +539,70 @@ def test_tensor_arithmetic_on_an_unknown_output_does_not_block(lint_tree: Lint) 
     """})
     (run,) = result.runs
     assert not run.events_of(ir.UNRESOLVED)
+
+
+DATASET_CLASS = """
+import torch
+from torchvision import transforms
+
+
+class Pairs(torch.utils.data.Dataset):
+    def __init__(self, files):
+        self.files = files
+        self.{first} = transforms.Compose([transforms.Resize(64), transforms.ToTensor()])
+        self.{second} = transforms.Compose([transforms.Resize(256), transforms.ToTensor()])
+
+    def __getitem__(self, i):
+        return self.{first}(self.files[i]), self.{second}(self.files[i])
+
+    def __len__(self):
+        return len(self.files)
+"""
+
+TRAIN_ON_PAIRS = """
+import torch
+import torch.nn as nn
+from data import Pairs
+
+loader = torch.utils.data.DataLoader(Pairs(files), batch_size=16, shuffle=True)
+net = nn.Conv2d(3, 3, 3)
+optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(10):
+    for low, high in loader:
+        optimizer.zero_grad()
+        (net(low) - high).abs().mean().backward()
+        optimizer.step()
+"""
+
+
+def test_a_dataset_class_with_its_own_pipelines_has_each_judged(lint_tree: Lint) -> None:
+    """Transforms kept in a project dataset's attributes and applied in __getitem__: each
+    is judged; of a training and a test pipeline only the training one."""
+    both = lint_tree({"data.py": DATASET_CLASS.format(first="lr_transform",
+                                                      second="hr_transform"),
+                      "train.py": TRAIN_ON_PAIRS}, select=["CNN212"])
+    assert [(f.path, f.line) for f in both.findings] == [("data.py", 8), ("data.py", 9)]
+    split = lint_tree({"data.py": DATASET_CLASS.format(first="train_transform",
+                                                       second="test_transform"),
+                       "train.py": TRAIN_ON_PAIRS}, select=["CNN212"])
+    assert [(f.path, f.line) for f in split.findings] == [("data.py", 8)]
+
+
+def test_a_one_step_demo_does_not_train_on_a_loader_it_never_uses(lint_tree: Lint) -> None:
+    result = lint_tree("""
+        import torch
+        import torch.nn as nn
+        import torchvision
+        from torchvision import transforms
+
+        linear = nn.Linear(3, 2)
+        optimizer = torch.optim.SGD(linear.parameters(), lr=0.01, momentum=0.9)
+        nn.functional.mse_loss(linear(torch.randn(10, 3)), torch.randn(10, 2)).backward()
+        optimizer.step()
+
+        train_dataset = torchvision.datasets.CIFAR10("data", transform=transforms.ToTensor())
+        train_loader = torch.utils.data.DataLoader(train_dataset, batch_size=64, shuffle=True)
+        for images, labels in train_loader:
+            pass
+    """, select=["CNN212"])
+    assert result.findings == []

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cnnlint.extract import values as v
@@ -193,6 +193,13 @@ def transforms_of(loader: TrainObj) -> tuple[list[str] | None, Loc | None, bool]
         if _may_augment(dataset.cls):
             return None, None, False  # the dataset's own code may change the images
         transform = dataset.attrs.get("__transform__", UNKNOWN)
+    return _pipeline(transform, image)
+
+
+Pipeline = tuple[list[str] | None, Loc | None, bool]
+
+
+def _pipeline(transform: Any, image: bool) -> Pipeline:
     if isinstance(transform, TrainObj) and transform.kind == "transform":
         items = transform.fields.get("items")
         image = image or bool(items and any(
@@ -200,6 +207,26 @@ def transforms_of(loader: TrainObj) -> tuple[list[str] | None, Loc | None, bool]
             for i in items))
         return items, transform.loc, image
     return None, None, image
+
+
+def pipelines_of(loader: TrainObj) -> list[Pipeline]:
+    """The pipelines of a dataset that has several: one of several library datasets (picked
+    by a setting), or a project dataset class that keeps its transforms in attributes
+    (`self.lr_transform`, `self.hr_transform`) and applies them itself. None otherwise."""
+    dataset = loader.fields.get("dataset")
+    if isinstance(dataset, TrainObj):
+        return [transforms_of(replace(loader, fields={**loader.fields, "dataset": option}))
+                for option in dataset.fields.get("options") or ()]
+    if isinstance(dataset, v.Instance) and "__transform__" not in dataset.attrs \
+            and not _may_augment(dataset.cls):
+        # A class that keeps a training and a test pipeline picks one by its split: the
+        # test one is not judged.
+        kept = {name: value for name, value in dataset.attrs.items()
+                if isinstance(value, TrainObj) and value.kind == "transform"
+                and not EVAL_NAME.search(name)}
+        training = {name: value for name, value in kept.items() if TRAIN_NAME.search(name)}
+        return [_pipeline(value, False) for value in (training or kept).values()]
+    return []
 
 
 _RANDOM_WORDS = re.compile(r"random|rand(int|n|perm)?$|flip|crop|rotat|jitter|augment|albument",

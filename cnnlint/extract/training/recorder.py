@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnnlint import ir
 from cnnlint.extract import values as v
-from cnnlint.extract.training.objects import TrainObj, role, transforms_of
+from cnnlint.extract.training.objects import TrainObj, pipelines_of, role, transforms_of
 from cnnlint.findings import Loc
 
 if TYPE_CHECKING:
@@ -197,7 +197,15 @@ class Recorder:
             loader.fields.setdefault("role", role(loader))
             if id(loader) in self.train_loader_ids:
                 loader.fields["role"] = "train"
-        if not any(loader.fields["role"] == "train" for loader in self.loaders):
+        # Steps outside any loop draw no batches from a loader they are not seen to use (a
+        # tutorial's one-step demo next to an input-pipeline demo): no loader trains.
+        if not any(e.loops for e in self.events if e.kind == ir.STEP):
+            for loader in self.loaders:
+                if id(loader) not in self.train_loader_ids and loader.fields["role"] == "train":
+                    loader.fields["role"] = "unknown"
+        # With no loader seen feeding the steps, a single loader of unknown role is taken to
+        # be the training one.
+        elif not any(loader.fields["role"] == "train" for loader in self.loaders):
             unknown = [loader for loader in self.loaders if loader.fields["role"] == "unknown"]
             if len(unknown) == 1:
                 unknown[0].fields["role"] = "train"
@@ -212,9 +220,7 @@ class Recorder:
                 shuffle=loader.fields.get("shuffle"), sampler=loader.fields.get("sampler", ""),
                 role=loader.fields["role"], transforms=items, transform_loc=transform_loc,
                 image_data=image, symbol=loader.fields.get("symbol", ""),
-                pipelines=tuple(transforms_of(replace(loader, fields={**loader.fields,
-                                                                      "dataset": option}))
-                                for option in _options(dataset))))
+                pipelines=tuple(pipelines_of(loader))))
         return out
 
     def _trained_models(self, interp: TrainingInterp) -> list[ir.TrainedModel]:
@@ -315,7 +321,3 @@ def weights_of(params: Any) -> list[Any]:
             stack.extend(item.values())
     return out
 
-
-def _options(dataset: Any) -> list[Any]:
-    """The datasets a merged dataset may be (none for a plain one)."""
-    return list(dataset.fields.get("options") or []) if isinstance(dataset, TrainObj) else []
