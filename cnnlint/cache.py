@@ -22,7 +22,7 @@ from typing import Any
 
 from cnnlint import __version__
 
-FORMAT = 3  # bump when FileFacts or the lowered form change shape
+FORMAT = 4  # bump when FileFacts or the lowered form change shape
 _MAGIC = b"CNNLINT-CACHE\x00"
 ENV_VAR = "CNNLINT_CACHE_DIR"
 DEFAULT_NAME = ".cnnlint_cache"

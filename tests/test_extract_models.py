@@ -290,3 +290,25 @@ class Net(nn.Module):
     assert kinds(model) == ["Conv2d"]
     assert model.network.complete
     assert [(i.method, i.layer_kinds) for i in model.inits] == [("scaled", ("Conv2d",))]
+
+
+def test_a_generator_of_layers_is_read_eagerly() -> None:
+    model = models_of("""
+import torch.nn as nn
+
+def blocks(n):
+    for i in range(n):
+        yield nn.Conv2d(8, 8, 3)
+        yield nn.ReLU()
+    yield from [nn.Flatten()]
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*blocks(2))
+
+    def forward(self, x):
+        return self.body(x)
+""")["Net"]
+    assert kinds(model) == ["Conv2d", "ReLU", "Conv2d", "ReLU", "Flatten"]
+    assert model.network.complete

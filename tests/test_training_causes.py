@@ -606,3 +606,95 @@ def test_a_one_step_demo_does_not_train_on_a_loader_it_never_uses(lint_tree: Lin
             pass
     """, select=["CNN212"])
     assert result.findings == []
+
+
+FCN_STYLE_TRAINER = """
+import torch
+import torch.nn as nn
+
+
+def get_parameters(model, bias=False):
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            yield m.bias if bias else m.weight
+
+
+class Trainer:
+    def __init__(self, model, optimizer, train_loader, val_loader, interval_validate):
+        self.model, self.optim = model, optimizer
+        self.train_loader, self.val_loader = train_loader, val_loader
+        self.interval_validate = interval_validate
+        self.iteration = 0
+
+    def validate(self):
+        self.model.eval()
+        names = self.val_loader.dataset.classes
+        with torch.no_grad():
+            for x, y in self.val_loader:
+                self.model(x)
+
+    def train_epoch(self):
+        self.model.train()
+        for batch_idx, (x, y) in enumerate(self.train_loader):
+            self.iteration += 1
+            if self.iteration % self.interval_validate == 0:
+                self.validate()
+            self.optim.zero_grad()
+            nn.functional.cross_entropy(self.model(x), y).backward()
+            self.optim.step()
+
+    def train(self):
+        for epoch in range(10):
+            self.train_epoch()
+
+
+net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Dropout2d(), nn.Conv2d(8, 21, 1))
+optimizer = torch.optim.SGD([{"params": get_parameters(net)},
+                             {"params": get_parameters(net, bias=True), "lr": 2e-10}],
+                            lr=1e-10, momentum=0.99)
+train_loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=1, shuffle=True)
+val_loader = torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=1)
+Trainer(net, optimizer, train_loader, val_loader, 4000).train()
+"""
+
+
+def test_an_optimizer_over_generated_parameter_groups_trains_the_model(lint_tree: Lint) -> None:
+    """`get_parameters(model)` yields each conv's weight: the optimizer holds the model's
+    weights, so the loop trains it (its rate is judged; validation mid-epoch leaves the
+    model in eval mode for the rest of the epoch)."""
+    result = lint_tree(FCN_STYLE_TRAINER, select=["CNN204", "CNN207"])
+    (run,) = result.runs
+    assert len(run.models) == 1 and run.optimizers
+    assert [(f.code, f.line) for f in result.findings] == [("CNN204", 32), ("CNN207", 41)]
+
+
+def test_a_counter_kept_in_the_loop_makes_a_periodic_validation_possible(
+        lint_tree: Lint) -> None:
+    """`step += 1` then `if step % 1000 == 0: validate(...)`: the one pass that stands for
+    every batch does not know the count, so the validation may run."""
+    result = lint_tree("""
+        import torch
+        import torch.nn as nn
+
+        def validate(model, loader):
+            model.eval()
+            with torch.no_grad():
+                for x, y in loader:
+                    model(x)
+            model.train()
+
+        model = nn.Linear(4, 2)
+        loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+        val_loader = torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=32)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        step = 0
+        for epoch in range(10):
+            for x, y in loader:
+                step += 1
+                optimizer.zero_grad()
+                model(x).sum().backward()
+                optimizer.step()
+                if step % 1000 == 0:
+                    validate(model, val_loader)
+    """, select=["CNN202"])
+    assert result.findings == []

@@ -44,7 +44,7 @@ class Args:
 
 class Frame:
     __slots__ = ("scope", "locals", "closure", "self_obj", "cls", "owner", "returns", "origins",
-                 "function", "declared")
+                 "function", "declared", "yields")
 
     def __init__(self, scope: FileScope, closure: dict[str, Any] | None = None,
                  self_obj: Any = None, cls: v.ClassVal | None = None, owner: str = "") -> None:
@@ -58,6 +58,9 @@ class Frame:
         self.origins: dict[str, str] = {}  # where a local's value came from (for messages)
         self.function = ""  # the function this frame runs ("" for a module or class body)
         self.declared: frozenset[str] = frozenset()  # names declared `global` here
+        # A generator's frame: what it yields so far (None: not a generator, or what it
+        # yields is not known).
+        self.yields: list[Any] | None = None
 
 
 class FileScope:

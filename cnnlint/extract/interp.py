@@ -73,11 +73,13 @@ class Interp:
         self.depth = 0
         self.deepest = 0  # the deepest call nesting reached (a memo hit must fit the same)
         self.noted: list[str] = []
+        self.generators: dict[int, tuple[tuple[Any, ...], bool]] = {}  # def node -> yields?
         self._eval: dict[str, Callable[[tuple[Any, ...], Frame], Any]] = {
             "name": lambda e, f: self.lookup(e[1], f),
             "attr": lambda e, f: self.getattr(self.eval(e[1], f), e[2]),
             "const": lambda e, f: e[1],
             "fstr": lambda e, f: expressions.fstr(self, e, f),
+            "yield": self._yield,
             "call": self._call_expr,
             "list": lambda e, f: expressions.elements(self, e[1], f),
             "tuple": lambda e, f: tuple(expressions.elements(self, e[1], f)),
@@ -350,7 +352,7 @@ class Interp:
 
     def _narrowed(self, narrowing: v.Narrowing, body: tuple[Any, ...], f: Frame) -> Any:
         """Run the body of `if isinstance(m, Kind):` with `m` narrowed to those kinds."""
-        narrow = v.EachModule(narrowing.kinds)
+        narrow = v.EachModule(narrowing.kinds, narrowing.module.of)
         for name, value in list(f.locals.items()):
             if value is narrowing.module:
                 f.locals[name] = narrow
@@ -382,6 +384,7 @@ class Interp:
                     for name in assigned_names(body):
                         f.locals[name] = UNKNOWN
                     return NORMAL
+                self.loop_pass(loop, index, body, f)
                 self.assign(target, self.loop_item(loop, index, item), f)
                 status = self.exec_block(body, f)
                 if status == BREAK:
@@ -405,6 +408,9 @@ class Interp:
     def loop_item(self, loop: Any, index: int, item: Any) -> Any:
         """The value a loop binds on its `index`-th pass (the model reader: the item)."""
         return item
+
+    def loop_pass(self, loop: Any, index: int, body: tuple[Any, ...], f: Frame) -> None:
+        """Before the `index`-th pass of a loop (the model reader: nothing to do)."""
 
     def unknown_item(self) -> Any:
         """What a loop over unknown values binds its target to."""
@@ -512,6 +518,8 @@ class Interp:
         if isinstance(obj, v.EachModule):
             if name in ("weight", "bias"):
                 return v.ParamRef(obj, name)
+            if name in ("parameters", "named_parameters") and obj.of is not None:
+                return v.BoundMethod(obj, name)
             if name == "__class__":
                 return obj
             if name == "__name__":
@@ -654,6 +662,9 @@ class Interp:
         built, notes = self.built, len(self.noted)  # every note, even one said before
         effects = self.side_effects()
         steps, deepest, self.deepest = self.steps, self.deepest, self.depth
+        generator = self.is_generator(fn.node)
+        if generator:
+            frame.yields = []
         try:
             self.exec_block(body, frame)
         finally:
@@ -662,6 +673,8 @@ class Interp:
         result = frame.returns[0] if frame.returns else None
         for other in frame.returns[1:]:
             result = self.merge(result, other)
+        if generator:  # read eagerly: what it yields, in order
+            result = list(frame.yields) if frame.yields is not None else UNKNOWN
         if type(result) is v.Instance and not result.made_by and fn.bound is None:
             # The factory that built it (`resnet50()` inside a DeepLab): the first one only.
             result.made_by = ir.model_key(fn.scope.module, name)
@@ -672,6 +685,22 @@ class Interp:
             # It computed a constant and built nothing: its steps are charged on each reuse.
             self.memo[call_key] = (result, self.steps - steps, used)
         return result
+
+    def is_generator(self, node: tuple[Any, ...]) -> bool:
+        found = self.generators.get(id(node))
+        if found is None or found[0] is not node:  # the node is kept: its id stays its own
+            found = self.generators[id(node)] = (node, yields_in(node[3]))
+        return found[1]
+
+    def _yield(self, e: tuple[Any, ...], f: Frame) -> Any:
+        value = self.eval(e[1], f)
+        if f.yields is not None:
+            items = (self.iterate(value) if e[2] else [value])
+            if items is None:
+                f.yields = None  # `yield from` something not known
+            else:
+                f.yields.extend(items)
+        return UNKNOWN  # what the caller sends in
 
     def bind(self, params: tuple[Any, ...], args: Args, frame: Frame) -> None:
         pos = list(args.pos)
@@ -701,6 +730,10 @@ class Interp:
             return torchnn.tensor_method(self, obj, name, args, f, loc)
         if type(obj) in _MODULE_TYPES:
             self.changed(obj)  # add_module, append, ...: count them all, reads included
+        if isinstance(obj, v.EachModule) and name in ("parameters", "named_parameters") \
+                and obj.of is not None and not args.pos:
+            # Each submodule's parameters: some of the module's (for an optimizer's groups).
+            return [v.Params(obj.of, named=name == "named_parameters")]
         if isinstance(obj, v.ParamRef):
             method = TENSOR_INIT_METHODS.get(name)
             if method is not None:
@@ -801,3 +834,18 @@ class Interp:
     def record_init(self, param: v.ParamRef, method: str, args: Args, f: Frame,
                     loc: Loc | None) -> None:
         torchnn.record_init(self, param, method, args, f, loc)
+
+
+
+def yields_in(body: tuple[Any, ...]) -> bool:
+    """Whether a function body yields (outside the functions, classes and lambdas in it)."""
+    stack: list[Any] = [body]
+    while stack:
+        item = stack.pop()
+        if type(item) is not tuple or not item:
+            continue
+        if item[0] == "yield":
+            return True
+        if item[0] not in ("def", "class", "lambda"):
+            stack.extend(x for x in item if type(x) is tuple)
+    return False

@@ -15,7 +15,7 @@ Expressions::
     ("binop", op, left, right, slot)  ("unary", op, operand)  ("boolop", op, left, right)
     ("compare", left, ((op, right), ...))  ("sub", value, index)  ("slice", lo, hi, step)
     ("ifexp", test, body, orelse)  ("comp", kind, elt, gens)  ("dictcomp", key, value, gens)
-    ("lambda", params, body)  ("walrus", target, value)
+    ("lambda", params, body)  ("walrus", target, value)  ("yield", value, is_from)
 
 Statements::
 
@@ -118,6 +118,7 @@ class Lowerer:
             cst.Lambda: lambda n: ("lambda", self._params(n.params), self.expr(n.body)),
             cst.NamedExpr: lambda n: ("walrus", self.expr(n.target), self.expr(n.value)),
             cst.Ellipsis: lambda n: ("const", None),
+            cst.Yield: self._yield,
         }
         self._small: dict[type, Callable[[Any], Lowered | None]] = {
             cst.Assign: lambda n: (
@@ -153,6 +154,12 @@ class Lowerer:
         if found is None:
             found = self.wanted[key] = len(self.wanted)
         return found
+
+    def _yield(self, node: cst.Yield) -> Lowered:
+        value = node.value
+        if isinstance(value, cst.From):
+            return ("yield", self.expr(value.item), True)
+        return ("yield", self.expr(value) if value is not None else ("const", None), False)
 
     def expr(self, node: cst.BaseExpression) -> Lowered:
         handler = self._expr.get(type(node))

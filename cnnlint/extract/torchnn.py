@@ -298,10 +298,10 @@ def record_init(interp: Interp, param: v.ParamRef, method: str, args: Args, f: F
 
 def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Frame) -> Any:
     if name in ("modules", "children") and not args.pos:
-        return [v.EachModule()]
+        return [v.EachModule(of=obj)]
     if name == "named_modules" and not args.pos:
         # An init loop (`for name, m in self.named_modules():`): each module, its name unknown.
-        return [(v.UNKNOWN, v.EachModule())]
+        return [(v.UNKNOWN, v.EachModule(of=obj))]
     if name == "apply" and args.pos:
         interp.call(args.pos[0], Args([v.EachModule()]), f, None)
         return obj

@@ -229,6 +229,7 @@ class EachModule:
     narrowed to `kinds` by an `isinstance` test (None: not narrowed)."""
 
     kinds: tuple[str, ...] | None = None
+    of: Any = None  # the module whose submodules these are, when known
 
 
 @dataclass(eq=False)

@@ -72,7 +72,8 @@ INERT_ROOTS = frozenset({
     "h5py", "sklearn", "rich", "click", "fire", "easydict", "dotmap", "addict", "omegaconf",
     "hydra", "visdom", "neptune", "comet_ml", "clearml", "torchinfo", "torchsummary", "thop",
     "fvcore", "ptflops", "prettytable", "progress", "progressbar", "alive_progress",
-    "tensorboard_logger", "pynvml", "GPUtil", "setproctitle", "absl", "loguru",
+    "tensorboard_logger", "pynvml", "GPUtil", "setproctitle", "absl", "loguru", "pytz",
+    "dateutil",
 })
 # torch calls that are not inert: the reader gives them their meaning.
 _TORCH_MEANINGFUL = ("torch.optim", "torch.save", "torch.nn.", "torch.cuda.amp.GradScaler",
@@ -137,6 +138,7 @@ PLAIN_METHODS = frozenset({
     "sub", "sub_", "abs", "pow", "sqrt", "exp", "softmax", "log_softmax", "sigmoid", "argmin",
     "all", "any", "bool", "double", "half", "round", "clamp", "norm", "std", "var", "gather",
     "masked_fill", "nonzero", "chunk", "index_select",
+    "total_seconds", "strftime", "isoformat",  # clocks
 })
 
 

@@ -352,6 +352,23 @@ class TrainingInterp(ConfigInterp):
             return _numbers_unknown(item)
         return item
 
+    def loop_pass(self, loop: Any, index: int, body: tuple[Any, ...], f: Frame) -> None:
+        # A pass that stands for many (a loader loop's one pass is every batch; a training
+        # loop's second is every later epoch): the counters it keeps (`step += 1`,
+        # `self.iteration = ...`) hold any value there, so `if step % 1000 == 0:` goes
+        # both ways.
+        if loop is None or not ((loop.kind == "loader" and index == 0)
+                                or (loop.repeated and index >= 1)):
+            return
+        for target in _counter_targets(body):
+            if target[0] == "name":
+                if type(f.locals.get(target[1])) in (int, float):
+                    f.locals[target[1]] = UNKNOWN
+                continue
+            obj = f.locals.get(target[1][1])
+            if isinstance(obj, v.Instance) and type(obj.attrs.get(target[2])) in (int, float):
+                obj.attrs[target[2]] = UNKNOWN
+
     def loop_finished(self, loop: Any) -> None:
         rec = self.recorder
         if rec is not None and loop is not None and rec.loops and rec.loops[-1] is loop:
@@ -491,6 +508,8 @@ class TrainingInterp(ConfigInterp):
                 return obj.fields["values"].get(name, UNKNOWN)
             if obj.kind == "optimizer" and name == "param_groups":
                 return UNKNOWN
+            if obj.kind == "loader" and name in ("dataset", "batch_size"):
+                return obj.fields.get(name, UNKNOWN)  # `val_loader.dataset.class_names`
             return v.BoundMethod(obj, name)
         if isinstance(obj, v.Opaque):
             if name == "module" and obj.model:
@@ -807,3 +826,24 @@ def _datasets(value: Any) -> list[TrainObj]:
     if not isinstance(value, TrainObj) or value.kind != "dataset":
         return []
     return list(value.fields.get("options") or [value])
+
+
+def _counter_targets(body: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """The names and `obj.attr` targets (obj a plain name) a block assigns or updates,
+    nested blocks included (not the functions it defines)."""
+    out: list[tuple[Any, ...]] = []
+    stack: list[Any] = list(body)
+    while stack:
+        stmt = stack.pop()
+        if type(stmt) is not tuple or not stmt:
+            continue
+        tag = stmt[0]
+        if tag in ("assign", "augassign"):
+            for target in (stmt[1] if tag == "assign" else (stmt[1],)):
+                if target[0] == "name" or (target[0] == "attr" and target[1][0] == "name"):
+                    out.append(target)
+        elif tag in ("for", "while", "if", "with", "try"):
+            stack.extend(part for part in stmt[1:] if type(part) is tuple)
+        elif tag not in ("def", "class") and all(type(x) is tuple for x in stmt):
+            stack.extend(stmt)  # a block, or a try's handlers
+    return out

@@ -315,6 +315,11 @@ def weights_of(params: Any) -> list[Any]:
         item = stack.pop()
         if isinstance(item, v.Params):
             out.append(item.model)
+        elif isinstance(item, v.ParamRef) and isinstance(item.owner, v.EachModule):
+            if item.owner.of is not None:
+                out.append(item.owner.of)  # `m.weight` for each `m` in `model.modules()`
+        elif isinstance(item, v.ParamRef):
+            out.append(item.owner)  # a layer's weight: the model that holds the layer
         elif type(item) in (list, tuple):
             stack.extend(item)
         elif type(item) is dict:
