@@ -803,3 +803,95 @@ def test_a_forward_without_return_is_read_in_full(lint_tree: Callable[..., Any])
                        select=["CNN107"])
     assert all(m.network.complete for m in result.models)
     assert [f.severity for f in result.findings] == ["info"]
+
+
+YACS_CONFIG = """
+from yacs.config import CfgNode as CN
+
+_C = CN()
+cfg = _C
+_C.MODEL = CN()
+_C.MODEL.DEPTH = 12
+_C.MODEL.ACTIVATION = "relu"
+_C.OPTIM = CN({"LR": 0.1, "MOMENTUM": 0.0})
+"""
+
+YACS_NETS = """
+import torch.nn as nn
+from config import cfg
+
+
+def activation():
+    return nn.ReLU() if cfg.MODEL.ACTIVATION == "relu" else nn.SiLU()
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[m for _ in range(cfg.MODEL.DEPTH)
+                                    for m in (nn.Conv2d(8, 8, 3, padding=1), activation())])
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Widened(nn.Module):
+    def __init__(self):
+        super().__init__()
+        cfg.MODEL.DEPTH = 2  # a constructor that rewrites the global config
+        self.body = nn.Sequential(nn.Conv2d(8, 8, 3), nn.ReLU())
+
+    def forward(self, x):
+        return self.body(x)
+"""
+
+
+def test_a_model_built_from_a_yacs_config_reads_its_defaults(
+        lint_tree: Callable[..., Any]) -> None:
+    """`cfg.MODEL.DEPTH` from a yacs CfgNode: the defaults the config module sets. A
+    constructor that rewrites the config does not change what the other models see."""
+    head, net, widened = YACS_NETS.partition("\n\nclass Net(")[0], \
+        "\n\nclass Net(" + YACS_NETS.partition("\n\nclass Net(")[2].partition(
+            "\n\nclass Widened(")[0], "\n\nclass Widened(" + YACS_NETS.partition(
+            "\n\nclass Widened(")[2]
+    for order in ("net first", "widened first"):  # the same whichever is built first
+        nets = head + (net + widened if order == "net first" else widened + net)
+        result = lint_tree({"config.py": YACS_CONFIG, "nets.py": nets}, select=["CNN103"])
+        assert [f.message.split(" in a row")[0] for f in result.findings] == [
+            "12 weighted layers"], order
+
+
+def test_a_config_merged_from_a_file_is_not_known(lint_tree: Callable[..., Any]) -> None:
+    script = """
+    import argparse
+    import torch
+    from omegaconf import OmegaConf
+    from config import cfg
+    from nets import Net
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cfg", required=True)
+    args = parser.parse_args()
+    {merge}
+    run = OmegaConf.create({{"epochs": 3, "batch_size": 64}})
+    model = Net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.OPTIM.LR, momentum=cfg.OPTIM.MOMENTUM)
+    loader = torch.utils.data.DataLoader(torch.load("t.pt"), batch_size=run.batch_size,
+                                         shuffle=True)
+    for epoch in range(run.epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            model(x).sum().backward()
+            optimizer.step()
+    """
+    defaults = lint_tree({"config.py": YACS_CONFIG, "nets.py": YACS_NETS,
+                          "train.py": script.format(merge="")}, select=["CNN206"])
+    assert [f.message for f in defaults.findings] == [
+        "`SGD` has momentum 0 (config `cfg.OPTIM.MOMENTUM`)"]
+    (run,) = defaults.runs
+    assert [loader.batch_size.value for loader in run.loaders] == [64]  # type: ignore[union-attr]
+    merged = lint_tree({"config.py": YACS_CONFIG, "nets.py": YACS_NETS,
+                        "train.py": script.format(merge="cfg.merge_from_file(args.cfg)")},
+                       select=["CNN206", "CNN103"])
+    # The merge may set any momentum; the models are still judged on the defaults.
+    assert [f.code for f in merged.findings] == ["CNN103"]

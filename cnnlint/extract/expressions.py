@@ -276,7 +276,7 @@ def subscript(interp: Interp, obj: Any, key: Any) -> Any:
         return UNKNOWN
     if type(obj) in (list, tuple, str) and type(key) is int:
         return obj[key] if -len(obj) <= key < len(obj) else UNKNOWN
-    if type(obj) is dict and v.is_const(key) and not isinstance(key, list):
+    if type(obj) in (dict, v.ConfigNode) and v.is_const(key) and not isinstance(key, list):
         return obj.get(key, UNKNOWN)
     if isinstance(obj, v.SeqSpec) and type(key) is int:
         return obj.children[key][1] if -len(obj.children) <= key < len(obj.children) \

@@ -21,12 +21,15 @@ def load(interp: Interp, scope: FileScope) -> dict[str, Any]:
         frame = Frame(scope, owner="<module>")
         frame.locals = scope.globals
         frame.locals.setdefault("__name__", v.ModuleName(scope))
+        interp.loading += 1
         try:
             declarations(interp, scope.body, frame)
         except (TooComplex, RecursionError):
             interp.note(f"module level of {scope.path} is too complex")
         except Exception as exc:  # a reader bug on one file must not stop the run
             scope.load_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            interp.loading -= 1
         scope.state = "loaded"
         for names, target, name in scope.pending_imports or ():
             if names.get(target) is UNKNOWN:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any, Callable, Iterable
 
 from cnnlint import ir
-from cnnlint.extract import branches, expressions, imports, torchnn
+from cnnlint.extract import branches, configs, expressions, imports, torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.builtins import (
     BUILTINS, container_method, dict_method, list_method, str_method,
@@ -74,6 +74,8 @@ class Interp:
         self.deepest = 0  # the deepest call nesting reached (a memo hit must fit the same)
         self.noted: list[str] = []
         self.generators: dict[int, tuple[tuple[Any, ...], bool]] = {}  # def node -> yields?
+        self.config_writes: list[tuple[v.ConfigNode, Any, Any]] = []  # see write_config
+        self.loading = 0  # module levels being run (their writes are defaults)
         self._eval: dict[str, Callable[[tuple[Any, ...], Frame], Any]] = {
             "name": lambda e, f: self.lookup(e[1], f),
             "attr": lambda e, f: self.getattr(self.eval(e[1], f), e[2]),
@@ -170,7 +172,24 @@ class Interp:
         """A mark of what a construction may change besides what it builds (see memo.py)."""
         return len(self.graph)
 
+    def write_config(self, node: v.ConfigNode, key: Any, value: Any) -> None:
+        """A write into a configuration tree. Module loading sets its defaults; any later
+        write (a model's constructor, a script's merge) is undone before the next model or
+        pass, so that each starts from the defaults."""
+        if not self.loading:
+            self.config_writes.append((node, key, node.get(key, MISSING)))
+        node[key] = value
+
+    def undo_config_writes(self) -> None:
+        for node, key, old in reversed(self.config_writes):
+            if old is MISSING:
+                node.pop(key, None)
+            else:
+                node[key] = old
+        self.config_writes = []
+
     def reset(self) -> None:
+        self.undo_config_writes()
         self.start_graph()
         self.made_keys = set()
         self.unresolved = []
@@ -301,6 +320,8 @@ class Interp:
                 obj.attrs[target[2]] = value
             elif isinstance(obj, v.ClassVal):
                 obj.namespace[target[2]] = value
+            elif type(obj) is v.ConfigNode:
+                self.write_config(obj, target[2], value)
         elif tag == "sub":
             obj = self.eval(target[1], f)
             key = self.eval(target[2], f)
@@ -478,6 +499,8 @@ class Interp:
 
     def getattr(self, obj: Any, name: str) -> Any:
         kind = type(obj)
+        if kind is v.ConfigNode:
+            return configs.attribute(obj, name)
         if kind is v.Instance:
             found = obj.attrs.get(name, MISSING)
             if found is not MISSING:
@@ -552,7 +575,7 @@ class Interp:
             value = self.eval(value_expr, f)
             if key is not None:
                 args.kw[key] = value
-            elif type(value) is dict and all(type(k) is str for k in value):
+            elif type(value) in (dict, v.ConfigNode) and all(type(k) is str for k in value):
                 args.kw.update(value)
             else:
                 args.open_kw = True
@@ -749,6 +772,9 @@ class Interp:
             return UNKNOWN
         if type(obj) in (int, float) and name in ("item", "tolist") and not args.pos:
             return obj  # an element of `torch.linspace(...)` read as numbers
+        if type(obj) is v.ConfigNode:
+            done = configs.method(obj, name, args, self.write_config)
+            return dict_method(obj, name, args) if done is configs.ABSENT else done
         if type(obj) is list:
             return list_method(self, obj, name, args)
         if type(obj) is dict:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterable
 
 from cnnlint import catalogue, ir
+from cnnlint.extract import configs
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import MAX_CALL_DEPTH, MODULE_BASES, Args, Frame, tensors_in
 from cnnlint.extract.memo import (
@@ -154,6 +155,8 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         method = INIT_FUNCTIONS.get(qualname.rsplit(".", 1)[-1], "scaled")
         interp.record_init(args.pos[0], method, Args(args.pos[1:], args.kw), f, loc)
         return args.pos[0]
+    if qualname in configs.CONSTRUCTORS:
+        return configs.build(args)
     if qualname == "torch.linspace":
         # `[x.item() for x in torch.linspace(0, drop_path_rate, depth)]`: per-block rates.
         return _linspace(args)

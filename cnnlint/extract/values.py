@@ -195,6 +195,13 @@ class Opaque:
     attr: str = ""
 
 
+class ConfigNode(dict):  # type: ignore[type-arg]
+    """A configuration tree whose keys are also attributes: yacs `CfgNode`, OmegaConf's
+    `create`, `EasyDict`, addict's `Dict`, ml_collections' `ConfigDict`. Models read their
+    defaults from it (`cfg.MODEL.DEPTH`); a merge from a file or a command line makes what
+    it holds unknown."""
+
+
 @dataclass(eq=False)
 class Candidates:
     """One of several builders, picked by a value the reader does not know: a registry

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cnnlint import ir
-from cnnlint.extract import torchnn
+from cnnlint.extract import configs, torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, tensors_in
 from cnnlint.extract.training.config import ABSENT
@@ -37,6 +37,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     if rec is None:
         return torchnn.call_torch(interp, qualname, args, f, loc)
     head, _, last = qualname.rpartition(".")
+    if qualname in configs.CONSTRUCTORS:
+        return configs.build(args)
     config = interp.config_call(qualname, args, loc)
     if config is not ABSENT:
         return config

@@ -109,6 +109,7 @@ class TrainingInterp(ConfigInterp):
         return self.recorder
 
     def end_pass(self) -> None:
+        self.undo_config_writes()
         self.recorder = None
         self.tracking_origins = False
         self._refine(False)
