@@ -698,3 +698,87 @@ def test_a_counter_kept_in_the_loop_makes_a_periodic_validation_possible(
                     validate(model, val_loader)
     """, select=["CNN202"])
     assert result.findings == []
+
+
+CONFIG_PARSER = """
+import json
+from pathlib import Path
+
+
+def read_json(fname):
+    fname = Path(fname)
+    with fname.open("rt") as handle:
+        return json.load(handle)
+
+
+class ConfigParser:
+    def __init__(self, config):
+        self._config = config
+
+    @classmethod
+    def from_args(cls, args):
+        if not isinstance(args, tuple):
+            args = args.parse_args()
+        return cls(read_json(Path(args.config)))
+
+    def init_obj(self, name, module, *args, **kwargs):
+        module_args = dict(self[name]["args"])
+        module_args.update(kwargs)
+        return getattr(module, self[name]["type"])(*args, **module_args)
+
+    def __getitem__(self, name):
+        return self.config[name]
+
+    @property
+    def config(self):
+        return self._config
+"""
+
+JSON_TRAIN = """
+import argparse
+import torch
+import torch.nn as nn
+import losses
+from parse_config import ConfigParser
+
+
+def main(config):
+    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 5))
+    optimizer = config.init_obj("optimizer", torch.optim, model.parameters())
+    criterion = getattr(losses, config["loss"])
+    loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+    for epoch in range(3):
+        for x, y in loader:
+            optimizer.zero_grad()
+            criterion(model(x), y, [1.0, 4.0, 4.0, 8.0, 2.0]).backward()
+            optimizer.step()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-c", "--config", default="config.json")
+    main(ConfigParser.from_args(parser))
+"""
+
+LOSSES = """
+import torch
+import torch.nn as nn
+
+
+def weighted_ce(output, target, weights):
+    return nn.CrossEntropyLoss(weight=torch.tensor(weights))(output, target)
+"""
+
+
+def test_a_json_config_the_script_reads_picks_its_optimizer_and_loss(lint_tree: Lint) -> None:
+    """A config class reading `config.json` (through pathlib, a property and `__getitem__`)
+    picks the optimizer from torch.optim and the loss from the project by name."""
+    files = {"parse_config.py": CONFIG_PARSER, "train.py": JSON_TRAIN, "losses.py": LOSSES,
+             "config.json": '{"optimizer": {"type": "SGD", "args": {"lr": 1e-7}},'
+                            ' "loss": "weighted_ce"}'}
+    result = lint_tree(files, select=["CNN206", "CNN207", "CNN211"])
+    assert sorted((f.code, f.path) for f in result.findings) == [
+        ("CNN206", "parse_config.py"), ("CNN207", "parse_config.py"), ("CNN211", "losses.py")]
+    # A config file that is not in the project: nothing is known, nothing is reported.
+    files["train.py"] = JSON_TRAIN.replace('"config.json"', '"missing.json"')
+    assert lint_tree(files, select=["CNN206", "CNN207", "CNN211"]).findings == []

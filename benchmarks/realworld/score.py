@@ -64,7 +64,8 @@ def clone(repos: Path, github: str) -> Path | None:
 
 
 def check_out(git: Path, commit: str, into: Path) -> None:
-    """The commit's Python and project files, without a work tree of the repository's own:
+    """The commit's Python, project and configuration files (JSON, YAML), without a work
+    tree of the repository's own:
     large blobs and submodules are skipped; `.git` marks the project root."""
     listing = subprocess.run(["git", f"--git-dir={git}", "ls-tree", "-r", "-z", commit],
                              capture_output=True, check=True).stdout
@@ -75,7 +76,7 @@ def check_out(git: Path, commit: str, into: Path) -> None:
         mode, kind, sha = meta.split()
         path = raw.decode("utf-8", "replace")
         if kind != b"blob" or mode == b"120000" or not path.endswith(
-                (".py", "pyproject.toml", "setup.cfg", "setup.py")):
+                (".py", "pyproject.toml", "setup.cfg", "setup.py", ".json", ".yaml", ".yml")):
             continue
         blob = subprocess.run(["git", f"--git-dir={git}", "cat-file", "blob", sha.decode()],
                               capture_output=True, check=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
+from cnnlint.extract import configs
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import MAX_LOOP, Args
 from cnnlint.extract.torchnn import kinds_named
@@ -251,6 +252,10 @@ def _builtin_isinstance(interp: Interp, args: Args) -> Any:
                    "tuple": tuple, "dict": dict}.get(args.pos[1].name)
         if py_type is not None:
             return isinstance(args.pos[0], py_type)
+    if len(args.pos) == 2 and isinstance(args.pos[0], (v.LibraryObject, v.FilePath)):
+        classes = args.pos[1] if isinstance(args.pos[1], tuple) else (args.pos[1],)
+        if all(isinstance(c, v.Builtin) for c in classes):
+            return False  # `isinstance(args, tuple)` on a parser
     if len(args.pos) == 2 and isinstance(args.pos[0], (*v.MODULE_VALUES, v.FuncVal,
                                                          v.ClassVal)) \
             and not isinstance(args.pos[0], v.Choice):
@@ -306,6 +311,7 @@ BUILTINS: dict[str, Callable[[Interp, Args], Any]] = {
     "sum": _wrap(lambda *a: sum(*a)),
     "sorted": _wrap(lambda *a: sorted(*a)),
     "print": lambda interp, args: None,
+    "open": lambda interp, args: configs.path_of(args.pos[:1]),
     "super": lambda interp, args: UNKNOWN,  # `call` answers it: it needs the frame
     "callable": lambda interp, args: _kind_test(args, _CALLABLE),
 }

@@ -1,9 +1,12 @@
 """Configuration trees (yacs, OmegaConf, EasyDict, addict, ml_collections): built from their
 defaults, read and written by attribute, and forgotten when merged with what the reader
-cannot see (a file, the command line)."""
+cannot see (the command line, a file it cannot find). Configuration files (JSON, and YAML
+when PyYAML is installed) named by a known path inside the project are read as data."""
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any, Callable
 
 from cnnlint.extract import values as v
@@ -76,3 +79,72 @@ def forget(node: v.ConfigNode, write: Callable[..., None]) -> None:
 
 
 ABSENT = object()
+
+
+MAX_CONFIG_BYTES = 1 << 20
+_PATHS = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"})
+_LOADERS = frozenset({"json.load", "yaml.safe_load", "yaml.load", "yaml.full_load",
+                      "omegaconf.OmegaConf.load"})
+
+
+def library_call(qualname: str, args: Args, bases: list[str]) -> Any:
+    """Paths and configuration files; ABSENT for any other call. `bases`: the folders a
+    relative path may start from (the project root, the running script's folder)."""
+    if qualname in _PATHS:
+        return path_of(args.pos)
+    if qualname in _LOADERS and args.pos and isinstance(args.pos[0], (v.FilePath, str)):
+        given = args.pos[0]
+        if not isinstance(given, v.FilePath) and qualname != "omegaconf.OmegaConf.load":
+            return UNKNOWN  # `yaml.safe_load(text)`: the text is not a file
+        data = read(given.path if isinstance(given, v.FilePath) else given, bases)
+        return _tree(data) if qualname.startswith("omegaconf") and type(data) is dict \
+            else data
+    return ABSENT
+
+
+def path_of(parts: list[Any]) -> Any:
+    if not parts or not all(isinstance(p, (str, v.FilePath)) for p in parts):
+        return UNKNOWN
+    return v.FilePath(os.path.join(*[p.path if isinstance(p, v.FilePath) else p
+                                     for p in parts]))
+
+
+def path_attribute(path: v.FilePath, name: str) -> Any:
+    if name == "parent":
+        return v.FilePath(os.path.dirname(path.path) or ".")
+    if name == "name":
+        return os.path.basename(path.path)
+    if name in ("open", "resolve", "absolute", "expanduser"):
+        return v.BoundMethod(path, name)
+    return UNKNOWN
+
+
+def read(path: str, bases: list[str]) -> Any:
+    """The data in a JSON or YAML file inside the project, else UNKNOWN. A relative path is
+    looked for from each base; found in two places, which one the script opens is not
+    known."""
+    found = {os.path.realpath(os.path.join(base, path)) for base in bases
+             if os.path.isfile(os.path.join(base, path))}
+    roots = [os.path.realpath(base) for base in bases[:1]]
+    if len(found) != 1:
+        return UNKNOWN
+    real = found.pop()
+    if roots and not real.startswith(roots[0] + os.sep):
+        return UNKNOWN  # outside the project
+    try:
+        if os.path.getsize(real) > MAX_CONFIG_BYTES:
+            return UNKNOWN
+        with open(real, encoding="utf-8") as handle:
+            if real.endswith(".json"):
+                return json.load(handle)
+            if real.endswith((".yaml", ".yml")):
+                try:
+                    import yaml  # type: ignore[import-untyped]
+                except ImportError:
+                    return UNKNOWN
+                return yaml.safe_load(handle)
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return UNKNOWN
+    except Exception:  # a YAML error: the file is not readable as data
+        return UNKNOWN
+    return UNKNOWN

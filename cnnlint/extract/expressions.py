@@ -5,12 +5,14 @@ tensor passing through, or UNKNOWN."""
 from __future__ import annotations
 
 import operator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from cnnlint import ir
+from cnnlint.extract import configs
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import (
-    MAX_LOOP, MAX_SIZE, MAX_STEPS, Frame, TooComplex, clone, const_equal, safe_size,
+    MAX_LOOP, MAX_SIZE, MAX_STEPS, Args, Frame, TooComplex, clone, const_equal, safe_size,
 )
 from cnnlint.extract.torchnn import Found, kinds_named
 from cnnlint.extract.values import UNKNOWN
@@ -236,6 +238,8 @@ def binop(interp: Interp, op: str, a: Any, b: Any) -> Any:
         return a if a_t else b  # scaling or shifting by a constant
     if type(a) is list and type(b) is list and op == "+":
         return a + b
+    if type(a) is v.FilePath and op == "/":
+        return configs.path_of([a, b])  # `root / "config.json"`
     if type(a) is list and type(b) is int and op == "*":
         if len(a) * b > MAX_SIZE:
             return UNKNOWN
@@ -285,6 +289,10 @@ def subscript(interp: Interp, obj: Any, key: Any) -> Any:
         return obj.children[key] if -len(obj.children) <= key < len(obj.children) else UNKNOWN
     if isinstance(obj, v.DictSpec) and type(key) is str:
         return obj.children.get(key, UNKNOWN)
+    if isinstance(obj, v.Instance) and not interp.is_module_class(obj.cls):
+        getter = obj.cls.lookup("__getitem__")
+        if isinstance(getter, v.FuncVal):  # a config or dataset class's own `[key]`
+            return interp.call_function(replace(getter, bound=obj), Args([key]))
     if isinstance(obj, v.Instance) and type(key) in (int, str):
         children = interp.children(obj)
         if type(key) is int and -len(children) <= key < len(children):

@@ -172,6 +172,11 @@ class Interp:
         """A mark of what a construction may change besides what it builds (see memo.py)."""
         return len(self.graph)
 
+    def file_bases(self) -> list[str]:
+        """Where a relative file path may start: the project root first."""
+        project = self.modules.project
+        return [project.root] if project.root else list(project.folders[:1])
+
     def write_config(self, node: v.ConfigNode, key: Any, value: Any) -> None:
         """A write into a configuration tree. Module loading sets its defaults; any later
         write (a model's constructor, a script's merge) is undone before the next model or
@@ -449,7 +454,8 @@ class Interp:
         for expr, target in stmt[1]:
             value = self.eval(expr, f)
             if target is not None:
-                self.assign(target, UNKNOWN if not isinstance(value, v.Tensor) else value, f)
+                self.assign(target, value if isinstance(value, (v.Tensor, v.FilePath))
+                            else UNKNOWN, f)
         return self.exec_block(stmt[2], f)
 
     def _try(self, stmt: tuple[Any, ...], f: Frame) -> Any:
@@ -501,6 +507,8 @@ class Interp:
         kind = type(obj)
         if kind is v.ConfigNode:
             return configs.attribute(obj, name)
+        if kind is v.FilePath:
+            return configs.path_attribute(obj, name)
         if kind is v.Instance:
             found = obj.attrs.get(name, MISSING)
             if found is not MISSING:
@@ -516,6 +524,8 @@ class Interp:
             if isinstance(member, v.FuncVal):
                 if member.decorated("staticmethod"):
                     return member
+                if member.decorated("property"):  # `self.config` runs its getter
+                    return self.call_function(replace(member, bound=obj), Args())
                 return replace(member, bound=obj.cls if member.decorated("classmethod") else obj)
             if member is not None:
                 return member
@@ -772,6 +782,8 @@ class Interp:
             return UNKNOWN
         if type(obj) in (int, float) and name in ("item", "tolist") and not args.pos:
             return obj  # an element of `torch.linspace(...)` read as numbers
+        if type(obj) is v.FilePath:
+            return obj  # `path.open("rt")`, `path.resolve()`: the same file
         if type(obj) is v.ConfigNode:
             done = configs.method(obj, name, args, self.write_config)
             return dict_method(obj, name, args) if done is configs.ABSENT else done

@@ -157,6 +157,9 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         return args.pos[0]
     if qualname in configs.CONSTRUCTORS:
         return configs.build(args)
+    found = configs.library_call(qualname, args, interp.file_bases())
+    if found is not configs.ABSENT:
+        return found
     if qualname == "torch.linspace":
         # `[x.item() for x in torch.linspace(0, drop_path_rate, depth)]`: per-block rates.
         return _linspace(args)

@@ -195,6 +195,19 @@ class Opaque:
     attr: str = ""
 
 
+class LibraryObject:
+    """A library object the training reader models (a DataLoader, an optimizer, an argparse
+    parser): never an instance of a builtin type."""
+
+
+@dataclass(frozen=True)
+class FilePath:
+    """A file path the code names with known text (`Path("config.json")`, `open(path)`):
+    a configuration file there can be read (never a module: nothing is run)."""
+
+    path: str
+
+
 class ConfigNode(dict):  # type: ignore[type-arg]
     """A configuration tree whose keys are also attributes: yacs `CfgNode`, OmegaConf's
     `create`, `EasyDict`, addict's `Dict`, ml_collections' `ConfigDict`. Models read their

@@ -39,6 +39,9 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     head, _, last = qualname.rpartition(".")
     if qualname in configs.CONSTRUCTORS:
         return configs.build(args)
+    found = configs.library_call(qualname, args, interp.file_bases())
+    if found is not configs.ABSENT:
+        return found
     config = interp.config_call(qualname, args, loc)
     if config is not ABSENT:
         return config

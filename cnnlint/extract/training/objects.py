@@ -22,7 +22,7 @@ from cnnlint.findings import Loc
 
 
 @dataclass(eq=False)
-class TrainObj:
+class TrainObj(v.LibraryObject):
     """A training object the script builds: a loader, an optimizer, a parser, ..."""
 
     kind: str  # loader | optimizer | scheduler | sampler | transform | dataset | trainer |

@@ -20,6 +20,7 @@ a softmax at the end of `forward` in model.py meets the CrossEntropyLoss in trai
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -107,6 +108,13 @@ class TrainingInterp(ConfigInterp):
         self.conditions = []
         self.batches = {}
         return self.recorder
+
+    def file_bases(self) -> list[str]:
+        # The running script's folder too (a script run from where it lives).
+        bases = super().file_bases()
+        if self.recorder is not None:
+            bases.append(os.path.dirname(os.path.abspath(self.recorder.path)))
+        return bases
 
     def end_pass(self) -> None:
         self.undo_config_writes()
@@ -275,7 +283,7 @@ class TrainingInterp(ConfigInterp):
                     and value.fields.get("enabled") is False:
                 off += 1
             if target is not None:
-                self.assign(target, value if isinstance(value, (v.Tensor, v.Opaque))
+                self.assign(target, value if isinstance(value, (v.Tensor, v.Opaque, v.FilePath))
                             else UNKNOWN, f)
         self.grad_off += off
         try:
