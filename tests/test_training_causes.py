@@ -779,6 +779,8 @@ def test_a_json_config_the_script_reads_picks_its_optimizer_and_loss(lint_tree: 
     result = lint_tree(files, select=["CNN206", "CNN207", "CNN211"])
     assert sorted((f.code, f.path) for f in result.findings) == [
         ("CNN206", "parse_config.py"), ("CNN207", "parse_config.py"), ("CNN211", "losses.py")]
+    rate = next(f for f in result.findings if f.code == "CNN207")
+    assert "1e-07 (from `**module_args`)" in rate.message  # where the rate came from
     # A config file that is not in the project: nothing is known, nothing is reported.
     files["train.py"] = JSON_TRAIN.replace('"config.json"', '"missing.json"')
     assert lint_tree(files, select=["CNN206", "CNN207", "CNN211"]).findings == []

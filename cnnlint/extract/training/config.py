@@ -63,13 +63,14 @@ class ConfigInterp(Interp):
                 return f"config `{text(expr)}`"
         return "expression"
 
-    def call_exprs(self) -> tuple[list[Any], dict[str, Any]]:
-        """The argument expressions of the call being made (none past a `*splat`)."""
+    def call_exprs(self) -> tuple[list[Any], dict[str | None, Any]]:
+        """The argument expressions of the call being made (none past a `*splat`); a
+        `**splat` is under the key None."""
         if self.current_call is None:
             return [], {}
         e = self.current_call[0]
         pos = [a for a in e[2] if a[0] != "*"] if not any(a[0] == "*" for a in e[2]) else []
-        return pos, {k: x for k, x in e[3] if k is not None}
+        return pos, {k: x for k, x in e[3]}
 
     def arg(self, args: Args, index: int, name: str,
             f: Frame | None = None) -> tuple[Any, str]:
@@ -77,6 +78,9 @@ class ConfigInterp(Interp):
         pos_exprs, kw_exprs = self.call_exprs()
         if name in args.kw:
             expr = kw_exprs.get(name)
+            if expr is None and kw_exprs.get(None) is not None:
+                # `optimizer_cls(params, **optimizer_params)`: name the dict it came from.
+                return args.kw[name], f"from `**{text(kw_exprs[None])}`"
             return args.kw[name], self.origin(expr, f) if f is not None and expr else "keyword"
         if len(args.pos) > index:
             expr = pos_exprs[index] if index < len(pos_exprs) else None
@@ -116,7 +120,7 @@ class ConfigInterp(Interp):
         if self.current_call is not None:
             pos, kw = self.call_exprs()
             self.passing = ([self.origin(e, f) for e in pos],
-                            {k: self.origin(e, f) for k, e in kw.items()})
+                            {k: self.origin(e, f) for k, e in kw.items() if k is not None})
 
     def bind(self, params: tuple[Any, ...], args: Args, frame: Frame) -> None:
         super().bind(params, args, frame)
