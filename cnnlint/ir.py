@@ -242,8 +242,9 @@ class Loader:
     transform_loc: Loc | None = None
     image_data: bool = False
     symbol: str = ""  # the function that builds it
-    # For a dataset that is one of several (picked by a setting the reader does not know):
-    # (transforms, where built, image data?) for each; the fields above are then unknown.
+    # For a dataset with several pipelines (one of several datasets picked by a setting, or a
+    # project dataset class that keeps and applies its own): (transforms, where built, image
+    # data?) for each, judged instead of the transform fields above.
     pipelines: tuple[tuple[list[str] | None, Loc | None, bool], ...] = ()
 
 

@@ -25,6 +25,7 @@ _QUIET = frozenset({"freeze", "defrost", "set_new_allowed", "is_frozen", "regist
 _MERGES = frozenset({"merge_from_file", "merge_from_list", "merge_from_other_cfg", "update",
                      "merge_with", "merge_with_cli", "merge_with_dotlist"})
 _COPIES = frozenset({"clone", "copy", "deepcopy"})
+ABSENT = object()  # not a call or method this module answers
 
 
 def build(args: Args) -> Any:
@@ -78,25 +79,25 @@ def forget(node: v.ConfigNode, write: Callable[..., None]) -> None:
             write(node, key, UNKNOWN)
 
 
-ABSENT = object()
-
-
 MAX_CONFIG_BYTES = 1 << 20
 _PATHS = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath"})
 _LOADERS = frozenset({"json.load", "yaml.safe_load", "yaml.load", "yaml.full_load",
                       "omegaconf.OmegaConf.load"})
 
 
-def library_call(qualname: str, args: Args, bases: list[str]) -> Any:
-    """Paths and configuration files; ABSENT for any other call. `bases`: the folders a
-    relative path may start from (the project root, the running script's folder)."""
+def library_call(qualname: str, args: Args, bases: Callable[[], list[str]]) -> Any:
+    """Configuration trees, paths and configuration files; ABSENT for any other call.
+    `bases()`: the folders a relative path may start from (the project root, the running
+    script's folder), asked only when a file is read."""
+    if qualname in CONSTRUCTORS:
+        return build(args)
     if qualname in _PATHS:
         return path_of(args.pos)
     if qualname in _LOADERS and args.pos and isinstance(args.pos[0], (v.FilePath, str)):
         given = args.pos[0]
         if not isinstance(given, v.FilePath) and qualname != "omegaconf.OmegaConf.load":
             return UNKNOWN  # `yaml.safe_load(text)`: the text is not a file
-        data = read(given.path if isinstance(given, v.FilePath) else given, bases)
+        data = read(given.path if isinstance(given, v.FilePath) else given, bases())
         return _tree(data) if qualname.startswith("omegaconf") and type(data) is dict \
             else data
     return ABSENT
@@ -125,26 +126,23 @@ def read(path: str, bases: list[str]) -> Any:
     known."""
     found = {os.path.realpath(os.path.join(base, path)) for base in bases
              if os.path.isfile(os.path.join(base, path))}
-    roots = [os.path.realpath(base) for base in bases[:1]]
-    if len(found) != 1:
+    if len(found) != 1 or not bases:
         return UNKNOWN
     real = found.pop()
-    if roots and not real.startswith(roots[0] + os.sep):
+    if not real.startswith(os.path.realpath(bases[0]) + os.sep):
         return UNKNOWN  # outside the project
+    if not real.endswith((".json", ".yaml", ".yml")):
+        return UNKNOWN
     try:
         if os.path.getsize(real) > MAX_CONFIG_BYTES:
             return UNKNOWN
         with open(real, encoding="utf-8") as handle:
             if real.endswith(".json"):
                 return json.load(handle)
-            if real.endswith((".yaml", ".yml")):
-                try:
-                    import yaml  # type: ignore[import-untyped]
-                except ImportError:
-                    return UNKNOWN
-                return yaml.safe_load(handle)
-    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+            try:
+                import yaml  # type: ignore[import-untyped]
+            except ImportError:
+                return UNKNOWN
+            return yaml.safe_load(handle)
+    except Exception:  # unreadable, or not valid JSON or YAML: not known
         return UNKNOWN
-    except Exception:  # a YAML error: the file is not readable as data
-        return UNKNOWN
-    return UNKNOWN

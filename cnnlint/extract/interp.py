@@ -728,7 +728,7 @@ class Interp:
     def _yield(self, e: tuple[Any, ...], f: Frame) -> Any:
         value = self.eval(e[1], f)
         if f.yields is not None:
-            items = (self.iterate(value) if e[2] else [value])
+            items = self.iterate(value) if e[2] else [value]
             if items is None:
                 f.yields = None  # `yield from` something not known
             else:
@@ -872,7 +872,6 @@ class Interp:
     def record_init(self, param: v.ParamRef, method: str, args: Args, f: Frame,
                     loc: Loc | None) -> None:
         torchnn.record_init(self, param, method, args, f, loc)
-
 
 
 def yields_in(body: tuple[Any, ...]) -> bool:

@@ -155,9 +155,7 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         method = INIT_FUNCTIONS.get(qualname.rsplit(".", 1)[-1], "scaled")
         interp.record_init(args.pos[0], method, Args(args.pos[1:], args.kw), f, loc)
         return args.pos[0]
-    if qualname in configs.CONSTRUCTORS:
-        return configs.build(args)
-    found = configs.library_call(qualname, args, interp.file_bases())
+    found = configs.library_call(qualname, args, interp.file_bases)
     if found is not configs.ABSENT:
         return found
     if qualname == "torch.linspace":

@@ -37,9 +37,7 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     if rec is None:
         return torchnn.call_torch(interp, qualname, args, f, loc)
     head, _, last = qualname.rpartition(".")
-    if qualname in configs.CONSTRUCTORS:
-        return configs.build(args)
-    found = configs.library_call(qualname, args, interp.file_bases())
+    found = configs.library_call(qualname, args, interp.file_bases)
     if found is not configs.ABSENT:
         return found
     config = interp.config_call(qualname, args, loc)

@@ -419,10 +419,10 @@ class TrainingInterp(ConfigInterp):
         """Training values after an undecided `if`: a sampler or None is the sampler (what is
         done to it is done when it exists); two library values of one package are one."""
         if self.recorder is not None:
-            datasets = _datasets(a) + _datasets(b)
-            if datasets and len(datasets) == len(_datasets(a)) + len(_datasets(b)) \
-                    and _datasets(a) and _datasets(b):
+            first, second = _datasets(a), _datasets(b)
+            if first and second:
                 # `if args.dataset == "cifar10": ... elif ...`: one of several datasets.
+                datasets = first + second
                 return TrainObj("dataset", " or ".join(d.name for d in datasets), a.loc,
                                 {"options": datasets, "transform": UNKNOWN,
                                  "split": a.fields.get("split", "")})

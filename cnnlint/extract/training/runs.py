@@ -37,7 +37,7 @@ def extract_runs(interp: TrainingInterp, errors: list[ErrorEntry] | None = None,
     paths = sorted(interp.scopes) if entries is None else [p for p in entries
                                                            if p in interp.scopes]
     runs: list[ir.TrainingRun] = []
-    scripts: list[FileScope] = []
+    scripts: list[tuple[FileScope, bool]] = []
     for path in paths:
         scope = interp.scopes[path]
         if not _mentions_training(scope.body):
@@ -45,11 +45,11 @@ def extract_runs(interp: TrainingInterp, errors: list[ErrorEntry] | None = None,
         if _other_framework(scope.body):
             interp.skipped_frameworks.append(path)
             continue
-        scripts.append(scope)
-        if _reaches_optimizer(interp, scope):
+        reaches = _reaches_training_code(interp, scope)
+        scripts.append((scope, reaches))
+        if reaches:
             runs.extend(_guarded(interp, scope, errors, lambda s=scope: _script_pass(interp, s)))
-    for scope in scripts:
-        reaches = _reaches_optimizer(interp, scope)
+    for scope, reaches in scripts:
         for stmt in _training_functions(scope.body):
             if id(stmt) not in interp.executed and (reaches or _takes_optimizer(stmt)):
                 runs.extend(_guarded(interp, scope, errors,
@@ -57,7 +57,7 @@ def extract_runs(interp: TrainingInterp, errors: list[ErrorEntry] | None = None,
     return runs
 
 
-def _reaches_optimizer(interp: TrainingInterp, scope: FileScope) -> bool:
+def _reaches_training_code(interp: TrainingInterp, scope: FileScope) -> bool:
     """A pass finds a run only through an optimizer or a Trainer built in the file or in what
     it imports, and a model handed off only to a library that may train it: without either it
     is not read (a model zoo's `_test()` that builds every network and calls backward costs a
