@@ -113,12 +113,21 @@ def cli() -> None:
                    "e.g. in_channels,64,64].")
 @click.option("--verbose", "-v", is_flag=True, help="Say what could not be analysed.")
 @click.option("--color/--no-color", default=None, help="Colour text output [default: on a TTY].")
+@click.option("--fix", is_flag=True,
+              help="Apply the safe fixes in place, then report the findings that remain.")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="Also apply (--fix), show (--diff) and mark unsafe fixes: they change what "
+                   "the code does.")
+@click.option("--diff", is_flag=True,
+              help="Print a unified diff of what --fix would change and write nothing; exit 1 "
+                   "when there is something to fix.")
 def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[str, ...],
           extend_select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str | None,
           exit_zero: bool, config: str | None, baseline: str | None,
           write_baseline: str | None, jobs: int | None, no_cache: bool, cache_dir: str | None,
           trace: bool | None, models: tuple[str, ...], input_shape: str | None,
-          verbose: bool, color: bool | None) -> None:
+          verbose: bool, color: bool | None, fix: bool = False, unsafe_fixes: bool = False,
+          diff: bool = False) -> None:
     """Lint files and folders (recursively, *.py). The default command.
 
     Static by default: nothing is imported or run. --trace (or --model) imports your code.
@@ -142,9 +151,19 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
         single = len(targets) == 1 and os.path.isfile(targets[0])
         jobs = 1 if single else (os.cpu_count() or 1)
     tracing = _trace_settings(trace, models, input_shape, settings)
-    result = lint(targets, settings, rules, cache=cache, jobs=jobs, trace=tracing)
-    if result.missing:
-        raise UsageProblem(f"path does not exist: {result.missing[0]}")
+    fixing = fix or diff
+    if fixing and write_baseline:
+        raise UsageProblem("--fix and --diff cannot be combined with --write-baseline")
+
+    def run_lint() -> Any:
+        # --fix needs each finding's fix, which a run served from the cache does not keep.
+        done = lint(targets, settings, rules, cache=cache, jobs=jobs, trace=tracing,
+                    fixes=fixing or fmt == "text", fresh=fixing)
+        if done.missing:
+            raise UsageProblem(f"path does not exist: {done.missing[0]}")
+        return done
+
+    result = run_lint()
     findings = result.findings
     if write_baseline or baseline:
         from cnnlint import baseline as baselines  # only gates with a baseline pay for it
@@ -153,16 +172,50 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
         click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to {write_baseline}.",
                    err=True)
         sys.exit(EXIT_ERROR if result.errors else EXIT_CLEAN)
-    if baseline:
+
+    def reported(done: Any) -> list[Finding]:
+        if not baseline:
+            return list(done.findings)
         try:
-            findings = baselines.filter_new(findings, baseline, result.source_line)
+            return baselines.filter_new(done.findings, baseline, done.source_line)
         except baselines.BaselineError as exc:
             raise UsageProblem(str(exc)) from None
+
+    findings = reported(result)
+    closing: list[str] = []
+    if fixing:
+        from cnnlint import autofix
+
+        outcome = autofix.run(result, run_lint, reported, unsafe_fixes, dry_run=diff)
+        for warning in outcome.warnings:
+            click.echo(f"cnnlint: warning: {warning}", err=True)
+        if diff:
+            _write(outcome.diff, output)
+            for e in outcome.result.errors:  # no report follows the diff: say them here
+                click.echo(f"{e.path or '<run>'}: error ({e.kind}): {e.message}", err=True)
+            click.echo("\n".join(autofix.diff_summary(outcome, unsafe_fixes)), err=True)
+            failed = outcome.fixed and not exit_zero
+            sys.exit(EXIT_ERROR if outcome.result.errors else
+                     EXIT_FINDINGS if failed else EXIT_CLEAN)
+        result, findings = outcome.result, outcome.findings
+        closing = autofix.fix_summary(outcome, result.fixable, unsafe_fixes)
+    shown = findings
+    if fmt == "text":  # ruff's marks: `[*]` on what --fix fixes, and how many it would
+        from cnnlint.autofix import available_line, mark
+
+        shown = mark(findings, result.fixable, unsafe_fixes)
+        if not fixing:
+            closing = [line for line in [
+                available_line(findings, result.fixable, unsafe_fixes, fixing=False)] if line]
     use_colour = color if color is not None else (
         output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     notes = result.trace_notes + (result.notes() if verbose else [])
-    text = report.get(fmt)(findings, result.errors, len(result.files), rules=rules,
+    text = report.get(fmt)(shown, result.errors, len(result.files), rules=rules,
                            colour=use_colour, notes=notes, partly_read=result.partly_read())
+    if fmt == "text":
+        text += "".join(line + "\n" for line in closing)
+    elif closing:  # machine-readable output stays clean; the summary goes to stderr
+        click.echo("\n".join(closing), err=True)
     _write(text, output, use_colour)
     sys.exit(exit_code(findings, bool(result.errors), settings.fail_on, exit_zero))
 
@@ -360,6 +413,13 @@ def explain(rule: str) -> None:
         raise UsageProblem(f"unknown rule `{rule}`{did_you_mean(rule, by_key)}")
     click.echo(f"{found.code} {found.name} ({found.severity})\n")
     click.echo(found.documentation())
+    if getattr(found, "fix_safety", None) is not None:
+        import textwrap
+
+        from cnnlint.docs import fix_diff, fix_summary
+
+        click.echo("\n## Fix\n" + textwrap.fill(fix_summary(found), 92) + "\n")
+        click.echo(fix_diff(*found.fixed[0]), nl=False)
     defaults = found.option_defaults()
     if defaults:
         section = "probes" if found.code.startswith("CNN4") else "rules"

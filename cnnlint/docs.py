@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import textwrap
 
-from cnnlint.rule import Rule, family_of, load_rules
+from cnnlint.rule import Example, Rule, family_of, load_rules
 
 
 def _examples(rule: type[Rule]) -> list[str]:
@@ -16,6 +17,27 @@ def _examples(rule: type[Rule]) -> list[str]:
                 title = f"{kind}{f' ({name})' if name else ''}:"
                 out.append(f"{title}\n\n```python\n{textwrap.dedent(source).strip()}\n```\n")
     return out
+
+
+def fix_diff(before: Example, after: Example) -> str:
+    """A `fixed` example as the unified diff `cnnlint --diff` prints for it."""
+    old = before if isinstance(before, dict) else {"model.py": before}
+    new = after if isinstance(after, dict) else {"model.py": after}
+    out: list[str] = []
+    for name, source in old.items():
+        a = textwrap.dedent(source).lstrip("\n").splitlines(keepends=True)
+        b = textwrap.dedent(new.get(name, source)).lstrip("\n").splitlines(keepends=True)
+        out.extend(difflib.unified_diff(a, b, fromfile=name, tofile=name))
+    return "".join(out)
+
+
+def fix_summary(rule: type[Rule]) -> str:
+    """One paragraph on the rule's autofix: whether it is safe, what it does, and why."""
+    if rule.fix_safety is None:
+        return ""
+    if rule.fix_safety == "safe":
+        return f"A safe fix, applied by `--fix`. {rule.fix_note}"
+    return f"An unsafe fix, applied only by `--fix --unsafe-fixes`. {rule.fix_note}"
 
 
 def render_rules_md() -> str:
@@ -35,6 +57,9 @@ def render_rules_md() -> str:
             lines += [f"#### Options (`[tool.cnnlint.rules.{rule.name}]`)", ""]
             lines += [f"- `{key}` = `{value!r}`" for key, value in defaults.items()]
             lines.append("")
+        if rule.fix_safety is not None:
+            lines += ["#### Fix", "", textwrap.fill(fix_summary(rule), 92), "",
+                      f"```diff\n{fix_diff(*rule.fixed[0])}```", ""]
         lines += ["#### Examples from the rule's tests", "", *_examples(rule)]
     return "\n".join(lines).rstrip() + "\n"
 

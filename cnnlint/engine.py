@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
-from cnnlint import __version__, ir, suppress
+from cnnlint import __version__, autofix, ir, suppress
 from cnnlint.architectures import one_per_architecture, standalone
 from cnnlint.cache import Cache, content_key, quick_key
 from cnnlint.config import Settings
@@ -45,6 +45,11 @@ class Result:
     context_notes: list[str] = field(default_factory=list)  # files read for context only
     may_train: dict[str, bool] = field(default_factory=dict)  # the entry test, by file
     project_root: str | None = None
+    # Autofixes (`cnnlint.autofix`): the safety of each finding's fix (kept in the run
+    # cache), and the fixes themselves with the parsed files they edit (this run only).
+    fixable: dict[Finding, str] = field(default_factory=dict)
+    fixes: dict[Finding, Any] = field(default_factory=dict)
+    fix_context: Any = None
 
     def source_line(self, finding: Finding) -> str:
         facts = self.facts.get(finding.path)
@@ -83,14 +88,19 @@ def _internal(path: str, what: str, exc: BaseException) -> ErrorEntry:
 
 def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
          cache: Cache | None = None, jobs: int = 1, trace: Any = None,
-         report_everything: bool = False) -> Result:
+         report_everything: bool = False, fixes: bool = False, fresh: bool = False) -> Result:
     """Lint `paths`. Analysis covers the project around them (see `cnnlint.project`): the
     scripts that train their models and everything those import; findings are reported for
     the files named, and cross-file findings for either of their ends (`report_everything`:
     for every file analysed, as the probe wants for the scripts that train its model).
 
     With `trace` (a `cnnlint.trace.runner.TraceSettings`) the models are also imported and
-    traced, and the traced graphs replace the statically read ones."""
+    traced, and the traced graphs replace the statically read ones.
+
+    `fixes`: also ask the rules for each finding's fix (`result.fixable`, `result.fixes`);
+    it re-parses the files with fixable findings, so only runs that show or apply fixes pay
+    for it. `fresh`: never serve the run from the whole-run cache, which keeps only
+    whether a finding has a fix (`--fix` needs the fix itself)."""
     found = discover(paths, settings.exclude, settings.root)
     result = Result(files=found.files, missing=found.missing)
     result.errors.extend(ErrorEntry(path=p, kind="read", message=(
@@ -107,9 +117,9 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     run_key = _run_key(keys, settings, rules, found.files, project.root) \
         if cache is not None and keys is not None and trace is None \
         and not report_everything else None
-    if run_key is not None and cache is not None:
+    if run_key is not None and cache is not None and not fresh:
         cached = cache.get_run(run_key)
-        if cached is not None and _restore_run(cached, result):
+        if cached is not None and _restore_run(cached, result, fixes):
             return result
     active = [rules[code](settings.options.get(code)) for code in settings.enabled
               if code in rules]
@@ -127,10 +137,16 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
         reported = frozenset(found.files)
         findings = [f for f in findings if f.touches(reported)]
     result.findings = _suppress(_dedupe(findings), result.facts, settings)
+    if fixes:
+        autofix.offer(result, active)
     result.errors.sort(key=lambda e: (e.path, e.kind, e.message))
     if run_key is not None and cache is not None and not result.errors:
-        cache.put_run(run_key, {"findings": [f.to_dict() for f in result.findings],
-                                "notes": result.notes(), "partly": result.partly_read()})
+        payload = {"findings": [f.to_dict() for f in result.findings],
+                   "notes": result.notes(), "partly": result.partly_read()}
+        if fixes:
+            payload["fixable"] = [[i, result.fixable[f]] for i, f in
+                                  enumerate(result.findings) if f in result.fixable]
+        cache.put_run(run_key, payload)
     return result
 
 
@@ -320,12 +336,19 @@ def _run_key(keys: list[tuple[str, str]], settings: Settings,
     return digest.hexdigest()
 
 
-def _restore_run(cached: dict[str, Any], result: Result) -> bool:
+def _restore_run(cached: dict[str, Any], result: Result, fixes: bool = False) -> bool:
+    """Fill `result` from a cached run; False when it cannot (a damaged entry, or one made
+    without the fixes this run must show)."""
     try:
+        if fixes and "fixable" not in cached:
+            return False
         result.findings = [Finding.from_dict(f) for f in cached["findings"]]
         result.cached_notes = [str(n) for n in cached.get("notes", [])]
         result.cached_partly = int(cached.get("partly", 0))
-    except (TypeError, KeyError):
+        if fixes:
+            result.fixable = {result.findings[i]: str(safety)
+                              for i, safety in cached["fixable"]}
+    except (TypeError, KeyError, IndexError, ValueError):
         return False
     return True
 

@@ -18,6 +18,7 @@ from cnnlint.options import RuleOptions
 
 if TYPE_CHECKING:
     from cnnlint.extract.source import FileFacts
+    from cnnlint.fix import Fix, FixContext
     from cnnlint.ir import Model, ProjectFacts
 
 # One source file, or several ({"model.py": ..., "train.py": ...}) for cross-file rules.
@@ -93,6 +94,13 @@ class Check:
 class Rule(Check):
     valid: ClassVar[list[Example]] = []
     invalid: ClassVar[list[Example]] = []
+    # Autofix (`--fix`): "safe" when the edit keeps what the code computes, "unsafe" when it
+    # changes behaviour someone may rely on (applied only with `--unsafe-fixes`); None: the
+    # rule offers no fix. `fix_note` says why, for `explain` and the docs. `fixed` pairs a
+    # flagged example with the source `--fix` makes of it (the tests check each pair).
+    fix_safety: ClassVar[str | None] = None
+    fix_note: ClassVar[str] = ""
+    fixed: ClassVar[list[tuple[Example, Example]]] = []
 
     def __init_subclass__(cls, register: bool = True, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -110,6 +118,11 @@ class Rule(Check):
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         return ()
 
+    def autofix(self, finding: Finding, context: FixContext) -> Fix | None:
+        """The edit that fixes `finding`, or None when the code is not the plain shape the
+        fix understands (the finding is then reported without a fix)."""
+        return None
+
 
 def add_rule(cls: type[Rule]) -> None:
     for attr in ("code", "name", "summary", "fix"):
@@ -121,6 +134,11 @@ def add_rule(cls: type[Rule]) -> None:
         raise RegistryError(f"rule name {cls.name!r} is not kebab-case")
     if cls.severity not in SEVERITIES:
         raise RegistryError(f"rule {cls.code} has unknown severity {cls.severity!r}")
+    if cls.fix_safety not in (None, "safe", "unsafe"):
+        raise RegistryError(f"rule {cls.code} has unknown fix safety {cls.fix_safety!r}")
+    if cls.fix_safety is not None and not (cls.fixed and cls.fix_note):
+        raise RegistryError(f"rule {cls.code} offers a fix but has no `fixed` example or "
+                            "`fix_note`")
     for other in _REGISTRY.values():
         if other is cls:
             return

@@ -2,8 +2,13 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import libcst as cst
+
+from cnnlint import catalogue
 from cnnlint.findings import Finding
-from cnnlint.ir import Model, ProjectFacts
+from cnnlint.fix import Edit, Fix, FixContext, SourceFile, append_keyword, enclosing, is_name, \
+    keyword, last_name, plain_args, positional
+from cnnlint.ir import Model, Network, Node, ProjectFacts
 from cnnlint.rule import Rule
 
 
@@ -40,22 +45,179 @@ class ConvBiasBeforeBatchNorm(Rule):
     summary = "Conv bias is cancelled by the BatchNorm/InstanceNorm right after it"
     fix = "Pass `bias=False` to the convolution; the norm layer's shift replaces it"
 
+    fix_safety = "safe"
+    fix_note = (
+        "Adds `bias=False` to the convolution's call (or turns `bias=True` into "
+        "`bias=False`). Safe: the norm layer subtracts the per-channel mean, so the bias "
+        "never changed the output, and the model trains and predicts as before. Offered only "
+        "when every layer that call builds, in every model the run read, feeds only a norm "
+        "layer, and the call is the layer's class with the bias not given positionally; in a "
+        "module-level helper function (which other files may use for other layers) only when "
+        "the norm layer is written right after the call, in the same list or "
+        "`nn.Sequential(...)`. A checkpoint "
+        "saved with the bias does not load into the fixed model as is (an unexpected `bias` "
+        "key, and BatchNorm's running mean includes the bias): retrain, or subtract the bias "
+        "from the running mean when converting it.")
+
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         network = model.network
-        users = network.consumers()
-        nodes = network.nodes
-        for node in nodes:
-            if node.family != "conv" or node.functional or node.loc is None:
+        for node in network.nodes:
+            if node.functional or node.loc is None:
                 continue
-            if node.arg("bias") is not True:
-                continue
-            following = [nodes[i] for i in users[node.id]]
-            if following and all(n.family in ("batchnorm", "instancenorm") for n in following):
-                norm = following[0]
+            norm = _cancelling_norm(node, network)
+            if norm is not None:
                 yield self.finding(
                     f"`{node.kind}` bias is redundant before `{norm.kind}` "
                     f"(`{node.name}` feeds `{norm.name}`)",
                     node.loc, symbol=node.owner or model.name)
+
+    def autofix(self, finding: Finding, context: FixContext) -> Fix | None:
+        found = context.call_at(finding)
+        layers = context.nodes_at(finding)
+        if found is None or not layers:
+            return None
+        if any(node.functional or _cancelling_norm(node, network) is None
+               for node, network in layers):
+            return None  # the call also builds a conv whose bias matters
+        kinds = {node.kind for node, _ in layers}
+        source, call = found
+        kind = kinds.pop()
+        if kinds or last_name(call) != kind or not plain_args(call):
+            return None  # not plainly a call of the layer's class (a helper, an alias)
+        function = enclosing(source, call, cst.FunctionDef)
+        if function is not None and enclosing(source, function, cst.ClassDef) is None \
+                and not _norm_follows(source, call):
+            # A module-level helper may build convolutions for models this run did not
+            # read (other files import it): only a norm written right after the call
+            # shows that every conv it builds is normalised.
+            return None
+        given = keyword(call, "bias")
+        if given is not None:
+            if not is_name(given.value, "True"):
+                return None  # a variable or expression: fixing it may change other layers
+            new = call.with_changes(args=[
+                arg.with_changes(value=cst.Name("False")) if arg is given else arg
+                for arg in call.args])
+        else:
+            signature = catalogue.SIGNATURES.get(kind, ())
+            if "bias" not in signature or len(positional(call)) > signature.index("bias"):
+                return None
+            new = append_keyword(call, "bias", cst.Name("False"))
+        return Fix(edits=(Edit(source.path, call, new),))
+
+    fixed = [
+        ("""
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)  # flagged
+        self.bn = nn.BatchNorm2d(16)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+""", """
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1, bias=False)  # flagged
+        self.bn = nn.BatchNorm2d(16)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+"""),
+        ("""
+from torch import nn
+
+class Stem(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 32, kernel_size=3, bias=True),  # flagged
+            nn.InstanceNorm2d(32),
+        )
+
+    def forward(self, x):
+        return self.body(x)
+""", """
+from torch import nn
+
+class Stem(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 32, kernel_size=3, bias=False),  # flagged
+            nn.InstanceNorm2d(32),
+        )
+
+    def forward(self, x):
+        return self.body(x)
+"""),
+        ("""
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(  # flagged
+            64,
+            64,
+            3,
+        )
+        self.bn = nn.BatchNorm2d(64)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+""", """
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(  # flagged
+            64,
+            64,
+            3,
+            bias=False,
+        )
+        self.bn = nn.BatchNorm2d(64)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+"""),
+        ("""
+import torch.nn as nn
+
+def conv_bn(i, o):
+    return nn.Sequential(nn.Conv2d(i, o, 3), nn.BatchNorm2d(o), nn.ReLU())  # flagged
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = conv_bn(3, 16)
+        self.body = conv_bn(16, 32)
+
+    def forward(self, x):
+        return self.body(self.stem(x))
+""", """
+import torch.nn as nn
+
+def conv_bn(i, o):
+    return nn.Sequential(nn.Conv2d(i, o, 3, bias=False), nn.BatchNorm2d(o), nn.ReLU())  # flagged
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = conv_bn(3, 16)
+        self.body = conv_bn(16, 32)
+
+    def forward(self, x):
+        return self.body(self.stem(x))
+"""),
+    ]
 
     valid = [
         """
@@ -170,3 +332,31 @@ class Net(torch.nn.Module):
         return torch.relu(x)
 """,
     ]
+
+
+def _norm_follows(source: SourceFile, call: cst.Call) -> bool:
+    """The call is an element of a list, tuple or call (`nn.Sequential`) whose next element
+    builds a BatchNorm or InstanceNorm layer."""
+    element = source.parent(call)
+    holder = source.parent(element) if element is not None else None
+    if isinstance(element, cst.Arg) and isinstance(holder, cst.Call):
+        siblings: list[cst.CSTNode] = list(holder.args)
+    elif isinstance(element, cst.Element) and isinstance(holder, (cst.List, cst.Tuple)):
+        siblings = list(holder.elements)
+    else:
+        return False
+    at = next(i for i, node in enumerate(siblings) if node is element)
+    following = getattr(siblings[at + 1], "value", None) if at + 1 < len(siblings) else None
+    return isinstance(following, cst.Call) and catalogue.family(last_name(following)) in (
+        "batchnorm", "instancenorm")
+
+
+def _cancelling_norm(node: Node, network: Network) -> Node | None:
+    """The norm layer that cancels `node`'s bias: a conv layer with its bias on whose output
+    goes only into BatchNorm or InstanceNorm layers."""
+    if node.family != "conv" or node.arg("bias") is not True:
+        return None
+    following = [network.nodes[i] for i in network.consumers()[node.id]]
+    if following and all(n.family in ("batchnorm", "instancenorm") for n in following):
+        return following[0]
+    return None

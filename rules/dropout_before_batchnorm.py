@@ -2,7 +2,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import libcst as cst
+
+from cnnlint import catalogue
 from cnnlint.findings import Finding
+from cnnlint.fix import Edit, Fix, FixContext, last_name, plain_args
 from cnnlint.ir import Model, ProjectFacts
 from cnnlint.rule import Rule
 
@@ -39,6 +43,16 @@ class DropoutBeforeBatchNorm(Rule):
     summary = "Dropout right before BatchNorm shifts the variance BN learns between train and eval"
     fix = "Move the dropout after the BatchNorm (after the block's last norm layer)"
 
+    fix_safety = "unsafe"
+    fix_note = (
+        "Swaps the dropout with the BatchNorm right after it, when both are written as "
+        "neighbouring layers of one `nn.Sequential(...)` call; a dropout anywhere else (an "
+        "attribute, `F.dropout` in `forward`, an `OrderedDict`) gets no fix. Unsafe: the "
+        "model computes something else (the BatchNorm now sees undropped activations), and "
+        "the two layers trade places in the Sequential, so their parameter names change "
+        "(`layers.2.weight` becomes `layers.1.weight`) and a saved checkpoint no longer "
+        "loads as is.")
+
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         users = model.network.consumers()
         nodes = model.network.nodes
@@ -56,6 +70,92 @@ class DropoutBeforeBatchNorm(Rule):
                     f"(`{node.name}` feeds `{norms[0].name}`): BN's statistics differ "
                     "between train and eval",
                     node.loc, symbol=node.owner or model.name)
+
+    def autofix(self, finding: Finding, context: FixContext) -> Fix | None:
+        found = context.call_at(finding)
+        if found is None:
+            return None
+        source, dropout = found
+        arg = source.parent(dropout)
+        sequential = source.parent(arg) if arg is not None else None
+        if not (isinstance(arg, cst.Arg) and isinstance(sequential, cst.Call)
+                and arg.keyword is None and last_name(sequential) == "Sequential"
+                and plain_args(sequential)):
+            return None
+        args = list(sequential.args)
+        at = next(i for i, a in enumerate(args) if a is arg)
+        if at + 1 >= len(args):
+            return None
+        following = args[at + 1]
+        norm = following.value
+        if not (isinstance(norm, cst.Call)
+                and catalogue.family(last_name(norm)) == "batchnorm"):
+            return None
+        # The layers trade places; the layout (commas, line breaks, indentation) stays, and
+        # a comment at the end of a layer's line moves with the layer.
+        first_comma, second_comma = _swap_comments(arg.comma, following.comma)
+        first = arg.with_changes(value=norm, comma=first_comma)
+        second = following.with_changes(value=dropout, comma=second_comma)
+        return Fix(edits=(Edit(source.path, arg, first), Edit(source.path, following, second)))
+
+    fixed = [
+        ("""
+import torch.nn as nn
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(512, 256),
+            nn.Dropout(0.5),  # flagged
+            nn.BatchNorm1d(256),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+""", """
+import torch.nn as nn
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(512, 256),
+            nn.BatchNorm1d(256),
+            nn.Dropout(0.5),  # flagged
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+"""),
+        ("""
+from torch import nn
+
+def block(w):
+    return nn.Sequential(nn.Conv2d(w, w, 3, bias=False), nn.Dropout2d(0.1), nn.BatchNorm2d(w))
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = block(16)
+
+    def forward(self, x):
+        return self.body(x)
+""", """
+from torch import nn
+
+def block(w):
+    return nn.Sequential(nn.Conv2d(w, w, 3, bias=False), nn.BatchNorm2d(w), nn.Dropout2d(0.1))
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = block(16)
+
+    def forward(self, x):
+        return self.body(x)
+"""),
+    ]
 
     valid = [
         """
@@ -149,3 +249,17 @@ class Classifier(nn.Module):
         return x
 """,
     ]
+
+
+def _swap_comments(first: cst.Comma | cst.MaybeSentinel, second: cst.Comma | cst.MaybeSentinel
+                   ) -> tuple[cst.Comma | cst.MaybeSentinel, cst.Comma | cst.MaybeSentinel]:
+    """The two commas with the ends of their lines (spaces and a comment) exchanged, when
+    both end a line; else as they are."""
+    if not (isinstance(first, cst.Comma) and isinstance(second, cst.Comma)):
+        return first, second
+    one, two = first.whitespace_after, second.whitespace_after
+    if not (isinstance(one, cst.ParenthesizedWhitespace)
+            and isinstance(two, cst.ParenthesizedWhitespace)):
+        return first, second
+    return (first.with_changes(whitespace_after=one.with_changes(first_line=two.first_line)),
+            second.with_changes(whitespace_after=two.with_changes(first_line=one.first_line)))

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import libcst as cst
+
 from cnnlint.findings import Finding
+from cnnlint.fix import Edit, Fix, FixContext, append_keyword, is_zero, keyword, last_name, \
+    plain_args, positional
 from cnnlint.ir import ProjectFacts
 from cnnlint.rule import Rule
 
@@ -38,6 +42,15 @@ class SgdWithoutMomentum(Rule):
     summary = "SGD with no momentum"
     fix = "Pass momentum=0.9 (optionally nesterov=True) to SGD"
 
+    fix_safety = "unsafe"
+    fix_note = (
+        "Adds `momentum=0.9` to the `SGD(...)` call (or turns a literal `momentum=0` into "
+        "0.9). Unsafe: momentum changes how training moves (at the same learning rate the "
+        "effective step grows about tenfold), so the learning rate and schedule may need "
+        "tuning again. Offered only when the call itself leaves momentum out or sets it to "
+        "a literal 0; a value from a constant, an option or a config is fixed where it is "
+        "set, not here.")
+
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
             for opt in run.optimizers:
@@ -48,6 +61,81 @@ class SgdWithoutMomentum(Rule):
                     what = "has no momentum" if momentum.origin == "torch default" else \
                         f"has momentum 0{momentum.source()}"
                     yield self.finding(f"`SGD` {what}", opt.loc, symbol=opt.symbol)
+
+    def autofix(self, finding: Finding, context: FixContext) -> Fix | None:
+        found = context.call_at(finding)
+        if found is None:
+            return None
+        source, call = found
+        if last_name(call) != "SGD" or not plain_args(call):
+            return None
+        given = keyword(call, "momentum")
+        if given is not None:
+            if not is_zero(given.value):
+                return None
+            new = call.with_changes(args=[
+                arg.with_changes(value=cst.Float("0.9")) if arg is given else arg
+                for arg in call.args])
+        elif len(positional(call)) > 2:  # params, lr, momentum: given by position
+            return None
+        else:
+            new = append_keyword(call, "momentum", cst.Float("0.9"))
+        return Fix(edits=(Edit(source.path, call, new),))
+
+    fixed = [
+        ("""
+import torch
+import torch.nn as nn
+
+model = nn.Linear(2, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)  # flagged
+for x in batches:
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+""", """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(2, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)  # flagged
+for x in batches:
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+"""),
+        ("""
+import torch
+import torch.nn as nn
+
+model = nn.Linear(2, 2)
+optimizer = torch.optim.SGD(  # flagged
+    model.parameters(),
+    lr=0.01,
+    momentum=0,
+    weight_decay=5e-4,
+)
+for x in batches:
+    optimizer.zero_grad()
+    model(x).sum().backward()
+    optimizer.step()
+""", """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(2, 2)
+optimizer = torch.optim.SGD(  # flagged
+    model.parameters(),
+    lr=0.01,
+    momentum=0.9,
+    weight_decay=5e-4,
+)
+for x in batches:
+    optimizer.zero_grad()
+    model(x).sum().backward()
+    optimizer.step()
+"""),
+    ]
 
     valid = [
         """

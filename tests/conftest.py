@@ -32,11 +32,12 @@ def lint_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., 
     """Lint a small tree of files from inside tmp_path, as a user would from their repo."""
     monkeypatch.chdir(tmp_path)
 
-    def run(files: Files, select: list[str] | None = None, **flags: object) -> Result:
+    def run(files: Files, select: list[str] | None = None, fixes: bool = False,
+            **flags: object) -> Result:
         names = write_tree(tmp_path, files)
         rules = load_rules()
         settings = build_settings(names, Flags(select=select, **flags), rules)  # type: ignore[arg-type]
-        return lint(names, settings, rules)
+        return lint(names, settings, rules, fixes=fixes)  # fixes: also each finding's fix
 
     return run
 

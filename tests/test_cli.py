@@ -22,9 +22,11 @@ def project(in_tmp: Path) -> Path:
 def test_text_output_and_exit_code_one(project: Path) -> None:
     code, out, err = run(["bad.py"])
     assert code == 1
-    assert "bad.py:6:21: CNN101 [warning] `Conv2d` bias is redundant" in out
+    # `[*]`: --fix fixes it (ruff's mark), and the last line says how many --fix would fix.
+    assert "bad.py:6:21: CNN101 [warning] [*] `Conv2d` bias is redundant" in out
     assert "    hint: Pass `bias=False`" in out
-    assert out.rstrip().endswith("Found 1 finding (0 errors, 1 warning, 0 info) in 1 file.")
+    assert out.rstrip().endswith("Found 1 finding (0 errors, 1 warning, 0 info) in 1 file.\n"
+                                 "[*] 1 fixable with `--fix`.")
     assert "\033[" not in out  # no colour when not a TTY
 
 

@@ -1,0 +1,526 @@
+"""`--fix`, `--unsafe-fixes` and `--diff`: what is written, what is printed, exit codes, and
+the cases where no fix is offered or a file is left alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import libcst as cst
+import pytest
+
+from cnnlint import autofix
+from cnnlint.fix import Edit, Fix, SourceFile
+from cnnlint.rule import RegistryError, Rule, remove_rule
+from helpers import BAD, run
+
+TRAIN = """\
+import torch
+from model import Net
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for x in batches:
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+"""
+SELECT = ["--select", "CNN101,CNN206"]
+CONV = "        self.conv = nn.Conv2d(3, 8, 3)\n"
+CONV_FIXED = "        self.conv = nn.Conv2d(3, 8, 3, bias=False)\n"
+SGD_FIXED = "opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)\n"
+
+
+@pytest.fixture
+def project(in_tmp: Path) -> Path:
+    """A model with a safe fix (CNN101) and a script with an unsafe one (CNN206)."""
+    (in_tmp / ".git").mkdir()
+    (in_tmp / "model.py").write_text(BAD)
+    (in_tmp / "train.py").write_text(TRAIN)
+    return in_tmp
+
+
+def _read(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(root.glob("*.py"))}
+
+
+def test_plain_run_marks_what_fix_would_fix(project: Path) -> None:
+    code, out, _ = run([*SELECT, "."])
+    assert code == 1
+    assert "model.py:6:21: CNN101 [warning] [*] `Conv2d`" in out
+    assert "train.py:5:7: CNN206 [warning] `SGD` has no momentum" in out  # unsafe: no mark
+    assert out.endswith("in 2 files.\n[*] 1 fixable with `--fix` (1 hidden fix can be "
+                        "enabled with `--unsafe-fixes`).\n")
+    code, out, _ = run([*SELECT, "--unsafe-fixes", "."])
+    assert "train.py:5:7: CNN206 [warning] [*] `SGD`" in out
+    assert out.endswith("[*] 2 fixable with `--fix`.\n")
+
+
+def test_marks_survive_the_run_cache(project: Path) -> None:
+    # A JSON run caches no fixes (it shows none); the text run after it finds them anyway.
+    assert run([*SELECT, "--format", "json", "."])[0] == 1
+    first = run([*SELECT, "."])
+    assert "[*] 1 fixable" in first[1]
+    assert (project / ".cnnlint_cache").is_dir()
+    assert run([*SELECT, "."]) == first
+    assert run([*SELECT, "--fix", "."])[0] == 1  # the cache keeps no fix: it lints afresh
+    assert CONV_FIXED in (project / "model.py").read_text()
+
+
+def test_fix_applies_safe_fixes_and_reports_what_remains(project: Path) -> None:
+    code, out, err = run([*SELECT, "--fix", "."])
+    assert code == 1  # the CNN206 warning remains
+    assert CONV_FIXED in (project / "model.py").read_text()
+    assert (project / "train.py").read_text() == TRAIN  # unsafe: not without --unsafe-fixes
+    assert "CNN101" not in out
+    assert "train.py:5:7: CNN206 [warning] `SGD` has no momentum" in out
+    assert out.endswith("Found 2 findings (1 fixed, 1 remaining).\n"
+                        "No fixes available (1 hidden fix can be enabled with "
+                        "`--unsafe-fixes`).\n")
+    assert err == ""
+
+
+def test_unsafe_fixes_are_applied_with_the_flag(project: Path) -> None:
+    code, out, _ = run([*SELECT, "--fix", "--unsafe-fixes", "."])
+    assert code == 0
+    assert CONV_FIXED in (project / "model.py").read_text()
+    assert (project / "train.py").read_text() == TRAIN.replace(
+        "opt = torch.optim.SGD(model.parameters(), lr=0.1)\n", SGD_FIXED)
+    assert out.endswith("Found 0 findings (0 errors, 0 warnings, 0 info) in 2 files.\n"
+                        "Found 2 findings (2 fixed, 0 remaining).\n")
+    # A second run has nothing left to do.
+    code, out, _ = run([*SELECT, "--fix", "--unsafe-fixes", "."])
+    assert code == 0 and out.endswith("Found 0 findings (0 fixed, 0 remaining).\n")
+
+
+def test_fix_with_findings_below_fail_on_exits_zero(project: Path) -> None:
+    code, _, _ = run([*SELECT, "--fix", "--fail-on", "error", "."])
+    assert code == 0
+
+
+def test_diff_prints_the_change_and_writes_nothing(project: Path) -> None:
+    before = _read(project)
+    code, out, err = run([*SELECT, "--diff", "."])
+    assert code == 1
+    assert _read(project) == before
+    assert out.startswith("--- model.py\n+++ model.py\n@@ ")
+    assert "-" + CONV + "+" + CONV_FIXED in out
+    assert "train.py" not in out  # its fix is unsafe
+    assert err == "Would fix 1 finding (1 hidden fix can be enabled with `--unsafe-fixes`).\n"
+    code, out, err = run([*SELECT, "--diff", "--unsafe-fixes", "."])
+    assert code == 1 and "+" + SGD_FIXED in out and err == "Would fix 2 findings.\n"
+    assert _read(project) == before
+    assert run([*SELECT, "--diff", "--exit-zero", "."])[0] == 0
+
+
+def test_diff_with_nothing_to_fix_exits_zero(project: Path) -> None:
+    code, out, err = run(["--select", "CNN206", "--diff", "model.py"])
+    assert (code, out, err) == (0, "", "No fixes available.\n")
+
+
+def test_diff_reports_errors_and_exits_two(project: Path) -> None:
+    (project / "bad_bytes.py").write_bytes(b"x = '\xff'\n")
+    code, out, err = run(["--select", "CNN101", "--diff", "model.py", "bad_bytes.py"])
+    assert code == 2 and out.startswith("--- model.py")
+    assert "bad_bytes.py: error (read): cannot decode the file" in err
+
+
+def test_diff_wins_over_fix(project: Path) -> None:
+    before = _read(project)
+    code, out, _ = run([*SELECT, "--fix", "--diff", "."])
+    assert code == 1 and out.startswith("--- model.py")
+    assert _read(project) == before
+
+
+def test_noqa_findings_are_not_fixed(project: Path) -> None:
+    noqa = BAD.replace(CONV, CONV.rstrip("\n") + "  # noqa: CNN101\n")
+    (project / "model.py").write_text(noqa)
+    code, out, _ = run(["--select", "CNN101", "--fix", "model.py"])
+    assert code == 0
+    assert (project / "model.py").read_text() == noqa
+    assert out.endswith("Found 0 findings (0 fixed, 0 remaining).\n")
+
+
+def test_baselined_findings_are_not_fixed(project: Path) -> None:
+    assert run([*SELECT, "--write-baseline", "base.json", "model.py"])[0] == 0
+    code, _, _ = run([*SELECT, "--baseline", "base.json", "--fix", "model.py"])
+    assert code == 0
+    assert (project / "model.py").read_text() == BAD
+
+
+def test_fix_cannot_write_a_baseline(project: Path) -> None:
+    code, _, err = run(["--fix", "--write-baseline", "base.json", "."])
+    assert code == 2 and "cannot be combined with --write-baseline" in err
+
+
+def test_a_file_with_a_syntax_error_is_left_alone(project: Path) -> None:
+    broken = "import torch\ndef broken(:\n    pass\n"
+    (project / "broken.py").write_text(broken)
+    code, out, _ = run(["--select", "CNN101,CNN900", "--fix", "."])
+    assert code == 1
+    assert (project / "broken.py").read_text() == broken
+    assert "broken.py:2:" in out and "CNN900" in out
+    assert CONV_FIXED in (project / "model.py").read_text()
+    assert out.endswith("Found 2 findings (1 fixed, 1 remaining).\n")
+
+
+def test_json_output_stays_clean_and_the_summary_goes_to_stderr(project: Path) -> None:
+    code, out, err = run([*SELECT, "--fix", "--format", "json", "."])
+    assert code == 1
+    assert [f["code"] for f in json.loads(out)["findings"]] == ["CNN206"]
+    assert err.startswith("Found 2 findings (1 fixed, 1 remaining).\n")
+
+
+def test_fix_in_another_file_than_the_finding(in_tmp: Path) -> None:
+    """CNN210 in train.py, fixed where the softmax is: in model.py."""
+    (in_tmp / ".git").mkdir()
+    (in_tmp / "model.py").write_text(textwrap.dedent("""\
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.head = nn.Sequential(nn.Linear(8, 3), nn.Softmax(dim=1))
+
+            def forward(self, x):
+                return self.head(x)
+    """))
+    (in_tmp / "train.py").write_text(textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+        from model import Net
+
+        model = Net()
+        criterion = nn.CrossEntropyLoss()
+        opt = torch.optim.Adam(model.parameters())
+        for x, y in loader:
+            opt.zero_grad()
+            criterion(model(x), y).backward()
+            opt.step()
+    """))
+    code, out, _ = run(["--select", "CNN210", "--fix", "--unsafe-fixes", "train.py"])
+    assert code == 0, out
+    assert "self.head = nn.Sequential(nn.Linear(8, 3))\n" in (in_tmp / "model.py").read_text()
+
+
+def test_fixes_that_edit_the_same_code_take_two_passes(in_tmp: Path) -> None:
+    """CNN102 swaps the dropout and the BatchNorm, CNN210 drops the softmax after them: both
+    edit the BatchNorm's element, so --diff shows one and --fix applies both."""
+    source = textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layers = nn.Sequential(
+                    nn.Linear(8, 8),
+                    nn.Dropout(0.5),
+                    nn.BatchNorm1d(8),
+                    nn.Softmax(dim=1),
+                )
+
+            def forward(self, x):
+                return self.layers(x)
+
+        model = Head()
+        criterion = nn.CrossEntropyLoss()
+        optimizer = torch.optim.Adam(model.parameters())
+        for x, y in loader:
+            optimizer.zero_grad()
+            criterion(model(x), y).backward()
+            optimizer.step()
+    """)
+    (in_tmp / "model.py").write_text(source)
+    args = ["--select", "CNN102,CNN210", "--unsafe-fixes", "model.py"]
+    code, out, err = run(["--diff", *args])
+    changed = [line for line in out.splitlines()[2:] if line[:1] in "+-"]
+    assert code == 1 and changed == ["+            nn.BatchNorm1d(8),",
+                                     "-            nn.BatchNorm1d(8),"]
+    assert err == ("Would fix 1 finding.\n1 more fix edits code that another fix edits too: "
+                   "`--fix` applies it in a later pass.\n")
+    code, out, _ = run(["--fix", *args])
+    assert code == 0 and out.endswith("Found 2 findings (2 fixed, 0 remaining).\n")
+    assert (in_tmp / "model.py").read_text() == source.replace(
+        "            nn.Dropout(0.5),\n            nn.BatchNorm1d(8),\n"
+        "            nn.Softmax(dim=1),\n",
+        "            nn.BatchNorm1d(8),\n            nn.Dropout(0.5),\n")
+
+
+def test_a_file_changed_during_the_run_is_not_written(project: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    real_apply = autofix.apply
+
+    def apply_then_edit(*args: Any) -> autofix.Applied:
+        applied = real_apply(*args)
+        (project / "model.py").write_text(BAD + "# edited meanwhile\n")
+        return applied
+
+    monkeypatch.setattr(autofix, "apply", apply_then_edit)
+    code, out, err = run(["--select", "CNN101", "--fix", "model.py"])
+    assert err == ("cnnlint: warning: model.py: not fixed: the file changed since cnnlint "
+                   "read it\n")
+    assert (project / "model.py").read_text() == BAD + "# edited meanwhile\n"
+    assert code == 1 and "Found 1 finding (0 fixed, 1 remaining)." in out
+
+
+def test_a_file_changed_before_the_fix_is_offered_gets_none(lint_tree, tmp_path: Path) -> None:
+    result = lint_tree({"model.py": BAD}, select=["CNN101"], fixes=True)
+    (finding,) = result.findings
+    assert SourceFile.read("model.py", result.facts["model.py"].lines) is not None
+    (tmp_path / "model.py").write_text("\n" + BAD)
+    assert SourceFile.read("model.py", result.facts["model.py"].lines) is None
+    assert SourceFile.read("missing.py", None) is None
+
+
+def test_a_fix_that_breaks_the_code_is_not_applied(lint_tree, tmp_path: Path) -> None:
+    result = lint_tree({"model.py": BAD}, select=["CNN101"], fixes=True)
+    (finding,) = result.findings
+    (edit,) = result.fixes[finding].edits
+    broken = Fix(edits=(Edit(edit.path, edit.old, cst.Name("lambda")),))
+    applied = autofix.apply(result.fix_context, [(finding, broken)])
+    assert applied.changes == []
+    assert applied.warnings and "did not produce valid code" in applied.warnings[0]
+    assert (tmp_path / "model.py").read_text() == BAD
+
+
+def test_encoding_bom_and_line_endings_are_kept(in_tmp: Path) -> None:
+    crlf = ("# -*- coding: latin-1 -*-\n# caf\u00e9\n" + BAD).replace("\n", "\r\n")
+    (in_tmp / "latin.py").write_bytes(crlf.encode("latin-1"))
+    (in_tmp / "bom.py").write_bytes(b"\xef\xbb\xbf" + BAD.encode("utf-8"))
+    code, _, _ = run(["--select", "CNN101", "--fix", "latin.py", "bom.py"])
+    assert code == 0
+    fixed = crlf.replace(CONV.rstrip("\n"), CONV_FIXED.rstrip("\n"))
+    assert (in_tmp / "latin.py").read_bytes() == fixed.encode("latin-1")
+    assert (in_tmp / "bom.py").read_bytes() == b"\xef\xbb\xbf" + BAD.replace(
+        CONV, CONV_FIXED).encode("utf-8")
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or os.name == "nt", reason="needs symlinks")
+def test_a_symlink_keeps_pointing_at_the_fixed_file(in_tmp: Path) -> None:
+    (in_tmp / "real.py").write_text(BAD)
+    (in_tmp / "link.py").symlink_to("real.py")
+    assert run(["--select", "CNN101", "--fix", "link.py"])[0] == 0
+    assert (in_tmp / "link.py").is_symlink()
+    assert CONV_FIXED in (in_tmp / "real.py").read_text()
+
+
+def test_write_refuses_a_file_it_cannot_replace(lint_tree, tmp_path: Path) -> None:
+    result = lint_tree({"model.py": BAD}, select=["CNN101"], fixes=True)
+    (change,) = autofix.apply(result.fix_context, list(result.fixes.items())).changes
+    (tmp_path / "model.py").unlink()
+    assert "not fixed" in (autofix.write(change) or "")
+
+
+# --- when no fix is offered -----------------------------------------------------------------
+
+NET = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = {conv}
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+"""
+LOOP = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+{setup}
+opt = torch.optim.{optimizer}
+for x, y in loader:
+    opt.zero_grad()
+    {loss}.backward()
+    opt.step()
+"""
+NO_FIX = {
+    # A helper that builds one conv before BatchNorm and one before ReLU.
+    "CNN101-shared-helper": ("CNN101", """
+import torch.nn as nn
+import torch.nn.functional as F
+
+def conv3x3(i, o):
+    return nn.Conv2d(i, o, 3, padding=1)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = conv3x3(3, 8)
+        self.bn = nn.BatchNorm2d(8)
+        self.c2 = conv3x3(8, 8)
+
+    def forward(self, x):
+        return F.relu(self.c2(F.relu(self.bn(self.c1(x)))))
+"""),
+    # Only ever before BatchNorm here, but other files may import the helper.
+    "CNN101-module-level-helper": ("CNN101", """
+import torch.nn as nn
+
+def conv3x3(i, o):
+    return nn.Conv2d(i, o, 3, padding=1)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = conv3x3(3, 8)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(self.c1(x))
+"""),
+    "CNN101-bias-variable": ("CNN101", NET.format(conv="nn.Conv2d(3, 8, 3, bias=USE_BIAS)")
+                             .replace("import torch.nn as nn", "import torch.nn as nn\n"
+                                                               "USE_BIAS = True")),
+    "CNN101-bias-positional": ("CNN101", NET.format(conv="nn.Conv2d(3, 8, 3, 1, 0, 1, 1, True)")),
+    "CNN101-alias": ("CNN101", NET.format(conv="Conv(3, 8, 3)").replace(
+        "import torch.nn as nn", "import torch.nn as nn\nfrom torch.nn import Conv2d as Conv")),
+    "CNN206-momentum-from-a-constant": ("CNN206", LOOP.format(
+        setup="M = 0.0\nmodel = nn.Linear(2, 2)\ncriterion = nn.MSELoss()",
+        optimizer="SGD(model.parameters(), 0.1, M)", loss="model(x).sum()")),
+    "CNN206-momentum-from-a-config": ("CNN206", LOOP.format(
+        setup="cfg = {'m': 0}\nmodel = nn.Linear(2, 2)",
+        optimizer="SGD(model.parameters(), lr=0.1, momentum=cfg['m'])", loss="model(x).sum()")),
+    "CNN102-attribute": ("CNN102", """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.drop = nn.Dropout(0.5)
+        self.bn = nn.BatchNorm1d(8)
+
+    def forward(self, x):
+        return self.bn(self.drop(x))
+"""),
+    "CNN210-log-softmax": ("CNN210", LOOP.format(
+        setup="model = nn.Linear(8, 3)\ncriterion = nn.CrossEntropyLoss()",
+        optimizer="Adam(model.parameters())",
+        loss="criterion(F.log_softmax(model(x), dim=1), y)")),
+    "CNN210-softmax-output-used-twice": ("CNN210", LOOP.format(
+        setup="model = nn.Linear(8, 3)\ncriterion = nn.CrossEntropyLoss()",
+        optimizer="Adam(model.parameters())",
+        loss="(criterion(probs := F.softmax(model(x), dim=1), y) + probs.max())")),
+    "CNN210-assigned-then-passed": ("CNN210", LOOP.format(
+        setup="model = nn.Linear(8, 3)\ncriterion = nn.CrossEntropyLoss()",
+        optimizer="Adam(model.parameters())",
+        loss="criterion(probs, y)").replace(
+        "    opt.zero_grad()", "    opt.zero_grad()\n    probs = F.softmax(model(x), dim=1)")),
+}
+
+
+@pytest.mark.parametrize("code, source", list(NO_FIX.values()), ids=list(NO_FIX))
+def test_no_fix_when_the_code_is_not_the_plain_shape(lint_tree, code: str, source: str) -> None:
+    result = lint_tree({"model.py": source}, select=[code], fixes=True)
+    assert result.errors == []
+    flagged = [f for f in result.findings if f.code == code]
+    assert flagged, "the case must still be flagged"
+    assert not any(f in result.fixable for f in flagged)
+
+
+def test_a_fix_that_raises_is_not_offered(lint_tree, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnnlint.rule import load_rules
+
+    def broken(self: Rule, finding: object, context: object) -> None:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(load_rules()["CNN101"], "autofix", broken)
+    result = lint_tree({"model.py": BAD}, select=["CNN101"], fixes=True)
+    assert [f.code for f in result.findings] == ["CNN101"] and result.fixable == {}
+    assert any("fix not offered: ValueError: boom" in note for note in result.context_notes)
+
+
+def test_a_rule_must_document_its_fix() -> None:
+    with pytest.raises(RegistryError, match="no `fixed` example"):
+        class Undocumented(Rule):
+            code, name, summary, fix = "CNN198", "undocumented-fix", "x", "y"
+            fix_safety = "safe"
+    with pytest.raises(RegistryError, match="unknown fix safety"):
+        class Unknown(Rule):
+            code, name, summary, fix = "CNN199", "unknown-fix", "x", "y"
+            fix_safety = "maybe"
+    remove_rule("CNN198")
+    remove_rule("CNN199")
+
+
+def test_explain_shows_the_fix() -> None:
+    code, out, _ = run(["explain", "CNN206"])
+    assert code == 0
+    assert "## Fix\nAn unsafe fix, applied only by `--fix --unsafe-fixes`." in out
+    assert "+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)  # flagged" in out
+    assert "## Fix" not in run(["explain", "CNN103"])[1]
+
+
+FORWARD = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 3)
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+{forward}
+
+    def predict(self, x):
+        return self.softmax(self.fc(x))
+
+model = Net()
+criterion = nn.CrossEntropyLoss()
+opt = torch.optim.Adam(model.parameters())
+for x, y in loader:
+    opt.zero_grad()
+    criterion({out}, y).backward()
+    opt.step()
+"""
+MORE = {
+    "method-in-forward": (FORWARD.format(forward="        return self.fc(x).softmax(dim=1)",
+                                         out="model(x)"),
+                          "        return self.fc(x)\n"),
+    "input-keyword-in-the-loss-call": (
+        FORWARD.format(forward="        return self.fc(x)",
+                       out="F.softmax(input=model(x), dim=1)"),
+        "    criterion(model(x), y).backward()\n"),
+    "multi-line-input-gets-parentheses": (
+        FORWARD.format(forward="        return F.softmax(self.fc(x)\n"
+                               "                         + 1, dim=1)", out="model(x)"),
+        "        return (self.fc(x)\n                         + 1)\n"),
+}
+
+
+@pytest.mark.parametrize("source, fixed_line", list(MORE.values()), ids=list(MORE))
+def test_more_softmax_shapes_are_fixed(lint_tree, tmp_path: Path, source: str,
+                                       fixed_line: str) -> None:
+    result = lint_tree({"model.py": source}, select=["CNN210"], fixes=True)
+    (finding,) = result.findings
+    (change,) = autofix.apply(result.fix_context, [(finding, result.fixes[finding])]).changes
+    assert autofix.write(change) is None
+    fixed = (tmp_path / "model.py").read_text()
+    assert fixed_line in fixed
+    assert lint_tree({"model.py": fixed}, select=["CNN210"]).findings == []
+
+
+NO_SOFTMAX_FIX = {
+    # `self.softmax` is also used by predict(): the layer is called twice in the class.
+    "attribute-called-twice": FORWARD.format(forward="        return self.softmax(self.fc(x))",
+                                             out="model(x)"),
+    # The softmax is assigned first: its output has a name others may use.
+    "assigned-in-forward": FORWARD.format(
+        forward="        x = F.softmax(self.fc(x), dim=1)\n        return x", out="model(x)"),
+}
+
+
+@pytest.mark.parametrize("source", list(NO_SOFTMAX_FIX.values()), ids=list(NO_SOFTMAX_FIX))
+def test_no_softmax_fix_when_its_output_may_have_other_uses(lint_tree, source: str) -> None:
+    result = lint_tree({"model.py": source}, select=["CNN210"], fixes=True)
+    assert [f.code for f in result.findings] == ["CNN210"]
+    assert result.fixable == {}
