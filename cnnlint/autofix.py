@@ -227,19 +227,19 @@ def run(result: Result, lint: Callable[[], Result], report: Callable[[Result], l
         outcome.warnings.extend(applied.warnings)
         if dry_run:
             outcome.diff = "".join(change.diff() for change in applied.changes)
-            outcome.fixed = sum(len(change.fixed) for change in applied.changes)
+            outcome.fixed = len({f for change in applied.changes for f in change.fixed})
             outcome.deferred = len(applied.deferred)
             break
-        written = 0
+        fixed: set[Finding] = set()
         for change in applied.changes:
             problem = write(change)
             if problem is None:
-                written += 1
-                outcome.fixed += len(change.fixed)
-            else:
+                fixed.update(change.fixed)
+            elif problem not in outcome.warnings:  # a later pass may meet it again
                 outcome.warnings.append(problem)
-        if not written:
+        if not fixed:
             break
+        outcome.fixed += len(fixed)
         outcome.result = lint()
         outcome.findings = report(outcome.result)
     return outcome
