@@ -113,23 +113,35 @@ def cli() -> None:
                    "e.g. in_channels,64,64].")
 @click.option("--verbose", "-v", is_flag=True, help="Say what could not be analysed.")
 @click.option("--color/--no-color", default=None, help="Colour text output [default: on a TTY].")
+@click.option("--stdin-filename", metavar="PATH",
+              help="With `-` as the path: the file the source on stdin stands for (its name "
+                   "in findings, and where its project is) [default: -].")
+@click.option("--statistics", is_flag=True,
+              help="Print how many findings each rule has instead of the findings "
+                   "(text or json).")
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None,
+              help="Skip files .gitignore ignores when walking folders [default: the "
+                   "config's `respect-gitignore`, else on].")
 def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[str, ...],
           extend_select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str | None,
           exit_zero: bool, config: str | None, baseline: str | None,
           write_baseline: str | None, jobs: int | None, no_cache: bool, cache_dir: str | None,
           trace: bool | None, models: tuple[str, ...], input_shape: str | None,
-          verbose: bool, color: bool | None) -> None:
-    """Lint files and folders (recursively, *.py). The default command.
+          verbose: bool, color: bool | None, stdin_filename: str | None, statistics: bool,
+          respect_gitignore: bool | None) -> None:
+    """Lint files and folders (recursively: *.py and Jupyter notebooks). The default command.
 
     Static by default: nothing is imported or run. --trace (or --model) imports your code.
+    `-` reads one file's source from stdin (for editors), named by --stdin-filename.
     """
     from cnnlint import report
     from cnnlint.cache import Cache
     from cnnlint.config import ConfigError, Flags, build_settings
     from cnnlint.engine import lint
+    from cnnlint.extract.source import forget_given_sources
     from cnnlint.rule import load_rules
 
-    targets = list(paths) or ["."]
+    targets = _stdin_targets(list(paths) or ["."], stdin_filename)
     rules = load_rules()
     flags = Flags(select=_split(select), extend_select=_split(extend_select),
                   ignore=_split(ignore), fail_on=fail_on, config=config)
@@ -137,12 +149,17 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
         settings = build_settings(targets, flags, rules)
     except ConfigError as exc:
         raise UsageProblem(str(exc)) from None
+    if respect_gitignore is not None:
+        settings.respect_gitignore = respect_gitignore
     cache = None if no_cache else Cache(Cache.location(cache_dir, settings.root))
     if jobs is None:
         single = len(targets) == 1 and os.path.isfile(targets[0])
         jobs = 1 if single else (os.cpu_count() or 1)
     tracing = _trace_settings(trace, models, input_shape, settings)
-    result = lint(targets, settings, rules, cache=cache, jobs=jobs, trace=tracing)
+    try:
+        result = lint(targets, settings, rules, cache=cache, jobs=jobs, trace=tracing)
+    finally:
+        forget_given_sources()  # stdin stands for its file for this run only
     if result.missing:
         raise UsageProblem(f"path does not exist: {result.missing[0]}")
     findings = result.findings
@@ -161,10 +178,33 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
     use_colour = color if color is not None else (
         output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     notes = result.trace_notes + (result.notes() if verbose else [])
-    text = report.get(fmt)(findings, result.errors, len(result.files), rules=rules,
-                           colour=use_colour, notes=notes, partly_read=result.partly_read())
+    if statistics:
+        if fmt not in ("text", "json"):
+            raise UsageProblem("--statistics prints text or json, not " + fmt)
+        from cnnlint.report import statistics as stats
+
+        text = stats.render(findings, result.errors, fmt)
+    else:
+        text = report.get(fmt)(findings, result.errors, len(result.files), rules=rules,
+                               colour=use_colour, notes=notes,
+                               partly_read=result.partly_read())
     _write(text, output, use_colour)
     sys.exit(exit_code(findings, bool(result.errors), settings.fail_on, exit_zero))
+
+
+def _stdin_targets(targets: list[str], stdin_filename: str | None) -> list[str]:
+    """`-` among the paths: read stdin now and let it stand for --stdin-filename."""
+    if "-" not in targets:
+        if stdin_filename:
+            raise UsageProblem("--stdin-filename needs `-` among the paths")
+        return targets
+    if targets != ["-"]:
+        raise UsageProblem("`-` (stdin) cannot be combined with other paths")
+    from cnnlint.extract.source import provide_source
+
+    name = stdin_filename or "-"
+    provide_source(name, sys.stdin.buffer.read())
+    return [name]
 
 
 def _trace_settings(trace: bool | None, models: tuple[str, ...], input_shape: str | None,

@@ -18,7 +18,7 @@ DEFAULT_EXCLUDES = (".git", ".venv", "venv", "build", "dist", "__pycache__", ".t
                     "node_modules", ".cnnlint_cache")
 FAIL_ON = (*SEVERITIES, "never")
 KNOWN_KEYS = ("select", "extend-select", "ignore", "exclude", "per-file-ignores", "fail-on",
-              "rules", "trace", "models", "probes")
+              "rules", "trace", "models", "probes", "respect-gitignore")
 MODEL_KEYS = ("target", "args", "input-shape")
 
 
@@ -52,6 +52,7 @@ class Settings:
     trace: bool = False  # `trace = true`: import and trace the models (--trace)
     models: list[Any] = field(default_factory=list)  # [tool.cnnlint.models]: trace Targets
     probe_options: dict[str, Any] = field(default_factory=dict)  # [tool.cnnlint.probes]
+    respect_gitignore: bool = True  # skip what .gitignore ignores when walking folders
 
 
 def find_config(paths: Iterable[str]) -> str | None:
@@ -239,13 +240,15 @@ def build_settings(paths: list[str], flags: Flags, rules: dict[str, type[Rule]])
                           f"not {fail_on!r}")
     options = {code: rule.Options() for code, rule in rules.items()}
     options.update(_rule_options(table.get("rules", {}), rules, origin))
-    trace = table.get("trace", False)
-    if not isinstance(trace, bool):
-        raise ConfigError(f"{origin}: `trace` must be true or false")
+    trace, respect_gitignore = table.get("trace", False), table.get("respect-gitignore", True)
+    for key, value in (("trace", trace), ("respect-gitignore", respect_gitignore)):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{origin}: `{key}` must be true or false")
     return Settings(
         enabled=sorted(enabled), options=options, root=root, config_path=config_path,
         exclude=_string_list(table.get("exclude", []), "exclude", origin),
         per_file_ignores=per_file, fail_on=fail_on, trace=trace,
+        respect_gitignore=respect_gitignore,
         models=_models(table.get("models", {}), root, origin),
         probe_options=_probe_options(table.get("probes", {}), origin))
 

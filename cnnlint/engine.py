@@ -18,14 +18,16 @@ from cnnlint.config import Settings
 from cnnlint.extract.models import build_interp, extract_models, model_files
 from cnnlint.extract.training import extract_runs
 from cnnlint.extract.source import (
-    FileFacts, ReadError, analyse_source, decode_source, module_name, read_bytes, read_source,
+    FileFacts, ReadError, analyse_source, decode_source, module_name, notebook_cells, read_bytes,
+    read_source,
 )
 from cnnlint.fanout import can_fork, fan_out, no_cyclic_gc
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.files import discover, display_path, matches
 from cnnlint.project import Project, may_train
 from cnnlint.locate import Locator
-from cnnlint.findings import ErrorEntry, Finding
+from cnnlint.findings import ErrorEntry, Finding, Related
+from cnnlint.notebook import cell_position, joined_line
 from cnnlint.rule import Rule
 
 
@@ -49,9 +51,13 @@ class Result:
     def source_line(self, finding: Finding) -> str:
         facts = self.facts.get(finding.path)
         lines = facts.lines if facts is not None else _read_lines(finding.path)
-        if not 0 < finding.line <= len(lines):
+        line = finding.line
+        cells = notebook_cells(finding.path) if finding.cell else None
+        if cells:
+            line = joined_line(cells, finding.cell or 1, line)
+        if not 0 < line <= len(lines):
             return ""
-        return lines[finding.line - 1]
+        return lines[line - 1]
 
     def partly_read(self) -> int:
         """How many models of the named files were read only partially."""
@@ -76,6 +82,32 @@ def _read_lines(path: str) -> list[str]:
         return []
 
 
+def _in_cells(finding: Finding) -> Finding:
+    """A notebook finding with its lines counted within its code cell, as Jupyter shows
+    them (the analysis sees the cells joined into one text)."""
+    related = tuple(_related_in_cells(r) for r in finding.related)
+    cells = notebook_cells(finding.path)
+    if not cells:
+        return replace(finding, related=related) if related != finding.related else finding
+    cell, line = cell_position(cells, finding.line)
+    end_cell, end_line = cell_position(cells, finding.end_line)
+    end_column = finding.end_column
+    if end_cell != cell:  # a span cannot leave its cell: end it where the cell ends
+        end_line, end_column = line, finding.column
+    return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column,
+                   related=related)
+
+
+def _related_in_cells(related: Related) -> Related:
+    cells = notebook_cells(related.path)
+    if not cells:
+        return related
+    cell, line = cell_position(cells, related.line)
+    end_cell, end_line = cell_position(cells, related.end_line)
+    return replace(related, cell=cell, line=line,
+                   end_line=end_line if end_cell == cell else line)
+
+
 def _internal(path: str, what: str, exc: BaseException) -> ErrorEntry:
     return ErrorEntry(path=path, kind="internal",
                       message=f"{what} failed: {type(exc).__name__}: {exc}")
@@ -91,12 +123,13 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
 
     With `trace` (a `cnnlint.trace.runner.TraceSettings`) the models are also imported and
     traced, and the traced graphs replace the statically read ones."""
-    found = discover(paths, settings.exclude, settings.root)
+    found = discover(paths, settings.exclude, settings.root, settings.respect_gitignore)
     result = Result(files=found.files, missing=found.missing)
     result.errors.extend(ErrorEntry(path=p, kind="read", message=(
         "not a Python file (name .py files, folders, or scripts with a python shebang)"))
         for p in found.not_python)
-    project = Project.open(found.files, settings.exclude, settings.root, cache)
+    project = Project.open(found.files, settings.exclude, settings.root, cache,
+                           settings.respect_gitignore)
     scope = Scope.of(project, found.files)
     result.project_root = project.root
     content_keys: dict[str, str] = {}
@@ -126,7 +159,8 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     if not report_everything:
         reported = frozenset(found.files)
         findings = [f for f in findings if f.touches(reported)]
-    result.findings = _suppress(_dedupe(findings), result.facts, settings)
+    result.findings = [_in_cells(f) for f in _suppress(_dedupe(findings), result.facts,
+                                                       settings)]
     result.errors.sort(key=lambda e: (e.path, e.kind, e.message))
     if run_key is not None and cache is not None and not result.errors:
         cache.put_run(run_key, {"findings": [f.to_dict() for f in result.findings],

@@ -60,7 +60,7 @@ def test_json_format(project: Path) -> None:
                                "errors": 0, "partly_read": 0}
     (finding,) = data["findings"]
     assert set(finding) == {"code", "name", "severity", "message", "hint", "path", "line",
-                            "column", "end_line", "end_column", "symbol", "related"}
+                            "column", "end_line", "end_column", "symbol", "related", "cell"}
     assert finding["code"] == "CNN101" and finding["name"] == "conv-bias-before-batchnorm"
     assert finding["symbol"] == "Net" and finding["line"] == 6
     assert (finding["end_line"], finding["end_column"]) == (6, 39)  # exclusive, as SARIF

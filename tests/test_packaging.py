@@ -46,7 +46,7 @@ def test_wheel_requires_only_light_dependencies(wheel: Path) -> None:
     meta = Parser().parsestr(archive.read(meta_name).decode())
     core = [r for r in meta.get_all("Requires-Dist") or [] if "extra ==" not in r]
     assert sorted(r.split(">")[0].split(";")[0].strip() for r in core) == \
-        ["click", "libcst", "tomli"]
+        ["click", "libcst", "pathspec", "tomli"]
     assert "python_version < \"3.11\"" in next(r for r in core if r.startswith("tomli"))
     assert set(meta.get_all("Provides-Extra")) >= {"torch", "plot", "dev"}
     assert meta["Requires-Python"] == ">=3.10"

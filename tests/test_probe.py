@@ -289,7 +289,7 @@ def test_json_output_and_exit_code(in_tmp: Path) -> None:
     assert document["steps"] == 8 and len(document["loss"]) == 8
     finding = next(f for f in document["findings"] if f["code"] == "CNN401")
     assert set(finding) == {"code", "name", "severity", "message", "hint", "path", "line",
-                            "column", "end_line", "end_column", "symbol", "related"}
+                            "column", "end_line", "end_column", "symbol", "related", "cell"}
     assert finding["path"] == "nets.py" and finding["line"] == 8
     layer = document["layers"][0]
     assert layer["name"] == "convs.0" and layer["type"] == "Conv2d"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import io
 import os
 import re
 import sys
+import tokenize
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +15,7 @@ import libcst as cst
 
 from cnnlint.extract.lower import lower_module
 from cnnlint.extract.positions import compute_spans
+from cnnlint.notebook import NotebookError, is_notebook, read_notebook
 
 
 @dataclass
@@ -38,14 +41,51 @@ def module_name(path: str) -> str:
     return ".".join(parts)
 
 
+# Source given on standard input (`cnnlint - --stdin-filename PATH`), by absolute path: it
+# stands for the file on disk, which may not exist or may hold an older version.
+_GIVEN: dict[str, bytes] = {}
+# The line where each code cell starts, for every notebook read (absolute path -> starts).
+_NOTEBOOK_CELLS: dict[str, tuple[int, ...]] = {}
+
+
+def provide_source(path: str, data: bytes) -> None:
+    """Read `data` wherever `path` is read in this process (the editor's unsaved buffer)."""
+    _GIVEN[os.path.abspath(path)] = data
+
+
+def forget_given_sources() -> None:
+    _GIVEN.clear()
+
+
+def is_given(path: str) -> bool:
+    return os.path.abspath(path) in _GIVEN
+
+
+def notebook_cells(path: str) -> tuple[int, ...] | None:
+    """The cell start lines of a notebook read in this process, else None."""
+    return _NOTEBOOK_CELLS.get(os.path.abspath(path))
+
+
 def read_bytes(path: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except IsADirectoryError:
-        raise ReadError("is a directory, not a Python file") from None
-    except OSError as exc:
-        raise ReadError(exc.strerror or str(exc)) from None
+    """The Python source bytes of a file: the file itself, the text given on stdin for it,
+    or a notebook's code cells joined (see `cnnlint.notebook`)."""
+    data = _GIVEN.get(os.path.abspath(path))
+    if data is None:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except IsADirectoryError:
+            raise ReadError("is a directory, not a Python file") from None
+        except OSError as exc:
+            raise ReadError(exc.strerror or str(exc)) from None
+    if is_notebook(path):
+        try:
+            notebook = read_notebook(data)
+        except NotebookError as exc:
+            raise ReadError(str(exc)) from None
+        _NOTEBOOK_CELLS[os.path.abspath(path)] = notebook.cell_starts
+        return notebook.text.encode("utf-8")
+    return data
 
 
 def read_source(path: str) -> str:
@@ -61,18 +101,12 @@ def decode_source(data: bytes) -> str:
         raise ReadError(f"cannot decode the file: {exc}") from None
 
 
-_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
-
-
 def decode(data: bytes) -> str:
-    """Decode like Python does: a BOM, a PEP 263 coding line, else UTF-8."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    for line in data.splitlines()[:2]:
-        match = _CODING.match(line)
-        if match:
-            return data.decode(match.group(1).decode("ascii"))
-    return data.decode("utf-8")
+    """Decode as Python does (`tokenize.detect_encoding`): a BOM, else a PEP 263 coding line
+    on line 1, or on line 2 after a comment or blank line, else UTF-8. Line endings are kept
+    as they are, so columns match the file."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
 
 
 def _python_syntax_error(source: str) -> tuple[str, int, int] | None:
