@@ -226,6 +226,7 @@ def _trace_settings(trace: bool | None, models: tuple[str, ...], input_shape: st
     from cnnlint.trace.runner import TraceSettings
 
     return TraceSettings(targets=[*settings.models, *targets], input_shape=shape,
+                         timeout=settings.trace_timeout,
                          root=settings.root)
 
 

@@ -18,7 +18,7 @@ DEFAULT_EXCLUDES = (".git", ".venv", "venv", "build", "dist", "__pycache__", ".t
                     "node_modules", ".cnnlint_cache")
 FAIL_ON = (*SEVERITIES, "never")
 KNOWN_KEYS = ("select", "extend-select", "ignore", "exclude", "per-file-ignores", "fail-on",
-              "rules", "trace", "models", "probes", "respect-gitignore")
+              "rules", "trace", "trace-timeout", "models", "probes", "respect-gitignore")
 MODEL_KEYS = ("target", "args", "input-shape")
 
 
@@ -53,6 +53,7 @@ class Settings:
     models: list[Any] = field(default_factory=list)  # [tool.cnnlint.models]: trace Targets
     probe_options: dict[str, Any] = field(default_factory=dict)  # [tool.cnnlint.probes]
     respect_gitignore: bool = True  # skip what .gitignore ignores when walking folders
+    trace_timeout: float = 120.0  # seconds one model may take to import, build and trace
 
 
 def find_config(paths: Iterable[str]) -> str | None:
@@ -244,11 +245,15 @@ def build_settings(paths: list[str], flags: Flags, rules: dict[str, type[Rule]])
     for key, value in (("trace", trace), ("respect-gitignore", respect_gitignore)):
         if not isinstance(value, bool):
             raise ConfigError(f"{origin}: `{key}` must be true or false")
+    trace_timeout = table.get("trace-timeout", 120)
+    if isinstance(trace_timeout, bool) or not isinstance(trace_timeout, (int, float)) \
+            or not 0 < trace_timeout < float("inf"):
+        raise ConfigError(f"{origin}: `trace-timeout` must be a positive number of seconds")
     return Settings(
         enabled=sorted(enabled), options=options, root=root, config_path=config_path,
         exclude=_string_list(table.get("exclude", []), "exclude", origin),
         per_file_ignores=per_file, fail_on=fail_on, trace=trace,
-        respect_gitignore=respect_gitignore,
+        respect_gitignore=respect_gitignore, trace_timeout=float(trace_timeout),
         models=_models(table.get("models", {}), root, origin),
         probe_options=_probe_options(table.get("probes", {}), origin))
 

@@ -157,7 +157,8 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     finally:
         gc.unfreeze()
     if not report_everything:
-        reported = frozenset(found.files)
+        # A model named with --model is reported where it is defined, linted there or not.
+        reported = frozenset(found.files) | {m.path for m in result.models if m.requested_as}
         findings = [f for f in findings if f.touches(reported)]
     result.findings = [_in_cells(f) for f in _suppress(_dedupe(findings), result.facts,
                                                        settings)]
@@ -411,7 +412,8 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
             found = _guard(rule, model.path, rule.check_model, model, project,
                            errors=result.errors)
             if model.source == "trace":
-                found = [replace(f, message=f"{f.message} [{model.trace_method} trace]")
+                of = f" of {model.requested_as}" if model.requested_as else ""
+                found = [replace(f, message=f"{f.message} [{model.trace_method} trace{of}]")
                          for f in found]
             per_model.append((model, found))
         findings.extend(_guard(rule, "", rule.check_project, project, errors=result.errors))
