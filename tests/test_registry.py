@@ -70,3 +70,54 @@ def test_rules_package_refuses_a_second_name(monkeypatch: pytest.MonkeyPatch) ->
     sys.modules.pop("probes", None)
     with pytest.raises(ImportError, match="cnnlint.probes"):
         importlib.import_module("probes")
+
+
+def test_a_second_verdict_under_a_taken_code_is_refused() -> None:
+    """A verdict registers through the rules' registry: a clash is an error, not a silent
+    replacement of the first verdict."""
+    from cnnlint.probe.verdict import Verdict, load_verdicts
+
+    before = load_verdicts()
+    first = before["CNN401"]
+    with pytest.raises(RegistryError, match="verdict CNN401 .* clashes with CNN401"):
+        class Impostor(Verdict):
+            code = "CNN401"
+            name = "an-impostor"
+            summary = "x"
+            fix = "y"
+    assert load_verdicts() == before and load_verdicts()["CNN401"] is first
+
+
+def test_rules_and_verdicts_share_codes_and_names() -> None:
+    """A rule cannot take a verdict's code or name, nor a verdict a rule's: `explain` and
+    the selectors find both by either."""
+    from cnnlint.probe.verdict import Verdict, load_verdicts
+
+    verdict = next(iter(load_verdicts().values()))
+
+    class TakesVerdictName(Rule, register=False):
+        code = "CNN997"
+        name = verdict.name
+        summary = "x"
+        fix = "y"
+    with pytest.raises(RegistryError, match="clashes"):
+        add_rule(TakesVerdictName)
+    assert "CNN997" not in load_rules()
+    with pytest.raises(RegistryError, match="clashes"):
+        class TakesRuleName(Verdict):
+            code = "CNN497"
+            name = "conv-bias-before-batchnorm"
+            summary = "x"
+            fix = "y"
+    assert "CNN497" not in load_verdicts()
+
+
+def test_a_verdict_outside_the_probe_family_is_refused() -> None:
+    from cnnlint.probe.verdict import Verdict
+
+    with pytest.raises(RegistryError, match="CNN4"):
+        class Misfiled(Verdict):
+            code = "CNN150"
+            name = "misfiled-verdict"
+            summary = "x"
+            fix = "y"
