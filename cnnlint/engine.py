@@ -17,9 +17,8 @@ from cnnlint.cache import Cache, content_key, quick_key
 from cnnlint.config import Settings
 from cnnlint.extract.models import build_interp, extract_models, model_files
 from cnnlint.extract.training import extract_runs
-from cnnlint.extract.source import (
-    FileFacts, ReadError, analyse_source, decode_source, module_name, read_bytes, read_source,
-)
+from cnnlint.extract.source import FileFacts, ReadError, analyse_source, module_name, read_bytes
+from cnnlint.decoding import decode_python, read_python
 from cnnlint.fanout import can_fork, fan_out, no_cyclic_gc
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.files import discover, display_path, matches
@@ -71,7 +70,7 @@ class Result:
 
 def _read_lines(path: str) -> list[str]:
     try:
-        return read_source(path).splitlines()
+        return read_python(path).splitlines()
     except ReadError:
         return []
 
@@ -244,7 +243,7 @@ def _facts_from(path: str, data: bytes, value: tuple[Any, ...]) -> FileFacts:
     """FileFacts from the (body, spans, syntax error) triple the cache and workers carry."""
     body, spans, syntax_error = value
     try:
-        lines = decode_source(data).splitlines()
+        lines = decode_python(data).splitlines()
     except ReadError:
         lines = []
     return FileFacts(path=path, module=module_name(path), body=body, spans=spans,
@@ -295,7 +294,7 @@ def _analyse_one(item: tuple[str, bytes], keep: dict[str, Any] | None = None
     """One file's facts as the (body, spans, syntax error) triple the cache stores."""
     path, data = item
     try:
-        facts = analyse_source(path, decode_source(data), spans=False, keep=keep)
+        facts = analyse_source(path, decode_python(data), spans=False, keep=keep)
         return (facts.body, None, facts.syntax_error), None
     except ReadError as exc:
         return None, ErrorEntry(path=path, kind="read", message=str(exc))
