@@ -191,7 +191,9 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
         output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     notes = result.trace_notes + (result.notes() if verbose else [])
     text = report.get(fmt)(findings, result.errors, len(result.files), rules=rules,
-                           colour=use_colour, notes=notes, partly_read=result.partly_read())
+                           colour=use_colour, notes=notes, partly_read=result.partly_read(),
+                           root=result.project_root or settings.root,
+                           line_text=result.line_text, docs_url=settings.docs_url)
     _write(text, output, use_colour)
     sys.exit(exit_code(findings, bool(result.errors), settings.fail_on, exit_zero))
 

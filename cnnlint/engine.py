@@ -44,13 +44,24 @@ class Result:
     context_notes: list[str] = field(default_factory=list)  # files read for context only
     may_train: dict[str, bool] = field(default_factory=dict)  # the entry test, by file
     project_root: str | None = None
+    _read: dict[str, list[str]] = field(default_factory=dict, repr=False)  # lines, by path
 
     def source_line(self, finding: Finding) -> str:
-        facts = self.facts.get(finding.path)
-        lines = facts.lines if facts is not None else _read_lines(finding.path)
-        if not 0 < finding.line <= len(lines):
+        return self.line_text(finding.path, finding.line)
+
+    def line_text(self, path: str, line: int) -> str:
+        """The text of a line of a file as it was analysed ("" when there is none): for
+        baselines, and for the SARIF output's columns and fingerprints."""
+        facts = self.facts.get(path)
+        if facts is not None:
+            lines = facts.lines
+        elif path in self._read:
+            lines = self._read[path]
+        else:
+            lines = self._read[path] = _read_lines(path)
+        if not 0 < line <= len(lines):
             return ""
-        return lines[finding.line - 1]
+        return lines[line - 1]
 
     def partly_read(self) -> int:
         """How many models of the named files were read only partially."""
