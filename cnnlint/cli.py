@@ -93,6 +93,15 @@ def _write(text: str, output: str | None, colour: bool = False) -> None:
         click.echo(text, nl=False, color=colour)
 
 
+def _append(path: str, text: str) -> None:
+    """Add to a file others write too (a GitHub step summary)."""
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageProblem(f"cannot write the step summary {path}: {exc.strerror}") from None
+
+
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
              epilog=EXIT_CODES_HELP, subcommand_metavar="[PATHS]... | COMMAND [ARGS]...")
 @click.version_option(__version__, "--version", prog_name="cnnlint")
@@ -195,6 +204,11 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
                            root=result.project_root or settings.root,
                            line_text=result.line_text, docs_url=settings.docs_url)
     _write(text, output, use_colour)
+    if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        from cnnlint.report.github import step_summary
+
+        _append(os.environ["GITHUB_STEP_SUMMARY"],
+                step_summary(findings, result.errors, len(result.files)))
     sys.exit(exit_code(findings, bool(result.errors), settings.fail_on, exit_zero))
 
 
