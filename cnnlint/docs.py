@@ -72,7 +72,28 @@ def render_rules_md() -> str:
             lines += [f"- `{key}` = `{value!r}`" for key, value in defaults.items()]
             lines.append("")
         lines += ["#### Examples from the rule's tests", "", *_examples(rule)]
+    lines += _verdicts()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _verdicts() -> list[str]:
+    """The runtime probe's verdicts: `cnnlint explain` knows them, so the reference does."""
+    from cnnlint.probe.verdict import load_verdicts  # torch-free
+
+    verdicts = load_verdicts()
+    lines = ["", "# Runtime probe verdicts", "",
+             "What `cnnlint probe` can measure and report (see the README's *Runtime probe*).",
+             "", "| Code | Name | Severity | Summary |", "|---|---|---|---|"]
+    lines += [f"| [{code}](#{anchor(v)}) | `{v.name}` | {v.severity} | {v.summary} |"
+              for code, v in verdicts.items()]
+    for code, v in verdicts.items():
+        lines += ["", f"## {code} {v.name}", "", f"*{v.severity}* · {family_of(code)}", "",
+                  v.documentation(), ""]
+        defaults = v.option_defaults()
+        if defaults:
+            lines += [f"#### Options (`[tool.cnnlint.probes.{v.name}]`)", ""]
+            lines += [f"- `{key}` = `{value!r}`" for key, value in defaults.items()]
+    return lines
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
 
@@ -121,3 +122,26 @@ def test_a_verdict_outside_the_probe_family_is_refused() -> None:
             name = "misfiled-verdict"
             summary = "x"
             fix = "y"
+
+
+# Notes kept outside the project: a shipped text that cites one sends the reader nowhere.
+INTERNAL_NOTES = re.compile(r"\b(?:DOMAIN|DESIGN|STYLE)(?:\.md)?\b")
+
+
+def test_documentation_stands_on_its_own() -> None:
+    from cnnlint.probe.verdict import load_verdicts
+
+    from helpers import run
+
+    shipped = [ROOT / "README.md", ROOT / "CHANGELOG.md", *(ROOT / "docs").rglob("*.md"),
+               *(ROOT / "cnnlint").rglob("*.py"), *(ROOT / "rules").glob("*.py"),
+               *(ROOT / "probes").glob("*.py")]
+    texts = {str(path.relative_to(ROOT)): path.read_text(encoding="utf-8") for path in shipped}
+    # What users read at run time: explain (also SARIF's help text) and every --help.
+    for check in [*RULES.values(), *load_verdicts().values()]:
+        texts[f"explain {check.code}"] = run(["explain", check.code])[1]
+    for command in ("", "check", "probe", "rules", "explain"):
+        texts[f"{command} --help"] = run([*command.split(), "--help"])[1]
+    cited = {where: INTERNAL_NOTES.findall(text) for where, text in texts.items()
+             if INTERNAL_NOTES.search(text)}
+    assert not cited, cited
