@@ -39,13 +39,41 @@ def exit_code(findings: list[Finding], had_errors: bool, fail_on: str, exit_zero
 
 
 class DefaultGroup(click.Group):
-    """`cnnlint PATH...` means `cnnlint check PATH...`, as with ruff's early releases."""
+    """`cnnlint PATH...` means `cnnlint check PATH...`, as with ruff's early releases; so the
+    group's help lists the lint options too."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h",
                                                                          "--version")):
             args = ["check", *args]
         return super().parse_args(ctx, args)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)
+        lint = self.commands["check"]
+        own_help = lint.get_help_option(ctx)  # already listed above, as the group's
+        records = [record for param in lint.get_params(ctx)
+                   if isinstance(param, click.Option) and param is not own_help
+                   and (record := param.get_help_record(ctx))]
+        with formatter.section("Lint options (`cnnlint [check] [OPTIONS] [PATHS]...`)"):
+            formatter.write_dl(records)
+
+
+# How alike an unknown option and a real one must be (difflib's ratio, dashes left out) to
+# be suggested. click's own cutoff, 0.6 with the dashes, offers `--config` for `--fix`.
+SUGGEST_CUTOFF = 0.7
+
+
+def suggest_option(unknown: str, options: list[str]) -> str:
+    """" Did you mean '--x'?" for an option close to `unknown`, else nothing."""
+    import difflib
+
+    bare = {option.lstrip("-"): option for option in options}
+    close = difflib.get_close_matches(unknown.lstrip("-"), list(bare), n=3,
+                                      cutoff=SUGGEST_CUTOFF)
+    if not close:
+        return ""
+    return f" Did you mean {' or '.join(repr(bare[name]) for name in close)}?"
 
 
 def _split(values: tuple[str, ...]) -> list[str] | None:
@@ -65,13 +93,23 @@ def _write(text: str, output: str | None, colour: bool = False) -> None:
         click.echo(text, nl=False, color=colour)
 
 
+def _append(path: str, text: str) -> None:
+    """Add to a file others write too (a GitHub step summary)."""
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageProblem(f"cannot write the step summary {path}: {exc.strerror}") from None
+
+
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
-             epilog=EXIT_CODES_HELP)
+             epilog=EXIT_CODES_HELP, subcommand_metavar="[PATHS]... | COMMAND [ARGS]...")
 @click.version_option(__version__, "--version", prog_name="cnnlint")
 def cli() -> None:
     """Lint PyTorch CNN code for designs that train badly.
 
-    `cnnlint PATH...` reads the files statically: it never imports or runs them.
+    `cnnlint PATH...` (short for `cnnlint check PATH...`) reads the files statically: it
+    never imports or runs them.
     `cnnlint --trace PATH...` and `cnnlint probe FILE.py:Model` import and run your code
     (opt-in; they need the torch extra).
     """
@@ -187,8 +225,15 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
     else:
         text = report.get(fmt)(findings, result.errors, len(result.files), rules=rules,
                                colour=use_colour, notes=notes,
-                               partly_read=result.partly_read())
+                               partly_read=result.partly_read(),
+                               root=result.project_root or settings.root,
+                               line_text=result.line_text, docs_url=settings.docs_url)
     _write(text, output, use_colour)
+    if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        from cnnlint.report.github import step_summary
+
+        _append(os.environ["GITHUB_STEP_SUMMARY"],
+                step_summary(findings, result.errors, len(result.files)))
     sys.exit(exit_code(findings, bool(result.errors), settings.fail_on, exit_zero))
 
 
@@ -264,13 +309,14 @@ PROBE_EXIT_HELP = EXIT_CODES_HELP.replace(
               help="Plot gradient flow and activation statistics (needs the plot extra).")
 @click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]),
               help="Lowest severity that makes the exit code 1 [default: warning].")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (2 stays 2).")
 @click.option("--config", type=click.Path(), help="Read [tool.cnnlint] from this file.")
 @click.option("--verbose", "-v", is_flag=True, help="Show the traceback of a failure.")
 def probe(target: str, args_json: str | None, input_shape: str | None,
           num_classes: int | None, batch_size: int | None, steps: int, optimizer: str | None,
           lr: float | None, device: str, seed: int, data: str | None, fmt: str,
-          output: str | None, plot_path: str | None, fail_on: str | None, config: str | None,
-          verbose: bool) -> None:
+          output: str | None, plot_path: str | None, fail_on: str | None, exit_zero: bool,
+          config: str | None, verbose: bool) -> None:
     """Train a copy of TARGET for a few steps and measure what goes wrong.
 
     TARGET is path/to/file.py:ClassOrFactory or package.module:ClassOrFactory. This IMPORTS
@@ -310,7 +356,7 @@ def probe(target: str, args_json: str | None, input_shape: str | None,
             raise UsageProblem(f"cannot write {plot_path}: {exc.strerror}") from None
     _write(as_json(report) if fmt == "json" else text(report), output)
     threshold = fail_on or settings.fail_on
-    sys.exit(exit_code(report.findings, bool(report.errors), threshold, False))
+    sys.exit(exit_code(report.findings, bool(report.errors), threshold, exit_zero))
 
 
 def _probe_settings(target: str, args_json: str | None, input_shape: str | None,
@@ -442,6 +488,8 @@ def _main(argv: list[str] | None) -> None:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         message = exc.format_message()
+        if isinstance(exc, click.NoSuchOption):  # only a close match is worth suggesting
+            message = exc.message + suggest_option(exc.option_name, exc.possibilities or [])
         if isinstance(exc, click.UsageError) and not isinstance(exc, UsageProblem):
             command = exc.ctx.command_path if exc.ctx else "cnnlint"
             message += f" (see `{command} --help`)"

@@ -18,7 +18,8 @@ DEFAULT_EXCLUDES = (".git", ".venv", "venv", "build", "dist", "__pycache__", ".t
                     "node_modules", ".cnnlint_cache")
 FAIL_ON = (*SEVERITIES, "never")
 KNOWN_KEYS = ("select", "extend-select", "ignore", "exclude", "per-file-ignores", "fail-on",
-              "rules", "trace", "trace-timeout", "models", "probes", "respect-gitignore")
+              "rules", "trace", "trace-timeout", "models", "probes", "respect-gitignore",
+              "docs-url")
 MODEL_KEYS = ("target", "args", "input-shape")
 
 
@@ -54,6 +55,7 @@ class Settings:
     probe_options: dict[str, Any] = field(default_factory=dict)  # [tool.cnnlint.probes]
     respect_gitignore: bool = True  # skip what .gitignore ignores when walking folders
     trace_timeout: float = 120.0  # seconds one model may take to import, build and trace
+    docs_url: str | None = None  # where the rule reference is published (SARIF helpUri)
 
 
 def find_config(paths: Iterable[str]) -> str | None:
@@ -255,7 +257,23 @@ def build_settings(paths: list[str], flags: Flags, rules: dict[str, type[Rule]])
         per_file_ignores=per_file, fail_on=fail_on, trace=trace,
         respect_gitignore=respect_gitignore, trace_timeout=float(trace_timeout),
         models=_models(table.get("models", {}), root, origin),
-        probe_options=_probe_options(table.get("probes", {}), origin))
+        probe_options=_probe_options(table.get("probes", {}), origin),
+        docs_url=_docs_url(table.get("docs-url"), origin))
+
+
+def _docs_url(value: Any, origin: str) -> str | None:
+    """`docs-url`: an absolute http(s) URL of the rule reference, or of one rule's page with
+    `{code}` or `{name}` in it."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https") \
+            or not urlsplit(value).netloc or any(c.isspace() for c in value):
+        raise ConfigError(f"{origin}: `docs-url` must be an http(s) URL, e.g. "
+                          "\"https://example.org/cnnlint/rules.html\" (or with {code} or "
+                          "{name} for a page per rule)")
+    return value
 
 
 def _probe_options(table: Any, origin: str) -> dict[str, Any]:

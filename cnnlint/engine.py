@@ -18,9 +18,9 @@ from cnnlint.config import Settings
 from cnnlint.extract.models import build_interp, extract_models, model_files
 from cnnlint.extract.training import extract_runs
 from cnnlint.extract.source import (
-    FileFacts, ReadError, analyse_source, decode_source, module_name, notebook_cells, read_bytes,
-    read_source,
+    FileFacts, ReadError, analyse_source, module_name, notebook_cells, read_bytes,
 )
+from cnnlint.decoding import decode_python, read_python
 from cnnlint.fanout import can_fork, fan_out, no_cyclic_gc
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.files import discover, display_path, matches
@@ -47,14 +47,26 @@ class Result:
     context_notes: list[str] = field(default_factory=list)  # files read for context only
     may_train: dict[str, bool] = field(default_factory=dict)  # the entry test, by file
     project_root: str | None = None
+    _read: dict[str, list[str]] = field(default_factory=dict, repr=False)  # lines, by path
 
     def source_line(self, finding: Finding) -> str:
-        facts = self.facts.get(finding.path)
-        lines = facts.lines if facts is not None else _read_lines(finding.path)
         line = finding.line
         cells = notebook_cells(finding.path) if finding.cell else None
         if cells:
             line = joined_line(cells, finding.cell or 1, line)
+        return self.line_text(finding.path, line)
+
+    def line_text(self, path: str, line: int) -> str:
+        """The text of a line of a file as it was analysed ("" when there is none): for
+        baselines, and for the SARIF output's columns and fingerprints. In a notebook,
+        `line` counts in the cells joined."""
+        facts = self.facts.get(path)
+        if facts is not None:
+            lines = facts.lines
+        elif path in self._read:
+            lines = self._read[path]
+        else:
+            lines = self._read[path] = _read_lines(path)
         if not 0 < line <= len(lines):
             return ""
         return lines[line - 1]
@@ -77,7 +89,7 @@ class Result:
 
 def _read_lines(path: str) -> list[str]:
     try:
-        return read_source(path).splitlines()
+        return read_python(path).splitlines()
     except ReadError:
         return []
 
@@ -279,7 +291,7 @@ def _facts_from(path: str, data: bytes, value: tuple[Any, ...]) -> FileFacts:
     """FileFacts from the (body, spans, syntax error) triple the cache and workers carry."""
     body, spans, syntax_error = value
     try:
-        lines = decode_source(data).splitlines()
+        lines = decode_python(data).splitlines()
     except ReadError:
         lines = []
     return FileFacts(path=path, module=module_name(path), body=body, spans=spans,
@@ -330,7 +342,7 @@ def _analyse_one(item: tuple[str, bytes], keep: dict[str, Any] | None = None
     """One file's facts as the (body, spans, syntax error) triple the cache stores."""
     path, data = item
     try:
-        facts = analyse_source(path, decode_source(data), spans=False, keep=keep)
+        facts = analyse_source(path, decode_python(data), spans=False, keep=keep)
         return (facts.body, None, facts.syntax_error), None
     except ReadError as exc:
         return None, ErrorEntry(path=path, kind="read", message=str(exc))

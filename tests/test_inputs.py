@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cnnlint.extract.source import decode
+from cnnlint.decoding import decode_python
 from cnnlint.notebook import NotebookError, cell_position, joined_line, read_notebook
 from helpers import BAD, CLEAN, run
 
@@ -176,5 +176,5 @@ def test_sources_decode_as_python_decodes_them(tmp_path: Path, data: bytes) -> N
     python = subprocess.run([sys.executable, str(script)], capture_output=True,
                             encoding="utf-8", check=True).stdout.strip()
     namespace: dict[str, str] = {}
-    exec(decode(data), namespace)  # noqa: S102 - our own test data
+    exec(decode_python(data), namespace)  # noqa: S102 - our own test data
     assert namespace["name"] == python == "é"

@@ -298,6 +298,9 @@ def test_json_output_and_exit_code(in_tmp: Path) -> None:
     code, out, _ = run(["probe", "nets.py:PlainSigmoid", "--input-shape", "3,8,8",
                         "--steps", "8", "--format", "json", "--fail-on", "error"])
     assert code == 0
+    code, out, _ = run(["probe", "nets.py:PlainSigmoid", "--input-shape", "3,8,8",
+                        "--steps", "8", "--format", "json", "--exit-zero"])
+    assert code == 0 and any(f["code"] == "CNN401" for f in json.loads(out)["findings"])
 
 
 def test_text_output(in_tmp: Path) -> None:
@@ -413,6 +416,8 @@ def test_user_code_failures_name_the_stage(in_tmp: Path) -> None:
     assert code == 2 and "probe failed at forward pass on a (2, 4) input: SystemExit: 4" in err
     code, _, err = run(["probe", "failing.py:Broken", "--args", "{bad"])
     assert code == 2 and "--args is not valid JSON" in err
+    code, _, err = run(["probe", "failing.py:Quits", "--exit-zero"])  # 2 stays 2
+    assert code == 2 and "probe failed at forward pass" in err
 
 
 def test_no_changes_to_the_user_model_files_or_rng(in_tmp: Path,

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import ast
-import io
 import os
 import re
 import sys
-import tokenize
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,27 +84,6 @@ def read_bytes(path: str) -> bytes:
         _NOTEBOOK_CELLS[os.path.abspath(path)] = notebook.cell_starts
         return notebook.text.encode("utf-8")
     return data
-
-
-def read_source(path: str) -> str:
-    return decode_source(read_bytes(path))
-
-
-def decode_source(data: bytes) -> str:
-    if b"\x00" in data:
-        raise ReadError("the file contains a NUL byte; it is not Python source")
-    try:
-        return decode(data)
-    except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
-        raise ReadError(f"cannot decode the file: {exc}") from None
-
-
-def decode(data: bytes) -> str:
-    """Decode as Python does (`tokenize.detect_encoding`): a BOM, else a PEP 263 coding line
-    on line 1, or on line 2 after a comment or blank line, else UTF-8. Line endings are kept
-    as they are, so columns match the file."""
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    return data.decode(encoding)
 
 
 def _python_syntax_error(source: str) -> tuple[str, int, int] | None:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from cnnlint import ir
+from cnnlint.decoding import read_python
+from cnnlint.extract.source import ReadError
 from cnnlint.findings import ErrorEntry, Loc
 from cnnlint.trace import fx_graph, hooks, ops
 from cnnlint.trace.targets import (
@@ -172,10 +174,9 @@ class _Tracer:
         path = self.display_path(path or fallback)
         column = 1
         try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                text = handle.read().splitlines()[line - 1]
+            text = read_python(path).splitlines()[line - 1]
             column = text.find(getattr(obj, "__name__", "")) + 1 or 1
-        except (OSError, IndexError):
+        except (ReadError, IndexError):
             pass
         return Loc(path, line, column, line, column + len(getattr(obj, "__name__", "")))
 
