@@ -176,7 +176,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
     from cnnlint.cache import Cache
     from cnnlint.config import ConfigError, Flags, build_settings
     from cnnlint.engine import lint
-    from cnnlint.extract.source import forget_given_sources
+    from cnnlint.sources import forget_given_sources
     from cnnlint.rule import load_rules
 
     targets = _stdin_targets(list(paths) or ["."], stdin_filename)
@@ -245,7 +245,7 @@ def _stdin_targets(targets: list[str], stdin_filename: str | None) -> list[str]:
         return targets
     if targets != ["-"]:
         raise UsageProblem("`-` (stdin) cannot be combined with other paths")
-    from cnnlint.extract.source import provide_source
+    from cnnlint.sources import provide_source
 
     name = stdin_filename or "-"
     provide_source(name, sys.stdin.buffer.read())
@@ -259,7 +259,7 @@ def _trace_settings(trace: bool | None, models: tuple[str, ...], input_shape: st
         return None
     from cnnlint.trace import TORCH_MISSING, torch_available
     from cnnlint.trace.ops import parse_shape
-    from cnnlint.trace.targets import TargetError, parse_target
+    from cnnlint.targets import TargetError, parse_target
 
     if not torch_available():
         raise UsageProblem(f"--trace: {TORCH_MISSING}")
@@ -366,7 +366,7 @@ def _probe_settings(target: str, args_json: str | None, input_shape: str | None,
                     ) -> Any:
     from cnnlint.config import ConfigError, Flags, build_settings
     from cnnlint.probe.runner import ProbeSettings
-    from cnnlint.probe.verdict import load_verdicts
+    from cnnlint.verdict import load_verdicts
     from cnnlint.rule import load_rules
     from cnnlint.trace.ops import parse_shape
 
@@ -438,7 +438,7 @@ def explain(rule: str) -> None:
     from cnnlint.config import did_you_mean
     from cnnlint.rule import load_rules
 
-    from cnnlint.probe.verdict import load_verdicts  # torch-free: probe verdicts explain too
+    from cnnlint.verdict import load_verdicts  # torch-free: probe verdicts explain too
 
     rules: dict[str, Any] = {**load_rules(), **load_verdicts()}
     by_key = {**{r.name: r for r in rules.values()}, **rules}

@@ -279,7 +279,7 @@ def _docs_url(value: Any, origin: str) -> str | None:
 def _probe_options(table: Any, origin: str) -> dict[str, Any]:
     if table == {}:
         return {}
-    from cnnlint.probe.verdict import load_verdicts  # torch-free; only configs that set any
+    from cnnlint.verdict import load_verdicts  # torch-free; only configs that set any
 
     return _rule_options(table, load_verdicts(), origin, section="probes", noun="probe")
 
@@ -290,7 +290,7 @@ def _models(table: Any, root: str, origin: str) -> list[Any]:
         raise ConfigError(f"{origin}: [tool.cnnlint.models] must be a table of tables")
     if not table:
         return []
-    from cnnlint.trace.targets import TargetError, parse_target  # torch-free
+    from cnnlint.targets import TargetError, parse_target
 
     targets = []
     for name, entry in table.items():

@@ -78,7 +78,7 @@ def render_rules_md() -> str:
 
 def _verdicts() -> list[str]:
     """The runtime probe's verdicts: `cnnlint explain` knows them, so the reference does."""
-    from cnnlint.probe.verdict import load_verdicts  # torch-free
+    from cnnlint.verdict import load_verdicts  # torch-free
 
     verdicts = load_verdicts()
     lines = ["", "# Runtime probe verdicts", "",

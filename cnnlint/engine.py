@@ -17,10 +17,8 @@ from cnnlint.cache import Cache, content_key, quick_key
 from cnnlint.config import Settings
 from cnnlint.extract.models import build_interp, extract_models, model_files
 from cnnlint.extract.training import extract_runs
-from cnnlint.extract.source import (
-    FileFacts, ReadError, analyse_source, module_name, notebook_cells, read_bytes,
-)
-from cnnlint.decoding import decode_python, read_python
+from cnnlint.extract.source import FileFacts, analyse_source, module_name
+from cnnlint.sources import ReadError, decode_python, notebook_cells, read_bytes, read_python
 from cnnlint.fanout import can_fork, fan_out, no_cyclic_gc
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.files import discover, display_path, matches

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 
 from cnnlint.config import DEFAULT_EXCLUDES
-from cnnlint.extract.source import is_given
+from cnnlint.sources import is_given
 from cnnlint.ignore import GitIgnored
 from cnnlint.notebook import NOTEBOOK_SUFFIX
 

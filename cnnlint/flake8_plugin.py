@@ -32,7 +32,7 @@ class CnnlintChecker:
         from cnnlint.cache import Cache
         from cnnlint.config import ConfigError, Flags, build_settings
         from cnnlint.engine import lint
-        from cnnlint.extract.source import forget_given_sources, provide_source
+        from cnnlint.sources import forget_given_sources, provide_source
         from cnnlint.rule import load_rules
 
         path = self.filename

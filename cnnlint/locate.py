@@ -7,8 +7,8 @@ import marshal
 from typing import Any
 
 from cnnlint.cache import Cache, content_key, quick_key
-from cnnlint.decoding import decode_python
-from cnnlint.extract.source import ReadError, file_spans, read_bytes, tree_spans
+from cnnlint.sources import ReadError, decode_python, read_bytes
+from cnnlint.extract.source import file_spans, tree_spans
 
 Span = tuple[int, int, int, int]
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from cnnlint.config import DEFAULT_EXCLUDES, find_config
-from cnnlint.extract.source import ReadError, is_given, read_bytes
+from cnnlint.sources import ReadError, is_given, read_bytes
 from cnnlint.files import WALKED_SUFFIXES, matches
 from cnnlint.ignore import GitIgnored
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnlint.decoding import decode_python
-from cnnlint.extract.source import ReadError
+from cnnlint.sources import ReadError, decode_python
 
 from helpers import BAD, run
 

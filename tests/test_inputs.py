@@ -1,15 +1,12 @@
-"""Where source comes from: notebooks, stdin (editors), .gitignore'd folders, encodings; and
+"""Where source comes from: notebooks, stdin (editors), .gitignore'd folders; and
 `--statistics`."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from cnnlint.decoding import decode_python
 from cnnlint.notebook import NotebookError, cell_position, joined_line, read_notebook
 from helpers import BAD, CLEAN, run
 
@@ -162,19 +159,3 @@ def test_respect_gitignore_in_the_config(in_tmp: Path) -> None:
     (in_tmp / "pyproject.toml").write_text("[tool.cnnlint]\nrespect-gitignore = 'no'\n")
     code, _, err = run(["--no-cache", "."])
     assert code == 2 and "`respect-gitignore` must be true or false" in err
-
-
-@pytest.mark.parametrize("data", [
-    b"# -*- coding: latin-1 -*-\nname = '\xe9'\n",
-    b"#!/usr/bin/env python\n# coding: latin-1\nname = '\xe9'\n",
-    b"x = 1\n# coding: latin-1\nname = '\xc3\xa9'\n",  # too late: Python reads UTF-8
-    b"\xef\xbb\xbfname = '\xc3\xa9'\n",
-])
-def test_sources_decode_as_python_decodes_them(tmp_path: Path, data: bytes) -> None:
-    script = tmp_path / "s.py"
-    script.write_bytes(data + b"print(name)\n")
-    python = subprocess.run([sys.executable, str(script)], capture_output=True,
-                            encoding="utf-8", check=True).stdout.strip()
-    namespace: dict[str, str] = {}
-    exec(decode_python(data), namespace)  # noqa: S102 - our own test data
-    assert namespace["name"] == python == "é"

@@ -20,7 +20,7 @@ from cnnlint.probe import runner  # noqa: E402
 from cnnlint.probe.measure import (  # noqa: E402
     LayerStats, Measurements, Recorder, batchnorm_noise,
 )
-from cnnlint.probe.verdict import load_verdicts  # noqa: E402
+from cnnlint.verdict import load_verdicts  # noqa: E402
 
 NETS = Path(__file__).parent / "fixtures" / "probe" / "nets.py"
 SMALL = (3, 8, 8)

@@ -76,7 +76,7 @@ def test_rules_package_refuses_a_second_name(monkeypatch: pytest.MonkeyPatch) ->
 def test_a_second_verdict_under_a_taken_code_is_refused() -> None:
     """A verdict registers through the rules' registry: a clash is an error, not a silent
     replacement of the first verdict."""
-    from cnnlint.probe.verdict import Verdict, load_verdicts
+    from cnnlint.verdict import Verdict, load_verdicts
 
     before = load_verdicts()
     first = before["CNN401"]
@@ -92,7 +92,7 @@ def test_a_second_verdict_under_a_taken_code_is_refused() -> None:
 def test_rules_and_verdicts_share_codes_and_names() -> None:
     """A rule cannot take a verdict's code or name, nor a verdict a rule's: `explain` and
     the selectors find both by either."""
-    from cnnlint.probe.verdict import Verdict, load_verdicts
+    from cnnlint.verdict import Verdict, load_verdicts
 
     verdict = next(iter(load_verdicts().values()))
 
@@ -114,7 +114,7 @@ def test_rules_and_verdicts_share_codes_and_names() -> None:
 
 
 def test_a_verdict_outside_the_probe_family_is_refused() -> None:
-    from cnnlint.probe.verdict import Verdict
+    from cnnlint.verdict import Verdict
 
     with pytest.raises(RegistryError, match="CNN4"):
         class Misfiled(Verdict):
@@ -129,7 +129,7 @@ INTERNAL_NOTES = re.compile(r"\b(?:DOMAIN|DESIGN|STYLE)(?:\.md)?\b")
 
 
 def test_documentation_stands_on_its_own() -> None:
-    from cnnlint.probe.verdict import load_verdicts
+    from cnnlint.verdict import load_verdicts
 
     from helpers import run
 

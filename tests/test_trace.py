@@ -13,7 +13,7 @@ import pytest
 
 from cnnlint import graph
 from cnnlint.trace import runner
-from cnnlint.trace.targets import TargetError, parse_target
+from cnnlint.targets import TargetError, parse_target
 
 from helpers import run
 

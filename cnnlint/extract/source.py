@@ -13,7 +13,7 @@ import libcst as cst
 
 from cnnlint.extract.lower import lower_module
 from cnnlint.extract.positions import compute_spans
-from cnnlint.notebook import NotebookError, is_notebook, read_notebook
+from cnnlint.sources import ReadError
 
 
 @dataclass
@@ -27,63 +27,12 @@ class FileFacts:
     lines: list[str] = field(default_factory=list)  # the source lines (suppressions, baselines)
 
 
-class ReadError(Exception):
-    """The file could not be read or decoded; the message says why."""
-
-
 def module_name(path: str) -> str:
     parts = os.path.normpath(os.path.splitext(path)[0]).replace(os.sep, "/").split("/")
     parts = [p for p in parts if p not in ("", ".", "..")]
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts)
-
-
-# Source given on standard input (`cnnlint - --stdin-filename PATH`), by absolute path: it
-# stands for the file on disk, which may not exist or may hold an older version.
-_GIVEN: dict[str, bytes] = {}
-# The line where each code cell starts, for every notebook read (absolute path -> starts).
-_NOTEBOOK_CELLS: dict[str, tuple[int, ...]] = {}
-
-
-def provide_source(path: str, data: bytes) -> None:
-    """Read `data` wherever `path` is read in this process (the editor's unsaved buffer)."""
-    _GIVEN[os.path.abspath(path)] = data
-
-
-def forget_given_sources() -> None:
-    _GIVEN.clear()
-
-
-def is_given(path: str) -> bool:
-    return os.path.abspath(path) in _GIVEN
-
-
-def notebook_cells(path: str) -> tuple[int, ...] | None:
-    """The cell start lines of a notebook read in this process, else None."""
-    return _NOTEBOOK_CELLS.get(os.path.abspath(path))
-
-
-def read_bytes(path: str) -> bytes:
-    """The Python source bytes of a file: the file itself, the text given on stdin for it,
-    or a notebook's code cells joined (see `cnnlint.notebook`)."""
-    data = _GIVEN.get(os.path.abspath(path))
-    if data is None:
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except IsADirectoryError:
-            raise ReadError("is a directory, not a Python file") from None
-        except OSError as exc:
-            raise ReadError(exc.strerror or str(exc)) from None
-    if is_notebook(path):
-        try:
-            notebook = read_notebook(data)
-        except NotebookError as exc:
-            raise ReadError(str(exc)) from None
-        _NOTEBOOK_CELLS[os.path.abspath(path)] = notebook.cell_starts
-        return notebook.text.encode("utf-8")
-    return data
 
 
 def _python_syntax_error(source: str) -> tuple[str, int, int] | None:

@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from cnnlint import ir
-from cnnlint.decoding import read_python
-from cnnlint.extract.source import ReadError
 from cnnlint.findings import ErrorEntry, Loc
+from cnnlint.sources import ReadError, read_python
+from cnnlint.targets import Target, TargetError
 from cnnlint.trace import fx_graph, hooks, ops
 from cnnlint.trace.targets import (
-    Target, TargetError, construct, contained, definition, import_file, required_parameters,
-    resolve, roots_for,
+    construct, contained, definition, import_file, required_parameters, resolve, roots_for,
 )
 
 FX, HOOKS = "torch.fx", "forward hooks"
