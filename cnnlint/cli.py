@@ -387,9 +387,10 @@ def diagnose(run_path: str, paths: tuple[str, ...], metrics: tuple[str, ...],
 
     RUN is a log file or a folder holding one: TensorBoard event files (needs the
     diagnose extra), a Lightning CSVLogger metrics.csv, or a CSV or JSON-lines file with a
-    step or epoch column. PATHS (default: .) are linted with every rule selected, and the
-    findings that explain each symptom are listed with it. Static: nothing is imported
-    or run.
+    step or epoch column. Metrics are found by their names (per-class ones too:
+    val_auc_class_3, val/acc_class0), or named with --metric. PATHS (default: .) are
+    linted with every rule selected, and the findings that explain each symptom are listed
+    with it. Static: nothing is imported or run.
     """
     from cnnlint.cache import Cache
     from cnnlint.config import ConfigError, Flags, build_settings

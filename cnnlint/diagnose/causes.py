@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
+from cnnlint.diagnose.curves import Curves
 from cnnlint.diagnose.symptoms import Symptom
 from cnnlint.findings import Finding
 
@@ -129,3 +132,25 @@ def explain(symptom: Symptom, findings: list[Finding]) -> list[Cause]:
             if finding.code == code:
                 causes.append(Cause(len(causes) + 1, story, finding))
     return causes
+
+
+def contradictions(curves: Curves, findings: list[Finding]) -> list[str]:
+    """Findings that the log itself contradicts: a log with validation metrics from a
+    script the linter saw validate nowhere (CNN202), a changing learning rate from one
+    it saw keep a constant rate (CNN209). Then the linted code is likely not the code that
+    wrote the log, and its findings explain the log less surely."""
+    validated = any(role.startswith("val_") for role in [*curves.roles, *curves.classes])
+    lr = curves.roles.get("lr")
+    scheduled = lr is not None and any(not math.isclose(a, b, rel_tol=1e-6)
+                                       for a, b in zip(lr.y, lr.y[1:]))
+    said = {"CNN202": (validated, "the log holds validation metrics",
+                       "no validation pass"),
+            "CNN209": (scheduled, "the logged learning rate changes",
+                       "one constant learning rate")}
+    notes = []
+    for f in findings:
+        seen, log, code = said.get(f.code, (False, "", ""))
+        if seen:
+            notes.append(f"{log}, but {f.code} {f.name} finds {code} in "
+                         f"{f.path}:{f.line}:{f.column}: was the log written by other code?")
+    return notes

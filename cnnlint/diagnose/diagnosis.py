@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnnlint.diagnose import DiagnoseError
-from cnnlint.diagnose.causes import Cause, explain as causes_of
+from cnnlint.diagnose.causes import Cause, contradictions, explain as causes_of
 from cnnlint.diagnose.curves import Curves, build
 from cnnlint.diagnose.logs import Run, find_sources, read
 from cnnlint.diagnose.metrics import EPOCH_NAMES, STEP_NAMES, Roles, match_roles
@@ -70,9 +70,10 @@ class Diagnosis:
     causes: list[list[Cause]]  # per symptom, in the same order
     errors: list[ErrorEntry]  # the lint run's (files it could not read)
     files: int  # how many files were linted
+    notes: list[str] = field(default_factory=list)  # findings the log contradicts
 
 
 def explain(observation: Observation, findings: list[Finding], errors: list[ErrorEntry],
             files: int) -> Diagnosis:
     return Diagnosis(observation, [causes_of(s, findings) for s in observation.symptoms],
-                     errors, files)
+                     errors, files, contradictions(observation.curves, findings))

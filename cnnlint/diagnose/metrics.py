@@ -163,12 +163,13 @@ def match_roles(names: Iterable[str], overrides: dict[str, str]) -> Roles:
         key = (match.rank, name)
         if match.role not in best or key < best[match.role]:
             best[match.role] = key
-    roles.series = {role: name for role, (_, name) in sorted(best.items())}
+    chosen = {role: name for role, (_, name) in best.items()}
     for role, name in overrides.items():
         if role in ("epoch", "step") and name not in names:
             continue  # a CSV or JSON column: the reader took it as the axis
         if name not in names:
             raise DiagnoseError(f"--metric {role}={name}: no metric named `{name}` in the "
                                 f"log (it has: {', '.join(sorted(names)) or 'nothing'})")
-        roles.series[role] = name
+        chosen[role] = name
+    roles.series = {role: chosen[role] for role in ROLES if role in chosen}
     return roles

@@ -63,7 +63,7 @@ def text(diagnosis: Diagnosis) -> str:
     described = _learning_rate(diagnosis)
     if described:
         lines.append(f"  {described}")
-    lines.extend(f"note: {note}" for note in seen.notes)
+    lines.extend(f"note: {note}" for note in [*seen.notes, *diagnosis.notes])
     for symptom, causes in zip(seen.symptoms, diagnosis.causes):
         lines.append("")
         lines.append(f"{symptom.name} [{symptom.severity}]: {SYMPTOMS[symptom.name][1]}")
@@ -136,7 +136,7 @@ def as_json(diagnosis: Diagnosis) -> str:
             "advice": ADVICE[s.name],
         } for s, causes in zip(seen.symptoms, diagnosis.causes)],
         "errors": [e.to_dict() for e in diagnosis.errors],
-        "notes": list(seen.notes),
+        "notes": [*seen.notes, *diagnosis.notes],
         "summary": summary(diagnosis),
     }
     return json.dumps(_plain(document), indent=2, allow_nan=False) + "\n"
@@ -144,6 +144,9 @@ def as_json(diagnosis: Diagnosis) -> str:
 
 # --- plot ----------------------------------------------------------------------------------
 
+# Symptoms are shaded in colours the curves (matplotlib's default cycle) do not use.
+_SYMPTOM_COLOURS = ("tab:red", "tab:purple", "tab:olive", "tab:cyan", "tab:brown",
+                    "tab:pink", "tab:gray")
 _PANELS = (("loss", ("train_loss", "val_loss")),
            ("accuracy / AUC", ("train_acc", "val_acc", "train_auc", "val_auc")),
            ("learning rate", ("lr",)))
@@ -165,7 +168,6 @@ def plot(diagnosis: Diagnosis, path: str) -> None:
               if roles or (title.startswith("accuracy") and curves.classes)]
     figure, axes = plt.subplots(len(panels), 1, figsize=(9, 3.2 * len(panels)),
                                 sharex=True, squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for (title, roles), axis in zip(panels, axes[:, 0]):
         shown = set(roles)
         for role in roles:
@@ -180,6 +182,9 @@ def plot(diagnosis: Diagnosis, path: str) -> None:
                 for c in labels.values():
                     axis.plot(c.x, c.y, linewidth=0.8, linestyle=":", label=c.name)
                     shown.add(c.name)
+        if title == "loss" and seen.num_classes:
+            axis.axhline(math.log(seen.num_classes), linestyle=":", color="black",
+                         label=f"ln {seen.num_classes} (a uniform guess)")
         finite = [v for r in roles for v in curves.roles[r].y if math.isfinite(v)]
         if title != "accuracy / AUC" and finite and min(finite) > 0 and \
                 max(finite) / min(finite) > 100:
@@ -187,11 +192,12 @@ def plot(diagnosis: Diagnosis, path: str) -> None:
         for index, symptom in enumerate(seen.symptoms):
             if not shown & set(symptom.series):
                 continue
-            colour = colours[index % len(colours)]
+            colour = _SYMPTOM_COLOURS[index % len(_SYMPTOM_COLOURS)]
             axis.axvspan(symptom.start, symptom.end, alpha=0.12, color=colour,
                          label=symptom.name)
             if symptom.mark is not None:
-                axis.axvline(symptom.mark, linestyle="--", color=colour)
+                axis.axvline(symptom.mark, linestyle="--", color=colour,
+                             label=f"{symptom.name}: {curves.at(symptom.mark)}")
         axis.set_title(title)
         axis.legend(fontsize=7, loc="best")
     axes[-1, 0].set_xlabel(curves.unit)

@@ -120,7 +120,10 @@ def _score(value: float) -> str:
 
 def generalisation_gap(curves: Curves, t: Thresholds, num_classes: int | None
                        ) -> list[Symptom]:
-    """Train far better than validation at the end, and wider than at the start."""
+    """Train far better than validation at the end, and wider than at the start. Judged
+    on accuracy (else AUC) when both are logged; on the ratio of the losses only when not:
+    a validation loss above the training loss with equal accuracies is a model less sure
+    of new images, not one that fails on them."""
     w = t.window
     for kind in ("acc", "auc"):
         train, val = curves.roles.get(f"train_{kind}"), curves.roles.get(f"val_{kind}")
@@ -131,17 +134,18 @@ def generalisation_gap(curves: Curves, t: Thresholds, num_classes: int | None
             continue
         gaps = [a - b for a, b in zip(tr, va)]
         end, start = _mean(gaps[-w:]), _mean(gaps[:w])
-        if end >= t.gap_accuracy and end - start >= t.gap_accuracy / 2:
-            since = next(x for x, g in zip(xs, gaps) if g >= t.gap_accuracy)
-            return [Symptom(
-                "generalisation-gap",
-                f"`{train.name}` {_score(_mean(tr[-w:]))} vs `{val.name}` "
-                f"{_score(_mean(va[-w:]))} at the end ({curves.span(xs[-w], xs[-1])}): a gap "
-                f"of {_score(end)}, up from {_score(start)} at the start; above "
-                f"{_score(t.gap_accuracy)} since {curves.at(since)}",
-                (f"train_{kind}", f"val_{kind}"), since, xs[-1],
-                {"metric": kind, "train_end": _mean(tr[-w:]), "val_end": _mean(va[-w:]),
-                 "gap_end": end, "gap_start": start, "since": since})]
+        if end < t.gap_accuracy or end - start < t.gap_accuracy / 2:
+            return []
+        since = next(x for x, g in zip(xs, gaps) if g >= t.gap_accuracy)
+        return [Symptom(
+            "generalisation-gap",
+            f"`{train.name}` {_score(_mean(tr[-w:]))} vs `{val.name}` "
+            f"{_score(_mean(va[-w:]))} at the end ({curves.span(xs[-w], xs[-1])}): a gap "
+            f"of {_score(end)}, up from {_score(start)} at the start; above "
+            f"{_score(t.gap_accuracy)} since {curves.at(since)}",
+            (f"train_{kind}", f"val_{kind}"), since, xs[-1],
+            {"metric": kind, "train_end": _mean(tr[-w:]), "val_end": _mean(va[-w:]),
+             "gap_end": end, "gap_start": start, "since": since})]
     train, val = curves.roles.get("train_loss"), curves.roles.get("val_loss")
     if train is None or val is None:
         return []
