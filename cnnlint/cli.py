@@ -147,8 +147,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
         raise UsageProblem(str(exc)) from None
     cache = None if no_cache else Cache(Cache.location(cache_dir, settings.root))
     if jobs is None:
-        single = len(targets) == 1 and os.path.isfile(targets[0])
-        jobs = 1 if single else (os.cpu_count() or 1)
+        jobs = _default_jobs(targets)
     tracing = _trace_settings(trace, models, input_shape, settings)
     result = lint(targets, settings, rules, cache=cache, jobs=jobs, trace=tracing)
     if result.missing:
@@ -173,6 +172,18 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
                            colour=use_colour, notes=notes, partly_read=result.partly_read())
     _write(text, output, use_colour)
     sys.exit(exit_code(findings, bool(result.errors), settings.fail_on, exit_zero))
+
+
+def _default_jobs(targets: list[str]) -> int:
+    single = len(targets) == 1 and os.path.isfile(targets[0])
+    return 1 if single else (os.cpu_count() or 1)
+
+
+def _need_matplotlib() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageProblem("--plot needs matplotlib: pip install 'cnnlint[plot]'")
 
 
 def _trace_settings(trace: bool | None, models: tuple[str, ...], input_shape: str | None,
@@ -251,10 +262,7 @@ def probe(target: str, args_json: str | None, input_shape: str | None,
     if not torch_available():
         raise UsageProblem(f"probe: {TORCH_MISSING}")
     if plot_path:
-        import importlib.util
-
-        if importlib.util.find_spec("matplotlib") is None:
-            raise UsageProblem("--plot needs matplotlib: pip install 'cnnlint[plot]'")
+        _need_matplotlib()
     settings = _probe_settings(target, args_json, input_shape, num_classes, batch_size,
                                steps, optimizer, lr, device, seed, data, config, fmt, output)
     from cnnlint.probe.output import as_json, plot, text
@@ -394,19 +402,15 @@ def diagnose(run_path: str, paths: tuple[str, ...], metrics: tuple[str, ...],
     """
     from cnnlint.cache import Cache
     from cnnlint.config import ConfigError, Flags, build_settings
-    from cnnlint.diagnose import DiagnoseError
+    from cnnlint.diagnose import DiagnoseError, diagnosis
     from cnnlint.diagnose import report as diagnose_report
-    from cnnlint.diagnose.diagnosis import explain, observe
     from cnnlint.diagnose.metrics import parse_overrides
     from cnnlint.diagnose.symptoms import Thresholds
     from cnnlint.engine import lint
     from cnnlint.rule import load_rules
 
     if plot_path:
-        import importlib.util
-
-        if importlib.util.find_spec("matplotlib") is None:
-            raise UsageProblem("--plot needs matplotlib: pip install 'cnnlint[plot]'")
+        _need_matplotlib()
     targets = list(paths) or ["."]
     rules = load_rules()
     try:
@@ -414,17 +418,15 @@ def diagnose(run_path: str, paths: tuple[str, ...], metrics: tuple[str, ...],
     except ConfigError as exc:
         raise UsageProblem(str(exc)) from None
     try:
-        seen = observe(run_path, parse_overrides(metrics),
-                       settings.diagnose_options or Thresholds(), num_classes)
+        seen = diagnosis.observe(run_path, parse_overrides(metrics),
+                                 settings.diagnose_options or Thresholds(), num_classes)
     except DiagnoseError as exc:
         raise UsageProblem(str(exc)) from None
     cache = None if no_cache else Cache(Cache.location(None, settings.root))
-    single = len(targets) == 1 and os.path.isfile(targets[0])
-    result = lint(targets, settings, rules, cache=cache,
-                  jobs=1 if single else (os.cpu_count() or 1))
+    result = lint(targets, settings, rules, cache=cache, jobs=_default_jobs(targets))
     if result.missing:
         raise UsageProblem(f"path does not exist: {result.missing[0]}")
-    found = explain(seen, result.findings, result.errors, len(result.files))
+    found = diagnosis.explain(seen, result.findings, result.errors, len(result.files))
     if plot_path:
         try:
             diagnose_report.plot(found, plot_path)

@@ -33,12 +33,12 @@ def curves(periods: str = "epochs", **roles: list[float]) -> Curves:
     """Curves with one value per epoch for each role given."""
     made = Curves("epoch" if periods == "epochs" else "step", periods)
     for role, values in roles.items():
-        made.roles[role] = Curve(role, list(range(len(values))), list(values), values[0])
+        made.roles[role] = Curve(role, list(range(len(values))), list(values))
     return made
 
 
 def with_classes(made: Curves, role: str, per_class: dict[str, list[float]]) -> Curves:
-    made.classes[role] = {label: Curve(f"{role}_class_{label}", list(range(len(v))), v, v[0])
+    made.classes[role] = {label: Curve(f"{role}_class_{label}", list(range(len(v))), v)
                           for label, v in per_class.items()}
     return made
 
@@ -109,7 +109,6 @@ def test_an_epoch_scalar_maps_steps_to_epochs() -> None:
     made = build(run, match_roles(run.series, {}))
     assert (made.unit, made.periods) == ("epoch", "epochs")
     assert made.roles["train_loss"].x == [0, 1] and made.roles["train_loss"].y == [3.0, 2.0]
-    assert made.roles["train_loss"].first == 4.0
     assert made.roles["val_loss"].y == [2.5, 1.5]
 
 
@@ -288,6 +287,8 @@ def test_oscillation_of_the_training_loss() -> None:
     (symptom,) = oscillation(made, T, None)
     assert symptom.evidence == {"reversals": 4, "largest_swing": 1.0}
     assert (symptom.start, symptom.end) == (0, 5)
+    assert symptom.message == ("`train_loss` swings by 25% or more and turns 4 times between "
+                               "epoch 0 and epoch 5 (largest swing 100%)")
 
 
 def test_small_or_one_way_swings_are_no_oscillation() -> None:

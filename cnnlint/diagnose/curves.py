@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 from cnnlint.diagnose.logs import Point, Run
@@ -34,12 +35,10 @@ class Curve:
     name: str  # the series' name in the log
     x: list[int]  # epochs or steps, ascending
     y: list[float]
-    first: float  # the first value logged, before any averaging (a per-step loss's first)
 
-    def window(self, size: int, end: bool = True) -> float:
-        """The mean of the last (or first) `size` values."""
-        values = self.y[-size:] if end else self.y[:size]
-        return sum(values) / len(values)
+    def window(self, size: int) -> float:
+        """The mean of the last `size` values."""
+        return mean(self.y[-size:])
 
 
 @dataclass
@@ -57,19 +56,8 @@ class Curves:
         return self.at(start) if start == end else f"{self.unit}s {start}-{end}"
 
 
-def _mean(values: list[float]) -> float:
+def mean(values: list[float]) -> float:
     return sum(values) / len(values)  # NaN and inf stay visible: they are evidence
-
-
-def _grouped(points: list[tuple[int, float]]) -> tuple[list[int], list[float]]:
-    groups: dict[int, list[float]] = {}
-    for key, value in points:
-        groups.setdefault(key, []).append(value)
-    keys = sorted(groups)
-    return keys, [_mean(groups[k]) for k in keys]
-
-
-Reduce = Callable[[list[Point]], tuple[list[int], list[float]]]
 
 
 def _epoch_lookup(run: Run, roles: Roles) -> Callable[[Point], int | None]:
@@ -90,74 +78,81 @@ def _epoch_lookup(run: Run, roles: Roles) -> Callable[[Point], int | None]:
     return epoch_of
 
 
+def _round_of(boundaries: list[int]) -> Callable[[Point], int | None]:
+    """A function from a point to the step of the validation that ends its period; None
+    after the last validation (an unfinished period) or without a step."""
+    def round_of(point: Point) -> int | None:
+        if point.step is None:
+            return None
+        index = bisect.bisect_left(boundaries, point.step)
+        return boundaries[index] if index < len(boundaries) else None
+
+    return round_of
+
+
+def _by_period(points: list[Point], period: Callable[[Point], int | None]
+               ) -> tuple[list[int], list[float]]:
+    groups: dict[int, list[float]] = {}
+    for point in points:
+        key = period(point)
+        if key is not None:
+            groups.setdefault(key, []).append(point.value)
+    keys = sorted(groups)
+    return keys, [mean(groups[k]) for k in keys]
+
+
+def _by_window(points: list[Point]) -> tuple[list[int], list[float]]:
+    """Each step its own period, or windows of consecutive points when there are more
+    than MAX_PERIODS; a window is placed at its last step."""
+    if len(points) <= MAX_PERIODS:
+        return _by_period(points, lambda p: p.step)
+    keyed = sorted((p.step, p.value) for p in points if p.step is not None)
+    size = math.ceil(len(keyed) / MAX_PERIODS)
+    chunks = [keyed[i:i + size] for i in range(0, len(keyed), size)]
+    return [c[-1][0] for c in chunks], [mean([v for _, v in c]) for c in chunks]
+
+
 def build(run: Run, roles: Roles) -> Curves:
     chosen = {role: name for role, name in roles.series.items() if role not in ("epoch", "step")}
-    per_class = roles.classes
     every = [run.series[n] for n in chosen.values()] + [
-        run.series[n] for labels in per_class.values() for n in labels.values()]
+        run.series[n] for labels in roles.classes.values() for n in labels.values()]
     epoch_of = _epoch_lookup(run, roles)
+    boundaries = next((sorted({p.step for p in run.series[chosen[r]] if p.step is not None})
+                       for r in _VALIDATION_ORDER if r in chosen), [])
+    reduce: Callable[[list[Point]], tuple[list[int], list[float]]]
     if every and all(any(epoch_of(p) is not None for p in points) for points in every):
         curves = Curves("epoch", "epochs")
-
-        def reduce(points: list[Point]) -> tuple[list[int], list[float]]:
-            return _grouped([(e, p.value) for p in points
-                             if (e := epoch_of(p)) is not None])
+        reduce = partial(_by_period, period=epoch_of)
+    elif boundaries:
+        curves = Curves("step", "validation rounds")
+        reduce = partial(_by_period, period=_round_of(boundaries))
+        left_out = sum(1 for points in every for p in points
+                       if p.step is not None and p.step > boundaries[-1])
+        if left_out:
+            curves.notes.append(f"{left_out} value{'s' if left_out != 1 else ''} logged "
+                                "after the last validation (an unfinished period) left out")
     else:
-        boundaries = next((sorted({p.step for p in run.series[chosen[r]] if p.step is not None})
-                           for r in _VALIDATION_ORDER if r in chosen), [])
-        if boundaries:
-            curves = Curves("step", "validation rounds")
-            left_out = 0
-
-            def reduce(points: list[Point]) -> tuple[list[int], list[float]]:
-                nonlocal left_out
-                keyed = []
-                for p in points:
-                    if p.step is None:
-                        continue
-                    index = bisect.bisect_left(boundaries, p.step)
-                    if index == len(boundaries):
-                        left_out += 1  # after the last validation: an unfinished period
-                        continue
-                    keyed.append((boundaries[index], p.value))
-                return _grouped(keyed)
-        else:
-            curves = Curves("step", "points")
-
-            def reduce(points: list[Point]) -> tuple[list[int], list[float]]:
-                keyed = sorted((p.step if p.step is not None else i, p.value)
-                               for i, p in enumerate(points))
-                if len(keyed) <= MAX_PERIODS:
-                    return _grouped(keyed)
-                curves.periods = "windows"
-                size = math.ceil(len(keyed) / MAX_PERIODS)
-                chunks = [keyed[i:i + size] for i in range(0, len(keyed), size)]
-                return [c[-1][0] for c in chunks], [_mean([v for _, v in c]) for c in chunks]
-
+        long = any(len(points) > MAX_PERIODS for points in every)
+        curves = Curves("step", "windows" if long else "points")
+        reduce = _by_window
+        if long:
+            curves.notes.append("no epochs or validation in the log: long series are "
+                                f"averaged over windows of steps ({MAX_PERIODS} at most)")
     for role, name in chosen.items():
-        curve = _curve(name, run.series[name], reduce)
-        if curve is not None:
+        x, y = reduce(run.series[name])
+        if x:
+            curve = Curve(name, x, y)
             curves.roles[role] = _fraction(curve, role, curves.notes, f"`{name}`")
-    for role, labels in per_class.items():
+    for role, labels in roles.classes.items():
         notes: list[str] = []
         for label, name in sorted(labels.items()):
-            curve = _curve(name, run.series[name], reduce)
-            if curve is not None:
+            x, y = reduce(run.series[name])
+            if x:
+                curve = Curve(name, x, y)
                 curves.classes.setdefault(role, {})[label] = _fraction(
                     curve, role, notes, f"the per-class `{role}` metrics")
         curves.notes.extend(dict.fromkeys(notes))
-    if curves.periods == "validation rounds" and left_out:
-        curves.notes.append(f"{left_out} value{'s' if left_out != 1 else ''} logged after the "
-                            "last validation (an unfinished period) left out")
-    if curves.periods == "windows":
-        curves.notes.append(f"no epochs or validation in the log: long series are averaged "
-                            f"over windows of steps ({MAX_PERIODS} at most)")
     return curves
-
-
-def _curve(name: str, points: list[Point], reduce: Reduce) -> Curve | None:
-    x, y = reduce(points)
-    return Curve(name, x, y, points[0].value) if x else None
 
 
 def _fraction(curve: Curve, role: str, notes: list[str], what: str) -> Curve:
@@ -166,5 +161,5 @@ def _fraction(curve: Curve, role: str, notes: list[str], what: str) -> Curve:
         finite = [v for v in curve.y if math.isfinite(v)]
         if finite and 1.0 < max(finite) <= 100.0:
             notes.append(f"{what} read as percentages")
-            return Curve(curve.name, curve.x, [v / 100 for v in curve.y], curve.first / 100)
+            return Curve(curve.name, curve.x, [v / 100 for v in curve.y])
     return curve

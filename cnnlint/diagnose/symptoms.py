@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from cnnlint.diagnose.curves import Curve, Curves
+from cnnlint.diagnose.curves import Curve, Curves, mean
 from cnnlint.options import RuleOptions
 from cnnlint.probe.verdict import fmt
 
@@ -106,10 +106,6 @@ def _paired(a: Curve, b: Curve) -> tuple[list[int], list[float], list[float]]:
     return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
-
-
 def _score(value: float) -> str:
     """An accuracy or AUC, as people read them: two decimals."""
     return f"{value:.2f}"
@@ -133,18 +129,18 @@ def generalisation_gap(curves: Curves, t: Thresholds, num_classes: int | None
         if len(xs) <= w:
             continue
         gaps = [a - b for a, b in zip(tr, va)]
-        end, start = _mean(gaps[-w:]), _mean(gaps[:w])
+        end, start = mean(gaps[-w:]), mean(gaps[:w])
         if end < t.gap_accuracy or end - start < t.gap_accuracy / 2:
             return []
         since = next(x for x, g in zip(xs, gaps) if g >= t.gap_accuracy)
         return [Symptom(
             "generalisation-gap",
-            f"`{train.name}` {_score(_mean(tr[-w:]))} vs `{val.name}` "
-            f"{_score(_mean(va[-w:]))} at the end ({curves.span(xs[-w], xs[-1])}): a gap "
+            f"`{train.name}` {_score(mean(tr[-w:]))} vs `{val.name}` "
+            f"{_score(mean(va[-w:]))} at the end ({curves.span(xs[-w], xs[-1])}): a gap "
             f"of {_score(end)}, up from {_score(start)} at the start; above "
             f"{_score(t.gap_accuracy)} since {curves.at(since)}",
             (f"train_{kind}", f"val_{kind}"), since, xs[-1],
-            {"metric": kind, "train_end": _mean(tr[-w:]), "val_end": _mean(va[-w:]),
+            {"metric": kind, "train_end": mean(tr[-w:]), "val_end": mean(va[-w:]),
              "gap_end": end, "gap_start": start, "since": since})]
     train, val = curves.roles.get("train_loss"), curves.roles.get("val_loss")
     if train is None or val is None:
@@ -153,17 +149,17 @@ def generalisation_gap(curves: Curves, t: Thresholds, num_classes: int | None
     if len(xs) <= w or min(tr + va) <= 0:
         return []
     ratios = [b / a for a, b in zip(tr, va)]
-    end, start = _mean(ratios[-w:]), _mean(ratios[:w])
+    end, start = mean(ratios[-w:]), mean(ratios[:w])
     if end >= t.gap_loss_ratio and end - start >= (t.gap_loss_ratio - 1) / 2:
         since = next(x for x, r in zip(xs, ratios) if r >= t.gap_loss_ratio)
         return [Symptom(
             "generalisation-gap",
-            f"`{val.name}` {fmt(_mean(va[-w:]))} is {fmt(end)}x `{train.name}` "
-            f"{fmt(_mean(tr[-w:]))} at the end ({curves.span(xs[-w], xs[-1])}), up from "
+            f"`{val.name}` {fmt(mean(va[-w:]))} is {fmt(end)}x `{train.name}` "
+            f"{fmt(mean(tr[-w:]))} at the end ({curves.span(xs[-w], xs[-1])}), up from "
             f"{fmt(start)}x at the start; above {fmt(t.gap_loss_ratio)}x since "
             f"{curves.at(since)}",
             ("train_loss", "val_loss"), since, xs[-1],
-            {"metric": "loss", "train_end": _mean(tr[-w:]), "val_end": _mean(va[-w:]),
+            {"metric": "loss", "train_end": mean(tr[-w:]), "val_end": mean(va[-w:]),
              "ratio_end": end, "ratio_start": start, "since": since})]
     return []
 
@@ -188,7 +184,7 @@ def missed_early_stop(curves: Curves, t: Thresholds, num_classes: int | None
         if after < t.stop_patience:
             continue
         size = min(t.window, after)
-        val_end, train_end = _mean(va[-size:]), _mean(tr[-size:])
+        val_end, train_end = mean(va[-size:]), mean(tr[-size:])
         worse = sign * (val_end - va[best]) / abs(va[best]) if va[best] else 0.0
         better = sign * (tr[best] - train_end) / abs(tr[best]) if tr[best] else 0.0
         if worse >= t.stop_rise and better >= t.min_improvement:
@@ -271,7 +267,7 @@ def divergence(curves: Curves, t: Thresholds, num_classes: int | None) -> list[S
         return []
     y = loss.y
     size = min(t.window, len(y) - 1)
-    end = _mean(y[-size:])
+    end = mean(y[-size:])
     lowest = min(range(len(y) - size), key=lambda i: y[i])
     limits = [(y[0] * (1 + t.divergence_rise), f"its first value {fmt(y[0])}", 0),
               (y[lowest] * (1 + t.divergence_from_best),
@@ -312,7 +308,7 @@ def oscillation(curves: Curves, t: Thresholds, num_classes: int | None) -> list[
             first, last = curve.x[swings[0][0] - 1], curve.x[reversals[-1][0]]
             found.append(Symptom(
                 "oscillation",
-                f"`{curve.name}` swings by {fmt(t.oscillation_swing)} or more and turns "
+                f"`{curve.name}` swings by {t.oscillation_swing:.0%} or more and turns "
                 f"{len(reversals)} times between {curves.at(first)} and {curves.at(last)} "
                 f"(largest swing {largest:.0%})",
                 (role,), first, last,
@@ -342,7 +338,7 @@ def class_left_behind(curves: Curves, t: Thresholds, num_classes: int | None
             others = [v for other, v in ends.items() if other != label]
             if label in seen or not others:
                 continue
-            rest = _mean(others)
+            rest = mean(others)
             if value <= chance + t.class_margin and rest >= chance + t.class_others:
                 seen.add(label)
                 curve = labels[label]
