@@ -221,7 +221,7 @@ def write_lightning_csv(history: History, folder: Path) -> Path:
                      "train_acc_epoch": row["train_acc"]})
     keys = sorted({key for row in rows for key in row})
     path = folder / "lightning_logs" / "version_0" / "metrics.csv"
-    path.parent.mkdir(parents=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=keys, restval="")
         writer.writeheader()
