@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, Protocol, Sequence
 
 import click
 
 from cnnlint import __version__
-from cnnlint.findings import SEVERITIES, Finding, severity_rank
+from cnnlint.findings import SEVERITIES, severity_rank
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -28,7 +28,15 @@ class UsageProblem(click.ClickException):
     exit_code = EXIT_ERROR
 
 
-def exit_code(findings: list[Finding], had_errors: bool, fail_on: str, exit_zero: bool) -> int:
+class _Graded(Protocol):
+    """What the exit code reads: a lint finding, or a symptom of `diagnose`."""
+
+    @property
+    def severity(self) -> str: ...
+
+
+def exit_code(findings: Sequence[_Graded], had_errors: bool, fail_on: str,
+              exit_zero: bool) -> int:
     if had_errors:
         return EXIT_ERROR
     if exit_zero or fail_on == "never":
@@ -191,8 +199,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
         settings.respect_gitignore = respect_gitignore
     cache = None if no_cache else Cache(Cache.location(cache_dir, settings.root))
     if jobs is None:
-        single = len(targets) == 1 and os.path.isfile(targets[0])
-        jobs = 1 if single else (os.cpu_count() or 1)
+        jobs = _default_jobs(targets)
     tracing = _trace_settings(trace, models, input_shape, settings)
     try:
         result = lint(targets, settings, rules, cache=cache, jobs=jobs, trace=tracing)
@@ -250,6 +257,18 @@ def _stdin_targets(targets: list[str], stdin_filename: str | None) -> list[str]:
     name = stdin_filename or "-"
     provide_source(name, sys.stdin.buffer.read())
     return [name]
+
+
+def _default_jobs(targets: list[str]) -> int:
+    single = len(targets) == 1 and os.path.isfile(targets[0])
+    return 1 if single else (os.cpu_count() or 1)
+
+
+def _need_matplotlib() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageProblem("--plot needs matplotlib: pip install 'cnnlint[plot]'")
 
 
 def _trace_settings(trace: bool | None, models: tuple[str, ...], input_shape: str | None,
@@ -330,10 +349,7 @@ def probe(target: str, args_json: str | None, input_shape: str | None,
     if not torch_available():
         raise UsageProblem(f"probe: {TORCH_MISSING}")
     if plot_path:
-        import importlib.util
-
-        if importlib.util.find_spec("matplotlib") is None:
-            raise UsageProblem("--plot needs matplotlib: pip install 'cnnlint[plot]'")
+        _need_matplotlib()
     settings = _probe_settings(target, args_json, input_shape, num_classes, batch_size,
                                steps, optimizer, lr, device, seed, data, config, fmt, output)
     from cnnlint.probe.output import as_json, plot, text
@@ -410,6 +426,103 @@ def _progress(step: int, steps: int, loss: float) -> None:
 def _clear_progress(settings: Any) -> None:
     if settings.progress is not None:
         click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
+
+
+class _DiagnoseCommand(click.Command):
+    """Its help ends with the metric roles and the thresholds, read from the diagnose
+    package only when help is asked for (a lint run never imports it)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from cnnlint.diagnose.metrics import ROLES
+        from cnnlint.diagnose.symptoms import THRESHOLD_HELP, Thresholds
+
+        defaults = {k.replace("_", "-"): v for k, v in Thresholds.defaults().items()}
+        for title, rows in (
+                ("Roles (--metric ROLE=NAME; found by name when not given)", ROLES),
+                ("Thresholds ([tool.cnnlint.diagnose] in pyproject.toml)",
+                 {f"{k} = {defaults[k]}": v for k, v in THRESHOLD_HELP.items()})):
+            with formatter.section(title):
+                formatter.write_dl(list(rows.items()))
+        formatter.write_paragraph()
+        formatter.write_text(DIAGNOSE_EXIT_HELP)
+
+
+DIAGNOSE_EXIT_HELP = """\b
+Exit codes:
+  0  no symptom at or above --fail-on (default: warning)
+  1  at least one symptom at or above --fail-on
+  2  bad input: a missing folder, an unreadable log, no recognisable
+     metrics, a configuration error, a code file that cannot be read
+--exit-zero turns 1 into 0; 2 stays 2."""
+
+
+@cli.command(cls=_DiagnoseCommand)
+@click.argument("run_path", metavar="RUN", type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--metric", "metrics", multiple=True, metavar="ROLE=NAME",
+              help="Which logged series plays a role, e.g. val_loss=valid/loss. Repeatable.")
+@click.option("--num-classes", type=click.IntRange(min=2),
+              help="Number of classes, for ln C (the loss of a uniform guess) and chance "
+                   "level [default: the number of per-class metrics].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="FILE.png",
+              help="Plot the curves with the symptoms marked (needs the plot extra).")
+@click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]),
+              help="Lowest severity of a symptom that makes the exit code 1 "
+                   "[default: warning].")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even with symptoms (2 stays 2).")
+@click.option("--config", type=click.Path(), help="Read [tool.cnnlint] from this file.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write lint's cache.")
+def diagnose(run_path: str, paths: tuple[str, ...], metrics: tuple[str, ...],
+             num_classes: int | None, fmt: str, output: str | None, plot_path: str | None,
+             fail_on: str | None, exit_zero: bool, config: str | None, no_cache: bool) -> None:
+    """Name the symptoms in a training's logged metrics, and rank their causes in the code.
+
+    RUN is a log file or a folder holding one: TensorBoard event files (needs the
+    diagnose extra), a Lightning CSVLogger metrics.csv, or a CSV or JSON-lines file with a
+    step or epoch column. Metrics are found by their names (per-class ones too:
+    val_auc_class_3, val/acc_class0), or named with --metric. PATHS (default: .) are
+    linted with every rule selected, and the findings that explain each symptom are listed
+    with it. Static: nothing is imported or run.
+    """
+    from cnnlint.cache import Cache
+    from cnnlint.config import ConfigError, Flags, build_settings
+    from cnnlint.diagnose import DiagnoseError, diagnosis
+    from cnnlint.diagnose import report as diagnose_report
+    from cnnlint.diagnose.metrics import parse_overrides
+    from cnnlint.diagnose.symptoms import Thresholds
+    from cnnlint.engine import lint
+    from cnnlint.rule import load_rules
+
+    if plot_path:
+        _need_matplotlib()
+    targets = list(paths) or ["."]
+    rules = load_rules()
+    try:
+        settings = build_settings(targets, Flags(select=["ALL"], config=config), rules)
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from None
+    try:
+        seen = diagnosis.observe(run_path, parse_overrides(metrics),
+                                 settings.diagnose_options or Thresholds(), num_classes)
+    except DiagnoseError as exc:
+        raise UsageProblem(str(exc)) from None
+    cache = None if no_cache else Cache(Cache.location(None, settings.root))
+    result = lint(targets, settings, rules, cache=cache, jobs=_default_jobs(targets))
+    if result.missing:
+        raise UsageProblem(f"path does not exist: {result.missing[0]}")
+    found = diagnosis.explain(seen, result.findings, result.errors, len(result.files))
+    if plot_path:
+        try:
+            diagnose_report.plot(found, plot_path)
+        except OSError as exc:
+            raise UsageProblem(f"cannot write {plot_path}: {exc.strerror}") from None
+    _write(diagnose_report.as_json(found) if fmt == "json" else diagnose_report.text(found),
+           output)
+    sys.exit(exit_code(seen.symptoms, bool(result.errors), fail_on or settings.fail_on,
+                       exit_zero))
 
 
 @cli.command("rules")

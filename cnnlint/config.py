@@ -19,7 +19,7 @@ DEFAULT_EXCLUDES = (".git", ".venv", "venv", "build", "dist", "__pycache__", ".t
 FAIL_ON = (*SEVERITIES, "never")
 KNOWN_KEYS = ("select", "extend-select", "ignore", "exclude", "per-file-ignores", "fail-on",
               "rules", "trace", "trace-timeout", "models", "probes", "respect-gitignore",
-              "docs-url")
+              "docs-url", "diagnose")
 MODEL_KEYS = ("target", "args", "input-shape")
 
 
@@ -56,6 +56,7 @@ class Settings:
     respect_gitignore: bool = True  # skip what .gitignore ignores when walking folders
     trace_timeout: float = 120.0  # seconds one model may take to import, build and trace
     docs_url: str | None = None  # where the rule reference is published (SARIF helpUri)
+    diagnose_options: Any = None  # [tool.cnnlint.diagnose]: diagnose's Thresholds, if set
 
 
 def find_config(paths: Iterable[str]) -> str | None:
@@ -171,25 +172,32 @@ def _rule_options(table: Any, rules: dict[str, Any], origin: str,
         if not isinstance(values, dict):
             raise ConfigError(f"{origin}: [tool.cnnlint.{section}.{key}] must be a table")
         rule = rules[code]
-        defaults = rule.option_defaults()
-        changes: dict[str, Any] = {}
-        for option, value in values.items():
-            if option not in defaults:
-                known = ", ".join(defaults) or "none"
-                raise ConfigError(
-                    f"{origin}: {noun} `{rule.name}` has no option `{option}`"
-                    f"{did_you_mean(option, defaults)} (its options: {known})")
-            default = defaults[option]
-            ok = isinstance(value, type(default)) or (
-                isinstance(default, float) and isinstance(value, int)
-                and not isinstance(value, bool))
-            if not ok or (isinstance(value, bool) and not isinstance(default, bool)):
-                raise ConfigError(
-                    f"{origin}: option `{option}` of {noun} `{rule.name}` must be "
-                    f"{type(default).__name__}, not {type(value).__name__}")
-            changes[option.replace("-", "_")] = value
-        overrides[code] = rule.Options().replace(**changes)
+        overrides[code] = _checked_options(values, rule.Options, f"{noun} `{rule.name}`",
+                                           origin)
     return overrides
+
+
+def _checked_options(values: dict[str, Any], options: Any, owner: str, origin: str) -> Any:
+    """`options` (a RuleOptions class) set from a config table (kebab-case keys), each
+    value checked against its default's type."""
+    defaults = {name.replace("_", "-"): value for name, value in options.defaults().items()}
+    changes: dict[str, Any] = {}
+    for option, value in values.items():
+        if option not in defaults:
+            known = ", ".join(defaults) or "none"
+            raise ConfigError(
+                f"{origin}: {owner} has no option `{option}`"
+                f"{did_you_mean(option, defaults)} (its options: {known})")
+        default = defaults[option]
+        ok = isinstance(value, type(default)) or (
+            isinstance(default, float) and isinstance(value, int)
+            and not isinstance(value, bool))
+        if not ok or (isinstance(value, bool) and not isinstance(default, bool)):
+            raise ConfigError(
+                f"{origin}: option `{option}` of {owner} must be "
+                f"{type(default).__name__}, not {type(value).__name__}")
+        changes[option.replace("-", "_")] = value
+    return options().replace(**changes)
 
 
 @dataclass
@@ -258,7 +266,8 @@ def build_settings(paths: list[str], flags: Flags, rules: dict[str, type[Rule]])
         respect_gitignore=respect_gitignore, trace_timeout=float(trace_timeout),
         models=_models(table.get("models", {}), root, origin),
         probe_options=_probe_options(table.get("probes", {}), origin),
-        docs_url=_docs_url(table.get("docs-url"), origin))
+        docs_url=_docs_url(table.get("docs-url"), origin),
+        diagnose_options=_diagnose_options(table.get("diagnose", {}), origin))
 
 
 def _docs_url(value: Any, origin: str) -> str | None:
@@ -274,6 +283,17 @@ def _docs_url(value: Any, origin: str) -> str | None:
                           "\"https://example.org/cnnlint/rules.html\" (or with {code} or "
                           "{name} for a page per rule)")
     return value
+
+
+def _diagnose_options(table: Any, origin: str) -> Any:
+    """[tool.cnnlint.diagnose]: the symptom thresholds of `cnnlint diagnose`."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{origin}: [tool.cnnlint.diagnose] must be a table")
+    if not table:
+        return None
+    from cnnlint.diagnose.symptoms import Thresholds  # only configs that set any
+
+    return _checked_options(table, Thresholds, "[tool.cnnlint.diagnose]", origin)
 
 
 def _probe_options(table: Any, origin: str) -> dict[str, Any]:
