@@ -13,7 +13,7 @@ from cnnlint.diagnose.causes import ADVICE
 from cnnlint.diagnose.diagnosis import Diagnosis
 from cnnlint.diagnose.symptoms import SYMPTOMS
 from cnnlint.findings import SEVERITIES
-from cnnlint.probe.verdict import fmt
+from cnnlint.verdict import fmt
 
 VERSION = 1
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from cnnlint.diagnose.curves import Curve, Curves, mean
 from cnnlint.options import RuleOptions
-from cnnlint.probe.verdict import fmt
+from cnnlint.verdict import fmt
 
 
 class Thresholds(RuleOptions):
