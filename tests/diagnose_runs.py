@@ -14,7 +14,10 @@ Scenarios:
 - plateau: the learnable task with SGD at lr 1e-7 (the weights barely move);
 - imbalanced: two classes, 5 % minority images drawn like the majority's (nothing tells
   them apart, so the model learns to predict the majority);
-- diverge: the learnable task with SGD at lr 50 (the loss blows up to inf/NaN).
+- diverge: the learnable task with SGD at lr 50 (the loss blows up to inf/NaN);
+- oscillate: the learnable task with SGD at lr 0.3 and momentum 0.9, too high a rate for
+  it, judged on only 24 held-out images: the validation loss jumps up and down by a third
+  or more from epoch to epoch.
 
 `python tests/diagnose_runs.py examples/runs` writes the README's worked example: the
 bundled examples/model.py trained with examples/train.py's settings (see `train_example`).
@@ -32,7 +35,7 @@ from typing import Any
 
 SIGNAL = 0.5
 TRAIN = 512
-SCENARIOS = ("healthy", "overfit", "plateau", "imbalanced", "diverge")
+SCENARIOS = ("healthy", "overfit", "plateau", "imbalanced", "diverge", "oscillate")
 
 
 @dataclass
@@ -66,7 +69,8 @@ def _data(torch: Any, scenario: str, generator: Any) -> tuple[Any, Any, Any, Any
         x = torch.randn(n, 1, 8, 8, generator=generator)
         y = (torch.rand(n, generator=generator) < 0.05).long()
         return x[:512], y[:512], x[512:], y[512:], 2
-    x, y = _learnable(torch, TRAIN + 256, 4, generator)
+    held_out = 24 if scenario == "oscillate" else 256
+    x, y = _learnable(torch, TRAIN + held_out, 4, generator)
     return x[:TRAIN], y[:TRAIN], x[TRAIN:], y[TRAIN:], 4
 
 
@@ -75,6 +79,8 @@ def _optimizer(torch: Any, scenario: str, params: Any, epochs: int) -> tuple[Any
         return torch.optim.SGD(params, lr=1e-7), None
     if scenario == "diverge":
         return torch.optim.SGD(params, lr=50.0), None
+    if scenario == "oscillate":
+        return torch.optim.SGD(params, lr=0.3, momentum=0.9), None
     optimizer = torch.optim.Adam(params, lr=3e-3)
     if scenario == "overfit":
         return optimizer, None
@@ -82,7 +88,8 @@ def _optimizer(torch: Any, scenario: str, params: Any, epochs: int) -> tuple[Any
 
 
 EXAMPLE_SIGNAL = 0.3
-EPOCHS = {"healthy": 12, "overfit": 40, "plateau": 12, "imbalanced": 12, "diverge": 12}
+EPOCHS = {"healthy": 12, "overfit": 40, "plateau": 12, "imbalanced": 12, "diverge": 12,
+          "oscillate": 12}
 
 
 def train(scenario: str, seed: int = 0) -> History:

@@ -29,6 +29,7 @@ EXPECTED = {
     "plateau": {"early-plateau"},
     "imbalanced": {"class-left-behind"},
     "diverge": {"divergence"},
+    "oscillate": {"oscillation"},
 }
 
 
