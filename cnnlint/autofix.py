@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import libcst as cst
 
-from cnnlint.extract.source import ReadError, read_bytes
+from cnnlint.notebook import is_notebook
+from cnnlint.sources import ReadError, read_bytes
 from cnnlint.findings import Finding
 from cnnlint.fix import SAFE, Edit, Fix, FixContext, SourceFile
 
@@ -35,7 +36,8 @@ def offer(result: Result, rules: list[Rule]) -> None:
     """Ask each finding's rule for a fix; fill `result.fixes` and `result.fixable`. A rule
     that fails to build a fix offers none, and --verbose says so."""
     by_code = {rule.code: rule for rule in rules if rule.fix_safety is not None}
-    wanted = [f for f in result.findings if f.code in by_code]
+    # A notebook is read as its cells joined: its JSON is never rewritten.
+    wanted = [f for f in result.findings if f.code in by_code and not is_notebook(f.path)]
     if not wanted:
         return
     context = FixContext(models=result.models, runs=result.runs,
@@ -50,7 +52,8 @@ def offer(result: Result, rules: list[Rule]) -> None:
                 f"{finding.path}:{finding.line}: {finding.code} fix not offered: "
                 f"{type(exc).__name__}: {exc}")
             continue
-        if fix is not None and fix.edits:
+        if fix is not None and fix.edits \
+                and not any(is_notebook(edit.path) for edit in fix.edits):
             result.fixes[finding] = fix
             result.fixable[finding] = rule.fix_safety  # type: ignore[assignment]
 

@@ -8,6 +8,8 @@ spellings, so ``F.leaky_relu`` and ``nn.LeakyReLU`` look the same to them.
 
 from __future__ import annotations
 
+import re
+
 # family -> torch.nn class names. A family groups layers a rule treats alike.
 _FAMILIES: dict[str, tuple[str, ...]] = {
     "conv": (
@@ -244,3 +246,15 @@ def is_weighted(kind: str) -> bool:
 
 def is_norm(kind: str) -> bool:
     return family(kind) in NORM_FAMILIES
+
+
+# Image transforms (torchvision, albumentations, timm, kornia) that change images at random.
+_AUGMENTATIONS = re.compile(
+    r"^(Random|RandAugment|AutoAugment|TrivialAugment|AugMix|ColorJitter|ElasticTransform|"
+    r"HorizontalFlip|VerticalFlip|Flip|ShiftScaleRotate|Rotate|Affine|CoarseDropout|Cutout|"
+    r"GaussNoise|GaussianBlur|Mixup|CutMix|RandomErasing|Transpose|RandomResizedCrop)")
+
+
+def is_augmentation(transform: str) -> bool:
+    """True for a transform class that changes images at random."""
+    return bool(_AUGMENTATIONS.match(transform))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, Protocol, Sequence
 
 import click
 
@@ -28,7 +28,15 @@ class UsageProblem(click.ClickException):
     exit_code = EXIT_ERROR
 
 
-def exit_code(findings: list[Finding], had_errors: bool, fail_on: str, exit_zero: bool) -> int:
+class _Graded(Protocol):
+    """What the exit code reads: a lint finding, or a symptom of `diagnose`."""
+
+    @property
+    def severity(self) -> str: ...
+
+
+def exit_code(findings: Sequence[_Graded], had_errors: bool, fail_on: str,
+              exit_zero: bool) -> int:
     if had_errors:
         return EXIT_ERROR
     if exit_zero or fail_on == "never":
@@ -39,13 +47,41 @@ def exit_code(findings: list[Finding], had_errors: bool, fail_on: str, exit_zero
 
 
 class DefaultGroup(click.Group):
-    """`cnnlint PATH...` means `cnnlint check PATH...`, as with ruff's early releases."""
+    """`cnnlint PATH...` means `cnnlint check PATH...`, as with ruff's early releases; so the
+    group's help lists the lint options too."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h",
                                                                          "--version")):
             args = ["check", *args]
         return super().parse_args(ctx, args)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)
+        lint = self.commands["check"]
+        own_help = lint.get_help_option(ctx)  # already listed above, as the group's
+        records = [record for param in lint.get_params(ctx)
+                   if isinstance(param, click.Option) and param is not own_help
+                   and (record := param.get_help_record(ctx))]
+        with formatter.section("Lint options (`cnnlint [check] [OPTIONS] [PATHS]...`)"):
+            formatter.write_dl(records)
+
+
+# How alike an unknown option and a real one must be (difflib's ratio, dashes left out) to
+# be suggested. click's own cutoff, 0.6 with the dashes, offers `--config` for `--fix`.
+SUGGEST_CUTOFF = 0.7
+
+
+def suggest_option(unknown: str, options: list[str]) -> str:
+    """" Did you mean '--x'?" for an option close to `unknown`, else nothing."""
+    import difflib
+
+    bare = {option.lstrip("-"): option for option in options}
+    close = difflib.get_close_matches(unknown.lstrip("-"), list(bare), n=3,
+                                      cutoff=SUGGEST_CUTOFF)
+    if not close:
+        return ""
+    return f" Did you mean {' or '.join(repr(bare[name]) for name in close)}?"
 
 
 def _split(values: tuple[str, ...]) -> list[str] | None:
@@ -65,13 +101,23 @@ def _write(text: str, output: str | None, colour: bool = False) -> None:
         click.echo(text, nl=False, color=colour)
 
 
+def _append(path: str, text: str) -> None:
+    """Add to a file others write too (a GitHub step summary)."""
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise UsageProblem(f"cannot write the step summary {path}: {exc.strerror}") from None
+
+
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
-             epilog=EXIT_CODES_HELP)
+             epilog=EXIT_CODES_HELP, subcommand_metavar="[PATHS]... | COMMAND [ARGS]...")
 @click.version_option(__version__, "--version", prog_name="cnnlint")
 def cli() -> None:
     """Lint PyTorch CNN code for designs that train badly.
 
-    `cnnlint PATH...` reads the files statically: it never imports or runs them.
+    `cnnlint PATH...` (short for `cnnlint check PATH...`) reads the files statically: it
+    never imports or runs them.
     `cnnlint --trace PATH...` and `cnnlint probe FILE.py:Model` import and run your code
     (opt-in; they need the torch extra).
     """
@@ -121,24 +167,38 @@ def cli() -> None:
 @click.option("--diff", is_flag=True,
               help="Print a unified diff of what --fix would change and write nothing; exit 1 "
                    "when there is something to fix.")
+@click.option("--stdin-filename", metavar="PATH",
+              help="With `-` as the path: the file the source on stdin stands for (its name "
+                   "in findings, and where its project is) [default: -].")
+@click.option("--statistics", is_flag=True,
+              help="Print how many findings each rule has instead of the findings "
+                   "(text or json).")
+@click.option("--respect-gitignore/--no-respect-gitignore", default=None,
+              help="Skip files .gitignore ignores when walking folders [default: the "
+                   "config's `respect-gitignore`, else on].")
 def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[str, ...],
           extend_select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str | None,
           exit_zero: bool, config: str | None, baseline: str | None,
           write_baseline: str | None, jobs: int | None, no_cache: bool, cache_dir: str | None,
           trace: bool | None, models: tuple[str, ...], input_shape: str | None,
-          verbose: bool, color: bool | None, fix: bool = False, unsafe_fixes: bool = False,
+          verbose: bool, color: bool | None, stdin_filename: str | None, statistics: bool,
+          respect_gitignore: bool | None, fix: bool = False, unsafe_fixes: bool = False,
           diff: bool = False) -> None:
-    """Lint files and folders (recursively, *.py). The default command.
+    """Lint files and folders (recursively: *.py and Jupyter notebooks). The default command.
 
     Static by default: nothing is imported or run. --trace (or --model) imports your code.
+    `-` reads one file's source from stdin (for editors), named by --stdin-filename.
     """
     from cnnlint import report
     from cnnlint.cache import Cache
     from cnnlint.config import ConfigError, Flags, build_settings
     from cnnlint.engine import lint
+    from cnnlint.sources import forget_given_sources
     from cnnlint.rule import load_rules
 
-    targets = list(paths) or ["."]
+    if (fix or diff) and "-" in paths:
+        raise UsageProblem("--fix and --diff edit files; they do not read stdin")
+    targets = _stdin_targets(list(paths) or ["."], stdin_filename)
     rules = load_rules()
     flags = Flags(select=_split(select), extend_select=_split(extend_select),
                   ignore=_split(ignore), fail_on=fail_on, config=config)
@@ -146,10 +206,11 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
         settings = build_settings(targets, flags, rules)
     except ConfigError as exc:
         raise UsageProblem(str(exc)) from None
+    if respect_gitignore is not None:
+        settings.respect_gitignore = respect_gitignore
     cache = None if no_cache else Cache(Cache.location(cache_dir, settings.root))
     if jobs is None:
-        single = len(targets) == 1 and os.path.isfile(targets[0])
-        jobs = 1 if single else (os.cpu_count() or 1)
+        jobs = _default_jobs(targets)
     tracing = _trace_settings(trace, models, input_shape, settings)
     fixing = fix or diff
     if fixing and write_baseline:
@@ -157,8 +218,11 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
 
     def run_lint() -> Any:
         # --fix needs each finding's fix, which a run served from the cache does not keep.
-        done = lint(targets, settings, rules, cache=cache, jobs=jobs, trace=tracing,
-                    fixes=fixing or fmt == "text", fresh=fixing)
+        try:
+            done = lint(targets, settings, rules, cache=cache, jobs=jobs, trace=tracing,
+                        fixes=fixing or fmt == "text", fresh=fixing)
+        finally:
+            forget_given_sources()  # stdin stands for its file for this run only
         if done.missing:
             raise UsageProblem(f"path does not exist: {done.missing[0]}")
         return done
@@ -210,14 +274,56 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
     use_colour = color if color is not None else (
         output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
     notes = result.trace_notes + (result.notes() if verbose else [])
-    text = report.get(fmt)(shown, result.errors, len(result.files), rules=rules,
-                           colour=use_colour, notes=notes, partly_read=result.partly_read())
-    if fmt == "text":
+    if statistics:
+        if fmt not in ("text", "json"):
+            raise UsageProblem("--statistics prints text or json, not " + fmt)
+        from cnnlint.report import statistics as stats
+
+        text = stats.render(findings, result.errors, fmt)
+    else:
+        text = report.get(fmt)(shown, result.errors, len(result.files), rules=rules,
+                               colour=use_colour, notes=notes,
+                               partly_read=result.partly_read(),
+                               root=result.project_root or settings.root,
+                               line_text=result.line_text, docs_url=settings.docs_url)
+    if fmt == "text" and not statistics:
         text += "".join(line + "\n" for line in closing)
     elif closing:  # machine-readable output stays clean; the summary goes to stderr
         click.echo("\n".join(closing), err=True)
     _write(text, output, use_colour)
+    if fmt == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        from cnnlint.report.github import step_summary
+
+        _append(os.environ["GITHUB_STEP_SUMMARY"],
+                step_summary(findings, result.errors, len(result.files)))
     sys.exit(exit_code(findings, bool(result.errors), settings.fail_on, exit_zero))
+
+
+def _stdin_targets(targets: list[str], stdin_filename: str | None) -> list[str]:
+    """`-` among the paths: read stdin now and let it stand for --stdin-filename."""
+    if "-" not in targets:
+        if stdin_filename:
+            raise UsageProblem("--stdin-filename needs `-` among the paths")
+        return targets
+    if targets != ["-"]:
+        raise UsageProblem("`-` (stdin) cannot be combined with other paths")
+    from cnnlint.sources import provide_source
+
+    name = stdin_filename or "-"
+    provide_source(name, sys.stdin.buffer.read())
+    return [name]
+
+
+def _default_jobs(targets: list[str]) -> int:
+    single = len(targets) == 1 and os.path.isfile(targets[0])
+    return 1 if single else (os.cpu_count() or 1)
+
+
+def _need_matplotlib() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageProblem("--plot needs matplotlib: pip install 'cnnlint[plot]'")
 
 
 def _trace_settings(trace: bool | None, models: tuple[str, ...], input_shape: str | None,
@@ -227,7 +333,7 @@ def _trace_settings(trace: bool | None, models: tuple[str, ...], input_shape: st
         return None
     from cnnlint.trace import TORCH_MISSING, torch_available
     from cnnlint.trace.ops import parse_shape
-    from cnnlint.trace.targets import TargetError, parse_target
+    from cnnlint.targets import TargetError, parse_target
 
     if not torch_available():
         raise UsageProblem(f"--trace: {TORCH_MISSING}")
@@ -239,6 +345,7 @@ def _trace_settings(trace: bool | None, models: tuple[str, ...], input_shape: st
     from cnnlint.trace.runner import TraceSettings
 
     return TraceSettings(targets=[*settings.models, *targets], input_shape=shape,
+                         timeout=settings.trace_timeout,
                          root=settings.root)
 
 
@@ -276,13 +383,14 @@ PROBE_EXIT_HELP = EXIT_CODES_HELP.replace(
               help="Plot gradient flow and activation statistics (needs the plot extra).")
 @click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]),
               help="Lowest severity that makes the exit code 1 [default: warning].")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (2 stays 2).")
 @click.option("--config", type=click.Path(), help="Read [tool.cnnlint] from this file.")
 @click.option("--verbose", "-v", is_flag=True, help="Show the traceback of a failure.")
 def probe(target: str, args_json: str | None, input_shape: str | None,
           num_classes: int | None, batch_size: int | None, steps: int, optimizer: str | None,
           lr: float | None, device: str, seed: int, data: str | None, fmt: str,
-          output: str | None, plot_path: str | None, fail_on: str | None, config: str | None,
-          verbose: bool) -> None:
+          output: str | None, plot_path: str | None, fail_on: str | None, exit_zero: bool,
+          config: str | None, verbose: bool) -> None:
     """Train a copy of TARGET for a few steps and measure what goes wrong.
 
     TARGET is path/to/file.py:ClassOrFactory or package.module:ClassOrFactory. This IMPORTS
@@ -296,10 +404,7 @@ def probe(target: str, args_json: str | None, input_shape: str | None,
     if not torch_available():
         raise UsageProblem(f"probe: {TORCH_MISSING}")
     if plot_path:
-        import importlib.util
-
-        if importlib.util.find_spec("matplotlib") is None:
-            raise UsageProblem("--plot needs matplotlib: pip install 'cnnlint[plot]'")
+        _need_matplotlib()
     settings = _probe_settings(target, args_json, input_shape, num_classes, batch_size,
                                steps, optimizer, lr, device, seed, data, config, fmt, output)
     from cnnlint.probe.output import as_json, plot, text
@@ -322,7 +427,7 @@ def probe(target: str, args_json: str | None, input_shape: str | None,
             raise UsageProblem(f"cannot write {plot_path}: {exc.strerror}") from None
     _write(as_json(report) if fmt == "json" else text(report), output)
     threshold = fail_on or settings.fail_on
-    sys.exit(exit_code(report.findings, bool(report.errors), threshold, False))
+    sys.exit(exit_code(report.findings, bool(report.errors), threshold, exit_zero))
 
 
 def _probe_settings(target: str, args_json: str | None, input_shape: str | None,
@@ -332,7 +437,7 @@ def _probe_settings(target: str, args_json: str | None, input_shape: str | None,
                     ) -> Any:
     from cnnlint.config import ConfigError, Flags, build_settings
     from cnnlint.probe.runner import ProbeSettings
-    from cnnlint.probe.verdict import load_verdicts
+    from cnnlint.verdict import load_verdicts
     from cnnlint.rule import load_rules
     from cnnlint.trace.ops import parse_shape
 
@@ -378,6 +483,103 @@ def _clear_progress(settings: Any) -> None:
         click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
 
 
+class _DiagnoseCommand(click.Command):
+    """Its help ends with the metric roles and the thresholds, read from the diagnose
+    package only when help is asked for (a lint run never imports it)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from cnnlint.diagnose.metrics import ROLES
+        from cnnlint.diagnose.symptoms import THRESHOLD_HELP, Thresholds
+
+        defaults = {k.replace("_", "-"): v for k, v in Thresholds.defaults().items()}
+        for title, rows in (
+                ("Roles (--metric ROLE=NAME; found by name when not given)", ROLES),
+                ("Thresholds ([tool.cnnlint.diagnose] in pyproject.toml)",
+                 {f"{k} = {defaults[k]}": v for k, v in THRESHOLD_HELP.items()})):
+            with formatter.section(title):
+                formatter.write_dl(list(rows.items()))
+        formatter.write_paragraph()
+        formatter.write_text(DIAGNOSE_EXIT_HELP)
+
+
+DIAGNOSE_EXIT_HELP = """\b
+Exit codes:
+  0  no symptom at or above --fail-on (default: warning)
+  1  at least one symptom at or above --fail-on
+  2  bad input: a missing folder, an unreadable log, no recognisable
+     metrics, a configuration error, a code file that cannot be read
+--exit-zero turns 1 into 0; 2 stays 2."""
+
+
+@cli.command(cls=_DiagnoseCommand)
+@click.argument("run_path", metavar="RUN", type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--metric", "metrics", multiple=True, metavar="ROLE=NAME",
+              help="Which logged series plays a role, e.g. val_loss=valid/loss. Repeatable.")
+@click.option("--num-classes", type=click.IntRange(min=2),
+              help="Number of classes, for ln C (the loss of a uniform guess) and chance "
+                   "level [default: the number of per-class metrics].")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="FILE.png",
+              help="Plot the curves with the symptoms marked (needs the plot extra).")
+@click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]),
+              help="Lowest severity of a symptom that makes the exit code 1 "
+                   "[default: warning].")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even with symptoms (2 stays 2).")
+@click.option("--config", type=click.Path(), help="Read [tool.cnnlint] from this file.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write lint's cache.")
+def diagnose(run_path: str, paths: tuple[str, ...], metrics: tuple[str, ...],
+             num_classes: int | None, fmt: str, output: str | None, plot_path: str | None,
+             fail_on: str | None, exit_zero: bool, config: str | None, no_cache: bool) -> None:
+    """Name the symptoms in a training's logged metrics, and rank their causes in the code.
+
+    RUN is a log file or a folder holding one: TensorBoard event files (needs the
+    diagnose extra), a Lightning CSVLogger metrics.csv, or a CSV or JSON-lines file with a
+    step or epoch column. Metrics are found by their names (per-class ones too:
+    val_auc_class_3, val/acc_class0), or named with --metric. PATHS (default: .) are
+    linted with every rule selected, and the findings that explain each symptom are listed
+    with it. Static: nothing is imported or run.
+    """
+    from cnnlint.cache import Cache
+    from cnnlint.config import ConfigError, Flags, build_settings
+    from cnnlint.diagnose import DiagnoseError, diagnosis
+    from cnnlint.diagnose import report as diagnose_report
+    from cnnlint.diagnose.metrics import parse_overrides
+    from cnnlint.diagnose.symptoms import Thresholds
+    from cnnlint.engine import lint
+    from cnnlint.rule import load_rules
+
+    if plot_path:
+        _need_matplotlib()
+    targets = list(paths) or ["."]
+    rules = load_rules()
+    try:
+        settings = build_settings(targets, Flags(select=["ALL"], config=config), rules)
+    except ConfigError as exc:
+        raise UsageProblem(str(exc)) from None
+    try:
+        seen = diagnosis.observe(run_path, parse_overrides(metrics),
+                                 settings.diagnose_options or Thresholds(), num_classes)
+    except DiagnoseError as exc:
+        raise UsageProblem(str(exc)) from None
+    cache = None if no_cache else Cache(Cache.location(None, settings.root))
+    result = lint(targets, settings, rules, cache=cache, jobs=_default_jobs(targets))
+    if result.missing:
+        raise UsageProblem(f"path does not exist: {result.missing[0]}")
+    found = diagnosis.explain(seen, result.findings, result.errors, len(result.files))
+    if plot_path:
+        try:
+            diagnose_report.plot(found, plot_path)
+        except OSError as exc:
+            raise UsageProblem(f"cannot write {plot_path}: {exc.strerror}") from None
+    _write(diagnose_report.as_json(found) if fmt == "json" else diagnose_report.text(found),
+           output)
+    sys.exit(exit_code(seen.symptoms, bool(result.errors), fail_on or settings.fail_on,
+                       exit_zero))
+
+
 @cli.command("rules")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
@@ -404,7 +606,7 @@ def explain(rule: str) -> None:
     from cnnlint.config import did_you_mean
     from cnnlint.rule import load_rules
 
-    from cnnlint.probe.verdict import load_verdicts  # torch-free: probe verdicts explain too
+    from cnnlint.verdict import load_verdicts  # torch-free: probe verdicts explain too
 
     rules: dict[str, Any] = {**load_rules(), **load_verdicts()}
     by_key = {**{r.name: r for r in rules.values()}, **rules}
@@ -461,6 +663,8 @@ def _main(argv: list[str] | None) -> None:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         message = exc.format_message()
+        if isinstance(exc, click.NoSuchOption):  # only a close match is worth suggesting
+            message = exc.message + suggest_option(exc.option_name, exc.possibilities or [])
         if isinstance(exc, click.UsageError) and not isinstance(exc, UsageProblem):
             command = exc.ctx.command_path if exc.ctx else "cnnlint"
             message += f" (see `{command} --help`)"

@@ -18,7 +18,8 @@ DEFAULT_EXCLUDES = (".git", ".venv", "venv", "build", "dist", "__pycache__", ".t
                     "node_modules", ".cnnlint_cache")
 FAIL_ON = (*SEVERITIES, "never")
 KNOWN_KEYS = ("select", "extend-select", "ignore", "exclude", "per-file-ignores", "fail-on",
-              "rules", "trace", "models", "probes")
+              "rules", "trace", "trace-timeout", "models", "probes", "respect-gitignore",
+              "docs-url", "diagnose")
 MODEL_KEYS = ("target", "args", "input-shape")
 
 
@@ -52,6 +53,10 @@ class Settings:
     trace: bool = False  # `trace = true`: import and trace the models (--trace)
     models: list[Any] = field(default_factory=list)  # [tool.cnnlint.models]: trace Targets
     probe_options: dict[str, Any] = field(default_factory=dict)  # [tool.cnnlint.probes]
+    respect_gitignore: bool = True  # skip what .gitignore ignores when walking folders
+    trace_timeout: float = 120.0  # seconds one model may take to import, build and trace
+    docs_url: str | None = None  # where the rule reference is published (SARIF helpUri)
+    diagnose_options: Any = None  # [tool.cnnlint.diagnose]: diagnose's Thresholds, if set
 
 
 def find_config(paths: Iterable[str]) -> str | None:
@@ -167,25 +172,32 @@ def _rule_options(table: Any, rules: dict[str, Any], origin: str,
         if not isinstance(values, dict):
             raise ConfigError(f"{origin}: [tool.cnnlint.{section}.{key}] must be a table")
         rule = rules[code]
-        defaults = rule.option_defaults()
-        changes: dict[str, Any] = {}
-        for option, value in values.items():
-            if option not in defaults:
-                known = ", ".join(defaults) or "none"
-                raise ConfigError(
-                    f"{origin}: {noun} `{rule.name}` has no option `{option}`"
-                    f"{did_you_mean(option, defaults)} (its options: {known})")
-            default = defaults[option]
-            ok = isinstance(value, type(default)) or (
-                isinstance(default, float) and isinstance(value, int)
-                and not isinstance(value, bool))
-            if not ok or (isinstance(value, bool) and not isinstance(default, bool)):
-                raise ConfigError(
-                    f"{origin}: option `{option}` of {noun} `{rule.name}` must be "
-                    f"{type(default).__name__}, not {type(value).__name__}")
-            changes[option.replace("-", "_")] = value
-        overrides[code] = rule.Options().replace(**changes)
+        overrides[code] = _checked_options(values, rule.Options, f"{noun} `{rule.name}`",
+                                           origin)
     return overrides
+
+
+def _checked_options(values: dict[str, Any], options: Any, owner: str, origin: str) -> Any:
+    """`options` (a RuleOptions class) set from a config table (kebab-case keys), each
+    value checked against its default's type."""
+    defaults = {name.replace("_", "-"): value for name, value in options.defaults().items()}
+    changes: dict[str, Any] = {}
+    for option, value in values.items():
+        if option not in defaults:
+            known = ", ".join(defaults) or "none"
+            raise ConfigError(
+                f"{origin}: {owner} has no option `{option}`"
+                f"{did_you_mean(option, defaults)} (its options: {known})")
+        default = defaults[option]
+        ok = isinstance(value, type(default)) or (
+            isinstance(default, float) and isinstance(value, int)
+            and not isinstance(value, bool))
+        if not ok or (isinstance(value, bool) and not isinstance(default, bool)):
+            raise ConfigError(
+                f"{origin}: option `{option}` of {owner} must be "
+                f"{type(default).__name__}, not {type(value).__name__}")
+        changes[option.replace("-", "_")] = value
+    return options().replace(**changes)
 
 
 @dataclass
@@ -239,21 +251,55 @@ def build_settings(paths: list[str], flags: Flags, rules: dict[str, type[Rule]])
                           f"not {fail_on!r}")
     options = {code: rule.Options() for code, rule in rules.items()}
     options.update(_rule_options(table.get("rules", {}), rules, origin))
-    trace = table.get("trace", False)
-    if not isinstance(trace, bool):
-        raise ConfigError(f"{origin}: `trace` must be true or false")
+    trace, respect_gitignore = table.get("trace", False), table.get("respect-gitignore", True)
+    for key, value in (("trace", trace), ("respect-gitignore", respect_gitignore)):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{origin}: `{key}` must be true or false")
+    trace_timeout = table.get("trace-timeout", 120)
+    if isinstance(trace_timeout, bool) or not isinstance(trace_timeout, (int, float)) \
+            or not 0 < trace_timeout < float("inf"):
+        raise ConfigError(f"{origin}: `trace-timeout` must be a positive number of seconds")
     return Settings(
         enabled=sorted(enabled), options=options, root=root, config_path=config_path,
         exclude=_string_list(table.get("exclude", []), "exclude", origin),
         per_file_ignores=per_file, fail_on=fail_on, trace=trace,
+        respect_gitignore=respect_gitignore, trace_timeout=float(trace_timeout),
         models=_models(table.get("models", {}), root, origin),
-        probe_options=_probe_options(table.get("probes", {}), origin))
+        probe_options=_probe_options(table.get("probes", {}), origin),
+        docs_url=_docs_url(table.get("docs-url"), origin),
+        diagnose_options=_diagnose_options(table.get("diagnose", {}), origin))
+
+
+def _docs_url(value: Any, origin: str) -> str | None:
+    """`docs-url`: an absolute http(s) URL of the rule reference, or of one rule's page with
+    `{code}` or `{name}` in it."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https") \
+            or not urlsplit(value).netloc or any(c.isspace() for c in value):
+        raise ConfigError(f"{origin}: `docs-url` must be an http(s) URL, e.g. "
+                          "\"https://example.org/cnnlint/rules.html\" (or with {code} or "
+                          "{name} for a page per rule)")
+    return value
+
+
+def _diagnose_options(table: Any, origin: str) -> Any:
+    """[tool.cnnlint.diagnose]: the symptom thresholds of `cnnlint diagnose`."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{origin}: [tool.cnnlint.diagnose] must be a table")
+    if not table:
+        return None
+    from cnnlint.diagnose.symptoms import Thresholds  # only configs that set any
+
+    return _checked_options(table, Thresholds, "[tool.cnnlint.diagnose]", origin)
 
 
 def _probe_options(table: Any, origin: str) -> dict[str, Any]:
     if table == {}:
         return {}
-    from cnnlint.probe.verdict import load_verdicts  # torch-free; only configs that set any
+    from cnnlint.verdict import load_verdicts  # torch-free; only configs that set any
 
     return _rule_options(table, load_verdicts(), origin, section="probes", noun="probe")
 
@@ -264,7 +310,7 @@ def _models(table: Any, root: str, origin: str) -> list[Any]:
         raise ConfigError(f"{origin}: [tool.cnnlint.models] must be a table of tables")
     if not table:
         return []
-    from cnnlint.trace.targets import TargetError, parse_target  # torch-free
+    from cnnlint.targets import TargetError, parse_target
 
     targets = []
     for name, entry in table.items():

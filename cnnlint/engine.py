@@ -17,15 +17,15 @@ from cnnlint.cache import Cache, content_key, quick_key
 from cnnlint.config import Settings
 from cnnlint.extract.models import build_interp, extract_models, model_files
 from cnnlint.extract.training import extract_runs
-from cnnlint.extract.source import (
-    FileFacts, ReadError, analyse_source, decode_source, module_name, read_bytes, read_source,
-)
+from cnnlint.extract.source import FileFacts, analyse_source, module_name
+from cnnlint.sources import ReadError, decode_python, notebook_cells, read_bytes, read_python
 from cnnlint.fanout import can_fork, fan_out, no_cyclic_gc
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.files import discover, display_path, matches
 from cnnlint.project import Project, may_train
 from cnnlint.locate import Locator
-from cnnlint.findings import ErrorEntry, Finding
+from cnnlint.findings import ErrorEntry, Finding, Related
+from cnnlint.notebook import cell_position, joined_line
 from cnnlint.rule import Rule
 
 
@@ -50,13 +50,29 @@ class Result:
     fixable: dict[Finding, str] = field(default_factory=dict)
     fixes: dict[Finding, Any] = field(default_factory=dict)
     fix_context: Any = None
+    _read: dict[str, list[str]] = field(default_factory=dict, repr=False)  # lines, by path
 
     def source_line(self, finding: Finding) -> str:
-        facts = self.facts.get(finding.path)
-        lines = facts.lines if facts is not None else _read_lines(finding.path)
-        if not 0 < finding.line <= len(lines):
+        line = finding.line
+        cells = notebook_cells(finding.path) if finding.cell else None
+        if cells:
+            line = joined_line(cells, finding.cell or 1, line)
+        return self.line_text(finding.path, line)
+
+    def line_text(self, path: str, line: int) -> str:
+        """The text of a line of a file as it was analysed ("" when there is none): for
+        baselines, and for the SARIF output's columns and fingerprints. In a notebook,
+        `line` counts in the cells joined."""
+        facts = self.facts.get(path)
+        if facts is not None:
+            lines = facts.lines
+        elif path in self._read:
+            lines = self._read[path]
+        else:
+            lines = self._read[path] = _read_lines(path)
+        if not 0 < line <= len(lines):
             return ""
-        return lines[finding.line - 1]
+        return lines[line - 1]
 
     def partly_read(self) -> int:
         """How many models of the named files were read only partially."""
@@ -76,9 +92,35 @@ class Result:
 
 def _read_lines(path: str) -> list[str]:
     try:
-        return read_source(path).splitlines()
+        return read_python(path).splitlines()
     except ReadError:
         return []
+
+
+def _in_cells(finding: Finding) -> Finding:
+    """A notebook finding with its lines counted within its code cell, as Jupyter shows
+    them (the analysis sees the cells joined into one text)."""
+    related = tuple(_related_in_cells(r) for r in finding.related)
+    cells = notebook_cells(finding.path)
+    if not cells:
+        return replace(finding, related=related) if related != finding.related else finding
+    cell, line = cell_position(cells, finding.line)
+    end_cell, end_line = cell_position(cells, finding.end_line)
+    end_column = finding.end_column
+    if end_cell != cell:  # a span cannot leave its cell: end it where the cell ends
+        end_line, end_column = line, finding.column
+    return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column,
+                   related=related)
+
+
+def _related_in_cells(related: Related) -> Related:
+    cells = notebook_cells(related.path)
+    if not cells:
+        return related
+    cell, line = cell_position(cells, related.line)
+    end_cell, end_line = cell_position(cells, related.end_line)
+    return replace(related, cell=cell, line=line,
+                   end_line=end_line if end_cell == cell else line)
 
 
 def _internal(path: str, what: str, exc: BaseException) -> ErrorEntry:
@@ -101,12 +143,13 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     it re-parses the files with fixable findings, so only runs that show or apply fixes pay
     for it. `fresh`: never serve the run from the whole-run cache, which keeps only
     whether a finding has a fix (`--fix` needs the fix itself)."""
-    found = discover(paths, settings.exclude, settings.root)
+    found = discover(paths, settings.exclude, settings.root, settings.respect_gitignore)
     result = Result(files=found.files, missing=found.missing)
     result.errors.extend(ErrorEntry(path=p, kind="read", message=(
         "not a Python file (name .py files, folders, or scripts with a python shebang)"))
         for p in found.not_python)
-    project = Project.open(found.files, settings.exclude, settings.root, cache)
+    project = Project.open(found.files, settings.exclude, settings.root, cache,
+                           settings.respect_gitignore)
     scope = Scope.of(project, found.files)
     result.project_root = project.root
     content_keys: dict[str, str] = {}
@@ -134,9 +177,11 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     finally:
         gc.unfreeze()
     if not report_everything:
-        reported = frozenset(found.files)
+        # A model named with --model is reported where it is defined, linted there or not.
+        reported = frozenset(found.files) | {m.path for m in result.models if m.requested_as}
         findings = [f for f in findings if f.touches(reported)]
-    result.findings = _suppress(_dedupe(findings), result.facts, settings)
+    result.findings = [_in_cells(f) for f in _suppress(_dedupe(findings), result.facts,
+                                                       settings)]
     if fixes:
         autofix.offer(result, active)
     result.errors.sort(key=lambda e: (e.path, e.kind, e.message))
@@ -260,7 +305,7 @@ def _facts_from(path: str, data: bytes, value: tuple[Any, ...]) -> FileFacts:
     """FileFacts from the (body, spans, syntax error) triple the cache and workers carry."""
     body, spans, syntax_error = value
     try:
-        lines = decode_source(data).splitlines()
+        lines = decode_python(data).splitlines()
     except ReadError:
         lines = []
     return FileFacts(path=path, module=module_name(path), body=body, spans=spans,
@@ -311,7 +356,7 @@ def _analyse_one(item: tuple[str, bytes], keep: dict[str, Any] | None = None
     """One file's facts as the (body, spans, syntax error) triple the cache stores."""
     path, data = item
     try:
-        facts = analyse_source(path, decode_source(data), spans=False, keep=keep)
+        facts = analyse_source(path, decode_python(data), spans=False, keep=keep)
         return (facts.body, None, facts.syntax_error), None
     except ReadError as exc:
         return None, ErrorEntry(path=path, kind="read", message=str(exc))
@@ -400,7 +445,8 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
             found = _guard(rule, model.path, rule.check_model, model, project,
                            errors=result.errors)
             if model.source == "trace":
-                found = [replace(f, message=f"{f.message} [{model.trace_method} trace]")
+                of = f" of {model.requested_as}" if model.requested_as else ""
+                found = [replace(f, message=f"{f.message} [{model.trace_method} trace{of}]")
                          for f in found]
             per_model.append((model, found))
         findings.extend(_guard(rule, "", rule.check_project, project, errors=result.errors))

@@ -1,4 +1,5 @@
-"""Which files a run lints: the paths given, folders walked for *.py, minus excludes."""
+"""Which files a run lints: the paths given, folders walked for *.py and *.ipynb, minus the
+excludes and what git ignores."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import os
 from dataclasses import dataclass, field
 
 from cnnlint.config import DEFAULT_EXCLUDES
+from cnnlint.sources import is_given
+from cnnlint.ignore import GitIgnored
+from cnnlint.notebook import NOTEBOOK_SUFFIX
 
 
 @dataclass
@@ -16,7 +20,9 @@ class Discovery:
     not_python: list[str] = field(default_factory=list)  # named explicitly, not Python
 
 
-PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
+PYTHON_SUFFIXES = (".py", ".pyi", ".pyw", NOTEBOOK_SUFFIX)
+# What a folder walk picks up (type stubs and .pyw are linted only when named).
+WALKED_SUFFIXES = (".py", NOTEBOOK_SUFFIX)
 
 
 def looks_like_python(path: str) -> bool:
@@ -57,9 +63,11 @@ def matches(path: str, globs: list[str], root: str) -> bool:
     return any(fnmatch.fnmatch(c, g.rstrip("/")) for g in globs for c in candidates)
 
 
-def discover(paths: list[str], exclude: list[str], root: str) -> Discovery:
+def discover(paths: list[str], exclude: list[str], root: str,
+             respect_gitignore: bool = True) -> Discovery:
     found = Discovery()
     seen: set[str] = set()
+    ignored = GitIgnored() if respect_gitignore else None
 
     def add(path: str) -> None:
         real = os.path.realpath(path)
@@ -68,18 +76,22 @@ def discover(paths: list[str], exclude: list[str], root: str) -> Discovery:
             found.files.append(display_path(path))
 
     for path in paths:
-        if not os.path.lexists(path):
+        if is_given(path):  # source read from stdin stands for this path
+            add(path)
+        elif not os.path.lexists(path):
             found.missing.append(path)
         elif os.path.isdir(path):
             for folder, dirs, names in os.walk(path):
                 dirs[:] = sorted(
                     d for d in dirs
                     if d not in DEFAULT_EXCLUDES
-                    and not matches(os.path.join(folder, d), exclude, root))
+                    and not matches(os.path.join(folder, d), exclude, root)
+                    and not (ignored and ignored(os.path.join(folder, d), True, path)))
                 for name in sorted(names):
                     full = os.path.join(folder, name)
-                    if name.endswith(".py") and os.path.isfile(full) \
-                            and not matches(full, exclude, root):
+                    if name.endswith(WALKED_SUFFIXES) and os.path.isfile(full) \
+                            and not matches(full, exclude, root) \
+                            and not (ignored and ignored(full, False, path)):
                         add(full)
         elif os.path.isfile(path) and not looks_like_python(path):
             found.not_python.append(display_path(path))

@@ -35,6 +35,7 @@ class Related:
     end_line: int
     end_column: int
     message: str
+    cell: int | None = None  # in a notebook: the code cell (counted from 1) `line` is in
 
     @classmethod
     def at(cls, loc: Loc, message: str) -> Related:
@@ -42,6 +43,14 @@ class Related:
 
     def to_dict(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @property
+    def where(self) -> str:
+        return _where(self.path, self.cell, self.line, self.column)
+
+
+def _where(path: str, cell: int | None, line: int, column: int) -> str:
+    return f"{path}:cell {cell}:{line}:{column}" if cell else f"{path}:{line}:{column}"
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,9 @@ class Finding:
     end_column: int
     symbol: str
     related: tuple[Related, ...] = ()
+    # In a notebook, the code cell (counted from 1); `line` and `end_line` are then lines of
+    # that cell, as Jupyter numbers them.
+    cell: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -74,8 +86,13 @@ class Finding:
         """Located in one of `paths`, or with its other end there."""
         return self.path in paths or any(r.path in paths for r in self.related)
 
-    def sort_key(self) -> tuple[str, int, int, str, str]:
-        return (self.path, self.line, self.column, self.code, self.message)
+    def sort_key(self) -> tuple[str, int, int, int, str, str]:
+        return (self.path, self.cell or 0, self.line, self.column, self.code, self.message)
+
+    @property
+    def where(self) -> str:
+        """`path:line:col`, or `path:cell N:line:col` in a notebook (as ruff prints it)."""
+        return _where(self.path, self.cell, self.line, self.column)
 
 
 @dataclass(frozen=True)

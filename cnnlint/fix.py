@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Iterator, Union
 
 import libcst as cst
 
-from cnnlint.extract.positions import compute_spans
-from cnnlint.extract.source import RECURSION_LIMIT, ReadError, decode_source, read_bytes
+from cnnlint.positions import compute_spans
+from cnnlint.sources import RECURSION_LIMIT, ReadError, decode_python, read_bytes
 from cnnlint.findings import Finding
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class SourceFile:
         longer the text the run analysed (`expected_lines`): positions would be wrong."""
         try:
             data = read_bytes(path)
-            text = decode_source(data)
+            text = decode_python(data)
         except ReadError:
             return None
         if expected_lines is not None and text.splitlines() != expected_lines:

@@ -120,6 +120,9 @@ class Model:
     # Libraries its factory registers it with (`@timm...register_model`): they can build
     # it by name, from code or configuration the reader does not see.
     registered_in: frozenset[str] = frozenset()
+    # The `--model`/`[tool.cnnlint.models]` target that asked for it, as written: its
+    # findings are reported wherever the model is defined, and name the target.
+    requested_as: str = ""
 
     @property
     def label(self) -> str:

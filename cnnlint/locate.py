@@ -7,7 +7,8 @@ import marshal
 from typing import Any
 
 from cnnlint.cache import Cache, content_key, quick_key
-from cnnlint.extract.source import ReadError, decode_source, file_spans, read_bytes, tree_spans
+from cnnlint.sources import ReadError, decode_python, read_bytes
+from cnnlint.extract.source import file_spans, tree_spans
 
 Span = tuple[int, int, int, int]
 
@@ -55,7 +56,7 @@ class Locator:
         if (content_key(data) if self.cache is not None else quick_key(data)) != key:
             return []  # the file changed since it was analysed: better no position than a wrong one
         try:
-            spans = file_spans(decode_source(data))
+            spans = file_spans(decode_python(data))
         except (ReadError, RecursionError, ValueError):
             return []
         if self.cache is not None:

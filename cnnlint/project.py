@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from cnnlint.config import DEFAULT_EXCLUDES, find_config
-from cnnlint.files import matches
+from cnnlint.sources import ReadError, is_given, read_bytes
+from cnnlint.files import WALKED_SUFFIXES, matches
+from cnnlint.ignore import GitIgnored
 
 # Files and folders that mark the top of a project, after a [tool.cnnlint] table.
 MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
@@ -157,13 +159,13 @@ class Project:
 
     @classmethod
     def open(cls, linted: list[str], exclude: list[str], config_root: str,
-             cache: Any = None) -> Project:
+             cache: Any = None, respect_gitignore: bool = True) -> Project:
         """The project of the linted paths: walk its root (or, with no root, only the linted
         files) and index every Python file."""
         root = find_root(linted)
         project = cls(root=root)
         if root is not None:
-            project.files = set(_walk(root, exclude, config_root))
+            project.files = set(_walk(root, exclude, config_root, respect_gitignore))
         else:
             project.files = set(_beside(linted))
             project.folders = tuple(sorted({os.path.dirname(os.path.abspath(p)) + os.sep
@@ -198,19 +200,21 @@ class Project:
         new: dict[str, Any] = {}
         changed = False
         for path in sorted(self.files):
-            try:
-                stat = os.stat(path)
-            except OSError:
-                continue
-            stamp = (stat.st_mtime_ns, stat.st_size)
-            known = old.get(path)
+            # Source given on stdin is indexed afresh, under a stamp no file on disk has.
+            if is_given(path):
+                stamp, known = (-1, -1), None
+            else:
+                try:
+                    stat = os.stat(path)
+                except OSError:
+                    continue
+                stamp, known = (stat.st_mtime_ns, stat.st_size), old.get(path)
             if known is not None and tuple(known[0]) == stamp:
                 imports, trains, optimizer = known[1], known[2], known[3]
             else:
                 try:
-                    with open(path, "rb") as handle:
-                        data = handle.read()
-                except OSError:
+                    data = read_bytes(path)
+                except ReadError:
                     continue
                 imports, trains = scan_imports(data), may_train(data)
                 optimizer = bool(_OPTIMIZER_HINT.search(data))
@@ -435,23 +439,28 @@ MAX_NEIGHBOURS = 200
 def _beside(linted: list[str]) -> Iterable[str]:
     for folder in sorted({os.path.dirname(os.path.abspath(p)) for p in linted}):
         try:
-            names = sorted(n for n in os.listdir(folder) if n.endswith(".py"))
+            names = sorted(n for n in os.listdir(folder) if n.endswith(WALKED_SUFFIXES))
         except OSError:
             continue
         for name in names[:MAX_NEIGHBOURS]:
             yield os.path.join(folder, name)
 
 
-def _walk(root: str, exclude: list[str], config_root: str) -> Iterable[str]:
-    """Every Python file under root, skipping hidden folders, the default excludes (virtual
-    environments, build output, caches) and the configured `exclude` globs."""
+def _walk(root: str, exclude: list[str], config_root: str,
+          respect_gitignore: bool = True) -> Iterable[str]:
+    """Every Python file and notebook under root, skipping hidden folders, the default
+    excludes (virtual environments, build output, caches), the configured `exclude` globs
+    and what git ignores."""
+    ignored = GitIgnored() if respect_gitignore else None
     for folder, dirs, names in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in DEFAULT_EXCLUDES and not d.startswith(".")
                          and d != "site-packages"
                          and not (exclude and matches(os.path.join(folder, d), exclude,
-                                                      config_root)))
+                                                      config_root))
+                         and not (ignored and ignored(os.path.join(folder, d), True, root)))
         for name in names:
-            if name.endswith(".py"):
+            if name.endswith(WALKED_SUFFIXES):
                 full = os.path.join(folder, name)
-                if not (exclude and matches(full, exclude, config_root)):
+                if not (exclude and matches(full, exclude, config_root)) \
+                        and not (ignored and ignored(full, False, root)):
                     yield full

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, TypeVar, Union
 
 from cnnlint.findings import SEVERITIES, Finding, Loc, Related
 from cnnlint.options import RuleOptions
@@ -26,6 +26,8 @@ Example = Union[str, dict[str, str]]
 
 # The comment that marks where an INVALID example must be flagged.
 EXAMPLE_MARKER = "# flagged"
+
+C = TypeVar("C", bound="Check")
 
 CODE_PATTERN = re.compile(r"^CNN\d{3}$")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -49,7 +51,10 @@ class RegistryError(Exception):
     pass
 
 
-_REGISTRY: dict[str, type[Rule]] = {}
+# Every rule and every probe verdict, by code: one table, so that no two checks of either
+# kind can share a code or a name (`cnnlint explain` and the selectors look both up by
+# either).
+_REGISTRY: dict[str, type[Check]] = {}
 
 
 class Check:
@@ -125,33 +130,46 @@ class Rule(Check):
 
 
 def add_rule(cls: type[Rule]) -> None:
+    register(cls, "rule")
+
+
+def register(cls: type[Check], kind: str) -> None:
+    """The one way into the registry, for rules and probe verdicts alike: the metadata is
+    checked, and a code or name that another check already holds is refused (a plain dict
+    assignment would let the second class silently replace the first)."""
     for attr in ("code", "name", "summary", "fix"):
         if not isinstance(getattr(cls, attr, None), str):
-            raise RegistryError(f"rule {cls.__qualname__} has no `{attr}`")
+            raise RegistryError(f"{kind} {cls.__qualname__} has no `{attr}`")
     if not CODE_PATTERN.match(cls.code):
-        raise RegistryError(f"rule code {cls.code!r} is not CNN + three digits")
+        raise RegistryError(f"{kind} code {cls.code!r} is not CNN + three digits")
     if not NAME_PATTERN.match(cls.name):
-        raise RegistryError(f"rule name {cls.name!r} is not kebab-case")
+        raise RegistryError(f"{kind} name {cls.name!r} is not kebab-case")
     if cls.severity not in SEVERITIES:
-        raise RegistryError(f"rule {cls.code} has unknown severity {cls.severity!r}")
-    if cls.fix_safety not in (None, "safe", "unsafe"):
-        raise RegistryError(f"rule {cls.code} has unknown fix safety {cls.fix_safety!r}")
-    if cls.fix_safety is not None and not (cls.fixed and cls.fix_note):
-        raise RegistryError(f"rule {cls.code} offers a fix but has no `fixed` example or "
+        raise RegistryError(f"{kind} {cls.code} has unknown severity {cls.severity!r}")
+    safety = getattr(cls, "fix_safety", None)  # rules only: verdicts fix nothing
+    if safety not in (None, "safe", "unsafe"):
+        raise RegistryError(f"{kind} {cls.code} has unknown fix safety {safety!r}")
+    if safety is not None and not (getattr(cls, "fixed", None) and getattr(cls, "fix_note", "")):
+        raise RegistryError(f"{kind} {cls.code} offers a fix but has no `fixed` example or "
                             "`fix_note`")
     for other in _REGISTRY.values():
         if other is cls:
             return
         if other.code == cls.code or other.name == cls.name:
-            # Also what happens when a rule module is imported twice under two names.
+            # Also what happens when a module is imported twice under two names.
             raise RegistryError(
-                f"rule {cls.code} {cls.name} ({cls.__module__}) clashes with "
+                f"{kind} {cls.code} {cls.name} ({cls.__module__}) clashes with "
                 f"{other.code} {other.name} ({other.__module__})")
     _REGISTRY[cls.code] = cls
 
 
+def registered(kind: type[C]) -> dict[str, type[C]]:
+    """The registered checks of one kind (Rule, Verdict), by code, in code order."""
+    return {code: cls for code, cls in sorted(_REGISTRY.items()) if issubclass(cls, kind)}
+
+
 def remove_rule(code: str) -> None:
-    """For tests that register a temporary rule."""
+    """For tests that register a temporary rule (or verdict)."""
     _REGISTRY.pop(code, None)
 
 
@@ -162,7 +180,7 @@ def load_rules() -> dict[str, type[Rule]]:
     for info in pkgutil.iter_modules(package.__path__):
         if not info.name.startswith("_"):
             importlib.import_module(f"cnnlint.rules.{info.name}")
-    return dict(sorted(_REGISTRY.items()))
+    return registered(Rule)
 
 
 def family_of(code: str) -> str:

@@ -4,7 +4,7 @@ from typing import Iterable
 
 from cnnlint.findings import Finding, Loc
 from cnnlint.probe.measure import Measurements
-from cnnlint.probe.verdict import Verdict, fmt
+from cnnlint.verdict import Verdict, fmt
 from cnnlint.probes._common import others, worst
 from cnnlint.options import RuleOptions
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from cnnlint.extract.training import is_augmentation
+from cnnlint.catalogue import is_augmentation
 from cnnlint.findings import Finding
 from cnnlint.ir import ProjectFacts
 from cnnlint.rule import Rule

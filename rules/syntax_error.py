@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from cnnlint.extract.source import FileFacts
 from cnnlint.findings import Finding, Loc
 from cnnlint.rule import Rule
+
+if TYPE_CHECKING:
+    from cnnlint.extract.source import FileFacts
 
 
 class SyntaxErrorRule(Rule):

@@ -21,10 +21,10 @@ class Net(nn.Module):
 CLEAN = BAD.replace("nn.Conv2d(3, 8, 3)", "nn.Conv2d(3, 8, 3, bias=False)")
 
 
-def run(args: list[str]) -> tuple[int, str, str]:
+def run(args: list[str], stdin: bytes | None = None) -> tuple[int, str, str]:
     """Run the real entry point (it owns the one-line error handling) with captured streams."""
     runner = CliRunner()
-    with runner.isolation() as streams:
+    with runner.isolation(input=stdin) as streams:
         try:
             main(args)
             code = 0

@@ -62,7 +62,7 @@ def test_json_format(project: Path) -> None:
                                "errors": 0, "partly_read": 0}
     (finding,) = data["findings"]
     assert set(finding) == {"code", "name", "severity", "message", "hint", "path", "line",
-                            "column", "end_line", "end_column", "symbol", "related"}
+                            "column", "end_line", "end_column", "symbol", "related", "cell"}
     assert finding["code"] == "CNN101" and finding["name"] == "conv-bias-before-batchnorm"
     assert finding["symbol"] == "Net" and finding["line"] == 6
     assert (finding["end_line"], finding["end_column"]) == (6, 39)  # exclusive, as SARIF
@@ -143,6 +143,45 @@ def test_explain_by_code_and_name(project: Path) -> None:
 def test_help_documents_exit_codes(project: Path) -> None:
     _, out, _ = run(["check", "--help"])
     assert "Exit codes:" in out and "--exit-zero" in out
+
+
+def test_top_level_help_shows_the_lint_options(project: Path) -> None:
+    """`cnnlint PATH` is `cnnlint check PATH`, so `cnnlint --help` lists what it accepts."""
+    code, out, _ = run(["--help"])
+    assert code == 0
+    assert "Lint options (`cnnlint [check] [OPTIONS] [PATHS]...`)" in out
+    for option in ("--format", "--select", "--fail-on", "--exit-zero", "--baseline",
+                   "--trace / --no-trace"):
+        assert f"  {option}" in out
+    assert out.count("--help") == 1
+
+
+def test_every_command_that_documents_exit_zero_accepts_it(project: Path) -> None:
+    from cnnlint.cli import cli
+
+    for name in cli.commands:
+        _, out, _ = run([name, "--help"])
+        if "--exit-zero" in out:
+            _, _, err = run([name, "--exit-zero", "--help"])
+            assert "No such option" not in err, name
+            assert "  --exit-zero  " in out, name
+
+
+@pytest.mark.parametrize("flag, suggestion", [
+    ("--cfg", None),              # nothing is close enough (click's own cutoff said --config)
+    ("--bogus", None),
+    ("--exit-zer", "--exit-zero"),
+    ("--selct", "--select"),
+    ("--no-cach", "--no-cache"),
+])
+def test_unknown_flags_suggest_only_close_matches(project: Path, flag: str,
+                                                  suggestion: str | None) -> None:
+    code, _, err = run([flag, "bad.py"])
+    assert code == 2 and f"No such option '{flag}'" in err
+    if suggestion is None:
+        assert "Did you mean" not in err
+    else:
+        assert f"Did you mean '{suggestion}'?" in err
 
 
 def test_version_and_python_m(project: Path) -> None:

@@ -20,7 +20,7 @@ from cnnlint.probe import runner  # noqa: E402
 from cnnlint.probe.measure import (  # noqa: E402
     LayerStats, Measurements, Recorder, batchnorm_noise,
 )
-from cnnlint.probe.verdict import load_verdicts  # noqa: E402
+from cnnlint.verdict import load_verdicts  # noqa: E402
 
 NETS = Path(__file__).parent / "fixtures" / "probe" / "nets.py"
 SMALL = (3, 8, 8)
@@ -289,7 +289,7 @@ def test_json_output_and_exit_code(in_tmp: Path) -> None:
     assert document["steps"] == 8 and len(document["loss"]) == 8
     finding = next(f for f in document["findings"] if f["code"] == "CNN401")
     assert set(finding) == {"code", "name", "severity", "message", "hint", "path", "line",
-                            "column", "end_line", "end_column", "symbol", "related"}
+                            "column", "end_line", "end_column", "symbol", "related", "cell"}
     assert finding["path"] == "nets.py" and finding["line"] == 8
     layer = document["layers"][0]
     assert layer["name"] == "convs.0" and layer["type"] == "Conv2d"
@@ -298,6 +298,9 @@ def test_json_output_and_exit_code(in_tmp: Path) -> None:
     code, out, _ = run(["probe", "nets.py:PlainSigmoid", "--input-shape", "3,8,8",
                         "--steps", "8", "--format", "json", "--fail-on", "error"])
     assert code == 0
+    code, out, _ = run(["probe", "nets.py:PlainSigmoid", "--input-shape", "3,8,8",
+                        "--steps", "8", "--format", "json", "--exit-zero"])
+    assert code == 0 and any(f["code"] == "CNN401" for f in json.loads(out)["findings"])
 
 
 def test_text_output(in_tmp: Path) -> None:
@@ -413,6 +416,8 @@ def test_user_code_failures_name_the_stage(in_tmp: Path) -> None:
     assert code == 2 and "probe failed at forward pass on a (2, 4) input: SystemExit: 4" in err
     code, _, err = run(["probe", "failing.py:Broken", "--args", "{bad"])
     assert code == 2 and "--args is not valid JSON" in err
+    code, _, err = run(["probe", "failing.py:Quits", "--exit-zero"])  # 2 stays 2
+    assert code == 2 and "probe failed at forward pass" in err
 
 
 def test_no_changes_to_the_user_model_files_or_rng(in_tmp: Path,

@@ -13,7 +13,7 @@ import pytest
 
 from cnnlint import graph
 from cnnlint.trace import runner
-from cnnlint.trace.targets import TargetError, parse_target
+from cnnlint.targets import TargetError, parse_target
 
 from helpers import run
 
@@ -171,7 +171,7 @@ def test_trace_from_config_with_model_targets(project: Path) -> None:
         'target = "datadep.py:NeedsArgs"\nargs = { width = 5 }\ninput-shape = [5]\n')
     code, out, err = run(["--no-cache", "datadep.py"])
     assert "traced Gated with forward hooks" in out, err
-    assert "traced NeedsArgs with torch.fx, 1 weighted layers" in out
+    assert "traced wide (datadep.py:NeedsArgs) with torch.fx, 1 weighted layers" in out
     code, out, _ = run(["--no-cache", "--no-trace", "datadep.py"])
     assert "traced" not in out
 
@@ -297,3 +297,37 @@ def test_a_forward_that_exits_is_an_error_entry(project: Path) -> None:
     assert error["kind"] == "trace" and error["path"] == "quits.py"
     assert "SystemExit: 4" in error["message"]
     assert any(f["symbol"] == "DynamicPlain" for f in document["findings"])  # the run went on
+
+
+def test_a_module_target_is_reported_where_its_class_is(in_tmp: Path) -> None:
+    """`--model pkg.nets:Net(...)` names a model by module path: its findings point at the
+    class's file and line (linted or not), and say which target they judge."""
+    (in_tmp / ".git").mkdir()
+    (in_tmp / "pkg").mkdir()
+    (in_tmp / "pkg" / "__init__.py").write_text("")
+    (in_tmp / "pkg" / "nets.py").write_text(
+        "import torch.nn as nn\n\n\nclass Net(nn.Module):\n"
+        "    def __init__(self, width=8):\n        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, width, 3)\n        self.bn = nn.BatchNorm2d(width)\n\n"
+        "    def forward(self, x):\n        return self.bn(self.conv(x))\n")
+    code, document, err = _lint("--select", "CNN101", "--model", "pkg.nets:Net(width=4)",
+                                "pkg/__init__.py")
+    assert code == 1, err
+    (finding,) = document["findings"]
+    assert (finding["path"], finding["line"]) == ("pkg/nets.py", 4)
+    assert finding["message"].endswith("[torch.fx trace of pkg.nets:Net(width=4)]")
+    assert "pkg/nets.py:4: traced pkg.nets:Net(width=4) with torch.fx" in document["notes"][0]
+
+
+def test_trace_timeout_is_a_setting(in_tmp: Path) -> None:
+    (in_tmp / "slow.py").write_text(
+        "import time\nimport torch.nn as nn\ntime.sleep(5)\n\n\nclass Net(nn.Module):\n"
+        "    def forward(self, x):\n        return x\n")
+    (in_tmp / "pyproject.toml").write_text("[tool.cnnlint]\ntrace-timeout = 0.5\n")
+    code, document, _ = _lint("--trace", "slow.py")
+    assert code == 2
+    (error,) = document["errors"]
+    assert "gave up after 0.5 s (the `trace-timeout` setting)" in error["message"]
+    (in_tmp / "pyproject.toml").write_text("[tool.cnnlint]\ntrace-timeout = -1\n")
+    code, out, err = run(["--trace", "slow.py"])
+    assert code == 2 and "`trace-timeout` must be a positive number of seconds" in err

@@ -12,7 +12,8 @@ from typing import Any
 import libcst as cst
 
 from cnnlint.extract.lower import lower_module
-from cnnlint.extract.positions import compute_spans
+from cnnlint.positions import compute_spans
+from cnnlint.sources import RECURSION_LIMIT, ReadError
 
 
 @dataclass
@@ -26,53 +27,12 @@ class FileFacts:
     lines: list[str] = field(default_factory=list)  # the source lines (suppressions, baselines)
 
 
-class ReadError(Exception):
-    """The file could not be read or decoded; the message says why."""
-
-
 def module_name(path: str) -> str:
     parts = os.path.normpath(os.path.splitext(path)[0]).replace(os.sep, "/").split("/")
     parts = [p for p in parts if p not in ("", ".", "..")]
     if parts and parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts)
-
-
-def read_bytes(path: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except IsADirectoryError:
-        raise ReadError("is a directory, not a Python file") from None
-    except OSError as exc:
-        raise ReadError(exc.strerror or str(exc)) from None
-
-
-def read_source(path: str) -> str:
-    return decode_source(read_bytes(path))
-
-
-def decode_source(data: bytes) -> str:
-    if b"\x00" in data:
-        raise ReadError("the file contains a NUL byte; it is not Python source")
-    try:
-        return decode(data)
-    except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
-        raise ReadError(f"cannot decode the file: {exc}") from None
-
-
-_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
-
-
-def decode(data: bytes) -> str:
-    """Decode like Python does: a BOM, a PEP 263 coding line, else UTF-8."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    for line in data.splitlines()[:2]:
-        match = _CODING.match(line)
-        if match:
-            return data.decode(match.group(1).decode("ascii"))
-    return data.decode("utf-8")
 
 
 def _python_syntax_error(source: str) -> tuple[str, int, int] | None:
@@ -133,11 +93,6 @@ def _screen(source: str) -> tuple[str, int, int] | None:
     return None
 
 
-# libcst's code generation (which our span pass drives) and our lowering recurse once per
-# nesting level, and a long implicit string concatenation nests one level per part. Both
-# are pure Python, which on 3.11+ grows no C stack, so a higher limit is safe while a file is
-# analysed; truly deep files are screened out before libcst's native parser sees them.
-RECURSION_LIMIT = 20_000
 
 
 def analyse_source(path: str, source: str, spans: bool = True,

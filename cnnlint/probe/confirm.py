@@ -10,7 +10,7 @@ from typing import Any
 from cnnlint import ir
 from cnnlint.findings import Finding
 from cnnlint.probe.measure import Measurements
-from cnnlint.probe.verdict import fmt
+from cnnlint.verdict import fmt
 
 CONFIRMED, NOT_OBSERVED, NOT_MEASURABLE = "CONFIRMED", "NOT OBSERVED", "NOT MEASURABLE"
 

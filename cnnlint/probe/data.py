@@ -58,7 +58,8 @@ def targets_for(output: Any, labels: Any) -> tuple[Any, Any]:
 
 def load_callable(spec: str) -> Any:
     """`module:callable` returning a Dataset (imported like a model target)."""
-    from cnnlint.trace.targets import TargetError, parse_target, resolve
+    from cnnlint.targets import TargetError, parse_target
+    from cnnlint.trace.targets import resolve
 
     try:
         target = parse_target(spec)

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from cnnlint.probe.runner import ProbeReport
-from cnnlint.probe.verdict import fmt
+from cnnlint.verdict import fmt
 
 COLUMNS = (("layer", 28), ("type", 14), ("grad norm", 10), ("/ last", 9), ("update", 9),
            ("act mean", 9), ("act std", 9), ("dead", 6), ("sat.", 6), ("bn gap", 8))

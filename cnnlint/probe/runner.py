@@ -19,7 +19,7 @@ from cnnlint.findings import ErrorEntry, Finding, Loc
 from cnnlint.probe import confirm as confirming
 from cnnlint.probe import data as datasets
 from cnnlint.probe.measure import Measurements, Recorder, batchnorm_noise
-from cnnlint.probe.verdict import Verdict, load_verdicts
+from cnnlint.verdict import Verdict, load_verdicts
 
 
 class ProbeError(Exception):
@@ -83,7 +83,8 @@ DEFAULT_BATCH, DEFAULT_OPTIMIZER, DEFAULT_LR, DEFAULT_MOMENTUM = 16, "SGD", 0.01
 def run_probe(settings: ProbeSettings) -> ProbeReport:
     import torch
 
-    from cnnlint.trace.targets import TargetError, contained, parse_target, roots_for
+    from cnnlint.targets import TargetError, parse_target
+    from cnnlint.trace.targets import contained, roots_for
 
     try:
         target = parse_target(settings.target)
@@ -123,7 +124,8 @@ class _Probe:
                                   steps=settings.steps)
 
     def run(self) -> ProbeReport:
-        from cnnlint.trace.targets import TargetError, construct, definition, resolve
+        from cnnlint.targets import TargetError
+        from cnnlint.trace.targets import construct, definition, resolve
 
         try:
             factory = resolve(self.target)

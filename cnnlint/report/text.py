@@ -17,11 +17,11 @@ def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
 
     lines: list[str] = []
     for f in findings:
-        where = paint(f"{f.path}:{f.line}:{f.column}:", _BOLD)
+        where = paint(f"{f.where}:", _BOLD)
         tag = paint(f"{f.code} [{f.severity}]", _COLOURS[f.severity])
         lines.append(f"{where} {tag} {f.message}")
         for r in f.related:
-            lines.append(paint(f"    see: {r.path}:{r.line}:{r.column}: {r.message}", _DIM))
+            lines.append(paint(f"    see: {r.where}: {r.message}", _DIM))
         lines.append(paint(f"    hint: {f.hint}", _DIM))
     for e in errors:
         lines.append(f"{e.path or '<run>'}: {paint(f'error ({e.kind})', _COLOURS['error'])}: "

@@ -18,16 +18,17 @@ from typing import Any, Iterator
 
 from cnnlint import ir
 from cnnlint.findings import ErrorEntry, Loc
+from cnnlint.sources import ReadError, read_python
+from cnnlint.targets import Target, TargetError
 from cnnlint.trace import fx_graph, hooks, ops
 from cnnlint.trace.targets import (
-    Target, TargetError, construct, contained, definition, import_file, required_parameters,
-    resolve, roots_for,
+    construct, contained, definition, import_file, required_parameters, resolve, roots_for,
 )
 
 FX, HOOKS = "torch.fx", "forward hooks"
 
-# No single model may hold the run longer than this (an import that waits on the network,
-# a forward pass on a huge input).
+# By default no single model may hold the run longer than this (an import that waits on
+# the network, a forward pass on a huge input); `trace-timeout` changes it.
 TIMEOUT_S = 120
 
 
@@ -36,6 +37,7 @@ class TraceSettings:
     targets: list[Target] = field(default_factory=list)  # --model and [tool.cnnlint.models]
     input_shape: tuple[int, ...] | None = None  # --input-shape: for forward passes
     root: str = "."  # the project root: on sys.path while tracing
+    timeout: float = TIMEOUT_S  # seconds one model may take to import, build and trace
 
 
 @dataclass
@@ -51,7 +53,7 @@ class _Timeout(Exception):
 
 
 @contextlib.contextmanager
-def _deadline(seconds: int) -> Iterator[None]:
+def _deadline(seconds: float) -> Iterator[None]:
     """SIGALRM after `seconds` (main thread only; elsewhere no limit)."""
     if threading.current_thread() is not threading.main_thread() \
             or not hasattr(signal, "setitimer"):
@@ -59,7 +61,7 @@ def _deadline(seconds: int) -> Iterator[None]:
         return
 
     def expire(signum: int, frame: Any) -> None:
-        raise _Timeout(f"gave up after {seconds} s")
+        raise _Timeout(f"gave up after {seconds:g} s (the `trace-timeout` setting)")
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -171,23 +173,23 @@ class _Tracer:
         path = self.display_path(path or fallback)
         column = 1
         try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                text = handle.read().splitlines()[line - 1]
+            text = read_python(path).splitlines()[line - 1]
             column = text.find(getattr(obj, "__name__", "")) + 1 or 1
-        except (OSError, IndexError):
+        except (ReadError, IndexError):
             pass
         return Loc(path, line, column, line, column + len(getattr(obj, "__name__", "")))
 
     # --- one model -----------------------------------------------------------------------------
 
-    def trace(self, target: Target, factory: Any, fallback_path: str) -> None:
+    def trace(self, target: Target, factory: Any, fallback_path: str,
+              requested: bool = False) -> None:
         where = self.model_loc(factory, fallback_path)
         static = self.static.get((os.path.realpath(where.path), target.name))
         loc = static.loc if static is not None else where
         locs = {n.name: n.loc for n in static.network if n.name and n.loc is not None} \
             if static is not None else {}
         try:
-            with _deadline(TIMEOUT_S):
+            with _deadline(self.settings.timeout):
                 module = construct(factory, target)
                 network, method, fx_failure = trace_network(
                     module, loc, locs, target.input_shape or self.settings.input_shape)
@@ -203,9 +205,11 @@ class _Tracer:
         self.out.models.append(ir.Model(
             name=target.name, kind=kind, class_name=type(module).__name__, loc=loc,
             network=network, inits=list(static.inits) if static is not None else [],
-            source="trace", trace_method=method))
+            source="trace", trace_method=method,
+            requested_as=target.describe() if requested else ""))
         why = f" ({fx_failure})" if fx_failure else ""
-        self.out.notes.append(f"{loc.path}:{loc.line}: traced {target.name} with {method}, "
+        named = target.describe() if requested else target.name
+        self.out.notes.append(f"{loc.path}:{loc.line}: traced {named} with {method}, "
                               f"{sum(n.weighted for n in network)} weighted layers{why}")
 
     # --- the models of the linted files --------------------------------------------------------
@@ -214,7 +218,7 @@ class _Tracer:
         import torch
 
         try:
-            with _deadline(TIMEOUT_S):
+            with _deadline(self.settings.timeout):
                 module = import_file(path)
         except (TargetError, _Timeout) as exc:
             self.out.errors.append(ErrorEntry(path, "trace", str(exc)))
@@ -241,12 +245,12 @@ class _Tracer:
 
     def trace_target(self, target: Target) -> None:
         try:
-            with _deadline(TIMEOUT_S):
+            with _deadline(self.settings.timeout):
                 factory = resolve(target)
         except (TargetError, _Timeout) as exc:
             self.out.errors.append(ErrorEntry(target.path or "", "trace", str(exc)))
             return
-        self.trace(target, factory, target.path or "")
+        self.trace(target, factory, target.path or "", requested=True)
 
 
 def trace_models(settings: TraceSettings, static: list[ir.Model], files: list[str],

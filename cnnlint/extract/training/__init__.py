@@ -3,8 +3,7 @@ models themselves. `reader.py` interprets, `recorder.py` keeps the events of a p
 finds the entry points, `config.py` follows hyper-parameters to where they come from, and
 `objects.py` says what training objects and library calls mean."""
 
-from cnnlint.extract.training.objects import is_augmentation
 from cnnlint.extract.training.reader import TrainingInterp
 from cnnlint.extract.training.runs import extract_runs
 
-__all__ = ["TrainingInterp", "extract_runs", "is_augmentation"]
+__all__ = ["TrainingInterp", "extract_runs"]

@@ -53,11 +53,6 @@ EVAL_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.set_g
 
 EVAL_NAME = re.compile(r"val|valid|test|eval|dev|holdout", re.IGNORECASE)
 TRAIN_NAME = re.compile(r"train", re.IGNORECASE)
-_AUGMENTATIONS = re.compile(
-    r"^(Random|RandAugment|AutoAugment|TrivialAugment|AugMix|ColorJitter|ElasticTransform|"
-    r"HorizontalFlip|VerticalFlip|Flip|ShiftScaleRotate|Rotate|Affine|CoarseDropout|Cutout|"
-    r"GaussNoise|GaussianBlur|Mixup|CutMix|RandomErasing|Transpose|RandomResizedCrop)")
-
 # Top-level packages whose calls have no effect on how a model trains: the reader need not
 # follow them. (torch's own functions are inert too, apart from the few with a meaning below.)
 INERT_ROOTS = frozenset({
@@ -158,11 +153,6 @@ def inert(qualname: str) -> bool:
 
 def model_constructor(qualname: str) -> bool:
     return qualname.startswith(_MODEL_CONSTRUCTORS)
-
-
-def is_augmentation(transform: str) -> bool:
-    """True for a transform class that changes images at random."""
-    return bool(_AUGMENTATIONS.match(transform))
 
 
 def role(loader: TrainObj) -> str:

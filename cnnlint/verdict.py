@@ -12,26 +12,20 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING, Any, Iterable
 
-from cnnlint.findings import SEVERITIES, Finding, Loc
-from cnnlint.rule import CODE_PATTERN, NAME_PATTERN, Check, RegistryError
+from cnnlint.findings import Finding, Loc
+from cnnlint.rule import Check, RegistryError, register, registered
 
 if TYPE_CHECKING:
     from cnnlint.probe.measure import Measurements
-
-_REGISTRY: dict[str, type[Verdict]] = {}
 
 
 class Verdict(Check):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for attr in ("code", "name", "summary", "fix"):
-            if not isinstance(getattr(cls, attr, None), str):
-                raise RegistryError(f"verdict {cls.__qualname__} has no `{attr}`")
-        if not CODE_PATTERN.match(cls.code) or not cls.code.startswith("CNN4"):
-            raise RegistryError(f"verdict code {cls.code!r} is not CNN4 + two digits")
-        if not NAME_PATTERN.match(cls.name) or cls.severity not in SEVERITIES:
-            raise RegistryError(f"verdict {cls.code}: bad name or severity")
-        _REGISTRY[cls.code] = cls
+        if not str(getattr(cls, "code", "")).startswith("CNN4"):
+            raise RegistryError(f"verdict {cls.__qualname__}: its code must be CNN4 + two "
+                                "digits (the runtime probe family)")
+        register(cls, "verdict")  # the rules' registry: a code taken by any check is refused
 
     def evaluate(self, run: Measurements, loc: Loc) -> Iterable[Finding]:
         raise NotImplementedError
@@ -44,7 +38,7 @@ def load_verdicts() -> dict[str, type[Verdict]]:
     for info in pkgutil.iter_modules(package.__path__):
         if not info.name.startswith("_"):
             importlib.import_module(f"cnnlint.probes.{info.name}")
-    return dict(sorted(_REGISTRY.items()))
+    return registered(Verdict)
 
 
 def fmt(value: float | None) -> str:

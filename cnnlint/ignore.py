@@ -1,0 +1,88 @@
+"""What git ignores, cnnlint skips when it walks folders: `.gitignore` files (each for its own
+folder and below; a deeper file's rule wins), and the repository's `.git/info/exclude`.
+
+Patterns are git's (read with `pathspec`). The files are looked up from the repository's top
+(the nearest folder above with a `.git`) down to each folder walked; outside a repository only
+the `.gitignore` files at or below the walked folder count. A file named on the command line is
+linted even when ignored, as with ruff and the configured excludes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pathspec
+
+
+class GitIgnored:
+    def __init__(self) -> None:
+        self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}  # folder -> its .gitignore
+        self._tops: dict[str, str | None] = {}
+
+    def __call__(self, path: str, is_dir: bool = False, walked_from: str | None = None) -> bool:
+        """True when git would ignore `path` (a folder when `is_dir`)."""
+        absolute = os.path.abspath(path)
+        folder = os.path.dirname(absolute)
+        top = self._top(folder)
+        if top is None:
+            top = os.path.abspath(walked_from) if walked_from else folder
+        chain = _folders_between(top, folder)
+        if chain is None:  # the path is not below the top: nothing applies
+            return False
+        exclude = self._spec(os.path.join(top, ".git", "info"), "exclude")
+        for base in reversed(chain):  # the deepest rule that speaks decides
+            decided = self._check(self._spec(base, ".gitignore"), base, absolute, is_dir)
+            if decided is not None:
+                return decided
+        decided = self._check(exclude, top, absolute, is_dir)
+        return bool(decided)
+
+    @staticmethod
+    def _check(spec: pathspec.GitIgnoreSpec | None, base: str, absolute: str,
+               is_dir: bool) -> bool | None:
+        if spec is None:
+            return None
+        relative = os.path.relpath(absolute, base).replace(os.sep, "/")
+        result = spec.check_file(relative + "/" if is_dir else relative)
+        return result.include
+
+    def _spec(self, folder: str, name: str) -> pathspec.GitIgnoreSpec | None:
+        key = os.path.join(folder, name)
+        if key not in self._specs:
+            try:
+                with open(key, encoding="utf-8", errors="replace") as handle:
+                    lines = handle.read().splitlines()
+            except OSError:
+                self._specs[key] = None
+            else:
+                import pathspec  # only runs that meet a .gitignore pay for the import
+
+                try:
+                    self._specs[key] = pathspec.GitIgnoreSpec.from_lines(lines)
+                except ValueError:
+                    self._specs[key] = None
+        return self._specs[key]
+
+    def _top(self, folder: str) -> str | None:
+        """The repository's top folder (the nearest above with a .git), or None."""
+        if folder not in self._tops:
+            parent = os.path.dirname(folder)
+            if os.path.exists(os.path.join(folder, ".git")):
+                self._tops[folder] = folder
+            elif parent == folder:
+                self._tops[folder] = None
+            else:
+                self._tops[folder] = self._top(parent)
+        return self._tops[folder]
+
+
+def _folders_between(top: str, folder: str) -> list[str] | None:
+    """[top, ..., folder], or None when folder is not at or below top."""
+    if folder != top and not folder.startswith(top.rstrip(os.sep) + os.sep):
+        return None
+    chain = [folder]
+    while chain[-1] != top:
+        chain.append(os.path.dirname(chain[-1]))
+    return list(reversed(chain))

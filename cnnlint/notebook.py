@@ -1,0 +1,111 @@
+"""Jupyter notebooks as Python source: the code cells joined into one text, with the line
+where each cell starts, so findings can be reported as "cell 3, line 5".
+
+IPython syntax that is not Python is blanked out line for line (line numbers must not move):
+a cell magic (`%%time`, `%%bash`) makes the whole cell foreign; a line magic or shell escape
+(`%matplotlib inline`, `!pip install`) becomes `pass` at the same indentation, and
+`x = %timeit f()` or `files = !ls` keep their assignment with `None` as the value. A cell is
+never executed and never imported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+NOTEBOOK_SUFFIX = ".ipynb"
+
+_LINE_MAGIC = re.compile(r"^(\s*)[%!]")
+_ASSIGNED_MAGIC = re.compile(r"^(\s*[\w.\[\], ]+=\s*)[%!]")
+_HELP = re.compile(r"^\s*[\w.]+\?{1,2}\s*$")  # `obj?`, `obj??`
+
+
+class NotebookError(ValueError):
+    """The file is not a notebook cnnlint can read; the message says why."""
+
+
+@dataclass(frozen=True)
+class NotebookSource:
+    text: str
+    cell_starts: tuple[int, ...]  # 1-based line of the joined text where each code cell starts
+
+    def position(self, line: int) -> tuple[int, int]:
+        """(cell number counting code cells from 1, line within that cell) of a joined line."""
+        return cell_position(self.cell_starts, line)
+
+
+def is_notebook(path: str) -> bool:
+    return path.endswith(NOTEBOOK_SUFFIX)
+
+
+def cell_position(cell_starts: tuple[int, ...] | list[int], line: int) -> tuple[int, int]:
+    cell = 0
+    for index, start in enumerate(cell_starts):
+        if start <= line:
+            cell = index
+        else:
+            break
+    return cell + 1, line - cell_starts[cell] + 1 if cell_starts else line
+
+
+def joined_line(cell_starts: tuple[int, ...] | list[int], cell: int, line: int) -> int:
+    """The inverse of `cell_position`."""
+    return cell_starts[cell - 1] + line - 1 if 0 < cell <= len(cell_starts) else line
+
+
+def read_notebook(data: bytes) -> NotebookSource:
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise NotebookError(f"not a readable notebook (invalid JSON: {exc})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
+        raise NotebookError("not a notebook: no list of cells")
+    language = _language(document)
+    if language not in (None, "python"):
+        raise NotebookError(f"a {language} notebook, not Python")
+    lines: list[str] = []
+    starts: list[int] = []
+    for cell in document["cells"]:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        text = "".join(source) if isinstance(source, list) else str(source)
+        starts.append(len(lines) + 1)
+        lines.extend(_python_lines(text.splitlines()))
+    return NotebookSource(text="\n".join(lines) + ("\n" if lines else ""),
+                          cell_starts=tuple(starts))
+
+
+def _language(document: dict[str, object]) -> str | None:
+    metadata = document.get("metadata")
+    if not isinstance(metadata, dict):
+        return None
+    for key in ("language_info", "kernelspec"):
+        section = metadata.get(key)
+        if isinstance(section, dict):
+            name = section.get("name") if key == "language_info" else section.get("language")
+            if isinstance(name, str) and name:
+                return name.lower()
+    return None
+
+
+def _python_lines(cell: list[str]) -> list[str]:
+    """The cell's lines with IPython-only syntax blanked out, one output line per input."""
+    if not cell:
+        return [""]  # an empty cell still has a line, so the next cell's numbering holds
+    if cell[0].lstrip().startswith("%%"):
+        return ["" for _ in cell]
+    out = []
+    for line in cell:
+        assigned = _ASSIGNED_MAGIC.match(line)
+        magic = _LINE_MAGIC.match(line)
+        if assigned:
+            out.append(f"{assigned.group(1)}None")
+        elif magic:
+            out.append(f"{magic.group(1)}pass")
+        elif _HELP.match(line):
+            out.append("")
+        else:
+            out.append(line)
+    return out

@@ -1,0 +1,174 @@
+"""Where source comes from: notebooks, stdin (editors), .gitignore'd folders; and
+`--statistics`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cnnlint.notebook import NotebookError, cell_position, joined_line, read_notebook
+from helpers import BAD, CLEAN, run
+
+
+def _notebook(cells: list[tuple[str, str]], language: str = "python") -> str:
+    return json.dumps({
+        "cells": [{"cell_type": kind, "metadata": {}, "source": text.splitlines(True)}
+                  for kind, text in cells],
+        "metadata": {"kernelspec": {"language": language, "name": language}},
+        "nbformat": 4, "nbformat_minor": 5})
+
+
+SETUP_CELL = "%matplotlib inline\n!pip install torch\nimport torch.nn as nn\n"
+MODEL_CELL = BAD.replace("import torch.nn as nn\n\n", "")
+
+
+def test_notebook_cells_become_python_with_magics_blanked() -> None:
+    source = read_notebook(_notebook([
+        ("markdown", "# A title\n"),
+        ("code", SETUP_CELL),
+        ("code", "%%bash\nls -l\n"),
+        ("code", "files = !ls\nfor f in files:\n    %time print(f)\nlen?\n"),
+    ]).encode())
+    assert source.cell_starts == (1, 4, 6)
+    assert source.text.splitlines() == [
+        "pass", "pass", "import torch.nn as nn",
+        "", "",
+        "files = None", "for f in files:", "    pass", ""]
+    compile(source.text, "nb", "exec")  # what the analysis reads is valid Python
+    assert [cell_position(source.cell_starts, line) for line in (1, 3, 4, 6, 9)] == [
+        (1, 1), (1, 3), (2, 1), (3, 1), (3, 4)]
+    assert joined_line(source.cell_starts, 3, 4) == 9
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"{not json", "invalid JSON"),
+    (b'{"cells": 3}', "no list of cells"),
+    (_notebook([("code", "x <- 1\n")], language="R").encode(), "a r notebook"),
+])
+def test_unreadable_notebooks_are_named(data: bytes, message: str) -> None:
+    with pytest.raises(NotebookError, match=message):
+        read_notebook(data)
+
+
+def test_findings_in_a_notebook_name_the_cell_and_its_line(in_tmp: Path) -> None:
+    noqa_cell = MODEL_CELL.replace("nn.Conv2d(3, 8, 3)", "nn.Conv2d(3, 8, 3)  # noqa: CNN101")
+    (in_tmp / "nb.ipynb").write_text(_notebook([
+        ("markdown", "Some prose\n"), ("code", SETUP_CELL), ("code", MODEL_CELL),
+        ("code", noqa_cell.replace("class Net", "class Other"))]))
+    code, out, _ = run(["--no-cache", "."])
+    assert code == 1
+    assert out.startswith("nb.ipynb:cell 2:4:21: CNN101 [warning]")
+    assert "Found 1 finding" in out  # the noqa in the last cell holds
+    code, out, _ = run(["--no-cache", "--format", "json", "nb.ipynb"])
+    finding = json.loads(out)["findings"][0]
+    assert (finding["cell"], finding["line"], finding["end_line"]) == (2, 4, 4)
+
+
+def test_a_broken_notebook_is_a_read_error_not_a_crash(in_tmp: Path) -> None:
+    (in_tmp / "broken.ipynb").write_text("{")
+    code, out, _ = run(["--no-cache", "broken.ipynb"])
+    assert code == 2
+    assert "broken.ipynb: error (read): not a readable notebook" in out
+
+
+def test_a_notebook_trains_a_model_of_the_project(in_tmp: Path) -> None:
+    """Notebooks are part of the project: one that trains `models.Net` at batch 2 is read
+    when only the model file is linted."""
+    (in_tmp / ".git").mkdir()
+    (in_tmp / "models.py").write_text(CLEAN)
+    (in_tmp / "train.ipynb").write_text(_notebook([("code", (
+        "import torch\nfrom torch.utils.data import DataLoader\nfrom models import Net\n"
+        "model = Net()\n"
+        "opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)\n"
+        "loader = DataLoader(dataset, batch_size=2, shuffle=True)\n"
+        "for epoch in range(3):\n"
+        "    for x, y in loader:\n"
+        "        opt.zero_grad()\n"
+        "        loss = torch.nn.functional.cross_entropy(model(x), y)\n"
+        "        loss.backward()\n"
+        "        opt.step()\n"))]))
+    code, out, _ = run(["--no-cache", "--select", "CNN201", "models.py"])
+    assert "CNN201" in out, out
+    assert "train.ipynb:cell 1:6" in out
+
+
+def test_stdin_stands_for_the_named_file(in_tmp: Path) -> None:
+    (in_tmp / "net.py").write_text(CLEAN)  # the saved file is clean; the buffer is not
+    code, out, _ = run(["--no-cache", "-", "--stdin-filename", "net.py"], stdin=BAD.encode())
+    assert code == 1
+    assert out.startswith("net.py:6:")
+    code, out, _ = run(["--no-cache", "-"], stdin=BAD.encode())
+    assert out.startswith("-:6:")
+    code, out, _ = run(["--no-cache", "net.py"])  # the buffer is forgotten after its run
+    assert code == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-", "other.py"], "cannot be combined"),
+    (["x.py", "--stdin-filename", "y.py"], "needs `-`"),
+])
+def test_stdin_misuse_is_a_usage_error(in_tmp: Path, args: list[str], message: str) -> None:
+    code, _, err = run(["--no-cache", *args], stdin=b"")
+    assert code == 2 and message in err
+
+
+def test_statistics_count_findings_per_rule(in_tmp: Path) -> None:
+    two = BAD.replace("        self.bn = nn.BatchNorm2d(8)\n", (
+        "        self.bn = nn.BatchNorm2d(8)\n        self.c2 = nn.Conv2d(8, 8, 3)\n"
+        "        self.b2 = nn.BatchNorm2d(8)\n")).replace(
+        "self.bn(self.conv(x))", "self.b2(self.c2(self.bn(self.conv(x))))")
+    (in_tmp / "a.py").write_text(two)
+    (in_tmp / "b.py").write_text(BAD)
+    code, out, _ = run(["--no-cache", "--statistics", "--select", "CNN101,CNN105", "."])
+    assert code == 1
+    assert out.splitlines()[0] == "3\tCNN101\tconv-bias-before-batchnorm [warning]"
+    code, out, _ = run(["--no-cache", "--statistics", "--format", "json", "--select",
+                        "CNN101", "."])
+    assert json.loads(out) == [{"code": "CNN101", "name": "conv-bias-before-batchnorm",
+                                "severity": "warning", "count": 3}]
+    code, _, err = run(["--no-cache", "--statistics", "--format", "sarif", "."])
+    assert code == 2 and "--statistics" in err
+
+
+def test_gitignored_files_are_skipped_when_walking(in_tmp: Path) -> None:
+    (in_tmp / ".git" / "info").mkdir(parents=True)
+    (in_tmp / ".git" / "info" / "exclude").write_text("scratch.py\n")
+    (in_tmp / ".gitignore").write_text("generated/\n*_old.py\n")
+    (in_tmp / "pkg").mkdir()
+    (in_tmp / "pkg" / ".gitignore").write_text("!keep_old.py\n")
+    for name in ("net.py", "net_old.py", "scratch.py", "generated/net.py",
+                 "pkg/keep_old.py", "pkg/drop_old.py"):
+        (in_tmp / name).parent.mkdir(exist_ok=True)
+        (in_tmp / name).write_text(BAD)
+    code, out, _ = run(["--no-cache", "--select", "CNN101", "."])
+    linted = sorted({line.split(":")[0] for line in out.splitlines() if "CNN101" in line})
+    assert linted == ["net.py", "pkg/keep_old.py"]
+    _, out, _ = run(["--no-cache", "--select", "CNN101", "--no-respect-gitignore", "."])
+    assert "Found 6 findings" in out
+    _, out, _ = run(["--no-cache", "--select", "CNN101", "net_old.py"])  # named: linted
+    assert "Found 1 finding" in out
+
+
+def test_respect_gitignore_in_the_config(in_tmp: Path) -> None:
+    (in_tmp / ".gitignore").write_text("old.py\n")
+    (in_tmp / "old.py").write_text(BAD)
+    (in_tmp / "pyproject.toml").write_text("[tool.cnnlint]\nrespect-gitignore = false\n")
+    _, out, _ = run(["--no-cache", "."])
+    assert "old.py:6" in out
+    (in_tmp / "pyproject.toml").write_text("[tool.cnnlint]\nrespect-gitignore = 'no'\n")
+    code, _, err = run(["--no-cache", "."])
+    assert code == 2 and "`respect-gitignore` must be true or false" in err
+
+
+def test_fixes_leave_notebooks_and_stdin_alone(in_tmp: Path) -> None:
+    """A notebook is read as its code cells joined; writing that text back would destroy
+    it, so no fix is offered there. --fix and --diff edit files, not stdin."""
+    notebook = in_tmp / "nb.ipynb"
+    notebook.write_text(_notebook([("code", SETUP_CELL), ("code", MODEL_CELL)]))
+    before = notebook.read_bytes()
+    code, out, _ = run(["--no-cache", "--fix", "nb.ipynb"])
+    assert code == 1 and "CNN101" in out and "[*]" not in out
+    assert notebook.read_bytes() == before
+    code, _, err = run(["--no-cache", "--fix", "-"], stdin=BAD.encode())
+    assert code == 2 and "do not read stdin" in err
