@@ -81,17 +81,20 @@ def discover(paths: list[str], exclude: list[str], root: str,
         elif not os.path.lexists(path):
             found.missing.append(path)
         elif os.path.isdir(path):
+            # A folder git ignores that is named on purpose (an installed package inside
+            # .venv, say) is linted whole, as a file named explicitly is.
+            walk_ignored = ignored if ignored and not ignored(path, True) else None
             for folder, dirs, names in os.walk(path):
                 dirs[:] = sorted(
                     d for d in dirs
                     if d not in DEFAULT_EXCLUDES
                     and not matches(os.path.join(folder, d), exclude, root)
-                    and not (ignored and ignored(os.path.join(folder, d), True, path)))
+                    and not (walk_ignored and walk_ignored(os.path.join(folder, d), True, path)))
                 for name in sorted(names):
                     full = os.path.join(folder, name)
                     if name.endswith(WALKED_SUFFIXES) and os.path.isfile(full) \
                             and not matches(full, exclude, root) \
-                            and not (ignored and ignored(full, False, path)):
+                            and not (walk_ignored and walk_ignored(full, False, path)):
                         add(full)
         elif os.path.isfile(path) and not looks_like_python(path):
             found.not_python.append(display_path(path))

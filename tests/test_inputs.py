@@ -172,3 +172,17 @@ def test_fixes_leave_notebooks_and_stdin_alone(in_tmp: Path) -> None:
     assert notebook.read_bytes() == before
     code, _, err = run(["--no-cache", "--fix", "-"], stdin=BAD.encode())
     assert code == 2 and "do not read stdin" in err
+
+
+def test_a_folder_git_ignores_is_linted_when_named(in_tmp: Path) -> None:
+    """`cnnlint .venv/lib/.../monai`: a folder named on purpose is walked whole, even when
+    git ignores it (or a folder above it), as a file named explicitly is linted."""
+    (in_tmp / ".git").mkdir()
+    (in_tmp / ".gitignore").write_text(".venv/\n")
+    package = in_tmp / ".venv" / "lib" / "pkg"
+    package.mkdir(parents=True)
+    (package / "net.py").write_text(BAD)
+    _, out, _ = run(["--no-cache", "--select", "CNN101", ".venv/lib/pkg"])
+    assert ".venv/lib/pkg/net.py:6" in out
+    _, out, _ = run(["--no-cache", "--select", "CNN101", "."])
+    assert "Found 0 findings" in out

@@ -56,6 +56,10 @@ def _environment(tmp_path: Path) -> dict[str, str]:
     environment's site-packages, through a folder of links that leaves cnnlint out."""
     target = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(target)
+    # Python 3.11's venv brings its own setuptools (65), too old for the SPDX `license`
+    # string; the build must use the one lent below, as CI's environment has it.
+    subprocess.run([str(target / "bin" / "python"), "-m", "pip", "uninstall", "-y", "-q",
+                    "setuptools"], capture_output=True, check=False)
     lent = tmp_path / "lent"
     lent.mkdir()
     ours = Path(sysconfig.get_paths()["purelib"])
