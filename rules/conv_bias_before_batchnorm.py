@@ -105,120 +105,6 @@ class ConvBiasBeforeBatchNorm(Rule):
             new = append_keyword(call, "bias", cst.Name("False"))
         return Fix(edits=(Edit(source.path, call, new),))
 
-    fixed = [
-        ("""
-import torch.nn as nn
-
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 16, 3, padding=1)  # flagged
-        self.bn = nn.BatchNorm2d(16)
-
-    def forward(self, x):
-        return self.bn(self.conv(x))
-""", """
-import torch.nn as nn
-
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 16, 3, padding=1, bias=False)  # flagged
-        self.bn = nn.BatchNorm2d(16)
-
-    def forward(self, x):
-        return self.bn(self.conv(x))
-"""),
-        ("""
-from torch import nn
-
-class Stem(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(3, 32, kernel_size=3, bias=True),  # flagged
-            nn.InstanceNorm2d(32),
-        )
-
-    def forward(self, x):
-        return self.body(x)
-""", """
-from torch import nn
-
-class Stem(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Conv2d(3, 32, kernel_size=3, bias=False),  # flagged
-            nn.InstanceNorm2d(32),
-        )
-
-    def forward(self, x):
-        return self.body(x)
-"""),
-        ("""
-import torch.nn as nn
-
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(  # flagged
-            64,
-            64,
-            3,
-        )
-        self.bn = nn.BatchNorm2d(64)
-
-    def forward(self, x):
-        return self.bn(self.conv(x))
-""", """
-import torch.nn as nn
-
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(  # flagged
-            64,
-            64,
-            3,
-            bias=False,
-        )
-        self.bn = nn.BatchNorm2d(64)
-
-    def forward(self, x):
-        return self.bn(self.conv(x))
-"""),
-        ("""
-import torch.nn as nn
-
-def conv_bn(i, o):
-    return nn.Sequential(nn.Conv2d(i, o, 3), nn.BatchNorm2d(o), nn.ReLU())  # flagged
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stem = conv_bn(3, 16)
-        self.body = conv_bn(16, 32)
-
-    def forward(self, x):
-        return self.body(self.stem(x))
-""", """
-import torch.nn as nn
-
-def conv_bn(i, o):
-    return nn.Sequential(nn.Conv2d(i, o, 3, bias=False), nn.BatchNorm2d(o), nn.ReLU())  # flagged
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stem = conv_bn(3, 16)
-        self.body = conv_bn(16, 32)
-
-    def forward(self, x):
-        return self.body(self.stem(x))
-"""),
-    ]
-
     valid = [
         """
 import torch.nn as nn
@@ -331,6 +217,109 @@ class Net(torch.nn.Module):
         x = self.bn1(x)
         return torch.relu(x)
 """,
+    ]
+
+    fixed = [
+        (invalid[0], """
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1, bias=False)  # flagged
+        self.bn = nn.BatchNorm2d(16)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+"""),
+        ("""
+from torch import nn
+
+class Stem(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 32, kernel_size=3, bias=True),  # flagged
+            nn.InstanceNorm2d(32),
+        )
+
+    def forward(self, x):
+        return self.body(x)
+""", """
+from torch import nn
+
+class Stem(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(3, 32, kernel_size=3, bias=False),  # flagged
+            nn.InstanceNorm2d(32),
+        )
+
+    def forward(self, x):
+        return self.body(x)
+"""),
+        ("""
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(  # flagged
+            64,
+            64,
+            3,
+        )
+        self.bn = nn.BatchNorm2d(64)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+""", """
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(  # flagged
+            64,
+            64,
+            3,
+            bias=False,
+        )
+        self.bn = nn.BatchNorm2d(64)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+"""),
+        ("""
+import torch.nn as nn
+
+def conv_bn(i, o):
+    return nn.Sequential(nn.Conv2d(i, o, 3), nn.BatchNorm2d(o), nn.ReLU())  # flagged
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = conv_bn(3, 16)
+        self.body = conv_bn(16, 32)
+
+    def forward(self, x):
+        return self.body(self.stem(x))
+""", """
+import torch.nn as nn
+
+def conv_bn(i, o):
+    return nn.Sequential(nn.Conv2d(i, o, 3, bias=False), nn.BatchNorm2d(o), nn.ReLU())  # flagged
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = conv_bn(3, 16)
+        self.body = conv_bn(16, 32)
+
+    def forward(self, x):
+        return self.body(self.stem(x))
+"""),
     ]
 
 

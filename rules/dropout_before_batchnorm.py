@@ -98,65 +98,6 @@ class DropoutBeforeBatchNorm(Rule):
         second = following.with_changes(value=dropout, comma=second_comma)
         return Fix(edits=(Edit(source.path, arg, first), Edit(source.path, following, second)))
 
-    fixed = [
-        ("""
-import torch.nn as nn
-
-class Head(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layers = nn.Sequential(
-            nn.Linear(512, 256),
-            nn.Dropout(0.5),  # flagged
-            nn.BatchNorm1d(256),
-        )
-
-    def forward(self, x):
-        return self.layers(x)
-""", """
-import torch.nn as nn
-
-class Head(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layers = nn.Sequential(
-            nn.Linear(512, 256),
-            nn.BatchNorm1d(256),
-            nn.Dropout(0.5),  # flagged
-        )
-
-    def forward(self, x):
-        return self.layers(x)
-"""),
-        ("""
-from torch import nn
-
-def block(w):
-    return nn.Sequential(nn.Conv2d(w, w, 3, bias=False), nn.Dropout2d(0.1), nn.BatchNorm2d(w))
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = block(16)
-
-    def forward(self, x):
-        return self.body(x)
-""", """
-from torch import nn
-
-def block(w):
-    return nn.Sequential(nn.Conv2d(w, w, 3, bias=False), nn.BatchNorm2d(w), nn.Dropout2d(0.1))
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = block(16)
-
-    def forward(self, x):
-        return self.body(x)
-"""),
-    ]
-
     valid = [
         """
 import torch.nn as nn
@@ -248,6 +189,51 @@ class Classifier(nn.Module):
         x = self.norm(x)
         return x
 """,
+    ]
+
+    fixed = [
+        (invalid[0], """
+import torch.nn as nn
+
+class Head(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(512, 256),
+            nn.BatchNorm1d(256),
+            nn.Dropout(0.5),  # flagged
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+"""),
+        ("""
+from torch import nn
+
+def block(w):
+    return nn.Sequential(nn.Conv2d(w, w, 3, bias=False), nn.Dropout2d(0.1), nn.BatchNorm2d(w))
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = block(16)
+
+    def forward(self, x):
+        return self.body(x)
+""", """
+from torch import nn
+
+def block(w):
+    return nn.Sequential(nn.Conv2d(w, w, 3, bias=False), nn.BatchNorm2d(w), nn.Dropout2d(0.1))
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = block(16)
+
+    def forward(self, x):
+        return self.body(x)
+"""),
     ]
 
 

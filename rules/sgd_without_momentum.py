@@ -82,61 +82,6 @@ class SgdWithoutMomentum(Rule):
             new = append_keyword(call, "momentum", cst.Float("0.9"))
         return Fix(edits=(Edit(source.path, call, new),))
 
-    fixed = [
-        ("""
-import torch
-import torch.nn as nn
-
-model = nn.Linear(2, 2)
-opt = torch.optim.SGD(model.parameters(), lr=0.1)  # flagged
-for x in batches:
-    opt.zero_grad()
-    model(x).sum().backward()
-    opt.step()
-""", """
-import torch
-import torch.nn as nn
-
-model = nn.Linear(2, 2)
-opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)  # flagged
-for x in batches:
-    opt.zero_grad()
-    model(x).sum().backward()
-    opt.step()
-"""),
-        ("""
-import torch
-import torch.nn as nn
-
-model = nn.Linear(2, 2)
-optimizer = torch.optim.SGD(  # flagged
-    model.parameters(),
-    lr=0.01,
-    momentum=0,
-    weight_decay=5e-4,
-)
-for x in batches:
-    optimizer.zero_grad()
-    model(x).sum().backward()
-    optimizer.step()
-""", """
-import torch
-import torch.nn as nn
-
-model = nn.Linear(2, 2)
-optimizer = torch.optim.SGD(  # flagged
-    model.parameters(),
-    lr=0.01,
-    momentum=0.9,
-    weight_decay=5e-4,
-)
-for x in batches:
-    optimizer.zero_grad()
-    model(x).sum().backward()
-    optimizer.step()
-"""),
-    ]
-
     valid = [
         """
 import torch
@@ -218,4 +163,49 @@ for x in batches:
     model(x).sum().backward()
     optimizer.step()
 """,
+    ]
+
+    fixed = [
+        (invalid[0], """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(2, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)  # flagged
+for x in batches:
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+"""),
+        ("""
+import torch
+import torch.nn as nn
+
+model = nn.Linear(2, 2)
+optimizer = torch.optim.SGD(  # flagged
+    model.parameters(),
+    lr=0.01,
+    momentum=0,
+    weight_decay=5e-4,
+)
+for x in batches:
+    optimizer.zero_grad()
+    model(x).sum().backward()
+    optimizer.step()
+""", """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(2, 2)
+optimizer = torch.optim.SGD(  # flagged
+    model.parameters(),
+    lr=0.01,
+    momentum=0.9,
+    weight_decay=5e-4,
+)
+for x in batches:
+    optimizer.zero_grad()
+    model(x).sum().backward()
+    optimizer.step()
+"""),
     ]

@@ -98,156 +98,6 @@ class SoftmaxBeforeCrossEntropy(Rule):
             edits = _drop_function(source, softmax, loss_call)
         return Fix(edits=edits) if edits else None
 
-    fixed = [
-        ("""
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
-model = nn.Linear(8, 3)
-criterion = nn.CrossEntropyLoss()
-opt = torch.optim.Adam(model.parameters())
-for x, y in loader:
-    opt.zero_grad()
-    loss = criterion(F.softmax(model(x), dim=1), y)  # flagged
-    loss.backward()
-    opt.step()
-""", """
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
-model = nn.Linear(8, 3)
-criterion = nn.CrossEntropyLoss()
-opt = torch.optim.Adam(model.parameters())
-for x, y in loader:
-    opt.zero_grad()
-    loss = criterion(model(x), y)  # flagged
-    loss.backward()
-    opt.step()
-"""),
-        ({"model.py": """
-import torch.nn as nn
-
-class Classifier(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(16, 4)
-        self.softmax = nn.Softmax(dim=1)
-
-    def forward(self, x):
-        return self.softmax(self.fc(x))
-""", "train.py": """
-import torch
-import torch.nn as nn
-from model import Classifier
-
-def train(loader):
-    model = Classifier()
-    criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    for x, y in loader:
-        optimizer.zero_grad()
-        loss = criterion(model(x), y)  # flagged
-        loss.backward()
-        optimizer.step()
-"""}, {"model.py": """
-import torch.nn as nn
-
-class Classifier(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(16, 4)
-        self.softmax = nn.Softmax(dim=1)
-
-    def forward(self, x):
-        return self.fc(x)
-""", "train.py": """
-import torch
-import torch.nn as nn
-from model import Classifier
-
-def train(loader):
-    model = Classifier()
-    criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    for x, y in loader:
-        optimizer.zero_grad()
-        loss = criterion(model(x), y)  # flagged
-        loss.backward()
-        optimizer.step()
-"""}),
-        ("""
-import torch
-import torch.nn as nn
-
-model = nn.Sequential(
-    nn.Flatten(),
-    nn.Linear(784, 10),
-    nn.Softmax(dim=1),
-)
-criterion = nn.CrossEntropyLoss()
-optimizer = torch.optim.Adam(model.parameters())
-for images, labels in loader:
-    optimizer.zero_grad()
-    criterion(model(images), labels).backward()  # flagged
-    optimizer.step()
-""", """
-import torch
-import torch.nn as nn
-
-model = nn.Sequential(
-    nn.Flatten(),
-    nn.Linear(784, 10),
-)
-criterion = nn.CrossEntropyLoss()
-optimizer = torch.optim.Adam(model.parameters())
-for images, labels in loader:
-    optimizer.zero_grad()
-    criterion(model(images), labels).backward()  # flagged
-    optimizer.step()
-"""),
-        ("""
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(8, 3)
-
-    def forward(self, x):
-        return torch.softmax(self.fc(x), dim=1)
-
-model = Net()
-opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-for x, y in loader:
-    opt.zero_grad()
-    F.cross_entropy(model(x), y).backward()  # flagged
-    opt.step()
-""", """
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(8, 3)
-
-    def forward(self, x):
-        return self.fc(x)
-
-model = Net()
-opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-for x, y in loader:
-    opt.zero_grad()
-    F.cross_entropy(model(x), y).backward()  # flagged
-    opt.step()
-"""),
-    ]
-
     valid = [
         """
 import torch
@@ -365,6 +215,118 @@ for x, y in loader:
     F.cross_entropy(model(x), y).backward()  # flagged
     opt.step()
 """,
+    ]
+
+    fixed = [
+        (invalid[0], """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+model = nn.Linear(8, 3)
+criterion = nn.CrossEntropyLoss()
+opt = torch.optim.Adam(model.parameters())
+for x, y in loader:
+    opt.zero_grad()
+    loss = criterion(model(x), y)  # flagged
+    loss.backward()
+    opt.step()
+"""),
+        (invalid[1], {"model.py": """
+import torch.nn as nn
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 4)
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        return self.fc(x)
+""", "train.py": """
+import torch
+import torch.nn as nn
+from model import Classifier
+
+def train(loader):
+    model = Classifier()
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)  # flagged
+        loss.backward()
+        optimizer.step()
+"""}),
+        ("""
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(
+    nn.Flatten(),
+    nn.Linear(784, 10),
+    nn.Softmax(dim=1),
+)
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.Adam(model.parameters())
+for images, labels in loader:
+    optimizer.zero_grad()
+    criterion(model(images), labels).backward()  # flagged
+    optimizer.step()
+""", """
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(
+    nn.Flatten(),
+    nn.Linear(784, 10),
+)
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.Adam(model.parameters())
+for images, labels in loader:
+    optimizer.zero_grad()
+    criterion(model(images), labels).backward()  # flagged
+    optimizer.step()
+"""),
+        ("""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return torch.softmax(self.fc(x), dim=1)
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for x, y in loader:
+    opt.zero_grad()
+    F.cross_entropy(model(x), y).backward()  # flagged
+    opt.step()
+""", """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.fc(x)
+
+model = Net()
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for x, y in loader:
+    opt.zero_grad()
+    F.cross_entropy(model(x), y).backward()  # flagged
+    opt.step()
+"""),
     ]
 
 
