@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
-from cnnlint import __version__, autofix, ir, suppress
+from cnnlint import __version__, ir, suppress
 from cnnlint.architectures import one_per_architecture, standalone
 from cnnlint.cache import Cache, content_key, quick_key
 from cnnlint.config import Settings
@@ -101,26 +101,33 @@ def _in_cells(finding: Finding) -> Finding:
     """A notebook finding with its lines counted within its code cell, as Jupyter shows
     them (the analysis sees the cells joined into one text)."""
     related = tuple(_related_in_cells(r) for r in finding.related)
-    cells = notebook_cells(finding.path)
-    if not cells:
+    place = _cell_lines(finding.path, finding.line, finding.end_line)
+    if place is None:
         return replace(finding, related=related) if related != finding.related else finding
-    cell, line = cell_position(cells, finding.line)
-    end_cell, end_line = cell_position(cells, finding.end_line)
-    end_column = finding.end_column
-    if end_cell != cell:  # a span cannot leave its cell: end it where the cell ends
-        end_line, end_column = line, finding.column
+    cell, line, end_line, same_cell = place
+    end_column = finding.end_column if same_cell else finding.column
     return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column,
                    related=related)
 
 
 def _related_in_cells(related: Related) -> Related:
-    cells = notebook_cells(related.path)
-    if not cells:
+    place = _cell_lines(related.path, related.line, related.end_line)
+    if place is None:
         return related
-    cell, line = cell_position(cells, related.line)
-    end_cell, end_line = cell_position(cells, related.end_line)
-    return replace(related, cell=cell, line=line,
-                   end_line=end_line if end_cell == cell else line)
+    cell, line, end_line, _ = place
+    return replace(related, cell=cell, line=line, end_line=end_line)
+
+
+def _cell_lines(path: str, line: int, end_line: int) -> tuple[int, int, int, bool] | None:
+    """(cell, line, end line, whether the span ends in that cell) for a notebook's joined
+    lines, else None. A span cannot leave its cell: it then ends on its first line."""
+    cells = notebook_cells(path)
+    if not cells:
+        return None
+    cell, first = cell_position(cells, line)
+    end_cell, last = cell_position(cells, end_line)
+    same_cell = end_cell == cell
+    return cell, first, last if same_cell else first, same_cell
 
 
 def _internal(path: str, what: str, exc: BaseException) -> ErrorEntry:
@@ -183,6 +190,8 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     result.findings = [_in_cells(f) for f in _suppress(_dedupe(findings), result.facts,
                                                        settings)]
     if fixes:
+        from cnnlint import autofix  # only runs that show or apply fixes pay for it
+
         autofix.offer(result, active)
     result.errors.sort(key=lambda e: (e.path, e.kind, e.message))
     if run_key is not None and cache is not None and not result.errors:
