@@ -1,9 +1,12 @@
 """What the probe's measurements cost per training step, against the same step without them.
 
-    python benchmarks/bench_probe.py [--repeat 7] [--size 128]
+    python benchmarks/bench_probe.py [--repeat 7] [--model resnet18 --model resnet56 ...]
 
-A ResNet-18 (`resnets.py`, 11.7M parameters) at batch 8 on CPU, 3 x SIZE x SIZE input. In
-one process, alternating, several repetitions, medians:
+Three networks on CPU, each at a batch size it is trained at: a ResNet-18 (`resnets.py`,
+11.7M parameters, batch 8 x 3 x 128 x 128), the CIFAR ResNet-56 (`probe_cases.py`, 56 layers
+of small convolutions: the per-hook cost shows most there; batch 128 x 3 x 32 x 32) and
+MONAI's DenseNet121 (batch 32 x 3 x 64 x 64). In one process, alternating, several
+repetitions, medians:
 
 - plain step: zero_grad, forward, cross-entropy, backward, SGD step (momentum 0.9);
 - probe step: the same step with everything `cnnlint probe` measures: forward hooks on every
@@ -11,7 +14,7 @@ one process, alternating, several repetitions, medians:
   gradient norms and finiteness, the weight snapshot for update ratios, and the one
   host transfer at the step's end.
 
-Prints both medians and their ratio; the goal is a ratio <= 1.5x.
+Prints both medians and their ratio per network; the goal is a ratio <= 1.5x for each.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import statistics
 import time
 
 import torch
+from probe_cases import resnet56
 from resnets import resnet18
 
 from cnnlint.probe.measure import Measurements, Recorder
@@ -28,17 +32,39 @@ from cnnlint.probe.measure import Measurements, Recorder
 GOAL = 1.5
 
 
+def densenet121() -> torch.nn.Module:
+    from monai.networks.nets import DenseNet121
+
+    return DenseNet121(spatial_dims=2, in_channels=3, out_channels=10)
+
+
+MODELS = {  # name: (constructor, batch size, input size)
+    "resnet18": (lambda: resnet18(num_classes=10), 8, 128),
+    "resnet56": (resnet56, 128, 32),
+    "densenet121": (densenet121, 32, 64),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--model", action="append", choices=sorted(MODELS))
     options = parser.parse_args()
+    print(f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+          f"{options.repeat} repetitions, medians")
+    met = True
+    for name in options.model or list(MODELS):
+        met = measure(name, options.repeat) and met
+    raise SystemExit(0 if met else 1)
+
+
+def measure(name: str, repeat: int) -> bool:
+    build, batch, size = MODELS[name]
     torch.manual_seed(0)
-    model = resnet18(num_classes=10)
+    model = build()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    inputs = torch.randn(options.batch, 3, options.size, options.size)
-    labels = torch.randint(10, (options.batch,))
+    inputs = torch.randn(batch, 3, size, size)
+    labels = torch.randint(10, (batch,))
     run = Measurements()
 
     def plain() -> None:
@@ -56,14 +82,12 @@ def main() -> None:
         recorder.after_update()
         recorder.end_step(loss, run)
 
-    recorder = Recorder(model, {})
-    recorder.remove()  # attached only around the probed steps
     times: dict[str, list[float]] = {"plain step": [], "probe step": []}
-    for repetition in range(options.repeat + 1):  # the first round warms up
+    for repetition in range(repeat + 1):  # the first round warms up
         start = time.perf_counter()
         plain()
         plain_time = time.perf_counter() - start
-        recorder = Recorder(model, {})
+        recorder = Recorder(model, {})  # attached only around the probed step
         start = time.perf_counter()
         probed(recorder)
         probe_time = time.perf_counter() - start
@@ -71,16 +95,14 @@ def main() -> None:
         if repetition:
             times["plain step"].append(plain_time)
             times["probe step"].append(probe_time)
-    medians = {name: statistics.median(values) for name, values in times.items()}
+    medians = {key: statistics.median(values) for key, values in times.items()}
     ratio = medians["probe step"] / medians["plain step"]
-    print(f"ResNet-18 ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters), "
-          f"batch {options.batch} x 3 x {options.size} x {options.size}, CPU, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}, "
-          f"{options.repeat} repetitions, medians")
-    for name, value in medians.items():
-        print(f"  {name:<12} {value:.3f} s")
     verdict = "met" if ratio <= GOAL else "NOT met"
-    print(f"  probe / plain = {ratio:.2f}x (goal <= {GOAL}x: {verdict})")
+    print(f"{name} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters), "
+          f"batch {batch} x 3 x {size} x {size}: plain {medians['plain step']:.3f} s, "
+          f"probe {medians['probe step']:.3f} s, probe / plain = {ratio:.2f}x "
+          f"(goal <= {GOAL}x: {verdict})", flush=True)
+    return ratio <= GOAL
 
 
 if __name__ == "__main__":

@@ -370,6 +370,14 @@ PROBE_EXIT_HELP = EXIT_CODES_HELP.replace(
               help="A torch.optim class [default: the training script's, else SGD with "
                    "momentum 0.9].")
 @click.option("--lr", type=float, help="[default: the training script's, else 0.01]")
+@click.option("--momentum", type=click.FloatRange(min=0.0),
+              help="[default: the training script's for its optimizer, else 0.9 for the "
+                   "default SGD]")
+@click.option("--weight-decay", type=click.FloatRange(min=0.0),
+              help="[default: the training script's for its optimizer, else none]")
+@click.option("--time-budget", type=click.FloatRange(min=0.0, min_open=True),
+              metavar="SECONDS", help="End the run cleanly after about this long, with "
+                                      "what was measured by then.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True, help="auto takes CUDA when available.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -388,7 +396,8 @@ PROBE_EXIT_HELP = EXIT_CODES_HELP.replace(
 @click.option("--verbose", "-v", is_flag=True, help="Show the traceback of a failure.")
 def probe(target: str, args_json: str | None, input_shape: str | None,
           num_classes: int | None, batch_size: int | None, steps: int, optimizer: str | None,
-          lr: float | None, device: str, seed: int, data: str | None, fmt: str,
+          lr: float | None, momentum: float | None, weight_decay: float | None,
+          time_budget: float | None, device: str, seed: int, data: str | None, fmt: str,
           output: str | None, plot_path: str | None, fail_on: str | None, exit_zero: bool,
           config: str | None, verbose: bool) -> None:
     """Train a copy of TARGET for a few steps and measure what goes wrong.
@@ -407,6 +416,8 @@ def probe(target: str, args_json: str | None, input_shape: str | None,
         _need_matplotlib()
     settings = _probe_settings(target, args_json, input_shape, num_classes, batch_size,
                                steps, optimizer, lr, device, seed, data, config, fmt, output)
+    settings.momentum, settings.weight_decay = momentum, weight_decay
+    settings.time_budget = time_budget
     from cnnlint.probe.output import as_json, plot, text
     from cnnlint.probe.runner import ProbeError, run_probe
 
@@ -467,8 +478,16 @@ def _probe_settings(target: str, args_json: str | None, input_shape: str | None,
         target=target, kwargs=kwargs, input_shape=shape, num_classes=num_classes,
         batch_size=batch_size, steps=steps, optimizer=optimizer, lr=lr, device=device,
         seed=seed, data=data, root=lint_settings.root, config=config, verdicts=verdicts,
-        progress=_progress if show_progress else None, fail_on=lint_settings.fail_on)
+        progress=_progress if show_progress else None, phase=_phase_line,
+        fail_on=lint_settings.fail_on)
     return settings
+
+
+def _phase_line(text: str) -> None:
+    """One line per phase of a probe run on stderr, on a terminal or not (a CI log shows
+    where a long run is). On a terminal it first clears the progress bar's line."""
+    clear = "\r" + " " * 60 + "\r" if sys.stderr.isatty() else ""
+    click.echo(f"{clear}cnnlint probe: {text}", err=True)
 
 
 def _progress(step: int, steps: int, loss: float) -> None:

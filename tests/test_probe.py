@@ -17,8 +17,9 @@ from helpers import run
 torch = pytest.importorskip("torch")
 
 from cnnlint.probe import runner  # noqa: E402
+from cnnlint.probe.batchnorm import batchnorm_noise  # noqa: E402
 from cnnlint.probe.measure import (  # noqa: E402
-    LayerStats, Measurements, Recorder, batchnorm_noise,
+    LayerStats, Measurements, Recorder,
 )
 from cnnlint.verdict import load_verdicts  # noqa: E402
 
@@ -83,6 +84,21 @@ def test_batchnorm_noise_grows_as_the_batch_shrinks() -> None:
     assert "batchnorm-noise" in names(small) and "batchnorm-noise" not in names(large)
     assert "at batch size 2" in next(f.message for f in small.findings
                                      if f.name == "batchnorm-noise")
+
+
+def test_a_spent_time_budget_ends_the_run_cleanly_with_what_was_measured() -> None:
+    phases: list[str] = []
+    report = probe(f"{NETS}:SmallNet", time_budget=1e-9, phase=phases.append)
+    assert report.steps == 1 and len(report.measurements.loss) == 1
+    assert "the time budget of 1e-09 s ran out after 1 of 12 steps" in report.notes
+    assert any(note.startswith("not measured within the time budget of 1e-09 s: BatchNorm "
+                               "statistics") for note in report.notes)
+    assert all(layer.bn_gap is None for layer in report.measurements.layers)
+    assert [p.split(" (")[0] for p in phases] == [
+        "static analysis of the project", "building SmallNet",
+        "training 12 steps at batch size 16"]
+    unlimited = probe(f"{NETS}:SmallNet", steps=3)
+    assert unlimited.steps == 3 and not unlimited.notes
 
 
 def test_non_finite_values_name_the_first_layer() -> None:
@@ -171,28 +187,53 @@ def test_statistics_match_plain_autograd() -> None:
 def test_batchnorm_statistics_match_plain_computation() -> None:
     torch.manual_seed(2)
     model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
-    stream = [torch.randn(4, 4) * (i + 1) for i in range(14)]
+    stream = [torch.randn(4, 4) * (1 + i % 3) for i in range(74)]
     layers = {"1": LayerStats(name="1", type="BatchNorm1d", family="batchnorm")}
-    batchnorm_noise(model, iter(stream), layers, refresh=10, compare=4)
+    run = Measurements(batch_size=4)
+    batchnorm_noise(model, iter(stream), layers, run)
+    # 256 samples at batch 4 for the population (64 batches), 2 batches to compare, then
+    # 8 batches joined into one reference batch of 32.
+    assert run.bn_reference_batch == 32
     with torch.no_grad():
         hidden = [model[0](x) for x in stream]
-    means = torch.stack([h.mean(0) for h in hidden[:10]])
-    variances = torch.stack([h.var(0, unbiased=False) for h in hidden[:10]])
+    population = hidden[:64]
+    means = torch.stack([h.mean(0) for h in population])
+    variances = torch.stack([h.var(0, unbiased=False) for h in population])
     # BatchNorm keeps the unbiased variance; refreshed, both are plain averages over batches.
-    unbiased = torch.stack([h.var(0, unbiased=True) for h in hidden[:10]])
-    running_var = unbiased.mean(0) + model[1].eps
+    running_var = torch.stack([h.var(0, unbiased=True) for h in population]).mean(0) \
+        + model[1].eps
     spread = (means.std(0) / running_var.sqrt()).mean().item()
     assert layers["1"].bn_mean_spread == pytest.approx(spread, rel=1e-4)
     var_spread = (variances.std(0) / running_var).mean().item()
     assert layers["1"].bn_var_spread == pytest.approx(var_spread, rel=1e-4)
-    gaps = []
-    for h in hidden[10:]:
+
+    def gap(h: torch.Tensor) -> float:
         evaluated = (h - means.mean(0)) / running_var.sqrt() * model[1].weight + model[1].bias
         trained = torch.nn.functional.batch_norm(
             h, None, None, model[1].weight, model[1].bias, training=True, eps=model[1].eps)
-        gaps.append(((trained - evaluated).norm() / evaluated.norm()).item())
-    assert layers["1"].bn_gap == pytest.approx(sum(gaps) / len(gaps), rel=1e-3)
+        return ((trained - evaluated).norm() / evaluated.norm()).item()
+
+    assert layers["1"].bn_gap == pytest.approx(
+        sum(gap(h) for h in hidden[64:66]) / 2, rel=1e-3)
+    assert layers["1"].bn_gap_reference == pytest.approx(gap(torch.cat(hidden[66:74])),
+                                                         rel=1e-3)
     assert model[1].momentum == 0.1  # restored
+
+
+def test_batchnorm_gap_is_measured_per_layer_not_piled_up_with_depth() -> None:
+    """Ten BatchNorm layers in a row, each judged on its own input: the last one's gap is
+    not the sum of the gaps before it."""
+    torch.manual_seed(0)
+    blocks: list[torch.nn.Module] = []
+    for _ in range(10):
+        blocks += [torch.nn.Linear(8, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*blocks)
+    stream = (torch.randn(8, 8) for _ in range(200))
+    layers = {str(i): LayerStats(name=str(i), type="BatchNorm1d", family="batchnorm")
+              for i in range(1, 30, 3)}
+    batchnorm_noise(model, stream, layers, Measurements(batch_size=8))
+    gaps = [layers[str(i)].bn_gap or 0.0 for i in range(1, 30, 3)]
+    assert max(gaps) < 2.5 * min(gaps)
 
 
 # --- confirmations -------------------------------------------------------------------------
@@ -222,7 +263,8 @@ from model import Net
 def main():
     loader = DataLoader(torch.load("data.pt"), batch_size={batch}, shuffle=True)
     model = Net()
-    optimizer = torch.optim.SGD(model.parameters(), lr={lr}, momentum=0.9)
+    optimizer = torch.optim.SGD(model.parameters(), lr={lr}, momentum=0.9,
+                                weight_decay=5e-4)
     criterion = nn.CrossEntropyLoss()
     for epoch in range(10):
         for x, y in loader:
@@ -250,10 +292,15 @@ def test_defaults_and_confirmations_come_from_the_training_script(script_project
     assert (chosen["batch_size"], chosen["batch_size_from"]) == (2, "training script")
     assert (chosen["lr"], chosen["lr_from"], chosen["momentum"]) == (1e-7, "training script",
                                                                       0.9)
+    assert (chosen["weight_decay"], chosen["weight_decay_from"]) == (5e-4, "training script")
+    assert chosen["batch_size_at"] == "train.py:10" and chosen["lr_at"] == "train.py:12"
     verdicts = {c["name"]: c["verdict"] for c in report.confirmations}
     assert verdicts["batchnorm-small-batch"] == "CONFIRMED"
     assert verdicts["learning-rate-too-low"] == "CONFIRMED"
-    other = probe("model.py:Net", batch_size=64, lr=0.05)
+    other = probe("model.py:Net", batch_size=64, lr=0.05, optimizer="Adam")
+    # Another optimizer does not inherit the script's SGD momentum and weight decay.
+    assert (other.settings["momentum"], other.settings["weight_decay"]) == (None, None)
+    assert other.settings["optimizer_from"] == "option"
     verdicts = {c["name"]: (c["verdict"], c["evidence"]) for c in other.confirmations}
     assert verdicts["batchnorm-small-batch"] == (
         "NOT MEASURABLE", "the probe ran at batch size 64, the training script uses 2")
@@ -308,9 +355,11 @@ def test_text_output(in_tmp: Path) -> None:
     code, out, err = run(["probe", "nets.py:NegativeBias", "--input-shape", "3,8,8",
                           "--steps", "5", "--lr", "0.01"])
     assert code == 1, err
-    assert out.startswith("Probe of nets.py:NegativeBias on cpu: 5 steps, batch size 16 "
-                          "(default), SGD lr 0.01 (option) momentum 0.9, input (3, 8, 8), "
-                          "4 classes")
+    assert out.startswith("Probe of nets.py:NegativeBias on cpu: 5 steps, input (3, 8, 8), "
+                          "4 classes\n  batch size 16 (default), SGD (default), lr 0.01 "
+                          "(option), momentum 0.9 (default)\n")
+    # One line per phase on stderr, also off a terminal.
+    assert "cnnlint probe: training 5 steps at batch size 16" in err
     assert "\nconv1+F.relu " in out and "100%" in out
     assert "nets.py:39:7: CNN403 [warning] 100% of the units of `conv1+F.relu`" in out
     assert "Static findings on this model:\n  CONFIRMED  CNN108 bad-weight-init: 100% of " \

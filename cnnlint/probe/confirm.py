@@ -135,8 +135,10 @@ def _not_observed(name: str, run: Measurements) -> tuple[str, str]:
         if not norms:
             return NOT_MEASURABLE, "no BatchNorm layer ran"
         most = max(norms, key=lambda layer: layer.bn_gap or 0.0)
-        return NOT_OBSERVED, (f"largest train/eval gap {fmt(most.bn_gap)} (`{most.name}`) at "
-                              f"batch size {run.batch_size}")
+        reference = f", {fmt(most.bn_gap_reference)} at batch size {run.bn_reference_batch}" \
+            if most.bn_gap_reference is not None else ""
+        return NOT_OBSERVED, (f"largest train/population-statistics gap {fmt(most.bn_gap)} "
+                              f"(`{most.name}`) at batch size {run.batch_size}{reference}")
     if not run.loss:
         return NOT_MEASURABLE, "no training step completed"
     return NOT_OBSERVED, (f"loss {fmt(run.loss[0])} -> {fmt(run.loss[-1])} in {run.steps} "

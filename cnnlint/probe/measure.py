@@ -9,7 +9,7 @@ step on a GPU), so memory stays bounded whatever the number of steps.
 Per layer and step: weight-gradient norm, update-to-weight ratio, output mean and std; for
 ReLU-family activations the units (channels) never positive so far; for sigmoid/tanh the
 share of inputs beyond +/-5; per step the loss and the first layer with a non-finite output.
-After the run, BatchNorm's noise (`batchnorm_noise`).
+After the run, BatchNorm's noise (`cnnlint.probe.batchnorm`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class LayerStats:
     bn_mean_spread: float | None = None  # std across batches of the batch mean / running std
     bn_var_spread: float | None = None  # std across batches of the batch var / running var
     bn_gap: float | None = None  # |train-mode output - eval-mode output| / |eval output|
+    bn_gap_reference: float | None = None  # the same at the reference batch size
 
     @property
     def weighted(self) -> bool:
@@ -64,7 +65,7 @@ class LayerStats:
             row["saturated"] = mean(self.saturated)
         if self.family == "batchnorm":
             row.update(bn_mean_spread=self.bn_mean_spread, bn_var_spread=self.bn_var_spread,
-                       bn_gap=self.bn_gap)
+                       bn_gap=self.bn_gap, bn_gap_reference=self.bn_gap_reference)
         return row
 
 
@@ -79,6 +80,7 @@ class Measurements:
     batch_size: int = 0
     lr: float = 0.0
     steps: int = 0
+    bn_reference_batch: int | None = None  # the batch size BatchNorm's noise is compared with
 
     def weighted(self) -> list[LayerStats]:
         return [layer for layer in self.layers if layer.weighted and layer.grad_norm]
@@ -285,68 +287,3 @@ class Recorder:
             handle.remove()
         self.handles = []
 
-
-def batchnorm_noise(model: Any, batches: Any, layers: dict[str, LayerStats],
-                    refresh: int = 10, compare: int = 4) -> None:
-    """After the run, with the final weights held fixed: re-estimate every BatchNorm
-    layer's running statistics over `refresh` batches (a cumulative average; after a short
-    run they lag behind the weights, and that lag is not batch noise), measuring how much
-    the batch mean and variance move from batch to batch; then compare its train-mode
-    output (batch statistics) with its eval-mode output (running statistics) on `compare`
-    batches."""
-    import torch
-
-    norms = {name: module for name, module in model.named_modules()
-             if name in layers and layers[name].family == "batchnorm"
-             and getattr(module, "track_running_stats", False)}
-    if not norms:
-        return
-    seen: dict[str, list[tuple[Any, Any]]] = {name: [] for name in norms}
-    outputs: dict[str, list[Any]] = {name: [] for name in norms}
-    momenta = {name: module.momentum for name, module in norms.items()}
-
-    def batch_statistics(name: str) -> Any:
-        def hook(module: Any, args: Any) -> None:
-            x = args[0].detach().float()
-            dims = [d for d in range(x.dim()) if d != 1]
-            seen[name].append((x.mean(dims), x.var(dims, unbiased=False)))
-        return hook
-
-    handles = [module.register_forward_pre_hook(batch_statistics(name))
-               for name, module in norms.items()]
-    try:
-        with torch.no_grad():
-            model.train()
-            for module in norms.values():
-                module.reset_running_stats()
-                module.momentum = None
-            for _ in range(refresh):
-                model(next(batches))
-            for handle in handles:
-                handle.remove()
-            handles = [module.register_forward_hook(
-                lambda m, a, out, name=name: outputs[name].append(out.detach().float()))
-                for name, module in norms.items()]
-            for module in norms.values():
-                module.momentum = 0.0  # train-mode passes below leave the statistics alone
-            for _ in range(compare):
-                batch = next(batches)
-                model.eval()
-                model(batch)
-                model.train()
-                model(batch)
-    finally:
-        for name, module in norms.items():
-            module.momentum = momenta[name]
-        for handle in handles:
-            handle.remove()
-    for name, module in norms.items():
-        running_var = module.running_var.detach().float() + module.eps
-        means = torch.stack([m for m, _ in seen[name]])
-        variances = torch.stack([v for _, v in seen[name]])
-        layers[name].bn_mean_spread = (means.std(0) / running_var.sqrt()).mean().item()
-        layers[name].bn_var_spread = (variances.std(0) / running_var).mean().item()
-        pairs = outputs[name]
-        gaps = [(trained - evaluated).norm() / evaluated.norm().clamp_min(1e-12)
-                for evaluated, trained in zip(pairs[0::2], pairs[1::2])]
-        layers[name].bn_gap = torch.stack(gaps).mean().item()

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from cnnlint.probe.runner import ProbeReport
+from cnnlint.probe.settings import describe
 from cnnlint.verdict import fmt
 
 COLUMNS = (("layer", 28), ("type", 14), ("grad norm", 10), ("/ last", 9), ("update", 9),
@@ -24,13 +25,16 @@ def text(report: ProbeReport) -> str:
 
     chosen = report.settings
     run = report.measurements
-    momentum = f" momentum {chosen['momentum']:g}" if chosen.get("momentum") is not None else ""
+    trained = [describe(chosen, "batch_size", "batch size ", str(chosen.get("batch_size"))),
+               describe(chosen, "optimizer", "", str(chosen.get("optimizer"))),
+               describe(chosen, "lr", "lr ", fmt(chosen.get("lr")))]
+    trained += [describe(chosen, key, label, fmt(chosen[key]))
+                for key, label in (("momentum", "momentum "), ("weight_decay", "weight decay "))
+                if chosen.get(key) is not None]
     lines = [
-        f"Probe of {report.target} on {report.device}: {report.steps} steps, batch size "
-        f"{chosen.get('batch_size')} ({chosen.get('batch_size_from')}), "
-        f"{chosen.get('optimizer')} lr {fmt(chosen.get('lr'))} ({chosen.get('lr_from')})"
-        f"{momentum}, input {tuple(chosen.get('input_shape', ()))}, "
-        f"{chosen.get('num_classes')} classes", ""]
+        f"Probe of {report.target} on {report.device}: {report.steps} steps, input "
+        f"{tuple(chosen.get('input_shape', ()))}, {chosen.get('num_classes')} classes",
+        f"  {', '.join(trained)}", ""]
     lines.append("  ".join(f"{name:<{width}}" for name, width in COLUMNS).rstrip())
     last = run.weighted()[-1] if run.weighted() else None
     for layer in run.layers:

@@ -12,13 +12,16 @@ import copy
 import math
 import os
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cnnlint.findings import ErrorEntry, Finding, Loc
 from cnnlint.probe import confirm as confirming
 from cnnlint.probe import data as datasets
-from cnnlint.probe.measure import Measurements, Recorder, batchnorm_noise
+from cnnlint.probe.batchnorm import batchnorm_noise
+from cnnlint.probe.measure import Measurements, Recorder
+from cnnlint.probe.settings import choose
 from cnnlint.verdict import Verdict, load_verdicts
 
 
@@ -41,6 +44,8 @@ class ProbeSettings:
     steps: int = 30
     optimizer: str | None = None
     lr: float | None = None
+    momentum: float | None = None
+    weight_decay: float | None = None
     device: str = "auto"
     seed: int = 0
     data: str | None = None
@@ -48,6 +53,8 @@ class ProbeSettings:
     config: str | None = None
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # by code
     progress: Callable[[int, int, float], None] | None = None
+    phase: Callable[[str], None] | None = None  # one line per phase of the run
+    time_budget: float | None = None  # seconds; the run ends cleanly when they are spent
     fail_on: str = "warning"
 
 
@@ -75,9 +82,6 @@ class ProbeReport:
             "first_batch_loss": list(self.measurements.first_batch_loss or []),
             "errors": [e.to_dict() for e in self.errors],
         }
-
-
-DEFAULT_BATCH, DEFAULT_OPTIMIZER, DEFAULT_LR, DEFAULT_MOMENTUM = 16, "SGD", 0.01, 0.9
 
 
 def run_probe(settings: ProbeSettings) -> ProbeReport:
@@ -122,6 +126,23 @@ class _Probe:
         self.device = device
         self.report = ProbeReport(target=settings.target, device=str(device),
                                   steps=settings.steps)
+        self.started = time.monotonic()
+        self.skipped: list[str] = []  # optional phases the time budget left out
+
+    def _phase(self, name: str, optional: bool = True) -> bool:
+        """Announce a phase of the run. False when the time budget is spent: an optional
+        phase is then skipped, and the report says so."""
+        budget = self.settings.time_budget
+        if optional and budget is not None and time.monotonic() - self.started > budget:
+            self.skipped.append(name)
+            return False
+        if self.settings.phase is not None:
+            self.settings.phase(f"{name} ({time.monotonic() - self.started:.1f} s)")
+        return True
+
+    def _spent(self) -> bool:
+        budget = self.settings.time_budget
+        return budget is not None and time.monotonic() - self.started > budget
 
     def run(self) -> ProbeReport:
         from cnnlint.targets import TargetError
@@ -133,7 +154,9 @@ class _Probe:
             raise ProbeError("import", str(exc)) from exc.__cause__
         source, line = definition(factory)
         path = self.target.path or source or ""
+        self._phase("static analysis of the project", optional=False)
         context = self._static(path)
+        self._phase(f"building {self.target.name}", optional=False)
         try:
             built = construct(factory, self.target)
         except TargetError as exc:
@@ -141,7 +164,7 @@ class _Probe:
         model = copy.deepcopy(built)  # the user's object (a cached instance?) stays as it was
         loc = context.model.loc if context.model is not None else Loc(
             path, line, 1, line, 1)
-        self.report.settings.update(self._choices(context))
+        self.report.settings.update(choose(self.settings, context))
         shape = self._input_shape(model)
         functional = self._functional_activations(model, loc, shape)
         model.to(self.device).train()
@@ -157,6 +180,10 @@ class _Probe:
         self.report.confirmations = confirming.confirm(
             context, self.report.findings, run,
             {"batch_size": run.batch_size, "lr": run.lr, "options": options})
+        if self.skipped:
+            self.report.notes.append(f"not measured within the time budget of "
+                                     f"{self.settings.time_budget:g} s: "
+                                     f"{', '.join(self.skipped)}")
         return self.report
 
     # --- static side ---------------------------------------------------------------------------
@@ -185,32 +212,6 @@ class _Probe:
         real = os.path.realpath(path)  # the neighbours' own troubles are not this probe's
         self.report.errors.extend(e for e in result.errors if os.path.realpath(e.path) == real)
         return confirming.static_context(result, path, self.target.name)
-
-    def _choices(self, context: confirming.StaticContext) -> dict[str, Any]:
-        """Batch size, optimizer and lr: the option, else the training script's, else the
-        defaults; each with where it came from."""
-        s = self.settings
-        chosen: dict[str, Any] = {}
-        script_batch = context.batch_size.value if context.batch_size is not None else None
-        chosen["batch_size"], chosen["batch_size_from"] = _pick(
-            s.batch_size, script_batch, DEFAULT_BATCH)
-        optimizer = context.optimizer
-        script_kind = optimizer.kind if optimizer is not None else None
-        script_lr = optimizer.lr.value if optimizer is not None and optimizer.lr is not None \
-            and optimizer.lr.known else None
-        chosen["optimizer"], chosen["optimizer_from"] = _pick(
-            s.optimizer, script_kind, DEFAULT_OPTIMIZER)
-        chosen["lr"], chosen["lr_from"] = _pick(s.lr, script_lr, DEFAULT_LR)
-        momentum: Any = None
-        if chosen["optimizer"] == "SGD":
-            if chosen["optimizer_from"] == "default":
-                momentum = DEFAULT_MOMENTUM
-            elif optimizer is not None and optimizer.momentum is not None \
-                    and optimizer.momentum.known:
-                momentum = optimizer.momentum.value
-        chosen["momentum"] = momentum
-        chosen["steps"], chosen["seed"] = s.steps, s.seed
-        return chosen
 
     # --- model side ----------------------------------------------------------------------------
 
@@ -293,8 +294,9 @@ class _Probe:
             raise ProbeError("optimizer", f"torch.optim has no optimizer "
                                           f"`{chosen['optimizer']}`")
         kwargs: dict[str, Any] = {"lr": chosen["lr"]}
-        if chosen.get("momentum") is not None:
-            kwargs["momentum"] = chosen["momentum"]
+        for key in ("momentum", "weight_decay"):
+            if chosen.get(key) is not None:
+                kwargs[key] = chosen[key]
         try:
             return kind(model.parameters(), **kwargs)
         except Exception as exc:
@@ -321,6 +323,8 @@ class _Probe:
         run = Measurements(batch_size=chosen["batch_size"], lr=float(chosen["lr"]))
         recorder = Recorder(model, functional)
         steps = self.settings.steps
+        self._phase(f"training {steps} steps at batch size {chosen['batch_size']}",
+                    optional=False)
         first: tuple[Any, Any] | None = None
         try:
             for step in range(steps):
@@ -354,27 +358,25 @@ class _Probe:
                     self.settings.progress(step + 1, steps, run.loss[-1])
                 if not finite:
                     break  # every later step would only repeat the NaN
+                if step + 1 < steps and self._spent():
+                    self.report.notes.append(
+                        f"the time budget of {self.settings.time_budget:g} s ran out after "
+                        f"{step + 1} of {steps} steps")
+                    break
             recorder.finish(run)
             recorder.remove()
             if first is not None and run.loss:
                 run.first_batch_loss = (run.loss[0], self._loss_on(model, *first))
-            if run.loss and math.isfinite(run.loss[-1]):
+            if run.loss and math.isfinite(run.loss[-1]) \
+                    and self._phase("BatchNorm statistics against a reference batch"):
                 inputs_only = (x.to(self.device) for x, _ in batches)
                 try:
                     batchnorm_noise(model, inputs_only,
-                                    {layer.name: layer for layer in run.layers})
+                                    {layer.name: layer for layer in run.layers}, run)
                 except Exception as exc:
                     raise ProbeError("BatchNorm train/eval check", exc) from exc
         finally:
             recorder.remove()
         self.report.steps = run.steps
         return run
-
-
-def _pick(option: Any, script: Any, default: Any) -> tuple[Any, str]:
-    if option is not None:
-        return option, "option"
-    if script is not None:
-        return script, "training script"
-    return default, "default"
 
