@@ -2,7 +2,7 @@
 
     python benchmarks/bench_probe.py [--repeat 7] [--model resnet18 --model resnet56 ...]
 
-Three networks on CPU, each at a batch size it is trained at: a ResNet-18 (`resnets.py`,
+Three networks on CPU (or `--device cuda`), each at a batch size it is trained at: a ResNet-18 (`resnets.py`,
 11.7M parameters, batch 8 x 3 x 128 x 128), the CIFAR ResNet-56 (`probe_cases.py`, 56 layers
 of small convolutions: the per-hook cost shows most there; batch 128 x 3 x 32 x 32) and
 MONAI's DenseNet121 (batch 32 x 3 x 64 x 64). In one process, alternating, several
@@ -49,22 +49,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--model", action="append", choices=sorted(MODELS))
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     options = parser.parse_args()
-    print(f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}, "
-          f"{options.repeat} repetitions, medians")
+    device = torch.device(options.device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+        f"CPU, {torch.get_num_threads()} threads"
+    print(f"{where}, torch {torch.__version__}, {options.repeat} repetitions, medians")
     met = True
     for name in options.model or list(MODELS):
-        met = measure(name, options.repeat) and met
+        met = measure(name, options.repeat, device) and met
     raise SystemExit(0 if met else 1)
 
 
-def measure(name: str, repeat: int) -> bool:
+def measure(name: str, repeat: int, device: torch.device) -> bool:
     build, batch, size = MODELS[name]
     torch.manual_seed(0)
-    model = build()
+    model = build().to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    inputs = torch.randn(batch, 3, size, size)
-    labels = torch.randint(10, (batch,))
+    inputs = torch.randn(batch, 3, size, size, device=device)
+    labels = torch.randint(10, (batch,), device=device)
+
+    def synchronize() -> None:  # CUDA runs asynchronously: time the work, not the launch
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
     run = Measurements()
 
     def plain() -> None:
@@ -84,12 +92,15 @@ def measure(name: str, repeat: int) -> bool:
 
     times: dict[str, list[float]] = {"plain step": [], "probe step": []}
     for repetition in range(repeat + 1):  # the first round warms up
+        synchronize()
         start = time.perf_counter()
         plain()
+        synchronize()
         plain_time = time.perf_counter() - start
         recorder = Recorder(model, {})  # attached only around the probed step
         start = time.perf_counter()
         probed(recorder)
+        synchronize()
         probe_time = time.perf_counter() - start
         recorder.remove()
         if repetition:

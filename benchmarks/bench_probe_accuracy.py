@@ -2,7 +2,7 @@
 verdict of their failure story, each over several seeds.
 
     python benchmarks/bench_probe_accuracy.py [--seeds 3] [--small] [--case NAME]
-                                              [--markdown] [--json FILE]
+                                              [--markdown] [--json FILE] [--device cuda]
 
 The cases are in `probe_cases.py`. Each run is `cnnlint probe` with its default settings
 (30 steps, SGD lr 0.01 momentum 0.9 unless the case sets a rate) at the case's batch size,
@@ -29,12 +29,12 @@ from cnnlint.probe.runner import ProbeError, ProbeSettings, run_probe  # noqa: E
 from cnnlint.verdict import load_verdicts  # noqa: E402
 
 
-def probe(case: Case, seed: int) -> dict[str, Any]:
+def probe(case: Case, seed: int, device: str = "cpu") -> dict[str, Any]:
     verdicts = {code: cls(case.options.get(cls.name))
                 for code, cls in load_verdicts().items()}
     settings = ProbeSettings(target=case.target, input_shape=case.input_shape,
                              batch_size=case.batch_size, lr=case.lr, data=case.data,
-                             seed=seed, device="cpu", verdicts=verdicts,
+                             seed=seed, device=device, verdicts=verdicts,
                              root=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     started = time.perf_counter()
     try:
@@ -64,12 +64,14 @@ def main() -> None:
                         "name contains this (repeatable)")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="cuda: the same table on a GPU (its verdicts must match)")
     options = parser.parse_args()
     cases = [c for c in CASES if (c.small or not options.small)
              and (not options.case or any(part in c.name for part in options.case))]
     results = []
     for case in cases:
-        runs = [probe(case, seed) for seed in range(options.seeds)]
+        runs = [probe(case, seed, options.device) for seed in range(options.seeds)]
         results.append((case, runs))
         seconds = sum(run["seconds"] for run in runs)
         status = "ok" if all(run["ok"] for run in runs) else "FAIL"

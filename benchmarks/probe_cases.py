@@ -273,8 +273,8 @@ CASES = (
     # healthy, at the batch sizes they are usually trained at
     Case("small CNN (BN)", _here("small_cnn"), 64, small=True),
     Case("VGG-11-BN (half width)", _here("vgg11_bn"), 64),
-    Case("MobileNet-style", _here("mobilenet_style"), 64, small=True),
-    Case("ResNet-20 (CIFAR)", _here("resnet20"), 128, small=True),
+    Case("MobileNet-style", _here("mobilenet_style"), 64),
+    Case("ResNet-20 (CIFAR)", _here("resnet20"), 128),
     Case("residual sigmoid, 20 layers", _here("ResidualSigmoid"), 64, small=True),
     Case("MONAI ResNet-18", f"{MONAI}:resnet18(spatial_dims=2, n_input_channels=3, "
          "num_classes=10)", 64),

@@ -10,7 +10,12 @@ from cnnlint.options import RuleOptions
 
 
 class Options(RuleOptions):
-    gap_above: float = 0.25  # |train-mode output - population-statistics output| / |the latter|
+    # |train-mode output - population-statistics output| / |the latter|, at the worst layer.
+    # A layer that sees one value per sample and channel (1x1 spatial) has a gap of about
+    # 1.2 / sqrt(batch): 0.21 at batch 32, 0.3 at 16, 0.42 at 8, 0.85 at 2. Healthy
+    # networks trained at 16 and more stay below 0.35; batches of 8 and less, where
+    # BatchNorm is known to degrade, go above it.
+    gap_above: float = 0.35
     noisier_than_reference: float = 1.5  # the gap at the reference batch size, times this
 
 
