@@ -412,8 +412,8 @@ class _Probe:
         self.report.steps = run.steps
         return run
 
-
     def _held_out(self, model: Any, seen: list[tuple[Any, Any]], run: Measurements) -> None:
+        """Loss and accuracy on batches the run trained on against the held-out batch."""
         if self.held_out is None or not seen:
             return
         inputs, labels = self.held_out
