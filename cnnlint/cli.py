@@ -380,13 +380,15 @@ PROBE_EXIT_HELP = EXIT_CODES_HELP.replace(
               show_default=True, help="auto takes CUDA when available.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--data", metavar="DIR|module:callable",
-              help="An ImageFolder directory, or a callable returning a Dataset [default: "
-                   "seeded synthetic images whose labels depend on the input].")
+              help="An ImageFolder directory, or a callable (module:name or FILE.py:name, "
+                   "from the working folder) returning a Dataset [default: seeded synthetic "
+                   "images whose labels depend on the input].")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="FILE.png",
-              help="Plot gradient flow and activation statistics (needs the plot extra).")
+              help="Plot the loss, gradient flow, update sizes and activation statistics "
+                   "with the verdicts' thresholds (needs the plot extra).")
 @click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]),
               help="Lowest severity that makes the exit code 1 [default: warning].")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (2 stays 2).")
