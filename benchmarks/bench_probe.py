@@ -2,11 +2,11 @@
 
     python benchmarks/bench_probe.py [--repeat 7] [--model resnet18 --model resnet56 ...]
 
-Three networks on CPU (or `--device cuda`), each at a batch size it is trained at: a ResNet-18 (`resnets.py`,
-11.7M parameters, batch 8 x 3 x 128 x 128), the CIFAR ResNet-56 (`probe_cases.py`, 56 layers
-of small convolutions: the per-hook cost shows most there; batch 128 x 3 x 32 x 32) and
-MONAI's DenseNet121 (batch 32 x 3 x 64 x 64). In one process, alternating, several
-repetitions, medians:
+Three networks on CPU (or `--device cuda`), each at a batch size it is trained at: a
+ResNet-18 (`resnets.py`, 11.7M parameters, batch 8 x 3 x 128 x 128), the CIFAR ResNet-56
+(`probe_cases.py`, 56 layers of small convolutions: the per-hook cost shows most there;
+batch 128 x 3 x 32 x 32) and MONAI's DenseNet121 (batch 32 x 3 x 64 x 64). In one process,
+alternating, several repetitions, medians:
 
 - plain step: zero_grad, forward, cross-entropy, backward, SGD step (momentum 0.9);
 - probe step: the same step with everything `cnnlint probe` measures: forward hooks on every

@@ -359,8 +359,13 @@ PROBE_EXIT_HELP = EXIT_CODES_HELP.replace(
 @click.argument("target")
 @click.option("--args", "args_json", metavar="JSON",
               help='Constructor keyword arguments, e.g. \'{"depth": 20}\'.')
-@click.option("--input-shape", metavar="C,H,W",
-              help="Input shape without the batch [default: from the first conv or linear].")
+@click.option("--input-shape", "input_shapes", metavar="C,H,W", multiple=True,
+              help="Input shape without the batch [default: from the first conv or linear]; "
+                   "once per input for a forward with several.")
+@click.option("--inputs", "inputs_spec", metavar="module:callable",
+              help="A callable taking a batch size and returning the forward's inputs (a "
+                   "tensor or a tuple): its floating tensors set the shapes and get the data; "
+                   "other values are passed as returned.")
 @click.option("--num-classes", type=click.IntRange(min=1),
               help="Classes of the synthetic labels [default: the model's output width].")
 @click.option("--batch-size", type=click.IntRange(min=1),
@@ -369,7 +374,8 @@ PROBE_EXIT_HELP = EXIT_CODES_HELP.replace(
 @click.option("--optimizer", metavar="NAME",
               help="A torch.optim class [default: the training script's, else SGD with "
                    "momentum 0.9].")
-@click.option("--lr", type=float, help="[default: the training script's, else 0.01]")
+@click.option("--lr", type=float, callback=lambda ctx, param, value: _positive_lr(value),
+              help="[default: the training script's, else 0.01]")
 @click.option("--momentum", type=click.FloatRange(min=0.0),
               help="[default: the training script's for its optimizer, else 0.9 for the "
                    "default SGD]")
@@ -382,19 +388,22 @@ PROBE_EXIT_HELP = EXIT_CODES_HELP.replace(
               show_default=True, help="auto takes CUDA when available.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--data", metavar="DIR|module:callable",
-              help="An ImageFolder directory, or a callable returning a Dataset [default: "
-                   "seeded synthetic images whose labels depend on the input].")
+              help="An ImageFolder directory, or a callable (module:name or FILE.py:name, "
+                   "from the working folder) returning a Dataset [default: seeded synthetic "
+                   "images whose labels depend on the input].")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="FILE.png",
-              help="Plot gradient flow and activation statistics (needs the plot extra).")
+              help="Plot the loss, gradient flow, update sizes and activation statistics "
+                   "with the verdicts' thresholds (needs the plot extra).")
 @click.option("--fail-on", type=click.Choice([*SEVERITIES, "never"]),
               help="Lowest severity that makes the exit code 1 [default: warning].")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even with findings (2 stays 2).")
 @click.option("--config", type=click.Path(), help="Read [tool.cnnlint] from this file.")
 @click.option("--verbose", "-v", is_flag=True, help="Show the traceback of a failure.")
-def probe(target: str, args_json: str | None, input_shape: str | None,
+def probe(target: str, args_json: str | None, input_shapes: tuple[str, ...],
+          inputs_spec: str | None,
           num_classes: int | None, batch_size: int | None, steps: int, optimizer: str | None,
           lr: float | None, momentum: float | None, weight_decay: float | None,
           time_budget: float | None, device: str, seed: int, data: str | None, fmt: str,
@@ -414,12 +423,17 @@ def probe(target: str, args_json: str | None, input_shape: str | None,
         raise UsageProblem(f"probe: {TORCH_MISSING}")
     if plot_path:
         _need_matplotlib()
-    settings = _probe_settings(target, args_json, input_shape, num_classes, batch_size,
+    if input_shapes and inputs_spec:
+        raise UsageProblem("give --input-shape or --inputs, not both")
+    for path in (plot_path, output):
+        _folder_for(path)  # before the run, not after a minute of work
+    settings = _probe_settings(target, args_json, input_shapes, num_classes, batch_size,
                                steps, optimizer, lr, device, seed, data, config, fmt, output)
     settings.momentum, settings.weight_decay = momentum, weight_decay
     settings.time_budget = time_budget
+    settings.inputs = inputs_spec
     from cnnlint.probe.output import as_json, plot, text
-    from cnnlint.probe.runner import ProbeError, run_probe
+    from cnnlint.probe.runner import ProbeError, ProbeReport, run_probe
 
     try:
         report = run_probe(settings)
@@ -429,11 +443,14 @@ def probe(target: str, args_json: str | None, input_shape: str | None,
             import traceback
 
             traceback.print_exception(exc.cause, file=sys.stderr)
+        if fmt == "json":  # still a report, with the error and what was measured
+            partial = exc.report or ProbeReport(target=target, device=device, steps=0)
+            _write(as_json(partial, exc), output)
         raise UsageProblem(f"probe failed at {exc}") from None
     _clear_progress(settings)
     if plot_path:
         try:
-            plot(report, plot_path)
+            plot(report, plot_path, {v.name: v.options for v in settings.verdicts.values()})
         except OSError as exc:
             raise UsageProblem(f"cannot write {plot_path}: {exc.strerror}") from None
     _write(as_json(report) if fmt == "json" else text(report), output)
@@ -441,7 +458,31 @@ def probe(target: str, args_json: str | None, input_shape: str | None,
     sys.exit(exit_code(report.findings, bool(report.errors), threshold, exit_zero))
 
 
-def _probe_settings(target: str, args_json: str | None, input_shape: str | None,
+def _positive_lr(value: float | None) -> float | None:
+    import math
+
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"{value} is not a learning rate: it must be a finite number "
+                                 f"above 0", param_hint="'--lr'")
+    return value
+
+
+def _folder_for(path: str | None) -> None:
+    """Create the folder an output file goes to; refuse a path that cannot be written."""
+    if not path:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise UsageProblem(f"cannot create the folder of {path}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise UsageProblem(f"cannot write {path}: the folder {folder} is not writable")
+    if os.path.isdir(path):
+        raise UsageProblem(f"cannot write {path}: it is a folder")
+
+
+def _probe_settings(target: str, args_json: str | None, input_shapes: tuple[str, ...],
                     num_classes: int | None, batch_size: int | None, steps: int,
                     optimizer: str | None, lr: float | None, device: str, seed: int,
                     data: str | None, config: str | None, fmt: str, output: str | None
@@ -461,9 +502,16 @@ def _probe_settings(target: str, args_json: str | None, input_shape: str | None,
         if not isinstance(kwargs, dict):
             raise UsageProblem("--args must be a JSON object of keyword arguments")
     try:
-        shape = parse_shape(input_shape) if input_shape else None
+        shapes = [parse_shape(text) for text in input_shapes]
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
+    if data is not None:
+        from cnnlint.probe.data import DataError, check_spec
+
+        try:
+            check_spec(data)
+        except DataError as exc:
+            raise UsageProblem(str(exc)) from None
     path = target.rpartition(":")[0]
     try:
         lint_settings = build_settings([path if path.endswith(".py") else "."],
@@ -475,7 +523,8 @@ def _probe_settings(target: str, args_json: str | None, input_shape: str | None,
     show_progress = fmt == "text" and output is None and sys.stderr.isatty() \
         and not os.environ.get("CI")
     settings = ProbeSettings(
-        target=target, kwargs=kwargs, input_shape=shape, num_classes=num_classes,
+        target=target, kwargs=kwargs, input_shape=shapes[0] if shapes else None,
+        extra_input_shapes=tuple(shapes[1:]), num_classes=num_classes,
         batch_size=batch_size, steps=steps, optimizer=optimizer, lr=lr, device=device,
         seed=seed, data=data, root=lint_settings.root, config=config, verdicts=verdicts,
         progress=_progress if show_progress else None, phase=_phase_line,

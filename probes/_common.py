@@ -36,3 +36,24 @@ def worst(items: list[T], key: Callable[[T], float]) -> tuple[T, int]:
 
 def others(count: int) -> str:
     return f" (and {count - 1} more layer{'s' if count > 2 else ''})" if count > 1 else ""
+
+
+# A layer whose gradient norm is below this share of the largest layer's gets (almost) no
+# gradient: it moves little whatever the learning rate, which is another verdict's story.
+RECEIVING_SHARE = 1e-3
+
+
+def update_ratios(run: Measurements) -> list[tuple[str, float]]:
+    """(layer name, median update-to-weight ratio over the steps) for the weighted layers
+    that receive a gradient, in execution order."""
+    norms = [(layer, median(layer.grad_norm)) for layer in run.weighted()]
+    largest = max((norm for _, norm in norms if norm is not None and math.isfinite(norm)),
+                  default=None)
+    if not largest:
+        return []
+    out = []
+    for layer, norm in norms:
+        ratio = median(v for v in layer.update_ratio if math.isfinite(v))
+        if norm is not None and norm >= RECEIVING_SHARE * largest and ratio is not None:
+            out.append((layer.name, ratio))
+    return out

@@ -16,7 +16,9 @@ class Options(RuleOptions):
 class DyingRelu(Verdict):
     """
     What it measures: for every ReLU-family activation, the share of its units (channels)
-    that output zero for every sample of every step.
+    that output zero for every sample of every step. A ReLU module applied at several places
+    (one `self.relu` after each convolution of a block) is measured at each place apart:
+    `layer1.0.relu#2` is its second call in the forward pass.
 
     Why it matters: a dead unit has zero gradient and cannot recover; a high learning rate
     or a large negative bias kills them, and a network of plain ReLUs has no way back.
@@ -34,7 +36,8 @@ class DyingRelu(Verdict):
         if not dead:
             return
         layer, count = worst(dead, key=lambda item: item.dead_fraction or 0.0)
+        after = f", after `{layer.input_from}`" if layer.input_from else ""
         yield self.finding(
-            f"{layer.dead_fraction:.0%} of the units of `{layer.name}` ({layer.type}) never "
-            f"fired in {run.steps} steps{others(count)}; threshold "
+            f"{layer.dead_fraction:.0%} of the units of `{layer.name}` ({layer.type}{after}) "
+            f"never fired in {run.steps} steps{others(count)}; threshold "
             f"{self.options.dead_above:.0%}", loc, symbol=layer.name)

@@ -12,16 +12,23 @@ from cnnlint.options import RuleOptions
 
 class Options(RuleOptions):
     min_drop: float = 0.01  # the loss must fall by this share over the run
+    window: float = 0.25  # share of the steps averaged at each end of the run
+    noise_z: float = 2.0  # a fall between those windows counts beyond this many std. errors
 
 
 class LossPlateau(Verdict):
     """
     What it measures: the loss on the run's first batch after the run against the same
-    batch's loss before the first update.
+    batch's loss before the first update; and the mean loss of the first quarter of the
+    steps against the last quarter's, with the standard error of that difference from the
+    step-to-step noise within each quarter. It fires when neither falls: the first batch's
+    loss by less than `min-drop`, and the quarters' mean by less than `min-drop` or by less
+    than `noise-z` standard errors.
 
     Why it matters: a loss that does not move on data a healthy network learns within a
     few steps means the steps are too small (a learning rate far too low) or the gradient
-    does not arrive.
+    does not arrive. One batch alone can mislead (dropout draws other units after the run);
+    the batches of the run say whether the loss falls across data too.
     """
 
     code = "CNN406"
@@ -36,9 +43,30 @@ class LossPlateau(Verdict):
             return
         first, last = ends
         drop = (first - last) / abs(first) if first else 0.0
-        if drop < self.options.min_drop and last <= first * 1.1:
-            yield self.finding(
-                f"the loss on the first batch went from {fmt(first)} to {fmt(last)} in "
-                f"{run.steps} steps "
-                f"({-drop:+.2%}; it must fall by {self.options.min_drop:.0%}) at lr "
-                f"{fmt(run.lr)}", loc, symbol="loss")
+        if drop >= self.options.min_drop or last > first * 1.1:
+            return  # it fell; or it grew, which is the divergence verdict's
+        windows = self._windows(run.loss)
+        across = ""
+        if windows is not None:
+            early, late, error, size = windows
+            fell = early - late
+            if fell > max(self.options.min_drop * abs(early), self.options.noise_z * error):
+                return  # it falls across the batches, beyond their noise
+            across = (f"; the mean loss of the first {size} steps {fmt(early)}, of the last "
+                      f"{size} {fmt(late)} (noise +/-{fmt(error)})")
+        yield self.finding(
+            f"the loss on the first batch went from {fmt(first)} to {fmt(last)} in "
+            f"{run.steps} steps ({-drop:+.2%}; it must fall by "
+            f"{self.options.min_drop:.0%}){across} at lr {fmt(run.lr)}", loc, symbol="loss")
+
+    def _windows(self, loss: list[float]) -> tuple[float, float, float, int] | None:
+        """(mean loss of the first `size` steps, of the last `size`, standard error of
+        their difference, size), or None when the run is too short or not finite."""
+        size = max(2, int(len(loss) * self.options.window))
+        if len(loss) < 2 * size or not all(math.isfinite(v) for v in loss):
+            return None
+        early, late = loss[:size], loss[-size:]
+        means = sum(early) / size, sum(late) / size
+        squares = sum((v - means[0]) ** 2 for v in early) + sum((v - means[1]) ** 2 for v in late)
+        variance = squares / (2 * size - 2)  # pooled over both windows
+        return means[0], means[1], math.sqrt(2 * variance / size), size

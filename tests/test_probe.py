@@ -546,7 +546,8 @@ def test_verdict_registry() -> None:
     verdicts = load_verdicts()
     assert [v.name for v in verdicts.values()] == [
         "vanishing-gradient", "exploding-gradient", "dying-relu", "saturated-activation",
-        "batchnorm-noise", "loss-plateau", "loss-divergence"]
+        "batchnorm-noise", "loss-plateau", "loss-divergence", "update-ratio-too-low",
+        "update-ratio-too-high"]
     for verdict in verdicts.values():
         assert verdict.documentation().startswith("What it measures:")
         assert all(math.isfinite(v) for v in verdict.option_defaults().values())

@@ -20,8 +20,8 @@ EVIDENCE = {
     "saturating-activation-deep-stack": ("vanishing-gradient",),
     "relu-everywhere": ("dying-relu",),
     "batchnorm-small-batch": ("batchnorm-noise",),
-    "learning-rate-too-low": ("loss-plateau",),
-    "learning-rate-too-high": ("loss-divergence", "exploding-gradient"),
+    "learning-rate-too-low": ("loss-plateau", "update-ratio-too-low"),
+    "learning-rate-too-high": ("loss-divergence", "exploding-gradient", "update-ratio-too-high"),
     "bad-weight-init": (),  # judged on the first steps' gradients, below
 }
 FIRST_STEPS = 3

@@ -6,9 +6,10 @@ outputs (or inputs) at once into 0-d tensors, and reads weight gradients after `
 The 0-d tensors of a step are moved to the host together at the step's end (one transfer per
 step on a GPU), so memory stays bounded whatever the number of steps.
 
-Per layer and step: weight-gradient norm, update-to-weight ratio, output mean and std; for
-ReLU-family activations the units (channels) never positive so far; for sigmoid/tanh the
-share of inputs beyond +/-5; per step the loss and the first layer with a non-finite output.
+Per layer (per call site, for a module called at several places) and step: weight-gradient
+norm, update-to-weight ratio, output mean and std; for ReLU-family activations the units
+(channels) never positive so far; for sigmoid/tanh the share of inputs beyond +/-5; per step
+the loss and the first layer with a non-finite output.
 After the run, BatchNorm's noise (`cnnlint.probe.batchnorm`).
 """
 
@@ -42,6 +43,7 @@ class LayerStats:
     bn_var_spread: float | None = None  # std across batches of the batch var / running var
     bn_gap: float | None = None  # |train-mode output - eval-mode output| / |eval output|
     bn_gap_reference: float | None = None  # the same at the reference batch size
+    input_from: str | None = None  # activations: the layer whose output they read, if direct
 
     @property
     def weighted(self) -> bool:
@@ -53,6 +55,8 @@ class LayerStats:
             return sum(finite) / len(finite) if finite else None
 
         row: dict[str, object] = {"name": self.name, "type": self.type, "order": self.order}
+        if self.input_from is not None:
+            row["input_from"] = self.input_from
         if self.weighted:
             row.update(grad_norm=mean(self.grad_norm),
                        grad_norm_first=self.grad_norm[0] if self.grad_norm else None,
@@ -70,6 +74,22 @@ class LayerStats:
 
 
 @dataclass
+class HeldOut:
+    """After the run, without updates: the loss and accuracy on some of the training
+    batches the run saw, and on one fixed batch it never trained on."""
+
+    train_loss: float
+    train_accuracy: float
+    held_out_loss: float
+    held_out_accuracy: float
+    train_batches: int  # how many of the batches seen were evaluated
+    samples: int  # in the held-out batch
+
+    def to_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass
 class Measurements:
     layers: list[LayerStats] = field(default_factory=list)  # in execution order
     loss: list[float] = field(default_factory=list)
@@ -81,6 +101,7 @@ class Measurements:
     lr: float = 0.0
     steps: int = 0
     bn_reference_batch: int | None = None  # the batch size BatchNorm's noise is compared with
+    held_out: HeldOut | None = None
 
     def weighted(self) -> list[LayerStats]:
         return [layer for layer in self.layers if layer.weighted and layer.grad_norm]
@@ -103,7 +124,14 @@ class Measurements:
 
 
 class Recorder:
-    """Hooks on one model; `start_step` / `end_step` bracket each training step."""
+    """Hooks on one model; `end_step` closes each training step.
+
+    A module called at several places of one forward pass (one `self.relu` after `bn1` and
+    after `bn2`, as in torchvision's and MONAI's ResNets) is measured per call site: the
+    first call keeps the module's path as its name, the k-th is `path#k`. Each site has its
+    own statistics and dead units (sites may differ in width, and a merged count would let
+    the live site hide the dead one). A weighted module's gradient belongs to its first site.
+    """
 
     def __init__(self, model: Any, functional_inputs: dict[str, list[tuple[str, str]]]) -> None:
         """`functional_inputs`: module path -> [(activation kind, its name)] for activations
@@ -120,10 +148,18 @@ class Recorder:
         self.finite_flags: list[tuple[str, Any]] = []
         self.alive: dict[str, Any] = {}  # ReLU family: channels positive at least once
         self.first_alive: dict[str, Any] = {}
+        self.uneven: set[str] = set()  # sites whose width changed between calls
         self.snapshots: list[Any] = []
         self.grad_values: list[Any] = []  # this step's weight-gradient norms (0-d tensors)
         self.update_values: list[Any] = []  # this step's update-to-weight ratios
         self.step = 0
+        self.calls: dict[str, int] = {}  # calls of each module in this forward pass
+        self.current: dict[str, LayerStats] = {}  # module path -> its running call site
+        self.functional = functional_inputs
+        # The last hooked output, its in-place version and site: what an activation reads
+        # when it directly follows that layer.
+        self.last_output: tuple[Any, int, str] | None = None
+        self.handles.append(model.register_forward_pre_hook(self._new_pass))
         leaves = hooks.leaves(model)
         for name, module in model.named_modules():
             if id(module) not in leaves:
@@ -134,19 +170,47 @@ class Recorder:
                               "layernorm", "relu", "leaky", "saturating", "dropout"):
                 continue
             layer = self.stats[name] = LayerStats(name=name, type=kind, family=family)
-            self.handles.append(module.register_forward_hook(self._output_hook(layer, family)))
+            self.handles.append(module.register_forward_pre_hook(self._site_hook(layer)))
+            self.handles.append(module.register_forward_hook(self._output_hook(name)))
             if family == "saturating":
                 self.handles.append(module.register_forward_pre_hook(self._saturation_hook(
-                    layer)))
-            if family in catalogue.WEIGHTED_FAMILIES and getattr(module, "weight", None) \
-                    is not None:
-                self.weights.append((layer, module.weight))
-            for act_kind, act_name in functional_inputs.get(name, ()):
-                act_family = catalogue.family(act_kind)
-                act = self.stats[f"{name}+{act_name}"] = LayerStats(
-                    name=f"{name}+{act_name}", type=act_kind, family=act_family)
-                self.handles.append(module.register_forward_hook(
-                    self._preactivation_hook(act, act_family)))
+                    name)))
+            weight = getattr(module, "weight", None)
+            # A frozen weight gets no gradient: a zero norm there is not a vanishing one.
+            if family in catalogue.WEIGHTED_FAMILIES and weight is not None \
+                    and weight.requires_grad:
+                self.weights.append((layer, weight))
+            if functional_inputs.get(name):
+                self.handles.append(module.register_forward_hook(self._preactivation_hook(
+                    name)))
+
+    # --- call sites ----------------------------------------------------------------------------
+
+    def _new_pass(self, module: Any, args: Any) -> None:
+        self.calls = {}
+        self.last_output = None
+
+    def _site(self, first: LayerStats, index: int) -> LayerStats:
+        """The stats of the `index`-th call (from 0) of the module whose first site is
+        `first`, created on its first use."""
+        name = first.name if index == 0 else f"{first.name}#{index + 1}"
+        site = self.stats.get(name)
+        if site is None:
+            site = self.stats[name] = LayerStats(name=name, type=first.type,
+                                                 family=first.family)
+        return site
+
+    def _site_hook(self, first: LayerStats) -> Any:
+        def hook(module: Any, args: Any) -> None:
+            index = self.calls.get(first.name, 0)
+            self.calls[first.name] = index + 1
+            site = self.current[first.name] = self._site(first, index)
+            if site.family in ("relu", "leaky", "saturating") and site.input_from is None \
+                    and args and self.last_output is not None:
+                tensor, version, producer = self.last_output
+                if args[0] is tensor and tensor._version == version:
+                    site.input_from = producer
+        return hook
 
     # --- hooks -------------------------------------------------------------------------------
 
@@ -163,11 +227,14 @@ class Recorder:
             return None
         return out.detach()
 
-    def _output_hook(self, layer: LayerStats, family: str) -> Any:
+    def _output_hook(self, module_name: str) -> Any:
         def hook(module: Any, args: Any, output: Any) -> None:
+            layer = self.current.get(module_name)
             out = self._float_output(output)
-            if out is None:
+            if out is None or layer is None:
                 return
+            raw = output[0] if isinstance(output, tuple) else output
+            self.last_output = (raw, raw._version, layer.name)
             values = self._values(layer)
             # Two plain reductions: torch.std_mean's one-pass algorithm is slower on CPU.
             mean = out.mean()
@@ -176,33 +243,50 @@ class Recorder:
             values.setdefault("std", []).append(std)
             # A NaN or inf anywhere in the output makes its mean non-finite: no extra pass.
             self.finite_flags.append((layer.name, mean))
-            if family == "relu":
+            if layer.family == "relu":
                 self._alive(layer, out)
         return hook
 
-    def _preactivation_hook(self, layer: LayerStats, family: str) -> Any:
+    def _preactivation_hook(self, module_name: str) -> Any:
         def hook(module: Any, args: Any, output: Any) -> None:
+            site = self.current.get(module_name)
             out = self._float_output(output)
-            if out is None:
+            if out is None or site is None:
                 return
-            self._values(layer)
-            if family == "relu":
-                self._alive(layer, out)
-            elif family == "saturating":
-                self._saturation(layer, out)
+            for act_kind, act_name in self.functional[module_name]:
+                name = f"{site.name}+{act_name}"
+                layer = self.stats.get(name)
+                if layer is None:
+                    layer = self.stats[name] = LayerStats(
+                        name=name, type=act_kind, family=catalogue.family(act_kind))
+                self._values(layer)
+                if layer.family == "relu":
+                    self._alive(layer, out)
+                elif layer.family == "saturating":
+                    self._saturation(layer, out)
         return hook
 
-    def _saturation_hook(self, layer: LayerStats) -> Any:
+    def _saturation_hook(self, module_name: str) -> Any:
         def hook(module: Any, args: Any) -> None:
-            if args and isinstance(args[0], self.torch.Tensor):
+            layer = self.current.get(module_name)
+            if layer is not None and args and isinstance(args[0], self.torch.Tensor):
                 self._values(layer)
                 self._saturation(layer, args[0].detach())
         return hook
 
     def _alive(self, layer: LayerStats, out: Any) -> None:
+        if layer.name in self.uneven:
+            return
         dims = [d for d in range(out.dim()) if d != 1] if out.dim() > 1 else []
         alive = (out.amax(dim=dims) if dims else out) > 0  # one reduction, no mask
         previous = self.alive.get(layer.name)
+        if previous is not None and previous.shape != alive.shape:
+            # The same site at another width (a dynamic forward): its units are not one
+            # set, so no dead share is claimed for it.
+            self.uneven.add(layer.name)
+            self.alive.pop(layer.name)
+            self.first_alive.pop(layer.name, None)
+            return
         self.alive[layer.name] = alive if previous is None else previous | alive
         if self.step == 0:
             first = self.first_alive.get(layer.name)
@@ -234,7 +318,10 @@ class Recorder:
         after = [weight.detach() for _, weight in self.weights]
         steps = torch._foreach_norm(torch._foreach_sub(after, self.snapshots))
         sizes = torch._foreach_norm(self.snapshots)
-        self.update_values = [s / n.clamp_min(1e-12) for s, n in zip(steps, sizes)]
+        # A weight that starts at zero (a zero-initialized last layer) has no ratio: NaN,
+        # which the summaries skip, rather than a step divided by a tiny floor.
+        self.update_values = [torch.where(n > 0, s / n.clamp_min(1e-30), math.nan)
+                              for s, n in zip(steps, sizes)]
         self.snapshots = []
 
     def end_step(self, loss: Any, measurements: Measurements) -> None:
@@ -270,6 +357,7 @@ class Recorder:
                 break
         self.step_values, self.finite_flags = {}, []
         self.grad_values, self.update_values = [], []
+        self.last_output = None
         self.step += 1
 
     def finish(self, measurements: Measurements) -> None:

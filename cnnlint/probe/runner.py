@@ -19,6 +19,8 @@ from typing import Any, Callable
 from cnnlint.findings import ErrorEntry, Finding, Loc
 from cnnlint.probe import confirm as confirming
 from cnnlint.probe import data as datasets
+from cnnlint.probe import heldout
+from cnnlint.probe import io as model_io
 from cnnlint.probe.batchnorm import batchnorm_noise
 from cnnlint.probe.measure import Measurements, Recorder
 from cnnlint.probe.settings import choose
@@ -32,6 +34,7 @@ class ProbeError(Exception):
         detail = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) \
             else error
         super().__init__(f"{stage}: {detail}")
+        self.report: ProbeReport | None = None  # what was measured before the failure
 
 
 @dataclass
@@ -39,6 +42,8 @@ class ProbeSettings:
     target: str
     kwargs: dict[str, Any] = field(default_factory=dict)  # --args
     input_shape: tuple[int, ...] | None = None
+    extra_input_shapes: tuple[tuple[int, ...], ...] = ()  # of a forward's further inputs
+    inputs: str | None = None  # --inputs module:callable: example inputs for a batch size
     num_classes: int | None = None
     batch_size: int | None = None
     steps: int = 30
@@ -80,6 +85,9 @@ class ProbeReport:
             "layers": [layer.to_dict() for layer in self.measurements.layers],
             "loss": self.measurements.loss,
             "first_batch_loss": list(self.measurements.first_batch_loss or []),
+            "held_out": self.measurements.held_out.to_dict()
+            if self.measurements.held_out is not None else None,
+            "notes": self.notes,
             "errors": [e.to_dict() for e in self.errors],
         }
 
@@ -100,10 +108,14 @@ def run_probe(settings: ProbeSettings) -> ProbeReport:
     devices = [torch.cuda.current_device()] if device.type == "cuda" else []
     with contained(roots_for(target, settings.root)), \
             torch.random.fork_rng(devices=devices):
+        probe = _Probe(settings, target, device)
         try:
             torch.manual_seed(settings.seed)
             random.seed(settings.seed)
-            return _Probe(settings, target, device).run()
+            return probe.run()
+        except ProbeError as exc:
+            exc.report = probe.report
+            raise
         finally:
             random.setstate(saved_python_rng)
 
@@ -126,6 +138,8 @@ class _Probe:
         self.device = device
         self.report = ProbeReport(target=settings.target, device=str(device),
                                   steps=settings.steps)
+        self.io = model_io.ModelIO([], self.report.settings, self.report.notes)
+        self.held_out: tuple[Any, Any] | None = None
         self.started = time.monotonic()
         self.skipped: list[str] = []  # optional phases the time budget left out
 
@@ -216,15 +230,36 @@ class _Probe:
     # --- model side ----------------------------------------------------------------------------
 
     def _input_shape(self, model: Any) -> tuple[int, ...]:
+        """The first input's shape; `self.io` knows them all."""
         from cnnlint.trace import ops
 
-        shape = self.settings.input_shape or self.target.input_shape or \
-            ops.infer_input_shape(model)
-        if shape is None:
-            raise ProbeError("input shape", "the model has no conv or linear layer to infer "
-                                            "it from: give --input-shape C,H,W")
-        self.report.settings["input_shape"] = list(shape)
+        s, chosen = self.settings, self.report.settings
+        shape: tuple[int, ...] | None
+        if s.inputs is not None:
+            self.io = self._inputs_from(s.inputs, chosen["batch_size"])
+            shape = self.io.shapes[0]
+        else:
+            shape = s.input_shape or self.target.input_shape or ops.infer_input_shape(model)
+            if shape is None:
+                raise ProbeError("input shape", "the model has no conv or linear layer to "
+                                                "infer it from: give --input-shape C,H,W")
+            self.io = model_io.ModelIO([shape, *s.extra_input_shapes], chosen,
+                                       self.report.notes, num_classes=s.num_classes)
+        chosen["input_shape"] = list(shape)
+        if len(self.io.shapes) > 1:
+            chosen["input_shapes"] = [list(extra) for extra in self.io.shapes]
         return shape
+
+    def _inputs_from(self, spec: str, size: int) -> model_io.ModelIO:
+        try:
+            target, factory = datasets.resolve_callable(spec, "--inputs")
+            return model_io.ModelIO.from_factory(
+                lambda n: factory(n, *target.args, **target.kwargs), size,
+                self.report.settings, self.report.notes, self.settings.num_classes)
+        except (datasets.DataError, model_io.OutputError) as exc:
+            raise ProbeError("inputs", str(exc)) from None
+        except Exception as exc:
+            raise ProbeError("inputs", exc) from exc
 
     def _functional_activations(self, model: Any, loc: Loc, shape: tuple[int, ...]
                                 ) -> dict[str, list[tuple[str, str]]]:
@@ -257,34 +292,31 @@ class _Probe:
         s = self.settings
         batch = self.report.settings["batch_size"]
         try:
-            if s.data is None:
-                return datasets.Synthetic(shape, num_classes, s.seed).batches(batch)
-            if os.path.isdir(s.data):
-                return datasets.dataset_batches(datasets.image_folder(s.data, shape), batch,
-                                                s.seed)
-            return datasets.dataset_batches(datasets.load_callable(s.data), batch, s.seed)
+            stream = datasets.open_stream(s.data, tuple(self.io.shapes), num_classes, batch,
+                                          s.seed)
         except datasets.DataError as exc:
             raise ProbeError("data", str(exc)) from None
+        self.held_out = stream.held_out
+        if stream.note:
+            self.report.notes.append(stream.note)
+        return stream.batches
 
     def _num_classes(self, model: Any, shape: tuple[int, ...]) -> int:
         if self.settings.num_classes:
             return self.settings.num_classes
         torch = self.torch
-        sample = torch.zeros(2, *shape, device=self.device)
         try:
             model.eval()
             with torch.no_grad():
-                output = model(sample)
+                output = self.io.forward(model, self.io.example(2, self.device))
+        except model_io.OutputError as exc:
+            raise ProbeError("forward pass", str(exc)) from None
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
-            raise ProbeError(f"forward pass on a ({', '.join(map(str, (2, *shape)))}) input",
-                             exc) from exc
+            raise ProbeError(f"forward pass on {self.io.describe_example(2)}", exc) from exc
         finally:
             model.train()
-        if not isinstance(output, torch.Tensor):
-            raise ProbeError("forward pass", f"the model returned {type(output).__name__}, "
-                                             "not a tensor of logits")
         return int(output.shape[1]) if output.dim() > 1 else 2
 
     def _optimizer(self, model: Any) -> Any:
@@ -306,7 +338,7 @@ class _Probe:
         """The loss on one batch, in train mode as during the steps, without an update."""
         try:
             with self.torch.no_grad():
-                output = model(inputs)
+                output = self.io.forward(model, inputs)
                 criterion, target = datasets.targets_for(output, labels)
                 return float(criterion(output, target))
         except Exception as exc:
@@ -320,12 +352,14 @@ class _Probe:
         chosen["num_classes"] = num_classes
         batches = self._batches(shape, num_classes)
         optimizer = self._optimizer(model)
-        run = Measurements(batch_size=chosen["batch_size"], lr=float(chosen["lr"]))
+        run = self.report.measurements = Measurements(batch_size=chosen["batch_size"],
+                                                      lr=float(chosen["lr"]))
         recorder = Recorder(model, functional)
         steps = self.settings.steps
         self._phase(f"training {steps} steps at batch size {chosen['batch_size']}",
                     optional=False)
         first: tuple[Any, Any] | None = None
+        seen: list[tuple[Any, Any]] = []  # training batches kept for the held-out comparison
         try:
             for step in range(steps):
                 stage = f"training step {step + 1}"
@@ -333,13 +367,18 @@ class _Probe:
                     inputs, labels = next(batches)
                 except datasets.DataError as exc:
                     raise ProbeError("data", str(exc)) from None
-                inputs, labels = inputs.to(self.device), labels.to(self.device)
+                inputs = self.io.arguments(inputs, self.device)
+                labels = labels.to(self.device)
                 first = first or (inputs, labels)
-                if step == 0 and not bool(torch.isfinite(inputs).all()):
+                if heldout.keep_step(step, steps):
+                    seen.append((inputs, labels))
+                if step == 0 and not all(bool(torch.isfinite(x).all()) for x in inputs
+                                         if isinstance(x, torch.Tensor)
+                                         and x.is_floating_point()):
                     raise ProbeError("data", "the input batch contains NaN or inf")
                 try:
                     optimizer.zero_grad(set_to_none=True)
-                    output = model(inputs)
+                    output = self.io.forward(model, inputs)
                     criterion, target = datasets.targets_for(output, labels)
                     loss = criterion(output, target)
                     finite = bool(torch.isfinite(loss))
@@ -367,16 +406,31 @@ class _Probe:
             recorder.remove()
             if first is not None and run.loss:
                 run.first_batch_loss = (run.loss[0], self._loss_on(model, *first))
+            if run.loss and math.isfinite(run.loss[-1]):
+                self._held_out(model, seen, run)
             if run.loss and math.isfinite(run.loss[-1]) \
                     and self._phase("BatchNorm statistics against a reference batch"):
-                inputs_only = (x.to(self.device) for x, _ in batches)
+                inputs_only = (self.io.packed(x, self.device) for x, _ in batches)
                 try:
-                    batchnorm_noise(model, inputs_only,
+                    batchnorm_noise(self.io.unpacking(model), inputs_only,
                                     {layer.name: layer for layer in run.layers}, run)
                 except Exception as exc:
                     raise ProbeError("BatchNorm train/eval check", exc) from exc
         finally:
+            if not run.layers:  # failed mid-run: what was measured so far
+                recorder.finish(run)
             recorder.remove()
         self.report.steps = run.steps
         return run
+
+    def _held_out(self, model: Any, seen: list[tuple[Any, Any]], run: Measurements) -> None:
+        """Loss and accuracy on batches the run trained on against the held-out batch."""
+        if self.held_out is None or not seen:
+            return
+        inputs, labels = self.held_out
+        batch = (self.io.arguments(inputs, self.device), labels.to(self.device))
+        try:
+            run.held_out = heldout.compare(lambda x: self.io.forward(model, x), seen, batch)
+        except Exception as exc:
+            raise ProbeError("held-out batch", exc) from exc
 
