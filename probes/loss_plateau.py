@@ -4,6 +4,7 @@ import math
 from typing import Iterable
 
 from cnnlint.findings import Finding, Loc
+from cnnlint.probe import lr_range
 from cnnlint.probe.measure import Measurements
 from cnnlint.verdict import Verdict, fmt
 from cnnlint.probes._common import loss_ends
@@ -21,7 +22,9 @@ class LossPlateau(Verdict):
 
     Why it matters: a loss that does not move on data a healthy network learns within a
     few steps means the steps are too small (a learning rate far too low) or the gradient
-    does not arrive.
+    does not arrive. At the probe's own default rate (no --lr, none in a training script)
+    below where the LR range test's loss starts falling, the rate is the probe's choice,
+    not the project's: the finding is then only information, with the suggested rate.
     """
 
     code = "CNN406"
@@ -37,8 +40,26 @@ class LossPlateau(Verdict):
         first, last = ends
         drop = (first - last) / abs(first) if first else 0.0
         if drop < self.options.min_drop and last <= first * 1.1:
-            yield self.finding(
-                f"the loss on the first batch went from {fmt(first)} to {fmt(last)} in "
-                f"{run.steps} steps "
-                f"({-drop:+.2%}; it must fall by {self.options.min_drop:.0%}) at lr "
-                f"{fmt(run.lr)}", loc, symbol="loss")
+            moved = (f"the loss on the first batch went from {fmt(first)} to {fmt(last)} in "
+                     f"{run.steps} steps ({-drop:+.2%}; it must fall by "
+                     f"{self.options.min_drop:.0%})")
+            if run.lr_from != "default":
+                yield self.finding(f"{moved} at lr {fmt(run.lr)}", loc, symbol="loss")
+                return
+            yield self._at_default_rate(run, moved, loc)
+
+    def _at_default_rate(self, run: Measurements, moved: str, loc: Loc) -> Finding:
+        """The probe chose the rate: say so, and what the LR range test makes of it."""
+        where = f"at the probe's default lr {fmt(run.lr)}"
+        if run.lr_range is None or not run.lr_range.lrs:
+            return self.finding(f"{where} (no --lr, none in a training script), {moved}",
+                                loc, symbol="loss")
+        place, evidence = lr_range.judge(run.lr, run.lr_range, below_factor=1.0)
+        if place == lr_range.BELOW:
+            return self.finding(
+                f"{where} (no --lr, none in a training script), {moved}; the LR range test "
+                f"suggests lr {fmt(run.lr_range.suggested_lr)}: rerun with --lr "
+                f"{fmt(run.lr_range.suggested_lr)} ({evidence})", loc, symbol="loss",
+                severity="info")
+        cause = "the rate is not the cause: " if place != lr_range.ABOVE else ""
+        return self.finding(f"{where}, {moved}; {cause}{evidence}", loc, symbol="loss")

@@ -13,13 +13,18 @@ import math
 import os
 import random
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from cnnlint.findings import ErrorEntry, Finding, Loc
 from cnnlint.probe import confirm as confirming
 from cnnlint.probe import data as datasets
+from cnnlint.probe import lr_range as range_test
+from cnnlint.probe import sanity
 from cnnlint.probe.measure import Measurements, Recorder, batchnorm_noise
 from cnnlint.verdict import Verdict, load_verdicts
+
+
+T = TypeVar("T")
 
 
 class ProbeError(Exception):
@@ -49,6 +54,9 @@ class ProbeSettings:
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # by code
     progress: Callable[[int, int, float], None] | None = None
     fail_on: str = "warning"
+    sanity: bool = True  # the sanity checks (cnnlint.probe.sanity)
+    lr_range: bool = True  # the LR range test
+    lr_range_steps: int = range_test.STEPS
 
 
 @dataclass
@@ -73,6 +81,9 @@ class ProbeReport:
             "layers": [layer.to_dict() for layer in self.measurements.layers],
             "loss": self.measurements.loss,
             "first_batch_loss": list(self.measurements.first_batch_loss or []),
+            "sanity": self.measurements.sanity.to_dict(),
+            "lr_range": self.measurements.lr_range.to_dict()
+            if self.measurements.lr_range is not None else None,
             "errors": [e.to_dict() for e in self.errors],
         }
 
@@ -145,8 +156,27 @@ class _Probe:
         shape = self._input_shape(model)
         functional = self._functional_activations(model, loc, shape)
         model.to(self.device).train()
+        # The sanity checks and the LR range test start from the model as built.
+        initial = copy.deepcopy(model) if self.settings.sanity or self.settings.lr_range \
+            else None
         run = self._train(model, shape, functional)
         self.report.measurements = run
+        if self.settings.sanity:
+            first = self._first_batch()
+            run.sanity.initial_loss = self._phase(
+                "the loss at initialisation", sanity.initial_loss, initial, first)
+            run.sanity.overfit = self._phase(
+                "overfitting one batch", sanity.overfit_batch, initial, first,
+                self.report.settings["num_classes"], self.settings.seed)
+            run.sanity.input_baseline = self._phase(
+                "the zeroed-input baseline", sanity.input_baseline, initial,
+                self._fresh_batches(), self.settings.steps, self.device)
+        if self.settings.lr_range:
+            run.lr_range = self._phase(
+                "the LR range test", range_test.find, initial, self._fresh_batches(),
+                self._optimizer, self._optimizer_name(), self.device,
+                self.settings.lr_range_steps)
+        del initial
         verdicts = self.settings.verdicts
         for verdict in verdicts.values():
             self.report.findings.extend(verdict.evaluate(run, loc))
@@ -156,7 +186,8 @@ class _Probe:
                    for code, cls in load_verdicts().items()}
         self.report.confirmations = confirming.confirm(
             context, self.report.findings, run,
-            {"batch_size": run.batch_size, "lr": run.lr, "options": options})
+            {"batch_size": run.batch_size, "lr": run.lr, "options": options,
+             "optimizer": self.report.settings["optimizer"], "data": self.settings.data})
         return self.report
 
     # --- static side ---------------------------------------------------------------------------
@@ -316,9 +347,11 @@ class _Probe:
         chosen = self.report.settings
         num_classes = self._num_classes(model, shape)
         chosen["num_classes"] = num_classes
-        batches = self._batches(shape, num_classes)
+        seen = sanity.LabelCounter()
+        batches = seen.counting(self._batches(shape, num_classes))
         optimizer = self._optimizer(model)
-        run = Measurements(batch_size=chosen["batch_size"], lr=float(chosen["lr"]))
+        run = Measurements(batch_size=chosen["batch_size"], lr=float(chosen["lr"]),
+                           lr_from=chosen["lr_from"])
         recorder = Recorder(model, functional)
         steps = self.settings.steps
         first: tuple[Any, Any] | None = None
@@ -365,10 +398,47 @@ class _Probe:
                                     {layer.name: layer for layer in run.layers})
                 except Exception as exc:
                     raise ProbeError("BatchNorm train/eval check", exc) from exc
+            if self.settings.sanity and run.loss and math.isfinite(run.loss[-1]):
+                run.sanity.class_balance = self._phase(
+                    "class balance", sanity.class_balance, model, batches,
+                    seen.totals(run.steps), self.device)
         finally:
             recorder.remove()
         self.report.steps = run.steps
         return run
+
+    # --- sanity checks ---------------------------------------------------------------------
+
+    def _fresh_batches(self) -> Any:
+        """The run's batches again from the start (the same seed)."""
+        chosen = self.report.settings
+        return self._batches(tuple(chosen["input_shape"]), chosen["num_classes"])
+
+    def _first_batch(self) -> tuple[Any, Any]:
+        """The run's first batch, on the device."""
+        try:
+            inputs, labels = next(self._fresh_batches())
+        except datasets.DataError as exc:
+            raise ProbeError("data", str(exc)) from None
+        return inputs.to(self.device), labels.to(self.device)
+
+    def _optimizer_name(self) -> str:
+        chosen = self.report.settings
+        momentum = chosen.get("momentum")
+        return chosen["optimizer"] + (f" momentum {momentum:g}" if momentum is not None else "")
+
+    def _phase(self, stage: str, measure: Callable[..., T], *args: Any) -> T | None:
+        """One sanity phase; when the user's code fails in it (also by sys.exit()), a note,
+        and the report goes on without it: the main run already succeeded."""
+        try:
+            return measure(*args)
+        except KeyboardInterrupt:
+            raise
+        except ProbeError as exc:
+            self.report.notes.append(f"{stage} was skipped: {exc}")
+        except BaseException as exc:
+            self.report.notes.append(f"{stage} was skipped: {type(exc).__name__}: {exc}")
+        return None
 
 
 def _pick(option: Any, script: Any, default: Any) -> tuple[Any, str]:
