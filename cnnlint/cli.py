@@ -391,6 +391,13 @@ PROBE_EXIT_HELP = EXIT_CODES_HELP.replace(
               help="An ImageFolder directory, or a callable (module:name or FILE.py:name, "
                    "from the working folder) returning a Dataset [default: seeded synthetic "
                    "images whose labels depend on the input].")
+@click.option("--sanity/--no-sanity", default=True, show_default=True,
+              help="Sanity checks on copies of the model: the loss at init, overfitting one "
+                   "batch, a zeroed-input baseline, class balance.")
+@click.option("--lr-range/--no-lr-range", default=True, show_default=True,
+              help="An LR range test on a copy of the model (rate 1e-7 to 10).")
+@click.option("--lr-range-steps", type=click.IntRange(min=10), default=100, show_default=True,
+              help="Steps of the LR range test.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE.")
@@ -406,14 +413,16 @@ def probe(target: str, args_json: str | None, input_shapes: tuple[str, ...],
           inputs_spec: str | None,
           num_classes: int | None, batch_size: int | None, steps: int, optimizer: str | None,
           lr: float | None, momentum: float | None, weight_decay: float | None,
-          time_budget: float | None, device: str, seed: int, data: str | None, fmt: str,
+          time_budget: float | None, device: str, seed: int, data: str | None, sanity: bool,
+          lr_range: bool, lr_range_steps: int, fmt: str,
           output: str | None, plot_path: str | None, fail_on: str | None, exit_zero: bool,
           config: str | None, verbose: bool) -> None:
     """Train a copy of TARGET for a few steps and measure what goes wrong.
 
     TARGET is path/to/file.py:ClassOrFactory or package.module:ClassOrFactory. This IMPORTS
     and RUNS your code (on a deep copy of the model; your files are never written). It
-    measures gradient flow, dead and saturated units, BatchNorm noise and the loss, gives
+    measures gradient flow, dead and saturated units, BatchNorm noise and the loss, runs
+    sanity checks of the training recipe and an LR range test on further copies, gives
     verdicts, and says for each static finding on the model whether the run confirms it.
     Needs the torch extra.
     """
@@ -432,6 +441,8 @@ def probe(target: str, args_json: str | None, input_shapes: tuple[str, ...],
     settings.momentum, settings.weight_decay = momentum, weight_decay
     settings.time_budget = time_budget
     settings.inputs = inputs_spec
+    settings.sanity, settings.lr_range = sanity, lr_range
+    settings.lr_range_steps = lr_range_steps
     from cnnlint.probe.output import as_json, plot, text
     from cnnlint.probe.runner import ProbeError, ProbeReport, run_probe
 

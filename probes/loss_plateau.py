@@ -4,6 +4,7 @@ import math
 from typing import Iterable
 
 from cnnlint.findings import Finding, Loc
+from cnnlint.probe import lr_range
 from cnnlint.probe.measure import Measurements
 from cnnlint.verdict import Verdict, fmt
 from cnnlint.probes._common import loss_ends
@@ -28,7 +29,10 @@ class LossPlateau(Verdict):
     Why it matters: a loss that does not move on data a healthy network learns within a
     few steps means the steps are too small (a learning rate far too low) or the gradient
     does not arrive. One batch alone can mislead (dropout draws other units after the run);
-    the batches of the run say whether the loss falls across data too.
+    the batches of the run say whether the loss falls across data too. At the probe's own
+    default rate (no --lr, none in a training script) below where the LR range test's loss
+    starts falling, the rate is the probe's choice, not the project's: the finding is then
+    only information, with the suggested rate.
     """
 
     code = "CNN406"
@@ -54,10 +58,13 @@ class LossPlateau(Verdict):
                 return  # it falls across the batches, beyond their noise
             across = (f"; the mean loss of the first {size} steps {fmt(early)}, of the last "
                       f"{size} {fmt(late)} (noise +/-{fmt(error)})")
-        yield self.finding(
-            f"the loss on the first batch went from {fmt(first)} to {fmt(last)} in "
-            f"{run.steps} steps ({-drop:+.2%}; it must fall by "
-            f"{self.options.min_drop:.0%}){across} at lr {fmt(run.lr)}", loc, symbol="loss")
+        moved = (f"the loss on the first batch went from {fmt(first)} to {fmt(last)} in "
+                 f"{run.steps} steps ({-drop:+.2%}; it must fall by "
+                 f"{self.options.min_drop:.0%}){across}")
+        if run.lr_from != "default":
+            yield self.finding(f"{moved} at lr {fmt(run.lr)}", loc, symbol="loss")
+            return
+        yield self._at_default_rate(run, moved, loc)
 
     def _windows(self, loss: list[float]) -> tuple[float, float, float, int] | None:
         """(mean loss of the first `size` steps, of the last `size`, standard error of
@@ -70,3 +77,19 @@ class LossPlateau(Verdict):
         squares = sum((v - means[0]) ** 2 for v in early) + sum((v - means[1]) ** 2 for v in late)
         variance = squares / (2 * size - 2)  # pooled over both windows
         return means[0], means[1], math.sqrt(2 * variance / size), size
+
+    def _at_default_rate(self, run: Measurements, moved: str, loc: Loc) -> Finding:
+        """The probe chose the rate: say so, and what the LR range test makes of it."""
+        where = f"at the probe's default lr {fmt(run.lr)}"
+        if run.lr_range is None or not run.lr_range.lrs:
+            return self.finding(f"{where} (no --lr, none in a training script), {moved}",
+                                loc, symbol="loss")
+        place, evidence = lr_range.judge(run.lr, run.lr_range, below_factor=1.0)
+        if place == lr_range.BELOW:
+            return self.finding(
+                f"{where} (no --lr, none in a training script), {moved}; the LR range test "
+                f"suggests lr {fmt(run.lr_range.suggested_lr)}: rerun with --lr "
+                f"{fmt(run.lr_range.suggested_lr)} ({evidence})", loc, symbol="loss",
+                severity="info")
+        cause = "the rate is not the cause: " if place != lr_range.ABOVE else ""
+        return self.finding(f"{where}, {moved}; {cause}{evidence}", loc, symbol="loss")

@@ -28,6 +28,9 @@ SMALL = (3, 8, 8)
 
 
 def probe(target: str, **options: object) -> runner.ProbeReport:
+    """The probe, by default without the sanity checks and the LR range test
+    (tests/test_probe_sanity.py covers them)."""
+    options = {"sanity": False, "lr_range": False, **options}
     settings = runner.ProbeSettings(
         target=target, input_shape=options.pop("input_shape", SMALL),  # type: ignore[arg-type]
         steps=options.pop("steps", 12),  # type: ignore[arg-type]
@@ -342,11 +345,12 @@ def test_json_output_and_exit_code(in_tmp: Path) -> None:
     assert layer["name"] == "convs.0" and layer["type"] == "Conv2d"
     assert layer["grad_norm"] > 0 and "update_ratio" in layer and "act_std" in layer
     assert {c["verdict"] for c in document["confirmations"]} == {"CONFIRMED"}
+    quick = ["--no-sanity", "--no-lr-range"]
     code, out, _ = run(["probe", "nets.py:PlainSigmoid", "--input-shape", "3,8,8",
-                        "--steps", "8", "--format", "json", "--fail-on", "error"])
+                        "--steps", "8", "--format", "json", "--fail-on", "error", *quick])
     assert code == 0
     code, out, _ = run(["probe", "nets.py:PlainSigmoid", "--input-shape", "3,8,8",
-                        "--steps", "8", "--format", "json", "--exit-zero"])
+                        "--steps", "8", "--format", "json", "--exit-zero", *quick])
     assert code == 0 and any(f["code"] == "CNN401" for f in json.loads(out)["findings"])
 
 
@@ -546,8 +550,9 @@ def test_verdict_registry() -> None:
     verdicts = load_verdicts()
     assert [v.name for v in verdicts.values()] == [
         "vanishing-gradient", "exploding-gradient", "dying-relu", "saturated-activation",
-        "batchnorm-noise", "loss-plateau", "loss-divergence", "update-ratio-too-low",
-        "update-ratio-too-high"]
+        "batchnorm-noise", "loss-plateau", "loss-divergence", "initial-loss-too-high",
+        "double-softmax", "cannot-overfit-batch", "input-ignored", "minority-class-ignored",
+        "learning-rate-outside-range", "update-ratio-too-low", "update-ratio-too-high"]
     for verdict in verdicts.values():
         assert verdict.documentation().startswith("What it measures:")
         assert all(math.isfinite(v) for v in verdict.option_defaults().values())

@@ -9,6 +9,7 @@ from typing import Any
 
 from cnnlint import ir
 from cnnlint.findings import Finding
+from cnnlint.probe import lr_range
 from cnnlint.probe.measure import Measurements
 from cnnlint.verdict import fmt
 
@@ -20,9 +21,12 @@ EVIDENCE = {
     "saturating-activation-deep-stack": ("vanishing-gradient",),
     "relu-everywhere": ("dying-relu",),
     "batchnorm-small-batch": ("batchnorm-noise",),
+    # Judged against the LR range test when it ran (below), else by these verdicts.
     "learning-rate-too-low": ("loss-plateau", "update-ratio-too-low"),
     "learning-rate-too-high": ("loss-divergence", "exploding-gradient", "update-ratio-too-high"),
-    "bad-weight-init": (),  # judged on the first steps' gradients, below
+    "bad-weight-init": (),  # judged on the loss at init and the first steps, below
+    "softmax-before-crossentropy": ("double-softmax",),
+    "weighted-loss-without-resampling": ("minority-class-ignored",),
 }
 FIRST_STEPS = 3
 
@@ -61,6 +65,8 @@ def static_context(result: Any, path: str, name: str) -> StaticContext:
             places.add(_place(optimizer.loc))
             if context.optimizer is None:
                 context.optimizer = optimizer
+        for loss in run.losses:  # a loss's findings: where it is called and where built
+            places.update({_place(loss.loc), _place(loss.made_at)})
     init_places = {_place(i.loc) for i in model.inits if i.loc is not None}
     for finding in result.findings:
         where = (os.path.realpath(finding.path), finding.line)
@@ -94,7 +100,7 @@ def _judge(finding: Finding, fired: dict[str, Finding], run: Measurements,
            context: StaticContext, ran_with: dict[str, Any]) -> tuple[str, str]:
     name = finding.name
     if name == "bad-weight-init":
-        return _first_steps(run, ran_with["options"])
+        return _initialisation(run, ran_with["options"])
     if name == "batchnorm-small-batch":
         script = context.batch_size.value if context.batch_size is not None else None
         if script is not None and script != ran_with["batch_size"]:
@@ -103,16 +109,35 @@ def _judge(finding: Finding, fired: dict[str, Finding], run: Measurements,
     if name.startswith("learning-rate"):
         lr = context.optimizer.lr if context.optimizer is not None else None
         script = float(lr.value) if lr is not None and lr.known else None  # type: ignore[arg-type]
+        if script is not None and run.lr_range is not None and run.lr_range.lrs:
+            return _against_range(name, script, run.lr_range, context, ran_with)
         if script is None or script != ran_with["lr"]:
             return NOT_MEASURABLE, (f"the probe ran at lr {fmt(ran_with['lr'])}, not the "
                                     f"script's {fmt(float(script)) if script is not None else '?'}")
     for verdict in EVIDENCE[name]:
         if verdict in fired:
             return CONFIRMED, fired[verdict].message
-    return _not_observed(name, run)
+    return _not_observed(name, run, ran_with)
 
 
-def _not_observed(name: str, run: Measurements) -> tuple[str, str]:
+def _against_range(name: str, script: float, measured: lr_range.LRRange,
+                   context: StaticContext, ran_with: dict[str, Any]) -> tuple[str, str]:
+    """The script's rate against the LR range test's, which the probe ran with the same
+    optimizer kind: what the probe itself trained at does not matter."""
+    kind = context.optimizer.kind if context.optimizer is not None else None
+    if kind is not None and kind != ran_with.get("optimizer"):
+        return NOT_MEASURABLE, (f"the LR range test ran with {measured.optimizer}, the "
+                                f"training script uses {kind}")
+    factor = ran_with["options"]["learning-rate-outside-range"].below_factor
+    place, evidence = lr_range.judge(script, measured, factor)
+    if place == lr_range.UNKNOWN:
+        return NOT_MEASURABLE, evidence
+    wanted = lr_range.BELOW if name == "learning-rate-too-low" else lr_range.ABOVE
+    return (CONFIRMED if place == wanted else NOT_OBSERVED), f"the script's {evidence}"
+
+
+def _not_observed(name: str, run: Measurements, ran_with: dict[str, Any]
+                  ) -> tuple[str, str]:
     """NOT OBSERVED with the numbers that were measured, or NOT MEASURABLE when the probe
     had nothing to measure it with."""
     if name in ("deep-plain-stack", "saturating-activation-deep-stack"):
@@ -139,10 +164,55 @@ def _not_observed(name: str, run: Measurements) -> tuple[str, str]:
             if most.bn_gap_reference is not None else ""
         return NOT_OBSERVED, (f"largest train/population-statistics gap {fmt(most.bn_gap)} "
                               f"(`{most.name}`) at batch size {run.batch_size}{reference}")
+    if name == "softmax-before-crossentropy":
+        return _no_double_softmax(run)
+    if name == "weighted-loss-without-resampling":
+        balance = run.sanity.class_balance
+        if ran_with.get("data") is None:
+            return NOT_MEASURABLE, ("the probe ran on its own balanced synthetic data: give "
+                                    "the training data with --data")
+        if balance is None:
+            return NOT_MEASURABLE, "the labels are not one class index per image"
+        recall = ", ".join("-" if r is None else f"{r:.0%}" for r in balance.recall())
+        return NOT_OBSERVED, (f"imbalance {fmt(balance.imbalance)}:1 over the labels the run "
+                              f"saw; recall per class after the run {recall}")
     if not run.loss:
         return NOT_MEASURABLE, "no training step completed"
     return NOT_OBSERVED, (f"loss {fmt(run.loss[0])} -> {fmt(run.loss[-1])} in {run.steps} "
                           f"steps at lr {fmt(run.lr)}")
+
+
+def _no_double_softmax(run: Measurements) -> tuple[str, str]:
+    initial = run.sanity.initial_loss
+    if initial is None:
+        return NOT_MEASURABLE, "the loss at initialisation was not measured"
+    if initial.log_probabilities > 0.5:
+        return NOT_OBSERVED, ("the model returns log-probabilities, which CrossEntropyLoss's "
+                              "own log-softmax leaves unchanged: the loss trains as on logits "
+                              "(NLLLoss would say what is meant)")
+    if initial.probabilities > 0.5:
+        return NOT_OBSERVED, (f"{initial.probabilities:.0%} of the output rows are "
+                              f"probabilities; the loss starts at {fmt(initial.loss)}")
+    return NOT_MEASURABLE, ("the model returns raw scores: a softmax applied in the training "
+                            "script is outside what the probe runs")
+
+
+def _initialisation(run: Measurements, options: dict[str, Any]) -> tuple[str, str]:
+    """A bad initialization shows as a loss far above ln C before any update, or in the
+    first steps' gradients."""
+    initial = run.sanity.initial_loss
+    if initial is not None and initial.ratio > options["initial-loss-too-high"].ratio_above:
+        return CONFIRMED, (f"the loss before any update is {fmt(initial.loss)}, "
+                           f"{fmt(initial.ratio)}x the {fmt(initial.expected)} of uniform "
+                           f"predictions")
+    verdict, evidence = _first_steps(run, options)
+    if initial is None or verdict == CONFIRMED:
+        return verdict, evidence
+    at_init = (f"the loss before any update is {fmt(initial.loss)}, {fmt(initial.ratio)}x "
+               f"that of uniform predictions")
+    if verdict == NOT_MEASURABLE:
+        return NOT_OBSERVED, at_init
+    return verdict, f"{evidence}; {at_init}"
 
 
 def _first_steps(run: Measurements, options: dict[str, Any]) -> tuple[str, str]:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnnlint import catalogue
+from cnnlint.probe.lr_range import LRRange
+from cnnlint.probe.sanity import SanityChecks
 from cnnlint.trace import hooks, ops
 
 SATURATION = 5.0  # |pre-activation| beyond which sigmoid/tanh pass (almost) no gradient
@@ -99,9 +101,12 @@ class Measurements:
     nonfinite: list[tuple[int, str]] = field(default_factory=list)  # (step, first layer)
     batch_size: int = 0
     lr: float = 0.0
+    lr_from: str = ""  # "option", "training script" or "default" (the probe's own)
     steps: int = 0
     bn_reference_batch: int | None = None  # the batch size BatchNorm's noise is compared with
     held_out: HeldOut | None = None
+    sanity: SanityChecks = field(default_factory=SanityChecks)  # cnnlint.probe.sanity
+    lr_range: LRRange | None = None  # cnnlint.probe.lr_range
 
     def weighted(self) -> list[LayerStats]:
         return [layer for layer in self.layers if layer.weighted and layer.grad_norm]

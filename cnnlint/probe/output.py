@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from cnnlint.options import RuleOptions
+from cnnlint.probe.measure import Measurements
 from cnnlint.probe.runner import ProbeError, ProbeReport
 from cnnlint.probe.settings import describe
 from cnnlint.verdict import fmt
@@ -68,6 +69,7 @@ def text(report: ProbeReport) -> str:
                      f"{held.train_accuracy:.0%}) on {held.train_batches} batches trained on, "
                      f"{fmt(held.held_out_loss)} ({held.held_out_accuracy:.0%}) on "
                      f"{held.samples} samples never trained on")
+    lines.extend(_sanity_lines(run))
     for note in report.notes:
         lines.append(f"note: {note}")
     lines.append("")
@@ -83,6 +85,64 @@ def text(report: ProbeReport) -> str:
                  f"{'s' if len(report.findings) != 1 else ''} in {report.steps} steps"
                  f"{f', {len(report.errors)} errors' if report.errors else ''}.")
     return "\n".join(lines) + "\n"
+
+
+def _percent(share: float) -> str:
+    return f"{fmt(100 * share)}%" if math.isfinite(share) else "-"
+
+
+def _sanity_lines(run: Measurements) -> list[str]:
+    """One line per sanity check and for the LR range test, with its numbers."""
+    checks = run.sanity
+    lines = []
+    initial = checks.initial_loss
+    if initial is not None:
+        what = f"ln {initial.classes}" if initial.classes > 1 else "ln 2"
+        softmax = f"; {initial.probabilities:.0%} of the rows are probabilities" \
+            if initial.probabilities else ""
+        lines.append(f"  loss at init: {fmt(initial.loss)}, {fmt(initial.ratio)}x {what} = "
+                     f"{fmt(initial.expected)}; gradient at the logits "
+                     f"{fmt(initial.logit_gradient)} ({fmt(initial.uniform_gradient)} at uniform "
+                     f"predictions){softmax} [{initial.seconds:.1f} s]")
+    overfit = checks.overfit
+    if overfit is not None:
+        best, rand = overfit.real, overfit.random
+        random = f"; random labels {fmt(rand.start)} -> {fmt(rand.final)} " \
+                 f"({_percent(rand.fraction)})" if rand is not None else ""
+        lines.append(f"  one batch of {overfit.samples}, Adam lr {fmt(best.lr)}: "
+                     f"{fmt(best.start)} -> {fmt(best.final)} ({_percent(best.fraction)}) "
+                     f"in {best.steps} steps{random} [{overfit.seconds:.1f} s]")
+    baseline = checks.input_baseline
+    if baseline is not None:
+        lines.append(f"  zeroed inputs ({baseline.steps} steps, {baseline.optimizer}): held "
+                     f"loss {fmt(baseline.real_held)} with the inputs, "
+                     f"{fmt(baseline.zero_held)} with zeros; on the batches trained on "
+                     f"{fmt(baseline.real_seen)} and {fmt(baseline.zero_seen)} "
+                     f"[{baseline.seconds:.1f} s]")
+    balance = checks.class_balance
+    if balance is not None:
+        recall = "/".join("-" if r is None else f"{r:.0%}" for r in balance.recall())
+        lines.append(f"  class balance: labels {'/'.join(map(str, balance.counts))} "
+                     f"(imbalance {fmt(balance.imbalance)}:1); predicted on "
+                     f"{sum(balance.held)} held {'/'.join(map(str, balance.predicted))}, "
+                     f"recall {recall} [{balance.seconds:.1f} s]")
+    measured = run.lr_range
+    if measured is not None and measured.lrs:
+        if measured.found:
+            fastest = f", fastest at {fmt(measured.steepest_lr)}" \
+                if measured.steepest_lr else ""
+            found = (f"falls from {fmt(measured.falling_from)}{fastest}, lowest at "
+                     f"{fmt(measured.best_lr)}")
+        else:
+            found = "does not fall at any rate"
+        diverged = f", diverges at {fmt(measured.diverged_at)}" if measured.diverged_at \
+            else ""
+        suggested = f"; suggested lr {fmt(measured.suggested_lr)}" \
+            if measured.suggested_lr else ""
+        lines.append(f"  LR range test ({measured.optimizer}, {fmt(measured.start_lr)} to "
+                     f"{fmt(measured.end_lr)} in {len(measured.lrs)} steps): the loss "
+                     f"{found}{diverged}{suggested} [{measured.seconds:.1f} s]")
+    return ["", "Sanity checks:", *lines] if lines else []
 
 
 # --- JSON ------------------------------------------------------------------------------------

@@ -14,17 +14,22 @@ import os
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from cnnlint.findings import ErrorEntry, Finding, Loc
 from cnnlint.probe import confirm as confirming
 from cnnlint.probe import data as datasets
 from cnnlint.probe import heldout
 from cnnlint.probe import io as model_io
+from cnnlint.probe import lr_range as range_test
+from cnnlint.probe import sanity
 from cnnlint.probe.batchnorm import batchnorm_noise
 from cnnlint.probe.measure import Measurements, Recorder
 from cnnlint.probe.settings import choose
 from cnnlint.verdict import Verdict, load_verdicts
+
+
+T = TypeVar("T")
 
 
 class ProbeError(Exception):
@@ -61,6 +66,9 @@ class ProbeSettings:
     phase: Callable[[str], None] | None = None  # one line per phase of the run
     time_budget: float | None = None  # seconds; the run ends cleanly when they are spent
     fail_on: str = "warning"
+    sanity: bool = True  # the sanity checks (cnnlint.probe.sanity)
+    lr_range: bool = True  # the LR range test
+    lr_range_steps: int = range_test.STEPS
 
 
 @dataclass
@@ -88,6 +96,9 @@ class ProbeReport:
             "held_out": self.measurements.held_out.to_dict()
             if self.measurements.held_out is not None else None,
             "notes": self.notes,
+            "sanity": self.measurements.sanity.to_dict(),
+            "lr_range": self.measurements.lr_range.to_dict()
+            if self.measurements.lr_range is not None else None,
             "errors": [e.to_dict() for e in self.errors],
         }
 
@@ -182,8 +193,27 @@ class _Probe:
         shape = self._input_shape(model)
         functional = self._functional_activations(model, loc, shape)
         model.to(self.device).train()
+        # The sanity checks and the LR range test start from the model as built.
+        initial = copy.deepcopy(model) if self.settings.sanity or self.settings.lr_range \
+            else None
         run = self._train(model, shape, functional)
         self.report.measurements = run
+        if self.settings.sanity:
+            first = self._first_batch()
+            run.sanity.initial_loss = self._sanity_phase(
+                "the loss at initialisation", sanity.initial_loss, initial, first)
+            run.sanity.overfit = self._sanity_phase(
+                "overfitting one batch", sanity.overfit_batch, initial, first,
+                self.report.settings["num_classes"], self.settings.seed)
+            run.sanity.input_baseline = self._sanity_phase(
+                "the zeroed-input baseline", sanity.input_baseline, initial,
+                self._fresh_batches(), self.settings.steps, self.device)
+        if self.settings.lr_range:
+            run.lr_range = self._sanity_phase(
+                "the LR range test", range_test.find, initial, self._fresh_batches(),
+                self._optimizer, self._optimizer_name(), self.device,
+                self.settings.lr_range_steps)
+        del initial
         verdicts = self.settings.verdicts
         for verdict in verdicts.values():
             self.report.findings.extend(verdict.evaluate(run, loc))
@@ -193,7 +223,8 @@ class _Probe:
                    for code, cls in load_verdicts().items()}
         self.report.confirmations = confirming.confirm(
             context, self.report.findings, run,
-            {"batch_size": run.batch_size, "lr": run.lr, "options": options})
+            {"batch_size": run.batch_size, "lr": run.lr, "options": options,
+             "optimizer": self.report.settings["optimizer"], "data": self.settings.data})
         if self.skipped:
             self.report.notes.append(f"not measured within the time budget of "
                                      f"{self.settings.time_budget:g} s: "
@@ -350,10 +381,12 @@ class _Probe:
         chosen = self.report.settings
         num_classes = self._num_classes(model, shape)
         chosen["num_classes"] = num_classes
-        batches = self._batches(shape, num_classes)
+        labels_seen = sanity.LabelCounter()
+        batches = labels_seen.counting(self._batches(shape, num_classes))
         optimizer = self._optimizer(model)
         run = self.report.measurements = Measurements(batch_size=chosen["batch_size"],
-                                                      lr=float(chosen["lr"]))
+                                                      lr=float(chosen["lr"]),
+                                                      lr_from=chosen["lr_from"])
         recorder = Recorder(model, functional)
         steps = self.settings.steps
         self._phase(f"training {steps} steps at batch size {chosen['batch_size']}",
@@ -416,6 +449,10 @@ class _Probe:
                                     {layer.name: layer for layer in run.layers}, run)
                 except Exception as exc:
                     raise ProbeError("BatchNorm train/eval check", exc) from exc
+            if self.settings.sanity and run.loss and math.isfinite(run.loss[-1]):
+                run.sanity.class_balance = self._sanity_phase(
+                    "class balance", sanity.class_balance, model, batches,
+                    labels_seen.totals(run.steps), self.device)
         finally:
             if not run.layers:  # failed mid-run: what was measured so far
                 recorder.finish(run)
@@ -433,4 +470,41 @@ class _Probe:
             run.held_out = heldout.compare(lambda x: self.io.forward(model, x), seen, batch)
         except Exception as exc:
             raise ProbeError("held-out batch", exc) from exc
+
+    # --- sanity checks ---------------------------------------------------------------------
+
+    def _fresh_batches(self) -> Any:
+        """The run's batches again from the start (the same seed)."""
+        chosen = self.report.settings
+        return self._batches(tuple(chosen["input_shape"]), chosen["num_classes"])
+
+    def _first_batch(self) -> tuple[Any, Any]:
+        """The run's first batch, on the device."""
+        try:
+            inputs, labels = next(self._fresh_batches())
+        except datasets.DataError as exc:
+            raise ProbeError("data", str(exc)) from None
+        return inputs.to(self.device), labels.to(self.device)
+
+    def _optimizer_name(self) -> str:
+        chosen = self.report.settings
+        momentum = chosen.get("momentum")
+        return chosen["optimizer"] + (f" momentum {momentum:g}" if momentum is not None else "")
+
+    def _sanity_phase(self, stage: str, measure: Callable[..., T], *args: Any) -> T | None:
+        """One sanity phase (skipped when the time budget is spent); when the user's code
+        fails in it (also by sys.exit()), a note, and the report goes on without it: the main
+        run already succeeded."""
+        if not self._phase(stage):
+            return None
+        try:
+            return measure(*args)
+        except KeyboardInterrupt:
+            raise
+        except ProbeError as exc:
+            self.report.notes.append(f"{stage} was skipped: {exc}")
+        except BaseException as exc:
+            self.report.notes.append(f"{stage} was skipped: {type(exc).__name__}: {exc}")
+        return None
+
 
