@@ -33,7 +33,8 @@ LOC = Loc("model.py", 1, 1, 1, 1)
 def probe(target: str, **options: Any) -> runner.ProbeReport:
     settings = runner.ProbeSettings(
         target=target, input_shape=options.pop("input_shape", SMALL),
-        steps=options.pop("steps", 12),
+        steps=options.pop("steps", 12), sanity=options.pop("sanity", False),
+        lr_range=options.pop("lr_range", False),
         verdicts={c: v() for c, v in load_verdicts().items()}, **options)
     return runner.run_probe(settings)
 
@@ -227,7 +228,8 @@ def test_update_ratios_confirm_the_static_learning_rate_findings(in_tmp: Path) -
     only = {code: cls() for code, cls in load_verdicts().items()
             if cls.name == "update-ratio-too-low"}
     report = runner.run_probe(runner.ProbeSettings(target="model.py:Net", input_shape=SMALL,
-                                                   steps=6, verdicts=only))
+                                                   steps=6, verdicts=only, sanity=False,
+                                                   lr_range=False))
     confirmation = next(c for c in report.confirmations if c["name"] == "learning-rate-too-low")
     assert confirmation["verdict"] == "CONFIRMED"
     assert confirmation["evidence"].startswith("a step changes the weights by a median")
@@ -465,6 +467,8 @@ def test_a_forward_with_two_inputs(in_tmp: Path) -> None:
                           "--input-shape", "10", "--steps", "3"])
     assert code in (0, 1), err
     assert "inputs (3, 8, 8), (10,)" in out.splitlines()[0]
+    assert "the sanity checks and the LR range test call the model with one input tensor: " \
+        "skipped for this model's several inputs" in out
     code, out, err = run(["probe", "shapes.py:TwoInputs", "--input-shape", "3,8,8", "--steps",
                           "3"])
     assert code == 2 and "forward pass on a (2, 3, 8, 8) input" in err
@@ -486,6 +490,12 @@ def test_the_logits_are_picked_from_tuples_and_dicts() -> None:
     tupled = probe(f"{SHAPES}:TupleOut", steps=1)
     assert tupled.settings["output"] == "output[0]" and tupled.settings["num_classes"] == 16
     assert any("the probe trains on output[0], shape (2, 16)" in n for n in tupled.notes)
+    # The sanity checks and the LR range test read the same logits.
+    checked = probe(f"{SHAPES}:TupleOut", steps=3, sanity=True, lr_range=True)
+    assert checked.measurements.sanity.initial_loss is not None
+    assert checked.measurements.sanity.initial_loss.classes == 16
+    assert checked.measurements.lr_range is not None and checked.measurements.lr_range.lrs
+    assert not any("skipped" in note for note in checked.notes)
     mapped = probe(f"{SHAPES}:DictOut", steps=1)
     assert mapped.settings["output"] == "output['out']"
     assert any("a dict with keys 'aux', 'out'" in n for n in mapped.notes)

@@ -248,3 +248,20 @@ def _kind(output: Any) -> str:
     if isinstance(output, (tuple, list)):
         return f"a {type(output).__name__} of {len(output)}"
     return f"a {type(output).__name__}"
+
+
+def logits_only(model: Any, io: ModelIO) -> Any:
+    """`model` as a module whose output is the logits the probe trains on (for the sanity
+    checks and the LR range test, which call a model with one batch tensor and read its
+    output as logits). A module, so copies, `parameters()` and train/eval still work."""
+    import torch
+
+    class LogitsOnly(torch.nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x: Any) -> Any:
+            return io.logits(self.inner(x), int(x.shape[0]))
+
+    return LogitsOnly(model)

@@ -198,7 +198,14 @@ class _Probe:
             else None
         run = self._train(model, shape, functional)
         self.report.measurements = run
-        if self.settings.sanity:
+        if initial is not None and self.io.several:
+            self.report.notes.append("the sanity checks and the LR range test call the model "
+                                     "with one input tensor: skipped for this model's "
+                                     "several inputs")
+            initial = None
+        if initial is not None:
+            initial = model_io.logits_only(initial, self.io)
+        if self.settings.sanity and initial is not None:
             first = self._first_batch()
             run.sanity.initial_loss = self._sanity_phase(
                 "the loss at initialisation", sanity.initial_loss, initial, first)
@@ -208,7 +215,7 @@ class _Probe:
             run.sanity.input_baseline = self._sanity_phase(
                 "the zeroed-input baseline", sanity.input_baseline, initial,
                 self._fresh_batches(), self.settings.steps, self.device)
-        if self.settings.lr_range:
+        if self.settings.lr_range and initial is not None:
             run.lr_range = self._sanity_phase(
                 "the LR range test", range_test.find, initial, self._fresh_batches(),
                 self._optimizer, self._optimizer_name(), self.device,
@@ -449,9 +456,11 @@ class _Probe:
                                     {layer.name: layer for layer in run.layers}, run)
                 except Exception as exc:
                     raise ProbeError("BatchNorm train/eval check", exc) from exc
-            if self.settings.sanity and run.loss and math.isfinite(run.loss[-1]):
+            if self.settings.sanity and run.loss and math.isfinite(run.loss[-1]) \
+                    and not self.io.several:
                 run.sanity.class_balance = self._sanity_phase(
-                    "class balance", sanity.class_balance, model, batches,
+                    "class balance", sanity.class_balance,
+                    model_io.logits_only(model, self.io), batches,
                     labels_seen.totals(run.steps), self.device)
         finally:
             if not run.layers:  # failed mid-run: what was measured so far
