@@ -11,12 +11,16 @@ from cnnlint.options import RuleOptions
 
 class Options(RuleOptions):
     imbalance_above: float = 4.0  # most frequent class's labels over the rarest's
+    # The run must have seen this many labels per class on average: from fewer, a ratio
+    # above 4:1 is sampling noise (80 uniform labels over 10 classes often give one).
+    min_labels_per_class: int = 20
 
 
 class MinorityClassIgnored(Verdict):
     """
-    What it measures: the label histogram of the batches the run trained on, and, after
-    the run, the model's predictions per class (eval mode) on held batches.
+    What it measures: with the user's data (`--data`), the label histogram of the batches
+    the run trained on (at least `min-labels-per-class` labels per class on average), and,
+    after the run, the model's predictions per class (eval mode) on held batches.
 
     Why it matters: with imbalanced labels a network first learns to predict the frequent
     classes; a rare class it never predicts has a recall of zero however good the overall
@@ -33,7 +37,8 @@ class MinorityClassIgnored(Verdict):
     def evaluate(self, run: Measurements, loc: Loc) -> Iterable[Finding]:
         balance = run.sanity.class_balance
         if balance is None or not math.isfinite(balance.imbalance) \
-                or balance.imbalance < self.options.imbalance_above:
+                or balance.imbalance < self.options.imbalance_above \
+                or sum(balance.counts) < self.options.min_labels_per_class * len(balance.counts):
             return
         most = max(balance.counts)
         ignored = [c for c, count in enumerate(balance.counts)

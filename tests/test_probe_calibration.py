@@ -36,3 +36,12 @@ def test_calibration_case(case: Case) -> None:
     else:
         assert case.expected & set(result["fired"]), \
             f"expected one of {sorted(case.expected)}, got {result['fired']}"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("case", SMALL, ids=[case.name for case in SMALL])
+def test_calibration_case_gives_the_same_verdicts_on_cuda(case: Case) -> None:
+    on_cpu, on_gpu = probe(case, seed=0), probe(case, seed=0, device="cuda")
+    assert "error" not in on_gpu, on_gpu.get("error")
+    assert on_gpu["fired"] == on_cpu["fired"]

@@ -456,8 +456,10 @@ class _Probe:
                                     {layer.name: layer for layer in run.layers}, run)
                 except Exception as exc:
                     raise ProbeError("BatchNorm train/eval check", exc) from exc
-            if self.settings.sanity and run.loss and math.isfinite(run.loss[-1]) \
-                    and not self.io.several:
+            # The synthetic labels are balanced by construction: the class balance speaks
+            # only of the user's data.
+            if self.settings.sanity and self.settings.data is not None and run.loss \
+                    and math.isfinite(run.loss[-1]) and not self.io.several:
                 run.sanity.class_balance = self._sanity_phase(
                     "class balance", sanity.class_balance,
                     model_io.logits_only(model, self.io), batches,
