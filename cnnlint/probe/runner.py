@@ -157,8 +157,7 @@ class _Probe:
     def _phase(self, name: str, optional: bool = True) -> bool:
         """Announce a phase of the run. False when the time budget is spent: an optional
         phase is then skipped, and the report says so."""
-        budget = self.settings.time_budget
-        if optional and budget is not None and time.monotonic() - self.started > budget:
+        if optional and self._spent():
             self.skipped.append(name)
             return False
         if self.settings.phase is not None:
