@@ -205,6 +205,15 @@ def huge_init() -> nn.Module:
     return model
 
 
+def overconfident_head() -> nn.Module:
+    """The small CNN whose classifier starts at fifty times its scale: confident, mostly
+    wrong predictions before any update."""
+    model = small_cnn()
+    with torch.no_grad():
+        model[-1].weight.mul_(50.0)
+    return model
+
+
 def negative_bias_relu() -> nn.Module:
     """The small CNN with a large negative bias before its second ReLU: its units never
     fire."""
@@ -297,6 +306,8 @@ CASES = (
     Case("tiny init", _here("tiny_init"), 32, frozenset({"vanishing-gradient"}), small=True),
     Case("huge init", _here("huge_init"), 32,
          frozenset({"exploding-gradient", "loss-divergence"}), small=True),
+    Case("overconfident head", _here("overconfident_head"), 32,
+         frozenset({"initial-loss-too-high"}), small=True),
     Case("negative-bias dead ReLU", _here("negative_bias_relu"), 32,
          frozenset({"dying-relu"}), small=True),
     Case("lr 1e-7", _here("small_cnn"), 32,

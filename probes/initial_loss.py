@@ -10,7 +10,13 @@ from cnnlint.options import RuleOptions
 
 
 class Options(RuleOptions):
-    ratio_above: float = 3.0  # the initial loss over its expected value (ln C)
+    # The initial loss over its expected value (ln C). Calibrated on healthy networks:
+    # most start within 0.9-1.1x, but MONAI's EfficientNetBN-b0 initialises its classifier
+    # uniformly within +-1/sqrt(classes) and starts at 2.4-3.4x (10 classes, 10 seeds) and
+    # still trains normally. 5x leaves a margin above that. For large logits the ratio is
+    # about their standard deviation times sqrt(2 / ln C): 5x means a standard deviation
+    # of about 5.4 at 10 classes, 9 at 1000.
+    ratio_above: float = 5.0
 
 
 class InitialLossTooHigh(Verdict):
