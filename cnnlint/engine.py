@@ -193,6 +193,7 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
         from cnnlint import autofix  # only runs that show or apply fixes pay for it
 
         autofix.offer(result, active)
+    trees.clear()  # a position read after the run parses its file again
     result.errors.sort(key=lambda e: (e.path, e.kind, e.message))
     if run_key is not None and cache is not None and not result.errors:
         payload = {"findings": [f.to_dict() for f in result.findings],
@@ -256,9 +257,9 @@ def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: 
                    content_keys: dict[str, str], trees: dict[str, Any],
                    reported: set[str] | None = None) -> list[tuple[str, str]] | None:
     """Fill result.facts (from the cache, or by analysing); return (path, content key) for
-    the run key, or None when some file could not be read. A run of a few files keeps their
-    parsed trees in `trees`: the pre-commit case, one file with findings, then needs no
-    second parse for line numbers."""
+    the run key, or None when some file could not be read. A run of a few files, or a
+    sequential run of a few megabytes, keeps their parsed trees in `trees`: the files with
+    findings then need no second parse for line numbers."""
     keys: list[tuple[str, str]] | None = []
     pending: list[tuple[str, bytes, str]] = []
     for path in paths:
@@ -281,7 +282,9 @@ def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: 
     if jobs > 1 and len(pending) >= MIN_PARALLEL_FILES:
         outcomes = _analyse_parallel([(p, d) for p, d, _ in pending], jobs)
     else:
-        keep = trees if len(pending) <= MIN_PARALLEL_FILES else None
+        small = len(pending) <= MIN_PARALLEL_FILES \
+            or sum(len(data) for _, data, _ in pending) <= KEEP_TREES_BYTES
+        keep = trees if small else None
         with no_cyclic_gc():
             outcomes = [_analyse_one((p, d), keep) for p, d, _ in pending]
     for (path, data, key), (value, error) in zip(pending, outcomes):
@@ -323,6 +326,10 @@ def _facts_from(path: str, data: bytes, value: tuple[Any, ...]) -> FileFacts:
 
 # Below this many files to analyse, starting workers costs more than it saves.
 MIN_PARALLEL_FILES = 8
+# A sequential run keeps the parsed trees of up to this much source, so that the files with
+# findings need no second parse for line numbers. A libcst tree takes about 36x its
+# source in memory (pytorchcv's 2.5 MB zoo: 92 MB of trees), so this is about 150 MB.
+KEEP_TREES_BYTES = 4_000_000
 
 
 def _analyse_parallel(items: list[tuple[str, bytes]], jobs: int

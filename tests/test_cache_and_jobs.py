@@ -152,3 +152,32 @@ def test_cache_files_are_ordinary_files(in_tmp: Path) -> None:
     mask = os.umask(0)
     os.umask(mask)
     assert entry.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_a_sequential_run_locates_findings_without_parsing_again(
+        in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More files than a parallel run starts for, at --jobs 1: the trees parsed for the
+    analysis give the line numbers; past the kept-tree budget each file is parsed again,
+    with the same positions."""
+    from cnnlint import locate
+
+    (in_tmp / "pyproject.toml").write_text("[tool.cnnlint]\n")
+    count = engine.MIN_PARALLEL_FILES + 2
+    for index in range(count):
+        (in_tmp / f"net{index}.py").write_text("\n" * index + BAD)
+    parses: list[str] = []
+    real = locate.file_spans
+
+    def counted(source: str) -> Any:
+        parses.append(source)
+        return real(source)
+
+    monkeypatch.setattr(locate, "file_spans", counted)
+    args = ["--no-cache", "--jobs", "1", "--select", "CNN101", "."]
+    kept = _json(args)
+    assert parses == []
+    lines = sorted((f["path"], f["line"]) for f in kept["findings"])
+    assert lines == sorted((f"net{i}.py", 6 + i) for i in range(count))
+    monkeypatch.setattr(engine, "KEEP_TREES_BYTES", 0)
+    assert _json(args)["findings"] == kept["findings"]
+    assert len(parses) == count
