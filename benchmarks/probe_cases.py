@@ -301,8 +301,9 @@ CASES = (
     Case("efficientnet-pytorch b0", "efficientnet_pytorch:EfficientNet.from_name("
          "'efficientnet-b0', num_classes=10)", 32),
     # seeded failures
+    # Not in CI: about 100 s there, for the verdict the tiny-init case also gives.
     Case("deep sigmoid stack", _here("deep_sigmoid_stack"), 32,
-         frozenset({"vanishing-gradient"}), small=True),
+         frozenset({"vanishing-gradient"})),
     Case("tiny init", _here("tiny_init"), 32, frozenset({"vanishing-gradient"}), small=True),
     Case("huge init", _here("huge_init"), 32,
          frozenset({"exploding-gradient", "loss-divergence"}), small=True),

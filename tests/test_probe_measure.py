@@ -130,6 +130,36 @@ def test_a_relu_reused_at_two_widths_keeps_each_width() -> None:
     assert layers["act#2"].dead_fraction == pytest.approx(12 / 16)
 
 
+class PaddedConv(torch.nn.Conv2d):
+    """A project's conv subclass holding its own padding module, as efficientnet-pytorch's
+    same-padding convolutions do."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__(cin, cout, 3)
+        self.pad = torch.nn.ZeroPad2d(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(self.pad(x))
+
+
+def test_a_subclass_of_a_builtin_layer_is_measured_as_that_layer() -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(PaddedConv(3, 6), torch.nn.ReLU(), torch.nn.Flatten(),
+                                torch.nn.Linear(6 * 8 * 8, 4))
+    x, y = torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 2, 3])
+    twin = torch.nn.Sequential(PaddedConv(3, 6), torch.nn.ReLU(), torch.nn.Flatten(),
+                               torch.nn.Linear(6 * 8 * 8, 4))
+    twin.load_state_dict(model.state_dict())
+    torch.nn.functional.cross_entropy(twin(x), y).backward()
+    measured = recorded(model, [(x, y)])
+    layers = {layer.name: layer for layer in measured.layers}
+    assert "0.pad" not in layers  # part of the conv, not a layer of its own
+    assert layers["0"].type == "Conv2d" and layers["0"].family == "conv"
+    assert layers["0"].grad_norm[0] == pytest.approx(twin[0].weight.grad.norm().item(),
+                                                     rel=1e-5)
+    assert layers["1"].input_from == "0"
+
+
 @pytest.mark.slow
 def test_monai_resnet50_reuses_one_activation_at_several_widths() -> None:
     """MONAI's Bottleneck applies `self.act` at 64 and 256 channels: this crashed the probe."""

@@ -128,6 +128,34 @@ class Measurements:
         return out
 
 
+# The layers whose statistics the probe records.
+MEASURED_FAMILIES = frozenset({"conv", "linear", "batchnorm", "instancenorm", "groupnorm",
+                               "layernorm", "relu", "leaky", "saturating", "dropout"})
+
+
+def measured_modules(model: Any) -> set[int]:
+    """Ids of the modules measured as layers: the built-in ones (torch.fx's leaves), and a
+    project's subclass of a built-in layer (efficientnet-pytorch's
+    `Conv2dStaticSamePadding` is an `nn.Conv2d` with a padding module inside), which runs
+    the built-in layer's computation. What such a subclass holds is part of it, not a layer
+    of its own."""
+    import torch
+
+    found = hooks.leaves(model)
+    inside: list[str] = []
+    for name, module in model.named_modules():
+        if any(name.startswith(prefix) for prefix in inside):
+            found.discard(id(module))
+            continue
+        kind = ops.layer_kind(module)
+        if id(module) in found or kind == type(module).__name__ \
+                or catalogue.family(kind) not in MEASURED_FAMILIES or not hasattr(torch.nn, kind):
+            continue
+        found.add(id(module))
+        inside.append(f"{name}.")
+    return found
+
+
 class Recorder:
     """Hooks on one model; `end_step` closes each training step.
 
@@ -165,14 +193,13 @@ class Recorder:
         # when it directly follows that layer.
         self.last_output: tuple[Any, int, str] | None = None
         self.handles.append(model.register_forward_pre_hook(self._new_pass))
-        leaves = hooks.leaves(model)
+        leaves = measured_modules(model)
         for name, module in model.named_modules():
             if id(module) not in leaves:
                 continue
             kind = ops.layer_kind(module)
             family = catalogue.family(kind)
-            if family not in ("conv", "linear", "batchnorm", "instancenorm", "groupnorm",
-                              "layernorm", "relu", "leaky", "saturating", "dropout"):
+            if family not in MEASURED_FAMILIES:
                 continue
             layer = self.stats[name] = LayerStats(name=name, type=kind, family=family)
             self.handles.append(module.register_forward_pre_hook(self._site_hook(layer)))
