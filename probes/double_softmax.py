@@ -26,8 +26,9 @@ class DoubleSoftmax(Verdict):
     takes a softmax of a softmax: whatever the network does, the loss can only move in a
     narrow band around ln C (from ln(1 + (C-1)/e) to ln(1 + (C-1)e)), and the gradient
     reaching the network shrinks by the softmax's slope (about 1/C at the start), so the
-    loss stays pinned near ln C. The verdict assumes CrossEntropyLoss, as the probe trains
-    with; a model returning probabilities for NLLLoss on their log is fine.
+    loss stays pinned near ln C. The probe trains with CrossEntropyLoss; when the project's
+    training script is found and trains the model with other losses only (NLLLoss on the
+    log of the probabilities is fine), the verdict stays silent.
     """
 
     code = "CNN409"
@@ -43,6 +44,8 @@ class DoubleSoftmax(Verdict):
         if initial is None or initial.classes < 2 \
                 or initial.probabilities < self.options.share_above:
             return
+        if run.script_losses and "CrossEntropyLoss" not in run.script_losses:
+            return  # the project trains the probabilities with another loss (NLLLoss on their log)
         low, high = initial.loss_band()
         after = ""
         ends = loss_ends(run)

@@ -159,6 +159,21 @@ def test_static_softmax_before_crossentropy_is_confirmed(in_tmp: Path) -> None:
     assert "double-softmax" not in names(report)
 
 
+def test_probabilities_trained_with_nll_on_their_log_get_no_double_softmax(
+        in_tmp: Path) -> None:
+    (in_tmp / "model.py").write_text(SOFTMAX_MODEL.format(final="Softmax"))
+    script = TRAIN.format(lr=0.05, weight="")
+    (in_tmp / "train.py").write_text(script)
+    assert "double-softmax" in names(probe("model.py:Net", sanity=True, lr_range=False))
+    (in_tmp / "train.py").write_text(
+        script.replace("nn.CrossEntropyLoss()", "nn.NLLLoss()")
+        .replace("criterion(model(x), y)", "criterion(torch.log(model(x)), y)"))
+    report = probe("model.py:Net", sanity=True, lr_range=False)
+    assert report.measurements.script_losses == ("NLLLoss",)
+    assert report.measurements.sanity.initial_loss.probabilities == 1.0  # type: ignore[union-attr]
+    assert "double-softmax" not in names(report)
+
+
 # --- overfitting one batch -----------------------------------------------------------------
 
 

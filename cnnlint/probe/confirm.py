@@ -39,6 +39,7 @@ class StaticContext:
     findings: list[Finding] = field(default_factory=list)  # on this model, or its training
     batch_size: Any = None  # ir.Setting of the training loader
     optimizer: ir.Optimizer | None = None
+    losses: list[str] = field(default_factory=list)  # kinds of the losses it is trained with
 
 
 def static_context(result: Any, path: str, name: str) -> StaticContext:
@@ -67,6 +68,8 @@ def static_context(result: Any, path: str, name: str) -> StaticContext:
                 context.optimizer = optimizer
         for loss in run.losses:  # a loss's findings: where it is called and where built
             places.update({_place(loss.loc), _place(loss.made_at)})
+            if not loss.evaluating and loss.kind not in context.losses:
+                context.losses.append(loss.kind)
     init_places = {_place(i.loc) for i in model.inits if i.loc is not None}
     for finding in result.findings:
         where = (os.path.realpath(finding.path), finding.line)

@@ -102,6 +102,9 @@ class Measurements:
     batch_size: int = 0
     lr: float = 0.0
     lr_from: str = ""  # "option", "training script" or "default" (the probe's own)
+    # The losses the project's training script trains this model with (CrossEntropyLoss,
+    # NLLLoss, ...), as the static analysis read them; empty when unknown.
+    script_losses: tuple[str, ...] = ()
     steps: int = 0
     bn_reference_batch: int | None = None  # the batch size BatchNorm's noise is compared with
     held_out: HeldOut | None = None

@@ -196,6 +196,7 @@ class _Probe:
         initial = copy.deepcopy(model) if self.settings.sanity or self.settings.lr_range \
             else None
         run = self._train(model, shape, functional)
+        run.script_losses = tuple(context.losses)
         self.report.measurements = run
         if initial is not None and self.io.several:
             self.report.notes.append("the sanity checks and the LR range test call the model "
