@@ -17,7 +17,7 @@ from helpers import run
 torch = pytest.importorskip("torch")
 
 from cnnlint.findings import Loc  # noqa: E402
-from cnnlint.probe import lr_range, runner, sanity  # noqa: E402
+from cnnlint.probe import lr_range, output, runner, sanity  # noqa: E402
 from cnnlint.probe.measure import Measurements  # noqa: E402
 from cnnlint.verdict import load_verdicts  # noqa: E402
 
@@ -213,6 +213,19 @@ def test_a_model_that_ignores_its_input_is_flagged_and_a_healthy_one_is_not() ->
     assert "input-ignored" not in names(healthy)
     measured = healthy.measurements.sanity.input_baseline
     assert measured is not None and measured.real_held < 0.8 * measured.zero_held
+
+
+def test_a_copy_that_diverges_on_zeroed_inputs_leaves_the_real_figures_and_no_verdict(
+        ) -> None:
+    report = probe(f"{SANE}:ScalesByInputNorm", sanity=True, lr_range=False)
+    baseline = report.measurements.sanity.input_baseline
+    assert baseline is not None and baseline.diverged == "zeroed"
+    assert math.isfinite(baseline.real_held) and math.isfinite(baseline.real_seen)
+    assert math.isnan(baseline.zero_held) and math.isnan(baseline.zero_seen)
+    assert "input-ignored" not in names(report)
+    assert report.to_dict()["sanity"]["input_baseline"]["diverged"] == ["zeroed"]
+    assert "the training on zeroed inputs diverged (a non-finite loss): no comparison" \
+        in output.text(report)
 
 
 # --- class balance -------------------------------------------------------------------------

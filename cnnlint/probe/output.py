@@ -117,8 +117,10 @@ def _sanity_lines(run: Measurements) -> list[str]:
         lines.append(f"  zeroed inputs ({baseline.steps} steps, {baseline.optimizer}): held "
                      f"loss {fmt(baseline.real_held)} with the inputs, "
                      f"{fmt(baseline.zero_held)} with zeros; on the batches trained on "
-                     f"{fmt(baseline.real_seen)} and {fmt(baseline.zero_seen)} "
-                     f"[{baseline.seconds:.1f} s]")
+                     f"{fmt(baseline.real_seen)} and {fmt(baseline.zero_seen)}"
+                     + (f"; the training on {baseline.diverged} inputs diverged (a "
+                        f"non-finite loss): no comparison" if baseline.diverged else "")
+                     + f" [{baseline.seconds:.1f} s]")
     balance = checks.class_balance
     if balance is not None:
         recall = "/".join("-" if r is None else f"{r:.0%}" for r in balance.recall())

@@ -141,6 +141,9 @@ class InputBaseline:
     real_seen: float  # mean loss on the batches they trained on
     zero_seen: float
     optimizer: str = f"Adam lr {BASELINE_LR:g}"
+    # The copies whose training reached a non-finite loss ("real", "zeroed"): their
+    # figures are NaN and there is no comparison.
+    diverged: str = ""
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,7 +151,9 @@ class InputBaseline:
                 "real_held_loss": number(self.real_held),
                 "zero_held_loss": number(self.zero_held),
                 "real_seen_loss": number(self.real_seen),
-                "zero_seen_loss": number(self.zero_seen), "seconds": round(self.seconds, 3)}
+                "zero_seen_loss": number(self.zero_seen),
+                "diverged": self.diverged.split(", ") if self.diverged else [],
+                "seconds": round(self.seconds, 3)}
 
 
 @dataclass
@@ -352,13 +357,18 @@ def input_baseline(initial: Any, batches: Iterator[tuple[Any, Any]], steps: int,
     real, real_losses = _train_copy(initial, pool, steps, BASELINE_LR)
     zero, zero_losses = _train_copy(initial, pool, steps, BASELINE_LR, zero_inputs=True)
     nan = math.nan
-    finite = math.isfinite(real_losses[-1]) and math.isfinite(zero_losses[-1])
+    # Each copy is judged only when its training stayed finite. Zeroed inputs can make a
+    # healthy network diverge (efficientnet-pytorch's b0 does at the second step): that
+    # says nothing about the real inputs, so the real copy's figures are still given.
+    real_ok, zero_ok = math.isfinite(real_losses[-1]), math.isfinite(zero_losses[-1])
     return InputBaseline(
         steps=steps,
-        real_held=_mean_loss(real, held, False) if finite else nan,
-        zero_held=_mean_loss(zero, held, True) if finite else nan,
-        real_seen=_mean_loss(real, pool, False) if finite else nan,
-        zero_seen=_mean_loss(zero, pool, True) if finite else nan,
+        real_held=_mean_loss(real, held, False) if real_ok else nan,
+        zero_held=_mean_loss(zero, held, True) if zero_ok else nan,
+        real_seen=_mean_loss(real, pool, False) if real_ok else nan,
+        zero_seen=_mean_loss(zero, pool, True) if zero_ok else nan,
+        diverged=", ".join(name for name, ok in (("real", real_ok), ("zeroed", zero_ok))
+                           if not ok),
         seconds=time.perf_counter() - started)
 
 
