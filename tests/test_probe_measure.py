@@ -443,6 +443,14 @@ def test_data_paths_are_taken_from_the_working_folder(in_tmp: Path,
     assert code == 2 and "--data: no such file toy.py" in err
 
 
+def test_long_layer_paths_are_cut_from_the_left_and_marked() -> None:
+    from cnnlint.probe.output import _tail
+
+    assert _tail("fc", 28) == "fc"
+    cut = _tail("_blocks.15._bn0+torch.sigmoid", 28)
+    assert cut == "...cks.15._bn0+torch.sigmoid" and len(cut) == 28
+
+
 def test_plot_marks_zeros_and_stays_readable_for_hundreds_of_layers(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     import matplotlib

@@ -54,7 +54,7 @@ def text(report: ProbeReport) -> str:
         if layer.weighted and last is not None and row.get("grad_norm") is not None:
             bottom = last.to_dict().get("grad_norm")
             ratio = row["grad_norm"] / bottom if bottom else None  # type: ignore[operator]
-        cells = [layer.name[-28:], layer.type[:14], _cell(row.get("grad_norm")), _cell(ratio),
+        cells = [_tail(layer.name, 28), layer.type[:14], _cell(row.get("grad_norm")), _cell(ratio),
                  _cell(row.get("update_ratio")), _cell(row.get("act_mean")),
                  _cell(row.get("act_std")), _cell(row.get("dead_fraction"), True),
                  _cell(row.get("saturated"), True), _cell(row.get("bn_gap"))]
@@ -85,6 +85,11 @@ def text(report: ProbeReport) -> str:
                  f"{'s' if len(report.findings) != 1 else ''} in {report.steps} steps"
                  f"{f', {len(report.errors)} errors' if report.errors else ''}.")
     return "\n".join(lines) + "\n"
+
+
+def _tail(name: str, width: int) -> str:
+    """A layer path cut to `width` from the left, marked as cut: its end names the layer."""
+    return name if len(name) <= width else "..." + name[-(width - 3):]
 
 
 def _percent(share: float) -> str:
