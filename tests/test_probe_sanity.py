@@ -188,6 +188,16 @@ def test_networks_that_cannot_overfit_one_batch_are_flagged(flaw: str) -> None:
         report, "cannot-overfit-batch")
 
 
+def test_a_map_output_is_judged_against_the_map_threshold() -> None:
+    healthy = probe(f"{SANE}:Segmenter", sanity=True, lr_range=False)
+    assert healthy.measurements.sanity.initial_loss.positions == 64  # type: ignore[union-attr]
+    assert "cannot-overfit-batch" not in names(healthy)
+    blind = probe(f"{SANE}:Segmenter(ignore_input=True)", sanity=True, lr_range=False)
+    overfit = blind.measurements.sanity.overfit
+    assert overfit is not None and overfit.real.fraction > 0.5
+    assert "threshold 50% for a map output" in message(blind, "cannot-overfit-batch")
+
+
 def test_a_healthy_network_memorises_one_batch_and_random_labels_are_reported() -> None:
     report = probe(f"{SANE}:Net", sanity=True, lr_range=False)
     assert "cannot-overfit-batch" not in names(report)

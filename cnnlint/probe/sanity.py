@@ -69,6 +69,7 @@ class InitialLoss:
     uniform_gradient: float
     probabilities: float  # share of the output rows that are probability vectors
     log_probabilities: float  # share of the output rows that are log-probabilities
+    positions: int = 1  # targets per sample: 1 for a label, H x W for a segmentation map
     seconds: float = 0.0
 
     @property
@@ -88,7 +89,7 @@ class InitialLoss:
                 "logit_gradient": number(self.logit_gradient),
                 "uniform_gradient": number(self.uniform_gradient),
                 "probabilities": self.probabilities,
-                "log_probabilities": self.log_probabilities,
+                "log_probabilities": self.log_probabilities, "positions": self.positions,
                 "probability_loss_band": [low, high] if self.probabilities else None,
                 "seconds": round(self.seconds, 3)}
 
@@ -240,6 +241,7 @@ def initial_loss(initial: Any, batch: tuple[Any, Any]) -> InitialLoss:
         loss=float(loss), expected=math.log(max(classes, 2)), classes=classes,
         logit_gradient=float(per_row.mean()), uniform_gradient=uniform,
         probabilities=probabilities, log_probabilities=log_probabilities,
+        positions=max(1, rows // max(1, int(out.shape[0]))) if out.dim() > 1 else 1,
         seconds=time.perf_counter() - started)
 
 
