@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 from cnnlint.findings import Loc  # noqa: E402
 from cnnlint.probe import lr_range, output, runner, sanity  # noqa: E402
 from cnnlint.probe.measure import Measurements  # noqa: E402
-from cnnlint.verdict import load_verdicts  # noqa: E402
+from cnnlint.verdict import fmt, load_verdicts  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures" / "probe"
 SANE = FIXTURES / "sanity_nets.py"
@@ -340,6 +340,10 @@ def test_the_suggested_rate_for_a_small_cnn_with_sgd_is_sensible() -> None:
     assert measured.lrs[0] == pytest.approx(1e-7)
     assert measured.lrs[1] / measured.lrs[0] == pytest.approx(10 ** (8 / 99))
     assert len(measured.lrs) <= 100
+    # Every figure of the text line is a rate, and says so.
+    assert (f"the loss starts falling at lr {fmt(measured.falling_from)}, falls fastest at "
+            f"lr {fmt(measured.steepest_lr)}, is lowest at lr {fmt(measured.best_lr)}"
+            in output.text(report))
 
 
 @pytest.fixture

@@ -136,13 +136,13 @@ def _sanity_lines(run: Measurements) -> list[str]:
     measured = run.lr_range
     if measured is not None and measured.lrs:
         if measured.found:
-            fastest = f", fastest at {fmt(measured.steepest_lr)}" \
+            fastest = f", falls fastest at lr {fmt(measured.steepest_lr)}" \
                 if measured.steepest_lr else ""
-            found = (f"falls from {fmt(measured.falling_from)}{fastest}, lowest at "
-                     f"{fmt(measured.best_lr)}")
+            found = (f"starts falling at lr {fmt(measured.falling_from)}{fastest}, is lowest "
+                     f"at lr {fmt(measured.best_lr)}")
         else:
             found = "does not fall at any rate"
-        diverged = f", diverges at {fmt(measured.diverged_at)}" if measured.diverged_at \
+        diverged = f", diverges at lr {fmt(measured.diverged_at)}" if measured.diverged_at \
             else ""
         suggested = f"; suggested lr {fmt(measured.suggested_lr)}" \
             if measured.suggested_lr else ""
