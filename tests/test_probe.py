@@ -67,6 +67,13 @@ def test_negative_bias_kills_relu_units() -> None:
     assert "dying-relu" not in names(healthy)
 
 
+def test_a_sigmoid_gate_is_not_measured_as_a_saturating_layer() -> None:
+    report = probe(f"{NETS}:Gated")
+    measured = {layer.name for layer in report.measurements.layers}
+    assert "bn2+torch.sigmoid" in measured  # an activation of the stack
+    assert "bn1+torch.sigmoid" not in measured  # swish's gate: it only scales bn1's output
+
+
 def test_learning_rates_far_off() -> None:
     assert "loss-plateau" in names(probe(f"{NETS}:SmallNet", lr=1e-7))
     assert "loss-plateau" not in names(probe(f"{NETS}:SmallNet", lr=0.05))

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
+from cnnlint import ir
 from cnnlint.findings import ErrorEntry, Finding, Loc
 from cnnlint.probe import confirm as confirming
 from cnnlint.probe import data as datasets
@@ -313,8 +314,15 @@ class _Probe:
                                      f"the model could not be traced ({exc})")
             return {}
         found: dict[str, list[tuple[str, str]]] = {}
+        users = network.consumers()
         for node in network:
-            if not node.functional or catalogue.family(node.kind) not in ("relu", "saturating"):
+            family = catalogue.family(node.kind)
+            if not node.functional or family not in ("relu", "saturating"):
+                continue
+            if family == "saturating" and users[node.id] and all(
+                    network.nodes[user].kind == ir.MUL for user in users[node.id]):
+                # A gate (swish's x * sigmoid(x), a squeeze-and-excitation scale): it only
+                # scales another tensor, and a gate near 0 or 1 is not a saturated layer.
                 continue
             producer = network.nodes[node.inputs[0]] if node.inputs else None
             if producer is not None and not producer.functional and producer.name \
