@@ -70,8 +70,9 @@ def test_negative_bias_kills_relu_units() -> None:
 def test_a_sigmoid_gate_is_not_measured_as_a_saturating_layer() -> None:
     report = probe(f"{NETS}:Gated")
     measured = {layer.name for layer in report.measurements.layers}
-    assert "bn2+torch.sigmoid" in measured  # an activation of the stack
+    assert {"act", "bn3+torch.sigmoid"} <= measured  # activations of the stack
     assert "bn1+torch.sigmoid" not in measured  # swish's gate: it only scales bn1's output
+    assert "se.2" not in measured  # squeeze-and-excitation's scale
 
 
 def test_learning_rates_far_off() -> None:

@@ -169,10 +169,13 @@ class Recorder:
     the live site hide the dead one). A weighted module's gradient belongs to its first site.
     """
 
-    def __init__(self, model: Any, functional_inputs: dict[str, list[tuple[str, str]]]) -> None:
+    def __init__(self, model: Any, functional_inputs: dict[str, list[tuple[str, str]]],
+                 gates: frozenset[str] = frozenset()) -> None:
         """`functional_inputs`: module path -> [(activation kind, its name)] for activations
         applied functionally to that module's output (`F.relu(self.bn1(x))`), from the
-        model's traced graph: their dead units and saturation are read off the module."""
+        model's traced graph: their dead units and saturation are read off the module.
+        `gates`: paths of sigmoid-like modules whose outputs only scale other tensors
+        (squeeze-and-excitation): not layers of the stack, not measured."""
         import torch
 
         self.torch = torch
@@ -202,7 +205,7 @@ class Recorder:
                 continue
             kind = ops.layer_kind(module)
             family = catalogue.family(kind)
-            if family not in MEASURED_FAMILIES:
+            if family not in MEASURED_FAMILIES or (family == "saturating" and name in gates):
                 continue
             layer = self.stats[name] = LayerStats(name=name, type=kind, family=family)
             self.handles.append(module.register_forward_pre_hook(self._site_hook(layer)))

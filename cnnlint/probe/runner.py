@@ -191,12 +191,12 @@ class _Probe:
             path, line, 1, line, 1)
         self.report.settings.update(choose(self.settings, context))
         shape = self._input_shape(model)
-        functional = self._functional_activations(model, loc, shape)
+        functional, gates = self._graph_activations(model, loc, shape)
         model.to(self.device).train()
         # The sanity checks and the LR range test start from the model as built.
         initial = copy.deepcopy(model) if self.settings.sanity or self.settings.lr_range \
             else None
-        run = self._train(model, shape, functional)
+        run = self._train(model, shape, functional, gates)
         run.script_losses = tuple(context.losses)
         self.report.measurements = run
         if initial is not None and self.io.several:
@@ -300,10 +300,11 @@ class _Probe:
         except Exception as exc:
             raise ProbeError("inputs", exc) from exc
 
-    def _functional_activations(self, model: Any, loc: Loc, shape: tuple[int, ...]
-                                ) -> dict[str, list[tuple[str, str]]]:
+    def _graph_activations(self, model: Any, loc: Loc, shape: tuple[int, ...]
+                           ) -> tuple[dict[str, list[tuple[str, str]]], frozenset[str]]:
         """From the traced graph: module path -> activations applied functionally to its
-        output (`F.relu(self.bn1(x))`), so their dead units can be counted at the module."""
+        output (`F.relu(self.bn1(x))`), so their dead units can be counted at the module;
+        and the paths of sigmoid-like modules used only as gates."""
         from cnnlint import catalogue
         from cnnlint.trace.runner import trace_network
 
@@ -312,17 +313,20 @@ class _Probe:
         except Exception as exc:  # measuring still works for module activations
             self.report.notes.append(f"activations applied functionally are not measured: "
                                      f"the model could not be traced ({exc})")
-            return {}
+            return {}, frozenset()
         found: dict[str, list[tuple[str, str]]] = {}
         users = network.consumers()
+        gates: set[str] = set()
+        not_gates: set[str] = set()
         for node in network:
             family = catalogue.family(node.kind)
-            if not node.functional or family not in ("relu", "saturating"):
-                continue
-            if family == "saturating" and users[node.id] and all(
-                    network.nodes[user].kind == ir.MUL for user in users[node.id]):
-                # A gate (swish's x * sigmoid(x), a squeeze-and-excitation scale): it only
-                # scales another tensor, and a gate near 0 or 1 is not a saturated layer.
+            # A gate (swish's x * sigmoid(x), a squeeze-and-excitation scale) only scales
+            # another tensor: near 0 or 1 it is doing its job, not a saturated layer.
+            gate = family == "saturating" and bool(users[node.id]) and all(
+                network.nodes[user].kind == ir.MUL for user in users[node.id])
+            if not node.functional and family == "saturating" and node.name:
+                (gates if gate else not_gates).add(node.name)
+            if not node.functional or family not in ("relu", "saturating") or gate:
                 continue
             producer = network.nodes[node.inputs[0]] if node.inputs else None
             if producer is not None and not producer.functional and producer.name \
@@ -330,7 +334,7 @@ class _Probe:
                 pairs = found.setdefault(producer.name, [])
                 if (node.kind, node.name) not in pairs:
                     pairs.append((node.kind, node.name))
-        return found
+        return found, frozenset(gates - not_gates)
 
     # --- training ------------------------------------------------------------------------------
 
@@ -391,7 +395,8 @@ class _Probe:
             raise ProbeError("loss after the run", exc) from exc
 
     def _train(self, model: Any, shape: tuple[int, ...],
-               functional: dict[str, list[tuple[str, str]]]) -> Measurements:
+               functional: dict[str, list[tuple[str, str]]],
+               gates: frozenset[str] = frozenset()) -> Measurements:
         torch = self.torch
         chosen = self.report.settings
         num_classes = self._num_classes(model, shape)
@@ -402,7 +407,7 @@ class _Probe:
         run = self.report.measurements = Measurements(batch_size=chosen["batch_size"],
                                                       lr=float(chosen["lr"]),
                                                       lr_from=chosen["lr_from"])
-        recorder = Recorder(model, functional)
+        recorder = Recorder(model, functional, gates)
         steps = self.settings.steps
         self._phase(f"training {steps} steps at batch size {chosen['batch_size']}",
                     optional=False)
