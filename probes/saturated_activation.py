@@ -16,7 +16,9 @@ class Options(RuleOptions):
 class SaturatedActivation(Verdict):
     """
     What it measures: for every sigmoid/tanh activation, the share of its inputs beyond
-    +/-5, where its slope is almost zero (mean over the run).
+    +/-5, where its slope is almost zero (mean over the run). A sigmoid whose output only
+    multiplies another tensor (swish's x * sigmoid(x), a squeeze-and-excitation scale) is
+    a gate, not a layer of the stack, and is not measured.
 
     Why it matters: a saturated unit passes (almost) no gradient back, and in a deep stack
     the products of small slopes vanish.
