@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Iterator, Union
+from typing import TYPE_CHECKING, Iterator, Union
 
 import libcst as cst
 
@@ -150,8 +150,10 @@ class FixContext:
     # not fixed (its positions are stale).
     analysed: dict[str, list[str]] = field(default_factory=dict)
     files: dict[str, SourceFile | None] = field(default_factory=dict)
-    # path -> its layers; replaced by span -> layers once a finding in that file asks
-    _layers: dict[str, Any] | None = None
+    # The static models' layers by file, and by range within each file a finding is in.
+    _layers_in: dict[str, list[tuple[ir.Node, ir.Network]]] | None = None
+    _layers_at: dict[str, dict[Span, list[tuple[ir.Node, ir.Network]]]] = field(
+        default_factory=dict)
 
     def source(self, path: str) -> SourceFile | None:
         if path not in self.files:
@@ -170,24 +172,23 @@ class FixContext:
     def nodes_at(self, place: Finding) -> list[tuple[ir.Node, ir.Network]]:
         """Every layer of every statically read model built by the call at `place`: a call
         in a helper or a loop builds several, and a fix to the call changes them all."""
-        if self._layers is None:
+        if self._layers_in is None:
             # Grouped by file first: a layer's range is computed on demand (a pass over its
             # file), so only the files that findings are in pay for it.
-            self._layers = {}
+            self._layers_in = {}
             for model in self.models:
                 if model.source != "static":
                     continue
                 for node in model.network.nodes:
                     if node.loc is not None:
-                        self._layers.setdefault(node.loc.path, []).append(
+                        self._layers_in.setdefault(node.loc.path, []).append(
                             (node, model.network))
-        layers = self._layers.get(place.path)
-        if isinstance(layers, list):  # this file's ranges, computed once
-            by_span: dict[Span, list[tuple[ir.Node, ir.Network]]] = {}
-            for node, network in layers:
+        by_span = self._layers_at.get(place.path)
+        if by_span is None:
+            by_span = self._layers_at[place.path] = {}
+            for node, network in self._layers_in.get(place.path, []):
                 by_span.setdefault(span_of(node.loc), []).append((node, network))
-            layers = self._layers[place.path] = by_span
-        return layers.get(span_of(place), []) if layers else []
+        return by_span.get(span_of(place), [])
 
 
 # --- small libcst helpers the rules share ------------------------------------------------

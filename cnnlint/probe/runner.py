@@ -396,7 +396,7 @@ class _Probe:
 
     def _train(self, model: Any, shape: tuple[int, ...],
                functional: dict[str, list[tuple[str, str]]],
-               gates: frozenset[str] = frozenset()) -> Measurements:
+               gates: frozenset[str]) -> Measurements:
         torch = self.torch
         chosen = self.report.settings
         num_classes = self._num_classes(model, shape)
