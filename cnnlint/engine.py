@@ -456,8 +456,11 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
                                   f.path for f in facts if f.syntax_error is not None
                                   and result.may_train.get(f.path)))
     per_model: list[tuple[ir.Model, list[Finding]]] = []
-    for rule in active:
-        for model in result.models:
+    # Model by model, every rule in turn: a model's graph and the tables derived from it
+    # (ancestry bitmasks grow with the square of its size) are read while they are at hand,
+    # and dropped after.
+    for model in result.models:
+        for rule in active:
             found = _guard(rule, model.path, rule.check_model, model, project,
                            errors=result.errors)
             if model.source == "trace":
@@ -465,6 +468,8 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
                 found = [replace(f, message=f"{f.message} [{model.trace_method} trace{of}]")
                          for f in found]
             per_model.append((model, found))
+        model.network.cache.clear()
+    for rule in active:
         findings.extend(_guard(rule, "", rule.check_project, project, errors=result.errors))
     findings.extend(one_per_architecture(per_model))
     return findings

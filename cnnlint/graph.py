@@ -18,7 +18,7 @@ gated data, not the gate's own branch. The longest run is what `deep-plain-stack
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterable
 
 from cnnlint import ir
 
@@ -139,25 +139,58 @@ def around(node: ir.Node, masks: list[int]) -> int:
     return union & ~common
 
 
+class Runs:
+    """Runs of counted nodes ending at each node of a network, kept as links (the run's
+    length, its last counted node, each counted node's predecessor): extending a run costs
+    the same however long it is, where copying it would make a deep network quadratic."""
+
+    def __init__(self, size: int) -> None:
+        self.length = [0] * size  # counted nodes in the run ending at each node
+        self.last = [-1] * size  # the run's last counted node (-1: an empty run)
+        self.before = [-1] * size  # for a counted node: the counted node before it
+        self.best = -1  # the node where the longest run so far ends
+
+    def extend(self, node: int, base: int, counted: bool) -> None:
+        """The run at `node`: the run at `base` (-1: none), plus `node` if it counts."""
+        length, last = (self.length[base], self.last[base]) if base >= 0 else (0, -1)
+        if counted:
+            self.before[node] = last
+            length, last = length + 1, node
+        self.length[node], self.last[node] = length, last
+        if self.best < 0 or length > self.length[self.best]:
+            self.best = node
+
+    def pick(self, inputs: Iterable[int], shortest: bool = False) -> int:
+        """The first input whose run is the longest (or the shortest); -1 for no input."""
+        chosen = -1
+        for i in inputs:
+            if chosen < 0 or (self.length[i] < self.length[chosen] if shortest
+                              else self.length[i] > self.length[chosen]):
+                chosen = i
+        return chosen
+
+    def longest(self, network: ir.Network) -> list[ir.Node]:
+        ids: list[int] = []
+        i = self.last[self.best] if self.best >= 0 else -1
+        while i >= 0:
+            ids.append(i)
+            i = self.before[i]
+        return [network.nodes[i] for i in reversed(ids)]
+
+
 def longest_run(network: ir.Network, counts: Callable[[ir.Node], bool],
                 resets: Callable[[ir.Node], bool], masks: list[int] | None = None
                 ) -> list[ir.Node]:
     """The longest path-ordered run of nodes for which `counts` holds, where a node for
     which `resets` holds starts the count again. Given the ancestry `masks`, a gate's run
     follows the gated data only."""
-    runs: list[tuple[int, ...]] = [()] * len(network.nodes)
-    best: tuple[int, ...] = ()
+    runs = Runs(len(network.nodes))
     for node in network.nodes:
         if resets(node):
-            runs[node.id] = ()
             continue
         inputs = _data_inputs(node, masks) if masks is not None else node.inputs
-        base = max((runs[i] for i in inputs), key=len, default=())
-        run = base + (node.id,) if counts(node) else base
-        runs[node.id] = run
-        if len(run) > len(best):
-            best = run
-    return [network.nodes[i] for i in best]
+        runs.extend(node.id, runs.pick(inputs), counts(node))
+    return runs.longest(network)
 
 
 def longest_plain_run(network: ir.Network) -> list[ir.Node]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from cnnlint import catalogue
 from cnnlint.findings import Loc
@@ -24,6 +24,20 @@ MERGE = "merge"  # the value of a variable after an `if` whose outcome is unknow
 UNKNOWN = "unknown"  # a call the reader could not resolve
 
 
+class _computed_once:
+    """A property computed on first read and then stored on the instance (functools'
+    cached_property takes a lock on every first read: seconds over a model zoo's nodes)."""
+
+    def __init__(self, compute: Callable[[Any], Any]) -> None:
+        self.compute, self.name = compute, compute.__name__
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.compute(obj)
+        return value
+
+
 @dataclass
 class Node:
     id: int
@@ -35,15 +49,16 @@ class Node:
     loc: Loc | None = None
     functional: bool = False
 
-    @property
+    # Rules ask these of every node of every model, several times over: computed once.
+    @_computed_once
     def family(self) -> str:
         return catalogue.family(self.kind)
 
-    @property
+    @_computed_once
     def weighted(self) -> bool:
         return catalogue.is_weighted(self.kind)
 
-    @property
+    @_computed_once
     def is_norm(self) -> bool:
         return catalogue.is_norm(self.kind)
 
@@ -75,10 +90,11 @@ class Network:
     def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes)
 
-    def consumers(self) -> dict[int, list[int]]:
+    def consumers(self) -> list[list[int]]:
+        """The ids of the nodes that read each node's output, by node id."""
         found = self.cache.get("consumers")
         if found is None:
-            users: dict[int, list[int]] = {n.id: [] for n in self.nodes}
+            users: list[list[int]] = [[] for _ in self.nodes]
             for n in self.nodes:
                 for i in n.inputs:
                     users[i].append(n.id)

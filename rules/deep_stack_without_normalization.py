@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.graph import ancestors, around, is_skip
+from cnnlint.graph import Runs, ancestors, around, is_skip
 from cnnlint.ir import ADD, INPUT, Model, Network, Node, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -214,20 +214,12 @@ def _longest_unnormalised(network: Network) -> list[Node]:
     for node in network.nodes:
         if node.is_norm:
             norms |= 1 << node.id
-    runs: list[tuple[int, ...]] = [()] * len(network.nodes)
-    best: tuple[int, ...] = ()
+    runs = Runs(len(network.nodes))
     for node in network.nodes:
         if node.is_norm or node.kind == INPUT:
             continue
-        inputs = [runs[i] for i in node.inputs]
-        if inputs and node.kind == ADD and is_skip(node, masks) \
-                and around(node, masks) & norms:
-            base = min(inputs, key=len)
-        else:
-            base = max(inputs, key=len, default=())
-        run = base + (node.id,) if node.family == "conv" else base
-        runs[node.id] = run
-        if len(run) > len(best):
-            best = run
-    return [network.nodes[i] for i in best]
+        shortest = bool(node.inputs) and node.kind == ADD and is_skip(node, masks) \
+            and bool(around(node, masks) & norms)
+        runs.extend(node.id, runs.pick(node.inputs, shortest), node.family == "conv")
+    return runs.longest(network)
 

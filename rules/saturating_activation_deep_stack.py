@@ -54,6 +54,8 @@ class SaturatingActivationDeepStack(Rule):
 
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         network = model.network
+        if not any(n.family == "saturating" for n in network):
+            return  # most networks: nothing to look for, no walk from every layer
         saturated: list[tuple[Node, Node]] = []
         users = network.consumers()
 

@@ -80,6 +80,14 @@ class FileScope:
         # (their namespace, the name there, the name here), bound once it is loaded.
         self.pending_imports: list[tuple[dict[str, Any], str, str]] | None = None
         self._locs: dict[int, Loc | SlotLoc | None] = {}  # a SlotLoc reads as a Loc
+        self._mentions: list[tuple[Any, frozenset[str]]] | None = None
+
+    def mentions(self) -> list[tuple[Any, frozenset[str]]]:
+        """Each module-level statement with the names it mentions (read once per file: a
+        model zoo asks for every class of a file of hundreds)."""
+        if self._mentions is None:
+            self._mentions = [(stmt, frozenset(identifiers(stmt))) for stmt in self.body]
+        return self._mentions
 
     def loc(self, slot: int | None) -> Loc | None:
         if slot is None:

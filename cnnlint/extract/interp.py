@@ -219,21 +219,26 @@ class Interp:
         """A node of the graph. The same layer (or call site) applied to the same inputs is
         the same node: both ways of an undecided `if` that call `self.conv(x)` share it, so
         its layers are counted once."""
-        sources = tuple(t.node for t in inputs)
+        return v.Tensor(self.add_node_on(kind, tuple([t.node for t in inputs]), name, owner,
+                                         args, loc, functional))
+
+    def add_node_on(self, kind: str, sources: tuple[int, ...], name: str, owner: str,
+                    args: dict[str, Any] | None, loc: Loc | None, functional: bool) -> int:
+        """`add_node` over the ids of the input nodes; the new (or shared) node's id. A
+        replayed forward pass adds its nodes through this, without tensor objects."""
         # Calls the reader does not know, and nodes without a name or place, may differ.
         shared = bool(sources) and kind != ir.UNKNOWN and bool(name or loc)
         if shared:
             key = (kind, sources, name, owner, loc, None if functional else id(args))
             found = self.made.get(key)
             if found is not None:
-                return v.Tensor(found)
+                return found
         self.built += 1
-        node = ir.Node(id=len(self.graph), kind=kind, inputs=sources,
-                       name=name, owner=owner, args=args or {}, loc=loc, functional=functional)
+        node = ir.Node(len(self.graph), kind, sources, name, owner, args or {}, loc, functional)
         self.graph.append(node)
         if shared:
             self.made[key] = node.id
-        return v.Tensor(node.id)
+        return node.id
 
     # --- modules and imports -------------------------------------------------------------
 

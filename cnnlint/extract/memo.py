@@ -132,29 +132,37 @@ def free_names(node: tuple[Any, ...]) -> tuple[str, ...]:
 MAX_TEMPLATE = 400
 
 
+# Values a copy shares with its original: immutable, or definitions (a class, a function's
+# code, a torch name) that no construction changes.
+_SHARED = frozenset({type(None), bool, int, float, str, type(v.UNKNOWN), v.Ref, v.ClassVal,
+                     v.Builtin, v.ModuleVal})
+
+
 def copy_value(value: Any, memo: dict[int, Any] | None = None, limit: int = 0) -> Any:
     """A copy of a constructed module tree that shares nothing mutable with the original, or
     _NOT_COPYABLE when it holds something that cannot be copied safely (a tensor of the
     dataflow graph, a training object, a closure), or more than `limit` objects."""
-    memo = {} if memo is None else memo
-    found = memo.get(id(value))
-    if found is not None:
-        return found
+    if memo is None:
+        memo = {}
+    kind = type(value)
+    shared = kind in _SHARED  # most of what a module tree holds: no memo lookup
+    if not shared:
+        found = memo.get(id(value))
+        if found is not None:
+            return found
     if limit and len(memo) > limit:
         return _NOT_COPYABLE
-    kind = type(value)
-    if value is None or kind in (bool, int, float, str) or value is v.UNKNOWN:
-        return value
-    if kind in (v.Ref, v.ClassVal, v.Builtin, v.ModuleVal):
+    if shared:
         return value
     if kind is tuple:
         items = [copy_value(x, memo, limit) for x in value]
         return _NOT_COPYABLE if _NOT_COPYABLE in items else tuple(items)
+    # In lists and dicts, shared values are taken as they are, without a call each.
     if kind is list:
         out: list[Any] = []
         memo[id(value)] = out
         for x in value:
-            item = copy_value(x, memo, limit)
+            item = x if type(x) in _SHARED else copy_value(x, memo, limit)
             if item is _NOT_COPYABLE:
                 return _NOT_COPYABLE
             out.append(item)
@@ -163,7 +171,7 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None, limit: int = 0) -
         table: dict[Any, Any] = {}
         memo[id(value)] = table
         for key, x in value.items():
-            item = copy_value(x, memo, limit)
+            item = x if type(x) in _SHARED else copy_value(x, memo, limit)
             if item is _NOT_COPYABLE:
                 return _NOT_COPYABLE
             table[key] = item
@@ -406,28 +414,34 @@ def layers_of(fragment: Fragment, prefix: str, at_path: dict[str, Any]) -> list[
     return layers
 
 
-def replay(fragment: Fragment, layers: list[Any], add_node: Any, inputs: list[v.Tensor],
+def replay(fragment: Fragment, layers: list[Any], add_node_on: Any, inputs: list[v.Tensor],
            prefix: str) -> Any:
-    """Add the fragment's nodes after the graph's end; the value the forward returned."""
-    made: list[v.Tensor] = []
+    """Add the fragment's nodes after the graph's end (through the interpreter's
+    `add_node_on`, over node ids); the value the forward returned."""
+    given = [t.node for t in inputs]
+    made: list[int] = []
     for (kind, refs, suffix, name, owner, args, loc, functional), layer in zip(
             fragment.nodes, layers):
-        sources = [inputs[i] if tag == "in" else made[i] for tag, i in refs]
+        sources = tuple([given[i] if tag == "in" else made[i] for tag, i in refs])
         if layer is not None:
             name = (prefix + suffix) if prefix else suffix.lstrip(".")
             owner, args, loc = layer.scope, layer.args, layer.loc
-        made.append(add_node(kind, sources, name=name, owner=owner, args=args, loc=loc,
-                             functional=functional))
-    return _absolute(fragment.output, inputs, made)
+        made.append(add_node_on(kind, sources, name, owner, args, loc, functional))
+    return _absolute(fragment.output, inputs, made, {})
 
 
-def _absolute(ref: Any, inputs: list[v.Tensor], made: list[v.Tensor]) -> Any:
+def _absolute(ref: Any, inputs: list[v.Tensor], made: list[int],
+              tensors: dict[int, v.Tensor]) -> Any:
+    """The value a fragment's output stands for; a node returned twice is one tensor."""
     tag = ref[0]
     if tag == "in":
         return inputs[ref[1]]
     if tag == "n":
-        return made[ref[1]]
+        found = tensors.get(ref[1])
+        if found is None:
+            found = tensors[ref[1]] = v.Tensor(made[ref[1]])
+        return found
     if tag == "c":
         return ref[1]
-    items = [_absolute(x, inputs, made) for x in ref[1]]
+    items = [_absolute(x, inputs, made, tensors) for x in ref[1]]
     return items if tag == "list" else tuple(items)

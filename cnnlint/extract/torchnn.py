@@ -258,7 +258,7 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
         interp.charge(found.steps)
         for message in found.notes:
             interp.note(message)
-        return replay(found, layers, interp.add_node, list(args.pos), prefix)
+        return replay(found, layers, interp.add_node_on, list(args.pos), prefix)
     start, steps, noted = len(interp.graph), interp.steps, len(interp.noted)
     mutations, inits, deepest = interp.mutations, len(interp.inits), interp.deepest
     interp.deepest = interp.depth

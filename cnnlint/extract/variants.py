@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import Args, Frame, assigned_names, identifiers
+from cnnlint.extract.frames import Args, Frame, assigned_names
 from cnnlint.extract.values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def variants(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Varian
 def referenced_in_own_file(cls: v.ClassVal) -> bool:
     """Whether the class's own file names it outside its body: a factory, another model or
     a helper builds it, so it is a part, not a model to build with unknown arguments."""
-    return any(cls.name in identifiers(stmt) for stmt in cls.scope.body
+    return any(cls.name in names for stmt, names in cls.scope.mentions()
                if stmt is not cls.node)
 
 
