@@ -1,0 +1,74 @@
+"""Graph questions the rules share, on hand-built networks."""
+
+from __future__ import annotations
+
+from cnnlint import graph, ir
+
+
+def _network(*nodes: tuple[str, tuple[int, ...]]) -> ir.Network:
+    return ir.Network(nodes=[ir.Node(id=i, kind=kind, inputs=inputs, name=f"n{i}")
+                             for i, (kind, inputs) in enumerate(nodes)])
+
+
+def _ids(found: list[ir.Node]) -> list[int]:
+    return [n.id for n in found]
+
+
+def test_longest_run_restarts_at_a_reset_and_keeps_the_first_longest() -> None:
+    network = _network(
+        (ir.INPUT, ()),
+        ("Conv2d", (0,)),
+        ("ReLU", (1,)),  # passed through, not counted
+        ("Conv2d", (2,)),
+        ("Conv2d", (0,)),  # a parallel branch of one layer
+        (ir.ADD, (3, 4)),  # resets
+        ("Conv2d", (5,)),
+        ("Linear", (6,)),  # as long as the first run, found later
+    )
+    run = graph.longest_run(network, counts=lambda n: n.weighted,
+                            resets=lambda n: n.kind in (ir.INPUT, ir.ADD))
+    assert _ids(run) == [1, 3]
+
+
+def test_a_run_follows_its_longest_input_and_the_first_of_equals() -> None:
+    network = _network(
+        (ir.INPUT, ()),
+        ("Conv2d", (0,)),
+        ("Conv2d", (1,)),
+        ("Conv2d", (0,)),
+        ("Conv2d", (0,)),
+        (ir.CAT, (3, 2, 4)),  # the two-layer branch is longer: the run goes through it
+        ("Conv2d", (5,)),
+        (ir.CAT, (3, 4)),  # equals: the first input's
+        ("Conv2d", (7,)),
+    )
+    counts = lambda n: n.weighted  # noqa: E731
+    resets = lambda n: n.kind == ir.INPUT  # noqa: E731
+    assert _ids(graph.longest_run(network, counts, resets)) == [1, 2, 6]
+    runs = graph.Runs(len(network.nodes))
+    for node in network.nodes:
+        if not resets(node):
+            runs.extend(node.id, runs.pick(node.inputs), counts(node))
+    assert runs.pick((3, 4)) == 3
+    assert runs.pick((2, 3), shortest=True) == 3
+    assert runs.pick(()) == -1
+    assert _ids(runs.longest(network)) == [1, 2, 6]
+
+
+def test_a_chain_thousands_deep_is_one_run() -> None:
+    depth = 5000
+    network = _network((ir.INPUT, ()), *[("Conv2d", (i,)) for i in range(depth)])
+    run = graph.longest_run(network, counts=lambda n: n.weighted,
+                            resets=lambda n: n.kind == ir.INPUT)
+    assert _ids(run) == list(range(1, depth + 1))
+
+
+def test_node_families_are_read_once_and_kept() -> None:
+    node = ir.Node(id=0, kind="BatchNorm2d", inputs=(), name="bn")
+    assert (node.family, node.is_norm, node.weighted) == ("batchnorm", True, False)
+    assert node.__dict__["family"] == "batchnorm"  # stored: the next read is a plain lookup
+
+
+def test_consumers_are_listed_by_node_id() -> None:
+    network = _network((ir.INPUT, ()), ("Conv2d", (0,)), ("ReLU", (1,)), (ir.ADD, (1, 2)))
+    assert network.consumers() == [[1], [2, 3], [3], []]
