@@ -25,6 +25,9 @@ pytorch/pytorchcv/models). `--skip-zoo` leaves it out.
 - zoo no-cache lint CPU         <= 1.5x  its libcst parse
 - zoo whole / half lint CPU     <= 1.25x the whole / half ratio of their sizes (linear cost)
 
+and, for information, one more run of the zoo with the CPU time of each phase (reading files,
+building models, reading training scripts, judging).
+
 And a generated project of 500 files (blocks, helpers, models, training scripts):
 
 - one model file of it, warm cache, end to end     <= 2x the same file alone in a project
@@ -75,6 +78,35 @@ start = time.process_time()
 result = lint(paths, settings, rules, cache=Cache(cache_dir) if cache_dir != "-" else None)
 print(time.process_time() - start, len(result.findings), len(result.errors))
 """
+
+# The same lint with a CPU timer around each phase of the engine (informative, not a check:
+# it shows which phase a change of the zoo figure came from). A phase called from inside
+# another (a file read while a model is built) counts to the outer one.
+PHASES = LINT.replace("start = time.process_time()", """
+import collections
+from cnnlint import engine
+spent, inside = collections.Counter(), []
+def timed(name, phase):
+    inner = getattr(engine, name)
+    def run(*args, **kwargs):
+        if inside:
+            return inner(*args, **kwargs)
+        inside.append(phase)
+        began = time.process_time()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            spent[phase] += time.process_time() - began
+            inside.pop()
+    setattr(engine, name, run)
+for name, phase in (("_analyse_one", "files"), ("build_interp", "loading"),
+                    ("extract_runs", "runs"), ("extract_models", "models"), ("_guard", "rules")):
+    timed(name, phase)
+start = time.process_time()""").replace(
+    "print(time.process_time() - start, len(result.findings), len(result.errors))",
+    "total = time.process_time() - start\n"
+    "print(*(f'{p}={spent[p]:.2f}' for p in ('files', 'loading', 'models', 'runs', 'rules')), "
+    "f'other={total - sum(spent.values()):.2f}')")
 
 
 # The command line with the standard library's pool in place of cnnlint's fan-out.
@@ -133,6 +165,11 @@ def zoo_checks(root: Path, given: str | None, repeat: int) -> list[tuple[str, fl
                                                  ("half", part))}
     print(f"zoo: {len(files)} files, {size(files)} bytes; half: {len(half)} files, "
           f"{size(half)} bytes; " + ", ".join(f"{k} {v:.2f} s" for k, v in med.items()))
+    phases = subprocess.run([sys.executable, "-c", PHASES, "-", *map(str, files)],
+                            capture_output=True, text=True, check=True, env=ENV, cwd=folder)
+    print("zoo phases, one run, CPU s (files: parse and lowering; loading: module-level "
+          "code; models: building them; runs: training scripts; rules: judging): "
+          + phases.stdout.strip())
     return [("zoo: no-cache lint CPU / libcst parse CPU", med["lint"] / med["parse"], 1.5),
             ("zoo: whole/half lint CPU over whole/half bytes",
              (med["lint"] / med["half"]) / (size(files) / size(half)), 1.25)]
