@@ -213,6 +213,13 @@ def _data_inputs(node: ir.Node, masks: list[int]) -> tuple[int, ...]:
     return data or node.inputs
 
 
+def is_gate(network: ir.Network, node: ir.Node) -> bool:
+    """Whether the node's output only scales other tensors: every user is a product
+    (swish's `x * sigmoid(x)`, a squeeze-and-excitation or attention scale)."""
+    users = network.consumers()[node.id]
+    return bool(users) and all(network.nodes[u].kind == ir.MUL for u in users)
+
+
 def following(network: ir.Network, node: ir.Node,
               passes: Callable[[ir.Node], bool]) -> list[ir.Node]:
     """The nodes reached from `node` by walking forward through nodes for which `passes`

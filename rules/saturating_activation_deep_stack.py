@@ -4,8 +4,8 @@ from typing import Iterable
 
 from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
-from cnnlint.graph import following, weighted_downstream
-from cnnlint.ir import MUL, Model, Node, ProjectFacts
+from cnnlint.graph import following, is_gate, weighted_downstream
+from cnnlint.ir import Model, Node, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -57,17 +57,12 @@ class SaturatingActivationDeepStack(Rule):
         if not any(n.family == "saturating" for n in network):
             return  # most networks: nothing to look for, no walk from every layer
         saturated: list[tuple[Node, Node]] = []
-        users = network.consumers()
-
-        def gate(a: Node) -> bool:  # squeeze-excitation and attention: `x * sigmoid(...)`
-            return bool(users[a.id]) and all(network.nodes[u].kind == MUL for u in users[a.id])
-
         for node in network:
             if not node.weighted:
                 continue
             nexts = following(network, node, lambda n: n.family in _BETWEEN)
             acts = [n for n in nexts if n.family in ACTIVATION_FAMILIES]
-            hidden = [a for a in acts if a.family == "saturating" and not gate(a)
+            hidden = [a for a in acts if a.family == "saturating" and not is_gate(network, a)
                       and a.id in weighted_downstream(network)]
             if hidden:
                 saturated.append((node, hidden[0]))

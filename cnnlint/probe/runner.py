@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
-from cnnlint import ir
 from cnnlint.findings import ErrorEntry, Finding, Loc
 from cnnlint.probe import confirm as confirming
 from cnnlint.probe import data as datasets
@@ -305,7 +304,7 @@ class _Probe:
         """From the traced graph: module path -> activations applied functionally to its
         output (`F.relu(self.bn1(x))`), so their dead units can be counted at the module;
         and the paths of sigmoid-like modules used only as gates."""
-        from cnnlint import catalogue
+        from cnnlint.graph import is_gate
         from cnnlint.trace.runner import trace_network
 
         try:
@@ -315,15 +314,13 @@ class _Probe:
                                      f"the model could not be traced ({exc})")
             return {}, frozenset()
         found: dict[str, list[tuple[str, str]]] = {}
-        users = network.consumers()
         gates: set[str] = set()
         not_gates: set[str] = set()
         for node in network:
-            family = catalogue.family(node.kind)
+            family = node.family
             # A gate (swish's x * sigmoid(x), a squeeze-and-excitation scale) only scales
             # another tensor: near 0 or 1 it is doing its job, not a saturated layer.
-            gate = family == "saturating" and bool(users[node.id]) and all(
-                network.nodes[user].kind == ir.MUL for user in users[node.id])
+            gate = family == "saturating" and is_gate(network, node)
             if not node.functional and family == "saturating" and node.name:
                 (gates if gate else not_gates).add(node.name)
             if not node.functional or family not in ("relu", "saturating") or gate:
