@@ -247,6 +247,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
 
     findings = reported(result)
     closing: list[str] = []
+    fixed: int | None = None  # under --fix: how many were fixed, for the text summary
     if fixing:
         from cnnlint import autofix
 
@@ -261,8 +262,10 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
             failed = outcome.fixed and not exit_zero
             sys.exit(EXIT_ERROR if outcome.result.errors else
                      EXIT_FINDINGS if failed else EXIT_CLEAN)
-        result, findings = outcome.result, outcome.findings
+        result, findings, fixed = outcome.result, outcome.findings, outcome.fixed
         closing = autofix.fix_summary(outcome, result.fixable, unsafe_fixes)
+        if fmt == "text" and not statistics:
+            closing = closing[1:]  # the report's own summary says it (`fixed=`)
     shown = findings
     if fmt == "text":  # ruff's marks: `[*]` on what --fix fixes, and how many it would
         from cnnlint.autofix import available_line, mark
@@ -285,7 +288,8 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
                                colour=use_colour, notes=notes,
                                partly_read=result.partly_read(),
                                root=result.project_root or settings.root,
-                               line_text=result.line_text, docs_url=settings.docs_url)
+                               line_text=result.line_text, docs_url=settings.docs_url,
+                               fixed=fixed)
     if fmt == "text" and not statistics:
         text += "".join(line + "\n" for line in closing)
     elif closing:  # machine-readable output stays clean; the summary goes to stderr
@@ -736,6 +740,11 @@ def _finish(code: int) -> None:
 
 
 def _main(argv: list[str] | None) -> None:
+    try:
+        os.getcwd()  # paths, the config and the project root are all found from it
+    except FileNotFoundError:
+        click.echo("cnnlint: error: the current folder no longer exists", err=True)
+        sys.exit(EXIT_ERROR)
     try:
         cli.main(args=argv, prog_name="cnnlint", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -79,6 +79,8 @@ class ConvBiasBeforeBatchNorm(Rule):
         if any(node.functional or _cancelling_norm(node, network) is None
                for node, network in layers):
             return None  # the call also builds a conv whose bias matters
+        if _bias_initialised(layers, context.models):
+            return None  # `m.bias.data.fill_(...)` would fail on a conv with no bias
         kinds = {node.kind for node, _ in layers}
         source, call = found
         kind = kinds.pop()
@@ -338,6 +340,23 @@ def _norm_follows(source: SourceFile, call: cst.Call) -> bool:
     following = getattr(siblings[at + 1], "value", None) if at + 1 < len(siblings) else None
     return isinstance(following, cst.Call) and catalogue.family(last_name(following)) in (
         "batchnorm", "instancenorm")
+
+
+def _bias_initialised(layers: list[tuple[Node, Network]], models: list[Model]) -> bool:
+    """Whether the code of a model holding these layers writes a bias that may be theirs
+    (an init loop's `m.bias.data.fill_(0.01)` for every Conv2d, or one aimed at the layer)."""
+    networks = {id(network) for _, network in layers}
+    for model in models:
+        if id(model.network) not in networks:
+            continue
+        for init in model.inits:
+            if init.target != "bias":
+                continue
+            for node, _ in layers:
+                if (not init.layer_kinds or node.kind in init.layer_kinds) and (
+                        init.layer_loc is None or init.layer_loc == node.loc):
+                    return True
+    return False
 
 
 def _cancelling_norm(node: Node, network: Network) -> Node | None:

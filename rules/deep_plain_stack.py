@@ -29,9 +29,11 @@ class DeepPlainStack(Rule):
 
     ## Why it matters
     The gradient reaching the first layers is a product of one factor per layer; through a
-    long plain chain it shrinks (or grows) geometrically, so the early layers barely learn
-    (training accuracy high, validation low). Skip connections give the
-    gradient a short path; that is why ResNets train at depths where plain nets stall. The
+    long plain chain it shrinks (or grows) geometrically, so the early layers barely learn.
+    The late layers can still fit the training set on top of those poor early features,
+    which then generalise badly: training accuracy high, validation accuracy low, or a loss
+    that stalls when the chain is longer still. Skip connections give the gradient a short
+    path; that is why ResNets train at depths where plain nets stall. The
     probe measures it: the first layer's gradient norm against the last one's.
 
     ## Example

@@ -38,8 +38,22 @@ class HighOptions(RuleOptions):
     adaptive_max: float = 1e-2
 
 
+# torch's schedulers that lower the learning rate from the optimizer's value, or warm up
+# to it: that value stays the peak training runs at. Any other scheduler sets a rate of its
+# own (OneCycleLR's `max_lr`, CyclicLR's bounds, an LR range test) or does what a
+# project's `get_lr` computes, so the optimizer's value says nothing and both rules are
+# silent for that run.
+KEEPS_PEAK = frozenset({
+    "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts", "ReduceLROnPlateau", "PolynomialLR", "LinearLR",
+    "ConstantLR", "LambdaLR", "MultiplicativeLR", "SequentialLR", "ChainedScheduler",
+})
+
+
 def _rates(project: ProjectFacts) -> Iterable[tuple[Optimizer, float, str]]:
     for run in project.runs:
+        if any(name not in KEEPS_PEAK for name in run.schedulers):
+            continue
         for opt in run.optimizers:
             lr = opt.lr
             if opt.loc is None or lr is None or not lr.known or lr.origin == "torch default":
@@ -94,9 +108,22 @@ class LearningRateTooLow(Rule):
         _example("opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)"),
         _example("opt = torch.optim.Adam(model.parameters(), lr=3e-4)"),
         _example("opt = torch.optim.Adadelta(model.parameters(), lr=1e-5)"),
+        # An LR range test: the project's scheduler raises the rate from 1e-7.
+        _example("from torch.optim.lr_scheduler import _LRScheduler\n\n"
+                 "class Ramp(_LRScheduler):\n"
+                 "    def get_lr(self):\n"
+                 "        return [lr * 1.2 ** self.last_epoch for lr in self.base_lrs]\n\n"
+                 "opt = torch.optim.SGD(model.parameters(), lr=1e-7)\n"
+                 "ramp = Ramp(opt)").replace("    opt.step()", "    opt.step()\n    ramp.step()"),
+        _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)\n"
+                 "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100)"
+                 ).replace("    opt.step()", "    opt.step()\n    sched.step()"),
     ]
     invalid = [
         _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)  # flagged"),
+        _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6)  # flagged\n"
+                 "sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)"
+                 ).replace("    opt.step()", "    opt.step()\n    sched.step()"),
         _example("LR = 1e-8\nopt = torch.optim.AdamW(model.parameters(), LR)  # flagged"),
         _example("import argparse\np = argparse.ArgumentParser()\n"
                  "p.add_argument('--lr', type=float, default='5e-7')\nargs = p.parse_args()\n"
@@ -145,6 +172,9 @@ class LearningRateTooHigh(Rule):
                                    symbol=opt.symbol)
 
     valid = [
+        _example("opt = torch.optim.Adam(model.parameters(), lr=1.0)\n"
+                 "sched = torch.optim.lr_scheduler.CyclicLR(opt, base_lr=1e-4, max_lr=1e-3)"
+                 ).replace("    opt.step()", "    opt.step()\n    sched.step()"),
         _example("opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)"),
         _example("opt = torch.optim.Adam(model.parameters(), lr=1e-3)"),
         _example("opt = torch.optim.Adadelta(model.parameters(), lr=1.0)"),

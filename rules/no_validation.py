@@ -66,7 +66,7 @@ class NoValidation(Rule):
                 if run.judgeable(loop):
                     yield self.finding(
                         f"trains {epochs.value} epochs{epochs.source()} with no evaluation "
-                        "on held-out data", loc, symbol=loop.symbol)
+                        "on held-out data during training", loc, symbol=loop.symbol)
 
     valid = [
         """

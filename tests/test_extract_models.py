@@ -99,6 +99,52 @@ def test_sequential_positional_ordereddict_and_nested() -> None:
     assert names == ["stem.0", "stem.1", "head.pool", "head.flat", "head.fc.0", "head.fc.1"]
 
 
+def test_add_module_names_computed_from_a_class_or_not_known() -> None:
+    """`add_module("{}_{}".format(block.__name__, i), block(...))` names each block after its
+    class (a project's or torch's); a name the reader cannot compute still adds the module, in
+    its place, and the model is marked partly read."""
+    models = models_of("""
+        import torch.nn as nn
+
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+            def forward(self, x):
+                return self.conv(x)
+
+        class Named(nn.Module):
+            def __init__(self, block=Block):
+                super().__init__()
+                self.body = nn.Sequential()
+                for i in range(2):
+                    self.body.add_module("{}_{}".format(block.__name__, i), block())
+                self.body.add_module(nn.ReLU.__name__, nn.ReLU())
+
+            def forward(self, x):
+                return self.body(x)
+
+        class Unnamed(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential()
+                for i in range(3):
+                    self.add_module(load_name(i), nn.Conv2d(8, 8, 3))
+                    self.body.add_module(load_name(i), nn.Conv2d(8, 8, 3))
+
+            def forward(self, x):
+                return self.body(x)
+    """)
+    named = models["Named"].network
+    assert [n.name for n in named.nodes[1:]] == ["body.Block_0.conv", "body.Block_1.conv",
+                                                 "body.ReLU"]
+    assert named.complete
+    unnamed = models["Unnamed"].network
+    assert [n.name for n in unnamed.nodes[1:]] == ["body.?0", "body.?1", "body.?2"]
+    assert unnamed.unresolved == ["a submodule is added under a name that is not known"]
+
+
 def test_module_list_and_module_dict_iterated_in_forward() -> None:
     model = models_of("""
         import torch.nn as nn

@@ -129,6 +129,17 @@ def test_folder_named_like_a_file(in_tmp: Path) -> None:
     assert code == 1 and data["findings"][0]["path"] == "x.py/inner.py"
 
 
+def test_a_deleted_working_folder_is_an_error_not_a_traceback(
+        in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gone = in_tmp / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    code, out, err = run(["."])
+    assert (code, out) == (2, "")
+    assert err == "cnnlint: error: the current folder no longer exists\n"
+
+
 def test_missing_path_and_non_python_file(in_tmp: Path) -> None:
     code, out, err = run(["missing.py"])
     assert code == 2 and err == "cnnlint: error: path does not exist: missing.py\n"

@@ -156,7 +156,8 @@ def test_trace_flag_needs_torch(project: Path, monkeypatch: pytest.MonkeyPatch) 
     code, out, err = run(["--trace", "dynamic.py"])
     assert code == 2 and out == ""
     assert err.strip() == ("cnnlint: error: --trace: this needs torch, which is not installed: "
-                           "pip install 'cnnlint[torch]' (or install torch yourself first)")
+                           "install it as pytorch.org says for your machine (CPU only: pip "
+                           "install torch --index-url https://download.pytorch.org/whl/cpu)")
 
 
 def test_help_says_trace_executes_code() -> None:

@@ -784,3 +784,60 @@ def test_a_json_config_the_script_reads_picks_its_optimizer_and_loss(lint_tree: 
     # A config file that is not in the project: nothing is known, nothing is reported.
     files["train.py"] = JSON_TRAIN.replace('"config.json"', '"missing.json"')
     assert lint_tree(files, select=["CNN206", "CNN207", "CNN211"]).findings == []
+
+
+def test_batches_per_epoch_are_not_known(lint_tree: Lint) -> None:
+    """`len(loader)` is the number of batches, which the reader does not know: an epoch
+    count computed from it (an LR range test's `iterations / len(loader) + 1`) is unknown,
+    not `iterations + 1` epochs."""
+    result = lint_tree("""
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader
+
+        loader = DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+        net = nn.Linear(4, 2)
+        opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        epochs = int(100 / len(loader)) + 1
+        for epoch in range(epochs):
+            for x, y in loader:
+                opt.zero_grad()
+                nn.functional.mse_loss(net(x), y).backward()
+                opt.step()
+    """)
+    (run,) = result.runs
+    assert [loop.count for loop in run.epoch_loops] == [None] and codes(result) == []
+
+
+def test_a_project_scheduler_is_a_schedule_and_sets_the_rate(lint_tree: Lint) -> None:
+    """An LR range test: the optimizer starts at 1e-7 and the project's own `_LRScheduler`
+    subclass raises it every step. The rate is not the optimizer's value, and the run has a
+    schedule."""
+    result = lint_tree("""
+        import torch
+        import torch.nn as nn
+        from torch.optim.lr_scheduler import _LRScheduler
+
+
+        class FindLR(_LRScheduler):
+            def __init__(self, optimizer, max_lr=10, num_iter=100, last_epoch=-1):
+                self.total_iters, self.max_lr = num_iter, max_lr
+                super().__init__(optimizer, last_epoch)
+
+            def get_lr(self):
+                return [lr * (self.max_lr / lr) ** (self.last_epoch / self.total_iters)
+                        for lr in self.base_lrs]
+
+
+        net = nn.Linear(4, 2)
+        optimizer = torch.optim.SGD(net.parameters(), lr=1e-7, momentum=0.9)
+        finder = FindLR(optimizer)
+        for epoch in range(30):
+            for x, y in loader:
+                finder.step()
+                optimizer.zero_grad()
+                nn.functional.mse_loss(net(x), y).backward()
+                optimizer.step()
+    """, select=["CNN207", "CNN209"])
+    (run,) = result.runs
+    assert run.schedulers == ["FindLR"] and result.findings == []

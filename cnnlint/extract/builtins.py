@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from cnnlint.extract import configs
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import MAX_LOOP, Args
-from cnnlint.extract.torchnn import kinds_named
+from cnnlint.extract.torchnn import kinds_named, submodule_name
 from cnnlint.extract.values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -88,8 +88,9 @@ def dict_method(obj: dict[Any, Any], name: str, args: Args) -> Any:
 
 def container_method(interp: Interp, obj: Any, name: str, args: Args) -> Any:
     if isinstance(obj, v.SeqSpec):
-        if name == "add_module" and len(args.pos) == 2 and type(args.pos[0]) is str:
-            obj.children.append((args.pos[0], args.pos[1]))
+        if name == "add_module" and len(args.pos) == 2:
+            key = submodule_name(interp, args.pos[0], len(obj.children))
+            obj.children.append((key, args.pos[1]))
             return None
         if name == "append" and args.pos:
             obj.children.append((str(len(obj.children)), args.pos[0]))
@@ -111,8 +112,9 @@ def container_method(interp: Interp, obj: Any, name: str, args: Args) -> Any:
         if name == "keys":
             return list(obj.children)
         if name in ("add_module", "update") and args.pos:
-            if name == "add_module" and len(args.pos) == 2 and type(args.pos[0]) is str:
-                obj.children[args.pos[0]] = args.pos[1]
+            if name == "add_module" and len(args.pos) == 2:
+                key = submodule_name(interp, args.pos[0], len(obj.children))
+                obj.children[key] = args.pos[1]
             elif type(args.pos[0]) is dict:
                 obj.children.update(args.pos[0])
             return None
@@ -152,8 +154,8 @@ def _builtin_range(interp: Interp, args: Args) -> Any:
 
 
 def _builtin_len(interp: Interp, args: Args) -> Any:
-    items = interp.iterate(args.pos[0]) if args.pos else None
-    return len(items) if items is not None and UNKNOWN not in items else UNKNOWN
+    found = interp.count(args.pos[0]) if args.pos else None
+    return UNKNOWN if found is None else found
 
 
 def _wrap(fn: Callable[..., Any]) -> Callable[[Interp, Args], Any]:

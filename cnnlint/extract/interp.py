@@ -519,6 +519,9 @@ class Interp:
             if found is not MISSING:
                 return found
         elif kind is v.Ref:
+            last = obj.qualname.rpartition(".")[2]
+            if name == "__name__" and last[:1].isupper():  # a library class: `nn.Conv2d`
+                return last
             return v.Ref(f"{obj.qualname}.{name}")
         if isinstance(obj, v.ModuleVal):
             return self.module_attr(obj, name)
@@ -539,6 +542,8 @@ class Interp:
             member = obj.lookup(name)
             if isinstance(member, v.FuncVal) and member.decorated("classmethod"):
                 return replace(member, bound=obj)
+            if member is None and name == "__name__":
+                return obj.name  # `"{}_{}".format(block.__name__, i)`
             return member if member is not None else UNKNOWN
         if isinstance(obj, v.SuperVal):
             return v.BoundMethod(obj, name)
@@ -833,6 +838,14 @@ class Interp:
 
     def iterate(self, value: Any) -> list[Any] | None:
         return expressions.iterate(self, value)
+
+    def count(self, value: Any) -> int | None:
+        """`len(value)` when known. Not the length of what `iterate` gives where that is one
+        item standing for all (every module of `modules()`)."""
+        items = self.iterate(value)
+        if items is None or any(x is v.UNKNOWN or type(x) is v.EachModule for x in items):
+            return None
+        return len(items)
 
     def both_ways(self, first: Callable[[], Any], second: Callable[[], Any], f: Frame,
               touched: frozenset[str] | None = None) -> Any:

@@ -272,6 +272,16 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
     return result
 
 
+def submodule_name(interp: Interp, name: Any, held: int) -> str:
+    """The name `add_module(name, module)` registers. One that is not known still adds
+    the module, in its place, under `?N` (the model's structure stays whole; its path
+    says the name was not read), and the model is marked partly read."""
+    if type(name) is str:
+        return name
+    interp.note("a submodule is added under a name that is not known")
+    return f"?{held}"
+
+
 def chain(interp: Interp, modules: list[Any], args: Args, f: Frame) -> Any:
     if not modules:
         return args.pos[0] if args.pos else UNKNOWN
@@ -310,10 +320,7 @@ def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Fra
         interp.call(args.pos[0], Args([v.EachModule()]), f, None)
         return obj
     if name in ("add_module", "register_module") and len(args.pos) >= 2:
-        if type(args.pos[0]) is str:
-            obj.attrs[args.pos[0]] = args.pos[1]
-        else:
-            interp.note("a submodule is added under a name that is not known")
+        obj.attrs[submodule_name(interp, args.pos[0], len(obj.attrs))] = args.pos[1]
         return None
     if name in ("append",) and args.pos:
         obj.attrs[str(len(interp.children(obj)))] = args.pos[0]

@@ -93,6 +93,17 @@ class ClassVal:
     bases: list[Any] = field(default_factory=list)
     namespace: dict[str, Any] = field(default_factory=dict)
 
+    def library_bases(self, seen: frozenset[int] = frozenset()) -> list[str]:
+        """The qualified names of the library classes it derives from, directly or through
+        the project's own classes."""
+        found: list[str] = []
+        for base in self.bases:
+            if isinstance(base, Ref):
+                found.append(base.qualname)
+            elif isinstance(base, ClassVal) and id(base) not in seen:
+                found += base.library_bases(seen | {id(self)})
+        return found
+
     def lookup(self, name: str, seen: frozenset[int] = frozenset()) -> Any:
         """Class attribute lookup through the project's bases (None when absent)."""
         if name in self.namespace:

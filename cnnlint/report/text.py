@@ -11,7 +11,9 @@ _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
 
 def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
            colour: bool = False, notes: list[str] | None = None, partly_read: int = 0,
-           **_: object) -> str:
+           fixed: int | None = None, **_: object) -> str:
+    """The report; with `fixed` (a `--fix` run), the summary counts what was fixed and what
+    remains instead of the severities, as ruff's does."""
     def paint(text: str, style: str) -> str:
         return f"{style}{text}{_RESET}" if colour else text
 
@@ -31,8 +33,12 @@ def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
     counts = summary(findings, errors, files)
     parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}"
              for s in ("error", "warning", "info")]
-    closing = f"Found {len(findings)} finding{'s' if len(findings) != 1 else ''} " \
-              f"({', '.join(parts)}) in {files} file{'s' if files != 1 else ''}"
+    if fixed is None:
+        closing = f"Found {_findings(len(findings))} ({', '.join(parts)}) " \
+                  f"in {files} file{'s' if files != 1 else ''}"
+    else:
+        closing = f"Found {_findings(len(findings) + fixed)} ({fixed} fixed, " \
+                  f"{len(findings)} remaining)"
     if errors:
         closing += f"; {len(errors)} file or rule error{'s' if len(errors) != 1 else ''}"
     if partly_read:
@@ -40,3 +46,7 @@ def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
                     "read: --verbose says where, --trace reads them")
     lines.append(paint(closing + ".", _BOLD))
     return "\n".join(lines) + "\n"
+
+
+def _findings(n: int) -> str:
+    return f"{n} finding{'s' if n != 1 else ''}"

@@ -9,8 +9,10 @@ ties them together for the engine.
 
 from __future__ import annotations
 
-TORCH_MISSING = ("this needs torch, which is not installed: "
-                 "pip install 'cnnlint[torch]' (or install torch yourself first)")
+# A bare `pip install torch` pulls the multi-GB CUDA build: say how to get the CPU one.
+TORCH_MISSING = ("this needs torch, which is not installed: install it as pytorch.org says "
+                 "for your machine (CPU only: pip install torch --index-url "
+                 "https://download.pytorch.org/whl/cpu)")
 
 
 def torch_available() -> bool:

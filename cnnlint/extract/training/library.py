@@ -31,6 +31,22 @@ _COPIES = ("shutil.copyfile", "shutil.copy", "shutil.copy2", "shutil.move", "os.
            "os.replace")
 
 
+def make_scheduler(interp: TrainingInterp, name: str, loc: Loc | None) -> TrainObj:
+    """A learning-rate scheduler built (torch's, a library's, or a project's subclass of
+    torch's, named by its class): a schedule event."""
+    rec = interp.recorder
+    assert rec is not None
+    rec.schedulers.append(name)
+    rec.event(ir.SCHEDULE, loc, what=name)
+    return TrainObj("scheduler", name, loc)
+
+
+def is_scheduler_class(cls: v.ClassVal) -> bool:
+    """A project class derived from one of torch's learning-rate schedulers."""
+    return any(base.startswith("torch.optim.lr_scheduler.")
+               for base in cls.library_bases())
+
+
 def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
                  loc: Loc | None) -> Any:
     rec = interp.recorder
@@ -61,9 +77,7 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     if head == "torch.optim" and last in OPTIMIZERS:
         return make_optimizer(interp, last, args, f, loc)
     if head.startswith("torch.optim.lr_scheduler") or "schedule" in last.lower():
-        rec.schedulers.append(last)
-        rec.event(ir.SCHEDULE, loc, what=last)
-        return TrainObj("scheduler", last, loc)
+        return make_scheduler(interp, last, loc)
     if "Sampler" in last and any(w in last for w in ("Weighted", "Balanced", "Imbalanced")):
         rec.resampling.append(last)
         return TrainObj("sampler", last, loc)

@@ -415,6 +415,15 @@ class TrainingInterp(ConfigInterp):
                 return [(UNKNOWN, value)] if value.named else [value]
         return super().iterate(value)
 
+    def count(self, value: Any) -> int | None:
+        # A loader or a parameter list iterates as one item standing for all: its length
+        # (`len(train_loader)`, batches per epoch) is not known.
+        if self.recorder is not None and (
+                (isinstance(value, TrainObj) and value.kind == "loader")
+                or isinstance(value, v.Params)):
+            return None
+        return super().count(value)
+
     def merge(self, a: Any, b: Any) -> Any:
         """Training values after an undecided `if`: a sampler or None is the sampler (what is
         done to it is done when it exists); two library values of one package are one."""
@@ -611,6 +620,10 @@ class TrainingInterp(ConfigInterp):
             self.grad_off -= off
 
     def instantiate(self, cls: v.ClassVal, args: Args, f: Frame, loc: Loc | None) -> Any:
+        if self.recorder is not None and library.is_scheduler_class(cls):
+            # The project's own schedule: what its `get_lr` computes is not read, only that
+            # the learning rate follows it (built, stepped) and not the optimizer's value.
+            return library.make_scheduler(self, cls.name, loc)
         inst = super().instantiate(cls, args, f, loc)
         if self.recorder is not None and isinstance(inst, v.Instance):
             if "transform" in args.kw:
