@@ -326,7 +326,7 @@ class Loop:
 FORWARD = "forward"  # a model called from training code (flags: grad-off, eval-loader)
 BACKWARD = "backward"
 STEP = "step"  # optimizer.step() (flags: trains when the optimizer holds a model's weights;
-#                accumulating under `if i % k == 0:`)
+#                accumulating under `if i % k == 0:`; model: the models it updates)
 ZERO_GRAD = "zero_grad"
 SCHEDULE = "schedule"  # a scheduler built or stepped, an lr written, an optimizer rebuilt
 EARLY_STOP = "early_stop"  # a `break` out of the epoch loop, a patience counter
@@ -344,7 +344,7 @@ class Event:
     what: str = ""  # source-like text: the call, the optimizer, the model
     flags: frozenset[str] = frozenset()
     mode: bool | None = None  # forward: the model's mode, True = train; None when unknown
-    model: str = ""  # forward: the model's name
+    model: str = ""  # forward: the model's name; step: the names of the models it updates
     families: tuple[str, ...] = ()  # forward: its layer families that behave by mode
 
 
@@ -400,6 +400,16 @@ class TrainingRun:
     def events_of(self, *kinds: str) -> list[Event]:
         return [e for e in self.events if e.kind in kinds]
 
+    def models_stepped_apart(self, loop: Loop | int) -> list[str]:
+        """The models that steps of their own optimizers update inside `loop`: a GAN's
+        generator and discriminator are two."""
+        return models_stepped_apart(self.events, loop if isinstance(loop, int) else loop.id)
+
+    def trains_models_apart(self) -> bool:
+        """Whether some loop of the run updates two or more models with steps of their own
+        optimizers (adversarial or joint training)."""
+        return any(len(self.models_stepped_apart(loop)) > 1 for loop in self.loops)
+
     def blockers(self, loop: Loop | int) -> list[Event]:
         """Calls inside `loop` the reader could not follow: what they do is not known, so
         nothing can be said to be missing from the loop."""
@@ -408,3 +418,10 @@ class TrainingRun:
     def judgeable(self, loop: Loop | int) -> bool:
         """True when the reader saw everything `loop` does."""
         return self.complete and not self.blockers(loop)
+
+
+def models_stepped_apart(events: list[Event], loop: int) -> list[str]:
+    """The models updated inside loop `loop` by training steps that each update one model."""
+    return sorted({e.model for e in events
+                   if e.kind == STEP and "trains" in e.flags and loop in e.loops
+                   and e.model and ", " not in e.model})

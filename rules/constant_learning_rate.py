@@ -20,6 +20,8 @@ class ConstantLearningRate(Rule):
     `torch.optim.lr_scheduler` scheduler (nor Lightning's, nor a library `*schedule*`
     function), no manual change of `param_group["lr"]`, and no optimizer rebuilt in the loop
     with a rate that changes.
+    A loop that steps two or more models with optimizers of their own (a GAN's generator
+    and discriminator) is not judged: GANs train at constant rates by design.
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer) might do
@@ -56,7 +58,8 @@ class ConstantLearningRate(Rule):
             if run.events_of(SCHEDULE) or (not run.optimizers and not run.lightning):
                 continue
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
-                if run.judgeable(loop):
+                # A GAN's two models train at constant rates by design (DCGAN, WGAN).
+                if run.judgeable(loop) and len(run.models_stepped_apart(loop)) < 2:
                     yield self.finding(f"trains {epochs.value} epochs{epochs.source()} at a "
                                        "constant learning rate", loc, symbol=loop.symbol)
 

@@ -23,6 +23,8 @@ class NoEarlyStopping(Rule):
     `ModelCheckpoint(monitor=...)`). Checkpoint helpers (`save_checkpoint(state, is_best)`)
     are followed: one that ignores `is_best` keeps no best checkpoint. Code behind an option
     left off by default (`if args.output_dir:`) counts.
+    A loop that steps two or more models with optimizers of their own (a GAN's generator
+    and discriminator) is not judged: they have no validation metric to stop on.
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer) might do
@@ -65,8 +67,9 @@ class NoEarlyStopping(Rule):
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
-                if run.events_in(loop, EARLY_STOP, BEST_CHECKPOINT) or not run.judgeable(loop):
-                    continue
+                if run.events_in(loop, EARLY_STOP, BEST_CHECKPOINT) or not run.judgeable(loop) \
+                        or len(run.models_stepped_apart(loop)) > 1:
+                    continue  # a GAN's models have no validation metric to stop on
                 yield self.finding(
                     f"trains {epochs.value} epochs{epochs.source()} with no early stopping and "
                     "no best checkpoint on a validation metric", loc, symbol=loop.symbol)

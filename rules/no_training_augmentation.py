@@ -16,7 +16,9 @@ class NoTrainingAugmentation(Rule):
     dataset given image transforms such as `ToTensor` or `Resize`) whose transform pipeline
     is fully known and contains no random augmentation (`Random*`, `RandAugment`,
     `AutoAugment`, `TrivialAugmentWide`, `ColorJitter`, albumentations flips and affines,
-    ...). Unknown or custom transforms are not judged.
+    ...). Unknown or custom transforms are not judged, nor the data of a run that steps
+    two or more models with optimizers of their own (a GAN learns the data's own
+    distribution, which augmenting changes).
 
     ## Why it matters
     Without augmentation the network sees the exact same pixels every epoch and learns them
@@ -45,6 +47,8 @@ class NoTrainingAugmentation(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
+            if run.trains_models_apart():
+                continue  # a GAN learns the data's own distribution: augmenting changes it
             for loader in run.train_loaders:
                 # A dataset picked by a setting: each pipeline it may have is judged.
                 pipelines = loader.pipelines or (

@@ -27,6 +27,8 @@ class NoValidation(Rule):
     over a validation or test loader, no forward pass in eval mode (for Lightning: no
     `validation_step` with validation data). Helpers the loop calls (`validate(...)`) are
     followed, also into other files, and through wrapped models (`DataParallel`, `.module`).
+    A loop that steps two or more models with optimizers of their own (a GAN's generator
+    and discriminator) is not judged: they have no held-out score to evaluate.
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer) might do
@@ -61,8 +63,9 @@ class NoValidation(Rule):
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
-                if any(evaluates(e) for e in run.events_in(loop, FORWARD)):
-                    continue
+                if any(evaluates(e) for e in run.events_in(loop, FORWARD)) \
+                        or len(run.models_stepped_apart(loop)) > 1:
+                    continue  # evaluated; or a GAN's models, with no held-out score
                 if run.judgeable(loop):
                     yield self.finding(
                         f"trains {epochs.value} epochs{epochs.source()} with no evaluation "

@@ -841,3 +841,48 @@ def test_a_project_scheduler_is_a_schedule_and_sets_the_rate(lint_tree: Lint) ->
     """, select=["CNN207", "CNN209"])
     (run,) = result.runs
     assert run.schedulers == ["FindLR"] and result.findings == []
+
+
+GAN = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+data = datasets.MNIST("data", train=True, transform=transforms.ToTensor())
+loader = DataLoader(data, batch_size=64, shuffle=True)
+G = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 784), nn.Tanh())
+D = nn.Sequential(nn.Linear(784, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1), nn.Sigmoid())
+criterion = nn.BCELoss()
+{optimizers}
+for epoch in range(200):
+    for images, _ in loader:
+        real = images.reshape(64, -1)
+        fake = G(torch.randn(64, 64))
+        d_loss = criterion(D(real), torch.ones(64, 1)) + criterion(D(fake.detach()),
+                                                                   torch.zeros(64, 1))
+        d_optimizer.zero_grad()
+        d_loss.backward()
+        d_optimizer.step()
+        g_loss = criterion(D(fake), torch.ones(64, 1))
+        g_optimizer.zero_grad()
+        g_loss.backward()
+        g_optimizer.step()
+"""
+
+
+def test_a_gan_is_not_judged_as_a_classifier(lint_tree: Lint) -> None:
+    """A generator and a discriminator stepped by optimizers of their own: no held-out
+    score, no early stopping, constant rates and unaugmented data are how GANs train. One
+    optimizer stepping one model the same way is still judged."""
+    apart = lint_tree(GAN.format(optimizers=(
+        "d_optimizer = torch.optim.Adam(D.parameters(), lr=2e-4)\n"
+        "g_optimizer = torch.optim.Adam(G.parameters(), lr=2e-4)")))
+    (run,) = apart.runs
+    assert run.models_stepped_apart(run.epoch_loops[0]) == ["D", "G"]
+    assert codes(apart) == []
+    assert any("steps `D` and `G` with optimizers of their own" in n for n in run.notes)
+    together = lint_tree(GAN.format(optimizers=(
+        "d_optimizer = g_optimizer = torch.optim.Adam(\n"
+        "    list(D.parameters()) + list(G.parameters()), lr=2e-4)")))
+    assert [c for c, *_ in codes(together)] == ["CNN202", "CNN203", "CNN209", "CNN212"]

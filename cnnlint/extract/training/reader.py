@@ -780,7 +780,8 @@ class TrainingInterp(ConfigInterp):
         if self.accumulating > 0:
             flags.add("accumulating")
         rec.mark_training()
-        rec.event(ir.STEP, loc, what=optimizer.name, flags=frozenset(flags))
+        rec.event(ir.STEP, loc, what=optimizer.name, flags=frozenset(flags),
+                  model=rec.model_names(self, weights))
         if rec.first_step is None and loc is not None:
             rec.first_step = (loc, f.owner)
 

@@ -236,6 +236,15 @@ class Recorder:
             out.append(self._describe(interp, model))
         return out
 
+    def model_names(self, interp: TrainingInterp, weights: list[Any]) -> str:
+        """The models whose weights these are, by name (`netD`, `netG`), for a step event."""
+        names = set()
+        for value in weights:
+            tracked = self.models.get(id(self._root(interp, value)))
+            if tracked is not None:
+                names.add(tracked[1])
+        return ", ".join(sorted(names))
+
     def _root(self, interp: TrainingInterp, value: Any) -> Any:
         if id(value) in self.models:
             return value
@@ -290,6 +299,13 @@ class Recorder:
             blockers = list(dict.fromkeys(
                 f"`{e.what}`" + (f" ({e.loc.path}:{e.loc.line})" if e.loc else "")
                 for e in events if e.kind == ir.UNRESOLVED and loop.id in e.loops))
+            apart = ir.models_stepped_apart(events, loop.id)
+            if len(apart) > 1:
+                notes.append(f"{loop.loc.path}:{loop.loc.line}: the training loop steps "
+                             f"{' and '.join(f'`{m}`' for m in apart)} with optimizers of "
+                             "their own (adversarial or joint training): rules about "
+                             "validation, early stopping, schedules and augmentation stay "
+                             "silent")
             if blockers:
                 calls = ", ".join(blockers[:4])
                 more = f" and {len(blockers) - 4} more" if len(blockers) > 4 else ""
