@@ -5,7 +5,7 @@ from typing import Iterable
 import libcst as cst
 
 from cnnlint import catalogue
-from cnnlint.findings import Finding
+from cnnlint.findings import Finding, Loc
 from cnnlint.fix import Edit, Fix, FixContext, SourceFile, append_keyword, enclosing, is_name, \
     keyword, last_name, plain_args, positional
 from cnnlint.ir import Model, Network, Node, ProjectFacts
@@ -61,15 +61,22 @@ class ConvBiasBeforeBatchNorm(Rule):
 
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         network = model.network
+        # One finding per call that builds them: a call in a loop or a helper builds many
+        # (`make_features` builds every conv of a VGG), and the fix to it fixes them all.
+        by_call: dict[Loc, list[tuple[Node, Node]]] = {}
         for node in network.nodes:
             if node.functional or node.loc is None:
                 continue
             norm = _cancelling_norm(node, network)
             if norm is not None:
-                yield self.finding(
-                    f"`{node.kind}` bias is redundant before `{norm.kind}` "
-                    f"(`{node.name}` feeds `{norm.name}`)",
-                    node.loc, symbol=node.owner or model.name)
+                by_call.setdefault(node.loc, []).append((node, norm))
+        for loc, pairs in by_call.items():
+            node, norm = pairs[0]
+            more = f"; this call builds {len(pairs)} such layers" if len(pairs) > 1 else ""
+            yield self.finding(
+                f"`{node.kind}` bias is redundant before `{norm.kind}` "
+                f"(`{node.name}` feeds `{norm.name}`{more})",
+                loc, symbol=node.owner or model.name)
 
     def autofix(self, finding: Finding, context: FixContext) -> Fix | None:
         found = context.call_at(finding)

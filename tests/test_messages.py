@@ -27,3 +27,14 @@ def test_relu6_networks_are_not_called_plain_relu(lint_tree: Callable[..., Resul
                                          "nn.ReLU6() if _ % 2 else nn.ReLU())"),
                            select=["CNN105"]).findings
     assert "plain ReLU or ReLU6" in finding.message
+
+
+def test_a_call_that_builds_many_layers_says_how_many(
+        lint_tree: Callable[..., Result]) -> None:
+    """One call in a loop builds every conv: its one finding says so (the fix to the call
+    fixes them all), not only the first pair."""
+    source = RELU6.replace("nn.Sequential(nn.Conv2d(8, 8, 3), nn.ReLU6(inplace=True))",
+                           "nn.Sequential(nn.Conv2d(8, 8, 3), nn.BatchNorm2d(8))")
+    (finding,) = lint_tree(source, select=["CNN101"]).findings
+    assert finding.message == ("`Conv2d` bias is redundant before `BatchNorm2d` (`body.0.0` "
+                               "feeds `body.0.1`; this call builds 6 such layers)")
