@@ -27,6 +27,23 @@ from cnnlint import ir
 MAX_NODES = 20_000
 
 
+def weighted_layers(network: ir.Network) -> list[ir.Node]:
+    """The weighted layers, each once: a module applied at several places (one conv run three
+    times by a recurrent block) is one layer, with one set of weights. Each functional call
+    counts on its own (which weights it is given is not read)."""
+    seen: set[str] = set()
+    found = []
+    for node in network.nodes:
+        if not node.weighted:
+            continue
+        if not node.functional and node.name:
+            if node.name in seen:
+                continue
+            seen.add(node.name)
+        found.append(node)
+    return found
+
+
 def ancestors(network: ir.Network) -> list[int]:
     """For each node, a bitmask of every node upstream of it (itself excluded)."""
     found = network.cache.get("ancestors")

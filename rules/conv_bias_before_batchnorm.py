@@ -72,7 +72,8 @@ class ConvBiasBeforeBatchNorm(Rule):
                 by_call.setdefault(node.loc, []).append((node, norm))
         for loc, pairs in by_call.items():
             node, norm = pairs[0]
-            more = f"; this call builds {len(pairs)} such layers" if len(pairs) > 1 else ""
+            built = len({node.name for node, _ in pairs})  # a layer applied twice is one
+            more = f"; this call builds {built} such layers" if built > 1 else ""
             yield self.finding(
                 f"`{node.kind}` bias is redundant before `{norm.kind}` "
                 f"(`{node.name}` feeds `{norm.name}`{more})",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
+from cnnlint.graph import weighted_layers
 from cnnlint.ir import Model, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -62,7 +63,7 @@ class DeepStackWithoutRegularization(Rule):
         network = model.network
         if not network.complete:
             return
-        weighted = [n for n in network if n.weighted]
+        weighted = weighted_layers(network)  # capacity: a module applied twice is one
         if len(weighted) < self.options.min_layers:
             return
         if any(n.family == "dropout" and n.arg("p") != 0 for n in network):

@@ -38,3 +38,41 @@ def test_a_call_that_builds_many_layers_says_how_many(
     (finding,) = lint_tree(source, select=["CNN101"]).findings
     assert finding.message == ("`Conv2d` bias is redundant before `BatchNorm2d` (`body.0.0` "
                                "feeds `body.0.1`; this call builds 6 such layers)")
+
+
+RECURRENT = """
+import torch.nn as nn
+
+class Recurrent(nn.Module):
+    def __init__(self, ch, t=3):
+        super().__init__()
+        self.t = t
+        self.conv = nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), nn.BatchNorm2d(ch), nn.ReLU())
+
+    def forward(self, x):
+        y = self.conv(x)
+        for _ in range(self.t):
+            y = self.conv(x + y)
+        return y
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = Recurrent(8)
+        self.b = Recurrent(8)
+        self.head = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x):
+        return self.head(self.b(self.a(x)))
+"""
+
+
+def test_a_layer_applied_several_times_is_one_layer(lint_tree: Callable[..., Result]) -> None:
+    """A recurrent block runs one conv four times: three layers with weights (not nine) give
+    no deep-stack-without-regularization finding, and the conv call builds two layers."""
+    result = lint_tree(RECURRENT, select=["CNN101", "CNN107"])
+    (finding,) = result.findings
+    assert finding.code == "CNN101" and finding.message.endswith(
+        "(`a.conv.0` feeds `a.conv.1`; this call builds 2 such layers)")
+    (model,) = [m for m in result.models if m.name == "Net"]
+    assert sum(n.weighted for n in model.network) == 9  # every application is in the graph

@@ -886,3 +886,70 @@ def test_a_gan_is_not_judged_as_a_classifier(lint_tree: Lint) -> None:
         "d_optimizer = g_optimizer = torch.optim.Adam(\n"
         "    list(D.parameters()) + list(G.parameters()), lr=2e-4)")))
     assert [c for c, *_ in codes(together)] == ["CNN202", "CNN203", "CNN209", "CNN212"]
+
+
+PICKED = """
+import argparse
+import torch
+from nets import OtherNet, SmallNet
+
+
+class Runner:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        {copy}
+
+    def build(self):
+        {local}
+        if {test} == "small":
+            self.net = SmallNet()
+        elif {test} == "other":
+            self.net = OtherNet()
+        self.opt = torch.optim.Adam(self.net.parameters(), 1e-3)
+
+    def fit(self, loader):
+        self.build()
+        for epoch in range(3):
+            for x, y in loader:
+                self.opt.zero_grad()
+                torch.nn.functional.mse_loss(self.net(x), y).backward()
+                self.opt.step()
+
+
+p = argparse.ArgumentParser()
+p.add_argument("--arch", default="small")
+Runner(p.parse_args()).fit(loader)
+"""
+
+NETS = """
+import torch.nn as nn
+
+class SmallNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+class OtherNet(SmallNet):
+    pass
+"""
+
+
+def test_an_option_copied_to_an_attribute_or_a_name_still_picks_among_models(
+        lint_tree: Lint) -> None:
+    """`self.arch = args.arch` then `if self.arch == "small": ... elif ...`: the option picks
+    the model at run time, so every branch is the script's, not only the default's (as for
+    `if args.arch == ...` itself)."""
+    both = ["nets:OtherNet", "nets:SmallNet"]
+    for copy, local, test, expected in (
+            ("pass", "pass", "self.cfg.arch", both),
+            ("self.arch = cfg.arch", "pass", "self.arch", both),
+            ("pass", "arch = self.cfg.arch", "arch", both),
+            # A constant the script sets itself picks one model.
+            ('self.arch = "small"', "pass", "self.arch", ["nets:SmallNet"])):
+        result = lint_tree({"nets.py": NETS, "train.py": PICKED.format(
+            copy=copy, local=local, test=test)})
+        (run,) = result.runs
+        assert sorted(key for m in run.models for key in m.keys) == expected, (copy, local)

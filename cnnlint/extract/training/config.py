@@ -32,6 +32,9 @@ class ConfigInterp(Interp):
         # Origins of the arguments of the call being made, for the callee's parameters.
         self.passing: tuple[list[str], dict[str, str]] | None = None
         self.tracking_origins = False  # only training passes need them (model reading: off)
+        # Where attributes set in training code came from (`self.arch = args.arch`), by
+        # (id of the object, attribute): the origins of local names are kept by the frame.
+        self.attr_origins: dict[tuple[int, str], str] = {}
 
     # --- origins ---------------------------------------------------------------------------
 
@@ -104,6 +107,15 @@ class ConfigInterp(Interp):
                 and len(target[1]) == len(expr[1]):
             for part, source in zip(target[1], expr[1]):  # `a, b = cfg.a, cfg.b`
                 self.remember_origin(part, source, UNKNOWN, f)
+            return
+        if target[0] == "attr" and plain_path(target[1]):
+            holder = self.eval(target[1], f)
+            if isinstance(holder, v.Instance):
+                origin = self.origin(expr, f)
+                if origin.startswith("argparse default of"):
+                    self.attr_origins[(id(holder), target[2])] = origin
+                else:
+                    self.attr_origins.pop((id(holder), target[2]), None)
             return
         if target[0] != "name":
             return

@@ -107,6 +107,7 @@ class TrainingInterp(ConfigInterp):
         self.params_of = []
         self.conditions = []
         self.batches = {}
+        self.attr_origins = {}  # by object id: none may outlive the pass
         return self.recorder
 
     def file_bases(self) -> list[str]:
@@ -118,6 +119,7 @@ class TrainingInterp(ConfigInterp):
 
     def end_pass(self) -> None:
         self.undo_config_writes()
+        self.attr_origins = {}
         self.recorder = None
         self.tracking_origins = False
         self._refine(False)
@@ -244,13 +246,23 @@ class TrainingInterp(ConfigInterp):
 
     def _picks_by_option(self, test: tuple[Any, ...], f: Frame) -> bool:
         """`if args.net_type == "resnet":`: a command-line option picks the code; the
-        default's choice is not the only one the script makes."""
+        default's choice is not the only one the script makes. Also through a copy of the
+        option (`arch = args.arch`, `self.arch = args.arch`)."""
         if test[0] != "compare" or len(test[2]) != 1 or test[2][0][0] not in (
-                "==", "!=", "in", "not in") or test[1][0] != "attr" or not plain_path(test[1][1]):
+                "==", "!=", "in", "not in"):
             return False
-        base = self.eval(test[1][1], f)
+        read = test[1]
+        if read[0] == "name":
+            return f.origins.get(read[1], "").startswith("argparse default of") \
+                and type(self.eval(read, f)) is str
+        if read[0] != "attr" or not plain_path(read[1]):
+            return False
+        base = self.eval(read[1], f)
+        if isinstance(base, v.Instance):
+            return (id(base), read[2]) in self.attr_origins \
+                and type(base.attrs.get(read[2])) is str
         return isinstance(base, TrainObj) and base.kind == "namespace" \
-            and base.name == "argparse" and type(base.fields["values"].get(test[1][2])) is str
+            and base.name == "argparse" and type(base.fields["values"].get(read[2])) is str
 
     def _toggle(self, test: tuple[Any, ...], f: Frame) -> bool:
         """A test of a command-line option left off by default (`if args.output_dir:`,
