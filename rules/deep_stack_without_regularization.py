@@ -17,7 +17,8 @@ class DeepStackWithoutRegularization(Rule):
     """A deep network with no dropout anywhere and no weight decay in its training.
 
     ## What it flags
-    A network with `min-layers` (default 8) or more weighted layers, no dropout layer or
+    A network with `min-layers` (default 8) or more weighted layers (a layer applied at
+    several places, as in a recurrent block, is one), no dropout layer or
     `F.dropout` call anywhere, and no weight decay in the project's training code for it
     (`weight_decay` of the optimizers that train it, or a model it is part of; AdamW's
     default 0.01 included). The runs that train it are those whose optimizer holds its
