@@ -72,8 +72,10 @@ class ConvBiasBeforeBatchNorm(Rule):
                 by_call.setdefault(node.loc, []).append((node, norm))
         for loc, pairs in by_call.items():
             node, norm = pairs[0]
-            built = len({node.name for node, _ in pairs})  # a layer applied twice is one
-            more = f"; this call builds {built} such layers" if built > 1 else ""
+            # How many is not said: a helper's call builds more layers in a larger model
+            # than in this one, and a layer applied twice is one.
+            several = len({node.name for node, _ in pairs}) > 1
+            more = ", and so do other layers this call builds" if several else ""
             yield self.finding(
                 f"`{node.kind}` bias is redundant before `{norm.kind}` "
                 f"(`{node.name}` feeds `{norm.name}`{more})",

@@ -32,12 +32,13 @@ def test_relu6_networks_are_not_called_plain_relu(lint_tree: Callable[..., Resul
 def test_a_call_that_builds_many_layers_says_how_many(
         lint_tree: Callable[..., Result]) -> None:
     """One call in a loop builds every conv: its one finding says so (the fix to the call
-    fixes them all), not only the first pair."""
+    fixes them all), not only the first pair; not how many, which differs between the
+    models that share a helper."""
     source = RELU6.replace("nn.Sequential(nn.Conv2d(8, 8, 3), nn.ReLU6(inplace=True))",
                            "nn.Sequential(nn.Conv2d(8, 8, 3), nn.BatchNorm2d(8))")
     (finding,) = lint_tree(source, select=["CNN101"]).findings
     assert finding.message == ("`Conv2d` bias is redundant before `BatchNorm2d` (`body.0.0` "
-                               "feeds `body.0.1`; this call builds 6 such layers)")
+                               "feeds `body.0.1`, and so do other layers this call builds)")
 
 
 RECURRENT = """
@@ -69,10 +70,14 @@ class Net(nn.Module):
 
 def test_a_layer_applied_several_times_is_one_layer(lint_tree: Callable[..., Result]) -> None:
     """A recurrent block runs one conv four times: three layers with weights (not nine) give
-    no deep-stack-without-regularization finding, and the conv call builds two layers."""
+    no deep-stack-without-regularization finding; one block's conv is one layer."""
     result = lint_tree(RECURRENT, select=["CNN101", "CNN107"])
     (finding,) = result.findings
     assert finding.code == "CNN101" and finding.message.endswith(
-        "(`a.conv.0` feeds `a.conv.1`; this call builds 2 such layers)")
+        "(`a.conv.0` feeds `a.conv.1`, and so do other layers this call builds)")
+    alone = lint_tree(RECURRENT.replace("self.b = Recurrent(8)", "self.b = nn.Identity()"),
+                      select=["CNN101"]).findings
+    assert [f.message for f in alone] == [  # the one conv, applied four times
+        "`Conv2d` bias is redundant before `BatchNorm2d` (`a.conv.0` feeds `a.conv.1`)"]
     (model,) = [m for m in result.models if m.name == "Net"]
     assert sum(n.weighted for n in model.network) == 9  # every application is in the graph
