@@ -145,6 +145,25 @@ def test_add_module_names_computed_from_a_class_or_not_known() -> None:
     assert unnamed.unresolved == ["a submodule is added under a name that is not known"]
 
 
+def test_a_layer_applied_to_an_unknown_value_marks_the_model_partly_read() -> None:
+    """`forward(self, *features)` reads `features[-2]`, which the reader does not know: the
+    conv applied to it is missing from the graph, so the model is only partly read (its
+    missing dropout or depth is not judged from what is left)."""
+    model = models_of("""
+        import torch.nn as nn
+
+        class Decoder(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.low = nn.Conv2d(8, 8, 3)
+                self.high = nn.Conv2d(8, 8, 3)
+
+            def forward(self, *features):
+                return self.high(features[-1]) + self.low(features[-2])
+    """)["Decoder"]
+    assert "a layer is applied to a value that is not known" in model.network.unresolved
+
+
 def test_module_list_and_module_dict_iterated_in_forward() -> None:
     model = models_of("""
         import torch.nn as nn

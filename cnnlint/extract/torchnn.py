@@ -205,6 +205,9 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
     if isinstance(module, v.LayerSpec):
         inputs = tensors_in(args)
         if not inputs:
+            # The layer runs, on something the reader lost track of: the graph lacks it,
+            # so rules about the whole network must not judge what is left.
+            interp.note("a layer is applied to a value that is not known")
             return UNKNOWN
         return interp.add_node(module.kind, inputs, name=interp.paths.get(id(module), ""),
                              owner=module.scope, args=module.args, loc=module.loc)
