@@ -1,7 +1,8 @@
 """The on-disk cache: per-file facts, and whole-run results.
 
 *File facts* (the lowered code and its spans) depend only on the file's bytes and on
-cnnlint's version, not on any setting, so they are keyed by a hash of exactly those. A
+cnnlint's own code (its version, and a stamp of its files: `code_stamp`), not on any
+setting, so they are keyed by a hash of exactly those. A
 renamed or copied file hits the same entry.
 
 *Run results* (findings and errors after suppressions) depend on every file of the run
@@ -48,11 +49,52 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
+def stamp_of(folders: list[str]) -> str:
+    """A digest of the Python files under `folders`: their paths, sizes and modification
+    times (a stat each, no reading)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for base in folders:
+        for folder, dirs, files in os.walk(base):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    try:
+                        info = os.stat(path)
+                    except OSError:
+                        continue
+                    digest.update(f"{os.path.relpath(path, base)}:{info.st_size}:"
+                                  f"{info.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+_STAMP: str | None = None
+
+
+def code_stamp() -> str:
+    """cnnlint's own installed code (the engine, the rules, the probes). Every cache key holds
+    it: an entry made by other code under the same version number (an install from git, a
+    pre-commit `rev` update, an edited checkout) is not reused."""
+    global _STAMP
+    if _STAMP is None:
+        import importlib.util
+
+        folders: list[str] = []
+        for package in ("cnnlint", "cnnlint.rules", "cnnlint.probes"):
+            spec = importlib.util.find_spec(package)
+            if spec is not None and spec.submodule_search_locations:
+                folders.extend(spec.submodule_search_locations)
+        _STAMP = stamp_of(sorted(set(folders)))
+    return _STAMP
+
+
 def content_key(data: bytes) -> str:
     import hashlib  # a run without the cache never needs it (start-up time)
 
     digest = hashlib.sha256()
-    digest.update(f"cnnlint {__version__} facts {FORMAT}\0".encode())
+    digest.update(f"cnnlint {__version__} {code_stamp()} facts {FORMAT}\0".encode())
     digest.update(data)
     return digest.hexdigest()
 

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from cnnlint import __version__, ir, suppress
 from cnnlint.architectures import one_per_architecture, standalone
-from cnnlint.cache import Cache, content_key, quick_key
+from cnnlint.cache import Cache, code_stamp, content_key, quick_key
 from cnnlint.config import Settings
 from cnnlint.extract.models import build_interp, extract_models, model_files
 from cnnlint.extract.training import extract_runs
@@ -388,7 +388,7 @@ def _run_key(keys: list[tuple[str, str]], settings: Settings,
     import hashlib
 
     digest = hashlib.sha256()
-    parts = [f"cnnlint {__version__}", os.path.abspath(os.getcwd()), repr(root),
+    parts = [f"cnnlint {__version__} {code_stamp()}", os.path.abspath(os.getcwd()), repr(root),
              repr(sorted(reported)), repr(sorted(keys)), repr(settings.enabled),
              repr(sorted((c, repr(o)) for c, o in settings.options.items())),
              repr(settings.per_file_ignores), settings.root,

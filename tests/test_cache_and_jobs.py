@@ -181,3 +181,26 @@ def test_a_sequential_run_locates_findings_without_parsing_again(
     monkeypatch.setattr(engine, "KEEP_TREES_BYTES", 0)
     assert _json(args)["findings"] == kept["findings"]
     assert len(parses) == count
+
+
+def test_cache_keys_hold_cnnlint_own_code(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache entry made by other cnnlint code under the same version number (an install
+    from git, a pre-commit `rev` update, an edited checkout) is not reused: every key holds
+    a stamp of cnnlint's own files, which changes with any of them."""
+    from cnnlint import cache
+
+    (tmp_path / "pkg" / "__pycache__").mkdir(parents=True)
+    source = tmp_path / "pkg" / "rule.py"
+    source.write_text("x = 1\n")
+    (tmp_path / "pkg" / "notes.txt").write_text("not code\n")
+    before = cache.stamp_of([str(tmp_path / "pkg")])
+    (tmp_path / "pkg" / "__pycache__" / "rule.py").write_text("compiled\n")
+    (tmp_path / "pkg" / "notes.txt").write_text("still not code\n")
+    assert cache.stamp_of([str(tmp_path / "pkg")]) == before
+    source.write_text("x = 22\n")
+    assert cache.stamp_of([str(tmp_path / "pkg")]) != before
+    assert cache.code_stamp() == cache.code_stamp()  # computed once per process
+    key = cache.content_key(b"import torch\n")
+    monkeypatch.setattr(cache, "_STAMP", "other code")
+    assert cache.content_key(b"import torch\n") != key
