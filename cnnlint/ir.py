@@ -405,10 +405,14 @@ class TrainingRun:
         generator and discriminator are two."""
         return models_stepped_apart(self.events, loop if isinstance(loop, int) else loop.id)
 
+    def steps_models_apart(self, loop: Loop | int) -> bool:
+        """Whether `loop` updates two or more models with steps of their own optimizers
+        (adversarial or joint training)."""
+        return len(self.models_stepped_apart(loop)) > 1
+
     def trains_models_apart(self) -> bool:
-        """Whether some loop of the run updates two or more models with steps of their own
-        optimizers (adversarial or joint training)."""
-        return any(len(self.models_stepped_apart(loop)) > 1 for loop in self.loops)
+        """Whether some loop of the run steps models apart (see `steps_models_apart`)."""
+        return any(self.steps_models_apart(loop) for loop in self.loops)
 
     def blockers(self, loop: Loop | int) -> list[Event]:
         """Calls inside `loop` the reader could not follow: what they do is not known, so

@@ -59,7 +59,7 @@ class ConstantLearningRate(Rule):
                 continue
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 # A GAN's two models train at constant rates by design (DCGAN, WGAN).
-                if run.judgeable(loop) and len(run.models_stepped_apart(loop)) < 2:
+                if run.judgeable(loop) and not run.steps_models_apart(loop):
                     yield self.finding(f"trains {epochs.value} epochs{epochs.source()} at a "
                                        "constant learning rate", loc, symbol=loop.symbol)
 

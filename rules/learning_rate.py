@@ -24,8 +24,10 @@ for x in batches:
 """
 
 
-def _example(optimizer: str) -> str:
-    return _SCRIPT.format(optimizer=optimizer)
+def _example(optimizer: str, scheduler: str = "") -> str:
+    """The training loop with `optimizer` (and a `scheduler` variable stepped after it)."""
+    script = _SCRIPT.format(optimizer=optimizer)
+    return script + f"    {scheduler}.step()\n" if scheduler else script
 
 
 class LowOptions(RuleOptions):
@@ -114,16 +116,16 @@ class LearningRateTooLow(Rule):
                  "    def get_lr(self):\n"
                  "        return [lr * 1.2 ** self.last_epoch for lr in self.base_lrs]\n\n"
                  "opt = torch.optim.SGD(model.parameters(), lr=1e-7)\n"
-                 "ramp = Ramp(opt)").replace("    opt.step()", "    opt.step()\n    ramp.step()"),
+                 "ramp = Ramp(opt)", scheduler="ramp"),
         _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)\n"
-                 "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100)"
-                 ).replace("    opt.step()", "    opt.step()\n    sched.step()"),
+                 "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100)",
+                 scheduler="sched"),
     ]
     invalid = [
         _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)  # flagged"),
         _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6)  # flagged\n"
-                 "sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)"
-                 ).replace("    opt.step()", "    opt.step()\n    sched.step()"),
+                 "sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)",
+                 scheduler="sched"),
         _example("LR = 1e-8\nopt = torch.optim.AdamW(model.parameters(), LR)  # flagged"),
         _example("import argparse\np = argparse.ArgumentParser()\n"
                  "p.add_argument('--lr', type=float, default='5e-7')\nargs = p.parse_args()\n"
@@ -173,8 +175,8 @@ class LearningRateTooHigh(Rule):
 
     valid = [
         _example("opt = torch.optim.Adam(model.parameters(), lr=1.0)\n"
-                 "sched = torch.optim.lr_scheduler.CyclicLR(opt, base_lr=1e-4, max_lr=1e-3)"
-                 ).replace("    opt.step()", "    opt.step()\n    sched.step()"),
+                 "sched = torch.optim.lr_scheduler.CyclicLR(opt, base_lr=1e-4, max_lr=1e-3)",
+                 scheduler="sched"),
         _example("opt = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)"),
         _example("opt = torch.optim.Adam(model.parameters(), lr=1e-3)"),
         _example("opt = torch.optim.Adadelta(model.parameters(), lr=1.0)"),

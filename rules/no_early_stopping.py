@@ -68,7 +68,7 @@ class NoEarlyStopping(Rule):
         for run in project.runs:
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 if run.events_in(loop, EARLY_STOP, BEST_CHECKPOINT) or not run.judgeable(loop) \
-                        or len(run.models_stepped_apart(loop)) > 1:
+                        or run.steps_models_apart(loop):
                     continue  # a GAN's models have no validation metric to stop on
                 yield self.finding(
                     f"trains {epochs.value} epochs{epochs.source()} with no early stopping and "

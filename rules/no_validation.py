@@ -64,7 +64,7 @@ class NoValidation(Rule):
         for run in project.runs:
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 if any(evaluates(e) for e in run.events_in(loop, FORWARD)) \
-                        or len(run.models_stepped_apart(loop)) > 1:
+                        or run.steps_models_apart(loop):
                     continue  # evaluated; or a GAN's models, with no held-out score
                 if run.judgeable(loop):
                     yield self.finding(
