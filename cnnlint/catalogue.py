@@ -199,7 +199,40 @@ FUNCTIONAL: dict[str, str] = {
     "torch.nn.functional.upsample": "Upsample",
     "torch.nn.functional.pixel_shuffle": "PixelShuffle",
 }
-FAMILY_OF.update({"BatchNorm": "batchnorm", "InstanceNorm": "instancenorm"})
+FAMILY_OF.update({"BatchNorm": "batchnorm", "InstanceNorm": "instancenorm",
+                  "permute": "reshape"})
+
+# Tensor methods (and `torch.` functions of the same names) that reorder axes. One that may
+# move the channel axis (dimension 1) is a node of its own in the IR: a norm layer after
+# `x.permute(0, 2, 3, 1)` normalises another axis, so the layer before it no longer feeds
+# a norm over its channels. Reorders that keep dimension 1 in place stay invisible.
+AXIS_MOVES = frozenset({"permute", "transpose", "swapaxes", "swapdims", "movedim", "moveaxis",
+                        "t"})
+
+
+def moves_channel_axis(name: str, dims: list[object]) -> bool:
+    """Whether `tensor.<name>(*dims)` may move dimension 1. `dims` are the arguments after
+    the tensor; any that is not a known int counts as a move."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = list(dims[0])
+    if not all(type(d) is int for d in dims):
+        return True
+    ints: list[int] = dims  # type: ignore[assignment]
+    if name == "permute":
+        # The order has one entry per dimension, so a negative entry is known too.
+        return len(ints) < 2 or ints[1] % len(ints) != 1
+    if len(ints) != 2:
+        return True
+    first, second = ints
+    if name in ("transpose", "swapaxes", "swapdims"):
+        # Without the tensor's rank a negative dimension may be 1.
+        return first != second and (first < 0 or second < 0 or 1 in (first, second))
+    if name in ("movedim", "moveaxis"):
+        # Every axis between the two shifts by one place.
+        return first != second and (first < 0 or second < 0
+                                    or min(first, second) <= 1 <= max(first, second))
+    return True  # `t()`: a 2-d tensor's second axis is its channels
+
 
 # Tensor methods that apply a layer kind (`x.relu()`), and those that only reshape or move
 # data without changing what a rule sees (`x.view(n, -1)`).

@@ -22,6 +22,7 @@ CAT = "cat"  # concatenation along a dimension (`torch.cat`)
 MUL = "mul"  # gating and attention products (squeeze-excitation)
 MERGE = "merge"  # the value of a variable after an `if` whose outcome is unknown
 UNKNOWN = "unknown"  # a call the reader could not resolve
+PERMUTE = "permute"  # an axis reorder that may move the channel axis (`x.permute(0, 2, 3, 1)`)
 
 
 class _computed_once:

@@ -171,6 +171,21 @@ class Net(nn.Module):
     def forward(self, x):
         return self.features(x)
 """,
+        # Channels moved last: the norm's "channel" axis is the height, not the conv's
+        # channels, so the per-channel bias is not cancelled.
+        """
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self, dim=32):
+        super().__init__()
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.InstanceNorm2d(dim)
+
+    def forward(self, x):
+        x = self.dwconv(x).permute(0, 2, 3, 1)
+        return self.norm(x)
+""",
     ]
     invalid = [
         """
@@ -228,6 +243,20 @@ class Net(torch.nn.Module):
         x = self.conv1(x)
         x = self.bn1(x)
         return torch.relu(x)
+""",
+        # Swapping the two spatial axes leaves the channels where the norm expects them.
+        """
+import torch
+from torch import nn
+
+class Rotated(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)  # flagged
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(torch.transpose(self.conv(x), 2, 3))
 """,
     ]
 

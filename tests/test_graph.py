@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cnnlint import graph, ir
+import pytest
+
+from cnnlint import catalogue, graph, ir
 
 
 def _network(*nodes: tuple[str, tuple[int, ...]]) -> ir.Network:
@@ -72,3 +74,14 @@ def test_node_families_are_read_once_and_kept() -> None:
 def test_consumers_are_listed_by_node_id() -> None:
     network = _network((ir.INPUT, ()), ("Conv2d", (0,)), ("ReLU", (1,)), (ir.ADD, (1, 2)))
     assert network.consumers() == [[1], [2, 3], [3], []]
+
+
+@pytest.mark.parametrize(("name", "dims", "moves"), [
+    ("permute", [0, 2, 3, 1], True), ("permute", [(0, 2, 3, 1)], True),
+    ("permute", [0, 1, 3, 2], False), ("permute", [0, -3, 3, 2], False),
+    ("transpose", [2, 3], False), ("transpose", [1, 2], True), ("transpose", [-1, -2], True),
+    ("swapaxes", [3, 2], False), ("movedim", [2, 3], False), ("movedim", [0, 2], True),
+    ("movedim", [1, 1], False), ("t", [], True), ("transpose", ["dim"], True),
+])
+def test_which_axis_reorders_move_the_channels(name: str, dims: list, moves: bool) -> None:
+    assert catalogue.moves_channel_axis(name, dims) is moves

@@ -332,3 +332,42 @@ def test_trace_timeout_is_a_setting(in_tmp: Path) -> None:
     (in_tmp / "pyproject.toml").write_text("[tool.cnnlint]\ntrace-timeout = -1\n")
     code, out, err = run(["--trace", "slow.py"])
     assert code == 2 and "`trace-timeout` must be a positive number of seconds" in err
+
+
+def test_a_permute_that_moves_the_channels_stands_between_conv_and_norm(in_tmp: Path) -> None:
+    # Static reading, torch.fx and the forward-pass recording (a data-dependent `if` stops
+    # symbolic tracing) agree: after `permute(0, 2, 3, 1)` the norm normalises the height
+    # axis, so the conv's bias is not cancelled; swapping the spatial axes keeps it so.
+    (in_tmp / "layouts.py").write_text(
+        "import torch\nimport torch.nn as nn\n\n\n"
+        "class ChannelsLast(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(8, 8, 3, padding=1)\n"
+        "        self.norm = nn.InstanceNorm2d(8)\n\n"
+        "    def forward(self, x):\n"
+        "        y = self.conv(x)\n"
+        "        if y.mean() > 0:\n"
+        "            y = y * 1.0\n"
+        "        return self.norm(y.permute(0, 2, 3, 1))\n\n\n"
+        "class Swapped(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(8, 8, 3, padding=1)\n"
+        "        self.norm = nn.BatchNorm2d(8)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.norm(torch.transpose(self.conv(x), 2, 3))\n\n\n"
+        "class Moved(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.conv = nn.Conv2d(8, 8, 3, padding=1)\n"
+        "        self.norm = nn.BatchNorm2d(8)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.norm(self.conv(x).transpose(1, 2))\n")
+    for flags in ([], ["--trace", "--input-shape", "8,8,8"]):
+        _, document, err = _lint(*flags, "--select", "CNN101", "layouts.py")
+        assert document["errors"] == [], err
+        assert {f["symbol"] for f in document["findings"]} == {"Swapped"}, flags
+    _, document, _ = _lint("--trace", "--input-shape", "8,8,8", "--verbose", "layouts.py")
+    how = " ".join(document["notes"])
+    assert "ChannelsLast" in how and "forward" in how

@@ -147,6 +147,10 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
             return tensors[0] if tensors else UNKNOWN
         return interp.add_node(catalogue.COMBINE_FUNCTIONS[qualname], tensors,
                              name=qualname, loc=loc)
+    if qualname.startswith("torch.") and qualname[6:] in catalogue.AXIS_MOVES \
+            and args.pos and isinstance(args.pos[0], v.Tensor):
+        return _axis_move(interp, args.pos[0], qualname[6:],
+                          [*args.pos[1:], *args.kw.values()], f, loc)
     if qualname in catalogue.PASSTHROUGH_FUNCTIONS:
         tensors = tensors_in(args)
         return tensors[0] if tensors else UNKNOWN
@@ -195,6 +199,7 @@ def knows(qualname: str) -> bool:
     return bool(container_kind(qualname) or layer_kind(qualname)
                 or qualname in catalogue.FUNCTIONAL or qualname in catalogue.COMBINE_FUNCTIONS
                 or qualname in catalogue.PASSTHROUGH_FUNCTIONS
+                or qualname.startswith("torch.") and qualname[6:] in catalogue.AXIS_MOVES
                 or qualname.startswith("torch.nn.init.")
                 or qualname in ("collections.OrderedDict", "typing.OrderedDict",
                                 "inspect.isfunction", "inspect.isclass"))
@@ -385,6 +390,8 @@ def _parameters(interp: Interp, module: Any, prefix: str = "", depth: int = 0
 
 def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
                    loc: Loc | None) -> Any:
+    if name in catalogue.AXIS_MOVES:
+        return _axis_move(interp, t, name, [*args.pos, *args.kw.values()], f, loc)
     if name in catalogue.TENSOR_METHOD_KIND:
         return interp.add_node(catalogue.TENSOR_METHOD_KIND[name], (t,), name=f".{name}()",
                              owner=f.owner, loc=loc, functional=True)
@@ -401,6 +408,15 @@ def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
     if name in ("size", "dim", "numel", "item", "tolist"):
         return UNKNOWN
     return t
+
+
+def _axis_move(interp: Interp, t: v.Tensor, name: str, dims: list[Any], f: Frame,
+               loc: Loc | None) -> Any:
+    """`x.permute(0, 2, 3, 1)`: a node when the channel axis may move, else `x` itself."""
+    if not catalogue.moves_channel_axis(name, dims):
+        return t
+    return interp.add_node(ir.PERMUTE, (t,), name=f".{name}()", owner=f.owner, loc=loc,
+                           functional=True)
 
 
 @dataclass(eq=False)

@@ -50,10 +50,10 @@ def build(model: Any, model_loc: Any, locs: dict[str, Any]) -> tuple[Any, ir.Net
         elif node.op in ("call_function", "call_method"):
             if node.op == "call_function":
                 qualname = ops.function_name(node.target)
-                action, kind = ops.classify_function(qualname)
+                action, kind = ops.classify_function(qualname, _rest(node))
                 name = ops.short_name(qualname)
             else:
-                action, kind = ops.classify_method(node.target)
+                action, kind = ops.classify_method(node.target, _rest(node))
                 name = f".{node.target}()"
             produced = builder.call(action, kind, inputs, name, ops.owner_of(stack, model_class))
             if produced is not None:
@@ -63,3 +63,8 @@ def build(model: Any, model_loc: Any, locs: dict[str, Any]) -> tuple[Any, ir.Net
         # get_attr (parameters, buffers, constants) is not data flowing from the input.
     return graph_module, builder.network
 
+
+def _rest(node: Any) -> list[Any]:
+    """A call's arguments after its first (the tensor): constants as they are, other graph
+    values as themselves (which counts as not known)."""
+    return [*node.args[1:], *node.kwargs.values()]

@@ -34,8 +34,11 @@ _DUNDER_METHODS = {
 }
 
 
-def classify_function(qualname: str) -> tuple[str, str]:
-    """(what it does, the kind) for a function by its qualified name (`torch.cat`)."""
+def classify_function(qualname: str, rest: Iterable[Any] = ()) -> tuple[str, str]:
+    """(what it does, the kind) for a function by its qualified name (`torch.cat`); `rest`
+    are its arguments after the tensor."""
+    if qualname.startswith("torch.") and qualname[6:] in catalogue.AXIS_MOVES:
+        return _axis_move(qualname[6:], rest)
     if qualname in catalogue.FUNCTIONAL:
         return LAYER, catalogue.FUNCTIONAL[qualname]
     if qualname in catalogue.COMBINE_FUNCTIONS:
@@ -48,15 +51,23 @@ def classify_function(qualname: str) -> tuple[str, str]:
     return FOLLOW, ""
 
 
-def classify_method(name: str) -> tuple[str, str]:
+def classify_method(name: str, rest: Iterable[Any] = ()) -> tuple[str, str]:
     """The same for a tensor method (`view`, `__add__`)."""
     name = _DUNDER_METHODS.get(name, name)
+    if name in catalogue.AXIS_MOVES:
+        return _axis_move(name, rest)
     if name in catalogue.TENSOR_METHOD_KIND:
         return LAYER, catalogue.TENSOR_METHOD_KIND[name]
     if name in catalogue.COMBINE_METHODS:
         return COMBINE, catalogue.COMBINE_METHODS[name]
     if name in _VALUE_METHODS:
         return VALUE, ""
+    return FOLLOW, ""
+
+
+def _axis_move(name: str, rest: Iterable[Any]) -> tuple[str, str]:
+    if catalogue.moves_channel_axis(name, list(rest)):
+        return LAYER, ir.PERMUTE
     return FOLLOW, ""
 
 
