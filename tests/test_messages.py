@@ -29,6 +29,32 @@ def test_relu6_networks_are_not_called_plain_relu(lint_tree: Callable[..., Resul
     assert "plain ReLU or ReLU6" in finding.message
 
 
+def test_activations_of_undecided_branches_are_not_counted_twice(
+        lint_tree: Callable[..., Result]) -> None:
+    """Both sides of an `if` the reader cannot decide are in the graph: six convs each
+    followed by one of two ReLUs run six activations, not twelve, so no count is given."""
+    source = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self, mode=None):
+        super().__init__()
+        self.mode = mode or "ab"[len(__name__) % 2:]
+        self.convs = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(6)])
+
+    def forward(self, x):
+        for conv in self.convs:
+            if self.mode.startswith("a"):
+                x = F.relu(conv(x))
+            else:
+                x = F.relu(conv(x)) + 1
+        return x
+"""
+    (finding,) = lint_tree(source, select=["CNN105"]).findings
+    assert finding.message == "all activations are plain ReLU (dying-ReLU risk)"
+
+
 def test_a_call_that_builds_many_layers_says_how_many(
         lint_tree: Callable[..., Result]) -> None:
     """One call in a loop builds every conv: its one finding says so (the fix to the call
