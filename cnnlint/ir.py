@@ -190,13 +190,16 @@ class ProjectFacts:
 
     def may_train_unseen(self, model: Model) -> bool:
         """Whether code the reader could not see through may train `model`: a library it is
-        handed to, a training script that does not parse, or a network a script may pick by
-        name whose insides were not read in full (it may hold this one)."""
+        handed to, a training script that does not parse, a script whose model may come from
+        a call the reader could not follow, or a network a script may pick by name whose
+        insides were not read in full (it may hold this one)."""
         if model.key in self.handed_off or self.unread_scripts or self._built_by_library(model):
             return True
         if model.parts & self.handed_off:
             return True  # built from a network handed off (a hub entry that wraps a factory)
         for run in self.runs:
+            if any(m.unresolved for m in run.models):
+                return True
             if any(not m.network.complete and not m.guessed
                    for m in self._built(run.choices)):
                 return True
@@ -304,6 +307,9 @@ class TrainedModel:
     # The blocks inside it, by class and by the factory that built them: they are trained
     # with it (`RetinaNet.fpn`, built by `FPN50()`).
     parts: tuple[str, ...] = ()
+    # Some candidate for it is a project call the reader could not follow: any project
+    # network may be the one trained.
+    unresolved: bool = False
 
     def describe(self) -> str:
         where = f" ({self.defined.path}:{self.defined.line})" if self.defined else ""

@@ -16,11 +16,14 @@ class Options(RuleOptions):
 
 
 def _layers(init: WeightInit, model: Model) -> list[str]:
-    """The conv/linear kinds an initialisation touches (all of the model's, when the code
-    initialises every module)."""
+    """The conv/linear kinds of the model an initialisation touches (all of them, when the
+    code initialises every module)."""
+    present = {n.kind for n in model.network if n.weighted and not n.functional}
     if init.layer_kinds:
-        return [k for k in init.layer_kinds if is_weighted(k)]
-    return sorted({n.kind for n in model.network if n.weighted and not n.functional})
+        # An init helper's `isinstance(m, nn.Linear)` branch says nothing of a model
+        # without Linear layers.
+        return [k for k in init.layer_kinds if is_weighted(k) and k in present]
+    return sorted(present)
 
 
 def _is_output_layer(init: WeightInit, model: Model) -> bool:
@@ -161,6 +164,32 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.theta(self.fc(x).relu())
+""",
+        # A shared init helper run on a Sequential: each branch applies to its own kind
+        # (the norm's weight set to 1, not the conv's), and its Linear branch to no layer
+        # of this model.
+        """
+import torch.nn as nn
+
+def initialise(net):
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight)
+        elif isinstance(m, nn.BatchNorm2d):
+            m.weight.data.fill_(1.0)
+        elif isinstance(m, nn.Linear):
+            m.weight.data.normal_(0.0, 1e-4)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.head = nn.Conv2d(8, 2, 1)
+        initialise(self.stem)
+        initialise(self)
+
+    def forward(self, x):
+        return self.head(self.stem(x))
 """,
     ]
     invalid = [

@@ -953,3 +953,112 @@ def test_an_option_copied_to_an_attribute_or_a_name_still_picks_among_models(
             copy=copy, local=local, test=test)})
         (run,) = result.runs
         assert sorted(key for m in run.models for key in m.keys) == expected, (copy, local)
+
+
+def test_getattr_on_a_module_by_a_name_not_known_picks_any_of_its_networks(
+        lint_tree: Lint) -> None:
+    """`getattr(models, cfg["arch"])` is `models.__dict__[cfg["arch"]]`: either network may
+    be the one trained (with weight decay), so neither is "without a training script"."""
+    deep = """
+import torch.nn as nn
+
+class {name}(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(12)])
+        self.head = nn.Linear(8, num_classes)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean((2, 3)))
+"""
+    script = """
+import json
+import torch
+import models
+
+cfg = json.load(open("config.json"))
+model = {pick}(10)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64)
+for x, y in loader:
+    optimizer.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    optimizer.step()
+"""
+    files = {"models/__init__.py": "from .wide import Wide\nfrom .tall import Tall\n",
+             "models/wide.py": deep.format(name="Wide"), "models/tall.py": deep.format(name="Tall")}
+    alone = lint_tree(files, select=["CNN107"])
+    assert len(alone.findings) == 2  # no script: weight decay not known for either
+    for pick in ('getattr(models, cfg["arch"])', 'models.__dict__[cfg["arch"]]'):
+        result = lint_tree({**files, "train.py": script.format(pick=pick)}, select=["CNN107"])
+        assert result.findings == [], pick
+        (run,) = result.runs
+        assert set(run.models[0].keys) == {"models.wide:Wide", "models.tall:Tall"}, pick
+
+
+def test_a_model_an_option_picks_that_fails_with_the_defaults_may_be_the_trained_one(
+        lint_tree: Lint) -> None:
+    """`--model deep` builds `generate(args.depth)`, which builds nothing for the default
+    of `--depth`: the reader cannot build it, so it cannot say that no script trains the
+    deep network (CNN107's "no training script found")."""
+    nets = """
+import torch.nn as nn
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(x)
+
+class Deep(nn.Module):
+    def __init__(self, depth):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Linear(8, 8) for _ in range(depth)])
+
+    def forward(self, x):
+        return self.body(x)
+
+def generate(depth):
+    if depth == 10:
+        model = Deep(10)
+    elif depth == 20:
+        model = Deep(20)
+    return model
+
+def deep10():
+    return generate(10)
+"""
+    script = """
+import argparse
+import torch
+import nets
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--model", default="small")
+parser.add_argument("--depth", default=18, type=int)
+args = parser.parse_args()
+if args.model == "small":
+    model = nets.Small()
+else:
+    model = nets.generate({depth})
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64)
+for x, y in loader:
+    optimizer.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    optimizer.step()
+"""
+    alone = lint_tree({"nets.py": nets}, select=["CNN107"])
+    assert [f.symbol for f in alone.findings] == ["Deep"]
+    result = lint_tree({"nets.py": nets, "train.py": script.format(depth="args.depth")},
+                       select=["CNN107"])
+    assert result.findings == []
+    (run,) = result.runs
+    assert run.models[0].unresolved and run.models[0].keys == ("nets:Small",)
+    assert any("another value of a command-line option" in n for n in run.notes)
+    # Built with a depth it accepts, the model is known.
+    known = lint_tree({"nets.py": nets, "train.py": script.format(depth="10")},
+                      select=["CNN107"])
+    assert not known.runs[0].models[0].unresolved

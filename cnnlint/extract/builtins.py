@@ -209,6 +209,12 @@ def _builtin_getattr(interp: Interp, args: Args) -> Any:
         if found is UNKNOWN and len(args.pos) == 3:
             return args.pos[2]
         return found
+    if len(args.pos) == 2 and isinstance(args.pos[0], v.ModuleVal):
+        # `getattr(models, cfg["arch"])`: a module's name picked at run time, read as
+        # `models.__dict__[cfg["arch"]]` is (any of the networks it defines).
+        namespace = interp.getattr(args.pos[0], "__dict__")
+        if type(namespace) is dict:
+            return interp.subscript(namespace, args.pos[1])
     return UNKNOWN
 
 
@@ -243,6 +249,8 @@ def _builtin_isinstance(interp: Interp, args: Args) -> Any:
             elif isinstance(cls, v.ClassVal):
                 kinds.append(cls.name)
         return v.Narrowing(args.pos[0], tuple(kinds))
+    if len(args.pos) == 2 and isinstance(args.pos[0], v.LayerSpec):
+        return _layer_isinstance(args.pos[0], args.pos[1])
     if len(args.pos) == 2 and isinstance(args.pos[1], v.Ref) \
             and args.pos[1].qualname in ("torch.Tensor", "torch.nn.Parameter"):
         if isinstance(args.pos[0], v.Tensor):
@@ -269,6 +277,21 @@ def _builtin_isinstance(interp: Interp, args: Args) -> Any:
                 isinstance(c, v.Ref) and c.qualname == "torch.nn.Module" for c in classes):
             return True
     return UNKNOWN
+
+
+def _layer_isinstance(layer: v.LayerSpec, classes: Any) -> Any:
+    """`isinstance(m, nn.Conv2d)` for a torch layer (an init helper's loop over the modules
+    of an `nn.Sequential`): decided by its kind for torch.nn classes; a project class is
+    never a torch layer's type."""
+    classes = classes if isinstance(classes, (tuple, list)) else (classes,)
+    for cls in classes:
+        if isinstance(cls, v.Ref) and cls.qualname.startswith("torch.nn."):
+            name = cls.qualname.rsplit(".", 1)[-1]
+            if name == "Module" or layer.kind in kinds_named(name, exact=True):
+                return True
+        elif not isinstance(cls, (v.ClassVal, v.Builtin)):
+            return UNKNOWN
+    return False
 
 
 # What `callable(x)` and `inspect.isfunction(x)` can tell from an abstract value.

@@ -239,6 +239,19 @@ class TrainingInterp(ConfigInterp):
     def _after_optional(self, optional: Any, usual: Any) -> Any:
         if usual is None and optional is not None:
             return optional
+        if optional is UNKNOWN and isinstance(usual, v.MODULE_VALUES):
+            # The option's code builds something the reader could not follow (a project
+            # call that fails with the default values of the other options): the model
+            # trained may be that one.
+            rec = self.recorder
+            if rec is not None:
+                note = (f"{rec.path}: a model built for another value of a command-line "
+                        "option could not be read: rules about a network without a "
+                        "training script stay silent")
+                if note not in rec.notes:
+                    rec.notes.append(note)
+            known = usual.options if isinstance(usual, v.Choice) else (usual,)
+            return v.Choice((*known, UNKNOWN))
         if optional is not usual and isinstance(optional, v.MODULE_VALUES) \
                 and isinstance(usual, v.MODULE_VALUES):
             return self.merge(optional, usual)  # either model may be the one trained

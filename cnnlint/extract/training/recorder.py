@@ -260,17 +260,20 @@ class Recorder:
         if isinstance(model, v.Opaque):
             return ir.TrainedModel(keys=(), name=model.origin, loc=loc)
         if isinstance(model, v.Choice) and all(o is not None for o in model.options):
-            # One of a registry's models: what holds for it holds for every candidate.
-            options = [self._describe(interp, option) for option in model.options]
+            # One of a registry's models: what holds for it holds for every candidate. A
+            # candidate the reader could not follow may hold anything.
+            known = [option for option in model.options if option is not v.UNKNOWN]
+            options = [self._describe(interp, option) for option in known]
+            unresolved = len(known) < len(model.options) or any(o.unresolved for o in options)
             common: frozenset[str] | None = None
             for option in options:
-                if option.families is None:
+                if option.families is None or unresolved:
                     common = None
                     break
                 common = option.families if common is None else common & option.families
             return ir.TrainedModel(
                 keys=tuple(dict.fromkeys(k for o in options for k in o.keys)), name=name,
-                loc=loc, families=common)
+                loc=loc, families=common, unresolved=unresolved)
         keys: list[str] = [key for key, _, _ in builders]
         defined = None
         if isinstance(model, v.Instance):
@@ -289,7 +292,7 @@ class Recorder:
                     parts.append(self.part_builders[id(part)])
         return ir.TrainedModel(keys=tuple(dict.fromkeys(keys)), name=name, loc=loc,
                                defined=defined, families=families,
-                               parts=tuple(dict.fromkeys(parts)))
+                               parts=tuple(dict.fromkeys(parts)), unresolved=not keys)
 
     def _notes(self, loops: list[ir.Loop], events: list[ir.Event]) -> list[str]:
         notes = list(self.notes)
