@@ -56,6 +56,38 @@ def test_a_class_needing_a_cfg_key_is_read_once_per_key(lint_tree: Callable[...,
     assert [f.line for f in _findings(result, "CNN101")] == [24]
 
 
+def test_a_builder_forwarding_its_keywords_still_spells_the_variants(
+        lint_tree: Callable[..., Any]) -> None:
+    """`def generate(depth, **kwargs): return Net(Block, [2, 2], **kwargs)`: the callers
+    may pass no keyword, so the literal arguments alone build a variant."""
+    source = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, widths, num_classes=10):
+        super().__init__()
+        layers = []
+        for width in widths:
+            layers += [nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()] * width
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(8, num_classes)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean((2, 3)))
+
+def generate(depth, **kwargs):
+    if depth == 8:
+        return Net([4, 4], **kwargs)
+    return Net([8, 8], **kwargs)
+"""
+    (found,) = _findings(lint_tree({"nets.py": source}), "CNN105")
+    assert found.message.endswith("(Net([8, 8]); also in Net([4, 4]))")
+    # A local dict splatted into the call is not forwarded: its keys are not known.
+    local = source.replace("def generate(depth, **kwargs):",
+                           "def generate(depth, **options):\n    kwargs = dict(options)")
+    assert _findings(lint_tree({"nets.py": local}), "CNN105") == []
+
+
 def test_literal_calls_in_a_script_build_the_variants(lint_tree: Callable[..., Any]) -> None:
     model = """
     import torch.nn as nn

@@ -49,8 +49,8 @@ def variants(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Varian
         return {}
     for path in sorted(interp.scopes):
         scope = interp.scopes[path]
-        for call, bound in _calls(interp, scope, scope.body, frozenset()):
-            variant = _literal_call(interp, scope, call, bound, wanted)
+        for call, bound, forwarded in _calls(interp, scope, scope.body, frozenset()):
+            variant = _literal_call(interp, scope, call, bound, forwarded, wanted)
             if variant is not None:
                 cls, made = variant
                 found[id(cls)].setdefault(made.label, made)
@@ -67,11 +67,13 @@ def referenced_in_own_file(cls: v.ClassVal) -> bool:
                if stmt is not cls.node)
 
 
-def _calls(interp: Interp, scope: FileScope, body: Any, bound: frozenset[str]
-           ) -> Iterator[tuple[tuple[Any, ...], frozenset[str]]]:
-    """Every call in `body` with the local names bound where it is made. The code of
-    nn.Module classes (parts built inside a model) and of factories (built as models of
-    their own) is left out."""
+def _calls(interp: Interp, scope: FileScope, body: Any, bound: frozenset[str],
+           forwarded: frozenset[str] = frozenset()
+           ) -> Iterator[tuple[tuple[Any, ...], frozenset[str], frozenset[str]]]:
+    """Every call in `body` with the local names bound where it is made, and the `**`
+    parameter of the function it is in (`def generate(depth, **kwargs)`), whose keywords the
+    callers may leave empty. The code of nn.Module classes (parts built inside a model) and
+    of factories (built as models of their own) is left out."""
     stack: list[Any] = [body]
     while stack:
         item = stack.pop()
@@ -82,8 +84,9 @@ def _calls(interp: Interp, scope: FileScope, body: Any, bound: frozenset[str]
             if not bound and _is_factory(item):
                 continue
             params = frozenset(p[0] for p in item[2])
-            yield from _calls(interp, scope, item[3],
-                              bound | params | frozenset(assigned_names(item[3])))
+            local = frozenset(assigned_names(item[3]))
+            yield from _calls(interp, scope, item[3], bound | params | local,
+                              frozenset(p[0] for p in item[2] if p[2] == "dstar") - local)
             continue
         if tag == "class" and len(item) == 6:
             cls = scope.globals.get(item[1])
@@ -92,7 +95,7 @@ def _calls(interp: Interp, scope: FileScope, body: Any, bound: frozenset[str]
             yield from _calls(interp, scope, item[4], bound)
             continue
         if tag == "call" and len(item) == 5:
-            yield item, bound
+            yield item, bound, forwarded
         stack.extend(item)
 
 
@@ -103,9 +106,13 @@ def _is_factory(stmt: tuple[Any, ...]) -> bool:
 
 
 def _literal_call(interp: Interp, scope: FileScope, call: tuple[Any, ...],
-                  bound: frozenset[str], wanted: dict[int, v.ClassVal]
-                  ) -> tuple[v.ClassVal, Variant] | None:
-    func, pos, kw = call[1], call[2], call[3]
+                  bound: frozenset[str], forwarded: frozenset[str],
+                  wanted: dict[int, v.ClassVal]) -> tuple[v.ClassVal, Variant] | None:
+    """`Net(Block, [2, 2, 2, 2])` with static arguments: a variant. Keywords forwarded from
+    the enclosing function's `**kwargs` are left out (its callers may pass none)."""
+    func, pos = call[1], call[2]
+    kw = tuple((k, e) for k, e in call[3] if not (k is None and e[0] == "name"
+                                                   and e[1] in forwarded))
     if not _static(func, bound):
         return None
     frame = Frame(scope)
