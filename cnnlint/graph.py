@@ -76,6 +76,27 @@ def data_ancestors(network: ir.Network) -> list[int]:
     return masks
 
 
+def alternatives(network: ir.Network) -> int:
+    """A bitmask of the nodes on one side only of an `if` the reader could not decide: those
+    upstream of one input of a MERGE and not of another. A forward runs one side, so counts
+    that add both are not what runs. Past MAX_NODES: every node."""
+    merges = [node for node in network.nodes if node.kind == ir.MERGE and len(node.inputs) > 1]
+    if not merges:
+        return 0
+    if len(network.nodes) > MAX_NODES:
+        return (1 << len(network.nodes)) - 1
+    masks = ancestors(network)
+    found = 0
+    for node in merges:
+        sides = [masks[i] | (1 << i) for i in node.inputs]
+        common = sides[0]
+        for side in sides[1:]:
+            common &= side
+        for side in sides:
+            found |= side & ~common
+    return found
+
+
 def is_skip(node: ir.Node, masks: list[int], network: ir.Network | None = None) -> bool:
     """An addition of two different tensors, or a concatenation where one input carries an
     earlier tensor past the layers on another (given the `network`, also through a gate on

@@ -4,7 +4,8 @@ from typing import Iterable
 
 from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
-from cnnlint.ir import MERGE, Model, ProjectFacts
+from cnnlint.graph import alternatives
+from cnnlint.ir import Model, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -53,10 +54,11 @@ class ReluEverywhere(Rule):
                 n.family == "relu" for n in activations):
             kinds = sorted({n.kind for n in activations if n.kind in ("ReLU", "ReLU6")})
             named = " or ".join(kinds) if kinds else "ReLU"  # F.relu and x.relu() are ReLU
-            # Both sides of an `if` the reader could not decide are in the graph, so their
-            # activations would be counted twice: no count then.
-            undecided = any(n.kind == MERGE for n in model.network)
-            counted = "all" if undecided else f"all {len(activations)}"
+            # Both sides of an `if` the reader could not decide are in the graph: when
+            # activations lie on them, adding them up counts what no forward runs.
+            either = alternatives(model.network)
+            counted = "all" if any(either >> n.id & 1 for n in activations) \
+                else f"all {len(activations)}"
             yield self.finding(f"{counted} activations are plain {named} (dying-ReLU risk)",
                                model.loc, symbol=model.name)
 

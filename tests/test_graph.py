@@ -85,3 +85,12 @@ def test_consumers_are_listed_by_node_id() -> None:
 ])
 def test_which_axis_reorders_move_the_channels(name: str, dims: list, moves: bool) -> None:
     assert catalogue.moves_channel_axis(name, dims) is moves
+
+
+def test_alternatives_are_the_nodes_on_one_side_of_an_undecided_if() -> None:
+    # input -> conv; then either relu or (relu2 -> add); merged; then a final relu.
+    network = _network(("input", ()), ("Conv2d", (0,)), ("ReLU", (1,)), ("ReLU", (1,)),
+                       ("add", (3, 1)), ("merge", (2, 4)), ("ReLU", (5,)))
+    found = graph.alternatives(network)
+    assert [i for i in range(7) if found >> i & 1] == [2, 3, 4]
+    assert graph.alternatives(_network(("input", ()), ("ReLU", (0,)))) == 0
