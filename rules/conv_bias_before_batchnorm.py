@@ -91,6 +91,9 @@ class ConvBiasBeforeBatchNorm(Rule):
             return None  # the call also builds a conv whose bias matters
         if _bias_initialised(layers, context.models):
             return None  # `m.bias.data.fill_(...)` would fail on a conv with no bias
+        if not all(_norm_always_built(context, _cancelling_norm(node, network))
+                   for node, network in layers):
+            return None  # another configuration of the class may leave the norm out
         kinds = {node.kind for node, _ in layers}
         source, call = found
         kind = kinds.pop()
@@ -379,6 +382,27 @@ def _norm_follows(source: SourceFile, call: cst.Call) -> bool:
     following = getattr(siblings[at + 1], "value", None) if at + 1 < len(siblings) else None
     return isinstance(following, cst.Call) and catalogue.family(last_name(following)) in (
         "batchnorm", "instancenorm")
+
+
+def _norm_always_built(context: FixContext, norm: Node | None) -> bool:
+    """Whether the norm layer is built by a plain call of its class that no condition of
+    the code building it guards. `norm_layer(c)` (the kind an argument), or a call under
+    `if use_bn:` or in `... if bn else ...`, means that other arguments build the same conv
+    with no norm after it, and there its bias matters."""
+    if norm is None or norm.loc is None:
+        return False
+    found = context.call_at(norm.loc)
+    if found is None:
+        return False
+    source, call = found
+    if last_name(call) != norm.kind:
+        return False
+    for ancestor in source.ancestors(call):
+        if isinstance(ancestor, (cst.If, cst.IfExp)):
+            return False
+        if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Module)):
+            return True
+    return True
 
 
 def _bias_initialised(layers: list[tuple[Node, Network]], models: list[Model]) -> bool:

@@ -387,6 +387,37 @@ class Net(nn.Module):
         "        for m in self.modules():\n"
         "            if isinstance(m, nn.Conv2d):\n"
         "                m.bias.data.fill_(0.01)\n")),
+    # The norm is optional (its kind an argument, under `if`): built without one, the same
+    # conv's bias matters.
+    "CNN101-optional-norm": ("CNN101", """
+import torch.nn as nn
+
+class Gate(nn.Module):
+    def __init__(self, c, norm_layer=None):
+        super().__init__()
+        self.fc = nn.Conv2d(c, c, 1)
+        self.use_norm = norm_layer is not None
+        if self.use_norm:
+            self.norm = norm_layer(c)
+
+    def forward(self, x):
+        y = self.fc(x)
+        if self.use_norm:
+            y = self.norm(y)
+        return x * y.sigmoid()
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gate = Gate(8, norm_layer=nn.BatchNorm2d)
+
+    def forward(self, x):
+        return self.gate(x)
+"""),
+    "CNN101-norm-in-a-conditional-expression": ("CNN101", NET.format(
+        conv="nn.Conv2d(3, 8, 3)").replace("self.bn = nn.BatchNorm2d(8)",
+                                           "self.bn = nn.BatchNorm2d(8) if BN else nn.Identity()")
+        .replace("import torch.nn as nn", "import torch.nn as nn\nBN = True")),
     "CNN206-momentum-from-a-constant": ("CNN206", LOOP.format(
         setup="M = 0.0\nmodel = nn.Linear(2, 2)\ncriterion = nn.MSELoss()",
         optimizer="SGD(model.parameters(), 0.1, M)", loss="model(x).sum()")),
