@@ -1062,3 +1062,34 @@ for x, y in loader:
     known = lint_tree({"nets.py": nets, "train.py": script.format(depth="10")},
                       select=["CNN107"])
     assert not known.runs[0].models[0].unresolved
+
+
+def test_an_optimizer_picked_by_an_undecided_if_still_trains_and_each_is_judged(
+        lint_tree: Lint) -> None:
+    """`if kind == "adam": Adam(...) elif kind == "sgd": SGD(...)` with `kind` a parameter:
+    the loop steps one of them. It is a training loop (it was not read as one), and each
+    optimizer is judged as written."""
+    source = MODEL + """
+import torch
+
+def main(kind, dataset):
+    loader = torch.utils.data.DataLoader(dataset, batch_size=32, shuffle=True)
+    model = Net()
+    if kind == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    elif kind == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    else:
+        print("unknown optimizer")
+    for epoch in range(100):
+        for x, y in loader:
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+"""
+    result = lint_tree({"train.py": source})
+    assert [c for c, _, _ in codes(result)] == ["CNN202", "CNN203", "CNN206", "CNN209"]
+    (run,) = result.runs
+    assert [o.kind for o in run.optimizers] == ["Adam", "SGD"]
+    assert [m.keys for m in run.models] == [("train:Net",)]

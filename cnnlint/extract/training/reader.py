@@ -460,6 +460,12 @@ class TrainingInterp(ConfigInterp):
                 return TrainObj("dataset", " or ".join(d.name for d in datasets), a.loc,
                                 {"options": datasets, "transform": UNKNOWN,
                                  "split": a.fields.get("split", "")})
+            if _optimizer(a) and _optimizer(b):
+                # `if args.optim == "adam": ... elif ...`: the loop steps one of them, each
+                # built as written (so each is judged), over the same weights.
+                options = [*_options(a), *_options(b)]
+                return TrainObj("optimizer", " or ".join(o.name for o in options), a.loc,
+                                {"options": options})
             for x, y in ((a, b), (b, a)):
                 if y is None and (isinstance(x, (v.Opaque, TrainObj)) or (
                         isinstance(x, v.Instance) and not self.is_module_class(x.cls))):
@@ -794,10 +800,12 @@ class TrainingInterp(ConfigInterp):
     def _step(self, optimizer: TrainObj, loc: Loc | None, f: Frame) -> None:
         rec = self.recorder
         assert rec is not None
-        construction = rec.optimizer_objs.get(id(optimizer))
-        weights = weights_of(construction.params) if construction is not None else []
-        if construction is not None:
-            construction.stepped = True
+        weights: list[Any] = []
+        for option in _options(optimizer):  # one of several, when an `if` picked it
+            construction = rec.optimizer_objs.get(id(option))
+            if construction is not None:
+                construction.stepped = True
+                weights.extend(w for w in weights_of(construction.params) if w not in weights)
         flags = set()
         if weights:
             flags.add("trains")
@@ -895,3 +903,12 @@ def _counter_targets(body: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         elif tag not in ("def", "class") and all(type(x) is tuple for x in stmt):
             stack.extend(stmt)  # a block, or a try's handlers
     return out
+
+
+def _optimizer(value: Any) -> bool:
+    return isinstance(value, TrainObj) and value.kind == "optimizer"
+
+
+def _options(optimizer: TrainObj) -> list[TrainObj]:
+    """The optimizers an undecided `if` left (itself, for one built unconditionally)."""
+    return list(optimizer.fields.get("options", [optimizer]))
