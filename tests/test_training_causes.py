@@ -1093,3 +1093,36 @@ def main(kind, dataset):
     (run,) = result.runs
     assert [o.kind for o in run.optimizers] == ["Adam", "SGD"]
     assert [m.keys for m in run.models] == [("train:Net",)]
+
+
+def test_a_model_passed_in_by_a_caller_not_found_may_be_any_network(lint_tree: Lint) -> None:
+    """`train(model, ...)` run through `fire.Fire(demo)` (no call the reader follows): the
+    model it trains may be any of the project's, so none is "without a training script"."""
+    deep = """
+import torch.nn as nn
+
+class Deep(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Linear(8, 8) for _ in range(12)])
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    script = """
+import torch
+
+def train(model, loader, wd=1e-4):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=wd)
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+"""
+    alone = lint_tree({"nets.py": deep}, select=["CNN107"])
+    assert [f.symbol for f in alone.findings] == ["Deep"]
+    result = lint_tree({"nets.py": deep, "train.py": script}, select=["CNN107"])
+    assert result.findings == []
+    (run,) = result.runs
+    assert run.models[0].unresolved
+    assert any("no caller that passes it was found" in n for n in run.notes)

@@ -258,7 +258,16 @@ class Recorder:
         name, loc, builders = (tracked[1], tracked[2], tracked[3]) if tracked else (
             "the model", None, [])
         if isinstance(model, v.Opaque):
-            return ir.TrainedModel(keys=(), name=model.origin, loc=loc)
+            # A library's model, or a parameter of a function read without its caller (that
+            # one may be any network of the project).
+            if not model.library:
+                note = (f"{self.path}: the model trained is {model.origin}, and no caller "
+                        "that passes it was found: rules about a network without a "
+                        "training script stay silent")
+                if note not in self.notes:
+                    self.notes.append(note)
+            return ir.TrainedModel(keys=(), name=model.origin, loc=loc,
+                                   unresolved=not model.library)
         if isinstance(model, v.Choice) and all(o is not None for o in model.options):
             # One of a registry's models: what holds for it holds for every candidate. A
             # candidate the reader could not follow may hold anything.
