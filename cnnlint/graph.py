@@ -112,8 +112,39 @@ def is_skip(node: ir.Node, masks: list[int], network: ir.Network | None = None) 
         if network is None:
             return False
         data = data_ancestors(network)
-        return any(data[b] >> _gated_source(network, a, masks) & 1
-                   for a in node.inputs for b in node.inputs if a != b)
+        if any(data[b] >> _gated_source(network, a, masks) & 1
+               for a in node.inputs for b in node.inputs if a != b):
+            return True
+        return _projected_bypass(network, node, masks)
+    return False
+
+
+# How many weighted layers a projected input of a concatenation must go around to count as
+# a skip: more than any branch of an Inception or ASPP block has.
+PROJECTED_SKIP_SPAN = 6
+
+
+def _projected_bypass(network: ir.Network, node: ir.Node, masks: list[int]) -> bool:
+    """`cat([decoder(x), project(low)])`: an input that is at most one weighted layer (a
+    1x1 projection, with its norm and activation) from a tensor upstream of another input,
+    which reaches the concatenation through PROJECTED_SKIP_SPAN weighted layers or more
+    (DeepLabV3+'s decoder). Parallel branches of one block (Inception, ASPP) are shallower."""
+    weighted = network.cache.get("weighted_mask")
+    if not isinstance(weighted, int):
+        weighted = network.cache["weighted_mask"] = sum(
+            1 << n.id for n in network.nodes if n.weighted)
+    for a in node.inputs:
+        i, passed = a, 0
+        while True:
+            current = network.nodes[i]
+            passed += current.weighted
+            if passed > 1 or len(current.inputs) != 1:
+                break
+            i = current.inputs[0]
+            for b in node.inputs:
+                if b != a and masks[b] >> i & 1 and (
+                        masks[b] & ~masks[i] & weighted).bit_count() >= PROJECTED_SKIP_SPAN:
+                    return True
     return False
 
 

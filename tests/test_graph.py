@@ -94,3 +94,19 @@ def test_alternatives_are_the_nodes_on_one_side_of_an_undecided_if() -> None:
     found = graph.alternatives(network)
     assert [i for i in range(7) if found >> i & 1] == [2, 3, 4]
     assert graph.alternatives(_network(("input", ()), ("ReLU", (0,)))) == 0
+
+
+def test_a_projected_low_level_feature_concatenated_past_a_deep_path_is_a_skip() -> None:
+    # DeepLabV3+: low-level features (node 1) go through eight convs (2-9) and, projected by
+    # one 1x1 conv (10), join them again: the concatenation goes around the eight.
+    deep = [("input", ()), ("Conv2d", (0,))]
+    deep += [("Conv2d", (i,)) for i in range(1, 9)]
+    deep += [("Conv2d", (1,)), ("cat", (9, 10))]
+    network = _network(*deep)
+    masks = graph.ancestors(network)
+    assert graph.is_skip(network.nodes[-1], masks, network)
+    assert graph.longest_plain_run(network) != [] and len(graph.longest_plain_run(network)) < 8
+    # An Inception block: a 1x1 branch beside a 1x1-then-3x3 branch is not a skip.
+    block = _network(("input", ()), ("Conv2d", (0,)), ("Conv2d", (0,)), ("Conv2d", (2,)),
+                     ("cat", (1, 3)))
+    assert not graph.is_skip(block.nodes[-1], graph.ancestors(block), block)
