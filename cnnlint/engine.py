@@ -87,7 +87,9 @@ class Result:
         partial = [f"{m.path}: {m.label}: partially analysed: {'; '.join(m.network.unresolved)}"
                    for m in self.models if m.network.unresolved and m.path in self.files]
         training = [note for run in self.runs for note in run.notes]
-        return self.trace_skipped + partial + training + self.context_notes
+        # Each pass of a loop around a training loop is a run of its own: one note each.
+        return list(dict.fromkeys(self.trace_skipped + partial + training
+                                  + self.context_notes))
 
 
 def _read_lines(path: str) -> list[str]:

@@ -414,8 +414,11 @@ class TrainingRun:
 
     def steps_models_apart(self, loop: Loop | int) -> bool:
         """Whether `loop` updates two or more models with steps of their own optimizers
-        (adversarial or joint training)."""
-        return len(self.models_stepped_apart(loop)) > 1
+        (adversarial or joint training), or runs inside a loop that does (a GAN's inner
+        loop of discriminator steps)."""
+        ident = loop if isinstance(loop, int) else loop.id
+        around = {i for e in self.events if ident in e.loops for i in e.loops} or {ident}
+        return any(len(models_stepped_apart(self.events, i)) > 1 for i in around)
 
     def trains_models_apart(self) -> bool:
         """Whether some loop of the run steps models apart (see `steps_models_apart`)."""

@@ -1126,3 +1126,80 @@ def train(model, loader, wd=1e-4):
     (run,) = result.runs
     assert run.models[0].unresolved
     assert any("no caller that passes it was found" in n for n in run.notes)
+
+
+def test_loaders_unpacked_from_a_helper_are_named_by_their_variables(lint_tree: Lint) -> None:
+    """`train_loader, test_loader = get_loaders()`: the pass over `test_loader` each epoch is
+    an evaluation (no CNN202), and in train mode a BatchNorm model is caught (CNN204)."""
+    source = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+def get_loaders():
+    return (DataLoader(torch.load("a.pt"), batch_size=64, shuffle=True),
+            DataLoader(torch.load("b.pt"), batch_size=64))
+
+train_loader, test_loader = get_loaders()
+model = nn.Sequential(nn.Linear(16, 16), nn.BatchNorm1d(16), nn.Linear(16, 4))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(50):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    for x, y in test_loader:
+        print((model(x).argmax(1) == y).sum().item())
+"""
+    result = lint_tree({"train.py": source}, select=["CNN202", "CNN204"])
+    assert [(f.code, f.line) for f in result.findings] == [("CNN204", 18)]
+
+
+def test_a_gan_s_inner_loop_of_discriminator_steps_is_part_of_the_gan(lint_tree: Lint) -> None:
+    """`for k in range(d_steps): ... opt_d.step()` inside the loop that also steps the
+    generator: the inner loop steps one model, but it is the GAN's, not 5 epochs."""
+    source = """
+import torch
+import torch.nn as nn
+
+D = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 1))
+G = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 2))
+opt_d = torch.optim.Adam(D.parameters())
+opt_g = torch.optim.Adam(G.parameters())
+loss_fn = nn.BCEWithLogitsLoss()
+
+for it in range(10000):
+    for k in range(5):
+        fake = G(torch.randn(64, 2)).detach()
+        opt_d.zero_grad()
+        (loss_fn(D(torch.randn(64, 2)), torch.ones(64, 1))
+         + loss_fn(D(fake), torch.zeros(64, 1))).backward()
+        opt_d.step()
+    opt_g.zero_grad()
+    loss_fn(D(G(torch.randn(64, 2))), torch.ones(64, 1)).backward()
+    opt_g.step()
+"""
+    result = lint_tree({"gan.py": source})
+    assert codes(result) == []
+    (run,) = result.runs
+    assert all(run.steps_models_apart(loop) for loop in run.loops if loop.kind == "epoch")
+
+
+def test_a_loop_around_a_training_loop_gives_each_note_once(lint_tree: Lint) -> None:
+    source = """
+import torch
+import torch.nn as nn
+
+for lr in [0.1, 0.01]:
+    model = nn.Linear(4, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    for epoch in range(30):
+        for x, y in torch.load("batches.pt"):
+            optimizer.zero_grad()
+            helper.loss(model(x), y).backward()
+            optimizer.step()
+"""
+    result = lint_tree({"sweep.py": source})
+    notes = result.notes()
+    (run,) = result.runs  # two passes over the epoch loop: a note for each
+    assert len(run.notes) == 2 and notes == run.notes[:1]

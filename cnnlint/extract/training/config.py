@@ -108,6 +108,14 @@ class ConfigInterp(Interp):
             for part, source in zip(target[1], expr[1]):  # `a, b = cfg.a, cfg.b`
                 self.remember_origin(part, source, UNKNOWN, f)
             return
+        if target[0] in ("tuple", "list") and type(value) in (tuple, list) \
+                and len(target[1]) == len(value):
+            # `train_loader, test_loader = get_loaders()`: each loader is named as well.
+            for part, item in zip(target[1], value):
+                if part[0] == "name" and isinstance(item, TrainObj) \
+                        and item.kind in ("loader", "dataset"):
+                    item.fields.setdefault("var", part[1])
+            return
         if target[0] == "attr" and plain_path(target[1]):
             holder = self.eval(target[1], f)
             if isinstance(holder, v.Instance):
