@@ -164,6 +164,26 @@ def test_a_layer_applied_to_an_unknown_value_marks_the_model_partly_read() -> No
     assert "a layer is applied to a value that is not known" in model.network.unresolved
 
 
+@pytest.mark.parametrize("split", ["torch.split(x, 4, dim=1)", "torch.chunk(x, 2, 1)",
+                                   "x.split(4, 1)", "torch.tensor_split(x, 2, dim=1)"])
+def test_splitting_a_tensor_keeps_the_model_read(split: str) -> None:
+    model = models_of(f"""
+        import torch
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(8, 8, 3, padding=1)
+                self.left = nn.Conv2d(4, 4, 1)
+
+            def forward(self, x):
+                a, b = {split}
+                return torch.cat([self.left(a), b], 1) + self.conv(x)
+    """)["Net"]
+    assert model.network.complete and kinds(model) == ["Conv2d", "cat", "Conv2d", "add"]
+
+
 def test_module_list_and_module_dict_iterated_in_forward() -> None:
     model = models_of("""
         import torch.nn as nn

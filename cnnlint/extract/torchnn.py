@@ -154,6 +154,8 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
     if qualname in catalogue.PASSTHROUGH_FUNCTIONS:
         tensors = tensors_in(args)
         return tensors[0] if tensors else UNKNOWN
+    if qualname in SPLITS and args.pos and isinstance(args.pos[0], v.Tensor):
+        return args.pos[0]  # each part comes from the same tensor (as `x.split(...)`)
     if qualname.startswith("torch.nn.init.") and args.pos \
             and isinstance(args.pos[0], v.ParamRef):
         method = INIT_FUNCTIONS.get(qualname.rsplit(".", 1)[-1], "scaled")
@@ -178,7 +180,7 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
     test = LIBRARY_TESTS.get(qualname)
     if test is not None:
         return test(args)
-    return interp.unknown_call(args, f"a call to `{qualname}`")
+    return interp.unknown_call(args, f"`{qualname}` is not known")
 
 
 def _linspace(args: Args) -> Any:
@@ -193,12 +195,15 @@ def _linspace(args: Args) -> Any:
     return [start + (end - start) * i / (steps - 1) for i in range(steps)]
 
 
+SPLITS = frozenset({"torch.split", "torch.chunk", "torch.unbind", "torch.tensor_split"})
+
+
 def knows(qualname: str) -> bool:
     """True for the torch calls `call_torch` gives a meaning: layers, containers,
     functional ops, tensor combinations, nn.init and OrderedDict."""
     return bool(container_kind(qualname) or layer_kind(qualname)
                 or qualname in catalogue.FUNCTIONAL or qualname in catalogue.COMBINE_FUNCTIONS
-                or qualname in catalogue.PASSTHROUGH_FUNCTIONS
+                or qualname in catalogue.PASSTHROUGH_FUNCTIONS or qualname in SPLITS
                 or qualname.startswith("torch.") and qualname[6:] in catalogue.AXIS_MOVES
                 or qualname.startswith("torch.nn.init.")
                 or qualname in ("collections.OrderedDict", "typing.OrderedDict",
@@ -239,7 +244,7 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
         if interp.container_base(module.cls) == "Sequential":
             return chain(interp, [c for _, c in interp.children(module)], args, f)
         return interp.unknown_call(args, f"`{module.cls.name}` has no readable forward")
-    return interp.unknown_call(args, "a call to a module that is not known")
+    return interp.unknown_call(args, "a module that is not known is called")
 
 
 def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forward: v.FuncVal,
