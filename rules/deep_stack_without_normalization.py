@@ -3,10 +3,19 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.graph import Runs, ancestors, around, is_skip
+from cnnlint.graph import Runs, alternatives, ancestors, around, is_skip
 from cnnlint.ir import ADD, INPUT, Model, Network, Node, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
+
+
+def _undecided(model: Model, run: list[Node]) -> bool:
+    """Whether the claim hangs on an `if` the reader could not decide: the run takes one side
+    of it, or a norm layer lies on one side (a block type picked from a string may be the
+    normalised one)."""
+    either = alternatives(model.network)
+    return any(either >> node.id & 1 for node in run) or any(
+        either >> node.id & 1 for node in model.network if node.is_norm)
 
 
 class Options(RuleOptions):
@@ -52,13 +61,47 @@ class DeepStackWithoutNormalization(Rule):
         if not model.network.complete:
             return
         run = _longest_unnormalised(model.network)
-        if len(run) >= self.options.min_layers:
+        if len(run) >= self.options.min_layers and not _undecided(model, run):
             yield self.finding(
                 f"{len(run)} conv layers with no normalization among them, from "
                 f"{run[0].describe()} to {run[-1].describe()}",
                 model.loc, symbol=model.name)
 
     valid = [
+        # The block type depends on a setting the reader cannot decide: the normalised one
+        # may be the one built.
+        """
+import os
+import torch.nn as nn
+
+KIND = os.environ.get("BLOCK", "normed")
+
+class Normed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(self.conv(x)).relu()
+
+class Bare(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x).relu()
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(*[Normed() if KIND == "normed" else Bare()
+                                      for _ in range(8)])
+
+    def forward(self, x):
+        return self.blocks(x)
+""",
         # Pre-activation residual stages (SegResNet, pre-act ResNet): the identity stream
         # through the strided convolutions has no norm, but every block it meets adds a
         # normalised branch.

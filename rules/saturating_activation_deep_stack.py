@@ -4,7 +4,7 @@ from typing import Iterable
 
 from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
-from cnnlint.graph import following, is_gate, weighted_downstream
+from cnnlint.graph import alternatives, following, is_gate, weighted_downstream
 from cnnlint.ir import Model, Node, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -57,13 +57,15 @@ class SaturatingActivationDeepStack(Rule):
         if not any(n.family == "saturating" for n in network):
             return  # most networks: nothing to look for, no walk from every layer
         saturated: list[tuple[Node, Node]] = []
+        # An activation on one side of an undecided `if` may not run at all.
+        either = alternatives(network)
         for node in network:
             if not node.weighted:
                 continue
             nexts = following(network, node, lambda n: n.family in _BETWEEN)
             acts = [n for n in nexts if n.family in ACTIVATION_FAMILIES]
             hidden = [a for a in acts if a.family == "saturating" and not is_gate(network, a)
-                      and a.id in weighted_downstream(network)]
+                      and a.id in weighted_downstream(network) and not either >> a.id & 1]
             if hidden:
                 saturated.append((node, hidden[0]))
         # A layer applied in several undecided branches is still one layer.
@@ -78,6 +80,25 @@ class SaturatingActivationDeepStack(Rule):
                 model.loc, symbol=model.name)
 
     valid = [
+        # The activation depends on a setting the reader cannot decide: tanh may not run.
+        """
+import os
+import torch.nn as nn
+
+ACT = os.environ.get("ACT", "relu")
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(6)])
+        self.head = nn.Conv2d(8, 1, 1)
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = conv(x)
+            x = x.tanh() if ACT == "tanh" else x.relu()
+        return self.head(x)
+""",
         # A sigmoid on the output only.
         """
 import torch.nn as nn
