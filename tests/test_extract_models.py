@@ -184,6 +184,24 @@ def test_splitting_a_tensor_keeps_the_model_read(split: str) -> None:
     assert model.network.complete and kinds(model) == ["Conv2d", "cat", "Conv2d", "add"]
 
 
+def test_an_assertion_the_defaults_fail_stops_the_constructor() -> None:
+    """`assert architecture is not None` with the default None: the layers after it are
+    never built from the defaults, so the model is not judged as if they were."""
+    model = models_of("""
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self, architecture=None):
+                super().__init__()
+                assert architecture is not None
+                self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3) for _ in range(12)])
+
+            def forward(self, x):
+                return self.body(x)
+    """)["Net"]
+    assert not model.network.complete and "Conv2d" not in kinds(model)
+
+
 def test_module_list_and_module_dict_iterated_in_forward() -> None:
     model = models_of("""
         import torch.nn as nn

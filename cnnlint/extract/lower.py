@@ -143,6 +143,10 @@ class Lowerer:
             cst.Break: lambda n: ("break",),
             cst.Continue: lambda n: ("continue",),
             cst.Raise: lambda n: ("raise",),
+            # `assert test` reads as `if not test: raise`: a model whose defaults fail its
+            # constructor's assertion is not built from them.
+            cst.Assert: lambda n: ("if", ("unary", "not", self.expr(n.test)), (("raise",),), (),
+                                   self.slot(n.test)),
         }
 
     # --- helpers -------------------------------------------------------------------------
