@@ -3,14 +3,26 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.graph import longest_plain_run
-from cnnlint.ir import Model, ProjectFacts
+from cnnlint.graph import alternatives, ancestors, is_skip, longest_plain_run
+from cnnlint.ir import Model, Network, Node, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
 
 class Options(RuleOptions):
     min_layers: int = 8
+
+
+def _undecided(network: Network, run: list[Node]) -> bool:
+    """Whether the claim hangs on an `if` the reader could not decide: the run takes one side
+    of it, or a skip connection lies on one side (a block whose residual test reads values
+    that are not known may be the residual one)."""
+    either = alternatives(network)
+    if not either:
+        return False
+    masks = ancestors(network)
+    return any(either >> node.id & 1 for node in run) or any(
+        either >> node.id & 1 and is_skip(node, masks, network) for node in network)
 
 
 class DeepPlainStack(Rule):
@@ -62,13 +74,41 @@ class DeepPlainStack(Rule):
         if not model.network.complete:
             return
         run = longest_plain_run(model.network)
-        if len(run) >= self.options.min_layers:
+        if len(run) >= self.options.min_layers and not _undecided(model.network, run):
             yield self.finding(
                 f"{len(run)} weighted layers in a row with no skip connection, from "
                 f"{run[0].describe()} to {run[-1].describe()}",
                 model.loc, symbol=model.name)
 
     valid = [
+        # Whether a block is residual reads a value the reader cannot compute: the residual
+        # version may be the one that runs.
+        """
+import os
+import torch.nn as nn
+
+WIDTH = int(os.environ.get("WIDTH", "64"))
+
+class Block(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.residual = cin == cout
+        self.body = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(),
+                                  nn.Conv2d(cout, cout, 3, padding=1))
+
+    def forward(self, x):
+        if self.residual:
+            return x + self.body(x)
+        return self.body(x)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(*[Block(64, WIDTH) for _ in range(6)])
+
+    def forward(self, x):
+        return self.blocks(x)
+""",
         # ResNet basic blocks: every pair of convs is spanned by the shortcut.
         """
 import torch.nn as nn

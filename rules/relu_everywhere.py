@@ -50,15 +50,17 @@ class ReluEverywhere(Rule):
         if not model.network.complete:
             return
         activations = [n for n in model.network if n.family in ACTIVATION_FAMILIES]
-        if len(activations) >= self.options.min_activations and all(
+        # Those on one side of an `if` the reader could not decide may not run: only the
+        # others count towards the threshold.
+        either = alternatives(model.network)
+        certain = [n for n in activations if not either >> n.id & 1]
+        if len(certain) >= self.options.min_activations and all(
                 n.family == "relu" for n in activations):
             kinds = sorted({n.kind for n in activations if n.kind in ("ReLU", "ReLU6")})
             named = " or ".join(kinds) if kinds else "ReLU"  # F.relu and x.relu() are ReLU
-            # Both sides of an `if` the reader could not decide are in the graph: when
-            # activations lie on them, adding them up counts what no forward runs.
-            either = alternatives(model.network)
-            counted = "all" if any(either >> n.id & 1 for n in activations) \
-                else f"all {len(activations)}"
+            # Both sides of such an `if` are in the graph: adding up the activations on
+            # them counts what no forward runs.
+            counted = "all" if len(certain) < len(activations) else f"all {len(activations)}"
             yield self.finding(f"{counted} activations are plain {named} (dying-ReLU risk)",
                                model.loc, symbol=model.name)
 

@@ -31,8 +31,10 @@ def test_relu6_networks_are_not_called_plain_relu(lint_tree: Callable[..., Resul
 
 def test_activations_of_undecided_branches_are_not_counted_twice(
         lint_tree: Callable[..., Result]) -> None:
-    """Both sides of an `if` the reader cannot decide are in the graph: six convs each
-    followed by one of two ReLUs run six activations, not twelve, so no count is given."""
+    """Both sides of an `if` the reader cannot decide are in the graph. Six ReLUs that
+    always run, and one on each side of such an `if` after each: all are ReLU, but how many
+    run is not known, so no count is given. With ReLUs only on the two sides, the threshold
+    of six is not known to be reached (each side alone may hold fewer): no finding."""
     source = """
 import torch.nn as nn
 import torch.nn.functional as F
@@ -45,14 +47,17 @@ class Net(nn.Module):
 
     def forward(self, x):
         for conv in self.convs:
+            x = F.relu(conv(x))
             if self.mode.startswith("a"):
-                x = F.relu(conv(x))
+                x = F.relu(x)
             else:
-                x = F.relu(conv(x)) + 1
+                x = F.relu(x) + 1
         return x
 """
     (finding,) = lint_tree(source, select=["CNN105"]).findings
     assert finding.message == "all activations are plain ReLU (dying-ReLU risk)"
+    sides_only = source.replace("            x = F.relu(conv(x))\n", "            x = conv(x)\n")
+    assert lint_tree(sides_only, select=["CNN105"]).findings == []
 
 
 def test_a_call_that_builds_many_layers_says_how_many(
