@@ -1203,3 +1203,64 @@ for lr in [0.1, 0.01]:
     notes = result.notes()
     (run,) = result.runs  # two passes over the epoch loop: a note for each
     assert len(run.notes) == 2 and notes == run.notes[:1]
+
+
+def test_param_groups_sorted_by_a_test_not_known_still_train_the_model(lint_tree: Lint) -> None:
+    """A helper sorts `model.parameters()` into decay and no-decay groups by `p.dim()`: the
+    groups' tensors are not known, but they are the model's weights."""
+    helper = """
+def param_groups(model):
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.dim() > 1:
+            decay.append(p)
+        else:
+            no_decay.append(p)
+    return [dict(params=decay), dict(params=no_decay, weight_decay=0.0)]
+"""
+    script = """
+import torch
+from models import Net
+from helpers import param_groups
+
+model = Net()
+optimizer = torch.optim.SGD(param_groups(model), lr=0.1, momentum=0.9, weight_decay=4e-5)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64)
+for x, y in loader:
+    optimizer.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    optimizer.step()
+"""
+    result = lint_tree({"models.py": MODEL, "helpers.py": helper, "train.py": script})
+    (run,) = result.runs
+    assert [m.keys[0] for m in run.models] == ["models:Net"]
+    assert run.optimizers[0].weight_decay.value == 4e-5
+
+
+def test_an_optimizer_kept_on_the_argparse_namespace_is_read_back(lint_tree: Lint) -> None:
+    """`args.optimizer = SGD(...)`, then `train(model, args)` steps `args.optimizer`."""
+    script = """
+import argparse
+import torch
+from models import Net
+
+def train(model, args):
+    for x, y in args.loader:
+        args.optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        args.optimizer.step()
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--weight-decay", type=float, default=4e-5)
+args = parser.parse_args()
+model = Net()
+args.optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9,
+                                 weight_decay=args.weight_decay)
+args.loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64)
+for epoch in range(30):
+    train(model, args)
+"""
+    result = lint_tree({"models.py": MODEL, "train.py": script})
+    (run,) = result.runs
+    assert [m.keys[0] for m in run.models] == ["models:Net"]
+    assert [c for c, _, _ in codes(result)] == ["CNN202", "CNN203", "CNN209"]

@@ -194,10 +194,15 @@ def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame,
         symbol=f.owner)
     rec = interp.recorder
     assert rec is not None
-    if not weights_of(params) and type(params) not in (list, tuple) and interp.params_of:
-        # `filter(lambda p: p.requires_grad, model.parameters())`, a param-group helper:
-        # the weights went through code whose result is not known, but they are weights
-        # (of the one model whose parameters were taken, when there is one).
+    groups_of_unknown = type(params) in (list, tuple) and params and all(
+        type(group) is dict for group in params) and any(
+        group.get("params", UNKNOWN) is UNKNOWN for group in params)
+    if not weights_of(params) and (type(params) not in (list, tuple) or groups_of_unknown) \
+            and interp.params_of:
+        # `filter(lambda p: p.requires_grad, model.parameters())`, a param-group helper
+        # (also one returning groups whose tensors were sorted by a test not known): the
+        # weights went through code whose result is not known, but they are weights (of
+        # the one model whose parameters were taken, when there is one).
         models = list({id(m): m for m in interp.params_of}.values())
         params = v.Params(models[0] if len(models) == 1 else UNKNOWN)
     obj = TrainObj("optimizer", kind, loc, {"ir": optimizer})

@@ -193,6 +193,12 @@ class TrainingInterp(ConfigInterp):
                 rec.event(ir.SCHEDULE, f.scope.loc(None), what='param_group["lr"] = ...')
             elif target[0] == "attr" and target[2] == "grad" and value is None:
                 rec.event(ir.ZERO_GRAD, None, what=".grad = None")
+            elif target[0] == "attr" and plain_path(target[1]):
+                holder = self.eval(target[1], f)
+                if isinstance(holder, TrainObj) and holder.kind == "namespace":
+                    # `args.optimizer = SGD(...)`: read back by the code it is passed to.
+                    holder.fields["values"][target[2]] = value
+                    return
         super().assign(target, value, f)
 
     def _if(self, stmt: tuple[Any, ...], f: Frame) -> Any:
