@@ -76,24 +76,33 @@ def data_ancestors(network: ir.Network) -> list[int]:
     return masks
 
 
-def alternatives(network: ir.Network) -> int:
-    """A bitmask of the nodes on one side only of an `if` the reader could not decide: those
-    upstream of one input of a MERGE and not of another. A forward runs one side, so counts
-    that add both are not what runs. Past MAX_NODES: every node."""
+def branch_sides(network: ir.Network) -> list[list[int]]:
+    """For each MERGE (the value after an `if` the reader could not decide), a bitmask per
+    input of the nodes upstream of that input and not of every input: one side of the `if`.
+    Past MAX_NODES: one side holding every node."""
     merges = [node for node in network.nodes if node.kind == ir.MERGE and len(node.inputs) > 1]
     if not merges:
-        return 0
+        return []
     if len(network.nodes) > MAX_NODES:
-        return (1 << len(network.nodes)) - 1
+        return [[(1 << len(network.nodes)) - 1]]
     masks = ancestors(network)
-    found = 0
+    out = []
     for node in merges:
         sides = [masks[i] | (1 << i) for i in node.inputs]
         common = sides[0]
         for side in sides[1:]:
             common &= side
+        out.append([side & ~common for side in sides])
+    return out
+
+
+def alternatives(network: ir.Network) -> int:
+    """A bitmask of the nodes on one side only of an `if` the reader could not decide. A
+    forward runs one side, so counts that add both are not what runs."""
+    found = 0
+    for sides in branch_sides(network):
         for side in sides:
-            found |= side & ~common
+            found |= side
     return found
 
 

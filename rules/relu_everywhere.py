@@ -4,10 +4,26 @@ from typing import Iterable
 
 from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
-from cnnlint.graph import alternatives
-from cnnlint.ir import Model, ProjectFacts
+from cnnlint.graph import alternatives, branch_sides
+from cnnlint.ir import Model, Node, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
+
+
+def _most_in_one_forward(model: Model, activations: list[Node], certain: int) -> int:
+    """How many activations one forward may run: those on no side of an undecided `if`,
+    plus each `if`'s fullest side (an activation counted with the first `if` it is on)."""
+    counted = 0
+    total = certain
+    for sides in branch_sides(model.network):
+        best = 0
+        for side in sides:
+            mine = [n for n in activations if side >> n.id & 1 and not counted >> n.id & 1]
+            best = max(best, len(mine))
+        for side in sides:
+            counted |= side
+        total += best
+    return total
 
 
 class Options(RuleOptions):
@@ -50,11 +66,13 @@ class ReluEverywhere(Rule):
         if not model.network.complete:
             return
         activations = [n for n in model.network if n.family in ACTIVATION_FAMILIES]
-        # Those on one side of an `if` the reader could not decide may not run: only the
-        # others count towards the threshold.
+        # Both sides of an `if` the reader could not decide are in the graph; a forward runs
+        # one. Towards the threshold count those that always run, and for each such `if`
+        # its side with the most.
         either = alternatives(model.network)
         certain = [n for n in activations if not either >> n.id & 1]
-        if len(certain) >= self.options.min_activations and all(
+        if _most_in_one_forward(model, activations, len(certain)) \
+                >= self.options.min_activations and all(
                 n.family == "relu" for n in activations):
             kinds = sorted({n.kind for n in activations if n.kind in ("ReLU", "ReLU6")})
             named = " or ".join(kinds) if kinds else "ReLU"  # F.relu and x.relu() are ReLU

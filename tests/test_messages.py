@@ -32,9 +32,9 @@ def test_relu6_networks_are_not_called_plain_relu(lint_tree: Callable[..., Resul
 def test_activations_of_undecided_branches_are_not_counted_twice(
         lint_tree: Callable[..., Result]) -> None:
     """Both sides of an `if` the reader cannot decide are in the graph. Six ReLUs that
-    always run, and one on each side of such an `if` after each: all are ReLU, but how many
-    run is not known, so no count is given. With ReLUs only on the two sides, the threshold
-    of six is not known to be reached (each side alone may hold fewer): no finding."""
+    always run, and one on each side of such an `if` after each: all are ReLU, but the count
+    would add both sides, so none is given. Towards the threshold of six, a forward runs one
+    side of each `if`: three ReLUs on each side of one `if` are three, not six."""
     source = """
 import torch.nn as nn
 import torch.nn.functional as F
@@ -57,7 +57,24 @@ class Net(nn.Module):
     (finding,) = lint_tree(source, select=["CNN105"]).findings
     assert finding.message == "all activations are plain ReLU (dying-ReLU risk)"
     sides_only = source.replace("            x = F.relu(conv(x))\n", "            x = conv(x)\n")
-    assert lint_tree(sides_only, select=["CNN105"]).findings == []
+    (finding,) = lint_tree(sides_only, select=["CNN105"]).findings  # one per pass: six
+    assert finding.message == "all activations are plain ReLU (dying-ReLU risk)"
+    one_if = """
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self, stride=None):
+        super().__init__()
+        self.stride = stride or len(__name__) % 3
+        self.a = nn.Sequential(*[nn.Sequential(nn.Conv2d(8, 8, 3), nn.ReLU()) for _ in range(3)])
+        self.b = nn.Sequential(*[nn.Sequential(nn.Conv2d(8, 8, 1), nn.ReLU()) for _ in range(3)])
+
+    def forward(self, x):
+        if self.stride == 1:
+            return self.a(x)
+        return self.b(x)
+"""
+    assert lint_tree(one_if, select=["CNN105"]).findings == []
 
 
 def test_a_call_that_builds_many_layers_says_how_many(
