@@ -200,6 +200,22 @@ def test_an_assertion_the_defaults_fail_stops_the_constructor() -> None:
                 return self.body(x)
     """)["Net"]
     assert not model.network.complete and "Conv2d" not in kinds(model)
+    # In a forward, an assertion is about state the code may assign at run time (AdaIN
+    # weights a decoder sets before each call): the forward is read on.
+    adain = models_of("""
+        import torch.nn as nn
+
+        class AdaIN(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.weight = None
+                self.conv = nn.Conv2d(8, 8, 3)
+
+            def forward(self, x):
+                assert self.weight is not None, "assign the weight first"
+                return self.conv(x)
+    """)["AdaIN"]
+    assert adain.network.complete and kinds(adain) == ["Conv2d"]
 
 
 def test_module_list_and_module_dict_iterated_in_forward() -> None:

@@ -123,6 +123,7 @@ class Interp:
             "break": lambda s, f: BREAK,
             "continue": lambda s, f: CONTINUE,
             "raise": lambda s, f: RETURN,
+            "assert": self._assert,
             "del": self._del,
             "global": self._global,
         }
@@ -279,6 +280,14 @@ class Interp:
 
     def _expr_stmt(self, stmt: tuple[Any, ...], f: Frame) -> None:
         self.eval(stmt[1], f)
+
+    def _assert(self, stmt: tuple[Any, ...], f: Frame) -> Any:
+        """A constructor's assertion its arguments fail stops it, as a `raise` does: a model
+        whose defaults fail it is not built from them. Elsewhere an assertion is about state
+        the reader may not track (weights a forward assigns at run time): not judged."""
+        if f.function == "__init__" and self.truth(self.eval(stmt[1], f)) is False:
+            return RETURN
+        return NORMAL
 
     def _assign(self, stmt: tuple[Any, ...], f: Frame) -> None:
         value = self.eval(stmt[2], f)

@@ -26,7 +26,7 @@ Statements::
     ("def", name, params, body, decorators, slot)  ("class", name, bases, kwargs, body, slot)
     ("import", ((dotted, asname), ...))  ("from", module, level, ((name, asname), ...))
     ("global", names)  ("del", target)
-    ("break",)  ("continue",)  ("raise",)  ("pass",)
+    ("break",)  ("continue",)  ("raise",)  ("pass",)  ("assert", test, slot)
 """
 
 from __future__ import annotations
@@ -143,10 +143,7 @@ class Lowerer:
             cst.Break: lambda n: ("break",),
             cst.Continue: lambda n: ("continue",),
             cst.Raise: lambda n: ("raise",),
-            # `assert test` reads as `if not test: raise`: a model whose defaults fail its
-            # constructor's assertion is not built from them.
-            cst.Assert: lambda n: ("if", ("unary", "not", self.expr(n.test)), (("raise",),), (),
-                                   self.slot(n.test)),
+            cst.Assert: lambda n: ("assert", self.expr(n.test), self.slot(n)),
         }
 
     # --- helpers -------------------------------------------------------------------------
