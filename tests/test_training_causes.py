@@ -1252,12 +1252,16 @@ def train(model, args):
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--weight-decay", type=float, default=4e-5)
+parser.add_argument("--start-epoch", type=int, default=0)
+parser.add_argument("--resume", default="")
 args = parser.parse_args()
 model = Net()
 args.optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9,
                                  weight_decay=args.weight_decay)
 args.loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64)
-for epoch in range(30):
+if args.resume:
+    args.start_epoch = torch.load(args.resume)["epoch"]  # an option keeps its default
+for epoch in range(args.start_epoch, 30):
     train(model, args)
 """
     result = lint_tree({"models.py": MODEL, "train.py": script})

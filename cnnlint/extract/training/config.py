@@ -193,7 +193,8 @@ class ConfigInterp(Interp):
         if name in ("parse_args", "parse_known_args"):
             ns = TrainObj("namespace", "argparse", parser.loc,
                           {"values": dict(parser.fields["defaults"]),
-                           "flags": parser.fields["flags"]})
+                           "flags": parser.fields["flags"],
+                           "options": frozenset(parser.fields["defaults"])})
             return ns if name == "parse_args" else (ns, UNKNOWN)
         return UNKNOWN
 

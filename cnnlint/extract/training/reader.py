@@ -195,8 +195,11 @@ class TrainingInterp(ConfigInterp):
                 rec.event(ir.ZERO_GRAD, None, what=".grad = None")
             elif target[0] == "attr" and plain_path(target[1]):
                 holder = self.eval(target[1], f)
-                if isinstance(holder, TrainObj) and holder.kind == "namespace":
-                    # `args.optimizer = SGD(...)`: read back by the code it is passed to.
+                if isinstance(holder, TrainObj) and holder.kind == "namespace" \
+                        and target[2] not in holder.fields.get("options", ()):
+                    # `args.optimizer = SGD(...)`: read back by the code it is passed to. An
+                    # option keeps its default (`args.start_epoch = checkpoint["epoch"]`
+                    # only when resuming).
                     holder.fields["values"][target[2]] = value
                     return
         super().assign(target, value, f)
