@@ -1268,3 +1268,25 @@ for epoch in range(args.start_epoch, 30):
     (run,) = result.runs
     assert [m.keys[0] for m in run.models] == ["models:Net"]
     assert [c for c, _, _ in codes(result)] == ["CNN202", "CNN203", "CNN209"]
+
+
+def test_param_groups_that_all_set_a_value_override_the_optimizer_s(lint_tree: Lint) -> None:
+    """`SGD([dict(params=..., lr=0.3)], 0, ...)`: every group sets its own rate, so the
+    positional 0 is never used (no CNN207 "learning rate far too low")."""
+    script = """
+import torch
+from models import Net
+
+model = Net()
+optimizer = torch.optim.SGD([dict(params=model.parameters(), lr={lr})], 0, momentum=0.9)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64)
+for x, y in loader:
+    optimizer.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    optimizer.step()
+"""
+    result = lint_tree({"models.py": MODEL, "train.py": script.format(lr=0.3)})
+    assert codes(result, "CNN207") == []
+    assert result.runs[0].optimizers[0].lr.value == 0.3
+    low = lint_tree({"models.py": MODEL, "train.py": script.format(lr=1e-7)})
+    assert [c for c, _, _ in codes(low, "CNN207")] == ["CNN207"]

@@ -177,6 +177,13 @@ def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame,
 
     def pick(name: str, default: Any) -> ir.Setting | None:
         index = names.index(name) if name in names else 99
+        if groups and len(groups) == len(params) and all(name in g for g in groups):
+            # Every param group sets it: the optimizer's own value is never used.
+            values = [g[name] for g in groups]
+            if all(type(x) in (int, float) for x in values):
+                if len(set(values)) == 1 or name == "weight_decay":
+                    return ir.Setting(max(values), "the param groups", loc)
+            return ir.Setting(None, "the param groups", loc)
         found = interp.setting(args, index, name, f, loc)
         if found is not None:
             return found
