@@ -4,7 +4,7 @@ from typing import Iterable
 
 from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
-from cnnlint.graph import alternatives, branch_sides
+from cnnlint.graph import alternatives, branch_sides, is_gate
 from cnnlint.ir import Model, Node, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -66,6 +66,8 @@ class ReluEverywhere(Rule):
         if not model.network.complete:
             return
         activations = [n for n in model.network if n.family in ACTIVATION_FAMILIES]
+        if any(n.family == "relu" and is_gate(model.network, n) for n in activations):
+            return  # a ReLU that scales its input is another activation: `x * relu6(x + 3) / 6`
         # Both sides of an `if` the reader could not decide are in the graph; a forward runs
         # one. Towards the threshold count those that always run, and for each such `if`
         # its side with the most.
@@ -83,6 +85,25 @@ class ReluEverywhere(Rule):
                                model.loc, symbol=model.name)
 
     valid = [
+        # Hard-swish written by hand: its ReLU6 scales the input, it is not a plain ReLU.
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class HSwish(nn.Module):
+    def forward(self, x):
+        return x * F.relu6(x + 3.0) / 6.0
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Sequential(nn.Conv2d(8, 8, 3), nn.ReLU())
+                                    for _ in range(6)])
+        self.tail = nn.Sequential(nn.Conv2d(8, 8, 3), HSwish())
+
+    def forward(self, x):
+        return self.tail(self.body(x))
+""",
         """
 import torch.nn as nn
 
