@@ -81,34 +81,6 @@ class DeepPlainStack(Rule):
                 model.loc, symbol=model.name)
 
     valid = [
-        # Whether a block is residual reads a value the reader cannot compute: the residual
-        # version may be the one that runs.
-        """
-import os
-import torch.nn as nn
-
-WIDTH = int(os.environ.get("WIDTH", "64"))
-
-class Block(nn.Module):
-    def __init__(self, cin, cout):
-        super().__init__()
-        self.residual = cin == cout
-        self.body = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(),
-                                  nn.Conv2d(cout, cout, 3, padding=1))
-
-    def forward(self, x):
-        if self.residual:
-            return x + self.body(x)
-        return self.body(x)
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.blocks = nn.Sequential(*[Block(64, WIDTH) for _ in range(6)])
-
-    def forward(self, x):
-        return self.blocks(x)
-""",
         # ResNet basic blocks: every pair of convs is spanned by the shortcut.
         """
 import torch.nn as nn
@@ -181,6 +153,34 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.body(x)
+""",
+        # Whether a block is residual reads a value the reader cannot compute: the residual
+        # version may be the one that runs.
+        """
+import os
+import torch.nn as nn
+
+WIDTH = int(os.environ.get("WIDTH", "64"))
+
+class Block(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.residual = cin == cout
+        self.body = nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(),
+                                  nn.Conv2d(cout, cout, 3, padding=1))
+
+    def forward(self, x):
+        if self.residual:
+            return x + self.body(x)
+        return self.body(x)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(*[Block(64, WIDTH) for _ in range(6)])
+
+    def forward(self, x):
+        return self.blocks(x)
 """,
     ]
     invalid = [

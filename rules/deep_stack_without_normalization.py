@@ -68,40 +68,6 @@ class DeepStackWithoutNormalization(Rule):
                 model.loc, symbol=model.name)
 
     valid = [
-        # The block type depends on a setting the reader cannot decide: the normalised one
-        # may be the one built.
-        """
-import os
-import torch.nn as nn
-
-KIND = os.environ.get("BLOCK", "normed")
-
-class Normed(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(8, 8, 3, padding=1)
-        self.bn = nn.BatchNorm2d(8)
-
-    def forward(self, x):
-        return self.bn(self.conv(x)).relu()
-
-class Bare(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(8, 8, 3, padding=1)
-
-    def forward(self, x):
-        return self.conv(x).relu()
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.blocks = nn.Sequential(*[Normed() if KIND == "normed" else Bare()
-                                      for _ in range(8)])
-
-    def forward(self, x):
-        return self.blocks(x)
-""",
         # Pre-activation residual stages (SegResNet, pre-act ResNet): the identity stream
         # through the strided convolutions has no norm, but every block it meets adds a
         # normalised branch.
@@ -180,6 +146,40 @@ class Small(nn.Module):
 
     def forward(self, x):
         return self.f(x)
+""",
+        # The block type depends on a setting the reader cannot decide: the normalised one
+        # may be the one built.
+        """
+import os
+import torch.nn as nn
+
+KIND = os.environ.get("BLOCK", "normed")
+
+class Normed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(self.conv(x)).relu()
+
+class Bare(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x).relu()
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(*[Normed() if KIND == "normed" else Bare()
+                                      for _ in range(8)])
+
+    def forward(self, x):
+        return self.blocks(x)
 """,
     ]
     invalid = [

@@ -85,25 +85,6 @@ class ReluEverywhere(Rule):
                                model.loc, symbol=model.name)
 
     valid = [
-        # Hard-swish written by hand: its ReLU6 scales the input, it is not a plain ReLU.
-        """
-import torch.nn as nn
-import torch.nn.functional as F
-
-class HSwish(nn.Module):
-    def forward(self, x):
-        return x * F.relu6(x + 3.0) / 6.0
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(*[nn.Sequential(nn.Conv2d(8, 8, 3), nn.ReLU())
-                                    for _ in range(6)])
-        self.tail = nn.Sequential(nn.Conv2d(8, 8, 3), HSwish())
-
-    def forward(self, x):
-        return self.tail(self.body(x))
-""",
         """
 import torch.nn as nn
 
@@ -142,6 +123,25 @@ class Tiny(nn.Module):
 
     def forward(self, x):
         return self.f(x)
+""",
+        # Hard-swish written by hand: its ReLU6 scales the input, it is not a plain ReLU.
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class HSwish(nn.Module):
+    def forward(self, x):
+        return x * F.relu6(x + 3.0) / 6.0
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Sequential(nn.Conv2d(8, 8, 3), nn.ReLU())
+                                    for _ in range(6)])
+        self.tail = nn.Sequential(nn.Conv2d(8, 8, 3), HSwish())
+
+    def forward(self, x):
+        return self.tail(self.body(x))
 """,
     ]
     invalid = [

@@ -80,25 +80,6 @@ class SaturatingActivationDeepStack(Rule):
                 model.loc, symbol=model.name)
 
     valid = [
-        # The activation depends on a setting the reader cannot decide: tanh may not run.
-        """
-import os
-import torch.nn as nn
-
-ACT = os.environ.get("ACT", "relu")
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.convs = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(6)])
-        self.head = nn.Conv2d(8, 1, 1)
-
-    def forward(self, x):
-        for conv in self.convs:
-            x = conv(x)
-            x = x.tanh() if ACT == "tanh" else x.relu()
-        return self.head(x)
-""",
         # A sigmoid on the output only.
         """
 import torch.nn as nn
@@ -150,6 +131,25 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.blocks(x)
+""",
+        # The activation depends on a setting the reader cannot decide: tanh may not run.
+        """
+import os
+import torch.nn as nn
+
+ACT = os.environ.get("ACT", "relu")
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(6)])
+        self.head = nn.Conv2d(8, 1, 1)
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = conv(x)
+            x = x.tanh() if ACT == "tanh" else x.relu()
+        return self.head(x)
 """,
     ]
     invalid = [
