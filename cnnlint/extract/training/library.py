@@ -180,10 +180,11 @@ def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame,
         if groups and len(groups) == len(params) and all(name in g for g in groups):
             # Every param group sets it: the optimizer's own value is never used.
             values = [g[name] for g in groups]
+            origin = "a param group" if len(groups) == 1 else "the param groups"
             if all(type(x) in (int, float) for x in values):
                 if len(set(values)) == 1 or name == "weight_decay":
-                    return ir.Setting(max(values), "the param groups", loc)
-            return ir.Setting(None, "the param groups", loc)
+                    return ir.Setting(max(values), origin, loc)
+            return ir.Setting(None, origin, loc)
         found = interp.setting(args, index, name, f, loc)
         if found is not None:
             return found
