@@ -106,6 +106,16 @@ def alternatives(network: ir.Network) -> int:
     return found
 
 
+def hangs_on_branch(network: ir.Network, run: list[ir.Node],
+                    deciding: Callable[[ir.Node], bool]) -> bool:
+    """Whether a claim about `run` rests on an `if` the reader could not decide: the run
+    takes one side of it, or a node that would change the claim (`deciding`: a skip, a norm)
+    lies on one side, and that side may be the one that runs."""
+    either = alternatives(network)
+    return bool(either) and (any(either >> node.id & 1 for node in run) or any(
+        either >> node.id & 1 and deciding(node) for node in network))
+
+
 def is_skip(node: ir.Node, masks: list[int], network: ir.Network | None = None) -> bool:
     """An addition of two different tensors, or a concatenation where one input carries an
     earlier tensor past the layers on another (given the `network`, also through a gate on

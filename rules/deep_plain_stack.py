@@ -3,26 +3,14 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.graph import alternatives, ancestors, is_skip, longest_plain_run
-from cnnlint.ir import Model, Network, Node, ProjectFacts
+from cnnlint.graph import ancestors, hangs_on_branch, is_skip, longest_plain_run
+from cnnlint.ir import Model, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
 
 class Options(RuleOptions):
     min_layers: int = 8
-
-
-def _undecided(network: Network, run: list[Node]) -> bool:
-    """Whether the claim hangs on an `if` the reader could not decide: the run takes one side
-    of it, or a skip connection lies on one side (a block whose residual test reads values
-    that are not known may be the residual one)."""
-    either = alternatives(network)
-    if not either:
-        return False
-    masks = ancestors(network)
-    return any(either >> node.id & 1 for node in run) or any(
-        either >> node.id & 1 and is_skip(node, masks, network) for node in network)
 
 
 class DeepPlainStack(Rule):
@@ -74,7 +62,10 @@ class DeepPlainStack(Rule):
         if not model.network.complete:
             return
         run = longest_plain_run(model.network)
-        if len(run) >= self.options.min_layers and not _undecided(model.network, run):
+        # A block whose residual test reads values not known may be the residual one.
+        masks = ancestors(model.network)
+        if len(run) >= self.options.min_layers and not hangs_on_branch(
+                model.network, run, lambda n: is_skip(n, masks, model.network)):
             yield self.finding(
                 f"{len(run)} weighted layers in a row with no skip connection, from "
                 f"{run[0].describe()} to {run[-1].describe()}",

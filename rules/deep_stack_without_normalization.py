@@ -3,19 +3,10 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.graph import Runs, alternatives, ancestors, around, is_skip
+from cnnlint.graph import Runs, ancestors, around, hangs_on_branch, is_skip
 from cnnlint.ir import ADD, INPUT, Model, Network, Node, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
-
-
-def _undecided(model: Model, run: list[Node]) -> bool:
-    """Whether the claim hangs on an `if` the reader could not decide: the run takes one side
-    of it, or a norm layer lies on one side (a block type picked from a string may be the
-    normalised one)."""
-    either = alternatives(model.network)
-    return any(either >> node.id & 1 for node in run) or any(
-        either >> node.id & 1 for node in model.network if node.is_norm)
 
 
 class Options(RuleOptions):
@@ -61,7 +52,9 @@ class DeepStackWithoutNormalization(Rule):
         if not model.network.complete:
             return
         run = _longest_unnormalised(model.network)
-        if len(run) >= self.options.min_layers and not _undecided(model, run):
+        # A block type picked from a string may be the normalised one.
+        if len(run) >= self.options.min_layers and not hangs_on_branch(
+                model.network, run, lambda n: n.is_norm):
             yield self.finding(
                 f"{len(run)} conv layers with no normalization among them, from "
                 f"{run[0].describe()} to {run[-1].describe()}",
