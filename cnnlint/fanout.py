@@ -148,5 +148,10 @@ def no_cyclic_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        # What was allocated meanwhile would be the young generation's next pass, one scan
+        # of millions of objects: file it with the old ones instead (freezing resets the
+        # young count; unfreezing hands them to the oldest generation, scanned rarely).
+        gc.freeze()
+        gc.unfreeze()
         if enabled:
             gc.enable()

@@ -5,24 +5,22 @@ from typing import Iterable
 from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
 from cnnlint.graph import alternatives, branch_sides, is_gate
-from cnnlint.ir import Model, Node, ProjectFacts
+from cnnlint.ir import Model, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
 
-def _most_in_one_forward(model: Model, activations: list[Node], certain: int) -> int:
-    """How many activations one forward may run: those on no side of an undecided `if`,
-    plus each `if`'s fullest side (an activation counted with the first `if` it is on)."""
-    counted = 0
-    total = certain
+def _most_in_one_forward(model: Model, activations: int, either: int) -> int:
+    """How many of the `activations` (a bitmask) one forward may run: those on no side of
+    an undecided `if` (`either`: the nodes on one), plus each `if`'s fullest side (an
+    activation counted with the first `if` it is on)."""
+    # Bitmasks, not per-node tests: a deep network has thousands of activations and sides.
+    left = activations
+    total = (activations & ~either).bit_count()
     for sides in branch_sides(model.network):
-        best = 0
+        total += max((side & left).bit_count() for side in sides)
         for side in sides:
-            mine = [n for n in activations if side >> n.id & 1 and not counted >> n.id & 1]
-            best = max(best, len(mine))
-        for side in sides:
-            counted |= side
-        total += best
+            left &= ~side
     return total
 
 
@@ -66,21 +64,21 @@ class ReluEverywhere(Rule):
         if not model.network.complete:
             return
         activations = [n for n in model.network if n.family in ACTIVATION_FAMILIES]
-        if any(n.family == "relu" and is_gate(model.network, n) for n in activations):
+        if not all(n.family == "relu" for n in activations):
+            return
+        if any(is_gate(model.network, n) for n in activations):
             return  # a ReLU that scales its input is another activation: `x * relu6(x + 3) / 6`
         # Both sides of an `if` the reader could not decide are in the graph; a forward runs
         # one. Towards the threshold count those that always run, and for each such `if`
         # its side with the most.
         either = alternatives(model.network)
-        certain = [n for n in activations if not either >> n.id & 1]
-        if _most_in_one_forward(model, activations, len(certain)) \
-                >= self.options.min_activations and all(
-                n.family == "relu" for n in activations):
+        mask = sum(1 << n.id for n in activations)
+        if _most_in_one_forward(model, mask, either) >= self.options.min_activations:
             kinds = sorted({n.kind for n in activations if n.kind in ("ReLU", "ReLU6")})
             named = " or ".join(kinds) if kinds else "ReLU"  # F.relu and x.relu() are ReLU
             # Both sides of such an `if` are in the graph: adding up the activations on
             # them counts what no forward runs.
-            counted = "all" if len(certain) < len(activations) else f"all {len(activations)}"
+            counted = "all" if mask & either else f"all {len(activations)}"
             yield self.finding(f"{counted} activations are plain {named} (dying-ReLU risk)",
                                model.loc, symbol=model.name)
 
