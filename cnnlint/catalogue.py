@@ -234,6 +234,33 @@ def moves_channel_axis(name: str, dims: list[object]) -> bool:
     return True  # `t()`: a 2-d tensor's second axis is its channels
 
 
+# Bounds that make a clamp a rectifier: `clamp(x, min=0)` is ReLU and `clamp(x, 0, 6)` (or
+# `hardtanh(x, 0, 6)`) is ReLU6. Hard-swish is often written `x * clamp(x + 3, 0, 6) / 6`.
+_CLAMPS = {"clamp": ("min", "max"), "clamp_": ("min", "max"), "clip": ("min", "max"),
+           "clip_": ("min", "max"), "clamp_min": ("min",), "clamp_min_": ("min",),
+           "hardtanh": ("min_val", "max_val"), "hardtanh_": ("min_val", "max_val")}
+
+
+def clamp_kind(name: str, pos: list[object], keywords: dict[str, object]) -> str | None:
+    """"ReLU" or "ReLU6" for a clamp (a tensor method, `torch.clamp`, `F.hardtanh`) with
+    known bounds of a rectifier; `pos` and `keywords` are the arguments after the tensor.
+    None for other bounds, unknown ones, and other calls."""
+    short = name.rsplit(".", 1)[-1]
+    names = _CLAMPS.get(short)
+    if names is None or ("." in name and not name.startswith(
+            ("torch.clamp", "torch.clip", "torch.hardtanh", "torch.nn.functional.hardtanh"))):
+        return None
+    defaults = (-1.0, 1.0) if short.startswith("hardtanh") else (None, None)
+    bounds = [pos[i] if i < len(pos) else keywords.get(key, defaults[i])
+              for i, key in enumerate(names)]
+    lower, upper = bounds[0], bounds[1] if len(bounds) > 1 else None
+    if type(lower) not in (int, float) or lower != 0:
+        return None
+    if upper is None:
+        return "ReLU"
+    return "ReLU6" if type(upper) in (int, float) and upper == 6 else None
+
+
 # Tensor methods that apply a layer kind (`x.relu()`), and those that only reshape or move
 # data without changing what a rule sees (`x.view(n, -1)`).
 TENSOR_METHOD_KIND: dict[str, str] = {

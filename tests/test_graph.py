@@ -87,6 +87,19 @@ def test_which_axis_reorders_move_the_channels(name: str, dims: list, moves: boo
     assert catalogue.moves_channel_axis(name, dims) is moves
 
 
+@pytest.mark.parametrize(("name", "pos", "keywords", "kind"), [
+    ("clamp", [0, 6], {}, "ReLU6"), ("torch.clamp", [0.0, 6.0], {}, "ReLU6"),
+    ("clamp", [], {"min": 0}, "ReLU"), ("clamp_min", [0], {}, "ReLU"),
+    ("torch.nn.functional.hardtanh", [0, 6], {}, "ReLU6"),
+    ("torch.nn.functional.hardtanh", [], {}, None), ("hardtanh", [0.0], {}, None),
+    ("clamp", [0, 1], {}, None), ("clamp", [], {"max": 6}, None), ("clamp", [True, 6], {}, None),
+    ("clamp", [0, "six"], {}, None), ("numpy.clip", [0, 6], {}, None),
+])
+def test_which_clamps_are_rectifiers(name: str, pos: list, keywords: dict,
+                                     kind: str | None) -> None:
+    assert catalogue.clamp_kind(name, pos, keywords) == kind
+
+
 def test_alternatives_are_the_nodes_on_one_side_of_an_undecided_if() -> None:
     # input -> conv; then either relu or (relu2 -> add); merged; then a final relu.
     network = _network(("input", ()), ("Conv2d", (0,)), ("ReLU", (1,)), ("ReLU", (1,)),

@@ -371,3 +371,33 @@ def test_a_permute_that_moves_the_channels_stands_between_conv_and_norm(in_tmp: 
     _, document, _ = _lint("--trace", "--input-shape", "8,8,8", "--verbose", "layouts.py")
     how = " ".join(document["notes"])
     assert "ChannelsLast" in how and "forward" in how
+
+
+def test_a_hard_swish_written_with_clamp_is_not_a_plain_relu(in_tmp: Path) -> None:
+    # `x * clamp(x + 3, 0, 6) / 6` is hard-swish: the clamp is a ReLU6 that only scales its
+    # input, so a network mixing it with ReLUs is not "all plain ReLU" (static and traced).
+    (in_tmp / "hswish.py").write_text(
+        "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
+        "class Mixed(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.convs = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(8)])\n\n"
+        "    def forward(self, x):\n"
+        "        for conv in self.convs:\n"
+        "            x = F.relu(conv(x))\n"
+        "            x = x * (x + 3).clamp(min=0, max=6) / 6\n"
+        "        return x\n\n\n"
+        "class Plain(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.convs = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(8)])\n\n"
+        "    def forward(self, x):\n"
+        "        for conv in self.convs:\n"
+        "            x = torch.clamp(conv(x), 0, 6)\n"
+        "        return x\n")
+    for flags in ([], ["--trace", "--input-shape", "8,8,8"]):
+        _, document, err = _lint(*flags, "--select", "CNN105", "hswish.py")
+        assert document["errors"] == [], err
+        assert [(f["symbol"], f["message"].replace(" [torch.fx trace]", ""))
+                for f in document["findings"]] == [
+            ("Plain", "all 8 activations are plain ReLU6 (dying-ReLU risk)")], flags

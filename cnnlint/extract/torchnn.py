@@ -133,6 +133,10 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
     if kind:
         interp.built += 1
         return v.LayerSpec(kind, bind_layer_args(kind, args), loc, f.owner)
+    rectifier = catalogue.clamp_kind(qualname, args.pos[1:], args.kw)
+    if rectifier and args.pos and isinstance(args.pos[0], v.Tensor):
+        return interp.add_node(rectifier, (args.pos[0],), name=qualname.replace(
+            "torch.nn.functional.", "F."), owner=f.owner, loc=loc, functional=True)
     if qualname in catalogue.FUNCTIONAL:
         kind = catalogue.FUNCTIONAL[qualname]
         inputs = tensors_in(Args(args.pos[:1], {k: x for k, x in args.kw.items()
@@ -397,8 +401,10 @@ def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
                    loc: Loc | None) -> Any:
     if name in catalogue.AXIS_MOVES:
         return _axis_move(interp, t, name, [*args.pos, *args.kw.values()], f, loc)
-    if name in catalogue.TENSOR_METHOD_KIND:
-        return interp.add_node(catalogue.TENSOR_METHOD_KIND[name], (t,), name=f".{name}()",
+    kind = catalogue.TENSOR_METHOD_KIND.get(name) or catalogue.clamp_kind(
+        name, args.pos, args.kw)
+    if kind:
+        return interp.add_node(kind, (t,), name=f".{name}()",
                              owner=f.owner, loc=loc, functional=True)
     if name in catalogue.COMBINE_METHODS:
         others = tensors_in(args)

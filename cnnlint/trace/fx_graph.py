@@ -50,10 +50,10 @@ def build(model: Any, model_loc: Any, locs: dict[str, Any]) -> tuple[Any, ir.Net
         elif node.op in ("call_function", "call_method"):
             if node.op == "call_function":
                 qualname = ops.function_name(node.target)
-                action, kind = ops.classify_function(qualname, _rest(node))
+                action, kind = ops.classify_function(qualname, _rest(node), node.kwargs)
                 name = ops.short_name(qualname)
             else:
-                action, kind = ops.classify_method(node.target, _rest(node))
+                action, kind = ops.classify_method(node.target, _rest(node), node.kwargs)
                 name = f".{node.target}()"
             produced = builder.call(action, kind, inputs, name, ops.owner_of(stack, model_class))
             if produced is not None:
@@ -65,6 +65,6 @@ def build(model: Any, model_loc: Any, locs: dict[str, Any]) -> tuple[Any, ir.Net
 
 
 def _rest(node: Any) -> list[Any]:
-    """A call's arguments after its first (the tensor): constants as they are, other graph
-    values as themselves (which counts as not known)."""
-    return [*node.args[1:], *node.kwargs.values()]
+    """A call's positional arguments after its first (the tensor): constants as they are,
+    other graph values as themselves (which counts as not known)."""
+    return list(node.args[1:])

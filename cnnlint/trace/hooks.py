@@ -89,13 +89,13 @@ class _Recorder:
         qualname = getattr(func, "__qualname__", "") or ""
         owner_type, _, method = qualname.rpartition(".")
         if owner_type in ("TensorBase", "Tensor", "_TensorBase"):
-            action, kind = ops.classify_method(method, [*args[1:], *(kwargs or {}).values()])
+            action, kind = ops.classify_method(method, args[1:], kwargs)
             name = f".{method}()"
         elif owner_type == "getset_descriptor":
             action, kind, name = ops.FOLLOW, "", ".attribute"
         else:
             full = ops.function_name(func)
-            action, kind = ops.classify_function(full, [*args[1:], *(kwargs or {}).values()])
+            action, kind = ops.classify_function(full, args[1:], kwargs)
             name = ops.short_name(full)
         if not any(True for _ in tensors(output)):
             return

@@ -34,11 +34,16 @@ _DUNDER_METHODS = {
 }
 
 
-def classify_function(qualname: str, rest: Iterable[Any] = ()) -> tuple[str, str]:
+def classify_function(qualname: str, rest: Iterable[Any] = (),
+                      keywords: dict[str, Any] | None = None) -> tuple[str, str]:
     """(what it does, the kind) for a function by its qualified name (`torch.cat`); `rest`
-    are its arguments after the tensor."""
+    are its positional arguments after the tensor, `keywords` its keyword arguments."""
+    keywords = keywords or {}
     if qualname.startswith("torch.") and qualname[6:] in catalogue.AXIS_MOVES:
-        return _axis_move(qualname[6:], rest)
+        return _axis_move(qualname[6:], [*rest, *keywords.values()])
+    rectifier = catalogue.clamp_kind(qualname, list(rest), keywords)
+    if rectifier:
+        return LAYER, rectifier
     if qualname in catalogue.FUNCTIONAL:
         return LAYER, catalogue.FUNCTIONAL[qualname]
     if qualname in catalogue.COMBINE_FUNCTIONS:
@@ -51,13 +56,17 @@ def classify_function(qualname: str, rest: Iterable[Any] = ()) -> tuple[str, str
     return FOLLOW, ""
 
 
-def classify_method(name: str, rest: Iterable[Any] = ()) -> tuple[str, str]:
+def classify_method(name: str, rest: Iterable[Any] = (),
+                    keywords: dict[str, Any] | None = None) -> tuple[str, str]:
     """The same for a tensor method (`view`, `__add__`)."""
     name = _DUNDER_METHODS.get(name, name)
+    keywords = keywords or {}
     if name in catalogue.AXIS_MOVES:
-        return _axis_move(name, rest)
-    if name in catalogue.TENSOR_METHOD_KIND:
-        return LAYER, catalogue.TENSOR_METHOD_KIND[name]
+        return _axis_move(name, [*rest, *keywords.values()])
+    kind = catalogue.TENSOR_METHOD_KIND.get(name) or catalogue.clamp_kind(
+        name, list(rest), keywords)
+    if kind:
+        return LAYER, kind
     if name in catalogue.COMBINE_METHODS:
         return COMBINE, catalogue.COMBINE_METHODS[name]
     if name in _VALUE_METHODS:
