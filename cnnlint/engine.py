@@ -448,12 +448,20 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
     except Exception as exc:  # pragma: no cover - a bug in loading; reported, not raised
         result.errors.append(_internal(facts[0].path if facts else "", "model extraction", exc))
     result.runs = runs
+    lost = list(getattr(interp, "lost_training", ()))
     project = ir.ProjectFacts(models=result.models, paths=list(result.facts), runs=runs,
                               handed_off=frozenset(getattr(interp, "handed_off", ())),
                               library_builds=frozenset(getattr(interp, "library_builds", ())),
                               unread_scripts=tuple(
                                   f.path for f in facts if f.syntax_error is not None
-                                  and result.may_train.get(f.path)))
+                                  and result.may_train.get(f.path)),
+                              unfollowed_training=tuple(path for path, keys in lost if not keys))
+    for path, keys in dict.fromkeys(lost):
+        which = ("any model may be what it trains" if not keys else
+                 f"{' or '.join(k.split(':')[-1] for k in keys[:3])} may be what it trains")
+        result.context_notes.append(
+            f"{path}: a loop calls backward() and steps weights that could not be followed "
+            f"to a model ({which}): rules about its training stay silent")
     per_model: list[tuple[ir.Model, list[Finding]]] = []
     # Model by model, every rule in turn: a model's graph and the tables derived from it
     # (ancestry bitmasks grow with the square of its size) are read while they are at hand,

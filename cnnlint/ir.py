@@ -176,6 +176,9 @@ class ProjectFacts:
     # Scripts that look like training code but could not be read (a syntax error, such as
     # Python 2 code): what they train, and how, is not known.
     unread_scripts: tuple[str, ...] = ()
+    # Scripts whose loop calls backward() and steps weights the reader could not follow to
+    # a model: what they train is not known.
+    unfollowed_training: tuple[str, ...] = ()
 
     def runs_training(self, model: Model) -> list["TrainingRun"]:
         """The runs whose optimizer steps this model's weights, alone or as a part of a bigger
@@ -190,10 +193,12 @@ class ProjectFacts:
 
     def may_train_unseen(self, model: Model) -> bool:
         """Whether code the reader could not see through may train `model`: a library it is
-        handed to, a training script that does not parse, a script whose model may come from
-        a call the reader could not follow, or a network a script may pick by name whose
-        insides were not read in full (it may hold this one)."""
-        if model.key in self.handed_off or self.unread_scripts or self._built_by_library(model):
+        handed to, a training script that does not parse or that steps weights the reader
+        could not follow to a model, a script whose model may come from a call the reader
+        could not follow, or a network a script may pick by name whose insides were not read
+        in full (it may hold this one)."""
+        if model.key in self.handed_off or self.unread_scripts or self.unfollowed_training \
+                or self._built_by_library(model):
             return True
         if model.parts & self.handed_off:
             return True  # built from a network handed off (a hub entry that wraps a factory)

@@ -4,7 +4,7 @@ from typing import Iterable
 
 from cnnlint.catalogue import is_weighted
 from cnnlint.findings import Finding
-from cnnlint.graph import weighted_downstream
+from cnnlint import ir
 from cnnlint.ir import Model, ProjectFacts, WeightInit
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -27,13 +27,29 @@ def _layers(init: WeightInit, model: Model) -> list[str]:
 
 
 def _is_output_layer(init: WeightInit, model: Model) -> bool:
-    """True when the init targets one layer and no weighted layer follows it: constant
-    weights there break no symmetry (each output unit still gets its own gradient)."""
+    """True when the init targets one layer and no weighted layer is known to follow it:
+    constant weights there break no symmetry (each output unit still gets its own
+    gradient). Past a call the reader does not know (a spatial transformer's regressor
+    feeding `affine_grid`), whether its units meet a layer as features is not known."""
     if init.layer_loc is None:
         return False
     nodes = [n for n in model.network if n.loc == init.layer_loc]
-    later = weighted_downstream(model.network)
-    return bool(nodes) and not any(n.id in later for n in nodes)
+    if not nodes:
+        return False
+    users = model.network.consumers()
+    stack = [u for n in nodes for u in users[n.id]]
+    seen: set[int] = set()
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        node = model.network.nodes[i]
+        if node.weighted:
+            return False
+        if node.kind != ir.UNKNOWN:
+            stack.extend(users[i])
+    return True
 
 
 class BadWeightInit(Rule):
@@ -190,6 +206,28 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.head(self.stem(x))
+""",
+        # A spatial transformer inside a bigger network: its zeroed regressor feeds the
+        # sampling grid (calls not read as layers), not the layers that follow.
+        """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.loc = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                 nn.Flatten(), nn.Linear(8, 32), nn.ReLU())
+        self.theta = nn.Linear(32, 6)
+        self.theta.weight.data.zero_()
+        self.body = nn.Conv2d(1, 8, 3)
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x):
+        grid = F.affine_grid(self.theta(self.loc(x)).view(-1, 2, 3), x.size())
+        x = F.grid_sample(x, grid)
+        return self.head(self.body(x).mean((2, 3)))
 """,
     ]
     invalid = [

@@ -76,9 +76,11 @@ class ConvBiasBeforeBatchNorm(Rule):
             # than in this one, and a layer applied twice is one.
             several = len({node.name for node, _ in pairs}) > 1
             more = ", and so do other layers this call builds" if several else ""
+            # A layer held only in a plain list attribute has no path in the model.
+            where = f" (`{node.name}` feeds `{norm.name}`{more})" if node.name and norm.name \
+                else f" ({more[2:]})" if more else ""
             yield self.finding(
-                f"`{node.kind}` bias is redundant before `{norm.kind}` "
-                f"(`{node.name}` feeds `{norm.name}`{more})",
+                f"`{node.kind}` bias is redundant before `{norm.kind}`{where}",
                 loc, symbol=node.owner or model.name)
 
     def autofix(self, finding: Finding, context: FixContext) -> Fix | None:

@@ -129,3 +129,25 @@ def test_a_layer_applied_several_times_is_one_layer(lint_tree: Callable[..., Res
         "`Conv2d` bias is redundant before `BatchNorm2d` (`a.conv.0` feeds `a.conv.1`)"]
     (model,) = [m for m in result.models if m.name == "Net"]
     assert sum(n.weighted for n in model.network) == 9  # every application is in the graph
+
+
+def test_layers_with_no_path_in_the_model_are_not_named_by_empty_paths(
+        lint_tree: Callable[..., Result]) -> None:
+    """Branches kept in a plain list attribute (`self.branches = [a, b]`) have no module
+    path: the message leaves the path out rather than print empty backticks."""
+    source = """
+import torch
+import torch.nn as nn
+
+class TwoBranch(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.branches = [nn.Sequential(nn.Conv2d(8, 8, 1), nn.BatchNorm2d(8)),
+                         nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, bias=False),
+                                       nn.BatchNorm2d(8))]
+
+    def forward(self, x):
+        return torch.cat([branch(x) for branch in self.branches], 1)
+"""
+    (finding,) = lint_tree(source, select=["CNN101"]).findings
+    assert finding.message == "`Conv2d` bias is redundant before `BatchNorm2d`"

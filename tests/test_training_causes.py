@@ -1290,3 +1290,282 @@ for x, y in loader:
     assert result.runs[0].optimizers[0].lr.value == 0.3
     low = lint_tree({"models.py": MODEL, "train.py": script.format(lr=1e-7)})
     assert [c for c, _, _ in codes(low, "CNN207")] == ["CNN207"]
+
+
+# A network deep enough for CNN107 (ten weighted layers, no dropout), with BatchNorm.
+DEEP = """
+import torch.nn as nn
+
+class Deep(nn.Module):
+    def __init__(self, width=8):
+        super().__init__()
+        layers = []
+        for _ in range(9):
+            layers += [nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(self.body(x).mean((2, 3)))
+
+def small():
+    return Deep(8)
+
+def wide():
+    return Deep(16)
+"""
+
+LOOP = """
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64)
+for epoch in range(3):
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+"""
+
+
+def _no_script_claims(result: Result) -> list[str]:
+    return [f.symbol for f in result.findings
+            if f.code == "CNN107" and "no training script found" in f.message]
+
+
+def test_param_groups_a_helper_sorts_from_modules_train_the_model(lint_tree: Lint) -> None:
+    """`for m in model.modules(): if isinstance(m, nn.Conv2d): decay.append(m.weight)`:
+    the groups' tensors are not known, but they are the model's weights."""
+    script = """
+import torch
+from nets import Deep
+
+def groups(module):
+    decay, no_decay = [], []
+    for m in module.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            decay.append(m.weight)
+        elif isinstance(m, torch.nn.BatchNorm2d):
+            no_decay += [m.weight, m.bias]
+    return [dict(params=decay), dict(params=no_decay, weight_decay=0.0)]
+
+model = Deep()
+optimizer = torch.optim.SGD(groups(model), lr=0.1, momentum=0.9, weight_decay=1e-4)
+""" + LOOP
+    result = lint_tree({"nets.py": DEEP, "train.py": script})
+    (run,) = result.runs
+    assert [m.keys[0] for m in run.models] == ["nets:Deep"]
+    assert codes(result, "CNN107") == []
+
+
+def test_an_optimizer_over_chained_parameters_trains_each_model(lint_tree: Lint) -> None:
+    """CycleGAN's `Adam(itertools.chain(G_AB.parameters(), G_BA.parameters()))`."""
+    script = """
+import itertools
+import torch
+from nets import Deep
+
+first, second = Deep(), Deep()
+optimizer = torch.optim.Adam(itertools.chain(first.parameters(), second.parameters()))
+model = first
+""" + LOOP.replace("batch_size=64", "batch_size=1")
+    result = lint_tree({"nets.py": DEEP, "train.py": script})
+    (run,) = result.runs
+    assert {m.keys[0] for m in run.models} == {"nets:Deep"}
+    assert [c for c, _, _ in codes(result, "CNN201")] == ["CNN201"]  # BatchNorm at batch 1
+    assert {f.severity for f in result.findings if f.code == "CNN107"} == {"warning"}
+
+
+def test_weights_stepped_through_unread_code_leave_no_model_without_a_script(
+        lint_tree: Lint) -> None:
+    """A model picked by name from a package's re-exports, handed to an optimizer class
+    from outside the project: what trains it is not known, so no model is said to have no
+    training script, and `--verbose` says why. A library model trained through a helper's
+    param groups says nothing of the project's own networks."""
+    package = {"models/__init__.py": "from .deep import *\n",
+               "models/deep.py": DEEP.replace("class Deep", "__all__ = ['small']\n\n\nclass Deep")}
+    script = """
+import sys
+import torch
+import models
+from regime import RegimeOptimizer
+
+model = models.__dict__[sys.argv[1]]()
+optimizer = RegimeOptimizer(model, [{"lr": 0.1, "weight_decay": 1e-4}])
+""" + LOOP
+    result = lint_tree({**package, "train.py": script})
+    assert _no_script_claims(result) == []
+    assert any("steps weights that could not be followed to a model" in n
+               for n in result.notes())
+    library = """
+import timm
+import torch
+from helpers import groups
+
+model = timm.create_model("resnet50")
+optimizer = torch.optim.AdamW(groups(model), lr=1e-3)
+""" + LOOP
+    helper = "def groups(model):\n    return [{'params': model.stem_params()}]\n"
+    result = lint_tree({"nets.py": DEEP, "helpers.py": helper, "train.py": library})
+    assert set(_no_script_claims(result)) >= {"Deep"}
+
+
+def test_a_registry_of_builders_by_name_may_give_any_of_them(lint_tree: Lint) -> None:
+    """`{"small": [small, 512], "wide": [wide, 2048]}[args.model]`: the argparse default
+    names one; the command line may name the other, trained by the same script."""
+    nets = DEEP + """
+model_dict = {"small": [small, 8], "wide": [wide, 16]}
+
+class Wrapper(nn.Module):
+    def __init__(self, name="wide"):
+        super().__init__()
+        builder, dim = model_dict[name]
+        self.encoder = builder()
+        self.fc = nn.Linear(dim, 10)
+
+    def forward(self, x):
+        return self.fc(self.encoder(x))
+"""
+    script = """
+import argparse
+import torch
+from nets import Wrapper
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--model", default="wide")
+args = parser.parse_args()
+model = Wrapper(name=args.model)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+""" + LOOP
+    result = lint_tree({"nets.py": nets, "train.py": script})
+    assert _no_script_claims(result) == []
+
+
+def test_eval_on_a_model_reaches_a_part_a_factory_built(lint_tree: Lint) -> None:
+    """`self.encoder = make_encoder()`, then `model.eval()` and `model.encoder(x)` in a
+    validation helper: eval() is recursive, the encoder is in eval mode (no CNN204)."""
+    script = """
+import torch
+import torch.nn as nn
+from nets import Deep
+
+def make_encoder():
+    return Deep()
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = make_encoder()
+        self.head = nn.Linear(10, 4)
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
+
+def validate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        for x, y in loader:
+            model.encoder(x)
+
+model = Net()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+val_loader = torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=64)
+""" + LOOP.replace("for epoch in range(3):\n", "for epoch in range(3):\n    model.train()\n"
+                   ).rstrip() + "\n    validate(model, val_loader)\n"
+    result = lint_tree({"nets.py": DEEP, "train.py": script})
+    assert result.runs and codes(result, "CNN204") == []
+    wrong = script.replace("    model.eval()\n", "    model.head.eval()\n")
+    assert [c for c, _, _ in codes(lint_tree({"nets.py": DEEP, "train.py": wrong}),
+                                   "CNN204")] == ["CNN204"]
+
+
+def test_a_trainer_class_with_a_forward_method_is_training_code(lint_tree: Lint) -> None:
+    """`class Trainer(object)` whose `forward(loader, training)` runs both the training and
+    the validation passes: it is the script, not a model, so its no_grad pass evaluates."""
+    trainer = """
+import torch
+
+class Trainer(object):
+    def __init__(self, model, optimizer):
+        self.model, self.optimizer = model, optimizer
+
+    def step(self, x, y, training):
+        if training:
+            self.optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(self.model(x), y)
+        if training:
+            loss.backward()
+            self.optimizer.step()
+
+    def forward(self, loader, training):
+        return [self.step(x, y, training) for x, y in loader]
+
+    def train(self, loader):
+        self.model.train()
+        return self.forward(loader, training=True)
+
+    def validate(self, loader):
+        self.model.eval()
+        with torch.no_grad():
+            return self.forward(loader, training=False)
+"""
+    script = """
+import torch
+from nets import Deep
+from trainer import Trainer
+
+model = Deep()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+trainer = Trainer(model, optimizer)
+train_loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64)
+val_loader = torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=64)
+for epoch in range(90):
+    trainer.train(train_loader)
+    trainer.validate(val_loader)
+"""
+    result = lint_tree({"nets.py": DEEP, "trainer.py": trainer, "train.py": script})
+    assert result.runs and codes(result, "CNN202") == []
+
+
+def test_a_loop_stepping_inside_an_epoch_loop_counts_iterations(lint_tree: Lint) -> None:
+    """`for epoch in range(3): for step in range(10): ... opt.step()` trains 3 epochs of 10
+    iterations, not 10 epochs."""
+    script = """
+import torch
+from nets import Deep
+
+model = Deep()
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+for epoch in range({epochs}):
+    for step in range(10):
+        opt.zero_grad()
+        model(torch.randn(4, 8, 16, 16)).mean().backward()
+        opt.step()
+"""
+    result = lint_tree({"nets.py": DEEP, "train.py": script.format(epochs=3)})
+    (run,) = result.runs
+    assert {(loop.kind, loop.count.value if loop.count else None) for loop in run.loops
+            if loop.kind != "other"} == {("epoch", 3), ("iteration", 10)}
+    assert codes(result, "CNN202") == []
+    longer = lint_tree({"nets.py": DEEP, "train.py": script.format(epochs=30)})
+    assert [c for c, _, _ in codes(longer, "CNN202")] == ["CNN202"]
+
+
+def test_a_reset_in_the_loop_around_a_loop_over_optimizers_counts(lint_tree: Lint) -> None:
+    """`model.zero_grad()`, backward, then `for opt in opts: opt.step()`: the reset is in
+    the loop that runs backward (no CNN205)."""
+    script = """
+import torch
+from nets import Deep
+
+model = Deep()
+opts = (torch.optim.SGD(model.body.parameters(), lr=0.1, momentum=0.9),
+        torch.optim.SGD(model.fc.parameters(), lr=0.2, momentum=0.9))
+for epoch in range(3):
+    for step in range(10):
+        {reset}
+        model(torch.randn(4, 8, 16, 16)).mean().backward()
+        for opt in opts:
+            opt.step()
+"""
+    result = lint_tree({"nets.py": DEEP, "train.py": script.format(reset="model.zero_grad()")})
+    assert result.runs and codes(result, "CNN205") == []
+    missing = lint_tree({"nets.py": DEEP, "train.py": script.format(reset="pass")})
+    assert [c for c, _, _ in codes(missing, "CNN205")] == ["CNN205"]

@@ -59,6 +59,9 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     config = interp.config_call(qualname, args, loc)
     if config is not ABSENT:
         return config
+    if qualname == "itertools.chain" and any(isinstance(x, v.Params) for x in args.pos):
+        # `Adam(chain(g.parameters(), d.parameters()))`: the weights of every model chained.
+        return list(args.pos)
     if qualname in EVAL_CONTEXTS:
         enabled = False if qualname != "torch.set_grad_enabled" else (
             args.pos[0] if args.pos else UNKNOWN)

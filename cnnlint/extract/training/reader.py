@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, Iterable
 
 from cnnlint import catalogue, ir
 from cnnlint.extract import branches
@@ -76,6 +76,10 @@ class TrainingInterp(ConfigInterp):
         # trainer: `Trainer(model, optimizer)`): that code may train them, with any settings.
         self.handed_off: set[str] = set()
         self.library_builds: set[tuple[str, str]] = set()  # see ir.ProjectFacts
+        # Scripts whose loop calls backward() and steps weights the reader could not follow
+        # to a model (an optimizer of unknown params, or one from unread code), with the
+        # project models their training code called (none: any model may train there).
+        self.lost_training: list[tuple[str, tuple[str, ...]]] = []
         # A pass reuses constructions only among its own: what it reads must not depend on
         # what other passes or the model reader read before.
         self.pass_constructions = ConstructionMemo()
@@ -146,6 +150,8 @@ class TrainingInterp(ConfigInterp):
         obj = f.self_obj
         if not isinstance(obj, v.Instance) or obj.cls.lookup("forward") is None:
             return False
+        if _plain_class(obj.cls):
+            return False  # `class Trainer(object)` naming its loop over batches `forward`
         if obj.cls.lookup("training_step") is None:
             return True
         return f.function not in LIGHTNING_HOOKS and not f.function.startswith("on_")
@@ -160,16 +166,32 @@ class TrainingInterp(ConfigInterp):
 
     def touches_models(self, args: Args, method: bool) -> bool:
         given = (*args.pos, *args.kw.values())
-        models = [o for x in given for o in (x.options if isinstance(x, v.Choice) else (x,))]
+        self.hand_off(given)
+        if method or args.open_pos or args.open_kw:
+            return True
+        return any(isinstance(x, (*v.MODULE_VALUES, v.Opaque, v.Params)) for x in given)
+
+    def hand_off(self, values: Iterable[Any]) -> list[str]:
+        """Project models among `values` (one of several, for a Choice) may be trained by
+        code the reader cannot follow: their keys."""
+        models = [o for x in values for o in (x.options if isinstance(x, v.Choice) else (x,))]
+        keys: list[str] = []
         for x in models:
             if isinstance(x, v.Instance) and self.is_module_class(x.cls):
                 built = self.recorder.models.get(id(x)) if self.recorder is not None else None
                 # The factories that built it (`se_resnet20()`), else its class.
-                self.handed_off.update([b[0] for b in built[3]] if built and built[3] else
-                                       [ir.model_key(x.cls.scope.module, x.cls.name)])
-        if method or args.open_pos or args.open_kw:
-            return True
-        return any(isinstance(x, (*v.MODULE_VALUES, v.Opaque, v.Params)) for x in given)
+                keys.extend([b[0] for b in built[3]] if built and built[3] else
+                            [ir.model_key(x.cls.scope.module, x.cls.name)])
+        self.handed_off.update(keys)
+        return keys
+
+    def lost_track(self, forwarded: list[Any], path: str) -> None:
+        """A pass stepped weights the reader could not follow to a model: the project
+        models its training code called may be what it trains; when it called none (and no
+        library model either), any model may be."""
+        keys = self.hand_off(forwarded)
+        if keys or not any(isinstance(x, v.Opaque) for x in forwarded):
+            self.lost_training.append((path, tuple(dict.fromkeys(keys))))
 
     # --- statements ----------------------------------------------------------------------
 
@@ -505,10 +527,14 @@ class TrainingInterp(ConfigInterp):
         if namespace is not None:
             rec.choices.update(ir.model_key(x.scope.module, x.name) for x in obj.values()
                                if isinstance(x, (v.ClassVal, v.FuncVal)) and x.scope is not None)
-            # The networks the module defines: its nn.Module classes and public functions.
+            # The networks the module defines: its nn.Module classes and public functions,
+            # its own or a package's from its submodules (`from .resnet import *`).
+            inside = namespace.module + "."
             tries.append(tuple(x for name, x in obj.items() if not name.startswith("_") and (
                 isinstance(x, v.ClassVal) and self.is_module_class(x)
-                or isinstance(x, v.FuncVal) and x.scope is namespace)))
+                or isinstance(x, v.FuncVal) and x.scope is not None and (
+                    x.scope is namespace or namespace.path.endswith("__init__.py")
+                    and x.scope.module.startswith(inside)))))
         if len(obj) > 1 and all(isinstance(x, v.Instance) for x in obj.values()):
             for x in obj.values():  # by its class and the factory that built it
                 rec.choices.add(ir.model_key(x.cls.scope.module, x.cls.name))
@@ -516,6 +542,12 @@ class TrainingInterp(ConfigInterp):
                     rec.choices.add(x.made_by)
         if all(isinstance(x, (v.ClassVal, v.FuncVal)) for x in obj.values()):
             tries.append(tuple(obj.values()))
+        # A registry of builders by name (`{"resnet18": resnet18, ...}`, or entries such as
+        # `[resnet18, 512]`): a name given at run time may pick any of them.
+        builders = [x[0] if type(x) in (list, tuple) and x else x for x in obj.values()]
+        if len(obj) > 1 and type(key) is str and all(
+                isinstance(b, (v.ClassVal, v.FuncVal)) and b.scope is not None for b in builders):
+            rec.choices.update(ir.model_key(b.scope.module, b.name) for b in builders)
         if key is UNKNOWN or isinstance(key, v.Opaque):
             for options in tries:
                 if 1 < len(options) <= MAX_CANDIDATES:
@@ -695,6 +727,7 @@ class TrainingInterp(ConfigInterp):
         grad, a loop over an evaluation loader, or input drawn from one."""
         rec = self.recorder
         assert rec is not None
+        rec.forwarded.append(model)
         flags = set()
         if self.grad_off > 0:
             flags.add("grad-off")
@@ -729,12 +762,19 @@ class TrainingInterp(ConfigInterp):
         rec = self.recorder
         assert rec is not None
         if name == "eval":
-            rec.set_mode(model, False)
+            mode: Any = False
         elif not args.pos:
-            rec.set_mode(model, True)
+            mode = True
         else:
             flag = args.pos[0]
-            rec.set_mode(model, bool(flag) if type(flag) is bool else UNKNOWN)
+            mode = bool(flag) if type(flag) is bool else UNKNOWN
+        rec.set_mode(model, mode)
+        # As torch does, the mode reaches every module inside (an encoder a factory built
+        # that the script also calls on its own).
+        if rec.modes and isinstance(model, v.MODULE_VALUES):
+            for part in self.submodules(model):
+                if part is not model and id(part) in rec.modes:
+                    rec.set_mode(part, mode)
 
     def call_method(self, obj: Any, name: str, args: Args, f: Frame, loc: Loc | None) -> Any:
         rec = self.recorder
@@ -762,6 +802,8 @@ class TrainingInterp(ConfigInterp):
             if name in ("parameters", "named_parameters"):
                 self.params_of.append(obj)
                 return v.Params(obj, named=name == "named_parameters")
+            if name in ("modules", "named_modules"):
+                self.params_of.append(obj)  # a param-group helper sorting layers' weights
             if name in MODULE_METHODS and name not in ("apply", "modules", "children"):
                 if name in ("cuda", "cpu", "to", "float", "half", "double", "bfloat16",
                             "requires_grad_"):
@@ -819,6 +861,10 @@ class TrainingInterp(ConfigInterp):
         if weights:
             flags.add("trains")
             rec.trained.extend(w for w in weights if w is not UNKNOWN)
+        elif any(rec.optimizer_objs.get(id(option)) is None
+                 or _unknown_in(rec.optimizer_objs[id(option)].params)
+                 for option in _options(optimizer)):
+            flags.add("unknown-weights")  # an optimizer over weights the reader lost track of
         if self.accumulating > 0:
             flags.add("accumulating")
         rec.mark_training()
@@ -921,3 +967,30 @@ def _optimizer(value: Any) -> bool:
 def _options(optimizer: TrainObj) -> list[TrainObj]:
     """The optimizers an undecided `if` left (itself, for one built unconditionally)."""
     return list(optimizer.fields.get("options", [optimizer]))
+
+
+def _unknown_in(params: Any) -> bool:
+    """Whether an optimizer's `params` hold a value the reader does not know (a group's
+    tensors a helper collected): they may be a model's weights."""
+    stack, looked = [params], 0
+    while stack and looked < 256:
+        looked += 1
+        item = stack.pop()
+        if item is UNKNOWN or isinstance(item, v.Opaque):
+            return True
+        if type(item) in (list, tuple):
+            stack.extend(item)
+        elif type(item) is dict:
+            stack.extend(item.values())
+    return False
+
+
+def _plain_class(cls: v.ClassVal, depth: int = 0) -> bool:
+    """A class built on `object` alone (here or through its project bases): not a module."""
+    for expr, base in zip(cls.node[2], cls.bases):
+        if isinstance(base, v.ClassVal) and depth < 16:
+            if not _plain_class(base, depth + 1):
+                return False
+        elif expr != ("name", "object"):
+            return False
+    return True

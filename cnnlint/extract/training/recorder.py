@@ -71,6 +71,7 @@ class Recorder:
     models: dict[int, tuple[Any, str, Loc | None, list[tuple[str, Loc | None, bool]]]] = field(
         default_factory=dict)
     trained: list[Any] = field(default_factory=list)  # model values an optimizer holds
+    forwarded: list[Any] = field(default_factory=list)  # model values training code calls
     part_builders: dict[int, str] = field(default_factory=dict)  # id(block) -> its factory
     train_loader_ids: set[int] = field(default_factory=set)
     first_step: tuple[Loc, str] | None = None
@@ -125,6 +126,8 @@ class Recorder:
                         if _holds_weights(c.params) and c.stepped and not c.given]
         training_steps = [e for e in self.events if e.kind == ir.STEP and "trains" in e.flags]
         if not training_steps and not self.lightning:
+            if self._steps_unfollowed_weights():
+                interp.lost_track(self.forwarded, self.path)
             return None
         loops = self._loops(training_steps)
         epoch = next((loop for loop in loops if loop.kind == "epoch"), None)
@@ -149,19 +152,32 @@ class Recorder:
             choices=tuple(sorted(self.choices)),
             complete=self.complete, notes=self._notes(loops, events))
 
+    def _steps_unfollowed_weights(self) -> bool:
+        """A backward pass, then a step of weights the reader lost track of (an optimizer
+        over a helper's param groups, or one from code it could not read that was handed a
+        model): some model may train here."""
+        return any(e.kind == ir.BACKWARD for e in self.events) and any(
+            e.kind == ir.STEP and "unknown-weights" in e.flags
+            or e.kind == ir.UNRESOLVED and "touches-models" in e.flags for e in self.events)
+
     def _loops(self, steps: list[ir.Event]) -> list[ir.Loop]:
         """Loop kinds from where the training steps happened: a range loop around a loop
         that steps is an epoch loop; a range loop that steps directly counts iterations."""
         around = {i for e in steps for i in e.loops[:-1]}
         direct = {e.loops[-1] for e in steps if e.loops}
+        # A loop stepping directly inside a range loop (`for epoch ...: for step in
+        # range(100):`): its passes are the iterations of the loop around it.
+        inner = {e.loops[-1] for e in steps if any(
+            i in self.finished and self.finished[i].kind == "range" for i in e.loops[:-1])}
         out = []
         for ident in sorted(self.finished):
             state = self.finished[ident]
             if state.kind == "range" and (ident in around or (
-                    ident in direct and ("epoch" in state.label.lower() or not self.loaders))):
+                    ident in direct and ("epoch" in state.label.lower()
+                                         or not self.loaders and ident not in inner))):
                 # Around a batch loop, one step per pass named for epochs, or one step per
-                # pass with no loader in the run: full-batch training, each pass sees all
-                # the data it has.
+                # pass with no loader in the run and no range loop around: full-batch
+                # training, each pass sees all the data it has.
                 kind = "epoch"
             elif state.kind == "range" and ident in direct:
                 kind = "iteration"
