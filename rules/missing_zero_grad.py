@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import BACKWARD, STEP, ZERO_GRAD, ProjectFacts
+from cnnlint.ir import BACKWARD, FORWARD, STEP, UNRESOLVED, ZERO_GRAD, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -19,9 +19,9 @@ class MissingZeroGrad(Rule):
     An `optimizer.step()` whose loop has no `optimizer.zero_grad()` (or `model.zero_grad()`,
     `set_to_none` included) in the same loop, unless gradient accumulation is evident (the
     step is taken under `if (i + 1) % accum == 0:`). The loop is the innermost one around
-    the step that also runs `backward()` (a loop over several optimizers that each step is
-    inside it). A reset only before the loop does not count: gradients then pile up over
-    every batch. A `step()` on something that is not
+    the step that does more than step (a loop over several optimizers is inside it). A
+    reset only before the loop does not count: gradients then pile up over every batch.
+    A `step()` on something that is not
     known to be an optimizer (a scheduler passed as a parameter) is not one.
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
@@ -65,9 +65,9 @@ class MissingZeroGrad(Rule):
                         or not step.loops or step.loc is None:
                     continue
                 # The loop whose passes would accumulate: the innermost around the step that
-                # also runs a backward pass (not a loop over the optimizers that step).
-                loop = next((i for i in reversed(step.loops) if run.events_in(i, BACKWARD)),
-                            step.loops[-1])
+                # does more than step (not a loop over the optimizers that each step).
+                loop = next((i for i in reversed(step.loops) if run.events_in(
+                    i, BACKWARD, FORWARD, ZERO_GRAD, UNRESOLVED)), step.loops[-1])
                 if run.events_in(loop, ZERO_GRAD) or run.blockers(loop):
                     continue
                 yield self.finding("`step()` with no gradient reset in its loop: gradients "
