@@ -3,8 +3,9 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.catalogue import is_weighted
-from cnnlint.findings import Finding
 from cnnlint import ir
+from cnnlint.findings import Finding
+from cnnlint.graph import following
 from cnnlint.ir import Model, ProjectFacts, WeightInit
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -34,22 +35,14 @@ def _is_output_layer(init: WeightInit, model: Model) -> bool:
     if init.layer_loc is None:
         return False
     nodes = [n for n in model.network if n.loc == init.layer_loc]
-    if not nodes:
-        return False
-    users = model.network.consumers()
-    stack = [u for n in nodes for u in users[n.id]]
-    seen: set[int] = set()
-    while stack:
-        i = stack.pop()
-        if i in seen:
-            continue
-        seen.add(i)
-        node = model.network.nodes[i]
-        if node.weighted:
-            return False
-        if node.kind != ir.UNKNOWN:
-            stack.extend(users[i])
-    return True
+    return bool(nodes) and not any(m.weighted for n in nodes
+                                   for m in following(model.network, n, _passes_on))
+
+
+def _passes_on(node: ir.Node) -> bool:
+    """A node the walk to the next layer goes through: neither a layer nor a call the
+    reader does not know."""
+    return not node.weighted and node.kind != ir.UNKNOWN
 
 
 class BadWeightInit(Rule):

@@ -39,7 +39,7 @@ from cnnlint.extract.training.objects import (
     LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
     MODULE_METHODS, TrainObj, breaks, has_modulo, inert, plain_path, role, root_of, text,
 )
-from cnnlint.extract.training.recorder import LoopState, Recorder, weights_of
+from cnnlint.extract.training.recorder import LoopState, Recorder, holds_unknown, weights_of
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
@@ -852,8 +852,11 @@ class TrainingInterp(ConfigInterp):
         rec = self.recorder
         assert rec is not None
         weights: list[Any] = []
+        lost = False  # an optimizer over weights the reader lost track of
         for option in _options(optimizer):  # one of several, when an `if` picked it
             construction = rec.optimizer_objs.get(id(option))
+            if construction is None or holds_unknown(construction.params):
+                lost = True
             if construction is not None:
                 construction.stepped = True
                 weights.extend(w for w in weights_of(construction.params) if w not in weights)
@@ -861,10 +864,8 @@ class TrainingInterp(ConfigInterp):
         if weights:
             flags.add("trains")
             rec.trained.extend(w for w in weights if w is not UNKNOWN)
-        elif any(rec.optimizer_objs.get(id(option)) is None
-                 or _unknown_in(rec.optimizer_objs[id(option)].params)
-                 for option in _options(optimizer)):
-            flags.add("unknown-weights")  # an optimizer over weights the reader lost track of
+        elif lost:
+            flags.add("unknown-weights")
         if self.accumulating > 0:
             flags.add("accumulating")
         rec.mark_training()
@@ -967,22 +968,6 @@ def _optimizer(value: Any) -> bool:
 def _options(optimizer: TrainObj) -> list[TrainObj]:
     """The optimizers an undecided `if` left (itself, for one built unconditionally)."""
     return list(optimizer.fields.get("options", [optimizer]))
-
-
-def _unknown_in(params: Any) -> bool:
-    """Whether an optimizer's `params` hold a value the reader does not know (a group's
-    tensors a helper collected): they may be a model's weights."""
-    stack, looked = [params], 0
-    while stack and looked < 256:
-        looked += 1
-        item = stack.pop()
-        if item is UNKNOWN or isinstance(item, v.Opaque):
-            return True
-        if type(item) in (list, tuple):
-            stack.extend(item)
-        elif type(item) is dict:
-            stack.extend(item.values())
-    return False
 
 
 def _plain_class(cls: v.ClassVal, depth: int = 0) -> bool:

@@ -9,7 +9,7 @@ is for the rules to decide.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from cnnlint import ir
 from cnnlint.extract import values as v
@@ -349,14 +349,26 @@ def _holds_weights(params: Any) -> bool:
     return bool(weights_of(params))
 
 
-def weights_of(params: Any) -> list[Any]:
-    """The models whose parameters `params` holds."""
-    out: list[Any] = []
+def _param_leaves(params: Any) -> Iterator[Any]:
+    """What an optimizer's `params` hold, through lists, tuples and param-group dicts (at
+    most 256 values looked at)."""
     stack = [params]
     looked = 0
     while stack and looked < 256:
         looked += 1
         item = stack.pop()
+        if type(item) in (list, tuple):
+            stack.extend(item)
+        elif type(item) is dict:
+            stack.extend(item.values())
+        else:
+            yield item
+
+
+def weights_of(params: Any) -> list[Any]:
+    """The models whose parameters `params` holds."""
+    out: list[Any] = []
+    for item in _param_leaves(params):
         if isinstance(item, v.Params):
             out.append(item.model)
         elif isinstance(item, v.ParamRef) and isinstance(item.owner, v.EachModule):
@@ -364,9 +376,12 @@ def weights_of(params: Any) -> list[Any]:
                 out.append(item.owner.of)  # `m.weight` for each `m` in `model.modules()`
         elif isinstance(item, v.ParamRef):
             out.append(item.owner)  # a layer's weight: the model that holds the layer
-        elif type(item) in (list, tuple):
-            stack.extend(item)
-        elif type(item) is dict:
-            stack.extend(item.values())
     return out
+
+
+def holds_unknown(params: Any) -> bool:
+    """Whether an optimizer's `params` hold a value the reader does not know (a group's
+    tensors a helper collected): they may be a model's weights."""
+    return any(item is v.UNKNOWN or isinstance(item, v.Opaque)
+               for item in _param_leaves(params))
 
