@@ -13,9 +13,6 @@ measured in the same run, so they hold on any machine:
 - warm-cache lint CPU time      <= 0.1x  the no-cache lint
 - one small file, end to end    <= 1.5x  `python -c "import libcst"`
 - --jobs 2 wall time            <= 0.65x --jobs 1
-- --jobs 2 wall time            <= 0.85x the same with multiprocessing.Pool in place of
-                                   cnnlint/fanout.py (`pool_fanout.py`): the hand-written
-                                   fan-out is kept only while it is 15% faster or more
 
 A second corpus is a model zoo: pytorchcv (osmr/imgclsmob's zoo, ~150 files that import a
 shared common.py and each other, ~1,600 models) downloaded from the package index, or the
@@ -107,18 +104,6 @@ start = time.process_time()""").replace(
     "total = time.process_time() - start\n"
     "print(*(f'{p}={spent[p]:.2f}' for p in ('files', 'loading', 'models', 'runs', 'rules')), "
     "f'other={total - sum(spent.values()):.2f}')")
-
-
-# The command line with the standard library's pool in place of cnnlint's fan-out.
-POOL_CLI = f"""
-import sys
-sys.path.insert(0, {str(Path(__file__).parent)!r})
-import pool_fanout
-pool_fanout.install()
-from cnnlint.cli import main
-sys.argv[0] = "cnnlint"
-main()
-"""
 
 
 def build_corpus(root: Path) -> list[Path]:
@@ -227,11 +212,9 @@ def main() -> int:
         wall([sys.executable, "-m", "cnnlint", "--no-cache", str(small)])
 
         samples: dict[str, list[float]] = {k: [] for k in (
-            "parse", "lint", "warm", "jobs1", "jobs2", "pool2", "small", "import")}
+            "parse", "lint", "warm", "jobs1", "jobs2", "small", "import")}
         cnnlint = [sys.executable, "-m", "cnnlint", "--no-cache", "--exit-zero"]
-        with_pool = [sys.executable, "-c", POOL_CLI, "--no-cache", "--exit-zero"]
         jobs_ratios: list[float] = []
-        pool_ratios: list[float] = []
         for repetition in range(args.repeat):
             samples["parse"].append(float(python(PARSE, *paths)[0]))
             samples["lint"].append(float(python(LINT, "-", str(root / "corpus"))[0]))
@@ -242,8 +225,6 @@ def main() -> int:
                 samples[f"jobs{jobs}"].append(wall([*cnnlint, "--jobs", jobs,
                                                     str(root / "corpus")]))
             jobs_ratios.append(samples["jobs2"][-1] / samples["jobs1"][-1])
-            samples["pool2"].append(wall([*with_pool, "--jobs", "2", str(root / "corpus")]))
-            pool_ratios.append(samples["jobs2"][-1] / samples["pool2"][-1])
         # The two start-up figures are short and sensitive to what ran just before (a heavy
         # run leaves caches cold and writeback pending): measure them as adjacent pairs in
         # their own loop, alternating which goes first.
@@ -263,8 +244,6 @@ def main() -> int:
         ("one small file wall / `import libcst` wall", med["small"] / med["import"], 1.5),
         ("--jobs 2 wall / --jobs 1 wall (median of pairs)", statistics.median(jobs_ratios),
          0.65),
-        ("--jobs 2 wall / the same on multiprocessing.Pool (median of pairs)",
-         statistics.median(pool_ratios), 0.85),
         *extra,
     ]
     print(f"corpus: {len(files)} files, {lines} lines; {args.repeat} repetitions, medians; "

@@ -333,8 +333,8 @@ KEEP_TREES_BYTES = 4_000_000
 
 def _analyse_parallel(items: list[tuple[str, bytes]], jobs: int
                       ) -> list[tuple[Any, ErrorEntry | None]]:
-    """Analyse in this process and `jobs - 1` forked children, largest files first, each
-    taking the next file when free. Children send facts back as marshal data."""
+    """Analyse in `jobs` forked workers, largest files first, each taking the next file
+    when free. Workers send facts back as marshal data."""
     if not can_fork():
         return _analyse_spawned(items, jobs)
     largest_first = sorted(range(len(items)), key=lambda i: -len(items[i][1]))

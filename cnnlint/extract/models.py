@@ -42,7 +42,7 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
                    ) -> list[ir.Model]:
     """Every model of the run (those `wanted(path, key)` accepts), in a stable order. A model
     the reader fails on becomes an `internal` error entry (when `errors` is given) and the
-    others are still read. With jobs > 1 (and a process that may fork), forked children
+    others are still read. With jobs > 1 (and a process that may fork), forked workers
     share the building."""
     if errors is not None:
         errors.extend(ErrorEntry(path=s.path, kind="internal", message=(
@@ -207,8 +207,8 @@ Outcome = tuple[ir.Model | None, ErrorEntry | None]
 
 
 def _build_forked(interp: Interp, candidates: list[Candidate], jobs: int) -> list[Outcome]:
-    """Children inherit the loaded interpreter with the fork; whoever is free builds the
-    next chunk of candidates, and children send their models back pickled."""
+    """Workers inherit the loaded interpreter with the fork; whoever is free builds the
+    next chunk of candidates and sends its models back pickled."""
     import pickle
 
     from cnnlint.fanout import fan_out
