@@ -457,8 +457,10 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
                                   and result.may_train.get(f.path)),
                               unfollowed_training=tuple(path for path, keys in lost if not keys))
     for path, keys in dict.fromkeys(lost):
-        which = ("any model may be what it trains" if not keys else
-                 f"{' or '.join(k.split(':')[-1] for k in keys[:3])} may be what it trains")
+        names = list(dict.fromkeys(k.split(":")[-1] for k in keys if ":<" not in k))
+        more = f" or {len(names) - 3} more" if len(names) > 3 else ""
+        which = ("any model may be what it trains" if not names else
+                 f"{' or '.join(names[:3])}{more} may be what it trains")
         result.context_notes.append(
             f"{path}: a loop calls backward() and steps weights that could not be followed "
             f"to a model ({which}): rules about its training stay silent")

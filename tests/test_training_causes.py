@@ -1407,6 +1407,31 @@ optimizer = torch.optim.AdamW(groups(model), lr=1e-3)
     assert set(_no_script_claims(result)) >= {"Deep"}
 
 
+def test_a_registry_pick_by_option_stepped_through_unread_code_may_be_any_entry(
+        lint_tree: Lint) -> None:
+    """`models.__dict__[args.model]` with a default name, trained through an optimizer
+    from code outside the project: the command line may pick any entry, so none of them is
+    said to have no training script (the default's was the only one spared)."""
+    other = DEEP.replace("Deep", "Other").replace("small", "narrow").replace("wide", "broad")
+    package = {"models/__init__.py": "from .deep import *\nfrom .other import *\n",
+               "models/deep.py": DEEP, "models/other.py": other}
+    script = """
+import argparse
+import torch
+import models
+from regime import RegimeOptimizer
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--model", default="small")
+args = parser.parse_args()
+model = models.__dict__[args.model]()
+optimizer = RegimeOptimizer(model, [{"lr": 0.1}])
+""" + LOOP
+    result = lint_tree({**package, "train.py": script})
+    assert _no_script_claims(result) == []
+    assert any("small or" in n and "more may be what it trains" in n for n in result.notes())
+
+
 def test_a_registry_of_builders_by_name_may_give_any_of_them(lint_tree: Lint) -> None:
     """`{"small": [small, 512], "wide": [wide, 2048]}[args.model]`: the argparse default
     names one; the command line may name the other, trained by the same script."""

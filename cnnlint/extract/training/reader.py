@@ -185,11 +185,13 @@ class TrainingInterp(ConfigInterp):
         self.handed_off.update(keys)
         return keys
 
-    def lost_track(self, forwarded: list[Any], path: str) -> None:
+    def lost_track(self, forwarded: list[Any], choices: Iterable[str], path: str) -> None:
         """A pass stepped weights the reader could not follow to a model: the project
-        models its training code called may be what it trains; when it called none (and no
-        library model either), any model may be."""
-        keys = self.hand_off(forwarded)
+        models its training code called may be what it trains, and so may any entry of a
+        registry it picked its model from by name (the command line may pick another than
+        the default); when it called none (and no library model either), any model may be."""
+        keys = self.hand_off(forwarded) + sorted(choices)
+        self.handed_off.update(choices)
         if keys or not any(isinstance(x, v.Opaque) for x in forwarded):
             self.lost_training.append((path, tuple(dict.fromkeys(keys))))
 

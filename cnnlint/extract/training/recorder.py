@@ -127,7 +127,7 @@ class Recorder:
         training_steps = [e for e in self.events if e.kind == ir.STEP and "trains" in e.flags]
         if not training_steps and not self.lightning:
             if self._steps_unfollowed_weights():
-                interp.lost_track(self.forwarded, self.path)
+                interp.lost_track(self.forwarded, self.choices, self.path)
             return None
         loops = self._loops(training_steps)
         epoch = next((loop for loop in loops if loop.kind == "epoch"), None)
