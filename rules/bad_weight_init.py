@@ -27,16 +27,22 @@ def _layers(init: WeightInit, model: Model) -> list[str]:
     return sorted(present)
 
 
-def _is_output_layer(init: WeightInit, model: Model) -> bool:
-    """True when the init targets one layer and no weighted layer is known to follow it:
-    constant weights there break no symmetry (each output unit still gets its own
-    gradient). Past a call the reader does not know (a spatial transformer's regressor
-    feeding `affine_grid`), whether its units meet a layer as features is not known."""
-    if init.layer_loc is None:
-        return False
-    nodes = [n for n in model.network if n.loc == init.layer_loc]
-    return bool(nodes) and not any(m.weighted for n in nodes
-                                   for m in following(model.network, n, _passes_on))
+def _targets(init: WeightInit, model: Model, kinds: list[str]) -> list[ir.Node]:
+    """The layers an initialisation sets: the one it names, else every layer of its kinds."""
+    if init.layer_loc is not None:
+        return [n for n in model.network if n.loc == init.layer_loc and n.weighted]
+    return [n for n in model.network if n.weighted and not n.functional and n.kind in kinds]
+
+
+def _feeds_constant_layer(targets: list[ir.Node], constant: set[int], model: Model) -> bool:
+    """Whether a layer with constant weights feeds another one (through norms, pooling,
+    activations): then the units of both keep the same values and the same gradients, and
+    never become different. A constant layer whose outputs meet distinct weights next (a
+    zero-initialised head, a spatial transformer's regressor, the last layer of a residual
+    branch) gets a gradient of its own for each unit. Past a call the reader does not know,
+    what follows is not known."""
+    return any(m.id in constant for n in targets
+               for m in following(model.network, n, _passes_on) if m.weighted)
 
 
 def _passes_on(node: ir.Node) -> bool:
@@ -53,14 +59,17 @@ class BadWeightInit(Rule):
     `zeros_`, `weight.data.fill_`), weights drawn with `normal_`, `uniform_` or
     `trunc_normal_` at a scale (std or bound) below `min-std` (default 1e-3), and biases set
     to a constant below `min-relu-bias` (default -0.1) in a network with ReLU-family
-    activations. A constant on the network's last weighted layer alone is not flagged: a
-    zero-initialised head (a spatial transformer's affine regressor) is a known good choice.
+    activations. Constant weights are flagged where such a layer feeds another one with
+    constant weights (through norms, pooling and activations): a constant layer whose
+    outputs meet distinct weights next is a known good choice (a zero-initialised head, a
+    spatial transformer's affine regressor, the last layer of a residual branch).
     Direct calls, `for m in self.modules(): if isinstance(m, nn.Conv2d): ...` and
     `self.apply(init_fn)` are all read. DCGAN's N(0, 0.02) is fine.
 
     ## Why it matters
-    Constant weights make every unit of a layer compute the same thing and receive the same
-    gradient, so they never become different (the symmetry is never broken). A tiny scale
+    Constant weights in two layers in a row make every unit of them compute the same thing
+    and receive the same gradient, so they never become different (the symmetry is never
+    broken). A tiny scale
     shrinks activations and gradients layer by layer: training starts with vanishing
     gradients and the loss plateaus. A strongly negative bias before a
     ReLU makes units output zero for every input from the first step: they are dead before
@@ -90,12 +99,16 @@ class BadWeightInit(Rule):
 
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         relu_net = any(n.family == "relu" for n in model.network)
+        targets = {id(init): _targets(init, model, _layers(init, model))
+                   for init in model.inits if init.target == "weight"
+                   and init.method == "constant"}
+        constant = {n.id for nodes in targets.values() for n in nodes}
         for init in model.inits:
             layers = _layers(init, model)
             if not layers or init.loc is None or init.value is None:
                 continue
-            if init.target == "weight" and init.method == "constant" and _is_output_layer(
-                    init, model):
+            if id(init) in targets and not _feeds_constant_layer(targets[id(init)], constant,
+                                                                 model):
                 continue  # zero-initialised heads (spatial transformers, zero-init residuals)
             what = "/".join(f"`{k}`" for k in layers[:3])
             symbol = init.scope or model.name
@@ -222,6 +235,30 @@ class Net(nn.Module):
         x = F.grid_sample(x, grid)
         return self.head(self.body(x).mean((2, 3)))
 """,
+        # The last layer of a residual branch starts at zero (the block starts as the
+        # identity): the layers after it have weights of their own.
+        """
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(16, 16, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 16, 3, padding=1)
+        nn.init.zeros_(self.conv2.weight)
+
+    def forward(self, x):
+        return x + self.conv2(self.conv1(x).relu())
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(Block(), Block())
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(self.blocks(x).mean((2, 3)))
+""",
     ]
     invalid = [
         """
@@ -231,7 +268,7 @@ class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 16, 3)
-        self.fc = nn.Linear(16, 10)
+        self.fc = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 10))
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.normal_(m.weight, mean=0.0, std=1e-4)  # flagged
