@@ -195,8 +195,9 @@ class ProjectFacts:
         """Whether code the reader could not see through may train `model`: a library it is
         handed to, a training script that does not parse or that steps weights the reader
         could not follow to a model, a script whose model may come from a call the reader
-        could not follow, or a network a script may pick by name whose insides were not read
-        in full (it may hold this one)."""
+        could not follow, a network a script may pick by name whose insides were not read
+        in full (it may hold this one), or a part of one build of a network a script trains
+        in another build (`SegNet(trunk=args.trunk)`: which trunk is not known)."""
         if model.key in self.handed_off or self.unread_scripts or self.unfollowed_training \
                 or self._built_by_library(model):
             return True
@@ -205,6 +206,8 @@ class ProjectFacts:
         for run in self.runs:
             if any(m.unresolved for m in run.models):
                 return True
+            if any(model.key in built.parts for m in run.models for built in self._built(m.keys)):
+                return True  # in another build of a network the run trains (`SegNet(trunk)`)
             if any(not m.network.complete and not m.guessed
                    for m in self._built(run.choices)):
                 return True

@@ -431,3 +431,29 @@ class Net(nn.Module):
 """)["Net"]
     assert kinds(model) == ["Conv2d", "ReLU", "Conv2d", "ReLU", "Flatten"]
     assert model.network.complete
+
+
+def test_a_sequential_member_not_known_leaves_the_model_partly_read() -> None:
+    """A norm from an import the reader cannot resolve, registered with `add_module` in a
+    Sequential subclass, is not dropped from the chain: the convolutions around it are not
+    said to feed each other directly (a false "no normalization" otherwise)."""
+    source = """
+import torch.nn as nn
+from elsewhere import Norm
+
+class Unit(nn.Sequential):
+    def __init__(self, c):
+        super().__init__()
+        self.add_module("conv", nn.Conv2d(c, c, 3, padding=1, bias=False))
+        self.add_module("norm", Norm(c))
+        self.add_module("relu", nn.ReLU())
+
+class Net(nn.Sequential):
+    def __init__(self):
+        super().__init__()
+        for i in range(4):
+            self.add_module(f"unit{i}", Unit(8))
+"""
+    net = models_of(source)["Net"]
+    assert not net.network.complete
+    assert any("a member of a Sequential is not known" in u for u in net.network.unresolved)

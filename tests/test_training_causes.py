@@ -1601,3 +1601,152 @@ for epoch in range(3):
         "model(next(batches)).mean().backward()")
     result = lint_tree({"nets.py": DEEP, "train.py": unknown.format(reset="model.zero_grad()")})
     assert result.runs and codes(result, "CNN205") == []
+
+
+def test_a_loop_drawing_a_random_batch_each_pass_counts_iterations(lint_tree: Lint) -> None:
+    """A self-test that steps on a fresh random batch each pass is not training for epochs
+    on a dataset (nothing to hold out); the same loop over data made once before it is
+    full-batch training."""
+    script = """
+import torch
+import torch.nn as nn
+
+layer = nn.Linear(4, 3)
+optimizer = torch.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
+for _ in range(10):
+    inputs, labels = DATA
+    loss = nn.functional.cross_entropy(layer(inputs), labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+"""
+    fresh = script.replace("DATA", "torch.randn(16, 4), torch.randint(0, 3, (16,))")
+    result = lint_tree({"selftest.py": fresh})
+    assert [f.code for f in result.findings if f.code == "CNN202"] == []
+    once = script.replace("for _ in", "inputs, labels = torch.load('data.pt')\nfor _ in") \
+        .replace("    inputs, labels = DATA\n", "")
+    result = lint_tree({"fit.py": once})
+    assert [f.code for f in result.findings if f.code == "CNN202"] == ["CNN202"]
+
+
+TOWER = """
+import torch.nn as nn
+
+class Trunk(nn.Module):
+    def __init__(self):
+        super().__init__()
+        units = []
+        for _ in range(9):
+            units += [nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU()]
+        self.units = nn.Sequential(*units)
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+
+    def forward(self, x):
+        return self.units(x)
+
+class Tower(nn.Module):
+    def __init__(self, trunk=True):
+        super().__init__()
+        self.trunk = Trunk() if trunk else nn.Identity()
+        self.head = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        return self.head(self.trunk(x))
+"""
+
+
+def test_a_block_s_own_init_loop_does_not_hide_the_trained_model(lint_tree: Lint) -> None:
+    """Param groups sorted from `model.named_modules()` train the model even when a block
+    walks its own `self.modules()` to initialise them; decay given to a group added with
+    `add_param_group` is the optimizer's decay."""
+    script = """
+import torch
+import torch.nn as nn
+from tower import Tower
+
+model = Tower()
+norms, rest = [], []
+for name, m in model.named_modules():
+    if isinstance(m, nn.BatchNorm2d):
+        norms.append(m.weight)
+    elif isinstance(m, nn.Conv2d):
+        rest.append(m.weight)
+optimizer = torch.optim.SGD(norms, lr=0.05, momentum=0.9)
+optimizer.add_param_group({"params": rest, "weight_decay": DECAY})
+for epoch in range(3):
+    for x, y in torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x).mean((2, 3)), y).backward()
+        optimizer.step()
+"""
+    result = lint_tree({"tower.py": TOWER, "train.py": script.replace("DECAY", "5e-4")})
+    (run,) = result.runs
+    assert [m.keys for m in run.models] == [("tower:Tower",)]
+    assert [f.code for f in result.findings if f.code == "CNN107"] == []
+    result = lint_tree({"tower.py": TOWER, "train.py": script.replace("DECAY", "0")})
+    assert [f.message.split(" (")[0] for f in result.findings if f.code == "CNN107"] == [
+        "10 weighted layers, no dropout, and no weight decay"]
+
+
+def test_a_part_of_another_build_of_the_trained_network_may_be_trained(
+        lint_tree: Lint) -> None:
+    """A script trains `Tower(trunk=False)` by default and `Tower()` on request (a dict of
+    builders picked by an option): the trunk the default build holds is not said to have
+    no training script."""
+    script = """
+import argparse
+import torch
+from tower import Tower
+
+builders = {"bare": lambda: Tower(trunk=False), "full": lambda: Tower(trunk=True)}
+parser = argparse.ArgumentParser()
+parser.add_argument("--kind", default="bare")
+args = parser.parse_args()
+model = builders[args.kind]()
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+for epoch in range(3):
+    for x, y in torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x).mean((2, 3)), y).backward()
+        optimizer.step()
+"""
+    # The trunk in a file of its own: a network of its own there, not only a block.
+    trunk, tower = TOWER.split("class Tower")
+    tower = "import torch.nn as nn\nfrom trunk import Trunk\n\nclass Tower" + tower
+    result = lint_tree({"trunk.py": trunk, "tower.py": tower, "train.py": script})
+    assert [m.name for m in result.models if "trunk.py" in m.loc.path] == ["Trunk"]
+    assert _no_script_claims(result) == []
+
+
+def test_a_loop_over_phase_names_runs_each_phase_with_its_name(lint_tree: Lint) -> None:
+    """`for phase in ("train", "val")` with the mode set by one test of the phase and the
+    step under another: each pass knows its phase, so the step never meets eval mode.
+    Stepping in both phases does."""
+    script = """
+import torch
+import torch.nn as nn
+
+def run(model, optimizer, loaders, epochs):
+    for epoch in range(epochs):
+        for phase in ("train", "val"):
+            if phase == "train":
+                model.train(True)
+            else:
+                model.train(False)
+            for x, y in loaders[phase]:
+                loss = nn.functional.cross_entropy(model(x), y)
+                if GUARD:
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+
+model = nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8), nn.Dropout(0.2), nn.Linear(8, 2))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+run(model, optimizer, {"train": torch.load("a.pt"), "val": torch.load("b.pt")}, 30)
+"""
+    result = lint_tree({"train.py": script.replace("GUARD", 'phase == "train"')})
+    assert [f.code for f in result.findings if f.code == "CNN204"] == []
+    result = lint_tree({"train.py": script.replace("GUARD", "True")})
+    assert [f.code for f in result.findings if f.code == "CNN204"] == ["CNN204"]

@@ -822,7 +822,7 @@ class Interp:
                     return self.call_function(
                         replace(member, bound=obj.instance), args)
             if name == "forward" and self.container_base(obj.cls) == "Sequential":
-                return torchnn.chain(self, [c for _, c in self.children(obj.instance)], args, f)
+                return torchnn.chain(self, torchnn.sequence(self, obj.instance), args, f)
             return self.unknown_call(args, f"`super().{name}` is not known")
         if isinstance(obj, v.Instance):
             return torchnn.module_method(self, obj, name, args, f)

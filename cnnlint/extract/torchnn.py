@@ -114,6 +114,15 @@ def children(interp: Interp, inst: v.Instance) -> list[tuple[str, Any]]:
     return [(k, x) for k, x in inst.attrs.items() if isinstance(x, v.MODULE_VALUES)]
 
 
+def sequence(interp: Interp, inst: v.Instance) -> list[Any]:
+    """The modules a Sequential subclass runs, in order. A member whose value is not known
+    (`add_module("norm", Norm(c))` with `Norm` from an import that is not resolved) may be
+    a module of the sequence: the model is then only partly read, not read without it."""
+    if any(x is UNKNOWN or isinstance(x, v.Opaque) for x in inst.attrs.values()):
+        interp.note("a member of a Sequential is not known")
+    return [c for _, c in children(interp, inst)]
+
+
 def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
     container = container_kind(qualname)
     if container == "Sequential":
@@ -246,7 +255,7 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
                 return _forward_reused(interp, memo, module, forward, args)
             return interp.call_function(replace(forward, bound=module), args)
         if interp.container_base(module.cls) == "Sequential":
-            return chain(interp, [c for _, c in interp.children(module)], args, f)
+            return chain(interp, sequence(interp, module), args, f)
         return interp.unknown_call(args, f"`{module.cls.name}` has no readable forward")
     return interp.unknown_call(args, "a module that is not known is called")
 

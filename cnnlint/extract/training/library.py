@@ -27,6 +27,8 @@ _GRAD_SCALERS = ("torch.cuda.amp.GradScaler", "torch.amp.GradScaler",
                  "torch.cuda.amp.grad_scaler.GradScaler")
 _PROGRESS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm",
              "tqdm.rich.tqdm", "builtins.iter")
+# Tensors drawn at random from a shape: inside a loop, data that is new on every pass.
+RANDOM_DATA = frozenset({"torch.randn", "torch.rand", "torch.randint", "torch.normal"})
 _COPIES = ("shutil.copyfile", "shutil.copy", "shutil.copy2", "shutil.move", "os.rename",
            "os.replace")
 
@@ -134,6 +136,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
             return torchnn.call_torch(interp, qualname, args, f, loc)
         if qualname.startswith("torch.") and (not last[:1].isupper()
                                               or last.endswith("Tensor")):
+            if qualname in RANDOM_DATA and rec.loops:
+                rec.loops[-1].draws_data = True
             return interp.add_node(ir.INPUT, (), name=qualname)  # randn, tensor, load: data
         return v.Opaque(f"{qualname}(...)", root_of(qualname))
     if not tensors:
@@ -222,6 +226,29 @@ def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame,
     rec.constructions.append(construction)
     rec.optimizer_objs[id(obj)] = construction
     return obj
+
+
+def add_param_group(interp: TrainingInterp, optimizer: TrainObj, group: Any,
+                    loc: Loc | None) -> None:
+    """`optimizer.add_param_group({"params": ..., "weight_decay": 5e-4})`: the group's
+    weights are trained too, and a decay it sets is the optimizer's decay on them."""
+    rec = interp.recorder
+    assert rec is not None
+    construction = rec.optimizer_objs.get(id(optimizer))
+    if construction is None:
+        return
+    if type(group) is not dict:
+        construction.params = [construction.params, UNKNOWN]
+        return
+    construction.params = [construction.params, group.get("params", UNKNOWN)]
+    if "weight_decay" not in group:
+        return
+    decay, current = group["weight_decay"], construction.optimizer.weight_decay
+    if current is not None and current.known and current.value > 0:  # type: ignore[operator]
+        return  # some weights already decay
+    known = type(decay) in (int, float) and type(decay) is not bool
+    construction.optimizer.weight_decay = ir.Setting(decay if known else None,
+                                                     "a param group", loc)
 
 
 def given_optimizer(interp: TrainingInterp, name: str) -> TrainObj:

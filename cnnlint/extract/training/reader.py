@@ -45,6 +45,7 @@ from cnnlint.findings import Loc
 
 _BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
 MAX_CANDIDATES = 8  # a registry with more entries than this is read as unknown
+MAX_PHASES = 4  # a loop over this many names or fewer runs each with its own value
 _PATIENCE = re.compile(r"patience|early_?stop|no_?improve|bad_?epochs|stagnat", re.IGNORECASE)
 
 def _builds_data(body: tuple[Any, ...]) -> bool:
@@ -379,6 +380,8 @@ class TrainingInterp(ConfigInterp):
             kind = "range"
         loop = LoopState(rec.next_loop, kind, f.scope.loc(stmt[5]), f.owner, loader=loader,
                          label=f"{text_of(stmt[1])} {text_of(iter_expr)}")
+        loop.phases = kind == "other" and items is not None \
+            and 1 < len(items) <= MAX_PHASES and all(type(x) is str for x in items)
         stop = None
         if kind == "range" and iter_expr[2]:
             stop = iter_expr[2][1] if len(iter_expr[2]) > 1 else iter_expr[2][0]
@@ -405,7 +408,7 @@ class TrainingInterp(ConfigInterp):
         return None
 
     def loop_continues(self, loop: Any, index: int) -> bool:
-        if loop is None or not loop.training:
+        if loop is None or not loop.training or loop.phases:
             return True
         loop.repeated = True
         # A training loop runs twice: the second pass sees the state the first leaves behind.
@@ -801,10 +804,14 @@ class TrainingInterp(ConfigInterp):
             if name == "zero_grad":
                 rec.event(ir.ZERO_GRAD, loc, what="model.zero_grad()")
                 return None
+            # Whose weights the training code took; a model's own methods (an init loop
+            # over `self.modules()` in a block's constructor) take none for an optimizer.
+            taken = not self.in_module_code(f)
             if name in ("parameters", "named_parameters"):
-                self.params_of.append(obj)
+                if taken:
+                    self.params_of.append(obj)
                 return v.Params(obj, named=name == "named_parameters")
-            if name in ("modules", "named_modules"):
+            if name in ("modules", "named_modules") and taken:
                 self.params_of.append(obj)  # a param-group helper sorting layers' weights
             if name in MODULE_METHODS and name not in ("apply", "modules", "children"):
                 if name in ("cuda", "cpu", "to", "float", "half", "double", "bfloat16",
@@ -833,6 +840,9 @@ class TrainingInterp(ConfigInterp):
                 return None
             if name == "zero_grad":
                 rec.event(ir.ZERO_GRAD, loc, what=f"{obj.name}.zero_grad()")
+                return None
+            if name == "add_param_group" and args.pos:
+                library.add_param_group(self, obj, args.pos[0], loc)
                 return None
             return UNKNOWN
         if obj.kind == "scaler":

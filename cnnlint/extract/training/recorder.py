@@ -34,6 +34,12 @@ class LoopState:
     training: bool = False  # a step or a backward happened inside: it runs twice, not N times
     repeated: bool = False  # its second pass has started
     label: str = ""  # the names in its target and iterable: "epoch range args epochs"
+    # A tensor drawn at random on each pass (`torch.randn(16, 4)`): the data is new each
+    # time, so one step per pass is an iteration on a synthetic stream, not an epoch.
+    draws_data: bool = False
+    # Over a few constants (`for phase in ("train", "val")`): each pass is its own, run with
+    # its own value, rather than a first pass and one standing for all later ones.
+    phases: bool = False
 
 
 @dataclass
@@ -174,10 +180,11 @@ class Recorder:
             state = self.finished[ident]
             if state.kind == "range" and (ident in around or (
                     ident in direct and ("epoch" in state.label.lower()
-                                         or not self.loaders and ident not in inner))):
+                                         or not self.loaders and ident not in inner
+                                         and not state.draws_data))):
                 # Around a batch loop, one step per pass named for epochs, or one step per
-                # pass with no loader in the run and no range loop around: full-batch
-                # training, each pass sees all the data it has.
+                # pass with no loader in the run, no range loop around and no data drawn
+                # afresh: full-batch training, each pass sees all the data it has.
                 kind = "epoch"
             elif state.kind == "range" and ident in direct:
                 kind = "iteration"
