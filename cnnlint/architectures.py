@@ -11,6 +11,7 @@ business, judged on the network.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from cnnlint import ir
 from cnnlint.findings import Finding
@@ -32,12 +33,14 @@ def one_per_architecture(per_model: list[tuple[ir.Model, list[Finding]]]) -> lis
     """Merge the findings that judge a whole model (at its definition, not tied to another
     file) across the builders of one class in one file."""
     kept: list[Finding] = []
-    groups: dict[tuple[str, str, str], list[tuple[ir.Model, Finding]]] = {}
+    # Grouped with the other ends they cite too: builders trained by the same optimizer
+    # merge, those trained differently keep their own finding.
+    groups: dict[tuple[Any, ...], list[tuple[ir.Model, Finding]]] = {}
     for model, findings in per_model:
         for finding in findings:
             if _about_whole_model(model, finding):
-                groups.setdefault((finding.code, model.path, model.class_key), []).append(
-                    (model, finding))
+                groups.setdefault((finding.code, model.path, model.class_key, finding.related),
+                                  []).append((model, finding))
             else:
                 kept.append(finding)
     kept.extend(_merged(members) for members in groups.values())
@@ -46,7 +49,7 @@ def one_per_architecture(per_model: list[tuple[ir.Model, list[Finding]]]) -> lis
 
 def _about_whole_model(model: ir.Model, finding: Finding) -> bool:
     loc = model.loc
-    return bool(model.class_key) and not finding.related and finding.symbol == model.name \
+    return bool(model.class_key) and finding.symbol == model.name \
         and (finding.path, finding.line, finding.column) == (loc.path, loc.line, loc.column)
 
 

@@ -1750,3 +1750,31 @@ run(model, optimizer, {"train": torch.load("a.pt"), "val": torch.load("b.pt")}, 
     assert [f.code for f in result.findings if f.code == "CNN204"] == []
     result = lint_tree({"train.py": script.replace("GUARD", "True")})
     assert [f.code for f in result.findings if f.code == "CNN204"] == ["CNN204"]
+
+
+def test_a_part_of_any_registry_pick_is_trained_by_the_script(lint_tree: Lint) -> None:
+    """`builders[name]()` over lambdas, with a name the reader cannot know: the model is
+    one of them, and the parts of each are trained by the script (its optimizer's missing
+    decay is reported on the trunk, once for the class and the factory that builds it)."""
+    trunk, tower = TOWER.split("class Tower")
+    trunk += "\n\ndef make_trunk():\n    return Trunk()\n"
+    tower = "import torch.nn as nn\nfrom trunk import make_trunk\n\nclass Tower" + \
+        tower.replace("Trunk()", "make_trunk()")
+    script = """
+import sys
+import torch
+from tower import Tower
+
+builders = {"bare": lambda: Tower(trunk=False), "full": lambda: Tower(trunk=True)}
+model = builders[sys.argv[1].lower()]()
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(3):
+    for x, y in torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x).mean((2, 3)), y).backward()
+        optimizer.step()
+"""
+    result = lint_tree({"trunk.py": trunk, "tower.py": tower, "train.py": script})
+    found = [(f.path, f.message) for f in result.findings if f.code == "CNN107"]
+    assert ("trunk.py", "9 weighted layers, no dropout, and no weight decay (`Adam` at "
+            "train.py:7) (Trunk; also in make_trunk)") in found

@@ -217,8 +217,11 @@ def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame,
         # `filter(lambda p: p.requires_grad, model.parameters())`, a param-group helper
         # (also one returning groups whose tensors were sorted by a test not known): the
         # weights went through code whose result is not known, but they are weights (of
-        # the one model whose parameters were taken, when there is one).
+        # the one model whose parameters were taken, when there is one; a part of it taken
+        # too, as when a script freezes `model.backbone.parameters()`, is still that model).
         models = list({id(m): m for m in interp.params_of}.values())
+        inside = {id(part) for m in models for part in interp.submodules(m) if part is not m}
+        models = [m for m in models if id(m) not in inside]
         params = v.Params(models[0] if len(models) == 1 else UNKNOWN)
     obj = TrainObj("optimizer", kind, loc, {"ir": optimizer})
     construction = Construction(optimizer, params, rec.loop_ids(),

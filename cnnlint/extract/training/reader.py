@@ -28,6 +28,7 @@ from cnnlint import catalogue, ir
 from cnnlint.extract import branches
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
+from cnnlint.extract.variants import required
 from cnnlint.extract.frames import (
     MAX_CALL_DEPTH, Args, FileScope, Frame, TooComplex, identifiers, names_in, tensors_in,
 )
@@ -552,7 +553,11 @@ class TrainingInterp(ConfigInterp):
         builders = [x[0] if type(x) in (list, tuple) and x else x for x in obj.values()]
         if len(obj) > 1 and type(key) is str and all(
                 isinstance(b, (v.ClassVal, v.FuncVal)) and b.scope is not None for b in builders):
-            rec.choices.update(ir.model_key(b.scope.module, b.name) for b in builders)
+            rec.choices.update(ir.model_key(b.scope.module, b.name) for b in builders
+                               if b.name != "<lambda>")
+            for builder in builders:
+                if builder.name == "<lambda>":
+                    rec.choices.update(self._networks_built_by(builder))
         if key is UNKNOWN or isinstance(key, v.Opaque):
             for options in tries:
                 if 1 < len(options) <= MAX_CANDIDATES:
@@ -885,6 +890,26 @@ class TrainingInterp(ConfigInterp):
                   model=rec.model_names(self, weights))
         if rec.first_step is None and loc is not None:
             rec.first_step = (loc, f.owner)
+
+    def _networks_built_by(self, builder: v.FuncVal) -> set[str]:
+        """The networks a registry's unnamed entry (`"psp": lambda: Net(backend="psp")`)
+        builds, its parts included: read as model code, with no training events."""
+        if required(builder.node[2]):
+            return set()
+        saved, self.recorder = self.recorder, None
+        try:
+            built = self.call_function(builder, Args())
+        except (TooComplex, RecursionError):
+            return set()
+        finally:
+            self.recorder = saved
+        found: set[str] = set()
+        for part in self.submodules(built):
+            if type(part) is v.Instance and self.is_module_class(part.cls):
+                found.add(ir.model_key(part.cls.scope.module, part.cls.name))
+                if part.made_by:
+                    found.add(part.made_by)
+        return found
 
     # --- what a model holds ------------------------------------------------------------------
 

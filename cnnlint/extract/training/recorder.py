@@ -305,7 +305,8 @@ class Recorder:
                 common = option.families if common is None else common & option.families
             return ir.TrainedModel(
                 keys=tuple(dict.fromkeys(k for o in options for k in o.keys)), name=name,
-                loc=loc, families=common, unresolved=unresolved)
+                loc=loc, families=common, unresolved=unresolved,
+                parts=tuple(dict.fromkeys(p for o in options for p in o.parts)))
         keys: list[str] = [key for key, _, _ in builders]
         defined = None
         if isinstance(model, v.Instance):
