@@ -1778,3 +1778,30 @@ for epoch in range(3):
     found = [(f.path, f.message) for f in result.findings if f.code == "CNN107"]
     assert ("trunk.py", "9 weighted layers, no dropout, and no weight decay (`Adam` at "
             "train.py:7) (Trunk; also in make_trunk)") in found
+
+
+def test_a_class_weight_of_ones_weighs_no_class(lint_tree: Lint) -> None:
+    """`weight=torch.from_numpy(np.ones(n))` (a template's default, edited per dataset) is
+    no class weighting; a weight that differs between classes is."""
+    script = """
+import numpy as np
+import torch
+import torch.nn as nn
+
+weights = WEIGHTS
+net = nn.Conv2d(3, 4, 1)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=16, shuffle=True)
+optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+criterion = nn.CrossEntropyLoss(weight=weights)
+for epoch in range(3):
+    for x, y in loader:
+        optimizer.zero_grad()
+        criterion(net(x), y).backward()
+        optimizer.step()
+"""
+    for uniform in ("torch.from_numpy(np.ones([4], np.float32)).cuda()", "torch.ones(4)"):
+        result = lint_tree({"train.py": script.replace("WEIGHTS", uniform)})
+        assert [f.code for f in result.findings if f.code == "CNN211"] == [], uniform
+    uneven = "torch.tensor([1.0, 3.0, 1.0, 1.0])"
+    result = lint_tree({"train.py": script.replace("WEIGHTS", uneven)})
+    assert [f.code for f in result.findings if f.code == "CNN211"] == ["CNN211"]

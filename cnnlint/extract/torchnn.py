@@ -141,7 +141,13 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
     kind = layer_kind(qualname)
     if kind:
         interp.built += 1
-        return v.LayerSpec(kind, bind_layer_args(kind, args), loc, f.owner)
+        bound = bind_layer_args(kind, args)
+        for name in ("weight", "pos_weight"):
+            given = args.kw.get(name)
+            if isinstance(given, v.Tensor) and interp.graph[given.node].name in (
+                    "torch.ones", "torch.ones_like"):
+                bound[name] = None  # a weight of 1 for every class weighs none of them
+        return v.LayerSpec(kind, bound, loc, f.owner)
     rectifier = catalogue.clamp_kind(qualname, args.pos[1:], args.kw)
     if rectifier and args.pos and isinstance(args.pos[0], v.Tensor):
         return interp.add_node(rectifier, (args.pos[0],), name=qualname.replace(

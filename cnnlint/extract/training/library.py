@@ -29,6 +29,8 @@ _PROGRESS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm
              "tqdm.rich.tqdm", "builtins.iter")
 # Tensors drawn at random from a shape: inside a loop, data that is new on every pass.
 RANDOM_DATA = frozenset({"torch.randn", "torch.rand", "torch.randint", "torch.normal"})
+_FROM_ARRAY = frozenset({"torch.from_numpy", "torch.tensor", "torch.as_tensor",
+                         "torch.Tensor", "torch.FloatTensor"})
 _COPIES = ("shutil.copyfile", "shutil.copy", "shutil.copy2", "shutil.move", "os.rename",
            "os.replace")
 
@@ -138,6 +140,9 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
                                               or last.endswith("Tensor")):
             if qualname in RANDOM_DATA and rec.loops:
                 rec.loops[-1].draws_data = True
+            if qualname in _FROM_ARRAY and args.pos and isinstance(args.pos[0], v.Opaque) \
+                    and args.pos[0].origin.startswith("numpy.ones("):
+                qualname = "torch.ones"  # `torch.from_numpy(np.ones(n))`: equal class weights
             return interp.add_node(ir.INPUT, (), name=qualname)  # randn, tensor, load: data
         return v.Opaque(f"{qualname}(...)", root_of(qualname))
     if not tensors:
