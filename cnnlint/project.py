@@ -150,6 +150,10 @@ class Project:
     # With no root: the folders of the linted files, where files not read yet may be found
     # (never above them: an installed library is not the project).
     folders: tuple[str, ...] = ()
+    # With no root: the folder all linted files are under (`cnnlint .` in a repository with
+    # no marker: the repository), where a script's absolute imports are also looked for, as
+    # when it is run from there with that folder on its path.
+    top: str | None = None
     _edges: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
     cache: Any = field(default=None, repr=False)
     _indexed: bool = field(default=False, repr=False)
@@ -170,6 +174,9 @@ class Project:
             project.files = set(_beside(linted))
             project.folders = tuple(sorted({os.path.dirname(os.path.abspath(p)) + os.sep
                                             for p in linted}))
+            if linted:
+                project.top = os.path.commonpath([os.path.dirname(os.path.abspath(p))
+                                                  for p in linted])
         project.files.update(os.path.abspath(p) for p in linted)
         for path in project.files:
             folder = os.path.dirname(path)
@@ -246,25 +253,29 @@ class Project:
 
     def bases(self, importer: str) -> list[str]:
         """Where an absolute import from `importer` is looked for, first match wins: a
-        script's own folder (Python puts it on sys.path), the project root and its src/, the
-        folder above the importer's outermost package, then the importer's folders up to
-        the root (what `sys.path.append("..")` tricks reach)."""
+        script's own folder (Python puts it on sys.path), the project root and its src/ (with
+        no root: the folder the linted files are under), the folder above the importer's
+        outermost package, then the importer's folders up to the root (what
+        `sys.path.append("..")` tricks reach)."""
         folder = os.path.dirname(importer)
         found: list[str] = []
         if not self.is_package(folder):
             found.append(folder)
         if self.root is not None:
             found += [self.root, os.path.join(self.root, "src")]
+        elif self.top is not None and folder.startswith(self.top):
+            found.append(self.top)
         top = folder
         while self.is_package(top) and os.path.dirname(top) != top:
             top = os.path.dirname(top)
         found.append(top)
+        ceiling = self.root if self.root is not None else self.top
         current = folder
         while True:
             found.append(current)
             parent = os.path.dirname(current)
-            if self.root is None or current == self.root or parent == current \
-                    or not parent.startswith(self.root):
+            if ceiling is None or current == ceiling or parent == current \
+                    or not parent.startswith(ceiling):
                 break
             current = parent
         return list(dict.fromkeys(found))

@@ -1805,3 +1805,109 @@ for epoch in range(3):
     uneven = "torch.tensor([1.0, 3.0, 1.0, 1.0])"
     result = lint_tree({"train.py": script.replace("WEIGHTS", uneven)})
     assert [f.code for f in result.findings if f.code == "CNN211"] == ["CNN211"]
+
+
+def test_a_script_in_a_subfolder_imports_the_package_beside_it_with_no_root_marker(
+        lint_tree: Lint) -> None:
+    """No pyproject, setup or .git: `cnnlint .` over `models/` and `train/voc/train.py`
+    doing `from models import *` (run from the top with it on the path) reads the package,
+    so the model it trains is known."""
+    script = """
+import torch
+from models import *
+
+net = Net()
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=2, shuffle=True)
+optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+for epoch in range(3):
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        optimizer.step()
+"""
+    result = lint_tree({"models/__init__.py": "from .net import *\n", "models/net.py": MODEL,
+                        "train/voc/train.py": script})
+    assert [(f.code, f.path) for f in result.findings if f.code == "CNN201"] == [
+        ("CNN201", "train/voc/train.py")]
+
+
+def test_a_checkpoint_kept_when_a_metric_beats_a_record_is_a_best_checkpoint(
+        lint_tree: Lint) -> None:
+    """`if mean_iu > record["mean_iu"]: torch.save(...)`: the metric may be named by an
+    abbreviation (IU) and the best value kept under a key of a dict."""
+    script = """
+import torch
+from nets import Net
+from metrics import score
+
+record = {"mean_iu": 0}
+
+def validate(net, loader):
+    net.eval()
+    with torch.no_grad():
+        outputs = [net(x) for x, _ in loader]
+    mean_iu = score(outputs)
+    if mean_iu > record["mean_iu"]:
+        record["mean_iu"] = mean_iu
+        torch.save(net.state_dict(), "snapshot.pth")
+
+net = Net()
+train_loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+val_loader = torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=32)
+optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 30)
+for epoch in range(100):
+    net.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        optimizer.step()
+    scheduler.step()
+    validate(net, val_loader)
+"""
+    metrics = "def score(outputs):\n    return sum(o.mean() for o in outputs)\n"
+    result = lint_tree({"nets.py": MODEL, "metrics.py": metrics, "train.py": script})
+    assert result.runs and [f.code for f in result.findings if f.code == "CNN203"] == []
+
+
+def test_a_dataset_with_a_second_image_pipeline_may_augment_through_it(
+        lint_tree: Lint) -> None:
+    """A segmentation set flips image and mask together through `joint=` and converts
+    through `transform=`: the plain `transform` is not all it does to the images. A
+    pipeline for the labels alone changes nothing of that."""
+    script = """
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
+from nets import Net
+from pairs import FlipBoth
+
+class Pairs(Dataset):
+    def __init__(self, root, joint=None, transform=None, label_transform=None):
+        self.root, self.joint, self.transform = root, joint, transform
+
+    def __len__(self):
+        return 100
+
+    def __getitem__(self, i):
+        image, mask = torch.load(f"{self.root}/{i}.pt")
+        if self.joint is not None:
+            image, mask = self.joint(image, mask)
+        return self.transform(image), mask
+
+train_set = Pairs("data", JOINT transform=transforms.Compose([transforms.ToTensor()]))
+net = Net()
+optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+for epoch in range(3):
+    for x, y in DataLoader(train_set, batch_size=32, shuffle=True):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        optimizer.step()
+"""
+    files = {"nets.py": MODEL, "pairs.py": "class FlipBoth:\n    pass\n"}
+    joint = "joint=transforms.Compose([FlipBoth()]),"
+    result = lint_tree({**files, "train.py": script.replace("JOINT", joint)})
+    assert [f.code for f in result.findings if f.code == "CNN212"] == []
+    for other in ("", "label_transform=transforms.Compose([FlipBoth()]),"):
+        result = lint_tree({**files, "train.py": script.replace("JOINT", other)})
+        assert [f.code for f in result.findings if f.code == "CNN212"] == ["CNN212"], other

@@ -248,17 +248,33 @@ def _may_augment(cls: v.ClassVal, depth: int = 0) -> bool:
 
 _METRIC_WORDS = ("best", "val", "valid", "validation", "acc", "accuracy", "loss", "metric",
                  "score", "dice", "auc", "f1", "prec", "top1", "top5", "err", "error", "miou",
-                 "iou", "map", "psnr", "ssim")
+                 "iou", "iu", "map", "psnr", "ssim")
 
 
 def metric_words(expr: tuple[Any, ...]) -> bool:
-    """True when a test names a metric or a best value: `val_loss < best`, `is_best`."""
-    for name in identifiers(expr, attributes=True):
+    """True when a test names a metric or a best value: `val_loss < best`, `is_best`,
+    `mean_iu > record["best_iu"]` (a key of a record counts as a name)."""
+    for name in [*identifiers(expr, attributes=True), *_keys(expr)]:
         for word in re.split(r"_|(?<=[a-z])(?=[A-Z])", name):
             word = word.lower()
             if word.startswith("best") or word.rstrip("0123456789") in _METRIC_WORDS:
                 return True
     return False
+
+
+def _keys(expr: Any) -> list[str]:
+    """The string keys an expression subscripts with: `record["best_iu"]`."""
+    found: list[str] = []
+    stack = [expr]
+    while stack:
+        item = stack.pop()
+        if type(item) is not tuple or not item:
+            continue
+        if item[0] == "sub" and len(item) > 2 and type(item[2]) is tuple \
+                and item[2][:1] == ("const",) and type(item[2][1]) is str:
+            found.append(item[2][1])
+        stack.extend(x for x in item if type(x) is tuple)
+    return found
 
 
 # --- lowered-code helpers --------------------------------------------------------------------

@@ -46,6 +46,7 @@ from cnnlint.findings import Loc
 
 _BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
 MAX_CANDIDATES = 8  # a registry with more entries than this is read as unknown
+_LABEL_WORDS = re.compile(r"label|target|mask|gt|anno", re.IGNORECASE)
 MAX_PHASES = 4  # a loop over this many names or fewer runs each with its own value
 _PATIENCE = re.compile(r"patience|early_?stop|no_?improve|bad_?epochs|stagnat", re.IGNORECASE)
 
@@ -709,7 +710,13 @@ class TrainingInterp(ConfigInterp):
         inst = super().instantiate(cls, args, f, loc)
         if self.recorder is not None and isinstance(inst, v.Instance):
             if "transform" in args.kw:
-                inst.attrs.setdefault("__transform__", args.kw["transform"])
+                # A second pipeline the dataset applies to its images too (a joint flip of
+                # image and mask): what `transform` lacks it may do, so neither is judged.
+                # One for the labels alone (`target_transform`, `label_transform`) is not.
+                paired = any(isinstance(x, TrainObj) and x.kind == "transform"
+                             for k, x in args.kw.items()
+                             if k != "transform" and not _LABEL_WORDS.search(k))
+                inst.attrs.setdefault("__transform__", UNKNOWN if paired else args.kw["transform"])
             module = self.is_module_class(cls)
             if cls.lookup("__init__") is None and not module:
                 inst.attrs.update(args.kw)  # a dataclass-like config: Config(lr=0.1)
