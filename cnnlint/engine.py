@@ -442,7 +442,8 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
         trained.update(key for run in runs for key in run.choices)  # to look inside them
         result.models = standalone(extract_models(
             interp, result.errors, jobs=jobs,
-            wanted=lambda path, key: path in reported or key in trained), trained)
+            wanted=lambda path, key: path in reported or key in trained,
+            notes=result.context_notes), trained)
         if trace is not None:
             _trace(trace, result, [p for p in model_files(interp) if p in reported])
     except Exception as exc:  # pragma: no cover - a bug in loading; reported, not raised

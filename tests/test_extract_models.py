@@ -457,3 +457,34 @@ class Net(nn.Sequential):
     net = models_of(source)["Net"]
     assert not net.network.complete
     assert any("a member of a Sequential is not known" in u for u in net.network.unresolved)
+
+
+def test_a_network_built_only_from_a_config_says_why_it_has_no_finding(lint_tree) -> None:
+    """`Net(cfg)` built only by `get_net(config)`: nothing builds it with values the reader
+    knows, so no rule judges it, and `--verbose` says so (its blocks are not named)."""
+    source = """
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.conv = nn.Conv2d(width, width, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+class Net(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.blocks = nn.Sequential(*[Block(cfg["width"]) for _ in range(cfg["depth"])])
+
+    def forward(self, x):
+        return self.blocks(x)
+
+def get_net(config):
+    return Net(config)
+"""
+    result = lint_tree({"nets.py": source})
+    notes = [n for n in result.notes() if "is not read" in n]
+    assert notes == ["nets.py:11: `Net` is not read: its constructor needs `cfg`, and no "
+                     "network the reader builds holds it"]

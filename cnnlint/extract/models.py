@@ -38,8 +38,8 @@ def build_interp(files: Iterable[FileFacts], locator: Any = None,
 
 
 def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
-                   jobs: int = 1, wanted: Callable[[str, str], bool] | None = None
-                   ) -> list[ir.Model]:
+                   jobs: int = 1, wanted: Callable[[str, str], bool] | None = None,
+                   notes: list[str] | None = None) -> list[ir.Model]:
     """Every model of the run (those `wanted(path, key)` accepts), in a stable order. A model
     the reader fails on becomes an `internal` error entry (when `errors` is given) and the
     others are still read. With jobs > 1 (and a process that may fork), forked workers
@@ -49,7 +49,7 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
             f"reading the module level failed: {s.load_error}"))
             for s in interp.scopes.values() if s.load_error
             and (wanted is None or wanted(s.path, "")))
-    candidates = _candidates(interp)
+    candidates, unbuilt = _candidates(interp)
     if wanted is not None:
         candidates = [c for c in candidates
                       if wanted(c[0], _key(interp, c))]
@@ -65,7 +65,31 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
             errors.append(error)
         elif model is not None:
             models.append(model)
+    if notes is not None:
+        notes.extend(_unread_networks(unbuilt, models, wanted))
     return models
+
+
+def _unread_networks(unbuilt: list[v.ClassVal], models: list[ir.Model],
+                     wanted: Callable[[str, str], bool] | None) -> list[str]:
+    """Why a network class has no finding at all: it needs arguments, and nothing the run
+    builds holds it (its file builds it only in a function that needs arguments too, such
+    as `get_net(config)`)."""
+    read = {key for m in models for key in (m.key, m.class_key, *m.parts)}
+    out = []
+    for cls in unbuilt:
+        key = ir.model_key(cls.scope.module, cls.name)
+        if key in read or (wanted is not None and not wanted(cls.scope.path, key)):
+            continue
+        if any(stmt[0] != "def" for stmt, names in cls.scope.mentions()
+               if stmt is not cls.node and cls.name in names):
+            continue  # a block of another class (or of a table of blocks): said of that one
+        loc = cls.scope.loc(cls.node[5])
+        where = f"{loc.path}:{loc.line}" if loc is not None else cls.scope.path
+        needs = ", ".join(f"`{name}`" for name in required_params(cls)[:3])
+        out.append(f"{where}: `{cls.name}` is not read: its constructor needs {needs}, and "
+                   "no network the reader builds holds it")
+    return out
 
 
 # A candidate: (the file its findings go to, name, "class" | "factory" | "variant", slot,
@@ -74,11 +98,11 @@ Candidate = tuple[str, str, str, Any, Any]
 MIN_PARALLEL_MODELS = 64  # below this, forking costs more than it saves
 
 
-def _candidates(interp: Interp) -> list[Candidate]:
+def _candidates(interp: Interp) -> tuple[list[Candidate], list[v.ClassVal]]:
     """The models of the run: classes built with their defaults, factories called without
     arguments, and for a class that needs arguments, each variant the project spells out.
     A class needing arguments that its own file builds otherwise (a factory, a block of
-    another model) is not a model on its own."""
+    another model) is not a model on its own: those come second."""
     found: list[Candidate] = []
     needing: list[tuple[str, v.ClassVal]] = []
     for path in sorted(interp.scopes):
@@ -94,13 +118,16 @@ def _candidates(interp: Interp) -> list[Candidate]:
                         found.append((path, stmt[1], "class", stmt[5], cls))
         found.extend(_factories(scope))
     made = variants(interp, [cls for _, cls in needing])
+    built_elsewhere: list[v.ClassVal] = []
     for path, cls in needing:
         if id(cls) in made:
             found.extend((variant.path, cls.name, "variant", variant.slot, (cls, variant))
                          for variant in made[id(cls)])
         elif not referenced_in_own_file(cls):
             found.append((path, cls.name, "class", cls.node[5], cls))
-    return found
+        else:
+            built_elsewhere.append(cls)
+    return found, built_elsewhere
 
 
 def _factories(scope: FileScope) -> Iterable[Candidate]:
@@ -151,7 +178,7 @@ def _key(interp: Interp, candidate: Candidate) -> str:
 
 def model_files(interp: Interp) -> list[str]:
     """The files that define nn.Module classes or model factories: what `--trace` imports."""
-    return sorted({c[0] for c in _candidates(interp) if c[2] == "class"})
+    return sorted({c[0] for c in _candidates(interp)[0] if c[2] == "class"})
 
 
 def _build_one(interp: Interp, candidate: Candidate
