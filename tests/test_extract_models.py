@@ -488,3 +488,25 @@ def get_net(config):
     notes = [n for n in result.notes() if "is not read" in n]
     assert notes == ["nets.py:11: `Net` is not read: its constructor needs `cfg`, and no "
                      "network the reader builds holds it"]
+
+
+def test_submodules_looked_up_in_self_modules_by_name_are_applied() -> None:
+    """`self._modules["conv" + str(i)](x)`, as hourglass networks name their layers."""
+    source = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        for i in range(3):
+            self.add_module("conv" + str(i), nn.Conv2d(8, 8, 3, padding=1, bias=False))
+            self.add_module("bn" + str(i), nn.BatchNorm2d(8))
+
+    def forward(self, x):
+        for i in range(3):
+            x = self._modules["bn" + str(i)](self._modules["conv" + str(i)](x))
+        return x
+"""
+    net = models_of(source)["Net"]
+    assert net.network.complete
+    assert kinds(net) == ["Conv2d", "BatchNorm2d"] * 3

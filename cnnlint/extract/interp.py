@@ -546,6 +546,8 @@ class Interp:
                 return replace(member, bound=obj.cls if member.decorated("classmethod") else obj)
             if member is not None:
                 return member
+            if name == "_modules" and self.is_module_class(obj.cls):
+                return dict(self.children(obj))  # `self._modules["b1_" + str(level)](x)`
             return v.BoundMethod(obj, name)
         if isinstance(obj, v.ClassVal):
             member = obj.lookup(name)
