@@ -93,7 +93,7 @@ class ConvBiasBeforeBatchNorm(Rule):
             return None  # the call also builds a conv whose bias matters
         if _bias_initialised(layers, context.models):
             return None  # `m.bias.data.fill_(...)` would fail on a conv with no bias
-        if not all(_norm_always_built(context, _cancelling_norm(node, network))
+        if not all(_norm_always_built(context, _cancelling_norm(node, network), node)
                    for node, network in layers):
             return None  # another configuration of the class may leave the norm out
         kinds = {node.kind for node, _ in layers}
@@ -386,11 +386,12 @@ def _norm_follows(source: SourceFile, call: cst.Call) -> bool:
         "batchnorm", "instancenorm")
 
 
-def _norm_always_built(context: FixContext, norm: Node | None) -> bool:
-    """Whether the norm layer is built by a plain call of its class that no condition of
-    the code building it guards. `norm_layer(c)` (the kind an argument), or a call under
-    `if use_bn:` or in `... if bn else ...`, means that other arguments build the same conv
-    with no norm after it, and there its bias matters."""
+def _norm_always_built(context: FixContext, norm: Node | None, conv: Node) -> bool:
+    """Whether the norm layer is built by a plain call of its class, whenever the conv is:
+    no condition guards it that does not guard the conv too. `norm_layer(c)` (the kind an
+    argument), or a call under `if use_bn:` or in `... if bn else ...`, means that other
+    arguments build the same conv with no norm after it, and there its bias matters. An
+    `if` around both (`else: layers += [conv, norm, relu]`) builds them together."""
     if norm is None or norm.loc is None:
         return False
     found = context.call_at(norm.loc)
@@ -399,7 +400,12 @@ def _norm_always_built(context: FixContext, norm: Node | None) -> bool:
     source, call = found
     if last_name(call) != norm.kind:
         return False
+    built = context.call_at(conv.loc) if conv.loc is not None else None
+    shared = {id(a) for a in source.ancestors(built[1])} \
+        if built is not None and built[0] is source else set()
     for ancestor in source.ancestors(call):
+        if id(ancestor) in shared:
+            return True  # what guards the code from here on guards the conv as well
         if isinstance(ancestor, (cst.If, cst.IfExp)):
             return False
         if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Module)):

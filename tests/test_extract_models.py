@@ -510,3 +510,32 @@ class Net(nn.Module):
     net = models_of(source)["Net"]
     assert net.network.complete
     assert kinds(net) == ["Conv2d", "BatchNorm2d"] * 3
+
+
+def test_a_class_imported_inside_a_function_is_not_the_module_level_one(lint_tree) -> None:
+    """`from deep import Net` at the top, `from shallow import Net` inside a function that
+    builds `Net(...)`: the call builds the shallow one, never judged as the deep one."""
+    deep = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, width, n):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(width, width, 3, padding=1) for _ in range(12)])
+        self.head = nn.Linear(width, n)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean((2, 3)))
+"""
+    shallow = deep.replace("range(12)", "range(2)")
+    build = """
+from deep import Net
+
+def make(pretrained):
+    from shallow import Net
+    return Net(8, 10)
+
+model = make(False)
+"""
+    result = lint_tree({"deep.py": deep, "shallow.py": shallow, "build.py": build})
+    assert [(f.code, f.message) for f in result.findings if f.path == "build.py"] == []

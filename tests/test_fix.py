@@ -561,3 +561,42 @@ def test_no_softmax_fix_when_its_output_may_have_other_uses(lint_tree, source: s
     result = lint_tree({"model.py": source}, select=["CNN210"], fixes=True)
     assert [f.code for f in result.findings] == ["CNN210"]
     assert result.fixable == {}
+
+
+BRANCHED = """
+import torch.nn as nn
+
+def make_layers(cfg, c=3):
+    layers = []
+    for v in cfg:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            layers += [nn.Conv2d(c, v, 3, padding=1), NORM, nn.ReLU()]
+            c = v
+    return nn.Sequential(*layers)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = make_layers([8, "M", 16])
+
+    def forward(self, x):
+        return self.features(x)
+"""
+
+
+def test_a_conv_and_its_norm_built_in_one_branch_are_fixed(lint_tree, tmp_path: Path) -> None:
+    """The `if` around both builds them together: the bias is redundant every time. A norm
+    under a condition of its own (`... if bn else ...`) keeps the fix away."""
+    result = lint_tree({"model.py": BRANCHED.replace("NORM", "nn.BatchNorm2d(v)")},
+                       select=["CNN101"], fixes=True)
+    (finding,) = result.findings
+    (change,) = autofix.apply(result.fix_context, [(finding, result.fixes[finding])]).changes
+    assert autofix.write(change) is None
+    assert "nn.Conv2d(c, v, 3, padding=1, bias=False)" in (tmp_path / "model.py").read_text()
+    guarded = BRANCHED.replace("NORM", "nn.BatchNorm2d(v) if BN else nn.Identity()") \
+        .replace("import torch.nn as nn", "import torch.nn as nn\nBN = True")
+    result = lint_tree({"model.py": guarded}, select=["CNN101"], fixes=True)
+    (finding,) = result.findings
+    assert finding not in result.fixes

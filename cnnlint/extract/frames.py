@@ -211,6 +211,10 @@ def assigned_names(body: tuple[Any, ...]) -> set[str]:
             out |= assigned_names(stmt[1]) | assigned_names(stmt[3])
             for handler in stmt[2]:
                 out |= assigned_names(handler)
+        elif tag == "import":  # `import a.b` binds `a`
+            out.update(asname or dotted.split(".")[0] for dotted, asname in stmt[1])
+        elif tag == "from":
+            out.update(asname or name for name, asname in stmt[3] if name != "*")
     return out
 
 
