@@ -47,7 +47,11 @@ def _models(monkeypatch: pytest.MonkeyPatch, facts: list[Any], reuse: bool,
         interp.forward_memo = lambda: None  # type: ignore[method-assign]
     if reverse:  # read the models in the other order
         candidates = models_module._candidates
-        monkeypatch.setattr(models_module, "_candidates", lambda i: candidates(i)[::-1])
+        def reversed_candidates(interp: Any) -> tuple[list[Any], list[Any]]:
+            found, unbuilt = candidates(interp)
+            return found[::-1], unbuilt
+
+        monkeypatch.setattr(models_module, "_candidates", reversed_candidates)
     built = extract_models(interp)
     if reuse:
         assert interp.constructions.hits and interp.forwards.hits
