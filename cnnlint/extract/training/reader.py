@@ -28,13 +28,12 @@ from cnnlint import catalogue, ir
 from cnnlint.extract import branches
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
-from cnnlint.extract.variants import required
 from cnnlint.extract.frames import (
     MAX_CALL_DEPTH, Args, FileScope, Frame, TooComplex, identifiers, names_in, tensors_in,
 )
 from cnnlint.extract.imports import name_registry
 from cnnlint.extract.memo import ConstructionMemo, ForwardMemo
-from cnnlint.extract.training import library, lightning, opaque
+from cnnlint.extract.training import library, lightning, opaque, registries
 from cnnlint.extract.training.config import ConfigInterp
 from cnnlint.extract.training.objects import (
     LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
@@ -45,7 +44,6 @@ from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
 _BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
-MAX_CANDIDATES = 8  # a registry with more entries than this is read as unknown
 _LABEL_WORDS = re.compile(r"label|target|mask|gt|anno", re.IGNORECASE)
 MAX_PHASES = 4  # a loop over this many names or fewer runs each with its own value
 _PATIENCE = re.compile(r"patience|early_?stop|no_?improve|bad_?epochs|stagnat", re.IGNORECASE)
@@ -529,41 +527,8 @@ class TrainingInterp(ConfigInterp):
             return _part_of(obj, "[...]")  # `axes[0][i]` of `plt.subplots(...)`
         if rec is None or type(obj) is not dict:
             return super().subscript(obj, key)
-        tries: list[tuple[Any, ...]] = []
-        namespace = next((s for s in self.scopes.values() if obj is s.globals), None)
-        if namespace is not None:
-            rec.choices.update(ir.model_key(x.scope.module, x.name) for x in obj.values()
-                               if isinstance(x, (v.ClassVal, v.FuncVal)) and x.scope is not None)
-            # The networks the module defines: its nn.Module classes and public functions,
-            # its own or a package's from its submodules (`from .resnet import *`).
-            inside = namespace.module + "."
-            tries.append(tuple(x for name, x in obj.items() if not name.startswith("_") and (
-                isinstance(x, v.ClassVal) and self.is_module_class(x)
-                or isinstance(x, v.FuncVal) and x.scope is not None and (
-                    x.scope is namespace or namespace.path.endswith("__init__.py")
-                    and x.scope.module.startswith(inside)))))
-        if len(obj) > 1 and all(isinstance(x, v.Instance) for x in obj.values()):
-            for x in obj.values():  # by its class and the factory that built it
-                rec.choices.add(ir.model_key(x.cls.scope.module, x.cls.name))
-                if x.made_by:
-                    rec.choices.add(x.made_by)
-        if all(isinstance(x, (v.ClassVal, v.FuncVal)) for x in obj.values()):
-            tries.append(tuple(obj.values()))
-        # A registry of builders by name (`{"resnet18": resnet18, ...}`, or entries such as
-        # `[resnet18, 512]`): a name given at run time may pick any of them.
-        builders = [x[0] if type(x) in (list, tuple) and x else x for x in obj.values()]
-        if len(obj) > 1 and type(key) is str and all(
-                isinstance(b, (v.ClassVal, v.FuncVal)) and b.scope is not None for b in builders):
-            rec.choices.update(ir.model_key(b.scope.module, b.name) for b in builders
-                               if b.name != "<lambda>")
-            for builder in builders:
-                if builder.name == "<lambda>":
-                    rec.choices.update(self._networks_built_by(builder))
-        if key is UNKNOWN or isinstance(key, v.Opaque):
-            for options in tries:
-                if 1 < len(options) <= MAX_CANDIDATES:
-                    return v.Candidates(options)
-        return super().subscript(obj, key)
+        found = registries.pick(self, rec, obj, key)
+        return found if found is not None else super().subscript(obj, key)
 
     # --- names and attributes ------------------------------------------------------------
 
@@ -897,26 +862,6 @@ class TrainingInterp(ConfigInterp):
                   model=rec.model_names(self, weights))
         if rec.first_step is None and loc is not None:
             rec.first_step = (loc, f.owner)
-
-    def _networks_built_by(self, builder: v.FuncVal) -> set[str]:
-        """The networks a registry's unnamed entry (`"psp": lambda: Net(backend="psp")`)
-        builds, its parts included: read as model code, with no training events."""
-        if required(builder.node[2]):
-            return set()
-        saved, self.recorder = self.recorder, None
-        try:
-            built = self.call_function(builder, Args())
-        except (TooComplex, RecursionError):
-            return set()
-        finally:
-            self.recorder = saved
-        found: set[str] = set()
-        for part in self.submodules(built):
-            if type(part) is v.Instance and self.is_module_class(part.cls):
-                found.add(ir.model_key(part.cls.scope.module, part.cls.name))
-                if part.made_by:
-                    found.add(part.made_by)
-        return found
 
     # --- what a model holds ------------------------------------------------------------------
 
