@@ -19,9 +19,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 
@@ -55,13 +56,19 @@ def fan_out(batches: Sequence[Sequence[int]], run: Callable[[int], T], jobs: int
 def _from_workers(batches: Sequence[Sequence[int]], run: Callable[[int], T], workers: int,
                   dump: Callable[[list[tuple[int, T]]], bytes],
                   load: Callable[[bytes], list[tuple[int, T]]]) -> dict[int, T]:
+    # Imported here: the executor and multiprocessing cost ~25 ms to import, which a run
+    # with one job (a pre-commit hook on one file) never needs.
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     global _WORK
     results: dict[int, T] = {}
     for stream in (sys.stdout, sys.stderr):  # else buffered output would be written twice
         with contextlib.suppress(Exception):
             stream.flush()
     _WORK = (batches, run, dump)
-    pool = ProcessPoolExecutor(workers, mp_context=_fork_context())
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     finished = False
     try:
         try:
@@ -91,12 +98,6 @@ def _from_workers(batches: Sequence[Sequence[int]], run: Callable[[int], T], wor
                     process.kill()
         pool.shutdown(wait=True, cancel_futures=True)
     return results
-
-
-def _fork_context() -> Any:
-    import multiprocessing
-
-    return multiprocessing.get_context("fork")
 
 
 def _work(number: int) -> bytes | None:  # pragma: no cover - runs in a worker

@@ -174,9 +174,8 @@ class Project:
             project.files = set(_beside(linted))
             project.folders = tuple(sorted({os.path.dirname(os.path.abspath(p)) + os.sep
                                             for p in linted}))
-            if linted:
-                project.top = os.path.commonpath([os.path.dirname(os.path.abspath(p))
-                                                  for p in linted])
+            if project.folders:
+                project.top = os.path.commonpath(project.folders)
         project.files.update(os.path.abspath(p) for p in linted)
         for path in project.files:
             folder = os.path.dirname(path)

@@ -69,9 +69,8 @@ class BadWeightInit(Rule):
     ## Why it matters
     Constant weights in two layers in a row make every unit of them compute the same thing
     and receive the same gradient, so they never become different (the symmetry is never
-    broken). A tiny scale
-    shrinks activations and gradients layer by layer: training starts with vanishing
-    gradients and the loss plateaus. A strongly negative bias before a
+    broken). A tiny scale shrinks activations and gradients layer by layer: training starts
+    with vanishing gradients and the loss plateaus. A strongly negative bias before a
     ReLU makes units output zero for every input from the first step: they are dead before
     training starts.
 
@@ -99,12 +98,13 @@ class BadWeightInit(Rule):
 
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         relu_net = any(n.family == "relu" for n in model.network)
-        targets = {id(init): _targets(init, model, _layers(init, model))
+        kinds = {id(init): _layers(init, model) for init in model.inits}
+        targets = {id(init): _targets(init, model, kinds[id(init)])
                    for init in model.inits if init.target == "weight"
                    and init.method == "constant"}
         constant = {n.id for nodes in targets.values() for n in nodes}
         for init in model.inits:
-            layers = _layers(init, model)
+            layers = kinds[id(init)]
             if not layers or init.loc is None or init.value is None:
                 continue
             if id(init) in targets and not _feeds_constant_layer(targets[id(init)], constant,

@@ -1675,12 +1675,7 @@ for name, m in model.named_modules():
         rest.append(m.weight)
 optimizer = torch.optim.SGD(norms, lr=0.05, momentum=0.9)
 optimizer.add_param_group({"params": rest, "weight_decay": DECAY})
-for epoch in range(3):
-    for x, y in torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64):
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(model(x).mean((2, 3)), y).backward()
-        optimizer.step()
-"""
+""" + LOOP
     result = lint_tree({"tower.py": TOWER, "train.py": script.replace("DECAY", "5e-4")})
     (run,) = result.runs
     assert [m.keys for m in run.models] == [("tower:Tower",)]
@@ -1706,12 +1701,7 @@ parser.add_argument("--kind", default="bare")
 args = parser.parse_args()
 model = builders[args.kind]()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
-for epoch in range(3):
-    for x, y in torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64):
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(model(x).mean((2, 3)), y).backward()
-        optimizer.step()
-"""
+""" + LOOP
     # The trunk in a file of its own: a network of its own there, not only a block.
     trunk, tower = TOWER.split("class Tower")
     tower = "import torch.nn as nn\nfrom trunk import Trunk\n\nclass Tower" + tower
@@ -1768,12 +1758,7 @@ from tower import Tower
 builders = {"bare": lambda: Tower(trunk=False), "full": lambda: Tower(trunk=True)}
 model = builders[sys.argv[1].lower()]()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-for epoch in range(3):
-    for x, y in torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64):
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(model(x).mean((2, 3)), y).backward()
-        optimizer.step()
-"""
+""" + LOOP
     result = lint_tree({"trunk.py": trunk, "tower.py": tower, "train.py": script})
     found = [(f.path, f.message) for f in result.findings if f.code == "CNN107"]
     assert ("trunk.py", "9 weighted layers, no dropout, and no weight decay (`Adam` at "
@@ -1816,15 +1801,9 @@ def test_a_script_in_a_subfolder_imports_the_package_beside_it_with_no_root_mark
 import torch
 from models import *
 
-net = Net()
-loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=2, shuffle=True)
-optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-for epoch in range(3):
-    for x, y in loader:
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(net(x), y).backward()
-        optimizer.step()
-"""
+model = Net()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+""" + LOOP.replace("batch_size=64", "batch_size=2")
     result = lint_tree({"models/__init__.py": "from .net import *\n", "models/net.py": MODEL,
                         "train/voc/train.py": script})
     assert [(f.code, f.path) for f in result.findings if f.code == "CNN201"] == [
