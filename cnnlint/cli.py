@@ -667,19 +667,27 @@ def diagnose(run_path: str, paths: tuple[str, ...], metrics: tuple[str, ...],
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 def list_rules(fmt: str) -> None:
-    """List every rule: code, name, severity, summary."""
+    """List every rule: code, name, severity, summary. The static rules come first, then
+    the verdicts of `cnnlint probe` (CNN4xx)."""
     from cnnlint.rule import load_rules
+    from cnnlint.verdict import load_verdicts  # torch-free
 
-    rules = load_rules()
+    groups: list[tuple[str, list[Any]]] = [("static", list(load_rules().values())),
+                                           ("probe", list(load_verdicts().values()))]
     if fmt == "json":
         rows: list[dict[str, Any]] = [
             {"code": r.code, "name": r.name, "severity": r.severity, "summary": r.summary,
-             "options": r.option_defaults()} for r in rules.values()]
+             "options": r.option_defaults(), "kind": kind}
+            for kind, found in groups for r in found]
+        rows.sort(key=lambda row: row["code"])
         click.echo(json.dumps(rows, indent=2))
         return
-    width = max(len(r.name) for r in rules.values())
-    for r in rules.values():
-        click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}")
+    width = max(len(r.name) for _, found in groups for r in found)
+    for kind, found in groups:
+        if kind == "probe":
+            click.echo("\nVerdicts of `cnnlint probe` (a short training run measures them):")
+        for r in found:
+            click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}")
 
 
 @cli.command()

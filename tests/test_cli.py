@@ -130,6 +130,10 @@ def test_rules_listing(project: Path) -> None:
     rows = json.loads(out)
     assert {"code", "name", "severity", "summary"} <= set(rows[0])
     assert [r["code"] for r in rows] == sorted(r["code"] for r in rows)
+    # The probe's verdicts are rules too: listed after the static ones, marked as such.
+    kinds = {r["code"]: r["kind"] for r in rows}
+    assert kinds["CNN101"] == "static" and kinds["CNN401"] == "probe"
+    assert "CNN401  vanishing-gradient" in run(["rules"])[1]
 
 
 def test_explain_by_code_and_name(project: Path) -> None:
