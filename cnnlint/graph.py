@@ -157,9 +157,12 @@ def _projected_bypass(network: ir.Network, node: ir.Node, masks: list[int]) -> b
         while True:
             current = network.nodes[i]
             passed += current.weighted
-            if passed > 1 or len(current.inputs) != 1:
+            # Through an activation written as a gate (`x * tanh(softplus(x))`, Mish), to
+            # the data it gates.
+            data = _data_inputs(current, masks)
+            if passed > 1 or len(data) != 1:
                 break
-            i = current.inputs[0]
+            i = data[0]
             for b in node.inputs:
                 if b != a and masks[b] >> i & 1 and (
                         masks[b] & ~masks[i] & weighted).bit_count() >= PROJECTED_SKIP_SPAN:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import SCHEDULE, ProjectFacts
+from cnnlint.ir import EARLY_STOP, SCHEDULE, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -60,8 +60,10 @@ class ConstantLearningRate(Rule):
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 # A GAN's two models train at constant rates by design (DCGAN, WGAN).
                 if run.judgeable(loop) and not run.steps_models_apart(loop):
-                    yield self.finding(f"trains {epochs.value} epochs{epochs.source()} at a "
-                                       "constant learning rate", loc, symbol=loop.symbol)
+                    # With an early stop, the epochs are a cap the run may not reach.
+                    upto = "up to " if run.events_in(loop, EARLY_STOP) else ""
+                    yield self.finding(f"trains {upto}{epochs.value} epochs{epochs.source()} "
+                                       "at a constant learning rate", loc, symbol=loop.symbol)
 
     valid = [
         """

@@ -119,6 +119,12 @@ def test_a_projected_low_level_feature_concatenated_past_a_deep_path_is_a_skip()
     masks = graph.ancestors(network)
     assert graph.is_skip(network.nodes[-1], masks, network)
     assert graph.longest_plain_run(network) != [] and len(graph.longest_plain_run(network)) < 8
+    # The projection's activation written as a gate (Mish as `x * tanh(softplus(x))`: node
+    # 13 is the product of the conv 10 and its own tanh 12): still one layer from node 1.
+    gated = deep[:-1] + [("Softplus", (10,)), ("Tanh", (11,)), ("mul", (10, 12)),
+                         ("cat", (9, 13))]
+    network = _network(*gated)
+    assert graph.is_skip(network.nodes[-1], graph.ancestors(network), network)
     # An Inception block: a 1x1 branch beside a 1x1-then-3x3 branch is not a skip.
     block = _network(("input", ()), ("Conv2d", (0,)), ("Conv2d", (0,)), ("Conv2d", (2,)),
                      ("cat", (1, 3)))

@@ -151,3 +151,37 @@ class TwoBranch(nn.Module):
 """
     (finding,) = lint_tree(source, select=["CNN101"]).findings
     assert finding.message == "`Conv2d` bias is redundant before `BatchNorm2d`"
+
+
+def test_epochs_an_early_stop_may_cut_short_are_a_cap(lint_tree: Callable[..., Result]) -> None:
+    """A patience test that breaks out of the epoch loop: the run may end well before its
+    epoch count, so the message says "up to"."""
+    source = """
+import torch
+
+model = torch.nn.Linear(4, 2)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+val_loader = torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=32)
+best, bad_epochs = float("inf"), 0
+for epoch in range(200):
+    model.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        val = sum(torch.nn.functional.cross_entropy(model(x), y).item() for x, y in val_loader)
+    if val < best:
+        best, bad_epochs = val, 0
+    else:
+        bad_epochs += 1
+    if bad_epochs > 3:
+        break
+"""
+    (finding,) = lint_tree(source, select=["CNN209"]).findings
+    assert finding.message == "trains up to 200 epochs at a constant learning rate"
+    (finding,) = lint_tree(source.replace("    if bad_epochs > 3:\n        break\n", ""),
+                           select=["CNN209"]).findings
+    assert finding.message == "trains 200 epochs at a constant learning rate"

@@ -1890,3 +1890,50 @@ for epoch in range(3):
     for other in ("", "label_transform=transforms.Compose([FlipBoth()]),"):
         result = lint_tree({**files, "train.py": script.replace("JOINT", other)})
         assert [f.code for f in result.findings if f.code == "CNN212"] == ["CNN212"], other
+
+
+def test_a_script_that_stops_without_an_option_is_read_with_the_option_given(
+        lint_tree: Lint) -> None:
+    """`--dataset` has no default, and `else: raise ValueError(...)` (or `sys.exit`) ends
+    the script when it is not given: a run that trains passes it, so the code the option
+    picks is read and the training loop after it is judged."""
+    script = """
+import argparse
+import sys
+import torch
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataset")
+    parser.add_argument("--weights")
+    parser.add_argument("--epochs", type=int, default=100)
+    args = parser.parse_args()
+    if args.weights is None:
+        print("--weights is required")
+        sys.exit(1)
+    if args.dataset == "a":
+        data = torch.load("a.pt")
+    elif args.dataset == "b":
+        data = torch.load("b.pt")
+    else:
+        raise ValueError("unknown dataset")
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loader = torch.utils.data.DataLoader(data, batch_size=64)
+    for epoch in range(args.epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+
+
+if __name__ == "__main__":
+    main()
+"""
+    result = lint_tree({"train.py": script})
+    assert {"CNN202", "CNN203", "CNN209"} <= {f.code for f in result.findings}
+    # A default that lets the script go on is still what it reads: no option is assumed.
+    goes_on = script.replace('raise ValueError("unknown dataset")', "data = None")
+    result = lint_tree({"train.py": goes_on})
+    assert {"CNN202", "CNN203", "CNN209"} <= {f.code for f in result.findings}

@@ -48,6 +48,22 @@ _LABEL_WORDS = re.compile(r"label|target|mask|gt|anno", re.IGNORECASE)
 MAX_PHASES = 4  # a loop over this many names or fewer runs each with its own value
 _PATIENCE = re.compile(r"patience|early_?stop|no_?improve|bad_?epochs|stagnat", re.IGNORECASE)
 
+_EXITS = frozenset({("attr", ("name", "sys"), "exit"), ("name", "exit"), ("name", "quit"),
+                    ("attr", ("name", "os"), "_exit")})
+
+
+def error_exit(body: tuple[Any, ...]) -> bool:
+    """A block that only reports and stops: messages (prints, logging), then a `raise` or
+    `sys.exit(...)`."""
+    if not body or any(stmt[0] != "expr" for stmt in body[:-1]):
+        return False
+    last = body[-1]
+    if last[0] == "raise":
+        return True
+    call = last[1] if last[0] == "expr" else None
+    return call is not None and call[0] == "call" and call[1] in _EXITS
+
+
 def _builds_data(body: tuple[Any, ...]) -> bool:
     """Whether a module's top level assigns a DataLoader (a module of data objects)."""
     for stmt in body:
@@ -243,6 +259,10 @@ class TrainingInterp(ConfigInterp):
                 test = self.truth(self.eval(stmt[1], f))
                 if test is not None:
                     taken, other = (stmt[2], stmt[3]) if test else (stmt[3], stmt[2])
+                    if error_exit(taken) and not error_exit(other):
+                        # `else: raise ValueError("unknown --dataset")`: the default stops
+                        # the script, so every run that trains passes the option.
+                        return self.exec_block(other, f)
                     return self._optional(other, taken, names_in(stmt), f)
             return super()._if(stmt, f)
         finally:
