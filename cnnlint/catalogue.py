@@ -65,6 +65,8 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 FAMILY_OF: dict[str, str] = {kind: fam for fam, kinds in _FAMILIES.items() for kind in kinds}
+# Deprecated names torch still accepts, read as the class they became.
+KIND_ALIASES = {"NLLLoss2d": "NLLLoss"}
 
 WEIGHTED_FAMILIES = frozenset({"conv", "linear"})
 NORM_FAMILIES = frozenset({"batchnorm", "instancenorm", "groupnorm", "layernorm"})
@@ -284,6 +286,11 @@ PASSTHROUGH_FUNCTIONS = frozenset({
     "torch.sqrt", "torch.rsqrt", "torch.pow", "torch.square", "torch.var", "torch.std",
     "torch.reciprocal", "torch.min", "torch.amin", "torch.floor", "torch.round",
 })
+# New tensors shaped like their first argument (`torch.zeros_like(x)`, a Fixup shortcut's
+# zero padding, a VAE's `torch.randn_like(std)`): in the graph they stand for that tensor,
+# so `cat([x, zeros_like(x)])` is x and no connection appears that the code does not make.
+SHAPED_LIKE = frozenset(f"torch.{name}_like" for name in (
+    "zeros", "ones", "empty", "full", "rand", "randn", "randint"))
 # Combining functions: how two or more tensors meet.
 COMBINE_FUNCTIONS: dict[str, str] = {
     "torch.add": "add", "torch.cat": "cat", "torch.concat": "cat", "torch.concatenate": "cat",

@@ -70,8 +70,12 @@ class MissingZeroGrad(Rule):
                     i, BACKWARD, FORWARD, ZERO_GRAD, UNRESOLVED)), step.loops[-1])
                 if run.events_in(loop, ZERO_GRAD) or run.blockers(loop):
                     continue
+                # A step inside a helper of another file: the loop is the other end.
+                around = next((x for x in run.loops if x.id == loop), None)
                 yield self.finding("`step()` with no gradient reset in its loop: gradients "
-                                   "accumulate over every batch", step.loc, symbol=run.symbol)
+                                   "accumulate over every batch", step.loc, symbol=run.symbol,
+                                   related=[(around.loc if around else None,
+                                             "the loop it steps in")])
 
     valid = [
         """

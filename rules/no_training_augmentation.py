@@ -43,7 +43,8 @@ class NoTrainingAugmentation(Rule):
     name = "no-training-augmentation"
     severity = "info"
     summary = "An image training set has no random augmentation"
-    fix = "Add random crops and flips (RandomResizedCrop, RandomHorizontalFlip) to training"
+    fix = ("Add random crops and flips to training (RandomResizedCrop, RandomHorizontalFlip); "
+           "where a flip changes the class, as with digits, small shifts (RandomAffine)")
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:

@@ -29,6 +29,15 @@ def test_syntax_error_is_a_finding_and_the_run_goes_on(in_tmp: Path) -> None:
     assert syntax["severity"] == "error" and "expected ':'" in syntax["message"]
 
 
+def test_a_word_reserved_since_python_3_7_is_named_as_the_cause(in_tmp: Path) -> None:
+    (in_tmp / "old.py").write_text("def load(x):\n    return x.cuda(async=True)\n")
+    _, data = _json(["."])
+    (syntax,) = data["findings"]
+    assert (syntax["line"], syntax["column"]) == (2, 19)
+    assert syntax["message"] == ("syntax error: invalid syntax: `async` is a reserved word "
+                                 "since Python 3.7 (this code was written for an older Python)")
+
+
 def test_unreadable_and_undecodable_files_are_read_errors(in_tmp: Path) -> None:
     (in_tmp / "bad.py").write_text(BAD)
     (in_tmp / "latin1.py").write_bytes(b"x = '\xe9'\n")

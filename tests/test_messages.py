@@ -185,3 +185,37 @@ for epoch in range(200):
     (finding,) = lint_tree(source.replace("    if bad_epochs > 3:\n        break\n", ""),
                            select=["CNN209"]).findings
     assert finding.message == "trains 200 epochs at a constant learning rate"
+
+
+def test_a_zero_padded_shortcut_leaves_the_network_read_in_full(
+        lint_tree: Callable[..., Result]) -> None:
+    """`torch.cat([x, torch.zeros_like(x)], 1)` pads a shortcut's channels (Fixup, ResNet
+    option A): a tensor shaped like `x` is known, so the norm-free stack is judged."""
+    source = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a = nn.Conv2d(c, c, 3, padding=1)
+        self.b = nn.Conv2d(c, 2 * c, 3, padding=1)
+
+    def forward(self, x):
+        shortcut = torch.cat([x, torch.zeros_like(x)], 1)
+        return F.relu(self.b(F.relu(self.a(x))) + shortcut)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(*[Block(8 * 2 ** i) for i in range(5)])
+
+    def forward(self, x):
+        return self.blocks(x)
+"""
+    result = lint_tree(source, select=["CNN104"])
+    assert [f.message for f in result.findings] == [
+        "10 conv layers with no normalization among them, from `blocks.0.a` (Conv2d) to "
+        "`blocks.4.b` (Conv2d)"]
+    assert result.partly_read() == 0

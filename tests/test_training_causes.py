@@ -1790,6 +1790,10 @@ for epoch in range(3):
     uneven = "torch.tensor([1.0, 3.0, 1.0, 1.0])"
     result = lint_tree({"train.py": script.replace("WEIGHTS", uneven)})
     assert [f.code for f in result.findings if f.code == "CNN211"] == ["CNN211"]
+    # The deprecated 2-d spelling of NLLLoss (a segmentation script's) weighs classes too.
+    nll = script.replace("WEIGHTS", uneven).replace("nn.CrossEntropyLoss", "nn.NLLLoss2d")
+    result = lint_tree({"train.py": nll})
+    assert [f.code for f in result.findings if f.code == "CNN211"] == ["CNN211"]
 
 
 def test_a_script_in_a_subfolder_imports_the_package_beside_it_with_no_root_marker(
@@ -1937,3 +1941,227 @@ if __name__ == "__main__":
     goes_on = script.replace('raise ValueError("unknown dataset")', "data = None")
     result = lint_tree({"train.py": goes_on})
     assert {"CNN202", "CNN203", "CNN209"} <= {f.code for f in result.findings}
+
+
+def test_a_one_line_if_body_is_read(lint_tree: Lint) -> None:
+    """`if reset: self.zero_grad()` on one line (SAM's `first_step(zero_grad=True)`) resets
+    the gradients as the same body on a line of its own does."""
+    script = """
+import torch
+
+class TwoStep:
+    def __init__(self, params):
+        self.inner = torch.optim.SGD(params, lr=0.1, momentum=0.9)
+
+    def finish(self, reset=False):
+        self.inner.step()
+        if reset: self.inner.zero_grad()
+
+model = torch.nn.Linear(4, 2)
+opt = TwoStep(model.parameters())
+for batch in range(100):
+    model(torch.randn(2, 4)).sum().backward()
+    opt.finish(reset=RESET)
+"""
+    assert codes(lint_tree({"train.py": script.replace("RESET", "True")}), "CNN205") == []
+    assert codes(lint_tree({"train.py": script.replace("RESET", "False")}), "CNN205") != []
+
+
+def test_a_training_split_read_once_for_its_statistics_is_not_the_training_loader(
+        lint_tree: Lint) -> None:
+    """The train split is read once through a DataLoader of batch 1 and no augmentation to
+    measure the pixel mean and std; the loop steps over another loader, augmented, of batch
+    128. The statistics loader trains nothing: no CNN201 (batch 1) and no CNN212."""
+    script = """
+import torch
+import torchvision
+import torchvision.transforms as T
+from torch.utils.data import DataLoader
+
+def pixel_stats():
+    plain = torchvision.datasets.CIFAR10("data", train=True, transform=T.ToTensor())
+    images = torch.cat([x for x, _ in DataLoader(plain)])
+    return images.mean((0, 2, 3)), images.std((0, 2, 3))
+
+mean, std = pixel_stats()
+augment = T.Compose([T.RandomCrop(32, padding=4), T.ToTensor(), T.Normalize(mean, std)])
+train_set = torchvision.datasets.CIFAR10("data", train=True, transform=augment)
+loader = DataLoader(train_set, batch_size=BATCH, shuffle=True)
+model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8),
+                            torch.nn.Flatten(), torch.nn.LazyLinear(10))
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for x, y in loader:
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+"""
+    result = lint_tree({"train.py": script.replace("BATCH", "128")})
+    assert codes(result, "CNN201") == [] and codes(result, "CNN212") == []
+    # The loader that does train is still judged.
+    result = lint_tree({"train.py": script.replace("BATCH", "2")})
+    assert codes(result, "CNN201") == [("CNN201", "train.py", 14)]
+
+
+def test_a_loader_built_on_either_side_of_an_undecided_if_keeps_its_role(
+        lint_tree: Lint) -> None:
+    """`val_loader` is built in both arms of an `if` the reader cannot decide: after it, it
+    is still a held-out loader, and the loop over it every epoch is a validation pass. A
+    batch size the two arms disagree on is not known."""
+    script = """
+import os
+import torch
+from torch.utils.data import DataLoader
+
+net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8),
+                          torch.nn.Flatten(), torch.nn.LazyLinear(10))
+if os.environ.get("SMALL"):
+    train_loader = DataLoader(torch.load("a.pt"), batch_size=TRAIN_A, shuffle=True)
+    val_loader = DataLoader(torch.load("a_val.pt"), batch_size=256)
+else:
+    train_loader = DataLoader(torch.load("b.pt"), batch_size=TRAIN_B, shuffle=True)
+    val_loader = DataLoader(torch.load("b_val.pt"), batch_size=64)
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(50):
+    net.train()
+    for x, y in train_loader:
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        for x, y in val_loader:
+            net(x)
+"""
+    result = lint_tree({"train.py": script.replace("TRAIN_A", "4").replace("TRAIN_B", "8")})
+    assert codes(result, "CNN202") == [] and codes(result, "CNN201") == []
+    result = lint_tree({"train.py": script.replace("TRAIN_A", "4").replace("TRAIN_B", "4")})
+    assert [c for c, *_ in codes(result)] == ["CNN201", "CNN203", "CNN209"]
+
+
+def test_a_loader_trained_on_inside_an_undecided_if_is_still_the_training_loader(
+        lint_tree: Lint) -> None:
+    """Each arm of an `if` the reader cannot decide builds the loader and trains on it; the
+    loader standing for both after the `if` is the one the steps drew from."""
+    script = """
+import os
+import torch
+from torch.utils.data import DataLoader
+
+net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8),
+                          torch.nn.Flatten(), torch.nn.LazyLinear(10))
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+
+def make():
+    return DataLoader(torch.load("data.pt"), batch_size=4, shuffle=True)
+
+def fit(data):
+    for x, y in data:
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+
+if os.environ.get("FAST"):
+    data = make()
+    fit(data)
+else:
+    data = make()
+    fit(data)
+"""
+    assert codes(lint_tree({"train.py": script}), "CNN201") == [("CNN201", "train.py", 10)]
+
+
+def test_a_model_module_imported_by_name_is_read(lint_tree: Lint) -> None:
+    """`importlib.import_module(args.model).Net(n)` with `--model` defaulting to a module of
+    the project: that module's `Net` is what the script trains."""
+    script = """
+import argparse
+import importlib
+import torch
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--model", default="nets")
+args = parser.parse_args()
+net = importlib.import_module(args.model).Net()
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=2, shuffle=True)
+optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+for x, y in loader:
+    optimizer.zero_grad()
+    torch.nn.functional.cross_entropy(net(x), y).backward()
+    optimizer.step()
+"""
+    nets = """
+import torch.nn as nn
+
+class Net(nn.Sequential):
+    def __init__(self):
+        super().__init__(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.LazyLinear(4))
+"""
+    result = lint_tree({"train.py": script, "nets.py": nets})
+    assert codes(result, "CNN201") == [("CNN201", "train.py", 9)]
+    # Given on every command line, the module is not known: silence, and `--verbose` says
+    # what could not be followed.
+    required = script.replace('default="nets"', "required=True")
+    result = lint_tree({"train.py": required, "nets.py": nets})
+    assert codes(result) == []
+    (run,) = result.runs
+    assert any("importlib.import_module(...).Net(...), a call the reader could not follow"
+               in note for note in run.notes)
+
+
+def test_a_step_without_reset_in_a_helper_of_another_file_names_the_loop(
+        lint_tree: Lint) -> None:
+    """The step sits in a wrapper's method in `twostep.py`; the loop that repeats it is in
+    `train.py`: the finding gives that loop as its other end."""
+    helper = """
+import torch
+
+class TwoStep:
+    def __init__(self, params):
+        self.inner = torch.optim.SGD(params, lr=0.1, momentum=0.9)
+
+    def finish(self):
+        self.inner.step()
+"""
+    script = """
+import torch
+from twostep import TwoStep
+
+model = torch.nn.Linear(4, 2)
+optimizer = TwoStep(model.parameters())
+for batch in range(100):
+    model(torch.randn(2, 4)).sum().backward()
+    optimizer.finish()
+"""
+    result = lint_tree({"twostep.py": helper, "train.py": script})
+    (finding,) = [f for f in result.findings if f.code == "CNN205"]
+    assert (finding.path, finding.line) == ("twostep.py", 8)
+    assert [(r.path, r.line, r.message) for r in finding.related] == [
+        ("train.py", 6, "the loop it steps in")]
+
+
+def test_loaders_zipped_in_the_training_loop_both_train(lint_tree: Lint) -> None:
+    """`for (xa, ya), (xb, yb) in zip(loader_a, loader_b)` draws training batches from
+    both: each is a training loader (and a train split read elsewhere is not)."""
+    script = """
+import torch
+import torchvision
+import torchvision.transforms as T
+from torch.utils.data import DataLoader
+
+digits = T.Compose([T.Resize(32), T.ToTensor()])
+houses = T.Compose([T.ToTensor()])
+loader_a = DataLoader(torchvision.datasets.MNIST("a", train=True, transform=digits),
+                      batch_size=64, shuffle=True)
+loader_b = DataLoader(torchvision.datasets.SVHN("b", split="train", transform=houses),
+                      batch_size=64, shuffle=True)
+net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Flatten(), torch.nn.LazyLinear(10))
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+for (xa, ya), (xb, yb) in zip(loader_a, loader_b):
+    opt.zero_grad()
+    loss = torch.nn.functional.cross_entropy(net(xa), ya)
+    loss = loss + torch.nn.functional.cross_entropy(net(xb), yb)
+    loss.backward()
+    opt.step()
+"""
+    assert codes(lint_tree({"train.py": script}), "CNN212") == [
+        ("CNN212", "train.py", 6), ("CNN212", "train.py", 7)]

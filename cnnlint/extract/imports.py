@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import MISSING, FileScope, Frame, TooComplex
+from cnnlint.extract.frames import MISSING, Args, FileScope, Frame, TooComplex
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.ir import model_key
 
@@ -137,6 +137,16 @@ def import_statement(interp: Interp, stmt: tuple[Any, ...], f: Frame) -> None:
             head = dotted.split(".")[0]
             found = interp.find_module(head, f.scope, 0)
             f.locals[head] = found if found is not None else v.Ref(head)
+
+
+def import_module_call(interp: Interp, args: Args, f: Frame) -> Any:
+    """`importlib.import_module(args.model)` with a known absolute name: that module, as
+    `import ... as m` binds it. A relative or unknown name is not known."""
+    name = args.pos[0] if args.pos else args.kw.get("name")
+    if type(name) is not str or not name or name.startswith("."):
+        return UNKNOWN
+    found = interp.find_module(name, f.scope, 0)
+    return found if found is not None else v.Ref(name)
 
 
 def from_statement(interp: Interp, stmt: tuple[Any, ...], f: Frame) -> None:

@@ -892,6 +892,8 @@ class Interp:
         return torchnn.children(self, inst)
 
     def call_ref(self, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
+        if qualname == "importlib.import_module":
+            return imports.import_module_call(self, args, f)
         return torchnn.call_torch(self, qualname, args, f, loc)
 
     def apply(self, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:

@@ -277,8 +277,11 @@ class Lowerer:
 
     def block(self, body: Any) -> tuple[Lowered, ...]:
         """A suite: an IndentedBlock, a SimpleStatementSuite, or a list of statements."""
-        statements = body.body if hasattr(body, "body") else body
         out: list[Lowered] = []
+        if type(body) is cst.SimpleStatementSuite:  # `if reset: opt.zero_grad()`, one line
+            self._statement(body, out)
+            return tuple(out)
+        statements = body.body if hasattr(body, "body") else body
         for statement in statements:
             self._statement(statement, out)
         return tuple(out)

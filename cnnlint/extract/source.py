@@ -41,10 +41,24 @@ def _python_syntax_error(source: str) -> tuple[str, int, int] | None:
     try:
         ast.parse(source)
     except SyntaxError as exc:
-        return (exc.msg, exc.lineno or 1, exc.offset or 1)
+        return (_explained(exc), exc.lineno or 1, exc.offset or 1)
     except (ValueError, RecursionError, MemoryError):
         return None
     return None
+
+
+_RESERVED_SINCE_37 = re.compile(r"(async|await)\b")
+
+
+def _explained(exc: SyntaxError) -> str:
+    """Python's message, with the likely cause when it is only "invalid syntax" at a word
+    that became reserved (`x.cuda(async=True)`, code from before Python 3.7)."""
+    text, offset = exc.text or "", (exc.offset or 1) - 1
+    found = _RESERVED_SINCE_37.match(text, offset) if exc.msg == "invalid syntax" else None
+    if found is None:
+        return exc.msg
+    return (f"invalid syntax: `{found.group(1)}` is a reserved word since Python 3.7 "
+            "(this code was written for an older Python)")
 
 
 # libcst's native parser crashes the whole process (a stack overflow, not an exception) on

@@ -175,6 +175,8 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         return tensors[0] if tensors else UNKNOWN
     if qualname in SPLITS and args.pos and isinstance(args.pos[0], v.Tensor):
         return args.pos[0]  # each part comes from the same tensor (as `x.split(...)`)
+    if qualname in catalogue.SHAPED_LIKE and args.pos and isinstance(args.pos[0], v.Tensor):
+        return args.pos[0]
     if qualname.startswith("torch.nn.init.") and args.pos \
             and isinstance(args.pos[0], v.ParamRef):
         method = INIT_FUNCTIONS.get(qualname.rsplit(".", 1)[-1], "scaled")
@@ -496,6 +498,7 @@ def layer_kind(qualname: str) -> str | None:
     if not qualname.startswith("torch.nn."):
         return None
     last = qualname.rsplit(".", 1)[-1]
+    last = catalogue.KIND_ALIASES.get(last, last)
     return last if last in catalogue.FAMILY_OF and last[:1].isupper() else None
 
 

@@ -28,6 +28,9 @@ _GRAD_SCALERS = ("torch.cuda.amp.GradScaler", "torch.amp.GradScaler",
 _PROGRESS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm",
              "tqdm.rich.tqdm", "builtins.iter")
 # Tensors drawn at random from a shape: inside a loop, data that is new on every pass.
+# Process launchers that call a function of the script in each process, rank first.
+SPAWNS = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.start_processes",
+                    "torch.multiprocessing.spawn.spawn"})
 RANDOM_DATA = frozenset({"torch.randn", "torch.rand", "torch.randint", "torch.normal"})
 _FROM_ARRAY = frozenset({"torch.from_numpy", "torch.tensor", "torch.as_tensor",
                          "torch.Tensor", "torch.FloatTensor"})
@@ -81,6 +84,13 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
             and isinstance(args.pos[0], TrainObj) and args.pos[0].kind == "loader":
         # `next(iter(val_loader))`: one batch of that loader.
         return args.pos[0] if last == "iter" else interp.batch_of(args.pos[0])
+    if qualname in SPAWNS and (args.pos or "fn" in args.kw):
+        # `mp.spawn(main_worker, nprocs=n, args=(n, args))`: each process runs
+        # `main_worker(rank, n, args)`; the first one's run is read.
+        given = args.kw.get("args", args.pos[1] if len(args.pos) > 1 else ())
+        if type(given) is tuple:
+            interp.call(args.pos[0] if args.pos else args.kw["fn"], Args([0, *given]), f, loc)
+            return None
     if head == "torch.optim" and last in OPTIMIZERS:
         return make_optimizer(interp, last, args, f, loc)
     if head.startswith("torch.optim.lr_scheduler") or "schedule" in last.lower():

@@ -29,7 +29,8 @@ from cnnlint.extract import branches
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
 from cnnlint.extract.frames import (
-    MAX_CALL_DEPTH, Args, FileScope, Frame, TooComplex, identifiers, names_in, tensors_in,
+    MAX_CALL_DEPTH, Args, FileScope, Frame, TooComplex, const_equal, identifiers, names_in,
+    tensors_in,
 )
 from cnnlint.extract.imports import name_registry
 from cnnlint.extract.memo import ConstructionMemo, ForwardMemo
@@ -393,13 +394,15 @@ class TrainingInterp(ConfigInterp):
         rec.next_loop += 1
         iter_expr = stmt[2]
         loader = value if isinstance(value, TrainObj) and value.kind == "loader" else None
+        together: tuple[TrainObj, ...] = ()
         if loader is None and items:
-            loader = self._loader_of(items[0])
+            found = self._loaders_of(items[0])
+            loader, together = (found[0], tuple(found[1:])) if found else (None, ())
         kind = "loader" if loader is not None else "other"
         if loader is None and iter_expr[0] == "call" and iter_expr[1] == ("name", "range"):
             kind = "range"
         loop = LoopState(rec.next_loop, kind, f.scope.loc(stmt[5]), f.owner, loader=loader,
-                         label=f"{text_of(stmt[1])} {text_of(iter_expr)}")
+                         together=together, label=f"{text_of(stmt[1])} {text_of(iter_expr)}")
         loop.phases = kind == "other" and items is not None \
             and 1 < len(items) <= MAX_PHASES and all(type(x) is str for x in items)
         stop = None
@@ -416,16 +419,20 @@ class TrainingInterp(ConfigInterp):
         rec.loops.append(loop)
         return loop
 
-    def _loader_of(self, item: Any) -> TrainObj | None:
-        """The loader a loop's item comes from: `x`, `(i, (x, y))`, `(x_a, x_b)`."""
+    def _loaders_of(self, item: Any) -> list[TrainObj]:
+        """The loaders a loop's item comes from: `x`, `(i, (x, y))`, and both of
+        `((x_a, y_a), (x_b, y_b))` over `zip(loader_a, loader_b)` (the last one first)."""
+        found: list[TrainObj] = []
         stack = [item]
         while stack:
             x = stack.pop()
             if isinstance(x, v.Tensor) and x.node in self.batches:
-                return self.batches[x.node]
-            if type(x) in (tuple, list):
+                loader = self.batches[x.node]
+                if all(loader is not y for y in found):
+                    found.append(loader)
+            elif type(x) in (tuple, list):
                 stack.extend(x)
-        return None
+        return found
 
     def loop_continues(self, loop: Any, index: int) -> bool:
         if loop is None or not loop.training or loop.phases:
@@ -516,6 +523,8 @@ class TrainingInterp(ConfigInterp):
                 return TrainObj("dataset", " or ".join(d.name for d in datasets), a.loc,
                                 {"options": datasets, "transform": UNKNOWN,
                                  "split": a.fields.get("split", "")})
+            if _loader(a) and _loader(b):
+                return self._either_loader(a, b)
             if _optimizer(a) and _optimizer(b):
                 # `if args.optim == "adam": ... elif ...`: the loop steps one of them, each
                 # built as written (so each is judged), over the same weights.
@@ -536,6 +545,33 @@ class TrainingInterp(ConfigInterp):
                 return v.Opaque(origin if len(origin) < 120 else a.origin, a.library,
                                 model=a.model or b.model)
         return super().merge(a, b)
+
+    def _either_loader(self, a: TrainObj, b: TrainObj) -> TrainObj:
+        """`if big: loader = DataLoader(d, 256) else: loader = DataLoader(d, 64)`: one
+        loader, with what both agree on (its name, so its role); what they do not agree on
+        is not known. It stands for both in the run's list of loaders."""
+        # The loaders it stands for: a loop that iterated one of them before trained on it.
+        fields: dict[str, Any] = {"parts": (
+            *a.fields.get("parts", (a,)), *b.fields.get("parts", (b,)))}
+        for key in dict.fromkeys([*a.fields, *b.fields]):
+            x, y = a.fields.get(key, UNKNOWN), b.fields.get(key, UNKNOWN)
+            if key == "parts":
+                continue
+            if key == "dataset":
+                fields[key] = x if x is y else self.merge(x, y)
+            elif key == "batch_size":
+                same = isinstance(x, ir.Setting) and isinstance(y, ir.Setting) \
+                    and x.known and y.known and x.value == y.value
+                fields[key] = x if same or x is y else ir.Setting(None, "one of two values")
+            else:
+                fields[key] = x if x is y or (v.is_const(x) and const_equal(x, y)) else (
+                    "unknown" if key == "sampler" else UNKNOWN)
+        either = TrainObj("loader", a.name if a.name == b.name else f"{a.name} or {b.name}",
+                          a.loc, fields)
+        loaders = self.recorder.loaders  # type: ignore[union-attr]
+        if any(x is a for x in loaders) and any(x is b for x in loaders):
+            loaders[:] = [x for x in loaders if x is not a and x is not b] + [either]
+        return either
 
     def subscript(self, obj: Any, key: Any) -> Any:
         """`MODELS[args.arch]` with the key not known: every entry, when they are a few
@@ -710,6 +746,8 @@ class TrainingInterp(ConfigInterp):
         return inst
 
     def call_ref(self, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
+        if qualname == "importlib.import_module":
+            return super().call_ref(qualname, args, f, loc)
         return library.call_library(self, qualname, args, f, loc)
 
     # --- modules ---------------------------------------------------------------------------
@@ -968,6 +1006,10 @@ def _counter_targets(body: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         elif tag not in ("def", "class") and all(type(x) is tuple for x in stmt):
             stack.extend(stmt)  # a block, or a try's handlers
     return out
+
+
+def _loader(value: Any) -> bool:
+    return isinstance(value, TrainObj) and value.kind == "loader"
 
 
 def _optimizer(value: Any) -> bool:

@@ -31,6 +31,7 @@ class LoopState:
     count: int | None = None
     origin: str = ""
     loader: TrainObj | None = None
+    together: tuple[TrainObj, ...] = ()  # loaders zipped with `loader` (two domains' data)
     training: bool = False  # a step or a backward happened inside: it runs twice, not N times
     repeated: bool = False  # its second pass has started
     label: str = ""  # the names in its target and iterable: "epoch range args epochs"
@@ -107,7 +108,8 @@ class Recorder:
             loop.training = True
         loader_loops = [loop for loop in self.loops if loop.kind == "loader"]
         if loader_loops and loader_loops[-1].loader is not None:
-            self.train_loader_ids.add(id(loader_loops[-1].loader))
+            self.train_loader_ids.update(
+                id(x) for x in (loader_loops[-1].loader, *loader_loops[-1].together))
 
     def set_mode(self, model: Any, mode: Any) -> None:
         self.modes[id(model)] = (model, mode, self.unresolved_count)
@@ -218,11 +220,20 @@ class Recorder:
     def _loaders(self) -> list[ir.Loader]:
         for loader in self.loaders:
             loader.fields.setdefault("role", role(loader))
+            # A loader built on either side of an `if` stands for both (`parts`).
+            if any(id(x) in self.train_loader_ids for x in loader.fields.get("parts", ())):
+                self.train_loader_ids.add(id(loader))
             if id(loader) in self.train_loader_ids:
                 loader.fields["role"] = "train"
         # Steps outside any loop draw no batches from a loader they are not seen to use (a
         # tutorial's one-step demo next to an input-pipeline demo): no loader trains.
         if not any(e.loops for e in self.events if e.kind == ir.STEP):
+            for loader in self.loaders:
+                if id(loader) not in self.train_loader_ids and loader.fields["role"] == "train":
+                    loader.fields["role"] = "unknown"
+        # Once loaders are seen feeding the steps, they are the training ones: another with
+        # a training split (read once for the pixel mean and std) trains nothing.
+        elif self.train_loader_ids:
             for loader in self.loaders:
                 if id(loader) not in self.train_loader_ids and loader.fields["role"] == "train":
                     loader.fields["role"] = "unknown"
@@ -284,9 +295,11 @@ class Recorder:
             # A library's model, or a parameter of a function read without its caller (that
             # one may be any network of the project).
             if not model.library:
-                note = (f"{self.path}: the model trained is {model.origin}, and no caller "
-                        "that passes it was found: rules about a network without a "
-                        "training script stay silent")
+                why = ("no caller that passes it was found"
+                       if model.origin.startswith("parameter ")
+                       else "a call the reader could not follow to a network of the project")
+                note = (f"{self.path}: the model trained is {model.origin}, {why}: rules "
+                        "about a network without a training script stay silent")
                 if note not in self.notes:
                     self.notes.append(note)
             return ir.TrainedModel(keys=(), name=model.origin, loc=loc,
