@@ -2165,3 +2165,38 @@ for (xa, ya), (xb, yb) in zip(loader_a, loader_b):
 """
     assert codes(lint_tree({"train.py": script}), "CNN212") == [
         ("CNN212", "train.py", 6), ("CNN212", "train.py", 7)]
+
+
+def test_a_worker_started_by_spawn_gets_the_arguments_spawn_passes(lint_tree: Lint) -> None:
+    """`mp.spawn(main_worker, nprocs=n, args=(n, args))` (the DistributedDataParallel
+    recipe) runs `main_worker(rank, n, args)`: the epochs come from `args`."""
+    script = """
+import argparse
+import torch
+import torch.multiprocessing as mp
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--epochs", type=int, default=90)
+
+def main_worker(gpu, ngpus, args):
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+    for epoch in range(args.epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+
+def main():
+    args = parser.parse_args()
+    ngpus = torch.cuda.device_count()
+    mp.spawn(main_worker, nprocs=ngpus, args=(ngpus, args))
+
+if __name__ == "__main__":
+    main()
+"""
+    result = lint_tree({"train.py": script})
+    assert [c for c, *_ in codes(result)] == ["CNN202", "CNN203", "CNN209"]
+    assert all("90 epochs (argparse default of `--epochs`)" in f.message
+               for f in result.findings)
