@@ -180,10 +180,21 @@ def _gated_source(network: ir.Network, i: int, masks: list[int]) -> int:
     return i
 
 
+def skip_ids(network: ir.Network) -> frozenset[int]:
+    """The ids of the network's skip connections (`is_skip` given the network), found once."""
+    found = network.cache.get("skips")
+    if found is None:
+        masks = ancestors(network)
+        found = network.cache["skips"] = frozenset(
+            node.id for node in network.nodes if is_skip(node, masks, network))
+    return found  # type: ignore[return-value]
+
+
 def spanned(network: ir.Network, masks: list[int] | None = None) -> int:
     """Bitmask of nodes that some skip connection goes around, on every way forward."""
     masks = masks if masks is not None else ancestors(network)
-    skips = [node for node in network.nodes if is_skip(node, masks, network)]
+    ids = skip_ids(network)
+    skips = [node for node in network.nodes if node.id in ids]
     if not skips:
         return 0
     data = data_ancestors(network)
@@ -288,10 +299,11 @@ def longest_plain_run(network: ir.Network) -> list[ir.Node]:
     """The longest chain of weighted layers that no skip connection spans."""
     masks = ancestors(network)
     around = spanned(network, masks)
+    skips = skip_ids(network)
     return longest_run(
         network,
         counts=lambda n: n.weighted and not (around >> n.id & 1),
-        resets=lambda n: n.kind == ir.INPUT or is_skip(n, masks, network), masks=masks)
+        resets=lambda n: n.kind == ir.INPUT or n.id in skips, masks=masks)
 
 
 def _data_inputs(node: ir.Node, masks: list[int]) -> tuple[int, ...]:

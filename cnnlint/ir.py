@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from cnnlint import catalogue
 from cnnlint.findings import Loc
@@ -25,18 +25,16 @@ UNKNOWN = "unknown"  # a call the reader could not resolve
 PERMUTE = "permute"  # an axis reorder that may move the channel axis (`x.permute(0, 2, 3, 1)`)
 
 
-class _computed_once:
-    """A property computed on first read and then stored on the instance (functools'
-    cached_property takes a lock on every first read: seconds over a model zoo's nodes)."""
+def _kind_facts(kind: str) -> tuple[str, bool, bool]:
+    """(family, weighted, norm) of a node kind, worked out once per kind."""
+    found = _KIND_FACTS.get(kind)
+    if found is None:
+        found = _KIND_FACTS[kind] = (catalogue.family(kind), catalogue.is_weighted(kind),
+                                     catalogue.is_norm(kind))
+    return found
 
-    def __init__(self, compute: Callable[[Any], Any]) -> None:
-        self.compute, self.name = compute, compute.__name__
 
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        if obj is None:
-            return self
-        value = obj.__dict__[self.name] = self.compute(obj)
-        return value
+_KIND_FACTS: dict[str, tuple[str, bool, bool]] = {}
 
 
 @dataclass
@@ -49,19 +47,14 @@ class Node:
     args: dict[str, object] = field(default_factory=dict)  # only the arguments known for sure
     loc: Loc | None = None
     functional: bool = False
+    # Rules ask these of every node of every model, several times over: set once, from a
+    # table by kind (a property computed on first read costs more than the node itself).
+    family: str = field(init=False, repr=False, compare=False)
+    weighted: bool = field(init=False, repr=False, compare=False)
+    is_norm: bool = field(init=False, repr=False, compare=False)
 
-    # Rules ask these of every node of every model, several times over: computed once.
-    @_computed_once
-    def family(self) -> str:
-        return catalogue.family(self.kind)
-
-    @_computed_once
-    def weighted(self) -> bool:
-        return catalogue.is_weighted(self.kind)
-
-    @_computed_once
-    def is_norm(self) -> bool:
-        return catalogue.is_norm(self.kind)
+    def __post_init__(self) -> None:
+        self.family, self.weighted, self.is_norm = _kind_facts(self.kind)
 
     def arg(self, name: str, default: object = None) -> object:
         """A constructor argument, falling back to torch's own default when it was omitted."""

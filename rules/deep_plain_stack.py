@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.graph import ancestors, hangs_on_branch, is_skip, longest_plain_run
+from cnnlint.graph import hangs_on_branch, longest_plain_run, skip_ids
 from cnnlint.ir import Model, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -63,9 +63,9 @@ class DeepPlainStack(Rule):
             return
         run = longest_plain_run(model.network)
         # A block whose residual test reads values not known may be the residual one.
-        masks = ancestors(model.network)
+        skips = skip_ids(model.network)
         if len(run) >= self.options.min_layers and not hangs_on_branch(
-                model.network, run, lambda n: is_skip(n, masks, model.network)):
+                model.network, run, lambda n: n.id in skips):
             yield self.finding(
                 f"{len(run)} weighted layers in a row with no skip connection, from "
                 f"{run[0].describe()} to {run[-1].describe()}",
