@@ -219,3 +219,25 @@ class Net(nn.Module):
         "10 conv layers with no normalization among them, from `blocks.0.a` (Conv2d) to "
         "`blocks.4.b` (Conv2d)"]
     assert result.partly_read() == 0
+
+
+def test_a_loss_module_over_functional_losses_is_read_in_full(
+        lint_tree: Callable[..., Result]) -> None:
+    """A focal loss computes `F.cross_entropy(..., reduction="none")` in its forward: a
+    known function, so the run does not call it a partly read model."""
+    source = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class FocalLoss(nn.Module):
+    def __init__(self, gamma=2.0):
+        super().__init__()
+        self.gamma = gamma
+
+    def forward(self, logits, target):
+        ce = F.cross_entropy(logits, target, reduction="none")
+        return ((1 - torch.exp(-ce)) ** self.gamma * ce).mean()
+"""
+    result = lint_tree(source)
+    assert [m.name for m in result.models] == ["FocalLoss"] and result.partly_read() == 0
