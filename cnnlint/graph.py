@@ -199,19 +199,40 @@ def spanned(network: ir.Network, masks: list[int] | None = None) -> int:
         return 0
     data = data_ancestors(network)
     through = _passes_through(network, {node.id: 1 << k for k, node in enumerate(skips)})
-    out = 0
+    found: set[int] = set()
     for k, node in enumerate(skips):
         bit = 1 << k
         # Around it on the full graph (a gate's branch inside a residual block) and on the
         # gated data (the decoder an attention gate's skip goes past).
-        inside = around(node, masks) | around(node, data)
-        while inside:
-            low = inside & -inside
-            i = low.bit_length() - 1
+        for i in set_bits(around(node, masks) | around(node, data)):
             if through[i] & bit:
-                out |= low
-            inside ^= low
+                found.add(i)
+    return mask_of(found)
+
+
+def set_bits(mask: int) -> list[int]:
+    """The positions of a bitmask's set bits. Found in its binary text: peeling the lowest
+    bit off a mask of N bits costs N/64 word operations each time, quadratic over a deep
+    network's masks."""
+    text = bin(mask)
+    top = len(text) - 1
+    out = []
+    j = text.find("1", 2)
+    while j != -1:
+        out.append(top - j)
+        j = text.find("1", j + 1)
     return out
+
+
+def mask_of(positions: Iterable[int]) -> int:
+    """The bitmask with these bits set (the inverse of `set_bits`), built in one pass."""
+    ids = set(positions)
+    if not ids:
+        return 0
+    digits = bytearray(b"0" * (max(ids) + 1))
+    for i in ids:
+        digits[-1 - i] = ord("1")
+    return int(digits, 2)
 
 
 def _passes_through(network: ir.Network, marks: dict[int, int]) -> list[int]:
