@@ -118,6 +118,13 @@ def test_literal_calls_in_a_script_build_the_variants(lint_tree: Callable[..., A
     # Linting the model file alone: no call spells the arguments, and a guess is no finding.
     alone = lint_tree({"model.py": model, "train.py": script}, select=["CNN103"])
     assert not [f for f in alone.findings if f.path == "model.py"]
+    # A call the constructor refuses (a keyword it does not take, an argument too many, a
+    # required one left out) raises a TypeError: it builds nothing to judge.
+    for refused in ("Net(depth=16, num_classes=10, width=64)", "Net(16, 10, 64)",
+                    "Net(depth=16)"):
+        result = lint_tree({"model.py": model,
+                            "train.py": script.replace("Net(depth=16, num_classes=10)", refused)})
+        assert _findings(result, "CNN103") == [], refused
 
 
 def test_a_local_response_normalisation_is_not_a_skip(lint_tree: Callable[..., Any]) -> None:
