@@ -2200,3 +2200,38 @@ if __name__ == "__main__":
     assert [c for c, *_ in codes(result)] == ["CNN202", "CNN203", "CNN209"]
     assert all("90 epochs (argparse default of `--epochs`)" in f.message
                for f in result.findings)
+
+
+def test_loaders_two_helpers_build_on_either_side_of_an_if_are_judged(lint_tree: Lint) -> None:
+    """Each arm of an undecided `if` gets its loaders from a helper of its own, which sets
+    `shuffle` its own way: the loader standing for both has no symbol or shuffle flag of its
+    own, and the rules judge it without failing."""
+    script = """
+import os
+import torch
+import torchvision
+import torchvision.transforms as T
+from torch.utils.data import DataLoader
+
+def cifar():
+    data = torchvision.datasets.CIFAR10("c", train=True, transform=T.ToTensor())
+    return DataLoader(data, batch_size=64, shuffle=True)
+
+def svhn():
+    data = torchvision.datasets.SVHN("s", split="train", transform=T.ToTensor())
+    return DataLoader(data, batch_size=64)
+
+if os.environ.get("DATA") == "svhn":
+    train_loader = svhn()
+else:
+    train_loader = cifar()
+net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Flatten(), torch.nn.LazyLinear(10))
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+for x, y in train_loader:
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(net(x), y).backward()
+    opt.step()
+"""
+    result = lint_tree({"train.py": script})
+    assert result.errors == []
+    assert codes(result, "CNN212") == [("CNN212", "train.py", 8), ("CNN212", "train.py", 12)]

@@ -564,8 +564,8 @@ class TrainingInterp(ConfigInterp):
                     and x.known and y.known and x.value == y.value
                 fields[key] = x if same or x is y else ir.Setting(None, "one of two values")
             else:
-                fields[key] = x if x is y or (v.is_const(x) and const_equal(x, y)) else (
-                    "unknown" if key == "sampler" else UNKNOWN)
+                fields[key] = x if x is y or (v.is_const(x) and const_equal(x, y)) else \
+                    _EITHER_FIELD.get(key, UNKNOWN)
         either = TrainObj("loader", a.name if a.name == b.name else f"{a.name} or {b.name}",
                           a.loc, fields)
         loaders = self.recorder.loaders  # type: ignore[union-attr]
@@ -1006,6 +1006,12 @@ def _counter_targets(body: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         elif tag not in ("def", "class") and all(type(x) is tuple for x in stmt):
             stack.extend(stmt)  # a block, or a try's handlers
     return out
+
+
+# What a loader's field holds when the two sides of an `if` set it differently (its shuffle
+# flag, sampler, name, function): not known, in the form the run's loaders keep it.
+_EITHER_FIELD: dict[str, Any] = {"shuffle": None, "sampler": "unknown", "symbol": "",
+                                 "var": ""}
 
 
 def _loader(value: Any) -> bool:
