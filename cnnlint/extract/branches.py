@@ -110,3 +110,19 @@ def merge(interp: Interp, a: Any, b: Any) -> Any:
         return {key: (interp.merge(a[key], b[key]) if key in a and key in b else UNKNOWN)
                 for key in dict.fromkeys([*a, *b])}
     return UNKNOWN
+
+
+_EXITS = frozenset({("attr", ("name", "sys"), "exit"), ("name", "exit"), ("name", "quit"),
+                    ("attr", ("name", "os"), "_exit")})
+
+
+def error_exit(body: tuple[Any, ...]) -> bool:
+    """A block that only reports and stops: messages (prints, logging), then a `raise` or
+    `sys.exit(...)`."""
+    if not body or any(stmt[0] != "expr" for stmt in body[:-1]):
+        return False
+    last = body[-1]
+    if last[0] == "raise":
+        return True
+    call = last[1] if last[0] == "expr" else None
+    return call is not None and call[0] == "call" and call[1] in _EXITS

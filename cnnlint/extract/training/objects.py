@@ -13,10 +13,11 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable
 
+from cnnlint import ir
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import describe, identifiers
+from cnnlint.extract.frames import const_equal, describe, identifiers
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
@@ -170,6 +171,40 @@ def role(loader: TrainObj) -> str:
     if TRAIN_NAME.search(text):
         return "train"
     return "unknown"
+
+
+# What a loader's field holds when the two sides of an `if` set it differently (its shuffle
+# flag, sampler, name, function): not known, in the form the run's loaders keep it.
+_EITHER_FIELD: dict[str, Any] = {"shuffle": None, "sampler": "unknown", "symbol": "",
+                                 "var": ""}
+
+
+def either_loader(a: TrainObj, b: TrainObj, merge: Callable[[Any, Any], Any],
+                  loaders: list[TrainObj]) -> TrainObj:
+    """`if big: loader = DataLoader(d, 256) else: loader = DataLoader(d, 64)`: one loader,
+    with what both agree on (its name, so its role); what they do not agree on is not known
+    (datasets are merged with `merge`). It stands for both in the run's `loaders`."""
+    # The loaders it stands for: a loop that iterated one of them before trained on it.
+    fields: dict[str, Any] = {"parts": (
+        *a.fields.get("parts", (a,)), *b.fields.get("parts", (b,)))}
+    for key in dict.fromkeys([*a.fields, *b.fields]):
+        x, y = a.fields.get(key, UNKNOWN), b.fields.get(key, UNKNOWN)
+        if key == "parts":
+            continue
+        if key == "dataset":
+            fields[key] = x if x is y else merge(x, y)
+        elif key == "batch_size":
+            same = isinstance(x, ir.Setting) and isinstance(y, ir.Setting) \
+                and x.known and y.known and x.value == y.value
+            fields[key] = x if same or x is y else ir.Setting(None, "one of two values")
+        else:
+            fields[key] = x if x is y or (v.is_const(x) and const_equal(x, y)) else \
+                _EITHER_FIELD.get(key, UNKNOWN)
+    either = TrainObj("loader", a.name if a.name == b.name else f"{a.name} or {b.name}",
+                      a.loc, fields)
+    if any(x is a for x in loaders) and any(x is b for x in loaders):
+        loaders[:] = [x for x in loaders if x is not a and x is not b] + [either]
+    return either
 
 
 def transforms_of(loader: TrainObj) -> tuple[list[str] | None, Loc | None, bool]:

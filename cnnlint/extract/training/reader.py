@@ -29,7 +29,7 @@ from cnnlint.extract import branches
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
 from cnnlint.extract.frames import (
-    MAX_CALL_DEPTH, Args, FileScope, Frame, TooComplex, const_equal, identifiers, names_in,
+    MAX_CALL_DEPTH, Args, FileScope, Frame, TooComplex, identifiers, names_in,
     tensors_in,
 )
 from cnnlint.extract.imports import name_registry
@@ -38,7 +38,8 @@ from cnnlint.extract.training import library, lightning, opaque, registries
 from cnnlint.extract.training.config import ConfigInterp
 from cnnlint.extract.training.objects import (
     LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
-    MODULE_METHODS, TrainObj, breaks, has_modulo, inert, plain_path, role, root_of, text,
+    MODULE_METHODS, TrainObj, breaks, either_loader, has_modulo, inert, plain_path, role,
+    root_of, text,
 )
 from cnnlint.extract.training.recorder import LoopState, Recorder, holds_unknown, weights_of
 from cnnlint.extract.values import UNKNOWN
@@ -48,22 +49,6 @@ _BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
 _LABEL_WORDS = re.compile(r"label|target|mask|gt|anno", re.IGNORECASE)
 MAX_PHASES = 4  # a loop over this many names or fewer runs each with its own value
 _PATIENCE = re.compile(r"patience|early_?stop|no_?improve|bad_?epochs|stagnat", re.IGNORECASE)
-
-_EXITS = frozenset({("attr", ("name", "sys"), "exit"), ("name", "exit"), ("name", "quit"),
-                    ("attr", ("name", "os"), "_exit")})
-
-
-def error_exit(body: tuple[Any, ...]) -> bool:
-    """A block that only reports and stops: messages (prints, logging), then a `raise` or
-    `sys.exit(...)`."""
-    if not body or any(stmt[0] != "expr" for stmt in body[:-1]):
-        return False
-    last = body[-1]
-    if last[0] == "raise":
-        return True
-    call = last[1] if last[0] == "expr" else None
-    return call is not None and call[0] == "call" and call[1] in _EXITS
-
 
 def _builds_data(body: tuple[Any, ...]) -> bool:
     """Whether a module's top level assigns a DataLoader (a module of data objects)."""
@@ -260,7 +245,7 @@ class TrainingInterp(ConfigInterp):
                 test = self.truth(self.eval(stmt[1], f))
                 if test is not None:
                     taken, other = (stmt[2], stmt[3]) if test else (stmt[3], stmt[2])
-                    if error_exit(taken) and not error_exit(other):
+                    if branches.error_exit(taken) and not branches.error_exit(other):
                         # `else: raise ValueError("unknown --dataset")`: the default stops
                         # the script, so every run that trains passes the option.
                         return self.exec_block(other, f)
@@ -524,7 +509,8 @@ class TrainingInterp(ConfigInterp):
                                 {"options": datasets, "transform": UNKNOWN,
                                  "split": a.fields.get("split", "")})
             if _loader(a) and _loader(b):
-                return self._either_loader(a, b)
+                assert self.recorder is not None
+                return either_loader(a, b, self.merge, self.recorder.loaders)
             if _optimizer(a) and _optimizer(b):
                 # `if args.optim == "adam": ... elif ...`: the loop steps one of them, each
                 # built as written (so each is judged), over the same weights.
@@ -545,33 +531,6 @@ class TrainingInterp(ConfigInterp):
                 return v.Opaque(origin if len(origin) < 120 else a.origin, a.library,
                                 model=a.model or b.model)
         return super().merge(a, b)
-
-    def _either_loader(self, a: TrainObj, b: TrainObj) -> TrainObj:
-        """`if big: loader = DataLoader(d, 256) else: loader = DataLoader(d, 64)`: one
-        loader, with what both agree on (its name, so its role); what they do not agree on
-        is not known. It stands for both in the run's list of loaders."""
-        # The loaders it stands for: a loop that iterated one of them before trained on it.
-        fields: dict[str, Any] = {"parts": (
-            *a.fields.get("parts", (a,)), *b.fields.get("parts", (b,)))}
-        for key in dict.fromkeys([*a.fields, *b.fields]):
-            x, y = a.fields.get(key, UNKNOWN), b.fields.get(key, UNKNOWN)
-            if key == "parts":
-                continue
-            if key == "dataset":
-                fields[key] = x if x is y else self.merge(x, y)
-            elif key == "batch_size":
-                same = isinstance(x, ir.Setting) and isinstance(y, ir.Setting) \
-                    and x.known and y.known and x.value == y.value
-                fields[key] = x if same or x is y else ir.Setting(None, "one of two values")
-            else:
-                fields[key] = x if x is y or (v.is_const(x) and const_equal(x, y)) else \
-                    _EITHER_FIELD.get(key, UNKNOWN)
-        either = TrainObj("loader", a.name if a.name == b.name else f"{a.name} or {b.name}",
-                          a.loc, fields)
-        loaders = self.recorder.loaders  # type: ignore[union-attr]
-        if any(x is a for x in loaders) and any(x is b for x in loaders):
-            loaders[:] = [x for x in loaders if x is not a and x is not b] + [either]
-        return either
 
     def subscript(self, obj: Any, key: Any) -> Any:
         """`MODELS[args.arch]` with the key not known: every entry, when they are a few
@@ -1006,12 +965,6 @@ def _counter_targets(body: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         elif tag not in ("def", "class") and all(type(x) is tuple for x in stmt):
             stack.extend(stmt)  # a block, or a try's handlers
     return out
-
-
-# What a loader's field holds when the two sides of an `if` set it differently (its shuffle
-# flag, sampler, name, function): not known, in the form the run's loaders keep it.
-_EITHER_FIELD: dict[str, Any] = {"shuffle": None, "sampler": "unknown", "symbol": "",
-                                 "var": ""}
 
 
 def _loader(value: Any) -> bool:
