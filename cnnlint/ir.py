@@ -331,7 +331,8 @@ class Loop:
 
 
 # Event kinds, in the order a training step usually sees them.
-FORWARD = "forward"  # a model called from training code (flags: grad-off, eval-loader)
+FORWARD = "forward"  # a model called from training code (flags: grad-off, eval-loader,
+#                      held-out: its input is a tensor named for held-out data)
 BACKWARD = "backward"
 STEP = "step"  # optimizer.step() (flags: trains when the optimizer holds a model's weights;
 #                accumulating under `if i % k == 0:`; model: the models it updates)

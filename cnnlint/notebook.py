@@ -97,15 +97,59 @@ def _python_lines(cell: list[str]) -> list[str]:
     if cell[0].lstrip().startswith("%%"):
         return ["" for _ in cell]
     out = []
+    state = _Open()
     for line in cell:
-        assigned = _ASSIGNED_MAGIC.match(line)
-        magic = _LINE_MAGIC.match(line)
+        # A line inside brackets, a string or after a backslash continues a statement: its
+        # `%` is Python's operator (`print("%d" ... \n % n)`), not a magic.
+        assigned = _ASSIGNED_MAGIC.match(line) if not state.continues else None
+        magic = _LINE_MAGIC.match(line) if not state.continues else None
         if assigned:
             out.append(f"{assigned.group(1)}None")
         elif magic:
             out.append(f"{magic.group(1)}pass")
-        elif _HELP.match(line):
+        elif not state.continues and _HELP.match(line):
             out.append("")
         else:
             out.append(line)
+        state.scan(out[-1])
     return out
+
+
+class _Open:
+    """What is still open after the lines scanned so far: brackets, a triple-quoted string,
+    a backslash continuation. Enough of Python's tokens to tell a continued line."""
+
+    def __init__(self) -> None:
+        self.depth, self.quote, self.backslash = 0, "", False
+
+    @property
+    def continues(self) -> bool:
+        return self.depth > 0 or bool(self.quote) or self.backslash
+
+    def scan(self, line: str) -> None:
+        i, n = 0, len(line)
+        while i < n:
+            if self.quote:
+                end = line.find(self.quote, i)
+                if end == -1:
+                    self.backslash = False
+                    return
+                i, self.quote = end + 3, ""
+                continue
+            c = line[i]
+            if c == "#":
+                self.backslash = False  # a comment runs to the end of the line
+                return
+            if c in "'\"":
+                if line.startswith(c * 3, i):
+                    self.quote, i = c * 3, i + 3
+                    continue
+                i += 1
+                while i < n and line[i] != c:
+                    i += 2 if line[i] == "\\" else 1
+            elif c in "([{":
+                self.depth += 1
+            elif c in ")]}":
+                self.depth = max(0, self.depth - 1)
+            i += 1
+        self.backslash = line.rstrip("\r\n").endswith("\\")

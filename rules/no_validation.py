@@ -9,9 +9,10 @@ from cnnlint.options import RuleOptions
 
 
 def evaluates(event: Event) -> bool:
-    """A forward pass on held-out data: gradients off, a validation or test loader, or the
-    model in eval mode."""
-    return "grad-off" in event.flags or "eval-loader" in event.flags or event.mode is False
+    """A forward pass on held-out data: gradients off, a validation or test loader, a
+    tensor named for held-out data, or the model in eval mode."""
+    return "grad-off" in event.flags or "eval-loader" in event.flags \
+        or "held-out" in event.flags or event.mode is False
 
 
 class Options(RuleOptions):
@@ -24,7 +25,8 @@ class NoValidation(Rule):
     ## What it flags
     A training run of `min-epochs` (default 5) or more epochs with no evaluation pass inside
     the epoch loop: no forward pass under `torch.no_grad()`/`inference_mode()` and no loop
-    over a validation or test loader, no forward pass in eval mode (for Lightning: no
+    over a validation or test loader, no forward pass in eval mode, and none on a tensor
+    named for held-out data (`net(test_features)`, `model(x_val)`) (for Lightning: no
     `validation_step` with validation data). Helpers the loop calls (`validate(...)`) are
     followed, also into other files, and through wrapped models (`DataParallel`, `.module`).
     A loop that steps two or more models with optimizers of their own (a GAN's generator

@@ -149,6 +149,35 @@ def test_lightning_datamodule_batch_size_and_scheduler() -> None:
     assert [loss.kind for loss in run.losses] == ["CrossEntropyLoss"]
 
 
+def test_lightning_fit_loaders_by_keyword_old_and_new() -> None:
+    """`fit(model, train_dataloader=a, val_dataloaders=b)` (Lightning before 1.4) and
+    `train_dataloaders=`: `a` trains and `b` validates, whichever spelling."""
+    source = """
+        import lightning.pytorch as pl
+        import torch
+        from torch.utils.data import DataLoader
+
+        class Lit(pl.LightningModule):
+            def training_step(self, batch, idx):
+                return self(batch).sum()
+
+            def validation_step(self, batch, idx):
+                return None
+
+            def configure_optimizers(self):
+                return torch.optim.Adam(self.parameters())
+
+        fit_loader = DataLoader(torch.load("a.pt"), batch_size=8, shuffle=True)
+        held = DataLoader(torch.load("b.pt"), batch_size=256)
+        pl.Trainer(max_epochs=3).fit(model=Lit(), KEYWORD=fit_loader, val_dataloaders=held)
+    """
+    for keyword in ("train_dataloader", "train_dataloaders"):
+        (run,) = runs_of(source.replace("KEYWORD", keyword))
+        assert [loader.batch_size.value for loader in run.train_loaders] == [8], keyword
+        assert [e.what for e in run.events_of(ir.FORWARD) if "grad-off" in e.flags] == [
+            "validation_step"]
+
+
 def test_files_without_training_get_no_run() -> None:
     assert runs_of("""
         import torch.nn as nn

@@ -41,6 +41,17 @@ def test_notebook_cells_become_python_with_magics_blanked() -> None:
     assert joined_line(source.cell_starts, 3, 4) == 9
 
 
+def test_a_percent_continuing_a_statement_is_not_a_magic() -> None:
+    """`%` at the start of a line inside brackets, a triple-quoted string or after a
+    backslash is Python's operator or text: only a line that starts a statement is a
+    magic."""
+    lines = ["print('%d of %d'", "      % (1, 2))", 'text = """', "%s", '"""', "n = 7 \\",
+             "    % 3", "# a comment (", "%time n"]
+    source = read_notebook(_notebook([("code", "\n".join(lines) + "\n")]).encode())
+    assert source.text.splitlines() == lines[:-1] + ["pass"]
+    compile(source.text, "nb", "exec")
+
+
 @pytest.mark.parametrize("data, message", [
     (b"{not json", "invalid JSON"),
     (b'{"cells": 3}', "no list of cells"),

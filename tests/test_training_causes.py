@@ -2235,3 +2235,109 @@ for x, y in train_loader:
     result = lint_tree({"train.py": script})
     assert result.errors == []
     assert codes(result, "CNN212") == [("CNN212", "train.py", 8), ("CNN212", "train.py", 12)]
+
+
+def test_the_model_run_on_whole_held_out_tensors_each_epoch_is_a_validation_pass(
+        lint_tree: Lint) -> None:
+    """A teaching script's loop: minibatches from a loader, then the loss on the whole
+    training and test tensors each epoch, gradients on. `net(test_features)` evaluates on
+    held-out data; without it the loop has no validation."""
+    script = """
+import torch
+
+features = torch.randn(120, 3)
+labels = torch.randn(120, 1)
+train_features, test_features = features[:100], features[100:]
+train_labels, test_labels = labels[:100], labels[100:]
+net = torch.nn.Linear(3, 1)
+loss = torch.nn.MSELoss()
+optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+data = torch.utils.data.TensorDataset(train_features, train_labels)
+loader = torch.utils.data.DataLoader(data, batch_size=10, shuffle=True)
+train_ls, test_ls = [], []
+for epoch in range(100):
+    for X, y in loader:
+        optimizer.zero_grad()
+        loss(net(X), y).backward()
+        optimizer.step()
+    train_ls.append(loss(net(train_features), train_labels).item())
+    test_ls.append(loss(net(test_features), test_labels).item())
+"""
+    assert codes(lint_tree({"train.py": script}), "CNN202") == []
+    unchecked = script.replace("    test_ls.append(loss(net(test_features), test_labels).item())\n",
+                               "").replace("train_features, test_features = features[:100], "
+                                           "features[100:]", "train_features = features[:100]")
+    assert codes(lint_tree({"train.py": unchecked}), "CNN202") == [("CNN202", "train.py", 13)]
+
+
+def test_optimising_a_module_that_reads_no_input_is_not_training(lint_tree: Lint) -> None:
+    """A module whose forward takes no input and returns its own parameter (a style
+    transfer's canvas): the loop optimises an image, not a model of data."""
+    script = """
+import torch
+
+class Canvas(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.image = torch.nn.Parameter(torch.rand(1, 3, 32, 32))
+
+    def forward(self):
+        return self.image
+
+target = torch.rand(1, 3, 32, 32)
+canvas = Canvas()
+opt = torch.optim.Adam(canvas.parameters(), lr=0.01)
+for step in range(300):
+    opt.zero_grad()
+    ((canvas() - target) ** 2).mean().backward()
+    opt.step()
+"""
+    assert codes(lint_tree({"paint.py": script})) == []
+
+
+def test_a_weight_drawn_with_the_batch_weighs_samples_not_classes(lint_tree: Lint) -> None:
+    """`F.binary_cross_entropy_with_logits(..., weight=pad)` with `pad` a mask from the batch
+    rescales positions; a constant weight tensor weighs classes."""
+    script = """
+import torch
+import torch.nn.functional as F
+
+data = torch.utils.data.TensorDataset(torch.randn(32, 6), torch.ones(32, 6), torch.ones(32, 6))
+loader = torch.utils.data.DataLoader(data, batch_size=8, shuffle=True)
+net = torch.nn.Linear(6, 6)
+opt = torch.optim.Adam(net.parameters(), lr=0.01)
+for epoch in range(3):
+    for x, pad, labels in loader:
+        opt.zero_grad()
+        F.binary_cross_entropy_with_logits(net(x), labels, weight=WEIGHT).backward()
+        opt.step()
+"""
+    assert codes(lint_tree({"train.py": script.replace("WEIGHT", "pad")}), "CNN211") == []
+    fixed = script.replace("WEIGHT", "torch.tensor([1.0, 4.0, 1.0, 1.0, 2.0, 1.0])")
+    assert codes(lint_tree({"train.py": fixed}), "CNN211") == [("CNN211", "train.py", 11)]
+
+
+def test_held_out_tensors_passed_to_a_helper_by_name_are_evaluated_on(lint_tree: Lint) -> None:
+    """`fit_and_plot(train_features, test_features, ...)`: the helper's parameter names say
+    which tensors are held out."""
+    script = """
+import torch
+
+features, labels = torch.randn(120, 3), torch.randn(120, 1)
+loss = torch.nn.MSELoss()
+
+def fit_and_plot(train_features, test_features, train_labels, test_labels):
+    net = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    data = torch.utils.data.TensorDataset(train_features, train_labels)
+    loader = torch.utils.data.DataLoader(data, batch_size=10, shuffle=True)
+    for epoch in range(100):
+        for X, y in loader:
+            optimizer.zero_grad()
+            loss(net(X), y).backward()
+            optimizer.step()
+        print(loss(net(test_features), test_labels).item())
+
+fit_and_plot(features[:100], features[100:], labels[:100], labels[100:])
+"""
+    assert codes(lint_tree({"train.py": script}), "CNN202") == []

@@ -275,3 +275,24 @@ def tensors_in(args: Args) -> list[v.Tensor]:
     for x in (*args.pos, *args.kw.values()):
         visit(x)
     return out
+
+
+def counter_targets(body: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """The names and `obj.attr` targets (obj a plain name) a block assigns or updates,
+    nested blocks included (not the functions it defines)."""
+    out: list[tuple[Any, ...]] = []
+    stack: list[Any] = list(body)
+    while stack:
+        stmt = stack.pop()
+        if type(stmt) is not tuple or not stmt:
+            continue
+        tag = stmt[0]
+        if tag in ("assign", "augassign"):
+            for target in (stmt[1] if tag == "assign" else (stmt[1],)):
+                if target[0] == "name" or (target[0] == "attr" and target[1][0] == "name"):
+                    out.append(target)
+        elif tag in ("for", "while", "if", "with", "try"):
+            stack.extend(part for part in stmt[1:] if type(part) is tuple)
+        elif tag not in ("def", "class") and all(type(x) is tuple for x in stmt):
+            stack.extend(stmt)  # a block, or a try's handlers
+    return out

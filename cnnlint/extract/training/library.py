@@ -315,8 +315,11 @@ def make_trainer(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None) 
 def functional_loss(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
                     loc: Loc | None) -> Any:
     kind = FUNCTIONAL_LOSSES[qualname.rsplit(".", 1)[-1]]
-    weighted = any(args.kw.get(k) is not None for k in ("weight", "pos_weight")) or (
-        len(args.pos) > 2 and args.pos[2] is not None)
+    weight = args.kw.get("weight", args.pos[2] if len(args.pos) > 2 else None)
+    # A weight drawn with the batch (`weight=pad`, a 0/1 mask per position) rescales
+    # samples, not classes.
+    per_sample = isinstance(weight, v.Tensor) and bool(interp.loaders_behind(Args([weight])))
+    weighted = args.kw.get("pos_weight") is not None or (weight is not None and not per_sample)
     inputs = tensors_in(Args(args.pos[:2]))
     record_loss(interp, kind, weighted, inputs, f, loc)
     return interp.add_node(kind, inputs, name=qualname, loc=loc, functional=True) \

@@ -28,9 +28,15 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
     rec.lightning = True
     interp.track_model(model, model.cls.name, loc)
     rec.trained.append(model)
-    loaders = list(args.pos[1:]) + [args.kw[k] for k in ("train_dataloaders",
-                                                          "val_dataloaders")
-                                    if k in args.kw]
+    # `fit(model, train, val)`, or by keyword; Lightning before 1.4 spelled the training one
+    # `train_dataloader=` (singular). A missing training loader leaves its place empty, so
+    # the validation loader is never taken for it.
+    given = list(args.pos[1:3])
+    for position, names in enumerate((("train_dataloaders", "train_dataloader"),
+                                      ("val_dataloaders", "val_dataloader"))):
+        if len(given) <= position:
+            given.append(next((args.kw[k] for k in names if k in args.kw), None))
+    loaders = given if given[1] is not None else given[:1]
     datamodule = args.kw.get("datamodule")
     if isinstance(datamodule, v.Instance):
         for hook, kind in (("train_dataloader", "train"), ("val_dataloader", "eval")):
@@ -50,7 +56,7 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
             found = call_hook(interp, model, hook)
             if isinstance(found, TrainObj) and hook == "train_dataloader":
                 rec.train_loader_ids.add(id(found))
-    has_val_data = len(loaders) > 1 or "val_dataloaders" in args.kw or (
+    has_val_data = given[1] is not None or (
         isinstance(datamodule, v.Instance) and datamodule.cls.lookup("val_dataloader")
     ) or model.cls.lookup("val_dataloader") is not None
     if model.cls.lookup("validation_step") is not None and has_val_data:

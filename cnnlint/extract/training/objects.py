@@ -54,6 +54,9 @@ EVAL_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.set_g
 
 EVAL_NAME = re.compile(r"val|valid|test|eval|dev|holdout", re.IGNORECASE)
 TRAIN_NAME = re.compile(r"train", re.IGNORECASE)
+# A tensor variable of held-out data: `x_test`, `test_features`, `val_x`, `X_held`.
+HELD_OUT_NAME = re.compile(r"(?:^|_)(?:val|valid|validation|test|eval|dev|holdout|held)"
+                            r"(?:_|$|\d)", re.IGNORECASE)
 # Top-level packages whose calls have no effect on how a model trains: the reader need not
 # follow them. (torch's own functions are inert too, apart from the few with a meaning below.)
 INERT_ROOTS = frozenset({
@@ -381,3 +384,12 @@ def imported_roots(body: tuple[Any, ...]) -> set[str]:
         else:
             stack.extend(x for x in item if type(x) is tuple)
     return roots
+
+
+def takes_no_input(model: Any) -> bool:
+    """A module whose forward reads no input (`def forward(self): return self.weight`): its
+    parameters are what is optimised (an image for style transfer), not a model of data."""
+    if not isinstance(model, v.Instance):
+        return False
+    forward = model.cls.lookup("forward")
+    return isinstance(forward, v.FuncVal) and not forward.node[2][1:]

@@ -29,8 +29,8 @@ from cnnlint.extract import branches
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
 from cnnlint.extract.frames import (
-    MAX_CALL_DEPTH, Args, FileScope, Frame, TooComplex, identifiers, names_in,
-    tensors_in,
+    MAX_CALL_DEPTH, Args, FileScope, Frame, TooComplex, counter_targets, identifiers,
+    names_in, tensors_in,
 )
 from cnnlint.extract.imports import name_registry
 from cnnlint.extract.memo import ConstructionMemo, ForwardMemo
@@ -38,8 +38,8 @@ from cnnlint.extract.training import library, lightning, opaque, registries
 from cnnlint.extract.training.config import ConfigInterp
 from cnnlint.extract.training.objects import (
     LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
-    MODULE_METHODS, TrainObj, breaks, either_loader, has_modulo, inert, plain_path, role,
-    root_of, text,
+    HELD_OUT_NAME, MODULE_METHODS, TrainObj, breaks, either_loader, has_modulo, inert,
+    plain_path, role, root_of, takes_no_input, text,
 )
 from cnnlint.extract.training.recorder import LoopState, Recorder, holds_unknown, weights_of
 from cnnlint.extract.values import UNKNOWN
@@ -73,6 +73,7 @@ class TrainingInterp(ConfigInterp):
         self.conditions: list[tuple[Any, ...]] = []  # tests of the ifs we are inside
         self.executed: set[int] = set()  # id() of function bodies some training pass ran
         self.batches: dict[int, TrainObj] = {}  # batch node id -> the loader it came from
+        self.held_out: set[int] = set()  # tensors held in variables named for held-out data
         self.params_of: list[Any] = []  # models whose parameters() this pass took
         self.skipped_frameworks: list[str] = []  # files for another framework: no pass
         # Project models a script hands to a call the reader cannot follow (a library
@@ -114,6 +115,7 @@ class TrainingInterp(ConfigInterp):
         self.params_of = []
         self.conditions = []
         self.batches = {}
+        self.held_out = set()
         self.attr_origins = {}  # by object id: none may outlive the pass
         return self.recorder
 
@@ -213,9 +215,20 @@ class TrainingInterp(ConfigInterp):
         if stmt[2][0] == "dict":
             name_registry(stmt, f)
 
+    def bind(self, params: tuple[Any, ...], args: Args, frame: Frame) -> None:
+        super().bind(params, args, frame)
+        if self.recorder is not None:
+            for pname, _default, _kind in params:  # `def fit(train_x, test_x, ...)`
+                value = frame.locals.get(pname)
+                if type(value) is v.Tensor and HELD_OUT_NAME.search(pname):
+                    self.held_out.add(value.node)
+
     def assign(self, target: tuple[Any, ...], value: Any, f: Frame) -> None:
         rec = self.recorder
         if rec is not None:
+            if target[0] == "name" and type(value) is v.Tensor \
+                    and HELD_OUT_NAME.search(target[1]):
+                self.held_out.add(value.node)  # `x_test = features[n:]`: held-out data
             if target[0] == "sub" and target[2] == ("const", "lr"):
                 rec.event(ir.SCHEDULE, f.scope.loc(None), what='param_group["lr"] = ...')
             elif target[0] == "attr" and target[2] == "grad" and value is None:
@@ -442,7 +455,7 @@ class TrainingInterp(ConfigInterp):
         if loop is None or not ((loop.kind == "loader" and index == 0)
                                 or (loop.repeated and index >= 1)):
             return
-        for target in _counter_targets(body):
+        for target in counter_targets(body):
             if target[0] == "name":
                 if type(f.locals.get(target[1])) in (int, float):
                     f.locals[target[1]] = UNKNOWN
@@ -733,6 +746,11 @@ class TrainingInterp(ConfigInterp):
         if any(loop.loader is not None and role(loop.loader) == "eval" for loop in rec.loops) \
                 or (inputs is not None and self._from_eval_loader(inputs)):
             flags.add("eval-loader")
+        elif inputs is not None and inputs.pos and type(inputs.pos[0]) is v.Tensor \
+                and inputs.pos[0].node in self.held_out:
+            # The whole held-out tensors at once: `net(test_features)` (the first input: a
+            # loss's targets, `mse(out, y_test)`, evaluate nothing).
+            flags.add("held-out")
         tracked = rec.models.get(id(model))
         name = tracked[1] if tracked else (
             model.origin if isinstance(model, v.Opaque) else "the model")
@@ -744,6 +762,11 @@ class TrainingInterp(ConfigInterp):
 
     def _from_eval_loader(self, args: Args) -> bool:
         """Whether an input tensor is computed from a batch of an evaluation loader."""
+        return any(role(loader) == "eval" for loader in self.loaders_behind(args))
+
+    def loaders_behind(self, args: Args) -> list[TrainObj]:
+        """The loaders whose batches the tensors of `args` are computed from."""
+        found: list[TrainObj] = []
         stack = [t.node for t in tensors_in(args)]
         seen: set[int] = set()
         while stack and len(seen) < 256:
@@ -752,10 +775,10 @@ class TrainingInterp(ConfigInterp):
                 continue
             seen.add(i)
             loader = self.batches.get(i)
-            if loader is not None and role(loader) == "eval":
-                return True
+            if loader is not None and all(loader is not x for x in found):
+                found.append(loader)
             stack.extend(self.graph[i].inputs)
-        return False
+        return found
 
     def set_mode(self, model: Any, name: str, args: Args) -> None:
         rec = self.recorder
@@ -865,7 +888,8 @@ class TrainingInterp(ConfigInterp):
                 lost = True
             if construction is not None:
                 construction.stepped = True
-                weights.extend(w for w in weights_of(construction.params) if w not in weights)
+                weights.extend(w for w in weights_of(construction.params)
+                               if w not in weights and not takes_no_input(w))
         flags = set()
         if weights:
             flags.add("trains")
@@ -944,27 +968,6 @@ def _datasets(value: Any) -> list[TrainObj]:
     if not isinstance(value, TrainObj) or value.kind != "dataset":
         return []
     return list(value.fields.get("options") or [value])
-
-
-def _counter_targets(body: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """The names and `obj.attr` targets (obj a plain name) a block assigns or updates,
-    nested blocks included (not the functions it defines)."""
-    out: list[tuple[Any, ...]] = []
-    stack: list[Any] = list(body)
-    while stack:
-        stmt = stack.pop()
-        if type(stmt) is not tuple or not stmt:
-            continue
-        tag = stmt[0]
-        if tag in ("assign", "augassign"):
-            for target in (stmt[1] if tag == "assign" else (stmt[1],)):
-                if target[0] == "name" or (target[0] == "attr" and target[1][0] == "name"):
-                    out.append(target)
-        elif tag in ("for", "while", "if", "with", "try"):
-            stack.extend(part for part in stmt[1:] if type(part) is tuple)
-        elif tag not in ("def", "class") and all(type(x) is tuple for x in stmt):
-            stack.extend(stmt)  # a block, or a try's handlers
-    return out
 
 
 def _loader(value: Any) -> bool:
