@@ -241,3 +241,32 @@ class FocalLoss(nn.Module):
 """
     result = lint_tree(source)
     assert [m.name for m in result.models] == ["FocalLoss"] and result.partly_read() == 0
+
+
+def test_a_builder_testing_type_of_each_entry_is_read(lint_tree: Callable[..., Result]) -> None:
+    """VGG's config builder spelled `if type(x) == int:` (not `isinstance`): `type` of a
+    constant is known, so the layers are known."""
+    source = """
+import torch.nn as nn
+
+CFG = [16, 16, "M", 32, 32, "M", 64, 64, 64, "M", 64, 64, 64]
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers, c = [], 3
+        for x in CFG:
+            if type(x) == int:
+                layers += [nn.Conv2d(c, x, 3, padding=1), nn.ReLU()]
+                c = x
+            elif type(x) is str:
+                layers.append(nn.MaxPool2d(2))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    result = lint_tree(source, select=["CNN103"])
+    assert result.partly_read() == 0
+    assert [f.message.split(",")[0] for f in result.findings] == [
+        "10 weighted layers in a row with no skip connection"]

@@ -2341,3 +2341,28 @@ def fit_and_plot(train_features, test_features, train_labels, test_labels):
 fit_and_plot(features[:100], features[100:], labels[:100], labels[100:])
 """
     assert codes(lint_tree({"train.py": script}), "CNN202") == []
+
+
+def test_an_evaluation_every_n_batches_inside_the_batch_loop_is_seen(lint_tree: Lint) -> None:
+    """`for i, (x, y) in enumerate(loader): ... if i % 200 == 199: <no_grad evaluation>`: the
+    loader loop's one pass stands for every batch, so its count is not known and the
+    evaluation under the test is read."""
+    script = """
+import torch
+from torch.utils.data import DataLoader
+
+fit_loader = DataLoader(torch.load("fit.pt"), batch_size=64, shuffle=True)
+val_loader = DataLoader(torch.load("val.pt"), batch_size=500)
+val_x, val_y = next(iter(val_loader))
+net = torch.nn.Linear(10, 2)
+opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+for epoch in range(20):
+    for i, (x, y) in enumerate(fit_loader):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+        if i % 200 == 199:
+            with torch.no_grad():
+                print((net(val_x).argmax(1) == val_y).float().mean())
+"""
+    assert codes(lint_tree({"train.py": script}), "CNN202") == []

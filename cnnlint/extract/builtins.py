@@ -299,6 +299,15 @@ _CALLABLE = (v.FuncVal, v.ClassVal, v.Builtin, v.Ref, v.BoundMethod, *v.MODULE_V
 _FUNCTION = (v.FuncVal,)
 
 
+def _builtin_type(interp: Interp, args: Args) -> Any:
+    """`type(x)` of a constant, a list, a tuple or a dict: the builtin type, so that
+    `type(x) == int` in a config-driven builder (VGG's `[64, "M", ...]`) is decided."""
+    if len(args.pos) == 1 and not args.kw and type(args.pos[0]) in (
+            int, float, str, bool, list, tuple, dict):
+        return v.Builtin(type(args.pos[0]).__name__)
+    return UNKNOWN
+
+
 def _kind_test(args: Args, kinds: tuple[type, ...]) -> Any:
     if len(args.pos) != 1:
         return UNKNOWN
@@ -324,6 +333,7 @@ BUILTINS: dict[str, Callable[[Interp, Args], Any]] = {
     "getattr": _builtin_getattr,
     "setattr": _builtin_setattr,
     "isinstance": _builtin_isinstance,
+    "type": _builtin_type,
     "hasattr": _builtin_hasattr,
     "int": _wrap(int),
     "float": _wrap(float),

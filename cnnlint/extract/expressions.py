@@ -124,6 +124,8 @@ def compare_chain(interp: Interp, e: tuple[Any, ...], f: Frame) -> Any:
 
 
 def compare(interp: Interp, op: str, a: Any, b: Any) -> Any:
+    if type(a) is v.Builtin and type(b) is v.Builtin and op in ("==", "!=", "is", "is not"):
+        return (a.name == b.name) == (op in ("==", "is"))  # `type(x) == int`
     if op == "in" and type(a) is str and isinstance(b, v.ClassNameOf):
         return v.Narrowing(b.module, kinds_named(a))
     if isinstance(a, Found) and op in ("!=", ">", ">=") and b in (-1, 0):

@@ -442,8 +442,10 @@ class TrainingInterp(ConfigInterp):
     def loop_item(self, loop: Any, index: int, item: Any) -> Any:
         # The second pass stands for every later epoch: `if epoch == 30:` and
         # `if epoch % 5 == 0:` must run both ways there. Its numbers are unknown; the objects
-        # it binds are its own (`for net, opt in zip(nets, optimizers)`).
-        if loop is not None and loop.repeated and index >= 1:
+        # it binds are its own (`for net, opt in zip(nets, optimizers)`). A loader loop's one
+        # pass is every batch: `enumerate`'s count (`if i % 200 == 199:`) is not known.
+        if loop is not None and ((loop.repeated and index >= 1)
+                                 or (loop.kind == "loader" and index == 0)):
             return _numbers_unknown(item)
         return item
 
