@@ -2315,6 +2315,18 @@ for epoch in range(3):
     assert codes(lint_tree({"train.py": script.replace("WEIGHT", "pad")}), "CNN211") == []
     fixed = script.replace("WEIGHT", "torch.tensor([1.0, 4.0, 1.0, 1.0, 2.0, 1.0])")
     assert codes(lint_tree({"train.py": fixed}), "CNN211") == [("CNN211", "train.py", 11)]
+    # A demo call on made-up tensors before training (a notebook's check of a masked loss)
+    # is not what the loop computes.
+    demo = ("print(F.binary_cross_entropy_with_logits(torch.randn(2, 6), torch.ones(2, 6), "
+            "weight=torch.tensor([1.0, 1.0, 1.0, 1.0, 1.0, 0.0])))\n")
+    masked = script.replace("for epoch in range(3):", demo + "for epoch in range(3):")
+    assert codes(lint_tree({"train.py": masked.replace("WEIGHT", "pad")}), "CNN211") == []
+    # Batch parts the reader cannot follow (`[d.float() for d in batch]`): a weight of
+    # unknown value is no class weighting it can claim.
+    unfollowed = script.replace("    for x, pad, labels in loader:\n",
+                                "    for batch in loader:\n"
+                                "        x, pad, labels = [d.float() for d in batch]\n")
+    assert codes(lint_tree({"train.py": unfollowed.replace("WEIGHT", "pad")}), "CNN211") == []
 
 
 def test_held_out_tensors_passed_to_a_helper_by_name_are_evaluated_on(lint_tree: Lint) -> None:

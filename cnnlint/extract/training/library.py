@@ -319,7 +319,13 @@ def functional_loss(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     # A weight drawn with the batch (`weight=pad`, a 0/1 mask per position) rescales
     # samples, not classes.
     per_sample = isinstance(weight, v.Tensor) and bool(interp.loaders_behind(Args([weight])))
-    weighted = args.kw.get("pos_weight") is not None or (weight is not None and not per_sample)
+    # A weight the reader cannot follow (from a call it does not know) may be a mask too.
+    weighted = args.kw.get("pos_weight") is not None or (
+        weight is not None and weight is not UNKNOWN and not isinstance(weight, v.Opaque)
+        and not per_sample)
+    # Outside any loop the call is a check on made-up tensors (a notebook's demo of a masked
+    # loss), not what training computes.
+    weighted = weighted and bool(interp.recorder is not None and interp.recorder.loops)
     inputs = tensors_in(Args(args.pos[:2]))
     record_loss(interp, kind, weighted, inputs, f, loc)
     return interp.add_node(kind, inputs, name=qualname, loc=loc, functional=True) \
