@@ -27,10 +27,10 @@ _GRAD_SCALERS = ("torch.cuda.amp.GradScaler", "torch.amp.GradScaler",
                  "torch.cuda.amp.grad_scaler.GradScaler")
 _PROGRESS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm",
              "tqdm.rich.tqdm", "builtins.iter")
-# Tensors drawn at random from a shape: inside a loop, data that is new on every pass.
 # Process launchers that call a function of the script in each process, rank first.
 SPAWNS = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.start_processes",
                     "torch.multiprocessing.spawn.spawn"})
+# Tensors drawn at random from a shape: inside a loop, data that is new on every pass.
 RANDOM_DATA = frozenset({"torch.randn", "torch.rand", "torch.randint", "torch.normal"})
 _FROM_ARRAY = frozenset({"torch.from_numpy", "torch.tensor", "torch.as_tensor",
                          "torch.Tensor", "torch.FloatTensor"})

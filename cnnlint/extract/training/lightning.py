@@ -31,12 +31,8 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
     # `fit(model, train, val)`, or by keyword; Lightning before 1.4 spelled the training one
     # `train_dataloader=` (singular). A missing training loader leaves its place empty, so
     # the validation loader is never taken for it.
-    given = list(args.pos[1:3])
-    for position, names in enumerate((("train_dataloaders", "train_dataloader"),
-                                      ("val_dataloaders", "val_dataloader"))):
-        if len(given) <= position:
-            given.append(next((args.kw[k] for k in names if k in args.kw), None))
-    loaders = given if given[1] is not None else given[:1]
+    train, val = _fit_loader(args, 1, "train"), _fit_loader(args, 2, "val")
+    loaders = [train] if val is None else [train, val]
     datamodule = args.kw.get("datamodule")
     if isinstance(datamodule, v.Instance):
         for hook, kind in (("train_dataloader", "train"), ("val_dataloader", "eval")):
@@ -56,7 +52,7 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
             found = call_hook(interp, model, hook)
             if isinstance(found, TrainObj) and hook == "train_dataloader":
                 rec.train_loader_ids.add(id(found))
-    has_val_data = given[1] is not None or (
+    has_val_data = val is not None or (
         isinstance(datamodule, v.Instance) and datamodule.cls.lookup("val_dataloader")
     ) or model.cls.lookup("val_dataloader") is not None
     if model.cls.lookup("validation_step") is not None and has_val_data:
@@ -83,3 +79,11 @@ def call_hook(interp: TrainingInterp, obj: v.Instance, name: str, args: Args | N
         return interp.call_function(method, args or Args())
     except (TooComplex, RecursionError):
         return UNKNOWN
+
+
+def _fit_loader(args: Args, position: int, name: str) -> Any:
+    """`fit`'s training (1) or validation (2) loaders: by position, or by keyword in either
+    spelling (`train_dataloaders=`, or `train_dataloader=` before Lightning 1.4)."""
+    if len(args.pos) > position:
+        return args.pos[position]
+    return args.kw.get(f"{name}_dataloaders", args.kw.get(f"{name}_dataloader"))

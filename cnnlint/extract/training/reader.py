@@ -440,22 +440,16 @@ class TrainingInterp(ConfigInterp):
         return index < 1
 
     def loop_item(self, loop: Any, index: int, item: Any) -> Any:
-        # The second pass stands for every later epoch: `if epoch == 30:` and
-        # `if epoch % 5 == 0:` must run both ways there. Its numbers are unknown; the objects
-        # it binds are its own (`for net, opt in zip(nets, optimizers)`). A loader loop's one
-        # pass is every batch: `enumerate`'s count (`if i % 200 == 199:`) is not known.
-        if loop is not None and ((loop.repeated and index >= 1)
-                                 or (loop.kind == "loader" and index == 0)):
-            return _numbers_unknown(item)
-        return item
+        # A pass that stands for many: `if epoch == 30:`, `if epoch % 5 == 0:` and
+        # `if i % 200 == 199:` (enumerate's count over a loader) must run both ways there.
+        # Its numbers are unknown; the objects it binds are its own
+        # (`for net, opt in zip(nets, optimizers)`).
+        return _numbers_unknown(item) if _stands_for_many(loop, index) else item
 
     def loop_pass(self, loop: Any, index: int, body: tuple[Any, ...], f: Frame) -> None:
-        # A pass that stands for many (a loader loop's one pass is every batch; a training
-        # loop's second is every later epoch): the counters it keeps (`step += 1`,
-        # `self.iteration = ...`) hold any value there, so `if step % 1000 == 0:` goes
-        # both ways.
-        if loop is None or not ((loop.kind == "loader" and index == 0)
-                                or (loop.repeated and index >= 1)):
+        # In a pass that stands for many, the counters it keeps (`step += 1`,
+        # `self.iteration = ...`) hold any value, so `if step % 1000 == 0:` goes both ways.
+        if not _stands_for_many(loop, index):
             return
         for target in counter_targets(body):
             if target[0] == "name":
@@ -970,6 +964,13 @@ def _datasets(value: Any) -> list[TrainObj]:
     if not isinstance(value, TrainObj) or value.kind != "dataset":
         return []
     return list(value.fields.get("options") or [value])
+
+
+def _stands_for_many(loop: LoopState | None, index: int) -> bool:
+    """A loop pass that stands for many: a loader loop's one pass is every batch, a training
+    loop's second is every later epoch."""
+    return loop is not None and ((loop.kind == "loader" and index == 0)
+                                 or (loop.repeated and index >= 1))
 
 
 def _loader(value: Any) -> bool:

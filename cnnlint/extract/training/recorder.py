@@ -226,14 +226,10 @@ class Recorder:
             if id(loader) in self.train_loader_ids:
                 loader.fields["role"] = "train"
         # Steps outside any loop draw no batches from a loader they are not seen to use (a
-        # tutorial's one-step demo next to an input-pipeline demo): no loader trains.
-        if not any(e.loops for e in self.events if e.kind == ir.STEP):
-            for loader in self.loaders:
-                if id(loader) not in self.train_loader_ids and loader.fields["role"] == "train":
-                    loader.fields["role"] = "unknown"
-        # Once loaders are seen feeding the steps, they are the training ones: another with
-        # a training split (read once for the pixel mean and std) trains nothing.
-        elif self.train_loader_ids:
+        # tutorial's one-step demo next to an input-pipeline demo): no loader trains. Once
+        # loaders are seen feeding the steps, they are the training ones: another with a
+        # training split (read once for the pixel mean and std) trains nothing.
+        if not any(e.loops for e in self.events if e.kind == ir.STEP) or self.train_loader_ids:
             for loader in self.loaders:
                 if id(loader) not in self.train_loader_ids and loader.fields["role"] == "train":
                     loader.fields["role"] = "unknown"
