@@ -145,6 +145,54 @@ def test_add_module_names_computed_from_a_class_or_not_known() -> None:
     assert unnamed.unresolved == ["a submodule is added under a name that is not known"]
 
 
+def test_modules_added_by_keyword_or_inserted_are_read() -> None:
+    """`add_module(name=..., module=...)` adds the module like the positional form, on a
+    module and on a Sequential; `ModuleList.insert(0, m)` puts it first. A module handed to
+    a container method the reader does not know leaves the model partly read, never
+    silently smaller."""
+    models = models_of("""
+        import torch.nn as nn
+
+        class Keywords(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential()
+                self.body.add_module(name="a", module=nn.Conv2d(8, 8, 3))
+                self.add_module(module=nn.Conv2d(8, 8, 3), name="b")
+
+            def forward(self, x):
+                return self.b(self.body(x))
+
+        class Inserted(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layers = nn.ModuleList([nn.Conv2d(8, 8, 3)])
+                self.layers.insert(0, nn.BatchNorm2d(8))
+
+            def forward(self, x):
+                for layer in self.layers:
+                    x = layer(x)
+                return x
+
+        class Unknown(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential(nn.Conv2d(8, 8, 3))
+                self.body.prepend(nn.Conv2d(8, 8, 3))
+
+            def forward(self, x):
+                return self.body(x)
+    """)
+    keywords = models["Keywords"].network
+    assert [n.name for n in keywords.nodes[1:]] == ["body.a", "b"]
+    assert keywords.complete
+    assert kinds(models["Inserted"]) == ["BatchNorm2d", "Conv2d"]
+    unknown = models["Unknown"].network
+    assert not unknown.complete
+    assert unknown.unresolved == [
+        "`.prepend()` on a container is not known, and it is given a module"]
+
+
 def test_a_layer_applied_to_an_unknown_value_marks_the_model_partly_read() -> None:
     """`forward(self, *features)` reads `features[-2]`, which the reader does not know: the
     conv applied to it is missing from the graph, so the model is only partly read (its

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from cnnlint.extract import configs
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import MAX_LOOP, Args
-from cnnlint.extract.torchnn import kinds_named, submodule_name
+from cnnlint.extract.torchnn import (added_module, kinds_named, submodule_name,
+                                      unknown_module_method)
 from cnnlint.extract.values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -88,9 +89,9 @@ def dict_method(obj: dict[Any, Any], name: str, args: Args) -> Any:
 
 def container_method(interp: Interp, obj: Any, name: str, args: Args) -> Any:
     if isinstance(obj, v.SeqSpec):
-        if name == "add_module" and len(args.pos) == 2:
-            key = submodule_name(interp, args.pos[0], len(obj.children))
-            obj.children.append((key, args.pos[1]))
+        if name in ("add_module", "register_module") and (added := added_module(args)):
+            obj.children.append((submodule_name(interp, added[0], len(obj.children)),
+                                 added[1]))
             return None
         if name == "append" and args.pos:
             obj.children.append((str(len(obj.children)), args.pos[0]))
@@ -104,6 +105,9 @@ def container_method(interp: Interp, obj: Any, name: str, args: Args) -> Any:
         if name == "extend" and args.pos:
             obj.children.extend(interp.iterate(args.pos[0]) or [])
             return obj
+        if name == "insert" and len(args.pos) == 2 and type(args.pos[0]) is int:
+            obj.children.insert(args.pos[0], args.pos[1])
+            return None
     if isinstance(obj, v.DictSpec):
         if name == "items":
             return list(obj.children.items())
@@ -111,14 +115,13 @@ def container_method(interp: Interp, obj: Any, name: str, args: Args) -> Any:
             return list(obj.children.values())
         if name == "keys":
             return list(obj.children)
-        if name in ("add_module", "update") and args.pos:
-            if name == "add_module" and len(args.pos) == 2:
-                key = submodule_name(interp, args.pos[0], len(obj.children))
-                obj.children[key] = args.pos[1]
-            elif type(args.pos[0]) is dict:
-                obj.children.update(args.pos[0])
+        if name in ("add_module", "register_module") and (added := added_module(args)):
+            obj.children[submodule_name(interp, added[0], len(obj.children))] = added[1]
             return None
-    return interp.unknown_call(args, f"`.{name}()` on a container is not known")
+        if name == "update" and args.pos and type(args.pos[0]) is dict:
+            obj.children.update(args.pos[0])
+            return None
+    return unknown_module_method(interp, args, f"`.{name}()` on a container is not known")
 
 
 def builtin_dict(interp: Interp, args: Args) -> Any:

@@ -306,6 +306,25 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
     return result
 
 
+def added_module(args: Args) -> tuple[Any, Any] | None:
+    """(name, module) of `add_module(name, module)` or `register_module(...)`, given by
+    position or by keyword; None when either is missing."""
+    name = args.pos[0] if args.pos else args.kw.get("name", _MISSING)
+    module = args.pos[1] if len(args.pos) > 1 else args.kw.get("module", _MISSING)
+    return None if name is _MISSING or module is _MISSING else (name, module)
+
+
+_MISSING = object()
+
+
+def unknown_module_method(interp: Interp, args: Args, why: str) -> Any:
+    """A method the reader does not know on a module or container. Handed a module (an
+    `insert(0, Block())`), it may change the model's structure: the model is partly read."""
+    if any(isinstance(x, v.MODULE_VALUES) for x in (*args.pos, *args.kw.values())):
+        interp.note(f"{why}, and it is given a module")
+    return interp.unknown_call(args, why)
+
+
 def submodule_name(interp: Interp, name: Any, held: int) -> str:
     """The name `add_module(name, module)` registers. One that is not known still adds
     the module, in its place, under `?N` (the model's structure stays whole; its path
@@ -353,8 +372,8 @@ def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Fra
     if name == "apply" and args.pos:
         interp.call(args.pos[0], Args([v.EachModule()]), f, None)
         return obj
-    if name in ("add_module", "register_module") and len(args.pos) >= 2:
-        obj.attrs[submodule_name(interp, args.pos[0], len(obj.attrs))] = args.pos[1]
+    if name in ("add_module", "register_module") and (added := added_module(args)):
+        obj.attrs[submodule_name(interp, added[0], len(obj.attrs))] = added[1]
         return None
     if name in ("append",) and args.pos:
         obj.attrs[str(len(interp.children(obj)))] = args.pos[0]
@@ -379,7 +398,7 @@ def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Fra
     if name in ("register_buffer", "register_parameter", "to", "train", "eval", "cuda",
                 "cpu", "float", "double", "half", "requires_grad_"):
         return obj if name not in ("register_buffer", "register_parameter") else None
-    return interp.unknown_call(args, f"`.{name}()` is not known")
+    return unknown_module_method(interp, args, f"`.{name}()` is not known")
 
 
 # Layer families that hold a weight (and, unless built with bias=False, a bias).
