@@ -19,8 +19,8 @@ class NoEarlyStopping(Rule):
     A training run of `min-epochs` (default 20) or more epochs (resolved, or the default of
     a command-line option) with no early stopping (a patience counter, a `break` out of the
     epoch loop, Lightning's `EarlyStopping`) and no checkpoint selected on a validation
-    metric (`torch.save` or a copy under `if val_loss < best:`, a file named for the best,
-    `ModelCheckpoint(monitor=...)`). Checkpoint helpers (`save_checkpoint(state, is_best)`)
+    metric (`torch.save`, a file copy or `copy.deepcopy(model.state_dict())` under
+    `if val_loss < best:`, a file named for the best, `ModelCheckpoint(monitor=...)`). Checkpoint helpers (`save_checkpoint(state, is_best)`)
     are followed: one that ignores `is_best` keeps no best checkpoint. Code behind an option
     left off by default (`if args.output_dir:`) counts.
     A loop that steps two or more models with optimizers of their own (a GAN's generator

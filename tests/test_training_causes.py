@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import pytest
+
 from cnnlint import ir
 from cnnlint.engine import Result
 
@@ -1784,9 +1786,21 @@ for epoch in range(3):
         criterion(net(x), y).backward()
         optimizer.step()
 """
-    for uniform in ("torch.from_numpy(np.ones([4], np.float32)).cuda()", "torch.ones(4)"):
+    for uniform in ("torch.from_numpy(np.ones([4], np.float32)).cuda()", "torch.ones(4)",
+                    "torch.tensor([1.0, 1.0, 1, 1.0])"):
         result = lint_tree({"train.py": script.replace("WEIGHTS", uniform)})
         assert [f.code for f in result.findings if f.code == "CNN211"] == [], uniform
+    # `pos_weight=torch.tensor([1.0])` (a detector's objectness loss) weighs the positives
+    # like the negatives, as a module or as the functional loss; 3.0 weighs them.
+    for pos_weight, expected in (("[1.0]", []), ("[3.0]", ["CNN211"])):
+        bce = script.replace("WEIGHTS", f"torch.tensor({pos_weight})").replace(
+            "nn.CrossEntropyLoss(weight=weights)", "nn.BCEWithLogitsLoss(pos_weight=weights)")
+        result = lint_tree({"train.py": bce})
+        assert [f.code for f in result.findings if f.code == "CNN211"] == expected, pos_weight
+        functional = bce.replace("criterion(net(x), y)", (
+            "nn.functional.binary_cross_entropy_with_logits(net(x), y, pos_weight=weights)"))
+        result = lint_tree({"train.py": functional})
+        assert [f.code for f in result.findings if f.code == "CNN211"] == expected, pos_weight
     uneven = "torch.tensor([1.0, 3.0, 1.0, 1.0])"
     result = lint_tree({"train.py": script.replace("WEIGHTS", uneven)})
     assert [f.code for f in result.findings if f.code == "CNN211"] == ["CNN211"]
@@ -1851,6 +1865,50 @@ for epoch in range(100):
     metrics = "def score(outputs):\n    return sum(o.mean() for o in outputs)\n"
     result = lint_tree({"nets.py": MODEL, "metrics.py": metrics, "train.py": script})
     assert result.runs and [f.code for f in result.findings if f.code == "CNN203"] == []
+
+
+@pytest.mark.parametrize("kept, best", [
+    ("copy.deepcopy(net.state_dict())", True),
+    ("copy.deepcopy(net)", True),
+    ("net.state_dict()", False),  # a reference to the weights that change on: not kept
+])
+def test_weights_copied_in_memory_when_a_metric_improves_are_a_best_checkpoint(
+        lint_tree: Lint, kept: str, best: bool) -> None:
+    """`best = copy.deepcopy(model.state_dict())` under `if psnr > best_psnr:`, saved after
+    the loop, keeps the best weights like a `torch.save` there. The same copy taken every
+    epoch, whatever the metric, keeps none."""
+    script = """
+import copy
+import torch
+from nets import Net
+
+net = Net()
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+val_loader = torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=32)
+optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
+best_psnr, best_weights = 0.0, None
+for epoch in range(100):
+    net.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(net(x), y).backward()
+        optimizer.step()
+    net.eval()
+    with torch.no_grad():
+        psnr = sum(-torch.nn.functional.mse_loss(net(x), y) for x, y in val_loader)
+    if psnr > best_psnr:
+        best_psnr = psnr
+        best_weights = KEPT
+    every_epoch = KEPT
+torch.save(best_weights, "best.pth")
+""".replace("KEPT", kept)
+    result = lint_tree({"nets.py": MODEL, "train.py": script})
+    assert result.runs
+    assert [f.code for f in result.findings if f.code == "CNN203"] == ([] if best else ["CNN203"])
+    unguarded = script.replace("    if psnr > best_psnr:\n        best_psnr = psnr\n"
+                               "        best_weights = " + kept + "\n", "")
+    result = lint_tree({"nets.py": MODEL, "train.py": unguarded})
+    assert [f.code for f in result.findings if f.code == "CNN203"] == ["CNN203"]
 
 
 def test_a_dataset_with_a_second_image_pipeline_may_augment_through_it(

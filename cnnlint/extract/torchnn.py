@@ -143,10 +143,8 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         interp.built += 1
         bound = bind_layer_args(kind, args)
         for name in ("weight", "pos_weight"):
-            given = args.kw.get(name)
-            if isinstance(given, v.Tensor) and interp.graph[given.node].name in (
-                    "torch.ones", "torch.ones_like"):
-                bound[name] = None  # a weight of 1 for every class weighs none of them
+            if weighs_none(interp, args.kw.get(name)):
+                bound[name] = None
         return v.LayerSpec(kind, bound, loc, f.owner)
     rectifier = catalogue.clamp_kind(qualname, args.pos[1:], args.kw)
     if rectifier and args.pos and isinstance(args.pos[0], v.Tensor):
@@ -304,6 +302,12 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
     memo.table[key] = None if recorded is None else Fragment(
         recorded[0], recorded[1], interp.steps - steps, tuple(interp.noted[noted:]), used)
     return result
+
+
+def weighs_none(interp: Interp, weight: Any) -> bool:
+    """A loss weight of 1 for every class (`torch.ones(n)`): it weighs none of them."""
+    return isinstance(weight, v.Tensor) and interp.graph[weight.node].name in (
+        "torch.ones", "torch.ones_like")
 
 
 def added_module(args: Args) -> tuple[Any, Any] | None:

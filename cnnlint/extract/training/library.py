@@ -119,6 +119,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     if qualname in ("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
                     "torch.nn.functional.binary_cross_entropy_with_logits"):
         return functional_loss(interp, qualname, args, f, loc)
+    if qualname in ("copy.deepcopy", "copy.copy"):
+        _copies_weights(interp, args, loc)
     if qualname == "torch.save" or qualname in _COPIES:
         checkpoint(interp, args, loc)
         return None
@@ -150,15 +152,24 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
                                               or last.endswith("Tensor")):
             if qualname in RANDOM_DATA and rec.loops:
                 rec.loops[-1].draws_data = True
-            if qualname in _FROM_ARRAY and args.pos and isinstance(args.pos[0], v.Opaque) \
-                    and args.pos[0].origin.startswith("numpy.ones("):
-                qualname = "torch.ones"  # `torch.from_numpy(np.ones(n))`: equal class weights
+            if qualname in _FROM_ARRAY and args.pos and _all_ones(args.pos[0]):
+                # `torch.from_numpy(np.ones(n))`, `torch.tensor([1.0])`: a weight of 1 for
+                # every class (or for the positives) weighs none of them.
+                qualname = "torch.ones"
             return interp.add_node(ir.INPUT, (), name=qualname)  # randn, tensor, load: data
         return v.Opaque(f"{qualname}(...)", root_of(qualname))
     if not tensors:
         interp.blocked_by(qualname, loc, f, interp.touches_models(args, False))
         return v.Opaque(f"{qualname}(...)")
     return torchnn.call_torch(interp, qualname, args, f, loc)
+
+
+def _all_ones(value: Any) -> bool:
+    """`np.ones(n)`, or a list of constants that are all 1 (`[1.0]`, `[1, 1, 1]`)."""
+    if isinstance(value, v.Opaque):
+        return value.origin.startswith("numpy.ones(")
+    return type(value) in (list, tuple) and bool(value) and all(
+        type(x) in (int, float) and x == 1 for x in value)
 
 
 def checkpoint(interp: TrainingInterp, args: Args, loc: Loc | None) -> None:
@@ -170,6 +181,18 @@ def checkpoint(interp: TrainingInterp, args: Args, loc: Loc | None) -> None:
     if any(metric_words(test) for test in interp.conditions) or any(
             "best" in name.lower() for name in names):
         rec.event(ir.BEST_CHECKPOINT, loc, what="a checkpoint on a metric")
+
+
+def _copies_weights(interp: TrainingInterp, args: Args, loc: Loc | None) -> None:
+    """`best = copy.deepcopy(model.state_dict())` (or of the model) under a test of a
+    metric keeps the best weights in memory: a best checkpoint, saved after the loop."""
+    rec = interp.recorder
+    assert rec is not None
+    kept = args.pos[0] if args.pos else None
+    weights = (isinstance(kept, TrainObj) and kept.kind == "weights") or isinstance(
+        kept, v.MODULE_VALUES) or (isinstance(kept, v.Opaque) and kept.model)
+    if weights and any(metric_words(test) for test in interp.conditions):
+        rec.event(ir.BEST_CHECKPOINT, loc, what="a copy of the weights on a metric")
 
 
 def make_loader(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None) -> TrainObj:
@@ -320,7 +343,8 @@ def functional_loss(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     # samples, not classes.
     per_sample = isinstance(weight, v.Tensor) and bool(interp.loaders_behind(Args([weight])))
     # A weight the reader cannot follow (from a call it does not know) may be a mask too.
-    weighted = args.kw.get("pos_weight") is not None or (
+    pos_weight = args.kw.get("pos_weight")
+    weighted = (pos_weight is not None and not torchnn.weighs_none(interp, pos_weight)) or (
         weight is not None and weight is not UNKNOWN and not isinstance(weight, v.Opaque)
         and not per_sample)
     # Outside any loop the call is a check on made-up tensors (a notebook's demo of a masked

@@ -27,10 +27,15 @@ class TrainObj(v.LibraryObject):
     """A training object the script builds: a loader, an optimizer, a parser, ..."""
 
     kind: str  # loader | optimizer | scheduler | sampler | transform | dataset | trainer |
-    #            callback | parser | namespace | grad_context | scaler
+    #            callback | parser | namespace | grad_context | scaler | weights
     name: str  # its class name: "DataLoader", "SGD", "Compose"
     loc: Loc | None
     fields: dict[str, Any] = field(default_factory=dict)
+
+
+def weights_of_model(model: Any, loc: Loc | None) -> TrainObj:
+    """`model.state_dict()`: the model's weights, which a copy keeps (`copy.deepcopy`)."""
+    return TrainObj("weights", "state_dict", loc, {"model": model})
 
 
 # Optimizers: positional parameter names, and torch's default learning rate.

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from cnnlint import ir
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, describe, tensors_in
-from cnnlint.extract.training.objects import MODULE_METHODS, PLAIN_METHODS, inert
+from cnnlint.extract.training.objects import (MODULE_METHODS, PLAIN_METHODS, inert,
+                                               weights_of_model)
 from cnnlint.findings import Loc
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ def opaque_method(interp: TrainingInterp, obj: v.Opaque, name: str, args: Args, 
         return obj
     if obj.model and name == "forward":
         return call_opaque(interp, obj, args, f, loc, None)
+    if obj.model and name == "state_dict":
+        return weights_of_model(obj, loc)
     if obj.model and name in MODULE_METHODS:
         return None if name == "load_state_dict" else v.Opaque(
             f"{obj.origin}.{name}()", obj.library)

@@ -39,7 +39,7 @@ from cnnlint.extract.training.config import ConfigInterp
 from cnnlint.extract.training.objects import (
     LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
     HELD_OUT_NAME, MODULE_METHODS, TrainObj, breaks, either_loader, has_modulo, inert,
-    plain_path, role, root_of, takes_no_input, text,
+    plain_path, role, root_of, takes_no_input, text, weights_of_model,
 )
 from cnnlint.extract.training.recorder import LoopState, Recorder, holds_unknown, weights_of
 from cnnlint.extract.values import UNKNOWN
@@ -830,6 +830,8 @@ class TrainingInterp(ConfigInterp):
                 if name in ("cuda", "cpu", "to", "float", "half", "double", "bfloat16",
                             "requires_grad_"):
                     return obj
+                if name == "state_dict":
+                    return weights_of_model(obj, loc)
                 return UNKNOWN if name != "load_state_dict" else None
             if isinstance(obj, v.Instance) and obj.cls.lookup(name) is None \
                     and name not in obj.attrs and name not in MODULE_METHODS \
