@@ -4,9 +4,19 @@ from typing import Iterable
 
 from cnnlint.findings import Finding
 from cnnlint.graph import weighted_layers
-from cnnlint.ir import Model, ProjectFacts
+from cnnlint.ir import Model, ProjectFacts, TrainingRun
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
+
+
+def _regularised_where_trained(model: Model, runs: list[TrainingRun]) -> bool:
+    """Whether the runs train the model only as a part of bigger networks that hold dropout
+    (a backbone under a segmentation head with `Dropout2d`): what trains is regularised."""
+    contexts = [m for run in runs for m in run.models
+                if model.key in m.keys or model.key in m.parts]
+    return bool(contexts) and all(
+        model.key not in m.keys and m.families is not None and "dropout" in m.families
+        for m in contexts)
 
 
 class Options(RuleOptions):
@@ -31,7 +41,8 @@ class DeepStackWithoutRegularization(Rule):
     training script of the project cannot be parsed, or when a script picks its model by
     name among networks the reader could not read in full (one of them may hold this one).
     A model built inside one a script may pick (a backbone DeepLab's factory builds) is
-    trained with it.
+    trained with it. A model trained only as a part of bigger networks that hold dropout
+    (a backbone under a head with `Dropout2d`) is regularised there: it is not flagged.
 
     ## Why it matters
     A big model learns the training set's details and noise unless something holds it back
@@ -69,7 +80,10 @@ class DeepStackWithoutRegularization(Rule):
             return
         if any(n.family == "dropout" and n.arg("p") != 0 for n in network):
             return
-        optimizers = [opt for run in project.runs_training(model) for opt in run.optimizers]
+        runs = project.runs_training(model)
+        if _regularised_where_trained(model, runs):
+            return
+        optimizers = [opt for run in runs for opt in run.optimizers]
         decays = [opt.weight_decay for opt in optimizers if opt.weight_decay is not None]
         if any(d.known and d.value > 0 for d in decays):  # type: ignore[operator]
             return

@@ -1767,6 +1767,106 @@ optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
             "train.py:7) (Trunk; also in make_trunk)") in found
 
 
+def test_a_backbone_trained_only_under_a_head_with_dropout_is_regularised(
+        lint_tree: Lint) -> None:
+    """A trunk picked with `getattr(trunks, name)()` and trained inside a segmenter whose
+    head holds `Dropout2d` is regularised where it trains; the same trunk trained on its
+    own as well is not."""
+    trunks = """
+import torch.nn as nn
+
+class Plain(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(*[nn.Conv2d(3 if i == 0 else 32, 32, 3, padding=1)
+                                      for i in range(10)])
+
+    def forward(self, x):
+        return self.layers(x)
+
+def plain():
+    return Plain()
+"""
+    segmenter = """
+import torch.nn as nn
+import trunks
+
+class Segmenter(nn.Module):
+    def __init__(self, backend="plain"):
+        super().__init__()
+        self.trunk = getattr(trunks, backend)()
+        self.drop = nn.Dropout2d(p=0.3)
+        self.head = nn.Conv2d(32, 5, 1)
+
+    def forward(self, x):
+        return self.head(self.drop(self.trunk(x)))
+"""
+    script = """
+import torch
+from model import Segmenter
+import trunks
+
+net = NET
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=16, shuffle=True)
+optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(3):
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        optimizer.step()
+"""
+    files = {"trunks.py": trunks, "model.py": segmenter}
+    result = lint_tree({**files, "train.py": script.replace("NET", "Segmenter()")})
+    assert result.runs and [f.path for f in result.findings if f.code == "CNN107"] == []
+    result = lint_tree({**files, "train.py": script.replace("NET", "Segmenter()"),
+                        "train_trunk.py": script.replace("NET", "trunks.plain()")})
+    assert [f.path for f in result.findings if f.code == "CNN107"] == ["trunks.py"]
+
+
+@pytest.mark.parametrize("parts, expected", [
+    ("net.backbone()", []),  # its own conv and BatchNorm go back to train mode
+    ("nn.ModuleList([nn.Conv2d(8, 8, 1)])", ["CNN204"]),  # a new module: the net stays eval
+])
+def test_modules_of_an_eval_model_put_back_in_train_mode_leave_it_in_neither(
+        lint_tree: Lint, parts: str, expected: list[str]) -> None:
+    """`net.eval()` then `parts.train()` where `parts` holds the net's own modules (a
+    distillation warm-up fitting the student's trunk): the net is in neither mode as a
+    whole, so it is not said to train in eval mode."""
+    script = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.norm = nn.BatchNorm2d(8)
+        self.head = nn.Linear(8, 10)
+
+    def backbone(self):
+        return nn.ModuleList([self.stem, self.norm])
+
+    def forward(self, x):
+        return self.head(torch.relu(self.norm(self.stem(x))).mean((2, 3)))
+
+def warm_up(net, parts, loader):
+    net.eval()
+    parts.train()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    for epoch in range(3):
+        for x, y in loader:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(net(x), y).backward()
+            optimizer.step()
+
+net = Net()
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+warm_up(net, PARTS, loader)
+""".replace("PARTS", parts)
+    result = lint_tree({"train.py": script}, select=["CNN204"])
+    assert result.runs and [f.code for f in result.findings] == expected
+
+
 def test_a_class_weight_of_ones_weighs_no_class(lint_tree: Lint) -> None:
     """`weight=torch.from_numpy(np.ones(n))` (a template's default, edited per dataset) is
     no class weighting; a weight that differs between classes is."""

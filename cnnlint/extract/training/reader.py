@@ -790,9 +790,18 @@ class TrainingInterp(ConfigInterp):
         # As torch does, the mode reaches every module inside (an encoder a factory built
         # that the script also calls on its own).
         if rec.modes and isinstance(model, v.MODULE_VALUES):
-            for part in self.submodules(model):
+            parts = self.submodules(model)
+            for part in parts:
                 if part is not model and id(part) in rec.modes:
                     rec.set_mode(part, mode)
+            # A model some of whose modules changed mode (`net.eval()` and then
+            # `nn.ModuleList(net.backbone()).train()`) is in neither mode as a whole.
+            changed = {id(part) for part in parts}
+            for whole, held, _ in list(rec.modes.values()):
+                if whole is not model and id(whole) not in changed and held != mode \
+                        and isinstance(whole, v.MODULE_VALUES) and any(
+                            id(inner) in changed for inner in self.submodules(whole)):
+                    rec.set_mode(whole, UNKNOWN)
 
     def call_method(self, obj: Any, name: str, args: Args, f: Frame, loc: Loc | None) -> Any:
         rec = self.recorder
