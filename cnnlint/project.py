@@ -44,6 +44,21 @@ _TRAINING_HINT = re.compile(
 # modules by name at run time (what it reaches cannot be listed). Training needs one of these
 # in the file or in what it imports.
 _OPTIMIZER_HINT = re.compile(rb"\boptim\b|lightning|\bTrainer\b|import_module|__import__")
+# A line that puts folders on the import path (`sys.path.append(".../nets")`): the rest of
+# the line names them.
+_EXTENDS_PATH = re.compile(rb"\bsys\.path\s*(?:\.\s*(?:append|insert|extend)\b|\+=)(.*)")
+_PATH_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+def path_words(data: bytes) -> tuple[str, ...]:
+    """The words of the lines that extend sys.path (`"/home/me/proj/nets"` gives home, me,
+    proj, nets): the folders they may add."""
+    words: set[str] = set()
+    for match in _EXTENDS_PATH.finditer(data):
+        for word in _PATH_WORD.findall(match.group(1).replace(b"/", b" ").replace(b"\\", b" ")):
+            words.add(word.decode("ascii", "replace"))
+    return tuple(sorted(words))
+
 
 # Libraries that train nothing they are handed, besides the standard library: tensors and
 # vision, data, input and output, plots, progress bars, model summaries and export.
@@ -57,7 +72,7 @@ _NOT_TRAINING_LIBRARIES = frozenset(sys.stdlib_module_names) | {
 # is ("a.b", 0, ()).
 ImportRef = tuple[str, int, tuple[str, ...]]
 
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4
 
 
 def find_root(paths: Iterable[str]) -> str | None:
@@ -137,6 +152,8 @@ class FileEntry:
     imports: tuple[ImportRef, ...]
     trains: bool  # the file may train something: it gets a script pass
     optimizer: bool  # the file can build an optimizer or a Trainer itself
+    # The words of its lines that add folders to sys.path (`path_words`).
+    path_words: tuple[str, ...] = ()
 
 
 @dataclass
@@ -158,6 +175,8 @@ class Project:
     cache: Any = field(default=None, repr=False)
     _indexed: bool = field(default=False, repr=False)
     _reverse: dict[str, list[str]] | None = field(default=None, repr=False)
+    # Dotted name -> the folders holding a project module of that name.
+    _anywhere: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     # --- building -----------------------------------------------------------------------
 
@@ -216,7 +235,7 @@ class Project:
                     continue
                 stamp, known = (stat.st_mtime_ns, stat.st_size), old.get(path)
             if known is not None and tuple(known[0]) == stamp:
-                imports, trains, optimizer = known[1], known[2], known[3]
+                imports, trains, optimizer, extends = known[1], known[2], known[3], known[4]
             else:
                 try:
                     data = read_bytes(path)
@@ -224,9 +243,11 @@ class Project:
                     continue
                 imports, trains = scan_imports(data), may_train(data)
                 optimizer = bool(_OPTIMIZER_HINT.search(data))
+                extends = path_words(data)
                 changed = True
-            new[path] = (stamp, imports, trains, optimizer)
-            self.entries[path] = FileEntry(imports=imports, trains=trains, optimizer=optimizer)
+            new[path] = (stamp, imports, trains, optimizer, extends)
+            self.entries[path] = FileEntry(imports=imports, trains=trains, optimizer=optimizer,
+                                           path_words=tuple(extends))
         if cache is not None and (changed or len(new) != len(old)):
             cache.put_payload("index", key, marshal.dumps({"format": INDEX_FORMAT,
                                                            "files": new}))
@@ -302,7 +323,29 @@ class Project:
             found = self._found(base, dotted)
             if found != (None, None):
                 return found
-        return None, None
+        return self._on_extended_path(importer, dotted)
+
+    def _on_extended_path(self, importer: str, dotted: str) -> tuple[str | None, str | None]:
+        """An import from a file that puts folders on sys.path itself (`sys.path.append(
+        "/home/me/proj/model")`, a path of the author's machine, then `from deeplab import
+        Net`): the project module of that name in a folder the line names (`model`), when
+        exactly one such module exists."""
+        self._index()
+        entry = self.entries.get(importer)
+        if entry is None or not entry.path_words or not dotted:
+            return None, None
+        tail = os.path.join(*dotted.split("."))
+        if dotted not in self._anywhere:
+            self._anywhere[dotted] = sorted(
+                path[:-len(tail) - len(".py")] if path.endswith(".py") and
+                path[:-3].endswith(os.sep + tail) else path[:-len(tail) - len("/__init__.py")]
+                for path in self.files
+                if path[:-3].endswith(os.sep + tail)
+                or path.endswith(os.sep + os.path.join(tail, "__init__.py")))
+        named = set(entry.path_words)
+        bases = [base.rstrip(os.sep) for base in self._anywhere[dotted]
+                 if os.path.basename(base.rstrip(os.sep)) in named]
+        return self._found(bases[0], dotted) if len(bases) == 1 else (None, None)
 
     def _found(self, base: str, dotted: str) -> tuple[str | None, str | None]:
         path, is_folder = self.module_at(base, dotted)

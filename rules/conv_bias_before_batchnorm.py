@@ -22,8 +22,9 @@ class ConvBiasBeforeBatchNorm(Rule):
     ## Why it matters
     Batch and instance normalisation subtract the per-channel mean, so a constant added per
     channel just before them is cancelled exactly: the bias parameters get gradients, take
-    optimizer steps and weight decay, use memory, and change nothing. The norm layer's own
-    `beta` already plays the bias's role. It is the most common redundant parameter in CNN
+    optimizer steps and weight decay, use memory, and change nothing. A learned shift
+    after the normalisation (BatchNorm's `beta`; InstanceNorm's only with `affine=True`)
+    is the one that counts. It is the most common redundant parameter in CNN
     code, and a sign the block was copied without care.
 
     ## Example
@@ -43,7 +44,7 @@ class ConvBiasBeforeBatchNorm(Rule):
     name = "conv-bias-before-batchnorm"
     severity = "warning"
     summary = "Conv bias is cancelled by the BatchNorm/InstanceNorm right after it"
-    fix = "Pass `bias=False` to the convolution; the norm layer's shift replaces it"
+    fix = "Pass `bias=False` to the convolution; the norm's mean subtraction cancels it"
 
     fix_safety = "safe"
     fix_note = (

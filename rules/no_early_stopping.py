@@ -20,9 +20,10 @@ class NoEarlyStopping(Rule):
     a command-line option) with no early stopping (a patience counter, a `break` out of the
     epoch loop, Lightning's `EarlyStopping`) and no checkpoint selected on a validation
     metric (`torch.save`, a file copy or `copy.deepcopy(model.state_dict())` under
-    `if val_loss < best:`, a file named for the best, `ModelCheckpoint(monitor=...)`). Checkpoint helpers (`save_checkpoint(state, is_best)`)
-    are followed: one that ignores `is_best` keeps no best checkpoint. Code behind an option
-    left off by default (`if args.output_dir:`) counts.
+    `if val_loss < best:`, a file named for the best, `ModelCheckpoint(monitor=...)`).
+    Checkpoint helpers (`save_checkpoint(state, is_best)`) are followed: one that ignores
+    `is_best` keeps no best checkpoint. Code behind an option left off by default
+    (`if args.output_dir:`) counts.
     A loop that steps two or more models with optimizers of their own (a GAN's generator
     and discriminator) is not judged: they have no validation metric to stop on.
     A run trains when an optimizer over a model's parameters steps (one over an input

@@ -193,6 +193,39 @@ def test_modules_added_by_keyword_or_inserted_are_read() -> None:
         "`.prepend()` on a container is not known, and it is given a module"]
 
 
+def test_a_sequential_of_values_not_known_marks_the_model_partly_read() -> None:
+    """`nn.Sequential(*list(library_net.children())[:-4])` keeps layers the reader cannot
+    see: the model is partly read, not read as if the trunk held nothing. Unpacking a list
+    the reader built is read in full."""
+    models = models_of("""
+        import torch.nn as nn
+        import torchvision
+
+        class Sliced(nn.Module):
+            def __init__(self):
+                super().__init__()
+                trunk = torchvision.models.resnet18()
+                self.trunk = nn.Sequential(*list(trunk.children())[:-4])
+                self.head = nn.Conv2d(128, 5, 1)
+
+            def forward(self, x):
+                return self.head(self.trunk(x))
+
+        class Listed(nn.Module):
+            def __init__(self):
+                super().__init__()
+                layers = [nn.Conv2d(3, 8, 3), nn.ReLU()]
+                self.trunk = nn.Sequential(*layers[:-1])
+
+            def forward(self, x):
+                return self.trunk(x)
+    """)
+    sliced = models["Sliced"].network
+    assert sliced.unresolved == ["a Sequential is built from values that are not known"]
+    assert models["Listed"].network.complete
+    assert kinds(models["Listed"]) == ["Conv2d"]
+
+
 def test_a_layer_applied_to_an_unknown_value_marks_the_model_partly_read() -> None:
     """`forward(self, *features)` reads `features[-2]`, which the reader does not know: the
     conv applied to it is missing from the graph, so the model is only partly read (its

@@ -123,6 +123,30 @@ def test_imports_resolve_on_disk_like_python(tmp_path: Path) -> None:
     assert project.module_name(core) == "src.lib.core"
 
 
+def test_a_file_that_extends_sys_path_imports_the_one_project_module_of_that_name(
+        tmp_path: Path) -> None:
+    """`sys.path.append("/home/me/proj/nets")` (a path of the author's machine) then
+    `from body import Body`: the project's `body.py` in a folder that line names is the
+    module, and a linted model file finds the script that trains it. A module in a folder
+    no such line names, or imported by a file that leaves sys.path alone, is not."""
+    _tree(tmp_path, {
+        "pyproject.toml": "",
+        "nets/body.py": "", "nets/head.py": "", "heads/head.py": "", "misc/extra.py": "",
+        "utils/__init__.py": "",
+        "train.py": ("import sys, os\nsys.path.append('/home/me/proj/nets')\n"
+                     "sys.path.insert(0, os.path.join(os.path.dirname(__file__), 'lib'))\n"
+                     "from body import Body\nimport head\nimport extra\nfrom utils import x\n"),
+        "tools/plain.py": "from body import Body\n",
+    })
+    root = str(tmp_path)
+    project = Project.open([root], [], root)
+    assert set(project.imports_of(os.path.join(root, "train.py"))) == {
+        os.path.join(root, p) for p in ("nets/body.py", "nets/head.py", "utils/__init__.py")}
+    assert project.imports_of(os.path.join(root, "tools/plain.py")) == ()
+    assert project.importers()[os.path.join(root, "nets/body.py")] == [
+        os.path.join(root, "train.py")]
+
+
 def test_a_file_reaches_training_code_through_what_it_imports(tmp_path: Path) -> None:
     """Only files that can reach an optimizer, a Trainer or a library that may train what
     it is handed get a pass over their training code (a model zoo's `_test()` does not)."""

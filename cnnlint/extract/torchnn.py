@@ -126,6 +126,8 @@ def sequence(interp: Interp, inst: v.Instance) -> list[Any]:
 def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
     container = container_kind(qualname)
     if container == "Sequential":
+        if args.open_pos:  # `nn.Sequential(*list(library_net.children())[:-2])`
+            interp.note("a Sequential is built from values that are not known")
         return v.SeqSpec(list(sequential_children(args)))
     if container == "ModuleList":
         items = interp.iterate(args.pos[0]) if args.pos else []
