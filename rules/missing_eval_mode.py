@@ -20,8 +20,9 @@ class MissingEvalMode(Rule):
     `torch.no_grad()`/`inference_mode()`, or over a validation/test loader) without
     `model.eval()` (or `model.train(False)`) first; and a model that is put in eval mode
     for validation and never switched back with `model.train()` before the next epoch
-    trains it. Models without BatchNorm or Dropout behave the same in both modes and are
-    not flagged. After a call the reader cannot follow that could reach the model, its mode
+    trains it (a model in eval mode whose weights no step updates, such as a frozen
+    teacher or trunk feeding a trained head, is not trained). Models without BatchNorm or
+    Dropout behave the same in both modes and are not flagged. After a call the reader cannot follow that could reach the model, its mode
     is unknown and nothing is reported.
 
     ## Why it matters
@@ -55,8 +56,13 @@ class MissingEvalMode(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            training = {e.loops[-1] for e in run.events_of(STEP)
-                        if "trains" in e.flags and e.loops}
+            # The models each training loop steps, by name: a model run in eval mode whose
+            # weights no step updates (a frozen teacher or trunk feeding a trained head) is
+            # not trained in eval mode.
+            training: dict[int, set[str]] = {}
+            for e in run.events_of(STEP):
+                if "trains" in e.flags and e.loops:
+                    training.setdefault(e.loops[-1], set()).update(e.model.split(", "))
             for forward in run.events_of(FORWARD):
                 kinds = set(forward.families)
                 if not kinds or forward.loc is None or forward.mode is None:
@@ -65,7 +71,7 @@ class MissingEvalMode(Rule):
                 if evaluating and forward.mode:
                     problem = f"`{forward.model}` runs an evaluation pass in train mode"
                 elif not evaluating and not forward.mode and forward.loops \
-                        and forward.loops[-1] in training:
+                        and forward.model in training.get(forward.loops[-1], ()):
                     problem = (f"`{forward.model}` is trained after `.eval()` with no "
                                "`.train()` back")
                 else:

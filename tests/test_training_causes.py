@@ -1823,12 +1823,14 @@ for epoch in range(3):
     assert [f.path for f in result.findings if f.code == "CNN107"] == ["trunks.py"]
 
 
-@pytest.mark.parametrize("parts, expected", [
-    ("net.backbone()", []),  # its own conv and BatchNorm go back to train mode
-    ("nn.ModuleList([nn.Conv2d(8, 8, 1)])", ["CNN204"]),  # a new module: the net stays eval
+@pytest.mark.parametrize("parts, weights, expected", [
+    ("net.backbone()", "net", []),  # its own conv and BatchNorm go back to train mode
+    ("nn.ModuleList([nn.Conv2d(8, 8, 1)])", "net", ["CNN204"]),  # the net stays in eval
+    # A frozen net feeding a head that alone trains: the net is not trained in eval mode.
+    ("nn.ModuleList([nn.Conv2d(8, 8, 1)])", "parts", []),
 ])
 def test_modules_of_an_eval_model_put_back_in_train_mode_leave_it_in_neither(
-        lint_tree: Lint, parts: str, expected: list[str]) -> None:
+        lint_tree: Lint, parts: str, weights: str, expected: list[str]) -> None:
     """`net.eval()` then `parts.train()` where `parts` holds the net's own modules (a
     distillation warm-up fitting the student's trunk): the net is in neither mode as a
     whole, so it is not said to train in eval mode."""
@@ -1852,7 +1854,7 @@ class Net(nn.Module):
 def warm_up(net, parts, loader):
     net.eval()
     parts.train()
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    optimizer = torch.optim.SGD(WEIGHTS.parameters(), lr=0.1, momentum=0.9)
     for epoch in range(3):
         for x, y in loader:
             optimizer.zero_grad()
@@ -1862,7 +1864,7 @@ def warm_up(net, parts, loader):
 net = Net()
 loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
 warm_up(net, PARTS, loader)
-""".replace("PARTS", parts)
+""".replace("PARTS", parts).replace("WEIGHTS", weights)
     result = lint_tree({"train.py": script}, select=["CNN204"])
     assert result.runs and [f.code for f in result.findings] == expected
 
