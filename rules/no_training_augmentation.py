@@ -62,8 +62,12 @@ class NoTrainingAugmentation(Rule):
                     loc = transform_loc or loader.loc
                     if loc is not None:
                         listed = ", ".join(items) or "none"
-                        yield self.finding(f"training images get no random augmentation "
-                                           f"(transforms: {listed})", loc,
+                        # With several training loaders (an auxiliary set zipped with the
+                        # main one), say which one's images these are.
+                        whose = f" of `{loader.name}`" if loader.name and len(
+                            run.train_loaders) > 1 else ""
+                        yield self.finding(f"training images{whose} get no random "
+                                           f"augmentation (transforms: {listed})", loc,
                                            symbol=loader.symbol or run.symbol)
 
     valid = [

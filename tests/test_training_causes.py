@@ -2323,8 +2323,13 @@ for (xa, ya), (xb, yb) in zip(loader_a, loader_b):
     loss.backward()
     opt.step()
 """
-    assert codes(lint_tree({"train.py": script}), "CNN212") == [
-        ("CNN212", "train.py", 6), ("CNN212", "train.py", 7)]
+    result = lint_tree({"train.py": script})
+    assert codes(result, "CNN212") == [("CNN212", "train.py", 6), ("CNN212", "train.py", 7)]
+    # Each message says whose images they are.
+    assert [f.message for f in result.findings if f.code == "CNN212"] == [
+        "training images of `loader_a` get no random augmentation (transforms: Resize, "
+        "ToTensor)",
+        "training images of `loader_b` get no random augmentation (transforms: ToTensor)"]
 
 
 def test_a_worker_started_by_spawn_gets_the_arguments_spawn_passes(lint_tree: Lint) -> None:
