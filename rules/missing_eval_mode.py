@@ -22,8 +22,8 @@ class MissingEvalMode(Rule):
     for validation and never switched back with `model.train()` before the next epoch
     trains it (a model in eval mode whose weights no step updates, such as a frozen
     teacher or trunk feeding a trained head, is not trained). Models without BatchNorm or
-    Dropout behave the same in both modes and are not flagged. After a call the reader cannot follow that could reach the model, its mode
-    is unknown and nothing is reported.
+    Dropout behave the same in both modes and are not flagged. After a call the reader
+    cannot follow that could reach the model, its mode is unknown and nothing is reported.
 
     ## Why it matters
     In train mode, dropout keeps dropping units and BatchNorm normalises with the

@@ -1869,6 +1869,37 @@ warm_up(net, PARTS, loader)
     assert result.runs and [f.code for f in result.findings] == expected
 
 
+def test_a_penalty_added_to_the_gradients_by_hand_is_followed(lint_tree: Lint) -> None:
+    """Network slimming's `m.weight.grad.data.add_(s * torch.sign(m.weight.data))` on every
+    BatchNorm changes gradients in place: it neither validates, stops nor schedules, so the
+    loop is still judged."""
+    script = """
+import torch
+import torch.nn as nn
+from nets import Net
+
+net = Net()
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+
+def sparsify_scales(s):
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.weight.grad.data.add_(s * torch.sign(m.weight.data))
+
+for epoch in range(200):
+    net.train()
+    for x, y in loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        sparsify_scales(1e-4)
+        optimizer.step()
+"""
+    result = lint_tree({"nets.py": MODEL, "train.py": script})
+    assert result.runs and sorted({f.code for f in result.findings if f.path == "train.py"}) \
+        == ["CNN202", "CNN203", "CNN209"]
+
+
 def test_a_class_weight_of_ones_weighs_no_class(lint_tree: Lint) -> None:
     """`weight=torch.from_numpy(np.ones(n))` (a template's default, edited per dataset) is
     no class weighting; a weight that differs between classes is."""

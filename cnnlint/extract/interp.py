@@ -582,6 +582,10 @@ class Interp:
         if isinstance(obj, v.ClassNameOf):
             return v.BoundMethod(obj, name)
         if isinstance(obj, v.ParamRef):
+            if name == "grad":
+                return v.GradOf(obj)
+            return obj if name == "data" else v.BoundMethod(obj, name)
+        if isinstance(obj, v.GradOf):
             return obj if name == "data" else v.BoundMethod(obj, name)
         if isinstance(obj, (list, dict, str, v.SeqSpec, v.ListSpec, v.DictSpec)) or (
                 kind in (int, float) and name in ("item", "tolist")):
@@ -788,6 +792,8 @@ class Interp:
                 and obj.of is not None and not args.pos:
             # Each submodule's parameters: some of the module's (for an optimizer's groups).
             return [v.Params(obj.of, named=name == "named_parameters")]
+        if isinstance(obj, v.GradOf):  # arithmetic on a gradient: in place, or a new tensor
+            return obj if name.endswith("_") else UNKNOWN
         if isinstance(obj, v.ParamRef):
             method = TENSOR_INIT_METHODS.get(name)
             if method is not None:

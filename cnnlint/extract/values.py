@@ -284,3 +284,11 @@ class ParamRef:
 
     owner: Any  # a LayerSpec or an EachModule
     name: str
+
+
+@dataclass(eq=False)
+class GradOf:
+    """`layer.weight.grad`: the gradient of a weight, a tensor that a penalty added by hand
+    (`m.weight.grad.data.add_(s * torch.sign(m.weight.data))`) changes in place."""
+
+    param: ParamRef
