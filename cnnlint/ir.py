@@ -241,6 +241,9 @@ class Setting:
     value: object  # a constant, or None when unknown
     origin: str  # "literal", "argparse default of `--lr`", "module constant `LR`", ...
     loc: Loc | None = None
+    # Param groups that each set a different known value: (the lowest, the highest); the
+    # value itself is then None.
+    spread: tuple[float, float] | None = None
 
     @property
     def known(self) -> bool:
@@ -251,6 +254,8 @@ class Setting:
         return f" ({self.origin})" if self.origin not in ("", "literal", "expression") else ""
 
     def describe(self) -> str:
+        if self.spread is not None:
+            return f"{self.spread[0]!r} to {self.spread[1]!r}{self.source()}"
         return f"{self.value!r}{self.source()}"
 
 

@@ -52,17 +52,26 @@ KEEPS_PEAK = frozenset({
 })
 
 
-def _rates(project: ProjectFacts) -> Iterable[tuple[Optimizer, float, str]]:
+def _rates(project: ProjectFacts) -> Iterable[tuple[Optimizer, float, float, str]]:
+    """(optimizer, its lowest and highest learning rate, family): param groups that set
+    different rates (`2 * lr` for the biases) span a range; every one of them must be out
+    of bounds for a finding."""
     for run in project.runs:
         if any(name not in KEEPS_PEAK for name in run.schedulers):
             continue
         for opt in run.optimizers:
             lr = opt.lr
-            if opt.loc is None or lr is None or not lr.known or lr.origin == "torch default":
+            if opt.loc is None or lr is None or lr.origin == "torch default":
+                continue
+            if lr.spread is not None:
+                low, high = lr.spread
+            elif lr.known:
+                low = high = float(lr.value)  # type: ignore[arg-type]
+            else:
                 continue
             family = "sgd" if opt.kind == "SGD" else "adaptive" if opt.kind in ADAPTIVE else ""
             if family:
-                yield opt, float(lr.value), family  # type: ignore[arg-type]
+                yield opt, low, high, family
 
 
 class LearningRateTooLow(Rule):
@@ -71,8 +80,9 @@ class LearningRateTooLow(Rule):
     ## What it flags
     An SGD learning rate below `sgd-min` (default 1e-4), or an Adam/AdamW/RMSprop/Adamax
     learning rate below `adaptive-min` (default 1e-6). The message names the value and
-    where it came from (a literal, an `argparse` default, a config value). Adadelta's
-    default scale of 1.0 is not compared.
+    where it came from (a literal, an `argparse` default, a config value). Param groups
+    that set different rates (`2 * lr` for the biases) are flagged when every one of them
+    is below. Adadelta's default scale of 1.0 is not compared.
 
     ## Why it matters
     Steps that small barely move the weights: the loss plateaus at a high value for many
@@ -98,9 +108,9 @@ class LearningRateTooLow(Rule):
     Options = LowOptions
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
-        for opt, lr, family in _rates(project):
+        for opt, _, highest, family in _rates(project):
             floor = self.options.sgd_min if family == "sgd" else self.options.adaptive_min
-            if lr < floor:
+            if highest < floor:
                 assert opt.lr is not None and opt.loc is not None
                 yield self.finding(f"`{opt.kind}` learning rate {opt.lr.describe()} is below "
                                    f"{floor:g}: steps too small to learn", opt.loc,
@@ -120,6 +130,9 @@ class LearningRateTooLow(Rule):
         _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)\n"
                  "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100)",
                  scheduler="sched"),
+        # One param group trains at a usable rate.
+        _example("opt = torch.optim.Adam([{'params': [model.bias], 'lr': 1e-3},\n"
+                 "                        {'params': [model.weight], 'lr': 1e-10}])"),
     ]
     invalid = [
         _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)  # flagged"),
@@ -127,6 +140,8 @@ class LearningRateTooLow(Rule):
                  "sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)",
                  scheduler="sched"),
         _example("LR = 1e-8\nopt = torch.optim.AdamW(model.parameters(), LR)  # flagged"),
+        _example("opt = torch.optim.Adam([{'params': [model.bias], 'lr': 2e-10},  # flagged\n"
+                 "                        {'params': [model.weight], 'lr': 1e-10}])"),
         _example("import argparse\np = argparse.ArgumentParser()\n"
                  "p.add_argument('--lr', type=float, default='5e-7')\nargs = p.parse_args()\n"
                  "opt = torch.optim.RMSprop(model.parameters(), lr=args.lr)  # flagged"),
@@ -139,7 +154,8 @@ class LearningRateTooHigh(Rule):
     ## What it flags
     An SGD learning rate above `sgd-max` (default 1.0), or an Adam/AdamW/RMSprop/Adamax
     learning rate above `adaptive-max` (default 1e-2). The message names the value and
-    where it came from.
+    where it came from. Param groups that set different rates are flagged when every one
+    of them is above.
 
     ## Why it matters
     Steps that large overshoot: the loss jumps around, grows, or turns into NaN within a
@@ -165,9 +181,9 @@ class LearningRateTooHigh(Rule):
     Options = HighOptions
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
-        for opt, lr, family in _rates(project):
+        for opt, lowest, _, family in _rates(project):
             ceiling = self.options.sgd_max if family == "sgd" else self.options.adaptive_max
-            if lr > ceiling:
+            if lowest > ceiling:
                 assert opt.lr is not None and opt.loc is not None
                 yield self.finding(f"`{opt.kind}` learning rate {opt.lr.describe()} is above "
                                    f"{ceiling:g}: training is likely to diverge", opt.loc,

@@ -229,6 +229,7 @@ def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame,
             if all(type(x) in (int, float) for x in values):
                 if len(set(values)) == 1 or name == "weight_decay":
                     return ir.Setting(max(values), origin, loc)
+                return ir.Setting(None, origin, loc, spread=(min(values), max(values)))
             return ir.Setting(None, origin, loc)
         found = interp.setting(args, index, name, f, loc)
         if found is not None:
