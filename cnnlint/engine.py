@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
@@ -100,8 +101,10 @@ def _read_lines(path: str) -> list[str]:
 
 def _in_cells(finding: Finding) -> Finding:
     """A notebook finding with its lines counted within its code cell, as Jupyter shows
-    them (the analysis sees the cells joined into one text)."""
+    them (the analysis sees the cells joined into one text), in its message too."""
     related = tuple(_related_in_cells(r) for r in finding.related)
+    if ".ipynb:" in finding.message:
+        finding = replace(finding, message=_NOTEBOOK_PLACE.sub(_place_in_cells, finding.message))
     place = _cell_lines(finding.path, finding.line, finding.end_line)
     if place is None:
         return replace(finding, related=related) if related != finding.related else finding
@@ -109,6 +112,15 @@ def _in_cells(finding: Finding) -> Finding:
     end_column = finding.end_column if same_cell else finding.column
     return replace(finding, cell=cell, line=line, end_line=end_line, end_column=end_column,
                    related=related)
+
+
+# A place a message names in a notebook (`Adam` at "train.ipynb:56"), in joined lines.
+_NOTEBOOK_PLACE = re.compile(r"([^\s`'\"(]+\.ipynb):(\d+)\b")
+
+
+def _place_in_cells(match: re.Match[str]) -> str:
+    place = _cell_lines(match.group(1), int(match.group(2)), int(match.group(2)))
+    return match.group(0) if place is None else f"{match.group(1)}:cell {place[0]}:{place[1]}"
 
 
 def _related_in_cells(related: Related) -> Related:

@@ -194,6 +194,8 @@ class ProjectFacts:
         if model.key in self.handed_off or self.unread_scripts or self.unfollowed_training \
                 or self._built_by_library(model):
             return True
+        if model.class_key and model.class_key in self.handed_off:
+            return True  # an instance of its class, built where the factory is not known
         if model.parts & self.handed_off:
             return True  # built from a network handed off (a hub entry that wraps a factory)
         for run in self.runs:

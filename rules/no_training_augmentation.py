@@ -4,7 +4,7 @@ from typing import Iterable
 
 from cnnlint.catalogue import is_augmentation
 from cnnlint.findings import Finding
-from cnnlint.ir import ProjectFacts
+from cnnlint.ir import FORWARD, ProjectFacts
 from cnnlint.rule import Rule
 
 
@@ -18,7 +18,9 @@ class NoTrainingAugmentation(Rule):
     `AutoAugment`, `TrivialAugmentWide`, `ColorJitter`, albumentations flips and affines,
     ...). Unknown or custom transforms are not judged, nor the data of a run that steps
     two or more models with optimizers of their own (a GAN learns the data's own
-    distribution, which augmenting changes).
+    distribution, which augmenting changes), nor those of a run whose model sees each batch
+    with fresh random noise added (a denoising autoencoder's `x + 0.2 * torch.randn_like(x)`:
+    that is augmentation).
 
     ## Why it matters
     Without augmentation the network sees the exact same pixels every epoch and learns them
@@ -50,6 +52,8 @@ class NoTrainingAugmentation(Rule):
         for run in project.runs:
             if run.trains_models_apart():
                 continue  # a GAN learns the data's own distribution: augmenting changes it
+            if any("noisy-input" in e.flags for e in run.events_of(FORWARD)):
+                continue  # fresh noise on every batch (a denoising autoencoder) augments
             for loader in run.train_loaders:
                 # A dataset picked by a setting: each pipeline it may have is judged.
                 pipelines = loader.pipelines or (

@@ -41,6 +41,25 @@ def test_notebook_cells_become_python_with_magics_blanked() -> None:
     assert joined_line(source.cell_starts, 3, 4) == 9
 
 
+def test_a_place_a_notebook_message_names_is_given_by_cell(tmp_path: Path) -> None:
+    """A message naming another place in a notebook (the optimizer without weight decay,
+    the model a script trains) gives it as `cell N:line`, as the finding's own place is,
+    not as a line of the cells joined together."""
+    model = ("import torch\nimport torch.nn as nn\n\nclass Net(nn.Module):\n"
+             "    def __init__(self):\n        super().__init__()\n"
+             "        self.body = nn.Sequential(*[nn.Conv2d(3, 3, 3) for _ in range(9)])\n\n"
+             "    def forward(self, x):\n        return self.body(x)\n")
+    train = ("net = Net()\nopt = torch.optim.Adam(net.parameters(), lr=1e-3)\n"
+             "loader = torch.utils.data.DataLoader(torch.load('t.pt'), batch_size=32)\n"
+             "for x, y in loader:\n    opt.zero_grad()\n"
+             "    nn.functional.mse_loss(net(x), y).backward()\n    opt.step()\n")
+    (tmp_path / "demo.ipynb").write_text(_notebook(
+        [("markdown", "# demo"), ("code", model), ("code", "print(1)"), ("code", train)]))
+    _, out, _ = run([str(tmp_path / "demo.ipynb"), "--select", "CNN107", "--no-cache"])
+    assert "(`Adam` at " in out
+    assert "demo.ipynb:cell 3:2)" in out, out
+
+
 def test_a_percent_continuing_a_statement_is_not_a_magic() -> None:
     """`%` at the start of a line inside brackets, a triple-quoted string or after a
     backslash is Python's operator or text: only a line that starts a statement is a

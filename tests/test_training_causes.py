@@ -1900,6 +1900,110 @@ for epoch in range(200):
         == ["CNN202", "CNN203", "CNN209"]
 
 
+def test_an_explicit_forward_call_is_a_forward_pass(lint_tree: Lint) -> None:
+    """`model.forward(x)` over the test loader under `torch.no_grad()` evaluates like
+    `model(x)`, for a Sequential and for a class of the project."""
+    script = """
+import torch
+import torch.nn as nn
+from nets import Net
+
+model = MODEL
+train_loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+test_loader = torch.utils.data.DataLoader(torch.load("test.pt"), batch_size=64)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(30):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model.forward(x), y).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        hits = sum((model.forward(x).argmax(1) == y).sum() for x, y in test_loader)
+"""
+    for model in ("Net()", "nn.Sequential(nn.Flatten(), nn.Linear(784, 10))"):
+        result = lint_tree({"nets.py": MODEL, "train.py": script.replace("MODEL", model)})
+        assert result.runs and codes(result, "CNN202") == [], model
+
+
+def test_fresh_noise_added_to_each_batch_augments(lint_tree: Lint) -> None:
+    """A denoising autoencoder trains on `images + 0.2 * torch.randn_like(images)`: the
+    inputs never repeat, so the plain `ToTensor` pipeline is not a missing augmentation.
+    Noise added to the targets only changes nothing of that."""
+    script = """
+import torch
+import torch.nn as nn
+from torchvision import datasets, transforms
+
+train_set = datasets.FashionMNIST("data", train=True, transform=transforms.ToTensor())
+loader = torch.utils.data.DataLoader(train_set, batch_size=64, shuffle=True)
+net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 1, 3, padding=1))
+optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(5):
+    for images, _ in loader:
+        noisy = NOISY
+        optimizer.zero_grad()
+        nn.functional.mse_loss(net(INPUT), images).backward()
+        optimizer.step()
+"""
+    for noisy, expected in (("images + 0.2 * torch.randn_like(images)", []),
+                            ("images + torch.rand(64, 1, 28, 28)", []),
+                            ("images", ["CNN212"])):
+        source = script.replace("NOISY", noisy).replace("INPUT", "noisy")
+        assert [f.code for f in lint_tree({"train.py": source}).findings
+                if f.code == "CNN212"] == expected, noisy
+    target_only = script.replace("NOISY", "images + torch.randn_like(images)").replace(
+        "INPUT", "images")
+    assert [f.code for f in lint_tree({"train.py": target_only}).findings
+            if f.code == "CNN212"] == ["CNN212"]
+
+
+def test_a_factory_model_built_where_the_script_loses_track_may_be_trained(
+        lint_tree: Lint) -> None:
+    """`getattr(nets, "large")()` trained through param groups the reader cannot tie to
+    it: every network of that class may be the trained one, so none is said to have no
+    training script."""
+    nets = """
+import torch.nn as nn
+
+class Plain(nn.Module):
+    def __init__(self, depth):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(3 if i == 0 else 16, 16, 3, padding=1)
+                                    for i in range(depth)])
+
+    def forward(self, x):
+        return self.body(x)
+
+def small():
+    return Plain(8)
+
+def large():
+    return Plain(12)
+"""
+    script = """
+import torch
+import torch.nn as nn
+import nets
+
+model = nn.DataParallel(getattr(nets, "large")())
+body = list(model.module.body.parameters())
+optimizer = torch.optim.SGD([{"params": filter(lambda p: p.requires_grad, body)}],
+                            lr=0.01, momentum=0.9, weight_decay=1e-4)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+for epoch in range(3):
+    for x, y in loader:
+        nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+"""
+    result = lint_tree({"nets.py": nets, "train.py": script})
+    assert [f.message for f in result.findings if f.code == "CNN107"] == []
+    alone = lint_tree({"nets.py": nets, "train.py": "import nets\nprint(nets.large())\n"})
+    assert [f.code for f in alone.findings if f.code == "CNN107"] == ["CNN107"]
+
+
 def test_a_class_weight_of_ones_weighs_no_class(lint_tree: Lint) -> None:
     """`weight=torch.from_numpy(np.ones(n))` (a template's default, edited per dataset) is
     no class weighting; a weight that differs between classes is."""

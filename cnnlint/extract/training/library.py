@@ -32,6 +32,9 @@ SPAWNS = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.start_
                     "torch.multiprocessing.spawn.spawn"})
 # Tensors drawn at random from a shape: inside a loop, data that is new on every pass.
 RANDOM_DATA = frozenset({"torch.randn", "torch.rand", "torch.randint", "torch.normal"})
+# Random tensors shaped like another (`torch.randn_like(images)`): noise, not that tensor.
+RANDOM_LIKE = frozenset({"torch.randn_like", "torch.rand_like", "torch.randint_like",
+                         "torch.normal"})
 _FROM_ARRAY = frozenset({"torch.from_numpy", "torch.tensor", "torch.as_tensor",
                          "torch.Tensor", "torch.FloatTensor"})
 _COPIES = ("shutil.copyfile", "shutil.copy", "shutil.copy2", "shutil.move", "os.rename",
@@ -146,6 +149,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         return torchnn.call_torch(interp, qualname, args, f, loc)
     tensors = tensors_in(args)
     if inert(qualname):
+        if qualname in RANDOM_LIKE and tensors:
+            return interp.add_node(ir.INPUT, (), name=qualname)  # fresh noise
         if tensors:
             return torchnn.call_torch(interp, qualname, args, f, loc)
         if qualname.startswith("torch.") and (not last[:1].isupper()

@@ -636,6 +636,9 @@ class TrainingInterp(ConfigInterp):
             return opaque.call_opaque(self, func, args, f, loc, func_expr)
         if isinstance(func, v.Candidates):
             return opaque.call_each(self, func, args, f, loc, func_expr)
+        if isinstance(func, v.FuncVal) and func.name == "forward" \
+                and isinstance(func.bound, v.Instance) and not self.in_module_code(f):
+            return self.apply(func.bound, args, f, loc)  # `model.forward(x)` is `model(x)`
         if isinstance(func, v.FuncVal):
             self.prepare_call(f)
         result = super().call(func, args, f, loc, func_expr)
@@ -747,6 +750,8 @@ class TrainingInterp(ConfigInterp):
             # The whole held-out tensors at once: `net(test_features)` (the first input: a
             # loss's targets, `mse(out, y_test)`, evaluate nothing).
             flags.add("held-out")
+        if inputs is not None and self._noisy_batch(inputs):
+            flags.add("noisy-input")
         tracked = rec.models.get(id(model))
         name = tracked[1] if tracked else (
             model.origin if isinstance(model, v.Opaque) else "the model")
@@ -775,6 +780,24 @@ class TrainingInterp(ConfigInterp):
                 found.append(loader)
             stack.extend(self.graph[i].inputs)
         return found
+
+    def _noisy_batch(self, args: Args) -> bool:
+        """Whether an input mixes a loader's batch with random noise drawn for it (a
+        denoising autoencoder's `images + 0.2 * torch.randn_like(images)`): the batches
+        never repeat, as with augmentation."""
+        random = library.RANDOM_DATA | library.RANDOM_LIKE
+        stack = [t.node for t in tensors_in(args)]
+        seen: set[int] = set()
+        batch = noise = False
+        while stack and len(seen) < 256 and not (batch and noise):
+            i = stack.pop()
+            if i in seen or i >= len(self.graph):
+                continue
+            seen.add(i)
+            batch = batch or i in self.batches
+            noise = noise or self.graph[i].name in random
+            stack.extend(self.graph[i].inputs)
+        return batch and noise
 
     def set_mode(self, model: Any, name: str, args: Args) -> None:
         rec = self.recorder
@@ -823,6 +846,8 @@ class TrainingInterp(ConfigInterp):
             if name in ("train", "eval"):
                 self.set_mode(obj, name, args)
                 return obj
+            if name == "forward" and not self.in_module_code(f):
+                return self.apply(obj, args, f, loc)  # `model.forward(x)` is `model(x)`
             if name == "zero_grad":
                 rec.event(ir.ZERO_GRAD, loc, what="model.zero_grad()")
                 return None
