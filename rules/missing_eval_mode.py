@@ -21,7 +21,9 @@ class MissingEvalMode(Rule):
     `model.eval()` (or `model.train(False)`) first; and a model that is put in eval mode
     for validation and never switched back with `model.train()` before the next epoch
     trains it (a model in eval mode whose weights no step updates, such as a frozen
-    teacher or trunk feeding a trained head, is not trained). Models without BatchNorm or
+    teacher or trunk feeding a trained head, is not trained). A forward without gradients
+    on training data, in the loop that steps the same model (a GAN generator making fake
+    images for the discriminator's step), is not an evaluation. Models without BatchNorm or
     Dropout behave the same in both modes and are not flagged. After a call the reader
     cannot follow that could reach the model, its mode is unknown and nothing is reported.
 
@@ -68,6 +70,12 @@ class MissingEvalMode(Rule):
                 if not kinds or forward.loc is None or forward.mode is None:
                     continue
                 evaluating = "grad-off" in forward.flags or "eval-loader" in forward.flags
+                # Without gradients but on training data, in the loop that steps the same
+                # model: it makes inputs for another step (a GAN's fake images), it does
+                # not evaluate.
+                if "eval-loader" not in forward.flags and forward.loops and \
+                        forward.model in training.get(forward.loops[-1], ()):
+                    evaluating = False
                 if evaluating and forward.mode:
                     problem = f"`{forward.model}` runs an evaluation pass in train mode"
                 elif not evaluating and not forward.mode and forward.loops \

@@ -2004,6 +2004,61 @@ for epoch in range(3):
     assert [f.code for f in alone.findings if f.code == "CNN107"] == ["CNN107"]
 
 
+def test_a_generator_run_without_gradients_for_the_critic_step_is_not_an_evaluation(
+        lint_tree: Lint) -> None:
+    """A GAN makes fake images with `torch.no_grad()` for the discriminator's step and
+    trains the generator later in the same pass: the generator, in train mode on purpose,
+    does not evaluate there. The same model run without gradients on a test loader does."""
+    script = """
+import torch
+import torch.nn as nn
+
+G = nn.Sequential(nn.Linear(16, 64), nn.Dropout(0.3), nn.Linear(64, 784))
+D = nn.Sequential(nn.Linear(784, 64), nn.Dropout(0.3), nn.Linear(64, 1))
+opt_g = torch.optim.Adam(G.parameters(), lr=2e-4)
+opt_d = torch.optim.Adam(D.parameters(), lr=2e-4)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+bce = nn.BCEWithLogitsLoss()
+for epoch in range(50):
+    for real, _ in loader:
+        z = torch.randn(64, 16)
+        with torch.no_grad():
+            fake = G(z)
+        opt_d.zero_grad()
+        (bce(D(real), torch.ones(64, 1)) + bce(D(fake), torch.zeros(64, 1))).backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        bce(D(G(z)), torch.ones(64, 1)).backward()
+        opt_g.step()
+"""
+    result = lint_tree({"train.py": script}, select=["CNN204"])
+    assert result.runs and [f.code for f in result.findings] == []
+
+
+def test_a_batch_loop_that_breaks_after_one_batch_makes_its_passes_steps(
+        lint_tree: Lint) -> None:
+    """`for epoch in range(300): for x in loader: ...; break` trains one batch per pass:
+    300 steps, not 300 epochs, so no epoch-long run is judged."""
+    script = """
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 16))
+optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=50, shuffle=True)
+for epoch in range(300):
+    for x, _ in loader:
+        optimizer.zero_grad()
+        nn.functional.mse_loss(net(x), x).backward()
+        optimizer.step()
+        BREAK
+"""
+    once = lint_tree({"train.py": script.replace("BREAK", "break")})
+    assert once.runs and codes(once) == []
+    every = lint_tree({"train.py": script.replace("BREAK", "pass")})
+    assert [c for c, _, _ in codes(every)] == ["CNN202", "CNN203", "CNN209"]
+
+
 def test_a_class_weight_of_ones_weighs_no_class(lint_tree: Lint) -> None:
     """`weight=torch.from_numpy(np.ones(n))` (a template's default, edited per dataset) is
     no class weighting; a weight that differs between classes is."""

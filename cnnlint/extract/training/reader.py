@@ -401,6 +401,8 @@ class TrainingInterp(ConfigInterp):
             kind = "range"
         loop = LoopState(rec.next_loop, kind, f.scope.loc(stmt[5]), f.owner, loader=loader,
                          together=together, label=f"{text_of(stmt[1])} {text_of(iter_expr)}")
+        # A body that ends every pass with `break` runs once (one batch per epoch).
+        loop.single_pass = any(s[0] == "break" for s in stmt[3])
         loop.phases = kind == "other" and items is not None \
             and 1 < len(items) <= MAX_PHASES and all(type(x) is str for x in items)
         stop = None

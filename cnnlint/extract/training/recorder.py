@@ -41,6 +41,8 @@ class LoopState:
     # Over a few constants (`for phase in ("train", "val")`): each pass is its own, run with
     # its own value, rather than a first pass and one standing for all later ones.
     phases: bool = False
+    # Its body ends with a `break` that every pass reaches: it runs once.
+    single_pass: bool = False
 
 
 @dataclass
@@ -171,16 +173,28 @@ class Recorder:
     def _loops(self, steps: list[ir.Event]) -> list[ir.Loop]:
         """Loop kinds from where the training steps happened: a range loop around a loop
         that steps is an epoch loop; a range loop that steps directly counts iterations."""
-        around = {i for e in steps for i in e.loops[:-1]}
-        direct = {e.loops[-1] for e in steps if e.loops}
+        # A loop that runs once (`for x, y in loader: ...; break`) adds no passes: the step
+        # belongs to the loop around it, whose passes then count single steps.
+        collapsed, paths = set(), []
+        for e in steps:
+            loops = e.loops
+            while len(loops) > 1 and loops[-1] in self.finished \
+                    and self.finished[loops[-1]].single_pass:
+                loops = loops[:-1]
+                collapsed.add(loops[-1])
+            paths.append(loops)
+        around = {i for loops in paths for i in loops[:-1]}
+        direct = {loops[-1] for loops in paths if loops}
         # A loop stepping directly inside a range loop (`for epoch ...: for step in
         # range(100):`): its passes are the iterations of the loop around it.
-        inner = {e.loops[-1] for e in steps if any(
-            i in self.finished and self.finished[i].kind == "range" for i in e.loops[:-1])}
+        inner = {loops[-1] for loops in paths if any(
+            i in self.finished and self.finished[i].kind == "range" for i in loops[:-1])}
         out = []
         for ident in sorted(self.finished):
             state = self.finished[ident]
-            if state.kind == "range" and (ident in around or (
+            if state.kind == "range" and ident in collapsed and ident not in around:
+                kind = "iteration"  # one batch per pass, whatever the loop is named
+            elif state.kind == "range" and (ident in around or (
                     ident in direct and ("epoch" in state.label.lower()
                                          or not self.loaders and ident not in inner
                                          and not state.draws_data))):
