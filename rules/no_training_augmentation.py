@@ -4,7 +4,7 @@ from typing import Iterable
 
 from cnnlint.catalogue import is_augmentation
 from cnnlint.findings import Finding
-from cnnlint.ir import FORWARD, ProjectFacts
+from cnnlint.ir import FORWARD, STEP, ProjectFacts
 from cnnlint.rule import Rule
 
 
@@ -52,7 +52,10 @@ class NoTrainingAugmentation(Rule):
         for run in project.runs:
             if run.trains_models_apart():
                 continue  # a GAN learns the data's own distribution: augmenting changes it
-            if any("noisy-input" in e.flags for e in run.events_of(FORWARD)):
+            trained = {name for e in run.events_of(STEP) if "trains" in e.flags
+                       for name in e.model.split(", ")}
+            if any("noisy-input" in e.flags and e.model in trained
+                   for e in run.events_of(FORWARD)):
                 continue  # fresh noise on every batch (a denoising autoencoder) augments
             for loader in run.train_loaders:
                 # A dataset picked by a setting: each pipeline it may have is judged.

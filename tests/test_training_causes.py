@@ -2059,6 +2059,42 @@ for epoch in range(300):
     assert [c for c, _, _ in codes(every)] == ["CNN202", "CNN203", "CNN209"]
 
 
+def test_a_new_wrapper_around_a_net_in_eval_mode_is_in_neither_mode(lint_tree: Lint) -> None:
+    """After training, `net.eval()`, then `Explainer(net)` (a new module, so in train mode)
+    run over the test loader: the BatchNorm layers it runs are the net's, in eval mode, so
+    the wrapper is not said to evaluate in train mode. Without `net.eval()` it is."""
+    script = """
+import torch
+import torch.nn as nn
+
+class Explainer(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x)
+
+net = nn.Sequential(nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.LazyLinear(10))
+optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+train_loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+test_loader = torch.utils.data.DataLoader(torch.load("test.pt"), batch_size=64)
+for x, y in train_loader:
+    optimizer.zero_grad()
+    nn.functional.cross_entropy(net(x), y).backward()
+    optimizer.step()
+EVAL
+explainer = Explainer(net)
+with torch.no_grad():
+    for x, y in test_loader:
+        explainer(x)
+"""
+    result = lint_tree({"train.py": script.replace("EVAL", "net.eval()")}, select=["CNN204"])
+    assert result.runs and [f.code for f in result.findings] == []
+    result = lint_tree({"train.py": script.replace("EVAL", "")}, select=["CNN204"])
+    assert [f.code for f in result.findings] == ["CNN204"]
+
+
 def test_a_class_weight_of_ones_weighs_no_class(lint_tree: Lint) -> None:
     """`weight=torch.from_numpy(np.ones(n))` (a template's default, edited per dataset) is
     no class weighting; a weight that differs between classes is."""

@@ -761,7 +761,20 @@ class TrainingInterp(ConfigInterp):
         if not isinstance(model, v.Opaque):
             families = tuple(sorted(self.layer_families(model) & {"batchnorm", "dropout"}))
         rec.event(ir.FORWARD, loc, what=name, flags=frozenset(flags),
-                  mode=rec.mode_of(model), model=name, families=families)
+                  mode=self._whole_mode(model), model=name, families=families)
+
+    def _whole_mode(self, model: Any) -> bool | None:
+        """The model's mode, when every model the reader tracks inside it is in that mode
+        too: a new wrapper (train mode) around a trained net put in eval mode is in neither."""
+        rec = self.recorder
+        assert rec is not None
+        mode = rec.mode_of(model)
+        if mode is None or len(rec.modes) < 2 or not isinstance(model, v.MODULE_VALUES):
+            return mode
+        for part in self.submodules(model):
+            if part is not model and id(part) in rec.modes and rec.mode_of(part) != mode:
+                return None
+        return mode
 
     def _from_eval_loader(self, args: Args) -> bool:
         """Whether an input tensor is computed from a batch of an evaluation loader."""
