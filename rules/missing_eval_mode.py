@@ -21,9 +21,10 @@ class MissingEvalMode(Rule):
     `model.eval()` (or `model.train(False)`) first; and a model that is put in eval mode
     for validation and never switched back with `model.train()` before the next epoch
     trains it (a model in eval mode whose weights no step updates, such as a frozen
-    teacher or trunk feeding a trained head, is not trained). A forward without gradients
-    on training data, in the loop that steps the same model (a GAN generator making fake
-    images for the discriminator's step), is not an evaluation. Models without BatchNorm or
+    teacher or trunk feeding a trained head, is not trained). In a run that trains two
+    models apart (a GAN), a forward without gradients on training data, in the loop that
+    steps the same model (the generator making fake images for the discriminator's
+    step), is not an evaluation. Models without BatchNorm or
     Dropout behave the same in both modes and are not flagged. After a call the reader
     cannot follow that could reach the model, its mode is unknown and nothing is reported.
 
@@ -65,15 +66,16 @@ class MissingEvalMode(Rule):
             for e in run.events_of(STEP):
                 if "trains" in e.flags and e.loops:
                     training.setdefault(e.loops[-1], set()).update(e.model.split(", "))
+            apart = run.trains_models_apart()
             for forward in run.events_of(FORWARD):
                 kinds = set(forward.families)
                 if not kinds or forward.loc is None or forward.mode is None:
                     continue
                 evaluating = "grad-off" in forward.flags or "eval-loader" in forward.flags
-                # Without gradients but on training data, in the loop that steps the same
-                # model: it makes inputs for another step (a GAN's fake images), it does
-                # not evaluate.
-                if "eval-loader" not in forward.flags and forward.loops and \
+                # In a loop that steps two models apart (a GAN), a model run without
+                # gradients but not on held-out data, in the loop that steps it, makes
+                # inputs for the other's step (fake images): it does not evaluate.
+                if apart and "eval-loader" not in forward.flags and forward.loops and \
                         forward.model in training.get(forward.loops[-1], ()):
                     evaluating = False
                 if evaluating and forward.mode:
