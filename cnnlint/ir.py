@@ -419,15 +419,36 @@ class TrainingRun:
     def models_stepped_apart(self, loop: Loop | int) -> list[str]:
         """The models that steps of their own optimizers update inside `loop`: a GAN's
         generator and discriminator are two."""
-        return models_stepped_apart(self.events, loop if isinstance(loop, int) else loop.id)
+        return sorted(self._stepped_apart.get(loop if isinstance(loop, int) else loop.id, ()))
 
     def steps_models_apart(self, loop: Loop | int) -> bool:
         """Whether `loop` updates two or more models with steps of their own optimizers
         (adversarial or joint training), or runs inside a loop that does (a GAN's inner
         loop of discriminator steps)."""
         ident = loop if isinstance(loop, int) else loop.id
-        around = {i for e in self.events if ident in e.loops for i in e.loops} or {ident}
-        return any(len(models_stepped_apart(self.events, i)) > 1 for i in around)
+        around = self._loops_met.get(ident) or {ident}
+        return any(len(self._stepped_apart.get(i, ())) > 1 for i in around)
+
+    # Both found in one pass over the events: a notebook's run may hold thousands of loops
+    # and events, and asking each loop anew was quadratic.
+    @cached_property
+    def _stepped_apart(self) -> dict[int, set[str]]:
+        """Loop id -> the models steps of their own optimizers update inside it."""
+        found: dict[int, set[str]] = {}
+        for e in self.events:
+            if _steps_one_model(e):
+                for i in e.loops:
+                    found.setdefault(i, set()).add(e.model)
+        return found
+
+    @cached_property
+    def _loops_met(self) -> dict[int, set[int]]:
+        """Loop id -> every loop an event inside it is in (those around it and inside it)."""
+        met: dict[int, set[int]] = {}
+        for e in self.events:
+            for i in e.loops:
+                met.setdefault(i, set()).update(e.loops)
+        return met
 
     def trains_models_apart(self) -> bool:
         """Whether some loop of the run steps models apart (see `steps_models_apart`)."""
@@ -445,6 +466,9 @@ class TrainingRun:
 
 def models_stepped_apart(events: list[Event], loop: int) -> list[str]:
     """The models updated inside loop `loop` by training steps that each update one model."""
-    return sorted({e.model for e in events
-                   if e.kind == STEP and "trains" in e.flags and loop in e.loops
-                   and e.model and ", " not in e.model})
+    return sorted({e.model for e in events if _steps_one_model(e) and loop in e.loops})
+
+
+def _steps_one_model(event: Event) -> bool:
+    return event.kind == STEP and "trains" in event.flags and bool(event.model) \
+        and ", " not in event.model
