@@ -247,7 +247,7 @@ class Project:
                 changed = True
             new[path] = (stamp, imports, trains, optimizer, extends)
             self.entries[path] = FileEntry(imports=imports, trains=trains, optimizer=optimizer,
-                                           path_words=tuple(extends))
+                                           path_words=extends)
         if cache is not None and (changed or len(new) != len(old)):
             cache.put_payload("index", key, marshal.dumps({"format": INDEX_FORMAT,
                                                            "files": new}))
@@ -334,17 +334,16 @@ class Project:
         entry = self.entries.get(importer)
         if entry is None or not entry.path_words or not dotted:
             return None, None
-        tail = os.path.join(*dotted.split("."))
         if dotted not in self._anywhere:
+            # The folder each project module of that name sits in: `base/a/b.py` and
+            # `base/a/b/__init__.py` are both `a.b` under `base`.
+            tail = os.sep + os.path.join(*dotted.split("."))
+            stems = (os.path.dirname(p) if os.path.basename(p) == "__init__.py" else p[:-3]
+                     for p in self.files if p.endswith(".py"))
             self._anywhere[dotted] = sorted(
-                path[:-len(tail) - len(".py")] if path.endswith(".py") and
-                path[:-3].endswith(os.sep + tail) else path[:-len(tail) - len("/__init__.py")]
-                for path in self.files
-                if path[:-3].endswith(os.sep + tail)
-                or path.endswith(os.sep + os.path.join(tail, "__init__.py")))
-        named = set(entry.path_words)
-        bases = [base.rstrip(os.sep) for base in self._anywhere[dotted]
-                 if os.path.basename(base.rstrip(os.sep)) in named]
+                stem[:-len(tail)] for stem in stems if stem.endswith(tail))
+        bases = [base for base in self._anywhere[dotted]
+                 if os.path.basename(base) in entry.path_words]
         return self._found(bases[0], dotted) if len(bases) == 1 else (None, None)
 
     def _found(self, base: str, dotted: str) -> tuple[str | None, str | None]:

@@ -35,6 +35,7 @@ RANDOM_DATA = frozenset({"torch.randn", "torch.rand", "torch.randint", "torch.no
 # Random tensors shaped like another (`torch.randn_like(images)`): noise, not that tensor.
 RANDOM_LIKE = frozenset({"torch.randn_like", "torch.rand_like", "torch.randint_like",
                          "torch.normal"})
+NOISE = RANDOM_DATA | RANDOM_LIKE  # the data nodes either makes
 _FROM_ARRAY = frozenset({"torch.from_numpy", "torch.tensor", "torch.as_tensor",
                          "torch.Tensor", "torch.FloatTensor"})
 _COPIES = ("shutil.copyfile", "shutil.copy", "shutil.copy2", "shutil.move", "os.rename",

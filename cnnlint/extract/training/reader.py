@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from cnnlint import catalogue, ir
 from cnnlint.extract import branches
@@ -780,9 +780,9 @@ class TrainingInterp(ConfigInterp):
         """Whether an input tensor is computed from a batch of an evaluation loader."""
         return any(role(loader) == "eval" for loader in self.loaders_behind(args))
 
-    def loaders_behind(self, args: Args) -> list[TrainObj]:
-        """The loaders whose batches the tensors of `args` are computed from."""
-        found: list[TrainObj] = []
+    def _upstream(self, args: Args) -> Iterator[int]:
+        """The graph nodes the tensors of `args` are computed from (themselves included),
+        depth first; at most 256, enough to reach a training step's batch."""
         stack = [t.node for t in tensors_in(args)]
         seen: set[int] = set()
         while stack and len(seen) < 256:
@@ -790,29 +790,29 @@ class TrainingInterp(ConfigInterp):
             if i in seen or i >= len(self.graph):
                 continue
             seen.add(i)
+            yield i
+            stack.extend(self.graph[i].inputs)
+
+    def loaders_behind(self, args: Args) -> list[TrainObj]:
+        """The loaders whose batches the tensors of `args` are computed from."""
+        found: list[TrainObj] = []
+        for i in self._upstream(args):
             loader = self.batches.get(i)
             if loader is not None and all(loader is not x for x in found):
                 found.append(loader)
-            stack.extend(self.graph[i].inputs)
         return found
 
     def _noisy_batch(self, args: Args) -> bool:
         """Whether an input mixes a loader's batch with random noise drawn for it (a
         denoising autoencoder's `images + 0.2 * torch.randn_like(images)`): the batches
         never repeat, as with augmentation."""
-        random = library.RANDOM_DATA | library.RANDOM_LIKE
-        stack = [t.node for t in tensors_in(args)]
-        seen: set[int] = set()
         batch = noise = False
-        while stack and len(seen) < 256 and not (batch and noise):
-            i = stack.pop()
-            if i in seen or i >= len(self.graph):
-                continue
-            seen.add(i)
+        for i in self._upstream(args):
             batch = batch or i in self.batches
-            noise = noise or self.graph[i].name in random
-            stack.extend(self.graph[i].inputs)
-        return batch and noise
+            noise = noise or self.graph[i].name in library.NOISE
+            if batch and noise:
+                return True
+        return False
 
     def set_mode(self, model: Any, name: str, args: Args) -> None:
         rec = self.recorder
