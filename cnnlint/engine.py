@@ -88,8 +88,9 @@ class Result:
                    for m in self.models if m.network.unresolved and m.path in self.files]
         training = [note for run in self.runs for note in run.notes]
         # Each pass of a loop around a training loop is a run of its own: one note each.
-        return list(dict.fromkeys(self.trace_skipped + partial + training
-                                  + self.context_notes))
+        notes = dict.fromkeys(self.trace_skipped + partial + training + self.context_notes)
+        return [_NOTEBOOK_PLACE.sub(_place_in_cells, note) if ".ipynb:" in note else note
+                for note in notes]
 
 
 def _read_lines(path: str) -> list[str]:

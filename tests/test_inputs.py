@@ -216,3 +216,20 @@ def test_a_folder_git_ignores_is_linted_when_named(in_tmp: Path) -> None:
     assert ".venv/lib/pkg/net.py:6" in out
     _, out, _ = run(["--no-cache", "--select", "CNN101", "."])
     assert "Found 0 findings" in out
+
+
+def test_a_verbose_note_about_a_notebook_gives_its_place_by_cell(tmp_path: Path) -> None:
+    """`--verbose` notes name places in a notebook the way findings do: `cell N:line`."""
+    setup = ("import torch\nimport torch.nn as nn\n\n"
+             "gen = nn.Linear(8, 4)\ncritic = nn.Linear(4, 1)\n"
+             "opt_g = torch.optim.Adam(gen.parameters(), lr=2e-4)\n"
+             "opt_c = torch.optim.Adam(critic.parameters(), lr=2e-4)\n")
+    loop = ("for epoch in range(50):\n    for real in torch.load('r.pt'):\n"
+            "        opt_c.zero_grad()\n"
+            "        (critic(gen(torch.randn(8, 8))) - critic(real)).mean().backward()\n"
+            "        opt_c.step()\n        opt_g.zero_grad()\n"
+            "        (-critic(gen(torch.randn(8, 8)))).mean().backward()\n        opt_g.step()\n")
+    (tmp_path / "gan.ipynb").write_text(_notebook(
+        [("markdown", "# a GAN"), ("code", setup), ("code", "print(1)"), ("code", loop)]))
+    _, out, _ = run([str(tmp_path / "gan.ipynb"), "--no-cache", "-v"])
+    assert "gan.ipynb:cell 3:1: the training loop steps" in out, out
