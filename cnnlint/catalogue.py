@@ -295,6 +295,8 @@ PASSTHROUGH_FUNCTIONS = frozenset({
     # Element-wise arithmetic and statistics (a hand-written LayerNorm's `torch.sqrt(var)`).
     "torch.sqrt", "torch.rsqrt", "torch.pow", "torch.square", "torch.var", "torch.std",
     "torch.reciprocal", "torch.min", "torch.amin", "torch.floor", "torch.round",
+    # Pre-0.4 code wraps tensors for autograd: the wrapper is the tensor itself.
+    "torch.autograd.Variable", "torch.autograd.variable.Variable",
 })
 # New tensors shaped like their first argument (`torch.zeros_like(x)`, a Fixup shortcut's
 # zero padding, a VAE's `torch.randn_like(std)`): in the graph they stand for that tensor,

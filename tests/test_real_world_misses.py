@@ -819,6 +819,50 @@ def test_a_model_picked_by_a_command_line_option_in_an_if_chain_is_trained(
         assert result.findings == [], pick
 
 
+def test_a_class_picked_by_a_command_line_option_is_trained(
+        lint_tree: Callable[..., Any]) -> None:
+    """`net = Plain` for the default and `net = Wide` for `--arch wide`, then `net(16)`: the
+    script trains whichever class the option names, so neither is "not trained"."""
+    wide = CIFAR_NETS.split("def plain10")[0] + """
+class Wide(nn.Module):
+    def __init__(self, width=32):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(width, width, 3) for _ in range(12)])
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    script = """
+    import argparse
+    import torch
+    from models import Plain, Wide
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--arch", default="plain")
+    args = parser.parse_args()
+    if args.arch == "plain":
+        net = Plain
+    elif args.arch == "wide":
+        net = Wide
+    else:
+        raise ValueError(args.arch)
+    model = net(16)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, DECAY)
+    for epoch in range(3):
+        for x, y in loader:
+            optimizer.zero_grad()
+            model(x).sum().backward()
+            optimizer.step()
+    """
+    result = lint_tree({"models.py": wide, "train.py": script.replace(
+        "DECAY", "weight_decay=5e-4")}, select=["CNN107"])
+    assert result.findings == []
+    result = lint_tree({"models.py": wide, "train.py": script.replace(
+        ", DECAY", "")}, select=["CNN107"])
+    assert [(f.line, f.severity, f.message.endswith("no weight decay (`SGD` at train.py:15)"))
+            for f in result.findings] == [(3, "warning", True), (13, "warning", True)]
+
+
 def test_a_hub_entry_wrapping_a_handed_off_factory_is_not_judged_untrained(
         lint_tree: Callable[..., Any]) -> None:
     result = lint_tree({"models.py": CIFAR_NETS, "hubconf.py": """
@@ -934,3 +978,26 @@ def test_a_config_merged_from_a_file_is_not_known(lint_tree: Callable[..., Any])
                        select=["CNN206", "CNN103"])
     # The merge may set any momentum; the models are still judged on the defaults.
     assert [f.code for f in merged.findings] == ["CNN103"]
+
+
+def test_an_autograd_variable_is_the_tensor_it_wraps(lint_tree: Callable[..., Any]) -> None:
+    """Pre-0.4 code wraps tensors in `Variable(...)`: the model is still read in full."""
+    result = lint_tree({"vae.py": """
+    import torch
+    import torch.nn as nn
+    from torch.autograd import Variable
+
+    class Coder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(5)])
+            self.dec = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(5)])
+
+        def forward(self, x):
+            code = self.enc(x)
+            noise = Variable(torch.randn_like(code))
+            return self.dec(code + noise)
+    """}, select=["CNN103"])
+    assert [f.message.split(",")[0] for f in result.findings] == [
+        "10 weighted layers in a row with no skip connection"]
+    assert not result.partly_read()

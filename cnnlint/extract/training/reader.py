@@ -308,7 +308,15 @@ class TrainingInterp(ConfigInterp):
         if optional is not usual and isinstance(optional, v.MODULE_VALUES) \
                 and isinstance(usual, v.MODULE_VALUES):
             return self.merge(optional, usual)  # either model may be the one trained
+        if optional is not usual and self._network_class(optional) \
+                and self._network_class(usual):
+            # `net = BetaVAE_B` for `--model B`, where the default picks another class: the
+            # script builds whichever the option names.
+            return v.Candidates((usual, optional))
         return usual
+
+    def _network_class(self, value: Any) -> bool:
+        return type(value) is v.ClassVal and self.is_module_class(value)
 
     def _picks_by_option(self, test: tuple[Any, ...], f: Frame) -> bool:
         """`if args.net_type == "resnet":`: a command-line option picks the code; the
