@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Iterator, Union
+from typing import TYPE_CHECKING, Any, Iterator, Union
 
 import libcst as cst
 
@@ -150,6 +150,8 @@ class FixContext:
     # not fixed (its positions are stale).
     analysed: dict[str, list[str]] = field(default_factory=dict)
     files: dict[str, SourceFile | None] = field(default_factory=dict)
+    # What a rule works out once for the whole run, by a name of its choosing.
+    memo: dict[str, Any] = field(default_factory=dict)
     # The static models' layers by file, and by range within each file a finding is in.
     _layers_in: dict[str, list[tuple[ir.Node, ir.Network]]] | None = None
     _layers_at: dict[str, dict[Span, list[tuple[ir.Node, ir.Network]]]] = field(

@@ -154,6 +154,13 @@ def model_key(module: str, name: str) -> str:
     return f"{module}:{name}"
 
 
+def _is_or_holds(trained: "TrainedModel", model: Model) -> bool:
+    """Whether a trained model is `model`, or holds it as a part (matched by module and
+    name), or is its class built directly."""
+    return model.key in trained.keys or model.key in trained.parts or bool(
+        model.class_key and trained.keys == (model.class_key,))
+
+
 @dataclass
 class ProjectFacts:
     """Everything the rules may read: the models of the run and the training code."""
@@ -179,10 +186,17 @@ class ProjectFacts:
         network is the one a script trains as `UNet(...)`; one it trains as `resnet18()` is
         not `resnet50()`'s)."""
         return [r for r in self.runs
-                if any(model.key in m.keys or model.key in m.parts
-                       or (model.class_key and m.keys == (model.class_key,))
-                       for m in r.models) or model.key in r.choices
+                if any(_is_or_holds(m, model) for m in r.models) or model.key in r.choices
                 or any(model.key in chosen.parts for chosen in self._built(r.choices))]
+
+    def optimizers_training(self, model: Model, runs: list["TrainingRun"]) -> list["Optimizer"]:
+        """The optimizers of `runs` (those training `model`) that step its weights. In a run
+        with an optimizer for each model (a GAN), the others are not its; where which one
+        holds it is not known, every optimizer of the runs may."""
+        everyone = [opt for run in runs for opt in run.optimizers]
+        its_own = [opt for opt in everyone
+                   if any(_is_or_holds(m, model) for m in opt.trains)]
+        return its_own or everyone
 
     def may_train_unseen(self, model: Model) -> bool:
         """Whether code the reader could not see through may train `model`: a library it is
@@ -287,6 +301,7 @@ class Optimizer:
     momentum: Setting | None = None
     weight_decay: Setting | None = None
     symbol: str = ""
+    trains: tuple["TrainedModel", ...] = ()  # the models whose weights it holds; () unknown
 
 
 @dataclass

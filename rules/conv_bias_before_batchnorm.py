@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 import libcst as cst
@@ -55,7 +56,9 @@ class ConvBiasBeforeBatchNorm(Rule):
         "layer, and the call is the layer's class with the bias not given positionally; in a "
         "module-level helper function (which other files may use for other layers) only when "
         "the norm layer is written right after the call, in the same list or "
-        "`nn.Sequential(...)`. A checkpoint "
+        "`nn.Sequential(...)`. Not offered when code the run read writes some module's "
+        "bias in place without testing that it has one (`m.bias.data.zero_()` in an init "
+        "function a script applies to every conv): it would fail on the fixed conv. A checkpoint "
         "saved with the bias does not load into the fixed model as is (an unexpected `bias` "
         "key, and BatchNorm's running mean includes the bias): retrain, or subtract the bias "
         "from the running mean when converting it.")
@@ -92,7 +95,7 @@ class ConvBiasBeforeBatchNorm(Rule):
         if any(node.functional or _cancelling_norm(node, network) is None
                for node, network in layers):
             return None  # the call also builds a conv whose bias matters
-        if _bias_initialised(layers, context.models):
+        if _bias_initialised(layers, context.models) or _writes_a_bias_unchecked(context):
             return None  # `m.bias.data.fill_(...)` would fail on a conv with no bias
         if not all(_norm_always_built(context, _cancelling_norm(node, network), node)
                    for node, network in layers):
@@ -429,6 +432,26 @@ def _bias_initialised(layers: list[tuple[Node, Network]], models: list[Model]) -
                         init.layer_loc is None or init.layer_loc == node.loc):
                     return True
     return False
+
+
+# In-place writes to some module's bias (`m.bias.data.zero_()`, `init.constant_(m.bias, 0)`),
+# and the tests that make them safe on a layer without one (`if m.bias is not None:`).
+_BIAS_WRITE = re.compile(r"\.bias(?:\.data)?\.\w+_\(|init\.\w+_\(\s*[\w.\[\]'\"]+\.bias\b")
+_BIAS_CHECK = re.compile(r"bias\s+is\s+not\s+None|\bif\s+[\w.\[\]]+\.bias\b|['\"]bias['\"]")
+
+
+def _writes_a_bias_unchecked(context: FixContext) -> bool:
+    """Whether code the run read writes a module's bias in place with no test that it has
+    one (an init function applied to every conv, in a training script): after the fix that
+    write would fail on the conv. Read from the text, so that a loop the models' reading did
+    not see (`net.apply(init_fn)` in a script) counts too."""
+    found = context.memo.get("CNN101 bias written")
+    if found is None:
+        found = context.memo["CNN101 bias written"] = any(
+            _BIAS_WRITE.search(line) and not any(
+                _BIAS_CHECK.search(before) for before in lines[max(0, number - 3):number + 1])
+            for lines in context.analysed.values() for number, line in enumerate(lines))
+    return bool(found)
 
 
 def _cancelling_norm(node: Node, network: Network) -> Node | None:

@@ -83,7 +83,7 @@ class DeepStackWithoutRegularization(Rule):
         runs = project.runs_training(model)
         if _regularised_where_trained(model, runs):
             return
-        optimizers = [opt for run in runs for opt in run.optimizers]
+        optimizers = project.optimizers_training(model, runs)
         decays = [opt.weight_decay for opt in optimizers if opt.weight_decay is not None]
         if any(d.known and d.value > 0 for d in decays):  # type: ignore[operator]
             return

@@ -461,6 +461,33 @@ def test_no_fix_when_the_code_is_not_the_plain_shape(lint_tree, code: str, sourc
     assert not any(f in result.fixable for f in flagged)
 
 
+@pytest.mark.parametrize("write, offered", [
+    ("m.bias.data.zero_()", False),
+    ("nn.init.constant_(m.bias, 0.0)", False),
+    ("if m.bias is not None:\n            m.bias.data.zero_()", True),
+])
+def test_no_bias_fix_when_a_script_writes_every_conv_s_bias(lint_tree, write: str,
+                                                             offered: bool) -> None:
+    """`net.apply(init)` in a training script whose init zeroes each conv's bias would fail
+    on a conv built with `bias=False`: the fix is offered only when the write checks first."""
+    script = f"""
+import torch
+import torch.nn as nn
+from model import Net
+
+def init(m):
+    if isinstance(m, nn.Conv2d):
+        {write}
+
+net = Net()
+net.apply(init)
+"""
+    result = lint_tree({"model.py": NET.format(conv="nn.Conv2d(3, 8, 3)"), "train.py": script},
+                       select=["CNN101"], fixes=True)
+    (finding,) = result.findings
+    assert (finding in result.fixable) is offered
+
+
 def test_a_fix_that_raises_is_not_offered(lint_tree, monkeypatch: pytest.MonkeyPatch) -> None:
     from cnnlint.rule import load_rules
 

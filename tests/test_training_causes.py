@@ -890,6 +890,57 @@ def test_a_gan_is_not_judged_as_a_classifier(lint_tree: Lint) -> None:
     assert [c for c, *_ in codes(together)] == ["CNN202", "CNN203", "CNN209", "CNN212"]
 
 
+
+def test_an_optimizer_over_one_model_of_a_gan_does_not_regularise_the_other(
+        lint_tree: Lint) -> None:
+    """Each network is judged by the optimizer that steps its weights (also through
+    `filter(lambda p: p.requires_grad, ...)`): the other model's decay is not its."""
+    nets = """
+import torch.nn as nn
+
+class Maker(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(9)])
+
+    def forward(self, x):
+        return self.body(x)
+
+class Judge(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(10)])
+
+    def forward(self, x):
+        return self.body(x).mean()
+"""
+    script = """
+import torch
+from nets import Judge, Maker
+
+maker, judge = Maker(), Judge()
+opt_m = torch.optim.Adam(filter(lambda p: p.requires_grad, maker.parameters()), lr=1e-4{m})
+opt_j = torch.optim.Adam(judge.parameters(), lr=1e-4{j})
+for epoch in range(20):
+    for low, high in torch.load("pairs.pt"):
+        fake = maker(low)
+        opt_m.zero_grad()
+        ((fake - high).abs().mean() - judge(fake)).backward()
+        opt_m.step()
+        opt_j.zero_grad()
+        (judge(fake.detach()) - judge(high)).backward()
+        opt_j.step()
+"""
+    found = lint_tree({"nets.py": nets, "train.py": script.format(
+        m=", weight_decay=1e-4", j="")}, select=["CNN107"]).findings
+    assert [(f.symbol, f.message.split("(")[-1]) for f in found] == [
+        ("Judge", "`Adam` at train.py:6)")]
+    found = lint_tree({"nets.py": nets, "train.py": script.format(
+        m="", j=", weight_decay=1e-4")}, select=["CNN107"]).findings
+    assert [(f.symbol, f.message.split("(")[-1]) for f in found] == [
+        ("Maker", "`Adam` at train.py:5)")]
+
+
 PICKED = """
 import argparse
 import torch

@@ -153,9 +153,13 @@ class Recorder:
         symbol = epoch.symbol if epoch else (
             self.first_step[1] if self.first_step else entry_symbol)
         events += self._rebuilt_schedules()
+        described: dict[int, ir.TrainedModel] = {}
+        models = self._trained_models(interp, described)
+        for construction in trains_model:
+            construction.optimizer.trains = self._held_by(interp, construction, described)
         return ir.TrainingRun(
             path=self.path, symbol=symbol or "<module>", loc=loc,
-            models=self._trained_models(interp), loops=loops, events=events,
+            models=models, loops=loops, events=events,
             loaders=self._loaders(), optimizers=[c.optimizer for c in trains_model],
             schedulers=list(self.schedulers), losses=list(self.losses),
             resampling=list(self.resampling), focal=self.focal, lightning=self.lightning,
@@ -267,17 +271,17 @@ class Recorder:
                 pipelines=tuple(pipelines_of(loader))))
         return out
 
-    def _trained_models(self, interp: TrainingInterp) -> list[ir.TrainedModel]:
+    def _trained_models(self, interp: TrainingInterp, described: dict[int, ir.TrainedModel]
+                        ) -> list[ir.TrainedModel]:
         """The models whose weights an optimizer holds, mapped from a submodule (`model.fc`)
-        to the model it belongs to."""
+        to the model it belongs to; `described` gets each by the id of its value."""
         out: list[ir.TrainedModel] = []
-        seen: set[int] = set()
         for value in self.trained:
             model = self._root(interp, value)
-            if id(model) in seen:
+            if id(model) in described:
                 continue
-            seen.add(id(model))
-            out.append(self._describe(interp, model))
+            described[id(model)] = self._describe(interp, model)
+            out.append(described[id(model)])
         return out
 
     def model_names(self, interp: TrainingInterp, weights: list[Any]) -> str:
@@ -296,6 +300,20 @@ class Recorder:
             if value in interp.submodules(model):
                 return model
         return value
+
+    def _held_by(self, interp: TrainingInterp, construction: Construction,
+                 described: dict[int, ir.TrainedModel]) -> tuple[ir.TrainedModel, ...]:
+        """The trained models whose weights an optimizer holds; () when some of what it
+        holds is not known."""
+        if holds_unknown(construction.params):
+            return ()
+        held = []
+        for weights in weights_of(construction.params):
+            model = described.get(id(self._root(interp, weights)))
+            if model is None:
+                return ()
+            held.append(model)
+        return tuple({id(m): m for m in held}.values())
 
     def _describe(self, interp: TrainingInterp, model: Any) -> ir.TrainedModel:
         tracked = self.models.get(id(model))
