@@ -941,6 +941,44 @@ for epoch in range(20):
         ("Maker", "`Adam` at train.py:5)")]
 
 
+
+def test_a_counter_kept_in_a_while_batch_loop_holds_any_value(lint_tree: Lint) -> None:
+    """`while step < len(loader): ...; step += 1; if step % 4 == 0: evaluate(...)`: the body
+    is read once, but the test is about every pass, so the evaluation is seen."""
+    script = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+net = nn.Linear(8, 2)
+opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+train_loader = DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+val_loader = DataLoader(torch.load("val.pt"), batch_size=32)
+
+def evaluate(model):
+    model.eval()
+    with torch.no_grad():
+        for x, y in val_loader:
+            model(x)
+
+for epoch in range(30):
+    step = 0
+    batches = iter(train_loader)
+    while step < len(train_loader):
+        x, y = next(batches)
+        net.train()
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+        step += 1
+        if step % 4 == 0:
+            evaluate(net)
+"""
+    assert "CNN202" not in [c for c, *_ in codes(lint_tree(script))]
+    assert "CNN202" in [c for c, *_ in codes(lint_tree(script.replace(
+        "            evaluate(net)\n", "            print(step)\n")))]
+
+
 PICKED = """
 import argparse
 import torch

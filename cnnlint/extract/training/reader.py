@@ -459,8 +459,17 @@ class TrainingInterp(ConfigInterp):
     def loop_pass(self, loop: Any, index: int, body: tuple[Any, ...], f: Frame) -> None:
         # In a pass that stands for many, the counters it keeps (`step += 1`,
         # `self.iteration = ...`) hold any value, so `if step % 1000 == 0:` goes both ways.
-        if not _stands_for_many(loop, index):
-            return
+        if _stands_for_many(loop, index):
+            self._forget_counters(body, f)
+
+    def _while(self, stmt: tuple[Any, ...], f: Frame) -> Any:
+        # The body is read once, and that pass stands for every pass: the counters it keeps
+        # hold any value (`while step < len(loader): step += 1; if step % 4 == 0: ...`).
+        if self.recorder is not None:
+            self._forget_counters(stmt[2], f)
+        return super()._while(stmt, f)
+
+    def _forget_counters(self, body: tuple[Any, ...], f: Frame) -> None:
         for target in counter_targets(body):
             if target[0] == "name":
                 if type(f.locals.get(target[1])) in (int, float):
