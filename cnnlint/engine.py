@@ -22,7 +22,7 @@ from cnnlint.sources import ReadError, decode_python, notebook_cells, read_bytes
 from cnnlint.fanout import can_fork, fan_out, no_cyclic_gc
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.files import discover, display_path, matches
-from cnnlint.project import Project, may_train
+from cnnlint.project import Project, is_entry, may_train
 from cnnlint.locate import Locator
 from cnnlint.findings import ErrorEntry, Finding, Related
 from cnnlint.notebook import cell_position, joined_line
@@ -43,7 +43,8 @@ class Result:
     trace_notes: list[str] = field(default_factory=list)  # what --trace traced, and how
     trace_skipped: list[str] = field(default_factory=list)  # what it left out (--verbose)
     context_notes: list[str] = field(default_factory=list)  # files read for context only
-    may_train: dict[str, bool] = field(default_factory=dict)  # the entry test, by file
+    may_train: dict[str, bool] = field(default_factory=dict)  # looks like training code
+    entry: dict[str, bool] = field(default_factory=dict)  # the entry test, by file
     project_root: str | None = None
     # Autofixes (`cnnlint.autofix`): the safety of each finding's fix (kept in the run
     # cache), and the fixes themselves with the parsed files they edit (this run only).
@@ -284,6 +285,7 @@ def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: 
         key = content_key(data) if cache is not None else quick_key(data)
         content_keys[path] = key
         result.may_train[path] = may_train(data)
+        result.entry[path] = is_entry(data)
         if keys is not None:
             keys.append((path, key))
         cached = cache.get_facts(key) if cache is not None else None
@@ -443,7 +445,7 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
         interp = build_interp((f for f in facts if f.syntax_error is None), locator, modules)
         entries = scope.entries if scope is not None else None
         if scope is not None and entries is None:
-            entries = sorted(p for p, trains in result.may_train.items() if trains)
+            entries = sorted(p for p, entry in result.entry.items() if entry)
         runs = extract_runs(interp, result.errors, entries=entries)  # type: ignore[arg-type]
         skipped = [p for p in interp.skipped_frameworks if p in reported]  # type: ignore[attr-defined]
         if skipped:

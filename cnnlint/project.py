@@ -39,6 +39,7 @@ _IMPORT_START = re.compile(rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import(?=[\s(
 # another file). Only such files get a script pass of their own.
 _TRAINING_HINT = re.compile(
     rb"\.step\s*\(|\.fit\s*\(|\.train\s*\(\s*\)|\boptim\b|\boptimizer\b|\bTrainer\s*\(")
+_RUNS_AS_SCRIPT = re.compile(rb"\b__name__\s*==\s*['\"]__main__['\"]")
 # A file that can build an optimizer or a Lightning Trainer itself: it names `torch.optim`
 # (imported, as an attribute, or as a string for getattr), Lightning or a Trainer, or imports
 # modules by name at run time (what it reaches cannot be listed). Training needs one of these
@@ -72,7 +73,7 @@ _NOT_TRAINING_LIBRARIES = frozenset(sys.stdlib_module_names) | {
 # is ("a.b", 0, ()).
 ImportRef = tuple[str, int, tuple[str, ...]]
 
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
 
 
 def find_root(paths: Iterable[str]) -> str | None:
@@ -150,7 +151,7 @@ class FileEntry:
     """What the project index keeps of one file (cached by modification time and size)."""
 
     imports: tuple[ImportRef, ...]
-    trains: bool  # the file may train something: it gets a script pass
+    trains: bool  # training code, or a script that may call some (`is_entry`): a script pass
     optimizer: bool  # the file can build an optimizer or a Trainer itself
     # The words of its lines that add folders to sys.path (`path_words`).
     path_words: tuple[str, ...] = ()
@@ -241,7 +242,7 @@ class Project:
                     data = read_bytes(path)
                 except ReadError:
                     continue
-                imports, trains = scan_imports(data), may_train(data)
+                imports, trains = scan_imports(data), is_entry(data)
                 optimizer = bool(_OPTIMIZER_HINT.search(data))
                 extends = path_words(data)
                 changed = True
@@ -473,8 +474,15 @@ class Project:
 
 
 def may_train(data: bytes) -> bool:
-    """The entry test on a file's bytes (see _TRAINING_HINT)."""
+    """Whether a file's bytes look like training code (see _TRAINING_HINT)."""
     return bool(_TRAINING_HINT.search(data))
+
+
+def is_entry(data: bytes) -> bool:
+    """The entry test: training code, or a script (`if __name__ == "__main__":`) that may
+    call a training function another file defines (`train(cfg, Net(), loader)`). A pass over
+    one that reaches no training code is skipped."""
+    return may_train(data) or bool(_RUNS_AS_SCRIPT.search(data))
 
 
 def _index_key(root: str | None) -> str:

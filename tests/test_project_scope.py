@@ -73,6 +73,19 @@ def test_the_script_alone_reads_its_model_and_helpers_from_disk(
     assert [(r[0], r[1]) for r in _lint(["train.py"])] == [("CNN201", "train.py")]
 
 
+def test_a_launcher_that_calls_another_file_s_training_function_is_a_script(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`if __name__ == "__main__": fit(Tower(), loader)` with the loop in engine.py: the
+    launcher's pass reads the loop with the model and loader it passes (batch 2, no decay),
+    from any file of the three."""
+    monkeypatch.chdir(tmp_path)
+    _copy("launcher", tmp_path)
+    rows = _lint(["model.py"])
+    assert [(r[0], r[1], r[2]) for r in rows if r[0] in ("CNN107", "CNN201")] == [
+        ("CNN107", "model.py", 4), ("CNN201", "main.py", 9)]
+    assert [(r[0], r[1]) for r in _lint(["engine.py"])] == [("CNN107", "model.py")]
+
+
 def test_same_named_models_in_two_packages_are_two_models(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

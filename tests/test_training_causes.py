@@ -979,6 +979,82 @@ for epoch in range(30):
         "            evaluate(net)\n", "            print(step)\n")))]
 
 
+
+def test_apex_amp_hands_back_the_model_and_optimizer_it_is_given(lint_tree: Lint) -> None:
+    """`net, opt = amp.initialize(net, opt)` under a mixed-precision switch: the run still
+    trains the same model with the same optimizer (and its weight decay)."""
+    script = """
+import torch
+import torch.nn as nn
+from apex import amp
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(9)])
+
+    def forward(self, x):
+        return self.body(x)
+
+USE_AMP = bool(torch.cuda.device_count())
+net = Net()
+opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, DECAY)
+if USE_AMP:
+    net, opt = amp.initialize(net, opt, opt_level="O1")
+for epoch in range(3):
+    for x, y in torch.load("batches.pt"):
+        opt.zero_grad()
+        nn.functional.mse_loss(net(x), y).backward()
+        opt.step()
+"""
+    assert lint_tree(script.replace("DECAY", "weight_decay=5e-4"), select=["CNN107"]).findings \
+        == []
+    (finding,) = lint_tree(script.replace(", DECAY", ""), select=["CNN107"]).findings
+    assert finding.severity == "warning" and "(`SGD` at " in finding.message
+
+
+
+def test_a_dataset_wrapping_an_augmented_one_augments(lint_tree: Lint) -> None:
+    """`Pairs(CIFAR10(..., transform=jitter), to_tensor)`: the wrapped set's random crops
+    run before the wrapper's own pipeline, so the images are augmented. Wrapping a set with
+    no random transform is still judged."""
+    script = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, Dataset
+from torchvision import datasets, transforms
+
+class Pairs(Dataset):
+    def __init__(self, base, finish):
+        self.base, self.finish = base, finish
+
+    def __getitem__(self, i):
+        image, label = self.base[i]
+        return self.finish(image), label
+
+    def __len__(self):
+        return len(self.base)
+
+first = transforms.Compose([FIRST])
+finish = transforms.Compose([transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
+loader = DataLoader(Pairs(datasets.CIFAR10("d", train=True, transform=first), finish),
+                    batch_size=64, shuffle=True)
+net = nn.Linear(8, 2)
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(20):
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""
+    random = lint_tree(script.replace("FIRST", "transforms.RandomCrop(32, padding=4)"),
+                       select=["CNN212"])
+    assert random.findings == []
+    fixed = lint_tree(script.replace("FIRST", "transforms.CenterCrop(32)"), select=["CNN212"])
+    assert [f.message for f in fixed.findings] == [
+        "training images get no random augmentation (transforms: ToTensor, Normalize)"]
+
+
 PICKED = """
 import argparse
 import torch

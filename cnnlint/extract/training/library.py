@@ -137,6 +137,10 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         return model
     if qualname in _PROGRESS:
         return args.pos[0] if args.pos else UNKNOWN
+    if qualname == "apex.amp.initialize":
+        # Mixed precision patches the model and optimizer in place and hands them back.
+        given = [*args.pos[:2], *(args.kw[k] for k in ("models", "optimizers") if k in args.kw)]
+        return tuple(given) if len(given) == 2 else given[0] if given else UNKNOWN
     if qualname == "builtins.next" and args.pos:
         loader = args.pos[0]
         if isinstance(loader, TrainObj) and loader.kind == "loader":

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from cnnlint import ir
+from cnnlint.catalogue import is_augmentation
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import const_equal, describe, identifiers
 from cnnlint.extract.values import UNKNOWN
@@ -225,7 +226,7 @@ def transforms_of(loader: TrainObj) -> tuple[list[str] | None, Loc | None, bool]
     if isinstance(dataset, TrainObj) and dataset.kind == "dataset":
         transform, image = dataset.fields.get("transform", UNKNOWN), True
     elif isinstance(dataset, v.Instance):
-        if _may_augment(dataset.cls):
+        if _may_augment(dataset.cls) or _wraps_augmented(loader, dataset):
             return None, None, False  # the dataset's own code may change the images
         transform = dataset.attrs.get("__transform__", UNKNOWN)
     return _pipeline(transform, image)
@@ -253,7 +254,7 @@ def pipelines_of(loader: TrainObj) -> list[Pipeline]:
         return [transforms_of(replace(loader, fields={**loader.fields, "dataset": option}))
                 for option in dataset.fields.get("options") or ()]
     if isinstance(dataset, v.Instance) and "__transform__" not in dataset.attrs \
-            and not _may_augment(dataset.cls):
+            and not _may_augment(dataset.cls) and not _wraps_augmented(loader, dataset):
         # A class that keeps a training and a test pipeline picks one by its split: the
         # test one is not judged.
         kept = {name: value for name, value in dataset.attrs.items()
@@ -262,6 +263,22 @@ def pipelines_of(loader: TrainObj) -> list[Pipeline]:
         training = {name: value for name, value in kept.items() if TRAIN_NAME.search(name)}
         return [_pipeline(value, False) for value in (training or kept).values()]
     return []
+
+
+def _wraps_augmented(loader: TrainObj, dataset: v.Instance) -> bool:
+    """A project dataset holding another (`MixWrap(CIFAR10(..., transform=jitter), to_tensor)`)
+    whose own pipeline is not known or augments: the images it hands over may be augmented
+    already, whatever the wrapper's pipeline does after."""
+    for value in dataset.attrs.values():
+        inner = isinstance(value, TrainObj) and value.kind == "dataset" or (
+            type(value) is v.Instance and value is not dataset
+            and value.cls.lookup("__getitem__") is not None)
+        if inner:
+            items, _, _ = transforms_of(replace(loader, fields={**loader.fields,
+                                                                 "dataset": value}))
+            if items is None or any(is_augmentation(name) for name in items):
+                return True
+    return False
 
 
 _RANDOM_WORDS = re.compile(r"random|rand(int|n|perm)?$|flip|crop|rotat|jitter|augment|albument",
