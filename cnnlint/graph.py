@@ -339,9 +339,23 @@ def _data_inputs(node: ir.Node, masks: list[int]) -> tuple[int, ...]:
 
 def is_gate(network: ir.Network, node: ir.Node) -> bool:
     """Whether the node's output only scales other tensors: every user is a product
-    (swish's `x * sigmoid(x)`, a squeeze-and-excitation or attention scale)."""
-    users = network.consumers()[node.id]
-    return bool(users) and all(network.nodes[u].kind == ir.MUL for u in users)
+    (swish's `x * sigmoid(x)`, a squeeze-and-excitation or attention scale), also once
+    resized to the tensor it scales (an attention map upsampled first)."""
+    users = network.consumers()
+    stack, seen = list(users[node.id]), set()
+    if not stack:
+        return False
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        user = network.nodes[i]
+        if user.family == "upsample" and users[i]:
+            stack.extend(users[i])
+        elif user.kind != ir.MUL:
+            return False
+    return True
 
 
 def following(network: ir.Network, node: ir.Node,

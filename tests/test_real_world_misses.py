@@ -1001,3 +1001,69 @@ def test_an_autograd_variable_is_the_tensor_it_wraps(lint_tree: Callable[..., An
     assert [f.message.split(",")[0] for f in result.findings] == [
         "10 weighted layers in a row with no skip connection"]
     assert not result.partly_read()
+
+
+def test_an_attention_map_resized_before_it_scales_is_a_gate(
+        lint_tree: Callable[..., Any]) -> None:
+    """A sigmoid attention map upsampled to the features it multiplies gates them: it is not
+    a hidden activation. The same sigmoid feeding the next convolution is one."""
+    source = """
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Gate(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.theta = nn.Conv2d(c, c, 1, stride=2)
+            self.psi = nn.Conv2d(c, 1, 1)
+
+        def forward(self, x):
+            alpha = self.psi(F.relu(self.theta(x))).sigmoid()
+            USE
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 3, padding=1)
+            self.gates = nn.ModuleList([Gate(8) for _ in range(4)])
+            self.head = nn.Conv2d(8, 2, 1)
+
+        def forward(self, x):
+            x = F.relu(self.stem(x))
+            for gate in self.gates:
+                x = gate(x)
+            return self.head(x)
+    """
+    gated = source.replace("USE", "return x * F.interpolate(alpha, size=x.shape[2:])")
+    assert lint_tree({"net.py": gated}, select=["CNN106"]).findings == []
+    hidden = source.replace("USE", "return F.interpolate(alpha, size=x.shape[2:]) + x")
+    assert [f.code for f in lint_tree({"net.py": hidden}, select=["CNN106"]).findings] == [
+        "CNN106"]
+
+
+def test_a_network_held_by_a_plain_trainer_class_is_still_read(
+        lint_tree: Callable[..., Any]) -> None:
+    """`self.G = Maker(args.channels)` in a trainer that is not an nn.Module: the network is
+    not a part of another one, so it is read with its argument unknown. Held by another
+    network, it stays a part of that one, not a model read on its own."""
+    maker = """
+    import torch.nn as nn
+
+    class Maker(nn.Module):
+        def __init__(self, channels):
+            super().__init__()
+            self.body = nn.Sequential(nn.ConvTranspose2d(channels, 32, 4), nn.BatchNorm2d(32),
+                                      nn.ReLU(), nn.ConvTranspose2d(32, 3, 4), nn.Tanh())
+
+        def forward(self, z):
+            return self.body(z)
+
+    class HOLDER:
+        def __init__(self, args):
+            self.G = Maker(args.channels)
+    """
+    found = lint_tree({"gan.py": maker.replace("HOLDER", "Trainer(object)")},
+                      select=["CNN101"]).findings
+    assert [(f.line, f.symbol) for f in found] == [(6, "Maker")]
+    assert lint_tree({"gan.py": maker.replace("HOLDER", "Pair(nn.Module)")},
+                     select=["CNN101"]).findings == []

@@ -1055,6 +1055,33 @@ for epoch in range(20):
         "training images get no random augmentation (transforms: ToTensor, Normalize)"]
 
 
+
+@pytest.mark.parametrize("dataset", [
+    'datasets.ImageFolder("data/train", plain)',
+    'datasets.CIFAR10("data", True, plain)',
+])
+def test_a_dataset_s_transform_given_by_position_is_read(lint_tree: Lint, dataset: str) -> None:
+    script = f"""
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+plain = transforms.Compose([transforms.ToTensor()])
+loader = DataLoader({dataset}, batch_size=64, shuffle=True)
+net = nn.Linear(8, 2)
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(20):
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""
+    found = lint_tree(script, select=["CNN212"]).findings
+    assert [f.message for f in found] == [
+        "training images get no random augmentation (transforms: ToTensor)"]
+
+
 PICKED = """
 import argparse
 import torch

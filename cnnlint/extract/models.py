@@ -123,7 +123,7 @@ def _candidates(interp: Interp) -> tuple[list[Candidate], list[v.ClassVal]]:
         if id(cls) in made:
             found.extend((variant.path, cls.name, "variant", variant.slot, (cls, variant))
                          for variant in made[id(cls)])
-        elif not referenced_in_own_file(cls):
+        elif not referenced_in_own_file(interp, cls):
             found.append((path, cls.name, "class", cls.node[5], cls))
         else:
             built_elsewhere.append(cls)

@@ -60,11 +60,20 @@ def variants(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Varian
     return {key: list(table.values()) for key, table in found.items() if table}
 
 
-def referenced_in_own_file(cls: v.ClassVal) -> bool:
+def referenced_in_own_file(interp: Interp, cls: v.ClassVal) -> bool:
     """Whether the class's own file names it outside its body: a factory, another model or
-    a helper builds it, so it is a part, not a model to build with unknown arguments."""
-    return any(cls.name in names for stmt, names in cls.scope.mentions()
-               if stmt is not cls.node)
+    a helper builds it, so it is a part, not a model to build with unknown arguments. A
+    plain class that holds it (a trainer's `self.G = Generator(args.channels)`) is not a
+    network it is part of."""
+    for stmt, names in cls.scope.mentions():
+        if stmt is cls.node or cls.name not in names:
+            continue
+        holder = cls.scope.globals.get(stmt[1]) if stmt[0] == "class" else None
+        if isinstance(holder, v.ClassVal) and holder.node is stmt \
+                and not interp.is_module_class(holder):
+            continue
+        return True
+    return False
 
 
 def _calls(interp: Interp, scope: FileScope, body: Any, bound: frozenset[str],

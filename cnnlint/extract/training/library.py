@@ -106,8 +106,11 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
             and last[:1].isupper():
         return make_transform(interp, last, args, loc)
     if qualname.startswith("torchvision.datasets."):
-        transform = args.kw.get("transform", UNKNOWN)
-        split = args.kw.get("split", args.kw.get("train", ""))
+        # `ImageFolder(root, transform)`, `CIFAR10(root, train, transform)`: given by place.
+        at = _DATASET_TRANSFORM_AT.get(last, 99)
+        transform = args.kw.get("transform", args.pos[at] if len(args.pos) > at else UNKNOWN)
+        split = args.kw.get("split", args.kw.get("train", args.pos[1] if at == 2 and len(
+            args.pos) > 1 else ""))
         return TrainObj("dataset", last, loc, {"transform": transform, "image": True,
                                                "split": "train" if split is True else
                                                "test" if split is False else str(split)})
@@ -222,6 +225,12 @@ def make_loader(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None) -
     assert interp.recorder is not None
     interp.recorder.loaders.append(loader)
     return loader
+
+
+# Where torchvision's datasets take `transform` by position (after the root, and the split
+# or train flag of the classic benchmarks).
+_DATASET_TRANSFORM_AT = {"ImageFolder": 1, **dict.fromkeys((
+    "MNIST", "FashionMNIST", "KMNIST", "QMNIST", "CIFAR10", "CIFAR100", "SVHN"), 2)}
 
 
 def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame,
