@@ -2,10 +2,12 @@
 where each cell starts, so findings can be reported as "cell 3, line 5".
 
 IPython syntax that is not Python is blanked out line for line (line numbers must not move):
-a cell magic (`%%time`, `%%bash`) makes the whole cell foreign; a line magic or shell escape
+a cell magic makes the whole cell foreign (`%%bash`), or only its own line when IPython runs
+the body as Python (`%%time`, `%%timeit`, `%%capture`, `%%prun`); a line magic or shell escape
 (`%matplotlib inline`, `!pip install`) becomes `pass` at the same indentation, and
-`x = %timeit f()` or `files = !ls` keep their assignment with `None` as the value. A cell is
-never executed and never imported.
+`x = %timeit f()` or `files = !ls` keep their assignment with `None` as the value. A cell
+whose first line is indented loses that indent, as IPython strips it. A cell is never
+executed and never imported.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ NOTEBOOK_SUFFIX = ".ipynb"
 
 _LINE_MAGIC = re.compile(r"^(\s*)[%!]")
 _ASSIGNED_MAGIC = re.compile(r"^(\s*[\w.\[\], ]+=\s*)[%!]")
-_HELP = re.compile(r"^\s*[\w.]+\?{1,2}\s*$")  # `obj?`, `obj??`
+# `obj?`, `obj??`, `?obj` and a search with wildcards (`torch.*Tensor?`).
+_HELP = re.compile(r"^\s*(?:[\w.*]+\?{1,2}|\?{1,2}[\w.*]+)\s*$")
+# Cell magics whose body IPython runs as Python: timing, profiling, capturing output.
+_PYTHON_CELL_MAGIC = re.compile(r"^\s*%%(?:time|timeit|capture|prun)\b")
 
 
 class NotebookError(ValueError):
@@ -95,7 +100,10 @@ def _python_lines(cell: list[str]) -> list[str]:
     if not cell:
         return [""]  # an empty cell still has a line, so the next cell's numbering holds
     if cell[0].lstrip().startswith("%%"):
-        return ["" for _ in cell]
+        if not _PYTHON_CELL_MAGIC.match(cell[0]):
+            return ["" for _ in cell]
+        return ["", *_python_lines(cell[1:])] if len(cell) > 1 else [""]
+    cell = _without_leading_indent(cell)
     out = []
     state = _Open()
     for line in cell:
@@ -113,6 +121,16 @@ def _python_lines(cell: list[str]) -> list[str]:
             out.append(line)
         state.scan(out[-1])
     return out
+
+
+def _without_leading_indent(cell: list[str]) -> list[str]:
+    """As IPython runs it: a cell whose first line is indented loses that indent on every
+    line that has it (columns in the cell move left by as much)."""
+    first = next((line for line in cell if line.strip()), "")
+    indent = first[:len(first) - len(first.lstrip())]
+    if not indent:
+        return cell
+    return [line[len(indent):] if line.startswith(indent) else line for line in cell]
 
 
 class _Open:

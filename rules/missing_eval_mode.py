@@ -24,7 +24,9 @@ class MissingEvalMode(Rule):
     teacher or trunk feeding a trained head, is not trained). In a run that trains two
     models apart (a GAN), a forward without gradients on training data, in the loop that
     steps the same model (the generator making fake images for the discriminator's
-    step), is not an evaluation. Models without BatchNorm or
+    step), is not an evaluation. A model put in train mode with `model.train()` right
+    before the pass, with no training step between, is in train mode on purpose
+    (Monte-Carlo dropout samples predictions with dropout on). Models without BatchNorm or
     Dropout behave the same in both modes and are not flagged. After a call the reader
     cannot follow that could reach the model, its mode is unknown and nothing is reported.
 
@@ -78,7 +80,7 @@ class MissingEvalMode(Rule):
                 if apart and "eval-loader" not in forward.flags and forward.loops and \
                         forward.model in training.get(forward.loops[-1], ()):
                     evaluating = False
-                if evaluating and forward.mode:
+                if evaluating and forward.mode and "train-mode-called" not in forward.flags:
                     problem = f"`{forward.model}` runs an evaluation pass in train mode"
                 elif not evaluating and not forward.mode and forward.loops \
                         and forward.model in training.get(forward.loops[-1], ()):
@@ -90,6 +92,21 @@ class MissingEvalMode(Rule):
                                    forward.loc, symbol=run.symbol)
 
     valid = [
+        # Monte-Carlo dropout: dropout kept on, on purpose, to sample predictions.
+        """
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(1, 32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 1))
+opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+for step in range(200):
+    opt.zero_grad()
+    nn.functional.mse_loss(net(xs), ys).backward()
+    opt.step()
+net.train()
+with torch.no_grad():
+    samples = torch.stack([net(grid) for _ in range(50)])
+""",
         """
 import torch
 import torch.nn as nn

@@ -41,6 +41,20 @@ def test_notebook_cells_become_python_with_magics_blanked() -> None:
     assert joined_line(source.cell_starts, 3, 4) == 9
 
 
+def test_cells_ipython_runs_as_python_are_read() -> None:
+    """A `%%time` cell's body, a cell indented as a whole, and a wildcard help search."""
+    source = read_notebook(_notebook([
+        ("code", "%%time\nmodel = build()\n"),
+        ("code", " x = 1\n if x:\n     y = 2\n"),
+        ("code", "torch.*Tensor?\n?len\nz = 3\n"),
+    ]).encode())
+    assert source.text.splitlines() == [
+        "", "model = build()",
+        "x = 1", "if x:", "    y = 2",
+        "", "", "z = 3"]
+    compile(source.text, "nb", "exec")
+
+
 def test_a_place_a_notebook_message_names_is_given_by_cell(tmp_path: Path) -> None:
     """A message naming another place in a notebook (the optimizer without weight decay,
     the model a script trains) gives it as `cell N:line`, as the finding's own place is,

@@ -1082,6 +1082,70 @@ for epoch in range(20):
         "training images get no random augmentation (transforms: ToTensor)"]
 
 
+
+@pytest.mark.parametrize("epochs", [
+    "tqdm(range(50))", 'tqdm(range(50), desc="epoch")', "trange(50)", "tqdm.tqdm(range(50))"])
+def test_an_epoch_loop_behind_a_progress_bar_is_an_epoch_loop(lint_tree: Lint,
+                                                              epochs: str) -> None:
+    script = f"""
+import torch
+import torch.nn as nn
+import tqdm
+from tqdm import tqdm, trange
+from torch.utils.data import DataLoader
+
+net = nn.Linear(8, 2)
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+loader = DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+for epoch in {epochs}:
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""
+    if epochs.startswith("tqdm.tqdm"):
+        script = script.replace("from tqdm import tqdm, trange\n", "")
+    found = lint_tree(script, select=["CNN202", "CNN209"]).findings
+    assert [(f.code, f.message) for f in found] == [
+        ("CNN202", "trains 50 epochs with no evaluation on held-out data during training"),
+        ("CNN209", "trains 50 epochs at a constant learning rate")]
+
+
+
+def test_a_loader_made_by_a_helper_is_named_as_its_caller_names_it(lint_tree: Lint) -> None:
+    """`small, _ = build(...)` where `build` calls its loader `train_loader`: a message about
+    the caller's loader names `small`."""
+    helper = """
+from torch.utils.data import DataLoader
+from torchvision import datasets
+
+def build(folder, tf):
+    train_loader = DataLoader(datasets.ImageFolder(folder + "/train", transform=tf),
+                              batch_size=32, shuffle=True)
+    test_loader = DataLoader(datasets.ImageFolder(folder + "/test", transform=tf), batch_size=32)
+    return train_loader, test_loader
+"""
+    script = """
+import torch
+import torch.nn as nn
+from torchvision import transforms
+from loaders import build
+
+big, big_test = build("big", transforms.Compose([transforms.RandomCrop(32), transforms.ToTensor()]))
+small, small_test = build("small", transforms.Compose([transforms.ToTensor()]))
+net = nn.Linear(8, 2)
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(20):
+    for (x, y), (u, w) in zip(big, small):
+        opt.zero_grad()
+        (nn.functional.cross_entropy(net(x), y) + nn.functional.cross_entropy(net(u), w)).backward()
+        opt.step()
+"""
+    found = lint_tree({"loaders.py": helper, "train.py": script}, select=["CNN212"]).findings
+    assert [f.message for f in found] == [
+        "training images of `small` get no random augmentation (transforms: ToTensor)"]
+
+
 PICKED = """
 import argparse
 import torch

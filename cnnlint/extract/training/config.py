@@ -115,6 +115,7 @@ class ConfigInterp(Interp):
                 if part[0] == "name" and isinstance(item, TrainObj) \
                         and item.kind in ("loader", "dataset"):
                     item.fields.setdefault("var", part[1])
+                    item.fields["shown"] = part[1]
             return
         if target[0] == "attr" and plain_path(target[1]):
             holder = self.eval(target[1], f)
@@ -133,7 +134,10 @@ class ConfigInterp(Interp):
         else:
             f.origins.pop(target[1], None)
         if isinstance(value, TrainObj) and value.kind in ("loader", "dataset"):
+            # The first name tells its role (`train_loader` in a helper); messages use the
+            # last, the caller's (`loader_small, _ = make_loaders(...)`).
             value.fields.setdefault("var", target[1])
+            value.fields["shown"] = target[1]
 
     def prepare_call(self, f: Frame) -> None:
         """Before a project function runs: the origins of the arguments it is passed."""

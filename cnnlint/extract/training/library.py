@@ -27,6 +27,8 @@ _GRAD_SCALERS = ("torch.cuda.amp.GradScaler", "torch.amp.GradScaler",
                  "torch.cuda.amp.grad_scaler.GradScaler")
 _PROGRESS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm",
              "tqdm.rich.tqdm", "builtins.iter")
+_PROGRESS_RANGES = ("tqdm.trange", "tqdm.auto.trange", "tqdm.notebook.trange",
+                    "tqdm.std.trange", "tqdm.tnrange", "tqdm.notebook.tnrange")
 # Process launchers that call a function of the script in each process, rank first.
 SPAWNS = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.start_processes",
                     "torch.multiprocessing.spawn.spawn"})
@@ -140,6 +142,10 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         return model
     if qualname in _PROGRESS:
         return args.pos[0] if args.pos else UNKNOWN
+    if qualname in _PROGRESS_RANGES:  # `trange(epochs)`: range(epochs) with a progress bar
+        from cnnlint.extract.builtins import BUILTINS
+
+        return BUILTINS["range"](interp, args)
     if qualname == "apex.amp.initialize":
         # Mixed precision patches the model and optimizer in place and hands them back.
         given = [*args.pos[:2], *(args.kw[k] for k in ("models", "optimizers") if k in args.kw)]

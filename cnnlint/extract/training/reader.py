@@ -61,6 +61,25 @@ def _builds_data(body: tuple[Any, ...]) -> bool:
     return False
 
 
+# Progress bars around a loop's range (`tqdm(range(epochs))`) and tqdm's own `trange(n)`.
+_PROGRESS_BARS = frozenset({"tqdm", "tqdm_notebook", "auto_tqdm"})
+_RANGES = frozenset({"trange", "tnrange"})
+
+
+def _range_call(expr: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The `range(...)` call a loop runs over, seen through a progress bar; None for any
+    other loop."""
+    if expr[0] != "call":
+        return None
+    func = expr[1]
+    name = func[-1] if func[0] in ("name", "attr") and type(func[-1]) is str else ""
+    if name == "range" and func[0] == "name" or name in _RANGES:
+        return expr
+    if name in _PROGRESS_BARS and expr[2]:
+        return _range_call(expr[2][0])
+    return None
+
+
 class TrainingInterp(ConfigInterp):
     """The interpreter with training semantics. Outside a training pass (no recorder) it
     behaves exactly like the model reader."""
@@ -405,10 +424,11 @@ class TrainingInterp(ConfigInterp):
             found = self._loaders_of(items[0])
             loader, together = (found[0], tuple(found[1:])) if found else (None, ())
         kind = "loader" if loader is not None else "other"
-        if loader is None and iter_expr[0] == "call" and iter_expr[1] == ("name", "range"):
-            kind = "range"
+        ranged = _range_call(iter_expr)
+        if loader is None and ranged is not None:
+            kind, iter_expr = "range", ranged
         loop = LoopState(rec.next_loop, kind, f.scope.loc(stmt[5]), f.owner, loader=loader,
-                         together=together, label=f"{text_of(stmt[1])} {text_of(iter_expr)}")
+                         together=together, label=f"{text_of(stmt[1])} {text_of(stmt[2])}")
         # A body that ends every pass with `break` runs once (one batch per epoch).
         loop.single_pass = any(s[0] == "break" for s in stmt[3])
         loop.phases = kind == "other" and items is not None \
@@ -771,6 +791,10 @@ class TrainingInterp(ConfigInterp):
             flags.add("held-out")
         if inputs is not None and self._noisy_batch(inputs):
             flags.add("noisy-input")
+        if rec.train_called.get(id(model)) == rec.steps_taken:
+            # Put in train mode by `.train()` with no training step since: on purpose
+            # (Monte-Carlo dropout samples predictions with dropout on).
+            flags.add("train-mode-called")
         tracked = rec.models.get(id(model))
         name = tracked[1] if tracked else (
             model.origin if isinstance(model, v.Opaque) else "the model")
@@ -842,6 +866,10 @@ class TrainingInterp(ConfigInterp):
             flag = args.pos[0]
             mode = bool(flag) if type(flag) is bool else UNKNOWN
         rec.set_mode(model, mode)
+        if mode is True:
+            rec.train_called[id(model)] = rec.steps_taken
+        else:
+            rec.train_called.pop(id(model), None)
         # As torch does, the mode reaches every module inside (an encoder a factory built
         # that the script also calls on its own).
         if rec.modes and isinstance(model, v.MODULE_VALUES):

@@ -86,6 +86,9 @@ class Recorder:
     first_step: tuple[Loc, str] | None = None
     # id(model) -> (model, train mode, the number of unresolved calls when it was set)
     modes: dict[int, tuple[Any, Any, int]] = field(default_factory=dict)
+    # id(model) -> the steps taken when code last put it in train mode with `.train()`
+    train_called: dict[int, int] = field(default_factory=dict)
+    steps_taken: int = 0
     unresolved_count: int = 0
     complete: bool = True
     notes: list[str] = field(default_factory=list)
@@ -102,6 +105,8 @@ class Recorder:
                                     flags=flags, **extra))
         if kind == ir.UNRESOLVED and "touches-models" in flags:
             self.unresolved_count += 1  # a model's mode is not known past this call
+        elif kind == ir.STEP:
+            self.steps_taken += 1
 
     def mark_training(self) -> None:
         """A step or a backward: every running loop trains, and the innermost loader loop's
@@ -261,7 +266,7 @@ class Recorder:
         for loader in self.loaders:
             items, transform_loc, image = transforms_of(loader)
             dataset = loader.fields.get("dataset")
-            name = str(loader.fields.get("var") or (
+            name = str(loader.fields.get("shown") or loader.fields.get("var") or (
                 dataset.fields.get("var", "") if isinstance(dataset, TrainObj) else ""))
             out.append(ir.Loader(
                 loc=loader.loc, name=name, batch_size=loader.fields["batch_size"],
