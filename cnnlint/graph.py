@@ -198,16 +198,30 @@ def spanned(network: ir.Network, masks: list[int] | None = None) -> int:
     if not skips:
         return 0
     data = data_ancestors(network)
-    through = _passes_through(network, {node.id: 1 << k for k, node in enumerate(skips)})
+    # Skips that carry the same tensor past the layers count as one: a U-Net encoder read
+    # by two decoders (or by heads at several depths, UNet++) is gone around on every way
+    # forward, by one decoder's concatenation or the other's.
+    groups: dict[object, int] = {}
+    bits = {node.id: groups.setdefault(_carried(node, masks), 1 << len(groups))
+            for node in skips}
+    through = _passes_through(network, bits)
     found: set[int] = set()
-    for k, node in enumerate(skips):
-        bit = 1 << k
+    for node in skips:
+        bit = bits[node.id]
         # Around it on the full graph (a gate's branch inside a residual block) and on the
         # gated data (the decoder an attention gate's skip goes past).
         for i in set_bits(around(node, masks) | around(node, data)):
             if through[i] & bit:
                 found.add(i)
     return mask_of(found)
+
+
+def _carried(skip: ir.Node, masks: list[int]) -> object:
+    """What a skip carries past the layers: its inputs upstream of another of its inputs
+    (`x` in `x + f(x)`); the skip itself when none is (a projected or gated bypass)."""
+    early = frozenset(a for a in skip.inputs
+                      if any(masks[b] >> a & 1 for b in skip.inputs if b != a))
+    return early or skip.id
 
 
 def set_bits(mask: int) -> list[int]:
@@ -237,11 +251,12 @@ def mask_of(positions: Iterable[int]) -> int:
 
 def _passes_through(network: ir.Network, marks: dict[int, int]) -> list[int]:
     """For each node, the marks (bits of `marks`' nodes) that every way forward from it to
-    an output meets. A node nothing reads meets none."""
-    users = network.consumers()
+    an output meets. A node nothing live reads meets none."""
+    users, reaches = network.consumers(), live(network)
     met = [0] * len(network.nodes)
     for node in reversed(network.nodes):
-        following = users[node.id]
+        # A way to a value the forward drops is not a way forward.
+        following = [u for u in users[node.id] if reaches[u]]
         if not following:
             continue
         common = -1
@@ -337,12 +352,32 @@ def _data_inputs(node: ir.Node, masks: list[int]) -> tuple[int, ...]:
     return data or node.inputs
 
 
+def live(network: ir.Network) -> list[bool]:
+    """For each node, whether its value reaches an output of the forward. A value computed
+    and then dropped (a block's extra result the caller never uses) reaches none; with the
+    outputs not known, every node counts as live."""
+    found = network.cache.get("live")
+    if found is None:
+        if not network.outputs:
+            found = [True] * len(network.nodes)
+        else:
+            found = [False] * len(network.nodes)
+            for i in network.outputs:
+                found[i] = True
+            for node in reversed(network.nodes):
+                if found[node.id]:
+                    for i in node.inputs:
+                        found[i] = True
+        network.cache["live"] = found
+    return found  # type: ignore[return-value]
+
+
 def is_gate(network: ir.Network, node: ir.Node) -> bool:
     """Whether the node's output only scales other tensors: every user is a product
     (swish's `x * sigmoid(x)`, a squeeze-and-excitation or attention scale), also once
     resized to the tensor it scales (an attention map upsampled first)."""
-    users = network.consumers()
-    stack, seen = list(users[node.id]), set()
+    users, reaches = network.consumers(), live(network)
+    stack, seen = [u for u in users[node.id] if reaches[u]], set()
     if not stack:
         return False
     while stack:
@@ -351,8 +386,9 @@ def is_gate(network: ir.Network, node: ir.Node) -> bool:
             continue
         seen.add(i)
         user = network.nodes[i]
-        if user.family == "upsample" and users[i]:
-            stack.extend(users[i])
+        following = [u for u in users[i] if reaches[u]]
+        if user.family == "upsample" and following:
+            stack.extend(following)
         elif user.kind != ir.MUL:
             return False
     return True

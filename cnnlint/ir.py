@@ -362,6 +362,7 @@ ZERO_GRAD = "zero_grad"
 SCHEDULE = "schedule"  # a scheduler built or stepped, an lr written, an optimizer rebuilt
 EARLY_STOP = "early_stop"  # a `break` out of the epoch loop, a patience counter
 BEST_CHECKPOINT = "best_checkpoint"  # a checkpoint kept on a validation metric
+MODE = "mode"  # model.train() or model.eval() (mode: the one set, None if not known)
 UNRESOLVED = "unresolved"  # a call the reader could not follow: it might do any of the above
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import FORWARD, STEP, ProjectFacts
+from cnnlint.ir import FORWARD, MODE, STEP, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -21,13 +21,14 @@ class MissingEvalMode(Rule):
     `model.eval()` (or `model.train(False)`) first; and a model that is put in eval mode
     for validation and never switched back with `model.train()` before the next epoch
     trains it (a model in eval mode whose weights no step updates, such as a frozen
-    teacher or trunk feeding a trained head, is not trained). In a run that trains two
-    models apart (a GAN), a forward without gradients on training data, in the loop that
-    steps the same model (the generator making fake images for the discriminator's
-    step), is not an evaluation. A model put in train mode with `model.train()` right
-    before the pass, with no training step between, is in train mode on purpose
-    (Monte-Carlo dropout samples predictions with dropout on). Models without BatchNorm or
-    Dropout behave the same in both modes and are not flagged. After a call the reader
+    teacher or trunk feeding a trained head, is not trained; nor is one the same loop puts
+    back in train mode before its own step, as a critic judging another model's step). In
+    a run that trains two models apart (a GAN), a forward without gradients on training
+    data, in the loop that steps the same model (the generator making fake images for the
+    discriminator's step), is not an evaluation. A model put in train mode with
+    `model.train()` and not trained since is in train mode on purpose (Monte-Carlo dropout
+    samples predictions with dropout on, from a mean teacher too). Models without BatchNorm
+    or Dropout behave the same in both modes and are not flagged. After a call the reader
     cannot follow that could reach the model, its mode is unknown and nothing is reported.
 
     ## Why it matters
@@ -69,6 +70,9 @@ class MissingEvalMode(Rule):
                 if "trains" in e.flags and e.loops:
                     training.setdefault(e.loops[-1], set()).update(e.model.split(", "))
             apart = run.trains_models_apart()
+            # Models a loop puts back in train mode (`critic.train()` before the critic's
+            # own step, after it judged the other model's step in eval mode).
+            back = {(e.model, loop) for e in run.events_of(MODE) if e.mode for loop in e.loops}
             for forward in run.events_of(FORWARD):
                 kinds = set(forward.families)
                 if not kinds or forward.loc is None or forward.mode is None:
@@ -83,7 +87,8 @@ class MissingEvalMode(Rule):
                 if evaluating and forward.mode and "train-mode-called" not in forward.flags:
                     problem = f"`{forward.model}` runs an evaluation pass in train mode"
                 elif not evaluating and not forward.mode and forward.loops \
-                        and forward.model in training.get(forward.loops[-1], ()):
+                        and forward.model in training.get(forward.loops[-1], ()) \
+                        and (forward.model, forward.loops[-1]) not in back:
                     problem = (f"`{forward.model}` is trained after `.eval()` with no "
                                "`.train()` back")
                 else:
@@ -92,6 +97,51 @@ class MissingEvalMode(Rule):
                                    forward.loc, symbol=run.symbol)
 
     valid = [
+        # Each model goes back to train mode before its own step; in eval mode it only
+        # judges the other's step.
+        """
+import torch
+import torch.nn as nn
+
+seg = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.Conv2d(8, 2, 1))
+critic = nn.Sequential(nn.Conv2d(2, 8, 3), nn.Dropout2d(0.5), nn.Flatten(), nn.LazyLinear(2))
+opt_seg = torch.optim.SGD(seg.parameters(), lr=0.01, momentum=0.9)
+opt_critic = torch.optim.Adam(critic.parameters(), lr=1e-4)
+for epoch in range(50):
+    for image, label in torch.load("pairs.pt"):
+        seg.train()
+        critic.eval()
+        pred = seg(image)
+        loss = nn.functional.cross_entropy(pred, label) - critic(pred).mean()
+        opt_seg.zero_grad()
+        loss.backward()
+        opt_seg.step()
+        seg.eval()
+        critic.train()
+        with torch.no_grad():
+            pred = seg(image)
+        opt_critic.zero_grad()
+        critic(pred).mean().backward()
+        opt_critic.step()
+""",
+        # A mean teacher sampled with dropout on: it is never trained, only averaged.
+        """
+import torch
+import torch.nn as nn
+
+student = nn.Sequential(nn.Conv2d(1, 8, 3), nn.Dropout2d(0.3), nn.Conv2d(8, 2, 1))
+teacher = nn.Sequential(nn.Conv2d(1, 8, 3), nn.Dropout2d(0.3), nn.Conv2d(8, 2, 1))
+opt = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9)
+student.train()
+teacher.train()
+for epoch in range(30):
+    for x, y in torch.load("batches.pt"):
+        with torch.no_grad():
+            spread = torch.stack([teacher(x) for _ in range(4)]).var(0)
+        opt.zero_grad()
+        (nn.functional.cross_entropy(student(x), y) + spread.mean()).backward()
+        opt.step()
+""",
         # Monte-Carlo dropout: dropout kept on, on purpose, to sample predictions.
         """
 import torch

@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
+import pytest
+
 from conftest import write_tree
 from helpers import run
 
@@ -1067,3 +1069,86 @@ def test_a_network_held_by_a_plain_trainer_class_is_still_read(
     assert [(f.line, f.symbol) for f in found] == [(6, "Maker")]
     assert lint_tree({"gan.py": maker.replace("HOLDER", "Pair(nn.Module)")},
                      select=["CNN101"]).findings == []
+
+
+UNET_TWO_DECODERS = """
+import torch
+import torch.nn as nn
+
+def block(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU())
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.Upsample(scale_factor=2)
+        self.m2, self.m1, self.m0 = block(48, 16), block(24, 8), block(12, 4)
+        self.out = nn.Conv2d(4, 2, 1)
+
+    def forward(self, a, b, c, d):
+        y = self.m2(torch.cat([c, self.up(d)], 1))
+        y = self.m1(torch.cat([b, self.up(y)], 1))
+        return self.out(self.m0(torch.cat([a, self.up(y)], 1)))
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.e0, self.e1, self.e2, self.e3 = block(1, 4), block(4, 8), block(8, 16), block(16, 32)
+        self.pool = nn.MaxPool2d(2)
+        self.first, self.second = Decoder(), Decoder()
+
+    def forward(self, x):
+        a = self.e0(x)
+        b = self.e1(self.pool(a))
+        c = self.e2(self.pool(b))
+        d = self.e3(self.pool(c))
+        RETURN
+"""
+
+
+@pytest.mark.parametrize("returned", [
+    "return self.first(a, b, c, d), self.second(a, b, c, d)",
+    "extra = self.second(a, b, c, d)\n        return self.first(a, b, c, d)",
+])
+def test_an_encoder_read_by_two_u_net_decoders_is_spanned(
+        lint_tree: Callable[..., Any], returned: str) -> None:
+    """Each way forward from the encoder passes one decoder's concatenation or the other's,
+    both carrying the same early tensor past it; a decoder whose result the forward drops
+    is no way forward at all."""
+    result = lint_tree({"net.py": UNET_TWO_DECODERS.replace("RETURN", returned)},
+                       select=["CNN103"])
+    assert result.findings == []
+
+
+def test_a_map_the_forward_drops_does_not_make_a_gate_a_hidden_activation(
+        lint_tree: Callable[..., Any]) -> None:
+    source = """
+    import torch
+    import torch.nn as nn
+
+    class Gate(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.score = nn.Conv2d(c, 1, 1)
+
+        def forward(self, x):
+            w = torch.sigmoid(self.score(x))
+            return x * w, w
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.convs = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(6)])
+            self.gates = nn.ModuleList([Gate(8) for _ in range(6)])
+
+        def forward(self, x):
+            maps = []
+            for conv, gate in zip(self.convs, self.gates):
+                x, w = gate(torch.relu(conv(x)))
+                KEEP
+            return x
+    """
+    dropped = source.replace("KEEP", "maps.append(w)").replace(
+        "return x\n", "unused = torch.cat(maps, 1)\n            return x\n")
+    assert lint_tree({"net.py": dropped}, select=["CNN106"]).findings == []

@@ -89,7 +89,7 @@ def opaque_method(interp: TrainingInterp, obj: v.Opaque, name: str, args: Args, 
     if name in ("train", "eval") and (obj.model or not args.pos or
                                       isinstance(args.pos[0], bool)):
         obj.model = True
-        interp.set_mode(obj, name, args)
+        interp.set_mode(obj, name, args, loc)
         return obj
     if name == "zero_grad":
         rec.event(ir.ZERO_GRAD, loc, what=f"{obj.origin}.zero_grad()")

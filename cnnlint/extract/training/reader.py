@@ -791,9 +791,9 @@ class TrainingInterp(ConfigInterp):
             flags.add("held-out")
         if inputs is not None and self._noisy_batch(inputs):
             flags.add("noisy-input")
-        if rec.train_called.get(id(model)) == rec.steps_taken:
-            # Put in train mode by `.train()` with no training step since: on purpose
-            # (Monte-Carlo dropout samples predictions with dropout on).
+        if rec.train_called.get(id(model)) == rec.steps_updating(model):
+            # Put in train mode by `.train()` and not trained since: on purpose (Monte-Carlo
+            # dropout samples predictions with dropout on, from a mean teacher too).
             flags.add("train-mode-called")
         tracked = rec.models.get(id(model))
         name = tracked[1] if tracked else (
@@ -855,7 +855,7 @@ class TrainingInterp(ConfigInterp):
                 return True
         return False
 
-    def set_mode(self, model: Any, name: str, args: Args) -> None:
+    def set_mode(self, model: Any, name: str, args: Args, loc: Loc | None = None) -> None:
         rec = self.recorder
         assert rec is not None
         if name == "eval":
@@ -866,8 +866,11 @@ class TrainingInterp(ConfigInterp):
             flag = args.pos[0]
             mode = bool(flag) if type(flag) is bool else UNKNOWN
         rec.set_mode(model, mode)
+        tracked = rec.models.get(id(model))
+        rec.event(ir.MODE, loc, what=f".{name}()", mode=mode if type(mode) is bool else None,
+                  model=tracked[1] if tracked else "")
         if mode is True:
-            rec.train_called[id(model)] = rec.steps_taken
+            rec.train_called[id(model)] = rec.steps_updating(model)
         else:
             rec.train_called.pop(id(model), None)
         # As torch does, the mode reaches every module inside (an encoder a factory built
@@ -904,7 +907,7 @@ class TrainingInterp(ConfigInterp):
             return None
         if isinstance(obj, v.MODULE_VALUES):
             if name in ("train", "eval"):
-                self.set_mode(obj, name, args)
+                self.set_mode(obj, name, args, loc)
                 return obj
             if name == "forward" and not self.in_module_code(f):
                 return self.apply(obj, args, f, loc)  # `model.forward(x)` is `model(x)`
@@ -988,6 +991,10 @@ class TrainingInterp(ConfigInterp):
             rec.trained.extend(w for w in weights if w is not UNKNOWN)
         elif lost:
             flags.add("unknown-weights")
+        if lost:
+            rec.lost_steps += 1
+        for root in {id(rec.root(self, w)) for w in weights if w is not UNKNOWN}:
+            rec.steps_of[root] = rec.steps_of.get(root, 0) + 1
         if self.accumulating > 0:
             flags.add("accumulating")
         rec.mark_training()

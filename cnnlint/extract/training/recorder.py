@@ -86,9 +86,10 @@ class Recorder:
     first_step: tuple[Loc, str] | None = None
     # id(model) -> (model, train mode, the number of unresolved calls when it was set)
     modes: dict[int, tuple[Any, Any, int]] = field(default_factory=dict)
-    # id(model) -> the steps taken when code last put it in train mode with `.train()`
+    # id(model) -> the steps that had updated it when code last called its `.train()`
     train_called: dict[int, int] = field(default_factory=dict)
-    steps_taken: int = 0
+    steps_of: dict[int, int] = field(default_factory=dict)  # id(model) -> steps updating it
+    lost_steps: int = 0  # steps of weights not followed to a model: they may update any
     unresolved_count: int = 0
     complete: bool = True
     notes: list[str] = field(default_factory=list)
@@ -105,8 +106,6 @@ class Recorder:
                                     flags=flags, **extra))
         if kind == ir.UNRESOLVED and "touches-models" in flags:
             self.unresolved_count += 1  # a model's mode is not known past this call
-        elif kind == ir.STEP:
-            self.steps_taken += 1
 
     def mark_training(self) -> None:
         """A step or a backward: every running loop trains, and the innermost loader loop's
@@ -120,6 +119,9 @@ class Recorder:
 
     def set_mode(self, model: Any, mode: Any) -> None:
         self.modes[id(model)] = (model, mode, self.unresolved_count)
+
+    def steps_updating(self, model: Any) -> int:
+        return self.steps_of.get(id(model), 0) + self.lost_steps
 
     def mode_of(self, model: Any) -> bool | None:
         """The model's train mode, when known: True (train) from construction on, until an
@@ -282,7 +284,7 @@ class Recorder:
         to the model it belongs to; `described` gets each by the id of its value."""
         out: list[ir.TrainedModel] = []
         for value in self.trained:
-            model = self._root(interp, value)
+            model = self.root(interp, value)
             if id(model) in described:
                 continue
             described[id(model)] = self._describe(interp, model)
@@ -293,12 +295,12 @@ class Recorder:
         """The models whose weights these are, by name (`netD`, `netG`), for a step event."""
         names = set()
         for value in weights:
-            tracked = self.models.get(id(self._root(interp, value)))
+            tracked = self.models.get(id(self.root(interp, value)))
             if tracked is not None:
                 names.add(tracked[1])
         return ", ".join(sorted(names))
 
-    def _root(self, interp: TrainingInterp, value: Any) -> Any:
+    def root(self, interp: TrainingInterp, value: Any) -> Any:
         if id(value) in self.models:
             return value
         for model, *_rest in self.models.values():
@@ -314,7 +316,7 @@ class Recorder:
             return ()
         held = []
         for weights in weights_of(construction.params):
-            model = described.get(id(self._root(interp, weights)))
+            model = described.get(id(self.root(interp, weights)))
             if model is None:
                 return ()
             held.append(model)
