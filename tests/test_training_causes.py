@@ -1146,6 +1146,38 @@ for epoch in range(20):
         "training images of `small` get no random augmentation (transforms: ToTensor)"]
 
 
+
+def test_a_network_named_in_a_config_file_may_be_any_of_the_module_s(lint_tree: Lint) -> None:
+    """`getattr(nets, cfg["arch"])(...)` with the name from config.json: another config
+    names another network, so every network of `nets` is judged with this run's
+    optimizer (its weight decay), not reported as trained by no script."""
+    deep = ("import torch.nn as nn\n\nclass {name}(nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n"
+            "        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) "
+            "for _ in range({depth})])\n\n"
+            "    def forward(self, x):\n        return self.body(x)\n")
+    files = {
+        "nets/__init__.py": "from .plain import Plain\nfrom .tall import Tall\n",
+        "nets/plain.py": deep.format(name="Plain", depth=9),
+        "nets/tall.py": deep.format(name="Tall", depth=12),
+        "config.json": '{"arch": "Tall", "decay": 0.0001}',
+        "train.py": """
+import json
+import torch
+import nets
+
+cfg = json.load(open("config.json"))
+model = getattr(nets, cfg["arch"])()
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=cfg["decay"])
+for epoch in range(3):
+    for x, y in torch.load("batches.pt"):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+"""}
+    assert lint_tree(files, select=["CNN107"]).findings == []
+
+
 PICKED = """
 import argparse
 import torch

@@ -207,6 +207,13 @@ def _builtin_reversed(interp: Interp, args: Args) -> Any:
 
 
 def _builtin_getattr(interp: Interp, args: Args) -> Any:
+    if len(args.pos) == 2 and type(args.pos[1]) is str and isinstance(args.pos[0], v.ModuleVal):
+        # `getattr(nets, cfg["arch"]["type"])`: a network picked by a name read at run time
+        # (from a config file, a default) is read as `nets.__dict__[name]` is: in training
+        # code, any network of the module may be the one (another config names another).
+        namespace = interp.getattr(args.pos[0], "__dict__")
+        if type(namespace) is dict and args.pos[1] in namespace:
+            return interp.subscript(namespace, args.pos[1])
     if len(args.pos) >= 2 and type(args.pos[1]) is str:
         found = interp.getattr(args.pos[0], args.pos[1])
         if found is UNKNOWN and len(args.pos) == 3:
