@@ -101,3 +101,14 @@ def discover(paths: list[str], exclude: list[str], root: str,
         else:
             add(path)  # a file named explicitly is linted even when excluded, as ruff does
     return found
+
+
+def dotted(parts: list[str], suffix: str) -> str:
+    """A file's dotted module name from its path's parts (without the suffix). A notebook
+    is no module: `vae.ipynb` is `vae[ipynb]`, never the same as `vae.py` beside it."""
+    parts = [p for p in parts if p not in ("", ".", "..")]
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    if parts and suffix == NOTEBOOK_SUFFIX:
+        parts[-1] += "[ipynb]"
+    return ".".join(parts)

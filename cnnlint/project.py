@@ -25,7 +25,7 @@ from typing import Any, Iterable
 
 from cnnlint.config import DEFAULT_EXCLUDES, find_config
 from cnnlint.sources import ReadError, is_given, read_bytes
-from cnnlint.files import WALKED_SUFFIXES, matches
+from cnnlint.files import WALKED_SUFFIXES, dotted, matches
 from cnnlint.ignore import GitIgnored
 
 # Files and folders that mark the top of a project, after a [tool.cnnlint] table.
@@ -466,11 +466,8 @@ class Project:
         absolute = os.path.abspath(path)
         relative = os.path.relpath(absolute, base) if absolute.startswith(base + os.sep) \
             else absolute.lstrip(os.sep)
-        parts = os.path.splitext(relative)[0].replace(os.sep, "/").split("/")
-        parts = [p for p in parts if p not in ("", ".", "..")]
-        if parts and parts[-1] == "__init__":
-            parts = parts[:-1]
-        return ".".join(parts)
+        stem, suffix = os.path.splitext(relative)
+        return dotted(stem.replace(os.sep, "/").split("/"), suffix)
 
 
 def may_train(data: bytes) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import FORWARD, Event, ProjectFacts
+from cnnlint.ir import FORWARD, STEP, Event, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -30,7 +30,9 @@ class NoValidation(Rule):
     `validation_step` with validation data). Helpers the loop calls (`validate(...)`) are
     followed, also into other files, and through wrapped models (`DataParallel`, `.module`).
     A loop that steps two or more models with optimizers of their own (a GAN's generator
-    and discriminator) is not judged: they have no held-out score to evaluate.
+    and discriminator) is not judged: they have no held-out score to evaluate. Nor is one
+    that never calls the model it trains, using only its weights (`F.linear(x, w - g)` in
+    MAML): an evaluation written that way would not be seen.
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer) might do
@@ -65,15 +67,37 @@ class NoValidation(Rule):
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
-                if any(evaluates(e) for e in run.events_in(loop, FORWARD)) \
-                        or run.steps_models_apart(loop):
+                forwards = run.events_in(loop, FORWARD)
+                if any(evaluates(e) for e in forwards) or run.steps_models_apart(loop):
                     continue  # evaluated; or a GAN's models, with no held-out score
+                stepped = {name for e in run.events_in(loop, STEP) if "trains" in e.flags
+                           for name in e.model.split(", ") if name}
+                if stepped and not any(e.model in stepped for e in forwards):
+                    continue  # run only through its weights (`F.linear(x, net.weight)`,
+                    # MAML): an evaluation written that way would not be seen either
                 if run.judgeable(loop):
                     yield self.finding(
                         f"trains {epochs.value} epochs{epochs.source()} with no evaluation "
                         "on held-out data during training", loc, symbol=loop.symbol)
 
     valid = [
+        # The model is never called, only its weights used: how it is evaluated is not seen.
+        """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+net = nn.Linear(64, 5)
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(30):
+    for x, y in torch.load("tasks.pt"):
+        support = F.cross_entropy(F.linear(x[:10], net.weight, net.bias), y[:10])
+        gw, gb = torch.autograd.grad(support, (net.weight, net.bias), create_graph=True)
+        query = F.linear(x[10:], net.weight - 0.1 * gw, net.bias - 0.1 * gb)
+        opt.zero_grad()
+        F.cross_entropy(query, y[10:]).backward()
+        opt.step()
+""",
         """
 import torch
 import torch.nn as nn

@@ -247,3 +247,22 @@ def test_a_verbose_note_about_a_notebook_gives_its_place_by_cell(tmp_path: Path)
         [("markdown", "# a GAN"), ("code", setup), ("code", "print(1)"), ("code", loop)]))
     _, out, _ = run([str(tmp_path / "gan.ipynb"), "--no-cache", "-v"])
     assert "gan.ipynb:cell 3:1: the training loop steps" in out, out
+
+
+def test_a_notebook_and_a_module_of_the_same_stem_are_two_modules(tmp_path: Path) -> None:
+    """`vae.ipynb` trains its own `VAE`; `vae.py` defines another that nothing trains: the
+    notebook's optimizer is not blamed on the module's network."""
+    deep = ("import torch.nn as nn\n\nclass VAE(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3) for _ in range(9)])\n\n"
+            "    def forward(self, x):\n        return self.body(x)\n")
+    (tmp_path / "vae.py").write_text(deep)
+    (tmp_path / "vae.ipynb").write_text(_notebook([
+        ("code", deep.replace("range(9)", "range(2)")),
+        ("code", "import torch\nnet = VAE()\nopt = torch.optim.Adam(net.parameters())\n"
+                 "for x in torch.load('x.pt'):\n    opt.zero_grad()\n"
+                 "    net(x).sum().backward()\n    opt.step()\n")]))
+    (tmp_path / "pyproject.toml").write_text("[tool.cnnlint]\n")
+    _, out, _ = run([str(tmp_path), "--select", "CNN107", "--no-cache"])
+    assert "vae.py:3:7: CNN107 [info] 9 weighted layers and no dropout; weight decay " \
+           "unknown (no training script found for it)" in out, out

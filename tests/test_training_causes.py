@@ -1178,6 +1178,45 @@ for epoch in range(3):
     assert lint_tree(files, select=["CNN107"]).findings == []
 
 
+
+def test_a_count_an_epoch_hook_keeps_makes_its_test_go_both_ways(lint_tree: Lint) -> None:
+    """`self.bad += 1; if self.bad >= self.patience: g["lr"] *= 0.5` in a hook the epoch
+    loop calls: the count grows over the epochs, so the rate does change."""
+    script = """
+import torch
+import torch.nn as nn
+
+class HalveOnPlateau:
+    def __init__(self, opt, patience=3):
+        self.opt, self.patience, self.best, self.bad = opt, patience, float("inf"), 0
+
+    def epoch_done(self, loss):
+        if loss < self.best:
+            self.best, self.bad = loss, 0
+            return
+        self.bad += 1
+        if self.bad >= self.patience:
+            for group in self.opt.param_groups:
+                group["lr"] *= 0.5
+            self.bad = 0
+
+net = nn.Linear(8, 2)
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+hooks = [HalveOnPlateau(opt)]
+for epoch in range(30):
+    total = 0.0
+    for x, y in torch.load("batches.pt"):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        total += loss.item()
+    for hook in hooks:
+        hook.epoch_done(total)
+"""
+    assert "CNN209" not in [c for c, *_ in codes(lint_tree(script))]
+
+
 PICKED = """
 import argparse
 import torch

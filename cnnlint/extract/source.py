@@ -12,6 +12,7 @@ from typing import Any
 import libcst as cst
 
 from cnnlint.extract.lower import lower_module
+from cnnlint.files import dotted
 from cnnlint.positions import compute_spans
 from cnnlint.sources import RECURSION_LIMIT, ReadError
 
@@ -28,11 +29,9 @@ class FileFacts:
 
 
 def module_name(path: str) -> str:
-    parts = os.path.normpath(os.path.splitext(path)[0]).replace(os.sep, "/").split("/")
-    parts = [p for p in parts if p not in ("", ".", "..")]
-    if parts and parts[-1] == "__init__":
-        parts = parts[:-1]
-    return ".".join(parts)
+    stem, suffix = os.path.splitext(path)
+    parts = os.path.normpath(stem).replace(os.sep, "/").split("/")
+    return dotted(parts, suffix)
 
 
 def _python_syntax_error(source: str) -> tuple[str, int, int] | None:

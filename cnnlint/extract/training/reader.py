@@ -39,7 +39,7 @@ from cnnlint.extract.training.config import ConfigInterp
 from cnnlint.extract.training.objects import (
     LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
     HELD_OUT_NAME, MODULE_METHODS, TrainObj, breaks, either_loader, has_modulo, inert,
-    plain_path, role, root_of, takes_no_input, text, weights_of_model,
+    plain_path, role, root_of, takes_no_input, text, walk, weights_of_model,
 )
 from cnnlint.extract.training.recorder import LoopState, Recorder, holds_unknown, weights_of
 from cnnlint.extract.values import UNKNOWN
@@ -106,6 +106,8 @@ class TrainingInterp(ConfigInterp):
         # A pass reuses constructions only among its own: what it reads must not depend on
         # what other passes or the model reader read before.
         self.pass_constructions = ConstructionMemo()
+        # id(class) -> (the class, the attributes its methods add to): see _counts_kept.
+        self.kept_counts: dict[int, tuple[v.ClassVal, frozenset[str]]] = {}
         self._refine(False)
 
     # The methods the training semantics refine. Outside a pass (reading models) the plain
@@ -282,10 +284,36 @@ class TrainingInterp(ConfigInterp):
                         # the script, so every run that trains passes the option.
                         return self.exec_block(other, f)
                     return self._optional(other, taken, names_in(stmt), f)
+            if rec.loops and self._tests_a_kept_count(stmt[1], f):
+                return self.both_ways(lambda: self.exec_block(stmt[2], f),
+                                      lambda: self.exec_block(stmt[3], f), f, names_in(stmt))
             return super()._if(stmt, f)
         finally:
             self.accumulating -= modulo
             self.conditions.pop()
+
+    def _tests_a_kept_count(self, test: tuple[Any, ...], f: Frame) -> bool:
+        """`if self.bad >= self.patience:` in a method a training loop calls each pass: the
+        object counts across passes (`self.bad += 1`), so the value one read pass leaves
+        is not the one every pass sees."""
+        obj = f.self_obj
+        if type(obj) is not v.Instance:
+            return False
+        counts = self._counts_kept(obj.cls)
+        return bool(counts) and any(
+            e[0] == "attr" and e[1] == ("name", "self") and e[2] in counts
+            for e in walk(test) if e)
+
+    def _counts_kept(self, cls: v.ClassVal) -> frozenset[str]:
+        """The attributes a class's methods add to (`self.bad += 1`), found once."""
+        found = self.kept_counts.get(id(cls))
+        if found is None or found[0] is not cls:
+            names = frozenset(
+                e[1][2] for member in cls.namespace.values() if isinstance(member, v.FuncVal)
+                for e in walk(member.node[3]) if e and e[0] == "augassign"
+                and e[1][0] == "attr" and e[1][1] == ("name", "self"))
+            found = self.kept_counts[id(cls)] = (cls, names)
+        return found[1]
 
     def _optional(self, body: tuple[Any, ...], default: tuple[Any, ...],
                   names: frozenset[str], f: Frame) -> Any:

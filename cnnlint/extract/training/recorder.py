@@ -390,6 +390,15 @@ class Recorder:
                              "their own (adversarial or joint training): rules about "
                              "validation, early stopping, schedules and augmentation stay "
                              "silent")
+            inside = [e for e in events if loop.id in e.loops]
+            stepped = {name for e in inside if e.kind == ir.STEP and "trains" in e.flags
+                       for name in e.model.split(", ") if name}
+            if stepped and not any(e.kind == ir.FORWARD and e.model in stepped
+                                   for e in inside):
+                notes.append(f"{loop.loc.path}:{loop.loc.line}: the training loop never calls "
+                             f"{' or '.join(f'`{m}`' for m in sorted(stepped))}, only uses "
+                             "its weights: whether it is evaluated is not known, and "
+                             "no-validation stays silent")
             if blockers:
                 calls = ", ".join(blockers[:4])
                 more = f" and {len(blockers) - 4} more" if len(blockers) > 4 else ""
