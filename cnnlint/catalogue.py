@@ -48,7 +48,8 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
     ),
     "reshape": ("Flatten", "Unflatten", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle"),
     "identity": ("Identity",),
-    "upsample": ("Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"),
+    "upsample": ("Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "MaxUnpool1d",
+                 "MaxUnpool2d", "MaxUnpool3d"),
     "padding": (
         "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d",
         "ReflectionPad2d", "ReplicationPad2d", "ReplicationPad3d",
@@ -110,6 +111,8 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
                                      "AdaptiveMaxPool2d", "AdaptiveMaxPool3d")},
     "Flatten": ("start_dim", "end_dim"),
     "Upsample": ("size", "scale_factor", "mode", "align_corners"),
+    **{k: ("kernel_size", "stride", "padding") for k in ("MaxUnpool1d", "MaxUnpool2d",
+                                                         "MaxUnpool3d")},
     "CrossEntropyLoss": ("weight", "size_average", "ignore_index", "reduce", "reduction",
                          "label_smoothing"),
     "NLLLoss": ("weight", "size_average", "ignore_index", "reduce", "reduction"),
@@ -210,6 +213,8 @@ FUNCTIONAL: dict[str, str] = {
     "torch.nn.functional.interpolate": "Upsample",
     "torch.nn.functional.upsample": "Upsample",
     "torch.nn.functional.pixel_shuffle": "PixelShuffle",
+    # SegNet's decoder: pooling indices put values back in place (the indices carry no data).
+    **{f"torch.nn.functional.max_unpool{d}d": f"MaxUnpool{d}d" for d in (1, 2, 3)},
 }
 FAMILY_OF.update({"BatchNorm": "batchnorm", "InstanceNorm": "instancenorm",
                   "permute": "reshape"})

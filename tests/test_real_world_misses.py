@@ -1152,3 +1152,35 @@ def test_a_map_the_forward_drops_does_not_make_a_gate_a_hidden_activation(
     dropped = source.replace("KEEP", "maps.append(w)").replace(
         "return x\n", "unused = torch.cat(maps, 1)\n            return x\n")
     assert lint_tree({"net.py": dropped}, select=["CNN106"]).findings == []
+
+
+@pytest.mark.parametrize("unpool", ["F.max_unpool2d(x, idx, 2, 2)", "self.unpool(x, idx)"])
+def test_a_segnet_decoder_that_unpools_by_indices_is_read(
+        lint_tree: Callable[..., Any], unpool: str) -> None:
+    """Max-unpooling puts values back where the pooling took them: the indices carry no
+    data, so the encoder and decoder are one plain chain."""
+    source = """
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class SegNetish(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.ModuleList([nn.Conv2d(3 if i == 0 else 16, 16, 3, padding=1)
+                                      for i in range(5)])
+            self.dec = nn.ModuleList([nn.Conv2d(16, 16, 3, padding=1) for _ in range(5)])
+            self.unpool = nn.MaxUnpool2d(2, 2)
+
+        def forward(self, x):
+            indices = []
+            for conv in self.enc:
+                x, idx = F.max_pool2d(F.relu(conv(x)), 2, 2, return_indices=True)
+                indices.append(idx)
+            for conv, idx in zip(self.dec, reversed(indices)):
+                x = F.relu(conv(UNPOOL))
+            return x
+    """.replace("UNPOOL", unpool)
+    result = lint_tree({"net.py": source}, select=["CNN103"])
+    assert [f.message.split(",")[0] for f in result.findings] == [
+        "10 weighted layers in a row with no skip connection"]
+    assert not result.partly_read()
