@@ -1217,6 +1217,34 @@ for epoch in range(30):
     assert "CNN209" not in [c for c, *_ in codes(lint_tree(script))]
 
 
+
+def test_a_step_that_wraps_outputs_by_their_type_is_followed(lint_tree: Lint) -> None:
+    """`if type(outputs) not in (tuple, list): outputs = (outputs,)`, then the loss of
+    `*outputs` and `loss_outputs[0] if type(loss_outputs) in (tuple, list) else ...`: a
+    tensor's type is no builtin container, so the step's backward is read."""
+    script = """
+import torch
+import torch.nn as nn
+
+def fit(model, loader, loss_fn, optimizer, n_epochs):
+    for epoch in range(n_epochs):
+        for data, target in loader:
+            optimizer.zero_grad()
+            outputs = model(data)
+            if type(outputs) not in (tuple, list):
+                outputs = (outputs,)
+            loss_outputs = loss_fn(*(outputs + (target,)))
+            loss = loss_outputs[0] if type(loss_outputs) in (tuple, list) else loss_outputs
+            loss.backward()
+            optimizer.step()
+
+net = nn.Linear(8, 2)
+fit(net, torch.load("pairs.pt"), nn.CrossEntropyLoss(),
+    torch.optim.Adam(net.parameters(), lr=1e-3), 20)
+"""
+    assert "CNN202" in [c for c, *_ in codes(lint_tree(script))]
+
+
 PICKED = """
 import argparse
 import torch

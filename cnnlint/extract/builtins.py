@@ -315,6 +315,9 @@ def _builtin_type(interp: Interp, args: Args) -> Any:
     if len(args.pos) == 1 and not args.kw and type(args.pos[0]) in (
             int, float, str, bool, list, tuple, dict):
         return v.Builtin(type(args.pos[0]).__name__)
+    if len(args.pos) == 1 and not args.kw and type(args.pos[0]) is v.Tensor:
+        # `if type(outputs) not in (tuple, list): outputs = (outputs,)` in a training step
+        return v.Ref("torch.Tensor")
     return UNKNOWN
 
 

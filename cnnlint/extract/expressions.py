@@ -126,6 +126,12 @@ def compare_chain(interp: Interp, e: tuple[Any, ...], f: Frame) -> Any:
 def compare(interp: Interp, op: str, a: Any, b: Any) -> Any:
     if type(a) is v.Builtin and type(b) is v.Builtin and op in ("==", "!=", "is", "is not"):
         return (a.name == b.name) == (op in ("==", "is"))  # `type(x) == int`
+    if op in ("in", "not in") and type(a) in (v.Builtin, v.Ref) and type(b) in (tuple, list) \
+            and b and all(type(x) is v.Builtin for x in b):
+        # `type(out) in (tuple, list)`: a builtin type among builtin types (a tensor's
+        # type, `torch.Tensor`, is none of them).
+        found = type(a) is v.Builtin and any(x.name == a.name for x in b)
+        return found == (op == "in")
     if op == "in" and type(a) is str and isinstance(b, v.ClassNameOf):
         return v.Narrowing(b.module, kinds_named(a))
     if isinstance(a, Found) and op in ("!=", ">", ">=") and b in (-1, 0):
