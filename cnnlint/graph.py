@@ -253,10 +253,12 @@ def _passes_through(network: ir.Network, marks: dict[int, int]) -> list[int]:
     """For each node, the marks (bits of `marks`' nodes) that every way forward from it to
     an output meets. A node nothing live reads meets none."""
     users, reaches = network.consumers(), live(network)
+    dropped = not all(reaches)
     met = [0] * len(network.nodes)
     for node in reversed(network.nodes):
-        # A way to a value the forward drops is not a way forward.
-        following = [u for u in users[node.id] if reaches[u]]
+        following = users[node.id]
+        if dropped:  # a way to a value the forward drops is not a way forward
+            following = [u for u in following if reaches[u]]
         if not following:
             continue
         common = -1
