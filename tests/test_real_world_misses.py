@@ -1184,3 +1184,47 @@ def test_a_segnet_decoder_that_unpools_by_indices_is_read(
     assert [f.message.split(",")[0] for f in result.findings] == [
         "10 weighted layers in a row with no skip connection"]
     assert not result.partly_read()
+
+
+def test_a_factory_that_needs_only_a_number_of_classes_is_read(
+        lint_tree: Callable[..., Any]) -> None:
+    """`def vgg_bn(num_classes): return VGG(..., num_classes)`, picked by a script through
+    `globals()[cfg.arch](cfg.num_classes)`: the number of classes sizes the classifier only,
+    so the network is read with it unknown, and the script may train any network of the
+    module."""
+    result = lint_tree({"models.py": """
+    import torch.nn as nn
+
+    class VGG(nn.Module):
+        def __init__(self, widths, num_classes):
+            super().__init__()
+            layers, cin = [], 3
+            for w in widths:
+                layers += [nn.Conv2d(cin, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU()]
+                cin = w
+            self.features = nn.Sequential(*layers)
+            self.classifier = nn.Linear(cin, num_classes)
+
+        def forward(self, x):
+            return self.classifier(self.features(x).mean((2, 3)))
+
+    def vgg_bn(num_classes):
+        return VGG([16] * 8, num_classes)
+
+    def build(cfg):
+        return globals()[cfg.arch](cfg.num_classes)
+    """, "train.py": """
+    import torch
+    import yaml
+    from models import build
+
+    cfg = yaml.safe_load(open("config.yaml"))
+    net = build(cfg)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    for epoch in range(3):
+        for x, y in torch.load("batches.pt"):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+    """}, select=["CNN101", "CNN107"])
+    assert [(f.code, f.symbol) for f in result.findings] == [("CNN101", "VGG")]

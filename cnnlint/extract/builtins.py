@@ -309,6 +309,15 @@ _CALLABLE = (v.FuncVal, v.ClassVal, v.Builtin, v.Ref, v.BoundMethod, *v.MODULE_V
 _FUNCTION = (v.FuncVal,)
 
 
+def _builtin_globals(interp: Interp, args: Args) -> Any:
+    """`globals()`: the namespace of the file making the call (`globals()[cfg.arch]` picks a
+    network of the module by name, as `models.__dict__[...]` does)."""
+    call = interp.current_call
+    if call is None or args.pos or args.kw:
+        return UNKNOWN
+    return call[1].scope.globals
+
+
 def _builtin_type(interp: Interp, args: Args) -> Any:
     """`type(x)` of a constant, a list, a tuple or a dict: the builtin type, so that
     `type(x) == int` in a config-driven builder (VGG's `[64, "M", ...]`) is decided."""
@@ -347,6 +356,7 @@ BUILTINS: dict[str, Callable[[Interp, Args], Any]] = {
     "setattr": _builtin_setattr,
     "isinstance": _builtin_isinstance,
     "type": _builtin_type,
+    "globals": _builtin_globals,
     "hasattr": _builtin_hasattr,
     "int": _wrap(int),
     "float": _wrap(float),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Iterable
 
 from cnnlint import ir
@@ -198,7 +199,8 @@ def _build_one(interp: Interp, candidate: Candidate
     elif isinstance(target, v.PartialVal):
         construct = lambda f: interp.call(target, Args(), f, None)  # noqa: E731
     else:
-        construct = lambda f: interp.call_function(target, Args())  # noqa: E731
+        unknown = {name: UNKNOWN for name in required(target.node[2])}  # a number of classes
+        construct = lambda f: interp.call_function(target, Args([], unknown))  # noqa: E731
     try:
         model = _build(interp, scope, name, kind, slot, construct)
     except Exception as exc:
@@ -206,7 +208,8 @@ def _build_one(interp: Interp, candidate: Candidate
             f"reading model {built_as or name} failed: {type(exc).__name__}: {exc}"))
     if model is not None:
         model.module, model.built_as = module_name, built_as
-        model.guessed = kind == "class" and bool(required_params(target))
+        model.guessed = kind == "class" and bool(required_params(target)) or (
+            kind == "factory" and isinstance(target, v.FuncVal) and bool(required(target.node[2])))
         if kind == "factory" and isinstance(target, v.FuncVal):
             model.registered_in = _registered_in(scope, target.node[4])
     return model, None
@@ -248,9 +251,16 @@ def _build_forked(interp: Interp, candidates: list[Candidate], jobs: int) -> lis
     return [built[i] for i in range(len(candidates))]
 
 
+# Parameters a factory may leave to its caller without changing the network it builds, but
+# for the width of its classifier (`def vgg19(num_classes): ...`): read as not known.
+_CLASS_COUNT = re.compile(r"(num_?|n_?|number_of_)?class(es)?(_num)?", re.IGNORECASE)
+
+
 def is_factory_candidate(stmt: tuple[Any, ...]) -> bool:
-    """A module-level function with no required parameters that returns something."""
-    return not required(stmt[2]) and _returns_value(stmt[3])
+    """A module-level function that returns something, with no required parameters but a
+    number of classes."""
+    return all(_CLASS_COUNT.fullmatch(name) for name in required(stmt[2])) \
+        and _returns_value(stmt[3])
 
 
 def _returns_value(body: tuple[Any, ...]) -> bool:
