@@ -54,6 +54,9 @@ def _about_whole_model(model: ir.Model, finding: Finding) -> bool:
 
 
 def _merged(members: list[tuple[ir.Model, Finding]]) -> Finding:
+    # A builder read with arguments not known (`get_net(classes)`) is named after those that
+    # need none (`net_cifar10`), whose figures are the finding's.
+    members = sorted(members, key=lambda member: member[0].guessed)
     model, first = members[0]
     labels = list(dict.fromkeys(m.label for m, _ in members))
     if len(labels) == 1 and not model.built_as:

@@ -1228,3 +1228,27 @@ def test_a_factory_that_needs_only_a_number_of_classes_is_read(
             opt.step()
     """}, select=["CNN101", "CNN107"])
     assert [(f.code, f.symbol) for f in result.findings] == [("CNN101", "VGG")]
+
+
+def test_a_finding_merged_across_builders_is_named_after_one_that_needs_no_argument(
+        lint_tree: Callable[..., Any]) -> None:
+    result = lint_tree({"nets.py": """
+    import torch.nn as nn
+
+    class Plain(nn.Module):
+        def __init__(self, depth, classes):
+            super().__init__()
+            self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(depth)])
+            self.head = nn.Linear(8, classes)
+
+        def forward(self, x):
+            return self.head(self.body(x).mean((2, 3)))
+
+    def get_plain(classes):
+        return Plain(10, classes)
+
+    def plain_cifar10():
+        return get_plain(10)
+    """}, select=["CNN103"])
+    (finding,) = result.findings
+    assert finding.message.endswith("(plain_cifar10; also in get_plain)")
