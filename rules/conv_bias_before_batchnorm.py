@@ -58,7 +58,9 @@ class ConvBiasBeforeBatchNorm(Rule):
         "the norm layer is written right after the call, in the same list or "
         "`nn.Sequential(...)`. Not offered when code the run read writes some module's "
         "bias in place without testing that it has one (`m.bias.data.zero_()` in an init "
-        "function a script applies to every conv): it would fail on the fixed conv. A checkpoint "
+        "function a script applies to every conv; one under a test for another kind, "
+        "`isinstance(m, nn.BatchNorm2d)`, is fine): it would fail on the fixed conv. "
+        "A checkpoint "
         "saved with the bias does not load into the fixed model as is (an unexpected `bias` "
         "key, and BatchNorm's running mean includes the bias): retrain, or subtract the bias "
         "from the running mean when converting it.")
@@ -448,10 +450,19 @@ def _writes_a_bias_unchecked(context: FixContext) -> bool:
     found = context.memo.get("CNN101 bias written")
     if found is None:
         found = context.memo["CNN101 bias written"] = any(
-            _BIAS_WRITE.search(line) and not any(
-                _BIAS_CHECK.search(before) for before in lines[max(0, number - 3):number + 1])
+            _BIAS_WRITE.search(line) and _may_reach_a_conv(lines[max(0, number - 3):number + 1])
             for lines in context.analysed.values() for number, line in enumerate(lines))
     return bool(found)
+
+
+def _may_reach_a_conv(window: list[str]) -> bool:
+    """Whether a bias write (the window's last line, after the lines before it) may reach
+    a conv with no bias: it tests for none first, or sits under a type test of another kind
+    (`elif isinstance(m, nn.BatchNorm2d):`), and it cannot."""
+    if any(_BIAS_CHECK.search(line) for line in window):
+        return False
+    tests = [line for line in reversed(window) if "isinstance(" in line or "type(" in line]
+    return not tests or "Conv" in tests[0]
 
 
 def _cancelling_norm(node: Node, network: Network) -> Node | None:
