@@ -379,21 +379,10 @@ def is_gate(network: ir.Network, node: ir.Node) -> bool:
     (swish's `x * sigmoid(x)`, a squeeze-and-excitation or attention scale), also once
     resized to the tensor it scales (an attention map upsampled first)."""
     users, reaches = network.consumers(), live(network)
-    stack, seen = [u for u in users[node.id] if reaches[u]], set()
-    if not stack:
-        return False
-    while stack:
-        i = stack.pop()
-        if i in seen:
-            continue
-        seen.add(i)
-        user = network.nodes[i]
-        following = [u for u in users[i] if reaches[u]]
-        if user.family == "upsample" and following:
-            stack.extend(following)
-        elif user.kind != ir.MUL:
-            return False
-    return True
+    ends = following(network, node, lambda n: n.family == "upsample"
+                     and any(reaches[u] for u in users[n.id]))
+    ends = [n for n in ends if reaches[n.id]]  # values the forward drops scale nothing
+    return bool(ends) and all(n.kind == ir.MUL for n in ends)
 
 
 def following(network: ir.Network, node: ir.Node,

@@ -437,6 +437,10 @@ class TrainingRun:
         generator and discriminator are two."""
         return sorted(self._stepped_apart.get(loop if isinstance(loop, int) else loop.id, ()))
 
+    def stepped_never_called(self, loop: Loop | int) -> list[str]:
+        """See the module function of that name."""
+        return stepped_never_called(self.events, loop if isinstance(loop, int) else loop.id)
+
     def steps_models_apart(self, loop: Loop | int) -> bool:
         """Whether `loop` updates two or more models with steps of their own optimizers
         (adversarial or joint training), or runs inside a loop that does (a GAN's inner
@@ -478,6 +482,17 @@ class TrainingRun:
     def judgeable(self, loop: Loop | int) -> bool:
         """True when the reader saw everything `loop` does."""
         return self.complete and not self.blockers(loop)
+
+
+def stepped_never_called(events: list[Event], loop: int) -> list[str]:
+    """The models training steps inside loop `loop` update that no forward pass there
+    calls: the loop uses only their weights (`F.linear(x, net.weight - g)`, MAML)."""
+    inside = [e for e in events if loop in e.loops]
+    stepped = {name for e in inside if e.kind == STEP and "trains" in e.flags
+               for name in e.model.split(", ") if name}
+    if any(e.kind == FORWARD and e.model in stepped for e in inside):
+        return []
+    return sorted(stepped)
 
 
 def models_stepped_apart(events: list[Event], loop: int) -> list[str]:

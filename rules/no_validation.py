@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import FORWARD, STEP, Event, ProjectFacts
+from cnnlint.ir import FORWARD, Event, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -70,9 +70,7 @@ class NoValidation(Rule):
                 forwards = run.events_in(loop, FORWARD)
                 if any(evaluates(e) for e in forwards) or run.steps_models_apart(loop):
                     continue  # evaluated; or a GAN's models, with no held-out score
-                stepped = {name for e in run.events_in(loop, STEP) if "trains" in e.flags
-                           for name in e.model.split(", ") if name}
-                if stepped and not any(e.model in stepped for e in forwards):
+                if run.stepped_never_called(loop):
                     continue  # run only through its weights (`F.linear(x, net.weight)`,
                     # MAML): an evaluation written that way would not be seen either
                 if run.judgeable(loop):

@@ -32,3 +32,12 @@ def run(args: list[str], stdin: bytes | None = None) -> tuple[int, str, str]:
             code = exc.code if isinstance(exc.code, int) else 1
         out, err = streams[0].getvalue().decode(), streams[1].getvalue().decode()
     return code, out, err
+
+
+def plain_net(name: str, depth: int, returns: str = "self.body(x)") -> str:
+    """Source of a network class (with its import) of `depth` plain 3x3 convolutions."""
+    return (f"import torch.nn as nn\n\nclass {name}(nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n"
+            "        self.body = nn.Sequential("
+            f"*[nn.Conv2d(8, 8, 3, padding=1) for _ in range({depth})])\n\n"
+            f"    def forward(self, x):\n        return {returns}\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from cnnlint.notebook import NotebookError, cell_position, joined_line, read_notebook
-from helpers import BAD, CLEAN, run
+from helpers import BAD, CLEAN, plain_net, run
 
 
 def _notebook(cells: list[tuple[str, str]], language: str = "python") -> str:
@@ -252,10 +252,7 @@ def test_a_verbose_note_about_a_notebook_gives_its_place_by_cell(tmp_path: Path)
 def test_a_notebook_and_a_module_of_the_same_stem_are_two_modules(tmp_path: Path) -> None:
     """`vae.ipynb` trains its own `VAE`; `vae.py` defines another that nothing trains: the
     notebook's optimizer is not blamed on the module's network."""
-    deep = ("import torch.nn as nn\n\nclass VAE(nn.Module):\n    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3) for _ in range(9)])\n\n"
-            "    def forward(self, x):\n        return self.body(x)\n")
+    deep = plain_net("VAE", 9)
     (tmp_path / "vae.py").write_text(deep)
     (tmp_path / "vae.ipynb").write_text(_notebook([
         ("code", deep.replace("range(9)", "range(2)")),

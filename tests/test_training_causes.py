@@ -12,6 +12,7 @@ import pytest
 
 from cnnlint import ir
 from cnnlint.engine import Result
+from helpers import plain_net
 
 Lint = Callable[..., Result]
 
@@ -890,30 +891,11 @@ def test_a_gan_is_not_judged_as_a_classifier(lint_tree: Lint) -> None:
     assert [c for c, *_ in codes(together)] == ["CNN202", "CNN203", "CNN209", "CNN212"]
 
 
-
 def test_an_optimizer_over_one_model_of_a_gan_does_not_regularise_the_other(
         lint_tree: Lint) -> None:
     """Each network is judged by the optimizer that steps its weights (also through
     `filter(lambda p: p.requires_grad, ...)`): the other model's decay is not its."""
-    nets = """
-import torch.nn as nn
-
-class Maker(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(9)])
-
-    def forward(self, x):
-        return self.body(x)
-
-class Judge(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(10)])
-
-    def forward(self, x):
-        return self.body(x).mean()
-"""
+    nets = plain_net("Maker", 9) + plain_net("Judge", 10, "self.body(x).mean()")
     script = """
 import torch
 from nets import Judge, Maker
@@ -939,7 +921,6 @@ for epoch in range(20):
         m="", j=", weight_decay=1e-4")}, select=["CNN107"]).findings
     assert [(f.symbol, f.message.split("(")[-1]) for f in found] == [
         ("Maker", "`Adam` at train.py:5)")]
-
 
 
 def test_a_counter_kept_in_a_while_batch_loop_holds_any_value(lint_tree: Lint) -> None:
@@ -979,23 +960,10 @@ for epoch in range(30):
         "            evaluate(net)\n", "            print(step)\n")))]
 
 
-
 def test_apex_amp_hands_back_the_model_and_optimizer_it_is_given(lint_tree: Lint) -> None:
     """`net, opt = amp.initialize(net, opt)` under a mixed-precision switch: the run still
     trains the same model with the same optimizer (and its weight decay)."""
-    script = """
-import torch
-import torch.nn as nn
-from apex import amp
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(9)])
-
-    def forward(self, x):
-        return self.body(x)
-
+    script = "import torch\nfrom apex import amp\n" + plain_net("Net", 9) + """
 USE_AMP = bool(torch.cuda.device_count())
 net = Net()
 opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, DECAY)
@@ -1011,7 +979,6 @@ for epoch in range(3):
         == []
     (finding,) = lint_tree(script.replace(", DECAY", ""), select=["CNN107"]).findings
     assert finding.severity == "warning" and "(`SGD` at " in finding.message
-
 
 
 def test_a_dataset_wrapping_an_augmented_one_augments(lint_tree: Lint) -> None:
@@ -1055,7 +1022,6 @@ for epoch in range(20):
         "training images get no random augmentation (transforms: ToTensor, Normalize)"]
 
 
-
 @pytest.mark.parametrize("dataset", [
     'datasets.ImageFolder("data/train", plain)',
     'datasets.CIFAR10("data", True, plain)',
@@ -1080,7 +1046,6 @@ for epoch in range(20):
     found = lint_tree(script, select=["CNN212"]).findings
     assert [f.message for f in found] == [
         "training images get no random augmentation (transforms: ToTensor)"]
-
 
 
 @pytest.mark.parametrize("epochs", [
@@ -1109,7 +1074,6 @@ for epoch in {epochs}:
     assert [(f.code, f.message) for f in found] == [
         ("CNN202", "trains 50 epochs with no evaluation on held-out data during training"),
         ("CNN209", "trains 50 epochs at a constant learning rate")]
-
 
 
 def test_a_loader_made_by_a_helper_is_named_as_its_caller_names_it(lint_tree: Lint) -> None:
@@ -1146,20 +1110,14 @@ for epoch in range(20):
         "training images of `small` get no random augmentation (transforms: ToTensor)"]
 
 
-
 def test_a_network_named_in_a_config_file_may_be_any_of_the_module_s(lint_tree: Lint) -> None:
     """`getattr(nets, cfg["arch"])(...)` with the name from config.json: another config
     names another network, so every network of `nets` is judged with this run's
     optimizer (its weight decay), not reported as trained by no script."""
-    deep = ("import torch.nn as nn\n\nclass {name}(nn.Module):\n"
-            "    def __init__(self):\n        super().__init__()\n"
-            "        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) "
-            "for _ in range({depth})])\n\n"
-            "    def forward(self, x):\n        return self.body(x)\n")
     files = {
         "nets/__init__.py": "from .plain import Plain\nfrom .tall import Tall\n",
-        "nets/plain.py": deep.format(name="Plain", depth=9),
-        "nets/tall.py": deep.format(name="Tall", depth=12),
+        "nets/plain.py": plain_net("Plain", 9),
+        "nets/tall.py": plain_net("Tall", 12),
         "config.json": '{"arch": "Tall", "decay": 0.0001}',
         "train.py": """
 import json
@@ -1172,11 +1130,10 @@ opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=cfg
 for epoch in range(3):
     for x, y in torch.load("batches.pt"):
         opt.zero_grad()
-        nn.functional.mse_loss(model(x), y).backward()
+        torch.nn.functional.mse_loss(model(x), y).backward()
         opt.step()
 """}
     assert lint_tree(files, select=["CNN107"]).findings == []
-
 
 
 def test_a_count_an_epoch_hook_keeps_makes_its_test_go_both_ways(lint_tree: Lint) -> None:
@@ -1215,7 +1172,6 @@ for epoch in range(30):
         hook.epoch_done(total)
 """
     assert "CNN209" not in [c for c, *_ in codes(lint_tree(script))]
-
 
 
 def test_a_step_that_wraps_outputs_by_their_type_is_followed(lint_tree: Lint) -> None:

@@ -390,13 +390,10 @@ class Recorder:
                              "their own (adversarial or joint training): rules about "
                              "validation, early stopping, schedules and augmentation stay "
                              "silent")
-            inside = [e for e in events if loop.id in e.loops]
-            stepped = {name for e in inside if e.kind == ir.STEP and "trains" in e.flags
-                       for name in e.model.split(", ") if name}
-            if stepped and not any(e.kind == ir.FORWARD and e.model in stepped
-                                   for e in inside):
+            uncalled = ir.stepped_never_called(events, loop.id)
+            if uncalled:
                 notes.append(f"{loop.loc.path}:{loop.loc.line}: the training loop never calls "
-                             f"{' or '.join(f'`{m}`' for m in sorted(stepped))}, only uses "
+                             f"{' or '.join(f'`{m}`' for m in uncalled)}, only uses "
                              "its weights: whether it is evaluated is not known, and "
                              "no-validation stays silent")
             if blockers:
