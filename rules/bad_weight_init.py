@@ -16,10 +16,9 @@ class Options(RuleOptions):
     min_relu_bias: float = -0.1
 
 
-def _layers(init: WeightInit, model: Model) -> list[str]:
-    """The conv/linear kinds of the model an initialisation touches (all of them, when the
-    code initialises every module)."""
-    present = {n.kind for n in model.network if n.weighted and not n.functional}
+def _layers(init: WeightInit, present: set[str]) -> list[str]:
+    """The conv/linear kinds of the model (`present`) an initialisation touches (all of
+    them, when the code initialises every module)."""
     if init.layer_kinds:
         # An init helper's `isinstance(m, nn.Linear)` branch says nothing of a model
         # without Linear layers.
@@ -27,10 +26,12 @@ def _layers(init: WeightInit, model: Model) -> list[str]:
     return sorted(present)
 
 
-def _targets(init: WeightInit, model: Model, kinds: list[str]) -> list[ir.Node]:
-    """The layers an initialisation sets: the one it names, else every layer of its kinds."""
+def _targets(init: WeightInit, model: Model, kinds: list[str],
+             at_loc: dict[object, list[ir.Node]]) -> list[ir.Node]:
+    """The layers an initialisation sets: the one it names (`at_loc`: the weighted layers
+    by where they are defined), else every layer of its kinds."""
     if init.layer_loc is not None:
-        return [n for n in model.network if n.loc == init.layer_loc and n.weighted]
+        return at_loc.get(init.layer_loc, [])
     return [n for n in model.network if n.weighted and not n.functional and n.kind in kinds]
 
 
@@ -98,8 +99,15 @@ class BadWeightInit(Rule):
 
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         relu_net = any(n.family == "relu" for n in model.network)
-        kinds = {id(init): _layers(init, model) for init in model.inits}
-        targets = {id(init): _targets(init, model, kinds[id(init)])
+        # Each pass over the network once per model, not once per initialisation: a zoo's
+        # model initialises hundreds of layers one by one.
+        present = {n.kind for n in model.network if n.weighted and not n.functional}
+        at_loc: dict[object, list[ir.Node]] = {}
+        for n in model.network:
+            if n.weighted:
+                at_loc.setdefault(n.loc, []).append(n)
+        kinds = {id(init): _layers(init, present) for init in model.inits}
+        targets = {id(init): _targets(init, model, kinds[id(init)], at_loc)
                    for init in model.inits if init.target == "weight"
                    and init.method == "constant"}
         constant = {n.id for nodes in targets.values() for n in nodes}
