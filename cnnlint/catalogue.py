@@ -314,6 +314,9 @@ COMBINE_FUNCTIONS: dict[str, str] = {
     "torch.stack": "cat", "torch.mul": "mul", "torch.multiply": "mul", "torch.sub": "add",
     "torch.matmul": "mul", "torch.bmm": "mul", "torch.einsum": "mul",
 }
+# What a functional conv or linear given a fixed filter is (its weight a module's buffer,
+# as in anti-aliased downsampling): a filtering op like pooling, no trained layer.
+FIXED_FILTER = "FixedFilter"
 COMBINE_METHODS: dict[str, str] = {
     "add": "add", "add_": "add", "sub": "add", "sub_": "add", "mul": "mul", "mul_": "mul",
     "matmul": "mul", "div": "mul", "div_": "mul",

@@ -620,3 +620,38 @@ model = make(False)
 """
     result = lint_tree({"deep.py": deep, "shallow.py": shallow, "build.py": build})
     assert [(f.code, f.message) for f in result.findings if f.path == "build.py"] == []
+
+
+def test_a_functional_conv_over_a_registered_buffer_is_a_fixed_filter() -> None:
+    """Anti-aliased downsampling runs `F.conv2d(x, self.filt, groups=c)` with a binomial
+    filter kept as a buffer: no optimizer trains it, so it is no weighted layer. The same
+    call given a parameter is one."""
+    source = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Blur(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("filt", (taps[:, None] * taps[None, :] / 16).repeat(c, 1, 1, 1))
+        self.learned = nn.Parameter(torch.randn(c, 1, 3, 3))
+
+    def forward(self, x):
+        return F.conv2d(x, WEIGHT, stride=2, padding=1, groups=x.shape[1])
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.down = Blur(8)
+
+    def forward(self, x):
+        return self.down(self.conv(x))
+"""
+    fixed = models_of(source.replace("WEIGHT", "self.filt"))["Net"]
+    assert [n.kind for n in fixed.network if n.weighted] == ["Conv2d"]
+    assert "FixedFilter" in kinds(fixed)
+    learned = models_of(source.replace("WEIGHT", "self.learned"))["Net"]
+    assert [n.kind for n in learned.network if n.weighted] == ["Conv2d", "Conv2d"]

@@ -401,3 +401,28 @@ def test_a_hard_swish_written_with_clamp_is_not_a_plain_relu(in_tmp: Path) -> No
         assert [(f["symbol"], f["message"].replace(" [torch.fx trace]", ""))
                 for f in document["findings"]] == [
             ("Plain", "all 8 activations are plain ReLU6 (dying-ReLU risk)")], flags
+
+
+def test_a_trace_reads_a_conv_over_a_buffer_as_a_fixed_filter() -> None:
+    """As the static reader does: `F.conv2d(x, self.filt)` with `filt` a buffer trains
+    nothing, and with `filt` a parameter it is a weighted layer."""
+    import torch.nn.functional as F
+
+    from cnnlint.trace import fx_graph
+
+    class Blur(torch.nn.Module):
+        def __init__(self, learned: bool) -> None:
+            super().__init__()
+            taps = torch.ones(4, 1, 3, 3) / 9
+            if learned:
+                self.filt = torch.nn.Parameter(taps)
+            else:
+                self.register_buffer("filt", taps)
+            self.conv = torch.nn.Conv2d(4, 4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.conv2d(self.conv(x), self.filt, groups=4)
+
+    for learned, weighted in ((False, ["Conv2d"]), (True, ["Conv2d", "Conv2d"])):
+        _, network = fx_graph.build(Blur(learned), None, {})
+        assert [n.kind for n in network.nodes if n.weighted] == weighted, learned

@@ -2260,6 +2260,7 @@ for epoch in range(5):
 """
     for noisy, expected in (("images + 0.2 * torch.randn_like(images)", []),
                             ("images + torch.rand(64, 1, 28, 28)", []),
+                            ("images + torch.zeros_like(images).uniform_(-0.3, 0.3)", []),
                             ("images", ["CNN212"])):
         source = script.replace("NOISY", noisy).replace("INPUT", "noisy")
         assert [f.code for f in lint_tree({"train.py": source}).findings
@@ -2268,6 +2269,92 @@ for epoch in range(5):
         "INPUT", "images")
     assert [f.code for f in lint_tree({"train.py": target_only}).findings
             if f.code == "CNN212"] == ["CNN212"]
+
+
+def test_a_loop_taking_input_gradients_over_held_out_data_does_not_train_on_it(
+        lint_tree: Lint) -> None:
+    """An evaluation under attack calls `backward()` for the gradient of its inputs and
+    steps no optimizer: the test loader it reads is not a training loader, so its plain
+    pipeline is no missing augmentation. Stepping there would make it one."""
+    script = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torchvision import datasets, transforms
+
+flip = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor()])
+fit_loader = torch.utils.data.DataLoader(
+    datasets.CIFAR10("data", train=True, transform=flip), batch_size=64, shuffle=True)
+held_loader = torch.utils.data.DataLoader(
+    datasets.CIFAR10("data", train=False, transform=transforms.ToTensor()), batch_size=64)
+net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
+sgd = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+
+def robust_hits(loader):
+    hits = 0
+    for images, labels in loader:
+        images.requires_grad_(True)
+        F.cross_entropy(net(images), labels).backward()
+        STEP
+        hits += (net(images + 0.01 * images.grad.sign()).argmax(1) == labels).sum().item()
+    return hits
+
+for epoch in range(4):
+    for images, labels in fit_loader:
+        sgd.zero_grad()
+        F.cross_entropy(net(images), labels).backward()
+        sgd.step()
+    print(robust_hits(held_loader))
+"""
+    for step, expected in (("pass", []), ("sgd.step()", ["CNN212"])):
+        found = [f.code for f in lint_tree({"train.py": script.replace("STEP", step)}).findings
+                 if f.code == "CNN212"]
+        assert found == expected, step
+
+
+def test_a_network_a_model_builds_and_wraps_or_takes_layers_from_trains_with_it(
+        lint_tree: Lint) -> None:
+    """A detector builds its trunk in its own code and keeps it behind a library wrapper
+    (`IntermediateLayerGetter(trunk)`), or keeps only the trunk's layers
+    (`nn.Sequential(trunk.body)`, in a method the script calls): the trunk's weights train
+    with the detector's, under its optimizer, not without a training script."""
+    nets = plain_net("Trunk", 10) + """
+
+class Detector(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Conv2d(8, 4, 1)
+        HOLD
+
+    def setup(self):
+        trunk = Trunk()
+        self.taken = nn.Sequential(trunk.body)
+
+    def forward(self, x):
+        return self.head(x)
+"""
+    script = """
+import torch
+from nets import Detector
+
+net = Detector()
+SETUP
+opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9, weight_decay=DECAY)
+for epoch in range(3):
+    for x, y in [(torch.randn(8, 8, 16, 16), torch.randn(8, 4, 16, 16))]:
+        opt.zero_grad()
+        ((net(x) - y) ** 2).mean().backward()
+        opt.step()
+"""
+    wrapped = ("from torchvision.models._utils import IntermediateLayerGetter\n"
+               "        self.body = IntermediateLayerGetter(Trunk(), {'body': 'out'})")
+    for hold, setup in ((wrapped, ""), ("pass", "net.setup()")):
+        for decay, expected in (("5e-4", []), ("0", ["no weight decay (`SGD` at train.py:6)"])):
+            tree = {"nets.py": nets.replace("HOLD", hold),
+                    "train.py": script.replace("SETUP", setup).replace("DECAY", decay)}
+            found = [f.message.split("and ", 1)[-1] for f in lint_tree(tree).findings
+                     if f.code == "CNN107" and "Trunk" in f.symbol]
+            assert found == expected, (hold, decay)
 
 
 def test_a_factory_model_built_where_the_script_loses_track_may_be_trained(

@@ -57,6 +57,10 @@ class Interp:
         self.paths: dict[int, str] = {}
         self.inits: list[ir.WeightInit] = []
         self.current_call: tuple[tuple[Any, ...], Frame] | None = None
+        # Names each module class registers as buffers (id of the class -> names): a fixed
+        # filter (`register_buffer("filt", blur)`) is no weight. Kept for the whole run, as
+        # a block copied from an earlier build does not register them again.
+        self.buffers: dict[int, set[str]] = {}
         self.built = 0  # layers, modules and graph nodes made so far (see `_for`)
         self.active: dict[int, int] = {}  # id(function body) -> calls of it under way
         # Pure computations: (function body, constant arguments) -> constant result.

@@ -154,6 +154,8 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
             "torch.nn.functional.", "F."), owner=f.owner, loc=loc, functional=True)
     if qualname in catalogue.FUNCTIONAL:
         kind = catalogue.FUNCTIONAL[qualname]
+        if catalogue.is_weighted(kind) and _fixed_weight(interp, qualname, f):
+            kind = catalogue.FIXED_FILTER
         inputs = tensors_in(Args(args.pos[:1], {k: x for k, x in args.kw.items()
                                                 if k == "input"}))
         if not inputs:
@@ -202,6 +204,26 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
     if test is not None:
         return test(args)
     return interp.unknown_call(args, f"`{qualname}` is not known")
+
+
+def _fixed_weight(interp: Interp, qualname: str, f: Frame) -> bool:
+    """Whether a functional conv or linear being called is given, as its weight, a buffer
+    of the module whose forward calls it (`F.conv2d(x, self.filt, groups=c)`: the fixed
+    binomial filter of anti-aliased downsampling), which no optimizer trains."""
+    if interp.current_call is None:
+        return False
+    expr, frame = interp.current_call
+    owner = f.self_obj
+    if frame is not f or type(owner) is not v.Instance \
+            or expr[1][-1] != qualname.rsplit(".", 1)[-1]:
+        return False  # not this call, as written in a module's own code
+    positional = [a for a in expr[2] if a[0] != "*"]
+    if len(positional) != len(expr[2]):
+        return False
+    weight = positional[1] if len(positional) > 1 else next(
+        (value for key, value in expr[3] if key == "weight"), None)
+    return weight is not None and weight[0] == "attr" and weight[1] == ("name", "self") \
+        and weight[2] in interp.buffers.get(id(owner.cls), ())
 
 
 def _linspace(args: Args) -> Any:
@@ -401,6 +423,9 @@ def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Fra
         return [tuple(p) for p in pairs]
     if name == "forward":
         return interp.apply(obj, args, f)
+    if name == "register_buffer" and type(obj) is v.Instance and args.pos \
+            and type(args.pos[0]) is str:
+        interp.buffers.setdefault(id(obj.cls), set()).add(args.pos[0])
     if name in ("register_buffer", "register_parameter", "to", "train", "eval", "cuda",
                 "cpu", "float", "double", "half", "requires_grad_"):
         return obj if name not in ("register_buffer", "register_parameter") else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from cnnlint import ir
+from cnnlint import catalogue, ir
 from cnnlint.trace import ops
 
 
@@ -35,6 +35,7 @@ def build(model: Any, model_loc: Any, locs: dict[str, Any]) -> tuple[Any, ir.Net
     graph_module = torch.fx.symbolic_trace(model, concrete_args=fixed)
     builder = ops.GraphBuilder(model_loc, locs)
     model_class = type(model).__name__
+    buffers = {name for name, _ in model.named_buffers()}
     for node in graph_module.graph.nodes:
         stack = list((node.meta.get("nn_module_stack") or {}).values())
         inputs = builder.ids(node.all_input_nodes)
@@ -51,6 +52,8 @@ def build(model: Any, model_loc: Any, locs: dict[str, Any]) -> tuple[Any, ir.Net
             if node.op == "call_function":
                 qualname = ops.function_name(node.target)
                 action, kind = ops.classify_function(qualname, _rest(node), node.kwargs)
+                if catalogue.is_weighted(kind) and _weight_is_buffer(node, buffers):
+                    kind = catalogue.FIXED_FILTER  # a fixed filter: no weight trains
                 name = ops.short_name(qualname)
             else:
                 action, kind = ops.classify_method(node.target, _rest(node), node.kwargs)
@@ -62,6 +65,13 @@ def build(model: Any, model_loc: Any, locs: dict[str, Any]) -> tuple[Any, ir.Net
             builder.network.outputs = inputs
         # get_attr (parameters, buffers, constants) is not data flowing from the input.
     return graph_module, builder.network
+
+
+def _weight_is_buffer(node: Any, buffers: set[str]) -> bool:
+    """Whether a functional conv or linear's weight is one of the model's buffers
+    (`F.conv2d(x, self.filt)`), read as it is (`get_attr`)."""
+    weight = node.args[1] if len(node.args) > 1 else node.kwargs.get("weight")
+    return getattr(weight, "op", None) == "get_attr" and weight.target in buffers
 
 
 def _rest(node: Any) -> list[Any]:

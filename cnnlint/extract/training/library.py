@@ -37,7 +37,10 @@ RANDOM_DATA = frozenset({"torch.randn", "torch.rand", "torch.randint", "torch.no
 # Random tensors shaped like another (`torch.randn_like(images)`): noise, not that tensor.
 RANDOM_LIKE = frozenset({"torch.randn_like", "torch.rand_like", "torch.randint_like",
                          "torch.normal"})
-NOISE = RANDOM_DATA | RANDOM_LIKE  # the data nodes either makes
+# A tensor's in-place random fills: what they hand back is noise.
+RANDOM_FILLS = frozenset({"uniform_", "normal_", "bernoulli_", "cauchy_", "exponential_",
+                          "geometric_", "log_normal_", "random_"})
+NOISE = RANDOM_DATA | RANDOM_LIKE | {f"torch.Tensor.{name}" for name in RANDOM_FILLS}
 _FROM_ARRAY = frozenset({"torch.from_numpy", "torch.tensor", "torch.as_tensor",
                          "torch.Tensor", "torch.FloatTensor"})
 _COPIES = ("shutil.copyfile", "shutil.copy", "shutil.copy2", "shutil.move", "os.rename",

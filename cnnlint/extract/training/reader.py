@@ -585,9 +585,17 @@ class TrainingInterp(LoopReading):
             return self.apply(func.bound, args, f, loc)  # `model.forward(x)` is `model(x)`
         if isinstance(func, v.FuncVal):
             self.prepare_call(f)
+        in_module = self.in_module_code(f)
+        if in_module and type(func) is v.Ref:
+            # A library wrapper given networks the module's code built holds them.
+            rec.wrapped.update(id(x) for x in (*args.pos, *args.kw.values())
+                               if type(x) is v.Instance)
         result = super().call(func, args, f, loc, func_expr)
+        if in_module and type(result) is v.Instance and type(func) in (v.FuncVal, v.ClassVal) \
+                and result is not f.self_obj and self.is_module_class(result.cls):
+            rec.built_in.setdefault(id(f.self_obj), []).append(result)
         if isinstance(func, v.FuncVal) and isinstance(result, (*v.MODULE_VALUES, v.Opaque)):
-            if not self.in_module_code(f):
+            if not in_module:
                 self.built_by(result, func, loc)
             elif isinstance(result, v.Instance):  # a factory building a part of a model
                 rec.part_builders.setdefault(id(result), ir.model_key(func.scope.module,
@@ -807,9 +815,14 @@ class TrainingInterp(LoopReading):
             # train, validate, stop nor schedule.
             return obj if name.endswith("_") else UNKNOWN
         if isinstance(obj, v.Tensor) and name == "backward":
-            rec.mark_training()
+            rec.mark_training(step=False)
             rec.event(ir.BACKWARD, loc)
             return None
+        if isinstance(obj, v.Tensor) and name in library.RANDOM_FILLS \
+                and not self.in_module_code(f):
+            # `torch.zeros_like(x).uniform_(-eps, eps)`: the value handed on is fresh noise
+            # (a random start for an adversarial step), not `x`.
+            return self.add_node(ir.INPUT, (), name=f"torch.Tensor.{name}")
         if isinstance(obj, v.MODULE_VALUES):
             if name in ("train", "eval"):
                 self.set_mode(obj, name, args, loc)

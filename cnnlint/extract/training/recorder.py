@@ -82,6 +82,11 @@ class Recorder:
     trained: list[Any] = field(default_factory=list)  # model values an optimizer holds
     forwarded: list[Any] = field(default_factory=list)  # model values training code calls
     part_builders: dict[int, str] = field(default_factory=dict)  # id(block) -> its factory
+    # id(module) -> the project networks its own code built (a backbone made in
+    # `__init__`), and the ids of those it handed to library code (a feature-extractor
+    # wrapper): see `_held_networks`.
+    built_in: dict[int, list[Any]] = field(default_factory=dict)
+    wrapped: set[int] = field(default_factory=set)
     train_loader_ids: set[int] = field(default_factory=set)
     first_step: tuple[Loc, str] | None = None
     # id(model) -> (model, train mode, the number of unresolved calls when it was set)
@@ -107,11 +112,14 @@ class Recorder:
         if kind == ir.UNRESOLVED and "touches-models" in flags:
             self.unresolved_count += 1  # a model's mode is not known past this call
 
-    def mark_training(self) -> None:
-        """A step or a backward: every running loop trains, and the innermost loader loop's
-        loader is a training loader."""
+    def mark_training(self, step: bool = True) -> None:
+        """A step or a backward: every running loop trains. A step also makes the innermost
+        loader loop's loader a training loader; a backward alone does not (an attack or a
+        saliency map takes gradients of the inputs over held-out data and steps nothing)."""
         for loop in self.loops:
             loop.training = True
+        if not step:
+            return
         loader_loops = [loop for loop in self.loops if loop.kind == "loader"]
         if loader_loops and loader_loops[-1].loader is not None:
             self.train_loader_ids.update(
@@ -242,6 +250,25 @@ class Recorder:
                                     what=f"`{built[0].optimizer.kind}` rebuilt in a loop"))
         return out
 
+    def _held_networks(self, interp: TrainingInterp, inside: list[Any]) -> list[Any]:
+        """Networks a model holds outside its module tree (with everything in them): one
+        its code built and handed to a library wrapper (`IntermediateLayerGetter(trunk)`),
+        or whose layers it took (`nn.Sequential(resnet.conv1, resnet.layer1)`). Their
+        weights train with the model's."""
+        ids = {id(m) for m in inside}
+        held: list[Any] = []
+        for module in inside:
+            for built in self.built_in.get(id(module), ()):
+                if id(built) in ids:
+                    continue
+                if id(built) in self.wrapped or any(
+                        id(child) in ids for child in interp.submodules(built)[1:]):
+                    for part in interp.submodules(built):
+                        if id(part) not in ids:
+                            ids.add(id(part))
+                            held.append(part)
+        return held
+
     def _loaders(self) -> list[ir.Loader]:
         for loader in self.loaders:
             loader.fields.setdefault("role", role(loader))
@@ -366,7 +393,8 @@ class Recorder:
             defined = factories[0][1] or defined
         families = frozenset(interp.layer_families(model))
         parts: list[str] = []
-        for part in interp.submodules(model)[1:]:
+        inside = interp.submodules(model)
+        for part in inside[1:] + self._held_networks(interp, inside):
             if isinstance(part, v.Instance):
                 parts.append(ir.model_key(part.cls.scope.module, part.cls.name))
                 if id(part) in self.part_builders:
