@@ -15,7 +15,7 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
     "conv": (
         "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
         "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
-        "LazyConvTranspose3d",
+        "LazyConvTranspose3d", "DeformConv2d",
     ),
     "linear": ("Linear", "LazyLinear", "Bilinear"),
     "batchnorm": (
@@ -88,6 +88,7 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     **{k: _CONV for k in ("Conv1d", "Conv2d", "Conv3d")},
     **{k: _CONV[1:] for k in ("LazyConv1d", "LazyConv2d", "LazyConv3d")},
     **{k: _CONVT for k in ("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d")},
+    "DeformConv2d": _CONV[:-1],
     "Linear": ("in_features", "out_features", "bias"),
     "LazyLinear": ("out_features", "bias"),
     "Bilinear": ("in1_features", "in2_features", "out_features", "bias"),
@@ -213,6 +214,8 @@ FUNCTIONAL: dict[str, str] = {
     "torch.nn.functional.interpolate": "Upsample",
     "torch.nn.functional.upsample": "Upsample",
     "torch.nn.functional.pixel_shuffle": "PixelShuffle",
+    "torchvision.ops.deform_conv2d": "DeformConv2d",
+    "torchvision.ops.deform_conv.deform_conv2d": "DeformConv2d",
     # SegNet's decoder: pooling indices put values back in place (the indices carry no data).
     **{f"torch.nn.functional.max_unpool{d}d": f"MaxUnpool{d}d" for d in (1, 2, 3)},
 }
@@ -314,6 +317,13 @@ COMBINE_FUNCTIONS: dict[str, str] = {
     "torch.stack": "cat", "torch.mul": "mul", "torch.multiply": "mul", "torch.sub": "add",
     "torch.matmul": "mul", "torch.bmm": "mul", "torch.einsum": "mul",
 }
+# Layers of other libraries the reader knows as it knows torch.nn's, by qualified name.
+LIBRARY_LAYERS = {"torchvision.ops.DeformConv2d": "DeformConv2d",
+                  "torchvision.ops.deform_conv.DeformConv2d": "DeformConv2d"}
+# Convolutions whose inputs after the first (offsets, a modulation mask) steer where they
+# sample, rather than carry the features they compute on.
+DEFORMABLE = frozenset({"DeformConv2d"})
+
 # What a functional conv or linear given a fixed filter is (its weight a module's buffer,
 # as in anti-aliased downsampling): a filtering op like pooling, no trained layer.
 FIXED_FILTER = "FixedFilter"

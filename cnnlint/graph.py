@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-from cnnlint import ir
+from cnnlint import catalogue, ir
 
 
 # Bitmask ancestry costs N^2/8 bytes; networks past this size are not judged as a whole.
@@ -344,10 +344,19 @@ def longest_plain_run(network: ir.Network) -> list[ir.Node]:
         resets=lambda n: n.kind == ir.INPUT or n.id in skips, masks=masks)
 
 
+def features_in(node: ir.Node) -> tuple[int, ...]:
+    """The inputs whose features a node computes on: all of them, but for a deformable
+    convolution, whose offsets and mask only steer where it samples."""
+    return node.inputs[:1] if node.kind in catalogue.DEFORMABLE else node.inputs
+
+
 def _data_inputs(node: ir.Node, masks: list[int]) -> tuple[int, ...]:
     """The inputs a product passes on: in `x * gate(x)` the data `x`, whose own descendant
-    the other factor is; for a product of parallel branches (attention), all of them."""
-    if node.kind != ir.MUL or len(node.inputs) < 2:
+    the other factor is; for a product of parallel branches (attention), all of them. A
+    deformable convolution passes on its features, not the offsets that steer it."""
+    if node.kind != ir.MUL:
+        return features_in(node)
+    if len(node.inputs) < 2:
         return node.inputs
     data = tuple(a for a in node.inputs
                  if any(b != a and masks[b] >> a & 1 for b in node.inputs))
@@ -383,6 +392,32 @@ def is_gate(network: ir.Network, node: ir.Node) -> bool:
                      and any(reaches[u] for u in users[n.id]))
     ends = [n for n in ends if reaches[n.id]]  # values the forward drops scale nothing
     return bool(ends) and all(n.kind == ir.MUL for n in ends)
+
+
+def steers_only(network: ir.Network, node: ir.Node) -> bool:
+    """Whether the node's output only steers deformable convolutions: it reaches them as
+    their offsets or mask (after the features), through additions, concatenations and
+    resizes (a bounded `10 * tanh(o) + flow`). It sets where they sample, not what they
+    compute."""
+    users, reaches = network.consumers(), live(network)
+    stack, seen, steered = [node.id], {node.id}, False
+    while stack:
+        i = stack.pop()
+        for u in users[i]:
+            if not reaches[u]:
+                continue  # a value the forward drops
+            user = network.nodes[u]
+            if user.kind in catalogue.DEFORMABLE:
+                if user.inputs[0] == i:
+                    return False  # the features it convolves
+                steered = True
+            elif user.kind in (ir.ADD, ir.CAT) or user.family == "upsample":
+                if u not in seen:
+                    seen.add(u)
+                    stack.append(u)
+            else:
+                return False
+    return steered
 
 
 def following(network: ir.Network, node: ir.Node,

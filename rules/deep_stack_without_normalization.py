@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.graph import Runs, ancestors, around, hangs_on_branch, is_skip
+from cnnlint.graph import Runs, ancestors, around, features_in, hangs_on_branch, is_skip
 from cnnlint.ir import ADD, INPUT, Model, Network, Node, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -256,6 +256,6 @@ def _longest_unnormalised(network: Network) -> list[Node]:
             continue
         shortest = bool(node.inputs) and node.kind == ADD and is_skip(node, masks) \
             and bool(around(node, masks) & norms)
-        runs.extend(node.id, runs.pick(node.inputs, shortest), node.family == "conv")
+        runs.extend(node.id, runs.pick(features_in(node), shortest), node.family == "conv")
     return runs.longest(network)
 

@@ -4,7 +4,8 @@ from typing import Iterable
 
 from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
-from cnnlint.graph import alternatives, following, is_gate, weighted_downstream
+from cnnlint.graph import (alternatives, following, is_gate, steers_only,
+                           weighted_downstream)
 from cnnlint.ir import Model, Node, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -25,7 +26,8 @@ class SaturatingActivationDeepStack(Rule):
     `min-layers` (default 4) or more conv/linear layers whose output goes through a `Sigmoid`
     or `Tanh` (or their hard variants) that is followed by more weighted layers: a hidden
     activation. A sigmoid or tanh on the output alone does not count, nor one that gates a
-    product (squeeze-excitation, attention).
+    product (squeeze-excitation, attention), nor one that bounds the offsets or mask of a
+    deformable convolution (where it samples, not what it computes).
 
     ## Why it matters
     Sigmoid's slope is at most 0.25 and both saturate to a zero slope for large inputs, so
@@ -65,6 +67,7 @@ class SaturatingActivationDeepStack(Rule):
             nexts = following(network, node, lambda n: n.family in _BETWEEN)
             acts = [n for n in nexts if n.family in ACTIVATION_FAMILIES]
             hidden = [a for a in acts if a.family == "saturating" and not is_gate(network, a)
+                      and not steers_only(network, a)
                       and a.id in weighted_downstream(network) and not either >> a.id & 1]
             if hidden:
                 saturated.append((node, hidden[0]))

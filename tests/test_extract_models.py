@@ -655,3 +655,41 @@ class Net(nn.Module):
     assert "FixedFilter" in kinds(fixed)
     learned = models_of(source.replace("WEIGHT", "self.learned"))["Net"]
     assert [n.kind for n in learned.network if n.weighted] == ["Conv2d", "Conv2d"]
+
+
+@pytest.mark.parametrize("test, learned", [
+    ("kind == Block", False), ("kind != Block", True), ("kind is Block", False),
+    ("kind == nn.Identity", True), ("kind == make_block", True),
+])
+def test_comparing_classes_decides_a_branch(test: str, learned: bool) -> None:
+    """`if basic_module == DoubleConv:` compares two classes: equal only when they are the
+    same one (a project class is never a library one, nor a function), so only the branch
+    taken builds its layers."""
+    source = """
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+def make_block(c):
+    return Block(c)
+
+class Up(nn.Module):
+    def __init__(self, c, kind=Block):
+        super().__init__()
+        if TEST:
+            self.up = nn.Upsample(scale_factor=2)
+        else:
+            self.up = nn.ConvTranspose2d(c, c, 2, stride=2)
+        self.block = Block(c)
+
+    def forward(self, x):
+        return self.block(self.up(x))
+""".replace("TEST", test)
+    up = models_of(source)["Up"]
+    assert kinds(up) == ["ConvTranspose2d" if learned else "Upsample", "Conv2d"]

@@ -1252,3 +1252,83 @@ def test_a_finding_merged_across_builders_is_named_after_one_that_needs_no_argum
     """}, select=["CNN103"])
     (finding,) = result.findings
     assert finding.message.endswith("(plain_cifar10; also in get_plain)")
+
+
+@pytest.mark.parametrize("deform", [
+    "torchvision.ops.deform_conv2d(x, OFFSET, self.weight, padding=1)",
+    "self.dcn(x, OFFSET)",
+])
+def test_offsets_bounded_by_tanh_steer_a_deformable_conv(
+        lint_tree: Callable[..., Any], deform: str) -> None:
+    """A deformable conv's offsets, bounded by `4 * tanh(...)` and shifted by a flow, set
+    where it samples: the tanh is no hidden activation, and the offset head is not in
+    series with the features (the plain run counts the feature path only). A tanh on the
+    features it convolves is a hidden activation."""
+    source = """
+    import torch
+    import torch.nn as nn
+    import torchvision
+
+    class Align(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.weight = nn.Parameter(torch.randn(c, c, 3, 3))
+            self.dcn = torchvision.ops.DeformConv2d(c, c, 3, padding=1)
+            self.head = nn.Sequential(nn.Conv2d(2 * c, c, 3, padding=1), nn.LeakyReLU(0.1),
+                                      nn.Conv2d(c, 18, 3, padding=1))
+
+        def forward(self, x, ref, flow):
+            steer = 4 * torch.tanh(self.head(torch.cat([x, ref], 1))) + flow
+            return DEFORM
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 3, padding=1)
+            self.aligns = nn.ModuleList([Align(8) for _ in range(4)])
+            self.out = nn.Conv2d(8, 3, 3, padding=1)
+
+        def forward(self, frame, ref, flow):
+            x, r = self.stem(frame), self.stem(ref)
+            for align in self.aligns:
+                x = align(x, r, flow)
+            return self.out(x)
+    """.replace("DEFORM", deform)
+    steered = lint_tree({"net.py": source.replace("OFFSET", "steer")},
+                        select=["CNN104", "CNN106"]).findings
+    assert [(f.code, f.message.split(" conv")[0]) for f in steered] == [("CNN104", "6")]
+    tanh_on_features = source.replace("x, OFFSET", "torch.tanh(steer + x), flow")
+    assert "CNN106" in [f.code for f in lint_tree(
+        {"net.py": tanh_on_features}, select=["CNN106"]).findings]
+
+
+def test_a_list_used_as_a_key_on_a_path_that_cannot_run_is_no_crash(
+        lint_tree: Callable[..., Any]) -> None:
+    """A vocabulary's `__getitem__` looks a token up with `dict.get`, or maps itself over a
+    list of tokens; with both ways read, the lookup meets a list. Python would never take
+    that way, and the reader does not fail on it (nor on a list as a subscript key)."""
+    source = """
+    import torch
+    import torch.nn as nn
+
+    class Vocab:
+        def __init__(self, words):
+            self.ids = {w: i for i, w in enumerate(words)}
+
+        def __getitem__(self, key):
+            if not isinstance(key, (list, tuple)):
+                self.ids[key] = self.ids.pop(key, 0)
+                return self.ids.get(key, 0)
+            return [self[k] for k in key]
+
+    vocab = Vocab(["a", "b"])
+    net = nn.Linear(4, 2)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for epoch in range(3):
+        opt.zero_grad()
+        net(torch.randn(8, 4)).sum().backward()
+        opt.step()
+    print(vocab["a b".split(" ")])
+    """
+    result = lint_tree({"train.py": source})
+    assert result.errors == [] and result.runs

@@ -2357,6 +2357,105 @@ for epoch in range(3):
             assert found == expected, (hold, decay)
 
 
+@pytest.mark.parametrize("write", ["OPTS[key] = value", "setattr(OPTS, key, value)"])
+def test_options_overwritten_from_a_file_hold_any_value(lint_tree: Lint, write: str) -> None:
+    """Options whose entries a loader overwrites from a file (`OPTS[key] = value` for each
+    key read) no longer hold their defaults: the phase that picks the network may be the
+    second one, so its network is trained, not left without a training script."""
+    settings = """
+import json
+
+class Options(dict):
+    pass
+
+OPTS = Options(phase=1)
+OPTS.phase = 1
+
+def load(path):
+    with open(path) as handle:
+        for key, value in json.load(handle).items():
+            WRITE
+""".replace("WRITE", write)
+    script = """
+import sys
+import torch
+from nets import Small, Big
+from settings import OPTS, load
+
+def train(phase):
+    net = Small() if phase == 1 else Big()
+    opt = torch.optim.Adam(net.parameters(), lr=2e-4)
+    for epoch in range(50):
+        for x in [torch.randn(4, 8, 16, 16)]:
+            opt.zero_grad()
+            net(x).mean().backward()
+            opt.step()
+
+if __name__ == "__main__":
+    LOAD
+    train(OPTS.phase)
+"""
+    nets = plain_net("Small", 3) + "\n\n" + plain_net("Big", 10).split("\n", 2)[2]
+    for load, expected in (("load(sys.argv[1])", "warning"), ("pass", "info")):
+        tree = {"nets.py": nets, "settings.py": settings,
+                "train.py": script.replace("LOAD", load)}
+        found = [f.severity for f in lint_tree(tree).findings if f.code == "CNN107"]
+        assert found == [expected], load
+
+
+def test_a_method_the_networks_picked_by_an_option_share_is_followed(lint_tree: Lint) -> None:
+    """`model.keep(val_loss)` on one of two networks picked by an option runs the method
+    they inherit from a shared base: it keeps the best checkpoint on the validation loss,
+    so no best checkpoint is missing. When it saves every epoch instead, one is."""
+    script = """
+import argparse
+import torch
+import torch.nn as nn
+
+class Keeper(nn.Module):
+    best = float("inf")
+
+    def keep(self, val_loss):
+        SAVE
+
+class Small(Keeper):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+class Wide(Small):
+    pass
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--arch", default="small")
+args = parser.parse_args()
+if args.arch == "small":
+    model = Small()
+else:
+    model = Wide()
+opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+x, y = torch.randn(32, 4), torch.randint(0, 2, (32,))
+for epoch in range(100):
+    model.train()
+    opt.zero_grad()
+    nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+    model.eval()
+    with torch.no_grad():
+        val_loss = nn.functional.cross_entropy(model(x), y).item()
+    model.keep(val_loss)
+"""
+    on_metric = ("if val_loss < self.best:\n            self.best = val_loss\n"
+                 "            torch.save(self.state_dict(), 'kept.pt')")
+    for save, expected in ((on_metric, []), ("torch.save(self.state_dict(), 'last.pt')",
+                                             ["CNN203"])):
+        result = lint_tree({"train.py": script.replace("SAVE", save)})
+        assert [c for c, _, _ in codes(result) if c == "CNN203"] == expected, save
+
+
 def test_a_factory_model_built_where_the_script_loses_track_may_be_trained(
         lint_tree: Lint) -> None:
     """`getattr(nets, "large")()` trained through param groups the reader cannot tie to

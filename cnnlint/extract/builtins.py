@@ -69,7 +69,7 @@ def dict_method(obj: dict[Any, Any], name: str, args: Args) -> Any:
         return list(obj)
     if name == "values":
         return list(obj.values())
-    if name in ("get", "pop", "setdefault") and args.pos and v.is_const(args.pos[0]):
+    if name in ("get", "pop", "setdefault") and args.pos and v.is_key(args.pos[0]):
         default = args.pos[1] if len(args.pos) > 1 else None
         if name == "pop":
             return obj.pop(args.pos[0], default)
@@ -237,8 +237,15 @@ def _builtin_setattr(interp: Interp, args: Args) -> Any:
         interp.changed(args.pos[0])
         if type(args.pos[1]) is str:
             args.pos[0].attrs[args.pos[1]] = args.pos[2]
-        else:
+        elif interp.is_module_class(args.pos[0].cls):
             interp.note("an attribute is set under a name that is not known")
+        else:  # `setattr(opts, key, value)` over a file's entries: any may have changed
+            interp.forget_entries(args.pos[0].attrs)
+    elif len(args.pos) == 3 and type(args.pos[0]) is v.ConfigNode:
+        if type(args.pos[1]) is str:
+            interp.write_config(args.pos[0], args.pos[1], args.pos[2])
+        else:
+            interp.forget_entries(args.pos[0])
     return None
 
 

@@ -29,6 +29,21 @@ def _never_equal(a: Any, b: Any) -> bool:
         v.FuncVal, v.ClassVal)
     return definite and v.is_const(b) and b is not None
 
+def _same_definition(a: Any, b: Any) -> bool | None:
+    """Whether two classes (or plain functions, or library names) are the same one, as
+    `kind == DoubleConv` compares them; None when either is something else."""
+    kinds = (type(a), type(b))
+    if not all(k in (v.ClassVal, v.Ref) or k is v.FuncVal for k in kinds):
+        return None
+    if any(k is v.FuncVal and x.bound is not None for k, x in zip(kinds, (a, b))):
+        return None  # a bound method compares by its object: not decided here
+    if kinds[0] is not kinds[1]:
+        return False  # a project class is no library class
+    if kinds[0] is v.Ref:
+        return bool(a.qualname == b.qualname)
+    return a is b or (a.node is b.node and a.scope is b.scope)
+
+
 _BINOPS: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
     "//": operator.floordiv, "%": operator.mod, "**": operator.pow, "<<": operator.lshift,
@@ -81,7 +96,7 @@ def dict_display(interp: Interp, e: tuple[Any, ...], f: Frame) -> Any:
             out.update(other)
             continue
         k = interp.eval(key, f)
-        if not v.is_const(k) or isinstance(k, list):
+        if not v.is_key(k):
             return UNKNOWN
         out[k] = interp.eval(value, f)
     return out
@@ -148,6 +163,8 @@ def compare(interp: Interp, op: str, a: Any, b: Any) -> Any:
             return UNKNOWN
         same = a is b or (a is None) == (b is None) and (a is None or const_equal(a, b))
         return same if op == "is" else not same
+    if op in ("==", "!=") and (definition := _same_definition(a, b)) is not None:
+        return definition == (op == "==")  # `if basic_module == DoubleConv:`
     if op in ("==", "!=") and (_never_equal(a, b) or _never_equal(b, a)):
         return op == "!="  # a module, function or class never equals a constant
     if v.is_const(a) and (v.is_const(b) or (op in ("in", "not in") and type(b) is dict)):
@@ -288,7 +305,7 @@ def subscript(interp: Interp, obj: Any, key: Any) -> Any:
         return UNKNOWN
     if type(obj) in (list, tuple, str) and type(key) is int:
         return obj[key] if -len(obj) <= key < len(obj) else UNKNOWN
-    if type(obj) in (dict, v.ConfigNode) and v.is_const(key) and not isinstance(key, list):
+    if type(obj) in (dict, v.ConfigNode) and v.is_key(key):
         return obj.get(key, UNKNOWN)
     if isinstance(obj, v.SeqSpec) and type(key) is int:
         return obj.children[key][1] if -len(obj.children) <= key < len(obj.children) \

@@ -78,7 +78,8 @@ class Interp:
         self.deepest = 0  # the deepest call nesting reached (a memo hit must fit the same)
         self.noted: list[str] = []
         self.generators: dict[int, tuple[tuple[Any, ...], bool]] = {}  # def node -> yields?
-        self.config_writes: list[tuple[v.ConfigNode, Any, Any]] = []  # see write_config
+        # (table, key, old value) of each write to undo: see write_config, forget_entries
+        self.config_writes: list[tuple[dict[Any, Any], Any, Any]] = []
         self.loading = 0  # module levels being run (their writes are defaults)
         self._eval: dict[str, Callable[[tuple[Any, ...], Frame], Any]] = {
             "name": lambda e, f: self.lookup(e[1], f),
@@ -189,6 +190,17 @@ class Interp:
         if not self.loading:
             self.config_writes.append((node, key, node.get(key, MISSING)))
         node[key] = value
+
+    def forget_entries(self, table: dict[Any, Any]) -> None:
+        """A write under a key the reader does not know (`cfg[key] = value` over the entries
+        of a file) may replace any entry: none is known after it, but the modules it holds
+        (a table of layers named at run time keeps its layers). Undone like a config write."""
+        for key, old in list(table.items()):
+            if old is UNKNOWN or isinstance(old, v.MODULE_VALUES):
+                continue
+            if not self.loading:
+                self.config_writes.append((table, key, old))
+            table[key] = UNKNOWN
 
     def undo_config_writes(self) -> None:
         for node, key, old in reversed(self.config_writes):
@@ -321,7 +333,7 @@ class Interp:
                 f.locals.pop(target[1], None)
             elif target[0] == "sub":
                 table, key = self.eval(target[1], f), self.eval(target[2], f)
-                if type(table) is dict and v.is_const(key) and not isinstance(key, list):
+                if type(table) is dict and v.is_key(key):
                     table.pop(key, None)
                 elif type(table) in (dict, list):
                     self.note("an item is deleted under a key that is not known")
@@ -350,8 +362,14 @@ class Interp:
             key = self.eval(target[2], f)
             if type(obj) in _MODULE_TYPES:
                 self.changed(obj)
-            if type(obj) is dict and v.is_const(key):
+            if type(obj) is dict and v.is_key(key):
                 obj[key] = value
+            elif type(obj) is v.ConfigNode and v.is_key(key):
+                self.write_config(obj, key, value)
+            elif type(obj) in (dict, v.ConfigNode) or (
+                    type(obj) is v.Instance and not self.is_module_class(obj.cls)):
+                # `opts[k] = v` for each entry of a file: any entry may now hold anything.
+                self.forget_entries(obj.attrs if type(obj) is v.Instance else obj)
             elif type(obj) is list and type(key) is int and -len(obj) <= key < len(obj):
                 obj[key] = value
             elif isinstance(obj, v.DictSpec) and type(key) is str:

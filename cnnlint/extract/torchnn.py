@@ -160,7 +160,11 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
                                                 if k == "input"}))
         if not inputs:
             return UNKNOWN
-        return interp.add_node(kind, inputs[:1], name=qualname.replace(
+        inputs = inputs[:1]
+        if kind in catalogue.DEFORMABLE:  # then its offsets and mask, which steer it
+            inputs += [t for t in tensors_in(Args(args.pos[1:], args.kw))
+                       if t.node != inputs[0].node]
+        return interp.add_node(kind, inputs, name=qualname.replace(
             "torch.nn.functional.", "F."), owner=f.owner, loc=loc, functional=True)
     if qualname in catalogue.COMBINE_FUNCTIONS:
         tensors = tensors_in(args)
@@ -546,7 +550,7 @@ def kinds_named(name: str, exact: bool = False) -> tuple[str, ...]:
 
 def layer_kind(qualname: str) -> str | None:
     if not qualname.startswith("torch.nn."):
-        return None
+        return catalogue.LIBRARY_LAYERS.get(qualname)
     last = qualname.rsplit(".", 1)[-1]
     last = catalogue.KIND_ALIASES.get(last, last)
     return last if last in catalogue.FAMILY_OF and last[:1].isupper() else None

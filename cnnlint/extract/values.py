@@ -251,6 +251,13 @@ def is_const(value: Any) -> bool:
     return False
 
 
+def is_key(value: Any) -> bool:
+    """A constant that can key a dict: no list inside (`d[["a"]]` raises in Python)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    return isinstance(value, tuple) and all(is_key(x) for x in value)
+
+
 MODULE_VALUES = (LayerSpec, SeqSpec, ListSpec, DictSpec, Choice, Instance)
 
 

@@ -823,6 +823,10 @@ class TrainingInterp(LoopReading):
             # `torch.zeros_like(x).uniform_(-eps, eps)`: the value handed on is fresh noise
             # (a random start for an adversarial step), not `x`.
             return self.add_node(ir.INPUT, (), name=f"torch.Tensor.{name}")
+        if type(obj) is v.Choice and not self.in_module_code(f):
+            done = opaque.each_option_method(self, obj, name, args, f, loc)
+            if done is not None:
+                return done
         if isinstance(obj, v.MODULE_VALUES):
             if name in ("train", "eval"):
                 self.set_mode(obj, name, args, loc)
