@@ -222,6 +222,11 @@ class ProjectFacts:
                 return True
         return False
 
+    def decayed_by_hand(self, model: Model, runs: list["TrainingRun"]) -> bool:
+        """Whether training code of `runs` shrinks this model's weights in place (weight
+        decay written by hand), alone or as a part of a bigger model."""
+        return any(_is_or_holds(m, model) for run in runs for m in run.hand_decay)
+
     def _built_by_library(self, model: Model) -> bool:
         """Whether a library a script builds models with may build this one by its
         registered name (a class: any factory of it that is registered)."""
@@ -401,6 +406,9 @@ class TrainingRun:
     # The models the run picks by a name it reads at run time from a module's namespace
     # (`models.__dict__[args.arch](...)`): it may train any of them.
     choices: tuple[str, ...] = ()
+    # Models whose weights the training code scales down in place each step (weight decay
+    # written by hand: `param.mul_(1 - lr * wd)`).
+    hand_decay: list[TrainedModel] = field(default_factory=list)
     # False when the pass was cut short (too complex to follow): nothing is known missing.
     complete: bool = True
     notes: list[str] = field(default_factory=list)  # for --verbose: what could not be read

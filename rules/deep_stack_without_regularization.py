@@ -81,7 +81,7 @@ class DeepStackWithoutRegularization(Rule):
         if any(n.family == "dropout" and n.arg("p") != 0 for n in network):
             return
         runs = project.runs_training(model)
-        if _regularised_where_trained(model, runs):
+        if _regularised_where_trained(model, runs) or project.decayed_by_hand(model, runs):
             return
         optimizers = project.optimizers_training(model, runs)
         decays = [opt.weight_decay for opt in optimizers if opt.weight_decay is not None]

@@ -25,7 +25,9 @@ class MissingEvalMode(Rule):
     back in train mode before its own step, as a critic judging another model's step). In
     a run that trains two models apart (a GAN), a forward without gradients on training
     data, in the loop that steps the same model (the generator making fake images for the
-    discriminator's step), is not an evaluation. A model put in train mode with
+    discriminator's step), is not an evaluation; nor is a forward without gradients whose
+    output a loss then backpropagates (the labels semi-supervised training guesses on
+    unlabelled data, in train mode by design in MixMatch). A model put in train mode with
     `model.train()` and not trained since is in train mode on purpose (Monte-Carlo dropout
     samples predictions with dropout on, from a mean teacher too). Models without BatchNorm
     or Dropout behave the same in both modes and are not flagged. After a call the reader
@@ -83,6 +85,11 @@ class MissingEvalMode(Rule):
                 # inputs for the other's step (fake images): it does not evaluate.
                 if apart and "eval-loader" not in forward.flags and forward.loops and \
                         forward.model in training.get(forward.loops[-1], ()):
+                    evaluating = False
+                # Outputs a loss then backpropagates are part of a step, not an evaluation:
+                # the labels semi-supervised training guesses on unlabelled data (MixMatch
+                # runs that guess in train mode by design), a mean teacher's targets.
+                if "feeds-step" in forward.flags and "eval-loader" not in forward.flags:
                     evaluating = False
                 if evaluating and forward.mode and "train-mode-called" not in forward.flags:
                     problem = f"`{forward.model}` runs an evaluation pass in train mode"

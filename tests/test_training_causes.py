@@ -2456,6 +2456,105 @@ for epoch in range(100):
         assert [c for c, _, _ in codes(result) if c == "CNN203"] == expected, save
 
 
+def test_weights_shrunk_in_place_each_step_are_weight_decay(lint_tree: Lint) -> None:
+    """A helper that keeps an averaged copy of the weights also shrinks the live ones each
+    step (`p.mul_(1 - wd)`): weight decay written by hand, so "no weight decay" would be
+    false. Scaling only the averaged copy (`a.mul_(0.999)`) decays nothing that trains."""
+    script = plain_net("Net", 10) + """
+import torch
+
+class Averager:
+    def __init__(self, net, copy):
+        self.live = list(net.state_dict().values())
+        self.kept = list(copy.state_dict().values())
+
+    def step(self):
+        for p, a in zip(self.live, self.kept):
+            a.mul_(0.999).add_(p * 0.001)
+            SHRINK
+
+net, copy = Net(), Net()
+opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+averager = Averager(net, copy)
+for epoch in range(5):
+    for x in [torch.randn(4, 8, 16, 16)]:
+        opt.zero_grad()
+        net(x).mean().backward()
+        opt.step()
+        averager.step()
+"""
+    for shrink, expected in (("p.mul_(1 - 0.02 * 2e-3)", []), ("pass", ["CNN107"]),
+                             ("p.mul_(1.0)", ["CNN107"])):
+        found = [f.code for f in lint_tree({"train.py": script.replace("SHRINK", shrink)}
+                                           ).findings if f.code == "CNN107"]
+        assert found == expected, shrink
+
+
+def test_labels_guessed_without_gradients_for_the_step_are_no_evaluation(
+        lint_tree: Lint) -> None:
+    """Semi-supervised training guesses labels for unlabelled data under `no_grad`, in train
+    mode by design, and its loss pulls the predictions towards them: that forward is part
+    of the step. One whose output no loss uses (a score printed) is an evaluation."""
+    script = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                    nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+pairs = torch.load("labelled_and_unlabelled.pt")
+net.train()
+for epoch in range(5):
+    for x, y, u in pairs:
+        with torch.no_grad():
+            guess = torch.softmax(net(u), 1)
+        loss = F.cross_entropy(net(x), y) + USE
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+"""
+    for use, expected in ((("(torch.softmax(net(u), 1) - guess).pow(2).mean()", [])),
+                          ("0 * net(u).mean()", ["CNN204"])):
+        result = lint_tree({"train.py": script.replace("USE", use)})
+        assert [c for c, _, _ in codes(result) if c == "CNN204"] == expected, use
+
+
+def test_weights_of_a_model_picked_where_the_reader_loses_track_may_be_any_network(
+        lint_tree: Lint) -> None:
+    """A helper hands the optimizer param groups or `model.parameters()` of a model taken
+    from a registry by a name read at run time: its steps update a model the reader could
+    not follow, so no network is said to have no training script, and `--verbose` says
+    why. With the model followed, its optimizer has no weight decay."""
+    nets = plain_net("Deep", 10) + "\n\nNETS = {}\nNETS['deep'] = Deep\n"
+    script = """
+import sys
+import torch
+import torch.nn as nn
+from nets import NETS, Deep
+
+def groups(model):
+    if hasattr(model, "encoder"):
+        return [{"params": model.encoder.parameters(), "lr": 0.01}]
+    return model.parameters()
+
+def main(loader):
+    model = MODEL
+    optimizer = torch.optim.SGD(groups(model), lr=0.01, momentum=0.9)
+    for epoch in range(3):
+        for x, y in loader:
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+"""
+    lost = lint_tree({"nets.py": nets, "train.py": script.replace(
+        "MODEL", "NETS[sys.argv[1].lower()]()")})
+    assert [f.code for f in lost.findings if f.code == "CNN107"] == []
+    assert any("could not follow" in note for note in lost.notes())
+    followed = lint_tree({"nets.py": nets, "train.py": script.replace("MODEL", "Deep()")})
+    assert [f.severity for f in followed.findings if f.code == "CNN107"] == ["warning"]
+
+
 def test_a_factory_model_built_where_the_script_loses_track_may_be_trained(
         lint_tree: Lint) -> None:
     """`getattr(nets, "large")()` trained through param groups the reader cannot tie to

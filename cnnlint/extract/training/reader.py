@@ -72,6 +72,7 @@ class TrainingInterp(LoopReading):
         self.executed: set[int] = set()  # id() of function bodies some training pass ran
         self.batches: dict[int, TrainObj] = {}  # batch node id -> the loader it came from
         self.held_out: set[int] = set()  # tensors held in variables named for held-out data
+        self.ungraded: dict[int, ir.Event] = {}  # output node -> its forward without gradients
         self.params_of: list[Any] = []  # models whose parameters() this pass took
         self.skipped_frameworks: list[str] = []  # files for another framework: no pass
         # Project models a script hands to a call the reader cannot follow (a library
@@ -116,6 +117,7 @@ class TrainingInterp(LoopReading):
         self.conditions = []
         self.batches = {}
         self.held_out = set()
+        self.ungraded = {}
         self.attr_origins = {}  # by object id: none may outlive the pass
         return self.recorder
 
@@ -683,7 +685,21 @@ class TrainingInterp(LoopReading):
         elif rec is not None and isinstance(module, v.MODULE_VALUES) \
                 and not self.in_module_code(f):
             self.forward_event(module, loc, args)
+            if self.grad_off > 0:
+                return self._ungraded(rec.events[-1], super().apply(module, args, f, loc), loc)
         return super().apply(module, args, f, loc)
+
+    def _ungraded(self, event: ir.Event, out: Any, loc: Loc | None) -> Any:
+        """The output of a forward without gradients, as new nodes of its own: the same
+        model called on the same input with gradients shares its layers' nodes, and a loss
+        computed from that one must not count as computed from this one."""
+        if type(out) is v.Tensor:
+            detached = self.add_node("Identity", (out,), name="no_grad", loc=loc)
+            self.ungraded[detached.node] = event
+            return detached
+        if type(out) in (tuple, list):
+            return type(out)(self._ungraded(event, x, loc) for x in out)
+        return out
 
     def forward_event(self, model: Any, loc: Loc | None, inputs: Args | None = None) -> None:
         """A model called from training code, with the context that tells evaluation: no
@@ -716,6 +732,22 @@ class TrainingInterp(LoopReading):
             families = tuple(sorted(self.layer_families(model) & {"batchnorm", "dropout"}))
         rec.event(ir.FORWARD, loc, what=name, flags=frozenset(flags),
                   mode=self._whole_mode(model), model=name, families=families)
+
+    def _feeds_step(self, loss: v.Tensor) -> None:
+        """Forwards without gradients whose outputs this backpropagated loss is computed
+        from are part of the step (guessed labels, a teacher's targets), not evaluations."""
+        if not self.ungraded:
+            return
+        seen, stack = {loss.node}, [loss.node]
+        while stack:
+            i = stack.pop()
+            event = self.ungraded.get(i)
+            if event is not None:
+                event.flags = event.flags | {"feeds-step"}
+            for j in self.graph[i].inputs:
+                if j not in seen:
+                    seen.add(j)
+                    stack.append(j)
 
     def _whole_mode(self, model: Any) -> bool | None:
         """The model's mode, when every model the reader tracks inside it is in that mode
@@ -812,9 +844,15 @@ class TrainingInterp(LoopReading):
             return opaque.opaque_method(self, obj, name, args, f, loc)
         if isinstance(obj, v.Params):
             # Tensor operations on the weights (clipping, copying, norms): they neither
-            # train, validate, stop nor schedule.
+            # train, validate, stop nor schedule. Scaling them by a factor not known to be
+            # 1 or more is weight decay by hand.
+            factor = args.pos[0] if args.pos else UNKNOWN
+            if name == "mul_" and not (type(factor) in (int, float) and factor >= 1) \
+                    and not self.in_module_code(f):
+                rec.shrunk.append(obj.model)
             return obj if name.endswith("_") else UNKNOWN
         if isinstance(obj, v.Tensor) and name == "backward":
+            self._feeds_step(obj)
             rec.mark_training(step=False)
             rec.event(ir.BACKWARD, loc)
             return None
@@ -886,6 +924,10 @@ class TrainingInterp(LoopReading):
                 return None
             tensors = tensors_in(args)
             return tensors[0] if tensors and name == "scale" else None
+        if obj.kind == "weights" and name in ("values", "items"):
+            # `model.state_dict().values()`: each of the model's weight tensors.
+            weights = v.Params(obj.fields["model"])
+            return [weights] if name == "values" else [(UNKNOWN, weights)]
         if obj.kind == "scheduler":
             rec.event(ir.SCHEDULE, loc, what=f"{obj.name}.{name}()")
             return None
@@ -908,6 +950,8 @@ class TrainingInterp(LoopReading):
                 weights.extend(w for w in weights_of(construction.params)
                                if w not in weights and not takes_no_input(w))
         flags = set()
+        if UNKNOWN in weights:
+            lost = rec.steps_unknown_model = True  # `parameters()` of a model not followed
         if weights:
             flags.add("trains")
             rec.trained.extend(w for w in weights if w is not UNKNOWN)

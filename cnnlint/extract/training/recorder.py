@@ -86,6 +86,8 @@ class Recorder:
     # `__init__`), and the ids of those it handed to library code (a feature-extractor
     # wrapper): see `_held_networks`.
     built_in: dict[int, list[Any]] = field(default_factory=dict)
+    shrunk: list[Any] = field(default_factory=list)  # models whose weights code scales down
+    steps_unknown_model: bool = False  # a step updates the weights of a model not followed
     wrapped: set[int] = field(default_factory=set)
     train_loader_ids: set[int] = field(default_factory=set)
     first_step: tuple[Loc, str] | None = None
@@ -170,15 +172,26 @@ class Recorder:
         events += self._rebuilt_schedules()
         described: dict[int, ir.TrainedModel] = {}
         models = self._trained_models(interp, described)
+        if self.steps_unknown_model and not any(m.unresolved for m in models):
+            # Any network of the project may be the one whose weights those steps update.
+            models.append(ir.TrainedModel(keys=(), name="a model not followed", loc=None,
+                                          unresolved=True))
+            self.notes.append(f"{self.path}: a training step updates the weights of a model "
+                              "the reader could not follow: rules about a network without "
+                              "a training script stay silent")
         for construction in trains_model:
             construction.optimizer.trains = self._held_by(interp, construction, described)
+        # Weights scaled down in place (`p.mul_(1 - wd)`): weight decay by hand, for the
+        # trained models only (an averaged copy's `ema.mul_(0.999)` decays nothing).
+        roots = {id(self.root(interp, w)) for w in self.shrunk}
+        hand_decay = [m for key, m in described.items() if key in roots]
         return ir.TrainingRun(
             path=self.path, symbol=symbol or "<module>", loc=loc,
             models=models, loops=loops, events=events,
             loaders=self._loaders(), optimizers=[c.optimizer for c in trains_model],
             schedulers=list(self.schedulers), losses=list(self.losses),
             resampling=list(self.resampling), focal=self.focal, lightning=self.lightning,
-            choices=tuple(sorted(self.choices)),
+            choices=tuple(sorted(self.choices)), hand_decay=hand_decay,
             complete=self.complete, notes=self._notes(loops, events))
 
     def _steps_unfollowed_weights(self) -> bool:
