@@ -107,6 +107,10 @@ def _in_cells(finding: Finding) -> Finding:
     related = tuple(_related_in_cells(r) for r in finding.related)
     if ".ipynb:" in finding.message:
         finding = replace(finding, message=_NOTEBOOK_PLACE.sub(_place_in_cells, finding.message))
+    if finding.code == "CNN900" and " line " in finding.message:
+        # Python's own text counts the joined lines too ("detected at line 93").
+        finding = replace(finding, message=_PYTHON_LINE.sub(
+            lambda m: _line_in_cells(finding.path, m), finding.message))
     place = _cell_lines(finding.path, finding.line, finding.end_line)
     if place is None:
         return replace(finding, related=related) if related != finding.related else finding
@@ -118,6 +122,16 @@ def _in_cells(finding: Finding) -> Finding:
 
 # A place a message names in a notebook (`Adam` at "train.ipynb:56"), in joined lines.
 _NOTEBOOK_PLACE = re.compile(r"([^\s`'\"(]+\.ipynb):(\d+)\b")
+
+
+# A line Python's syntax error text names: "on line 126", "(detected at line 93)".
+_PYTHON_LINE = re.compile(r"\b(on|at) line (\d+)\b")
+
+
+def _line_in_cells(path: str, match: re.Match[str]) -> str:
+    place = _cell_lines(path, int(match.group(2)), int(match.group(2)))
+    return match.group(0) if place is None else \
+        f"{match.group(1)} line {place[1]} of cell {place[0]}"
 
 
 def _place_in_cells(match: re.Match[str]) -> str:

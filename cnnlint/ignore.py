@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 class GitIgnored:
     def __init__(self) -> None:
-        self._specs: dict[str, pathspec.GitIgnoreSpec | None] = {}  # folder -> its .gitignore
+        # file -> its patterns, read as git reads them for files and for folders
+        self._specs: dict[str, tuple[pathspec.GitIgnoreSpec, pathspec.PathSpec] | None] = {}
         self._tops: dict[str, str | None] = {}
 
     def __call__(self, path: str, is_dir: bool = False, walked_from: str | None = None) -> bool:
@@ -40,15 +41,21 @@ class GitIgnored:
         return bool(decided)
 
     @staticmethod
-    def _check(spec: pathspec.GitIgnoreSpec | None, base: str, absolute: str,
-               is_dir: bool) -> bool | None:
-        if spec is None:
+    def _check(specs: tuple[pathspec.GitIgnoreSpec, pathspec.PathSpec] | None, base: str,
+               absolute: str, is_dir: bool) -> bool | None:
+        if specs is None:
             return None
         relative = os.path.relpath(absolute, base).replace(os.sep, "/")
-        result = spec.check_file(relative + "/" if is_dir else relative)
-        return result.include
+        if is_dir:
+            # A folder is ignored as git decides it while walking: the last pattern that
+            # matches it wins (`*` then `!*/` keeps every folder). GitIgnoreSpec ranks a
+            # pattern that matches a folder below one that names it, which is the rule for
+            # the files inside, not for the folder.
+            return specs[1].check_file(relative + "/").include
+        return specs[0].check_file(relative).include
 
-    def _spec(self, folder: str, name: str) -> pathspec.GitIgnoreSpec | None:
+    def _spec(self, folder: str, name: str
+              ) -> tuple[pathspec.GitIgnoreSpec, pathspec.PathSpec] | None:
         key = os.path.join(folder, name)
         if key not in self._specs:
             try:
@@ -60,7 +67,8 @@ class GitIgnored:
                 import pathspec  # only runs that meet a .gitignore pay for the import
 
                 try:
-                    self._specs[key] = pathspec.GitIgnoreSpec.from_lines(lines)
+                    self._specs[key] = (pathspec.GitIgnoreSpec.from_lines(lines),
+                                        _folder_spec(lines))
                 except ValueError:
                     self._specs[key] = None
         return self._specs[key]
@@ -86,3 +94,13 @@ def _folders_between(top: str, folder: str) -> list[str] | None:
     while chain[-1] != top:
         chain.append(os.path.dirname(chain[-1]))
     return list(reversed(chain))
+
+
+def _folder_spec(lines: list[str]) -> pathspec.PathSpec:
+    """The patterns as a plain list where the last match wins (how git decides a folder)."""
+    import pathspec
+
+    try:
+        return pathspec.PathSpec.from_lines("gitignore", lines)
+    except KeyError:  # pathspec before 1.0 names the same patterns "gitwildmatch"
+        return pathspec.PathSpec.from_lines("gitwildmatch", lines)

@@ -192,11 +192,25 @@ class ProjectFacts:
     def optimizers_training(self, model: Model, runs: list["TrainingRun"]) -> list["Optimizer"]:
         """The optimizers of `runs` (those training `model`) that step its weights. In a run
         with an optimizer for each model (a GAN), the others are not its; where which one
-        holds it is not known, every optimizer of the runs may."""
-        everyone = [opt for run in runs for opt in run.optimizers]
-        its_own = [opt for opt in everyone
-                   if any(_is_or_holds(m, model) for m in opt.trains)]
-        return its_own or everyone
+        holds it is not known, every optimizer of the runs may; where each is known to hold
+        other models only, none does."""
+        everyone: list[Optimizer] = []
+        its_own: list[Optimizer] = []
+        for run in runs:
+            for opt in run.optimizers:
+                everyone.append(opt)
+                # The network a run picks by name may be this one (another name picks it).
+                picked = model.key in run.choices and any(
+                    not set((*m.keys, *m.parts)).isdisjoint(run.choices) for m in opt.trains)
+                # Holding it, or a part of it (a wrapper's optimizer for its generator).
+                if picked or any(_is_or_holds(m, model) or not model.parts.isdisjoint(m.keys)
+                                 for m in opt.trains):
+                    its_own.append(opt)
+        if its_own or any(not opt.trains for opt in everyone):
+            return its_own or everyone
+        # Each holds weights the reader followed, none this model's: a linear probe's
+        # optimizer, over a network picked by name and only evaluated.
+        return []
 
     def may_train_unseen(self, model: Model) -> bool:
         """Whether code the reader could not see through may train `model`: a library it is

@@ -194,6 +194,36 @@ def test_gitignored_files_are_skipped_when_walking(in_tmp: Path) -> None:
     assert "Found 1 finding" in out
 
 
+@pytest.mark.parametrize("patterns", [
+    "*\n!*/\n!*.*\n",  # ignore all, then keep folders and dotted names
+    "*\n!*/\n!*.py\n*_old.py\n",
+    "data/*\n!data/keep/\n",
+    "/*\n!/pkg/\n",
+])
+def test_folders_are_ignored_as_git_ignores_them(in_tmp: Path, patterns: str) -> None:
+    """A `.gitignore` that ignores everything and then keeps folders (`*`, `!*/`) keeps the
+    files inside them that a later pattern keeps: what is walked is what git does not
+    ignore, checked against git itself."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q"], cwd=in_tmp, check=True)
+    (in_tmp / ".gitignore").write_text(patterns)
+    names = ("net.py", "net_old.py", "pkg/net.py", "pkg/sub/net_old.py", "data/net.py",
+             "data/keep/net.py", "src/deep/net.py")
+    for name in names:
+        (in_tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        (in_tmp / name).write_text(BAD)
+    listed = subprocess.run(["git", "ls-files", "--others", "--exclude-standard"],
+                            cwd=in_tmp, check=True, capture_output=True, text=True).stdout
+    kept = sorted(name for name in listed.split() if name.endswith(".py"))
+    _, out, _ = run(["--no-cache", "--select", "CNN101", "."])
+    linted = sorted({line.split(":")[0] for line in out.splitlines() if "CNN101" in line})
+    assert linted == kept
+
+
 def test_respect_gitignore_in_the_config(in_tmp: Path) -> None:
     (in_tmp / ".gitignore").write_text("old.py\n")
     (in_tmp / "old.py").write_text(BAD)
@@ -263,3 +293,12 @@ def test_a_notebook_and_a_module_of_the_same_stem_are_two_modules(tmp_path: Path
     _, out, _ = run([str(tmp_path), "--select", "CNN107", "--no-cache"])
     assert "vae.py:3:7: CNN107 [info] 9 weighted layers and no dropout; weight decay " \
            "unknown (no training script found for it)" in out, out
+
+
+def test_a_notebook_syntax_error_names_lines_by_cell(in_tmp: Path) -> None:
+    """Python's own message counts the joined lines ("detected at line 9"); in a notebook
+    it names the line within its cell, as Jupyter shows it."""
+    (in_tmp / "nb.ipynb").write_text(_notebook([
+        ("code", "import torch\nx = 1\n"), ("code", "y = 2\nname = 'open\nz = 3\n")]))
+    _, out, _ = run(["--no-cache", "nb.ipynb"])
+    assert "nb.ipynb:cell 2:2:" in out and "(detected at line 2 of cell 2)" in out, out

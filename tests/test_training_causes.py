@@ -2555,6 +2555,110 @@ def main(loader):
     assert [f.severity for f in followed.findings if f.code == "CNN107"] == ["warning"]
 
 
+@pytest.mark.parametrize("optimizer, expected", [
+    ("torch.optim.AdamW(groups)", []),  # the first group keeps AdamW's own 0.01
+    ("torch.optim.SGD(groups, lr=0.1, weight_decay=5e-4)", []),
+    ("torch.optim.SGD(groups, lr=0.1)", ["CNN107"]),  # SGD's own decay is 0
+])
+def test_a_param_group_without_its_own_decay_takes_the_optimizer_s(
+        lint_tree: Lint, optimizer: str, expected: list[str]) -> None:
+    """Param groups where only the biases set `weight_decay: 0`: the other group decays at
+    the optimizer's own rate, so the network is regularised unless that rate is 0."""
+    script = plain_net("Net", 10) + """
+import torch
+
+net = Net()
+groups = [{"params": [p for p in net.parameters() if p.ndim > 1]},
+          {"params": [p for p in net.parameters() if p.ndim == 1], "weight_decay": 0.0}]
+opt = OPTIMIZER
+for epoch in range(3):
+    for x in [torch.randn(4, 8, 16, 16)]:
+        opt.zero_grad()
+        net(x).mean().backward()
+        opt.step()
+""".replace("OPTIMIZER", optimizer)
+    found = [f.code for f in lint_tree({"train.py": script}).findings if f.code == "CNN107"]
+    assert found == expected
+
+
+def test_an_optimizer_over_a_probe_does_not_train_the_network_it_reads(lint_tree: Lint) -> None:
+    """A linear probe over a network picked by name and only evaluated: the probe's SGD
+    holds none of the network's weights, so it is not cited as that network's optimizer."""
+    nets = plain_net("Tower", 10) + "\n\ndef tower():\n    return Tower()\n"
+    script = """
+import sys
+import torch
+import torch.nn as nn
+import nets
+
+backbone = nets.__dict__[sys.argv[1]]()
+backbone.eval()
+probe = nn.Linear(8, 10)
+opt = torch.optim.SGD(probe.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(3):
+    for x, y in [(torch.randn(4, 8, 16, 16), torch.randint(0, 10, (4,)))]:
+        with torch.no_grad():
+            features = backbone(x).mean((2, 3))
+        opt.zero_grad()
+        nn.functional.cross_entropy(probe(features), y).backward()
+        opt.step()
+"""
+    found = [f.message for f in lint_tree({"nets.py": nets, "train.py": script}).findings
+             if f.code == "CNN107"]
+    assert not any("SGD" in message for message in found), found
+
+
+def test_optimizers_a_wrapper_builds_for_its_parts_train_only_their_part(
+        lint_tree: Lint) -> None:
+    """A module holding a generator and a critic builds an optimizer for each: the
+    critic's decay says nothing of the generator, and the generator's optimizer is the only
+    one cited for it."""
+    nets = plain_net("Gen", 10) + """
+
+class Critic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 1, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+"""
+    pair = """
+import torch
+import torch.nn as nn
+from nets import Gen, Critic
+
+class Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gen, self.critic = Gen(), Critic()
+        self.g_opt = torch.optim.Adam(self.gen.parameters(), lr=1e-4, weight_decay=G_DECAY)
+        self.c_opt = torch.optim.Adam(self.critic.parameters(), lr=1e-4, weight_decay=C_DECAY)
+
+    def forward(self, x):
+        return self.gen(x)
+
+    def step(self, x):
+        self.c_opt.zero_grad()
+        (self.critic(self(x).detach()).mean() - self.critic(x).mean()).backward()
+        self.c_opt.step()
+        self.g_opt.zero_grad()
+        (-self.critic(self(x)).mean()).backward()
+        self.g_opt.step()
+
+pair = Pair()
+for it in range(100):
+    pair.step(torch.randn(4, 8, 16, 16))
+"""
+    for g_decay, c_decay, expected in (("0", "1e-4", ["(`Adam` at train.py:9)"]),
+                                       ("1e-4", "0", [])):
+        tree = {"nets.py": nets, "train.py": pair.replace("G_DECAY", g_decay).replace(
+            "C_DECAY", c_decay)}
+        found = [f.message.split("decay ", 1)[-1] for f in lint_tree(tree).findings
+                 if f.code == "CNN107" and f.path == "nets.py"]
+        assert found == expected, (g_decay, c_decay)
+
+
 def test_a_factory_model_built_where_the_script_loses_track_may_be_trained(
         lint_tree: Lint) -> None:
     """`getattr(nets, "large")()` trained through param groups the reader cannot tie to

@@ -93,8 +93,8 @@ def _unread_networks(unbuilt: list[v.ClassVal], models: list[ir.Model],
     return out
 
 
-# A candidate: (the file its findings go to, name, "class" | "factory" | "variant", slot,
-# the ClassVal, FuncVal, PartialVal or Variant).
+# A candidate: (the file its findings go to, name, "class" | "factory" | "variant" |
+# "global", slot, the ClassVal, FuncVal, PartialVal, Variant or module-level Sequential).
 Candidate = tuple[str, str, str, Any, Any]
 MIN_PARALLEL_MODELS = 64  # below this, forking costs more than it saves
 
@@ -118,6 +118,7 @@ def _candidates(interp: Interp) -> tuple[list[Candidate], list[v.ClassVal]]:
                     else:
                         found.append((path, stmt[1], "class", stmt[5], cls))
         found.extend(_factories(scope))
+        found.extend(_module_sequentials(scope))
     made = variants(interp, [cls for _, cls in needing])
     built_elsewhere: list[v.ClassVal] = []
     for path, cls in needing:
@@ -150,6 +151,22 @@ def _factories(scope: FileScope) -> Iterable[Candidate]:
                 slot = value.func.node[5]
             if slot is not None:
                 yield (scope.path, name, "factory", slot, value)
+
+
+def _module_sequentials(scope: FileScope) -> Iterable[Candidate]:
+    """`net = nn.Sequential(...)` at module level (a tutorial's or a notebook's network): a
+    model named after its variable, unless another such Sequential holds it (GoogLeNet
+    written as `nn.Sequential(b1, b2, b3)`: the whole is judged, not each stage)."""
+    assigned: dict[str, tuple[v.SeqSpec, int]] = {}
+    for stmt in scope.body:
+        if stmt[0] == "assign" and len(stmt[1]) == 1 and stmt[1][0][0] == "name":
+            value = scope.globals.get(stmt[1][0][1])
+            if type(value) is v.SeqSpec:
+                assigned[stmt[1][0][1]] = (value, stmt[3])
+    held = {id(child) for value, _ in assigned.values() for _, child in value.children}
+    for name, (value, slot) in assigned.items():
+        if id(value) not in held:
+            yield (scope.path, name, "global", slot, value)
 
 
 def _complete_partial(value: v.PartialVal) -> bool:
@@ -196,6 +213,8 @@ def _build_one(interp: Interp, candidate: Candidate
             cls, Args(list(variant.args.pos), dict(variant.args.kw)), f, None)
         if slot is None:
             slot = cls.node[5]
+    elif kind == "global":
+        construct = lambda f: target  # noqa: E731  (built when the module was loaded)
     elif isinstance(target, v.PartialVal):
         construct = lambda f: interp.call(target, Args(), f, None)  # noqa: E731
     else:

@@ -250,23 +250,23 @@ def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame,
 
     def pick(name: str, default: Any) -> ir.Setting | None:
         index = names.index(name) if name in names else 99
-        if groups and len(groups) == len(params) and all(name in g for g in groups):
-            # Every param group sets it: the optimizer's own value is never used.
-            values = [g[name] for g in groups]
-            origin = "a param group" if len(groups) == 1 else "the param groups"
-            if all(type(x) in (int, float) for x in values):
-                if len(set(values)) == 1 or name == "weight_decay":
-                    return ir.Setting(max(values), origin, loc)
-                return ir.Setting(None, origin, loc, spread=(min(values), max(values)))
-            return ir.Setting(None, origin, loc)
-        found = interp.setting(args, index, name, f, loc)
-        if found is not None:
-            return found
-        for group in groups:
-            if name in group:
-                value = group[name]
-                return ir.Setting(value if v.is_const(value) else None, "a param group", loc)
-        return ir.Setting(default, "torch default", loc) if default is not None else None
+        setting = [g for g in groups if name in g]
+        values = [g[name] for g in setting]
+        every = bool(groups) and len(groups) == len(params) and len(setting) == len(groups)
+        if not every:
+            # The optimizer's own value, which the groups that do not set theirs use.
+            own = interp.setting(args, index, name, f, loc) or (
+                ir.Setting(default, "torch default", loc) if default is not None else None)
+            if not setting or own is None:
+                return own
+            values.append(own.value)
+        origin = "a param group" if len(values) == 1 else "the param groups"
+        if all(type(x) in (int, float) for x in values):
+            # A decay on any group regularises: the largest is the one that counts.
+            if len(set(values)) == 1 or name == "weight_decay":
+                return ir.Setting(max(values), origin, loc)
+            return ir.Setting(None, origin, loc, spread=(min(values), max(values)))
+        return ir.Setting(None, origin, loc)
 
     lr_value = interp.arg(args, 1, "lr")[0]
     optimizer = ir.Optimizer(

@@ -213,7 +213,11 @@ class TrainingInterp(LoopReading):
             self.remember_origin(target, stmt[2], value, f)
             if target[0] == "name" and isinstance(value, (v.LayerSpec, v.SeqSpec)) \
                     and not self.in_module_code(f):
-                self.track_model(value, target[1], f.scope.loc(stmt[3]))
+                loc = f.scope.loc(stmt[3])
+                self.track_model(value, target[1], loc)
+                if type(value) is v.SeqSpec and f.locals is f.scope.globals:
+                    # A module-level Sequential is a model of its own, by its variable.
+                    self.built_by_name(value, target[1], loc, f.scope.module)
         if stmt[2][0] == "dict":
             name_registry(stmt, f)
 
@@ -621,6 +625,15 @@ class TrainingInterp(LoopReading):
         elif all(b[0] != key for b in found[3]):
             found[3].append(builder)
             rec.models[id(model)] = (model, found[1], loc, found[3])  # built where called
+
+    def built_by_name(self, model: Any, name: str, loc: Loc | None, module: str) -> None:
+        """Name a model after the module-level variable it is the value of."""
+        rec = self.recorder
+        assert rec is not None
+        found = rec.models.get(id(model))
+        if found is not None and not found[3]:
+            rec.models[id(model)] = (model, found[1], found[2],
+                                     [(ir.model_key(module, name), loc, True)])
 
     def track_model(self, model: Any, name: str, loc: Loc | None) -> None:
         """A model built by training code: it starts in train mode."""

@@ -356,9 +356,14 @@ class Recorder:
             return ()
         held = []
         for weights in weights_of(construction.params):
-            model = described.get(id(self.root(interp, weights)))
+            root = self.root(interp, weights)
+            model = described.get(id(root))
             if model is None:
                 return ()
+            if weights is not root and type(weights) is v.Instance:
+                # A network inside the trained model (a GAN wrapper's generator, with the
+                # critic's optimizer beside it): the optimizer holds that one's weights only.
+                model = self._describe(interp, weights)
             held.append(model)
         return tuple({id(m): m for m in held}.values())
 
