@@ -199,9 +199,10 @@ class ProjectFacts:
         for run in runs:
             for opt in run.optimizers:
                 everyone.append(opt)
-                # The network a run picks by name may be this one (another name picks it).
-                picked = model.key in run.choices and any(
-                    not set((*m.keys, *m.parts)).isdisjoint(run.choices) for m in opt.trains)
+                # It trains the network the run picks by name, which may be this one or
+                # hold it (another name picks another).
+                picked = any(not set((*m.keys, *m.parts)).isdisjoint(run.choices)
+                             for m in opt.trains)
                 # Holding it, or a part of it (a wrapper's optimizer for its generator).
                 if picked or any(_is_or_holds(m, model) or not model.parts.isdisjoint(m.keys)
                                  for m in opt.trains):

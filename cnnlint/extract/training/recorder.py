@@ -179,8 +179,16 @@ class Recorder:
             self.notes.append(f"{self.path}: a training step updates the weights of a model "
                               "the reader could not follow: rules about a network without "
                               "a training script stay silent")
+        # Models whose weights two or more optimizers share out (a wrapper's generator and
+        # critic, each with its own): each of those optimizers trains only its part.
+        holders: dict[int, set[int]] = {}
         for construction in trains_model:
-            construction.optimizer.trains = self._held_by(interp, construction, described)
+            for weights in weights_of(construction.params):
+                holders.setdefault(id(self.root(interp, weights)), set()).add(id(construction))
+        split = {root for root, held in holders.items() if len(held) > 1}
+        for construction in trains_model:
+            construction.optimizer.trains = self._held_by(interp, construction, described,
+                                                          split)
         # Weights scaled down in place (`p.mul_(1 - wd)`): weight decay by hand, for the
         # trained models only (an averaged copy's `ema.mul_(0.999)` decays nothing).
         roots = {id(self.root(interp, w)) for w in self.shrunk}
@@ -349,9 +357,11 @@ class Recorder:
         return value
 
     def _held_by(self, interp: TrainingInterp, construction: Construction,
-                 described: dict[int, ir.TrainedModel]) -> tuple[ir.TrainedModel, ...]:
-        """The trained models whose weights an optimizer holds; () when some of what it
-        holds is not known."""
+                 described: dict[int, ir.TrainedModel], split: set[int]
+                 ) -> tuple[ir.TrainedModel, ...]:
+        """The trained models whose weights an optimizer holds (the part it holds, for a
+        model in `split`: shared out among optimizers); () when some of what it holds is
+        not known."""
         if holds_unknown(construction.params):
             return ()
         held = []
@@ -360,7 +370,7 @@ class Recorder:
             model = described.get(id(root))
             if model is None:
                 return ()
-            if weights is not root and type(weights) is v.Instance:
+            if weights is not root and type(weights) is v.Instance and id(root) in split:
                 # A network inside the trained model (a GAN wrapper's generator, with the
                 # critic's optimizer beside it): the optimizer holds that one's weights only.
                 model = self._describe(interp, weights)
