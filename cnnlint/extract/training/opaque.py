@@ -43,25 +43,17 @@ def call_each(interp: TrainingInterp, func: v.Candidates, args: Args, f: Frame, 
 def each_option_method(interp: TrainingInterp, model: v.Choice, name: str, args: Args,
                        f: Frame, loc: Loc | None) -> Any:
     """`model.save_checkpoint(val_loss)` on one of several networks (picked by an option),
-    for a method of their own (inherited from a shared base): each option's method is run,
-    as either may be the one; an option without it could not be followed. None when no
-    option defines it (a torch method, or one the reader cannot see)."""
-    methods = [o.cls.lookup(name) if isinstance(o, v.Instance) else None
-               for o in model.options]
-    if name in MODULE_METHODS or not any(isinstance(m, v.FuncVal) for m in methods):
+    for a method of their own (inherited from a shared base): a call the reader does not
+    follow (which one runs is not known, and running each can cost as much as each whole
+    program), so the rules about what the loop lacks stay silent. None when no option
+    defines it (a torch method, or one the reader cannot see)."""
+    if name in MODULE_METHODS or not any(
+            isinstance(o, v.Instance) and isinstance(o.cls.lookup(name), v.FuncVal)
+            for o in model.options):
         return None
-    results = []
-    for option, method in zip(model.options, methods):
-        if isinstance(method, v.FuncVal):
-            results.append(interp.call(interp.getattr(option, name), Args(
-                list(args.pos), dict(args.kw), args.open_pos, args.open_kw), f, loc))
-        else:
-            interp.blocked_by(f".{name}", loc, f, True)
-            results.append(v.UNKNOWN)
-    merged = results[0]
-    for other in results[1:]:
-        merged = interp.merge(merged, other)
-    return merged
+    interp.hand_off((*args.pos, *args.kw.values()))
+    interp.blocked_by(f"{name} of one of several networks", loc, f, True)
+    return v.UNKNOWN
 
 
 def call_unknown(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None,
