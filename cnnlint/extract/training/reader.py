@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
-from cnnlint import catalogue, ir
+from cnnlint import ir
 from cnnlint.extract import branches
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
@@ -34,11 +34,11 @@ from cnnlint.extract.frames import (
 from cnnlint.extract.imports import name_registry
 from cnnlint.extract.memo import ConstructionMemo, ForwardMemo
 from cnnlint.extract.training import library, lightning, opaque, registries
-from cnnlint.extract.training.loops import LoopReading, text_of
+from cnnlint.extract.training.forwards import ForwardReading
+from cnnlint.extract.training.loops import text_of
 from cnnlint.extract.training.objects import (
-    LIGHTNING_HOOKS, LIGHTNING_METHODS, LOSSES,
-    HELD_OUT_NAME, MODULE_METHODS, TrainObj, breaks, either_loader, has_modulo, inert,
-    plain_path, role, root_of, takes_no_input, text, walk, weights_of_model,
+    LIGHTNING_METHODS, HELD_OUT_NAME, MODULE_METHODS, TrainObj, breaks, either_loader,
+    has_modulo, inert, plain_path, root_of, takes_no_input, text, walk, weights_of_model,
 )
 from cnnlint.extract.training.recorder import Recorder, holds_unknown, weights_of
 from cnnlint.extract.values import UNKNOWN
@@ -59,7 +59,7 @@ def _builds_data(body: tuple[Any, ...]) -> bool:
     return False
 
 
-class TrainingInterp(LoopReading):
+class TrainingInterp(ForwardReading):
     """The interpreter with training semantics. Outside a training pass (no recorder) it
     behaves exactly like the model reader."""
 
@@ -149,19 +149,6 @@ class TrainingInterp(LoopReading):
                 len(rec.constructions), len(rec.losses), len(rec.schedulers), len(rec.modes))
 
     # --- where we are ------------------------------------------------------------------------
-
-    @staticmethod
-    def in_module_code(f: Frame) -> bool:
-        """True inside a module's own methods: its construction and forward are the model,
-        not the training script (a LightningModule's hooks are the script)."""
-        obj = f.self_obj
-        if not isinstance(obj, v.Instance) or obj.cls.lookup("forward") is None:
-            return False
-        if _plain_class(obj.cls):
-            return False  # `class Trainer(object)` naming its loop over batches `forward`
-        if obj.cls.lookup("training_step") is None:
-            return True
-        return f.function not in LIGHTNING_HOOKS and not f.function.startswith("on_")
 
     def blocked_by(self, what: str, loc: Loc | None, f: Frame, touches_models: bool) -> None:
         """A call from training code the reader cannot follow."""
@@ -688,165 +675,6 @@ class TrainingInterp(LoopReading):
             return super().call_ref(qualname, args, f, loc)
         return library.call_library(self, qualname, args, f, loc)
 
-    # --- modules ---------------------------------------------------------------------------
-
-    def apply(self, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
-        rec = self.recorder
-        if rec is not None and isinstance(module, v.LayerSpec) and module.kind in LOSSES:
-            library.record_loss(self, module.kind, _weighted(module), tensors_in(args), f, loc,
-                                made_at=module.loc)
-        elif rec is not None and isinstance(module, v.MODULE_VALUES) \
-                and not self.in_module_code(f):
-            self.forward_event(module, loc, args)
-            if self.grad_off > 0:
-                return self._ungraded(rec.events[-1], super().apply(module, args, f, loc), loc)
-        return super().apply(module, args, f, loc)
-
-    def _ungraded(self, event: ir.Event, out: Any, loc: Loc | None) -> Any:
-        """The output of a forward without gradients, as new nodes of its own: the same
-        model called on the same input with gradients shares its layers' nodes, and a loss
-        computed from that one must not count as computed from this one."""
-        if type(out) is v.Tensor:
-            detached = self.add_node("Identity", (out,), name="no_grad", loc=loc)
-            self.ungraded[detached.node] = event
-            return detached
-        if type(out) in (tuple, list):
-            return type(out)(self._ungraded(event, x, loc) for x in out)
-        return out
-
-    def forward_event(self, model: Any, loc: Loc | None, inputs: Args | None = None) -> None:
-        """A model called from training code, with the context that tells evaluation: no
-        grad, a loop over an evaluation loader, or input drawn from one."""
-        rec = self.recorder
-        assert rec is not None
-        rec.forwarded.append(model)
-        flags = set()
-        if self.grad_off > 0:
-            flags.add("grad-off")
-        if any(loop.loader is not None and role(loop.loader) == "eval" for loop in rec.loops) \
-                or (inputs is not None and self._from_eval_loader(inputs)):
-            flags.add("eval-loader")
-        elif inputs is not None and inputs.pos and type(inputs.pos[0]) is v.Tensor \
-                and inputs.pos[0].node in self.held_out:
-            # The whole held-out tensors at once: `net(test_features)` (the first input: a
-            # loss's targets, `mse(out, y_test)`, evaluate nothing).
-            flags.add("held-out")
-        if inputs is not None and self._noisy_batch(inputs):
-            flags.add("noisy-input")
-        if rec.train_called.get(id(model)) == rec.steps_updating(model):
-            # Put in train mode by `.train()` and not trained since: on purpose (Monte-Carlo
-            # dropout samples predictions with dropout on, from a mean teacher too).
-            flags.add("train-mode-called")
-        tracked = rec.models.get(id(model))
-        name = tracked[1] if tracked else (
-            model.origin if isinstance(model, v.Opaque) else "the model")
-        families: tuple[str, ...] = ()
-        if not isinstance(model, v.Opaque):
-            families = tuple(sorted(self.layer_families(model) & {"batchnorm", "dropout"}))
-        rec.event(ir.FORWARD, loc, what=name, flags=frozenset(flags),
-                  mode=self._whole_mode(model), model=name, families=families)
-
-    def _feeds_step(self, loss: v.Tensor) -> None:
-        """Forwards without gradients whose outputs this backpropagated loss is computed
-        from are part of the step (guessed labels, a teacher's targets), not evaluations."""
-        if not self.ungraded:
-            return
-        seen, stack = {loss.node}, [loss.node]
-        while stack:
-            i = stack.pop()
-            event = self.ungraded.get(i)
-            if event is not None:
-                event.flags = event.flags | {"feeds-step"}
-            for j in self.graph[i].inputs:
-                if j not in seen:
-                    seen.add(j)
-                    stack.append(j)
-
-    def _whole_mode(self, model: Any) -> bool | None:
-        """The model's mode, when every model the reader tracks inside it is in that mode
-        too: a new wrapper (train mode) around a trained net put in eval mode is in neither."""
-        rec = self.recorder
-        assert rec is not None
-        mode = rec.mode_of(model)
-        if mode is None or len(rec.modes) < 2 or not isinstance(model, v.MODULE_VALUES):
-            return mode
-        for part in self.submodules(model):
-            if part is not model and id(part) in rec.modes and rec.mode_of(part) != mode:
-                return None
-        return mode
-
-    def _from_eval_loader(self, args: Args) -> bool:
-        """Whether an input tensor is computed from a batch of an evaluation loader."""
-        return any(role(loader) == "eval" for loader in self.loaders_behind(args))
-
-    def _upstream(self, args: Args) -> Iterator[int]:
-        """The graph nodes the tensors of `args` are computed from (themselves included),
-        depth first; at most 256, enough to reach a training step's batch."""
-        stack = [t.node for t in tensors_in(args)]
-        seen: set[int] = set()
-        while stack and len(seen) < 256:
-            i = stack.pop()
-            if i in seen or i >= len(self.graph):
-                continue
-            seen.add(i)
-            yield i
-            stack.extend(self.graph[i].inputs)
-
-    def loaders_behind(self, args: Args) -> list[TrainObj]:
-        """The loaders whose batches the tensors of `args` are computed from."""
-        found: list[TrainObj] = []
-        for i in self._upstream(args):
-            loader = self.batches.get(i)
-            if loader is not None and all(loader is not x for x in found):
-                found.append(loader)
-        return found
-
-    def _noisy_batch(self, args: Args) -> bool:
-        """Whether an input mixes a loader's batch with random noise drawn for it (a
-        denoising autoencoder's `images + 0.2 * torch.randn_like(images)`): the batches
-        never repeat, as with augmentation."""
-        batch = noise = False
-        for i in self._upstream(args):
-            batch = batch or i in self.batches
-            noise = noise or self.graph[i].name in library.NOISE
-            if batch and noise:
-                return True
-        return False
-
-    def set_mode(self, model: Any, name: str, args: Args, loc: Loc | None = None) -> None:
-        rec = self.recorder
-        assert rec is not None
-        if name == "eval":
-            mode: Any = False
-        elif not args.pos:
-            mode = True
-        else:
-            flag = args.pos[0]
-            mode = bool(flag) if type(flag) is bool else UNKNOWN
-        rec.set_mode(model, mode)
-        tracked = rec.models.get(id(model))
-        rec.event(ir.MODE, loc, what=f".{name}()", mode=mode if type(mode) is bool else None,
-                  model=tracked[1] if tracked else "")
-        if mode is True:
-            rec.train_called[id(model)] = rec.steps_updating(model)
-        else:
-            rec.train_called.pop(id(model), None)
-        # As torch does, the mode reaches every module inside (an encoder a factory built
-        # that the script also calls on its own).
-        if rec.modes and isinstance(model, v.MODULE_VALUES):
-            parts = self.submodules(model)
-            for part in parts:
-                if part is not model and id(part) in rec.modes:
-                    rec.set_mode(part, mode)
-            # A model some of whose modules changed mode (`net.eval()` and then
-            # `nn.ModuleList(net.backbone()).train()`) is in neither mode as a whole.
-            changed = {id(part) for part in parts}
-            for whole, held, _ in list(rec.modes.values()):
-                if whole is not model and id(whole) not in changed and held != mode \
-                        and isinstance(whole, v.MODULE_VALUES) and any(
-                            id(inner) in changed for inner in self.submodules(whole)):
-                    rec.set_mode(whole, UNKNOWN)
-
     def call_method(self, obj: Any, name: str, args: Args, f: Frame, loc: Loc | None) -> Any:
         rec = self.recorder
         if rec is None:
@@ -984,44 +812,6 @@ class TrainingInterp(LoopReading):
 
     # --- what a model holds ------------------------------------------------------------------
 
-    def submodules(self, module: Any) -> list[Any]:
-        """Every module inside `module` (itself included), from its construction."""
-        out: list[Any] = []
-        seen: set[int] = set()
-        stack = [module]
-        while stack:
-            item = stack.pop()
-            if id(item) in seen or not isinstance(item, v.MODULE_VALUES):
-                continue
-            seen.add(id(item))
-            out.append(item)
-            stack.extend(_children(self, item))
-        return out
-
-    def layer_families(self, module: Any) -> set[str]:
-        """The layer families a module holds, read from its construction (no forward)."""
-        return {catalogue.family(m.kind) for m in self.submodules(module)
-                if isinstance(m, v.LayerSpec)}
-
-
-def _children(interp: TrainingInterp, module: Any) -> list[Any]:
-    if isinstance(module, v.SeqSpec):
-        return [c for _, c in module.children]
-    if isinstance(module, v.ListSpec):
-        return list(module.children)
-    if isinstance(module, v.DictSpec):
-        return list(module.children.values())
-    if isinstance(module, v.Choice):
-        return list(module.options)
-    if isinstance(module, v.Instance):
-        return [c for _, c in interp.children(module)]
-    return []
-
-
-def _weighted(spec: v.LayerSpec) -> bool:
-    return any(spec.args.get(k) is not None for k in ("weight", "pos_weight"))
-
-
 def _part_of(value: v.Opaque, suffix: str) -> v.Opaque:
     """An item of a library's value: the same library's (what calls on it do is known
     as well as what calls on the value do)."""
@@ -1046,14 +836,3 @@ def _optimizer(value: Any) -> bool:
 def _options(optimizer: TrainObj) -> list[TrainObj]:
     """The optimizers an undecided `if` left (itself, for one built unconditionally)."""
     return list(optimizer.fields.get("options", [optimizer]))
-
-
-def _plain_class(cls: v.ClassVal, depth: int = 0) -> bool:
-    """A class built on `object` alone (here or through its project bases): not a module."""
-    for expr, base in zip(cls.node[2], cls.bases):
-        if isinstance(base, v.ClassVal) and depth < 16:
-            if not _plain_class(base, depth + 1):
-                return False
-        elif expr != ("name", "object"):
-            return False
-    return True
