@@ -33,7 +33,7 @@ def _same_definition(a: Any, b: Any) -> bool | None:
     """Whether two classes (or plain functions, or library names) are the same one, as
     `kind == DoubleConv` compares them; None when either is something else."""
     kinds = (type(a), type(b))
-    if not all(k in (v.ClassVal, v.Ref) or k is v.FuncVal for k in kinds):
+    if not all(k in (v.ClassVal, v.Ref, v.FuncVal) for k in kinds):
         return None
     if any(k is v.FuncVal and x.bound is not None for k, x in zip(kinds, (a, b))):
         return None  # a bound method compares by its object: not decided here

@@ -201,10 +201,10 @@ class TrainingInterp(ForwardReading):
             if target[0] == "name" and isinstance(value, (v.LayerSpec, v.SeqSpec)) \
                     and not self.in_module_code(f):
                 loc = f.scope.loc(stmt[3])
-                self.track_model(value, target[1], loc)
-                if type(value) is v.SeqSpec and f.locals is f.scope.globals:
-                    # A module-level Sequential is a model of its own, by its variable.
-                    self.built_by_name(value, target[1], loc, f.scope.module)
+                # A module-level Sequential is a model of its own, keyed by its variable.
+                key = ir.model_key(f.scope.module, target[1]) \
+                    if type(value) is v.SeqSpec and f.locals is f.scope.globals else ""
+                self.track_model(value, target[1], loc, key)
         if stmt[2][0] == "dict":
             name_registry(stmt, f)
 
@@ -613,20 +613,12 @@ class TrainingInterp(ForwardReading):
             found[3].append(builder)
             rec.models[id(model)] = (model, found[1], loc, found[3])  # built where called
 
-    def built_by_name(self, model: Any, name: str, loc: Loc | None, module: str) -> None:
-        """Name a model after the module-level variable it is the value of."""
-        rec = self.recorder
-        assert rec is not None
-        found = rec.models.get(id(model))
-        if found is not None and not found[3]:
-            rec.models[id(model)] = (model, found[1], found[2],
-                                     [(ir.model_key(module, name), loc, True)])
-
-    def track_model(self, model: Any, name: str, loc: Loc | None) -> None:
-        """A model built by training code: it starts in train mode."""
+    def track_model(self, model: Any, name: str, loc: Loc | None, key: str = "") -> None:
+        """A model built by training code: it starts in train mode. `key`: the model the
+        project's reading knows it as, when it has one of its own."""
         rec = self.recorder
         if rec is not None and id(model) not in rec.models:
-            rec.models[id(model)] = (model, name, loc, [])
+            rec.models[id(model)] = (model, name, loc, [(key, loc, True)] if key else [])
             rec.set_mode(model, True)
 
     def call_function(self, fn: v.FuncVal, args: Args) -> Any:

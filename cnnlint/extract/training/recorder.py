@@ -86,9 +86,9 @@ class Recorder:
     # `__init__`), and the ids of those it handed to library code (a feature-extractor
     # wrapper): see `_held_networks`.
     built_in: dict[int, list[Any]] = field(default_factory=dict)
+    wrapped: set[int] = field(default_factory=set)
     shrunk: list[Any] = field(default_factory=list)  # models whose weights code scales down
     steps_unknown_model: bool = False  # a step updates the weights of a model not followed
-    wrapped: set[int] = field(default_factory=set)
     train_loader_ids: set[int] = field(default_factory=set)
     first_step: tuple[Loc, str] | None = None
     # id(model) -> (model, train mode, the number of unresolved calls when it was set)
