@@ -47,6 +47,9 @@ class Node:
     args: dict[str, object] = field(default_factory=dict)  # only the arguments known for sure
     loc: Loc | None = None
     functional: bool = False
+    # For a functional call: the path of the module whose forward made it ("attn.q"), so the
+    # same line of a block's forward run by two of its instances is two nodes.
+    within: str = ""
     # Rules ask these of every node of every model, several times over: set once, from a
     # table by kind (a property computed on first read costs more than the node itself).
     family: str = field(init=False, repr=False, compare=False)

@@ -237,6 +237,38 @@ def test_an_optimizer_rebuilt_each_epoch_with_a_new_rate_is_a_schedule(lint_tree
     assert codes(constant, "CNN209") == [("CNN209", "train.py", 14)]
 
 
+RESUMED = """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 2)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+start = 0
+try:
+    start = {start}
+except FileNotFoundError:
+    pass
+for epoch in range(start, 100):
+    for x, y in loader:
+        optimizer.zero_grad()
+        model(x).sum().backward()
+        optimizer.step()
+"""
+
+
+def test_an_epoch_count_the_reader_cannot_know_is_a_note(lint_tree: Lint) -> None:
+    """A run resumed from a checkpoint starts at an epoch read from the file: how long it
+    trains is not known, so the rules about long runs stay silent and `--verbose` says why."""
+    long_run = ["CNN202", "CNN203", "CNN209"]
+    resumed = lint_tree({"train.py": RESUMED.format(start='torch.load("last.pth")["epoch"]')})
+    assert [c for c, _, _ in codes(resumed) if c in long_run] == []
+    (note,) = [n for n in resumed.notes() if "how many epochs" in n]
+    assert note.startswith("train.py:11:")
+    fresh = lint_tree({"train.py": RESUMED.format(start="0")})
+    assert [c for c, _, _ in codes(fresh) if c in long_run] == long_run
+    assert not [n for n in fresh.notes() if "how many epochs" in n]
+
+
 def test_a_call_the_reader_cannot_follow_silences_what_is_missing(lint_tree: Lint) -> None:
     result = lint_tree("""
         import torch
@@ -3476,3 +3508,52 @@ for epoch in range(20):
                 print((net(val_x).argmax(1) == val_y).float().mean())
 """
     assert codes(lint_tree({"train.py": script}), "CNN202") == []
+
+
+PROJECT_OPTIMIZERS = """
+import torch
+import torch.optim as optim
+
+
+class SecondOrder(optim.Optimizer):
+    def __init__(self, model, lr=0.01, weight_decay=0.0):
+        super().__init__(model.parameters(), dict(lr=lr, weight_decay=weight_decay))
+
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.data.add_(p.grad, alpha=-group["lr"])
+
+
+class PlainSGD(optim.SGD):
+    pass
+
+
+class StepOwnSGD(optim.SGD):
+    def step(self, closure=None):
+        return super().step(closure)
+"""
+
+
+@pytest.mark.parametrize("build, decay, kind", [
+    ("SecondOrder(model, lr=0.05, weight_decay=5e-4)", 5e-4, "SecondOrder"),
+    ("SecondOrder(model)", 0.0, "SecondOrder"),
+    ("PlainSGD(model.parameters(), lr=0.1)", 0.0, "SGD"),
+    ("StepOwnSGD(model.parameters(), lr=0.1, weight_decay=1e-4)", 1e-4, "StepOwnSGD"),
+])
+def test_a_project_optimizer_class_trains_the_weights_it_hands_to_torch(
+        lint_tree: Lint, build: str, decay: float, kind: str) -> None:
+    """A project's subclass of torch's `Optimizer` given the model itself: the weights and
+    settings its constructor hands to torch's are the optimizer's. One that keeps torch's
+    `step` is that optimizer (SGD without momentum); one with its own `step` is not judged
+    as SGD."""
+    script = ("import torch\nfrom nets import Deep\nfrom optim_x import SecondOrder, PlainSGD, "
+              f"StepOwnSGD\n\nmodel = Deep()\noptimizer = {build}\n") + LOOP
+    result = lint_tree({"nets.py": DEEP, "optim_x.py": PROJECT_OPTIMIZERS, "train.py": script})
+    (run,) = result.runs
+    assert [m.keys[0] for m in run.models] == ["nets:Deep"]
+    (optimizer,) = run.optimizers
+    assert optimizer.kind == kind and optimizer.weight_decay is not None
+    assert optimizer.weight_decay.value == decay
+    assert _no_script_claims(result) == []
+    assert bool(codes(result, "CNN206")) is (kind == "SGD")

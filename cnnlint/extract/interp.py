@@ -229,6 +229,7 @@ class Interp:
     def start_graph(self) -> None:
         self.graph: list[ir.Node] = []
         self.made: dict[tuple[Any, ...], int] = {}
+        self.within = ""  # the path of the module whose forward runs (see ir.Node.within)
 
     def add_node(self, kind: str, inputs: Iterable[v.Tensor], name: str = "", owner: str = "",
                  args: dict[str, Any] | None = None, loc: Loc | None = None,
@@ -240,18 +241,23 @@ class Interp:
                                          args, loc, functional))
 
     def add_node_on(self, kind: str, sources: tuple[int, ...], name: str, owner: str,
-                    args: dict[str, Any] | None, loc: Loc | None, functional: bool) -> int:
+                    args: dict[str, Any] | None, loc: Loc | None, functional: bool,
+                    within: str | None = None) -> int:
         """`add_node` over the ids of the input nodes; the new (or shared) node's id. A
-        replayed forward pass adds its nodes through this, without tensor objects."""
+        replayed forward pass adds its nodes through this, without tensor objects, each
+        functional call with the path of the module it was made in (`within`)."""
+        if within is None:
+            within = self.within if functional else ""
         # Calls the reader does not know, and nodes without a name or place, may differ.
         shared = bool(sources) and kind != ir.UNKNOWN and bool(name or loc)
         if shared:
-            key = (kind, sources, name, owner, loc, None if functional else id(args))
+            key = (kind, sources, name, owner, loc, within if functional else id(args))
             found = self.made.get(key)
             if found is not None:
                 return found
         self.built += 1
-        node = ir.Node(len(self.graph), kind, sources, name, owner, args or {}, loc, functional)
+        node = ir.Node(len(self.graph), kind, sources, name, owner, args or {}, loc, functional,
+                       within)
         self.graph.append(node)
         if shared:
             self.made[key] = node.id

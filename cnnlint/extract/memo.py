@@ -370,7 +370,11 @@ def record(graph: list[ir.Node], start: int, inputs: list[int], prefix: str,
             if ref is None:
                 return None
             refs.append(ref)
-        suffix = None
+        suffix = within = None
+        if node.functional:
+            within = _under(node.within, prefix)
+            if within is None:
+                return None  # made in the forward of a module outside the block
         if node.name and not node.functional and node.kind not in (ir.ADD, ir.CAT, ir.MUL,
                                                                    ir.MERGE, ir.UNKNOWN):
             if node.name == prefix:
@@ -382,10 +386,20 @@ def record(graph: list[ir.Node], start: int, inputs: list[int], prefix: str,
             else:
                 suffix = "." + node.name
         nodes.append((node.kind, tuple(refs), suffix, node.name, node.owner,
-                       node.args if suffix is None else None, node.loc, node.functional))
+                       node.args if suffix is None else None, node.loc, node.functional, within))
         where[node.id] = ("n", j)
     out = _relative(output, where)
     return None if out is _NOT_COPYABLE else (tuple(nodes), out)
+
+
+def _under(path: str, prefix: str) -> str | None:
+    """`path` relative to the block at `prefix` ("" for the block itself, ".q" for a part),
+    None when it is not inside the block."""
+    if path == prefix:
+        return ""
+    if not prefix:
+        return None if path.startswith("#") else "." + path
+    return path[len(prefix):] if path.startswith(prefix + ".") else None
 
 
 def _relative(value: Any, where: dict[int, Any]) -> Any:
@@ -420,13 +434,15 @@ def replay(fragment: Fragment, layers: list[Any], add_node_on: Any, inputs: list
     `add_node_on`, over node ids); the value the forward returned."""
     given = [t.node for t in inputs]
     made: list[int] = []
-    for (kind, refs, suffix, name, owner, args, loc, functional), layer in zip(
+    for (kind, refs, suffix, name, owner, args, loc, functional, within), layer in zip(
             fragment.nodes, layers):
         sources = tuple([given[i] if tag == "in" else made[i] for tag, i in refs])
         if layer is not None:
             name = (prefix + suffix) if prefix else suffix.lstrip(".")
             owner, args, loc = layer.scope, layer.args, layer.loc
-        made.append(add_node_on(kind, sources, name, owner, args, loc, functional))
+        if within is not None:
+            within = (prefix + within) if prefix else within.lstrip(".")
+        made.append(add_node_on(kind, sources, name, owner, args, loc, functional, within))
     return _absolute(fragment.output, inputs, made, {})
 
 

@@ -284,10 +284,16 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
     if isinstance(module, v.Instance):
         forward = module.cls.lookup("forward")
         if isinstance(forward, v.FuncVal):
-            memo = interp.forward_memo()
-            if memo is not None:
-                return _forward_reused(interp, memo, module, forward, args)
-            return interp.call_function(replace(forward, bound=module), args)
+            outer = interp.within
+            path = interp.paths.get(id(module))
+            interp.within = path if path is not None else f"#{id(module)}"
+            try:
+                memo = interp.forward_memo()
+                if memo is not None:
+                    return _forward_reused(interp, memo, module, forward, args)
+                return interp.call_function(replace(forward, bound=module), args)
+            finally:
+                interp.within = outer
         if interp.container_base(module.cls) == "Sequential":
             return chain(interp, sequence(interp, module), args, f)
         return interp.unknown_call(args, f"`{module.cls.name}` has no readable forward")

@@ -11,6 +11,7 @@ from cnnlint import ir
 from cnnlint.extract import configs, torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, tensors_in
+from cnnlint.extract.interp import Interp
 from cnnlint.extract.training.config import ABSENT
 from cnnlint.extract.training.objects import (
     EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, OPTIMIZERS, WRAPPERS, TrainObj, inert,
@@ -61,6 +62,52 @@ def is_scheduler_class(cls: v.ClassVal) -> bool:
     """A project class derived from one of torch's learning-rate schedulers."""
     return any(base.startswith("torch.optim.lr_scheduler.")
                for base in cls.library_bases())
+
+
+def torch_optimizer_base(cls: v.ClassVal, direct: bool = False) -> str | None:
+    """The torch optimizer a project class derives from (`Optimizer` for the base class,
+    `SGD`, ...), through the project's classes unless `direct`; None for any other class."""
+    bases = [b.qualname for b in cls.bases if isinstance(b, v.Ref)] if direct \
+        else cls.library_bases()
+    for qualname in bases:
+        head, _, last = qualname.rpartition(".")
+        if head in ("torch.optim", "torch.optim.optimizer") \
+                and (last == "Optimizer" or last in OPTIMIZERS):
+            return last
+    return None
+
+
+def make_project_optimizer(interp: TrainingInterp, cls: v.ClassVal, args: Args, f: Frame,
+                           loc: Loc | None) -> TrainObj:
+    """A project's optimizer class (a subclass of torch's `Optimizer`, or of `SGD`...): its
+    constructor runs, and the weights and settings it hands to torch's constructor are the
+    optimizer's. Its own `step` is not read; a class that keeps torch's `step` is that
+    optimizer, one that writes its own is judged only by what any optimizer must have."""
+    handed: list[tuple[str, Args]] = []
+    if isinstance(cls.lookup("__init__"), v.FuncVal):
+        interp.optimizer_inits.append(handed)
+        try:
+            Interp.instantiate(interp, cls, args, f, loc)
+        finally:
+            interp.optimizer_inits.pop()
+    else:  # torch's constructor, given what the class was
+        handed.append((torch_optimizer_base(cls) or "Optimizer", args))
+    base, given = handed[0] if handed else ("Optimizer", Args([UNKNOWN], {}))
+    own_step = isinstance(cls.lookup("step"), v.FuncVal)
+    if base in OPTIMIZERS and not own_step:
+        return make_optimizer(interp, base, given, f, loc)
+    if base in OPTIMIZERS:
+        names = OPTIMIZERS[base][0]
+        bound = dict(zip(names, given.pos))
+        bound.update(given.kw)
+    else:
+        # torch's `Optimizer(params, defaults)`: the settings are the defaults' entries.
+        params = given.pos[0] if given.pos else given.kw.get("params", UNKNOWN)
+        defaults = given.pos[1] if len(given.pos) > 1 else given.kw.get("defaults", UNKNOWN)
+        bound = {**(defaults if type(defaults) is dict else {}), "params": params}
+    settings = {k: x for k, x in bound.items() if k in ("lr", "weight_decay")}
+    return make_optimizer(interp, cls.name, Args([bound.get("params", UNKNOWN)], settings), f,
+                          loc, spec=(("params",), None))
 
 
 def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
@@ -242,9 +289,12 @@ _DATASET_TRANSFORM_AT = {"ImageFolder": 1, **dict.fromkeys((
     "MNIST", "FashionMNIST", "KMNIST", "QMNIST", "CIFAR10", "CIFAR100", "SVHN"), 2)}
 
 
-def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame,
-                   loc: Loc | None) -> TrainObj:
-    names, default_lr = OPTIMIZERS[kind]
+def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame, loc: Loc | None,
+                   spec: tuple[tuple[str, ...], float | None] | None = None) -> TrainObj:
+    """An optimizer built: torch's `kind`, or a project's class with `spec` (its positional
+    parameters, default learning rate), whose defaults for what it is not given are not
+    known."""
+    names, default_lr = spec or OPTIMIZERS[kind]
     params = args.pos[0] if args.pos else args.kw.get("params", UNKNOWN)
     groups = [g for g in params if type(g) is dict] if type(params) is list else []
 
@@ -272,7 +322,7 @@ def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame,
     optimizer = ir.Optimizer(
         loc=loc, kind=kind, lr=pick("lr", default_lr),
         momentum=pick("momentum", 0.0) if "momentum" in names else None,
-        weight_decay=pick("weight_decay", 1e-2 if kind == "AdamW" else 0.0),
+        weight_decay=pick("weight_decay", None if spec else 1e-2 if kind == "AdamW" else 0.0),
         symbol=f.owner)
     rec = interp.recorder
     assert rec is not None

@@ -74,6 +74,9 @@ class TrainingInterp(ForwardReading):
         self.held_out: set[int] = set()  # tensors held in variables named for held-out data
         self.ungraded: dict[int, ir.Event] = {}  # output node -> its forward without gradients
         self.params_of: list[Any] = []  # models whose parameters() this pass took
+        # While a project optimizer class is built: what its `super().__init__` handed to
+        # torch's optimizer (the base's name and the arguments), innermost build last.
+        self.optimizer_inits: list[list[tuple[str, Args]]] = []
         self.skipped_frameworks: list[str] = []  # files for another framework: no pass
         # Project models a script hands to a call the reader cannot follow (a library
         # trainer: `Trainer(model, optimizer)`): that code may train them, with any settings.
@@ -645,6 +648,8 @@ class TrainingInterp(ForwardReading):
             # The project's own schedule: what its `get_lr` computes is not read, only that
             # the learning rate follows it (built, stepped) and not the optimizer's value.
             return library.make_scheduler(self, cls.name, loc)
+        if self.recorder is not None and library.torch_optimizer_base(cls) is not None:
+            return library.make_project_optimizer(self, cls, args, f, loc)
         inst = super().instantiate(cls, args, f, loc)
         if self.recorder is not None and isinstance(inst, v.Instance):
             if "transform" in args.kw:
@@ -673,6 +678,11 @@ class TrainingInterp(ForwardReading):
             return super().call_method(obj, name, args, f, loc)
         if isinstance(obj, TrainObj):
             return self._train_obj_method(obj, name, args, f, loc)
+        if isinstance(obj, v.SuperVal) and name == "__init__" and self.optimizer_inits:
+            base = library.torch_optimizer_base(obj.cls, direct=True)
+            if base is not None:
+                self.optimizer_inits[-1].append((base, args))
+                return None
         if isinstance(obj, v.Opaque):
             return opaque.opaque_method(self, obj, name, args, f, loc)
         if isinstance(obj, v.Params):

@@ -436,6 +436,11 @@ class Recorder:
         for loop in loops:
             if loop.kind != "epoch" or loop.loc is None:
                 continue
+            if loop.count is None or not loop.count.known:
+                notes.append(f"{loop.loc.path}:{loop.loc.line}: how many epochs the training "
+                             "loop runs is not known (its range's bounds could not be read): "
+                             "rules about long runs (validation, early stopping, a schedule) "
+                             "stay silent")
             blockers = list(dict.fromkeys(
                 f"`{e.what}`" + (f" ({e.loc.path}:{e.loc.line})" if e.loc else "")
                 for e in events if e.kind == ir.UNRESOLVED and loop.id in e.loops))
