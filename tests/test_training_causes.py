@@ -3557,3 +3557,19 @@ def test_a_project_optimizer_class_trains_the_weights_it_hands_to_torch(
     assert optimizer.weight_decay.value == decay
     assert _no_script_claims(result) == []
     assert bool(codes(result, "CNN206")) is (kind == "SGD")
+
+
+def test_a_choice_of_optimizers_merged_with_itself_stays_the_same_choice() -> None:
+    """After an undecided `if`, every attribute of the trainer is merged, the optimizer a
+    config picked among several too: merging a choice with itself must not double it (in a
+    search script's nested loops and ifs, doubling grew past 7 GB)."""
+    from cnnlint.extract.training.objects import TrainObj
+    from cnnlint.extract.training.reader import TrainingInterp
+
+    interp = TrainingInterp({})
+    interp.start_pass("train.py")
+    sgd, adam = (TrainObj("optimizer", name, None, {"ir": None}) for name in ("SGD", "Adam"))
+    choice = interp.merge(sgd, adam)
+    assert interp.merge(choice, choice) is choice
+    again = interp.merge(choice, interp.merge(adam, choice))
+    assert again.fields["options"] == [sgd, adam] and again.name == "SGD or Adam"

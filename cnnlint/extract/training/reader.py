@@ -449,11 +449,13 @@ class TrainingInterp(ForwardReading):
     def merge(self, a: Any, b: Any) -> Any:
         """Training values after an undecided `if`: a sampler or None is the sampler (what is
         done to it is done when it exists); two library values of one package are one."""
+        if a is b:
+            return a
         if self.recorder is not None:
             first, second = _datasets(a), _datasets(b)
             if first and second:
                 # `if args.dataset == "cifar10": ... elif ...`: one of several datasets.
-                datasets = first + second
+                datasets = _each_once(first + second)
                 return TrainObj("dataset", " or ".join(d.name for d in datasets), a.loc,
                                 {"options": datasets, "transform": UNKNOWN,
                                  "split": a.fields.get("split", "")})
@@ -463,7 +465,7 @@ class TrainingInterp(ForwardReading):
             if _optimizer(a) and _optimizer(b):
                 # `if args.optim == "adam": ... elif ...`: the loop steps one of them, each
                 # built as written (so each is judged), over the same weights.
-                options = [*_options(a), *_options(b)]
+                options = _each_once([*_options(a), *_options(b)])
                 return TrainObj("optimizer", " or ".join(o.name for o in options), a.loc,
                                 {"options": options})
             for x, y in ((a, b), (b, a)):
@@ -818,6 +820,12 @@ def _part_of(value: v.Opaque, suffix: str) -> v.Opaque:
     """An item of a library's value: the same library's (what calls on it do is known
     as well as what calls on the value do)."""
     return v.Opaque(f"{value.origin}{suffix}", value.library)
+
+
+def _each_once(options: list[Any]) -> list[Any]:
+    """The options of two merged choices, each object once: a choice merged with itself (in
+    a loop read twice, nested `if`s) must not double."""
+    return list({id(x): x for x in options}.values())
 
 
 def _datasets(value: Any) -> list[TrainObj]:
