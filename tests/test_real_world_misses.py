@@ -1332,3 +1332,84 @@ def test_a_list_used_as_a_key_on_a_path_that_cannot_run_is_no_crash(
     """
     result = lint_tree({"train.py": source})
     assert result.errors == [] and result.runs
+
+
+INPLACE_RESIDUAL = """
+import torch.nn as nn
+
+
+def unit(cin, cout):
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU6()]
+
+
+class Widen(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.cin = cin
+        self.body = nn.Sequential(*unit(cin, cout), *unit(cout, cout))
+
+    def forward(self, x):
+        y = self.body(x)
+        UPDATE
+        return y
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        blocks, c = unit(3, 16), 16
+        for _ in range(6):
+            blocks.append(Widen(c, c + 8))
+            c += 8
+        self.features = nn.Sequential(*blocks)
+        self.head = nn.Linear(c, 10)
+
+    def forward(self, x):
+        return self.head(self.features(x).mean((2, 3)))
+"""
+
+
+@pytest.mark.parametrize("update, plain", [
+    ("y[:, 0:self.cin] += x", False),  # the input added onto the first channels: a skip
+    ("y[:, 0:self.cin] *= 2", True),  # scaled in place: no skip
+])
+def test_an_input_added_in_place_onto_some_channels_is_a_skip(
+        lint_tree: Callable[..., Any], update: str, plain: bool) -> None:
+    """A block that widens its output adds its input onto the first channels in place
+    (`y[:, :cin] += x`): a residual connection like `y + x`."""
+    found = lint_tree({"net.py": INPLACE_RESIDUAL.replace("UPDATE", update)},
+                      select=["CNN103"]).findings
+    assert [f.code for f in found] == (["CNN103"] if plain else [])
+
+
+def test_a_functional_call_in_a_block_run_by_two_of_its_instances_is_two_layers(
+        lint_tree: Callable[..., Any]) -> None:
+    """Attention built from a conv subclass whose forward calls `F.conv2d`: the query and
+    key convs, alike and given the same input, are two layers, not one."""
+    source = """
+    import functools
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Scaled(nn.Conv2d):
+        def forward(self, x):
+            return F.conv2d(x, self.weight / self.weight.norm(), self.bias, self.stride,
+                            self.padding)
+
+    class Net(nn.Module):
+        def __init__(self, c=8):
+            super().__init__()
+            conv = functools.partial(Scaled, kernel_size=1, bias=False)
+            self.query, self.key, self.value = conv(c, c // 2), conv(c, c // 2), conv(c, c)
+            self.convs = nn.ModuleList([nn.Conv2d(c, c, 3, padding=1) for _ in range(9)])
+
+        def forward(self, x):
+            for layer in self.convs:
+                x = F.relu(layer(x))
+            q, k = self.query(x).flatten(2), self.key(x).flatten(2)
+            a = torch.softmax(q.transpose(1, 2) @ k, -1)
+            return self.value(x).flatten(2) @ a
+    """
+    (found,) = lint_tree({"net.py": source}, select=["CNN107"]).findings
+    assert found.message.startswith("12 weighted layers")

@@ -325,7 +325,13 @@ class Interp:
             if self.iterate(value) is None:
                 self.note("list extended with unknown items")
             return
-        self.assign(target, self.binop(op, current, value), f)
+        result = self.binop(op, current, value)
+        if target[0] == "sub" and isinstance(current, v.Tensor) and isinstance(result, v.Tensor):
+            # `y[:, :c] += x`: part of the tensor updated in place (a residual added onto
+            # the first channels). What is held in `y` now comes through the update.
+            self.assign(target[1], result, f)
+            return
+        self.assign(target, result, f)
 
     def _return(self, stmt: tuple[Any, ...], f: Frame) -> str:
         f.returns.append(self.eval(stmt[1], f))
