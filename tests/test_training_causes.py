@@ -1968,6 +1968,11 @@ for _ in range(10):
     fresh = script.replace("DATA", "torch.randn(16, 4), torch.randint(0, 3, (16,))")
     result = lint_tree({"selftest.py": fresh})
     assert [f.code for f in result.findings if f.code == "CNN202"] == []
+    # A speed benchmark: one batch made before the loop, labels filled at random each pass.
+    timed = script.replace("for _ in", "inputs = torch.randn(16, 4)\nfor _ in").replace(
+        "inputs, labels = DATA", "labels = torch.empty(16, dtype=torch.long).random_(3)")
+    result = lint_tree({"bench.py": timed})
+    assert result.runs and [f.code for f in result.findings if f.code == "CNN202"] == []
     once = script.replace("for _ in", "inputs, labels = torch.load('data.pt')\nfor _ in") \
         .replace("    inputs, labels = DATA\n", "")
     result = lint_tree({"fit.py": once})

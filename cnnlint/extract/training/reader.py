@@ -704,7 +704,10 @@ class TrainingInterp(ForwardReading):
         if isinstance(obj, v.Tensor) and name in library.RANDOM_FILLS \
                 and not self.in_module_code(f):
             # `torch.zeros_like(x).uniform_(-eps, eps)`: the value handed on is fresh noise
-            # (a random start for an adversarial step), not `x`.
+            # (a random start for an adversarial step), not `x`; drawn on each pass of a
+            # loop (`torch.empty(n).random_(classes)` as targets), data drawn afresh.
+            if rec.loops:
+                rec.loops[-1].draws_data = True
             return self.add_node(ir.INPUT, (), name=f"torch.Tensor.{name}")
         if type(obj) is v.Choice and not self.in_module_code(f):
             done = opaque.each_option_method(self, obj, name, args, f, loc)
