@@ -40,6 +40,8 @@ _IMPORT_START = re.compile(rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import(?=[\s(
 _TRAINING_HINT = re.compile(
     rb"\.step\s*\(|\.fit\s*\(|\.train\s*\(\s*\)|\boptim\b|\boptimizer\b|\bTrainer\s*\(")
 _RUNS_AS_SCRIPT = re.compile(rb"\b__name__\s*==\s*['\"]__main__['\"]")
+# A call at the top of a file with no main guard (`Trainer(model).run()`): it runs as a script.
+_CALLS_AT_TOP = re.compile(rb"^[A-Za-z_][\w.]*\s*\(", re.MULTILINE)
 # A file that can build an optimizer or a Lightning Trainer itself: it names `torch.optim`
 # (imported, as an attribute, or as a string for getattr), Lightning or a Trainer, or imports
 # modules by name at run time (what it reaches cannot be listed). Training needs one of these
@@ -73,7 +75,7 @@ _NOT_TRAINING_LIBRARIES = frozenset(sys.stdlib_module_names) | {
 # is ("a.b", 0, ()).
 ImportRef = tuple[str, int, tuple[str, ...]]
 
-INDEX_FORMAT = 5
+INDEX_FORMAT = 6
 
 
 def find_root(paths: Iterable[str]) -> str | None:
@@ -476,10 +478,11 @@ def may_train(data: bytes) -> bool:
 
 
 def is_entry(data: bytes) -> bool:
-    """The entry test: training code, or a script (`if __name__ == "__main__":`) that may
-    call a training function another file defines (`train(cfg, Net(), loader)`). A pass over
-    one that reaches no training code is skipped."""
-    return may_train(data) or bool(_RUNS_AS_SCRIPT.search(data))
+    """The entry test: training code, or a script (`if __name__ == "__main__":`, or calls at
+    the top of the file) that may call a training function or class another file defines
+    (`train(cfg, Net(), loader)`). A pass over one that reaches no training code is
+    skipped."""
+    return may_train(data) or bool(_RUNS_AS_SCRIPT.search(data) or _CALLS_AT_TOP.search(data))
 
 
 def _index_key(root: str | None) -> str:

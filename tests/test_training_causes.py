@@ -3578,3 +3578,40 @@ def test_a_choice_of_optimizers_merged_with_itself_stays_the_same_choice() -> No
     assert interp.merge(choice, choice) is choice
     again = interp.merge(choice, interp.merge(adam, choice))
     assert again.fields["options"] == [sgd, adam] and again.name == "SGD or Adam"
+
+
+TRAINER_CLASS = """
+import torch
+import torch.nn as nn
+
+
+class Training:
+    def __init__(self, model, loader, epochs):
+        self.model, self.loader, self.epochs = model, loader, epochs
+
+    def runner(self):
+        optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1, momentum=0.9,
+                                    weight_decay=5e-4)
+        for epoch in range(self.epochs):
+            for x, y in self.loader:
+                optimizer.zero_grad()
+                nn.functional.cross_entropy(self.model(x), y).backward()
+                optimizer.step()
+"""
+
+
+def test_a_script_that_runs_a_trainer_class_of_another_file_is_read(lint_tree: Lint) -> None:
+    """`main.py` names nothing of training itself: it builds the model and hands it to a
+    class of another file whose method trains. It is a script that trains, and the model
+    it builds is that run's (BatchNorm at batch 2)."""
+    script = """
+from torch.utils.data import DataLoader
+from nets import Deep
+from train_test import Training
+
+model = Deep()
+Training(model, DataLoader(dataset, batch_size=2), 30).runner()
+"""
+    result = lint_tree({"nets.py": DEEP, "train_test.py": TRAINER_CLASS, "main.py": script})
+    assert ("CNN201", "main.py", 6) in codes(result)
+    assert _no_script_claims(result) == []

@@ -326,7 +326,9 @@ class Interp:
                 self.note("list extended with unknown items")
             return
         result = self.binop(op, current, value)
-        if target[0] == "sub" and isinstance(current, v.Tensor) and isinstance(result, v.Tensor):
+        if target[0] == "sub" and isinstance(current, v.Tensor) and isinstance(result, v.Tensor) \
+                and isinstance(self.eval(target[1], f), v.Tensor) \
+                and type(self.eval(target[2], f)) is not str:  # a param group's ["lr"]
             # `y[:, :c] += x`: part of the tensor updated in place (a residual added onto
             # the first channels). What is held in `y` now comes through the update.
             self.assign(target[1], result, f)

@@ -40,7 +40,7 @@ def extract_runs(interp: TrainingInterp, errors: list[ErrorEntry] | None = None,
     scripts: list[tuple[FileScope, bool]] = []
     for path in paths:
         scope = interp.scopes[path]
-        if not _mentions_training(scope.body):
+        if not _mentions_training(scope.body) and not _drives_training(interp, scope):
             continue
         if _other_framework(scope.body):
             interp.skipped_frameworks.append(path)
@@ -163,6 +163,22 @@ def _cut_short(rec: Any, path: str, what: str) -> None:
 def _other_framework(body: tuple[Any, ...]) -> bool:
     roots = imported_roots(body)
     return bool(roots & set(OTHER_FRAMEWORKS)) and not roots & _TORCH_ROOTS
+
+
+def _drives_training(interp: TrainingInterp, scope: FileScope) -> bool:
+    """A script that runs code of its own (not only definitions) and imports a project file
+    that builds an optimizer: `Trainer(model, ...).run()` with the training in a class of
+    another file."""
+    if not any(stmt[0] in _RUNS_CODE and not (stmt[0] == "expr" and stmt[1][0] == "const")
+               for stmt in scope.body):
+        return False
+    project = interp.modules.project
+    here = os.path.abspath(scope.path)
+    return any(getattr(project.entries.get(target), "optimizer", False)
+               for target in project.imports_of(here))
+
+
+_RUNS_CODE = frozenset({"expr", "if", "for", "while", "with", "try"})  # not a docstring
 
 
 def _mentions_training(body: tuple[Any, ...]) -> bool:
