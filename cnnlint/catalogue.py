@@ -49,7 +49,7 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
     "reshape": ("Flatten", "Unflatten", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle"),
     "identity": ("Identity",),
     "upsample": ("Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "MaxUnpool1d",
-                 "MaxUnpool2d", "MaxUnpool3d"),
+                 "MaxUnpool2d", "MaxUnpool3d", "GridSample"),
     "padding": (
         "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d",
         "ReflectionPad2d", "ReplicationPad2d", "ReplicationPad3d",
@@ -216,6 +216,9 @@ FUNCTIONAL: dict[str, str] = {
     "torch.nn.functional.pixel_shuffle": "PixelShuffle",
     "torchvision.ops.deform_conv2d": "DeformConv2d",
     "torchvision.ops.deform_conv.deform_conv2d": "DeformConv2d",
+    # Resampling the features at the points of a grid (deformable attention, warping by a
+    # flow): what the grid holds steers where it samples.
+    "torch.nn.functional.grid_sample": "GridSample",
     # SegNet's decoder: pooling indices put values back in place (the indices carry no data).
     **{f"torch.nn.functional.max_unpool{d}d": f"MaxUnpool{d}d" for d in (1, 2, 3)},
 }
@@ -320,9 +323,9 @@ COMBINE_FUNCTIONS: dict[str, str] = {
 # Layers of other libraries the reader knows as it knows torch.nn's, by qualified name.
 LIBRARY_LAYERS = {"torchvision.ops.DeformConv2d": "DeformConv2d",
                   "torchvision.ops.deform_conv.DeformConv2d": "DeformConv2d"}
-# Convolutions whose inputs after the first (offsets, a modulation mask) steer where they
-# sample, rather than carry the features they compute on.
-DEFORMABLE = frozenset({"DeformConv2d"})
+# Convolutions and resamplers whose inputs after the first (offsets, a modulation mask, a
+# sampling grid) steer where they sample, rather than carry the features they compute on.
+DEFORMABLE = frozenset({"DeformConv2d", "GridSample"})
 
 # What a functional conv or linear given a fixed filter is (its weight a module's buffer,
 # as in anti-aliased downsampling): a filtering op like pooling, no trained layer.

@@ -395,10 +395,10 @@ def is_gate(network: ir.Network, node: ir.Node) -> bool:
 
 
 def steers_only(network: ir.Network, node: ir.Node) -> bool:
-    """Whether the node's output only steers deformable convolutions: it reaches them as
-    their offsets or mask (after the features), through additions, concatenations and
-    resizes (a bounded `10 * tanh(o) + flow`). It sets where they sample, not what they
-    compute."""
+    """Whether the node's output only steers deformable convolutions or grid sampling: it
+    reaches them as their offsets, mask or grid (after the features), through additions,
+    concatenations, reshapes and resizes (a bounded `10 * tanh(o) + flow`). It sets where
+    they sample, not what they compute."""
     users, reaches = network.consumers(), live(network)
     stack, seen, steered = [node.id], {node.id}, False
     while stack:
@@ -411,7 +411,7 @@ def steers_only(network: ir.Network, node: ir.Node) -> bool:
                 if user.inputs[0] == i:
                     return False  # the features it convolves
                 steered = True
-            elif user.kind in (ir.ADD, ir.CAT) or user.family == "upsample":
+            elif user.kind in (ir.ADD, ir.CAT) or user.family in ("upsample", "reshape"):
                 if u not in seen:
                     seen.add(u)
                     stack.append(u)

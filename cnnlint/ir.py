@@ -221,8 +221,9 @@ class ProjectFacts:
         handed to, a training script that does not parse or that steps weights the reader
         could not follow to a model, a script whose model may come from a call the reader
         could not follow, a network a script may pick by name whose insides were not read
-        in full (it may hold this one), or a part of one build of a network a script trains
-        in another build (`SegNet(trunk=args.trunk)`: which trunk is not known)."""
+        in full (it may hold this one), a part of one build of a network a script trains
+        in another build (`SegNet(trunk=args.trunk)`: which trunk is not known), or one a
+        script names where its options' defaults do not lead."""
         if model.key in self.handed_off or self.unread_scripts or self.unfollowed_training \
                 or self._built_by_library(model):
             return True
@@ -230,8 +231,9 @@ class ProjectFacts:
             return True  # an instance of its class, built where the factory is not known
         if model.parts & self.handed_off:
             return True  # built from a network handed off (a hub entry that wraps a factory)
+        names = {model.key.rsplit(":", 1)[-1], model.class_key.rsplit(":", 1)[-1]} - {""}
         for run in self.runs:
-            if any(m.unresolved for m in run.models):
+            if any(m.unresolved for m in run.models) or names & run.mentions:
                 return True
             if any(model.key in built.parts for m in run.models for built in self._built(m.keys)):
                 return True  # in another build of a network the run trains (`SegNet(trunk)`)
@@ -429,6 +431,10 @@ class TrainingRun:
     hand_decay: list[TrainedModel] = field(default_factory=list)
     # False when the pass was cut short (too complex to follow): nothing is known missing.
     complete: bool = True
+    # The names and attribute names a script's file mentions: a network it names in a
+    # branch its defaults do not take (`elif args.arch == "big": net = zoo.big()`) may be
+    # the one it trains when run with other options.
+    mentions: frozenset[str] = frozenset()
     notes: list[str] = field(default_factory=list)  # for --verbose: what could not be read
 
     @property

@@ -1413,3 +1413,99 @@ def test_a_functional_call_in_a_block_run_by_two_of_its_instances_is_two_layers(
     """
     (found,) = lint_tree({"net.py": source}, select=["CNN107"]).findings
     assert found.message.startswith("12 weighted layers")
+
+
+def test_offsets_bounded_by_tanh_steer_grid_sampling(lint_tree: Callable[..., Any]) -> None:
+    """Deformable attention: offsets bounded by tanh move a sampling grid for
+    `F.grid_sample`; the tanh decides where to sample, it is no hidden activation."""
+    source = """
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Sampled(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.norm = nn.GroupNorm(4, c)
+            self.offsets = nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.GELU(),
+                                         nn.Conv2d(c, 2, 1))
+            self.value = nn.Conv2d(c, c, 1)
+
+        def forward(self, x, base):
+            grid = base + self.offsets(self.norm(x)).tanh().permute(0, 2, 3, 1)
+            return x + self.value(F.grid_sample(SAMPLED, grid, align_corners=True))
+
+    class Net(nn.Module):
+        def __init__(self, c=16):
+            super().__init__()
+            self.stem = nn.Conv2d(3, c, 3, padding=1)
+            self.blocks = nn.ModuleList([Sampled(c) for _ in range(6)])
+
+        def forward(self, x, base):
+            x = self.stem(x)
+            for block in self.blocks:
+                x = block(x, base)
+            return x
+    """
+    steered = lint_tree({"net.py": source.replace("SAMPLED", "x")}, select=["CNN106"])
+    assert steered.findings == []
+
+
+@pytest.mark.parametrize("name, normalised", [("ChannelNorm", True), ("LayerNorm2d", True),
+                                              ("ChannelScale", False)])
+def test_a_norm_layer_written_by_hand_is_a_norm(
+        lint_tree: Callable[..., Any], name: str, normalised: bool) -> None:
+    """A project's own norm (`class LayerNorm(nn.Module)` computing the mean and variance
+    by hand, HorNet and ConvNeXt style) normalises the convs around it; a module of the same
+    shape not named for a norm is not taken for one."""
+    source = f"""
+    import torch
+    import torch.nn as nn
+
+    class {name}(nn.Module):
+        def __init__(self, c, eps=1e-6):
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(c))
+            self.eps = eps
+
+        def forward(self, x):
+            mu = x.mean(1, keepdim=True)
+            var = (x - mu).pow(2).mean(1, keepdim=True)
+            return self.weight[:, None, None] * (x - mu) / torch.sqrt(var + self.eps)
+
+    class Net(nn.Module):
+        def __init__(self, c=32):
+            super().__init__()
+            layers = []
+            for _ in range(8):
+                layers += [nn.Conv2d(c if layers else 3, c, 3, padding=1), {name}(c), nn.GELU()]
+            self.body = nn.Sequential(*layers)
+
+        def forward(self, x):
+            return self.body(x)
+    """
+    found = lint_tree({"net.py": source}, select=["CNN104"]).findings
+    assert [f.code for f in found] == ([] if normalised else ["CNN104"])
+
+
+def test_a_module_added_under_a_name_already_used_replaces_it(
+        lint_tree: Callable[..., Any]) -> None:
+    """`add_module(name, ...)` with a name the container already holds puts the new module
+    in the old one's place, as torch does: the one replaced is no layer of the model."""
+    source = """
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self, d=64):
+            super().__init__()
+            self.body = nn.Sequential()
+            for i in range(8):
+                self.body.add_module(f"stage{i}", nn.Conv1d(16, 16, 1))
+                self.body.add_module(f"stage{i}", nn.Sequential(nn.Linear(d, d), nn.GELU()))
+            self.head = nn.Linear(d, 10)
+
+        def forward(self, x):
+            return self.head(self.body(x))
+    """
+    (found,) = lint_tree({"net.py": source}, select=["CNN107"]).findings
+    assert found.message.startswith("9 weighted layers")

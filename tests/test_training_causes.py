@@ -3615,3 +3615,88 @@ Training(model, DataLoader(dataset, batch_size=2), 30).runner()
     result = lint_tree({"nets.py": DEEP, "train_test.py": TRAINER_CLASS, "main.py": script})
     assert ("CNN201", "main.py", 6) in codes(result)
     assert _no_script_claims(result) == []
+
+
+def test_a_network_named_where_the_defaults_do_not_lead_may_be_trained(lint_tree: Lint) -> None:
+    """`--arch` defaults to a library network, and the script builds the project's `big()`
+    in another branch: run with `--arch big`, it trains that one, so `big` is not said to
+    have no training script. `small`, which no script names, still is."""
+    script = """
+import argparse
+import torch
+import torchvision
+import nets
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--arch", default="resnet50")
+args = parser.parse_args()
+if args.arch == "resnet50":
+    model = torchvision.models.resnet50()
+elif args.arch == "big":
+    model = nets.wide()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+""" + LOOP
+    result = lint_tree({"nets.py": DEEP, "train.py": script})
+    (claim,) = [f.message for f in result.findings
+                if f.code == "CNN107" and "no training script found" in f.message]
+    assert "small" in claim and "wide" not in claim
+
+
+def test_a_loop_repeating_whole_runs_counts_no_epochs(lint_tree: Lint) -> None:
+    """`for seed in range(25): run()` repeats a whole training run (to average over seeds):
+    the epochs are the loop inside the run, not 25."""
+    script = """
+import torch
+import torch.nn as nn
+
+def run():
+    net = nn.Linear(8, 2)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    for epoch in range(EPOCHS):
+        for x, y in torch.load("batches.pt"):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(net(x), y).backward()
+            optimizer.step()
+
+if __name__ == "__main__":
+    for seed in range(25):
+        run()
+"""
+    short = lint_tree({"train.py": script.replace("EPOCHS", "3")})
+    assert codes(short) == []
+    long = lint_tree({"train.py": script.replace("EPOCHS", "40")})
+    assert {(c, line) for c, _, line in codes(long)} == {("CNN202", 7), ("CNN203", 7),
+                                                         ("CNN209", 7)}
+
+
+def test_a_training_set_drawn_whole_once_is_not_the_training_pipeline(lint_tree: Lint) -> None:
+    """The whole training set drawn once into a dict on the device (`next(iter(loader))`),
+    then flipped and cut into batches by the script's own code each epoch: the loader's
+    pipeline (ToTensor only) is not what the steps see, so no augmentation is said to be
+    missing."""
+    script = """
+import torch
+import torch.nn as nn
+import torchvision
+from torchvision import transforms
+
+train_set = torchvision.datasets.CIFAR10("data", train=True, transform=transforms.ToTensor())
+loader = torch.utils.data.DataLoader(train_set, batch_size=len(train_set), shuffle=True)
+store = {}
+store["x"], store["y"] = [t for t in next(iter(loader))]
+
+def batches(data, size=512):
+    images = torch.where(torch.rand(len(data["x"]), 1, 1, 1) < 0.5, data["x"],
+                         data["x"].flip(-1))
+    for k in range(0, len(images), size):
+        yield images[k:k + size], data["y"][k:k + size]
+
+model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+for epoch in range(3):
+    for x, y in batches(store):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+"""
+    assert codes(lint_tree({"train.py": script}), "CNN212") == []

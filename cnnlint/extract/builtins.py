@@ -90,8 +90,12 @@ def dict_method(obj: dict[Any, Any], name: str, args: Args) -> Any:
 def container_method(interp: Interp, obj: Any, name: str, args: Args) -> Any:
     if isinstance(obj, v.SeqSpec):
         if name in ("add_module", "register_module") and (added := added_module(args)):
-            obj.children.append((submodule_name(interp, added[0], len(obj.children)),
-                                 added[1]))
+            key = submodule_name(interp, added[0], len(obj.children))
+            keys = [k for k, _ in obj.children]
+            if key in keys:  # a name already used: the module takes the old one's place
+                obj.children[keys.index(key)] = (key, added[1])
+            else:
+                obj.children.append((key, added[1]))
             return None
         if name == "append" and args.pos:
             obj.children.append((str(len(obj.children)), args.pos[0]))

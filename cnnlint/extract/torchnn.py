@@ -7,6 +7,7 @@ the ones a subclass (the training reader) refines.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -283,6 +284,11 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
         return merged
     if isinstance(module, v.Instance):
         forward = module.cls.lookup("forward")
+        inputs = tensors_in(args)
+        if len(inputs) == 1 and _normalises_by_hand(module):
+            return interp.add_node(HAND_NORM, inputs, name=interp.paths.get(id(module), ""),
+                                   owner=module.cls.name,
+                                   loc=module.cls.scope.loc(module.cls.node[5]))
         if isinstance(forward, v.FuncVal):
             outer = interp.within
             path = interp.paths.get(id(module))
@@ -298,6 +304,18 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
             return chain(interp, sequence(interp, module), args, f)
         return interp.unknown_call(args, f"`{module.cls.name}` has no readable forward")
     return interp.unknown_call(args, "a module that is not known is called")
+
+
+# A project's own normalisation layer (`class LayerNorm(nn.Module)` computing the mean and
+# variance by hand, `PixelNorm`, `RMSNorm`): named for a norm, holding weights or buffers but
+# no layers. It reads as a layer norm.
+HAND_NORM = "LayerNorm"
+_NORM_NAME = re.compile(r"norm(?!al)", re.IGNORECASE)
+
+
+def _normalises_by_hand(module: v.Instance) -> bool:
+    return bool(_NORM_NAME.search(module.cls.name)) and not any(
+        isinstance(x, v.MODULE_VALUES) for x in module.attrs.values())
 
 
 def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forward: v.FuncVal,

@@ -223,7 +223,13 @@ class Recorder:
                 loops = loops[:-1]
                 collapsed.add(loops[-1])
             paths.append(loops)
-        around = {i for loops in paths for i in loops[:-1]}
+        # The range loop nearest around a stepping loop is the epoch loop; one further out
+        # (`for seed in range(25): run()`) repeats whole runs, and counts no epochs.
+        around = set()
+        for loops in paths:
+            ranged = [i for i in loops[:-1] if i in self.finished
+                      and self.finished[i].kind == "range"]
+            around.update(ranged[-1:])
         direct = {loops[-1] for loops in paths if loops}
         # A loop stepping directly inside a range loop (`for epoch ...: for step in
         # range(100):`): its passes are the iterations of the loop around it.
@@ -305,6 +311,14 @@ class Recorder:
         if not any(e.loops for e in self.events if e.kind == ir.STEP) or self.train_loader_ids:
             for loader in self.loaders:
                 if id(loader) not in self.train_loader_ids and loader.fields["role"] == "train":
+                    loader.fields["role"] = "unknown"
+        elif any(loader.fields.get("drawn_once") for loader in self.loaders):
+            # No loader is seen feeding the steps, and one was drawn once before any loop
+            # (`next(iter(loader))`: the whole set loaded on the device): the script's own
+            # code, which may crop, flip and cut it into batches, feeds them. Its pipeline is
+            # not the training one.
+            for loader in self.loaders:
+                if loader.fields.get("drawn_once") and loader.fields["role"] == "train":
                     loader.fields["role"] = "unknown"
         # With no loader seen feeding the steps, a single loader of unknown role is taken to
         # be the training one.

@@ -14,7 +14,7 @@ from typing import Any
 
 from cnnlint import ir
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import Args, FileScope, Frame, TooComplex
+from cnnlint.extract.frames import Args, FileScope, Frame, TooComplex, identifiers
 from cnnlint.extract.training import library
 from cnnlint.extract.training.objects import OTHER_FRAMEWORKS, imported_roots, trains, walk
 from cnnlint.extract.training.reader import TrainingInterp
@@ -128,7 +128,10 @@ def _script_pass(interp: TrainingInterp, scope: FileScope) -> ir.TrainingRun | N
     finally:
         scope.globals = saved
         interp.end_pass()
-    return rec.finish(interp, Loc(scope.path, 1, 1, 1, 1), "<module>")
+    run = rec.finish(interp, Loc(scope.path, 1, 1, 1, 1), "<module>")
+    if run is not None:
+        run.mentions = frozenset(identifiers(scope.body, attributes=True))
+    return run
 
 
 def _function_pass(interp: TrainingInterp, scope: FileScope, stmt: tuple[Any, ...]
