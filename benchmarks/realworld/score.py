@@ -2,6 +2,7 @@
 reading their code (never by running cnnlint).
 
     python benchmarks/realworld/score.py --repos DIR [--clone] [--only NAME ...] [--show]
+                                         [--max-mib 2048]
 
 DIR holds the repositories of manifest.toml, fetched: a clone per repository, as
 `DIR/<owner>/<name>`, `DIR/<owner>+<name>`, `DIR/<name>` (or a `repo` folder inside one of
@@ -16,6 +17,10 @@ nothing of what it misses). A row is matched by
 path, rule and line, except the rules about a whole model (CNN103-CNN107), matched by path,
 rule and symbol (the class or factory). `--show` lists the misses, the false findings, and
 the findings on places no row labels (to label next).
+
+It also reports what the linting cost: CPU seconds in all, the slowest repository, and the
+peak memory of the heaviest one, and fails when one peaks above `--max-mib` (a reader that
+multiplies values on some code grows without bound: that is a bug to catch here).
 """
 
 from __future__ import annotations
@@ -88,13 +93,22 @@ def check_out(git: Path, commit: str, into: Path) -> None:
     (into / ".git").mkdir(exist_ok=True)
 
 
-def lint(folder: Path, paths: list[str]) -> list[dict[str, object]]:
-    done = subprocess.run([sys.executable, "-m", "cnnlint", "--no-cache", "--select", "ALL",
-                           "--format", "json", "--fail-on", "never", *paths],
-                          cwd=folder, capture_output=True, text=True, check=False)
-    if done.returncode not in (0, 1, 2) or not done.stdout.strip():
-        raise RuntimeError(f"cnnlint failed in {folder}: {done.stderr[-2000:]}")
-    return list(json.loads(done.stdout)["findings"])
+def lint(folder: Path, paths: list[str]) -> tuple[list[dict[str, object]], float, int]:
+    """The findings of cnnlint on `paths` in `folder`, with the CPU seconds and the peak
+    memory (MiB) of that run (its own process's, read when it ends)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen([sys.executable, "-m", "cnnlint", "--no-cache", "--select",
+                                    "ALL", "--format", "json", "--fail-on", "never", *paths],
+                                   cwd=folder, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode(errors="replace")
+    if process.returncode not in (0, 1, 2) or not stdout.strip():
+        raise RuntimeError(f"cnnlint failed in {folder}: {stderr[-2000:]}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return list(json.loads(stdout)["findings"]), cpu, usage.ru_maxrss // 1024
 
 
 def key_of(rule: str, path: str, line: object, symbol: str) -> tuple[str, str, str]:
@@ -174,9 +188,12 @@ def main() -> int:
     parser.add_argument("--clone", action="store_true", help="clone missing ones from GitHub")
     parser.add_argument("--only", nargs="*", default=None, help="these repositories only")
     parser.add_argument("--show", action="store_true", help="list misses and false findings")
+    parser.add_argument("--max-mib", type=int, default=2048,
+                        help="fail when linting a repository peaks above this memory (MiB)")
     args = parser.parse_args()
     labels = read_labels()
     found: dict[str, list[dict[str, object]]] = {}
+    costs: dict[str, tuple[float, int]] = {}
     missing = []
     with tempfile.TemporaryDirectory() as tmp:
         for entry in read_manifest():
@@ -190,7 +207,9 @@ def main() -> int:
                 continue
             folder = Path(tmp) / name
             check_out(git, commit, folder)
-            found[name] = lint(folder, [str(p) for p in entry["paths"]])  # type: ignore[attr-defined]
+            paths = [str(p) for p in entry["paths"]]  # type: ignore[attr-defined]
+            found[name], cpu, mib = lint(folder, paths)
+            costs[name] = (cpu, mib)
     counts = score(labels, found, args.show)
     repos_labelled = len({r["repo"] for r in labels if r["repo"] in found})
     print(f"{len(found)} repositories linted ({repos_labelled} with labels), "
@@ -198,6 +217,16 @@ def main() -> int:
     if missing:
         print(f"not found (fetch them, or --clone): {', '.join(missing)}")
     print(table(counts))
+    if costs:
+        heaviest = max(costs, key=lambda n: costs[n][1])
+        slowest = max(costs, key=lambda n: costs[n][0])
+        print(f"cost: {sum(c for c, _ in costs.values()):.1f} s CPU in all; slowest "
+              f"{slowest} {costs[slowest][0]:.1f} s; peak memory {costs[heaviest][1]} MiB "
+              f"({heaviest}), limit {args.max_mib} MiB")
+        over = [n for n, (_, mib) in costs.items() if mib > args.max_mib]
+        if over:
+            print(f"over the memory limit: {', '.join(over)}")
+            return 1
     return 0
 
 
