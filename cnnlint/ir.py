@@ -66,7 +66,10 @@ class Node:
         return catalogue.DEFAULTS.get(self.kind, {}).get(name, default)
 
     def describe(self) -> str:
-        """How a message names this node: `features.0` (Conv2d)."""
+        """How a message names this node: `features.0` (Conv2d); a functional call made
+        in a module's forward by that module: `blocks.0.conv1` (F.conv2d)."""
+        if self.functional and self.within and not self.within.startswith("#"):
+            return f"`{self.within}` ({self.name or self.kind})"
         return f"`{self.name}` ({self.kind})" if self.name else f"`{self.kind}`"
 
 
@@ -231,9 +234,9 @@ class ProjectFacts:
             return True  # an instance of its class, built where the factory is not known
         if model.parts & self.handed_off:
             return True  # built from a network handed off (a hub entry that wraps a factory)
-        names = {model.key.rsplit(":", 1)[-1], model.class_key.rsplit(":", 1)[-1]} - {""}
+        keys = {model.key, model.class_key} - {""}
         for run in self.runs:
-            if any(m.unresolved for m in run.models) or names & run.mentions:
+            if any(m.unresolved for m in run.models) or keys & run.named:
                 return True
             if any(model.key in built.parts for m in run.models for built in self._built(m.keys)):
                 return True  # in another build of a network the run trains (`SegNet(trunk)`)
@@ -431,10 +434,10 @@ class TrainingRun:
     hand_decay: list[TrainedModel] = field(default_factory=list)
     # False when the pass was cut short (too complex to follow): nothing is known missing.
     complete: bool = True
-    # The names and attribute names a script's file mentions: a network it names in a
-    # branch its defaults do not take (`elif args.arch == "big": net = zoo.big()`) may be
-    # the one it trains when run with other options.
-    mentions: frozenset[str] = frozenset()
+    # The project's classes and functions (keys) a script's file names: a network it builds
+    # in a branch its defaults do not take (`elif args.arch == "big": net = zoo.big()`) may
+    # be the one it trains when run with other options.
+    named: frozenset[str] = frozenset()
     notes: list[str] = field(default_factory=list)  # for --verbose: what could not be read
 
     @property

@@ -2433,11 +2433,13 @@ if __name__ == "__main__":
     train(OPTS.phase)
 """
     nets = plain_net("Small", 3) + "\n\n" + plain_net("Big", 10).split("\n", 2)[2]
-    for load, expected in (("load(sys.argv[1])", "warning"), ("pass", "info")):
+    # Left at its defaults, the script still names `Big`: a network it builds in a branch
+    # its settings do not take is not said to have no training script either.
+    for load, expected in (("load(sys.argv[1])", ["warning"]), ("pass", [])):
         tree = {"nets.py": nets, "settings.py": settings,
                 "train.py": script.replace("LOAD", load)}
         found = [f.severity for f in lint_tree(tree).findings if f.code == "CNN107"]
-        assert found == [expected], load
+        assert found == expected, load
 
 
 def test_a_method_the_networks_picked_by_an_option_share_blocks_absence_rules(
@@ -3700,3 +3702,42 @@ for epoch in range(3):
         optimizer.step()
 """
     assert codes(lint_tree({"train.py": script}), "CNN212") == []
+
+
+def test_a_registry_of_dataset_classes_names_no_network_a_run_may_train(
+        lint_tree: Lint) -> None:
+    """A dataset class picked from a registry by an option, and weights stepped through
+    code the reader cannot follow: the datasets are not named as what the run may train."""
+    data = """
+import torchvision
+
+class Ten(torchvision.datasets.CIFAR10):
+    pass
+
+class Hundred(torchvision.datasets.CIFAR100):
+    pass
+
+DATASETS = {"c10": Ten, "c100": Hundred}
+"""
+    script = """
+import argparse
+import torch
+import data
+import nets
+from regime import RegimeOptimizer
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--dataset", default="c10")
+train_set = data.DATASETS[parser.parse_args().dataset]("data")
+loader = torch.utils.data.DataLoader(train_set, batch_size=64)
+model = nets.Deep()
+optimizer = RegimeOptimizer(model, [{"lr": 0.1}])
+for epoch in range(3):
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+"""
+    result = lint_tree({"nets.py": DEEP, "data.py": data, "train.py": script})
+    notes = [n for n in result.notes() if "may be what it trains" in n]
+    assert notes and not any("Ten" in n or "Hundred" in n for n in notes)

@@ -388,7 +388,8 @@ def breaks(body: tuple[Any, ...]) -> bool:
 
 def trains(body: tuple[Any, ...]) -> bool:
     """A function body that steps something or calls backward: worth a pass of its own."""
-    return any(e and e[0] == "attr" and e[2] in ("backward", "step") for e in walk(body))
+    return any(e and e[0] == "attr" and len(e) > 2 and e[2] in ("backward", "step")
+               for e in walk(body))
 
 
 def imported_roots(body: tuple[Any, ...]) -> set[str]:

@@ -276,7 +276,7 @@ class TrainingInterp(ForwardReading):
             return False
         counts = self._counts_kept(obj.cls)
         return bool(counts) and any(
-            e[0] == "attr" and e[1] == ("name", "self") and e[2] in counts
+            e[0] == "attr" and len(e) > 2 and e[1] == ("name", "self") and e[2] in counts
             for e in walk(test) if e)
 
     def _counts_kept(self, cls: v.ClassVal) -> frozenset[str]:

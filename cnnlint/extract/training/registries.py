@@ -31,7 +31,7 @@ def pick(interp: TrainingInterp, rec: Recorder, registry: dict[Any, Any], key: A
     namespace = next((s for s in interp.scopes.values() if registry is s.globals), None)
     if namespace is not None:
         rec.choices.update(ir.model_key(x.scope.module, x.name) for x in registry.values()
-                           if isinstance(x, (v.ClassVal, v.FuncVal)) and x.scope is not None)
+                           if _may_build_network(interp, x))
         # The networks the module defines: its nn.Module classes and public functions,
         # its own or a package's from its submodules (`from .resnet import *`).
         inside = namespace.module + "."
@@ -53,7 +53,7 @@ def pick(interp: TrainingInterp, rec: Recorder, registry: dict[Any, Any], key: A
     if len(registry) > 1 and type(key) is str and all(
             isinstance(b, (v.ClassVal, v.FuncVal)) and b.scope is not None for b in builders):
         rec.choices.update(ir.model_key(b.scope.module, b.name) for b in builders
-                           if b.name != "<lambda>")
+                           if b.name != "<lambda>" and _may_build_network(interp, b))
         for builder in builders:
             if builder.name == "<lambda>":
                 rec.choices.update(networks_built_by(interp, builder))
@@ -62,6 +62,13 @@ def pick(interp: TrainingInterp, rec: Recorder, registry: dict[Any, Any], key: A
             if 1 < len(options) <= MAX_CANDIDATES:
                 return v.Candidates(options)
     return None
+
+
+def _may_build_network(interp: TrainingInterp, x: Any) -> bool:
+    """A function of the project, or one of its nn.Module classes (a registry of dataset
+    classes picks no network)."""
+    return isinstance(x, v.FuncVal) and x.scope is not None \
+        or isinstance(x, v.ClassVal) and x.scope is not None and interp.is_module_class(x)
 
 
 def networks_built_by(interp: TrainingInterp, builder: v.FuncVal) -> set[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from cnnlint import ir
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import Args, FileScope, Frame, TooComplex, identifiers
+from cnnlint.extract.frames import Args, FileScope, Frame, TooComplex
 from cnnlint.extract.training import library
 from cnnlint.extract.training.objects import OTHER_FRAMEWORKS, imported_roots, trains, walk
 from cnnlint.extract.training.reader import TrainingInterp
@@ -130,8 +130,37 @@ def _script_pass(interp: TrainingInterp, scope: FileScope) -> ir.TrainingRun | N
         interp.end_pass()
     run = rec.finish(interp, Loc(scope.path, 1, 1, 1, 1), "<module>")
     if run is not None:
-        run.mentions = frozenset(identifiers(scope.body, attributes=True))
+        run.named = _named_definitions(scope.body, saved)
     return run
+
+
+def _named_definitions(body: tuple[Any, ...], names: dict[str, Any]) -> frozenset[str]:
+    """The keys of the project's classes and functions a file's code names, bare (`Net`)
+    or through an imported module (`zoo.resnet50`, `models.resnet.resnet50`)."""
+    found: set[str] = set()
+    stack: list[Any] = [body]
+    while stack:
+        item = stack.pop()
+        if type(item) is not tuple or not item:
+            continue
+        target = _resolved(item, names) if item[0] in ("name", "attr") else None
+        if isinstance(target, (v.ClassVal, v.FuncVal)) and target.scope is not None:
+            found.add(ir.model_key(target.scope.module, target.name))
+        if isinstance(target, (v.ClassVal, v.FuncVal)) or item[0] == "name":
+            continue
+        stack.extend(x for x in item if type(x) is tuple)
+    return frozenset(found)
+
+
+def _resolved(expr: tuple[Any, ...], names: dict[str, Any]) -> Any:
+    if expr[0] == "name" and len(expr) == 2:
+        return names.get(expr[1])
+    if expr[0] == "attr" and len(expr) == 3 and type(expr[2]) is str \
+            and type(expr[1]) is tuple and expr[1]:
+        base = _resolved(expr[1], names)
+        if isinstance(base, v.ModuleVal) and base.scope is not None:
+            return base.scope.globals.get(expr[2])
+    return None
 
 
 def _function_pass(interp: TrainingInterp, scope: FileScope, stmt: tuple[Any, ...]
