@@ -138,9 +138,11 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         return args.pos[1]  # `filter(lambda p: p.requires_grad, model.parameters())`
     if qualname in ("builtins.iter", "builtins.next") and len(args.pos) == 1 \
             and isinstance(args.pos[0], TrainObj) and args.pos[0].kind == "loader":
-        # `next(iter(val_loader))`: one batch of that loader. Drawn outside any loop, it may
-        # be the whole set, loaded once and cut into batches by the script's own code.
-        if last == "next" and not rec.loops:
+        # `next(iter(val_loader))`: one batch of that loader. Drawn outside any loop from a
+        # loader whose batch size is not a known number (`batch_size=len(train_set)`), it
+        # may be the whole set, loaded once and cut into batches by the script's own code.
+        size = args.pos[0].fields.get("batch_size")
+        if last == "next" and not rec.loops and not (size is not None and size.known):
             args.pos[0].fields["drawn_once"] = True
         return args.pos[0] if last == "iter" else interp.batch_of(args.pos[0])
     if qualname in SPAWNS and (args.pos or "fn" in args.kw):

@@ -135,19 +135,20 @@ def _script_pass(interp: TrainingInterp, scope: FileScope) -> ir.TrainingRun | N
 
 
 def _named_definitions(body: tuple[Any, ...], names: dict[str, Any]) -> frozenset[str]:
-    """The keys of the project's classes and functions a file's code names, bare (`Net`)
-    or through an imported module (`zoo.resnet50`, `models.resnet.resnet50`)."""
+    """The keys of the project's classes and functions a file's code calls, bare (`Net()`)
+    or through an imported module (`zoo.resnet50()`, `models.resnet.resnet50()`); a class
+    only tested against (`isinstance(model, Net)`) is not built there."""
     found: set[str] = set()
     stack: list[Any] = [body]
     while stack:
         item = stack.pop()
         if type(item) is not tuple or not item:
             continue
-        target = _resolved(item, names) if item[0] in ("name", "attr") else None
-        if isinstance(target, (v.ClassVal, v.FuncVal)) and target.scope is not None:
-            found.add(ir.model_key(target.scope.module, target.name))
-        if isinstance(target, (v.ClassVal, v.FuncVal)) or item[0] == "name":
-            continue
+        if item[0] == "call" and len(item) > 1 and type(item[1]) is tuple and item[1] \
+                and item[1][0] in ("name", "attr"):
+            target = _resolved(item[1], names)
+            if isinstance(target, (v.ClassVal, v.FuncVal)) and target.scope is not None:
+                found.add(ir.model_key(target.scope.module, target.name))
         stack.extend(x for x in item if type(x) is tuple)
     return frozenset(found)
 
