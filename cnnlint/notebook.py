@@ -4,7 +4,8 @@ where each cell starts, so findings can be reported as "cell 3, line 5".
 IPython syntax that is not Python is blanked out line for line (line numbers must not move):
 a cell magic makes the whole cell foreign (`%%bash`), or only its own line when IPython runs
 the body as Python (`%%time`, `%%timeit`, `%%capture`, `%%prun`); a line magic or shell escape
-(`%matplotlib inline`, `!pip install`) becomes `pass` at the same indentation, and
+(`%matplotlib inline`, `!pip install`) becomes `pass` at the same indentation (the lines a
+trailing backslash joins to it are blanked), and
 `x = %timeit f()` or `files = !ls` keep their assignment with `None` as the value. A cell
 whose first line is indented loses that indent, as IPython strips it. A cell is never
 executed and never imported.
@@ -106,11 +107,20 @@ def _python_lines(cell: list[str]) -> list[str]:
     cell = _without_leading_indent(cell)
     out = []
     state = _Open()
+    magic_continues = False
     for line in cell:
+        if magic_continues:
+            # `!python export.py \` goes on over the lines its backslashes join: they are
+            # the shell command's, not Python.
+            out.append("")
+            magic_continues = line.rstrip().endswith("\\")
+            continue
         # A line inside brackets, a string or after a backslash continues a statement: its
         # `%` is Python's operator (`print("%d" ... \n % n)`), not a magic.
         assigned = _ASSIGNED_MAGIC.match(line) if not state.continues else None
         magic = _LINE_MAGIC.match(line) if not state.continues else None
+        if assigned or magic:
+            magic_continues = line.rstrip().endswith("\\")
         if assigned:
             out.append(f"{assigned.group(1)}None")
         elif magic:

@@ -41,6 +41,15 @@ def test_notebook_cells_become_python_with_magics_blanked() -> None:
     assert joined_line(source.cell_starts, 3, 4) == 9
 
 
+def test_a_shell_escape_joined_over_lines_by_backslashes_is_blanked_whole() -> None:
+    """`!python export.py \\` with its arguments on indented lines below: IPython joins
+    them into one shell command, so none of them is read as Python."""
+    cell = "!python export.py --weights w.pt \\\n        --grid \\\n        --simplify\nx = 1\n"
+    source = read_notebook(_notebook([("code", cell)]).encode())
+    assert source.text.splitlines() == ["pass", "", "", "x = 1"]
+    compile(source.text, "nb", "exec")
+
+
 def test_cells_ipython_runs_as_python_are_read() -> None:
     """A `%%time` cell's body, a cell indented as a whole, and a wildcard help search."""
     source = read_notebook(_notebook([

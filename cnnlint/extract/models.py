@@ -360,19 +360,25 @@ def _forward(interp: Interp, module: Any, frame: Frame) -> Any:
 
 def _assign_paths(interp: Interp, module: Any, prefix: str, paths: dict[int, str]) -> None:
     """Give every submodule its path in the model ("layer1.0.conv1"), as torch names them:
-    depth first, the first path that reaches a shared module wins."""
+    depth first, the first path that reaches a shared module wins. The options of a choice
+    all sit at its path: one that is also inside another (`Skip(seq)` or `seq`) is named
+    there, not through the wrapper."""
     at_path = interp.at_path
     stack: list[tuple[Any, str]] = [(module, prefix)]
+    visited: set[int] = set()
     while stack:
         item, path = stack.pop()
-        if id(item) in paths:
+        if id(item) in visited:
             continue
-        paths[id(item)] = path
+        visited.add(id(item))
+        path = paths.setdefault(id(item), path)
         at_path.setdefault(path, item)
         kind = type(item)
         if kind is v.LayerSpec:
             continue
         if kind is v.Choice:
+            for option in item.options:
+                paths.setdefault(id(option), path)
             stack.extend((option, path) for option in reversed(item.options))
             continue
         if kind is v.SeqSpec:
