@@ -3741,3 +3741,60 @@ for epoch in range(3):
     result = lint_tree({"nets.py": DEEP, "data.py": data, "train.py": script})
     notes = [n for n in result.notes() if "may be what it trains" in n]
     assert notes and not any("Ten" in n or "Hundred" in n for n in notes)
+
+
+def test_a_generator_and_critic_kept_in_one_module_are_trained_apart(lint_tree: Lint) -> None:
+    """One module holds both networks of a GAN, each stepped by an optimizer over its own
+    part (`net.gen.parameters()`, `net.disc.parameters()`): adversarial training, so the
+    rules about validation, early stopping, schedules and augmentation stay silent."""
+    script = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+class Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gen = nn.Sequential(nn.Linear(32, 128), nn.LeakyReLU(0.2), nn.Linear(128, 784))
+        self.disc = nn.Sequential(nn.Linear(784, 128), nn.LeakyReLU(0.2), nn.Linear(128, 1))
+
+loader = DataLoader(datasets.MNIST("data", transform=transforms.ToTensor()), batch_size=64)
+net = Pair()
+opt_g = torch.optim.Adam(net.gen.parameters(), lr=2e-4)
+opt_d = torch.optim.Adam(net.disc.parameters(), lr=2e-4)
+for epoch in range(100):
+    for real, _ in loader:
+        fake = net.gen(torch.randn(64, 32))
+        opt_g.zero_grad()
+        F.softplus(-net.disc(fake)).mean().backward()
+        opt_g.step()
+        opt_d.zero_grad()
+        real_loss = F.softplus(-net.disc(real.flatten(1)))
+        (real_loss + F.softplus(net.disc(fake.detach()))).mean().backward()
+        opt_d.step()
+"""
+    result = lint_tree({"gan.py": script})
+    assert codes(result) == []
+    assert any("`Pair.disc` and `Pair.gen`" in n for n in result.notes())
+
+
+def test_a_long_literal_range_has_a_known_count(lint_tree: Lint) -> None:
+    """`for epoch in range(10000)` over one full batch: too long to read pass by pass, but
+    its length is known, so the run is judged as 10000 epochs."""
+    script = """
+import torch
+import torch.nn as nn
+
+x, y = torch.load("points.pt")
+net = nn.Sequential(nn.Linear(2, 50), nn.ReLU(), nn.Linear(50, 2))
+optimizer = torch.optim.SGD(net.parameters(), lr=0.02, momentum=0.9)
+for epoch in range(10000):
+    optimizer.zero_grad()
+    nn.functional.cross_entropy(net(x), y).backward()
+    optimizer.step()
+"""
+    result = lint_tree({"fit.py": script})
+    found = [f.message for f in result.findings if f.code == "CNN202"]
+    assert found and found[0].startswith("trains 10000 epochs")

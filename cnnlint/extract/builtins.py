@@ -157,7 +157,7 @@ def _builtin_range(interp: Interp, args: Args) -> Any:
     if numbers is None or not numbers or not all(type(n) is int for n in numbers):
         return UNKNOWN
     r = range(*numbers)
-    return list(r) if len(r) <= MAX_LOOP else UNKNOWN
+    return list(r) if len(r) <= MAX_LOOP else v.LongRange(len(r))
 
 
 def _builtin_len(interp: Interp, args: Args) -> Any:

@@ -895,6 +895,8 @@ class Interp:
     def count(self, value: Any) -> int | None:
         """`len(value)` when known. Not the length of what `iterate` gives where that is one
         item standing for all (every module of `modules()`)."""
+        if type(value) is v.LongRange:
+            return value.length
         items = self.iterate(value)
         if items is None or any(x is v.UNKNOWN or type(x) is v.EachModule for x in items):
             return None

@@ -185,6 +185,14 @@ class ModuleName:
     scope: Any
 
 
+@dataclass(frozen=True)
+class LongRange:
+    """`range(10000)`: too long to run pass by pass. Its length is known, its items are not
+    (a loop over it runs once with unknown numbers)."""
+
+    length: int
+
+
 @dataclass(eq=False)
 class SuperVal:
     instance: Any

@@ -69,8 +69,8 @@ class LoopReading(ConfigInterp):
         stop = None
         if kind == "range" and iter_expr[2]:
             stop = iter_expr[2][1] if len(iter_expr[2]) > 1 else iter_expr[2][0]
-        if kind == "range" and items is not None:
-            loop.count = len(items)
+        if kind == "range" and (items is not None or type(value) is v.LongRange):
+            loop.count = len(items) if items is not None else value.length
             loop.origin = self.origin(stop, f) if stop is not None else ""
         elif kind == "range" and len(iter_expr[2]) == 2 and stop is not None \
                 and stop[0] == "binop" and stop[1] == "+" and stop[2] == iter_expr[2][0] \

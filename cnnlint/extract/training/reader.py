@@ -812,6 +812,8 @@ class TrainingInterp(ForwardReading):
         if self.accumulating > 0:
             flags.add("accumulating")
         rec.mark_training()
+        rec.stepped_by[len(rec.events)] = tuple(
+            c for c in (rec.optimizer_objs.get(id(o)) for o in _options(optimizer)) if c)
         rec.event(ir.STEP, loc, what=optimizer.name, flags=frozenset(flags),
                   model=rec.model_names(self, weights))
         if rec.first_step is None and loc is not None:

@@ -96,6 +96,8 @@ class Recorder:
     # id(model) -> the steps that had updated it when code last called its `.train()`
     train_called: dict[int, int] = field(default_factory=dict)
     steps_of: dict[int, int] = field(default_factory=dict)  # id(model) -> steps updating it
+    # A step event (by its index) -> the optimizers it stepped.
+    stepped_by: dict[int, tuple[Construction, ...]] = field(default_factory=dict)
     lost_steps: int = 0  # steps of weights not followed to a model: they may update any
     unresolved_count: int = 0
     complete: bool = True
@@ -189,6 +191,14 @@ class Recorder:
         for construction in trains_model:
             construction.optimizer.trains = self._held_by(interp, construction, described,
                                                           split)
+        # Each optimizer's steps update only its part (`net.gen`, `net.disc`): the steps
+        # name that part, so a generator and critic kept in one module are seen apart.
+        parts = {id(c): self._part_names(interp, c, split) for c in trains_model}
+        for index, owners in self.stepped_by.items():
+            names = [parts.get(id(c)) for c in owners]
+            if names and all(names) and index < len(events):
+                events[index] = replace(events[index], model=", ".join(
+                    sorted({n for found in names for n in found or ()})))
         # Weights scaled down in place (`p.mul_(1 - wd)`): weight decay by hand, for the
         # trained models only (an averaged copy's `ema.mul_(0.999)` decays nothing).
         roots = {id(self.root(interp, w)) for w in self.shrunk}
@@ -369,6 +379,23 @@ class Recorder:
             if value in interp.submodules(model):
                 return model
         return value
+
+    def _part_names(self, interp: TrainingInterp, construction: Construction,
+                    split: set[int]) -> tuple[str, ...] | None:
+        """`net.gen` for an optimizer over a part of a model whose weights optimizers share
+        out (by the part's attribute name); None when it holds anything else."""
+        names = []
+        for weights in weights_of(construction.params):
+            root = self.root(interp, weights)
+            tracked = self.models.get(id(root))
+            if weights is root or id(root) not in split or tracked is None \
+                    or not isinstance(root, v.Instance):
+                return None
+            key = next((k for k, x in root.attrs.items() if x is weights), None)
+            if key is None:
+                return None
+            names.append(f"{tracked[1]}.{key}")
+        return tuple(names) or None
 
     def _held_by(self, interp: TrainingInterp, construction: Construction,
                  described: dict[int, ir.TrainedModel], split: set[int]
