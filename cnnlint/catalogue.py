@@ -344,6 +344,23 @@ def is_weighted(kind: str) -> bool:
     return family(kind) in WEIGHTED_FAMILIES
 
 
+# torchvision's classification and segmentation networks built with BatchNorm layers, by
+# their builder (`torchvision.models.resnet18`, `...segmentation.deeplabv3_resnet50`): a
+# script that trains one trains BatchNorm. Detection models freeze theirs, so none is here.
+_TORCHVISION_BATCHNORM = re.compile(
+    r"^torchvision\.models\.(?:segmentation\.|resnet\.|densenet\.|vgg\.|mobilenetv2\."
+    r"|mobilenetv3\.|efficientnet\.|regnet\.|inception\.|googlenet\.|shufflenetv2\."
+    r"|mnasnet\.)?(?:resnet\d|resnext\d|wide_resnet\d|densenet\d|vgg\d+_bn|inception_v3"
+    r"|googlenet|mobilenet_v[23]|mnasnet\d|shufflenet_v2|efficientnet_|regnet_"
+    r"|deeplabv3_|fcn_|lraspp_)")
+
+
+def library_families(qualname: str) -> frozenset[str] | None:
+    """The layer families a library network is known to hold (BatchNorm, for torchvision's
+    builders), or None when not known."""
+    return frozenset({"batchnorm"}) if _TORCHVISION_BATCHNORM.match(qualname) else None
+
+
 def is_norm(kind: str) -> bool:
     return family(kind) in NORM_FAMILIES
 

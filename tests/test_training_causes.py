@@ -3798,3 +3798,30 @@ for epoch in range(10000):
     result = lint_tree({"fit.py": script})
     found = [f.message for f in result.findings if f.code == "CNN202"]
     assert found and found[0].startswith("trains 10000 epochs")
+
+
+@pytest.mark.parametrize("build, flagged", [
+    ("torchvision.models.resnet18(weights=None)", True),
+    ("torchvision.models.vgg16_bn()", True),
+    ("torchvision.models.vgg16()", False),  # no BatchNorm in the plain VGG
+    ("torchvision.models.detection.fasterrcnn_resnet50_fpn()", False),  # frozen BatchNorm
+])
+def test_a_torchvision_network_with_batchnorm_trained_at_a_tiny_batch(
+        lint_tree: Lint, build: str, flagged: bool) -> None:
+    """torchvision's builders of BatchNorm networks (fine-tuning `resnet18` at batch 4, as
+    transfer-learning tutorials do) train BatchNorm at that batch size."""
+    script = f"""
+import torch
+import torchvision
+from torch.utils.data import DataLoader
+
+loader = DataLoader(torch.load("data.pt"), batch_size=4, shuffle=True)
+model = {build}
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+for x, y in loader:
+    optimizer.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    optimizer.step()
+"""
+    found = codes(lint_tree({"tune.py": script}), "CNN201")
+    assert found == ([("CNN201", "tune.py", 5)] if flagged else [])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterator
 
-from cnnlint import ir
+from cnnlint import catalogue, ir
 from cnnlint.extract import values as v
 from cnnlint.extract.training.objects import TrainObj, pipelines_of, role, transforms_of
 from cnnlint.findings import Loc
@@ -433,7 +433,8 @@ class Recorder:
                         "about a network without a training script stay silent")
                 if note not in self.notes:
                     self.notes.append(note)
-            return ir.TrainedModel(keys=(), name=model.origin, loc=loc,
+            families = catalogue.library_families(model.origin) if model.library else None
+            return ir.TrainedModel(keys=(), name=model.origin, loc=loc, families=families,
                                    unresolved=not model.library)
         if isinstance(model, v.Choice) and all(o is not None for o in model.options):
             # One of a registry's models: what holds for it holds for every candidate. A
