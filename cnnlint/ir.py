@@ -236,10 +236,7 @@ class ProjectFacts:
             return True  # built from a network handed off (a hub entry that wraps a factory)
         keys = {model.key, model.class_key} - {""}
         for run in self.runs:
-            # A trained network of which no layer is known wraps one the reader could not
-            # build (`AttackerModel(dataset.get_model(arch))`): it may be any.
-            if any(m.unresolved or m.families == frozenset() for m in run.models) \
-                    or keys & run.named:
+            if any(m.unresolved for m in run.models) or keys & run.named:
                 return True
             if any(model.key in built.parts for m in run.models for built in self._built(m.keys)):
                 return True  # in another build of a network the run trains (`SegNet(trunk)`)

@@ -3825,3 +3825,37 @@ for x, y in loader:
 """
     found = codes(lint_tree({"tune.py": script}), "CNN201")
     assert found == ([("CNN201", "tune.py", 5)] if flagged else [])
+
+
+def test_a_wrapper_around_a_network_the_reader_could_not_build_may_hold_any(
+        lint_tree: Lint) -> None:
+    """A wrapper around a network the reader could not build (taken from a table it cannot
+    read at a key given at run time), whose forward calls `self.model(x)`: that network may
+    be any, so no network of the project is said to have no training script; a wrapper
+    around a known network leaves the others judged."""
+    script = """
+import sys
+import torch
+import torch.nn as nn
+
+class Wrapper(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.scale = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return self.model(x) * self.scale
+
+NETWORKS = {}
+model = Wrapper(INNER)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+""" + LOOP
+    unknown = lint_tree({"nets.py": DEEP, "train.py": script.replace(
+        "INNER", "NETWORKS.get(sys.argv[1])")})
+    assert _no_script_claims(unknown) == []
+    assert any("`Wrapper` holds a network the reader could not build" in n
+               for n in unknown.notes())
+    known = lint_tree({"nets.py": DEEP, "train.py": script.replace(
+        "INNER", "nn.Conv2d(3, 8, 3)")})
+    assert _no_script_claims(known) == ["Deep"]

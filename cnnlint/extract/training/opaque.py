@@ -62,6 +62,12 @@ def call_unknown(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None,
     (a metric, a loss, a mixing function); otherwise it might do anything."""
     method = func_expr is not None and func_expr[0] in ("attr", "sub")
     tensors = tensors_in(args)
+    rec = interp.recorder
+    if tensors and rec is not None and method and func_expr is not None \
+            and func_expr[1] == ("name", "self") and interp.in_module_code(f):
+        # `self.model(x)` in a module's forward, `self.model` not known: the module holds a
+        # network the reader could not build.
+        rec.unknown_inside.add(id(f.self_obj))
     plain = method and func_expr is not None and func_expr[0] == "attr" \
         and func_expr[2] in PLAIN_METHODS
     if (method or not tensors) and not plain:

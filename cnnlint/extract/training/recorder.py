@@ -96,6 +96,8 @@ class Recorder:
     # id(model) -> the steps that had updated it when code last called its `.train()`
     train_called: dict[int, int] = field(default_factory=dict)
     steps_of: dict[int, int] = field(default_factory=dict)  # id(model) -> steps updating it
+    # Modules (by id) whose forward calls a part the reader could not resolve.
+    unknown_inside: set[int] = field(default_factory=set)
     # A step event (by its index) -> the optimizers it stepped.
     stepped_by: dict[int, tuple[Construction, ...]] = field(default_factory=dict)
     lost_steps: int = 0  # steps of weights not followed to a model: they may update any
@@ -469,9 +471,21 @@ class Recorder:
                 parts.append(ir.model_key(part.cls.scope.module, part.cls.name))
                 if id(part) in self.part_builders:
                     parts.append(self.part_builders[id(part)])
+        # A network it holds that came from a project call the reader could not follow
+        # (`AttackerModel(dataset.get_model(arch))`, then `self.model(x)`): that one may be
+        # any.
+        holds_unfollowed = any(id(m) in self.unknown_inside or isinstance(m, v.Instance) and any(
+            isinstance(x, v.Opaque) and not x.library for x in m.attrs.values())
+            for m in inside)
+        if holds_unfollowed:
+            note = (f"{self.path}: `{name}` holds a network the reader could not build: rules "
+                    "about a network without a training script stay silent")
+            if note not in self.notes:
+                self.notes.append(note)
         return ir.TrainedModel(keys=tuple(dict.fromkeys(keys)), name=name, loc=loc,
                                defined=defined, families=families,
-                               parts=tuple(dict.fromkeys(parts)), unresolved=not keys)
+                               parts=tuple(dict.fromkeys(parts)),
+                               unresolved=not keys or holds_unfollowed)
 
     def _notes(self, loops: list[ir.Loop], events: list[ir.Event]) -> list[str]:
         notes = list(self.notes)
