@@ -11,7 +11,7 @@ from cnnlint import ir
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, describe, tensors_in
 from cnnlint.extract.training.objects import (MODULE_METHODS, PLAIN_METHODS, inert,
-                                               weights_of_model)
+                                               walk, weights_of_model)
 from cnnlint.findings import Loc
 
 if TYPE_CHECKING:
@@ -64,9 +64,10 @@ def call_unknown(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None,
     tensors = tensors_in(args)
     rec = interp.recorder
     if tensors and rec is not None and method and func_expr is not None \
-            and func_expr[1] == ("name", "self") and interp.in_module_code(f):
-        # `self.model(x)` in a module's forward, `self.model` not known: the module holds a
-        # network the reader could not build.
+            and func_expr[1] == ("name", "self") and interp.in_module_code(f) \
+            and _given_to_constructor(f.self_obj, func_expr[2]):
+        # `self.model(x)` in a module's forward, `self.model` a network its constructor was
+        # given and the reader could not build: the module holds that network.
         rec.unknown_inside.add(id(f.self_obj))
     plain = method and func_expr is not None and func_expr[0] == "attr" \
         and func_expr[2] in PLAIN_METHODS
@@ -75,6 +76,21 @@ def call_unknown(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None,
     if tensors:
         return interp.unknown_call(args, f"`{describe(func_expr)}(...)` is not known")
     return v.Opaque(f"{describe(func_expr)}(...)")
+
+
+def _given_to_constructor(obj: Any, attr: Any) -> bool:
+    """Whether `obj`'s class's `__init__` stores a parameter as `self.<attr>` as it is
+    (`self.model = model`)."""
+    if not isinstance(obj, v.Instance) or type(attr) is not str:
+        return False
+    init = obj.cls.lookup("__init__")
+    if not isinstance(init, v.FuncVal):
+        return False
+    params = {name for name, _, _ in init.node[2]}
+    target = ("attr", ("name", "self"), attr)
+    return any(stmt and stmt[0] == "assign" and len(stmt) > 2 and type(stmt[1]) is tuple
+               and target in stmt[1] and type(stmt[2]) is tuple and len(stmt[2]) == 2
+               and stmt[2][0] == "name" and stmt[2][1] in params for stmt in walk(init.node[3]))
 
 
 def call_opaque(interp: TrainingInterp, func: v.Opaque, args: Args, f: Frame, loc: Loc | None,

@@ -474,9 +474,7 @@ class Recorder:
         # A network it holds that came from a project call the reader could not follow
         # (`AttackerModel(dataset.get_model(arch))`, then `self.model(x)`): that one may be
         # any.
-        holds_unfollowed = any(id(m) in self.unknown_inside or isinstance(m, v.Instance) and any(
-            isinstance(x, v.Opaque) and not x.library for x in m.attrs.values())
-            for m in inside)
+        holds_unfollowed = any(id(m) in self.unknown_inside for m in inside)
         if holds_unfollowed:
             note = (f"{self.path}: `{name}` holds a network the reader could not build: rules "
                     "about a network without a training script stay silent")
