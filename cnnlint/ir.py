@@ -441,6 +441,12 @@ class TrainingRun:
     notes: list[str] = field(default_factory=list)  # for --verbose: what could not be read
 
     @property
+    def trains_in_a_loop(self) -> bool:
+        """Whether some training step runs inside a loop: a script that steps once (a
+        numerical test comparing two layers, a one-step demo) trains nothing."""
+        return any(e.loops for e in self.events if e.kind == STEP and "trains" in e.flags)
+
+    @property
     def train_loaders(self) -> list[Loader]:
         return [loader for loader in self.loaders if loader.role == "train"]
 

@@ -59,6 +59,8 @@ def _rates(project: ProjectFacts) -> Iterable[tuple[Optimizer, float, float, str
     for run in project.runs:
         if any(name not in KEEPS_PEAK for name in run.schedulers):
             continue
+        if not run.trains_in_a_loop and not run.lightning:
+            continue  # a single step (a numerical test) is no training run
         for opt in run.optimizers:
             lr = opt.lr
             if opt.loc is None or lr is None or lr.origin == "torch default":

@@ -53,6 +53,8 @@ class SgdWithoutMomentum(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
+            if not run.trains_in_a_loop and not run.lightning:
+                continue  # a single step (a numerical test) is no training run
             for opt in run.optimizers:
                 momentum = opt.momentum
                 if opt.kind != "SGD" or opt.loc is None or momentum is None:

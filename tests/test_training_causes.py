@@ -3859,3 +3859,58 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     known = lint_tree({"nets.py": DEEP, "train.py": script.replace(
         "INNER", "nn.Conv2d(3, 8, 3)")})
     assert _no_script_claims(known) == ["Deep"]
+
+
+def test_a_part_read_off_a_network_trains_that_network(lint_tree: Lint) -> None:
+    """A builder keeps only the trunk of a network (`Trunk().body`) inside a detector: the
+    script that trains the detector trains that network's layers, with its decay."""
+    detector = """
+import torch.nn as nn
+from nets import Trunk
+
+class Detector(nn.Module):
+    def __init__(self, trunk):
+        super().__init__()
+        self.trunk = trunk
+        self.cls = nn.Conv2d(8, 5, 1)
+
+    def forward(self, x):
+        return self.cls(self.trunk(x))
+
+def build():
+    return Detector(Trunk().body)
+"""
+    script = """
+import torch
+from detector import build
+
+model = build()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+""" + LOOP
+    result = lint_tree({"nets.py": plain_net("Trunk", 9), "detector.py": detector,
+                        "train.py": script})
+    assert _no_script_claims(result) == []
+    assert [f for f in result.findings if f.code == "CNN107"] == []
+
+
+def test_a_script_that_steps_once_is_no_training_run(lint_tree: Lint) -> None:
+    """A numerical test steps two copies of a layer once each and compares them: its plain
+    SGD and learning rate of 1 are not a training setup; in a loop they are."""
+    once = """
+import torch
+import torch.nn as nn
+
+a, b = nn.BatchNorm1d(8), nn.BatchNorm1d(8)
+opt_a = torch.optim.SGD(a.parameters(), lr=1.0)
+opt_b = torch.optim.SGD(b.parameters(), lr=1.0)
+x = torch.randn(16, 8)
+a(x).sum().backward()
+b(x).sum().backward()
+opt_a.step()
+opt_b.step()
+"""
+    assert codes(lint_tree({"test_norms.py": once})) == []
+    looped = once.replace("x = torch.randn(16, 8)\n", "for x in torch.load('x.pt'):\n    ").replace(
+        "\na(x)", "\n    a(x)").replace("\nb(x)", "\n    b(x)").replace(
+        "\nopt_a.step()", "\n    opt_a.step()").replace("\nopt_b.step()", "\n    opt_b.step()")
+    assert {c for c, _, _ in codes(lint_tree({"fit.py": looped}))} >= {"CNN206"}

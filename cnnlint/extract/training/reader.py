@@ -556,7 +556,13 @@ class TrainingInterp(ForwardReading):
         if name == "module" and isinstance(obj, v.Instance) and self.recorder is not None \
                 and "module" not in obj.attrs and self.is_module_class(obj.cls):
             return obj  # DataParallel(model).module is the model
-        return super().getattr(obj, name)
+        found = super().getattr(obj, name)
+        if self.recorder is not None and isinstance(obj, v.Instance) \
+                and isinstance(found, v.MODULE_VALUES) and self.is_module_class(obj.cls):
+            # `PlainNet().body` handed to a detector: the network it was taken from trains
+            # (that part of it) with the detector.
+            self.recorder.taken_from.setdefault(id(found), obj)
+        return found
 
     # --- calls ---------------------------------------------------------------------------
 

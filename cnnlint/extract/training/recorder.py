@@ -96,6 +96,8 @@ class Recorder:
     # id(model) -> the steps that had updated it when code last called its `.train()`
     train_called: dict[int, int] = field(default_factory=dict)
     steps_of: dict[int, int] = field(default_factory=dict)  # id(model) -> steps updating it
+    # A part read off a network (`PlainNet().body`, by id) -> that network.
+    taken_from: dict[int, Any] = field(default_factory=dict)
     # Modules (by id) whose forward calls a part the reader could not resolve.
     unknown_inside: set[int] = field(default_factory=set)
     # A step event (by its index) -> the optimizers it stepped.
@@ -466,7 +468,9 @@ class Recorder:
         families = frozenset(interp.layer_families(model))
         parts: list[str] = []
         inside = interp.submodules(model)
-        for part in inside[1:] + self._held_networks(interp, inside):
+        donors = [self.taken_from[id(part)] for part in inside[1:]
+                  if id(part) in self.taken_from]
+        for part in inside[1:] + self._held_networks(interp, inside) + donors:
             if isinstance(part, v.Instance):
                 parts.append(ir.model_key(part.cls.scope.module, part.cls.name))
                 if id(part) in self.part_builders:
