@@ -441,10 +441,16 @@ class TrainingRun:
     notes: list[str] = field(default_factory=list)  # for --verbose: what could not be read
 
     @property
-    def trains_in_a_loop(self) -> bool:
-        """Whether some training step runs inside a loop: a script that steps once (a
-        numerical test comparing two layers, a one-step demo) trains nothing."""
-        return any(e.loops for e in self.events if e.kind == STEP and "trains" in e.flags)
+    def is_a_test(self) -> bool:
+        """Whether the run is a test's (a file `test_*.py` or `*_test.py`, or one in a
+        `tests` folder) that steps no loop: a numerical check that steps two copies of a
+        layer once and compares them sets up no training."""
+        parts = self.path.replace("\\", "/").split("/")
+        name = parts[-1]
+        testing = name.startswith("test_") or name.endswith(("_test.py", "_tests.py")) or any(
+            folder in ("test", "tests") for folder in parts[:-1])
+        return testing and not any(
+            e.loops for e in self.events if e.kind == STEP and "trains" in e.flags)
 
     @property
     def train_loaders(self) -> list[Loader]:

@@ -59,8 +59,8 @@ def _rates(project: ProjectFacts) -> Iterable[tuple[Optimizer, float, float, str
     for run in project.runs:
         if any(name not in KEEPS_PEAK for name in run.schedulers):
             continue
-        if not run.trains_in_a_loop and not run.lightning:
-            continue  # a single step (a numerical test) is no training run
+        if run.is_a_test:
+            continue  # a test's single step (a numerical check) sets up no training
         for opt in run.optimizers:
             lr = opt.lr
             if opt.loc is None or lr is None or lr.origin == "torch default":
@@ -84,7 +84,8 @@ class LearningRateTooLow(Rule):
     learning rate below `adaptive-min` (default 1e-6). The message names the value and
     where it came from (a literal, an `argparse` default, a config value). Param groups
     that set different rates (`2 * lr` for the biases) are flagged when every one of them
-    is below. Adadelta's default scale of 1.0 is not compared.
+    is below. Adadelta's default scale of 1.0 is not compared, nor is a test's optimizer
+    stepped only outside loops (a numerical check in `test_*.py` or a `tests` folder).
 
     ## Why it matters
     Steps that small barely move the weights: the loss plateaus at a high value for many
@@ -157,7 +158,8 @@ class LearningRateTooHigh(Rule):
     An SGD learning rate above `sgd-max` (default 1.0), or an Adam/AdamW/RMSprop/Adamax
     learning rate above `adaptive-max` (default 1e-2). The message names the value and
     where it came from. Param groups that set different rates are flagged when every one
-    of them is above.
+    of them is above. A test's optimizer stepped only outside loops (a numerical check in
+    `test_*.py` or a `tests` folder) is not judged.
 
     ## Why it matters
     Steps that large overshoot: the loss jumps around, grows, or turns into NaN within a

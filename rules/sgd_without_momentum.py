@@ -16,7 +16,9 @@ class SgdWithoutMomentum(Rule):
 
     ## What it flags
     `torch.optim.SGD` built with `momentum` left at its default of 0, or set to 0 (from a
-    literal, a constant, an `argparse` default or a config value).
+    literal, a constant, an `argparse` default or a config value), in code that trains. A
+    test (`test_*.py`, `*_test.py`, a file in a `tests` folder) that steps only outside
+    loops, as a numerical check does, is not judged.
 
     ## Why it matters
     Without momentum every step follows only the current mini-batch gradient: steps zig-zag
@@ -53,8 +55,8 @@ class SgdWithoutMomentum(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            if not run.trains_in_a_loop and not run.lightning:
-                continue  # a single step (a numerical test) is no training run
+            if run.is_a_test:
+                continue  # a test's single step (a numerical check) sets up no training
             for opt in run.optimizers:
                 momentum = opt.momentum
                 if opt.kind != "SGD" or opt.loc is None or momentum is None:
