@@ -1968,6 +1968,13 @@ for _ in range(10):
     fresh = script.replace("DATA", "torch.randn(16, 4), torch.randint(0, 3, (16,))")
     result = lint_tree({"selftest.py": fresh})
     assert [f.code for f in result.findings if f.code == "CNN202"] == []
+    # One example picked at random on each pass, in a loop named for epochs: iterations.
+    picked = script.replace("import torch\n", "import random\nimport torch\n").replace(
+        "for _ in range(10):", "for epoch in range(5000):").replace(
+        "inputs, labels = DATA", "word = random.choice(WORDS)\n"
+        "    inputs, labels = torch.tensor([[1.0] * 4]), torch.tensor([len(word) % 3])")
+    result = lint_tree({"rnn.py": "WORDS = ['ab', 'abc']\n" + picked})
+    assert result.runs and [f.code for f in result.findings if f.code == "CNN202"] == []
     # A speed benchmark: one batch made before the loop, labels filled at random each pass.
     timed = script.replace("for _ in", "inputs = torch.randn(16, 4)\nfor _ in").replace(
         "inputs, labels = DATA", "labels = torch.empty(16, dtype=torch.long).random_(3)")

@@ -38,6 +38,9 @@ RANDOM_DATA = frozenset({"torch.randn", "torch.rand", "torch.randint", "torch.no
 # Random tensors shaped like another (`torch.randn_like(images)`): noise, not that tensor.
 RANDOM_LIKE = frozenset({"torch.randn_like", "torch.rand_like", "torch.randint_like",
                          "torch.normal"})
+# Python's and numpy's picks of examples at random.
+_RANDOM_PICKS = frozenset({"random.choice", "random.choices", "random.randint", "random.randrange",
+                           "random.sample", "numpy.random.choice", "numpy.random.randint"})
 # A tensor's in-place random fills: what they hand back is noise.
 RANDOM_FILLS = frozenset({"uniform_", "normal_", "bernoulli_", "cauchy_", "exponential_",
                           "geometric_", "log_normal_", "random_"})
@@ -218,6 +221,10 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         return torchnn.call_torch(interp, qualname, args, f, loc)
     tensors = tensors_in(args)
     if inert(qualname):
+        if qualname in _RANDOM_PICKS and rec.loops:
+            # `random.choice(examples)` on each pass of a loop: it trains on a sample drawn
+            # afresh each time (an iteration), not on the whole set (an epoch).
+            rec.loops[-1].draws_data = True
         if qualname in RANDOM_LIKE and tensors:
             return interp.add_node(ir.INPUT, (), name=qualname)  # fresh noise
         if tensors:
