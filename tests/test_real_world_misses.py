@@ -1509,3 +1509,29 @@ def test_a_module_added_under_a_name_already_used_replaces_it(
     """
     (found,) = lint_tree({"net.py": source}, select=["CNN107"]).findings
     assert found.message.startswith("9 weighted layers")
+
+
+def test_a_norm_derived_from_torchs_batchnorm_stays_a_batchnorm(
+        lint_tree: Callable[..., Any]) -> None:
+    """A subclass of torch's `_BatchNorm` whose forward calls `F.batch_norm` (always in
+    training mode) is read through its forward: a conv with a bias before it is flagged."""
+    source = """
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class ContBatchNorm3d(nn.modules.batchnorm._BatchNorm):
+        def forward(self, x):
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight,
+                                self.bias, True, self.momentum, self.eps)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv3d(1, 8, 3, padding=1)
+            self.bn = ContBatchNorm3d(8)
+
+        def forward(self, x):
+            return self.bn(self.conv(x))
+    """
+    found = lint_tree({"net.py": source}, select=["CNN101"]).findings
+    assert [f.code for f in found] == ["CNN101"]

@@ -3812,6 +3812,7 @@ for epoch in range(10000):
     ("torchvision.models.vgg16_bn()", True),
     ("torchvision.models.vgg16()", False),  # no BatchNorm in the plain VGG
     ("torchvision.models.detection.fasterrcnn_resnet50_fpn()", False),  # frozen BatchNorm
+    ("torchvision.models.resnet18().fc", False),  # its classifier only: no BatchNorm there
 ])
 def test_a_torchvision_network_with_batchnorm_trained_at_a_tiny_batch(
         lint_tree: Lint, build: str, flagged: bool) -> None:

@@ -314,8 +314,11 @@ _NORM_NAME = re.compile(r"norm(?!al)", re.IGNORECASE)
 
 
 def _normalises_by_hand(module: v.Instance) -> bool:
-    return bool(_NORM_NAME.search(module.cls.name)) and not any(
-        isinstance(x, v.MODULE_VALUES) for x in module.attrs.values())
+    """A plain `nn.Module` named for a norm, with no layers in it. One derived from torch's
+    own norms (`_BatchNorm`) is read through its forward (`F.batch_norm`), as a BatchNorm."""
+    return bool(_NORM_NAME.search(module.cls.name)) \
+        and all(base in MODULE_BASES for base in module.cls.library_bases()) \
+        and not any(isinstance(x, v.MODULE_VALUES) for x in module.attrs.values())
 
 
 def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forward: v.FuncVal,

@@ -438,7 +438,9 @@ class Recorder:
                         "about a network without a training script stay silent")
                 if note not in self.notes:
                     self.notes.append(note)
-            families = catalogue.library_families(model.origin) if model.library else None
+            # The network a builder makes (`resnet18(...)`), not a part of it (`...fc`).
+            families = catalogue.library_families(model.origin) \
+                if model.library and model.origin.endswith("(...)") else None
             return ir.TrainedModel(keys=(), name=model.origin, loc=loc, families=families,
                                    unresolved=not model.library)
         if isinstance(model, v.Choice) and all(o is not None for o in model.options):
