@@ -224,7 +224,7 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         if qualname in _RANDOM_PICKS and rec.loops:
             # `random.choice(examples)` on each pass of a loop: it trains on a sample drawn
             # afresh each time (an iteration), not on the whole set (an epoch).
-            rec.loops[-1].draws_data = True
+            rec.loops[-1].picks_examples = True
         if qualname in RANDOM_LIKE and tensors:
             return interp.add_node(ir.INPUT, (), name=qualname)  # fresh noise
         if tensors:

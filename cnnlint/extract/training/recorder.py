@@ -41,6 +41,9 @@ class LoopState:
     # Over a few constants (`for phase in ("train", "val")`): each pass is its own, run with
     # its own value, rather than a first pass and one standing for all later ones.
     phases: bool = False
+    # It picks an example at random on each pass (`random.choice(pairs)`): it trains on one
+    # sample at a time, not on the whole set.
+    picks_examples: bool = False
     # Its body ends with a `break` that every pass reaches: it runs once.
     single_pass: bool = False
 
@@ -255,13 +258,14 @@ class Recorder:
             if state.kind == "range" and ident in collapsed and ident not in around:
                 kind = "iteration"  # one batch per pass, whatever the loop is named
             elif state.kind == "range" and (ident in around or (
-                    ident in direct and not state.draws_data and (
+                    ident in direct and not state.picks_examples and (
                         "epoch" in state.label.lower()
-                        or not self.loaders and ident not in inner))):
-                # Around a batch loop, or one step per pass on the same data (named for
-                # epochs, or with no loader in the run and no range loop around): full-batch
-                # training, each pass sees all the data it has. A pass that draws its data
-                # afresh (a random example) is an iteration, whatever its name.
+                        or not self.loaders and ident not in inner
+                        and not state.draws_data))):
+                # Around a batch loop, one step per pass named for epochs, or one step per
+                # pass with no loader in the run, no range loop around and no data drawn
+                # afresh: full-batch training, each pass sees all the data it has. A pass
+                # that picks an example at random is an iteration, whatever its name.
                 kind = "epoch"
             elif state.kind == "range" and ident in direct:
                 kind = "iteration"
