@@ -285,8 +285,8 @@ class Setting:
     value: object  # a constant, or None when unknown
     origin: str  # "literal", "argparse default of `--lr`", "module constant `LR`", ...
     loc: Loc | None = None
-    # Param groups that each set a different known value: (the lowest, the highest); the
-    # value itself is then None.
+    # Param groups that each set a different known value, or the two sides of an `if`:
+    # (the lowest, the highest); the value itself is then None.
     spread: tuple[float, float] | None = None
 
     @property

@@ -20,8 +20,9 @@ class BatchNormSmallBatch(Rule):
     A training run whose model has BatchNorm layers and whose training DataLoader uses a
     batch size below `min-batch-size` (default 16); an error below `error-below` (default 4).
     The batch size is read from literals, constants, `argparse` defaults and config values,
-    including DataLoader's own default of 1. Models normalised only with GroupNorm,
-    LayerNorm or InstanceNorm are not flagged.
+    including DataLoader's own default of 1. A size set on either side of an `if` (a frozen
+    phase at 8, an unfrozen one at 4) is flagged when every value it may take is below.
+    Models normalised only with GroupNorm, LayerNorm or InstanceNorm are not flagged.
 
     ## Why it matters
     BatchNorm normalises with the mean and variance of the current batch. With a handful of
@@ -57,11 +58,14 @@ class BatchNormSmallBatch(Rule):
             model = models[0]
             for loader in run.train_loaders:
                 size = loader.batch_size
-                if size is None or not size.known or loader.loc is None:
+                if size is None or loader.loc is None:
                     continue
-                if size.value >= self.options.min_batch_size:  # type: ignore[operator]
+                # A size set on either side of an `if` (frozen and unfrozen phases): judged
+                # when every value it may take is small.
+                largest = size.value if size.known else size.spread[1] if size.spread else None
+                if largest is None or largest >= self.options.min_batch_size:  # type: ignore[operator]
                     continue
-                severity = "error" if size.value < self.options.error_below else None  # type: ignore[operator]
+                severity = "error" if largest < self.options.error_below else None  # type: ignore[operator]
                 yield self.finding(
                     f"{model.describe()} has BatchNorm layers but trains with batch size "
                     f"{size.describe()}",

@@ -3145,7 +3145,8 @@ def test_a_loader_built_on_either_side_of_an_undecided_if_keeps_its_role(
         lint_tree: Lint) -> None:
     """`val_loader` is built in both arms of an `if` the reader cannot decide: after it, it
     is still a held-out loader, and the loop over it every epoch is a validation pass. A
-    batch size the two arms disagree on is not known."""
+    batch size the two arms disagree on is either value: small in both (4 or 8) it is
+    judged, large in one (4 or 64) it is not."""
     script = """
 import os
 import torch
@@ -3172,6 +3173,9 @@ for epoch in range(50):
             net(x)
 """
     result = lint_tree({"train.py": script.replace("TRAIN_A", "4").replace("TRAIN_B", "8")})
+    assert codes(result, "CNN202") == [] and codes(result, "CNN201") == [
+        ("CNN201", "train.py", 8)]
+    result = lint_tree({"train.py": script.replace("TRAIN_A", "4").replace("TRAIN_B", "64")})
     assert codes(result, "CNN202") == [] and codes(result, "CNN201") == []
     result = lint_tree({"train.py": script.replace("TRAIN_A", "4").replace("TRAIN_B", "4")})
     assert [c for c, *_ in codes(result)] == ["CNN201", "CNN203", "CNN209"]
@@ -3924,3 +3928,35 @@ opt_b.step()
         "\nopt_a.step()", "\n    opt_a.step()").replace("\nopt_b.step()", "\n    opt_b.step()")
     assert {c for c, _, _ in codes(lint_tree({"test_fit.py": looped}))} >= {"CNN206"}
     assert {c for c, _, _ in codes(lint_tree({"demo.py": once}))} >= {"CNN206"}
+
+
+@pytest.mark.parametrize("sizes, expected", [
+    ((8, 4), ["4 to 8 (one of two values)"]),  # both phases small
+    ((32, 4), []),  # one phase is large enough: which one runs is not known
+])
+def test_a_batch_size_set_either_way_is_judged_by_its_largest_value(
+        lint_tree: Lint, sizes: tuple[int, int], expected: list[str]) -> None:
+    """A frozen phase's loader at one batch size and an unfrozen one's at another, picked by
+    an `if` the reader cannot decide: a BatchNorm model is flagged when both are small."""
+    script = f"""
+import sys
+import torch
+from torch.utils.data import DataLoader
+from nets import Deep
+
+model = Deep()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+data = torch.load("train.pt")
+if sys.argv[1] == "freeze":
+    loader = DataLoader(data, batch_size={sizes[0]})
+else:
+    loader = DataLoader(data, batch_size={sizes[1]})
+for epoch in range(3):
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+"""
+    found = [f.message.split("batch size ")[-1] for f in
+             lint_tree({"nets.py": DEEP, "train.py": script}).findings if f.code == "CNN201"]
+    assert found == expected

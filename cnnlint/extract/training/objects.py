@@ -188,6 +188,21 @@ _EITHER_FIELD: dict[str, Any] = {"shuffle": None, "sampler": "unknown", "symbol"
                                  "var": ""}
 
 
+def _spread_of(*settings: Any) -> tuple[float, float] | None:
+    """(lowest, highest) of settings whose values (or spreads) are all known numbers."""
+    numbers: list[float] = []
+    for setting in settings:
+        if not isinstance(setting, ir.Setting):
+            return None
+        if setting.known:
+            numbers.append(setting.value)  # type: ignore[arg-type]
+        elif setting.spread is not None:
+            numbers.extend(setting.spread)
+        else:
+            return None
+    return (min(numbers), max(numbers))
+
+
 def either_loader(a: TrainObj, b: TrainObj, merge: Callable[[Any, Any], Any],
                   loaders: list[TrainObj]) -> TrainObj:
     """`if big: loader = DataLoader(d, 256) else: loader = DataLoader(d, 64)`: one loader,
@@ -205,7 +220,8 @@ def either_loader(a: TrainObj, b: TrainObj, merge: Callable[[Any, Any], Any],
         elif key == "batch_size":
             same = isinstance(x, ir.Setting) and isinstance(y, ir.Setting) \
                 and x.known and y.known and x.value == y.value
-            fields[key] = x if same or x is y else ir.Setting(None, "one of two values")
+            fields[key] = x if same or x is y else ir.Setting(
+                None, "one of two values", spread=_spread_of(x, y))
         else:
             fields[key] = x if x is y or (v.is_const(x) and const_equal(x, y)) else \
                 _EITHER_FIELD.get(key, UNKNOWN)
