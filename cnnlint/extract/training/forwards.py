@@ -44,8 +44,6 @@ class ForwardReading(LoopReading):
             return True
         return f.function not in LIGHTNING_HOOKS and not f.function.startswith("on_")
 
-
-
     def apply(self, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
         rec = self.recorder
         if rec is not None and isinstance(module, v.LayerSpec) and module.kind in LOSSES:

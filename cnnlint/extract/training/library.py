@@ -5,13 +5,12 @@ scalers, wrappers that hand the model back, and library models. Anything else is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from cnnlint import ir
 from cnnlint.extract import configs, torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, tensors_in
-from cnnlint.extract.interp import Interp
 from cnnlint.extract.training.config import ABSENT
 from cnnlint.extract.training.objects import (
     EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, OPTIMIZERS, WRAPPERS, TrainObj, inert,
@@ -81,16 +80,17 @@ def torch_optimizer_base(cls: v.ClassVal, direct: bool = False) -> str | None:
 
 
 def make_project_optimizer(interp: TrainingInterp, cls: v.ClassVal, args: Args, f: Frame,
-                           loc: Loc | None) -> TrainObj:
+                           loc: Loc | None, construct: Callable[[], Any]) -> TrainObj:
     """A project's optimizer class (a subclass of torch's `Optimizer`, or of `SGD`...): its
-    constructor runs, and the weights and settings it hands to torch's constructor are the
-    optimizer's. Its own `step` is not read; a class that keeps torch's `step` is that
-    optimizer, one that writes its own is judged only by what any optimizer must have."""
+    constructor runs (`construct`, the plain instantiation), and the weights and settings
+    it hands to torch's constructor are the optimizer's. Its own `step` is not read; a class
+    that keeps torch's `step` is that optimizer, one that writes its own is judged only by
+    what any optimizer must have."""
     handed: list[tuple[str, Args]] = []
     if isinstance(cls.lookup("__init__"), v.FuncVal):
         interp.optimizer_inits.append(handed)
         try:
-            Interp.instantiate(interp, cls, args, f, loc)
+            construct()
         finally:
             interp.optimizer_inits.pop()
     else:  # torch's constructor, given what the class was

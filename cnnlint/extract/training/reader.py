@@ -657,7 +657,9 @@ class TrainingInterp(ForwardReading):
             # the learning rate follows it (built, stepped) and not the optimizer's value.
             return library.make_scheduler(self, cls.name, loc)
         if self.recorder is not None and library.torch_optimizer_base(cls) is not None:
-            return library.make_project_optimizer(self, cls, args, f, loc)
+            return library.make_project_optimizer(
+                self, cls, args, f, loc, lambda: super(TrainingInterp, self).instantiate(
+                    cls, args, f, loc))
         inst = super().instantiate(cls, args, f, loc)
         if self.recorder is not None and isinstance(inst, v.Instance):
             if "transform" in args.kw:

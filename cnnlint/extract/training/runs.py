@@ -139,17 +139,12 @@ def _named_definitions(body: tuple[Any, ...], names: dict[str, Any]) -> frozense
     or through an imported module (`zoo.resnet50()`, `models.resnet.resnet50()`); a class
     only tested against (`isinstance(model, Net)`) is not built there."""
     found: set[str] = set()
-    stack: list[Any] = [body]
-    while stack:
-        item = stack.pop()
-        if type(item) is not tuple or not item:
-            continue
-        if item[0] == "call" and len(item) > 1 and type(item[1]) is tuple and item[1] \
-                and item[1][0] in ("name", "attr"):
+    for item in walk(body):
+        if item and item[0] == "call" and len(item) > 1 and type(item[1]) is tuple \
+                and item[1] and item[1][0] in ("name", "attr"):
             target = _resolved(item[1], names)
             if isinstance(target, (v.ClassVal, v.FuncVal)) and target.scope is not None:
                 found.add(ir.model_key(target.scope.module, target.name))
-        stack.extend(x for x in item if type(x) is tuple)
     return frozenset(found)
 
 
