@@ -227,9 +227,13 @@ def _carried(skip: ir.Node, masks: list[int]) -> object:
 def set_bits(mask: int) -> list[int]:
     """The positions of a bitmask's set bits. Found in its binary text: peeling the lowest
     bit off a mask of N bits costs N/64 word operations each time, quadratic over a deep
-    network's masks."""
-    text = bin(mask)
-    top = len(text) - 1
+    network's masks. The text starts at the lowest set bit: a block's mask deep in a large
+    network would otherwise be written out with every zero below it."""
+    if not mask:
+        return []
+    low = (mask & -mask).bit_length() - 1
+    text = bin(mask >> low)
+    top = len(text) - 1 + low
     out = []
     j = text.find("1", 2)
     while j != -1:

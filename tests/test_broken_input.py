@@ -38,6 +38,25 @@ def test_a_word_reserved_since_python_3_7_is_named_as_the_cause(in_tmp: Path) ->
                                  "since Python 3.7 (this code was written for an older Python)")
 
 
+TAB_INDENTED = (  # a tab then eight spaces: column 16 to Python, deeper than the `if`
+    "import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+    "        super().__init__()\n        if True:\n\t        self.c = nn.Conv2d(3, 8, 3)\n"
+    "        self.b = nn.BatchNorm2d(8)\n\n    def forward(self, x):\n"
+    "        return self.b(self.c(x))\n")
+
+
+def test_indentation_python_accepts_is_no_syntax_error(in_tmp: Path) -> None:
+    """Python reads a tab as running to the next multiple of 8 and accepts tabs and spaces
+    mixed consistently; libcst rejects them. Such a file is read, with columns as written,
+    and `--fix` leaves it alone rather than edit a file its parser cannot read."""
+    (in_tmp / "tabs.py").write_text(TAB_INDENTED)
+    _, data = _json(["."])
+    (finding,) = data["findings"]
+    assert (finding["code"], finding["line"], finding["column"]) == ("CNN101", 7, 19)
+    run(["--fix", "."])
+    assert (in_tmp / "tabs.py").read_text() == TAB_INDENTED
+
+
 def test_unreadable_and_undecodable_files_are_read_errors(in_tmp: Path) -> None:
     (in_tmp / "bad.py").write_text(BAD)
     (in_tmp / "latin1.py").write_bytes(b"x = '\xe9'\n")

@@ -153,6 +153,38 @@ class TwoBranch(nn.Module):
     assert finding.message == "`Conv2d` bias is redundant before `BatchNorm2d`"
 
 
+GROWN_IN_A_LOOP = """
+import torch.nn as nn
+
+class Stack(nn.Module):
+    def __init__(self, blocks):
+        super().__init__()
+        parts = [nn.Conv2d(3, 8, 3), nn.ReLU()]
+        for _ in range(blocks):
+            parts += [nn.Conv2d(8, 8, 3, bias=False), nn.ReLU()]
+        parts = parts + [nn.Conv2d(8, 8, 3), nn.BatchNorm2d(8)]
+        self.net = nn.Sequential(*parts, nn.ReLU())
+
+    def forward(self, x):
+        return self.net(x)
+"""
+
+
+def test_layers_after_a_loop_of_unknown_length_are_named_from_the_end(
+        lint_tree: Callable[..., Result]) -> None:
+    """With `blocks` unknown the loop is read once, so the conv after it is not `net.4`
+    (it is `net.22` for ten blocks): its place is given from the end, which is known."""
+    (finding,) = lint_tree(GROWN_IN_A_LOOP, select=["CNN101"]).findings
+    assert finding.message.endswith("(`net[-3]` feeds `net[-2]`)")
+    while_loop = GROWN_IN_A_LOOP.replace("for _ in range(blocks):", "while len(parts) < blocks:")
+    (finding,) = lint_tree(while_loop, select=["CNN101"]).findings
+    assert finding.message.endswith("(`net[-3]` feeds `net[-2]`)")
+    # A known count leaves every position known.
+    known = GROWN_IN_A_LOOP.replace("range(blocks)", "range(3)")
+    (finding,) = lint_tree(known, select=["CNN101"]).findings
+    assert finding.message.endswith("(`net.8` feeds `net.9`)")
+
+
 def test_epochs_an_early_stop_may_cut_short_are_a_cap(lint_tree: Callable[..., Result]) -> None:
     """A patience test that breaks out of the epoch loop: the run may end well before its
     epoch count, so the message says "up to"."""

@@ -262,7 +262,11 @@ def binop(interp: Interp, op: str, a: Any, b: Any) -> Any:
     if a_t or b_t:
         return a if a_t else b  # scaling or shifting by a constant
     if type(a) is list and type(b) is list and op == "+":
-        return a + b
+        joined = a + b
+        first, second = interp.guessed_from(a), interp.guessed_from(b)
+        if first is not None or second is not None:  # positions guessed from there on
+            interp.mark_guessed(joined, first if first is not None else len(a) + second)
+        return joined
     if type(a) is v.FilePath and op == "/":
         return configs.path_of([a, b])  # `root / "config.json"`
     if type(a) is list and type(b) is int and op == "*":

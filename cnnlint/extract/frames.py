@@ -40,6 +40,9 @@ class Args:
     # `f(*unknown)` or `f(**unknown)`: any parameter may have been passed.
     open_pos: bool = False
     open_kw: bool = False
+    # `f(*items)` with items whose positions from some index on are a guess (see
+    # `Interp.guessed_from`): the first such position in `pos`.
+    guessed_from: int | None = None
 
 
 class Frame:

@@ -62,6 +62,9 @@ class Interp:
         # a block copied from an earlier build does not register them again.
         self.buffers: dict[int, set[str]] = {}
         self.built = 0  # layers, modules and graph nodes made so far (see `_for`)
+        # Lists whose items from some index on sit at positions that are a guess, as they
+        # come after a loop read once for an unknown number of passes: id -> (list, index).
+        self.guessed: dict[int, tuple[list[Any], int]] = {}
         self.active: dict[int, int] = {}  # id(function body) -> calls of it under way
         # Pure computations: (function body, constant arguments) -> constant result.
         self.memo: dict[tuple[Any, ...], tuple[Any, int, int]] = {}  # (result, steps, depth)
@@ -321,9 +324,16 @@ class Interp:
         current = self.eval(target, f)
         value = self.eval(stmt[3], f)
         if type(current) is list and op == "+":
-            current.extend(self.iterate(value) or [UNKNOWN])  # in place, as Python does
-            if self.iterate(value) is None:
+            items = self.iterate(value)
+            if items is None:
                 self.note("list extended with unknown items")
+                current.append(UNKNOWN)
+                self.mark_guessed(current, len(current))
+                return
+            guess = self.guessed_from(value)
+            if guess is not None:
+                self.mark_guessed(current, len(current) + guess)
+            current.extend(items)  # in place, as Python does
             return
         result = self.binop(op, current, value)
         if target[0] == "sub" and isinstance(current, v.Tensor) and isinstance(result, v.Tensor) \
@@ -444,34 +454,46 @@ class Interp:
                 if loop is None:
                     self.note("a loop runs over values that are not known")
                 self.assign(target, self.unknown_item(), f)
+                lists = _lists_of(f)
                 status = self.exec_block(body, f)
+                self._positions_guessed(lists, f)
                 return RETURN if status == RETURN else NORMAL
             if len(items) > MAX_LOOP:
                 self.note("a loop is too long to unroll")
                 items = items[:MAX_LOOP]
-            built, inits = self.built, len(self.inits)
-            for index, item in enumerate(items):
-                if index == COMPUTE_PROBE and self.built == built and len(self.inits) == inits:
-                    # Many passes and not one layer (nor one weight initialised): this loop
-                    # computes numbers (filter coefficients, tables), it does not build the
-                    # network. Stop, and let what it assigns be unknown rather than
-                    # half-computed.
-                    self.note("a long loop computes values; they are left unknown")
-                    for name in assigned_names(body):
-                        f.locals[name] = UNKNOWN
-                    return NORMAL
-                self.loop_pass(loop, index, body, f)
-                self.assign(target, self.loop_item(loop, index, item), f)
-                status = self.exec_block(body, f)
-                if status == BREAK:
-                    return NORMAL
-                if status == RETURN:
-                    return RETURN
-                if not self.loop_continues(loop, index):
-                    return NORMAL
-            return self.exec_block(orelse, f)
+                lists = _lists_of(f)
+                try:
+                    return self._unrolled(loop, target, items, body, orelse, f)
+                finally:
+                    self._positions_guessed(lists, f)
+            return self._unrolled(loop, target, items, body, orelse, f)
         finally:
             self.loop_finished(loop)
+
+    def _unrolled(self, loop: Any, target: tuple[Any, ...], items: list[Any],
+                  body: tuple[Any, ...], orelse: tuple[Any, ...], f: Frame) -> Any:
+        """Run a loop's passes over known items."""
+        built, inits = self.built, len(self.inits)
+        for index, item in enumerate(items):
+            if index == COMPUTE_PROBE and self.built == built and len(self.inits) == inits:
+                # Many passes and not one layer (nor one weight initialised): this loop
+                # computes numbers (filter coefficients, tables), it does not build the
+                # network. Stop, and let what it assigns be unknown rather than
+                # half-computed.
+                self.note("a long loop computes values; they are left unknown")
+                for name in assigned_names(body):
+                    f.locals[name] = UNKNOWN
+                return NORMAL
+            self.loop_pass(loop, index, body, f)
+            self.assign(target, self.loop_item(loop, index, item), f)
+            status = self.exec_block(body, f)
+            if status == BREAK:
+                return NORMAL
+            if status == RETURN:
+                return RETURN
+            if not self.loop_continues(loop, index):
+                return NORMAL
+        return self.exec_block(orelse, f)
 
     # Hooks for the training reader: how a loop is run (the model reader unrolls them all).
     def loop_started(self, stmt: tuple[Any, ...], value: Any, items: list[Any] | None,
@@ -495,9 +517,29 @@ class Interp:
     def loop_finished(self, loop: Any) -> None:
         return None
 
+    def _positions_guessed(self, before: dict[str, tuple[int, int]], f: Frame) -> None:
+        """After a loop read for a guessed number of passes: what a local list that the loop
+        grew holds next sits at guessed positions."""
+        for name, value in f.locals.items():
+            if type(value) is list and name in before and before[name] != (id(value),
+                                                                          len(value)):
+                self.mark_guessed(value, len(value))
+
+    def mark_guessed(self, items: list[Any], start: int) -> None:
+        known = self.guessed.get(id(items))
+        if known is None or known[0] is not items or known[1] > start:
+            self.guessed[id(items)] = (items, start)
+
+    def guessed_from(self, items: Any) -> int | None:
+        """The first position of `items` that is a guess; None when all are known."""
+        known = self.guessed.get(id(items))
+        return known[1] if known is not None and known[0] is items else None
+
     def _while(self, stmt: tuple[Any, ...], f: Frame) -> Any:
         self.note("a `while` loop is read as running once")
+        lists = _lists_of(f)
         status = self.exec_block(stmt[2], f)
+        self._positions_guessed(lists, f)
         return RETURN if status == RETURN else NORMAL
 
     def _with(self, stmt: tuple[Any, ...], f: Frame) -> Any:
@@ -635,10 +677,14 @@ class Interp:
         args = Args()
         for a in e[2]:
             if a[0] == "*":
-                items = self.iterate(self.eval(a[1], f))
+                given = self.eval(a[1], f)
+                items = self.iterate(given)
                 if items is None:
                     args.open_pos = True
                 else:
+                    guess = self.guessed_from(given)
+                    if guess is not None and args.guessed_from is None:
+                        args.guessed_from = len(args.pos) + guess
                     args.pos.extend(items)
             else:
                 args.pos.append(self.eval(a, f))
@@ -961,3 +1007,9 @@ def yields_in(body: tuple[Any, ...]) -> bool:
         if item[0] not in ("def", "class", "lambda"):
             stack.extend(x for x in item if type(x) is tuple)
     return False
+
+
+def _lists_of(f: Frame) -> dict[str, tuple[int, int]]:
+    """The identity and length of each local list, to see which ones a loop grew."""
+    return {name: (id(value), len(value)) for name, value in f.locals.items()
+            if type(value) is list}

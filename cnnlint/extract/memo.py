@@ -182,8 +182,11 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None, limit: int = 0) -
     if kind is v.Instance:
         return _copy_holder(v.Instance(value.cls, made_by=value.made_by), "attrs", value, memo,
                             limit)
-    if kind in (v.SeqSpec, v.ListSpec, v.DictSpec):
-        return _copy_holder(kind(), "children", value, memo, limit)
+    if kind is v.DictSpec:
+        return _copy_holder(v.DictSpec(), "children", value, memo, limit)
+    if kind is v.SeqSpec or kind is v.ListSpec:
+        return _copy_holder(kind(guessed_from=value.guessed_from), "children", value, memo,
+                            limit)
     if kind is v.Choice:
         options = copy_value(value.options, memo, limit)
         return _NOT_COPYABLE if options is _NOT_COPYABLE else v.Choice(options)
@@ -379,7 +382,7 @@ def record(graph: list[ir.Node], start: int, inputs: list[int], prefix: str,
                                                                    ir.MERGE, ir.UNKNOWN):
             if node.name == prefix:
                 suffix = ""
-            elif prefix and node.name.startswith(prefix + "."):
+            elif prefix and _inside(node.name, prefix):
                 suffix = node.name[len(prefix):]
             elif prefix:
                 return None  # a layer from outside the block (passed in, or shared)
@@ -399,7 +402,13 @@ def _under(path: str, prefix: str) -> str | None:
         return ""
     if not prefix:
         return None if path.startswith("#") else "." + path
-    return path[len(prefix):] if path.startswith(prefix + ".") else None
+    return path[len(prefix):] if _inside(path, prefix) else None
+
+
+def _inside(path: str, prefix: str) -> bool:
+    """Whether `path` names a part of the module at `prefix` (`prefix.conv`, or `prefix[-1]`
+    for a sequence's part whose position is counted from the end)."""
+    return path.startswith(prefix) and path[len(prefix):len(prefix) + 1] in (".", "[")
 
 
 def _relative(value: Any, where: dict[int, Any]) -> Any:

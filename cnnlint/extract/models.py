@@ -393,4 +393,11 @@ def _assign_paths(interp: Interp, module: Any, prefix: str, paths: dict[int, str
         else:
             continue
         lead = f"{path}." if path else ""
-        stack.extend((child, f"{lead}{key}") for key, child in reversed(list(pairs)))
+        named = [(child, f"{lead}{key}") for key, child in pairs]
+        if (kind is v.SeqSpec or kind is v.ListSpec) and item.guessed_from is not None:
+            # Parts after a loop of unknown length: their index counted from the start is a
+            # guess, counted from the end it is not (`net[-2]`).
+            end = len(named)
+            named = [(child, name) if i < item.guessed_from or name != f"{lead}{i}"
+                     else (child, f"{path}[{i - end}]") for i, (child, name) in enumerate(named)]
+        stack.extend(reversed(named))

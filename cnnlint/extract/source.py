@@ -127,11 +127,57 @@ def file_spans(source: str) -> list[tuple[int, int, int, int]]:
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
     try:
-        module = cst.parse_module(source)
+        module, shifts = _parsed(source)
         _, wanted = lower_module(module)
-        return compute_spans(module, wanted)
+        return _spans_of(module, wanted, shifts)
     finally:
         sys.setrecursionlimit(previous)
+
+
+def _parsed(source: str) -> tuple[cst.Module, dict[int, tuple[int, int]]]:
+    """libcst's tree of the source, and the lines whose indentation it was read with tabs
+    written out (see `_tabs_expanded`). Raises libcst's ParserSyntaxError."""
+    try:
+        return cst.parse_module(source), {}
+    except cst.ParserSyntaxError:
+        # Python accepts an indentation that mixes tabs and spaces consistently (a tab runs
+        # to the next multiple of 8); libcst does not. Read the same program with its
+        # indenting tabs written out as spaces.
+        if "\t" not in source or _python_syntax_error(source) is not None:
+            raise
+        expanded, shifts = _tabs_expanded(source)
+        return cst.parse_module(expanded), shifts
+
+
+def _spans_of(module: cst.Module, wanted: dict[int, int],
+              shifts: dict[int, tuple[int, int]]) -> list[tuple[int, int, int, int]]:
+    spans = compute_spans(module, wanted)
+    return [_unshifted(span, shifts) for span in spans] if shifts else spans
+
+
+def _tabs_expanded(source: str) -> tuple[str, dict[int, tuple[int, int]]]:
+    """The source with the tabs of each line's indentation written as spaces, as Python
+    reads them; for each line changed, its indentation's length before and after."""
+    lines = source.splitlines(keepends=True)
+    shifts = {}
+    for number, line in enumerate(lines, 1):
+        indent = line[:len(line) - len(line.lstrip(" \t\f"))]
+        if "\t" in indent:
+            wide = indent.expandtabs(8)
+            lines[number - 1] = wide + line[len(indent):]
+            shifts[number] = (len(indent), len(wide))
+    return "".join(lines), shifts
+
+
+def _unshifted(span: tuple[int, int, int, int], shifts: dict[int, tuple[int, int]]
+               ) -> tuple[int, int, int, int]:
+    """A span of the tab-expanded source, in the columns of the source as written."""
+    line, column, end_line, end_column = span
+
+    def back(number: int, col: int) -> int:
+        before, after = shifts.get(number, (0, 0))
+        return col - (after - before) if col >= after else min(col, before)
+    return line, back(line, column), end_line, back(end_line, end_column)
 
 
 def tree_spans(tree: Any) -> list[tuple[int, int, int, int]]:
@@ -152,13 +198,16 @@ def _analyse(path: str, source: str, spans: bool,
         if facts.syntax_error is not None:
             return facts
     try:
-        module = cst.parse_module(source)
+        module, shifts = _parsed(source)
     except cst.ParserSyntaxError as exc:
         facts.syntax_error = _python_syntax_error(source) or (
             exc.message, exc.raw_line, exc.raw_column + 1)
         return facts
     body, wanted = lower_module(module)
     facts.body = body
+    if shifts:  # spans in the written columns; the tree is not kept for later
+        facts.spans = _spans_of(module, wanted, shifts) if spans else None
+        return facts
     facts.spans = compute_spans(module, wanted) if spans else None
     if keep is not None and not spans:
         keep[path] = (module, wanted)

@@ -129,13 +129,13 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
     if container == "Sequential":
         if args.open_pos:  # `nn.Sequential(*list(library_net.children())[:-2])`
             interp.note("a Sequential is built from values that are not known")
-        return v.SeqSpec(list(sequential_children(args)))
+        return v.SeqSpec(list(sequential_children(args)), args.guessed_from)
     if container == "ModuleList":
         items = interp.iterate(args.pos[0]) if args.pos else []
         if items is None:
             interp.note("a ModuleList is built from values that are not known")
             items = []
-        return v.ListSpec(list(items))
+        return v.ListSpec(list(items), interp.guessed_from(args.pos[0]) if args.pos else None)
     if container == "ModuleDict":
         first = args.pos[0] if args.pos else {}
         if type(first) is list:

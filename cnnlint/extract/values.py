@@ -60,6 +60,9 @@ class SeqSpec:
     """`nn.Sequential`: children in order, with their keys ("0", "1" or OrderedDict names)."""
 
     children: list[tuple[str, Any]] = field(default_factory=list)
+    # The first child whose position is a guess (it comes after a loop read once for an
+    # unknown number of passes); None when every position is known.
+    guessed_from: int | None = None
 
 
 @dataclass(eq=False)
@@ -67,6 +70,7 @@ class ListSpec:
     """`nn.ModuleList`."""
 
     children: list[Any] = field(default_factory=list)
+    guessed_from: int | None = None  # as for SeqSpec
 
 
 @dataclass(eq=False)
