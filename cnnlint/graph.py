@@ -76,11 +76,14 @@ def data_ancestors(network: ir.Network) -> list[int]:
     return masks
 
 
-def branch_sides(network: ir.Network) -> list[list[int]]:
+def branch_sides(network: ir.Network, built: bool = False) -> list[list[int]]:
     """For each MERGE (the value after an `if` the reader could not decide), a bitmask per
     input of the nodes upstream of that input and not of every input: one side of the `if`.
-    Past MAX_NODES: one side holding every node."""
-    merges = [node for node in network.nodes if node.kind == ir.MERGE and len(node.inputs) > 1]
+    With `built`, only the merges of a choice of modules (one option is built: an `if` in a
+    forward runs one side, but both sides' layers exist). Past MAX_NODES: one side holding
+    every node."""
+    merges = [node for node in network.nodes if node.kind == ir.MERGE and len(node.inputs) > 1
+              and (not built or node.name == ir.CHOICE)]
     if not merges:
         return []
     if len(network.nodes) > MAX_NODES:
@@ -96,11 +99,12 @@ def branch_sides(network: ir.Network) -> list[list[int]]:
     return out
 
 
-def alternatives(network: ir.Network) -> int:
+def alternatives(network: ir.Network, built: bool = False) -> int:
     """A bitmask of the nodes on one side only of an `if` the reader could not decide. A
-    forward runs one side, so counts that add both are not what runs."""
+    forward runs one side, so counts that add both are not what runs. With `built`: of a
+    choice of modules only (see `branch_sides`)."""
     found = 0
-    for sides in branch_sides(network):
+    for sides in branch_sides(network, built):
         for side in sides:
             found |= side
     return found

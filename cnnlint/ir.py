@@ -21,6 +21,7 @@ ADD = "add"  # residual additions (`out + identity`, `torch.add`, `out += ...`)
 CAT = "cat"  # concatenation along a dimension (`torch.cat`)
 MUL = "mul"  # gating and attention products (squeeze-excitation)
 MERGE = "merge"  # the value of a variable after an `if` whose outcome is unknown
+CHOICE = "choice"  # the name of a MERGE of the outputs of a choice of modules (one is built)
 UNKNOWN = "unknown"  # a call the reader could not resolve
 PERMUTE = "permute"  # an axis reorder that may move the channel axis (`x.permute(0, 2, 3, 1)`)
 

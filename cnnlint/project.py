@@ -274,11 +274,11 @@ class Project:
     def is_package(self, folder: str) -> bool:
         return self._is_file(os.path.join(folder, "__init__.py"))
 
-    def bases(self, importer: str) -> list[str]:
+    def bases(self, importer: str, climb: bool = True) -> list[str]:
         """Where an absolute import from `importer` is looked for, first match wins: a
         script's own folder (Python puts it on sys.path), the project root and its src/ (with
         no root: the folder the linted files are under), the folder above the importer's
-        outermost package, then the importer's folders up to the root (what
+        outermost package, then (with `climb`) the importer's folders up to the root (what
         `sys.path.append("..")` tricks reach)."""
         folder = os.path.dirname(importer)
         found: list[str] = []
@@ -292,6 +292,8 @@ class Project:
         while self.is_package(top) and os.path.dirname(top) != top:
             top = os.path.dirname(top)
         found.append(top)
+        if not climb:
+            return list(dict.fromkeys(found))
         ceiling = self.root if self.root is not None else self.top
         current = folder
         while True:
@@ -322,7 +324,10 @@ class Project:
             for _ in range(level - 1):
                 base = os.path.dirname(base)
             return self._found(base, dotted)
-        for base in self.bases(importer):
+        # A package folder deep in the project named like a library (gluon-cv's
+        # `gluoncv/torch/`) is not what `import torch` inside it finds.
+        climb = dotted.partition(".")[0] not in _NOT_TRAINING_LIBRARIES
+        for base in self.bases(importer, climb):
             found = self._found(base, dotted)
             if found != (None, None):
                 return found

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.graph import weighted_layers
+from cnnlint.graph import alternatives, weighted_layers
 from cnnlint.ir import Model, ProjectFacts, TrainingRun
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -76,8 +76,14 @@ class DeepStackWithoutRegularization(Rule):
         if not network.complete:
             return
         weighted = weighted_layers(network)  # capacity: a module applied twice is one
-        if len(weighted) < self.options.min_layers:
+        # Of a choice of modules the reader could not decide, one option is built: the
+        # count is of the layers outside the options.
+        either = alternatives(network, built=True)
+        sure = [n for n in weighted if not either >> n.id & 1]
+        if len(sure) < self.options.min_layers:
             return
+        count = f"{len(sure)} weighted layers" if len(sure) == len(weighted) else \
+            f"at least {len(sure)} weighted layers"
         if any(n.family == "dropout" and n.arg("p") != 0 for n in network):
             return
         runs = project.runs_training(model)
@@ -91,7 +97,7 @@ class DeepStackWithoutRegularization(Rule):
             where = ", ".join(f"`{o.kind}` at {o.loc.path}:{o.loc.line}"
                               for o in optimizers if o.loc is not None)
             yield self.finding(
-                f"{len(weighted)} weighted layers, no dropout, and no weight decay ({where})",
+                f"{count}, no dropout, and no weight decay ({where})",
                 model.loc, symbol=model.name,
                 related=[(o.loc, f"`{o.kind}` without weight decay") for o in optimizers])
             return
@@ -102,7 +108,7 @@ class DeepStackWithoutRegularization(Rule):
         why = "its optimizer's decay is not known" if optimizers else \
             "no training script found for it"
         yield self.finding(
-            f"{len(weighted)} weighted layers and no dropout; weight decay unknown ({why})",
+            f"{count} and no dropout; weight decay unknown ({why})",
             model.loc, symbol=model.name, severity="info")
 
     valid = [

@@ -6,7 +6,8 @@ from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
 from cnnlint.graph import (alternatives, following, is_gate, steers_only,
                            weighted_downstream)
-from cnnlint.ir import Model, Node, ProjectFacts
+from cnnlint import ir
+from cnnlint.ir import Model, Network, Node, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -14,6 +15,12 @@ from cnnlint.options import RuleOptions
 _BETWEEN = frozenset({"batchnorm", "groupnorm", "layernorm", "instancenorm", "dropout", "pool",
                       "reshape", "identity", "padding", "upsample"})
 
+
+def _read_unknown(network: Network, node: Node) -> bool:
+    """Whether only calls the reader could not follow take the activation's output (a
+    compiled deformable convolution given it as its mask): what it is to them is unknown."""
+    users = network.consumers()[node.id]
+    return bool(users) and all(network.nodes[u].kind == ir.UNKNOWN for u in users)
 
 class Options(RuleOptions):
     min_layers: int = 4
@@ -67,7 +74,7 @@ class SaturatingActivationDeepStack(Rule):
             nexts = following(network, node, lambda n: n.family in _BETWEEN)
             acts = [n for n in nexts if n.family in ACTIVATION_FAMILIES]
             hidden = [a for a in acts if a.family == "saturating" and not is_gate(network, a)
-                      and not steers_only(network, a)
+                      and not steers_only(network, a) and not _read_unknown(network, a)
                       and a.id in weighted_downstream(network) and not either >> a.id & 1]
             if hidden:
                 saturated.append((node, hidden[0]))
@@ -83,6 +90,34 @@ class SaturatingActivationDeepStack(Rule):
                 model.loc, symbol=model.name)
 
     valid = [
+        # Sigmoid masks handed to a compiled kernel the reader cannot follow (a modulated
+        # deformable convolution): what they are to it is not known.
+        """
+import torch
+import torch.nn as nn
+from torch.autograd import Function
+import deform_ext
+
+class ModulatedDeform(Function):
+    @staticmethod
+    def forward(ctx, x, offset, mask, weight):
+        return deform_ext.forward(x, offset, mask, weight)
+
+modulated_deform_conv = ModulatedDeform.apply
+
+class Align(nn.Module):
+    def __init__(self, c=16):
+        super().__init__()
+        self.offsets = nn.ModuleList([nn.Conv2d(c, 27, 3, padding=1) for _ in range(6)])
+        self.weight = nn.Parameter(torch.zeros(c, c, 3, 3))
+
+    def forward(self, x):
+        for predict in self.offsets:
+            dx, dy, mask = torch.chunk(predict(x), 3, dim=1)
+            x = modulated_deform_conv(x, torch.cat((dx, dy), 1), torch.sigmoid(mask),
+                                      self.weight)
+        return x
+""",
         # A sigmoid on the output only.
         """
 import torch.nn as nn

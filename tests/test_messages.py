@@ -185,6 +185,57 @@ def test_layers_after_a_loop_of_unknown_length_are_named_from_the_end(
     assert finding.message.endswith("(`net.8` feeds `net.9`)")
 
 
+CHOSEN_STEP = """
+import torch
+import torch.nn as nn
+
+def convs(n):
+    return nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(n)])
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = convs(2)
+
+    def forward(self, h, x):
+        h = torch.sigmoid(self.body(x)) * h
+        return h, h.mean()
+
+class Large(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = convs(6)
+
+    def forward(self, h, x):
+        h = torch.sigmoid(self.body(x)) * h
+        return h, h.mean()
+
+class Refine(nn.Module):
+    def __init__(self, small):
+        super().__init__()
+        self.stem = convs(9)
+        self.step = Small() if small else Large()
+
+    def forward(self, x):
+        h = self.stem(x)
+        for _ in range(3):
+            h, score = self.step(h, x)
+        return h
+"""
+
+
+def test_a_block_chosen_by_an_undecided_if_is_counted_once(
+        lint_tree: Callable[..., Result]) -> None:
+    """Either block may be built, and both return a pair: the pair stays two tensors after
+    the `if` (the network is read in full), and the layers counted are those every choice
+    builds, "at least 9", not the 17 of both blocks added up."""
+    result = lint_tree(CHOSEN_STEP, select=["CNN107"])
+    (model,) = [m for m in result.models if m.name == "Refine"]
+    assert model.network.complete
+    (finding,) = [f for f in result.findings if f.symbol == "Refine"]
+    assert finding.message.startswith("at least 9 weighted layers and no dropout")
+
+
 def test_epochs_an_early_stop_may_cut_short_are_a_cap(lint_tree: Callable[..., Result]) -> None:
     """A patience test that breaks out of the epoch loop: the run may end well before its
     epoch count, so the message says "up to"."""

@@ -136,6 +136,24 @@ def test_imports_resolve_on_disk_like_python(tmp_path: Path) -> None:
     assert project.module_name(core) == "src.lib.core"
 
 
+def test_a_package_named_like_a_library_deep_in_the_project_does_not_shadow_it(
+        tmp_path: Path) -> None:
+    """`pkg/torch/nn/` beside `pkg/torch/models/net.py`: `import torch.nn` in that file is
+    PyTorch (Python does not put `pkg/` on its path), so the model is read."""
+    net = ("import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+           "        super().__init__()\n        self.conv = nn.Conv2d(3, 8, 3)\n"
+           "        self.bn = nn.BatchNorm2d(8)\n\n    def forward(self, x):\n"
+           "        return self.bn(self.conv(x))\n")
+    _tree(tmp_path, {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/torch/__init__.py": "",
+                     "pkg/torch/nn/__init__.py": "", "pkg/torch/models/__init__.py": "",
+                     "pkg/torch/models/net.py": net})
+    root = str(tmp_path)
+    importer = os.path.join(root, "pkg/torch/models/net.py")
+    assert not Project.open([importer], [], root).imports_of(importer)
+    (row,) = _lint([root])
+    assert row[0] == "CNN101" and row[1].endswith("net.py")
+
+
 def test_a_file_that_extends_sys_path_imports_the_one_project_module_of_that_name(
         tmp_path: Path) -> None:
     """`sys.path.append("/home/me/proj/nets")` (a path of the author's machine) then

@@ -205,6 +205,21 @@ def test_a_checkpoint_helper_is_followed_into(lint_tree: Lint) -> None:
     assert codes(lint_tree({"train.py": ignores}), "CNN203") == [("CNN203", "train.py", 14)]
 
 
+def test_a_checkpoint_saved_on_one_rank_is_kept(lint_tree: Lint) -> None:
+    """`if args.local_rank == 0:` with -1 by default: the distributed launcher sets the
+    option, so the best checkpoint saved behind it is part of the script."""
+    guarded = CHECKPOINT.format(copy="    if is_best:\n"
+                                     "        shutil.copyfile(filename, 'model_best.pth.tar')")
+    guarded = guarded.replace("import shutil", "import argparse\nimport shutil").replace(
+        "def main():\n", "def main():\n    parser = argparse.ArgumentParser()\n"
+        "    parser.add_argument('--local_rank', type=int, default=-1)\n"
+        "    args = parser.parse_args()\n").replace(
+        "        save_checkpoint(", "        if args.local_rank == 0:\n"
+        "            save_checkpoint(")
+    assert "if args.local_rank == 0:" in guarded
+    assert codes(lint_tree({"train.py": guarded}), "CNN203") == []
+
+
 REBUILT = """
 import argparse
 import torch

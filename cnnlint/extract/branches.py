@@ -86,14 +86,15 @@ def merge_into(interp: Interp, f: Frame, other: tuple[dict[str, Any], dict[str, 
             mine[key] = combine(a, b)
 
 
-def merge(interp: Interp, a: Any, b: Any) -> Any:
-    """The value a variable holds after an undecided `if` set it to `a` or `b`."""
+def merge(interp: Interp, a: Any, b: Any, name: str = "") -> Any:
+    """The value a variable holds after an undecided `if` set it to `a` or `b`; tensors
+    meet in a MERGE node of that `name` (ir.CHOICE: the outputs of a choice of modules)."""
     if a is b or const_equal(a, b):
         return a
     if isinstance(a, v.Tensor) and isinstance(b, v.Tensor):
         if a.node == b.node:
             return a
-        return interp.add_node(ir.MERGE, (a, b))
+        return interp.add_node(ir.MERGE, (a, b), name=name)
     modules = (*v.MODULE_VALUES, type(None))
     if isinstance(a, modules) and isinstance(b, modules):
         options: list[Any] = []
@@ -101,7 +102,9 @@ def merge(interp: Interp, a: Any, b: Any) -> Any:
             options.extend(x.options if isinstance(x, v.Choice) else (x,))
         return v.Choice(tuple(options))
     if type(a) is list and type(b) is list and len(a) == len(b):
-        return [interp.merge(x, y) for x, y in zip(a, b)]
+        return [interp.merge(x, y, name) for x, y in zip(a, b)]
+    if type(a) is tuple and type(b) is tuple and len(a) == len(b):
+        return tuple(interp.merge(x, y, name) for x, y in zip(a, b))  # `return h, delta`
     if type(a) is list and type(b) is list:
         interp.note("a list of layers depends on a condition that is not known")
     if type(a) is dict and type(b) is dict:

@@ -264,8 +264,10 @@ def binop(interp: Interp, op: str, a: Any, b: Any) -> Any:
     if type(a) is list and type(b) is list and op == "+":
         joined = a + b
         first, second = interp.guessed_from(a), interp.guessed_from(b)
-        if first is not None or second is not None:  # positions guessed from there on
-            interp.mark_guessed(joined, first if first is not None else len(a) + second)
+        if first is not None:  # positions guessed from there on
+            interp.mark_guessed(joined, first)
+        elif second is not None:
+            interp.mark_guessed(joined, len(a) + second)
         return joined
     if type(a) is v.FilePath and op == "/":
         return configs.path_of([a, b])  # `root / "config.json"`

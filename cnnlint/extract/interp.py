@@ -233,6 +233,9 @@ class Interp:
         self.graph: list[ir.Node] = []
         self.made: dict[tuple[Any, ...], int] = {}
         self.within = ""  # the path of the module whose forward runs (see ir.Node.within)
+        # Which option of a choice of modules runs (see torchnn.apply_module): options sit
+        # at one path, and their nodes must not be shared as if one layer's.
+        self.option: tuple[Any, ...] = ()
 
     def add_node(self, kind: str, inputs: Iterable[v.Tensor], name: str = "", owner: str = "",
                  args: dict[str, Any] | None = None, loc: Loc | None = None,
@@ -254,7 +257,8 @@ class Interp:
         # Calls the reader does not know, and nodes without a name or place, may differ.
         shared = bool(sources) and kind != ir.UNKNOWN and bool(name or loc)
         if shared:
-            key = (kind, sources, name, owner, loc, within if functional else id(args))
+            key = (kind, sources, name, owner, loc, within if functional else id(args),
+                   self.option)
             found = self.made.get(key)
             if found is not None:
                 return found
@@ -952,8 +956,8 @@ class Interp:
               touched: frozenset[str] | None = None) -> Any:
         return branches.both_ways(self, first, second, f, touched)
 
-    def merge(self, a: Any, b: Any) -> Any:
-        return branches.merge(self, a, b)
+    def merge(self, a: Any, b: Any, name: str = "") -> Any:
+        return branches.merge(self, a, b, name)
 
     def load(self, scope: FileScope) -> dict[str, Any]:
         return imports.load(self, scope)

@@ -273,14 +273,19 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
         return chain(interp, [c for _, c in module.children], args, f)
     if isinstance(module, v.Choice):
         results = []
-        for option in module.options:
+        around = interp.option
+        for index, option in enumerate(module.options):
             if option is None:
                 results.append(args.pos[0] if args.pos else UNKNOWN)
-            else:
+                continue
+            interp.option = (*around, id(module), index)
+            try:
                 results.append(interp.apply(option, args, f))
+            finally:
+                interp.option = around
         merged = results[0]
         for other in results[1:]:
-            merged = interp.merge(merged, other)
+            merged = interp.merge(merged, other, ir.CHOICE)
         return merged
     if isinstance(module, v.Instance):
         forward = module.cls.lookup("forward")

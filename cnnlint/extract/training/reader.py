@@ -59,6 +59,10 @@ def _builds_data(body: tuple[Any, ...]) -> bool:
     return False
 
 
+# Option values that pick code by equality (a name, a rank); not flags (`_toggle` reads
+# those) nor numbers compared by size.
+_PICKING = (str, int)
+
 class TrainingInterp(ForwardReading):
     """The interpreter with training semantics. Outside a training pass (no recorder) it
     behaves exactly like the model reader."""
@@ -341,14 +345,17 @@ class TrainingInterp(ForwardReading):
         return type(value) is v.ClassVal and self.is_module_class(value)
 
     def _picks_by_option(self, test: tuple[Any, ...], f: Frame) -> bool:
-        """`if args.net_type == "resnet":`: a command-line option picks the code; the
-        default's choice is not the only one the script makes. Also through a copy of the
-        option (`arch = args.arch`, `self.arch = args.arch`)."""
+        """`if args.net_type == "resnet":`, `if args.local_rank == 0:` (-1 by default, set
+        by the distributed launcher): a command-line option picks the code; the default's
+        choice is not the only one the script makes. Also through a copy of the option
+        (`arch = args.arch`, `self.arch = args.arch`)."""
         if test[0] != "compare" or len(test[2]) != 1 or test[2][0][0] not in (
                 "==", "!=", "in", "not in"):
             return False
         read = test[1]
-        if read[0] == "name":
+        if read[0] == "name":  # a copy, or a parameter given the option: names only
+            # (`generate(depth)` testing `depth == 10`: which network a number builds is
+            # not followed back to the models the project defines for it)
             return f.origins.get(read[1], "").startswith("argparse default of") \
                 and type(self.eval(read, f)) is str
         if read[0] != "attr" or not plain_path(read[1]):
@@ -356,9 +363,9 @@ class TrainingInterp(ForwardReading):
         base = self.eval(read[1], f)
         if isinstance(base, v.Instance):
             return (id(base), read[2]) in self.attr_origins \
-                and type(base.attrs.get(read[2])) is str
+                and type(base.attrs.get(read[2])) in _PICKING
         return isinstance(base, TrainObj) and base.kind == "namespace" \
-            and base.name == "argparse" and type(base.fields["values"].get(read[2])) is str
+            and base.name == "argparse" and type(base.fields["values"].get(read[2])) in _PICKING
 
     def _toggle(self, test: tuple[Any, ...], f: Frame) -> bool:
         """A test of a command-line option left off by default (`if args.output_dir:`,
@@ -446,7 +453,7 @@ class TrainingInterp(ForwardReading):
             return None
         return super().count(value)
 
-    def merge(self, a: Any, b: Any) -> Any:
+    def merge(self, a: Any, b: Any, name: str = "") -> Any:
         """Training values after an undecided `if`: a sampler or None is the sampler (what is
         done to it is done when it exists); two library values of one package are one."""
         if a is b:
@@ -481,7 +488,7 @@ class TrainingInterp(ForwardReading):
                 origin = a.origin if a.origin == b.origin else f"{a.origin} or {b.origin}"
                 return v.Opaque(origin if len(origin) < 120 else a.origin, a.library,
                                 model=a.model or b.model)
-        return super().merge(a, b)
+        return super().merge(a, b, name)
 
     def subscript(self, obj: Any, key: Any) -> Any:
         """`MODELS[args.arch]` with the key not known: every entry, when they are a few
