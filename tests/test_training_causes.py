@@ -166,6 +166,170 @@ def test_optimising_an_input_image_is_not_training(lint_tree: Lint) -> None:
     assert result.findings == [] and result.runs == []
 
 
+def test_weights_counted_elsewhere_do_not_make_an_input_optimiser_a_training(
+        lint_tree: Lint) -> None:
+    """An optimizer over a latent code and buffers the reader cannot list, in a function
+    called after another one took the network's parameters (to count them): those are not
+    what it optimises. Taken in the same function, they may be."""
+    source = """
+        import pickle
+        import torch
+
+        def size(net):
+            return sum(p.numel() for p in net.parameters())
+
+        def invert(net, target, steps=500, lr=0.1):
+            buffers = {k: b for k, b in net.named_buffers() if "noise" in k}
+            code = torch.zeros(1, 64, requires_grad=True)
+            opt = torch.optim.Adam([code] + list(buffers.values()), lr=lr)
+            for i in range(steps):
+                opt.zero_grad()
+                (net(code) - target).square().mean().backward()
+                opt.step()
+            return code
+
+        def main():
+            net = pickle.load(open("decoder.pkl", "rb"))
+            print(size(net))
+            invert(net, torch.rand(1, 3, 16, 16))
+
+        main()
+    """
+    assert codes(lint_tree(source)) == []
+    kept = source.replace("opt = torch.optim.Adam([code] + list(buffers.values()), lr=lr)",
+                          "opt = torch.optim.Adam(filter(None, net.parameters()), lr=lr)")
+    assert ("CNN208", "model.py", 10) in codes(lint_tree(kept))
+
+
+def test_param_groups_of_a_model_s_parts_train_that_model(lint_tree: Lint) -> None:
+    """A builder makes a network of two parts it builds itself; the script gives the
+    optimizer one param group per part and calls the whole network: the network is what
+    trains (CNN201 names it, not one of its parts)."""
+    nets = """
+import torch.nn as nn
+
+class Trunk(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(16)
+
+    def forward(self, x):
+        return self.bn(self.conv(x)).relu()
+
+class Whole(nn.Module):
+    def __init__(self, trunk, head):
+        super().__init__()
+        self.trunk = trunk
+        self.head = head
+
+    def forward(self, x):
+        return self.head(self.trunk(x))
+
+def build():
+    return Whole(Trunk(), nn.Sequential(nn.Conv2d(16, 2, 1), nn.BatchNorm2d(2)))
+"""
+    script = """
+import torch
+from nets import build
+
+model = build()
+opt = torch.optim.SGD([{"params": model.trunk.parameters()},
+                       {"params": model.head.parameters(), "lr": 0.1}], lr=0.01, momentum=0.9)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=4, shuffle=True)
+for x, y in loader:
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+"""
+    result = lint_tree({"nets.py": nets, "train.py": script}, select=["CNN201"])
+    (finding,) = result.findings
+    assert finding.message.startswith("`build` (nets.py:21) has BatchNorm layers")
+
+
+def test_groups_a_helper_fills_by_a_test_not_followed_hold_the_model(lint_tree: Lint) -> None:
+    """A helper sorts the weights into decay / no-decay groups through a key the reader
+    cannot evaluate: the groups it returns look empty, which torch would refuse, so they
+    hold the weights the helper took (the model trains with decay: no CNN107)."""
+    source = plain_net("Deep", 9) + """
+import torch
+
+def groups(model, decay):
+    kept = {"on": {"params": [], "weight_decay": decay},
+            "off": {"params": [], "weight_decay": 0.0}}
+    for name, p in model.named_parameters():
+        kept["off" if name.endswith("bias") else "on"]["params"].append(p)
+    return list(kept.values())
+
+def main():
+    model = Deep()
+    opt = torch.optim.AdamW(groups(model, 0.05), lr=1e-3)
+    loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+    for x, y in loader:
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+
+main()
+"""
+    result = lint_tree(source, select=["CNN107"])
+    assert result.findings == []
+    (run,) = result.runs
+    assert [m.name for m in run.models] == ["Deep"]
+
+
+def test_a_backbone_whose_stages_a_wrapper_keeps_trains_with_the_model(lint_tree: Lint) -> None:
+    """A wrapper copies a backbone's children up to a stage (`named_children()` with a
+    `break`), and the segmentation network holding it trains with dropout and weight decay:
+    the backbone trains as its part (no CNN107 "no training script"), and the network holds
+    its layers (its BatchNorm: CNN201 at batch 4)."""
+    nets = plain_net("Backbone", 9).replace(
+        "nn.Conv2d(8, 8, 3, padding=1)", "nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), "
+        "nn.BatchNorm2d(8))") + """
+import collections
+
+class Upto(nn.ModuleDict):
+    def __init__(self, net, last):
+        kept = collections.OrderedDict()
+        for name, child in net.named_children():
+            kept[name] = child
+            if name == last:
+                break
+        super().__init__(kept)
+
+    def forward(self, x):
+        for child in self.values():
+            x = child(x)
+        return x
+
+class Seg(nn.Module):
+    def __init__(self, trunk):
+        super().__init__()
+        self.trunk = trunk
+        self.head = nn.Sequential(nn.Dropout(0.5), nn.Conv2d(8, 2, 1))
+
+    def forward(self, x):
+        return self.head(self.trunk(x))
+
+def seg():
+    return Seg(Upto(Backbone(), "body"))
+"""
+    script = """
+import torch
+from nets import seg
+
+model = seg()
+opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=4, shuffle=True)
+for x, y in loader:
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+"""
+    result = lint_tree({"nets.py": nets, "train.py": script}, select=["CNN107", "CNN201"])
+    assert [(f.code, f.path) for f in result.findings] == [("CNN201", "train.py")]
+
+
 CHECKPOINT = """
 import shutil
 import torch

@@ -66,6 +66,11 @@ class Interp:
         # come after a loop read once for an unknown number of passes: id -> (list, index).
         self.guessed: dict[int, tuple[list[Any], int]] = {}
         self.active: dict[int, int] = {}  # id(function body) -> calls of it under way
+        # The function calls under way, outermost first, each numbered in the order they
+        # began (0: the module's own code): which call did something, and whether it still
+        # runs.
+        self.calls: list[int] = [0]
+        self.calls_begun = 0
         # Pure computations: (function body, constant arguments) -> constant result.
         self.memo: dict[tuple[Any, ...], tuple[Any, int, int]] = {}  # (result, steps, depth)
         # Module constructions with constant arguments, and forward passes of blocks of the
@@ -221,6 +226,7 @@ class Interp:
         self.paths = {}
         self.inits = []
         self.active = {}
+        self.calls = [0]
         self.steps = 0
         self.depth = 0
         self.deepest = 0
@@ -803,6 +809,8 @@ class Interp:
         self.depth += 1
         self.deepest = max(self.deepest, self.depth)
         self.active[key] = self.active.get(key, 0) + 1
+        self.calls_begun += 1
+        self.calls.append(self.calls_begun)
         built, notes = self.built, len(self.noted)  # every note, even one said before
         effects = self.side_effects()
         steps, deepest, self.deepest = self.steps, self.deepest, self.depth
@@ -814,6 +822,7 @@ class Interp:
         finally:
             self.depth -= 1
             self.active[key] -= 1
+            self.calls.pop()
         result = frame.returns[0] if frame.returns else None
         for other in frame.returns[1:]:
             result = self.merge(result, other)

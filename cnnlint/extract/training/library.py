@@ -338,17 +338,27 @@ def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame, loc:
         symbol=f.owner)
     rec = interp.recorder
     assert rec is not None
+    # Groups holding weights the reader lost: one whose tensors are not known, or every
+    # group empty (torch refuses an optimizer with nothing to optimise: a helper filled them
+    # in a way not followed).
     groups_of_unknown = type(params) in (list, tuple) and params and all(
-        type(group) is dict for group in params) and any(
-        group.get("params", UNKNOWN) is UNKNOWN for group in params)
+        type(group) is dict for group in params) and (
+        any(group.get("params", UNKNOWN) is UNKNOWN for group in params)
+        or all(group.get("params") in ([], ()) for group in params))
+    # Weights taken where they may flow into this call: by a call still running (the
+    # optimizer's own, or one that called it, passing them on), or by one made since the
+    # optimizer's own call began (a helper returning param groups); not by a call that
+    # ended before (a weight count elsewhere).
+    running, began = set(interp.calls), interp.calls[-1]
+    taken = [m for m, call in interp.params_of if call in running or call > began]
     if not weights_of(params) and (type(params) not in (list, tuple) or groups_of_unknown) \
-            and interp.params_of:
+            and taken:
         # `filter(lambda p: p.requires_grad, model.parameters())`, a param-group helper
         # (also one returning groups whose tensors were sorted by a test not known): the
         # weights went through code whose result is not known, but they are weights (of
         # the one model whose parameters were taken, when there is one; a part of it taken
         # too, as when a script freezes `model.backbone.parameters()`, is still that model).
-        models = list({id(m): m for m in interp.params_of}.values())
+        models = list({id(m): m for m in taken}.values())
         inside = {id(part) for m in models for part in interp.submodules(m) if part is not m}
         models = [m for m in models if id(m) not in inside]
         params = v.Params(models[0] if len(models) == 1 else UNKNOWN)

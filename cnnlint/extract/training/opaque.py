@@ -122,7 +122,7 @@ def opaque_method(interp: TrainingInterp, obj: v.Opaque, name: str, args: Args, 
     assert rec is not None
     if name in ("parameters", "named_parameters"):
         obj.model = True
-        interp.params_of.append(obj)
+        interp.params_of.append((obj, interp.calls[-1]))
         return v.Params(obj, named=name == "named_parameters")
     if name in ("train", "eval") and (obj.model or not args.pos or
                                       isinstance(args.pos[0], bool)):

@@ -77,7 +77,8 @@ class TrainingInterp(ForwardReading):
         self.batches: dict[int, TrainObj] = {}  # batch node id -> the loader it came from
         self.held_out: set[int] = set()  # tensors held in variables named for held-out data
         self.ungraded: dict[int, ir.Event] = {}  # output node -> its forward without gradients
-        self.params_of: list[Any] = []  # models whose parameters() this pass took
+        # Models whose parameters() this pass took, with the call that took them.
+        self.params_of: list[tuple[Any, int]] = []
         # While a project optimizer class is built: what its `super().__init__` handed to
         # torch's optimizer (the base's name and the arguments), innermost build last.
         self.optimizer_inits: list[list[tuple[str, Args]]] = []
@@ -605,6 +606,9 @@ class TrainingInterp(ForwardReading):
         if in_module and type(result) is v.Instance and type(func) in (v.FuncVal, v.ClassVal) \
                 and result is not f.self_obj and self.is_module_class(result.cls):
             rec.built_in.setdefault(id(f.self_obj), []).append(result)
+        elif not in_module and type(func) is v.ClassVal and type(result) is v.Instance \
+                and self.is_module_class(result.cls):
+            rec.built_outside.append(result)
         if isinstance(func, v.FuncVal) and isinstance(result, (*v.MODULE_VALUES, v.Opaque)):
             if not in_module:
                 self.built_by(result, func, loc)
@@ -742,11 +746,13 @@ class TrainingInterp(ForwardReading):
             taken = not self.in_module_code(f)
             if name in ("parameters", "named_parameters"):
                 if taken:
-                    self.params_of.append(obj)
+                    self.params_of.append((obj, self.calls[-1]))
                 return v.Params(obj, named=name == "named_parameters")
             if name in ("modules", "named_modules") and taken:
-                self.params_of.append(obj)  # a param-group helper sorting layers' weights
-            if name in MODULE_METHODS and name not in ("apply", "modules", "children"):
+                # a param-group helper sorting layers' weights
+                self.params_of.append((obj, self.calls[-1]))
+            if name in MODULE_METHODS and name not in ("apply", "modules", "children",
+                                                       "named_children"):
                 if name in ("cuda", "cpu", "to", "float", "half", "double", "bfloat16",
                             "requires_grad_"):
                     return obj

@@ -90,6 +90,9 @@ class Recorder:
     # wrapper): see `_held_networks`.
     built_in: dict[int, list[Any]] = field(default_factory=dict)
     wrapped: set[int] = field(default_factory=set)
+    # Project networks training code (not a module's own code) built: one whose layers a
+    # model took trains with it (see `_describe`).
+    built_outside: list[Any] = field(default_factory=list)
     shrunk: list[Any] = field(default_factory=list)  # models whose weights code scales down
     steps_unknown_model: bool = False  # a step updates the weights of a model not followed
     train_loader_ids: set[int] = field(default_factory=set)
@@ -382,12 +385,19 @@ class Recorder:
         return ", ".join(sorted(names))
 
     def root(self, interp: TrainingInterp, value: Any) -> Any:
-        if id(value) in self.models:
+        """The model `value` is (a part of): itself when the training code built or called
+        it, else the model holding it. A part a builder made and never called on its own
+        (`Segmenter(Body(), Head())`, trained through param groups of `model.body` and
+        `model.head`) is the model holding it."""
+        tracked = id(value) in self.models
+        if tracked and any(m is value for m in self.forwarded):
             return value
-        for model, *_rest in self.models.values():
-            if value in interp.submodules(model):
-                return model
-        return value
+        holders = [model for model, *_rest in self.models.values()
+                   if model is not value and value in interp.submodules(model)]
+        if tracked and not holders:
+            return value
+        called = [m for m in holders if any(m is x for x in self.forwarded)]
+        return (called or holders or [value])[0]
 
     def _part_names(self, interp: TrainingInterp, construction: Construction,
                     split: set[int]) -> tuple[str, ...] | None:
@@ -477,6 +487,11 @@ class Recorder:
         inside = interp.submodules(model)
         donors = [self.taken_from[id(part)] for part in inside[1:]
                   if id(part) in self.taken_from]
+        # A network the training code built whose layers the model took (a wrapper that
+        # keeps a backbone's children up to a stage): it trains with the model.
+        ids = {id(part) for part in inside}
+        donors += [other for other in self.built_outside if id(other) not in ids and any(
+            id(child) in ids for child in interp.submodules(other)[1:])]
         for part in inside[1:] + self._held_networks(interp, inside) + donors:
             if isinstance(part, v.Instance):
                 parts.append(ir.model_key(part.cls.scope.module, part.cls.name))
