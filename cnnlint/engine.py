@@ -185,7 +185,7 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
         "not a Python file (name .py files, folders, or scripts with a python shebang)"))
         for p in found.not_python)
     project = Project.open(found.files, settings.exclude, settings.root, cache,
-                           settings.respect_gitignore)
+                           settings.respect_gitignore, given=paths)
     scope = Scope.of(project, found.files)
     result.project_root = project.root
     content_keys: dict[str, str] = {}

@@ -185,17 +185,21 @@ class Project:
 
     @classmethod
     def open(cls, linted: list[str], exclude: list[str], config_root: str,
-             cache: Any = None, respect_gitignore: bool = True) -> Project:
+             cache: Any = None, respect_gitignore: bool = True,
+             given: Iterable[str] = ()) -> Project:
         """The project of the linted paths: walk its root (or, with no root, only the linted
-        files) and index every Python file."""
+        files) and index every Python file. `given`: the paths as named on the command line;
+        with no root, a folder among them is where imports are looked for (`cnnlint .` on
+        `pkg/` without an `__init__.py` finds `from pkg.layers import ...`)."""
         root = find_root(linted)
         project = cls(root=root)
         if root is not None:
             project.files = set(_walk(root, exclude, config_root, respect_gitignore))
         else:
             project.files = set(_beside(linted))
-            project.folders = tuple(sorted({os.path.dirname(os.path.abspath(p)) + os.sep
-                                            for p in linted}))
+            project.folders = tuple(sorted(
+                {os.path.dirname(os.path.abspath(p)) + os.sep for p in linted}
+                | {os.path.abspath(p) + os.sep for p in given if os.path.isdir(p)}))
             if project.folders:
                 project.top = os.path.commonpath(project.folders)
         project.files.update(os.path.abspath(p) for p in linted)

@@ -226,6 +226,20 @@ def test_without_a_project_root_only_the_files_beside_are_read(
         assert project.files == {str(tmp_path / "model.py"), str(tmp_path / "train.py")}
 
 
+def test_without_a_root_the_folder_named_is_where_imports_are_found(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cnnlint .` in a folder holding only `pkg/` (no `__init__.py`, no project marker):
+    `from pkg.layers import Block` in `pkg/net.py` is found under the folder named, as
+    Python finds it when run from there."""
+    _tree(tmp_path, {"pkg/layers.py": "", "pkg/net.py": "from pkg.layers import Block\n"})
+    monkeypatch.chdir(tmp_path)
+    linted = [str(tmp_path / "pkg/layers.py"), str(tmp_path / "pkg/net.py")]
+    project = Project.open(linted, [], str(tmp_path), given=["."])
+    if project.root is None:  # unless the temporary folder sits inside a project
+        assert list(project.imports_of(linted[1])) == [linted[0]]
+        assert not Project.open(linted, [], str(tmp_path)).imports_of(linted[1])
+
+
 def test_a_file_read_for_context_that_does_not_parse_is_a_note(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _tree(tmp_path, {"pyproject.toml": "", "helpers.py": "def f(:\n",

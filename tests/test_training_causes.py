@@ -330,6 +330,48 @@ for x, y in loader:
     assert [(f.code, f.path) for f in result.findings] == [("CNN201", "train.py")]
 
 
+LOGGED = """
+import argparse
+import torch
+import torch.nn as nn
+
+
+class Log:
+    def __init__(self, path, resume=False):
+        self.path = path
+
+    def append(self, row):
+        print(row)
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--resume", default="")
+args = parser.parse_args()
+model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+if args.resume:
+    log = Log("log.txt", resume=True)
+else:
+    log = Log("log.txt")
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+for epoch in range(100):
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    log.append([epoch])
+"""
+
+
+def test_a_plain_object_made_on_either_side_of_an_if_is_followed(lint_tree: Lint) -> None:
+    """A logger opened to resume or anew: its method is the same either way, so the loop
+    that calls it is read in full (no "one of several networks" that silences the loop
+    rules)."""
+    result = lint_tree({"train.py": LOGGED})
+    assert [c for c, _, _ in codes(result)] == ["CNN202", "CNN203", "CNN209"]
+    assert not any("several" in note for note in result.notes())
+
+
 CHECKPOINT = """
 import shutil
 import torch

@@ -239,9 +239,6 @@ class Interp:
         self.graph: list[ir.Node] = []
         self.made: dict[tuple[Any, ...], int] = {}
         self.within = ""  # the path of the module whose forward runs (see ir.Node.within)
-        # Which option of a choice of modules runs (see torchnn.apply_module): options sit
-        # at one path, and their nodes must not be shared as if one layer's.
-        self.option: tuple[Any, ...] = ()
 
     def add_node(self, kind: str, inputs: Iterable[v.Tensor], name: str = "", owner: str = "",
                  args: dict[str, Any] | None = None, loc: Loc | None = None,
@@ -263,8 +260,7 @@ class Interp:
         # Calls the reader does not know, and nodes without a name or place, may differ.
         shared = bool(sources) and kind != ir.UNKNOWN and bool(name or loc)
         if shared:
-            key = (kind, sources, name, owner, loc, within if functional else id(args),
-                   self.option)
+            key = (kind, sources, name, owner, loc, within if functional else id(args))
             found = self.made.get(key)
             if found is not None:
                 return found

@@ -177,7 +177,10 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None, limit: int = 0) -
             table[key] = item
         return table
     if kind is v.LayerSpec:
-        layer = memo[id(value)] = v.LayerSpec(value.kind, value.args, value.loc, value.scope)
+        # Its own arguments table: a graph node's identity is its layer's table (two copies
+        # at one path, the options of a choice, are two layers).
+        layer = memo[id(value)] = v.LayerSpec(value.kind, dict(value.args), value.loc,
+                                              value.scope)
         return layer
     if kind is v.Instance:
         return _copy_holder(v.Instance(value.cls, made_by=value.made_by), "attrs", value, memo,

@@ -273,16 +273,11 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
         return chain(interp, [c for _, c in module.children], args, f)
     if isinstance(module, v.Choice):
         results = []
-        around = interp.option
-        for index, option in enumerate(module.options):
+        for option in module.options:
             if option is None:
                 results.append(args.pos[0] if args.pos else UNKNOWN)
-                continue
-            interp.option = (*around, id(module), index)
-            try:
+            else:
                 results.append(interp.apply(option, args, f))
-            finally:
-                interp.option = around
         merged = results[0]
         for other in results[1:]:
             merged = interp.merge(merged, other, ir.CHOICE)
@@ -333,7 +328,10 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
     call = lambda: interp.call_function(replace(forward, bound=module), args)  # noqa: E731
     prefix = interp.paths.get(id(module))
     if prefix is None or args.kw or args.open_pos or args.open_kw or not args.pos \
-            or not all(type(x) is v.Tensor for x in args.pos):
+            or not all(type(x) is v.Tensor for x in args.pos) \
+            or interp.at_path.get(prefix) is not module:
+        # (A module sharing its path with another, the options of a choice: the layers a
+        # replay finds by path would be the other's.)
         return call()
     printed = fingerprint(module, interp.prints)
     if printed is NO_PRINT:

@@ -51,8 +51,17 @@ def each_option_method(interp: TrainingInterp, model: v.Choice, name: str, args:
             isinstance(o, v.Instance) and isinstance(o.cls.lookup(name), v.FuncVal)
             for o in model.options):
         return None
+    first = model.options[0]
+    if isinstance(first, v.Instance) and not interp.is_module_class(first.cls) and all(
+            isinstance(o, v.Instance) and o.cls is first.cls for o in model.options):
+        # Objects of one plain class made on either side of an `if` (a logger opened to
+        # resume or anew): the same method runs whichever it is.
+        return interp.call_method(first, name, args, f, loc)
     interp.hand_off((*args.pos, *args.kw.values()))
-    interp.blocked_by(f"{name} of one of several networks", loc, f, True)
+    networks = any(isinstance(o, v.Instance) and interp.is_module_class(o.cls)
+                   for o in model.options)
+    interp.blocked_by(f"{name} of one of several {'networks' if networks else 'objects'}",
+                      loc, f, True)
     return v.UNKNOWN
 
 
