@@ -320,6 +320,31 @@ def test_module_list_and_module_dict_iterated_in_forward() -> None:
     assert [n.name for n in model.network.nodes[1:4]] == ["blocks.0", "blocks.1", "blocks.2"]
 
 
+def test_a_module_list_extended_with_plus_equals_is_read() -> None:
+    """`self.heads += [...]` extends a ModuleList in place, as `extend` does: the heads
+    applied in a loop in forward are in the graph, and the model is read in full."""
+    (model,) = models_of("""
+import torch
+import torch.nn as nn
+
+class Heads(nn.Module):
+    def __init__(self, domains=2):
+        super().__init__()
+        self.trunk = nn.Linear(8, 8)
+        self.heads = nn.ModuleList()
+        for _ in range(domains):
+            self.heads += [nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))]
+
+    def forward(self, x, y):
+        h = self.trunk(x)
+        out = torch.stack([head(h) for head in self.heads], dim=1)
+        return out[torch.arange(y.size(0)), y]
+""").values()
+    assert model.network.complete
+    assert [n.name for n in model.network if n.weighted] == [
+        "trunk", "heads.0.0", "heads.0.2", "heads.1.0", "heads.1.2"]
+
+
 def test_residual_add_and_concat_are_connections() -> None:
     model = models_of("""
         import torch

@@ -372,6 +372,42 @@ def test_a_plain_object_made_on_either_side_of_an_if_is_followed(lint_tree: Lint
     assert not any("several" in note for note in result.notes())
 
 
+def test_a_step_function_handed_to_a_library_engine_may_train_its_networks(
+        lint_tree: Lint) -> None:
+    """`Engine(update).run(data)`: the library runs the step, so the networks it names
+    (and those inside them) may be trained there, with the decay its optimizer has: no
+    "no training script found" for them."""
+    nets = plain_net("Trunk", 9) + """
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.trunk = Trunk()
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(self.trunk(x).mean((2, 3)))
+"""
+    script = """
+import torch
+from ignite.engine import Engine
+from nets import Classifier
+
+model = Classifier()
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=5e-4)
+
+def update(engine, batch):
+    optimizer.zero_grad()
+    x, y = batch
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    optimizer.step()
+
+Engine(update).run(torch.load("train.pt"), max_epochs=30)
+"""
+    alone = lint_tree({"nets.py": nets}, select=["CNN107"]).findings
+    assert {f.symbol for f in alone} == {"Classifier"}
+    assert lint_tree({"nets.py": nets, "train.py": script}, select=["CNN107"]).findings == []
+
+
 CHECKPOINT = """
 import shutil
 import torch

@@ -341,6 +341,13 @@ class Interp:
                 self.mark_guessed(current, len(current) + guess)
             current.extend(items)  # in place, as Python does
             return
+        if type(current) is v.ListSpec and op == "+":  # `self.heads += [...]`, in place
+            items = self.iterate(value)
+            if items is None:
+                self.note("a ModuleList is extended with values that are not known")
+            else:
+                current.children.extend(items)
+            return
         result = self.binop(op, current, value)
         if target[0] == "sub" and isinstance(current, v.Tensor) and isinstance(result, v.Tensor) \
                 and isinstance(self.eval(target[1], f), v.Tensor) \

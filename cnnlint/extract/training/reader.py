@@ -32,7 +32,7 @@ from cnnlint.extract.frames import (
     MAX_CALL_DEPTH, Args, FileScope, Frame, TooComplex, names_in, tensors_in,
 )
 from cnnlint.extract.imports import name_registry
-from cnnlint.extract.memo import ConstructionMemo, ForwardMemo
+from cnnlint.extract.memo import ConstructionMemo, ForwardMemo, free_names
 from cnnlint.extract.training import library, lightning, opaque, registries
 from cnnlint.extract.training.forwards import ForwardReading
 from cnnlint.extract.training.loops import text_of
@@ -186,6 +186,16 @@ class TrainingInterp(ForwardReading):
                             [ir.model_key(x.cls.scope.module, x.cls.name)])
         self.handed_off.update(keys)
         return keys
+
+    def _networks_named_in(self, fn: v.FuncVal) -> list[Any]:
+        """The networks a function's code can reach by name (its closure's or its module's)."""
+        found = []
+        for name in free_names(fn.node):
+            value = fn.closure.get(name) if fn.closure is not None and name in fn.closure \
+                else fn.scope.globals.get(name)
+            if isinstance(value, v.MODULE_VALUES):
+                found.append(value)
+        return found
 
     def lost_track(self, forwarded: list[Any], choices: Iterable[str], path: str) -> None:
         """A pass stepped weights the reader could not follow to a model: the project
@@ -586,6 +596,14 @@ class TrainingInterp(ForwardReading):
             rec.focal = True
         if "earlystop" in lowered.replace("_", "") or "patience" in lowered:
             rec.event(ir.EARLY_STOP, loc, what=name)
+        if type(func) in (v.Ref, v.Opaque) and not self.in_module_code(f):
+            # A project function handed to a library (`Engine(update_step)`, a trainer's
+            # callback) runs where the reader does not follow: the networks it names may be
+            # trained there, with every network inside them.
+            for given in (*args.pos, *args.kw.values()):
+                if type(given) is v.FuncVal and given.bound is None:
+                    self.hand_off([part for net in self._networks_named_in(given)
+                                   for part in self.submodules(net)])
         if func is UNKNOWN:
             return opaque.call_unknown(self, args, f, loc, func_expr)
         if isinstance(func, v.Opaque):
