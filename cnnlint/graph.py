@@ -151,7 +151,10 @@ def _projected_bypass(network: ir.Network, node: ir.Node, masks: list[int]) -> b
     """`cat([decoder(x), project(low)])`: an input that is at most one weighted layer (a
     1x1 projection, with its norm and activation) from a tensor upstream of another input,
     which reaches the concatenation through PROJECTED_SKIP_SPAN weighted layers or more
-    (DeepLabV3+'s decoder). Parallel branches of one block (Inception, ASPP) are shallower."""
+    (DeepLabV3+'s decoder). Parallel branches of one block (Inception, ASPP) are shallower.
+    The layers counted are on the gated data's way: a gate's own branch (an attention gate
+    between two Inception blocks) is not what the projected input goes around."""
+    carried = data_ancestors(network)
     weighted = network.cache.get("weighted_mask")
     if not isinstance(weighted, int):
         weighted = network.cache["weighted_mask"] = sum(
@@ -168,8 +171,8 @@ def _projected_bypass(network: ir.Network, node: ir.Node, masks: list[int]) -> b
                 break
             i = data[0]
             for b in node.inputs:
-                if b != a and masks[b] >> i & 1 and (
-                        masks[b] & ~masks[i] & weighted).bit_count() >= PROJECTED_SKIP_SPAN:
+                if b != a and carried[b] >> i & 1 and (
+                        carried[b] & ~carried[i] & weighted).bit_count() >= PROJECTED_SKIP_SPAN:
                     return True
     return False
 

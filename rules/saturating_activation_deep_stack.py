@@ -4,8 +4,8 @@ from typing import Iterable
 
 from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
-from cnnlint.graph import (alternatives, following, is_gate, steers_only,
-                           weighted_downstream)
+from cnnlint.graph import (alternatives, ancestors, following, is_gate, longest_run,
+                           steers_only, weighted_downstream)
 from cnnlint import ir
 from cnnlint.ir import Model, Network, Node, ProjectFacts
 from cnnlint.rule import Rule
@@ -30,11 +30,13 @@ class SaturatingActivationDeepStack(Rule):
     """Sigmoid or tanh is the hidden activation of many weighted layers.
 
     ## What it flags
-    `min-layers` (default 4) or more conv/linear layers whose output goes through a `Sigmoid`
-    or `Tanh` (or their hard variants) that is followed by more weighted layers: a hidden
-    activation. A sigmoid or tanh on the output alone does not count, nor one that gates a
-    product (squeeze-excitation, attention), nor one that bounds the offsets or mask of a
-    deformable convolution (where it samples, not what it computes).
+    `min-layers` (default 4) or more conv/linear layers in series (one after another on one
+    way through the network) whose output goes through a `Sigmoid` or `Tanh` (or their hard
+    variants) that is followed by more weighted layers: a hidden activation. A sigmoid or
+    tanh on the output alone does not count, nor one that gates a product
+    (squeeze-excitation, attention), nor one that bounds the offsets or mask of a deformable
+    convolution (where it samples, not what it computes), nor side outputs read side by
+    side (each block's sigmoid summary, concatenated for one layer).
 
     ## Why it matters
     Sigmoid's slope is at most 0.25 and both saturate to a zero slope for large inputs, so
@@ -78,8 +80,15 @@ class SaturatingActivationDeepStack(Rule):
                       and a.id in weighted_downstream(network) and not either >> a.id & 1]
             if hidden:
                 saturated.append((node, hidden[0]))
+        if len(saturated) < self.options.min_layers:
+            return
+        # In series: the most such activations one way through the network passes (through a
+        # gate, the gated data's way). Side outputs read side by side are not a deep stack.
+        layer_of = {a.id: w for w, a in saturated}
+        run = longest_run(network, counts=lambda n: n.id in layer_of,
+                          resets=lambda n: False, masks=ancestors(network))
         # A layer applied in several undecided branches is still one layer.
-        distinct = {(w.name, w.loc): (w, a) for w, a in saturated}
+        distinct = {(layer_of[a.id].name, layer_of[a.id].loc): (layer_of[a.id], a) for a in run}
         saturated = list(distinct.values())
         if len(saturated) >= self.options.min_layers:
             kinds = sorted({a.kind for _, a in saturated})
@@ -90,6 +99,36 @@ class SaturatingActivationDeepStack(Rule):
                 model.loc, symbol=model.name)
 
     valid = [
+        # Each block's sigmoid summary, read side by side by one layer: one per way through.
+        """
+import torch
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU())
+        self.summary = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, 4, 1), nn.Sigmoid())
+
+    def forward(self, x):
+        s = self.summary(x)
+        return torch.relu(x + self.body(x)), s
+
+class Summaries(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, padding=1)
+        self.blocks = nn.ModuleList([Block(16) for _ in range(5)])
+        self.mix = nn.Conv2d(5 * 4, 10, 1)
+
+    def forward(self, x):
+        x = self.stem(x)
+        picks = []
+        for block in self.blocks:
+            x, s = block(x)
+            picks.append(s)
+        return self.mix(torch.cat(picks, 1)).flatten(1)
+""",
         # Sigmoid masks handed to a compiled kernel the reader cannot follow (a modulated
         # deformable convolution): what they are to it is not known.
         """

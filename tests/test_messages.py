@@ -236,6 +236,67 @@ def test_a_block_chosen_by_an_undecided_if_is_counted_once(
     assert finding.message.startswith("at least 9 weighted layers and no dropout")
 
 
+GATED_TWO_STREAM = """
+import torch
+from torch import nn
+
+
+def cbr(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU())
+
+
+class TwoStream(nn.Module):
+    # Inception-style: a 3-conv stream and a pool->conv stream, concatenated.
+    def __init__(self, c):
+        super().__init__()
+        self.long = nn.Sequential(cbr(c, c // 2), cbr(c // 2, c // 2), cbr(c // 2, c // 2))
+        self.pool = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), cbr(c, c // 2))
+
+    def forward(self, x):
+        return torch.cat([self.long(x), self.pool(x)], 1)
+
+
+class ProductGate(nn.Module):
+    # sigmoid(m(a(x) * b(x))): an attention gate built from a product of two branches.
+    def __init__(self, c):
+        super().__init__()
+        self.a = cbr(c, c)
+        self.b = cbr(c, c)
+        self.m = cbr(c, c)
+
+    def forward(self, x):
+        return torch.sigmoid(self.m(self.a(x) * self.b(x)))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(cbr(3, 16), cbr(16, 16), cbr(16, 16), cbr(16, 16))
+        self.s1 = TwoStream(16)
+        self.g1 = ProductGate(16)
+        self.s2 = TwoStream(16)
+        self.s3 = TwoStream(16)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        x = self.s1(x)
+        x = x * self.g1(x)
+        x = self.s2(x)
+        x = self.s3(x)
+        return self.fc(x.mean((2, 3)))
+"""
+
+
+def test_a_gate_between_two_stream_blocks_is_no_skip_around_them(
+        lint_tree: Callable[..., Result]) -> None:
+    """`x * gate(x)` between Inception-like blocks, the gate built from a product of two
+    branches: the layers of the gate's own branch are not what a block's one-layer stream
+    goes around, so it is no skip, and the whole plain run is counted."""
+    (finding,) = lint_tree(GATED_TWO_STREAM, select=["CNN103"]).findings
+    assert finding.message.startswith("14 weighted layers in a row with no skip connection")
+
+
 def test_epochs_an_early_stop_may_cut_short_are_a_cap(lint_tree: Callable[..., Result]) -> None:
     """A patience test that breaks out of the epoch loop: the run may end well before its
     epoch count, so the message says "up to"."""
