@@ -201,14 +201,10 @@ class Small(nn.Module):
         h = torch.sigmoid(self.body(x)) * h
         return h, h.mean()
 
-class Large(nn.Module):
+class Large(Small):
     def __init__(self):
         super().__init__()
         self.body = convs(6)
-
-    def forward(self, h, x):
-        h = torch.sigmoid(self.body(x)) * h
-        return h, h.mean()
 
 class Refine(nn.Module):
     def __init__(self, small):
