@@ -4,7 +4,7 @@ from typing import Iterable
 
 from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
-from cnnlint.graph import (alternatives, ancestors, following, is_gate, longest_run,
+from cnnlint.graph import (Runs, alternatives, ancestors, data_inputs, following, is_gate,
                            steers_only, weighted_downstream)
 from cnnlint import ir
 from cnnlint.ir import Model, Network, Node, ProjectFacts
@@ -14,6 +14,30 @@ from cnnlint.options import RuleOptions
 # What may sit between a layer and its activation without changing which activation it is.
 _BETWEEN = frozenset({"batchnorm", "groupnorm", "layernorm", "instancenorm", "dropout", "pool",
                       "reshape", "identity", "padding", "upsample"})
+
+
+def _in_series(network: Network, counted: dict[int, Node]) -> list[Node]:
+    """The longest run of `counted` activations one way through the network passes. A
+    product is followed along its data, not along a factor a saturating activation gives
+    (a selection or attention weight, also once reshaped to the tensor it scales): that
+    factor scales the data, it is not in series with it."""
+    masks = ancestors(network)
+    runs = Runs(len(network.nodes))
+    for node in network.nodes:
+        inputs = data_inputs(node, masks)
+        if node.kind == ir.MUL:
+            data = tuple(i for i in inputs if not _saturated_factor(network, i))
+            inputs = data or inputs
+        runs.extend(node.id, runs.pick(inputs), node.id in counted)
+    return runs.longest(network)
+
+
+def _saturated_factor(network: Network, i: int) -> bool:
+    """Whether node `i` is a saturating activation's output, reshaped or not."""
+    node = network.nodes[i]
+    while node.family in ("reshape", "upsample", "identity") and len(node.inputs) == 1:
+        node = network.nodes[node.inputs[0]]
+    return node.family == "saturating"
 
 
 def _read_unknown(network: Network, node: Node) -> bool:
@@ -85,8 +109,7 @@ class SaturatingActivationDeepStack(Rule):
         # In series: the most such activations one way through the network passes (through a
         # gate, the gated data's way). Side outputs read side by side are not a deep stack.
         layer_of = {a.id: w for w, a in saturated}
-        run = longest_run(network, counts=lambda n: n.id in layer_of,
-                          resets=lambda n: False, masks=ancestors(network))
+        run = _in_series(network, layer_of)
         # A layer applied in several undecided branches is still one layer.
         distinct = {(layer_of[a.id].name, layer_of[a.id].loc): (layer_of[a.id], a) for a in run}
         saturated = list(distinct.values())
@@ -99,6 +122,35 @@ class SaturatingActivationDeepStack(Rule):
                 model.loc, symbol=model.name)
 
     valid = [
+        # Each block's sigmoid selection scales its own features and is also returned: a
+        # factor of a product, not in series with what it scales.
+        """
+import torch
+import torch.nn as nn
+
+class Select(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.pick = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(c, c, 1), nn.Sigmoid())
+        self.body = nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU())
+
+    def forward(self, x):
+        s = self.pick(x)
+        return torch.relu(x + self.body(x) * s), s
+
+class Factorised(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([Select(16) for _ in range(6)])
+        self.mix = nn.Conv2d(6 * 16, 10, 1)
+
+    def forward(self, x):
+        picks = []
+        for block in self.blocks:
+            x, s = block(x)
+            picks.append(s)
+        return self.mix(torch.cat(picks, 1)).flatten(1)
+""",
         # Each block's sigmoid summary, read side by side by one layer: one per way through.
         """
 import torch
