@@ -69,7 +69,7 @@ def data_ancestors(network: ir.Network) -> list[int]:
     masks = [0] * len(network.nodes)
     for node in network.nodes:
         mask = 0
-        for i in data_inputs(node, full):
+        for i in _data_inputs(node, full):
             mask |= masks[i] | (1 << i)
         masks[node.id] = mask
     network.cache["data_ancestors"] = masks
@@ -166,7 +166,7 @@ def _projected_bypass(network: ir.Network, node: ir.Node, masks: list[int]) -> b
             passed += current.weighted
             # Through an activation written as a gate (`x * tanh(softplus(x))`, Mish), to
             # the data it gates.
-            data = data_inputs(current, masks)
+            data = _data_inputs(current, masks)
             if passed > 1 or len(data) != 1:
                 break
             i = data[0]
@@ -180,7 +180,7 @@ def _projected_bypass(network: ir.Network, node: ir.Node, masks: list[int]) -> b
 def _gated_source(network: ir.Network, i: int, masks: list[int]) -> int:
     """The tensor a chain of gates ends at: x for `x * a(x) * b(x)` (itself if no gate)."""
     while network.nodes[i].kind == ir.MUL:
-        data = data_inputs(network.nodes[i], masks)
+        data = _data_inputs(network.nodes[i], masks)
         if len(data) != 1:
             break
         i = data[0]
@@ -330,16 +330,19 @@ class Runs:
 
 
 def longest_run(network: ir.Network, counts: Callable[[ir.Node], bool],
-                resets: Callable[[ir.Node], bool], masks: list[int] | None = None
-                ) -> list[ir.Node]:
+                resets: Callable[[ir.Node], bool], masks: list[int] | None = None,
+                scales: Callable[[int], bool] | None = None) -> list[ir.Node]:
     """The longest path-ordered run of nodes for which `counts` holds, where a node for
     which `resets` holds starts the count again. Given the ancestry `masks`, a gate's run
-    follows the gated data only."""
+    follows the gated data only; a product's inputs for which `scales` holds (factors that
+    only scale the others) are not followed either, unless every input is one."""
     runs = Runs(len(network.nodes))
     for node in network.nodes:
         if resets(node):
             continue
-        inputs = data_inputs(node, masks) if masks is not None else node.inputs
+        inputs = _data_inputs(node, masks) if masks is not None else node.inputs
+        if scales is not None and node.kind == ir.MUL:
+            inputs = tuple(i for i in inputs if not scales(i)) or inputs
         runs.extend(node.id, runs.pick(inputs), counts(node))
     return runs.longest(network)
 
@@ -361,7 +364,7 @@ def features_in(node: ir.Node) -> tuple[int, ...]:
     return node.inputs[:1] if node.kind in catalogue.DEFORMABLE else node.inputs
 
 
-def data_inputs(node: ir.Node, masks: list[int]) -> tuple[int, ...]:
+def _data_inputs(node: ir.Node, masks: list[int]) -> tuple[int, ...]:
     """The inputs a product passes on: in `x * gate(x)` the data `x`, whose own descendant
     the other factor is; for a product of parallel branches (attention), all of them. A
     deformable convolution passes on its features, not the offsets that steer it."""

@@ -4,7 +4,7 @@ from typing import Iterable
 
 from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
-from cnnlint.graph import (Runs, alternatives, ancestors, data_inputs, following, is_gate,
+from cnnlint.graph import (alternatives, ancestors, following, is_gate, longest_run,
                            steers_only, weighted_downstream)
 from cnnlint import ir
 from cnnlint.ir import Model, Network, Node, ProjectFacts
@@ -21,15 +21,8 @@ def _in_series(network: Network, counted: dict[int, Node]) -> list[Node]:
     product is followed along its data, not along a factor a saturating activation gives
     (a selection or attention weight, also once reshaped to the tensor it scales): that
     factor scales the data, it is not in series with it."""
-    masks = ancestors(network)
-    runs = Runs(len(network.nodes))
-    for node in network.nodes:
-        inputs = data_inputs(node, masks)
-        if node.kind == ir.MUL:
-            data = tuple(i for i in inputs if not _saturated_factor(network, i))
-            inputs = data or inputs
-        runs.extend(node.id, runs.pick(inputs), node.id in counted)
-    return runs.longest(network)
+    return longest_run(network, counts=lambda n: n.id in counted, resets=lambda n: False,
+                       masks=ancestors(network), scales=lambda i: _saturated_factor(network, i))
 
 
 def _saturated_factor(network: Network, i: int) -> bool:

@@ -205,10 +205,7 @@ def _analyse(path: str, source: str, spans: bool,
         return facts
     body, wanted = lower_module(module)
     facts.body = body
-    if shifts:  # spans in the written columns; the tree is not kept for later
-        facts.spans = _spans_of(module, wanted, shifts) if spans else None
-        return facts
-    facts.spans = compute_spans(module, wanted) if spans else None
-    if keep is not None and not spans:
+    facts.spans = _spans_of(module, wanted, shifts) if spans else None
+    if keep is not None and not spans and not shifts:  # (kept spans would be unshifted)
         keep[path] = (module, wanted)
     return facts
