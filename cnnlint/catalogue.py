@@ -9,6 +9,7 @@ spellings, so ``F.leaky_relu`` and ``nn.LeakyReLU`` look the same to them.
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 # family -> torch.nn class names. A family groups layers a rule treats alike.
 _FAMILIES: dict[str, tuple[str, ...]] = {
@@ -327,6 +328,15 @@ LIBRARY_LAYERS = {"torchvision.ops.DeformConv2d": "DeformConv2d",
 # sampling grid) steer where they sample, rather than carry the features they compute on.
 DEFORMABLE = frozenset({"DeformConv2d", "GridSample"})
 
+# Reparametrisations that normalise a layer's weights and hand the layer back
+# (`spectral_norm(nn.Conv2d(...))`, as GAN discriminators do): the layer's arguments then
+# hold, under NORMALISED_BY (a key no constructor argument can have), which one it was.
+WEIGHT_NORMALISERS = {
+    f"torch.nn.utils.{where}{name}": name
+    for name in ("spectral_norm", "weight_norm")
+    for where in ("", "parametrizations.", f"{name}.")}
+NORMALISED_BY = "weights normalised by"
+
 # What a functional conv or linear given a fixed filter is (its weight a module's buffer,
 # as in anti-aliased downsampling): a filtering op like pooling, no trained layer.
 FIXED_FILTER = "FixedFilter"
@@ -355,10 +365,30 @@ _TORCHVISION_BATCHNORM = re.compile(
     r"|deeplabv3_|fcn_|lraspp_)")
 
 
-def library_families(qualname: str) -> frozenset[str] | None:
-    """The layer families a library network is known to hold (BatchNorm, for torchvision's
-    builders), or None when not known."""
-    return frozenset({"batchnorm"}) if _TORCHVISION_BATCHNORM.match(qualname) else None
+# MONAI's networks that normalise with BatchNorm unless a `norm` argument says otherwise
+# (`monai.networks.nets.DenseNet121`, `...resnet.resnet50`, `SEResNet50`, `EfficientNetBN`);
+# its U-Nets default to InstanceNorm and SegResNet to GroupNorm, so they are not here.
+_MONAI_BATCHNORM = re.compile(
+    r"^monai\.networks\.nets\.(?:[a-z_0-9]+\.)?(?:DenseNet|densenet\d|ResNet|resnet\d"
+    r"|SEResNe|seresne|SENet|senet|EfficientNetBN|FlexibleUNet|HighResNet|VNet|AHNet"
+    r"|HoVerNet|SegResNetDS)")
+# MONAI's builders take the spatial dimensions and the input and output channels first;
+# further positional arguments may reach the norm.
+_MONAI_FIXED_ARGS = 3
+
+
+def library_families(qualname: str, keywords: Iterable[str] = (), positional: int = 0,
+                     open_args: bool = False) -> frozenset[str] | None:
+    """The layer families a library network built by this call is known to hold (BatchNorm,
+    for torchvision's builders and MONAI's BatchNorm networks), or None when not known: a
+    norm chosen by an argument (`norm_layer=`, `norm=`), or arguments that may hold one."""
+    if any("norm" in k for k in keywords):
+        return None
+    if _TORCHVISION_BATCHNORM.match(qualname):
+        return frozenset({"batchnorm"})
+    if _MONAI_BATCHNORM.match(qualname) and not open_args and positional <= _MONAI_FIXED_ARGS:
+        return frozenset({"batchnorm"})
+    return None
 
 
 def is_norm(kind: str) -> bool:

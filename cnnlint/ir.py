@@ -342,7 +342,9 @@ class LossUse:
     fed_by_loc: Loc | None = None
     symbol: str = ""
     made_at: Loc | None = None  # where the loss module is built (`nn.CrossEntropyLoss(...)`)
-    evaluating: bool = False  # computed under no_grad: a validation loss, not training
+    # Computed under no_grad, or from the outputs of models in eval mode only: a validation
+    # loss or a metric, not training.
+    evaluating: bool = False
 
 
 @dataclass

@@ -40,8 +40,12 @@ _IMPORT_START = re.compile(rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import(?=[\s(
 _TRAINING_HINT = re.compile(
     rb"\.step\s*\(|\.fit\s*\(|\.train\s*\(\s*\)|\boptim\b|\boptimizer\b|\bTrainer\s*\(")
 _RUNS_AS_SCRIPT = re.compile(rb"\b__name__\s*==\s*['\"]__main__['\"]")
-# A call at the top of a file with no main guard (`Trainer(model).run()`): it runs as a script.
-_CALLS_AT_TOP = re.compile(rb"^[A-Za-z_][\w.]*\s*\(", re.MULTILINE)
+# Code at the top of a file with no main guard runs as a script: a call (`Trainer(model).run()`),
+# a name given a call's result (`fitter = Fitter(args)`), or a loop (`for epoch in ...:`).
+_CALLS_AT_TOP = re.compile(
+    rb"^(?:[A-Za-z_][\w.]*\s*\(|(?:for|while)\b"
+    rb"|[A-Za-z_][\w.]*(?:\s*,\s*[A-Za-z_][\w.]*)*\s*=\s*[A-Za-z_][\w.]*\s*\()",
+    re.MULTILINE)
 # A file that can build an optimizer or a Lightning Trainer itself: it names `torch.optim`
 # (imported, as an attribute, or as a string for getattr), Lightning or a Trainer, or imports
 # modules by name at run time (what it reaches cannot be listed). Training needs one of these
@@ -75,7 +79,7 @@ _NOT_TRAINING_LIBRARIES = frozenset(sys.stdlib_module_names) | {
 # is ("a.b", 0, ()).
 ImportRef = tuple[str, int, tuple[str, ...]]
 
-INDEX_FORMAT = 6
+INDEX_FORMAT = 7
 
 
 def find_root(paths: Iterable[str]) -> str | None:
@@ -278,16 +282,28 @@ class Project:
     def is_package(self, folder: str) -> bool:
         return self._is_file(os.path.join(folder, "__init__.py"))
 
-    def bases(self, importer: str, climb: bool = True) -> list[str]:
+    def bases(self, importer: str, climb: bool = True, first: str = "") -> list[str]:
         """Where an absolute import from `importer` is looked for, first match wins: a
-        script's own folder (Python puts it on sys.path), the project root and its src/ (with
-        no root: the folder the linted files are under), the folder above the importer's
-        outermost package, then (with `climb`) the importer's folders up to the root (what
-        `sys.path.append("..")` tricks reach)."""
+        script's own folder (Python puts it on sys.path); with `climb`, the folder above the
+        nearest of the importer's own folders named like the import's first part, when that
+        folder is no package (`v2/lib/net.py` importing `lib.block` was itself imported as
+        `lib.net` from `v2/`, beside a copy in the root's `lib/`); the project root and its
+        src/ (with no root: the folder the linted files are under), the folder above the
+        importer's outermost package, then (with `climb`) the importer's folders up to the
+        root (what `sys.path.append("..")` tricks reach)."""
         folder = os.path.dirname(importer)
         found: list[str] = []
         if not self.is_package(folder):
             found.append(folder)
+        ceiling = self.root if self.root is not None else self.top
+        current = folder
+        while climb and first and ceiling is not None and current.startswith(ceiling + os.sep):
+            parent = os.path.dirname(current)
+            if os.path.basename(current) == first:
+                if not self.is_package(parent):  # a folder Python may have on its path
+                    found.append(parent)
+                break
+            current = parent
         if self.root is not None:
             found += [self.root, os.path.join(self.root, "src")]
         elif self.top is not None and folder.startswith(self.top):
@@ -298,7 +314,6 @@ class Project:
         found.append(top)
         if not climb:
             return list(dict.fromkeys(found))
-        ceiling = self.root if self.root is not None else self.top
         current = folder
         while True:
             found.append(current)
@@ -331,7 +346,7 @@ class Project:
         # A package folder deep in the project named like a library (gluon-cv's
         # `gluoncv/torch/`) is not what `import torch` inside it finds.
         climb = dotted.partition(".")[0] not in _NOT_TRAINING_LIBRARIES
-        for base in self.bases(importer, climb):
+        for base in self.bases(importer, climb, dotted.partition(".")[0]):
             found = self._found(base, dotted)
             if found != (None, None):
                 return found

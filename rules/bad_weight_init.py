@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from cnnlint.catalogue import is_weighted
+from cnnlint.catalogue import ACTIVATION_FAMILIES, is_weighted
 from cnnlint import ir
 from cnnlint.findings import Finding
 from cnnlint.graph import following
@@ -46,6 +46,19 @@ def _feeds_constant_layer(targets: list[ir.Node], constant: set[int], model: Mod
                for m in following(model.network, n, _passes_on) if m.weighted)
 
 
+def _feeds_relu(targets: list[ir.Node], model: Model) -> bool:
+    """Whether a layer's output reaches a ReLU with its bias intact: through pooling,
+    dropout and reshapes, not through a normalisation (which removes a constant shift), an
+    activation or another layer. A classifier's prior bias (a focal loss's -4.6 on the
+    logits) reaches none."""
+    return any(m.family == "relu" for n in targets
+               for m in following(model.network, n, _keeps_bias))
+
+
+def _keeps_bias(node: ir.Node) -> bool:
+    return _passes_on(node) and not node.is_norm and node.family not in ACTIVATION_FAMILIES
+
+
 def _passes_on(node: ir.Node) -> bool:
     """A node the walk to the next layer goes through: neither a layer nor a call the
     reader does not know."""
@@ -59,11 +72,13 @@ class BadWeightInit(Rule):
     On conv and linear layers: weights set to a constant or zeros (`nn.init.constant_`,
     `zeros_`, `weight.data.fill_`), weights drawn with `normal_`, `uniform_` or
     `trunc_normal_` at a scale (std or bound) below `min-std` (default 1e-3), and biases set
-    to a constant below `min-relu-bias` (default -0.1) in a network with ReLU-family
-    activations. Constant weights are flagged where such a layer feeds another one with
-    constant weights (through norms, pooling and activations): a constant layer whose
-    outputs meet distinct weights next is a known good choice (a zero-initialised head, a
-    spatial transformer's affine regressor, the last layer of a residual branch).
+    to a constant below `min-relu-bias` (default -0.1) on layers whose output reaches a
+    ReLU-family activation with the shift intact (not through a normalisation); a focal
+    loss's prior bias on a classifier's logits reaches none. Constant weights are flagged
+    where such a layer feeds another one with constant weights (through norms, pooling and
+    activations): a constant layer whose outputs meet distinct weights next is a known
+    good choice (a zero-initialised head, a spatial transformer's affine regressor, the
+    last layer of a residual branch).
     Direct calls, `for m in self.modules(): if isinstance(m, nn.Conv2d): ...` and
     `self.apply(init_fn)` are all read. DCGAN's N(0, 0.02) is fine.
 
@@ -108,15 +123,15 @@ class BadWeightInit(Rule):
                 at_loc.setdefault(n.loc, []).append(n)
         kinds = {id(init): _layers(init, present) for init in model.inits}
         targets = {id(init): _targets(init, model, kinds[id(init)], at_loc)
-                   for init in model.inits if init.target == "weight"
-                   and init.method == "constant"}
-        constant = {n.id for nodes in targets.values() for n in nodes}
+                   for init in model.inits if init.method == "constant"}
+        constant = {n.id for init in model.inits if init.target == "weight"
+                    and id(init) in targets for n in targets[id(init)]}
         for init in model.inits:
             layers = kinds[id(init)]
             if not layers or init.loc is None or init.value is None:
                 continue
-            if id(init) in targets and not _feeds_constant_layer(targets[id(init)], constant,
-                                                                 model):
+            if init.target == "weight" and id(init) in targets \
+                    and not _feeds_constant_layer(targets[id(init)], constant, model):
                 continue  # zero-initialised heads (spatial transformers, zero-init residuals)
             what = "/".join(f"`{k}`" for k in layers[:3])
             symbol = init.scope or model.name
@@ -129,7 +144,8 @@ class BadWeightInit(Rule):
                                    f"{init.value:g} (< {self.options.min_std:g}): gradients "
                                    "vanish from the first step", init.loc, symbol=symbol)
             elif init.target == "bias" and init.method == "constant" and relu_net \
-                    and init.value < self.options.min_relu_bias:
+                    and init.value < self.options.min_relu_bias \
+                    and _feeds_relu(targets[id(init)], model):
                 yield self.finding(f"{what} biases start at {init.value:g} before ReLU: "
                                    "units are dead from the start", init.loc, symbol=symbol)
 
@@ -266,6 +282,21 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.head(self.blocks(x).mean((2, 3)))
+""",
+        # A detection head's classifier starts at the focal loss's prior (sigmoid = 0.01):
+        # its logits go to the loss, never through a ReLU.
+        """
+import torch.nn as nn
+
+class Head(nn.Module):
+    def __init__(self, channels=32, classes=4):
+        super().__init__()
+        self.tower = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU())
+        self.logits = nn.Conv2d(channels, classes, 3, padding=1)
+        nn.init.constant_(self.logits.bias, -4.595)  # -log(99)
+
+    def forward(self, x):
+        return self.logits(self.tower(x))
 """,
     ]
     invalid = [

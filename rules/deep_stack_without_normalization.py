@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from cnnlint import catalogue
 from cnnlint.findings import Finding
 from cnnlint.graph import Runs, ancestors, around, features_in, hangs_on_branch, is_skip
 from cnnlint.ir import ADD, INPUT, Model, Network, Node, ProjectFacts
@@ -18,7 +19,9 @@ class DeepStackWithoutNormalization(Rule):
 
     ## What it flags
     A path through `min-layers` (default 6) or more conv layers with no BatchNorm, GroupNorm,
-    LayerNorm or InstanceNorm between any two of them. A skip connection whose other branch
+    LayerNorm or InstanceNorm between any two of them; a conv whose weights are normalised
+    (`spectral_norm`, `weight_norm`, as GAN discriminators do) counts as normalised. A
+    skip connection whose other branch
     is normalised (pre-activation residual blocks: norm, activation, conv, added to an
     un-normalised identity stream) counts as normalisation; a residual network with no
     norm layer anywhere is still flagged.
@@ -54,13 +57,40 @@ class DeepStackWithoutNormalization(Rule):
         run = _longest_unnormalised(model.network)
         # A block type picked from a string may be the normalised one.
         if len(run) >= self.options.min_layers and not hangs_on_branch(
-                model.network, run, lambda n: n.is_norm):
+                model.network, run, _normalises):
             yield self.finding(
                 f"{len(run)} conv layers with no normalization among them, from "
                 f"{run[0].describe()} to {run[-1].describe()}",
                 model.loc, symbol=model.name)
 
     valid = [
+        # An SN-GAN discriminator: every conv's weights spectrally normalised, inline or by
+        # a function applied to its modules.
+        """
+import torch.nn as nn
+from torch.nn.utils import spectral_norm
+
+def _normalise(m):
+    if isinstance(m, nn.Conv2d):
+        spectral_norm(m)
+
+class Critic(nn.Module):
+    def __init__(self, c=64):
+        super().__init__()
+        self.body = nn.Sequential(
+            spectral_norm(nn.Conv2d(3, c, 3, padding=1)), nn.LeakyReLU(0.1),
+            spectral_norm(nn.Conv2d(c, c, 4, 2, 1)), nn.LeakyReLU(0.1),
+            spectral_norm(nn.Conv2d(c, c, 3, padding=1)), nn.LeakyReLU(0.1))
+        self.tail = nn.Sequential(
+            nn.Conv2d(c, c, 4, 2, 1), nn.LeakyReLU(0.1),
+            nn.Conv2d(c, c, 3, padding=1), nn.LeakyReLU(0.1),
+            nn.Conv2d(c, c, 4, 2, 1), nn.LeakyReLU(0.1))
+        self.out = nn.Linear(c, 1)
+        self.tail.apply(_normalise)
+
+    def forward(self, x):
+        return self.out(self.tail(self.body(x)).mean((2, 3)))
+""",
         # Pre-activation residual stages (SegResNet, pre-act ResNet): the identity stream
         # through the strided convolutions has no norm, but every block it meets adds a
         # normalised branch.
@@ -247,15 +277,20 @@ def _longest_unnormalised(network: Network) -> list[Node]:
     the decoder's own convolutions are still in series."""
     masks = ancestors(network)
     norms = 0
+    normalised = [_normalises(node) for node in network.nodes]
     for node in network.nodes:
-        if node.is_norm:
+        if normalised[node.id]:
             norms |= 1 << node.id
     runs = Runs(len(network.nodes))
     for node in network.nodes:
-        if node.is_norm or node.kind == INPUT:
+        if normalised[node.id] or node.kind == INPUT:
             continue
         shortest = bool(node.inputs) and node.kind == ADD and is_skip(node, masks) \
             and bool(around(node, masks) & norms)
         runs.extend(node.id, runs.pick(features_in(node), shortest), node.family == "conv")
     return runs.longest(network)
 
+
+def _normalises(node: Node) -> bool:
+    """A norm layer, or a layer whose weights are normalised (spectral or weight norm)."""
+    return node.is_norm or catalogue.NORMALISED_BY in node.args

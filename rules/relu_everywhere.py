@@ -64,7 +64,8 @@ class ReluEverywhere(Rule):
         if not model.network.complete:
             return
         activations = [n for n in model.network if n.family in ACTIVATION_FAMILIES]
-        if not all(n.family == "relu" for n in activations):
+        if not all(n.family == "relu" for n in activations) \
+                or _trained_with_other_activations(model, project):
             return
         if any(is_gate(model.network, n) for n in activations):
             return  # a ReLU that scales its input is another activation: `x * relu6(x + 3) / 6`
@@ -186,3 +187,13 @@ def mlp():  # flagged
         nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 10))
 """,
     ]
+
+
+def _trained_with_other_activations(model: Model, project: ProjectFacts) -> bool:
+    """Whether every build of this network the project trains holds activation layers of
+    another family (a factory passing `act=nn.SiLU` to a class whose default is ReLU): the
+    default's ReLU is then not what trains."""
+    builds = [m for run in project.runs for m in run.models if model.key in m.keys]
+    return bool(builds) and all(
+        m.families is not None and bool(m.families & (ACTIVATION_FAMILIES - {"relu"}))
+        for m in builds)

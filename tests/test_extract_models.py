@@ -423,6 +423,58 @@ def test_unknowns_are_marked_not_guessed() -> None:
     assert conv_args == []  # the widths are unknown, so no conv is invented
 
 
+LOOP_OVER_UNKNOWN = """
+    import torch
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self, points, weights):
+            super().__init__()
+            {loop}
+            self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3) for _ in range({count})])
+
+        def forward(self, x):
+            return self.body(x)
+"""
+
+
+@pytest.mark.parametrize("loop, count, whole", [
+    # A table of offsets computed over values not known: the network does not depend on it.
+    ("table, seen = [], {}\n"
+     "            for a in points:\n"
+     "                seen[a] = len(seen)\n"
+     "                table.append(seen[a])\n"
+     "            self.register_buffer('index', torch.tensor(table))", "4", True),
+    # Pretrained weights copied into a state dict under keys not known.
+    ("state = self.state_dict()\n"
+     "            for key in weights:\n"
+     "                state[key] = weights[key]\n"
+     "            self.load_state_dict(state)", "4", True),
+    # A count the loop computes: one pass of it is no count.
+    ("n = 0\n"
+     "            for a in points:\n"
+     "                n += 1", "n", False),
+    # Layers built in the loop: other passes build more.
+    ("self.extra = nn.ModuleList()\n"
+     "            for a in points:\n"
+     "                self.extra.append(nn.Conv2d(8, 8, 1))", "4", False),
+    # A list the loop grows, then built into layers.
+    ("widths = []\n"
+     "            for a in points:\n"
+     "                widths.append(8)\n"
+     "            self.more = nn.Sequential(*[nn.Conv2d(w, w, 1) for w in widths])", "4", False),
+])
+def test_a_loop_over_unknown_values_that_only_computes_leaves_the_network_whole(
+        loop: str, count: str, whole: bool) -> None:
+    """Read for one pass, a loop over values not known may have built only part of the
+    network; one that only computes values of its own (written to local names, lists and
+    dicts) has not, and what it computed is unknown after it."""
+    model = models_of(LOOP_OVER_UNKNOWN.format(loop=loop, count=count))["Net"]
+    assert model.network.complete is whole, model.network.unresolved
+    if whole:
+        assert kinds(model) == ["Conv2d"] * 4
+
+
 def test_conditional_shortcut_becomes_a_merge() -> None:
     model = models_of("""
         import torch.nn as nn

@@ -136,6 +136,23 @@ def test_imports_resolve_on_disk_like_python(tmp_path: Path) -> None:
     assert project.module_name(core) == "src.lib.core"
 
 
+def test_a_copy_of_a_package_imports_its_own_modules(tmp_path: Path) -> None:
+    """`v2/lib/net.py` importing `lib.block` was itself imported as `lib.net` by a script
+    in `v2/`: Python finds the block beside it, not the copy in the root's `lib/`."""
+    _tree(tmp_path, {"pyproject.toml": "", "lib/net.py": "from lib.block import Gate\n",
+                     "lib/block.py": "", "Old_v2/lib/net.py": "from lib.block import Gate\n",
+                     "Old_v2/lib/block.py": "", "Old_v2/lib/deeper/util.py": "import lib.block\n",
+                     "Old_v2/run.py": "from lib.net import Net\n"})
+    root = str(tmp_path)
+    project = Project.open([root], [], root)
+    for importer, imported in (("lib/net.py", "lib/block.py"),
+                               ("Old_v2/lib/net.py", "Old_v2/lib/block.py"),
+                               ("Old_v2/lib/deeper/util.py", "Old_v2/lib/block.py"),
+                               ("Old_v2/run.py", "Old_v2/lib/net.py")):
+        assert project.imports_of(os.path.join(root, importer)) == (
+            os.path.join(root, imported),), importer
+
+
 def test_a_package_named_like_a_library_deep_in_the_project_does_not_shadow_it(
         tmp_path: Path) -> None:
     """`pkg/torch/nn/` beside `pkg/torch/models/net.py`: `import torch.nn` in that file is

@@ -460,6 +460,51 @@ def test_a_model_picked_by_name_from_a_module_is_trained_by_the_script(
     assert result.findings == []  # every model of the module may be the one trained, with decay
 
 
+MODULE_LEVEL_NETS = """
+import torch.nn as nn
+
+def stage(width):
+    return [nn.Conv2d(width, width, 3, padding=1), nn.ReLU()]
+
+head = nn.Sequential(*stage(16), *stage(16), *stage(16), *stage(16), *stage(16), *stage(16),
+                     *stage(16), *stage(16), nn.Conv2d(16, 3, 3, padding=1))
+
+class Holder(nn.Module):
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return self.body(x)
+"""
+
+
+@pytest.mark.parametrize("build, trained", [
+    ("model = nets.head", "model"),
+    ("body = nets.head\nmodel = nets.Holder(body)", "model.body"),
+])
+def test_a_module_level_sequential_trained_from_another_file_is_one_network(
+        lint_tree: Callable[..., Any], build: str, trained: str) -> None:
+    """A Sequential built at module level in one file and trained by a script under another
+    name (directly, or inside a wrapper) is that network: it has a training script, and the
+    name that only refers to it is not judged as a second network."""
+    result = lint_tree({"nets.py": MODULE_LEVEL_NETS, "train.py": f"""
+import torch
+import nets
+
+{build}
+optimizer = torch.optim.Adam({trained}.parameters(), lr=1e-4)
+for step in range(1000):
+    optimizer.zero_grad()
+    model(torch.randn(4, 16, 8, 8)).pow(2).mean().backward()
+    optimizer.step()
+"""}, select=["CNN103", "CNN107"])
+    at_head = [(f.code, f.severity) for f in result.findings
+               if (f.path, f.line) == ("nets.py", 6)]
+    assert at_head == [("CNN103", "warning"), ("CNN107", "warning")]
+    assert not [f for f in result.findings if f.path == "train.py" and f.line == 4]
+
+
 def test_a_model_handed_to_a_library_trainer_is_not_judged_untrained(
         lint_tree: Callable[..., Any]) -> None:
     result = lint_tree({"models.py": CIFAR_NETS, "train.py": """
@@ -545,14 +590,153 @@ def test_a_solver_class_trained_from_main_is_a_training_run(
     assert [(f.code, f.path) for f in result.findings] == [("CNN202", "solver.py")]
 
 
-def test_a_weighted_loss_is_reported_where_it_is_built(lint_tree: Callable[..., Any]) -> None:
-    result = lint_tree("""
+@pytest.mark.parametrize("script", [
+    # No main guard and no bare call: names given calls' results, then a loop.
+    """
+    from solver import Solver, options
+
+    args = options().parse_args()
+    solver = Solver(args.epochs)
+    for epoch in range(args.epochs):
+        solver.one_epoch()
+    """,
+    """
+    from solver import Solver
+
+    solver, epochs = Solver(100), 100
+    for _ in range(epochs):
+        solver.one_epoch()
+    """,
+])
+def test_a_script_of_assignments_and_a_loop_driving_a_solver_is_a_training_run(
+        lint_tree: Callable[..., Any], script: str) -> None:
+    result = lint_tree({
+        "solver.py": """
+        import argparse
+        import torch
+        import torch.nn as nn
+        from torch.utils.data import DataLoader
+
+        def options():
+            parser = argparse.ArgumentParser()
+            parser.add_argument("--epochs", type=int, default=100)
+            return parser
+
+        class Solver:
+            def __init__(self, epochs):
+                self.loader = DataLoader(train_set, batch_size=64, shuffle=True)
+                self.net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+                self.optimizer = torch.optim.Adam(self.net.parameters(), 1e-3)
+
+            def one_epoch(self):
+                for x in self.loader:
+                    self.optimizer.zero_grad()
+                    self.net(x).sum().backward()
+                    self.optimizer.step()
+        """,
+        "run.py": script}, select=["CNN202"])
+    assert [(f.code, f.path) for f in result.findings] == [("CNN202", "run.py")]
+
+
+SN_CRITIC = """
+import torch.nn as nn
+from torch.nn.utils import spectral_norm
+
+class Critic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        widths = [3, 32, 32, 64, 64, 128, 128, 256]
+        layers = []
+        for a, b in zip(widths, widths[1:]):
+            layers += [{conv}, nn.LeakyReLU(0.2)]
+        self.features = nn.Sequential(*layers)
+        self.out = nn.Linear(256, 1)
+        {loop}
+
+    def forward(self, x):
+        return self.out(self.features(x).mean((2, 3)))
+"""
+
+
+@pytest.mark.parametrize("conv, loop, flagged", [
+    ("nn.Conv2d(a, b, 3, padding=1)", "", True),
+    ("spectral_norm(nn.Conv2d(a, b, 3, padding=1))", "", False),
+    ("nn.utils.weight_norm(nn.Conv2d(a, b, 3, padding=1))", "", False),
+    ("nn.Conv2d(a, b, 3, padding=1)", "for m in self.modules():\n"
+     "            if isinstance(m, (nn.Conv2d, nn.Linear)):\n"
+     "                spectral_norm(m)", False),
+    # Only the classifier: the convolutions stay unnormalised.
+    ("nn.Conv2d(a, b, 3, padding=1)", "for m in self.modules():\n"
+     "            if isinstance(m, nn.Linear):\n"
+     "                spectral_norm(m)", True),
+])
+def test_convolutions_with_normalised_weights_are_normalised(
+        lint_tree: Callable[..., Any], conv: str, loop: str, flagged: bool) -> None:
+    """An SN-GAN critic normalises each layer's weights (`spectral_norm`, inline or in a loop
+    over its modules, or `weight_norm`): the stack is normalised, and the reader keeps it
+    whole (the wrapped conv is the conv)."""
+    result = lint_tree(SN_CRITIC.format(conv=conv, loop=loop), select=["CNN103", "CNN104"])
+    assert [f.code for f in result.findings] == ["CNN103", "CNN104"] if flagged else ["CNN103"]
+
+
+ACTIVATION_CHOSEN = """
+import torch.nn as nn
+
+ACTIVATIONS = {"relu": nn.ReLU, "swish": nn.SiLU}
+
+class Net(nn.Module):
+    def __init__(self, classes=10, act=nn.ReLU):
+        super().__init__()
+        layers = [nn.Conv2d(3, 16, 3, padding=1)]
+        for _ in range(8):
+            layers += [nn.BatchNorm2d(16), act(), nn.Conv2d(16, 16, 3, padding=1)]
+        self.body = nn.Sequential(*layers, act())
+        self.head = nn.Linear(16, classes)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean((2, 3)))
+
+def build(name, classes):
+    return Net(classes, act=ACTIVATIONS[name.split("-")[-1]])
+"""
+
+
+@pytest.mark.parametrize("arch, flagged", [("net-swish", False), ("net-relu", True)])
+def test_a_class_trained_only_with_another_activation_is_not_all_relu(
+        lint_tree: Callable[..., Any], arch: str, flagged: bool) -> None:
+    """A class whose activation defaults to ReLU, built by the factory the script trains
+    with the activation a name picks: what trains is the picked one."""
+    result = lint_tree({"nets.py": ACTIVATION_CHOSEN, "train.py": f"""
+import torch
+from nets import build
+
+model = build("{arch}", 10)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+for epoch in range(3):
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+"""}, select=["CNN105"])
+    assert [f.path for f in result.findings] == (["nets.py"] if flagged else [])
+
+
+@pytest.mark.parametrize("loader, flagged", [
+    ("DataLoader(train_set, batch_size=32, shuffle=True)", [9]),
+    # A batch sampler of the project's own decides what each batch holds (it may balance
+    # the classes): the run may resample.
+    ("DataLoader(train_set, batch_sampler=sampling.Balanced(train_set, 32))", []),
+])
+def test_a_weighted_loss_is_reported_where_it_is_built(
+        lint_tree: Callable[..., Any], loader: str, flagged: list[int]) -> None:
+    result = lint_tree({"train.py": """
     import torch
     import torch.nn as nn
     from torch.utils.data import DataLoader
+    import sampling
 
     model = nn.Linear(8, 3)
-    train_loader = DataLoader(train_set, batch_size=32, shuffle=True)
+    train_loader = LOADER
     val_loader = DataLoader(val_set, batch_size=32)
     criterion = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 4.0, 1.0]))
     optimizer = torch.optim.Adam(model.parameters())
@@ -564,8 +748,51 @@ def test_a_weighted_loss_is_reported_where_it_is_built(lint_tree: Callable[..., 
         with torch.no_grad():
             for x, y in val_loader:
                 criterion(model(x), y)
+    """.replace("LOADER", loader), "sampling.py": """
+    import torch
+
+    class Balanced(torch.utils.data.Sampler):
+        def __init__(self, data, size):
+            self.data, self.size = data, size
+    """}, select=["CNN211"])
+    assert [f.line for f in result.findings] == flagged
+
+
+@pytest.mark.parametrize("evaluation_mode, flagged", [("model.eval()", []), ("", [17])])
+def test_a_weighted_loss_computed_as_a_metric_in_eval_mode_is_not_training(
+        lint_tree: Callable[..., Any], evaluation_mode: str, flagged: list[int]) -> None:
+    """A functional weighted loss is reported where it is called; one computed on the
+    outputs of a model put in eval mode (a metric of the evaluation pass, no backward) is
+    not a training use, with or without `no_grad`."""
+    result = lint_tree(f"""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from torch.utils.data import DataLoader
+
+    def fit(model, loader, optimizer, w):
+        model.train()
+        for x, y in loader:
+            optimizer.zero_grad()
+            F.nll_loss(model(x), y, weight=w).backward()
+            optimizer.step()
+
+    def evaluate(model, loader, w):
+        {evaluation_mode}
+        total = 0.0
+        for x, y in loader:
+            total += F.nll_loss(model(x), y, weight=w).item()
+        return total
+
+    model = nn.Sequential(nn.Linear(8, 3), nn.LogSoftmax(dim=1))
+    w = torch.tensor([1.0, 4.0, 1.0])
+    optimizer = torch.optim.Adam(model.parameters())
+    train_loader = DataLoader(train_set, batch_size=32, shuffle=True)
+    for epoch in range(3):
+        fit(model, train_loader, optimizer, w)
+        evaluate(model, DataLoader(val_set, batch_size=32), w)
     """, select=["CNN211"])
-    assert [f.line for f in result.findings] == [8]
+    assert sorted(f.line for f in result.findings) == sorted([10, *flagged])
 
 
 def test_a_registry_of_built_models_trains_any_of_them(lint_tree: Callable[..., Any]) -> None:

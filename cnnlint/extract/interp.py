@@ -65,6 +65,9 @@ class Interp:
         # Lists whose items from some index on sit at positions that are a guess, as they
         # come after a loop read once for an unknown number of passes: id -> (list, index).
         self.guessed: dict[int, tuple[list[Any], int]] = {}
+        # The containers written (by id) while a loop over unknown values is read, innermost
+        # loop last: whether such a loop only computed values of its own (see `_for`).
+        self.writes: list[set[int]] = []
         self.active: dict[int, int] = {}  # id(function body) -> calls of it under way
         # The function calls under way, outermost first, each numbered in the order they
         # began (0: the module's own code): which call did something, and whether it still
@@ -191,10 +194,17 @@ class Interp:
         project = self.modules.project
         return [project.root] if project.root else list(project.folders[:1])
 
+    def wrote(self, container: Any) -> None:
+        """A list, dict or other container was written to (see `writes`). A write into a
+        value not known changes nothing the reader knows."""
+        if self.writes and container is not UNKNOWN:
+            self.writes[-1].add(id(container))
+
     def write_config(self, node: v.ConfigNode, key: Any, value: Any) -> None:
         """A write into a configuration tree. Module loading sets its defaults; any later
         write (a model's constructor, a script's merge) is undone before the next model or
         pass, so that each starts from the defaults."""
+        self.wrote(node)
         if not self.loading:
             self.config_writes.append((node, key, node.get(key, MISSING)))
         node[key] = value
@@ -330,6 +340,7 @@ class Interp:
         current = self.eval(target, f)
         value = self.eval(stmt[3], f)
         if type(current) is list and op == "+":
+            self.wrote(current)
             items = self.iterate(value)
             if items is None:
                 self.note("list extended with unknown items")
@@ -370,6 +381,7 @@ class Interp:
                 f.locals.pop(target[1], None)
             elif target[0] == "sub":
                 table, key = self.eval(target[1], f), self.eval(target[2], f)
+                self.wrote(table)
                 if type(table) is dict and v.is_key(key):
                     table.pop(key, None)
                 elif type(table) in (dict, list):
@@ -397,6 +409,7 @@ class Interp:
         elif tag == "sub":
             obj = self.eval(target[1], f)
             key = self.eval(target[2], f)
+            self.wrote(obj)
             if type(obj) in _MODULE_TYPES:
                 self.changed(obj)
             if type(obj) is dict and v.is_key(key):
@@ -464,13 +477,13 @@ class Interp:
         loop = self.loop_started(stmt, value, items, f)
         try:
             if items is None:
-                if loop is None:
-                    self.note("a loop runs over values that are not known")
-                self.assign(target, self.unknown_item(), f)
-                lists = _lists_of(f)
-                status = self.exec_block(body, f)
-                self._positions_guessed(lists, f)
-                return RETURN if status == RETURN else NORMAL
+                if loop is not None:
+                    self.assign(target, self.unknown_item(), f)
+                    lists = _lists_of(f)
+                    status = self.exec_block(body, f)
+                    self._positions_guessed(lists, f)
+                    return RETURN if status == RETURN else NORMAL
+                return self._unknown_passes(target, body, f)
             if len(items) > MAX_LOOP:
                 self.note("a loop is too long to unroll")
                 items = items[:MAX_LOOP]
@@ -482,6 +495,34 @@ class Interp:
             return self._unrolled(loop, target, items, body, orelse, f)
         finally:
             self.loop_finished(loop)
+
+    def _unknown_passes(self, target: tuple[Any, ...], body: tuple[Any, ...], f: Frame) -> Any:
+        """A loop over values that are not known, read for one pass. A loop that only
+        computes values (offset tables, a copy of pretrained weights into a state dict) leaves
+        the network whole: what it assigned, and the local lists and dicts it wrote, are
+        unknown after it. One that builds or changes anything else leaves the network partly
+        read, since other passes may build more."""
+        start = (self.built, len(self.inits), self.mutations, len(f.returns))
+        self.assign(target, self.unknown_item(), f)
+        lists = _lists_of(f)
+        self.writes.append(set())
+        try:
+            status = self.exec_block(body, f)
+        finally:
+            written = self.writes.pop()
+            if self.writes:
+                self.writes[-1] |= written
+        self._positions_guessed(lists, f)
+        containers = {id(value): name for name, value in f.locals.items()
+                      if type(value) in (list, dict)}
+        if status != RETURN and start == (self.built, len(self.inits), self.mutations,
+                                          len(f.returns)) \
+                and all(i in containers for i in written):
+            for name in assigned_names(body) | {containers[i] for i in written}:
+                self.assign(("name", name), UNKNOWN, f)
+            return NORMAL
+        self.note("a loop runs over values that are not known")
+        return RETURN if status == RETURN else NORMAL
 
     def _unrolled(self, loop: Any, target: tuple[Any, ...], items: list[Any],
                   body: tuple[Any, ...], orelse: tuple[Any, ...], f: Frame) -> Any:
@@ -886,6 +927,8 @@ class Interp:
             return torchnn.tensor_method(self, obj, name, args, f, loc)
         if type(obj) in _MODULE_TYPES:
             self.changed(obj)  # add_module, append, ...: count them all, reads included
+        elif self.writes and name in _CONTAINER_WRITES:
+            self.wrote(obj)
         if isinstance(obj, v.EachModule) and name in ("parameters", "named_parameters") \
                 and obj.of is not None and not args.pos:
             # Each submodule's parameters: some of the module's (for an optimizer's groups).
@@ -988,6 +1031,18 @@ class Interp:
     def instantiate(self, cls: v.ClassVal, args: Args, f: Frame, loc: Loc | None) -> Any:
         return torchnn.instantiate(self, cls, args, f, loc)
 
+    def sequential_home(self, value: Any) -> tuple[FileScope, str] | None:
+        """The module and global name a module-level Sequential was built into (`head =
+        nn.Sequential(...)` in nets.py), for a name that only refers to it (`model =
+        nets.head` in a script): it is one network, known by where it is made."""
+        for scope in self.scopes.values():
+            for stmt in scope.body:
+                if stmt[0] == "assign" and len(stmt[1]) == 1 and stmt[1][0][0] == "name" \
+                        and stmt[2][0] not in ("name", "attr") \
+                        and scope.globals.get(stmt[1][0][1]) is value:
+                    return scope, stmt[1][0][1]
+        return None
+
     def is_module_class(self, cls: Any, seen: frozenset[int] = frozenset()) -> bool:
         return torchnn.is_module_class(self, cls, seen)
 
@@ -1023,6 +1078,12 @@ def yields_in(body: tuple[Any, ...]) -> bool:
         if item[0] not in ("def", "class", "lambda"):
             stack.extend(x for x in item if type(x) is tuple)
     return False
+
+
+# Methods that change the list, dict or set they are called on.
+_CONTAINER_WRITES = frozenset({
+    "append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update",
+    "setdefault", "popitem", "add", "discard", "__setitem__", "__delitem__"})
 
 
 def _lists_of(f: Frame) -> dict[str, tuple[int, int]]:

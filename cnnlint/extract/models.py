@@ -118,7 +118,7 @@ def _candidates(interp: Interp) -> tuple[list[Candidate], list[v.ClassVal]]:
                     else:
                         found.append((path, stmt[1], "class", stmt[5], cls))
         found.extend(_factories(scope))
-        found.extend(_module_sequentials(scope))
+        found.extend(_module_sequentials(interp, scope))
     made = variants(interp, [cls for _, cls in needing])
     built_elsewhere: list[v.ClassVal] = []
     for path, cls in needing:
@@ -153,15 +153,17 @@ def _factories(scope: FileScope) -> Iterable[Candidate]:
                 yield (scope.path, name, "factory", slot, value)
 
 
-def _module_sequentials(scope: FileScope) -> Iterable[Candidate]:
+def _module_sequentials(interp: Interp, scope: FileScope) -> Iterable[Candidate]:
     """`net = nn.Sequential(...)` at module level (a tutorial's or a notebook's network): a
     model named after its variable, unless another such Sequential holds it (GoogLeNet
-    written as `nn.Sequential(b1, b2, b3)`: the whole is judged, not each stage)."""
+    written as `nn.Sequential(b1, b2, b3)`: the whole is judged, not each stage). A name
+    that only refers to one built elsewhere (`decoder = net.decoder`) is not another."""
     assigned: dict[str, tuple[v.SeqSpec, int]] = {}
     for stmt in scope.body:
         if stmt[0] == "assign" and len(stmt[1]) == 1 and stmt[1][0][0] == "name":
             value = scope.globals.get(stmt[1][0][1])
-            if type(value) is v.SeqSpec:
+            if type(value) is v.SeqSpec and (stmt[2][0] not in ("name", "attr")
+                                             or interp.sequential_home(value) is None):
                 assigned[stmt[1][0][1]] = (value, stmt[3])
     held = {id(child) for value, _ in assigned.values() for _, child in value.children}
     for name, (value, slot) in assigned.items():

@@ -115,6 +115,43 @@ def children(interp: Interp, inst: v.Instance) -> list[tuple[str, Any]]:
     return [(k, x) for k, x in inst.attrs.items() if isinstance(x, v.MODULE_VALUES)]
 
 
+def module_tree(interp: Interp, module: Any) -> list[Any]:
+    """Every module inside `module` (itself included), from its construction."""
+    out: list[Any] = []
+    seen: set[int] = set()
+    stack = [module]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or not isinstance(item, v.MODULE_VALUES):
+            continue
+        seen.add(id(item))
+        out.append(item)
+        if isinstance(item, v.SeqSpec):
+            stack.extend(c for _, c in item.children)
+        elif isinstance(item, v.ListSpec):
+            stack.extend(item.children)
+        elif isinstance(item, v.DictSpec):
+            stack.extend(item.children.values())
+        elif isinstance(item, v.Choice):
+            stack.extend(item.options)
+        elif isinstance(item, v.Instance):
+            stack.extend(c for _, c in interp.children(item))
+    return out
+
+
+def _normalise_weights(interp: Interp, layer: Any, how: str) -> None:
+    """`spectral_norm(layer)`, also on each module of a narrowed loop over `modules()`."""
+    if isinstance(layer, v.EachModule):
+        targets = [m for m in module_tree(interp, layer.of) if isinstance(m, v.LayerSpec)
+                   and (m.kind in layer.kinds if layer.kinds is not None
+                        else catalogue.is_weighted(m.kind))] if layer.of is not None else []
+    else:
+        targets = [layer] if isinstance(layer, v.LayerSpec) else []
+    for target in targets:
+        interp.changed(target)
+        target.args[catalogue.NORMALISED_BY] = how
+
+
 def sequence(interp: Interp, inst: v.Instance) -> list[Any]:
     """The modules a Sequential subclass runs, in order. A member whose value is not known
     (`add_module("norm", Norm(c))` with `Norm` from an import that is not resolved) may be
@@ -184,6 +221,9 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         return args.pos[0]  # each part comes from the same tensor (as `x.split(...)`)
     if qualname in catalogue.SHAPED_LIKE and args.pos and isinstance(args.pos[0], v.Tensor):
         return args.pos[0]
+    if qualname in catalogue.WEIGHT_NORMALISERS and args.pos:
+        _normalise_weights(interp, args.pos[0], catalogue.WEIGHT_NORMALISERS[qualname])
+        return args.pos[0]  # in place: the module it was given
     if qualname.startswith("torch.nn.init.") and args.pos \
             and isinstance(args.pos[0], v.ParamRef):
         method = INIT_FUNCTIONS.get(qualname.rsplit(".", 1)[-1], "scaled")
@@ -252,6 +292,7 @@ def knows(qualname: str) -> bool:
     return bool(container_kind(qualname) or layer_kind(qualname)
                 or qualname in catalogue.FUNCTIONAL or qualname in catalogue.COMBINE_FUNCTIONS
                 or qualname in catalogue.PASSTHROUGH_FUNCTIONS or qualname in SPLITS
+                or qualname in catalogue.WEIGHT_NORMALISERS
                 or qualname.startswith("torch.") and qualname[6:] in catalogue.AXIS_MOVES
                 or qualname.startswith("torch.nn.init.")
                 or qualname in ("collections.OrderedDict", "typing.OrderedDict",
@@ -432,7 +473,7 @@ def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Fra
         # An init loop (`for name, m in self.named_modules():`): each module, its name unknown.
         return [(v.UNKNOWN, v.EachModule(of=obj))]
     if name == "apply" and args.pos:
-        interp.call(args.pos[0], Args([v.EachModule()]), f, None)
+        interp.call(args.pos[0], Args([v.EachModule(of=obj)]), f, None)
         return obj
     if name in ("add_module", "register_module") and (added := added_module(args)):
         obj.attrs[submodule_name(interp, added[0], len(obj.attrs))] = added[1]

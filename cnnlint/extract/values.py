@@ -216,6 +216,8 @@ class Opaque:
     attrs: dict[str, Any] = field(default_factory=dict)  # attributes read so far
     parent: Any = None  # for `obj.attr`: obj (calling it is a method call)
     attr: str = ""
+    # For a library network: the layer families its builder is known to give it.
+    families: frozenset[str] | None = None
 
 
 class LibraryObject:

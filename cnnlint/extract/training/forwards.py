@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterator, cast
 
 from cnnlint import catalogue, ir
+from cnnlint.extract import torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, tensors_in
 from cnnlint.extract.training import library
@@ -30,6 +31,7 @@ class ForwardReading(LoopReading):
     grad_off: int
     held_out: set[int]
     ungraded: dict[int, ir.Event]
+    forward_outputs: dict[int, ir.Event]
 
     @staticmethod
     def in_module_code(f: Frame) -> bool:
@@ -52,9 +54,33 @@ class ForwardReading(LoopReading):
         elif rec is not None and isinstance(module, v.MODULE_VALUES) \
                 and not self.in_module_code(f):
             self.forward_event(module, loc, args)
+            event = rec.events[-1]
+            out = super().apply(module, args, f, loc)
             if self.grad_off > 0:
-                return self._ungraded(rec.events[-1], super().apply(module, args, f, loc), loc)
+                out = self._ungraded(event, out, loc)
+            for tensor in _tensors_of(out):
+                self.forward_outputs[tensor.node] = event
+            return out
         return super().apply(module, args, f, loc)
+
+    def computed_in_evaluation(self, tensor: Any) -> bool:
+        """Whether a tensor is computed from the outputs of forwards that evaluate (a model
+        in eval mode, or called without gradients), and of no other forward: a loss on it
+        measures, it does not train (`model.eval()`, then a weighted loss as a metric)."""
+        if type(tensor) is not v.Tensor:
+            return False
+        found, seen, stack = [], {tensor.node}, [tensor.node]
+        while stack:
+            i = stack.pop()
+            event = self.forward_outputs.get(i)
+            if event is not None:
+                found.append(event)
+                continue
+            for j in self.graph[i].inputs:
+                if j not in seen:
+                    seen.add(j)
+                    stack.append(j)
+        return bool(found) and all(e.mode is False or "grad-off" in e.flags for e in found)
 
     def _ungraded(self, event: ir.Event, out: Any, loc: Loc | None) -> Any:
         """The output of a forward without gradients, as new nodes of its own: the same
@@ -203,36 +229,12 @@ class ForwardReading(LoopReading):
 
     def submodules(self, module: Any) -> list[Any]:
         """Every module inside `module` (itself included), from its construction."""
-        out: list[Any] = []
-        seen: set[int] = set()
-        stack = [module]
-        while stack:
-            item = stack.pop()
-            if id(item) in seen or not isinstance(item, v.MODULE_VALUES):
-                continue
-            seen.add(id(item))
-            out.append(item)
-            stack.extend(_children(self, item))
-        return out
+        return torchnn.module_tree(self, module)
 
     def layer_families(self, module: Any) -> set[str]:
         """The layer families a module holds, read from its construction (no forward)."""
         return {catalogue.family(m.kind) for m in self.submodules(module)
                 if isinstance(m, v.LayerSpec)}
-
-
-def _children(interp: ForwardReading, module: Any) -> list[Any]:
-    if isinstance(module, v.SeqSpec):
-        return [c for _, c in module.children]
-    if isinstance(module, v.ListSpec):
-        return list(module.children)
-    if isinstance(module, v.DictSpec):
-        return list(module.children.values())
-    if isinstance(module, v.Choice):
-        return list(module.options)
-    if isinstance(module, v.Instance):
-        return [c for _, c in interp.children(module)]
-    return []
 
 
 def _weighted(spec: v.LayerSpec) -> bool:
@@ -248,3 +250,12 @@ def _plain_class(cls: v.ClassVal, depth: int = 0) -> bool:
         elif expr != ("name", "object"):
             return False
     return True
+
+
+def _tensors_of(value: Any) -> Iterator[v.Tensor]:
+    """The tensors a forward returned: itself, or those of a tuple or list it returned."""
+    if type(value) is v.Tensor:
+        yield value
+    elif type(value) in (tuple, list):
+        for item in value:
+            yield from _tensors_of(item)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from cnnlint import ir
+from cnnlint import catalogue, ir
 from cnnlint.extract import configs, torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, tensors_in
@@ -214,7 +214,9 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
             return interp.iterate(loader)[0]  # type: ignore[index]
     if model_constructor(qualname):
         interp.library_builds.add((root_of(qualname), _literal_name(interp)))
-        model = v.Opaque(f"{qualname}(...)", root_of(qualname), model=True)
+        model = v.Opaque(f"{qualname}(...)", root_of(qualname), model=True,
+                         families=catalogue.library_families(
+                             qualname, args.kw, len(args.pos), args.open_pos or args.open_kw))
         rec.set_mode(model, True)
         return model
     if torchnn.knows(qualname):
@@ -282,7 +284,9 @@ def make_loader(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None) -
     shuffle = interp.arg(args, 2, "shuffle")[0]
     sampler = interp.arg(args, 3, "sampler")[0]
     if "batch_sampler" in args.kw:
-        batch = None  # the batch sampler decides
+        # The batch sampler decides the batches' size and what they hold (a project's may
+        # balance the classes).
+        batch, sampler = None, args.kw["batch_sampler"]
     loader = TrainObj("loader", "DataLoader", loc, {
         "dataset": dataset, "batch_size": batch,
         "shuffle": None if shuffle is ABSENT else shuffle,
@@ -463,7 +467,8 @@ def record_loss(interp: TrainingInterp, kind: str, weighted: bool, inputs: list[
     if rec is None:
         return
     use = ir.LossUse(loc=loc, kind=kind, weighted=weighted, symbol=f.owner, made_at=made_at,
-                     evaluating=interp.grad_off > 0)
+                     evaluating=interp.grad_off > 0 or bool(inputs) and
+                     interp.computed_in_evaluation(inputs[0]))
     if inputs:
         fed = interp.graph[inputs[0].node]
         if fed.family == "softmax":

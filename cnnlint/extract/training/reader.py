@@ -77,6 +77,7 @@ class TrainingInterp(ForwardReading):
         self.batches: dict[int, TrainObj] = {}  # batch node id -> the loader it came from
         self.held_out: set[int] = set()  # tensors held in variables named for held-out data
         self.ungraded: dict[int, ir.Event] = {}  # output node -> its forward without gradients
+        self.forward_outputs: dict[int, ir.Event] = {}  # output node -> the forward made it
         # Models whose parameters() this pass took, with the call that took them.
         self.params_of: list[tuple[Any, int]] = []
         # While a project optimizer class is built: what its `super().__init__` handed to
@@ -126,6 +127,7 @@ class TrainingInterp(ForwardReading):
         self.batches = {}
         self.held_out = set()
         self.ungraded = {}
+        self.forward_outputs = {}
         self.attr_origins = {}  # by object id: none may outlive the pass
         return self.recorder
 
@@ -201,8 +203,13 @@ class TrainingInterp(ForwardReading):
         """A pass stepped weights the reader could not follow to a model: the project
         models its training code called may be what it trains, and so may any entry of a
         registry it picked its model from by name (the command line may pick another than
-        the default); when it called none (and no library model either), any model may be."""
+        the default); when it called none (and no library model either), any model may be.
+        The networks inside those models train with them."""
         keys = self.hand_off(forwarded) + sorted(choices)
+        self.hand_off([part for x in forwarded
+                       for option in (x.options if isinstance(x, v.Choice) else (x,))
+                       if isinstance(option, v.Instance)
+                       for part in self.submodules(option)[1:]])
         self.handed_off.update(choices)
         if keys or not any(isinstance(x, v.Opaque) for x in forwarded):
             self.lost_training.append((path, tuple(dict.fromkeys(keys))))
@@ -219,9 +226,14 @@ class TrainingInterp(ForwardReading):
             if target[0] == "name" and isinstance(value, (v.LayerSpec, v.SeqSpec)) \
                     and not self.in_module_code(f):
                 loc = f.scope.loc(stmt[3])
-                # A module-level Sequential is a model of its own, keyed by its variable.
-                key = ir.model_key(f.scope.module, target[1]) \
-                    if type(value) is v.SeqSpec and f.locals is f.scope.globals else ""
+                # A module-level Sequential is a model of its own, keyed by the variable it
+                # was built into (`model = nets.head` trains `nets:head`).
+                key = ""
+                if type(value) is v.SeqSpec and f.locals is f.scope.globals:
+                    home = self.sequential_home(value) \
+                        if stmt[2][0] in ("name", "attr") else None
+                    key = ir.model_key(home[0].module, home[1]) if home is not None \
+                        else ir.model_key(f.scope.module, target[1])
                 self.track_model(value, target[1], loc, key)
         if stmt[2][0] == "dict":
             name_registry(stmt, f)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterator
 
-from cnnlint import catalogue, ir
+from cnnlint import ir
 from cnnlint.extract import values as v
 from cnnlint.extract.training.objects import TrainObj, pipelines_of, role, transforms_of
 from cnnlint.findings import Loc
@@ -452,10 +452,8 @@ class Recorder:
                         "about a network without a training script stay silent")
                 if note not in self.notes:
                     self.notes.append(note)
-            # The network a builder makes (`resnet18(...)`), not a part of it (`...fc`).
-            families = catalogue.library_families(model.origin) \
-                if model.library and model.origin.endswith("(...)") else None
-            return ir.TrainedModel(keys=(), name=model.origin, loc=loc, families=families,
+            # The network a builder makes (`resnet18(...)`); a part of it (`...fc`) has none.
+            return ir.TrainedModel(keys=(), name=model.origin, loc=loc, families=model.families,
                                    unresolved=not model.library)
         if isinstance(model, v.Choice) and all(o is not None for o in model.options):
             # One of a registry's models: what holds for it holds for every candidate. A
@@ -497,6 +495,8 @@ class Recorder:
                 parts.append(ir.model_key(part.cls.scope.module, part.cls.name))
                 if id(part) in self.part_builders:
                     parts.append(self.part_builders[id(part)])
+            elif id(part) in self.models:  # a network of its own the script handed it
+                parts.extend(key for key, _, _ in self.models[id(part)][3] if key)
         # A network it holds that came from a project call the reader could not follow
         # (`AttackerModel(dataset.get_model(arch))`, then `self.model(x)`): that one may be
         # any.
