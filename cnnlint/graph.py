@@ -44,6 +44,24 @@ def weighted_layers(network: ir.Network) -> list[ir.Node]:
     return found
 
 
+def first_of_each(network: ir.Network) -> list[int]:
+    """For each node, the first node that computes the same thing: the same layer (or call)
+    applied to what the same earlier nodes compute, from any input. A block run on two
+    inputs (a siamese pair, a domain-adaptation model's source and target) computes each of
+    its nodes twice: each is one place of the network, counted once."""
+    found = network.cache.get("first_of_each")
+    if found is None:
+        firsts: dict[tuple[object, ...], int] = {}
+        first: list[int] = []
+        for node in network.nodes:
+            key: tuple[object, ...] = (ir.INPUT,) if node.kind == ir.INPUT else (
+                node.kind, node.name, node.loc, node.within, node.functional,
+                tuple(first[i] for i in node.inputs))
+            first.append(firsts.setdefault(key, node.id))
+        found = network.cache["first_of_each"] = first
+    return found  # type: ignore[return-value]
+
+
 def ancestors(network: ir.Network) -> list[int]:
     """For each node, a bitmask of every node upstream of it (itself excluded)."""
     found = network.cache.get("ancestors")

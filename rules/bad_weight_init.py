@@ -41,9 +41,14 @@ def _feeds_constant_layer(targets: list[ir.Node], constant: set[int], model: Mod
     never become different. A constant layer whose outputs meet distinct weights next (a
     zero-initialised head, a spatial transformer's regressor, the last layer of a residual
     branch) gets a gradient of its own for each unit. Past a call the reader does not know,
-    what follows is not known."""
+    what follows is not known; past a concatenation, a later split may keep only the other
+    parts (Glow's coupling: `cat([a, b + f(a)])`, then `chunk(2)[0]` is `a`)."""
     return any(m.id in constant for n in targets
-               for m in following(model.network, n, _passes_on) if m.weighted)
+               for m in following(model.network, n, _reaches_unchanged) if m.weighted)
+
+
+def _reaches_unchanged(node: ir.Node) -> bool:
+    return _passes_on(node) and node.kind != ir.CAT
 
 
 def _feeds_relu(targets: list[ir.Node], model: Model) -> bool:
@@ -282,6 +287,34 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.head(self.blocks(x).mean((2, 3)))
+""",
+        # A flow's coupling ends in a zero conv that updates half the channels; the half a
+        # zero-initialised prior reads next is the other one.
+        """
+import torch
+import torch.nn as nn
+
+class Zero(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1)
+        nn.init.zeros_(self.conv.weight)
+
+    def forward(self, x):
+        return self.conv(x)
+
+class Step(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(c // 2, 32, 3, padding=1), nn.ReLU(),
+                                 Zero(32, c // 2))
+        self.prior = Zero(c // 2, c)
+
+    def forward(self, x):
+        a, b = x.chunk(2, 1)
+        x = torch.cat([a, b + self.net(a)], 1)
+        kept, _ = x.chunk(2, 1)
+        return x, self.prior(kept)
 """,
         # A detection head's classifier starts at the focal loss's prior (sigmoid = 0.01):
         # its logits go to the loss, never through a ReLU.

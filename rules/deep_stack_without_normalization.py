@@ -20,7 +20,8 @@ class DeepStackWithoutNormalization(Rule):
     ## What it flags
     A path through `min-layers` (default 6) or more conv layers with no BatchNorm, GroupNorm,
     LayerNorm or InstanceNorm between any two of them; a conv whose weights are normalised
-    (`spectral_norm`, `weight_norm`, as GAN discriminators do) counts as normalised. A
+    (`spectral_norm`, `weight_norm`, as GAN discriminators do, or a forward that divides
+    the weight by its norm before `F.conv2d`) counts as normalised. A
     skip connection whose other branch
     is normalised (pre-activation residual blocks: norm, activation, conv, added to an
     un-normalised identity stream) counts as normalisation; a residual network with no

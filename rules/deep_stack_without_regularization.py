@@ -35,11 +35,12 @@ class DeepStackWithoutRegularization(Rule):
     weights, those that build its class directly (`UNet(...)` trains the network a `unet()`
     factory builds; `resnet18()` does not train `resnet50()`), and those that pick their
     model by a name at run time (`models.__dict__[args.arch]`, a dict of built models): any
-    entry may be the one trained. When no training script for the model is found, or its
-    decay is not known, the finding is only `info` and says so; it is not made at all when a
-    script hands the model to code the reader cannot follow (a library trainer), when a
-    training script of the project cannot be parsed, or when a script picks its model by
-    name among networks the reader could not read in full (one of them may hold this one).
+    entry may be the one trained. When no training script for the model is found, the
+    finding is only `info` and says so; it is not made at all when the decay its optimizers
+    apply is not known (`--verbose` names them), when a script hands the model to code the
+    reader cannot follow (a library trainer), when a training script of the project cannot
+    be parsed, or when a script picks its model by name among networks the reader could
+    not read in full (one of them may hold this one).
     A model built inside one a script may pick (a backbone DeepLab's factory builds) is
     trained with it. A model trained only as a part of bigger networks that hold dropout
     (a backbone under a head with `Dropout2d`) is regularised there: it is not flagged.
@@ -101,14 +102,13 @@ class DeepStackWithoutRegularization(Rule):
                 model.loc, symbol=model.name,
                 related=[(o.loc, f"`{o.kind}` without weight decay") for o in optimizers])
             return
-        if not optimizers and project.may_train_unseen(model):
-            return  # how it is trained is not known
-        # No training script found for this model (or its decay not known): say so, at
-        # info level.
-        why = "its optimizer's decay is not known" if optimizers else \
-            "no training script found for it"
+        if optimizers or project.may_train_unseen(model):
+            # The decay its optimizers apply is not known (a group's value set by a test
+            # not followed; `--verbose` names the optimizer), or how it is trained is not.
+            return
+        # No training script found for this model: say so, at info level.
         yield self.finding(
-            f"{count} and no dropout; weight decay unknown ({why})",
+            f"{count} and no dropout; weight decay unknown (no training script found for it)",
             model.loc, symbol=model.name, severity="info")
 
     valid = [

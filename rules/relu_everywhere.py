@@ -4,7 +4,7 @@ from typing import Iterable
 
 from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
-from cnnlint.graph import alternatives, branch_sides, is_gate
+from cnnlint.graph import alternatives, branch_sides, first_of_each, is_gate
 from cnnlint.ir import Model, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -63,7 +63,11 @@ class ReluEverywhere(Rule):
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         if not model.network.complete:
             return
-        activations = [n for n in model.network if n.family in ACTIVATION_FAMILIES]
+        # Each place of the network once: a block run on two inputs has its activations
+        # computed twice.
+        firsts = first_of_each(model.network)
+        activations = [n for n in model.network
+                       if n.family in ACTIVATION_FAMILIES and firsts[n.id] == n.id]
         if not all(n.family == "relu" for n in activations) \
                 or _trained_with_other_activations(model, project):
             return

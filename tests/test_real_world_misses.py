@@ -658,6 +658,70 @@ class Critic(nn.Module):
 """
 
 
+@pytest.mark.parametrize("weight, flagged", [
+    ("self.normalised()", False),  # a method returning the weight over its norm
+    ("self.weight / self.weight.norm()", False),
+    ("self.weight * 2", True),
+])
+def test_a_conv_that_normalises_its_weight_by_hand_is_normalised(
+        lint_tree: Callable[..., Any], weight: str, flagged: bool) -> None:
+    """A conv subclass whose forward divides its weight by a norm (spectral normalisation by
+    power iteration, or weight standardisation) before `F.conv2d` is normalised (CNN104)."""
+    result = lint_tree(f"""
+import torch.nn as nn
+import torch.nn.functional as F
+
+class NormedConv(nn.Conv2d):
+    def normalised(self):
+        sigma = self.weight.flatten(1).norm()
+        return self.weight / sigma
+
+    def forward(self, x):
+        return F.conv2d(x, {weight}, self.bias, 1, 1)
+
+class Critic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[m for _ in range(7)
+                                    for m in (NormedConv(8, 8, 3), nn.LeakyReLU(0.2))])
+
+    def forward(self, x):
+        return self.body(x)
+""", select=["CNN104"])
+    assert bool(result.findings) is flagged
+
+
+@pytest.mark.parametrize("relus, flagged", [(4, None), (7, "all 7 activations")])
+def test_a_block_run_on_two_inputs_counts_its_activations_once(
+        lint_tree: Callable[..., Any], relus: int, flagged: str | None) -> None:
+    """A domain-adaptation model runs one backbone on the source and the target batch:
+    each of its activations is one place of the network, not two."""
+    result = lint_tree(f"""
+import torch.nn as nn
+
+class Backbone(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[m for _ in range({relus})
+                                    for m in (nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())])
+
+    def forward(self, x):
+        return self.body(x)
+
+class TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = Backbone()
+        self.head = nn.Linear(8, 5)
+
+    def forward(self, source, target):
+        return self.head(self.backbone(source).mean((2, 3))), \
+            self.head(self.backbone(target).mean((2, 3)))
+""", select=["CNN105"])
+    messages = [f.message for f in result.findings if f.symbol == "TwoInputs"]
+    assert messages == ([] if flagged is None else [f"{flagged} are plain ReLU (dying-ReLU risk)"])
+
+
 @pytest.mark.parametrize("conv, loop, flagged", [
     ("nn.Conv2d(a, b, 3, padding=1)", "", True),
     ("spectral_norm(nn.Conv2d(a, b, 3, padding=1))", "", False),
@@ -1018,6 +1082,39 @@ def test_a_model_registered_with_the_library_a_script_builds_models_by_name_with
     literal = lint_tree({"models.py": REGISTERED_NETS,
                          "main.py": script.format(name="'resnet50'")}, select=["CNN107"])
     assert [f.severity for f in literal.findings] == ["info"]
+
+
+@pytest.mark.parametrize("entry, trained_there", [
+    ("from srlib.train import train_pipeline\n\ntrain_pipeline('.')\n", True),
+    ("from srlib.utils import scandir\n\nscandir('.')\n", False),
+])
+def test_a_class_registered_with_a_library_whose_training_a_script_runs_may_be_trained(
+        lint_tree: Callable[..., Any], entry: str, trained_there: bool) -> None:
+    """A discriminator class registered with a library's registry by a decorator, built in
+    a test with arguments, and a script that hands control to that library's training
+    pipeline (which builds networks by the names its configuration gives): it may be
+    trained there, so it is not said to have no training script."""
+    nets = """
+import torch.nn as nn
+from srlib.registry import ARCH_REGISTRY
+
+@ARCH_REGISTRY.register()
+class Critic(nn.Module):
+    def __init__(self, channels, width=16):
+        super().__init__()
+        layers = [nn.Conv2d(channels, width, 3, padding=1)]
+        for _ in range(9):
+            layers += [nn.LeakyReLU(0.2), nn.Conv2d(width, width, 3, padding=1)]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    test = "from archs import Critic\n\n\ndef test_critic():\n    Critic(3, width=8)\n"
+    result = lint_tree({"archs.py": nets, "test_archs.py": test,
+                        "train.py": "import torch.optim\nimport archs\n" + entry},
+                       select=["CNN107"])
+    assert bool(result.findings) is not trained_there
 
 
 def test_a_model_picked_by_a_command_line_option_in_an_if_chain_is_trained(

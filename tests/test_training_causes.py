@@ -2009,6 +2009,35 @@ optimizer = torch.optim.AdamW(groups(model), lr=1e-3)
     assert set(_no_script_claims(result)) >= {"Deep"}
 
 
+@pytest.mark.parametrize("decay, findings", [
+    ("0 if 'bn' in name else wd", []),  # a test not followed: the decay is not known
+    ("wd", []),
+    ("0", ["CNN107"]),
+])
+def test_a_decay_set_per_group_by_a_test_not_followed_is_no_finding(
+        lint_tree: Lint, decay: str, findings: list[str]) -> None:
+    """One param group per weight, its decay 0 for norm weights and the option's value for
+    the rest: the decay applied is not known, so no finding says it is missing, and
+    `--verbose` names the optimizer."""
+    script = f"""
+import torch
+from nets import Deep
+
+def groups(model, wd):
+    found = []
+    for name, weight in model.named_parameters():
+        found.append({{"params": [weight], "weight_decay": {decay}}})
+    return found
+
+model = Deep()
+optimizer = torch.optim.SGD(groups(model, 5e-4), lr=0.1, momentum=0.9)
+""" + LOOP
+    result = lint_tree({"nets.py": DEEP, "train.py": script})
+    assert [f.code for f in result.findings if f.code == "CNN107"] == findings
+    unknown = any("the weight decay of `SGD` is not known" in n for n in result.notes())
+    assert unknown is (decay != "0" and decay != "wd")
+
+
 def test_the_parts_of_a_model_stepped_through_unread_code_may_be_trained_too(
         lint_tree: Lint) -> None:
     """A segmentation network holding a backbone class of its own, stepped through an

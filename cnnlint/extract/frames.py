@@ -169,7 +169,7 @@ def names_in(stmt: tuple[Any, ...]) -> frozenset[str]:
             if tag == "name" and len(item) == 2 and type(item[1]) is str:
                 names.add(item[1])
                 continue
-            if tag in ("def", "class") and len(item) == 6:
+            if tag == "def" and len(item) == 6 or tag == "class" and len(item) == 7:
                 names.add(item[1])
             elif tag == "import":
                 names.update(asname or dotted.split(".")[0] for dotted, asname in item[1])

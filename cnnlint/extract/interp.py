@@ -617,7 +617,7 @@ class Interp:
                                       owner=f.owner if closure is not None else stmt[1])
 
     def _class(self, stmt: tuple[Any, ...], f: Frame) -> None:
-        _, name, bases, _kwargs, body, _slot = stmt
+        _, name, bases, _kwargs, body, _slot, _decorators = stmt
         cls = v.ClassVal(name, f.scope, stmt, bases=[self.eval(b, f) for b in bases])
         body_frame = Frame(f.scope, closure=f.locals if f.locals is not f.scope.globals else None,
                            owner=name)

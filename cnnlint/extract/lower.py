@@ -23,7 +23,8 @@ Statements::
     ("expr", value, slot)  ("return", value, slot)  ("if", test, body, orelse, slot)
     ("for", target, iter, body, orelse, slot)  ("while", test, body, orelse, slot)
     ("with", ((expr, target or None), ...), body, slot)  ("try", body, handlers, orelse, final)
-    ("def", name, params, body, decorators, slot)  ("class", name, bases, kwargs, body, slot)
+    ("def", name, params, body, decorators, slot)
+    ("class", name, bases, kwargs, body, slot, decorators)
     ("import", ((dotted, asname), ...))  ("from", module, level, ((name, asname), ...))
     ("global", names)  ("del", target)
     ("break",)  ("continue",)  ("raise",)  ("pass",)  ("assert", test, slot)
@@ -338,8 +339,9 @@ class Lowerer:
         bases = tuple(self.expr(b.value) for b in node.bases)
         kwargs = tuple((k.keyword.value if k.keyword else None, self.expr(k.value))
                        for k in node.keywords)
+        decorators = tuple(self.expr(d.decorator) for d in node.decorators)
         return ("class", node.name.value, bases, kwargs, self.block(node.body),
-                self.slot(node.name))
+                self.slot(node.name), decorators)
 
 
 def lower_module(module: cst.Module) -> tuple[tuple[Lowered, ...], dict[int, int]]:

@@ -233,6 +233,9 @@ def _build_one(interp: Interp, candidate: Candidate
             kind == "factory" and isinstance(target, v.FuncVal) and bool(required(target.node[2])))
         if kind == "factory" and isinstance(target, v.FuncVal):
             model.registered_in = _registered_in(scope, target.node[4])
+        elif kind in ("class", "variant"):  # `@ARCH_REGISTRY.register()` on the class
+            cls = target if kind == "class" else target[0]
+            model.registered_in = _registered_in(cls.scope, cls.node[6])
     return model, None
 
 

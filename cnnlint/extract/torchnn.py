@@ -192,8 +192,13 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
             "torch.nn.functional.", "F."), owner=f.owner, loc=loc, functional=True)
     if qualname in catalogue.FUNCTIONAL:
         kind = catalogue.FUNCTIONAL[qualname]
-        if catalogue.is_weighted(kind) and _fixed_weight(interp, qualname, f):
-            kind = catalogue.FIXED_FILTER
+        normalised = None
+        if catalogue.is_weighted(kind):
+            weight = _weight_written(interp, qualname, f)
+            if weight is not None and _fixed_weight(interp, weight, f):
+                kind = catalogue.FIXED_FILTER
+            elif weight is not None and _normalised_weight(weight, f):
+                normalised = {catalogue.NORMALISED_BY: "division"}
         inputs = tensors_in(Args(args.pos[:1], {k: x for k, x in args.kw.items()
                                                 if k == "input"}))
         if not inputs:
@@ -203,7 +208,8 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
             inputs += [t for t in tensors_in(Args(args.pos[1:], args.kw))
                        if t.node != inputs[0].node]
         return interp.add_node(kind, inputs, name=qualname.replace(
-            "torch.nn.functional.", "F."), owner=f.owner, loc=loc, functional=True)
+            "torch.nn.functional.", "F."), owner=f.owner, args=normalised, loc=loc,
+            functional=True)
     if qualname in catalogue.COMBINE_FUNCTIONS:
         tensors = tensors_in(args)
         if len({t.node for t in tensors}) < 2:
@@ -251,24 +257,46 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
     return interp.unknown_call(args, f"`{qualname}` is not known")
 
 
-def _fixed_weight(interp: Interp, qualname: str, f: Frame) -> bool:
-    """Whether a functional conv or linear being called is given, as its weight, a buffer
-    of the module whose forward calls it (`F.conv2d(x, self.filt, groups=c)`: the fixed
-    binomial filter of anti-aliased downsampling), which no optimizer trains."""
+def _weight_written(interp: Interp, qualname: str, f: Frame) -> tuple[Any, ...] | None:
+    """The expression a functional conv or linear being called is given as its weight, as
+    written in a module's own code; None for another call or a weight not written out."""
     if interp.current_call is None:
-        return False
+        return None
     expr, frame = interp.current_call
-    owner = f.self_obj
-    if frame is not f or type(owner) is not v.Instance \
+    if frame is not f or type(f.self_obj) is not v.Instance \
             or expr[1][-1] != qualname.rsplit(".", 1)[-1]:
-        return False  # not this call, as written in a module's own code
+        return None  # not this call, as written in a module's own code
     positional = [a for a in expr[2] if a[0] != "*"]
     if len(positional) != len(expr[2]):
-        return False
-    weight = positional[1] if len(positional) > 1 else next(
+        return None
+    return positional[1] if len(positional) > 1 else next(
         (value for key, value in expr[3] if key == "weight"), None)
-    return weight is not None and weight[0] == "attr" and weight[1] == ("name", "self") \
-        and weight[2] in interp.buffers.get(id(owner.cls), ())
+
+
+def _fixed_weight(interp: Interp, weight: tuple[Any, ...], f: Frame) -> bool:
+    """Whether the weight is a buffer of the module whose forward calls it (`F.conv2d(x,
+    self.filt, groups=c)`: the fixed binomial filter of anti-aliased downsampling), which no
+    optimizer trains."""
+    return weight[0] == "attr" and weight[1] == ("name", "self") \
+        and weight[2] in interp.buffers.get(id(f.self_obj.cls), ())
+
+
+def _normalised_weight(weight: tuple[Any, ...], f: Frame) -> bool:
+    """Whether the weight is the module's own divided by a norm (`self.weight / sigma`), as
+    written or as a method of the module returns it (`self.sn_weights()`): spectral
+    normalisation or weight standardisation written by hand."""
+    if weight[0] == "call" and weight[1][0] == "attr" and weight[1][1] == ("name", "self"):
+        method = f.self_obj.cls.lookup(weight[1][2])
+        if not isinstance(method, v.FuncVal):
+            return False
+        return any(stmt[0] == "return" and _divides_own_weight(stmt[1])
+                   for stmt in method.node[3])
+    return _divides_own_weight(weight)
+
+
+def _divides_own_weight(expr: tuple[Any, ...]) -> bool:
+    return expr[0] == "binop" and expr[1] == "/" and expr[2][0] == "attr" \
+        and expr[2][1] == ("name", "self") and expr[2][2] == "weight"
 
 
 def _linspace(args: Args) -> Any:

@@ -97,7 +97,7 @@ def _calls(interp: Interp, scope: FileScope, body: Any, bound: frozenset[str],
             yield from _calls(interp, scope, item[3], bound | params | local,
                               frozenset(p[0] for p in item[2] if p[2] == "dstar") - local)
             continue
-        if tag == "class" and len(item) == 6:
+        if tag == "class" and len(item) == 7:
             cls = scope.globals.get(item[1])
             if isinstance(cls, v.ClassVal) and interp.is_module_class(cls):
                 continue

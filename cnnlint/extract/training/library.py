@@ -212,6 +212,11 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         loader = args.pos[0]
         if isinstance(loader, TrainObj) and loader.kind == "loader":
             return interp.iterate(loader)[0]  # type: ignore[index]
+    if "train" in last.lower() and not interp.in_module_code(f):
+        # Control handed to a library's training (`basicsr.train.train_pipeline(root)`,
+        # `mmdet.apis.train_detector(...)`): it may build, by name from its configuration,
+        # any network registered with it.
+        interp.library_builds.add((root_of(qualname), ""))
     if model_constructor(qualname):
         interp.library_builds.add((root_of(qualname), _literal_name(interp)))
         model = v.Opaque(f"{qualname}(...)", root_of(qualname), model=True,
@@ -342,6 +347,11 @@ def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame, loc:
         symbol=f.owner)
     rec = interp.recorder
     assert rec is not None
+    if (optimizer.weight_decay is None or not optimizer.weight_decay.known) and loc is not None:
+        note = (f"{loc.path}:{loc.line}: the weight decay of `{kind}` is not known: rules "
+                "about regularising the models it trains stay silent")
+        if note not in rec.notes:
+            rec.notes.append(note)
     # Groups holding weights the reader lost: one whose tensors are not known, or every
     # group empty (torch refuses an optimizer with nothing to optimise: a helper filled them
     # in a way not followed).

@@ -221,8 +221,8 @@ def _mentions_training(body: tuple[Any, ...]) -> bool:
             tag = e[0]
             if tag == "attr" or tag == "name":
                 last = e[-1]
-                if type(last) is str and last in _TRAINING_NAMES:
-                    return True
+                if type(last) is str and (last in _TRAINING_NAMES or last.startswith("train_")):
+                    return True  # `optimizer.step()`, a library's `train_pipeline(root)`
             elif tag == "from" and type(e[1]) is str and (
                     "optim" in e[1] or "lightning" in e[1] or e[1].endswith("data")):
                 return True
