@@ -261,6 +261,18 @@ class ProjectFacts:
         return any(library in m.registered_in and name in ("", m.name)
                    for m in builders for library, name in self.library_builds)
 
+    def held_as_block(self, model: Model) -> bool:
+        """Whether the model is a class read with guessed arguments (no code builds it
+        alone) that another model holds: a block of a utility file (`MSDilationBlock(c)`
+        inside DFDNet), trained as part of the model holding it."""
+        return model.guessed and bool(model.class_key) \
+            and model.class_key in self._held_classes
+
+    @cached_property
+    def _held_classes(self) -> frozenset[str]:
+        return frozenset(part for m in self.models for part in m.parts
+                         if part != m.class_key)
+
     def _built(self, keys: Iterable[str]) -> list[Model]:
         """The models of the run with these keys (a registry's entries, to look inside)."""
         return [m for key in keys for m in self._by_key.get(key, ())]

@@ -42,8 +42,10 @@ class DeepStackWithoutRegularization(Rule):
     be parsed, or when a script picks its model by name among networks the reader could
     not read in full (one of them may hold this one).
     A model built inside one a script may pick (a backbone DeepLab's factory builds) is
-    trained with it. A model trained only as a part of bigger networks that hold dropout
-    (a backbone under a head with `Dropout2d`) is regularised there: it is not flagged.
+    trained with it; a block class that needs arguments no code gives it alone, held by a
+    model of another file, is judged as part of that model. A model trained only as a part
+    of bigger networks that hold dropout (a backbone under a head with `Dropout2d`) is
+    regularised there: it is not flagged.
 
     ## Why it matters
     A big model learns the training set's details and noise unless something holds it back
@@ -85,8 +87,9 @@ class DeepStackWithoutRegularization(Rule):
             return
         count = f"{len(sure)} weighted layers" if len(sure) == len(weighted) else \
             f"at least {len(sure)} weighted layers"
-        if any(n.family == "dropout" and n.arg("p") != 0 for n in network):
-            return
+        if any(n.family == "dropout" and n.arg("p") != 0 for n in network) \
+                or project.held_as_block(model):
+            return  # regularised, or judged (and trained) as part of the model holding it
         runs = project.runs_training(model)
         if _regularised_where_trained(model, runs) or project.decayed_by_hand(model, runs):
             return

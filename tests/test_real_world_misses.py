@@ -318,6 +318,36 @@ def test_a_block_is_judged_inside_its_model(lint_tree: Callable[..., Any]) -> No
     assert result.findings == []
 
 
+@pytest.mark.parametrize("net, judged_alone", [
+    ("from blocks import Cell\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+     "        super().__init__()\n        self.cells = nn.Sequential(Cell(16), Cell(16))\n"
+     "        self.drop = nn.Dropout(0.5)\n\n    def forward(self, x):\n"
+     "        return self.drop(self.cells(x))\n", False),
+    ("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+     "        self.drop = nn.Dropout(0.5)\n\n    def forward(self, x):\n"
+     "        return self.drop(x)\n", True),
+])
+def test_a_block_needing_arguments_held_by_a_model_of_another_file_is_judged_there(
+        lint_tree: Callable[..., Any], net: str, judged_alone: bool) -> None:
+    """A block class of a utility file that needs its width, which no code builds alone: a
+    model of another file holding it judges it; alone (read with a guessed width) it is no
+    network of its own. One that nothing holds is still judged."""
+    block = """
+import torch.nn as nn
+
+class Cell(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(c, c, 3, padding=1) for _ in range(8)])
+
+    def forward(self, x):
+        return x + self.body(x)
+"""
+    result = lint_tree({"blocks.py": block, "net.py": "import torch.nn as nn\n" + net},
+                       select=["CNN107"])
+    assert [f.path for f in result.findings] == (["blocks.py"] if judged_alone else [])
+
+
 def test_the_summary_counts_models_only_partly_read(in_tmp: Path) -> None:
     write_tree(in_tmp, {"model.py": """
     import torch.nn as nn
