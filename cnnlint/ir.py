@@ -373,6 +373,9 @@ class TrainedModel:
     # The blocks inside it, by class and by the factory that built them: they are trained
     # with it (`RetinaNet.fpn`, built by `FPN50()`).
     parts: tuple[str, ...] = ()
+    # The layer families of each of those blocks built as a class, by its class key (a
+    # `Sequential(Normalize(), backbone)` wrapper's backbone built with SiLU).
+    part_families: tuple[tuple[str, frozenset[str]], ...] = ()
     # Some candidate for it is a project call the reader could not follow: any project
     # network may be the one trained.
     unresolved: bool = False

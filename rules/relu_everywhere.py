@@ -194,10 +194,13 @@ def mlp():  # flagged
 
 
 def _trained_with_other_activations(model: Model, project: ProjectFacts) -> bool:
-    """Whether every build of this network the project trains holds activation layers of
-    another family (a factory passing `act=nn.SiLU` to a class whose default is ReLU): the
-    default's ReLU is then not what trains."""
-    builds = [m for run in project.runs for m in run.models if model.key in m.keys]
+    """Whether every build of this network the project trains (alone, or as a block of the
+    model trained) holds activation layers of another family (a factory passing
+    `act=nn.SiLU` to a class whose default is ReLU): the default's ReLU is then not what
+    trains."""
+    builds = [families for run in project.runs for m in run.models
+              for families in ([m.families] if model.key in m.keys else
+                               [found for key, found in m.part_families if key == model.key])]
     return bool(builds) and all(
-        m.families is not None and bool(m.families & (ACTIVATION_FAMILIES - {"relu"}))
-        for m in builds)
+        families is not None and bool(families & (ACTIVATION_FAMILIES - {"relu"}))
+        for families in builds)

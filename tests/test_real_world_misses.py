@@ -796,15 +796,18 @@ def build(name, classes):
 
 
 @pytest.mark.parametrize("arch, flagged", [("net-swish", False), ("net-relu", True)])
+@pytest.mark.parametrize("wrapped", ["{}", "torch.nn.DataParallel(torch.nn.Sequential({}))"])
 def test_a_class_trained_only_with_another_activation_is_not_all_relu(
-        lint_tree: Callable[..., Any], arch: str, flagged: bool) -> None:
+        lint_tree: Callable[..., Any], arch: str, flagged: bool, wrapped: str) -> None:
     """A class whose activation defaults to ReLU, built by the factory the script trains
-    with the activation a name picks: what trains is the picked one."""
+    with the activation a name picks (alone, or as the block of a wrapper): what trains is
+    the picked one."""
+    built = wrapped.format(f'build("{arch}", 10)')
     result = lint_tree({"nets.py": ACTIVATION_CHOSEN, "train.py": f"""
 import torch
 from nets import build
 
-model = build("{arch}", 10)
+model = {built}
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
 for epoch in range(3):
     for x, y in loader:
@@ -1173,6 +1176,37 @@ def test_a_model_picked_by_a_command_line_option_in_an_if_chain_is_trained(
     """}, select=["CNN107"])
         # plain10 and plain20 are both trained with decay (and Plain() is plain10).
         assert result.findings == [], pick
+
+
+def test_a_model_picked_by_a_part_of_an_option_s_name_in_a_builder_is_trained(
+        lint_tree: Callable[..., Any]) -> None:
+    """A builder of another file given the option picks by parts of the name (`if "20" in
+    name and "plain" in name:`): the command line may pick either model."""
+    zoo = """
+from models import plain10, plain20
+
+def build(name):
+    if "20" in name and "plain" in name:
+        return plain20()
+    return plain10()
+"""
+    result = lint_tree({"models.py": CIFAR_NETS, "zoo.py": zoo, "train.py": """
+    import argparse
+    import torch
+    import zoo
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--net", default="plain10")
+    args = parser.parse_args()
+    model = zoo.build(args.net)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    for epoch in range(3):
+        for x, y in loader:
+            optimizer.zero_grad()
+            model(x).sum().backward()
+            optimizer.step()
+    """}, select=["CNN107"])
+    assert result.findings == []
 
 
 def test_a_class_picked_by_a_command_line_option_is_trained(

@@ -371,11 +371,16 @@ class TrainingInterp(ForwardReading):
         """`if args.net_type == "resnet":`, `if args.local_rank == 0:` (-1 by default, set
         by the distributed launcher): a command-line option picks the code; the default's
         choice is not the only one the script makes. Also through a copy of the option
-        (`arch = args.arch`, `self.arch = args.arch`)."""
+        (`arch = args.arch`, `self.arch = args.arch`), a part of its name (`if "wrn" in
+        name and "swish" in name:`) and tests joined by `and`/`or`."""
+        if test[0] == "boolop":
+            return self._picks_by_option(test[2], f) or self._picks_by_option(test[3], f)
         if test[0] != "compare" or len(test[2]) != 1 or test[2][0][0] not in (
                 "==", "!=", "in", "not in"):
             return False
         read = test[1]
+        if test[2][0][0] in ("in", "not in") and read[0] == "const" and type(read[1]) is str:
+            read = test[2][0][1]  # `"swish" in args.arch`
         if read[0] == "name":  # a copy, or a parameter given the option: names only
             # (`generate(depth)` testing `depth == 10`: which network a number builds is
             # not followed back to the models the project defines for it)

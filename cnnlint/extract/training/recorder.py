@@ -490,9 +490,11 @@ class Recorder:
         ids = {id(part) for part in inside}
         donors += [other for other in self.built_outside if id(other) not in ids and any(
             id(child) in ids for child in interp.submodules(other)[1:])]
+        part_families: list[tuple[str, frozenset[str]]] = []
         for part in inside[1:] + self._held_networks(interp, inside) + donors:
             if isinstance(part, v.Instance):
                 parts.append(ir.model_key(part.cls.scope.module, part.cls.name))
+                part_families.append((parts[-1], frozenset(interp.layer_families(part))))
                 if id(part) in self.part_builders:
                     parts.append(self.part_builders[id(part)])
             elif id(part) in self.models:  # a network of its own the script handed it
@@ -509,6 +511,7 @@ class Recorder:
         return ir.TrainedModel(keys=tuple(dict.fromkeys(keys)), name=name, loc=loc,
                                defined=defined, families=families,
                                parts=tuple(dict.fromkeys(parts)),
+                               part_families=tuple(part_families),
                                unresolved=not keys or holds_unfollowed)
 
     def _notes(self, loops: list[ir.Loop], events: list[ir.Event]) -> list[str]:
