@@ -261,6 +261,14 @@ class ProjectFacts:
         return any(library in m.registered_in and name in ("", m.name)
                    for m in builders for library, name in self.library_builds)
 
+    def trained_builds(self, model: Model) -> list[frozenset[str] | None]:
+        """The layer families of each build of this network the project trains, alone or as
+        a block of the model trained (None where not known): a factory may pass what the
+        class's defaults do not (`act=nn.SiLU`, `normalization="batchnorm"`)."""
+        return [families for run in self.runs for m in run.models
+                for families in ([m.families] if model.key in m.keys else
+                                 [found for key, found in m.part_families if key == model.key])]
+
     def held_as_block(self, model: Model) -> bool:
         """Whether the model is a class read with guessed arguments (no code builds it
         alone) that another model holds: a block of a utility file (`MSDilationBlock(c)`
@@ -409,6 +417,7 @@ SCHEDULE = "schedule"  # a scheduler built or stepped, an lr written, an optimiz
 EARLY_STOP = "early_stop"  # a `break` out of the epoch loop, a patience counter
 BEST_CHECKPOINT = "best_checkpoint"  # a checkpoint kept on a validation metric
 MODE = "mode"  # model.train() or model.eval() (mode: the one set, None if not known)
+CLIP = "clip"  # gradients clipped (`clip_grad_norm_`, a gradient scaled in place by hand)
 UNRESOLVED = "unresolved"  # a call the reader could not follow: it might do any of the above
 
 

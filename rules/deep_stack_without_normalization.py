@@ -25,7 +25,8 @@ class DeepStackWithoutNormalization(Rule):
     skip connection whose other branch
     is normalised (pre-activation residual blocks: norm, activation, conv, added to an
     un-normalised identity stream) counts as normalisation; a residual network with no
-    norm layer anywhere is still flagged.
+    norm layer anywhere is still flagged. A class whose defaults build no norm layer is not
+    flagged when every build of it the project trains has them (`normalization="batchnorm"`).
 
     ## Why it matters
     Without normalisation the scale of activations drifts layer by layer, so gradients
@@ -55,6 +56,11 @@ class DeepStackWithoutNormalization(Rule):
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         if not model.network.complete:
             return
+        builds = project.trained_builds(model)
+        if builds and not any(n.is_norm for n in model.network) and all(
+                families is not None and families & catalogue.NORM_FAMILIES
+                for families in builds):
+            return  # every build the project trains has norm layers its defaults lack
         run = _longest_unnormalised(model.network)
         # A block type picked from a string may be the normalised one.
         if len(run) >= self.options.min_layers and not hangs_on_branch(

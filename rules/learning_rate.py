@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import Optimizer, ProjectFacts
+from cnnlint.ir import CLIP, Optimizer, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -52,15 +52,18 @@ KEEPS_PEAK = frozenset({
 })
 
 
-def _rates(project: ProjectFacts) -> Iterable[tuple[Optimizer, float, float, str]]:
+def _rates(project: ProjectFacts, clipped: bool = True
+           ) -> Iterable[tuple[Optimizer, float, float, str]]:
     """(optimizer, its lowest and highest learning rate, family): param groups that set
     different rates (`2 * lr` for the biases) span a range; every one of them must be out
-    of bounds for a finding."""
+    of bounds for a finding. Without `clipped`, SGD of a run that clips its gradients is
+    left out (its step is bounded by the clip, whatever the rate)."""
     for run in project.runs:
         if any(name not in KEEPS_PEAK for name in run.schedulers):
             continue
         if run.is_a_test:
             continue  # a test's single step (a numerical check) sets up no training
+        clips = any(e.kind == CLIP for e in run.events)
         for opt in run.optimizers:
             lr = opt.lr
             if opt.loc is None or lr is None or lr.origin == "torch default":
@@ -72,7 +75,7 @@ def _rates(project: ProjectFacts) -> Iterable[tuple[Optimizer, float, float, str
             else:
                 continue
             family = "sgd" if opt.kind == "SGD" else "adaptive" if opt.kind in ADAPTIVE else ""
-            if family:
+            if family and (clipped or not clips or family != "sgd"):
                 yield opt, low, high, family
 
 
@@ -159,7 +162,9 @@ class LearningRateTooHigh(Rule):
     learning rate above `adaptive-max` (default 1e-2). The message names the value and
     where it came from. Param groups that set different rates are flagged when every one
     of them is above. A test's optimizer stepped only outside loops (a numerical check in
-    `test_*.py` or a `tests` folder) is not judged.
+    `test_*.py` or a `tests` folder) is not judged, nor SGD in a run that clips its
+    gradients (`clip_grad_norm_`, or scaling `.grad` by hand: a recurrent network's high
+    rate with a small clip bounds every step).
 
     ## Why it matters
     Steps that large overshoot: the loss jumps around, grows, or turns into NaN within a
@@ -185,7 +190,7 @@ class LearningRateTooHigh(Rule):
     Options = HighOptions
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
-        for opt, lowest, _, family in _rates(project):
+        for opt, lowest, _, family in _rates(project, clipped=False):
             ceiling = self.options.sgd_max if family == "sgd" else self.options.adaptive_max
             if lowest > ceiling:
                 assert opt.lr is not None and opt.loc is not None

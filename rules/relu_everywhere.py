@@ -198,9 +198,7 @@ def _trained_with_other_activations(model: Model, project: ProjectFacts) -> bool
     model trained) holds activation layers of another family (a factory passing
     `act=nn.SiLU` to a class whose default is ReLU): the default's ReLU is then not what
     trains."""
-    builds = [families for run in project.runs for m in run.models
-              for families in ([m.families] if model.key in m.keys else
-                               [found for key, found in m.part_families if key == model.key])]
+    builds = project.trained_builds(model)
     return bool(builds) and all(
         families is not None and bool(families & (ACTIVATION_FAMILIES - {"relu"}))
         for families in builds)

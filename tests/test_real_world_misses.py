@@ -688,6 +688,129 @@ class Critic(nn.Module):
 """
 
 
+def test_a_gate_on_a_tensor_that_may_be_none_is_a_gate(lint_tree: Callable[..., Any]) -> None:
+    """`skip = mix(x) + x if x is not None else None`, then channel gates scale the skip
+    before each decoder conv: a tensor or nothing is the tensor, so each sigmoid gates it
+    (it is no hidden activation of the convs after it)."""
+    result = lint_tree("""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Gate(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.fc_x = nn.Sequential(nn.Flatten(), nn.Linear(c, c))
+        self.fc_skip = nn.Sequential(nn.Flatten(), nn.Linear(c, c))
+
+    def forward(self, x, skip):
+        w = self.fc_x(F.adaptive_avg_pool2d(x, 1)) + self.fc_skip(F.adaptive_avg_pool2d(skip, 1))
+        return F.relu(skip * torch.sigmoid(w).unsqueeze(2).unsqueeze(3).expand_as(skip))
+
+class Up(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.gate = Gate(c)
+        self.conv = nn.Conv2d(2 * c, c, 3, padding=1)
+
+    def forward(self, x, skip):
+        return F.relu(self.conv(torch.cat([self.gate(x, skip), x], 1)))
+
+class Net(nn.Module):
+    def __init__(self, c=8):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 3, padding=1)
+        self.mix = nn.Conv2d(c, c, 1)
+        self.ups = nn.ModuleList([Up(c) for _ in range(4)])
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        skip = self.mix(x) + x if x is not None else None
+        for up in self.ups:
+            x = up(x, skip)
+        return x
+""", select=["CNN106"])
+    assert result.findings == []
+
+
+@pytest.mark.parametrize("step_when", ["net.training", "not net.training"])
+def test_a_step_shared_with_evaluation_steps_only_in_train_mode(
+        lint_tree: Callable[..., Any], step_when: str) -> None:
+    """One function runs an epoch for training and for validation, stepping only `if
+    net.training:`; validation runs it after `net.eval()`: its loader is no training loader
+    (CNN201 reported the validation batch)."""
+    result = lint_tree(f"""
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+def run_epoch(loader, net, opt):
+    for x, y in loader:
+        loss = nn.functional.cross_entropy(net(x), y)
+        if {step_when}:
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.LazyLinear(10))
+opt = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
+train_loader = DataLoader(train_set, batch_size=64, shuffle=True)
+val_loader = DataLoader(val_set, batch_size=2)
+for epoch in range(10):
+    net.train()
+    run_epoch(train_loader, net, opt)
+    net.eval()
+    with torch.no_grad():
+        run_epoch(val_loader, net, opt)
+""", select=["CNN201"])
+    # Stepping in eval mode only would train on the validation loader, at batch 2.
+    assert [f.line for f in result.findings] == ([] if step_when == "net.training" else [16])
+
+
+@pytest.mark.parametrize("normalization, flagged", [("'batchnorm'", False), ("'none'", True)])
+def test_a_class_trained_only_with_norm_layers_its_defaults_lack_is_normalised(
+        lint_tree: Callable[..., Any], normalization: str, flagged: bool) -> None:
+    """A V-Net whose `normalization` defaults to none, built by every training script with
+    BatchNorm: what trains is normalised (CNN104 judged the defaults)."""
+    net = """
+import torch.nn as nn
+
+class Stage(nn.Module):
+    def __init__(self, c, normalization="none"):
+        super().__init__()
+        layers = [nn.Conv3d(c, c, 3, padding=1)]
+        if normalization == "batchnorm":
+            layers.append(nn.BatchNorm3d(c))
+        layers.append(nn.ReLU())
+        self.seq = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.seq(x)
+
+class VNet(nn.Module):
+    def __init__(self, normalization="none"):
+        super().__init__()
+        self.stages = nn.Sequential(*[Stage(8, normalization) for _ in range(8)])
+
+    def forward(self, x):
+        return self.stages(x)
+"""
+    script = f"""
+import torch
+from net import VNet
+
+model = VNet(normalization={normalization})
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+for step in range(1000):
+    optimizer.zero_grad()
+    model(torch.randn(16, 8, 8, 8, 8)).mean().backward()
+    optimizer.step()
+"""
+    result = lint_tree({"net.py": net, "train.py": script}, select=["CNN104"])
+    assert [f.path for f in result.findings if f.path == "net.py"] == (
+        ["net.py"] if flagged else [])
+
+
 @pytest.mark.parametrize("weight, flagged", [
     ("self.normalised()", False),  # a method returning the weight over its norm
     ("self.weight / self.weight.norm()", False),

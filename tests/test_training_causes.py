@@ -2038,6 +2038,99 @@ optimizer = torch.optim.SGD(groups(model, 5e-4), lr=0.1, momentum=0.9)
     assert unknown is (decay != "0" and decay != "wd")
 
 
+@pytest.mark.parametrize("optimizer, clip, flagged", [
+    ("SGD", "", True),
+    ("SGD", "torch.nn.utils.clip_grad_norm_(model.parameters(), 0.01)", False),
+    ("SGD", "clip(model, 0.01)", False),  # scaling each `.grad` by hand
+    ("Adam", "torch.nn.utils.clip_grad_norm_(model.parameters(), 0.01)", True),
+])
+def test_a_high_sgd_rate_with_clipped_gradients_is_no_finding(
+        lint_tree: Lint, optimizer: str, clip: str, flagged: bool) -> None:
+    """A recurrent network trained by SGD at lr 5 with its gradient norm clipped to 0.01
+    takes bounded steps; Adam's step does not shrink with the gradient."""
+    script = f"""
+import torch
+import torch.nn as nn
+
+def clip(net, theta):
+    params = [p for p in net.parameters()]
+    norm = sum((p.grad.data ** 2).sum() for p in params).sqrt().item()
+    if norm > theta:
+        for p in params:
+            p.grad.data.mul_(theta / norm)
+
+model = nn.GRU(8, 16)
+optimizer = torch.optim.{optimizer}(model.parameters(), lr=5)
+loader = torch.utils.data.DataLoader(torch.load("seq.pt"), batch_size=32, shuffle=True)
+for epoch in range(5):
+    for x, y in loader:
+        optimizer.zero_grad()
+        out, _ = model(x)
+        nn.functional.mse_loss(out, y).backward()
+        {clip}
+        optimizer.step()
+"""
+    result = lint_tree({"train.py": script}, select=["CNN208"])
+    assert bool(result.findings) is flagged
+
+
+TIMM_RECIPE = """
+import argparse
+import torch
+from timm.models import create_model
+from timm.optim import create_optimizer
+from timm.scheduler import create_scheduler
+from timm.utils import NativeScaler
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--opt", default="adamw")
+parser.add_argument("--weight-decay", type=float, default=0.05)
+parser.add_argument("--epochs", type=int, default=300)
+args = parser.parse_args()
+
+
+def evaluate(net, loader):
+    net.eval()
+    with torch.no_grad():
+        return sum((net(x).argmax(1) == y).sum().item() for x, y in loader)
+
+
+model = create_model("resnet50")
+optimizer = create_optimizer(args, model)
+lr_scheduler, _ = create_scheduler(args, optimizer)
+loss_scaler = NativeScaler()
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+val_loader = torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=64)
+best = 0.0
+for epoch in range(args.epochs):
+    model.train()
+    for x, y in loader:
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss_scaler(loss, optimizer, parameters=model.parameters())
+    lr_scheduler.step(epoch)
+    accuracy = evaluate(model, val_loader)
+    torch.save(model.state_dict(), "checkpoint.pth")
+    SAVE_BEST
+"""
+
+
+@pytest.mark.parametrize("save_best, findings", [
+    ("", [("CNN203", "train.py", 28)]),
+    ("if accuracy > best:\n        best = accuracy\n"
+     "        torch.save(model.state_dict(), 'best.pth')", []),
+])
+def test_a_timm_recipe_with_its_scaler_optimizer_and_scheduler_is_a_training_run(
+        lint_tree: Lint, save_best: str, findings: list[tuple[str, str, int]]) -> None:
+    """The DeiT-style recipe: timm's `create_optimizer(args, model)` builds an optimizer over
+    the model, `create_scheduler` hands back a schedule and an epoch count, and calling its
+    `NativeScaler` with the loss and the optimizer backpropagates and steps. The run is
+    read: 300 epochs keeping only the last checkpoint are reported; a best one is not."""
+    script = TIMM_RECIPE.replace("SAVE_BEST", save_best)
+    result = lint_tree({"train.py": script}, select=["CNN203", "CNN209", "CNN205"])
+    assert codes(result) == findings
+
+
 def test_the_parts_of_a_model_stepped_through_unread_code_may_be_trained_too(
         lint_tree: Lint) -> None:
     """A segmentation network holding a backbone class of its own, stepped through an

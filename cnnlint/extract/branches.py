@@ -95,6 +95,10 @@ def merge(interp: Interp, a: Any, b: Any, name: str = "") -> Any:
         if a.node == b.node:
             return a
         return interp.add_node(ir.MERGE, (a, b), name=name)
+    if isinstance(a, v.Tensor) and b is None or a is None and isinstance(b, v.Tensor):
+        # A tensor or nothing (`x + e if e is not None else None`): whatever is computed
+        # from it is computed from the tensor.
+        return a if a is not None else b
     modules = (*v.MODULE_VALUES, type(None))
     if isinstance(a, modules) and isinstance(b, modules):
         options: list[Any] = []

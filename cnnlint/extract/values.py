@@ -312,4 +312,4 @@ class GradOf:
     """`layer.weight.grad`: the gradient of a weight, a tensor that a penalty added by hand
     (`m.weight.grad.data.add_(s * torch.sign(m.weight.data))`) changes in place."""
 
-    param: ParamRef
+    param: Any  # the ParamRef, or the Params of a model (training code)

@@ -24,7 +24,10 @@ if TYPE_CHECKING:
     from cnnlint.extract.training.reader import TrainingInterp
 
 _GRAD_SCALERS = ("torch.cuda.amp.GradScaler", "torch.amp.GradScaler",
-                 "torch.cuda.amp.grad_scaler.GradScaler")
+                 "torch.cuda.amp.grad_scaler.GradScaler",
+                 # timm's: called with the loss and the optimizer, they backpropagate and step.
+                 "timm.utils.NativeScaler", "timm.utils.cuda.NativeScaler",
+                 "timm.utils.ApexScaler", "timm.utils.cuda.ApexScaler")
 _PROGRESS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm",
              "tqdm.rich.tqdm", "builtins.iter")
 _PROGRESS_RANGES = ("tqdm.trange", "tqdm.auto.trange", "tqdm.notebook.trange",
@@ -157,8 +160,14 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
             return None
     if head == "torch.optim" and last in OPTIMIZERS:
         return make_optimizer(interp, last, args, f, loc)
+    if head.startswith("timm.scheduler") and last in ("create_scheduler",
+                                                      "create_scheduler_v2"):
+        # timm's factories hand back the scheduler and the number of epochs it runs.
+        return make_scheduler(interp, last, loc), UNKNOWN
     if head.startswith("torch.optim.lr_scheduler") or "schedule" in last.lower():
         return make_scheduler(interp, last, loc)
+    if qualname in ("timm.utils.get_state_dict", "timm.utils.model.get_state_dict"):
+        return v.Opaque(f"{qualname}(...)", "timm")  # a copy of the weights, to save
     if "Sampler" in last and any(w in last for w in ("Weighted", "Balanced", "Imbalanced")):
         rec.resampling.append(last)
         return TrainObj("sampler", last, loc)
@@ -193,6 +202,12 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         return None
     if qualname in _GRAD_SCALERS:
         return TrainObj("scaler", last, loc)
+    if qualname.startswith("torch.nn.utils.clip_grad"):
+        rec.event(ir.CLIP, loc, what=last)
+    if qualname in _TIMM_OPTIMIZER_FACTORIES:
+        made = timm_optimizer(interp, args, f, loc)
+        if made is not None:
+            return made
     if qualname in WRAPPERS:
         model = args.pos[0] if args.pos else args.kw.get("module", UNKNOWN)
         if isinstance(model, v.Opaque):
@@ -308,6 +323,42 @@ def make_loader(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None) -
 # or train flag of the classic benchmarks).
 _DATASET_TRANSFORM_AT = {"ImageFolder": 1, **dict.fromkeys((
     "MNIST", "FashionMNIST", "KMNIST", "QMNIST", "CIFAR10", "CIFAR100", "SVHN"), 2)}
+
+
+# timm's optimizer factories, given the model (and, for the first, the script's options).
+_TIMM_OPTIMIZER_FACTORIES = frozenset(
+    f"timm.optim.{module}{name}" for module in ("", "optim_factory.", "_optim_factory.")
+    for name in ("create_optimizer", "create_optimizer_v2"))
+# timm's optimizer names, for the torch optimizer each builds.
+_TIMM_OPTIMIZERS = {"sgd": "SGD", "momentum": "SGD", "nesterov": "SGD", "adam": "Adam",
+                    "adamw": "AdamW", "nadam": "NAdam", "radam": "RAdam",
+                    "rmsprop": "RMSprop", "adagrad": "Adagrad", "adamax": "Adamax"}
+
+
+def timm_optimizer(interp: TrainingInterp, args: Args, f: Frame,
+                   loc: Loc | None) -> TrainObj | None:
+    """`create_optimizer(args, model)` or `create_optimizer_v2(model, opt="adamw",
+    weight_decay=0.05)`: the torch optimizer timm builds over the model's weights, with the
+    weight decay it is given; its learning rate and momentum are left unknown (timm scales
+    and fills them). None when the optimizer's name is not known."""
+    options = args.pos[0] if args.pos and isinstance(args.pos[0], TrainObj) \
+        and args.pos[0].kind == "namespace" else None
+    if options is not None:
+        model = args.pos[1] if len(args.pos) > 1 else args.kw.get("model", UNKNOWN)
+        given = dict(options.fields["values"])
+    else:
+        model = args.pos[0] if args.pos else args.kw.get("model_or_params", UNKNOWN)
+        given = {**dict(zip(("opt", "lr", "weight_decay", "momentum"), args.pos[1:])),
+                 **args.kw}
+    opt = given.get("opt", "sgd")
+    kind = _TIMM_OPTIMIZERS.get(opt.lower().rsplit("_", 1)[-1]) if type(opt) is str else None
+    if kind is None or not isinstance(model, (*v.MODULE_VALUES, v.Opaque)):
+        return None
+    decay = given.get("weight_decay", 0.0)
+    params = interp.call_method(model, "parameters", Args(), f, loc)
+    return make_optimizer(interp, kind, Args([params], {
+        "lr": UNKNOWN, "momentum": UNKNOWN,
+        "weight_decay": decay if type(decay) in (int, float) else UNKNOWN}), f, loc)
 
 
 def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame, loc: Loc | None,

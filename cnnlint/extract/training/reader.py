@@ -277,6 +277,9 @@ class TrainingInterp(ForwardReading):
         self.conditions.append(stmt[1])
         self.accumulating += modulo
         try:
+            mode = self._mode_tested(stmt[1], f)
+            if mode is not None:  # `if model.training:` in a step shared with evaluation
+                return self.exec_block(stmt[2] if mode else stmt[3], f)
             if self._toggle(stmt[1], f) or self._picks_by_option(stmt[1], f):
                 test = self.truth(self.eval(stmt[1], f))
                 if test is not None:
@@ -293,6 +296,19 @@ class TrainingInterp(ForwardReading):
         finally:
             self.accumulating -= modulo
             self.conditions.pop()
+
+    def _mode_tested(self, test: tuple[Any, ...], f: Frame) -> bool | None:
+        """The outcome of `if net.training:` (or `not net.training`) in training code, from
+        the mode the pass set (`net.train()`, `net.eval()`); None for any other test, or a
+        mode not known."""
+        negated = test[0] == "unary" and test[1] == "not"
+        read = test[2] if negated else test
+        if read[0] != "attr" or read[2] != "training" or self.in_module_code(f):
+            return None
+        model = self.eval(read[1], f)
+        mode = self.recorder.mode_of(model) if self.recorder is not None \
+            and isinstance(model, (*v.MODULE_VALUES, v.Opaque)) else None
+        return None if mode is None else mode != negated
 
     def _tests_a_kept_count(self, test: tuple[Any, ...], f: Frame) -> bool:
         """`if self.bad >= self.patience:` in a method a training loop calls each pass: the
@@ -568,8 +584,11 @@ class TrainingInterp(ForwardReading):
 
     def getattr(self, obj: Any, name: str) -> Any:
         if isinstance(obj, v.Params) and self.recorder is not None:
-            # A model's parameter tensors (`for p in D.parameters(): p.data.clamp_(-c, c)`).
-            return obj if name in ("data", "grad") else v.BoundMethod(obj, name)
+            # A model's parameter tensors (`for p in D.parameters(): p.data.clamp_(-c, c)`),
+            # and their gradients (scaled in place: clipped by hand).
+            if name == "grad":
+                return v.GradOf(obj)
+            return obj if name == "data" else v.BoundMethod(obj, name)
         if isinstance(obj, TrainObj):
             if obj.kind == "namespace":
                 return obj.fields["values"].get(name, UNKNOWN)
@@ -621,6 +640,16 @@ class TrainingInterp(ForwardReading):
                 if type(given) is v.FuncVal and given.bound is None:
                     self.hand_off([part for net in self._networks_named_in(given)
                                    for part in self.submodules(net)])
+        if isinstance(func, TrainObj) and func.kind == "scaler":
+            # `loss_scaler(loss, optimizer, clip_grad=..., parameters=...)` (timm's scalers):
+            # a backward pass of the loss, then a step of the optimizer.
+            loss = args.pos[0] if args.pos else args.kw.get("loss")
+            optimizer = args.pos[1] if len(args.pos) > 1 else args.kw.get("optimizer")
+            if isinstance(loss, v.Tensor):
+                self.call_method(loss, "backward", Args(), f, loc)
+            if optimizer is not None:
+                self.call_method(optimizer, "step", Args(), f, loc)
+            return None
         if func is UNKNOWN:
             return opaque.call_unknown(self, args, f, loc, func_expr)
         if isinstance(func, v.Opaque):
@@ -749,6 +778,12 @@ class TrainingInterp(ForwardReading):
             if name == "mul_" and not (type(factor) in (int, float) and factor >= 1) \
                     and not self.in_module_code(f):
                 rec.shrunk.append(obj.model)
+            return obj if name.endswith("_") else UNKNOWN
+        if isinstance(obj, v.GradOf) and isinstance(obj.param, v.Params):
+            # A model's gradients changed in place (`p.grad.data.mul_(theta / norm)`): a
+            # clip by hand, when it scales or bounds them.
+            if name in ("mul_", "div_", "clamp_", "clip_") and not self.in_module_code(f):
+                rec.event(ir.CLIP, loc, what=f"gradients {name}")
             return obj if name.endswith("_") else UNKNOWN
         if isinstance(obj, v.Tensor) and name == "backward":
             self._feeds_step(obj)
