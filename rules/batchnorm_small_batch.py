@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import ProjectFacts
+from cnnlint.ir import FORWARD, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -22,7 +22,9 @@ class BatchNormSmallBatch(Rule):
     The batch size is read from literals, constants, `argparse` defaults and config values,
     including DataLoader's own default of 1. A size set on either side of an `if` (a frozen
     phase at 8, an unfrozen one at 4) is flagged when every value it may take is below.
-    Models normalised only with GroupNorm, LayerNorm or InstanceNorm are not flagged.
+    Models normalised only with GroupNorm, LayerNorm or InstanceNorm are not flagged, nor a
+    run whose training forwards all find the BatchNorm layers put in eval mode (a
+    `freeze_bn()` method setting each `BatchNorm2d` to `.eval()`, not undone by `.train()`).
 
     ## Why it matters
     BatchNorm normalises with the mean and variance of the current batch. With a handful of
@@ -56,6 +58,10 @@ class BatchNormSmallBatch(Rule):
             if not models:
                 continue
             model = models[0]
+            steps = [e for e in run.events if e.kind == FORWARD and e.mode is not False
+                     and "grad-off" not in e.flags]
+            if steps and all("norms-frozen" in e.flags for e in steps):
+                continue  # its BatchNorm layers are kept in eval mode (`freeze_bn()`)
             for loader in run.train_loaders:
                 size = loader.batch_size
                 if size is None or loader.loc is None:

@@ -423,6 +423,31 @@ def test_unknowns_are_marked_not_guessed() -> None:
     assert conv_args == []  # the widths are unknown, so no conv is invented
 
 
+def test_a_deleted_layer_is_no_part_of_the_network() -> None:
+    """`del model.fc` in a backbone factory: the classifier is gone; a forward that still
+    calls it is not known (it would fail), so the network is only partly read."""
+    models = models_of("""
+        import torch.nn as nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+                self.fc = nn.Linear(8, 10)
+
+            def forward(self, x):
+                return self.fc(self.body(x).mean((2, 3)))
+
+        def backbone():
+            net = Net()
+            del net.fc
+            return net
+    """)
+    assert kinds(models["Net"]) == ["Conv2d", "ReLU", "Linear"]
+    trunk = models["backbone"]
+    assert "Linear" not in kinds(trunk) and not trunk.network.complete
+
+
 LOOP_OVER_UNKNOWN = """
     import torch
     import torch.nn as nn

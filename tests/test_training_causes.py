@@ -2074,6 +2074,88 @@ for epoch in range(5):
     assert bool(result.findings) is flagged
 
 
+@pytest.mark.parametrize("build", ["net = nn.Sequential({});\n    return net",
+                                   "return nn.Sequential({})"])
+def test_a_gan_of_two_factories_returning_a_local_sequential_is_adversarial(
+        lint_tree: Lint, build: str) -> None:
+    """Two factories that each build a Sequential into a local `net` and return it are two
+    networks (a GAN's critic and generator), not one named `net`: the loop that steps
+    each with its own optimizer is adversarial, so no validation is asked of it."""
+    critic = build.format("nn.Linear(64, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1)")
+    generator = build.format("nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 64), nn.Tanh()")
+    script = f"""
+import torch
+from torch import nn
+
+def make_critic():
+    {critic}
+
+def make_generator():
+    {generator}
+
+critic, generator = make_critic(), make_generator()
+c_opt = torch.optim.Adam(critic.parameters(), 2e-4)
+g_opt = torch.optim.Adam(generator.parameters(), 2e-4)
+loader = torch.utils.data.DataLoader(torch.load("real.pt"), batch_size=32, shuffle=True)
+for epoch in range(50):
+    for real in loader:
+        fake = generator(torch.randn(32, 16))
+        c_opt.zero_grad()
+        (critic(fake).mean() - critic(real).mean()).backward()
+        c_opt.step()
+        g_opt.zero_grad()
+        (-critic(generator(torch.randn(32, 16))).mean()).backward()
+        g_opt.step()
+"""
+    result = lint_tree({"gan.py": script}, select=["CNN202"])
+    assert result.findings == []
+    assert any("with optimizers of their own" in note for note in result.notes())
+
+
+@pytest.mark.parametrize("after_freeze, flagged", [("", False), ("model.train()", True)])
+def test_batchnorm_frozen_by_a_model_method_is_no_small_batch_finding(
+        lint_tree: Lint, after_freeze: str, flagged: bool) -> None:
+    """A detector trained at batch 2 that puts each BatchNorm layer in eval mode first (a
+    `freeze_bn()` method): its statistics are frozen, the remedy the rule suggests; a
+    `.train()` after it undoes the freeze."""
+    model = """
+import torch.nn as nn
+
+class Detector(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 16, 3, bias=False), nn.BatchNorm2d(16),
+                                  nn.ReLU(), nn.Conv2d(16, 4, 1))
+
+    def forward(self, x):
+        return self.body(x)
+
+    def freeze_bn(self):
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
+"""
+    script = f"""
+import torch
+from model import Detector
+
+model = Detector()
+model.train()
+model.freeze_bn()
+{after_freeze}
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+loader = torch.utils.data.DataLoader(torch.load("boxes.pt"), batch_size=2, shuffle=True)
+for epoch in range(12):
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+"""
+    result = lint_tree({"model.py": model, "train.py": script}, select=["CNN201"])
+    assert bool(result.findings) is flagged
+    assert all(m.network.complete for m in result.models)
+
+
 TIMM_RECIPE = """
 import argparse
 import torch

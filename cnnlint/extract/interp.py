@@ -379,6 +379,11 @@ class Interp:
         for target in targets:
             if target[0] == "name":
                 f.locals.pop(target[1], None)
+            elif target[0] == "attr":  # `del model.fc`: the layer is no longer a part
+                obj = self.eval(target[1], f)
+                if isinstance(obj, v.Instance):
+                    self.changed(obj)
+                    obj.attrs.pop(target[2], None)
             elif target[0] == "sub":
                 table, key = self.eval(target[1], f), self.eval(target[2], f)
                 self.wrote(table)
@@ -704,7 +709,8 @@ class Interp:
         if isinstance(obj, v.EachModule):
             if name in ("weight", "bias"):
                 return v.ParamRef(obj, name)
-            if name in ("parameters", "named_parameters") and obj.of is not None:
+            if name in ("parameters", "named_parameters") and obj.of is not None \
+                    or name in ("eval", "train"):  # `m.eval()` on each BatchNorm: freezing
                 return v.BoundMethod(obj, name)
             if name == "__class__":
                 return obj

@@ -113,6 +113,8 @@ class ForwardReading(LoopReading):
             flags.add("held-out")
         if inputs is not None and self._noisy_batch(inputs):
             flags.add("noisy-input")
+        if id(model) in rec.frozen_norms:
+            flags.add("norms-frozen")
         if rec.train_called.get(id(model)) == rec.steps_updating(model):
             # Put in train mode by `.train()` and not trained since: on purpose (Monte-Carlo
             # dropout samples predictions with dropout on, from a mean teacher too).
@@ -204,6 +206,8 @@ class ForwardReading(LoopReading):
             flag = args.pos[0]
             mode = bool(flag) if type(flag) is bool else UNKNOWN
         rec.set_mode(model, mode)
+        if mode is True:
+            rec.frozen_norms.discard(id(model))  # `.train()` sets every BatchNorm training
         tracked = rec.models.get(id(model))
         rec.event(ir.MODE, loc, what=f".{name}()", mode=mode if type(mode) is bool else None,
                   model=tracked[1] if tracked else "")

@@ -24,7 +24,7 @@ import os
 import re
 from typing import Any, Iterable
 
-from cnnlint import ir
+from cnnlint import catalogue, ir
 from cnnlint.extract import branches
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
@@ -691,7 +691,9 @@ class TrainingInterp(ForwardReading):
         factory = not any(default is None and kind in ("pos", "kw")
                           for _, default, kind in fn.node[2])
         builder = (key, fn.scope.loc(fn.node[5]), factory)
-        if found is None:
+        if found is None or not found[3]:
+            # A network a builder made into a local name (`net = nn.Sequential(...)`;
+            # `return net`) is known by the builder: two builders' `net` are two networks.
             rec.models[id(model)] = (model, fn.name, loc, [builder])
             if id(model) not in rec.modes:
                 rec.set_mode(model, True)
@@ -779,6 +781,12 @@ class TrainingInterp(ForwardReading):
                     and not self.in_module_code(f):
                 rec.shrunk.append(obj.model)
             return obj if name.endswith("_") else UNKNOWN
+        if isinstance(obj, v.EachModule) and name == "eval" and obj.of is not None \
+                and obj.kinds and all(catalogue.family(k) == "batchnorm" for k in obj.kinds):
+            # `for m in self.modules(): if isinstance(m, nn.BatchNorm2d): m.eval()`: the
+            # model's BatchNorm statistics are frozen until its next `.train()`.
+            rec.frozen_norms.add(id(obj.of))
+            return None
         if isinstance(obj, v.GradOf) and isinstance(obj.param, v.Params):
             # A model's gradients changed in place (`p.grad.data.mul_(theta / norm)`): a
             # clip by hand, when it scales or bounds them.

@@ -99,6 +99,9 @@ class Recorder:
     first_step: tuple[Loc, str] | None = None
     # id(model) -> (model, train mode, the number of unresolved calls when it was set)
     modes: dict[int, tuple[Any, Any, int]] = field(default_factory=dict)
+    # Models whose BatchNorm layers the script put in eval mode (`freeze_bn()`) since their
+    # last `.train()`: they train with frozen statistics.
+    frozen_norms: set[int] = field(default_factory=set)
     # id(model) -> the steps that had updated it when code last called its `.train()`
     train_called: dict[int, int] = field(default_factory=dict)
     steps_of: dict[int, int] = field(default_factory=dict)  # id(model) -> steps updating it
