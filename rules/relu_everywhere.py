@@ -63,14 +63,14 @@ class ReluEverywhere(Rule):
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         if not model.network.complete:
             return
-        # Each place of the network once: a block run on two inputs has its activations
-        # computed twice.
-        firsts = first_of_each(model.network)
-        activations = [n for n in model.network
-                       if n.family in ACTIVATION_FAMILIES and firsts[n.id] == n.id]
+        activations = [n for n in model.network if n.family in ACTIVATION_FAMILIES]
         if not all(n.family == "relu" for n in activations) \
                 or _trained_with_other_activations(model, project):
             return
+        # Each place of the network once: a block run on two inputs has its activations
+        # computed twice.
+        firsts = first_of_each(model.network)
+        activations = [n for n in activations if firsts[n.id] == n.id]
         if any(is_gate(model.network, n) for n in activations):
             return  # a ReLU that scales its input is another activation: `x * relu6(x + 3) / 6`
         # Both sides of an `if` the reader could not decide are in the graph; a forward runs
