@@ -1313,22 +1313,15 @@ def build(name):
         return plain20()
     return plain10()
 """
-    result = lint_tree({"models.py": CIFAR_NETS, "zoo.py": zoo, "train.py": """
-    import argparse
-    import torch
-    import zoo
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--net", default="plain10")
-    args = parser.parse_args()
-    model = zoo.build(args.net)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    for epoch in range(3):
-        for x, y in loader:
-            optimizer.zero_grad()
-            model(x).sum().backward()
-            optimizer.step()
-    """}, select=["CNN107"])
+    script = "\n".join([
+        "import argparse", "import torch", "import zoo", "",
+        "options = argparse.ArgumentParser()", "options.add_argument('--net', default='plain10')",
+        "args = options.parse_args()", "model = zoo.build(args.net)",
+        "sgd = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)",
+        "for x, y in loader:", "    sgd.zero_grad()", "    model(x).sum().backward()",
+        "    sgd.step()", ""])
+    result = lint_tree({"models.py": CIFAR_NETS, "zoo.py": zoo, "train.py": script},
+                       select=["CNN107"])
     assert result.findings == []
 
 
