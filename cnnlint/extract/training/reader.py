@@ -691,9 +691,10 @@ class TrainingInterp(ForwardReading):
         factory = not any(default is None and kind in ("pos", "kw")
                           for _, default, kind in fn.node[2])
         builder = (key, fn.scope.loc(fn.node[5]), factory)
-        if found is None or not found[3]:
+        if found is None or not found[3] and not isinstance(model, v.Instance):
             # A network a builder made into a local name (`net = nn.Sequential(...)`;
             # `return net`) is known by the builder: two builders' `net` are two networks.
+            # (An instance of a class keeps the class's name.)
             rec.models[id(model)] = (model, fn.name, loc, [builder])
             if id(model) not in rec.modes:
                 rec.set_mode(model, True)
