@@ -60,6 +60,11 @@ class Node:
     def __post_init__(self) -> None:
         self.family, self.weighted, self.is_norm = _kind_facts(self.kind)
 
+    @property
+    def normalises(self) -> bool:
+        """A norm layer, or a layer whose weights are normalised (spectral or weight norm)."""
+        return self.is_norm or catalogue.NORMALISED_BY in self.args
+
     def arg(self, name: str, default: object = None) -> object:
         """A constructor argument, falling back to torch's own default when it was omitted."""
         if name in self.args:
@@ -261,13 +266,16 @@ class ProjectFacts:
         return any(library in m.registered_in and name in ("", m.name)
                    for m in builders for library, name in self.library_builds)
 
-    def trained_builds(self, model: Model) -> list[frozenset[str] | None]:
-        """The layer families of each build of this network the project trains, alone or as
-        a block of the model trained (None where not known): a factory may pass what the
-        class's defaults do not (`act=nn.SiLU`, `normalization="batchnorm"`)."""
-        return [families for run in self.runs for m in run.models
-                for families in ([m.families] if model.key in m.keys else
-                                 [found for key, found in m.part_families if key == model.key])]
+    def trained_builds_hold(self, model: Model, families: Iterable[str]) -> bool:
+        """Whether the project trains this network, and every build of it that it trains
+        (alone, or as a block of the model trained) holds a layer of one of these families: a
+        factory may pass what the class's defaults do not (`act=nn.SiLU`,
+        `normalization="batchnorm"`)."""
+        wanted = frozenset(families)
+        builds = [held for run in self.runs for m in run.models
+                  for held in ([m.families] if model.key in m.keys else
+                               [found for key, found in m.part_families if key == model.key])]
+        return bool(builds) and all(held is not None and held & wanted for held in builds)
 
     def held_as_block(self, model: Model) -> bool:
         """Whether the model is a class read with guessed arguments (no code builds it

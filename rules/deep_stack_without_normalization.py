@@ -56,15 +56,13 @@ class DeepStackWithoutNormalization(Rule):
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         if not model.network.complete:
             return
-        builds = project.trained_builds(model)
-        if builds and not any(n.is_norm for n in model.network) and all(
-                families is not None and families & catalogue.NORM_FAMILIES
-                for families in builds):
+        if not any(n.is_norm for n in model.network) \
+                and project.trained_builds_hold(model, catalogue.NORM_FAMILIES):
             return  # every build the project trains has norm layers its defaults lack
         run = _longest_unnormalised(model.network)
         # A block type picked from a string may be the normalised one.
         if len(run) >= self.options.min_layers and not hangs_on_branch(
-                model.network, run, _normalises):
+                model.network, run, lambda n: n.normalises):
             yield self.finding(
                 f"{len(run)} conv layers with no normalization among them, from "
                 f"{run[0].describe()} to {run[-1].describe()}",
@@ -284,7 +282,7 @@ def _longest_unnormalised(network: Network) -> list[Node]:
     the decoder's own convolutions are still in series."""
     masks = ancestors(network)
     norms = 0
-    normalised = [_normalises(node) for node in network.nodes]
+    normalised = [node.normalises for node in network.nodes]
     for node in network.nodes:
         if normalised[node.id]:
             norms |= 1 << node.id
@@ -297,7 +295,3 @@ def _longest_unnormalised(network: Network) -> list[Node]:
         runs.extend(node.id, runs.pick(features_in(node), shortest), node.family == "conv")
     return runs.longest(network)
 
-
-def _normalises(node: Node) -> bool:
-    """A norm layer, or a layer whose weights are normalised (spectral or weight norm)."""
-    return node.is_norm or catalogue.NORMALISED_BY in node.args

@@ -64,8 +64,10 @@ class ReluEverywhere(Rule):
         if not model.network.complete:
             return
         activations = [n for n in model.network if n.family in ACTIVATION_FAMILIES]
-        if not all(n.family == "relu" for n in activations) \
-                or _trained_with_other_activations(model, project):
+        # A factory passing `act=nn.SiLU` to a class whose default is ReLU: what trains is not
+        # the default.
+        if not all(n.family == "relu" for n in activations) or project.trained_builds_hold(
+                model, ACTIVATION_FAMILIES - {"relu"}):
             return
         # Each place of the network once: a block run on two inputs has its activations
         # computed twice.
@@ -192,13 +194,3 @@ def mlp():  # flagged
 """,
     ]
 
-
-def _trained_with_other_activations(model: Model, project: ProjectFacts) -> bool:
-    """Whether every build of this network the project trains (alone, or as a block of the
-    model trained) holds activation layers of another family (a factory passing
-    `act=nn.SiLU` to a class whose default is ReLU): the default's ReLU is then not what
-    trains."""
-    builds = project.trained_builds(model)
-    return bool(builds) and all(
-        families is not None and bool(families & (ACTIVATION_FAMILIES - {"relu"}))
-        for families in builds)

@@ -482,13 +482,7 @@ class Interp:
         loop = self.loop_started(stmt, value, items, f)
         try:
             if items is None:
-                if loop is not None:
-                    self.assign(target, self.unknown_item(), f)
-                    lists = _lists_of(f)
-                    status = self.exec_block(body, f)
-                    self._positions_guessed(lists, f)
-                    return RETURN if status == RETURN else NORMAL
-                return self._unknown_passes(target, body, f)
+                return self._unknown_passes(target, body, f, judged=loop is None)
             if len(items) > MAX_LOOP:
                 self.note("a loop is too long to unroll")
                 items = items[:MAX_LOOP]
@@ -501,12 +495,14 @@ class Interp:
         finally:
             self.loop_finished(loop)
 
-    def _unknown_passes(self, target: tuple[Any, ...], body: tuple[Any, ...], f: Frame) -> Any:
-        """A loop over values that are not known, read for one pass. A loop that only
-        computes values (offset tables, a copy of pretrained weights into a state dict) leaves
-        the network whole: what it assigned, and the local lists and dicts it wrote, are
-        unknown after it. One that builds or changes anything else leaves the network partly
-        read, since other passes may build more."""
+    def _unknown_passes(self, target: tuple[Any, ...], body: tuple[Any, ...], f: Frame,
+                        judged: bool) -> Any:
+        """A loop over values that are not known, read for one pass. When `judged` (the
+        model reader's loops; the training reader keeps its own account of loops): a loop
+        that only computes values (offset tables, a copy of pretrained weights into a state
+        dict) leaves the network whole, and what it assigned, and the local lists and dicts
+        it wrote, are unknown after it; one that builds or changes anything else leaves the
+        network partly read, since other passes may build more."""
         start = (self.built, len(self.inits), self.mutations, len(f.returns))
         self.assign(target, self.unknown_item(), f)
         lists = _lists_of(f)
@@ -518,6 +514,8 @@ class Interp:
             if self.writes:
                 self.writes[-1] |= written
         self._positions_guessed(lists, f)
+        if not judged:
+            return RETURN if status == RETURN else NORMAL
         containers = {id(value): name for name, value in f.locals.items()
                       if type(value) in (list, dict)}
         if status != RETURN and start == (self.built, len(self.inits), self.mutations,
