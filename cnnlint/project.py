@@ -57,14 +57,45 @@ _EXTENDS_PATH = re.compile(rb"\bsys\.path\s*(?:\.\s*(?:append|insert|extend)\b|\
 _PATH_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_.-]*")
 
 
+_DEF = re.compile(rb"[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)[ \t]*\(")
+
+
 def path_words(data: bytes) -> tuple[str, ...]:
     """The words of the lines that extend sys.path (`"/home/me/proj/nets"` gives home, me,
-    proj, nets): the folders they may add."""
-    words: set[str] = set()
+    proj, nets): the folders they may add. A line inside a helper function (`def
+    add_path(path): sys.path.insert(0, path)`) adds what the file's calls of the helper
+    name (`add_path(osp.join(root, "furnace"))`)."""
+    texts: list[bytes] = []
     for match in _EXTENDS_PATH.finditer(data):
-        for word in _PATH_WORD.findall(match.group(1).replace(b"/", b" ").replace(b"\\", b" ")):
+        texts.append(match.group(1))
+        helper = _enclosing_function(data, match.start())
+        if helper is not None:
+            calls = re.compile(rb"(?<![\w.])" + re.escape(helper) + rb"[ \t]*\((.*)")
+            texts += [m.group(1) for m in calls.finditer(data)]
+    words: set[str] = set()
+    for text in texts:
+        for word in _PATH_WORD.findall(text.replace(b"/", b" ").replace(b"\\", b" ")):
             words.add(word.decode("ascii", "replace"))
     return tuple(sorted(words))
+
+
+def _enclosing_function(data: bytes, at: int) -> bytes | None:
+    """The name of the innermost function whose body holds the position `at`, if any: the
+    lines above are read back to the first `def` less indented than everything between."""
+    lines = data[:at].split(b"\n")
+    current = len(lines[-1]) - len(lines[-1].lstrip(b" \t"))
+    for line in reversed(lines[:-1]):
+        text = line.lstrip(b" \t")
+        indent = len(line) - len(text)
+        if not text or text.startswith(b"#") or indent >= current:
+            continue
+        match = _DEF.match(line)
+        if match is not None:
+            return match.group(1)
+        current = indent
+        if current == 0:
+            return None
+    return None
 
 
 # Libraries that train nothing they are handed, besides the standard library: tensors and
@@ -79,7 +110,7 @@ _NOT_TRAINING_LIBRARIES = frozenset(sys.stdlib_module_names) | {
 # is ("a.b", 0, ()).
 ImportRef = tuple[str, int, tuple[str, ...]]
 
-INDEX_FORMAT = 7
+INDEX_FORMAT = 8
 
 
 def find_root(paths: Iterable[str]) -> str | None:
@@ -184,6 +215,8 @@ class Project:
     _reverse: dict[str, list[str]] | None = field(default=None, repr=False)
     # Dotted name -> the folders holding a project module of that name.
     _anywhere: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    # Files whose imports are being resolved for the sys.path words they bring.
+    _extending: set[str] = field(default_factory=set, repr=False)
 
     # --- building -----------------------------------------------------------------------
 
@@ -358,8 +391,8 @@ class Project:
         Net`): the project module of that name in a folder the line names (`model`), when
         exactly one such module exists."""
         self._index()
-        entry = self.entries.get(importer)
-        if entry is None or not entry.path_words or not dotted:
+        words = self._path_words_at(importer)
+        if not words or not dotted:
             return None, None
         if dotted not in self._anywhere:
             # The folder each project module of that name sits in: `base/a/b.py` and
@@ -369,9 +402,27 @@ class Project:
                      for p in self.files if p.endswith(".py"))
             self._anywhere[dotted] = sorted(
                 stem[:-len(tail)] for stem in stems if stem.endswith(tail))
-        bases = [base for base in self._anywhere[dotted]
-                 if os.path.basename(base) in entry.path_words]
+        bases = [base for base in self._anywhere[dotted] if os.path.basename(base) in words]
         return self._found(bases[0], dotted) if len(bases) == 1 else (None, None)
+
+    def _path_words_at(self, importer: str) -> set[str]:
+        """The words of the sys.path changes made before `importer`'s imports run: its own,
+        and those of the project modules it imports (sys.path is one for the process: a
+        config module imported first may add the folder the next import comes from)."""
+        entry = self.entries.get(importer)
+        if entry is None or importer in self._extending:
+            return set()
+        words = set(entry.path_words)
+        self._extending.add(importer)  # a module's imports are resolved without its words
+        try:
+            for dotted, level, _ in entry.imports:
+                path, _ = self.resolve(importer, dotted, level)
+                imported = self.entries.get(path) if path is not None else None
+                if imported is not None:
+                    words.update(imported.path_words)
+        finally:
+            self._extending.discard(importer)
+        return words
 
     def _found(self, base: str, dotted: str) -> tuple[str | None, str | None]:
         path, is_folder = self.module_at(base, dotted)

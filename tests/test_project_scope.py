@@ -195,6 +195,53 @@ def test_a_file_that_extends_sys_path_imports_the_one_project_module_of_that_nam
         os.path.join(root, "train.py")]
 
 
+def test_a_folder_a_config_module_adds_to_sys_path_through_a_helper_is_searched(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config module defines `add_path(path)` (sys.path.insert inside it) and calls it with
+    the folder (`add_path(join(root, "shared"))`); the network module imports the config
+    first, then `from blocks import Trunk` from that folder. The trunk is read as part of
+    the trained network, so it is neither a network with no training script (CNN107) nor
+    left out of the network's judgement. A helper that is never called adds nothing."""
+    trunk = ("import torch.nn as nn\n\n\nclass Trunk(nn.Module):\n"
+             "    def __init__(self):\n        super().__init__()\n"
+             "        layers = [nn.Conv2d(3, 16, 3, padding=1)]\n"
+             "        for _ in range(9):\n"
+             "            layers += [nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1)]\n"
+             "        self.body = nn.Sequential(*layers)\n\n"
+             "    def forward(self, x):\n        return self.body(x)\n")
+    config = ("import os.path as osp\nimport sys\n\nroot = osp.dirname(osp.dirname(__file__))\n\n\n"
+              "def add_path(path):\n    if path not in sys.path:\n"
+              "        sys.path.insert(0, path)\n\n\nadd_path(osp.join(root, 'shared'))\n")
+    _tree(tmp_path, {
+        "pyproject.toml": "", "shared/blocks/__init__.py": "from .trunk import Trunk\n",
+        "shared/blocks/trunk.py": trunk, "seg/config.py": config,
+        "seg/network.py": ("import torch.nn as nn\nimport config\nfrom blocks import Trunk\n\n\n"
+                           "class Segmenter(nn.Module):\n    def __init__(self):\n"
+                           "        super().__init__()\n        self.trunk = Trunk()\n"
+                           "        self.head = nn.Conv2d(16, 5, 1)\n\n"
+                           "    def forward(self, x):\n        return self.head(self.trunk(x))\n"),
+        "seg/train.py": ("import torch\nfrom network import Segmenter\n\nmodel = Segmenter()\n"
+                         "opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9,\n"
+                         "                      weight_decay=1e-4)\n"
+                         "for epoch in range(3):\n    opt.zero_grad()\n"
+                         "    model(torch.randn(2, 3, 8, 8)).mean().backward()\n"
+                         "    opt.step()\n"),
+        "other/config.py": ("import sys\n\n\ndef unused(path):\n"
+                            "    sys.path.append(path)\n"),
+        "other/net.py": "import config\nfrom blocks import Trunk\n",
+    })
+    monkeypatch.chdir(tmp_path)
+    root = str(tmp_path)
+    project = Project.open([root], [], root)
+    assert os.path.join(root, "shared/blocks/__init__.py") in project.imports_of(
+        os.path.join(root, "seg/network.py"))
+    assert project.imports_of(os.path.join(root, "other/net.py")) == (
+        os.path.join(root, "other/config.py"),)
+    rows = _lint(["."])
+    assert not [r for r in rows if r[0] == "CNN107"], rows
+    assert ("CNN103", "seg/network.py") in [(r[0], r[1]) for r in rows]  # read in full
+
+
 def test_a_file_reaches_training_code_through_what_it_imports(tmp_path: Path) -> None:
     """Only files that can reach an optimizer, a Trainer or a library that may train what
     it is handed get a pass over their training code (a model zoo's `_test()` does not)."""
