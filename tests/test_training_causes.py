@@ -3065,6 +3065,15 @@ for epoch in range(5):
                           ("0 * net(u).mean()", ["CNN204"])):
         result = lint_tree({"train.py": script.replace("USE", use)})
         assert [c for c, _, _ in codes(result) if c == "CNN204"] == expected, use
+    # The unlabelled batch drawn from an iterator of its loader, in each of its spellings
+    # (`it.next()` is how older PyTorch code wrote `next(it)`): still a batch of data.
+    drawn = script.replace("pairs = torch.load", "unlabelled = torch.utils.data.DataLoader("
+                           "torch.load('u.pt'), batch_size=64)\npairs = torch.load").replace(
+        "    for x, y, u in pairs:\n", "    it = iter(unlabelled)\n    for x, y in pairs:\n"
+        "        u = DRAW\n").replace("USE", "(torch.softmax(net(u), 1) - guess).pow(2).mean()")
+    for draw in ("next(it)", "it.next()", "it.__next__()", "iter(unlabelled).next()"):
+        result = lint_tree({"train.py": drawn.replace("DRAW", draw)})
+        assert [c for c, _, _ in codes(result) if c == "CNN204"] == [], draw
 
 
 def test_weights_of_a_model_picked_where_the_reader_loses_track_may_be_any_network(
@@ -4464,3 +4473,34 @@ for epoch in range(3):
     found = [f.message.split("batch size ")[-1] for f in
              lint_tree({"nets.py": DEEP, "train.py": script}).findings if f.code == "CNN201"]
     assert found == expected
+
+
+def test_a_helper_that_calls_itself_on_tensors_is_followed(lint_tree: Lint) -> None:
+    """A loop calls a project helper that recurses on slices of a tensor (decoding a
+    prediction into text): the recursion's end depends on tensor values, so its deepest
+    calls are cut, but the outer calls read the same body; the loop is still seen whole."""
+    script = """
+import torch
+import torch.nn as nn
+
+
+class Decoder:
+    def decode(self, t):
+        if t.numel() == 1:
+            return [int(t)]
+        return [self.decode(t[i:i + 1]) for i in range(t.numel())]
+
+
+decoder = Decoder()
+model = nn.Sequential(nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 4))
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(50):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        out = model(x)
+        nn.functional.cross_entropy(out, y).backward()
+        opt.step()
+        print(decoder.decode(out.argmax(1)))
+"""
+    found = {c for c, _, _ in codes(lint_tree({"train.py": script}))}
+    assert {"CNN202", "CNN203", "CNN209"} <= found, found

@@ -715,7 +715,9 @@ class TrainingInterp(ForwardReading):
         if rec is None:
             return super().call_function(fn, args)
         self.executed.add(id(fn.node))
-        if self.depth >= MAX_CALL_DEPTH:
+        if self.depth >= MAX_CALL_DEPTH and not self.active.get(id(fn.node)):
+            # (A function calling itself on tensors, `decode(t[i:i + 1])`, is cut here too:
+            # its outer calls read the same body, so the cut call does nothing unseen.)
             rec.event(ir.UNRESOLVED, None, what=f"{fn.name}(...)",
                       flags=frozenset({"touches-models"}))
         off = 0
@@ -872,6 +874,13 @@ class TrainingInterp(ForwardReading):
                 return None
             tensors = tensors_in(args)
             return tensors[0] if tensors and name == "scale" else None
+        if obj.kind == "loader" and not args.pos and not args.kw:
+            # `it = iter(loader)` is the loader; `it.next()` (the old spelling of
+            # `next(it)`) and `it.__next__()` draw one batch of it.
+            if name in ("next", "__next__"):
+                return self.batch_of(obj)
+            if name == "__iter__":
+                return obj
         if obj.kind == "weights" and name in ("values", "items"):
             # `model.state_dict().values()`: each of the model's weight tensors.
             weights = v.Params(obj.fields["model"])
