@@ -229,7 +229,7 @@ def spanned(network: ir.Network, masks: list[int] | None = None) -> int:
     groups: dict[object, int] = {}
     bits = {node.id: groups.setdefault(_carried(node, masks), 1 << len(groups))
             for node in skips}
-    through = _passes_through(network, bits)
+    through = _passes_through(network, bits, masks)
     found: set[int] = set()
     for node in skips:
         bit = bits[node.id]
@@ -278,9 +278,12 @@ def mask_of(positions: Iterable[int]) -> int:
     return int(digits, 2)
 
 
-def _passes_through(network: ir.Network, marks: dict[int, int]) -> list[int]:
+def _passes_through(network: ir.Network, marks: dict[int, int], masks: list[int]) -> list[int]:
     """For each node, the marks (bits of `marks`' nodes) that every way forward from it to
-    an output meets. A node nothing live reads meets none."""
+    an output meets, or that are upstream of the output it ends at: a way round a skip
+    that joins the skip's output again before the end (deep supervision's head on a
+    decoder stage, concatenated with the last one's) shortens the gradient's path, it does
+    not take away the skip's. A node nothing live reads meets none."""
     users, reaches = network.consumers(), live(network)
     dropped = not all(reaches)
     met = [0] * len(network.nodes)
@@ -289,6 +292,11 @@ def _passes_through(network: ir.Network, marks: dict[int, int]) -> list[int]:
         if dropped:  # a way to a value the forward drops is not a way forward
             following = [u for u in following if reaches[u]]
         if not following:
+            if reaches[node.id]:  # an output: the skips upstream of it
+                upstream = masks[node.id]
+                for skip, bit in marks.items():
+                    if upstream >> skip & 1:
+                        met[node.id] |= bit
             continue
         common = -1
         for u in following:

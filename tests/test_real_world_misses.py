@@ -1625,6 +1625,53 @@ def test_an_encoder_read_by_two_u_net_decoders_is_spanned(
     assert result.findings == []
 
 
+UNET_SIDE_HEADS = """
+import torch
+import torch.nn as nn
+
+def pair(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU())
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.down = nn.ModuleList([pair(1, 8)] + [pair(8, 8) for _ in range(4)])
+        self.pool, self.up = nn.MaxPool2d(2), nn.Upsample(scale_factor=16)
+        self.merge = pair(16, 8)
+        self.side = nn.Conv2d(8, 2, 1)
+        self.main = nn.Conv2d(8, 2, 1)
+        self.final = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        first = self.down[0](x)
+        y = first
+        for stage in self.down[1:]:
+            y = stage(self.pool(y))
+        merged = self.merge(torch.cat([first, self.up(y)], 1))
+        side = self.up(self.side(y))
+        RETURN
+"""
+
+
+@pytest.mark.parametrize("returned, flagged", [
+    # Deep supervision: a head on the bottom stage joins the main head before the end.
+    ("return self.final(torch.cat([self.main(merged), side], 1))", False),
+    # The side head is an output of its own: its loss reaches the encoder through the
+    # whole encoder, past no skip.
+    ("return self.main(merged), side", True),
+])
+def test_a_side_head_that_joins_the_output_again_leaves_a_u_net_skip_spanning(
+        lint_tree: Callable[..., Any], returned: str, flagged: bool) -> None:
+    """The concatenation of the first stage's output past the encoder spans the encoder's
+    deeper stages. A side head reading the bottom stage is another way forward that misses
+    the concatenation; when it is concatenated with the main head before the final layer,
+    the gradient of that one output still goes round the encoder by the skip."""
+    result = lint_tree({"net.py": UNET_SIDE_HEADS.replace("RETURN", returned)},
+                       select=["CNN103"])
+    assert bool(result.findings) is flagged, [f.message for f in result.findings]
+
+
 def test_a_map_the_forward_drops_does_not_make_a_gate_a_hidden_activation(
         lint_tree: Callable[..., Any]) -> None:
     source = """
