@@ -479,12 +479,17 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
         result.errors.append(_internal(facts[0].path if facts else "", "model extraction", exc))
     result.runs = runs
     lost = list(getattr(interp, "lost_training", ()))
+    unread = tuple(dict.fromkeys(getattr(interp, "unread_training", ())))
+    for path in unread:
+        result.context_notes.append(
+            f"{path}: its training code could not be read to the end: whether it trains a "
+            "network is not known, so no network is said to have no training script")
     project = ir.ProjectFacts(models=result.models, paths=list(result.facts), runs=runs,
                               handed_off=frozenset(getattr(interp, "handed_off", ())),
                               library_builds=frozenset(getattr(interp, "library_builds", ())),
                               unread_scripts=tuple(
                                   f.path for f in facts if f.syntax_error is not None
-                                  and result.may_train.get(f.path)),
+                                  and result.may_train.get(f.path)) + unread,
                               unfollowed_training=tuple(path for path, keys in lost if not keys))
     for path, keys in dict.fromkeys(lost):
         names = list(dict.fromkeys(k.split(":")[-1] for k in keys if ":<" not in k))

@@ -186,7 +186,8 @@ class ProjectFacts:
     # by name (`timm.create_model(args.model)`): a model registered with it may be that one.
     library_builds: frozenset[tuple[str, str]] = frozenset()
     # Scripts that look like training code but could not be read (a syntax error, such as
-    # Python 2 code): what they train, and how, is not known.
+    # Python 2 code), or not to the end (too complex): what they train, and how, is not
+    # known.
     unread_scripts: tuple[str, ...] = ()
     # Scripts whose loop calls backward() and steps weights the reader could not follow to
     # a model: what they train is not known.

@@ -39,8 +39,8 @@ class DeepStackWithoutRegularization(Rule):
     finding is only `info` and says so; it is not made at all when the decay its optimizers
     apply is not known (`--verbose` names them), when a script hands the model to code the
     reader cannot follow (a library trainer), when a training script of the project cannot
-    be parsed, or when a script picks its model by name among networks the reader could
-    not read in full (one of them may hold this one).
+    be parsed or read to its end, or when a script picks its model by name among networks
+    the reader could not read in full (one of them may hold this one).
     A model built inside one a script may pick (a backbone DeepLab's factory builds) is
     trained with it; a block class that needs arguments no code gives it alone, held by a
     model of another file, is judged as part of that model. A model trained only as a part

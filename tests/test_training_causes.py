@@ -4504,3 +4504,36 @@ for epoch in range(50):
 """
     found = {c for c, _, _ in codes(lint_tree({"train.py": script}))}
     assert {"CNN202", "CNN203", "CNN209"} <= found, found
+
+
+def test_a_script_too_complex_to_read_to_the_end_leaves_every_network_possibly_trained(
+        lint_tree: Lint) -> None:
+    """A script computes something before its loop that exhausts the reader's budget: the
+    pass stops before it sees the optimizer step, so it might train any network. No network
+    is then said to lack a training script; `--verbose` says which script was cut short."""
+    script = """
+import torch
+from nets import Deep
+
+
+def splits(n):
+    if n == 0:
+        return [0]
+    return splits(n - 1) + splits(n - 1)
+
+
+model = Deep()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+sizes = splits(DEPTH)
+for epoch in range(10):
+    for x, y in torch.load("train.pt"):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+"""
+    read = lint_tree({"nets.py": DEEP, "train.py": script.replace("DEPTH", "2")})
+    assert [f.severity for f in read.findings if f.code == "CNN107"] == ["warning"]
+    cut = lint_tree({"nets.py": DEEP, "train.py": script.replace("DEPTH", "18")})
+    assert [f for f in cut.findings if f.code == "CNN107"] == []
+    assert any("train.py: its training code could not be read to the end" in note
+               for note in cut.context_notes)

@@ -92,6 +92,9 @@ class TrainingInterp(ForwardReading):
         # to a model (an optimizer of unknown params, or one from unread code), with the
         # project models their training code called (none: any model may train there).
         self.lost_training: list[tuple[str, tuple[str, ...]]] = []
+        # Training code the reader could not read to its end (too complex, or it failed):
+        # what it trains is not known.
+        self.unread_training: list[str] = []
         # A pass reuses constructions only among its own: what it reads must not depend on
         # what other passes or the model reader read before.
         self.pass_constructions = ConstructionMemo()

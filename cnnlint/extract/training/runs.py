@@ -98,6 +98,7 @@ def _guarded(interp: TrainingInterp, scope: FileScope, errors: list[ErrorEntry] 
         interp.end_pass()
         if errors is None:
             raise
+        interp.unread_training.append(scope.path)
         errors.append(ErrorEntry(path=scope.path, kind="internal", message=(
             f"reading the training code failed: {type(exc).__name__}: {exc}")))
         return []
@@ -124,7 +125,7 @@ def _script_pass(interp: TrainingInterp, scope: FileScope) -> ir.TrainingRun | N
                 continue
             interp.exec_stmt(stmt, frame)
     except (TooComplex, RecursionError):
-        _cut_short(rec, scope.path, "the script")
+        _cut_short(interp, rec, scope.path, "the script")
     finally:
         scope.globals = saved
         interp.end_pass()
@@ -175,15 +176,16 @@ def _function_pass(interp: TrainingInterp, scope: FileScope, stmt: tuple[Any, ..
     try:
         interp.call_function(fn, args)
     except (TooComplex, RecursionError):
-        _cut_short(rec, scope.path, f"`{stmt[1]}`")
+        _cut_short(interp, rec, scope.path, f"`{stmt[1]}`")
     finally:
         interp.end_pass()
     loc = scope.loc(stmt[5]) or Loc(scope.path, 1, 1, 1, 1)
     return rec.finish(interp, loc, stmt[1])
 
 
-def _cut_short(rec: Any, path: str, what: str) -> None:
+def _cut_short(interp: TrainingInterp, rec: Any, path: str, what: str) -> None:
     rec.complete = False
+    interp.unread_training.append(path)
     rec.notes.append(f"{path}: {what} is too complex to read to the end: rules about what "
                      "its training lacks stay silent")
 
