@@ -673,6 +673,43 @@ def get_net(config):
                      "network the reader builds holds it"]
 
 
+def test_a_class_built_with_a_helper_s_constant_table_is_read_with_it(lint_tree) -> None:
+    """`Net(Block, [1, 1, 1, 1], stage_widths())` in a factory that needs the depth: the
+    helper returns the same table wherever it is called, so the call is a way the project
+    builds `Net`, named as written. A helper given the factory's own argument is not."""
+    source = """
+import torch.nn as nn
+
+def stage_widths():
+    return [8, 16, 32, 64]
+
+class Net(nn.Module):
+    def __init__(self, layers, widths):
+        super().__init__()
+        units, width = [], 3
+        for count, out in zip(layers, widths):
+            for _ in range(count):
+                units += [nn.Conv2d(width, out, 3, padding=1), nn.ReLU()]
+                width = out
+        self.body = nn.Sequential(*units)
+
+    def forward(self, x):
+        return self.body(x)
+
+def generate(depth):
+    if depth == 8:
+        return Net([2, 2, 2, 2], stage_widths())
+    return Net([3, 3, 3, 3], WIDTHS)
+"""
+    result = lint_tree({"nets.py": source.replace("WIDTHS", "stage_widths()")})
+    (message,) = [f.message for f in result.findings if f.code == "CNN105"]
+    assert "Net([2, 2, 2, 2], stage_widths())" in message
+    assert "Net([3, 3, 3, 3], stage_widths())" in message
+    own = lint_tree({"nets.py": source.replace("stage_widths()", "stage_widths(depth)").replace(
+        "def stage_widths():", "def stage_widths(depth):")})
+    assert [f for f in own.findings if f.code == "CNN105"] == []
+
+
 def test_submodules_looked_up_in_self_modules_by_name_are_applied() -> None:
     """`self._modules["conv" + str(i)](x)`, as hourglass networks name their layers."""
     source = """

@@ -159,11 +159,15 @@ def _accepts(cls: v.ClassVal, args: Args) -> bool:
 
 
 def _static(e: tuple[Any, ...], bound: frozenset[str]) -> bool:
-    """An expression whose value is the same wherever it is read: literals and names of the
-    module level (not rebound locally)."""
+    """An expression whose value is the same wherever it is read: literals, names of the
+    module level (not rebound locally), and calls of those on such values (`get_widths()`,
+    a helper returning a constant table)."""
     tag = e[0]
     if tag == "const":
         return True
+    if tag == "call":
+        return _static(e[1], bound) and all(a[0] != "*" and _static(a, bound) for a in e[2]) \
+            and all(k is not None and _static(x, bound) for k, x in e[3])
     if tag == "name":
         return e[1] not in bound
     if tag == "attr":
@@ -199,6 +203,9 @@ def render(e: tuple[Any, ...]) -> str:
         return f"[{inner}]" if tag == "list" else f"{{{inner}}}"
     if tag == "dict":
         return "{" + ", ".join(f"{render(k)}: {render(x)}" for k, x in e[1]) + "}"
+    if tag == "call":
+        given = [render(a) for a in e[2]] + [f"{k}={render(x)}" for k, x in e[3]]
+        return f"{render(e[1])}({', '.join(given)})"
     return "..."
 
 
