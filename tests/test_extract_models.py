@@ -710,6 +710,31 @@ def generate(depth):
     assert [f for f in own.findings if f.code == "CNN105"] == []
 
 
+def test_a_parameter_list_is_iterated_beside_the_layers_it_goes_with() -> None:
+    """`for block, token in zip(self.blocks, self.tokens)` with `tokens` an
+    nn.ParameterList (one learned token per block): the loop runs over known values and
+    every block is applied; a ParameterDict is read by key the same way."""
+    source = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(3)])
+        self.tokens = nn.ParameterList([nn.Parameter(torch.zeros(8)) for _ in range(3)])
+        self.scales = nn.ParameterDict({"out": nn.Parameter(torch.ones(1))})
+
+    def forward(self, x):
+        for block, token in zip(self.blocks, self.tokens):
+            x = torch.relu(block(x) + token.view(1, -1, 1, 1))
+        return x * self.scales["out"]
+"""
+    net = models_of(source)["Net"]
+    assert net.network.complete, net.network.unresolved
+    assert kinds(net).count("Conv2d") == 3
+
+
 def test_submodules_looked_up_in_self_modules_by_name_are_applied() -> None:
     """`self._modules["conv" + str(i)](x)`, as hourglass networks name their layers."""
     source = """

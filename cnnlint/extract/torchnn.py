@@ -178,6 +178,16 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         if type(first) is list:
             first = dict(p for p in first if isinstance(p, tuple) and len(p) == 2)
         return v.DictSpec(dict(first) if type(first) is dict else {})
+    if qualname in PARAMETER_CONTAINERS:
+        # `nn.ParameterList([...])`: the parameters themselves, iterated, indexed and
+        # zipped with a ModuleList as a list is (a dict for ParameterDict).
+        given = args.pos[0] if args.pos else args.kw.get("values", args.kw.get("parameters"))
+        if given is None:
+            return [] if qualname.endswith("List") else {}
+        if qualname.endswith("Dict"):
+            return dict(given) if type(given) is dict else UNKNOWN
+        items = interp.iterate(given)
+        return UNKNOWN if items is None else list(items)
     kind = layer_kind(qualname)
     if kind:
         interp.built += 1
@@ -653,6 +663,11 @@ def layer_kind(qualname: str) -> str | None:
     last = qualname.rsplit(".", 1)[-1]
     last = catalogue.KIND_ALIASES.get(last, last)
     return last if last in catalogue.FAMILY_OF and last[:1].isupper() else None
+
+
+PARAMETER_CONTAINERS = frozenset({"torch.nn.ParameterList", "torch.nn.ParameterDict",
+                                  "torch.nn.modules.container.ParameterList",
+                                  "torch.nn.modules.container.ParameterDict"})
 
 
 def container_kind(qualname: str) -> str | None:
