@@ -245,6 +245,8 @@ class ProjectFacts:
         for run in self.runs:
             if any(m.unresolved for m in run.models) or keys & run.named:
                 return True
+            if model.key in {m.class_key for m in self._built(run.named)}:
+                return True  # the class a builder the script names builds
             if any(model.key in built.parts for m in run.models for built in self._built(m.keys)):
                 return True  # in another build of a network the run trains (`SegNet(trunk)`)
             if any(not m.network.complete and not m.guessed

@@ -4537,3 +4537,98 @@ for epoch in range(10):
     assert [f for f in cut.findings if f.code == "CNN107"] == []
     assert any("train.py: its training code could not be read to the end" in note
                for note in cut.context_notes)
+
+
+def test_a_factory_picked_by_an_if_on_an_option_may_be_what_the_script_trains(
+        lint_tree: Lint) -> None:
+    """`make = make_deep` in one branch of an `if` on `--net`, `make = make_small` in the
+    default one: the command line may pick either, so the deep network has a training
+    script (with weight decay) and is not said to have none."""
+    nets = plain_net("Deep", 10) + "\n\ndef make_deep():\n    return Deep()\n\n\n" \
+        "def make_small():\n    return nn.Linear(8, 10)\n"
+    script = """
+import argparse
+import torch
+from nets import make_deep, make_small
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--net", default="small")
+args = parser.parse_args()
+if args.net == "deep":
+    make = make_deep
+else:
+    make = make_small
+net = make()
+opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+for epoch in range(3):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""
+    assert [f for f in lint_tree({"nets.py": nets, "train.py": script}).findings
+            if f.code == "CNN107"] == []
+
+
+def test_a_wrapper_that_builds_a_trunk_for_its_layers_in_a_method_trains_that_trunk(
+        lint_tree: Lint) -> None:
+    """A detector's `create()` (called by the script after construction) builds a deep
+    trunk with a factory and keeps only its layers: the script trains those, so the trunk
+    is not said to have no training script."""
+    nets = plain_net("Deep", 10) + '''
+
+def deep_trunk():
+    return Deep()
+
+
+class Detector(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+    def create(self):
+        trunk = deep_trunk()
+        self.base = trunk.body
+        self.head = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        return self.head(self.base(x))
+'''
+    script = """
+import torch
+from nets import Detector
+
+det = Detector()
+det.create()
+opt = torch.optim.SGD(det.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+for epoch in range(3):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(det(x), y).backward()
+        opt.step()
+"""
+    assert [f.message for f in lint_tree({"nets.py": nets, "train.py": script}).findings
+            if f.code == "CNN107"] == []
+
+
+def test_weights_taken_from_a_dict_of_named_parameters_are_the_model_s(lint_tree: Lint) -> None:
+    """`for key, value in dict(model.named_parameters()).items()` building one param group
+    per weight: the optimizer holds the model's weights, so the loop trains it (and its
+    groups' zero decay is known)."""
+    script = """
+import torch
+from nets import Deep
+
+model = Deep()
+params = []
+for key, value in dict(model.named_parameters()).items():
+    if value.requires_grad:
+        params += [{"params": [value], "lr": 0.01, "weight_decay": 0.0}]
+optimizer = torch.optim.SGD(params, momentum=0.9)
+for epoch in range(40):
+    for x, y in torch.load("train.pt"):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+"""
+    found = {f.code: f.severity for f in lint_tree({"nets.py": DEEP, "train.py": script}).findings}
+    assert found.get("CNN107") == "warning" and "CNN202" in found, found

@@ -132,6 +132,8 @@ def builtin_dict(interp: Interp, args: Args) -> Any:
     out: dict[Any, Any] = {}
     if args.pos:
         first = args.pos[0]
+        if isinstance(first, v.Params) and first.named and not args.kw:
+            return first  # `dict(model.named_parameters())`: the same weights, by name
         if type(first) is dict:
             out.update(first)
         else:

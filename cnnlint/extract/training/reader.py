@@ -779,6 +779,9 @@ class TrainingInterp(ForwardReading):
         if isinstance(obj, v.Opaque):
             return opaque.opaque_method(self, obj, name, args, f, loc)
         if isinstance(obj, v.Params):
+            if obj.named and name in ("items", "values") and not args.pos:
+                # `dict(model.named_parameters()).items()`: the (name, weight) pairs.
+                return [(UNKNOWN, obj)] if name == "items" else [obj]
             # Tensor operations on the weights (clipping, copying, norms): they neither
             # train, validate, stop nor schedule. Scaling them by a factor not known to be
             # 1 or more is weight decay by hand.

@@ -137,13 +137,33 @@ def _script_pass(interp: TrainingInterp, scope: FileScope) -> ir.TrainingRun | N
 
 def _named_definitions(body: tuple[Any, ...], names: dict[str, Any]) -> frozenset[str]:
     """The keys of the project's classes and functions a file's code calls, bare (`Net()`)
-    or through an imported module (`zoo.resnet50()`, `models.resnet.resnet50()`); a class
-    only tested against (`isinstance(model, Net)`) is not built there."""
+    or through an imported module (`zoo.resnet50()`, `models.resnet.resnet50()`), or hands
+    on as a value to be called later (`make = create_mobilenet` in one branch of an `if`,
+    `{"deep": make_deep}`); a class only tested against (`isinstance(model, Net)`) is not
+    built there."""
     found: set[str] = set()
+    tested: set[int] = set()  # the class tuples of isinstance tests
     for item in walk(body):
-        if item and item[0] == "call" and len(item) > 1 and type(item[1]) is tuple \
-                and item[1] and item[1][0] in ("name", "attr"):
-            target = _resolved(item[1], names)
+        if not item or type(item[0]) is not str or id(item) in tested:
+            continue
+        if item[0] == "call" and len(item) > 1 and type(item[1]) is tuple and item[1]:
+            if item[1] in (("name", "isinstance"), ("name", "issubclass")):
+                tested.update(id(a) for a in item[2])
+                continue
+            exprs = [item[1], *(a[1] if a[0] == "*" else a for a in item[2]),
+                     *(x for _, x in item[3])]
+        elif item[0] == "assign":
+            exprs = [item[2]]
+        elif item[0] in ("list", "tuple", "set"):
+            exprs = [x for x in item[1] if x[0] != "*"]
+        elif item[0] == "dict":
+            exprs = [x for _, x in item[1]]
+        else:
+            continue
+        for expr in exprs:
+            if type(expr) is not tuple or not expr or expr[0] not in ("name", "attr"):
+                continue
+            target = _resolved(expr, names)
             if isinstance(target, (v.ClassVal, v.FuncVal)) and target.scope is not None:
                 found.add(ir.model_key(target.scope.module, target.name))
     return frozenset(found)
