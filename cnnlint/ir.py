@@ -166,6 +166,14 @@ def model_key(module: str, name: str) -> str:
     return f"{module}:{name}"
 
 
+def _same_build(a: Model, b: Model) -> bool:
+    """Whether two models build the same network (a factory `make_deep()` returning
+    `Deep()`, and the class itself); `wide()` building `Deep(16)` does not."""
+    x, y = a.network.nodes, b.network.nodes
+    return len(x) == len(y) and all(
+        p.kind == q.kind and p.inputs == q.inputs and p.args == q.args for p, q in zip(x, y))
+
+
 def _is_or_holds(trained: "TrainedModel", model: Model) -> bool:
     """Whether a trained model is `model`, or holds it as a part (matched by module and
     name), or is its class built directly."""
@@ -245,8 +253,9 @@ class ProjectFacts:
         for run in self.runs:
             if any(m.unresolved for m in run.models) or keys & run.named:
                 return True
-            if model.key in {m.class_key for m in self._built(run.named)}:
-                return True  # the class a builder the script names builds
+            if any(m.class_key == model.key and _same_build(m, model)
+                   for m in self._built(run.named)):
+                return True  # the class as a builder the script names builds it
             if any(model.key in built.parts for m in run.models for built in self._built(m.keys)):
                 return True  # in another build of a network the run trains (`SegNet(trunk)`)
             if any(not m.network.complete and not m.guessed

@@ -4136,7 +4136,8 @@ Training(model, DataLoader(dataset, batch_size=2), 30).runner()
 def test_a_network_named_where_the_defaults_do_not_lead_may_be_trained(lint_tree: Lint) -> None:
     """`--arch` defaults to a library network, and the script builds the project's `big()`
     in another branch: run with `--arch big`, it trains that one, so `big` is not said to
-    have no training script. `small`, which no script names, still is."""
+    have no training script, nor is the class it builds (`Deep(16)` builds what `Deep()`
+    does). `small`, which no script names, still is."""
     script = """
 import argparse
 import torch
@@ -4153,9 +4154,9 @@ elif args.arch == "big":
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
 """ + LOOP
     result = lint_tree({"nets.py": DEEP, "train.py": script})
-    (claim,) = [f.message for f in result.findings
+    (claim,) = [f for f in result.findings
                 if f.code == "CNN107" and "no training script found" in f.message]
-    assert "small" in claim and "wide" not in claim
+    assert claim.symbol == "small" and "wide" not in claim.message
 
 
 def test_a_loop_repeating_whole_runs_counts_no_epochs(lint_tree: Lint) -> None:
@@ -4568,6 +4569,16 @@ for epoch in range(3):
 """
     assert [f for f in lint_tree({"nets.py": nets, "train.py": script}).findings
             if f.code == "CNN107"] == []
+    # A builder that builds the class another way (wider) does not train its default build.
+    wider = ("import torch.nn as nn\n\nclass Deep(nn.Module):\n"
+             "    def __init__(self, width=8):\n        super().__init__()\n"
+             "        self.body = nn.Sequential(*[nn.Conv2d(width, width, 3, padding=1)\n"
+             "                                    for _ in range(10)])\n\n"
+             "    def forward(self, x):\n        return self.body(x)\n\n\n"
+             "def make_deep():\n    return Deep(16)\n\n\n"
+             "def make_small():\n    return nn.Linear(8, 10)\n")
+    assert [f.symbol for f in lint_tree({"nets.py": wider, "train.py": script}).findings
+            if f.code == "CNN107"] == ["Deep"]
 
 
 def test_a_wrapper_that_builds_a_trunk_for_its_layers_in_a_method_trains_that_trunk(
