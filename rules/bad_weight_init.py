@@ -155,6 +155,30 @@ class BadWeightInit(Rule):
                                    "units are dead from the start", init.loc, symbol=symbol)
 
     valid = [
+        # A constant 1 for the norm layers only, picked by their class name, or by their
+        # name in the model (which modules that is, is not known: nothing is judged).
+        """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.norm = nn.InstanceNorm2d(8, affine=True)
+        self.bn = nn.BatchNorm2d(8)
+        self.fc = nn.Linear(8, 2)
+
+        def init_norms(m):
+            if m.__class__.__name__.find("InstanceNorm2d") != -1:
+                nn.init.constant_(m.weight, 1.0)
+        self.apply(init_norms)
+        for name, m in self.named_modules():
+            if "bn" in name:
+                nn.init.constant_(m.weight, 1)
+
+    def forward(self, x):
+        return self.fc(self.bn(self.norm(self.conv(x))).mean((2, 3)))
+""",
         # torchvision's ResNet initialisation.
         """
 import torch.nn as nn
@@ -333,6 +357,24 @@ class Head(nn.Module):
 """,
     ]
     invalid = [
+        """
+import torch.nn as nn
+
+def init_convs(m):
+    if m.__class__.__name__.find("Conv") != -1:
+        nn.init.constant_(m.weight, 1.0)  # flagged
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3)
+        self.conv2 = nn.Conv2d(8, 8, 3)
+        self.bn = nn.BatchNorm2d(8)
+        self.apply(init_convs)
+
+    def forward(self, x):
+        return self.bn(self.conv2(self.conv1(x).relu()))
+""",
         """
 import torch.nn as nn
 

@@ -735,6 +735,40 @@ class Net(nn.Module):
     assert kinds(net).count("Conv2d") == 3
 
 
+def test_an_init_loop_that_skips_modules_by_class_name_leaves_the_model_whole() -> None:
+    """`for m in self.children(): if m.__class__.__name__.find("Pair") != -1: continue`,
+    then an init: the init is done to the other modules (which ones is not known, so it is
+    not recorded), and the model is read in full."""
+    source = """
+import torch.nn as nn
+
+class Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(8, 8, 3, padding=1)
+        self.b = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        return self.b(self.a(x))
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pair = Pair()
+        self.head = nn.Conv2d(8, 2, 1)
+        for m in self.children():
+            if m.__class__.__name__.find("Pair") != -1:
+                continue
+            nn.init.constant_(m.weight, 1.0)
+
+    def forward(self, x):
+        return self.head(self.pair(x))
+"""
+    net = models_of(source)["Net"]
+    assert net.network.complete, net.network.unresolved
+    assert net.inits == []
+
+
 def test_submodules_looked_up_in_self_modules_by_name_are_applied() -> None:
     """`self._modules["conv" + str(i)](x)`, as hourglass networks name their layers."""
     source = """

@@ -340,6 +340,8 @@ def _builtin_type(interp: Interp, args: Args) -> Any:
     if len(args.pos) == 1 and not args.kw and type(args.pos[0]) is v.Tensor:
         # `if type(outputs) not in (tuple, list): outputs = (outputs,)` in a training step
         return v.Ref("torch.Tensor")
+    if len(args.pos) == 1 and not args.kw and type(args.pos[0]) is v.EachModule:
+        return args.pos[0]  # `type(m) == nn.Linear` in an init function, as `m.__class__`
     return UNKNOWN
 
 

@@ -116,6 +116,12 @@ def unary(interp: Interp, e: tuple[Any, ...], f: Frame) -> Any:
 
 def boolop(interp: Interp, e: tuple[Any, ...], f: Frame) -> Any:
     left = interp.eval(e[2], f)
+    if type(left) is v.Narrowing and e[1] == "or":
+        # `type(m) == nn.Linear or isinstance(m, nn.Conv2d)`: modules of either kind.
+        right = interp.eval(e[3], f)
+        if type(right) is v.Narrowing and right.module is left.module:
+            return v.Narrowing(left.module, left.kinds + right.kinds)
+        return UNKNOWN
     t = interp.truth(left)
     if t is None:
         return UNKNOWN
@@ -132,8 +138,10 @@ def compare_chain(interp: Interp, e: tuple[Any, ...], f: Frame) -> Any:
         outcome = interp.compare(op, left, right)
         if outcome is False:
             return False
-        if outcome is UNKNOWN or isinstance(outcome, v.Tensor):
-            result = outcome  # unknown, or elementwise on tensors
+        if outcome is UNKNOWN or isinstance(outcome, (v.Tensor, v.Narrowing)):
+            # Unknown, elementwise on tensors, or true of some modules only
+            # (`classname.find("Conv") != -1`).
+            result = outcome
         left = right
     return result
 
@@ -149,6 +157,10 @@ def compare(interp: Interp, op: str, a: Any, b: Any) -> Any:
         return found == (op == "in")
     if op == "in" and type(a) is str and isinstance(b, v.ClassNameOf):
         return v.Narrowing(b.module, kinds_named(a))
+    if op in ("==", "is") and type(a) is v.EachModule and isinstance(b, (v.Ref, v.ClassVal)):
+        # `type(m) == nn.Linear`, `m.__class__ is nn.Conv2d`: that kind exactly.
+        name = b.qualname.rsplit(".", 1)[-1] if isinstance(b, v.Ref) else b.name
+        return v.Narrowing(a, kinds_named(name, exact=True) if isinstance(b, v.Ref) else (name,))
     if isinstance(a, Found) and op in ("!=", ">", ">=") and b in (-1, 0):
         if (op, b) in (("!=", -1), (">", -1), (">=", 0)):
             return v.Narrowing(a.module, kinds_named(a.needle))

@@ -40,6 +40,9 @@ __all__ = ["Args", "FileScope", "Frame", "Interp", "TooComplex", "describe", "te
 _MODULE_TYPES = frozenset(v.MODULE_VALUES)
 
 
+_JUMPS = frozenset({"continue", "break", "return"})
+
+
 class Interp:
     """Interprets the files of one run. One instance per run; `new_graph` per model."""
 
@@ -457,6 +460,14 @@ class Interp:
     def _if(self, stmt: tuple[Any, ...], f: Frame) -> Any:
         value = self.eval(stmt[1], f)
         if isinstance(value, v.Narrowing):
+            if not stmt[3] and len(stmt[2]) == 1 and stmt[2][0][0] in _JUMPS \
+                    and (stmt[2][0][0] != "return" or stmt[2][0][1] is None):
+                # `if classname.find("Conv") != -1: continue` (or `return`): what follows
+                # is done to the other modules, some of them.
+                for name, x in list(f.locals.items()):
+                    if x is value.module:
+                        f.locals[name] = v.EachModule(x.kinds, x.of, some=True)
+                return NORMAL
             return self.both_ways(lambda: self._narrowed(value, stmt[2], f),
                                   lambda: self.exec_block(stmt[3], f), f)
         test = self.truth(value)
@@ -464,8 +475,19 @@ class Interp:
             return self.exec_block(stmt[2], f)
         if test is False:
             return self.exec_block(stmt[3], f)
-        return self.both_ways(lambda: self.exec_block(stmt[2], f),
-                              lambda: self.exec_block(stmt[3], f), f, names_in(stmt))
+        # Each module a loop or `apply` visits, tested on something the reader cannot
+        # decide: either side sees only some of them.
+        each = {name: x for name, x in f.locals.items()
+                if type(x) is v.EachModule and x.kinds is None and not x.some}
+        for name, x in each.items():
+            f.locals[name] = v.EachModule(x.kinds, x.of, some=True)
+        try:
+            return self.both_ways(lambda: self.exec_block(stmt[2], f),
+                                  lambda: self.exec_block(stmt[3], f), f, names_in(stmt))
+        finally:
+            for name, x in each.items():
+                if type(f.locals.get(name)) is v.EachModule and f.locals[name].some:
+                    f.locals[name] = x
 
     def _narrowed(self, narrowing: v.Narrowing, body: tuple[Any, ...], f: Frame) -> Any:
         """Run the body of `if isinstance(m, Kind):` with `m` narrowed to those kinds."""

@@ -491,6 +491,8 @@ def record_init(interp: Interp, param: v.ParamRef, method: str, args: Args, f: F
     std of a normal, the bound of a uniform), when known."""
     value = init_scale(method, args)
     owner = param.owner
+    if isinstance(owner, v.EachModule) and owner.some:
+        return  # applied to some modules, which ones not known
     if isinstance(owner, v.LayerSpec):
         kinds: tuple[str, ...] = (owner.kind,)
     else:

@@ -282,6 +282,9 @@ class EachModule:
 
     kinds: tuple[str, ...] | None = None
     of: Any = None  # the module whose submodules these are, when known
+    # Only some of them, picked by a test the reader cannot decide (`if "bn" in name:`
+    # with the name from `named_modules()`): which ones is not known.
+    some: bool = False
 
 
 @dataclass(eq=False)
