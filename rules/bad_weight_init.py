@@ -360,24 +360,6 @@ class Head(nn.Module):
         """
 import torch.nn as nn
 
-def init_convs(m):
-    if m.__class__.__name__.find("Conv") != -1:
-        nn.init.constant_(m.weight, 1.0)  # flagged
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 8, 3)
-        self.conv2 = nn.Conv2d(8, 8, 3)
-        self.bn = nn.BatchNorm2d(8)
-        self.apply(init_convs)
-
-    def forward(self, x):
-        return self.bn(self.conv2(self.conv1(x).relu()))
-""",
-        """
-import torch.nn as nn
-
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -422,5 +404,23 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.fc2(F.relu(self.fc1(x)))
+""",
+        """
+import torch.nn as nn
+
+def init_convs(m):
+    if m.__class__.__name__.find("Conv") != -1:
+        nn.init.constant_(m.weight, 1.0)  # flagged
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3)
+        self.conv2 = nn.Conv2d(8, 8, 3)
+        self.bn = nn.BatchNorm2d(8)
+        self.apply(init_convs)
+
+    def forward(self, x):
+        return self.bn(self.conv2(self.conv1(x).relu()))
 """,
     ]
