@@ -35,8 +35,9 @@ class NoValidation(Rule):
     MAML): an evaluation written that way would not be seen.
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
-    calls: a call it cannot follow (an unresolved import, a library trainer) might do
-    the evaluation, so the rule stays silent and `--verbose` names the call.
+    calls: a call it cannot follow (an unresolved import, a library trainer, a library
+    inferer handed the model) might do the evaluation, so the rule stays silent and
+    `--verbose` names the call.
 
     ## Why it matters
     Training loss says how well the model fits the training set, not how well it

@@ -4643,3 +4643,45 @@ for epoch in range(40):
 """
     found = {f.code: f.severity for f in lint_tree({"nets.py": DEEP, "train.py": script}).findings}
     assert found.get("CNN107") == "warning" and "CNN202" in found, found
+
+
+@pytest.mark.parametrize("call, silent, library_model", [
+    ("sampler(inputs=x, network=model)", True, False),
+    ("sampler(x, model)", True, False),
+    ("sampler(inputs=x, network=model)", True, True),  # the library's own network
+    ("sampler(x)", False, False),  # a computation on the batch alone: no evaluation
+])
+def test_a_library_call_handed_the_model_in_the_validation_loop_may_evaluate_it(
+        lint_tree: Lint, call: str, silent: bool, library_model: bool) -> None:
+    """A generative tutorial validates through a library inferer that runs the network
+    itself (`inferer(inputs=x, diffusion_model=model)`): the reader cannot see that
+    forward, so it cannot say the loop never evaluates."""
+    script = f"""
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from genlib import Sampler
+
+sampler = Sampler()
+model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+train_loader = DataLoader(torch.load("train.pt"), batch_size=8)
+val_loader = DataLoader(torch.load("val.pt"), batch_size=8)
+for epoch in range(200):
+    model.train()
+    for x in train_loader:
+        optimizer.zero_grad()
+        F.mse_loss(model(x), x).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        for x in val_loader:
+            val_loss = F.mse_loss({call}, x)
+"""
+    if library_model:
+        script = script.replace("import Sampler", "import Denoiser, Sampler")
+        script = script.replace(
+            "torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))",
+            "Denoiser(channels=4)")
+    found = [c for c, _, _ in codes(lint_tree({"train.py": script})) if c == "CNN202"]
+    assert found == ([] if silent else ["CNN202"])

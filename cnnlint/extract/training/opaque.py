@@ -80,11 +80,19 @@ def call_unknown(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None,
         rec.unknown_inside.add(id(f.self_obj))
     plain = method and func_expr is not None and func_expr[0] == "attr" \
         and func_expr[2] in PLAIN_METHODS
-    if (method or not tensors) and not plain:
+    if (method or not tensors or hands_a_network(args)) and not plain:
         interp.blocked_by(describe(func_expr), loc, f, interp.touches_models(args, method))
     if tensors:
         return interp.unknown_call(args, f"`{describe(func_expr)}(...)` is not known")
     return v.Opaque(f"{describe(func_expr)}(...)")
+
+
+def hands_a_network(args: Args) -> bool:
+    """Whether a call on tensors is handed a network too (`inferer(inputs=x,
+    network=model)`): it may run it, to evaluate it or to train it, so it is more than a
+    computation on the tensors."""
+    return any(isinstance(x, v.MODULE_VALUES) or (isinstance(x, v.Opaque) and x.model)
+               for x in (*args.pos, *args.kw.values()))
 
 
 def _given_to_constructor(obj: Any, attr: Any) -> bool:
@@ -114,6 +122,9 @@ def call_opaque(interp: TrainingInterp, func: v.Opaque, args: Args, f: Frame, lo
         return interp.unknown_call(args, "a library model") if tensors else v.Opaque(
             f"{func.origin}(...)", func.library)
     if tensors:
+        if hands_a_network(args):
+            interp.blocked_by(describe(func_expr) if func_expr is not None else func.origin,
+                              loc, f, interp.touches_models(args, False))
         return interp.unknown_call(args, f"`{func.origin}(...)` is not known")
     if func.library.startswith("torch.") and func.library.endswith("Tensor"):
         return interp.add_node(ir.INPUT, (), name=func.origin)  # a tensor type picked by device
