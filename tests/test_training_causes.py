@@ -880,6 +880,43 @@ def test_a_dataset_class_with_its_own_pipelines_has_each_judged(lint_tree: Lint)
     assert [(f.path, f.line) for f in split.findings] == [("data.py", 8)]
 
 
+@pytest.mark.parametrize("first, second", [
+    # The image's colour jitter beside the mask's crop: which one the images go through
+    # is not known, and one augments.
+    ("transforms.ColorJitter(0.4)", "transforms.CenterCrop(32)"),
+    # A joint flip of image and mask written in the project, beside a Normalize.
+    ("JointFlip()", "transforms.Normalize(0.5, 0.2)"),
+])
+def test_a_dataset_s_pipelines_are_not_judged_apart_when_one_may_augment_its_images(
+        lint_tree: Lint, first: str, second: str) -> None:
+    data = """
+import torch
+
+
+class Pairs(torch.utils.data.Dataset):
+    def __init__(self, files, pair_transform, mask_transform):
+        self.files = files
+        self.pair_transform = pair_transform
+        self.mask_transform = mask_transform
+
+    def __getitem__(self, i):
+        return self.pair_transform(self.files[i]), self.mask_transform(self.files[i])
+
+    def __len__(self):
+        return len(self.files)
+"""
+    script = TRAIN_ON_PAIRS.replace("from data import Pairs", "from data import Pairs\n"
+                                    "from torchvision import transforms\n"
+                                    "from aug import JointFlip").replace(
+        "Pairs(files)", f"Pairs(files, {first}, {second})")
+    plain = lint_tree({"data.py": data, "train.py": script.replace(
+        f"Pairs(files, {first}, {second})",
+        "Pairs(files, transforms.ToTensor(), transforms.CenterCrop(32))")}, select=["CNN212"])
+    assert plain.findings  # neither pipeline augments: each is judged
+    found = lint_tree({"data.py": data, "train.py": script}, select=["CNN212"])
+    assert found.findings == []
+
+
 def test_a_one_step_demo_does_not_train_on_a_loader_it_never_uses(lint_tree: Lint) -> None:
     result = lint_tree("""
         import torch

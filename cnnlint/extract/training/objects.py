@@ -276,9 +276,23 @@ def pipelines_of(loader: TrainObj) -> list[Pipeline]:
         kept = {name: value for name, value in dataset.attrs.items()
                 if isinstance(value, TrainObj) and value.kind == "transform"
                 and not EVAL_NAME.search(name)}
+        if any(TRANSFORM_NAME.search(name) and value is not None and name not in kept
+               and not EVAL_NAME.search(name) for name, value in dataset.attrs.items()):
+            # A pipeline the reader does not know (a project's joint flip of image and
+            # mask): it may be the one that augments the images.
+            return [(None, None, False)]
         training = {name: value for name, value in kept.items() if TRAIN_NAME.search(name)}
-        return [_pipeline(value, False) for value in (training or kept).values()]
+        pipelines = [_pipeline(value, False) for value in (training or kept).values()]
+        # Which pipeline the images go through is not known (an image's colour jitter
+        # beside a mask's crop): one that augments may be theirs.
+        augmenting = [p for p in pipelines
+                      if p[0] is not None and any(is_augmentation(name) for name in p[0])]
+        return augmenting or pipelines
     return []
+
+
+# The attributes of a dataset that hold a pipeline (`self.mask_transform`, `self.aug`).
+TRANSFORM_NAME = re.compile(r"transform|augment|(?:^|_)aug(?:$|_)", re.IGNORECASE)
 
 
 def _wraps_augmented(loader: TrainObj, dataset: v.Instance) -> bool:
