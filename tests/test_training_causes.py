@@ -4722,3 +4722,47 @@ for epoch in range(200):
             "Denoiser(channels=4)")
     found = [c for c, _, _ in codes(lint_tree({"train.py": script})) if c == "CNN202"]
     assert found == ([] if silent else ["CNN202"])
+
+
+def test_a_generic_factory_the_registry_entries_call_is_trained_with_them(
+        lint_tree: Lint) -> None:
+    """`mixer(depth)` returns an nn.Sequential; the registry's entries call it
+    (`mixer8 = lambda: mixer(8)` written as functions), and the script picks an entry by
+    `--model` (defaulting to another one): the generic factory is built inside a network
+    the script may train, so it is not said to have no training script."""
+    nets = """
+import torch.nn as nn
+
+def mixer(depth=8):
+    return nn.Sequential(nn.Conv2d(3, 16, 1),
+                         *[nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.GELU())
+                           for _ in range(depth)],
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+
+def mixer8():
+    return mixer(depth=8)
+
+def tiny():
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(8, 10))
+
+registry = {"tiny": tiny, "mixer8": mixer8}
+"""
+    script = """
+import argparse
+import torch
+from nets import registry
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--model", default="tiny")
+args = parser.parse_args()
+model = registry[args.model]()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+for epoch in range(3):
+    for x, y in torch.load("train.pt"):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+"""
+    found = lint_tree({"nets.py": nets, "train.py": script}).findings
+    assert [f for f in found if f.code == "CNN107"] == []

@@ -789,6 +789,8 @@ class Interp:
             if type(result) is v.Instance:  # the factories (and classes) its build used
                 self.made_keys.add(ir.model_key(func.scope.module, func.name))
                 self.made_keys.add(ir.model_key(result.cls.scope.module, result.cls.name))
+            elif type(result) is v.SeqSpec and func.scope is not None:
+                self.made_keys.add(ir.model_key(func.scope.module, func.name))
             return result
         if kind is v.Ref:
             return self.call_ref(func.qualname, args, f, loc)
