@@ -4766,3 +4766,84 @@ for epoch in range(3):
 """
     found = lint_tree({"nets.py": nets, "train.py": script}).findings
     assert [f for f in found if f.code == "CNN107"] == []
+
+
+def test_a_trainer_picked_by_an_option_is_read_whichever_it_is(lint_tree: Lint) -> None:
+    """`trainer = TrainerA(model, ...)` or `TrainerB(model, ...)` on either side of an `if`
+    on a setting, then `trainer.train()`: each trainer's `train` is read (either may run),
+    so the model has a training script, and what the loops lack is judged."""
+    trainers = """
+import torch
+
+
+class TrainerA:
+    def __init__(self, model, loader):
+        self.model, self.loader = model, loader
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3, weight_decay=5e-4)
+
+    def train(self):
+        for epoch in range(40):
+            for x, y in self.loader:
+                self.optimizer.zero_grad()
+                torch.nn.functional.cross_entropy(self.model(x), y).backward()
+                self.optimizer.step()
+
+
+class TrainerB(TrainerA):
+    def train(self):
+        for epoch in range(40):
+            for x, y in self.loader:
+                self.optimizer.zero_grad()
+                torch.nn.functional.mse_loss(self.model(x), y).backward()
+                self.optimizer.step()
+"""
+    script = """
+import sys
+import torch
+from nets import Deep
+from trainers import TrainerA, TrainerB
+
+model = Deep()
+loader = torch.load("train.pt")
+if sys.argv[1] == "a":
+    trainer = TrainerA(model, loader)
+else:
+    trainer = TrainerB(model, loader)
+trainer.train()
+"""
+    found = {c for c, _, _ in codes(lint_tree({"nets.py": plain_net("Deep", 10),
+                                                "trainers.py": trainers, "train.py": script}))}
+    assert "CNN107" not in found and "CNN202" in found, found
+
+
+@pytest.mark.parametrize("step, flagged", [
+    ("transforms.Lambda(flip_sometimes)", False),  # the project's own random flip
+    ("transforms.Lambda(lambda im: flip_sometimes(im))", False),
+    ("transforms.Resize(40)", True),  # a known transform that augments nothing
+])
+def test_a_lambda_transform_runs_code_that_may_augment(
+        lint_tree: Lint, step: str, flagged: bool) -> None:
+    script = f"""
+import random
+import torch
+import torchvision
+from torchvision import transforms
+
+
+def flip_sometimes(image):
+    return image.transpose(0) if random.random() < 0.5 else image
+
+
+data = torchvision.datasets.CIFAR10("data", train=True,
+                                    transform=transforms.Compose([{step}, transforms.ToTensor()]))
+loader = torch.utils.data.DataLoader(data, batch_size=64, shuffle=True)
+model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(10))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(40):
+    for x, y in loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+"""
+    found = [c for c, _, _ in codes(lint_tree({"train.py": script})) if c == "CNN212"]
+    assert bool(found) is flagged

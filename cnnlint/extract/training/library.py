@@ -471,7 +471,9 @@ def given_optimizer(interp: TrainingInterp, name: str) -> TrainObj:
 
 
 def make_transform(interp: TrainingInterp, name: str, args: Args, loc: Loc | None) -> TrainObj:
-    items: list[str] | None = [name]
+    # `Lambda(fn)` runs the project's own code, which may draw at random (a flip with
+    # probability 0.5): what it does is not known.
+    items: list[str] | None = None if name == "Lambda" else [name]
     if name in ("Compose", "OneOf", "RandomApply"):
         first = args.pos[0] if args.pos else args.kw.get("transforms", UNKNOWN)
         parts = interp.iterate(first)

@@ -5,6 +5,8 @@ gradients or step, so the rules about what their loop lacks stay silent."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from typing import TYPE_CHECKING, Any
 
 from cnnlint import ir
@@ -40,6 +42,19 @@ def call_each(interp: TrainingInterp, func: v.Candidates, args: Args, f: Frame, 
     return merged
 
 
+MAX_PLAIN_OPTIONS = 4  # trainers an option may pick, each read in turn
+
+
+def _run_method(interp: TrainingInterp, obj: Any, name: str, args: Args, f: Frame,
+                loc: Loc | None) -> Any:
+    """`obj.name(*args)` as the attribute lookup would run it: the class's own method
+    when it has one."""
+    member = obj.cls.lookup(name) if isinstance(obj, v.Instance) else None
+    if isinstance(member, v.FuncVal):
+        return interp.call_function(replace(member, bound=obj), args)
+    return interp.call_method(obj, name, args, f, loc)
+
+
 def each_option_method(interp: TrainingInterp, model: v.Choice, name: str, args: Args,
                        f: Frame, loc: Loc | None) -> Any:
     """`model.save_checkpoint(val_loss)` on one of several networks (picked by an option),
@@ -47,9 +62,19 @@ def each_option_method(interp: TrainingInterp, model: v.Choice, name: str, args:
     follow (which one runs is not known, and running each can cost as much as each whole
     program), so the rules about what the loop lacks stay silent. None when no option
     defines it (a torch method, or one the reader cannot see)."""
-    if name in MODULE_METHODS or not any(
-            isinstance(o, v.Instance) and isinstance(o.cls.lookup(name), v.FuncVal)
-            for o in model.options):
+    defined = any(isinstance(o, v.Instance) and isinstance(o.cls.lookup(name), v.FuncVal)
+                  for o in model.options)
+    plain = all(isinstance(o, v.Instance) and not interp.is_module_class(o.cls)
+                for o in model.options)
+    if defined and plain and len(model.options) <= MAX_PLAIN_OPTIONS:
+        # One of a few trainers picked by an option (`Trainer_ce(...)` or `Trainer_mse(...)`,
+        # then `trainer.train()`): each one's method is read, as each may be what runs.
+        results = [_run_method(interp, o, name, args, f, loc) for o in model.options]
+        merged = results[0]
+        for result in results[1:]:
+            merged = interp.merge(merged, result)
+        return merged
+    if name in MODULE_METHODS or not defined:
         return None
     first = model.options[0]
     if isinstance(first, v.Instance) and not interp.is_module_class(first.cls) and all(
