@@ -4596,14 +4596,9 @@ if args.net == "deep":
     make = make_deep
 else:
     make = make_small
-net = make()
-opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-for epoch in range(3):
-    for x, y in torch.load("train.pt"):
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(net(x), y).backward()
-        opt.step()
-"""
+model = make()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+""" + LOOP
     assert [f for f in lint_tree({"nets.py": nets, "train.py": script}).findings
             if f.code == "CNN107"] == []
     # A builder that builds the class another way (wider) does not train its default build.
@@ -4645,15 +4640,10 @@ class Detector(nn.Module):
 import torch
 from nets import Detector
 
-det = Detector()
-det.create()
-opt = torch.optim.SGD(det.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-for epoch in range(3):
-    for x, y in torch.load("train.pt"):
-        opt.zero_grad()
-        torch.nn.functional.mse_loss(det(x), y).backward()
-        opt.step()
-"""
+model = Detector()
+model.create()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+""" + LOOP
     assert [f.message for f in lint_tree({"nets.py": nets, "train.py": script}).findings
             if f.code == "CNN107"] == []
 
