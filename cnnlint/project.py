@@ -215,8 +215,10 @@ class Project:
     _reverse: dict[str, list[str]] | None = field(default=None, repr=False)
     # Dotted name -> the folders holding a project module of that name.
     _anywhere: dict[str, list[str]] = field(default_factory=dict, repr=False)
-    # Files whose imports are being resolved for the sys.path words they bring.
+    # Files whose imports are being resolved for the sys.path words they bring, and the
+    # words found for each file.
     _extending: set[str] = field(default_factory=set, repr=False)
+    _words_at: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
     # --- building -----------------------------------------------------------------------
 
@@ -409,6 +411,9 @@ class Project:
         """The words of the sys.path changes made before `importer`'s imports run: its own,
         and those of the project modules it imports (sys.path is one for the process: a
         config module imported first may add the folder the next import comes from)."""
+        known = self._words_at.get(importer)
+        if known is not None:
+            return known
         entry = self.entries.get(importer)
         if entry is None or importer in self._extending:
             return set()
@@ -422,6 +427,7 @@ class Project:
                     words.update(imported.path_words)
         finally:
             self._extending.discard(importer)
+        self._words_at[importer] = words
         return words
 
     def _found(self, base: str, dotted: str) -> tuple[str | None, str | None]:
