@@ -427,7 +427,8 @@ class Project:
                     words.update(imported.path_words)
         finally:
             self._extending.discard(importer)
-        self._words_at[importer] = words
+        if not self._extending:  # found with every import followed: the same from now on
+            self._words_at[importer] = words
         return words
 
     def _found(self, base: str, dotted: str) -> tuple[str | None, str | None]:
