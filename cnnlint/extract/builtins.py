@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from cnnlint.extract import configs
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import MAX_LOOP, Args
-from cnnlint.extract.torchnn import (added_module, kinds_named, submodule_name,
+from cnnlint.extract.torchnn import (added_module, class_kinds, kinds_named, submodule_name,
                                       unknown_module_method)
 from cnnlint.extract.values import UNKNOWN
 
@@ -265,13 +265,7 @@ def _builtin_hasattr(interp: Interp, args: Args) -> Any:
 def _builtin_isinstance(interp: Interp, args: Args) -> Any:
     if len(args.pos) == 2 and isinstance(args.pos[0], v.EachModule):
         classes = args.pos[1] if isinstance(args.pos[1], (tuple, list)) else (args.pos[1],)
-        kinds: list[str] = []
-        for cls in classes:
-            if isinstance(cls, v.Ref):
-                kinds.extend(kinds_named(cls.qualname.rsplit(".", 1)[-1], exact=True))
-            elif isinstance(cls, v.ClassVal):
-                kinds.append(cls.name)
-        return v.Narrowing(args.pos[0], tuple(kinds))
+        return v.Narrowing(args.pos[0], tuple(k for cls in classes for k in class_kinds(cls)))
     if len(args.pos) == 2 and isinstance(args.pos[0], v.LayerSpec):
         return _layer_isinstance(args.pos[0], args.pos[1])
     if len(args.pos) == 2 and isinstance(args.pos[1], v.Ref) \

@@ -14,7 +14,7 @@ from cnnlint.extract import values as v
 from cnnlint.extract.frames import (
     MAX_LOOP, MAX_SIZE, MAX_STEPS, Args, Frame, TooComplex, clone, const_equal, safe_size,
 )
-from cnnlint.extract.torchnn import Found, kinds_named
+from cnnlint.extract.torchnn import Found, class_kinds, kinds_named
 from cnnlint.extract.values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -158,9 +158,7 @@ def compare(interp: Interp, op: str, a: Any, b: Any) -> Any:
     if op == "in" and type(a) is str and isinstance(b, v.ClassNameOf):
         return v.Narrowing(b.module, kinds_named(a))
     if op in ("==", "is") and type(a) is v.EachModule and isinstance(b, (v.Ref, v.ClassVal)):
-        # `type(m) == nn.Linear`, `m.__class__ is nn.Conv2d`: that kind exactly.
-        name = b.qualname.rsplit(".", 1)[-1] if isinstance(b, v.Ref) else b.name
-        return v.Narrowing(a, kinds_named(name, exact=True) if isinstance(b, v.Ref) else (name,))
+        return v.Narrowing(a, class_kinds(b))  # `type(m) == nn.Linear`: that kind exactly
     if isinstance(a, Found) and op in ("!=", ">", ">=") and b in (-1, 0):
         if (op, b) in (("!=", -1), (">", -1), (">=", 0)):
             return v.Narrowing(a.module, kinds_named(a.needle))

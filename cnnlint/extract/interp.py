@@ -466,7 +466,7 @@ class Interp:
                 # is done to the other modules, some of them.
                 for name, x in list(f.locals.items()):
                     if x is value.module:
-                        f.locals[name] = v.EachModule(x.kinds, x.of, some=True)
+                        f.locals[name] = replace(x, some=True)
                 return NORMAL
             return self.both_ways(lambda: self._narrowed(value, stmt[2], f),
                                   lambda: self.exec_block(stmt[3], f), f)
@@ -480,7 +480,7 @@ class Interp:
         each = {name: x for name, x in f.locals.items()
                 if type(x) is v.EachModule and x.kinds is None and not x.some}
         for name, x in each.items():
-            f.locals[name] = v.EachModule(x.kinds, x.of, some=True)
+            f.locals[name] = replace(x, some=True)
         try:
             return self.both_ways(lambda: self.exec_block(stmt[2], f),
                                   lambda: self.exec_block(stmt[3], f), f, names_in(stmt))

@@ -659,6 +659,16 @@ def kinds_named(name: str, exact: bool = False) -> tuple[str, ...]:
     return tuple(k for k in catalogue.FAMILY_OF if stripped and stripped in k) or (name,)
 
 
+def class_kinds(cls: Any) -> tuple[str, ...]:
+    """Layer kinds a class names in a test on each module (`isinstance(m, nn.Conv2d)`,
+    `type(m) == nn.Linear`): a torch class's kinds, or a project class by its name."""
+    if isinstance(cls, v.Ref):
+        return kinds_named(cls.qualname.rsplit(".", 1)[-1], exact=True)
+    if isinstance(cls, v.ClassVal):
+        return (cls.name,)
+    return ()
+
+
 def layer_kind(qualname: str) -> str | None:
     if not qualname.startswith("torch.nn."):
         return catalogue.LIBRARY_LAYERS.get(qualname)

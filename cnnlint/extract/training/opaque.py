@@ -5,8 +5,6 @@ gradients or step, so the rules about what their loop lacks stay silent."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from typing import TYPE_CHECKING, Any
 
 from cnnlint import ir
@@ -36,23 +34,18 @@ def call_each(interp: TrainingInterp, func: v.Candidates, args: Args, f: Frame, 
         name = " or ".join(f"`{getattr(o, 'name', '?')}`" for o in func.options)
         interp.track_model(choice, f"one of {name}", loc)
         return choice
-    merged = results[0]
-    for other in results[1:]:
-        merged = interp.merge(merged, other)
-    return merged
+    return _merged(interp, results)
 
 
 MAX_PLAIN_OPTIONS = 4  # trainers an option may pick, each read in turn
 
 
-def _run_method(interp: TrainingInterp, obj: Any, name: str, args: Args, f: Frame,
-                loc: Loc | None) -> Any:
-    """`obj.name(*args)` as the attribute lookup would run it: the class's own method
-    when it has one."""
-    member = obj.cls.lookup(name) if isinstance(obj, v.Instance) else None
-    if isinstance(member, v.FuncVal):
-        return interp.call_function(replace(member, bound=obj), args)
-    return interp.call_method(obj, name, args, f, loc)
+def _merged(interp: TrainingInterp, results: list[Any]) -> Any:
+    """One value for the results of calls of which one runs."""
+    merged = results[0]
+    for other in results[1:]:
+        merged = interp.merge(merged, other)
+    return merged
 
 
 def each_option_method(interp: TrainingInterp, model: v.Choice, name: str, args: Args,
@@ -69,11 +62,8 @@ def each_option_method(interp: TrainingInterp, model: v.Choice, name: str, args:
     if defined and plain and len(model.options) <= MAX_PLAIN_OPTIONS:
         # One of a few trainers picked by an option (`Trainer_ce(...)` or `Trainer_mse(...)`,
         # then `trainer.train()`): each one's method is read, as each may be what runs.
-        results = [_run_method(interp, o, name, args, f, loc) for o in model.options]
-        merged = results[0]
-        for result in results[1:]:
-            merged = interp.merge(merged, result)
-        return merged
+        return _merged(interp, [interp.call(interp.getattr(o, name), args, f, loc)
+                                for o in model.options])
     if name in MODULE_METHODS or not defined:
         return None
     first = model.options[0]
