@@ -219,7 +219,8 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     if fixes:
         from cnnlint import autofix  # only runs that show or apply fixes pay for it
 
-        autofix.offer(result, active)
+        with no_cyclic_gc():  # it indexes every layer of every model: see above
+            autofix.offer(result, active)
     trees.clear()  # a position read after the run parses its file again
     result.errors.sort(key=lambda e: (e.path, e.kind, e.message))
     if run_key is not None and cache is not None and not result.errors:

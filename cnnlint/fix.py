@@ -152,8 +152,9 @@ class FixContext:
     files: dict[str, SourceFile | None] = field(default_factory=dict)
     # What a rule works out once for the whole run, by a name of its choosing.
     memo: dict[str, Any] = field(default_factory=dict)
-    # The static models' layers by file, and by range within each file a finding is in.
-    _layers_in: dict[str, list[tuple[ir.Node, ir.Network]]] | None = None
+    # The static models' layers by file and location (a block's layers in every model that
+    # builds it share one location), and by range within each file a finding is in.
+    _layers_in: dict[str, dict[object, list[tuple[ir.Node, ir.Network]]]] | None = None
     _layers_at: dict[str, dict[Span, list[tuple[ir.Node, ir.Network]]]] = field(
         default_factory=dict)
 
@@ -175,21 +176,30 @@ class FixContext:
         """Every layer of every statically read model built by the call at `place`: a call
         in a helper or a loop builds several, and a fix to the call changes them all."""
         if self._layers_in is None:
-            # Grouped by file first: a layer's range is computed on demand (a pass over its
-            # file), so only the files that findings are in pay for it.
+            # Grouped by file and location first: a range is computed on demand (a pass
+            # over its file), so only the files that findings are in pay for it, and once
+            # per location, not once per layer (a zoo builds one line's layer 100,000 times).
             self._layers_in = {}
             for model in self.models:
                 if model.source != "static":
                     continue
-                for node in model.network.nodes:
-                    if node.loc is not None:
-                        self._layers_in.setdefault(node.loc.path, []).append(
-                            (node, model.network))
+                network = model.network
+                for node in network.nodes:
+                    loc = node.loc
+                    if loc is not None:
+                        at = self._layers_in.get(loc.path)
+                        if at is None:
+                            at = self._layers_in[loc.path] = {}
+                        same = at.get(loc)
+                        if same is None:
+                            at[loc] = [(node, network)]
+                        else:
+                            same.append((node, network))
         by_span = self._layers_at.get(place.path)
         if by_span is None:
             by_span = self._layers_at[place.path] = {}
-            for node, network in self._layers_in.get(place.path, []):
-                by_span.setdefault(span_of(node.loc), []).append((node, network))
+            for where, layers in self._layers_in.get(place.path, {}).items():
+                by_span.setdefault(span_of(where), []).extend(layers)
         return by_span.get(span_of(place), [])
 
 

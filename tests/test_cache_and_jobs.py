@@ -145,6 +145,33 @@ def test_forked_model_building_gives_the_same_output(in_tmp: Path) -> None:
     assert len(json.loads(outputs[0])["findings"]) == 80 >= MIN_PARALLEL_MODELS
 
 
+def test_models_built_in_workers_locate_each_file_once(in_tmp: Path) -> None:
+    """The models workers send back point at the run's one locator, not at a copy per
+    chunk: a copy would parse each file again for its line numbers."""
+    for part in range(8):
+        (in_tmp / f"nets{part}.py").write_text("import torch.nn as nn\n" + "".join(
+            BAD.replace("import torch.nn as nn\n", "").replace("class Net(", f"class Net{i}(")
+            for i in range(10)))
+    script = (
+        "import collections, sys\n"
+        "from cnnlint import cli, locate\n"
+        "computed = collections.Counter()\n"
+        "inner = locate.Locator._compute\n"
+        "def counted(self, path):\n"
+        "    computed[path] += 1\n"
+        "    return inner(self, path)\n"
+        "locate.Locator._compute = counted\n"
+        "try:\n"
+        "    cli.main(['--no-cache', '--format', 'json', '--jobs', '2', '.'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(computed.values()), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    findings = json.loads(done.stdout)["findings"]
+    assert len(findings) == 80 and all(f["line"] > 1 for f in findings)
+    assert done.stderr.strip().splitlines()[-1] == str([1] * 8)
+
+
 def test_cache_files_are_ordinary_files(in_tmp: Path) -> None:
     (in_tmp / "net.py").write_text(BAD)
     _json(["net.py"])

@@ -263,16 +263,48 @@ Outcome = tuple[ir.Model | None, ErrorEntry | None]
 def _build_forked(interp: Interp, candidates: list[Candidate], jobs: int) -> list[Outcome]:
     """Workers inherit the loaded interpreter with the fork; whoever is free builds the
     next chunk of candidates and sends its models back pickled."""
-    import pickle
-
     from cnnlint.fanout import fan_out
 
     chunks = [list(range(start, min(start + CHUNK, len(candidates))))
               for start in range(0, len(candidates), CHUNK)]
+    locator = interp.modules.locator
     built = fan_out(chunks, lambda i: _build_one(interp, candidates[i]), jobs,
-                    dump=lambda done: pickle.dumps(done, pickle.HIGHEST_PROTOCOL),
-                    load=pickle.loads)
+                    dump=lambda done: _dumps(done, locator),
+                    load=lambda data: _loads(data, locator))
     return [built[i] for i in range(len(candidates))]
+
+
+# The locations in built models refer to the run's one locator (which parses a file for line
+# numbers once, when a finding first asks). Pickled by value, each chunk would bring back a
+# copy of it, and each copy would parse the same files again: it crosses as a name instead.
+_LOCATOR = "locator"
+
+
+def _dumps(done: Any, locator: Any) -> bytes:
+    import io
+    import pickle
+
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
+    pickler.persistent_id = lambda obj: (  # type: ignore[method-assign]
+        _LOCATOR if locator is not None and obj is locator else None)
+    pickler.dump(done)
+    return out.getvalue()
+
+
+def _loads(data: bytes, locator: Any) -> Any:
+    import io
+    import pickle
+
+    unpickler = pickle.Unpickler(io.BytesIO(data))
+
+    def persistent_load(name: str) -> Any:
+        if name != _LOCATOR:
+            raise pickle.UnpicklingError(f"unknown persistent id {name!r}")
+        return locator
+
+    unpickler.persistent_load = persistent_load  # type: ignore[assignment]
+    return unpickler.load()
 
 
 # Parameters a factory may leave to its caller without changing the network it builds, but
