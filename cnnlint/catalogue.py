@@ -120,6 +120,8 @@ SIGNATURES: dict[str, tuple[str, ...]] = {
     "NLLLoss": ("weight", "size_average", "ignore_index", "reduce", "reduction"),
     "BCEWithLogitsLoss": ("weight", "size_average", "reduce", "reduction", "pos_weight"),
     "BCELoss": ("weight", "size_average", "reduce", "reduction"),
+    **{k: ("size_average", "reduce", "reduction") for k in ("MSELoss", "L1Loss",
+                                                            "SmoothL1Loss", "KLDivLoss")},
 }
 
 # Defaults that rules depend on, so that a missing argument means the torch default.

@@ -487,6 +487,10 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
             "network is not known, so no network is said to have no training script")
     project = ir.ProjectFacts(models=result.models, paths=list(result.facts), runs=runs,
                               handed_off=frozenset(getattr(interp, "handed_off", ())),
+                              handed_off_whole=frozenset(
+                                  getattr(interp, "handed_off_whole", ())),
+                              handed_off_parts=frozenset(
+                                  getattr(interp, "handed_off_parts", ())),
                               library_builds=frozenset(getattr(interp, "library_builds", ())),
                               unread_scripts=tuple(
                                   f.path for f in facts if f.syntax_error is not None

@@ -190,6 +190,11 @@ class ProjectFacts:
     runs: list["TrainingRun"] = field(default_factory=list)
     # Models (class keys) a script hands to library code that may train them.
     handed_off: frozenset[str] = frozenset()
+    # Of those, the ones handed as they are (not as a part of another: a loop whose weights
+    # the reader lost hands on the parts of its networks too).
+    handed_off_whole: frozenset[str] = frozenset()
+    # The networks inside the models handed to a call the reader cannot follow.
+    handed_off_parts: frozenset[str] = frozenset()
     # (library, model name or "" for any) for each model a script builds through a library
     # by name (`timm.create_model(args.model)`): a model registered with it may be that one.
     library_builds: frozenset[tuple[str, str]] = frozenset()
@@ -241,14 +246,18 @@ class ProjectFacts:
         could not follow, a network a script may pick by name whose insides were not read
         in full (it may hold this one), a part of one build of a network a script trains
         in another build (`SegNet(trunk=args.trunk)`: which trunk is not known), or one a
-        script names where its options' defaults do not lead."""
-        if model.key in self.handed_off or self.unread_scripts or self.unfollowed_training \
+        script names where its options' defaults do not lead; a part of a network handed
+        off, or any network when one handed off was not read in full."""
+        if model.key in self.handed_off or model.key in self.handed_off_parts \
+                or self.unread_scripts or self.unfollowed_training \
                 or self._built_by_library(model):
             return True
         if model.class_key and model.class_key in self.handed_off:
             return True  # an instance of its class, built where the factory is not known
         if model.parts & self.handed_off:
             return True  # built from a network handed off (a hub entry that wraps a factory)
+        if self._handed_off_unread:
+            return True  # a network handed off holds parts not read: this may be one
         keys = {model.key, model.class_key} - {""}
         for run in self.runs:
             if any(m.unresolved for m in run.models) or keys & run.named:
@@ -304,6 +313,14 @@ class ProjectFacts:
     def _built(self, keys: Iterable[str]) -> list[Model]:
         """The models of the run with these keys (a registry's entries, to look inside)."""
         return [m for key in keys for m in self._by_key.get(key, ())]
+
+    @cached_property
+    def _handed_off_unread(self) -> bool:
+        """Whether a network handed to code the reader cannot follow (a trainer it could not
+        resolve, a loop whose weights it lost) was not read in full, also as read with
+        constructor arguments not known: a backbone it picks by an option the reader does not
+        know may be any network of the project."""
+        return any(not m.network.complete for m in self._built(self.handed_off_whole))
 
     @cached_property
     def _by_key(self) -> dict[str, list[Model]]:
@@ -385,6 +402,10 @@ class LossUse:
     # Computed under no_grad, or from the outputs of models in eval mode only: a validation
     # loss or a metric, not training.
     evaluating: bool = False
+    # Not a mean over its elements (`reduction="sum"` or `"none"`, `size_average=False`,
+    # `reduce=False`): its gradient grows with the batch and the image size, so an SGD
+    # learning rate means something else than with a mean.
+    summed: bool = False
 
 
 @dataclass

@@ -5,7 +5,7 @@ from typing import Iterable
 from cnnlint.catalogue import ACTIVATION_FAMILIES, is_weighted
 from cnnlint import ir
 from cnnlint.findings import Finding
-from cnnlint.graph import following
+from cnnlint.graph import following, steers_only
 from cnnlint.ir import Model, ProjectFacts, WeightInit
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -47,6 +47,19 @@ def _feeds_constant_layer(targets: list[ir.Node], constant: set[int], model: Mod
                for m in following(model.network, n, _reaches_unchanged) if m.weighted)
 
 
+def _judged_here(init: WeightInit, model: Model, kinds: list[str],
+                 at_loc: dict[object, list[ir.Node]]) -> bool:
+    """Whether a small random initialisation is judged on this model: it sets layers of
+    the model's graph (a layer it names that the graph lacks is judged on the model that
+    holds it, when one does), and not only layers that predict where something samples (a
+    deformable convolution's offsets, a grid for `grid_sample`: starting near zero starts
+    the sampling at the identity, and their gradient does not shrink with their weights)."""
+    targets = _targets(init, model, kinds, at_loc)
+    if not targets:
+        return init.layer_loc is None
+    return not all(steers_only(model.network, n) for n in targets)
+
+
 def _reaches_unchanged(node: ir.Node) -> bool:
     return _passes_on(node) and node.kind != ir.CAT
 
@@ -83,7 +96,9 @@ class BadWeightInit(Rule):
     where such a layer feeds another one with constant weights (through norms, pooling and
     activations): a constant layer whose outputs meet distinct weights next is a known
     good choice (a zero-initialised head, a spatial transformer's affine regressor, the
-    last layer of a residual branch).
+    last layer of a residual branch). A tiny scale is not flagged on a layer whose output
+    only sets where something samples (a deformable convolution's offsets, the grid of
+    `grid_sample`): it starts the sampling at the identity, on purpose.
     Direct calls, `for m in self.modules(): if isinstance(m, nn.Conv2d): ...` and
     `self.apply(init_fn)` are all read. DCGAN's N(0, 0.02) is fine.
 
@@ -144,7 +159,8 @@ class BadWeightInit(Rule):
                 yield self.finding(f"{what} weights are initialised to the constant "
                                    f"{init.value:g}: every unit stays identical",
                                    init.loc, symbol=symbol)
-            elif init.target == "weight" and init.value < self.options.min_std:
+            elif init.target == "weight" and init.value < self.options.min_std \
+                    and _judged_here(init, model, layers, at_loc):
                 yield self.finding(f"{what} weights are drawn by `{init.method}_` at scale "
                                    f"{init.value:g} (< {self.options.min_std:g}): gradients "
                                    "vanish from the first step", init.loc, symbol=symbol)

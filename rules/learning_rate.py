@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import CLIP, Optimizer, ProjectFacts
+from cnnlint.ir import CLIP, Optimizer, ProjectFacts, TrainingRun
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -53,8 +53,8 @@ KEEPS_PEAK = frozenset({
 
 
 def _rates(project: ProjectFacts, clipped: bool = True
-           ) -> Iterable[tuple[Optimizer, float, float, str]]:
-    """(optimizer, its lowest and highest learning rate, family): param groups that set
+           ) -> Iterable[tuple[TrainingRun, Optimizer, float, float, str]]:
+    """(run, optimizer, its lowest and highest learning rate, family): param groups that set
     different rates (`2 * lr` for the biases) span a range; every one of them must be out
     of bounds for a finding. Without `clipped`, SGD of a run that clips its gradients is
     left out (its step is bounded by the clip, whatever the rate)."""
@@ -76,7 +76,7 @@ def _rates(project: ProjectFacts, clipped: bool = True
                 continue
             family = "sgd" if opt.kind == "SGD" else "adaptive" if opt.kind in ADAPTIVE else ""
             if family and (clipped or not clips or family != "sgd"):
-                yield opt, low, high, family
+                yield run, opt, low, high, family
 
 
 class LearningRateTooLow(Rule):
@@ -88,7 +88,11 @@ class LearningRateTooLow(Rule):
     where it came from (a literal, an `argparse` default, a config value). Param groups
     that set different rates (`2 * lr` for the biases) are flagged when every one of them
     is below. Adadelta's default scale of 1.0 is not compared, nor is a test's optimizer
-    stepped only outside loops (a numerical check in `test_*.py` or a `tests` folder).
+    stepped only outside loops (a numerical check in `test_*.py` or a `tests` folder), nor
+    SGD minimising a loss that is not a mean (`reduction="sum"` or `"none"`,
+    `size_average=False`): summed over every pixel of a batch, the loss's gradient is
+    millions of times a mean's, and the original FCN recipe trains at 1e-10 that way.
+    Adaptive optimizers' steps do not grow with the loss's scale, so they are still judged.
 
     ## Why it matters
     Steps that small barely move the weights: the loss plateaus at a high value for many
@@ -114,7 +118,10 @@ class LearningRateTooLow(Rule):
     Options = LowOptions
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
-        for opt, _, highest, family in _rates(project):
+        for run, opt, _, highest, family in _rates(project):
+            if family == "sgd" and any(loss.summed and not loss.evaluating
+                                       for loss in run.losses):
+                continue  # a summed loss scales SGD's steps by the number of its terms
             floor = self.options.sgd_min if family == "sgd" else self.options.adaptive_min
             if highest < floor:
                 assert opt.lr is not None and opt.loc is not None
@@ -136,6 +143,15 @@ class LearningRateTooLow(Rule):
         _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)\n"
                  "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100)",
                  scheduler="sched"),
+        # Summed over the pixels: each step is the rate times the sum's gradient.
+        "import torch\nimport torch.nn as nn\n\n"
+        "model = nn.Conv2d(3, 21, 1)\n"
+        "crit = nn.CrossEntropyLoss(reduction='sum')\n"
+        "opt = torch.optim.SGD(model.parameters(), lr=1e-10, momentum=0.99)\n"
+        "for x, y in batches:\n"
+        "    opt.zero_grad()\n"
+        "    crit(model(x), y).backward()\n"
+        "    opt.step()\n",
         # One param group trains at a usable rate.
         _example("opt = torch.optim.Adam([{'params': [model.bias], 'lr': 1e-3},\n"
                  "                        {'params': [model.weight], 'lr': 1e-10}])"),
@@ -190,7 +206,7 @@ class LearningRateTooHigh(Rule):
     Options = HighOptions
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
-        for opt, lowest, _, family in _rates(project, clipped=False):
+        for _, opt, lowest, _, family in _rates(project, clipped=False):
             ceiling = self.options.sgd_max if family == "sgd" else self.options.adaptive_max
             if lowest > ceiling:
                 assert opt.lr is not None and opt.loc is not None

@@ -2086,3 +2086,44 @@ def test_a_norm_derived_from_torchs_batchnorm_stays_a_batchnorm(
     """
     found = lint_tree({"net.py": source}, select=["CNN101"]).findings
     assert [f.code for f in found] == ["CNN101"]
+
+
+def test_a_layer_predicting_sampling_offsets_may_start_near_zero(
+        lint_tree: Callable[..., Any]) -> None:
+    """A convolution whose output only shifts a sampling grid (deformable sampling through
+    `grid_sample`) starts near zero on purpose: the sampling begins at the identity. The same
+    scale on the convolution that computes the features is flagged (CNN108)."""
+    source = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ShiftedConv(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.main = nn.Conv2d(ch, ch, 3, padding=1)
+        self.shift = nn.Conv2d(ch, 2, 3, padding=1, bias=False)
+        self.TARGET.weight.data.normal_(0, 0.0005)
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        ys = torch.linspace(-1, 1, h).view(1, h, 1).expand(n, h, w)
+        xs = torch.linspace(-1, 1, w).view(1, 1, w).expand(n, h, w)
+        d = self.shift(x)
+        grid = torch.stack((xs + d[:, 0], ys + d[:, 1]), 3)
+        return self.main(F.grid_sample(x, grid, align_corners=True))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.block = ShiftedConv(8)
+
+    def forward(self, x):
+        return self.block(self.stem(x))
+"""
+    for target, expected in (("shift", []), ("main", ["CNN108"])):
+        result = lint_tree({"nets.py": source.replace("TARGET", target)}, select=["CNN108"])
+        assert sorted({f.code for f in result.findings}) == expected, target

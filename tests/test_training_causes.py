@@ -4837,3 +4837,92 @@ for epoch in range(40):
 """
     found = [c for c, _, _ in codes(lint_tree({"train.py": script})) if c == "CNN212"]
     assert bool(found) is flagged
+
+
+def test_sgd_minimising_a_summed_loss_is_not_judged_too_slow(lint_tree: Lint) -> None:
+    """A loss summed over every pixel of a batch (the FCN recipe: lr 1e-10 on an
+    unnormalised loss) moves SGD's weights by the rate times millions of terms: the rate
+    alone says nothing. Adaptive optimizers' steps do not grow with the loss's scale."""
+    script = """
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 21, 1))
+LOSS
+opt = OPT
+for epoch in range(3):
+    for img, mask in torch.load("pairs.pt"):
+        opt.zero_grad()
+        crit(net(img), mask).backward()
+        opt.step()
+"""
+    sgd = "torch.optim.SGD(net.parameters(), lr=1e-10, momentum=0.99)"
+    adam = "torch.optim.Adam(net.parameters(), lr=1e-10)"
+    # A project's wrapper passing the legacy flag on by position, as old FCN code does.
+    wrapped = ("class PixelLoss(nn.Module):\n"
+               "    def __init__(self, weight=None, size_average=True):\n"
+               "        super().__init__()\n"
+               "        self.nll = nn.NLLLoss2d(weight, size_average)\n"
+               "    def forward(self, x, y):\n"
+               "        return self.nll(torch.log_softmax(x, 1), y)\n"
+               "crit = PixelLoss(size_average=False)")
+    cases = [("crit = nn.CrossEntropyLoss()", sgd, ["CNN207"]),
+             ("crit = nn.CrossEntropyLoss(reduction='sum')", sgd, []),
+             ("crit = nn.CrossEntropyLoss(reduction='sum')", adam, ["CNN207"]),
+             (wrapped, sgd, []),
+             (wrapped.replace("size_average=False)", "size_average=True)"), sgd, ["CNN207"])]
+    for loss, opt, expected in cases:
+        result = lint_tree({"train.py": script.replace("LOSS", loss).replace("OPT", opt)})
+        assert [c for c, _, _ in codes(result) if c == "CNN207"] == expected, (loss, opt)
+    functional = script.replace("LOSS", "import torch.nn.functional as F").replace(
+        "OPT", sgd).replace("crit(net(img), mask)", "F.cross_entropy(net(img), mask, REDUCE)")
+    for reduce, expected in (("reduction='mean'", ["CNN207"]), ("reduction='sum'", []),
+                             ("size_average=False", [])):
+        result = lint_tree({"train.py": functional.replace("REDUCE", reduce)})
+        assert [c for c, _, _ in codes(result) if c == "CNN207"] == expected, reduce
+
+
+def test_a_backbone_inside_a_network_handed_off_unread_may_be_trained(lint_tree: Lint) -> None:
+    """The script hands its network to a trainer the reader cannot follow, and the network
+    picks its backbone by an option the reader does not know: any network of the project
+    may be that backbone, so none is said to have no training script (CNN107). A network
+    handed off that was read in full holds nothing unseen."""
+    backbone = plain_net("PlainNet", 12)
+    wrapper = """
+import torch.nn as nn
+import torchvision
+from backbone import PlainNet
+
+
+class Wrapper(nn.Module):
+    def __init__(self, n_cls, arch):
+        super().__init__()
+        if arch == "plain":
+            self.base = PlainNet()
+        else:
+            self.base = BUILD
+        self.cls = nn.Conv2d(8, n_cls, 1)
+
+    def forward(self, x):
+        return self.cls(self.base(x))
+"""
+    script = """
+import argparse
+import torch
+from wrapper import Wrapper
+from engine import Runner
+
+parser = argparse.ArgumentParser()
+parser.add_argument("arch")
+args = parser.parse_args()
+model = Wrapper(10, arch=args.arch)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+Runner(model, optimizer).run(epochs=30)
+"""
+    other = plain_net("OtherNet", 12)
+    for build, expected in (("getattr(torchvision.models, arch)()", []),
+                            ("nn.Conv2d(8, 8, 1)", ["CNN107"])):
+        result = lint_tree({"backbone.py": backbone, "other.py": other,
+                            "wrapper.py": wrapper.replace("BUILD", build), "train.py": script})
+        found = sorted({f.path for f in result.findings if f.code == "CNN107"})
+        assert found == (["other.py"] if expected else []), build

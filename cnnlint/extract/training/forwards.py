@@ -50,7 +50,8 @@ class ForwardReading(LoopReading):
         rec = self.recorder
         if rec is not None and isinstance(module, v.LayerSpec) and module.kind in LOSSES:
             library.record_loss(cast("TrainingInterp", self), module.kind, _weighted(module),
-                                tensors_in(args), f, loc, made_at=module.loc)
+                                tensors_in(args), f, loc, made_at=module.loc,
+                                summed=library.not_averaged(module.args))
         elif rec is not None and isinstance(module, v.MODULE_VALUES) \
                 and not self.in_module_code(f):
             self.forward_event(module, loc, args)

@@ -519,17 +519,24 @@ def functional_loss(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     # loss), not what training computes.
     weighted = weighted and bool(interp.recorder is not None and interp.recorder.loops)
     inputs = tensors_in(Args(args.pos[:2]))
-    record_loss(interp, kind, weighted, inputs, f, loc)
+    record_loss(interp, kind, weighted, inputs, f, loc, summed=not_averaged(args.kw))
     return interp.add_node(kind, inputs, name=qualname, loc=loc, functional=True) \
         if inputs else UNKNOWN
 
 
+def not_averaged(args: dict[str, Any]) -> bool:
+    """Whether a loss's known arguments make it other than a mean over its elements."""
+    return args.get("reduction") in ("sum", "none") or args.get("size_average") is False \
+        or args.get("reduce") is False
+
+
 def record_loss(interp: TrainingInterp, kind: str, weighted: bool, inputs: list[v.Tensor], f: Frame,
-                 loc: Loc | None, made_at: Loc | None = None) -> None:
+                loc: Loc | None, made_at: Loc | None = None, summed: bool = False) -> None:
     rec = interp.recorder
     if rec is None:
         return
     use = ir.LossUse(loc=loc, kind=kind, weighted=weighted, symbol=f.owner, made_at=made_at,
+                     summed=summed,
                      evaluating=interp.grad_off > 0 or bool(inputs) and
                      interp.computed_in_evaluation(inputs[0]))
     if inputs:

@@ -87,6 +87,8 @@ class TrainingInterp(ForwardReading):
         # Project models a script hands to a call the reader cannot follow (a library
         # trainer: `Trainer(model, optimizer)`): that code may train them, with any settings.
         self.handed_off: set[str] = set()
+        self.handed_off_whole: set[str] = set()  # those handed as they are, not as parts
+        self.handed_off_parts: set[str] = set()  # the networks inside those
         self.library_builds: set[tuple[str, str]] = set()  # see ir.ProjectFacts
         # Scripts whose loop calls backward() and steps weights the reader could not follow
         # to a model (an optimizer of unknown params, or one from unread code), with the
@@ -178,19 +180,29 @@ class TrainingInterp(ForwardReading):
             return True
         return any(isinstance(x, (*v.MODULE_VALUES, v.Opaque, v.Params)) for x in given)
 
-    def hand_off(self, values: Iterable[Any]) -> list[str]:
+    def hand_off(self, values: Iterable[Any], whole: bool = True) -> list[str]:
         """Project models among `values` (one of several, for a Choice) may be trained by
-        code the reader cannot follow: their keys."""
+        code the reader cannot follow: their keys. The networks inside them train with
+        them (kept apart, not returned)."""
         models = [o for x in values for o in (x.options if isinstance(x, v.Choice) else (x,))]
         keys: list[str] = []
         for x in models:
             if isinstance(x, v.Instance) and self.is_module_class(x.cls):
-                built = self.recorder.models.get(id(x)) if self.recorder is not None else None
-                # The factories that built it (`se_resnet20()`), else its class.
-                keys.extend([b[0] for b in built[3]] if built and built[3] else
-                            [ir.model_key(x.cls.scope.module, x.cls.name)])
+                keys.extend(self._model_keys(x))
+                self.handed_off_parts.update(key for part in self.submodules(x)[1:]
+                                             if isinstance(part, v.Instance)
+                                             and self.is_module_class(part.cls)
+                                             for key in self._model_keys(part))
         self.handed_off.update(keys)
+        if whole:
+            self.handed_off_whole.update(keys)
         return keys
+
+    def _model_keys(self, x: v.Instance) -> list[str]:
+        """The factories that built a network (`se_resnet20()`), else its class."""
+        built = self.recorder.models.get(id(x)) if self.recorder is not None else None
+        return [b[0] for b in built[3]] if built and built[3] else \
+            [ir.model_key(x.cls.scope.module, x.cls.name)]
 
     def _networks_named_in(self, fn: v.FuncVal) -> list[Any]:
         """The networks a function's code can reach by name (its closure's or its module's)."""
@@ -212,7 +224,7 @@ class TrainingInterp(ForwardReading):
         self.hand_off([part for x in forwarded
                        for option in (x.options if isinstance(x, v.Choice) else (x,))
                        if isinstance(option, v.Instance)
-                       for part in self.submodules(option)[1:]])
+                       for part in self.submodules(option)[1:]], whole=False)
         self.handed_off.update(choices)
         if keys or not any(isinstance(x, v.Opaque) for x in forwarded):
             self.lost_training.append((path, tuple(dict.fromkeys(keys))))
