@@ -485,6 +485,12 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
         result.context_notes.append(
             f"{path}: its training code could not be read to the end: whether it trains a "
             "network is not known, so no network is said to have no training script")
+    handed = tuple(dict.fromkeys(getattr(interp, "handed_training", ())))
+    for path in handed:
+        result.context_notes.append(
+            f"{path}: builds an optimizer over weights that could not be followed to a model "
+            "and hands them to code that could not be followed: any network may be what it "
+            "trains, so none is said to have no training script")
     project = ir.ProjectFacts(models=result.models, paths=list(result.facts), runs=runs,
                               handed_off=frozenset(getattr(interp, "handed_off", ())),
                               handed_off_whole=frozenset(
@@ -495,7 +501,8 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
                               unread_scripts=tuple(
                                   f.path for f in facts if f.syntax_error is not None
                                   and result.may_train.get(f.path)) + unread,
-                              unfollowed_training=tuple(path for path, keys in lost if not keys))
+                              unfollowed_training=tuple(
+                                  path for path, keys in lost if not keys) + handed)
     for path, keys in dict.fromkeys(lost):
         names = list(dict.fromkeys(k.split(":")[-1] for k in keys if ":<" not in k))
         more = f" or {len(names) - 3} more" if len(names) > 3 else ""

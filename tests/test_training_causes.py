@@ -4926,3 +4926,106 @@ Runner(model, optimizer).run(epochs=30)
                             "wrapper.py": wrapper.replace("BUILD", build), "train.py": script})
         found = sorted({f.path for f in result.findings if f.code == "CNN107"})
         assert found == (["other.py"] if expected else []), build
+
+
+def test_an_optimizer_over_weights_not_followed_handed_to_unknown_code_may_train_any_network(
+        lint_tree: Lint) -> None:
+    """The script builds its model where the reader cannot follow (a module it cannot
+    resolve), an optimizer over it, and hands both to a trainer picked from a registry it
+    cannot read: no step is seen, but any network may be the one trained, so none is said
+    to have no training script (CNN107), and --verbose says why. A library's network, or an
+    optimizer over a tensor being optimised, trains no network of the project."""
+    script = """
+import torch
+from trainers import TRAINERS
+BUILD
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+trainer = TRAINERS["default"](model, optimizer)
+trainer.fit(epochs=20)
+"""
+    unknown = "from zoo import make_model\nmodel = make_model('plain')"
+    library = "import timm\nmodel = timm.create_model('resnet18')"
+    for build, expected in ((unknown, []), (library, ["CNN107"])):
+        result = lint_tree({"nets.py": plain_net("PlainNet", 12),
+                            "train.py": script.replace("BUILD", build)})
+        assert sorted({f.code for f in result.findings if f.code == "CNN107"}) == expected, build
+        said = [n for n in result.context_notes if "hands them to code" in n]
+        assert said == ([] if expected else [
+            "train.py: builds an optimizer over weights that could not be followed to a model "
+            "and hands them to code that could not be followed: any network may be what it "
+            "trains, so none is said to have no training script"]), build
+
+
+def test_a_loss_named_by_its_module_name_keeps_the_evaluation_pass_an_evaluation(
+        lint_tree: Lint) -> None:
+    """One epoch function serves training and evaluation, stepping only `if net.training`,
+    and names its loss with torch's `_get_name()`: that call is known (the class's name),
+    so after `net.eval()` the evaluation loader's small batch trains nothing (CNN201 is
+    about the training loader alone)."""
+    epoch = """
+def one_pass(loader, net, loss_fn, opt):
+    for xb, yb in loader:
+        try:
+            tag = loss_fn._get_name()
+        except AttributeError:
+            tag = "loss"
+        loss = loss_fn(net(xb), yb)
+        if net.training:
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+"""
+    script = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from epoch import one_pass
+
+
+class PixelLoss(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bce = nn.BCEWithLogitsLoss()
+
+    def forward(self, out, target):
+        return self.bce(out, target)
+
+
+net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                    nn.Conv2d(8, 1, 1))
+fit = DataLoader(torch.load("fit.pt"), batch_size=TRAIN_BATCH, shuffle=True)
+held = DataLoader(torch.load("held.pt"), batch_size=4)
+loss_fn = PixelLoss()
+opt = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-4)
+for ep in range(10):
+    net.train()
+    one_pass(fit, net, loss_fn, opt)
+    with torch.no_grad():
+        net.eval()
+        one_pass(held, net, loss_fn, opt)
+"""
+    for batch, expected in (("64", []), ("2", [("CNN201", "train.py", 18)])):
+        result = lint_tree({"epoch.py": epoch, "train.py": script.replace("TRAIN_BATCH", batch)})
+        assert [f for f in codes(result) if f[0] == "CNN201"] == expected, batch
+
+
+def test_a_functional_loss_given_its_tensors_by_name_is_the_loss(lint_tree: Lint) -> None:
+    """`F.cross_entropy(input=out, target=y)` is the same loss as by position: the loop's
+    backward is training, and what the loop lacks is judged."""
+    script = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+net = nn.Linear(10, 3)
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(100):
+    for xs, ys in torch.load("batches.pt"):
+        opt.zero_grad()
+        loss = F.cross_entropy(CALL)
+        loss.backward()
+        opt.step()
+"""
+    for call in ("net(xs), ys", "input=net(xs), target=ys", "net(xs), target=ys"):
+        result = lint_tree({"train.py": script.replace("CALL", call)})
+        assert [c for c, _, _ in codes(result)] == ["CNN202", "CNN203", "CNN209"], call

@@ -518,7 +518,10 @@ def functional_loss(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     # Outside any loop the call is a check on made-up tensors (a notebook's demo of a masked
     # loss), not what training computes.
     weighted = weighted and bool(interp.recorder is not None and interp.recorder.loops)
-    inputs = tensors_in(Args(args.pos[:2]))
+    # The prediction and the target, by position or by name (`input=`, `target=`).
+    given = [args.pos[i] if len(args.pos) > i else args.kw.get(name, ABSENT)
+             for i, name in enumerate(("input", "target"))]
+    inputs = tensors_in(Args([x for x in given if x is not ABSENT]))
     record_loss(interp, kind, weighted, inputs, f, loc, summed=not_averaged(args.kw))
     return interp.add_node(kind, inputs, name=qualname, loc=loc, functional=True) \
         if inputs else UNKNOWN

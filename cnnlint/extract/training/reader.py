@@ -97,6 +97,9 @@ class TrainingInterp(ForwardReading):
         # Training code the reader could not read to its end (too complex, or it failed):
         # what it trains is not known.
         self.unread_training: list[str] = []
+        # Scripts that built an optimizer over weights not followed and handed the run to
+        # code not followed, with no step seen: what they train is not known.
+        self.handed_training: list[str] = []
         # A pass reuses constructions only among its own: what it reads must not depend on
         # what other passes or the model reader read before.
         self.pass_constructions = ConstructionMemo()
@@ -837,6 +840,10 @@ class TrainingInterp(ForwardReading):
                 return obj
             if name == "forward" and not self.in_module_code(f):
                 return self.apply(obj, args, f, loc)  # `model.forward(x)` is `model(x)`
+            if name == "_get_name" and not args.pos and not args.kw:
+                # torch's own: the class's name (how a loop names a loss in its log).
+                return obj.cls.name if isinstance(obj, v.Instance) else \
+                    obj.kind if isinstance(obj, v.LayerSpec) else UNKNOWN
             if name == "zero_grad":
                 rec.event(ir.ZERO_GRAD, loc, what="model.zero_grad()")
                 return None

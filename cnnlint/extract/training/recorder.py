@@ -170,6 +170,8 @@ class Recorder:
         if not training_steps and not self.lightning:
             if self._steps_unfollowed_weights():
                 interp.lost_track(self.forwarded, self.choices, self.path)
+            elif self._hands_off_unfollowed_optimizer():
+                interp.handed_training.append(self.path)
             return None
         loops = self._loops(training_steps)
         epoch = next((loop for loop in loops if loop.kind == "epoch"), None)
@@ -232,6 +234,14 @@ class Recorder:
         return any(e.kind == ir.BACKWARD for e in self.events) and any(
             e.kind == ir.STEP and "unknown-weights" in e.flags
             or e.kind == ir.UNRESOLVED and "touches-models" in e.flags for e in self.events)
+
+    def _hands_off_unfollowed_optimizer(self) -> bool:
+        """No step seen, but an optimizer built here over weights the reader could not
+        follow to a model (`Adam(model.parameters())` of a model built through a registry
+        it could not read), and a call it could not follow handed the run's values (a
+        trainer picked by an option): that code may train any model."""
+        return any(not c.given and _of_unknown(c.params) for c in self.constructions) and any(
+            e.kind == ir.UNRESOLVED and "touches-models" in e.flags for e in self.events)
 
     def _loops(self, steps: list[ir.Event]) -> list[ir.Loop]:
         """Loop kinds from where the training steps happened: a range loop around a loop
@@ -551,6 +561,17 @@ class Recorder:
                              "the loop lacks (validation, early stopping, zero_grad, a "
                              "schedule) stay silent")
         return notes
+
+
+def _of_unknown(params: Any) -> bool:
+    """An optimizer's `params` that are weights of something not known: an unknown value,
+    or the parameters of one, or of an object of no known library (a project import the
+    reader could not resolve). A list of tensors (an image being optimised) is known, and
+    so is a library's network."""
+    if params is v.UNKNOWN:
+        return True
+    model = params.model if isinstance(params, v.Params) else None
+    return model is v.UNKNOWN or isinstance(model, v.Opaque) and not model.library
 
 
 def _holds_weights(params: Any) -> bool:
