@@ -9,10 +9,12 @@ from cnnlint.options import RuleOptions
 
 
 def evaluates(event: Event) -> bool:
-    """A forward pass on held-out data: gradients off, a validation or test loader, a
-    tensor named for held-out data, or the model in eval mode."""
+    """A forward pass that may be on held-out data: gradients off, a validation or test
+    loader, a tensor named for held-out data, the model in eval mode, or data the reader
+    could not follow in a loop that trains nothing."""
     return "grad-off" in event.flags or "eval-loader" in event.flags \
-        or "held-out" in event.flags or event.mode is False
+        or "held-out" in event.flags or event.mode is False \
+        or "unknown-data" in event.flags and "feeds-step" not in event.flags
 
 
 class Options(RuleOptions):
@@ -36,8 +38,9 @@ class NoValidation(Rule):
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer, a library
-    inferer handed the model) might do the evaluation, so the rule stays silent and
-    `--verbose` names the call.
+    inferer handed the model) might do the evaluation, and a loop that calls the model on
+    data it cannot follow (a loader from an unresolved import) and trains nothing might be
+    one, so the rule stays silent and `--verbose` says why.
 
     ## Why it matters
     Training loss says how well the model fits the training set, not how well it

@@ -5029,3 +5029,74 @@ for epoch in range(100):
     for call in ("net(xs), ys", "input=net(xs), target=ys", "net(xs), target=ys"):
         result = lint_tree({"train.py": script.replace("CALL", call)})
         assert [c for c, _, _ in codes(result)] == ["CNN202", "CNN203", "CNN209"], call
+
+
+def test_a_loop_over_data_not_followed_that_trains_nothing_may_evaluate(
+        lint_tree: Lint) -> None:
+    """A helper runs the model over a loader from an import the reader cannot resolve and
+    trains nothing: that data may be held out, so no-validation is silent and --verbose
+    says why. Training over such a loader with no other pass is still judged."""
+    script = """
+import torch
+import torch.nn as nn
+from somewhere.loaders import make_loader
+
+crit = nn.CrossEntropyLoss()
+fit_loader = make_loader("train")
+held_loader = make_loader("held")
+
+
+def fit(loader, model, opt):
+    model.train()
+    for xb, yb in loader:
+        opt.zero_grad()
+        crit(model(xb), yb).backward()
+        opt.step()
+
+
+def score(loader, model):
+    return sum(crit(model(xb), yb).item() for xb, yb in loader)
+
+
+def score_loop(loader, model):
+    total = 0.0
+    for xb, yb in loader:
+        total += crit(model(xb), yb).item()
+    return total
+
+
+net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(2))
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+for epoch in range(30):
+    fit(fit_loader, net, opt)
+    CHECK
+"""
+    for check, expected in (("score_loop(held_loader, net)", []),
+                            ("score(held_loader, net)", []),
+                            ("print(epoch)", ["CNN202"])):
+        result = lint_tree({"train.py": script.replace("CHECK", check)})
+        assert [c for c, _, _ in codes(result) if c == "CNN202"] == expected, check
+        said = [n for n in result.notes() if "in a loop that trains nothing" in n]
+        assert bool(said) == (not expected), check
+    # A loop over a sequence's steps (tensors iterated: not followed) that adds up the loss
+    # backpropagated after it trains: nothing there evaluates.
+    sequence = """
+import torch
+import torch.nn as nn
+
+cell = nn.RNNCell(4, 4)
+crit = nn.MSELoss()
+opt = torch.optim.Adam(cell.parameters(), lr=1e-3)
+inputs, targets = torch.load("sequence.pt")
+for epoch in range(100):
+    opt.zero_grad()
+    hidden, loss = torch.zeros(1, 4), 0
+    for step_in, step_target in zip(inputs, targets):
+        hidden = cell(step_in, hidden)
+        loss = loss + crit(hidden, step_target)
+    loss.backward()
+    opt.step()
+"""
+    result = lint_tree({"train.py": sequence})
+    assert [c for c, _, _ in codes(result) if c == "CNN202"] == ["CNN202"]
+    assert not [n for n in result.notes() if "in a loop that trains nothing" in n]

@@ -224,7 +224,8 @@ def generate(interp: Interp, gens: tuple[Any, ...], i: int, elt: tuple[Any, ...]
     if items is None:
         interp.note("a comprehension runs over values that are not known")
         interp.assign(target, UNKNOWN, f)
-        interp.eval(elt, f)  # once, as loops run once: the calls inside still count
+        # Once, as loops run once: the calls inside still count.
+        interp.over_unknown_items(lambda: interp.eval(elt, f))
         return False
     for item in items[:MAX_LOOP]:
         interp.steps += 1

@@ -596,6 +596,10 @@ class Interp:
     def loop_finished(self, loop: Any) -> None:
         return None
 
+    def over_unknown_items(self, evaluate: Any) -> None:
+        """A comprehension's element, evaluated once for items that are not known."""
+        evaluate()
+
     def _positions_guessed(self, before: dict[str, tuple[int, int]], f: Frame) -> None:
         """After a loop read for a guessed number of passes: what a local list that the loop
         grew holds next sits at guessed positions."""

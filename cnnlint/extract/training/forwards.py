@@ -131,13 +131,19 @@ class ForwardReading(LoopReading):
 
     def _feeds_step(self, loss: v.Tensor) -> None:
         """Forwards without gradients whose outputs this backpropagated loss is computed
-        from are part of the step (guessed labels, a teacher's targets), not evaluations."""
-        if not self.ungraded:
+        from are part of the step (guessed labels, a teacher's targets), not evaluations;
+        so are forwards on data not followed (a loop over a sequence's steps)."""
+        rec = self.recorder
+        if not self.ungraded and not (rec is not None and rec.maybe_evaluating):
             return
         seen, stack = {loss.node}, [loss.node]
         while stack:
             i = stack.pop()
             event = self.ungraded.get(i)
+            if event is None:
+                event = self.forward_outputs.get(i)
+                if event is not None and "unknown-data" not in event.flags:
+                    event = None
             if event is not None:
                 event.flags = event.flags | {"feeds-step"}
             for j in self.graph[i].inputs:

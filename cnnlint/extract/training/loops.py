@@ -64,6 +64,8 @@ class LoopReading(ConfigInterp):
                          together=together, label=f"{text_of(stmt[1])} {text_of(stmt[2])}")
         # A body that ends every pass with `break` runs once (one batch per epoch).
         loop.single_pass = any(s[0] == "break" for s in stmt[3])
+        loop.unknown_data = kind == "other" and items is None
+        loop.first_event = len(rec.events)
         loop.phases = kind == "other" and items is not None \
             and 1 < len(items) <= MAX_PHASES and all(type(x) is str for x in items)
         stop = None
@@ -139,12 +141,38 @@ class LoopReading(ConfigInterp):
             rec.finished[loop.id] = loop
             if loop.training and rec.loops:
                 rec.loops[-1].training = True
+            if loop.unknown_data and not loop.training:
+                _may_evaluate(rec, loop.first_event)
+
+    def over_unknown_items(self, evaluate: Any) -> None:
+        # `sum(crit(net(x), y).item() for x, y in make_loader("val"))`: as a loop over
+        # data not known that trains nothing (see `_may_evaluate`).
+        rec = self.recorder
+        if rec is None:
+            return super().over_unknown_items(evaluate)
+        first = len(rec.events)
+        evaluate()
+        if not any(e.kind in (ir.STEP, ir.BACKWARD) for e in rec.events[first:]):
+            _may_evaluate(rec, first)
+        return None
 
     def unknown_item(self) -> Any:
         # In training code a loop over something unknown is nearly always over batches.
         if self.recorder is None:
             return UNKNOWN
         return self.add_node(ir.INPUT, (), name="batch")
+
+
+def _may_evaluate(rec: Recorder, first: int) -> None:
+    """A loop that calls a model on data the reader could not follow, and trains nothing
+    (its events from `first` on): that data may be held out (`for x, y in
+    make_loader("val")`), so its forwards may evaluate (and no-validation must not say the
+    run never does), unless a loss backpropagated later is computed from them (a loop over
+    a sequence's steps that adds up the loss)."""
+    for event in rec.events[first:]:
+        if event.kind == ir.FORWARD:
+            event.flags = event.flags | {"unknown-data"}
+            rec.maybe_evaluating = True
 
 
 def _numbers_unknown(item: Any) -> Any:

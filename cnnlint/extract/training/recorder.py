@@ -46,6 +46,10 @@ class LoopState:
     picks_examples: bool = False
     # Its body ends with a `break` that every pass reaches: it runs once.
     single_pass: bool = False
+    # It runs over a value the reader could not follow (a loader from an import it could
+    # not resolve): what data it reads is not known.
+    unknown_data: bool = False
+    first_event: int = 0  # the index of the first event recorded inside it
 
 
 @dataclass
@@ -95,6 +99,8 @@ class Recorder:
     built_outside: list[Any] = field(default_factory=list)
     shrunk: list[Any] = field(default_factory=list)  # models whose weights code scales down
     steps_unknown_model: bool = False  # a step updates the weights of a model not followed
+    # Some forward ran on data not followed in a loop that trained nothing (it may evaluate).
+    maybe_evaluating: bool = False
     train_loader_ids: set[int] = field(default_factory=set)
     first_step: tuple[Loc, str] | None = None
     # id(model) -> (model, train mode, the number of unresolved calls when it was set)
@@ -529,6 +535,12 @@ class Recorder:
 
     def _notes(self, loops: list[ir.Loop], events: list[ir.Event]) -> list[str]:
         notes = list(self.notes)
+        for e in events:
+            if e.kind == ir.FORWARD and "unknown-data" in e.flags \
+                    and "feeds-step" not in e.flags and e.loc is not None:
+                notes.append(f"{e.loc.path}:{e.loc.line}: `{e.model}` is called on data that "
+                             "could not be followed, in a loop that trains nothing: it may "
+                             "be evaluated on held-out data, so no-validation stays silent")
         for loop in loops:
             if loop.kind != "epoch" or loop.loc is None:
                 continue
