@@ -361,10 +361,13 @@ def longest_run(network: ir.Network, counts: Callable[[ir.Node], bool],
     """The longest path-ordered run of nodes for which `counts` holds, where a node for
     which `resets` holds starts the count again. Given the ancestry `masks`, a gate's run
     follows the gated data only; a product's inputs for which `scales` holds (factors that
-    only scale the others) are not followed either, unless every input is one."""
+    only scale the others) are not followed either, unless every input is one. A value the
+    forward computes and drops (overwritten before it reaches an output) is on no run: no
+    gradient reaches it from the loss."""
     runs = Runs(len(network.nodes))
+    reaches = live(network)
     for node in network.nodes:
-        if resets(node):
+        if resets(node) or not reaches[node.id]:
             continue
         inputs = _data_inputs(node, masks) if masks is not None else node.inputs
         if scales is not None and node.kind == ir.MUL:

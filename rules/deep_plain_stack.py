@@ -26,8 +26,10 @@ class DeepPlainStack(Rule):
     parallel branches (Inception) is not a skip either, and a forward that takes one of two
     ways (`if`) is judged one way at a time. A side head that joins the output again
     (deep supervision concatenated before the last layer) leaves the skips it goes
-    round spanning; one returned as an output of its own does not. VGG, MobileNet v1
-    and GoogLeNet-style nets have such a chain; ResNet, DenseNet and MobileNetV2 do not.
+    round spanning; one returned as an output of its own does not. Layers whose output the
+    forward drops (a value overwritten before it reaches an output) are on no path. VGG,
+    MobileNet v1 and GoogLeNet-style nets have such a chain; ResNet, DenseNet and
+    MobileNetV2 do not.
 
     ## Why it matters
     The gradient reaching the first layers is a product of one factor per layer; through a

@@ -2127,3 +2127,33 @@ class Net(nn.Module):
     for target, expected in (("shift", []), ("main", ["CNN108"])):
         result = lint_tree({"nets.py": source.replace("TARGET", target)}, select=["CNN108"])
         assert sorted({f.code for f in result.findings}) == expected, target
+
+
+def test_layers_whose_output_the_forward_drops_are_on_no_plain_run(
+        lint_tree: Callable[..., Any]) -> None:
+    """A side branch computed and then overwritten (`y = side(b)`, then `y = head(a)`) never
+    reaches the output: its layers get no gradient, and the long chain through them is no
+    path of the network (CNN103). The same chain kept is one."""
+    source = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, padding=1)
+        self.early = nn.Conv2d(16, 16, 3, padding=1)
+        self.late = nn.Sequential(*[nn.Conv2d(16, 16, 3, padding=1) for _ in range(8)])
+        self.side = nn.Conv2d(16, 16, 3, padding=1)
+        self.head = nn.Conv2d(16, 16, 3, padding=1)
+
+    def forward(self, x):
+        a = F.relu(self.early(F.relu(self.stem(x))))
+        y = self.side(self.late(a))
+        LAST
+        return y
+"""
+    for last, expected in (("y = self.head(a)", []), ("y = self.head(y)", ["CNN103"])):
+        result = lint_tree({"nets.py": source.replace("LAST", last)}, select=["CNN103"])
+        assert [f.code for f in result.findings] == expected, last

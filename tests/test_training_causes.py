@@ -5100,3 +5100,85 @@ for epoch in range(100):
     result = lint_tree({"train.py": sequence})
     assert [c for c, _, _ in codes(result) if c == "CNN202"] == ["CNN202"]
     assert not [n for n in result.notes() if "in a loop that trains nothing" in n]
+
+
+def test_a_model_returned_by_its_training_function_keeps_its_class_name(
+        lint_tree: Lint) -> None:
+    """`def main(): model = Net(); ...train...; return model` is no factory: messages name
+    the class, not the function that trains it. `def small(): return Net()` names it."""
+    script = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(self.conv(x)).mean((1, 2, 3))
+
+
+def small():
+    return Net()
+
+
+def main(epochs=3):
+    model = BUILD
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for epoch in range(epochs):
+        for x, y in DataLoader(torch.load("pairs.pt"), batch_size=2):
+            opt.zero_grad()
+            (model(x) - y).pow(2).mean().backward()
+            opt.step()
+    return model
+
+
+main()
+"""
+    for build, name in (("Net()", "`Net`"), ("small()", "`small`")):
+        result = lint_tree({"train.py": script.replace("BUILD", build)})
+        found = [f.message for f in result.findings if f.code == "CNN201"]
+        assert len(found) == 1 and found[0].startswith(name + " ("), (build, found)
+
+
+def test_a_loss_whose_weight_a_library_base_class_sets_is_not_known_weighted(
+        lint_tree: Lint) -> None:
+    """A `_WeightedLoss` subclass passes its `weight` (None by default) to torch's base
+    class, and its forward reads `self.weight`: whether the classes are weighted is not
+    known, so CNN211 stays silent. Given a weight in the project's own code, it is."""
+    losses = """
+import torch
+import torch.nn.functional as F
+from torch.nn.modules.loss import _WeightedLoss
+
+
+class PixelCE(_WeightedLoss):
+    def __init__(self, weight=None):
+        super().__init__(weight)
+
+    def forward(self, logits, target):
+        return F.cross_entropy(logits, target, weight=WEIGHT)
+"""
+    script = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from losses import PixelCE
+
+net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 2, 1))
+loss_fn = PixelCE()
+opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+train_loader = DataLoader(torch.load("train.pt"), batch_size=16, shuffle=True)
+for epoch in range(3):
+    for xb, yb in train_loader:
+        opt.zero_grad()
+        loss_fn(net(xb), yb).backward()
+        opt.step()
+"""
+    for weight, expected in (("self.weight", []), ("torch.tensor([1.0, 9.0])", ["CNN211"])):
+        result = lint_tree({"losses.py": losses.replace("WEIGHT", weight), "train.py": script})
+        assert [c for c, _, _ in codes(result) if c == "CNN211"] == expected, weight

@@ -510,11 +510,12 @@ def functional_loss(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     # A weight drawn with the batch (`weight=pad`, a 0/1 mask per position) rescales
     # samples, not classes.
     per_sample = isinstance(weight, v.Tensor) and bool(interp.loaders_behind(Args([weight])))
-    # A weight the reader cannot follow (from a call it does not know) may be a mask too.
+    # A weight the reader cannot follow (from a call it does not know) may be a mask too,
+    # and one a library base class set (`_WeightedLoss.__init__(weight)`) may be None.
     pos_weight = args.kw.get("pos_weight")
     weighted = (pos_weight is not None and not torchnn.weighs_none(interp, pos_weight)) or (
-        weight is not None and weight is not UNKNOWN and not isinstance(weight, v.Opaque)
-        and not per_sample)
+        weight is not None and weight is not UNKNOWN
+        and not isinstance(weight, (v.Opaque, v.BoundMethod)) and not per_sample)
     # Outside any loop the call is a check on made-up tensors (a notebook's demo of a masked
     # loss), not what training computes.
     weighted = weighted and bool(interp.recorder is not None and interp.recorder.loops)

@@ -705,9 +705,12 @@ class TrainingInterp(ForwardReading):
         assert rec is not None
         key = ir.model_key(fn.scope.module, fn.name)
         found = rec.models.get(id(model))
-        # A factory needs no argument (`resnet20()`): messages name the model after it.
+        # A factory needs no argument (`resnet20()`): messages name the model after it. A
+        # function with a loop does more than build (`main()` trains the model it returns):
+        # the model keeps its class's name.
         factory = not any(default is None and kind in ("pos", "kw")
-                          for _, default, kind in fn.node[2])
+                          for _, default, kind in fn.node[2]) \
+            and not any(e and e[0] in ("for", "while") for e in walk(fn.node[3]))
         builder = (key, fn.scope.loc(fn.node[5]), factory)
         if found is None or not found[3] and not isinstance(model, v.Instance):
             # A network a builder made into a local name (`net = nn.Sequential(...)`;
