@@ -5182,3 +5182,45 @@ for epoch in range(3):
     for weight, expected in (("self.weight", []), ("torch.tensor([1.0, 9.0])", ["CNN211"])):
         result = lint_tree({"losses.py": losses.replace("WEIGHT", weight), "train.py": script})
         assert [c for c, _, _ in codes(result) if c == "CNN211"] == expected, weight
+
+
+def test_backward_on_a_loss_the_reader_lost_track_of_is_still_backward(lint_tree: Lint) -> None:
+    """Batches from a library iterator the reader cannot follow make the loss unknown, but
+    `loss.backward()` is autograd's backward all the same: it cannot evaluate, stop or
+    schedule, so it does not keep the rules about what the loop lacks silent."""
+    script = """
+import torch
+import torch.nn as nn
+from somelib import loaders
+
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(10, 1)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+net = Tiny()
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+crit = nn.BCEWithLogitsLoss()
+train_it, val_it = loaders(64)
+
+
+def fit(model, batches, optimizer, criterion):
+    model.train()
+    for b in batches:
+        optimizer.zero_grad()
+        loss = criterion(model(b.x).squeeze(1), b.y)
+        loss.backward()
+        optimizer.step()
+
+
+for ep in range(50):
+    fit(net, train_it, opt, crit)
+"""
+    result = lint_tree({"train.py": script})
+    assert [c for c, _, _ in codes(result)] == ["CNN202", "CNN203", "CNN209"]
+    assert not [n for n in result.notes() if "loss.backward" in n]

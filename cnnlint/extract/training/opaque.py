@@ -95,6 +95,13 @@ def call_unknown(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None,
         rec.unknown_inside.add(id(f.self_obj))
     plain = method and func_expr is not None and func_expr[0] == "attr" \
         and func_expr[2] in PLAIN_METHODS
+    if rec is not None and method and func_expr is not None and func_expr[0] == "attr" \
+            and func_expr[2] == "backward" and not interp.in_module_code(f):
+        # `loss.backward()` on a loss the reader lost track of (computed from a batch of a
+        # loader it could not follow): autograd's backward pass, whatever the loss was.
+        rec.mark_training(step=False)
+        rec.event(ir.BACKWARD, loc)
+        return None
     if (method or not tensors or hands_a_network(args)) and not plain:
         interp.blocked_by(describe(func_expr), loc, f, interp.touches_models(args, method))
     if tensors:
