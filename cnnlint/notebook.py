@@ -4,9 +4,10 @@ where each cell starts, so findings can be reported as "cell 3, line 5".
 IPython syntax that is not Python is blanked out line for line (line numbers must not move):
 a cell magic makes the whole cell foreign (`%%bash`), or only its own line when IPython runs
 the body as Python (`%%time`, `%%timeit`, `%%capture`, `%%prun`); a line magic or shell escape
-(`%matplotlib inline`, `!pip install`) becomes `pass` at the same indentation (the lines a
-trailing backslash joins to it are blanked), and
-`x = %timeit f()` or `files = !ls` keep their assignment with `None` as the value. A cell
+(`%matplotlib inline`, `!pip install`, and a bare `pip install` that IPython's automagic runs
+as `%pip`) becomes `pass` at the same indentation (the lines a trailing backslash joins to it
+are blanked), and `x = %timeit f()` or `files = !ls` keep their assignment with `None` as the
+value. A cell
 whose first line is indented loses that indent, as IPython strips it. A cell is never
 executed and never imported.
 """
@@ -20,6 +21,10 @@ from dataclasses import dataclass
 NOTEBOOK_SUFFIX = ".ipynb"
 
 _LINE_MAGIC = re.compile(r"^(\s*)[%!]")
+# IPython's automagic runs `pip install ...` (`conda`, `mamba`) written without its `%` as
+# the magic: two names in a row are no Python anyway.
+_AUTOMAGIC = re.compile(r"^(\s*)(?:pip|conda|mamba)\s+(?:-\S+\s+)*"
+                        r"(?:install|uninstall|list|show|freeze|download|create|update|remove|env)\b")
 _ASSIGNED_MAGIC = re.compile(r"^(\s*[\w.\[\], ]+=\s*)[%!]")
 # `obj?`, `obj??`, `?obj` and a search with wildcards (`torch.*Tensor?`).
 _HELP = re.compile(r"^\s*(?:[\w.*]+\?{1,2}|\?{1,2}[\w.*]+)\s*$")
@@ -118,7 +123,8 @@ def _python_lines(cell: list[str]) -> list[str]:
         # A line inside brackets, a string or after a backslash continues a statement: its
         # `%` is Python's operator (`print("%d" ... \n % n)`), not a magic.
         assigned = _ASSIGNED_MAGIC.match(line) if not state.continues else None
-        magic = _LINE_MAGIC.match(line) if not state.continues else None
+        magic = (_LINE_MAGIC.match(line) or _AUTOMAGIC.match(line)) \
+            if not state.continues else None
         if assigned or magic:
             magic_continues = line.rstrip().endswith("\\")
         if assigned:

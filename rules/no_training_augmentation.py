@@ -54,8 +54,10 @@ class NoTrainingAugmentation(Rule):
         for run in project.runs:
             if run.trains_models_apart():
                 continue  # a GAN learns the data's own distribution: augmenting changes it
+            # The models the run's steps update (Lightning steps its module with no step
+            # in the code read: the run's models).
             trained = {name for e in run.events_of(STEP) if "trains" in e.flags
-                       for name in e.model.split(", ")}
+                       for name in e.model.split(", ")} | {m.name for m in run.models}
             if any("noisy-input" in e.flags and e.model in trained
                    for e in run.events_of(FORWARD)):
                 continue  # fresh noise on every batch (a denoising autoencoder) augments

@@ -18,7 +18,8 @@ class SgdWithoutMomentum(Rule):
     `torch.optim.SGD` built with `momentum` left at its default of 0, or set to 0 (from a
     literal, a constant, an `argparse` default or a config value), in code that trains. A
     test (`test_*.py`, `*_test.py`, a file in a `tests` folder) that steps only outside
-    loops, as a numerical check does, is not judged.
+    loops, as a numerical check does, is not judged, nor an optimizer given a mapping the
+    reader cannot read (`SGD(params, **cfg.optim)`: it may hold the momentum).
 
     ## Why it matters
     Without momentum every step follows only the current mini-batch gradient: steps zig-zag

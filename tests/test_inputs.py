@@ -50,6 +50,17 @@ def test_a_shell_escape_joined_over_lines_by_backslashes_is_blanked_whole() -> N
     compile(source.text, "nb", "exec")
 
 
+def test_pip_install_without_its_percent_is_the_magic() -> None:
+    """IPython's automagic runs a bare `pip install ...` as `%pip`: it is blanked like the
+    magic, and the rest of the notebook is read. `pip = 3` stays Python."""
+    source = read_notebook(_notebook([
+        ("code", "pip install torchvision\nconda install -y numpy\n"),
+        ("code", "pip = 3\nprint(pip - 1)\n"),
+    ]).encode())
+    assert source.text.splitlines() == ["pass", "pass", "pip = 3", "print(pip - 1)"]
+    compile(source.text, "nb", "exec")
+
+
 def test_cells_ipython_runs_as_python_are_read() -> None:
     """A `%%time` cell's body, a cell indented as a whole, and a wildcard help search."""
     source = read_notebook(_notebook([

@@ -2157,3 +2157,90 @@ class Net(nn.Module):
     for last, expected in (("y = self.head(a)", []), ("y = self.head(y)", ["CNN103"])):
         result = lint_tree({"nets.py": source.replace("LAST", last)}, select=["CNN103"])
         assert [f.code for f in result.findings] == expected, last
+
+
+def test_math_functions_on_constants_keep_a_network_known(
+        lint_tree: Callable[..., Any]) -> None:
+    """Block counts scaled by a multiplier through the math module (`ceil(r * mult)`) are
+    numbers: the network they build is read in full, and its conv-bias finding is made."""
+    source = """
+import math
+import torch.nn as nn
+from math import ceil
+
+
+class Net(nn.Module):
+    def __init__(self, depth_mult=1.0):
+        super().__init__()
+        reps = [ceil(r * depth_mult) for r in (1, 2)]
+        width = int(math.log2(256)) * 2
+        layers = []
+        for count in reps:
+            for _ in range(count):
+                layers += [nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width),
+                           nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    result = lint_tree({"nets.py": source}, select=["CNN101"])
+    assert [(f.code, f.line) for f in result.findings] == [("CNN101", 14)]
+    assert not [n for n in result.notes() if "partially analysed" in n]
+
+
+def test_a_static_forward_takes_no_self(lint_tree: Callable[..., Any]) -> None:
+    """`@staticmethod def forward(x)` (an activation module written as a function) is
+    called with the input alone: the network around it is read in full."""
+    source = """
+import torch
+import torch.nn as nn
+
+
+class Swish(nn.Module):
+    @staticmethod
+    def forward(x):
+        return x * torch.sigmoid(x)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers = []
+        for _ in range(10):
+            layers += [nn.Conv2d(8, 8, 3, padding=1), Swish()]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    result = lint_tree({"nets.py": source}, select=["CNN103"])
+    assert [f.code for f in result.findings] == ["CNN103"]
+
+
+def test_a_sequential_of_layers_not_known_is_no_shortcut(lint_tree: Callable[..., Any]) -> None:
+    """`nn.Sequential(*units)` of a list the reader could not fill runs layers it does not
+    know: the conv before it does not feed the norm after it (CNN101 would offer a fix that
+    changes the network). One known to be empty passes its input on."""
+    source = """
+import torch.nn as nn
+
+
+class Tower(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, padding=1)
+        MIDDLE
+        self.head = nn.Sequential(nn.BatchNorm2d(16), nn.ReLU())
+
+    def forward(self, x):
+        return self.head(self.units(self.stem(x)))
+
+
+net = Tower(cfg=None)
+"""
+    unknown = "self.units = nn.Sequential(*[make_unit(c) for c in cfg.widths])"
+    known = "self.units = nn.Sequential(*[make_unit(c) for c in ()])"  # known: empty
+    for middle, expected in ((unknown, []), (known, ["CNN101"])):
+        result = lint_tree({"nets.py": source.replace("MIDDLE", middle)}, select=["CNN101"])
+        assert [f.code for f in result.findings] == expected, middle

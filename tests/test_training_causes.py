@@ -5224,3 +5224,89 @@ for ep in range(50):
     result = lint_tree({"train.py": script})
     assert [c for c, _, _ in codes(result)] == ["CNN202", "CNN203", "CNN209"]
     assert not [n for n in result.notes() if "loss.backward" in n]
+
+
+def test_arguments_a_mapping_not_known_may_hold_are_not_taken_for_defaults(
+        lint_tree: Lint) -> None:
+    """`SGD(params, **cfg.optim)` with a mapping the reader cannot read may pass momentum,
+    and `DataLoader(ds, **loader_args)` a batch size: neither is the torch default, so
+    CNN206 and CNN201 stay silent. The same calls with the mapping written out are judged."""
+    script = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from settings import OPTIM, LOADER
+
+net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(),
+                    nn.LazyLinear(2))
+opt = torch.optim.SGD(net.parameters(), **OPTIM)
+train_loader = DataLoader(torch.load("train.pt"), shuffle=True, **LOADER)
+for epoch in range(3):
+    for x, y in train_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""
+    unknown = {"train.py": script}
+    written = {"train.py": script.replace("from settings import OPTIM, LOADER",
+                                          "OPTIM = {'lr': 0.1}\nLOADER = {'num_workers': 2}")}
+    for files, expected in ((unknown, []), (written, ["CNN201", "CNN206"])):
+        result = lint_tree(files)
+        assert sorted(c for c, _, _ in codes(result) if c in ("CNN201", "CNN206")) == expected
+
+
+def test_noise_added_in_place_to_each_batch_augments_it(lint_tree: Lint) -> None:
+    """`x.add_(noise)` changes the batch the model then sees, as `x = x + noise` does:
+    fresh noise on every batch is augmentation (CNN212), in a loop and in a Lightning
+    module's training step alike. Without the noise the pipeline is judged."""
+    loop = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+train_set = datasets.MNIST("data", train=True, transform=transforms.ToTensor())
+train_loader = DataLoader(train_set, batch_size=64, shuffle=True)
+net = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(2):
+    for x, y in train_loader:
+        NOISE
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""
+    lightning = """
+import torch
+import torch.nn as nn
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+
+class Scorer(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.f = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(1))
+
+    def forward(self, x):
+        return self.f(x)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-4)
+
+    def training_step(self, batch, idx):
+        imgs, _ = batch
+        NOISE
+        return self(imgs).mean()
+
+
+train_set = datasets.MNIST("data", train=True, transform=transforms.ToTensor())
+pl.Trainer(max_epochs=2).fit(Scorer(), DataLoader(train_set, batch_size=64, shuffle=True))
+"""
+    for script, noise in ((loop, "x.add_(0.05 * torch.randn_like(x))"),
+                          (lightning, "imgs = imgs + 0.05 * torch.randn_like(imgs)"),
+                          (lightning, "imgs.add_(0.05 * torch.randn_like(imgs))")):
+        for line, expected in ((noise, []), ("pass", ["CNN212"])):
+            result = lint_tree({"train.py": script.replace("NOISE", line)})
+            assert [c for c, _, _ in codes(result) if c == "CNN212"] == expected, line

@@ -3,6 +3,7 @@ values: constants compute, anything else gives UNKNOWN."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Callable
 
 from cnnlint.extract import configs
@@ -382,6 +383,13 @@ BUILTINS: dict[str, Callable[[Interp, Args], Any]] = {
     "super": lambda interp, args: UNKNOWN,  # `call` answers it: it needs the frame
     "callable": lambda interp, args: _kind_test(args, _CALLABLE),
 }
+
+# The math module's pure functions, on constants: block counts and widths scaled by a
+# multiplier (`ceil(repeats * depth_mult)`, `int(math.log2(size))`).
+MATH_FUNCTIONS: dict[str, Callable[[Interp, Args], Any]] = {
+    f"math.{name}": _wrap(getattr(math, name))
+    for name in ("ceil", "floor", "trunc", "sqrt", "isqrt", "exp", "log", "log2", "log10",
+                 "pow", "fabs", "gcd", "prod")}
 
 # Standard-library tests of what a value is (pytorchcv's `isfunction(activation)`).
 LIBRARY_TESTS: dict[str, Callable[[Args], Any]] = {

@@ -316,7 +316,7 @@ def subscript(interp: Interp, obj: Any, key: Any) -> Any:
         if isinstance(obj, (list, tuple, str)):
             return obj[key]
         if isinstance(obj, v.SeqSpec):
-            return v.SeqSpec(obj.children[key])
+            return v.SeqSpec(obj.children[key], open=obj.open)
         if isinstance(obj, v.ListSpec):
             return v.ListSpec(obj.children[key])
         return UNKNOWN

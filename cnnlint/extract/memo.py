@@ -187,9 +187,12 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None, limit: int = 0) -
                             limit)
     if kind is v.DictSpec:
         return _copy_holder(v.DictSpec(), "children", value, memo, limit)
-    if kind is v.SeqSpec or kind is v.ListSpec:
-        return _copy_holder(kind(guessed_from=value.guessed_from), "children", value, memo,
-                            limit)
+    if kind is v.SeqSpec:
+        return _copy_holder(v.SeqSpec(guessed_from=value.guessed_from, open=value.open),
+                            "children", value, memo, limit)
+    if kind is v.ListSpec:
+        return _copy_holder(v.ListSpec(guessed_from=value.guessed_from), "children", value,
+                            memo, limit)
     if kind is v.Choice:
         options = copy_value(value.options, memo, limit)
         return _NOT_COPYABLE if options is _NOT_COPYABLE else v.Choice(options)
@@ -306,7 +309,7 @@ def _print(value: Any, kind: type, cache: dict[int, Any]) -> Any:
     if kind is v.Instance:
         return _node("I", (id(value.cls),), sorted(value.attrs.items()), cache)
     if kind is v.SeqSpec:
-        return _node("S", (), value.children, cache)
+        return _node("S", (value.open,), value.children, cache)
     if kind is v.ListSpec:
         return _node("M", (), list(enumerate(value.children)), cache)
     if kind is v.DictSpec:

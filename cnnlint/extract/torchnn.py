@@ -166,7 +166,8 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
     if container == "Sequential":
         if args.open_pos:  # `nn.Sequential(*list(library_net.children())[:-2])`
             interp.note("a Sequential is built from values that are not known")
-        return v.SeqSpec(list(sequential_children(args)), args.guessed_from)
+        return v.SeqSpec(list(sequential_children(args)), args.guessed_from,
+                         open=bool(args.open_pos))
     if container == "ModuleList":
         items = interp.iterate(args.pos[0]) if args.pos else []
         if items is None:
@@ -259,11 +260,14 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         from cnnlint.extract.builtins import builtin_dict
 
         return builtin_dict(interp, args)
-    from cnnlint.extract.builtins import LIBRARY_TESTS
+    from cnnlint.extract.builtins import LIBRARY_TESTS, MATH_FUNCTIONS
 
     test = LIBRARY_TESTS.get(qualname)
     if test is not None:
         return test(args)
+    pure = MATH_FUNCTIONS.get(qualname)
+    if pure is not None:
+        return pure(interp, args)
     return interp.unknown_call(args, f"`{qualname}` is not known")
 
 
@@ -334,7 +338,14 @@ def knows(qualname: str) -> bool:
                 or qualname.startswith("torch.") and qualname[6:] in catalogue.AXIS_MOVES
                 or qualname.startswith("torch.nn.init.")
                 or qualname in ("collections.OrderedDict", "typing.OrderedDict",
-                                "inspect.isfunction", "inspect.isclass"))
+                                "inspect.isfunction", "inspect.isclass")
+                or qualname.startswith("math.") and _pure_math(qualname))
+
+
+def _pure_math(qualname: str) -> bool:
+    from cnnlint.extract.builtins import MATH_FUNCTIONS
+
+    return qualname in MATH_FUNCTIONS
 
 
 def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
@@ -349,6 +360,9 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
         return interp.add_node(module.kind, inputs, name=interp.paths.get(id(module), ""),
                              owner=module.scope, args=module.args, loc=module.loc)
     if isinstance(module, v.SeqSpec):
+        if module.open:  # its known children are not all it runs: no path goes through it
+            return interp.unknown_call(args, "a Sequential built from values that are not "
+                                             "known is called")
         return chain(interp, [c for _, c in module.children], args, f)
     if isinstance(module, v.Choice):
         results = []
@@ -369,6 +383,9 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
                                    owner=module.cls.name,
                                    loc=module.cls.scope.loc(module.cls.node[5]))
         if isinstance(forward, v.FuncVal):
+            # A `@staticmethod` forward (`SiLU.forward(x)`) takes no `self`.
+            forward = replace(forward, bound=None if forward.decorated("staticmethod")
+                              else module)
             outer = interp.within
             path = interp.paths.get(id(module))
             interp.within = path if path is not None else f"#{id(module)}"
@@ -376,7 +393,7 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
                 memo = interp.forward_memo()
                 if memo is not None:
                     return _forward_reused(interp, memo, module, forward, args)
-                return interp.call_function(replace(forward, bound=module), args)
+                return interp.call_function(forward, args)
             finally:
                 interp.within = outer
         if interp.container_base(module.cls) == "Sequential":
@@ -404,7 +421,7 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
                     args: Args) -> Any:
     """A block's forward on fresh tensors, replayed when a block of the same structure ran
     before (see memo.py); recorded otherwise."""
-    call = lambda: interp.call_function(replace(forward, bound=module), args)  # noqa: E731
+    call = lambda: interp.call_function(forward, args)  # noqa: E731
     prefix = interp.paths.get(id(module))
     if prefix is None or args.kw or args.open_pos or args.open_kw or not args.pos \
             or not all(type(x) is v.Tensor for x in args.pos) \
@@ -592,8 +609,15 @@ def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
         others = tensors_in(args)
         if not others or others[0].node == t.node:
             return t
-        return interp.add_node(catalogue.COMBINE_METHODS[name], (t, others[0]),
-                             name=f".{name}()", loc=loc)
+        combined = interp.add_node(catalogue.COMBINE_METHODS[name], (t, others[0]),
+                                   name=f".{name}()", loc=loc)
+        if name.endswith("_") and isinstance(combined, v.Tensor):
+            # In place (`out.add_(identity)`, `x.add_(noise)`): every name holding the
+            # tensor holds the result now. A block's forward that does it is not replayed.
+            t.node = combined.node
+            interp.mutations += 1
+            return t
+        return combined
     if name in catalogue.PASSTHROUGH_METHODS:
         return t
     if name in ("chunk", "split", "unbind"):

@@ -63,6 +63,9 @@ class SeqSpec:
     # The first child whose position is a guess (it comes after a loop read once for an
     # unknown number of passes); None when every position is known.
     guessed_from: int | None = None
+    # Built from values not known (`nn.Sequential(*layers)` of a list the reader could not
+    # fill): `children` are only some of it, and what it computes is not known.
+    open: bool = False
 
 
 @dataclass(eq=False)

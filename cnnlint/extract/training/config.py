@@ -88,6 +88,9 @@ class ConfigInterp(Interp):
         if len(args.pos) > index:
             expr = pos_exprs[index] if index < len(pos_exprs) else None
             return args.pos[index], self.origin(expr, f) if f is not None and expr else "argument"
+        if args.open_kw or args.open_pos:
+            # `SGD(params, **cfg)` with a mapping not known: it may hold the argument.
+            return UNKNOWN, "not known"
         return ABSENT, "default"
 
     def setting(self, args: Args, index: int, name: str, f: Frame, loc: Loc | None,

@@ -65,7 +65,12 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
         construction.stepped = True  # Lightning steps what configure_optimizers returns
         if weights_of(construction.params):
             rec.trained.extend(weights_of(construction.params))
-    batch = interp.add_node(ir.INPUT, (), name="batch")
+    # The batch a step gets: drawn from the training loader when it is known, so that what
+    # the step does to it (noise added per batch) is seen as done to that loader's data.
+    train_loader = next((x for x in (train, *loaders) if isinstance(x, TrainObj)
+                         and x.kind == "loader" and id(x) in rec.train_loader_ids), None)
+    batch = interp.batch_of(train_loader) if train_loader is not None else \
+        interp.add_node(ir.INPUT, (), name="batch")
     for hook in ("training_step", "validation_step"):
         if model.cls.lookup(hook) is not None:
             call_hook(interp, model, hook, Args([batch, 0]))
