@@ -299,7 +299,7 @@ PASSTHROUGH_METHODS = frozenset({
     "float", "half", "double", "to", "cuda", "cpu", "type", "type_as", "expand", "expand_as",
     "repeat", "flip", "narrow", "mean", "sum", "amax", "max", "min", "abs", "clamp", "clamp_",
     "pow", "sqrt", "exp", "log", "neg", "squeeze_", "unsqueeze_", "view_as", "reshape_as",
-    "detach", "requires_grad_", "norm", "std", "var", "masked_fill", "masked_fill_", "t",
+    "detach", "requires_grad_", "norm", "std", "var", "t",
 })
 PASSTHROUGH_FUNCTIONS = frozenset({
     "torch.reshape", "torch.transpose", "torch.permute", "torch.squeeze", "torch.unsqueeze",

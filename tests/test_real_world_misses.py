@@ -2244,3 +2244,42 @@ net = Tower(cfg=None)
     for middle, expected in ((unknown, []), (known, ["CNN101"])):
         result = lint_tree({"nets.py": source.replace("MIDDLE", middle)}, select=["CNN101"])
         assert [f.code for f in result.findings] == expected, middle
+
+
+def test_padding_zeroed_between_a_conv_and_its_norm_keeps_the_bias(
+        lint_tree: Callable[..., Any]) -> None:
+    """A speech front end zeroes the padded time steps after every layer
+    (`x.masked_fill(pad, 0)`): between a conv and a BatchNorm that is not the same tensor,
+    so the conv's bias is not cancelled (no CNN101, whose fix would change the network)."""
+    source = """
+import torch
+import torch.nn as nn
+
+
+class PadZeroing(nn.Module):
+    def __init__(self, stack):
+        super().__init__()
+        self.stack = stack
+
+    def forward(self, x, valid):
+        for layer in self.stack:
+            x = layer(x)
+            MASK
+        return x
+
+
+class Front(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.front = PadZeroing(nn.Sequential(nn.Conv2d(1, 16, 5, padding=2),
+                                              nn.BatchNorm2d(16), nn.ReLU()))
+
+    def forward(self, spec, valid):
+        return self.front(spec, valid)
+"""
+    pad = "torch.arange(x.size(-1))[None, :] >= valid[:, None]"
+    for mask, expected in ((f"x = x.masked_fill({pad}, 0)", []),
+                           (f"x.masked_fill_({pad}, 0)", []),
+                           ("pass", ["CNN101"])):
+        result = lint_tree({"nets.py": source.replace("MASK", mask)}, select=["CNN101"])
+        assert [f.code for f in result.findings] == expected, mask

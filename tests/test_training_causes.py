@@ -5310,3 +5310,89 @@ pl.Trainer(max_epochs=2).fit(Scorer(), DataLoader(train_set, batch_size=64, shuf
         for line, expected in ((noise, []), ("pass", ["CNN212"])):
             result = lint_tree({"train.py": script.replace("NOISE", line)})
             assert [c for c, _, _ in codes(result) if c == "CNN212"] == expected, line
+
+
+def test_an_evaluation_called_inside_a_formatted_string_is_seen(lint_tree: Lint) -> None:
+    """`print(f"{score(net, held_loader):.2f}")`: the call runs, formatted or not, so the
+    loop evaluates every epoch (no CNN202)."""
+    script = """
+import torch
+import torch.nn as nn
+
+
+def score(net, loader):
+    net.eval()
+    with torch.no_grad():
+        return sum((net(x).argmax(1) == y).sum().item() for x, y in loader)
+
+
+fit_loader = torch.utils.data.DataLoader(torch.load("fit.pt"), batch_size=8, shuffle=True)
+held_loader = torch.utils.data.DataLoader(torch.load("held.pt"), batch_size=8)
+net = nn.Linear(20, 2)
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(12):
+    net.train()
+    for x, y in fit_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    REPORT
+"""
+    for report, expected in (("print(f'held-out: {score(net, held_loader):.2f}')", []),
+                             ("print(f'held-out: {score(net, held_loader)}')", []),
+                             ("print(f'epoch {epoch}' f' held-out {score(net, held_loader):.1f}')",
+                              []),
+                             ("print(f'epoch {epoch:03d}')", ["CNN202"])):
+        result = lint_tree({"train.py": script.replace("REPORT", report)})
+        assert [c for c, _, _ in codes(result) if c == "CNN202"] == expected, report
+
+
+def test_stepping_an_optimizer_to_plot_its_schedule_trains_nothing(lint_tree: Lint) -> None:
+    """A script steps a dummy optimizer only to read the learning rate its scheduler sets:
+    no gradient is computed and no model runs, so it is no training run (no CNN205, CNN203
+    or CNN206). The same loop computing a loss is one."""
+    script = """
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+
+layer = torch.nn.Conv2d(3, 8, 3)
+opt = torch.optim.SGD(layer.parameters(), lr=0.01)
+total = 5000
+sched = LambdaLR(opt, lambda it: (1 - it / total) ** 0.9)
+curve = []
+for _ in range(total):
+    curve.append(sched.get_last_lr()[0])
+    LOSS
+    opt.step()
+    sched.step()
+"""
+    for loss, expected in (("pass", []),
+                           ("layer(torch.randn(1, 3, 8, 8)).sum().backward()",
+                            ["CNN205", "CNN206"])):
+        result = lint_tree({"plot_lr.py": script.replace("LOSS", loss)})
+        assert sorted({c for c, _, _ in codes(result)} & {"CNN203", "CNN205", "CNN206"}) \
+            == expected, loss
+
+
+def test_a_model_built_by_eval_of_a_name_may_be_any_network(lint_tree: Lint) -> None:
+    """`eval(cfg["NAME"])(...)` builds whatever class a config names: not a library's
+    network, so no network of the project is said to have no training script (CNN107)."""
+    nets = plain_net("Small", 12) + "\n\n" + plain_net("Other", 12).replace(
+        "import torch.nn as nn\n\n", "")
+    script = """
+import torch
+import torch.nn as nn
+from nets import *
+
+cfg = {"NAME": "Small"}
+model = BUILD
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+for epoch in range(3):
+    for x, y in torch.load("pairs.pt"):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+"""
+    for build, expected in (("eval(cfg['NAME'])()", []), ("Small()", ["nets.py"])):
+        result = lint_tree({"nets.py": nets, "train.py": script.replace("BUILD", build)})
+        assert sorted({f.path for f in result.findings if f.code == "CNN107"}) == expected, build

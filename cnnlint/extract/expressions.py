@@ -57,7 +57,9 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def fstr(interp: Interp, e: tuple[Any, ...], f: Frame) -> Any:
-    if e[1] is None:
+    if e[1] is None:  # formatting not evaluated: its expressions still run (calls in them)
+        for part in e[2] if len(e) > 2 else ():
+            interp.eval(part, f)
         return UNKNOWN
     out = []
     for part in e[1]:

@@ -8,7 +8,8 @@ index into the file's span table, filled once per file by `positions.compute_spa
 Expressions::
 
     ("name", id)  ("attr", value, attr)  ("const", value)  ("?",)
-    ("fstr", parts or None)                 parts: literal text or expressions
+    ("fstr", parts)  ("fstr", None, exprs)  parts: literal text or expressions; None when
+                                            formatted (`{x:.2f}`): exprs still run
     ("call", func, args, kwargs, slot)      args: tuple of expr or ("*", expr)
                                             kwargs: tuple of (name or None for **, expr)
     ("list"|"tuple"|"set", elts)  ("dict", ((key or None, value), ...))  ("*", expr)
@@ -172,14 +173,20 @@ class Lowerer:
         # evaluated_value recurses through it, so walk the chain here.
         parts: list[str] = []
         stack: list[Any] = [node]
+        formatted: list[Lowered] = []  # the expressions of f-string parts (`f"{a}" f"{b}"`)
         while stack:
             item = stack.pop()
             if isinstance(item, cst.ConcatenatedString):
                 stack.append(item.right)
                 stack.append(item.left)
                 continue
+            if isinstance(item, cst.FormattedString):
+                lowered = self._fstring(item)
+                formatted.append(("tuple", lowered[2] if lowered[1] is None else
+                                  tuple(p for p in lowered[1] if type(p) is not str)))
+                continue
             if not isinstance(item, cst.SimpleString):
-                return UNKNOWN_EXPR  # an f-string part
+                return UNKNOWN_EXPR
             try:
                 value = item.evaluated_value
             except Exception:  # exotic prefixes; not worth a finding
@@ -187,18 +194,24 @@ class Lowerer:
             if not isinstance(value, str):
                 return UNKNOWN_EXPR
             parts.append(value)
+        if formatted:  # its value is not worked out; the calls in its f-strings still run
+            return ("fstr", None, tuple(formatted))
         return ("const", "".join(parts))
 
     def _fstring(self, node: cst.FormattedString) -> Lowered:
         parts: list[object] = []
+        formatted = False
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 parts.append(part.value)
-            elif not isinstance(part, cst.FormattedStringExpression) or part.format_spec \
-                    or part.conversion:
-                return ("fstr", None)  # formatting we do not evaluate
-            else:
+            elif isinstance(part, cst.FormattedStringExpression):
+                # `{acc(model, val_loader):.2f}`: formatting not evaluated, but the call runs.
+                formatted = formatted or bool(part.format_spec or part.conversion)
                 parts.append(self.expr(part.expression))
+            else:
+                formatted = True
+        if formatted:
+            return ("fstr", None, tuple(p for p in parts if type(p) is not str))
         return ("fstr", tuple(parts))
 
     def _elements(self, elements: Any) -> tuple[Lowered, ...]:

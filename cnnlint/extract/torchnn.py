@@ -361,8 +361,8 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
                              owner=module.scope, args=module.args, loc=module.loc)
     if isinstance(module, v.SeqSpec):
         if module.open:  # its known children are not all it runs: no path goes through it
-            return interp.unknown_call(args, "a Sequential built from values that are not "
-                                             "known is called")
+            return interp.unknown_call(args, "a Sequential is built from values that are "
+                                             "not known")
         return chain(interp, [c for _, c in module.children], args, f)
     if isinstance(module, v.Choice):
         results = []
@@ -618,6 +618,16 @@ def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
             interp.mutations += 1
             return t
         return combined
+    if name in ("masked_fill", "masked_fill_"):
+        # Positions set to a value (padding zeroed): a product by a 0/1 mask, not the same
+        # tensor (a conv's bias before it is no longer one constant a norm after it removes).
+        masked = interp.add_node(ir.MUL, (t, *tensors_in(Args(args.pos[:1]))),
+                                 name=f".{name}()", owner=f.owner, loc=loc, functional=True)
+        if name.endswith("_") and isinstance(masked, v.Tensor):
+            t.node = masked.node
+            interp.mutations += 1
+            return t
+        return masked
     if name in catalogue.PASSTHROUGH_METHODS:
         return t
     if name in ("chunk", "split", "unbind"):

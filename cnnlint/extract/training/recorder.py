@@ -173,6 +173,13 @@ class Recorder:
         trains_model = [c for c in self.constructions
                         if _holds_weights(c.params) and c.stepped and not c.given]
         training_steps = [e for e in self.events if e.kind == ir.STEP and "trains" in e.flags]
+        if training_steps and not self.lightning and not any(
+                e.kind in (ir.BACKWARD, ir.FORWARD)
+                or e.kind == ir.UNRESOLVED and "touches-models" in e.flags
+                for e in self.events):
+            # Steps with no gradient computed anywhere and no model run (a scheduler's
+            # curve plotted by stepping a dummy optimizer): nothing is trained.
+            training_steps = []
         if not training_steps and not self.lightning:
             if self._steps_unfollowed_weights():
                 interp.lost_track(self.forwarded, self.choices, self.path)
@@ -462,8 +469,10 @@ class Recorder:
             "the model", None, [])
         if isinstance(model, v.Opaque):
             # A library's model, or a parameter of a function read without its caller (that
-            # one may be any network of the project).
-            if not model.library:
+            # one may be any network of the project). What `eval(name)` makes is not a
+            # library's: it may be any class of the project.
+            library = "" if model.library == "builtins" else model.library
+            if not library:
                 why = ("no caller that passes it was found"
                        if model.origin.startswith("parameter ")
                        else "a call the reader could not follow to a network of the project")
@@ -473,7 +482,7 @@ class Recorder:
                     self.notes.append(note)
             # The network a builder makes (`resnet18(...)`); a part of it (`...fc`) has none.
             return ir.TrainedModel(keys=(), name=model.origin, loc=loc, families=model.families,
-                                   unresolved=not model.library)
+                                   unresolved=not library)
         if isinstance(model, v.Choice) and all(o is not None for o in model.options):
             # One of a registry's models: what holds for it holds for every candidate. A
             # candidate the reader could not follow may hold anything.
