@@ -182,8 +182,8 @@ class Lowerer:
                 continue
             if isinstance(item, cst.FormattedString):
                 lowered = self._fstring(item)
-                formatted.append(("tuple", lowered[2] if lowered[1] is None else
-                                  tuple(p for p in lowered[1] if type(p) is not str)))
+                formatted.extend(lowered[2] if lowered[1] is None else
+                                 [p for p in lowered[1] if type(p) is not str])
                 continue
             if not isinstance(item, cst.SimpleString):
                 return UNKNOWN_EXPR

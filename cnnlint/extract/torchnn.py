@@ -609,25 +609,14 @@ def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
         others = tensors_in(args)
         if not others or others[0].node == t.node:
             return t
-        combined = interp.add_node(catalogue.COMBINE_METHODS[name], (t, others[0]),
-                                   name=f".{name}()", loc=loc)
-        if name.endswith("_") and isinstance(combined, v.Tensor):
-            # In place (`out.add_(identity)`, `x.add_(noise)`): every name holding the
-            # tensor holds the result now. A block's forward that does it is not replayed.
-            t.node = combined.node
-            interp.mutations += 1
-            return t
-        return combined
+        return _result_of(interp, t, name, interp.add_node(
+            catalogue.COMBINE_METHODS[name], (t, others[0]), name=f".{name}()", loc=loc))
     if name in ("masked_fill", "masked_fill_"):
         # Positions set to a value (padding zeroed): a product by a 0/1 mask, not the same
         # tensor (a conv's bias before it is no longer one constant a norm after it removes).
-        masked = interp.add_node(ir.MUL, (t, *tensors_in(Args(args.pos[:1]))),
-                                 name=f".{name}()", owner=f.owner, loc=loc, functional=True)
-        if name.endswith("_") and isinstance(masked, v.Tensor):
-            t.node = masked.node
-            interp.mutations += 1
-            return t
-        return masked
+        return _result_of(interp, t, name, interp.add_node(
+            ir.MUL, (t, *tensors_in(Args(args.pos[:1]))), name=f".{name}()", owner=f.owner,
+            loc=loc, functional=True))
     if name in catalogue.PASSTHROUGH_METHODS:
         return t
     if name in ("chunk", "split", "unbind"):
@@ -635,6 +624,17 @@ def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
     if name in ("size", "dim", "numel", "item", "tolist"):
         return UNKNOWN
     return t
+
+
+def _result_of(interp: Interp, t: v.Tensor, name: str, result: Any) -> Any:
+    """What a tensor method computing `result` gives back. In place (`out.add_(identity)`,
+    `x.add_(noise)`, `masked_fill_`), every name holding the tensor holds the result now,
+    and a block's forward that does it is not replayed from the memo."""
+    if name.endswith("_") and isinstance(result, v.Tensor):
+        t.node = result.node
+        interp.mutations += 1
+        return t
+    return result
 
 
 def _axis_move(interp: Interp, t: v.Tensor, name: str, dims: list[Any], f: Frame,

@@ -251,8 +251,8 @@ class ForwardReading(LoopReading):
 def _weighted(spec: v.LayerSpec) -> bool:
     """A loss layer given a class weight: one known to be set (an attribute a library base
     class set, `self.weight` of a `_WeightedLoss`, may be None)."""
-    return any(spec.args.get(k) is not None and not isinstance(spec.args.get(k), v.BoundMethod)
-               for k in ("weight", "pos_weight"))
+    given = (spec.args.get("weight"), spec.args.get("pos_weight"))
+    return any(x is not None and not isinstance(x, v.BoundMethod) for x in given)
 
 
 def _plain_class(cls: v.ClassVal, depth: int = 0) -> bool:

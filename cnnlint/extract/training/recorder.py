@@ -174,9 +174,7 @@ class Recorder:
                         if _holds_weights(c.params) and c.stepped and not c.given]
         training_steps = [e for e in self.events if e.kind == ir.STEP and "trains" in e.flags]
         if training_steps and not self.lightning and not any(
-                e.kind in (ir.BACKWARD, ir.FORWARD)
-                or e.kind == ir.UNRESOLVED and "touches-models" in e.flags
-                for e in self.events):
+                e.kind in (ir.BACKWARD, ir.FORWARD) or _touches_models(e) for e in self.events):
             # Steps with no gradient computed anywhere and no model run (a scheduler's
             # curve plotted by stepping a dummy optimizer): nothing is trained.
             training_steps = []
@@ -245,16 +243,16 @@ class Recorder:
         over a helper's param groups, or one from code it could not read that was handed a
         model): some model may train here."""
         return any(e.kind == ir.BACKWARD for e in self.events) and any(
-            e.kind == ir.STEP and "unknown-weights" in e.flags
-            or e.kind == ir.UNRESOLVED and "touches-models" in e.flags for e in self.events)
+            e.kind == ir.STEP and "unknown-weights" in e.flags or _touches_models(e)
+            for e in self.events)
 
     def _hands_off_unfollowed_optimizer(self) -> bool:
         """No step seen, but an optimizer built here over weights the reader could not
         follow to a model (`Adam(model.parameters())` of a model built through a registry
         it could not read), and a call it could not follow handed the run's values (a
         trainer picked by an option): that code may train any model."""
-        return any(not c.given and _of_unknown(c.params) for c in self.constructions) and any(
-            e.kind == ir.UNRESOLVED and "touches-models" in e.flags for e in self.events)
+        return any(not c.given and _of_unknown(c.params) for c in self.constructions) \
+            and any(_touches_models(e) for e in self.events)
 
     def _loops(self, steps: list[ir.Event]) -> list[ir.Loop]:
         """Loop kinds from where the training steps happened: a range loop around a loop
@@ -582,6 +580,11 @@ class Recorder:
                              "the loop lacks (validation, early stopping, zero_grad, a "
                              "schedule) stay silent")
         return notes
+
+
+def _touches_models(event: ir.Event) -> bool:
+    """A call the reader could not follow that may reach a model (handed one, or a method)."""
+    return event.kind == ir.UNRESOLVED and "touches-models" in event.flags
 
 
 def _of_unknown(params: Any) -> bool:
