@@ -5,11 +5,12 @@ ancestors (DenseNet's `cat([x, f(x)])`), gives the gradient a path around the la
 other inputs: those layers are *spanned*, provided every way forward from them passes through
 that skip (a layer whose output also leaves by another path is still in series on that path).
 A concatenation of parallel branches only (Inception) spans nothing: every branch is still a
-full-depth path. An encoder tensor that reaches the concatenation through a gate (an attention
-U-Net's `x4 * psi(d5, x4)`) still bypasses the decoder: ancestry through a gate follows the
-gated data. A product is a gate or a normalisation (`x * se(x)`, `x / norm(x)`), not a
-skip, and a MERGE (the value after an `if` the reader could not decide) is a choice between
-paths, each judged on its own.
+full-depth path; a branch that only pools (or drops out) the block's input (an Inception
+reduction block's max-pool) is that input carried past the others. An encoder tensor that
+reaches the concatenation through a gate (an attention U-Net's `x4 * psi(d5, x4)`) still
+bypasses the decoder: ancestry through a gate follows the gated data. A product is a gate or a
+normalisation (`x * se(x)`, `x / norm(x)`), not a skip, and a MERGE (the value after an `if`
+the reader could not decide) is a choice between paths, each judged on its own.
 
 *Plain runs.* Walking the graph in execution order, a run counts the weighted layers (conv,
 linear) that no skip spans; a skip connection ends the run. Through a gate the run follows the
@@ -156,8 +157,31 @@ def is_skip(node: ir.Node, masks: list[int], network: ir.Network | None = None) 
         if any(data[b] >> _gated_source(network, a, masks) & 1
                for a in node.inputs for b in node.inputs if a != b):
             return True
-        return _projected_bypass(network, node, masks)
+        return _carried_bypass(network, node, masks) or _projected_bypass(network, node, masks)
     return False
+
+
+# Layers that pass a tensor on with no weights: a skip may go through them.
+_CARRY_FAMILIES = frozenset({"pool", "dropout", "identity"})
+
+
+def _carried_bypass(network: ir.Network, node: ir.Node, masks: list[int]) -> bool:
+    """`cat([convs(x), max_pool(x)])` (an Inception reduction block), `cat([dropout(f),
+    up(g(f))])` (a decoder fed noisy encoder features): an input that is an earlier tensor
+    only pooled or dropped out, no weighted layer on its way, carries it past the layers of
+    another input, as the strided slice `x[:, :, ::2, ::2]` of a shortcut does."""
+    for a in node.inputs:
+        i = _carry_source(network, a)
+        if i != a and any(b != a and masks[b] >> i & 1 for b in node.inputs):
+            return True
+    return False
+
+
+def _carry_source(network: ir.Network, i: int) -> int:
+    """The tensor a chain of weightless layers (pooling, dropout) starts from."""
+    while network.nodes[i].family in _CARRY_FAMILIES and len(network.nodes[i].inputs) == 1:
+        i = network.nodes[i].inputs[0]
+    return i
 
 
 # How many weighted layers a projected input of a concatenation must go around to count as
@@ -227,7 +251,7 @@ def spanned(network: ir.Network, masks: list[int] | None = None) -> int:
     # by two decoders (or by heads at several depths, UNet++) is gone around on every way
     # forward, by one decoder's concatenation or the other's.
     groups: dict[object, int] = {}
-    bits = {node.id: groups.setdefault(_carried(node, masks), 1 << len(groups))
+    bits = {node.id: groups.setdefault(_carried(network, node, masks), 1 << len(groups))
             for node in skips}
     through = _passes_through(network, bits, masks)
     found: set[int] = set()
@@ -241,12 +265,17 @@ def spanned(network: ir.Network, masks: list[int] | None = None) -> int:
     return mask_of(found)
 
 
-def _carried(skip: ir.Node, masks: list[int]) -> object:
+def _carried(network: ir.Network, skip: ir.Node, masks: list[int]) -> object:
     """What a skip carries past the layers: its inputs upstream of another of its inputs
-    (`x` in `x + f(x)`); the skip itself when none is (a projected or gated bypass)."""
-    early = frozenset(a for a in skip.inputs
-                      if any(masks[b] >> a & 1 for b in skip.inputs if b != a))
-    return early or skip.id
+    (`x` in `x + f(x)`), also through pooling or dropout (`x` in `cat([dropout(x),
+    f(x)])`); the skip itself when none is (a projected or gated bypass)."""
+    early = set()
+    for a in skip.inputs:
+        for source in dict.fromkeys((a, _carry_source(network, a))):
+            if any(masks[b] >> source & 1 for b in skip.inputs if b != a):
+                early.add(source)
+                break
+    return frozenset(early) or skip.id
 
 
 def set_bits(mask: int) -> list[int]:

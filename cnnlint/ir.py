@@ -119,6 +119,9 @@ class WeightInit:
     loc: Loc | None = None
     scope: str = ""
     layer_loc: Loc | None = None  # where the one layer it targets is built (None: many layers)
+    # That layer's path inside the module whose code initialises it ("pred.1"; "" if not
+    # known): it tells apart the layers one line of a helper builds.
+    layer_path: str = ""
 
 
 @dataclass
@@ -212,7 +215,7 @@ class ProjectFacts:
         network is the one a script trains as `UNet(...)`; one it trains as `resnet18()` is
         not `resnet50()`'s)."""
         return [r for r in self.runs
-                if any(_is_or_holds(m, model) for m in r.models) or model.key in r.choices
+                if any(self._trains(m, model) for m in r.models) or model.key in r.choices
                 or any(model.key in chosen.parts for chosen in self._built(r.choices))]
 
     def optimizers_training(self, model: Model, runs: list["TrainingRun"]) -> list["Optimizer"]:
@@ -230,7 +233,7 @@ class ProjectFacts:
                 picked = any(not set((*m.keys, *m.parts)).isdisjoint(run.choices)
                              for m in opt.trains)
                 # Holding it, or a part of it (a wrapper's optimizer for its generator).
-                if picked or any(_is_or_holds(m, model) or not model.parts.isdisjoint(m.keys)
+                if picked or any(self._trains(m, model) or not model.parts.isdisjoint(m.keys)
                                  for m in opt.trains):
                     its_own.append(opt)
         if its_own or any(not opt.trains for opt in everyone):
@@ -238,6 +241,26 @@ class ProjectFacts:
         # Each holds weights the reader followed, none this model's: a linear probe's
         # optimizer, over a network picked by name and only evaluated.
         return []
+
+    def _trains(self, trained: "TrainedModel", model: Model) -> bool:
+        """Whether a trained model is `model` or holds it (`_is_or_holds`). A class with
+        several variants is trained as the one whose call builds it: `Stack(act)` trained,
+        `Stack(act, widths=deeper)` only built to be inspected is not."""
+        if not _is_or_holds(trained, model):
+            return False
+        if model.kind != "variant" or trained.loc is None or model.key not in trained.keys:
+            return True
+        sites = self._variant_sites.get(model.key, frozenset())
+        return trained.loc == model.loc or trained.loc not in sites
+
+    @cached_property
+    def _variant_sites(self) -> dict[str, frozenset[object]]:
+        """The calls that build each class's variants, by class key."""
+        found: dict[str, set[object]] = {}
+        for m in self.models:
+            if m.kind == "variant":
+                found.setdefault(m.key, set()).add(m.loc)
+        return {key: frozenset(sites) for key, sites in found.items()}
 
     def may_train_unseen(self, model: Model) -> bool:
         """Whether code the reader could not see through may train `model`: a library it is
@@ -275,7 +298,7 @@ class ProjectFacts:
     def decayed_by_hand(self, model: Model, runs: list["TrainingRun"]) -> bool:
         """Whether training code of `runs` shrinks this model's weights in place (weight
         decay written by hand), alone or as a part of a bigger model."""
-        return any(_is_or_holds(m, model) for run in runs for m in run.hand_decay)
+        return any(self._trains(m, model) for run in runs for m in run.hand_decay)
 
     def _built_by_library(self, model: Model) -> bool:
         """Whether a library a script builds models with may build this one by its
@@ -473,6 +496,12 @@ class Event:
     flags: frozenset[str] = frozenset()
     mode: bool | None = None  # forward: the model's mode, True = train; None when unknown
     model: str = ""  # forward: the model's name; step: the names of the models it updates
+    # step: the models (or parts of one) whose weights it updates, each by a number of the
+    # run (two models of one name are two numbers); empty when they are not all known.
+    updates: tuple[int, ...] = ()
+    # Which pass of each of `loops` it happened in (the reader runs a loop's passes one at a
+    # time: a list of models trained one per pass is not a GAN's models trained together).
+    passes: tuple[int, ...] = ()
     families: tuple[str, ...] = ()  # forward: its layer families that behave by mode
 
 
@@ -550,7 +579,8 @@ class TrainingRun:
     def models_stepped_apart(self, loop: Loop | int) -> list[str]:
         """The models that steps of their own optimizers update inside `loop`: a GAN's
         generator and discriminator are two."""
-        return sorted(self._stepped_apart.get(loop if isinstance(loop, int) else loop.id, ()))
+        return sorted(self._stepped_apart.get(
+            loop if isinstance(loop, int) else loop.id, {}).values())
 
     def stepped_never_called(self, loop: Loop | int) -> list[str]:
         """See the module function of that name."""
@@ -562,19 +592,15 @@ class TrainingRun:
         loop of discriminator steps)."""
         ident = loop if isinstance(loop, int) else loop.id
         around = self._loops_met.get(ident) or {ident}
-        return any(len(self._stepped_apart.get(i, ())) > 1 for i in around)
+        return any(i in self._stepped_apart for i in around)
 
     # Both found in one pass over the events: a notebook's run may hold thousands of loops
     # and events, and asking each loop anew was quadratic.
     @cached_property
-    def _stepped_apart(self) -> dict[int, set[str]]:
-        """Loop id -> the models steps of their own optimizers update inside it."""
-        found: dict[int, set[str]] = {}
-        for e in self.events:
-            if _steps_one_model(e):
-                for i in e.loops:
-                    found.setdefault(i, set()).add(e.model)
-        return found
+    def _stepped_apart(self) -> dict[int, dict[object, str]]:
+        """Loop id -> the models steps of their own optimizers update inside it, in one
+        pass of it (each model's name)."""
+        return _stepped_apart(self.events)
 
     @cached_property
     def _loops_met(self) -> dict[int, set[int]]:
@@ -613,8 +639,26 @@ def stepped_never_called(events: list[Event], loop: int) -> list[str]:
 
 
 def models_stepped_apart(events: list[Event], loop: int) -> list[str]:
-    """The models updated inside loop `loop` by training steps that each update one model."""
-    return sorted({e.model for e in events if _steps_one_model(e) and loop in e.loops})
+    """The models updated inside one pass of loop `loop` by training steps that each update
+    one model (a name twice for two models of one name)."""
+    return sorted(_stepped_apart(events).get(loop, {}).values())
+
+
+def _stepped_apart(events: list[Event]) -> dict[int, dict[object, str]]:
+    """Loop id -> the models (number or name -> name) that steps each updating one model
+    update in one pass of it, where there are two or more: a GAN's generator and critic.
+    Models trained one per pass (`for net in (small, large): fit(net)`) are not."""
+    by_pass: dict[tuple[int, tuple[int, ...]], dict[object, str]] = {}
+    for e in events:
+        if _steps_one_model(e):
+            updated = e.updates[0] if len(e.updates) == 1 else e.model
+            for k, i in enumerate(e.loops):
+                by_pass.setdefault((i, e.passes[:k + 1]), {})[updated] = e.model
+    found: dict[int, dict[object, str]] = {}
+    for (i, _), models in by_pass.items():
+        if len(models) > 1:
+            found.setdefault(i, {}).update(models)
+    return found
 
 
 def _steps_one_model(event: Event) -> bool:

@@ -31,7 +31,11 @@ def _targets(init: WeightInit, model: Model, kinds: list[str],
     """The layers an initialisation sets: the one it names (`at_loc`: the weighted layers
     by where they are defined), else every layer of its kinds."""
     if init.layer_loc is not None:
-        return at_loc.get(init.layer_loc, [])
+        built_there = at_loc.get(init.layer_loc, [])
+        # Of the layers that line builds, the one at its path (in each block that holds it).
+        named = [n for n in built_there if init.layer_path and (
+            n.name == init.layer_path or n.name.endswith(f".{init.layer_path}"))]
+        return named or built_there
     return [n for n in model.network if n.weighted and not n.functional and n.kind in kinds]
 
 

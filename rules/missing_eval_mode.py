@@ -27,7 +27,9 @@ class MissingEvalMode(Rule):
     data, in the loop that steps the same model (the generator making fake images for the
     discriminator's step), is not an evaluation; nor is a forward without gradients whose
     output a loss then backpropagates (the labels semi-supervised training guesses on
-    unlabelled data, in train mode by design in MixMatch). A model put in train mode with
+    unlabelled data, in train mode by design in MixMatch); where the reader cannot follow
+    what such a forward's output feeds (a network picked by an option, returning a tensor or
+    a tuple), it does not guess. A model put in train mode with
     `model.train()` and not trained since is in train mode on purpose (Monte-Carlo dropout
     samples predictions with dropout on, from a mean teacher too). Models without BatchNorm
     or Dropout behave the same in both modes and are not flagged. After a call the reader
@@ -90,6 +92,10 @@ class MissingEvalMode(Rule):
                 # the labels semi-supervised training guesses on unlabelled data (MixMatch
                 # runs that guess in train mode by design), a mean teacher's targets.
                 if "feeds-step" in forward.flags and "eval-loader" not in forward.flags:
+                    evaluating = False
+                # One whose output the reader lost, inside a loop that steps, may be either.
+                if "output-unknown" in forward.flags and "eval-loader" not in forward.flags \
+                        and any(training.get(i) for i in forward.loops):
                     evaluating = False
                 if evaluating and forward.mode and "train-mode-called" not in forward.flags:
                     problem = f"`{forward.model}` runs an evaluation pass in train mode"

@@ -644,7 +644,8 @@ class Net(nn.Sequential):
 
 def test_a_network_built_only_from_a_config_says_why_it_has_no_finding(lint_tree) -> None:
     """`Net(cfg)` built only by `get_net(config)`: nothing builds it with values the reader
-    knows, so no rule judges it, and `--verbose` says so (its blocks are not named)."""
+    knows (read through `get_net` with the config not known, its layers are not known), so
+    no rule judges it, and `--verbose` says so (its blocks are not named)."""
     source = """
 import torch.nn as nn
 
@@ -668,9 +669,55 @@ def get_net(config):
     return Net(config)
 """
     result = lint_tree({"nets.py": source})
-    notes = [n for n in result.notes() if "is not read" in n]
+    notes = [n for n in result.notes() if "is not read" in n or "get_net" in n]
     assert notes == ["nets.py:11: `Net` is not read: its constructor needs `cfg`, and no "
                      "network the reader builds holds it"]
+
+
+def test_a_network_only_a_builder_needing_arguments_makes_is_read_through_it(
+        lint_tree) -> None:
+    """`tower(num_classes, loss)` is the only code that builds `Tower`: the network is read
+    through it with those arguments not known, and judged as that builder. Where they leave
+    it partly known (a loop over an unknown depth), it is not read, as before."""
+    source = """
+import warnings
+import torch.nn as nn
+
+
+class Tower(nn.Module):
+    def __init__(self, num_classes, loss="softmax", depth=10):
+        super().__init__()
+        self.loss = loss
+        layers = []
+        for i in range(depth):
+            layers += [nn.Conv2d(3 if i == 0 else 32, 32, 3, padding=1), nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(32, num_classes)
+
+    def forward(self, x):
+        y = self.classifier(self.features(x).mean((2, 3)))
+        if self.loss == "softmax":
+            return y
+        raise KeyError(self.loss)
+
+
+def tower(num_classes, loss, pretrained=True, **kwargs):
+    model = Tower(num_classes, loss=loss, **kwargs)
+    if pretrained:
+        warnings.warn("load the weights by hand")
+    return model
+"""
+    result = lint_tree({"nets.py": source})
+    assert sorted({(f.code, f.symbol) for f in result.findings}) == [
+        ("CNN103", "tower"), ("CNN104", "tower"), ("CNN105", "tower"), ("CNN107", "tower")]
+    assert not [n for n in result.notes() if "not read" in n]
+    unknown_depth = source.replace("loss=loss, **kwargs)", "loss=loss, depth=depth)").replace(
+        "def tower(num_classes, loss,", "def tower(num_classes, loss, depth,")
+    result = lint_tree({"nets.py": unknown_depth})
+    assert result.findings == []
+    assert [n for n in result.notes() if "tower" in n or "not read" in n] == [
+        "nets.py:5: `Tower` is not read: its constructor needs `num_classes`, and no network "
+        "the reader builds holds it"]
 
 
 def test_a_class_built_with_a_helper_s_constant_table_is_read_with_it(lint_tree) -> None:

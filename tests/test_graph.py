@@ -129,3 +129,29 @@ def test_a_projected_low_level_feature_concatenated_past_a_deep_path_is_a_skip()
     block = _network(("input", ()), ("Conv2d", (0,)), ("Conv2d", (0,)), ("Conv2d", (2,)),
                      ("cat", (1, 3)))
     assert not graph.is_skip(block.nodes[-1], graph.ancestors(block), block)
+
+
+def test_a_pooled_input_concatenated_past_convolutions_is_a_skip() -> None:
+    # An Inception reduction block: three convs (2-4) on one side, the block's input only
+    # max-pooled (5) on the other. The pooled input reaches the concatenation through no
+    # weighted layer: the gradient goes around the three convs.
+    block = _network(("input", ()), ("Conv2d", (0,)), ("Conv2d", (1,)), ("Conv2d", (2,)),
+                     ("Conv2d", (3,)), ("MaxPool2d", (1,)), ("cat", (4, 5)))
+    assert graph.is_skip(block.nodes[-1], graph.ancestors(block), block)
+    assert _ids(graph.longest_plain_run(block)) == [1]
+    # Pooled, then convolved: a branch of its own, no skip.
+    branch = _network(("input", ()), ("Conv2d", (0,)), ("Conv2d", (1,)), ("Conv2d", (2,)),
+                      ("Conv2d", (3,)), ("MaxPool2d", (1,)), ("Conv2d", (5,)), ("cat", (4, 6)))
+    assert not graph.is_skip(branch.nodes[-1], graph.ancestors(branch), branch)
+
+
+def test_encoder_features_dropped_out_for_a_second_decoder_are_still_skipped() -> None:
+    # An encoder (convs 1-3) read by two decoders: the first concatenates feature 1 with
+    # the upsampled deep path (node 5), the second the same feature through dropout (6)
+    # with its own copy of the deep path (7). Every way forward from convs 2-3 goes round
+    # them by one decoder's concatenation or the other's: they are spanned.
+    network = _network(("input", ()), ("Conv2d", (0,)), ("Conv2d", (1,)), ("Conv2d", (2,)),
+                       ("Upsample", (3,)), ("cat", (1, 4)), ("Dropout", (1,)),
+                       ("Dropout", (3,)), ("cat", (6, 7)), ("Conv2d", (5,)), ("Conv2d", (8,)))
+    span = graph.spanned(network)
+    assert [i for i in (2, 3) if span >> i & 1] == [2, 3]

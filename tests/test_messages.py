@@ -410,3 +410,33 @@ class Net(nn.Module):
     assert result.partly_read() == 0
     assert [f.message.split(",")[0] for f in result.findings] == [
         "10 weighted layers in a row with no skip connection"]
+
+
+def test_a_model_named_by_a_description_is_not_quoted_twice(
+        lint_tree: Callable[..., Result]) -> None:
+    """A training function's model is its parameter (`parameter `net``): a note about it
+    names it as described, not wrapped in a second pair of backticks."""
+    source = """
+import torch
+import torch.nn as nn
+
+
+def accuracy(net, data_iter):
+    net.eval()
+    with torch.no_grad():
+        return sum((net(x).argmax(1) == y).sum().item() for x, y in data_iter)
+
+
+def train(net, train_iter, test_iter, num_epochs, lr):
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    for epoch in range(num_epochs):
+        net.train()
+        for x, y in train_iter:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(net(x), y).backward()
+            optimizer.step()
+        print(accuracy(net, test_iter))
+"""
+    notes = [n for n in lint_tree({"lib.py": source}).notes() if "is called on data" in n]
+    assert notes and all(n.startswith("lib.py:8: parameter `net` is called on data")
+                         for n in notes), notes

@@ -2283,3 +2283,45 @@ class Front(nn.Module):
                            ("pass", ["CNN101"])):
         result = lint_tree({"nets.py": source.replace("MASK", mask)}, select=["CNN101"])
         assert [f.code for f in result.findings] == expected, mask
+
+
+def test_zeroing_the_last_of_the_layers_one_helper_line_builds_is_a_zero_head(
+        lint_tree: Callable[..., Any]) -> None:
+    """A head of two convs that one line of a helper builds (`*block(...), *block(...)`),
+    of which `self.pred[-1]` is zeroed: the last layer starts at zero and meets nothing
+    weighted after it (a zero-initialised head, no CNN108). Zeroing both, the first feeding
+    the second, is still flagged."""
+    source = """
+import torch.nn as nn
+
+
+def block(cin, cout, **kw):
+    return [nn.Conv2d(cin, cout, **kw)]
+
+
+class DetectHead(nn.Module):
+    def __init__(self, n_out=12):
+        super().__init__()
+        self.pred = nn.Sequential(*block(64, 128, kernel_size=3, padding=1),
+                                  *block(128, n_out, kernel_size=1))
+        for i in WHICH:
+            self.pred[i].weight.data.zero_()
+            nn.init.zeros_(self.pred[i].bias)
+
+    def forward(self, x):
+        return self.pred(x).sigmoid()
+
+
+class Detector(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 64, 3, padding=1)
+        self.heads = nn.ModuleList([DetectHead(), DetectHead(4)])
+
+    def forward(self, x):
+        x = self.stem(x)
+        return [head(x) for head in self.heads]
+"""
+    for which, expected in (("(-1,)", []), ("(1,)", []), ("(0, 1)", ["CNN108"])):
+        result = lint_tree({"heads.py": source.replace("WHICH", which)}, select=["CNN108"])
+        assert sorted({f.code for f in result.findings}) == expected, which

@@ -5258,7 +5258,8 @@ for epoch in range(3):
 def test_noise_added_in_place_to_each_batch_augments_it(lint_tree: Lint) -> None:
     """`x.add_(noise)` changes the batch the model then sees, as `x = x + noise` does:
     fresh noise on every batch is augmentation (CNN212), in a loop and in a Lightning
-    module's training step alike. Without the noise the pipeline is judged."""
+    module's training step alike, also one that feeds it to a part of the module
+    (`self.f(imgs)`). Without the noise the pipeline is judged."""
     loop = """
 import torch
 import torch.nn as nn
@@ -5304,9 +5305,11 @@ class Scorer(pl.LightningModule):
 train_set = datasets.MNIST("data", train=True, transform=transforms.ToTensor())
 pl.Trainer(max_epochs=2).fit(Scorer(), DataLoader(train_set, batch_size=64, shuffle=True))
 """
+    part = lightning.replace("return self(imgs).mean()", "return self.f(imgs).mean()")
     for script, noise in ((loop, "x.add_(0.05 * torch.randn_like(x))"),
                           (lightning, "imgs = imgs + 0.05 * torch.randn_like(imgs)"),
-                          (lightning, "imgs.add_(0.05 * torch.randn_like(imgs))")):
+                          (lightning, "imgs.add_(0.05 * torch.randn_like(imgs))"),
+                          (part, "imgs = imgs + 0.05 * torch.randn_like(imgs)")):
         for line, expected in ((noise, []), ("pass", ["CNN212"])):
             result = lint_tree({"train.py": script.replace("NOISE", line)})
             assert [c for c, _, _ in codes(result) if c == "CNN212"] == expected, line

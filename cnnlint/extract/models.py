@@ -51,6 +51,22 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
             for s in interp.scopes.values() if s.load_error
             and (wanted is None or wanted(s.path, "")))
     candidates, unbuilt = _candidates(interp)
+    models = _build_all(interp, candidates, jobs, errors, wanted)
+    # A network that only functions needing arguments build (`tower(num_classes, loss)`)
+    # is read through them, those arguments not known, where it is then read in full (the
+    # arguments only size a layer or pick a loss); else it stays a network not read.
+    read = _read_keys(models)
+    unread = [cls for cls in unbuilt if _key_of(cls) not in read]
+    models.extend(m for m in _build_all(interp, _builders_needing_arguments(unread), jobs,
+                                        errors, wanted) if m.network.complete)
+    if notes is not None:
+        notes.extend(_unread_networks(unbuilt, models, wanted))
+    return models
+
+
+def _build_all(interp: Interp, candidates: list[Candidate], jobs: int,
+               errors: list[ErrorEntry] | None,
+               wanted: Callable[[str, str], bool] | None) -> list[ir.Model]:
     if wanted is not None:
         candidates = [c for c in candidates
                       if wanted(c[0], _key(interp, c))]
@@ -66,9 +82,32 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
             errors.append(error)
         elif model is not None:
             models.append(model)
-    if notes is not None:
-        notes.extend(_unread_networks(unbuilt, models, wanted))
     return models
+
+
+def _key_of(cls: v.ClassVal) -> str:
+    return ir.model_key(cls.scope.module, cls.name)
+
+
+def _read_keys(models: list[ir.Model]) -> set[str]:
+    """The networks the built models are, or hold."""
+    return {key for m in models for key in (m.key, m.class_key, *m.parts)}
+
+
+def _builders_needing_arguments(classes: list[v.ClassVal]) -> list[Candidate]:
+    """The module-level functions of each class's file that build it and return something,
+    needing arguments other than a number of classes (those are built already)."""
+    found: dict[int, Candidate] = {}
+    for cls in classes:
+        scope = cls.scope
+        for stmt, names in scope.mentions():
+            if stmt[0] != "def" or cls.name not in names or id(stmt) in found \
+                    or is_factory_candidate(stmt) or not _returns_value(stmt[3]):
+                continue
+            fn = scope.globals.get(stmt[1])
+            if isinstance(fn, v.FuncVal) and fn.node is stmt:
+                found[id(stmt)] = (scope.path, stmt[1], "factory", stmt[5], fn)
+    return list(found.values())
 
 
 def _unread_networks(unbuilt: list[v.ClassVal], models: list[ir.Model],
@@ -76,10 +115,10 @@ def _unread_networks(unbuilt: list[v.ClassVal], models: list[ir.Model],
     """Why a network class has no finding at all: it needs arguments, and nothing the run
     builds holds it (its file builds it only in a function that needs arguments too, such
     as `get_net(config)`)."""
-    read = {key for m in models for key in (m.key, m.class_key, *m.parts)}
+    read = _read_keys(models)
     out = []
     for cls in unbuilt:
-        key = ir.model_key(cls.scope.module, cls.name)
+        key = _key_of(cls)
         if key in read or (wanted is not None and not wanted(cls.scope.path, key)):
             continue
         if any(stmt[0] != "def" for stmt, names in cls.scope.mentions()
@@ -418,19 +457,8 @@ def _assign_paths(interp: Interp, module: Any, prefix: str, paths: dict[int, str
                 paths.setdefault(id(option), path)
             stack.extend((option, path) for option in reversed(item.options))
             continue
-        if kind is v.SeqSpec:
-            pairs: Any = item.children
-        elif kind is v.ListSpec:
-            pairs = enumerate(item.children)
-        elif kind is v.DictSpec:
-            pairs = item.children.items()
-        elif kind is v.Instance:
-            pairs = [(key, child) for key, child in item.attrs.items()
-                     if isinstance(child, v.MODULE_VALUES)]
-        else:
-            continue
         lead = f"{path}." if path else ""
-        named = [(child, f"{lead}{key}") for key, child in pairs]
+        named = [(child, f"{lead}{key}") for key, child in v.named_children(item)]
         if (kind is v.SeqSpec or kind is v.ListSpec) and item.guessed_from is not None:
             # Parts after a loop of unknown length: their index counted from the start is a
             # guess, counted from the end it is not (`net[-2]`).

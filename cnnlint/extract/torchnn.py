@@ -518,9 +518,16 @@ def record_init(interp: Interp, param: v.ParamRef, method: str, args: Args, f: F
         method, value = "constant", 0.0
     elif method == "ones":
         method, value = "constant", 1.0
+    layer_loc = layer_path = None
+    if isinstance(owner, v.LayerSpec):
+        # Where the layer is built, and which of the layers built there it is: a helper's
+        # one line builds every conv of a head, and `self.pred[-1]` is the last of them.
+        layer_loc = owner.loc
+        if f.self_obj is not None:
+            layer_path = v.path_to(f.self_obj, owner)
     interp.inits.append(ir.WeightInit(
         target=param.name, method=method, value=value, layer_kinds=kinds, loc=loc,
-        scope=f.owner, layer_loc=owner.loc if isinstance(owner, v.LayerSpec) else None))
+        scope=f.owner, layer_loc=layer_loc, layer_path=layer_path or ""))
 
 
 def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Frame) -> Any:

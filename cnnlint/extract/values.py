@@ -278,6 +278,42 @@ def is_key(value: Any) -> bool:
 MODULE_VALUES = (LayerSpec, SeqSpec, ListSpec, DictSpec, Choice, Instance)
 
 
+def named_children(item: Any) -> list[tuple[Any, Any]]:
+    """The (name, child) pairs of a module value, as torch names its submodules (the options
+    of a Choice are not children: they sit at its own path)."""
+    kind = type(item)
+    if kind is SeqSpec:
+        return list(item.children)
+    if kind is ListSpec:
+        return list(enumerate(item.children))
+    if kind is DictSpec:
+        return list(item.children.items())
+    if kind is Instance:
+        return [(key, child) for key, child in item.attrs.items()
+                if isinstance(child, MODULE_VALUES)]
+    return []
+
+
+def path_to(root: Any, target: Any) -> str | None:
+    """The path of `target` inside the module `root` (`pred.1`), the first one depth first;
+    None when it is not inside."""
+    stack: list[tuple[Any, str]] = [(root, "")]
+    seen: set[int] = set()
+    while stack:
+        item, path = stack.pop()
+        if item is target:
+            return path
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if type(item) is Choice:
+            stack.extend((option, path) for option in reversed(item.options))
+            continue
+        lead = f"{path}." if path else ""
+        stack.extend((child, f"{lead}{key}") for key, child in reversed(named_children(item)))
+    return None
+
+
 @dataclass(eq=False)
 class EachModule:
     """`m` in `for m in self.modules()` or in `self.apply(fn)`: every submodule at once,

@@ -59,6 +59,10 @@ class ForwardReading(LoopReading):
             out = super().apply(module, args, f, loc)
             if self.grad_off > 0:
                 out = self._ungraded(event, out, loc)
+                if next(_tensors_of(out), None) is None:
+                    # (One of several networks picked by an option, returning a tensor or
+                    # a tuple: what the code does with the output is not followed.)
+                    event.flags = event.flags | {"output-unknown"}
             for tensor in _tensors_of(out):
                 self.forward_outputs[tensor.node] = event
             return out
@@ -121,6 +125,10 @@ class ForwardReading(LoopReading):
             # dropout samples predictions with dropout on, from a mean teacher too).
             flags.add("train-mode-called")
         tracked = rec.models.get(id(model))
+        if tracked is None and not isinstance(model, v.Opaque):
+            # A part called on its own (`self.backbone(x)` in a training step) is a forward
+            # of the model holding it.
+            tracked = rec.models.get(id(rec.root(cast("TrainingInterp", self), model)))
         name = tracked[1] if tracked else (
             model.origin if isinstance(model, v.Opaque) else "the model")
         families: tuple[str, ...] = ()

@@ -112,6 +112,8 @@ class LoopReading(ConfigInterp):
         return _numbers_unknown(item) if _stands_for_many(loop, index) else item
 
     def loop_pass(self, loop: Any, index: int, body: tuple[Any, ...], f: Frame) -> None:
+        if loop is not None:
+            loop.pass_index = index
         # In a pass that stands for many, the counters it keeps (`step += 1`,
         # `self.iteration = ...`) hold any value, so `if step % 1000 == 0:` goes both ways.
         if _stands_for_many(loop, index):

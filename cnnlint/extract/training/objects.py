@@ -78,7 +78,7 @@ INERT_ROOTS = frozenset({
     "hydra", "visdom", "neptune", "comet_ml", "clearml", "torchinfo", "torchsummary", "thop",
     "fvcore", "ptflops", "prettytable", "progress", "progressbar", "alive_progress",
     "tensorboard_logger", "pynvml", "GPUtil", "setproctitle", "absl", "loguru", "pytz",
-    "dateutil",
+    "dateutil", "IPython", "ipdb", "pdb",
 })
 # torch calls that are not inert: the reader gives them their meaning.
 _TORCH_MEANINGFUL = ("torch.optim", "torch.save", "torch.nn.", "torch.cuda.amp.GradScaler",

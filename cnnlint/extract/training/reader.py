@@ -517,7 +517,8 @@ class TrainingInterp(ForwardReading):
 
     def merge(self, a: Any, b: Any, name: str = "") -> Any:
         """Training values after an undecided `if`: a sampler or None is the sampler (what is
-        done to it is done when it exists); two library values of one package are one."""
+        done to it is done when it exists), a tensor or a number the tensor; two library
+        values of one package are one."""
         if a is b:
             return a
         if self.recorder is not None:
@@ -540,6 +541,11 @@ class TrainingInterp(ForwardReading):
             for x, y in ((a, b), (b, a)):
                 if y is None and (isinstance(x, (v.Opaque, TrainObj)) or (
                         isinstance(x, v.Instance) and not self.is_module_class(x.cls))):
+                    return x
+                if type(x) is v.Tensor and type(y) in (int, float):
+                    # A loss term a number stands for until a warm-up ends (`consistency =
+                    # 0.0` below step 1000): what is computed from it is computed from the
+                    # tensor (a teacher's targets feed the step).
                     return x
             if isinstance(a, v.Ref) and isinstance(b, v.Ref) and a.qualname != b.qualname \
                     and root_of(a.qualname) == root_of(b.qualname) and inert(a.qualname) \
@@ -729,6 +735,7 @@ class TrainingInterp(ForwardReading):
         rec = self.recorder
         if rec is not None and id(model) not in rec.models:
             rec.models[id(model)] = (model, name, loc, [(key, loc, True)] if key else [])
+            rec.built(model, name, loc)
             rec.set_mode(model, True)
 
     def call_function(self, fn: v.FuncVal, args: Args) -> Any:
@@ -951,8 +958,10 @@ class TrainingInterp(ForwardReading):
         rec.mark_training()
         rec.stepped_by[len(rec.events)] = tuple(
             c for c in (rec.optimizer_objs.get(id(o)) for o in _options(optimizer)) if c)
+        known = "trains" in flags and UNKNOWN not in weights
         rec.event(ir.STEP, loc, what=optimizer.name, flags=frozenset(flags),
-                  model=rec.model_names(self, weights))
+                  model=rec.model_names(self, weights),
+                  updates=tuple(sorted({rec.token(w) for w in weights})) if known else ())
         if rec.first_step is None and loc is not None:
             rec.first_step = (loc, f.owner)
 

@@ -50,6 +50,7 @@ class LoopState:
     # not resolve): what data it reads is not known.
     unknown_data: bool = False
     first_event: int = 0  # the index of the first event recorded inside it
+    pass_index: int = 0  # which pass of it runs (see `ir.Event.passes`)
 
 
 @dataclass
@@ -117,6 +118,12 @@ class Recorder:
     unknown_inside: set[int] = field(default_factory=set)
     # A step event (by its index) -> the optimizers it stepped.
     stepped_by: dict[int, tuple[Construction, ...]] = field(default_factory=dict)
+    # id(model) -> the number events know it by (see `ir.Event.updates`), and the numbers
+    # of the models training code built, by where and inside which loops.
+    tokens: dict[int, int] = field(default_factory=dict)
+    built_at: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    # A model's number -> the loops running when training code built it.
+    built_in_loops: dict[int, tuple[int, ...]] = field(default_factory=dict)
     lost_steps: int = 0  # steps of weights not followed to a model: they may update any
     unresolved_count: int = 0
     complete: bool = True
@@ -128,10 +135,25 @@ class Recorder:
     def loop_ids(self) -> tuple[int, ...]:
         return tuple(loop.id for loop in self.loops)
 
+    def token(self, model: Any) -> int:
+        """The number of a model in this run's events: two models of one name (a GAN's
+        critic and generator, both `make_mlp(...)`) are two numbers."""
+        return self.tokens.setdefault(id(model), len(self.tokens) + len(self.built_at))
+
+    def built(self, model: Any, name: str, loc: Loc | None) -> None:
+        """Training code built `model`. One built by the same code on each pass of a loop
+        (`for member in range(5): net = Net()`) is one model to the events, rebuilt."""
+        loops = self.loop_ids()
+        key = (name, loc, loops) if loops else (id(model),)
+        number = self.built_at.setdefault(key, len(self.tokens) + len(self.built_at))
+        self.tokens.setdefault(id(model), number)
+        self.built_in_loops[number] = loops
+
     def event(self, kind: str, loc: Loc | None, what: str = "",
               flags: frozenset[str] = frozenset(), **extra: Any) -> None:
         self.events.append(ir.Event(kind=kind, loc=loc, loops=self.loop_ids(), what=what,
-                                    flags=flags, **extra))
+                                    flags=flags, passes=tuple(x.pass_index for x in self.loops),
+                                    **extra))
         if kind == ir.UNRESOLVED and "touches-models" in flags:
             self.unresolved_count += 1  # a model's mode is not known past this call
 
@@ -268,21 +290,24 @@ class Recorder:
                 collapsed.add(loops[-1])
             paths.append(loops)
         # The range loop nearest around a stepping loop is the epoch loop; one further out
-        # (`for seed in range(25): run()`) repeats whole runs, and counts no epochs.
+        # (`for seed in range(25): run()`) repeats whole runs, and counts no epochs. So
+        # does a loop whose every pass builds the models it trains (an ensemble's members).
+        runs = self._repeating_runs(steps)
+        ranges = {i for i, state in self.finished.items()
+                  if state.kind == "range" and i not in runs}
         around = set()
         for loops in paths:
-            ranged = [i for i in loops[:-1] if i in self.finished
-                      and self.finished[i].kind == "range"]
-            around.update(ranged[-1:])
+            around.update([i for i in loops[:-1] if i in ranges][-1:])
         direct = {loops[-1] for loops in paths if loops}
         # A loop stepping directly inside a range loop (`for epoch ...: for step in
         # range(100):`): its passes are the iterations of the loop around it.
-        inner = {loops[-1] for loops in paths if any(
-            i in self.finished and self.finished[i].kind == "range" for i in loops[:-1])}
+        inner = {loops[-1] for loops in paths if any(i in ranges for i in loops[:-1])}
         out = []
         for ident in sorted(self.finished):
             state = self.finished[ident]
-            if state.kind == "range" and ident in collapsed and ident not in around:
+            if ident in runs:
+                kind = "other"
+            elif state.kind == "range" and ident in collapsed and ident not in around:
                 kind = "iteration"  # one batch per pass, whatever the loop is named
             elif state.kind == "range" and (ident in around or (
                     ident in direct and not state.picks_examples and (
@@ -305,6 +330,17 @@ class Recorder:
             out.append(ir.Loop(id=ident, kind=kind, loc=state.loc, symbol=state.symbol,
                                count=count))
         return out
+
+    def _repeating_runs(self, steps: list[ir.Event]) -> set[int]:
+        """The loops each of whose passes builds afresh every model it trains (`for member in
+        range(5): net = Net(); opt = SGD(net.parameters()); for t in range(1000): ...`): each
+        pass is a whole training run, not an epoch."""
+        found = set()
+        for ident in {i for e in steps for i in e.loops}:
+            if all(e.updates and all(ident in self.built_in_loops.get(m, ()) for m in e.updates)
+                   for e in steps if ident in e.loops):
+                found.add(ident)
+        return found
 
     def _rebuilt_schedules(self) -> list[ir.Event]:
         """An optimizer built again on each pass of a loop, with a learning rate that is not
@@ -545,7 +581,10 @@ class Recorder:
         for e in events:
             if e.kind == ir.FORWARD and "unknown-data" in e.flags \
                     and "feeds-step" not in e.flags and e.loc is not None:
-                notes.append(f"{e.loc.path}:{e.loc.line}: `{e.model}` is called on data that "
+                # (A name that is a description, `the model` or `parameter `net``, is
+                # not quoted again.)
+                called = e.model if "`" in e.model or e.model == "the model" else f"`{e.model}`"
+                notes.append(f"{e.loc.path}:{e.loc.line}: {called} is called on data that "
                              "could not be followed, in a loop that trains nothing: it may "
                              "be evaluated on held-out data, so no-validation stays silent")
         for loop in loops:

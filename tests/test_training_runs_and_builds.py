@@ -1,0 +1,283 @@
+"""What a loop around training means, and which build of a network a script trains: cases
+rebuilt in a few lines from patterns met in public notebooks and tutorials."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from cnnlint.engine import Result
+
+Lint = Callable[..., Result]
+
+
+def found(result: Result, *wanted: str) -> list[tuple[str, int, str]]:
+    return sorted((f.code, f.line, f.message) for f in result.findings if f.code in wanted)
+
+
+ENSEMBLE = """
+import torch
+import torch.nn as nn
+
+X = torch.randn(200, 2)
+y = (X[:, 0] > 0).long()
+members = 10
+
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 2))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+BEFORE
+for member in range(members):
+    INSIDE
+    opt = torch.optim.SGD(net.parameters(), lr=1e-2, momentum=0.9)
+    for t in range(1000):
+        loss = nn.functional.cross_entropy(net(X), y)
+        opt.zero_grad()
+        loss.backward()
+        UTILITY
+        opt.step()
+"""
+
+
+def test_a_loop_building_the_model_it_trains_repeats_whole_runs(lint_tree: Lint) -> None:
+    """Each pass of `for member in range(10)` builds a new network and trains it for 1000
+    full-batch steps: the outer loop repeats whole runs (an ensemble), the inner one counts
+    the epochs. A network built once, before the loop, is trained for 10 epochs of 1000
+    steps each."""
+    cases = (("", "net = Small()", "1000 epochs", 22),
+             ("net = Small()", "pass", "10 epochs (`members`)", 19))
+    for before, inside, epochs, line in cases:
+        script = ENSEMBLE.replace("BEFORE", before).replace("INSIDE", inside)
+        result = lint_tree({"fit.py": script.replace("UTILITY", "pass")})
+        assert [(code, at) for code, at, message in found(result, "CNN202")
+                if f"trains {epochs} " in message] == [("CNN202", line)], inside
+
+
+def test_notebook_display_and_debugger_calls_do_not_hide_a_loop(lint_tree: Lint) -> None:
+    """`IPython.display.clear_output()` or a debugger breakpoint inside a loop changes nothing
+    about training: the loop is still judged (no validation: CNN202)."""
+    for call in ("from IPython import display\n        display.clear_output(wait=True)",
+                 "import ipdb\n        ipdb.set_trace()",
+                 "import pdb\n        pdb.set_trace()"):
+        script = ENSEMBLE.replace("BEFORE", "").replace("INSIDE", "net = Small()")
+        result = lint_tree({"fit.py": script.replace("UTILITY", call)})
+        assert [code for code, _, _ in found(result, "CNN202")] == ["CNN202"], call
+
+
+VARIANTS = """
+import torch
+from torch import nn, optim
+
+
+class Stack(nn.Module):
+    def __init__(self, act, widths=(64, 32)):
+        super().__init__()
+        layers, width = [], 16
+        for w in widths:
+            layers += [nn.Linear(width, w), act]
+            width = w
+        self.seq = nn.Sequential(*layers, nn.Linear(width, 4))
+
+    def forward(self, x):
+        return self.seq(x)
+
+
+def fit(net):
+    opt = optim.SGD(net.parameters(), lr=1e-2, momentum=0.9)
+    for epoch in range(5):
+        for x, y in torch.load("batches.pt"):
+            opt.zero_grad()
+            nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+
+
+fit(Stack(act=nn.ReLU()))
+deep = Stack(act=nn.ReLU(), widths=[64] * 10)
+with torch.no_grad():
+    print(deep(torch.randn(4, 16)).std())
+"""
+
+
+def test_a_variant_only_inspected_is_not_the_build_a_script_trains(lint_tree: Lint) -> None:
+    """`fit(Stack(act))` trains the shallow build; `Stack(act, widths=[64] * 10)` is only
+    built to look at its outputs. The deep one is not linked to the SGD that trains the
+    other (CNN107 would blame that SGD's missing weight decay), while the shallow one is."""
+    result = lint_tree({"nets.py": VARIANTS})
+    assert found(result, "CNN107") == []
+    trained = VARIANTS.replace("fit(Stack(act=nn.ReLU()))\n", "").replace(
+        "with torch.no_grad():\n    print(deep(torch.randn(4, 16)).std())", "fit(deep)")
+    messages = [message for _, _, message in found(lint_tree({"nets.py": trained}), "CNN107")]
+    assert len(messages) == 1 and "no weight decay (`SGD` at nets.py:19)" in messages[0]
+
+
+def test_two_models_of_one_name_stepped_apart_are_a_gan(lint_tree: Lint) -> None:
+    """A critic and a generator both built by `make_mlp(...)`, each stepped by its own
+    optimizer (the critic in an inner loop of several steps): two models trained apart, as
+    in any GAN, so the loop is not judged as one model's training (no CNN202, CNN203,
+    CNN209). One model stepped by both optimizers is one model's training."""
+    script = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def make_mlp(inp, out):
+    return nn.Sequential(nn.Linear(inp, 64), nn.ReLU(), nn.Linear(64, out))
+
+
+critic = make_mlp(2, 1)
+gen = GENERATOR
+opt_c = torch.optim.Adam(critic.parameters())
+opt_g = torch.optim.Adam(gen.parameters())
+
+for it in range(500):
+    for _ in range(3):
+        fake = gen(torch.randn(32, 4))
+        opt_c.zero_grad()
+        F.binary_cross_entropy_with_logits(critic(fake), torch.zeros(32, 1)).backward()
+        opt_c.step()
+    opt_g.zero_grad()
+    critic(gen(torch.randn(32, 4))).mean().backward()
+    opt_g.step()
+"""
+    for generator, expected in (("make_mlp(4, 2)", []),
+                                ("critic", ["CNN202", "CNN203", "CNN209"])):
+        result = lint_tree({"toy_gan.py": script.replace("GENERATOR", generator)})
+        assert [code for code, _, _ in found(result, "CNN202", "CNN203", "CNN209")] \
+            == expected, generator
+
+
+def test_models_trained_one_per_pass_of_a_loop_are_not_trained_apart(lint_tree: Lint) -> None:
+    """`for net in (zeros, ones): fit(net)` trains two models of one class, one per pass of
+    the loop, each by its own optimizer: no GAN (which steps both in every pass), so the
+    loop's training is judged (CNN202: the loop evaluates nothing)."""
+    script = """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, value=None):
+        super().__init__()
+        self.fc = nn.Linear(20, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def fit(model, loader):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for epoch in range(20):
+        for x, y in loader:
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+
+
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+for model in (Net(0), Net(1)):
+    fit(model, loader)
+"""
+    result = lint_tree({"compare.py": script})
+    assert [code for code, _, _ in found(result, "CNN202")] == ["CNN202"]
+
+
+def test_a_teacher_whose_targets_a_warmed_up_loss_uses_does_not_evaluate(
+        lint_tree: Lint) -> None:
+    """A mean teacher run without gradients makes targets for a consistency loss that is
+    `0.0` until a warm-up ends: its outputs still feed the step (no evaluation in train
+    mode, CNN204). The same forward whose outputs nothing uses is an evaluation."""
+    script = """
+import torch
+import torch.nn as nn
+
+
+def make():
+    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                         nn.Dropout2d(0.1), nn.Conv2d(8, 2, 1))
+
+
+student, teacher = make(), make()
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=8, shuffle=True)
+opt = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9)
+step = 0
+for epoch in range(10):
+    for x, y in loader:
+        out = student(x)
+        with torch.no_grad():
+            target = torch.softmax(teacher(x + 0.1 * torch.randn_like(x)), dim=1)
+        if step < 1000:
+            consistency = 0.0
+        else:
+            consistency = torch.mean((torch.softmax(out, dim=1) - USED) ** 2)
+        loss = nn.functional.cross_entropy(out, y) + 0.1 * consistency
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step = step + 1
+"""
+    for used, expected in (("target", []), ("out.detach()", ["CNN204"])):
+        result = lint_tree({"mt.py": script.replace("USED", used)})
+        assert [code for code, _, _ in found(result, "CNN204")] == expected, used
+
+
+def test_a_teacher_picked_by_an_option_whose_output_is_lost_is_not_judged(
+        lint_tree: Lint) -> None:
+    """The teacher is one of two networks an option picks, one returning a tensor and the
+    other a tuple: what the step does with its output (under `torch.no_grad()`, inside the
+    training loop) is not followed, so it is not said to be an evaluation pass (CNN204).
+    The same network called over a validation loader is one."""
+    script = """
+import torch
+import torch.nn as nn
+
+
+class Plain(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.Dropout2d(0.1))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Deep(Plain):
+    def forward(self, x):
+        y = self.body(x)
+        return y, y.mean()
+
+
+def net_factory(net_type):
+    if net_type == "plain":
+        return Plain()
+    elif net_type == "deep":
+        return Deep()
+
+
+def train(net_type):
+    student, teacher = net_factory(net_type), net_factory(net_type)
+    train_loader = torch.utils.data.DataLoader(torch.load("t.pt"), batch_size=8, shuffle=True)
+    val_loader = torch.utils.data.DataLoader(torch.load("v.pt"), batch_size=8)
+    opt = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9)
+    for epoch in range(10):
+        for x, y in train_loader:
+            with torch.no_grad():
+                target = teacher(x)
+            loss = nn.functional.mse_loss(student(x)[0], target[0])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+"""
+    assert found(lint_tree({"mt.py": script}), "CNN204") == []
+    evaluating = script + """        with torch.no_grad():
+            for x, y in val_loader:
+                print(teacher(x))
+"""
+    assert [code for code, _, _ in found(lint_tree({"mt.py": evaluating}), "CNN204")] \
+        == ["CNN204"]
