@@ -5,12 +5,13 @@ ancestors (DenseNet's `cat([x, f(x)])`), gives the gradient a path around the la
 other inputs: those layers are *spanned*, provided every way forward from them passes through
 that skip (a layer whose output also leaves by another path is still in series on that path).
 A concatenation of parallel branches only (Inception) spans nothing: every branch is still a
-full-depth path; a branch that only pools (or drops out) the block's input (an Inception
-reduction block's max-pool) is that input carried past the others. An encoder tensor that
-reaches the concatenation through a gate (an attention U-Net's `x4 * psi(d5, x4)`) still
-bypasses the decoder: ancestry through a gate follows the gated data. A product is a gate or a
-normalisation (`x * se(x)`, `x / norm(x)`), not a skip, and a MERGE (the value after an `if`
-the reader could not decide) is a choice between paths, each judged on its own.
+full-depth path, also a branch that only pools the block's input (an Inception reduction
+block's max-pool); one that only drops it out is that input carried past the others (a second
+decoder fed dropped-out encoder features). An encoder tensor that reaches the concatenation
+through a gate (an attention U-Net's `x4 * psi(d5, x4)`) still bypasses the decoder: ancestry
+through a gate follows the gated data. A product is a gate or a normalisation (`x * se(x)`,
+`x / norm(x)`), not a skip, and a MERGE (the value after an `if` the reader could not decide)
+is a choice between paths, each judged on its own.
 
 *Plain runs.* Walking the graph in execution order, a run counts the weighted layers (conv,
 linear) that no skip spans; a skip connection ends the run. Through a gate the run follows the
@@ -161,15 +162,15 @@ def is_skip(node: ir.Node, masks: list[int], network: ir.Network | None = None) 
     return False
 
 
-# Layers that pass a tensor on with no weights: a skip may go through them.
-_CARRY_FAMILIES = frozenset({"pool", "dropout", "identity"})
+# Layers that pass a tensor on unchanged but for noise: a skip may go through them. (Not
+# pooling: an Inception block's pooled branch is one of its parallel branches.)
+_CARRY_FAMILIES = frozenset({"dropout", "identity"})
 
 
 def _carried_bypass(network: ir.Network, node: ir.Node, masks: list[int]) -> bool:
-    """`cat([convs(x), max_pool(x)])` (an Inception reduction block), `cat([dropout(f),
-    up(g(f))])` (a decoder fed noisy encoder features): an input that is an earlier tensor
-    only pooled or dropped out, no weighted layer on its way, carries it past the layers of
-    another input, as the strided slice `x[:, :, ::2, ::2]` of a shortcut does."""
+    """`cat([dropout(f), up(g(f))])` (a second decoder fed noisy encoder features): an
+    input that is an earlier tensor only dropped out, no weighted layer on its way, carries
+    it past the layers of another input."""
     for a in node.inputs:
         i = _carry_source(network, a)
         if i != a and any(b != a and masks[b] >> i & 1 for b in node.inputs):
@@ -178,7 +179,7 @@ def _carried_bypass(network: ir.Network, node: ir.Node, masks: list[int]) -> boo
 
 
 def _carry_source(network: ir.Network, i: int) -> int:
-    """The tensor a chain of weightless layers (pooling, dropout) starts from."""
+    """The tensor a chain of dropout (or identity) layers starts from."""
     while network.nodes[i].family in _CARRY_FAMILIES and len(network.nodes[i].inputs) == 1:
         i = network.nodes[i].inputs[0]
     return i
@@ -267,7 +268,7 @@ def spanned(network: ir.Network, masks: list[int] | None = None) -> int:
 
 def _carried(network: ir.Network, skip: ir.Node, masks: list[int]) -> object:
     """What a skip carries past the layers: its inputs upstream of another of its inputs
-    (`x` in `x + f(x)`), also through pooling or dropout (`x` in `cat([dropout(x),
+    (`x` in `x + f(x)`), also through dropout (`x` in `cat([dropout(x),
     f(x)])`); the skip itself when none is (a projected or gated bypass)."""
     early = set()
     for a in skip.inputs:

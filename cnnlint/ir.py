@@ -648,19 +648,32 @@ def _stepped_apart(events: list[Event]) -> dict[int, dict[object, str]]:
     """Loop id -> the models (number or name -> name) that steps each updating one model
     update in one pass of it, where there are two or more: a GAN's generator and critic.
     Models trained one per pass (`for net in (small, large): fit(net)`) are not."""
-    by_pass: dict[tuple[int, tuple[int, ...]], dict[object, str]] = {}
+    # Steps by the loops they ran in and which pass of each: two models stepped in the same
+    # pass of every loop both steps are in are trained together; a model per pass of a
+    # loop over models (`for net, opt in zip(nets, opts)`) is not.
+    by_pass: dict[tuple[tuple[int, ...], tuple[int, ...]], dict[object, str]] = {}
     for e in events:
         if _steps_one_model(e):
             updated = e.updates[0] if len(e.updates) == 1 else e.model
-            for k, i in enumerate(e.loops):
-                by_pass.setdefault((i, e.passes[:k + 1]), {})[updated] = e.model
+            by_pass.setdefault((e.loops, e.passes), {})[updated] = e.model
     found: dict[int, dict[object, str]] = {}
-    for (i, _), models in by_pass.items():
-        if len(models) > 1:
-            found.setdefault(i, {}).update(models)
+    groups = list(by_pass.items())
+    for x, ((loops_a, passes_a), models_a) in enumerate(groups):
+        for (loops_b, passes_b), models_b in groups[x:]:
+            shared = 0
+            while shared < min(len(loops_a), len(loops_b)) \
+                    and loops_a[shared] == loops_b[shared]:
+                shared += 1
+            models = {**models_a, **models_b}
+            if len(models) > 1 and passes_a[:shared] == passes_b[:shared]:
+                for i in loops_a[:shared]:
+                    found.setdefault(i, {}).update(models)
     return found
 
 
 def _steps_one_model(event: Event) -> bool:
-    return event.kind == STEP and "trains" in event.flags and bool(event.model) \
-        and ", " not in event.model
+    if event.kind != STEP or "trains" not in event.flags:
+        return False
+    if event.updates:  # (one of several networks an option picks is one model too)
+        return len(event.updates) == 1
+    return bool(event.model) and ", " not in event.model

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import FORWARD, ProjectFacts
+from cnnlint.ir import FORWARD, STEP, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -23,8 +23,10 @@ class BatchNormSmallBatch(Rule):
     including DataLoader's own default of 1. A size set on either side of an `if` (a frozen
     phase at 8, an unfrozen one at 4) is flagged when every value it may take is below.
     Models normalised only with GroupNorm, LayerNorm or InstanceNorm are not flagged, nor a
-    run whose training forwards all find the BatchNorm layers put in eval mode (a
-    `freeze_bn()` method setting each `BatchNorm2d` to `.eval()`, not undone by `.train()`).
+    run whose training forwards (or, where a trainer object runs them, whose training steps)
+    all find the BatchNorm layers put in eval mode (a `freeze_bn()` method setting each
+    `BatchNorm2d` to `.eval()`, not undone by `.train()`), also those of a model a trainer
+    module wraps.
 
     ## Why it matters
     BatchNorm normalises with the mean and variance of the current batch. With a handful of
@@ -60,7 +62,9 @@ class BatchNormSmallBatch(Rule):
             model = models[0]
             steps = [e for e in run.events if e.kind == FORWARD and e.mode is not False
                      and "grad-off" not in e.flags]
-            if steps and all("norms-frozen" in e.flags for e in steps):
+            updates = [e for e in run.events if e.kind == STEP and "trains" in e.flags]
+            if any(events and all("norms-frozen" in e.flags for e in events)
+                   for events in (steps, updates)):
                 continue  # its BatchNorm layers are kept in eval mode (`freeze_bn()`)
             for loader in run.train_loaders:
                 size = loader.batch_size

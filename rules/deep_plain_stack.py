@@ -23,9 +23,9 @@ class DeepPlainStack(Rule):
     layers (DenseNet, U-Net). A product or division by a function of the input (a
     squeeze-excitation gate, an attention gate, a hand-written local response normalisation)
     is not a skip: the gradient still goes through the gate's input. A concatenation of
-    parallel branches (Inception) is not a skip either, unless one branch is the block's input
-    only pooled or dropped out (an Inception reduction block's max-pool branch carries its
-    input past the convolutions, as a strided shortcut does). A forward that takes one of two
+    parallel branches (Inception, also its max-pool branch) is not a skip either, unless one
+    branch is the block's input only dropped out (a second decoder fed dropped-out encoder
+    features still gets the encoder's features past its layers). A forward that takes one of two
     ways (`if`) is judged one way at a time. A side head that joins the output again
     (deep supervision concatenated before the last layer) leaves the skips it goes
     round spanning; one returned as an output of its own does not. Layers whose output the

@@ -29,7 +29,8 @@ class MissingEvalMode(Rule):
     output a loss then backpropagates (the labels semi-supervised training guesses on
     unlabelled data, in train mode by design in MixMatch); where the reader cannot follow
     what such a forward's output feeds (a network picked by an option, returning a tensor or
-    a tuple), it does not guess. A model put in train mode with
+    a tuple), it does not guess. A loop over a held-out loader that steps the model on it
+    (a mode that also trains on the validation split) trains. A model put in train mode with
     `model.train()` and not trained since is in train mode on purpose (Monte-Carlo dropout
     samples predictions with dropout on, from a mean teacher too). Models without BatchNorm
     or Dropout behave the same in both modes and are not flagged. After a call the reader
@@ -92,6 +93,11 @@ class MissingEvalMode(Rule):
                 # the labels semi-supervised training guesses on unlabelled data (MixMatch
                 # runs that guess in train mode by design), a mean teacher's targets.
                 if "feeds-step" in forward.flags and "eval-loader" not in forward.flags:
+                    evaluating = False
+                # A loop over held-out data that steps the model on it trains on it (a mode
+                # that fits the validation split too).
+                if "grad-off" not in forward.flags and forward.loops \
+                        and forward.model in training.get(forward.loops[-1], ()):
                     evaluating = False
                 # One whose output the reader lost, inside a loop that steps, may be either.
                 if "output-unknown" in forward.flags and "eval-loader" not in forward.flags \

@@ -678,7 +678,8 @@ def test_a_network_only_a_builder_needing_arguments_makes_is_read_through_it(
         lint_tree) -> None:
     """`tower(num_classes, loss)` is the only code that builds `Tower`: the network is read
     through it with those arguments not known, and judged as that builder. Where they leave
-    it partly known (a loop over an unknown depth), it is not read, as before."""
+    it partly known (a loop over an unknown depth) or undecided (a shortcut built only when
+    two widths differ, one of them unknown), it is not read, as before."""
     source = """
 import warnings
 import torch.nn as nn
@@ -713,8 +714,22 @@ def tower(num_classes, loss, pretrained=True, **kwargs):
     assert not [n for n in result.notes() if "not read" in n]
     unknown_depth = source.replace("loss=loss, **kwargs)", "loss=loss, depth=depth)").replace(
         "def tower(num_classes, loss,", "def tower(num_classes, loss, depth,")
+    undecided = source.replace(
+        "        self.classifier = nn.Linear(32, num_classes)\n",
+        "        self.classifier = nn.Linear(32, num_classes)\n"
+        "        self.wide = num_classes > 32\n"
+        "        if self.wide:\n"
+        "            self.project = nn.Linear(32, 32)\n").replace(
+        "        y = self.classifier(self.features(x).mean((2, 3)))\n",
+        "        v = self.features(x).mean((2, 3))\n"
+        "        if self.wide:\n"
+        "            v = self.project(v)\n"
+        "        y = self.classifier(v)\n")
+    assert undecided.count("self.wide") == 3
+    for variant in (unknown_depth, undecided):
+        result = lint_tree({"nets.py": variant})
+        assert result.findings == [], variant
     result = lint_tree({"nets.py": unknown_depth})
-    assert result.findings == []
     assert [n for n in result.notes() if "tower" in n or "not read" in n] == [
         "nets.py:5: `Tower` is not read: its constructor needs `num_classes`, and no network "
         "the reader builds holds it"]

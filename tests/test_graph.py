@@ -131,18 +131,17 @@ def test_a_projected_low_level_feature_concatenated_past_a_deep_path_is_a_skip()
     assert not graph.is_skip(block.nodes[-1], graph.ancestors(block), block)
 
 
-def test_a_pooled_input_concatenated_past_convolutions_is_a_skip() -> None:
+def test_a_pooled_branch_beside_convolutions_is_no_skip() -> None:
     # An Inception reduction block: three convs (2-4) on one side, the block's input only
-    # max-pooled (5) on the other. The pooled input reaches the concatenation through no
-    # weighted layer: the gradient goes around the three convs.
+    # max-pooled (5) on the other. Parallel branches of one block: no skip (the pool is one
+    # of them), while the same input only dropped out is carried past the convs.
     block = _network(("input", ()), ("Conv2d", (0,)), ("Conv2d", (1,)), ("Conv2d", (2,)),
                      ("Conv2d", (3,)), ("MaxPool2d", (1,)), ("cat", (4, 5)))
-    assert graph.is_skip(block.nodes[-1], graph.ancestors(block), block)
-    assert _ids(graph.longest_plain_run(block)) == [1]
-    # Pooled, then convolved: a branch of its own, no skip.
-    branch = _network(("input", ()), ("Conv2d", (0,)), ("Conv2d", (1,)), ("Conv2d", (2,)),
-                      ("Conv2d", (3,)), ("MaxPool2d", (1,)), ("Conv2d", (5,)), ("cat", (4, 6)))
-    assert not graph.is_skip(branch.nodes[-1], graph.ancestors(branch), branch)
+    assert not graph.is_skip(block.nodes[-1], graph.ancestors(block), block)
+    dropped = _network(("input", ()), ("Conv2d", (0,)), ("Conv2d", (1,)), ("Conv2d", (2,)),
+                       ("Conv2d", (3,)), ("Dropout", (1,)), ("cat", (4, 5)))
+    assert graph.is_skip(dropped.nodes[-1], graph.ancestors(dropped), dropped)
+    assert _ids(graph.longest_plain_run(dropped)) == [1]
 
 
 def test_encoder_features_dropped_out_for_a_second_decoder_are_still_skipped() -> None:

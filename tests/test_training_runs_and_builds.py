@@ -281,3 +281,226 @@ def train(net_type):
 """
     assert [code for code, _, _ in found(lint_tree({"mt.py": evaluating}), "CNN204")] \
         == ["CNN204"]
+
+
+def test_batchnorm_frozen_in_a_model_a_trainer_steps_is_not_judged(lint_tree: Lint) -> None:
+    """`model.freeze_bn()` keeps the BatchNorm layers in eval mode, and a trainer object
+    (a plain class or a module wrapping the model, with a `forward` that computes the loss)
+    runs the training step: small batches are no risk (CNN201). Without the freeze they
+    are."""
+    nets = """
+import torch.nn as nn
+
+
+class Detector(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 16, 3, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        self.head = nn.Conv2d(16, 3, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+    def freeze_bn(self):
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
+
+
+class StepRunner(BASE):
+    def __init__(self, net, opt):
+        INIT
+        self.net = net
+        self.opt = opt
+
+    def forward(self, x, y):
+        return ((self.net(x).mean(dim=(2, 3)) - y) ** 2).mean()
+
+    def step(self, x, y):
+        self.opt.zero_grad()
+        loss = self.forward(x, y)
+        loss.backward()
+        self.opt.step()
+"""
+    script = """
+import torch
+from nets import Detector, StepRunner
+
+model = Detector()
+model.train()
+opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+FREEZE
+loader = torch.utils.data.DataLoader(torch.load("pairs.pt"), batch_size=2, shuffle=True)
+runner = StepRunner(model, opt)
+for epoch in range(5):
+    for x, y in loader:
+        runner.step(x, y)
+"""
+    for base, init in (("object", "pass"), ("nn.Module", "super().__init__()")):
+        for freeze, expected in (("model.freeze_bn()", []), ("pass", ["CNN201"])):
+            result = lint_tree({"nets.py": nets.replace("BASE", base).replace("INIT", init),
+                                "train.py": script.replace("FREEZE", freeze)})
+            assert [code for code, _, _ in found(result, "CNN201")] == expected, (base, freeze)
+
+
+def test_a_sequential_a_factory_makes_of_a_network_s_pieces_trains_with_its_holder(
+        lint_tree: Lint) -> None:
+    """`trunk()` returns `nn.Sequential(full.stem, full.units)` of a bigger network, and a
+    detector holds it as its backbone: the script training the detector trains the trunk,
+    so CNN107 on the trunk names that optimizer, rather than saying no training script
+    was found."""
+    trunk = """
+import torch.nn as nn
+
+
+class Full(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, padding=1)
+        self.units = nn.Sequential(*[nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ReLU())
+                                     for _ in range(10)])
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.fc(self.units(self.stem(x)).mean((2, 3)))
+
+
+def trunk():
+    full = Full()
+    return nn.Sequential(full.stem, full.units)
+"""
+    detector = """
+import torch.nn as nn
+from trunk import trunk
+
+
+class Detector(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = trunk()
+        self.head = nn.Conv2d(16, 4, 1)
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+"""
+    script = """
+import torch
+from detector import Detector
+
+net = Detector()
+opt = torch.optim.Adam(net.parameters(), 1e-3)
+for epoch in range(10):
+    for x, y in torch.load("pairs.pt"):
+        opt.zero_grad()
+        ((net(x) - y) ** 2).mean().backward()
+        opt.step()
+"""
+    result = lint_tree({"trunk.py": trunk, "detector.py": detector, "train.py": script})
+    (finding,) = [f for f in result.findings if f.code == "CNN107" and f.symbol == "trunk"]
+    assert finding.message == ("11 weighted layers, no dropout, and no weight decay "
+                               "(`Adam` at train.py:5)")
+
+
+def test_a_gan_whose_pair_an_option_picks_is_trained_apart(lint_tree: Lint) -> None:
+    """The critic and the generator are each one of two classes an option picks (the reader
+    cannot decide it): each optimizer still steps one model, so the loop trains two models
+    apart (a GAN) and its rules stay silent (CNN202)."""
+    script = """
+import torch
+from torch import nn
+
+
+class Critic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(784, 128), nn.LeakyReLU(0.2), nn.Linear(128, 1))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Maker(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(64, 128), nn.LeakyReLU(0.2), nn.Linear(128, 784))
+
+    def forward(self, z):
+        return self.body(z)
+
+
+class Critic2(Critic):
+    pass
+
+
+class Maker2(Maker):
+    pass
+
+
+def make_pair(kind):
+    if kind == "plain":
+        return Critic(), Maker()
+    elif kind == "other":
+        return Critic2(), Maker2()
+    raise ValueError(kind)
+
+
+def run(kind, epochs=5):
+    critic, maker = make_pair(kind)
+    c_opt = torch.optim.Adam(critic.parameters(), lr=2e-4)
+    m_opt = torch.optim.Adam(MAKER.parameters(), lr=2e-4)
+    for epoch in range(epochs):
+        for real in torch.load("real.pt"):
+            c_opt.zero_grad()
+            fake = maker(torch.randn(64, 64))
+            (critic(real).mean() - critic(fake.detach()).mean()).backward()
+            c_opt.step()
+            m_opt.zero_grad()
+            critic(maker(torch.randn(64, 64))).mean().backward()
+            m_opt.step()
+"""
+    for stepped, expected in (("maker", []), ("critic", ["CNN202"])):
+        result = lint_tree({"gan.py": script.replace("MAKER", stepped)})
+        assert [code for code, _, _ in found(result, "CNN202")] == expected, stepped
+
+
+def test_a_held_out_loader_the_model_is_stepped_on_trains(lint_tree: Lint) -> None:
+    """An option that also fits the validation split (`for x, y in test_loader:` with a
+    backward and a step) trains on it: no evaluation in train mode (CNN204). The same loop
+    with no step, under no_grad, is an evaluation in train mode."""
+    script = """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 16, 3, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean((2, 3)))
+
+
+fit_loader = torch.utils.data.DataLoader(torch.load("fit.pt"), batch_size=64, shuffle=True)
+test_loader = torch.utils.data.DataLoader(torch.load("held.pt"), batch_size=64)
+net = Net()
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+for epoch in range(30):
+    net.train()
+    for x, y in fit_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    HELD
+"""
+    trains = """for x, y in test_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()"""
+    evaluates = """with torch.no_grad():
+        for x, y in test_loader:
+            print(net(x).argmax(1))"""
+    for held, expected in ((trains, []), (evaluates, ["CNN204"])):
+        result = lint_tree({"fit.py": script.replace("HELD", held)})
+        assert [code for code, _, _ in found(result, "CNN204")] == expected, held

@@ -53,12 +53,14 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
     candidates, unbuilt = _candidates(interp)
     models = _build_all(interp, candidates, jobs, errors, wanted)
     # A network that only functions needing arguments build (`tower(num_classes, loss)`)
-    # is read through them, those arguments not known, where it is then read in full (the
-    # arguments only size a layer or pick a loss); else it stays a network not read.
+    # is read through them, those arguments not known, where it is then read in full with
+    # no `if` left undecided (the arguments only size a layer or pick a loss); else it stays
+    # a network not read.
     read = _read_keys(models)
     unread = [cls for cls in unbuilt if _key_of(cls) not in read]
     models.extend(m for m in _build_all(interp, _builders_needing_arguments(unread), jobs,
-                                        errors, wanted) if m.network.complete)
+                                        errors, wanted)
+                  if m.network.complete and all(n.kind != ir.MERGE for n in m.network.nodes))
     if notes is not None:
         notes.extend(_unread_networks(unbuilt, models, wanted))
     return models

@@ -53,7 +53,10 @@ class ForwardReading(LoopReading):
                                 tensors_in(args), f, loc, made_at=module.loc,
                                 summed=library.not_averaged(module.args))
         elif rec is not None and isinstance(module, v.MODULE_VALUES) \
-                and not self.in_module_code(f):
+                and not self.in_module_code(f) and not (
+                    isinstance(module, v.Instance) and not self.is_module_class(module.cls)):
+            # (A plain class's `forward` method, a trainer's step, is no model call: the
+            # model calls inside it are.)
             self.forward_event(module, loc, args)
             event = rec.events[-1]
             out = super().apply(module, args, f, loc)
@@ -118,7 +121,7 @@ class ForwardReading(LoopReading):
             flags.add("held-out")
         if inputs is not None and self._noisy_batch(inputs):
             flags.add("noisy-input")
-        if id(model) in rec.frozen_norms:
+        if self._norms_frozen(model):
             flags.add("norms-frozen")
         if rec.train_called.get(id(model)) == rec.steps_updating(model):
             # Put in train mode by `.train()` and not trained since: on purpose (Monte-Carlo
@@ -245,6 +248,19 @@ class ForwardReading(LoopReading):
                         and isinstance(whole, v.MODULE_VALUES) and any(
                             id(inner) in changed for inner in self.submodules(whole)):
                     rec.set_mode(whole, UNKNOWN)
+
+    def _norms_frozen(self, model: Any) -> bool:
+        """Whether the model's BatchNorm layers are all kept in eval mode: it, or each part
+        of it that holds them (a trainer module wrapping a detector that `freeze_bn()` froze),
+        had them frozen since its last `.train()`."""
+        frozen = self.recorder.frozen_norms if self.recorder is not None else set()
+        if id(model) in frozen:
+            return True
+        parts = self.submodules(model)
+        norms = {id(m) for m in parts if isinstance(m, v.LayerSpec)
+                 and catalogue.family(m.kind) == "batchnorm"}
+        held = {id(m) for part in parts if id(part) in frozen for m in self.submodules(part)}
+        return bool(norms) and norms <= held
 
     def submodules(self, module: Any) -> list[Any]:
         """Every module inside `module` (itself included), from its construction."""

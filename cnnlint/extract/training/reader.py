@@ -700,7 +700,9 @@ class TrainingInterp(ForwardReading):
         if isinstance(func, v.FuncVal) and isinstance(result, (*v.MODULE_VALUES, v.Opaque)):
             if not in_module:
                 self.built_by(result, func, loc)
-            elif isinstance(result, v.Instance):  # a factory building a part of a model
+            elif isinstance(result, (v.Instance, v.SeqSpec)):
+                # A factory building a part of a model (also a Sequential of another
+                # network's pieces: `nn.Sequential(full.stem, full.layers)`).
                 rec.part_builders.setdefault(id(result), ir.model_key(func.scope.module,
                                                                       func.name))
         return result
@@ -951,8 +953,12 @@ class TrainingInterp(ForwardReading):
             flags.add("unknown-weights")
         if lost:
             rec.lost_steps += 1
-        for root in {id(rec.root(self, w)) for w in weights if w is not UNKNOWN}:
-            rec.steps_of[root] = rec.steps_of.get(root, 0) + 1
+        roots = list({id(r): r for r in (rec.root(self, w) for w in weights
+                                          if w is not UNKNOWN)}.values())
+        for root in roots:
+            rec.steps_of[id(root)] = rec.steps_of.get(id(root), 0) + 1
+        if roots and all(self._norms_frozen(root) for root in roots):
+            flags.add("norms-frozen")  # (also when no forward of them is seen: a trainer's)
         if self.accumulating > 0:
             flags.add("accumulating")
         rec.mark_training()

@@ -557,10 +557,10 @@ class Recorder:
             if isinstance(part, v.Instance):
                 parts.append(ir.model_key(part.cls.scope.module, part.cls.name))
                 part_families.append((parts[-1], frozenset(interp.layer_families(part))))
-                if id(part) in self.part_builders:
-                    parts.append(self.part_builders[id(part)])
             elif id(part) in self.models:  # a network of its own the script handed it
                 parts.extend(key for key, _, _ in self.models[id(part)][3] if key)
+            if id(part) in self.part_builders:
+                parts.append(self.part_builders[id(part)])
         # A network it holds that came from a project call the reader could not follow
         # (`AttackerModel(dataset.get_model(arch))`, then `self.model(x)`): that one may be
         # any.
@@ -600,11 +600,12 @@ class Recorder:
                 for e in events if e.kind == ir.UNRESOLVED and loop.id in e.loops))
             apart = ir.models_stepped_apart(events, loop.id)
             if len(apart) > 1:
+                named = ' and '.join(f'`{m}`' if m else 'a network picked by an option'
+                                     for m in apart)
                 notes.append(f"{loop.loc.path}:{loop.loc.line}: the training loop steps "
-                             f"{' and '.join(f'`{m}`' for m in apart)} with optimizers of "
-                             "their own (adversarial or joint training): rules about "
-                             "validation, early stopping, schedules and augmentation stay "
-                             "silent")
+                             f"{named} with optimizers of their own (adversarial or joint "
+                             "training): rules about validation, early stopping, schedules "
+                             "and augmentation stay silent")
             uncalled = ir.stepped_never_called(events, loop.id)
             if uncalled:
                 notes.append(f"{loop.loc.path}:{loop.loc.line}: the training loop never calls "
