@@ -96,7 +96,7 @@ class MissingEvalMode(Rule):
                     evaluating = False
                 # A loop over held-out data that steps the model on it trains on it (a mode
                 # that fits the validation split too).
-                if "grad-off" not in forward.flags and forward.loops \
+                if "in-eval-loop" in forward.flags and "grad-off" not in forward.flags \
                         and forward.model in training.get(forward.loops[-1], ()):
                     evaluating = False
                 # One whose output the reader lost, inside a loop that steps, may be either.

@@ -464,9 +464,10 @@ def run(kind, epochs=5):
 
 
 def test_a_held_out_loader_the_model_is_stepped_on_trains(lint_tree: Lint) -> None:
-    """An option that also fits the validation split (`for x, y in test_loader:` with a
-    backward and a step) trains on it: no evaluation in train mode (CNN204). The same loop
-    with no step, under no_grad, is an evaluation in train mode."""
+    """An option that also fits the validation split (`for x, y in test_loader:`, or batches
+    drawn from it with `next`, with a backward and a step) trains on it: no evaluation in
+    train mode (CNN204). The same loop with no step, under no_grad, is an evaluation in
+    train mode."""
     script = """
 import torch
 import torch.nn as nn
@@ -501,6 +502,12 @@ for epoch in range(30):
     evaluates = """with torch.no_grad():
         for x, y in test_loader:
             print(net(x).argmax(1))"""
-    for held, expected in ((trains, []), (evaluates, ["CNN204"])):
+    drawn = """held = iter(test_loader)
+    for k in range(10):
+        x, y = next(held)
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()"""
+    for held, expected in ((trains, []), (drawn, []), (evaluates, ["CNN204"])):
         result = lint_tree({"fit.py": script.replace("HELD", held)})
         assert [code for code, _, _ in found(result, "CNN204")] == expected, held

@@ -114,6 +114,11 @@ class ForwardReading(LoopReading):
         if any(loop.loader is not None and role(loop.loader) == "eval" for loop in rec.loops) \
                 or (inputs is not None and self._from_eval_loader(inputs)):
             flags.add("eval-loader")
+            inner = rec.loops[-1] if rec.loops else None
+            if inner is not None and (inner.loader is None or role(inner.loader) == "eval"):
+                # The loop it runs in goes over held-out batches (`for x in test_loader`, or
+                # `for k in range(n): x = next(test_iter)`), not over training batches.
+                flags.add("in-eval-loop")
         elif inputs is not None and inputs.pos and type(inputs.pos[0]) is v.Tensor \
                 and inputs.pos[0].node in self.held_out:
             # The whole held-out tensors at once: `net(test_features)` (the first input: a
