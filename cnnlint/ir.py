@@ -600,7 +600,7 @@ class TrainingRun:
     def _stepped_apart(self) -> dict[int, dict[object, str]]:
         """Loop id -> the models steps of their own optimizers update inside it, in one
         pass of it (each model's name)."""
-        return _stepped_apart(self.events)
+        return stepped_apart(self.events)
 
     @cached_property
     def _loops_met(self) -> dict[int, set[int]]:
@@ -638,13 +638,7 @@ def stepped_never_called(events: list[Event], loop: int) -> list[str]:
     return sorted(stepped)
 
 
-def models_stepped_apart(events: list[Event], loop: int) -> list[str]:
-    """The models updated inside one pass of loop `loop` by training steps that each update
-    one model (a name twice for two models of one name)."""
-    return sorted(_stepped_apart(events).get(loop, {}).values())
-
-
-def _stepped_apart(events: list[Event]) -> dict[int, dict[object, str]]:
+def stepped_apart(events: list[Event]) -> dict[int, dict[object, str]]:
     """Loop id -> the models (number or name -> name) that steps each updating one model
     update in one pass of it, where there are two or more: a GAN's generator and critic.
     Models trained one per pass (`for net in (small, large): fit(net)`) are not."""

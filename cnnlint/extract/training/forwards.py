@@ -258,7 +258,8 @@ class ForwardReading(LoopReading):
         """Whether the model's BatchNorm layers are all kept in eval mode: it, or each part
         of it that holds them (a trainer module wrapping a detector that `freeze_bn()` froze),
         had them frozen since its last `.train()`."""
-        frozen = self.recorder.frozen_norms if self.recorder is not None else set()
+        assert self.recorder is not None
+        frozen = self.recorder.frozen_norms
         if id(model) in frozen:
             return True
         parts = self.submodules(model)

@@ -122,6 +122,7 @@ class Recorder:
     # of the models training code built, by where and inside which loops.
     tokens: dict[int, int] = field(default_factory=dict)
     built_at: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    numbered: int = 0  # how many numbers were given
     # A model's number -> the loops running when training code built it.
     built_in_loops: dict[int, tuple[int, ...]] = field(default_factory=dict)
     lost_steps: int = 0  # steps of weights not followed to a model: they may update any
@@ -138,16 +139,23 @@ class Recorder:
     def token(self, model: Any) -> int:
         """The number of a model in this run's events: two models of one name (a GAN's
         critic and generator, both `make_mlp(...)`) are two numbers."""
-        return self.tokens.setdefault(id(model), len(self.tokens) + len(self.built_at))
+        if id(model) not in self.tokens:
+            self.tokens[id(model)] = self._number()
+        return self.tokens[id(model)]
 
     def built(self, model: Any, name: str, loc: Loc | None) -> None:
         """Training code built `model`. One built by the same code on each pass of a loop
         (`for member in range(5): net = Net()`) is one model to the events, rebuilt."""
         loops = self.loop_ids()
         key = (name, loc, loops) if loops else (id(model),)
-        number = self.built_at.setdefault(key, len(self.tokens) + len(self.built_at))
-        self.tokens.setdefault(id(model), number)
+        if key not in self.built_at:
+            self.built_at[key] = self._number()
+        number = self.tokens.setdefault(id(model), self.built_at[key])
         self.built_in_loops[number] = loops
+
+    def _number(self) -> int:
+        self.numbered += 1
+        return self.numbered
 
     def event(self, kind: str, loc: Loc | None, what: str = "",
               flags: frozenset[str] = frozenset(), **extra: Any) -> None:
@@ -578,6 +586,7 @@ class Recorder:
 
     def _notes(self, loops: list[ir.Loop], events: list[ir.Event]) -> list[str]:
         notes = list(self.notes)
+        stepped_apart = ir.stepped_apart(events)
         for e in events:
             if e.kind == ir.FORWARD and "unknown-data" in e.flags \
                     and "feeds-step" not in e.flags and e.loc is not None:
@@ -598,7 +607,7 @@ class Recorder:
             blockers = list(dict.fromkeys(
                 f"`{e.what}`" + (f" ({e.loc.path}:{e.loc.line})" if e.loc else "")
                 for e in events if e.kind == ir.UNRESOLVED and loop.id in e.loops))
-            apart = ir.models_stepped_apart(events, loop.id)
+            apart = sorted(stepped_apart.get(loop.id, {}).values())
             if len(apart) > 1:
                 named = ' and '.join(f'`{m}`' if m else 'a network picked by an option'
                                      for m in apart)
