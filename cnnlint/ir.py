@@ -615,6 +615,16 @@ class TrainingRun:
         """Whether some loop of the run steps models apart (see `steps_models_apart`)."""
         return any(self.steps_models_apart(loop) for loop in self.loops)
 
+    def trains_on_noise(self, loop: Loop | int) -> bool:
+        """Whether every forward pass inside `loop` takes random numbers alone (a memory or
+        speed check stepping a model on `torch.rand` batches) and every loss it backpropagates
+        compares the outputs with random targets drawn apart from those inputs: nothing is
+        learnt that a held-out set, a best checkpoint or a schedule could serve."""
+        forwards = self.events_in(loop, FORWARD)
+        backwards = self.events_in(loop, BACKWARD)
+        return bool(forwards) and all("noise-input" in e.flags for e in forwards) \
+            and bool(backwards) and all("noise-targets" in e.flags for e in backwards)
+
     def blockers(self, loop: Loop | int) -> list[Event]:
         """Calls inside `loop` the reader could not follow: what they do is not known, so
         nothing can be said to be missing from the loop."""

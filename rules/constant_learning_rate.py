@@ -21,7 +21,8 @@ class ConstantLearningRate(Rule):
     function), no manual change of `param_group["lr"]`, and no optimizer rebuilt in the loop
     with a rate that changes.
     A loop that steps two or more models with optimizers of their own (a GAN's generator
-    and discriminator) is not judged: GANs train at constant rates by design.
+    and discriminator) is not judged: GANs train at constant rates by design. Nor is one
+    whose model only ever sees random numbers (a memory or speed check on `torch.rand`).
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer) might do
@@ -59,7 +60,9 @@ class ConstantLearningRate(Rule):
                 continue
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 # A GAN's two models train at constant rates by design (DCGAN, WGAN).
-                if run.judgeable(loop) and not run.steps_models_apart(loop):
+                # Nor has a model fed random numbers alone (a speed check) anything to learn.
+                if run.judgeable(loop) and not run.steps_models_apart(loop) \
+                        and not run.trains_on_noise(loop):
                     # With an early stop, the epochs are a cap the run may not reach.
                     upto = "up to " if run.events_in(loop, EARLY_STOP) else ""
                     yield self.finding(f"trains {upto}{epochs.value} epochs{epochs.source()} "
@@ -75,7 +78,7 @@ opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)
 for epoch in range(100):
     opt.zero_grad()
-    model(torch.randn(2, 4)).sum().backward()
+    model(torch.load("batch.pt")).sum().backward()
     opt.step()
     sched.step()
 """,
@@ -93,7 +96,7 @@ opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 for epoch in range(90):
     adjust_learning_rate(opt, epoch)
     opt.zero_grad()
-    model(torch.randn(2, 4)).sum().backward()
+    model(torch.load("batch.pt")).sum().backward()
     opt.step()
 """,
         """
@@ -104,7 +107,7 @@ model = nn.Linear(4, 1)
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 for epoch in range(10):
     opt.zero_grad()
-    model(torch.randn(2, 4)).sum().backward()
+    model(torch.load("batch.pt")).sum().backward()
     opt.step()
 """,
     ]
@@ -117,7 +120,7 @@ model = nn.Linear(4, 1)
 opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 for epoch in range(100):  # flagged
     opt.zero_grad()
-    model(torch.randn(2, 4)).sum().backward()
+    model(torch.load("batch.pt")).sum().backward()
     opt.step()
 """,
         """
@@ -133,7 +136,7 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
     for epoch in range(args.epochs):  # flagged
         opt.zero_grad()
-        model(torch.randn(2, 4)).sum().backward()
+        model(torch.load("batch.pt")).sum().backward()
         opt.step()
 
 main()

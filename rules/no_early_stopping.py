@@ -25,7 +25,8 @@ class NoEarlyStopping(Rule):
     `is_best` keeps no best checkpoint. Code behind an option left off by default
     (`if args.output_dir:`) counts.
     A loop that steps two or more models with optimizers of their own (a GAN's generator
-    and discriminator) is not judged: they have no validation metric to stop on.
+    and discriminator) is not judged: they have no validation metric to stop on. Nor is one
+    whose model only ever sees random numbers (a memory or speed check on `torch.rand`).
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer) might do
@@ -69,8 +70,9 @@ class NoEarlyStopping(Rule):
         for run in project.runs:
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 if run.events_in(loop, EARLY_STOP, BEST_CHECKPOINT) or not run.judgeable(loop) \
-                        or run.steps_models_apart(loop):
-                    continue  # a GAN's models have no validation metric to stop on
+                        or run.steps_models_apart(loop) or run.trains_on_noise(loop):
+                    continue  # a GAN's models, or a model fed random numbers, have no
+                    # validation metric to stop on
                 yield self.finding(
                     f"trains {epochs.value} epochs{epochs.source()} with no early stopping and "
                     "no best checkpoint on a validation metric", loc, symbol=loop.symbol)
@@ -85,10 +87,10 @@ opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 best, bad, patience = float("inf"), 0, 5
 for epoch in range(100):
     opt.zero_grad()
-    model(torch.randn(8, 4)).pow(2).mean().backward()
+    model(torch.load("batch.pt")).pow(2).mean().backward()
     opt.step()
     with torch.no_grad():
-        val_loss = model(torch.randn(8, 4)).pow(2).mean().item()
+        val_loss = model(torch.load("val.pt")).pow(2).mean().item()
     if val_loss < best:
         best, bad = val_loss, 0
     else:
@@ -106,7 +108,7 @@ opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 best_acc = 0.0
 for epoch in range(60):
     opt.zero_grad()
-    model(torch.randn(8, 4)).sum().backward()
+    model(torch.load("batch.pt")).sum().backward()
     opt.step()
     val_acc = 0.5
     if val_acc > best_acc:
@@ -146,7 +148,7 @@ model = nn.Linear(4, 1)
 opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 for epoch in range(200):  # flagged
     opt.zero_grad()
-    model(torch.randn(8, 4)).sum().backward()
+    model(torch.load("batch.pt")).sum().backward()
     opt.step()
 torch.save(model.state_dict(), "model.pt")
 """,
@@ -163,7 +165,7 @@ def train(model, epochs):
     opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
     for epoch in range(epochs):  # flagged
         opt.zero_grad()
-        model(torch.randn(2, 2)).sum().backward()
+        model(torch.load("batch.pt")).sum().backward()
         opt.step()
 
 train(nn.Linear(2, 2), args.epochs)

@@ -34,7 +34,8 @@ class NoValidation(Rule):
     A loop that steps two or more models with optimizers of their own (a GAN's generator
     and discriminator) is not judged: they have no held-out score to evaluate. Nor is one
     that never calls the model it trains, using only its weights (`F.linear(x, w - g)` in
-    MAML): an evaluation written that way would not be seen.
+    MAML): an evaluation written that way would not be seen. Nor is one whose model only
+    ever sees random numbers (`net(torch.rand(8, 3, 64, 64))`: a memory or speed check).
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer, a library
@@ -72,8 +73,10 @@ class NoValidation(Rule):
         for run in project.runs:
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 forwards = run.events_in(loop, FORWARD)
-                if any(evaluates(e) for e in forwards) or run.steps_models_apart(loop):
-                    continue  # evaluated; or a GAN's models, with no held-out score
+                if any(evaluates(e) for e in forwards) or run.steps_models_apart(loop) \
+                        or run.trains_on_noise(loop):
+                    continue  # evaluated; or a GAN's models, with no held-out score; or
+                    # random numbers for data, with nothing to hold out
                 if run.stepped_never_called(loop):
                     continue  # run only through its weights (`F.linear(x, net.weight)`,
                     # MAML): an evaluation written that way would not be seen either
@@ -186,7 +189,7 @@ def main():
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     for epoch in range(args.epochs):  # flagged
         optimizer.zero_grad()
-        loss = model(torch.randn(4, 8)).pow(2).mean()
+        loss = model(torch.load("batch.pt")).pow(2).mean()
         loss.backward()
         optimizer.step()
         print(epoch, loss.item())

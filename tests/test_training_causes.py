@@ -3016,7 +3016,7 @@ if args.arch == "small":
 else:
     model = Wide()
 opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-x, y = torch.randn(32, 4), torch.randint(0, 2, (32,))
+x, y = torch.load("x.pt"), torch.load("y.pt")
 for epoch in range(100):
     model.train()
     opt.zero_grad()

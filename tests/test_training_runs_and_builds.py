@@ -511,3 +511,57 @@ for epoch in range(30):
     for held, expected in ((trains, []), (drawn, []), (evaluates, ["CNN204"])):
         result = lint_tree({"fit.py": script.replace("HELD", held)})
         assert [code for code, _, _ in found(result, "CNN204")] == expected, held
+
+
+PROBE = """
+import torch
+import torch.nn as nn
+
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 1))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def peak_memory(batch=4):
+    net = Tiny()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.95)
+    images = IMAGES
+    labels = LABELS
+    for _ in range(40):
+        opt.zero_grad()
+        out = net(images)
+        loss = nn.functional.cross_entropy(out, labels)
+        PENALTY
+        loss.backward()
+        opt.step()
+    return torch.cuda.max_memory_allocated()
+
+
+peak_memory()
+"""
+
+
+def test_a_model_stepped_on_random_images_against_random_labels_learns_nothing(
+        lint_tree: Lint) -> None:
+    """Forty steps on `torch.rand` images against `torch.rand` labels drawn apart from them
+    measure memory or speed: no validation, best checkpoint or schedule can be missing.
+    Labels computed from the random images are a task to learn, and loaded images are data:
+    those loops are judged."""
+    noise = "torch.rand((batch, 1, 32, 32))"
+    apart = "(torch.rand((batch, 32, 32)) * 3).round().clamp_(0, 2).long()"
+    cases = ((noise, apart, []),
+             (noise, "(images[:, 0] > 0.5).long()", ["CNN202", "CNN203", "CNN209"]),
+             ('torch.load("images.pt")', apart, ["CNN202", "CNN203", "CNN209"]))
+    # (A term against a tensor of zeros, a constant, changes nothing.)
+    penalty = "loss = loss + 0.1 * (out - torch.zeros((batch, 3, 32, 32))).pow(2).mean()"
+    for images, labels, expected in cases:
+        for added in ("pass", penalty):
+            script = PROBE.replace("IMAGES", images).replace("LABELS", labels)
+            result = lint_tree({"probe.py": script.replace("PENALTY", added)})
+            assert [code for code, _, _ in found(result, "CNN202", "CNN203", "CNN209")] \
+                == expected, (images, labels, added)

@@ -32,6 +32,7 @@ class ForwardReading(LoopReading):
     held_out: set[int]
     ungraded: dict[int, ir.Event]
     forward_outputs: dict[int, ir.Event]
+    noise_fed: set[int]
 
     @staticmethod
     def in_module_code(f: Frame) -> bool:
@@ -126,6 +127,11 @@ class ForwardReading(LoopReading):
             flags.add("held-out")
         if inputs is not None and self._noisy_batch(inputs):
             flags.add("noisy-input")
+        if inputs is not None and self.noise_behind(inputs):
+            flags.add("noise-input")
+            # What the model was fed is its first input: a loss module's second is its
+            # targets (`criterion(out, labels)`, a class of the project's, reads as a model).
+            self.noise_fed.update(self.noise_behind(Args(inputs.pos[:1])))
         if self._norms_frozen(model):
             flags.add("norms-frozen")
         if rec.train_called.get(id(model)) == rec.steps_updating(model):
@@ -184,12 +190,12 @@ class ForwardReading(LoopReading):
         """Whether an input tensor is computed from a batch of an evaluation loader."""
         return any(role(loader) == "eval" for loader in self.loaders_behind(args))
 
-    def _upstream(self, args: Args) -> Iterator[int]:
+    def _upstream(self, args: Args, limit: int = 256) -> Iterator[int]:
         """The graph nodes the tensors of `args` are computed from (themselves included),
-        depth first; at most 256, enough to reach a training step's batch."""
+        depth first; at most `limit`, by default enough to reach a training step's batch."""
         stack = [t.node for t in tensors_in(args)]
         seen: set[int] = set()
-        while stack and len(seen) < 256:
+        while stack and len(seen) < limit:
             i = stack.pop()
             if i in seen or i >= len(self.graph):
                 continue
@@ -217,6 +223,21 @@ class ForwardReading(LoopReading):
             if batch and noise:
                 return True
         return False
+
+    def noise_behind(self, args: Args, limit: int = 256) -> frozenset[int]:
+        """The random tensors (`torch.rand`, `torch.randn`, a random fill) the tensors of
+        `args` are computed from, when they are computed from those alone: empty when a
+        batch, a loaded or a literal tensor is behind them too (or too far to tell)."""
+        leaves = set()
+        for count, i in enumerate(self._upstream(args, limit), 1):
+            if count == limit or i in self.batches:
+                return frozenset()
+            node = self.graph[i]
+            if not node.inputs and node.name not in _FILLED:  # (a one-hot target's zeros)
+                if node.name not in library.NOISE:
+                    return frozenset()
+                leaves.add(i)
+        return frozenset(leaves)
 
     def set_mode(self, model: Any, name: str, args: Args, loc: Loc | None = None) -> None:
         rec = self.recorder
@@ -276,6 +297,10 @@ class ForwardReading(LoopReading):
         """The layer families a module holds, read from its construction (no forward)."""
         return {catalogue.family(m.kind) for m in self.submodules(module)
                 if isinstance(m, v.LayerSpec)}
+
+
+# Tensors of one value throughout: constants a computation starts from, not data.
+_FILLED = frozenset({"torch.zeros", "torch.ones", "torch.full", "torch.empty", "torch.eye"})
 
 
 def _weighted(spec: v.LayerSpec) -> bool:

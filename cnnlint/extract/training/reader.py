@@ -78,6 +78,8 @@ class TrainingInterp(ForwardReading):
         self.held_out: set[int] = set()  # tensors held in variables named for held-out data
         self.ungraded: dict[int, ir.Event] = {}  # output node -> its forward without gradients
         self.forward_outputs: dict[int, ir.Event] = {}  # output node -> the forward made it
+        # The random tensors (`torch.rand(...)` nodes) models were called on.
+        self.noise_fed: set[int] = set()
         # Models whose parameters() this pass took, with the call that took them.
         self.params_of: list[tuple[Any, int]] = []
         # While a project optimizer class is built: what its `super().__init__` handed to
@@ -136,6 +138,7 @@ class TrainingInterp(ForwardReading):
         self.held_out = set()
         self.ungraded = {}
         self.forward_outputs = {}
+        self.noise_fed = set()
         self.attr_origins = {}  # by object id: none may outlive the pass
         return self.recorder
 
@@ -832,7 +835,11 @@ class TrainingInterp(ForwardReading):
         if isinstance(obj, v.Tensor) and name == "backward":
             self._feeds_step(obj)
             rec.mark_training(step=False)
-            rec.event(ir.BACKWARD, loc)
+            # A loss computed from random tensors alone, some of them never fed to a model
+            # (`torch.rand` labels for `torch.rand` images): a memory or speed check.
+            noise = self.noise_behind(Args([obj]), limit=4096)
+            rec.event(ir.BACKWARD, loc, flags=frozenset(
+                {"noise-targets"} if noise and not noise <= self.noise_fed else ()))
             return None
         if isinstance(obj, v.Tensor) and name in library.RANDOM_FILLS \
                 and not self.in_module_code(f):
