@@ -142,6 +142,9 @@ class Model:
     class_loc: Loc | None = None  # that class's definition, when in the builder's file
     parts: frozenset[str] = frozenset()  # the classes of the blocks inside it
     guessed: bool = False  # a class that needs arguments, built without them
+    # The weighted layers its construction holds (used or not): a script building the class
+    # with other arguments (`Plain(n=2)`) trains another network when this count differs.
+    layers: int | None = None
     # Libraries its factory registers it with (`@timm...register_model`): they can build
     # it by name, from code or configuration the reader does not see.
     registered_in: frozenset[str] = frozenset()
@@ -261,6 +264,17 @@ class ProjectFacts:
             if m.kind == "variant":
                 found.setdefault(m.key, set()).add(m.loc)
         return {key: frozenset(sites) for key, sites in found.items()}
+
+    def trained_in_other_builds(self, model: Model, runs: list["TrainingRun"]) -> bool:
+        """Whether `runs` train the class `model` builds with its defaults only as builds of
+        another size (`Plain(n=2)` for `Plain(n=12)`): what they train is not this network.
+        A run training it as a part of a bigger model (its build not known) does not count."""
+        if model.kind != "class" or model.layers is None:
+            return False
+        builds = [m for run in runs for m in run.models if _is_or_holds(m, model)]
+        return bool(builds) and all(
+            model.key in m.keys and m.layers is not None and m.layers != model.layers
+            for m in builds)
 
     def may_train_unseen(self, model: Model) -> bool:
         """Whether code the reader could not see through may train `model`: a library it is
@@ -451,6 +465,9 @@ class TrainedModel:
     # Some candidate for it is a project call the reader could not follow: any project
     # network may be the one trained.
     unresolved: bool = False
+    # The weighted layers its construction holds, when it is a project class's instance
+    # (`Model.layers` of the class built with its defaults compares with it).
+    layers: int | None = None
 
     def describe(self) -> str:
         where = f" ({self.defined.path}:{self.defined.line})" if self.defined else ""

@@ -543,6 +543,24 @@ class Project:
                     queue.append(target)
         return False
 
+    def reaches_optimizer(self, path: str) -> bool:
+        """Whether the file, or a project file it imports directly or through others, can
+        build an optimizer or imports modules by name (`Runner(Recipe()).run()`, with the
+        optimizer built by a base class of the recipe in a third file)."""
+        self._index()
+        seen: set[str] = set()
+        queue = [path]
+        while queue:
+            current = queue.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            entry = self.entries.get(current)
+            if entry is not None and entry.optimizer:
+                return True
+            queue.extend(self.imports_of(current))
+        return False
+
     def module_name(self, path: str) -> str:
         """A file's dotted name relative to the project root (or the working folder): unique
         per file, so it identifies the models defined there."""

@@ -91,8 +91,9 @@ class DeepStackWithoutRegularization(Rule):
                 or project.held_as_block(model):
             return  # regularised, or judged (and trained) as part of the model holding it
         runs = project.runs_training(model)
-        if _regularised_where_trained(model, runs) or project.decayed_by_hand(model, runs):
-            return
+        if _regularised_where_trained(model, runs) or project.decayed_by_hand(model, runs) \
+                or project.trained_in_other_builds(model, runs):
+            return  # (trained as another build: this count is not of what is trained)
         optimizers = project.optimizers_training(model, runs)
         decays = [opt.weight_decay for opt in optimizers if opt.weight_decay is not None]
         if any(d.known and d.value > 0 for d in decays):  # type: ignore[operator]

@@ -565,3 +565,136 @@ def test_a_model_stepped_on_random_images_against_random_labels_learns_nothing(
             result = lint_tree({"probe.py": script.replace("PENALTY", added)})
             assert [code for code, _, _ in found(result, "CNN202", "CNN203", "CNN209")] \
                 == expected, (images, labels, added)
+
+
+CHAIN = """
+import torch
+import torch.nn as nn
+
+
+class Chain(nn.Module):
+    def __init__(self, blocks=10):
+        super().__init__()
+        layers = [nn.Conv2d(3, 16, 3, padding=1), nn.ReLU()]
+        for _ in range(blocks):
+            layers += [nn.Conv2d(16, 16, 3, padding=1), nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+        self.fc = nn.Linear(16, 5)
+
+    def forward(self, x):
+        return self.fc(self.body(x).mean((2, 3)))
+
+
+def fit(depth=4):
+    net = BUILD
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    for epoch in range(3):
+        for x, y in torch.load("batches.pt"):
+            opt.zero_grad()
+            nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+
+
+fit()
+"""
+
+
+def test_a_class_trained_only_in_a_build_of_another_size_is_not_counted_as_trained(
+        lint_tree: Lint) -> None:
+    """`Chain(blocks=depth - 2)` trains a network of 4 weighted layers, not the 12 that the
+    class's defaults build: no-regularization must not pin that SGD on the default count.
+    Trained as built by its defaults, it is."""
+    for build, expected in (("Chain(blocks=depth - 2)", []), ("Chain(blocks=1)", []),
+                            ("Chain()", [("CNN107", 5)])):
+        result = lint_tree({"chain.py": CHAIN.replace("BUILD", build)})
+        assert [(code, line) for code, line, _ in found(result, "CNN107")] == expected, build
+
+
+RECIPE_FILES = {
+    "nets.py": """
+import torch.nn as nn
+
+
+class Trunk(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(11)])
+        self.head = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+""",
+    "recipes/base.py": """
+import torch
+
+
+class Recipe:
+    def make_optimizer(self, model):
+        return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+""",
+    "recipes/trunk.py": """
+from nets import Trunk
+from recipes.base import Recipe
+
+
+class TrunkRecipe(Recipe):
+    def make_model(self):
+        return Trunk()
+""",
+    "loop.py": """
+import torch
+
+
+class Loop:
+    def __init__(self, recipe):
+        self.recipe = recipe
+        self.scaler = torch.cuda.amp.GradScaler()
+
+    def run(self, epochs=3):
+        model = self.recipe.make_model()
+        opt = self.recipe.make_optimizer(model)
+        for _ in range(epochs):
+            for x in torch.load("batches.pt"):
+                opt.zero_grad()
+                self.scaler.scale(model(x).mean()).backward()
+                self.scaler.step(opt)
+                self.scaler.update()
+""",
+    "main.py": """
+from loop import Loop
+from recipes.trunk import TrunkRecipe
+
+Loop(TrunkRecipe()).run()
+""",
+}
+
+
+def test_a_script_running_a_loop_whose_optimizer_a_recipe_base_class_builds_is_read(
+        lint_tree: Lint) -> None:
+    """`Loop(TrunkRecipe()).run()`: the script names no optimizer, and neither do the files it
+    imports; the recipe's base class in a third file builds it, with weight decay. The
+    script is still read as training, so no-regularization sees the decay."""
+    result = lint_tree(RECIPE_FILES)
+    assert found(result, "CNN107") == []
+    assert [run.path for run in result.runs] == ["main.py"]
+
+
+def test_a_model_an_experiment_loaded_by_file_name_builds_may_be_any(lint_tree: Lint) -> None:
+    """An experiment loaded with importlib (`load(path).Recipe()`) hands the loop a model
+    and an optimizer the reader cannot follow, and the loop steps them through a gradient
+    scaler: any network of the project may be the one trained, so none is said to have no
+    training script."""
+    files = dict(RECIPE_FILES)
+    files["main.py"] = """
+import importlib
+import sys
+
+from loop import Loop
+
+recipe = importlib.import_module(sys.argv[1]).TrunkRecipe()
+Loop(recipe).run()
+"""
+    result = lint_tree(files)
+    assert found(result, "CNN107") == []
+    assert any("main.py: a loop calls backward() and steps weights that could not be followed"
+               in note for note in result.notes())

@@ -6,6 +6,7 @@ import re
 from typing import Any, Callable, Iterable
 
 from cnnlint import ir
+from cnnlint.extract import torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Args, FileScope, Frame, Interp, TooComplex, tensors_in
 from cnnlint.extract.modules import ProjectModules
@@ -407,7 +408,8 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
     if isinstance(module, v.SeqSpec):
         class_name = "Sequential"
     model = ir.Model(name=name, kind=kind, class_name=class_name, loc=loc, network=network,
-                     inits=list(interp.inits), module=scope.module)
+                     inits=list(interp.inits), module=scope.module,
+                     layers=torchnn.weighted_count(torchnn.module_tree(interp, module)))
     if isinstance(module, v.Instance):
         cls = module.cls
         model.class_key = ir.model_key(cls.scope.module, cls.name)

@@ -115,6 +115,11 @@ def children(interp: Interp, inst: v.Instance) -> list[tuple[str, Any]]:
     return [(k, x) for k, x in inst.attrs.items() if isinstance(x, v.MODULE_VALUES)]
 
 
+def weighted_count(modules: Iterable[Any]) -> int:
+    """How many of `modules` are layers with weights (convolutions, linear layers, ...)."""
+    return sum(1 for m in modules if type(m) is v.LayerSpec and catalogue.is_weighted(m.kind))
+
+
 def module_tree(interp: Interp, module: Any) -> list[Any]:
     """Every module inside `module` (itself included), from its construction."""
     out: list[Any] = []

@@ -224,7 +224,8 @@ class TrainingInterp(ForwardReading):
         """A pass stepped weights the reader could not follow to a model: the project
         models its training code called may be what it trains, and so may any entry of a
         registry it picked its model from by name (the command line may pick another than
-        the default); when it called none (and no library model either), any model may be.
+        the default); when it called none (and no library model either), or one from a call
+        it could not follow, any model may be.
         The networks inside those models train with them."""
         keys = self.hand_off(forwarded) + sorted(choices)
         self.hand_off([part for x in forwarded
@@ -232,7 +233,10 @@ class TrainingInterp(ForwardReading):
                        if isinstance(option, v.Instance)
                        for part in self.submodules(option)[1:]], whole=False)
         self.handed_off.update(choices)
-        if keys or not any(isinstance(x, v.Opaque) for x in forwarded):
+        # (A model from a library is what it trains; one from a call the reader could not
+        # follow, `exp.get_model()` of an experiment loaded by file name, may be any.)
+        if keys or not any(isinstance(x, v.Opaque) and x.library not in ("", "builtins")
+                           for x in forwarded):
             self.lost_training.append((path, tuple(dict.fromkeys(keys))))
 
     # --- statements ----------------------------------------------------------------------
@@ -915,6 +919,11 @@ class TrainingInterp(ForwardReading):
             if name == "step" and args.pos and isinstance(args.pos[0], TrainObj) \
                     and args.pos[0].kind == "optimizer":
                 self._step(args.pos[0], loc, f)
+                return None
+            if name == "step" and args.pos and not isinstance(args.pos[0], TrainObj):
+                # An optimizer from a call the reader could not follow (`exp.get_optimizer()`
+                # of an experiment loaded by file name): it may step any model's weights.
+                self.blocked_by(f"{obj.name}.step", loc, f, True)
                 return None
             tensors = tensors_in(args)
             return tensors[0] if tensors and name == "scale" else None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterator
 
 from cnnlint import ir
+from cnnlint.extract import torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.training.objects import TrainObj, pipelines_of, role, transforms_of
 from cnnlint.findings import Loc
@@ -582,7 +583,9 @@ class Recorder:
                                defined=defined, families=families,
                                parts=tuple(dict.fromkeys(parts)),
                                part_families=tuple(part_families),
-                               unresolved=not keys or holds_unfollowed)
+                               unresolved=not keys or holds_unfollowed,
+                               layers=torchnn.weighted_count(inside)
+                               if isinstance(model, v.Instance) else None)
 
     def _notes(self, loops: list[ir.Loop], events: list[ir.Event]) -> list[str]:
         notes = list(self.notes)

@@ -216,16 +216,14 @@ def _other_framework(body: tuple[Any, ...]) -> bool:
 
 
 def _drives_training(interp: TrainingInterp, scope: FileScope) -> bool:
-    """A script that runs code of its own (not only definitions) and imports a project file
-    that builds an optimizer: `Trainer(model, ...).run()` with the training in a class of
-    another file."""
+    """A script that runs code of its own (not only definitions) and can reach code that
+    builds an optimizer, in a project file it imports directly or through others, or through
+    modules it imports by name: `Trainer(model, ...).run()` with the training in a class of
+    another file (and its optimizer built in a third)."""
     if not any(stmt[0] in _RUNS_CODE and not (stmt[0] == "expr" and stmt[1][0] == "const")
                for stmt in scope.body):
         return False
-    project = interp.modules.project
-    here = os.path.abspath(scope.path)
-    return any(getattr(project.entries.get(target), "optimizer", False)
-               for target in project.imports_of(here))
+    return interp.modules.project.reaches_optimizer(os.path.abspath(scope.path))
 
 
 _RUNS_CODE = frozenset({"expr", "if", "for", "while", "with", "try"})  # not a docstring
