@@ -265,16 +265,19 @@ class ProjectFacts:
                 found.setdefault(m.key, set()).add(m.loc)
         return {key: frozenset(sites) for key, sites in found.items()}
 
-    def trained_in_other_builds(self, model: Model, runs: list["TrainingRun"]) -> bool:
-        """Whether `runs` train the class `model` builds with its defaults only as builds of
-        another size (`Plain(n=2)` for `Plain(n=12)`): what they train is not this network.
-        A run training it as a part of a bigger model (its build not known) does not count."""
+    def other_builds_trained(self, model: Model, runs: list["TrainingRun"]
+                             ) -> list["TrainedModel"]:
+        """The builds `runs` train of the class `model` builds with its defaults, when each
+        is of another size (`Plain(n=2)` for `Plain(n=12)`): what they train is not this
+        network. Empty when one may be this one, or a run trains it as a part of a bigger
+        model (its build not known)."""
         if model.kind != "class" or model.layers is None:
-            return False
+            return []
         builds = [m for run in runs for m in run.models if _is_or_holds(m, model)]
-        return bool(builds) and all(
-            model.key in m.keys and m.layers is not None and m.layers != model.layers
-            for m in builds)
+        if all(model.key in m.keys and m.layers is not None and m.layers != model.layers
+               for m in builds):
+            return builds
+        return []
 
     def may_train_unseen(self, model: Model) -> bool:
         """Whether code the reader could not see through may train `model`: a library it is

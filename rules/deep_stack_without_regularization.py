@@ -91,9 +91,17 @@ class DeepStackWithoutRegularization(Rule):
                 or project.held_as_block(model):
             return  # regularised, or judged (and trained) as part of the model holding it
         runs = project.runs_training(model)
-        if _regularised_where_trained(model, runs) or project.decayed_by_hand(model, runs) \
-                or project.trained_in_other_builds(model, runs):
-            return  # (trained as another build: this count is not of what is trained)
+        if _regularised_where_trained(model, runs) or project.decayed_by_hand(model, runs):
+            return
+        builds = project.other_builds_trained(model, runs)
+        if builds:
+            # The runs train it built with other arguments: judge what they build.
+            largest = max(builds, key=lambda m: m.layers or 0)
+            if any(m.families is None or "dropout" in m.families for m in builds) \
+                    or (largest.layers or 0) < self.options.min_layers:
+                return
+            where = f" as built at {largest.loc.path}:{largest.loc.line}" if largest.loc else ""
+            count = f"{largest.layers} weighted layers{where}"
         optimizers = project.optimizers_training(model, runs)
         decays = [opt.weight_decay for opt in optimizers if opt.weight_decay is not None]
         if any(d.known and d.value > 0 for d in decays):  # type: ignore[operator]

@@ -603,11 +603,15 @@ def test_a_class_trained_only_in_a_build_of_another_size_is_not_counted_as_train
         lint_tree: Lint) -> None:
     """`Chain(blocks=depth - 2)` trains a network of 4 weighted layers, not the 12 that the
     class's defaults build: no-regularization must not pin that SGD on the default count.
-    Trained as built by its defaults, it is."""
-    for build, expected in (("Chain(blocks=depth - 2)", []), ("Chain(blocks=1)", []),
-                            ("Chain()", [("CNN107", 5)])):
+    Trained as built by its defaults, it is; trained as a deeper build, that build's count
+    is the one given."""
+    for build, expected in (("Chain(blocks=depth - 2)", None), ("Chain(blocks=1)", None),
+                            ("Chain()", "12 weighted layers, no"),
+                            ("Chain(blocks=20)", "22 weighted layers as built at chain.py:19, no")):
         result = lint_tree({"chain.py": CHAIN.replace("BUILD", build)})
-        assert [(code, line) for code, line, _ in found(result, "CNN107")] == expected, build
+        messages = [(line, message) for _, line, message in found(result, "CNN107")]
+        assert messages == ([] if expected is None else [
+            (5, f"{expected} dropout, and no weight decay (`SGD` at chain.py:20)")]), build
 
 
 RECIPE_FILES = {
@@ -698,3 +702,62 @@ Loop(recipe).run()
     assert found(result, "CNN107") == []
     assert any("main.py: a loop calls backward() and steps weights that could not be followed"
                in note for note in result.notes())
+
+
+ZOO = """
+import torch.nn as nn
+
+
+def plain(n):
+    layers = []
+    for _ in range(n):
+        layers += [nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()]
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+
+
+def deep():
+    return plain(12)
+
+
+def shallow():
+    return plain(2)
+"""
+
+FIT_ZOO = """
+import torch
+from nets import zoo
+
+model = BUILD
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(3):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+"""
+
+
+def test_a_network_a_script_builds_by_a_factory_is_judged_once_where_the_factory_is(
+        lint_tree: Lint) -> None:
+    """`model = zoo.deep()` at a script's top level is the network the factory `deep` builds:
+    judged there, and trained by the script (not a second model named `model` that no
+    script trains). `getattr(zoo, "deep")()` names the same factory, written as a string."""
+    for build in ("zoo.deep()", 'getattr(zoo, "deep")()'):
+        files = {"nets/__init__.py": "", "nets/zoo.py": ZOO,
+                 "fit.py": FIT_ZOO.replace("BUILD", build)}
+        result = lint_tree(files)
+        assert {f.path for f in result.findings} == {"nets/zoo.py"}, build
+        assert [message for _, _, message in found(result, "CNN107")] == [
+            "13 weighted layers, no dropout, and no weight decay (`SGD` at fit.py:5)"], build
+
+
+def test_a_network_getattr_names_with_a_string_written_in_the_call_is_the_one_trained(
+        lint_tree: Lint) -> None:
+    """`getattr(zoo, "shallow")()` always builds `shallow`: the deep network beside it is
+    not trained by that SGD (a name read at run time, `getattr(zoo, args.arch)`, may pick
+    any network of the module)."""
+    for build, cites in (('getattr(zoo, "shallow")()', False), ("getattr(zoo, ARCH)()", True)):
+        script = 'ARCH = "shallow"\n' + FIT_ZOO.replace("BUILD", build)
+        files = {"nets/__init__.py": "", "nets/zoo.py": ZOO, "fit.py": script}
+        messages = [message for _, _, message in found(lint_tree(files), "CNN107")]
+        assert len(messages) == 1 and ("`SGD` at fit.py" in messages[0]) is cites, build

@@ -199,18 +199,33 @@ def _module_sequentials(interp: Interp, scope: FileScope) -> Iterable[Candidate]
     """`net = nn.Sequential(...)` at module level (a tutorial's or a notebook's network): a
     model named after its variable, unless another such Sequential holds it (GoogLeNet
     written as `nn.Sequential(b1, b2, b3)`: the whole is judged, not each stage). A name
-    that only refers to one built elsewhere (`decoder = net.decoder`) is not another."""
+    that only refers to one built elsewhere (`decoder = net.decoder`) is not another, nor is
+    one a factory of the project returned (`model = zoo.deep()`: judged as that factory)."""
     assigned: dict[str, tuple[v.SeqSpec, int]] = {}
     for stmt in scope.body:
         if stmt[0] == "assign" and len(stmt[1]) == 1 and stmt[1][0][0] == "name":
             value = scope.globals.get(stmt[1][0][1])
             if type(value) is v.SeqSpec and (stmt[2][0] not in ("name", "attr")
-                                             or interp.sequential_home(value) is None):
+                                             or interp.sequential_home(value) is None) \
+                    and not _made_by_factory(interp, scope, stmt[2]):
                 assigned[stmt[1][0][1]] = (value, stmt[3])
     held = {id(child) for value, _ in assigned.values() for _, child in value.children}
     for name, (value, slot) in assigned.items():
         if id(value) not in held:
             yield (scope.path, name, "global", slot, value)
+
+
+def _made_by_factory(interp: Interp, scope: FileScope, expr: tuple[Any, ...]) -> bool:
+    """Whether `expr` calls a project function that is read as a model factory itself."""
+    if expr[0] != "call" or expr[1][0] not in ("name", "attr") \
+            and expr[1][:2] != ("call", ("name", "getattr")):  # (`getattr(zoo, "deep")()`)
+        return False
+    try:
+        fn = interp.eval(expr[1], Frame(scope))
+    except (TooComplex, RecursionError):
+        return False
+    return isinstance(fn, v.FuncVal) and fn.bound is None and fn.scope is not None \
+        and is_factory_candidate(fn.node)
 
 
 def _complete_partial(value: v.PartialVal) -> bool:
