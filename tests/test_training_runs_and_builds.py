@@ -761,3 +761,42 @@ def test_a_network_getattr_names_with_a_string_written_in_the_call_is_the_one_tr
         files = {"nets/__init__.py": "", "nets/zoo.py": ZOO, "fit.py": script}
         messages = [message for _, _, message in found(lint_tree(files), "CNN107")]
         assert len(messages) == 1 and ("`SGD` at fit.py" in messages[0]) is cites, build
+
+
+def test_file_numpy_and_tensor_housekeeping_in_a_loop_hides_nothing(lint_tree: Lint) -> None:
+    """Lines written through a file handle (`f.writelines`), a numpy array converted
+    (`.astype`) and a code tensor tiled (`.repeat`) in the epoch loop cannot train or evaluate
+    anything: the loop is still judged (no validation)."""
+    script = """
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def log_lines(path, lines):
+    with open(path, "w") as f:
+        f.writelines(lines)
+
+
+def to_uint8(images):
+    return (images * 255).astype(np.uint8)
+
+
+def tile(codes):
+    return codes.repeat(2, 1)
+
+
+model = nn.Linear(8, 8)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+history = []
+for epoch in range(30):
+    for x in torch.load("train.pt"):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(x), x).backward()
+        opt.step()
+    HOUSEKEEPING
+"""
+    for chore in ('log_lines("log.txt", [str(epoch)])', "to_uint8(np.zeros(3))",
+                  "tile(history[-1])"):
+        result = lint_tree({"fit.py": script.replace("HOUSEKEEPING", chore)})
+        assert [code for code, _, _ in found(result, "CNN202")] == ["CNN202"], chore

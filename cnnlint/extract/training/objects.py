@@ -132,7 +132,7 @@ PLAIN_METHODS = frozenset({
     "item", "tolist", "numpy", "cpu", "cuda", "to", "detach", "clone", "size", "dim", "view",
     "reshape", "mean", "sum", "max", "min", "argmax", "float", "long", "int", "eq", "ne",
     "squeeze", "unsqueeze", "permute", "contiguous", "numel", "type_as", "fill_", "zero_",
-    "write", "flush", "close", "read", "readline", "readlines", "seek",
+    "write", "writelines", "flush", "close", "read", "readline", "readlines", "seek",
     "info", "debug", "warning", "warn", "error", "exception", "critical", "log", "print",
     "add_scalar", "add_scalars", "add_image", "add_histogram", "add_text", "add_figure",
     "set_description", "set_postfix", "set_postfix_str", "refresh", "reset", "display",
@@ -142,7 +142,7 @@ PLAIN_METHODS = frozenset({
     "topk", "t", "expand", "expand_as", "transpose", "flatten", "mul", "mul_", "div", "div_",
     "sub", "sub_", "abs", "pow", "sqrt", "exp", "softmax", "log_softmax", "sigmoid", "argmin",
     "all", "any", "bool", "double", "half", "round", "clamp", "norm", "std", "var", "gather",
-    "masked_fill", "nonzero", "chunk", "index_select",
+    "masked_fill", "nonzero", "chunk", "index_select", "repeat", "astype",
     "total_seconds", "strftime", "isoformat",  # clocks
 })
 
