@@ -214,8 +214,7 @@ def _builtin_reversed(interp: Interp, args: Args) -> Any:
 
 
 def _builtin_getattr(interp: Interp, args: Args) -> Any:
-    if len(args.pos) == 2 and type(args.pos[1]) is str and isinstance(args.pos[0], v.ModuleVal) \
-            and not _written_as_literal(interp, args.pos[1]):
+    if len(args.pos) == 2 and type(args.pos[1]) is str and isinstance(args.pos[0], v.ModuleVal):
         # `getattr(nets, cfg["arch"]["type"])`: a network picked by a name read at run time
         # (from a config file, a default) is read as `nets.__dict__[name]` is: in training
         # code, any network of the module may be the one (another config names another).
@@ -234,14 +233,6 @@ def _builtin_getattr(interp: Interp, args: Args) -> Any:
         if type(namespace) is dict:
             return interp.subscript(namespace, args.pos[1])
     return UNKNOWN
-
-
-def _written_as_literal(interp: Interp, name: str) -> bool:
-    """Whether the name `getattr` is given is written in the call as that string
-    (`getattr(nets, "resnet101")`): the code always picks that one."""
-    call = interp.current_call[0] if interp.current_call is not None else None
-    return call is not None and call[0] == "call" and len(call[2]) == 2 \
-        and call[2][1] == ("const", name)
 
 
 def _builtin_setattr(interp: Interp, args: Args) -> Any:

@@ -566,7 +566,10 @@ class Recorder:
             if isinstance(part, v.Instance):
                 parts.append(ir.model_key(part.cls.scope.module, part.cls.name))
                 part_families.append((parts[-1], frozenset(interp.layer_families(part))))
-            elif id(part) in self.models:  # a network of its own the script handed it
+            if id(part) in self.models:
+                # A network of its own the script handed it, or one a factory returned to
+                # a plain function the module's code called (`pick_trunk("big")` returning
+                # `trunk_big()`): known by those factories too.
                 parts.extend(key for key, _, _ in self.models[id(part)][3] if key)
             if id(part) in self.part_builders:
                 parts.append(self.part_builders[id(part)])
