@@ -151,6 +151,9 @@ class Model:
     # The `--model`/`[tool.cnnlint.models]` target that asked for it, as written: its
     # findings are reported wherever the model is defined, and name the target.
     requested_as: str = ""
+    # A class whose constructor's assertion its defaults fail (`assert loss is not None`):
+    # what was read of it is not a network anyone builds.
+    stopped: bool = False
 
     @property
     def label(self) -> str:

@@ -842,3 +842,85 @@ for epoch in range(3):
         opt.step()
 """
     assert found(lint_tree({"nets.py": nets, "fit.py": fit}), "CNN107") == []
+
+
+def test_a_backbone_a_builder_the_script_may_pick_takes_layers_from_may_be_trained(
+        lint_tree: Lint) -> None:
+    """`create = make_small` by default, `make_mobile` under another option: `make_mobile`
+    builds `Mobile(1001).features` into the network it returns, so the script may train
+    Mobile's layers; no-regularization does not say Mobile has no training script."""
+    nets = """
+import torch.nn as nn
+
+
+class Mobile(nn.Module):
+    def __init__(self, classes):
+        super().__init__()
+        self.features = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(10)])
+        self.fc = nn.Linear(8, classes)
+
+    def forward(self, x):
+        return self.fc(self.features(x).mean((2, 3)))
+
+
+def make_mobile(num):
+    trunk = Mobile(1001).features
+    return nn.Sequential(trunk, nn.Conv2d(8, num, 1))
+
+
+def make_small(num):
+    return nn.Sequential(nn.Conv2d(8, num, 1))
+"""
+    fit = """
+import argparse
+import torch
+from nets import make_mobile, make_small
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--net", default="small")
+args = parser.parse_args()
+if args.net == "mobile":
+    create = make_mobile
+else:
+    create = make_small
+net = create(4)
+opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+for epoch in range(3):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""
+    assert found(lint_tree({"nets.py": nets, "fit.py": fit}), "CNN107") == []
+
+
+GUARDED = """
+import torch.nn as nn
+
+
+class Guarded(nn.Module):
+    def __init__(self, depth=10, ignore_label=None):
+        assert ignore_label is not None, "give the label to ignore"
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(depth)])
+
+    def forward(self, x):
+        return self.body(x)
+"""
+
+
+def test_a_class_whose_defaults_fail_its_assertion_is_read_as_the_project_builds_it(
+        lint_tree: Lint) -> None:
+    """`Guarded()` stops at `assert ignore_label is not None`: its defaults build nothing.
+    The call the project makes (`Guarded(depth=12, ignore_label=255)`) is read instead, as
+    for a class that needs arguments; with no such call the class is not read, and
+    `--verbose` says why (rather than judging the layers built before the assertion)."""
+    build = 'from nets import Guarded\n\nnet = Guarded(depth=12, ignore_label=255)\n'
+    result = lint_tree({"nets.py": GUARDED, "build.py": build})
+    assert [(f.path, f.line, f.message) for f in result.findings if f.code == "CNN104"] == [
+        ("build.py", 3, "12 conv layers with no normalization among them, from `body.0` "
+                        "(Conv2d) to `body.11` (Conv2d) (Guarded(depth=12, ignore_label=255))")]
+    alone = lint_tree({"nets.py": GUARDED, "build.py": "import nets\n"})
+    assert [f for f in alone.findings if f.code.startswith("CNN1")] == []
+    assert any("`Guarded` is not read: its defaults fail an assertion" in note
+               for note in alone.notes())

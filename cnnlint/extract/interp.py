@@ -86,6 +86,8 @@ class Interp:
         self.prints: dict[int, Any] = {}  # structure fingerprints, per model
         self.owners: dict[int, int] = {}  # id of a copied object -> id of the copy's root
         self.at_path: dict[str, Any] = {}  # path in the model -> the module there
+        # The modules whose constructor an assertion stopped (see `_assert`), by id.
+        self.stopped_inits: set[int] = set()
         self.mutations = 0  # writes into modules (a forward that makes any is not reused)
         self.steps = 0
         self.depth = 0
@@ -247,6 +249,7 @@ class Interp:
         self.prints = {}
         self.owners = {}
         self.at_path = {}
+        self.stopped_inits = set()
 
     def start_graph(self) -> None:
         self.graph: list[ir.Node] = []
@@ -330,6 +333,7 @@ class Interp:
         whose defaults fail it is not built from them. Elsewhere an assertion is about state
         the reader may not track (weights a forward assigns at run time): not judged."""
         if f.function == "__init__" and self.truth(self.eval(stmt[1], f)) is False:
+            self.stopped_inits.add(id(f.self_obj))
             return RETURN
         return NORMAL
 

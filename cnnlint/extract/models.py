@@ -53,6 +53,18 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
             and (wanted is None or wanted(s.path, "")))
     candidates, unbuilt = _candidates(interp)
     models = _build_all(interp, candidates, jobs, errors, wanted)
+    stopped = {m.key for m in models if m.stopped}
+    if stopped:
+        # Classes whose defaults fail their constructor's assertion are read as the calls
+        # of the project that build them (as classes needing arguments are), or not at all.
+        models = [m for m in models if not m.stopped]
+        classes = [c[4] for c in candidates if c[2] == "class" and _key(interp, c) in stopped]
+        made = variants(interp, classes)
+        models.extend(_build_all(interp, [
+            (variant.path, cls.name, "variant", variant.slot, (cls, variant))
+            for cls in classes for variant in made.get(id(cls), [])], jobs, errors, wanted))
+        if notes is not None:
+            notes.extend(_stopped_note(cls) for cls in classes if id(cls) not in made)
     # A network that only functions needing arguments build (`tower(num_classes, loss)`)
     # is read through them, those arguments not known, where it is then read in full with
     # no `if` left undecided (the arguments only size a layer or pick a loss); else it stays
@@ -111,6 +123,13 @@ def _builders_needing_arguments(classes: list[v.ClassVal]) -> list[Candidate]:
             if isinstance(fn, v.FuncVal) and fn.node is stmt:
                 found[id(stmt)] = (scope.path, stmt[1], "factory", stmt[5], fn)
     return list(found.values())
+
+
+def _stopped_note(cls: v.ClassVal) -> str:
+    loc = cls.scope.loc(cls.node[5])
+    where = f"{loc.path}:{loc.line}" if loc is not None else cls.scope.path
+    return (f"{where}: `{cls.name}` is not read: its defaults fail an assertion of its "
+            "constructor, and no call the reader can read builds it")
 
 
 def _unread_networks(unbuilt: list[v.ClassVal], models: list[ir.Model],
@@ -424,7 +443,8 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
         class_name = "Sequential"
     model = ir.Model(name=name, kind=kind, class_name=class_name, loc=loc, network=network,
                      inits=list(interp.inits), module=scope.module,
-                     layers=torchnn.weighted_count(torchnn.module_tree(interp, module)))
+                     layers=torchnn.weighted_count(torchnn.module_tree(interp, module)),
+                     stopped=kind == "class" and id(module) in interp.stopped_inits)
     if isinstance(module, v.Instance):
         cls = module.cls
         model.class_key = ir.model_key(cls.scope.module, cls.name)

@@ -166,7 +166,24 @@ def _named_definitions(body: tuple[Any, ...], names: dict[str, Any]) -> frozense
             target = _resolved(expr, names)
             if isinstance(target, (v.ClassVal, v.FuncVal)) and target.scope is not None:
                 found.add(ir.model_key(target.scope.module, target.name))
+                if isinstance(target, v.FuncVal):
+                    found.update(_built_in_body(target))
     return frozenset(found)
+
+
+def _built_in_body(fn: v.FuncVal) -> set[str]:
+    """The project classes and functions a builder's own code calls by name
+    (`create_ssd(num)` building `MobileNetV1(1001).model`): a script naming the builder may
+    train the networks those build."""
+    found: set[str] = set()
+    globals_ = fn.scope.globals if fn.scope is not None else {}
+    for item in walk(fn.node[3]):
+        if item and item[0] == "call" and type(item[1]) is tuple and item[1] \
+                and item[1][0] in ("name", "attr"):
+            target = _resolved(item[1], globals_)
+            if isinstance(target, (v.ClassVal, v.FuncVal)) and target.scope is not None:
+                found.add(ir.model_key(target.scope.module, target.name))
+    return found
 
 
 def _resolved(expr: tuple[Any, ...], names: dict[str, Any]) -> Any:
