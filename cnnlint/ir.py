@@ -175,6 +175,12 @@ def model_key(module: str, name: str) -> str:
     return f"{module}:{name}"
 
 
+def build_site(key: str, call: str) -> str:
+    """How a build of a class is named: its key when built with its defaults (`Deep()`),
+    with the call as written when built with arguments (a variant, `Deep(16)`)."""
+    return f"{key}@{call}" if call else key
+
+
 def _same_build(a: Model, b: Model) -> bool:
     """Whether two models build the same network (a factory `make_deep()` returning
     `Deep()`, and the class itself); `wide()` building `Deep(16)` does not."""
@@ -305,6 +311,9 @@ class ProjectFacts:
         for run in self.runs:
             if any(m.unresolved for m in run.models) or keys & run.named:
                 return True
+            if model.kind in ("class", "variant") and build_site(
+                    model.key, model.built_as) in run.reaches:
+                return True  # a build a builder the script names makes
             if any(m.class_key == model.key and _same_build(m, model)
                    for m in self._built(run.named)):
                 return True  # the class as a builder the script names builds it
@@ -558,6 +567,9 @@ class TrainingRun:
     # in a branch its defaults do not take (`elif args.arch == "big": net = zoo.big()`) may
     # be the one it trains when run with other options.
     named: frozenset[str] = frozenset()
+    # The builds of project classes those named functions' own code makes (`create_ssd`
+    # building `MobileNetV1(1001).model`; see `build_site`): those may be what it trains.
+    reaches: frozenset[str] = frozenset()
     notes: list[str] = field(default_factory=list)  # for --verbose: what could not be read
 
     @property

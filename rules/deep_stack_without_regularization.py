@@ -45,7 +45,9 @@ class DeepStackWithoutRegularization(Rule):
     trained with it; a block class that needs arguments no code gives it alone, held by a
     model of another file, is judged as part of that model. A model trained only as a part
     of bigger networks that hold dropout (a backbone under a head with `Dropout2d`) is
-    regularised there: it is not flagged.
+    regularised there: it is not flagged. A class the runs train only as builds of another
+    size than its defaults (`Plain(n=2)` for `Plain(n=12)`) is judged by the largest build
+    they train: the count given is that build's, with where it is built.
 
     ## Why it matters
     A big model learns the training set's details and noise unless something holds it back

@@ -33,7 +33,8 @@ class MissingEvalMode(Rule):
     (a mode that also trains on the validation split) trains. A model put in train mode with
     `model.train()` and not trained since is in train mode on purpose (Monte-Carlo dropout
     samples predictions with dropout on, from a mean teacher too). Models without BatchNorm
-    or Dropout behave the same in both modes and are not flagged. After a call the reader
+    or Dropout behave the same in both modes and are not flagged, nor is BatchNorm the code
+    keeps in eval mode throughout (`model.freeze_bn()`). After a call the reader
     cannot follow that could reach the model, its mode is unknown and nothing is reported.
 
     ## Why it matters
@@ -80,6 +81,8 @@ class MissingEvalMode(Rule):
             back = {(e.model, loop) for e in run.events_of(MODE) if e.mode for loop in e.loops}
             for forward in run.events_of(FORWARD):
                 kinds = set(forward.families)
+                if "norms-frozen" in forward.flags:
+                    kinds.discard("batchnorm")  # kept in eval mode (`freeze_bn()`)
                 if not kinds or forward.loc is None or forward.mode is None:
                     continue
                 evaluating = "grad-off" in forward.flags or "eval-loader" in forward.flags

@@ -924,3 +924,77 @@ def test_a_class_whose_defaults_fail_its_assertion_is_read_as_the_project_builds
     assert [f for f in alone.findings if f.code.startswith("CNN1")] == []
     assert any("`Guarded` is not read: its defaults fail an assertion" in note
                for note in alone.notes())
+
+
+def test_a_progress_bar_over_a_project_loader_class_hides_nothing(lint_tree: Lint) -> None:
+    """`bar = tqdm(loader)` over a project class derived from DataLoader, then
+    `bar.set_description(...)`: the bar is read as the loader, and a plain method it lacks
+    in the project (tqdm's) trains nothing, so the loop is still judged (no validation)."""
+    script = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+
+class Pairs(DataLoader):
+    def __init__(self, path, batch_size):
+        super().__init__(torch.load(path), batch_size=batch_size, shuffle=True)
+
+
+model = nn.Linear(8, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+loader = Pairs("train.pt", 32)
+for epoch in range(30):
+    bar = tqdm(loader)
+    for x, y in bar:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        bar.set_description(f"epoch {epoch}")
+"""
+    assert [code for code, _, _ in found(lint_tree({"fit.py": script}), "CNN202")] == ["CNN202"]
+
+
+def test_an_evaluation_in_train_mode_of_a_model_whose_batchnorm_is_frozen_is_harmless(
+        lint_tree: Lint) -> None:
+    """`net.freeze_bn()` keeps every BatchNorm in eval mode; a validation pass under
+    `no_grad()` without `net.eval()` then normalises with the running statistics anyway, and
+    there is no dropout: no missing-eval-mode finding. Without the freeze, there is one."""
+    script = """
+import torch
+import torch.nn as nn
+
+
+class Det(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.head = nn.Conv2d(8, 2, 1)
+
+    def freeze_bn(self):
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
+
+    def forward(self, x):
+        return self.head(torch.relu(self.bn(self.conv(x))))
+
+
+net = Det()
+net.train()
+FREEZE
+opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+for epoch in range(3):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    with torch.no_grad():
+        for x, y in torch.load("val.pt"):
+            print(nn.functional.cross_entropy(net(x), y).item())
+"""
+    for freeze, expected in (("net.freeze_bn()", []), ("", ["CNN204"])):
+        result = lint_tree({"fit.py": script.replace("FREEZE", freeze)})
+        assert [code for code, _, _ in found(result, "CNN204")] == expected, freeze

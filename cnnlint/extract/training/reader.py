@@ -37,8 +37,9 @@ from cnnlint.extract.training import library, lightning, opaque, registries
 from cnnlint.extract.training.forwards import ForwardReading
 from cnnlint.extract.training.loops import text_of
 from cnnlint.extract.training.objects import (
-    LIGHTNING_METHODS, HELD_OUT_NAME, MODULE_METHODS, TrainObj, breaks, either_loader,
-    has_modulo, inert, plain_path, root_of, takes_no_input, text, walk, weights_of_model,
+    LIGHTNING_METHODS, HELD_OUT_NAME, MODULE_METHODS, PLAIN_METHODS, TrainObj, breaks,
+    either_loader, has_modulo, inert, plain_path, root_of, takes_no_input, text, walk,
+    weights_of_model,
 )
 from cnnlint.extract.training.recorder import Recorder, holds_unknown, weights_of
 from cnnlint.extract.values import UNKNOWN
@@ -890,7 +891,10 @@ class TrainingInterp(ForwardReading):
                 return UNKNOWN if name != "load_state_dict" else None
             if isinstance(obj, v.Instance) and obj.cls.lookup(name) is None \
                     and name not in obj.attrs and name not in MODULE_METHODS \
-                    and name not in LIGHTNING_METHODS and not self.in_module_code(f):
+                    and name not in LIGHTNING_METHODS and not self.in_module_code(f) \
+                    and not (name in PLAIN_METHODS and not self.is_module_class(obj.cls)):
+                # (A plain method of an object that is no network, `set_description` of a
+                # loader class read through `tqdm`, trains nothing: as on a library's.)
                 self.blocked_by(f"{obj.cls.name}.{name}", loc, f, True)
         elif isinstance(obj, v.Instance) and obj.cls.lookup(name) is None \
                 and name not in obj.attrs:

@@ -16,6 +16,7 @@ from cnnlint import ir
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, FileScope, Frame, TooComplex
 from cnnlint.extract.training import library
+from cnnlint.extract.variants import render
 from cnnlint.extract.training.objects import OTHER_FRAMEWORKS, imported_roots, trains, walk
 from cnnlint.extract.training.reader import TrainingInterp
 from cnnlint.findings import ErrorEntry, Loc
@@ -131,17 +132,19 @@ def _script_pass(interp: TrainingInterp, scope: FileScope) -> ir.TrainingRun | N
         interp.end_pass()
     run = rec.finish(interp, Loc(scope.path, 1, 1, 1, 1), "<module>")
     if run is not None:
-        run.named = _named_definitions(scope.body, saved)
+        run.named, run.reaches = _named_definitions(scope.body, saved)
     return run
 
 
-def _named_definitions(body: tuple[Any, ...], names: dict[str, Any]) -> frozenset[str]:
+def _named_definitions(body: tuple[Any, ...], names: dict[str, Any]
+                       ) -> tuple[frozenset[str], frozenset[str]]:
     """The keys of the project's classes and functions a file's code calls, bare (`Net()`)
     or through an imported module (`zoo.resnet50()`, `models.resnet.resnet50()`), or hands
     on as a value to be called later (`make = create_mobilenet` in one branch of an `if`,
     `{"deep": make_deep}`); a class only tested against (`isinstance(model, Net)`) is not
-    built there."""
+    built there. Second, what those functions' own code calls (see `_built_in_body`)."""
     found: set[str] = set()
+    reached: set[str] = set()
     tested: set[int] = set()  # the class tuples of isinstance tests
     for item in walk(body):
         if not item or type(item[0]) is not str or id(item) in tested:
@@ -165,24 +168,31 @@ def _named_definitions(body: tuple[Any, ...], names: dict[str, Any]) -> frozense
                 continue
             target = _resolved(expr, names)
             if isinstance(target, (v.ClassVal, v.FuncVal)) and target.scope is not None:
-                found.add(ir.model_key(target.scope.module, target.name))
-                if isinstance(target, v.FuncVal):
-                    found.update(_built_in_body(target))
-    return frozenset(found)
+                key = ir.model_key(target.scope.module, target.name)
+                if isinstance(target, v.FuncVal) and key not in found:
+                    reached.update(_built_in_body(target))
+                found.add(key)
+    return frozenset(found), frozenset(reached)
 
 
 def _built_in_body(fn: v.FuncVal) -> set[str]:
-    """The project classes and functions a builder's own code calls by name
-    (`create_ssd(num)` building `MobileNetV1(1001).model`): a script naming the builder may
-    train the networks those build."""
+    """The builds of project classes a builder's own code makes (`create_ssd(num)` building
+    `MobileNetV1(1001).model`), as `ir.build_site` names them: a script naming the builder
+    may train the networks those build."""
     found: set[str] = set()
-    globals_ = fn.scope.globals if fn.scope is not None else {}
+    scope = fn.scope
+    if scope is None:
+        return found
     for item in walk(fn.node[3]):
         if item and item[0] == "call" and type(item[1]) is tuple and item[1] \
                 and item[1][0] in ("name", "attr"):
-            target = _resolved(item[1], globals_)
-            if isinstance(target, (v.ClassVal, v.FuncVal)) and target.scope is not None:
-                found.add(ir.model_key(target.scope.module, target.name))
+            target = _resolved(item[1], scope.globals)
+            if isinstance(target, v.ClassVal) and target.scope is not None:
+                given = [render(a) for a in item[2]] + [
+                    f"{k}={render(x)}" for k, x in item[3] if k is not None]
+                found.add(ir.build_site(ir.model_key(target.scope.module, target.name),
+                                        f"{target.name}({', '.join(given)})"
+                                        if given else ""))
     return found
 
 
