@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from cnnlint import catalogue
 from cnnlint.findings import Loc
@@ -151,8 +151,8 @@ class Model:
     # The `--model`/`[tool.cnnlint.models]` target that asked for it, as written: its
     # findings are reported wherever the model is defined, and name the target.
     requested_as: str = ""
-    # A class whose constructor's assertion its defaults fail (`assert loss is not None`):
-    # what was read of it is not a network anyone builds.
+    # A class whose defaults make its constructor fail (`assert loss is not None`, a key of
+    # its `**kwargs` given none): what was read of it is not a network anyone builds.
     stopped: bool = False
 
     @property
@@ -194,6 +194,15 @@ def _is_or_holds(trained: "TrainedModel", model: Model) -> bool:
     name), or is its class built directly."""
     return model.key in trained.keys or model.key in trained.parts or bool(
         model.class_key and trained.keys == (model.class_key,))
+
+
+class Build(NamedTuple):
+    """A build of a class a run trains: its weighted layers, where the model holding it is
+    built, and its layer families (None when not known)."""
+
+    layers: int
+    loc: Loc | None
+    families: frozenset[str] | None
 
 
 @dataclass
@@ -274,19 +283,24 @@ class ProjectFacts:
                 found.setdefault(m.key, set()).add(m.loc)
         return {key: frozenset(sites) for key, sites in found.items()}
 
-    def other_builds_trained(self, model: Model, runs: list["TrainingRun"]
-                             ) -> list["TrainedModel"]:
-        """The builds `runs` train of the class `model` builds with its defaults, when each
-        is of another size (`Plain(n=2)` for `Plain(n=12)`): what they train is not this
-        network. Empty when one may be this one, or a run trains it as a part of a bigger
-        model (its build not known)."""
+    def other_builds_trained(self, model: Model, runs: list["TrainingRun"]) -> list["Build"]:
+        """The builds `runs` train of the class `model` builds with its defaults, itself or
+        as a block of the model they train, when each is of another size (`Plain(n=2)` for
+        `Plain(n=12)`): what they train is not this network. Empty when one may be this one
+        (its size not known, or the same)."""
         if model.kind != "class" or model.layers is None:
             return []
-        builds = [m for run in runs for m in run.models if _is_or_holds(m, model)]
-        if all(model.key in m.keys and m.layers is not None and m.layers != model.layers
-               for m in builds):
-            return builds
-        return []
+        builds = []
+        for m in (m for run in runs for m in run.models if _is_or_holds(m, model)):
+            if model.key in m.keys:
+                size, families = m.layers, m.families
+            else:
+                size = max((n for key, n in m.part_layers if key == model.key), default=None)
+                families = next((f for key, f in m.part_families if key == model.key), None)
+            if size is None or size == model.layers:
+                return []
+            builds.append(Build(size, m.loc, families))
+        return builds
 
     def may_train_unseen(self, model: Model) -> bool:
         """Whether code the reader could not see through may train `model`: a library it is
@@ -481,8 +495,10 @@ class TrainedModel:
     # network may be the one trained.
     unresolved: bool = False
     # The weighted layers its construction holds, when it is a project class's instance
-    # (`Model.layers` of the class built with its defaults compares with it).
+    # (`Model.layers` of the class built with its defaults compares with it); and those of
+    # each block inside it built as a class, by its class key.
     layers: int | None = None
+    part_layers: tuple[tuple[str, int], ...] = ()
 
     def describe(self) -> str:
         where = f" ({self.defined.path}:{self.defined.line})" if self.defined else ""

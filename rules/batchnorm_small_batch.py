@@ -59,7 +59,6 @@ class BatchNormSmallBatch(Rule):
                       if m.families is not None and "batchnorm" in m.families]
             if not models:
                 continue
-            model = models[0]
             steps = [e for e in run.events if e.kind == FORWARD and e.mode is not False
                      and "grad-off" not in e.flags]
             updates = [e for e in run.events if e.kind == STEP and "trains" in e.flags]
@@ -76,11 +75,18 @@ class BatchNormSmallBatch(Rule):
                 if largest is None or largest >= self.options.min_batch_size:  # type: ignore[operator]
                     continue
                 severity = "error" if largest < self.options.error_below else None  # type: ignore[operator]
+                # Every BatchNorm model the run trains on those batches (a GAN's two).
+                names = list(dict.fromkeys(m.describe() for m in models))
+                named = f"{len(models)} models built as {names[0]}" \
+                    if len(names) == 1 and len(models) > 1 else \
+                    " and ".join(names[:3]) + (f" and {len(names) - 3} more"
+                                               if len(names) > 3 else "")
                 yield self.finding(
-                    f"{model.describe()} has BatchNorm layers but trains with batch size "
+                    f"{named} {'has' if len(models) == 1 else 'have'} BatchNorm layers but "
+                    f"{'trains' if len(models) == 1 else 'train'} with batch size "
                     f"{size.describe()}",
                     loader.loc, symbol=loader.symbol or run.symbol, severity=severity,
-                    related=[(model.defined, f"`{model.name}` is defined here")])
+                    related=[(m.defined, f"`{m.name}` is defined here") for m in models])
 
     valid = [
         {"model.py": """

@@ -98,9 +98,9 @@ class DeepStackWithoutRegularization(Rule):
         builds = project.other_builds_trained(model, runs)
         if builds:
             # The runs train it built with other arguments: judge what they build.
-            largest = max(builds, key=lambda m: m.layers or 0)
-            if any(m.families is None or "dropout" in m.families for m in builds) \
-                    or (largest.layers or 0) < self.options.min_layers:
+            largest = max(builds, key=lambda b: b.layers)
+            if any(b.families is None or "dropout" in b.families for b in builds) \
+                    or largest.layers < self.options.min_layers:
                 return
             where = f" as built at {largest.loc.path}:{largest.loc.line}" if largest.loc else ""
             count = f"{largest.layers} weighted layers{where}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import pytest
+
 from cnnlint.engine import Result
 
 Lint = Callable[..., Result]
@@ -998,3 +1000,222 @@ for epoch in range(3):
     for freeze, expected in (("net.freeze_bn()", []), ("", ["CNN204"])):
         result = lint_tree({"fit.py": script.replace("FREEZE", freeze)})
         assert [code for code, _, _ in found(result, "CNN204")] == expected, freeze
+
+
+KW_FILES = {
+    "lib/__init__.py": "",
+    "lib/ladder.py": """
+import torch
+from torch import nn
+
+
+class Rung(nn.Module):
+    def __init__(self, cin, cout, norm):
+        super().__init__()
+        layers = [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU()]
+        if norm:
+            layers.append(nn.BatchNorm2d(cout))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Ladder(nn.Module):
+    def __init__(self, in_ch=1, rungs=9, norm=False):
+        super().__init__()
+        chans = [in_ch] + [8] * rungs
+        self.rungs = nn.Sequential(*[Rung(a, b, norm) for a, b in zip(chans, chans[1:])])
+        self.head = nn.Conv2d(8, 1, 1)
+
+    def forward(self, x):
+        return self.head(self.rungs(x))
+""",
+    "app/__init__.py": "",
+    "app/wrapped.py": """
+import torch
+from torch import nn
+
+from lib.ladder import Ladder
+
+
+class Wrapped(nn.Module):
+    def __init__(self, **kw):
+        super().__init__()
+        self.in_norm = nn.BatchNorm2d(kw["in_ch"])
+        self.core = Ladder(**kw)
+
+    def forward(self, x):
+        return torch.sigmoid(self.core(self.in_norm(x)))
+""",
+    "app/fit.py": """
+import torch
+from app.wrapped import Wrapped
+
+
+def main():
+    net = Wrapped(in_ch=3, rungs=4, norm=True)
+    opt = torch.optim.Adam(net.parameters())
+    for epoch in range(3):
+        for x, y in torch.load("train.pt"):
+            opt.zero_grad()
+            torch.nn.functional.binary_cross_entropy(net(x), y).backward()
+            opt.step()
+
+
+if __name__ == "__main__":
+    main()
+""",
+}
+
+
+def test_a_wrapper_whose_defaults_miss_a_keyword_is_read_as_the_project_builds_it(
+        lint_tree: Lint) -> None:
+    """`Wrapped(**kw)` reads `kw["in_ch"]`: built with no keywords it raises KeyError, so its
+    defaults build nothing, and the `Ladder` inside is not judged as its defaults build it
+    (no norm: CNN104 said "10 conv layers with no normalization"). The project's call
+    (`Wrapped(in_ch=3, rungs=4, norm=True)`) is the build judged; and `Ladder`, trained as
+    a block of it, is counted as built there (5 weighted layers, not its defaults' 10)."""
+    result = lint_tree(KW_FILES)
+    assert found(result, "CNN104") == []
+    assert [(f.path, f.message) for f in result.findings if f.code == "CNN107"] == []
+    deeper = dict(KW_FILES)
+    deeper["app/fit.py"] = KW_FILES["app/fit.py"].replace("rungs=4", "rungs=12")
+    messages = sorted((f.path, f.message) for f in lint_tree(deeper).findings
+                      if f.code == "CNN107")
+    assert messages == [
+        ("app/fit.py", "13 weighted layers, no dropout, and no weight decay (`Adam` at "
+                       "app/fit.py:7) (Wrapped(in_ch=3, rungs=12, norm=True))"),
+        ("lib/ladder.py", "13 weighted layers as built at app/fit.py:6, no dropout, and no "
+                          "weight decay (`Adam` at app/fit.py:7)")]
+
+
+def test_a_dropout_layer_corrupting_a_denoiser_s_input_is_noise_not_a_model(
+        lint_tree: Lint) -> None:
+    """`masker = nn.Dropout(0.3)` applied to `torch.ones(...)` and multiplied into the batch
+    corrupts it afresh each time (a denoising autoencoder): the training images get random
+    changes (no CNN212), and the masker run on test batches in train mode is not a model
+    evaluated in train mode (no CNN204)."""
+    script = """
+import torch
+import torch.nn as nn
+import torchvision.datasets as dsets
+import torchvision.transforms as T
+
+train_dl = torch.utils.data.DataLoader(
+    dsets.MNIST("data", train=True, transform=T.ToTensor()), batch_size=64, shuffle=True)
+test_dl = torch.utils.data.DataLoader(
+    dsets.MNIST("data", train=False, transform=T.ToTensor()), batch_size=64)
+net = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 784), nn.Sigmoid())
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+masker = nn.Dropout(0.3)
+for epoch in range(5):
+    for images, _ in train_dl:
+        flat = images.view(-1, 784)
+        opt.zero_grad()
+        nn.functional.mse_loss(net(masker(torch.ones(flat.shape)) * flat), flat).backward()
+        opt.step()
+    with torch.no_grad():
+        for images, _ in test_dl:
+            flat = images.view(-1, 784)
+            print(nn.functional.mse_loss(net(masker(torch.ones(flat.shape)) * flat), flat))
+"""
+    result = lint_tree({"denoise.py": script})
+    assert found(result, "CNN212", "CNN204") == []
+    plain = script.replace("masker(torch.ones(flat.shape)) * flat", "flat")
+    assert [code for code, _, _ in found(lint_tree({"denoise.py": plain}), "CNN212")] \
+        == ["CNN212"]
+
+
+def test_a_call_too_costly_to_read_while_looking_for_builds_stops_nothing(
+        lint_tree: Lint, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`codes = slow_tower(8).encode(1)`: reading the call to see whether it builds a
+    network runs past the reading budget (set small here); that call is skipped, and the
+    project's models are still read (it once stopped model extraction for the whole
+    project with an internal error)."""
+    import cnnlint.extract.interp as interp_module
+
+    monkeypatch.setattr(interp_module, "MAX_STEPS", 200)
+    nets = """
+import torch.nn as nn
+
+
+class Tower(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.convs = nn.Sequential(*[nn.Conv2d(width, width, 3) for _ in range(4)])
+
+    def forward(self, x):
+        return self.convs(x)
+
+    def encode(self, x):
+        return self(x)
+
+
+def slow_tower(width):
+    total = 0
+    for i in range(400):
+        for j in range(400):
+            total += i * j
+    return Tower(width)
+
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+"""
+    result = lint_tree({"nets.py": nets, "use.py": "from nets import slow_tower\n\n"
+                        "codes = slow_tower(8).encode(1)\n"})
+    assert result.errors == []
+    assert [code for code, _, _ in found(result, "CNN101")] == ["CNN101"]
+
+
+def test_every_batchnorm_model_trained_on_tiny_batches_is_named(lint_tree: Lint) -> None:
+    """A generator and a discriminator, both with BatchNorm, stepped on batches of 1: the
+    finding names both, each with where it is defined."""
+    nets = """
+import torch.nn as nn
+
+
+class Maker(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(3)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+
+class Judge(Maker):
+    pass
+"""
+    script = """
+import torch
+from torch.utils.data import DataLoader
+from nets import Judge, Maker
+
+maker, judge = Maker(), Judge()
+loader = DataLoader(torch.load("pairs.pt"), batch_size=1, shuffle=True)
+opt_m = torch.optim.Adam(maker.parameters())
+opt_j = torch.optim.Adam(judge.parameters())
+for epoch in range(3):
+    for x, y in loader:
+        opt_j.zero_grad()
+        (judge(y).mean() - judge(maker(x).detach()).mean()).backward()
+        opt_j.step()
+        opt_m.zero_grad()
+        judge(maker(x)).mean().backward()
+        opt_m.step()
+"""
+    result = lint_tree({"nets.py": nets, "gan.py": script})
+    (finding,) = [f for f in result.findings if f.code == "CNN201"]
+    assert finding.message == ("`Judge` (nets.py:14) and `Maker` (nets.py:4) have BatchNorm "
+                               "layers but train with batch size 1")
+    assert sorted(r.message for r in finding.related) == [
+        "`Judge` is defined here", "`Maker` is defined here"]

@@ -86,7 +86,7 @@ class Interp:
         self.prints: dict[int, Any] = {}  # structure fingerprints, per model
         self.owners: dict[int, int] = {}  # id of a copied object -> id of the copy's root
         self.at_path: dict[str, Any] = {}  # path in the model -> the module there
-        # The modules whose constructor an assertion stopped (see `_assert`), by id.
+        # The modules whose constructor an assertion or a missing key stopped, by id.
         self.stopped_inits: set[int] = set()
         self.mutations = 0  # writes into modules (a forward that makes any is not reused)
         self.steps = 0
@@ -112,7 +112,7 @@ class Interp:
             "unary": lambda e, f: expressions.unary(self, e, f),
             "boolop": lambda e, f: expressions.boolop(self, e, f),
             "compare": lambda e, f: expressions.compare_chain(self, e, f),
-            "sub": lambda e, f: self.subscript(self.eval(e[1], f), self.eval(e[2], f)),
+            "sub": self._sub_expr,
             "slice": lambda e, f: slice(*(self.eval(x, f) for x in e[1:])),
             "ifexp": lambda e, f: expressions.ifexp(self, e, f),
             "comp": lambda e, f: expressions.comprehension(self, e, f),
@@ -336,6 +336,14 @@ class Interp:
             self.stopped_inits.add(id(f.self_obj))
             return RETURN
         return NORMAL
+
+    def _sub_expr(self, e: tuple[Any, ...], f: Frame) -> Any:
+        obj, key = self.eval(e[1], f), self.eval(e[2], f)
+        if type(obj) is dict and not obj and f.function == "__init__" and v.is_key(key):
+            # `kwargs["in_ch"]` in a constructor given no keywords raises KeyError: like a
+            # failed assertion, it stops the build (a model is not built from such defaults).
+            self.stopped_inits.add(id(f.self_obj))
+        return self.subscript(obj, key)
 
     def _assign(self, stmt: tuple[Any, ...], f: Frame) -> None:
         value = self.eval(stmt[2], f)

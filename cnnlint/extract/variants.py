@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import Args, Frame, assigned_names
+from cnnlint.extract.frames import Args, Frame, TooComplex, assigned_names
 from cnnlint.extract.values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -50,7 +50,11 @@ def variants(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Varian
     for path in sorted(interp.scopes):
         scope = interp.scopes[path]
         for call, bound, forwarded in _calls(interp, scope, scope.body, frozenset()):
-            variant = _literal_call(interp, scope, call, bound, forwarded, wanted)
+            interp.steps = 0  # (each call read on its own budget)
+            try:
+                variant = _literal_call(interp, scope, call, bound, forwarded, wanted)
+            except (TooComplex, RecursionError):
+                continue  # (`hub_model().encode`: building the callee is too much to read)
             if variant is not None:
                 cls, made = variant
                 found[id(cls)].setdefault(made.label, made)

@@ -33,6 +33,7 @@ class ForwardReading(LoopReading):
     ungraded: dict[int, ir.Event]
     forward_outputs: dict[int, ir.Event]
     noise_fed: set[int]
+    noise_made: set[int]
 
     @staticmethod
     def in_module_code(f: Frame) -> bool:
@@ -53,6 +54,14 @@ class ForwardReading(LoopReading):
             library.record_loss(cast("TrainingInterp", self), module.kind, _weighted(module),
                                 tensors_in(args), f, loc, made_at=module.loc,
                                 summed=library.not_averaged(module.args))
+        elif rec is not None and isinstance(module, v.LayerSpec) \
+                and catalogue.family(module.kind) == "dropout" and not self.in_module_code(f):
+            # A dropout layer training code applies to data (`masker(torch.ones(x.shape))
+            # * x`, a denoising autoencoder's corruption) draws a random mask: noise, not a
+            # model run.
+            out = super().apply(module, args, f, loc)
+            self.noise_made.update(t.node for t in _tensors_of(out))
+            return out
         elif rec is not None and isinstance(module, v.MODULE_VALUES) \
                 and not self.in_module_code(f) and not (
                     isinstance(module, v.Instance) and not self.is_module_class(module.cls)):
@@ -219,7 +228,7 @@ class ForwardReading(LoopReading):
         batch = noise = False
         for i in self._upstream(args):
             batch = batch or i in self.batches
-            noise = noise or self.graph[i].name in library.NOISE
+            noise = noise or self.graph[i].name in library.NOISE or i in self.noise_made
             if batch and noise:
                 return True
         return False

@@ -79,8 +79,10 @@ class TrainingInterp(ForwardReading):
         self.held_out: set[int] = set()  # tensors held in variables named for held-out data
         self.ungraded: dict[int, ir.Event] = {}  # output node -> its forward without gradients
         self.forward_outputs: dict[int, ir.Event] = {}  # output node -> the forward made it
-        # The random tensors (`torch.rand(...)` nodes) models were called on.
+        # The random tensors (`torch.rand(...)` nodes) models were called on, and the random
+        # masks dropout layers applied by training code made.
         self.noise_fed: set[int] = set()
+        self.noise_made: set[int] = set()
         # Models whose parameters() this pass took, with the call that took them.
         self.params_of: list[tuple[Any, int]] = []
         # While a project optimizer class is built: what its `super().__init__` handed to
@@ -140,6 +142,7 @@ class TrainingInterp(ForwardReading):
         self.ungraded = {}
         self.forward_outputs = {}
         self.noise_fed = set()
+        self.noise_made = set()
         self.attr_origins = {}  # by object id: none may outlive the pass
         return self.recorder
 

@@ -562,10 +562,12 @@ class Recorder:
         donors += [other for other in self.built_outside if id(other) not in ids and any(
             id(child) in ids for child in interp.submodules(other)[1:])]
         part_families: list[tuple[str, frozenset[str]]] = []
+        part_layers: list[tuple[str, int]] = []
         for part in inside[1:] + self._held_networks(interp, inside) + donors:
             if isinstance(part, v.Instance):
                 parts.append(ir.model_key(part.cls.scope.module, part.cls.name))
                 part_families.append((parts[-1], frozenset(interp.layer_families(part))))
+                part_layers.append((parts[-1], torchnn.weighted_count(interp.submodules(part))))
             if id(part) in self.models:
                 # A network of its own the script handed it, or one a factory returned to
                 # a plain function the module's code called (`pick_trunk("big")` returning
@@ -586,6 +588,7 @@ class Recorder:
                                defined=defined, families=families,
                                parts=tuple(dict.fromkeys(parts)),
                                part_families=tuple(part_families),
+                               part_layers=tuple(part_layers),
                                unresolved=not keys or holds_unfollowed,
                                layers=torchnn.weighted_count(inside)
                                if isinstance(model, v.Instance) else None)
