@@ -1219,3 +1219,60 @@ for epoch in range(3):
                                "layers but train with batch size 1")
     assert sorted(r.message for r in finding.related) == [
         "`Judge` is defined here", "`Maker` is defined here"]
+
+
+def test_a_lightning_datamodule_picked_by_an_option_holds_validation_data(
+        lint_tree: Lint) -> None:
+    """`trainer.fit(model, datamodule=dm)` with `dm` one of two project datamodules an option
+    picks, each with a `val_dataloader`: the module's `validation_step` runs on held-out
+    data, so no-validation stays silent."""
+    script = """
+import argparse
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+
+class Folds(L.LightningDataModule):
+    def train_dataloader(self):
+        return DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+
+    def val_dataloader(self):
+        return DataLoader(torch.load("val.pt"), batch_size=64)
+
+
+class Small(Folds):
+    pass
+
+
+class Lit(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Linear(8, 2)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return torch.nn.functional.cross_entropy(self.net(x), y)
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_loss", torch.nn.functional.cross_entropy(self.net(x), y))
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--data", required=True)
+args = parser.parse_args()
+if args.data == "folds":
+    dm = Folds()
+elif args.data == "small":
+    dm = Small()
+trainer = L.Trainer(max_epochs=50)
+trainer.fit(Lit(), datamodule=dm)
+"""
+    result = lint_tree({"fit.py": script})
+    assert found(result, "CNN202") == []
+    alone = script.replace("trainer.fit(Lit(), datamodule=dm)", "trainer.fit(Lit())")
+    assert [code for code, _, _ in found(lint_tree({"fit.py": alone}), "CNN202")] == ["CNN202"]

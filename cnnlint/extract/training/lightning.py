@@ -34,9 +34,10 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
     train, val = _fit_loader(args, 1, "train"), _fit_loader(args, 2, "val")
     loaders = [train] if val is None else [train, val]
     datamodule = args.kw.get("datamodule")
-    if isinstance(datamodule, v.Instance):
+    modules = datamodule.options if isinstance(datamodule, v.Choice) else [datamodule]
+    for option in (m for m in modules if isinstance(m, v.Instance)):
         for hook, kind in (("train_dataloader", "train"), ("val_dataloader", "eval")):
-            found = call_hook(interp, datamodule, hook)
+            found = call_hook(interp, option, hook)
             if isinstance(found, TrainObj):
                 found.fields["role"] = kind
                 if kind == "eval":
@@ -52,9 +53,11 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
             found = call_hook(interp, model, hook)
             if isinstance(found, TrainObj) and hook == "train_dataloader":
                 rec.train_loader_ids.add(id(found))
-    has_val_data = val is not None or (
-        isinstance(datamodule, v.Instance) and datamodule.cls.lookup("val_dataloader")
-    ) or model.cls.lookup("val_dataloader") is not None
+    # A datamodule given may hold validation data unless each one it may be is a project
+    # class without `val_dataloader` (one picked by an option, or not followed, may).
+    has_val_data = val is not None or "datamodule" in args.kw and any(
+        not isinstance(m, v.Instance) or m.cls.lookup("val_dataloader") is not None
+        for m in modules) or model.cls.lookup("val_dataloader") is not None
     if model.cls.lookup("validation_step") is not None and has_val_data:
         rec.event(ir.FORWARD, loc, what="validation_step", flags=frozenset({"grad-off"}),
                   mode=False, model=model.cls.name)
