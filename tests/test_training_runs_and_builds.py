@@ -1276,3 +1276,38 @@ trainer.fit(Lit(), datamodule=dm)
     assert found(result, "CNN202") == []
     alone = script.replace("trainer.fit(Lit(), datamodule=dm)", "trainer.fit(Lit())")
     assert [code for code, _, _ in found(lint_tree({"fit.py": alone}), "CNN202")] == ["CNN202"]
+
+
+def test_a_loss_class_is_not_named_as_what_a_lost_loop_may_train(lint_tree: Lint) -> None:
+    """A loop stepping an optimizer from a call the reader cannot follow, over a model from
+    another: `--verbose` says any model may be what it trains, not the project's
+    label-smoothing loss class (a module with no weights) it calls."""
+    script = """
+import torch
+import torch.nn as nn
+from hub import load_any, make_opt
+
+
+class Smooth(nn.Module):
+    def __init__(self, eps=0.1):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, logits, target):
+        logp = torch.log_softmax(logits, -1)
+        return -(logp.gather(1, target[:, None]).mean() * (1 - self.eps) + logp.mean() * self.eps)
+
+
+model = load_any("net")
+crit = Smooth()
+opt = make_opt(model)
+for epoch in range(30):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        crit(model(x), y).backward()
+        opt.step()
+"""
+    notes = [n for n in lint_tree({"fit.py": script}).notes() if "steps weights" in n]
+    assert notes == ["fit.py: a loop calls backward() and steps weights that could not be "
+                     "followed to a model (any model may be what it trains): rules about its "
+                     "training stay silent"]

@@ -230,7 +230,9 @@ class TrainingInterp(ForwardReading):
         registry it picked its model from by name (the command line may pick another than
         the default); when it called none (and no library model either), or one from a call
         it could not follow, any model may be.
-        The networks inside those models train with them."""
+        The networks inside those models train with them; a module with no weights (a loss
+        class of the project) is not what it trains."""
+        forwarded = [x for x in forwarded if not self._holds_no_weights(x)]
         keys = self.hand_off(forwarded) + sorted(choices)
         self.hand_off([part for x in forwarded
                        for option in (x.options if isinstance(x, v.Choice) else (x,))
@@ -242,6 +244,21 @@ class TrainingInterp(ForwardReading):
         if keys or not any(isinstance(x, v.Opaque) and x.library not in ("", "builtins")
                            for x in forwarded):
             self.lost_training.append((path, tuple(dict.fromkeys(keys))))
+
+    def _holds_no_weights(self, module: Any) -> bool:
+        """A project module whose construction holds no layer with weights and no tensor or
+        unknown value (a label-smoothing loss): no optimizer can train it."""
+        if not isinstance(module, v.Instance):
+            return False
+        for part in self.submodules(module):
+            if isinstance(part, v.LayerSpec):
+                if catalogue.is_weighted(part.kind):
+                    return False
+            elif not isinstance(part, v.Instance) or any(
+                    isinstance(x, (v.Tensor, v.Opaque, v.Choice)) or x is UNKNOWN
+                    for x in part.attrs.values()):
+                return False
+        return True
 
     # --- statements ----------------------------------------------------------------------
 
