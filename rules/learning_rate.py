@@ -42,8 +42,9 @@ class HighOptions(RuleOptions):
 
 # torch's schedulers that lower the learning rate from the optimizer's value, or warm up
 # to it: that value stays the peak training runs at. Any other scheduler sets a rate of its
-# own (OneCycleLR's `max_lr`, CyclicLR's bounds, an LR range test) or does what a
-# project's `get_lr` computes, so the optimizer's value says nothing and both rules are
+# own (OneCycleLR's `max_lr`, CyclicLR's bounds, an LR range test, an ExponentialLR whose
+# factor may exceed 1) or does what a project's `get_lr` computes (a project class, even
+# one named like torch's), so the optimizer's value says nothing and both rules are
 # silent for that run.
 KEEPS_PEAK = frozenset({
     "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
@@ -93,6 +94,9 @@ class LearningRateTooLow(Rule):
     `size_average=False`): summed over every pixel of a batch, the loss's gradient is
     millions of times a mean's, and the original FCN recipe trains at 1e-10 that way.
     Adaptive optimizers' steps do not grow with the loss's scale, so they are still judged.
+    Nor is a run whose scheduler sets rates of its own: OneCycleLR, CyclicLR, an LR range
+    test (an `ExponentialLR` whose factor may exceed 1, or a scheduler class of the project,
+    whatever its name).
 
     ## Why it matters
     Steps that small barely move the weights: the loss plateaus at a high value for many
@@ -143,6 +147,17 @@ class LearningRateTooLow(Rule):
         _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)\n"
                  "sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100)",
                  scheduler="sched"),
+        # An LR range test by a rate growing 20 % a step, torch's or a project class of
+        # that name.
+        _example("opt = torch.optim.Adam(model.parameters(), lr=1e-8)\n"
+                 "sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=1.2)",
+                 scheduler="sched"),
+        _example("from torch.optim.lr_scheduler import _LRScheduler\n\n"
+                 "class ExponentialLR(_LRScheduler):\n"
+                 "    def get_lr(self):\n"
+                 "        return [lr * 1.2 ** self.last_epoch for lr in self.base_lrs]\n\n"
+                 "opt = torch.optim.Adam(model.parameters(), lr=1e-8)\n"
+                 "sched = ExponentialLR(opt)", scheduler="sched"),
         # Summed over the pixels: each step is the rate times the sum's gradient.
         "import torch\nimport torch.nn as nn\n\n"
         "model = nn.Conv2d(3, 21, 1)\n"
@@ -160,6 +175,9 @@ class LearningRateTooLow(Rule):
         _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)  # flagged"),
         _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6)  # flagged\n"
                  "sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)",
+                 scheduler="sched"),
+        _example("opt = torch.optim.Adam(model.parameters(), lr=1e-8)  # flagged\n"
+                 "sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.95)",
                  scheduler="sched"),
         _example("LR = 1e-8\nopt = torch.optim.AdamW(model.parameters(), LR)  # flagged"),
         _example("opt = torch.optim.Adam([{'params': [model.bias], 'lr': 2e-10},  # flagged\n"

@@ -53,12 +53,14 @@ _COPIES = ("shutil.copyfile", "shutil.copy", "shutil.copy2", "shutil.move", "os.
            "os.replace")
 
 
-def make_scheduler(interp: TrainingInterp, name: str, loc: Loc | None) -> TrainObj:
+def make_scheduler(interp: TrainingInterp, name: str, loc: Loc | None,
+                   kind: str = "") -> TrainObj:
     """A learning-rate scheduler built (torch's, a library's, or a project's subclass of
-    torch's, named by its class): a schedule event."""
+    torch's, named by its class): a schedule event. `kind` is what the run records of it,
+    when not its name (a project's class named like torch's, a rising ExponentialLR)."""
     rec = interp.recorder
     assert rec is not None
-    rec.schedulers.append(name)
+    rec.schedulers.append(kind or name)
     rec.event(ir.SCHEDULE, loc, what=name)
     return TrainObj("scheduler", name, loc)
 
@@ -165,7 +167,10 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         # timm's factories hand back the scheduler and the number of epochs it runs.
         return make_scheduler(interp, last, loc), UNKNOWN
     if head.startswith("torch.optim.lr_scheduler") or "schedule" in last.lower():
-        return make_scheduler(interp, last, loc)
+        gamma = args.kw.get("gamma", args.pos[1] if len(args.pos) > 1 else None)
+        rising = last == "ExponentialLR" and not (type(gamma) in (int, float) and gamma <= 1)
+        # (An ExponentialLR whose factor may exceed 1 raises the rate: an LR range test.)
+        return make_scheduler(interp, last, loc, "ExponentialLR rising" if rising else "")
     if qualname in ("timm.utils.get_state_dict", "timm.utils.model.get_state_dict"):
         return v.Opaque(f"{qualname}(...)", "timm")  # a copy of the weights, to save
     if "Sampler" in last and any(w in last for w in ("Weighted", "Balanced", "Imbalanced")):

@@ -793,7 +793,7 @@ class TrainingInterp(ForwardReading):
         if self.recorder is not None and library.is_scheduler_class(cls):
             # The project's own schedule: what its `get_lr` computes is not read, only that
             # the learning rate follows it (built, stepped) and not the optimizer's value.
-            return library.make_scheduler(self, cls.name, loc)
+            return library.make_scheduler(self, cls.name, loc, f"{cls.name} of the project")
         if self.recorder is not None and library.torch_optimizer_base(cls) is not None:
             return library.make_project_optimizer(
                 self, cls, args, f, loc, lambda: super(TrainingInterp, self).instantiate(
