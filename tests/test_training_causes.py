@@ -1169,7 +1169,7 @@ def test_a_project_scheduler_is_a_schedule_and_sets_the_rate(lint_tree: Lint) ->
                 optimizer.step()
     """, select=["CNN207", "CNN209"])
     (run,) = result.runs
-    assert run.schedulers == ["FindLR"] and result.findings == []
+    assert run.schedulers == ["FindLR of the project"] and result.findings == []
 
 
 GAN = """

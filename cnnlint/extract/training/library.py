@@ -168,7 +168,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         return make_scheduler(interp, last, loc), UNKNOWN
     if head.startswith("torch.optim.lr_scheduler") or "schedule" in last.lower():
         gamma = args.kw.get("gamma", args.pos[1] if len(args.pos) > 1 else None)
-        rising = last == "ExponentialLR" and not (type(gamma) in (int, float) and gamma <= 1)
+        rising = last == "ExponentialLR" and not (isinstance(gamma, (int, float))
+                                                  and gamma <= 1)
         # (An ExponentialLR whose factor may exceed 1 raises the rate: an LR range test.)
         return make_scheduler(interp, last, loc, "ExponentialLR rising" if rising else "")
     if qualname in ("timm.utils.get_state_dict", "timm.utils.model.get_state_dict"):
