@@ -8,6 +8,7 @@ from typing import Callable
 import pytest
 
 from cnnlint.engine import Result
+from helpers import BAD
 
 Lint = Callable[..., Result]
 
@@ -792,6 +793,16 @@ for epoch in range(30):
         assert [code for code, _, _ in found(result, "CNN202")] == ["CNN202"], chore
 
 
+# Three epochs of SGD with weight decay on `net`, the end of a training script.
+DECAYED_FIT = """opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+for epoch in range(3):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""
+
+
 def test_a_trunk_a_factory_builds_inside_a_picker_trains_with_the_model_holding_it(
         lint_tree: Lint) -> None:
     """`self.body = choose("deep")` in a model's constructor, `choose` a plain function
@@ -836,13 +847,7 @@ import torch
 from nets import Tagger
 
 net = Tagger(classes=5, ignore=255)
-opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-for epoch in range(3):
-    for x, y in torch.load("train.pt"):
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(net(x), y).backward()
-        opt.step()
-"""
+""" + DECAYED_FIT
     assert found(lint_tree({"nets.py": nets, "fit.py": fit}), "CNN107") == []
 
 
@@ -886,13 +891,7 @@ if args.net == "mobile":
 else:
     create = make_small
 net = create(4)
-opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-for epoch in range(3):
-    for x, y in torch.load("train.pt"):
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(net(x), y).backward()
-        opt.step()
-"""
+""" + DECAYED_FIT
     assert found(lint_tree({"nets.py": nets, "fit.py": fit}), "CNN107") == []
 
 
@@ -1158,17 +1157,7 @@ def slow_tower(width):
         for j in range(400):
             total += i * j
     return Tower(width)
-
-
-class Small(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 8, 3)
-        self.bn = nn.BatchNorm2d(8)
-
-    def forward(self, x):
-        return self.bn(self.conv(x))
-"""
+""" + BAD.replace("import torch.nn as nn\n", "")
     result = lint_tree({"nets.py": nets, "use.py": "from nets import slow_tower\n\n"
                         "codes = slow_tower(8).encode(1)\n"})
     assert result.errors == []
@@ -1182,14 +1171,9 @@ def test_every_batchnorm_model_trained_on_tiny_batches_is_named(lint_tree: Lint)
 import torch.nn as nn
 
 
-class Maker(nn.Module):
+class Maker(nn.Sequential):
     def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 3, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(3)
-
-    def forward(self, x):
-        return self.bn(self.conv(x))
+        super().__init__(nn.Conv2d(3, 3, 3, padding=1, bias=False), nn.BatchNorm2d(3))
 
 
 class Judge(Maker):
@@ -1215,7 +1199,7 @@ for epoch in range(3):
 """
     result = lint_tree({"nets.py": nets, "gan.py": script})
     (finding,) = [f for f in result.findings if f.code == "CNN201"]
-    assert finding.message == ("`Judge` (nets.py:14) and `Maker` (nets.py:4) have BatchNorm "
+    assert finding.message == ("`Judge` (nets.py:9) and `Maker` (nets.py:4) have BatchNorm "
                                "layers but train with batch size 1")
     assert sorted(r.message for r in finding.related) == [
         "`Judge` is defined here", "`Maker` is defined here"]
