@@ -142,8 +142,9 @@ class Model:
     class_loc: Loc | None = None  # that class's definition, when in the builder's file
     parts: frozenset[str] = frozenset()  # the classes of the blocks inside it
     guessed: bool = False  # a class that needs arguments, built without them
-    # The weighted layers its construction holds (used or not): a script building the class
-    # with other arguments (`Plain(n=2)`) trains another network when this count differs.
+    # For a class built with its defaults, the weighted layers its construction holds (used
+    # or not): a script building it with other arguments (`Plain(n=2)`) trains another
+    # network when this count differs.
     layers: int | None = None
     # Libraries its factory registers it with (`@timm...register_model`): they can build
     # it by name, from code or configuration the reader does not see.

@@ -21,7 +21,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from cnnlint.config import DEFAULT_EXCLUDES, find_config
 from cnnlint.sources import ReadError, is_given, read_bytes
@@ -525,11 +525,7 @@ class Project:
         outside the index is assumed to (nothing is known of it). Without any, a pass over
         the file's code cannot find a training run or a model handed off: a model zoo's
         `_test()` that builds every network and calls backward is not training."""
-        self._index()
-        seen = {path}
-        queue = [path]
-        while queue:
-            current = queue.pop()
+        for current in self._reachable(path):
             entry = self.entries.get(current)
             if entry is None or entry.optimizer:
                 return True
@@ -537,29 +533,28 @@ class Project:
                 if not ref[1] and ref[0].split(".")[0] not in _NOT_TRAINING_LIBRARIES \
                         and not self.resolve_all(current, ref):
                     return True
-            for target in self.imports_of(current):
-                if target not in seen:
-                    seen.add(target)
-                    queue.append(target)
         return False
 
     def reaches_optimizer(self, path: str) -> bool:
         """Whether the file, or a project file it imports directly or through others, can
         build an optimizer or imports modules by name (`Runner(Recipe()).run()`, with the
         optimizer built by a base class of the recipe in a third file)."""
+        return any(entry is not None and entry.optimizer
+                   for entry in map(self.entries.get, self._reachable(path)))
+
+    def _reachable(self, path: str) -> Iterator[str]:
+        """The file, then the project files it imports directly or through others, each
+        once (those of a file are looked up only when the caller asks for more)."""
         self._index()
-        seen: set[str] = set()
+        seen = {path}
         queue = [path]
         while queue:
             current = queue.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            entry = self.entries.get(current)
-            if entry is not None and entry.optimizer:
-                return True
-            queue.extend(self.imports_of(current))
-        return False
+            yield current
+            for target in self.imports_of(current):
+                if target not in seen:
+                    seen.add(target)
+                    queue.append(target)
 
     def module_name(self, path: str) -> str:
         """A file's dotted name relative to the project root (or the working folder): unique

@@ -125,10 +125,14 @@ def _builders_needing_arguments(classes: list[v.ClassVal]) -> list[Candidate]:
     return list(found.values())
 
 
-def _stopped_note(cls: v.ClassVal) -> str:
+def _where(cls: v.ClassVal) -> str:
+    """Where a class is defined, as notes name it ("nets.py:12")."""
     loc = cls.scope.loc(cls.node[5])
-    where = f"{loc.path}:{loc.line}" if loc is not None else cls.scope.path
-    return (f"{where}: `{cls.name}` is not read: its defaults fail an assertion of its "
+    return f"{loc.path}:{loc.line}" if loc is not None else cls.scope.path
+
+
+def _stopped_note(cls: v.ClassVal) -> str:
+    return (f"{_where(cls)}: `{cls.name}` is not read: its defaults fail an assertion of its "
             "constructor, and no call the reader can read builds it")
 
 
@@ -146,8 +150,7 @@ def _unread_networks(unbuilt: list[v.ClassVal], models: list[ir.Model],
         if any(stmt[0] != "def" for stmt, names in cls.scope.mentions()
                if stmt is not cls.node and cls.name in names):
             continue  # a block of another class (or of a table of blocks): said of that one
-        loc = cls.scope.loc(cls.node[5])
-        where = f"{loc.path}:{loc.line}" if loc is not None else cls.scope.path
+        where = _where(cls)
         needs = ", ".join(f"`{name}`" for name in required_params(cls)[:3])
         out.append(f"{where}: `{cls.name}` is not read: its constructor needs {needs}, and "
                    "no network the reader builds holds it")
@@ -443,8 +446,9 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
         class_name = "Sequential"
     model = ir.Model(name=name, kind=kind, class_name=class_name, loc=loc, network=network,
                      inits=list(interp.inits), module=scope.module,
-                     layers=torchnn.weighted_count(torchnn.module_tree(interp, module)),
                      stopped=kind == "class" and id(module) in interp.stopped_inits)
+    if kind == "class":  # (only a class's build is compared with the builds runs train)
+        model.layers = torchnn.weighted_count(torchnn.module_tree(interp, module))
     if isinstance(module, v.Instance):
         cls = module.cls
         model.class_key = ir.model_key(cls.scope.module, cls.name)
