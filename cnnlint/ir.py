@@ -154,7 +154,7 @@ class Model:
     requested_as: str = ""
     # A class whose defaults make its constructor fail (`assert loss is not None`, a key of
     # its `**kwargs` given none): what was read of it is not a network anyone builds.
-    stopped: bool = False
+    stopped: str = ""  # why its defaults stop its constructor (a class's build only)
 
     @property
     def label(self) -> str:

@@ -954,3 +954,39 @@ class Up(nn.Module):
 """.replace("TEST", test)
     up = models_of(source)["Up"]
     assert kinds(up) == ["ConvTranspose2d" if learned else "Upsample", "Conv2d"]
+
+
+def test_a_subclass_of_a_torch_layer_with_no_forward_is_that_layer() -> None:
+    """`class DWConv(nn.Conv2d)` that only fixes `groups` in its constructor, and a bare
+    `class FrozenBN(nn.BatchNorm2d): pass`, run torch's forward: each is a layer of its base's
+    kind, with the arguments the constructor handed on. One with a forward of its own is
+    still read through that forward."""
+    models = models_of("""
+        import torch.nn as nn
+
+        class DWConv(nn.Conv2d):
+            def __init__(self, c, k=3):
+                super().__init__(c, c, k, padding=k // 2, groups=c, bias=False)
+
+        class FrozenBN(nn.BatchNorm2d):
+            pass
+
+        class Scaled(nn.Linear):
+            def forward(self, x):
+                return super().forward(x) * 2
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.dw = DWConv(8)
+                self.bn = FrozenBN(8)
+                self.fc = Scaled(8, 2)
+
+            def forward(self, x):
+                return self.fc(self.bn(self.dw(x)).mean((2, 3)))
+    """)
+    net = models["Net"]
+    assert kinds(net)[:2] == ["Conv2d", "BatchNorm2d"]
+    conv = next(n for n in net.network.nodes if n.kind == "Conv2d")
+    assert (conv.name, conv.arg("groups"), conv.arg("bias")) == ("dw", 8, False)
+    assert not net.network.complete  # `super().forward` of a layer is not read

@@ -756,8 +756,9 @@ def test_a_network_a_script_builds_by_a_factory_is_judged_once_where_the_factory
 
 def test_file_numpy_and_tensor_housekeeping_in_a_loop_hides_nothing(lint_tree: Lint) -> None:
     """Lines written through a file handle (`f.writelines`), a numpy array converted
-    (`.astype`) and a code tensor tiled (`.repeat`) in the epoch loop cannot train or evaluate
-    anything: the loop is still judged (no validation)."""
+    (`.astype`), a code tensor tiled (`.repeat`) and an epoch number padded for printing
+    (`.zfill`, `.rjust`) in the epoch loop cannot train or evaluate anything: the loop is
+    still judged (no validation)."""
     script = """
 import numpy as np
 import torch
@@ -788,7 +789,8 @@ for epoch in range(30):
     HOUSEKEEPING
 """
     for chore in ('log_lines("log.txt", [str(epoch)])', "to_uint8(np.zeros(3))",
-                  "tile(history[-1])"):
+                  "tile(history[-1])", 'print(f"epoch {str(epoch).zfill(3)}")',
+                  'print(str(epoch).rjust(4), "done".center(8))'):
         result = lint_tree({"fit.py": script.replace("HOUSEKEEPING", chore)})
         assert [code for code, _, _ in found(result, "CNN202")] == ["CNN202"], chore
 
@@ -851,17 +853,20 @@ net = Tagger(classes=5, ignore=255)
     assert found(lint_tree({"nets.py": nets, "fit.py": fit}), "CNN107") == []
 
 
+@pytest.mark.parametrize("signature", ["classes", "classes=1024"])
 def test_a_backbone_a_builder_the_script_may_pick_takes_layers_from_may_be_trained(
-        lint_tree: Lint) -> None:
+        lint_tree: Lint, signature: str) -> None:
     """`create = make_small` by default, `make_mobile` under another option: `make_mobile`
     builds `Mobile(1001).features` into the network it returns, so the script may train
-    Mobile's layers; no-regularization does not say Mobile has no training script."""
+    Mobile's layers; no-regularization does not say Mobile has no training script. With a
+    default number of classes, the class's own build differs from `Mobile(1001)` only in
+    its classifier's width: it is the network the builder builds."""
     nets = """
 import torch.nn as nn
 
 
 class Mobile(nn.Module):
-    def __init__(self, classes):
+    def __init__(self, SIGNATURE):
         super().__init__()
         self.features = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(10)])
         self.fc = nn.Linear(8, classes)
@@ -892,6 +897,7 @@ else:
     create = make_small
 net = create(4)
 """ + DECAYED_FIT
+    nets = nets.replace("SIGNATURE", signature)
     assert found(lint_tree({"nets.py": nets, "fit.py": fit}), "CNN107") == []
 
 
@@ -925,6 +931,14 @@ def test_a_class_whose_defaults_fail_its_assertion_is_read_as_the_project_builds
     assert [f for f in alone.findings if f.code.startswith("CNN1")] == []
     assert any("`Guarded` is not read: its defaults fail an assertion" in note
                for note in alone.notes())
+    # The note says which way the defaults stop it: here a keyword read from `**kwargs`.
+    keyed = GUARDED.replace("ignore_label=None):", "**kwargs):").replace(
+        "assert ignore_label is not None, \"give the label to ignore\"",
+        "ignore_label = kwargs[\"ignore_label\"]")
+    assert "kwargs[" in keyed
+    alone = lint_tree({"nets.py": keyed, "build.py": "import nets\n"})
+    assert any("`Guarded` is not read: its defaults lack a keyword its constructor reads"
+               in note for note in alone.notes())
 
 
 def test_a_progress_bar_over_a_project_loader_class_hides_nothing(lint_tree: Lint) -> None:
@@ -1295,3 +1309,50 @@ for epoch in range(30):
     assert notes == ["fit.py: a loop calls backward() and steps weights that could not be "
                      "followed to a model (any model may be what it trains): rules about its "
                      "training stay silent"]
+
+
+def test_an_attack_stepping_an_input_by_the_sign_of_its_gradient_trains_nothing(
+        lint_tree: Lint) -> None:
+    """A PGD attack: backward through a loaded network, then the image moved by
+    `x.grad.sign()` (an SGD over the image only clears its gradient). No weights are
+    stepped, so it is no training the reader lost track of, and the network is still known
+    to have no training script (an info, not silence)."""
+    nets = """
+import torch.nn as nn
+
+
+class Deep(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(10)])
+
+    def forward(self, x):
+        return self.body(x).mean((1, 2, 3))
+"""
+    attack = """
+import torch
+import torch.nn.functional as F
+from nets import Deep
+
+
+def pgd(net, image, target, steps=10, alpha=0.01):
+    adv = image.clone().requires_grad_(True)
+    for _ in range(steps):
+        holder = torch.optim.SGD([adv], lr=1e-3)  # only to clear the gradient
+        holder.zero_grad()
+        loss = F.mse_loss(net(adv), target)
+        loss.backward()
+        adv = (adv.detach() + alpha * adv.grad.sign()).clamp(0, 1).requires_grad_(True)
+    return adv
+
+
+if __name__ == "__main__":
+    net = Deep()
+    net.load_state_dict(torch.load("deep.pt"))
+    net.eval()
+    pgd(net, torch.load("image.pt"), torch.load("target.pt"))
+"""
+    result = lint_tree({"nets.py": nets, "attack.py": attack})
+    assert [(f.path, f.severity) for f in result.findings if f.code == "CNN107"] == [
+        ("nets.py", "info")]
+    assert not any("could not be followed" in note for note in result.notes())

@@ -86,8 +86,11 @@ class Interp:
         self.prints: dict[int, Any] = {}  # structure fingerprints, per model
         self.owners: dict[int, int] = {}  # id of a copied object -> id of the copy's root
         self.at_path: dict[str, Any] = {}  # path in the model -> the module there
-        # The modules whose constructor an assertion or a missing key stopped, by id.
-        self.stopped_inits: set[int] = set()
+        # The modules whose constructor an assertion or a missing key stopped, by id: why.
+        self.stopped_inits: dict[int, str] = {}
+        # Instances of project subclasses of a torch layer, by id: the layer kind and the
+        # arguments their `super().__init__(...)` gave it.
+        self.layer_inits: dict[int, tuple[str, Args]] = {}
         self.mutations = 0  # writes into modules (a forward that makes any is not reused)
         self.steps = 0
         self.depth = 0
@@ -249,7 +252,8 @@ class Interp:
         self.prints = {}
         self.owners = {}
         self.at_path = {}
-        self.stopped_inits = set()
+        self.stopped_inits = {}
+        self.layer_inits = {}
 
     def start_graph(self) -> None:
         self.graph: list[ir.Node] = []
@@ -333,7 +337,7 @@ class Interp:
         whose defaults fail it is not built from them. Elsewhere an assertion is about state
         the reader may not track (weights a forward assigns at run time): not judged."""
         if f.function == "__init__" and self.truth(self.eval(stmt[1], f)) is False:
-            self.stopped_inits.add(id(f.self_obj))
+            self.stopped_inits[id(f.self_obj)] = "fail an assertion of its constructor"
             return RETURN
         return NORMAL
 
@@ -342,7 +346,7 @@ class Interp:
         if type(obj) is dict and not obj and f.function == "__init__" and v.is_key(key):
             # `kwargs["in_ch"]` in a constructor given no keywords raises KeyError: like a
             # failed assertion, it stops the build (a model is not built from such defaults).
-            self.stopped_inits.add(id(f.self_obj))
+            self.stopped_inits[id(f.self_obj)] = "lack a keyword its constructor reads"
         return self.subscript(obj, key)
 
     def _assign(self, stmt: tuple[Any, ...], f: Frame) -> None:

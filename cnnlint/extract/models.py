@@ -13,7 +13,7 @@ from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.source import FileFacts
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.extract.variants import (
-    referenced_in_own_file, required, required_params, variants,
+    CLASS_COUNT, referenced_in_own_file, required, required_params, variants,
 )
 from cnnlint.fanout import can_fork
 from cnnlint.findings import ErrorEntry, Loc
@@ -53,18 +53,22 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
             and (wanted is None or wanted(s.path, "")))
     candidates, unbuilt = _candidates(interp)
     models = _build_all(interp, candidates, jobs, errors, wanted)
-    stopped = {m.key for m in models if m.stopped}
+    stopped = {m.key: m.stopped for m in models if m.stopped}
     if stopped:
-        # Classes whose defaults fail their constructor's assertion are read as the calls
-        # of the project that build them (as classes needing arguments are), or not at all.
+        # Classes whose defaults stop their constructor (a failed assertion, a keyword not
+        # given) are read as the calls of the project that build them (as classes needing
+        # arguments are), or not at all.
         models = [m for m in models if not m.stopped]
-        classes = [c[4] for c in candidates if c[2] == "class" and _key(interp, c) in stopped]
+        why = {id(c[4]): stopped[_key(interp, c)] for c in candidates
+               if c[2] == "class" and _key(interp, c) in stopped}
+        classes = [c[4] for c in candidates if id(c[4]) in why]
         made = variants(interp, classes)
         models.extend(_build_all(interp, [
             (variant.path, cls.name, "variant", variant.slot, (cls, variant))
             for cls in classes for variant in made.get(id(cls), [])], jobs, errors, wanted))
         if notes is not None:
-            notes.extend(_stopped_note(cls) for cls in classes if id(cls) not in made)
+            notes.extend(_stopped_note(cls, why[id(cls)]) for cls in classes
+                         if id(cls) not in made)
     # A network that only functions needing arguments build (`tower(num_classes, loss)`)
     # is read through them, those arguments not known, where it is then read in full with
     # no `if` left undecided (the arguments only size a layer or pick a loss); else it stays
@@ -131,9 +135,9 @@ def _where(cls: v.ClassVal) -> str:
     return f"{loc.path}:{loc.line}" if loc is not None else cls.scope.path
 
 
-def _stopped_note(cls: v.ClassVal) -> str:
-    return (f"{_where(cls)}: `{cls.name}` is not read: its defaults fail an assertion of its "
-            "constructor, and no call the reader can read builds it")
+def _stopped_note(cls: v.ClassVal, why: str) -> str:
+    return (f"{_where(cls)}: `{cls.name}` is not read: its defaults {why}, and no call the "
+            "reader can read builds it")
 
 
 def _unread_networks(unbuilt: list[v.ClassVal], models: list[ir.Model],
@@ -386,15 +390,10 @@ def _loads(data: bytes, locator: Any) -> Any:
     return unpickler.load()
 
 
-# Parameters a factory may leave to its caller without changing the network it builds, but
-# for the width of its classifier (`def vgg19(num_classes): ...`): read as not known.
-_CLASS_COUNT = re.compile(r"(num_?|n_?|number_of_)?class(es)?(_num)?", re.IGNORECASE)
-
-
 def is_factory_candidate(stmt: tuple[Any, ...]) -> bool:
     """A module-level function that returns something, with no required parameters but a
     number of classes."""
-    return all(_CLASS_COUNT.fullmatch(name) for name in required(stmt[2])) \
+    return all(CLASS_COUNT.fullmatch(name) for name in required(stmt[2])) \
         and _returns_value(stmt[3])
 
 
@@ -446,7 +445,7 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
         class_name = "Sequential"
     model = ir.Model(name=name, kind=kind, class_name=class_name, loc=loc, network=network,
                      inits=list(interp.inits), module=scope.module,
-                     stopped=kind == "class" and id(module) in interp.stopped_inits)
+                     stopped=interp.stopped_inits.get(id(module), "") if kind == "class" else "")
     if kind == "class":  # (only a class's build is compared with the builds runs train)
         model.layers = torchnn.weighted_count(torchnn.module_tree(interp, module))
     if isinstance(module, v.Instance):

@@ -50,14 +50,26 @@ def instantiate(interp: Interp, cls: v.ClassVal, args: Args, f: Frame, loc: Loc 
         base_init(interp, inst, cls, args)
     used = interp.deepest - interp.depth + 1
     interp.deepest = max(start[4], interp.deepest)
+    made: Any = _as_layer(interp, inst, f, loc)
     if key is not None and memo is not None:
         if interp.side_effects() != mark or not interp.is_module_class(cls) \
                 or not unchanged(lists):
             memo.forget(key)
         else:
-            memo.put(key, cls, inst, steps=interp.steps - start[0], built=interp.built - start[1],
+            memo.put(key, cls, made, steps=interp.steps - start[0], built=interp.built - start[1],
                      notes=interp.noted[start[2]:], inits=interp.inits[start[3]:], depth=used)
-    return inst
+    return made
+
+
+def _as_layer(interp: Interp, inst: v.Instance, f: Frame, loc: Loc | None) -> Any:
+    """A project subclass of a torch layer with no forward of its own (`class
+    DWConv(nn.Conv2d)` setting `groups` in its `__init__`) is that layer, built with the
+    arguments its constructor handed to torch's; otherwise the instance itself."""
+    given = interp.layer_inits.pop(id(inst), None)
+    if given is None or inst.cls.lookup("forward") is not None:
+        return inst
+    kind, args = given
+    return v.LayerSpec(kind, bind_layer_args(kind, args), loc, f.owner)
 
 
 def base_init(interp: Interp, inst: v.Instance, cls: v.ClassVal, args: Args) -> None:
@@ -72,6 +84,9 @@ def base_init(interp: Interp, inst: v.Instance, cls: v.ClassVal, args: Args) -> 
             return
         if isinstance(base, v.Ref):
             container = container_kind(base.qualname)
+            kind = layer_kind(base.qualname)
+            if kind:  # read when the constructor is done (`_as_layer`)
+                interp.layer_inits[id(inst)] = (kind, args)
             if container == "Sequential":
                 for key, child in sequential_children(args):
                     inst.attrs[key] = child

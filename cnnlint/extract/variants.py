@@ -8,6 +8,7 @@ that dict. Each is a *variant*, read like a model of its own.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -32,6 +33,24 @@ class Variant:
 def required(params: tuple[Any, ...]) -> list[str]:
     """The parameters of a lowered `def` that have no default."""
     return [name for name, default, kind in params if default is None and kind in ("pos", "kw")]
+
+
+# Parameters that change a network only in the width of its classifier (`num_classes`): a
+# factory may leave them to its caller (read as not known), and a build that sets only them
+# builds the class's default network otherwise.
+CLASS_COUNT = re.compile(r"(num_?|n_?|number_of_)?class(es)?(_num)?", re.IGNORECASE)
+
+
+def sets_class_count_only(cls: v.ClassVal, positional: int, keywords: list[str]) -> bool:
+    """Whether a call `cls(...)` with that many positional arguments and those keywords sets
+    no constructor parameter but the number of classes."""
+    init = cls.lookup("__init__")
+    if not isinstance(init, v.FuncVal):
+        return False
+    params = [name for name, _default, kind in init.node[2][1:] if kind == "pos"]
+    if positional > len(params):
+        return False
+    return all(CLASS_COUNT.fullmatch(name) for name in (*params[:positional], *keywords))
 
 
 def required_params(cls: v.ClassVal) -> list[str]:

@@ -129,6 +129,7 @@ PLAIN_METHODS = frozenset({
     "reverse", "add", "discard", "update", "get", "items", "keys", "values", "setdefault",
     "split", "rsplit", "join", "strip", "lstrip", "rstrip", "startswith", "endswith", "lower",
     "upper", "replace", "format", "find", "encode", "decode", "isdigit", "title",
+    "zfill", "ljust", "rjust", "center", "capitalize", "partition", "rpartition", "splitlines",
     "item", "tolist", "numpy", "cpu", "cuda", "to", "detach", "clone", "size", "dim", "view",
     "reshape", "mean", "sum", "max", "min", "argmax", "float", "long", "int", "eq", "ne",
     "squeeze", "unsqueeze", "permute", "contiguous", "numel", "type_as", "fill_", "zero_",
@@ -142,7 +143,7 @@ PLAIN_METHODS = frozenset({
     "topk", "t", "expand", "expand_as", "transpose", "flatten", "mul", "mul_", "div", "div_",
     "sub", "sub_", "abs", "pow", "sqrt", "exp", "softmax", "log_softmax", "sigmoid", "argmin",
     "all", "any", "bool", "double", "half", "round", "clamp", "norm", "std", "var", "gather",
-    "masked_fill", "nonzero", "chunk", "index_select", "repeat", "astype",
+    "masked_fill", "nonzero", "chunk", "index_select", "repeat", "astype", "sign",
     "total_seconds", "strftime", "isoformat",  # clocks
 })
 

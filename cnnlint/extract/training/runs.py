@@ -16,7 +16,7 @@ from cnnlint import ir
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, FileScope, Frame, TooComplex
 from cnnlint.extract.training import library
-from cnnlint.extract.variants import render
+from cnnlint.extract.variants import render, sets_class_count_only
 from cnnlint.extract.training.objects import OTHER_FRAMEWORKS, imported_roots, trains, walk
 from cnnlint.extract.training.reader import TrainingInterp
 from cnnlint.findings import ErrorEntry, Loc
@@ -190,9 +190,14 @@ def _built_in_body(fn: v.FuncVal) -> set[str]:
             if isinstance(target, v.ClassVal) and target.scope is not None:
                 given = [render(a) for a in item[2]] + [
                     f"{k}={render(x)}" for k, x in item[3] if k is not None]
-                found.add(ir.build_site(ir.model_key(target.scope.module, target.name),
-                                        f"{target.name}({', '.join(given)})"
+                key = ir.model_key(target.scope.module, target.name)
+                found.add(ir.build_site(key, f"{target.name}({', '.join(given)})"
                                         if given else ""))
+                spelled = all(a[0] != "*" for a in item[2]) and all(
+                    k is not None for k, _x in item[3])  # no `*args`, no `**kwargs`
+                if given and spelled and sets_class_count_only(
+                        target, len(item[2]), [k for k, _x in item[3]]):
+                    found.add(key)  # `Mobile(1001)`: the default network, another classifier
     return found
 
 
