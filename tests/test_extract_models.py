@@ -962,6 +962,7 @@ def test_a_subclass_of_a_torch_layer_with_no_forward_is_that_layer() -> None:
     kind, with the arguments the constructor handed on. One with a forward of its own is
     still read through that forward."""
     models = models_of("""
+        import torch
         import torch.nn as nn
 
         class DWConv(nn.Conv2d):
@@ -971,6 +972,13 @@ def test_a_subclass_of_a_torch_layer_with_no_forward_is_that_layer() -> None:
         class FrozenBN(nn.BatchNorm2d):
             pass
 
+        class MeanShift(nn.Conv2d):
+            def __init__(self, sign=-1):
+                super().__init__(3, 3, kernel_size=1)
+                self.weight.data = torch.eye(3).view(3, 3, 1, 1)
+                for p in self.parameters():
+                    p.requires_grad = False
+
         class Scaled(nn.Linear):
             def forward(self, x):
                 return super().forward(x) * 2
@@ -978,15 +986,17 @@ def test_a_subclass_of_a_torch_layer_with_no_forward_is_that_layer() -> None:
         class Net(nn.Module):
             def __init__(self):
                 super().__init__()
+                self.shift = MeanShift()
                 self.dw = DWConv(8)
                 self.bn = FrozenBN(8)
                 self.fc = Scaled(8, 2)
 
             def forward(self, x):
-                return self.fc(self.bn(self.dw(x)).mean((2, 3)))
+                return self.fc(self.bn(self.dw(self.shift(x))).mean((2, 3)))
     """)
     net = models["Net"]
-    assert kinds(net)[:2] == ["Conv2d", "BatchNorm2d"]
+    # The mean shift sets and freezes its own weights: a fixed filter, no trained conv.
+    assert kinds(net)[:3] == ["FixedFilter", "Conv2d", "BatchNorm2d"]
     conv = next(n for n in net.network.nodes if n.kind == "Conv2d")
     assert (conv.name, conv.arg("groups"), conv.arg("bias")) == ("dw", 8, False)
     assert not net.network.complete  # `super().forward` of a layer is not read

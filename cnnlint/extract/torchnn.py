@@ -69,7 +69,35 @@ def _as_layer(interp: Interp, inst: v.Instance, f: Frame, loc: Loc | None) -> An
     if given is None or inst.cls.lookup("forward") is not None:
         return inst
     kind, args = given
-    return v.LayerSpec(kind, bind_layer_args(kind, args), loc, f.owner)
+    bound = bind_layer_args(kind, args)
+    if catalogue.is_weighted(kind) and _fixes_its_weights(inst.cls):
+        kind = catalogue.FIXED_FILTER  # a mean shift written as a 1x1 conv: no trained layer
+    return v.LayerSpec(kind, bound, loc, f.owner)
+
+
+def _fixes_its_weights(cls: v.ClassVal) -> bool:
+    """Whether the class's constructor sets its weights to values of its own and freezes them
+    (`self.weight.data = ...`, then `p.requires_grad = False`), as a colour mean shift does."""
+    init = cls.lookup("__init__")
+    if not isinstance(init, v.FuncVal):
+        return False
+    written = frozen = False
+    stack: list[Any] = [init.node[3]]
+    while stack:
+        item = stack.pop()
+        if type(item) is not tuple or not item:
+            continue
+        if item[0] == "assign":
+            for target in item[1]:
+                written |= target in _OWN_WEIGHT
+                frozen |= target[0] == "attr" and target[2] == "requires_grad" \
+                    and item[2] == ("const", False)
+        stack.extend(x for x in item if type(x) is tuple)
+    return written and frozen
+
+
+_OWN_WEIGHT = (("attr", ("name", "self"), "weight"),
+               ("attr", ("attr", ("name", "self"), "weight"), "data"))
 
 
 def base_init(interp: Interp, inst: v.Instance, cls: v.ClassVal, args: Args) -> None:
