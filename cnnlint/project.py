@@ -110,7 +110,7 @@ _NOT_TRAINING_LIBRARIES = frozenset(sys.stdlib_module_names) | {
 # is ("a.b", 0, ()).
 ImportRef = tuple[str, int, tuple[str, ...]]
 
-INDEX_FORMAT = 9
+INDEX_FORMAT = 8
 
 
 def find_root(paths: Iterable[str]) -> str | None:
@@ -192,7 +192,6 @@ class FileEntry:
     optimizer: bool  # the file can build an optimizer or a Trainer itself
     # The words of its lines that add folders to sys.path (`path_words`).
     path_words: tuple[str, ...] = ()
-    script: bool = False  # it runs as a script (`if __name__ == "__main__":`)
 
 
 @dataclass
@@ -282,7 +281,7 @@ class Project:
                     continue
                 stamp, known = (stat.st_mtime_ns, stat.st_size), old.get(path)
             if known is not None and tuple(known[0]) == stamp:
-                imports, trains, optimizer, extends, script = known[1:6]
+                imports, trains, optimizer, extends = known[1], known[2], known[3], known[4]
             else:
                 try:
                     data = read_bytes(path)
@@ -291,11 +290,10 @@ class Project:
                 imports, trains = scan_imports(data), is_entry(data)
                 optimizer = bool(_OPTIMIZER_HINT.search(data))
                 extends = path_words(data)
-                script = bool(_RUNS_AS_SCRIPT.search(data))
                 changed = True
-            new[path] = (stamp, imports, trains, optimizer, extends, script)
+            new[path] = (stamp, imports, trains, optimizer, extends)
             self.entries[path] = FileEntry(imports=imports, trains=trains, optimizer=optimizer,
-                                           path_words=extends, script=script)
+                                           path_words=extends)
         if cache is not None and (changed or len(new) != len(old)):
             cache.put_payload("index", key, marshal.dumps({"format": INDEX_FORMAT,
                                                            "files": new}))
@@ -321,9 +319,7 @@ class Project:
 
     def bases(self, importer: str, climb: bool = True, first: str = "") -> list[str]:
         """Where an absolute import from `importer` is looked for, first match wins: a
-        script's own folder (Python puts it on sys.path), also inside a package when the file
-        runs as a script (`python pkg/main.py`: its bare `import loader` is pkg/loader.py,
-        not a root loader.py); with `climb`, the folder above the
+        script's own folder (Python puts it on sys.path); with `climb`, the folder above the
         nearest of the importer's own folders named like the import's first part, when that
         folder is no package (`v2/lib/net.py` importing `lib.block` was itself imported as
         `lib.net` from `v2/`, beside a copy in the root's `lib/`); the project root and its
@@ -332,8 +328,7 @@ class Project:
         root (what `sys.path.append("..")` tricks reach)."""
         folder = os.path.dirname(importer)
         found: list[str] = []
-        entry = self.entries.get(importer)
-        if not self.is_package(folder) or entry is not None and entry.script:
+        if not self.is_package(folder):
             found.append(folder)
         ceiling = self.root if self.root is not None else self.top
         current = folder

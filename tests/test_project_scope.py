@@ -314,22 +314,3 @@ def test_a_file_read_for_context_that_does_not_parse_is_a_note(
     result = lint(["train.py"], settings, rules)
     assert result.errors == [] and result.findings == []  # not the run's file: no CNN900
     assert "helpers.py: not analysed: syntax error at line 1" in " ".join(result.notes())
-
-
-def test_a_script_inside_a_package_imports_its_neighbour_before_a_root_module(
-        tmp_path: Path) -> None:
-    """`python pkg/main.py` puts pkg/ on sys.path: the script's bare `import loader` is
-    pkg/loader.py even though pkg is a package and the root holds a loader.py too. A module
-    of the package that is no script (imported as `pkg.util`) finds the root one, as Python
-    does from a script at the root."""
-    _tree(tmp_path, {
-        "pyproject.toml": "", "loader.py": "", "pkg/__init__.py": "", "pkg/loader.py": "",
-        "pkg/main.py": 'import loader\n\nif __name__ == "__main__":\n    loader.load()\n',
-        "pkg/util.py": "import loader\n",
-    })
-    root = str(tmp_path)
-    project = Project.open([root], [], root)
-    assert project.imports_of(os.path.join(root, "pkg/main.py")) == (
-        os.path.join(root, "pkg/loader.py"),)
-    assert project.imports_of(os.path.join(root, "pkg/util.py")) == (
-        os.path.join(root, "loader.py"),)
