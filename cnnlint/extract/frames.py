@@ -133,6 +133,14 @@ def safe_size(op: str, a: Any, b: Any) -> bool:
 NAMES_CACHE: dict[int, tuple[tuple[Any, ...], frozenset[str]]] = {}
 
 
+def walk(expr: Any) -> Any:
+    """Every tuple of lowered code, the outermost first."""
+    if isinstance(expr, tuple):
+        yield expr
+        for part in expr:
+            yield from walk(part)
+
+
 def identifiers(parts: Any, attributes: bool = False) -> list[str]:
     """The names (and with `attributes`, the attribute names) lowered code mentions, in no
     particular order."""

@@ -58,8 +58,8 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
         # given) are read as the calls of the project that build them (as classes needing
         # arguments are), or not at all.
         models = [m for m in models if not m.stopped]
-        why = {id(c[4]): stopped[_key(interp, c)] for c in candidates
-               if c[2] == "class" and _key(interp, c) in stopped}
+        why = {id(c[4]): stopped[key] for c in candidates
+               if c[2] == "class" and (key := _key(interp, c)) in stopped}
         classes = [c[4] for c in candidates if id(c[4]) in why]
         made = variants(interp, classes)
         models.extend(_build_all(interp, [

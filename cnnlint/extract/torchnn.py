@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 from cnnlint import catalogue, ir
 from cnnlint.extract import configs
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import MAX_CALL_DEPTH, MODULE_BASES, Args, Frame, tensors_in
+from cnnlint.extract.frames import (MAX_CALL_DEPTH, MODULE_BASES, Args, Frame, tensors_in,
+                                    walk)
 from cnnlint.extract.memo import (
     NO_PRINT, UNSEEN, ForwardMemo, Fragment, construction_key, fingerprint, layers_of,
     lists_in, record, replay, unchanged,
@@ -81,18 +82,10 @@ def _fixes_its_weights(cls: v.ClassVal) -> bool:
     init = cls.lookup("__init__")
     if not isinstance(init, v.FuncVal):
         return False
-    written = frozen = False
-    stack: list[Any] = [init.node[3]]
-    while stack:
-        item = stack.pop()
-        if type(item) is not tuple or not item:
-            continue
-        if item[0] == "assign":
-            for target in item[1]:
-                written |= target in _OWN_WEIGHT
-                frozen |= target[0] == "attr" and target[2] == "requires_grad" \
-                    and item[2] == ("const", False)
-        stack.extend(x for x in item if type(x) is tuple)
+    assigns = [item for item in walk(init.node[3]) if item and item[0] == "assign"]
+    written = any(target in _OWN_WEIGHT for item in assigns for target in item[1])
+    frozen = any(target[0] == "attr" and target[2] == "requires_grad"
+                 and item[2] == ("const", False) for item in assigns for target in item[1])
     return written and frozen
 
 

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from cnnlint import ir
 from cnnlint.catalogue import is_augmentation
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import const_equal, describe, identifiers
+from cnnlint.extract.frames import const_equal, describe, identifiers, walk
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
@@ -389,13 +389,6 @@ def plain_path(expr: tuple[Any, ...]) -> bool:
     if expr[0] == "sub":
         return expr[2][0] == "const" and plain_path(expr[1])
     return False
-
-
-def walk(expr: Any) -> Any:
-    if isinstance(expr, tuple):
-        yield expr
-        for part in expr:
-            yield from walk(part)
 
 
 @functools.lru_cache(maxsize=4096)
