@@ -527,6 +527,9 @@ STEP = "step"  # optimizer.step() (flags: trains when the optimizer holds a mode
 #                accumulating under `if i % k == 0:`; model: the models it updates)
 ZERO_GRAD = "zero_grad"
 SCHEDULE = "schedule"  # a scheduler built or stepped, an lr written, an optimizer rebuilt
+# A scheduler built that nothing steps, reads or hands on (to a library, a trainer): the rate
+# it was built to change never changes.
+IDLE_SCHEDULER = "idle_scheduler"
 EARLY_STOP = "early_stop"  # a `break` out of the epoch loop, a patience counter
 BEST_CHECKPOINT = "best_checkpoint"  # a checkpoint kept on a validation metric
 MODE = "mode"  # model.train() or model.eval() (mode: the one set, None if not known)

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from cnnlint.findings import Finding
-from cnnlint.ir import EARLY_STOP, SCHEDULE, ProjectFacts
+from cnnlint.findings import Finding, Loc
+from cnnlint.ir import EARLY_STOP, IDLE_SCHEDULER, SCHEDULE, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -23,6 +23,8 @@ class ConstantLearningRate(Rule):
     A loop that steps two or more models with optimizers of their own (a GAN's generator
     and discriminator) is not judged: GANs train at constant rates by design. Nor is one
     whose model only ever sees random numbers (a memory or speed check on `torch.rand`).
+    A scheduler that is built but never stepped, read or handed on changes nothing, and
+    the message says so (a forgotten `scheduler.step()`).
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer) might do
@@ -65,8 +67,19 @@ class ConstantLearningRate(Rule):
                         and not run.trains_on_noise(loop):
                     # With an early stop, the epochs are a cap the run may not reach.
                     upto = "up to " if run.events_in(loop, EARLY_STOP) else ""
-                    yield self.finding(f"trains {upto}{epochs.value} epochs{epochs.source()} "
-                                       "at a constant learning rate", loc, symbol=loop.symbol)
+                    idle = run.events_of(IDLE_SCHEDULER)
+                    message = f"trains {upto}{epochs.value} epochs{epochs.source()} at a " \
+                        "constant learning rate"
+                    if not idle:
+                        yield self.finding(message, loc, symbol=loop.symbol)
+                        continue
+                    # A schedule was meant and its step forgotten: a bug, not a choice.
+                    yield self.finding(
+                        f"{message}: `{idle[0].what}`{_line(idle[0].loc, loc)} is built but "
+                        "never stepped", loc, symbol=loop.symbol, severity="warning",
+                        hint="Call the scheduler's step() once per epoch (per batch for "
+                             "OneCycleLR and CyclicLR)",
+                        related=[(e.loc, f"`{e.what}` built, never stepped") for e in idle])
 
     valid = [
         """
@@ -159,4 +172,25 @@ class Lit(pl.LightningModule):
 trainer = pl.Trainer(max_epochs=40)  # flagged
 trainer.fit(Lit())
 """,
+        # A scheduler built and never stepped.
+        """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[30, 60])
+for epoch in range(90):  # flagged
+    opt.zero_grad()
+    model(torch.load("batch.pt")).sum().backward()
+    opt.step()
+""",
     ]
+
+
+def _line(where: Loc | None, finding_at: Loc) -> str:
+    """` (line 6)` for a place in the finding's file, ` (path:6)` for another file's."""
+    if where is None:
+        return ""
+    return f" (line {where.line})" if where.path == finding_at.path else \
+        f" ({where.path}:{where.line})"

@@ -494,6 +494,75 @@ def test_an_optimizer_rebuilt_each_epoch_with_a_new_rate_is_a_schedule(lint_tree
     assert codes(constant, "CNN209") == [("CNN209", "train.py", 14)]
 
 
+IDLE = """
+import torch
+import torch.nn as nn
+{imports}
+def one_epoch(model, optimizer, scheduler):
+    for x in range(10):
+        optimizer.zero_grad()
+        model(torch.load("batch.pt")).sum().backward()
+        optimizer.step()
+{step}
+
+model = nn.Linear(4, 2)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=30)
+{setup}
+for epoch in range(100):
+    one_epoch(model, optimizer, scheduler)
+{after}
+"""
+
+
+@pytest.mark.parametrize("imports, step, setup, after, idle", [
+    ("", "", "", "", True),
+    # The step in the helper that receives it, after the loop of one epoch.
+    ("", "    scheduler.step()", "", "", False),
+    # Stepped through a list of schedulers, or through its bound method kept aside.
+    ("", "", "every = [scheduler]", "    for s in every:\n        s.step()", False),
+    ("", "", "tick = scheduler.step", "    tick()", False),
+    # Wrapped by a scheduler that steps it, or handed to a library object.
+    ("", "", "scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, [scheduler, "
+     "torch.optim.lr_scheduler.ConstantLR(optimizer)], milestones=[5])",
+     "    scheduler.step()", False),
+    ("import hooks_lib", "", "hooks = hooks_lib.Hooks()\nhooks.on_epoch = scheduler", "", False),
+])
+def test_a_scheduler_built_and_never_stepped_keeps_the_rate_constant(
+        lint_tree: Lint, imports: str, step: str, setup: str, after: str, idle: bool) -> None:
+    script = IDLE.format(imports=imports, step=step, setup=setup, after=after)
+    found = [f for f in lint_tree({"train.py": script}, select=["CNN209"]).findings]
+    if not idle:
+        assert found == []
+        return
+    assert [(f.code, f.line, f.severity) for f in found] == [("CNN209", 15, "warning")]
+    assert found[0].message == ("trains 100 epochs at a constant learning rate: `StepLR` "
+                                "(line 13) is built but never stepped")
+    assert "step()" in str(found[0].hint)
+
+
+def test_a_scheduler_rebuilt_under_a_condition_is_still_a_scheduler(lint_tree: Lint) -> None:
+    script = """
+import torch
+import torch.nn as nn
+
+net = nn.Linear(4, 2)
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+sched = torch.optim.lr_scheduler.StepLR(opt, 10)
+for epoch in range(40):
+    if epoch == 3:
+        sched = torch.optim.lr_scheduler.ExponentialLR(opt, 0.9)
+    for x in range(5):
+        opt.zero_grad()
+        net(torch.load("batch.pt")).sum().backward()
+        opt.step()
+    sched.step()
+"""
+    result = lint_tree({"train.py": script}, select=["CNN202", "CNN209"])
+    assert [(f.code, f.line) for f in result.findings] == [("CNN202", 7)]
+    assert not any("could not be followed" in note for note in result.notes())
+
+
 RESUMED = """
 import torch
 import torch.nn as nn

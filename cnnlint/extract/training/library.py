@@ -5,7 +5,7 @@ scalers, wrappers that hand the model back, and library models. Anything else is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from cnnlint import catalogue, ir
 from cnnlint.extract import configs, torchnn
@@ -61,8 +61,29 @@ def make_scheduler(interp: TrainingInterp, name: str, loc: Loc | None,
     rec = interp.recorder
     assert rec is not None
     rec.schedulers.append(kind or name)
+    scheduler = TrainObj("scheduler", name, loc)
+    rec.scheduler_builds.append((scheduler, len(rec.events)))
     rec.event(ir.SCHEDULE, loc, what=name)
-    return TrainObj("scheduler", name, loc)
+    return scheduler
+
+
+def mark_used(scheduler: TrainObj) -> None:
+    """A scheduler stepped, read or handed on: it is not idle, nor is any it may be."""
+    scheduler.fields["used"] = True
+    for option in scheduler.fields.get("options", ()):
+        option.fields["used"] = True
+
+
+def touch_schedulers(values: Iterable[Any], depth: int = 0) -> None:
+    """Mark the schedulers among `values` (also inside lists, tuples and dicts) as used: code
+    the reader does not follow may step them."""
+    for value in values:
+        if type(value) is TrainObj and value.kind == "scheduler":
+            mark_used(value)
+        elif depth < 3 and type(value) in (list, tuple):
+            touch_schedulers(value, depth + 1)
+        elif depth < 3 and type(value) is dict:
+            touch_schedulers(value.values(), depth + 1)
 
 
 def is_scheduler_class(cls: v.ClassVal) -> bool:

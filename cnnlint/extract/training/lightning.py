@@ -62,8 +62,10 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
         rec.event(ir.FORWARD, loc, what="validation_step", flags=frozenset({"grad-off"}),
                   mode=False, model=model.cls.name)
     # Its optimizers and schedulers are recorded as they are built.
-    before = len(rec.constructions)
+    before, schedulers_before = len(rec.constructions), len(rec.scheduler_builds)
     call_hook(interp, model, "configure_optimizers")
+    for scheduler, _ in rec.scheduler_builds[schedulers_before:]:
+        scheduler.fields["used"] = True  # and the schedulers it returns
     for construction in rec.constructions[before:]:
         construction.stepped = True  # Lightning steps what configure_optimizers returns
         if weights_of(construction.params):

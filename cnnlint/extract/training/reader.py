@@ -64,6 +64,11 @@ def _builds_data(body: tuple[Any, ...]) -> bool:
 # those) nor numbers compared by size.
 _PICKING = (str, int)
 
+# Objects whose attributes and entries the reader keeps: a scheduler stored in one is seen
+# wherever it is read back.
+_HOLDERS_READ_BACK = (v.Instance, v.ClassVal, dict, list, v.ConfigNode)
+
+
 class TrainingInterp(ForwardReading):
     """The interpreter with training semantics. Outside a training pass (no recorder) it
     behaves exactly like the model reader."""
@@ -311,6 +316,12 @@ class TrainingInterp(ForwardReading):
                     # only when resuming).
                     holder.fields["values"][target[2]] = value
                     return
+            if target[0] in ("attr", "sub") and type(value) is TrainObj \
+                    and value.kind == "scheduler" and not (
+                        plain_path(target[1])
+                        and type(self.eval(target[1], f)) in _HOLDERS_READ_BACK):
+                # `trainer.scheduler = sched` on a library object: stepped where unseen.
+                library.mark_used(value)
         super().assign(target, value, f)
 
     def _if(self, stmt: tuple[Any, ...], f: Frame) -> Any:
@@ -560,6 +571,12 @@ class TrainingInterp(ForwardReading):
             if _loader(a) and _loader(b):
                 assert self.recorder is not None
                 return either_loader(a, b, self.merge, self.recorder.loaders)
+            if _scheduler(a) and _scheduler(b):
+                # A scheduler rebuilt under a condition (`if epoch == warmup:`): either
+                # one is stepped.
+                options = _each_once([*_options(a), *_options(b)])
+                return TrainObj("scheduler", " or ".join(o.name for o in options), a.loc,
+                                {"options": options})
             if _optimizer(a) and _optimizer(b):
                 # `if args.optim == "adam": ... elif ...`: the loop steps one of them, each
                 # built as written (so each is judged), over the same weights.
@@ -648,6 +665,8 @@ class TrainingInterp(ForwardReading):
                 return UNKNOWN
             if obj.kind == "loader" and name in ("dataset", "batch_size"):
                 return obj.fields.get(name, UNKNOWN)  # `val_loader.dataset.class_names`
+            if obj.kind == "scheduler":
+                library.mark_used(obj)  # `scheduler.step` handed on: it may be called
             return v.BoundMethod(obj, name)
         if isinstance(obj, v.Opaque):
             if name == "module" and obj.model:
@@ -684,6 +703,9 @@ class TrainingInterp(ForwardReading):
             rec.focal = True
         if "earlystop" in lowered.replace("_", "") or "patience" in lowered:
             rec.event(ir.EARLY_STOP, loc, what=name)
+        if type(func) in (v.Ref, v.Opaque) or func is UNKNOWN:
+            # A scheduler handed to code the reader does not follow may be stepped there.
+            library.touch_schedulers((*args.pos, *args.kw.values()))
         if type(func) in (v.Ref, v.Opaque) and not self.in_module_code(f):
             # A project function handed to a library (`Engine(update_step)`, a trainer's
             # callback) runs where the reader does not follow: the networks it names may be
@@ -963,6 +985,7 @@ class TrainingInterp(ForwardReading):
             weights = v.Params(obj.fields["model"])
             return [weights] if name == "values" else [(UNKNOWN, weights)]
         if obj.kind == "scheduler":
+            library.mark_used(obj)
             rec.event(ir.SCHEDULE, loc, what=f"{obj.name}.{name}()")
             return None
         if obj.kind == "trainer" and name == "fit":
@@ -1040,6 +1063,11 @@ def _optimizer(value: Any) -> bool:
     return isinstance(value, TrainObj) and value.kind == "optimizer"
 
 
+def _scheduler(value: Any) -> bool:
+    return isinstance(value, TrainObj) and value.kind == "scheduler"
+
+
 def _options(optimizer: TrainObj) -> list[TrainObj]:
-    """The optimizers an undecided `if` left (itself, for one built unconditionally)."""
+    """The optimizers (or schedulers) an undecided `if` left (itself, for one built
+    unconditionally)."""
     return list(optimizer.fields.get("options", [optimizer]))

@@ -76,6 +76,9 @@ class Recorder:
     constructions: list[Construction] = field(default_factory=list)
     optimizer_objs: dict[int, Construction] = field(default_factory=dict)  # id(TrainObj)
     schedulers: list[str] = field(default_factory=list)
+    # Each scheduler built, with the index of the event that records it: one that nothing
+    # used by the end of the pass is idle (see `ir.IDLE_SCHEDULER`).
+    scheduler_builds: list[tuple[TrainObj, int]] = field(default_factory=list)
     losses: list[ir.LossUse] = field(default_factory=list)
     resampling: list[str] = field(default_factory=list)
     choices: set[str] = field(default_factory=set)
@@ -218,6 +221,9 @@ class Recorder:
         loops = self._loops(training_steps)
         epoch = next((loop for loop in loops if loop.kind == "epoch"), None)
         events = list(self.events)
+        for scheduler, index in self.scheduler_builds:
+            if not scheduler.fields.get("used"):
+                events[index] = replace(events[index], kind=ir.IDLE_SCHEDULER)
         if epoch is None and self.lightning and self.trainer_epochs is not None:
             # Lightning's own loop: everything the module and its callbacks do is in it.
             epoch = ir.Loop(id=-1, kind="epoch", loc=self.trainer_loc, symbol=entry_symbol,
