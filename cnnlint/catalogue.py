@@ -338,6 +338,10 @@ WEIGHT_NORMALISERS = {
     for name in ("spectral_norm", "weight_norm")
     for where in ("", "parametrizations.", f"{name}.")}
 NORMALISED_BY = "weights normalised by"
+# A product or sum whose inputs at these positions only steer it (a statistic of another
+# tensor scaling or shifting this one, AdaIN's style): held in its node's args, under a key no
+# constructor argument can have.
+STEERED_BY = "#steered-by"
 
 # What a functional conv or linear given a fixed filter is (its weight a module's buffer,
 # as in anti-aliased downsampling): a filtering op like pooling, no trained layer.

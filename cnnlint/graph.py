@@ -419,15 +419,22 @@ def longest_plain_run(network: ir.Network) -> list[ir.Node]:
 
 def features_in(node: ir.Node) -> tuple[int, ...]:
     """The inputs whose features a node computes on: all of them, but for a deformable
-    convolution, whose offsets and mask only steer where it samples."""
-    return node.inputs[:1] if node.kind in catalogue.DEFORMABLE else node.inputs
+    convolution, whose offsets and mask only steer where it samples, and for a product or
+    sum with another tensor's statistics (AdaIN's `x * style_std + style_mean`), which only
+    scale or shift it."""
+    if node.kind in catalogue.DEFORMABLE:
+        return node.inputs[:1]
+    steered = node.args.get(catalogue.STEERED_BY) if node.args else None
+    if steered:
+        return tuple(i for at, i in enumerate(node.inputs) if at not in steered)  # type: ignore[operator]
+    return node.inputs
 
 
 def _data_inputs(node: ir.Node, masks: list[int]) -> tuple[int, ...]:
     """The inputs a product passes on: in `x * gate(x)` the data `x`, whose own descendant
     the other factor is; for a product of parallel branches (attention), all of them. A
     deformable convolution passes on its features, not the offsets that steer it."""
-    if node.kind != ir.MUL:
+    if node.kind != ir.MUL or catalogue.STEERED_BY in node.args:
         return features_in(node)
     if len(node.inputs) < 2:
         return node.inputs

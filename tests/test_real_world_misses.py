@@ -2325,3 +2325,102 @@ class Detector(nn.Module):
     for which, expected in (("(-1,)", []), ("(1,)", []), ("(0, 1)", ["CNN108"])):
         result = lint_tree({"heads.py": source.replace("WHICH", which)}, select=["CNN108"])
         assert sorted({f.code for f in result.findings}) == expected, which
+
+
+HAND_NORMALISED = """
+import torch
+import torch.nn as nn
+
+
+def whiten(t, eps=1e-5):
+    n, c = t.shape[:2]
+    flat = t.view(n, c, -1)
+    return flat.mean(2).view(n, c, 1, 1), (flat.var(2) + eps).sqrt().view(n, c, 1, 1)
+
+
+def recolour(x, style):
+    mu, sigma = whiten(x)
+    style_mu, style_sigma = whiten(style)
+    return NORMALISE * style_sigma + style_mu
+
+
+def stack(cin, cout, depth):
+    layers = []
+    for i in range(depth):
+        layers += [nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+class Painter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encode = stack(3, 16, 4)
+        self.look = stack(3, 16, 5)
+        self.decode = stack(16, 3, 4)
+
+    def forward(self, content, style):
+        return self.decode(recolour(self.encode(content), self.look(style)))
+"""
+
+
+@pytest.mark.parametrize("normalise, run", [
+    # AdaIN's instance norm by hand, in its spellings: the runs are the encoder's 4 convs
+    # and, after the norm, the decoder's 4. The style's statistics only scale and shift the
+    # content: the style's encoder (5) is not in series with the decoder.
+    ("(x - mu) / sigma", 5),
+    ("x.sub(mu).div(sigma)", 5),
+    ("(x - x.mean((2, 3), keepdim=True)) * torch.rsqrt(x.var((2, 3), keepdim=True) + 1e-5)", 5),
+    # Subtracting the mean alone, or dividing by another tensor's deviation, normalises
+    # nothing: one run of 8, from the content's encoder (not the style's, longer).
+    ("(x - mu)", 8),
+    ("x / style_sigma", 8),
+])
+def test_normalisation_written_by_hand_is_a_norm(
+        lint_tree: Callable[..., Any], normalise: str, run: int) -> None:
+    """A norm computed from a tensor's own statistics in a forward (AdaIN, a functional
+    instance or RMS norm) ends a run of convolutions without normalisation (CNN104) as a
+    norm layer does; a statistic of another tensor scaling or shifting it only steers it."""
+    source = HAND_NORMALISED.replace("NORMALISE", normalise)
+    found = lint_tree({"paint.py": source}, select=["CNN104"]).findings
+    if run < 6:  # under the rule's threshold
+        assert found == []
+        wider = source.replace("stack(3, 16, 4)", "stack(3, 16, 9)")
+        found = lint_tree({"paint.py": wider}, select=["CNN104"]).findings
+        assert [f.message.split(" conv")[0] for f in found] == ["9"]
+        assert "from `encode.0` (Conv2d) to `encode.16` (Conv2d)" in found[0].message
+        return
+    assert [f.message.split(" conv")[0] for f in found] == [str(run)]
+    assert "from `encode.0` (Conv2d) to `decode.6` (Conv2d)" in found[0].message
+
+
+def test_a_layer_called_through_its_forward_method_is_applied(
+        lint_tree: Callable[..., Any]) -> None:
+    """`self.conv.forward(x)` in a block's forward (explicit calls, as some SE and ResNeXt
+    ports write them) is `self.conv(x)`: the model is read in full, not left partly read."""
+    source = """
+    import torch.nn as nn
+
+    class Squeeze(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.down = nn.Conv2d(c, c // 4, 1)
+            self.up = nn.Conv2d(c // 4, c, 1)
+            self.body = nn.Sequential(nn.Conv2d(c, c, 3, padding=1, bias=False),
+                                      nn.BatchNorm2d(c), nn.ReLU())
+
+        def forward(self, x):
+            y = self.body.forward(x)
+            gate = self.up.forward(self.down.forward(y.mean((2, 3), keepdim=True)))
+            return x + y * gate.sigmoid()
+
+    class Tower(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stages = nn.Sequential(*[Squeeze(16) for _ in range(3)])
+
+        def forward(self, x):
+            return self.stages(x)
+    """
+    result = lint_tree({"tower.py": source}, select=["CNN107"])
+    assert not any("partially analysed" in note for note in result.notes())
+    assert [f.message.split(" and")[0] for f in result.findings] == ["9 weighted layers"]

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from cnnlint import ir
-from cnnlint.extract import configs
+from cnnlint.extract import configs, statistics
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import (
     MAX_LOOP, MAX_SIZE, MAX_STEPS, Args, Frame, TooComplex, clone, const_equal, safe_size,
@@ -268,10 +268,19 @@ def truth(interp: Interp, value: Any) -> bool | None:
 def binop(interp: Interp, op: str, a: Any, b: Any) -> Any:
     a_t, b_t = isinstance(a, v.Tensor), isinstance(b, v.Tensor)
     if a_t and b_t:
+        if interp.statistics:
+            # `(x - mean) / std`; `x * style_std + style_mean`
+            found = statistics.normalised(interp, op, a, b) if op in ("/", "*") else None
+            if found is None:
+                found = statistics.modulated(interp, op, a, b)
+            if found is not None:
+                return found
         if a.node == b.node and op in ("+", "*"):
             return a  # `x + x` or `x * x` adds no connection
         kind = ir.ADD if op in ("+", "-") else ir.MUL
-        return interp.add_node(kind, (a, b), name=op)
+        made = interp.add_node(kind, (a, b), name=op)
+        return statistics.centred(interp, a, b, made) if op == "-" and interp.statistics \
+            else made
     if a_t or b_t:
         return a if a_t else b  # scaling or shifting by a constant
     if type(a) is list and type(b) is list and op == "+":

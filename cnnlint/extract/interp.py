@@ -259,6 +259,8 @@ class Interp:
         self.graph: list[ir.Node] = []
         self.made: dict[tuple[Any, ...], int] = {}
         self.within = ""  # the path of the module whose forward runs (see ir.Node.within)
+        # Tensors known as statistics of another (see statistics.py), by id.
+        self.statistics: dict[int, tuple[v.Tensor, int, str]] = {}
 
     def add_node(self, kind: str, inputs: Iterable[v.Tensor], name: str = "", owner: str = "",
                  args: dict[str, Any] | None = None, loc: Loc | None = None,
@@ -973,6 +975,8 @@ class Interp:
     def call_method(self, obj: Any, name: str, args: Args, f: Frame, loc: Loc | None) -> Any:
         if isinstance(obj, v.Tensor):
             return torchnn.tensor_method(self, obj, name, args, f, loc)
+        if name == "forward" and type(obj) in (v.LayerSpec, v.SeqSpec):
+            return self.apply(obj, args, f)  # `self.conv.forward(x)` is `self.conv(x)`
         if type(obj) in _MODULE_TYPES:
             self.changed(obj)  # add_module, append, ...: count them all, reads included
         elif self.writes and name in _CONTAINER_WRITES:

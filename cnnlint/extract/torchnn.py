@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterable
 
 from cnnlint import catalogue, ir
-from cnnlint.extract import configs
+from cnnlint.extract import configs, statistics
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import (MAX_CALL_DEPTH, MODULE_BASES, Args, Frame, tensors_in,
                                     walk)
@@ -20,6 +20,7 @@ from cnnlint.extract.memo import (
     NO_PRINT, UNSEEN, ForwardMemo, Fragment, construction_key, fingerprint, layers_of,
     lists_in, record, replay, unchanged,
 )
+from cnnlint.extract.statistics import HAND_NORM
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
@@ -274,6 +275,10 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
                           [*args.pos[1:], *args.kw.values()], f, loc)
     if qualname in catalogue.PASSTHROUGH_FUNCTIONS:
         tensors = tensors_in(args)
+        if tensors and qualname in statistics.FUNCTIONS:
+            return statistics.statistic(interp, tensors[0], statistics.FUNCTIONS[qualname])
+        if tensors and qualname in statistics.INVERTING:
+            return statistics.inverted(interp, tensors[0])
         return tensors[0] if tensors else UNKNOWN
     if qualname in SPLITS and args.pos and isinstance(args.pos[0], v.Tensor):
         return args.pos[0]  # each part comes from the same tensor (as `x.split(...)`)
@@ -445,8 +450,7 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
 
 # A project's own normalisation layer (`class LayerNorm(nn.Module)` computing the mean and
 # variance by hand, `PixelNorm`, `RMSNorm`): named for a norm, holding weights or buffers but
-# no layers. It reads as a layer norm.
-HAND_NORM = "LayerNorm"
+# no layers. It reads as a layer norm (HAND_NORM), as normalisation written in a forward does.
 _NORM_NAME = re.compile(r"norm(?!al)", re.IGNORECASE)
 
 
@@ -466,9 +470,11 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
     prefix = interp.paths.get(id(module))
     if prefix is None or args.kw or args.open_pos or args.open_kw or not args.pos \
             or not all(type(x) is v.Tensor for x in args.pos) \
-            or interp.at_path.get(prefix) is not module:
+            or interp.at_path.get(prefix) is not module \
+            or interp.statistics and any(statistics.is_statistic(interp, x) for x in args.pos):
         # (A module sharing its path with another, the options of a choice: the layers a
-        # replay finds by path would be the other's.)
+        # replay finds by path would be the other's. A statistic given (a style's mean)
+        # shares its tensor's node, but not what the block makes of it.)
         return call()
     printed = fingerprint(module, interp.prints)
     if printed is NO_PRINT:
@@ -493,7 +499,8 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
     used = interp.deepest - interp.depth + 1
     interp.deepest = max(deepest, interp.deepest)
     recorded = record(interp.graph, start, inputs, prefix, result) \
-        if interp.mutations == mutations and len(interp.inits) == inits else None
+        if interp.mutations == mutations and len(interp.inits) == inits \
+        and not statistics.returned(interp, result) else None
     memo.table[key] = None if recorded is None else Fragment(
         recorded[0], recorded[1], interp.steps - steps, tuple(interp.noted[noted:]), used)
     return result
@@ -653,8 +660,15 @@ def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
     if kind:
         return interp.add_node(kind, (t,), name=f".{name}()",
                              owner=f.owner, loc=loc, functional=True)
+    if name in statistics.METHODS:
+        return statistics.statistic(interp, t, statistics.METHODS[name])
+    if name in statistics.INVERTING:
+        return statistics.inverted(interp, t)
     if name in catalogue.COMBINE_METHODS:
         others = tensors_in(args)
+        if others and name in _ARITHMETIC and statistics.is_statistic(interp, others[0]):
+            # `x.sub(mean).div(std)`, as `(x - mean) / std`
+            return _result_of(interp, t, name, interp.binop(_ARITHMETIC[name], t, others[0]))
         if not others or others[0].node == t.node:
             return t
         return _result_of(interp, t, name, interp.add_node(
@@ -672,6 +686,10 @@ def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
     if name in ("size", "dim", "numel", "item", "tolist"):
         return UNKNOWN
     return t
+
+
+# Tensor methods that are an operator (`x.sub(m)` is `x - m`).
+_ARITHMETIC = {"sub": "-", "sub_": "-", "div": "/", "div_": "/"}
 
 
 def _result_of(interp: Interp, t: v.Tensor, name: str, result: Any) -> Any:
