@@ -483,8 +483,8 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
     unread = tuple(dict.fromkeys(getattr(interp, "unread_training", ())))
     for path in unread:
         result.context_notes.append(
-            f"{path}: its training code could not be read to the end: whether it trains a "
-            "network is not known, so no network is said to have no training script")
+            f"{path}: its code could not be read to the end: whether it trains a network "
+            "is not known, so no network is said to have no training script")
     handed = tuple(dict.fromkeys(getattr(interp, "handed_training", ())))
     for path in handed:
         result.context_notes.append(

@@ -467,11 +467,29 @@ def is_gate(network: ir.Network, node: ir.Node) -> bool:
     """Whether the node's output only scales other tensors: every user is a product
     (swish's `x * sigmoid(x)`, a squeeze-and-excitation or attention scale), also once
     resized to the tensor it scales (an attention map upsampled first)."""
+    return bool(_products_of(network, node))
+
+
+def gates_its_input(network: ir.Network, node: ir.Node) -> bool:
+    """A gate each of whose products scales a tensor the gate was computed from (swish's
+    `x * sigmoid(x)`, hard swish's `x * relu6(x + 3) / 6`), not the product of two towers
+    (`f(a) * g(b)`), whose last activations are the towers' own."""
+    masks = ancestors(network)
+    products = _products_of(network, node)
+    return bool(products) and all(
+        any(i != node.id and not masks[i] >> node.id & 1 and masks[node.id] >> i & 1
+            for i in product.inputs)
+        for product in products)
+
+
+def _products_of(network: ir.Network, node: ir.Node) -> list[ir.Node]:
+    """The products the node's output feeds when that is all it feeds (see `is_gate`);
+    empty otherwise."""
     users, reaches = network.consumers(), live(network)
     ends = following(network, node, lambda n: n.family == "upsample"
                      and any(reaches[u] for u in users[n.id]))
     ends = [n for n in ends if reaches[n.id]]  # values the forward drops scale nothing
-    return bool(ends) and all(n.kind == ir.MUL for n in ends)
+    return ends if ends and all(n.kind == ir.MUL for n in ends) else []
 
 
 def steers_only(network: ir.Network, node: ir.Node) -> bool:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from cnnlint.findings import Finding, Loc
+from cnnlint.findings import Finding
 from cnnlint.ir import EARLY_STOP, IDLE_SCHEDULER, SCHEDULE, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -74,9 +74,11 @@ class ConstantLearningRate(Rule):
                         yield self.finding(message, loc, symbol=loop.symbol)
                         continue
                     # A schedule was meant and its step forgotten: a bug, not a choice.
+                    built = f" built at {idle[0].loc.path}:{idle[0].loc.line}" \
+                        if idle[0].loc else ""
                     yield self.finding(
-                        f"{message}: `{idle[0].what}`{_line(idle[0].loc, loc)} is built but "
-                        "never stepped", loc, symbol=loop.symbol, severity="warning",
+                        f"{message}: the `{idle[0].what}`{built} is never stepped", loc,
+                        symbol=loop.symbol, severity="warning",
                         hint="Call the scheduler's step() once per epoch (per batch for "
                              "OneCycleLR and CyclicLR)",
                         related=[(e.loc, f"`{e.what}` built, never stepped") for e in idle])
@@ -187,10 +189,3 @@ for epoch in range(90):  # flagged
 """,
     ]
 
-
-def _line(where: Loc | None, finding_at: Loc) -> str:
-    """` (line 6)` for a place in the finding's file, ` (path:6)` for another file's."""
-    if where is None:
-        return ""
-    return f" (line {where.line})" if where.path == finding_at.path else \
-        f" ({where.path}:{where.line})"

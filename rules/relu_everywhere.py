@@ -4,7 +4,7 @@ from typing import Iterable
 
 from cnnlint.catalogue import ACTIVATION_FAMILIES
 from cnnlint.findings import Finding
-from cnnlint.graph import alternatives, branch_sides, first_of_each, is_gate
+from cnnlint.graph import alternatives, branch_sides, first_of_each, gates_its_input
 from cnnlint.ir import Model, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -73,7 +73,7 @@ class ReluEverywhere(Rule):
         # computed twice.
         firsts = first_of_each(model.network)
         activations = [n for n in activations if firsts[n.id] == n.id]
-        if any(is_gate(model.network, n) for n in activations):
+        if any(gates_its_input(model.network, n) for n in activations):
             return  # a ReLU that scales its input is another activation: `x * relu6(x + 3) / 6`
         # Both sides of an `if` the reader could not decide are in the graph; a forward runs
         # one. Towards the threshold count those that always run, and for each such `if`

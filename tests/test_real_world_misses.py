@@ -2424,3 +2424,35 @@ def test_a_layer_called_through_its_forward_method_is_applied(
     result = lint_tree({"tower.py": source}, select=["CNN107"])
     assert not any("partially analysed" in note for note in result.notes())
     assert [f.message.split(" and")[0] for f in result.findings] == ["9 weighted layers"]
+
+
+def test_the_product_of_two_towers_is_no_gate(lint_tree: Callable[..., Any]) -> None:
+    """Two towers ending in ReLU, multiplied (a bilinear fusion): their last ReLUs are the
+    towers' activations, not a gate scaling its own input as hard swish's
+    `x * relu6(x + 3) / 6` is, so plain ReLU everywhere is reported (CNN105)."""
+    source = """
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    def tower(c):
+        return nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.ReLU(),
+                             nn.Conv2d(c, c, 3, padding=1), nn.ReLU(),
+                             nn.Conv2d(c, c, 3, padding=1), nn.ReLU())
+
+    class Fuse(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.left, self.right = tower(8), tower(8)
+            self.head = nn.Conv2d(8, 2, 1)
+
+        def forward(self, a, b):
+            return self.head(FUSED)
+    """
+    towers = lint_tree({"fuse.py": source.replace("FUSED", "self.left(a) * self.right(b)")},
+                       select=["CNN105"])
+    assert [f.code for f in towers.findings] == ["CNN105"]
+    gated = source.replace("FUSED", "F.relu6(self.left(a) + 3) * self.right(b)")
+    swish = source.replace("FUSED", "self.left(a) * F.relu6(self.left(a) + 3)")
+    assert [f.code for f in lint_tree({"fuse.py": gated}, select=["CNN105"]).findings] \
+        == ["CNN105"]
+    assert lint_tree({"fuse.py": swish}, select=["CNN105"]).findings == []

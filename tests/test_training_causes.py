@@ -536,8 +536,8 @@ def test_a_scheduler_built_and_never_stepped_keeps_the_rate_constant(
         assert found == []
         return
     assert [(f.code, f.line, f.severity) for f in found] == [("CNN209", 15, "warning")]
-    assert found[0].message == ("trains 100 epochs at a constant learning rate: `StepLR` "
-                                "(line 13) is built but never stepped")
+    assert found[0].message == ("trains 100 epochs at a constant learning rate: the `StepLR` "
+                                "built at train.py:13 is never stepped")
     assert "step()" in str(found[0].hint)
 
 
@@ -3557,6 +3557,44 @@ for epoch in range(100):
     assert result.runs and [f.code for f in result.findings if f.code == "CNN203"] == []
 
 
+def test_a_checkpoint_kept_on_a_count_of_correct_answers_is_a_best_checkpoint(
+        lint_tree: Lint) -> None:
+    """`if correct > most: torch.save(...)`: the number of right predictions is an accuracy."""
+    script = """
+import torch
+from nets import Net
+
+def test(net, loader):
+    net.eval()
+    right = 0
+    with torch.no_grad():
+        for x, y in loader:
+            right += (net(x).argmax(1) == y).sum().item()
+    return right
+
+net = Net()
+train_loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+val_loader = torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=32)
+optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+most = 0
+for epoch in range(100):
+    net.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        optimizer.step()
+    correct = test(net, val_loader)
+    if correct > most:
+        most = correct
+        torch.save(net, "weights.pth")
+"""
+    result = lint_tree({"nets.py": MODEL, "train.py": script}, select=["CNN202", "CNN203"])
+    assert result.runs and result.findings == []
+    unnamed = script.replace("correct", "hits")  # a count no name says is a metric
+    assert [f.code for f in lint_tree({"nets.py": MODEL, "train.py": unnamed},
+                                      select=["CNN202", "CNN203"]).findings] == ["CNN203"]
+
+
 @pytest.mark.parametrize("kept, best", [
     ("copy.deepcopy(net.state_dict())", True),
     ("copy.deepcopy(net)", True),
@@ -4642,7 +4680,7 @@ for epoch in range(10):
     assert [f.severity for f in read.findings if f.code == "CNN107"] == ["warning"]
     cut = lint_tree({"nets.py": DEEP, "train.py": script.replace("DEPTH", "18")})
     assert [f for f in cut.findings if f.code == "CNN107"] == []
-    assert any("train.py: its training code could not be read to the end" in note
+    assert any("train.py: its code could not be read to the end" in note
                for note in cut.context_notes)
 
 

@@ -339,7 +339,7 @@ def _may_augment(cls: v.ClassVal, depth: int = 0) -> bool:
 
 _METRIC_WORDS = ("best", "val", "valid", "validation", "acc", "accuracy", "loss", "metric",
                  "score", "dice", "auc", "f1", "prec", "top1", "top5", "err", "error", "miou",
-                 "iou", "iu", "map", "psnr", "ssim")
+                 "iou", "iu", "map", "psnr", "ssim", "correct")
 
 
 def metric_words(expr: tuple[Any, ...]) -> bool:
