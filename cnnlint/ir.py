@@ -141,6 +141,9 @@ class Model:
     class_key: str = ""  # the class of the module it builds ("models.vgg:VGG")
     class_loc: Loc | None = None  # that class's definition, when in the builder's file
     parts: frozenset[str] = frozenset()  # the classes of the blocks inside it
+    # The project classes its class and those of its blocks derive from (`mit_b0` inside a
+    # segmenter derives from `MixVisionTransformer`).
+    bases: frozenset[str] = frozenset()
     guessed: bool = False  # a class that needs arguments, built without them
     # For a class built with its defaults, the weighted layers its construction holds (used
     # or not): a script building it with other arguments (`Plain(n=2)`) trains another
@@ -272,8 +275,13 @@ class ProjectFacts:
             return False
         if model.kind != "variant" or trained.loc is None or model.key not in trained.keys:
             return True
-        sites = self._variant_sites.get(model.key, frozenset())
-        return trained.loc == model.loc or trained.loc not in sites
+        if trained.loc == model.loc:
+            return True
+        # Built by a call that is no variant's (its arguments not all known): it may be this
+        # variant, unless its size says it is another (`Net(len(names), trunk="tiny")` is
+        # not `Net(7, trunk="huge")`).
+        return trained.loc not in self._variant_sites.get(model.key, frozenset()) and (
+            trained.layers is None or model.layers is None or trained.layers == model.layers)
 
     @cached_property
     def _variant_sites(self) -> dict[str, frozenset[object]]:
@@ -364,6 +372,14 @@ class ProjectFacts:
                   for held in ([m.families] if model.key in m.keys else
                                [found for key, found in m.part_families if key == model.key])]
         return bool(builds) and all(held is not None and held & wanted for held in builds)
+
+    def subclass_trained(self, model: Model) -> bool:
+        """Whether a run trains a model that is or holds a subclass of this model's class: the
+        class's code trains there, with the arguments the subclass gives it (`mit_b0` calling
+        `super().__init__(drop_path_rate=0.1)`), not with this model's defaults."""
+        return bool(model.class_key) and any(
+            model.class_key in built.bases
+            for run in self.runs for trained in run.models for built in self._built(trained.keys))
 
     def held_as_block(self, model: Model) -> bool:
         """Whether the model is a class read with guessed arguments (no code builds it
@@ -704,16 +720,17 @@ def stepped_never_called(events: list[Event], loop: int) -> list[str]:
 
 
 def stepped_apart(events: list[Event]) -> dict[int, dict[object, str]]:
-    """Loop id -> the models (number or name -> name) that steps each updating one model
-    update in one pass of it, where there are two or more: a GAN's generator and critic.
-    Models trained one per pass (`for net in (small, large): fit(net)`) are not."""
+    """Loop id -> the models (numbers or name -> name) that steps of their own update in one
+    pass of it, where two of those steps update models apart: a GAN's generator and critic,
+    or a CycleGAN's two generators and two critics, each pair under one optimizer. Models
+    trained one per pass (`for net in (small, large): fit(net)`) are not."""
     # Steps by the loops they ran in and which pass of each: two models stepped in the same
     # pass of every loop both steps are in are trained together; a model per pass of a
     # loop over models (`for net, opt in zip(nets, opts)`) is not.
     by_pass: dict[tuple[tuple[int, ...], tuple[int, ...]], dict[object, str]] = {}
     for e in events:
-        if _steps_one_model(e):
-            updated = e.updates[0] if len(e.updates) == 1 else e.model
+        updated = _updated_apart(e)
+        if updated is not None:
             by_pass.setdefault((e.loops, e.passes), {})[updated] = e.model
     found: dict[int, dict[object, str]] = {}
     groups = list(by_pass.items())
@@ -724,15 +741,24 @@ def stepped_apart(events: list[Event]) -> dict[int, dict[object, str]]:
                     and loops_a[shared] == loops_b[shared]:
                 shared += 1
             models = {**models_a, **models_b}
-            if len(models) > 1 and passes_a[:shared] == passes_b[:shared]:
+            if _two_apart(models) and passes_a[:shared] == passes_b[:shared]:
                 for i in loops_a[:shared]:
                     found.setdefault(i, {}).update(models)
     return found
 
 
-def _steps_one_model(event: Event) -> bool:
+def _updated_apart(event: Event) -> object:
+    """What a training step updates, as a key of `stepped_apart`: the numbers of its models
+    (one of several networks an option picks is one model too), else the one model's name;
+    None for no training step, or for several models known by name only."""
     if event.kind != STEP or "trains" not in event.flags:
-        return False
-    if event.updates:  # (one of several networks an option picks is one model too)
-        return len(event.updates) == 1
-    return bool(event.model) and ", " not in event.model
+        return None
+    if event.updates:
+        return frozenset(event.updates)
+    return event.model if event.model and ", " not in event.model else None
+
+
+def _two_apart(models: dict[object, str]) -> bool:
+    """Whether two of the keys update no model in common."""
+    keys = [k if isinstance(k, frozenset) else frozenset([k]) for k in models]
+    return any(a.isdisjoint(b) for x, a in enumerate(keys) for b in keys[x + 1:])

@@ -116,9 +116,10 @@ class DeepStackWithoutRegularization(Rule):
                 model.loc, symbol=model.name,
                 related=[(o.loc, f"`{o.kind}` without weight decay") for o in optimizers])
             return
-        if optimizers or project.may_train_unseen(model):
+        if optimizers or project.may_train_unseen(model) or project.subclass_trained(model):
             # The decay its optimizers apply is not known (a group's value set by a test
-            # not followed; `--verbose` names the optimizer), or how it is trained is not.
+            # not followed; `--verbose` names the optimizer), or how it is trained is not
+            # (its subclasses train, built with their own arguments).
             return
         # No training script found for this model: say so, at info level.
         yield self.finding(

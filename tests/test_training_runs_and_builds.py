@@ -119,6 +119,25 @@ def test_a_variant_only_inspected_is_not_the_build_a_script_trains(lint_tree: Li
     assert len(messages) == 1 and "no weight decay (`SGD` at nets.py:19)" in messages[0]
 
 
+def test_a_build_with_unknown_arguments_is_not_a_variant_of_another_size(
+        lint_tree: Lint) -> None:
+    """`Stack(act, widths=[64] * width_count())` (a count the reader cannot know, from a
+    file) is trained; `Stack(act, widths=[64] * 10)` is only inspected. The trained build
+    holds another number of layers than that variant, so it is not that variant: the SGD
+    training the one is not blamed on the other (CNN107). One of the same size (only its
+    activation not known) may be it."""
+    unknown = VARIANTS.replace(
+        "fit(Stack(act=nn.ReLU()))\n",
+        "fit(Stack(act=nn.ReLU(), widths=[64] * len(open('widths.txt').readlines())))\n")
+    assert found(lint_tree({"nets.py": unknown}), "CNN107") == []
+    same_size = VARIANTS.replace(
+        "fit(Stack(act=nn.ReLU()))\n",
+        "fit(Stack(act=getattr(nn, open('act.txt').read())(), widths=[64] * 10))\n")
+    messages = [message for _, _, message in found(lint_tree({"nets.py": same_size}),
+                                                    "CNN107")]
+    assert len(messages) == 1 and "no weight decay (`SGD` at nets.py:19)" in messages[0]
+
+
 def test_two_models_of_one_name_stepped_apart_are_a_gan(lint_tree: Lint) -> None:
     """A critic and a generator both built by `make_mlp(...)`, each stepped by its own
     optimizer (the critic in an inner loop of several steps): two models trained apart, as
@@ -154,6 +173,47 @@ for it in range(500):
         result = lint_tree({"toy_gan.py": script.replace("GENERATOR", generator)})
         assert [code for code, _, _ in found(result, "CNN202", "CNN203", "CNN209")] \
             == expected, generator
+
+
+@pytest.mark.parametrize("critics, painters, apart", [
+    # Two critics under one optimizer, two painters under another (a CycleGAN).
+    ("list(critic_a.parameters()) + list(critic_b.parameters())",
+     "list(painter_a.parameters()) + list(painter_b.parameters())", True),
+    # Both optimizers over a model in common: one model's training, judged.
+    ("list(critic_a.parameters()) + list(painter_a.parameters())",
+     "list(painter_a.parameters()) + list(painter_b.parameters())", False),
+])
+def test_pairs_of_models_stepped_by_optimizers_of_their_own_are_trained_apart(
+        lint_tree: Lint, critics: str, painters: str, apart: bool) -> None:
+    """A CycleGAN steps its two critics with one optimizer and its two generators with
+    another: models trained apart, as in any GAN, so the loop is not judged as one model's
+    training (no CNN202)."""
+    script = """
+import torch
+import torch.nn as nn
+
+
+def conv_net():
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 3, padding=1))
+
+
+critic_a, critic_b, painter_a, painter_b = conv_net(), conv_net(), conv_net(), conv_net()
+opt_critics = torch.optim.Adam(CRITICS, lr=2e-4)
+opt_painters = torch.optim.Adam(PAINTERS, lr=2e-4)
+loader = torch.utils.data.DataLoader(torch.load("photos.pt"), batch_size=4, shuffle=True)
+for epoch in range(30):
+    for x in loader:
+        fake_a, fake_b = painter_a(x), painter_b(x)
+        opt_critics.zero_grad()
+        (critic_a(fake_a.detach()).mean() - critic_b(fake_b.detach()).mean()).backward()
+        opt_critics.step()
+        opt_painters.zero_grad()
+        (critic_a(fake_a).mean() + critic_b(fake_b).mean()).backward()
+        opt_painters.step()
+""".replace("CRITICS", critics).replace("PAINTERS", painters)
+    result = lint_tree({"cycle.py": script})
+    assert [code for code, _, _ in found(result, "CNN202")] == ([] if apart else ["CNN202"])
+    assert any("optimizers of their own" in note for note in result.notes()) == apart
 
 
 def test_models_trained_one_per_pass_of_a_loop_are_not_trained_apart(lint_tree: Lint) -> None:
@@ -1356,3 +1416,66 @@ if __name__ == "__main__":
     assert [(f.path, f.severity) for f in result.findings if f.code == "CNN107"] == [
         ("nets.py", "info")]
     assert not any("could not be followed" in note for note in result.notes())
+
+
+def test_a_base_class_whose_subclasses_train_has_a_training_script(lint_tree: Lint) -> None:
+    """`Trunk` at its defaults (no dropout) is never built: its subclasses `trunk_s` and
+    `trunk_l` are, passing `p=0.1`, and a script trains one inside a segmenter with weight
+    decay. Saying no script trains `Trunk` (CNN107 info) would be false; a class nothing
+    derives from and nothing trains keeps the note."""
+    trunk = """
+import torch.nn as nn
+
+
+class Trunk(nn.Module):
+    def __init__(self, depth=12, p=0.0):
+        super().__init__()
+        layers = []
+        for _ in range(depth):
+            layers += [nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.GELU()]
+        if p > 0:
+            layers.append(nn.Dropout(p))
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class trunk_s(Trunk):
+    def __init__(self):
+        super().__init__(depth=10, p=0.1)
+
+
+class trunk_l(Trunk):
+    def __init__(self):
+        super().__init__(depth=14, p=0.1)
+"""
+    segmenter = """
+import torch.nn as nn
+from trunk import trunk_s, trunk_l
+
+
+class Segmenter(nn.Module):
+    def __init__(self, size="s"):
+        super().__init__()
+        self.trunk = {"s": trunk_s, "l": trunk_l}[size]()
+        self.out = nn.Conv2d(16, 2, 1)
+
+    def forward(self, x):
+        return self.out(self.trunk(x))
+"""
+    script = """
+import torch
+from segmenter import Segmenter
+
+model = Segmenter(size="s")
+opt = torch.optim.AdamW(model.parameters(), 1e-3, weight_decay=1e-2)
+for step in range(100):
+    opt.zero_grad()
+    model(torch.load("batch.pt")).mean().backward()
+    opt.step()
+"""
+    project = {"trunk.py": trunk, "segmenter.py": segmenter, "train.py": script}
+    assert found(lint_tree(project), "CNN107") == []
+    alone = {"trunk.py": trunk.split("\n\nclass trunk_s")[0] + "\n"}
+    assert [at for _, at, _ in found(lint_tree(alone), "CNN107")] == [4]

@@ -445,13 +445,18 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
     model = ir.Model(name=name, kind=kind, class_name=class_name, loc=loc, network=network,
                      inits=list(interp.inits), module=scope.module,
                      stopped=interp.stopped_inits.get(id(module), "") if kind == "class" else "")
-    if kind == "class":  # (only a class's build is compared with the builds runs train)
+    if kind in ("class", "variant"):  # (compared with the builds runs train)
         model.layers = torchnn.weighted_count(torchnn.module_tree(interp, module))
     if isinstance(module, v.Instance):
         cls = module.cls
         model.class_key = ir.model_key(cls.scope.module, cls.name)
         if cls.scope is scope:
             model.class_loc = scope.loc(cls.node[5])
+    # The project classes its own class and its blocks' derive from.
+    model.bases = frozenset(
+        ir.model_key(base.scope.module, base.name)
+        for item in (module, *interp.at_path.values()) if type(item) is v.Instance
+        for base in item.cls.project_bases())
     # The blocks inside, by class and by the factory that built them.
     model.parts = frozenset(key for path, item in interp.at_path.items()
                             if path and type(item) is v.Instance

@@ -111,6 +111,14 @@ class ClassVal:
                 found += base.library_bases(seen | {id(self)})
         return found
 
+    def project_bases(self, seen: frozenset[int] = frozenset()) -> list[ClassVal]:
+        """The project's classes it derives from, directly or not."""
+        found: list[ClassVal] = []
+        for base in self.bases:
+            if isinstance(base, ClassVal) and id(base) not in seen:
+                found += [base, *base.project_bases(seen | {id(self)})]
+        return found
+
     def lookup(self, name: str, seen: frozenset[int] = frozenset()) -> Any:
         """Class attribute lookup through the project's bases (None when absent)."""
         if name in self.namespace:
