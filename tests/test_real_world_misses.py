@@ -2456,3 +2456,43 @@ def test_the_product_of_two_towers_is_no_gate(lint_tree: Callable[..., Any]) -> 
     assert [f.code for f in lint_tree({"fuse.py": gated}, select=["CNN105"]).findings] \
         == ["CNN105"]
     assert lint_tree({"fuse.py": swish}, select=["CNN105"]).findings == []
+
+
+@pytest.mark.parametrize("wrapper, flagged", [("SpectralNorm", False), ("Recorder", True)])
+def test_a_project_wrapper_normalising_its_layers_weights_normalises_them(
+        lint_tree: Callable[..., Any], wrapper: str, flagged: bool) -> None:
+    """A critic built from the project's own spectral-norm wrapper (it divides the wrapped
+    conv's weight by its largest singular value, then calls the conv's forward) is a
+    normalised stack (no CNN104), as one built with torch's `spectral_norm` is. A wrapper of
+    another name that only calls the conv normalises nothing."""
+    source = """
+    import torch
+    import torch.nn as nn
+
+    class WRAPPER(nn.Module):
+        def __init__(self, layer):
+            super().__init__()
+            self.layer = layer
+            self.u = torch.randn(layer.weight.shape[0])
+
+        def rescale(self):
+            w = self.layer.weight
+            sigma = torch.dot(self.u, w.flatten(1) @ w.flatten(1).t() @ self.u)
+            setattr(self.layer, "weight", w / sigma)
+
+        def forward(self, x):
+            self.rescale()
+            return self.layer.forward(x)
+
+    class Critic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(*[m for _ in range(7) for m in (
+                WRAPPER(nn.Conv2d(8, 8, 3, padding=1)), nn.LeakyReLU(0.2))])
+
+        def forward(self, x):
+            return self.body(x)
+    """.replace("WRAPPER", wrapper)
+    result = lint_tree({"critic.py": source}, select=["CNN104"])
+    assert [f.code for f in result.findings] == (["CNN104"] if flagged else [])
+    assert not any("partially analysed" in note for note in result.notes())

@@ -428,6 +428,9 @@ def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | N
             return interp.add_node(HAND_NORM, inputs, name=interp.paths.get(id(module), ""),
                                    owner=module.cls.name,
                                    loc=module.cls.scope.loc(module.cls.node[5]))
+        wrapped = _weights_normalised_by(module)
+        if wrapped is not None and catalogue.NORMALISED_BY not in wrapped.args:
+            _normalise_weights(interp, wrapped, module.cls.name)
         if isinstance(forward, v.FuncVal):
             # A `@staticmethod` forward (`SiLU.forward(x)`) takes no `self`.
             forward = replace(forward, bound=None if forward.decorated("staticmethod")
@@ -460,6 +463,18 @@ def _normalises_by_hand(module: v.Instance) -> bool:
     return bool(_NORM_NAME.search(module.cls.name)) \
         and all(base in MODULE_BASES for base in module.cls.library_bases()) \
         and not any(isinstance(x, v.MODULE_VALUES) for x in module.attrs.values())
+
+
+def _weights_normalised_by(module: v.Instance) -> v.LayerSpec | None:
+    """The layer a project's own weight-normalising wrapper holds (`SpectralNorm(conv)`
+    dividing the conv's weight by its largest singular value before calling it): a module
+    named for a norm whose one module is a weighted layer."""
+    if not _NORM_NAME.search(module.cls.name):
+        return None
+    held = [x for x in module.attrs.values() if isinstance(x, v.MODULE_VALUES)]
+    if len(held) == 1 and type(held[0]) is v.LayerSpec and catalogue.is_weighted(held[0].kind):
+        return held[0]
+    return None
 
 
 def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forward: v.FuncVal,
