@@ -2496,3 +2496,72 @@ def test_a_project_wrapper_normalising_its_layers_weights_normalises_them(
     result = lint_tree({"critic.py": source}, select=["CNN104"])
     assert [f.code for f in result.findings] == (["CNN104"] if flagged else [])
     assert not any("partially analysed" in note for note in result.notes())
+
+
+TOWER_IN_A_DICT = """
+import torch.nn as nn
+
+
+class Tower(nn.Module):
+    def __init__(self, depth):
+        super().__init__()
+        self.body = nn.Sequential(*[m for _ in range(depth)
+                                    for m in (nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())])
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def tower():
+    return {"net": Tower(9), "width": 8}
+"""
+
+
+def test_a_factory_returning_its_network_in_a_dict_builds_that_network(
+        lint_tree: Callable[..., Any]) -> None:
+    """`return {"backbone": ResNet(...), "dim": 512}`: the factory builds the one network
+    the dict holds, and it is judged (CNN104). A script training a wrapper that takes its
+    network from a dict a library made (`self.net = parts["net"]`) may train any network:
+    no "no training script found" note (CNN107 info). Given the factory's dict, it trains
+    that network."""
+    alone = lint_tree({"towers.py": TOWER_IN_A_DICT}, select=["CNN104", "CNN107"])
+    assert [(f.code, f.symbol) for f in alone.findings] == [
+        ("CNN104", "tower"), ("CNN107", "tower")]
+    wrapper = """
+import torch.nn as nn
+
+
+class Probe(nn.Module):
+    def __init__(self, parts):
+        super().__init__()
+        self.net = parts["net"]
+        self.head = nn.Linear(parts["width"], 2)
+
+    def forward(self, x):
+        return self.head(self.net(x).mean((2, 3)))
+"""
+    script = """
+import torch
+import zoo_lib
+from towers import tower
+from probe import Probe
+
+parts = PARTS
+model = Probe(parts)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for step in range(100):
+    opt.zero_grad()
+    model(torch.load("batch.pt")).sum().backward()
+    opt.step()
+"""
+    project = {"towers.py": TOWER_IN_A_DICT, "probe.py": wrapper}
+    # Parts a library makes: the reader cannot tell which network the wrapper holds.
+    lost = lint_tree({**project, "train.py": script.replace("PARTS", "zoo_lib.make_parts()")},
+                     select=["CNN104", "CNN107"])
+    assert [(f.code, f.symbol) for f in lost.findings] == [("CNN104", "tower")]
+    # Given the factory's network, the script trains it: its SGD has no weight decay.
+    found = lint_tree({**project, "train.py": script.replace("PARTS", "tower()")},
+                      select=["CNN107"]).findings
+    assert sorted((f.symbol, f.severity) for f in found) == [
+        ("Probe", "warning"), ("tower", "warning")]
+    assert all("no weight decay (`SGD` at train.py:" in f.message for f in found)

@@ -119,7 +119,8 @@ def hands_a_network(args: Args) -> bool:
 
 def _given_to_constructor(obj: Any, attr: Any) -> bool:
     """Whether `obj`'s class's `__init__` stores a parameter as `self.<attr>` as it is
-    (`self.model = model`)."""
+    (`self.model = model`), or an entry or attribute of one (`self.backbone =
+    backbone["backbone"]`)."""
     if not isinstance(obj, v.Instance) or type(attr) is not str:
         return False
     init = obj.cls.lookup("__init__")
@@ -128,8 +129,16 @@ def _given_to_constructor(obj: Any, attr: Any) -> bool:
     params = {name for name, _, _ in init.node[2]}
     target = ("attr", ("name", "self"), attr)
     return any(stmt and stmt[0] == "assign" and len(stmt) > 2 and type(stmt[1]) is tuple
-               and target in stmt[1] and type(stmt[2]) is tuple and len(stmt[2]) == 2
-               and stmt[2][0] == "name" and stmt[2][1] in params for stmt in walk(init.node[3]))
+               and target in stmt[1] and _a_parameter(stmt[2], params)
+               for stmt in walk(init.node[3]))
+
+
+def _a_parameter(expr: Any, params: set[str]) -> bool:
+    """`model`, `backbone["backbone"]` or `cfg.net`, for `model`, `backbone`, `cfg` among
+    `params`."""
+    if type(expr) is tuple and len(expr) == 3 and expr[0] in ("sub", "attr"):
+        expr = expr[1]
+    return type(expr) is tuple and len(expr) == 2 and expr[0] == "name" and expr[1] in params
 
 
 def call_opaque(interp: TrainingInterp, func: v.Opaque, args: Args, f: Frame, loc: Loc | None,

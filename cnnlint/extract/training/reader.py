@@ -747,14 +747,18 @@ class TrainingInterp(ForwardReading):
         elif not in_module and type(func) is v.ClassVal and type(result) is v.Instance \
                 and self.is_module_class(result.cls):
             rec.built_outside.append(result)
-        if isinstance(func, v.FuncVal) and isinstance(result, (*v.MODULE_VALUES, v.Opaque)):
+        made = result
+        if type(result) is dict:  # `{"backbone": ResNet(...), "dim": 512}`: its one network
+            held = [x for x in result.values() if isinstance(x, v.MODULE_VALUES)]
+            made = held[0] if len(held) == 1 else None
+        if isinstance(func, v.FuncVal) and isinstance(made, (*v.MODULE_VALUES, v.Opaque)):
             if not in_module:
-                self.built_by(result, func, loc)
-            elif isinstance(result, (v.Instance, v.SeqSpec)):
+                self.built_by(made, func, loc)
+            elif isinstance(made, (v.Instance, v.SeqSpec)):
                 # A factory building a part of a model (also a Sequential of another
                 # network's pieces: `nn.Sequential(full.stem, full.layers)`).
-                rec.part_builders.setdefault(id(result), ir.model_key(func.scope.module,
-                                                                      func.name))
+                rec.part_builders.setdefault(id(made), ir.model_key(func.scope.module,
+                                                                    func.name))
         return result
 
     def built_by(self, model: Any, fn: v.FuncVal, loc: Loc | None) -> None:
