@@ -658,9 +658,9 @@ class TrainingRun:
         return stepped_never_called(self.events, loop if isinstance(loop, int) else loop.id)
 
     def steps_models_apart(self, loop: Loop | int) -> bool:
-        """Whether `loop` updates two or more models with steps of their own optimizers
-        (adversarial or joint training), or runs inside a loop that does (a GAN's inner
-        loop of discriminator steps)."""
+        """Whether `loop` updates two or more models with steps of their own optimizers,
+        each after a backward pass of its own (adversarial training), or runs inside a loop
+        that does (a GAN's inner loop of discriminator steps)."""
         ident = loop if isinstance(loop, int) else loop.id
         around = self._loops_met.get(ident) or {ident}
         return any(i in self._stepped_apart for i in around)
@@ -728,10 +728,8 @@ def stepped_apart(events: list[Event]) -> dict[int, dict[object, str]]:
     # pass of every loop both steps are in are trained together; a model per pass of a
     # loop over models (`for net, opt in zip(nets, opts)`) is not.
     by_pass: dict[tuple[tuple[int, ...], tuple[int, ...]], dict[object, str]] = {}
-    for e in events:
-        updated = _updated_apart(e)
-        if updated is not None:
-            by_pass.setdefault((e.loops, e.passes), {})[updated] = e.model
+    for e, updated in _steps_of_one_backward(events):
+        by_pass.setdefault((e.loops, e.passes), {})[updated] = e.model
     found: dict[int, dict[object, str]] = {}
     groups = list(by_pass.items())
     for x, ((loops_a, passes_a), models_a) in enumerate(groups):
@@ -745,6 +743,44 @@ def stepped_apart(events: list[Event]) -> dict[int, dict[object, str]]:
                 for i in loops_a[:shared]:
                     found.setdefault(i, {}).update(models)
     return found
+
+
+def _steps_of_one_backward(events: list[Event]) -> list[tuple[Event, object]]:
+    """Each training step with what it updates (see `_updated_apart`). Steps that follow one
+    backward pass together (`loss.backward(); enc_opt.step(); dec_opt.step()`, a seq2seq's
+    encoder and decoder) minimise one loss: they update their models together, as one
+    optimizer over both would. After two or more backward passes (`d_loss.backward();
+    g_loss.backward(); d_opt.step(); g_opt.step()`) each step stays apart."""
+    out: list[tuple[Event, object]] = []
+    backwards = 0  # since the last step
+    # The indexes in `out` of the steps since the last backward pass, when there was exactly
+    # one; [-1] when none is joined (no backward pass seen, or several).
+    joint: list[int] = [-1]
+    for e in events:
+        if e.kind == BACKWARD:
+            backwards += 1
+            continue
+        updated = _updated_apart(e)
+        if updated is None:
+            continue
+        if backwards == 1:
+            joint = []  # the first step after one backward pass
+        elif backwards > 1:
+            joint = [-1]  # several backward passes: no step after them is joined
+        backwards = 0
+        if joint and joint[0] >= 0:
+            together = frozenset().union(*(_as_set(out[i][1]) for i in joint), _as_set(updated))
+            for i in joint:
+                out[i] = (out[i][0], together)
+            updated = together
+        if not joint or joint[0] >= 0:
+            joint.append(len(out))
+        out.append((e, updated))
+    return out
+
+
+def _as_set(updated: object) -> frozenset[object]:
+    return updated if isinstance(updated, frozenset) else frozenset([updated])
 
 
 def _updated_apart(event: Event) -> object:

@@ -20,9 +20,10 @@ class ConstantLearningRate(Rule):
     `torch.optim.lr_scheduler` scheduler (nor Lightning's, nor a library `*schedule*`
     function), no manual change of `param_group["lr"]`, and no optimizer rebuilt in the loop
     with a rate that changes.
-    A loop that steps two or more models with optimizers of their own (a GAN's generator
-    and discriminator) is not judged: GANs train at constant rates by design. Nor is one
-    whose model only ever sees random numbers (a memory or speed check on `torch.rand`).
+    A loop that steps two or more models with optimizers of their own, each after a
+    backward pass of its own (a GAN's generator and discriminator), is not judged: GANs
+    train at constant rates by design. Nor is one whose model only ever sees random
+    numbers (a memory or speed check on `torch.rand`).
     A scheduler that is built but never stepped, read or handed on changes nothing, and
     the message says so (a forgotten `scheduler.step()`).
     A run trains when an optimizer over a model's parameters steps (one over an input

@@ -24,9 +24,10 @@ class NoEarlyStopping(Rule):
     Checkpoint helpers (`save_checkpoint(state, is_best)`) are followed: one that ignores
     `is_best` keeps no best checkpoint. Code behind an option left off by default
     (`if args.output_dir:`) counts.
-    A loop that steps two or more models with optimizers of their own (a GAN's generator
-    and discriminator) is not judged: they have no validation metric to stop on. Nor is one
-    whose model only ever sees random numbers (a memory or speed check on `torch.rand`).
+    A loop that steps two or more models with optimizers of their own, each after a
+    backward pass of its own (a GAN's generator and discriminator), is not judged: they
+    have no validation metric to stop on. Nor is one whose model only ever sees random
+    numbers (a memory or speed check on `torch.rand`).
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer) might do

@@ -19,10 +19,10 @@ class NoTrainingAugmentation(Rule):
     ...). A project dataset that keeps several pipelines in attributes (an image's and a
     mask's) and applies them itself has each judged, unless one of them augments (it may be
     the images') or is not known. Unknown or custom transforms are not judged, nor the
-    data of a run that steps two or more models with optimizers of their own (a GAN learns
-    the data's own distribution, which augmenting changes), nor those of a run whose model
-    sees each batch with fresh random noise added (a denoising autoencoder's
-    `x + 0.2 * torch.randn_like(x)`: that is augmentation).
+    data of a run that steps two or more models with optimizers of their own, each after a
+    backward pass of its own (a GAN learns the data's own distribution, which augmenting
+    changes), nor those of a run whose model sees each batch with fresh random noise added
+    (a denoising autoencoder's `x + 0.2 * torch.randn_like(x)`: that is augmentation).
 
     ## Why it matters
     Without augmentation the network sees the exact same pixels every epoch and learns them

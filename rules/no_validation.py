@@ -31,11 +31,12 @@ class NoValidation(Rule):
     named for held-out data (`net(test_features)`, `model(x_val)`) (for Lightning: no
     `validation_step` with validation data). Helpers the loop calls (`validate(...)`) are
     followed, also into other files, and through wrapped models (`DataParallel`, `.module`).
-    A loop that steps two or more models with optimizers of their own (a GAN's generator
-    and discriminator) is not judged: they have no held-out score to evaluate. Nor is one
-    that never calls the model it trains, using only its weights (`F.linear(x, w - g)` in
-    MAML): an evaluation written that way would not be seen. Nor is one whose model only
-    ever sees random numbers (`net(torch.rand(8, 3, 64, 64))`: a memory or speed check).
+    A loop that steps two or more models with optimizers of their own, each after a
+    backward pass of its own (a GAN's generator and discriminator), is not judged: they
+    have no held-out score to evaluate. Nor is one that never calls the model it trains,
+    using only its weights (`F.linear(x, w - g)` in MAML): an evaluation written that way
+    would not be seen. Nor is one whose model only ever sees random numbers
+    (`net(torch.rand(8, 3, 64, 64))`: a memory or speed check).
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer, a library

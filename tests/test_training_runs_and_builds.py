@@ -216,6 +216,45 @@ for epoch in range(30):
     assert any("optimizers of their own" in note for note in result.notes()) == apart
 
 
+@pytest.mark.parametrize("update, apart", [
+    # One loss, one backward pass, then each optimizer steps: a seq2seq's encoder and
+    # decoder minimise one loss together.
+    ("loss = crit(dec(enc(x)), y)\n        loss.backward()\n        opt_enc.step()\n"
+     "        opt_dec.step()", False),
+    # Two losses, each with its own backward pass and step: trained apart.
+    ("crit(dec(enc(x).detach()), y).backward()\n        opt_dec.step()\n"
+     "        (-crit(dec(enc(x)), y)).backward()\n        opt_enc.step()", True),
+    # Two backward passes before both steps: which loss each step minimises is not told.
+    ("crit(dec(enc(x).detach()), y).backward()\n        (-crit(dec(enc(x)), y)).backward()\n"
+     "        opt_dec.step()\n        opt_enc.step()", True),
+])
+def test_optimizers_stepped_after_one_backward_pass_train_together(
+        lint_tree: Lint, update: str, apart: bool) -> None:
+    """An encoder and a decoder, each with an optimizer of its own, stepped after one
+    backward pass of one loss are one model's training, judged as such (CNN202: nothing is
+    evaluated on held-out data); stepped after backward passes of their own, they are
+    trained apart (as a GAN's models are) and the loop is not judged."""
+    script = """
+import torch
+import torch.nn as nn
+
+enc = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 8))
+dec = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 4))
+opt_enc = torch.optim.Adam(enc.parameters(), lr=1e-3)
+opt_dec = torch.optim.Adam(dec.parameters(), lr=1e-3)
+crit = nn.CrossEntropyLoss()
+loader = torch.utils.data.DataLoader(torch.load("pairs.pt"), batch_size=32, shuffle=True)
+for epoch in range(40):
+    for x, y in loader:
+        opt_enc.zero_grad()
+        opt_dec.zero_grad()
+        UPDATE
+""".replace("UPDATE", update)
+    result = lint_tree({"seq.py": script})
+    assert [code for code, _, _ in found(result, "CNN202")] == ([] if apart else ["CNN202"])
+    assert any("optimizers of their own" in note for note in result.notes()) == apart
+
+
 def test_models_trained_one_per_pass_of_a_loop_are_not_trained_apart(lint_tree: Lint) -> None:
     """`for net in (zeros, ones): fit(net)` trains two models of one class, one per pass of
     the loop, each by its own optimizer: no GAN (which steps both in every pass), so the

@@ -627,9 +627,9 @@ class Recorder:
                 named = ' and '.join(f'`{m}`' if m else 'a network picked by an option'
                                      for m in apart)
                 notes.append(f"{loop.loc.path}:{loop.loc.line}: the training loop steps "
-                             f"{named} with optimizers of their own (adversarial or joint "
-                             "training): rules about validation, early stopping, schedules "
-                             "and augmentation stay silent")
+                             f"{named} with optimizers of their own, each after a backward "
+                             "pass of its own (adversarial training): rules about validation, "
+                             "early stopping, schedules and augmentation stay silent")
             uncalled = ir.stepped_never_called(events, loop.id)
             if uncalled:
                 notes.append(f"{loop.loc.path}:{loop.loc.line}: the training loop never calls "
