@@ -563,6 +563,47 @@ for epoch in range(40):
     assert not any("could not be followed" in note for note in result.notes())
 
 
+@pytest.mark.parametrize("average", [
+    "torch.optim.swa_utils.AveragedModel(net, device=torch.device('cpu'))",
+    "timm.utils.ModelEmaV2(net, decay=0.999)",
+])
+@pytest.mark.parametrize("evaluated", [True, False])
+def test_a_running_average_of_the_model_evaluated_each_epoch_is_validation(
+        lint_tree: Lint, average: str, evaluated: bool) -> None:
+    """An SWA or EMA copy of the network, updated from it each step and evaluated on the
+    held-out loader each epoch, evaluates the training (no CNN202). Updating it trains
+    nothing and hides nothing: without the evaluation, the loop is judged."""
+    update = "update_parameters" if "swa_utils" in average else "update"
+    script = f"""
+import timm.utils
+import torch
+import torch.nn as nn
+
+def score(model, loader):
+    model.eval()
+    with torch.no_grad():
+        return sum((model(x).argmax(1) == y).sum().item() for x, y in loader)
+
+net = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+avg = {average}
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+sched = torch.optim.lr_scheduler.StepLR(opt, 10)
+train_loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+val_loader = torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=32)
+for epoch in range(30):
+    net.train()
+    for x, y in train_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+        avg.{update}(net)
+    sched.step()
+    EVALUATE
+""".replace("EVALUATE", "print(score(avg, val_loader))" if evaluated else "print(epoch)")
+    result = lint_tree({"train.py": script}, select=["CNN202"])
+    assert [f.code for f in result.findings] == ([] if evaluated else ["CNN202"])
+
+
 RESUMED = """
 import torch
 import torch.nn as nn

@@ -229,6 +229,8 @@ class Opaque:
     attr: str = ""
     # For a library network: the layer families its builder is known to give it.
     families: frozenset[str] | None = None
+    # A running average of a network's weights (`AveragedModel(net)`): a copy of that one.
+    averages: bool = False
 
 
 class LibraryObject:

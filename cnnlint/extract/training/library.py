@@ -32,6 +32,13 @@ _PROGRESS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm
              "tqdm.rich.tqdm", "builtins.iter")
 _PROGRESS_RANGES = ("tqdm.trange", "tqdm.auto.trange", "tqdm.notebook.trange",
                     "tqdm.std.trange", "tqdm.tnrange", "tqdm.notebook.tnrange")
+# Running averages of a network's weights (SWA, EMA): evaluated as the network is; their
+# `update_parameters(net)` (`update(net)` for timm's) copies weights and trains nothing.
+AVERAGED_COPIES = frozenset({
+    "torch.optim.swa_utils.AveragedModel", "timm.utils.ModelEma", "timm.utils.ModelEmaV2",
+    "timm.utils.ModelEmaV3", "timm.utils.model_ema.ModelEma", "timm.utils.model_ema.ModelEmaV2",
+    "timm.utils.model_ema.ModelEmaV3",
+})
 # Process launchers that call a function of the script in each process, rank first.
 SPAWNS = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.start_processes",
                     "torch.multiprocessing.spawn.spawn"})
@@ -235,6 +242,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         made = timm_optimizer(interp, args, f, loc)
         if made is not None:
             return made
+    if qualname in AVERAGED_COPIES:
+        return v.Opaque(f"{last}(...)", root_of(qualname), model=True, averages=True)
     if qualname in WRAPPERS:
         model = args.pos[0] if args.pos else args.kw.get("module", UNKNOWN)
         if isinstance(model, v.Opaque):

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from cnnlint.extract.training.reader import TrainingInterp
 
 # Methods that tell an opaque value is a model.
+# What a running average of a network's weights does with it (see `AVERAGED_COPIES`).
+_AVERAGING = frozenset({"update_parameters", "update", "set"})
 _MODEL_WORDS = ("parameters", "named_parameters", "train", "eval", "state_dict",
                 "load_state_dict", "modules", "children", "named_modules", "zero_grad")
 
@@ -188,6 +190,8 @@ def opaque_method(interp: TrainingInterp, obj: v.Opaque, name: str, args: Args, 
     if name in ("cuda", "to", "cpu", "float", "half", "double", "bfloat16",
                 "requires_grad_"):
         return obj
+    if obj.averages and name in _AVERAGING:
+        return None  # the average takes in the network's weights: nothing trains
     if obj.model and name == "forward":
         return call_opaque(interp, obj, args, f, loc, None)
     if obj.model and name == "state_dict":
