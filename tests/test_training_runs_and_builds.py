@@ -1518,3 +1518,36 @@ for step in range(100):
     assert found(lint_tree(project), "CNN107") == []
     alone = {"trunk.py": trunk.split("\n\nclass trunk_s")[0] + "\n"}
     assert [at for _, at, _ in found(lint_tree(alone), "CNN107")] == [4]
+
+
+@pytest.mark.parametrize("loop, epochs", [
+    ("for it in range(1, n_iters + 1):\n    x, y = pairs[it - 1]", None),
+    ("for t in range(500):\n    x, y = pairs[t]", None),
+    ("for t in range(500):\n    x, y = whole", 500),
+    ("for step in range(500):\n    x, y = whole", 500),
+])
+def test_a_loop_taking_one_example_per_pass_by_its_index_counts_no_epochs(
+        lint_tree: Lint, loop: str, epochs: int | None) -> None:
+    """A seq2seq tutorial's `for iter in range(1, n_iters + 1): pair = pairs[iter - 1]`
+    trains on one pre-drawn pair per pass: its passes are iterations, not epochs (no CNN202
+    "trains 500 epochs"). One step per pass over the whole data, whatever the loop's name,
+    is full-batch training: each pass is an epoch."""
+    script = """
+import random
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+data = torch.load("pairs.pt")
+n_iters = 500
+pairs = [random.choice(data) for _ in range(n_iters)]
+whole = torch.load("all.pt")
+LOOP
+    opt.zero_grad()
+    nn.functional.cross_entropy(net(x), y).backward()
+    opt.step()
+""".replace("LOOP", loop)
+    messages = [message for _, _, message in found(lint_tree({"fit.py": script}), "CNN202")]
+    assert messages == ([] if epochs is None else [
+        f"trains {epochs} epochs with no evaluation on held-out data during training"])

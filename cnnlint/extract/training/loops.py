@@ -64,6 +64,8 @@ class LoopReading(ConfigInterp):
                          together=together, label=f"{text_of(stmt[1])} {text_of(stmt[2])}")
         # A body that ends every pass with `break` runs once (one batch per epoch).
         loop.single_pass = any(s[0] == "break" for s in stmt[3])
+        # `for it in range(n_iters): pair = pairs[it - 1]`: one example (or batch) per pass.
+        loop.picks_examples = kind == "range" and _indexes_by_target(stmt)
         loop.unknown_data = kind == "other" and items is None
         loop.first_event = len(rec.events)
         loop.phases = kind == "other" and items is not None \
@@ -195,3 +197,12 @@ def _stands_for_many(loop: LoopState | None, index: int) -> bool:
 def text_of(expr: tuple[Any, ...]) -> str:
     """Every name and attribute in an expression, space-separated (for keyword tests)."""
     return " ".join(identifiers(expr, attributes=True))
+
+
+def _indexes_by_target(stmt: tuple[Any, ...]) -> bool:
+    """Whether a `for` loop's body assigns an item taken by the loop's own variable
+    (`pair = pairs[it - 1]`), a statement of the body itself (not of a loop inside it)."""
+    names = set(identifiers(stmt[1]))
+    return bool(names) and any(
+        s[0] == "assign" and len(s) > 2 and type(s[2]) is tuple and s[2][:1] == ("sub",)
+        and names & set(identifiers(s[2][2])) for s in stmt[3])

@@ -332,7 +332,8 @@ class Recorder:
                 # Around a batch loop, one step per pass named for epochs, or one step per
                 # pass with no loader in the run, no range loop around and no data drawn
                 # afresh: full-batch training, each pass sees all the data it has. A pass
-                # that picks an example at random is an iteration, whatever its name.
+                # that picks an example (at random, or by its index: `pairs[it - 1]`) is an
+                # iteration, whatever its name.
                 kind = "epoch"
             elif state.kind == "range" and ident in direct:
                 kind = "iteration"
