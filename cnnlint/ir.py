@@ -373,6 +373,13 @@ class ProjectFacts:
                                [found for key, found in m.part_families if key == model.key])]
         return bool(builds) and all(held is not None and held & wanted for held in builds)
 
+    def same_network_trained(self, model: Model) -> bool:
+        """Whether a run trains a network this model builds just as it does (a test script's
+        `build_model()` returning the `resnet18()` that a training script trains)."""
+        return any(
+            built is not model and built.class_key == model.class_key and _same_build(built, model)
+            for run in self.runs for trained in run.models for built in self._built(trained.keys))
+
     def subclass_trained(self, model: Model) -> bool:
         """Whether a run trains a model that is or holds a subclass of this model's class: the
         class's code trains there, with the arguments the subclass gives it (`mit_b0` calling

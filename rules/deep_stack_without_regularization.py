@@ -116,10 +116,12 @@ class DeepStackWithoutRegularization(Rule):
                 model.loc, symbol=model.name,
                 related=[(o.loc, f"`{o.kind}` without weight decay") for o in optimizers])
             return
-        if optimizers or project.may_train_unseen(model) or project.subclass_trained(model):
+        if optimizers or project.may_train_unseen(model) or project.subclass_trained(model) \
+                or project.same_network_trained(model):
             # The decay its optimizers apply is not known (a group's value set by a test
             # not followed; `--verbose` names the optimizer), or how it is trained is not
-            # (its subclasses train, built with their own arguments).
+            # (its subclasses train, built with their own arguments), or the very network
+            # it builds trains as another builder's (and is judged there).
             return
         # No training script found for this model: say so, at info level.
         yield self.finding(

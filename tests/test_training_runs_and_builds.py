@@ -1551,3 +1551,39 @@ LOOP
     messages = [message for _, _, message in found(lint_tree({"fit.py": script}), "CNN202")]
     assert messages == ([] if epochs is None else [
         f"trains {epochs} epochs with no evaluation on held-out data during training"])
+
+
+def test_a_network_trained_as_another_builders_is_not_without_a_training_script(
+        lint_tree: Lint) -> None:
+    """`test.py` builds `small()` through a `build()` of its own to evaluate it; `train.py`
+    trains `small()`. The network `build()` makes is the one trained: no "no training script
+    found" note for it (CNN107 info). A builder of another network keeps the note."""
+    nets = """
+import torch.nn as nn
+
+
+def small(width=16):
+    return nn.Sequential(*[m for _ in range(9) for m in (nn.Linear(width, width), nn.ReLU())])
+"""
+    script = """
+import torch
+from nets import small
+
+net = small()
+opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.05)
+for step in range(100):
+    opt.zero_grad()
+    net(torch.load("batch.pt")).sum().backward()
+    opt.step()
+"""
+    evaluation = """
+from nets import small
+
+
+def build():
+    return small(WIDTH)
+"""
+    same = {"nets.py": nets, "train.py": script, "test.py": evaluation.replace("WIDTH", "")}
+    assert found(lint_tree(same), "CNN107") == []
+    other = {**same, "test.py": evaluation.replace("WIDTH", "32")}
+    assert [f.path for f in lint_tree(other).findings if f.code == "CNN107"] == ["test.py"]
