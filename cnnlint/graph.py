@@ -424,7 +424,7 @@ def features_in(node: ir.Node) -> tuple[int, ...]:
     scale or shift it."""
     if node.kind in catalogue.DEFORMABLE:
         return node.inputs[:1]
-    steered = node.args.get(catalogue.STEERED_BY) if node.args else None
+    steered = node.args.get(catalogue.STEERED_BY)
     if steered:
         return tuple(i for at, i in enumerate(node.inputs) if at not in steered)  # type: ignore[operator]
     return node.inputs

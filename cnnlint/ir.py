@@ -376,17 +376,21 @@ class ProjectFacts:
     def same_network_trained(self, model: Model) -> bool:
         """Whether a run trains a network this model builds just as it does (a test script's
         `build_model()` returning the `resnet18()` that a training script trains)."""
-        return any(
-            built is not model and built.class_key == model.class_key and _same_build(built, model)
-            for run in self.runs for trained in run.models for built in self._built(trained.keys))
+        return any(built is not model and built.class_key == model.class_key
+                   and _same_build(built, model) for built in self._trained_builds)
 
     def subclass_trained(self, model: Model) -> bool:
         """Whether a run trains a model that is or holds a subclass of this model's class: the
         class's code trains there, with the arguments the subclass gives it (`mit_b0` calling
         `super().__init__(drop_path_rate=0.1)`), not with this model's defaults."""
         return bool(model.class_key) and any(
-            model.class_key in built.bases
-            for run in self.runs for trained in run.models for built in self._built(trained.keys))
+            model.class_key in built.bases for built in self._trained_builds)
+
+    @cached_property
+    def _trained_builds(self) -> list[Model]:
+        """The models the runs train, by their keys."""
+        return [built for run in self.runs for trained in run.models
+                for built in self._built(trained.keys)]
 
     def held_as_block(self, model: Model) -> bool:
         """Whether the model is a class read with guessed arguments (no code builds it
@@ -675,7 +679,7 @@ class TrainingRun:
     # Both found in one pass over the events: a notebook's run may hold thousands of loops
     # and events, and asking each loop anew was quadratic.
     @cached_property
-    def _stepped_apart(self) -> dict[int, dict[object, str]]:
+    def _stepped_apart(self) -> dict[int, dict[frozenset[object], str]]:
         """Loop id -> the models steps of their own optimizers update inside it, in one
         pass of it (each model's name)."""
         return stepped_apart(self.events)
@@ -726,18 +730,18 @@ def stepped_never_called(events: list[Event], loop: int) -> list[str]:
     return sorted(stepped)
 
 
-def stepped_apart(events: list[Event]) -> dict[int, dict[object, str]]:
-    """Loop id -> the models (numbers or name -> name) that steps of their own update in one
+def stepped_apart(events: list[Event]) -> dict[int, dict[frozenset[object], str]]:
+    """Loop id -> the models (numbers, or a name -> name) that steps of their own update in one
     pass of it, where two of those steps update models apart: a GAN's generator and critic,
     or a CycleGAN's two generators and two critics, each pair under one optimizer. Models
     trained one per pass (`for net in (small, large): fit(net)`) are not."""
     # Steps by the loops they ran in and which pass of each: two models stepped in the same
     # pass of every loop both steps are in are trained together; a model per pass of a
     # loop over models (`for net, opt in zip(nets, opts)`) is not.
-    by_pass: dict[tuple[tuple[int, ...], tuple[int, ...]], dict[object, str]] = {}
+    by_pass: dict[tuple[tuple[int, ...], tuple[int, ...]], dict[frozenset[object], str]] = {}
     for e, updated in _steps_of_one_backward(events):
         by_pass.setdefault((e.loops, e.passes), {})[updated] = e.model
-    found: dict[int, dict[object, str]] = {}
+    found: dict[int, dict[frozenset[object], str]] = {}
     groups = list(by_pass.items())
     for x, ((loops_a, passes_a), models_a) in enumerate(groups):
         for (loops_b, passes_b), models_b in groups[x:]:
@@ -752,17 +756,17 @@ def stepped_apart(events: list[Event]) -> dict[int, dict[object, str]]:
     return found
 
 
-def _steps_of_one_backward(events: list[Event]) -> list[tuple[Event, object]]:
+def _steps_of_one_backward(events: list[Event]) -> list[tuple[Event, frozenset[object]]]:
     """Each training step with what it updates (see `_updated_apart`). Steps that follow one
     backward pass together (`loss.backward(); enc_opt.step(); dec_opt.step()`, a seq2seq's
     encoder and decoder) minimise one loss: they update their models together, as one
     optimizer over both would. After two or more backward passes (`d_loss.backward();
     g_loss.backward(); d_opt.step(); g_opt.step()`) each step stays apart."""
-    out: list[tuple[Event, object]] = []
+    out: list[tuple[Event, frozenset[object]]] = []
     backwards = 0  # since the last step
-    # The indexes in `out` of the steps since the last backward pass, when there was exactly
-    # one; [-1] when none is joined (no backward pass seen, or several).
-    joint: list[int] = [-1]
+    # The indexes in `out` of the steps since the last backward pass when there was exactly
+    # one; None when none is joined (no backward pass seen, or several).
+    joint: list[int] | None = None
     for e in events:
         if e.kind == BACKWARD:
             backwards += 1
@@ -770,27 +774,19 @@ def _steps_of_one_backward(events: list[Event]) -> list[tuple[Event, object]]:
         updated = _updated_apart(e)
         if updated is None:
             continue
-        if backwards == 1:
-            joint = []  # the first step after one backward pass
-        elif backwards > 1:
-            joint = [-1]  # several backward passes: no step after them is joined
+        if backwards:
+            joint = [] if backwards == 1 else None
         backwards = 0
-        if joint and joint[0] >= 0:
-            together = frozenset().union(*(_as_set(out[i][1]) for i in joint), _as_set(updated))
+        if joint is not None:
+            updated = updated.union(*(out[i][1] for i in joint))
             for i in joint:
-                out[i] = (out[i][0], together)
-            updated = together
-        if not joint or joint[0] >= 0:
+                out[i] = (out[i][0], updated)
             joint.append(len(out))
         out.append((e, updated))
     return out
 
 
-def _as_set(updated: object) -> frozenset[object]:
-    return updated if isinstance(updated, frozenset) else frozenset([updated])
-
-
-def _updated_apart(event: Event) -> object:
+def _updated_apart(event: Event) -> frozenset[object] | None:
     """What a training step updates, as a key of `stepped_apart`: the numbers of its models
     (one of several networks an option picks is one model too), else the one model's name;
     None for no training step, or for several models known by name only."""
@@ -798,10 +794,10 @@ def _updated_apart(event: Event) -> object:
         return None
     if event.updates:
         return frozenset(event.updates)
-    return event.model if event.model and ", " not in event.model else None
+    return frozenset([event.model]) if event.model and ", " not in event.model else None
 
 
-def _two_apart(models: dict[object, str]) -> bool:
+def _two_apart(models: dict[frozenset[object], str]) -> bool:
     """Whether two of the keys update no model in common."""
-    keys = [k if isinstance(k, frozenset) else frozenset([k]) for k in models]
+    keys = list(models)
     return any(a.isdisjoint(b) for x, a in enumerate(keys) for b in keys[x + 1:])

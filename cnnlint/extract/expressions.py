@@ -270,9 +270,8 @@ def binop(interp: Interp, op: str, a: Any, b: Any) -> Any:
     if a_t and b_t:
         if interp.statistics:
             # `(x - mean) / std`; `x * style_std + style_mean`
-            found = statistics.normalised(interp, op, a, b) if op in ("/", "*") else None
-            if found is None:
-                found = statistics.modulated(interp, op, a, b)
+            found = statistics.normalised(interp, op, a, b) or statistics.modulated(
+                interp, op, a, b)
             if found is not None:
                 return found
         if a.node == b.node and op in ("+", "*"):

@@ -419,9 +419,7 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
     except (TooComplex, RecursionError):
         return None  # not even its construction could be read: no model to judge
     if type(module) is dict and kind == "factory":
-        # `return {"backbone": ResNet(...), "dim": 512}`: the one network it returns.
-        held = [x for x in module.values() if isinstance(x, v.MODULE_VALUES)]
-        module = held[0] if len(held) == 1 else None
+        module = v.network_in(module)  # `return {"backbone": ResNet(...), "dim": 512}`
     if not isinstance(module, v.MODULE_VALUES) or isinstance(module, v.Choice):
         return None
     if isinstance(module, v.Instance) and not interp.is_module_class(module.cls):

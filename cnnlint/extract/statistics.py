@@ -40,10 +40,8 @@ def statistic(interp: Interp, t: v.Tensor, kind: str) -> v.Tensor:
     """`t.mean(...)`, `t.var(...)`: a new tensor on t's node, known as a statistic of it.
     A statistic of a statistic (`x.mean(-1).mean()`) stays one of the same tensor."""
     found = _known(interp, t)
-    source = found[1] if found is not None and found[2] != CENTRED else t.node
-    made = v.Tensor(t.node)
-    interp.statistics[id(made)] = (made, source, kind)
-    return made
+    return _registered(interp, t, found[1] if found is not None and found[2] != CENTRED
+                       else t.node, kind)
 
 
 def inverted(interp: Interp, t: v.Tensor) -> v.Tensor:
@@ -51,9 +49,7 @@ def inverted(interp: Interp, t: v.Tensor) -> v.Tensor:
     found = _known(interp, t)
     if found is None or found[2] == CENTRED:
         return t
-    made = v.Tensor(t.node)
-    interp.statistics[id(made)] = (made, found[1], INVERSE)
-    return made
+    return _registered(interp, t, found[1], INVERSE)
 
 
 def centred(interp: Interp, a: v.Tensor, b: v.Tensor, result: v.Tensor) -> v.Tensor:
@@ -90,8 +86,10 @@ def modulated(interp: Interp, op: str, a: v.Tensor, b: v.Tensor) -> Any:
     second = second if second is not None and second[2] != CENTRED else None
     if (first is None) == (second is None):
         return None
-    found, data, at = (first, b, 0) if first is not None else (second, a, 1)
-    if found is None or found[1] == _source(interp, data):
+    found = first or second
+    assert found is not None
+    data, at = (b, 0) if first is not None else (a, 1)
+    if found[1] == _source(interp, data):
         return None
     kind = ir.MUL if op in ("*", "/") else ir.ADD
     return interp.add_node(kind, (a, b), name=op, args=_STEERED_AT[at])
@@ -108,13 +106,20 @@ def returned(interp: Interp, value: Any) -> bool:
         return False
     if type(value) in (list, tuple):
         return any(returned(interp, x) for x in value)
-    return type(value) is v.Tensor and _known(interp, value) is not None
+    return is_statistic(interp, value)
 
 
 def _source(interp: Interp, t: v.Tensor) -> int:
     """The node a tensor stands for: a centred tensor's is the tensor it was centred from."""
     found = _known(interp, t)
     return found[1] if found is not None and found[2] == CENTRED else t.node
+
+
+def _registered(interp: Interp, t: v.Tensor, source: int, kind: str) -> v.Tensor:
+    """A new tensor on t's node, known as a statistic (`kind`) of node `source`."""
+    made = v.Tensor(t.node)
+    interp.statistics[id(made)] = (made, source, kind)
+    return made
 
 
 def _known(interp: Interp, t: v.Tensor) -> tuple[v.Tensor, int, str] | None:

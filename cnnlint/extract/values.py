@@ -365,3 +365,10 @@ class GradOf:
     (`m.weight.grad.data.add_(s * torch.sign(m.weight.data))`) changes in place."""
 
     param: Any  # the ParamRef, or the Params of a model (training code)
+
+
+def network_in(value: dict[Any, Any]) -> Any:
+    """The one network a dict holds (`{"backbone": ResNet(...), "dim": 512}`, as a factory
+    returns it); None when it holds none or several."""
+    held = [x for x in value.values() if isinstance(x, MODULE_VALUES)]
+    return held[0] if len(held) == 1 else None

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from cnnlint import ir
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, TooComplex
+from cnnlint.extract.training import library
 from cnnlint.extract.training.objects import TrainObj
 from cnnlint.extract.training.recorder import weights_of
 from cnnlint.extract.values import UNKNOWN
@@ -65,7 +66,7 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
     before, schedulers_before = len(rec.constructions), len(rec.scheduler_builds)
     call_hook(interp, model, "configure_optimizers")
     for scheduler, _ in rec.scheduler_builds[schedulers_before:]:
-        scheduler.fields["used"] = True  # and the schedulers it returns
+        library.mark_used(scheduler)  # and the schedulers it returns
     for construction in rec.constructions[before:]:
         construction.stepped = True  # Lightning steps what configure_optimizers returns
         if weights_of(construction.params):

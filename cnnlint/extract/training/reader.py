@@ -747,10 +747,8 @@ class TrainingInterp(ForwardReading):
         elif not in_module and type(func) is v.ClassVal and type(result) is v.Instance \
                 and self.is_module_class(result.cls):
             rec.built_outside.append(result)
-        made = result
-        if type(result) is dict:  # `{"backbone": ResNet(...), "dim": 512}`: its one network
-            held = [x for x in result.values() if isinstance(x, v.MODULE_VALUES)]
-            made = held[0] if len(held) == 1 else None
+        # (`{"backbone": ResNet(...), "dim": 512}`: the one network in it)
+        made = v.network_in(result) if type(result) is dict else result
         if isinstance(func, v.FuncVal) and isinstance(made, (*v.MODULE_VALUES, v.Opaque)):
             if not in_module:
                 self.built_by(made, func, loc)
