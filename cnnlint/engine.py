@@ -502,15 +502,14 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
                                   f.path for f in facts if f.syntax_error is not None
                                   and result.may_train.get(f.path)) + unread,
                               unfollowed_training=tuple(
-                                  path for path, keys in lost if not keys) + handed)
-    for path, keys in dict.fromkeys(lost):
+                                  path for path, keys, _ in lost if not keys) + handed)
+    for path, keys, how in dict.fromkeys(lost):
         names = list(dict.fromkeys(k.split(":")[-1] for k in keys if ":<" not in k))
         more = f" or {len(names) - 3} more" if len(names) > 3 else ""
         which = ("any model may be what it trains" if not names else
                  f"{' or '.join(names[:3])}{more} may be what it trains")
         result.context_notes.append(
-            f"{path}: a loop calls backward() and steps weights that could not be followed "
-            f"to a model ({which}): rules about its training stay silent")
+            f"{path}: {how} ({which}): rules about its training stay silent")
     per_model: list[tuple[ir.Model, list[Finding]]] = []
     # Model by model, every rule in turn: a model's graph and the tables derived from it
     # (ancestry bitmasks grow with the square of its size) are read while they are at hand,

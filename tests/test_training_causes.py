@@ -2141,7 +2141,7 @@ optimizer = RegimeOptimizer(model, [{"lr": 0.1, "weight_decay": 1e-4}])
 """ + LOOP
     result = lint_tree({**package, "train.py": script})
     assert _no_script_claims(result) == []
-    assert any("steps weights that could not be followed to a model" in n
+    assert any("a call that could not be followed may step a model's weights" in n
                for n in result.notes())
     library = """
 import timm
@@ -2389,7 +2389,7 @@ optimizer = RegimeOptimizer(model, [{"lr": 0.1, "weight_decay": 1e-4}])
     result = lint_tree({"nets.py": DEEP, "segmenter.py": holder, "train.py": script})
     assert _no_script_claims(result) == []
     # The note names the model the loop calls, not each part of it.
-    (note,) = [n for n in result.notes() if "could not be followed to a model" in n]
+    (note,) = [n for n in result.notes() if "may step a model's weights" in n]
     assert "(Segmenter may be what it trains)" in note
 
 

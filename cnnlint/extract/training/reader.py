@@ -103,7 +103,8 @@ class TrainingInterp(ForwardReading):
         # Scripts whose loop calls backward() and steps weights the reader could not follow
         # to a model (an optimizer of unknown params, or one from unread code), with the
         # project models their training code called (none: any model may train there).
-        self.lost_training: list[tuple[str, tuple[str, ...]]] = []
+        # (the file, the models it may train, what it was seen doing: see Recorder._lost_how)
+        self.lost_training: list[tuple[str, tuple[str, ...], str]] = []
         # Training code the reader could not read to its end (too complex, or it failed):
         # what it trains is not known.
         self.unread_training: list[str] = []
@@ -229,7 +230,8 @@ class TrainingInterp(ForwardReading):
                 found.append(value)
         return found
 
-    def lost_track(self, forwarded: list[Any], choices: Iterable[str], path: str) -> None:
+    def lost_track(self, forwarded: list[Any], choices: Iterable[str], path: str,
+                   how: str) -> None:
         """A pass stepped weights the reader could not follow to a model: the project
         models its training code called may be what it trains, and so may any entry of a
         registry it picked its model from by name (the command line may pick another than
@@ -248,7 +250,7 @@ class TrainingInterp(ForwardReading):
         # follow, `exp.get_model()` of an experiment loaded by file name, may be any.)
         if keys or not any(isinstance(x, v.Opaque) and x.library not in ("", "builtins")
                            for x in forwarded):
-            self.lost_training.append((path, tuple(dict.fromkeys(keys))))
+            self.lost_training.append((path, tuple(dict.fromkeys(keys)), how))
 
     def _holds_no_weights(self, module: Any) -> bool:
         """A project module whose construction holds no layer with weights and no tensor or

@@ -214,7 +214,7 @@ class Recorder:
             training_steps = []
         if not training_steps and not self.lightning:
             if self._steps_unfollowed_weights():
-                interp.lost_track(self.forwarded, self.choices, self.path)
+                interp.lost_track(self.forwarded, self.choices, self.path, self._lost_how())
             elif self._hands_off_unfollowed_optimizer():
                 interp.handed_training.append(self.path)
             return None
@@ -282,6 +282,16 @@ class Recorder:
         return any(e.kind == ir.BACKWARD for e in self.events) and any(
             e.kind == ir.STEP and "unknown-weights" in e.flags or _touches_models(e)
             for e in self.events)
+
+    def _lost_how(self) -> str:
+        """What the pass was seen doing with weights it could not follow, as the note says it:
+        stepping them (in a loop or not), or only calling code that may step them."""
+        steps = [e for e in self.events if e.kind == ir.STEP and "unknown-weights" in e.flags]
+        if not steps:
+            return ("after backward(), a call that could not be followed may step a model's "
+                    "weights")
+        where = "a loop" if any(e.loops for e in steps) else "its code"
+        return f"{where} calls backward() and steps weights that could not be followed to a model"
 
     def _hands_off_unfollowed_optimizer(self) -> bool:
         """No step seen, but an optimizer built here over weights the reader could not
