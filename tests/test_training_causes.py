@@ -5525,6 +5525,31 @@ for _ in range(total):
             == expected, loss
 
 
+def test_a_scheduler_from_code_not_followed_steps_no_network(lint_tree: Lint) -> None:
+    """The same plot with its scheduler from a package the reader cannot read, handed only
+    the optimizer and a count: calling it cannot run a network it was not given, so the loop
+    still trains nothing (no CNN206). Handed the network too, it might: the loop is training
+    as far as the reader can tell."""
+    script = """
+import torch
+from schedules import warm_cosine
+
+def test_curve():
+    probe = torch.nn.Linear(1, 1)
+    opt = torch.optim.SGD(probe.parameters(), lr=0.1)
+    sched = warm_cosine(ARGS)
+    rates = []
+    for _ in range(30):
+        opt.step()
+        sched.step()
+        rates.append(opt.param_groups[0]["lr"])
+    assert rates[-1] < 0.1
+"""
+    for args, expected in (("opt, 30", []), ("opt, 30, probe", ["CNN206"])):
+        result = lint_tree({"tests/test_sched.py": script.replace("ARGS", args)})
+        assert sorted({c for c, _, _ in codes(result)}) == expected, args
+
+
 def test_a_model_built_by_eval_of_a_name_may_be_any_network(lint_tree: Lint) -> None:
     """`eval(cfg["NAME"])(...)` builds whatever class a config names: not a library's
     network, so no network of the project is said to have no training script (CNN107)."""

@@ -298,8 +298,9 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
             return interp.add_node(ir.INPUT, (), name=qualname)  # randn, tensor, load: data
         return v.Opaque(f"{qualname}(...)", root_of(qualname))
     if not tensors:
-        interp.blocked_by(qualname, loc, f, interp.touches_models(args, False))
-        return v.Opaque(f"{qualname}(...)")
+        touches = interp.touches_models(args, False)
+        interp.blocked_by(qualname, loc, f, touches)
+        return v.Opaque(f"{qualname}(...)", detached=not touches)
     return torchnn.call_torch(interp, qualname, args, f, loc)
 
 

@@ -104,11 +104,13 @@ def call_unknown(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None,
         rec.mark_training(step=False)
         rec.event(ir.BACKWARD, loc)
         return None
+    touches = True
     if (method or not tensors or hands_a_network(args)) and not plain:
-        interp.blocked_by(describe(func_expr), loc, f, interp.touches_models(args, method))
+        touches = interp.touches_models(args, method)
+        interp.blocked_by(describe(func_expr), loc, f, touches)
     if tensors:
         return interp.unknown_call(args, f"`{describe(func_expr)}(...)` is not known")
-    return v.Opaque(f"{describe(func_expr)}(...)")
+    return v.Opaque(f"{describe(func_expr)}(...)", detached=not touches)
 
 
 def hands_a_network(args: Args) -> bool:
@@ -163,9 +165,10 @@ def call_opaque(interp: TrainingInterp, func: v.Opaque, args: Args, f: Frame, lo
         return interp.add_node(ir.INPUT, (), name=func.origin)  # a tensor type picked by device
     if func.library and inert(func.library):
         return v.Opaque(f"{func.origin}(...)", func.library)
+    touches = interp.touches_models(args, False)
     interp.blocked_by(describe(func_expr) if func_expr is not None else func.origin, loc, f,
-                      interp.touches_models(args, False))
-    return v.Opaque(f"{func.origin}(...)")
+                      touches)
+    return v.Opaque(f"{func.origin}(...)", detached=not touches)
 
 
 def opaque_method(interp: TrainingInterp, obj: v.Opaque, name: str, args: Args, f: Frame,
@@ -202,8 +205,11 @@ def opaque_method(interp: TrainingInterp, obj: v.Opaque, name: str, args: Args, 
     tensors = tensors_in(args)
     if obj.library and inert(obj.library) and not obj.model:
         return tensors[0] if tensors else v.Opaque(f"{obj.origin}.{name}()", obj.library)
+    # A method of a value detached from every network (a scheduler from a call not
+    # followed, handed the optimizer) reaches one only through what it is given.
+    touches = not obj.detached or obj.model or interp.touches_models(args, False)
     if not (name in PLAIN_METHODS and not obj.model):
-        interp.blocked_by(source or f"{obj.origin}.{name}", loc, f, True)
+        interp.blocked_by(source or f"{obj.origin}.{name}", loc, f, touches)
     if tensors:
         return interp.unknown_call(args, f"`{obj.origin}.{name}()` is not known")
-    return v.Opaque(f"{obj.origin}.{name}()")
+    return v.Opaque(f"{obj.origin}.{name}()", detached=not touches)

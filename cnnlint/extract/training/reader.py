@@ -676,7 +676,8 @@ class TrainingInterp(ForwardReading):
             found = obj.attrs.get(name)
             if found is None:
                 found = obj.attrs[name] = v.Opaque(f"{obj.origin}.{name}", obj.library,
-                                                   parent=obj, attr=name)
+                                                   parent=obj, attr=name,
+                                                   detached=obj.detached)
             return found
         if isinstance(obj, v.Choice) and self.recorder is not None:
             return obj if name == "module" else v.BoundMethod(obj, name)  # a registry's model
