@@ -144,6 +144,9 @@ class Model:
     # The project classes its class and those of its blocks derive from (`mit_b0` inside a
     # segmenter derives from `MixVisionTransformer`).
     bases: frozenset[str] = frozenset()
+    # A LightningModule whose class (or a project base) defines `configure_optimizers`: its
+    # training code is its own, whatever script or command line runs it.
+    trains_itself: bool = False
     guessed: bool = False  # a class that needs arguments, built without them
     # For a class built with its defaults, the weighted layers its construction holds (used
     # or not): a script building it with other arguments (`Plain(n=2)`) trains another

@@ -37,7 +37,9 @@ class DeepStackWithoutRegularization(Rule):
     model by a name at run time (`models.__dict__[args.arch]`, a dict of built models): any
     entry may be the one trained. When no training script for the model is found, the
     finding is only `info` and says so; it is not made at all when the decay its optimizers
-    apply is not known (`--verbose` names them), when a script hands the model to code the
+    apply is not known (`--verbose` names them), when the model is a LightningModule whose
+    own `configure_optimizers` builds its optimizers and no `Trainer.fit` the reader follows
+    trains it (a command line or a config may run it), when a script hands the model to code the
     reader cannot follow (a library trainer), when a training script of the project cannot
     be parsed or read to its end, or when a script picks its model by name among networks
     the reader could not read in full (one of them may hold this one).
@@ -117,11 +119,13 @@ class DeepStackWithoutRegularization(Rule):
                 related=[(o.loc, f"`{o.kind}` without weight decay") for o in optimizers])
             return
         if optimizers or project.may_train_unseen(model) or project.subclass_trained(model) \
-                or project.same_network_trained(model):
+                or project.same_network_trained(model) or model.trains_itself:
             # The decay its optimizers apply is not known (a group's value set by a test
             # not followed; `--verbose` names the optimizer), or how it is trained is not
-            # (its subclasses train, built with their own arguments), or the very network
-            # it builds trains as another builder's (and is judged there).
+            # (its subclasses train, built with their own arguments; a LightningModule's
+            # own `configure_optimizers` builds its optimizers, for a `Trainer` the reader
+            # does not see), or the very network it builds trains as another builder's
+            # (and is judged there).
             return
         # No training script found for this model: say so, at info level.
         yield self.finding(

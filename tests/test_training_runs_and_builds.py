@@ -1318,6 +1318,61 @@ for epoch in range(3):
         "`Judge` is defined here", "`Maker` is defined here"]
 
 
+@pytest.mark.parametrize("decay", ["self.decay", "5e-4"])
+def test_a_lightning_module_configuring_its_own_optimizers_has_training_code(
+        lint_tree: Lint, decay: str) -> None:
+    """A deep LightningModule whose base class's `configure_optimizers` builds its
+    optimizer (with weight decay, or a decay given at construction), and no `Trainer.fit`
+    the reader sees (a command line or a config runs it): its training code is in the
+    class, so CNN107 does not say it has no training script and no known decay. A plain
+    module beside it, never trained, still gets that info."""
+    base = f"""
+import torch
+import torch.nn as nn
+import lightning as L
+
+
+class Trainable(L.LightningModule):
+    def __init__(self, lr=0.1, decay=1e-4):
+        super().__init__()
+        self.lr, self.decay = lr, decay
+
+    def training_step(self, batch, idx):
+        x, y = batch
+        return nn.functional.cross_entropy(self(x), y)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.lr, momentum=0.9,
+                               weight_decay={decay})
+"""
+    nets = """
+import torch.nn as nn
+from core import Trainable
+
+
+class Plain(Trainable):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(10)])
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Bare(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(10)])
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    result = lint_tree({"core.py": base, "nets.py": nets})
+    assert [(symbol, severity) for code, symbol, severity in
+            ((f.code, f.symbol, f.severity) for f in result.findings)
+            if code == "CNN107"] == [("Bare", "info")]
+
+
 def test_a_lightning_datamodule_picked_by_an_option_holds_validation_data(
         lint_tree: Lint) -> None:
     """`trainer.fit(model, datamodule=dm)` with `dm` one of two project datamodules an option

@@ -454,6 +454,7 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
         model.class_key = ir.model_key(cls.scope.module, cls.name)
         if cls.scope is scope:
             model.class_loc = scope.loc(cls.node[5])
+        model.trains_itself = isinstance(cls.lookup("configure_optimizers"), v.FuncVal)
     # The project classes its own class and its blocks' derive from.
     model.bases = frozenset(
         ir.model_key(base.scope.module, base.name)
