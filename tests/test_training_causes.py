@@ -494,6 +494,40 @@ def test_an_optimizer_rebuilt_each_epoch_with_a_new_rate_is_a_schedule(lint_tree
     assert codes(constant, "CNN209") == [("CNN209", "train.py", 14)]
 
 
+STAGES = """
+import argparse
+import torch
+import torch.nn as nn
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lr", default=0.1, type=float)
+    args = parser.parse_args()
+    model = nn.Linear(4, 2)
+    for length in [60, 40, 40]:
+        optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+        for epoch in range(length):
+            for x, y in loader:
+                optimizer.zero_grad()
+                model(x).sum().backward()
+                optimizer.step()
+        DROP
+
+main()
+"""
+
+
+def test_an_option_rate_lowered_after_each_stage_is_a_schedule(lint_tree: Lint) -> None:
+    """Stages of epochs, each with an optimizer rebuilt at `args.lr`, the option divided by
+    10 after each stage: a step schedule written by hand (an option keeps its default
+    otherwise, as a resumed epoch number does). Without the division, each stage's rate is
+    the same: CNN209."""
+    assert codes(lint_tree({"train.py": STAGES.replace("DROP", "args.lr /= 10")}),
+                 "CNN209") == []
+    assert [c for c, _, _ in codes(lint_tree({"train.py": STAGES.replace("DROP", "pass")}),
+                                   "CNN209")] == ["CNN209"]
+
+
 IDLE = """
 import torch
 import torch.nn as nn

@@ -14,7 +14,7 @@ from cnnlint.extract.frames import Args, Frame, tensors_in
 from cnnlint.extract.training.config import ABSENT
 from cnnlint.extract.training.objects import (
     EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, OPTIMIZERS, WRAPPERS, TrainObj, inert,
-    metric_words, model_constructor, root_of,
+    metric_words, model_constructor, plain_path, root_of,
 )
 from cnnlint.extract.training.recorder import Construction, weights_of
 from cnnlint.extract.values import UNKNOWN
@@ -428,6 +428,8 @@ def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame, loc:
         return ir.Setting(None, origin, loc)
 
     lr_value = interp.arg(args, 1, "lr")[0]
+    if _reads_varied_option(interp, _argument_expr(interp, 1, "lr"), f):
+        lr_value = UNKNOWN  # `lr=args.lr`, divided by 10 after each stage: not one rate
     optimizer = ir.Optimizer(
         loc=loc, kind=kind, lr=pick("lr", default_lr),
         momentum=pick("momentum", 0.0) if "momentum" in names else None,
@@ -470,6 +472,29 @@ def make_optimizer(interp: TrainingInterp, kind: str, args: Args, f: Frame, loc:
     rec.constructions.append(construction)
     rec.optimizer_objs[id(obj)] = construction
     return obj
+
+
+def _argument_expr(interp: TrainingInterp, index: int, name: str) -> Any:
+    """The expression written for an argument of the call being made, or None."""
+    pos, kw = interp.call_exprs()
+    return kw.get(name) or (pos[index] if len(pos) > index else None)
+
+
+def _reads_varied_option(interp: TrainingInterp, expr: Any, f: Frame) -> bool:
+    """Whether an expression reads a command-line option that a loop of the pass writes
+    (see `TrainingInterp.assign`)."""
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if type(e) is not tuple or not e:
+            continue
+        if e[0] == "attr" and type(e[1]) is tuple and plain_path(e[1]):
+            base = interp.eval(e[1], f)
+            if isinstance(base, TrainObj) and base.kind == "namespace" \
+                    and e[2] in base.fields.get("varied", ()):
+                return True
+        stack.extend(x for x in e[1:] if type(x) is tuple)
+    return False
 
 
 def add_param_group(interp: TrainingInterp, optimizer: TrainObj, group: Any,

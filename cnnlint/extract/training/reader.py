@@ -311,13 +311,16 @@ class TrainingInterp(ForwardReading):
                 rec.event(ir.ZERO_GRAD, None, what=".grad = None")
             elif target[0] == "attr" and plain_path(target[1]):
                 holder = self.eval(target[1], f)
-                if isinstance(holder, TrainObj) and holder.kind == "namespace" \
-                        and target[2] not in holder.fields.get("options", ()):
-                    # `args.optimizer = SGD(...)`: read back by the code it is passed to. An
-                    # option keeps its default (`args.start_epoch = checkpoint["epoch"]`
-                    # only when resuming).
-                    holder.fields["values"][target[2]] = value
-                    return
+                if isinstance(holder, TrainObj) and holder.kind == "namespace":
+                    if target[2] not in holder.fields.get("options", ()):
+                        # `args.optimizer = SGD(...)`: read back by the code it is passed to.
+                        holder.fields["values"][target[2]] = value
+                        return
+                    # An option keeps its default (`args.start_epoch = checkpoint["epoch"]`
+                    # only when resuming), but one written on each pass of a loop
+                    # (`args.lr /= 10` after each stage) does not keep one value.
+                    if rec.loops:
+                        holder.fields.setdefault("varied", set()).add(target[2])
             if target[0] in ("attr", "sub") and type(value) is TrainObj \
                     and value.kind == "scheduler" and not (
                         plain_path(target[1])
