@@ -62,6 +62,43 @@ def test_a_loop_building_the_model_it_trains_repeats_whole_runs(lint_tree: Lint)
                 if f"trains {epochs} " in message] == [("CNN202", line)], inside
 
 
+def test_a_loader_chosen_by_an_undecided_test_is_read(lint_tree: Lint) -> None:
+    """A trainer class that wraps its data in a DataLoader unless it is given one (`if
+    type(data) is Dataset: ... else: ...`, a test the reader cannot decide): the two
+    loaders merge into one whose name is not known, and the loop is read (it never resets
+    the gradients: CNN205), with no internal error."""
+    script = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+
+class Runner:
+    def __init__(self, net, data, lr=1e-3, epochs=3):
+        self.net = net
+        if type(data) is Dataset:
+            self.loader = DataLoader(data, batch_size=32, shuffle=True)
+        else:
+            self.loader = data
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=lr)
+        self.epochs = epochs
+
+    def fit(self):
+        for epoch in range(self.epochs):
+            for x, y in self.loader:
+                nn.functional.cross_entropy(self.net(x), y).backward()
+                self.opt.step()
+
+
+net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+given = DataLoader(TensorDataset(torch.randn(8, 64), torch.zeros(8).long()), batch_size=4)
+Runner(net, given).fit()
+"""
+    result = lint_tree({"train.py": script})
+    assert result.errors == []
+    assert [code for code, _, _ in found(result, "CNN205")] == ["CNN205"]
+
+
 def test_notebook_display_and_debugger_calls_do_not_hide_a_loop(lint_tree: Lint) -> None:
     """`IPython.display.clear_output()` or a debugger breakpoint inside a loop changes nothing
     about training: the loop is still judged (no validation: CNN202)."""

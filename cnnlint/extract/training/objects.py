@@ -185,8 +185,11 @@ def role(loader: TrainObj) -> str:
 
 # What a loader's field holds when the two sides of an `if` set it differently (its shuffle
 # flag, sampler, name, function): not known, in the form the run's loaders keep it.
+# What a merged loader's field is when the two disagree (or one has none): a value the
+# reader's own code can test (names and flags are read as text and truth values).
 _EITHER_FIELD: dict[str, Any] = {"shuffle": None, "sampler": "unknown", "symbol": "",
-                                 "var": ""}
+                                 "var": "", "shown": "", "role": "unknown",
+                                 "drawn_once": None}
 
 
 def _spread_of(*settings: Any) -> tuple[float, float] | None:
