@@ -99,6 +99,55 @@ Runner(net, given).fit()
     assert [code for code, _, _ in found(result, "CNN205")] == ["CNN205"]
 
 
+def test_a_loader_remade_by_a_method_not_followed_is_not_the_training_one(
+        lint_tree: Lint) -> None:
+    """`train_loader = train_loader.rebatch(batch_size=64)`, a method the reader cannot
+    read: the loop draws from what it returns, not (as far as the reader knows) from the
+    helper's DataLoader at batch 4 that the name held first, so no CNN201 names that batch.
+    Iterating the helper's loader itself, the model trains at batch 4."""
+    helper = """
+from torch.utils.data import DataLoader
+
+
+def make_loader(files, batch_size=4):
+    return DataLoader(files, batch_size=batch_size, shuffle=True)
+"""
+    net = """
+import torch.nn as nn
+
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    script = """
+import torch
+import torch.nn.functional as F
+from data import make_loader
+from net import Small
+
+model = Small()
+train_loader = make_loader(["a.png", "b.png"])
+REMADE
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+for epoch in range(3):
+    for x, y in train_loader:
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+"""
+    for remade, expected in (("train_loader = train_loader.rebatch(batch_size=64)", []),
+                             ("", ["CNN201"])):
+        result = lint_tree({"data.py": helper, "net.py": net,
+                            "train.py": script.replace("REMADE", remade)})
+        assert [code for code, _, _ in found(result, "CNN201")] == expected, remade
+
+
 def test_notebook_display_and_debugger_calls_do_not_hide_a_loop(lint_tree: Lint) -> None:
     """`IPython.display.clear_output()` or a debugger breakpoint inside a loop changes nothing
     about training: the loop is still judged (no validation: CNN202)."""

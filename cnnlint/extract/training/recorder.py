@@ -404,6 +404,11 @@ class Recorder:
                             held.append(part)
         return held
 
+    def _steps_on_unknown_data(self) -> bool:
+        return any(self.finished[i].unknown_data for e in self.events
+                   if e.kind == ir.STEP and "trains" in e.flags
+                   for i in e.loops if i in self.finished)
+
     def _loaders(self) -> list[ir.Loader]:
         for loader in self.loaders:
             loader.fields.setdefault("role", role(loader))
@@ -416,7 +421,11 @@ class Recorder:
         # tutorial's one-step demo next to an input-pipeline demo): no loader trains. Once
         # loaders are seen feeding the steps, they are the training ones: another with a
         # training split (read once for the pixel mean and std) trains nothing.
-        if not any(e.loops for e in self.events if e.kind == ir.STEP) or self.train_loader_ids:
+        # Steps inside a loop over data the reader could not follow (a loader remade by a
+        # method it could not read) train on what that loop draws: not, as far as it knows,
+        # on the loader named for training.
+        if not any(e.loops for e in self.events if e.kind == ir.STEP) or self.train_loader_ids \
+                or self._steps_on_unknown_data():
             for loader in self.loaders:
                 if id(loader) not in self.train_loader_ids and loader.fields["role"] == "train":
                     loader.fields["role"] = "unknown"
