@@ -120,8 +120,10 @@ def _in_cells(finding: Finding) -> Finding:
                    related=related)
 
 
-# A place a message names in a notebook (`Adam` at "train.ipynb:56"), in joined lines.
-_NOTEBOOK_PLACE = re.compile(r"([^\s`'\"(]+\.ipynb):(\d+)\b")
+# A place a message names in a notebook (`Adam` at "train.ipynb:56"), in joined lines. Its
+# path may hold spaces ("sub dir/a.ipynb"), so the words before it are taken too and the
+# notebook is the longest run of them ending in ".ipynb" that is a notebook read.
+_NOTEBOOK_PLACE = re.compile(r"((?:[^\s`'\"(]+ )*[^\s`'\"(]+\.ipynb):(\d+)\b")
 
 
 # A line Python's syntax error text names: "on line 126", "(detected at line 93)".
@@ -135,8 +137,14 @@ def _line_in_cells(path: str, match: re.Match[str]) -> str:
 
 
 def _place_in_cells(match: re.Match[str]) -> str:
-    place = _cell_lines(match.group(1), int(match.group(2)), int(match.group(2)))
-    return match.group(0) if place is None else f"{match.group(1)}:cell {place[0]}:{place[1]}"
+    words = match.group(1).split(" ")
+    for start in range(len(words)):
+        path = " ".join(words[start:])
+        place = _cell_lines(path, int(match.group(2)), int(match.group(2)))
+        if place is not None:
+            before = " ".join(words[:start] + [""]) if start else ""
+            return f"{before}{path}:cell {place[0]}:{place[1]}"
+    return match.group(0)
 
 
 def _related_in_cells(related: Related) -> Related:

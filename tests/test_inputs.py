@@ -92,6 +92,12 @@ def test_a_place_a_notebook_message_names_is_given_by_cell(tmp_path: Path) -> No
     _, out, _ = run([str(tmp_path / "demo.ipynb"), "--select", "CNN107", "--no-cache"])
     assert "(`Adam` at " in out
     assert "demo.ipynb:cell 3:2)" in out, out
+    # In a folder whose name has a space too (the words before it are not its path).
+    (tmp_path / "my notes").mkdir()
+    (tmp_path / "demo.ipynb").rename(tmp_path / "my notes" / "demo.ipynb")
+    _, out, _ = run([str(tmp_path / "my notes" / "demo.ipynb"), "--select", "CNN107",
+                     "--no-cache"])
+    assert "(`Adam` at " in out and "my notes/demo.ipynb:cell 3:2)" in out, out
 
 
 def test_a_percent_continuing_a_statement_is_not_a_magic() -> None:
