@@ -13,7 +13,8 @@ def evaluates(event: Event) -> bool:
     loader, a tensor named for held-out data, the model in eval mode, or data the reader
     could not follow in a loop that trains nothing."""
     return "grad-off" in event.flags or "eval-loader" in event.flags \
-        or "held-out" in event.flags or event.mode is False \
+        or "held-out" in event.flags or "scores-held-out" in event.flags \
+        or event.mode is False \
         or "unknown-data" in event.flags and "feeds-step" not in event.flags
 
 
@@ -28,8 +29,10 @@ class NoValidation(Rule):
     A training run of `min-epochs` (default 5) or more epochs with no evaluation pass inside
     the epoch loop: no forward pass under `torch.no_grad()`/`inference_mode()` and no loop
     over a validation or test loader, no forward pass in eval mode, and none on a tensor
-    named for held-out data (`net(test_features)`, `model(x_val)`) (for Lightning: no
-    `validation_step` with validation data). Helpers the loop calls (`validate(...)`) are
+    named for held-out data (`net(test_features)`, `model(x_val)`) or read at indices
+    named for it (`pred[test_idx]` of a forward over a whole image or graph, as
+    transductive training scores the pixels or nodes its loss leaves out) (for Lightning:
+    no `validation_step` with validation data). Helpers the loop calls (`validate(...)`) are
     followed, also into other files, and through wrapped models (`DataParallel`, `.module`).
     A loop that steps two or more models with optimizers of their own, each after a
     backward pass of its own (a GAN's generator and discriminator), is not judged: they

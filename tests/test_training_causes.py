@@ -4140,6 +4140,36 @@ for epoch in range(100):
     assert codes(lint_tree({"train.py": unchecked}), "CNN202") == [("CNN202", "train.py", 13)]
 
 
+def test_a_whole_image_forward_read_at_held_out_pixels_is_a_validation_pass(
+        lint_tree: Lint) -> None:
+    """Transductive training: one forward over the whole image each epoch, the loss on the
+    labelled pixels only, and the prediction scored at the held-out pixels (`pred[test_idx]`)
+    every epoch: evaluation on held-out data, in the training forward. Scoring only the
+    training pixels is not."""
+    script = """
+import numpy as np
+import torch
+import torch.nn as nn
+
+image = torch.randn(1, 20, 64, 64)
+truth = np.random.randint(0, 5, 64 * 64)
+train_idx, test_idx = np.arange(0, 2000), np.arange(2000, 64 * 64)
+targets = torch.from_numpy(truth[train_idx]).long()
+net = nn.Sequential(nn.Conv2d(20, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 5, 1))
+opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+for epoch in range(500):
+    opt.zero_grad()
+    logits = net(image)[0].permute(1, 2, 0).reshape(-1, 5)
+    nn.functional.cross_entropy(logits[train_idx], targets).backward()
+    opt.step()
+    pred = torch.argmax(logits, -1).detach().numpy()
+    print(np.mean(pred[SCORED] == truth[SCORED]))
+"""
+    assert codes(lint_tree({"train.py": script.replace("SCORED", "test_idx")}), "CNN202") == []
+    assert [c for c, _, _ in codes(lint_tree({"train.py": script.replace("SCORED", "train_idx")}),
+                                   "CNN202")] == ["CNN202"]
+
+
 def test_optimising_a_module_that_reads_no_input_is_not_training(lint_tree: Lint) -> None:
     """A module whose forward takes no input and returns its own parameter (a style
     transfer's canvas): the loop optimises an image, not a model of data."""

@@ -81,12 +81,10 @@ class ForwardReading(LoopReading):
             return out
         return super().apply(module, args, f, loc)
 
-    def computed_in_evaluation(self, tensor: Any) -> bool:
-        """Whether a tensor is computed from the outputs of forwards that evaluate (a model
-        in eval mode, or called without gradients), and of no other forward: a loss on it
-        measures, it does not train (`model.eval()`, then a weighted loss as a metric)."""
+    def forwards_behind(self, tensor: Any) -> list[ir.Event]:
+        """The forwards of the pass whose outputs a tensor is computed from."""
         if type(tensor) is not v.Tensor:
-            return False
+            return []
         found, seen, stack = [], {tensor.node}, [tensor.node]
         while stack:
             i = stack.pop()
@@ -98,6 +96,13 @@ class ForwardReading(LoopReading):
                 if j not in seen:
                     seen.add(j)
                     stack.append(j)
+        return found
+
+    def computed_in_evaluation(self, tensor: Any) -> bool:
+        """Whether a tensor is computed from the outputs of forwards that evaluate (a model
+        in eval mode, or called without gradients), and of no other forward: a loss on it
+        measures, it does not train (`model.eval()`, then a weighted loss as a metric)."""
+        found = self.forwards_behind(tensor)
         return bool(found) and all(e.mode is False or "grad-off" in e.flags for e in found)
 
     def _ungraded(self, event: ir.Event, out: Any, loc: Loc | None) -> Any:

@@ -608,6 +608,18 @@ class TrainingInterp(ForwardReading):
                                 model=a.model or b.model)
         return super().merge(a, b, name)
 
+    def _sub_expr(self, e: tuple[Any, ...], f: Frame) -> Any:
+        value = super()._sub_expr(e, f)
+        rec = self.recorder
+        if rec is not None and rec.loops and type(value) is v.Tensor \
+                and _names_held_out(e[2]):
+            # `pred[test_idx]` of a forward over a whole image or graph whose held-out
+            # pixels or nodes the loss leaves out (transductive training): that forward
+            # scores the held-out part too.
+            for event in self.forwards_behind(value):
+                event.flags = event.flags | {"scores-held-out"}
+        return value
+
     def subscript(self, obj: Any, key: Any) -> Any:
         """`MODELS[args.arch]` with the key not known: every entry, when they are a few
         classes or functions (a registry of models); otherwise not known. A registry read
@@ -1043,6 +1055,14 @@ class TrainingInterp(ForwardReading):
             rec.first_step = (loc, f.owner)
 
     # --- what a model holds ------------------------------------------------------------------
+
+def _names_held_out(index: Any) -> bool:
+    """An index named for held-out data: `test_idx`, `idx_val`, `data.test_mask`."""
+    if type(index) is tuple and index and index[0] == "attr":
+        return type(index[2]) is str and bool(HELD_OUT_NAME.search(index[2]))
+    return type(index) is tuple and len(index) == 2 and index[0] == "name" \
+        and bool(HELD_OUT_NAME.search(index[1]))
+
 
 def _part_of(value: v.Opaque, suffix: str) -> v.Opaque:
     """An item of a library's value: the same library's (what calls on it do is known
