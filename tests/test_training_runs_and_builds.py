@@ -8,7 +8,7 @@ from typing import Callable
 import pytest
 
 from cnnlint.engine import Result
-from helpers import BAD
+from helpers import BAD, plain_net
 
 Lint = Callable[..., Result]
 
@@ -203,6 +203,40 @@ def test_a_variant_only_inspected_is_not_the_build_a_script_trains(lint_tree: Li
         "with torch.no_grad():\n    print(deep(torch.randn(4, 16)).std())", "fit(deep)")
     messages = [message for _, _, message in found(lint_tree({"nets.py": trained}), "CNN107")]
     assert len(messages) == 1 and "no weight decay (`SGD` at nets.py:19)" in messages[0]
+
+
+def test_builds_with_equal_arguments_are_one_variant_named_where_the_class_is(
+        lint_tree: Lint) -> None:
+    """A class needing `in_ch`, built as `Plain(in_ch=1)` in its own file's demo, as
+    `Plain(in_ch=CH)` (CH = 1) by a plotting script that only loads weights, and the same
+    way by the training script: one network, judged once, at the class (not at the plotting
+    script, the first file by name, as if that build were another one)."""
+    nets = plain_net("Plain", 10).replace("def __init__(self):", "def __init__(self, in_ch):") \
+        + "\n\nif __name__ == '__main__':\n    print(Plain(in_ch=1))\n"
+    show = """
+import torch
+from nets import Plain
+
+CH = 1
+net = Plain(in_ch=CH)
+net.load_state_dict(torch.load("plain.pt"))
+"""
+    train = """
+import torch
+from nets import Plain
+
+CH = 1
+net = Plain(in_ch=CH)
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(3):
+    for x in torch.load("batches.pt"):
+        opt.zero_grad()
+        net(x).sum().backward()
+        opt.step()
+"""
+    result = lint_tree({"nets.py": nets, "show.py": show, "train.py": train})
+    assert {(f.code, f.path) for f in result.findings if f.code in ("CNN103", "CNN107")} \
+        == {("CNN103", "nets.py"), ("CNN107", "nets.py")}
 
 
 def test_a_build_with_unknown_arguments_is_not_a_variant_of_another_size(

@@ -42,7 +42,7 @@ class Built:
 def construction_key(cls: v.ClassVal, args: Args) -> tuple[Any, ...] | None:
     """A key for `cls(*args)` when every argument is a constant or a definition (a class, a
     function, a torch name); None otherwise."""
-    parts = _args_key(args)
+    parts = args_key(args)
     return None if parts is None else (id(cls), parts)
 
 
@@ -52,11 +52,12 @@ def builder_key(fn: v.FuncVal, args: Args) -> tuple[Any, ...] | None:
     if fn.bound is not None:
         return None
     free = _arg_key(fn) if fn.closure is not None else ()
-    parts = _args_key(args)
+    parts = args_key(args)
     return None if parts is None or free is None else (id(fn.node), id(fn.scope), free, parts)
 
 
-def _args_key(args: Args) -> tuple[Any, ...] | None:
+def args_key(args: Args) -> tuple[Any, ...] | None:
+    """A key equal for two calls given equal arguments (None when one cannot be keyed)."""
     if args.open_pos or args.open_kw:
         return None
     parts: list[Any] = []

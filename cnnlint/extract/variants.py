@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, TooComplex, assigned_names
+from cnnlint.extract.memo import args_key
 from cnnlint.extract.values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -61,9 +62,11 @@ def required_params(cls: v.ClassVal) -> list[str]:
 
 def variants(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Variant]]:
     """The variants of each class (by id), literal calls first, then cfg keys; one per
-    label."""
+    label, and one per set of arguments: `Net(in_ch=chans)` in a script, with `chans = 1`,
+    builds the network `Net(in_ch=1)` in the class's own file does, and is read (and
+    reported) once, as the class's own file's call when there is one."""
     wanted = {id(cls): cls for cls in classes}
-    found: dict[int, dict[str, Variant]] = {key: {} for key in wanted}
+    found: dict[int, list[Variant]] = {key: [] for key in wanted}
     if not wanted:
         return {}
     for path in sorted(interp.scopes):
@@ -76,11 +79,29 @@ def variants(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Varian
                 continue  # (`hub_model().encode`: building the callee is too much to read)
             if variant is not None:
                 cls, made = variant
-                found[id(cls)].setdefault(made.label, made)
+                found[id(cls)].append(made)
     for key, cls in wanted.items():
-        for made in _cfg_keys(cls):
-            found[key].setdefault(made.label, made)
-    return {key: list(table.values()) for key, table in found.items() if table}
+        found[key].extend(_cfg_keys(cls))
+    return {key: _distinct(made, wanted[key].scope.path)
+            for key, made in found.items() if made}
+
+
+def _distinct(made: list[Variant], home: str) -> list[Variant]:
+    """One variant per label and per set of arguments, in the order first met; of those
+    giving the same arguments, the one spelled in the class's file `home` if any."""
+    groups: list[list[Variant]] = []
+    by_key: dict[Any, list[Variant]] = {}
+    for variant in made:
+        keys = [key for key in (("label", variant.label), args_key(variant.args))
+                if key is not None]
+        group = next((by_key[key] for key in keys if key in by_key), None)
+        if group is None:
+            group = []
+            groups.append(group)
+        group.append(variant)
+        for key in keys:
+            by_key.setdefault(key, group)
+    return [next((x for x in group if x.path == home), group[0]) for group in groups]
 
 
 def referenced_in_own_file(interp: Interp, cls: v.ClassVal) -> bool:
