@@ -239,6 +239,56 @@ for epoch in range(3):
         == {("CNN103", "nets.py"), ("CNN107", "nets.py")}
 
 
+def test_a_network_training_itself_in_its_own_methods_is_read_as_training_code(
+        lint_tree: Lint) -> None:
+    """A network with `fit` and `train_epoch` methods calling `self.forward(x)`, trained by
+    `Classifier().fit(loader)`: those methods are the training script, so the loop calls the
+    model (it does not only use its weights) and has no validation (CNN202). With an
+    evaluation method under `no_grad` called each epoch, it has one."""
+    script = """
+import torch
+import torch.nn as nn
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(2))
+        self.opt = torch.optim.SGD(self.parameters(), lr=0.1, momentum=0.9)
+
+    def forward(self, x):
+        return self.body(x)
+
+    def train_epoch(self, loader):
+        self.train()
+        for x, y in loader:
+            self.opt.zero_grad()
+            nn.functional.cross_entropy(self.forward(x), y).backward()
+            self.opt.step()
+
+    @torch.no_grad()
+    def score(self, loader):
+        self.eval()
+        hits = 0
+        for x, y in loader:
+            hits += (self.forward(x).argmax(1) == y).sum().item()
+        return hits
+
+    def fit(self, loader, held_out, epochs=40):
+        for epoch in range(epochs):
+            self.train_epoch(loader)
+            SCORE
+
+
+Classifier().fit(torch.load("train.pt"), torch.load("val.pt"))
+"""
+    alone = lint_tree({"net.py": script.replace("SCORE", "pass")})
+    assert [code for code, _, _ in found(alone, "CNN202")] == ["CNN202"]
+    assert not any("only uses its weights" in note for note in alone.notes())
+    scored = lint_tree({"net.py": script.replace("SCORE", "print(self.score(held_out))")})
+    assert found(scored, "CNN202") == []
+
+
 def test_a_build_with_unknown_arguments_is_not_a_variant_of_another_size(
         lint_tree: Lint) -> None:
     """`Stack(act, widths=[64] * width_count())` (a count the reader cannot know, from a

@@ -34,13 +34,16 @@ class ForwardReading(LoopReading):
     forward_outputs: dict[int, ir.Event]
     noise_fed: set[int]
     noise_made: set[int]
+    training_methods: list[tuple[int, str]]
 
-    @staticmethod
-    def in_module_code(f: Frame) -> bool:
+    def in_module_code(self, f: Frame) -> bool:
         """True inside a module's own methods: its construction and forward are the model,
-        not the training script (a LightningModule's hooks are the script)."""
+        not the training script (a LightningModule's hooks are the script, and so is a
+        method training code calls, `model.fit(loader)`, and what it calls on `self`)."""
         obj = f.self_obj
         if not isinstance(obj, v.Instance) or obj.cls.lookup("forward") is None:
+            return False
+        if (id(obj), f.function) in self.training_methods:
             return False
         if _plain_class(obj.cls):
             return False  # `class Trainer(object)` naming its loop over batches `forward`

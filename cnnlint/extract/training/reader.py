@@ -84,6 +84,9 @@ class TrainingInterp(ForwardReading):
         self.held_out: set[int] = set()  # tensors held in variables named for held-out data
         self.ungraded: dict[int, ir.Event] = {}  # output node -> its forward without gradients
         self.forward_outputs: dict[int, ir.Event] = {}  # output node -> the forward made it
+        # Methods of a network other than its construction and forward that training code
+        # called (`model.fit(loader)`), as (id of the network, method name): training code.
+        self.training_methods: list[tuple[int, str]] = []
         # The random tensors (`torch.rand(...)` nodes) models were called on, and the random
         # masks dropout layers applied by training code made.
         self.noise_fed: set[int] = set()
@@ -754,6 +757,15 @@ class TrainingInterp(ForwardReading):
         if isinstance(func, v.FuncVal):
             self.prepare_call(f)
         in_module = self.in_module_code(f)
+        if not in_module and isinstance(func, v.FuncVal) and type(func.bound) is v.Instance \
+                and func.name not in ("__init__", "forward") \
+                and self.is_module_class(func.bound.cls):
+            # `model.fit(loader)`, `self.train_epoch(loader)` of a network that trains itself.
+            self.training_methods.append((id(func.bound), func.name))
+            try:
+                return super().call(func, args, f, loc, func_expr)
+            finally:
+                self.training_methods.pop()
         if in_module and type(func) is v.Ref:
             # A library wrapper given networks the module's code built holds them.
             rec.wrapped.update(id(x) for x in (*args.pos, *args.kw.values())
