@@ -73,7 +73,7 @@ def read_notebook(data: bytes) -> NotebookSource:
     if not isinstance(document, dict) or not isinstance(document.get("cells"), list):
         raise NotebookError("not a notebook: no list of cells")
     language = _language(document)
-    if language not in (None, "python"):
+    if language not in (None, "python", "ipython", "ipython3", "python3"):
         raise NotebookError(f"a {language} notebook, not Python")
     lines: list[str] = []
     starts: list[int] = []

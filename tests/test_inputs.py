@@ -121,6 +121,16 @@ def test_unreadable_notebooks_are_named(data: bytes, message: str) -> None:
         read_notebook(data)
 
 
+@pytest.mark.parametrize("name", ["ipython", "ipython3", "python3"])
+def test_a_notebook_whose_language_is_named_for_ipython_is_python(name: str) -> None:
+    """Jupyter writes `language_info.name` as "ipython" (or a kernel's "python3") in some
+    versions: an ordinary Python notebook, read like any other."""
+    document = json.loads(_notebook([("code", "import torch\nx = 1\n")]))
+    document["metadata"]["language_info"] = {"name": name, "pygments_lexer": "ipython3"}
+    source = read_notebook(json.dumps(document).encode())
+    assert source.text.splitlines() == ["import torch", "x = 1"]
+
+
 def test_findings_in_a_notebook_name_the_cell_and_its_line(in_tmp: Path) -> None:
     noqa_cell = MODEL_CELL.replace("nn.Conv2d(3, 8, 3)", "nn.Conv2d(3, 8, 3)  # noqa: CNN101")
     (in_tmp / "nb.ipynb").write_text(_notebook([
