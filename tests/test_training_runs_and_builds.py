@@ -1025,10 +1025,13 @@ def test_a_network_a_script_builds_by_a_factory_is_judged_once_where_the_factory
 
 def test_file_numpy_and_tensor_housekeeping_in_a_loop_hides_nothing(lint_tree: Lint) -> None:
     """Lines written through a file handle (`f.writelines`), a numpy array converted
-    (`.astype`), a code tensor tiled (`.repeat`) and an epoch number padded for printing
-    (`.zfill`, `.rjust`) in the epoch loop cannot train or evaluate anything: the loop is
-    still judged (no validation)."""
+    (`.astype`), a code tensor tiled (`.repeat`), an epoch number padded for printing
+    (`.zfill`, `.rjust`) and a checkpoint saved under a `Path` of a folder not known
+    (`.resolve()`, `.parent.mkdir()`) in the epoch loop cannot train or evaluate anything:
+    the loop is still judged (no validation)."""
     script = """
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -1047,6 +1050,12 @@ def tile(codes):
     return codes.repeat(2, 1)
 
 
+def store(model, where):
+    target = Path(where).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), target / "last.pt")
+
+
 model = nn.Linear(8, 8)
 opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 history = []
@@ -1059,7 +1068,8 @@ for epoch in range(30):
 """
     for chore in ('log_lines("log.txt", [str(epoch)])', "to_uint8(np.zeros(3))",
                   "tile(history[-1])", 'print(f"epoch {str(epoch).zfill(3)}")',
-                  'print(str(epoch).rjust(4), "done".center(8))'):
+                  'print(str(epoch).rjust(4), "done".center(8))',
+                  "store(model, open('out.txt').read())"):
         result = lint_tree({"fit.py": script.replace("HOUSEKEEPING", chore)})
         assert [code for code, _, _ in found(result, "CNN202")] == ["CNN202"], chore
 

@@ -103,6 +103,10 @@ def library_call(qualname: str, args: Args, bases: Callable[[], list[str]]) -> A
     return ABSENT
 
 
+def is_path_class(qualname: str) -> bool:
+    return qualname in _PATHS
+
+
 def path_of(parts: list[Any]) -> Any:
     if not parts or not all(isinstance(p, (str, v.FilePath)) for p in parts):
         return UNKNOWN

@@ -153,6 +153,10 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         return torchnn.call_torch(interp, qualname, args, f, loc)
     head, _, last = qualname.rpartition(".")
     found = configs.library_call(qualname, args, interp.file_bases)
+    if found is UNKNOWN and configs.is_path_class(qualname):
+        # `Path(where)` of a path not known: still a path, whose methods (`resolve()`,
+        # `parent.mkdir()`) only touch the file system.
+        return v.Opaque(f"{qualname}(...)", "pathlib")
     if found is not configs.ABSENT:
         return found
     config = interp.config_call(qualname, args, loc)
