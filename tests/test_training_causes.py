@@ -5614,6 +5614,65 @@ def test_curve():
         assert sorted({c for c, _, _ in codes(result)}) == expected, args
 
 
+def test_objects_hydra_builds_from_a_config_may_do_anything(lint_tree: Lint) -> None:
+    """`hydra.utils.instantiate(cfg.scheduler, optimizer=opt)` and an early-stopping object
+    built the same way, stepped each epoch: hydra builds whatever the configuration names, so
+    the loop may have a schedule and may stop on a validation score (no CNN209, CNN202).
+    Without them, the loop is judged."""
+    script = """
+import hydra
+import torch
+import torch.nn as nn
+
+
+@hydra.main(config_path="conf", config_name="cfg")
+def main(cfg):
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    sched = hydra.utils.instantiate(cfg.scheduler, optimizer=opt)
+    stopper = hydra.utils.instantiate(cfg.stopper)
+    for epoch in range(100):
+        for x, y in torch.load("train.pt"):
+            opt.zero_grad()
+            nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+        STEPS
+
+
+main()
+"""
+    built = lint_tree({"train.py": script.replace(
+        "STEPS", "sched.step()\n        if stopper.step(net):\n            break")})
+    assert codes(built) == []
+    alone = lint_tree({"train.py": script.replace("STEPS", "pass")})
+    assert {c for c, _, _ in codes(alone)} == {"CNN202", "CNN203", "CNN209"}
+
+
+def test_a_lightning_fit_of_a_model_hydra_builds_may_train_any_network(
+        lint_tree: Lint) -> None:
+    """`trainer.fit(hydra.utils.instantiate(cfg.model))`: the configuration may name any
+    network of the project, so none is said to have no training script (CNN107 info), and
+    `--verbose` says why."""
+    script = """
+import hydra
+from lightning import Trainer
+
+
+@hydra.main(config_path="conf", config_name="cfg")
+def main(cfg):
+    model = hydra.utils.instantiate(cfg.model)
+    Trainer(max_epochs=10).fit(model)
+
+
+main()
+"""
+    result = lint_tree({"nets.py": DEEP, "train.py": script})
+    assert _no_script_claims(result) == []
+    assert "train.py: `Trainer.fit` is given a model that could not be followed (any model " \
+           "may be what it trains): rules about its training stay silent" in result.notes()
+    assert _no_script_claims(lint_tree({"nets.py": DEEP})) != []
+
+
 def test_a_model_built_by_eval_of_a_name_may_be_any_network(lint_tree: Lint) -> None:
     """`eval(cfg["NAME"])(...)` builds whatever class a config names: not a library's
     network, so no network of the project is said to have no training script (CNN107)."""

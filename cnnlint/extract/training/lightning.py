@@ -24,7 +24,11 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
     assert rec is not None
     model = args.pos[0] if args.pos else args.kw.get("model")
     if not isinstance(model, v.Instance):
+        # A model the reader could not follow (`hydra.utils.instantiate(cfg.model)`): the
+        # project's networks it may be are trained by Lightning, unseen.
         interp.blocked_by("Trainer.fit", loc, f, True)
+        interp.lost_track([model], rec.choices, rec.path,
+                          "`Trainer.fit` is given a model that could not be followed")
         return
     rec.lightning = True
     interp.track_model(model, model.cls.name, loc)

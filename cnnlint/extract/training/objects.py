@@ -152,8 +152,18 @@ def root_of(qualname: str) -> str:
     return qualname.split(".", 1)[0]
 
 
+# Calls of otherwise inert libraries that build whatever a configuration names (a project
+# model, a scheduler, an early-stopping callback): what they return may do anything.
+_BUILDS_FROM_CONFIG = frozenset({
+    "hydra.utils.instantiate", "hydra.utils.call", "hydra.utils.get_class",
+    "hydra.utils.get_method", "hydra.utils.get_object", "hydra.utils.get_static_method",
+})
+
+
 def inert(qualname: str) -> bool:
     """A library call that cannot train, validate, stop, reset gradients or change the lr."""
+    if qualname in _BUILDS_FROM_CONFIG:
+        return False
     if qualname.startswith("torch."):
         return not qualname.startswith(_TORCH_MEANINGFUL) or qualname.startswith(
             ("torch.nn.utils.clip_grad", "torch.nn.functional"))
