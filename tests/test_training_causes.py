@@ -5648,6 +5648,36 @@ main()
     assert {c for c, _, _ in codes(alone)} == {"CNN202", "CNN203", "CNN209"}
 
 
+@pytest.mark.parametrize("run", [
+    'subprocess.run(["python", "evaluate.py", "--ckpt", f"ep{epoch}.pt"])',
+    'os.system(f"python evaluate.py --ckpt ep{epoch}.pt")',
+])
+def test_an_evaluation_script_run_on_each_checkpoint_may_validate(
+        lint_tree: Lint, run: str) -> None:
+    """Each epoch's checkpoint handed to another script through `subprocess` or
+    `os.system`: that script may evaluate it, so no-validation stays silent; a loop that
+    only saves is judged."""
+    script = """
+import os
+import subprocess
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+for epoch in range(100):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    torch.save(net.state_dict(), f"ep{epoch}.pt")
+    RUN
+"""
+    assert codes(lint_tree({"train.py": script.replace("RUN", run)}), "CNN202") == []
+    assert [c for c, _, _ in codes(lint_tree({"train.py": script.replace("RUN", "pass")}),
+                                   "CNN202")] == ["CNN202"]
+
+
 def test_a_lightning_fit_of_a_model_hydra_builds_may_train_any_network(
         lint_tree: Lint) -> None:
     """`trainer.fit(hydra.utils.instantiate(cfg.model))`: the configuration may name any

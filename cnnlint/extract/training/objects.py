@@ -160,9 +160,15 @@ _BUILDS_FROM_CONFIG = frozenset({
 })
 
 
+# Calls that run other code than the script's (a command, another script, a thread's
+# target): an evaluation script run on each epoch's checkpoint, for one.
+_RUNS_OTHER_CODE = ("subprocess.", "os.system", "os.popen", "os.spawn", "os.exec",
+                    "threading.Thread")
+
+
 def inert(qualname: str) -> bool:
     """A library call that cannot train, validate, stop, reset gradients or change the lr."""
-    if qualname in _BUILDS_FROM_CONFIG:
+    if qualname in _BUILDS_FROM_CONFIG or qualname.startswith(_RUNS_OTHER_CODE):
         return False
     if qualname.startswith("torch."):
         return not qualname.startswith(_TORCH_MEANINGFUL) or qualname.startswith(
