@@ -5703,6 +5703,37 @@ main()
     assert _no_script_claims(lint_tree({"nets.py": DEEP})) != []
 
 
+def test_a_value_from_code_not_followed_that_is_given_the_network_may_reach_it(
+        lint_tree: Lint) -> None:
+    """A helper from an unread package, made from a file name only, cannot reach the network
+    (an evaluation in train mode after its call is one: CNN204); once the network is stored
+    on it (`helper.net = net`) or handed to one of its methods, its calls may switch the
+    network to eval mode, so CNN204 stays silent."""
+    script = """
+import torch
+import torch.nn as nn
+from toolkit import make_helper
+
+net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.LazyLinear(10))
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+helper = make_helper("cfg.yaml")
+GIVE
+for epoch in range(100):
+    net.train()
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    helper.switch()
+    with torch.no_grad():
+        print(net(torch.load("val.pt")).mean())
+"""
+    alone = lint_tree({"train.py": script.replace("GIVE", "")})
+    assert [c for c, _, _ in codes(alone, "CNN204")] == ["CNN204"]
+    for give in ("helper.net = net", "helper.register(net)"):
+        assert codes(lint_tree({"train.py": script.replace("GIVE", give)}), "CNN204") == [], give
+
+
 def test_a_model_built_by_eval_of_a_name_may_be_any_network(lint_tree: Lint) -> None:
     """`eval(cfg["NAME"])(...)` builds whatever class a config names: not a library's
     network, so no network of the project is said to have no training script (CNN107)."""

@@ -237,6 +237,14 @@ class Opaque:
     detached: bool = False
 
 
+def attach(value: Any) -> None:
+    """A value from code not followed that was handed a network (or may hold one now) is
+    no longer detached from every network, nor is what it is an attribute of."""
+    while isinstance(value, Opaque) and value.detached:
+        value.detached = False
+        value = value.parent
+
+
 class LibraryObject:
     """A library object the training reader models (a DataLoader, an optimizer, an argparse
     parser): never an instance of a builtin type."""

@@ -208,6 +208,8 @@ def opaque_method(interp: TrainingInterp, obj: v.Opaque, name: str, args: Args, 
     # A method of a value detached from every network (a scheduler from a call not
     # followed, handed the optimizer) reaches one only through what it is given.
     touches = not obj.detached or obj.model or interp.touches_models(args, False)
+    if touches:
+        v.attach(obj)  # `helper.register(net)`: it may hold the network now
     if not (name in PLAIN_METHODS and not obj.model):
         interp.blocked_by(source or f"{obj.origin}.{name}", loc, f, touches)
     if tensors:

@@ -195,9 +195,12 @@ class TrainingInterp(ForwardReading):
     def touches_models(self, args: Args, method: bool) -> bool:
         given = (*args.pos, *args.kw.values())
         self.hand_off(given)
-        if method or args.open_pos or args.open_kw:
-            return True
-        return any(isinstance(x, (*v.MODULE_VALUES, v.Opaque, v.Params)) for x in given)
+        touches = method or args.open_pos or args.open_kw or any(
+            isinstance(x, (*v.MODULE_VALUES, v.Opaque, v.Params)) for x in given)
+        if touches:
+            for x in given:  # (a call that may reach a network may hand it to them)
+                v.attach(x)
+        return touches
 
     def hand_off(self, values: Iterable[Any], whole: bool = True) -> list[str]:
         """Project models among `values` (one of several, for a Choice) may be trained by
@@ -308,6 +311,9 @@ class TrainingInterp(ForwardReading):
             if target[0] == "name" and type(value) is v.Tensor \
                     and HELD_OUT_NAME.search(target[1]):
                 self.held_out.add(value.node)  # `x_test = features[n:]`: held-out data
+            if target[0] in ("attr", "sub") and plain_path(target[1]) \
+                    and isinstance(value, (*v.MODULE_VALUES, v.Opaque, v.Params)):
+                v.attach(self.eval(target[1], f))  # `helper.net = net`: it holds one now
             if target[0] == "sub" and target[2] == ("const", "lr"):
                 rec.event(ir.SCHEDULE, f.scope.loc(None), what='param_group["lr"] = ...')
             elif target[0] == "attr" and target[2] == "grad" and value is None:
