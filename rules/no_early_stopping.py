@@ -18,7 +18,8 @@ class NoEarlyStopping(Rule):
     ## What it flags
     A training run of `min-epochs` (default 20) or more epochs (resolved, or the default of
     a command-line option) with no early stopping (a patience counter, a `break` out of the
-    epoch loop, Lightning's `EarlyStopping`) and no checkpoint selected on a validation
+    epoch loop or a `return` or `sys.exit()` from inside it, Lightning's `EarlyStopping`)
+    and no checkpoint selected on a validation
     metric (`torch.save`, a file copy or `copy.deepcopy(model.state_dict())` under
     `if val_loss < best:`, a file named for the best, `ModelCheckpoint(monitor=...)`).
     Checkpoint helpers (`save_checkpoint(state, is_best)`) are followed: one that ignores

@@ -3472,6 +3472,57 @@ for epoch in range(50):
     assert result.runs and [f.code for f in result.findings] == []
 
 
+@pytest.mark.parametrize("stop, stops", [
+    ("break", True), ("return net", True), ("sys.exit(0)", True), ("exit()", True),
+    ("print('patience ran out')", False),
+])
+def test_leaving_the_training_function_on_a_patience_count_is_early_stopping(
+        lint_tree: Lint, stop: str, stops: bool) -> None:
+    """A patience count on the validation loss that ends the run by `return` (or by
+    `sys.exit()`) from inside the epoch loop stops it early, as a `break` does: CNN203
+    only when nothing ends the loop."""
+    script = """
+import sys
+import torch
+import torch.nn as nn
+
+
+def evaluate(model, loader):
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for x, y in loader:
+            total += nn.functional.cross_entropy(model(x), y).item()
+    model.train()
+    return total
+
+
+def main():
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 30)
+    best, bad = 1e9, 0
+    for epoch in range(100):
+        for x, y in torch.load("train.pt"):
+            opt.zero_grad()
+            nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+        sched.step()
+        loss = evaluate(net, torch.load("val.pt"))
+        if loss < best:
+            best, bad = loss, 0
+        else:
+            bad += 1
+        if bad > 10:
+            STOP
+
+
+main()
+"""
+    result = lint_tree({"train.py": script.replace("STOP", stop)})
+    assert [c for c, _, _ in codes(result, "CNN203")] == ([] if stops else ["CNN203"])
+
+
 def test_a_batch_loop_that_breaks_after_one_batch_makes_its_passes_steps(
         lint_tree: Lint) -> None:
     """`for epoch in range(300): for x in loader: ...; break` trains one batch per pass:

@@ -415,18 +415,33 @@ def has_modulo(expr: tuple[Any, ...]) -> bool:
     return any(e and e[0] == "binop" and e[1] == "%" for e in walk(expr))
 
 
-def breaks(body: tuple[Any, ...]) -> bool:
-    """A `break` that belongs to this loop (not to a nested one)."""
+def breaks(body: tuple[Any, ...], nested: bool = False) -> bool:
+    """A way out of this loop in its body: a `break` that belongs to it (`nested`: inside a
+    loop nested in it, where a `break` leaves only that one), or, from anywhere in it, a
+    `return` or an exit of the program (`sys.exit()`), which leave every loop."""
     for stmt in body:
-        if stmt[0] == "break":
+        tag = stmt[0]
+        if (tag == "break" and not nested) or tag == "return" or _exits(stmt):
             return True
-        if stmt[0] == "if" and (breaks(stmt[2]) or breaks(stmt[3])):
+        if tag == "if" and (breaks(stmt[2], nested) or breaks(stmt[3], nested)):
             return True
-        if stmt[0] in ("with",) and breaks(stmt[2]):
+        if tag == "with" and breaks(stmt[2], nested):
             return True
-        if stmt[0] == "try" and (breaks(stmt[1]) or any(breaks(h) for h in stmt[2])):
+        if tag == "try" and (breaks(stmt[1], nested) or any(breaks(h, nested)
+                                                             for h in stmt[2])):
+            return True
+        if tag in ("for", "while") and breaks(stmt[3] if tag == "for" else stmt[2], True):
             return True
     return False
+
+
+_EXITS = frozenset({"sys.exit", "exit", "quit", "os._exit"})
+
+
+def _exits(stmt: tuple[Any, ...]) -> bool:
+    """`sys.exit(0)`, `exit()`: the program ends, and every loop with it."""
+    return stmt[0] == "expr" and type(stmt[1]) is tuple and stmt[1][0] == "call" \
+        and describe(stmt[1][1]) in _EXITS
 
 
 def trains(body: tuple[Any, ...]) -> bool:
