@@ -488,11 +488,14 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
         result.errors.append(_internal(facts[0].path if facts else "", "model extraction", exc))
     result.runs = runs
     lost = list(getattr(interp, "lost_training", ()))
-    unread = tuple(dict.fromkeys(getattr(interp, "unread_training", ())))
-    for path in unread:
+    why_unread: dict[str, str] = {}  # each file once, with the first reason
+    for path, why in getattr(interp, "unread_training", ()):
+        why_unread.setdefault(path, why)
+    unread = tuple(why_unread)
+    for path, why in why_unread.items():
         result.context_notes.append(
-            f"{path}: its code could not be read to the end: whether it trains a network "
-            "is not known, so no network is said to have no training script")
+            f"{path}: its code could not be read to the end ({why}): whether it trains a "
+            "network is not known, so no network is said to have no training script")
     handed = tuple(dict.fromkeys(getattr(interp, "handed_training", ())))
     for path in handed:
         result.context_notes.append(

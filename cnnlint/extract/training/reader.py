@@ -110,7 +110,7 @@ class TrainingInterp(ForwardReading):
         self.lost_training: list[tuple[str, tuple[str, ...], str]] = []
         # Training code the reader could not read to its end (too complex, or it failed):
         # what it trains is not known.
-        self.unread_training: list[str] = []
+        self.unread_training: list[tuple[str, str]] = []  # (a file, why)
         # Scripts that built an optimizer over weights not followed and handed the run to
         # code not followed, with no step seen: what they train is not known.
         self.handed_training: list[str] = []

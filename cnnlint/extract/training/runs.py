@@ -99,7 +99,7 @@ def _guarded(interp: TrainingInterp, scope: FileScope, errors: list[ErrorEntry] 
         interp.end_pass()
         if errors is None:
             raise
-        interp.unread_training.append(scope.path)
+        interp.unread_training.append((scope.path, "reading it failed: see the error"))
         errors.append(ErrorEntry(path=scope.path, kind="internal", message=(
             f"reading the training code failed: {type(exc).__name__}: {exc}")))
         return []
@@ -237,7 +237,7 @@ def _function_pass(interp: TrainingInterp, scope: FileScope, stmt: tuple[Any, ..
 
 def _cut_short(interp: TrainingInterp, rec: Any, path: str, what: str) -> None:
     rec.complete = False
-    interp.unread_training.append(path)
+    interp.unread_training.append((path, f"{what} is too complex to read"))
     rec.notes.append(f"{path}: {what} is too complex to read to the end: rules about what "
                      "its training lacks stay silent")
 
