@@ -29,7 +29,9 @@ class MissingEvalMode(Rule):
     output a loss then backpropagates (the labels semi-supervised training guesses on
     unlabelled data, in train mode by design in MixMatch); where the reader cannot follow
     what such a forward's output feeds (a network picked by an option, returning a tensor or
-    a tuple), it does not guess. A loop over a held-out loader that steps the model on it
+    a tuple), it does not guess. A forward without gradients on random numbers alone
+    (`model(torch.randn(1, 3, 224, 224))` to print each layer's output shape) scores no data:
+    it is a probe, not an evaluation. A loop over a held-out loader that steps the model on it
     (a mode that also trains on the validation split) trains. A model put in train mode with
     `model.train()` and not trained since is in train mode on purpose (Monte-Carlo dropout
     samples predictions with dropout on, from a mean teacher too). Models without BatchNorm
@@ -101,6 +103,10 @@ class MissingEvalMode(Rule):
                 # that fits the validation split too).
                 if "in-eval-loop" in forward.flags and "grad-off" not in forward.flags \
                         and forward.model in training.get(forward.loops[-1], ()):
+                    evaluating = False
+                # One on random numbers alone probes the model (the shapes a summary prints,
+                # a timing): no data is scored.
+                if "noise-input" in forward.flags and "eval-loader" not in forward.flags:
                     evaluating = False
                 # One whose output the reader lost, inside a loop that steps, may be either.
                 if "output-unknown" in forward.flags and "eval-loader" not in forward.flags \

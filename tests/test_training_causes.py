@@ -3547,6 +3547,49 @@ for epoch in range(300):
     assert [c for c, _, _ in codes(every)] == ["CNN202", "CNN203", "CNN209"]
 
 
+@pytest.mark.parametrize("probe, flagged", [
+    ("torch.randint(0, 100, (1, 16))", False),  # a shape check on random token ids
+    ("torch.load('val_ids.pt')", True),  # an evaluation on held-out data
+])
+def test_a_forward_on_random_numbers_without_gradients_is_a_probe(
+        lint_tree: Lint, probe: str, flagged: bool) -> None:
+    """A summary helper that runs the freshly built model once on random token ids under
+    `no_grad` (forward hooks record each layer's output shape) scores no data: it is no
+    evaluation in train mode (CNN204). The same call on held-out data is one."""
+    script = """
+import torch
+import torch.nn as nn
+
+
+class TinyLM(nn.Module):
+    def __init__(self, vocab=100, dim=32):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.drop = nn.Dropout(0.1)
+        self.out = nn.Linear(dim, vocab)
+
+    def forward(self, ids):
+        return self.out(self.drop(self.emb(ids)))
+
+
+def show(model):
+    with torch.no_grad():
+        print(model(PROBE).shape)
+
+
+model = TinyLM()
+show(model)
+opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+for epoch in range(3):
+    for ids in torch.load("train_ids.pt"):
+        opt.zero_grad()
+        model(ids).sum().backward()
+        opt.step()
+"""
+    result = lint_tree({"run.py": script.replace("PROBE", probe)})
+    assert [c for c, _, _ in codes(result, "CNN204")] == (["CNN204"] if flagged else [])
+
+
 def test_a_new_wrapper_around_a_net_in_eval_mode_is_in_neither_mode(lint_tree: Lint) -> None:
     """After training, `net.eval()`, then `Explainer(net)` (a new module, so in train mode)
     run over the test loader: the BatchNorm layers it runs are the net's, in eval mode, so
