@@ -581,6 +581,10 @@ class Event:
     # step: the models (or parts of one) whose weights it updates, each by a number of the
     # run (two models of one name are two numbers); empty when they are not all known.
     updates: tuple[int, ...] = ()
+    # step: the numbers of the models holding what it updates (a part's holder: `net` for
+    # `net.head`), and forward: the number of the model it runs; empty or 0 when not known.
+    roots: tuple[int, ...] = ()
+    token: int = 0
     # Which pass of each of `loops` it happened in (the reader runs a loop's passes one at a
     # time: a list of models trained one per pass is not a GAN's models trained together).
     passes: tuple[int, ...] = ()

@@ -3,13 +3,19 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import FORWARD, MODE, STEP, ProjectFacts
+from cnnlint.ir import FORWARD, MODE, STEP, Event, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
 
 class Options(RuleOptions):
     pass
+
+
+def _same_model(forward: Event, stepped: set[int] | None) -> bool:
+    """Whether a forward runs one of the models a loop's steps update, as far as their
+    numbers tell (not known: it may)."""
+    return not forward.token or not stepped or forward.token in stepped
 
 
 class MissingEvalMode(Rule):
@@ -74,9 +80,15 @@ class MissingEvalMode(Rule):
             # weights no step updates (a frozen teacher or trunk feeding a trained head) is
             # not trained in eval mode.
             training: dict[int, set[str]] = {}
+            # And by number, where every step of the loop knows what it updates: a frozen
+            # teacher of the student's own class is not the student.
+            numbers: dict[int, set[int] | None] = {}
             for e in run.events_of(STEP):
                 if "trains" in e.flags and e.loops:
                     training.setdefault(e.loops[-1], set()).update(e.model.split(", "))
+                    known = numbers.setdefault(e.loops[-1], set())
+                    numbers[e.loops[-1]] = known | set(e.roots) \
+                        if known is not None and e.roots else None
             apart = run.trains_models_apart()
             # Models a loop puts back in train mode (`critic.train()` before the critic's
             # own step, after it judged the other model's step in eval mode).
@@ -104,10 +116,11 @@ class MissingEvalMode(Rule):
                 if "in-eval-loop" in forward.flags and "grad-off" not in forward.flags \
                         and forward.model in training.get(forward.loops[-1], ()):
                     evaluating = False
-                # One on random numbers alone probes the model (the shapes a summary prints,
-                # a timing): no data is scored.
-                if "noise-input" in forward.flags and "eval-loader" not in forward.flags:
-                    evaluating = False
+                # One on random numbers alone without gradients probes the model (the shapes
+                # a summary prints, a timing): it scores no data and trains nothing.
+                if evaluating and "noise-input" in forward.flags \
+                        and "eval-loader" not in forward.flags:
+                    continue
                 # One whose output the reader lost, inside a loop that steps, may be either.
                 if "output-unknown" in forward.flags and "eval-loader" not in forward.flags \
                         and any(training.get(i) for i in forward.loops):
@@ -116,6 +129,7 @@ class MissingEvalMode(Rule):
                     problem = f"`{forward.model}` runs an evaluation pass in train mode"
                 elif not evaluating and not forward.mode and forward.loops \
                         and forward.model in training.get(forward.loops[-1], ()) \
+                        and _same_model(forward, numbers.get(forward.loops[-1])) \
                         and (forward.model, forward.loops[-1]) not in back:
                     problem = (f"`{forward.model}` is trained after `.eval()` with no "
                                "`.train()` back")
@@ -279,7 +293,7 @@ for epoch in range(5):
     model(torch.randn(2, 4)).sum().backward()
     opt.step()
     with torch.no_grad():
-        val = model(torch.randn(2, 4))  # flagged
+        val = model(torch.load("val.pt"))  # flagged
 """,
         # eval() for validation, never train() again.
         """

@@ -3590,6 +3590,57 @@ for epoch in range(3):
     assert [c for c, _, _ in codes(result, "CNN204")] == (["CNN204"] if flagged else [])
 
 
+def test_a_frozen_teacher_of_the_students_own_class_is_not_trained_in_eval_mode(
+        lint_tree: Lint) -> None:
+    """Distillation with teacher and student built by one factory (one class): the teacher
+    is frozen in eval mode and only the student's optimizer steps. The teacher's forward in
+    the step is no model 'trained after .eval()' (CNN204), though its class is the
+    student's; the student itself left in eval mode after validation is."""
+    script = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Small(nn.Module):
+    def __init__(self, width=16):
+        super().__init__()
+        self.c = nn.Conv2d(3, width, 3, padding=1, bias=False)
+        self.n = nn.BatchNorm2d(width)
+        self.head = nn.Linear(width, 10)
+
+    def forward(self, x):
+        return self.head(F.relu(self.n(self.c(x))).mean((2, 3)))
+
+
+def evaluate(net, loader):
+    net.eval()
+    with torch.no_grad():
+        for x, y in loader:
+            print((net(x).argmax(1) == y).float().mean())
+
+
+teacher, student = Small(64), Small(16)
+for p in teacher.parameters():
+    p.requires_grad = False
+teacher.eval()
+opt = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9)
+for epoch in range(5):
+    BACK
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        target = F.softmax(teacher(x), 1)
+        guess = F.log_softmax(student(x), 1)
+        F.kl_div(guess, target).backward()
+        opt.step()
+    evaluate(student, torch.load("val.pt"))
+"""
+    back = lint_tree({"kd.py": script.replace("BACK", "student.train()")})
+    assert codes(back, "CNN204") == []
+    left = lint_tree({"kd.py": script.replace("BACK", "pass")})
+    assert [(c, line) for c, _, line in codes(left, "CNN204")] == [("CNN204", 34)]  # student
+
+
 def test_a_new_wrapper_around_a_net_in_eval_mode_is_in_neither_mode(lint_tree: Lint) -> None:
     """After training, `net.eval()`, then `Explainer(net)` (a new module, so in train mode)
     run over the test loader: the BatchNorm layers it runs are the net's, in eval mode, so

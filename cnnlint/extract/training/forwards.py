@@ -166,7 +166,8 @@ class ForwardReading(LoopReading):
         if not isinstance(model, v.Opaque):
             families = tuple(sorted(self.layer_families(model) & {"batchnorm", "dropout"}))
         rec.event(ir.FORWARD, loc, what=name, flags=frozenset(flags),
-                  mode=self._whole_mode(model), model=name, families=families)
+                  mode=self._whole_mode(model), model=name, families=families,
+                  token=rec.token(rec.root(cast("TrainingInterp", self), model)))
 
     def _feeds_step(self, loss: v.Tensor) -> None:
         """Forwards without gradients whose outputs this backpropagated loss is computed

@@ -1068,7 +1068,9 @@ class TrainingInterp(ForwardReading):
         known = "trains" in flags and UNKNOWN not in weights
         rec.event(ir.STEP, loc, what=optimizer.name, flags=frozenset(flags),
                   model=rec.model_names(self, weights),
-                  updates=tuple(sorted({rec.token(w) for w in weights})) if known else ())
+                  updates=tuple(sorted({rec.token(w) for w in weights})) if known else (),
+                  roots=tuple(sorted({rec.token(rec.root(self, w)) for w in weights}))
+                  if known else ())
         if rec.first_step is None and loc is not None:
             rec.first_step = (loc, f.owner)
 
