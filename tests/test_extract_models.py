@@ -1000,3 +1000,28 @@ def test_a_subclass_of_a_torch_layer_with_no_forward_is_that_layer() -> None:
     conv = next(n for n in net.network.nodes if n.kind == "Conv2d")
     assert (conv.name, conv.arg("groups"), conv.arg("bias")) == ("dw", 8, False)
     assert not net.network.complete  # `super().forward` of a layer is not read
+
+
+def test_a_torch_layer_subclass_built_twice_alike_is_located_at_each_call() -> None:
+    """`class MyConv(nn.Conv2d)` built twice with the same arguments: the second build is a
+    copy of the first (the construction is read once), but it is made at its own call, so
+    its layer is located there: a finding on it (CNN101) or an initialisation naming it
+    (CNN108) is about that line, not the first build's."""
+    models = models_of("""
+        import torch.nn as nn
+
+        class MyConv(nn.Conv2d):
+            '''A Conv2d under another name.'''
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = MyConv(8, 8, 3, padding=1)
+                self.b = MyConv(8, 8, 3, padding=1)
+
+            def forward(self, x):
+                return self.b(self.a(x))
+    """)
+    lines = {n.name: n.loc.line for n in models["Net"].network.nodes
+             if n.kind == "Conv2d" and n.loc is not None}
+    assert lines == {"a": 10, "b": 11}
