@@ -108,6 +108,7 @@ def _in_cells(finding: Finding) -> Finding:
     if ".ipynb:" in finding.message:
         finding = replace(finding, message=_NOTEBOOK_PLACE.sub(_place_in_cells, finding.message))
     if finding.code == "CNN900" and " line " in finding.message:
+        finding = _error_in_its_cell(finding)
         # Python's own text counts the joined lines too ("detected at line 93").
         finding = replace(finding, message=_PYTHON_LINE.sub(
             lambda m: _line_in_cells(finding.path, m), finding.message))
@@ -128,6 +129,21 @@ _NOTEBOOK_PLACE = re.compile(r"((?:[^\s`'\"(]+ )*[^\s`'\"(]+\.ipynb):(\d+)\b")
 
 # A line Python's syntax error text names: "on line 126", "(detected at line 93)".
 _PYTHON_LINE = re.compile(r"\b(on|at) line (\d+)\b")
+
+
+def _error_in_its_cell(finding: Finding) -> Finding:
+    """A syntax error Python finds at the start of the next cell, about a statement it names
+    in an earlier one ("expected an indented block after 'if' statement on line 2": the cell
+    ends before the body): Jupyter reads each cell alone, so the error is that statement's."""
+    cells = notebook_cells(finding.path)
+    match = _PYTHON_LINE.search(finding.message)
+    if not cells or match is None:
+        return finding
+    named = int(match.group(2))
+    if named >= finding.line or cell_position(cells, named)[0] == \
+            cell_position(cells, finding.line)[0]:
+        return finding
+    return replace(finding, line=named, column=1, end_line=named, end_column=1)
 
 
 def _line_in_cells(path: str, match: re.Match[str]) -> str:

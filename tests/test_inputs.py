@@ -338,3 +338,15 @@ def test_a_notebook_syntax_error_names_lines_by_cell(in_tmp: Path) -> None:
         ("code", "import torch\nx = 1\n"), ("code", "y = 2\nname = 'open\nz = 3\n")]))
     _, out, _ = run(["--no-cache", "nb.ipynb"])
     assert "nb.ipynb:cell 2:2:" in out and "(detected at line 2 of cell 2)" in out, out
+
+
+def test_a_cell_ending_before_a_statement_s_body_holds_the_syntax_error(in_tmp: Path) -> None:
+    """A cell that ends with an `if` and no body: Python, reading the cells joined, finds
+    the error at the next cell's first line, but Jupyter runs each cell alone, so the error
+    is the `if` statement's, in its own cell."""
+    (in_tmp / "nb.ipynb").write_text(_notebook([
+        ("code", "rows = [1, 2, 3]\n"), ("code", "for r in rows:\n    if r > 1:\n        "),
+        ("code", "total = sum(rows)\nprint(total)\n")]))
+    _, out, _ = run(["--no-cache", "nb.ipynb"])
+    assert out.startswith("nb.ipynb:cell 2:2:1: CNN900 [error] syntax error: expected an "
+                          "indented block after 'if' statement on line 2 of cell 2"), out
