@@ -5,7 +5,7 @@ from typing import Iterable
 from cnnlint.catalogue import ACTIVATION_FAMILIES, is_weighted
 from cnnlint import ir
 from cnnlint.findings import Finding
-from cnnlint.graph import following, steers_only
+from cnnlint.graph import ancestors, following, steers_only
 from cnnlint.ir import Model, ProjectFacts, WeightInit
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
@@ -44,11 +44,27 @@ def _feeds_constant_layer(targets: list[ir.Node], constant: set[int], model: Mod
     activations): then the units of both keep the same values and the same gradients, and
     never become different. A constant layer whose outputs meet distinct weights next (a
     zero-initialised head, a spatial transformer's regressor, the last layer of a residual
-    branch) gets a gradient of its own for each unit. Past a call the reader does not know,
-    what follows is not known; past a concatenation, a later split may keep only the other
-    parts (Glow's coupling: `cat([a, b + f(a)])`, then `chunk(2)[0]` is `a`)."""
-    return any(m.id in constant for n in targets
-               for m in following(model.network, n, _reaches_unchanged) if m.weighted)
+    branch) gets a gradient of its own for each unit, and so does one whose outputs scale or
+    shift other data first (adaLN-Zero's `norm(x) * (1 + scale) + shift`: each unit meets
+    channels of its own). Past a call the reader does not know, what follows is not known;
+    past a concatenation, a later split may keep only the other parts (Glow's coupling:
+    `cat([a, b + f(a)])`, then `chunk(2)[0]` is `a`)."""
+    masks = ancestors(model.network)
+    mixes = (ir.ADD, ir.MUL)
+    for n in targets:
+        # Data from elsewhere: computed neither before the layer nor from its output. A sum
+        # or product taking some in ends the walk there.
+        own = masks[n.id] | 1 << n.id
+        for m in model.network.nodes[n.id + 1:]:
+            if masks[m.id] >> n.id & 1:
+                own |= 1 << m.id
+
+        def unmixed(m: ir.Node, own: int = own) -> bool:
+            return _reaches_unchanged(m) and not (m.kind in mixes and any(
+                (masks[j] | 1 << j) & ~own for j in m.inputs))
+        if any(m.id in constant for m in following(model.network, n, unmixed) if m.weighted):
+            return True
+    return False
 
 
 def _judged_here(init: WeightInit, model: Model, kinds: list[str],
@@ -100,7 +116,8 @@ class BadWeightInit(Rule):
     where such a layer feeds another one with constant weights (through norms, pooling and
     activations): a constant layer whose outputs meet distinct weights next is a known
     good choice (a zero-initialised head, a spatial transformer's affine regressor, the
-    last layer of a residual branch). A tiny scale is not flagged on a layer whose output
+    last layer of a residual branch, adaLN-Zero's projection giving the scale and shift of
+    normalised features). A tiny scale is not flagged on a layer whose output
     only sets where something samples (a deformable convolution's offsets, the grid of
     `grid_sample`): it starts the sampling at the identity, on purpose.
     Direct calls, `for m in self.modules(): if isinstance(m, nn.Conv2d): ...` and
@@ -175,6 +192,27 @@ class BadWeightInit(Rule):
                                    "units are dead from the start", init.loc, symbol=symbol)
 
     valid = [
+        # adaLN-Zero: a zero-initialised projection gives the scale and shift of the
+        # normalised features a zero-initialised output conv reads; each of its units meets
+        # channels of its own, so they do not stay identical.
+        """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Head(nn.Module):
+    def __init__(self, width=32):
+        super().__init__()
+        self.stem = nn.Conv2d(3, width, 3, padding=1)
+        self.mod = nn.Linear(8, 2 * width)
+        self.proj = nn.Conv2d(width, 3, 3, padding=1)
+        nn.init.zeros_(self.mod.weight)
+        nn.init.zeros_(self.proj.weight)
+
+    def forward(self, x, cond):
+        shift, scale = self.mod(cond).chunk(2, dim=1)
+        h = F.group_norm(self.stem(x), 1)
+        return self.proj(h * (1 + scale[:, :, None, None]) + shift[:, :, None, None])
+""",
         # A constant 1 for the norm layers only, picked by their class name, or by their
         # name in the model (which modules that is, is not known: nothing is judged).
         """
