@@ -36,13 +36,13 @@ def instantiate(interp: Interp, cls: v.ClassVal, args: Args, f: Frame, loc: Loc 
     if key is not None and memo is not None:
         hit = memo.get(key, cls)
         if hit is not None and interp.depth + hit.depth < MAX_CALL_DEPTH:
-            made = interp.reuse(hit)
-            if type(made) is v.LayerSpec and (made.loc, made.scope) != (loc, f.owner):
+            copy = interp.reuse(hit)
+            if type(copy) is v.LayerSpec and (copy.loc, copy.scope) != (loc, f.owner):
                 # A torch layer under a project name (`class MyConv(nn.Conv2d)`) is built
                 # here, not where the kept copy was: findings and fixes name this call.
-                made.loc, made.scope = loc, f.owner
-                interp.changed(made)
-            return made
+                copy.loc, copy.scope = loc, f.owner
+                interp.changed(copy)
+            return copy
         if memo.known_unreusable(key) or hit is not None:
             key = None
     start = (interp.steps, interp.built, len(interp.noted), len(interp.inits), interp.deepest)
