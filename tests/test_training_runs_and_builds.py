@@ -1026,9 +1026,10 @@ def test_a_network_a_script_builds_by_a_factory_is_judged_once_where_the_factory
 def test_file_numpy_and_tensor_housekeeping_in_a_loop_hides_nothing(lint_tree: Lint) -> None:
     """Lines written through a file handle (`f.writelines`), a numpy array converted
     (`.astype`), a code tensor tiled (`.repeat`), an epoch number padded for printing
-    (`.zfill`, `.rjust`) and a checkpoint saved under a `Path` of a folder not known
-    (`.resolve()`, `.parent.mkdir()`) in the epoch loop cannot train or evaluate anything:
-    the loop is still judged (no validation)."""
+    (`.zfill`, `.rjust`), a checkpoint saved under a `Path` of a folder not known
+    (`.resolve()`, `.parent.mkdir()`) and tensor arithmetic in place on a value not known
+    (`.exp_()`) in the epoch loop cannot train or evaluate anything: the loop is still
+    judged (no validation)."""
     script = """
 from pathlib import Path
 
@@ -1069,7 +1070,8 @@ for epoch in range(30):
     for chore in ('log_lines("log.txt", [str(epoch)])', "to_uint8(np.zeros(3))",
                   "tile(history[-1])", 'print(f"epoch {str(epoch).zfill(3)}")',
                   'print(str(epoch).rjust(4), "done".center(8))',
-                  "store(model, open('out.txt').read())"):
+                  "store(model, open('out.txt').read())",
+                  "history[-1].mul(0.5).exp_()"):
         result = lint_tree({"fit.py": script.replace("HOUSEKEEPING", chore)})
         assert [code for code, _, _ in found(result, "CNN202")] == ["CNN202"], chore
 

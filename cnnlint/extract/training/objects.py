@@ -144,6 +144,9 @@ PLAIN_METHODS = frozenset({
     "sub", "sub_", "abs", "pow", "sqrt", "exp", "softmax", "log_softmax", "sigmoid", "argmin",
     "all", "any", "bool", "double", "half", "round", "clamp", "norm", "std", "var", "gather",
     "masked_fill", "nonzero", "chunk", "index_select", "repeat", "astype", "sign",
+    # (and in place: a loss's `logvar.mul(0.5).exp_()`)
+    "exp_", "add_", "pow_", "sqrt_", "abs_", "neg", "neg_", "log_", "clamp_",
+    "sigmoid_", "tanh_", "masked_fill_", "copy_",
     "total_seconds", "strftime", "isoformat",  # clocks
 })
 
