@@ -104,7 +104,8 @@ def test_a_loader_remade_by_a_method_not_followed_is_not_the_training_one(
     """`train_loader = train_loader.rebatch(batch_size=64)`, a method the reader cannot
     read: the loop draws from what it returns, not (as far as the reader knows) from the
     helper's DataLoader at batch 4 that the name held first, so no CNN201 names that batch.
-    Iterating the helper's loader itself, the model trains at batch 4."""
+    Iterating the helper's loader itself, or a wrapper handed it whole (a prefetcher), the
+    model trains at batch 4."""
     helper = """
 from torch.utils.data import DataLoader
 
@@ -142,7 +143,10 @@ for epoch in range(3):
         opt.step()
 """
     for remade, expected in (("train_loader = train_loader.rebatch(batch_size=64)", []),
-                             ("", ["CNN201"])):
+                             ("", ["CNN201"]),
+                             # handed whole to a wrapper not followed: still that loader
+                             ("from prefetch import Prefetcher\n"
+                              "train_loader = Prefetcher(train_loader)", ["CNN201"])):
         result = lint_tree({"data.py": helper, "net.py": net,
                             "train.py": script.replace("REMADE", remade)})
         assert [code for code, _, _ in found(result, "CNN201")] == expected, remade

@@ -1029,6 +1029,8 @@ class TrainingInterp(ForwardReading):
         if obj.kind == "trainer" and name == "fit":
             lightning.fit(self, obj, args, f, loc)
             return None
+        if obj.kind == "loader":
+            obj.fields["remade"] = True  # `loader.rebatch(64)`: a loader not known comes back
         return UNKNOWN
 
     def _step(self, optimizer: TrainObj, loc: Loc | None, f: Frame) -> None:

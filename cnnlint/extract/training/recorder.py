@@ -417,15 +417,19 @@ class Recorder:
                 self.train_loader_ids.add(id(loader))
             if id(loader) in self.train_loader_ids:
                 loader.fields["role"] = "train"
+        # A loader remade by a method the reader could not read (`loader.rebatch(64)`) is
+        # not, as far as it knows, what a loop over data it could not follow draws from.
+        remade = [loader for loader in self.loaders if loader.fields.get("remade")
+                  and id(loader) not in self.train_loader_ids] \
+            if self._steps_on_unknown_data() else []
+        for loader in remade:
+            if loader.fields["role"] == "train":
+                loader.fields["role"] = "unknown"
         # Steps outside any loop draw no batches from a loader they are not seen to use (a
         # tutorial's one-step demo next to an input-pipeline demo): no loader trains. Once
         # loaders are seen feeding the steps, they are the training ones: another with a
         # training split (read once for the pixel mean and std) trains nothing.
-        # Steps inside a loop over data the reader could not follow (a loader remade by a
-        # method it could not read) train on what that loop draws: not, as far as it knows,
-        # on the loader named for training.
-        if not any(e.loops for e in self.events if e.kind == ir.STEP) or self.train_loader_ids \
-                or self._steps_on_unknown_data():
+        if not any(e.loops for e in self.events if e.kind == ir.STEP) or self.train_loader_ids:
             for loader in self.loaders:
                 if id(loader) not in self.train_loader_ids and loader.fields["role"] == "train":
                     loader.fields["role"] = "unknown"
@@ -440,7 +444,8 @@ class Recorder:
         # With no loader seen feeding the steps, a single loader of unknown role is taken to
         # be the training one.
         elif not any(loader.fields["role"] == "train" for loader in self.loaders):
-            unknown = [loader for loader in self.loaders if loader.fields["role"] == "unknown"]
+            unknown = [loader for loader in self.loaders if loader.fields["role"] == "unknown"
+                       and not any(loader is x for x in remade)]
             if len(unknown) == 1:
                 unknown[0].fields["role"] = "train"
         out = []
