@@ -62,9 +62,8 @@ def required_params(cls: v.ClassVal) -> list[str]:
 
 def variants(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Variant]]:
     """The variants of each class (by id), literal calls first, then cfg keys; one per
-    label, and one per set of arguments: `Net(in_ch=chans)` in a script, with `chans = 1`,
-    builds the network `Net(in_ch=1)` in the class's own file does, and is read (and
-    reported) once, as the class's own file's call when there is one."""
+    label; `Net(in_ch=chans)` in a script, with `chans = 1`, builds the network `Net(in_ch=1)`
+    in the class's own file does, and is read (and reported) once, as that one."""
     wanted = {id(cls): cls for cls in classes}
     found: dict[int, list[Variant]] = {key: [] for key in wanted}
     if not wanted:
@@ -87,21 +86,17 @@ def variants(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Varian
 
 
 def _distinct(made: list[Variant], home: str) -> list[Variant]:
-    """One variant per label and per set of arguments, in the order first met; of those
-    giving the same arguments, the one spelled in the class's file `home` if any."""
-    groups: list[list[Variant]] = []
-    by_key: dict[Any, list[Variant]] = {}
+    """One variant per label, in the order first met; one spelled in another file than the
+    class's `home` that gives the same arguments as one spelled there is that one (whichever
+    files a run reads, the class's file is read with them, so the choice is the same)."""
+    at_home = {key for variant in made if variant.path == home
+               for key in [args_key(variant.args)] if key is not None}
+    kept: dict[str, Variant] = {}
     for variant in made:
-        keys = [key for key in (("label", variant.label), args_key(variant.args))
-                if key is not None]
-        group = next((by_key[key] for key in keys if key in by_key), None)
-        if group is None:
-            group = []
-            groups.append(group)
-        group.append(variant)
-        for key in keys:
-            by_key.setdefault(key, group)
-    return [next((x for x in group if x.path == home), group[0]) for group in groups]
+        if variant.path != home and args_key(variant.args) in at_home:
+            continue
+        kept.setdefault(variant.label, variant)
+    return list(kept.values())
 
 
 def referenced_in_own_file(interp: Interp, cls: v.ClassVal) -> bool:
