@@ -4747,6 +4747,43 @@ for x, y in loader:
     assert found == ([("CNN201", "tune.py", 7)] if flagged else [])
 
 
+def test_a_wrapper_building_a_network_the_reader_could_not_build_may_hold_any(
+        lint_tree: Lint) -> None:
+    """A video network whose constructor builds its base network from a name the command
+    line gives (an option the reader cannot read: its parser lives in a module it cannot
+    run), and whose forward calls `self.base_model(x)`: that network may be any of the
+    project's, so none is said to have no training script (CNN107 info)."""
+    script = """
+import torch
+import torch.nn as nn
+import torchvision
+from settings import parser
+
+
+class Video(nn.Module):
+    def __init__(self, base_model):
+        super().__init__()
+        if "resnet" in base_model:
+            self.base_model = getattr(torchvision.models, base_model)()
+        elif base_model == "deep":
+            from nets import Deep
+            self.base_model = Deep()
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.fc(self.base_model(x).mean((2, 3)))
+
+
+args = parser.parse_args()
+model = Video(args.arch)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+""" + LOOP
+    result = lint_tree({"nets.py": DEEP, "train.py": script})
+    assert _no_script_claims(result) == []
+    assert any("`Video` holds a network the reader could not build" in n
+               for n in result.notes())
+
+
 def test_a_wrapper_around_a_network_the_reader_could_not_build_may_hold_any(
         lint_tree: Lint) -> None:
     """A wrapper around a network the reader could not build (taken from a table it cannot

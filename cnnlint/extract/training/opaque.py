@@ -91,9 +91,11 @@ def call_unknown(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None,
     rec = interp.recorder
     if tensors and rec is not None and method and func_expr is not None \
             and func_expr[1] == ("name", "self") and interp.in_module_code(f) \
-            and _given_to_constructor(f.self_obj, func_expr[2]):
+            and (_given_to_constructor(f.self_obj, func_expr[2])
+                 or _built_by_own_code(f.self_obj, func_expr[2])):
         # `self.model(x)` in a module's forward, `self.model` a network its constructor was
-        # given and the reader could not build: the module holds that network.
+        # given, or one its own code built (`self.base_model = ...` from an option's name),
+        # that the reader could not build: the module holds that network.
         rec.unknown_inside.add(id(f.self_obj))
     plain = method and func_expr is not None and func_expr[0] == "attr" \
         and func_expr[2] in PLAIN_METHODS
@@ -135,6 +137,21 @@ def _given_to_constructor(obj: Any, attr: Any) -> bool:
     return any(stmt and stmt[0] == "assign" and len(stmt) > 2 and type(stmt[1]) is tuple
                and target in stmt[1] and _a_parameter(stmt[2], params)
                for stmt in walk(init.node[3]))
+
+
+def _built_by_own_code(obj: Any, attr: Any) -> bool:
+    """Whether a method of `obj`'s class (or of a project base) assigns `self.<attr>` the
+    result of a call (`self.base_model = getattr(models, name)()`)."""
+    if not isinstance(obj, v.Instance) or type(attr) is not str:
+        return False
+    target = ("attr", ("name", "self"), attr)
+    for cls in (obj.cls, *obj.cls.project_bases()):
+        for stmt in walk(cls.node):
+            if stmt and stmt[0] == "assign" and len(stmt) > 2 and type(stmt[1]) is tuple \
+                    and target in stmt[1] and type(stmt[2]) is tuple and stmt[2] \
+                    and stmt[2][0] == "call":
+                return True
+    return False
 
 
 def _a_parameter(expr: Any, params: set[str]) -> bool:
