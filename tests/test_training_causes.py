@@ -4967,8 +4967,8 @@ for epoch in range(10):
     assert [f.severity for f in read.findings if f.code == "CNN107"] == ["warning"]
     cut = lint_tree({"nets.py": DEEP, "train.py": script.replace("DEPTH", "18")})
     assert [f for f in cut.findings if f.code == "CNN107"] == []
-    assert any("train.py: its code could not be read to the end (the script is too complex "
-               "to read)" in note for note in cut.context_notes)
+    assert any("train.py: its code could not be read to the end (the script, with the code "
+               "it calls, is too complex to read)" in note for note in cut.context_notes)
 
 
 def test_a_factory_picked_by_an_if_on_an_option_may_be_what_the_script_trains(

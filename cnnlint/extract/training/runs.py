@@ -237,7 +237,8 @@ def _function_pass(interp: TrainingInterp, scope: FileScope, stmt: tuple[Any, ..
 
 def _cut_short(interp: TrainingInterp, rec: Any, path: str, what: str) -> None:
     rec.complete = False
-    interp.unread_training.append((path, f"{what} is too complex to read"))
+    interp.unread_training.append(
+        (path, f"{what}, with the code it calls, is too complex to read"))
     rec.notes.append(f"{path}: {what} is too complex to read to the end: rules about what "
                      "its training lacks stay silent")
 
