@@ -5838,7 +5838,7 @@ def test_an_evaluation_script_run_on_each_checkpoint_may_validate(
         lint_tree: Lint, run: str) -> None:
     """Each epoch's checkpoint handed to another script through `subprocess` or
     `os.system`: that script may evaluate it, so no-validation stays silent; a loop that
-    only saves is judged."""
+    only saves, or runs a command known to run no script (`mkdir`), is judged."""
     script = """
 import os
 import subprocess
@@ -5856,8 +5856,10 @@ for epoch in range(100):
     RUN
 """
     assert codes(lint_tree({"train.py": script.replace("RUN", run)}), "CNN202") == []
-    assert [c for c, _, _ in codes(lint_tree({"train.py": script.replace("RUN", "pass")}),
-                                   "CNN202")] == ["CNN202"]
+    # A loop that only saves, or runs a command known to run no script, is judged.
+    for chore in ("pass", 'os.system("mkdir -p runs")', 'subprocess.run(["ls", "runs"])'):
+        assert [c for c, _, _ in codes(lint_tree({"train.py": script.replace("RUN", chore)}),
+                                       "CNN202")] == ["CNN202"], chore
 
 
 def test_a_lightning_fit_of_a_model_hydra_builds_may_train_any_network(

@@ -282,7 +282,7 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     if torchnn.knows(qualname):
         return torchnn.call_torch(interp, qualname, args, f, loc)
     tensors = tensors_in(args)
-    if inert(qualname):
+    if inert(qualname) or _plain_command(qualname, args):
         if qualname in _RANDOM_PICKS and rec.loops:
             # `random.choice(examples)` on each pass of a loop: it trains on a sample drawn
             # afresh each time (an iteration), not on the whole set (an epoch).
@@ -522,6 +522,20 @@ def add_param_group(interp: TrainingInterp, optimizer: TrainObj, group: Any,
     known = type(decay) in (int, float) and type(decay) is not bool
     construction.optimizer.weight_decay = ir.Setting(decay if known else None,
                                                      "a param group", loc)
+
+
+def _plain_command(qualname: str, args: Args) -> bool:
+    """A command run from training code whose text is known and runs no script
+    (`os.system("mkdir -p runs")`): it cannot evaluate the model."""
+    if not qualname.startswith(("subprocess.", "os.system", "os.popen")) or not args.pos:
+        return False
+    given = args.pos[0]
+    words = [given] if type(given) is str else list(given) if type(given) in (list, tuple) \
+        else None
+    if not words or not all(type(w) is str for w in words):
+        return False
+    text = " ".join(words)
+    return not any(marker in text for marker in ("python", ".py", ".sh", "bash"))
 
 
 def given_optimizer(interp: TrainingInterp, name: str) -> TrainObj:
