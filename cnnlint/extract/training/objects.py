@@ -202,10 +202,9 @@ def role(loader: TrainObj) -> str:
     return "unknown"
 
 
-# What a loader's field holds when the two sides of an `if` set it differently (its shuffle
-# flag, sampler, name, function): not known, in the form the run's loaders keep it.
-# What a merged loader's field is when the two disagree (or one has none): a value the
-# reader's own code can test (names and flags are read as text and truth values).
+# What a loader's field holds when the two sides of an `if` set it differently, or one
+# does not set it (its shuffle flag, sampler, names, role): not known, in the form the
+# run's loaders keep it and the reader's own code tests (text and truth values).
 _EITHER_FIELD: dict[str, Any] = {"shuffle": None, "sampler": "unknown", "symbol": "",
                                  "var": "", "shown": "", "role": "unknown",
                                  "drawn_once": None}

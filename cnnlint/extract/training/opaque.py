@@ -5,7 +5,7 @@ gradients or step, so the rules about what their loop lacks stay silent."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from cnnlint import ir
 from cnnlint.extract import values as v
@@ -127,31 +127,34 @@ def _given_to_constructor(obj: Any, attr: Any) -> bool:
     """Whether `obj`'s class's `__init__` stores a parameter as `self.<attr>` as it is
     (`self.model = model`), or an entry or attribute of one (`self.backbone =
     backbone["backbone"]`)."""
-    if not isinstance(obj, v.Instance) or type(attr) is not str:
+    if not isinstance(obj, v.Instance):
         return False
     init = obj.cls.lookup("__init__")
     if not isinstance(init, v.FuncVal):
         return False
     params = {name for name, _, _ in init.node[2]}
-    target = ("attr", ("name", "self"), attr)
-    return any(stmt and stmt[0] == "assign" and len(stmt) > 2 and type(stmt[1]) is tuple
-               and target in stmt[1] and _a_parameter(stmt[2], params)
-               for stmt in walk(init.node[3]))
+    return any(_a_parameter(value, params) for value in _assigned_to_self(init.node[3], attr))
 
 
 def _built_by_own_code(obj: Any, attr: Any) -> bool:
     """Whether a method of `obj`'s class (or of a project base) assigns `self.<attr>` the
     result of a call (`self.base_model = getattr(models, name)()`)."""
-    if not isinstance(obj, v.Instance) or type(attr) is not str:
+    if not isinstance(obj, v.Instance):
         return False
+    return any(type(value) is tuple and value and value[0] == "call"
+               for cls in (obj.cls, *obj.cls.project_bases())
+               for value in _assigned_to_self(cls.node, attr))
+
+
+def _assigned_to_self(code: Any, attr: Any) -> Iterator[Any]:
+    """The expressions `code` assigns to `self.<attr>`."""
+    if type(attr) is not str:
+        return
     target = ("attr", ("name", "self"), attr)
-    for cls in (obj.cls, *obj.cls.project_bases()):
-        for stmt in walk(cls.node):
-            if stmt and stmt[0] == "assign" and len(stmt) > 2 and type(stmt[1]) is tuple \
-                    and target in stmt[1] and type(stmt[2]) is tuple and stmt[2] \
-                    and stmt[2][0] == "call":
-                return True
-    return False
+    for stmt in walk(code):
+        if stmt and stmt[0] == "assign" and len(stmt) > 2 and type(stmt[1]) is tuple \
+                and target in stmt[1]:
+            yield stmt[2]
 
 
 def _a_parameter(expr: Any, params: set[str]) -> bool:

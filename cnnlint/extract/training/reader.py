@@ -763,20 +763,22 @@ class TrainingInterp(ForwardReading):
         if isinstance(func, v.FuncVal):
             self.prepare_call(f)
         in_module = self.in_module_code(f)
-        if not in_module and isinstance(func, v.FuncVal) and type(func.bound) is v.Instance \
-                and func.name not in ("__init__", "forward") \
-                and self.is_module_class(func.bound.cls):
-            # `model.fit(loader)`, `self.train_epoch(loader)` of a network that trains itself.
-            self.training_methods.append((id(func.bound), func.name))
-            try:
-                return super().call(func, args, f, loc, func_expr)
-            finally:
-                self.training_methods.pop()
         if in_module and type(func) is v.Ref:
             # A library wrapper given networks the module's code built holds them.
             rec.wrapped.update(id(x) for x in (*args.pos, *args.kw.values())
                                if type(x) is v.Instance)
-        result = super().call(func, args, f, loc, func_expr)
+        # `model.fit(loader)`, `self.train_epoch(loader)` of a network that trains itself:
+        # the method is training code.
+        trains_itself = not in_module and isinstance(func, v.FuncVal) \
+            and type(func.bound) is v.Instance and func.name not in ("__init__", "forward") \
+            and self.is_module_class(func.bound.cls)
+        if trains_itself:
+            self.training_methods.append((id(func.bound), func.name))
+        try:
+            result = super().call(func, args, f, loc, func_expr)
+        finally:
+            if trains_itself:
+                self.training_methods.pop()
         if in_module and type(result) is v.Instance and type(func) in (v.FuncVal, v.ClassVal) \
                 and result is not f.self_obj and self.is_module_class(result.cls):
             rec.built_in.setdefault(id(f.self_obj), []).append(result)
