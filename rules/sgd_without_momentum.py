@@ -19,7 +19,9 @@ class SgdWithoutMomentum(Rule):
     literal, a constant, an `argparse` default or a config value), in code that trains. A
     test (`test_*.py`, `*_test.py`, a file in a `tests` folder) that steps only outside
     loops, as a numerical check does, is not judged, nor an optimizer given a mapping the
-    reader cannot read (`SGD(params, **cfg.optim)`: it may hold the momentum).
+    reader cannot read (`SGD(params, **cfg.optim)`: it may hold the momentum), nor a call
+    that builds optimizers with different momenta on different passes (`for kw in
+    settings: SGD(params, **kw)`, a comparison of settings): its line has no one momentum.
 
     ## Why it matters
     Without momentum every step follows only the current mini-batch gradient: steps zig-zag
@@ -55,12 +57,18 @@ class SgdWithoutMomentum(Rule):
         "set, not here.")
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
+        # Calls that also build an optimizer with some momentum, or an unknown one.
+        varied = {opt.loc for run in project.runs for opt in run.optimizers
+                  if opt.loc is not None
+                  and not (opt.momentum is not None and opt.momentum.known
+                           and opt.momentum.value == 0)}
         for run in project.runs:
             if run.is_a_test:
                 continue  # a test's single step (a numerical check) sets up no training
             for opt in run.optimizers:
                 momentum = opt.momentum
-                if opt.kind != "SGD" or opt.loc is None or momentum is None:
+                if opt.kind != "SGD" or opt.loc is None or momentum is None \
+                        or opt.loc in varied:
                     continue
                 if momentum.known and momentum.value == 0:
                     what = "has no momentum" if momentum.origin == "torch default" else \

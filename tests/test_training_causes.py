@@ -4875,6 +4875,34 @@ opt_b.step()
     assert {c for c, _, _ in codes(lint_tree({"demo.py": once}))} >= {"CNN206"}
 
 
+def test_one_sgd_call_compared_over_settings_has_no_one_momentum(lint_tree: Lint) -> None:
+    """A loop builds the same `SGD(params, **kw)` call once per setting, some with momentum:
+    the line has no one momentum to judge. Alone, the plain setting is judged."""
+    script = """
+import torch
+import torch.nn as nn
+
+data = torch.load("data.pt")
+SETTINGS
+
+def fit(net, opt):
+    for x, y in data:
+        opt.zero_grad()
+        nn.functional.mse_loss(net(x), y).backward()
+        opt.step()
+
+for kw in settings:
+    net = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 1))
+    fit(net, torch.optim.SGD(net.parameters(), **kw))
+"""
+    compared = 'settings = [{"lr": 0.05}, {"lr": 0.05, "momentum": 0.9}]'
+    assert [c for c, _, _ in codes(lint_tree({"compare.py": script.replace(
+        "SETTINGS", compared)}))].count("CNN206") == 0
+    alone = 'settings = [{"lr": 0.05}, {"lr": 0.01}]'
+    assert [c for c, _, _ in codes(lint_tree({"compare.py": script.replace(
+        "SETTINGS", alone)}))].count("CNN206") == 1
+
+
 @pytest.mark.parametrize("sizes, expected", [
     ((8, 4), ["4 to 8 (one of two values)"]),  # both phases small
     ((32, 4), []),  # one phase is large enough: which one runs is not known
