@@ -547,6 +547,18 @@ class Loop:
     loc: Loc | None
     symbol: str
     count: Setting | None = None  # how many passes, for a loop over range()
+    # The call in the entry point's own code that ran it, when the loop is in another file
+    # (`Trainer(net).fit(xs)` in the script, the loop in the library's `fit`): the run, and
+    # what it leaves out, is that call's.
+    called_at: Loc | None = None
+
+    def caller(self, at: Loc) -> tuple[str, list[tuple[Loc | None, str]]]:
+        """For a finding at `at` about this loop: (", as run from train.py:12", the call as a
+        related place) when another file's call ran it, else ("", [])."""
+        call = self.called_at
+        if call is None or call.path == at.path:
+            return "", []
+        return f", as run from {call.path}:{call.line}", [(call, "the call that runs it")]
 
 
 # Event kinds, in the order a training step usually sees them.

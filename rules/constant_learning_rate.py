@@ -69,20 +69,23 @@ class ConstantLearningRate(Rule):
                     # With an early stop, the epochs are a cap the run may not reach.
                     upto = "up to " if run.events_in(loop, EARLY_STOP) else ""
                     idle = run.events_of(IDLE_SCHEDULER)
+                    caller, related = loop.caller(loc)
                     message = f"trains {upto}{epochs.value} epochs{epochs.source()} at a " \
                         "constant learning rate"
                     if not idle:
-                        yield self.finding(message, loc, symbol=loop.symbol)
+                        yield self.finding(message + caller, loc, symbol=loop.symbol,
+                                           related=related)
                         continue
                     # A schedule was meant and its step forgotten: a bug, not a choice.
                     built = f" built at {idle[0].loc.path}:{idle[0].loc.line}" \
                         if idle[0].loc else ""
                     yield self.finding(
-                        f"{message}: the `{idle[0].what}`{built} is never stepped", loc,
+                        f"{message}{caller}: the `{idle[0].what}`{built} is never stepped", loc,
                         symbol=loop.symbol, severity="warning",
                         hint="Call the scheduler's step() once per epoch (per batch for "
                              "OneCycleLR and CyclicLR)",
-                        related=[(e.loc, f"`{e.what}` built, never stepped") for e in idle])
+                        related=[*related,
+                                 *((e.loc, f"`{e.what}` built, never stepped") for e in idle)])
 
     valid = [
         """

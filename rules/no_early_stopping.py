@@ -75,9 +75,11 @@ class NoEarlyStopping(Rule):
                         or run.steps_models_apart(loop) or run.trains_on_noise(loop):
                     continue  # a GAN's models, or a model fed random numbers, have no
                     # validation metric to stop on
+                caller, related = loop.caller(loc)
                 yield self.finding(
                     f"trains {epochs.value} epochs{epochs.source()} with no early stopping and "
-                    "no best checkpoint on a validation metric", loc, symbol=loop.symbol)
+                    f"no best checkpoint on a validation metric{caller}", loc,
+                    symbol=loop.symbol, related=related)
 
     valid = [
         """

@@ -45,7 +45,9 @@ class NoValidation(Rule):
     calls: a call it cannot follow (an unresolved import, a library trainer, a library
     inferer handed the model) might do the evaluation, and a loop that calls the model on
     data it cannot follow (a loader from an unresolved import) and trains nothing might be
-    one, so the rule stays silent and `--verbose` says why.
+    one, so the rule stays silent and `--verbose` says why. A loop in another file than
+    the script that runs it (a library's `fit`, evaluating only when given held-out data)
+    is judged for that script's call, which the finding names: `as run from train.py:12`.
 
     ## Why it matters
     Training loss says how well the model fits the training set, not how well it
@@ -85,9 +87,11 @@ class NoValidation(Rule):
                     continue  # run only through its weights (`F.linear(x, net.weight)`,
                     # MAML): an evaluation written that way would not be seen either
                 if run.judgeable(loop):
+                    caller, related = loop.caller(loc)
                     yield self.finding(
                         f"trains {epochs.value} epochs{epochs.source()} with no evaluation "
-                        "on held-out data during training", loc, symbol=loop.symbol)
+                        f"on held-out data during training{caller}", loc, symbol=loop.symbol,
+                        related=related)
 
     valid = [
         # The model is never called, only its weights used: how it is evaluated is not seen.

@@ -11,7 +11,9 @@ from typing import Callable
 import pytest
 
 from cnnlint import ir
-from cnnlint.engine import Result
+from cnnlint.config import Flags, build_settings
+from cnnlint.engine import Result, lint
+from cnnlint.rule import load_rules
 from helpers import plain_net
 
 Lint = Callable[..., Result]
@@ -4873,6 +4875,56 @@ opt_b.step()
         "\nopt_a.step()", "\n    opt_a.step()").replace("\nopt_b.step()", "\n    opt_b.step()")
     assert {c for c, _, _ in codes(lint_tree({"test_fit.py": looped}))} >= {"CNN206"}
     assert {c for c, _, _ in codes(lint_tree({"demo.py": once}))} >= {"CNN206"}
+
+
+def test_a_library_loop_run_without_its_optional_validation_names_the_call(
+        lint_tree: Lint) -> None:
+    """A trainer class validates only when its caller passes held-out data; a script calls
+    it without: the loop trains that run with no validation, and the finding at the loop
+    names the call (also as a related place, so linting the script alone reports it)."""
+    trainer = """
+import torch
+from torch.utils.data import DataLoader
+
+
+class Fitter:
+    def __init__(self, net):
+        self.net = net
+        self.opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+    def fit(self, xs, xs_val=None, epochs=1):
+        loader = DataLoader(xs, batch_size=32)
+        for epoch in range(epochs):
+            for x in loader:
+                self.opt.zero_grad()
+                self.net(x).pow(2).mean().backward()
+                self.opt.step()
+            if xs_val is not None:
+                self.net.eval()
+                with torch.no_grad():
+                    score = self.net(xs_val).pow(2).mean()
+"""
+    script = """
+import torch
+from torch import nn
+from fitter import Fitter
+
+net = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 8))
+Fitter(net).fit(torch.load("train.pt"), EXTRA)
+"""
+    without = lint_tree({"fitter.py": trainer,
+                         "main.py": script.replace("EXTRA", "epochs=10")}, select=["CNN202"])
+    [found] = without.findings
+    assert (found.path, found.line) == ("fitter.py", 12)
+    assert found.message.endswith(", as run from main.py:6")
+    assert [(r.path, r.line) for r in found.related] == [("main.py", 6)]
+    rules = load_rules()
+    alone = lint(["main.py"], build_settings(["main.py"], Flags(select=["CNN202"]), rules),
+                 rules)
+    assert [f.message for f in alone.findings] == [found.message]
+    given = lint_tree({"fitter.py": trainer, "main.py": script.replace(
+        "EXTRA", 'torch.load("val.pt"), epochs=10')}, select=["CNN202"])
+    assert given.findings == []
 
 
 def test_one_sgd_call_compared_over_settings_has_no_one_momentum(lint_tree: Lint) -> None:

@@ -62,6 +62,8 @@ class LoopReading(ConfigInterp):
             kind, iter_expr = "range", ranged
         loop = LoopState(rec.next_loop, kind, f.scope.loc(stmt[5]), f.owner, loader=loader,
                          together=together, label=f"{text_of(stmt[1])} {text_of(stmt[2])}")
+        if rec.entry_call is not None and f.scope.path != rec.entry_call.path:
+            loop.called_at = rec.entry_call
         # A body that ends every pass with `break` runs once (one batch per epoch).
         loop.single_pass = any(s[0] == "break" for s in stmt[3])
         # `for it in range(n_iters): pair = pairs[it - 1]`: one example (or batch) per pass.

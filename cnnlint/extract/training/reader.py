@@ -774,11 +774,16 @@ class TrainingInterp(ForwardReading):
             and self.is_module_class(func.bound.cls)
         if trains_itself:
             self.training_methods.append((id(func.bound), func.name))
+        outermost = rec.entry_call is None and loc is not None and f.scope.path == rec.path
+        if outermost:
+            rec.entry_call = loc
         try:
             result = super().call(func, args, f, loc, func_expr)
         finally:
             if trains_itself:
                 self.training_methods.pop()
+            if outermost:
+                rec.entry_call = None
         if in_module and type(result) is v.Instance and type(func) in (v.FuncVal, v.ClassVal) \
                 and result is not f.self_obj and self.is_module_class(result.cls):
             rec.built_in.setdefault(id(f.self_obj), []).append(result)

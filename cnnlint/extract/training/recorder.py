@@ -52,6 +52,8 @@ class LoopState:
     unknown_data: bool = False
     first_event: int = 0  # the index of the first event recorded inside it
     pass_index: int = 0  # which pass of it runs (see `ir.Event.passes`)
+    # The call in the entry point's own code that led to it (see `ir.Loop.called_at`).
+    called_at: Loc | None = None
 
 
 @dataclass
@@ -108,6 +110,8 @@ class Recorder:
     maybe_evaluating: bool = False
     train_loader_ids: set[int] = field(default_factory=set)
     first_step: tuple[Loc, str] | None = None
+    # The call the entry point's own code is making now, whatever it calls in turn.
+    entry_call: Loc | None = None
     # id(model) -> (model, train mode, the number of unresolved calls when it was set)
     modes: dict[int, tuple[Any, Any, int]] = field(default_factory=dict)
     # Models whose BatchNorm layers the script put in eval mode (`freeze_bn()`) since their
@@ -354,7 +358,7 @@ class Recorder:
             count = ir.Setting(state.count, state.origin, state.loc) \
                 if state.count is not None else None
             out.append(ir.Loop(id=ident, kind=kind, loc=state.loc, symbol=state.symbol,
-                               count=count))
+                               count=count, called_at=state.called_at))
         return out
 
     def _repeating_runs(self, steps: list[ir.Event]) -> set[int]:
