@@ -4877,6 +4877,25 @@ opt_b.step()
     assert {c for c, _, _ in codes(lint_tree({"demo.py": once}))} >= {"CNN206"}
 
 
+def test_a_name_imported_inside_a_training_function_is_not_read_as_code(
+        lint_tree: Lint) -> None:
+    """`from hooks import call` inside a function that steps an optimizer: the imported
+    names are not walked as lowered code (`("call", None)` once read as a call with no
+    callee: an internal error that dropped every run of the project)."""
+    helper = """
+import torch
+
+
+def run_hooks(net):
+    from some_lib.hooks import call, name, attr
+    call.fire(net)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    opt.step()
+"""
+    result = lint_tree({"helpers.py": helper})
+    assert result.errors == []
+
+
 def test_a_library_loop_run_without_its_optional_validation_names_the_call(
         lint_tree: Lint) -> None:
     """A trainer class validates only when its caller passes held-out data; a script calls

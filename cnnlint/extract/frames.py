@@ -134,9 +134,13 @@ NAMES_CACHE: dict[int, tuple[tuple[Any, ...], frozenset[str]]] = {}
 
 
 def walk(expr: Any) -> Any:
-    """Every tuple of lowered code, the outermost first."""
+    """Every tuple of lowered code, the outermost first. An import's names are not
+    walked: its (name, alias) pairs would read as nodes (`from hooks import call` holds
+    `("call", None)`)."""
     if isinstance(expr, tuple):
         yield expr
+        if expr and expr[0] in ("import", "from"):
+            return
         for part in expr:
             yield from walk(part)
 

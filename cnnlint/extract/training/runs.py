@@ -51,7 +51,8 @@ def extract_runs(interp: TrainingInterp, errors: list[ErrorEntry] | None = None,
         if reaches:
             runs.extend(_guarded(interp, scope, errors, lambda s=scope: _script_pass(interp, s)))
     for scope, reaches in scripts:
-        for stmt in _training_functions(scope.body):
+        functions = _guarded(interp, scope, errors, lambda s=scope: _training_functions(s.body))
+        for stmt in functions:
             if id(stmt) not in interp.executed and (reaches or _takes_optimizer(stmt)):
                 runs.extend(_guarded(interp, scope, errors,
                                      lambda s=scope, d=stmt: _function_pass(interp, s, d)))
@@ -92,9 +93,11 @@ def _training_functions(body: tuple[Any, ...]) -> list[tuple[Any, ...]]:
 
 
 def _guarded(interp: TrainingInterp, scope: FileScope, errors: list[ErrorEntry] | None,
-             read: Any) -> list[ir.TrainingRun]:
+             read: Any) -> list[Any]:
+    """What `read` gives for the file (a run, or a list of what it found) as a list; a
+    failure becomes the file's `internal` error entry, and an empty list."""
     try:
-        run = read()
+        found = read()
     except Exception as exc:
         interp.end_pass()
         if errors is None:
@@ -103,7 +106,7 @@ def _guarded(interp: TrainingInterp, scope: FileScope, errors: list[ErrorEntry] 
         errors.append(ErrorEntry(path=scope.path, kind="internal", message=(
             f"reading the training code failed: {type(exc).__name__}: {exc}")))
         return []
-    return [run] if run is not None else []
+    return found if type(found) is list else [found] if found is not None else []
 
 
 def _script_pass(interp: TrainingInterp, scope: FileScope) -> ir.TrainingRun | None:
