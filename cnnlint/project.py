@@ -383,6 +383,10 @@ class Project:
         climb = dotted.partition(".")[0] not in _NOT_TRAINING_LIBRARIES
         for base in self.bases(importer, climb, dotted.partition(".")[0]):
             found = self._found(base, dotted)
+            if found[0] == importer:
+                # `import lpips` in `eval/lpips.py`: a file named like the library it uses
+                # (run as a script it would import itself, and find none of its names).
+                continue
             if found != (None, None):
                 return found
         return self._on_extended_path(importer, dotted)

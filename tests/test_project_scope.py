@@ -171,6 +171,26 @@ def test_a_package_named_like_a_library_deep_in_the_project_does_not_shadow_it(
     assert row[0] == "CNN101" and row[1].endswith("net.py")
 
 
+def test_a_file_named_like_the_library_it_imports_does_not_import_itself(
+        tmp_path: Path) -> None:
+    """`eval/lpips.py` runs `import lpips`: the installed package, not the file itself (read
+    as itself, its calls recursed until the reader gave up, and models it built were cut
+    short). Another project module of that name is still found."""
+    _tree(tmp_path, {"pyproject.toml": "", "eval/lpips.py": "import lpips\n",
+                     "eval/score.py": "import lpips\n", "tools/lpips.py": "import lpips\n",
+                     "lpips.py": ""})
+    root = str(tmp_path)
+    project = Project.open([root], [], root)
+    assert project.imports_of(os.path.join(root, "eval/lpips.py")) == (
+        os.path.join(root, "lpips.py"),)
+    assert project.imports_of(os.path.join(root, "eval/score.py")) == (
+        os.path.join(root, "eval/lpips.py"),)
+    os.remove(os.path.join(root, "lpips.py"))
+    alone = Project.open([root], [], root)
+    assert alone.imports_of(os.path.join(root, "eval/lpips.py")) == ()
+    assert alone.imports_of(os.path.join(root, "tools/lpips.py")) == ()
+
+
 def test_a_file_that_extends_sys_path_imports_the_one_project_module_of_that_name(
         tmp_path: Path) -> None:
     """`sys.path.append("/home/me/proj/nets")` (a path of the author's machine) then
