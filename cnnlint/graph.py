@@ -168,21 +168,32 @@ _CARRY_FAMILIES = frozenset({"dropout", "identity"})
 
 
 def _carried_bypass(network: ir.Network, node: ir.Node, masks: list[int]) -> bool:
-    """`cat([dropout(f), up(g(f))])` (a second decoder fed noisy encoder features): an
-    input that is an earlier tensor only dropped out, no weighted layer on its way, carries
-    it past the layers of another input."""
+    """`cat([dropout(f), up(g(f))])` (a second decoder fed noisy encoder features), or
+    `cat([cat([f_a, f_b]), up(g(f_a, f_b))])` (two encoders' features joined, then carried
+    to the decoder): an input that is earlier tensors only dropped out or joined, no
+    weighted layer on its way, carries them past the layers of another input."""
     for a in node.inputs:
-        i = _carry_source(network, a)
-        if i != a and any(b != a and masks[b] >> i & 1 for b in node.inputs):
-            return True
+        for i in _carry_sources(network, a):
+            if i != a and any(b != a and masks[b] >> i & 1 for b in node.inputs):
+                return True
     return False
 
 
-def _carry_source(network: ir.Network, i: int) -> int:
-    """The tensor a chain of dropout (or identity) layers starts from."""
-    while network.nodes[i].family in _CARRY_FAMILIES and len(network.nodes[i].inputs) == 1:
-        i = network.nodes[i].inputs[0]
-    return i
+MAX_CARRY_SOURCES = 16  # joined tensors looked through (a DenseNet's concatenations nest)
+
+
+def _carry_sources(network: ir.Network, i: int) -> list[int]:
+    """The tensors `i` carries unchanged but for noise or joining: itself, and through
+    dropout (or identity) layers and concatenations, the tensors they start from."""
+    found, stack = [i], [i]
+    while stack and len(found) < MAX_CARRY_SOURCES:
+        node = network.nodes[stack.pop()]
+        if node.family in _CARRY_FAMILIES and len(node.inputs) == 1 or node.kind == ir.CAT:
+            for j in node.inputs:
+                if j not in found:
+                    found.append(j)
+                    stack.append(j)
+    return found
 
 
 # How many weighted layers a projected input of a concatenation must go around to count as
@@ -272,7 +283,7 @@ def _carried(network: ir.Network, skip: ir.Node, masks: list[int]) -> object:
     f(x)])`); the skip itself when none is (a projected or gated bypass)."""
     early = set()
     for a in skip.inputs:
-        for source in dict.fromkeys((a, _carry_source(network, a))):
+        for source in _carry_sources(network, a):
             if any(masks[b] >> source & 1 for b in skip.inputs if b != a):
                 early.add(source)
                 break

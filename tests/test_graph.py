@@ -154,3 +154,20 @@ def test_encoder_features_dropped_out_for_a_second_decoder_are_still_skipped() -
                        ("Dropout", (3,)), ("cat", (6, 7)), ("Conv2d", (5,)), ("Conv2d", (8,)))
     span = graph.spanned(network)
     assert [i for i in (2, 3) if span >> i & 1] == [2, 3]
+
+
+def test_two_encoders_features_joined_then_carried_to_the_decoder_are_a_skip() -> None:
+    # Two encoders (convs 1-2 and 3-4) whose first features (1 and 3) are joined (9) and
+    # then concatenated with the decoder's path (8: up from the deep convs 2, 4, 5-7): the
+    # joined features carry 1 and 3 past the deep path. Parallel branches joined and then
+    # joined again with a third branch are still no skip.
+    network = _network(("input", ()), ("Conv2d", (0,)), ("Conv2d", (1,)), ("Conv2d", (0,)),
+                       ("Conv2d", (3,)), ("cat", (2, 4)), ("Conv2d", (5,)), ("Conv2d", (6,)),
+                       ("Upsample", (7,)), ("cat", (1, 3)), ("cat", (9, 8)), ("Conv2d", (10,)))
+    masks = graph.ancestors(network)
+    assert graph.is_skip(network.nodes[10], masks, network)
+    span = graph.spanned(network)
+    assert [i for i in (2, 4, 6, 7) if span >> i & 1] == [2, 4, 6, 7]
+    parallel = _network(("input", ()), ("Conv2d", (0,)), ("Conv2d", (0,)), ("cat", (1, 2)),
+                        ("Conv2d", (0,)), ("Conv2d", (4,)), ("cat", (3, 5)))
+    assert not graph.is_skip(parallel.nodes[-1], graph.ancestors(parallel), parallel)
