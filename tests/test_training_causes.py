@@ -4877,6 +4877,67 @@ opt_b.step()
     assert {c for c, _, _ in codes(lint_tree({"demo.py": once}))} >= {"CNN206"}
 
 
+def test_networks_built_in_a_registry_train_only_when_the_one_picked_trains(
+        lint_tree: Lint) -> None:
+    """A registry of networks built already, picked by a name not known: evaluating the
+    one picked (weights loaded, eval mode) trains none of them; training it trains each
+    (whichever the name picks, it trains with that optimizer)."""
+    nets = """
+import torch.nn as nn
+
+
+class Tall(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers = [nn.Conv2d(3, 16, 3, padding=1), nn.PReLU()]
+        for _ in range(8):
+            layers += [nn.Conv2d(16, 16, 3, padding=1), nn.PReLU()]
+        self.body = nn.Sequential(*layers, nn.Conv2d(16, 3, 3, padding=1))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Conv2d(3, 3, 5, padding=2)
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    script = """
+import torch
+from nets import Tall, Small
+
+registry = {"tall": Tall(), "small": Small()}
+
+
+def render(name, x):
+    net = registry[name]
+    net.load_state_dict(torch.load(name + ".pt"))
+    net.eval()
+    with torch.no_grad():
+        return net(x)
+
+
+small = Small()
+opt = torch.optim.Adam(small.parameters(), lr=1e-3)
+for epoch in range(3):
+    for x in torch.load("data.pt"):
+        opt.zero_grad()
+        small(x).pow(2).mean().backward()
+        opt.step()
+render(open("name.txt").read(), torch.rand(1, 3, 8, 8))
+"""
+    evaluated = lint_tree({"nets.py": nets, "run.py": script}, select=["CNN107"])
+    assert [f for f in evaluated.findings if f.severity == "warning"] == []
+    trained = script.replace("small = Small()", 'small = registry[open("name.txt").read()]')
+    found = lint_tree({"nets.py": nets, "run.py": trained}, select=["CNN107"]).findings
+    assert [(f.symbol, f.severity) for f in found] == [("Tall", "warning")]
+    assert "no weight decay (`Adam` at run.py:16)" in found[0].message
+
+
 def test_a_name_imported_inside_a_training_function_is_not_read_as_code(
         lint_tree: Lint) -> None:
     """`from hooks import call` inside a function that steps an optimizer: the imported

@@ -84,6 +84,9 @@ class Recorder:
     losses: list[ir.LossUse] = field(default_factory=list)
     resampling: list[str] = field(default_factory=list)
     choices: set[str] = field(default_factory=set)
+    # (the network a run picked from a registry of networks built already, their keys):
+    # they become choices when the one picked trains (see `registries.pick`).
+    pending_choices: list[tuple[Any, frozenset[str]]] = field(default_factory=list)
     replayed: dict[str, dict[str, Any]] = field(default_factory=dict)  # data modules re-read
     focal: bool = False
     lightning: bool = False
@@ -210,6 +213,7 @@ class Recorder:
         """The run, or None when nothing in the pass trains a model."""
         trains_model = [c for c in self.constructions
                         if _holds_weights(c.params) and c.stepped and not c.given]
+        self._settle_choices(interp)
         training_steps = [e for e in self.events if e.kind == ir.STEP and "trains" in e.flags]
         if training_steps and not self.lightning and not any(
                 e.kind in (ir.BACKWARD, ir.FORWARD) or _touches_models(e) for e in self.events):
@@ -278,6 +282,16 @@ class Recorder:
             resampling=list(self.resampling), focal=self.focal, lightning=self.lightning,
             choices=tuple(sorted(self.choices)), hand_decay=hand_decay,
             complete=self.complete, notes=self._notes(loops, events))
+
+    def _settle_choices(self, interp: TrainingInterp) -> None:
+        """A registry's networks are the run's choices when the one it picked trains, or
+        when the run steps weights it lost track of (they may be the picked one's)."""
+        trained = {id(self.root(interp, w)) for w in self.trained}
+        lost = self._steps_unfollowed_weights()
+        for picked, keys in self.pending_choices:
+            options = picked.options if isinstance(picked, v.Choice) else (picked,)
+            if lost or any(id(x) in trained for x in (picked, *options)):
+                self.choices.update(keys)
 
     def _steps_unfollowed_weights(self) -> bool:
         """A backward pass, then a step of weights the reader lost track of (an optimizer

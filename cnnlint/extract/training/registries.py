@@ -41,10 +41,21 @@ def pick(interp: TrainingInterp, rec: Recorder, registry: dict[Any, Any], key: A
                 x.scope is namespace or namespace.path.endswith("__init__.py")
                 and x.scope.module.startswith(inside)))))
     if len(registry) > 1 and all(isinstance(x, v.Instance) for x in registry.values()):
-        for x in registry.values():  # by its class and the factory that built it
-            rec.choices.add(ir.model_key(x.cls.scope.module, x.cls.name))
-            if x.made_by:
-                rec.choices.add(x.made_by)
+        # Networks built already: each is a choice (by its class and the factory that built
+        # it) once the run trains the one it picks; one picked to evaluate trains none.
+        keys = frozenset(k for x in registry.values() for k in (
+            ir.model_key(x.cls.scope.module, x.cls.name), x.made_by) if k)
+        picked: Any = registry.get(key) if v.is_const(key) and not isinstance(key, list) \
+            else None
+        if picked is None and (key is UNKNOWN or isinstance(key, v.Opaque)) \
+                and len(registry) <= MAX_CANDIDATES:
+            picked = v.Choice(tuple(registry.values()))
+        if picked is None:
+            rec.choices.update(keys)  # which one it picks is not followed
+        else:
+            rec.pending_choices.append((picked, keys))
+            if isinstance(picked, v.Choice):
+                return picked
     if all(isinstance(x, (v.ClassVal, v.FuncVal)) for x in registry.values()):
         tries.append(tuple(registry.values()))
     # A registry of builders by name (`{"resnet18": resnet18, ...}`, or entries such as
