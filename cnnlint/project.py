@@ -51,6 +51,7 @@ _CALLS_AT_TOP = re.compile(
 # modules by name at run time (what it reaches cannot be listed). Training needs one of these
 # in the file or in what it imports.
 _OPTIMIZER_HINT = re.compile(rb"\boptim\b|lightning|\bTrainer\b|import_module|__import__")
+_DERIVED_CLASS = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\(", re.MULTILINE)
 # A line that puts folders on the import path (`sys.path.append(".../nets")`): the rest of
 # the line names them.
 _EXTENDS_PATH = re.compile(rb"\bsys\.path\s*(?:\.\s*(?:append|insert|extend)\b|\+=)(.*)")
@@ -110,7 +111,7 @@ _NOT_TRAINING_LIBRARIES = frozenset(sys.stdlib_module_names) | {
 # is ("a.b", 0, ()).
 ImportRef = tuple[str, int, tuple[str, ...]]
 
-INDEX_FORMAT = 8
+INDEX_FORMAT = 9
 
 
 def find_root(paths: Iterable[str]) -> str | None:
@@ -192,6 +193,7 @@ class FileEntry:
     optimizer: bool  # the file can build an optimizer or a Trainer itself
     # The words of its lines that add folders to sys.path (`path_words`).
     path_words: tuple[str, ...] = ()
+    classes: bool = False  # it defines a class with a base (a network, maybe)
 
 
 @dataclass
@@ -281,7 +283,7 @@ class Project:
                     continue
                 stamp, known = (stat.st_mtime_ns, stat.st_size), old.get(path)
             if known is not None and tuple(known[0]) == stamp:
-                imports, trains, optimizer, extends = known[1], known[2], known[3], known[4]
+                imports, trains, optimizer, extends, classes = known[1:6]
             else:
                 try:
                     data = read_bytes(path)
@@ -290,10 +292,11 @@ class Project:
                 imports, trains = scan_imports(data), is_entry(data)
                 optimizer = bool(_OPTIMIZER_HINT.search(data))
                 extends = path_words(data)
+                classes = bool(_DERIVED_CLASS.search(data))
                 changed = True
-            new[path] = (stamp, imports, trains, optimizer, extends)
+            new[path] = (stamp, imports, trains, optimizer, extends, classes)
             self.entries[path] = FileEntry(imports=imports, trains=trains, optimizer=optimizer,
-                                           path_words=extends)
+                                           path_words=extends, classes=classes)
         if cache is not None and (changed or len(new) != len(old)):
             cache.put_payload("index", key, marshal.dumps({"format": INDEX_FORMAT,
                                                            "files": new}))
@@ -383,9 +386,11 @@ class Project:
         climb = dotted.partition(".")[0] not in _NOT_TRAINING_LIBRARIES
         for base in self.bases(importer, climb, dotted.partition(".")[0]):
             found = self._found(base, dotted)
-            if found[0] == importer:
-                # `import lpips` in `eval/lpips.py`: a file named like the library it uses
-                # (run as a script it would import itself, and find none of its names).
+            if found[0] == importer and base == os.path.dirname(importer):
+                # `import lpips` in `eval/lpips.py`, found beside it: a file named like the
+                # library it uses (run as a script it would import itself, and find none of
+                # its names). A package importing its own submodules through its full name
+                # (`from models.backbone import resnet` in its `__init__`) is itself.
                 continue
             if found != (None, None):
                 return found
@@ -493,15 +498,25 @@ class Project:
         """(files to analyse, entry files) for linting `linted` (absolute paths).
 
         Entry files get a script pass: the linted files and every file that imports them,
-        directly or not, that may train something. The analysis set adds everything the
-        entries import, directly or not. When every project file is linted, no index is
-        needed: the entries are left to `may_train` on the bytes the run reads (None)."""
+        directly or not, that may train something; for a linted script, also those that
+        import the files of classes it imports (`sample.py` builds net.py's `Stack`, which
+        train.py trains: how, and where, decides how its build is judged). The analysis set
+        adds everything the entries import, directly or not. When every project file is
+        linted, no index is needed: the entries are left to `may_train` on the bytes the run
+        reads (None)."""
         linted_set = set(linted)
         if self.files <= linted_set:
             return sorted(linted_set), None
         reverse = self.importers()
         seen = set(linted_set)
         queue = list(linted_set)
+        for path in linted:
+            if self.trains(path):
+                for target in self.imports_of(path):
+                    entry = self.entries.get(target)
+                    if entry is not None and entry.classes and target not in seen:
+                        seen.add(target)
+                        queue.append(target)
         while queue:
             for importer in reverse.get(queue.pop(), ()):
                 if importer not in seen:

@@ -65,6 +65,19 @@ def test_the_model_file_alone_reports_the_script_that_trains_it_at_batch_2(
            "(`config.BATCH_SIZE` in config.py)" == rows[0][5]
 
 
+def test_a_network_built_alike_to_sample_and_to_train_is_judged_where_it_trains(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sample.py and train.py build the same `Stack(16, 9)`; train.py trains it (through a
+    helper in fitter.py): the network is judged at train.py's build, also when only the
+    sampling script is linted (it reads the scripts that train what it builds)."""
+    monkeypatch.chdir(tmp_path)
+    _copy("sampler", tmp_path)
+    whole = {(r[0], r[1], r[2]) for r in _lint(["."])}
+    assert {("CNN103", "train.py", 7), ("CNN107", "train.py", 7)} <= whole
+    assert not any(path == "sample.py" for _, path, _ in whole)
+    assert _lint(["sample.py"]) == []
+
+
 def test_the_script_alone_reads_its_model_and_helpers_from_disk(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -178,9 +191,12 @@ def test_a_file_named_like_the_library_it_imports_does_not_import_itself(
     short). Another project module of that name is still found."""
     _tree(tmp_path, {"pyproject.toml": "", "eval/lpips.py": "import lpips\n",
                      "eval/score.py": "import lpips\n", "tools/lpips.py": "import lpips\n",
-                     "lpips.py": ""})
+                     "lpips.py": "", "nets/__init__.py": "from nets import blocks\n",
+                     "nets/blocks.py": ""})
     root = str(tmp_path)
     project = Project.open([root], [], root)
+    assert os.path.join(root, "nets/blocks.py") in project.imports_of(
+        os.path.join(root, "nets/__init__.py"))
     assert project.imports_of(os.path.join(root, "eval/lpips.py")) == (
         os.path.join(root, "lpips.py"),)
     assert project.imports_of(os.path.join(root, "eval/score.py")) == (

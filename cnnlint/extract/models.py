@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Collection, Iterable
 
 from cnnlint import ir
 from cnnlint.extract import torchnn
@@ -40,17 +40,19 @@ def build_interp(files: Iterable[FileFacts], locator: Any = None,
 
 def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
                    jobs: int = 1, wanted: Callable[[str, str], bool] | None = None,
-                   notes: list[str] | None = None) -> list[ir.Model]:
+                   notes: list[str] | None = None,
+                   trained_at: Collection[tuple[str, int]] = ()) -> list[ir.Model]:
     """Every model of the run (those `wanted(path, key)` accepts), in a stable order. A model
     the reader fails on becomes an `internal` error entry (when `errors` is given) and the
     others are still read. With jobs > 1 (and a process that may fork), forked workers
-    share the building."""
+    share the building. `trained_at`: the (path, line) of the builds training runs train,
+    where a variant built alike in several places is placed."""
     if errors is not None:
         errors.extend(ErrorEntry(path=s.path, kind="internal", message=(
             f"reading the module level failed: {s.load_error}"))
             for s in interp.scopes.values() if s.load_error
             and (wanted is None or wanted(s.path, "")))
-    candidates, unbuilt = _candidates(interp)
+    candidates, unbuilt = _candidates(interp, trained_at)
     models = _build_all(interp, candidates, jobs, errors, wanted)
     stopped = {m.key: m.stopped for m in models if m.stopped}
     if stopped:
@@ -61,7 +63,7 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
         why = {id(c[4]): stopped[key] for c in candidates
                if c[2] == "class" and (key := _key(interp, c)) in stopped}
         classes = [c[4] for c in candidates if id(c[4]) in why]
-        made = variants(interp, classes)
+        made = variants(interp, classes, trained_at)
         models.extend(_build_all(interp, [
             (variant.path, cls.name, "variant", variant.slot, (cls, variant))
             for cls in classes for variant in made.get(id(cls), [])], jobs, errors, wanted))
@@ -166,7 +168,8 @@ Candidate = tuple[str, str, str, Any, Any]
 MIN_PARALLEL_MODELS = 64  # below this, forking costs more than it saves
 
 
-def _candidates(interp: Interp) -> tuple[list[Candidate], list[v.ClassVal]]:
+def _candidates(interp: Interp, trained_at: Collection[tuple[str, int]] = ()
+                ) -> tuple[list[Candidate], list[v.ClassVal]]:
     """The models of the run: classes built with their defaults, factories called without
     arguments, and for a class that needs arguments, each variant the project spells out.
     A class needing arguments that its own file builds otherwise (a factory, a block of
@@ -186,7 +189,7 @@ def _candidates(interp: Interp) -> tuple[list[Candidate], list[v.ClassVal]]:
                         found.append((path, stmt[1], "class", stmt[5], cls))
         found.extend(_factories(scope))
         found.extend(_module_sequentials(interp, scope))
-    made = variants(interp, [cls for _, cls in needing])
+    made = variants(interp, [cls for _, cls in needing], trained_at)
     built_elsewhere: list[v.ClassVal] = []
     for path, cls in needing:
         if id(cls) in made:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator
 
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, TooComplex, assigned_names
@@ -60,10 +60,13 @@ def required_params(cls: v.ClassVal) -> list[str]:
     return required(init.node[2][1:]) if isinstance(init, v.FuncVal) else []
 
 
-def variants(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Variant]]:
+def variants(interp: Interp, classes: list[v.ClassVal],
+             trained_at: Collection[tuple[str, int]] = ()) -> dict[int, list[Variant]]:
     """The variants of each class (by id), literal calls first, then cfg keys; one per
     label; `Net(in_ch=chans)` in a script, with `chans = 1`, builds the network `Net(in_ch=1)`
-    in the class's own file does, and is read (and reported) once, as that one."""
+    in the class's own file does, and is read (and reported) once, as that one. Of builds
+    alike elsewhere, one a training run trains (`trained_at`: (path, line)) is the one kept
+    (a sampling script's build of the same network is not where it trains)."""
     wanted = {id(cls): cls for cls in classes}
     found: dict[int, list[Variant]] = {key: [] for key in wanted}
     if not wanted:
@@ -81,21 +84,31 @@ def variants(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Varian
                 found[id(cls)].append(made)
     for key, cls in wanted.items():
         found[key].extend(_cfg_keys(cls))
-    return {key: _distinct(made, wanted[key].scope.path)
+    trained = frozenset(trained_at)
+
+    def trains(variant: Variant) -> bool:
+        return variant.slot is not None and (
+            variant.path, interp.scopes[variant.path].loc(variant.slot).line) in trained
+
+    return {key: _distinct(made, wanted[key].scope.path, trains)
             for key, made in found.items() if made}
 
 
-def _distinct(made: list[Variant], home: str) -> list[Variant]:
-    """One variant per label, in the order first met; one spelled in another file than the
-    class's `home` that gives the same arguments as one spelled there is that one (whichever
-    files a run reads, the class's file is read with them, so the choice is the same)."""
+def _distinct(made: list[Variant], home: str, trains: Callable[[Variant], bool]
+              ) -> list[Variant]:
+    """One variant per label, in the order first met unless a later one `trains`; one
+    spelled in another file than the class's `home` that gives the same arguments as one
+    spelled there is that one (whichever files a run reads, the class's file is read with
+    them, so the choice is the same)."""
     at_home = {key for variant in made if variant.path == home
                for key in [args_key(variant.args)] if key is not None}
     kept: dict[str, Variant] = {}
     for variant in made:
         if variant.path != home and args_key(variant.args) in at_home:
             continue
-        kept.setdefault(variant.label, variant)
+        first = kept.setdefault(variant.label, variant)
+        if first is not variant and not trains(first) and trains(variant):
+            kept[variant.label] = variant
     return list(kept.values())
 
 
