@@ -4936,6 +4936,24 @@ render(open("name.txt").read(), torch.rand(1, 3, 8, 8))
     found = lint_tree({"nets.py": nets, "run.py": trained}, select=["CNN107"]).findings
     assert [(f.symbol, f.severity) for f in found] == [("Tall", "warning")]
     assert "no weight decay (`Adam` at run.py:16)" in found[0].message
+    # Picked by a network's constructor (a LightningModule's `self.model`) by an option's
+    # default: trained with it, and the option may name the other.
+    held = trained.replace('small = registry[open("name.txt").read()]', """
+
+class Holder(torch.nn.Module):
+    def __init__(self, name):
+        super().__init__()
+        self.model = registry[name]
+
+    def forward(self, x):
+        return self.model(x)
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--arch", default="small")
+small = Holder(parser.parse_args().arch)""").replace("import torch\n", "import argparse\nimport torch\n", 1)
+    found = lint_tree({"nets.py": nets, "run.py": held}, select=["CNN107"]).findings
+    assert [(f.symbol, f.severity) for f in found] == [("Tall", "warning")]
 
 
 def test_a_name_imported_inside_a_training_function_is_not_read_as_code(

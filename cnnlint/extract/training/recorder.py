@@ -284,9 +284,13 @@ class Recorder:
             complete=self.complete, notes=self._notes(loops, events))
 
     def _settle_choices(self, interp: TrainingInterp) -> None:
-        """A registry's networks are the run's choices when the one it picked trains, or
-        when the run steps weights it lost track of (they may be the picked one's)."""
-        trained = {id(self.root(interp, w)) for w in self.trained}
+        """A registry's networks are the run's choices when the one it picked trains (or a
+        network holding it: a LightningModule's `self.model`), or when the run steps weights
+        it lost track of (they may be the picked one's)."""
+        if not self.pending_choices:
+            return
+        roots = {id(r): r for r in (self.root(interp, w) for w in self.trained)}
+        trained = {id(part) for r in roots.values() for part in (r, *interp.submodules(r))}
         lost = self._steps_unfollowed_weights()
         for picked, keys in self.pending_choices:
             options = picked.options if isinstance(picked, v.Choice) else (picked,)
