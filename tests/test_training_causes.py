@@ -4951,7 +4951,8 @@ class Holder(torch.nn.Module):
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--arch", default="small")
-small = Holder(parser.parse_args().arch)""").replace("import torch\n", "import argparse\nimport torch\n", 1)
+small = Holder(parser.parse_args().arch)""").replace(
+        "import torch\n", "import argparse\nimport torch\n", 1)
     found = lint_tree({"nets.py": nets, "run.py": held}, select=["CNN107"]).findings
     assert [(f.symbol, f.severity) for f in found] == [("Tall", "warning")]
 
@@ -6038,6 +6039,50 @@ for epoch in range(100):
     for chore in ("pass", 'os.system("mkdir -p runs")', 'subprocess.run(["ls", "runs"])'):
         assert [c for c, _, _ in codes(lint_tree({"train.py": script.replace("RUN", chore)}),
                                        "CNN202")] == ["CNN202"], chore
+
+
+def test_lightnings_seeding_and_loggers_hide_nothing_the_loop_lacks(lint_tree: Lint) -> None:
+    """`pl.seed_everything(0)` and a TensorBoard logger handed to the Trainer only seed and
+    log: a 30-epoch fit with no validation data still has no validation; an early-stopping
+    callback handed the same way still stops early."""
+    script = """
+import torch
+import torch.nn as nn
+import pytorch_lightning as pl
+from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.callbacks import LearningRateMonitor
+from torch.utils.data import DataLoader
+
+
+class Net(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
+
+    def forward(self, x):
+        return self.body(x)
+
+    def training_step(self, batch, i):
+        x, y = batch
+        return nn.functional.cross_entropy(self(x), y)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-3)
+
+
+pl.seed_everything(0)
+logger = TensorBoardLogger("logs")
+loader = DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+trainer = pl.Trainer(max_epochs=30, logger=logger, callbacks=[LearningRateMonitor()])
+trainer.fit(Net(), loader)
+"""
+    found = {c for c, _, _ in codes(lint_tree({"train.py": script}))}
+    assert {"CNN202", "CNN203", "CNN209"} <= found
+    stopping = script.replace("from pytorch_lightning.callbacks import LearningRateMonitor",
+                              "from pytorch_lightning.callbacks import EarlyStopping").replace(
+        "LearningRateMonitor()", 'EarlyStopping(monitor="train_loss")')
+    found = {c for c, _, _ in codes(lint_tree({"train.py": stopping}))}
+    assert "CNN203" not in found and "CNN202" in found
 
 
 def test_a_lightning_fit_of_a_model_hydra_builds_may_train_any_network(

@@ -169,10 +169,29 @@ _RUNS_OTHER_CODE = ("subprocess.", "os.system", "os.popen", "os.spawn", "os.exec
                     "threading.Thread")
 
 
+# Lightning's packages, and what in them only seeds, logs or shows progress (its loggers, and
+# callbacks that watch): a Trainer given them trains, validates and stops as without.
+_LIGHTNING_ROOTS = ("pytorch_lightning.", "lightning.pytorch.", "lightning.fabric.",
+                    "lightning_fabric.", "lightning.")
+_LIGHTNING_INERT = ("seed_everything", "utilities.seed.", "loggers.",
+                    "callbacks.LearningRateMonitor", "callbacks.lr_monitor.",
+                    "callbacks.TQDMProgressBar", "callbacks.RichProgressBar",
+                    "callbacks.progress.", "callbacks.ModelSummary",
+                    "callbacks.RichModelSummary", "callbacks.DeviceStatsMonitor",
+                    "callbacks.Timer")
+
+
+def _lightning_inert(qualname: str) -> bool:
+    root = next((r for r in _LIGHTNING_ROOTS if qualname.startswith(r)), None)
+    return root is not None and qualname[len(root):].startswith(_LIGHTNING_INERT)
+
+
 def inert(qualname: str) -> bool:
     """A library call that cannot train, validate, stop, reset gradients or change the lr."""
     if qualname in _BUILDS_FROM_CONFIG or qualname.startswith(_RUNS_OTHER_CODE):
         return False
+    if _lightning_inert(qualname):
+        return True
     if qualname.startswith("torch."):
         return not qualname.startswith(_TORCH_MEANINGFUL) or qualname.startswith(
             ("torch.nn.utils.clip_grad", "torch.nn.functional"))
