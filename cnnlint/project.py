@@ -339,7 +339,11 @@ class Project:
             parent = os.path.dirname(current)
             if os.path.basename(current) == first:
                 if not self.is_package(parent):  # a folder Python may have on its path
-                    found.append(parent)
+                    # In a folder named like the import's first part (`vision/net.py`
+                    # importing `vision.parts`), the file was itself imported through that
+                    # name: the folder above comes first (a nested `vision/vision/` copy is
+                    # what only running the file as a script would find).
+                    found.insert(0 if current == folder else len(found), parent)
                 break
             current = parent
         if self.root is not None:

@@ -166,6 +166,20 @@ def test_a_copy_of_a_package_imports_its_own_modules(tmp_path: Path) -> None:
             os.path.join(root, imported),), importer
 
 
+def test_a_module_in_a_folder_named_like_its_import_finds_the_folder_it_was_imported_from(
+        tmp_path: Path) -> None:
+    """`vision/net.py` imports `vision.parts` (it was itself imported as `vision.net` from
+    the root): Python finds `vision/parts.py`, not a nested copy in `vision/vision/` that
+    only running the file as a script would reach."""
+    _tree(tmp_path, {"pyproject.toml": "", "use.py": "from vision.net import Net\n",
+                     "vision/net.py": "from vision.parts import Stage\n",
+                     "vision/parts.py": "", "vision/vision/parts.py": ""})
+    root = str(tmp_path)
+    project = Project.open([root], [], root)
+    assert project.imports_of(os.path.join(root, "vision/net.py")) == (
+        os.path.join(root, "vision/parts.py"),)
+
+
 def test_a_package_named_like_a_library_deep_in_the_project_does_not_shadow_it(
         tmp_path: Path) -> None:
     """`pkg/torch/nn/` beside `pkg/torch/models/net.py`: `import torch.nn` in that file is
