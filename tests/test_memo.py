@@ -47,8 +47,8 @@ def _models(monkeypatch: pytest.MonkeyPatch, facts: list[Any], reuse: bool,
         interp.forward_memo = lambda: None  # type: ignore[method-assign]
     if reverse:  # read the models in the other order
         candidates = models_module._candidates
-        def reversed_candidates(interp: Any) -> tuple[list[Any], list[Any]]:
-            found, unbuilt = candidates(interp)
+        def reversed_candidates(interp: Any, *given: Any) -> tuple[list[Any], list[Any]]:
+            found, unbuilt = candidates(interp, *given)
             return found[::-1], unbuilt
 
         monkeypatch.setattr(models_module, "_candidates", reversed_candidates)

@@ -2565,3 +2565,46 @@ for step in range(100):
     assert sorted((f.symbol, f.severity) for f in found) == [
         ("Probe", "warning"), ("tower", "warning")]
     assert all("no weight decay (`SGD` at train.py:" in f.message for f in found)
+
+
+def test_modules_in_a_plain_list_are_each_one_layer_wherever_applied(
+        lint_tree: Callable[..., Any]) -> None:
+    """Blocks kept in a plain Python list (not registered), each applying its convs to two
+    halves of its input: each conv is one layer, named after the attribute (`parts[1].p`),
+    as the registered stem's are (they were counted once per application)."""
+    blocks = """
+import torch
+import torch.nn as nn
+
+
+class Mix(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.p = nn.Conv1d(ch, ch, 3, padding=1)
+        self.q = nn.Conv1d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        a, b = torch.chunk(x, 2, dim=1)
+        return torch.cat((self.p(a) - self.q(b), self.q(a) + self.p(b)), dim=1)
+
+
+class Chain(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = Mix(16)
+        self.parts = []
+        for _ in range(4):
+            self.parts.append(Mix(16))
+        self.out = nn.Linear(256, 4)
+
+    def forward(self, x):
+        h = self.stem(x)
+        for part in self.parts:
+            h = part(h)
+        return self.out(h.flatten(1))
+"""
+    result = lint_tree({"blocks.py": blocks}, select=["CNN107"])
+    assert [f.message.split(" and ")[0] for f in result.findings] == ["11 weighted layers"]
+    [model] = result.models
+    names = {n.name for n in model.network.nodes if n.weighted}
+    assert {"stem.p", "parts[0].p", "parts[3].q", "out"} <= names and "" not in names

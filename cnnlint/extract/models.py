@@ -490,11 +490,17 @@ def _assign_paths(interp: Interp, module: Any, prefix: str, paths: dict[int, str
     """Give every submodule its path in the model ("layer1.0.conv1"), as torch names them:
     depth first, the first path that reaches a shared module wins. The options of a choice
     all sit at its path: one that is also inside another (`Skip(seq)` or `seq`) is named
-    there, not through the wrapper."""
+    there, not through the wrapper. Modules in a plain list or tuple attribute (not
+    registered: torch names them nowhere, and their weights are not the model's parameters)
+    are named last, after the attribute (`parts[0].conv`): each is still one layer wherever
+    it is applied."""
     at_path = interp.at_path
     stack: list[tuple[Any, str]] = [(module, prefix)]
     visited: set[int] = set()
-    while stack:
+    unregistered: list[tuple[Any, str]] = []
+    while stack or unregistered:
+        if not stack:
+            stack, unregistered = list(reversed(unregistered)), []
         item, path = stack.pop()
         if id(item) in visited:
             continue
@@ -517,4 +523,9 @@ def _assign_paths(interp: Interp, module: Any, prefix: str, paths: dict[int, str
             end = len(named)
             named = [(child, name) if i < item.guessed_from or name != f"{lead}{i}"
                      else (child, f"{path}[{i - end}]") for i, (child, name) in enumerate(named)]
+        elif kind is v.Instance:
+            unregistered.extend(
+                (x, f"{lead}{key}[{i}]") for key, held in item.attrs.items()
+                if type(held) in (list, tuple) for i, x in enumerate(held)
+                if isinstance(x, v.MODULE_VALUES))
         stack.extend(reversed(named))
