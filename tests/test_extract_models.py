@@ -960,7 +960,7 @@ def test_a_subclass_of_a_torch_layer_with_no_forward_is_that_layer() -> None:
     """`class DWConv(nn.Conv2d)` that only fixes `groups` in its constructor, and a bare
     `class FrozenBN(nn.BatchNorm2d): pass`, run torch's forward: each is a layer of its base's
     kind, with the arguments the constructor handed on. One with a forward of its own is
-    still read through that forward."""
+    still read through that forward, where `super().forward(x)` is its base's layer."""
     models = models_of("""
         import torch
         import torch.nn as nn
@@ -999,7 +999,9 @@ def test_a_subclass_of_a_torch_layer_with_no_forward_is_that_layer() -> None:
     assert kinds(net)[:3] == ["FixedFilter", "Conv2d", "BatchNorm2d"]
     conv = next(n for n in net.network.nodes if n.kind == "Conv2d")
     assert (conv.name, conv.arg("groups"), conv.arg("bias")) == ("dw", 8, False)
-    assert not net.network.complete  # `super().forward` of a layer is not read
+    assert net.network.complete  # `super().forward(x)`: the Linear, at the module's path
+    linear = next(n for n in net.network.nodes if n.kind == "Linear")
+    assert (linear.name, linear.arg("out_features")) == ("fc", 2)
 
 
 def test_a_torch_layer_subclass_built_twice_alike_is_located_at_each_call() -> None:

@@ -2608,3 +2608,44 @@ class Chain(nn.Module):
     [model] = result.models
     names = {n.name for n in model.network.nodes if n.weighted}
     assert {"stem.p", "parts[0].p", "parts[3].q", "out"} <= names and "" not in names
+
+
+def test_a_torch_layer_subclass_running_super_forward_is_that_layer(
+        lint_tree: Callable[..., Any]) -> None:
+    """A masked convolution (`class Masked(nn.Conv2d)`, its forward masking the weight then
+    calling `super().forward(x)`) runs the convolution: the network is read whole, each
+    masked conv at its own path and built where it is called (its bias before a norm is
+    found at that call)."""
+    net = """
+import torch
+import torch.nn as nn
+
+
+class Masked(nn.Conv2d):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.register_buffer("mask", torch.ones_like(self.weight))
+
+    def forward(self, x):
+        self.weight.data *= self.mask
+        return super(Masked, self).forward(x)
+
+
+class Pixel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers = [Masked(1, 16, 7, padding=3)]
+        for _ in range(9):
+            layers += [Masked(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU()]
+        self.body = nn.Sequential(*layers, nn.Conv2d(16, 256, 1))
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    result = lint_tree({"pixel.py": net}, select=["CNN101", "CNN103"])
+    assert not any("partially" in note for note in result.context_notes)
+    found = {(f.code, f.line) for f in result.findings}
+    assert found == {("CNN101", 20), ("CNN103", 15)}
+    [model] = [m for m in result.models if m.name == "Pixel"]
+    convs = [n.name for n in model.network.nodes if n.kind == "Conv2d"]
+    assert convs[:3] == ["body.0", "body.1", "body.4"]

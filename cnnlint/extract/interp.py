@@ -1024,6 +1024,10 @@ class Interp:
                         replace(member, bound=obj.instance), args)
             if name == "forward" and self.container_base(obj.cls) == "Sequential":
                 return torchnn.chain(self, torchnn.sequence(self, obj.instance), args, f)
+            layer = getattr(obj.instance, "torch_layer", None)
+            if name == "forward" and layer is not None:
+                # A torch layer's own forward, under the project subclass's name and place.
+                return torchnn.apply_torch_layer(self, obj.instance, layer, args)
             return self.unknown_call(args, f"`super().{name}` is not known")
         if isinstance(obj, v.Instance):
             return torchnn.module_method(self, obj, name, args, f)

@@ -184,7 +184,8 @@ def copy_value(value: Any, memo: dict[int, Any] | None = None, limit: int = 0) -
                                               value.scope)
         return layer
     if kind is v.Instance:
-        return _copy_holder(v.Instance(value.cls, made_by=value.made_by), "attrs", value, memo,
+        return _copy_holder(v.Instance(value.cls, made_by=value.made_by,
+                                       torch_layer=value.torch_layer), "attrs", value, memo,
                             limit)
     if kind is v.DictSpec:
         return _copy_holder(v.DictSpec(), "children", value, memo, limit)

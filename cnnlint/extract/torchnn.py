@@ -42,6 +42,8 @@ def instantiate(interp: Interp, cls: v.ClassVal, args: Args, f: Frame, loc: Loc 
                 # here, not where the kept copy was: findings and fixes name this call.
                 copy.loc, copy.scope = loc, f.owner
                 interp.changed(copy)
+            elif type(copy) is v.Instance and copy.torch_layer is not None:
+                copy.torch_layer = replace(copy.torch_layer, loc=loc, scope=f.owner)
             return copy
         if memo.known_unreusable(key) or hit is not None:
             key = None
@@ -74,10 +76,13 @@ def _as_layer(interp: Interp, inst: v.Instance, f: Frame, loc: Loc | None) -> An
     DWConv(nn.Conv2d)` setting `groups` in its `__init__`) is that layer, built with the
     arguments its constructor handed to torch's; otherwise the instance itself."""
     given = interp.layer_inits.pop(id(inst), None)
-    if given is None or inst.cls.lookup("forward") is not None:
+    if given is None:
         return inst
     kind, args = given
     bound = bind_layer_args(kind, args)
+    if inst.cls.lookup("forward") is not None:
+        inst.torch_layer = v.LayerSpec(kind, bound, loc, f.owner)  # `super().forward(x)`
+        return inst
     if catalogue.is_weighted(kind) and _fixes_its_weights(inst.cls):
         kind = catalogue.FIXED_FILTER  # a mean shift written as a 1x1 conv: no trained layer
     return v.LayerSpec(kind, bound, loc, f.owner)
@@ -400,6 +405,17 @@ def _pure_math(qualname: str) -> bool:
     return qualname in MATH_FUNCTIONS
 
 
+def apply_torch_layer(interp: Interp, inst: v.Instance, layer: v.LayerSpec, args: Args) -> Any:
+    """`super().forward(x)` in a subclass of a torch layer: that layer, at the instance's
+    path and built where the instance was."""
+    inputs = tensors_in(args)
+    if not inputs:
+        interp.note("a layer is applied to a value that is not known")
+        return UNKNOWN
+    return interp.add_node(layer.kind, inputs, name=interp.paths.get(id(inst), ""),
+                           owner=layer.scope, args=layer.args, loc=layer.loc)
+
+
 def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
     """Call a module on tensors (its forward)."""
     if isinstance(module, v.LayerSpec):
@@ -497,8 +513,8 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
         # replay finds by path would be the other's. A statistic given (a style's mean)
         # shares its tensor's node, but not what the block makes of it.)
         return call()
-    printed = fingerprint(module, interp.prints)
-    if printed is NO_PRINT:
+    printed = fingerprint(module, interp.prints) if module.torch_layer is None else NO_PRINT
+    if printed is NO_PRINT:  # (a torch layer's subclass: one layer, named by its own path)
         return call()
     inputs = [t.node for t in args.pos]
     key = (printed, tuple(inputs.index(n) for n in inputs))

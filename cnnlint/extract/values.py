@@ -166,6 +166,9 @@ class Instance:
     # The factory a module level built it with ("models.resnet:resnet18"), for registries
     # of built models (`CLASSIFIERS = {"resnet18": resnet18(), ...}`).
     made_by: str = ""
+    # For a subclass of a torch layer with a forward of its own (a masked conv): the layer
+    # its constructor built through torch's, where it was built, which `super().forward` runs.
+    torch_layer: LayerSpec | None = None
 
 
 @dataclass(eq=False)
