@@ -6041,6 +6041,31 @@ for epoch in range(100):
                                        "CNN202")] == ["CNN202"], chore
 
 
+def test_a_loop_that_only_runs_the_model_is_read_for_two_passes(lint_tree: Lint) -> None:
+    """A timing check (`for i in range(1000): model(x)`) runs the model and builds nothing:
+    its later passes are like the first two, which are all that is read (a large network run
+    a thousand times made scripts too complex to read to the end)."""
+    script = """
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+x = torch.randn(4, 8)
+for i in range(1000):
+    y = model(x)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(3):
+    for xb, yb in torch.load("train.pt"):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(xb), yb).backward()
+        opt.step()
+"""
+    [run] = lint_tree({"probe.py": script}).runs
+    outside = [e for e in run.events if e.kind == ir.FORWARD and not any(
+        loop.kind in ("epoch", "batch") for loop in run.loops if loop.id in e.loops)]
+    assert len({e.passes for e in outside}) == 2
+
+
 def test_lightnings_seeding_and_loggers_hide_nothing_the_loop_lacks(lint_tree: Lint) -> None:
     """`pl.seed_everything(0)` and a TensorBoard logger handed to the Trainer only seed and
     log: a 30-epoch fit with no validation data still has no validation; an early-stopping

@@ -70,6 +70,8 @@ class LoopReading(ConfigInterp):
         loop.picks_examples = kind == "range" and _indexes_by_target(stmt)
         loop.unknown_data = kind == "other" and items is None
         loop.first_event = len(rec.events)
+        loop.kept_at = _kept(rec)
+        loop.in_module = self.in_module_code(f)
         loop.phases = kind == "other" and items is not None \
             and 1 < len(items) <= MAX_PHASES and all(type(x) is str for x in items)
         stop = None
@@ -85,6 +87,19 @@ class LoopReading(ConfigInterp):
             loop.origin = "literal"
         rec.loops.append(loop)
         return loop
+
+    def _only_runs_models(self, loop: Any) -> bool:
+        """Whether the loop, in training code, ran a model on each pass so far and recorded
+        nothing else but mode changes, and built nothing the run keeps (an optimizer, a
+        loader, a model). (A module's own loops, building its layers, record nothing.)"""
+        rec = self.recorder
+        assert rec is not None
+        events = rec.events[loop.first_event:]
+        return not loop.in_module and loop.kept_at == _kept(rec) \
+            and {e.passes[e.loops.index(loop.id)] for e in events
+                 if e.kind == ir.FORWARD and loop.id in e.loops} \
+            >= set(range(loop.pass_index + 1)) \
+            and all(e.kind in (ir.FORWARD, ir.MODE) for e in events)
 
     def _loaders_of(self, item: Any) -> list[TrainObj]:
         """The loaders a loop's item comes from: `x`, `(i, (x, y))`, and both of
@@ -102,8 +117,13 @@ class LoopReading(ConfigInterp):
         return found
 
     def loop_continues(self, loop: Any, index: int) -> bool:
-        if loop is None or not loop.training or loop.phases:
+        if loop is None or loop.phases:
             return True
+        if not loop.training:
+            # A range loop whose passes so far only ran models (a timing or shape check:
+            # `for i in range(1000): y = model(x)`) runs its later passes alike: two are read
+            # (a large network run a thousand times would exhaust the reading).
+            return index < 1 or loop.kind != "range" or not self._only_runs_models(loop)
         loop.repeated = True
         # A training loop runs twice: the second pass sees the state the first leaves behind.
         return index < 1
@@ -208,3 +228,9 @@ def _indexes_by_target(stmt: tuple[Any, ...]) -> bool:
     return bool(names) and any(
         s[0] == "assign" and len(s) > 2 and type(s[2]) is tuple and s[2][:1] == ("sub",)
         and names & set(identifiers(s[2][2])) for s in stmt[3])
+
+
+def _kept(rec: Any) -> tuple[int, ...]:
+    """How many optimizers, schedulers, loaders and models the pass has built so far."""
+    return (len(rec.constructions), len(rec.scheduler_builds), len(rec.loaders),
+            len(rec.models), len(rec.losses))

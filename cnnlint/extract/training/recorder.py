@@ -51,6 +51,8 @@ class LoopState:
     # not resolve): what data it reads is not known.
     unknown_data: bool = False
     first_event: int = 0  # the index of the first event recorded inside it
+    kept_at: tuple[int, ...] = ()  # what the pass had built when it started (`loops._kept`)
+    in_module: bool = False  # a loop of a module's own code (building or running its layers)
     pass_index: int = 0  # which pass of it runs (see `ir.Event.passes`)
     # The call in the entry point's own code that led to it (see `ir.Loop.called_at`).
     called_at: Loc | None = None
