@@ -2649,3 +2649,72 @@ class Pixel(nn.Module):
     [model] = [m for m in result.models if m.name == "Pixel"]
     convs = [n.name for n in model.network.nodes if n.kind == "Conv2d"]
     assert convs[:3] == ["body.0", "body.1", "body.4"]
+
+
+def test_a_forward_looping_over_a_tensors_slices_is_read_whole(
+        lint_tree: Callable[..., Any]) -> None:
+    """Multi-view pooling (`for view in x: feats.append(self.trunk(view))`, then the max
+    over the views): each slice comes from the input and runs the same layers, so one pass
+    stands for all and the network is read whole (it was 'partially analysed')."""
+    net = """
+import torch
+import torch.nn as nn
+
+
+class MultiView(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers = []
+        for _ in range(9):
+            layers += [nn.Conv2d(8, 8, 3, padding=1), nn.ReLU()]
+        self.trunk = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), *layers)
+        self.head = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = x.transpose(0, 1)
+        feats = []
+        for view in x:
+            feats.append(self.trunk(view).mean((2, 3)))
+        pooled = feats[0]
+        for i in range(1, len(feats)):
+            pooled = torch.max(pooled, feats[i])
+        return self.head(pooled)
+"""
+    result = lint_tree({"views.py": net}, select=["CNN103"])
+    [model] = result.models
+    assert model.network.complete
+    assert [f.message.split(",")[0] for f in result.findings] == [
+        "11 weighted layers in a row with no skip connection"]
+
+
+def test_an_init_branch_for_a_class_never_imported_initialises_no_known_layer(
+        lint_tree: Callable[..., Any]) -> None:
+    """An init loop's `elif isinstance(m, SyncNorm): m.weight.data.fill_(1)` where the
+    file never imports `SyncNorm`: which modules the test picks is not known, so no layer is
+    said to get constant weights (CNN108 named every Conv2d)."""
+    net = """
+import torch.nn as nn
+
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.na = nn.BatchNorm2d(16)
+        self.head = nn.Conv2d(16, 4, 1)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight)
+            elif isinstance(m, SyncNorm):
+                m.weight.data.fill_(1)
+            elif isinstance(m, nn.BatchNorm2d):
+                m.weight.data.fill_(1)
+
+    def forward(self, x):
+        return self.head(self.na(self.a(x)))
+"""
+    result = lint_tree({"tiny.py": net}, select=["CNN108"])
+    assert result.findings == []
+    [model] = result.models
+    assert [(i.method, i.layer_kinds) for i in model.inits] == [
+        ("scaled", ("Conv2d",)), ("constant", ("BatchNorm2d",))]

@@ -266,7 +266,10 @@ def _builtin_hasattr(interp: Interp, args: Args) -> Any:
 def _builtin_isinstance(interp: Interp, args: Args) -> Any:
     if len(args.pos) == 2 and isinstance(args.pos[0], v.EachModule):
         classes = args.pos[1] if isinstance(args.pos[1], (tuple, list)) else (args.pos[1],)
-        return v.Narrowing(args.pos[0], tuple(k for cls in classes for k in class_kinds(cls)))
+        kinds = tuple(k for cls in classes for k in class_kinds(cls))
+        # A class the reader cannot name (a name never imported, a library's) picks modules
+        # it cannot tell: which ones the test holds for is not known.
+        return v.Narrowing(args.pos[0], kinds) if kinds else UNKNOWN
     if len(args.pos) == 2 and isinstance(args.pos[0], v.LayerSpec):
         return _layer_isinstance(args.pos[0], args.pos[1])
     if len(args.pos) == 2 and isinstance(args.pos[1], v.Ref) \

@@ -520,6 +520,10 @@ class Interp:
         value = self.eval(iter_expr, f)
         items = self.iterate(value)
         loop = self.loop_started(stmt, value, items, f)
+        if items is None and loop is None and type(value) is v.Tensor:
+            # `for view in x:` in a model's forward: each slice comes from the same tensor,
+            # and the layers a pass applies serve every slice: one pass stands for all.
+            items = [value]
         try:
             if items is None:
                 return self._unknown_passes(target, body, f, judged=loop is None)
