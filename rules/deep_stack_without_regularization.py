@@ -111,8 +111,9 @@ class DeepStackWithoutRegularization(Rule):
         if any(d.known and d.value > 0 for d in decays):  # type: ignore[operator]
             return
         if optimizers and all(d.known for d in decays) and len(decays) == len(optimizers):
-            where = ", ".join(f"`{o.kind}` at {o.loc.path}:{o.loc.line}"
-                              for o in optimizers if o.loc is not None)
+            where = ", ".join(dict.fromkeys(  # (one optimizer two scripts' runs build)
+                f"`{o.kind}` at {o.loc.path}:{o.loc.line}" for o in optimizers
+                if o.loc is not None))
             yield self.finding(
                 f"{count}, no dropout, and no weight decay ({where})",
                 model.loc, symbol=model.name,

@@ -6041,6 +6041,35 @@ for epoch in range(100):
                                        "CNN202")] == ["CNN202"], chore
 
 
+def test_one_optimizer_two_scripts_train_with_is_named_once(lint_tree: Lint) -> None:
+    """Two scripts train a network through one wrapper class that builds its optimizer: the
+    finding names that optimizer once (it named it once per script)."""
+    nets = plain_net("Deep", 9) + """
+
+class Wrapper:
+    def __init__(self):
+        self.net = Deep()
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=1e-3)
+
+    def step(self, x):
+        self.opt.zero_grad()
+        self.net(x).pow(2).mean().backward()
+        self.opt.step()
+"""
+    script = """
+import torch
+from nets import Wrapper
+
+w = Wrapper()
+for epoch in range(3):
+    for x in torch.load("data.pt"):
+        w.step(x)
+"""
+    found = lint_tree({"nets.py": "import torch\n" + nets, "run_a.py": script,
+                       "run_b.py": script}, select=["CNN107"]).findings
+    assert [f.message.count("`Adam` at nets.py") for f in found] == [1]
+
+
 def test_a_loop_that_only_runs_the_model_is_read_for_two_passes(lint_tree: Lint) -> None:
     """A timing check (`for i in range(1000): model(x)`) runs the model and builds nothing:
     its later passes are like the first two, which are all that is read (a large network run
