@@ -6041,6 +6041,33 @@ for epoch in range(100):
                                        "CNN202")] == ["CNN202"], chore
 
 
+def test_each_of_a_few_experiment_configs_is_read(lint_tree: Lint) -> None:
+    """A loop over three experiment settings, each building and training its own network:
+    every pass is read with its own setting (only the first two were, so the third
+    config's deep network was never seen trained)."""
+    nets = plain_net("Small", 2) + "\n\n" + plain_net("Deep", 10).split("\n\n", 1)[1]
+    script = """
+import torch
+from nets import Small, Deep
+
+
+def build(name):
+    return Small() if name == "small" else Deep()
+
+
+for cfg in [{"arch": "small", "lr": 0.1}, {"arch": "small", "lr": 0.01}, {"arch": "deep"}]:
+    net = build(cfg["arch"])
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.get("lr", 1e-3))
+    for epoch in range(3):
+        for x in torch.load("data.pt"):
+            opt.zero_grad()
+            net(x).pow(2).mean().backward()
+            opt.step()
+"""
+    found = lint_tree({"nets.py": nets, "sweep.py": script}, select=["CNN107"]).findings
+    assert [(f.symbol, f.severity) for f in found] == [("Deep", "warning")]
+
+
 def test_one_optimizer_two_scripts_train_with_is_named_once(lint_tree: Lint) -> None:
     """Two scripts train a network through one wrapper class that builds its optimizer: the
     finding names that optimizer once (it named it once per script)."""

@@ -15,7 +15,7 @@ from cnnlint.extract.training.objects import TrainObj
 from cnnlint.extract.training.recorder import LoopState, Recorder
 from cnnlint.extract.values import UNKNOWN
 
-MAX_PHASES = 4  # a loop over this many names or fewer runs each with its own value
+MAX_PHASES = 4  # a loop over this many names or settings or fewer runs each with its own value
 
 
 # Progress bars around a loop's range (`tqdm(range(epochs))`) and tqdm's own `trange(n)`.
@@ -72,8 +72,12 @@ class LoopReading(ConfigInterp):
         loop.first_event = len(rec.events)
         loop.kept_at = _kept(rec)
         loop.in_module = self.in_module_code(f)
+        # Over a few names or settings (`("train", "val")`, a list of experiment configs):
+        # each pass runs with its own value, and may train its own network.
         loop.phases = kind == "other" and items is not None \
-            and 1 < len(items) <= MAX_PHASES and all(type(x) is str for x in items)
+            and 1 < len(items) <= MAX_PHASES and all(
+                type(x) in (str, dict) or type(x) is v.Instance
+                and not self.is_module_class(x.cls) for x in items)
         stop = None
         if kind == "range" and iter_expr[2]:
             stop = iter_expr[2][1] if len(iter_expr[2]) > 1 else iter_expr[2][0]
