@@ -134,7 +134,8 @@ def test_a_layer_applied_several_times_is_one_layer(lint_tree: Callable[..., Res
 def test_layers_with_no_path_in_the_model_are_not_named_by_empty_paths(
         lint_tree: Callable[..., Result]) -> None:
     """Branches kept in a plain list attribute (`self.branches = [a, b]`) have no module
-    path: the message leaves the path out rather than print empty backticks."""
+    path torch knows: they are named after the attribute (`branches[0].0`), never by empty
+    backticks."""
     source = """
 import torch
 import torch.nn as nn
@@ -150,7 +151,8 @@ class TwoBranch(nn.Module):
         return torch.cat([branch(x) for branch in self.branches], 1)
 """
     (finding,) = lint_tree(source, select=["CNN101"]).findings
-    assert finding.message == "`Conv2d` bias is redundant before `BatchNorm2d`"
+    assert finding.message == ("`Conv2d` bias is redundant before `BatchNorm2d` "
+                               "(`branches[0].0` feeds `branches[0].1`)")
 
 
 GROWN_IN_A_LOOP = """

@@ -87,8 +87,9 @@ def variants(interp: Interp, classes: list[v.ClassVal],
     trained = frozenset(trained_at)
 
     def trains(variant: Variant) -> bool:
-        return variant.slot is not None and (
-            variant.path, interp.scopes[variant.path].loc(variant.slot).line) in trained
+        loc = interp.scopes[variant.path].loc(variant.slot) if variant.slot is not None \
+            else None
+        return loc is not None and (variant.path, loc.line) in trained
 
     return {key: _distinct(made, wanted[key].scope.path, trains)
             for key, made in found.items() if made}

@@ -5,7 +5,7 @@ iteration, batch) are decided when the pass ends (see `Recorder`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from cnnlint import ir
 from cnnlint.extract import values as v
@@ -38,11 +38,12 @@ def _range_call(expr: tuple[Any, ...]) -> tuple[Any, ...] | None:
 
 
 class LoopReading(ConfigInterp):
-    """The training interpreter's loops (`recorder` and `batches` are the training
-    interpreter's)."""
+    """The training interpreter's loops (`recorder`, `batches` and `in_module_code` are the
+    training interpreter's)."""
 
     recorder: Recorder | None
     batches: dict[int, TrainObj]
+    in_module_code: Callable[[Frame], bool]
 
     def loop_started(self, stmt: tuple[Any, ...], value: Any, items: list[Any] | None,
                      f: Frame) -> Any:
