@@ -6041,6 +6041,39 @@ for epoch in range(100):
                                        "CNN202")] == ["CNN202"], chore
 
 
+def test_the_note_on_a_possible_evaluation_names_a_builders_network_as_built(
+        lint_tree: Lint) -> None:
+    """A network known by the function that built it (`model = build_model(8)`), run on
+    data the reader cannot follow in a loop that trains nothing: the note says it is the
+    network `build_model` built that is called, not `build_model` itself."""
+    script = """
+import torch
+import torch.nn as nn
+from data_tools import make_loader
+
+
+def build_model(width):
+    return nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 2))
+
+
+model = build_model(8)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(10):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    with torch.no_grad():
+        for x, y in make_loader("val"):
+            model(x)
+"""
+    [run] = lint_tree({"train.py": script}).runs
+    assert any(note.endswith("the network `build_model` built is called on data that could "
+                             "not be followed, in a loop that trains nothing: it may be "
+                             "evaluated on held-out data, so no-validation stays silent")
+               for note in run.notes), run.notes
+
+
 def test_each_of_a_few_experiment_configs_is_read(lint_tree: Lint) -> None:
     """A loop over three experiment settings, each building and training its own network:
     every pass is read with its own setting (only the first two were, so the third

@@ -651,12 +651,17 @@ class Recorder:
     def _notes(self, loops: list[ir.Loop], events: list[ir.Event]) -> list[str]:
         notes = list(self.notes)
         stepped_apart = ir.stepped_apart(events)
+        # Models known by the function that built them (`model = build_model(cfg)`).
+        by_builder = {name for _, name, _, builders in self.models.values()
+                      if builders and builders[0][0].rsplit(":", 1)[-1] == name}
         for e in events:
             if e.kind == ir.FORWARD and "unknown-data" in e.flags \
                     and "feeds-step" not in e.flags and e.loc is not None:
                 # (A name that is a description, `the model` or `parameter `net``, is
                 # not quoted again.)
-                called = e.model if "`" in e.model or e.model == "the model" else f"`{e.model}`"
+                called = e.model if "`" in e.model or e.model == "the model" else \
+                    f"the network `{e.model}` built" if e.model in by_builder else \
+                    f"`{e.model}`"
                 notes.append(f"{e.loc.path}:{e.loc.line}: {called} is called on data that "
                              "could not be followed, in a loop that trains nothing: it may "
                              "be evaluated on held-out data, so no-validation stays silent")
