@@ -6156,10 +6156,12 @@ for epoch in range(3):
 
 
 def test_lightnings_seeding_and_loggers_hide_nothing_the_loop_lacks(lint_tree: Lint) -> None:
-    """`pl.seed_everything(0)` and a TensorBoard logger handed to the Trainer only seed and
-    log: a 30-epoch fit with no validation data still has no validation; an early-stopping
-    callback handed the same way still stops early."""
+    """`pl.seed_everything(0)`, the Trainer's own argument parser and a TensorBoard logger
+    handed to the Trainer only seed, parse and log: a 30-epoch fit with no validation data
+    still has no validation; an early-stopping callback handed the same way still stops
+    early."""
     script = """
+import argparse
 import torch
 import torch.nn as nn
 import pytorch_lightning as pl
@@ -6185,6 +6187,9 @@ class Net(pl.LightningModule):
 
 
 pl.seed_everything(0)
+parser = pl.Trainer.add_argparse_args(argparse.ArgumentParser())
+parser.add_argument("--width", type=int, default=32)
+width = parser.parse_args().width
 logger = TensorBoardLogger("logs")
 loader = DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
 trainer = pl.Trainer(max_epochs=30, logger=logger, callbacks=[LearningRateMonitor()])

@@ -14,7 +14,7 @@ from cnnlint.extract.frames import Args, Frame, tensors_in
 from cnnlint.extract.training.config import ABSENT
 from cnnlint.extract.training.objects import (
     EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, OPTIMIZERS, WRAPPERS, TrainObj, inert,
-    metric_words, model_constructor, plain_path, root_of,
+    lightning_inert, metric_words, model_constructor, plain_path, root_of,
 )
 from cnnlint.extract.training.recorder import Construction, weights_of
 from cnnlint.extract.values import UNKNOWN
@@ -300,7 +300,10 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
                 # every class (or for the positives) weighs none of them.
                 qualname = "torch.ones"
             return interp.add_node(ir.INPUT, (), name=qualname)  # randn, tensor, load: data
-        return v.Opaque(f"{qualname}(...)", root_of(qualname))
+        # (What Lightning's inert helpers return, an argument parser, stays inert: its
+        # package's other values may not.)
+        return v.Opaque(f"{qualname}(...)",
+                        qualname if lightning_inert(qualname) else root_of(qualname))
     if not tensors:
         touches = interp.touches_models(args, False)
         interp.blocked_by(qualname, loc, f, touches)

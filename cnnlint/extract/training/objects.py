@@ -174,6 +174,7 @@ _RUNS_OTHER_CODE = ("subprocess.", "os.system", "os.popen", "os.spawn", "os.exec
 _LIGHTNING_ROOTS = ("pytorch_lightning.", "lightning.pytorch.", "lightning.fabric.",
                     "lightning_fabric.", "lightning.")
 _LIGHTNING_INERT = ("seed_everything", "utilities.seed.", "loggers.",
+                    "Trainer.add_argparse_args", "utilities.argparse.",
                     "callbacks.LearningRateMonitor", "callbacks.lr_monitor.",
                     "callbacks.TQDMProgressBar", "callbacks.RichProgressBar",
                     "callbacks.progress.", "callbacks.ModelSummary",
@@ -181,7 +182,7 @@ _LIGHTNING_INERT = ("seed_everything", "utilities.seed.", "loggers.",
                     "callbacks.Timer")
 
 
-def _lightning_inert(qualname: str) -> bool:
+def lightning_inert(qualname: str) -> bool:
     root = next((r for r in _LIGHTNING_ROOTS if qualname.startswith(r)), None)
     return root is not None and qualname[len(root):].startswith(_LIGHTNING_INERT)
 
@@ -190,7 +191,7 @@ def inert(qualname: str) -> bool:
     """A library call that cannot train, validate, stop, reset gradients or change the lr."""
     if qualname in _BUILDS_FROM_CONFIG or qualname.startswith(_RUNS_OTHER_CODE):
         return False
-    if _lightning_inert(qualname):
+    if lightning_inert(qualname):
         return True
     if qualname.startswith("torch."):
         return not qualname.startswith(_TORCH_MEANINGFUL) or qualname.startswith(
