@@ -6155,6 +6155,52 @@ for epoch in range(3):
     assert len({e.passes for e in outside}) == 2
 
 
+def test_a_data_module_given_in_the_loaders_place_is_the_data_module(lint_tree: Lint) -> None:
+    """`trainer.fit(model, dm)`: Lightning takes a data module passed where the training
+    loaders go as the data module, so its `val_dataloader` feeds the module's
+    `validation_step` (CNN202 said the fit had no validation)."""
+    module = """
+import torch
+import torch.nn as nn
+import lightning as L
+from torch.utils.data import DataLoader
+
+
+class Net(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
+
+    def forward(self, x):
+        return self.body(x)
+
+    def training_step(self, batch, i):
+        x, y = batch
+        return nn.functional.cross_entropy(self(x), y)
+
+    def validation_step(self, batch, i):
+        x, y = batch
+        self.log("val_loss", nn.functional.cross_entropy(self(x), y))
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-3)
+
+
+class Data(L.LightningDataModule):
+    def train_dataloader(self):
+        return DataLoader(torch.load("train.pt"), batch_size=64, shuffle=True)
+
+    def val_dataloader(self):
+        return DataLoader(torch.load("val.pt"), batch_size=64)
+
+
+L.Trainer(max_epochs=30).fit(Net(), FIT)
+"""
+    for given in ("Data()", "datamodule=Data()"):
+        found = {c for c, _, _ in codes(lint_tree({"train.py": module.replace("FIT", given)}))}
+        assert "CNN202" not in found and "CNN203" in found, given
+
+
 def test_lightnings_seeding_and_loggers_hide_nothing_the_loop_lacks(lint_tree: Lint) -> None:
     """`pl.seed_everything(0)`, the Trainer's own argument parser and a TensorBoard logger
     handed to the Trainer only seed, parse and log: a 30-epoch fit with no validation data

@@ -37,8 +37,12 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
     # `train_dataloader=` (singular). A missing training loader leaves its place empty, so
     # the validation loader is never taken for it.
     train, val = _fit_loader(args, 1, "train"), _fit_loader(args, 2, "val")
-    loaders = [train] if val is None else [train, val]
     datamodule = args.kw.get("datamodule")
+    if datamodule is None and _datamodule(train):
+        # `fit(model, dm)`: Lightning takes a data module given in the loaders' place as
+        # the data module.
+        datamodule, train = train, None
+    loaders = [train] if val is None else [train, val]
     modules = datamodule.options if isinstance(datamodule, v.Choice) else [datamodule]
     for option in (m for m in modules if isinstance(m, v.Instance)):
         for hook, kind in (("train_dataloader", "train"), ("val_dataloader", "eval")):
@@ -60,7 +64,7 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
                 rec.train_loader_ids.add(id(found))
     # A datamodule given may hold validation data unless each one it may be is a project
     # class without `val_dataloader` (one picked by an option, or not followed, may).
-    has_val_data = val is not None or "datamodule" in args.kw and any(
+    has_val_data = val is not None or datamodule is not None and any(
         not isinstance(m, v.Instance) or m.cls.lookup("val_dataloader") is not None
         for m in modules) or model.cls.lookup("val_dataloader") is not None
     if model.cls.lookup("validation_step") is not None and has_val_data:
@@ -94,6 +98,16 @@ def call_hook(interp: TrainingInterp, obj: v.Instance, name: str, args: Args | N
         return interp.call_function(method, args or Args())
     except (TooComplex, RecursionError):
         return UNKNOWN
+
+
+def _datamodule(value: Any) -> bool:
+    """A project data module (one of several, for a choice): a class defining
+    `train_dataloader`, or one derived from Lightning's `LightningDataModule`."""
+    options = value.options if isinstance(value, v.Choice) else (value,)
+    return bool(options) and all(
+        isinstance(x, v.Instance) and (x.cls.lookup("train_dataloader") is not None or any(
+            base.endswith("LightningDataModule") for base in x.cls.library_bases()))
+        for x in options)
 
 
 def _fit_loader(args: Args, position: int, name: str) -> Any:
