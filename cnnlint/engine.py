@@ -498,8 +498,8 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
             interp, result.errors, jobs=jobs,
             wanted=lambda path, key: path in reported or key in trained,
             notes=result.context_notes,
-            trained_at={(m.loc.path, m.loc.line) for run in runs for m in run.models
-                        if m.loc is not None}), trained)
+            trained_at={(site.path, site.line) for run in runs for m in run.models
+                        for site in (m.loc, *m.sites) if site is not None}), trained)
         if trace is not None:
             _trace(trace, result, [p for p in model_files(interp) if p in reported])
     except Exception as exc:  # pragma: no cover - a bug in loading; reported, not raised

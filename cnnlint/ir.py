@@ -530,6 +530,9 @@ class TrainedModel:
     # each block inside it built as a class, by its class key.
     layers: int | None = None
     part_layers: tuple[tuple[str, int], ...] = ()
+    # Where the networks it may be were built, for one of several (a choice by an option):
+    # each is a build that trains.
+    sites: tuple[Loc, ...] = ()
 
     def describe(self) -> str:
         where = f" ({self.defined.path}:{self.defined.line})" if self.defined else ""

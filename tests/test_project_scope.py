@@ -78,6 +78,56 @@ def test_a_network_built_alike_to_sample_and_to_train_is_judged_where_it_trains(
     assert _lint(["sample.py"]) == []
 
 
+MIXER = """
+import torch.nn as nn
+
+
+class Mixer(nn.Module):
+    def __init__(self, size):
+        super().__init__()
+        width = 16 if size == "small" else 32
+        self.body = nn.Sequential(*[nn.Conv2d(width, width, 3, padding=1) for _ in range(9)])
+
+    def forward(self, x):
+        return self.body(x)
+"""
+FIT_EITHER = """
+import argparse
+import torch
+from mixer import Mixer
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--size", default="big")
+if parser.parse_args().size == "small":
+    net = Mixer("small")
+else:
+    net = Mixer("big")
+opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+for step in range(100):
+    opt.zero_grad()
+    net(torch.load("x.pt")).pow(2).mean().backward()
+    opt.step()
+"""
+
+
+def test_builds_alike_in_inference_scripts_are_judged_where_a_run_trains_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fit.py trains `Mixer("big")` (its option's default; "small" on request); a viewer
+    builds `Mixer("big")` and a demo `Mixer(size="big")` (the same arguments spelled by
+    name) only to run them: the network is judged at fit.py's build, linted whole or by the
+    viewer or demo alone."""
+    monkeypatch.chdir(tmp_path)
+    _tree(tmp_path, {"pyproject.toml": "", "mixer.py": MIXER, "fit.py": FIT_EITHER,
+                     "a_view.py": "from mixer import Mixer\n\nnet = Mixer('big').eval()\n",
+                     "tools/demo.py": "from mixer import Mixer\n\nnet = Mixer(size='big')\n"
+                                      "net.eval()\n"})
+    whole = _lint(["."])
+    assert {path for _, path, *_ in whole} == {"fit.py"}
+    assert {(code, line) for code, _, line, *_ in whole if code == "CNN107"} == {
+        ("CNN107", 11)}
+    assert _lint(["a_view.py"]) == [] and _lint(["tools/demo.py"]) == []
+
+
 def test_the_script_alone_reads_its_model_and_helpers_from_disk(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

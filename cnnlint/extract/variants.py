@@ -91,26 +91,47 @@ def variants(interp: Interp, classes: list[v.ClassVal],
             else None
         return loc is not None and (variant.path, loc.line) in trained
 
-    return {key: _distinct(made, wanted[key].scope.path, trains)
+    return {key: _distinct(made, wanted[key], trains)
             for key, made in found.items() if made}
 
 
-def _distinct(made: list[Variant], home: str, trains: Callable[[Variant], bool]
+def _distinct(made: list[Variant], cls: v.ClassVal, trains: Callable[[Variant], bool]
               ) -> list[Variant]:
-    """One variant per label, in the order first met unless a later one `trains`; one
-    spelled in another file than the class's `home` that gives the same arguments as one
-    spelled there is that one (whichever files a run reads, the class's file is read with
-    them, so the choice is the same)."""
+    """One variant per network, in the order first met unless a later one `trains`: calls
+    with one label, or giving the constructor the same arguments however spelled
+    (`Mixer("small")`, `Mixer(depth_tag="small")`), are one; one spelled in another file
+    than the class's that gives the same arguments as one spelled there is that one
+    (whichever files a run reads, the class's file is read with them, so the choice is the
+    same)."""
+    home = cls.scope.path
     at_home = {key for variant in made if variant.path == home
                for key in [args_key(variant.args)] if key is not None}
-    kept: dict[str, Variant] = {}
+    kept: dict[Any, Variant] = {}
+    same: dict[Any, Any] = {}  # a call's bound arguments -> the key it is kept under
     for variant in made:
         if variant.path != home and args_key(variant.args) in at_home:
             continue
-        first = kept.setdefault(variant.label, variant)
+        bound = _bound_key(cls, variant.args)
+        key = same.setdefault(bound, variant.label) if bound is not None else variant.label
+        first = kept.setdefault(key, variant)
         if first is not variant and not trains(first) and trains(variant):
-            kept[variant.label] = variant
+            kept[key] = variant
     return list(kept.values())
+
+
+def _bound_key(cls: v.ClassVal, args: Args) -> Any:
+    """A key equal for two calls giving the constructor the same arguments by position or by
+    name (None when they cannot be told apart so)."""
+    init = cls.lookup("__init__")
+    if not isinstance(init, v.FuncVal) or args.open_pos or args.open_kw:
+        return None
+    positional = [name for name, _, kind in init.node[2][1:] if kind == "pos"]
+    if len(args.pos) > len(positional):
+        return None
+    bound = dict(zip(positional, args.pos))
+    if any(name in bound for name in args.kw):
+        return None
+    return args_key(Args([], {**bound, **args.kw}))
 
 
 def referenced_in_own_file(interp: Interp, cls: v.ClassVal) -> bool:

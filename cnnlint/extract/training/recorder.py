@@ -596,7 +596,9 @@ class Recorder:
             return ir.TrainedModel(
                 keys=tuple(dict.fromkeys(k for o in options for k in o.keys)), name=name,
                 loc=loc, families=common, unresolved=unresolved,
-                parts=tuple(dict.fromkeys(p for o in options for p in o.parts)))
+                parts=tuple(dict.fromkeys(p for o in options for p in o.parts)),
+                sites=tuple(dict.fromkeys(s for o in options
+                                          for s in (o.loc, *o.sites) if s is not None)))
         keys: list[str] = [key for key, _, _ in builders]
         defined = None
         if isinstance(model, v.Instance):
