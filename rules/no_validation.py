@@ -11,11 +11,14 @@ from cnnlint.options import RuleOptions
 def evaluates(event: Event) -> bool:
     """A forward pass that may be on held-out data: gradients off, a validation or test
     loader, a tensor named for held-out data, the model in eval mode, or data the reader
-    could not follow in a loop that trains nothing."""
+    could not follow in a loop that trains nothing; but not one whose output feeds the loss
+    a step follows (a frozen teacher's or feature network's targets, run in eval mode
+    without gradients, are part of training)."""
+    if "feeds-step" in event.flags:
+        return False
     return "grad-off" in event.flags or "eval-loader" in event.flags \
         or "held-out" in event.flags or "scores-held-out" in event.flags \
-        or event.mode is False \
-        or "unknown-data" in event.flags and "feeds-step" not in event.flags
+        or event.mode is False or "unknown-data" in event.flags
 
 
 class Options(RuleOptions):
@@ -28,7 +31,9 @@ class NoValidation(Rule):
     ## What it flags
     A training run of `min-epochs` (default 5) or more epochs with no evaluation pass inside
     the epoch loop: no forward pass under `torch.no_grad()`/`inference_mode()` and no loop
-    over a validation or test loader, no forward pass in eval mode, and none on a tensor
+    over a validation or test loader, no forward pass in eval mode (a frozen teacher's or
+    feature network's forward whose output feeds the loss a step follows is part of the
+    training, not an evaluation), and none on a tensor
     named for held-out data (`net(test_features)`, `model(x_val)`) or read at indices
     named for it (`pred[test_idx]` of a forward over a whole image or graph, as
     transductive training scores the pixels or nodes its loss leaves out) (for Lightning:

@@ -6041,6 +6041,30 @@ for epoch in range(100):
                                        "CNN202")] == ["CNN202"], chore
 
 
+def test_a_frozen_guide_whose_targets_feed_the_loss_is_no_validation(lint_tree: Lint) -> None:
+    """A frozen guide network, in eval mode and without gradients, computes the targets the
+    learner's loss compares with: that forward is part of each training step, not an
+    evaluation, so the loop still has no validation (the rule stayed silent)."""
+    script = """
+import torch
+from nets import Small
+
+guide, learner = Small(), Small()
+opt = torch.optim.Adam(learner.parameters(), lr=1e-3)
+for epoch in range(12):
+    guide.eval()
+    for x in torch.load("batches.pt"):
+        opt.zero_grad()
+        with torch.no_grad():
+            target = guide(x)
+        ((learner(x) - target) ** 2).mean().backward()
+        opt.step()
+"""
+    found = lint_tree({"nets.py": plain_net("Small", 2), "fit.py": script},
+                      select=["CNN202"]).findings
+    assert [f.code for f in found] == ["CNN202"]
+
+
 def test_the_note_on_a_possible_evaluation_names_a_builders_network_as_built(
         lint_tree: Lint) -> None:
     """A network known by the function that built it (`model = build_model(8)`), run on
