@@ -6179,6 +6179,28 @@ for epoch in range(3):
     assert len({e.passes for e in outside}) == 2
 
 
+LIGHTNING_NET = """class Net({base}.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
+
+    def forward(self, x):
+        return self.body(x)
+
+    def training_step(self, batch, i):
+        x, y = batch
+        return nn.functional.cross_entropy(self(x), y)
+{validation}
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-3)
+"""
+VALIDATION_STEP = """
+    def validation_step(self, batch, i):
+        x, y = batch
+        self.log("val_loss", nn.functional.cross_entropy(self(x), y))
+"""
+
+
 def test_a_data_module_given_in_the_loaders_place_is_the_data_module(lint_tree: Lint) -> None:
     """`trainer.fit(model, dm)`: Lightning takes a data module passed where the training
     loaders go as the data module, so its `val_dataloader` feeds the module's
@@ -6190,24 +6212,7 @@ import lightning as L
 from torch.utils.data import DataLoader
 
 
-class Net(L.LightningModule):
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
-
-    def forward(self, x):
-        return self.body(x)
-
-    def training_step(self, batch, i):
-        x, y = batch
-        return nn.functional.cross_entropy(self(x), y)
-
-    def validation_step(self, batch, i):
-        x, y = batch
-        self.log("val_loss", nn.functional.cross_entropy(self(x), y))
-
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=1e-3)
+""" + LIGHTNING_NET.format(base="L", validation=VALIDATION_STEP) + """
 
 
 class Data(L.LightningDataModule):
@@ -6240,20 +6245,7 @@ from pytorch_lightning.callbacks import LearningRateMonitor
 from torch.utils.data import DataLoader
 
 
-class Net(pl.LightningModule):
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
-
-    def forward(self, x):
-        return self.body(x)
-
-    def training_step(self, batch, i):
-        x, y = batch
-        return nn.functional.cross_entropy(self(x), y)
-
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.parameters(), lr=1e-3)
+""" + LIGHTNING_NET.format(base="pl", validation="") + """
 
 
 pl.seed_everything(0)

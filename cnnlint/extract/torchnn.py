@@ -408,25 +408,24 @@ def _pure_math(qualname: str) -> bool:
 def apply_torch_layer(interp: Interp, inst: v.Instance, layer: v.LayerSpec, args: Args) -> Any:
     """`super().forward(x)` in a subclass of a torch layer: that layer, at the instance's
     path and built where the instance was."""
+    return _run_layer(interp, layer, args, interp.paths.get(id(inst), ""))
+
+
+def _run_layer(interp: Interp, layer: v.LayerSpec, args: Args, path: str) -> Any:
     inputs = tensors_in(args)
     if not inputs:
+        # The layer runs, on something the reader lost track of: the graph lacks it, so
+        # rules about the whole network must not judge what is left.
         interp.note("a layer is applied to a value that is not known")
         return UNKNOWN
-    return interp.add_node(layer.kind, inputs, name=interp.paths.get(id(inst), ""),
-                           owner=layer.scope, args=layer.args, loc=layer.loc)
+    return interp.add_node(layer.kind, inputs, name=path, owner=layer.scope, args=layer.args,
+                           loc=layer.loc)
 
 
 def apply_module(interp: Interp, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
     """Call a module on tensors (its forward)."""
     if isinstance(module, v.LayerSpec):
-        inputs = tensors_in(args)
-        if not inputs:
-            # The layer runs, on something the reader lost track of: the graph lacks it,
-            # so rules about the whole network must not judge what is left.
-            interp.note("a layer is applied to a value that is not known")
-            return UNKNOWN
-        return interp.add_node(module.kind, inputs, name=interp.paths.get(id(module), ""),
-                             owner=module.scope, args=module.args, loc=module.loc)
+        return _run_layer(interp, module, args, interp.paths.get(id(module), ""))
     if isinstance(module, v.SeqSpec):
         if module.open:  # its known children are not all it runs: no path goes through it
             return interp.unknown_call(args, "a Sequential is built from values that are "
