@@ -6041,6 +6041,78 @@ for epoch in range(100):
                                        "CNN202")] == ["CNN202"], chore
 
 
+def test_an_option_default_resolved_in_code_is_the_value_the_run_uses(lint_tree: Lint) -> None:
+    """`--stop_epoch` defaults to -1, which the script turns into 200 (`if params.stop_epoch
+    == -1: params.stop_epoch = 200`): the run trains 200 epochs (the write was ignored, the
+    loop ran over `range(0, -1)`, and the network was said to have no training script)."""
+    script = """
+import argparse
+import torch
+from nets import Deep
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--stop_epoch", default=-1, type=int)
+params = parser.parse_args()
+if params.stop_epoch == -1:
+    params.stop_epoch = 200
+model = Deep()
+opt = torch.optim.Adam(model.parameters())
+for epoch in range(0, params.stop_epoch):
+    for x in torch.load("x.pt"):
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+"""
+    result = lint_tree({"nets.py": plain_net("Deep", 10), "train.py": script},
+                       select=["CNN107", "CNN202"])
+    assert sorted((f.code, f.severity, f.message.split(" (")[0]) for f in result.findings) == [
+        ("CNN107", "warning", "10 weighted layers, no dropout, and no weight decay"),
+        ("CNN202", "warning", "trains 200 epochs")]
+
+
+def test_an_optimizer_handed_to_a_method_not_followed_may_train_its_network(
+        lint_tree: Lint) -> None:
+    """One of two networks (picked by the command line) is handed the optimizer built over
+    its weights through its own `train_loop` method, which is not followed for one of
+    several networks: no network is said to have no training script."""
+    nets = """
+import torch.nn as nn
+
+
+class Base(nn.Module):
+    def train_loop(self, loader, optimizer):
+        for x, y in loader:
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(self(x), y).backward()
+            optimizer.step()
+
+
+class Deep(Base):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Linear(16, 16) for _ in range(10)])
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Wide(Deep):
+    pass
+"""
+    script = """
+import sys
+import torch
+from nets import Deep, Wide
+
+model = Deep() if sys.argv[1] == "deep" else Wide()
+optimizer = torch.optim.Adam(model.parameters())
+for epoch in range(20):
+    model.train_loop(torch.load("train.pt"), optimizer)
+"""
+    result = lint_tree({"nets.py": nets, "train.py": script}, select=["CNN107"])
+    assert result.findings == []
+
+
 def test_a_frozen_guide_whose_targets_feed_the_loss_is_no_validation(lint_tree: Lint) -> None:
     """A frozen guide network, in eval mode and without gradients, computes the targets the
     learner's loss compares with: that forward is part of each training step, not an

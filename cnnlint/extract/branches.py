@@ -20,12 +20,16 @@ def both_ways(interp: Interp, first: Callable[[], Any], second: Callable[[], Any
     (the local names the branches mention) limits the copying; None copies all."""
     names = touched if touched is not None else frozenset(f.locals)
     before = snapshot(interp, f, names)
-    status1 = first()
-    if touched is None:
-        names = names | frozenset(f.locals)
-    after_first = snapshot(interp, f, names)
-    restore(interp, f, before, names)
-    status2 = second()
+    interp.undecided += 1
+    try:
+        status1 = first()
+        if touched is None:
+            names = names | frozenset(f.locals)
+        after_first = snapshot(interp, f, names)
+        restore(interp, f, before, names)
+        status2 = second()
+    finally:
+        interp.undecided -= 1
     if status1 == RETURN and status2 != RETURN:
         return NORMAL
     if status2 == RETURN and status1 != RETURN:

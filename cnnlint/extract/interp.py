@@ -58,6 +58,7 @@ class Interp:
         self.made_keys: set[str] = set()  # factories the model being read was built with
         self.unresolved: list[str] = []
         self.paths: dict[int, str] = {}
+        self.undecided = 0  # how many undecided `if`s the code being read is inside
         self.inits: list[ir.WeightInit] = []
         self.current_call: tuple[tuple[Any, ...], Frame] | None = None
         # Names each module class registers as buffers (id of the class -> names): a fixed

@@ -54,6 +54,8 @@ class ConfigInterp(Interp):
         if tag in ("attr", "sub") and plain_path(expr[1]):
             base = self.eval(expr[1], f)
             if isinstance(base, TrainObj) and base.kind == "namespace":
+                if tag == "attr" and expr[2] in base.fields.get("written", ()):
+                    return f"`{text(expr)}`"  # set by the code, not the option's default
                 if base.name == "argparse" and tag == "attr":
                     flag = base.fields.get("flags", {}).get(expr[2], "--" + expr[2])
                     return f"argparse default of `{flag}`"

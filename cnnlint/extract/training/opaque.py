@@ -74,7 +74,9 @@ def each_option_method(interp: TrainingInterp, model: v.Choice, name: str, args:
         # Objects of one plain class made on either side of an `if` (a logger opened to
         # resume or anew): the same method runs whichever it is.
         return interp.call_method(first, name, args, f, loc)
-    interp.hand_off((*args.pos, *args.kw.values()))
+    # What it is given, and the network it is a method of, may be trained there (its own
+    # `train_loop(loader, optimizer)`).
+    interp.hand_off((*args.pos, *args.kw.values(), model))
     networks = any(isinstance(o, v.Instance) and interp.is_module_class(o.cls)
                    for o in model.options)
     interp.blocked_by(f"{name} of one of several {'networks' if networks else 'objects'}",

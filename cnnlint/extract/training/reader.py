@@ -327,9 +327,16 @@ class TrainingInterp(ForwardReading):
                         return
                     # An option keeps its default (`args.start_epoch = checkpoint["epoch"]`
                     # only when resuming), but one written on each pass of a loop
-                    # (`args.lr /= 10` after each stage) does not keep one value.
+                    # (`args.lr /= 10` after each stage) does not keep one value, and a
+                    # number written where the defaults lead (`if args.epochs == -1:
+                    # args.epochs = 200`, a default resolved in code) is its value.
                     if rec.loops:
                         holder.fields.setdefault("varied", set()).add(target[2])
+                    elif not self.undecided and v.is_const(value) \
+                            and type(value) in (int, float, str, bool):
+                        holder.fields["values"][target[2]] = value
+                        holder.fields.setdefault("written", set()).add(target[2])
+                        return
             if target[0] in ("attr", "sub") and type(value) is TrainObj \
                     and value.kind == "scheduler" and not (
                         plain_path(target[1])
