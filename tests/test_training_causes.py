@@ -6041,6 +6041,32 @@ for epoch in range(100):
                                        "CNN202")] == ["CNN202"], chore
 
 
+def test_nothing_after_a_scripts_exit_runs(lint_tree: Lint) -> None:
+    """A script that evaluates a model, then calls `exit()`, and keeps an old training loop
+    below it: the loop never runs, so nothing is said about it."""
+    script = """
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+model.load_state_dict(torch.load("model.pt"))
+print(model(torch.load("x.pt")))
+exit()
+
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(100):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+"""
+    result = lint_tree({"check.py": script})
+    assert result.runs == [] and codes(result) == []
+    guarded = script.replace("exit()", 'if __name__ == "__main__":\n    sys.exit(0)').replace(
+        "import torch\n", "import sys\nimport torch\n", 1)
+    assert codes(lint_tree({"check.py": guarded})) == []
+
+
 def test_an_option_default_resolved_in_code_is_the_value_the_run_uses(lint_tree: Lint) -> None:
     """`--stop_epoch` defaults to -1, which the script turns into 200 (`if params.stop_epoch
     == -1: params.stop_epoch = 200`): the run trains 200 epochs (the write was ignored, the

@@ -123,7 +123,7 @@ def merge(interp: Interp, a: Any, b: Any, name: str = "") -> Any:
     return UNKNOWN
 
 
-_EXITS = frozenset({("attr", ("name", "sys"), "exit"), ("name", "exit"), ("name", "quit"),
+EXITS = frozenset({("attr", ("name", "sys"), "exit"), ("name", "exit"), ("name", "quit"),
                     ("attr", ("name", "os"), "_exit")})
 
 
@@ -136,4 +136,4 @@ def error_exit(body: tuple[Any, ...]) -> bool:
     if last[0] == "raise":
         return True
     call = last[1] if last[0] == "expr" else None
-    return call is not None and call[0] == "call" and call[1] in _EXITS
+    return call is not None and call[0] == "call" and call[1] in EXITS

@@ -38,6 +38,7 @@ from cnnlint.findings import Loc
 __all__ = ["Args", "FileScope", "Frame", "Interp", "TooComplex", "describe", "tensors_in"]
 
 _MODULE_TYPES = frozenset(v.MODULE_VALUES)
+_EXIT_NAMES = frozenset({"exit", "quit", "_exit"})
 
 
 _JUMPS = frozenset({"continue", "break", "return"})
@@ -327,7 +328,11 @@ class Interp:
             raise TooComplex()
         tag = stmt[0]
         if tag == "expr":  # the commonest statement, inline
-            self.eval(stmt[1], f)
+            e = stmt[1]
+            if e[0] == "call" and type(e[1][-1]) is str and e[1][-1] in _EXIT_NAMES \
+                    and e[1] in branches.EXITS:
+                return RETURN  # `exit()`, `sys.exit(0)`: nothing after it runs
+            self.eval(e, f)
             return NORMAL
         handler = self._exec.get(tag)
         return handler(stmt, f) if handler is not None else NORMAL

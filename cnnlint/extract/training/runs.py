@@ -14,7 +14,7 @@ from typing import Any
 
 from cnnlint import ir
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import Args, FileScope, Frame, TooComplex
+from cnnlint.extract.frames import RETURN, Args, FileScope, Frame, TooComplex
 from cnnlint.extract.training import library
 from cnnlint.extract.variants import render, sets_class_count_only
 from cnnlint.extract.training.objects import OTHER_FRAMEWORKS, imported_roots, trains, walk
@@ -127,7 +127,8 @@ def _script_pass(interp: TrainingInterp, scope: FileScope) -> ir.TrainingRun | N
                 # Python would (a `from models import *` above may have rebound the name).
                 frame.locals[name] = defined
                 continue
-            interp.exec_stmt(stmt, frame)
+            if interp.exec_stmt(stmt, frame) == RETURN:
+                break  # `exit()`: the rest of the script does not run
     except (TooComplex, RecursionError):
         _cut_short(interp, rec, scope.path, "the script")
     finally:
