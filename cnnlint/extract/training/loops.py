@@ -235,7 +235,7 @@ def _indexes_by_target(stmt: tuple[Any, ...]) -> bool:
         and names & set(identifiers(s[2][2])) for s in stmt[3])
 
 
-def _kept(rec: Any) -> tuple[int, ...]:
+def _kept(rec: Recorder) -> tuple[int, ...]:
     """How many optimizers, schedulers, loaders and models the pass has built so far."""
     return (len(rec.constructions), len(rec.scheduler_builds), len(rec.loaders),
             len(rec.models), len(rec.losses))
