@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from cnnlint import ir
-from cnnlint.findings import Finding
+from cnnlint.findings import Finding, Related
 
 
 def standalone(models: list[ir.Model], trained: set[str]) -> list[ir.Model]:
@@ -63,6 +63,10 @@ def _merged(members: list[tuple[ir.Model, Finding]]) -> Finding:
         return first
     named = f" ({labels[0]})" if len(labels) == 1 else \
         f" ({labels[0]}; also in {', '.join(labels[1:])})"
+    # Builds judged at the class but spelled in another file are the finding's other ends.
+    builds = tuple(Related.at(m.built_at, f"built as `{m.label}`") for m, _ in members
+                   if m.built_at is not None and m.built_at.path != first.path)
+    first = replace(first, related=tuple(dict.fromkeys(first.related + builds)))
     where = model.class_loc
     if where is None or where.path != model.path:
         return replace(first, message=first.message + named)

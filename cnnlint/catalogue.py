@@ -216,6 +216,8 @@ FUNCTIONAL: dict[str, str] = {
     "torch.nn.functional.kl_div": "KLDivLoss",
     "torch.nn.functional.interpolate": "Upsample",
     "torch.nn.functional.upsample": "Upsample",
+    "torch.nn.functional.upsample_bilinear": "Upsample",
+    "torch.nn.functional.upsample_nearest": "Upsample",
     "torch.nn.functional.pixel_shuffle": "PixelShuffle",
     "torchvision.ops.deform_conv2d": "DeformConv2d",
     "torchvision.ops.deform_conv.deform_conv2d": "DeformConv2d",
@@ -317,6 +319,9 @@ PASSTHROUGH_FUNCTIONS = frozenset({
 # so `cat([x, zeros_like(x)])` is x and no connection appears that the code does not make.
 SHAPED_LIKE = frozenset(f"torch.{name}_like" for name in (
     "zeros", "ones", "empty", "full", "rand", "randn", "randint"))
+# A tensor made of a tensor (`torch.tensor(x[None], dtype=torch.float)`) is its data; made
+# of numbers (class weights), it is what the training reader says it is.
+TENSOR_COPIES = frozenset({"torch.tensor", "torch.as_tensor"})
 # Combining functions: how two or more tensors meet.
 COMBINE_FUNCTIONS: dict[str, str] = {
     "torch.add": "add", "torch.cat": "cat", "torch.concat": "cat", "torch.concatenate": "cat",

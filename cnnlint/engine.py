@@ -467,6 +467,25 @@ def _restore_run(cached: dict[str, Any], result: Result, fixes: bool = False) ->
     return True
 
 
+def _trained_builds(runs: list[ir.TrainingRun]) -> dict[str, frozenset[tuple[str, int]]]:
+    """For each class key the runs train, the (path, line) of each build they train it by;
+    empty when one is not known: built where the reader could not say, one of several
+    networks, picked by name, or trained as a block of another network."""
+    sites: dict[str, set[tuple[str, int]]] = {}
+    unknown: set[str] = set()
+    for run in runs:
+        unknown.update(run.choices)
+        for m in run.models:
+            unknown.update(key for key in m.parts if key not in m.keys)
+            for key in m.keys:
+                if m.loc is None or m.sites:
+                    unknown.add(key)
+                else:
+                    sites.setdefault(key, set()).add((m.loc.path, m.loc.line))
+    return {key: frozenset() if key in unknown else frozenset(found)
+            for key, found in sites.items()}
+
+
 def _run_rules(active: list[Rule], result: Result, locator: Locator | None = None,
                jobs: int = 1, trace: Any = None, scope: Scope | None = None,
                modules: ProjectModules | None = None) -> list[Finding]:
@@ -499,7 +518,8 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
             wanted=lambda path, key: path in reported or key in trained,
             notes=result.context_notes,
             trained_at={(site.path, site.line) for run in runs for m in run.models
-                        for site in (m.loc, *m.sites) if site is not None}), trained)
+                        for site in (m.loc, *m.sites) if site is not None},
+            trained_builds=_trained_builds(runs)), trained)
         if trace is not None:
             _trace(trace, result, [p for p in model_files(interp) if p in reported])
     except Exception as exc:  # pragma: no cover - a bug in loading; reported, not raised

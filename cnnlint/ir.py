@@ -138,6 +138,8 @@ class Model:
     trace_method: str = ""  # "torch.fx" | "forward hooks", for a traced model
     module: str = ""  # the dotted module that defines it, relative to the project root
     built_as: str = ""  # for a class that needs arguments: the call that builds this variant
+    # For a variant judged at its class, the call that builds it, where that is elsewhere.
+    built_at: Loc | None = None
     class_key: str = ""  # the class of the module it builds ("models.vgg:VGG")
     class_loc: Loc | None = None  # that class's definition, when in the builder's file
     parts: frozenset[str] = frozenset()  # the classes of the blocks inside it

@@ -128,9 +128,10 @@ class DeepStackWithoutRegularization(Rule):
             # does not see), or the very network it builds trains as another builder's
             # (and is judged there).
             return
-        # No training script found for this model: say so, at info level.
+        # No training script was followed to this model (none, or none the reader could
+        # link to it): say so, at info level.
         yield self.finding(
-            f"{count} and no dropout; weight decay unknown (no training script found for it)",
+            f"{count} and no dropout; weight decay unknown (no training script followed to it)",
             model.loc, symbol=model.name, severity="info")
 
     valid = [

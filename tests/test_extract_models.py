@@ -245,6 +245,34 @@ def test_a_layer_applied_to_an_unknown_value_marks_the_model_partly_read() -> No
     assert "a layer is applied to a value that is not known" in model.network.unresolved
 
 
+def test_modules_moved_in_forward_and_tensors_remade_keep_the_model_read() -> None:
+    """Common in crowd-counting code: `self.head.to(device)(x)` applies the head (a module's
+    `.to()` hands it back, for a layer and a container as for a project module),
+    `torch.tensor(x[None], dtype=...)` is the same features, and the old
+    `F.upsample_bilinear` resamples."""
+    model = models_of("""
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Counter(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+                self.head = nn.Conv2d(8, 1, 1)
+
+            def forward(self, x):
+                if len(x.shape) == 3:
+                    x = torch.tensor(x[None], dtype=torch.float)
+                device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+                x = self.body.to(device)(x)
+                x = self.head.cuda().eval()(x)
+                return F.upsample_bilinear(x, scale_factor=2)
+    """)["Counter"]
+    assert model.network.unresolved == [] and model.network.complete
+    assert kinds(model) == ["Conv2d", "ReLU", "Conv2d", "Upsample"]
+
+
 @pytest.mark.parametrize("split", ["torch.split(x, 4, dim=1)", "torch.chunk(x, 2, 1)",
                                    "x.split(4, 1)", "torch.tensor_split(x, 2, dim=1)"])
 def test_splitting_a_tensor_keeps_the_model_read(split: str) -> None:

@@ -328,7 +328,7 @@ def test_a_notebook_and_a_module_of_the_same_stem_are_two_modules(tmp_path: Path
     (tmp_path / "pyproject.toml").write_text("[tool.cnnlint]\n")
     _, out, _ = run([str(tmp_path), "--select", "CNN107", "--no-cache"])
     assert "vae.py:3:7: CNN107 [info] 9 weighted layers and no dropout; weight decay " \
-           "unknown (no training script found for it)" in out, out
+           "unknown (no training script followed to it)" in out, out
 
 
 def test_a_notebook_syntax_error_names_lines_by_cell(in_tmp: Path) -> None:

@@ -1213,7 +1213,7 @@ def test_drop_path_rates_from_linspace_and_a_hand_written_layer_norm_are_read(
     result = lint_tree({"models.py": REGISTERED_NETS}, select=["CNN107"])
     assert all(m.network.complete for m in result.models)
     (info,) = result.findings
-    assert info.severity == "info" and "no training script found" in info.message
+    assert info.severity == "info" and "no training script followed" in info.message
 
 
 def test_a_model_registered_with_the_library_a_script_builds_models_by_name_with(
@@ -2522,7 +2522,7 @@ def test_a_factory_returning_its_network_in_a_dict_builds_that_network(
     """`return {"backbone": ResNet(...), "dim": 512}`: the factory builds the one network
     the dict holds, and it is judged (CNN104). A script training a wrapper that takes its
     network from a dict a library made (`self.net = parts["net"]`) may train any network:
-    no "no training script found" note (CNN107 info). Given the factory's dict, it trains
+    no "no training script followed" note (CNN107 info). Given the factory's dict, it trains
     that network."""
     alone = lint_tree({"towers.py": TOWER_IN_A_DICT}, select=["CNN104", "CNN107"])
     assert [(f.code, f.symbol) for f in alone.findings] == [

@@ -378,7 +378,7 @@ def test_a_step_function_handed_to_a_library_engine_may_train_its_networks(
         lint_tree: Lint) -> None:
     """`Engine(update).run(data)`: the library runs the step, so the networks it names
     (and those inside them) may be trained there, with the decay its optimizer has: no
-    "no training script found" for them."""
+    "no training script followed" for them."""
     nets = plain_net("Trunk", 9) + """
 class Classifier(nn.Module):
     def __init__(self):
@@ -1785,7 +1785,7 @@ def test_a_model_an_option_picks_that_fails_with_the_defaults_may_be_the_trained
         lint_tree: Lint) -> None:
     """`--model deep` builds `generate(args.depth)`, which builds nothing for the default
     of `--depth`: the reader cannot build it, so it cannot say that no script trains the
-    deep network (CNN107's "no training script found")."""
+    deep network (CNN107's "no training script followed")."""
     nets = """
 import torch.nn as nn
 
@@ -2112,7 +2112,7 @@ for epoch in range(3):
 
 def _no_script_claims(result: Result) -> list[str]:
     return [f.symbol for f in result.findings
-            if f.code == "CNN107" and "no training script found" in f.message]
+            if f.code == "CNN107" and "no training script followed" in f.message]
 
 
 def test_param_groups_a_helper_sorts_from_modules_train_the_model(lint_tree: Lint) -> None:
@@ -4551,7 +4551,7 @@ optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_dec
 """ + LOOP
     result = lint_tree({"nets.py": DEEP, "train.py": script})
     (claim,) = [f for f in result.findings
-                if f.code == "CNN107" and "no training script found" in f.message]
+                if f.code == "CNN107" and "no training script followed" in f.message]
     assert claim.symbol == "small" and "wide" not in claim.message
 
 

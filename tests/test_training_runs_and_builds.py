@@ -3,11 +3,15 @@ rebuilt in a few lines from patterns met in public notebooks and tutorials."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import pytest
 
-from cnnlint.engine import Result
+from cnnlint.config import Flags, build_settings
+from cnnlint.engine import Result, lint
+from cnnlint.rule import load_rules
+from conftest import write_tree
 from helpers import BAD, plain_net
 
 Lint = Callable[..., Result]
@@ -879,15 +883,88 @@ def test_a_class_trained_only_in_a_build_of_another_size_is_not_counted_as_train
         lint_tree: Lint) -> None:
     """`Chain(blocks=depth - 2)` trains a network of 4 weighted layers, not the 12 that the
     class's defaults build: no-regularization must not pin that SGD on the default count.
-    Trained as built by its defaults, it is; trained as a deeper build, that build's count
-    is the one given."""
+    Trained as built by its defaults, it is; trained only as a deeper build spelled out, the
+    class is judged as that build (named by its call)."""
     for build, expected in (("Chain(blocks=depth - 2)", None), ("Chain(blocks=1)", None),
                             ("Chain()", "12 weighted layers, no"),
-                            ("Chain(blocks=20)", "22 weighted layers as built at chain.py:19, no")):
+                            ("Chain(blocks=20)", "22 weighted layers, no")):
         result = lint_tree({"chain.py": CHAIN.replace("BUILD", build)})
         messages = [(line, message) for _, line, message in found(result, "CNN107")]
+        named = " (Chain(blocks=20))" if build == "Chain(blocks=20)" else ""
         assert messages == ([] if expected is None else [
-            (5, f"{expected} dropout, and no weight decay (`SGD` at chain.py:20)")]), build
+            (5, f"{expected} dropout, and no weight decay (`SGD` at chain.py:20){named}")]), build
+
+
+GRID_FILES = {
+    "net.py": """
+import torch.nn as nn
+
+
+class Unit(nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.a = nn.Conv2d(ch, ch, 3, padding=1)
+        self.b = nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.b(self.a(x).relu())
+
+
+class Grid(nn.Module):
+    def __init__(self, ch=16, units=3, num_classes=2):
+        super().__init__()
+        self.head = nn.Conv2d(2, ch, 3, padding=1)
+        self.units = nn.Sequential(*[Unit(ch) for _ in range(units)])
+        self.tail = nn.Conv2d(ch, num_classes, 3, padding=1)
+
+    def forward(self, x):
+        return self.tail(self.units(self.head(x)))
+""",
+    "fit.py": """
+import torch
+from net import Grid
+
+model = BUILD
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(100):
+    for x, y in torch.load("pairs.pt"):
+        opt.zero_grad()
+        ((model(x) - y) ** 2).mean().backward()
+        opt.step()
+""",
+}
+
+
+@pytest.mark.parametrize("build, expected", [
+    ("Grid(ch=32, units=4)", "10 conv layers with no normalization among them, from `head` "
+     "(Conv2d) to `tail` (Conv2d) (Grid(ch=32, units=4))"),
+    ("Grid(32, 4)", "10 conv layers with no normalization among them, from `head` "
+     "(Conv2d) to `tail` (Conv2d) (Grid(32, 4))"),
+    # The defaults' network, however spelled, or of a size not known: judged as the class.
+    ("Grid(units=3, num_classes=5)", "8 conv layers with no normalization among them, from "
+     "`head` (Conv2d) to `tail` (Conv2d)"),
+    ("Grid(units=int(open('n').read()))", "8 conv layers with no normalization among them, "
+     "from `head` (Conv2d) to `tail` (Conv2d)"),
+])
+@pytest.mark.parametrize("linted", [None, ["net.py"], ["fit.py"]])
+def test_a_class_the_project_only_trains_with_other_arguments_is_judged_as_so_built(
+        in_tmp: Path, build: str, expected: str, linted: list[str] | None) -> None:
+    """Every script that trains `Grid` builds it with other arguments than its defaults:
+    the network its defaults build is trained nowhere, so the model rules judge the build
+    that trains (10 convs, not the defaults' 8), still at the class, whichever file is
+    linted: the build is the finding's other end. A build the defaults' network may be
+    keeps the class as it is (and the script is then no end of the finding)."""
+    files = {**GRID_FILES, "fit.py": GRID_FILES["fit.py"].replace("BUILD", build),
+             "pyproject.toml": ""}
+    names = write_tree(in_tmp, files)
+    paths = linted or [name for name in names if name.endswith(".py")]
+    rules = load_rules()
+    result = lint(paths, build_settings(paths, Flags(), rules), rules)
+    built = "(Grid(" in expected
+    assert [(f.path, f.line, f.message, [(r.path, r.line, r.message) for r in f.related])
+            for f in result.findings if f.code == "CNN104"] == (
+        [] if linted == ["fit.py"] and not built else
+        [("net.py", 14, expected, [("fit.py", 4, f"built as `{build}`")] if built else [])])
 
 
 RECIPE_FILES = {
@@ -1372,8 +1449,9 @@ def test_a_wrapper_whose_defaults_miss_a_keyword_is_read_as_the_project_builds_i
     """`Wrapped(**kw)` reads `kw["in_ch"]`: built with no keywords it raises KeyError, so its
     defaults build nothing, and the `Ladder` inside is not judged as its defaults build it
     (no norm: CNN104 said "10 conv layers with no normalization"). The project's call
-    (`Wrapped(in_ch=3, rungs=4, norm=True)`) is the build judged; and `Ladder`, trained as
-    a block of it, is counted as built there (5 weighted layers, not its defaults' 10)."""
+    (`Wrapped(in_ch=3, rungs=4, norm=True)`) is the build judged, at the class; and
+    `Ladder`, trained as a block of it, is counted as built there (5 weighted layers, not
+    its defaults' 10)."""
     result = lint_tree(KW_FILES)
     assert found(result, "CNN104") == []
     assert [(f.path, f.message) for f in result.findings if f.code == "CNN107"] == []
@@ -1382,8 +1460,8 @@ def test_a_wrapper_whose_defaults_miss_a_keyword_is_read_as_the_project_builds_i
     messages = sorted((f.path, f.message) for f in lint_tree(deeper).findings
                       if f.code == "CNN107")
     assert messages == [
-        ("app/fit.py", "13 weighted layers, no dropout, and no weight decay (`Adam` at "
-                       "app/fit.py:7) (Wrapped(in_ch=3, rungs=12, norm=True))"),
+        ("app/wrapped.py", "13 weighted layers, no dropout, and no weight decay (`Adam` at "
+                           "app/fit.py:7) (Wrapped(in_ch=3, rungs=12, norm=True))"),
         ("lib/ladder.py", "13 weighted layers as built at app/fit.py:6, no dropout, and no "
                           "weight decay (`Adam` at app/fit.py:7)")]
 

@@ -1041,6 +1041,8 @@ class Interp:
             return self.unknown_call(args, f"`super().{name}` is not known")
         if isinstance(obj, v.Instance):
             return torchnn.module_method(self, obj, name, args, f)
+        if name in torchnn.RETURNS_SELF and type(obj) in _MODULE_TYPES:
+            return obj  # a layer or container moved (`.to(device)`) or switched (`.eval()`)
         if isinstance(obj, (v.SeqSpec, v.ListSpec, v.DictSpec)):
             return container_method(self, obj, name, args)
         return self.unknown_call(args, f"`.{name}()` is not known")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Collection, Iterable
+from typing import Any, Callable, Collection, Iterable, Mapping
 
 from cnnlint import ir
 from cnnlint.extract import torchnn
@@ -12,7 +12,8 @@ from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.source import FileFacts
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.extract.variants import (
-    CLASS_COUNT, referenced_in_own_file, required, required_params, variants,
+    CLASS_COUNT, default_like, distinct, literal_builds, referenced_in_own_file, required,
+    required_params, site, Variant, variants, variants_from,
 )
 from cnnlint.fanout import can_fork
 from cnnlint.findings import ErrorEntry, Loc
@@ -41,18 +42,22 @@ def build_interp(files: Iterable[FileFacts], locator: Any = None,
 def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
                    jobs: int = 1, wanted: Callable[[str, str], bool] | None = None,
                    notes: list[str] | None = None,
-                   trained_at: Collection[tuple[str, int]] = ()) -> list[ir.Model]:
+                   trained_at: Collection[tuple[str, int]] = (),
+                   trained_builds: Mapping[str, frozenset[tuple[str, int]]] | None = None
+                   ) -> list[ir.Model]:
     """Every model of the run (those `wanted(path, key)` accepts), in a stable order. A model
     the reader fails on becomes an `internal` error entry (when `errors` is given) and the
     others are still read. With jobs > 1 (and a process that may fork), forked workers
     share the building. `trained_at`: the (path, line) of the builds training runs train,
-    where a variant built alike in several places is placed."""
+    where a variant built alike in several places is placed. `trained_builds`: for a class
+    key, the (path, line) of every build of it the runs train, when each is known (see
+    `_candidates`)."""
     if errors is not None:
         errors.extend(ErrorEntry(path=s.path, kind="internal", message=(
             f"reading the module level failed: {s.load_error}"))
             for s in interp.scopes.values() if s.load_error
             and (wanted is None or wanted(s.path, "")))
-    candidates, unbuilt = _candidates(interp, trained_at)
+    candidates, unbuilt = _candidates(interp, trained_at, trained_builds or {})
     models = _build_all(interp, candidates, jobs, errors, wanted)
     stopped = {m.key: m.stopped for m in models if m.stopped}
     if stopped:
@@ -168,14 +173,18 @@ Candidate = tuple[str, str, str, Any, Any]
 MIN_PARALLEL_MODELS = 64  # below this, forking costs more than it saves
 
 
-def _candidates(interp: Interp, trained_at: Collection[tuple[str, int]] = ()
+def _candidates(interp: Interp, trained_at: Collection[tuple[str, int]] = (),
+                trained_builds: Mapping[str, frozenset[tuple[str, int]]] | None = None
                 ) -> tuple[list[Candidate], list[v.ClassVal]]:
     """The models of the run: classes built with their defaults, factories called without
     arguments, and for a class that needs arguments, each variant the project spells out.
     A class needing arguments that its own file builds otherwise (a factory, a block of
-    another model) is not a model on its own: those come second."""
+    another model) is not a model on its own: those come second. A class the project only
+    ever trains with other arguments than its defaults (`Grid(units=4)` in every script
+    that trains it: `trained_builds`) is read as those builds, placed at the class."""
     found: list[Candidate] = []
     needing: list[tuple[str, v.ClassVal]] = []
+    retrained: list[v.ClassVal] = []
     for path in sorted(interp.scopes):
         scope = interp.scopes[path]
         for stmt in scope.body:
@@ -187,9 +196,14 @@ def _candidates(interp: Interp, trained_at: Collection[tuple[str, int]] = ()
                         needing.append((path, cls))
                     else:
                         found.append((path, stmt[1], "class", stmt[5], cls))
+                        if trained_builds and _key_of(cls) in trained_builds:
+                            retrained.append(cls)
         found.extend(_factories(scope))
         found.extend(_module_sequentials(interp, scope))
-    made = variants(interp, [cls for _, cls in needing], trained_at)
+    built = literal_builds(interp, [cls for _, cls in needing] + retrained)
+    if retrained:
+        found = _as_trained(interp, found, retrained, built, trained_builds or {})
+    made = variants_from(interp, [cls for _, cls in needing], built, trained_at)
     built_elsewhere: list[v.ClassVal] = []
     for path, cls in needing:
         if id(cls) in made:
@@ -200,6 +214,34 @@ def _candidates(interp: Interp, trained_at: Collection[tuple[str, int]] = ()
         else:
             built_elsewhere.append(cls)
     return found, built_elsewhere
+
+
+def _as_trained(interp: Interp, found: list[Candidate], classes: list[v.ClassVal],
+                built: dict[int, list[Variant]],
+                trained_builds: Mapping[str, frozenset[tuple[str, int]]]) -> list[Candidate]:
+    """`found` with each class whose every trained build is a call with static arguments
+    that build another network than its defaults replaced by those builds, each placed at
+    the class (its findings are about the class's code) and named by its call. The network
+    the defaults build is then trained nowhere; one a trained build may share with them
+    (an argument not known, a build through a factory, one that only sets the number of
+    classes) keeps the class as it is."""
+    replaced: dict[int, list[Candidate]] = {}
+    for cls in classes:
+        sites = trained_builds[_key_of(cls)]
+        trained = [variant for variant in built[id(cls)] if site(interp, variant) in sites]
+        if not sites or {site(interp, variant) for variant in trained} != sites \
+                or any(default_like(cls, variant.args) for variant in trained):
+            continue
+        kept = distinct(interp, [cls], {id(cls): trained})[id(cls)]
+        replaced[id(cls)] = [(cls.scope.path, cls.name, "variant", None, (cls, variant))
+                             for variant in kept]
+    out: list[Candidate] = []
+    for candidate in found:
+        if candidate[2] == "class" and id(candidate[4]) in replaced:
+            out.extend(replaced[id(candidate[4])])
+        else:
+            out.append(candidate)
+    return out
 
 
 def _factories(scope: FileScope) -> Iterable[Candidate]:
@@ -290,7 +332,7 @@ def _build_one(interp: Interp, candidate: Candidate
                ) -> tuple[ir.Model | None, ErrorEntry | None]:
     path, name, kind, slot, target = candidate
     scope = interp.scopes[path]
-    module_name, built_as = scope.module, ""
+    module_name, built_as, built_at = scope.module, "", None
     if kind == "class":
         construct = lambda f: interp.instantiate(target, Args(), f, None)  # noqa: E731
     elif kind == "variant":
@@ -300,6 +342,8 @@ def _build_one(interp: Interp, candidate: Candidate
             cls, Args(list(variant.args.pos), dict(variant.args.kw)), f, None)
         if slot is None:
             slot = cls.node[5]
+            if variant.slot is not None:  # a trained build judged at the class
+                built_at = interp.scopes[variant.path].loc(variant.slot)
     elif kind == "global":
         construct = lambda f: target  # noqa: E731  (built when the module was loaded)
     elif isinstance(target, v.PartialVal):
@@ -313,7 +357,7 @@ def _build_one(interp: Interp, candidate: Candidate
         return None, ErrorEntry(path=path, kind="internal", message=(
             f"reading model {built_as or name} failed: {type(exc).__name__}: {exc}"))
     if model is not None:
-        model.module, model.built_as = module_name, built_as
+        model.module, model.built_as, model.built_at = module_name, built_as, built_at
         model.guessed = kind == "class" and bool(required_params(target)) or (
             kind == "factory" and isinstance(target, v.FuncVal) and bool(required(target.node[2])))
         if kind == "factory" and isinstance(target, v.FuncVal):

@@ -293,7 +293,8 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         return tensors[0] if tensors else UNKNOWN
     if qualname in SPLITS and args.pos and isinstance(args.pos[0], v.Tensor):
         return args.pos[0]  # each part comes from the same tensor (as `x.split(...)`)
-    if qualname in catalogue.SHAPED_LIKE and args.pos and isinstance(args.pos[0], v.Tensor):
+    if (qualname in catalogue.SHAPED_LIKE or qualname in catalogue.TENSOR_COPIES) \
+            and args.pos and isinstance(args.pos[0], v.Tensor):
         return args.pos[0]
     if qualname in catalogue.WEIGHT_NORMALISERS and args.pos:
         _normalise_weights(interp, args.pos[0], catalogue.WEIGHT_NORMALISERS[qualname])
@@ -649,10 +650,16 @@ def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Fra
     if name == "register_buffer" and type(obj) is v.Instance and args.pos \
             and type(args.pos[0]) is str:
         interp.buffers.setdefault(id(obj.cls), set()).add(args.pos[0])
-    if name in ("register_buffer", "register_parameter", "to", "train", "eval", "cuda",
-                "cpu", "float", "double", "half", "requires_grad_"):
-        return obj if name not in ("register_buffer", "register_parameter") else None
+    if name in RETURNS_SELF:
+        return obj
+    if name in ("register_buffer", "register_parameter"):
+        return None
     return unknown_module_method(interp, args, f"`.{name}()` is not known")
+
+
+# Module methods that hand the module itself back (`self.head.to(device)(x)` applies it).
+RETURNS_SELF = frozenset({"to", "train", "eval", "cuda", "cpu", "float", "double", "half",
+                          "requires_grad_"})
 
 
 # Layer families that hold a weight (and, unless built with bias=False, a bias).

@@ -67,10 +67,23 @@ def variants(interp: Interp, classes: list[v.ClassVal],
     in the class's own file does, and is read (and reported) once, as that one. Of builds
     alike elsewhere, one a training run trains (`trained_at`: (path, line)) is the one kept
     (a sampling script's build of the same network is not where it trains)."""
+    return variants_from(interp, classes, literal_builds(interp, classes), trained_at)
+
+
+def variants_from(interp: Interp, classes: list[v.ClassVal], built: dict[int, list[Variant]],
+                  trained_at: Collection[tuple[str, int]] = ()) -> dict[int, list[Variant]]:
+    """`variants`, the literal calls given (`literal_builds` of these classes or more)."""
+    return distinct(interp, classes, {id(cls): built[id(cls)] + _cfg_keys(cls)
+                                      for cls in classes}, trained_at)
+
+
+def literal_builds(interp: Interp, classes: list[v.ClassVal]) -> dict[int, list[Variant]]:
+    """Every call of the project that builds one of `classes` with static arguments, by
+    class id, in the order of the files."""
     wanted = {id(cls): cls for cls in classes}
     found: dict[int, list[Variant]] = {key: [] for key in wanted}
     if not wanted:
-        return {}
+        return found
     for path in sorted(interp.scopes):
         scope = interp.scopes[path]
         for call, bound, forwarded in _calls(interp, scope, scope.body, frozenset()):
@@ -82,17 +95,44 @@ def variants(interp: Interp, classes: list[v.ClassVal],
             if variant is not None:
                 cls, made = variant
                 found[id(cls)].append(made)
-    for key, cls in wanted.items():
-        found[key].extend(_cfg_keys(cls))
+    return found
+
+
+def site(interp: Interp, variant: Variant) -> tuple[str, int] | None:
+    """The (path, line) of the call that spells a variant; None for a cfg key."""
+    loc = interp.scopes[variant.path].loc(variant.slot) if variant.slot is not None else None
+    return (variant.path, loc.line) if loc is not None else None
+
+
+def distinct(interp: Interp, classes: list[v.ClassVal], made: dict[int, list[Variant]],
+             trained_at: Collection[tuple[str, int]] = ()) -> dict[int, list[Variant]]:
+    """One variant per network of each class that has any (see `_distinct`)."""
     trained = frozenset(trained_at)
+    by_id = {id(cls): cls for cls in classes}
+    return {key: _distinct(found, by_id[key], lambda variant: site(interp, variant) in trained)
+            for key, found in made.items() if found}
 
-    def trains(variant: Variant) -> bool:
-        loc = interp.scopes[variant.path].loc(variant.slot) if variant.slot is not None \
-            else None
-        return loc is not None and (variant.path, loc.line) in trained
 
-    return {key: _distinct(made, wanted[key], trains)
-            for key, made in found.items() if made}
+def default_like(cls: v.ClassVal, args: Args) -> bool:
+    """Whether a call builds the network the class's defaults build: each argument it gives
+    is the parameter's literal default, or sets only the number of classes."""
+    init = cls.lookup("__init__")
+    if not isinstance(init, v.FuncVal) or args.open_pos or args.open_kw:
+        return False
+    params = init.node[2][1:]
+    positional = [name for name, _, kind in params if kind == "pos"]
+    if len(args.pos) > len(positional):
+        return False
+    defaults = {name: default for name, default, _ in params}
+    given = {**dict(zip(positional, args.pos)), **args.kw}
+    for name, value in given.items():
+        default = defaults.get(name)
+        if CLASS_COUNT.fullmatch(name):
+            continue
+        if default is None or default[0] != "const" or type(default[1]) is not type(value) \
+                or default[1] != value:
+            return False
+    return True
 
 
 def _distinct(made: list[Variant], cls: v.ClassVal, trains: Callable[[Variant], bool]
