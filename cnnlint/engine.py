@@ -122,9 +122,10 @@ def _in_cells(finding: Finding) -> Finding:
 
 
 # A place a message names in a notebook (`Adam` at "train.ipynb:56"), in joined lines. Its
-# path may hold spaces ("sub dir/a.ipynb"), so the words before it are taken too and the
+# path may hold spaces and parentheses ("sub dir/copy (1).ipynb"), so the words before it are
+# taken too (a word may open a parenthesis of the message: "(from a.ipynb:3)") and the
 # notebook is the longest run of them ending in ".ipynb" that is a notebook read.
-_NOTEBOOK_PLACE = re.compile(r"((?:[^\s`'\"(]+ )*[^\s`'\"(]+\.ipynb):(\d+)\b")
+_NOTEBOOK_PLACE = re.compile(r"((?:[^\s`'\"]+ )*[^\s`'\"]+\.ipynb):(\d+)\b")
 
 
 # A line Python's syntax error text names: "on line 126", "(detected at line 93)".

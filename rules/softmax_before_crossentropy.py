@@ -29,7 +29,9 @@ class SoftmaxBeforeCrossEntropy(Rule):
     `CrossEntropyLoss` expects raw logits: it applies `log_softmax` itself. Fed
     probabilities, it takes a softmax of a softmax: the outputs are squashed into a narrow
     range, the gradients shrink, and training stalls at a high loss.
-    With `log_softmax` in the model, the matching loss is `NLLLoss`.
+    Fed log-probabilities (`log_softmax`), it computes the loss `NLLLoss` would: a
+    log-softmax leaves log-probabilities as they are. That is harmless, so it is reported
+    at info level: the matching loss is `NLLLoss`, and the extra log-softmax is wasted.
 
     ## Example
     ```python
@@ -68,10 +70,17 @@ class SoftmaxBeforeCrossEntropy(Rule):
                 where = ""
                 if loss.fed_by_loc is not None:
                     where = f" (from {loss.fed_by_loc.path}:{loss.fed_by_loc.line})"
+                related = [(loss.fed_by_loc, f"the `{loss.fed_by}` it receives")]
+                if loss.fed_by == "LogSoftmax":
+                    yield self.finding(
+                        f"`{loss.kind}` receives `{loss.fed_by}` output{where}: harmless (a "
+                        "log-softmax leaves log-probabilities as they are), but `NLLLoss` "
+                        "is the loss that matches", loss.loc, symbol=loss.symbol,
+                        severity="info", related=related)
+                    continue
                 yield self.finding(
                     f"`{loss.kind}` receives `{loss.fed_by}` output{where}: it applies "
-                    "log-softmax itself", loss.loc, symbol=loss.symbol,
-                    related=[(loss.fed_by_loc, f"the `{loss.fed_by}` it receives")])
+                    "log-softmax itself", loss.loc, symbol=loss.symbol, related=related)
 
     def autofix(self, finding: Finding, context: FixContext) -> Fix | None:
         found = context.call_at(finding)

@@ -9,6 +9,7 @@ import pytest
 from cnnlint import ir
 from cnnlint.extract.models import build_interp, extract_models
 from cnnlint.extract.source import analyse_source
+from cnnlint.extract.values import UNKNOWN
 
 
 def models_of(*sources: str, names: tuple[str, ...] = ()) -> dict[str, ir.Model]:
@@ -271,6 +272,98 @@ def test_modules_moved_in_forward_and_tensors_remade_keep_the_model_read() -> No
     """)["Counter"]
     assert model.network.unresolved == [] and model.network.complete
     assert kinds(model) == ["Conv2d", "ReLU", "Conv2d", "Upsample"]
+
+
+@pytest.mark.parametrize("probe", [
+    "self.body(torch.zeros(1, 3, 32, 32)).numel()",
+    "self.body(torch.zeros(1, 3, *shape)).view(1, -1).shape[1]",
+])
+def test_a_dummy_forward_sizing_the_head_in_the_constructor_leaves_the_model_read(
+        probe: str) -> None:
+    """A constructor that runs its trunk on a dummy batch to size the head applies layers
+    to a tensor the reader does not follow; the forward is read afresh, so the model is
+    whole (it had no finding at all, only "partially analysed")."""
+    model = models_of(f"""
+        import torch
+        import torch.nn as nn
+
+        class Probed(nn.Module):
+            def __init__(self, shape=(32, 32), classes=10):
+                super().__init__()
+                self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3))
+                with torch.no_grad():
+                    flat = {probe}
+                self.head = nn.Linear(flat, classes)
+
+            def forward(self, x):
+                return self.head(torch.flatten(self.body(x), 1))
+    """)["Probed"]
+    assert model.network.complete and model.network.unresolved == []
+    assert kinds(model) == ["Conv2d", "ReLU", "Conv2d", "Flatten", "Linear"]
+
+
+def test_block_strings_decoded_with_any_isinstance_and_re_split_are_read() -> None:
+    """timm-style builders decode "k3_c16" block strings with `re.split`, pad with a helper
+    that tests `any([isinstance(k, (tuple, list)) ...])`: each is computed on constants, so
+    the convolutions get their kernel, width and padding."""
+    model = models_of("""
+        import re
+        import torch.nn as nn
+
+        ARCH = ["k3_c16", "k5_c24", "k3_c32"]
+
+        def pad_for(kernel, stride=1):
+            if any([isinstance(k, (tuple, list)) for k in [kernel, stride]]):
+                return [pad_for(*pair) for pair in zip(kernel, stride)]
+            return kernel // 2
+
+        def decode(text):
+            options = {}
+            for op in text.split("_"):
+                key, value = re.split(r"(\\d.*)", op)[:2]
+                options[key] = int(value)
+            return options
+
+        class Coded(nn.Module):
+            def __init__(self):
+                super().__init__()
+                layers, width = [], 3
+                for text in ARCH:
+                    o = decode(text)
+                    if all([o["k"] > 1, o["c"] > 0]):
+                        layers.append(nn.Conv2d(width, o["c"], o["k"], padding=pad_for(o["k"])))
+                    width = o["c"]
+                self.body = nn.Sequential(*layers)
+
+            def forward(self, x):
+                return self.body(x)
+    """)["Coded"]
+    assert model.network.complete and model.network.unresolved == []
+    assert [(n.args["out_channels"], n.args["kernel_size"], n.args["padding"])
+            for n in model.network.nodes if n.kind == "Conv2d"] == [(16, 3, 1), (24, 5, 2),
+                                                                    (32, 3, 1)]
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+b", r"(a|aa)*c", r"(x)\\1", r"([ab]+)*z"])
+def test_a_regex_that_may_backtrack_without_end_is_not_run(pattern: str) -> None:
+    """Patterns whose repeated group repeats or alternates (or refers back) are not run on
+    the code's strings: what they compute stays not known, and the read ends at once."""
+    model = models_of(f"""
+        import re
+        import torch.nn as nn
+
+        WIDTH = len(re.split(r"{pattern}", "a" * 60))
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(3, WIDTH, 3)
+
+            def forward(self, x):
+                return self.conv(x)
+    """)["Net"]
+    assert [n.args["out_channels"] for n in model.network.nodes if n.kind == "Conv2d"] \
+        == [UNKNOWN]
 
 
 @pytest.mark.parametrize("split", ["torch.split(x, 4, dim=1)", "torch.chunk(x, 2, 1)",

@@ -98,6 +98,11 @@ def test_a_place_a_notebook_message_names_is_given_by_cell(tmp_path: Path) -> No
     _, out, _ = run([str(tmp_path / "my notes" / "demo.ipynb"), "--select", "CNN107",
                      "--no-cache"])
     assert "(`Adam` at " in out and "my notes/demo.ipynb:cell 3:2)" in out, out
+    # A copy named with parentheses, as a browser or a file manager names it.
+    (tmp_path / "my notes" / "demo.ipynb").rename(tmp_path / "my notes" / "demo (1).ipynb")
+    _, out, _ = run([str(tmp_path / "my notes" / "demo (1).ipynb"), "--select", "CNN107",
+                     "--no-cache"])
+    assert "(`Adam` at " in out and "my notes/demo (1).ipynb:cell 3:2)" in out, out
 
 
 def test_a_percent_continuing_a_statement_is_not_a_magic() -> None:

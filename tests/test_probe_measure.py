@@ -556,3 +556,18 @@ def test_segmentation_maps_learn_without_a_false_plateau() -> None:
     assert "loss-plateau" not in names(binary)
     first, last = binary.measurements.first_batch_loss or (0.0, 0.0)
     assert first == pytest.approx(math.log(2), abs=0.2) and last < 0.9 * first
+
+
+def test_batchnorm_statistics_not_measured_are_not_measurable_not_unobserved() -> None:
+    """A run whose time budget ran out before BatchNorm's statistics were compared has no
+    gap to judge: the static finding is NOT MEASURABLE, not refuted with "gap n/a"."""
+    from cnnlint.probe import confirm
+
+    norm = LayerStats(name="bn1", type="BatchNorm2d", family="batchnorm")
+    run_ = Measurements(layers=[norm], batch_size=2)
+    verdict, evidence = confirm._not_observed("batchnorm-small-batch", run_, {})
+    assert (verdict, evidence) == (confirm.NOT_MEASURABLE, "the gap between batch and "
+                                   "population statistics was not measured")
+    norm.bn_gap = 0.02
+    verdict, evidence = confirm._not_observed("batchnorm-small-batch", run_, {})
+    assert verdict == confirm.NOT_OBSERVED and "gap 0.02" in evidence, evidence

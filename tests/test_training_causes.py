@@ -6442,3 +6442,44 @@ for epoch in range(3):
     for build, expected in (("eval(cfg['NAME'])()", []), ("Small()", ["nets.py"])):
         result = lint_tree({"nets.py": nets, "train.py": script.replace("BUILD", build)})
         assert sorted({f.path for f in result.findings if f.code == "CNN107"}) == expected, build
+
+
+@pytest.mark.parametrize("ending, severity, message", [
+    ("F.softmax(self.fc(x), dim=1)", "error",
+     "`CrossEntropyLoss` receives `Softmax` output (from net.py:11): it applies log-softmax "
+     "itself"),
+    # log_softmax of log-probabilities is the identity: the loss is NLLLoss's, only wasted.
+    ("F.log_softmax(self.fc(x), dim=1)", "info",
+     "`CrossEntropyLoss` receives `LogSoftmax` output (from net.py:11): harmless (a "
+     "log-softmax leaves log-probabilities as they are), but `NLLLoss` is the loss that "
+     "matches"),
+])
+def test_log_probabilities_fed_to_cross_entropy_are_redundant_not_a_double_softmax(
+        lint_tree: Callable[..., Result], ending: str, severity: str, message: str) -> None:
+    result = lint_tree({"net.py": f"""
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return {ending}
+""", "train.py": """
+import torch
+import torch.nn as nn
+from net import Net
+
+model = Net()
+criterion = nn.CrossEntropyLoss()
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for x, y in torch.load("batches.pt"):
+    opt.zero_grad()
+    criterion(model(x), y).backward()
+    opt.step()
+"""})
+    assert [(f.path, f.severity, f.message) for f in result.findings if f.code == "CNN210"] \
+        == [("train.py", severity, message)]

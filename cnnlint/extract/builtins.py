@@ -4,6 +4,7 @@ values: constants compute, anything else gives UNKNOWN."""
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any, Callable
 
 from cnnlint.extract import configs
@@ -181,6 +182,31 @@ def _wrap(fn: Callable[..., Any]) -> Callable[[Interp, Args], Any]:
     return call
 
 
+def _builtin_any(interp: Interp, args: Args) -> Any:
+    """`any(...)`: True once an item is true, False when every one is known false."""
+    truths = _truths(interp, args)
+    return UNKNOWN if truths is None else (
+        True if True in truths else (False if None not in truths else UNKNOWN))
+
+
+def _builtin_all(interp: Interp, args: Args) -> Any:
+    """`all(...)`: False once an item is false, True when every one is known true."""
+    truths = _truths(interp, args)
+    return UNKNOWN if truths is None else (
+        False if False in truths else (True if None not in truths else UNKNOWN))
+
+
+def _truths(interp: Interp, args: Args) -> list[bool | None] | None:
+    """The truth of each item of the one argument (None for one not known); None when the
+    items are not known, or one stands for many (every module of `modules()`)."""
+    if len(args.pos) != 1 or args.open_pos or args.kw:
+        return None
+    items = interp.iterate(args.pos[0])
+    if items is None or any(type(x) is v.EachModule for x in items):
+        return None
+    return [interp.truth(x) for x in items]
+
+
 def _builtin_list(interp: Interp, args: Args) -> Any:
     if not args.pos:
         return []
@@ -263,6 +289,10 @@ def _builtin_hasattr(interp: Interp, args: Args) -> Any:
     return UNKNOWN
 
 
+_PY_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
+             "tuple": tuple, "dict": dict}
+
+
 def _builtin_isinstance(interp: Interp, args: Args) -> Any:
     if len(args.pos) == 2 and isinstance(args.pos[0], v.EachModule):
         classes = args.pos[1] if isinstance(args.pos[1], (tuple, list)) else (args.pos[1],)
@@ -278,11 +308,13 @@ def _builtin_isinstance(interp: Interp, args: Args) -> Any:
             return True
         if v.is_const(args.pos[0]) or type(args.pos[0]) in (list, tuple, dict):
             return False
-    if len(args.pos) == 2 and v.is_const(args.pos[0]) and isinstance(args.pos[1], v.Builtin):
-        py_type = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
-                   "tuple": tuple, "dict": dict}.get(args.pos[1].name)
-        if py_type is not None:
-            return isinstance(args.pos[0], py_type)
+    if len(args.pos) == 2 and v.is_const(args.pos[0]):
+        # `isinstance(k, int)`, `isinstance(k, (tuple, list))` on a constant.
+        classes = args.pos[1] if type(args.pos[1]) is tuple else (args.pos[1],)
+        py_types = tuple(_PY_TYPES.get(c.name) if isinstance(c, v.Builtin) else None
+                         for c in classes)
+        if classes and None not in py_types:
+            return isinstance(args.pos[0], py_types)  # type: ignore[arg-type]
     if len(args.pos) == 2 and isinstance(args.pos[0], (v.LibraryObject, v.FilePath)):
         classes = args.pos[1] if isinstance(args.pos[1], tuple) else (args.pos[1],)
         if all(isinstance(c, v.Builtin) for c in classes):
@@ -358,6 +390,8 @@ def _kind_test(args: Args, kinds: tuple[type, ...]) -> Any:
 BUILTINS: dict[str, Callable[[Interp, Args], Any]] = {
     "range": _builtin_range,
     "len": _builtin_len,
+    "any": _builtin_any,
+    "all": _builtin_all,
     "list": _builtin_list,
     "tuple": _builtin_tuple,
     "namedtuple": lambda interp, args: (*args.pos, *args.kw.values()),
@@ -393,6 +427,66 @@ MATH_FUNCTIONS: dict[str, Callable[[Interp, Args], Any]] = {
     f"math.{name}": _wrap(getattr(math, name))
     for name in ("ceil", "floor", "trunc", "sqrt", "isqrt", "exp", "log", "log2", "log10",
                  "pow", "fabs", "gcd", "prod")}
+
+def _regex(fn: Callable[..., Any]) -> Callable[[Interp, Args], Any]:
+    """`re.split(pattern, text)` (and findall, sub) on constant strings: timm decodes its
+    block strings so (`re.split(r"(\\d.*)", "k3")`). Only a short text and a pattern that
+    cannot backtrack without end are run; anything else stays not known."""
+    def call(interp: Interp, args: Args) -> Any:
+        consts = _consts(args)
+        if consts is None or args.kw or not 2 <= len(consts) <= 3 \
+                or not all(type(x) is str for x in consts) or not _tame(consts[0]) \
+                or len(consts[-1]) > MAX_REGEX_TEXT:
+            return UNKNOWN
+        try:
+            result = fn(*consts)
+        except (re.error, TypeError, ValueError):
+            return UNKNOWN
+        return result if v.is_const(result) else UNKNOWN
+    return call
+
+
+MAX_REGEX_TEXT = 200
+MAX_REGEX_PATTERN = 100
+
+
+def _tame(pattern: str) -> bool:
+    """Whether a pattern is short, has no back-reference, and repeats no group that holds
+    a repetition or an alternative (`(a+)+`, `(a|a)*`: the shapes that backtrack
+    exponentially)."""
+    if len(pattern) > MAX_REGEX_PATTERN or re.search(r"\\[1-9]|\(\?P=", pattern):
+        return False
+    opened: list[int] = []
+    i, end = 0, len(pattern)
+    while i < end:
+        char = pattern[i]
+        if char == "\\":
+            i += 2  # an escaped character
+            continue
+        if char == "[":  # a class: its brackets and parens are plain characters
+            close = pattern.find("]", i + 2 if pattern[i + 1:i + 2] in ("]", "^") else i + 1)
+            if close < 0:
+                return False
+            i = close + 1
+            continue
+        if char == "(":
+            opened.append(i)
+        elif char == ")":
+            if not opened:
+                return False
+            start = opened.pop()
+            inner = pattern[start + 1:i]
+            repeated = pattern[i + 1:i + 2] in ("*", "+", "{", "?")
+            if repeated and any(c in inner for c in "*+{|?("):
+                return False
+        i += 1
+    return not opened
+
+
+# Regular expressions on constants (see `_regex`).
+REGEX_FUNCTIONS: dict[str, Callable[[Interp, Args], Any]] = {
+    "re.split": _regex(re.split), "re.findall": _regex(re.findall), "re.sub": _regex(re.sub)}
+
 
 # Standard-library tests of what a value is (pytorchcv's `isfunction(activation)`).
 LIBRARY_TESTS: dict[str, Callable[[Args], Any]] = {

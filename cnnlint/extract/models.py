@@ -471,8 +471,13 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
         return None
     if isinstance(module, v.Instance) and not interp.is_module_class(module.cls):
         return None
+    # Nodes made while constructing (a dummy forward sizing the head: `self.body(torch.zeros(
+    # 1, 3, 32, 32)).numel()`) are not the model, nor is a layer the constructor applied to
+    # such an input, which the reader does not follow: the forward is read afresh.
+    if torchnn.APPLIED_TO_UNKNOWN in interp.unresolved:
+        interp.unresolved.remove(torchnn.APPLIED_TO_UNKNOWN)
     try:
-        interp.start_graph()  # nodes made while constructing (dummy forwards) are not the model
+        interp.start_graph()
         _assign_paths(interp, module, "", interp.paths)
         output = _forward(interp, module, frame)
     except TooComplex:

@@ -318,12 +318,12 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         from cnnlint.extract.builtins import builtin_dict
 
         return builtin_dict(interp, args)
-    from cnnlint.extract.builtins import LIBRARY_TESTS, MATH_FUNCTIONS
+    from cnnlint.extract.builtins import LIBRARY_TESTS, MATH_FUNCTIONS, REGEX_FUNCTIONS
 
     test = LIBRARY_TESTS.get(qualname)
     if test is not None:
         return test(args)
-    pure = MATH_FUNCTIONS.get(qualname)
+    pure = MATH_FUNCTIONS.get(qualname) or REGEX_FUNCTIONS.get(qualname)
     if pure is not None:
         return pure(interp, args)
     return interp.unknown_call(args, f"`{qualname}` is not known")
@@ -412,12 +412,15 @@ def apply_torch_layer(interp: Interp, inst: v.Instance, layer: v.LayerSpec, args
     return _run_layer(interp, layer, args, interp.paths.get(id(inst), ""))
 
 
+APPLIED_TO_UNKNOWN = "a layer is applied to a value that is not known"
+
+
 def _run_layer(interp: Interp, layer: v.LayerSpec, args: Args, path: str) -> Any:
     inputs = tensors_in(args)
     if not inputs:
         # The layer runs, on something the reader lost track of: the graph lacks it, so
         # rules about the whole network must not judge what is left.
-        interp.note("a layer is applied to a value that is not known")
+        interp.note(APPLIED_TO_UNKNOWN)
         return UNKNOWN
     return interp.add_node(layer.kind, inputs, name=path, owner=layer.scope, args=layer.args,
                            loc=layer.loc)

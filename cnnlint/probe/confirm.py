@@ -162,6 +162,10 @@ def _not_observed(name: str, run: Measurements, ran_with: dict[str, Any]
         norms = [layer for layer in run.layers if layer.family == "batchnorm"]
         if not norms:
             return NOT_MEASURABLE, "no BatchNorm layer ran"
+        if all(layer.bn_gap is None for layer in norms):
+            # (the measurement was left out: a time budget spent before it)
+            return NOT_MEASURABLE, ("the gap between batch and population statistics was "
+                                    "not measured")
         most = max(norms, key=lambda layer: layer.bn_gap or 0.0)
         reference = f", {fmt(most.bn_gap_reference)} at batch size {run.bn_reference_batch}" \
             if most.bn_gap_reference is not None else ""
