@@ -40,7 +40,8 @@ def offer(result: Result, rules: list[Rule]) -> None:
     wanted = [f for f in result.findings if f.code in by_code and not is_notebook(f.path)]
     if not wanted:
         return
-    context = FixContext(models=result.models, runs=result.runs,
+    models = result.read_models if result.read_models is not None else result.models
+    context = FixContext(models=models, runs=result.runs,
                          analysed={path: facts.lines for path, facts in result.facts.items()})
     result.fix_context = context
     for finding in wanted:

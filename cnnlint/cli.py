@@ -267,7 +267,9 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
         if fmt == "text" and not statistics:
             closing = closing[1:]  # the report's own summary says it (`fixed=`)
     shown = findings
-    if fmt == "text":  # ruff's marks: `[*]` on what --fix fixes, and how many it would
+    if fmt == "text" and "-" not in paths:
+        # ruff's marks: `[*]` on what --fix fixes, and how many it would (not for a source
+        # read from stdin, which --fix does not edit).
         from cnnlint.autofix import available_line, mark
 
         shown = mark(findings, result.fixable, unsafe_fixes)

@@ -36,6 +36,9 @@ class Result:
     files: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     models: list[ir.Model] = field(default_factory=list)
+    # With --trace, the models as read from the source before traced graphs replaced some:
+    # fixes edit the source, so they are found on these.
+    read_models: list[ir.Model] | None = None
     runs: list[ir.TrainingRun] = field(default_factory=list)
     facts: dict[str, FileFacts] = field(default_factory=dict)
     cached_notes: list[str] | None = None  # a run served from the run cache
@@ -586,6 +589,7 @@ def _trace(trace: Any, result: Result, files: list[str]) -> None:
     from cnnlint.trace.runner import merge, trace_models
 
     outcome = trace_models(trace, result.models, files, result.files)
+    result.read_models = result.models
     result.models = merge(result.models, outcome.models)
     result.errors.extend(outcome.errors)
     result.trace_notes.extend(outcome.notes)

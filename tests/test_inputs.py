@@ -189,6 +189,17 @@ def test_stdin_stands_for_the_named_file(in_tmp: Path) -> None:
     assert code == 0
 
 
+def test_a_source_from_stdin_offers_no_fix_it_cannot_take(in_tmp: Path) -> None:
+    """--fix does not read stdin: its output marks no `[*]` and suggests no `--fix`."""
+    source = (Path(__file__).parents[1] / "examples" / "model.py").read_text()
+    (in_tmp / "model.py").write_text(source)
+    code, out, _ = run(["--no-cache", "model.py"])
+    assert "[*]" in out and "fixable with `--fix`" in out, out  # the file itself: fixable
+    code, out, _ = run(["--no-cache", "-", "--stdin-filename", "model.py"],
+                       stdin=source.encode())
+    assert code == 1 and "CNN101" in out and "[*]" not in out and "--fix" not in out, out
+
+
 @pytest.mark.parametrize("args, message", [
     (["-", "other.py"], "cannot be combined"),
     (["x.py", "--stdin-filename", "y.py"], "needs `-`"),

@@ -2718,3 +2718,97 @@ class Tiny(nn.Module):
     [model] = result.models
     assert [(i.method, i.layer_kinds) for i in model.inits] == [
         ("scaled", ("Conv2d",)), ("constant", ("BatchNorm2d",))]
+
+
+OPTIONS_FILES = {
+    "opts.py": """
+import argparse
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--epochs", type=int, default=40)
+parser.add_argument("--bs", type=int, default=4)
+OPTS = parser.parse_args()
+assert OPTS.epochs > 0
+""",
+    "settings.py": """
+from opts import OPTS
+
+EPOCHS = OPTS.epochs
+BATCH = OPTS.bs
+""",
+    "nets.py": """
+import torch.nn as nn
+
+def make():
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(),
+                         nn.LazyLinear(10))
+""",
+    "train.py": """
+import torch
+from torch.utils.data import DataLoader
+from nets import make
+from opts import OPTS
+
+def main():
+    net = make()
+    loader = DataLoader(torch.load("train.pt"), batch_size=OPTS.bs, shuffle=True)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for epoch in range(OPTS.epochs):
+        for x, y in loader:
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+
+if __name__ == "__main__":
+    main()
+""",
+    "short.py": """
+import torch
+from torch.utils.data import DataLoader
+import settings as cfg
+from nets import make
+from opts import OPTS
+
+OPTS.epochs = 2  # this script's own run: the other scripts still see the default
+net = make()
+loader = DataLoader(torch.load("train.pt"), batch_size=cfg.BATCH, shuffle=True)
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(cfg.EPOCHS):
+    for x, y in loader:
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+""",
+    "launch.py": """
+from opts import OPTS
+import train
+
+if OPTS.epochs > 10:
+    train.main()
+""",
+}
+
+
+def test_options_parsed_in_an_imported_module_reach_the_scripts_that_import_them(
+        lint_tree: Callable[..., Any]) -> None:
+    """`OPTS = parser.parse_args()` at the top of opts.py, imported by the training scripts
+    (directly, or through a settings.py deriving constants from it): the scripts run with
+    its defaults, 40 epochs at batch 4, as when the options are parsed in the script
+    itself (they were not known, and every training rule stayed silent). A script writing
+    into the options changes them for its own run only; a launcher that only imports the
+    options and calls the training is a script, not a module of options, and is not run
+    inside another script's pass."""
+    result = lint_tree(OPTIONS_FILES)
+    batches = sorted((f.path, f.line, f.message) for f in result.findings
+                     if f.code == "CNN201")
+    assert batches == [
+        ("short.py", 9, "`make` (nets.py:3) has BatchNorm layers but trains with batch "
+                        "size 4 (`cfg.BATCH` in settings.py)"),
+        ("train.py", 8, "`make` (nets.py:3) has BatchNorm layers but trains with batch "
+                        "size 4 (argparse default of `--bs`)")]
+    epochs = sorted((f.path, f.line, f.message.split(" with ")[0]) for f in result.findings
+                    if f.code == "CNN202")
+    assert epochs == [("short.py", 11, "trains 40 epochs (`cfg.EPOCHS` in settings.py)"),
+                      ("train.py", 10, "trains 40 epochs (argparse default of `--epochs`)")]
+    assert not any("not known" in note for note in result.context_notes), \
+        result.context_notes

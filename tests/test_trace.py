@@ -131,6 +131,18 @@ def test_static_and_trace_findings_are_not_duplicated(in_tmp: Path) -> None:
     assert model_findings and all("[torch.fx trace]" in f["message"] for f in model_findings)
 
 
+def test_a_traced_finding_keeps_the_fix_of_the_source_it_was_read_from(in_tmp: Path) -> None:
+    """`--trace` replaces a model's static reading with its traced graph; the fix edits the
+    source, found as without `--trace`: `--diff` shows the same change either way (it
+    said "No fixes available")."""
+    root = Path(__file__).parents[1] / "examples"
+    shutil.copytree(root, in_tmp, dirs_exist_ok=True)
+    code, static, _ = run(["--no-cache", "--diff", "."])
+    assert code == 1 and "bias=False" in static, static
+    code, traced, _ = run(["--no-cache", "--trace", "--diff", "."])
+    assert (code, traced) == (1, static)
+
+
 def test_import_side_effects_are_contained(project: Path) -> None:
     before = sorted(str(p) for p in project.rglob("*"))
     path_before, argv_before = list(sys.path), list(sys.argv)

@@ -33,7 +33,7 @@ from cnnlint.extract.frames import (
 )
 from cnnlint.extract.imports import name_registry
 from cnnlint.extract.memo import ConstructionMemo, ForwardMemo, free_names
-from cnnlint.extract.training import library, lightning, opaque, registries
+from cnnlint.extract.training import library, lightning, opaque, options, registries
 from cnnlint.extract.training.forwards import ForwardReading
 from cnnlint.extract.training.loops import text_of
 from cnnlint.extract.training.objects import (
@@ -97,6 +97,7 @@ class TrainingInterp(ForwardReading):
         # torch's optimizer (the base's name and the arguments), innermost build last.
         self.optimizer_inits: list[list[tuple[str, Args]]] = []
         self.skipped_frameworks: list[str] = []  # files for another framework: no pass
+        self.options_run: options.Restore = ([], [])  # modules of options a pass ran again
         # Project models a script hands to a call the reader cannot follow (a library
         # trainer: `Trainer(model, optimizer)`): that code may train them, with any settings.
         self.handed_off: set[str] = set()
@@ -153,6 +154,7 @@ class TrainingInterp(ForwardReading):
         self.noise_fed = set()
         self.noise_made = set()
         self.attr_origins = {}  # by object id: none may outlive the pass
+        self.options_run = options.rerun(self, path)
         return self.recorder
 
     def file_bases(self) -> list[str]:
@@ -164,6 +166,8 @@ class TrainingInterp(ForwardReading):
 
     def end_pass(self) -> None:
         self.undo_config_writes()
+        options.restore(self.options_run)
+        self.options_run = ([], [])
         self.attr_origins = {}
         self.recorder = None
         self.tracking_origins = False

@@ -1,0 +1,172 @@
+"""Modules of command-line options: `opts = parser.parse_args()` at the top level of an
+`opts.py` that training scripts import.
+
+Loading a module runs only its declarations, outside any training pass, where argparse is
+not read: the options such a module parses stay unknown, and the scripts that import them
+lose their epochs, batch size and learning rate. A training pass therefore runs each such
+module again, whole, as Python runs it when it is imported, and points the names other
+modules imported from it at what this run made. All of it is undone when the pass ends.
+
+Only modules that do nothing a pass records are run so: imports, definitions, assignments,
+argparse calls, asserts, `if`s and `try`s at their top level (no loop, no `with`,
+no class).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cnnlint.extract import values as v
+from cnnlint.extract.frames import MISSING, FileScope, Frame, TooComplex
+
+if TYPE_CHECKING:
+    from cnnlint.extract.interp import Interp
+
+_PARSES = ("parse_args", "parse_known_args")
+_PLAIN_TOP_LEVEL = frozenset({"import", "from", "def", "assign", "augassign", "expr", "if",
+                              "assert", "global", "del", "pass", "raise"})
+_FOUND: dict[int, tuple[tuple[Any, ...], bool]] = {}
+
+# What a run changed: (a scope, its globals before) and (a dict of names, a name, its value
+# before), to put back in reverse order.
+Restore = tuple[list[tuple[FileScope, dict[str, Any]]], list[tuple[dict[str, Any], str, Any]]]
+
+
+def options_module(body: tuple[Any, ...]) -> bool:
+    """Whether a module's top level parses the command line and does nothing else a
+    training pass records."""
+    found = _FOUND.get(id(body))
+    if found is None or found[0] is not body:
+        found = _FOUND[id(body)] = (body, _plain(body) and any(
+            _parses(stmt) for stmt in body if stmt[0] != "def"))
+    return found[1]
+
+
+def _plain(body: tuple[Any, ...]) -> bool:
+    for stmt in body:
+        tag = stmt[0]
+        if tag == "if":
+            if not (_plain(stmt[2]) and _plain(stmt[3])):
+                return False
+        elif tag == "try":
+            if not all(_plain(block) for block in (stmt[1], *stmt[2], stmt[3], stmt[4])):
+                return False
+        elif tag not in _PLAIN_TOP_LEVEL:
+            return False
+    return True
+
+
+def _parses(item: Any) -> bool:
+    if type(item) is not tuple or not item:
+        return False
+    if item[0] == "call" and len(item) == 5 and item[1][0] == "attr" and item[1][2] in _PARSES:
+        return True
+    return any(_parses(x) for x in item)
+
+
+def rerun(interp: Interp, entry: str) -> Restore:
+    """Run every options module but the pass's own file again, inside the pass, then the
+    plain modules that import from one run so (a `settings.py` reading `EPOCHS =
+    OPTS.epochs`), until none is left."""
+    done: Restore = ([], [])
+    found = [scope for scope in interp.scopes.values() if scope.path != entry
+             and scope.state == "loaded" and options_module(scope.body)]
+    if not found:
+        return done
+    imported = _imports(interp)
+    for scope in found:
+        if _imported_by_another(imported, scope):  # (a script parsing its own is no module)
+            _run(interp, scope, done)
+    ran = {id(scope) for scope, _ in done[0]}
+    while ran:
+        more = [scope for scope in interp.scopes.values()
+                if id(scope) not in ran and scope.path != entry and scope.state == "loaded"
+                and _plain(scope.body) and ran & imported.get(id(scope), set())
+                and _imported_by_another(imported, scope)]
+        if not more:
+            break
+        for scope in more:
+            _run(interp, scope, done)
+        ran = {id(scope) for scope, _ in done[0]}
+    return done
+
+
+def _run(interp: Interp, scope: FileScope, done: Restore) -> None:
+    before = scope.globals
+    # Imported, its `__name__` is its module's name: `if __name__ == "__main__":` is false.
+    fresh: dict[str, Any] = {"__name__": scope.module or "module"}
+    frame = Frame(scope, owner="<module>")
+    frame.locals = scope.globals = fresh
+    done[0].append((scope, before))
+    try:
+        for stmt in scope.body:
+            interp.exec_stmt(stmt, frame)
+    except (TooComplex, RecursionError):
+        pass  # what ran is kept; the rest of the module stays as loaded
+    for name, value in before.items():
+        fresh.setdefault(name, value)
+    done[1].extend(_rebind(interp, scope, before, fresh))
+
+
+def _imports(interp: Interp) -> dict[int, set[int]]:
+    """For each loaded module (by id), the ids of the project modules its top level imports
+    (`from opts import OPTS`, `import settings as cfg`)."""
+    found: dict[int, set[int]] = {}
+    for scope in interp.scopes.values():
+        if scope.state != "loaded":
+            continue
+        targets = found.setdefault(id(scope), set())
+        for stmt in scope.body:
+            if stmt[0] == "from":
+                wanted = [(stmt[1], stmt[2])]
+            elif stmt[0] == "import":
+                wanted = [(dotted, 0) for dotted, _ in stmt[1]]
+            else:
+                continue
+            for dotted, level in wanted:
+                try:
+                    module = interp.find_module(dotted, scope, level)
+                except (TooComplex, RecursionError):
+                    continue
+                if isinstance(module, v.ModuleVal) and module.scope is not None:
+                    targets.add(id(module.scope))
+    return found
+
+
+def _imported_by_another(imported: dict[int, set[int]], scope: FileScope) -> bool:
+    return any(id(scope) in targets for key, targets in imported.items() if key != id(scope))
+
+
+def _rebind(interp: Interp, source: FileScope, before: dict[str, Any],
+            fresh: dict[str, Any]) -> list[tuple[dict[str, Any], str, Any]]:
+    """Point the names other modules imported from `source` (`from opts import opts`) at
+    what the run made, where they still hold what loading gave them."""
+    changed = []
+    for scope in interp.scopes.values():
+        if scope is source or scope.state != "loaded":
+            continue
+        for stmt in scope.body:
+            if stmt[0] != "from" or stmt[3] == (("*", None),):
+                continue
+            try:
+                module = interp.find_module(stmt[1], scope, stmt[2])
+            except (TooComplex, RecursionError):
+                continue
+            if not isinstance(module, v.ModuleVal) or module.scope is not source:
+                continue
+            for name, alias in stmt[3]:
+                key = alias or name
+                held = scope.globals.get(key, MISSING)
+                if held is not MISSING and held is before.get(name, MISSING) \
+                        and fresh.get(name, MISSING) is not held:
+                    changed.append((scope.globals, key, held))
+                    scope.globals[key] = fresh[name]
+    return changed
+
+
+def restore(done: Restore) -> None:
+    scopes, names = done
+    for table, key, old in reversed(names):
+        table[key] = old
+    for scope, before in reversed(scopes):
+        scope.globals = before
