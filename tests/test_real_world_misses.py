@@ -2812,3 +2812,62 @@ def test_options_parsed_in_an_imported_module_reach_the_scripts_that_import_them
                       ("train.py", 10, "trains 40 epochs (argparse default of `--epochs`)")]
     assert not any("not known" in note for note in result.context_notes), \
         result.context_notes
+
+
+SETTINGS_FILE_FILES = {
+    "settings.yaml": "num_epoch: 300\nbatch_size: 64\nlr: 0.0002\n",
+    "config.py": """
+from yaml import safe_load
+
+with open("./settings.yaml") as f:
+    config = safe_load(f)
+""",
+    "trainer.py": """
+import torch
+from torchmetrics import Accuracy
+from tqdm import trange
+from config import config
+
+class Trainer:
+    def __init__(self, net, loader):
+        self.net, self.loader = net, loader
+        self.opt = torch.optim.Adam(net.parameters(), lr=float(config["lr"]))
+        self.metric = Accuracy(task="multiclass", num_classes=10)
+
+    def fit(self, using_bar=False):
+        steps = trange(config["num_epoch"]) if using_bar else range(config["num_epoch"])
+        for epoch in steps:
+            self.metric.reset()
+            for x, y in self.loader:
+                self.opt.zero_grad()
+                out = self.net(x)
+                torch.nn.functional.cross_entropy(out, y).backward()
+                self.opt.step()
+                self.metric.update(out, y)
+            print(self.metric.compute())
+""",
+    "main.py": """
+import torch
+from trainer import Trainer
+
+net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(32, 10))
+Trainer(net, torch.load("train.pt")).fit(using_bar=False)
+""",
+}
+
+
+def test_a_settings_file_read_on_import_and_a_loop_over_a_named_range_are_followed(
+        lint_tree: Callable[..., Any]) -> None:
+    """config.py reads settings.yaml when imported; the trainer loops over `steps`, a
+    range (or tqdm's trange) bound the line before, and updates torchmetrics metrics, which
+    neither validate nor train: 300 epochs at a constant rate with no checkpoint are judged
+    (the loop was "other", its length not known, and the metric calls blocked the rules)."""
+    result = lint_tree(SETTINGS_FILE_FILES)
+    found = sorted((f.code, f.path, f.line, f.message) for f in result.findings
+                   if f.code in ("CNN203", "CNN209"))
+    assert found == [
+        ("CNN203", "trainer.py", 14, "trains 300 epochs (config `config['num_epoch']`) with "
+         "no early stopping and no best checkpoint on a validation metric, as run from "
+         "main.py:5"),
+        ("CNN209", "trainer.py", 14, "trains 300 epochs (config `config['num_epoch']`) at a "
+         "constant learning rate, as run from main.py:5")]

@@ -47,7 +47,7 @@ class Args:
 
 class Frame:
     __slots__ = ("scope", "locals", "closure", "self_obj", "cls", "owner", "returns", "origins",
-                 "function", "declared", "yields")
+                 "function", "declared", "yields", "ranges")
 
     def __init__(self, scope: FileScope, closure: dict[str, Any] | None = None,
                  self_obj: Any = None, cls: v.ClassVal | None = None, owner: str = "") -> None:
@@ -64,6 +64,9 @@ class Frame:
         # A generator's frame: what it yields so far (None: not a generator, or what it
         # yields is not known).
         self.yields: list[Any] | None = None
+        # Locals bound to a `range(...)` a loop may run over (`steps = range(epochs)`), by
+        # name: the call (the training reader's).
+        self.ranges: dict[str, tuple[Any, ...]] | None = None
 
 
 class FileScope:

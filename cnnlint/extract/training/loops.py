@@ -37,6 +37,17 @@ def _range_call(expr: tuple[Any, ...]) -> tuple[Any, ...] | None:
     return None
 
 
+def bound_range(expr: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The `range(...)` call a value bound to a name is (`iteration = trange(n) if bar else
+    range(n)`: both ways the same range), for a loop over that name later; None for any
+    other value."""
+    if expr[0] == "ifexp":
+        first, second = _range_call(expr[2]), _range_call(expr[3])
+        return first if first is not None and second is not None \
+            and first[2:4] == second[2:4] else None
+    return _range_call(expr)
+
+
 class LoopReading(ConfigInterp):
     """The training interpreter's loops (`recorder`, `batches` and `in_module_code` are the
     training interpreter's)."""
@@ -59,6 +70,8 @@ class LoopReading(ConfigInterp):
             loader, together = (found[0], tuple(found[1:])) if found else (None, ())
         kind = "loader" if loader is not None else "other"
         ranged = _range_call(iter_expr)
+        if ranged is None and iter_expr[0] == "name" and f.ranges:
+            ranged = f.ranges.get(iter_expr[1])  # `for epoch in iteration:`
         if loader is None and ranged is not None:
             kind, iter_expr = "range", ranged
         loop = LoopState(rec.next_loop, kind, f.scope.loc(stmt[5]), f.owner, loader=loader,

@@ -78,7 +78,7 @@ INERT_ROOTS = frozenset({
     "hydra", "visdom", "neptune", "comet_ml", "clearml", "torchinfo", "torchsummary", "thop",
     "fvcore", "ptflops", "prettytable", "progress", "progressbar", "alive_progress",
     "tensorboard_logger", "pynvml", "GPUtil", "setproctitle", "absl", "loguru", "pytz",
-    "dateutil", "IPython", "ipdb", "pdb",
+    "dateutil", "IPython", "ipdb", "pdb", "torchmetrics",
 })
 # torch calls that are not inert: the reader gives them their meaning.
 _TORCH_MEANINGFUL = ("torch.optim", "torch.save", "torch.nn.", "torch.cuda.amp.GradScaler",

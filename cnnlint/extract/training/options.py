@@ -1,15 +1,17 @@
-"""Modules of command-line options: `opts = parser.parse_args()` at the top level of an
-`opts.py` that training scripts import.
+"""Modules of settings: `opts = parser.parse_args()` at the top level of an `opts.py`, or
+`config = yaml.safe_load(f)` in a `config.py`, that training scripts import.
 
-Loading a module runs only its declarations, outside any training pass, where argparse is
-not read: the options such a module parses stay unknown, and the scripts that import them
-lose their epochs, batch size and learning rate. A training pass therefore runs each such
-module again, whole, as Python runs it when it is imported, and points the names other
-modules imported from it at what this run made. All of it is undone when the pass ends.
+Loading a module runs only its declarations, outside any training pass, where argparse and
+configuration files are not read: the settings such a module holds stay unknown, and the
+scripts that import them lose their epochs, batch size and learning rate. A training pass
+therefore runs each such module again, whole, as Python runs it when it is imported, then
+the plain modules deriving settings from it (`EPOCHS = OPTS.epochs`), and points the names
+other modules imported from them at what this run made. All of it is undone when the pass
+ends.
 
-Only modules that do nothing a pass records are run so: imports, definitions, assignments,
-argparse calls, asserts, `if`s and `try`s at their top level (no loop, no `with`,
-no class).
+Only modules that do nothing a pass records are run so (imports, definitions, assignments,
+asserts, `if`s, `try`s and `with open(...)` at their top level: no loop, no class), and
+only those another module imports (a script parsing its own options is a script).
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import MISSING, FileScope, Frame, TooComplex
+from cnnlint.extract.values import UNKNOWN
 
 if TYPE_CHECKING:
     from cnnlint.extract.interp import Interp
 
 _PARSES = ("parse_args", "parse_known_args")
+# Reading a configuration file (`yaml.safe_load(f)`, `json.load(f)`, `OmegaConf.load(path)`).
+_LOADS = ("safe_load", "full_load")
+_LOADING_MODULES = (("name", "json"), ("name", "yaml"), ("name", "OmegaConf"))
 _PLAIN_TOP_LEVEL = frozenset({"import", "from", "def", "assign", "augassign", "expr", "if",
                               "assert", "global", "del", "pass", "raise"})
 _FOUND: dict[int, tuple[tuple[Any, ...], bool]] = {}
@@ -33,8 +39,8 @@ Restore = tuple[list[tuple[FileScope, dict[str, Any]]], list[tuple[dict[str, Any
 
 
 def options_module(body: tuple[Any, ...]) -> bool:
-    """Whether a module's top level parses the command line and does nothing else a
-    training pass records."""
+    """Whether a module's top level parses the command line or reads a configuration file,
+    and does nothing else a training pass records."""
     found = _FOUND.get(id(body))
     if found is None or found[0] is not body:
         found = _FOUND[id(body)] = (body, _plain(body) and any(
@@ -45,7 +51,11 @@ def options_module(body: tuple[Any, ...]) -> bool:
 def _plain(body: tuple[Any, ...]) -> bool:
     for stmt in body:
         tag = stmt[0]
-        if tag == "if":
+        if tag == "with":  # `with open("config.yaml") as f:` only
+            if not all(item[0][0] == "call" and item[0][1] == ("name", "open")
+                       for item in stmt[1]) or not _plain(stmt[2]):
+                return False
+        elif tag == "if":
             if not (_plain(stmt[2]) and _plain(stmt[3])):
                 return False
         elif tag == "try":
@@ -57,10 +67,16 @@ def _plain(body: tuple[Any, ...]) -> bool:
 
 
 def _parses(item: Any) -> bool:
+    """Whether code parses the command line or reads a configuration file."""
     if type(item) is not tuple or not item:
         return False
-    if item[0] == "call" and len(item) == 5 and item[1][0] == "attr" and item[1][2] in _PARSES:
-        return True
+    if item[0] == "call" and len(item) == 5:
+        func = item[1]
+        if func[0] == "attr" and (func[2] in _PARSES or func[2] in _LOADS or (
+                func[2] == "load" and func[1] in _LOADING_MODULES)):
+            return True
+        if func[0] == "name" and func[1] in _LOADS:
+            return True
     return any(_parses(x) for x in item)
 
 
@@ -156,9 +172,10 @@ def _rebind(interp: Interp, source: FileScope, before: dict[str, Any],
                 continue
             for name, alias in stmt[3]:
                 key = alias or name
+                # (a name loading never bound was imported as not known)
                 held = scope.globals.get(key, MISSING)
-                if held is not MISSING and held is before.get(name, MISSING) \
-                        and fresh.get(name, MISSING) is not held:
+                if held is not MISSING and held is before.get(name, UNKNOWN) \
+                        and fresh.get(name, MISSING) not in (MISSING, held):
                     changed.append((scope.globals, key, held))
                     scope.globals[key] = fresh[name]
     return changed

@@ -35,7 +35,7 @@ from cnnlint.extract.imports import name_registry
 from cnnlint.extract.memo import ConstructionMemo, ForwardMemo, free_names
 from cnnlint.extract.training import library, lightning, opaque, options, registries
 from cnnlint.extract.training.forwards import ForwardReading
-from cnnlint.extract.training.loops import text_of
+from cnnlint.extract.training.loops import bound_range, text_of
 from cnnlint.extract.training.objects import (
     LIGHTNING_METHODS, HELD_OUT_NAME, MODULE_METHODS, PLAIN_METHODS, TrainObj, breaks,
     either_loader, has_modulo, inert, plain_path, root_of, takes_no_input, text, walk,
@@ -283,9 +283,17 @@ class TrainingInterp(ForwardReading):
         if self.recorder is None:
             return super()._assign(stmt, f)
         value = self.eval(stmt[2], f)
+        ranged = bound_range(stmt[2])
         for target in stmt[1]:
             self.assign(target, value, f)
             self.remember_origin(target, stmt[2], value, f)
+            if target[0] == "name" and (ranged is not None or f.ranges):
+                if f.ranges is None:
+                    f.ranges = {}
+                if ranged is None:
+                    f.ranges.pop(target[1], None)
+                else:
+                    f.ranges[target[1]] = ranged
             if target[0] == "name" and isinstance(value, (v.LayerSpec, v.SeqSpec)) \
                     and not self.in_module_code(f):
                 loc = f.scope.loc(stmt[3])
