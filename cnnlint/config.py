@@ -14,8 +14,11 @@ from typing import Any, Iterable
 from cnnlint.findings import SEVERITIES
 from cnnlint.rule import Rule
 
-DEFAULT_EXCLUDES = (".git", ".venv", "venv", "build", "dist", "__pycache__", ".tox",
-                    "node_modules", ".cnnlint_cache")
+# Folders of tools, not code (as ruff skips them): Jupyter's `.ipynb_checkpoints` holds
+# autosaved copies of the notebooks and scripts beside it, which are not the code.
+DEFAULT_EXCLUDES = (".git", ".venv", "venv", "build", "dist", "__pycache__", ".tox", ".nox",
+                    "node_modules", ".cnnlint_cache", ".ipynb_checkpoints", ".mypy_cache",
+                    ".pytest_cache", ".ruff_cache", ".eggs")
 FAIL_ON = (*SEVERITIES, "never")
 KNOWN_KEYS = ("select", "extend-select", "ignore", "exclude", "per-file-ignores", "fail-on",
               "rules", "trace", "trace-timeout", "models", "probes", "respect-gitignore",

@@ -538,6 +538,7 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
         result.context_notes.append(
             f"{path}: its code could not be read to the end ({why}): whether it trains a "
             "network is not known, so no network is said to have no training script")
+    result.context_notes.extend(dict.fromkeys(getattr(interp, "failed_builds", ())))
     handed = tuple(dict.fromkeys(getattr(interp, "handed_training", ())))
     for path in handed:
         result.context_notes.append(

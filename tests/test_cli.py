@@ -47,6 +47,10 @@ def test_folder_is_linted_recursively_with_default_excludes(project: Path) -> No
     (project / ".venv" / "lib" / "vendored.py").write_text(textwrap.dedent(BAD))
     (project / "build").mkdir()
     (project / "build" / "gen.py").write_text(textwrap.dedent(BAD))
+    # Jupyter's autosaved copies sit beside the code they copy.
+    (project / "pkg" / ".ipynb_checkpoints").mkdir()
+    (project / "pkg" / ".ipynb_checkpoints" / "deep-checkpoint.py").write_text(
+        textwrap.dedent(BAD))
     code, out, _ = run(["--format", "json", "."])
     paths = {f["path"] for f in json.loads(out)["findings"]}
     assert paths == {"bad.py", "pkg/sub/deep.py"}

@@ -2871,3 +2871,99 @@ def test_a_settings_file_read_on_import_and_a_loop_over_a_named_range_are_follow
          "main.py:5"),
         ("CNN209", "trainer.py", 14, "trains 300 epochs (config `config['num_epoch']`) at a "
          "constant learning rate, as run from main.py:5")]
+
+
+@pytest.mark.parametrize("builder, flagged", [("resnet18", True), ("vgg16", False)])
+def test_a_library_network_held_by_a_project_module_brings_its_layers(
+        lint_tree: Callable[..., Any], builder: str, flagged: bool) -> None:
+    """`self.backbone = resnet18()` inside a project module: trained at batch 6, the module
+    has resnet18's BatchNorm layers (CNN201 was silent); a VGG without BatchNorm has none."""
+    result = lint_tree({"run.py": f"""
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from torchvision.models import {builder}
+
+class Wrap(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = {builder}(weights=None)
+
+    def forward(self, x):
+        return self.backbone(x)
+
+net = Wrap()
+loader = DataLoader(torch.load("d.pt"), batch_size=6, shuffle=True)
+opt = torch.optim.Adam(net.parameters())
+for x, y in loader:
+    opt.zero_grad()
+    nn.functional.cross_entropy(net(x), y).backward()
+    opt.step()
+"""})
+    assert [(f.line, f.message) for f in result.findings if f.code == "CNN201"] == (
+        [(15, "`Wrap` (run.py:6) has BatchNorm layers but trains with batch size 6")]
+        if flagged else [])
+
+
+@pytest.mark.parametrize("spelled", ["from torch.optim.sgd import SGD",
+                                     "from torch.optim import SGD"])
+def test_an_optimizer_imported_from_the_module_defining_it_is_that_optimizer(
+        lint_tree: Callable[..., Any], spelled: str) -> None:
+    """`from torch.optim.sgd import SGD` is `torch.optim.SGD` (it was an unknown call, and
+    CNN206 was missed)."""
+    result = lint_tree({"run.py": f"""
+import torch
+{spelled}
+
+net = torch.nn.Linear(4, 2)
+opt = SGD(net.parameters(), lr=0.1)
+for x, y in torch.load("d.pt"):
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(net(x), y).backward()
+    opt.step()
+"""})
+    assert [(f.line, f.message) for f in result.findings if f.code == "CNN206"] == [
+        (5, "`SGD` has no momentum")]
+
+
+def test_a_stale_call_the_constructor_cannot_take_builds_no_network(
+        lint_tree: Callable[..., Any]) -> None:
+    """A notebook left behind calls `Net(vocab_dim=300, hidden=64)` for a class whose
+    constructor is `Net(n_out)`: Python raises TypeError, so the BatchNorm and softmax of
+    `Net` are not what that script trains (CNN201 and CNN210 said they were), and
+    `--verbose` says why nothing is judged."""
+    files = {"net.py": """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, n_out):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.head = nn.Linear(8, n_out)
+        self.prob = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        return self.prob(self.head(self.bn(self.conv(x)).mean((2, 3))))
+""", "train.py": """
+import torch
+from torch.utils.data import DataLoader
+from net import Net
+
+loader = DataLoader(torch.load("d.pt"), batch_size=1, shuffle=True)
+model = CALL
+opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+loss_fn = torch.nn.CrossEntropyLoss()
+for x, y in loader:
+    opt.zero_grad()
+    loss_fn(model(x), y).backward()
+    opt.step()
+"""}
+    stale = lint_tree({**files, "train.py": files["train.py"].replace(
+        "CALL", "Net(vocab_dim=300, hidden=64)")})
+    assert [f.code for f in stale.findings if f.code.startswith("CNN2")] == []
+    assert "train.py:6: `Net(...)` is given arguments its constructor does not take: the " \
+           "call fails, so no network is built there" in stale.notes()
+    fitting = lint_tree({**files, "train.py": files["train.py"].replace("CALL", "Net(2)")})
+    assert sorted(f.code for f in fitting.findings if f.code.startswith("CNN2")) == [
+        "CNN201", "CNN210"]

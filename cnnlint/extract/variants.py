@@ -247,19 +247,19 @@ def _literal_call(interp: Interp, scope: FileScope, call: tuple[Any, ...],
         return None
     args = Args([interp.eval(a, frame) for a in pos],
                 {k: interp.eval(e, frame) for k, e in kw})
-    if any(x is UNKNOWN for x in (*args.pos, *args.kw.values())) or not _accepts(cls, args):
+    if any(x is UNKNOWN for x in (*args.pos, *args.kw.values())) or not accepts(cls, args):
         return None
     texts = [render(a) for a in pos] + [f"{k}={render(e)}" for k, e in kw]
     return cls, Variant(f"{cls.name}({', '.join(texts)})", args, scope.path, call[4])
 
 
-def _accepts(cls: v.ClassVal, args: Args) -> bool:
+def accepts(cls: v.ClassVal, args: Args) -> bool:
     """Whether the constructor takes these arguments: a call Python would refuse with a
     TypeError (`VGG("VGG19", num_classes=10)` for `__init__(self, vgg_name)`) builds
     nothing, so it is no variant."""
     init = cls.lookup("__init__")
-    if not isinstance(init, v.FuncVal):
-        return True  # a library's constructor: not known here
+    if not isinstance(init, v.FuncVal) or args.open_pos or args.open_kw:
+        return True  # a library's constructor, or arguments not all known
     params = init.node[2][1:]
     kinds = {kind for _, _, kind in params}
     positional = [name for name, _, kind in params if kind == "pos"]

@@ -312,9 +312,18 @@ class ForwardReading(LoopReading):
         return torchnn.module_tree(self, module)
 
     def layer_families(self, module: Any) -> set[str]:
-        """The layer families a module holds, read from its construction (no forward)."""
-        return {catalogue.family(m.kind) for m in self.submodules(module)
-                if isinstance(m, v.LayerSpec)}
+        """The layer families a module holds, read from its construction (no forward); a
+        library network held as an attribute (`self.backbone = resnet18()`) brings those
+        its builder is known to give it."""
+        found = set()
+        for m in self.submodules(module):
+            if isinstance(m, v.LayerSpec):
+                found.add(catalogue.family(m.kind))
+            elif type(m) is v.Instance:
+                for held in m.attrs.values():
+                    if type(held) is v.Opaque and held.families:
+                        found.update(held.families)
+        return found
 
 
 # Tensors of one value throughout: constants a computation starts from, not data.

@@ -99,13 +99,23 @@ def is_scheduler_class(cls: v.ClassVal) -> bool:
                for base in cls.library_bases())
 
 
+def public_optimizer(qualname: str) -> str:
+    """`torch.optim.sgd.SGD` (imported from the module that defines it) as its public name,
+    `torch.optim.SGD`; any other name as it is."""
+    head, _, last = qualname.rpartition(".")
+    if last in OPTIMIZERS and head.startswith("torch.optim.") and head.count(".") == 2 \
+            and head[len("torch.optim."):].replace("_", "") == last.lower():
+        return f"torch.optim.{last}"
+    return qualname
+
+
 def torch_optimizer_base(cls: v.ClassVal, direct: bool = False) -> str | None:
     """The torch optimizer a project class derives from (`Optimizer` for the base class,
     `SGD`, ...), through the project's classes unless `direct`; None for any other class."""
     bases = [b.qualname for b in cls.bases if isinstance(b, v.Ref)] if direct \
         else cls.library_bases()
     for qualname in bases:
-        head, _, last = qualname.rpartition(".")
+        head, _, last = public_optimizer(qualname).rpartition(".")
         if head in ("torch.optim", "torch.optim.optimizer") \
                 and (last == "Optimizer" or last in OPTIMIZERS):
             return last
@@ -151,7 +161,7 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     rec = interp.recorder
     if rec is None:
         return torchnn.call_torch(interp, qualname, args, f, loc)
-    head, _, last = qualname.rpartition(".")
+    head, _, last = public_optimizer(qualname).rpartition(".")
     found = configs.library_call(qualname, args, interp.file_bases)
     if found is UNKNOWN and configs.is_path_class(qualname):
         # `Path(where)` of a path not known: still a path, whose methods (`resolve()`,

@@ -42,6 +42,7 @@ from cnnlint.extract.training.objects import (
     weights_of_model,
 )
 from cnnlint.extract.training.recorder import Recorder, holds_unknown, weights_of
+from cnnlint.extract.variants import accepts
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
@@ -115,6 +116,8 @@ class TrainingInterp(ForwardReading):
         # Scripts that built an optimizer over weights not followed and handed the run to
         # code not followed, with no step seen: what they train is not known.
         self.handed_training: list[str] = []
+        # Notes on constructor calls given arguments the class does not take (they fail).
+        self.failed_builds: list[str] = []
         # A pass reuses constructions only among its own: what it reads must not depend on
         # what other passes or the model reader read before.
         self.pass_constructions = ConstructionMemo()
@@ -884,8 +887,19 @@ class TrainingInterp(ForwardReading):
             return library.make_project_optimizer(
                 self, cls, args, f, loc, lambda: super(TrainingInterp, self).instantiate(
                     cls, args, f, loc))
+        rec = self.recorder
+        if rec is not None and self.is_module_class(cls) and not self.in_module_code(f) \
+                and not accepts(cls, args):
+            # `Net(vocab_dim=300)` for `Net(n_out)`, a stale call: Python raises TypeError,
+            # so no network is built (and none is said to train).
+            where = f"{loc.path}:{loc.line}: " if loc is not None else ""
+            note = (f"{where}`{cls.name}(...)` is given arguments its constructor does not "
+                    "take: the call fails, so no network is built there")
+            if note not in self.failed_builds:
+                self.failed_builds.append(note)
+            return UNKNOWN
         inst = super().instantiate(cls, args, f, loc)
-        if self.recorder is not None and isinstance(inst, v.Instance):
+        if rec is not None and isinstance(inst, v.Instance):
             if "transform" in args.kw:
                 # A second pipeline the dataset applies to its images too (a joint flip of
                 # image and mask): what `transform` lacks it may do, so neither is judged.
