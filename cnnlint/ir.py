@@ -626,6 +626,10 @@ class TrainingRun:
     resampling: list[str] = field(default_factory=list)  # WeightedRandomSampler, ...
     focal: bool = False
     lightning: bool = False
+    # For a Lightning run whose `training_step` takes `optimizer_idx`: how many optimizers
+    # over weights apart `configure_optimizers` returns (Lightning steps each after a
+    # backward pass of its own, as a GAN's loop does); 0 otherwise.
+    optimizers_apart: int = 0
     # The models the run picks by a name it reads at run time from a module's namespace
     # (`models.__dict__[args.arch](...)`): it may train any of them.
     choices: tuple[str, ...] = ()
@@ -696,6 +700,8 @@ class TrainingRun:
         """Whether `loop` updates two or more models with steps of their own optimizers,
         each after a backward pass of its own (adversarial training), or runs inside a loop
         that does (a GAN's inner loop of discriminator steps)."""
+        if self.optimizers_apart:
+            return True  # (Lightning's loop steps them apart, around all the run reads)
         ident = loop if isinstance(loop, int) else loop.id
         around = self._loops_met.get(ident) or {ident}
         return any(i in self._stepped_apart for i in around)

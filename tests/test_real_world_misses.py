@@ -2967,3 +2967,101 @@ for x, y in loader:
     fitting = lint_tree({**files, "train.py": files["train.py"].replace("CALL", "Net(2)")})
     assert sorted(f.code for f in fitting.findings if f.code.startswith("CNN2")) == [
         "CNN201", "CNN210"]
+
+
+LIGHTNING_GAN = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+from pytorch_lightning import LightningModule, Trainer
+
+
+class Duel(LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.maker = nn.Sequential(nn.Linear(16, 784), nn.Tanh())
+        self.judge = nn.Sequential(nn.Linear(784, 1), nn.Sigmoid())
+
+    def forward(self, z):
+        return self.maker(z)
+
+    def training_step(self, batch, batch_idx, optimizer_idx):
+        pics = batch[0].view(batch[0].size(0), -1)
+        z = torch.randn(pics.size(0), 16)
+        if optimizer_idx == 0:
+            return F.binary_cross_entropy(self.judge(self(z)), torch.ones(pics.size(0), 1))
+        return F.binary_cross_entropy(self.judge(pics), torch.ones(pics.size(0), 1))
+
+    def configure_optimizers(self):
+        return OPTIMIZERS
+
+    def train_dataloader(self):
+        data = datasets.MNIST(".", train=True, transform=transforms.ToTensor())
+        return DataLoader(data, batch_size=64)
+
+
+Trainer(max_epochs=50).fit(Duel())
+"""
+
+
+@pytest.mark.parametrize("optimizers, judged", [
+    ("[torch.optim.Adam(self.maker.parameters()), torch.optim.Adam(self.judge.parameters())]"
+     ", []", False),
+    ("torch.optim.Adam(self.parameters())", True),
+])
+def test_a_lightning_module_stepping_two_optimizers_apart_is_adversarial(
+        lint_tree: Callable[..., Any], optimizers: str, judged: bool) -> None:
+    """`training_step(batch, batch_idx, optimizer_idx)` with an optimizer each for the
+    generator and the discriminator: Lightning steps them apart, each after its own backward
+    pass, as a GAN's loop does, and the rules that do not judge adversarial training stay
+    silent (CNN202, CNN203, CNN209 and CNN212 spoke on Lightning GANs). One optimizer over
+    the whole module is ordinary training."""
+    result = lint_tree({"duel.py": LIGHTNING_GAN.replace("OPTIMIZERS", optimizers)})
+    codes = sorted(f.code for f in result.findings if f.code.startswith("CNN2"))
+    assert codes == (["CNN202", "CNN203", "CNN209", "CNN212"] if judged else [])
+    assert any("Lightning steps 2 optimizers over weights apart" in note
+               for note in result.notes()) is not judged
+
+
+@pytest.mark.parametrize("defaults, epochs", [
+    ("p.set_defaults(max_epochs=100)", "100 epochs (argparse default of `--max_epochs`)"),
+    ("pass", "1000 epochs (Lightning's default `max_epochs`)"),
+])
+def test_a_trainer_built_from_parsed_options_is_that_trainer(
+        lint_tree: Callable[..., Any], defaults: str, epochs: str) -> None:
+    """`Trainer.from_argparse_args(args)` after `Trainer.add_argparse_args(parser)` is
+    `Trainer(**vars(args))`: it trains for the options' `max_epochs`, else Lightning's
+    default (it was not known to be a Trainer, and every rule stayed silent)."""
+    result = lint_tree({"fit.py": f"""
+import argparse
+import torch
+from pytorch_lightning import LightningModule, Trainer
+
+
+class Tiny(LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+    def training_step(self, batch, i):
+        return torch.nn.functional.cross_entropy(self(batch[0]), batch[1])
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-3)
+
+    def train_dataloader(self):
+        return torch.utils.data.DataLoader(torch.load("d.pt"), batch_size=32)
+
+
+p = Trainer.add_argparse_args(argparse.ArgumentParser())
+{defaults}
+trainer = Trainer.from_argparse_args(p.parse_args())
+trainer.fit(Tiny())
+"""})
+    assert sorted((f.code, f.message) for f in result.findings if f.code == "CNN209") == [
+        ("CNN209", f"trains {epochs} at a constant learning rate")]

@@ -6330,9 +6330,9 @@ L.Trainer(max_epochs=30).fit(Net(), FIT)
 
 def test_lightnings_seeding_and_loggers_hide_nothing_the_loop_lacks(lint_tree: Lint) -> None:
     """`pl.seed_everything(0)`, the Trainer's own argument parser and a TensorBoard logger
-    handed to the Trainer only seed, parse and log: a 30-epoch fit with no validation data
-    still has no validation; an early-stopping callback handed the same way still stops
-    early."""
+    handed to the Trainer only seed, parse and log (plugins, strategies and profilers only
+    say how it runs): a 30-epoch fit with no validation data still has no validation; an
+    early-stopping callback handed the same way still stops early."""
     script = """
 import argparse
 import torch
@@ -6362,6 +6362,17 @@ trainer.fit(Net(), loader)
         "LearningRateMonitor()", 'EarlyStopping(monitor="train_loss")')
     found = {c for c, _, _ in codes(lint_tree({"train.py": stopping}))}
     assert "CNN203" not in found and "CNN202" in found
+    # A plugin, a strategy or a profiler says how and where it runs, not what it does.
+    parallel = script.replace(
+        "callbacks=[LearningRateMonitor()])",
+        "plugins=DDPPlugin(find_unused_parameters=False), "
+        "strategy=DDPStrategy(), profiler=SimpleProfiler())").replace(
+        "from pytorch_lightning.callbacks import LearningRateMonitor",
+        "from pytorch_lightning.plugins import DDPPlugin\n"
+        "from pytorch_lightning.strategies import DDPStrategy\n"
+        "from pytorch_lightning.profilers import SimpleProfiler")
+    found = {c for c, _, _ in codes(lint_tree({"train.py": parallel}))}
+    assert {"CNN202", "CNN203", "CNN209"} <= found
 
 
 def test_a_lightning_fit_of_a_model_hydra_builds_may_train_any_network(

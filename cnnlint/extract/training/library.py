@@ -5,6 +5,7 @@ scalers, wrappers that hand the model back, and library models. Anything else is
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from cnnlint import catalogue, ir
@@ -233,6 +234,24 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
                                                "test" if split is False else str(split)})
     if head.startswith(LIGHTNING) and last == "Trainer":
         return make_trainer(interp, args, f, loc)
+    if head.startswith(LIGHTNING) and head.endswith(".Trainer") and args.pos \
+            and isinstance(args.pos[0], TrainObj):
+        given = args.pos[0]
+        if last == "add_argparse_args" and given.kind == "parser":
+            # It adds the Trainer's own flags (their defaults are the Trainer's): the
+            # project's options keep theirs.
+            return given
+        if last == "from_argparse_args" and given.kind == "namespace":
+            # `Trainer(**vars(args), **overrides)`, as Lightning builds it.
+            trainer = make_trainer(interp, Args([], {**given.fields["values"], **args.kw}),
+                                   f, loc)
+            epochs = trainer.fields["epochs"]
+            if "max_epochs" in given.fields["values"] and "max_epochs" not in args.kw \
+                    and isinstance(epochs, ir.Setting):
+                flag = given.fields.get("flags", {}).get("max_epochs", "--max_epochs")
+                epochs = replace(epochs, origin=f"argparse default of `{flag}`")
+                trainer.fields["epochs"] = rec.trainer_epochs = epochs
+            return trainer
     if head.startswith(LIGHTNING) and last in ("EarlyStopping", "ModelCheckpoint"):
         monitor = args.kw.get("monitor")
         if last == "EarlyStopping":

@@ -79,6 +79,8 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
         construction.stepped = True  # Lightning steps what configure_optimizers returns
         if weights_of(construction.params):
             rec.trained.extend(weights_of(construction.params))
+    rec.optimizers_apart = max(rec.optimizers_apart,
+                               _optimized_apart(interp, model, rec.constructions[before:]))
     # The batch a step gets: drawn from the training loader when it is known, so that what
     # the step does to it (noise added per batch) is seen as done to that loader's data.
     train_loader = next((x for x in (train, *loaders) if isinstance(x, TrainObj)
@@ -88,6 +90,22 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
     for hook in ("training_step", "validation_step"):
         if model.cls.lookup(hook) is not None:
             call_hook(interp, model, hook, Args([batch, 0]))
+
+
+def _optimized_apart(interp: TrainingInterp, model: v.Instance, built: list[Any]) -> int:
+    """How many optimizers over weights apart Lightning steps one after the other, each
+    after a backward pass of its own: `training_step(batch, batch_idx, optimizer_idx)` is
+    called once per optimizer `configure_optimizers` returns (a GAN's generator and
+    discriminator); 0 when it takes no `optimizer_idx` or the weights overlap."""
+    step = model.cls.lookup("training_step")
+    if not isinstance(step, v.FuncVal) or all(p[0] != "optimizer_idx" for p in step.node[2]):
+        return 0
+    rec = interp.recorder
+    assert rec is not None
+    groups = [frozenset(rec.token(w) for w in weights_of(c.params)) for c in built]
+    groups = [g for g in groups if g]
+    apart = any(a.isdisjoint(b) for i, a in enumerate(groups) for b in groups[i + 1:])
+    return len(groups) if apart else 0
 
 
 def call_hook(interp: TrainingInterp, obj: v.Instance, name: str, args: Args | None = None) -> Any:

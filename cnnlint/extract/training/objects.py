@@ -179,7 +179,10 @@ _LIGHTNING_INERT = ("seed_everything", "utilities.seed.", "loggers.",
                     "callbacks.TQDMProgressBar", "callbacks.RichProgressBar",
                     "callbacks.progress.", "callbacks.ModelSummary",
                     "callbacks.RichModelSummary", "callbacks.DeviceStatsMonitor",
-                    "callbacks.Timer")
+                    "callbacks.Timer",
+                    # How and where it runs (data parallel, precision, profiling): the
+                    # same loop, validation and stopping.
+                    "plugins.", "strategies.", "accelerators.", "profiler.", "profilers.")
 
 
 def lightning_inert(qualname: str) -> bool:

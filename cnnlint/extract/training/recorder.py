@@ -92,6 +92,7 @@ class Recorder:
     replayed: dict[str, dict[str, Any]] = field(default_factory=dict)  # data modules re-read
     focal: bool = False
     lightning: bool = False
+    optimizers_apart: int = 0  # see ir.TrainingRun.optimizers_apart
     trainer_epochs: ir.Setting | None = None
     trainer_loc: Loc | None = None
     # id(model) -> (model, name, where built, (key, where defined, needs no argument) of the
@@ -282,6 +283,7 @@ class Recorder:
             loaders=self._loaders(), optimizers=[c.optimizer for c in trains_model],
             schedulers=list(self.schedulers), losses=list(self.losses),
             resampling=list(self.resampling), focal=self.focal, lightning=self.lightning,
+            optimizers_apart=self.optimizers_apart,
             choices=tuple(sorted(self.choices)), hand_decay=hand_decay,
             complete=self.complete, notes=self._notes(loops, events))
 
@@ -652,6 +654,12 @@ class Recorder:
 
     def _notes(self, loops: list[ir.Loop], events: list[ir.Event]) -> list[str]:
         notes = list(self.notes)
+        if self.optimizers_apart and self.trainer_loc is not None:
+            notes.append(f"{self.trainer_loc.path}:{self.trainer_loc.line}: Lightning steps "
+                         f"{self.optimizers_apart} optimizers over weights apart, each after a "
+                         "backward pass of its own (`training_step` takes `optimizer_idx`: "
+                         "adversarial training): rules about validation, early stopping, "
+                         "schedules and augmentation stay silent")
         stepped_apart = ir.stepped_apart(events)
         # Models known by the function that built them (`model = build_model(cfg)`).
         by_builder = {name for _, name, _, builders in self.models.values()
