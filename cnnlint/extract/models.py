@@ -196,8 +196,8 @@ def _candidates(interp: Interp, trained_at: Collection[tuple[str, int]] = (),
                         needing.append((path, cls))
                     else:
                         found.append((path, stmt[1], "class", stmt[5], cls))
-                        if trained_builds and _key_of(cls) in trained_builds:
-                            retrained.append(cls)
+                        if trained_builds and trained_builds.get(_key_of(cls)):
+                            retrained.append(cls)  # (empty: a trained build not known)
         found.extend(_factories(scope))
         found.extend(_module_sequentials(interp, scope))
     built = literal_builds(interp, [cls for _, cls in needing] + retrained)
@@ -229,7 +229,7 @@ def _as_trained(interp: Interp, found: list[Candidate], classes: list[v.ClassVal
     for cls in classes:
         sites = trained_builds[_key_of(cls)]
         trained = [variant for variant in built[id(cls)] if site(interp, variant) in sites]
-        if not sites or {site(interp, variant) for variant in trained} != sites \
+        if {site(interp, variant) for variant in trained} != sites \
                 or any(default_like(cls, variant.args) for variant in trained):
             continue
         kept = distinct(interp, [cls], {id(cls): trained})[id(cls)]
