@@ -228,7 +228,15 @@ FUNCTIONAL: dict[str, str] = {
     **{f"torch.nn.functional.max_unpool{d}d": f"MaxUnpool{d}d" for d in (1, 2, 3)},
 }
 FAMILY_OF.update({"BatchNorm": "batchnorm", "InstanceNorm": "instancenorm",
-                  "permute": "reshape"})
+                  "permute": "reshape",
+                  # Features times random numbers drawn in the forward: a dropout of the
+                  # project's own (DropPath, GaussianDropout).
+                  "random product": "dropout"})
+# Functions that draw random numbers (see values.Noise), and tensor methods that fill a
+# tensor with them (`x.new_empty(shape).bernoulli_(keep)`).
+RANDOM_DRAWS = frozenset(f"torch.{name}" for name in ("rand", "randn", "bernoulli", "normal"))
+RANDOM_FILLS = frozenset({"bernoulli", "bernoulli_", "normal_", "uniform_", "exponential_",
+                          "log_normal_", "geometric_", "cauchy_"})
 
 # Tensor methods (and `torch.` functions of the same names) that reorder axes. One that may
 # move the channel axis (dimension 1) is a node of its own in the IR: a norm layer after

@@ -23,6 +23,7 @@ MUL = "mul"  # gating and attention products (squeeze-excitation)
 MERGE = "merge"  # the value of a variable after an `if` whose outcome is unknown
 CHOICE = "choice"  # the name of a MERGE of the outputs of a choice of modules (one is built)
 UNKNOWN = "unknown"  # a call the reader could not resolve
+NOISE_PRODUCT = "random product"  # features times random numbers: a dropout (values.Noise)
 PERMUTE = "permute"  # an axis reorder that may move the channel axis (`x.permute(0, 2, 3, 1)`)
 
 
@@ -574,6 +575,7 @@ STEP = "step"  # optimizer.step() (flags: trains when the optimizer holds a mode
 #                accumulating under `if i % k == 0:`; model: the models it updates)
 ZERO_GRAD = "zero_grad"
 SCHEDULE = "schedule"  # a scheduler built or stepped, an lr written, an optimizer rebuilt
+FLAT = "flat"  # a schedule event's flag: built with arguments that keep the rate as it is
 # A scheduler built that nothing steps, reads or hands on (to a library, a trainer): the rate
 # it was built to change never changes.
 IDLE_SCHEDULER = "idle_scheduler"
@@ -606,6 +608,10 @@ class Event:
     # time: a list of models trained one per pass is not a GAN's models trained together).
     passes: tuple[int, ...] = ()
     families: tuple[str, ...] = ()  # forward: its layer families that behave by mode
+    # A Lightning callback's watched metric (`monitor=`) and the way it counts as better
+    # ("min" or "max", Lightning's default "min" when not given); empty when not constant.
+    metric: str = ""
+    better: str = ""
 
 
 @dataclass

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import EARLY_STOP, IDLE_SCHEDULER, SCHEDULE, ProjectFacts
+from cnnlint.ir import EARLY_STOP, FLAT, IDLE_SCHEDULER, SCHEDULE, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -25,7 +25,8 @@ class ConstantLearningRate(Rule):
     train at constant rates by design. Nor is one whose model only ever sees random
     numbers (a memory or speed check on `torch.rand`).
     A scheduler that is built but never stepped, read or handed on changes nothing, and
-    the message says so (a forgotten `scheduler.step()`).
+    the message says so (a forgotten `scheduler.step()`); so does one of torch's step
+    schedulers built to keep the rate (`MultiStepLR(opt, milestones=[])`, `gamma=1`).
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer) might do
@@ -59,8 +60,12 @@ class ConstantLearningRate(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            if run.events_of(SCHEDULE) or (not run.optimizers and not run.lightning):
+            schedules = run.events_of(SCHEDULE)
+            if any(FLAT not in e.flags for e in schedules) \
+                    or (not run.optimizers and not run.lightning):
                 continue
+            # Schedulers built with a factor of 1 or no milestones: the rate stays put.
+            flat = next((e for e in schedules if not e.what.endswith("()")), None)
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 # A GAN's two models train at constant rates by design (DCGAN, WGAN).
                 # Nor has a model fed random numbers alone (a speed check) anything to learn.
@@ -72,6 +77,12 @@ class ConstantLearningRate(Rule):
                     caller, related = loop.caller(loc)
                     message = f"trains {upto}{epochs.value} epochs{epochs.source()} at a " \
                         "constant learning rate"
+                    if flat is not None and flat.loc is not None:
+                        yield self.finding(
+                            f"{message}{caller}: `{flat.what}` keeps the rate as it is", loc,
+                            symbol=loop.symbol, related=[
+                                *related, (flat.loc, f"`{flat.what}` built")])
+                        continue
                     if not idle:
                         yield self.finding(message + caller, loc, symbol=loop.symbol,
                                            related=related)

@@ -4,7 +4,7 @@ from typing import Iterable
 
 from cnnlint.findings import Finding
 from cnnlint.graph import alternatives, weighted_layers
-from cnnlint.ir import Model, ProjectFacts, TrainingRun
+from cnnlint.ir import Model, Network, ProjectFacts, TrainingRun
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -17,6 +17,32 @@ def _regularised_where_trained(model: Model, runs: list[TrainingRun]) -> bool:
     return bool(contexts) and all(
         model.key not in m.keys and m.families is not None and "dropout" in m.families
         for m in contexts)
+
+
+def _ends_in_classifier(network: Network) -> bool:
+    """Whether a fully connected layer is the last weighted layer before some output (a
+    classifier's head); False for a network whose outputs come from convolutions (an image
+    to image network: super-resolution, denoising, segmentation), True when not known."""
+    if not network.outputs:
+        return True
+    seen, todo = set(), list(network.outputs)
+    while todo:
+        node = network.nodes[todo.pop()]
+        if node.id in seen:
+            continue
+        seen.add(node.id)
+        if node.weighted:
+            if node.family == "linear":
+                return True
+            continue
+        todo.extend(node.inputs)
+    return False
+
+
+# Where the network has no classifier to put dropout before, the hint says what such
+# networks use instead.
+_IMAGE_TO_IMAGE_HINT = ("Add weight decay to the optimizer (or dropout between the blocks, "
+                        "e.g. Dropout2d)")
 
 
 class Options(RuleOptions):
@@ -107,6 +133,7 @@ class DeepStackWithoutRegularization(Rule):
             where = f" as built at {largest.loc.path}:{largest.loc.line}" if largest.loc else ""
             count = f"{largest.layers} weighted layers{where}"
         optimizers = project.optimizers_training(model, runs)
+        hint = None if _ends_in_classifier(network) else _IMAGE_TO_IMAGE_HINT
         decays = [opt.weight_decay for opt in optimizers if opt.weight_decay is not None]
         if any(d.known and d.value > 0 for d in decays):  # type: ignore[operator]
             return
@@ -116,7 +143,7 @@ class DeepStackWithoutRegularization(Rule):
                 if o.loc is not None))
             yield self.finding(
                 f"{count}, no dropout, and no weight decay ({where})",
-                model.loc, symbol=model.name,
+                model.loc, symbol=model.name, hint=hint,
                 related=[(o.loc, f"`{o.kind}` without weight decay") for o in optimizers])
             return
         if optimizers or project.may_train_unseen(model) or project.subclass_trained(model) \
@@ -132,7 +159,7 @@ class DeepStackWithoutRegularization(Rule):
         # link to it): say so, at info level.
         yield self.finding(
             f"{count} and no dropout; weight decay unknown (no training script followed to it)",
-            model.loc, symbol=model.name, severity="info")
+            model.loc, symbol=model.name, severity="info", hint=hint)
 
     valid = [
         """

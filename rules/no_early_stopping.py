@@ -1,15 +1,32 @@
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import BEST_CHECKPOINT, EARLY_STOP, ProjectFacts
+from cnnlint.ir import BEST_CHECKPOINT, EARLY_STOP, Event, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
 
 class Options(RuleOptions):
     min_epochs: int = 20
+
+
+# Metrics that grow as the model gets better, by the last word of their logged name
+# (`val_acc`, `valid/mIoU`, `val_top1`): watching their minimum keeps the worst epoch.
+_HIGHER_IS_BETTER = frozenset({
+    "acc", "accuracy", "top1", "top5", "f1", "fscore", "iou", "miou", "dice", "auc", "auroc",
+    "map", "precision", "recall", "psnr", "ssim"})
+_WHAT_IT_DOES = {EARLY_STOP: "stops once the metric stops falling, however much it improves",
+                 BEST_CHECKPOINT: "keeps the checkpoint of the worst epoch"}
+
+_MODE = {True: "mode \"min\", Lightning's default", False: "`mode=\"min\"`"}
+
+
+def _seeks_the_worst(event: Event) -> bool:
+    words = re.split(r"[^a-z0-9]+", event.metric.lower())
+    return event.better == "min" and words[-1] in _HIGHER_IS_BETTER
 
 
 class NoEarlyStopping(Rule):
@@ -25,6 +42,11 @@ class NoEarlyStopping(Rule):
     Checkpoint helpers (`save_checkpoint(state, is_best)`) are followed: one that ignores
     `is_best` keeps no best checkpoint. Code behind an option left off by default
     (`if args.output_dir:`) counts.
+    Lightning's `EarlyStopping` and `ModelCheckpoint` count the lowest value of the metric
+    they watch as best unless given `mode="max"`: one watching an accuracy-like metric
+    (its name ends in `acc`, `accuracy`, `top1`, `f1`, `iou`, `dice`, `auc`, `map`,
+    `precision`, `recall`, `psnr` or `ssim`) that way is flagged whatever the run's length,
+    as it stops the run or picks the checkpoint on the worst epochs.
     A loop that steps two or more models with optimizers of their own, each after a
     backward pass of its own (a GAN's generator and discriminator), is not judged: they
     have no validation metric to stop on. Nor is one whose model only ever sees random
@@ -70,6 +92,14 @@ class NoEarlyStopping(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
+            for event in run.events_of(EARLY_STOP, BEST_CHECKPOINT):
+                if not _seeks_the_worst(event) or event.loc is None:
+                    continue
+                yield self.finding(
+                    f"`{event.what}(monitor=\"{event.metric}\")` counts the lowest "
+                    f"`{event.metric}` as best ({_MODE['default-mode' in event.flags]}): it "
+                    f"{_WHAT_IT_DOES[event.kind]}; pass `mode=\"max\"`", event.loc,
+                    symbol=run.symbol)
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 if run.events_in(loop, EARLY_STOP, BEST_CHECKPOINT) or not run.judgeable(loop) \
                         or run.steps_models_apart(loop) or run.trains_on_noise(loop):
@@ -191,6 +221,27 @@ class Lit(L.LightningModule):
         return torch.optim.Adam(self.parameters(), lr=1e-3)
 
 trainer = L.Trainer()  # flagged
+trainer.fit(Lit())
+""",
+        # Watching accuracy for its minimum: a short run, and still the worst checkpoint.
+        """
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+class Lit(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, batch_idx):
+        return self.fc(batch).sum()
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=1e-3)
+
+best = ModelCheckpoint(monitor="val_acc", save_top_k=1)  # flagged
+trainer = L.Trainer(max_epochs=10, callbacks=[best])
 trainer.fit(Lit())
 """,
     ]

@@ -3025,20 +3025,8 @@ def test_a_lightning_module_stepping_two_optimizers_apart_is_adversarial(
                for note in result.notes()) is not judged
 
 
-@pytest.mark.parametrize("defaults, epochs", [
-    ("p.set_defaults(max_epochs=100)", "100 epochs (argparse default of `--max_epochs`)"),
-    ("pass", "1000 epochs (Lightning's default `max_epochs`)"),
-])
-def test_a_trainer_built_from_parsed_options_is_that_trainer(
-        lint_tree: Callable[..., Any], defaults: str, epochs: str) -> None:
-    """`Trainer.from_argparse_args(args)` after `Trainer.add_argparse_args(parser)` is
-    `Trainer(**vars(args))`: it trains for the options' `max_epochs`, else Lightning's
-    default (it was not known to be a Trainer, and every rule stayed silent)."""
-    result = lint_tree({"fit.py": f"""
-import argparse
-import torch
-from pytorch_lightning import LightningModule, Trainer
-
+# A LightningModule of one layer, for tests of how Lightning trains it.
+TINY_LIGHTNING = '''
 
 class Tiny(LightningModule):
     def __init__(self):
@@ -3053,7 +3041,23 @@ class Tiny(LightningModule):
 
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=1e-3)
+'''
 
+
+@pytest.mark.parametrize("defaults, epochs", [
+    ("p.set_defaults(max_epochs=100)", "100 epochs (argparse default of `--max_epochs`)"),
+    ("pass", "1000 epochs (Lightning's default `max_epochs`)"),
+])
+def test_a_trainer_built_from_parsed_options_is_that_trainer(
+        lint_tree: Callable[..., Any], defaults: str, epochs: str) -> None:
+    """`Trainer.from_argparse_args(args)` after `Trainer.add_argparse_args(parser)` is
+    `Trainer(**vars(args))`: it trains for the options' `max_epochs`, else Lightning's
+    default (it was not known to be a Trainer, and every rule stayed silent)."""
+    result = lint_tree({"fit.py": f"""
+import argparse
+import torch
+from pytorch_lightning import LightningModule, Trainer
+{TINY_LIGHTNING}
     def train_dataloader(self):
         return torch.utils.data.DataLoader(torch.load("d.pt"), batch_size=32)
 
@@ -3065,3 +3069,251 @@ trainer.fit(Tiny())
 """})
     assert sorted((f.code, f.message) for f in result.findings if f.code == "CNN209") == [
         ("CNN209", f"trains {epochs} at a constant learning rate")]
+
+
+@pytest.mark.parametrize("callback, message", [
+    ('ModelCheckpoint(monitor="val_acc")', '`ModelCheckpoint(monitor="val_acc")` counts the '
+     'lowest `val_acc` as best (mode "min", Lightning\'s default): it keeps the checkpoint of '
+     'the worst epoch; pass `mode="max"`'),
+    ('EarlyStopping(monitor="valid/mIoU", mode="min")', '`EarlyStopping(monitor="valid/mIoU")` '
+     'counts the lowest `valid/mIoU` as best (`mode="min"`): it stops once the metric stops '
+     'falling, however much it improves; pass `mode="max"`'),
+    ('ModelCheckpoint(monitor="val_acc", mode="max")', None),
+    ('EarlyStopping(monitor="val_loss")', None),
+    ('EarlyStopping(monitor="val_acc", mode=os.environ["MODE"])', None),  # not known
+])
+def test_a_lightning_callback_watching_accuracy_for_its_minimum_is_flagged(
+        lint_tree: Callable[..., Any], callback: str, message: str | None) -> None:
+    """`ModelCheckpoint(monitor="val_acc")` keeps the epoch of the *lowest* accuracy, and
+    `EarlyStopping` so set stops the run as soon as accuracy stops falling: Lightning's
+    `mode` defaults to "min" (b191: credited as best-checkpoint selection). Whatever the
+    run's length (10 epochs here), and only for a mode known to be "min"."""
+    result = lint_tree({"fit.py": f"""
+import os
+import torch
+from pytorch_lightning import LightningModule, Trainer
+from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+{TINY_LIGHTNING}
+
+Trainer(max_epochs=10, callbacks=[{callback}]).fit(Tiny())
+"""})
+    assert [(f.code, f.message) for f in result.findings if f.code == "CNN203"] == (
+        [("CNN203", message)] if message else [])
+
+
+LIGHTNING_DATA = '''
+import pytorch_lightning as pl
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+
+class Net(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                  nn.Flatten(), nn.Linear(16, 10))
+
+    def forward(self, x):
+        return self.body(x)
+
+    def training_step(self, batch, i):
+        return nn.functional.cross_entropy(self(batch[0]), batch[1])
+
+    def validation_step(self, batch, i):
+        self.log("val_loss", nn.functional.cross_entropy(self(batch[0]), batch[1]))
+
+    def configure_optimizers(self):
+        opt = torch.optim.SGD(self.parameters(), lr=0.1, momentum=0.9)
+        return [opt], [torch.optim.lr_scheduler.CosineAnnealingLR(opt, 50)]
+
+
+class Data(pl.LightningDataModule):
+    def __init__(self, batch_size=64):
+        super().__init__()
+        self.batch_size = batch_size
+
+    def prepare_data(self):
+        self.root = "./data"
+
+    def setup(self, stage=None):
+        if stage == "fit" or stage is None:
+            self.train_set = datasets.CIFAR10(self.root, train=True, transform=TRANSFORM)
+            self.val_set = datasets.CIFAR10(self.root, train=False,
+                                            transform=transforms.ToTensor())
+
+    def train_dataloader(self):
+        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True)
+
+    def val_dataloader(self):
+        return DataLoader(self.val_set, batch_size=self.batch_size)
+
+
+trainer = pl.Trainer(max_epochs=50,
+                     callbacks=[pl.callbacks.EarlyStopping(monitor="val_loss")])
+trainer.fit(Net(), datamodule=Data())
+'''
+
+
+@pytest.mark.parametrize("transform, augmented", [
+    ("transforms.ToTensor()", False),
+    ("transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.ToTensor()])",
+     True),
+])
+def test_a_data_module_making_its_datasets_in_setup_is_read(
+        lint_tree: Callable[..., Any], transform: str, augmented: bool) -> None:
+    """Lightning runs a data module's `prepare_data()` and `setup(stage="fit")` before
+    asking it for loaders, and datasets are usually made there (b191: the training set's
+    transforms were not known, and CNN212 stayed silent)."""
+    result = lint_tree({"fit.py": LIGHTNING_DATA.replace("TRANSFORM", transform)})
+    assert [(f.code, f.message) for f in result.findings] == ([] if augmented else [
+        ("CNN212", "training images get no random augmentation (transforms: ToTensor)")])
+
+
+OWN_DROPOUT = '''
+import torch
+import torch.nn as nn
+from torch.autograd import Variable
+
+
+class GaussianDropout(nn.Module):
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.alpha = torch.Tensor([p / (1 - p)])
+
+    def forward(self, x):
+        if self.training:
+            eps = Variable(torch.randn(x.size()) * self.alpha + 1)
+            if x.is_cuda:
+                eps = eps.cuda()
+            return x * eps
+        return x
+
+
+def drop_path(x, rate, training):
+    if rate == 0.0 or not training:
+        return x
+    keep = 1 - rate
+    mask = x.new_empty((x.shape[0], 1, 1, 1)).bernoulli_(keep)
+    return x.div(keep) * mask
+
+
+class Unit(nn.Module):
+    def __init__(self, width, rate):
+        super().__init__()
+        self.conv = nn.Conv2d(width, width, 3, padding=1)
+        self.rate = rate
+
+    def forward(self, x):
+        return x + drop_path(torch.relu(self.conv(x)), self.rate, self.training)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ELU(),
+                                                  DROP) for _ in range(10)])
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean((2, 3)))
+'''
+
+
+@pytest.mark.parametrize("drop, regularised", [
+    ("GaussianDropout(0.1)", True),
+    ("Unit(16, 0.1)", True),  # stochastic depth, drawn with bernoulli_
+    ("Unit(16, 0.0)", False),  # a rate of 0 never draws
+    ("nn.Identity()", False),
+])
+def test_a_dropout_the_project_writes_itself_is_dropout(
+        lint_tree: Callable[..., Any], drop: str, regularised: bool) -> None:
+    """Features multiplied by random numbers drawn in the forward (a GaussianDropout, a
+    DropPath of the project's own) are dropped as dropout drops them (b194: CNN107 said "no
+    dropout" of three networks holding 5-9 Gaussian-dropout layers)."""
+    result = lint_tree({"net.py": OWN_DROPOUT.replace("DROP", drop)}, select=["CNN107"])
+    assert [f.code for f in result.findings] == ([] if regularised else ["CNN107"])
+    assert result.notes() == []
+
+
+TF_LOGGER = '''
+import tensorflow as tf
+
+try:
+    from StringIO import StringIO
+except ImportError:
+    from io import BytesIO
+
+
+class Logger(object):
+    def __init__(self, log_dir):
+        self.writer = tf.summary.FileWriter(log_dir)
+
+    def scalar_summary(self, tag, value, step):
+        summary = tf.Summary(value=[tf.Summary.Value(tag=tag, simple_value=value)])
+        self.writer.add_summary(summary, step)
+        self.writer.flush()
+
+    def image_summary(self, tag, image, step):
+        try:
+            s = StringIO()
+        except ImportError:
+            s = BytesIO()
+        img = tf.Summary.Image(encoded_image_string=s.getvalue(), height=image.shape[0])
+        self.writer.add_summary(tf.Summary(value=[tf.Summary.Value(tag=tag, image=img)]), step)
+'''
+
+
+def test_a_tensorflow_summary_logger_does_not_hide_the_loop(
+        lint_tree: Callable[..., Any]) -> None:
+    """The widely copied TensorBoard `Logger` writes `tf.Summary` values with a TensorFlow
+    `FileWriter` (and tries Python 2's StringIO first): it logs, nothing else, and a loop
+    calling it is judged (b195: CNN203 and CNN209 were silent on a 100-epoch run)."""
+    result = lint_tree({"logger.py": TF_LOGGER, "train.py": """
+import torch
+import torch.nn as nn
+from logger import Logger
+
+model = nn.Linear(4, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+log = Logger("runs")
+for epoch in range(100):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        log.scalar_summary("loss", loss.item(), epoch)
+    log.image_summary("input", x, epoch)
+"""}, select=["CNN203", "CNN209"])
+    assert [(f.code, f.line) for f in result.findings] == [("CNN203", 8), ("CNN209", 8)]
+
+
+@pytest.mark.parametrize("head, hint", [
+    ("nn.Conv2d(32, 3, 3, padding=1)",  # an image out: super-resolution, denoising
+     "Add weight decay to the optimizer (or dropout between the blocks, e.g. Dropout2d)"),
+    ("nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))",
+     "Add dropout before the classifier and weight decay to the optimizer"),
+])
+def test_no_regularisation_hint_fits_a_network_without_a_classifier(
+        lint_tree: Callable[..., Any], head: str, hint: str) -> None:
+    """CNN107's hint spoke of "dropout before the classifier" on image-to-image networks,
+    which have none (b195: every super-resolution and denoising network, b179: VAEs)."""
+    result = lint_tree({"net.py": f"""
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layers = [nn.Conv2d(3, 32, 3, padding=1), nn.PReLU()]
+        for _ in range(8):
+            layers += [nn.Conv2d(32, 32, 3, padding=1), nn.PReLU()]
+        self.body = nn.Sequential(*layers)
+        self.head = {head}
+
+    def forward(self, x):
+        return self.head(self.body(x))
+"""}, select=["CNN107"])
+    assert [(f.code, f.hint) for f in result.findings] == [("CNN107", hint)]

@@ -577,6 +577,26 @@ def test_a_scheduler_built_and_never_stepped_keeps_the_rate_constant(
     assert "step()" in str(found[0].hint)
 
 
+@pytest.mark.parametrize("scheduler, flat", [
+    ("MultiStepLR(optimizer, milestones=[])", "MultiStepLR(milestones=[])"),
+    ("MultiStepLR(optimizer, [30, 60], 1.0)", "MultiStepLR(gamma=1.0)"),
+    ("StepLR(optimizer, 10, gamma=1)", "StepLR(gamma=1)"),
+    ("ExponentialLR(optimizer, 1)", "ExponentialLR(gamma=1)"),
+    ("MultiStepLR(optimizer, milestones=[30, 60])", None),
+    ("ExponentialLR(optimizer, 0.97)", None),
+    ("MultiStepLR(optimizer, milestones=torch.load('m.pt'))", None),  # not known
+])
+def test_a_scheduler_built_to_keep_the_rate_is_no_schedule(
+        lint_tree: Lint, scheduler: str, flat: str | None) -> None:
+    """A step scheduler with no milestones or a factor of 1 changes nothing (b187: a
+    `MultiStepLR(milestones=[])` counted as a schedule): CNN209 names it."""
+    script = IDLE.format(imports="", step="    scheduler.step()", setup="", after="").replace(
+        "StepLR(optimizer, step_size=30)", scheduler)
+    found = lint_tree({"train.py": script}, select=["CNN209"]).findings
+    assert [f.message for f in found] == ([] if flat is None else [
+        f"trains 100 epochs at a constant learning rate: `{flat}` keeps the rate as it is"])
+
+
 def test_a_scheduler_rebuilt_under_a_condition_is_still_a_scheduler(lint_tree: Lint) -> None:
     script = """
 import torch
@@ -5671,6 +5691,17 @@ for epoch in range(100):
     opt.step()
 """
     result = lint_tree({"train.py": sequence})
+    assert [c for c, _, _ in codes(result) if c == "CNN202"] == ["CNN202"]
+    assert not [n for n in result.notes() if "in a loop that trains nothing" in n]
+    # Predictions on files after the training loop are no evaluation during training: no
+    # note says they might be (b193: a note said no-validation stayed silent beside its
+    # finding).
+    result = lint_tree({"train.py": script.replace("CHECK", "pass") + """
+net.eval()
+for name in os.listdir("test"):
+    print(net(read_image(name)))
+""".replace("import torch\n", "import os\nimport torch\n"
+           "from torchvision.io import read_image\n", 1)})
     assert [c for c, _, _ in codes(result) if c == "CNN202"] == ["CNN202"]
     assert not [n for n in result.notes() if "in a loop that trains nothing" in n]
 

@@ -255,7 +255,7 @@ def walrus(interp: Interp, e: tuple[Any, ...], f: Frame) -> Any:
 
 def truth(interp: Interp, value: Any) -> bool | None:
     """Python truthiness, or None when it cannot be known."""
-    if value is UNKNOWN or isinstance(value, (v.Tensor, v.Opaque)):
+    if value is UNKNOWN or value is v.NOISE or isinstance(value, (v.Tensor, v.Opaque)):
         return None
     if isinstance(value, v.Choice):
         falsy = [o is None for o in value.options]
@@ -280,8 +280,15 @@ def binop(interp: Interp, op: str, a: Any, b: Any) -> Any:
         made = interp.add_node(kind, (a, b), name=op)
         return statistics.centred(interp, a, b, made) if op == "-" and interp.statistics \
             else made
+    if (a is v.NOISE or b is v.NOISE) and (a_t or b_t) and op == "*":
+        # Features times fresh random numbers: what dropout does (a project's own).
+        data = a if a_t else b
+        return interp.add_node(ir.NOISE_PRODUCT, (data,), name="* random",
+                               args={"p": None})
     if a_t or b_t:
         return a if a_t else b  # scaling or shifting by a constant
+    if a is v.NOISE or b is v.NOISE:
+        return v.NOISE  # `torch.randn(shape) * sigma + 1`: still random numbers
     if type(a) is list and type(b) is list and op == "+":
         joined = a + b
         first, second = interp.guessed_from(a), interp.guessed_from(b)

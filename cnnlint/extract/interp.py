@@ -38,6 +38,8 @@ from cnnlint.findings import Loc
 __all__ = ["Args", "FileScope", "Frame", "Interp", "TooComplex", "describe", "tensors_in"]
 
 _MODULE_TYPES = frozenset(v.MODULE_VALUES)
+# What a tensor of random numbers tells of itself rather than being one (see values.Noise).
+_NOISE_FACTS = frozenset({"size", "dim", "numel", "item", "tolist", "sum", "mean"})
 _EXIT_NAMES = frozenset(call[-1] for call in branches.EXITS)  # a cheap test before EXITS
 
 
@@ -777,6 +779,9 @@ class Interp:
             return obj if name == "data" else v.BoundMethod(obj, name)
         if isinstance(obj, v.GradOf):
             return obj if name == "data" else v.BoundMethod(obj, name)
+        if obj is v.NOISE:
+            return obj if name == "data" else UNKNOWN if name in ("shape", "dtype", "device") \
+                else v.BoundMethod(obj, name)
         if isinstance(obj, (list, dict, str, v.SeqSpec, v.ListSpec, v.DictSpec)) or (
                 kind in (int, float) and name in ("item", "tolist")):
             return v.BoundMethod(obj, name)
@@ -985,6 +990,10 @@ class Interp:
     def call_method(self, obj: Any, name: str, args: Args, f: Frame, loc: Loc | None) -> Any:
         if isinstance(obj, v.Tensor):
             return torchnn.tensor_method(self, obj, name, args, f, loc)
+        if obj is v.NOISE:
+            # `eps.cuda()`, `mask.floor_()`, `mask.div(keep)`: still random numbers; its
+            # size and the like are not known.
+            return v.NOISE if name not in _NOISE_FACTS else UNKNOWN
         if name == "forward" and type(obj) in (v.LayerSpec, v.SeqSpec):
             return self.apply(obj, args, f)  # `self.conv.forward(x)` is `self.conv(x)`
         if type(obj) in _MODULE_TYPES:

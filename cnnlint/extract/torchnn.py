@@ -284,6 +284,11 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
             and args.pos and isinstance(args.pos[0], v.Tensor):
         return _axis_move(interp, args.pos[0], qualname[6:],
                           [*args.pos[1:], *args.kw.values()], f, loc)
+    if qualname in catalogue.RANDOM_DRAWS:
+        return v.NOISE
+    if qualname in catalogue.PASSTHROUGH_FUNCTIONS and not tensors_in(args) and args.pos \
+            and args.pos[0] is v.NOISE:
+        return v.NOISE  # `Variable(eps)`, `torch.floor(mask)`
     if qualname in catalogue.PASSTHROUGH_FUNCTIONS:
         tensors = tensors_in(args)
         if tensors and qualname in statistics.FUNCTIONS:
@@ -701,6 +706,8 @@ def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
                    loc: Loc | None) -> Any:
     if name in catalogue.AXIS_MOVES:
         return _axis_move(interp, t, name, [*args.pos, *args.kw.values()], f, loc)
+    if name in catalogue.RANDOM_FILLS:
+        return v.NOISE  # `x.new_empty(shape).bernoulli_(keep)`: random numbers, not x
     kind = catalogue.TENSOR_METHOD_KIND.get(name) or catalogue.clamp_kind(
         name, args.pos, args.kw)
     if kind:

@@ -45,6 +45,31 @@ class Tensor:
     node: int
 
 
+class Noise:
+    """Random numbers a forward draws afresh (`torch.rand(shape)`, `x.new_empty(shape)
+    .bernoulli_(keep)`) and what is computed from them alone (`eps * sigma + 1`,
+    `mask.floor_()`): not a tensor of the network's, but a factor that, multiplying one,
+    drops or perturbs its features as dropout does (a project's DropPath or GaussianDropout)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NOISE"
+
+    # One value: copies (of a frame, of a memoised build) and pickles (the cache) are it.
+    def __copy__(self) -> Noise:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> Noise:
+        return self
+
+    def __reduce__(self) -> str:
+        return "NOISE"
+
+
+NOISE = Noise()
+
+
 @dataclass(eq=False)
 class LayerSpec:
     """A torch layer instance: `nn.Conv2d(3, 64, 3, bias=False)`."""

@@ -15,7 +15,7 @@ from cnnlint.extract.frames import Args, Frame, tensors_in
 from cnnlint.extract.training.config import ABSENT
 from cnnlint.extract.training.objects import (
     EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, OPTIMIZERS, WRAPPERS, TrainObj, inert,
-    lightning_inert, metric_words, model_constructor, plain_path, root_of,
+    inert_part, metric_words, model_constructor, plain_path, root_of,
 )
 from cnnlint.extract.training.recorder import Construction, weights_of
 from cnnlint.extract.values import UNKNOWN
@@ -62,17 +62,39 @@ _COPIES = ("shutil.copyfile", "shutil.copy", "shutil.copy2", "shutil.move", "os.
 
 
 def make_scheduler(interp: TrainingInterp, name: str, loc: Loc | None,
-                   kind: str = "") -> TrainObj:
+                   kind: str = "", flat: str = "") -> TrainObj:
     """A learning-rate scheduler built (torch's, a library's, or a project's subclass of
     torch's, named by its class): a schedule event. `kind` is what the run records of it,
-    when not its name (a project's class named like torch's, a rising ExponentialLR)."""
+    when not its name (a project's class named like torch's, a rising ExponentialLR);
+    `flat`, the arguments that make it keep the rate as it is (`milestones=[]`)."""
     rec = interp.recorder
     assert rec is not None
     rec.schedulers.append(kind or name)
     scheduler = TrainObj("scheduler", name, loc)
+    scheduler.fields["flags"] = frozenset({ir.FLAT}) if flat else frozenset()
     rec.scheduler_builds.append((scheduler, len(rec.events)))
-    rec.event(ir.SCHEDULE, loc, what=name)
+    rec.event(ir.SCHEDULE, loc, what=f"{name}({flat})" if flat else name,
+              flags=scheduler.fields["flags"])
     return scheduler
+
+
+# Where torch's step schedulers take the arguments that can make them change nothing.
+_FACTOR_AT = {"StepLR": 2, "MultiStepLR": 2, "ExponentialLR": 1}
+
+
+def _flat_schedule(name: str, args: Args) -> str:
+    """The known arguments with which one of torch's step schedulers keeps the rate as it
+    is (a factor of 1, `MultiStepLR` with no milestones), as source text; "" otherwise."""
+    if name not in _FACTOR_AT:
+        return ""
+    at = _FACTOR_AT[name]
+    gamma = args.kw.get("gamma", args.pos[at] if len(args.pos) > at else 0.1)
+    if type(gamma) in (int, float) and gamma == 1:
+        return f"gamma={gamma!r}"
+    milestones = args.kw.get("milestones", args.pos[1] if len(args.pos) > 1 else None)
+    if name == "MultiStepLR" and type(milestones) in (list, tuple) and not milestones:
+        return f"milestones={milestones!r}"
+    return ""
 
 
 def mark_used(scheduler: TrainObj) -> None:
@@ -214,7 +236,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         rising = last == "ExponentialLR" and not (isinstance(gamma, (int, float))
                                                   and gamma <= 1)
         # (An ExponentialLR whose factor may exceed 1 raises the rate: an LR range test.)
-        return make_scheduler(interp, last, loc, "ExponentialLR rising" if rising else "")
+        return make_scheduler(interp, last, loc, "ExponentialLR rising" if rising else "",
+                              _flat_schedule(last, args))
     if qualname in ("timm.utils.get_state_dict", "timm.utils.model.get_state_dict"):
         return v.Opaque(f"{qualname}(...)", "timm")  # a copy of the weights, to save
     if "Sampler" in last and any(w in last for w in ("Weighted", "Balanced", "Imbalanced")):
@@ -253,11 +276,14 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
                 trainer.fields["epochs"] = rec.trainer_epochs = epochs
             return trainer
     if head.startswith(LIGHTNING) and last in ("EarlyStopping", "ModelCheckpoint"):
-        monitor = args.kw.get("monitor")
+        monitor, better = args.kw.get("monitor"), args.kw.get("mode", "min")
+        watched = {"metric": monitor, "better": better,
+                   "flags": frozenset() if "mode" in args.kw else frozenset({"default-mode"})} \
+            if isinstance(monitor, str) and better in ("min", "max") else {}
         if last == "EarlyStopping":
-            rec.event(ir.EARLY_STOP, loc, what=last)
+            rec.event(ir.EARLY_STOP, loc, what=last, **watched)
         elif monitor is not None:
-            rec.event(ir.BEST_CHECKPOINT, loc, what=last)
+            rec.event(ir.BEST_CHECKPOINT, loc, what=last, **watched)
         return TrainObj("callback", last, loc)
     if qualname in ("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
                     "torch.nn.functional.binary_cross_entropy_with_logits"):
@@ -332,7 +358,7 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         # (What Lightning's inert helpers return, an argument parser, stays inert: its
         # package's other values may not.)
         return v.Opaque(f"{qualname}(...)",
-                        qualname if lightning_inert(qualname) else root_of(qualname))
+                        qualname if inert_part(qualname) else root_of(qualname))
     if not tensors:
         touches = interp.touches_models(args, False)
         interp.blocked_by(qualname, loc, f, touches)

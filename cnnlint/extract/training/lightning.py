@@ -45,6 +45,7 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
     loaders = [train] if val is None else [train, val]
     modules = datamodule.options if isinstance(datamodule, v.Choice) else [datamodule]
     for option in (m for m in modules if isinstance(m, v.Instance)):
+        _prepare(interp, option)
         for hook, kind in (("train_dataloader", "train"), ("val_dataloader", "eval")):
             found = call_hook(interp, option, hook)
             if isinstance(found, TrainObj):
@@ -57,6 +58,7 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
         if isinstance(loader, TrainObj) and loader.kind == "loader":
             if index == 0 and "role" not in loader.fields:
                 rec.train_loader_ids.add(id(loader))
+    _prepare(interp, model)
     for hook in ("train_dataloader", "val_dataloader"):
         if model.cls.lookup(hook) is not None:
             found = call_hook(interp, model, hook)
@@ -106,6 +108,15 @@ def _optimized_apart(interp: TrainingInterp, model: v.Instance, built: list[Any]
     groups = [g for g in groups if g]
     apart = any(a.isdisjoint(b) for i, a in enumerate(groups) for b in groups[i + 1:])
     return len(groups) if apart else 0
+
+
+def _prepare(interp: TrainingInterp, obj: v.Instance) -> None:
+    """What Lightning runs before asking a data module (or the model) for its loaders:
+    `prepare_data()`, then `setup(stage="fit")`, where the datasets are often made."""
+    if obj.cls.lookup("prepare_data") is not None:
+        call_hook(interp, obj, "prepare_data")
+    if obj.cls.lookup("setup") is not None:
+        call_hook(interp, obj, "setup", Args([], {"stage": "fit"}))
 
 
 def call_hook(interp: TrainingInterp, obj: v.Instance, name: str, args: Args | None = None) -> Any:

@@ -79,6 +79,9 @@ INERT_ROOTS = frozenset({
     "fvcore", "ptflops", "prettytable", "progress", "progressbar", "alive_progress",
     "tensorboard_logger", "pynvml", "GPUtil", "setproctitle", "absl", "loguru", "pytz",
     "dateutil", "IPython", "ipdb", "pdb", "torchmetrics",
+    # Python 2's names for standard modules (`try: from StringIO import StringIO`).
+    "StringIO", "cStringIO", "cPickle", "urllib2", "urlparse", "Queue", "ConfigParser",
+    "httplib", "commands",
 })
 # torch calls that are not inert: the reader gives them their meaning.
 _TORCH_MEANINGFUL = ("torch.optim", "torch.save", "torch.nn.", "torch.cuda.amp.GradScaler",
@@ -190,11 +193,24 @@ def lightning_inert(qualname: str) -> bool:
     return root is not None and qualname[len(root):].startswith(_LIGHTNING_INERT)
 
 
+# TensorFlow's summary writers and protos, which PyTorch projects use for TensorBoard logs
+# (a widely copied `Logger` class writes `tf.Summary` values with a `FileWriter`).
+_TF_LOGGING = tuple(f"tensorflow.{api}" for api in (
+    "summary.", "Summary", "HistogramProto", "compat.v1.summary.", "compat.v1.Summary",
+    "compat.v1.HistogramProto", "io.gfile."))
+
+
+def inert_part(qualname: str) -> bool:
+    """An inert part of a package that is not inert as a whole (Lightning's loggers,
+    TensorFlow's summaries): what it returns is inert, its package's other values may not be."""
+    return lightning_inert(qualname) or qualname.startswith(_TF_LOGGING)
+
+
 def inert(qualname: str) -> bool:
     """A library call that cannot train, validate, stop, reset gradients or change the lr."""
     if qualname in _BUILDS_FROM_CONFIG or qualname.startswith(_RUNS_OTHER_CODE):
         return False
-    if lightning_inert(qualname):
+    if inert_part(qualname):
         return True
     if qualname.startswith("torch."):
         return not qualname.startswith(_TORCH_MEANINGFUL) or qualname.startswith(

@@ -1064,7 +1064,8 @@ class TrainingInterp(ForwardReading):
             return [weights] if name == "values" else [(UNKNOWN, weights)]
         if obj.kind == "scheduler":
             library.mark_used(obj)
-            rec.event(ir.SCHEDULE, loc, what=f"{obj.name}.{name}()")
+            rec.event(ir.SCHEDULE, loc, what=f"{obj.name}.{name}()",
+                      flags=obj.fields.get("flags", frozenset()))
             return None
         if obj.kind == "trainer" and name == "fit":
             lightning.fit(self, obj, args, f, loc)

@@ -664,9 +664,13 @@ class Recorder:
         # Models known by the function that built them (`model = build_model(cfg)`).
         by_builder = {name for _, name, _, builders in self.models.values()
                       if builders and builders[0][0].rsplit(":", 1)[-1] == name}
+        epochs = {loop.id for loop in loops if loop.kind == "epoch"}
         for e in events:
+            # (Only inside an epoch loop may it be the evaluation during training: one
+            # after the training loop, a prediction on test files, silences nothing.)
             if e.kind == ir.FORWARD and "unknown-data" in e.flags \
-                    and "feeds-step" not in e.flags and e.loc is not None:
+                    and "feeds-step" not in e.flags and e.loc is not None \
+                    and not epochs.isdisjoint(e.loops):
                 # (A name that is a description, `the model` or `parameter `net``, is
                 # not quoted again.)
                 called = e.model if "`" in e.model or e.model == "the model" else \
