@@ -410,6 +410,28 @@ def library_families(qualname: str, keywords: Iterable[str] = (), positional: in
     return None
 
 
+# The attribute holding the last module a torchvision classifier's forward calls, by its
+# builder: a script that replaces it (`model.fc = nn.Sequential(nn.Linear(512, 5),
+# nn.Softmax(dim=1))`) decides what the network outputs.
+_TORCHVISION_HEADS = (
+    (re.compile(r"^(?:resnet|resnext|wide_resnet|regnet_|googlenet|inception_v3"
+                r"|shufflenet_v2)"), "fc"),
+    (re.compile(r"^(?:vgg|alexnet|densenet|mobilenet_v[23]|efficientnet_|mnasnet|squeezenet"
+                r"|convnext_|maxvit_)"), "classifier"),
+    (re.compile(r"^vit_"), "heads"),
+    (re.compile(r"^swin_"), "head"),
+)
+
+
+def library_head(qualname: str) -> str | None:
+    """The attribute whose module ends the forward of the torchvision classifier this call
+    builds (`torchvision.models.resnet50` -> "fc"); None for other builders."""
+    if not qualname.startswith("torchvision.models."):
+        return None
+    name = qualname.rsplit(".", 1)[-1]
+    return next((attr for pattern, attr in _TORCHVISION_HEADS if pattern.match(name)), None)
+
+
 def is_norm(kind: str) -> bool:
     return family(kind) in NORM_FAMILIES
 

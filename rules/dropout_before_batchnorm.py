@@ -5,9 +5,9 @@ from typing import Iterable
 import libcst as cst
 
 from cnnlint import catalogue
-from cnnlint.findings import Finding
+from cnnlint.findings import Finding, Loc
 from cnnlint.fix import Edit, Fix, FixContext, last_name, plain_args
-from cnnlint.ir import Model, ProjectFacts
+from cnnlint.ir import Model, Node, ProjectFacts
 from cnnlint.rule import Rule
 
 
@@ -56,6 +56,9 @@ class DropoutBeforeBatchNorm(Rule):
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         users = model.network.consumers()
         nodes = model.network.nodes
+        # One finding per call that builds them (a loop's line builds a pair per pass), as
+        # the fix to the call fixes them all.
+        by_call: dict[Loc, list[tuple[Node, Node]]] = {}
         for node in nodes:
             if node.family != "dropout" or node.loc is None:
                 continue
@@ -65,11 +68,16 @@ class DropoutBeforeBatchNorm(Rule):
             following = [nodes[i] for i in users[node.id]]
             norms = [n for n in following if n.family == "batchnorm"]
             if norms:
-                yield self.finding(
-                    f"`{node.kind}` right before `{norms[0].kind}` "
-                    f"(`{node.name}` feeds `{norms[0].name}`): BN's statistics differ "
-                    "between train and eval",
-                    node.loc, symbol=node.owner or model.name)
+                by_call.setdefault(node.loc, []).append((node, norms[0]))
+        for loc, pairs in by_call.items():
+            node, norm = pairs[0]
+            more = ", and so do other layers this call builds" \
+                if len({n.name for n, _ in pairs}) > 1 else ""
+            yield self.finding(
+                f"`{node.kind}` right before `{norm.kind}` "
+                f"(`{node.name}` feeds `{norm.name}`{more}): BN's statistics differ "
+                "between train and eval",
+                loc, symbol=node.owner or model.name)
 
     def autofix(self, finding: Finding, context: FixContext) -> Fix | None:
         found = context.call_at(finding)

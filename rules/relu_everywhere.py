@@ -85,7 +85,10 @@ class ReluEverywhere(Rule):
             named = " or ".join(kinds) if kinds else "ReLU"  # F.relu and x.relu() are ReLU
             # Both sides of such an `if` are in the graph: adding up the activations on
             # them counts what no forward runs.
-            counted = "all" if mask & either else f"all {len(activations)}"
+            # (A module run on two branches' outputs, a siamese pair's shared head, is one.)
+            modules = len({n.name if n.name and not n.functional else n.id
+                           for n in activations})
+            counted = "all" if mask & either else f"all {modules}"
             yield self.finding(f"{counted} activations are plain {named} (dying-ReLU risk)",
                                model.loc, symbol=model.name)
 

@@ -23,7 +23,9 @@ class SoftmaxBeforeCrossEntropy(Rule):
     `nn.CrossEntropyLoss` or `F.cross_entropy` called on the output of `softmax` or
     `log_softmax` (`F.softmax`, `torch.softmax`, `x.softmax()`, `nn.Softmax`,
     `nn.LogSoftmax`), in the training loop or as the last operation of the model's
-    `forward`, also when the model and the script are in different files.
+    `forward`, also when the model and the script are in different files, and as the last
+    layer of the head a script puts on a torchvision classifier (`model.fc =
+    nn.Sequential(nn.Linear(512, 5), nn.Softmax(dim=1))`).
 
     ## Why it matters
     `CrossEntropyLoss` expects raw logits: it applies `log_softmax` itself. Fed

@@ -3317,3 +3317,153 @@ class Net(nn.Module):
         return self.head(self.body(x))
 """}, select=["CNN107"])
     assert [(f.code, f.hint) for f in result.findings] == [("CNN107", hint)]
+
+
+@pytest.mark.parametrize("build, head, fed_by", [
+    ("models.resnet18(pretrained=True)", "model.fc = nn.Sequential(nn.Linear(512, 5), "
+     "nn.Softmax(dim=1))", "Softmax"),
+    ("models.vgg16(weights='DEFAULT')", "model.classifier = nn.Sequential(nn.Linear(25088, "
+     "5), nn.LogSoftmax(dim=1))", "LogSoftmax"),
+    ("models.resnet18(pretrained=True)", "model.fc = nn.Linear(512, 5)", None),
+    # Not the attribute the forward ends with: what the network outputs is not known.
+    ("models.resnet18(pretrained=True)", "model.layer4 = nn.Sequential(nn.Softmax(dim=1))",
+     None),
+])
+def test_a_torchvision_head_replaced_by_the_script_gives_the_output(
+        lint_tree: Callable[..., Any], build: str, head: str, fed_by: str | None) -> None:
+    """`model.fc = nn.Sequential(nn.Linear(...), nn.Softmax(dim=1))` on a torchvision
+    classifier, then `CrossEntropyLoss` on its output: a double softmax (b198: five scripts
+    of one project, silent, as what a library model returns was not known)."""
+    result = lint_tree({"train.py": f"""
+import torch
+import torch.nn as nn
+from torchvision import models
+
+
+def build():
+    model = {build}
+    {head}
+    return model
+
+
+model = build()
+criterion = nn.CrossEntropyLoss()
+opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+for epoch in range(3):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        criterion(model(x), y).backward()
+        opt.step()
+"""}, select=["CNN210"])
+    assert [f.message.split(" output")[0] for f in result.findings] == (
+        [] if fed_by is None else [f"`CrossEntropyLoss` receives `{fed_by}`"])
+
+
+@pytest.mark.parametrize("folder, flagged", [
+    ('dset.ImageFolder(root="./train/")', True),  # images as read: the pipeline is ours
+    ('dset.ImageFolder("./train/", transforms.RandomHorizontalFlip())', False),
+    ('dset.ImageFolder("./train/", **options)', False),  # its transform may be there
+])
+def test_a_dataset_wrapping_a_folder_without_transforms_is_judged_by_its_own(
+        lint_tree: Callable[..., Any], folder: str, flagged: bool) -> None:
+    """A siamese pair dataset holds an `ImageFolder(root)` built without transforms and
+    applies its own `Compose([Resize, ToTensor])`: the images it hands over are as read, so
+    its own pipeline is the one to judge (b200: CNN212 was silent, the folder's pipeline
+    taken as not known)."""
+    result = lint_tree({"train.py": f"""
+import os
+import torch
+import torch.nn as nn
+import torchvision.datasets as dset
+import torchvision.transforms as transforms
+from torch.utils.data import DataLoader, Dataset
+from PIL import Image
+
+options = dict(os.environ)
+
+
+class Pairs(Dataset):
+    def __init__(self, folder, root, transform=None):
+        self.folder = folder
+        self.files = sorted(os.listdir(root))
+        self.root = root
+        self.transform = transform
+
+    def __getitem__(self, i):
+        return self.transform(Image.open(os.path.join(self.root, self.files[i]))), 0
+
+    def __len__(self):
+        return len(self.files)
+
+
+data = Pairs({folder}, "./train/",
+             transform=transforms.Compose([transforms.Resize(100), transforms.ToTensor()]))
+net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(3):
+    for x, y in DataLoader(data, batch_size=8, shuffle=True):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""}, select=["CNN212"])
+    assert [f.code for f in result.findings] == (["CNN212"] if flagged else [])
+
+
+@pytest.mark.parametrize("unpack", [
+    'tarfile.open("test.tar.gz").extractall("test")',
+    'urllib.request.urlretrieve("https://example.org/test.zip", "test.zip")',
+])
+def test_unpacking_or_downloading_data_does_not_hide_the_loop(
+        lint_tree: Callable[..., Any], unpack: str) -> None:
+    """A test step that unpacks or downloads its data with the standard library touches no
+    model or optimizer (b200: a 1000-epoch loop was not judged)."""
+    result = lint_tree({"train.py": f"""
+import tarfile
+import urllib.request
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+
+def fetch_test_data():
+    {unpack}
+
+
+for epoch in range(100):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    fetch_test_data()
+"""}, select=["CNN203", "CNN209"])
+    assert [f.code for f in result.findings] == ["CNN203", "CNN209"]
+
+
+def test_a_head_shared_by_two_branches_counts_its_activations_once(
+        lint_tree: Callable[..., Any]) -> None:
+    """Two branches feeding one head (a siamese network's shared `fc`): the head's ReLUs are
+    modules of the network once, though each forward runs them twice (b200: "all 14
+    activations" of a network holding 11)."""
+    result = lint_tree({"net.py": """
+import torch.nn as nn
+
+
+def branch():
+    return nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+class Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.left, self.right = branch(), branch()
+        self.fc = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(),
+                                nn.Linear(8, 2))
+
+    def forward(self, a, b):
+        return self.fc(self.left(a)), self.fc(self.right(b))
+"""}, select=["CNN105"])
+    assert [f.message for f in result.findings] == [
+        "all 6 activations are plain ReLU (dying-ReLU risk)"]

@@ -440,6 +440,9 @@ class Interp:
                 obj.namespace[target[2]] = value
             elif type(obj) is v.ConfigNode:
                 self.write_config(obj, target[2], value)
+            elif type(obj) is v.Opaque and obj.head and obj.head == target[2] \
+                    and isinstance(value, v.MODULE_VALUES):
+                obj.new_head = value  # `model.fc = nn.Sequential(...)`: what it outputs
         elif tag == "sub":
             obj = self.eval(target[1], f)
             key = self.eval(target[2], f)

@@ -259,6 +259,10 @@ class Opaque:
     families: frozenset[str] | None = None
     # A running average of a network's weights (`AveragedModel(net)`): a copy of that one.
     averages: bool = False
+    # For a library network whose forward ends in one attribute's module (a torchvision
+    # classifier's `fc`): that attribute, and the module the script put there, if any.
+    head: str = ""
+    new_head: Any = None
     # Made by a call not followed that was handed no network, no weights and nothing else
     # not followed (`make_scheduler(optimizer, epochs)`), or an attribute or result of such
     # a value: calls on it cannot reach a network they are not given.

@@ -249,7 +249,10 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     if qualname.startswith("torchvision.datasets."):
         # `ImageFolder(root, transform)`, `CIFAR10(root, train, transform)`: given by place.
         at = _DATASET_TRANSFORM_AT.get(last, 99)
-        transform = args.kw.get("transform", args.pos[at] if len(args.pos) > at else UNKNOWN)
+        # (Not given to a dataset whose arguments are all known: None, Python's default.)
+        given_all = last in _DATASET_TRANSFORM_AT and not (args.open_pos or args.open_kw)
+        transform = args.kw.get("transform", args.pos[at] if len(args.pos) > at
+                                else None if given_all else UNKNOWN)
         split = args.kw.get("split", args.kw.get("train", args.pos[1] if at == 2 and len(
             args.pos) > 1 else ""))
         return TrainObj("dataset", last, loc, {"transform": transform, "image": True,
@@ -331,7 +334,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         interp.library_builds.add((root_of(qualname), _literal_name(interp)))
         model = v.Opaque(f"{qualname}(...)", root_of(qualname), model=True,
                          families=catalogue.library_families(
-                             qualname, args.kw, len(args.pos), args.open_pos or args.open_kw))
+                             qualname, args.kw, len(args.pos), args.open_pos or args.open_kw),
+                         head=catalogue.library_head(qualname) or "")
         rec.set_mode(model, True)
         return model
     if torchnn.knows(qualname):

@@ -79,6 +79,12 @@ INERT_ROOTS = frozenset({
     "fvcore", "ptflops", "prettytable", "progress", "progressbar", "alive_progress",
     "tensorboard_logger", "pynvml", "GPUtil", "setproctitle", "absl", "loguru", "pytz",
     "dateutil", "IPython", "ipdb", "pdb", "torchmetrics",
+    # Archives, downloads and other standard helpers (a test set unpacked with `tarfile`).
+    "tarfile", "gzip", "bz2", "lzma", "zlib", "base64", "fnmatch", "heapq", "bisect",
+    "urllib", "urllib3", "requests", "gdown", "wget", "errno", "getpass", "locale",
+    "calendar", "decimal", "fractions", "numbers", "secrets", "unicodedata", "difflib",
+    "html", "xml", "configparser", "shlex", "codecs", "dataclasses", "weakref", "atexit",
+    "sqlite3",
     # Python 2's names for standard modules (`try: from StringIO import StringIO`).
     "StringIO", "cStringIO", "cPickle", "urllib2", "urlparse", "Queue", "ConfigParser",
     "httplib", "commands",
@@ -364,6 +370,9 @@ def _wraps_augmented(loader: TrainObj, dataset: v.Instance) -> bool:
         inner = isinstance(value, TrainObj) and value.kind == "dataset" or (
             type(value) is v.Instance and value is not dataset
             and value.cls.lookup("__getitem__") is not None)
+        if isinstance(value, TrainObj) and "transform" in value.fields \
+                and value.fields["transform"] is None:
+            continue  # an `ImageFolder(root)` with no transform hands its images as read
         if inner:
             items, _, _ = transforms_of(replace(loader, fields={**loader.fields,
                                                                  "dataset": value}))

@@ -176,8 +176,14 @@ def call_opaque(interp: TrainingInterp, func: v.Opaque, args: Args, f: Frame, lo
     if func.model:
         if not interp.in_module_code(f):
             interp.forward_event(func, loc)
-        return interp.unknown_call(args, "a library model") if tensors else v.Opaque(
-            f"{func.origin}(...)", func.library)
+        if not tensors:
+            return v.Opaque(f"{func.origin}(...)", func.library)
+        features = interp.unknown_call(args, "a library model")
+        if func.new_head is not None and isinstance(features, v.Tensor):
+            # The head the script put in place gives the output (a softmax it ends with
+            # reaches the loss).
+            return interp.apply(func.new_head, Args([features]), f)
+        return features
     if tensors:
         if hands_a_network(args):
             interp.blocked_by(describe(func_expr) if func_expr is not None else func.origin,
