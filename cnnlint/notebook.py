@@ -65,7 +65,15 @@ def joined_line(cell_starts: tuple[int, ...] | list[int], cell: int, line: int) 
     return cell_starts[cell - 1] + line - 1 if 0 < cell <= len(cell_starts) else line
 
 
+# What a file checked in with Git LFS holds in a clone made without LFS: a few lines
+# pointing at the real content.
+_LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+
+
 def read_notebook(data: bytes) -> NotebookSource:
+    if data.startswith(_LFS_POINTER):
+        raise NotebookError("a Git LFS pointer, not the notebook: fetch it (`git lfs pull`) "
+                            "to lint it")
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:

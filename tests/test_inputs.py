@@ -120,6 +120,9 @@ def test_a_percent_continuing_a_statement_is_not_a_magic() -> None:
     (b"{not json", "invalid JSON"),
     (b'{"cells": 3}', "no list of cells"),
     (_notebook([("code", "x <- 1\n")], language="R").encode(), "a r notebook"),
+    # A clone made without Git LFS holds a pointer where the notebook should be.
+    (b"version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 52817\n",
+     r"a Git LFS pointer, not the notebook: fetch it \(`git lfs pull`\)"),
 ])
 def test_unreadable_notebooks_are_named(data: bytes, message: str) -> None:
     with pytest.raises(NotebookError, match=message):

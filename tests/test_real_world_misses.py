@@ -3467,3 +3467,67 @@ class Pair(nn.Module):
 """}, select=["CNN105"])
     assert [f.message for f in result.findings] == [
         "all 6 activations are plain ReLU (dying-ReLU risk)"]
+
+
+def test_a_learning_rate_sweep_training_a_new_model_each_time_is_no_schedule(
+        lint_tree: Callable[..., Any]) -> None:
+    """A grid search rebuilds the model and its optimizer at each rate, then trains each at
+    that one rate: no schedule (b199: an optimizer rebuilt in a loop with a changing rate was
+    read as one, and CNN209 was silent on 125 epochs). Lowering the rate of one model stage
+    by stage stays a schedule."""
+    sweep = """
+import torch
+import torch.nn as nn
+
+for lr in [0.1, 0.01]:
+    model = nn.Linear(10, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    for epoch in range(125):
+        for x, y in torch.load("train.pt"):
+            optimizer.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+"""
+    result = lint_tree({"sweep.py": sweep}, select=["CNN209"])
+    assert [(f.code, f.line) for f in result.findings] == [("CNN209", 7)]
+    staged = sweep.replace("    model = nn.Linear(10, 2)\n", "").replace(
+        "import torch.nn as nn\n", "import torch.nn as nn\n\nmodel = nn.Linear(10, 2)\n")
+    assert lint_tree({"staged.py": staged}, select=["CNN209"]).findings == []
+
+
+def test_a_network_built_from_a_table_filled_at_run_time_is_built(
+        lint_tree: Callable[..., Any]) -> None:
+    """`Net(**params)` where `params` was filled from a config's entries under keys the
+    reader cannot know: the table may hold every argument, so the call is not judged one the
+    constructor cannot take (b199: a note said so, and no rule judged the project)."""
+    result = lint_tree({"train.py": """
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, width, classes):
+        super().__init__()
+        self.fc = nn.Linear(width, classes)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def build(config):
+    params = dict()
+    for key, value in config.items():
+        params[key] = value
+    return Net(**params)
+
+
+model = build(torch.load("config.pt"))
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(100):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+"""}, select=["CNN203"])
+    assert [f.code for f in result.findings] == ["CNN203"]
+    assert not any("constructor does not take" in note for note in result.notes())

@@ -43,6 +43,9 @@ class Args:
     # `f(*items)` with items whose positions from some index on are a guess (see
     # `Interp.guessed_from`): the first such position in `pos`.
     guessed_from: int | None = None
+    # `f(**table)`: keywords from a dict the code fills as it runs (under keys read from a
+    # config file), which may hold more entries than the reader knows of.
+    spread: bool = False
 
 
 class Frame:

@@ -814,6 +814,7 @@ class Interp:
                 args.kw[key] = value
             elif type(value) in (dict, v.ConfigNode) and all(type(k) is str for k in value):
                 args.kw.update(value)
+                args.spread = True
             else:
                 args.open_kw = True
         self.current_call = (e, f)

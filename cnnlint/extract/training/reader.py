@@ -889,7 +889,7 @@ class TrainingInterp(ForwardReading):
                     cls, args, f, loc))
         rec = self.recorder
         if rec is not None and self.is_module_class(cls) and not self.in_module_code(f) \
-                and not accepts(cls, args):
+                and not args.spread and not accepts(cls, args):
             # `Net(vocab_dim=300)` for `Net(n_out)`, a stale call: Python raises TypeError,
             # so no network is built (and none is said to train).
             where = f"{loc.path}:{loc.line}: " if loc is not None else ""

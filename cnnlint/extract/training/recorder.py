@@ -406,7 +406,13 @@ class Recorder:
             rates = [c.lr for c in built]
             constant = len(built) > 1 and all(
                 type(r) in (int, float) and r == rates[0] for r in rates)
-            if not constant:
+            # Over a network built afresh on each pass (a sweep of learning rates, each
+            # training a new model from the start), each optimizer trains one run at its
+            # one rate: no schedule.
+            trained = [frozenset(id(m) for m in weights_of(c.params)) for c in built]
+            fresh = len(built) > 1 and all(trained) and all(
+                a.isdisjoint(b) for i, a in enumerate(trained) for b in trained[i + 1:])
+            if not constant and not fresh:
                 out.append(ir.Event(kind=ir.SCHEDULE, loc=loc, loops=built[0].loops,
                                     what=f"`{built[0].optimizer.kind}` rebuilt in a loop"))
         return out
