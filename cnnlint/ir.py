@@ -766,6 +766,19 @@ def stepped_never_called(events: list[Event], loop: int) -> list[str]:
     return sorted(stepped)
 
 
+def evaluates(event: Event) -> bool:
+    """A forward pass that may be on held-out data: gradients off, a validation or test
+    loader, a tensor named for held-out data, the model in eval mode, or data the reader
+    could not follow in a loop that trains nothing; but not one whose output feeds the loss
+    a step follows (a frozen teacher's or feature network's targets, run in eval mode
+    without gradients, are part of training), nor one on training batches alone."""
+    if "feeds-step" in event.flags or "train-batch" in event.flags:
+        return False
+    return "grad-off" in event.flags or "eval-loader" in event.flags \
+        or "held-out" in event.flags or "scores-held-out" in event.flags \
+        or event.mode is False or "unknown-data" in event.flags
+
+
 def stepped_apart(events: list[Event]) -> dict[int, dict[frozenset[object], str]]:
     """Loop id -> the models (numbers, or a name -> name) that steps of their own update in one
     pass of it, where two of those steps update models apart: a GAN's generator and critic,

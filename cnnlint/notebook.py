@@ -25,6 +25,13 @@ _LINE_MAGIC = re.compile(r"^(\s*)[%!]")
 # the magic: two names in a row are no Python anyway.
 _AUTOMAGIC = re.compile(r"^(\s*)(?:pip|conda|mamba)\s+(?:-\S+\s+)*"
                         r"(?:install|uninstall|list|show|freeze|download|create|update|remove|env)\b")
+# IPython's automagic also runs its other line magics written without `%` (`cd ..`,
+# `cd/content/drive/My Drive`, `matplotlib inline`): such a line that is no Python on its
+# own is the magic. (One that is Python, `cd / data`, is left as Python: it runs nothing.)
+_SHELL_AUTOMAGIC = re.compile(
+    r"^(\s*)(?:cd|ls|pwd|cat|cp|mv|rm|mkdir|rmdir|env|set_env|run|load|load_ext|autoreload"
+    r"|matplotlib|pylab|time|timeit|who|whos|reset|history|alias|bookmark|dhist|pushd|popd)"
+    r"(?:\s+(?![=+\-*/%&|^<>!:]=?\s)|[/~])")
 _ASSIGNED_MAGIC = re.compile(r"^(\s*[\w.\[\], ]+=\s*)[%!]")
 # `obj?`, `obj??`, `?obj` and a search with wildcards (`torch.*Tensor?`).
 _HELP = re.compile(r"^\s*(?:[\w.*]+\?{1,2}|\?{1,2}[\w.*]+)\s*$")
@@ -131,8 +138,8 @@ def _python_lines(cell: list[str]) -> list[str]:
         # A line inside brackets, a string or after a backslash continues a statement: its
         # `%` is Python's operator (`print("%d" ... \n % n)`), not a magic.
         assigned = _ASSIGNED_MAGIC.match(line) if not state.continues else None
-        magic = (_LINE_MAGIC.match(line) or _AUTOMAGIC.match(line)) \
-            if not state.continues else None
+        magic = (_LINE_MAGIC.match(line) or _AUTOMAGIC.match(line)
+                 or _shell_automagic(line)) if not state.continues else None
         if assigned or magic:
             magic_continues = line.rstrip().endswith("\\")
         if assigned:
@@ -145,6 +152,17 @@ def _python_lines(cell: list[str]) -> list[str]:
             out.append(line)
         state.scan(out[-1])
     return out
+
+
+def _shell_automagic(line: str) -> re.Match[str] | None:
+    found = _SHELL_AUTOMAGIC.match(line)
+    if found is None:
+        return None
+    try:
+        compile(line.strip(), "<cell>", "exec")
+    except SyntaxError:
+        return found
+    return None
 
 
 def _without_leading_indent(cell: list[str]) -> list[str]:

@@ -4,7 +4,7 @@ import re
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import BEST_CHECKPOINT, EARLY_STOP, Event, ProjectFacts
+from cnnlint.ir import BEST_CHECKPOINT, EARLY_STOP, FORWARD, Event, ProjectFacts, evaluates
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -38,7 +38,9 @@ class NoEarlyStopping(Rule):
     epoch loop or a `return` or `sys.exit()` from inside it, Lightning's `EarlyStopping`)
     and no checkpoint selected on a validation
     metric (`torch.save`, a file copy or `copy.deepcopy(model.state_dict())` under
-    `if val_loss < best:`, a file named for the best, `ModelCheckpoint(monitor=...)`).
+    `if val_loss < best:`, a file named for the best, `ModelCheckpoint(monitor=...)`); a
+    checkpoint kept on a metric in a loop where nothing is evaluated on held-out data
+    (`if train_acc > best:`) is chosen on training data and does not count.
     Checkpoint helpers (`save_checkpoint(state, is_best)`) are followed: one that ignores
     `is_best` keeps no best checkpoint. Code behind an option left off by default
     (`if args.output_dir:`) counts.
@@ -101,14 +103,25 @@ class NoEarlyStopping(Rule):
                     f"{_WHAT_IT_DOES[event.kind]}; pass `mode=\"max\"`", event.loc,
                     symbol=run.symbol)
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
-                if run.events_in(loop, EARLY_STOP, BEST_CHECKPOINT) or not run.judgeable(loop) \
+                if run.events_in(loop, EARLY_STOP) or not run.judgeable(loop) \
                         or run.steps_models_apart(loop) or run.trains_on_noise(loop):
                     continue  # a GAN's models, or a model fed random numbers, have no
                     # validation metric to stop on
+                kept = run.events_in(loop, BEST_CHECKPOINT)
+                evaluated = any(evaluates(e) for e in run.events_in(loop, FORWARD))
+                if kept and evaluated:
+                    continue
+                # A checkpoint kept on a metric where nothing is evaluated on held-out data
+                # is chosen on a training metric (`if train_acc > best: torch.save(...)`).
+                on_training = f": the checkpoint kept at line {kept[0].loc.line} is chosen " \
+                    "with nothing evaluated on held-out data" \
+                    if kept and kept[0].loc is not None and kept[0].loc.path == loc.path else \
+                    ": the checkpoint it keeps is chosen with nothing evaluated on held-out " \
+                    "data" if kept else ""
                 caller, related = loop.caller(loc)
                 yield self.finding(
                     f"trains {epochs.value} epochs{epochs.source()} with no early stopping and "
-                    f"no best checkpoint on a validation metric{caller}", loc,
+                    f"no best checkpoint on a validation metric{caller}{on_training}", loc,
                     symbol=loop.symbol, related=related)
 
     valid = [
@@ -144,7 +157,8 @@ for epoch in range(60):
     opt.zero_grad()
     model(torch.load("batch.pt")).sum().backward()
     opt.step()
-    val_acc = 0.5
+    with torch.no_grad():
+        val_acc = model(torch.load("val.pt")).argmax(1).float().mean().item()
     if val_acc > best_acc:
         best_acc = val_acc
         torch.save(model.state_dict(), "best.pt")

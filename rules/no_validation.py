@@ -3,22 +3,9 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import FORWARD, Event, ProjectFacts
+from cnnlint.ir import FORWARD, ProjectFacts, evaluates
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
-
-
-def evaluates(event: Event) -> bool:
-    """A forward pass that may be on held-out data: gradients off, a validation or test
-    loader, a tensor named for held-out data, the model in eval mode, or data the reader
-    could not follow in a loop that trains nothing; but not one whose output feeds the loss
-    a step follows (a frozen teacher's or feature network's targets, run in eval mode
-    without gradients, are part of training)."""
-    if "feeds-step" in event.flags:
-        return False
-    return "grad-off" in event.flags or "eval-loader" in event.flags \
-        or "held-out" in event.flags or "scores-held-out" in event.flags \
-        or event.mode is False or "unknown-data" in event.flags
 
 
 class Options(RuleOptions):

@@ -85,11 +85,14 @@ class ReluEverywhere(Rule):
             named = " or ".join(kinds) if kinds else "ReLU"  # F.relu and x.relu() are ReLU
             # Both sides of such an `if` are in the graph: adding up the activations on
             # them counts what no forward runs.
-            # (A module run on two branches' outputs, a siamese pair's shared head, is one.)
+            # A module applied more than once (a residual block's `self.relu`, a siamese
+            # pair's shared head) is one module of several activations: both are said.
             modules = len({n.name if n.name and not n.functional else n.id
                            for n in activations})
-            counted = "all" if mask & either else f"all {modules}"
-            yield self.finding(f"{counted} activations are plain {named} (dying-ReLU risk)",
+            counted = "all activations" if mask & either else \
+                f"all {len(activations)} activations" + (
+                    f" (from {modules} modules)" if modules != len(activations) else "")
+            yield self.finding(f"{counted} are plain {named} (dying-ReLU risk)",
                                model.loc, symbol=model.name)
 
     valid = [

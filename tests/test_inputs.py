@@ -61,6 +61,17 @@ def test_pip_install_without_its_percent_is_the_magic() -> None:
     compile(source.text, "nb", "exec")
 
 
+def test_other_magics_without_their_percent_are_the_magic_when_no_python() -> None:
+    """`cd/content/drive/My Drive` and `cd ..` are IPython's `%cd` run by automagic (b202:
+    three CNN900 syntax errors on notebooks whose saved output shows the cd ran); a line that
+    is Python as written (`cd / data`, `ls = [1]`, `time.sleep(1)`) stays Python."""
+    lines = ["cd/content/drive/My Drive/data", "cd ..", "matplotlib inline", "cd / data",
+             "ls = [1,", "  2]", "time.sleep(1)", "run = ls - [2]"]
+    source = read_notebook(_notebook([("code", "\n".join(lines) + "\n")]).encode())
+    assert source.text.splitlines() == ["pass", "pass", "pass", *lines[3:]]
+    compile(source.text, "nb", "exec")
+
+
 def test_cells_ipython_runs_as_python_are_read() -> None:
     """A `%%time` cell's body, a cell indented as a whole, and a wildcard help search."""
     source = read_notebook(_notebook([

@@ -3443,9 +3443,10 @@ for epoch in range(100):
 
 def test_a_head_shared_by_two_branches_counts_its_activations_once(
         lint_tree: Callable[..., Any]) -> None:
-    """Two branches feeding one head (a siamese network's shared `fc`): the head's ReLUs are
-    modules of the network once, though each forward runs them twice (b200: "all 14
-    activations" of a network holding 11)."""
+    """Two branches feeding one head (a siamese network's shared `fc`): each forward runs
+    the head's ReLUs twice, and the message says how many modules the activations come from
+    (b200: "all 14 activations" of a network holding 11 ReLU modules; b201: "all 9" of a
+    ResNet-18 whose blocks apply their one ReLU twice)."""
     result = lint_tree({"net.py": """
 import torch.nn as nn
 
@@ -3466,7 +3467,7 @@ class Pair(nn.Module):
         return self.fc(self.left(a)), self.fc(self.right(b))
 """}, select=["CNN105"])
     assert [f.message for f in result.findings] == [
-        "all 6 activations are plain ReLU (dying-ReLU risk)"]
+        "all 8 activations (from 6 modules) are plain ReLU (dying-ReLU risk)"]
 
 
 def test_a_learning_rate_sweep_training_a_new_model_each_time_is_no_schedule(
@@ -3531,3 +3532,206 @@ for epoch in range(100):
 """}, select=["CNN203"])
     assert [f.code for f in result.findings] == ["CNN203"]
     assert not any("constructor does not take" in note for note in result.notes())
+
+
+@pytest.mark.parametrize("other, fed_by", [
+    ("cnn = CNN()", "Softmax"),
+    ("cnn = nn.Sequential(nn.Linear(4, 2))", None),  # one way gives logits: not known
+])
+def test_a_network_built_on_either_side_of_an_if_still_feeds_its_loss(
+        lint_tree: Callable[..., Any], other: str, fed_by: str | None) -> None:
+    """`cnn = CNN().cuda()` if a GPU is there, else `cnn = CNN()`: the loss receives either
+    network's output, a softmax both ways (b204: CNN210 was silent)."""
+    result = lint_tree({"train.py": f"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return F.softmax(F.relu(self.fc(x)), dim=1)
+
+
+if torch.cuda.is_available():
+    cnn = CNN().cuda()
+else:
+    {other}
+criterion = nn.CrossEntropyLoss()
+opt = torch.optim.Adam(cnn.parameters(), lr=1e-3)
+for epoch in range(3):
+    for x, y in torch.load("d.pt"):
+        opt.zero_grad()
+        criterion(cnn(x), y).backward()
+        opt.step()
+"""}, select=["CNN210"])
+    assert [f.message.split(" output")[0] for f in result.findings] == (
+        [] if fed_by is None else [f"`CrossEntropyLoss` receives `{fed_by}`"])
+
+
+@pytest.mark.parametrize("scored, flagged", [
+    ("accuracy = 100 * correct / total", True),  # training batches' accuracy
+    ("accuracy = evaluate(model)", False),
+])
+def test_a_checkpoint_kept_on_training_accuracy_is_no_best_checkpoint(
+        lint_tree: Callable[..., Any], scored: str, flagged: bool) -> None:
+    """`if accuracy > best_acc: torch.save(...)` where the accuracy is the training batches'
+    and nothing is evaluated on held-out data: not a checkpoint chosen on a validation
+    metric (b204: CNN203 credited it while CNN202 said nothing is held out)."""
+    result = lint_tree({"train.py": f"""
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+
+def evaluate(net):
+    net.eval()
+    with torch.no_grad():
+        return sum((net(x).argmax(1) == y).sum().item() for x, y in torch.load("val.pt"))
+
+
+best_acc = 0.0
+for epoch in range(50):
+    model.train()
+    correct, total = 0, 0
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        out = model(x)
+        nn.functional.cross_entropy(out, y).backward()
+        opt.step()
+        correct += (out.argmax(1) == y).sum().item()
+        total += y.size(0)
+    {scored}
+    if accuracy > best_acc:
+        best_acc = accuracy
+        torch.save(model.state_dict(), "best.pt")
+"""}, select=["CNN203"])
+    assert [f.message for f in result.findings] == ([
+        "trains 50 epochs with no early stopping and no best checkpoint on a validation "
+        "metric: the checkpoint kept at line 28 is chosen with nothing evaluated on held-out "
+        "data"] if flagged else [])
+
+
+def test_pathlib_calls_in_the_loop_do_not_hide_it(lint_tree: Callable[..., Any]) -> None:
+    """`save_path.parent.mkdir(parents=True)` and `path.exists()` on a `pathlib.Path` touch
+    files, not the model (b201: the mkdir call silenced every loop rule)."""
+    result = lint_tree({"train.py": """
+from pathlib import Path
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(100):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    save_path = Path("weights") / "last.pth"
+    save_path.parent.mkdir(parents=True, exist_ok=True)
+    if not save_path.exists():
+        torch.save(model.state_dict(), save_path)
+"""}, select=["CNN203", "CNN209"])
+    assert [f.code for f in result.findings] == ["CNN203", "CNN209"]
+
+
+@pytest.mark.parametrize("split", [
+    "train_set, val_set = random_split(full, [0.8, 0.2])",
+    "train_set, val_set = Subset(full, range(800)), Subset(full, range(800, 1000))",
+])
+def test_parts_of_a_dataset_keep_its_pipeline(lint_tree: Callable[..., Any], split: str) -> None:
+    """`random_split(ImageFolder(root, transform=T), [0.8, 0.2])`: each part's images go
+    through T (b202: CNN212 was silent on a split dataset, very common in real projects).
+    The part a validation loader reads stays held out."""
+    result = lint_tree({"train.py": f"""
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, Subset, random_split
+from torchvision import datasets, transforms
+
+T = transforms.Compose([transforms.Resize(64), transforms.ToTensor()])
+full = datasets.ImageFolder("data", transform=T)
+{split}
+train_loader = DataLoader(train_set, batch_size=32, shuffle=True)
+val_loader = DataLoader(val_set, batch_size=32)
+net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(30):
+    net.train()
+    for x, y in train_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        for x, y in val_loader:
+            print(nn.functional.cross_entropy(net(x), y).item())
+"""}, select=["CNN202", "CNN212"])
+    assert [(f.code, f.line) for f in result.findings] == [("CNN212", 6)]
+
+
+@pytest.mark.parametrize("opening, closing", [
+    ("try:\n    import torch.nn as nn\n", "except ImportError:\n    Net = None\n"),
+    ("import torch.nn as nn\n\nif nn is not None:\n", ""),
+])
+def test_a_class_defined_in_a_module_level_block_is_read(
+        lint_tree: Callable[..., Any], opening: str, closing: str) -> None:
+    """`try: import torch.nn as nn; class Net(nn.Module): ...` (torch optional): the module
+    level defines the class all the same (b203: not read, and no note said so)."""
+    body = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32))
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    source = opening + "\n".join("    " + line if line else line
+                                 for line in body.splitlines()) + "\n" + closing
+    result = lint_tree({"net.py": source}, select=["CNN101"])
+    assert [f.code for f in result.findings] == ["CNN101"]
+
+
+@pytest.mark.parametrize("scored, flagged", [
+    ("sample", True),  # the last training batch, by mistake
+    ("held", False),
+])
+def test_a_validation_loop_scoring_a_training_batch_evaluates_nothing(
+        lint_tree: Callable[..., Any], scored: str, flagged: bool) -> None:
+    """`for held in val_loader: x, y = sample` scores the last training batch on each pass:
+    nothing held out is evaluated (b201: the loop over the validation loader counted as a
+    validation pass, and a checkpoint kept on its loss as chosen on a validation metric)."""
+    result = lint_tree({"train.py": f"""
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+train_loader = DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+val_loader = DataLoader(torch.load("val.pt"), batch_size=32)
+model = nn.Linear(4, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+best = float("inf")
+for epoch in range(30):
+    model.train()
+    for sample in train_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(sample[0]), sample[1]).backward()
+        opt.step()
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for held in val_loader:
+            x, y = {scored}
+            total += nn.functional.cross_entropy(model(x), y).item()
+    if total < best:
+        best = total
+        torch.save(model.state_dict(), "best.pt")
+"""}, select=["CNN202", "CNN203"])
+    assert [f.code for f in result.findings] == (["CNN202", "CNN203"] if flagged else [])

@@ -119,9 +119,19 @@ def path_attribute(path: v.FilePath, name: str) -> Any:
         return v.FilePath(os.path.dirname(path.path) or ".")
     if name == "name":
         return os.path.basename(path.path)
-    if name in ("open", "resolve", "absolute", "expanduser"):
+    if name in ("open", "resolve", "absolute", "expanduser") or name in PATH_ACTIONS \
+            or name in _PATH_QUERIES:
         return v.BoundMethod(path, name)
     return UNKNOWN
+
+
+# pathlib's methods that change the file system and return nothing of use
+# (`save_path.parent.mkdir(parents=True)`), and those that ask about it: what they answer
+# is not known.
+PATH_ACTIONS = frozenset({"mkdir", "touch", "unlink", "rmdir", "write_text", "write_bytes",
+                          "chmod", "symlink_to"})
+_PATH_QUERIES = frozenset({"exists", "is_file", "is_dir", "glob", "rglob", "iterdir",
+                           "read_text", "read_bytes", "stat"})
 
 
 def read(path: str, bases: list[str]) -> Any:

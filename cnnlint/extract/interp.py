@@ -1026,7 +1026,11 @@ class Interp:
         if type(obj) in (int, float) and name in ("item", "tolist") and not args.pos:
             return obj  # an element of `torch.linspace(...)` read as numbers
         if type(obj) is v.FilePath:
-            return obj  # `path.open("rt")`, `path.resolve()`: the same file
+            if name in configs.PATH_ACTIONS:
+                return None  # `path.parent.mkdir(parents=True)`
+            if name in ("open", "resolve", "absolute", "expanduser"):
+                return obj  # `path.open("rt")`, `path.resolve()`: the same file
+            return UNKNOWN  # `path.exists()`: not known
         if type(obj) is v.ConfigNode:
             done = configs.method(obj, name, args, self.write_config)
             return dict_method(obj, name, args) if done is configs.ABSENT else done

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Collection, Iterable, Mapping
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping
 
 from cnnlint import ir
 from cnnlint.extract import torchnn
@@ -173,6 +173,19 @@ Candidate = tuple[str, str, str, Any, Any]
 MIN_PARALLEL_MODELS = 64  # below this, forking costs more than it saves
 
 
+def _module_level(body: tuple[Any, ...], depth: int = 0) -> Iterator[tuple[Any, ...]]:
+    """The statements the module level runs: its own, and those inside its `try:` blocks
+    and `if` blocks (`try: import torch.nn as nn; class Net(nn.Module): ...`)."""
+    for stmt in body:
+        yield stmt
+        if depth < 3 and stmt[0] == "try":
+            yield from _module_level(stmt[1], depth + 1)
+            yield from _module_level(stmt[3], depth + 1)
+        elif depth < 3 and stmt[0] == "if":
+            yield from _module_level(stmt[2], depth + 1)
+            yield from _module_level(stmt[3], depth + 1)
+
+
 def _candidates(interp: Interp, trained_at: Collection[tuple[str, int]] = (),
                 trained_builds: Mapping[str, frozenset[tuple[str, int]]] | None = None
                 ) -> tuple[list[Candidate], list[v.ClassVal]]:
@@ -187,7 +200,7 @@ def _candidates(interp: Interp, trained_at: Collection[tuple[str, int]] = (),
     retrained: list[v.ClassVal] = []
     for path in sorted(interp.scopes):
         scope = interp.scopes[path]
-        for stmt in scope.body:
+        for stmt in _module_level(scope.body):
             if stmt[0] == "class":
                 cls = scope.globals.get(stmt[1])
                 if isinstance(cls, v.ClassVal) and cls.node is stmt \

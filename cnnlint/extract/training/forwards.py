@@ -142,6 +142,11 @@ class ForwardReading(LoopReading):
             # The whole held-out tensors at once: `net(test_features)` (the first input: a
             # loss's targets, `mse(out, y_test)`, evaluate nothing).
             flags.add("held-out")
+        behind = self.loaders_behind(inputs) if inputs is not None else []
+        if behind and all(id(loader) in rec.train_loader_ids for loader in behind):
+            # Computed from training batches only (a validation loop that scores the last
+            # training batch, `sample`, instead of its own): nothing held out.
+            flags.add("train-batch")
         if inputs is not None and self._noisy_batch(inputs):
             flags.add("noisy-input")
         if inputs is not None and self.noise_behind(inputs):

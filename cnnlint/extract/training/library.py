@@ -246,6 +246,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     if qualname.startswith(("torchvision.transforms", "albumentations")) \
             and last[:1].isupper():
         return make_transform(interp, last, args, loc)
+    if qualname in _SPLITS and (args.pos or "dataset" in args.kw):
+        return _split(interp, qualname, args)
     if qualname.startswith("torchvision.datasets."):
         # `ImageFolder(root, transform)`, `CIFAR10(root, train, transform)`: given by place.
         at = _DATASET_TRANSFORM_AT.get(last, 99)
@@ -399,6 +401,29 @@ def _copies_weights(interp: TrainingInterp, args: Args, loc: Loc | None) -> None
         kept, v.MODULE_VALUES) or (isinstance(kept, v.Opaque) and kept.model)
     if weights and any(metric_words(test) for test in interp.conditions):
         rec.event(ir.BEST_CHECKPOINT, loc, what="a copy of the weights on a metric")
+
+
+# Parts of a dataset: its items, through its own pipeline.
+_SPLITS = frozenset(f"torch.utils.data.{where}{name}" for where in ("", "dataset.")
+                    for name in ("random_split", "Subset"))
+
+
+def _split(interp: TrainingInterp, qualname: str, args: Args) -> Any:
+    """`random_split(data, [0.8, 0.2])`, `Subset(data, indices)`: parts of `data`, whose
+    items go through its pipeline (each a dataset of its own, with the same transforms)."""
+    whole = args.pos[0] if args.pos else args.kw["dataset"]
+    # (Each part is named by the variable it is assigned to, as `val_set`, not the whole's.)
+    part = (lambda: TrainObj(whole.kind, whole.name, whole.loc, {
+        k: x for k, x in whole.fields.items() if k != "var"})) \
+        if isinstance(whole, TrainObj) and whole.kind == "dataset" else \
+        (lambda: whole) if isinstance(whole, v.Instance) else None
+    if part is None:
+        return UNKNOWN
+    if qualname.endswith("Subset"):
+        return part()
+    lengths = args.pos[1] if len(args.pos) > 1 else args.kw.get("lengths", UNKNOWN)
+    count = interp.count(lengths)
+    return UNKNOWN if count is None else [part() for _ in range(count)]
 
 
 def make_loader(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None) -> TrainObj:
@@ -686,10 +711,19 @@ def record_loss(interp: TrainingInterp, kind: str, weighted: bool, inputs: list[
                      evaluating=interp.grad_off > 0 or bool(inputs) and
                      interp.computed_in_evaluation(inputs[0]))
     if inputs:
-        fed = interp.graph[inputs[0].node]
-        if fed.family == "softmax":
-            use.fed_by, use.fed_by_loc = fed.kind, fed.loc
+        fed = _last_ops(interp, inputs[0].node)
+        if fed and all(n.family == "softmax" for n in fed) and len({n.kind for n in fed}) == 1:
+            use.fed_by, use.fed_by_loc = fed[0].kind, fed[0].loc
     rec.losses.append(use)
+
+
+def _last_ops(interp: TrainingInterp, node: int, depth: int = 0) -> list[ir.Node]:
+    """The operations that may have made a value: through the merges of an `if` the reader
+    could not decide (`net = Net().cuda()` or `net = Net()`: either network's output)."""
+    made = interp.graph[node]
+    if made.kind != ir.MERGE or depth > 8:
+        return [made]
+    return [op for source in made.inputs for op in _last_ops(interp, source, depth + 1)]
 
 
 def _literal_name(interp: TrainingInterp) -> str:
