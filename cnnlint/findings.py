@@ -35,7 +35,7 @@ class Related:
     end_line: int
     end_column: int
     message: str
-    cell: int | None = None  # in a notebook: the code cell (counted from 1) `line` is in
+    cell: int | None = None  # in a notebook: the cell (as Jupyter lists them) `line` is in
 
     @classmethod
     def at(cls, loc: Loc, message: str) -> Related:
@@ -67,8 +67,8 @@ class Finding:
     end_column: int
     symbol: str
     related: tuple[Related, ...] = ()
-    # In a notebook, the code cell (counted from 1); `line` and `end_line` are then lines of
-    # that cell, as Jupyter numbers them.
+    # In a notebook, the cell, counted from 1 as Jupyter lists them (markdown cells too);
+    # `line` and `end_line` are then lines of that cell, as Jupyter numbers them.
     cell: int | None = None
 
     def to_dict(self) -> dict[str, object]:

@@ -1,11 +1,13 @@
 """Jupyter notebooks as Python source: the code cells joined into one text, with the line
-where each cell starts, so findings can be reported as "cell 3, line 5".
+where each cell starts, so findings can be reported as "cell 3, line 5" (cells numbered as
+Jupyter lists them, markdown cells included).
 
 IPython syntax that is not Python is blanked out line for line (line numbers must not move):
 a cell magic makes the whole cell foreign (`%%bash`), or only its own line when IPython runs
 the body as Python (`%%time`, `%%timeit`, `%%capture`, `%%prun`); a line magic or shell escape
 (`%matplotlib inline`, `!pip install`, and a bare `pip install` that IPython's automagic runs
-as `%pip`) becomes `pass` at the same indentation (the lines a trailing backslash joins to it
+as `%pip`, or another line magic written without `%` that is no Python as written,
+`cd ..`) becomes `pass` at the same indentation (the lines a trailing backslash joins to it
 are blanked), and `x = %timeit f()` or `files = !ls` keep their assignment with `None` as the
 value. A cell
 whose first line is indented loses that indent, as IPython strips it. A cell is never
@@ -46,10 +48,13 @@ class NotebookError(ValueError):
 @dataclass(frozen=True)
 class NotebookSource:
     text: str
-    cell_starts: tuple[int, ...]  # 1-based line of the joined text where each code cell starts
+    # For each cell of the notebook, markdown and raw cells too: the 1-based line of the
+    # joined text where it starts (a cell with no code starts where the next one does).
+    cell_starts: tuple[int, ...]
 
     def position(self, line: int) -> tuple[int, int]:
-        """(cell number counting code cells from 1, line within that cell) of a joined line."""
+        """(cell number as Jupyter lists them, from 1, line within that cell) of a joined
+        line."""
         return cell_position(self.cell_starts, line)
 
 
@@ -93,7 +98,9 @@ def read_notebook(data: bytes) -> NotebookSource:
     lines: list[str] = []
     starts: list[int] = []
     for cell in document["cells"]:
+        # Cells are numbered as Jupyter lists them: markdown ones count, and hold no lines.
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            starts.append(len(lines) + 1)
             continue
         source = cell.get("source", "")
         text = "".join(source) if isinstance(source, list) else str(source)

@@ -33,7 +33,7 @@ class ReadError(Exception):
 # Source given on standard input (`cnnlint - --stdin-filename PATH`), by absolute path: it
 # stands for the file on disk, which may not exist or may hold an older version.
 _GIVEN: dict[str, bytes] = {}
-# The line where each code cell starts, for every notebook read (absolute path -> starts).
+# The line where each cell starts, for every notebook read (absolute path -> starts).
 _NOTEBOOK_CELLS: dict[str, tuple[int, ...]] = {}
 
 

@@ -30,15 +30,16 @@ def test_notebook_cells_become_python_with_magics_blanked() -> None:
         ("code", "%%bash\nls -l\n"),
         ("code", "files = !ls\nfor f in files:\n    %time print(f)\nlen?\n"),
     ]).encode())
-    assert source.cell_starts == (1, 4, 6)
+    # Every cell, as Jupyter numbers them: the markdown one starts where the next does.
+    assert source.cell_starts == (1, 1, 4, 6)
     assert source.text.splitlines() == [
         "pass", "pass", "import torch.nn as nn",
         "", "",
         "files = None", "for f in files:", "    pass", ""]
     compile(source.text, "nb", "exec")  # what the analysis reads is valid Python
     assert [cell_position(source.cell_starts, line) for line in (1, 3, 4, 6, 9)] == [
-        (1, 1), (1, 3), (2, 1), (3, 1), (3, 4)]
-    assert joined_line(source.cell_starts, 3, 4) == 9
+        (2, 1), (2, 3), (3, 1), (4, 1), (4, 4)]
+    assert joined_line(source.cell_starts, 4, 4) == 9
 
 
 def test_a_shell_escape_joined_over_lines_by_backslashes_is_blanked_whole() -> None:
@@ -102,18 +103,18 @@ def test_a_place_a_notebook_message_names_is_given_by_cell(tmp_path: Path) -> No
         [("markdown", "# demo"), ("code", model), ("code", "print(1)"), ("code", train)]))
     _, out, _ = run([str(tmp_path / "demo.ipynb"), "--select", "CNN107", "--no-cache"])
     assert "(`Adam` at " in out
-    assert "demo.ipynb:cell 3:2)" in out, out
+    assert "demo.ipynb:cell 4:2)" in out, out
     # In a folder whose name has a space too (the words before it are not its path).
     (tmp_path / "my notes").mkdir()
     (tmp_path / "demo.ipynb").rename(tmp_path / "my notes" / "demo.ipynb")
     _, out, _ = run([str(tmp_path / "my notes" / "demo.ipynb"), "--select", "CNN107",
                      "--no-cache"])
-    assert "(`Adam` at " in out and "my notes/demo.ipynb:cell 3:2)" in out, out
+    assert "(`Adam` at " in out and "my notes/demo.ipynb:cell 4:2)" in out, out
     # A copy named with parentheses, as a browser or a file manager names it.
     (tmp_path / "my notes" / "demo.ipynb").rename(tmp_path / "my notes" / "demo (1).ipynb")
     _, out, _ = run([str(tmp_path / "my notes" / "demo (1).ipynb"), "--select", "CNN107",
                      "--no-cache"])
-    assert "(`Adam` at " in out and "my notes/demo (1).ipynb:cell 3:2)" in out, out
+    assert "(`Adam` at " in out and "my notes/demo (1).ipynb:cell 4:2)" in out, out
 
 
 def test_a_percent_continuing_a_statement_is_not_a_magic() -> None:
@@ -157,11 +158,11 @@ def test_findings_in_a_notebook_name_the_cell_and_its_line(in_tmp: Path) -> None
         ("code", noqa_cell.replace("class Net", "class Other"))]))
     code, out, _ = run(["--no-cache", "."])
     assert code == 1
-    assert out.startswith("nb.ipynb:cell 2:4:21: CNN101 [warning]")
+    assert out.startswith("nb.ipynb:cell 3:4:21: CNN101 [warning]")
     assert "Found 1 finding" in out  # the noqa in the last cell holds
     code, out, _ = run(["--no-cache", "--format", "json", "nb.ipynb"])
     finding = json.loads(out)["findings"][0]
-    assert (finding["cell"], finding["line"], finding["end_line"]) == (2, 4, 4)
+    assert (finding["cell"], finding["line"], finding["end_line"]) == (3, 4, 4)
 
 
 def test_a_broken_notebook_is_a_read_error_not_a_crash(in_tmp: Path) -> None:
@@ -342,7 +343,7 @@ def test_a_verbose_note_about_a_notebook_gives_its_place_by_cell(tmp_path: Path)
     (tmp_path / "gan.ipynb").write_text(_notebook(
         [("markdown", "# a GAN"), ("code", setup), ("code", "print(1)"), ("code", loop)]))
     _, out, _ = run([str(tmp_path / "gan.ipynb"), "--no-cache", "-v"])
-    assert "gan.ipynb:cell 3:1: the training loop steps" in out, out
+    assert "gan.ipynb:cell 4:1: the training loop steps" in out, out
 
 
 def test_a_notebook_and_a_module_of_the_same_stem_are_two_modules(tmp_path: Path) -> None:

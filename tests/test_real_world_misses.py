@@ -3735,3 +3735,115 @@ for epoch in range(30):
         torch.save(model.state_dict(), "best.pt")
 """}, select=["CNN202", "CNN203"])
     assert [f.code for f in result.findings] == (["CNN202", "CNN203"] if flagged else [])
+
+
+def test_a_transform_set_through_a_part_is_every_parts(
+        lint_tree: Callable[..., Any]) -> None:
+    """`val_set.dataset.transform = test_tf` after `random_split`: the parts share one
+    dataset, so the training part loses its augmentation too (b208: a real bug, silent)."""
+    script = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, random_split
+from torchvision import datasets, transforms
+
+train_tf = transforms.Compose([transforms.RandomCrop(32, padding=4), transforms.ToTensor()])
+test_tf = transforms.Compose([transforms.ToTensor()])
+full = datasets.CIFAR10("data", train=True, transform=train_tf)
+train_set, val_set = random_split(full, [45000, 5000])
+val_set.dataset.transform = test_tf
+train_loader = DataLoader(train_set, batch_size=32, shuffle=True)
+net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(3):
+    for x, y in train_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""
+    result = lint_tree({"train.py": script}, select=["CNN212"])
+    assert [(f.code, f.message) for f in result.findings] == [
+        ("CNN212", "training images get no random augmentation (transforms: ToTensor)")]
+    kept = script.replace("val_set.dataset.transform = test_tf\n", "")
+    assert lint_tree({"train.py": kept}, select=["CNN212"]).findings == []
+
+
+@pytest.mark.parametrize("guard, stops", [
+    ("if torch.isnan(loss).sum() > 0:\n        exit(0)", False),
+    ("if loss != loss:\n        break", False),
+    ("if not math.isfinite(loss.item()):\n        sys.exit(1)", False),
+    ("if loss.item() < 0.01:\n        break", True),  # a stop on the loss reached
+])
+def test_leaving_the_loop_on_a_diverged_loss_is_no_early_stop(
+        lint_tree: Callable[..., Any], guard: str, stops: bool) -> None:
+    """`if torch.isnan(loss).sum() > 0: exit(0)` guards against divergence; it does not stop
+    on a validation metric (b207: CNN203 took it for early stopping)."""
+    result = lint_tree({"train.py": f"""
+import math
+import sys
+import torch
+import torch.nn as nn
+
+model = nn.Linear(4, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(30):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    {guard}
+"""}, select=["CNN203"])
+    assert [f.code for f in result.findings] == ([] if stops else ["CNN203"])
+
+
+
+@pytest.mark.parametrize("call", ["train(nn.Linear(4, 2), evaluation=args.val)",
+                                  "train(nn.Linear(4, 2))"])
+def test_validation_after_an_option_off_by_default_skips_it_is_read(
+        lint_tree: Callable[..., Any], call: str) -> None:
+    """`if not evaluation: ...; continue` with `evaluation=args.val` (a `store_true`
+    option): the validation after it runs when the option is given, and code behind an
+    option counts (b205: CNN203 said the checkpoint was chosen with nothing held out, and
+    CNN202 said nothing was). Passed nothing, `evaluation` is never true: judged."""
+    source = """import argparse
+import copy
+import torch
+import torch.nn as nn
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--val", action="store_true")
+args = parser.parse_args()
+
+
+def train(model, evaluation=False):
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    best, best_state = float("inf"), None
+    for epoch in range(35):
+        model.train()
+        total = 0.0
+        for x, y in torch.load("train.pt"):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        if not evaluation:
+            if total < best:
+                best, best_state = total, copy.deepcopy(model.state_dict())
+            continue
+        model.eval()
+        val = 0.0
+        with torch.no_grad():
+            for x, y in torch.load("val.pt"):
+                val += nn.functional.cross_entropy(model(x), y).item()
+        if val < best:
+            best, best_state = val, copy.deepcopy(model.state_dict())
+    return best_state
+
+
+train(nn.Linear(4, 2), evaluation=args.val)
+""".replace("train(nn.Linear(4, 2), evaluation=args.val)", call)
+    result = lint_tree({"t.py": source}, select=["CNN202", "CNN203"])
+    assert [f.code for f in result.findings] == (
+        [] if "args.val" in call else ["CNN202", "CNN203"])

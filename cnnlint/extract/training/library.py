@@ -410,11 +410,13 @@ _SPLITS = frozenset(f"torch.utils.data.{where}{name}" for where in ("", "dataset
 
 def _split(interp: TrainingInterp, qualname: str, args: Args) -> Any:
     """`random_split(data, [0.8, 0.2])`, `Subset(data, indices)`: parts of `data`, whose
-    items go through its pipeline (each a dataset of its own, with the same transforms)."""
+    items go through its pipeline (each a dataset of its own, holding `data` as its
+    `.dataset`: a transform set there is every part's)."""
     whole = args.pos[0] if args.pos else args.kw["dataset"]
     # (Each part is named by the variable it is assigned to, as `val_set`, not the whole's.)
     part = (lambda: TrainObj(whole.kind, whole.name, whole.loc, {
-        k: x for k, x in whole.fields.items() if k != "var"})) \
+        **{k: x for k, x in whole.fields.items() if k not in ("var", "transform")},
+        "whole": whole.fields.get("whole", whole)})) \
         if isinstance(whole, TrainObj) and whole.kind == "dataset" else \
         (lambda: whole) if isinstance(whole, v.Instance) else None
     if part is None:

@@ -307,7 +307,9 @@ def transforms_of(loader: TrainObj) -> tuple[list[str] | None, Loc | None, bool]
     if isinstance(dataset, TrainObj) and dataset.name == "FakeData":
         return None, None, False  # new random images each time: nothing to learn by heart
     if isinstance(dataset, TrainObj) and dataset.kind == "dataset":
-        transform, image = dataset.fields.get("transform", UNKNOWN), True
+        # (A part of a split dataset: the whole's pipeline.)
+        source = dataset.fields.get("whole", dataset)
+        transform, image = source.fields.get("transform", UNKNOWN), True
     elif isinstance(dataset, v.Instance):
         if _may_augment(dataset.cls) or _wraps_augmented(loader, dataset):
             return None, None, False  # the dataset's own code may change the images
@@ -473,7 +475,8 @@ def breaks(body: tuple[Any, ...], nested: bool = False) -> bool:
         tag = stmt[0]
         if (tag == "break" and not nested) or tag == "return" or _exits(stmt):
             return True
-        if tag == "if" and (breaks(stmt[2], nested) or breaks(stmt[3], nested)):
+        if tag == "if" and not _tests_divergence(stmt[1]) \
+                and (breaks(stmt[2], nested) or breaks(stmt[3], nested)):
             return True
         if tag == "with" and breaks(stmt[2], nested):
             return True
@@ -486,6 +489,20 @@ def breaks(body: tuple[Any, ...], nested: bool = False) -> bool:
 
 
 _EXITS = frozenset({"sys.exit", "exit", "quit", "os._exit"})
+_NOT_FINITE = frozenset({"isnan", "isinf", "isfinite", "isneginf", "isposinf"})
+
+
+def _tests_divergence(test: tuple[Any, ...]) -> bool:
+    """`if torch.isnan(loss).any():`, `if not math.isfinite(loss)`, `if loss != loss`: a
+    guard against a diverged loss, whose way out is no early stop on a validation metric."""
+    for e in walk(test):
+        if not e:
+            continue
+        if (e[0] == "attr" and e[2] in _NOT_FINITE) or (e[0] == "name" and e[1] in _NOT_FINITE):
+            return True
+        if e[0] == "compare" and len(e[2]) == 1 and e[2][0][0] == "!=" and e[1] == e[2][0][1]:
+            return True
+    return False
 
 
 def _exits(stmt: tuple[Any, ...]) -> bool:

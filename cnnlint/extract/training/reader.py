@@ -29,7 +29,7 @@ from cnnlint.extract import branches
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
 from cnnlint.extract.frames import (
-    MAX_CALL_DEPTH, Args, FileScope, Frame, TooComplex, names_in, tensors_in,
+    MAX_CALL_DEPTH, NORMAL, Args, FileScope, Frame, TooComplex, names_in, tensors_in,
 )
 from cnnlint.extract.imports import name_registry
 from cnnlint.extract.memo import ConstructionMemo, ForwardMemo, free_names
@@ -80,6 +80,9 @@ class TrainingInterp(ForwardReading):
         self.grad_off = 0  # inside no_grad / inference_mode
         self.accumulating = 0  # inside `if step % k == 0:`
         self.conditions: list[tuple[Any, ...]] = []  # tests of the ifs we are inside
+        # An `if` on an option off by default whose default side leaves the block
+        # (`if not args.val: ...; continue`): what follows it is the option's code.
+        self.skipped_by_option: tuple[Any, ...] | None = None
         self.executed: set[int] = set()  # id() of function bodies some training pass ran
         self.batches: dict[int, TrainObj] = {}  # batch node id -> the loader it came from
         self.held_out: set[int] = set()  # tensors held in variables named for held-out data
@@ -335,6 +338,12 @@ class TrainingInterp(ForwardReading):
                 rec.event(ir.ZERO_GRAD, None, what=".grad = None")
             elif target[0] == "attr" and plain_path(target[1]):
                 holder = self.eval(target[1], f)
+                if isinstance(holder, TrainObj) and holder.kind == "dataset" \
+                        and target[2] == "transform":
+                    # `val_set.dataset.transform = test_tf`: the pipeline of the dataset,
+                    # and of every part of it (the training part too).
+                    holder.fields.get("whole", holder).fields["transform"] = value
+                    return
                 if isinstance(holder, TrainObj) and holder.kind == "namespace":
                     if target[2] not in holder.fields.get("options", ()):
                         # `args.optimizer = SGD(...)`: read back by the code it is passed to.
@@ -377,6 +386,8 @@ class TrainingInterp(ForwardReading):
                 test = self.truth(self.eval(stmt[1], f))
                 if test is not None:
                     taken, other = (stmt[2], stmt[3]) if test else (stmt[3], stmt[2])
+                    if _jumps(taken) and not _jumps(other):
+                        self.skipped_by_option = stmt
                     if branches.error_exit(taken) and not branches.error_exit(other):
                         # `else: raise ValueError("unknown --dataset")`: the default stops
                         # the script, so every run that trains passes the option.
@@ -425,6 +436,20 @@ class TrainingInterp(ForwardReading):
                 and e[1][0] == "attr" and e[1][1] == ("name", "self"))
             found = self.kept_counts[id(cls)] = (cls, names)
         return found[1]
+
+    def exec_block(self, body: tuple[Any, ...], f: Frame) -> Any:
+        if self.recorder is None:
+            return super().exec_block(body, f)
+        for at, stmt in enumerate(body):
+            status = self.exec_stmt(stmt, f)
+            if status is not NORMAL:
+                if self.skipped_by_option is stmt and at + 1 < len(body):
+                    # The rest of the block runs when the option is given: read as such.
+                    self.skipped_by_option = None
+                    rest = body[at + 1:]
+                    self._optional(rest, (), names_in(("if", None, rest, ())), f)
+                return status
+        return NORMAL
 
     def _optional(self, body: tuple[Any, ...], default: tuple[Any, ...],
                   names: frozenset[str], f: Frame) -> Any:
@@ -520,6 +545,12 @@ class TrainingInterp(ForwardReading):
                     value = base.fields["values"].get(e[2], UNKNOWN)
                     if value is None or value is False or value == "" or value == 0:
                         return True
+                continue
+            if e[0] == "name" and f.origins.get(e[1], "").startswith("argparse default of"):
+                # The option handed to a function (`train(..., evaluation=args.val)`).
+                value = f.locals.get(e[1], UNKNOWN)
+                if value is None or value is False or value == "" or value == 0:
+                    return True
                 continue
             if e[0] in ("unary", "boolop", "compare"):
                 stack.extend(x for x in e[1:] if type(x) is tuple)
@@ -713,6 +744,10 @@ class TrainingInterp(ForwardReading):
                 return UNKNOWN
             if obj.kind == "loader" and name in ("dataset", "batch_size"):
                 return obj.fields.get(name, UNKNOWN)  # `val_loader.dataset.class_names`
+            if obj.kind == "dataset" and name == "dataset" and "whole" in obj.fields:
+                return obj.fields["whole"]  # a split's part: the dataset it is part of
+            if obj.kind == "dataset" and name == "transform":
+                return obj.fields.get("whole", obj).fields.get("transform", UNKNOWN)
             if obj.kind == "scheduler":
                 library.mark_used(obj)  # `scheduler.step` handed on: it may be called
             return v.BoundMethod(obj, name)
@@ -1162,3 +1197,8 @@ def _options(optimizer: TrainObj) -> list[TrainObj]:
     """The optimizers (or schedulers) an undecided `if` left (itself, for one built
     unconditionally)."""
     return list(optimizer.fields.get("options", [optimizer]))
+
+
+def _jumps(body: tuple[Any, ...]) -> bool:
+    """A block whose last statement leaves it (`continue`, `break`, `return`)."""
+    return bool(body) and body[-1][0] in ("continue", "break", "return")
