@@ -575,7 +575,7 @@ STEP = "step"  # optimizer.step() (flags: trains when the optimizer holds a mode
 #                accumulating under `if i % k == 0:`; model: the models it updates)
 ZERO_GRAD = "zero_grad"
 SCHEDULE = "schedule"  # a scheduler built or stepped, an lr written, an optimizer rebuilt
-FLAT = "flat"  # a schedule event's flag: built with arguments that keep the rate as it is
+FLAT = "flat"  # a scheduler's build event's flag: its arguments keep the rate as it is
 # A scheduler built that nothing steps, reads or hands on (to a library, a trainer): the rate
 # it was built to change never changes.
 IDLE_SCHEDULER = "idle_scheduler"
@@ -751,6 +751,11 @@ class TrainingRun:
     def judgeable(self, loop: Loop | int) -> bool:
         """True when the reader saw everything `loop` does."""
         return self.complete and not self.blockers(loop)
+
+    def evaluated_in(self, loop: Loop | int) -> bool:
+        """Whether some forward pass inside `loop` may be on held-out data (see
+        `evaluates`)."""
+        return any(evaluates(e) for e in self.events_in(loop, FORWARD))
 
 
 def stepped_never_called(events: list[Event], loop: int) -> list[str]:

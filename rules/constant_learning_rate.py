@@ -65,7 +65,7 @@ class ConstantLearningRate(Rule):
                     or (not run.optimizers and not run.lightning):
                 continue
             # Schedulers built with a factor of 1 or no milestones: the rate stays put.
-            flat = next((e for e in schedules if not e.what.endswith("()")), None)
+            flat = schedules[0] if schedules else None
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 # A GAN's two models train at constant rates by design (DCGAN, WGAN).
                 # Nor has a model fed random numbers alone (a speed check) anything to learn.

@@ -3,8 +3,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from cnnlint.findings import Finding
-from cnnlint.ir import BEST_CHECKPOINT, EARLY_STOP, FORWARD, Event, ProjectFacts, evaluates
+from cnnlint.findings import Finding, Loc
+from cnnlint.ir import BEST_CHECKPOINT, EARLY_STOP, Event, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -27,6 +27,19 @@ _MODE = {True: "mode \"min\", Lightning's default", False: "`mode=\"min\"`"}
 def _seeks_the_worst(event: Event) -> bool:
     words = re.split(r"[^a-z0-9]+", event.metric.lower())
     return event.better == "min" and words[-1] in _HIGHER_IS_BETTER
+
+
+def _chosen_on_training(kept: list[Event], loc: Loc) -> str:
+    """What a message adds of the checkpoints a loop keeps on a metric where nothing is
+    evaluated on held-out data (`if train_acc > best: torch.save(...)`): they are chosen on
+    training data. "" when it keeps none."""
+    if not kept:
+        return ""
+    where = kept[0].loc
+    if where is not None and where.path == loc.path:
+        return f": the checkpoint kept at line {where.line} is chosen with nothing evaluated " \
+            "on held-out data"
+    return ": the checkpoint it keeps is chosen with nothing evaluated on held-out data"
 
 
 class NoEarlyStopping(Rule):
@@ -107,21 +120,15 @@ class NoEarlyStopping(Rule):
                         or run.steps_models_apart(loop) or run.trains_on_noise(loop):
                     continue  # a GAN's models, or a model fed random numbers, have no
                     # validation metric to stop on
+                # A checkpoint kept on a metric counts where something held out is evaluated.
                 kept = run.events_in(loop, BEST_CHECKPOINT)
-                evaluated = any(evaluates(e) for e in run.events_in(loop, FORWARD))
-                if kept and evaluated:
+                if kept and run.evaluated_in(loop):
                     continue
-                # A checkpoint kept on a metric where nothing is evaluated on held-out data
-                # is chosen on a training metric (`if train_acc > best: torch.save(...)`).
-                on_training = f": the checkpoint kept at line {kept[0].loc.line} is chosen " \
-                    "with nothing evaluated on held-out data" \
-                    if kept and kept[0].loc is not None and kept[0].loc.path == loc.path else \
-                    ": the checkpoint it keeps is chosen with nothing evaluated on held-out " \
-                    "data" if kept else ""
                 caller, related = loop.caller(loc)
                 yield self.finding(
                     f"trains {epochs.value} epochs{epochs.source()} with no early stopping and "
-                    f"no best checkpoint on a validation metric{caller}{on_training}", loc,
+                    f"no best checkpoint on a validation metric{caller}"
+                    f"{_chosen_on_training(kept, loc)}", loc,
                     symbol=loop.symbol, related=related)
 
     valid = [

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import FORWARD, ProjectFacts, evaluates
+from cnnlint.ir import ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -70,8 +70,7 @@ class NoValidation(Rule):
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
-                forwards = run.events_in(loop, FORWARD)
-                if any(evaluates(e) for e in forwards) or run.steps_models_apart(loop) \
+                if run.evaluated_in(loop) or run.steps_models_apart(loop) \
                         or run.trains_on_noise(loop):
                     continue  # evaluated; or a GAN's models, with no held-out score; or
                     # random numbers for data, with nothing to hold out

@@ -119,12 +119,13 @@ def path_attribute(path: v.FilePath, name: str) -> Any:
         return v.FilePath(os.path.dirname(path.path) or ".")
     if name == "name":
         return os.path.basename(path.path)
-    if name in ("open", "resolve", "absolute", "expanduser") or name in PATH_ACTIONS \
-            or name in _PATH_QUERIES:
+    if name in PATH_SAME or name in PATH_ACTIONS or name in _PATH_QUERIES:
         return v.BoundMethod(path, name)
     return UNKNOWN
 
 
+# pathlib's methods that hand back the same file (`path.open("rt")`, `path.resolve()`).
+PATH_SAME = frozenset({"open", "resolve", "absolute", "expanduser"})
 # pathlib's methods that change the file system and return nothing of use
 # (`save_path.parent.mkdir(parents=True)`), and those that ask about it: what they answer
 # is not known.

@@ -1028,7 +1028,7 @@ class Interp:
         if type(obj) is v.FilePath:
             if name in configs.PATH_ACTIONS:
                 return None  # `path.parent.mkdir(parents=True)`
-            if name in ("open", "resolve", "absolute", "expanduser"):
+            if name in configs.PATH_SAME:
                 return obj  # `path.open("rt")`, `path.resolve()`: the same file
             return UNKNOWN  # `path.exists()`: not known
         if type(obj) is v.ConfigNode:

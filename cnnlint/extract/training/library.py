@@ -70,11 +70,10 @@ def make_scheduler(interp: TrainingInterp, name: str, loc: Loc | None,
     rec = interp.recorder
     assert rec is not None
     rec.schedulers.append(kind or name)
-    scheduler = TrainObj("scheduler", name, loc)
-    scheduler.fields["flags"] = frozenset({ir.FLAT}) if flat else frozenset()
+    scheduler = TrainObj("scheduler", name, loc, {"flat": bool(flat)})
     rec.scheduler_builds.append((scheduler, len(rec.events)))
     rec.event(ir.SCHEDULE, loc, what=f"{name}({flat})" if flat else name,
-              flags=scheduler.fields["flags"])
+              flags=frozenset({ir.FLAT}) if flat else frozenset())
     return scheduler
 
 

@@ -542,14 +542,12 @@ class TrainingInterp(ForwardReading):
                 base = self.eval(e[1], f)
                 if isinstance(base, TrainObj) and base.kind == "namespace" \
                         and base.name == "argparse":
-                    value = base.fields["values"].get(e[2], UNKNOWN)
-                    if value is None or value is False or value == "" or value == 0:
+                    if _off(base.fields["values"].get(e[2], UNKNOWN)):
                         return True
                 continue
             if e[0] == "name" and f.origins.get(e[1], "").startswith("argparse default of"):
                 # The option handed to a function (`train(..., evaluation=args.val)`).
-                value = f.locals.get(e[1], UNKNOWN)
-                if value is None or value is False or value == "" or value == 0:
+                if _off(f.locals.get(e[1], UNKNOWN)):
                     return True
                 continue
             if e[0] in ("unary", "boolop", "compare"):
@@ -1099,8 +1097,8 @@ class TrainingInterp(ForwardReading):
             return [weights] if name == "values" else [(UNKNOWN, weights)]
         if obj.kind == "scheduler":
             library.mark_used(obj)
-            rec.event(ir.SCHEDULE, loc, what=f"{obj.name}.{name}()",
-                      flags=obj.fields.get("flags", frozenset()))
+            if not obj.fields.get("flat"):  # (stepping one built to keep the rate keeps it)
+                rec.event(ir.SCHEDULE, loc, what=f"{obj.name}.{name}()")
             return None
         if obj.kind == "trainer" and name == "fit":
             lightning.fit(self, obj, args, f, loc)
@@ -1202,3 +1200,8 @@ def _options(optimizer: TrainObj) -> list[TrainObj]:
 def _jumps(body: tuple[Any, ...]) -> bool:
     """A block whose last statement leaves it (`continue`, `break`, `return`)."""
     return bool(body) and body[-1][0] in ("continue", "break", "return")
+
+
+def _off(value: Any) -> bool:
+    """An option's default that leaves it off: None, False, empty or zero."""
+    return value is None or value is False or value == "" or value == 0
