@@ -217,8 +217,8 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     scope = Scope.of(project, found.files)
     result.project_root = project.root
     content_keys: dict[str, str] = {}
-    trees: dict[str, Any] = {}  # parsed trees of a small run, for positions without a re-parse
-    keys = _analyse_files(scope.analysed, result, cache, jobs, content_keys, trees,
+    kept: dict[str, Any] = {}  # node positions of a small run: findings located, no re-parse
+    keys = _analyse_files(scope.analysed, result, cache, jobs, content_keys, kept,
                           reported=set(found.files))
     # A traced run depends on code the cache does not see (imports, installed packages).
     run_key = _run_key(keys, settings, rules, found.files, project.root) \
@@ -235,7 +235,7 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     # lowered code, the models built so far) only grows: the cyclic collector's passes over
     # it cost a fifth of a zoo's run and free a few megabytes.
     with no_cyclic_gc():
-        findings = _run_rules(active, result, Locator(cache, content_keys, trees), jobs=jobs,
+        findings = _run_rules(active, result, Locator(cache, content_keys, kept), jobs=jobs,
                               trace=trace, scope=scope, modules=ProjectModules(
                                   project, loader, None))
     if not report_everything:
@@ -249,7 +249,7 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
 
         with no_cyclic_gc():  # it indexes every layer of every model: see above
             autofix.offer(result, active)
-    trees.clear()  # a position read after the run parses its file again
+    kept.clear()  # a position read after the run parses its file again
     result.errors.sort(key=lambda e: (e.path, e.kind, e.message))
     if run_key is not None and cache is not None and not result.errors:
         payload = {"findings": [f.to_dict() for f in result.findings],
@@ -310,11 +310,11 @@ class _Loader:
 
 
 def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: int,
-                   content_keys: dict[str, str], trees: dict[str, Any],
+                   content_keys: dict[str, str], kept: dict[str, Any],
                    reported: set[str] | None = None) -> list[tuple[str, str]] | None:
     """Fill result.facts (from the cache, or by analysing); return (path, content key) for
     the run key, or None when some file could not be read. A run of a few files, or a
-    sequential run of a few megabytes, keeps their parsed trees in `trees`: the files with
+    sequential run of a few megabytes, keeps their node positions in `kept`: the files with
     findings then need no second parse for line numbers."""
     keys: list[tuple[str, str]] | None = []
     pending: list[tuple[str, bytes, str]] = []
@@ -341,7 +341,7 @@ def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: 
     else:
         small = len(pending) <= MIN_PARALLEL_FILES \
             or sum(len(data) for _, data, _ in pending) <= KEEP_TREES_BYTES
-        keep = trees if small else None
+        keep = kept if small else None
         with no_cyclic_gc():
             outcomes = [_analyse_one((p, d), keep) for p, d, _ in pending]
     for (path, data, key), (value, error) in zip(pending, outcomes):
@@ -383,9 +383,9 @@ def _facts_from(path: str, data: bytes, value: tuple[Any, ...]) -> FileFacts:
 
 # Below this many files to analyse, starting workers costs more than it saves.
 MIN_PARALLEL_FILES = 8
-# A sequential run keeps the parsed trees of up to this much source, so that the files with
-# findings need no second parse for line numbers. A libcst tree takes about 36x its
-# source in memory (pytorchcv's 2.5 MB zoo: 92 MB of trees), so this is about 150 MB.
+# A sequential run keeps the node positions of up to this much source (with the source, for
+# its columns), so that the files with findings need no second parse for line numbers. They
+# take about 7x the source in memory, so this is about 30 MB.
 KEEP_TREES_BYTES = 4_000_000
 
 

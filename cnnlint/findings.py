@@ -108,17 +108,21 @@ class ErrorEntry:
 
 
 class SlotLoc:
-    """A source range known by its node's slot in the file's span table. The table costs a
-    code-generation pass over the file, so it is computed (by `cnnlint.locate.Locator`)
-    only when a location is actually read: for the few files that have findings."""
+    """A source range known by its node's slot in the file's span table. The table is not
+    kept with the cached facts (a re-parse, when a run did not keep it), so it is computed
+    (by `cnnlint.locate.Locator`) only when a location is actually read: for the few files
+    that have findings."""
 
-    __slots__ = ("path", "slot", "_locator", "_span")
+    # Graph nodes are keyed by their location while models are built (hundreds of thousands
+    # of lookups in a model zoo): the hash is worked out once.
+    __slots__ = ("path", "slot", "_locator", "_span", "_hash")
 
     def __init__(self, path: str, slot: int, locator: object) -> None:
         self.path = path
         self.slot = slot
         self._locator = locator
         self._span: tuple[int, int, int, int] | None = None
+        self._hash = hash((path, slot))
 
     def _resolved(self) -> tuple[int, int, int, int]:
         if self._span is None:
@@ -146,7 +150,7 @@ class SlotLoc:
         return isinstance(other, SlotLoc) and (other.path, other.slot) == (self.path, self.slot)
 
     def __hash__(self) -> int:
-        return hash((self.path, self.slot))
+        return self._hash
 
     def __repr__(self) -> str:
         return f"SlotLoc({self.path!r}, slot {self.slot})"

@@ -251,8 +251,9 @@ def skip_ids(network: ir.Network) -> frozenset[int]:
     return found  # type: ignore[return-value]
 
 
-def spanned(network: ir.Network, masks: list[int] | None = None) -> int:
-    """Bitmask of nodes that some skip connection goes around, on every way forward."""
+def spanned(network: ir.Network, masks: list[int] | None = None, among: int = -1) -> int:
+    """Bitmask of nodes that some skip connection goes around, on every way forward; with
+    `among` (a bitmask), only those of its nodes."""
     masks = masks if masks is not None else ancestors(network)
     ids = skip_ids(network)
     skips = [node for node in network.nodes if node.id in ids]
@@ -266,15 +267,18 @@ def spanned(network: ir.Network, masks: list[int] | None = None) -> int:
     bits = {node.id: groups.setdefault(_carried(network, node, masks), 1 << len(groups))
             for node in skips}
     through = _passes_through(network, bits, masks)
-    found: set[int] = set()
+    found = 0
     for node in skips:
         bit = bits[node.id]
         # Around it on the full graph (a gate's branch inside a residual block) and on the
-        # gated data (the decoder an attention gate's skip goes past).
-        for i in set_bits(around(node, masks) | around(node, data)):
-            if through[i] & bit:
-                found.add(i)
-    return mask_of(found)
+        # gated data (the decoder an attention gate's skip goes past). Nodes found already
+        # are not looked at again: where skips nest or share a long-lived branch (a state
+        # carried through a whole stage), their spans overlap, and reading each span whole
+        # would cost the nodes times the skips.
+        unseen = (around(node, masks) | around(node, data)) & among & ~found
+        if unseen:
+            found |= mask_of(i for i in set_bits(unseen) if through[i] & bit)
+    return found
 
 
 def _carried(network: ir.Network, skip: ir.Node, masks: list[int]) -> object:
@@ -420,7 +424,7 @@ def longest_run(network: ir.Network, counts: Callable[[ir.Node], bool],
 def longest_plain_run(network: ir.Network) -> list[ir.Node]:
     """The longest chain of weighted layers that no skip connection spans."""
     masks = ancestors(network)
-    around = spanned(network, masks)
+    around = spanned(network, masks, among=mask_of(n.id for n in network.nodes if n.weighted))
     skips = skip_ids(network)
     return longest_run(
         network,

@@ -1,5 +1,5 @@
 """Line and column numbers on demand: re-read, re-parse and locate only the files that
-have findings (see `findings.SlotLoc`)."""
+have findings (see `findings.SlotLoc`), unless the run kept their node positions."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from typing import Any
 
 from cnnlint.cache import Cache, content_key, quick_key
 from cnnlint.sources import ReadError, decode_python, read_bytes
-from cnnlint.extract.source import file_spans, tree_spans
+from cnnlint.extract.source import file_spans, kept_spans
 
 Span = tuple[int, int, int, int]
 
 
 class Locator:
     def __init__(self, cache: Cache | None, keys: dict[str, str],
-                 trees: dict[str, Any] | None = None) -> None:
+                 kept: dict[str, Any] | None = None) -> None:
         self.cache = cache
         self.keys = keys  # path -> content key of the bytes that were analysed
-        self.trees = trees if trees is not None else {}  # path -> tree kept from analysis
+        self.kept = kept if kept is not None else {}  # path -> positions kept from analysis
         self._spans: dict[str, list[Span]] = {}
 
     def span(self, path: str, slot: int) -> Span | None:
@@ -40,10 +40,10 @@ class Locator:
                     return list(marshal.loads(cached))
                 except (ValueError, EOFError, TypeError):
                     pass
-        tree = self.trees.pop(path, None)
-        if tree is not None:  # parsed in this run from the bytes the key names
+        kept = self.kept.pop(path, None)
+        if kept is not None:  # parsed in this run from the bytes the key names
             try:
-                spans = tree_spans(tree)
+                spans = kept_spans(kept)
             except (RecursionError, ValueError):
                 return []
             if self.cache is not None:

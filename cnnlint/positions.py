@@ -1,9 +1,10 @@
-"""Source positions for just the libcst nodes the analysis keeps.
+"""Source positions of a few libcst nodes: the calls a fix may edit (`cnnlint.fix`).
 
 libcst stores no line numbers; its PositionProvider regenerates the whole file while recording
 a range for every node, which costs about 2x the parse itself. This state regenerates the code
 too, but only counts lines and columns and records the handful of nodes it was asked about:
-about 0.2x the parse on real model files.
+about 0.2x the parse on real model files. A node's span leaves out its own parentheses, as
+the positions of Python's `ast` do, from which findings take theirs.
 """
 
 from __future__ import annotations
@@ -59,8 +60,11 @@ class _LineCountingState:
     def pop_trailing_newline(self) -> None:
         return None
 
-    def record_syntactic_position(self, node: Any, **_: Any) -> _NoRecord:
-        return _NO_RECORD
+    def record_syntactic_position(self, node: Any, **_: Any) -> Any:
+        # An expression's own parentheses are written around this part: its span without
+        # them, as Python's parser gives it (the analysis locates nodes with `ast`).
+        slot = self.wanted.get(id(node))
+        return _NO_RECORD if slot is None else _Syntactic(self, slot)
 
     def before_codegen(self, node: Any) -> None:
         slot = self.wanted.get(id(node))
@@ -71,7 +75,22 @@ class _LineCountingState:
         slot = self.wanted.get(id(node))
         if slot is not None:
             line, column = self.starts.pop(slot)
-            self.spans[slot] = (line, column + 1, self.line, self.column + 1)
+            self.spans.setdefault(slot, (line, column + 1, self.line, self.column + 1))
+
+
+class _Syntactic:
+    """Records a node's span inside its parentheses (see `record_syntactic_position`)."""
+
+    def __init__(self, state: _LineCountingState, slot: int) -> None:
+        self.state, self.slot = state, slot
+
+    def __enter__(self) -> None:
+        self.start = (self.state.line, self.state.column)
+
+    def __exit__(self, *exc: object) -> None:
+        line, column = self.start
+        self.state.spans[self.slot] = (line, column + 1, self.state.line,
+                                       self.state.column + 1)
 
 
 def compute_spans(module: Any, wanted: dict[int, int]) -> list[Span]:

@@ -13,7 +13,7 @@ class SyntaxErrorRule(Rule):
     """The file does not parse as Python, so nothing in it could be checked.
 
     ## What it flags
-    A file libcst cannot parse, at the position of the error.
+    A file Python's parser rejects, at the position of the error, with Python's message.
 
     ## Why it matters
     cnnlint reads code without running it; a file that does not parse hides every model and

@@ -298,6 +298,17 @@ def test_encoding_bom_and_line_endings_are_kept(in_tmp: Path) -> None:
         CONV, CONV_FIXED).encode("utf-8")
 
 
+def test_a_call_in_parentheses_and_after_non_ascii_text_is_fixed(in_tmp: Path) -> None:
+    # Findings are located by Python's parser, fixes by libcst's tree: both must name the
+    # same range, parentheses and character columns included.
+    line = '        self.n\u00e4me = "\u00e9"; self.conv = (nn.Conv2d(3, 8, 3))\n'
+    source = BAD.replace(CONV, line)
+    (in_tmp / "model.py").write_text(source, encoding="utf-8")
+    assert run(["--select", "CNN101", "--fix", "model.py"])[0] == 0
+    assert (in_tmp / "model.py").read_text(encoding="utf-8") == source.replace(
+        "(nn.Conv2d(3, 8, 3))", "(nn.Conv2d(3, 8, 3, bias=False))")
+
+
 @pytest.mark.skipif(not hasattr(os, "symlink") or os.name == "nt", reason="needs symlinks")
 def test_a_symlink_keeps_pointing_at_the_fixed_file(in_tmp: Path) -> None:
     (in_tmp / "real.py").write_text(BAD)

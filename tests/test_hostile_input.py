@@ -4,6 +4,7 @@
 |-------------------------------------|------------------------------------------------|------|
 | empty file                          | analysed, no finding                           | 0    |
 | UTF-8 BOM, CRLF line ends, tabs     | analysed like any file, same positions         | 1    |
+| letters beyond ASCII before a call  | columns counted in characters, not bytes       | 1    |
 | bytes that are not UTF-8            | `read` error: cannot decode                    | 2    |
 | a NUL byte                          | `read` error: not Python source                | 2    |
 | 5 MB generated model file           | analysed (the interpreter's budget bounds it)  | 0/1  |
@@ -52,6 +53,17 @@ def test_bom_crlf_and_tabs_give_the_same_finding(in_tmp: Path, transform) -> Non
     assert code == 1
     (finding,) = data["findings"]
     assert (finding["code"], finding["line"]) == ("CNN101", 6)
+
+
+def test_columns_count_characters_not_bytes(in_tmp: Path) -> None:
+    line = '        self.größe = "déjà"; self.conv = nn.Conv2d(3, 8, 3)'
+    (in_tmp / "net.py").write_text(
+        BAD.replace("        self.conv = nn.Conv2d(3, 8, 3)", line), encoding="utf-8")
+    code, data = _lint("net.py")
+    (finding,) = data["findings"]
+    start = line.index("nn.Conv2d") + 1
+    assert (finding["line"], finding["column"], finding["end_column"]) == (
+        6, start, start + len("nn.Conv2d(3, 8, 3)"))
 
 
 def test_non_utf8_and_nul(in_tmp: Path) -> None:

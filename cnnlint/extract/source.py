@@ -1,4 +1,5 @@
-"""Per-file facts: read, parse once with libcst, lower, and locate. Pure and cacheable."""
+"""Per-file facts: read, parse once with Python's parser, lower, and locate. Pure and
+cacheable."""
 
 from __future__ import annotations
 
@@ -9,11 +10,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-import libcst as cst
-
+from cnnlint.extract import lower
 from cnnlint.extract.lower import lower_module
 from cnnlint.files import dotted
-from cnnlint.positions import compute_spans
 from cnnlint.sources import RECURSION_LIMIT, ReadError
 
 
@@ -34,18 +33,6 @@ def module_name(path: str) -> str:
     return dotted(parts, suffix)
 
 
-def _python_syntax_error(source: str) -> tuple[str, int, int] | None:
-    """Python's own message and position for a file libcst rejects (it names the line where
-    the mistake is, where libcst names the token it stopped at). Only parses; never runs."""
-    try:
-        ast.parse(source)
-    except SyntaxError as exc:
-        return (_explained(exc), exc.lineno or 1, exc.offset or 1)
-    except (ValueError, RecursionError, MemoryError):
-        return None
-    return None
-
-
 _RESERVED_SINCE_37 = re.compile(r"(async|await)\b")
 
 
@@ -60,9 +47,9 @@ def _explained(exc: SyntaxError) -> str:
             "(this code was written for an older Python)")
 
 
-# libcst's native parser crashes the whole process (a stack overflow, not an exception) on
-# brackets nested beyond ~1500 levels or one expression of ~10000 operators. CPython refuses
-# more than 200 nested brackets, so such files are not valid Python: screen for them first.
+# A file whose brackets nest past what CPython accepts, or with very long lines (one generated
+# expression of thousands of operators), is checked for the depth of its tree first: the
+# lowering and the interpreter walk it recursively.
 _BRACKET = re.compile(r"[()\[\]{}]")
 _SAFE_BRACKET_DEPTH = 200
 _SAFE_LINE = 5000
@@ -91,28 +78,27 @@ def _ast_depth(tree: ast.AST) -> int:
     return deepest
 
 
-def _screen(source: str) -> tuple[str, int, int] | None:
-    """Python's own verdict on a suspicious file: a syntax error to report, or None to go on.
-    Raises ReadError for valid code that nests too deeply to analyse safely."""
+def _parsed(source: str, lines: list[str]) -> ast.Module:
+    """Python's tree of the source. Raises SyntaxError, or ReadError for valid code that
+    nests too deeply to analyse safely."""
     try:
         tree = ast.parse(source)
-    except SyntaxError as exc:
-        return (exc.msg, exc.lineno or 1, exc.offset or 1)
-    except (RecursionError, MemoryError, ValueError):
+    except ValueError as exc:  # (source code cannot contain null bytes, before 3.12)
+        raise SyntaxError(str(exc)) from None
+    except (RecursionError, MemoryError):
         raise ReadError("the file nests too deeply to analyse safely") from None
-    depth = _ast_depth(tree)
-    if depth > MAX_SAFE_DEPTH:
-        raise ReadError(f"the file nests {depth} levels deep; too deep to analyse safely")
-    return None
-
-
+    if _needs_screening(source, lines):
+        depth = _ast_depth(tree)
+        if depth > MAX_SAFE_DEPTH:
+            raise ReadError(f"the file nests {depth} levels deep; too deep to analyse safely")
+    return tree
 
 
 def analyse_source(path: str, source: str, spans: bool = True,
                    keep: dict[str, Any] | None = None) -> FileFacts:
     """A file's facts. With spans=False the span table is left to be computed on demand;
-    `keep` then receives the parsed tree (path -> tree), so that a run of a few files can
-    compute spans later without parsing again (`tree_spans`)."""
+    `keep` then receives what computing it needs (path -> positions and source), so that a
+    run of a few files can locate findings later without parsing again (`kept_spans`)."""
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
     try:
@@ -127,85 +113,29 @@ def file_spans(source: str) -> list[tuple[int, int, int, int]]:
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
     try:
-        module, shifts = _parsed(source)
-        _, wanted = lower_module(module)
-        return _spans_of(module, wanted, shifts)
+        _, positions = lower_module(ast.parse(source), source)
+        return lower.spans(positions, source)
     finally:
         sys.setrecursionlimit(previous)
 
 
-def _parsed(source: str) -> tuple[cst.Module, dict[int, tuple[int, int]]]:
-    """libcst's tree of the source, and the lines whose indentation it was read with tabs
-    written out (see `_tabs_expanded`). Raises libcst's ParserSyntaxError."""
-    try:
-        return cst.parse_module(source), {}
-    except cst.ParserSyntaxError:
-        # Python accepts an indentation that mixes tabs and spaces consistently (a tab runs
-        # to the next multiple of 8); libcst does not. Read the same program with its
-        # indenting tabs written out as spaces.
-        if "\t" not in source or _python_syntax_error(source) is not None:
-            raise
-        expanded, shifts = _tabs_expanded(source)
-        return cst.parse_module(expanded), shifts
-
-
-def _spans_of(module: cst.Module, wanted: dict[int, int],
-              shifts: dict[int, tuple[int, int]]) -> list[tuple[int, int, int, int]]:
-    spans = compute_spans(module, wanted)
-    return [_unshifted(span, shifts) for span in spans] if shifts else spans
-
-
-def _tabs_expanded(source: str) -> tuple[str, dict[int, tuple[int, int]]]:
-    """The source with the tabs of each line's indentation written as spaces, as Python
-    reads them; for each line changed, its indentation's length before and after."""
-    lines = source.splitlines(keepends=True)
-    shifts = {}
-    for number, line in enumerate(lines, 1):
-        indent = line[:len(line) - len(line.lstrip(" \t\f"))]
-        if "\t" in indent:
-            wide = indent.expandtabs(8)
-            lines[number - 1] = wide + line[len(indent):]
-            shifts[number] = (len(indent), len(wide))
-    return "".join(lines), shifts
-
-
-def _unshifted(span: tuple[int, int, int, int], shifts: dict[int, tuple[int, int]]
-               ) -> tuple[int, int, int, int]:
-    """A span of the tab-expanded source, in the columns of the source as written."""
-    line, column, end_line, end_column = span
-
-    def back(number: int, col: int) -> int:
-        before, after = shifts.get(number, (0, 0))
-        return col - (after - before) if col >= after else min(col, before)
-    return line, back(line, column), end_line, back(end_line, end_column)
-
-
-def tree_spans(tree: Any) -> list[tuple[int, int, int, int]]:
-    """The span table from a tree `analyse_source` kept."""
-    previous = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
-    try:
-        return compute_spans(*tree)
-    finally:
-        sys.setrecursionlimit(previous)
+def kept_spans(kept: Any) -> list[tuple[int, int, int, int]]:
+    """The span table from what `analyse_source` kept."""
+    positions, source = kept
+    return lower.spans(positions, source)
 
 
 def _analyse(path: str, source: str, spans: bool,
              keep: dict[str, Any] | None = None) -> FileFacts:
     facts = FileFacts(path=path, module=module_name(path), lines=source.splitlines())
-    if _needs_screening(source, facts.lines):
-        facts.syntax_error = _screen(source)
-        if facts.syntax_error is not None:
-            return facts
     try:
-        module, shifts = _parsed(source)
-    except cst.ParserSyntaxError as exc:
-        facts.syntax_error = _python_syntax_error(source) or (
-            exc.message, exc.raw_line, exc.raw_column + 1)
+        tree = _parsed(source, facts.lines)
+    except SyntaxError as exc:
+        facts.syntax_error = (_explained(exc), exc.lineno or 1, exc.offset or 1)
         return facts
-    body, wanted = lower_module(module)
+    body, positions = lower_module(tree, source)
     facts.body = body
-    facts.spans = _spans_of(module, wanted, shifts) if spans else None
-    if keep is not None and not spans and not shifts:  # (kept spans would be unshifted)
-        keep[path] = (module, wanted)
+    facts.spans = lower.spans(positions, source) if spans else None
+    if keep is not None and not spans:
+        keep[path] = (positions, source)
     return facts
