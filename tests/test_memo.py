@@ -66,6 +66,66 @@ def test_reuse_changes_no_model_in_any_order(monkeypatch: pytest.MonkeyPatch,
     assert _models(monkeypatch, torchvision_facts, reuse=True, reverse=True) == plain
 
 
+# Units that carry a state from one to the next through a gate they all share (as
+# attention networks with a recurrent cell across a stage do): each unit's forward gets
+# `(x, None)` or `(x, [h])`, and reaches the shared gate, which the first unit names.
+SHARED_GATE = """
+import torch
+import torch.nn as nn
+
+class Gate(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(channels, channels)
+
+    def forward(self, x, state=None):
+        w = self.pool(x).flatten(1)
+        if state is None:
+            state = [torch.zeros_like(w)]
+        h = torch.sigmoid(self.fc(w) + state[0])
+        return x * h.unsqueeze(-1).unsqueeze(-1), [h]
+
+class Unit(nn.Module):
+    def __init__(self, channels, gate):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+        self.bn = nn.BatchNorm2d(channels)
+        self.gate = gate
+
+    def forward(self, x, state=None):
+        y, state = self.gate(self.bn(self.conv(x)), state)
+        return torch.relu(x + y), state
+
+class Net(nn.Module):
+    def __init__(self, depth=6, channels=16):
+        super().__init__()
+        gate = Gate(channels)
+        self.stem = nn.Conv2d(3, channels, 3, padding=1)
+        self.units = nn.ModuleList([Unit(channels, gate) for _ in range(depth)])
+        self.head = nn.Linear(channels, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        state = None
+        for unit in self.units:
+            x, state = unit(x, state)
+        return self.head(x.mean((2, 3)))
+"""
+
+
+def test_blocks_given_a_state_and_sharing_a_module_are_replayed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    facts = [analyse_source("shared_gate.py", SHARED_GATE)]
+    plain = _models(monkeypatch, facts, reuse=False)
+    interp = build_interp(facts)
+    reused = {m.key: _signature(m) for m in extract_models(interp)}
+    assert reused == plain
+    assert interp.forwards.hits >= 4  # units 3 to 6 replay unit 2 (unit 1 had no state)
+    nodes = plain["shared_gate:Net"][1]
+    assert sum(1 for n in nodes if n[2] == "units.0.gate.fc") == 6  # one gate, six uses
+
+
 def test_a_copy_shares_nothing_a_caller_could_change() -> None:
     layer = v.LayerSpec("Conv2d", {"in_channels": 3}, None, "Block")
     block = v.Instance(v.ClassVal("Block", None, ("class",)), {"conv": layer, "sizes": [1, 2]})

@@ -368,11 +368,66 @@ class ForwardMemo:
         return found
 
 
-def record(graph: list[ir.Node], start: int, inputs: list[int], prefix: str,
-           output: Any) -> tuple[tuple[tuple[Any, ...], ...], Any] | None:
+def input_pattern(values: list[Any]) -> tuple[Any, list[v.Tensor]] | None:
+    """The shape of a forward's positional arguments, each tensor standing as its place among
+    the tensors given (one node given twice is one place), and those tensors; None when an
+    argument is not a tensor, a constant, or a short tuple or list of them (a recurrent
+    block's `(x, None)`, then `(x, (h, c))`)."""
+    tensors: list[v.Tensor] = []
+    places: dict[int, int] = {}
+
+    def shape(value: Any, depth: int) -> Any:
+        kind = type(value)
+        if kind is v.Tensor:
+            place = places.get(value.node)
+            if place is None:
+                place = places[value.node] = len(tensors)
+                tensors.append(value)
+            return ("t", place)
+        if value is None or kind in (bool, int, float, str):
+            return ("c", kind.__name__, value)
+        if kind in (tuple, list) and depth < 3 and len(value) <= 16:
+            items = tuple(shape(x, depth + 1) for x in value)
+            return None if None in items else (kind.__name__, items)
+        return None
+
+    pattern = tuple(shape(x, 0) for x in values)
+    return None if None in pattern else (pattern, tensors)
+
+
+def lists_held(values: Any) -> list[tuple[list[Any], tuple[Any, ...]]]:
+    """The lists inside a forward's arguments (see `input_pattern`) with their contents: a
+    forward that changed one is not replayed (the caller would miss the change)."""
+    found: list[tuple[list[Any], tuple[Any, ...]]] = []
+    seen: set[int] = set()
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if type(value) in (tuple, list) and id(value) not in seen:
+            seen.add(id(value))
+            if type(value) is list:
+                found.append((value, tuple(value)))
+            stack.extend(value)
+    return found
+
+
+def record(graph: list[ir.Node], start: int, inputs: list[int], prefix: str, output: Any,
+           block: Any, at_path: dict[str, Any]) -> tuple[tuple[tuple[Any, ...], ...], Any] | None:
     """Nodes graph[start:] and the output as a fragment, or None when they reach outside the
-    block (a node fed by an outer tensor, a layer whose path is not under the block's)."""
+    block (a node fed by an outer tensor, a layer it does not hold). A layer or module the
+    block holds but that is named elsewhere (a module shared by the blocks of a stage: its
+    first holder names it) is kept as the way to it from the block (a tuple of children's
+    names), so that a replay finds the same module in the block it runs for."""
     where = {node: ("in", i) for i, node in enumerate(inputs)}
+    held: dict[int, tuple[Any, ...]] | None = None
+
+    def reached(path: str) -> tuple[Any, ...] | None:
+        nonlocal held
+        if held is None:
+            held = _ways_in(block)
+        target = at_path.get(path)
+        return None if target is None else held.get(id(target))
+
     nodes = []
     for j, node in enumerate(graph[start:]):
         refs = []
@@ -381,9 +436,12 @@ def record(graph: list[ir.Node], start: int, inputs: list[int], prefix: str,
             if ref is None:
                 return None
             refs.append(ref)
-        suffix = within = None
+        suffix: Any = None
+        within: Any = None
         if node.functional:
             within = _under(node.within, prefix)
+            if within is None and prefix:
+                within = reached(node.within)
             if within is None:
                 return None  # made in the forward of a module outside the block
         if node.name and not node.functional and node.kind not in (ir.ADD, ir.CAT, ir.MUL,
@@ -393,7 +451,9 @@ def record(graph: list[ir.Node], start: int, inputs: list[int], prefix: str,
             elif prefix and _inside(node.name, prefix):
                 suffix = node.name[len(prefix):]
             elif prefix:
-                return None  # a layer from outside the block (passed in, or shared)
+                suffix = reached(node.name)
+                if suffix is None:
+                    return None  # a layer from outside the block (passed in)
             else:
                 suffix = "." + node.name
         nodes.append((node.kind, tuple(refs), suffix, node.name, node.owner,
@@ -401,6 +461,43 @@ def record(graph: list[ir.Node], start: int, inputs: list[int], prefix: str,
         where[node.id] = ("n", j)
     out = _relative(output, where)
     return None if out is _NOT_COPYABLE else (tuple(nodes), out)
+
+
+def _ways_in(block: Any) -> dict[int, tuple[Any, ...]]:
+    """For each module inside `block`, the names of the children that lead to it, the first
+    way breadth first."""
+    ways: dict[int, tuple[Any, ...]] = {id(block): ()}
+    queue = [block]
+    for item in queue:
+        way = ways[id(item)]
+        for key, child in v.named_children(item):
+            if id(child) not in ways:
+                ways[id(child)] = (*way, key)
+                queue.append(child)
+    return ways
+
+
+def _follow(block: Any, way: tuple[Any, ...]) -> Any:
+    """The module at the end of a way from `_ways_in`, or None."""
+    item = block
+    for key in way:
+        kind = type(item)
+        if kind is v.Instance:
+            item = item.attrs.get(key)
+            if not isinstance(item, v.MODULE_VALUES):
+                return None
+        elif kind is v.ListSpec:
+            item = item.children[key] if type(key) is int and key < len(item.children) \
+                else None
+        elif kind is v.DictSpec:
+            item = item.children.get(key)
+        elif kind is v.SeqSpec:
+            item = next((child for name, child in item.children if name == key), None)
+        else:
+            return None
+        if item is None:
+            return None
+    return item
 
 
 def _under(path: str, prefix: str) -> str | None:
@@ -430,35 +527,48 @@ def _relative(value: Any, where: dict[int, Any]) -> Any:
     return _NOT_COPYABLE
 
 
-def layers_of(fragment: Fragment, prefix: str, at_path: dict[str, Any]) -> list[Any] | None:
-    """The layers of the block at `prefix` that the fragment's layer nodes stand for, or
-    None when one is missing (the block is not shaped like the recorded one)."""
-    layers: list[Any] = []
-    for kind, _refs, suffix, *_rest in fragment.nodes:
-        if suffix is None:
-            layers.append(None)
-            continue
-        layer = at_path.get((prefix + suffix) if prefix else suffix.lstrip("."))
-        if type(layer) is not v.LayerSpec or layer.kind != kind:
-            return None
-        layers.append(layer)
-    return layers
+Placed = tuple[Any, str, str]  # a node's layer (None for no layer), its name, its `within`
 
 
-def replay(fragment: Fragment, layers: list[Any], add_node_on: Any, inputs: list[v.Tensor],
-           prefix: str) -> Any:
+def layers_of(fragment: Fragment, prefix: str, at_path: dict[str, Any], block: Any,
+              paths: dict[int, str]) -> list[Placed] | None:
+    """For each of the fragment's nodes, in the block at `prefix`: the layer it stands for,
+    the layer's name and the path of the module whose forward makes it; None when one is
+    missing (the block is not shaped like the recorded one)."""
+    placed: list[Placed] = []
+    for kind, _refs, suffix, name, _owner, _args, _loc, _functional, within in fragment.nodes:
+        layer = None
+        if suffix is not None:
+            if type(suffix) is tuple:
+                layer = _follow(block, suffix)
+                name = paths.get(id(layer), "") if layer is not None else ""
+            else:
+                name = (prefix + suffix) if prefix else suffix.lstrip(".")
+                layer = at_path.get(name)
+            if type(layer) is not v.LayerSpec or layer.kind != kind or not name:
+                return None
+        if type(within) is tuple:
+            module = _follow(block, within)
+            within = paths.get(id(module)) if module is not None else None
+            if within is None:
+                return None
+        elif within is not None:
+            within = (prefix + within) if prefix else within.lstrip(".")
+        placed.append((layer, name, within))
+    return placed
+
+
+def replay(fragment: Fragment, placed: list[Placed], add_node_on: Any,
+           inputs: list[v.Tensor]) -> Any:
     """Add the fragment's nodes after the graph's end (through the interpreter's
-    `add_node_on`, over node ids); the value the forward returned."""
+    `add_node_on`, over node ids), placed by `layers_of`; the value the forward returned."""
     given = [t.node for t in inputs]
     made: list[int] = []
-    for (kind, refs, suffix, name, owner, args, loc, functional, within), layer in zip(
-            fragment.nodes, layers):
+    for (kind, refs, _suffix, _name, owner, args, loc, functional, _within), (
+            layer, name, within) in zip(fragment.nodes, placed):
         sources = tuple([given[i] if tag == "in" else made[i] for tag, i in refs])
         if layer is not None:
-            name = (prefix + suffix) if prefix else suffix.lstrip(".")
             owner, args, loc = layer.scope, layer.args, layer.loc
-        if within is not None:
-            within = (prefix + within) if prefix else within.lstrip(".")
         made.append(add_node_on(kind, sources, name, owner, args, loc, functional, within))
     return _absolute(fragment.output, inputs, made, {})
 

@@ -17,8 +17,8 @@ from cnnlint.extract import values as v
 from cnnlint.extract.frames import (MAX_CALL_DEPTH, MODULE_BASES, Args, Frame, tensors_in,
                                     walk)
 from cnnlint.extract.memo import (
-    NO_PRINT, UNSEEN, ForwardMemo, Fragment, construction_key, fingerprint, layers_of,
-    lists_in, record, replay, unchanged,
+    NO_PRINT, UNSEEN, ForwardMemo, Fragment, construction_key, fingerprint, input_pattern,
+    layers_of, lists_held, lists_in, record, replay, unchanged,
 )
 from cnnlint.extract.statistics import HAND_NORM
 from cnnlint.extract.values import UNKNOWN
@@ -513,10 +513,11 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
     before (see memo.py); recorded otherwise."""
     call = lambda: interp.call_function(forward, args)  # noqa: E731
     prefix = interp.paths.get(id(module))
-    if prefix is None or args.kw or args.open_pos or args.open_kw or not args.pos \
-            or not all(type(x) is v.Tensor for x in args.pos) \
+    given = input_pattern(args.pos) if not (
+        args.kw or args.open_pos or args.open_kw) else None
+    if prefix is None or given is None or not given[1] \
             or interp.at_path.get(prefix) is not module \
-            or interp.statistics and any(statistics.is_statistic(interp, x) for x in args.pos):
+            or interp.statistics and any(statistics.is_statistic(interp, x) for x in given[1]):
         # (A module sharing its path with another, the options of a choice: the layers a
         # replay finds by path would be the other's. A statistic given (a style's mean)
         # shares its tensor's node, but not what the block makes of it.)
@@ -524,28 +525,30 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
     printed = fingerprint(module, interp.prints) if module.torch_layer is None else NO_PRINT
     if printed is NO_PRINT:  # (a torch layer's subclass: one layer, named by its own path)
         return call()
-    inputs = [t.node for t in args.pos]
-    key = (printed, tuple(inputs.index(n) for n in inputs))
+    pattern, tensors = given
+    key = (printed, pattern)
     found = memo.get(key)
     if found is None:
         return call()
     if found is not UNSEEN:
-        layers = layers_of(found, prefix, interp.at_path)
-        if layers is None or interp.depth + found.depth >= MAX_CALL_DEPTH:
+        placed = layers_of(found, prefix, interp.at_path, module, interp.paths)
+        if placed is None or interp.depth + found.depth >= MAX_CALL_DEPTH:
             return call()
         interp.charge(found.steps)
         for message in found.notes:
             interp.note(message)
-        return replay(found, layers, interp.add_node_on, list(args.pos), prefix)
+        return replay(found, placed, interp.add_node_on, tensors)
     start, steps, noted = len(interp.graph), interp.steps, len(interp.noted)
     mutations, inits, deepest = interp.mutations, len(interp.inits), interp.deepest
+    lists = lists_held(args.pos)
     interp.deepest = interp.depth
     result = call()
     used = interp.deepest - interp.depth + 1
     interp.deepest = max(deepest, interp.deepest)
-    recorded = record(interp.graph, start, inputs, prefix, result) \
+    recorded = record(interp.graph, start, [t.node for t in tensors], prefix, result, module,
+                      interp.at_path) \
         if interp.mutations == mutations and len(interp.inits) == inits \
-        and not statistics.returned(interp, result) else None
+        and unchanged(lists) and not statistics.returned(interp, result) else None
     memo.table[key] = None if recorded is None else Fragment(
         recorded[0], recorded[1], interp.steps - steps, tuple(interp.noted[noted:]), used)
     return result
