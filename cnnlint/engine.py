@@ -340,7 +340,7 @@ def _analyse_files(paths: list[str], result: Result, cache: Cache | None, jobs: 
         outcomes = _analyse_parallel([(p, d) for p, d, _ in pending], jobs)
     else:
         small = len(pending) <= MIN_PARALLEL_FILES \
-            or sum(len(data) for _, data, _ in pending) <= KEEP_TREES_BYTES
+            or sum(len(data) for _, data, _ in pending) <= KEEP_POSITIONS_BYTES
         keep = kept if small else None
         with no_cyclic_gc():
             outcomes = [_analyse_one((p, d), keep) for p, d, _ in pending]
@@ -386,7 +386,7 @@ MIN_PARALLEL_FILES = 8
 # A sequential run keeps the node positions of up to this much source (with the source, for
 # its columns), so that the files with findings need no second parse for line numbers. They
 # take about 7x the source in memory, so this is about 30 MB.
-KEEP_TREES_BYTES = 4_000_000
+KEEP_POSITIONS_BYTES = 4_000_000
 
 
 def _analyse_parallel(items: list[tuple[str, bytes]], jobs: int

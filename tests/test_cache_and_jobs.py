@@ -205,7 +205,7 @@ def test_a_sequential_run_locates_findings_without_parsing_again(
     assert parses == []
     lines = sorted((f["path"], f["line"]) for f in kept["findings"])
     assert lines == sorted((f"net{i}.py", 6 + i) for i in range(count))
-    monkeypatch.setattr(engine, "KEEP_TREES_BYTES", 0)
+    monkeypatch.setattr(engine, "KEEP_POSITIONS_BYTES", 0)
     assert _json(args)["findings"] == kept["findings"]
     assert len(parses) == count
 

@@ -3797,7 +3797,6 @@ for epoch in range(30):
     assert [f.code for f in result.findings] == ([] if stops else ["CNN203"])
 
 
-
 @pytest.mark.parametrize("call", ["train(nn.Linear(4, 2), evaluation=args.val)",
                                   "train(nn.Linear(4, 2))"])
 def test_validation_after_an_option_off_by_default_skips_it_is_read(

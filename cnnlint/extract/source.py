@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnnlint.extract import lower
-from cnnlint.extract.lower import lower_module
 from cnnlint.files import dotted
 from cnnlint.sources import RECURSION_LIMIT, ReadError
 
@@ -113,7 +112,7 @@ def file_spans(source: str) -> list[tuple[int, int, int, int]]:
     previous = sys.getrecursionlimit()
     sys.setrecursionlimit(max(previous, RECURSION_LIMIT))
     try:
-        _, positions = lower_module(ast.parse(source), source)
+        _, positions = lower.lower_module(ast.parse(source), source)
         return lower.spans(positions, source)
     finally:
         sys.setrecursionlimit(previous)
@@ -133,7 +132,7 @@ def _analyse(path: str, source: str, spans: bool,
     except SyntaxError as exc:
         facts.syntax_error = (_explained(exc), exc.lineno or 1, exc.offset or 1)
         return facts
-    body, positions = lower_module(tree, source)
+    body, positions = lower.lower_module(tree, source)
     facts.body = body
     facts.spans = lower.spans(positions, source) if spans else None
     if keep is not None and not spans:
