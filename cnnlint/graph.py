@@ -85,15 +85,30 @@ def data_ancestors(network: ir.Network) -> list[int]:
     found = network.cache.get("data_ancestors")
     if found is not None:
         return found  # type: ignore[return-value]
-    full = ancestors(network)
     masks = [0] * len(network.nodes)
-    for node in network.nodes:
+    for node, inputs in zip(network.nodes, data_inputs(network)):
         mask = 0
-        for i in _data_inputs(node, full):
+        for i in inputs:
             mask |= masks[i] | (1 << i)
         masks[node.id] = mask
     network.cache["data_ancestors"] = masks
     return masks
+
+
+# Nodes whose data inputs may be fewer than their inputs (see `_data_inputs`).
+_GATED_OR_STEERED = catalogue.DEFORMABLE | {ir.MUL}
+
+
+def data_inputs(network: ir.Network) -> list[tuple[int, ...]]:
+    """For each node, the inputs whose data it carries on (`_data_inputs` over the network's
+    ancestry), found once: the runs and the gated ancestry ask of every node."""
+    found = network.cache.get("data_inputs")
+    if found is None:
+        masks = ancestors(network)
+        found = network.cache["data_inputs"] = [
+            node.inputs if node.kind not in _GATED_OR_STEERED and catalogue.STEERED_BY not in
+            node.args else _data_inputs(node, masks) for node in network.nodes]
+    return found  # type: ignore[return-value]
 
 
 def branch_sides(network: ir.Network, built: bool = False) -> list[list[int]]:
@@ -144,7 +159,7 @@ def is_skip(node: ir.Node, masks: list[int], network: ir.Network | None = None) 
     """An addition of two different tensors, or a concatenation where one input carries an
     earlier tensor past the layers on another (given the `network`, also through a gate on
     that tensor)."""
-    if len(set(node.inputs)) < 2:
+    if node.kind != ir.ADD and node.kind != ir.CAT or len(set(node.inputs)) < 2:
         return False
     if node.kind == ir.ADD:
         return True
@@ -411,10 +426,12 @@ def longest_run(network: ir.Network, counts: Callable[[ir.Node], bool],
     gradient reaches it from the loss."""
     runs = Runs(len(network.nodes))
     reaches = live(network)
+    gated = data_inputs(network) if masks is ancestors(network) else None
     for node in network.nodes:
         if resets(node) or not reaches[node.id]:
             continue
-        inputs = _data_inputs(node, masks) if masks is not None else node.inputs
+        inputs = node.inputs if masks is None else gated[node.id] if gated is not None \
+            else _data_inputs(node, masks)
         if scales is not None and node.kind == ir.MUL:
             inputs = tuple(i for i in inputs if not scales(i)) or inputs
         runs.extend(node.id, runs.pick(inputs), counts(node))

@@ -61,6 +61,9 @@ class Interp:
         self.made_keys: set[str] = set()  # factories the model being read was built with
         self.unresolved: list[str] = []
         self.paths: dict[int, str] = {}
+        # Whether a module of the model being read is held at two places (a stage's units
+        # sharing one convolution): the forward memo then tells blocks apart by it.
+        self.shares = False
         self.undecided = 0  # how many undecided `if`s the code being read is inside
         self.inits: list[ir.WeightInit] = []
         self.current_call: tuple[tuple[Any, ...], Frame] | None = None
@@ -246,6 +249,7 @@ class Interp:
         self.made_keys = set()
         self.unresolved = []
         self.paths = {}
+        self.shares = False
         self.inits = []
         self.active = {}
         self.calls = [0]

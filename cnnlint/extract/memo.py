@@ -456,6 +456,12 @@ def record(graph: list[ir.Node], start: int, inputs: list[int], prefix: str, out
                     return None  # a layer from outside the block (passed in)
             else:
                 suffix = "." + node.name
+            if type(suffix) is str:
+                layer = at_path.get(node.name)
+                if type(layer) is not v.LayerSpec or layer.args is not node.args:
+                    # Two layers at one path (the options of a choice, whose parts are
+                    # named alike): a replay would find the other one there.
+                    return None
         nodes.append((node.kind, tuple(refs), suffix, node.name, node.owner,
                        node.args if suffix is None else None, node.loc, node.functional, within))
         where[node.id] = ("n", j)
@@ -463,18 +469,33 @@ def record(graph: list[ir.Node], start: int, inputs: list[int], prefix: str, out
     return None if out is _NOT_COPYABLE else (tuple(nodes), out)
 
 
-def _ways_in(block: Any) -> dict[int, tuple[Any, ...]]:
+def _ways_in(block: Any, again: list[tuple[Any, ...]] | None = None
+             ) -> dict[int, tuple[Any, ...]]:
     """For each module inside `block`, the names of the children that lead to it, the first
-    way breadth first."""
+    way breadth first; each later way to a module met before, with the first, goes to
+    `again`."""
     ways: dict[int, tuple[Any, ...]] = {id(block): ()}
     queue = [block]
     for item in queue:
         way = ways[id(item)]
         for key, child in v.named_children(item):
-            if id(child) not in ways:
+            first = ways.get(id(child))
+            if first is None:
                 ways[id(child)] = (*way, key)
                 queue.append(child)
+            elif again is not None:
+                again.append((first, (*way, key)))
     return ways
+
+
+def shared_within(block: Any) -> tuple[Any, ...]:
+    """Where `block` holds one module at two places (the first way to it and the later one):
+    blocks of one structure may share differently (the later units of a stage reusing the
+    first unit's convolution in one model, building their own in another), and a replay,
+    which finds layers by path, would take the one for the other."""
+    again: list[tuple[Any, ...]] = []
+    _ways_in(block, again)
+    return tuple(again)
 
 
 def _follow(block: Any, way: tuple[Any, ...]) -> Any:

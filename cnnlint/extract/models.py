@@ -565,6 +565,7 @@ def _assign_paths(interp: Interp, module: Any, prefix: str, paths: dict[int, str
             stack, unregistered = list(reversed(unregistered)), []
         item, path = stack.pop()
         if id(item) in visited:
+            interp.shares = True
             continue
         visited.add(id(item))
         path = paths.setdefault(id(item), path)

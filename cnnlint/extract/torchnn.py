@@ -18,7 +18,7 @@ from cnnlint.extract.frames import (MAX_CALL_DEPTH, MODULE_BASES, Args, Frame, t
                                     walk)
 from cnnlint.extract.memo import (
     NO_PRINT, UNSEEN, ForwardMemo, Fragment, construction_key, fingerprint, input_pattern,
-    layers_of, lists_held, lists_in, record, replay, unchanged,
+    layers_of, lists_held, lists_in, record, replay, shared_within, unchanged,
 )
 from cnnlint.extract.statistics import HAND_NORM
 from cnnlint.extract.values import UNKNOWN
@@ -526,7 +526,7 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
     if printed is NO_PRINT:  # (a torch layer's subclass: one layer, named by its own path)
         return call()
     pattern, tensors = given
-    key = (printed, pattern)
+    key = (printed, pattern, shared_within(module) if interp.shares else ())
     found = memo.get(key)
     if found is None:
         return call()
