@@ -295,8 +295,10 @@ class Interp:
             if found is not None:
                 return found
         self.built += 1
-        node = ir.Node(len(self.graph), kind, sources, name, owner, args or {}, loc, functional,
-                       within)
+        # (A layer's node holds its arguments' table itself, also an empty one: a replay
+        # checks by it which layer made the node.)
+        node = ir.Node(len(self.graph), kind, sources, name, owner, {} if args is None else args,
+                       loc, functional, within)
         self.graph.append(node)
         if shared:
             self.made[key] = node.id
