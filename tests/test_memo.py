@@ -257,3 +257,69 @@ def test_blocks_alike_but_for_which_layer_is_where_are_not_replayed_for_one_anot
     replays = source is SHARED_DIFFERENTLY
     assert _models(monkeypatch, facts, reuse=True, replays=replays) == plain
     assert _models(monkeypatch, facts, reuse=True, reverse=True, replays=replays) == plain
+
+
+# A block whose forward fills a table it holds on its first call, and reads it on the next:
+# the second call builds more than the first.
+FILLS_ITS_CACHE = """
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.extra = nn.Conv2d(8, 8, 1)
+        self.seen = {}
+
+    def forward(self, x):
+        if "first" not in self.seen:
+            self.seen["first"] = True
+            return self.conv(x)
+        return self.extra(self.conv(x))
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.block = Block()
+
+    def forward(self, x):
+        return self.block(self.block(self.stem(x)))
+"""
+
+# A block run on one input by both ways of an `if` the reader cannot decide: both runs are
+# the same nodes, also the product (`@`) that is no layer.
+RUN_TWICE_ON_ONE_INPUT = """
+import torch.nn as nn
+
+class Mix(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.proj(x @ x.transpose(-2, -1))
+
+class Net(nn.Module):
+    def __init__(self, wide):
+        super().__init__()
+        self.wide = wide
+        self.mix = Mix()
+
+    def forward(self, x):
+        if self.wide:
+            y = self.mix(x)
+        else:
+            y = self.mix(x) + 1
+        return y
+"""
+
+
+@pytest.mark.parametrize("source", [FILLS_ITS_CACHE, RUN_TWICE_ON_ONE_INPUT],
+                         ids=["fills-its-cache", "run-twice-on-one-input"])
+def test_a_replay_adds_what_reading_the_forward_again_would(
+        monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    facts = [analyse_source("net.py", source)]
+    plain = _models(monkeypatch, facts, reuse=False)
+    assert _models(monkeypatch, facts, reuse=True, replays=False) == plain
+    assert _models(monkeypatch, facts, reuse=True, reverse=True, replays=False) == plain

@@ -44,6 +44,8 @@ _EXIT_NAMES = frozenset(call[-1] for call in branches.EXITS)  # a cheap test bef
 
 
 _JUMPS = frozenset({"continue", "break", "return"})
+# The arguments of every graph node given none (an addition, a merge): never written to.
+NO_ARGS: dict[str, Any] = {}
 
 
 class Interp:
@@ -287,6 +289,10 @@ class Interp:
         functional call with the path of the module it was made in (`within`)."""
         if within is None:
             within = self.within if functional else ""
+        if args is None:
+            # One table for every node given none: a replayed forward passes the table the
+            # recorded node holds, and must find the nodes a first reading shares.
+            args = NO_ARGS
         # Calls the reader does not know, and nodes without a name or place, may differ.
         shared = bool(sources) and kind != ir.UNKNOWN and bool(name or loc)
         if shared:
@@ -297,8 +303,8 @@ class Interp:
         self.built += 1
         # (A layer's node holds its arguments' table itself, also an empty one: a replay
         # checks by it which layer made the node.)
-        node = ir.Node(len(self.graph), kind, sources, name, owner, {} if args is None else args,
-                       loc, functional, within)
+        node = ir.Node(len(self.graph), kind, sources, name, owner, args, loc, functional,
+                       within)
         self.graph.append(node)
         if shared:
             self.made[key] = node.id

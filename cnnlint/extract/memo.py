@@ -411,6 +411,32 @@ def lists_held(values: Any) -> list[tuple[list[Any], tuple[Any, ...]]]:
     return found
 
 
+def holds_any(block: Any, containers: set[int]) -> bool:
+    """Whether a list or dict among `containers` (by id) is part of the block's state: held
+    by it or by a module inside it, directly or inside another list, dict or tuple."""
+    seen: set[int] = set()
+    stack = [block]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        kind = type(item)
+        if kind is list or kind is dict:
+            if id(item) in containers:
+                return True
+            stack.extend(item.values() if kind is dict else item)
+        elif kind is tuple:
+            stack.extend(item)
+        elif kind is v.Instance:
+            stack.extend(item.attrs.values())
+        elif kind is v.Choice:
+            stack.extend(item.options)
+        elif kind in (v.SeqSpec, v.ListSpec, v.DictSpec):
+            stack.extend(child for _, child in v.named_children(item))
+    return False
+
+
 def record(graph: list[ir.Node], start: int, inputs: list[int], prefix: str, output: Any,
            block: Any, at_path: dict[str, Any]) -> tuple[tuple[tuple[Any, ...], ...], Any] | None:
     """Nodes graph[start:] and the output as a fragment, or None when they reach outside the

@@ -18,7 +18,7 @@ from cnnlint.extract.frames import (MAX_CALL_DEPTH, MODULE_BASES, Args, Frame, t
                                     walk)
 from cnnlint.extract.memo import (
     NO_PRINT, UNSEEN, ForwardMemo, Fragment, construction_key, fingerprint, input_pattern,
-    layers_of, lists_held, lists_in, record, replay, shared_within, unchanged,
+    holds_any, layers_of, lists_held, lists_in, record, replay, shared_within, unchanged,
 )
 from cnnlint.extract.statistics import HAND_NORM
 from cnnlint.extract.values import UNKNOWN
@@ -542,13 +542,22 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
     mutations, inits, deepest = interp.mutations, len(interp.inits), interp.deepest
     lists = lists_held(args.pos)
     interp.deepest = interp.depth
-    result = call()
+    interp.writes.append(set())  # the lists and dicts the forward writes to
+    try:
+        result = call()
+    finally:
+        written = interp.writes.pop()
+        if interp.writes:
+            interp.writes[-1] |= written
     used = interp.deepest - interp.depth + 1
     interp.deepest = max(deepest, interp.deepest)
+    # (A forward that writes to its modules' own lists and dicts, a cache it fills on the
+    # first call, reads differently the next time: it is read each time.)
     recorded = record(interp.graph, start, [t.node for t in tensors], prefix, result, module,
                       interp.at_path) \
         if interp.mutations == mutations and len(interp.inits) == inits \
-        and unchanged(lists) and not statistics.returned(interp, result) else None
+        and unchanged(lists) and not statistics.returned(interp, result) \
+        and not (written and holds_any(module, written)) else None
     memo.table[key] = None if recorded is None else Fragment(
         recorded[0], recorded[1], interp.steps - steps, tuple(interp.noted[noted:]), used)
     return result
