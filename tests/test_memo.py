@@ -323,3 +323,47 @@ def test_a_replay_adds_what_reading_the_forward_again_would(
     plain = _models(monkeypatch, facts, reuse=False)
     assert _models(monkeypatch, facts, reuse=True, replays=False) == plain
     assert _models(monkeypatch, facts, reuse=True, reverse=True, replays=False) == plain
+
+
+DEEP_RESIDUAL = """
+import torch.nn as nn
+
+class Unit(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        y = self.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return self.relu(x + y)
+
+class Net(nn.Module):
+    def __init__(self, depth=40, channels=16):
+        super().__init__()
+        self.stem = nn.Conv2d(3, channels, 3, padding=1)
+        self.units = nn.Sequential(*[Unit(channels) for _ in range(depth)])
+
+    def forward(self, x):
+        return self.units(self.stem(x))
+"""
+
+
+def test_a_model_too_large_to_read_stops_at_the_same_place_with_reuse(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnnlint.extract import expressions, interp
+    facts = [analyse_source("net.py", DEEP_RESIDUAL)]
+    stopped_in_forward = 0
+    for budget in range(100, 400, 7):  # (the whole model takes about 400 steps)
+        monkeypatch.setattr(interp, "MAX_STEPS", budget)
+        monkeypatch.setattr(expressions, "MAX_STEPS", budget)
+        plain = _models(monkeypatch, facts, reuse=False)
+        assert _models(monkeypatch, facts, reuse=True, replays=False) == plain, budget
+        stopped_in_forward += any(
+            "the model is too large or too dynamic to read statically" in unresolved
+            for _, _, _, unresolved, _ in plain.values())
+    assert stopped_in_forward >= 10

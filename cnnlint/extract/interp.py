@@ -188,6 +188,11 @@ class Interp:
         self.inits.extend(hit.inits)
         return fresh(hit, self.prints, self.owners)
 
+    def affords(self, steps: int) -> bool:
+        """Whether `steps` more fit the budget. A reuse that would not fit is read instead:
+        reading stops where the budget runs out, mid-block, and so must the reuse."""
+        return self.steps + steps <= MAX_STEPS
+
     def charge(self, steps: int) -> None:
         """Count steps a reused result took to compute: the budget is the same either way."""
         self.steps += steps
@@ -901,7 +906,8 @@ class Interp:
         build = builder_key(fn, args)
         if build is not None:
             hit = memo.get(build, fn.node)
-            if hit is not None and self.depth + hit.depth < MAX_CALL_DEPTH:
+            if hit is not None and self.depth + hit.depth < MAX_CALL_DEPTH \
+                    and self.affords(hit.steps):
                 return self.reuse(hit)
             if hit is not None or memo.known_unreusable(build):
                 build = None

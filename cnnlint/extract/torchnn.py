@@ -35,7 +35,8 @@ def instantiate(interp: Interp, cls: v.ClassVal, args: Args, f: Frame, loc: Loc 
     key = construction_key(cls, args) if memo is not None else None
     if key is not None and memo is not None:
         hit = memo.get(key, cls)
-        if hit is not None and interp.depth + hit.depth < MAX_CALL_DEPTH:
+        if hit is not None and interp.depth + hit.depth < MAX_CALL_DEPTH \
+                and interp.affords(hit.steps):
             copy = interp.reuse(hit)
             if type(copy) is v.LayerSpec and (copy.loc, copy.scope) != (loc, f.owner):
                 # A torch layer under a project name (`class MyConv(nn.Conv2d)`) is built
@@ -532,7 +533,8 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
         return call()
     if found is not UNSEEN:
         placed = layers_of(found, prefix, interp.at_path, module, interp.paths)
-        if placed is None or interp.depth + found.depth >= MAX_CALL_DEPTH:
+        if placed is None or interp.depth + found.depth >= MAX_CALL_DEPTH \
+                or not interp.affords(found.steps):
             return call()
         interp.charge(found.steps)
         for message in found.notes:
