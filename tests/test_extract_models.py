@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -1148,3 +1151,44 @@ def test_a_torch_layer_subclass_built_twice_alike_is_located_at_each_call() -> N
     lines = {n.name: n.loc.line for n in models["Net"].network.nodes
              if n.kind == "Conv2d" and n.loc is not None}
     assert lines == {"a": 10, "b": 11}
+
+
+# Six variables set one way or the other by an `if` the reader cannot decide: each meets
+# its two values in a merge node.
+MERGED_VARIABLES = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, mode):
+        super().__init__()
+        self.mode = mode
+        self.convs = nn.ModuleList([nn.Conv2d(8, 8, 3, padding=1) for _ in range(6)])
+
+    def forward(self, x):
+        if self.mode:
+            a, b, c, d, e, g = [conv(x) for conv in self.convs]
+        else:
+            g, e, d, c, b, a = [conv(x) for conv in self.convs]
+        return a + b * c - d + e * g
+"""
+
+_PRINT_GRAPH = """
+import sys
+from cnnlint.extract.models import build_interp, extract_models
+from cnnlint.extract.source import analyse_source
+for model in extract_models(build_interp([analyse_source("net.py", sys.stdin.read())])):
+    print(model.name, [(n.kind, n.inputs, n.name) for n in model.network.nodes])
+"""
+
+
+def test_a_model_is_read_the_same_in_every_process() -> None:
+    """Python salts string hashes per process, so a set of names has another order in each:
+    what the reader builds must not follow it."""
+    graphs = set()
+    for seed in range(6):
+        done = subprocess.run([sys.executable, "-c", _PRINT_GRAPH], input=MERGED_VARIABLES,
+                              capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": str(seed)})
+        assert "merge" in done.stdout
+        graphs.add(done.stdout)
+    assert len(graphs) == 1

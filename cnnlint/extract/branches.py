@@ -73,7 +73,9 @@ def merge_into(interp: Interp, f: Frame, other: tuple[dict[str, Any], dict[str, 
     with `interp.merge`, or `combine(first, second)`."""
     combine = combine or interp.merge
     theirs_local = other[0]
-    for key in names:
+    # In a fixed order: merging tensors adds graph nodes, and a set's order changes from
+    # run to run (string hashes are salted per process).
+    for key in sorted(names):
         a, b = theirs_local.get(key, MISSING), f.locals.get(key, MISSING)
         if a is MISSING and b is MISSING:
             continue

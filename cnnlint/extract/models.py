@@ -548,6 +548,9 @@ def _forward(interp: Interp, module: Any, frame: Frame) -> Any:
     return interp.apply(module, Args(inputs), frame)
 
 
+_MODULE_KINDS = frozenset(v.MODULE_VALUES)
+
+
 def _assign_paths(interp: Interp, module: Any, prefix: str, paths: dict[int, str]) -> None:
     """Give every submodule its path in the model ("layer1.0.conv1"), as torch names them:
     depth first, the first path that reaches a shared module wins. The options of a choice
@@ -579,6 +582,17 @@ def _assign_paths(interp: Interp, module: Any, prefix: str, paths: dict[int, str
             stack.extend((option, path) for option in reversed(item.options))
             continue
         lead = f"{path}." if path else ""
+        if kind is v.Instance:  # (its attributes looked at once: most models are these)
+            named = []
+            for key, held in item.attrs.items():
+                held_kind = type(held)
+                if held_kind in _MODULE_KINDS:
+                    named.append((held, f"{lead}{key}"))
+                elif held_kind is list or held_kind is tuple:
+                    unregistered.extend((x, f"{lead}{key}[{i}]") for i, x in enumerate(held)
+                                        if type(x) in _MODULE_KINDS)
+            stack.extend(reversed(named))
+            continue
         named = [(child, f"{lead}{key}") for key, child in v.named_children(item)]
         if (kind is v.SeqSpec or kind is v.ListSpec) and item.guessed_from is not None:
             # Parts after a loop of unknown length: their index counted from the start is a
@@ -586,9 +600,4 @@ def _assign_paths(interp: Interp, module: Any, prefix: str, paths: dict[int, str
             end = len(named)
             named = [(child, name) if i < item.guessed_from or name != f"{lead}{i}"
                      else (child, f"{path}[{i - end}]") for i, (child, name) in enumerate(named)]
-        elif kind is v.Instance:
-            unregistered.extend(
-                (x, f"{lead}{key}[{i}]") for key, held in item.attrs.items()
-                if type(held) in (list, tuple) for i, x in enumerate(held)
-                if isinstance(x, v.MODULE_VALUES))
         stack.extend(reversed(named))
