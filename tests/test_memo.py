@@ -246,19 +246,6 @@ class Net(nn.Module):
 """
 
 
-@pytest.mark.parametrize("source", [SHARED_DIFFERENTLY, CHOICE_OF_BODIES],
-                         ids=["shared-differently", "choice-of-bodies"])
-def test_blocks_alike_but_for_which_layer_is_where_are_not_replayed_for_one_another(
-        monkeypatch: pytest.MonkeyPatch, source: str) -> None:
-    facts = [analyse_source("net.py", source)]
-    plain = _models(monkeypatch, facts, reuse=False)
-    # (The units of a choice of bodies are not replayed at all: their parts' paths are
-    # ambiguous.)
-    replays = source is SHARED_DIFFERENTLY
-    assert _models(monkeypatch, facts, reuse=True, replays=replays) == plain
-    assert _models(monkeypatch, facts, reuse=True, reverse=True, replays=replays) == plain
-
-
 # A block whose forward fills a table it holds on its first call, and reads it on the next:
 # the second call builds more than the first.
 FILLS_ITS_CACHE = """
@@ -315,14 +302,19 @@ class Net(nn.Module):
 """
 
 
-@pytest.mark.parametrize("source", [FILLS_ITS_CACHE, RUN_TWICE_ON_ONE_INPUT],
-                         ids=["fills-its-cache", "run-twice-on-one-input"])
+@pytest.mark.parametrize("source, replays", [
+    (SHARED_DIFFERENTLY, True), (CHOICE_OF_BODIES, False), (FILLS_ITS_CACHE, False),
+    (RUN_TWICE_ON_ONE_INPUT, True)],
+    ids=["shared-differently", "choice-of-bodies", "fills-its-cache", "run-twice-on-one-input"])
 def test_a_replay_adds_what_reading_the_forward_again_would(
-        monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+        monkeypatch: pytest.MonkeyPatch, source: str, replays: bool) -> None:
+    """Blocks alike but for which layer is where are not replayed for one another; a block
+    that cannot be (its parts' paths are ambiguous, it fills a table it holds) is read each
+    time; a replay shares the nodes a reading would share."""
     facts = [analyse_source("net.py", source)]
     plain = _models(monkeypatch, facts, reuse=False)
-    assert _models(monkeypatch, facts, reuse=True, replays=False) == plain
-    assert _models(monkeypatch, facts, reuse=True, reverse=True, replays=False) == plain
+    assert _models(monkeypatch, facts, reuse=True, replays=replays) == plain
+    assert _models(monkeypatch, facts, reuse=True, reverse=True, replays=replays) == plain
 
 
 DEEP_RESIDUAL = """
