@@ -426,12 +426,16 @@ def longest_run(network: ir.Network, counts: Callable[[ir.Node], bool],
     gradient reaches it from the loss."""
     runs = Runs(len(network.nodes))
     reaches = live(network)
-    gated = data_inputs(network) if masks is ancestors(network) else None
+    if masks is None:
+        inputs_of = [node.inputs for node in network.nodes]
+    elif masks is ancestors(network):  # (the callers' case: found once per network)
+        inputs_of = data_inputs(network)
+    else:
+        inputs_of = [_data_inputs(node, masks) for node in network.nodes]
     for node in network.nodes:
         if resets(node) or not reaches[node.id]:
             continue
-        inputs = node.inputs if masks is None else gated[node.id] if gated is not None \
-            else _data_inputs(node, masks)
+        inputs = inputs_of[node.id]
         if scales is not None and node.kind == ir.MUL:
             inputs = tuple(i for i in inputs if not scales(i)) or inputs
         runs.extend(node.id, runs.pick(inputs), counts(node))

@@ -20,12 +20,10 @@ from cnnlint.extract.values import UNKNOWN
 if TYPE_CHECKING:
     from cnnlint.extract.interp import Interp
 
-_MODULE_TYPES = frozenset(v.MODULE_VALUES)
-
 
 def _never_equal(a: Any, b: Any) -> bool:
     """`activation == "relu"` with a module, a function or a class for `activation`."""
-    definite = (type(a) in _MODULE_TYPES and type(a) is not v.Choice) or type(a) in (
+    definite = (type(a) in v.MODULE_KINDS and type(a) is not v.Choice) or type(a) in (
         v.FuncVal, v.ClassVal)
     return definite and v.is_const(b) and b is not None
 

@@ -37,7 +37,6 @@ from cnnlint.findings import Loc
 # Re-exported: the model and training readers import these from here.
 __all__ = ["Args", "FileScope", "Frame", "Interp", "TooComplex", "describe", "tensors_in"]
 
-_MODULE_TYPES = frozenset(v.MODULE_VALUES)
 # What a tensor of random numbers tells of itself rather than being one (see values.Noise).
 _NOISE_FACTS = frozenset({"size", "dim", "numel", "item", "tolist", "sum", "mean"})
 _EXIT_NAMES = frozenset(call[-1] for call in branches.EXITS)  # a cheap test before EXITS
@@ -215,6 +214,18 @@ class Interp:
         """Where a relative file path may start: the project root first."""
         project = self.modules.project
         return [project.root] if project.root else list(project.folders[:1])
+
+    def tracking_writes(self, run: Callable[[], Any]) -> tuple[Any, set[int]]:
+        """`run()`'s result and the ids of the lists, dicts and other containers it wrote to
+        (also counted for any tracking around this one)."""
+        self.writes.append(set())
+        try:
+            result = run()
+        finally:
+            written = self.writes.pop()
+            if self.writes:
+                self.writes[-1] |= written
+        return result, written
 
     def wrote(self, container: Any) -> None:
         """A list, dict or other container was written to (see `writes`). A write into a
@@ -464,7 +475,7 @@ class Interp:
             obj = self.eval(target[1], f)
             key = self.eval(target[2], f)
             self.wrote(obj)
-            if type(obj) in _MODULE_TYPES:
+            if type(obj) in v.MODULE_KINDS:
                 self.changed(obj)
             if type(obj) is dict and v.is_key(key):
                 obj[key] = value
@@ -578,13 +589,7 @@ class Interp:
         start = (self.built, len(self.inits), self.mutations, len(f.returns))
         self.assign(target, self.unknown_item(), f)
         lists = _lists_of(f)
-        self.writes.append(set())
-        try:
-            status = self.exec_block(body, f)
-        finally:
-            written = self.writes.pop()
-            if self.writes:
-                self.writes[-1] |= written
+        status, written = self.tracking_writes(lambda: self.exec_block(body, f))
         self._positions_guessed(lists, f)
         if not judged:
             return RETURN if status == RETURN else NORMAL
@@ -868,7 +873,7 @@ class Interp:
             method = func.cls.lookup("__call__")  # a callable project object (a loss scaler)
             if isinstance(method, v.FuncVal):
                 return self.call_function(replace(method, bound=func), args)
-        if kind in _MODULE_TYPES:
+        if kind in v.MODULE_KINDS:
             return self.apply(func, args, f, loc)
         return self.unknown_call(args, f"`{describe(func_expr)}(...)` is not known")
 
@@ -1018,7 +1023,7 @@ class Interp:
             return v.NOISE if name not in _NOISE_FACTS else UNKNOWN
         if name == "forward" and type(obj) in (v.LayerSpec, v.SeqSpec):
             return self.apply(obj, args, f)  # `self.conv.forward(x)` is `self.conv(x)`
-        if type(obj) in _MODULE_TYPES:
+        if type(obj) in v.MODULE_KINDS:
             self.changed(obj)  # add_module, append, ...: count them all, reads included
         elif self.writes and name in _CONTAINER_WRITES:
             self.wrote(obj)
@@ -1076,7 +1081,7 @@ class Interp:
             return self.unknown_call(args, f"`super().{name}` is not known")
         if isinstance(obj, v.Instance):
             return torchnn.module_method(self, obj, name, args, f)
-        if name in torchnn.RETURNS_SELF and type(obj) in _MODULE_TYPES:
+        if name in torchnn.RETURNS_SELF and type(obj) in v.MODULE_KINDS:
             return obj  # a layer or container moved (`.to(device)`) or switched (`.eval()`)
         if isinstance(obj, (v.SeqSpec, v.ListSpec, v.DictSpec)):
             return container_method(self, obj, name, args)

@@ -548,9 +548,6 @@ def _forward(interp: Interp, module: Any, frame: Frame) -> Any:
     return interp.apply(module, Args(inputs), frame)
 
 
-_MODULE_KINDS = frozenset(v.MODULE_VALUES)
-
-
 def _assign_paths(interp: Interp, module: Any, prefix: str, paths: dict[int, str]) -> None:
     """Give every submodule its path in the model ("layer1.0.conv1"), as torch names them:
     depth first, the first path that reaches a shared module wins. The options of a choice
@@ -586,11 +583,11 @@ def _assign_paths(interp: Interp, module: Any, prefix: str, paths: dict[int, str
             named = []
             for key, held in item.attrs.items():
                 held_kind = type(held)
-                if held_kind in _MODULE_KINDS:
+                if held_kind in v.MODULE_KINDS:
                     named.append((held, f"{lead}{key}"))
                 elif held_kind is list or held_kind is tuple:
                     unregistered.extend((x, f"{lead}{key}[{i}]") for i, x in enumerate(held)
-                                        if type(x) in _MODULE_KINDS)
+                                        if type(x) in v.MODULE_KINDS)
             stack.extend(reversed(named))
             continue
         named = [(child, f"{lead}{key}") for key, child in v.named_children(item)]

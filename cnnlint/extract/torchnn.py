@@ -544,13 +544,7 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
     mutations, inits, deepest = interp.mutations, len(interp.inits), interp.deepest
     lists = lists_held(args.pos)
     interp.deepest = interp.depth
-    interp.writes.append(set())  # the lists and dicts the forward writes to
-    try:
-        result = call()
-    finally:
-        written = interp.writes.pop()
-        if interp.writes:
-            interp.writes[-1] |= written
+    result, written = interp.tracking_writes(call)
     used = interp.deepest - interp.depth + 1
     interp.deepest = max(deepest, interp.deepest)
     # (A forward that writes to its modules' own lists and dicts, a cache it fills on the
