@@ -27,6 +27,7 @@ from cnnlint.locate import Locator
 from cnnlint.findings import ErrorEntry, Finding, Related
 from cnnlint.notebook import cell_position, joined_line
 from cnnlint.rule import Rule
+from cnnlint.stack_room import with_stack_room
 
 
 @dataclass
@@ -207,6 +208,14 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     it re-parses the files with fixable findings, so only runs that show or apply fixes pay
     for it. `fresh`: never serve the run from the whole-run cache, which keeps only
     whether a finding has a fix (`--fix` needs the fix itself)."""
+    # (Reading code recurses deeply, up and down: see `cnnlint.stack_room`.)
+    return with_stack_room(_lint, paths, settings, rules, cache, jobs, trace,
+                           report_everything, fixes, fresh)
+
+
+def _lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
+          cache: Cache | None, jobs: int, trace: Any, report_everything: bool, fixes: bool,
+          fresh: bool) -> Result:
     found = discover(paths, settings.exclude, settings.root, settings.respect_gitignore)
     result = Result(files=found.files, missing=found.missing)
     result.errors.extend(ErrorEntry(path=p, kind="read", message=(
