@@ -520,17 +520,19 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
         if cls.scope is scope:
             model.class_loc = scope.loc(cls.node[5])
         model.trains_itself = isinstance(cls.lookup("configure_optimizers"), v.FuncVal)
-    # The project classes its own class and its blocks' derive from.
-    model.bases = frozenset(
-        ir.model_key(base.scope.module, base.name)
-        for item in (module, *interp.at_path.values()) if type(item) is v.Instance
-        for base in item.cls.project_bases())
-    # The blocks inside, by class and by the factory that built them.
-    model.parts = frozenset(key for path, item in interp.at_path.items()
-                            if path and type(item) is v.Instance
-                            for key in (ir.model_key(item.cls.scope.module, item.cls.name),
-                                        item.made_by) if key) | (
+    # The blocks inside, by class and by the factory that built them; and the project
+    # classes its own class and its blocks' derive from. (Each class looked at once: a deep
+    # network holds thousands of instances of a few.)
+    blocks = [item for path, item in interp.at_path.items() if path and type(item) is v.Instance]
+    classes = {id(item.cls): item.cls for item in blocks}
+    made_by = {item.made_by for item in blocks if item.made_by}
+    model.parts = frozenset(ir.model_key(cls.scope.module, cls.name)
+                            for cls in classes.values()) | made_by | (
         interp.made_keys - {ir.model_key(scope.module, name)})  # backbones it was built from
+    if isinstance(module, v.Instance):
+        classes[id(module.cls)] = module.cls
+    model.bases = frozenset(ir.model_key(base.scope.module, base.name)
+                            for cls in classes.values() for base in cls.project_bases())
     return model
 
 
