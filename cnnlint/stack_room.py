@@ -17,7 +17,6 @@ thousands of frames deep.
 
 from __future__ import annotations
 
-import platform
 import sys
 import types
 from typing import Any, Callable, TypeVar
@@ -34,7 +33,7 @@ def _call(run: Callable[..., Any], args: tuple[Any, ...]) -> Any:
 
 
 def _roomy() -> Callable[[Callable[..., Any], tuple[Any, ...]], Any] | None:
-    if platform.python_implementation() != "CPython" or not (3, 11) <= sys.version_info < (3, 15):
+    if sys.implementation.name != "cpython" or not (3, 11) <= sys.version_info < (3, 15):
         return None  # frames live elsewhere (3.10's heap frames, PyPy): nothing to gain
     code = _call.__code__
     return types.FunctionType(code.replace(co_stacksize=code.co_stacksize + _EXTRA_SLOTS),
