@@ -1,7 +1,7 @@
 """Reuse is exact: every model of real code is read the same with and without reuse, and in
 every process.
 
-    python benchmarks/bench_reuse.py [--zoo DIR] [--skip-zoo]
+    python benchmarks/bench_reuse.py [--zoo DIR] [--skip-zoo] [--skip-installed]
 
 Reading a model reuses what was read before: constructions of a block with the same
 arguments are copied from a template, and forward passes of blocks of the same structure are
@@ -29,26 +29,33 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import corpora  # noqa: E402 - beside this script
 
 READINGS = [("off", "1"), ("on", "1"), ("on", "4")]
 
 
-def describe(model: object) -> str:
-    """A digest of what reading the model produced (not its key: that names the model)."""
-    network = model.network  # type: ignore[attr-defined]
-    nodes = [(n.kind, n.inputs, n.name, n.owner, sorted(n.args.items(), key=repr),
-              (n.loc.line, n.loc.column) if n.loc else None, n.functional)
-             for n in network.nodes]
-    inits = [(i.target, i.method, i.value, i.layer_kinds)
-             for i in model.inits]  # type: ignore[attr-defined]
-    text = repr((nodes, list(network.outputs), list(network.unresolved), inits))
-    return hashlib.sha256(text.encode()).hexdigest()
+def reading_of(model: Any) -> tuple[Any, ...]:
+    """What reading the model produced, comparable between readings (its key, which names
+    the model, left out). The memo's tests compare models by it too."""
+    network = model.network
+    nodes = tuple((n.kind, n.inputs, n.name, n.owner, tuple(sorted(n.args.items(), key=repr)),
+                   (n.loc.line, n.loc.column) if n.loc else None, n.functional)
+                  for n in network.nodes)
+    inits = tuple((i.target, i.method, i.value, i.layer_kinds) for i in model.inits)
+    return nodes, tuple(network.outputs), tuple(network.unresolved), inits
+
+
+def without_reuse(interp: Any) -> None:
+    """Make `interp` read every construction and forward afresh."""
+    interp.construction_memo = lambda: None
+    interp.forward_memo = lambda: None
 
 
 def read_folder(folder: str, reuse: bool) -> None:
-    """(In a child process) print {model key: digest} and the CPU time, as JSON."""
+    """(In a child process) print {model key: digest of its reading} and the CPU time, as
+    JSON."""
     import time
 
     from cnnlint.extract.models import build_interp, extract_models
@@ -59,9 +66,9 @@ def read_folder(folder: str, reuse: bool) -> None:
     start = time.process_time()
     interp = build_interp(facts)
     if not reuse:
-        interp.construction_memo = lambda: None  # type: ignore[method-assign]
-        interp.forward_memo = lambda: None  # type: ignore[method-assign]
-    models = {m.key: describe(m) for m in extract_models(interp)}
+        without_reuse(interp)
+    models = {m.key: hashlib.sha256(repr(reading_of(m)).encode()).hexdigest()
+              for m in extract_models(interp)}
     print(json.dumps({"models": models, "cpu": time.process_time() - start}))
 
 

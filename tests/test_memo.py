@@ -4,6 +4,7 @@ independence is what lets a run over part of a project agree with a run over all
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ from cnnlint.extract.models import build_interp, extract_models
 from cnnlint.extract.source import analyse_source
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from bench_reuse import reading_of, without_reuse  # noqa: E402 - the reuse benchmark's own
 
 # torchvision's model files and the helpers they build with (ops/misc.py, utils.py).
 TORCHVISION = ["models/vgg.py", "models/resnet.py", "models/densenet.py",
@@ -31,20 +35,14 @@ def torchvision_facts(library_sources: Any) -> list[Any]:
 
 
 def _signature(model: ir.Model) -> tuple[Any, ...]:
-    nodes = tuple((n.kind, n.inputs, n.name, n.owner, tuple(sorted(n.args.items(), key=repr)),
-                   (n.loc.line, n.loc.column) if n.loc else None, n.functional)
-                  for n in model.network.nodes)
-    inits = tuple((i.target, i.method, i.value, i.layer_kinds) for i in model.inits)
-    return (model.key, nodes, tuple(model.network.outputs),
-            tuple(model.network.unresolved), inits)
+    return (model.key, *reading_of(model))
 
 
 def _models(monkeypatch: pytest.MonkeyPatch, facts: list[Any], reuse: bool,
             reverse: bool = False, replays: bool = True) -> dict[str, tuple[Any, ...]]:
     interp = build_interp(facts)
     if not reuse:
-        interp.construction_memo = lambda: None  # type: ignore[method-assign]
-        interp.forward_memo = lambda: None  # type: ignore[method-assign]
+        without_reuse(interp)
     if reverse:  # read the models in the other order
         candidates = models_module._candidates
         def reversed_candidates(interp: Any, *given: Any) -> tuple[list[Any], list[Any]]:
@@ -158,8 +156,7 @@ def test_reuse_changes_no_model_of_monai(monkeypatch: pytest.MonkeyPatch) -> Non
     for reuse in (False, True):
         interp = build_interp(facts)
         if not reuse:
-            interp.construction_memo = lambda: None  # type: ignore[method-assign]
-            interp.forward_memo = lambda: None  # type: ignore[method-assign]
+            without_reuse(interp)
         signatures.append({m.key: _signature(m) for m in extract_models(interp)})
     assert len(signatures[0]) > 120 and signatures[0] == signatures[1]
 
