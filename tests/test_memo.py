@@ -271,6 +271,41 @@ class Net(nn.Module):
         return self.block(self.block(self.stem(x)))
 """
 
+# The same, with the tables at module level and on the class: the block holds no part of
+# them, but its second call still builds more than its first.
+FILLS_A_SHARED_TABLE = """
+import torch.nn as nn
+
+SEEN = {}
+
+class Block(nn.Module):
+    calls = []
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.extra = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        if "first" not in SEEN:
+            SEEN["first"] = True
+            x = self.conv(x)
+        if self.calls:
+            x = self.extra(x)
+        self.calls.append(1)
+        return x
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.one = Block()
+        self.two = Block()
+
+    def forward(self, x):
+        return self.two(self.one(self.stem(x)))
+"""
+
 # A block run on one input by both ways of an `if` the reader cannot decide: both runs are
 # the same nodes, also the product (`@`) that is no layer.
 RUN_TWICE_ON_ONE_INPUT = """
@@ -312,6 +347,70 @@ def test_a_replay_adds_what_reading_the_forward_again_would(
     plain = _models(monkeypatch, facts, reuse=False)
     assert _models(monkeypatch, facts, reuse=True, replays=replays) == plain
     assert _models(monkeypatch, facts, reuse=True, reverse=True, replays=replays) == plain
+
+
+# A block whose constructor counts its instances in a module-level list and builds its
+# first one differently: a kept copy of the first would stand for the second.
+COUNTS_ITS_INSTANCES = """
+import torch.nn as nn
+
+BUILT = []
+
+def conv(channels):
+    BUILT.append(channels)
+    return nn.Conv2d(channels, channels, 3 if len(BUILT) == 1 else 1)
+
+class Block(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.conv = conv(channels)
+        self.bn = nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+class Head(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.fc = nn.Linear(channels, 10)
+
+    def forward(self, x):
+        return self.fc(x.mean((2, 3)))
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first = Block(8)
+        self.second = Block(8)
+        self.third = conv(8)
+        self.heads = nn.ModuleList([Head(8), Head(8)])
+
+    def forward(self, x):
+        x = self.third(self.second(self.first(x)))
+        return self.heads[0](x) + self.heads[1](x)
+"""
+
+
+def test_what_writes_a_module_or_class_table_is_read_each_time() -> None:
+    """A construction or forward that writes a table a module holds is not reused. Those
+    tables outlive a model (what one model's code wrote, the next one's reads:
+    the readings depend on the order, with or without reuse), so each order is compared
+    with itself."""
+    _compare_each_order(COUNTS_ITS_INSTANCES)
+    net = _compare_each_order(FILLS_A_SHARED_TABLE)["net:Net"]
+    # (Block's second call in Net sees the tables filled: whatever came before, it applies
+    # `extra`.)
+    assert "two.extra" in [n[2] for n in net[1] if n[0] == "Conv2d"]
+
+
+def _compare_each_order(source: str) -> dict[str, tuple[Any, ...]]:
+    facts = [analyse_source("net.py", source)]
+    for reverse in (True, False):
+        with pytest.MonkeyPatch.context() as patch:  # (a second reversal would undo the first)
+            plain = _models(patch, facts, reuse=False, reverse=reverse)
+        with pytest.MonkeyPatch.context() as patch:
+            assert _models(patch, facts, reuse=True, reverse=reverse, replays=False) == plain
+    return plain
 
 
 DEEP_RESIDUAL = """

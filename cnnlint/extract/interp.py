@@ -22,7 +22,8 @@ from cnnlint.extract.builtins import (
     BUILTINS, container_method, dict_method, list_method, str_method,
 )
 from cnnlint.extract.memo import (
-    Built, ConstructionMemo, ForwardMemo, builder_key, fresh, lists_in, unchanged,
+    Built, ConstructionMemo, ForwardMemo, builder_key, fresh, lists_in, module_tables,
+    unchanged,
 )
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.frames import (
@@ -226,6 +227,12 @@ class Interp:
             if self.writes:
                 self.writes[-1] |= written
         return result, written
+
+    def writes_module_table(self, written: set[int]) -> bool:
+        """Whether any of these containers (by id) is a table a loaded module holds (see
+        `memo.module_tables`)."""
+        return any(not written.isdisjoint(module_tables(scope))
+                   for scope in self.scopes.values() if scope.state == "loaded")
 
     def wrote(self, container: Any) -> None:
         """A list, dict or other container was written to (see `writes`). A write into a
@@ -921,10 +928,11 @@ class Interp:
         start = (self.steps, self.built, len(self.noted), len(self.inits))
         mark, lists, deepest = self.side_effects(), lists_in(args), self.deepest
         self.deepest = self.depth
-        result = self._run_function(fn, args, None)
+        result, written = self.tracking_writes(lambda: self._run_function(fn, args, None))
         used = self.deepest - self.depth + 1
         self.deepest = max(deepest, self.deepest)
         if self.side_effects() != mark or not unchanged(lists) \
+                or written and self.writes_module_table(written) \
                 or not isinstance(result, (*v.MODULE_VALUES, list, tuple)):
             memo.forget(build)
         else:

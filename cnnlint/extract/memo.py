@@ -8,8 +8,8 @@ cost grow with the code, not with the number of models that reuse it.
 The reuse must not change any result, whatever was read before: a hit hands back a fresh copy
 (callers change what they get), and replays what the construction did besides building: its
 interpreter steps (the budget stays the same), its notes and its weight initialisations. A
-construction that touched anything else (the dataflow graph, a training pass's record) is not
-kept.
+construction that touched anything else (the dataflow graph, a training pass's record, a list
+or dict a module holds at module level or in a class body) is not kept.
 """
 
 from __future__ import annotations
@@ -435,6 +435,36 @@ def holds_any(block: Any, containers: set[int]) -> bool:
         elif kind in (v.SeqSpec, v.ListSpec, v.DictSpec):
             stack.extend(child for _, child in v.named_children(item))
     return False
+
+
+def module_tables(scope: Any) -> set[int]:
+    """The lists, dicts and sets a loaded module holds (by id): in its globals, inside them,
+    and in its classes' bodies (`SEEN = {}`, `class Block: calls = []`). A forward that
+    writes one may read it on its next call, as one that fills a table of its own block
+    does: it is not replayed. Found once per module, after loading: a table made later and
+    hung onto one of these (a forward storing a new list in a module-level dict) is not
+    among them."""
+    if scope.tables is not None:
+        return scope.tables  # type: ignore[no-any-return]
+    found = set()
+    seen: set[int] = set()
+    stack = list(scope.globals.values())
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, (list, dict, set)):
+            found.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+        elif type(item) is tuple:
+            stack.extend(item)
+        elif type(item) is v.ClassVal and item.scope is scope:
+            stack.extend(item.namespace.values())
+        elif type(item) is v.Instance:
+            stack.extend(item.attrs.values())
+    scope.tables = found
+    return found
 
 
 def record(graph: list[ir.Node], start: int, inputs: list[int], prefix: str, output: Any,

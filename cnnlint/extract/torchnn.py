@@ -55,16 +55,20 @@ def instantiate(interp: Interp, cls: v.ClassVal, args: Args, f: Frame, loc: Loc 
     interp.built += 1
     inst = v.Instance(cls)
     init = cls.lookup("__init__")
-    if isinstance(init, v.FuncVal):
-        interp.call_function(replace(init, bound=inst), args)
-    else:
-        base_init(interp, inst, cls, args)
+
+    def construct() -> None:
+        if isinstance(init, v.FuncVal):
+            interp.call_function(replace(init, bound=inst), args)
+        else:
+            base_init(interp, inst, cls, args)
+
+    _, written = interp.tracking_writes(construct) if key is not None else (construct(), None)
     used = interp.deepest - interp.depth + 1
     interp.deepest = max(start[4], interp.deepest)
     made: Any = _as_layer(interp, inst, f, loc)
     if key is not None and memo is not None:
         if interp.side_effects() != mark or not interp.is_module_class(cls) \
-                or not unchanged(lists):
+                or not unchanged(lists) or written and interp.writes_module_table(written):
             memo.forget(key)
         else:
             memo.put(key, cls, made, steps=interp.steps - start[0], built=interp.built - start[1],
@@ -553,7 +557,8 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
                       interp.at_path) \
         if interp.mutations == mutations and len(interp.inits) == inits \
         and unchanged(lists) and not statistics.returned(interp, result) \
-        and not (written and holds_any(module, written)) else None
+        and not (written and (holds_any(module, written) or interp.writes_module_table(written))) \
+        else None
     memo.table[key] = None if recorded is None else Fragment(
         recorded[0], recorded[1], interp.steps - steps, tuple(interp.noted[noted:]), used)
     return result
