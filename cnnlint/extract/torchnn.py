@@ -62,7 +62,11 @@ def instantiate(interp: Interp, cls: v.ClassVal, args: Args, f: Frame, loc: Loc 
         else:
             base_init(interp, inst, cls, args)
 
-    _, written = interp.tracking_writes(construct) if key is not None else (construct(), None)
+    written: set[int] | None = None
+    if key is None:
+        construct()
+    else:  # (kept only if it wrote no table that outlives it)
+        _, written = interp.tracking_writes(construct)
     used = interp.deepest - interp.depth + 1
     interp.deepest = max(start[4], interp.deepest)
     made: Any = _as_layer(interp, inst, f, loc)
