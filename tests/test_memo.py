@@ -306,49 +306,6 @@ class Net(nn.Module):
         return self.two(self.one(self.stem(x)))
 """
 
-# A block run on one input by both ways of an `if` the reader cannot decide: both runs are
-# the same nodes, also the product (`@`) that is no layer.
-RUN_TWICE_ON_ONE_INPUT = """
-import torch.nn as nn
-
-class Mix(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.proj = nn.Linear(8, 8)
-
-    def forward(self, x):
-        return self.proj(x @ x.transpose(-2, -1))
-
-class Net(nn.Module):
-    def __init__(self, wide):
-        super().__init__()
-        self.wide = wide
-        self.mix = Mix()
-
-    def forward(self, x):
-        if self.wide:
-            y = self.mix(x)
-        else:
-            y = self.mix(x) + 1
-        return y
-"""
-
-
-@pytest.mark.parametrize("source, replays", [
-    (SHARED_DIFFERENTLY, True), (CHOICE_OF_BODIES, False), (FILLS_ITS_CACHE, False),
-    (RUN_TWICE_ON_ONE_INPUT, True)],
-    ids=["shared-differently", "choice-of-bodies", "fills-its-cache", "run-twice-on-one-input"])
-def test_a_replay_adds_what_reading_the_forward_again_would(
-        monkeypatch: pytest.MonkeyPatch, source: str, replays: bool) -> None:
-    """Blocks alike but for which layer is where are not replayed for one another; a block
-    that cannot be (its parts' paths are ambiguous, it fills a table it holds) is read each
-    time; a replay shares the nodes a reading would share."""
-    facts = [analyse_source("net.py", source)]
-    plain = _models(monkeypatch, facts, reuse=False)
-    assert _models(monkeypatch, facts, reuse=True, replays=replays) == plain
-    assert _models(monkeypatch, facts, reuse=True, reverse=True, replays=replays) == plain
-
-
 # A block whose constructor counts its instances in a module-level list and builds its
 # first one differently: a kept copy of the first would stand for the second.
 COUNTS_ITS_INSTANCES = """
@@ -390,27 +347,99 @@ class Net(nn.Module):
         return self.heads[0](x) + self.heads[1](x)
 """
 
+# A block run on one input by both ways of an `if` the reader cannot decide: both runs are
+# the same nodes, also the product (`@`) that is no layer.
+RUN_TWICE_ON_ONE_INPUT = """
+import torch.nn as nn
 
-def test_what_writes_a_module_or_class_table_is_read_each_time() -> None:
-    """A construction or forward that writes a table a module holds is not reused. Those
-    tables outlive a model (what one model's code wrote, the next one's reads:
-    the readings depend on the order, with or without reuse), so each order is compared
-    with itself."""
-    _compare_each_order(COUNTS_ITS_INSTANCES)
-    net = _compare_each_order(FILLS_A_SHARED_TABLE)["net:Net"]
-    # (Block's second call in Net sees the tables filled: whatever came before, it applies
-    # `extra`.)
-    assert "two.extra" in [n[2] for n in net[1] if n[0] == "Conv2d"]
+class Mix(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.proj(x @ x.transpose(-2, -1))
+
+class Net(nn.Module):
+    def __init__(self, wide):
+        super().__init__()
+        self.wide = wide
+        self.mix = Mix()
+
+    def forward(self, x):
+        if self.wide:
+            y = self.mix(x)
+        else:
+            y = self.mix(x) + 1
+        return y
+"""
 
 
-def _compare_each_order(source: str) -> dict[str, tuple[Any, ...]]:
+@pytest.mark.parametrize("source, replays", [
+    (SHARED_DIFFERENTLY, True), (CHOICE_OF_BODIES, False), (FILLS_ITS_CACHE, False),
+    (FILLS_A_SHARED_TABLE, False), (COUNTS_ITS_INSTANCES, True), (RUN_TWICE_ON_ONE_INPUT, True)],
+    ids=["shared-differently", "choice-of-bodies", "fills-its-cache", "fills-a-shared-table",
+         "counts-its-instances", "run-twice-on-one-input"])
+def test_a_replay_adds_what_reading_the_forward_again_would(
+        monkeypatch: pytest.MonkeyPatch, source: str, replays: bool) -> None:
+    """Blocks alike but for which layer is where are not replayed for one another; a block
+    that cannot be (its parts' paths are ambiguous, it fills a table it or its module holds)
+    is read each time, and so is a construction that writes a module's table; a replay
+    shares the nodes a reading would share."""
     facts = [analyse_source("net.py", source)]
-    for reverse in (True, False):
+    plain = _models(monkeypatch, facts, reuse=False)
+    assert _models(monkeypatch, facts, reuse=True, replays=replays) == plain
+    assert _models(monkeypatch, facts, reuse=True, reverse=True, replays=replays) == plain
+
+
+# A constructor that counts its instances in a global name.
+COUNTS_IN_A_GLOBAL = """
+import torch.nn as nn
+
+BUILT = 0
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        global BUILT
+        BUILT += 1
+        self.conv = nn.Conv2d(8, 8, 3 if BUILT == 1 else 1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+class Pool(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x):
+        return self.pool(x)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.one = Block()
+        self.two = Block()
+        self.pools = nn.Sequential(Pool(), Pool())
+
+    def forward(self, x):
+        return self.pools(self.two(self.one(x)))
+"""
+
+
+def test_module_tables_are_as_loading_left_them_for_each_model(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What one model's code writes into a module's tables or globals, the next model does
+    not see: Block read alone, before or after Net, leaves them as they were."""
+    net = _models(monkeypatch, [analyse_source("net.py", FILLS_A_SHARED_TABLE)],
+                  reuse=False)["net:Net"]
+    assert [n[2] for n in net[1] if n[0] == "Conv2d"] == ["stem", "one.conv", "two.extra"]
+    for reverse in (False, True):
         with pytest.MonkeyPatch.context() as patch:  # (a second reversal would undo the first)
-            plain = _models(patch, facts, reuse=False, reverse=reverse)
-        with pytest.MonkeyPatch.context() as patch:
-            assert _models(patch, facts, reuse=True, reverse=reverse, replays=False) == plain
-    return plain
+            net = _models(patch, [analyse_source("net.py", COUNTS_IN_A_GLOBAL)], reuse=True,
+                          reverse=reverse, replays=False)["net:Net"]
+        assert [dict(n[4])["kernel_size"] for n in net[1] if n[0] == "Conv2d"] == [3, 1]
 
 
 DEEP_RESIDUAL = """

@@ -35,6 +35,7 @@ def load(interp: Interp, scope: FileScope) -> dict[str, Any]:
             if names.get(target) is UNKNOWN:
                 names[target] = scope.globals.get(name, UNKNOWN)
         scope.pending_imports = None
+        interp.loaded(scope)
     return scope.globals
 
 

@@ -109,6 +109,11 @@ class Interp:
         # (table, key, old value) of each write to undo: see write_config, forget_entries
         self.config_writes: list[tuple[dict[Any, Any], Any, Any]] = []
         self.loading = 0  # module levels being run (their writes are defaults)
+        # The lists, dicts and sets loaded modules hold (see memo.module_tables), by id; and
+        # of those written since the model or pass began, the content before the first write
+        # (see `wrote`).
+        self.module_table_ids: set[int] = set()
+        self.table_saves: dict[int, tuple[Any, Any]] = {}
         self._eval: dict[str, Callable[[tuple[Any, ...], Frame], Any]] = {
             "name": lambda e, f: self.lookup(e[1], f),
             "attr": lambda e, f: self.getattr(self.eval(e[1], f), e[2]),
@@ -229,16 +234,29 @@ class Interp:
         return result, written
 
     def writes_module_table(self, written: set[int]) -> bool:
-        """Whether any of these containers (by id) is a table a loaded module holds (see
-        `memo.module_tables`)."""
-        return any(not written.isdisjoint(module_tables(scope))
-                   for scope in self.scopes.values() if scope.state == "loaded")
+        """Whether any of these containers (by id) is a table a loaded module holds."""
+        return not written.isdisjoint(self.module_table_ids)
+
+    def loaded(self, scope: FileScope) -> None:
+        """A module's level has run: what its tables hold now is where every model and
+        training pass starts from."""
+        self.module_table_ids |= module_tables(scope)
 
     def wrote(self, container: Any) -> None:
-        """A list, dict or other container was written to (see `writes`). A write into a
-        value not known changes nothing the reader knows."""
-        if self.writes and container is not UNKNOWN:
-            self.writes[-1].add(id(container))
+        """A list, dict or other container is about to be written to (see `writes`). A write
+        into a value not known changes nothing the reader knows. The first write into a
+        table a module holds, after loading, keeps its content, put back before the next
+        model or pass: a model's code that fills a module-level cache or counts its
+        instances must not change how the next model reads (whichever models a run
+        reads, in whatever order)."""
+        if container is UNKNOWN:
+            return
+        key = id(container)
+        if self.writes:
+            self.writes[-1].add(key)
+        if key in self.module_table_ids and not self.loading and key not in self.table_saves \
+                and type(container) is not v.ConfigNode:  # (undone by key: write_config)
+            self.table_saves[key] = (container, type(container)(container))
 
     def write_config(self, node: v.ConfigNode, key: Any, value: Any) -> None:
         """A write into a configuration tree. Module loading sets its defaults; any later
@@ -260,16 +278,24 @@ class Interp:
                 self.config_writes.append((table, key, old))
             table[key] = UNKNOWN
 
-    def undo_config_writes(self) -> None:
+    def undo_writes(self) -> None:
+        """Put back the configuration trees and module tables as loading left them."""
         for node, key, old in reversed(self.config_writes):
             if old is MISSING:
                 node.pop(key, None)
             else:
                 node[key] = old
         self.config_writes = []
+        for table, before in self.table_saves.values():
+            if type(table) is list:
+                table[:] = before
+            else:  # a dict or a set
+                table.clear()
+                table.update(before)
+        self.table_saves = {}
 
     def reset(self) -> None:
-        self.undo_config_writes()
+        self.undo_writes()
         self.start_graph()
         self.made_keys = set()
         self.unresolved = []
@@ -463,6 +489,7 @@ class Interp:
         tag = target[0]
         if tag == "name":
             if f.declared and target[1] in f.declared:
+                self.wrote(f.scope.globals)
                 f.scope.globals[target[1]] = value
             else:
                 f.locals[target[1]] = value
@@ -472,6 +499,7 @@ class Interp:
                 self.changed(obj)
                 obj.attrs[target[2]] = value
             elif isinstance(obj, v.ClassVal):
+                self.wrote(obj.namespace)
                 obj.namespace[target[2]] = value
             elif type(obj) is v.ConfigNode:
                 self.write_config(obj, target[2], value)
@@ -1033,7 +1061,7 @@ class Interp:
             return self.apply(obj, args, f)  # `self.conv.forward(x)` is `self.conv(x)`
         if type(obj) in v.MODULE_KINDS:
             self.changed(obj)  # add_module, append, ...: count them all, reads included
-        elif self.writes and name in _CONTAINER_WRITES:
+        elif name in _CONTAINER_WRITES:
             self.wrote(obj)
         if isinstance(obj, v.EachModule) and name in ("parameters", "named_parameters") \
                 and obj.of is not None and not args.pos:

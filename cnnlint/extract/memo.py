@@ -438,15 +438,15 @@ def holds_any(block: Any, containers: set[int]) -> bool:
 
 
 def module_tables(scope: Any) -> set[int]:
-    """The lists, dicts and sets a loaded module holds (by id): in its globals, inside them,
-    and in its classes' bodies (`SEEN = {}`, `class Block: calls = []`). A forward that
-    writes one may read it on its next call, as one that fills a table of its own block
-    does: it is not replayed. Found once per module, after loading: a table made later and
-    hung onto one of these (a forward storing a new list in a module-level dict) is not
-    among them."""
+    """The lists, dicts and sets a loaded module holds (by id): its globals, what they hold,
+    and its classes' bodies (`SEEN = {}`, `class Block: calls = []`). Code that writes one
+    may read it on its next call, as a forward that fills a table of its own block does:
+    it is not reused. Found once per module, after loading: a table made later and hung
+    onto one of these (a forward storing a new list in a module-level dict) is not among
+    them."""
     if scope.tables is not None:
         return scope.tables  # type: ignore[no-any-return]
-    found = set()
+    found = {id(scope.globals)}  # (a `global` name rebound)
     seen: set[int] = set()
     stack = list(scope.globals.values())
     while stack:
@@ -460,6 +460,7 @@ def module_tables(scope: Any) -> set[int]:
         elif type(item) is tuple:
             stack.extend(item)
         elif type(item) is v.ClassVal and item.scope is scope:
+            found.add(id(item.namespace))  # (a class attribute rebound)
             stack.extend(item.namespace.values())
         elif type(item) is v.Instance:
             stack.extend(item.attrs.values())

@@ -171,7 +171,7 @@ class TrainingInterp(ForwardReading):
         return bases
 
     def end_pass(self) -> None:
-        self.undo_config_writes()
+        self.undo_writes()
         options.restore(self.options_run)
         self.options_run = ([], [])
         self.attr_origins = {}
