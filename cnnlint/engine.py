@@ -574,23 +574,56 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
         result.context_notes.append(
             f"{path}: {how} ({which}): rules about its training stay silent")
     per_model: list[tuple[ir.Model, list[Finding]]] = []
-    # Model by model, every rule in turn: a model's graph and the tables derived from it
-    # (ancestry bitmasks grow with the square of its size) are read while they are at hand,
-    # and dropped after.
-    for model in result.models:
-        for rule in active:
-            found = _guard(rule, model.path, rule.check_model, model, project,
-                           errors=result.errors)
-            if model.source == "trace":
-                of = f" of {model.requested_as}" if model.requested_as else ""
-                found = [replace(f, message=f"{f.message} [{model.trace_method} trace{of}]")
-                         for f in found]
-            per_model.append((model, found))
-        model.network.cache.clear()
+    for model, (found_by_rule, errors) in zip(result.models,
+                                               _judge_models(result.models, active, project, jobs)):
+        per_model.extend((model, found) for found in found_by_rule)
+        result.errors.extend(errors)
     for rule in active:
         findings.extend(_guard(rule, "", rule.check_project, project, errors=result.errors))
     findings.extend(one_per_architecture(per_model))
     return findings
+
+
+MIN_PARALLEL_JUDGING = 64  # models: below this, forking costs more than it saves
+JUDGING_CHUNK = 8  # models handed to a worker at a time
+
+Judged = tuple[list[list[Finding]], list[ErrorEntry]]  # each rule's findings; rule failures
+
+
+def _judge_models(models: list[ir.Model], active: list[Rule], project: ir.ProjectFacts,
+                  jobs: int) -> list[Judged]:
+    """Every rule's `check_model` on each model. With jobs > 1, forked workers judge chunks
+    of models (they inherit the models and the project's facts) and send back findings
+    only: the rules need every model at hand, so they run once all are built."""
+    def judge(i: int) -> Judged:
+        return _judge(models[i], active, project)
+
+    if jobs > 1 and len(models) >= MIN_PARALLEL_JUDGING and can_fork():
+        import pickle
+
+        chunks = [list(range(start, min(start + JUDGING_CHUNK, len(models))))
+                  for start in range(0, len(models), JUDGING_CHUNK)]
+        done = fan_out(chunks, judge, jobs, dump=lambda found: pickle.dumps(found, -1),
+                       load=pickle.loads)
+        return [done[i] for i in range(len(models))]
+    return [judge(i) for i in range(len(models))]
+
+
+def _judge(model: ir.Model, active: list[Rule], project: ir.ProjectFacts) -> Judged:
+    """Every rule in turn on one model: its graph and the tables derived from it (ancestry
+    bitmasks grow with the square of its size) are read while they are at hand, and
+    dropped after."""
+    errors: list[ErrorEntry] = []
+    found_by_rule = []
+    for rule in active:
+        found = _guard(rule, model.path, rule.check_model, model, project, errors=errors)
+        if model.source == "trace":
+            of = f" of {model.requested_as}" if model.requested_as else ""
+            found = [replace(f, message=f"{f.message} [{model.trace_method} trace{of}]")
+                     for f in found]
+        found_by_rule.append(found)
+    model.network.cache.clear()
+    return found_by_rule, errors
 
 
 def _trace(trace: Any, result: Result, files: list[str]) -> None:

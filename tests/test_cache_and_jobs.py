@@ -125,8 +125,9 @@ def test_jobs_output_is_identical(in_tmp: Path, torchvision_models: Any) -> None
 
 
 def test_forked_model_building_gives_the_same_output(in_tmp: Path) -> None:
-    """Past MIN_PARALLEL_MODELS, --jobs builds models in forked workers (only without a
-    tracer, so in a subprocess: under coverage the parent builds them itself)."""
+    """Past MIN_PARALLEL_MODELS, --jobs builds models in forked workers, and past
+    MIN_PARALLEL_JUDGING runs the model rules in them (in a subprocess: the run is as a
+    user's, without a tracer)."""
     from cnnlint.extract.models import MIN_PARALLEL_MODELS
 
     block = BAD.replace("class Net(", "class Net{i}(").replace("nn.Conv2d(3, 8, 3)",

@@ -170,3 +170,41 @@ def test_spawned_workers_where_there_is_no_fork(in_tmp: Path, torchvision_models
     monkeypatch.setattr(engine, "can_fork", lambda: False)
     assert _lint_json(["models", "projects"], jobs=2) == forked
     assert "latin1.py" in forked
+
+
+def test_models_judged_in_workers_give_the_same_findings_and_failures(
+        in_tmp: Path, torchvision_models: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --jobs, forked workers run the model rules on chunks of models: the same
+    findings, and a rule that fails on one model is reported as it is in one process."""
+    torchvision_models(in_tmp / "models")
+    rules = load_rules()
+    deep_plain = rules["CNN103"]
+    judge = deep_plain.check_model
+
+    def fails_on_vgg11(rule: Any, model: Any, *args: Any) -> Any:
+        if model.name == "vgg11":
+            raise RuntimeError("judging vgg11 failed")
+        return judge(rule, model, *args)
+
+    monkeypatch.setattr(deep_plain, "check_model", fails_on_vgg11)
+    settings = build_settings(["models"], Flags(select=["ALL"]), rules)
+    judged_here: list[str] = []  # (what workers judge is not counted here)
+    inner = engine._judge
+
+    def judging(model: Any, *args: Any) -> Any:
+        judged_here.append(model.name)
+        return inner(model, *args)
+
+    monkeypatch.setattr(engine, "_judge", judging)
+    monkeypatch.setattr(engine, "MIN_PARALLEL_JUDGING", 2)
+    outputs = []
+    for jobs in (1, 2):
+        judged_here.clear()
+        result = engine.lint(["models"], settings, rules, jobs=jobs)
+        outputs.append(([f.to_dict() for f in result.findings],
+                        [(e.path, e.kind, e.message) for e in result.errors]))
+        assert judged_here if jobs == 1 else not judged_here
+    assert outputs[0] == outputs[1]
+    assert any("CNN103" in message and "judging vgg11 failed" in message
+               for _, _, message in outputs[0][1])
+    assert any(f["code"] == "CNN103" for f in outputs[0][0])
