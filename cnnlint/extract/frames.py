@@ -90,7 +90,6 @@ class FileScope:
         self.pending_imports: list[tuple[dict[str, Any], str, str]] | None = None
         self._locs: dict[int, Loc | SlotLoc | None] = {}  # a SlotLoc reads as a Loc
         self._mentions: list[tuple[Any, frozenset[str]]] | None = None
-        self.tables: set[int] | None = None  # see memo.module_tables
 
     def mentions(self) -> list[tuple[Any, frozenset[str]]]:
         """Each module-level statement with the names it mentions (read once per file: a

@@ -19,7 +19,7 @@ from typing import Any
 
 from cnnlint import ir
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import Args, identifiers, immutable_const
+from cnnlint.extract.frames import Args, FileScope, identifiers, immutable_const
 
 _NOT_COPYABLE = object()
 UNSEEN = object()  # a forward memo key not met yet
@@ -437,15 +437,13 @@ def holds_any(block: Any, containers: set[int]) -> bool:
     return False
 
 
-def module_tables(scope: Any) -> set[int]:
+def module_tables(scope: FileScope) -> set[int]:
     """The lists, dicts and sets a loaded module holds (by id): its globals, what they hold,
     and its classes' bodies (`SEEN = {}`, `class Block: calls = []`). Code that writes one
     may read it on its next call, as a forward that fills a table of its own block does:
-    it is not reused. Found once per module, after loading: a table made later and hung
-    onto one of these (a forward storing a new list in a module-level dict) is not among
-    them."""
-    if scope.tables is not None:
-        return scope.tables  # type: ignore[no-any-return]
+    it is not reused. Found once per module, after loading (`Interp.loaded`): a table made
+    later and hung onto one of these (a forward storing a new list in a module-level dict)
+    is not among them."""
     found = {id(scope.globals)}  # (a `global` name rebound)
     seen: set[int] = set()
     stack = list(scope.globals.values())
@@ -464,7 +462,6 @@ def module_tables(scope: Any) -> set[int]:
             stack.extend(item.namespace.values())
         elif type(item) is v.Instance:
             stack.extend(item.attrs.values())
-    scope.tables = found
     return found
 
 
