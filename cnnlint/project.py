@@ -497,6 +497,12 @@ class Project:
             self._reverse = reverse
         return self._reverse
 
+    def imported(self, path: str) -> bool:
+        """Whether a project file imports the file (absolute path); a file outside the index
+        may be imported by anything."""
+        self._index()
+        return path not in self.entries or path in self.importers()
+
     # --- what a run reads --------------------------------------------------------------
 
     def analysis_set(self, linted: list[str]) -> tuple[list[str], list[str] | None]:
@@ -565,6 +571,10 @@ class Project:
         optimizer built by a base class of the recipe in a third file)."""
         return any(entry is not None and entry.optimizer
                    for entry in map(self.entries.get, self._reachable(path)))
+
+    def reachable(self, path: str) -> set[str]:
+        """The file and the project files it imports, directly or through others."""
+        return set(self._reachable(path))
 
     def _reachable(self, path: str) -> Iterator[str]:
         """The file, then the project files it imports directly or through others, each

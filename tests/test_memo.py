@@ -374,12 +374,52 @@ class Net(nn.Module):
         return y
 """
 
+# One block's forward hangs a new list on a module-level dict; the blocks after it count
+# their calls in that list, and the second of them reads differently from the first.
+HANGS_A_NEW_TABLE = """
+import torch.nn as nn
+
+SEEN = {}
+
+class Starter(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x):
+        SEEN["calls"] = []
+        return self.conv(x)
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 8, 3, padding=1)
+        self.extra = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        SEEN["calls"].append(1)
+        if len(SEEN["calls"]) == 2:
+            x = self.extra(x)
+        return self.conv(x)
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.start = Starter()
+        self.one = Block()
+        self.two = Block()
+
+    def forward(self, x):
+        return self.two(self.one(self.start(x)))
+"""
+
 
 @pytest.mark.parametrize("source, replays", [
     (SHARED_DIFFERENTLY, True), (CHOICE_OF_BODIES, False), (FILLS_ITS_CACHE, False),
-    (FILLS_A_SHARED_TABLE, False), (COUNTS_ITS_INSTANCES, True), (RUN_TWICE_ON_ONE_INPUT, True)],
+    (FILLS_A_SHARED_TABLE, False), (COUNTS_ITS_INSTANCES, True), (RUN_TWICE_ON_ONE_INPUT, True),
+    (HANGS_A_NEW_TABLE, False)],
     ids=["shared-differently", "choice-of-bodies", "fills-its-cache", "fills-a-shared-table",
-         "counts-its-instances", "run-twice-on-one-input"])
+         "counts-its-instances", "run-twice-on-one-input", "hangs-a-new-table"])
 def test_a_replay_adds_what_reading_the_forward_again_would(
         monkeypatch: pytest.MonkeyPatch, source: str, replays: bool) -> None:
     """Blocks alike but for which layer is where are not replayed for one another; a block

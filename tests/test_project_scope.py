@@ -414,3 +414,51 @@ def test_a_file_read_for_context_that_does_not_parse_is_a_note(
     result = lint(["train.py"], settings, rules)
     assert result.errors == [] and result.findings == []  # not the run's file: no CNN900
     assert "helpers.py: not analysed: syntax error at line 1" in " ".join(result.notes())
+
+
+SHARED_CONFIG = """
+class Config:
+    def __init__(self):
+        self.lr = 0.1
+        self.epochs = 30
+
+cfg = Config()
+"""
+TRAINS_WITH_CONFIG = """
+import torch
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+{imports}from config import cfg
+from model import Net
+
+{top}model = Net()
+data = datasets.CIFAR10("data", train=True, transform=transforms.ToTensor())
+loader = DataLoader(data, batch_size=64, shuffle=True)
+opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9)
+for epoch in range(cfg.epochs):
+    for x, y in loader:
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+"""
+
+
+def test_what_a_script_sets_on_a_shared_object_is_its_own_run_s(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fast.py sets `cfg.lr = 5.0` on the configuration config.py holds; slow.py, run in a
+    process of its own, trains at config.py's 0.1, however the project is linted. A module
+    that sets it and is imported (tuned.py by tuned_run.py) sets it for its importer."""
+    net = "import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n" \
+          "        super().__init__()\n        self.fc = nn.Linear(8, 10)\n\n" \
+          "    def forward(self, x):\n        return self.fc(x)\n"
+    _tree(tmp_path, {
+        "pyproject.toml": "", "config.py": SHARED_CONFIG, "model.py": net,
+        "fast.py": TRAINS_WITH_CONFIG.format(imports="", top="cfg.lr = 5.0\n"),
+        "slow.py": TRAINS_WITH_CONFIG.format(imports="", top=""),
+        "tuned.py": "from config import cfg\n\ncfg.lr = 5.0\n",
+        "tuned_run.py": TRAINS_WITH_CONFIG.format(imports="import tuned\n", top="")})
+    monkeypatch.chdir(tmp_path)
+    too_high = [("CNN208", "fast.py", 12), ("CNN208", "tuned_run.py", 12)]
+    for paths in (["."], ["slow.py", "fast.py", "tuned_run.py"], ["tuned_run.py", "slow.py"]):
+        rows = [(r[0], r[1], r[2]) for r in _lint(paths) if r[0] == "CNN208"]
+        assert rows == [row for row in too_high if paths == ["."] or row[1] in paths], paths

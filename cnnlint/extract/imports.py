@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import MISSING, Args, FileScope, Frame, TooComplex
+from cnnlint.extract.journal import Journal
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.ir import model_key
 
@@ -22,6 +24,7 @@ def load(interp: Interp, scope: FileScope) -> dict[str, Any]:
         frame.locals = scope.globals
         frame.locals.setdefault("__name__", v.ModuleName(scope))
         interp.loading += 1
+        outer, interp.load_journal = interp.load_journal, Journal()
         try:
             declarations(interp, scope.body, frame)
         except (TooComplex, RecursionError):
@@ -30,6 +33,15 @@ def load(interp: Interp, scope: FileScope) -> dict[str, Any]:
             scope.load_error = f"{type(exc).__name__}: {exc}"
         finally:
             interp.loading -= 1
+            journal, interp.load_journal = interp.load_journal, outer
+        if journal.saves or journal.adopted:
+            path = os.path.abspath(scope.path)
+            if not interp.modules.project.imported(path):
+                # A script nothing imports (`cfg.lr = 5.0` at its top): what its actions
+                # wrote into other modules is its own run's state, not every other script's.
+                journal.put_back(interp.module_table_ids)
+            else:  # (a training pass of a script that does not import it puts it back)
+                interp.load_effects.append((path, journal))
         scope.state = "loaded"
         for names, target, name in scope.pending_imports or ():
             if names.get(target) is UNKNOWN:
@@ -43,7 +55,15 @@ def declarations(interp: Interp, body: tuple[Any, ...], frame: Frame) -> None:
     """Module-level statements that define names; scripts' actions are not run here."""
     for stmt in body:
         tag = stmt[0]
-        if tag in ("import", "from", "def", "class", "assign", "augassign"):
+        if tag in ("def", "class"):
+            # What a definition's decorators write (a registry entry) stays, as Python's
+            # first run of the script's definitions would leave it for its own pass.
+            journal, interp.load_journal = interp.load_journal, None
+            try:
+                interp.exec_stmt(stmt, frame)
+            finally:
+                interp.load_journal = journal
+        elif tag in ("import", "from", "assign", "augassign"):
             interp.exec_stmt(stmt, frame)
             if tag == "assign" and stmt[2][0] == "dict":
                 name_registry(stmt, frame)

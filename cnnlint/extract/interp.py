@@ -23,8 +23,9 @@ from cnnlint.extract.builtins import (
 )
 from cnnlint.extract.memo import (
     Built, ConstructionMemo, ForwardMemo, builder_key, fresh, lists_in, module_tables,
-    unchanged,
+    tables_within, unchanged,
 )
+from cnnlint.extract.journal import Journal, restore
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.frames import (
     BREAK, COMPUTE_PROBE, CONTINUE, MAX_CALL_DEPTH, MAX_LOOP, MAX_RECURSION, MAX_STEPS, MISSING,
@@ -109,11 +110,19 @@ class Interp:
         # (table, key, old value) of each write to undo: see write_config, forget_entries
         self.config_writes: list[tuple[dict[Any, Any], Any, Any]] = []
         self.loading = 0  # module levels being run (their writes are defaults)
-        # The lists, dicts and sets loaded modules hold (see memo.module_tables), by id; and
-        # of those written since the model or pass began, the content before the first write
-        # (see `wrote`).
+        # The lists, dicts and sets loaded modules hold (see memo.module_tables), by id; the
+        # writes into them since the model or pass began, and those the loading of a
+        # script no project file imports makes (see `wrote`, `imports.load`).
         self.module_table_ids: set[int] = set()
-        self.table_saves: dict[int, tuple[Any, Any]] = {}
+        self.journal = Journal()
+        self.load_journal: Journal | None = None
+        # What loading an imported module wrote into other modules' tables, in load order
+        # (a module setting `cfg.lr` on a configuration another holds): see `start_from`.
+        self.load_effects: list[tuple[str, Journal]] = []
+        # Writes into module tables since the last restore, and restores so far: a reuse key
+        # made after such a write holds both (see `in_state`).
+        self.state_writes = 0
+        self.restores = 0
         self._eval: dict[str, Callable[[tuple[Any, ...], Frame], Any]] = {
             "name": lambda e, f: self.lookup(e[1], f),
             "attr": lambda e, f: self.getattr(self.eval(e[1], f), e[2]),
@@ -242,21 +251,34 @@ class Interp:
         training pass starts from."""
         self.module_table_ids |= module_tables(scope)
 
-    def wrote(self, container: Any) -> None:
-        """A list, dict or other container is about to be written to (see `writes`). A write
-        into a value not known changes nothing the reader knows. The first write into a
-        table a module holds, after loading, keeps its content, put back before the next
-        model or pass: a model's code that fills a module-level cache or counts its
-        instances must not change how the next model reads (whichever models a run
-        reads, in whatever order)."""
+    def wrote(self, container: Any, *stored: Any) -> None:
+        """A list, dict or other container is about to be written to (see `writes`), with
+        `stored` going into it. A write into a value not known changes nothing the reader
+        knows. The first write into a table a module holds, after loading, keeps its
+        content, put back before the next model or pass: a model's code that fills a
+        module-level cache or counts its instances must not change how the next model reads
+        (whichever models a run reads, in whatever order). A table stored into one becomes
+        one of them (a new list under a key of a module-level dict, appended to later)."""
         if container is UNKNOWN:
             return
         key = id(container)
         if self.writes:
             self.writes[-1].add(key)
-        if key in self.module_table_ids and not self.loading and key not in self.table_saves \
-                and type(container) is not v.ConfigNode:  # (undone by key: write_config)
-            self.table_saves[key] = (container, type(container)(container))
+        if key not in self.module_table_ids:
+            return
+        # (What loading writes is module state, but for a script's own actions: see
+        # `imports.load`.)
+        journal = self.load_journal if self.loading else self.journal
+        if stored:
+            new = tables_within(stored) - self.module_table_ids
+            self.module_table_ids |= new
+            if journal is not None:
+                journal.adopted |= new
+        if not self.loading:
+            self.state_writes += 1
+        if journal is not None and not (
+                journal is self.journal and type(container) is v.ConfigNode):
+            journal.keep(container)  # (a model's or pass's config writes: by key, below)
 
     def write_config(self, node: v.ConfigNode, key: Any, value: Any) -> None:
         """A write into a configuration tree. Module loading sets its defaults; any later
@@ -286,13 +308,34 @@ class Interp:
             else:
                 node[key] = old
         self.config_writes = []
-        for table, before in self.table_saves.values():
-            if type(table) is list:
-                table[:] = before
-            else:  # a dict or a set
-                table.clear()
-                table.update(before)
-        self.table_saves = {}
+        self.journal.put_back(self.module_table_ids)
+        if self.state_writes:
+            self.state_writes = 0
+            self.restores += 1
+
+    def start_from(self, path: str) -> None:
+        """The module state a run of the file (absolute path) starts from: what loading
+        the modules it does not import, directly or not, wrote into other modules' tables is
+        put back (undone with the pass's own writes)."""
+        if not self.load_effects:
+            return
+        imported = self.modules.project.reachable(path)
+        for module, journal in reversed(self.load_effects):
+            if module in imported:
+                continue
+            for table, before in journal.saves.values():
+                self.journal.keep(table)
+                self.state_writes += 1  # (reuse keys: this is not the state loading left)
+                restore(table, before)
+
+    def in_state(self, key: Any) -> Any:
+        """A reuse key (of a construction, a builder call, a forward, a computation) as the
+        module state stands: code may read a module's table (`if len(SEEN["calls"]) == 2`)
+        that the model or pass being read wrote. Until it writes one, every model and pass
+        sees the state loading left, and keys are shared by all of them."""
+        if key is None or not self.state_writes:
+            return key
+        return (key, self.restores, self.state_writes)
 
     def reset(self) -> None:
         self.undo_writes()
@@ -430,7 +473,7 @@ class Interp:
         current = self.eval(target, f)
         value = self.eval(stmt[3], f)
         if type(current) is list and op == "+":
-            self.wrote(current)
+            self.wrote(current, value)
             items = self.iterate(value)
             if items is None:
                 self.note("list extended with unknown items")
@@ -489,7 +532,7 @@ class Interp:
         tag = target[0]
         if tag == "name":
             if f.declared and target[1] in f.declared:
-                self.wrote(f.scope.globals)
+                self.wrote(f.scope.globals, value)
                 f.scope.globals[target[1]] = value
             else:
                 f.locals[target[1]] = value
@@ -497,9 +540,10 @@ class Interp:
             obj = self.eval(target[1], f)
             if isinstance(obj, v.Instance):
                 self.changed(obj)
+                self.wrote(obj.attrs, value)
                 obj.attrs[target[2]] = value
             elif isinstance(obj, v.ClassVal):
-                self.wrote(obj.namespace)
+                self.wrote(obj.namespace, value)
                 obj.namespace[target[2]] = value
             elif type(obj) is v.ConfigNode:
                 self.write_config(obj, target[2], value)
@@ -509,7 +553,7 @@ class Interp:
         elif tag == "sub":
             obj = self.eval(target[1], f)
             key = self.eval(target[2], f)
-            self.wrote(obj)
+            self.wrote(obj, value)
             if type(obj) in v.MODULE_KINDS:
                 self.changed(obj)
             if type(obj) is dict and v.is_key(key):
@@ -924,7 +968,7 @@ class Interp:
             self.note("calls nest too deeply to follow")
             return UNKNOWN
         key = id(fn.node)
-        call_key = memo_key(fn, args)
+        call_key = self.in_state(memo_key(fn, args))
         if call_key is not None and call_key in self.memo:
             result, steps, depth = self.memo[call_key]
             if self.depth + depth < MAX_CALL_DEPTH:
@@ -943,7 +987,7 @@ class Interp:
     def _build_reused(self, memo: ConstructionMemo, fn: v.FuncVal, args: Args) -> Any:
         """A plain function called on constants returns the same modules each time (a
         `conv3x3_block(64, 128)` builder): read once per run and copied (see memo.py)."""
-        build = builder_key(fn, args)
+        build = self.in_state(builder_key(fn, args))
         if build is not None:
             hit = memo.get(build, fn.node)
             if hit is not None and self.depth + hit.depth < MAX_CALL_DEPTH \
@@ -1062,7 +1106,7 @@ class Interp:
         if type(obj) in v.MODULE_KINDS:
             self.changed(obj)  # add_module, append, ...: count them all, reads included
         elif name in _CONTAINER_WRITES:
-            self.wrote(obj)
+            self.wrote(obj, *args.pos, *args.kw.values())
         if isinstance(obj, v.EachModule) and name in ("parameters", "named_parameters") \
                 and obj.of is not None and not args.pos:
             # Each submodule's parameters: some of the module's (for an optimizer's groups).

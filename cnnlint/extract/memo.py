@@ -15,7 +15,7 @@ or dict a module holds at module level or in a class body) is not kept.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Iterable
 
 from cnnlint import ir
 from cnnlint.extract import values as v
@@ -439,14 +439,21 @@ def holds_any(block: Any, containers: set[int]) -> bool:
 
 def module_tables(scope: FileScope) -> set[int]:
     """The lists, dicts and sets a loaded module holds (by id): its globals, what they hold,
-    and its classes' bodies (`SEEN = {}`, `class Block: calls = []`). Code that writes one
-    may read it on its next call, as a forward that fills a table of its own block does:
-    it is not reused. Found once per module, after loading (`Interp.loaded`): a table made
-    later and hung onto one of these (a forward storing a new list in a module-level dict)
-    is not among them."""
-    found = {id(scope.globals)}  # (a `global` name rebound)
+    its classes' bodies (`SEEN = {}`, `class Block: calls = []`) and the attributes of the
+    objects it holds (`cfg = Config()`). Code that writes one may read it on its next call,
+    as a forward that fills a table of its own block does: it is not reused. Found once per
+    module, after loading (`Interp.loaded`); a table hung onto one of these later (a forward
+    storing a new list in a module-level dict) joins them when it is stored
+    (`Interp.wrote`)."""
+    return {id(scope.globals)} | tables_within(scope.globals.values(), scope)  # (`global`)
+
+
+def tables_within(values: Iterable[Any], scope: FileScope | None = None) -> set[int]:
+    """The ids of the lists, dicts and sets these values are or hold, with the attribute
+    tables of the objects among them, and the bodies of the classes `scope` defines."""
+    found: set[int] = set()
     seen: set[int] = set()
-    stack = list(scope.globals.values())
+    stack = list(values)
     while stack:
         item = stack.pop()
         if id(item) in seen:
@@ -457,10 +464,11 @@ def module_tables(scope: FileScope) -> set[int]:
             stack.extend(item.values() if isinstance(item, dict) else item)
         elif type(item) is tuple:
             stack.extend(item)
-        elif type(item) is v.ClassVal and item.scope is scope:
+        elif type(item) is v.ClassVal and scope is not None and item.scope is scope:
             found.add(id(item.namespace))  # (a class attribute rebound)
             stack.extend(item.namespace.values())
         elif type(item) is v.Instance:
+            found.add(id(item.attrs))  # (`cfg.lr = 5.0` in one script, read by the next)
             stack.extend(item.attrs.values())
     return found
 

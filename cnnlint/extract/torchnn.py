@@ -32,7 +32,7 @@ def instantiate(interp: Interp, cls: v.ClassVal, args: Args, f: Frame, loc: Loc 
     """`cls(*args)`. A module built from constant arguments is read once per run and copied
     after that (see memo.py)."""
     memo = interp.construction_memo()
-    key = construction_key(cls, args) if memo is not None else None
+    key = interp.in_state(construction_key(cls, args)) if memo is not None else None
     if key is not None and memo is not None:
         hit = memo.get(key, cls)
         if hit is not None and interp.depth + hit.depth < MAX_CALL_DEPTH \
@@ -535,7 +535,7 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
     if printed is NO_PRINT:  # (a torch layer's subclass: one layer, named by its own path)
         return call()
     pattern, tensors = given
-    key = (printed, pattern, shared_within(module) if interp.shares else ())
+    key = interp.in_state((printed, pattern, shared_within(module) if interp.shares else ()))
     found = memo.get(key)
     if found is None:
         return call()

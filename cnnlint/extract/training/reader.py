@@ -147,6 +147,7 @@ class TrainingInterp(ForwardReading):
     def start_pass(self, path: str) -> Recorder:
         self._refine(True)
         self.reset()
+        self.start_from(os.path.abspath(path))
         self.pass_constructions.clear()
         self.recorder = Recorder(path)
         self.tracking_origins = True
