@@ -23,7 +23,7 @@ from typing import Any
 
 from cnnlint import __version__
 
-FORMAT = 7  # bump when FileFacts, the lowered form or the decoding of sources change
+FORMAT = 8  # bump when FileFacts, the lowered form or the decoding of sources change
 _MAGIC = b"CNNLINT-CACHE\x00"
 ENV_VAR = "CNNLINT_CACHE_DIR"
 DEFAULT_NAME = ".cnnlint_cache"

@@ -343,6 +343,9 @@ class ProjectFacts:
             if model.kind in ("class", "variant") and build_site(
                     model.key, model.built_as) in run.reaches:
                 return True  # a build a builder the script names makes
+            if model.guessed and any(site == model.key or site.startswith(f"{model.key}@")
+                                     for site in run.reaches):
+                return True  # a class read without its arguments, which a builder gives
             if any(m.class_key == model.key and _same_build(m, model)
                    for m in self._built(run.named)):
                 return True  # the class as a builder the script names builds it

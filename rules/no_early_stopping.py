@@ -48,8 +48,9 @@ class NoEarlyStopping(Rule):
     ## What it flags
     A training run of `min-epochs` (default 20) or more epochs (resolved, or the default of
     a command-line option) with no early stopping (a patience counter, a `break` out of the
-    epoch loop or a `return` or `sys.exit()` from inside it, Lightning's `EarlyStopping`)
-    and no checkpoint selected on a validation
+    epoch loop or a `return` or `sys.exit()` from inside it, Lightning's `EarlyStopping`;
+    not one under a test for a non-finite loss, `if torch.isnan(loss): sys.exit()`, which
+    ends a diverged run, not an overfitting one) and no checkpoint selected on a validation
     metric (`torch.save`, a file copy or `copy.deepcopy(model.state_dict())` under
     `if val_loss < best:`, a file named for the best, `ModelCheckpoint(monitor=...)`); a
     checkpoint kept on a metric in a loop where nothing is evaluated on held-out data

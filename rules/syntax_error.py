@@ -40,9 +40,13 @@ class SyntaxErrorRule(Rule):
 
     def check_file(self, facts: FileFacts) -> Iterable[Finding]:
         if facts.syntax_error is not None:
-            message, line, column = facts.syntax_error
+            message, line, column, needs = facts.syntax_error
+            # (Code for a newer Python than the one running cnnlint is not to be "fixed".)
+            hint = f"Run cnnlint on Python {needs} or later to read this file" if needs \
+                else None
             yield self.finding(f"syntax error: {message}",
-                               Loc(facts.path, line, column, line, column), symbol="")
+                               Loc(facts.path, line, column, line, column), symbol="",
+                               hint=hint)
 
     valid = [
         "x = 1\n",

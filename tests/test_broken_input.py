@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Iterable
 
@@ -36,6 +37,23 @@ def test_a_word_reserved_since_python_3_7_is_named_as_the_cause(in_tmp: Path) ->
     assert (syntax["line"], syntax["column"]) == (2, 19)
     assert syntax["message"] == ("syntax error: invalid syntax: `async` is a reserved word "
                                  "since Python 3.7 (this code was written for an older Python)")
+
+
+def test_an_f_string_written_for_python_3_12_is_named_as_the_cause(in_tmp: Path) -> None:
+    (in_tmp / "new.py").write_text('sizes = {"train": 10}\nprint(f"{sizes["train"]} images")\n')
+    _, data = _json(["."])
+    if sys.version_info >= (3, 12):  # (valid Python there)
+        assert data["findings"] == []
+        return
+    (syntax,) = data["findings"]
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert syntax["message"].endswith(
+        "(this f-string reuses its quotes inside `{}`, which needs Python 3.12; cnnlint is "
+        f"running on Python {running})")
+    assert syntax["hint"] == "Run cnnlint on Python 3.12 or later to read this file"
+    (in_tmp / "new.py").write_text('print(f"{1 +}")\n')  # broken on any Python
+    _, data = _json(["."])
+    assert "3.12" not in data["findings"][0]["message"] + data["findings"][0]["hint"]
 
 
 TAB_INDENTED = (  # a tab then eight spaces: column 16 to Python, deeper than the `if`

@@ -1944,3 +1944,104 @@ def build():
     assert found(lint_tree(same), "CNN107") == []
     other = {**same, "test.py": evaluation.replace("WIDTH", "32")}
     assert [f.path for f in lint_tree(other).findings if f.code == "CNN107"] == ["test.py"]
+
+
+def test_a_network_a_trainer_class_picked_by_an_option_builds_may_be_trained(
+        lint_tree: Lint) -> None:
+    """The script picks a trainer class by its configuration file (`Plain` by default); the other
+    trainer's `build_model` makes `Deep` (with its defaults) and a converter's method makes
+    `Wide` (a class that needs arguments): either may be what the script trains when run
+    with other options, so no-regularization does not say they have no training script.
+    A network no code of the script reaches is still named."""
+    nets = """
+import torch.nn as nn
+
+
+def convs(n, width):
+    return nn.Sequential(*[nn.Conv2d(width, width, 3, padding=1) for _ in range(n)])
+
+
+class Plain(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = convs(2, 8)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Deep(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = convs(10, 8)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Wide(nn.Module):
+    def __init__(self, width, classes):
+        super().__init__()
+        self.body = nn.Sequential(convs(10, width), nn.Conv2d(width, classes, 1))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Lost(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = convs(12, 8)
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    trainers = """
+import torch
+from nets import Deep, Plain, Wide
+
+
+class Trainer:
+    def __init__(self, kind):
+        self.net = self.build_model(kind)
+
+    def build_model(self, kind):
+        return Plain()
+
+    def fit(self):
+        net = self.net
+        """ + DECAYED_FIT.replace("\n", "\n        ").rstrip() + """
+
+
+class DeepTrainer(Trainer):
+    def build_model(self, kind):
+        return Deep()
+
+
+class Converter:
+    width = 16
+
+    def network(self, kind):
+        if kind == "wide":
+            return Wide(self.width, 10)
+        return Plain()
+"""
+    fit = """
+import argparse
+import json
+from trainers import Converter, DeepTrainer, Trainer
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--config", default="plain.json")
+config = json.load(open(parser.parse_args().config))
+if config["kind"] == "deep":
+    trainer = DeepTrainer(config["kind"])
+else:
+    trainer = Trainer(config["kind"])
+    trainer.net = Converter().network(config["kind"])
+trainer.fit()
+"""
+    result = lint_tree({"nets.py": nets, "trainers.py": trainers, "fit.py": fit,
+                        "plain.json": '{"kind": "plain"}', "deep.json": '{"kind": "deep"}'})
+    assert [(line, message.split(";")[0]) for _, line, message in found(result, "CNN107")] \
+        == [(35, "12 weighted layers and no dropout")]

@@ -22,7 +22,9 @@ class FileFacts:
     body: tuple[Any, ...] = ()
     # The span table, or None when it is left for `cnnlint.locate` to compute on demand.
     spans: list[tuple[int, int, int, int]] | None = field(default_factory=list)
-    syntax_error: tuple[str, int, int] | None = None  # message, line, column
+    # (message, line, column, the Python version the file's syntax needs when that is the
+    # cause (an f-string reusing its quotes: "3.12"), else "")
+    syntax_error: tuple[str, int, int, str] | None = None
     lines: list[str] = field(default_factory=list)  # the source lines (suppressions, baselines)
 
 
@@ -35,15 +37,26 @@ def module_name(path: str) -> str:
 _RESERVED_SINCE_37 = re.compile(r"(async|await)\b")
 
 
-def _explained(exc: SyntaxError) -> str:
+# An f-string whose replacement field reuses its own quote (`f"{d["key"]}"`): Python 3.12
+# accepts it, older versions do not.
+_QUOTE_REUSED_IN_FSTRING = re.compile(r"""(?<![\w])[rR]?[fF][rR]?(["'])[^\n]*?\{[^}\n]*?\1""")
+
+
+def _explained(exc: SyntaxError) -> tuple[str, str]:
     """Python's message, with the likely cause when it is only "invalid syntax" at a word
-    that became reserved (`x.cuda(async=True)`, code from before Python 3.7)."""
+    that became reserved (`x.cuda(async=True)`, code from before Python 3.7), or an f-string
+    written for Python 3.12 read by an older one (then also "3.12")."""
     text, offset = exc.text or "", (exc.offset or 1) - 1
+    if exc.msg.startswith("f-string") and sys.version_info < (3, 12) \
+            and _QUOTE_REUSED_IN_FSTRING.search(text):
+        running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        return (f"{exc.msg} (this f-string reuses its quotes inside `{{}}`, which needs "
+                f"Python 3.12; cnnlint is running on Python {running})", "3.12")
     found = _RESERVED_SINCE_37.match(text, offset) if exc.msg == "invalid syntax" else None
     if found is None:
-        return exc.msg
+        return exc.msg, ""
     return (f"invalid syntax: `{found.group(1)}` is a reserved word since Python 3.7 "
-            "(this code was written for an older Python)")
+            "(this code was written for an older Python)", "")
 
 
 # A file whose brackets nest past what CPython accepts, or with very long lines (one generated
@@ -130,7 +143,8 @@ def _analyse(path: str, source: str, spans: bool,
     try:
         tree = _parsed(source, facts.lines)
     except SyntaxError as exc:
-        facts.syntax_error = (_explained(exc), exc.lineno or 1, exc.offset or 1)
+        message, needs = _explained(exc)
+        facts.syntax_error = (message, exc.lineno or 1, exc.offset or 1, needs)
         return facts
     body, positions = lower.lower_module(tree, source)
     facts.body = body

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, Callable
 
 from cnnlint import ir
 from cnnlint.extract import values as v
@@ -136,17 +136,20 @@ def _script_pass(interp: TrainingInterp, scope: FileScope) -> ir.TrainingRun | N
         interp.end_pass()
     run = rec.finish(interp, Loc(scope.path, 1, 1, 1, 1), "<module>")
     if run is not None:
-        run.named, run.reaches = _named_definitions(scope.body, saved)
+        run.named, run.reaches = _named_definitions(scope.body, saved, interp.is_module_class)
     return run
 
 
-def _named_definitions(body: tuple[Any, ...], names: dict[str, Any]
+def _named_definitions(body: tuple[Any, ...], names: dict[str, Any],
+                       is_module_class: Callable[[v.ClassVal], bool]
                        ) -> tuple[frozenset[str], frozenset[str]]:
     """The keys of the project's classes and functions a file's code calls, bare (`Net()`)
     or through an imported module (`zoo.resnet50()`, `models.resnet.resnet50()`), or hands
     on as a value to be called later (`make = create_mobilenet` in one branch of an `if`,
     `{"deep": make_deep}`); a class only tested against (`isinstance(model, Net)`) is not
-    built there. Second, what those functions' own code calls (see `_built_in_body`)."""
+    built there. Second, what those functions' own code calls (see `_built_in_body`), and
+    the methods of those classes that are no networks (a `ResNetTrainer` of the branch
+    `if cfg.arch == "resnet":`, whose `build_model` makes a `ResNet`)."""
     found: set[str] = set()
     reached: set[str] = set()
     tested: set[int] = set()  # the class tuples of isinstance tests
@@ -173,10 +176,23 @@ def _named_definitions(body: tuple[Any, ...], names: dict[str, Any]
             target = _resolved(expr, names)
             if isinstance(target, (v.ClassVal, v.FuncVal)) and target.scope is not None:
                 key = ir.model_key(target.scope.module, target.name)
-                if isinstance(target, v.FuncVal) and key not in found:
-                    reached.update(_built_in_body(target))
+                if key not in found:
+                    for fn in _builders(target, is_module_class):
+                        reached.update(_built_in_body(fn))
                 found.add(key)
     return frozenset(found), frozenset(reached)
+
+
+def _builders(target: v.ClassVal | v.FuncVal, is_module_class: Callable[[v.ClassVal], bool]
+              ) -> list[v.FuncVal]:
+    """The function, or the methods of a class that is not a network (with those it
+    inherits from the project's classes)."""
+    if isinstance(target, v.FuncVal):
+        return [target]
+    if is_module_class(target):
+        return []
+    return [fn for cls in (target, *target.project_bases()) for fn in cls.namespace.values()
+            if isinstance(fn, v.FuncVal)]
 
 
 def _built_in_body(fn: v.FuncVal) -> set[str]:
