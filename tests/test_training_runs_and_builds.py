@@ -2045,3 +2045,28 @@ trainer.fit()
                         "plain.json": '{"kind": "plain"}', "deep.json": '{"kind": "deep"}'})
     assert [(line, message.split(";")[0]) for _, line, message in found(result, "CNN107")] \
         == [(35, "12 weighted layers and no dropout")]
+
+
+def test_a_range_of_the_steps_of_an_epoch_is_not_an_epoch_loop(lint_tree: Lint) -> None:
+    """`for i in range(epoch_steps)` inside the epoch loop: its passes are steps, and the
+    evaluation after it, in the epoch loop, is the run's validation."""
+    fit = """
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+epoch_steps = 10
+for epoch in range(30):
+    net.train()
+    for i in range(epoch_steps):
+        x, y = torch.load("train.pt")
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        x, y = torch.load("val.pt")
+        print(nn.functional.cross_entropy(net(x), y).item())
+"""
+    assert found(lint_tree({"fit.py": fit}), "CNN202") == []

@@ -69,8 +69,8 @@ def clone(repos: Path, github: str) -> Path | None:
 
 
 def check_out(git: Path, commit: str, into: Path) -> None:
-    """The commit's Python, project and configuration files (JSON, YAML), without a work
-    tree of the repository's own:
+    """The commit's Python files and notebooks, project and configuration files (JSON,
+    YAML), without a work tree of the repository's own:
     large blobs and submodules are skipped; `.git` marks the project root."""
     listing = subprocess.run(["git", f"--git-dir={git}", "ls-tree", "-r", "-z", commit],
                              capture_output=True, check=True).stdout
@@ -81,7 +81,8 @@ def check_out(git: Path, commit: str, into: Path) -> None:
         mode, kind, sha = meta.split()
         path = raw.decode("utf-8", "replace")
         if kind != b"blob" or mode == b"120000" or not path.endswith(
-                (".py", "pyproject.toml", "setup.cfg", "setup.py", ".json", ".yaml", ".yml")):
+                (".py", ".ipynb", "pyproject.toml", "setup.cfg", "setup.py", ".json", ".yaml",
+                 ".yml")):
             continue
         blob = subprocess.run(["git", f"--git-dir={git}", "cat-file", "blob", sha.decode()],
                               capture_output=True, check=False)
@@ -90,7 +91,7 @@ def check_out(git: Path, commit: str, into: Path) -> None:
         target = into / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(blob.stdout)
-    (into / ".git").mkdir(exist_ok=True)
+    (into / ".git").mkdir(parents=True, exist_ok=True)
 
 
 def lint(folder: Path, paths: list[str]) -> tuple[list[dict[str, object]], float, int]:

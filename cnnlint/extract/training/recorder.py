@@ -362,7 +362,7 @@ class Recorder:
                 kind = "iteration"  # one batch per pass, whatever the loop is named
             elif state.kind == "range" and (ident in around or (
                     ident in direct and not state.picks_examples and (
-                        "epoch" in state.label.lower()
+                        _names_epochs(state.label)
                         or not self.loaders and ident not in inner
                         and not state.draws_data))):
                 # Around a batch loop, one step per pass named for epochs, or one step per
@@ -777,3 +777,9 @@ def holds_unknown(params: Any) -> bool:
     return any(item is v.UNKNOWN or isinstance(item, v.Opaque)
                for item in _param_leaves(params))
 
+
+def _names_epochs(label: str) -> bool:
+    """A loop's range named for epochs (`range(num_epochs)`), not for the steps of one
+    (`range(epoch_steps)`, `range(iters_per_epoch)`)."""
+    words = label.lower()
+    return "epoch" in words and not any(part in words for part in ("step", "iter", "batch"))
