@@ -1192,3 +1192,29 @@ def test_a_model_is_read_the_same_in_every_process() -> None:
         assert "merge" in done.stdout
         graphs.add(done.stdout)
     assert len(graphs) == 1
+
+
+def test_a_module_level_sequential_a_module_level_network_holds_is_judged_inside_it() -> None:
+    """A notebook's `features = make_layers(...)` given to `model = VGG(features, 10)`: the
+    model holding it is judged, not the part alone; a Sequential nothing holds still is."""
+    found = models_of("""
+        import torch.nn as nn
+
+        def make_layers(n):
+            return nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(n)])
+
+        class VGG(nn.Module):
+            def __init__(self, features, classes):
+                super().__init__()
+                self.features = features
+                self.head = nn.Sequential(nn.Dropout(0.5), nn.LazyLinear(classes))
+
+            def forward(self, x):
+                return self.head(self.features(x).flatten(1))
+
+        features = make_layers(8)
+        model = VGG(features, 10)
+        probe = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+        """)
+    assert "features" not in found and "probe" in found
+    assert any(m.class_name == "VGG" for m in found.values())

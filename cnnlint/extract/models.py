@@ -281,7 +281,8 @@ def _factories(scope: FileScope) -> Iterable[Candidate]:
 def _module_sequentials(interp: Interp, scope: FileScope) -> Iterable[Candidate]:
     """`net = nn.Sequential(...)` at module level (a tutorial's or a notebook's network): a
     model named after its variable, unless another such Sequential holds it (GoogLeNet
-    written as `nn.Sequential(b1, b2, b3)`: the whole is judged, not each stage). A name
+    written as `nn.Sequential(b1, b2, b3)`: the whole is judged, not each stage), or a
+    module-level instance of a project network does. A name
     that only refers to one built elsewhere (`decoder = net.decoder`) is not another, nor is
     one a factory of the project returned (`model = zoo.deep()`: judged as that factory)."""
     assigned: dict[str, tuple[v.SeqSpec, int]] = {}
@@ -293,6 +294,10 @@ def _module_sequentials(interp: Interp, scope: FileScope) -> Iterable[Candidate]
                     and not _made_by_factory(interp, scope, stmt[2]):
                 assigned[stmt[1][0][1]] = (value, stmt[3])
     held = {id(child) for value, _ in assigned.values() for _, child in value.children}
+    # (Also one a module-level network of the project's classes holds: `vgg11_layers`
+    # given to `model = VGG(vgg11_layers, 10)` is judged inside that model.)
+    held.update(id(part) for value in scope.globals.values() if type(value) is v.Instance
+                for part in value.attrs.values() if type(part) is v.SeqSpec)
     for name, (value, slot) in assigned.items():
         if id(value) not in held:
             yield (scope.path, name, "global", slot, value)
