@@ -524,21 +524,3 @@ def test_a_model_too_large_to_read_stops_at_the_same_place_with_reuse(
             "the model is too large or too dynamic to read statically" in unresolved
             for _, _, _, unresolved, _ in plain.values())
     assert stopped_in_forward >= 10
-
-
-def test_a_module_level_has_the_whole_step_budget_whatever_was_read_before() -> None:
-    """A module loaded while another's level has used up the budget (a notebook computing
-    its sample data, then importing the model's file) is still read: whether it can be
-    must not depend on what the run read before it."""
-    from cnnlint.extract import imports
-    from cnnlint.extract.frames import MAX_STEPS
-    net = analyse_source("net.py", "import torch.nn as nn\n\nclass Net(nn.Module):\n"
-                                   "    pass\n\nWIDTH = 8\n")
-    interp = build_interp([net])
-    scope = interp.scopes["net.py"]
-    scope.state = "new"  # (as if nothing had loaded it yet)
-    scope.globals = {}
-    interp.steps = MAX_STEPS
-    loaded = imports.load(interp, scope)
-    assert {"Net", "WIDTH"} <= set(loaded) and interp.steps == MAX_STEPS
-

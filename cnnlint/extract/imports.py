@@ -25,9 +25,6 @@ def load(interp: Interp, scope: FileScope) -> dict[str, Any]:
         frame.locals.setdefault("__name__", v.ModuleName(scope))
         interp.loading += 1
         outer, interp.load_journal = interp.load_journal, Journal()
-        # Each module level has the whole step budget: whether it can be read must not
-        # depend on what was read before it (the other files of the run, or of a subset).
-        steps, interp.steps = interp.steps, 0
         try:
             declarations(interp, scope.body, frame)
         except (TooComplex, RecursionError):
@@ -36,7 +33,6 @@ def load(interp: Interp, scope: FileScope) -> dict[str, Any]:
             scope.load_error = f"{type(exc).__name__}: {exc}"
         finally:
             interp.loading -= 1
-            interp.steps = steps
             journal, interp.load_journal = interp.load_journal, outer
         if journal.saves or journal.adopted:
             path = os.path.abspath(scope.path)
