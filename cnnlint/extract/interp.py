@@ -25,7 +25,7 @@ from cnnlint.extract.memo import (
     Built, ConstructionMemo, ForwardMemo, builder_key, fresh, lists_in, module_tables,
     tables_within, unchanged,
 )
-from cnnlint.extract.journal import Journal, restore
+from cnnlint.extract.journal import Journal
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.frames import (
     BREAK, COMPUTE_PROBE, CONTINUE, MAX_CALL_DEPTH, MAX_LOOP, MAX_RECURSION, MAX_STEPS, MISSING,
@@ -321,12 +321,8 @@ class Interp:
             return
         imported = self.modules.project.reachable(path)
         for module, journal in reversed(self.load_effects):
-            if module in imported:
-                continue
-            for table, before in journal.saves.values():
-                self.journal.keep(table)
-                self.state_writes += 1  # (reuse keys: this is not the state loading left)
-                restore(table, before)
+            if module not in imported:  # (reuse keys: this is not the state loading left)
+                self.state_writes += journal.revert(into=self.journal)
 
     def in_state(self, key: Any) -> Any:
         """A reuse key (of a construction, a builder call, a forward, a computation) as the

@@ -36,6 +36,15 @@ class Journal:
         self.saves = {}
         self.adopted = set()
 
+    def revert(self, into: Journal) -> int:
+        """Every table saved here as it was before these writes, while the writes stay
+        (another run's state is left out for a while): the present content is kept in
+        `into` first, which puts it back. How many tables changed."""
+        for table, before in self.saves.values():
+            into.keep(table)
+            restore(table, before)
+        return len(self.saves)
+
 
 def restore(table: Any, content: Any) -> None:
     """Give a list, dict or set (a configuration tree, an object's attributes) this content
