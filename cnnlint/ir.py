@@ -539,6 +539,8 @@ class TrainedModel:
     # Where the networks it may be were built, for one of several (a choice by an option):
     # each is a build that trains.
     sites: tuple[Loc, ...] = ()
+    # The number its forward events carry (`Event.token`); 0 when not known.
+    token: int = 0
 
     def describe(self) -> str:
         where = f" ({self.defined.path}:{self.defined.line})" if self.defined else ""

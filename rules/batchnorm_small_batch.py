@@ -3,9 +3,17 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import FORWARD, STEP, ProjectFacts
+from cnnlint.ir import FORWARD, STEP, Event, ProjectFacts, TrainedModel
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
+
+
+def _fed_joined_batches(model: TrainedModel, forwards: list[Event]) -> bool:
+    """Whether every training forward of the model runs on batches joined together
+    (`torch.cat((real, fake))`): its batch is larger than a loader's, so a loader's size
+    says nothing of it."""
+    own = [e for e in forwards if model.token and e.token == model.token]
+    return bool(own) and all("joined-batches" in e.flags for e in own)
 
 
 class Options(RuleOptions):
@@ -26,7 +34,9 @@ class BatchNormSmallBatch(Rule):
     run whose training forwards (or, where a trainer object runs them, whose training steps)
     all find the BatchNorm layers put in eval mode (a `freeze_bn()` method setting each
     `BatchNorm2d` to `.eval()`, not undone by `.train()`), also those of a model a trainer
-    module wraps.
+    module wraps. A model whose every training call runs on a loader's batch joined with
+    other tensors along the batch axis (`disc(torch.cat((real, fake)))`, the two views of a
+    contrastive step) sees a larger batch than the loader's, and is not judged by it.
 
     ## Why it matters
     BatchNorm normalises with the mean and variance of the current batch. With a handful of
@@ -55,12 +65,12 @@ class BatchNormSmallBatch(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            models = [m for m in run.models
-                      if m.families is not None and "batchnorm" in m.families]
-            if not models:
-                continue
             steps = [e for e in run.events if e.kind == FORWARD and e.mode is not False
                      and "grad-off" not in e.flags]
+            models = [m for m in run.models if m.families is not None
+                      and "batchnorm" in m.families and not _fed_joined_batches(m, steps)]
+            if not models:
+                continue
             updates = [e for e in run.events if e.kind == STEP and "trains" in e.flags]
             if any(events and all("norms-frozen" in e.flags for e in events)
                    for events in (steps, updates)):

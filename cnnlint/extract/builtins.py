@@ -264,6 +264,7 @@ def _builtin_getattr(interp: Interp, args: Args) -> Any:
 def _builtin_setattr(interp: Interp, args: Args) -> Any:
     if len(args.pos) == 3 and isinstance(args.pos[0], v.ModuleVal) \
             and args.pos[0].scope is not None and type(args.pos[1]) is str:
+        interp.wrote(args.pos[0].scope.globals, args.pos[2])  # (a module table: see `wrote`)
         args.pos[0].scope.globals[args.pos[1]] = args.pos[2]  # a name defined at run time
         return None
     if len(args.pos) == 3 and isinstance(args.pos[0], v.Instance):

@@ -541,6 +541,11 @@ class Interp:
             elif isinstance(obj, v.ClassVal):
                 self.wrote(obj.namespace, value)
                 obj.namespace[target[2]] = value
+            elif isinstance(obj, v.ModuleVal) and obj.scope is not None:
+                # `config.LR = args.lr`: what the module's name reads from now on (and what
+                # a later `from config import LR` takes), in this run only (see `wrote`).
+                self.wrote(obj.scope.globals, value)
+                obj.scope.globals[target[2]] = value
             elif type(obj) is v.ConfigNode:
                 self.write_config(obj, target[2], value)
             elif type(obj) is v.Opaque and obj.head and obj.head == target[2] \

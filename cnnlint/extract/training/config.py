@@ -9,7 +9,7 @@ from typing import Any
 
 from cnnlint import ir
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import Args, Frame
+from cnnlint.extract.frames import MISSING, Args, Frame
 from cnnlint.extract.interp import Interp
 from cnnlint.extract.training.objects import TrainObj, plain_path, text
 from cnnlint.extract.values import UNKNOWN
@@ -61,6 +61,13 @@ class ConfigInterp(Interp):
                     return f"argparse default of `{flag}`"
                 return f"`{text(expr)}` ({base.name})"
             if isinstance(base, v.ModuleVal) and base.scope is not None:
+                names = base.scope.globals
+                if (id(names), expr[2]) in self.attr_origins:
+                    return self.attr_origins[(id(names), expr[2])]
+                saved = self.journal.saves.get(id(names)) if self.journal is not None else None
+                if saved is not None and saved[1].get(expr[2], MISSING) is not \
+                        names.get(expr[2], MISSING):
+                    return f"`{text(expr)}` as the run sets it"  # (`setattr(config, ...)`)
                 return f"`{text(expr)}` in {base.scope.path}"
             if isinstance(base, v.Instance) and self.is_module_class(base.cls):
                 return f"`{text(expr)}`"
@@ -124,7 +131,12 @@ class ConfigInterp(Interp):
             return
         if target[0] == "attr" and plain_path(target[1]):
             holder = self.eval(target[1], f)
-            if isinstance(holder, v.Instance):
+            if isinstance(holder, v.ModuleVal) and holder.scope is not None:
+                # `config.LR = args.lr` in a script: the value is no longer the module's own.
+                origin = self.origin(expr, f)
+                self.attr_origins[(id(holder.scope.globals), target[2])] = origin if origin \
+                    not in ("literal", "expression") else f"`{text(target)}` set in {f.scope.path}"
+            elif isinstance(holder, v.Instance):
                 origin = self.origin(expr, f)
                 if origin.startswith("argparse default of"):
                     self.attr_origins[(id(holder), target[2])] = origin

@@ -34,6 +34,7 @@ class ForwardReading(LoopReading):
     forward_outputs: dict[int, ir.Event]
     noise_fed: set[int]
     noise_made: set[int]
+    joined_batches: set[int]
     training_methods: list[tuple[int, str]]
 
     def in_module_code(self, f: Frame) -> bool:
@@ -149,6 +150,9 @@ class ForwardReading(LoopReading):
             flags.add("train-batch")
         if inputs is not None and self._noisy_batch(inputs):
             flags.add("noisy-input")
+        if inputs is not None and inputs.pos and self.joined_batches and not self.joined_batches \
+                .isdisjoint(self._upstream(Args(inputs.pos[:1]))):
+            flags.add("joined-batches")  # its batch is larger than any loader's
         if inputs is not None and self.noise_behind(inputs):
             flags.add("noise-input")
             # What the model was fed is its first input: a loss module's second is its

@@ -339,6 +339,10 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
                          head=catalogue.library_head(qualname) or "")
         rec.set_mode(model, True)
         return model
+    if qualname in _JOINS:
+        joined = torchnn.call_torch(interp, qualname, args, f, loc)
+        _joins_batches(interp, args, joined)
+        return joined
     if torchnn.knows(qualname):
         return torchnn.call_torch(interp, qualname, args, f, loc)
     tensors = tensors_in(args)
@@ -369,6 +373,22 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         interp.blocked_by(qualname, loc, f, touches)
         return v.Opaque(f"{qualname}(...)", detached=not touches)
     return torchnn.call_torch(interp, qualname, args, f, loc)
+
+
+_JOINS = frozenset({"torch.cat", "torch.concat", "torch.concatenate"})
+
+
+def _joins_batches(interp: TrainingInterp, args: Args, joined: Any) -> None:
+    """`torch.cat((real, fake), dim=0)`, a loader's batch joined with other tensors along
+    the batch axis: a model called on it sees a batch larger than the loader's (a
+    discriminator on real and generated images, the two views of a contrastive step)."""
+    dim = args.pos[1] if len(args.pos) > 1 else args.kw.get("dim", args.kw.get("axis", 0))
+    parts = args.pos[0] if args.pos else args.kw.get("tensors")
+    if dim != 0 or type(joined) is not v.Tensor or type(parts) not in (list, tuple):
+        return
+    tensors = [t for t in parts if type(t) is v.Tensor]
+    if len(tensors) >= 2 and any(interp.loaders_behind(Args([t])) for t in tensors):
+        interp.joined_batches.add(joined.node)
 
 
 def _all_ones(value: Any) -> bool:

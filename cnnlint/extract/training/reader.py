@@ -95,6 +95,8 @@ class TrainingInterp(ForwardReading):
         # masks dropout layers applied by training code made.
         self.noise_fed: set[int] = set()
         self.noise_made: set[int] = set()
+        # Tensors that join several batches along the batch axis (see `library`).
+        self.joined_batches: set[int] = set()
         # Models whose parameters() this pass took, with the call that took them.
         self.params_of: list[tuple[Any, int]] = []
         # While a project optimizer class is built: what its `super().__init__` handed to
@@ -160,6 +162,7 @@ class TrainingInterp(ForwardReading):
         self.forward_outputs = {}
         self.noise_fed = set()
         self.noise_made = set()
+        self.joined_batches = set()
         self.attr_origins = {}  # by object id: none may outlive the pass
         self.options_run = options.rerun(self, path)
         return self.recorder

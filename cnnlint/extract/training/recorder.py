@@ -504,6 +504,7 @@ class Recorder:
             if id(model) in described:
                 continue
             described[id(model)] = self._describe(interp, model)
+            described[id(model)].token = self.tokens.get(id(model), 0)
             out.append(described[id(model)])
         return out
 
@@ -587,8 +588,11 @@ class Recorder:
                 if note not in self.notes:
                     self.notes.append(note)
             # The network a builder makes (`resnet18(...)`); a part of it (`...fc`) has none.
-            return ir.TrainedModel(keys=(), name=model.origin, loc=loc, families=model.families,
-                                   unresolved=not library)
+            # A library's model is known by the project functions that returned it (`VGG19()`
+            # wrapping torchvision's): a run that picks its builder by name trains it.
+            keys = tuple(key for key, _, _ in builders if key) if library else ()
+            return ir.TrainedModel(keys=keys, name=model.origin, loc=loc,
+                                   families=model.families, unresolved=not library)
         if isinstance(model, v.Choice) and all(o is not None for o in model.options):
             # One of a registry's models: what holds for it holds for every candidate. A
             # candidate the reader could not follow may hold anything.
