@@ -524,3 +524,27 @@ def test_a_model_too_large_to_read_stops_at_the_same_place_with_reuse(
             "the model is too large or too dynamic to read statically" in unresolved
             for _, _, _, unresolved, _ in plain.values())
     assert stopped_in_forward >= 10
+
+
+def test_a_module_level_of_pytorch_code_has_a_step_budget_of_its_own() -> None:
+    """A module of PyTorch code loaded after other module levels used up the budget (a
+    notebook computing its sample data, then importing the model's file) is still read:
+    whether its networks can be read must not depend on what the run read before it. The
+    module levels of plain Python share one budget, charged to no one else."""
+    from cnnlint.extract import imports
+    from cnnlint.extract.frames import MAX_STEPS
+    net = analyse_source("net.py", "import torch.nn as nn\n\nclass Net(nn.Module):\n"
+                                   "    pass\n\nWIDTH = 8\n")
+    plain = analyse_source("plain.py", "def helper():\n    return 1\n\nDEPTH = 3\n")
+    interp = build_interp([net, plain])
+    for name in ("net.py", "plain.py"):
+        scope = interp.scopes[name]
+        scope.state = "new"  # (as if nothing had loaded it yet)
+        scope.globals = {}
+    interp.steps = interp.shared_load_steps = MAX_STEPS
+    assert {"Net", "WIDTH"} <= set(imports.load(interp, interp.scopes["net.py"]))
+    assert "DEPTH" not in imports.load(interp, interp.scopes["plain.py"])
+    assert interp.steps == MAX_STEPS  # what a load spends is not the loader's
+    interp.shared_load_steps = 0
+    interp.scopes["plain.py"].state = "new"
+    assert {"helper", "DEPTH"} <= set(imports.load(interp, interp.scopes["plain.py"]))

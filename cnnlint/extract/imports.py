@@ -25,6 +25,14 @@ def load(interp: Interp, scope: FileScope) -> dict[str, Any]:
         frame.locals.setdefault("__name__", v.ModuleName(scope))
         interp.loading += 1
         outer, interp.load_journal = interp.load_journal, Journal()
+        # The step budget of a module level: PyTorch code has one of its own, so whether its
+        # networks can be read does not depend on the files the run read before it (a
+        # notebook computing sample data before `import unet`); other files' levels share
+        # one (reading each in full serves only the training passes that call into them,
+        # and costs most where it serves least: a standard library linted as a project).
+        outer_steps = interp.steps
+        own = _imports_torch(scope.body)
+        interp.steps = 0 if own else interp.shared_load_steps
         try:
             declarations(interp, scope.body, frame)
         except (TooComplex, RecursionError):
@@ -33,6 +41,9 @@ def load(interp: Interp, scope: FileScope) -> dict[str, Any]:
             scope.load_error = f"{type(exc).__name__}: {exc}"
         finally:
             interp.loading -= 1
+            if not own:
+                interp.shared_load_steps = interp.steps
+            interp.steps = outer_steps
             journal, interp.load_journal = interp.load_journal, outer
         if journal.saves or journal.adopted:
             path = os.path.abspath(scope.path)
@@ -49,6 +60,26 @@ def load(interp: Interp, scope: FileScope) -> dict[str, Any]:
         scope.pending_imports = None
         interp.loaded(scope)
     return scope.globals
+
+
+# Packages whose importers are PyTorch code (a network or its training).
+TORCH_ROOTS = frozenset({"torch", "torchvision", "pytorch_lightning", "lightning", "timm",
+                         "monai", "segmentation_models_pytorch"})
+
+
+def _imports_torch(body: tuple[Any, ...]) -> bool:
+    """Whether the module level imports torch or a library built on it (at its top, or
+    under an `if` or `try` there)."""
+    for stmt in body:
+        tag = stmt[0]
+        if tag == "import" and any(dotted.split(".")[0] in TORCH_ROOTS for dotted, _ in stmt[1]):
+            return True
+        if tag == "from" and not stmt[2] and stmt[1].split(".")[0] in TORCH_ROOTS:
+            return True
+        if tag == "if" and (_imports_torch(stmt[2]) or _imports_torch(stmt[3])) \
+                or tag == "try" and _imports_torch(stmt[1]):
+            return True
+    return False
 
 
 def declarations(interp: Interp, body: tuple[Any, ...], frame: Frame) -> None:

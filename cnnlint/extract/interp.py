@@ -103,6 +103,7 @@ class Interp:
         self.layer_inits: dict[int, tuple[str, Args]] = {}
         self.mutations = 0  # writes into modules (a forward that makes any is not reused)
         self.steps = 0
+        self.shared_load_steps = 0  # the budget module levels of plain Python share (`load`)
         self.depth = 0
         self.deepest = 0  # the deepest call nesting reached (a memo hit must fit the same)
         self.noted: list[str] = []
