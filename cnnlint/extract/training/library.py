@@ -384,7 +384,7 @@ def _joins_batches(interp: TrainingInterp, args: Args, joined: Any) -> None:
     discriminator on real and generated images, the two views of a contrastive step)."""
     dim = args.pos[1] if len(args.pos) > 1 else args.kw.get("dim", args.kw.get("axis", 0))
     parts = args.pos[0] if args.pos else args.kw.get("tensors")
-    if dim != 0 or type(joined) is not v.Tensor or type(parts) not in (list, tuple):
+    if dim != 0 or type(joined) is not v.Tensor or not isinstance(parts, (list, tuple)):
         return
     tensors = [t for t in parts if type(t) is v.Tensor]
     if len(tensors) >= 2 and any(interp.loaders_behind(Args([t])) for t in tensors):

@@ -590,8 +590,8 @@ class Recorder:
             # The network a builder makes (`resnet18(...)`); a part of it (`...fc`) has none.
             # A library's model is known by the project functions that returned it (`VGG19()`
             # wrapping torchvision's): a run that picks its builder by name trains it.
-            keys = tuple(key for key, _, _ in builders if key) if library else ()
-            return ir.TrainedModel(keys=keys, name=model.origin, loc=loc,
+            made_by = tuple(key for key, _, _ in builders if key) if library else ()
+            return ir.TrainedModel(keys=made_by, name=model.origin, loc=loc,
                                    families=model.families, unresolved=not library)
         if isinstance(model, v.Choice) and all(o is not None for o in model.options):
             # One of a registry's models: what holds for it holds for every candidate. A
