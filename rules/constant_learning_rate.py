@@ -25,8 +25,9 @@ class ConstantLearningRate(Rule):
     train at constant rates by design. Nor is one whose model only ever sees random
     numbers (a memory or speed check on `torch.rand`).
     A scheduler that is built but never stepped, read or handed on changes nothing, and
-    the message says so (a forgotten `scheduler.step()`); so does one of torch's step
-    schedulers built to keep the rate (`MultiStepLR(opt, milestones=[])`, `gamma=1`).
+    the message says so, as a warning rather than info (a schedule was meant: a forgotten
+    `scheduler.step()`); the message also names one of torch's step schedulers built to
+    keep the rate (`MultiStepLR(opt, milestones=[])`, `gamma=1`).
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer) might do
