@@ -15,14 +15,13 @@ from typing import Any, Callable
 from cnnlint import ir
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import RETURN, Args, FileScope, Frame, TooComplex
+from cnnlint.extract.imports import TORCH_ROOTS
 from cnnlint.extract.training import library
 from cnnlint.extract.variants import render, sets_class_count_only
 from cnnlint.extract.training.objects import OTHER_FRAMEWORKS, imported_roots, trains, walk
 from cnnlint.extract.training.reader import TrainingInterp
 from cnnlint.findings import ErrorEntry, Loc
 
-_TORCH_ROOTS = frozenset({"torch", "torchvision", "pytorch_lightning", "lightning", "timm",
-                          "monai", "segmentation_models_pytorch"})
 # A parameter named for an optimizer, in a function read without its caller: stepping it
 # after a backward is training (its model is not known).
 _OPTIMIZER_NAME = re.compile(r"(\w+_)?(optimizer|optim|opt)(_\w+)?")
@@ -265,7 +264,7 @@ def _cut_short(interp: TrainingInterp, rec: Any, path: str, what: str) -> None:
 
 def _other_framework(body: tuple[Any, ...]) -> bool:
     roots = imported_roots(body)
-    return bool(roots & set(OTHER_FRAMEWORKS)) and not roots & _TORCH_ROOTS
+    return bool(roots & set(OTHER_FRAMEWORKS)) and not roots & TORCH_ROOTS
 
 
 def _drives_training(interp: TrainingInterp, scope: FileScope) -> bool:
