@@ -347,6 +347,56 @@ def test_block_strings_decoded_with_any_isinstance_and_re_split_are_read() -> No
                                                                     (32, 3, 1)]
 
 
+def test_block_arguments_deep_copied_per_repeat_are_read() -> None:
+    """timm's EfficientNet builder decodes each stage's block arguments once and hands every
+    repeat a `deepcopy` of them, which the block builder then `pop`s its type from: the copy
+    is read as the data it copies, each repeat its own (the stage table keeps its keys), so
+    each block is the one its type names, not every block the builder could make."""
+    model = models_of("""
+        import copy
+        from copy import deepcopy
+        import torch.nn as nn
+
+        STAGES = [({"type": "conv", "out": 16, "act": nn.ReLU}, 2), ({"type": "pool"}, 1)]
+
+        def make(spec, width):
+            kind = spec.pop("type")
+            if kind == "conv":
+                return nn.Sequential(nn.Conv2d(width, spec["out"], 3), spec["act"]())
+            return nn.MaxPool2d(2)
+
+        class Staged(nn.Module):
+            def __init__(self):
+                super().__init__()
+                blocks = []
+                for spec, repeats in STAGES:
+                    for copied in [deepcopy(spec) for _ in range(repeats)]:
+                        blocks.append(make(copied, 3))
+                    blocks.append(make(copy.copy(spec), 3))
+                self.body = nn.Sequential(*blocks)
+
+            def forward(self, x):
+                return self.body(x)
+    """)["Staged"]
+    assert model.network.complete
+    assert kinds(model) == ["Conv2d", "ReLU"] * 3 + ["MaxPool2d"] * 2
+
+
+def test_a_copy_of_what_is_not_plain_data_is_not_read_as_data() -> None:
+    """`copy.deepcopy` of a module or an object stays what it was (not known here): only
+    dicts, lists and tuples of constants and definitions are copied."""
+    from cnnlint.extract.builtins import NOT_DATA, data_copy
+    from cnnlint.extract import values as v
+
+    table = {"sizes": [1, 2], "act": v.Ref("torch.nn.ReLU")}
+    deep, shallow = data_copy(table, deep=True), data_copy(table, deep=False)
+    assert deep == table and deep["sizes"] is not table["sizes"]
+    assert shallow == table and shallow is not table and shallow["sizes"] is table["sizes"]
+    layer = v.LayerSpec("Conv2d", {}, None, "")
+    assert data_copy({"conv": layer}, deep=True) is NOT_DATA
+    assert data_copy(layer, deep=False) is NOT_DATA
+
+
 @pytest.mark.parametrize("pattern", [r"(a+)+b", r"(a|aa)*c", r"(x)\\1", r"([ab]+)*z"])
 def test_a_regex_that_may_backtrack_without_end_is_not_run(pattern: str) -> None:
     """Patterns whose repeated group repeats or alternates (or refers back) are not run on

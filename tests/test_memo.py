@@ -142,7 +142,52 @@ def test_only_constant_arguments_make_a_key() -> None:
     assert construction_key(cls, Args([64])) != construction_key(cls, Args([32]))
     assert construction_key(cls, Args([v.Tensor(0)])) is None
     assert construction_key(cls, Args([v.Instance(cls)])) is None
-    assert construction_key(cls, Args(open_pos=True)) is None
+    # Arguments splatted from what the reader does not know (`Block(**spec)`) bind each
+    # parameter not given by name to "not known", the same way at every such call.
+    assert construction_key(cls, Args(open_kw=True)) == construction_key(cls, Args(open_kw=True))
+    assert construction_key(cls, Args(open_kw=True)) != construction_key(cls, Args())
+    assert construction_key(cls, Args([64], open_pos=True)) \
+        != construction_key(cls, Args([64], open_kw=True))
+
+
+# A builder that splats per-block arguments the reader cannot read (parsed from a file):
+# each block is built from "not known" arguments, the same each time.
+SPLATTED = """
+import json
+import torch.nn as nn
+
+class Block(nn.Module):
+    def __init__(self, channels=16, expand=None, kernel=3):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, kernel, padding=kernel // 2)
+        self.bn = nn.BatchNorm2d(channels)
+        if expand:
+            self.extra = nn.Conv2d(channels, channels, 1)
+        else:
+            self.extra = nn.Identity()
+
+    def forward(self, x):
+        return x + self.extra(self.bn(self.conv(x)))
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        specs = json.load(open("blocks.json"))
+        self.blocks = nn.Sequential(*[Block(**specs[i]) for i in range(4)])
+        self.more = nn.Sequential(*[Block(**specs[i], kernel=5) for i in range(4)])
+
+    def forward(self, x):
+        return self.more(self.blocks(x))
+"""
+
+
+def test_blocks_built_from_arguments_not_known_are_read_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    facts = [analyse_source("splatted.py", SPLATTED)]
+    plain = _models(monkeypatch, facts, reuse=False)
+    interp = build_interp(facts)
+    assert {m.key: _signature(m) for m in extract_models(interp)} == plain
+    assert interp.constructions.hits >= 6  # each list's last three blocks
 
 
 @pytest.mark.slow

@@ -489,6 +489,50 @@ REGEX_FUNCTIONS: dict[str, Callable[[Interp, Args], Any]] = {
     "re.split": _regex(re.split), "re.findall": _regex(re.findall), "re.sub": _regex(re.sub)}
 
 
+NOT_DATA = object()  # `data_copy` of something that is not plain data
+MAX_COPIED = 10_000  # containers and items a copy may hold
+
+
+def data_copy(value: Any, deep: bool) -> Any:
+    """`copy.deepcopy(block_args)` (or `copy.copy`) of plain data: dicts, lists and tuples
+    of constants and definitions (a class, a function, a torch name), as timm's EfficientNet
+    builder copies each block's arguments once per repeat. The copy's containers are new,
+    its definitions shared (Python's deepcopy shares functions and classes too). NOT_DATA for
+    anything else (a module, a tensor, a config tree, an object): its copy is not this."""
+    count = 0
+
+    def copy(item: Any, top: bool) -> Any:
+        nonlocal count
+        count += 1
+        kind = type(item)
+        if count > MAX_COPIED:
+            return NOT_DATA
+        if item is None or kind in _DATA_LEAVES or item is UNKNOWN:
+            return item if kind is not v.FuncVal or item.bound is None else NOT_DATA
+        if not (top or deep):
+            return item if kind in (dict, list, tuple) else NOT_DATA
+        if kind is dict:
+            table = {}
+            for key, x in item.items():
+                made = copy(x, False)
+                if made is NOT_DATA:
+                    return NOT_DATA
+                table[key] = made
+            return table
+        if kind is list or kind is tuple:
+            items = [copy(x, False) for x in item]
+            if NOT_DATA in items:
+                return NOT_DATA
+            return items if kind is list else tuple(items)
+        return NOT_DATA
+
+    return copy(value, True)
+
+
+_DATA_LEAVES = frozenset({bool, int, float, str, v.Ref, v.ClassVal, v.FuncVal, v.Builtin,
+                          v.PartialVal})
+
+
 # Standard-library tests of what a value is (pytorchcv's `isfunction(activation)`).
 LIBRARY_TESTS: dict[str, Callable[[Args], Any]] = {
     "inspect.isfunction": lambda args: _kind_test(args, _FUNCTION),

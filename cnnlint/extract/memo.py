@@ -42,7 +42,7 @@ class Built:
 def construction_key(cls: v.ClassVal, args: Args) -> tuple[Any, ...] | None:
     """A key for `cls(*args)` when every argument is a constant or a definition (a class, a
     function, a torch name); None otherwise."""
-    parts = args_key(args)
+    parts = _call_key(args)
     return None if parts is None else (id(cls), parts)
 
 
@@ -52,13 +52,24 @@ def builder_key(fn: v.FuncVal, args: Args) -> tuple[Any, ...] | None:
     if fn.bound is not None:
         return None
     free = _arg_key(fn) if fn.closure is not None else ()
-    parts = args_key(args)
+    parts = _call_key(args)
     return None if parts is None or free is None else (id(fn.node), id(fn.scope), free, parts)
 
 
-def args_key(args: Args) -> tuple[Any, ...] | None:
-    """A key equal for two calls given equal arguments (None when one cannot be keyed)."""
-    if args.open_pos or args.open_kw:
+def _call_key(args: Args) -> tuple[Any, ...] | None:
+    """`args_key` for a call, which may also splat what is not known (`Block(**block_args)`
+    with table the reader could not read): the parameters not given by name are then unknown,
+    the same way at each such call, so the splats are part of the key. (timm's EfficientNet
+    builder makes every block so: read once each, not once per block of every model.)"""
+    parts = args_key(args, open_ok=True)
+    return None if parts is None else (*parts, args.open_pos, args.open_kw, args.spread,
+                                       args.guessed_from)
+
+
+def args_key(args: Args, open_ok: bool = False) -> tuple[Any, ...] | None:
+    """A key equal for two calls given equal arguments (None when one cannot be keyed, or,
+    unless `open_ok`, when a splat passes arguments not known)."""
+    if (args.open_pos or args.open_kw) and not open_ok:
         return None
     parts: list[Any] = []
     for value in (*args.pos, None, *(x for kv in sorted(args.kw.items()) for x in kv)):

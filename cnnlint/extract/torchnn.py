@@ -332,7 +332,8 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         from cnnlint.extract.builtins import builtin_dict
 
         return builtin_dict(interp, args)
-    from cnnlint.extract.builtins import LIBRARY_TESTS, MATH_FUNCTIONS, REGEX_FUNCTIONS
+    from cnnlint.extract.builtins import (LIBRARY_TESTS, MATH_FUNCTIONS, NOT_DATA,
+                                          REGEX_FUNCTIONS, data_copy)
 
     test = LIBRARY_TESTS.get(qualname)
     if test is not None:
@@ -340,6 +341,11 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
     pure = MATH_FUNCTIONS.get(qualname) or REGEX_FUNCTIONS.get(qualname)
     if pure is not None:
         return pure(interp, args)
+    if qualname in ("copy.deepcopy", "copy.copy") and len(args.pos) == 1 and not args.kw \
+            and not args.open_pos and not args.open_kw:
+        copied = data_copy(args.pos[0], deep=qualname == "copy.deepcopy")
+        if copied is not NOT_DATA:
+            return copied
     return interp.unknown_call(args, f"`{qualname}` is not known")
 
 
