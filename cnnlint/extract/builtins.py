@@ -93,9 +93,11 @@ def container_method(interp: Interp, obj: Any, name: str, args: Args) -> Any:
     if isinstance(obj, v.SeqSpec):
         if name in ("add_module", "register_module") and (added := added_module(args)):
             key = submodule_name(interp, added[0], len(obj.children))
-            keys = [k for k, _ in obj.children]
-            if key in keys:  # a name already used: the module takes the old one's place
-                obj.children[keys.index(key)] = (key, added[1])
+            # (Names looked up in a table built in C: a stage filled by a loop of hundreds
+            # of `add_module` calls would cost the square of its length in Python.)
+            if key in dict(obj.children):  # a name in use: the module takes its place
+                at = next(i for i, (k, _) in enumerate(obj.children) if k == key)
+                obj.children[at] = (key, added[1])
             else:
                 obj.children.append((key, added[1]))
             return None
