@@ -3,6 +3,7 @@ this repository into its own environment, the way users get it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +29,11 @@ def test_hook_fails_on_a_bad_file_and_passes_on_a_clean_one(tmp_path: Path) -> N
     _git(project, "init", "-q")
     (project / "bad.py").write_text(BAD)
     (project / "clean.py").write_text(CLEAN)
+    (project / "bad.ipynb").write_text(json.dumps({
+        "cells": [{"cell_type": "code", "metadata": {}, "execution_count": None,
+                   "outputs": [], "source": BAD.splitlines(True)}],
+        "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5}))
     _git(project, "add", ".")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"),
            "PIP_DISABLE_PIP_VERSION_CHECK": "1", "NO_COLOR": "1"}
@@ -44,6 +50,11 @@ def test_hook_fails_on_a_bad_file_and_passes_on_a_clean_one(tmp_path: Path) -> N
     clean = hook("clean.py")
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "Passed" in clean.stdout
+    # A notebook staged alone is linted too, as a run over the folder lints it.
+    bad_notebook = hook("bad.ipynb")
+    assert bad_notebook.returncode == 1, bad_notebook.stdout + bad_notebook.stderr
+    assert "bad.ipynb:" in bad_notebook.stdout and "CNN101" in bad_notebook.stdout, \
+        bad_notebook.stdout
 
 
 @pytest.mark.slow
