@@ -162,3 +162,8 @@ def test_missing_path_and_non_python_file(in_tmp: Path) -> None:
     assert data["errors"] == [{"path": "notes.md", "kind": "read", "message": (
         "not a Python file (name .py files, folders, or scripts with a python shebang)")}]
     assert data["summary"]["files"] == 1  # the shebang script is linted
+    # The text summary counts findings by severity ("0 errors") and, apart, what failed.
+    code, out, _ = run(["notes.md", "tool"])
+    assert out.splitlines()[-1] == (
+        "Found 0 findings (0 errors, 0 warnings, 0 info) in 1 file; 1 file or rule failed "
+        "(listed above).")

@@ -40,7 +40,8 @@ def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
         closing = f"Found {_findings(len(findings) + fixed)} ({fixed} fixed, " \
                   f"{len(findings)} remaining)"
     if errors:
-        closing += f"; {len(errors)} file or rule error{'s' if len(errors) != 1 else ''}"
+        # (Not "errors": the counts before it are of findings, "0 errors" among them.)
+        closing += f"; {len(errors)} file or rule failed (listed above)"
     if partly_read:
         closing += (f"; {partly_read} model{'s' if partly_read != 1 else ''} only partly "
                     "read: --verbose says where, --trace reads them")
