@@ -2070,3 +2070,63 @@ for epoch in range(30):
         print(nn.functional.cross_entropy(net(x), y).item())
 """
     assert found(lint_tree({"fit.py": fit}), "CNN202") == []
+
+
+def test_a_function_handed_the_model_that_returns_it_did_not_build_it(
+        lint_tree: Lint) -> None:
+    """`model = Net(3, 1)` in `train()`, then `train_model(model, ...)`, which trains it and
+    returns it; `test()` builds the same `Net(3, 1)` to load weights into. The network's
+    findings are at the build that trains (train's), not at the sampling script's: the
+    function that hands the model back is not where it was built."""
+    nets = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, in_ch, out_ch):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(in_ch if i == 0 else 16, 16, 3, padding=1)
+                                    for i in range(9)])
+        self.head = nn.Conv2d(16, out_ch, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+"""
+    main = """
+import argparse
+import torch
+from nets import Net
+
+def train_model(model, criterion, optimizer, loader, num_epochs=20):
+    for epoch in range(num_epochs):
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            optimizer.step()
+    torch.save(model.state_dict(), "weights.pth")
+    return model
+
+def train(args):
+    model = Net(3, 1)
+    optimizer = torch.optim.Adam(model.parameters())
+    loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=8, shuffle=True)
+    train_model(model, torch.nn.BCEWithLogitsLoss(), optimizer, loader)
+
+def test(args):
+    model = Net(3, 1)
+    model.load_state_dict(torch.load(args.ckpt))
+    model.eval()
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("action")
+    parser.add_argument("--ckpt")
+    args = parser.parse_args()
+    if args.action == "train":
+        train(args)
+    elif args.action == "test":
+        test(args)
+"""
+    result = lint_tree({"nets.py": nets, "main.py": main})
+    assert [(f.path, f.line) for f in result.findings if f.code == "CNN107"] \
+        == [("main.py", 16)]

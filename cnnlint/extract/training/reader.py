@@ -853,7 +853,11 @@ class TrainingInterp(ForwardReading):
         made = v.network_in(result) if type(result) is dict else result
         if isinstance(func, v.FuncVal) and isinstance(made, (*v.MODULE_VALUES, v.Opaque)):
             if not in_module:
-                self.built_by(made, func, loc)
+                # A function handed the model that hands it back (`model = train_model(
+                # model, ...)`, `init_weights(model)`) did not build it: it stays built
+                # where it was.
+                if not any(x is made for x in (*args.pos, *args.kw.values())):
+                    self.built_by(made, func, loc)
             elif isinstance(made, (v.Instance, v.SeqSpec)):
                 # A factory building a part of a model (also a Sequential of another
                 # network's pieces: `nn.Sequential(full.stem, full.layers)`).
