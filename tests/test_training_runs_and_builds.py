@@ -2130,3 +2130,42 @@ if __name__ == "__main__":
     result = lint_tree({"nets.py": nets, "main.py": main})
     assert [(f.path, f.line) for f in result.findings if f.code == "CNN107"] \
         == [("main.py", 16)]
+
+
+def test_a_loop_in_another_file_is_run_from_the_script_s_innermost_call(
+        lint_tree: Lint) -> None:
+    """train.py's `main()` builds a trainer and calls its `train`, whose loop is in
+    trainer.py: the finding names the call that runs the loop (`trainer.train(...)`, inside
+    `main`), not the `main()` at the bottom of the script."""
+    trainer = """
+import torch
+
+class Trainer:
+    def __init__(self, net, loader):
+        self.net, self.loader = net, loader
+        self.opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+
+    def train(self, epochs):
+        for epoch in range(epochs):
+            for x, y in self.loader:
+                self.opt.zero_grad()
+                torch.nn.functional.cross_entropy(self.net(x), y).backward()
+                self.opt.step()
+"""
+    script = """
+import torch
+from trainer import Trainer
+
+def main():
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(32, 10))
+    loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64)
+    trainer = Trainer(net, loader)
+    trainer.train(epochs=50)
+
+main()
+"""
+    result = lint_tree({"trainer.py": trainer, "train.py": script}, select=["CNN203"])
+    [finding] = result.findings
+    assert (finding.path, finding.line) == ("trainer.py", 9)
+    assert finding.message.endswith(", as run from train.py:8"), finding.message
+    assert [(r.path, r.line) for r in finding.related] == [("train.py", 8)]

@@ -833,16 +833,18 @@ class TrainingInterp(ForwardReading):
             and self.is_module_class(func.bound.cls)
         if trains_itself:
             self.training_methods.append((id(func.bound), func.name))
-        outermost = rec.entry_call is None and loc is not None and f.scope.path == rec.path
-        if outermost:
-            rec.entry_call = loc
+        # The call in the script's own code that leads into another file's loop: the
+        # innermost one (`trainer.fit(...)` inside `main()`, not the `main()` that runs it).
+        from_script = loc is not None and f.scope.path == rec.path
+        if from_script:
+            outer, rec.entry_call = rec.entry_call, loc
         try:
             result = super().call(func, args, f, loc, func_expr)
         finally:
             if trains_itself:
                 self.training_methods.pop()
-            if outermost:
-                rec.entry_call = None
+            if from_script:
+                rec.entry_call = outer
         if in_module and type(result) is v.Instance and type(func) in (v.FuncVal, v.ClassVal) \
                 and result is not f.self_obj and self.is_module_class(result.cls):
             rec.built_in.setdefault(id(f.self_obj), []).append(result)
