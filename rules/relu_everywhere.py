@@ -87,11 +87,14 @@ class ReluEverywhere(Rule):
             # them counts what no forward runs.
             # A module applied more than once (a residual block's `self.relu`, a siamese
             # pair's shared head) is one module of several activations: both are said.
-            modules = len({n.name if n.name and not n.functional else n.id
-                           for n in activations})
+            # (A functional call, `F.relu(x)`, is no module: said apart.)
+            modules = len({n.name for n in activations if n.name and not n.functional})
+            calls = sum(1 for n in activations if not n.name or n.functional)
+            sources = f"{modules} module{'s' if modules != 1 else ''}" + (
+                f" and {calls} function call{'s' if calls != 1 else ''}" if calls else "")
             counted = "all activations" if mask & either else \
                 f"all {len(activations)} activations" + (
-                    f" (from {modules} modules)" if modules != len(activations) else "")
+                    f" (from {sources})" if modules + calls != len(activations) else "")
             yield self.finding(f"{counted} are plain {named} (dying-ReLU risk)",
                                model.loc, symbol=model.name)
 

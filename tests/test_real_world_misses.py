@@ -3471,6 +3471,40 @@ class Pair(nn.Module):
         "all 8 activations (from 6 modules) are plain ReLU (dying-ReLU risk)"]
 
 
+def test_a_functional_activation_is_not_counted_as_a_module(
+        lint_tree: Callable[..., Any]) -> None:
+    """Blocks applying their one `nn.ReLU` twice, and a final `F.relu` in the network's own
+    forward: the activations come from the blocks' modules and one function call, which is
+    said apart (joaoflf/resnet-pytorch's ResNeXt: "from 10 modules" for 9 and a call)."""
+    result = lint_tree({"net.py": """
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(8, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(x + self.conv2(self.relu(self.conv1(x))))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(Block(), Block(), Block())
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.fc(F.relu(self.blocks(x)).mean((2, 3)))
+"""}, select=["CNN105"])
+    assert [f.message for f in result.findings] == [
+        "all 7 activations (from 3 modules and 1 function call) are plain ReLU "
+        "(dying-ReLU risk)"]
+
+
 def test_a_learning_rate_sweep_training_a_new_model_each_time_is_no_schedule(
         lint_tree: Callable[..., Any]) -> None:
     """A grid search rebuilds the model and its optimizer at each rate, then trains each at
