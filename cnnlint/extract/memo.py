@@ -58,9 +58,9 @@ def builder_key(fn: v.FuncVal, args: Args) -> tuple[Any, ...] | None:
 
 def _call_key(args: Args) -> tuple[Any, ...] | None:
     """`args_key` for a call, which may also splat what is not known (`Block(**block_args)`
-    with table the reader could not read): the parameters not given by name are then unknown,
-    the same way at each such call, so the splats are part of the key. (timm's EfficientNet
-    builder makes every block so: read once each, not once per block of every model.)"""
+    with a table the reader could not read): the parameters not given by name are then not
+    known, the same way at each such call, so the splats are part of the key. (timm's
+    EfficientNet builder makes every block so: read once per kind, not once per block.)"""
     parts = args_key(args, open_ok=True)
     return None if parts is None else (*parts, args.open_pos, args.open_kw, args.spread,
                                        args.guessed_from)
