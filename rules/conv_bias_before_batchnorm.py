@@ -18,7 +18,8 @@ class ConvBiasBeforeBatchNorm(Rule):
 
     ## What it flags
     A `Conv*d` whose `bias` is on (torch's default) and whose output goes only into a
-    `BatchNorm*d` or `InstanceNorm*d`.
+    `BatchNorm*d` or `InstanceNorm*d`. One whose output the model also returns (heatmaps
+    kept for intermediate supervision) is not flagged: there the bias counts.
 
     ## Why it matters
     Batch and instance normalisation subtract the per-channel mean, so a constant added per
@@ -154,6 +155,24 @@ class Head(nn.Module):
 
     def forward(self, x):
         return self.bn(self.act(self.conv(x)))
+""",
+        # The model also returns the conv's output (stacked hourglasses supervise each
+        # stage's heatmaps): its bias matters there.
+        """
+import torch
+import torch.nn as nn
+
+class Stacked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.head = nn.Conv2d(8, 4, 1)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        heatmaps = [self.head(self.stem(x))]
+        heatmaps.append(self.bn(torch.cat(heatmaps, dim=1)))
+        return heatmaps
 """,
         # Declared before the norm, but used in another order by forward.
         """
@@ -467,8 +486,10 @@ def _may_reach_a_conv(window: list[str]) -> bool:
 
 def _cancelling_norm(node: Node, network: Network) -> Node | None:
     """The norm layer that cancels `node`'s bias: a conv layer with its bias on whose output
-    goes only into BatchNorm or InstanceNorm layers."""
-    if node.family != "conv" or node.arg("bias") is not True:
+    goes only into BatchNorm or InstanceNorm layers. One whose output the model also returns
+    (a stacked hourglass's per-stage heatmaps, kept for intermediate supervision) needs its
+    bias there."""
+    if node.family != "conv" or node.arg("bias") is not True or node.id in network.outputs:
         return None
     following = [network.nodes[i] for i in network.consumers()[node.id]]
     if following and all(n.family in ("batchnorm", "instancenorm") for n in following):
