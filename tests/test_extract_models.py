@@ -1268,3 +1268,52 @@ def test_a_module_level_sequential_a_module_level_network_holds_is_judged_inside
         """)
     assert "features" not in found and "probe" in found
     assert any(m.class_name == "VGG" for m in found.values())
+
+
+_HOOKED_UNET = """
+    import torch
+    import torch.nn as nn
+
+    class HookedUNet(nn.Module):
+        def __init__(self, depth=3):
+            super().__init__()
+            self.saved = []
+            layers = []
+            for _ in range(depth):
+                layers.append(nn.Conv2d(8, 8, 3, padding=1))
+                layers[-1].register_forward_hook(self.push())
+            for _ in range(depth):
+                layers.append(nn.ConvTranspose2d(8, 8, 1))
+                layers[-1].register_forward_hook({pop})
+            self.layers = nn.Sequential(*layers)
+
+        def push(self):
+            def hook(module, given, out):
+                self.saved.append(out)
+            return hook
+
+        def pop(self):
+            def hook(module, given, out):
+                return torch.cat((out, self.saved.pop()), dim=1)
+            return hook
+
+        def forward(self, x):
+            return self.layers(x)
+"""
+
+
+@pytest.mark.parametrize("pop, replaced", [
+    ("self.pop()", True),  # the hook returns the skip concatenation: it rewires the graph
+    ("lambda m, i, o: torch.cat((o, self.saved.pop()), 1)", True),
+    ("self.push()", False),  # one that only records activations changes nothing
+    ("lambda m, i, o: self.saved.append(o)", False),
+])
+def test_a_forward_hook_that_returns_a_value_leaves_the_model_partly_read(
+        pop: str, replaced: bool) -> None:
+    """A U-Net whose skip connections are forward hooks (the encoder's hooks record each
+    output, the upsamplers' hooks return it concatenated to theirs): forward alone reads as
+    a plain stack, so the model is partly read, and no rule judges it as a whole."""
+    model = models_of(_HOOKED_UNET.replace("{pop}", pop))["HookedUNet"]
+    assert ("a forward hook may change what a module is given or gives"
+            in model.network.unresolved) is replaced
+    assert model.network.complete is not replaced

@@ -1105,6 +1105,8 @@ class Interp:
             return v.NOISE if name not in _NOISE_FACTS else UNKNOWN
         if name == "forward" and type(obj) in (v.LayerSpec, v.SeqSpec):
             return self.apply(obj, args, f)  # `self.conv.forward(x)` is `self.conv(x)`
+        if name in torchnn.FORWARD_HOOKS and isinstance(obj, (*v.MODULE_KINDS, v.EachModule)):
+            return torchnn.forward_hook(self, args)
         if type(obj) in v.MODULE_KINDS:
             self.changed(obj)  # add_module, append, ...: count them all, reads included
         elif name in _CONTAINER_WRITES:

@@ -646,6 +646,43 @@ def record_init(interp: Interp, param: v.ParamRef, method: str, args: Args, f: F
         scope=f.owner, layer_loc=layer_loc, layer_path=layer_path or ""))
 
 
+# Hooks that run around a module's forward: one that returns a value replaces what the
+# module is given (a pre-hook) or gives (a forward hook), a U-Net's skip concatenation
+# written as a hook. A backward hook changes no forward pass.
+FORWARD_HOOKS = frozenset({"register_forward_hook", "register_forward_pre_hook"})
+HOOKED = "a forward hook may change what a module is given or gives"
+
+
+def forward_hook(interp: Interp, args: Args) -> Any:
+    """`module.register_forward_hook(hook)`: the graph read from forward alone is not the
+    model's when the hook returns anything (a function with no `return` of a value changes
+    nothing: one that only records activations, as does a lambda that only appends them to a
+    list). Gives the handle, not known."""
+    hook = args.pos[0] if args.pos else args.kw.get("hook", UNKNOWN)
+    if not (type(hook) is v.FuncVal and hook.node[0] == "def"
+            and not _returns_a_value(hook.node[3])):
+        interp.note(HOOKED)
+    return UNKNOWN
+
+
+# Container methods that return None: a lambda hook that is one of these calls records.
+_RECORDING = frozenset({"append", "extend", "update", "add"})
+
+
+def _returns_a_value(body: tuple[Any, ...]) -> bool:
+    stack: list[Any] = [body]
+    while stack:
+        item = stack.pop()
+        if type(item) is not tuple or not item:
+            continue
+        if item[0] == "return" and len(item) == 3 and item[1] != ("const", None):
+            value = item[1]
+            if not (value[0] == "call" and value[1][0] == "attr" and value[1][2] in _RECORDING):
+                return True
+        stack.extend(x for x in item if type(x) is tuple)
+    return False
+
+
 def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Frame) -> Any:
     if name in ("modules", "children") and not args.pos:
         return [v.EachModule(of=obj)]
