@@ -636,6 +636,10 @@ class TrainingRun:
     losses: list[LossUse] = field(default_factory=list)
     resampling: list[str] = field(default_factory=list)  # WeightedRandomSampler, ...
     focal: bool = False
+    # The transform pipelines the training code applies to data itself, in a loop (a
+    # contrastive method's two random views of each batch): their class names, or None for
+    # one not known.
+    applied_transforms: list[list[str] | None] = field(default_factory=list)
     lightning: bool = False
     # For a Lightning run whose `training_step` takes `optimizer_idx`: how many optimizers
     # over weights apart `configure_optimizers` returns (Lightning steps each after a

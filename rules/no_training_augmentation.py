@@ -22,7 +22,9 @@ class NoTrainingAugmentation(Rule):
     data of a run that steps two or more models with optimizers of their own, each after a
     backward pass of its own (a GAN learns the data's own distribution, which augmenting
     changes), nor those of a run whose model sees each batch with fresh random noise added
-    (a denoising autoencoder's `x + 0.2 * torch.randn_like(x)`: that is augmentation).
+    (a denoising autoencoder's `x + 0.2 * torch.randn_like(x)`: that is augmentation), nor
+    those of a run whose loops apply a pipeline to the batches themselves that augments or
+    is not known (a contrastive method's two random views of each image).
 
     ## Why it matters
     Without augmentation the network sees the exact same pixels every epoch and learns them
@@ -61,6 +63,9 @@ class NoTrainingAugmentation(Rule):
             if any("noisy-input" in e.flags and e.model in trained
                    for e in run.events_of(FORWARD)):
                 continue  # fresh noise on every batch (a denoising autoencoder) augments
+            if any(items is None or any(is_augmentation(name) for name in items)
+                   for items in run.applied_transforms):
+                continue  # the loop augments its batches itself (contrastive views)
             for loader in run.train_loaders:
                 # A dataset picked by a setting: each pipeline it may have is judged.
                 pipelines = loader.pipelines or (
@@ -97,6 +102,24 @@ opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 for x, y in loader:
     opt.zero_grad()
     model(x.flatten(1)).sum().backward()
+    opt.step()
+""",
+        # The loop makes two random views of each batch itself (contrastive learning).
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms as T
+
+views = T.Compose([T.ToPILImage(), T.RandomResizedCrop(32), T.ToTensor()])
+loader = DataLoader(datasets.CIFAR10("data", train=True, transform=T.ToTensor()), batch_size=256)
+encoder = nn.Sequential(nn.Flatten(), nn.Linear(3072, 128))
+opt = torch.optim.SGD(encoder.parameters(), lr=0.1, momentum=0.9)
+for images, _ in loader:
+    first = torch.stack([views(x) for x in images])
+    second = torch.stack([views(x) for x in images])
+    opt.zero_grad()
+    (encoder(first) - encoder(second)).pow(2).mean().backward()
     opt.step()
 """,
         # The validation set needs no augmentation.
@@ -139,6 +162,52 @@ for x, y in loader:
 """,
     ]
     invalid = [
+        # A project dataset that keeps its pipeline and applies it itself; a fixed centre
+        # crop of a given size draws nothing at random.
+        """
+import torch
+import torch.nn as nn
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms as T
+
+class Patches(Dataset):
+    def __init__(self, files, crop_size=96):
+        self.files = files
+        self.hr_transform = T.Compose([T.CenterCrop(crop_size), T.ToTensor()])  # flagged
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        return self.hr_transform(Image.open(self.files[i]))
+
+loader = DataLoader(Patches(["a.png", "b.png"]), batch_size=8, shuffle=True)
+model = nn.Conv2d(3, 3, 3, padding=1)
+opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+for hr in loader:
+    opt.zero_grad()
+    (model(hr) - hr).abs().mean().backward()
+    opt.step()
+""",
+        # What the loop applies to each batch itself draws nothing at random.
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms as T
+
+scale = T.Compose([T.ToPILImage(), T.Resize(32), T.ToTensor()])
+loader = DataLoader(datasets.CIFAR10("data", train=True, transform=T.ToTensor()),  # flagged
+                    batch_size=256)
+model = nn.Sequential(nn.Flatten(), nn.Linear(3072, 10))
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for images, labels in loader:
+    batch = torch.stack([scale(x) for x in images])
+    opt.zero_grad()
+    nn.functional.cross_entropy(model(batch), labels).backward()
+    opt.step()
+""",
         """
 import torch
 import torch.nn as nn

@@ -385,11 +385,15 @@ def _wraps_augmented(loader: TrainObj, dataset: v.Instance) -> bool:
 
 _RANDOM_WORDS = re.compile(r"random|rand(int|n|perm)?$|flip|crop|rotat|jitter|augment|albument",
                            re.IGNORECASE)
+# Names with such a word that draw nothing: torchvision's fixed crops, and a crop's size.
+_FIXED_WORDS = re.compile(r"^(CenterCrop|FiveCrop|TenCrop|center_crop|five_crop|ten_crop)$"
+                          r"|crop_?(size|height|width|shape|h|w)$", re.IGNORECASE)
 
 
 def _may_augment(cls: v.ClassVal, depth: int = 0) -> bool:
     """A project dataset class whose code draws random numbers or flips, crops, rotates:
-    it augments by itself. A base class from a library may too."""
+    it augments by itself (a `CenterCrop` or a `crop_size` is no sign of it). A base class
+    from a library may too."""
     if depth > 8:
         return True
     for base in cls.bases:
@@ -403,7 +407,7 @@ def _may_augment(cls: v.ClassVal, depth: int = 0) -> bool:
         if isinstance(member, v.FuncVal):
             for e in walk(member.node[3]):
                 if e and e[0] in ("name", "attr") and type(e[-1]) is str \
-                        and _RANDOM_WORDS.search(e[-1]):
+                        and _RANDOM_WORDS.search(e[-1]) and not _FIXED_WORDS.search(e[-1]):
                     return True
     return False
 

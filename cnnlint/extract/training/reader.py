@@ -800,6 +800,10 @@ class TrainingInterp(ForwardReading):
                 if type(given) is v.FuncVal and given.bound is None:
                     self.hand_off([part for net in self._networks_named_in(given)
                                    for part in self.submodules(net)])
+        if isinstance(func, TrainObj) and func.kind == "transform" and rec.loops:
+            # A pipeline the loop applies to its batches itself (`aug(x)` for each image).
+            items = func.fields.get("items")
+            rec.applied_transforms.append(list(items) if type(items) is list else None)
         if isinstance(func, TrainObj) and func.kind == "scaler":
             # `loss_scaler(loss, optimizer, clip_grad=..., parameters=...)` (timm's scalers):
             # a backward pass of the loss, then a step of the optimizer.
