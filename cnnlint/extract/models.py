@@ -402,7 +402,7 @@ def _registered_in(scope: FileScope, decorators: tuple[Any, ...]) -> frozenset[s
     return frozenset(found)
 
 
-CHUNK = 8  # candidates taken at a time: neighbours in a file share blocks (and caches)
+CHUNK = 8  # the fewest candidates of one file handed to a worker at a time
 
 Outcome = tuple[ir.Model | None, ErrorEntry | None]
 
@@ -412,8 +412,15 @@ def _build_forked(interp: Interp, candidates: list[Candidate], jobs: int) -> lis
     next chunk of candidates and sends its models back pickled."""
     from cnnlint.fanout import fan_out
 
-    chunks = [list(range(start, min(start + CHUNK, len(candidates))))
-              for start in range(0, len(candidates), CHUNK)]
+    # A file's candidates go together (they share blocks, which a worker reads once), in
+    # pieces small enough to spread one big file over the workers; the largest go first, so
+    # that no worker is left with a long one at the end.
+    most = max(CHUNK, len(candidates) // (4 * jobs))
+    by_file: dict[str, list[int]] = {}
+    for i, candidate in enumerate(candidates):
+        by_file.setdefault(candidate[0], []).append(i)
+    chunks = sorted((group[start:start + most] for group in by_file.values()
+                     for start in range(0, len(group), most)), key=len, reverse=True)
     locator = interp.modules.locator
     built = fan_out(chunks, lambda i: _build_one(interp, candidates[i]), jobs,
                     dump=lambda done: _dumps(done, locator),
