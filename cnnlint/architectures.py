@@ -61,8 +61,11 @@ def _merged(members: list[tuple[ir.Model, Finding]]) -> Finding:
     labels = list(dict.fromkeys(m.label for m, _ in members))
     if len(labels) == 1 and not model.built_as:
         return first
-    named = f" ({labels[0]})" if len(labels) == 1 else \
-        f" ({labels[0]}; also in {', '.join(labels[1:])})"
+    # The figures in the message (counts, a chain's ends) are the first builder's: where
+    # another's message says otherwise (vgg19 has more layers than vgg11), say whose they are.
+    whose = "counted in " if any(f.message != first.message for _, f in members) else ""
+    named = f" ({whose}{labels[0]})" if len(labels) == 1 else \
+        f" ({whose}{labels[0]}; also in {', '.join(labels[1:])})"
     # Builds judged at the class but spelled in another file are the finding's other ends.
     builds = tuple(Related.at(m.built_at, f"built as `{m.label}`") for m, _ in members
                    if m.built_at is not None and m.built_at.path != first.path)

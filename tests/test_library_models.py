@@ -69,8 +69,8 @@ def test_torchvision_models(library_sources: Callable[[str], Path]) -> None:
     assert _found(data) == TORCHVISION_EXPECTED
     messages = {(Path(f["path"]).name, f["code"]): f["message"] for f in data["findings"]}
     assert messages["vgg.py", "CNN103"].endswith(
-        "(vgg11; also in vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)")
-    assert messages["vgg.py", "CNN104"].endswith("(vgg11; also in vgg13, vgg16, vgg19)")
+        "(counted in vgg11; also in vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)")
+    assert messages["vgg.py", "CNN104"].endswith("(counted in vgg11; also in vgg13, vgg16, vgg19)")
     assert "22 weighted layers in a row" in messages["googlenet.py", "CNN103"]
     assert "plain ReLU6" in messages["mobilenetv2.py", "CNN105"]
     partial = [n for n in data["notes"] if "partially analysed" in n]

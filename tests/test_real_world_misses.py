@@ -54,7 +54,7 @@ def test_a_class_needing_a_cfg_key_is_read_once_per_key(lint_tree: Callable[...,
     result = lint_tree({"vgg.py": CFG_VGG})
     (plain,) = _findings(result, "CNN103")
     assert (plain.path, plain.line, plain.symbol) == ("vgg.py", 9, "VGG")
-    assert plain.message.endswith("(VGG('VGG11'); also in VGG('VGG13'))")
+    assert plain.message.endswith("(counted in VGG('VGG11'); also in VGG('VGG13'))")
     assert "9 weighted layers" in plain.message  # VGG11: 8 convs and the classifier
     assert [f.line for f in _findings(result, "CNN101")] == [24]
 
@@ -84,7 +84,7 @@ def generate(depth, **kwargs):
     return Net([8, 8], **kwargs)
 """
     (found,) = _findings(lint_tree({"nets.py": source}), "CNN105")
-    assert found.message.endswith("(Net([8, 8]); also in Net([4, 4]))")
+    assert found.message.endswith("(counted in Net([8, 8]); also in Net([4, 4]))")
     # A local dict splatted into the call is not forwarded: its keys are not known.
     local = source.replace("def generate(depth, **kwargs):",
                            "def generate(depth, **options):\n    kwargs = dict(options)")
@@ -256,7 +256,7 @@ def test_partial_and_setattr_factories_are_models(lint_tree: Callable[..., Any])
     """, select=["CNN103"])
     (plain,) = result.findings
     assert plain.symbol == "Plain" and plain.line == 5
-    assert plain.message.endswith("(plain10; also in plain12, plain16)")
+    assert plain.message.endswith("(counted in plain10; also in plain12, plain16)")
 
 
 def test_each_way_of_a_forward_is_judged_alone(lint_tree: Callable[..., Any]) -> None:
@@ -548,7 +548,7 @@ def test_a_model_handed_to_a_library_trainer_is_not_judged_untrained(
     """}, select=["CNN107"])
     # plain10 goes to code the reader cannot see; plain20 and Plain are trained by nothing.
     (info,) = result.findings
-    assert info.severity == "info" and info.message.endswith("(Plain; also in plain20)")
+    assert info.severity == "info" and info.message.endswith("(counted in Plain; also in plain20)")
 
 
 def test_a_loader_built_in_a_data_module_is_the_script_s(lint_tree: Callable[..., Any]) -> None:
