@@ -355,6 +355,12 @@ NORMALISED_BY = "weights normalised by"
 # tensor scaling or shifting this one, AdaIN's style): held in its node's args, under a key no
 # constructor argument can have.
 STEERED_BY = "#steered-by"
+# An addition one of whose inputs was scaled down by a constant (EDSR's `x + 0.1 * f(x)`,
+# Inception-ResNet's residual scaling): it holds the factor under this key. Damped residual
+# branches keep a deep network without norm layers from growing its activations block by
+# block, as normalising does.
+SCALED_BRANCH = "#scaled-branch"
+MAX_BRANCH_SCALE = 0.5  # the largest factor that counts as damping a branch
 
 # What a functional conv or linear given a fixed filter is (its weight a module's buffer,
 # as in anti-aliased downsampling): a filtering op like pooling, no trained layer.

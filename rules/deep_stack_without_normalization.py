@@ -24,9 +24,12 @@ class DeepStackWithoutNormalization(Rule):
     the weight by its norm before `F.conv2d`) counts as normalised. A
     skip connection whose other branch
     is normalised (pre-activation residual blocks: norm, activation, conv, added to an
-    un-normalised identity stream) counts as normalisation; a residual network with no
-    norm layer anywhere is still flagged. A class whose defaults build no norm layer is not
-    flagged when every build of it the project trains has them (`normalization="batchnorm"`).
+    un-normalised identity stream) counts as normalisation, and so does a residual addition
+    whose branch is scaled down by a constant of at most 0.5 (`x + 0.1 * f(x)`: the residual
+    scaling of EDSR and Inception-ResNet, which drop BatchNorm on purpose); a residual
+    network with no norm layer anywhere and undamped branches is still flagged. A class
+    whose defaults build no norm layer is not flagged when every build of it the project
+    trains has them (`normalization="batchnorm"`).
 
     ## Why it matters
     Without normalisation the scale of activations drifts layer by layer, so gradients
@@ -69,6 +72,34 @@ class DeepStackWithoutNormalization(Rule):
                 model.loc, symbol=model.name)
 
     valid = [
+        # Residual scaling instead of norm layers (EDSR): each block's branch is damped
+        # before it is added to the stream.
+        """
+import torch.nn as nn
+
+class ResBlock(nn.Module):
+    def __init__(self, c=64, res_scale=0.1):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.ReLU(),
+                                  nn.Conv2d(c, c, 3, padding=1))
+        self.res_scale = res_scale
+
+    def forward(self, x):
+        res = self.body(x).mul(self.res_scale)
+        res += x
+        return res
+
+class EDSR(nn.Module):
+    def __init__(self, blocks=16):
+        super().__init__()
+        self.head = nn.Conv2d(3, 64, 3, padding=1)
+        self.body = nn.Sequential(*[ResBlock() for _ in range(blocks)])
+        self.tail = nn.Conv2d(64, 3, 3, padding=1)
+
+    def forward(self, x):
+        x = self.head(x)
+        return self.tail(self.body(x) + x)
+""",
         # An SN-GAN discriminator: every conv's weights spectrally normalised, inline or by
         # a function applied to its modules.
         """
@@ -278,8 +309,9 @@ def _longest_unnormalised(network: Network) -> list[Node]:
     """The longest path-ordered chain of convolutions with no norm layer between them. At a
     skip connection the chain follows its longest input, unless the skip is a residual
     addition around a norm layer: then the normalised branch resets the stream, and the
-    shortest input counts (pre-activation ResNets). A concatenation (U-Net) resets nothing:
-    the decoder's own convolutions are still in series."""
+    shortest input counts (pre-activation ResNets). A residual addition of a branch scaled
+    down by a constant (EDSR's `x + 0.1 * f(x)`) resets it. A concatenation (U-Net) resets
+    nothing: the decoder's own convolutions are still in series."""
     masks = ancestors(network)
     norms = 0
     normalised = [node.normalises for node in network.nodes]
@@ -288,8 +320,9 @@ def _longest_unnormalised(network: Network) -> list[Node]:
             norms |= 1 << node.id
     runs = Runs(len(network.nodes))
     for node in network.nodes:
-        if normalised[node.id] or node.kind == INPUT:
-            continue
+        if normalised[node.id] or node.kind == INPUT or node.kind == ADD \
+                and catalogue.SCALED_BRANCH in node.args and is_skip(node, masks):
+            continue  # (a residual addition of a damped branch resets the stream too)
         shortest = bool(node.inputs) and node.kind == ADD and is_skip(node, masks) \
             and bool(around(node, masks) & norms)
         runs.extend(node.id, runs.pick(features_in(node), shortest), node.family == "conv")

@@ -1317,3 +1317,80 @@ def test_a_forward_hook_that_returns_a_value_leaves_the_model_partly_read(
     assert ("a forward hook may change what a module is given or gives"
             in model.network.unresolved) is replaced
     assert model.network.complete is not replaced
+
+
+_DAMPED = """
+    import torch
+    import torch.nn as nn
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+        def forward(self, x):
+            out = self.conv(x)
+            {damp}
+            return {add}
+
+    class Deep(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.Sequential(*[Block() for _ in range(4)])
+
+        def forward(self, x):
+            return self.blocks(x)
+"""
+
+
+@pytest.mark.parametrize("damp, add, factor", [
+    ("out *= 0.1", "torch.add(out, x)", 0.1),
+    ("out = out.mul(0.2)", "x + out", 0.2),
+    ("out.mul_(0.2)", "out.add_(x)", 0.2),
+    ("out = torch.mul(out, 0.1)", "x + out", 0.1),
+    ("out = out / 4", "x + out", 0.25),
+    ("out = 0.9 * out", "x + out", None),  # barely damped: not residual scaling
+    ("out = 0.1 * out * 10", "x + out", None),
+    ("pass", "x + out", None),
+])
+def test_a_residual_branch_scaled_down_marks_its_addition(
+        damp: str, add: str, factor: float | None) -> None:
+    """`x + 0.1 * f(x)` (EDSR's residual scaling): the addition holds the factor, in every
+    block (the forward memo's replays as well as the first reading)."""
+    from cnnlint.catalogue import SCALED_BRANCH
+
+    model = models_of(_DAMPED.replace("{damp}", damp).replace("{add}", add))["Deep"]
+    adds = [n for n in model.network.nodes if n.kind == ir.ADD]
+    assert len(adds) == 4
+    assert [n.args.get(SCALED_BRANCH) for n in adds] == [factor] * 4
+
+
+def test_a_block_returning_a_damped_branch_is_damped_in_every_repeat() -> None:
+    """A block whose forward returns `0.1 * f(x)`, added to the stream by its caller: each
+    repeat's addition is marked, the replayed ones too."""
+    from cnnlint.catalogue import SCALED_BRANCH
+
+    model = models_of("""
+        import torch.nn as nn
+
+        class Branch(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(8, 8, 3, padding=1)
+
+            def forward(self, x):
+                return 0.1 * self.conv(x)
+
+        class Deep(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.branches = nn.ModuleList([Branch() for _ in range(4)])
+
+            def forward(self, x):
+                for branch in self.branches:
+                    x = x + branch(x)
+                return x
+    """)["Deep"]
+    adds = [n for n in model.network.nodes if n.kind == ir.ADD]
+    assert [n.args.get(SCALED_BRANCH) for n in adds] == [0.1] * 4
+

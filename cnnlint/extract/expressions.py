@@ -14,7 +14,7 @@ from cnnlint.extract import values as v
 from cnnlint.extract.frames import (
     MAX_LOOP, MAX_SIZE, MAX_STEPS, Args, Frame, TooComplex, clone, const_equal, safe_size,
 )
-from cnnlint.extract.torchnn import Found, class_kinds, kinds_named
+from cnnlint.extract.torchnn import Found, class_kinds, kinds_named, scaled, scaled_branch
 from cnnlint.extract.values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -275,7 +275,8 @@ def binop(interp: Interp, op: str, a: Any, b: Any) -> Any:
         if a.node == b.node and op in ("+", "*"):
             return a  # `x + x` or `x * x` adds no connection
         kind = ir.ADD if op in ("+", "-") else ir.MUL
-        made = interp.add_node(kind, (a, b), name=op)
+        made = interp.add_node(kind, (a, b), name=op,
+                               args=scaled_branch(a, b) if kind == ir.ADD else None)
         return statistics.centred(interp, a, b, made) if op == "-" and interp.statistics \
             else made
     if (a is v.NOISE or b is v.NOISE) and (a_t or b_t) and op == "*":
@@ -284,7 +285,12 @@ def binop(interp: Interp, op: str, a: Any, b: Any) -> Any:
         return interp.add_node(ir.NOISE_PRODUCT, (data,), name="* random",
                                args={"p": None})
     if a_t or b_t:
-        return a if a_t else b  # scaling or shifting by a constant
+        # Scaling or shifting by a constant: the same values, as far as the graph goes; a
+        # scale down by a constant is kept (see `scaled`).
+        t, c = (a, b) if a_t else (b, a)
+        if type(c) in (int, float) and (op == "*" or op == "/" and a_t and c):
+            return scaled(interp, t, c if op == "*" else 1 / c)
+        return t
     if a is v.NOISE or b is v.NOISE:
         return v.NOISE  # `torch.randn(shape) * sigma + 1`: still random numbers
     if type(a) is list and type(b) is list and op == "+":
@@ -375,3 +381,4 @@ def iterate(interp: Interp, value: Any) -> list[Any] | None:
     if isinstance(value, v.Instance) and interp.container_base(value.cls) is not None:
         return [c for _, c in interp.children(value)]
     return None
+

@@ -612,7 +612,8 @@ def _inside(path: str, prefix: str) -> bool:
 
 def _relative(value: Any, where: dict[int, Any]) -> Any:
     if isinstance(value, v.Tensor):
-        return where.get(value.node, _NOT_COPYABLE)
+        # (A damped branch returned, `return 0.1 * out`: a replay would give it undamped.)
+        return where.get(value.node, _NOT_COPYABLE) if value.scale == 1 else _NOT_COPYABLE
     if type(value) in (tuple, list):
         items = [_relative(x, where) for x in value]
         return _NOT_COPYABLE if _NOT_COPYABLE in items else (type(value).__name__, items)

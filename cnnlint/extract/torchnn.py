@@ -285,10 +285,16 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
             functional=True)
     if qualname in catalogue.COMBINE_FUNCTIONS:
         tensors = tensors_in(args)
+        kind = catalogue.COMBINE_FUNCTIONS[qualname]
+        if kind == ir.MUL and len(tensors) == 1 and len(args.pos) == 2:
+            factor = args.pos[1] if args.pos[0] is tensors[0] else args.pos[0]
+            if type(factor) in (int, float):  # `torch.mul(out, 0.1)`
+                return scaled(interp, tensors[0], factor)
         if len({t.node for t in tensors}) < 2:
             return tensors[0] if tensors else UNKNOWN
-        return interp.add_node(catalogue.COMBINE_FUNCTIONS[qualname], tensors,
-                             name=qualname, loc=loc)
+        return interp.add_node(kind, tensors, name=qualname, loc=loc,
+                               args=scaled_branch(*tensors) if kind == ir.ADD
+                               else None)
     if qualname.startswith("torch.") and qualname[6:] in catalogue.AXIS_MOVES \
             and args.pos and isinstance(args.pos[0], v.Tensor):
         return _axis_move(interp, args.pos[0], qualname[6:],
@@ -532,10 +538,12 @@ def _forward_reused(interp: Interp, memo: ForwardMemo, module: v.Instance, forwa
         args.kw or args.open_pos or args.open_kw) else None
     if prefix is None or given is None or not given[1] \
             or interp.at_path.get(prefix) is not module \
-            or interp.statistics and any(statistics.is_statistic(interp, x) for x in given[1]):
+            or interp.statistics and any(statistics.is_statistic(interp, x) for x in given[1]) \
+            or any(x.scale != 1 for x in given[1]):
         # (A module sharing its path with another, the options of a choice: the layers a
         # replay finds by path would be the other's. A statistic given (a style's mean)
-        # shares its tensor's node, but not what the block makes of it.)
+        # shares its tensor's node, but not what the block makes of it; so does a damped
+        # branch, which an addition in the block marks.)
         return call()
     printed = fingerprint(module, interp.prints) if module.torch_layer is None else NO_PRINT
     if printed is NO_PRINT:  # (a torch layer's subclass: one layer, named by its own path)
@@ -779,13 +787,24 @@ def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
         return statistics.inverted(interp, t)
     if name in catalogue.COMBINE_METHODS:
         others = tensors_in(args)
+        factor: Any = args.pos[0] if len(args.pos) == 1 and not args.kw else None
+        multiplies = name[:3] == "mul"
+        if name in _SCALING and type(factor) in (int, float) and (factor or multiplies):
+            # `out.mul(0.1)`; in place (`mul_`), every name holding `out` holds the product
+            product = scaled(interp, t, factor if multiplies else 1 / factor)
+            if name.endswith("_"):
+                t.scale = product.scale
+                return t
+            return product
         if others and name in _ARITHMETIC and statistics.is_statistic(interp, others[0]):
             # `x.sub(mean).div(std)`, as `(x - mean) / std`
             return _result_of(interp, t, name, interp.binop(_ARITHMETIC[name], t, others[0]))
         if not others or others[0].node == t.node:
             return t
+        kind = catalogue.COMBINE_METHODS[name]
         return _result_of(interp, t, name, interp.add_node(
-            catalogue.COMBINE_METHODS[name], (t, others[0]), name=f".{name}()", loc=loc))
+            kind, (t, others[0]), name=f".{name}()", loc=loc,
+            args=scaled_branch(t, others[0]) if kind == ir.ADD else None))
     if name in ("masked_fill", "masked_fill_"):
         # Positions set to a value (padding zeroed): a product by a 0/1 mask, not the same
         # tensor (a conv's bias before it is no longer one constant a norm after it removes).
@@ -801,6 +820,7 @@ def tensor_method(interp: Interp, t: v.Tensor, name: str, args: Args, f: Frame,
     return t
 
 
+_SCALING = frozenset({"mul", "mul_", "div", "div_"})
 # Tensor methods that are an operator (`x.sub(m)` is `x - m`).
 _ARITHMETIC = {"sub": "-", "sub_": "-", "div": "/", "div_": "/"}
 
@@ -919,3 +939,26 @@ def bind_layer_args(kind: str, args: Args) -> dict[str, Any]:
         for pname in signature:
             bound.setdefault(pname, UNKNOWN)
     return {k: (x if v.is_const(x) else UNKNOWN) for k, x in bound.items()}
+
+
+def scaled(interp: Interp, t: v.Tensor, factor: float) -> v.Tensor:
+    """`t * factor`: `t` itself, or where the product scales `t` down by a constant that can
+    damp a residual branch, a tensor on the same node that says so. (A statistic keeps its
+    identity: it is known by it.)"""
+    scale = t.scale * factor
+    if 0 < scale <= catalogue.MAX_BRANCH_SCALE and not interp.statistics.get(id(t)):
+        return v.Tensor(t.node, scale)
+    return t if t.scale == 1 else v.Tensor(t.node)
+
+
+_SCALED_ARGS: dict[float, dict[str, object]] = {}
+
+
+def scaled_branch(*tensors: v.Tensor) -> dict[str, object] | None:
+    """The arguments of an addition of `tensors` when one of them is a damped branch: one
+    table per factor (a node's table is part of what makes two additions the same node)."""
+    factors = [t.scale for t in tensors if t.scale != 1]
+    if not factors:
+        return None
+    factor = min(factors)
+    return _SCALED_ARGS.setdefault(factor, {catalogue.SCALED_BRANCH: factor})

@@ -40,9 +40,12 @@ class Ref:
 
 @dataclass(eq=False)
 class Tensor:
-    """A tensor flowing through `forward`: the id of the graph node that produced it."""
+    """A tensor flowing through `forward`: the id of the graph node that produced it, and
+    the constant it was scaled down by, when that is a residual branch's damping factor
+    (`out * 0.1` before `x + out`, see `catalogue.SCALED_BRANCH`); 1 otherwise."""
 
     node: int
+    scale: float = 1.0
 
 
 class Noise:
