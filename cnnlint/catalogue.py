@@ -219,6 +219,9 @@ FUNCTIONAL: dict[str, str] = {
     "torch.nn.functional.upsample_bilinear": "Upsample",
     "torch.nn.functional.upsample_nearest": "Upsample",
     "torch.nn.functional.pixel_shuffle": "PixelShuffle",
+    # torchvision's image functions on a feature map (a U-Net resizing its decoder's map to
+    # the skip's size before concatenating them): a resampling, as `F.interpolate`.
+    "torchvision.transforms.functional.resize": "Upsample",
     "torchvision.ops.deform_conv2d": "DeformConv2d",
     "torchvision.ops.deform_conv.deform_conv2d": "DeformConv2d",
     # Resampling the features at the points of a grid (deformable attention, warping by a
@@ -319,6 +322,10 @@ PASSTHROUGH_FUNCTIONS = frozenset({
     # Element-wise arithmetic and statistics (a hand-written LayerNorm's `torch.sqrt(var)`).
     "torch.sqrt", "torch.rsqrt", "torch.pow", "torch.square", "torch.var", "torch.std",
     "torch.reciprocal", "torch.min", "torch.amin", "torch.floor", "torch.round",
+    # Cropping or padding a feature map (the original U-Net crops its skips): the same
+    # channels.
+    "torchvision.transforms.functional.center_crop", "torchvision.transforms.functional.crop",
+    "torchvision.transforms.functional.pad",
     # Pre-0.4 code wraps tensors for autograd: the wrapper is the tensor itself.
     "torch.autograd.Variable", "torch.autograd.variable.Variable",
 })

@@ -1394,3 +1394,33 @@ def test_a_block_returning_a_damped_branch_is_damped_in_every_repeat() -> None:
     adds = [n for n in model.network.nodes if n.kind == ir.ADD]
     assert [n.args.get(SCALED_BRANCH) for n in adds] == [0.1] * 4
 
+
+@pytest.mark.parametrize("fit, kinds_after_cat", [
+    ("TF.resize(up, size=skip.shape[2:])", ["Upsample", ir.CAT, "Conv2d"]),
+    ("TF.center_crop(up, [8, 8])", [ir.CAT, "Conv2d"]),
+])
+def test_torchvision_image_functions_on_a_feature_map_are_read(
+        fit: str, kinds_after_cat: list[str]) -> None:
+    """A U-Net's decoder fits its map to the skip's size with torchvision's image functions
+    (`TF.resize`, `TF.center_crop`) before concatenating: a resampling, or the same
+    channels; the model is read in full."""
+    model = models_of(f"""
+        import torch
+        import torch.nn as nn
+        import torchvision.transforms.functional as TF
+
+        class Up(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.down = nn.Conv2d(3, 8, 3, padding=1)
+                self.up = nn.ConvTranspose2d(8, 8, 2, stride=2)
+                self.fuse = nn.Conv2d(16, 8, 3, padding=1)
+
+            def forward(self, x):
+                skip = self.down(x)
+                up = self.up(skip)
+                up = {fit}
+                return self.fuse(torch.cat([skip, up], dim=1))
+    """)["Up"]
+    assert model.network.complete, model.network.unresolved
+    assert kinds(model)[2:] == kinds_after_cat
