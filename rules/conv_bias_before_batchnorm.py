@@ -54,7 +54,9 @@ class ConvBiasBeforeBatchNorm(Rule):
         "`bias=False`). Safe: the norm layer subtracts the per-channel mean, so the bias "
         "never changed the output, and the model trains and predicts as before. Offered only "
         "when every layer that call builds, in every model the run read, feeds only a norm "
-        "layer, and the call is the layer's class with the bias not given positionally; in a "
+        "layer, every one of those models was read in full (one read in part may apply "
+        "other layers of the call where the reader lost track), and the call is the layer's "
+        "class with the bias not given positionally; in a "
         "module-level helper function (which other files may use for other layers) only when "
         "the norm layer is written right after the call, in the same list or "
         "`nn.Sequential(...)`. Not offered when code the run read writes some module's "
@@ -98,6 +100,10 @@ class ConvBiasBeforeBatchNorm(Rule):
         if any(node.functional or _cancelling_norm(node, network) is None
                for node, network in layers):
             return None  # the call also builds a conv whose bias matters
+        if any(not network.complete for _, network in layers):
+            # A model read in part may apply other convs the call builds where the reader
+            # lost track (blocks picked by an index not known): their bias may count.
+            return None
         if _bias_initialised(layers, context.models) or _writes_a_bias_unchecked(context):
             return None  # `m.bias.data.fill_(...)` would fail on a conv with no bias
         if not all(_norm_always_built(context, _cancelling_norm(node, network), node)

@@ -385,6 +385,43 @@ class Net(nn.Module):
     def forward(self, x):
         return self.bn(self.c1(x))
 """),
+    # A wrapper class's one conv call builds the stem's conv (before BatchNorm) and each
+    # block's (into a gate and a residual sum); the blocks are applied by an index the
+    # reader does not know, so the model is read in part: the fix would reach them too.
+    "CNN101-model-read-in-part": ("CNN101", """
+import torch.nn as nn
+
+class Conv(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv = nn.Conv1d(cin, cout, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+class Gated(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv = Conv(c, c)
+
+    def forward(self, x):
+        out = self.conv(x)
+        return x + out * out.mean(-1, keepdim=True).sigmoid()
+
+class Net(nn.Module):
+    def __init__(self, depth):
+        super().__init__()
+        self.depth = depth
+        self.stem = Conv(1, 16)
+        self.bn = nn.BatchNorm1d(16)
+        self.blocks = nn.ModuleList([Gated(16) for _ in range(depth)])
+
+    def forward(self, x):
+        x = self.bn(self.stem(x)).relu()
+        for i in range(self.depth):
+            x = self.blocks[i](x)
+        return x
+"""),
     "CNN101-bias-variable": ("CNN101", NET.format(conv="nn.Conv2d(3, 8, 3, bias=USE_BIAS)")
                              .replace("import torch.nn as nn", "import torch.nn as nn\n"
                                                                "USE_BIAS = True")),
