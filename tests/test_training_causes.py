@@ -6525,3 +6525,35 @@ for x, y in torch.load("batches.pt"):
 """})
     assert [(f.path, f.severity, f.message) for f in result.findings if f.code == "CNN210"] \
         == [("train.py", severity, message)]
+
+
+@pytest.mark.parametrize("placeholder", ["None", "''", "False"])
+def test_an_optimizer_picked_after_a_placeholder_is_followed(lint_tree: Lint,
+                                                             placeholder: str) -> None:
+    """`optim = ''`, then an `if` chain on a name known at run time builds SGD or Adam: the
+    loop steps one of them (the placeholder would fail at `.step()`), so each is judged, and
+    a loop that never zeroes the gradients is still seen."""
+    script = f"""
+import sys
+import torch
+import torch.nn as nn
+
+def get_optimizer(net, name):
+    optim = {placeholder}
+    if name == "sgd":
+        optim = torch.optim.SGD(net.parameters(), lr=0.01)
+    elif name == "adam":
+        optim = torch.optim.Adam(net.parameters(), lr=1e-3)
+    return optim
+
+model = nn.Linear(8, 2)
+optimizer = get_optimizer(model, sys.argv[1])
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64)
+for epoch in range(3):
+    for x, y in loader:
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+"""
+    result = lint_tree({"train.py": script})
+    codes = {f.code for f in result.findings}
+    assert {"CNN205", "CNN206"} <= codes

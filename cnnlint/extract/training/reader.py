@@ -624,8 +624,9 @@ class TrainingInterp(ForwardReading):
         return super().count(value)
 
     def merge(self, a: Any, b: Any, name: str = "") -> Any:
-        """Training values after an undecided `if`: a sampler or None is the sampler (what is
-        done to it is done when it exists), a tensor or a number the tensor; two library
+        """Training values after an undecided `if`: a sampler or None (or `""`, False) is
+        the sampler (what is done to it is done when it exists), a tensor or a number the
+        tensor; two library
         values of one package are one."""
         if a is b:
             return a
@@ -653,7 +654,10 @@ class TrainingInterp(ForwardReading):
                 return TrainObj("optimizer", " or ".join(o.name for o in options), a.loc,
                                 {"options": options})
             for x, y in ((a, b), (b, a)):
-                if y is None and (isinstance(x, (v.Opaque, TrainObj)) or (
+                # (A placeholder: `None`, or an empty string or False a function starts
+                # with before an `if` chain picks the optimizer.)
+                if (y is None or y is False or type(y) is str and not y) and (
+                        isinstance(x, (v.Opaque, TrainObj)) or (
                         isinstance(x, v.Instance) and not self.is_module_class(x.cls))):
                     return x
                 if type(x) is v.Tensor and type(y) in (int, float):
