@@ -6558,3 +6558,26 @@ for epoch in range(3):
     result = lint_tree({"train.py": script})
     codes = {f.code for f in result.findings}
     assert {"CNN205", "CNN206"} <= codes
+
+
+def test_a_loop_over_several_model_names_trains_each(lint_tree: Lint) -> None:
+    """A comparison script trains each of six torchvision networks in turn (`getattr(models,
+    name)` over a list of names): each pass runs with its own name, so the BatchNorm ones
+    are seen trained at batch 8."""
+    script = """
+import torch
+import torch.nn as nn
+import torchvision.models as models
+
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=8, shuffle=True)
+for name in ["alexnet", "vgg11", "squeezenet1_1", "mobilenet_v2", "resnet18", "densenet121"]:
+    net = getattr(models, name)(num_classes=2)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    for epoch in range(3):
+        for x, y in loader:
+            opt.zero_grad()
+            nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+"""
+    (finding,) = [f for f in lint_tree({"compare.py": script}).findings if f.code == "CNN201"]
+    assert "resnet18" in finding.message and "densenet121" in finding.message

@@ -15,7 +15,7 @@ from cnnlint.extract.training.objects import TrainObj
 from cnnlint.extract.training.recorder import LoopState, Recorder
 from cnnlint.extract.values import UNKNOWN
 
-MAX_PHASES = 4  # a loop over this many names or settings or fewer runs each with its own value
+MAX_PHASES = 8  # a loop over this many names or settings or fewer runs each with its own value
 
 
 # Progress bars around a loop's range (`tqdm(range(epochs))`) and tqdm's own `trange(n)`.
