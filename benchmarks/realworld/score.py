@@ -118,13 +118,15 @@ def key_of(rule: str, path: str, line: object, symbol: str) -> tuple[str, str, s
 
 def keys_of(finding: dict[str, object]) -> list[tuple[str, str, str]]:
     """A finding's keys: a whole-model finding reported once for an architecture names its
-    builders at the end of its message, "(vgg11; also in vgg13, vgg16)", and stands for each."""
+    builders at the end of its message, "(vgg11; also in vgg13, vgg16)" or "(counted in
+    vgg11; also in ...)", and stands for each."""
     code, path, symbol = str(finding["code"]), str(finding["path"]), str(finding["symbol"])
     keys = [key_of(code, path, finding["line"], symbol)]
     message = str(finding["message"])
     if code in MODEL_WIDE and message.endswith(")") and "; also in " in message:
         head, others = message[:-1].rsplit("; also in ", 1)
         first = head[head.rfind(" (") + 2:] if " (" in head else ""
+        first = first.removeprefix("counted in ")
         for name in [first, *others.split(", ")]:
             keys.append(key_of(code, path, finding["line"], name.split("(")[0]))
     return keys
