@@ -491,9 +491,6 @@ class Optimizer:
     weight_decay: Setting | None = None
     symbol: str = ""
     trains: tuple["TrainedModel", ...] = ()  # the models whose weights it holds; () unknown
-    # False when every step of it the code takes is outside any loop (a notebook's one
-    # demonstration step); True otherwise, also when something else steps it (Lightning).
-    stepped_in_loop: bool = True
 
 
 @dataclass

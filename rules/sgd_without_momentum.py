@@ -18,9 +18,7 @@ class SgdWithoutMomentum(Rule):
     `torch.optim.SGD` built with `momentum` left at its default of 0, or set to 0 (from a
     literal, a constant, an `argparse` default or a config value), in code that trains. A
     test (`test_*.py`, `*_test.py`, a file in a `tests` folder) that steps only outside
-    loops, as a numerical check does, is not judged, nor an optimizer whose every step is
-    outside any loop (a notebook's one demonstration step: momentum only acts from the
-    second step), nor an optimizer given a mapping the
+    loops, as a numerical check does, is not judged, nor an optimizer given a mapping the
     reader cannot read (`SGD(params, **cfg.optim)`: it may hold the momentum), nor a call
     that builds optimizers with different momenta on different passes (`for kw in
     settings: SGD(params, **kw)`, a comparison of settings): its line has no one momentum.
@@ -70,8 +68,8 @@ class SgdWithoutMomentum(Rule):
             for opt in run.optimizers:
                 momentum = opt.momentum
                 if opt.kind != "SGD" or opt.loc is None or momentum is None \
-                        or opt.loc in varied or not opt.stepped_in_loop:
-                    continue  # (a step or two written out, not in a loop: a demonstration)
+                        or opt.loc in varied:
+                    continue
                 if momentum.known and momentum.value == 0:
                     what = "has no momentum" if momentum.origin == "torch default" else \
                         f"has momentum 0{momentum.source()}"
@@ -98,19 +96,6 @@ class SgdWithoutMomentum(Rule):
         return Fix(edits=(Edit(source.path, call, new),))
 
     valid = [
-        # One demonstration step, outside any loop (a course notebook): momentum would
-        # change nothing.
-        """
-import torch
-import torch.nn as nn
-
-model = nn.Linear(784, 10)
-optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-images, labels = torch.load("batch.pt")
-optimizer.zero_grad()
-nn.functional.cross_entropy(model(images), labels).backward()
-optimizer.step()
-""",
         """
 import torch
 import torch.nn as nn

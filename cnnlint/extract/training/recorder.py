@@ -269,13 +269,6 @@ class Recorder:
         # Each optimizer's steps update only its part (`net.gen`, `net.disc`): the steps
         # name that part, so a generator and critic kept in one module are seen apart.
         parts = {id(c): self._part_names(interp, c, split) for c in trains_model}
-        looped: dict[int, bool] = {}  # by construction: is any of its steps in a loop?
-        for index, owners in self.stepped_by.items():
-            for c in owners:
-                looped[id(c)] = looped.get(id(c), False) or bool(self.events[index].loops)
-        for construction in trains_model:
-            construction.optimizer.stepped_in_loop = self.lightning or looped.get(
-                id(construction), True)
         for index, owners in self.stepped_by.items():
             names = [parts.get(id(c)) for c in owners]
             if names and all(names) and index < len(events):
