@@ -22,7 +22,8 @@ class MissingEvalMode(Rule):
     """An evaluation pass runs a model in train mode, or training resumes in eval mode.
 
     ## What it flags
-    A model with BatchNorm or Dropout that is called in an evaluation pass (under
+    A model with BatchNorm or Dropout (of a rate other than 0) that is called in an
+    evaluation pass (under
     `torch.no_grad()`/`inference_mode()`, or over a validation/test loader) without
     `model.eval()` (or `model.train(False)`) first; and a model that is put in eval mode
     for validation and never switched back with `model.train()` before the next epoch
@@ -139,6 +140,31 @@ class MissingEvalMode(Rule):
                                    forward.loc, symbol=run.symbol)
 
     valid = [
+        # Its one dropout has rate 0 and it has no BatchNorm: both modes compute the same.
+        """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self, dropout=0.0):
+        super().__init__()
+        self.norm = nn.LayerNorm(16)
+        self.fc = nn.Linear(16, 16)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x):
+        return self.drop(self.fc(self.norm(x)))
+
+model = Net()
+opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+for epoch in range(5):
+    for x in torch.load("train.pt"):
+        opt.zero_grad()
+        model(x).pow(2).mean().backward()
+        opt.step()
+    with torch.no_grad():
+        val_loss = sum(model(x).pow(2).mean() for x in torch.load("val.pt"))
+""",
         # Each model goes back to train mode before its own step; in eval mode it only
         # judges the other's step.
         """

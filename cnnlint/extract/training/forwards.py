@@ -323,16 +323,22 @@ class ForwardReading(LoopReading):
     def layer_families(self, module: Any) -> set[str]:
         """The layer families a module holds, read from its construction (no forward); a
         library network held as an attribute (`self.backbone = resnet18()`) brings those
-        its builder is known to give it."""
+        its builder is known to give it. A dropout of rate 0 drops nothing: it is none."""
         found = set()
         for m in self.submodules(module):
             if isinstance(m, v.LayerSpec):
-                found.add(catalogue.family(m.kind))
+                family = catalogue.family(m.kind)
+                if family != "dropout" or not _rate_zero(m.args.get("p")):
+                    found.add(family)
             elif type(m) is v.Instance:
                 for held in m.attrs.values():
                     if type(held) is v.Opaque and held.families:
                         found.update(held.families)
         return found
+
+
+def _rate_zero(p: Any) -> bool:
+    return type(p) in (int, float) and p == 0
 
 
 # Tensors of one value throughout: constants a computation starts from, not data.
