@@ -636,6 +636,9 @@ class TrainingRun:
     losses: list[LossUse] = field(default_factory=list)
     resampling: list[str] = field(default_factory=list)  # WeightedRandomSampler, ...
     focal: bool = False
+    # A regression loss the training code sums rather than averages (`MSELoss(size_average=
+    # False)` over a density map): its gradient grows with the number of its terms.
+    sums_a_loss: bool = False
     # The transform pipelines the training code applies to data itself, in a loop (a
     # contrastive method's two random views of each batch): their class names, or None for
     # one not known.

@@ -91,7 +91,8 @@ class LearningRateTooLow(Rule):
     is below. Adadelta's default scale of 1.0 is not compared, nor is a test's optimizer
     stepped only outside loops (a numerical check in `test_*.py` or a `tests` folder), nor
     SGD minimising a loss that is not a mean (`reduction="sum"` or `"none"`,
-    `size_average=False`): summed over every pixel of a batch, the loss's gradient is
+    `size_average=False`, of a classification loss or of `MSELoss`, `L1Loss`,
+    `SmoothL1Loss`, `HuberLoss`): summed over every pixel of a batch, the loss's gradient is
     millions of times a mean's, and the original FCN recipe trains at 1e-10 that way.
     Adaptive optimizers' steps do not grow with the loss's scale, so they are still judged.
     Nor is a run whose scheduler sets rates of its own: OneCycleLR, CyclicLR, an LR range
@@ -123,8 +124,8 @@ class LearningRateTooLow(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run, opt, _, highest, family in _rates(project):
-            if family == "sgd" and any(loss.summed and not loss.evaluating
-                                       for loss in run.losses):
+            if family == "sgd" and (run.sums_a_loss or any(loss.summed and not loss.evaluating
+                                                           for loss in run.losses)):
                 continue  # a summed loss scales SGD's steps by the number of its terms
             floor = self.options.sgd_min if family == "sgd" else self.options.adaptive_min
             if highest < floor:
@@ -166,6 +167,15 @@ class LearningRateTooLow(Rule):
         "for x, y in batches:\n"
         "    opt.zero_grad()\n"
         "    crit(model(x), y).backward()\n"
+        "    opt.step()\n",
+        # A regression loss summed over a density map (crowd counting): the same.
+        "import torch\nimport torch.nn as nn\n\n"
+        "model = nn.Conv2d(3, 1, 1)\n"
+        "crit = nn.MSELoss(size_average=False)\n"
+        "opt = torch.optim.SGD(model.parameters(), lr=1e-7, momentum=0.95)\n"
+        "for x, density in batches:\n"
+        "    opt.zero_grad()\n"
+        "    crit(model(x), density).backward()\n"
         "    opt.step()\n",
         # One param group trains at a usable rate.
         _example("opt = torch.optim.Adam([{'params': [model.bias], 'lr': 1e-3},\n"

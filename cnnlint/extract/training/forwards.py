@@ -14,7 +14,8 @@ from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, tensors_in
 from cnnlint.extract.training import library
 from cnnlint.extract.training.loops import LoopReading
-from cnnlint.extract.training.objects import LIGHTNING_HOOKS, LOSSES, TrainObj, role
+from cnnlint.extract.training.objects import (LIGHTNING_HOOKS, LOSSES, REGRESSION_LOSSES,
+                                              TrainObj, role)
 from cnnlint.extract.training.recorder import Recorder
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
@@ -54,6 +55,10 @@ class ForwardReading(LoopReading):
 
     def apply(self, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
         rec = self.recorder
+        if rec is not None and isinstance(module, v.LayerSpec) \
+                and module.kind in REGRESSION_LOSSES and library.not_averaged(module.args) \
+                and self.grad_off == 0:
+            rec.sums_a_loss = True
         if rec is not None and isinstance(module, v.LayerSpec) and module.kind in LOSSES:
             library.record_loss(cast("TrainingInterp", self), module.kind, _weighted(module),
                                 tensors_in(args), f, loc, made_at=module.loc,

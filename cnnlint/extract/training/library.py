@@ -292,6 +292,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     if qualname in ("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
                     "torch.nn.functional.binary_cross_entropy_with_logits"):
         return functional_loss(interp, qualname, args, f, loc)
+    if qualname in _REGRESSION_FUNCTIONS and not_averaged(args.kw) and interp.grad_off == 0:
+        rec.sums_a_loss = True  # `F.mse_loss(out, target, reduction="sum")`
     if qualname in ("copy.deepcopy", "copy.copy"):
         _copies_weights(interp, args, loc)
     if qualname == "torch.save" or qualname in _COPIES:
@@ -714,6 +716,10 @@ def functional_loss(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     record_loss(interp, kind, weighted, inputs, f, loc, summed=not_averaged(args.kw))
     return interp.add_node(kind, inputs, name=qualname, loc=loc, functional=True) \
         if inputs else UNKNOWN
+
+
+_REGRESSION_FUNCTIONS = frozenset(f"torch.nn.functional.{name}" for name in (
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"))
 
 
 def not_averaged(args: dict[str, Any]) -> bool:

@@ -53,6 +53,9 @@ OPTIMIZERS: dict[str, tuple[tuple[str, ...], float]] = {
 }
 LOADER_PARAMS = ("dataset", "batch_size", "shuffle", "sampler", "batch_sampler")
 LOSSES = frozenset({"CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss"})
+# Regression losses: not recorded as uses (no rule judges them), but one summed rather than
+# averaged (`MSELoss(size_average=False)` over a density map) scales the gradient.
+REGRESSION_LOSSES = frozenset({"MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss"})
 FUNCTIONAL_LOSSES = {"cross_entropy": "CrossEntropyLoss", "nll_loss": "NLLLoss",
                      "binary_cross_entropy_with_logits": "BCEWithLogitsLoss"}
 LIGHTNING = ("pytorch_lightning", "lightning")

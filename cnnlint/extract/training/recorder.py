@@ -91,6 +91,7 @@ class Recorder:
     pending_choices: list[tuple[Any, frozenset[str]]] = field(default_factory=list)
     replayed: dict[str, dict[str, Any]] = field(default_factory=dict)  # data modules re-read
     focal: bool = False
+    sums_a_loss: bool = False  # see ir.TrainingRun.sums_a_loss
     applied_transforms: list[list[str] | None] = field(default_factory=list)
     lightning: bool = False
     optimizers_apart: int = 0  # see ir.TrainingRun.optimizers_apart
@@ -283,7 +284,7 @@ class Recorder:
             models=models, loops=loops, events=events,
             loaders=self._loaders(), optimizers=[c.optimizer for c in trains_model],
             schedulers=list(self.schedulers), losses=list(self.losses),
-            resampling=list(self.resampling), focal=self.focal,
+            resampling=list(self.resampling), focal=self.focal, sums_a_loss=self.sums_a_loss,
             applied_transforms=list(self.applied_transforms), lightning=self.lightning,
             optimizers_apart=self.optimizers_apart,
             choices=tuple(sorted(self.choices)), hand_decay=hand_decay,
