@@ -16,7 +16,8 @@ class WeightedLossWithoutResampling(Rule):
     for training (not only under `no_grad`) in a run with no resampling
     (`WeightedRandomSampler`, a balanced or imbalanced-dataset sampler) and no focal loss.
     The training loaders must be known: one built by code the reader cannot see might
-    resample.
+    resample. A weight of 1 for every class (`torch.ones(n)`, also handed down through a
+    function) weighs none of them.
 
     ## Why it matters
     Class weights only scale a rare class's gradient; they do not give the model more
@@ -59,6 +60,26 @@ class WeightedLossWithoutResampling(Rule):
                         "loss in the run", where, symbol=loss.symbol)
 
     valid = [
+        # Every class weighs 1 (`torch.ones`), handed to the training function.
+        """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+WEIGHTS = torch.ones(6)
+
+def train(model, loader, optimizer, weights):
+    for x, y in loader:
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y, weight=weights.cuda()).backward()
+        optimizer.step()
+
+model = nn.Conv2d(3, 6, 1)
+loader = torch.utils.data.DataLoader(torch.load("tiles.pt"), batch_size=10)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+for epoch in range(3):
+    train(model, loader, optimizer, weights=WEIGHTS)
+""",
         """
 import torch
 import torch.nn as nn

@@ -703,9 +703,11 @@ def functional_loss(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     # A weight the reader cannot follow (from a call it does not know) may be a mask too,
     # and one a library base class set (`_WeightedLoss.__init__(weight)`) may be None.
     pos_weight = args.kw.get("pos_weight")
+    # (`weight=torch.ones(n)`, also handed down through a function: every class weighs 1.)
     weighted = (pos_weight is not None and not torchnn.weighs_none(interp, pos_weight)) or (
         weight is not None and weight is not UNKNOWN
-        and not isinstance(weight, (v.Opaque, v.BoundMethod)) and not per_sample)
+        and not isinstance(weight, (v.Opaque, v.BoundMethod)) and not per_sample
+        and not torchnn.weighs_none(interp, weight))
     # Outside any loop the call is a check on made-up tensors (a notebook's demo of a masked
     # loss), not what training computes.
     weighted = weighted and bool(interp.recorder is not None and interp.recorder.loops)
