@@ -6580,3 +6580,28 @@ for name in ["alexnet", "vgg11", "squeezenet1_1", "mobilenet_v2", "resnet18", "d
 """
     (finding,) = [f for f in lint_tree({"compare.py": script}).findings if f.code == "CNN201"]
     assert "resnet18" in finding.message and "densenet121" in finding.message
+
+
+def test_a_namespace_value_the_code_sets_is_not_an_option_default(lint_tree: Lint) -> None:
+    """`args.lr = 1e-7` after parsing, with no `--lr` option: the rate comes from the code
+    (`args.lr`), not from an argparse default."""
+    script = """
+import argparse
+import torch
+import torch.nn as nn
+
+parser = argparse.ArgumentParser()
+parser.add_argument("task")
+args = parser.parse_args()
+args.lr = 1e-7
+model = nn.Linear(4, 2)
+optimizer = torch.optim.SGD(model.parameters(), args.lr, momentum=0.9)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=8)
+for epoch in range(10):
+    for x, y in loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+"""
+    (low,) = [f for f in lint_tree({"train.py": script}).findings if f.code == "CNN207"]
+    assert "1e-07 (`args.lr`)" in low.message and "argparse" not in low.message

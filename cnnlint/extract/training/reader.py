@@ -350,8 +350,10 @@ class TrainingInterp(ForwardReading):
                     return
                 if isinstance(holder, TrainObj) and holder.kind == "namespace":
                     if target[2] not in holder.fields.get("options", ()):
-                        # `args.optimizer = SGD(...)`: read back by the code it is passed to.
+                        # `args.optimizer = SGD(...)`: read back by the code it is passed to;
+                        # `args.lr = 1e-7` with no `--lr` option: set by the code.
                         holder.fields["values"][target[2]] = value
+                        holder.fields.setdefault("written", set()).add(target[2])
                         return
                     # An option keeps its default (`args.start_epoch = checkpoint["epoch"]`
                     # only when resuming), but one written on each pass of a loop
