@@ -161,10 +161,12 @@ def _place_in_cells(match: re.Match[str]) -> str:
     words = match.group(1).split(" ")
     for start in range(len(words)):
         path = " ".join(words[start:])
-        place = _cell_lines(path, int(match.group(2)), int(match.group(2)))
-        if place is not None:
-            before = " ".join(words[:start] + [""]) if start else ""
-            return f"{before}{path}:cell {place[0]}:{place[1]}"
+        before = " ".join(words[:start] + [""]) if start else ""
+        # (The parenthesis a message opens right before the path: "`Net` (demo.ipynb:7)".)
+        for opened in ("", "(") if path.startswith("(") else ("",):
+            place = _cell_lines(path[len(opened):], int(match.group(2)), int(match.group(2)))
+            if place is not None:
+                return f"{before}{path}:cell {place[0]}:{place[1]}"
     return match.group(0)
 
 

@@ -117,6 +117,23 @@ def test_a_place_a_notebook_message_names_is_given_by_cell(tmp_path: Path) -> No
     assert "(`Adam` at " in out and "my notes/demo (1).ipynb:cell 4:2)" in out, out
 
 
+def test_a_place_right_after_a_parenthesis_is_given_by_cell(tmp_path: Path) -> None:
+    """CNN201 names the model's definition in parentheses right before the path
+    ("`Net` (demo.ipynb:7)"): that place is given by cell too."""
+    model = ("import torch\nimport torch.nn as nn\n\nclass Net(nn.Module):\n"
+             "    def __init__(self):\n        super().__init__()\n"
+             "        self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))\n\n"
+             "    def forward(self, x):\n        return self.body(x)\n")
+    train = ("net = Net()\nopt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)\n"
+             "loader = torch.utils.data.DataLoader(torch.load('t.pt'), batch_size=2)\n"
+             "for x, y in loader:\n    opt.zero_grad()\n"
+             "    nn.functional.mse_loss(net(x), y).backward()\n    opt.step()\n")
+    (tmp_path / "demo.ipynb").write_text(_notebook(
+        [("markdown", "# demo"), ("code", model), ("code", train)]))
+    _, out, _ = run([str(tmp_path / "demo.ipynb"), "--select", "CNN201", "--no-cache"])
+    assert "`Net` (" in out and "demo.ipynb:cell 2:4) has BatchNorm" in out, out
+
+
 def test_a_percent_continuing_a_statement_is_not_a_magic() -> None:
     """`%` at the start of a line inside brackets, a triple-quoted string or after a
     backslash is Python's operator or text: only a line that starts a statement is a
