@@ -132,6 +132,8 @@ class DeepStackWithoutRegularization(Rule):
                 return
             where = f" as built at {largest.loc.path}:{largest.loc.line}" if largest.loc else ""
             count = f"{largest.layers} weighted layers{where}"
+        if any(not run.complete for run in runs):
+            return  # a script read in part may go on to add decay (a group, a second optimizer)
         optimizers = project.optimizers_training(model, runs)
         hint = None if _ends_in_classifier(network) else _IMAGE_TO_IMAGE_HINT
         decays = [opt.weight_decay for opt in optimizers if opt.weight_decay is not None]

@@ -6605,3 +6605,34 @@ for epoch in range(10):
 """
     (low,) = [f for f in lint_tree({"train.py": script}).findings if f.code == "CNN207"]
     assert "1e-07 (`args.lr`)" in low.message and "argparse" not in low.message
+
+
+def test_no_missing_decay_is_claimed_from_a_script_read_in_part(lint_tree: Lint) -> None:
+    """The pass sees the optimizer (no weight decay) step the network, then runs out of
+    budget in a check after the epoch: what the rest of the script does (a second optimizer,
+    a decay set on a param group) is not known, so CNN107 says nothing."""
+    script = """
+import torch
+from nets import Deep
+
+
+def splits(n):
+    if n == 0:
+        return [0]
+    return splits(n - 1) + splits(n - 1)
+
+
+model = Deep()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(10):
+    for x, y in torch.load("train.pt"):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    sizes = splits(DEPTH)
+"""
+    read = lint_tree({"nets.py": DEEP, "train.py": script.replace("DEPTH", "2")})
+    assert [f.severity for f in read.findings if f.code == "CNN107"] == ["warning"]
+    cut = lint_tree({"nets.py": DEEP, "train.py": script.replace("DEPTH", "18")})
+    assert any(not run.complete for run in cut.runs)
+    assert [f for f in cut.findings if f.code == "CNN107"] == []
