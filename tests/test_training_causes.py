@@ -1541,7 +1541,8 @@ for epoch in range(20):
 
 
 @pytest.mark.parametrize("epochs", [
-    "tqdm(range(50))", 'tqdm(range(50), desc="epoch")', "trange(50)", "tqdm.tqdm(range(50))"])
+    "tqdm(range(50))", 'tqdm(range(50), desc="epoch")', "trange(50)", "tqdm.tqdm(range(50))",
+    "tqdm.tqdm_notebook(range(50))", "tqdm.notebook.tqdm(range(50))"])
 def test_an_epoch_loop_behind_a_progress_bar_is_an_epoch_loop(lint_tree: Lint,
                                                               epochs: str) -> None:
     script = f"""
@@ -1560,8 +1561,10 @@ for epoch in {epochs}:
         nn.functional.cross_entropy(net(x), y).backward()
         opt.step()
 """
-    if epochs.startswith("tqdm.tqdm"):
+    if epochs.startswith("tqdm."):
         script = script.replace("from tqdm import tqdm, trange\n", "")
+    if epochs.startswith("tqdm.notebook"):
+        script = script.replace("import tqdm\n", "import tqdm.notebook\n")
     found = lint_tree(script, select=["CNN202", "CNN209"]).findings
     assert [(f.code, f.message) for f in found] == [
         ("CNN202", "trains 50 epochs with no evaluation on held-out data during training"),

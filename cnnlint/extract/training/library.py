@@ -30,9 +30,12 @@ _GRAD_SCALERS = ("torch.cuda.amp.GradScaler", "torch.amp.GradScaler",
                  "timm.utils.NativeScaler", "timm.utils.cuda.NativeScaler",
                  "timm.utils.ApexScaler", "timm.utils.cuda.ApexScaler")
 _PROGRESS = ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm", "tqdm.std.tqdm",
-             "tqdm.rich.tqdm", "builtins.iter")
+             "tqdm.rich.tqdm", "tqdm.autonotebook.tqdm", "builtins.iter",
+             # tqdm's older notebook names, still in Kaggle notebooks
+             "tqdm.tqdm_notebook", "tqdm.notebook.tqdm_notebook")
 _PROGRESS_RANGES = ("tqdm.trange", "tqdm.auto.trange", "tqdm.notebook.trange",
-                    "tqdm.std.trange", "tqdm.tnrange", "tqdm.notebook.tnrange")
+                    "tqdm.std.trange", "tqdm.tnrange", "tqdm.notebook.tnrange",
+                    "tqdm.autonotebook.trange")
 # Running averages of a network's weights (SWA, EMA): evaluated as the network is; their
 # `update_parameters(net)` (`update(net)` for timm's) copies weights and trains nothing.
 AVERAGED_COPIES = frozenset({
