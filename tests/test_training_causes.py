@@ -6639,3 +6639,36 @@ for epoch in range(10):
     cut = lint_tree({"nets.py": DEEP, "train.py": script.replace("DEPTH", "18")})
     assert any(not run.complete for run in cut.runs)
     assert [f for f in cut.findings if f.code == "CNN107"] == []
+
+
+@pytest.mark.parametrize("test, stops_early", [
+    ("i % valid_interval == 0", False),  # periodic: a name with `valid` is no metric
+    ("not i % valid_interval", False),
+    ("val_loss < best_loss", True),
+])
+def test_a_checkpoint_saved_on_a_schedule_is_no_best_checkpoint(
+        lint_tree: Lint, test: str, stops_early: bool) -> None:
+    script = f"""
+import torch
+import torch.nn as nn
+
+model = nn.Linear(10, 2)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32)
+val_loader = torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=32)
+i, valid_interval, best_loss = 1, 500, 1e9
+for epoch in range(100):
+    for x, y in loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        i += 1
+    model.eval()
+    with torch.no_grad():
+        val_loss = sum(nn.functional.cross_entropy(model(x), y) for x, y in val_loader)
+    model.train()
+    if {test}:
+        torch.save(model.state_dict(), "ckpt.pt")
+"""
+    codes = {f.code for f in lint_tree({"train.py": script}).findings}
+    assert ("CNN203" not in codes) is stops_early

@@ -410,9 +410,19 @@ def checkpoint(interp: TrainingInterp, args: Args, loc: Loc | None) -> None:
     rec = interp.recorder
     assert rec is not None
     names = [x for x in (*args.pos, *args.kw.values()) if type(x) is str]
-    if any(metric_words(test) for test in interp.conditions) or any(
+    if any(metric_words(test) and not _periodic(test) for test in interp.conditions) or any(
             "best" in name.lower() for name in names):
         rec.event(ir.BEST_CHECKPOINT, loc, what="a checkpoint on a metric")
+
+
+def _periodic(test: tuple[Any, ...]) -> bool:
+    """`i % valid_interval == 0`, `not epoch % save_every`: a save on a schedule, whatever
+    its names say (a name with `valid` in it is no metric compared)."""
+    if test[0] == "unary" and test[1] == "not":
+        test = test[2]
+    if test[0] == "compare" and len(test[2]) == 1 and test[2][0][0] in ("==", "!="):
+        test = test[1]
+    return test[0] == "binop" and test[1] == "%"
 
 
 def _copies_weights(interp: TrainingInterp, args: Args, loc: Loc | None) -> None:
