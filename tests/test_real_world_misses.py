@@ -3679,6 +3679,8 @@ for epoch in range(100):
 @pytest.mark.parametrize("split", [
     "train_set, val_set = random_split(full, [0.8, 0.2])",
     "train_set, val_set = Subset(full, range(800)), Subset(full, range(800, 1000))",
+    # Sizes computed from the dataset's length (not known): still two parts.
+    "train_set, val_set = random_split(full, [len(full) - 100, 100])",
 ])
 def test_parts_of_a_dataset_keep_its_pipeline(lint_tree: Callable[..., Any], split: str) -> None:
     """`random_split(ImageFolder(root, transform=T), [0.8, 0.2])`: each part's images go

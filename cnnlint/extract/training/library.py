@@ -458,7 +458,8 @@ def _split(interp: TrainingInterp, qualname: str, args: Args) -> Any:
     if qualname.endswith("Subset"):
         return part()
     lengths = args.pos[1] if len(args.pos) > 1 else args.kw.get("lengths", UNKNOWN)
-    count = interp.count(lengths)
+    # (`[len(data) - n_val, n_val]`: two parts, whatever their sizes.)
+    count = len(lengths) if type(lengths) in (list, tuple) else interp.count(lengths)
     return UNKNOWN if count is None else [part() for _ in range(count)]
 
 
