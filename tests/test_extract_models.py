@@ -1424,3 +1424,38 @@ def test_torchvision_image_functions_on_a_feature_map_are_read(
     """)["Up"]
     assert model.network.complete, model.network.unresolved
     assert kinds(model)[2:] == kinds_after_cat
+
+
+@pytest.mark.parametrize("fill", [
+    "layers += [nn.Conv2d(16, 16, 3, padding=1), nn.ReLU()]",
+    "layers.append(nn.Conv2d(16, 16, 3, padding=1))\n    layers.append(nn.ReLU())",
+])
+def test_a_module_level_loop_that_fills_a_list_of_layers_is_run(fill: str) -> None:
+    """A notebook builds its network's layers in a loop at module level, then
+    `nn.Sequential(*layers)`: loading runs the loop, so the network holds its 8 blocks (it
+    read as an empty Sequential)."""
+    model = models_of(f"""
+        import torch.nn as nn
+
+        layers = []
+        for _ in range(8):
+            {fill}
+        net = nn.Sequential(*layers)
+    """.replace("\n    layers.append", "\n            layers.append"))["net"]
+    assert kinds(model) == ["Conv2d", "ReLU"] * 8
+
+
+def test_a_module_level_training_loop_is_not_run_when_loading() -> None:
+    """A loop that steps an optimizer is the script's action, run by its training pass,
+    not by loading the module (which other files import)."""
+    from cnnlint.extract.imports import _fills_a_list
+    from cnnlint.extract.source import analyse_source
+
+    body = analyse_source("t.py", textwrap.dedent("""
+        for x, y in loader:
+            losses.append(loss_fn(net(x), y))
+            optimizer.step()
+        for _ in range(3):
+            blocks.append(make())
+    """)).body
+    assert [_fills_a_list(stmt) for stmt in body] == [False, True]

@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import MISSING, Args, FileScope, Frame, TooComplex
+from cnnlint.extract.frames import MISSING, Args, FileScope, Frame, TooComplex, walk
 from cnnlint.extract.journal import Journal
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.ir import model_key
@@ -106,7 +106,8 @@ def declarations(interp: Interp, body: tuple[Any, ...], frame: Frame) -> None:
                 declarations(interp, stmt[3], frame)
         elif tag == "try":
             declarations(interp, stmt[1], frame)
-        elif tag in ("for", "expr") and _sets_module_names(stmt):
+        elif tag in ("for", "expr") and _sets_module_names(stmt) \
+                or tag == "for" and _fills_a_list(stmt):
             interp.exec_stmt(stmt, frame)
 
 
@@ -125,6 +126,36 @@ def name_registry(stmt: tuple[Any, ...], frame: Frame) -> None:
         model, factory = table.get(key_expr[1]), frame.locals.get(value_expr[1][1])
         if isinstance(model, v.Instance) and isinstance(factory, v.FuncVal):
             model.made_by = model_key(factory.scope.module, factory.name)
+
+
+# Calls that make a loop a training or evaluation loop, not one that builds something.
+_TRAINING_CALLS = frozenset({"backward", "step", "zero_grad", "fit", "train", "eval"})
+_FILLING_CALLS = frozenset({"append", "extend", "insert", "add_module"})
+
+
+def _fills_a_list(stmt: tuple[Any, ...]) -> bool:
+    """A module-level loop that only fills a list or a container (`for _ in range(8):
+    layers += [nn.Conv2d(...), nn.ReLU()]`, a notebook's network built before its
+    `nn.Sequential(*layers)`): it defines what a name holds, so loading runs it. A loop
+    with anything else in it (another loop, a training step) is the script's action. (A
+    loop that only computes numbers stops after a few passes: see `Interp._unrolled`.)"""
+    fills = False
+    stack: list[Any] = list(stmt[3])
+    while stack:
+        inner = stack.pop()
+        if inner[0] == "if":
+            stack.extend(inner[2])
+            stack.extend(inner[3])
+            continue
+        if inner[0] not in ("assign", "augassign", "expr"):
+            return False
+        for e in walk(inner):
+            if e and e[0] == "attr" and type(e[2]) is str:
+                if e[2] in _TRAINING_CALLS:
+                    return False
+                fills = fills or e[2] in _FILLING_CALLS
+        fills = fills or inner[0] == "augassign" and inner[3][0] == "list"
+    return fills
 
 
 def _sets_module_names(stmt: tuple[Any, ...]) -> bool:
