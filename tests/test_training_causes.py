@@ -5140,12 +5140,9 @@ for epoch in range(50):
     assert {"CNN202", "CNN203", "CNN209"} <= found, found
 
 
-def test_a_script_too_complex_to_read_to_the_end_leaves_every_network_possibly_trained(
-        lint_tree: Lint) -> None:
-    """A script computes something before its loop that exhausts the reader's budget: the
-    pass stops before it sees the optimizer step, so it might train any network. No network
-    is then said to lack a training script; `--verbose` says which script was cut short."""
-    script = """
+# A script whose `splits(DEPTH)` (2 ** DEPTH calls) runs out of the reader's budget for a
+# large DEPTH: before its training loop, or after an epoch's steps.
+_SPLITTING = """
 import torch
 from nets import Deep
 
@@ -5158,13 +5155,22 @@ def splits(n):
 
 model = Deep()
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-sizes = splits(DEPTH)
+{before}
 for epoch in range(10):
     for x, y in torch.load("train.pt"):
         optimizer.zero_grad()
         torch.nn.functional.cross_entropy(model(x), y).backward()
         optimizer.step()
+{after}
 """
+
+
+def test_a_script_too_complex_to_read_to_the_end_leaves_every_network_possibly_trained(
+        lint_tree: Lint) -> None:
+    """A script computes something before its loop that exhausts the reader's budget: the
+    pass stops before it sees the optimizer step, so it might train any network. No network
+    is then said to lack a training script; `--verbose` says which script was cut short."""
+    script = _SPLITTING.format(before="sizes = splits(DEPTH)", after="")
     read = lint_tree({"nets.py": DEEP, "train.py": script.replace("DEPTH", "2")})
     assert [f.severity for f in read.findings if f.code == "CNN107"] == ["warning"]
     cut = lint_tree({"nets.py": DEEP, "train.py": script.replace("DEPTH", "18")})
@@ -6614,26 +6620,7 @@ def test_no_missing_decay_is_claimed_from_a_script_read_in_part(lint_tree: Lint)
     """The pass sees the optimizer (no weight decay) step the network, then runs out of
     budget in a check after the epoch: what the rest of the script does (a second optimizer,
     a decay set on a param group) is not known, so CNN107 says nothing."""
-    script = """
-import torch
-from nets import Deep
-
-
-def splits(n):
-    if n == 0:
-        return [0]
-    return splits(n - 1) + splits(n - 1)
-
-
-model = Deep()
-optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-for epoch in range(10):
-    for x, y in torch.load("train.pt"):
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(model(x), y).backward()
-        optimizer.step()
-    sizes = splits(DEPTH)
-"""
+    script = _SPLITTING.format(before="", after="    sizes = splits(DEPTH)")
     read = lint_tree({"nets.py": DEEP, "train.py": script.replace("DEPTH", "2")})
     assert [f.severity for f in read.findings if f.code == "CNN107"] == ["warning"]
     cut = lint_tree({"nets.py": DEEP, "train.py": script.replace("DEPTH", "18")})
