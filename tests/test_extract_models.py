@@ -1459,3 +1459,21 @@ def test_a_module_level_training_loop_is_not_run_when_loading() -> None:
             blocks.append(make())
     """)).body
     assert [_fills_a_list(stmt) for stmt in body] == [False, True]
+
+
+def test_a_module_level_network_handed_back_is_one_model_where_it_is_built() -> None:
+    """`net = to_device(net, device)` and `g = to_device(net, device)` hand back the
+    Sequential built above: one model, `net`, placed at its `nn.Sequential(...)` (the
+    rebinding moved it, the alias made a second one with the same findings)."""
+    facts = [analyse_source("gan.py", textwrap.dedent("""
+        import torch.nn as nn
+
+        def to_device(data, device):
+            return data.to(device)
+
+        net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3))
+        net = to_device(net, "cpu")
+        g = to_device(net, "cpu")
+    """))]
+    models = extract_models(build_interp(facts))
+    assert [(m.name, m.loc.line) for m in models] == [("net", 7)]

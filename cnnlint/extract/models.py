@@ -286,13 +286,18 @@ def _module_sequentials(interp: Interp, scope: FileScope) -> Iterable[Candidate]
     that only refers to one built elsewhere (`decoder = net.decoder`) is not another, nor is
     one a factory of the project returned (`model = zoo.deep()`: judged as that factory)."""
     assigned: dict[str, tuple[v.SeqSpec, int]] = {}
+    named: set[int] = set()  # the Sequentials some name got first
     for stmt in scope.body:
         if stmt[0] == "assign" and len(stmt[1]) == 1 and stmt[1][0][0] == "name":
             value = scope.globals.get(stmt[1][0][1])
-            if type(value) is v.SeqSpec and (stmt[2][0] not in ("name", "attr")
-                                             or interp.sequential_home(value) is None) \
+            if type(value) is v.SeqSpec and id(value) not in named \
+                    and (stmt[2][0] not in ("name", "attr")
+                         or interp.sequential_home(value) is None) \
                     and not _made_by_factory(interp, scope, stmt[2]):
                 assigned[stmt[1][0][1]] = (value, stmt[3])
+                # (`net = to_device(net)`, `g = to_device(net)`: the same network handed
+                # back, judged where it was built, once.)
+                named.add(id(value))
     held = {id(child) for value, _ in assigned.values() for _, child in value.children}
     # (Also one a module-level network of the project's classes holds: `vgg11_layers`
     # given to `model = VGG(vgg11_layers, 10)` is judged inside that model.)
