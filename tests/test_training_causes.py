@@ -6605,13 +6605,7 @@ args = parser.parse_args()
 args.lr = 1e-7
 model = nn.Linear(4, 2)
 optimizer = torch.optim.SGD(model.parameters(), args.lr, momentum=0.9)
-loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=8)
-for epoch in range(10):
-    for x, y in loader:
-        optimizer.zero_grad()
-        nn.functional.cross_entropy(model(x), y).backward()
-        optimizer.step()
-"""
+""" + LOOP
     (low,) = [f for f in lint_tree({"train.py": script}).findings if f.code == "CNN207"]
     assert "1e-07 (`args.lr`)" in low.message and "argparse" not in low.message
 

@@ -136,7 +136,7 @@ class Lowerer:
             ast.AsyncFor: self._for,
             ast.While: lambda n: (
                 "while", self.expr(n.test), self.block(n.body), self.block(n.orelse),
-                self.header_slot(n, n.test)),
+                self.slot(n, n.test)),
             ast.With: self._with,
             ast.AsyncWith: self._with,
             ast.Try: self._try,
@@ -150,20 +150,14 @@ class Lowerer:
 
     # --- helpers -------------------------------------------------------------------------
 
-    def slot(self, node: ast.AST) -> int:
-        """Ask for this node's span; returns its slot in the span table."""
+    def slot(self, node: ast.AST, last: ast.AST | None = None) -> int:
+        """Ask for this node's span (up to the end of `last`, when given: a compound
+        statement's header, `for epoch in range(100)`, without its body); returns its slot
+        in the span table."""
+        end = last or node
         self.positions.append((node.lineno, node.col_offset,  # type: ignore[attr-defined]
-                               node.end_lineno or node.lineno,  # type: ignore[attr-defined]
-                               node.end_col_offset or 0))  # type: ignore[attr-defined]
-        return len(self.positions) - 1
-
-    def header_slot(self, stmt: ast.AST, last: ast.AST) -> int:
-        """The slot of a compound statement's header, from its keyword to the end of `last`
-        (`for epoch in range(100)`, `while step < total`): where a finding about the loop
-        points, without the body."""
-        self.positions.append((stmt.lineno, stmt.col_offset,  # type: ignore[attr-defined]
-                               last.end_lineno or last.lineno,  # type: ignore[attr-defined]
-                               last.end_col_offset or 0))  # type: ignore[attr-defined]
+                               end.end_lineno or end.lineno,  # type: ignore[attr-defined]
+                               end.end_col_offset or 0))  # type: ignore[attr-defined]
         return len(self.positions) - 1
 
     def _name_slot(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
@@ -252,7 +246,7 @@ class Lowerer:
 
     def _for(self, node: ast.For | ast.AsyncFor) -> Lowered:
         return ("for", self.expr(node.target), self.expr(node.iter), self.block(node.body),
-                self.block(node.orelse), self.header_slot(node, node.iter))
+                self.block(node.orelse), self.slot(node, node.iter))
 
     def _with(self, node: ast.With | ast.AsyncWith) -> Lowered:
         items = tuple((self.expr(i.context_expr),

@@ -678,17 +678,10 @@ _RECORDING = frozenset({"append", "extend", "update", "add"})
 
 
 def _returns_a_value(body: tuple[Any, ...]) -> bool:
-    stack: list[Any] = [body]
-    while stack:
-        item = stack.pop()
-        if type(item) is not tuple or not item:
-            continue
-        if item[0] == "return" and len(item) == 3 and item[1] != ("const", None):
-            value = item[1]
-            if not (value[0] == "call" and value[1][0] == "attr" and value[1][2] in _RECORDING):
-                return True
-        stack.extend(x for x in item if type(x) is tuple)
-    return False
+    return any(e and e[0] == "return" and len(e) == 3 and e[1] != ("const", None)
+               and not (e[1][0] == "call" and e[1][1][0] == "attr"
+                        and e[1][1][2] in _RECORDING)
+               for e in walk(body))
 
 
 def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Frame) -> Any:
