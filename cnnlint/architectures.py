@@ -18,15 +18,44 @@ from cnnlint.findings import Finding, Related
 
 
 def standalone(models: list[ir.Model], trained: set[str]) -> list[ir.Model]:
-    """The models without the classes built (with their defaults) only as blocks of another
-    model of the same file. A class a training run trains directly stays a model."""
+    """The models without the classes built (with their defaults, or as the variants its
+    calls spell) only as blocks of another model of the same file (`Inception(64)` inside
+    `net = nn.Sequential(...)`), without the factories whose network a module-level network
+    of their file holds (`whole = nn.Sequential(stack(), head)`: `stack()` is a part), and
+    without the factories that hand back another file's model as it builds it. A model a
+    training run trains directly stays a model. Those built for comparison only are
+    dropped."""
+    judged = [m for m in models if not m.for_comparison]
     held: dict[str, set[str]] = {}  # file -> the classes some other model there holds
-    for model in models:
+    in_globals: dict[str, list[ir.Model]] = {}  # file -> its module-level networks
+    for model in judged:
         held.setdefault(model.path, set()).update(
             part for part in model.parts if part != model.class_key)
-    return [m for m in models
-            if m.kind != "class" or not m.class_key or m.key in trained
-            or m.class_key not in held.get(m.path, ())]
+        if model.kind == "global":
+            in_globals.setdefault(model.path, []).append(model)
+    return [m for m in judged
+            if (m.kind not in ("class", "variant") or not m.class_key or m.key in trained
+                or m.class_key not in held.get(m.path, ()))
+            and not (m.key not in trained and _hands_back(m, models))
+            and not (m.kind == "factory" and m.key not in trained
+                     and any(_holds_layers_of(g, m) for g in in_globals.get(m.path, ())))]
+
+
+def _holds_layers_of(holder: ir.Model, model: ir.Model) -> bool:
+    """Whether every layer `model` builds is also built in `holder` (the lines building
+    them are the same): `holder` holds that network."""
+    built = {n.loc for n in model.network.nodes if n.weighted}
+    return bool(built) and None not in built and built <= {
+        n.loc for n in holder.network.nodes if n.weighted}
+
+
+def _hands_back(model: ir.Model, models: list[ir.Model]) -> bool:
+    """Whether a factory only hands back a model of another file, built the same way (a
+    test script's `build_model()` returning `models.__dict__[arch]()`): that model's
+    findings are said at its own definition, not again at the factory."""
+    return model.kind == "factory" and any(
+        other.key in model.parts and other.path != model.path and ir.same_build(other, model)
+        for other in models if other is not model)
 
 
 def one_per_architecture(per_model: list[tuple[ir.Model, list[Finding]]]) -> list[Finding]:

@@ -1477,3 +1477,19 @@ def test_a_module_level_network_handed_back_is_one_model_where_it_is_built() -> 
     """))]
     models = extract_models(build_interp(facts))
     assert [(m.name, m.loc.line) for m in models] == [("net", 7)]
+
+
+def test_a_module_level_network_rebuilt_under_its_name_is_placed_at_the_rebuild() -> None:
+    """A notebook builds `model = nn.Sequential(...)` in one cell and a deeper one under the
+    same name in a later cell: the network the name ends with is placed where it is built,
+    not at the first, smaller network's line."""
+    facts = [analyse_source("nb.py", textwrap.dedent("""
+        import torch.nn as nn
+
+        model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+        model = model.cpu()
+        model = nn.Sequential(*[nn.Conv2d(8, 8, 3) for _ in range(9)])
+        model = model.cpu()
+    """))]
+    models = extract_models(build_interp(facts))
+    assert [(m.name, m.loc.line, len(m.network.nodes)) for m in models] == [("model", 6, 10)]

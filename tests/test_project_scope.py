@@ -128,6 +128,41 @@ def test_builds_alike_in_inference_scripts_are_judged_where_a_run_trains_them(
     assert _lint(["a_view.py"]) == [] and _lint(["tools/demo.py"]) == []
 
 
+PLAIN_NET = """
+import torch
+import torch.nn as nn
+
+
+class Plain(nn.Module):
+    def __init__(self, n_out, checkpointing=False):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(9)])
+        self.head = nn.Linear(8, n_out)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean((2, 3)))
+
+
+if __name__ == "__main__":
+    print(Plain(n_out=10, checkpointing=False)(torch.rand(1, 8, 16, 16)).shape)
+"""
+
+
+def test_builds_giving_a_default_or_leaving_it_out_are_one_variant(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """net.py's self-check builds `Plain(n_out=10, checkpointing=False)`, fit.py trains
+    `Plain(n_out=10)`: False is the default, so they are one network, judged once, where it
+    trains."""
+    monkeypatch.chdir(tmp_path)
+    _tree(tmp_path, {"pyproject.toml": "", "net.py": PLAIN_NET, "fit.py": FIT_EITHER.replace(
+        "from mixer import Mixer", "from net import Plain").replace(
+        'net = Mixer("small")', "net = Plain(n_out=10)").replace(
+        'net = Mixer("big")', "net = Plain(n_out=10)")})
+    whole = _lint(["."])
+    assert {path for _, path, *_ in whole} == {"fit.py"}
+    assert [code for code, *_ in whole].count("CNN103") == 1
+
+
 def test_the_script_alone_reads_its_model_and_helpers_from_disk(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -158,6 +193,21 @@ def test_same_named_models_in_two_packages_are_two_models(
     (row,) = _lint(["a/train.py"])
     assert row[0] == "CNN201" and row[6] == (("a/model.py", 4),)
 
+
+
+def test_a_factory_handing_back_another_file_s_model_is_judged_at_that_model(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """evaluate.py's `build_model()` returns `nets.tower10()` as nets.py builds it: the
+    tower's findings are said once, in nets.py, linted whole or with evaluate.py alone;
+    wide.py's factory builds a wider tower, its own network, judged there."""
+    monkeypatch.chdir(tmp_path)
+    _copy("evaluator", tmp_path)
+    whole = _lint(["."])
+    assert {path for _, path, *_ in whole} == {"nets.py", "wide.py"}
+    assert {code for code, path, *_ in whole if path == "nets.py"} == {
+        "CNN103", "CNN104", "CNN105", "CNN107"}
+    assert _lint(["evaluate.py"]) == []
+    assert _lint(["wide.py"]) == [row for row in whole if row[1] == "wide.py"] != []
 
 # --- the project and its imports ------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from typing import Any, Callable, Collection, Iterable, Iterator, Mapping
 from cnnlint import ir
 from cnnlint.extract import torchnn
 from cnnlint.extract import values as v
+from cnnlint.extract.frames import identifiers
 from cnnlint.extract.interp import Args, FileScope, Frame, Interp, TooComplex, tensors_in
 from cnnlint.extract.modules import ProjectModules
 from cnnlint.extract.source import FileFacts
@@ -86,7 +87,26 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
                   if m.network.complete and all(n.kind != ir.MERGE for n in m.network.nodes))
     if notes is not None:
         notes.extend(_unread_networks(unbuilt, models, wanted))
+    if wanted is not None:
+        models.extend(_handed_back(interp, models, candidates, jobs))
     return models
+
+
+def _handed_back(interp: Interp, models: list[ir.Model], candidates: list[Candidate],
+                 jobs: int) -> list[ir.Model]:
+    """The models of other files that the run's factories were built from and the run did
+    not build (`vgg11()` in models.py behind a test script's `build_model()`, models.py not
+    linted), built for comparison only: a factory that hands one back as it is is that
+    model, judged where it is defined, whichever files are linted."""
+    built = {m.key for m in models}
+    wanted = {key: m.path for m in models if m.kind == "factory"
+              for key in m.parts if key not in built}
+    chosen = [c for c in candidates if c[2] in ("class", "factory")
+              and wanted.get(_key(interp, c), c[0]) != c[0]]
+    found = _build_all(interp, chosen, jobs, [], None)
+    for model in found:
+        model.for_comparison = True
+    return found
 
 
 def _build_all(interp: Interp, candidates: list[Candidate], jobs: int,
@@ -286,18 +306,21 @@ def _module_sequentials(interp: Interp, scope: FileScope) -> Iterable[Candidate]
     that only refers to one built elsewhere (`decoder = net.decoder`) is not another, nor is
     one a factory of the project returned (`model = zoo.deep()`: judged as that factory)."""
     assigned: dict[str, tuple[v.SeqSpec, int]] = {}
-    named: set[int] = set()  # the Sequentials some name got first
+    first_named: dict[int, str] = {}  # each Sequential's first name
     for stmt in scope.body:
         if stmt[0] == "assign" and len(stmt[1]) == 1 and stmt[1][0][0] == "name":
-            value = scope.globals.get(stmt[1][0][1])
-            if type(value) is v.SeqSpec and id(value) not in named \
-                    and (stmt[2][0] not in ("name", "attr")
-                         or interp.sequential_home(value) is None) \
+            name = stmt[1][0][1]
+            value = scope.globals.get(name)
+            # The network a name holds at the end is placed at the last assignment that
+            # builds one (a notebook's `model = nn.Sequential(...)` rebuilt in a later cell),
+            # not at one handing it back (`net = to_device(net)`), nor under a second name
+            # (`g = to_device(net)`): judged where it was built, once.
+            if type(value) is not v.SeqSpec or first_named.setdefault(id(value), name) != name \
+                    or name in assigned and name in identifiers(stmt[2]):
+                continue
+            if (stmt[2][0] not in ("name", "attr") or interp.sequential_home(value) is None) \
                     and not _made_by_factory(interp, scope, stmt[2]):
-                assigned[stmt[1][0][1]] = (value, stmt[3])
-                # (`net = to_device(net)`, `g = to_device(net)`: the same network handed
-                # back, judged where it was built, once.)
-                named.add(id(value))
+                assigned[name] = (value, stmt[3])
     held = {id(child) for value, _ in assigned.values() for _, child in value.children}
     # (Also one a module-level network of the project's classes holds: `vgg11_layers`
     # given to `model = VGG(vgg11_layers, 10)` is judged inside that model.)

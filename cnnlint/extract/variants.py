@@ -139,7 +139,8 @@ def _distinct(made: list[Variant], cls: v.ClassVal, trains: Callable[[Variant], 
               ) -> list[Variant]:
     """One variant per network, in the order first met unless a later one `trains`: calls
     with one label, or giving the constructor the same arguments however spelled
-    (`Mixer("small")`, `Mixer(depth_tag="small")`), are one; one spelled in another file
+    (`Mixer("small")`, `Mixer(depth_tag="small")`, `Mixer("small", bias=True)` where True
+    is the default), are one; one spelled in another file
     than the class's that gives the same arguments as one spelled there is that one
     (whichever files a run reads, the class's file is read with them, so the choice is the
     same)."""
@@ -161,17 +162,22 @@ def _distinct(made: list[Variant], cls: v.ClassVal, trains: Callable[[Variant], 
 
 def _bound_key(cls: v.ClassVal, args: Args) -> Any:
     """A key equal for two calls giving the constructor the same arguments by position or by
-    name (None when they cannot be told apart so)."""
+    name, or one leaving out a parameter the other gives its literal default
+    (`Net(n_out=10)`, `Net(n_out=10, use_ckpt=False)`); None when they cannot be told apart
+    so."""
     init = cls.lookup("__init__")
     if not isinstance(init, v.FuncVal) or args.open_pos or args.open_kw:
         return None
-    positional = [name for name, _, kind in init.node[2][1:] if kind == "pos"]
+    params = init.node[2][1:]
+    positional = [name for name, _, kind in params if kind == "pos"]
     if len(args.pos) > len(positional):
         return None
     bound = dict(zip(positional, args.pos))
     if any(name in bound for name in args.kw):
         return None
-    return args_key(Args([], {**bound, **args.kw}))
+    defaults = {name: default[1] for name, default, _ in params
+                if default is not None and default[0] == "const"}
+    return args_key(Args([], {**defaults, **bound, **args.kw}))
 
 
 def referenced_in_own_file(interp: Interp, cls: v.ClassVal) -> bool:
