@@ -443,14 +443,31 @@ def longest_run(network: ir.Network, counts: Callable[[ir.Node], bool],
 
 
 def longest_plain_run(network: ir.Network) -> list[ir.Node]:
-    """The longest chain of weighted layers that no skip connection spans."""
+    """The longest chain of weighted layers that no skip connection spans. The layers of a
+    gate (a squeeze-excitation's FCs, whose output only scales the features it multiplies)
+    are not on it: the gated data goes past them into the product."""
     masks = ancestors(network)
     around = spanned(network, masks, among=mask_of(n.id for n in network.nodes if n.weighted))
     skips = skip_ids(network)
+    gating = gates_only(network)
     return longest_run(
         network,
-        counts=lambda n: n.weighted and not (around >> n.id & 1),
+        counts=lambda n: n.weighted and not (around >> n.id & 1) and n.id not in gating,
         resets=lambda n: n.kind == ir.INPUT or n.id in skips, masks=masks)
+
+
+def gates_only(network: ir.Network) -> set[int]:
+    """The nodes whose every way forward ends as a product's gate, not as its data (the
+    layers computing a squeeze-excitation's or an attention's scale)."""
+    users, carried = network.consumers(), data_inputs(network)
+    found: set[int] = set()
+    for node in reversed(network.nodes):
+        following = users[node.id]
+        if following and all(u in found or (network.nodes[u].kind == ir.MUL
+                                            and node.id not in carried[u])
+                             for u in following):
+            found.add(node.id)
+    return found
 
 
 def features_in(node: ir.Node) -> tuple[int, ...]:

@@ -164,6 +164,9 @@ class Model:
     # A class whose defaults make its constructor fail (`assert loss is not None`, a key of
     # its `**kwargs` given none): what was read of it is not a network anyone builds.
     stopped: str = ""  # why its defaults stop its constructor (a class's build only)
+    # Built only to be compared with a factory of a linted file that hands it back (another
+    # file's `vgg11()` behind a test script's `build_model()`): never judged itself.
+    for_comparison: bool = False
 
     @property
     def label(self) -> str:
@@ -191,7 +194,7 @@ def build_site(key: str, call: str) -> str:
     return f"{key}@{call}" if call else key
 
 
-def _same_build(a: Model, b: Model) -> bool:
+def same_build(a: Model, b: Model) -> bool:
     """Whether two models build the same network (a factory `make_deep()` returning
     `Deep()`, and the class itself); `wide()` building `Deep(16)` does not."""
     x, y = a.network.nodes, b.network.nodes
@@ -346,7 +349,7 @@ class ProjectFacts:
             if model.guessed and any(site == model.key or site.startswith(f"{model.key}@")
                                      for site in run.reaches):
                 return True  # a class read without its arguments, which a builder gives
-            if any(m.class_key == model.key and _same_build(m, model)
+            if any(m.class_key == model.key and same_build(m, model)
                    for m in self._built(run.named)):
                 return True  # the class as a builder the script names builds it
             if any(model.key in built.parts for m in run.models for built in self._built(m.keys)):
@@ -386,7 +389,7 @@ class ProjectFacts:
         """Whether a run trains a network this model builds just as it does (a test script's
         `build_model()` returning the `resnet18()` that a training script trains)."""
         return any(built is not model and built.class_key == model.class_key
-                   and _same_build(built, model) for built in self._trained_builds)
+                   and same_build(built, model) for built in self._trained_builds)
 
     def subclass_trained(self, model: Model) -> bool:
         """Whether a run trains a model that is or holds a subclass of this model's class: the
@@ -562,6 +565,9 @@ class Loop:
     # (`Trainer(net).fit(xs)` in the script, the loop in the library's `fit`): the run, and
     # what it leaves out, is that call's.
     called_at: Loc | None = None
+    # Each pass builds afresh the models it trains (an ensemble's members, a sweep over
+    # settings): its passes are whole trainings, one after another.
+    fresh_models: bool = False
 
     def caller(self, at: Loc) -> tuple[str, list[tuple[Loc | None, str]]]:
         """For a finding at `at` about this loop: (", as run from train.py:12", the call as a
@@ -768,6 +774,27 @@ class TrainingRun:
         """Whether some forward pass inside `loop` may be on held-out data (see
         `evaluates`)."""
         return any(evaluates(e) for e in self.events_in(loop, FORWARD))
+
+    def evaluated_between_passes(self, loop: Loop) -> bool:
+        """Whether a loop around `loop` goes on training the same models pass after pass (a
+        federated round training each client again on the averaged weights) and evaluates
+        in its passes, outside `loop`: the training is scored as it goes, once a round. A
+        loop that trains a fresh model each pass (`for lr in rates: net = Net()`) does not
+        count: its evaluations come after each training is over."""
+        steps = self.events_in(loop, STEP)
+        fresh = {other.id for other in self.loops if other.fresh_models}
+        around = {outer for e in steps for outer in e.loops[:e.loops.index(loop.id)]} - fresh
+        for outer in around:
+            by_pass: dict[int, set[int]] = {}
+            for e in self.events_in(outer, STEP):
+                if "trains" in e.flags and e.updates:
+                    by_pass.setdefault(e.passes[e.loops.index(outer)], set()).update(e.updates)
+            passes = list(by_pass.values())
+            if any(a & b for i, a in enumerate(passes) for b in passes[i + 1:]) and any(
+                    evaluates(e) and loop.id not in e.loops
+                    for e in self.events_in(outer, FORWARD)):
+                return True
+        return False
 
 
 def stepped_never_called(events: list[Event], loop: int) -> list[str]:

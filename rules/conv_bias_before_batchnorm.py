@@ -59,9 +59,10 @@ class ConvBiasBeforeBatchNorm(Rule):
         "class with the bias not given positionally; in a "
         "module-level helper function (which other files may use for other layers) only when "
         "the norm layer is written right after the call, in the same list or "
-        "`nn.Sequential(...)`. Not offered when code the run read writes some module's "
-        "bias in place without testing that it has one (`m.bias.data.zero_()` in an init "
-        "function a script applies to every conv; one under a test for another kind, "
+        "`nn.Sequential(...)`. Not offered when code the run read uses some module's bias "
+        "as a tensor without testing that it has one (`m.bias.data.zero_()` in an init "
+        "function a script applies to every conv, `self.enc[0].bias.data = src.bias.data` "
+        "copying weights in by hand; one under a test for another kind, "
         "`isinstance(m, nn.BatchNorm2d)`, is fine): it would fail on the fixed conv. "
         "A checkpoint "
         "saved with the bias does not load into the fixed model as is (an unexpected `bias` "
@@ -104,7 +105,7 @@ class ConvBiasBeforeBatchNorm(Rule):
             # A model read in part may apply other convs the call builds where the reader
             # lost track (blocks picked by an index not known): their bias may count.
             return None
-        if _bias_initialised(layers, context.models) or _writes_a_bias_unchecked(context):
+        if _bias_initialised(layers, context.models) or _uses_a_bias_unchecked(context):
             return None  # `m.bias.data.fill_(...)` would fail on a conv with no bias
         if not all(_norm_always_built(context, _cancelling_norm(node, network), node)
                    for node, network in layers):
@@ -461,27 +462,29 @@ def _bias_initialised(layers: list[tuple[Node, Network]], models: list[Model]) -
     return False
 
 
-# In-place writes to some module's bias (`m.bias.data.zero_()`, `init.constant_(m.bias, 0)`),
-# and the tests that make them safe on a layer without one (`if m.bias is not None:`).
-_BIAS_WRITE = re.compile(r"\.bias(?:\.data)?\.\w+_\(|init\.\w+_\(\s*[\w.\[\]'\"]+\.bias\b")
+# Uses of some module's bias as a tensor, which fail on a layer without one: in-place writes
+# (`m.bias.data.zero_()`, `init.constant_(m.bias, 0)`), and reads or sets of its attributes
+# (`self.enc[0].bias.data = src.bias.data`, `assert m.bias.size() == ...`); and the tests
+# that make them safe (`if m.bias is not None:`).
+_BIAS_USE = re.compile(r"\.bias\.[A-Za-z_]|init\.\w+_\(\s*[\w.\[\]'\"]+\.bias\b")
 _BIAS_CHECK = re.compile(r"bias\s+is\s+not\s+None|\bif\s+[\w.\[\]]+\.bias\b|['\"]bias['\"]")
 
 
-def _writes_a_bias_unchecked(context: FixContext) -> bool:
-    """Whether code the run read writes a module's bias in place with no test that it has
+def _uses_a_bias_unchecked(context: FixContext) -> bool:
+    """Whether code the run read uses a module's bias as a tensor with no test that it has
     one (an init function applied to every conv, in a training script): after the fix that
-    write would fail on the conv. Read from the text, so that a loop the models' reading did
+    use would fail on the conv. Read from the text, so that a loop the models' reading did
     not see (`net.apply(init_fn)` in a script) counts too."""
     found = context.memo.get("CNN101 bias written")
     if found is None:
         found = context.memo["CNN101 bias written"] = any(
-            _BIAS_WRITE.search(line) and _may_reach_a_conv(lines[max(0, number - 3):number + 1])
+            _BIAS_USE.search(line) and _may_reach_a_conv(lines[max(0, number - 3):number + 1])
             for lines in context.analysed.values() for number, line in enumerate(lines))
     return bool(found)
 
 
 def _may_reach_a_conv(window: list[str]) -> bool:
-    """Whether a bias write (the window's last line, after the lines before it) may reach
+    """Whether a use of a bias (the window's last line, after the lines before it) may reach
     a conv with no bias: it tests for none first, or sits under a type test of another kind
     (`elif isinstance(m, nn.BatchNorm2d):`), and it cannot."""
     if any(_BIAS_CHECK.search(line) for line in window):

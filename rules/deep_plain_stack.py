@@ -29,7 +29,9 @@ class DeepPlainStack(Rule):
     ways (`if`) is judged one way at a time. A side head that joins the output again
     (deep supervision concatenated before the last layer) leaves the skips it goes
     round spanning; one returned as an output of its own does not. Layers whose output the
-    forward drops (a value overwritten before it reaches an output) are on no path. VGG,
+    forward drops (a value overwritten before it reaches an output) are on no path, nor are
+    a gate's layers (a squeeze-excitation's FCs only scale the features they multiply: the
+    data goes past them). VGG,
     MobileNet v1 and GoogLeNet-style nets have such a chain; ResNet, DenseNet and
     MobileNetV2 do not.
 
@@ -78,6 +80,24 @@ class DeepPlainStack(Rule):
                 model.loc, symbol=model.name)
 
     valid = [
+        # Seven convs in a row, then a squeeze-excitation gate whose two FCs only scale the
+        # seventh's output: the chain the data takes has seven layers, not nine.
+        """
+import torch.nn as nn
+
+class Gated(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.convs = nn.Sequential(*[m for _ in range(7)
+                                     for m in (nn.Conv2d(c, c, 3, padding=1), nn.ReLU())])
+        self.squeeze = nn.Linear(c, c // 4)
+        self.excite = nn.Linear(c // 4, c)
+
+    def forward(self, x):
+        y = self.convs(x)
+        scale = self.excite(self.squeeze(y.mean((2, 3))).relu()).sigmoid()
+        return y * scale[:, :, None, None]
+""",
         # ResNet basic blocks: every pair of convs is spanned by the shortcut.
         """
 import torch.nn as nn

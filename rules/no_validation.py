@@ -24,8 +24,12 @@ class NoValidation(Rule):
     named for held-out data (`net(test_features)`, `model(x_val)`) or read at indices
     named for it (`pred[test_idx]` of a forward over a whole image or graph, as
     transductive training scores the pixels or nodes its loss leaves out) (for Lightning:
-    no `validation_step` with validation data). Helpers the loop calls (`validate(...)`) are
-    followed, also into other files, and through wrapped models (`DataParallel`, `.module`).
+    no `validation_step` with validation data). An evaluation in a loop around the epoch
+    loop whose passes go on training the same model counts (federated rounds: each client
+    trains some local epochs, the averaged model is scored once a round); one after each
+    training of a fresh model (a loop over settings) does not. Helpers the loop calls
+    (`validate(...)`) are followed, also into other files, and through wrapped models
+    (`DataParallel`, `.module`).
     A loop that steps two or more models with optimizers of their own, each after a
     backward pass of its own (a GAN's generator and discriminator), is not judged: they
     have no held-out score to evaluate. Nor is one that never calls the model it trains,
@@ -70,10 +74,11 @@ class NoValidation(Rule):
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
-                if run.evaluated_in(loop) or run.steps_models_apart(loop) \
-                        or run.trains_on_noise(loop):
-                    continue  # evaluated; or a GAN's models, with no held-out score; or
-                    # random numbers for data, with nothing to hold out
+                if run.evaluated_in(loop) or run.evaluated_between_passes(loop) \
+                        or run.steps_models_apart(loop) or run.trains_on_noise(loop):
+                    continue  # evaluated (also once a round of federated training); or a
+                    # GAN's models, with no held-out score; or random numbers for data, with
+                    # nothing to hold out
                 if run.stepped_never_called(loop):
                     continue  # run only through its weights (`F.linear(x, net.weight)`,
                     # MAML): an evaluation written that way would not be seen either
@@ -159,8 +164,82 @@ for epoch in range(4):
         model(x).sum().backward()
         opt.step()
 """,
+        # A library function handed the network and held-out tensors may evaluate it.
+        """
+import torch
+import torch.nn as nn
+import evalkit
+
+data, held = torch.load("train.pt"), torch.load("held.pt")
+net = nn.Linear(50, 1)
+opt = torch.optim.SGD(net.parameters(), lr=0.003, momentum=0.9)
+for epoch in range(100):
+    opt.zero_grad()
+    nn.functional.mse_loss(net(data[:, :50]), data[:, 50:]).backward()
+    opt.step()
+    if (epoch + 1) % 5 == 0:
+        print(epoch, evalkit.score(net, held))
+""",
+        # Federated rounds: the clients train some local epochs each round, on the averaged
+        # weights, and the averaged model is scored on held-out data once a round.
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+def local_fit(net, shard):
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    for _ in range(6):
+        for x, y in DataLoader(shard, batch_size=32, shuffle=True):
+            opt.zero_grad()
+            nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+
+def score(net, loader):
+    net.eval()
+    with torch.no_grad():
+        return sum((net(x).argmax(1) == y).sum().item() for x, y in loader)
+
+shards = torch.load("shards.pt")
+test_loader = DataLoader(torch.load("test.pt"), batch_size=256)
+server = nn.Linear(16, 10)
+clients = [nn.Linear(16, 10) for _ in shards]
+for round_ in range(20):
+    for net, shard in zip(clients, shards):
+        net.load_state_dict(server.state_dict())
+        local_fit(net, shard)
+    server.load_state_dict(clients[0].state_dict())
+    print(round_, score(server, test_loader))
+""",
     ]
     invalid = [
+        # A fresh model for each setting, scored only once its training is over.
+        """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+def local_fit(net, shard):
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    for _ in range(6):  # flagged
+        for x, y in DataLoader(shard, batch_size=32, shuffle=True):
+            opt.zero_grad()
+            nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+
+def score(net, loader):
+    net.eval()
+    with torch.no_grad():
+        return sum((net(x).argmax(1) == y).sum().item() for x, y in loader)
+
+shards = torch.load("shards.pt")
+test_loader = DataLoader(torch.load("test.pt"), batch_size=256)
+for width in (16, 32):
+    net = nn.Sequential(nn.Linear(16, width), nn.ReLU(), nn.Linear(width, 10))
+    for shard in shards:
+        local_fit(net, shard)
+    print(width, score(net, test_loader))
+""",
         """
 import torch
 import torch.nn as nn

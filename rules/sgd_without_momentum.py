@@ -7,8 +7,17 @@ import libcst as cst
 from cnnlint.findings import Finding
 from cnnlint.fix import Edit, Fix, FixContext, append_keyword, is_zero, keyword, last_name, \
     plain_args, positional
-from cnnlint.ir import ProjectFacts
+from cnnlint.ir import Optimizer, ProjectFacts
 from cnnlint.rule import Rule
+
+
+def _learnable_constants(opt: Optimizer) -> bool:
+    """Whether the optimizer holds modules with no layers at all, only parameters of their
+    own (a center loss's class centers, prototypes, a temperature): plain SGD steps on them
+    are often the method's own update rule, not a network's training."""
+    return bool(opt.trains) and all(
+        m.families is not None and not m.families and not m.parts and m.layers == 0
+        for m in opt.trains)
 
 
 class SgdWithoutMomentum(Rule):
@@ -19,7 +28,9 @@ class SgdWithoutMomentum(Rule):
     literal, a constant, an `argparse` default or a config value), in code that trains. A
     test (`test_*.py`, `*_test.py`, a file in a `tests` folder) that steps only outside
     loops, as a numerical check does, is not judged, nor an optimizer given a mapping the
-    reader cannot read (`SGD(params, **cfg.optim)`: it may hold the momentum), nor a call
+    reader cannot read (`SGD(params, **cfg.optim)`: it may hold the momentum), nor one
+    over modules holding no layers, only parameters of their own (a center loss's class
+    centers, stepped by the method's own plain update), nor a call
     that builds optimizers with different momenta on different passes (`for kw in
     settings: SGD(params, **kw)`, a comparison of settings): its line has no one momentum.
 
@@ -68,7 +79,7 @@ class SgdWithoutMomentum(Rule):
             for opt in run.optimizers:
                 momentum = opt.momentum
                 if opt.kind != "SGD" or opt.loc is None or momentum is None \
-                        or opt.loc in varied:
+                        or opt.loc in varied or _learnable_constants(opt):
                     continue
                 if momentum.known and momentum.value == 0:
                     what = "has no momentum" if momentum.origin == "torch default" else \
@@ -96,6 +107,31 @@ class SgdWithoutMomentum(Rule):
         return Fix(edits=(Edit(source.path, call, new),))
 
     valid = [
+        # The centers of a center loss, a module with no layers, stepped by plain SGD (the
+        # method's own update); the network's optimizer has momentum.
+        """
+import torch
+import torch.nn as nn
+
+class Centers(nn.Module):
+    def __init__(self, classes, dim):
+        super().__init__()
+        self.centers = nn.Parameter(torch.randn(classes, dim))
+
+    def forward(self, feats, labels):
+        return (feats - self.centers[labels]).pow(2).sum(1).mean()
+
+net = nn.Linear(8, 2)
+centers = Centers(10, 2)
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+opt_centers = torch.optim.SGD(centers.parameters(), lr=0.5)
+for x, y in batches:
+    opt.zero_grad()
+    opt_centers.zero_grad()
+    centers(net(x), y).backward()
+    opt.step()
+    opt_centers.step()
+""",
         """
 import torch
 import torch.nn as nn

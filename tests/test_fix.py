@@ -514,6 +514,11 @@ def test_no_fix_when_the_code_is_not_the_plain_shape(lint_tree, code: str, sourc
     ("nn.init.constant_(m.bias, 0.0)", False),
     ("if m.bias is not None:\n            m.bias.data.zero_()", True),
     ("pass\n    elif isinstance(m, nn.BatchNorm2d):\n        m.bias.data.zero_()", True),
+    # Copying weights in by hand reads or sets each conv's bias tensor: `None` after the fix.
+    ("m.bias.data = torch.zeros(8)", False),
+    ("assert m.bias.size() == (8,)", False),
+    ("print(m.bias.shape)", False),
+    ("if m.bias is not None:\n            m.bias.data = torch.zeros(8)", True),
 ])
 def test_no_bias_fix_when_a_script_writes_every_conv_s_bias(lint_tree, write: str,
                                                              offered: bool) -> None:

@@ -181,9 +181,9 @@ def test_a_squeeze_excitation_gate_is_not_a_skip(lint_tree: Callable[..., Any]) 
             return self.blocks(x)
     """, select=["CNN103"])
     (plain,) = result.findings
-    # Only the gated input carries the chain on (the gates do not add 2 convs per block):
-    # the longest way is the 8 convs and the last gate's two.
-    assert "10 weighted layers" in plain.message
+    # Only the gated input carries the chain on, and a gate's own layers only scale it: the
+    # chain is the 8 convs (the last gate's two are no part of it).
+    assert "8 weighted layers" in plain.message
 
 
 def test_an_attention_gate_on_a_u_net_skip_keeps_it_a_skip(
@@ -347,6 +347,53 @@ class Cell(nn.Module):
     result = lint_tree({"blocks.py": block, "net.py": "import torch.nn as nn\n" + net},
                        select=["CNN107"])
     assert [f.path for f in result.findings] == (["blocks.py"] if judged_alone else [])
+
+
+def test_a_block_built_with_arguments_inside_a_network_of_its_file_is_judged_there(
+        lint_tree: Callable[..., Any]) -> None:
+    """`Mixed(8)` is built only inside `net = nn.Sequential(...)` of the same file: its
+    activations are counted in the network's finding, not in one of their own as well."""
+    source = """
+import torch
+import torch.nn as nn
+
+def pair(c, k):
+    return nn.Sequential(nn.Conv2d(c, c, 1), nn.ReLU(), nn.Conv2d(c, c, k, padding=k // 2),
+                         nn.ReLU())
+
+class Mixed(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a, self.b, self.c = pair(c, 3), pair(c, 5), pair(c, 3)
+
+    def forward(self, x):
+        return torch.cat([self.a(x), self.b(x), self.c(x)], 1)
+
+net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), Mixed(8), nn.Flatten(),
+                    nn.LazyLinear(10))
+"""
+    result = lint_tree({"net.py": source}, select=["CNN105"])
+    assert [(f.line, f.symbol) for f in result.findings] == [(16, "net")]
+
+
+def test_a_factory_whose_network_a_module_level_network_holds_is_judged_there(
+        lint_tree: Callable[..., Any]) -> None:
+    """`stack()` builds the body that `whole = nn.Sequential(stack(), head)` holds: the
+    network is `whole`, judged once, not also as the factory."""
+    source = """
+import torch.nn as nn
+
+def stack():
+    layers = nn.Sequential()
+    for k in range(4):
+        layers.add_module(f"pair{k}", nn.Sequential(nn.Linear(16, 32), nn.ReLU(),
+                                                    nn.Linear(32, 16), nn.ReLU()))
+    return layers
+
+whole = nn.Sequential(stack(), nn.Linear(16, 1))
+"""
+    result = lint_tree({"net.py": source}, select=["CNN103"])
+    assert [(f.line, f.symbol) for f in result.findings] == [(10, "whole")]
 
 
 def test_the_summary_counts_models_only_partly_read(in_tmp: Path) -> None:

@@ -2169,3 +2169,42 @@ main()
     assert (finding.path, finding.line) == ("trainer.py", 9)
     assert finding.message.endswith(", as run from train.py:8"), finding.message
     assert [(r.path, r.line) for r in finding.related] == [("train.py", 8)]
+
+
+def test_a_part_no_optimizer_holds_is_not_trained_with_the_model(lint_tree: Lint) -> None:
+    """The optimizer holds the wrapper's decoder only; its encoder, a network of its own
+    loaded frozen, trains nowhere: no optimizer is named against it (it was, as the
+    wrapper's part)."""
+    nets = """
+import torch.nn as nn
+
+encoder = nn.Sequential(*[m for _ in range(9) for m in (nn.Conv2d(8, 8, 3, padding=1), nn.ReLU())])
+decoder = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 3, 1))
+
+
+class Wrapper(nn.Module):
+    def __init__(self, enc, dec):
+        super().__init__()
+        self.enc, self.dec = enc, dec
+
+    def forward(self, x):
+        return self.dec(self.enc(x))
+"""
+    train = """
+import torch
+import nets
+
+enc = nets.encoder
+enc.load_state_dict(torch.load("encoder.pth"))
+model = nets.Wrapper(enc, nets.decoder)
+opt = torch.optim.Adam(model.dec.parameters(), lr=1e-4)
+for step in range(1000):
+    opt.zero_grad()
+    model(torch.rand(4, 8, 32, 32)).pow(2).mean().backward()
+    opt.step()
+"""
+    result = lint_tree({"nets.py": nets, "train.py": train}, select=["CNN107"])
+    (run,) = result.runs
+    assert "nets:encoder" not in run.models[0].parts
+    encoder = [f for f in result.findings if f.path == "nets.py"]
+    assert [(f.severity, f.related) for f in encoder] == [("info", ())]

@@ -373,7 +373,11 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         # package's other values may not.)
         return v.Opaque(f"{qualname}(...)",
                         qualname if inert_part(qualname) else root_of(qualname))
-    if not tensors:
+    # A library's function given a network (`d2l.evaluate_loss(net, test_iter, loss)`) may
+    # do anything with it, evaluate it included, also when tensors come with it; one given
+    # tensors alone is read as a tensor operation.
+    if not tensors or any(isinstance(x, (*v.MODULE_VALUES, v.Params))
+                          for x in (*args.pos, *args.kw.values())):
         touches = interp.touches_models(args, False)
         interp.blocked_by(qualname, loc, f, touches)
         return v.Opaque(f"{qualname}(...)", detached=not touches)

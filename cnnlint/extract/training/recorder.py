@@ -383,7 +383,8 @@ class Recorder:
             count = ir.Setting(state.count, state.origin, state.loc) \
                 if state.count is not None else None
             out.append(ir.Loop(id=ident, kind=kind, loc=state.loc, symbol=state.symbol,
-                               count=count, called_at=state.called_at))
+                               count=count, called_at=state.called_at,
+                               fresh_models=ident in runs))
         return out
 
     def _repeating_runs(self, steps: list[ir.Event]) -> set[int]:
@@ -506,10 +507,19 @@ class Recorder:
             model = self.root(interp, value)
             if id(model) in described:
                 continue
-            described[id(model)] = self._describe(interp, model)
+            described[id(model)] = self._describe(interp, model, self._held_parts(interp, model))
             described[id(model)].token = self.tokens.get(id(model), 0)
             out.append(described[id(model)])
         return out
+
+    def _held_parts(self, interp: TrainingInterp, model: Any) -> set[int] | None:
+        """The modules (by id) inside `model` whose weights the optimizers hold, when they
+        hold parts of it only (`Adam(model.dec.parameters())` beside an encoder loaded
+        frozen); None when one holds the model whole."""
+        values = [value for value in self.trained if self.root(interp, value) is model]
+        if not values or any(value is model for value in values):
+            return None
+        return {id(m) for value in values for m in interp.submodules(value)}
 
     def model_names(self, interp: TrainingInterp, weights: list[Any]) -> str:
         """The models whose weights these are, by name (`netD`, `netG`), for a step event."""
@@ -573,7 +583,8 @@ class Recorder:
             held.append(model)
         return tuple({id(m): m for m in held}.values())
 
-    def _describe(self, interp: TrainingInterp, model: Any) -> ir.TrainedModel:
+    def _describe(self, interp: TrainingInterp, model: Any,
+                  held: set[int] | None = None) -> ir.TrainedModel:
         tracked = self.models.get(id(model))
         name, loc, builders = (tracked[1], tracked[2], tracked[3]) if tracked else (
             "the model", None, [])
@@ -636,6 +647,8 @@ class Recorder:
         part_families: list[tuple[str, frozenset[str]]] = []
         part_layers: list[tuple[str, int]] = []
         for part in inside[1:] + self._held_networks(interp, inside) + donors:
+            if held is not None and id(part) not in held:
+                continue  # no optimizer holds its weights: it does not train here
             if isinstance(part, v.Instance):
                 parts.append(ir.model_key(part.cls.scope.module, part.cls.name))
                 part_families.append((parts[-1], frozenset(interp.layer_families(part))))
