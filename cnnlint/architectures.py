@@ -51,10 +51,12 @@ def _holds_layers_of(holder: ir.Model, model: ir.Model) -> bool:
 
 def _hands_back(model: ir.Model, models: list[ir.Model]) -> bool:
     """Whether a factory only hands back a model of another file, built the same way (a
-    test script's `build_model()` returning `models.__dict__[arch]()`): that model's
-    findings are said at its own definition, not again at the factory."""
+    test script's `build_model()` returning `models.__dict__[arch]()`, a loader's
+    `restore()` returning `Net()` with weights loaded): that model's findings are said at its
+    own definition, not again at the factory."""
     return model.kind == "factory" and any(
-        other.key in model.parts and other.path != model.path and ir.same_build(other, model)
+        (other.key in model.parts or other.key == model.class_key)
+        and other.path != model.path and ir.same_build(other, model)
         for other in models if other is not model)
 
 

@@ -197,7 +197,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
     from cnnlint.rule import load_rules
 
     if (fix or diff) and "-" in paths:
-        raise UsageProblem("--fix and --diff edit files; they do not read stdin")
+        raise UsageProblem("--fix and --diff work on files; they do not read stdin")
     targets = _stdin_targets(list(paths) or ["."], stdin_filename)
     rules = load_rules()
     flags = Flags(select=_split(select), extend_select=_split(extend_select),
@@ -287,7 +287,7 @@ def check(paths: tuple[str, ...], fmt: str, output: str | None, select: tuple[st
         text = stats.render(findings, result.errors, fmt)
     else:
         text = report.get(fmt)(shown, result.errors, len(result.files), rules=rules,
-                               colour=use_colour, notes=notes,
+                               colour=use_colour, notes=notes, verbose=verbose,
                                partly_read=result.partly_read(),
                                root=result.project_root or settings.root,
                                line_text=result.line_text, docs_url=settings.docs_url,

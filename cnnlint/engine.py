@@ -221,7 +221,8 @@ def _lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     found = discover(paths, settings.exclude, settings.root, settings.respect_gitignore)
     result = Result(files=found.files, missing=found.missing)
     result.errors.extend(ErrorEntry(path=p, kind="read", message=(
-        "not a Python file (name .py files, folders, or scripts with a python shebang)"))
+        "not a Python file (name .py files, .ipynb notebooks, folders, or scripts with a "
+        "python shebang)"))
         for p in found.not_python)
     project = Project.open(found.files, settings.exclude, settings.root, cache,
                            settings.respect_gitignore, given=paths)

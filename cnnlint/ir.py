@@ -505,6 +505,8 @@ class LossUse:
     fed_by_loc: Loc | None = None
     symbol: str = ""
     made_at: Loc | None = None  # where the loss module is built (`nn.CrossEntropyLoss(...)`)
+    # Label smoothing given, not known to be 0 (`label_smoothing=0.1`): NLLLoss has none.
+    smoothed: bool = False
     # Computed under no_grad, or from the outputs of models in eval mode only: a validation
     # loss or a metric, not training.
     evaluating: bool = False
@@ -645,6 +647,10 @@ class TrainingRun:
     # A regression loss the training code sums rather than averages (`MSELoss(size_average=
     # False)` over a density map): its gradient grows with the number of its terms.
     sums_a_loss: bool = False
+    # A scheduler that cycles the optimizer's momentum as it goes (`CyclicLR`, `OneCycleLR`,
+    # whose `cycle_momentum` is on by default): the momentum an SGD was built with is
+    # replaced from the start.
+    cycles_momentum: bool = False
     # The transform pipelines the training code applies to data itself, in a loop (a
     # contrastive method's two random views of each batch): their class names, or None for
     # one not known.

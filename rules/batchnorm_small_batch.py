@@ -85,8 +85,10 @@ class BatchNormSmallBatch(Rule):
                 if largest is None or largest >= self.options.min_batch_size:  # type: ignore[operator]
                     continue
                 severity = "error" if largest < self.options.error_below else None  # type: ignore[operator]
-                # Every BatchNorm model the run trains on those batches (a GAN's two).
+                # Every BatchNorm model the run trains on those batches (a GAN's two); one
+                # built by the same call on each pass of a loop (a k-fold's) is one.
                 names = list(dict.fromkeys(m.describe() for m in models))
+                models = list({(m.describe(), m.loc): m for m in models}.values())
                 named = f"{len(models)} models built as {names[0]}" \
                     if len(names) == 1 and len(models) > 1 else \
                     " and ".join(names[:3]) + (f" and {len(names) - 3} more"

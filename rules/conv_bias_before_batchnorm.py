@@ -63,11 +63,12 @@ class ConvBiasBeforeBatchNorm(Rule):
         "as a tensor without testing that it has one (`m.bias.data.zero_()` in an init "
         "function a script applies to every conv, `self.enc[0].bias.data = src.bias.data` "
         "copying weights in by hand; one under a test for another kind, "
-        "`isinstance(m, nn.BatchNorm2d)`, is fine): it would fail on the fixed conv. "
-        "A checkpoint "
-        "saved with the bias does not load into the fixed model as is (an unexpected `bias` "
-        "key, and BatchNorm's running mean includes the bias): retrain, or subtract the bias "
-        "from the running mean when converting it.")
+        "`isinstance(m, nn.BatchNorm2d)`, is fine): it would fail on the fixed conv; nor "
+        "when it loads saved weights strictly (`net.load_state_dict(torch.load(path))`): a "
+        "checkpoint saved with the bias would no longer load. A checkpoint saved before the "
+        "fix that code the run did not read loads does not load into the fixed model as is "
+        "either (an unexpected `bias` key, and BatchNorm's running mean includes the bias): "
+        "retrain, or subtract the bias from the running mean when converting it.")
 
     def check_model(self, model: Model, project: ProjectFacts) -> Iterable[Finding]:
         network = model.network
@@ -107,6 +108,8 @@ class ConvBiasBeforeBatchNorm(Rule):
             return None
         if _bias_initialised(layers, context.models) or _uses_a_bias_unchecked(context):
             return None  # `m.bias.data.fill_(...)` would fail on a conv with no bias
+        if _loads_weights_strictly(context):
+            return None  # a checkpoint saved with the bias would no longer load
         if not all(_norm_always_built(context, _cancelling_norm(node, network), node)
                    for node, network in layers):
             return None  # another configuration of the class may leave the norm out
@@ -480,6 +483,20 @@ def _uses_a_bias_unchecked(context: FixContext) -> bool:
         found = context.memo["CNN101 bias written"] = any(
             _BIAS_USE.search(line) and _may_reach_a_conv(lines[max(0, number - 3):number + 1])
             for lines in context.analysed.values() for number, line in enumerate(lines))
+    return bool(found)
+
+
+_STRICT_LOAD = re.compile(r"\.load_state_dict\((?![^#]*strict\s*=\s*False)")
+
+
+def _loads_weights_strictly(context: FixContext) -> bool:
+    """Whether code the run read loads saved weights into a module strictly
+    (`net.load_state_dict(torch.load(path))`): a checkpoint saved with the conv's bias would
+    not load into the fixed model (an unexpected `bias` key)."""
+    found = context.memo.get("CNN101 weights loaded")
+    if found is None:
+        found = context.memo["CNN101 weights loaded"] = any(
+            _STRICT_LOAD.search(line) for lines in context.analysed.values() for line in lines)
     return bool(found)
 
 

@@ -20,6 +20,14 @@ def _learnable_constants(opt: Optimizer) -> bool:
         for m in opt.trains)
 
 
+def _recurrent_only(opt: Optimizer) -> bool:
+    """Whether the optimizer holds recurrent networks with no convolution (a language
+    model): plain SGD at a high rate with gradient clipping is their usual recipe."""
+    return bool(opt.trains) and all(
+        m.families is not None and "recurrent" in m.families and "conv" not in m.families
+        for m in opt.trains)
+
+
 class SgdWithoutMomentum(Rule):
     """Plain SGD: momentum is absent or zero.
 
@@ -30,7 +38,11 @@ class SgdWithoutMomentum(Rule):
     loops, as a numerical check does, is not judged, nor an optimizer given a mapping the
     reader cannot read (`SGD(params, **cfg.optim)`: it may hold the momentum), nor one
     over modules holding no layers, only parameters of their own (a center loss's class
-    centers, stepped by the method's own plain update), nor a call
+    centers, stepped by the method's own plain update), nor one of a run whose scheduler
+    cycles the momentum (`CyclicLR`, `OneCycleLR`: `cycle_momentum` is on by default and
+    writes a momentum into the optimizer from the start), nor one over recurrent networks
+    with no convolution (a language model trains with plain SGD at a high rate and gradient
+    clipping, then averaged SGD), nor a call
     that builds optimizers with different momenta on different passes (`for kw in
     settings: SGD(params, **kw)`, a comparison of settings): its line has no one momentum.
 
@@ -74,12 +86,14 @@ class SgdWithoutMomentum(Rule):
                   and not (opt.momentum is not None and opt.momentum.known
                            and opt.momentum.value == 0)}
         for run in project.runs:
-            if run.is_a_test:
-                continue  # a test's single step (a numerical check) sets up no training
+            if run.is_a_test or run.cycles_momentum:
+                continue  # a test's single step (a numerical check) sets up no training; a
+                # `CyclicLR` or `OneCycleLR` cycles the optimizer's momentum itself
             for opt in run.optimizers:
                 momentum = opt.momentum
                 if opt.kind != "SGD" or opt.loc is None or momentum is None \
-                        or opt.loc in varied or _learnable_constants(opt):
+                        or opt.loc in varied or _learnable_constants(opt) \
+                        or _recurrent_only(opt):
                     continue
                 if momentum.known and momentum.value == 0:
                     what = "has no momentum" if momentum.origin == "torch default" else \
@@ -107,6 +121,43 @@ class SgdWithoutMomentum(Rule):
         return Fix(edits=(Edit(source.path, call, new),))
 
     valid = [
+        # A recurrent language model's recipe: plain SGD at a high rate, clipped.
+        """
+import torch
+import torch.nn as nn
+
+class LM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(1000, 64)
+        self.rnn = nn.LSTM(64, 64)
+        self.out = nn.Linear(64, 1000)
+
+    def forward(self, x):
+        return self.out(self.rnn(self.embed(x))[0])
+
+model = LM()
+opt = torch.optim.SGD(model.parameters(), lr=20)
+for x, y in batches:
+    opt.zero_grad()
+    nn.functional.cross_entropy(model(x).flatten(0, 1), y.flatten()).backward()
+    nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+    opt.step()
+""",
+        # CyclicLR cycles the momentum of the SGD it drives (`cycle_momentum` by default).
+        """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(2, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+sched = torch.optim.lr_scheduler.CyclicLR(opt, base_lr=1e-4, max_lr=0.01)
+for x in batches:
+    opt.zero_grad()
+    model(x).sum().backward()
+    opt.step()
+    sched.step()
+""",
         # The centers of a center loss, a module with no layers, stepped by plain SGD (the
         # method's own update); the network's optimizer has momentum.
         """

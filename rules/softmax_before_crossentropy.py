@@ -33,7 +33,9 @@ class SoftmaxBeforeCrossEntropy(Rule):
     range, the gradients shrink, and training stalls at a high loss.
     Fed log-probabilities (`log_softmax`), it computes the loss `NLLLoss` would: a
     log-softmax leaves log-probabilities as they are. That is harmless, so it is reported
-    at info level: the matching loss is `NLLLoss`, and the extra log-softmax is wasted.
+    at info level: the matching loss is `NLLLoss`, and the extra log-softmax is wasted;
+    not at all when the loss smooths its labels (`label_smoothing=0.1`), which `NLLLoss`
+    cannot.
 
     ## Example
     ```python
@@ -74,6 +76,8 @@ class SoftmaxBeforeCrossEntropy(Rule):
                     where = f" (from {loss.fed_by_loc.path}:{loss.fed_by_loc.line})"
                 related = [(loss.fed_by_loc, f"the `{loss.fed_by}` it receives")]
                 if loss.fed_by == "LogSoftmax":
+                    if loss.smoothed:
+                        continue  # harmless, and NLLLoss would drop the label smoothing
                     yield self.finding(
                         f"`{loss.kind}` receives `{loss.fed_by}` output{where}: harmless (a "
                         "log-softmax leaves log-probabilities as they are), but `NLLLoss` "
@@ -121,6 +125,19 @@ for x, y in loader:
     opt.zero_grad()
     loss = criterion(model(x), y)
     loss.backward()
+    opt.step()
+""",
+        # Log-probabilities into a label-smoothing loss: harmless, and NLLLoss cannot smooth.
+        """
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 3), nn.LogSoftmax(dim=1))
+criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
+opt = torch.optim.Adam(model.parameters())
+for x, y in loader:
+    opt.zero_grad()
+    criterion(model(x), y).backward()
     opt.step()
 """,
         # log_softmax with NLLLoss is the matching pair.

@@ -9,6 +9,10 @@ if TYPE_CHECKING:
     from cnnlint.extract.source import FileFacts
 
 
+_PORT_HINT = ("Port the file to Python 3 (`2to3` does most of it) for cnnlint to read it; "
+              "a notebook's kernel must be Python 3 too")
+
+
 class SyntaxErrorRule(Rule):
     """The file does not parse as Python, so nothing in it could be checked.
 
@@ -41,9 +45,10 @@ class SyntaxErrorRule(Rule):
     def check_file(self, facts: FileFacts) -> Iterable[Finding]:
         if facts.syntax_error is not None:
             message, line, column, needs = facts.syntax_error
-            # (Code for a newer Python than the one running cnnlint is not to be "fixed".)
-            hint = f"Run cnnlint on Python {needs} or later to read this file" if needs \
-                else None
+            # (Code for a newer Python than the one running cnnlint is not to be "fixed";
+            # Python 2 code is to be ported, not fixed here and there.)
+            hint = _PORT_HINT if needs == "2" else \
+                f"Run cnnlint on Python {needs} or later to read this file" if needs else None
             yield self.finding(f"syntax error: {message}",
                                Loc(facts.path, line, column, line, column), symbol="",
                                hint=hint)

@@ -39,6 +39,14 @@ def test_a_word_reserved_since_python_3_7_is_named_as_the_cause(in_tmp: Path) ->
                                  "since Python 3.7 (this code was written for an older Python)")
 
 
+def test_python_2_code_is_named_as_such_with_porting_advice(in_tmp: Path) -> None:
+    (in_tmp / "old.py").write_text("import torch\nprint torch.__version__\n")
+    _, data = _json(["."])
+    (syntax,) = data["findings"]
+    assert syntax["message"].endswith("(this is Python 2 code: cnnlint reads Python 3)")
+    assert syntax["hint"].startswith("Port the file to Python 3")
+
+
 def test_an_f_string_written_for_python_3_12_is_named_as_the_cause(in_tmp: Path) -> None:
     (in_tmp / "new.py").write_text('sizes = {"train": 10}\nprint(f"{sizes["train"]} images")\n')
     _, data = _json(["."])

@@ -1493,3 +1493,26 @@ def test_a_module_level_network_rebuilt_under_its_name_is_placed_at_the_rebuild(
     """))]
     models = extract_models(build_interp(facts))
     assert [(m.name, m.loc.line, len(m.network.nodes)) for m in models] == [("model", 6, 10)]
+
+
+def test_a_constructor_loop_copying_weights_through_state_dicts_leaves_the_model_whole() -> None:
+    """`for i in range(len(self.front.state_dict().items())): ...` copies pretrained weights
+    in, over a count not known: reading a module's state dict writes nothing into it, so
+    the network is read in full (it was partly read, and every model rule stayed silent)."""
+    facts = [analyse_source("net.py", textwrap.dedent("""
+        import torch.nn as nn
+
+        class Counter(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.front = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(9)])
+                source = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(9)])
+                for i in range(len(self.front.state_dict().items())):
+                    list(self.front.state_dict().items())[i][1].data[:] = \\
+                        list(source.state_dict().items())[i][1].data[:]
+
+            def forward(self, x):
+                return self.front(x)
+    """))]
+    (model,) = extract_models(build_interp(facts))
+    assert model.network.complete and len(model.network.nodes) == 10

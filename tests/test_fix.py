@@ -542,6 +542,21 @@ net.apply(init)
     assert (finding in result.fixable) is offered
 
 
+@pytest.mark.parametrize("load, offered", [
+    ('net.load_state_dict(torch.load("weights.pt"))', False),
+    ('net.load_state_dict(torch.load("weights.pt"), strict=False)', True),
+])
+def test_no_bias_fix_when_code_loads_saved_weights_strictly(lint_tree, load: str,
+                                                            offered: bool) -> None:
+    """A script that loads a saved state dict into the model would fail on a checkpoint
+    saved with the conv's bias once the fix removes it."""
+    script = f"import torch\nfrom model import Net\n\nnet = Net()\n{load}\nnet.eval()\n"
+    result = lint_tree({"model.py": NET.format(conv="nn.Conv2d(3, 8, 3)"), "predict.py": script},
+                       select=["CNN101"], fixes=True)
+    (finding,) = result.findings
+    assert (finding in result.fixable) is offered
+
+
 def test_a_fix_that_raises_is_not_offered(lint_tree, monkeypatch: pytest.MonkeyPatch) -> None:
     from cnnlint.rule import load_rules
 

@@ -160,7 +160,8 @@ def test_missing_path_and_non_python_file(in_tmp: Path) -> None:
     code, data = _lint("notes.md", "tool")
     assert code == 2
     assert data["errors"] == [{"path": "notes.md", "kind": "read", "message": (
-        "not a Python file (name .py files, folders, or scripts with a python shebang)")}]
+        "not a Python file (name .py files, .ipynb notebooks, folders, or scripts with a "
+        "python shebang)")}]
     assert data["summary"]["files"] == 1  # the shebang script is linted
     # The text summary counts findings by severity ("0 errors") and, apart, what failed.
     code, out, _ = run(["notes.md", "tool"])

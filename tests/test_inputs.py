@@ -254,9 +254,33 @@ def test_statistics_count_findings_per_rule(in_tmp: Path) -> None:
     code, out, _ = run(["--no-cache", "--statistics", "--format", "json", "--select",
                         "CNN101", "."])
     assert json.loads(out) == [{"code": "CNN101", "name": "conv-bias-before-batchnorm",
-                                "severity": "warning", "count": 3}]
+                                "severity": "warning", "count": 3,
+                                "by_severity": {"warning": 3}}]
     code, _, err = run(["--no-cache", "--statistics", "--format", "sarif", "."])
     assert code == 2 and "--statistics" in err
+
+
+def test_statistics_give_a_rule_of_several_severities_one_line(in_tmp: Path) -> None:
+    """CNN201 is an error below batch 4 and a warning up to 16: one line for the rule,
+    its count split by severity, most severe first."""
+    net = ("import torch.nn as nn\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+           "        super().__init__()\n        self.c = nn.Conv2d(3, 8, 3, bias=False)\n"
+           "        self.b = nn.BatchNorm2d(8)\n\n    def forward(self, x):\n"
+           "        return self.b(self.c(x))\n")
+    loop = ("import torch\nfrom torch.utils.data import DataLoader\nfrom net import Net\n\n"
+            "model = Net()\nopt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)\n"
+            "for x in DataLoader(torch.load('d.pt'), batch_size=SIZE, shuffle=True):\n"
+            "    opt.zero_grad()\n    model(x).mean().backward()\n    opt.step()\n")
+    (in_tmp / "net.py").write_text(net)
+    (in_tmp / "a.py").write_text(loop.replace("SIZE", "2"))
+    (in_tmp / "b.py").write_text(loop.replace("SIZE", "8"))
+    code, out, _ = run(["--no-cache", "--statistics", "--select", "CNN201", "."])
+    assert out.splitlines() == ["2\tCNN201\tbatchnorm-small-batch [error 1, warning 1]"]
+    code, out, _ = run(["--no-cache", "--statistics", "--format", "json", "--select",
+                        "CNN201", "."])
+    assert json.loads(out) == [{"code": "CNN201", "name": "batchnorm-small-batch",
+                                "severity": "error", "count": 2,
+                                "by_severity": {"error": 1, "warning": 1}}]
 
 
 def test_gitignored_files_are_skipped_when_walking(in_tmp: Path) -> None:

@@ -197,16 +197,17 @@ def test_same_named_models_in_two_packages_are_two_models(
 
 def test_a_factory_handing_back_another_file_s_model_is_judged_at_that_model(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """evaluate.py's `build_model()` returns `nets.tower10()` as nets.py builds it: the
-    tower's findings are said once, in nets.py, linted whole or with evaluate.py alone;
-    wide.py's factory builds a wider tower, its own network, judged there."""
+    """evaluate.py's `build_model()` returns `nets.tower10()` as nets.py builds it, and
+    restore.py's `restore()` a `Tower()` it loads weights into: the tower's findings are said
+    once, in nets.py, linted whole or with either script alone; wide.py's factory builds a
+    wider tower, its own network, judged there."""
     monkeypatch.chdir(tmp_path)
     _copy("evaluator", tmp_path)
     whole = _lint(["."])
     assert {path for _, path, *_ in whole} == {"nets.py", "wide.py"}
     assert {code for code, path, *_ in whole if path == "nets.py"} == {
         "CNN103", "CNN104", "CNN105", "CNN107"}
-    assert _lint(["evaluate.py"]) == []
+    assert _lint(["evaluate.py"]) == [] and _lint(["restore.py"]) == []
     assert _lint(["wide.py"]) == [row for row in whole if row[1] == "wide.py"] != []
 
 # --- the project and its imports ------------------------------------------------------------

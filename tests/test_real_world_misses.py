@@ -414,6 +414,9 @@ def test_the_summary_counts_models_only_partly_read(in_tmp: Path) -> None:
     assert code == 0
     assert out.strip().endswith(
         "in 1 file; 1 model only partly read: --verbose says where, --trace reads them.")
+    code, out, _ = run(["--no-cache", "--verbose", "model.py"])
+    assert out.strip().endswith(
+        "1 model only partly read: the notes above say where, --trace reads them.")
     code, out, _ = run(["--no-cache", "--format", "json", "model.py"])
     assert json.loads(out)["summary"]["partly_read"] == 1
 
@@ -3119,6 +3122,25 @@ trainer.fit(Tiny())
         ("CNN209", f"trains {epochs} at a constant learning rate")]
 
 
+@pytest.mark.parametrize("flags, flagged", [("", True), (", fast_dev_run=5", False),
+                                             (", fast_dev_run=True", False)])
+def test_a_lightning_smoke_test_trains_no_epochs(lint_tree: Callable[..., Any], flags: str,
+                                                 flagged: bool) -> None:
+    """`Trainer(max_epochs=100, fast_dev_run=5)` runs five batches once and stops: no long
+    run for the schedule or early-stopping rules to judge."""
+    result = lint_tree({"fit.py": f"""
+import torch
+from pytorch_lightning import LightningModule, Trainer
+{TINY_LIGHTNING}
+    def train_dataloader(self):
+        return torch.utils.data.DataLoader(torch.load("d.pt"), batch_size=32)
+
+
+Trainer(max_epochs=100{flags}).fit(Tiny())
+"""})
+    assert any(f.code == "CNN209" for f in result.findings) is flagged
+
+
 @pytest.mark.parametrize("callback, message", [
     ('ModelCheckpoint(monitor="val_acc")', '`ModelCheckpoint(monitor="val_acc")` counts the '
      'lowest `val_acc` as best (mode "min", Lightning\'s default): it keeps the checkpoint of '
@@ -3129,6 +3151,8 @@ trainer.fit(Tiny())
     ('ModelCheckpoint(monitor="val_acc", mode="max")', None),
     ('EarlyStopping(monitor="val_loss")', None),
     ('EarlyStopping(monitor="val_acc", mode=os.environ["MODE"])', None),  # not known
+    # Lightning before 1.3 (`filepath=`): the default mode "auto" maximises an accuracy.
+    ('ModelCheckpoint(filepath="ckpt/{epoch}", monitor="val_acc")', None),
 ])
 def test_a_lightning_callback_watching_accuracy_for_its_minimum_is_flagged(
         lint_tree: Callable[..., Any], callback: str, message: str | None) -> None:

@@ -2208,3 +2208,66 @@ for step in range(1000):
     assert "nets:encoder" not in run.models[0].parts
     encoder = [f for f in result.findings if f.path == "nets.py"]
     assert [(f.severity, f.related) for f in encoder] == [("info", ())]
+
+
+def test_a_model_built_afresh_for_each_fold_is_one_model_in_the_message(lint_tree: Lint) -> None:
+    """A k-fold loop builds the same network on each pass: CNN201 names it once (it said "2
+    models built as", the reader's two passes of the loop)."""
+    net = """
+import torch.nn as nn
+
+class SmallNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+
+    def forward(self, x):
+        return self.body(x).mean((1, 2, 3))
+"""
+    script = """
+import torch
+from torch.utils.data import DataLoader
+from net import SmallNet
+
+for fold in range(5):
+    loader = DataLoader(torch.load(f"fold{fold}.pt"), batch_size=4, shuffle=True)
+    model = SmallNet()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    for epoch in range(2):
+        for x, y in loader:
+            opt.zero_grad()
+            (model(x) - y).pow(2).mean().backward()
+            opt.step()
+"""
+    result = lint_tree({"net.py": net, "cv.py": script}, select=["CNN201"])
+    assert [f.message for f in result.findings] == [
+        "`SmallNet` (net.py:3) has BatchNorm layers but trains with batch size 4"]
+
+
+def test_a_loop_stepping_an_optimizer_with_no_gradients_trains_nothing(lint_tree: Lint) -> None:
+    """A notebook plots a schedule by stepping a dummy optimizer 100 times (no forward, no
+    backward) beside a real training loop elsewhere in the file: that loop changes no weight,
+    so it has no zero_grad to miss, no epochs to stop early, and its SGD trains nothing."""
+    script = """
+import torch
+import torch.nn as nn
+
+dummy = nn.Linear(4, 2)
+sgd = torch.optim.SGD(dummy.parameters(), lr=0.2)
+sched = torch.optim.lr_scheduler.CosineAnnealingLR(sgd, T_max=100)
+rates = []
+for epoch in range(100):
+    sgd.step()
+    rates.append(sgd.param_groups[0]["lr"])
+    sched.step()
+
+net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+adam = torch.optim.Adam(net.parameters(), lr=1e-3)
+x, y = torch.load("x.pt"), torch.load("y.pt")
+for step in range(3):
+    adam.zero_grad()
+    nn.functional.cross_entropy(net(x), y).backward()
+    adam.step()
+"""
+    result = lint_tree({"plot.py": script}, select=["CNN203", "CNN205", "CNN206"])
+    assert result.findings == []

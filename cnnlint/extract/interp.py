@@ -102,6 +102,9 @@ class Interp:
         # arguments their `super().__init__(...)` gave it.
         self.layer_inits: dict[int, tuple[str, Args]] = {}
         self.mutations = 0  # writes into modules (a forward that makes any is not reused)
+        # Of those, the ones that may change what a module holds (not a read of its weights,
+        # `self.front.state_dict()`, which a loop copying pretrained weights makes).
+        self.module_writes = 0
         self.steps = 0
         self.shared_load_steps = 0  # the budget module levels of plain Python share (`load`)
         self.depth = 0
@@ -183,10 +186,12 @@ class Interp:
         if message not in self.unresolved:
             self.unresolved.append(message)
 
-    def changed(self, module: Any) -> None:
-        """A module was written to: forward passes that write are not reused, and the
-        fingerprints of it and of the copy it belongs to are stale."""
+    def changed(self, module: Any, write: bool = True) -> None:
+        """A module was written to (or, `write` False, one of its methods that only reads
+        was called): forward passes that do are not reused, and the fingerprints of it and
+        of the copy it belongs to are stale."""
         self.mutations += 1
+        self.module_writes += write
         if self.prints:
             self.prints.pop(id(module), None)
             root = self.owners.get(id(module))
@@ -667,7 +672,7 @@ class Interp:
         dict) leaves the network whole, and what it assigned, and the local lists and dicts
         it wrote, are unknown after it; one that builds or changes anything else leaves the
         network partly read, since other passes may build more."""
-        start = (self.built, len(self.inits), self.mutations, len(f.returns))
+        start = (self.built, len(self.inits), self.module_writes, len(f.returns))
         self.assign(target, self.unknown_item(), f)
         lists = _lists_of(f)
         status, written = self.tracking_writes(lambda: self.exec_block(body, f))
@@ -676,7 +681,7 @@ class Interp:
             return RETURN if status == RETURN else NORMAL
         containers = {id(value): name for name, value in f.locals.items()
                       if type(value) in (list, dict)}
-        if status != RETURN and start == (self.built, len(self.inits), self.mutations,
+        if status != RETURN and start == (self.built, len(self.inits), self.module_writes,
                                           len(f.returns)) \
                 and all(i in containers for i in written):
             for name in assigned_names(body) | {containers[i] for i in written}:
@@ -1108,7 +1113,8 @@ class Interp:
         if name in torchnn.FORWARD_HOOKS and isinstance(obj, (*v.MODULE_KINDS, v.EachModule)):
             return torchnn.forward_hook(self, args)
         if type(obj) in v.MODULE_KINDS:
-            self.changed(obj)  # add_module, append, ...: count them all, reads included
+            # add_module, append, ...: count them all, reads included (as no writes)
+            self.changed(obj, write=name not in _MODULE_READS)
         elif name in _CONTAINER_WRITES:
             self.wrote(obj, *args.pos, *args.kw.values())
         if isinstance(obj, v.EachModule) and name in ("parameters", "named_parameters") \
@@ -1272,6 +1278,10 @@ def yields_in(body: tuple[Any, ...]) -> bool:
     return False
 
 
+# Module methods that only read what the module holds.
+_MODULE_READS = frozenset({"state_dict", "parameters", "named_parameters", "buffers",
+                           "named_buffers", "children", "named_children", "modules",
+                           "named_modules"})
 # Methods that change the list, dict or set they are called on.
 _CONTAINER_WRITES = frozenset({
     "append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update",

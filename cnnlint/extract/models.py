@@ -95,12 +95,13 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
 def _handed_back(interp: Interp, models: list[ir.Model], candidates: list[Candidate],
                  jobs: int) -> list[ir.Model]:
     """The models of other files that the run's factories were built from and the run did
-    not build (`vgg11()` in models.py behind a test script's `build_model()`, models.py not
-    linted), built for comparison only: a factory that hands one back as it is is that
-    model, judged where it is defined, whichever files are linted."""
+    not build (`vgg11()` in models.py behind a test script's `build_model()`, or the class
+    `Net` a loader's `restore()` builds, models.py not linted), built for comparison only:
+    a factory that hands one back as it is is that model, judged where it is defined,
+    whichever files are linted."""
     built = {m.key for m in models}
     wanted = {key: m.path for m in models if m.kind == "factory"
-              for key in m.parts if key not in built}
+              for key in (*m.parts, m.class_key) if key and key not in built}
     chosen = [c for c in candidates if c[2] in ("class", "factory")
               and wanted.get(_key(interp, c), c[0]) != c[0]]
     found = _build_all(interp, chosen, jobs, [], None)

@@ -35,6 +35,10 @@ def module_name(path: str) -> str:
 
 
 _RESERVED_SINCE_37 = re.compile(r"(async|await)\b")
+# Python's own messages for statements only Python 2 had (`print x`, `exec code`).
+_PYTHON2_MESSAGES = ("Missing parentheses in call to 'print'",
+                     "Missing parentheses in call to 'exec'")
+PYTHON2 = "2"  # what `_explained` says a file written for Python 2 needs (CNN900 reads it)
 
 
 # An f-string whose replacement field reuses its own quote (`f"{d["key"]}"`): Python 3.12
@@ -52,6 +56,8 @@ def _explained(exc: SyntaxError) -> tuple[str, str]:
         running = f"{sys.version_info[0]}.{sys.version_info[1]}"
         return (f"{exc.msg} (this f-string reuses its quotes inside `{{}}`, which needs "
                 f"Python 3.12; cnnlint is running on Python {running})", "3.12")
+    if exc.msg.startswith(_PYTHON2_MESSAGES):
+        return (f"{exc.msg} (this is Python 2 code: cnnlint reads Python 3)", PYTHON2)
     found = _RESERVED_SINCE_37.match(text, offset) if exc.msg == "invalid syntax" else None
     if found is None:
         return exc.msg, ""

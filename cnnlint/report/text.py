@@ -11,7 +11,7 @@ _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
 
 def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
            colour: bool = False, notes: list[str] | None = None, partly_read: int = 0,
-           fixed: int | None = None, **_: object) -> str:
+           fixed: int | None = None, verbose: bool = False, **_: object) -> str:
     """The report; with `fixed` (a `--fix` run), the summary counts what was fixed and what
     remains instead of the severities, as ruff's does."""
     def paint(text: str, style: str) -> str:
@@ -43,8 +43,9 @@ def render(findings: list[Finding], errors: list[ErrorEntry], files: int, *,
         # (Not "errors": the counts before it are of findings, "0 errors" among them.)
         closing += f"; {len(errors)} file or rule failed (listed above)"
     if partly_read:
+        where = "the notes above say where" if verbose else "--verbose says where"
         closing += (f"; {partly_read} model{'s' if partly_read != 1 else ''} only partly "
-                    "read: --verbose says where, --trace reads them")
+                    f"read: {where}, --trace reads them")
     lines.append(paint(closing + ".", _BOLD))
     return "\n".join(lines) + "\n"
 

@@ -62,7 +62,8 @@ class ForwardReading(LoopReading):
         if rec is not None and isinstance(module, v.LayerSpec) and module.kind in LOSSES:
             library.record_loss(cast("TrainingInterp", self), module.kind, _weighted(module),
                                 tensors_in(args), f, loc, made_at=module.loc,
-                                summed=library.not_averaged(module.args))
+                                summed=library.not_averaged(module.args),
+                                smoothed=library.smooths(module.args))
         elif rec is not None and isinstance(module, v.LayerSpec) \
                 and catalogue.family(module.kind) == "dropout" and not self.in_module_code(f):
             # A dropout layer training code applies to data (`masker(torch.ones(x.shape))

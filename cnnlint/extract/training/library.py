@@ -238,6 +238,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         rising = last == "ExponentialLR" and not (isinstance(gamma, (int, float))
                                                   and gamma <= 1)
         # (An ExponentialLR whose factor may exceed 1 raises the rate: an LR range test.)
+        if last in _CYCLING_MOMENTUM and args.kw.get("cycle_momentum", True) is not False:
+            rec.cycles_momentum = True  # it writes a momentum into the optimizer's groups
         return make_scheduler(interp, last, loc, "ExponentialLR rising" if rising else "",
                               _flat_schedule(last, args))
     if qualname in ("timm.utils.get_state_dict", "timm.utils.model.get_state_dict"):
@@ -284,8 +286,14 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
             return trainer
     if head.startswith(LIGHTNING) and last in ("EarlyStopping", "ModelCheckpoint"):
         monitor, better = args.kw.get("monitor"), args.kw.get("mode", "min")
-        watched = {"metric": monitor, "better": better,
-                   "flags": frozenset() if "mode" in args.kw else frozenset({"default-mode"})} \
+        flags = frozenset() if "mode" in args.kw else frozenset({"default-mode"})
+        if "mode" not in args.kw and isinstance(monitor, str) \
+                and any(k in args.kw for k in _LIGHTNING_BEFORE_1_3):
+            # Written for Lightning before 1.3 (`filepath=`, `period=`), whose default mode
+            # "auto" maximised a metric named for an accuracy and minimised the rest.
+            better = "max" if "acc" in monitor or monitor.startswith("fmeasure") else "min"
+            flags = frozenset()
+        watched = {"metric": monitor, "better": better, "flags": flags} \
             if isinstance(monitor, str) and better in ("min", "max") else {}
         if last == "EarlyStopping":
             rec.event(ir.EARLY_STOP, loc, what=last, **watched)
@@ -385,6 +393,11 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
 
 
 _JOINS = frozenset({"torch.cat", "torch.concat", "torch.concatenate"})
+# Keywords of Lightning's callbacks that later releases removed: code written for a release
+# before 1.3, when their `mode` defaulted to "auto".
+_LIGHTNING_BEFORE_1_3 = ("filepath", "period", "prefix")
+# torch's schedulers that also cycle the optimizer's momentum, unless told not to.
+_CYCLING_MOMENTUM = frozenset({"CyclicLR", "OneCycleLR"})
 
 
 def _joins_batches(interp: TrainingInterp, args: Args, joined: Any) -> None:
@@ -704,6 +717,11 @@ def make_trainer(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None) 
     epochs = interp.setting(args, 99, "max_epochs", f, loc)
     if epochs is None and "max_steps" not in args.kw:
         epochs = ir.Setting(1000, "Lightning's default `max_epochs`", loc)
+    fast = args.kw.get("fast_dev_run", False)
+    if fast is not False and fast != 0:
+        # `fast_dev_run=5`: a smoke test of a few batches, run once whatever `max_epochs`
+        # says (and what it is, when the value is not known).
+        epochs = ir.Setting(1, "`fast_dev_run`", loc) if type(fast) in (bool, int) else None
     rec = interp.recorder
     assert rec is not None
     rec.trainer_epochs = epochs
@@ -733,13 +751,19 @@ def functional_loss(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     given = [args.pos[i] if len(args.pos) > i else args.kw.get(name, ABSENT)
              for i, name in enumerate(("input", "target"))]
     inputs = tensors_in(Args([x for x in given if x is not ABSENT]))
-    record_loss(interp, kind, weighted, inputs, f, loc, summed=not_averaged(args.kw))
+    record_loss(interp, kind, weighted, inputs, f, loc, summed=not_averaged(args.kw),
+                smoothed=smooths(args.kw))
     return interp.add_node(kind, inputs, name=qualname, loc=loc, functional=True) \
         if inputs else UNKNOWN
 
 
 _REGRESSION_FUNCTIONS = frozenset(f"torch.nn.functional.{name}" for name in (
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"))
+
+
+def smooths(args: dict[str, Any]) -> bool:
+    """Whether a loss's arguments give it label smoothing (one not known counts)."""
+    return "label_smoothing" in args and args["label_smoothing"] not in (0, 0.0)
 
 
 def not_averaged(args: dict[str, Any]) -> bool:
@@ -749,12 +773,13 @@ def not_averaged(args: dict[str, Any]) -> bool:
 
 
 def record_loss(interp: TrainingInterp, kind: str, weighted: bool, inputs: list[v.Tensor], f: Frame,
-                loc: Loc | None, made_at: Loc | None = None, summed: bool = False) -> None:
+                loc: Loc | None, made_at: Loc | None = None, summed: bool = False,
+                smoothed: bool = False) -> None:
     rec = interp.recorder
     if rec is None:
         return
     use = ir.LossUse(loc=loc, kind=kind, weighted=weighted, symbol=f.owner, made_at=made_at,
-                     summed=summed,
+                     summed=summed, smoothed=smoothed,
                      evaluating=interp.grad_off > 0 or bool(inputs) and
                      interp.computed_in_evaluation(inputs[0]))
     if inputs:

@@ -92,6 +92,7 @@ class Recorder:
     replayed: dict[str, dict[str, Any]] = field(default_factory=dict)  # data modules re-read
     focal: bool = False
     sums_a_loss: bool = False  # see ir.TrainingRun.sums_a_loss
+    cycles_momentum: bool = False  # see ir.TrainingRun.cycles_momentum
     applied_transforms: list[list[str] | None] = field(default_factory=list)
     lightning: bool = False
     optimizers_apart: int = 0  # see ir.TrainingRun.optimizers_apart
@@ -216,9 +217,16 @@ class Recorder:
     def finish(self, interp: TrainingInterp, entry_loc: Loc, entry_symbol: str
                ) -> ir.TrainingRun | None:
         """The run, or None when nothing in the pass trains a model."""
+        idle = self._steps_without_gradients()
+        stepping = {id(c) for i, owners in self.stepped_by.items() if i not in idle
+                    for c in owners}
         trains_model = [c for c in self.constructions
-                        if _holds_weights(c.params) and c.stepped and not c.given]
+                        if _holds_weights(c.params) and c.stepped and not c.given
+                        and (id(c) in stepping or not any(
+                            c in owners for owners in self.stepped_by.values()))]
         self._settle_choices(interp)
+        for i in idle:
+            self.events[i] = replace(self.events[i], flags=self.events[i].flags - {"trains"})
         training_steps = [e for e in self.events if e.kind == ir.STEP and "trains" in e.flags]
         if training_steps and not self.lightning and not any(
                 e.kind in (ir.BACKWARD, ir.FORWARD) or _touches_models(e) for e in self.events):
@@ -285,6 +293,7 @@ class Recorder:
             loaders=self._loaders(), optimizers=[c.optimizer for c in trains_model],
             schedulers=list(self.schedulers), losses=list(self.losses),
             resampling=list(self.resampling), focal=self.focal, sums_a_loss=self.sums_a_loss,
+            cycles_momentum=self.cycles_momentum,
             applied_transforms=list(self.applied_transforms), lightning=self.lightning,
             optimizers_apart=self.optimizers_apart,
             choices=tuple(sorted(self.choices)), hand_decay=hand_decay,
@@ -329,6 +338,18 @@ class Recorder:
         trainer picked by an option): that code may train any model."""
         return any(not c.given and _of_unknown(c.params) for c in self.constructions) \
             and any(_touches_models(e) for e in self.events)
+
+    def _steps_without_gradients(self) -> set[int]:
+        """The steps (by event index) taken inside loops none of which computes a gradient or
+        runs a model, nor calls code that may (a scheduler's curve plotted by stepping a
+        dummy optimizer, beside a real training loop): they change no weight. (A loop over
+        optimizers stepping each is inside the loop that runs backward.)"""
+        active = {loop for e in self.events
+                  if e.kind in (ir.BACKWARD, ir.FORWARD) or _touches_models(e)
+                  for loop in e.loops}
+        return {i for i, e in enumerate(self.events)
+                if e.kind == ir.STEP and "trains" in e.flags and e.loops
+                and active.isdisjoint(e.loops)}
 
     def _loops(self, steps: list[ir.Event]) -> list[ir.Loop]:
         """Loop kinds from where the training steps happened: a range loop around a loop
