@@ -12,6 +12,30 @@ class Options(RuleOptions):
     min_epochs: int = 5
 
 
+# A client's local training and a scorer, for the federated examples below.
+_LOCAL_FIT = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+def local_fit(net, shard):
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    for _ in range(6):{mark}
+        for x, y in DataLoader(shard, batch_size=32, shuffle=True):
+            opt.zero_grad()
+            nn.functional.cross_entropy(net(x), y).backward()
+            opt.step()
+
+def score(net, loader):
+    net.eval()
+    with torch.no_grad():
+        return sum((net(x).argmax(1) == y).sum().item() for x, y in loader)
+
+shards = torch.load("shards.pt")
+test_loader = DataLoader(torch.load("test.pt"), batch_size=256)
+"""
+
+
 class NoValidation(Rule):
     """A multi-epoch training loop never evaluates on held-out data.
 
@@ -182,27 +206,7 @@ for epoch in range(100):
 """,
         # Federated rounds: the clients train some local epochs each round, on the averaged
         # weights, and the averaged model is scored on held-out data once a round.
-        """
-import torch
-import torch.nn as nn
-from torch.utils.data import DataLoader
-
-def local_fit(net, shard):
-    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
-    for _ in range(6):
-        for x, y in DataLoader(shard, batch_size=32, shuffle=True):
-            opt.zero_grad()
-            nn.functional.cross_entropy(net(x), y).backward()
-            opt.step()
-
-def score(net, loader):
-    net.eval()
-    with torch.no_grad():
-        return sum((net(x).argmax(1) == y).sum().item() for x, y in loader)
-
-shards = torch.load("shards.pt")
-test_loader = DataLoader(torch.load("test.pt"), batch_size=256)
-server = nn.Linear(16, 10)
+        _LOCAL_FIT.format(mark="") + """server = nn.Linear(16, 10)
 clients = [nn.Linear(16, 10) for _ in shards]
 for round_ in range(20):
     for net, shard in zip(clients, shards):
@@ -214,27 +218,7 @@ for round_ in range(20):
     ]
     invalid = [
         # A fresh model for each setting, scored only once its training is over.
-        """
-import torch
-import torch.nn as nn
-from torch.utils.data import DataLoader
-
-def local_fit(net, shard):
-    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
-    for _ in range(6):  # flagged
-        for x, y in DataLoader(shard, batch_size=32, shuffle=True):
-            opt.zero_grad()
-            nn.functional.cross_entropy(net(x), y).backward()
-            opt.step()
-
-def score(net, loader):
-    net.eval()
-    with torch.no_grad():
-        return sum((net(x).argmax(1) == y).sum().item() for x, y in loader)
-
-shards = torch.load("shards.pt")
-test_loader = DataLoader(torch.load("test.pt"), batch_size=256)
-for width in (16, 32):
+        _LOCAL_FIT.format(mark="  # flagged") + """for width in (16, 32):
     net = nn.Sequential(nn.Linear(16, width), nn.ReLU(), nn.Linear(width, 10))
     for shard in shards:
         local_fit(net, shard)

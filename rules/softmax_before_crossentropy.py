@@ -132,13 +132,14 @@ for x, y in loader:
 import torch
 import torch.nn as nn
 
-model = nn.Sequential(nn.Linear(8, 3), nn.LogSoftmax(dim=1))
-criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
-opt = torch.optim.Adam(model.parameters())
-for x, y in loader:
-    opt.zero_grad()
-    criterion(model(x), y).backward()
-    opt.step()
+net = nn.Sequential(nn.Linear(8, 3), nn.LogSoftmax(dim=1))
+smoothed = nn.CrossEntropyLoss(label_smoothing=0.1)
+optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+for images, labels in loader:
+    optimizer.zero_grad()
+    loss = smoothed(net(images), labels)
+    loss.backward()
+    optimizer.step()
 """,
         # log_softmax with NLLLoss is the matching pair.
         {"model.py": """
