@@ -217,13 +217,14 @@ class Recorder:
     def finish(self, interp: TrainingInterp, entry_loc: Loc, entry_symbol: str
                ) -> ir.TrainingRun | None:
         """The run, or None when nothing in the pass trains a model."""
+        # Optimizers stepped only where no gradient is computed train nothing.
         idle = self._steps_without_gradients()
+        stepped = {id(c) for owners in self.stepped_by.values() for c in owners}
         stepping = {id(c) for i, owners in self.stepped_by.items() if i not in idle
                     for c in owners}
         trains_model = [c for c in self.constructions
                         if _holds_weights(c.params) and c.stepped and not c.given
-                        and (id(c) in stepping or not any(
-                            c in owners for owners in self.stepped_by.values()))]
+                        and (id(c) in stepping or id(c) not in stepped)]
         self._settle_choices(interp)
         for i in idle:
             self.events[i] = replace(self.events[i], flags=self.events[i].flags - {"trains"})
