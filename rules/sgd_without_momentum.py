@@ -11,21 +11,16 @@ from cnnlint.ir import Optimizer, ProjectFacts
 from cnnlint.rule import Rule
 
 
-def _learnable_constants(opt: Optimizer) -> bool:
-    """Whether the optimizer holds modules with no layers at all, only parameters of their
-    own (a center loss's class centers, prototypes, a temperature): plain SGD steps on them
-    are often the method's own update rule, not a network's training."""
-    return bool(opt.trains) and all(
-        m.families is not None and not m.families and not m.parts and m.layers == 0
-        for m in opt.trains)
-
-
-def _recurrent_only(opt: Optimizer) -> bool:
-    """Whether the optimizer holds recurrent networks with no convolution (a language
-    model): plain SGD at a high rate with gradient clipping is their usual recipe."""
-    return bool(opt.trains) and all(
-        m.families is not None and "recurrent" in m.families and "conv" not in m.families
-        for m in opt.trains)
+def _plain_sgd_is_the_recipe(opt: Optimizer) -> bool:
+    """Whether the optimizer holds, all known, only modules with no layers, just parameters
+    of their own (a center loss's class centers, prototypes: plain SGD steps are the
+    method's own update rule), or only recurrent networks with no convolution (a language
+    model: plain SGD at a high rate with gradient clipping is its recipe)."""
+    held = [m.families for m in opt.trains if m.families is not None]
+    if not opt.trains or len(held) < len(opt.trains):
+        return False
+    return all(not m.families and not m.parts and m.layers == 0 for m in opt.trains) or all(
+        "recurrent" in families and "conv" not in families for families in held)
 
 
 class SgdWithoutMomentum(Rule):
@@ -92,8 +87,7 @@ class SgdWithoutMomentum(Rule):
             for opt in run.optimizers:
                 momentum = opt.momentum
                 if opt.kind != "SGD" or opt.loc is None or momentum is None \
-                        or opt.loc in varied or _learnable_constants(opt) \
-                        or _recurrent_only(opt):
+                        or opt.loc in varied or _plain_sgd_is_the_recipe(opt):
                     continue
                 if momentum.known and momentum.value == 0:
                     what = "has no momentum" if momentum.origin == "torch default" else \
