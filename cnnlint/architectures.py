@@ -26,6 +26,9 @@ def standalone(models: list[ir.Model], trained: set[str]) -> list[ir.Model]:
     training run trains directly stays a model. Those built for comparison only are
     dropped."""
     judged = [m for m in models if not m.for_comparison]
+    by_key: dict[str, list[ir.Model]] = {}
+    for model in models:
+        by_key.setdefault(model.key, []).append(model)
     held: dict[str, set[str]] = {}  # file -> the classes some other model there holds
     in_globals: dict[str, list[ir.Model]] = {}  # file -> its module-level networks
     for model in judged:
@@ -36,7 +39,7 @@ def standalone(models: list[ir.Model], trained: set[str]) -> list[ir.Model]:
     return [m for m in judged
             if (m.kind not in ("class", "variant") or not m.class_key or m.key in trained
                 or m.class_key not in held.get(m.path, ()))
-            and not (m.key not in trained and _hands_back(m, models))
+            and not (m.key not in trained and _hands_back(m, by_key))
             and not (m.kind == "factory" and m.key not in trained
                      and any(_holds_layers_of(g, m) for g in in_globals.get(m.path, ())))]
 
@@ -49,15 +52,18 @@ def _holds_layers_of(holder: ir.Model, model: ir.Model) -> bool:
         n.loc for n in holder.network.nodes if n.weighted}
 
 
-def _hands_back(model: ir.Model, models: list[ir.Model]) -> bool:
+def _hands_back(model: ir.Model, by_key: dict[str, list[ir.Model]]) -> bool:
     """Whether a factory only hands back a model of another file, built the same way (a
     test script's `build_model()` returning `models.__dict__[arch]()`, a loader's
     `restore()` returning `Net()` with weights loaded): that model's findings are said at its
-    own definition, not again at the factory."""
-    return model.kind == "factory" and any(
-        (other.key in model.parts or other.key == model.class_key)
-        and other.path != model.path and ir.same_build(other, model)
-        for other in models if other is not model)
+    own definition, not again at the factory. (`by_key`: every model, by its key.)"""
+    if model.kind != "factory":
+        return False
+    keys = set(model.parts)
+    if model.class_key:
+        keys.add(model.class_key)
+    return any(other is not model and other.path != model.path and ir.same_build(other, model)
+               for key in keys for other in by_key.get(key, ()))
 
 
 def one_per_architecture(per_model: list[tuple[ir.Model, list[Finding]]]) -> list[Finding]:

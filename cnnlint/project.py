@@ -508,13 +508,13 @@ class Project:
     def analysis_set(self, linted: list[str]) -> tuple[list[str], list[str] | None]:
         """(files to analyse, entry files) for linting `linted` (absolute paths).
 
-        Entry files get a script pass: the linted files and every file that imports them,
-        directly or not, that may train something; for a linted script, also those that
-        import the files of classes it imports (`sample.py` builds net.py's `Stack`, which
-        train.py trains: how, and where, decides how its build is judged). The analysis set
-        adds everything the entries import, directly or not. When every project file is
-        linted, no index is needed: the entries are left to `may_train` on the bytes the run
-        reads (None)."""
+        The analysis set: the linted files, every file that imports them or the files of
+        classes they import, directly or not (`sample.py` builds net.py's `Stack`, which
+        train.py trains; a unit test builds it with the sizes it needs: every build decides
+        how, and where, a build is judged), and everything those import, directly or not.
+        Entry files, which get a script pass, are those of them that may train something.
+        When every project file is linted, no index is needed: the entries are left to
+        `may_train` on the bytes the run reads (None)."""
         linted_set = set(linted)
         if self.files <= linted_set:
             return sorted(linted_set), None
@@ -522,19 +522,19 @@ class Project:
         seen = set(linted_set)
         queue = list(linted_set)
         for path in linted:
-            if self.trains(path):
-                for target in self.imports_of(path):
-                    entry = self.entries.get(target)
-                    if entry is not None and entry.classes and target not in seen:
-                        seen.add(target)
-                        queue.append(target)
+            for target in self._class_files(path):
+                if target not in seen:
+                    seen.add(target)
+                    queue.append(target)
         while queue:
             for importer in reverse.get(queue.pop(), ()):
                 if importer not in seen:
                     seen.add(importer)
                     queue.append(importer)
         entries = sorted(p for p in seen if self.trains(p))
-        needed = set(linted_set) | set(entries)
+        # Every importer is read, training or not: a unit test's or an inference script's
+        # `Net(3, 8)` is a build of the class, and where its findings go depends on them all.
+        needed = set(seen)
         queue = list(needed)
         while queue:
             for target in self.imports_of(queue.pop()):
@@ -542,6 +542,19 @@ class Project:
                     needed.add(target)
                     queue.append(target)
         return sorted(needed), entries
+
+    def _class_files(self, path: str) -> list[str]:
+        """The files of classes `path` imports: those it imports that define classes, also
+        through a package's `__init__.py` that re-exports them."""
+        found: list[str] = []
+        for target in self.imports_of(path):
+            entry = self.entries.get(target)
+            if entry is not None and entry.classes:
+                found.append(target)
+            elif entry is not None and os.path.basename(target) == "__init__.py":
+                found.extend(t for t in self.imports_of(target)
+                             if (e := self.entries.get(t)) is not None and e.classes)
+        return found
 
     def trains(self, path: str) -> bool:
         self._index()

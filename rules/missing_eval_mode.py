@@ -18,6 +18,30 @@ def _same_model(forward: Event, stepped: set[int] | None) -> bool:
     return not forward.token or not stepped or forward.token in stepped
 
 
+def _kept_in_eval_to_train(events: list[Event], index: int) -> bool:
+    """Whether the training forward `events[index]` runs in eval mode because the same pass
+    of a loop around it put the model there, with no evaluation since, and the model never
+    trains in train mode: a frozen trunk whose BatchNorm statistics must not move while a
+    head on it trains (a linear probe). An `.eval()` left over from the last pass's
+    validation is the mistake, and so is a pass that trains in eval mode where another
+    trains in train mode (a "val" phase that steps too)."""
+    forward = events[index]
+    if any(e.kind == FORWARD and e.model == forward.model and e.mode is True
+           and not {"grad-off", "eval-loader"} & e.flags for e in events):
+        return False
+    for event in reversed(events[:index]):
+        if event.model != forward.model:
+            continue
+        if event.kind == FORWARD and ("grad-off" in event.flags or "eval-loader" in event.flags):
+            return False
+        if event.kind == MODE:
+            depth = len(event.loops)
+            return event.mode is False and depth > 0 \
+                and event.loops == forward.loops[:depth] \
+                and event.passes == forward.passes[:depth]
+    return False
+
+
 class MissingEvalMode(Rule):
     """An evaluation pass runs a model in train mode, or training resumes in eval mode.
 
@@ -41,10 +65,13 @@ class MissingEvalMode(Rule):
     it is a probe, not an evaluation. A loop over a held-out loader that steps the model on it
     (a mode that also trains on the validation split) trains. A model put in train mode with
     `model.train()` and not trained since is in train mode on purpose (Monte-Carlo dropout
-    samples predictions with dropout on, from a mean teacher too). Models without BatchNorm
-    or Dropout behave the same in both modes and are not flagged, nor is BatchNorm the code
-    keeps in eval mode throughout (`model.freeze_bn()`). After a call the reader
-    cannot follow that could reach the model, its mode is unknown and nothing is reported.
+    samples predictions with dropout on, from a mean teacher too); so is one a loop puts in
+    eval mode in the pass that then trains it, with no evaluation between, and that never
+    trains in train mode (a linear probe keeps its frozen trunk's BatchNorm statistics fixed
+    while the head on it trains). Models without BatchNorm or Dropout behave the same in
+    both modes and are not flagged, nor is BatchNorm the code keeps in eval mode throughout
+    (`model.freeze_bn()`). After a call the reader cannot follow that could reach the
+    model, its mode is unknown and nothing is reported.
 
     ## Why it matters
     In train mode, dropout keeps dropping units and BatchNorm normalises with the
@@ -94,7 +121,9 @@ class MissingEvalMode(Rule):
             # Models a loop puts back in train mode (`critic.train()` before the critic's
             # own step, after it judged the other model's step in eval mode).
             back = {(e.model, loop) for e in run.events_of(MODE) if e.mode for loop in e.loops}
-            for forward in run.events_of(FORWARD):
+            for index, forward in enumerate(run.events):
+                if forward.kind != FORWARD:
+                    continue
                 kinds = set(forward.families)
                 if "norms-frozen" in forward.flags:
                     kinds.discard("batchnorm")  # kept in eval mode (`freeze_bn()`)
@@ -131,7 +160,8 @@ class MissingEvalMode(Rule):
                 elif not evaluating and not forward.mode and forward.loops \
                         and forward.model in training.get(forward.loops[-1], ()) \
                         and _same_model(forward, numbers.get(forward.loops[-1])) \
-                        and (forward.model, forward.loops[-1]) not in back:
+                        and (forward.model, forward.loops[-1]) not in back \
+                        and not _kept_in_eval_to_train(run.events, index):
                     problem = (f"`{forward.model}` is trained after `.eval()` with no "
                                "`.train()` back")
                 else:
@@ -297,6 +327,25 @@ for epoch in range(3):
     opt.step()
     validate(model)
 """,
+        # A linear probe: each epoch puts the network in eval mode before training its head,
+        # so that the frozen trunk's BatchNorm statistics stay as they were.
+        """
+import torch
+import torch.nn as nn
+
+trunk = nn.Sequential(nn.Conv2d(3, 16, 3, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten())
+net = nn.Sequential(trunk, nn.Linear(16, 10))
+opt = torch.optim.SGD(net[1].parameters(), lr=0.1, momentum=0.9)
+for epoch in range(20):
+    net.eval()
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    with torch.no_grad():
+        scores = [net(x) for x, _ in torch.load("val.pt")]
+""",
     ]
     invalid = [
         """
@@ -367,5 +416,39 @@ def train_model():
             print(model(x).mean())  # flagged
 
 train_model()
+""",
+        # Validation first in each epoch, then training with no train() back: every epoch
+        # trains in eval mode.
+        """
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Conv2d(3, 16, 3, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+                    nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(20):
+    net.eval()
+    with torch.no_grad():
+        scores = [net(x) for x, _ in torch.load("val.pt")]
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()  # flagged
+        opt.step()
+""",
+        # A torchvision network has BatchNorm layers too.
+        """
+import torch
+import torch.nn as nn
+import torchvision
+
+net = torchvision.models.resnet18(num_classes=10)
+opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(10):
+    for x, y in torch.load("train.pt"):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    with torch.no_grad():
+        correct = sum((net(x).argmax(1) == y).sum() for x, y in torch.load("val.pt"))  # flagged
 """,
     ]

@@ -25,7 +25,8 @@ class SoftmaxBeforeCrossEntropy(Rule):
     `nn.LogSoftmax`), in the training loop or as the last operation of the model's
     `forward`, also when the model and the script are in different files, and as the last
     layer of the head a script puts on a torchvision classifier (`model.fc =
-    nn.Sequential(nn.Linear(512, 5), nn.Softmax(dim=1))`).
+    nn.Sequential(nn.Linear(512, 5), nn.Softmax(dim=1))`). Also `nn.NLLLoss` or
+    `F.nll_loss` called on the output of `softmax` (not `log_softmax`).
 
     ## Why it matters
     `CrossEntropyLoss` expects raw logits: it applies `log_softmax` itself. Fed
@@ -35,7 +36,9 @@ class SoftmaxBeforeCrossEntropy(Rule):
     log-softmax leaves log-probabilities as they are. That is harmless, so it is reported
     at info level: the matching loss is `NLLLoss`, and the extra log-softmax is wasted;
     not at all when the loss smooths its labels (`label_smoothing=0.1`), which `NLLLoss`
-    cannot.
+    cannot. `NLLLoss` takes the log-probability of the right class as its input's entry:
+    fed probabilities, it minimises -p instead of -log p, and the gradient fades on exactly
+    the examples the model gets most wrong (p near 0).
 
     ## Example
     ```python
@@ -51,7 +54,7 @@ class SoftmaxBeforeCrossEntropy(Rule):
     code = "CNN210"
     name = "softmax-before-crossentropy"
     severity = "error"
-    summary = "Softmax output fed to CrossEntropyLoss (a double softmax)"
+    summary = "Softmax output fed to CrossEntropyLoss (a double softmax), or to NLLLoss"
     fix = "Feed raw logits to CrossEntropyLoss, or pair log_softmax with NLLLoss"
 
     fix_safety = "unsafe"
@@ -69,12 +72,23 @@ class SoftmaxBeforeCrossEntropy(Rule):
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
             for loss in run.losses:
-                if loss.kind != "CrossEntropyLoss" or not loss.fed_by or loss.loc is None:
+                if loss.kind not in ("CrossEntropyLoss", "NLLLoss") or not loss.fed_by \
+                        or loss.loc is None:
                     continue
                 where = ""
                 if loss.fed_by_loc is not None:
                     where = f" (from {loss.fed_by_loc.path}:{loss.fed_by_loc.line})"
                 related = [(loss.fed_by_loc, f"the `{loss.fed_by}` it receives")]
+                if loss.kind == "NLLLoss":
+                    if loss.fed_by == "Softmax":  # (log-probabilities are what it expects)
+                        yield self.finding(
+                            f"`NLLLoss` receives `Softmax` output{where}: it expects "
+                            "log-probabilities; on probabilities it minimises -p instead of "
+                            "-log p, whose gradient vanishes on the examples it gets most "
+                            "wrong", loss.loc, symbol=loss.symbol, related=related,
+                            hint="Use log_softmax before NLLLoss, or feed the logits to "
+                                 "CrossEntropyLoss")
+                    continue
                 if loss.fed_by == "LogSoftmax":
                     if loss.smoothed:
                         continue  # harmless, and NLLLoss would drop the label smoothing
@@ -181,6 +195,19 @@ for x, y in loader:
     loss.backward()
     opt.step()
 """,
+        # Log-probabilities into NLLLoss: the pair CrossEntropyLoss is made of.
+        """
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(8, 3), nn.LogSoftmax(dim=1))
+nll = nn.NLLLoss()
+optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+for features, labels in torch.load("rows.pt"):
+    optimizer.zero_grad()
+    nll(net(features), labels).backward()
+    optimizer.step()
+""",
     ]
     invalid = [
         """
@@ -243,6 +270,29 @@ for x, y in loader:
     opt.zero_grad()
     F.cross_entropy(model(x), y).backward()  # flagged
     opt.step()
+""",
+        # Probabilities into the negative log-likelihood, which wants their logarithm.
+        """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(6, 16, 5)
+        self.out = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return F.softmax(self.out(F.relu(self.conv(x)).mean(-1)), dim=1)
+
+tagger = Tagger()
+opt = torch.optim.Adam(tagger.parameters(), lr=1e-3)
+for epoch in range(10):
+    for x, y in torch.load("windows.pt"):
+        opt.zero_grad()
+        F.nll_loss(tagger(x), y).backward()  # flagged
+        opt.step()
 """,
     ]
 

@@ -15,6 +15,10 @@ from cnnlint.rule import load_rules
 
 Files = Union[str, dict[str, str]]
 
+# The fixture projects are code cnnlint reads, not tests of ours: one has a unit test of its
+# own (tests/test_coder.py), which pytest would otherwise collect.
+collect_ignore_glob = ["fixtures/*"]
+
 
 def write_tree(root: Path, files: Files) -> list[str]:
     """Write `files` under root; a bare string becomes model.py. Returns the relative names."""

@@ -210,6 +210,23 @@ def test_a_factory_handing_back_another_file_s_model_is_judged_at_that_model(
     assert _lint(["evaluate.py"]) == [] and _lint(["restore.py"]) == []
     assert _lint(["wide.py"]) == [row for row in whole if row[1] == "wide.py"] != []
 
+
+def test_a_class_built_only_by_a_unit_test_is_judged_at_the_class(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Coder` needs its sizes; only tests/test_coder.py spells them (fit.py builds it from a
+    config file). The findings are about coder.py's code: they are said there, the test's
+    call their other end, and linting the model file alone reads the test too."""
+    monkeypatch.chdir(tmp_path)
+    _copy("unit_tested", tmp_path)
+    whole = _lint(["."])
+    about_model = [row for row in whole if row[0] in ("CNN103", "CNN104", "CNN105")]
+    assert {(row[1], row[2]) for row in about_model} == {("nets/coder.py", 4)}
+    assert all(row[6] == (("tests/test_coder.py", 7),) for row in about_model)
+    assert all("(Coder(3, 4))" in row[5] for row in about_model)
+    assert _lint(["nets/coder.py"]) == [row for row in whole if row[1] == "nets/coder.py"]
+    assert _lint(["tests/test_coder.py"]) == about_model
+
+
 # --- the project and its imports ------------------------------------------------------------
 
 

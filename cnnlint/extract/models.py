@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 from typing import Any, Callable, Collection, Iterable, Iterator, Mapping
 
 from cnnlint import ir
@@ -71,7 +74,7 @@ def extract_models(interp: Interp, errors: list[ErrorEntry] | None = None,
         classes = [c[4] for c in candidates if id(c[4]) in why]
         made = variants(interp, classes, trained_at)
         models.extend(_build_all(interp, [
-            (variant.path, cls.name, "variant", variant.slot, (cls, variant))
+            _variant_candidate(interp, cls, variant)
             for cls in classes for variant in made.get(id(cls), [])], jobs, errors, wanted))
         if notes is not None:
             notes.extend(_stopped_note(cls, why[id(cls)]) for cls in classes
@@ -114,8 +117,11 @@ def _build_all(interp: Interp, candidates: list[Candidate], jobs: int,
                errors: list[ErrorEntry] | None,
                wanted: Callable[[str, str], bool] | None) -> list[ir.Model]:
     if wanted is not None:
+        # (A variant placed at its class is wanted where it is built, too: the call is the
+        # finding's other end.)
         candidates = [c for c in candidates
-                      if wanted(c[0], _key(interp, c))]
+                      if wanted(c[0], key := _key(interp, c))
+                      or c[2] == "variant" and c[3] is None and wanted(c[4][1].path, key)]
     if jobs > 1 and len(candidates) >= MIN_PARALLEL_MODELS and can_fork():
         outcomes = _build_forked(interp, candidates, jobs)
     else:
@@ -241,13 +247,42 @@ def _candidates(interp: Interp, trained_at: Collection[tuple[str, int]] = (),
     built_elsewhere: list[v.ClassVal] = []
     for path, cls in needing:
         if id(cls) in made:
-            found.extend((variant.path, cls.name, "variant", variant.slot, (cls, variant))
-                         for variant in made[id(cls)])
+            found.extend(_variant_candidate(interp, cls, variant) for variant in made[id(cls)])
         elif not referenced_in_own_file(interp, cls):
             found.append((path, cls.name, "class", cls.node[5], cls))
         else:
             built_elsewhere.append(cls)
     return found, built_elsewhere
+
+
+def _variant_candidate(interp: Interp, cls: v.ClassVal, variant: Variant) -> Candidate:
+    """A variant, placed at its call; one a test builds (`Net(3, 8)` in a unit test's
+    setUp) at the class, whose code its findings are about, the test's call its other end."""
+    if variant.slot is not None and cls.scope.path != variant.path \
+            and is_test_file(variant.path, interp.file_bases()[:1]):
+        return (cls.scope.path, cls.name, "variant", None, (cls, variant))
+    return (variant.path, cls.name, "variant", variant.slot, (cls, variant))
+
+
+# Where pytest looks for tests: files named test_*.py or *_test.py, conftest.py, and what a
+# `tests` folder holds.
+_TEST_FILE = re.compile(r"(?:test_\w*|\w*_test|conftest)\.py")
+
+
+def is_test_file(path: str, roots: list[str]) -> bool:
+    """Whether `path` is test code: named as pytest names tests, or in a `tests` or `test`
+    folder of the project (`roots`: its root, if known; folders above it do not count)."""
+    if _TEST_FILE.fullmatch(os.path.basename(path)):
+        return True
+    where = os.path.abspath(path)
+    if roots:
+        root = os.path.abspath(roots[0])
+        if not where.startswith(root + os.sep):
+            return False
+        where = where[len(root) + 1:]
+    else:
+        where = path
+    return any(part in ("tests", "test") for part in where.split(os.sep)[:-1])
 
 
 def _as_trained(interp: Interp, found: list[Candidate], classes: list[v.ClassVal],

@@ -177,9 +177,11 @@ class ForwardReading(LoopReading):
             tracked = rec.models.get(id(rec.root(cast("TrainingInterp", self), model)))
         name = tracked[1] if tracked else (
             model.origin if isinstance(model, v.Opaque) else "the model")
-        families: tuple[str, ...] = ()
-        if not isinstance(model, v.Opaque):
-            families = tuple(sorted(self.layer_families(model) & {"batchnorm", "dropout"}))
+        # (A library network's: those its builder is known to give it, `resnet18()`'s
+        # BatchNorm.)
+        held = model.families or set() if isinstance(model, v.Opaque) \
+            else self.layer_families(model)
+        families = tuple(sorted(held & {"batchnorm", "dropout"}))
         rec.event(ir.FORWARD, loc, what=name, flags=frozenset(flags),
                   mode=self._whole_mode(model), model=name, families=families,
                   token=rec.token(rec.root(cast("TrainingInterp", self), model)))
