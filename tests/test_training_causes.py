@@ -6653,3 +6653,45 @@ for epoch in range(100):
 """
     codes = {f.code for f in lint_tree({"train.py": script}).findings}
     assert ("CNN203" not in codes) is stops_early
+
+
+def test_a_network_a_builder_needing_a_config_makes_is_handed_off_with_its_optimizer(
+        lint_tree: Lint) -> None:
+    """`make_net(settings)` returns `Stack(settings.classes)`; the script hands it and an
+    SGD with weight decay to a library's trainer. No model is read as that build, so the
+    class is what the library may train: no info that no training script reaches it."""
+    nets = """
+import torch.nn as nn
+
+class Stack(nn.Module):
+    def __init__(self, classes=10):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Sequential(nn.Conv2d(3 if i == 0 else 32, 32, 3,
+                                                            padding=1, bias=False),
+                                                  nn.BatchNorm2d(32), nn.GELU())
+                                    for i in range(8)])
+        self.head = nn.Linear(32, classes)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean((2, 3)))
+
+def make_net(settings):
+    return Stack(settings.classes)
+"""
+    script = """
+import types
+
+import torch
+import torch.nn.functional as F
+from somelib.engine import supervised_trainer
+
+from nets import make_net
+
+settings = types.SimpleNamespace(classes=10, epochs=30)
+net = make_net(settings)
+optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+trainer = supervised_trainer(net, optimizer, F.cross_entropy)
+trainer.run(torch.load("batches.pt"), max_epochs=settings.epochs)
+"""
+    result = lint_tree({"nets.py": nets, "train.py": script})
+    assert "CNN107" not in {f.code for f in result.findings}

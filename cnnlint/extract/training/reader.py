@@ -235,10 +235,14 @@ class TrainingInterp(ForwardReading):
         return keys
 
     def _model_keys(self, x: v.Instance) -> list[str]:
-        """The factories that built a network (`se_resnet20()`), else its class."""
+        """The functions that returned a network (`se_resnet20()`); its class too when each
+        of them needs arguments (`build_model(cfg)`), as no model is read as such a build."""
         built = self.recorder.models.get(id(x)) if self.recorder is not None else None
-        return [b[0] for b in built[3]] if built and built[3] else \
-            [ir.model_key(x.cls.scope.module, x.cls.name)]
+        builders = built[3] if built else []
+        keys = [key for key, _, _ in builders]
+        if not any(needs_none for _, _, needs_none in builders):
+            keys.append(ir.model_key(x.cls.scope.module, x.cls.name))
+        return keys
 
     def _networks_named_in(self, fn: v.FuncVal) -> list[Any]:
         """The networks a function's code can reach by name (its closure's or its module's)."""
