@@ -57,6 +57,9 @@ _DERIVED_CLASS = re.compile(rb"^[ \t]*class[ \t]+\w+[ \t]*\(", re.MULTILINE)
 # the line names them.
 _EXTENDS_PATH = re.compile(rb"\bsys\.path\s*(?:\.\s*(?:append|insert|extend)\b|\+=)(.*)")
 _PATH_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_.-]*")
+# `__all__ = [...]` (or a tuple) at the start of a line, and the names quoted in it.
+_ALL_NAMES = re.compile(rb"^__all__\s*=\s*[\[(]([^\])]*)", re.MULTILINE)
+_QUOTED_NAME = re.compile(rb"[\"']([A-Za-z_]\w*)[\"']")
 
 
 _DEF = re.compile(rb"[ \t]*(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)[ \t]*\(")
@@ -222,6 +225,7 @@ class Project:
     # words found for each file.
     _extending: set[str] = field(default_factory=set, repr=False)
     _words_at: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    _all_names: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     # --- building -----------------------------------------------------------------------
 
@@ -468,11 +472,28 @@ class Project:
             if parent is not None and parent.endswith("__init__.py"):
                 out.append(parent)
         if folder is not None:
+            if "*" in names and path is not None and path.endswith("__init__.py"):
+                names = names + self._exported(path)  # `from pkg import *` runs __all__'s
             for name in names:
                 sub, _ = self.module_at(folder, name)
                 if sub is not None:
                     out.append(sub)
         return out
+
+    def _exported(self, init: str) -> tuple[str, ...]:
+        """The names a package's `__init__.py` lists in `__all__` (its literal strings):
+        `from pkg import *` imports those of them that are submodules."""
+        found = self._all_names.get(init)
+        if found is None:
+            try:
+                data = read_bytes(init)
+            except ReadError:
+                data = b""
+            match = _ALL_NAMES.search(data)
+            found = tuple(name.decode("ascii", "replace") for name in
+                          _QUOTED_NAME.findall(match.group(1))) if match else ()
+            self._all_names[init] = found
+        return found
 
     def imports_of(self, path: str) -> tuple[str, ...]:
         found = self._edges.get(path)

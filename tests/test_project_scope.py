@@ -267,6 +267,25 @@ def test_imports_resolve_on_disk_like_python(tmp_path: Path) -> None:
     assert project.module_name(core) == "src.lib.core"
 
 
+def test_a_star_import_of_a_package_imports_the_submodules_its_all_names(
+        tmp_path: Path) -> None:
+    """`from models import *` with `__all__ = ["small", "wide"]` in models/__init__.py runs
+    those two submodules (as Python does), so a notebook doing it imports models/small.py:
+    linting small.py alone reads the notebook that trains its network."""
+    _tree(tmp_path, {
+        "pyproject.toml": "",
+        "models/__init__.py": '"""The networks."""\n\n__all__ = ["small", "wide"]\n',
+        "models/small.py": "", "models/wide.py": "", "models/unlisted.py": "",
+        "run.py": "from models import *\n",
+    })
+    root = str(tmp_path)
+    run, small = os.path.join(root, "run.py"), os.path.join(root, "models/small.py")
+    project = Project.open([small], [], root)
+    assert set(project.imports_of(run)) == {os.path.join(root, p) for p in (
+        "models/__init__.py", "models/small.py", "models/wide.py")}
+    assert run in project.analysis_set([small])[0]
+
+
 def test_a_copy_of_a_package_imports_its_own_modules(tmp_path: Path) -> None:
     """`v2/lib/net.py` importing `lib.block` was itself imported as `lib.net` by a script
     in `v2/`: Python finds the block beside it, not the copy in the root's `lib/`."""
