@@ -39,7 +39,14 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     if fixed != word and fixed in choices:
         return f" (did you mean `{fixed}`?)"
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean `{close[0]}`?)" if close else ""
+    if close:
+        return f" (did you mean `{close[0]}`?)"
+    # A word of a rule's name (`eval` for `missing-eval-mode`): the names holding it.
+    holding = [f"`{c}`" for c in choices if word.lower() in c.lower().split("-")][:3]
+    if not holding:
+        return ""
+    named = holding[0] if len(holding) == 1 else f"{', '.join(holding[:-1])} or {holding[-1]}"
+    return f" (did you mean {named}?)"
 
 
 @dataclass

@@ -107,6 +107,7 @@ def test_exit_codes_and_selection(project: Path, args: list[str], exit_code: int
     (["--ignore", "conv-bias-before-batchnrom", "bad.py"],
      "did you mean `conv-bias-before-batchnorm`?"),
     (["explain", "CNN999"], "unknown rule `CNN999`"),
+    (["explain", "eval"], "unknown rule `eval` (did you mean `missing-eval-mode`?)"),
     (["--config", "nope.toml", "bad.py"], "config file not found: nope.toml"),
     (["--baseline", "nope.json", "bad.py"], "cannot read baseline nope.json"),
 ])
