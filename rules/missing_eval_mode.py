@@ -18,21 +18,25 @@ def _same_model(forward: Event, stepped: set[int] | None) -> bool:
     return not forward.token or not stepped or forward.token in stepped
 
 
-def _kept_in_eval_to_train(events: list[Event], index: int) -> bool:
+# Flags of a forward that scores the model rather than trains it.
+_EVALUATING = frozenset({"grad-off", "eval-loader"})
+
+
+def _kept_in_eval_to_train(events: list[Event], index: int, in_train_mode: set[str]) -> bool:
     """Whether the training forward `events[index]` runs in eval mode because the same pass
     of a loop around it put the model there, with no evaluation since, and the model never
-    trains in train mode: a frozen trunk whose BatchNorm statistics must not move while a
-    head on it trains (a linear probe). An `.eval()` left over from the last pass's
-    validation is the mistake, and so is a pass that trains in eval mode where another
-    trains in train mode (a "val" phase that steps too)."""
+    trains in train mode (not in `in_train_mode`): a frozen trunk whose BatchNorm statistics
+    must not move while a head on it trains (a linear probe). An `.eval()` left over from
+    the last pass's validation is the mistake, and so is a pass that trains in eval mode
+    where another trains in train mode (a "val" phase that steps too)."""
     forward = events[index]
-    if any(e.kind == FORWARD and e.model == forward.model and e.mode is True
-           and not {"grad-off", "eval-loader"} & e.flags for e in events):
+    if forward.model in in_train_mode:
         return False
-    for event in reversed(events[:index]):
+    for i in range(index - 1, -1, -1):
+        event = events[i]
         if event.model != forward.model:
             continue
-        if event.kind == FORWARD and ("grad-off" in event.flags or "eval-loader" in event.flags):
+        if event.kind == FORWARD and _EVALUATING & event.flags:
             return False
         if event.kind == MODE:
             depth = len(event.loops)
@@ -121,6 +125,9 @@ class MissingEvalMode(Rule):
             # Models a loop puts back in train mode (`critic.train()` before the critic's
             # own step, after it judged the other model's step in eval mode).
             back = {(e.model, loop) for e in run.events_of(MODE) if e.mode for loop in e.loops}
+            # Models some forward trains in train mode (a linear probe's never is).
+            in_train_mode = {e.model for e in run.events_of(FORWARD)
+                             if e.mode is True and not _EVALUATING & e.flags}
             for index, forward in enumerate(run.events):
                 if forward.kind != FORWARD:
                     continue
@@ -129,7 +136,7 @@ class MissingEvalMode(Rule):
                     kinds.discard("batchnorm")  # kept in eval mode (`freeze_bn()`)
                 if not kinds or forward.loc is None or forward.mode is None:
                     continue
-                evaluating = "grad-off" in forward.flags or "eval-loader" in forward.flags
+                evaluating = bool(_EVALUATING & forward.flags)
                 # In a loop that steps two models apart (a GAN), a model run without
                 # gradients but not on held-out data, in the loop that steps it, makes
                 # inputs for the other's step (fake images): it does not evaluate.
@@ -161,7 +168,7 @@ class MissingEvalMode(Rule):
                         and forward.model in training.get(forward.loops[-1], ()) \
                         and _same_model(forward, numbers.get(forward.loops[-1])) \
                         and (forward.model, forward.loops[-1]) not in back \
-                        and not _kept_in_eval_to_train(run.events, index):
+                        and not _kept_in_eval_to_train(run.events, index, in_train_mode):
                     problem = (f"`{forward.model}` is trained after `.eval()` with no "
                                "`.train()` back")
                 else:

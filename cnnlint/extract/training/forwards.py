@@ -179,7 +179,7 @@ class ForwardReading(LoopReading):
             model.origin if isinstance(model, v.Opaque) else "the model")
         # (A library network's: those its builder is known to give it, `resnet18()`'s
         # BatchNorm.)
-        held = model.families or set() if isinstance(model, v.Opaque) \
+        held = (model.families or set()) if isinstance(model, v.Opaque) \
             else self.layer_families(model)
         families = tuple(sorted(held & {"batchnorm", "dropout"}))
         rec.event(ir.FORWARD, loc, what=name, flags=frozenset(flags),
