@@ -325,7 +325,7 @@ class Project:
     def is_package(self, folder: str) -> bool:
         return self._is_file(os.path.join(folder, "__init__.py"))
 
-    def bases(self, importer: str, climb: bool = True, first: str = "") -> list[str]:
+    def bases(self, importer: str, climb: bool = True, dotted: str = "") -> list[str]:
         """Where an absolute import from `importer` is looked for, first match wins: a
         script's own folder (Python puts it on sys.path); with `climb`, the folder above the
         nearest of the importer's own folders named like the import's first part, when that
@@ -334,6 +334,7 @@ class Project:
         src/ (with no root: the folder the linted files are under), the folder above the
         importer's outermost package, then (with `climb`) the importer's folders up to the
         root (what `sys.path.append("..")` tricks reach)."""
+        first = dotted.partition(".")[0]
         folder = os.path.dirname(importer)
         found: list[str] = []
         if not self.is_package(folder):
@@ -343,7 +344,12 @@ class Project:
         while climb and first and ceiling is not None and current.startswith(ceiling + os.sep):
             parent = os.path.dirname(current)
             if os.path.basename(current) == first:
-                if not self.is_package(parent):  # a folder Python may have on its path
+                # (`from tools import Net` in `tools/train.py` beside `tools/tools.py`: the
+                # folder above would give a namespace package, and `Net` is no module of
+                # it; the script, run from its folder, imports the file beside it.)
+                beside = current == folder and first == dotted \
+                    and self.module_at(folder, first)[0] is not None
+                if not self.is_package(parent) and not beside:  # (a folder on the path)
                     # In a folder named like the import's first part (`vision/net.py`
                     # importing `vision.parts`), the file was itself imported through that
                     # name: the folder above comes first (a nested `vision/vision/` copy is
@@ -393,7 +399,7 @@ class Project:
         # A package folder deep in the project named like a library (gluon-cv's
         # `gluoncv/torch/`) is not what `import torch` inside it finds.
         climb = dotted.partition(".")[0] not in _NOT_TRAINING_LIBRARIES
-        for base in self.bases(importer, climb, dotted.partition(".")[0]):
+        for base in self.bases(importer, climb, dotted):
             found = self._found(base, dotted)
             if found[0] == importer and base == os.path.dirname(importer):
                 # `import lpips` in `eval/lpips.py`, found beside it: a file named like the

@@ -6695,3 +6695,30 @@ trainer.run(torch.load("batches.pt"), max_epochs=settings.epochs)
 """
     result = lint_tree({"nets.py": nets, "train.py": script})
     assert "CNN107" not in {f.code for f in result.findings}
+
+
+def test_a_hugging_face_network_trained_is_no_network_of_the_project(lint_tree: Lint) -> None:
+    """A notebook fine-tunes `ViTForImageClassification.from_pretrained(...)`: that is the
+    library's network, not one of the project's, so a deep network of the project that no
+    script trains still gets CNN107's "no training script followed" (a tokenizer is no
+    network: one trained stays any network)."""
+    deep = ("import torch.nn as nn\n\nclass Deep(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.body = nn.Sequential(*[nn.Linear(8, 8) for _ in range(12)])\n\n"
+            "    def forward(self, x):\n        return self.body(x)\n")
+    script = """
+import torch
+from transformers import {made}
+
+model = {made}.from_pretrained("google/vit-base-patch16-224", num_labels=10)
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+for x, y in torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32):
+    optimizer.zero_grad()
+    torch.nn.functional.cross_entropy(model(x).logits, y).backward()
+    optimizer.step()
+"""
+    for made, said in (("ViTForImageClassification", True), ("AutoTokenizer", False)):
+        result = lint_tree({"deep.py": deep, "tune.py": script.format(made=made)},
+                           select=["CNN107"])
+        infos = [f for f in result.findings if "no training script followed" in f.message]
+        assert len(infos) == int(said), (made, result.findings)

@@ -109,6 +109,10 @@ _MODEL_CONSTRUCTORS = ("torchvision.models.", "timm.create_model", "timm.models.
                        "segmentation_models_pytorch.", "monai.networks.nets.",
                        "efficientnet_pytorch.EfficientNet", "pretrainedmodels.",
                        "pytorchcv.model_provider.get_model", "torch.hub.load")
+# A Hugging Face network (`ViTForImageClassification.from_pretrained(...)`, `AutoModel`),
+# not its tokenizer, processor or config, nor its TensorFlow or Flax twin.
+_HUGGING_FACE_MODEL = re.compile(
+    r"transformers\.(?:\w+\.)*(?!TF|Flax)\w*(?:Model|For[A-Z])\w*(?:\.from_(?:pretrained|config))?$")
 # What marks a file as written for another framework, when it never imports torch.
 OTHER_FRAMEWORKS = ("mxnet", "tensorflow", "keras", "chainer", "jax", "flax", "paddle",
                     "mindspore", "oneflow", "theano", "tensorpack", "gluoncv")
@@ -230,7 +234,7 @@ def inert(qualname: str) -> bool:
 
 
 def model_constructor(qualname: str) -> bool:
-    return qualname.startswith(_MODEL_CONSTRUCTORS)
+    return qualname.startswith(_MODEL_CONSTRUCTORS) or bool(_HUGGING_FACE_MODEL.match(qualname))
 
 
 def role(loader: TrainObj) -> str:
