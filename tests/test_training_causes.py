@@ -6722,3 +6722,98 @@ for x, y in torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32):
                            select=["CNN107"])
         infos = [f for f in result.findings if "no training script followed" in f.message]
         assert len(infos) == int(said), (made, result.findings)
+
+
+def test_a_checkpoint_kept_on_a_validation_error_is_a_best_checkpoint(lint_tree: Lint) -> None:
+    """A crowd counter saves its weights whenever the validation MAE beats the lowest so far
+    (`if epoch_mae < min_mae`): a best checkpoint, so no CNN203. A save on a schedule is
+    not one."""
+    script = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 1, 1))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-5)
+train_loader = DataLoader(torch.load("train.pt"), batch_size=1, shuffle=True)
+val_loader = DataLoader(torch.load("val.pt"), batch_size=1)
+min_mae = 1e9
+for epoch in range(400):
+    model.train()
+    for image, density in train_loader:
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(image), density, reduction="sum").backward()
+        optimizer.step()
+    model.eval()
+    epoch_mae = 0.0
+    with torch.no_grad():
+        for image, density in val_loader:
+            epoch_mae += abs(model(image).sum() - density.sum()).item()
+    if SAVE_TEST:
+        min_mae = epoch_mae
+        torch.save(model.state_dict(), str(epoch) + ".pth")
+"""
+    kept = lint_tree({"train.py": script.replace("SAVE_TEST", "epoch_mae < min_mae")},
+                     select=["CNN203"])
+    assert kept.findings == []
+    periodic = lint_tree({"train.py": script.replace("SAVE_TEST", "epoch % 10 == 0")},
+                         select=["CNN203"])
+    assert [f.code for f in periodic.findings] == ["CNN203"]
+
+
+def test_a_dataset_with_a_pipeline_of_the_project_s_own_transforms_is_not_judged(
+        lint_tree: Lint) -> None:
+    """A dataset applies a paired transform of the project's own (a random flip of an image
+    and its density map) before the image's and the map's library pipelines: that one may
+    augment the images, so the others are not judged (CNN212); with the paired one left
+    out, the image pipeline is, and the density map's is not."""
+    script = """
+import random
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import Compose, Normalize, ToTensor
+
+
+class PairedFlip:
+    def __call__(self, pair):
+        image, density = pair
+        if random.random() < 0.5:
+            return image.transpose(0), density.transpose(0)
+        return image, density
+
+
+class Crowd(Dataset):
+    def __init__(self, files, main_transform=None, img_transform=None, dmap_transform=None):
+        self.files = files
+        self.main_transform = main_transform
+        self.img_transform = img_transform
+        self.dmap_transform = dmap_transform
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        image, density = torch.load(self.files[i])
+        if self.main_transform is not None:
+            image, density = self.main_transform((image, density))
+        return self.img_transform(image), self.dmap_transform(density)
+
+
+dataset = Crowd(["a.pt"], MAIN, Compose([ToTensor(), Normalize([0.5] * 3, [0.2] * 3)]),
+                ToTensor())
+loader = DataLoader(dataset, batch_size=1, shuffle=True)
+model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 1, 1))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-5)
+for epoch in range(10):
+    for image, density in loader:
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(image), density).backward()
+        optimizer.step()
+"""
+    paired = lint_tree({"train.py": script.replace("MAIN", "Compose([PairedFlip()])")},
+                       select=["CNN212"])
+    assert paired.findings == []
+    plain = lint_tree({"train.py": script.replace("MAIN", "None")}, select=["CNN212"])
+    # (The density map's pipeline is the targets', not the images'.)
+    assert [(f.code, f.line) for f in plain.findings] == [("CNN212", 33)]

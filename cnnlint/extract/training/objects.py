@@ -358,15 +358,25 @@ def pipelines_of(loader: TrainObj) -> list[Pipeline]:
             # mask): it may be the one that augments the images.
             return [(None, None, False)]
         training = {name: value for name, value in kept.items() if TRAIN_NAME.search(name)}
-        pipelines = [_pipeline(value, False) for value in (training or kept).values()]
+        judged = training or kept
+        # (What the labels go through, a mask's or a density map's, is not the images'.)
+        inputs = {name: value for name, value in judged.items() if not TARGET_NAME.search(name)}
+        pipelines = [_pipeline(value, False) for value in (inputs or judged).values()]
         # Which pipeline the images go through is not known (an image's colour jitter
         # beside a mask's crop): one that augments may be theirs.
         augmenting = [p for p in pipelines
                       if p[0] is not None and any(is_augmentation(name) for name in p[0])]
+        if not augmenting and any(p[0] is None for p in pipelines):
+            # One made of the project's own transforms (a paired flip of an image and its
+            # density map): it may be the one that augments the images.
+            return [(None, None, False)]
         return augmenting or pipelines
     return []
 
 
+# What names a pipeline or dataset field for the targets, not the inputs (`target_transform`,
+# `self.mask_transform`, a crowd counter's `dmap_transform`).
+TARGET_NAME = re.compile(r"label|target|mask|(?:^|_)gt(?:$|_)|anno|dmap|density", re.IGNORECASE)
 # The attributes of a dataset that hold a pipeline (`self.mask_transform`, `self.aug`).
 TRANSFORM_NAME = re.compile(r"transform|augment|(?:^|_)aug(?:$|_)", re.IGNORECASE)
 
@@ -421,7 +431,7 @@ def _may_augment(cls: v.ClassVal, depth: int = 0) -> bool:
 
 _METRIC_WORDS = ("best", "val", "valid", "validation", "acc", "accuracy", "loss", "metric",
                  "score", "dice", "auc", "f1", "prec", "top1", "top5", "err", "error", "miou",
-                 "iou", "iu", "map", "psnr", "ssim", "correct")
+                 "iou", "iu", "map", "psnr", "ssim", "correct", "mae", "mse", "rmse")
 
 
 def metric_words(expr: tuple[Any, ...]) -> bool:

@@ -37,7 +37,7 @@ from cnnlint.extract.training import library, lightning, opaque, options, regist
 from cnnlint.extract.training.forwards import ForwardReading
 from cnnlint.extract.training.loops import bound_range, text_of
 from cnnlint.extract.training.objects import (
-    LIGHTNING_METHODS, HELD_OUT_NAME, MODULE_METHODS, PLAIN_METHODS, TrainObj, breaks,
+    LIGHTNING_METHODS, HELD_OUT_NAME, MODULE_METHODS, PLAIN_METHODS, TARGET_NAME, TrainObj, breaks,
     either_loader, has_modulo, inert, plain_path, root_of, takes_no_input, text, walk,
     weights_of_model,
 )
@@ -47,7 +47,6 @@ from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
 _BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
-_LABEL_WORDS = re.compile(r"label|target|mask|gt|anno", re.IGNORECASE)
 _PATIENCE = re.compile(r"patience|early_?stop|no_?improve|bad_?epochs|stagnat", re.IGNORECASE)
 
 def _builds_data(body: tuple[Any, ...]) -> bool:
@@ -963,7 +962,7 @@ class TrainingInterp(ForwardReading):
                 # One for the labels alone (`target_transform`, `label_transform`) is not.
                 paired = any(isinstance(x, TrainObj) and x.kind == "transform"
                              for k, x in args.kw.items()
-                             if k != "transform" and not _LABEL_WORDS.search(k))
+                             if k != "transform" and not TARGET_NAME.search(k))
                 inst.attrs.setdefault("__transform__", UNKNOWN if paired else args.kw["transform"])
             module = self.is_module_class(cls)
             if cls.lookup("__init__") is None and not module:
