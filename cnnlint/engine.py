@@ -15,6 +15,7 @@ from cnnlint import __version__, ir, suppress
 from cnnlint.architectures import one_per_architecture, standalone
 from cnnlint.cache import Cache, code_stamp, content_key, quick_key
 from cnnlint.config import Settings
+from cnnlint.extract.frames import forget_run_caches
 from cnnlint.extract.models import build_interp, extract_models, model_files
 from cnnlint.extract.training import extract_runs
 from cnnlint.extract.source import FileFacts, analyse_source, module_name
@@ -211,8 +212,11 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     for it. `fresh`: never serve the run from the whole-run cache, which keeps only
     whether a finding has a fix (`--fix` needs the fix itself)."""
     # (Reading code recurses deeply, up and down: see `cnnlint.stack_room`.)
-    return with_stack_room(_lint, paths, settings, rules, cache, jobs, trace,
-                           report_everything, fixes, fresh)
+    try:
+        return with_stack_room(_lint, paths, settings, rules, cache, jobs, trace,
+                               report_everything, fixes, fresh)
+    finally:
+        forget_run_caches()  # (they hold the run's code)
 
 
 def _lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],

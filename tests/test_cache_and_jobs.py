@@ -232,3 +232,49 @@ def test_cache_keys_hold_cnnlint_own_code(tmp_path: Path,
     key = cache.content_key(b"import torch\n")
     monkeypatch.setattr(cache, "_STAMP", "other code")
     assert cache.content_key(b"import torch\n") != key
+
+
+def test_a_lint_keeps_none_of_the_code_it_read_alive(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that lints again and again (a test session, an editor running flake8)
+    must not keep every file it ever read: caches keyed by a statement's id hold the
+    statement itself, so they last one run. Five more lints of a script with 40 `if`
+    statements leave the memory where it was (each kept its code, some 60 KiB, before)."""
+    import gc
+    import tracemalloc
+
+    from cnnlint.config import Flags, build_settings
+    from cnnlint.rule import load_rules
+
+    lines = ["import argparse", "import torch", "import torch.nn as nn",
+             "parser = argparse.ArgumentParser()",
+             'parser.add_argument("--width", type=int, default=8)',
+             "args = parser.parse_args()",
+             "model = nn.Sequential(nn.Conv2d(3, args.width, 3), nn.BatchNorm2d(args.width))",
+             "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)",
+             "for epoch in range(10):",
+             '    for x, y in torch.utils.data.DataLoader(torch.load("t.pt"), batch_size=4):',
+             "        optimizer.zero_grad()",
+             "        nn.functional.mse_loss(model(x), y).backward()",
+             "        optimizer.step()"]
+    for i in range(40):
+        lines += [f"    if epoch % {i + 2} == 0:",
+                  f'        torch.save(model.state_dict(), "step_{i}.pth")']
+    (tmp_path / "train.py").write_text("\n".join(lines) + "\n")
+    monkeypatch.chdir(tmp_path)
+    rules = load_rules()
+    settings = build_settings(["train.py"], Flags(select=["ALL"]), rules)
+    engine.lint(["train.py"], settings, rules)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        engine.lint(["train.py"], settings, rules)
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(5):
+            engine.lint(["train.py"], settings, rules)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 32 * 1024, grown

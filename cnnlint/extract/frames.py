@@ -136,7 +136,25 @@ def safe_size(op: str, a: Any, b: Any) -> bool:
     return True
 
 
-NAMES_CACHE: dict[int, tuple[tuple[Any, ...], frozenset[str]]] = {}
+# Caches keyed by the id of a piece of lowered code, each holding that code to check the id:
+# they last one run (`forget_run_caches`), or a process that lints again (a test session, an
+# editor's flake8) would keep every file it ever read.
+_RUN_CACHES: list[dict[int, Any]] = []
+
+
+def run_cache() -> dict[int, Any]:
+    """A new cache that lasts one run."""
+    cache: dict[int, Any] = {}
+    _RUN_CACHES.append(cache)
+    return cache
+
+
+def forget_run_caches() -> None:
+    for cache in _RUN_CACHES:
+        cache.clear()
+
+
+_NAMES: dict[int, tuple[tuple[Any, ...], frozenset[str]]] = run_cache()
 
 
 def walk(expr: Any) -> Any:
@@ -173,7 +191,7 @@ def identifiers(parts: Any, attributes: bool = False) -> list[str]:
 def names_in(stmt: tuple[Any, ...]) -> frozenset[str]:
     """Every local name an `if` statement's branches mention or bind (cached per statement:
     the lowered code lives as long as the run)."""
-    found = NAMES_CACHE.get(id(stmt))
+    found = _NAMES.get(id(stmt))
     if found is not None and found[0] is stmt:
         return found[1]
     names: set[str] = set()
@@ -197,7 +215,7 @@ def names_in(stmt: tuple[Any, ...]) -> frozenset[str]:
                 continue
         stack.extend(item)
     result = frozenset(names)
-    NAMES_CACHE[id(stmt)] = (stmt, result)
+    _NAMES[id(stmt)] = (stmt, result)
     return result
 
 

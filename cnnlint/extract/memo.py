@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 from cnnlint import ir
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import Args, FileScope, identifiers, immutable_const
+from cnnlint.extract.frames import Args, FileScope, identifiers, immutable_const, run_cache
 
 _NOT_COPYABLE = object()
 UNSEEN = object()  # a forward memo key not met yet
@@ -126,7 +126,7 @@ def _arg_key(value: Any, depth: int = 0) -> Any:
     return None
 
 
-_FREE: dict[int, tuple[tuple[Any, ...], tuple[str, ...]]] = {}
+_FREE: dict[int, tuple[tuple[Any, ...], tuple[str, ...]]] = run_cache()
 
 
 def free_names(node: tuple[Any, ...]) -> tuple[str, ...]:

@@ -10,7 +10,6 @@ anything, so the rules about something missing stay silent around them.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -18,7 +17,7 @@ from typing import Any, Callable
 from cnnlint import ir
 from cnnlint.catalogue import is_augmentation
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import const_equal, describe, identifiers, walk
+from cnnlint.extract.frames import const_equal, describe, identifiers, run_cache, walk
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
@@ -483,9 +482,15 @@ def plain_path(expr: tuple[Any, ...]) -> bool:
     return False
 
 
-@functools.lru_cache(maxsize=4096)
+_MODULO: dict[int, tuple[tuple[Any, ...], bool]] = run_cache()
+
+
 def has_modulo(expr: tuple[Any, ...]) -> bool:
-    return any(e and e[0] == "binop" and e[1] == "%" for e in walk(expr))
+    found = _MODULO.get(id(expr))
+    if found is None or found[0] is not expr:
+        found = _MODULO[id(expr)] = (expr, any(e and e[0] == "binop" and e[1] == "%"
+                                               for e in walk(expr)))
+    return found[1]
 
 
 def breaks(body: tuple[Any, ...], nested: bool = False) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import MISSING, FileScope, Frame, TooComplex
+from cnnlint.extract.frames import MISSING, FileScope, Frame, TooComplex, run_cache
 from cnnlint.extract.values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ _LOADS = ("safe_load", "full_load")
 _LOADING_MODULES = (("name", "json"), ("name", "yaml"), ("name", "OmegaConf"))
 _PLAIN_TOP_LEVEL = frozenset({"import", "from", "def", "assign", "augassign", "expr", "if",
                               "assert", "global", "del", "pass", "raise"})
-_FOUND: dict[int, tuple[tuple[Any, ...], bool]] = {}
+_FOUND: dict[int, tuple[tuple[Any, ...], bool]] = run_cache()
 
 # What a run changed: (a scope, its globals before) and (a dict of names, a name, its value
 # before), to put back in reverse order.
