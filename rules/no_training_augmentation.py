@@ -49,8 +49,10 @@ class NoTrainingAugmentation(Rule):
     name = "no-training-augmentation"
     severity = "info"
     summary = "An image training set has no random augmentation"
-    fix = ("Add random crops and flips to training (RandomResizedCrop, RandomHorizontalFlip); "
-           "where a flip changes the class, as with digits, small shifts (RandomAffine)")
+    fix = ("Add random crops and flips to training (RandomResizedCrop, RandomHorizontalFlip), "
+           "drawn once for an image and its mask in segmentation (torchvision.transforms.v2 "
+           "with tv_tensors.Mask, or albumentations); where a flip changes the class, as with "
+           "digits, small shifts (RandomAffine)")
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:

@@ -59,6 +59,17 @@ def test_a_class_needing_a_cfg_key_is_read_once_per_key(lint_tree: Callable[...,
     assert [f.line for f in _findings(result, "CNN101")] == [24]
 
 
+def test_a_cfg_class_the_project_builds_by_a_literal_key_is_that_build_only(
+        lint_tree: Callable[..., Any]) -> None:
+    """`VGG('VGG13')` in the training script: the table's other keys are builds no code
+    makes, so no finding counts them (`counted in VGG('VGG11')`)."""
+    script = "from vgg import VGG\n\nnet = VGG('VGG13')\n"
+    result = lint_tree({"vgg.py": CFG_VGG, "train.py": script})
+    (plain,) = _findings(result, "CNN103")
+    assert (plain.path, plain.line) == ("train.py", 3)
+    assert plain.message.endswith("(VGG('VGG13'))") and "11 weighted layers" in plain.message
+
+
 def test_a_builder_forwarding_its_keywords_still_spells_the_variants(
         lint_tree: Callable[..., Any]) -> None:
     """`def generate(depth, **kwargs): return Net(Block, [2, 2], **kwargs)`: the callers

@@ -1,9 +1,9 @@
 """The ways a project builds a class that needs constructor arguments.
 
 `VGG(vgg_name)` cannot be built with its defaults, but the project says how it is built:
-literal calls (`VGG('VGG19')` in a training script, `ResNet(BasicBlock, [2, 2, 2, 2])`) and,
-when the one required argument indexes a module-level dict (`cfg[vgg_name]`), each key of
-that dict. Each is a *variant*, read like a model of its own.
+literal calls (`VGG('VGG19')` in a training script, `ResNet(BasicBlock, [2, 2, 2, 2])`) or,
+with none, when the one required argument indexes a module-level dict (`cfg[vgg_name]`),
+each key of that dict. Each is a *variant*, read like a model of its own.
 """
 
 from __future__ import annotations
@@ -72,8 +72,10 @@ def variants(interp: Interp, classes: list[v.ClassVal],
 
 def variants_from(interp: Interp, classes: list[v.ClassVal], built: dict[int, list[Variant]],
                   trained_at: Collection[tuple[str, int]] = ()) -> dict[int, list[Variant]]:
-    """`variants`, the literal calls given (`literal_builds` of these classes or more)."""
-    return distinct(interp, classes, {id(cls): built[id(cls)] + _cfg_keys(cls)
+    """`variants`, the literal calls given (`literal_builds` of these classes or more). The
+    keys of a cfg table are the variants of a class the project never builds with literal
+    arguments; one it builds as `VGG('VGG19')` is that build, not every key of the table."""
+    return distinct(interp, classes, {id(cls): built[id(cls)] or _cfg_keys(cls)
                                       for cls in classes}, trained_at)
 
 
