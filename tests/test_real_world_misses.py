@@ -4085,3 +4085,48 @@ def test_a_model_fed_batches_joined_along_the_batch_axis_is_not_judged_by_a_load
 
     assert named(0, 3) == [["gen"]]
     assert named(1, 6) == [["disc", "gen"]]
+
+
+def test_a_crop_transform_made_in_a_forward_is_read_as_a_crop(
+        lint_tree: Callable[..., Any]) -> None:
+    """A U-Net crops what its encoder kept with torchvision's `CenterCrop((h, w))`, made
+    and applied in its forward: the features, cropped. The network is read in full, so its
+    13 convolutions with no normalisation are reported (CNN104)."""
+    source = """
+import torch
+import torch.nn as nn
+from torchvision.transforms import CenterCrop
+
+
+def block(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3), nn.ReLU(), nn.Conv2d(cout, cout, 3), nn.ReLU())
+
+
+class UNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.down = nn.ModuleList([block(3, 16), block(16, 32), block(32, 64)])
+        self.pool = nn.MaxPool2d(2)
+        self.up = nn.ModuleList([nn.ConvTranspose2d(64, 32, 2, 2),
+                                 nn.ConvTranspose2d(32, 16, 2, 2)])
+        self.dec = nn.ModuleList([block(64, 32), block(32, 16)])
+        self.head = nn.Conv2d(16, 1, 1)
+
+    def crop(self, x, skip):
+        _, _, h, w = x.shape
+        return CenterCrop((h, w))(skip)
+
+    def forward(self, x):
+        kept = []
+        for i, stage in enumerate(self.down):
+            x = stage(x)
+            if i < 2:
+                kept.append(x)
+                x = self.pool(x)
+        for up, dec, skip in zip(self.up, self.dec, reversed(kept)):
+            x = up(x)
+            x = dec(torch.cat([x, self.crop(x, skip)], dim=1))
+        return self.head(x)
+"""
+    result = lint_tree({"unet.py": source})
+    assert [f.symbol for f in _findings(result, "CNN104")] == ["UNet"]

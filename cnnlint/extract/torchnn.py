@@ -223,6 +223,13 @@ def sequence(interp: Interp, inst: v.Instance) -> list[Any]:
     return [c for _, c in children(interp, inst)]
 
 
+# torchvision's image transforms that a module may apply to a tensor: the function each one
+# calls (see `catalogue.PASSTHROUGH_FUNCTIONS` and `catalogue.FUNCTIONAL`).
+_IMAGE_TRANSFORMS = {"torchvision.transforms.CenterCrop": "center_crop",
+                     "torchvision.transforms.Resize": "resize",
+                     "torchvision.transforms.Pad": "pad"}
+
+
 def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | None) -> Any:
     container = container_kind(qualname)
     if container == "Sequential":
@@ -324,6 +331,11 @@ def call_torch(interp: Interp, qualname: str, args: Args, f: Frame, loc: Loc | N
         method = INIT_FUNCTIONS.get(qualname.rsplit(".", 1)[-1], "scaled")
         interp.record_init(args.pos[0], method, Args(args.pos[1:], args.kw), f, loc)
         return args.pos[0]
+    image_function = _IMAGE_TRANSFORMS.get(qualname.replace(".transforms.v2.", ".transforms."))
+    if image_function is not None:
+        # `CenterCrop((h, w))` made in a forward and applied to a feature map (a U-Net
+        # cropping what its encoder kept): its function, on what it is given.
+        return v.PartialVal(v.Ref(f"torchvision.transforms.functional.{image_function}"))
     found = configs.library_call(qualname, args, interp.file_bases)
     if found is not configs.ABSENT:
         return found
