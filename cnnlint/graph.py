@@ -603,3 +603,25 @@ def weighted_downstream(network: ir.Network) -> set[int]:
                 reach.add(node.id)
         found = network.cache["weighted_downstream"] = reach
     return found  # type: ignore[return-value]
+
+
+def pair_names(network: ir.Network, pairs: list[tuple[ir.Node, ir.Node]]
+               ) -> tuple[str, str, bool]:
+    """How a message names the layer pairs one call builds (a conv and the norm it feeds):
+    the first pair's names inside the deepest block of the project's classes that holds
+    both (`branch2.0` and `branch2.1` in every Inception block, whichever model holds it,
+    as the block's own code names them), and whether the call builds pairs named otherwise
+    there (a loop's `features.0`, `features.3`)."""
+    local = [_inside_block(network.blocks, first.name, second.name) for first, second in pairs]
+    return local[0][0], local[0][1], len({first for first, _ in local}) > 1
+
+
+def _inside_block(blocks: frozenset[str], first: str, second: str) -> tuple[str, str]:
+    if not blocks or not first or not second:
+        return first, second
+    parts = first.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:cut])
+        if prefix in blocks and second.startswith(prefix + "."):
+            return first[len(prefix) + 1:], second[len(prefix) + 1:]
+    return first, second

@@ -87,6 +87,9 @@ class Network:
     # Why the picture may be incomplete. Rules that judge the whole network (depth, "no
     # dropout anywhere") stay silent when this is not empty: a rule never reports from a guess.
     unresolved: list[str] = field(default_factory=list)
+    # The paths of the blocks of the project's classes inside (`layer1.0`), the network's own
+    # root not among them: messages name a block's layers inside it.
+    blocks: frozenset[str] = frozenset()
     # Derived tables (consumers, ancestors, ...), computed once: rules ask per node.
     cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 

@@ -7,6 +7,7 @@ import libcst as cst
 
 from cnnlint import catalogue
 from cnnlint.findings import Finding, Loc
+from cnnlint.graph import pair_names
 from cnnlint.fix import Edit, Fix, FixContext, SourceFile, append_keyword, enclosing, is_name, \
     keyword, last_name, plain_args, positional
 from cnnlint.ir import Model, Network, Node, ProjectFacts
@@ -85,10 +86,10 @@ class ConvBiasBeforeBatchNorm(Rule):
             node, norm = pairs[0]
             # How many is not said: a helper's call builds more layers in a larger model
             # than in this one, and a layer applied twice is one.
-            several = len({node.name for node, _ in pairs}) > 1
+            conv_name, norm_name, several = pair_names(network, pairs)
             more = ", and so do other layers this call builds" if several else ""
             # A layer held only in a plain list attribute has no path in the model.
-            where = f" (`{node.name}` feeds `{norm.name}`{more})" if node.name and norm.name \
+            where = f" (`{conv_name}` feeds `{norm_name}`{more})" if conv_name and norm_name \
                 else f" ({more[2:]})" if more else ""
             yield self.finding(
                 f"`{node.kind}` bias is redundant before `{norm.kind}`{where}",

@@ -6,6 +6,7 @@ import libcst as cst
 
 from cnnlint import catalogue
 from cnnlint.findings import Finding, Loc
+from cnnlint.graph import pair_names
 from cnnlint.fix import Edit, Fix, FixContext, last_name, plain_args
 from cnnlint.ir import Model, Node, ProjectFacts
 from cnnlint.rule import Rule
@@ -71,11 +72,11 @@ class DropoutBeforeBatchNorm(Rule):
                 by_call.setdefault(node.loc, []).append((node, norms[0]))
         for loc, pairs in by_call.items():
             node, norm = pairs[0]
-            more = ", and so do other layers this call builds" \
-                if len({n.name for n, _ in pairs}) > 1 else ""
+            dropout_name, norm_name, several = pair_names(model.network, pairs)
+            more = ", and so do other layers this call builds" if several else ""
             yield self.finding(
                 f"`{node.kind}` right before `{norm.kind}` "
-                f"(`{node.name}` feeds `{norm.name}`{more}): BN's statistics differ "
+                f"(`{dropout_name}` feeds `{norm_name}`{more}): BN's statistics differ "
                 "between train and eval",
                 loc, symbol=node.owner or model.name)
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
-from cnnlint.engine import Result
+import pytest
+
+from cnnlint.config import Flags, build_settings
+from cnnlint.engine import Result, lint
+from cnnlint.rule import load_rules
+from conftest import write_tree
 
 RELU6 = """
 import torch.nn as nn
@@ -121,14 +127,43 @@ def test_a_layer_applied_several_times_is_one_layer(lint_tree: Callable[..., Res
     no deep-stack-without-regularization finding; one block's conv is one layer."""
     result = lint_tree(RECURRENT, select=["CNN101", "CNN107"])
     (finding,) = result.findings
+    # (Named inside the block whose code builds them: each block's pair is `conv.0`, `conv.1`.)
     assert finding.code == "CNN101" and finding.message.endswith(
-        "(`a.conv.0` feeds `a.conv.1`, and so do other layers this call builds)")
+        "(`conv.0` feeds `conv.1`)")
     alone = lint_tree(RECURRENT.replace("self.b = Recurrent(8)", "self.b = nn.Identity()"),
                       select=["CNN101"]).findings
     assert [f.message for f in alone] == [  # the one conv, applied four times
-        "`Conv2d` bias is redundant before `BatchNorm2d` (`a.conv.0` feeds `a.conv.1`)"]
+        "`Conv2d` bias is redundant before `BatchNorm2d` (`conv.0` feeds `conv.1`)"]
     (model,) = [m for m in result.models if m.name == "Net"]
     assert sum(n.weighted for n in model.network) == 9  # every application is in the graph
+
+
+def test_a_block_s_layers_are_named_inside_the_block_whatever_model_holds_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block class in its own file, used twice by a network in another file: CNN101 at the
+    block's line names its layers as the block's code does (`branch.0` feeds `branch.1`),
+    not through the first model that holds it (`first.branch.0`), so linting the block's
+    file alone (a pre-commit run) reports the same finding as linting the project."""
+    block = ("import torch.nn as nn\n\nclass Block(nn.Module):\n"
+             "    def __init__(self, cin, cout):\n        super().__init__()\n"
+             "        self.branch = nn.Sequential(nn.Conv2d(cin, cout, 3), nn.BatchNorm2d(cout))\n"
+             "\n    def forward(self, x):\n        return self.branch(x)\n")
+    net = ("import torch.nn as nn\nfrom block import Block\n\nclass Net(nn.Module):\n"
+           "    def __init__(self):\n        super().__init__()\n"
+           "        self.first = Block(3, 8)\n        self.second = Block(8, 8)\n\n"
+           "    def forward(self, x):\n        return self.second(self.first(x))\n")
+    write_tree(tmp_path, {"pyproject.toml": "", "block.py": block, "net.py": net})
+    monkeypatch.chdir(tmp_path)
+    rules = load_rules()
+
+    def messages(paths: list[str]) -> list[str]:
+        found = lint(paths, build_settings(paths, Flags(select=["CNN101"]), rules), rules)
+        return [f"{f.path}:{f.line} {f.message}" for f in found.findings]
+
+    expected = ["block.py:6 `Conv2d` bias is redundant before `BatchNorm2d` "
+                "(`branch.0` feeds `branch.1`)"]
+    assert messages(["."]) == expected
+    assert messages(["block.py"]) == expected
 
 
 def test_layers_with_no_path_in_the_model_are_not_named_by_empty_paths(

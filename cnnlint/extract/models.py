@@ -599,7 +599,10 @@ def _build(interp: Interp, scope: FileScope, name: str, kind: str, slot: int,
     # The blocks inside, by class and by the factory that built them; and the project
     # classes its own class and its blocks' derive from. (Each class looked at once: a deep
     # network holds thousands of instances of a few.)
-    blocks = [item for path, item in interp.at_path.items() if path and type(item) is v.Instance]
+    at_blocks = {path: item for path, item in interp.at_path.items()
+                 if path and type(item) is v.Instance}
+    network.blocks = frozenset(at_blocks)
+    blocks = list(at_blocks.values())
     classes = {id(item.cls): item.cls for item in blocks}
     made_by = {item.made_by for item in blocks if item.made_by}
     model.parts = frozenset(ir.model_key(cls.scope.module, cls.name)
