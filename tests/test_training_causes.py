@@ -6817,3 +6817,29 @@ for epoch in range(10):
     plain = lint_tree({"train.py": script.replace("MAIN", "None")}, select=["CNN212"])
     # (The density map's pipeline is the targets', not the images'.)
     assert [(f.code, f.line) for f in plain.findings] == [("CNN212", 33)]
+
+
+def test_a_dropout_inside_a_sequential_model_is_no_noise_on_the_batch(lint_tree: Lint) -> None:
+    """A network written as a bare `nn.Sequential` with a `Dropout2d` inside: running it
+    from the training loop applies the dropout as the model's layer, not as random noise
+    the script adds to its batches (a denoising autoencoder's corruption), so the fixed
+    pipeline is still reported (CNN212)."""
+    script = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+tf = transforms.Compose([transforms.Resize(64), transforms.ToTensor()])
+loader = DataLoader(datasets.ImageFolder("data/train", transform=tf), batch_size=32, shuffle=True)
+model = nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.Dropout2d(0.2), nn.Conv2d(16, 32, 3),
+                      nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 4))
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(10):
+    for x, y in loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+"""
+    result = lint_tree({"train.py": script}, select=["CNN212"])
+    assert [(f.code, f.line) for f in result.findings] == [("CNN212", 6)]

@@ -35,6 +35,7 @@ class ForwardReading(LoopReading):
     forward_outputs: dict[int, ir.Event]
     noise_fed: set[int]
     noise_made: set[int]
+    models_running: int
     joined_batches: set[int]
     training_methods: list[tuple[int, str]]
 
@@ -65,10 +66,11 @@ class ForwardReading(LoopReading):
                                 summed=library.not_averaged(module.args),
                                 smoothed=library.smooths(module.args))
         elif rec is not None and isinstance(module, v.LayerSpec) \
-                and catalogue.family(module.kind) == "dropout" and not self.in_module_code(f):
+                and catalogue.family(module.kind) == "dropout" and not self.in_module_code(f) \
+                and not self.models_running:
             # A dropout layer training code applies to data (`masker(torch.ones(x.shape))
             # * x`, a denoising autoencoder's corruption) draws a random mask: noise, not a
-            # model run.
+            # model run. (One inside a model the code runs, a Sequential's, is the model's.)
             out = super().apply(module, args, f, loc)
             self.noise_made.update(t.node for t in _tensors_of(out))
             return out
@@ -79,7 +81,11 @@ class ForwardReading(LoopReading):
             # model calls inside it are.)
             self.forward_event(module, loc, args)
             event = rec.events[-1]
-            out = super().apply(module, args, f, loc)
+            self.models_running += 1
+            try:
+                out = super().apply(module, args, f, loc)
+            finally:
+                self.models_running -= 1
             if self.grad_off > 0:
                 out = self._ungraded(event, out, loc)
                 if next(_tensors_of(out), None) is None:

@@ -94,6 +94,7 @@ class TrainingInterp(ForwardReading):
         # masks dropout layers applied by training code made.
         self.noise_fed: set[int] = set()
         self.noise_made: set[int] = set()
+        self.models_running = 0  # how many model calls of training code are being read
         # Tensors that join several batches along the batch axis (see `library`).
         self.joined_batches: set[int] = set()
         # Models whose parameters() this pass took, with the call that took them.
