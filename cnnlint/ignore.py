@@ -4,7 +4,9 @@ folder and below; a deeper file's rule wins), and the repository's `.git/info/ex
 Patterns are git's (read with `pathspec`). The files are looked up from the repository's top
 (the nearest folder above with a `.git`) down to each folder walked; outside a repository only
 the `.gitignore` files at or below the walked folder count. A file named on the command line is
-linted even when ignored, as with ruff and the configured excludes.
+linted even when ignored, as with ruff and the configured excludes. A file the repository
+tracks is not ignored, whatever the patterns say, as git itself does (a `models/.gitignore`
+of `*` beside a model file added with `git add -f`): its index, `.git/index`, says which.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class GitIgnored:
         # file -> its patterns, read as git reads them for files and for folders
         self._specs: dict[str, tuple[pathspec.GitIgnoreSpec, pathspec.PathSpec] | None] = {}
         self._tops: dict[str, str | None] = {}
+        self._tracked: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
     def __call__(self, path: str, is_dir: bool = False, walked_from: str | None = None) -> bool:
         """True when git would ignore `path` (a folder when `is_dir`)."""
@@ -33,12 +36,23 @@ class GitIgnored:
         if chain is None:  # the path is not below the top: nothing applies
             return False
         exclude = self._spec(os.path.join(top, ".git", "info"), "exclude")
+        decided = None
         for base in reversed(chain):  # the deepest rule that speaks decides
             decided = self._check(self._spec(base, ".gitignore"), base, absolute, is_dir)
             if decided is not None:
-                return decided
-        decided = self._check(exclude, top, absolute, is_dir)
-        return bool(decided)
+                break
+        else:
+            decided = self._check(exclude, top, absolute, is_dir)
+        return bool(decided) and not self._is_tracked(top, absolute, is_dir)
+
+    def _is_tracked(self, top: str, absolute: str, is_dir: bool) -> bool:
+        """Whether the repository tracks the file (for a folder: a file inside it)."""
+        if top not in self._tracked:
+            files = tracked_files(top)
+            self._tracked[top] = (files, frozenset(_parents(files)))
+        files, folders = self._tracked[top]
+        relative = os.path.relpath(absolute, top).replace(os.sep, "/")
+        return relative in (folders if is_dir else files)
 
     @staticmethod
     def _check(specs: tuple[pathspec.GitIgnoreSpec, pathspec.PathSpec] | None, base: str,
@@ -104,3 +118,73 @@ def _folder_spec(lines: list[str]) -> pathspec.PathSpec:
         return pathspec.PathSpec.from_lines("gitignore", lines)
     except KeyError:  # pathspec before 1.0 names the same patterns "gitwildmatch"
         return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
+def _parents(files: frozenset[str]) -> set[str]:
+    found: set[str] = set()
+    for path in files:
+        parent = path.rpartition("/")[0]
+        while parent and parent not in found:
+            found.add(parent)
+            parent = parent.rpartition("/")[0]
+    return found
+
+
+def tracked_files(top: str) -> frozenset[str]:
+    """The paths (relative, with `/`) that the repository at `top` tracks, read from its
+    index (format 2 to 4); none when there is no index or it cannot be read."""
+    git = os.path.join(top, ".git")
+    try:
+        if os.path.isfile(git):  # a worktree or a submodule: `gitdir: <where>`
+            with open(git, encoding="utf-8", errors="replace") as handle:
+                line = handle.readline().strip()
+            if not line.startswith("gitdir:"):
+                return frozenset()
+            git = os.path.join(top, line[len("gitdir:"):].strip())
+        with open(os.path.join(git, "index"), "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return frozenset()
+    return frozenset(_index_paths(data))
+
+
+def _index_paths(data: bytes) -> list[str]:
+    if len(data) < 12 or data[:4] != b"DIRC":
+        return []
+    version = int.from_bytes(data[4:8], "big")
+    count = int.from_bytes(data[8:12], "big")
+    if version not in (2, 3, 4):
+        return []
+    paths: list[str] = []
+    at, previous = 12, b""
+    for _ in range(count):
+        start = at
+        flags_at = at + 60  # ctime, mtime, dev, ino, mode, uid, gid, size, sha-1
+        if flags_at + 2 > len(data):
+            break
+        flags = int.from_bytes(data[flags_at:flags_at + 2], "big")
+        at = flags_at + 2
+        if version >= 3 and flags & 0x4000:  # extended flags
+            at += 2
+        if version == 4:
+            # The name is the previous one with some bytes cut from its end, then more.
+            cut, shift = 0, 0
+            while True:
+                byte = data[at]
+                at += 1
+                cut = (cut << shift) | (byte & 0x7F) if shift == 0 else \
+                    ((cut + 1) << 7) | (byte & 0x7F)
+                shift = 7
+                if not byte & 0x80:
+                    break
+            end = data.index(b"\0", at)
+            name = previous[:len(previous) - cut] + data[at:end]
+            at = end + 1
+        else:
+            end = data.index(b"\0", at)
+            name = data[at:end]
+            # Entries are padded with NULs to a multiple of eight bytes.
+            at = start + ((end - start + 8) // 8) * 8
+        previous = name
+        paths.append(name.decode("utf-8", "replace"))
+    return paths

@@ -332,6 +332,29 @@ def test_folders_are_ignored_as_git_ignores_them(in_tmp: Path, patterns: str) ->
     assert linted == kept
 
 
+@pytest.mark.parametrize("index_version", ["2", "4"])
+def test_a_file_the_repository_tracks_is_never_ignored(in_tmp: Path, index_version: str) -> None:
+    """`models/.gitignore` says `*`, but `models/net.py` was added with `git add -f`: git
+    tracks it, and a tracked file is not ignored, so it is linted (and so is an untracked
+    one beside it not). Both index formats git writes are read (4 compresses the paths)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q"], cwd=in_tmp, check=True)
+    (in_tmp / "models").mkdir()
+    (in_tmp / "models" / ".gitignore").write_text("*\n!.gitignore\n")
+    for name in ("models/net.py", "models/scratch.py", "train.py"):
+        (in_tmp / name).write_text(BAD)
+    subprocess.run(["git", "add", "-f", "models/net.py", "train.py"], cwd=in_tmp, check=True)
+    subprocess.run(["git", "update-index", "--index-version", index_version], cwd=in_tmp,
+                   check=True)
+    _, out, _ = run(["--no-cache", "--select", "CNN101", "."])
+    linted = sorted({line.split(":")[0] for line in out.splitlines() if "CNN101" in line})
+    assert linted == ["models/net.py", "train.py"]
+
+
 def test_respect_gitignore_in_the_config(in_tmp: Path) -> None:
     (in_tmp / ".gitignore").write_text("old.py\n")
     (in_tmp / "old.py").write_text(BAD)
