@@ -650,6 +650,9 @@ class TrainingRun:
     # A regression loss the training code sums rather than averages (`MSELoss(size_average=
     # False)` over a density map): its gradient grows with the number of its terms.
     sums_a_loss: bool = False
+    # A loss compares a model's output with the very batch the model was fed (an autoencoder
+    # or a VAE rebuilding its input): it learns the data's own distribution.
+    rebuilds_input: bool = False
     # A scheduler that cycles the optimizer's momentum as it goes (`CyclicLR`, `OneCycleLR`,
     # whose `cycle_momentum` is on by default): the momentum an SGD was built with is
     # replaced from the start.

@@ -21,7 +21,9 @@ class NoTrainingAugmentation(Rule):
     the images') or is not known. Unknown or custom transforms are not judged, nor the
     data of a run that steps two or more models with optimizers of their own, each after a
     backward pass of its own (a GAN learns the data's own distribution, which augmenting
-    changes), nor those of a run whose model sees each batch with fresh random noise added
+    changes), nor those of a run whose loss compares a model's output with the batch it was
+    fed (an autoencoder or a VAE rebuilding its input, which learns that distribution too),
+    nor those of a run whose model sees each batch with fresh random noise added
     (a denoising autoencoder's `x + 0.2 * torch.randn_like(x)`: that is augmentation), nor
     those of a run whose loops apply a pipeline to the batches themselves that augments or
     is not known (a contrastive method's two random views of each image).
@@ -56,8 +58,10 @@ class NoTrainingAugmentation(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            if run.trains_models_apart():
-                continue  # a GAN learns the data's own distribution: augmenting changes it
+            if run.trains_models_apart() or run.rebuilds_input:
+                # A GAN, or an autoencoder or VAE rebuilding its input, learns the data's
+                # own distribution: augmenting changes it.
+                continue
             # The models the run's steps update (Lightning steps its module with no step
             # in the code read: the run's models).
             trained = {name for e in run.events_of(STEP) if "trains" in e.flags

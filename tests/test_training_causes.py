@@ -2985,7 +2985,8 @@ for epoch in range(30):
 def test_fresh_noise_added_to_each_batch_augments(lint_tree: Lint) -> None:
     """A denoising autoencoder trains on `images + 0.2 * torch.randn_like(images)`: the
     inputs never repeat, so the plain `ToTensor` pipeline is not a missing augmentation.
-    Noise added to the targets only changes nothing of that."""
+    Noise added to the targets only changes nothing of that (an autoencoder rebuilding its
+    input is not judged at all)."""
     script = """
 import torch
 import torch.nn as nn
@@ -3010,7 +3011,7 @@ for epoch in range(5):
         assert [f.code for f in lint_tree({"train.py": source}).findings
                 if f.code == "CNN212"] == expected, noisy
     target_only = script.replace("NOISY", "images + torch.randn_like(images)").replace(
-        "INPUT", "images")
+        "INPUT", "images").replace("net(images), images)", "net(images), noisy)")
     assert [f.code for f in lint_tree({"train.py": target_only}).findings
             if f.code == "CNN212"] == ["CNN212"]
 
@@ -6843,3 +6844,40 @@ for epoch in range(10):
 """
     result = lint_tree({"train.py": script}, select=["CNN212"])
     assert [(f.code, f.line) for f in result.findings] == [("CNN212", 6)]
+
+
+AUTOENCODER = """
+import torch
+import torch.nn as nn
+import torch.nn.init as init
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+loader = DataLoader(datasets.MNIST("data", train=True, transform=transforms.ToTensor()),
+                    batch_size=100, shuffle=True)
+model = nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 784),
+                      nn.Sigmoid())
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+for epoch in range(10):
+    for x, labels in loader:
+        optimizer.zero_grad()
+        LOSS.backward()
+        optimizer.step()
+"""
+
+
+@pytest.mark.parametrize("loss, judged", [
+    ("nn.functional.binary_cross_entropy(model(x), x.view(-1, 784))", False),  # a VAE's
+    ("nn.MSELoss()(model(x), x.flatten(1))", False),  # an autoencoder's
+    # A denoising autoencoder's noise, drawn with torch.nn.init into a new tensor.
+    ("nn.functional.mse_loss(model(x + init.normal(torch.FloatTensor(100, 1, 28, 28), 0, 0.1))"
+     ", x.flatten(1))", False),
+    ("nn.functional.mse_loss(model(x), nn.functional.one_hot(labels, 784).float())", True),
+])
+def test_a_model_rebuilding_its_input_is_not_judged_for_augmentation(
+        lint_tree: Lint, loss: str, judged: bool) -> None:
+    """An autoencoder or a VAE whose loss compares the output with the very batch the model
+    was fed learns the data's own distribution, as a GAN does: augmenting changes it, so
+    CNN212 does not judge its images. A target that is not the input still is."""
+    result = lint_tree({"train.py": AUTOENCODER.replace("LOSS", loss)}, select=["CNN212"])
+    assert [f.code for f in result.findings] == (["CNN212"] if judged else [])

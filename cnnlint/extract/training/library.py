@@ -58,6 +58,9 @@ _RANDOM_PICKS = frozenset({"random.choice", "random.choices", "random.randint", 
 RANDOM_FILLS = frozenset({"uniform_", "normal_", "bernoulli_", "cauchy_", "exponential_",
                           "geometric_", "log_normal_", "random_"})
 NOISE = RANDOM_DATA | RANDOM_LIKE | {f"torch.Tensor.{name}" for name in RANDOM_FILLS}
+# torch.nn.init's random fills (also without the trailing underscore, as older code wrote).
+_INIT_DRAWS = frozenset({"torch.nn.init.normal", "torch.nn.init.uniform",
+                         "torch.nn.init.trunc_normal"})
 _FROM_ARRAY = frozenset({"torch.from_numpy", "torch.tensor", "torch.as_tensor",
                          "torch.Tensor", "torch.FloatTensor"})
 _COPIES = ("shutil.copyfile", "shutil.copy", "shutil.copy2", "shutil.move", "os.rename",
@@ -305,6 +308,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         return functional_loss(interp, qualname, args, f, loc)
     if qualname in _REGRESSION_FUNCTIONS and not_averaged(args.kw) and interp.grad_off == 0:
         rec.sums_a_loss = True  # `F.mse_loss(out, target, reduction="sum")`
+    if qualname in _REGRESSION_FUNCTIONS or qualname in _RECONSTRUCTION_FUNCTIONS:
+        note_rebuilding(interp)
     if qualname in ("copy.deepcopy", "copy.copy"):
         _copies_weights(interp, args, loc)
     if qualname == "torch.save" or qualname in _COPIES:
@@ -356,6 +361,10 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         joined = torchnn.call_torch(interp, qualname, args, f, loc)
         _joins_batches(interp, args, joined)
         return joined
+    if qualname.rstrip("_") in _INIT_DRAWS and args.pos and type(args.pos[0]) is v.Tensor:
+        # `init.normal(torch.FloatTensor(b, 1, 28, 28), 0, 0.1)` in training code: a data
+        # tensor filled at random (a denoising autoencoder's noise), no weight initialised.
+        return interp.add_node(ir.INPUT, (), name="torch.randn")
     if torchnn.knows(qualname):
         return torchnn.call_torch(interp, qualname, args, f, loc)
     tensors = tensors_in(args)
@@ -759,6 +768,9 @@ def functional_loss(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
 
 _REGRESSION_FUNCTIONS = frozenset(f"torch.nn.functional.{name}" for name in (
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"))
+# Losses a model's output may be compared with its own input by (pixels in [0, 1]).
+_RECONSTRUCTION_FUNCTIONS = frozenset({"torch.nn.functional.binary_cross_entropy",
+                                       "torch.nn.functional.binary_cross_entropy_with_logits"})
 
 
 def smooths(args: dict[str, Any]) -> bool:
@@ -787,6 +799,45 @@ def record_loss(interp: TrainingInterp, kind: str, weighted: bool, inputs: list[
         if fed and all(n.family == "softmax" for n in fed) and len({n.kind for n in fed}) == 1:
             use.fed_by, use.fed_by_loc = fed[0].kind, fed[0].loc
     rec.losses.append(use)
+    note_rebuilding(interp)
+
+
+def note_rebuilding(interp: TrainingInterp) -> None:
+    """`mse_loss(model(x), x)`, `bce(recon, x.view(-1, 784))`: a loss (the call being read)
+    whose target is the variable a model of the pass was fed (an autoencoder or a VAE
+    rebuilding its input). By name: a loader's images and labels are one batch to the
+    reader."""
+    rec = interp.recorder
+    if rec is None or interp.current_call is None or interp.grad_off > 0:
+        return
+    call, frame = interp.current_call
+    if call[0] != "call":
+        return
+    target = call[2][1] if len(call[2]) > 1 else next(
+        (e for key, e in call[3] if key == "target"), None)
+    name = tensor_name(interp, target, frame) if target is not None else None
+    if name is not None and name in rec.fed:
+        rec.rebuilds_input = True
+
+
+def tensor_name(interp: TrainingInterp, expr: tuple[Any, ...], f: Frame) -> str | None:
+    """The tensor variable an expression reads and reshapes, with the items it picks: `x` of
+    `x`, `x.view(-1, 784)` and `x.to(device)`, `batch[0]` of `batch[0].cuda()`; None for
+    anything else (`torch.zeros(64, 1)`, `F.one_hot(y)`)."""
+    picked = ""
+    while expr[0] in ("attr", "sub", "call"):
+        if expr[0] == "call":
+            if expr[1][0] != "attr":
+                return None
+            expr = expr[1]
+        elif expr[0] == "sub":
+            if expr[2][0] != "const":
+                return None
+            picked = f"[{expr[2][1]!r}]{picked}"
+        expr = expr[1]
+    if expr[0] != "name" or type(expr[1]) is not str:
+        return None
+    return expr[1] + picked if type(interp.lookup(expr[1], f)) is v.Tensor else None
 
 
 def _last_ops(interp: TrainingInterp, node: int, depth: int = 0) -> list[ir.Node]:

@@ -92,6 +92,8 @@ class Recorder:
     replayed: dict[str, dict[str, Any]] = field(default_factory=dict)  # data modules re-read
     focal: bool = False
     sums_a_loss: bool = False  # see ir.TrainingRun.sums_a_loss
+    rebuilds_input: bool = False  # see ir.TrainingRun.rebuilds_input
+    fed: set[str] = field(default_factory=set)  # the variables training code fed its models
     cycles_momentum: bool = False  # see ir.TrainingRun.cycles_momentum
     applied_transforms: list[list[str] | None] = field(default_factory=list)
     lightning: bool = False
@@ -294,6 +296,7 @@ class Recorder:
             loaders=self._loaders(), optimizers=[c.optimizer for c in trains_model],
             schedulers=list(self.schedulers), losses=list(self.losses),
             resampling=list(self.resampling), focal=self.focal, sums_a_loss=self.sums_a_loss,
+            rebuilds_input=self.rebuilds_input,
             cycles_momentum=self.cycles_momentum,
             applied_transforms=list(self.applied_transforms), lightning=self.lightning,
             optimizers_apart=self.optimizers_apart,
