@@ -76,6 +76,9 @@ def test_non_utf8_and_nul(in_tmp: Path) -> None:
     assert "NUL byte" in messages["nul.py"]
 
 
+# Not traced for coverage: a scale test (five megabytes of model code). Under --cov it
+# runs ten times slower or more (the suite has a time limit); smaller tests cover the code.
+@pytest.mark.no_cover
 @pytest.mark.slow
 def test_five_megabyte_generated_model(in_tmp: Path) -> None:
     parts = ["import torch.nn as nn", ""]

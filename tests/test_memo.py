@@ -190,6 +190,9 @@ def test_blocks_built_from_arguments_not_known_are_read_once(
     assert interp.constructions.hits >= 6  # each list's last three blocks
 
 
+# Not traced for coverage: it reads every network of MONAI twice. Under --cov it
+# runs ten times slower or more (the suite has a time limit); smaller tests cover the code.
+@pytest.mark.no_cover
 @pytest.mark.slow
 def test_reuse_changes_no_model_of_monai(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same on real model code: every network MONAI defines."""
