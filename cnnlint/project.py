@@ -407,6 +407,12 @@ class Project:
                 # its names). A package importing its own submodules through its full name
                 # (`from models.backbone import resnet` in its `__init__`) is itself.
                 continue
+            if found[0] is not None and found[1] is None and dotted == os.path.basename(base) \
+                    and base == os.path.dirname(importer):
+                # `models/models.py` beside the script in `models/`: the file is the module,
+                # and the folder, a namespace package to a run from above, still holds the
+                # submodules a `from models import resnet` may mean.
+                return found[0], base
             if found != (None, None):
                 return found
         return self._on_extended_path(importer, dotted)

@@ -322,17 +322,21 @@ def test_a_script_importing_the_file_named_like_its_folder_gets_that_file(
     """`grading/train.py` runs `from grading import Grader` beside `grading/grading.py`:
     the folder above would give `grading` as a namespace package without `Grader`; run
     from its folder, the script imports the file beside it. `grading.parts` still goes
-    through the folder above."""
+    through the folder above, and `from grading import parts` finds the submodule."""
     _tree(tmp_path, {"pyproject.toml": "", "grading/grading.py": "",
                      "grading/parts.py": "",
                      "grading/train.py": "from grading import Grader\n",
-                     "grading/tune.py": "from grading.parts import Stage\n"})
+                     "grading/tune.py": "from grading.parts import Stage\n",
+                     "grading/fit.py": "from grading import parts\n"})
     root = str(tmp_path)
     project = Project.open([root], [], root)
     assert project.imports_of(os.path.join(root, "grading/train.py")) == (
         os.path.join(root, "grading/grading.py"),)
     assert project.imports_of(os.path.join(root, "grading/tune.py")) == (
         os.path.join(root, "grading/parts.py"),)
+    # (A submodule named in the import is still found in the folder.)
+    assert project.imports_of(os.path.join(root, "grading/fit.py")) == (
+        os.path.join(root, "grading/grading.py"), os.path.join(root, "grading/parts.py"))
 
 
 def test_a_package_named_like_a_library_deep_in_the_project_does_not_shadow_it(
