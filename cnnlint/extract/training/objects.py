@@ -111,7 +111,8 @@ _MODEL_CONSTRUCTORS = ("torchvision.models.", "timm.create_model", "timm.models.
 # A Hugging Face network (`ViTForImageClassification.from_pretrained(...)`, `AutoModel`),
 # not its tokenizer, processor or config, nor its TensorFlow or Flax twin.
 _HUGGING_FACE_MODEL = re.compile(
-    r"transformers\.(?:\w+\.)*(?!TF|Flax)\w*(?:Model|For[A-Z])\w*(?:\.from_(?:pretrained|config))?$")
+    r"transformers\.(?:\w+\.)*(?!TF|Flax|DataCollator)\w*(?:Model|For[A-Z])\w*"
+    r"(?:\.from_(?:pretrained|config))?$")
 # What marks a file as written for another framework, when it never imports torch.
 OTHER_FRAMEWORKS = ("mxnet", "tensorflow", "keras", "chainer", "jax", "flax", "paddle",
                     "mindspore", "oneflow", "theano", "tensorpack", "gluoncv")
