@@ -39,10 +39,6 @@ def check(source: str, path: str = "fuzzed.py") -> None:
     assert internal == [], internal
 
 
-# Not traced for coverage: generating the programs (hypothesmith's grammar) is where the
-# time goes, and under --cov this test took over 7 minutes against 43 s untraced; the rest
-# of the suite covers the code it runs.
-@pytest.mark.no_cover
 @pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,

@@ -191,7 +191,7 @@ def test_blocks_built_from_arguments_not_known_are_read_once(
 
 
 # Not traced for coverage: it reads every network of MONAI twice. Under --cov it
-# runs ten times slower or more (the suite has a time limit); smaller tests cover the code.
+# runs 2-3 times slower (8 s untraced, 21 s traced); smaller tests cover the code.
 @pytest.mark.no_cover
 @pytest.mark.slow
 def test_reuse_changes_no_model_of_monai(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -472,10 +472,6 @@ def test_non_finite_numbers_are_null_in_json() -> None:
     assert memorised.to_dict()["final"] is None and memorised.to_dict()["fraction"] is None
 
 
-# Not traced for coverage: the probe's hooks run on every layer of real networks at each
-# step, and under --cov this test took over 400 s against 43 s untraced; the probe tests on
-# small networks cover the same code.
-@pytest.mark.no_cover
 @pytest.mark.slow
 def test_real_networks_pass_the_sanity_checks() -> None:
     """MONAI's DenseNet-121 and ResNet-18 at 32x32: no sanity verdict, and the timing of each
