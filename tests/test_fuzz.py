@@ -39,6 +39,10 @@ def check(source: str, path: str = "fuzzed.py") -> None:
     assert internal == [], internal
 
 
+# Not traced for coverage: it adds no coverage (94.20% with it traced or not), and the suite
+# ran 20:51 with it and the probe's real-network check untraced, 27:14 traced (one run each;
+# alone each costs about the same either way, so the cause is not isolated).
+@pytest.mark.no_cover
 @pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,

@@ -472,6 +472,8 @@ def test_non_finite_numbers_are_null_in_json() -> None:
     assert memorised.to_dict()["final"] is None and memorised.to_dict()["fraction"] is None
 
 
+# Not traced for coverage: see the note on tests/test_fuzz.py's generated programs.
+@pytest.mark.no_cover
 @pytest.mark.slow
 def test_real_networks_pass_the_sanity_checks() -> None:
     """MONAI's DenseNet-121 and ResNet-18 at 32x32: no sanity verdict, and the timing of each
