@@ -145,7 +145,10 @@ def tracked_files(top: str) -> frozenset[str]:
             data = handle.read()
     except OSError:
         return frozenset()
-    return frozenset(_index_paths(data))
+    try:
+        return frozenset(_index_paths(data))
+    except (ValueError, IndexError):  # a truncated or corrupt index: nothing known tracked
+        return frozenset()
 
 
 def _index_paths(data: bytes) -> list[str]:
@@ -168,15 +171,13 @@ def _index_paths(data: bytes) -> list[str]:
             at += 2
         if version == 4:
             # The name is the previous one with some bytes cut from its end, then more.
-            cut, shift = 0, 0
-            while True:
+            byte = data[at]
+            at += 1
+            cut = byte & 0x7F
+            while byte & 0x80:  # git's offset varint
                 byte = data[at]
                 at += 1
-                cut = (cut << shift) | (byte & 0x7F) if shift == 0 else \
-                    ((cut + 1) << 7) | (byte & 0x7F)
-                shift = 7
-                if not byte & 0x80:
-                    break
+                cut = ((cut + 1) << 7) | (byte & 0x7F)
             end = data.index(b"\0", at)
             name = previous[:len(previous) - cut] + data[at:end]
             at = end + 1
