@@ -172,7 +172,7 @@ class ForwardReading(LoopReading):
         if inputs is not None and self._noisy_batch(inputs):
             flags.add("noisy-input")
         if inputs is not None and inputs.pos and self.joined_batches and not self.joined_batches \
-                .isdisjoint(self.upstream(Args(inputs.pos[:1]))):
+                .isdisjoint(self._upstream(Args(inputs.pos[:1]))):
             flags.add("joined-batches")  # its batch is larger than any loader's
         if inputs is not None and self.noise_behind(inputs):
             flags.add("noise-input")
@@ -240,7 +240,7 @@ class ForwardReading(LoopReading):
         """Whether an input tensor is computed from a batch of an evaluation loader."""
         return any(role(loader) == "eval" for loader in self.loaders_behind(args))
 
-    def upstream(self, args: Args, limit: int = 256) -> Iterator[int]:
+    def _upstream(self, args: Args, limit: int = 256) -> Iterator[int]:
         """The graph nodes the tensors of `args` are computed from (themselves included),
         depth first; at most `limit`, by default enough to reach a training step's batch."""
         stack = [t.node for t in tensors_in(args)]
@@ -256,7 +256,7 @@ class ForwardReading(LoopReading):
     def loaders_behind(self, args: Args) -> list[TrainObj]:
         """The loaders whose batches the tensors of `args` are computed from."""
         found: list[TrainObj] = []
-        for i in self.upstream(args):
+        for i in self._upstream(args):
             loader = self.batches.get(i)
             if loader is not None and all(loader is not x for x in found):
                 found.append(loader)
@@ -267,7 +267,7 @@ class ForwardReading(LoopReading):
         denoising autoencoder's `images + 0.2 * torch.randn_like(images)`): the batches
         never repeat, as with augmentation."""
         batch = noise = False
-        for i in self.upstream(args):
+        for i in self._upstream(args):
             batch = batch or i in self.batches
             noise = noise or self.graph[i].name in library.NOISE or i in self.noise_made
             if batch and noise:
@@ -279,7 +279,7 @@ class ForwardReading(LoopReading):
         `args` are computed from, when they are computed from those alone: empty when a
         batch, a loaded or a literal tensor is behind them too (or too far to tell)."""
         leaves = set()
-        for count, i in enumerate(self.upstream(args, limit), 1):
+        for count, i in enumerate(self._upstream(args, limit), 1):
             if count == limit or i in self.batches:
                 return frozenset()
             node = self.graph[i]
