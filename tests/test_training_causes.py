@@ -6881,3 +6881,22 @@ def test_a_model_rebuilding_its_input_is_not_judged_for_augmentation(
     CNN212 does not judge its images. A target that is not the input still is."""
     result = lint_tree({"train.py": AUTOENCODER.replace("LOSS", loss)}, select=["CNN212"])
     assert [f.code for f in result.findings] == (["CNN212"] if judged else [])
+
+
+def test_a_model_restored_into_its_name_leaves_what_it_is_fed_unknown(lint_tree: Lint) -> None:
+    """`model = torch.load(...)` in a `try` before the loop: the loop may call the restored
+    object, not the network its optimizer was built over, so the reader never sees what the
+    trained model is fed (noise may be added to it). CNN212 stays silent, and --verbose says
+    why; without the restore the same plain pipeline is reported."""
+    restored = AUTOENCODER.replace(
+        "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n",
+        "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n"
+        "try:\n    model = torch.load('ae.pkl')\nexcept Exception:\n    pass\n").replace(
+        "LOSS", "nn.functional.mse_loss(model(x), nn.functional.one_hot(labels, 784).float())")
+    result = lint_tree({"train.py": restored}, select=["CNN212"])
+    assert result.findings == []
+    assert any("no-training-augmentation stay silent" in note for note in result.notes())
+    plain = restored.replace("try:\n    model = torch.load('ae.pkl')\nexcept Exception:\n"
+                             "    pass\n", "")
+    assert [f.code for f in lint_tree({"train.py": plain}, select=["CNN212"]).findings] == [
+        "CNN212"]

@@ -753,8 +753,9 @@ class Recorder:
             if uncalled:
                 notes.append(f"{loop.loc.path}:{loop.loc.line}: the training loop never calls "
                              f"{' or '.join(f'`{m}`' for m in uncalled)}, only uses "
-                             "its weights: whether it is evaluated is not known, and "
-                             "no-validation stays silent")
+                             "its weights: whether it is evaluated, and what it is fed, are "
+                             "not known, and no-validation and no-training-augmentation stay "
+                             "silent")
             if blockers:
                 calls = ", ".join(blockers[:4])
                 more = f" and {len(blockers) - 4} more" if len(blockers) > 4 else ""
