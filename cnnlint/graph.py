@@ -185,8 +185,9 @@ _CARRY_FAMILIES = frozenset({"dropout", "identity"})
 def _carried_bypass(network: ir.Network, node: ir.Node, masks: list[int]) -> bool:
     """`cat([dropout(f), up(g(f))])` (a second decoder fed noisy encoder features), or
     `cat([cat([f_a, f_b]), up(g(f_a, f_b))])` (two encoders' features joined, then carried
-    to the decoder): an input that is earlier tensors only dropped out or joined, no
-    weighted layer on its way, carries them past the layers of another input."""
+    to the decoder), or `cat([up(g(f_b)), abs(f_a - f_b)])` (a change detector's difference
+    of two encodings): an input that is earlier tensors only dropped out, joined or summed,
+    no weighted layer on its way, carries them past the layers of another input."""
     for a in node.inputs:
         for i in _carry_sources(network, a):
             if i != a and any(b != a and masks[b] >> i & 1 for b in node.inputs):
@@ -198,12 +199,14 @@ MAX_CARRY_SOURCES = 16  # joined tensors looked through (a DenseNet's concatenat
 
 
 def _carry_sources(network: ir.Network, i: int) -> list[int]:
-    """The tensors `i` carries unchanged but for noise or joining: itself, and through
-    dropout (or identity) layers and concatenations, the tensors they start from."""
+    """The tensors `i` carries unchanged but for noise, joining or summing: itself, and
+    through dropout (or identity) layers, concatenations and additions (a difference is
+    one), the tensors they start from."""
     found, stack = [i], [i]
     while stack and len(found) < MAX_CARRY_SOURCES:
         node = network.nodes[stack.pop()]
-        if node.family in _CARRY_FAMILIES and len(node.inputs) == 1 or node.kind == ir.CAT:
+        if node.family in _CARRY_FAMILIES and len(node.inputs) == 1 or node.kind == ir.CAT \
+                or node.kind == ir.ADD:
             for j in node.inputs:
                 if j not in found:
                     found.append(j)

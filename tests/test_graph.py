@@ -171,3 +171,20 @@ def test_two_encoders_features_joined_then_carried_to_the_decoder_are_a_skip() -
     parallel = _network(("input", ()), ("Conv2d", (0,)), ("Conv2d", (0,)), ("cat", (1, 2)),
                         ("Conv2d", (0,)), ("Conv2d", (4,)), ("cat", (3, 5)))
     assert not graph.is_skip(parallel.nodes[-1], graph.ancestors(parallel), parallel)
+
+
+def test_the_difference_of_two_encodings_carried_to_the_decoder_is_a_skip() -> None:
+    # A change detector: one encoder applied to two images (convs 2-3 and 4-5), the deep
+    # path from the second (convs 6-7, up 8), and the decoder joins it with the difference
+    # of the two encodings (9, read as a sum; `abs` keeps it): that difference carries 5
+    # past the deep path. Two parallel convs summed and joined with a third branch are
+    # still no skip.
+    network = _network(("input", ()), ("input", ()), ("Conv2d", (0,)), ("Conv2d", (2,)),
+                       ("Conv2d", (1,)), ("Conv2d", (4,)), ("Conv2d", (5,)), ("Conv2d", (6,)),
+                       ("Upsample", (7,)), ("add", (3, 5)), ("cat", (8, 9)), ("Conv2d", (10,)))
+    assert graph.is_skip(network.nodes[10], graph.ancestors(network), network)
+    span = graph.spanned(network)
+    assert [i for i in (6, 7) if span >> i & 1] == [6, 7]
+    summed = _network(("input", ()), ("Conv2d", (0,)), ("Conv2d", (0,)), ("add", (1, 2)),
+                      ("Conv2d", (0,)), ("Conv2d", (4,)), ("cat", (3, 5)))
+    assert not graph.is_skip(summed.nodes[-1], graph.ancestors(summed), summed)
