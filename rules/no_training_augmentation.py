@@ -24,7 +24,8 @@ class NoTrainingAugmentation(Rule):
     changes), nor those of a run whose loss compares a model's output with the batch it was
     fed (an autoencoder or a VAE rebuilding its input, which learns that distribution too),
     nor those of a run whose model sees each batch with fresh random noise added
-    (a denoising autoencoder's `x + 0.2 * torch.randn_like(x)`: that is augmentation), or
+    (a denoising autoencoder's `x + 0.2 * torch.randn_like(x)`: that is augmentation) or
+    through a library function the reader does not know (it may draw at random), or
     whose loops never call a model they train (what it is fed was not seen), nor
     those of a run whose loops apply a pipeline to the batches themselves that augments or
     is not known (a contrastive method's two random views of each image).
@@ -70,6 +71,10 @@ class NoTrainingAugmentation(Rule):
             if any("noisy-input" in e.flags and e.model in trained
                    for e in run.events_of(FORWARD)):
                 continue  # fresh noise on every batch (a denoising autoencoder) augments
+            if any("unknown-transform" in e.flags and e.model in trained
+                   for e in run.events_of(FORWARD)):
+                continue  # its batches go through a library function not known: it may
+                # draw at random (`random_noise(batch.numpy())`)
             if any(run.stepped_never_called(loop) for loop in run.loops):
                 continue  # what the trained model is fed was not seen (a model restored
                 # into its name in a `try`), so neither is noise added to it

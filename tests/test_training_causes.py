@@ -6900,3 +6900,47 @@ def test_a_model_restored_into_its_name_leaves_what_it_is_fed_unknown(lint_tree:
                              "    pass\n", "")
     assert [f.code for f in lint_tree({"train.py": plain}, select=["CNN212"]).findings] == [
         "CNN212"]
+
+
+NOISY_CLASSIFIER = """
+import torch
+import torch.nn as nn
+import torchvision
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+from scipy.ndimage import gaussian_filter
+
+loader = DataLoader(datasets.ImageFolder("shapes", transform=transforms.ToTensor()),
+                    batch_size=16, shuffle=True)
+net = NET
+opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+for epoch in range(3):
+    for images, labels in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(INPUT), labels).backward()
+        opt.step()
+"""
+
+
+@pytest.mark.parametrize("net, given, judged", [
+    # A library network fed fresh noise on every batch: augmented, as a project one is.
+    ("torchvision.models.resnet18(num_classes=4)", "images + 0.1 * torch.randn_like(images)",
+     False),
+    ("nn.Sequential(nn.Flatten(), nn.LazyLinear(4))", "images + 0.1 * torch.randn_like(images)",
+     False),
+    ("torchvision.models.resnet18(num_classes=4)", "images", True),
+    # Batches through a library function the reader does not know: it may draw at random.
+    ("torchvision.models.resnet18(num_classes=4)",
+     "torch.as_tensor(gaussian_filter(images.numpy(), sigma=1.0))", False),
+    ("nn.Sequential(nn.Flatten(), nn.LazyLinear(4))",
+     "torch.as_tensor(gaussian_filter(images.numpy(), sigma=1.0))", False),
+])
+def test_noise_or_an_unknown_library_transform_on_the_batches_may_augment(
+        lint_tree: Lint, net: str, given: str, judged: bool) -> None:
+    """CNN212 leaves a run whose trained model is fed its batches with fresh noise added, a
+    library network as well as the project's own, and one whose batches go through a
+    library function the reader does not know (`scipy`'s, `skimage`'s random_noise):
+    either may draw at random. Plain batches are judged."""
+    source = NOISY_CLASSIFIER.replace("NET", net).replace("INPUT", given)
+    result = lint_tree({"train.py": source}, select=["CNN212"])
+    assert [f.code for f in result.findings] == (["CNN212"] if judged else [])

@@ -14,8 +14,8 @@ from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, tensors_in
 from cnnlint.extract.training import library
 from cnnlint.extract.training.loops import LoopReading
-from cnnlint.extract.training.objects import (LIGHTNING_HOOKS, LOSSES, REGRESSION_LOSSES,
-                                              TrainObj, role)
+from cnnlint.extract.training.objects import (LIBRARY_MODEL, LIGHTNING_HOOKS, LOSSES,
+                                              REGRESSION_LOSSES, TrainObj, role)
 from cnnlint.extract.training.recorder import Recorder
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
@@ -35,6 +35,7 @@ class ForwardReading(LoopReading):
     forward_outputs: dict[int, ir.Event]
     noise_fed: set[int]
     noise_made: set[int]
+    unknown_transforms: set[int]
     models_running: int
     joined_batches: set[int]
     training_methods: list[tuple[int, str]]
@@ -53,6 +54,16 @@ class ForwardReading(LoopReading):
         if obj.cls.lookup("training_step") is None:
             return True
         return f.function not in LIGHTNING_HOOKS and not f.function.startswith("on_")
+
+    def unknown_call(self, args: Args, why: str) -> Any:
+        """A call not known, on tensors. One training code makes (not a model's code, nor a
+        library network's call) transforms its data in a way not known: it may draw at
+        random, as augmenting does."""
+        out = super().unknown_call(args, why)  # type: ignore[misc]
+        if type(out) is v.Tensor and self.recorder is not None and not self.models_running \
+                and why != LIBRARY_MODEL:
+            self.unknown_transforms.add(out.node)
+        return out
 
     def apply(self, module: Any, args: Args, f: Frame, loc: Loc | None = None) -> Any:
         rec = self.recorder
@@ -171,6 +182,8 @@ class ForwardReading(LoopReading):
             flags.add("train-batch")
         if inputs is not None and self._noisy_batch(inputs):
             flags.add("noisy-input")
+        if inputs is not None and self._batch_through_unknown(inputs):
+            flags.add("unknown-transform")
         if inputs is not None and inputs.pos and self.joined_batches and not self.joined_batches \
                 .isdisjoint(self._upstream(Args(inputs.pos[:1]))):
             flags.add("joined-batches")  # its batch is larger than any loader's
@@ -273,6 +286,15 @@ class ForwardReading(LoopReading):
             if batch and noise:
                 return True
         return False
+
+    def _batch_through_unknown(self, args: Args) -> bool:
+        """Whether an input is computed from a loader's batch through a library function
+        the reader does not know (`torch.tensor(random_noise(batch.numpy()))`)."""
+        if not self.unknown_transforms:
+            return False
+        return any(i in self.unknown_transforms
+                   and any(j in self.batches for j in self._upstream(Args([v.Tensor(i)])))
+                   for i in self._upstream(args))
 
     def noise_behind(self, args: Args, limit: int = 256) -> frozenset[int]:
         """The random tensors (`torch.rand`, `torch.randn`, a random fill) the tensors of

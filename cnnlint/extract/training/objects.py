@@ -110,6 +110,10 @@ _MODEL_CONSTRUCTORS = ("torchvision.models.", "timm.create_model", "timm.models.
                        "pytorchcv.model_provider.get_model", "torch.hub.load")
 # A Hugging Face network (`ViTForImageClassification.from_pretrained(...)`, `AutoModel`),
 # not its tokenizer, processor or config, nor its TensorFlow or Flax twin.
+# Why a library network's output is not known (`interp.unknown_call`): what training code
+# feeds it is followed, and its output is features, not a transformed batch.
+LIBRARY_MODEL = "a library model"
+
 _HUGGING_FACE_MODEL = re.compile(
     r"transformers\.(?:\w+\.)*(?!TF|Flax|DataCollator)\w*(?:Model|For[A-Z])\w*"
     r"(?:\.from_(?:pretrained|config))?$")

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 from cnnlint import ir
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, describe, tensors_in
-from cnnlint.extract.training.objects import (MODULE_METHODS, PLAIN_METHODS, inert,
-                                               walk, weights_of_model)
+from cnnlint.extract.training.objects import (LIBRARY_MODEL, MODULE_METHODS, PLAIN_METHODS,
+                                               inert, walk, weights_of_model)
 from cnnlint.findings import Loc
 
 if TYPE_CHECKING:
@@ -175,10 +175,10 @@ def call_opaque(interp: TrainingInterp, func: v.Opaque, args: Args, f: Frame, lo
     tensors = tensors_in(args)
     if func.model:
         if not interp.in_module_code(f):
-            interp.forward_event(func, loc)
+            interp.forward_event(func, loc, args)
         if not tensors:
             return v.Opaque(f"{func.origin}(...)", func.library)
-        features = interp.unknown_call(args, "a library model")
+        features = interp.unknown_call(args, LIBRARY_MODEL)
         if func.new_head is not None and isinstance(features, v.Tensor):
             # The head the script put in place gives the output (a softmax it ends with
             # reaches the loss).

@@ -94,6 +94,9 @@ class TrainingInterp(ForwardReading):
         # masks dropout layers applied by training code made.
         self.noise_fed: set[int] = set()
         self.noise_made: set[int] = set()
+        # Tensors training code computed through a library function the reader does not
+        # know (`random_noise(batch.numpy())`): it may draw at random, as augmenting does.
+        self.unknown_transforms: set[int] = set()
         self.models_running = 0  # how many model calls of training code are being read
         # Tensors that join several batches along the batch axis (see `library`).
         self.joined_batches: set[int] = set()
@@ -162,6 +165,7 @@ class TrainingInterp(ForwardReading):
         self.forward_outputs = {}
         self.noise_fed = set()
         self.noise_made = set()
+        self.unknown_transforms = set()
         self.joined_batches = set()
         self.attr_origins = {}  # by object id: none may outlive the pass
         self.options_run = options.rerun(self, path)
