@@ -225,6 +225,10 @@ class Project:
     # words found for each file.
     _extending: set[str] = field(default_factory=set, repr=False)
     _words_at: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    # (importer, dotted, level) -> what `resolve` found: a training pass asks again for
+    # every import of every module loaded (thousands of modules in a large package).
+    _resolved: dict[tuple[str, str, int], tuple[str | None, str | None]] = field(
+        default_factory=dict, repr=False)
     _all_names: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     # --- building -----------------------------------------------------------------------
@@ -391,6 +395,15 @@ class Project:
         """(module file, package folder) of an import from `importer`: the file to read
         (None for a folder without __init__.py), and the folder its submodules live in
         (None when the module is a plain file). Both None: not in the project."""
+        key = (importer, dotted, level)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolve(importer, dotted, level)
+            if not self._extending:  # (found with every import followed)
+                self._resolved[key] = found
+        return found
+
+    def _resolve(self, importer: str, dotted: str, level: int) -> tuple[str | None, str | None]:
         if level:
             base = os.path.dirname(importer)
             for _ in range(level - 1):

@@ -52,7 +52,9 @@ class NoEarlyStopping(Rule):
     not one under a test for a non-finite loss, `if torch.isnan(loss): sys.exit()`, which
     ends a diverged run, not an overfitting one) and no checkpoint selected on a validation
     metric (`torch.save`, a file copy or `copy.deepcopy(model.state_dict())` under
-    `if val_loss < best:`, a file named for the best, `ModelCheckpoint(monitor=...)`); a
+    `if val_loss < best:`, or under any names where the branch keeps the value tested as
+    the new best, `if v < lowest: lowest = v`; a file named for the best,
+    `ModelCheckpoint(monitor=...)`); a
     checkpoint kept on a metric in a loop where nothing is evaluated on held-out data
     (`if train_acc > best:`) is chosen on training data and does not count.
     Checkpoint helpers (`save_checkpoint(state, is_best)`) are followed: one that ignores

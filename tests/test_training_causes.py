@@ -3805,7 +3805,9 @@ for epoch in range(100):
 
 def test_a_checkpoint_kept_on_a_count_of_correct_answers_is_a_best_checkpoint(
         lint_tree: Lint) -> None:
-    """`if correct > most: torch.save(...)`: the number of right predictions is an accuracy."""
+    """`if correct > most: torch.save(...)`: the number of right predictions is an accuracy;
+    under a name no word says is a metric, the branch keeping it as the new best says so.
+    A fixed threshold keeps no best."""
     script = """
 import torch
 from nets import Net
@@ -3837,7 +3839,11 @@ for epoch in range(100):
     result = lint_tree({"nets.py": MODEL, "train.py": script}, select=["CNN202", "CNN203"])
     assert result.runs and result.findings == []
     unnamed = script.replace("correct", "hits")  # a count no name says is a metric
-    assert [f.code for f in lint_tree({"nets.py": MODEL, "train.py": unnamed},
+    assert lint_tree({"nets.py": MODEL, "train.py": unnamed},
+                     select=["CNN202", "CNN203"]).findings == []
+    threshold = unnamed.replace("if hits > most:\n        most = hits\n", "if hits > 50:\n")
+    assert threshold != unnamed
+    assert [f.code for f in lint_tree({"nets.py": MODEL, "train.py": threshold},
                                       select=["CNN202", "CNN203"]).findings] == ["CNN203"]
 
 
@@ -6944,3 +6950,45 @@ def test_noise_or_an_unknown_library_transform_on_the_batches_may_augment(
     source = NOISY_CLASSIFIER.replace("NET", net).replace("INPUT", given)
     result = lint_tree({"train.py": source}, select=["CNN212"])
     assert [f.code for f in result.findings] == (["CNN212"] if judged else [])
+
+
+RUNNING_BEST = """
+import copy
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, TensorDataset
+
+data = TensorDataset(torch.rand(256, 8), torch.rand(256, 1))
+train_loader = DataLoader(data, batch_size=32, shuffle=True)
+val_loader = DataLoader(TensorDataset(torch.rand(64, 8), torch.rand(64, 1)), batch_size=32)
+net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+lowest, keep = float("inf"), None
+for epoch in range(60):
+    net.train()
+    for x, y in train_loader:
+        opt.zero_grad()
+        nn.functional.mse_loss(net(x), y).backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        v = sum(nn.functional.mse_loss(net(x), y).item() for x, y in val_loader)
+    if v < lowest:
+        KEPT
+        keep = copy.deepcopy(net.state_dict())
+net.load_state_dict(keep)
+"""
+
+
+@pytest.mark.parametrize("kept, judged", [
+    ("lowest = v", False),
+    ("lowest, unused = v, None", False),
+    ("pass", True),  # a threshold never moved: not the best so far
+])
+def test_a_best_kept_under_any_names_is_a_best_checkpoint(
+        lint_tree: Lint, kept: str, judged: bool) -> None:
+    """`if v < lowest: lowest = v; keep = copy.deepcopy(net.state_dict())` keeps the best
+    weights on a validation score whatever the names: a test against a value the branch
+    then replaces with the one tested. A fixed threshold is no best kept."""
+    result = lint_tree({"train.py": RUNNING_BEST.replace("KEPT", kept)}, select=["CNN203"])
+    assert [f.code for f in result.findings] == (["CNN203"] if judged else [])

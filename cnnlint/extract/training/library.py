@@ -432,11 +432,13 @@ def _all_ones(value: Any) -> bool:
 
 def checkpoint(interp: TrainingInterp, args: Args, loc: Loc | None) -> None:
     """`torch.save` or a file copy: a best checkpoint when it happens under a test of a
-    metric (`if is_best:`, `if val_loss < best:`) or writes a file named for the best."""
+    metric (`if is_best:`, `if val_loss < best:`, or one that keeps the best value: `if v <
+    lowest: lowest = v`) or writes a file named for the best."""
     rec = interp.recorder
     assert rec is not None
     names = [x for x in (*args.pos, *args.kw.values()) if type(x) is str]
-    if any(metric_words(test) and not _periodic(test) for test in interp.conditions) or any(
+    if interp.running_bests or any(metric_words(test) and not _periodic(test)
+                                   for test in interp.conditions) or any(
             "best" in name.lower() for name in names):
         rec.event(ir.BEST_CHECKPOINT, loc, what="a checkpoint on a metric")
 
@@ -459,7 +461,8 @@ def _copies_weights(interp: TrainingInterp, args: Args, loc: Loc | None) -> None
     kept = args.pos[0] if args.pos else None
     weights = (isinstance(kept, TrainObj) and kept.kind == "weights") or isinstance(
         kept, v.MODULE_VALUES) or (isinstance(kept, v.Opaque) and kept.model)
-    if weights and any(metric_words(test) for test in interp.conditions):
+    if weights and (interp.running_bests or any(metric_words(test)
+                                                for test in interp.conditions)):
         rec.event(ir.BEST_CHECKPOINT, loc, what="a copy of the weights on a metric")
 
 

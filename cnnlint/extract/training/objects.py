@@ -449,6 +449,24 @@ def metric_words(expr: tuple[Any, ...]) -> bool:
     return False
 
 
+def keeps_a_running_best(test: tuple[Any, ...], body: tuple[Any, ...]) -> bool:
+    """`if v < lowest:` whose branch then sets `lowest = v` (`lowest, keep = v, ...`): a
+    value tested against the best so far and kept as the new best, whatever the names."""
+    if test[0] != "compare" or len(test[2]) != 1 or test[2][0][0] not in ("<", ">", "<=", ">="):
+        return False
+    sides = {test[1], test[2][0][1]}
+    for stmt in body:
+        if stmt[0] != "assign":
+            continue
+        for target in stmt[1]:
+            value = stmt[2]
+            pairs = zip(target[1], value[1]) if target[0] == value[0] == "tuple" \
+                and len(target[1]) == len(value[1]) else ((target, value),)
+            if any(kept != new and {kept, new} == sides for kept, new in pairs):
+                return True
+    return False
+
+
 def _keys(expr: Any) -> list[str]:
     """The string keys an expression subscripts with: `record["best_iu"]`."""
     found: list[str] = []

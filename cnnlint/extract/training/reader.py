@@ -38,8 +38,8 @@ from cnnlint.extract.training.forwards import ForwardReading
 from cnnlint.extract.training.loops import bound_range, text_of
 from cnnlint.extract.training.objects import (
     LIGHTNING_METHODS, HELD_OUT_NAME, MODULE_METHODS, PLAIN_METHODS, TARGET_NAME, TrainObj, breaks,
-    either_loader, has_modulo, inert, plain_path, root_of, takes_no_input, text, walk,
-    weights_of_model,
+    either_loader, has_modulo, inert, keeps_a_running_best, plain_path, root_of, takes_no_input,
+    text, walk, weights_of_model,
 )
 from cnnlint.extract.training.recorder import Recorder, holds_unknown, weights_of
 from cnnlint.extract.variants import accepts
@@ -79,6 +79,7 @@ class TrainingInterp(ForwardReading):
         self.grad_off = 0  # inside no_grad / inference_mode
         self.accumulating = 0  # inside `if step % k == 0:`
         self.conditions: list[tuple[Any, ...]] = []  # tests of the ifs we are inside
+        self.running_bests = 0  # of those, tests that keep a best value (`if v < lowest:`)
         # An `if` on an option off by default whose default side leaves the block
         # (`if not args.val: ...; continue`): what follows it is the option's code.
         self.skipped_by_option: tuple[Any, ...] | None = None
@@ -159,6 +160,7 @@ class TrainingInterp(ForwardReading):
         self.grad_off = self.accumulating = 0
         self.params_of = []
         self.conditions = []
+        self.running_bests = 0
         self.batches = {}
         self.held_out = set()
         self.ungraded = {}
@@ -391,6 +393,8 @@ class TrainingInterp(ForwardReading):
         if _PATIENCE.search(text_of(stmt[1])):
             rec.event(ir.EARLY_STOP, f.scope.loc(stmt[4]), what="a patience test")
         self.conditions.append(stmt[1])
+        best = keeps_a_running_best(stmt[1], stmt[2])
+        self.running_bests += best
         self.accumulating += modulo
         try:
             mode = self._mode_tested(stmt[1], f)
@@ -413,6 +417,7 @@ class TrainingInterp(ForwardReading):
             return super()._if(stmt, f)
         finally:
             self.accumulating -= modulo
+            self.running_bests -= best
             self.conditions.pop()
 
     def _mode_tested(self, test: tuple[Any, ...], f: Frame) -> bool | None:
