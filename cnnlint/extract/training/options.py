@@ -32,6 +32,9 @@ _LOADING_MODULES = (("name", "json"), ("name", "yaml"), ("name", "OmegaConf"))
 _PLAIN_TOP_LEVEL = frozenset({"import", "from", "def", "assign", "augassign", "expr", "if",
                               "assert", "global", "del", "pass", "raise"})
 _FOUND: dict[int, tuple[tuple[Any, ...], bool]] = run_cache()
+# By id of a loaded module: the module and the ids of the project modules its top level
+# imports (found once: every pass asks for every loaded module's).
+_TOP_IMPORTS: dict[int, tuple[FileScope, set[int]]] = run_cache()
 
 # What a run changed: (a scope, its globals before) and (a dict of names, a name, its value
 # before), to put back in reverse order.
@@ -90,15 +93,16 @@ def rerun(interp: Interp, entry: str) -> Restore:
     if not found:
         return done
     imported = _imports(interp)
+    importers = _imported_by_others(imported)
     for scope in found:
-        if _imported_by_another(imported, scope):  # (a script parsing its own is no module)
+        if id(scope) in importers:  # (a script parsing its own is no module)
             _run(interp, scope, done)
     ran = {id(scope) for scope, _ in done[0]}
     while ran:
         more = [scope for scope in interp.scopes.values()
                 if id(scope) not in ran and scope.path != entry and scope.state == "loaded"
                 and _plain(scope.body) and ran & imported.get(id(scope), set())
-                and _imported_by_another(imported, scope)]
+                and id(scope) in importers]
         if not more:
             break
         for scope in more:
@@ -128,29 +132,38 @@ def _imports(interp: Interp) -> dict[int, set[int]]:
     """For each loaded module (by id), the ids of the project modules its top level imports
     (`from opts import OPTS`, `import settings as cfg`)."""
     found: dict[int, set[int]] = {}
-    for scope in interp.scopes.values():
+    for scope in list(interp.scopes.values()):
         if scope.state != "loaded":
             continue
-        targets = found.setdefault(id(scope), set())
-        for stmt in scope.body:
-            if stmt[0] == "from":
-                wanted = [(stmt[1], stmt[2])]
-            elif stmt[0] == "import":
-                wanted = [(dotted, 0) for dotted, _ in stmt[1]]
-            else:
-                continue
-            for dotted, level in wanted:
-                try:
-                    module = interp.find_module(dotted, scope, level)
-                except (TooComplex, RecursionError):
-                    continue
-                if isinstance(module, v.ModuleVal) and module.scope is not None:
-                    targets.add(id(module.scope))
+        known = _TOP_IMPORTS.get(id(scope))
+        if known is None or known[0] is not scope:
+            known = _TOP_IMPORTS[id(scope)] = (scope, _top_imports(interp, scope))
+        found[id(scope)] = known[1]
     return found
 
 
-def _imported_by_another(imported: dict[int, set[int]], scope: FileScope) -> bool:
-    return any(id(scope) in targets for key, targets in imported.items() if key != id(scope))
+def _top_imports(interp: Interp, scope: FileScope) -> set[int]:
+    targets: set[int] = set()
+    for stmt in scope.body:
+        if stmt[0] == "from":
+            wanted = [(stmt[1], stmt[2])]
+        elif stmt[0] == "import":
+            wanted = [(dotted, 0) for dotted, _ in stmt[1]]
+        else:
+            continue
+        for dotted, level in wanted:
+            try:
+                module = interp.find_module(dotted, scope, level)
+            except (TooComplex, RecursionError):
+                continue
+            if isinstance(module, v.ModuleVal) and module.scope is not None:
+                targets.add(id(module.scope))
+    return targets
+
+
+def _imported_by_others(imported: dict[int, set[int]]) -> set[int]:
+    """The modules (by id) another module imports."""
+    return {target for key, targets in imported.items() for target in targets if target != key}
 
 
 def _rebind(interp: Interp, source: FileScope, before: dict[str, Any],
