@@ -597,6 +597,9 @@ FLAT = "flat"  # a scheduler's build event's flag: its arguments keep the rate a
 IDLE_SCHEDULER = "idle_scheduler"
 EARLY_STOP = "early_stop"  # a `break` out of the epoch loop, a patience counter
 BEST_CHECKPOINT = "best_checkpoint"  # a checkpoint kept on a validation metric
+# The weights kept on a metric as a reference, not a copy (`best = model.state_dict()`):
+# every later step changes them (what: the name they are kept in).
+ALIASED_BEST = "aliased_best"
 MODE = "mode"  # model.train() or model.eval() (mode: the one set, None if not known)
 CLIP = "clip"  # gradients clipped (`clip_grad_norm_`, a gradient scaled in place by hand)
 UNRESOLVED = "unresolved"  # a call the reader could not follow: it might do any of the above

@@ -4,7 +4,7 @@ import re
 from typing import Iterable
 
 from cnnlint.findings import Finding, Loc
-from cnnlint.ir import BEST_CHECKPOINT, EARLY_STOP, Event, ProjectFacts
+from cnnlint.ir import ALIASED_BEST, BEST_CHECKPOINT, EARLY_STOP, Event, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -42,6 +42,19 @@ def _chosen_on_training(kept: list[Event], loc: Loc) -> str:
     return ": the checkpoint it keeps is chosen with nothing evaluated on held-out data"
 
 
+def _kept_by_reference(aliased: list[Event], loc: Loc) -> str:
+    """What a message adds of the best weights a loop keeps as a reference to the live
+    ones (`best = model.state_dict()`): later steps change them, so the last epoch's weights
+    are what is kept. "" when it keeps none so."""
+    if not aliased:
+        return ""
+    event = aliased[0]
+    where = f" at line {event.loc.line}" if event.loc is not None \
+        and event.loc.path == loc.path else ""
+    return (f": `{event.what}`{where} holds the live weights, not a copy, so every later "
+            f"step changes it (copy.deepcopy the state_dict)")
+
+
 class NoEarlyStopping(Rule):
     """A long training run neither stops early nor keeps the best checkpoint.
 
@@ -58,7 +71,9 @@ class NoEarlyStopping(Rule):
     checkpoint kept on a metric in a loop where nothing is evaluated on held-out data
     (`if train_acc > best:`) is chosen on training data and does not count.
     Checkpoint helpers (`save_checkpoint(state, is_best)`) are followed: one that ignores
-    `is_best` keeps no best checkpoint. Code behind an option left off by default
+    `is_best` keeps no best checkpoint. Nor do weights kept as a reference when the metric
+    improves (`best = model.state_dict()`, no copy: later steps change them), which the
+    message then names. Code behind an option left off by default
     (`if args.output_dir:`) counts.
     Lightning's `EarlyStopping` and `ModelCheckpoint` count the lowest value of the metric
     they watch as best unless given `mode="max"`: one watching an accuracy-like metric
@@ -131,7 +146,8 @@ class NoEarlyStopping(Rule):
                 yield self.finding(
                     f"trains {epochs.value} epochs{epochs.source()} with no early stopping and "
                     f"no best checkpoint on a validation metric{caller}"
-                    f"{_chosen_on_training(kept, loc)}", loc,
+                    f"{_chosen_on_training(kept, loc)}"
+                    f"{_kept_by_reference(run.events_in(loop, ALIASED_BEST), loc)}", loc,
                     symbol=loop.symbol, related=related)
 
     valid = [

@@ -3884,11 +3884,17 @@ torch.save(best_weights, "best.pth")
 """.replace("KEPT", kept)
     result = lint_tree({"nets.py": MODEL, "train.py": script})
     assert result.runs
-    assert [f.code for f in result.findings if f.code == "CNN203"] == ([] if best else ["CNN203"])
+    found = [f for f in result.findings if f.code == "CNN203"]
+    assert [f.code for f in found] == ([] if best else ["CNN203"])
+    if not best:  # the message says why the weights kept are not the best epoch's
+        assert found[0].message.endswith(
+            ": `best_weights` at line 21 holds the live weights, not a copy, so every later "
+            "step changes it (copy.deepcopy the state_dict)")
     unguarded = script.replace("    if psnr > best_psnr:\n        best_psnr = psnr\n"
                                "        best_weights = " + kept + "\n", "")
     result = lint_tree({"nets.py": MODEL, "train.py": unguarded})
-    assert [f.code for f in result.findings if f.code == "CNN203"] == ["CNN203"]
+    found = [f for f in result.findings if f.code == "CNN203"]
+    assert [f.code for f in found] == ["CNN203"] and "live weights" not in found[0].message
 
 
 def test_a_dataset_with_a_second_image_pipeline_may_augment_through_it(

@@ -38,8 +38,8 @@ from cnnlint.extract.training.forwards import ForwardReading
 from cnnlint.extract.training.loops import bound_range, text_of
 from cnnlint.extract.training.objects import (
     LIGHTNING_METHODS, HELD_OUT_NAME, MODULE_METHODS, PLAIN_METHODS, TARGET_NAME, TrainObj, breaks,
-    either_loader, has_modulo, inert, keeps_a_running_best, plain_path, root_of, takes_no_input,
-    text, walk, weights_of_model,
+    either_loader, has_modulo, inert, keeps_a_running_best, metric_words, plain_path, root_of,
+    takes_no_input, text, walk, weights_of_model,
 )
 from cnnlint.extract.training.recorder import Recorder, holds_unknown, weights_of
 from cnnlint.extract.variants import accepts
@@ -307,6 +307,11 @@ class TrainingInterp(ForwardReading):
         for target in stmt[1]:
             self.assign(target, value, f)
             self.remember_origin(target, stmt[2], value, f)
+            if target[0] == "name" and isinstance(value, TrainObj) and value.kind == "weights" \
+                    and self.recorder.loops and (self.running_bests or any(
+                        metric_words(test) for test in self.conditions)):
+                # `best = model.state_dict()` when a metric improves: no copy is kept.
+                self.recorder.event(ir.ALIASED_BEST, f.scope.loc(stmt[3]), what=target[1])
             if target[0] == "name" and (ranged is not None or f.ranges):
                 if f.ranges is None:
                     f.ranges = {}
