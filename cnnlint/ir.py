@@ -480,6 +480,11 @@ class Loader:
     role: str = "unknown"  # "train" | "eval" | "unknown"
     transforms: list[str] | None = None  # the dataset's transform class names, when known
     transform_loc: Loc | None = None
+    # Where code replaced the dataset's pipeline after building it (`ds.transform = tf`),
+    # and whether the dataset was split first (`val_part.dataset.transform = tf` then sets
+    # the training part's pipeline too).
+    transform_set_at: Loc | None = None
+    transform_shared: bool = False
     image_data: bool = False
     symbol: str = ""  # the function that builds it
     # For a dataset with several pipelines (one of several datasets picked by a setting, or a

@@ -90,15 +90,21 @@ class NoTrainingAugmentation(Rule):
                         continue
                     if any(is_augmentation(name) for name in items):
                         continue
-                    loc = transform_loc or loader.loc
+                    # A pipeline code put in place after building the dataset is judged
+                    # where it was put (`val_part.dataset.transform = plain`, on a dataset
+                    # split first, is the training part's pipeline too).
+                    set_at = loader.transform_set_at if not loader.pipelines else None
+                    loc = set_at or transform_loc or loader.loc
                     if loc is not None:
                         listed = ", ".join(items) or "none"
                         # With several training loaders (an auxiliary set zipped with the
                         # main one), say which one's images these are.
                         whose = f" of `{loader.name}`" if loader.name and len(
                             run.train_loaders) > 1 else ""
+                        shared = ": this sets the pipeline of the whole dataset, the " \
+                            "training part's too" if set_at and loader.transform_shared else ""
                         yield self.finding(f"training images{whose} get no random "
-                                           f"augmentation (transforms: {listed})", loc,
+                                           f"augmentation (transforms: {listed}){shared}", loc,
                                            symbol=loader.symbol or run.symbol)
 
     valid = [

@@ -3859,7 +3859,9 @@ for epoch in range(30):
 def test_a_transform_set_through_a_part_is_every_parts(
         lint_tree: Callable[..., Any]) -> None:
     """`val_set.dataset.transform = test_tf` after `random_split`: the parts share one
-    dataset, so the training part loses its augmentation too (b208: a real bug, silent)."""
+    dataset, so the training part loses its augmentation too (b208: a real bug, silent).
+    Reported at that line, which says so (at `test_tf`, the advice to add random crops
+    misled: the training pipeline has them); a dataset never split is judged there too."""
     script = """
 import torch
 import torch.nn as nn
@@ -3881,10 +3883,18 @@ for epoch in range(3):
         opt.step()
 """
     result = lint_tree({"train.py": script}, select=["CNN212"])
-    assert [(f.code, f.message) for f in result.findings] == [
-        ("CNN212", "training images get no random augmentation (transforms: ToTensor)")]
+    assert [(f.code, f.line, f.message) for f in result.findings] == [
+        ("CNN212", 10, "training images get no random augmentation (transforms: ToTensor): "
+         "this sets the pipeline of the whole dataset, the training part's too")]
     kept = script.replace("val_set.dataset.transform = test_tf\n", "")
     assert lint_tree({"train.py": kept}, select=["CNN212"]).findings == []
+    unsplit = script.replace("train_set, val_set = random_split(full, [45000, 5000])\n"
+                             "val_set.dataset.transform = test_tf\n",
+                             "full.transform = test_tf\ntrain_set = full\n")
+    assert unsplit != script
+    assert [(f.code, f.line, f.message) for f in lint_tree(
+        {"train.py": unsplit}, select=["CNN212"]).findings] == [
+        ("CNN212", 9, "training images get no random augmentation (transforms: ToTensor)")]
 
 
 @pytest.mark.parametrize("guard, stops", [

@@ -484,6 +484,8 @@ def _split(interp: TrainingInterp, qualname: str, args: Args) -> Any:
         (lambda: whole) if isinstance(whole, v.Instance) else None
     if part is None:
         return UNKNOWN
+    if isinstance(whole, TrainObj):
+        whole.fields["parted"] = True  # (a pipeline set on it later is every part's)
     if qualname.endswith("Subset"):
         return part()
     lengths = args.pos[1] if len(args.pos) > 1 else args.kw.get("lengths", UNKNOWN)

@@ -80,6 +80,7 @@ class TrainingInterp(ForwardReading):
         self.accumulating = 0  # inside `if step % k == 0:`
         self.conditions: list[tuple[Any, ...]] = []  # tests of the ifs we are inside
         self.running_bests = 0  # of those, tests that keep a best value (`if v < lowest:`)
+        self.assigning_at: Loc | None = None  # the assignment statement being run
         # An `if` on an option off by default whose default side leaves the block
         # (`if not args.val: ...; continue`): what follows it is the option's code.
         self.skipped_by_option: tuple[Any, ...] | None = None
@@ -304,6 +305,7 @@ class TrainingInterp(ForwardReading):
             return super()._assign(stmt, f)
         value = self.eval(stmt[2], f)
         ranged = bound_range(stmt[2])
+        self.assigning_at = f.scope.loc(stmt[3])
         for target in stmt[1]:
             self.assign(target, value, f)
             self.remember_origin(target, stmt[2], value, f)
@@ -361,7 +363,9 @@ class TrainingInterp(ForwardReading):
                         and target[2] == "transform":
                     # `val_set.dataset.transform = test_tf`: the pipeline of the dataset,
                     # and of every part of it (the training part too).
-                    holder.fields.get("whole", holder).fields["transform"] = value
+                    whole = holder.fields.get("whole", holder)
+                    whole.fields["transform"] = value
+                    whole.fields["transform_set_at"] = self.assigning_at
                     return
                 if isinstance(holder, TrainObj) and holder.kind == "namespace":
                     if target[2] not in holder.fields.get("options", ()):
