@@ -30,18 +30,29 @@ def standalone(models: list[ir.Model], trained: set[str]) -> list[ir.Model]:
     for model in models:
         by_key.setdefault(model.key, []).append(model)
     held: dict[str, set[str]] = {}  # file -> the classes some other model there holds
+    # module -> the classes some model of a class it defines holds (a `Detector(n_out=4)`
+    # built in a script holds the `Inception` blocks of Detector's file)
+    held_in_module: dict[str, set[str]] = {}
     in_globals: dict[str, list[ir.Model]] = {}  # file -> its module-level networks
     for model in judged:
-        held.setdefault(model.path, set()).update(
-            part for part in model.parts if part != model.class_key)
+        parts = {part for part in model.parts if part != model.class_key}
+        held.setdefault(model.path, set()).update(parts)
+        if model.class_key:
+            held_in_module.setdefault(_module_of(model.class_key), set()).update(parts)
         if model.kind == "global":
             in_globals.setdefault(model.path, []).append(model)
     return [m for m in judged
             if (m.kind not in ("class", "variant") or not m.class_key or m.key in trained
-                or m.class_key not in held.get(m.path, ()))
+                or m.class_key not in held.get(m.path, ())
+                and m.class_key not in held_in_module.get(_module_of(m.class_key), ()))
             and not (m.key not in trained and _hands_back(m, by_key))
             and not (m.kind == "factory" and m.key not in trained
                      and any(_holds_layers_of(g, m) for g in in_globals.get(m.path, ())))]
+
+
+def _module_of(key: str) -> str:
+    """The module of a model key (`pkg.net:Inception` -> `pkg.net`)."""
+    return key.rpartition(":")[0]
 
 
 def _holds_layers_of(holder: ir.Model, model: ir.Model) -> bool:

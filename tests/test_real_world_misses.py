@@ -4140,3 +4140,46 @@ class UNet(nn.Module):
 """
     result = lint_tree({"unet.py": source})
     assert [f.symbol for f in _findings(result, "CNN104")] == ["UNet"]
+
+
+def test_a_block_a_network_of_its_file_holds_is_judged_there_when_a_script_builds_it(
+        lint_tree: Callable[..., Any]) -> None:
+    """`Inception()` takes no arguments, so it could be judged as a network of its own; but
+    the detector of its file holds it, built by a script with arguments
+    (`Detector(n_out=4)`): its activations are counted once, in the detector's finding,
+    not again at the block (FaceBoxes' Inception, review O). A block no network of its
+    file holds is still judged alone."""
+    model = """
+import torch.nn as nn
+
+
+def cbr(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU())
+
+
+class Mixer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[cbr(16, 16) for _ in range(6)])
+
+    def forward(self, x):
+        return self.body(x) + x
+
+
+class Detector(nn.Module):
+    def __init__(self, n_out):
+        super().__init__()
+        self.stem = cbr(3, 16)
+        self.blocks = nn.Sequential(Mixer(), Mixer())
+        self.head = nn.Conv2d(16, n_out, 1)
+
+    def forward(self, x):
+        return self.head(self.blocks(self.stem(x)))
+"""
+    script = "from net import Detector\n\nnet = Detector(n_out=4)\n"
+    result = lint_tree({"net.py": model, "run.py": script}, select=["CNN105"])
+    assert [(f.path, f.line) for f in result.findings] == [("run.py", 3)]
+    alone = model.replace("self.blocks = nn.Sequential(Mixer(), Mixer())",
+                          "self.blocks = nn.Sequential(*[cbr(16, 16) for _ in range(6)])")
+    result = lint_tree({"net.py": alone, "run.py": script}, select=["CNN105"])
+    assert sorted((f.path, f.line) for f in result.findings) == [("net.py", 8), ("run.py", 3)]
