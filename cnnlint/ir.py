@@ -485,6 +485,9 @@ class Loader:
     # the training part's pipeline too).
     transform_set_at: Loc | None = None
     transform_shared: bool = False
+    # The call in the entry point's own code that led to building it, when the loader is
+    # built in another file (a shared `make_loaders(batch_size=...)` helper).
+    called_at: Loc | None = None
     image_data: bool = False
     symbol: str = ""  # the function that builds it
     # For a dataset with several pipelines (one of several datasets picked by a setting, or a
@@ -582,10 +585,16 @@ class Loop:
     def caller(self, at: Loc) -> tuple[str, list[tuple[Loc | None, str]]]:
         """For a finding at `at` about this loop: (", as run from train.py:12", the call as a
         related place) when another file's call ran it, else ("", [])."""
-        call = self.called_at
-        if call is None or call.path == at.path:
-            return "", []
-        return f", as run from {call.path}:{call.line}", [(call, "the call that runs it")]
+        return called_from(self.called_at, at, "run", "runs")
+
+
+def called_from(call: Loc | None, at: Loc, done: str, does: str
+                ) -> tuple[str, list[tuple[Loc | None, str]]]:
+    """For a finding at `at` about what code of another file did when `call` ran it:
+    (", as run from train.py:12", the call as a related place); ("", []) for no such call."""
+    if call is None or call.path == at.path:
+        return "", []
+    return f", as {done} from {call.path}:{call.line}", [(call, f"the call that {does} it")]
 
 
 # Event kinds, in the order a training step usually sees them.

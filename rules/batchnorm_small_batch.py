@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import FORWARD, STEP, Event, ProjectFacts, TrainedModel
+from cnnlint.ir import FORWARD, STEP, Event, ProjectFacts, TrainedModel, called_from
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -93,12 +93,16 @@ class BatchNormSmallBatch(Rule):
                     if len(names) == 1 and len(models) > 1 else \
                     " and ".join(names[:3]) + (f" and {len(names) - 3} more"
                                                if len(names) > 3 else "")
+                # (A loader a shared helper of another file builds: the script's call
+                # that gave it its batch size is named.)
+                caller, call = called_from(loader.called_at, loader.loc, "built", "builds")
                 yield self.finding(
                     f"{named} {'has' if len(models) == 1 else 'have'} BatchNorm layers but "
                     f"{'trains' if len(models) == 1 else 'train'} with batch size "
-                    f"{size.describe()}",
+                    f"{size.describe()}{caller}",
                     loader.loc, symbol=loader.symbol or run.symbol, severity=severity,
-                    related=[(m.defined, f"`{m.name}` is defined here") for m in models])
+                    related=[(m.defined, f"`{m.name}` is defined here") for m in models]
+                    + call)
 
     valid = [
         {"model.py": """

@@ -6998,3 +6998,42 @@ def test_a_best_kept_under_any_names_is_a_best_checkpoint(
     then replaces with the one tested. A fixed threshold is no best kept."""
     result = lint_tree({"train.py": RUNNING_BEST.replace("KEPT", kept)}, select=["CNN203"])
     assert [f.code for f in result.findings] == (["CNN203"] if judged else [])
+
+
+def test_a_small_batch_a_shared_helper_builds_names_the_script_that_gave_it(
+        lint_tree: Lint) -> None:
+    """A loader built in a shared helper of another folder (`make_loaders(batch_size=4)`):
+    CNN201 is reported where the loader is built, and names the script's call that gave the
+    batch size, as a related place (the helper alone does not say which experiment)."""
+    files = {
+        "shared/loaders.py": """
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def make_loaders(batch_size=32):
+    data = TensorDataset(torch.randn(64, 1, 8, 8), torch.randint(0, 2, (64,)))
+    return DataLoader(data, batch_size=batch_size, shuffle=True)
+""",
+        "exp/train.py": """
+import torch
+import torch.nn as nn
+from shared.loaders import make_loaders
+
+loader = make_loaders(batch_size=4)
+net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                    nn.LazyLinear(2))
+opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+for epoch in range(3):
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""}
+    result = lint_tree(files, select=["CNN201"])
+    assert [(f.path, f.line) for f in result.findings] == [("shared/loaders.py", 7)]
+    finding = result.findings[0]
+    assert finding.message.endswith("with batch size 4 (`batch_size`), as built from exp/train.py:5")
+    assert [(r.path, r.line, r.message) for r in finding.related] == [
+        ("exp/train.py", 6, "`net` is defined here"),
+        ("exp/train.py", 5, "the call that builds it")]

@@ -511,6 +511,9 @@ def make_loader(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None) -
         "symbol": f.owner,
     })
     assert interp.recorder is not None
+    call = interp.recorder.entry_call
+    if call is not None and f.scope.path != call.path:
+        loader.fields["called_at"] = call  # (a helper of another file builds it)
     interp.recorder.loaders.append(loader)
     return loader
 

@@ -525,7 +525,7 @@ class Recorder:
                 transform_set_at=set_at, transform_shared=bool(
                     set_at is not None and whole is not None and whole.fields.get("parted")),
                 image_data=image, symbol=loader.fields.get("symbol", ""),
-                pipelines=tuple(pipelines_of(loader))))
+                pipelines=tuple(pipelines_of(loader)), called_at=loader.fields.get("called_at")))
         return out
 
     def _trained_models(self, interp: TrainingInterp, described: dict[int, ir.TrainedModel]
