@@ -7037,3 +7037,43 @@ for epoch in range(3):
     assert [(r.path, r.line, r.message) for r in finding.related] == [
         ("exp/train.py", 6, "`net` is defined here"),
         ("exp/train.py", 5, "the call that builds it")]
+
+
+LIBRARY_NET_EVALUATED = """
+import torch
+import torch.nn as nn
+import torchvision
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+tf = transforms.Compose([transforms.RandomHorizontalFlip(), transforms.ToTensor()])
+train_loader = DataLoader(datasets.ImageFolder("train", tf), batch_size=32, shuffle=True)
+val_loader = DataLoader(datasets.ImageFolder("val", transforms.ToTensor()), batch_size=32)
+net = torchvision.models.resnet18(num_classes=3)
+opt = torch.optim.SGD(PARAMS, lr=0.01, momentum=0.9)
+for epoch in range(3):
+    BACK
+    for x, y in train_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        print(sum(nn.functional.cross_entropy(net(x), y).item() for x, y in val_loader))
+"""
+
+
+@pytest.mark.parametrize("params, back, flagged", [
+    ("net.parameters()", "pass", True),
+    # Only its head is trained, a Linear layer that eval mode does not change.
+    ("net.fc.parameters()", "pass", False),
+    ("net.parameters()", "net.train()", False),
+])
+def test_a_library_network_trained_after_eval_without_train_back(
+        lint_tree: Lint, params: str, back: str, flagged: bool) -> None:
+    """A torchvision network put in eval mode for validation at the end of each epoch and
+    never put back: its steps are named after it, as its forwards are, so CNN204 sees the
+    next epoch train it in eval mode (it was silent for library networks)."""
+    source = LIBRARY_NET_EVALUATED.replace("PARAMS", params).replace("BACK", back)
+    result = lint_tree({"train.py": source}, select=["CNN204"])
+    assert [(f.code, f.line) for f in result.findings] == ([("CNN204", 16)] if flagged else [])

@@ -555,9 +555,16 @@ class Recorder:
         """The models whose weights these are, by name (`netD`, `netG`), for a step event."""
         names = set()
         for value in weights:
-            tracked = self.models.get(id(self.root(interp, value)))
+            root = self.root(interp, value)
+            tracked = self.models.get(id(root))
             if tracked is not None:
                 names.add(tracked[1])
+            elif isinstance(root, v.Opaque) and root.model:
+                # A library network, named as its forwards are: a part of one
+                # (`net.classifier`'s weights) by the network.
+                while isinstance(root.parent, v.Opaque) and root.parent.model:
+                    root = root.parent
+                names.add(root.origin)
         return ", ".join(sorted(names))
 
     def root(self, interp: TrainingInterp, value: Any) -> Any:
