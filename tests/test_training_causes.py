@@ -7033,7 +7033,8 @@ for epoch in range(3):
     result = lint_tree(files, select=["CNN201"])
     assert [(f.path, f.line) for f in result.findings] == [("shared/loaders.py", 7)]
     finding = result.findings[0]
-    assert finding.message.endswith("with batch size 4 (`batch_size`), as built from exp/train.py:5")
+    assert finding.message.endswith(
+        "with batch size 4 (`batch_size`), as built from exp/train.py:5")
     assert [(r.path, r.line, r.message) for r in finding.related] == [
         ("exp/train.py", 6, "`net` is defined here"),
         ("exp/train.py", 5, "the call that builds it")]
