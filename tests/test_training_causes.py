@@ -7078,3 +7078,39 @@ def test_a_library_network_trained_after_eval_without_train_back(
     source = LIBRARY_NET_EVALUATED.replace("PARAMS", params).replace("BACK", back)
     result = lint_tree({"train.py": source}, select=["CNN204"])
     assert [(f.code, f.line) for f in result.findings] == ([("CNN204", 16)] if flagged else [])
+
+
+DATA_ONLY_CALL = """
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, TensorDataset
+from barbar import Bar
+import tuner
+
+loader = DataLoader(TensorDataset(torch.randn(64, 8), torch.randint(0, 2, (64,))),
+                    batch_size=16, shuffle=True)
+net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(100):
+    for x, y in Bar(loader):
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    CALL
+"""
+
+
+@pytest.mark.parametrize("call, judged", [
+    ("pass", True),
+    ("tuner.adjust(opt, epoch)", False),  # handed the optimizer: it may change the rate
+    ("tuner.adjust(loader)", True),  # handed data only
+    ("tuner.adjust(tuner.settings())", False),  # handed what a library made: anything
+])
+def test_a_library_call_handed_only_data_holds_no_missing_step(
+        lint_tree: Lint, call: str, judged: bool) -> None:
+    """A library's function given only data (a progress bar over the loader, `Bar(loader)`)
+    cannot reach the network, the optimizer or a schedule: the loop is still judged for a
+    schedule (CNN209). One given the optimizer, or something it does not know, may change
+    the rate: silent."""
+    result = lint_tree({"train.py": DATA_ONLY_CALL.replace("CALL", call)}, select=["CNN209"])
+    assert [f.code for f in result.findings] == (["CNN209"] if judged else [])

@@ -14,8 +14,8 @@ from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, tensors_in
 from cnnlint.extract.training.config import ABSENT
 from cnnlint.extract.training.objects import (
-    EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, OPTIMIZERS, WRAPPERS, TrainObj, inert,
-    inert_part, metric_words, model_constructor, plain_path, root_of,
+    EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, OPTIMIZERS, WRAPPERS, TrainObj, handed_data_only,
+    inert, inert_part, metric_words, model_constructor, plain_path, root_of,
 )
 from cnnlint.extract.training.recorder import Construction, weights_of
 from cnnlint.extract.values import UNKNOWN
@@ -393,6 +393,11 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     # A library's function given a network (`d2l.evaluate_loss(net, test_iter, loss)`) may
     # do anything with it, evaluate it included, also when tensors come with it; one given
     # tensors alone is read as a tensor operation.
+    if not tensors and handed_data_only(args):
+        # Given only data (`Bar(loader)`, a progress bar): it cannot reach a
+        # network, an optimizer or a schedule (nor the script's names), so it holds no
+        # step a rule could miss.
+        return v.Opaque(f"{qualname}(...)", root_of(qualname), detached=True)
     if not tensors or any(isinstance(x, (*v.MODULE_VALUES, v.Params))
                           for x in (*args.pos, *args.kw.values())):
         touches = interp.touches_models(args, False)

@@ -449,6 +449,33 @@ def metric_words(expr: tuple[Any, ...]) -> bool:
     return False
 
 
+# What a training script hands a library function as data: nothing in it trains.
+_DATA_OBJECTS = frozenset({"loader", "dataset", "transform", "sampler"})
+
+
+def handed_data_only(args: Any) -> bool:
+    """Whether a call is handed data, and nothing but data or constants: tensors, loaders,
+    datasets, transforms and samplers, numbers and strings, and lists or dicts of them
+    (nothing unknown). A call given constants alone (`make_parts()`, `build(depth=18)`)
+    may build and hand back a network: it is not one."""
+    if args.open_pos or args.open_kw:
+        return False
+    stack, data = [*args.pos, *args.kw.values()], False
+    while stack:
+        x = stack.pop()
+        if x is None or type(x) in (int, float, str, bool):
+            continue
+        if type(x) in (list, tuple):
+            stack.extend(x)
+        elif type(x) is dict:
+            stack.extend(x.values())
+        elif type(x) is v.Tensor or isinstance(x, TrainObj) and x.kind in _DATA_OBJECTS:
+            data = True
+        else:
+            return False
+    return data
+
+
 def keeps_a_running_best(test: tuple[Any, ...], body: tuple[Any, ...]) -> bool:
     """`if v < lowest:` whose branch then sets `lowest = v` (`lowest, keep = v, ...`): a
     value tested against the best so far and kept as the new best, whatever the names."""

@@ -11,7 +11,8 @@ from cnnlint import ir
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, describe, tensors_in
 from cnnlint.extract.training.objects import (LIBRARY_MODEL, MODULE_METHODS, PLAIN_METHODS,
-                                               inert, walk, weights_of_model)
+                                               handed_data_only, inert, walk,
+                                               weights_of_model)
 from cnnlint.findings import Loc
 
 if TYPE_CHECKING:
@@ -193,6 +194,11 @@ def call_opaque(interp: TrainingInterp, func: v.Opaque, args: Args, f: Frame, lo
         return interp.add_node(ir.INPUT, (), name=func.origin)  # a tensor type picked by device
     if func.library and inert(func.library):
         return v.Opaque(f"{func.origin}(...)", func.library)
+    if func.library and handed_data_only(args):
+        # A library's function given only data (`Bar(loader)`, a progress bar): it cannot
+        # reach a network, an optimizer or a schedule (nor the script's names), so it holds
+        # no step a rule could miss.
+        return v.Opaque(f"{func.origin}(...)", func.library, detached=True)
     touches = interp.touches_models(args, False)
     interp.blocked_by(describe(func_expr) if func_expr is not None else func.origin, loc, f,
                       touches)
