@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import FORWARD, MODE, STEP, Event, ProjectFacts
+from cnnlint.ir import FORWARD, MODE, STEP, Event, ProjectFacts, TrainingRun
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -55,8 +55,10 @@ class MissingEvalMode(Rule):
     `torch.no_grad()`/`inference_mode()`, or over a validation/test loader) without
     `model.eval()` (or `model.train(False)`) first; and a model that is put in eval mode
     for validation and never switched back with `model.train()` before the next epoch
-    trains it (a model in eval mode whose weights no step updates, such as a frozen
-    teacher or trunk feeding a trained head, is not trained; nor is one the same loop puts
+    trains it (also when the validation runs every few passes, `if step % 50 == 0:`, and
+    no `.train()` is in that loop; a model in eval mode whose weights no step updates, such
+    as a frozen teacher or trunk feeding a trained head, is not trained; nor is one the
+    same loop puts
     back in train mode before its own step, as a critic judging another model's step). In
     a run that trains two models apart (a GAN), a forward without gradients on training
     data, in the loop that steps the same model (the generator making fake images for the
@@ -175,6 +177,37 @@ class MissingEvalMode(Rule):
                     continue
                 yield self.finding(f"{problem} (it has {' and '.join(sorted(kinds))} layers)",
                                    forward.loc, symbol=run.symbol)
+            yield from self._evaluated_every_few_passes(run)
+
+    def _evaluated_every_few_passes(self, run: TrainingRun) -> Iterable[Finding]:
+        """A model put in eval mode under a test of a count (`if step % 50 == 0:`,
+        `if epoch > 0 and epoch % 2 == 0:`) in a loop that trains it, with no `.train()`
+        anywhere in that loop: the passes after the first such one train it in eval mode,
+        whichever passes the reading saw."""
+        for mode in run.events_of(MODE):
+            if mode.mode is not False or "periodic" not in mode.flags or not mode.model \
+                    or not mode.loops:
+                continue
+            loop = mode.loops[-1]
+            if not any("trains" in e.flags and mode.model in e.model.split(", ")
+                       for e in run.events_in(loop, STEP)):
+                continue  # (the loop around it, or one inside it, trains the model)
+            if any(e.model == mode.model and e.mode is not False
+                   for e in run.events_in(loop, MODE)):
+                continue  # put back (or in a mode not known) in the same loop
+            for forward in run.events_in(loop, FORWARD):
+                if forward.model != mode.model or forward.loc is None or _EVALUATING & \
+                        forward.flags or "norms-frozen" in forward.flags:
+                    continue
+                kinds = sorted(set(forward.families))
+                if kinds:
+                    where = f" (line {mode.loc.line})" if mode.loc is not None \
+                        and mode.loc.path == forward.loc.path else ""
+                    yield self.finding(
+                        f"`{forward.model}` is trained after the `.eval()`{where} its loop "
+                        f"runs every few passes, with no `.train()` back (it has "
+                        f"{' and '.join(kinds)} layers)", forward.loc, symbol=run.symbol)
+                break
 
     valid = [
         # Its one dropout has rate 0 and it has no BatchNorm: both modes compute the same.

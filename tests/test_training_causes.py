@@ -7114,3 +7114,48 @@ def test_a_library_call_handed_only_data_holds_no_missing_step(
     the rate: silent."""
     result = lint_tree({"train.py": DATA_ONLY_CALL.replace("CALL", call)}, select=["CNN209"])
     assert [f.code for f in result.findings] == (["CNN209"] if judged else [])
+
+
+EVALUATED_EVERY_FEW = """
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                    nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+train_loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+val_loader = torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=32)
+
+
+def evaluate():
+    net.eval()
+    with torch.no_grad():
+        print(sum(nn.functional.cross_entropy(net(x), y).item() for x, y in val_loader))
+
+
+net.train()
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(10):
+    BACK
+    for x, y in train_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    if TEST:
+        evaluate()
+"""
+
+
+@pytest.mark.parametrize("test, back, flagged", [
+    ("epoch > 0 and epoch % 2 == 0", "pass", True),
+    ("epoch > 0 and epoch % 2 == 0", "net.train()", False),
+    ("epoch == 9", "pass", False),  # after the last epoch's training only
+])
+def test_an_evaluation_every_few_epochs_leaves_later_ones_in_eval_mode(
+        lint_tree: Lint, test: str, back: str, flagged: bool) -> None:
+    """`if epoch > 0 and epoch % 2 == 0: evaluate()`, which puts the model in eval mode,
+    with no `.train()` in the loop: every epoch after the first evaluation trains in eval
+    mode, though neither pass the reading sees runs that evaluation before training. An
+    evaluation after the last epoch only leaves nothing to train."""
+    source = EVALUATED_EVERY_FEW.replace("TEST", test).replace("BACK", back)
+    result = lint_tree({"train.py": source}, select=["CNN204"])
+    assert [(f.code, f.line) for f in result.findings] == ([("CNN204", 22)] if flagged else [])

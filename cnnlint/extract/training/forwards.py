@@ -36,6 +36,7 @@ class ForwardReading(LoopReading):
     noise_fed: set[int]
     noise_made: set[int]
     unknown_transforms: set[int]
+    accumulating: int
     models_running: int
     joined_batches: set[int]
     training_methods: list[tuple[int, str]]
@@ -325,8 +326,12 @@ class ForwardReading(LoopReading):
         if mode is True:
             rec.frozen_norms.discard(id(model))  # `.train()` sets every BatchNorm training
         tracked = rec.models.get(id(model))
+        # (Under `if step % 50 == 0:`, a test of a count, it happens on some later pass of
+        # the loop, whichever passes the reading saw it on.)
         rec.event(ir.MODE, loc, what=f".{name}()", mode=mode if type(mode) is bool else None,
-                  model=tracked[1] if tracked else "")
+                  model=tracked[1] if tracked else (
+                      model.origin if isinstance(model, v.Opaque) and model.model else ""),
+                  flags=frozenset({"periodic"}) if self.accumulating > 0 else frozenset())
         if mode is True:
             rec.train_called[id(model)] = rec.steps_updating(model)
         else:
