@@ -181,14 +181,18 @@ class MissingEvalMode(Rule):
 
     def _evaluated_every_few_passes(self, run: TrainingRun) -> Iterable[Finding]:
         """A model put in eval mode under a test of a count (`if step % 50 == 0:`,
-        `if epoch > 0 and epoch % 2 == 0:`) in a loop that trains it, with no `.train()`
-        anywhere in that loop: the passes after the first such one train it in eval mode,
-        whichever passes the reading saw."""
+        `if epoch > 0 and epoch % 2 == 0:`), or on every batch, in a loop that trains it,
+        with no `.train()` anywhere in that loop: the passes after the first such one train
+        it in eval mode, whichever passes the reading saw."""
+        kinds = {loop.id: loop.kind for loop in run.loops}
         for mode in run.events_of(MODE):
-            if mode.mode is not False or "periodic" not in mode.flags or not mode.model \
-                    or not mode.loops:
+            if mode.mode is not False or not mode.model or not mode.loops:
                 continue
             loop = mode.loops[-1]
+            # (A loop over a loader is read once for every batch: what its pass does, each
+            # pass does.)
+            if "periodic" not in mode.flags and kinds.get(loop) != "batch":
+                continue
             if not any("trains" in e.flags and mode.model in e.model.split(", ")
                        for e in run.events_in(loop, STEP)):
                 continue  # (the loop around it, or one inside it, trains the model)
@@ -199,14 +203,14 @@ class MissingEvalMode(Rule):
                 if forward.model != mode.model or forward.loc is None or _EVALUATING & \
                         forward.flags or "norms-frozen" in forward.flags:
                     continue
-                kinds = sorted(set(forward.families))
-                if kinds:
+                families = sorted(set(forward.families))
+                if families:
                     where = f" (line {mode.loc.line})" if mode.loc is not None \
                         and mode.loc.path == forward.loc.path else ""
                     yield self.finding(
-                        f"`{forward.model}` is trained after the `.eval()`{where} its loop "
-                        f"runs every few passes, with no `.train()` back (it has "
-                        f"{' and '.join(kinds)} layers)", forward.loc, symbol=run.symbol)
+                        f"`{forward.model}` is trained after the `.eval()`{where} in the loop "
+                        f"that trains it, with no `.train()` back in that loop (it has "
+                        f"{' and '.join(families)} layers)", forward.loc, symbol=run.symbol)
                 break
 
     valid = [

@@ -7159,3 +7159,18 @@ def test_an_evaluation_every_few_epochs_leaves_later_ones_in_eval_mode(
     source = EVALUATED_EVERY_FEW.replace("TEST", test).replace("BACK", back)
     result = lint_tree({"train.py": source}, select=["CNN204"])
     assert [(f.code, f.line) for f in result.findings] == ([("CNN204", 22)] if flagged else [])
+
+
+@pytest.mark.parametrize("back, flagged", [("", True), ("            net.train()\n", False)])
+def test_an_evaluation_inside_the_batch_loop_leaves_the_next_batches_in_eval_mode(
+        lint_tree: Lint, back: str, flagged: bool) -> None:
+    """`net.train()` once per epoch, and an evaluation (`net.eval()`) nested in the batch
+    loop: every batch after the first trains in eval mode. One batch loop pass stands for
+    all, so no pass the reading sees trains after it; the loop has no `.train()` back."""
+    source = EVALUATED_EVERY_FEW.replace("    if TEST:\n        evaluate()\n", "")
+    source = source.replace("    BACK\n", "    net.train()\n").replace(
+        "        opt.step()\n", "        opt.step()\n        evaluate()\n" + back.replace(
+            "            ", "        "))
+    assert "evaluate()\n" in source and "TEST" not in source
+    result = lint_tree({"train.py": source}, select=["CNN204"])
+    assert [(f.code, f.line) for f in result.findings] == ([("CNN204", 22)] if flagged else [])
