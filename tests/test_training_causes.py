@@ -7174,3 +7174,25 @@ def test_an_evaluation_inside_the_batch_loop_leaves_the_next_batches_in_eval_mod
     assert "evaluate()\n" in source and "TEST" not in source
     result = lint_tree({"train.py": source}, select=["CNN204"])
     assert [(f.code, f.line) for f in result.findings] == ([("CNN204", 22)] if flagged else [])
+
+
+@pytest.mark.parametrize("cast", [".type(torch.cuda.FloatTensor)", ".type(torch.float32)",
+                                  ".to('cpu')"])
+def test_a_model_cast_with_type_is_the_same_model(lint_tree: Lint, cast: str) -> None:
+    """`Net().type(torch.cuda.FloatTensor)` hands the module itself back, as `.to()` does:
+    the run trains that network (the reader lost it, and every training rule went quiet)."""
+    source = f"""
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2)){cast}
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+for epoch in range(30):
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""
+    result = lint_tree({"train.py": source}, select=["CNN202", "CNN203", "CNN209"])
+    assert [f.code for f in result.findings] == ["CNN202", "CNN203", "CNN209"]

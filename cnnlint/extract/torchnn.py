@@ -740,7 +740,7 @@ def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Fra
 
 # Module methods that hand the module itself back (`self.head.to(device)(x)` applies it).
 RETURNS_SELF = frozenset({"to", "train", "eval", "cuda", "cpu", "float", "double", "half",
-                          "requires_grad_"})
+                          "bfloat16", "type", "requires_grad_"})
 
 
 # Layer families that hold a weight (and, unless built with bias=False, a bias).

@@ -123,7 +123,7 @@ OTHER_FRAMEWORKS = ("mxnet", "tensorflow", "keras", "chainer", "jax", "flax", "p
 # Module methods with a known effect (others, called on a model from script code, are not).
 MODULE_METHODS = frozenset({
     "parameters", "named_parameters", "train", "eval", "cuda", "cpu", "to", "float", "half",
-    "double", "bfloat16", "state_dict", "load_state_dict", "modules", "named_modules",
+    "double", "bfloat16", "type", "state_dict", "load_state_dict", "modules", "named_modules",
     "children", "named_children", "zero_grad", "requires_grad_", "apply", "buffers",
     "named_buffers", "register_forward_hook", "register_full_backward_hook",
 })

@@ -224,7 +224,7 @@ def opaque_method(interp: TrainingInterp, obj: v.Opaque, name: str, args: Args, 
         return None
     if name in _MODEL_WORDS:
         obj.model = True
-    if name in ("cuda", "to", "cpu", "float", "half", "double", "bfloat16",
+    if name in ("cuda", "to", "cpu", "float", "half", "double", "bfloat16", "type",
                 "requires_grad_"):
         return obj
     if obj.averages and name in _AVERAGING:

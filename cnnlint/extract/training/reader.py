@@ -1078,9 +1078,9 @@ class TrainingInterp(ForwardReading):
                 self.params_of.append((obj, self.calls[-1]))
             if name in MODULE_METHODS and name not in ("apply", "modules", "children",
                                                        "named_children"):
-                if name in ("cuda", "cpu", "to", "float", "half", "double", "bfloat16",
+                if name in ("cuda", "cpu", "to", "float", "half", "double", "bfloat16", "type",
                             "requires_grad_"):
-                    return obj
+                    return obj  # (`.type(torch.cuda.FloatTensor)` too: the module itself)
                 if name == "state_dict":
                     return weights_of_model(obj, loc)
                 return UNKNOWN if name != "load_state_dict" else None
