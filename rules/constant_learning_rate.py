@@ -3,13 +3,17 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.findings import Finding
-from cnnlint.ir import EARLY_STOP, FLAT, IDLE_SCHEDULER, SCHEDULE, ProjectFacts
+from cnnlint.ir import EARLY_STOP, FLAT, IDLE_SCHEDULER, SCHEDULE, STEP, ProjectFacts
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
 
 class Options(RuleOptions):
     min_epochs: int = 30
+
+
+# Optimizers whose step sizes change by themselves over a run.
+_SELF_SCHEDULING = frozenset({"Adadelta", "Adagrad"})
 
 
 class ConstantLearningRate(Rule):
@@ -23,7 +27,10 @@ class ConstantLearningRate(Rule):
     A loop that steps two or more models with optimizers of their own, each after a
     backward pass of its own (a GAN's generator and discriminator), is not judged: GANs
     train at constant rates by design. Nor is one whose model only ever sees random
-    numbers (a memory or speed check on `torch.rand`).
+    numbers (a memory or speed check on `torch.rand`), nor one whose steps are all
+    Adadelta's or Adagrad's: Adadelta takes no learning rate of its own (its `lr` of 1.0
+    only scales a self-sizing step), and Adagrad's steps shrink as the squared gradients
+    add up, a schedule of its own.
     A scheduler that is built but never stepped, read or handed on changes nothing, and
     the message says so, as a warning rather than info (a schedule was meant: a forgotten
     `scheduler.step()`); the message also names one of torch's step schedulers built to
@@ -70,6 +77,9 @@ class ConstantLearningRate(Rule):
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 # A GAN's two models train at constant rates by design (DCGAN, WGAN).
                 # Nor has a model fed random numbers alone (a speed check) anything to learn.
+                steps = [e for e in run.events_in(loop, STEP) if "trains" in e.flags]
+                if steps and all(e.what in _SELF_SCHEDULING for e in steps):
+                    continue
                 if run.judgeable(loop) and not run.steps_models_apart(loop) \
                         and not run.trains_on_noise(loop):
                     # With an early stop, the epochs are a cap the run may not reach.

@@ -7196,3 +7196,30 @@ for epoch in range(30):
 """
     result = lint_tree({"train.py": source}, select=["CNN202", "CNN203", "CNN209"])
     assert [f.code for f in result.findings] == ["CNN202", "CNN203", "CNN209"]
+
+
+@pytest.mark.parametrize("optimizer, judged", [
+    ("torch.optim.Adadelta(net.parameters())", False),
+    ("torch.optim.Adagrad(net.parameters(), lr=0.01)", False),
+    ("torch.optim.Adam(net.parameters(), lr=1e-3)", True),
+])
+def test_an_optimizer_that_sizes_its_own_steps_needs_no_schedule(
+        lint_tree: Lint, optimizer: str, judged: bool) -> None:
+    """Kim's sentence CNN trains with Adadelta at its default 1.0 for 100 epochs: Adadelta
+    takes no learning rate of its own, and Adagrad's steps shrink by themselves, so CNN209
+    does not ask for a schedule (review Q); Adam at a constant rate still gets one."""
+    source = f"""
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+opt = {optimizer}
+for epoch in range(100):
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""
+    result = lint_tree({"train.py": source}, select=["CNN209"])
+    assert [f.code for f in result.findings] == (["CNN209"] if judged else [])
