@@ -39,6 +39,23 @@ def _read_unknown(network: Network, node: Node) -> bool:
     users = network.consumers()[node.id]
     return bool(users) and all(network.nodes[u].kind == ir.UNKNOWN for u in users)
 
+# Tanh-shaped activations: a slope of 1 at zero, where a norm layer right before keeps
+# their input (sigmoid's slope is at most 0.25 however its input is kept).
+_TANH_LIKE = frozenset({"Tanh", "Hardtanh", "Softsign"})
+_PASSES_ON = frozenset({"dropout", "reshape", "identity", "padding"})
+
+
+def _normalised_tanh(network: Network, node: Node) -> bool:
+    """Whether a tanh-shaped activation takes a norm layer's output (Conv -> BatchNorm ->
+    Tanh, Tacotron 2's postnet): the norm keeps its input near zero, out of saturation."""
+    if node.kind not in _TANH_LIKE or len(node.inputs) != 1:
+        return False
+    before = network.nodes[node.inputs[0]]
+    while before.family in _PASSES_ON and len(before.inputs) == 1:
+        before = network.nodes[before.inputs[0]]
+    return before.normalises
+
+
 class Options(RuleOptions):
     min_layers: int = 4
 
@@ -50,7 +67,9 @@ class SaturatingActivationDeepStack(Rule):
     `min-layers` (default 4) or more conv/linear layers in series (one after another on one
     way through the network) whose output goes through a `Sigmoid` or `Tanh` (or their hard
     variants) that is followed by more weighted layers: a hidden activation. A sigmoid or
-    tanh on the output alone does not count, nor one that gates a product
+    tanh on the output alone does not count, nor a tanh that takes a norm layer's output
+    (Conv -> BatchNorm -> Tanh: the norm keeps its input out of saturation), nor one that
+    gates a product
     (squeeze-excitation, attention), nor one that bounds the offsets or mask of a deformable
     convolution (where it samples, not what it computes), nor side outputs read side by
     side (each block's sigmoid summary, concatenated for one layer).
@@ -94,7 +113,8 @@ class SaturatingActivationDeepStack(Rule):
             acts = [n for n in nexts if n.family in ACTIVATION_FAMILIES]
             hidden = [a for a in acts if a.family == "saturating" and not is_gate(network, a)
                       and not steers_only(network, a) and not _read_unknown(network, a)
-                      and a.id in weighted_downstream(network) and not either >> a.id & 1]
+                      and a.id in weighted_downstream(network) and not either >> a.id & 1
+                      and not _normalised_tanh(network, a)]
             if hidden:
                 saturated.append((node, hidden[0]))
         if len(saturated) < self.options.min_layers:

@@ -4183,3 +4183,23 @@ class Detector(nn.Module):
                           "self.blocks = nn.Sequential(*[cbr(16, 16) for _ in range(6)])")
     result = lint_tree({"net.py": alone, "run.py": script}, select=["CNN105"])
     assert sorted((f.path, f.line) for f in result.findings) == [("net.py", 8), ("run.py", 3)]
+
+
+@pytest.mark.parametrize("block, flagged", [
+    ("nn.Conv1d(32, 32, 5, padding=2), nn.BatchNorm1d(32), nn.Tanh(), nn.Dropout(0.5)", False),
+    ("nn.Conv1d(32, 32, 5, padding=2), nn.Tanh()", True),
+    ("nn.Conv1d(32, 32, 5, padding=2), nn.BatchNorm1d(32), nn.Sigmoid()", True),
+])
+def test_a_tanh_after_a_norm_layer_is_kept_out_of_saturation(
+        lint_tree: Callable[..., Any], block: str, flagged: bool) -> None:
+    """Conv -> BatchNorm -> Tanh blocks (a speech synthesiser's post-net): the norm keeps the
+    tanh's input near zero, where its slope is about 1, so CNN106 does not call the stack a
+    vanishing-gradient risk (review R). Without the norm it does, and a sigmoid's slope is
+    at most 0.25 whatever its input."""
+    source = f"""
+import torch.nn as nn
+
+refine = nn.Sequential(*[m for _ in range(5) for m in ({block},)], nn.Conv1d(32, 8, 5, padding=2))
+"""
+    result = lint_tree({"refine.py": source}, select=["CNN106"])
+    assert [f.code for f in result.findings] == (["CNN106"] if flagged else [])
