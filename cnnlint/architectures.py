@@ -11,7 +11,7 @@ business, judged on the network.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Collection
 
 from cnnlint import ir
 from cnnlint.findings import Finding, Related
@@ -77,9 +77,13 @@ def _hands_back(model: ir.Model, by_key: dict[str, list[ir.Model]]) -> bool:
                for key in keys for other in by_key.get(key, ()))
 
 
-def one_per_architecture(per_model: list[tuple[ir.Model, list[Finding]]]) -> list[Finding]:
+def one_per_architecture(per_model: list[tuple[ir.Model, list[Finding]]],
+                         trained_at: Collection[tuple[str, int]] = ()) -> list[Finding]:
     """Merge the findings that judge a whole model (at its definition, not tied to another
-    file) across the builders of one class in one file."""
+    file) across the builders of one class: those of its file, and its builds spelled in
+    other files. A finding merged so is said at the class when a build is judged there,
+    else at a build a training run trains (`trained_at`: (path, line)), and names the
+    other builds' calls as related places."""
     kept: list[Finding] = []
     # Grouped with the other ends they cite too: builders trained by the same optimizer
     # merge, those trained differently keep their own finding.
@@ -87,11 +91,16 @@ def one_per_architecture(per_model: list[tuple[ir.Model, list[Finding]]]) -> lis
     for model, findings in per_model:
         for finding in findings:
             if _about_whole_model(model, finding):
-                groups.setdefault((finding.code, model.path, model.class_key, finding.related),
+                # Builds of a class spelled in other files (`Net(deep_sup=True)` in train.py,
+                # `Net(deep_sup=False)` in predict.py) merge with those of its own file.
+                where = _module_of(model.class_key) if model.kind == "variant" or (
+                    model.class_loc is not None and model.class_loc.path == model.path) \
+                    else model.path
+                groups.setdefault((finding.code, where, model.class_key, finding.related),
                                   []).append((model, finding))
             else:
                 kept.append(finding)
-    kept.extend(_merged(members) for members in groups.values())
+    kept.extend(_merged(members, trained_at) for members in groups.values())
     return kept
 
 
@@ -101,10 +110,15 @@ def _about_whole_model(model: ir.Model, finding: Finding) -> bool:
         and (finding.path, finding.line, finding.column) == (loc.path, loc.line, loc.column)
 
 
-def _merged(members: list[tuple[ir.Model, Finding]]) -> Finding:
+def _merged(members: list[tuple[ir.Model, Finding]],
+            trained_at: Collection[tuple[str, int]]) -> Finding:
     # A builder read with arguments not known (`get_net(classes)`) is named after those that
     # need none (`net_cifar10`), whose figures are the finding's.
-    members = sorted(members, key=lambda member: member[0].guessed)
+    # A build judged in the class's own file comes before one spelled in a script, and a
+    # build a run trains before one it does not (a prediction script's).
+    members = sorted(members, key=lambda member: (
+        member[0].guessed, member[0].class_loc is None,
+        (member[0].loc.path, member[0].loc.line) not in trained_at))
     model, first = members[0]
     labels = list(dict.fromkeys(m.label for m, _ in members))
     if len(labels) == 1 and not model.built_as:
@@ -116,7 +130,9 @@ def _merged(members: list[tuple[ir.Model, Finding]]) -> Finding:
         f" ({whose}{labels[0]}; also in {', '.join(labels[1:])})"
     # Builds judged at the class but spelled in another file are the finding's other ends.
     builds = tuple(Related.at(m.built_at, f"built as `{m.label}`") for m, _ in members
-                   if m.built_at is not None and m.built_at.path != first.path)
+                   if m.built_at is not None and m.built_at.path != first.path) + tuple(
+        Related.at(m.loc, f"built as `{m.label}`") for m, _ in members
+        if m.kind == "variant" and m.built_at is None and m.path != first.path)
     first = replace(first, related=tuple(dict.fromkeys(first.related + builds)))
     where = model.class_loc
     if where is None or where.path != model.path:

@@ -587,7 +587,9 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
         result.errors.extend(errors)
     for rule in active:
         findings.extend(_guard(rule, "", rule.check_project, project, errors=result.errors))
-    findings.extend(one_per_architecture(per_model))
+    findings.extend(one_per_architecture(per_model, trained_at={
+        (site.path, site.line) for run in runs for m in run.models
+        for site in (m.loc, *m.sites) if site is not None}))
     return findings
 
 

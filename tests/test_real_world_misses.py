@@ -12,6 +12,9 @@ from typing import Any, Callable
 
 import pytest
 
+from cnnlint.config import Flags, build_settings
+from cnnlint.engine import lint
+from cnnlint.rule import load_rules
 from conftest import write_tree
 from helpers import run
 
@@ -4203,3 +4206,49 @@ refine = nn.Sequential(*[m for _ in range(5) for m in ({block},)], nn.Conv1d(32,
 """
     result = lint_tree({"refine.py": source}, select=["CNN106"])
     assert [f.code for f in result.findings] == (["CNN106"] if flagged else [])
+
+
+def test_builds_of_one_class_in_a_training_and_a_prediction_script_are_one_finding(
+        lint_tree: Callable[..., Any]) -> None:
+    """`Seg(aux=True)` in train.py and `Seg(aux=False)` in predict.py build the same layers
+    (the flag picks the outputs): one finding, at the build a run trains, naming the other
+    build as a related place (MICCAI-LITS2017's ResUNet was reported twice, the second time
+    in its inference script). Linting predict.py alone still reports it (its build is one
+    end of the finding)."""
+    net = """
+import torch.nn as nn
+
+
+class Seg(nn.Module):
+    def __init__(self, aux):
+        super().__init__()
+        self.aux = aux
+        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(9)])
+        self.head = nn.Conv2d(8, 1, 1)
+
+    def forward(self, x):
+        f = self.body(x)
+        return (self.head(f), f) if self.aux else self.head(f)
+"""
+    train = """
+import torch
+from net import Seg
+
+model = Seg(aux=True)
+opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+for x, y in torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=16):
+    out, _ = model(x)
+    opt.zero_grad()
+    torch.nn.functional.mse_loss(out, y).backward()
+    opt.step()
+"""
+    predict = "from net import Seg\n\nmodel = Seg(aux=False)\n"
+    files = {"net.py": net, "train.py": train, "predict.py": predict}
+    result = lint_tree(files, select=["CNN103"])
+    assert [(f.path, f.line) for f in result.findings] == [("train.py", 4)]
+    assert result.findings[0].message.endswith("(Seg(aux=True); also in Seg(aux=False))")
+    assert [(r.path, r.line) for r in result.findings[0].related] == [("predict.py", 3)]
+    rules = load_rules()
+    alone = lint(["predict.py"], build_settings(["predict.py"], Flags(select=["CNN103"]),
+                                                 rules), rules)
+    assert [(f.path, f.line) for f in alone.findings] == [("train.py", 4)]
