@@ -487,6 +487,12 @@ def _restore_run(cached: dict[str, Any], result: Result, fixes: bool = False) ->
     return True
 
 
+def _trained_sites(runs: list[ir.TrainingRun]) -> set[tuple[str, int]]:
+    """The (path, line) of every build of a model the runs train."""
+    return {(site.path, site.line) for run in runs for m in run.models
+            for site in (m.loc, *m.sites) if site is not None}
+
+
 def _trained_builds(runs: list[ir.TrainingRun]) -> dict[str, frozenset[tuple[str, int]]]:
     """For each class key the runs train, the (path, line) of each build they train it by;
     empty when one is not known: built where the reader could not say, one of several
@@ -537,8 +543,7 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
             interp, result.errors, jobs=jobs,
             wanted=lambda path, key: path in reported or key in trained,
             notes=result.context_notes,
-            trained_at={(site.path, site.line) for run in runs for m in run.models
-                        for site in (m.loc, *m.sites) if site is not None},
+            trained_at=_trained_sites(runs),
             trained_builds=_trained_builds(runs)), trained)
         if trace is not None:
             _trace(trace, result, [p for p in model_files(interp) if p in reported])
@@ -587,9 +592,7 @@ def _run_rules(active: list[Rule], result: Result, locator: Locator | None = Non
         result.errors.extend(errors)
     for rule in active:
         findings.extend(_guard(rule, "", rule.check_project, project, errors=result.errors))
-    findings.extend(one_per_architecture(per_model, trained_at={
-        (site.path, site.line) for run in runs for m in run.models
-        for site in (m.loc, *m.sites) if site is not None}))
+    findings.extend(one_per_architecture(per_model, _trained_sites(runs)))
     return findings
 
 

@@ -58,8 +58,8 @@ class MissingEvalMode(Rule):
     trains it (also when the validation runs every few passes, `if step % 50 == 0:`, and
     no `.train()` is in that loop; a model in eval mode whose weights no step updates, such
     as a frozen teacher or trunk feeding a trained head, is not trained; nor is one the
-    same loop puts
-    back in train mode before its own step, as a critic judging another model's step). In
+    same loop puts back in train mode before its own step, as a critic judging another
+    model's step). In
     a run that trains two models apart (a GAN), a forward without gradients on training
     data, in the loop that steps the same model (the generator making fake images for the
     discriminator's step), is not an evaluation; nor is a forward without gradients whose

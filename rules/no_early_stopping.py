@@ -67,14 +67,14 @@ class NoEarlyStopping(Rule):
     metric (`torch.save`, a file copy or `copy.deepcopy(model.state_dict())` under
     `if val_loss < best:`, or under any names where the branch keeps the value tested as
     the new best, `if v < lowest: lowest = v`; a file named for the best,
-    `ModelCheckpoint(monitor=...)`); a
-    checkpoint kept on a metric in a loop where nothing is evaluated on held-out data
+    `ModelCheckpoint(monitor=...)`); a checkpoint kept on a metric in a loop where
+    nothing is evaluated on held-out data
     (`if train_acc > best:`) is chosen on training data and does not count.
     Checkpoint helpers (`save_checkpoint(state, is_best)`) are followed: one that ignores
     `is_best` keeps no best checkpoint. Nor do weights kept as a reference when the metric
     improves (`best = model.state_dict()`, no copy: later steps change them), which the
-    message then names. Code behind an option left off by default
-    (`if args.output_dir:`) counts.
+    message then names. Code behind an option left off by default (`if args.output_dir:`)
+    counts.
     Lightning's `EarlyStopping` and `ModelCheckpoint` count the lowest value of the metric
     they watch as best unless given `mode="max"`: one watching an accuracy-like metric
     (its name ends in `acc`, `accuracy`, `top1`, `f1`, `iou`, `dice`, `auc`, `map`,

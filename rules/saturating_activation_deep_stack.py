@@ -39,6 +39,7 @@ def _read_unknown(network: Network, node: Node) -> bool:
     users = network.consumers()[node.id]
     return bool(users) and all(network.nodes[u].kind == ir.UNKNOWN for u in users)
 
+
 # Tanh-shaped activations: a slope of 1 at zero, where a norm layer right before keeps
 # their input (sigmoid's slope is at most 0.25 however its input is kept).
 _TANH_LIKE = frozenset({"Tanh", "Hardtanh", "Softsign"})

@@ -738,9 +738,12 @@ def module_method(interp: Interp, obj: v.Instance, name: str, args: Args, f: Fra
     return unknown_module_method(interp, args, f"`.{name}()` is not known")
 
 
-# Module methods that hand the module itself back (`self.head.to(device)(x)` applies it).
-RETURNS_SELF = frozenset({"to", "train", "eval", "cuda", "cpu", "float", "double", "half",
-                          "bfloat16", "type", "requires_grad_"})
+# Module methods that move or cast a module and hand it back (`net.type(torch.cuda.
+# FloatTensor)`, `self.head.to(device)(x)` applies it); with the mode setters, every method
+# that hands the module itself back.
+CASTS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type",
+                   "requires_grad_"})
+RETURNS_SELF = CASTS | {"train", "eval"}
 
 
 # Layer families that hold a weight (and, unless built with bias=False, a bias).

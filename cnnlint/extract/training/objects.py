@@ -17,7 +17,7 @@ from typing import Any, Callable
 from cnnlint import ir
 from cnnlint.catalogue import is_augmentation
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import const_equal, describe, identifiers, run_cache, walk
+from cnnlint.extract.frames import Args, const_equal, describe, identifiers, run_cache, walk
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
@@ -108,12 +108,11 @@ _MODEL_CONSTRUCTORS = ("torchvision.models.", "timm.create_model", "timm.models.
                        "segmentation_models_pytorch.", "monai.networks.nets.",
                        "efficientnet_pytorch.EfficientNet", "pretrainedmodels.",
                        "pytorchcv.model_provider.get_model", "torch.hub.load")
-# A Hugging Face network (`ViTForImageClassification.from_pretrained(...)`, `AutoModel`),
-# not its tokenizer, processor or config, nor its TensorFlow or Flax twin.
 # Why a library network's output is not known (`interp.unknown_call`): what training code
 # feeds it is followed, and its output is features, not a transformed batch.
 LIBRARY_MODEL = "a library model"
-
+# A Hugging Face network (`ViTForImageClassification.from_pretrained(...)`, `AutoModel`),
+# not its tokenizer, processor or config, nor its TensorFlow or Flax twin.
 _HUGGING_FACE_MODEL = re.compile(
     r"transformers\.(?:\w+\.)*(?!TF|Flax|DataCollator)\w*(?:Model|For[A-Z])\w*"
     r"(?:\.from_(?:pretrained|config))?$")
@@ -453,7 +452,7 @@ def metric_words(expr: tuple[Any, ...]) -> bool:
 _DATA_OBJECTS = frozenset({"loader", "dataset", "transform", "sampler"})
 
 
-def handed_data_only(args: Any) -> bool:
+def handed_data_only(args: Args) -> bool:
     """Whether a call is handed data, and nothing but data or constants: tensors, loaders,
     datasets, transforms and samplers, numbers and strings, and lists or dicts of them
     (nothing unknown). A call given constants alone (`make_parts()`, `build(depth=18)`)

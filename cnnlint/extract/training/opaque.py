@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterator
 
 from cnnlint import ir
+from cnnlint.extract import torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, Frame, describe, tensors_in
 from cnnlint.extract.training.objects import (LIBRARY_MODEL, MODULE_METHODS, PLAIN_METHODS,
@@ -224,8 +225,7 @@ def opaque_method(interp: TrainingInterp, obj: v.Opaque, name: str, args: Args, 
         return None
     if name in _MODEL_WORDS:
         obj.model = True
-    if name in ("cuda", "to", "cpu", "float", "half", "double", "bfloat16", "type",
-                "requires_grad_"):
+    if name in torchnn.CASTS:
         return obj
     if obj.averages and name in _AVERAGING:
         return None  # the average takes in the network's weights: nothing trains

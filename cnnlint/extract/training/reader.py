@@ -25,7 +25,7 @@ import re
 from typing import Any, Iterable
 
 from cnnlint import catalogue, ir
-from cnnlint.extract import branches
+from cnnlint.extract import branches, torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
 from cnnlint.extract.frames import (
@@ -313,7 +313,7 @@ class TrainingInterp(ForwardReading):
                     and self.recorder.loops and (self.running_bests or any(
                         metric_words(test) for test in self.conditions)):
                 # `best = model.state_dict()` when a metric improves: no copy is kept.
-                self.recorder.event(ir.ALIASED_BEST, f.scope.loc(stmt[3]), what=target[1])
+                self.recorder.event(ir.ALIASED_BEST, self.assigning_at, what=target[1])
             if target[0] == "name" and (ranged is not None or f.ranges):
                 if f.ranges is None:
                     f.ranges = {}
@@ -1078,9 +1078,8 @@ class TrainingInterp(ForwardReading):
                 self.params_of.append((obj, self.calls[-1]))
             if name in MODULE_METHODS and name not in ("apply", "modules", "children",
                                                        "named_children"):
-                if name in ("cuda", "cpu", "to", "float", "half", "double", "bfloat16", "type",
-                            "requires_grad_"):
-                    return obj  # (`.type(torch.cuda.FloatTensor)` too: the module itself)
+                if name in torchnn.CASTS:
+                    return obj
                 if name == "state_dict":
                     return weights_of_model(obj, loc)
                 return UNKNOWN if name != "load_state_dict" else None

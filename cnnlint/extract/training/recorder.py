@@ -515,15 +515,16 @@ class Recorder:
             dataset = loader.fields.get("dataset")
             name = str(loader.fields.get("shown") or loader.fields.get("var") or (
                 dataset.fields.get("var", "") if isinstance(dataset, TrainObj) else ""))
-            whole = dataset.fields.get("whole", dataset) if isinstance(dataset, TrainObj) \
-                else None
-            set_at = whole.fields.get("transform_set_at") if whole is not None else None
+            set_at, shared = None, False
+            if isinstance(dataset, TrainObj):
+                whole = dataset.fields.get("whole", dataset)
+                set_at = whole.fields.get("transform_set_at")
+                shared = set_at is not None and bool(whole.fields.get("parted"))
             out.append(ir.Loader(
                 loc=loader.loc, name=name, batch_size=loader.fields["batch_size"],
                 shuffle=loader.fields.get("shuffle"), sampler=loader.fields.get("sampler", ""),
                 role=loader.fields["role"], transforms=items, transform_loc=transform_loc,
-                transform_set_at=set_at, transform_shared=bool(
-                    set_at is not None and whole is not None and whole.fields.get("parted")),
+                transform_set_at=set_at, transform_shared=shared,
                 image_data=image, symbol=loader.fields.get("symbol", ""),
                 pipelines=tuple(pipelines_of(loader)), called_at=loader.fields.get("called_at")))
         return out
