@@ -4252,3 +4252,43 @@ for x, y in torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=16):
     alone = lint(["predict.py"], build_settings(["predict.py"], Flags(select=["CNN103"]),
                                                  rules), rules)
     assert [(f.path, f.line) for f in alone.findings] == [("train.py", 4)]
+
+
+@pytest.mark.parametrize("build", [
+    "net = Net(n_out=len(classes)).to(device)",
+    "net = Net(len(classes))",
+])
+def test_a_class_its_own_script_builds_with_a_value_not_known_is_read(
+        lint_tree: Callable[..., Any], build: str) -> None:
+    """A notebook defines the network and, under `if __name__ == "__main__":`, builds it
+    with a class count read from the data (`Net(n_out=len(classes))`): that build makes the
+    class a network of its own, read with the count not known, as a class a script of
+    another file builds so is (review Q: the training notebook had no finding and no note,
+    while the inference notebook's literal build had them). A class the module level puts
+    inside another network is still a part of that network only."""
+    source = f"""
+import numpy as np
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, n_out):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv1d(1, 16, 5, padding=2), nn.BatchNorm1d(16),
+                                  nn.ReLU(), nn.AdaptiveAvgPool1d(1))
+        self.head = nn.Linear(16, n_out)
+
+    def forward(self, x):
+        return self.head(self.body(x).flatten(1))
+
+
+if __name__ == "__main__":
+    device = "cpu"
+    classes = np.unique(np.load("labels.npy"))
+    {build}
+"""
+    result = lint_tree({"train.py": source}, select=["CNN101"])
+    assert [(f.code, f.line) for f in result.findings] == [("CNN101", 8)]
+    held = source.replace(build, "net = nn.Sequential(Net(len(classes)), nn.Softmax(1))")
+    result = lint_tree({"train.py": held}, select=["CNN101"])
+    assert [(f.code, f.line) for f in result.findings] == []

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator
 
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import Args, Frame, TooComplex, assigned_names
+from cnnlint.extract.frames import Args, Frame, TooComplex, assigned_names, identifiers
 from cnnlint.extract.memo import args_key
+from cnnlint.extract.torchnn import CASTS
 from cnnlint.extract.values import UNKNOWN
 
 if TYPE_CHECKING:
@@ -188,7 +189,7 @@ def referenced_in_own_file(interp: Interp, cls: v.ClassVal) -> bool:
     plain class that holds it (a trainer's `self.G = Generator(args.channels)`) is not a
     network it is part of."""
     for stmt, names in cls.scope.mentions():
-        if stmt is cls.node or cls.name not in names:
+        if stmt is cls.node or cls.name not in names or only_builds(stmt, cls.name):
             continue
         holder = cls.scope.globals.get(stmt[1]) if stmt[0] == "class" else None
         if isinstance(holder, v.ClassVal) and holder.node is stmt \
@@ -196,6 +197,25 @@ def referenced_in_own_file(interp: Interp, cls: v.ClassVal) -> bool:
             continue
         return True
     return False
+
+
+def only_builds(stmt: tuple[Any, ...], name: str) -> bool:
+    """Whether a module-level statement names the class `name` only to build it into plain
+    names (`net = Net(n_out=len(classes))` under `if __name__ == "__main__":`, a script's own
+    build): that makes the class a network of its own, not a part of another one."""
+    tag = stmt[0]
+    if tag == "assign":
+        targets, value = stmt[1], stmt[2]
+        while value[0] == "call" and value[1][0] == "attr" and value[1][2] in CASTS:
+            value = value[1][1]  # (`Net(n).to(device)`)
+        if value[0] == "call" and value[1] == ("name", name) \
+                and all(t[0] == "name" for t in targets):
+            return name not in identifiers((value[2], value[3]))
+        return name not in identifiers(stmt)
+    if tag == "if":
+        return name not in identifiers(stmt[1]) and all(
+            only_builds(inner, name) for block in (stmt[2], stmt[3]) for inner in block)
+    return tag in ("expr", "for", "while", "with", "augassign") and name not in identifiers(stmt)
 
 
 def _calls(interp: Interp, scope: FileScope, body: Any, bound: frozenset[str],
