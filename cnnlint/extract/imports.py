@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import MISSING, Args, FileScope, Frame, TooComplex, walk
 from cnnlint.extract.journal import Journal
+from cnnlint.extract.star_exports import STAR_EXPORTS
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.ir import model_key
 
@@ -240,6 +241,9 @@ def from_statement(interp: Interp, stmt: tuple[Any, ...], f: Frame) -> None:
             if package is not None and package.scope is not None:
                 f.locals.update({k: x for k, x in interp.load(package.scope).items()
                                  if not k.startswith("_")})
+            elif package is None and not level:  # a library's: the names it is known to bind
+                f.locals.update({k: v.Ref(f"{module}.{k}")
+                                 for k in STAR_EXPORTS.get(module, ())})
             continue
         target = asname or name
         if package is None:
