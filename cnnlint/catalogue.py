@@ -409,18 +409,38 @@ _MONAI_BATCHNORM = re.compile(
 _MONAI_FIXED_ARGS = 3
 
 
+# torchvision's classifiers built with Dropout layers at a rate above zero unless their
+# `dropout=` says otherwise; all but GoogLeNet's and Inception's hold them in the module
+# that ends the forward (`classifier`, see `_TORCHVISION_HEADS`), so a script that puts
+# its own head there takes them out.
+_TORCHVISION_DROPOUT = re.compile(
+    r"^torchvision\.models\.(?:vgg\.|alexnet\.|mobilenetv2\.|mobilenetv3\.|efficientnet\."
+    r"|mnasnet\.|squeezenet\.|googlenet\.|inception\.)?(?:vgg\d+|alexnet|mobilenet_v[23]"
+    r"|efficientnet_|mnasnet\d|squeezenet1_|googlenet|inception_v3)")
+
+
 def library_families(qualname: str, keywords: Iterable[str] = (), positional: int = 0,
                      open_args: bool = False) -> frozenset[str] | None:
     """The layer families a library network built by this call is known to hold (BatchNorm,
-    for torchvision's builders and MONAI's BatchNorm networks), or None when not known: a
-    norm chosen by an argument (`norm_layer=`, `norm=`), or arguments that may hold one."""
+    for torchvision's builders and MONAI's BatchNorm networks; Dropout, for torchvision's
+    classifiers built with it), or None when none is known: a norm chosen by an argument
+    (`norm_layer=`, `norm=`), or arguments that may hold one."""
     if any("norm" in k for k in keywords):
         return None
+    found: set[str] = set()
     if _TORCHVISION_BATCHNORM.match(qualname):
-        return frozenset({"batchnorm"})
+        found.add("batchnorm")
+    if _TORCHVISION_DROPOUT.match(qualname) and "dropout" not in keywords and not open_args:
+        found.add("dropout")
     if _MONAI_BATCHNORM.match(qualname) and not open_args and positional <= _MONAI_FIXED_ARGS:
-        return frozenset({"batchnorm"})
-    return None
+        found.add("batchnorm")
+    return frozenset(found) or None
+
+
+def head_holds_dropout(qualname: str) -> bool:
+    """Whether the module ending the forward of the torchvision classifier this call builds
+    holds its dropout (a VGG's `classifier`, not GoogLeNet's `fc`)."""
+    return bool(_TORCHVISION_DROPOUT.match(qualname)) and library_head(qualname) == "classifier"
 
 
 # The attribute holding the last module a torchvision classifier's forward calls, by its

@@ -4292,3 +4292,30 @@ if __name__ == "__main__":
     held = source.replace(build, "net = nn.Sequential(Net(len(classes)), nn.Softmax(1))")
     result = lint_tree({"train.py": held}, select=["CNN101"])
     assert [(f.code, f.line) for f in result.findings] == []
+
+
+def test_transforms_a_star_import_binds_are_read_as_torchvision_s(
+        lint_tree: Callable[..., Any]) -> None:
+    """`from torchvision.transforms import *` then `Compose([RandomCrop(32, padding=4),
+    ToTensor()])`: those are torchvision's transforms, so the training images are known to
+    be augmented (CNN212 silent), and a pipeline of ToTensor alone is known not to be."""
+    source = """
+import torch
+import torchvision
+from torchvision.transforms import *
+
+net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.Flatten(), torch.nn.LazyLinear(10))
+data = torchvision.datasets.CIFAR10("data", transform=Compose([{steps}ToTensor()]))
+loader = torch.utils.data.DataLoader(data, batch_size=32, shuffle=True)
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(30):
+    for x, y in loader:
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""
+    plain = lint_tree({"train.py": source.format(steps="")}, select=["CNN212"])
+    assert [f.code for f in plain.findings] == ["CNN212"]
+    augmented = lint_tree({"train.py": source.format(steps="RandomCrop(32, padding=4), ")},
+                          select=["CNN212"])
+    assert augmented.findings == []

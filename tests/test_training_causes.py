@@ -7223,3 +7223,82 @@ for epoch in range(100):
 """
     result = lint_tree({"train.py": source}, select=["CNN209"])
     assert [f.code for f in result.findings] == (["CNN209"] if judged else [])
+
+
+@pytest.mark.parametrize("star, bar, judged", [
+    ("from tqdm import *", "tqdm(loader)", True),
+    ("from tqdm.auto import *", "tqdm(loader, leave=False)", True),
+    ("from progress_bars import *", "tqdm(loader)", False),  # a library not known: not judged
+])
+def test_names_a_library_star_import_binds_are_that_library_s(
+        lint_tree: Lint, star: str, bar: str, judged: bool) -> None:
+    """`from tqdm import *` then `for x, y in tqdm(loader)`: `tqdm` is the progress bar, so
+    the loop's rules judge the run (review R: every training rule went quiet). The same
+    holds of `from torch.nn import *` (`class Net(Module)`, `Conv2d(...)`). A star import
+    of a library whose names the reader does not know leaves the name not known, and the
+    rules about what is missing silent."""
+    source = f"""
+import torch
+from torch.nn import *
+{star}
+
+
+class Net(Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = Conv2d(3, 8, 3, padding=1)
+        self.fc = Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).mean((2, 3)))
+
+
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+net = Net()
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(30):
+    for x, y in {bar}:
+        opt.zero_grad()
+        CrossEntropyLoss()(net(x), y).backward()
+        opt.step()
+"""
+    result = lint_tree({"train.py": source}, select=["CNN202", "CNN209"])
+    assert [f.code for f in result.findings] == (["CNN202", "CNN209"] if judged else [])
+
+
+@pytest.mark.parametrize("build, flagged", [
+    ("torchvision.models.vgg11(weights=None)", True),  # its classifier's dropout
+    ("torchvision.models.alexnet()", True),
+    ("torchvision.models.vgg11(weights=None, dropout=0.0)", False),
+    ("torchvision.models.vgg11()\nnet.classifier = nn.Sequential(nn.Linear(25088, 2))", False),
+    ("torchvision.models.vgg11()\nnet.classifier = nn.Sequential(nn.Dropout(0.3), "
+     "nn.Linear(25088, 2))", True),
+    ("torchvision.models.googlenet()\nnet.fc = nn.Linear(1024, 2)", True),  # (its BatchNorm)
+])
+def test_a_torchvision_classifier_s_dropout_needs_eval_mode(
+        lint_tree: Lint, build: str, flagged: bool) -> None:
+    """VGG, AlexNet and the other torchvision classifiers built with Dropout evaluate in
+    train mode when the script never calls `.eval()`: CNN204 was silent for them, as for
+    any library network not known to hold BatchNorm (review R: vgg11 with the script's own
+    classifier, which held Dropout). A head the script puts in place replaces the builder's
+    dropout with its own layers."""
+    source = f"""
+import torch
+import torch.nn as nn
+import torchvision
+
+net = {build}
+loader = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+val = torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=32)
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(30):
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    with torch.no_grad():
+        for x, y in val:
+            print(nn.functional.cross_entropy(net(x), y).item())
+"""
+    result = lint_tree({"train.py": source}, select=["CNN204"])
+    assert [f.code for f in result.findings] == (["CNN204"] if flagged else [])

@@ -266,6 +266,9 @@ class Opaque:
     # classifier's `fc`): that attribute, and the module the script put there, if any.
     head: str = ""
     new_head: Any = None
+    # The families of `families` the builder's head holds (a VGG classifier's dropout): a
+    # network whose head the script replaced holds them no more.
+    head_families: frozenset[str] = frozenset()
     # Made by a call not followed that was handed no network, no weights and nothing else
     # not followed (`make_scheduler(optimizer, epochs)`), or an attribute or result of such
     # a value: calls on it cannot reach a network they are not given.

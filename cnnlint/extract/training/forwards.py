@@ -208,7 +208,7 @@ class ForwardReading(LoopReading):
             model.origin if isinstance(model, v.Opaque) else "the model")
         # (A library network's: those its builder is known to give it, `resnet18()`'s
         # BatchNorm.)
-        held = (model.families or set()) if isinstance(model, v.Opaque) \
+        held = (self.library_families(model) or set()) if isinstance(model, v.Opaque) \
             else self.layer_families(model)
         families = tuple(sorted(held & {"batchnorm", "dropout"}))
         rec.event(ir.FORWARD, loc, what=name, flags=frozenset(flags),
@@ -385,6 +385,16 @@ class ForwardReading(LoopReading):
                     if type(held) is v.Opaque and held.families:
                         found.update(held.families)
         return found
+
+    def library_families(self, model: v.Opaque) -> frozenset[str] | None:
+        """The layer families of a library network as the script leaves it: its builder's,
+        less those of a head the script replaced (`vgg.classifier = nn.Sequential(...)`),
+        and those of the head put in place; None when none is known."""
+        if model.new_head is None:
+            return model.families
+        found = (model.families or frozenset()) - model.head_families \
+            | frozenset(self.layer_families(model.new_head))
+        return found if found or model.families is not None else None
 
 
 def _rate_zero(p: Any) -> bool:

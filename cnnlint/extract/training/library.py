@@ -351,10 +351,12 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
         interp.library_builds.add((root_of(qualname), ""))
     if model_constructor(qualname):
         interp.library_builds.add((root_of(qualname), _literal_name(interp)))
-        model = v.Opaque(f"{qualname}(...)", root_of(qualname), model=True,
-                         families=catalogue.library_families(
-                             qualname, args.kw, len(args.pos), args.open_pos or args.open_kw),
-                         head=catalogue.library_head(qualname) or "")
+        families = catalogue.library_families(qualname, args.kw, len(args.pos),
+                                              args.open_pos or args.open_kw)
+        model = v.Opaque(f"{qualname}(...)", root_of(qualname), model=True, families=families,
+                         head=catalogue.library_head(qualname) or "",
+                         head_families=(families or frozenset()) & frozenset({"dropout"})
+                         if catalogue.head_holds_dropout(qualname) else frozenset())
         rec.set_mode(model, True)
         return model
     if qualname in _JOINS:

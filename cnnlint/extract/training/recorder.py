@@ -644,7 +644,8 @@ class Recorder:
             # wrapping torchvision's): a run that picks its builder by name trains it.
             made_by = tuple(key for key, _, _ in builders if key) if library else ()
             return ir.TrainedModel(keys=made_by, name=model.origin, loc=loc,
-                                   families=model.families, unresolved=not library)
+                                   families=interp.library_families(model),
+                                   unresolved=not library)
         if isinstance(model, v.Choice) and all(o is not None for o in model.options):
             # One of a registry's models: what holds for it holds for every candidate. A
             # candidate the reader could not follow may hold anything.
