@@ -557,6 +557,10 @@ class TrainedModel:
     sites: tuple[Loc, ...] = ()
     # The number its forward events carry (`Event.token`); 0 when not known.
     token: int = 0
+    # Its construction holds one layer with weights and nothing else that learns (a line
+    # fit's `nn.Linear(1, 1)`, a logistic regression's `Sequential(Linear(2, 1), Sigmoid())`):
+    # a linear model fitted, not a network trained.
+    linear: bool = False
 
     def describe(self) -> str:
         where = f" ({self.defined.path}:{self.defined.line})" if self.defined else ""
@@ -711,6 +715,13 @@ class TrainingRun:
             folder in ("test", "tests") for folder in parts[:-1])
         return testing and not any(
             e.loops for e in self.events if e.kind == STEP and "trains" in e.flags)
+
+    @property
+    def fits_linear_models(self) -> bool:
+        """Whether every model the run trains is known to be linear (`TrainedModel.linear`):
+        a convex fit of a few weights, whose rate, schedule and stopping the rules about
+        training deep networks do not judge."""
+        return bool(self.models) and all(m.linear for m in self.models)
 
     @property
     def train_loaders(self) -> list[Loader]:

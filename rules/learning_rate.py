@@ -15,7 +15,7 @@ _SCRIPT = """
 import torch
 import torch.nn as nn
 
-model = nn.Linear(4, 1)
+model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1))
 {optimizer}
 for x in batches:
     opt.zero_grad()
@@ -178,8 +178,8 @@ class LearningRateTooLow(Rule):
         "    crit(model(x), density).backward()\n"
         "    opt.step()\n",
         # One param group trains at a usable rate.
-        _example("opt = torch.optim.Adam([{'params': [model.bias], 'lr': 1e-3},\n"
-                 "                        {'params': [model.weight], 'lr': 1e-10}])"),
+        _example("opt = torch.optim.Adam([{'params': [model[2].bias], 'lr': 1e-3},\n"
+                 "                        {'params': [model[0].weight], 'lr': 1e-10}])"),
     ]
     invalid = [
         _example("opt = torch.optim.SGD(model.parameters(), lr=1e-6, momentum=0.9)  # flagged"),
@@ -190,8 +190,8 @@ class LearningRateTooLow(Rule):
                  "sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.95)",
                  scheduler="sched"),
         _example("LR = 1e-8\nopt = torch.optim.AdamW(model.parameters(), LR)  # flagged"),
-        _example("opt = torch.optim.Adam([{'params': [model.bias], 'lr': 2e-10},  # flagged\n"
-                 "                        {'params': [model.weight], 'lr': 1e-10}])"),
+        _example("opt = torch.optim.Adam([{'params': [model[2].bias], 'lr': 2e-10},  # flagged\n"
+                 "                        {'params': [model[0].weight], 'lr': 1e-10}])"),
         _example("import argparse\np = argparse.ArgumentParser()\n"
                  "p.add_argument('--lr', type=float, default='5e-7')\nargs = p.parse_args()\n"
                  "opt = torch.optim.RMSprop(model.parameters(), lr=args.lr)  # flagged"),
@@ -208,7 +208,10 @@ class LearningRateTooHigh(Rule):
     of them is above. A test's optimizer stepped only outside loops (a numerical check in
     `test_*.py` or a `tests` folder) is not judged, nor SGD in a run that clips its
     gradients (`clip_grad_norm_`, or scaling `.grad` by hand: a recurrent network's high
-    rate with a small clip bounds every step).
+    rate with a small clip bounds every step), nor an adaptive optimizer fitting a linear
+    model (one `nn.Linear` or convolution and no other layer that learns: a line fit, a
+    logistic regression), whose steps move each weight by about the rate at most: that
+    convex fit of a few weights settles at such rates, it does not diverge.
 
     ## Why it matters
     Steps that large overshoot: the loss jumps around, grows, or turns into NaN within a
@@ -234,7 +237,10 @@ class LearningRateTooHigh(Rule):
     Options = HighOptions
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
-        for _, opt, lowest, _, family in _rates(project, clipped=False):
+        for run, opt, lowest, _, family in _rates(project, clipped=False):
+            if family == "adaptive" and run.fits_linear_models:
+                continue  # each weight moves at most about the rate a step: a convex fit of
+                # a few weights settles, it does not diverge
             ceiling = self.options.sgd_max if family == "sgd" else self.options.adaptive_max
             if lowest > ceiling:
                 assert opt.lr is not None and opt.loc is not None

@@ -7302,3 +7302,55 @@ for epoch in range(30):
 """
     result = lint_tree({"train.py": source}, select=["CNN204"])
     assert [f.code for f in result.findings] == (["CNN204"] if flagged else [])
+
+
+LOGISTIC = """
+class LogReg(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, x):
+        return torch.sigmoid(self.linear(x))
+"""
+TWO_LAYERS = LOGISTIC.replace("self.linear = nn.Linear(2, 1)",
+                              "self.linear = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), "
+                              "nn.Linear(8, 1))")
+OWN_WEIGHTS = LOGISTIC.replace("self.linear = nn.Linear(2, 1)",
+                               "self.linear = nn.Linear(2, 1)\n"
+                               "        self.scale = nn.Parameter(torch.ones(1))")
+
+
+@pytest.mark.parametrize("defined, build, optimizer, judged", [
+    ("", "nn.Linear(1, 1)", "Adam(model.parameters(), lr=0.1)", False),
+    ("", "nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.Softmax(dim=1))",
+     "RMSprop(model.parameters(), lr=0.1)", False),
+    (LOGISTIC, "LogReg()", "Adam(model.parameters(), lr=0.1)", False),
+    ("", "nn.Linear(1, 1)", "SGD(model.parameters(), lr=5.0)", True),  # (it may diverge)
+    (TWO_LAYERS, "LogReg()", "Adam(model.parameters(), lr=0.1)", True),
+    (OWN_WEIGHTS, "LogReg()", "Adam(model.parameters(), lr=0.1)", True),  # (not followed)
+])
+def test_an_adaptive_optimizer_fitting_a_linear_model_is_not_said_to_diverge(
+        lint_tree: Lint, defined: str, build: str, optimizer: str, judged: bool) -> None:
+    """A course fits a line with one `nn.Linear(1, 1)` and Adam at 0.1: Adam moves each weight
+    by about the rate at most a step, so that convex fit of two weights settles, and "is
+    likely to diverge" was false (review V: six such findings in one course's notebooks).
+    SGD's step grows with the gradient, so a high SGD rate is still judged on a linear
+    model, and Adam on a network with a hidden layer, or with weights of its own the reader
+    does not follow, is judged as before."""
+    source = f"""
+import torch
+import torch.nn as nn
+{defined}
+
+model = {build}
+loader = torch.utils.data.DataLoader(torch.load("points.pt"), batch_size=32, shuffle=True)
+opt = torch.optim.{optimizer}
+for epoch in range(100):
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+"""
+    result = lint_tree({"fit.py": source}, select=["CNN208"])
+    assert [f.code for f in result.findings] == (["CNN208"] if judged else [])

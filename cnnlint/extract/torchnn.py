@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 from cnnlint import catalogue, ir
 from cnnlint.extract import configs, statistics
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import (MAX_CALL_DEPTH, MODULE_BASES, Args, Frame, tensors_in,
-                                    walk)
+from cnnlint.extract.frames import (MAX_CALL_DEPTH, MODULE_BASES, Args, Frame, immutable_const,
+                                    tensors_in, walk)
 from cnnlint.extract.memo import (
     NO_PRINT, UNSEEN, ForwardMemo, Fragment, construction_key, fingerprint, input_pattern,
     holds_any, layers_of, lists_held, lists_in, record, replay, shared_within, unchanged,
@@ -175,6 +175,33 @@ def children(interp: Interp, inst: v.Instance) -> list[tuple[str, Any]]:
 def weighted_count(modules: Iterable[Any]) -> int:
     """How many of `modules` are layers with weights (convolutions, linear layers, ...)."""
     return sum(1 for m in modules if type(m) is v.LayerSpec and catalogue.is_weighted(m.kind))
+
+
+# Layer families that neither learn nor hold state: what a linear model may hold besides
+# its one layer with weights (an output's sigmoid or softmax, a flatten).
+_STATELESS = frozenset({"relu", "leaky", "saturating", "softmax", "reshape", "identity"})
+
+
+def linear_model(modules: list[Any]) -> bool:
+    """Whether these modules (a model's tree, from `module_tree`) are a linear model: one
+    convolution or linear layer, the rest stateless layers, and no attribute that may hold
+    weights of its own (`self.w = nn.Parameter(...)`, read as not known)."""
+    weighted = 0
+    for m in modules:
+        kind = type(m)
+        if kind is v.LayerSpec:
+            family = catalogue.family(m.kind)
+            if catalogue.is_weighted(m.kind):
+                weighted += 1
+            elif family not in _STATELESS:
+                return False
+        elif kind is v.Instance:
+            if any(not isinstance(x, v.MODULE_VALUES) and not immutable_const(x)
+                   for x in m.attrs.values()):
+                return False
+        elif kind not in (v.SeqSpec, v.ListSpec, v.DictSpec):
+            return False
+    return weighted == 1
 
 
 def module_tree(interp: Interp, module: Any) -> list[Any]:

@@ -715,7 +715,8 @@ class Recorder:
                                part_layers=tuple(part_layers),
                                unresolved=not keys or holds_unfollowed,
                                layers=torchnn.weighted_count(inside)
-                               if isinstance(model, v.Instance) else None)
+                               if isinstance(model, v.Instance) else None,
+                               linear=not holds_unfollowed and torchnn.linear_model(inside))
 
     def _notes(self, loops: list[ir.Loop], events: list[ir.Event]) -> list[str]:
         notes = list(self.notes)
