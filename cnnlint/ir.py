@@ -383,10 +383,20 @@ class ProjectFacts:
         factory may pass what the class's defaults do not (`act=nn.SiLU`,
         `normalization="batchnorm"`)."""
         wanted = frozenset(families)
-        builds = [held for run in self.runs for m in run.models
-                  for held in ([m.families] if model.key in m.keys else
-                               [found for key, found in m.part_families if key == model.key])]
+        builds = self._trained_families(model.key)
+        if not builds and model.kind == "factory" and model.class_key:
+            # A factory no run trains, of a class the project trains built otherwise (an
+            # unused `vgg11()` beside the `vgg11_bn()` a registry maps its name to): the
+            # project's builds of the class are the ones to go by.
+            builds = self._trained_families(model.class_key)
         return bool(builds) and all(held is not None and held & wanted for held in builds)
+
+    def _trained_families(self, key: str) -> list[frozenset[str] | None]:
+        """The layer families of each build the runs train of the network `key` (alone, or
+        as a block of the model trained)."""
+        return [held for run in self.runs for m in run.models
+                for held in ([m.families] if key in m.keys else
+                             [found for k, found in m.part_families if k == key])]
 
     def same_network_trained(self, model: Model) -> bool:
         """Whether a run trains a network this model builds just as it does (a test script's

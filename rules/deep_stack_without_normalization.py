@@ -29,7 +29,9 @@ class DeepStackWithoutNormalization(Rule):
     scaling of EDSR and Inception-ResNet, which drop BatchNorm on purpose); a residual
     network with no norm layer anywhere and undamped branches is still flagged. A class
     whose defaults build no norm layer is not flagged when every build of it the project
-    trains has them (`normalization="batchnorm"`).
+    trains has them (`normalization="batchnorm"`), nor is a factory no run trains, of a
+    class every trained build of which has them (an unused `vgg11()` beside the `vgg11_bn()`
+    a registry maps the name to).
 
     ## Why it matters
     Without normalisation the scale of activations drifts layer by layer, so gradients

@@ -4319,3 +4319,57 @@ for epoch in range(30):
     augmented = lint_tree({"train.py": source.format(steps="RandomCrop(32, padding=4), ")},
                           select=["CNN212"])
     assert augmented.findings == []
+
+
+def test_a_factory_no_run_trains_goes_by_the_builds_of_its_class_the_project_trains(
+        lint_tree: Callable[..., Any]) -> None:
+    """`plain()` builds the class without norm layers and nothing calls it; the registry the
+    script picks from maps the name to `plain_bn()`, so every build of the class the
+    project trains is normalised, and CNN104 does not judge the unused factory (review S:
+    a distillation zoo's unused `vgg11()` beside the `vgg11_bn()` it trains). Where the
+    script trains the plain factory, it is judged."""
+    nets = """
+import torch.nn as nn
+
+
+class Plain(nn.Module):
+    def __init__(self, use_bn=False):
+        super().__init__()
+        layers = []
+        for _ in range(8):
+            layers += [nn.Conv2d(16, 16, 3, padding=1, bias=not use_bn)]
+            layers += [nn.BatchNorm2d(16)] if use_bn else []
+            layers += [nn.ReLU()]
+        self.body = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), *layers)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def plain(**kw):
+    return Plain(**kw)
+
+
+def plain_bn(**kw):
+    return Plain(use_bn=True, **kw)
+
+
+registry = {{"plain": {entry}}}
+"""
+    train = """
+import torch
+from nets import registry
+
+net = registry["plain"]()
+opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+for x, y in torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64):
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(net(x).mean((2, 3)), y).backward()
+    opt.step()
+"""
+    result = lint_tree({"nets.py": nets.format(entry="plain_bn"), "train.py": train},
+                       select=["CNN104"])
+    assert result.findings == []
+    result = lint_tree({"nets.py": nets.format(entry="plain"), "train.py": train},
+                       select=["CNN104"])
+    assert [(f.code, f.path) for f in result.findings] == [("CNN104", "nets.py")]
