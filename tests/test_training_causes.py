@@ -7354,3 +7354,36 @@ for epoch in range(100):
 """
     result = lint_tree({"fit.py": source}, select=["CNN208"])
     assert [f.code for f in result.findings] == (["CNN208"] if judged else [])
+
+
+@pytest.mark.parametrize("steps, flagged", [
+    ("KA.RandomResizedCrop(size=(32, 32), scale=(0.3, 1.0)), KA.RandomHorizontalFlip()", False),
+    ("KA.Normalize(mean=0.5, std=0.5), KA.Resize((32, 32))", True),
+])
+def test_kornia_augmentations_applied_to_the_batches_are_read(
+        lint_tree: Lint, steps: str, flagged: bool) -> None:
+    """Random crops and flips applied to whole batches on the GPU, as an `nn.Sequential` of
+    kornia's augmentations (`xb = aug(xb)` in the loop): the training images are augmented
+    (review S: a SimSiam reimplementation got CNN212). Kornia's steps that draw nothing
+    augment nothing, so the dataset's plain pipeline is still reported."""
+    source = f"""
+import kornia.augmentation as KA
+import torch
+import torch.nn as nn
+import torchvision
+import torchvision.transforms as T
+
+net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.LazyLinear(10))
+data = torchvision.datasets.CIFAR10("data", transform=T.Compose([T.ToTensor()]))
+loader = torch.utils.data.DataLoader(data, batch_size=64, shuffle=True)
+aug = nn.Sequential({steps})
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(30):
+    for xb, yb in loader:
+        xb = aug(xb)
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(xb), yb).backward()
+        opt.step()
+"""
+    result = lint_tree({"train.py": source}, select=["CNN212"])
+    assert [f.code for f in result.findings] == (["CNN212"] if flagged else [])

@@ -250,8 +250,8 @@ def call_library(interp: TrainingInterp, qualname: str, args: Args, f: Frame,
     if "Sampler" in last and any(w in last for w in ("Weighted", "Balanced", "Imbalanced")):
         rec.resampling.append(last)
         return TrainObj("sampler", last, loc)
-    if qualname.startswith(("torchvision.transforms", "albumentations")) \
-            and last[:1].isupper():
+    if qualname.startswith(_TRANSFORM_LIBRARIES) and last[:1].isupper() \
+            or qualname == "torch.nn.Sequential" and transform_sequence(args):
         return make_transform(interp, last, args, loc)
     if qualname in _SPLITS and (args.pos or "dataset" in args.kw):
         return _split(interp, qualname, args)
@@ -719,9 +719,12 @@ def make_transform(interp: TrainingInterp, name: str, args: Args, loc: Loc | Non
     # `Lambda(fn)` runs the project's own code, which may draw at random (a flip with
     # probability 0.5): what it does is not known.
     items: list[str] | None = None if name == "Lambda" else [name]
-    if name in ("Compose", "OneOf", "RandomApply"):
-        first = args.pos[0] if args.pos else args.kw.get("transforms", UNKNOWN)
-        parts = interp.iterate(first)
+    if name in ("Compose", "OneOf", "RandomApply", *_SEQUENCES):
+        if name in _SEQUENCES:  # the transforms given one by one (`Sequential(flip, crop)`)
+            parts: list[Any] | None = list(args.pos)
+        else:
+            parts = interp.iterate(args.pos[0] if args.pos else args.kw.get("transforms",
+                                                                            UNKNOWN))
         items = []
         for part in parts or [UNKNOWN]:
             if isinstance(part, TrainObj) and part.kind == "transform":
@@ -732,9 +735,21 @@ def make_transform(interp: TrainingInterp, name: str, args: Args, loc: Loc | Non
             else:
                 items = None  # a transform we cannot name: augmentation unknown
                 break
-        if name != "Compose" and items is not None:
+        if name not in ("Compose", *_SEQUENCES) and items is not None:
             items = [name, *items]
     return TrainObj("transform", name, loc, {"items": items})
+
+
+_TRANSFORM_LIBRARIES = ("torchvision.transforms", "albumentations", "kornia.augmentation")
+# Containers that apply the transforms given to them in turn: kornia's, and an
+# `nn.Sequential` of transforms (kornia's augmentations are modules).
+_SEQUENCES = ("AugmentationSequential", "Sequential")
+
+
+def transform_sequence(args: Args) -> bool:
+    """Whether `nn.Sequential(...)` is given transforms only (and at least one)."""
+    return bool(args.pos) and not args.open_pos and all(
+        isinstance(part, TrainObj) and part.kind == "transform" for part in args.pos)
 
 
 def make_trainer(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None) -> TrainObj:

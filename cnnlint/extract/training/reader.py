@@ -832,6 +832,11 @@ class TrainingInterp(ForwardReading):
             # A pipeline the loop applies to its batches itself (`aug(x)` for each image).
             items = func.fields.get("items")
             rec.applied_transforms.append(list(items) if type(items) is list else None)
+            if items is not None and len(args.pos) == 1 and type(args.pos[0]) is v.Tensor:
+                # The batch, transformed by known steps: a tensor of its own (two random
+                # views of one batch are two tensors).
+                return self.add_node("Identity", args.pos, name=func.name, loc=loc,
+                                     functional=True)
         if isinstance(func, TrainObj) and func.kind == "scaler":
             # `loss_scaler(loss, optimizer, clip_grad=..., parameters=...)` (timm's scalers):
             # a backward pass of the loss, then a step of the optimizer.
