@@ -7387,3 +7387,47 @@ for epoch in range(30):
 """
     result = lint_tree({"train.py": source}, select=["CNN212"])
     assert [f.code for f in result.findings] == (["CNN212"] if flagged else [])
+
+
+@pytest.mark.parametrize("scored", [
+    "sum(nn.functional.l1_loss(self(a), b).item() for a, b in held_out)",
+    "[nn.functional.l1_loss(self(a), b).item() for a, b in held_out]",
+])
+def test_an_evaluation_written_as_a_comprehension_in_a_training_method_is_seen(
+        lint_tree: Lint, scored: str) -> None:
+    """A network's own `fit` method scores held-out pairs with a generator expression over
+    `self(a)`: the comprehension runs the method's code, so its forward passes are the
+    training code's evaluation, not the model's own forward (review T: a false CNN202)."""
+    source = f"""
+import torch
+import torch.nn as nn
+
+
+class Restorer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.PReLU(),
+                                  nn.Conv2d(16, 3, 3, padding=1))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+    def fit(self, loader, held_out, epochs=40):
+        opt = torch.optim.Adam(self.parameters(), lr=1e-3)
+        for epoch in range(epochs):
+            self.train()
+            for a, b in loader:
+                opt.zero_grad()
+                nn.functional.l1_loss(self(a), b).backward()
+                opt.step()
+            self.eval()
+            with torch.no_grad():
+                print({scored})
+
+
+net = Restorer()
+net.fit(torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=8, shuffle=True),
+        torch.utils.data.DataLoader(torch.load("val.pt"), batch_size=8))
+"""
+    result = lint_tree({"restore.py": source}, select=["CNN202"])
+    assert result.findings == []

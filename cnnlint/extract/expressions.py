@@ -197,6 +197,7 @@ def ifexp(interp: Interp, e: tuple[Any, ...], f: Frame) -> Any:
 def comprehension(interp: Interp, e: tuple[Any, ...], f: Frame) -> Any:
     out: list[Any] = []
     inner = Frame(f.scope, closure=f.locals, self_obj=f.self_obj, cls=f.cls, owner=f.owner)
+    inner.function = f.function  # (its code is the enclosing function's: a training method's)
     if f.closure is not None:
         inner.closure = {**f.closure, **f.locals}
     if not generate(interp, e[3], 0, e[2], inner, out):
