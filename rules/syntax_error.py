@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from cnnlint.extract.source import FileFacts
 
 
+_MERGE_HINT = "Resolve the merge conflict (keep one side, remove the marker lines)"
 _PORT_HINT = ("Port the file to Python 3 (`2to3` does most of it) for cnnlint to read it; "
               "a notebook's kernel must be Python 3 too")
 
@@ -18,6 +19,9 @@ class SyntaxErrorRule(Rule):
 
     ## What it flags
     A file Python's parser rejects, at the position of the error, with Python's message.
+    Code written for Python 2 (`print x`, `except Exception, msg:`, `0755`) is named as
+    such, with porting advice rather than a fix; a merge conflict left in the file
+    (`<<<<<<<`, `=======`, `>>>>>>>` lines) is named where it starts.
 
     ## Why it matters
     cnnlint reads code without running it; a file that does not parse hides every model and
@@ -47,7 +51,7 @@ class SyntaxErrorRule(Rule):
             message, line, column, needs = facts.syntax_error
             # (Code for a newer Python than the one running cnnlint is not to be "fixed";
             # Python 2 code is to be ported, not fixed here and there.)
-            hint = _PORT_HINT if needs == "2" else \
+            hint = _PORT_HINT if needs == "2" else _MERGE_HINT if needs == "merge" else \
                 f"Run cnnlint on Python {needs} or later to read this file" if needs else None
             yield self.finding(f"syntax error: {message}",
                                Loc(facts.path, line, column, line, column), symbol="",

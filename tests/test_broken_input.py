@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Iterable
 
+import pytest
+
 from cnnlint.findings import Finding
 from cnnlint.ir import Model, ProjectFacts
 from cnnlint.rule import Rule, remove_rule
@@ -39,12 +41,34 @@ def test_a_word_reserved_since_python_3_7_is_named_as_the_cause(in_tmp: Path) ->
                                  "since Python 3.7 (this code was written for an older Python)")
 
 
-def test_python_2_code_is_named_as_such_with_porting_advice(in_tmp: Path) -> None:
-    (in_tmp / "old.py").write_text("import torch\nprint torch.__version__\n")
+@pytest.mark.parametrize("source", [
+    "import torch\nprint torch.__version__\n",
+    # (review U: "multiple exception types must be parenthesized", with the advice to fix
+    # the syntax, would have had the user write `except (Exception, msg):`)
+    "try:\n    import cPickle\nexcept ImportError, msg:\n    pass\n",
+    "raise ValueError, 'no data'\n",
+    "mode = 0755\n",
+    "name = `width`\n",
+])
+def test_python_2_code_is_named_as_such_with_porting_advice(in_tmp: Path, source: str) -> None:
+    (in_tmp / "old.py").write_text(source)
     _, data = _json(["."])
     (syntax,) = data["findings"]
     assert syntax["message"].endswith("(this is Python 2 code: cnnlint reads Python 3)")
     assert syntax["hint"].startswith("Port the file to Python 3")
+
+
+def test_a_merge_conflict_left_in_a_file_is_named_where_it_starts(in_tmp: Path) -> None:
+    """Python stops at the last marker (`>>>>>>> 44763a7`, "invalid decimal literal"); the
+    finding names the conflict and sits where it starts (review U)."""
+    (in_tmp / "train.py").write_text("import torch\n\n<<<<<<< HEAD\nlr = 0.1\n=======\n"
+                                      "lr = 0.01\n>>>>>>> 44763a7\nprint(lr)\n")
+    _, data = _json(["."])
+    (syntax,) = data["findings"]
+    assert (syntax["line"], syntax["column"]) == (3, 1)
+    assert syntax["message"] == ("syntax error: unresolved merge conflict: `<<<<<<<` at line "
+                                 "3, `>>>>>>>` at line 7")
+    assert syntax["hint"].startswith("Resolve the merge conflict")
 
 
 def test_an_f_string_written_for_python_3_12_is_named_as_the_cause(in_tmp: Path) -> None:

@@ -39,6 +39,11 @@ _RESERVED_SINCE_37 = re.compile(r"(async|await)\b")
 _PYTHON2_MESSAGES = ("Missing parentheses in call to 'print'",
                      "Missing parentheses in call to 'exec'")
 PYTHON2 = "2"  # what `_explained` says a file written for Python 2 needs (CNN900 reads it)
+# Statements Python 3 rejects with a message of its own, as Python 2 wrote them: `except
+# Exception, msg:` (binding the exception), `raise ValueError, "text"`.
+_PYTHON2_STATEMENT = re.compile(r"\s*(?:except\s+[\w.]+\s*,\s*\w+\s*:|raise\s+[\w.]+\s*,)")
+_PYTHON2_OCTAL = "leading zeros in decimal integer literals are not permitted"
+MERGE_CONFLICT = "merge"  # what a file with a merge conflict left in it needs (CNN900)
 
 
 # An f-string whose replacement field reuses its own quote (`f"{d["key"]}"`): Python 3.12
@@ -56,7 +61,9 @@ def _explained(exc: SyntaxError) -> tuple[str, str]:
         running = f"{sys.version_info[0]}.{sys.version_info[1]}"
         return (f"{exc.msg} (this f-string reuses its quotes inside `{{}}`, which needs "
                 f"Python 3.12; cnnlint is running on Python {running})", "3.12")
-    if exc.msg.startswith(_PYTHON2_MESSAGES):
+    if exc.msg.startswith(_PYTHON2_MESSAGES) or exc.msg.startswith(_PYTHON2_OCTAL) \
+            or exc.msg in ("multiple exception types must be parenthesized", "invalid syntax") \
+            and (_PYTHON2_STATEMENT.match(text) or text[offset:offset + 1] == "`"):
         return (f"{exc.msg} (this is Python 2 code: cnnlint reads Python 3)", PYTHON2)
     found = _RESERVED_SINCE_37.match(text, offset) if exc.msg == "invalid syntax" else None
     if found is None:
@@ -143,12 +150,29 @@ def kept_spans(kept: Any) -> list[tuple[int, int, int, int]]:
     return lower.spans(positions, source)
 
 
+def _merge_conflict(lines: list[str]) -> tuple[str, int, int, str] | None:
+    """A merge conflict left in a file that does not parse (`<<<<<<< HEAD`, `=======`,
+    `>>>>>>> branch` lines): where it starts, which Python's message does not say (it
+    stops at a later marker, as an invalid literal)."""
+    starts = [i for i, line in enumerate(lines, 1) if line.startswith("<<<<<<<")]
+    ends = [i for i, line in enumerate(lines, 1) if line.startswith(">>>>>>>")]
+    if not starts or not ends or not any(line.startswith("=======") for line in lines):
+        return None
+    more = f" ({len(starts)} conflicts)" if len(starts) > 1 else ""
+    return (f"unresolved merge conflict: `<<<<<<<` at line {starts[0]}, `>>>>>>>` at line "
+            f"{ends[0]}{more}", starts[0], 1, MERGE_CONFLICT)
+
+
 def _analyse(path: str, source: str, spans: bool,
              keep: dict[str, Any] | None = None) -> FileFacts:
     facts = FileFacts(path=path, module=module_name(path), lines=source.splitlines())
     try:
         tree = _parsed(source, facts.lines)
     except SyntaxError as exc:
+        conflict = _merge_conflict(facts.lines)
+        if conflict is not None:
+            facts.syntax_error = conflict
+            return facts
         message, needs = _explained(exc)
         facts.syntax_error = (message, exc.lineno or 1, exc.offset or 1, needs)
         return facts
