@@ -2274,3 +2274,58 @@ for step in range(3):
 """
     result = lint_tree({"plot.py": script}, select=["CNN203", "CNN205", "CNN206"])
     assert result.findings == []
+
+
+def test_a_function_nobody_calls_that_trains_through_a_model_s_method_is_read(
+        lint_tree) -> None:
+    """`train()` builds the network and calls `model.fit(loader)`, a method its base class of
+    another file defines, and `__main__` runs only `evaluate()`: the function is a training
+    run nobody calls, as one holding the loop itself is, so CNN107 names the optimizer
+    (review T: "weight decay unknown (no training script followed to it)")."""
+    base = """
+import torch
+import torch.nn as nn
+
+
+class Trainable(nn.Module):
+    def fit(self, loader, epochs=40):
+        opt = torch.optim.Adam(self.parameters(), lr=1e-3)
+        for epoch in range(epochs):
+            for x, y in loader:
+                opt.zero_grad()
+                nn.functional.l1_loss(self(x), y).backward()
+                opt.step()
+"""
+    net = """
+import torch.nn as nn
+from base import Trainable
+
+
+class Deep(Trainable):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(8, 8, 3, padding=1) for _ in range(10)])
+
+    def forward(self, x):
+        return self.body(x)
+"""
+    script = """
+import torch
+from net import Deep
+
+
+def train():
+    model = Deep()
+    model.fit(torch.utils.data.DataLoader(torch.load("pairs.pt"), batch_size=8))
+
+
+def evaluate():
+    print("loads a saved model")
+
+
+if __name__ == "__main__":
+    evaluate()
+"""
+    result = lint_tree({"base.py": base, "net.py": net, "run.py": script}, select=["CNN107"])
+    assert [(f.code, f.severity) for f in result.findings] == [("CNN107", "warning")]
+    assert "`Adam` at base.py:7" in result.findings[0].message

@@ -71,14 +71,17 @@ def _takes_optimizer(stmt: tuple[Any, ...]) -> bool:
 
 
 def _training_functions(body: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """The module-level functions that train, directly or through other functions of the
-    file: those no other of them calls first (a `train_model` before the `train_epoch` it
-    calls, so that the epoch function is read with the values its caller gives it)."""
+    """The module-level functions that train, directly, through other functions of the
+    file, or through a training method of an object (`model.fit(loader)`, a method the
+    network inherits from a base class of another file): those no other of them calls
+    first (a `train_model` before the `train_epoch` it calls, so that the epoch function is
+    read with the values its caller gives it)."""
     defs = {stmt[1]: stmt for stmt in body if stmt[0] == "def"}
     calls = {name: {e[1] for e in walk(stmt[3]) if e and e[0] == "call"
                     and e[1][0] == "name" and e[1][1] in defs and e[1][1] != name}
              for name, stmt in defs.items()}
-    training: set[str] = {name for name, stmt in defs.items() if trains(stmt[3])}
+    training: set[str] = {name for name, stmt in defs.items()
+                          if trains(stmt[3]) or _calls_a_training_method(stmt[3])}
     changed = True
     while changed:
         changed = False
@@ -89,6 +92,15 @@ def _training_functions(body: tuple[Any, ...]) -> list[tuple[Any, ...]]:
     called = {callee for name in training for callee in calls[name]}
     order = [name for name in defs if name in training]
     return [defs[n] for n in order if n not in called] + [defs[n] for n in order if n in called]
+
+
+def _calls_a_training_method(body: tuple[Any, ...]) -> bool:
+    """Whether a function body calls a method named for training with arguments
+    (`model.fit(train_loader, val_loader)`, `net.train_model(data, epochs=30)`; not the
+    mode switch `model.train()`)."""
+    return any(e and e[0] == "call" and e[1][0] == "attr" and (e[2] or e[3])
+               and (e[1][2] in ("fit", "train") or e[1][2].startswith("train_"))
+               for e in walk(body))
 
 
 def _guarded(interp: TrainingInterp, scope: FileScope, errors: list[ErrorEntry] | None,
