@@ -504,6 +504,13 @@ class Loader:
     # project dataset class that keeps and applies its own): (transforms, where built, image
     # data?) for each, judged instead of the transform fields above.
     pipelines: tuple[tuple[list[str] | None, Loc | None, bool], ...] = ()
+    # Those pipelines are one dataset's, each item going through all of them (a
+    # super-resolution pair's low- and high-resolution pipelines), not alternatives.
+    joint_pipelines: bool = False
+    # The name of an evaluation loader, over another dataset, whose images go through the
+    # very pipeline object this one's do (one `plain` pipeline given to the training and the
+    # test set); "" if none.
+    pipeline_shared_with: str = ""
 
 
 @dataclass

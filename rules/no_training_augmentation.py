@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Iterable
 
 from cnnlint.catalogue import is_augmentation
-from cnnlint.findings import Finding
-from cnnlint.ir import FORWARD, STEP, ProjectFacts
+from cnnlint.findings import Finding, Loc
+from cnnlint.ir import FORWARD, STEP, Loader, ProjectFacts, TrainingRun
 from cnnlint.rule import Rule
 
 
@@ -17,8 +17,10 @@ class NoTrainingAugmentation(Rule):
     is fully known and contains no random augmentation (`Random*`, `RandAugment`,
     `AutoAugment`, `TrivialAugmentWide`, `ColorJitter`, albumentations flips and affines,
     ...). A project dataset that keeps several pipelines in attributes (an image's and a
-    mask's) and applies them itself has each judged, unless one of them augments (it may be
-    the images') or is not known. Unknown or custom transforms are not judged, nor the
+    mask's) and applies them itself is judged as one, unless one of its pipelines augments
+    (it may be the images') or is not known: one finding names them all (a super-resolution
+    pair's input and target pipelines, where a random crop must be drawn once for both).
+    Unknown or custom transforms are not judged, nor the
     data of a run that steps two or more models with optimizers of their own, each after a
     backward pass of its own (a GAN learns the data's own distribution, which augmenting
     changes), nor those of a run whose loss compares a model's output with the batch it was
@@ -85,11 +87,13 @@ class NoTrainingAugmentation(Rule):
                 # A dataset picked by a setting: each pipeline it may have is judged.
                 pipelines = loader.pipelines or (
                     (loader.transforms, loader.transform_loc, loader.image_data),)
-                for items, transform_loc, image in pipelines:
-                    if items is None or not image:
-                        continue
-                    if any(is_augmentation(name) for name in items):
-                        continue
+                plain = [(items, where) for items, where, image in pipelines
+                         if items is not None and image
+                         and not any(is_augmentation(name) for name in items)]
+                if loader.joint_pipelines and len(plain) > 1:
+                    yield self._joint(loader, run, plain)
+                    continue
+                for items, transform_loc in plain:
                     # A pipeline code put in place after building the dataset is judged
                     # where it was put (`val_part.dataset.transform = plain`, on a dataset
                     # split first, is the training part's pipeline too).
@@ -103,9 +107,33 @@ class NoTrainingAugmentation(Rule):
                             run.train_loaders) > 1 else ""
                         shared = ": this sets the pipeline of the whole dataset, the " \
                             "training part's too" if set_at and loader.transform_shared else ""
+                        if not shared and loader.pipeline_shared_with:
+                            # Augmenting it as the hint says would augment the test data.
+                            shared = (f": `{loader.pipeline_shared_with}` goes through this "
+                                      "pipeline too; give the training set one of its own")
+                        # A pipeline a helper of another file builds (`get_transforms(
+                        # augment=False)`): the loader the script builds is the other end.
+                        user = loader.called_at or loader.loc
+                        away = user is not None and user.path != loc.path
+                        where = f", for the training loader at {user.path}:{user.line}" \
+                            if away and user is not None else ""
                         yield self.finding(f"training images{whose} get no random "
-                                           f"augmentation (transforms: {listed}){shared}", loc,
-                                           symbol=loader.symbol or run.symbol)
+                                           f"augmentation (transforms: {listed}){where}{shared}",
+                                           loc, symbol=loader.symbol or run.symbol,
+                                           related=[(user, "the training loader")])
+
+    def _joint(self, loader: Loader, run: TrainingRun,
+               plain: list[tuple[list[str], Loc | None]]) -> Finding:
+        """One finding for a dataset whose items go through several pipelines, none random
+        (a super-resolution pair's input and target): at the first, naming the others."""
+        first = next((where for _, where in plain if where is not None), loader.loc)
+        assert first is not None
+        listed = "; ".join(", ".join(items) or "none" for items, _ in plain)
+        return self.finding(
+            f"training images get no random augmentation (the dataset's {len(plain)} "
+            f"pipelines: {listed}): a random crop or flip must be drawn once per item, for "
+            "all of them alike", first, symbol=loader.symbol or run.symbol,
+            related=[(where, "another pipeline of the dataset") for _, where in plain[1:]])
 
     valid = [
         """

@@ -7431,3 +7431,119 @@ net.fit(torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=8, shuffl
 """
     result = lint_tree({"restore.py": source}, select=["CNN202"])
     assert result.findings == []
+
+
+def test_a_dataset_s_pipelines_applied_together_are_one_finding(lint_tree: Lint) -> None:
+    """A super-resolution dataset makes each item's input and target from one image through
+    two pipelines (`self.big`, `self.small`), neither random: one missing augmentation of
+    one dataset, reported once and naming both, not once per pipeline (review T: the count
+    depended on whether a name read as a target's)."""
+    source = """
+import torch
+import torch.nn as nn
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms as T
+
+
+class Pairs(Dataset):
+    def __init__(self, paths):
+        self.paths = paths
+        self.big = T.Compose([T.CenterCrop(96), T.ToTensor()])
+        self.small = T.Compose([T.CenterCrop(96), T.Resize(24), T.ToTensor()])
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, i):
+        image = Image.open(self.paths[i])
+        return self.small(image), self.big(image)
+
+
+net = nn.Sequential(nn.Conv2d(3, 48, 3, padding=1), nn.PixelShuffle(4))
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(30):
+    for low, high in DataLoader(Pairs(["a.png"]), batch_size=16, shuffle=True):
+        opt.zero_grad()
+        nn.functional.mse_loss(net(low), high).backward()
+        opt.step()
+"""
+    result = lint_tree({"sr.py": source}, select=["CNN212"])
+    assert [(f.code, f.line) for f in result.findings] == [("CNN212", 11)]
+    assert "the dataset's 2 pipelines: CenterCrop, ToTensor; CenterCrop, Resize, ToTensor" \
+        in result.findings[0].message
+
+
+def test_a_pipeline_the_test_set_shares_says_so(lint_tree: Lint) -> None:
+    """A linear probe gives one `plain` pipeline to its training and its test set: adding
+    random crops to it, as the hint says, would augment the test images too, so the
+    finding says the test loader goes through it (review S). Two pipelines built alike by
+    two calls of one helper are two objects: nothing is said of sharing then."""
+    source = """
+import torch
+import torch.nn as nn
+import torchvision
+import torchvision.transforms as T
+
+
+def make():
+    return T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.25,))])
+
+
+plain = make()
+train_set = torchvision.datasets.CIFAR10("d", train=True, transform=plain)
+test_set = torchvision.datasets.CIFAR10("d", train=False, transform={test})
+test_loader = torch.utils.data.DataLoader(test_set, batch_size=500)
+loader = torch.utils.data.DataLoader(train_set, batch_size=256, shuffle=True)
+head = nn.Sequential(nn.Flatten(), nn.Linear(3072, 256), nn.ReLU(), nn.Linear(256, 10))
+opt = torch.optim.SGD(head.parameters(), lr=0.1, momentum=0.9)
+for epoch in range(50):
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(head(x), y).backward()
+        opt.step()
+    with torch.no_grad():
+        print(sum((head(x).argmax(1) == y).sum().item() for x, y in test_loader))
+"""
+    shared = lint_tree({"probe.py": source.format(test="plain")}, select=["CNN212"])
+    assert [f.message for f in shared.findings] == [
+        "training images get no random augmentation (transforms: ToTensor, Normalize): "
+        "`test_loader` goes through this pipeline too; give the training set one of its own"]
+    apart = lint_tree({"probe.py": source.format(test="make()")}, select=["CNN212"])
+    assert [f.message for f in apart.findings] == [
+        "training images get no random augmentation (transforms: ToTensor, Normalize)"]
+
+
+def test_a_pipeline_a_helper_of_another_file_builds_names_the_loader(lint_tree: Lint) -> None:
+    """`build_tf(jitter=False)` in a shared helper builds the pipeline: the finding sits at the
+    helper and names the script's training loader as its other end (review V: a notebook
+    passing `augment=False` was not named, while others pass True)."""
+    helper = """
+import torchvision.transforms as T
+
+
+def build_tf(jitter=False):
+    extra = [T.RandomHorizontalFlip()] if jitter else []
+    return T.Compose(extra + [T.Resize(96), T.ToTensor()])
+"""
+    script = """
+import torch
+import torch.nn as nn
+import torchvision
+from pipelines import build_tf
+
+data = torchvision.datasets.ImageFolder("xray/train", build_tf(jitter=False))
+loader = torch.utils.data.DataLoader(data, batch_size=32, shuffle=True)
+net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(30):
+    for x, y in loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+"""
+    result = lint_tree({"pipelines.py": helper, "baseline.py": script}, select=["CNN212"])
+    (finding,) = result.findings
+    assert (finding.path, finding.line) == ("pipelines.py", 6)
+    assert finding.message.endswith(", for the training loader at baseline.py:7")
+    assert [(r.path, r.line) for r in finding.related] == [("baseline.py", 7)]

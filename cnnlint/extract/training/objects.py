@@ -311,20 +311,35 @@ def either_loader(a: TrainObj, b: TrainObj, merge: Callable[[Any, Any], Any],
 
 def transforms_of(loader: TrainObj) -> tuple[list[str] | None, Loc | None, bool]:
     """(transform class names when all known, where the pipeline is built, image data?)."""
+    transform, image = _transform_given(loader)
+    return (None, None, False) if transform is None else _pipeline(transform, image)
+
+
+def pipeline_object(loader: TrainObj) -> Any:
+    """The pipeline object a loader's images go through (see `transforms_of`), or None."""
+    transform, _ = _transform_given(loader)
+    return transform if isinstance(transform, TrainObj) and transform.kind == "transform" \
+        else None
+
+
+def _transform_given(loader: TrainObj) -> tuple[Any, bool]:
+    """The transform a loader's dataset was given (UNKNOWN when not known; None when the
+    dataset's own code may change the images, or draws new ones), and whether its data are
+    images."""
     dataset = loader.fields.get("dataset")
     transform: Any = UNKNOWN
     image = False
     if isinstance(dataset, TrainObj) and dataset.name == "FakeData":
-        return None, None, False  # new random images each time: nothing to learn by heart
+        return None, False  # new random images each time: nothing to learn by heart
     if isinstance(dataset, TrainObj) and dataset.kind == "dataset":
         # (A part of a split dataset: the whole's pipeline.)
         source = dataset.fields.get("whole", dataset)
         transform, image = source.fields.get("transform", UNKNOWN), True
     elif isinstance(dataset, v.Instance):
         if _may_augment(dataset.cls) or _wraps_augmented(loader, dataset):
-            return None, None, False  # the dataset's own code may change the images
+            return None, False  # the dataset's own code may change the images
         transform = dataset.attrs.get("__transform__", UNKNOWN)
-    return _pipeline(transform, image)
+    return transform, image
 
 
 Pipeline = tuple[list[str] | None, Loc | None, bool]

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 from cnnlint import ir
 from cnnlint.extract import torchnn
 from cnnlint.extract import values as v
-from cnnlint.extract.training.objects import TrainObj, pipelines_of, role, transforms_of
+from cnnlint.extract.training.objects import (TrainObj, pipeline_object, pipelines_of, role,
+                                              transforms_of)
 from cnnlint.findings import Loc
 
 if TYPE_CHECKING:
@@ -510,11 +511,11 @@ class Recorder:
             if len(unknown) == 1:
                 unknown[0].fields["role"] = "train"
         out = []
-        for loader in self.loaders:
+        pipelines = [pipeline_object(loader) for loader in self.loaders]
+        for loader, pipeline in zip(self.loaders, pipelines):
             items, transform_loc, image = transforms_of(loader)
             dataset = loader.fields.get("dataset")
-            name = str(loader.fields.get("shown") or loader.fields.get("var") or (
-                dataset.fields.get("var", "") if isinstance(dataset, TrainObj) else ""))
+            name = _loader_name(loader)
             set_at, shared = None, False
             if isinstance(dataset, TrainObj):
                 whole = dataset.fields.get("whole", dataset)
@@ -526,7 +527,13 @@ class Recorder:
                 role=loader.fields["role"], transforms=items, transform_loc=transform_loc,
                 transform_set_at=set_at, transform_shared=shared,
                 image_data=image, symbol=loader.fields.get("symbol", ""),
-                pipelines=tuple(pipelines_of(loader)), called_at=loader.fields.get("called_at")))
+                pipelines=tuple(pipelines_of(loader)), called_at=loader.fields.get("called_at"),
+                joint_pipelines=isinstance(loader.fields.get("dataset"), v.Instance),
+                pipeline_shared_with=next((
+                    _loader_name(other) for other, used in zip(self.loaders, pipelines)
+                    if pipeline is not None and used is pipeline and other is not loader
+                    and other.fields["role"] == "eval"
+                    and other.fields.get("dataset") is not loader.fields.get("dataset")), "")))
         return out
 
     def _trained_models(self, interp: TrainingInterp, described: dict[int, ir.TrainedModel]
@@ -779,6 +786,13 @@ class Recorder:
                              "the loop lacks (validation, early stopping, zero_grad, a "
                              "schedule) stay silent")
         return notes
+
+
+def _loader_name(loader: TrainObj) -> str:
+    """How messages name a loader: its variable, or its dataset's."""
+    dataset = loader.fields.get("dataset")
+    return str(loader.fields.get("shown") or loader.fields.get("var") or (
+        dataset.fields.get("var", "") if isinstance(dataset, TrainObj) else ""))
 
 
 def _touches_models(event: ir.Event) -> bool:
