@@ -56,6 +56,8 @@ _FAMILIES: dict[str, tuple[str, ...]] = {
         "ReflectionPad2d", "ReplicationPad2d", "ReplicationPad3d",
     ),
     "embedding": ("Embedding", "EmbeddingBag"),
+    # A distance or similarity of two inputs, with no weights (a triplet loss's distances).
+    "distance": ("PairwiseDistance", "CosineSimilarity"),
     "recurrent": ("LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell"),
     "attention": ("MultiheadAttention", "Transformer", "TransformerEncoder",
                   "TransformerEncoderLayer", "TransformerDecoder", "TransformerDecoderLayer"),

@@ -7547,3 +7547,29 @@ for epoch in range(30):
     assert (finding.path, finding.line) == ("pipelines.py", 6)
     assert finding.message.endswith(", for the training loader at baseline.py:7")
     assert [(r.path, r.line) for r in finding.related] == [("baseline.py", 7)]
+
+
+@pytest.mark.parametrize("distance", ["nn.PairwiseDistance(p=2)", "nn.CosineSimilarity(dim=1)"])
+def test_a_distance_module_in_the_loop_is_known(lint_tree: Lint, distance: str) -> None:
+    """A triplet loss written with `dist = nn.PairwiseDistance(p=2)` in the epoch loop: a
+    distance of two embeddings, with no weights and nothing else done; it no longer stops
+    the rules about what the loop lacks (review U: 150 epochs with no best checkpoint kept
+    were not reported)."""
+    source = f"""
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Conv2d(3, 16, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 8))
+loader = torch.utils.data.DataLoader(torch.load("triplets.pt"), batch_size=16, shuffle=True)
+opt = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-5)
+for epoch in range(150):
+    dist = {distance}
+    for a, p, n in loader:
+        ea, ep, en = net(a), net(p), net(n)
+        loss = torch.relu(dist(ea, ep) - dist(ea, en) + 0.2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+"""
+    result = lint_tree({"train.py": source}, select=["CNN203"])
+    assert [f.code for f in result.findings] == ["CNN203"]
