@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from cnnlint import catalogue
 from cnnlint.findings import Loc
@@ -822,6 +822,27 @@ class TrainingRun:
         """Calls inside `loop` the reader could not follow: what they do is not known, so
         nothing can be said to be missing from the loop."""
         return self.events_in(loop, UNRESOLVED)
+
+    def settled_later(self, loop: Loop, check: Callable[[Loop], bool]) -> bool:
+        """Whether an epoch loop run after `loop` (not inside it, nor around it) trains a
+        model `loop` trains and passes `check`: a warm-up stage (a student matching its
+        teacher's features first) before the training that is validated and checkpointed.
+        What `loop` lacks, that later training of the same model has."""
+        mine = [i for i, e in enumerate(self.events) if loop.id in e.loops]
+        trained = {u for e in self.events_in(loop, STEP) if "trains" in e.flags
+                   for u in e.updates}
+        if not mine or not trained:
+            return False
+        for other in self.epoch_loops:
+            theirs = [i for i, e in enumerate(self.events) if other.id in e.loops]
+            if other.id == loop.id or not theirs or theirs[0] <= mine[-1] \
+                    or any(loop.id in self.events[i].loops for i in theirs):
+                continue
+            later = {u for e in self.events_in(other, STEP) if "trains" in e.flags
+                     for u in e.updates}
+            if trained & later and check(other):
+                return True
+        return False
 
     def judgeable(self, loop: Loop | int) -> bool:
         """True when the reader saw everything `loop` does."""

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Iterable
 
 from cnnlint.findings import Finding, Loc
-from cnnlint.ir import ALIASED_BEST, BEST_CHECKPOINT, EARLY_STOP, Event, ProjectFacts
+from cnnlint.ir import (ALIASED_BEST, BEST_CHECKPOINT, EARLY_STOP, Event, Loop, ProjectFacts,
+                        TrainingRun)
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -55,6 +57,12 @@ def _kept_by_reference(aliased: list[Event], loc: Loc) -> str:
             f"step changes it (copy.deepcopy the state_dict)")
 
 
+def _stops_or_keeps_best(run: TrainingRun, loop: Loop) -> bool:
+    """Whether `loop` stops early, or keeps its best checkpoint on an evaluation it runs."""
+    return bool(run.events_in(loop, EARLY_STOP)) or (
+        run.evaluated_in(loop) and bool(run.events_in(loop, BEST_CHECKPOINT)))
+
+
 class NoEarlyStopping(Rule):
     """A long training run neither stops early nor keeps the best checkpoint.
 
@@ -88,6 +96,8 @@ class NoEarlyStopping(Rule):
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer) might do
     it, so the rule stays silent and `--verbose` names the call.
+    A loop followed by training of a model it trains that stops early or keeps its best
+    checkpoint on an evaluation (a warm-up stage before the real training) is not judged.
 
     ## Why it matters
     Validation accuracy usually peaks and then falls as the model starts to memorise the
@@ -142,6 +152,8 @@ class NoEarlyStopping(Rule):
                 kept = run.events_in(loop, BEST_CHECKPOINT)
                 if kept and run.evaluated_in(loop):
                     continue
+                if run.settled_later(loop, partial(_stops_or_keeps_best, run)):
+                    continue  # a warm-up stage: the model's later training keeps its best
                 caller, related = loop.caller(loc)
                 yield self.finding(
                     f"trains {epochs.value} epochs{epochs.source()} with no early stopping and "

@@ -68,6 +68,9 @@ class NoValidation(Rule):
     one, so the rule stays silent and `--verbose` says why. A loop in another file than
     the script that runs it (a library's `fit`, evaluating only when given held-out data)
     is judged for that script's call, which the finding names: `as run from train.py:12`.
+    A loop followed by the evaluated training of a model it trains (a warm-up stage: a
+    student first matching its teacher's features) is not judged either: the model's
+    training is evaluated.
 
     ## Why it matters
     Training loss says how well the model fits the training set, not how well it
@@ -106,6 +109,8 @@ class NoValidation(Rule):
                 if run.stepped_never_called(loop):
                     continue  # run only through its weights (`F.linear(x, net.weight)`,
                     # MAML): an evaluation written that way would not be seen either
+                if run.settled_later(loop, run.evaluated_in):
+                    continue  # a warm-up stage: the model's later training is evaluated
                 if run.judgeable(loop):
                     caller, related = loop.caller(loc)
                     yield self.finding(

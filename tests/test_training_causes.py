@@ -7573,3 +7573,65 @@ for epoch in range(150):
 """
     result = lint_tree({"train.py": source}, select=["CNN203"])
     assert [f.code for f in result.findings] == ["CNN203"]
+
+
+@pytest.mark.parametrize("later, judged", [
+    ("evaluated", False),
+    ("not evaluated", True),
+    ("another model", True),
+])
+def test_a_warm_up_stage_before_the_validated_training_is_not_judged(
+        lint_tree: Lint, later: str, judged: bool) -> None:
+    """A distillation script first trains the student for 30 epochs to match its teacher's
+    features, then trains it for 200 epochs, evaluated and checkpointed on its best: the
+    warm-up has no validation of its own, and needs none (review S: CNN202 and CNN203 on
+    the warm-up stage). A first stage whose model is not evaluated later, or that trains
+    another model, is judged as before."""
+    trained = "other" if later == "another model" else "student"
+    evaluation = "" if later == "not evaluated" else """
+    student.eval()
+    with torch.no_grad():
+        hits = sum((student(x).argmax(1) == y).sum().item() for x, y in test)
+    if hits > best:
+        best = hits
+        torch.save(student.state_dict(), "best.pt")"""
+    source = f"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def net():
+    return nn.Sequential(nn.Conv2d(3, 16, 3), nn.BatchNorm2d(16), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+
+
+def warm_up(model, teacher, loader, epochs):
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    for epoch in range(epochs):
+        for x, _ in loader:
+            loss = F.mse_loss(model(x), teacher(x).detach())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+
+teacher, student, other = net(), net(), net()
+train = torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=128, shuffle=True)
+test = torch.utils.data.DataLoader(torch.load("test.pt"), batch_size=256)
+warm_up({trained}, teacher, train, 30)
+opt = torch.optim.SGD(student.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+sched = torch.optim.lr_scheduler.MultiStepLR(opt, [100, 150])
+best = 0
+for epoch in range(200):
+    student.train()
+    for x, y in train:
+        loss = F.cross_entropy(student(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    sched.step(){evaluation}
+"""
+    result = lint_tree({"kd.py": source}, select=["CNN202", "CNN203"])
+    first = sorted(f.code for f in result.findings if "30 epochs" in f.message)
+    assert first == (["CNN202", "CNN203"] if judged else [])
