@@ -473,7 +473,8 @@ def is_norm(kind: str) -> bool:
 
 # Image transforms (torchvision, albumentations, timm, kornia) that change images at random.
 _AUGMENTATIONS = re.compile(
-    r"^(Random|RandAugment|AutoAugment|TrivialAugment|AugMix|ColorJitter|ElasticTransform|"
+    r"^(Random|RandAugment|AutoAugment|TrivialAugment|AugMix|ColorJitter|ColorJiggle|"
+    r"ElasticTransform|"
     r"HorizontalFlip|VerticalFlip|Flip|ShiftScaleRotate|Rotate|Affine|CoarseDropout|Cutout|"
     r"GaussNoise|GaussianBlur|Mixup|CutMix|RandomErasing|Transpose|RandomResizedCrop)")
 

@@ -7357,8 +7357,10 @@ for epoch in range(100):
 
 
 @pytest.mark.parametrize("steps, flagged", [
-    ("KA.RandomResizedCrop(size=(32, 32), scale=(0.3, 1.0)), KA.RandomHorizontalFlip()", False),
-    ("KA.Normalize(mean=0.5, std=0.5), KA.Resize((32, 32))", True),
+    ("nn.Sequential(KA.RandomResizedCrop(size=(32, 32), scale=(0.3, 1.0)), "
+     "KA.RandomHorizontalFlip())", False),
+    ("KA.AugmentationSequential(KA.ColorJiggle(0.2, 0.2, 0.2), KA.Resize((32, 32)))", False),
+    ("nn.Sequential(KA.Normalize(mean=0.5, std=0.5), KA.Resize((32, 32)))", True),
 ])
 def test_kornia_augmentations_applied_to_the_batches_are_read(
         lint_tree: Lint, steps: str, flagged: bool) -> None:
@@ -7376,7 +7378,7 @@ import torchvision.transforms as T
 net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.LazyLinear(10))
 data = torchvision.datasets.CIFAR10("data", transform=T.Compose([T.ToTensor()]))
 loader = torch.utils.data.DataLoader(data, batch_size=64, shuffle=True)
-aug = nn.Sequential({steps})
+aug = {steps}
 opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 for epoch in range(30):
     for xb, yb in loader:

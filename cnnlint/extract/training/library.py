@@ -743,7 +743,7 @@ def make_transform(interp: TrainingInterp, name: str, args: Args, loc: Loc | Non
 _TRANSFORM_LIBRARIES = ("torchvision.transforms", "albumentations", "kornia.augmentation")
 # Containers that apply the transforms given to them in turn: kornia's, and an
 # `nn.Sequential` of transforms (kornia's augmentations are modules).
-_SEQUENCES = ("AugmentationSequential", "Sequential")
+_SEQUENCES = ("AugmentationSequential", "ImageSequential", "VideoSequential", "Sequential")
 
 
 def transform_sequence(args: Args) -> bool:
