@@ -1033,13 +1033,15 @@ for epoch in range(10):
 """
 
 
-def test_a_dataset_class_with_its_own_pipelines_has_each_judged(lint_tree: Lint) -> None:
-    """Transforms kept in a project dataset's attributes and applied in __getitem__: each
-    is judged; of a training and a test pipeline only the training one."""
+def test_a_dataset_class_with_its_own_pipelines_has_them_judged(lint_tree: Lint) -> None:
+    """Transforms kept in a project dataset's attributes and applied in __getitem__: judged
+    together, one finding naming both (an input's and a target's pipeline); of a training
+    and a test pipeline only the training one."""
     both = lint_tree({"data.py": DATASET_CLASS.format(first="lr_transform",
                                                       second="hr_transform"),
                       "train.py": TRAIN_ON_PAIRS}, select=["CNN212"])
-    assert [(f.path, f.line) for f in both.findings] == [("data.py", 8), ("data.py", 9)]
+    assert [(f.path, f.line) for f in both.findings] == [("data.py", 8)]
+    assert "the dataset's 2 pipelines" in both.findings[0].message
     split = lint_tree({"data.py": DATASET_CLASS.format(first="train_transform",
                                                        second="test_transform"),
                        "train.py": TRAIN_ON_PAIRS}, select=["CNN212"])
@@ -1573,7 +1575,8 @@ for epoch in {epochs}:
 
 def test_a_loader_made_by_a_helper_is_named_as_its_caller_names_it(lint_tree: Lint) -> None:
     """`small, _ = build(...)` where `build` calls its loader `train_loader`: a message about
-    the caller's loader names `small`."""
+    the caller's loader names `small` (and `small_test`, whose images go through the very
+    pipeline `build` was given)."""
     helper = """
 from torch.utils.data import DataLoader
 from torchvision import datasets
@@ -1602,7 +1605,8 @@ for epoch in range(20):
 """
     found = lint_tree({"loaders.py": helper, "train.py": script}, select=["CNN212"]).findings
     assert [f.message for f in found] == [
-        "training images of `small` get no random augmentation (transforms: ToTensor)"]
+        "training images of `small` get no random augmentation (transforms: ToTensor): "
+        "`small_test` goes through this pipeline too; give the training set one of its own"]
 
 
 def test_a_network_named_in_a_config_file_may_be_any_of_the_module_s(lint_tree: Lint) -> None:
