@@ -7641,3 +7641,42 @@ for epoch in range(200):
     result = lint_tree({"kd.py": source}, select=["CNN202", "CNN203"])
     first = sorted(f.code for f in result.findings if "30 epochs" in f.message)
     assert first == (["CNN202", "CNN203"] if judged else [])
+
+
+def test_a_project_augmentation_in_a_kornia_sequence_is_read_as_one(lint_tree: Lint) -> None:
+    """`nn.Sequential(KA.ColorJitter(...), RandomBlur(...), KA.RandomResizedCrop(...))` with
+    `RandomBlur` the project's own subclass of kornia's augmentation base, moved to the GPU
+    with `.to(device)` and applied to each batch twice (SimSiam's two views): the batches
+    are augmented (review S, isaaccorley/simsiam-pytorch: the finding stayed on the real
+    repository after the reproducer was fixed)."""
+    source = """
+import kornia
+import kornia.augmentation as KA
+import torch
+import torch.nn as nn
+import torchvision
+import torchvision.transforms as T
+
+
+class RandomBlur(kornia.augmentation.AugmentationBase2D):
+    def __init__(self, p=0.5):
+        super().__init__(p=p)
+
+
+net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Flatten(), nn.LazyLinear(16))
+data = torchvision.datasets.CIFAR10("data", transform=T.Compose([T.Resize(32), T.ToTensor()]))
+loader = torch.utils.data.DataLoader(data, batch_size=64, shuffle=True)
+views = nn.Sequential(KA.ColorJitter(0.4, 0.4, 0.4, 0.1), RandomBlur(),
+                      KA.RandomResizedCrop((32, 32)))
+views = views.to("cuda")
+opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+for epoch in range(30):
+    for x, _ in loader:
+        a, b = views(x), views(x)
+        loss = -nn.functional.cosine_similarity(net(a), net(b).detach()).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+"""
+    result = lint_tree({"pretrain.py": source}, select=["CNN212"])
+    assert result.findings == []

@@ -150,9 +150,11 @@ class ConfigInterp(Interp):
             f.origins[target[1]] = origin
         else:
             f.origins.pop(target[1], None)
-        if isinstance(value, TrainObj) and value.kind in ("loader", "dataset"):
+        if isinstance(value, TrainObj) and value.kind in ("loader", "dataset") \
+                and expr[:2] != ("call", ("name", "iter")):
             # The first name tells its role (`train_loader` in a helper); messages use the
-            # last, the caller's (`loader_small, _ = make_loaders(...)`).
+            # last, the caller's (`loader_small, _ = make_loaders(...)`), but for an iterator
+            # over it (`dataiter = iter(test_loader)`).
             value.fields.setdefault("var", target[1])
             value.fields["shown"] = target[1]
 

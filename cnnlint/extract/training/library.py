@@ -747,9 +747,17 @@ _SEQUENCES = ("AugmentationSequential", "ImageSequential", "VideoSequential", "S
 
 
 def transform_sequence(args: Args) -> bool:
-    """Whether `nn.Sequential(...)` is given transforms only (and at least one)."""
+    """Whether `nn.Sequential(...)` is given transforms only (and at least one): a library's,
+    or the project's own deriving from one (`class RandomBlur(AugmentationBase2D)`, which
+    may draw at random: what it does is not known)."""
     return bool(args.pos) and not args.open_pos and all(
-        isinstance(part, TrainObj) and part.kind == "transform" for part in args.pos)
+        isinstance(part, TrainObj) and part.kind == "transform" or _project_transform(part)
+        for part in args.pos)
+
+
+def _project_transform(value: Any) -> bool:
+    return isinstance(value, v.Instance) and any(
+        base.startswith(_TRANSFORM_LIBRARIES) for base in value.cls.library_bases())
 
 
 def make_trainer(interp: TrainingInterp, args: Args, f: Frame, loc: Loc | None) -> TrainObj:
