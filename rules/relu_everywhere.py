@@ -33,7 +33,10 @@ class ReluEverywhere(Rule):
 
     ## What it flags
     A network with `min-activations` (default 6) or more activations, all of them `ReLU` or
-    `ReLU6` (as modules, `F.relu`, `torch.relu` or `x.relu()`).
+    `ReLU6` (as modules, `F.relu`, `torch.relu` or `x.relu()`). A class whose defaults build
+    only ReLU is not flagged when every build of it the project trains has another
+    activation (`act=nn.SiLU`), nor a factory no run trains, of a class every trained build
+    of which has one.
 
     ## Why it matters
     ReLU has zero slope for negative input. A unit whose pre-activation turns negative for
