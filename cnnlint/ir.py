@@ -736,8 +736,8 @@ class TrainingRun:
     @property
     def fits_linear_models(self) -> bool:
         """Whether every model the run trains is known to be linear (`TrainedModel.linear`):
-        a convex fit of a few weights, whose rate, schedule and stopping the rules about
-        training deep networks do not judge."""
+        a convex fit of a few weights, which an adaptive optimizer does not make diverge at
+        rates a deep network's training would (CNN208)."""
         return bool(self.models) and all(m.linear for m in self.models)
 
     @property
@@ -828,9 +828,12 @@ class TrainingRun:
         model `loop` trains and passes `check`: a warm-up stage (a student matching its
         teacher's features first) before the training that is validated and checkpointed.
         What `loop` lacks, that later training of the same model has."""
+        def trained_in(ident: int) -> set[int]:
+            return {u for e in self.events_in(ident, STEP) if "trains" in e.flags
+                    for u in e.updates}
+
         mine = [i for i, e in enumerate(self.events) if loop.id in e.loops]
-        trained = {u for e in self.events_in(loop, STEP) if "trains" in e.flags
-                   for u in e.updates}
+        trained = trained_in(loop.id)
         if not mine or not trained:
             return False
         for other in self.epoch_loops:
@@ -838,9 +841,7 @@ class TrainingRun:
             if other.id == loop.id or not theirs or theirs[0] <= mine[-1] \
                     or any(loop.id in self.events[i].loops for i in theirs):
                 continue
-            later = {u for e in self.events_in(other, STEP) if "trains" in e.flags
-                     for u in e.updates}
-            if trained & later and check(other):
+            if trained & trained_in(other.id) and check(other):
                 return True
         return False
 

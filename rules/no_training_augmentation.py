@@ -114,9 +114,8 @@ class NoTrainingAugmentation(Rule):
                         # A pipeline a helper of another file builds (`get_transforms(
                         # augment=False)`): the loader the script builds is the other end.
                         user = loader.called_at or loader.loc
-                        away = user is not None and user.path != loc.path
                         where = f", for the training loader at {user.path}:{user.line}" \
-                            if away and user is not None else ""
+                            if user is not None and user.path != loc.path else ""
                         yield self.finding(f"training images{whose} get no random "
                                            f"augmentation (transforms: {listed}){where}{shared}",
                                            loc, symbol=loader.symbol or run.symbol,

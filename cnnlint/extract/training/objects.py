@@ -18,6 +18,7 @@ from cnnlint import ir
 from cnnlint.catalogue import is_augmentation
 from cnnlint.extract import values as v
 from cnnlint.extract.frames import Args, const_equal, describe, identifiers, run_cache, walk
+from cnnlint.extract.torchnn import RETURNS_SELF
 from cnnlint.extract.values import UNKNOWN
 from cnnlint.findings import Loc
 
@@ -120,12 +121,11 @@ _HUGGING_FACE_MODEL = re.compile(
 OTHER_FRAMEWORKS = ("mxnet", "tensorflow", "keras", "chainer", "jax", "flax", "paddle",
                     "mindspore", "oneflow", "theano", "tensorpack", "gluoncv")
 # Module methods with a known effect (others, called on a model from script code, are not).
-MODULE_METHODS = frozenset({
-    "parameters", "named_parameters", "train", "eval", "cuda", "cpu", "to", "float", "half",
-    "double", "bfloat16", "type", "state_dict", "load_state_dict", "modules", "named_modules",
-    "children", "named_children", "zero_grad", "requires_grad_", "apply", "buffers",
+MODULE_METHODS = RETURNS_SELF | {
+    "parameters", "named_parameters", "state_dict", "load_state_dict", "modules",
+    "named_modules", "children", "named_children", "zero_grad", "apply", "buffers",
     "named_buffers", "register_forward_hook", "register_full_backward_hook",
-})
+}
 
 
 # LightningModule methods Lightning calls: the training script, written inside the module.

@@ -9,7 +9,7 @@ is for the rules to decide.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from cnnlint import ir
 from cnnlint.extract import torchnn
@@ -528,12 +528,9 @@ class Recorder:
                 transform_set_at=set_at, transform_shared=shared,
                 image_data=image, symbol=loader.fields.get("symbol", ""),
                 pipelines=tuple(pipelines_of(loader)), called_at=loader.fields.get("called_at"),
-                joint_pipelines=isinstance(loader.fields.get("dataset"), v.Instance),
-                pipeline_shared_with=next((
-                    _loader_name(other) for other, used in zip(self.loaders, pipelines)
-                    if pipeline is not None and used is pipeline and other is not loader
-                    and other.fields["role"] == "eval"
-                    and other.fields.get("dataset") is not loader.fields.get("dataset")), "")))
+                joint_pipelines=isinstance(dataset, v.Instance),
+                pipeline_shared_with=_evaluated_through(
+                    pipeline, dataset, zip(self.loaders, pipelines))))
         return out
 
     def _trained_models(self, interp: TrainingInterp, described: dict[int, ir.TrainedModel]
@@ -793,6 +790,17 @@ def _loader_name(loader: TrainObj) -> str:
     dataset = loader.fields.get("dataset")
     return str(loader.fields.get("shown") or loader.fields.get("var") or (
         dataset.fields.get("var", "") if isinstance(dataset, TrainObj) else ""))
+
+
+def _evaluated_through(pipeline: Any, dataset: Any,
+                       loaders: Iterable[tuple[TrainObj, Any]]) -> str:
+    """The name of an evaluation loader, over another dataset than `dataset`, whose images
+    go through `pipeline` itself (loaders: each with its pipeline object); "" if none."""
+    if pipeline is None:
+        return ""
+    return next((_loader_name(other) for other, used in loaders
+                 if used is pipeline and other.fields["role"] == "eval"
+                 and other.fields.get("dataset") is not dataset), "")
 
 
 def _touches_models(event: ir.Event) -> bool:
