@@ -578,6 +578,9 @@ class TrainedModel:
     # fit's `nn.Linear(1, 1)`, a logistic regression's `Sequential(Linear(2, 1), Sigmoid())`):
     # a linear model fitted, not a network trained.
     linear: bool = False
+    # For one of several networks a command-line option picks: the one the script's default
+    # options train, when known (what holds for it holds for `python train.py` as written).
+    by_default: TrainedModel | None = None
 
     def describe(self) -> str:
         where = f" ({self.defined.path}:{self.defined.line})" if self.defined else ""

@@ -16,6 +16,10 @@ def _fed_joined_batches(model: TrainedModel, forwards: list[Event]) -> bool:
     return bool(own) and all("joined-batches" in e.flags for e in own)
 
 
+def _has_batchnorm(model: TrainedModel) -> bool:
+    return model.families is not None and "batchnorm" in model.families
+
+
 class Options(RuleOptions):
     min_batch_size: int = 16
     error_below: int = 4
@@ -36,7 +40,9 @@ class BatchNormSmallBatch(Rule):
     `BatchNorm2d` to `.eval()`, not undone by `.train()`), also those of a model a trainer
     module wraps. A model whose every training call runs on a loader's batch joined with
     other tensors along the batch axis (`disc(torch.cat((real, fake)))`, the two views of a
-    contrastive step) sees a larger batch than the loader's, and is not judged by it.
+    contrastive step) sees a larger batch than the loader's, and is not judged by it. Of
+    several networks a command-line option picks (`if args.arch == "bn": ... elif ...`), the
+    one the default options pick is judged, and the message says so.
 
     ## Why it matters
     BatchNorm normalises with the mean and variance of the current batch. With a handful of
@@ -67,8 +73,13 @@ class BatchNormSmallBatch(Rule):
         for run in project.runs:
             steps = [e for e in run.events if e.kind == FORWARD and e.mode is not False
                      and "grad-off" not in e.flags]
-            models = [m for m in run.models if m.families is not None
-                      and "batchnorm" in m.families and not _fed_joined_batches(m, steps)]
+            # One of several networks a command-line option picks is judged as the one the
+            # default options pick (`python train.py` as written trains it).
+            judged = [(m.by_default, m) if m.by_default is not None and not _has_batchnorm(m)
+                      else (m, m) for m in run.models]
+            models = [m for m, trained in judged
+                      if _has_batchnorm(m) and not _fed_joined_batches(trained, steps)]
+            by_default = {id(m) for m, trained in judged if m is not trained}
             if not models:
                 continue
             updates = [e for e in run.events if e.kind == STEP and "trains" in e.flags]
@@ -87,7 +98,9 @@ class BatchNormSmallBatch(Rule):
                 severity = "error" if largest < self.options.error_below else None  # type: ignore[operator]
                 # Every BatchNorm model the run trains on those batches (a GAN's two); one
                 # built by the same call on each pass of a loop (a k-fold's) is one.
-                names = list(dict.fromkeys(m.describe() for m in models))
+                names = list(dict.fromkeys(
+                    m.describe() + (", the network the default options pick,"
+                                    if id(m) in by_default else "") for m in models))
                 models = list({(m.describe(), m.loc): m for m in models}.values())
                 named = f"{len(models)} models built as {names[0]}" \
                     if len(names) == 1 and len(models) > 1 else \

@@ -849,6 +849,72 @@ def test_a_registry_trains_one_of_its_models(lint_tree: Lint) -> None:
     assert codes(both, "CNN201") == [("CNN201", "train.py", 29)]
 
 
+OPTION_PICKED = """
+import argparse
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+
+class BNNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return self.bn(self.conv(x)).mean((2, 3))
+
+
+class GNNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.gn = nn.GroupNorm(2, 8)
+
+    def forward(self, x):
+        return self.gn(self.conv(x)).mean((2, 3))
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--arch", default="{default}")
+args = parser.parse_args()
+if args.arch == "bn":
+    model = BNNet()
+elif args.arch == "gn":
+    model = GNNet()
+else:
+    raise ValueError(args.arch)
+loader = DataLoader(torch.load("d.pt"), batch_size=2, shuffle=True)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+for x, y in loader:
+    optimizer.zero_grad()
+    model(x).sum().backward()
+    optimizer.step()
+"""
+
+
+def test_an_option_picked_model_is_judged_as_the_default_picks_it(lint_tree: Lint) -> None:
+    """`if args.arch == "bn": ... elif args.arch == "gn": ...`: either network may train, but
+    `python train.py` as written trains the one the default picks: BatchNorm at batch 2 is
+    reported when that one has it, and says so."""
+    result = lint_tree({"train.py": OPTION_PICKED.format(default="bn")}, select=["CNN201"])
+    (finding,) = result.findings
+    assert finding.line == 36 and finding.message.startswith(
+        "`BNNet` (train.py:7), the network the default options pick, has BatchNorm layers")
+    result = lint_tree({"train.py": OPTION_PICKED.format(default="gn")}, select=["CNN201"])
+    assert result.findings == []
+    # The class picked first, built after (`cls = BNNet`, `if ...: cls = GNNet`, `cls()`).
+    by_class = OPTION_PICKED.format(default="bn").replace(
+        'if args.arch == "bn":\n    model = BNNet()\nelif args.arch == "gn":\n    model = GNNet()'
+        '\nelse:\n    raise ValueError(args.arch)\n',
+        'cls = BNNet\nif args.arch == "gn":\n    cls = GNNet\nmodel = cls()\n')
+    assert "cls()" in by_class
+    result = lint_tree({"train.py": by_class}, select=["CNN201"])
+    assert [f.message.split(",")[1] for f in result.findings] == [
+        " the network the default options pick"]
+
+
 def test_a_full_batch_loop_is_an_epoch_loop(lint_tree: Lint) -> None:
     """With no loader in the run, each pass of a loop that steps sees all the data: an epoch
     (tutorials fit a small tensor this way)."""

@@ -116,6 +116,9 @@ class Choice:
     """A module that is one of several, depending on a condition the reader cannot decide."""
 
     options: tuple[Any, ...]
+    # For a choice by a command-line option (`if args.arch == "small": ... else: ...`): the
+    # option the script's default options pick, when known.
+    default: Any = None
 
 
 @dataclass(eq=False)
@@ -309,6 +312,7 @@ class Candidates:
     `MODELS[args.arch]` whose entries can all be listed."""
 
     options: tuple[Any, ...]
+    default: Any = None  # the one the script's default options pick, when known
 
 
 @dataclass(eq=False)

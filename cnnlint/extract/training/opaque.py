@@ -34,7 +34,9 @@ def call_each(interp: TrainingInterp, func: v.Candidates, args: Args, f: Frame, 
                                       args.open_kw), f, loc, func_expr)
                for option in func.options]
     if all(isinstance(r, v.MODULE_VALUES) for r in results):
-        choice = v.Choice(tuple(results))
+        choice = v.Choice(tuple(results), default=next(
+            (made for option, made in zip(func.options, results) if option is func.default),
+            None))
         name = " or ".join(f"`{getattr(o, 'name', '?')}`" for o in func.options)
         interp.track_model(choice, f"one of {name}", loc)
         return choice

@@ -518,12 +518,15 @@ class TrainingInterp(ForwardReading):
             return v.Choice((*known, UNKNOWN))
         if optional is not usual and isinstance(optional, v.MODULE_VALUES) \
                 and isinstance(usual, v.MODULE_VALUES):
-            return self.merge(optional, usual)  # either model may be the one trained
+            merged = self.merge(optional, usual)  # either model may be the one trained
+            if isinstance(merged, v.Choice):  # (and the default options train `usual`)
+                merged.default = usual.default if isinstance(usual, v.Choice) else usual
+            return merged
         if optional is not usual and self._network_class(optional) \
                 and self._network_class(usual):
             # `net = BetaVAE_B` for `--model B`, where the default picks another class: the
             # script builds whichever the option names.
-            return v.Candidates((usual, optional))
+            return v.Candidates((usual, optional), default=usual)
         return usual
 
     def _network_class(self, value: Any) -> bool:

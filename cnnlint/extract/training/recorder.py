@@ -662,9 +662,11 @@ class Recorder:
                     common = None
                     break
                 common = option.families if common is None else common & option.families
+            by_default = next((described for option, described in zip(known, options)
+                               if option is model.default), None)
             return ir.TrainedModel(
                 keys=tuple(dict.fromkeys(k for o in options for k in o.keys)), name=name,
-                loc=loc, families=common, unresolved=unresolved,
+                loc=loc, families=common, unresolved=unresolved, by_default=by_default,
                 parts=tuple(dict.fromkeys(p for o in options for p in o.parts)),
                 sites=tuple(dict.fromkeys(s for o in options
                                           for s in (o.loc, *o.sites) if s is not None)))
