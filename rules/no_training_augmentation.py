@@ -20,6 +20,9 @@ class NoTrainingAugmentation(Rule):
     mask's) and applies them itself is judged as one, unless one of its pipelines augments
     (it may be the images') or is not known: one finding names them all (a super-resolution
     pair's input and target pipelines, where a random crop must be drawn once for both).
+    A project dataset whose own code draws at random (`random.random()`, a flip or a crop of
+    its own) may augment and is not judged; one that only picks examples at random (a
+    siamese pair's partner, `random.choice(self.items)`) is.
     Unknown or custom transforms are not judged, nor the
     data of a run that steps two or more models with optimizers of their own, each after a
     backward pass of its own (a GAN learns the data's own distribution, which augmenting

@@ -1114,6 +1114,54 @@ def test_a_dataset_class_with_its_own_pipelines_has_them_judged(lint_tree: Lint)
     assert [(f.path, f.line) for f in split.findings] == [("data.py", 8)]
 
 
+PARTNER_DRAWN = """
+import random
+import numpy as np
+import torch
+import torch.nn as nn
+from torchvision import transforms
+
+
+class Pairs(torch.utils.data.Dataset):
+    def __init__(self, items):
+        self.items = items
+        self.prepare = transforms.Compose([transforms.Resize(64), transforms.ToTensor()])
+
+    def __getitem__(self, i):
+        first = self.items[i]
+        second = DRAW
+        same = float(first[1] == second[1])
+        return self.prepare(first[0]), self.prepare(second[0]), same
+
+    def __len__(self):
+        return len(self.items)
+
+
+loader = torch.utils.data.DataLoader(Pairs(items), batch_size=16, shuffle=True)
+net = nn.Conv2d(3, 3, 3)
+optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+for epoch in range(10):
+    for a, b, same in loader:
+        optimizer.zero_grad()
+        (same - (net(a) - net(b)).abs().mean()).abs().mean().backward()
+        optimizer.step()
+"""
+
+
+@pytest.mark.parametrize("draw, augments", [
+    ("random.choice(self.items)", False),
+    ("self.items[np.random.permutation(len(self.items))[0]]", False),
+    # A draw that may set how an image changes is still a sign of augmentation.
+    ("self.items[random.randint(0, len(self.items) - 1)]", True),
+])
+def test_a_dataset_drawing_a_pair_partner_at_random_does_not_augment(
+        lint_tree: Lint, draw: str, augments: bool) -> None:
+    """A siamese dataset picking each item's partner with `random.choice`: a random pick of
+    an example, not a random change of an image; its fixed pipeline is judged."""
+    result = lint_tree(PARTNER_DRAWN.replace("DRAW", draw), select=["CNN212"])
+    assert [f.line for f in result.findings] == ([] if augments else [11])
+
+
 @pytest.mark.parametrize("first, second", [
     # The image's colour jitter beside the mask's crop: which one the images go through
     # is not known, and one augments.

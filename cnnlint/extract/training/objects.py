@@ -440,11 +440,30 @@ def _may_augment(cls: v.ClassVal, depth: int = 0) -> bool:
             return True
     for member in cls.namespace.values():
         if isinstance(member, v.FuncVal):
-            for e in walk(member.node[3]):
-                if e and e[0] in ("name", "attr") and type(e[-1]) is str \
+            stack: list[Any] = [member.node[3]]
+            while stack:
+                e = stack.pop()
+                if type(e) is not tuple or not e or _picks_an_example(e):
+                    continue
+                if e[0] in ("name", "attr") and type(e[-1]) is str \
                         and _RANDOM_WORDS.search(e[-1]) and not _FIXED_WORDS.search(e[-1]):
                     return True
+                if e[0] not in ("import", "from"):
+                    stack.extend(e)
     return False
+
+
+# Draws that pick examples or order them (a siamese pair's partner, `random.choice(
+# self.images)`), not the parameters of a change to an image.
+_PICKS = frozenset({"choice", "choices", "sample", "shuffle", "permutation"})
+_RANDOM_MODULES = frozenset({("name", "random"), ("attr", ("name", "np"), "random"),
+                             ("attr", ("name", "numpy"), "random")})
+
+
+def _picks_an_example(e: tuple[Any, ...]) -> bool:
+    """`random.choice`, `np.random.permutation` and the like (the function, not its call:
+    its arguments are still looked at)."""
+    return e[0] == "attr" and e[2] in _PICKS and e[1] in _RANDOM_MODULES
 
 
 _METRIC_WORDS = ("best", "val", "valid", "validation", "acc", "accuracy", "loss", "metric",
