@@ -635,6 +635,12 @@ FLAT = "flat"  # a scheduler's build event's flag: its arguments keep the rate a
 IDLE_SCHEDULER = "idle_scheduler"
 EARLY_STOP = "early_stop"  # a `break` out of the epoch loop, a patience counter
 BEST_CHECKPOINT = "best_checkpoint"  # a checkpoint kept on a validation metric
+# The pass with the best metric so far noted, by the counter that names it (what: the
+# counter, `best_iter = total_iters` under `if acc > best_acc:`), and a checkpoint saved to
+# a file named by a counter (what: each name in the file name, `"iter_%d.pt" % total_iters`):
+# together, the best pass's checkpoint is kept among the others.
+BEST_PASS_NOTED = "best_pass_noted"
+SAVED_BY_NAME = "saved_by_name"
 # The weights kept on a metric as a reference, not a copy (`best = model.state_dict()`):
 # every later step changes them (what: the name they are kept in).
 ALIASED_BEST = "aliased_best"

@@ -5,8 +5,8 @@ from functools import partial
 from typing import Iterable
 
 from cnnlint.findings import Finding, Loc
-from cnnlint.ir import (ALIASED_BEST, BEST_CHECKPOINT, EARLY_STOP, Event, Loop, ProjectFacts,
-                        TrainingRun)
+from cnnlint.ir import (ALIASED_BEST, BEST_CHECKPOINT, BEST_PASS_NOTED, EARLY_STOP,
+                        SAVED_BY_NAME, Event, Loop, ProjectFacts, TrainingRun)
 from cnnlint.rule import Rule
 from cnnlint.options import RuleOptions
 
@@ -58,9 +58,14 @@ def _kept_by_reference(aliased: list[Event], loc: Loc) -> str:
 
 
 def _stops_or_keeps_best(run: TrainingRun, loop: Loop) -> bool:
-    """Whether `loop` stops early, or keeps its best checkpoint on an evaluation it runs."""
-    return bool(run.events_in(loop, EARLY_STOP)) or (
-        run.evaluated_in(loop) and bool(run.events_in(loop, BEST_CHECKPOINT)))
+    """Whether `loop` stops early, or keeps its best checkpoint on an evaluation it runs:
+    one saved on a metric, or among checkpoints named by a counter whose best pass it
+    notes (`iter_%d.pt` saved by `total_iters`, `best_iter = total_iters`)."""
+    if run.events_in(loop, EARLY_STOP):
+        return True
+    return run.evaluated_in(loop) and (bool(run.events_in(loop, BEST_CHECKPOINT)) or bool(
+        {e.what for e in run.events_in(loop, BEST_PASS_NOTED)}
+        & {e.what for e in run.events_in(loop, SAVED_BY_NAME)}))
 
 
 class NoEarlyStopping(Rule):
@@ -75,7 +80,9 @@ class NoEarlyStopping(Rule):
     metric (`torch.save`, a file copy or `copy.deepcopy(model.state_dict())` under
     `if val_loss < best:`, or under any names where the branch keeps the value tested as
     the new best, `if v < lowest: lowest = v`; a file named for the best,
-    `ModelCheckpoint(monitor=...)`); a checkpoint kept on a metric in a loop where
+    `ModelCheckpoint(monitor=...)`; a checkpoint saved at every pass under a name built
+    from a counter, with the best pass noted by that counter, `best_iter = total_iters`,
+    keeps the best among the others); a checkpoint kept on a metric in a loop where
     nothing is evaluated on held-out data
     (`if train_acc > best:`) is chosen on training data and does not count.
     Checkpoint helpers (`save_checkpoint(state, is_best)`) are followed: one that ignores
@@ -144,14 +151,14 @@ class NoEarlyStopping(Rule):
                     f"{_WHAT_IT_DOES[event.kind]}; pass `mode=\"max\"`", event.loc,
                     symbol=run.symbol)
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
-                if run.events_in(loop, EARLY_STOP) or not run.judgeable(loop) \
-                        or run.steps_models_apart(loop) or run.trains_on_noise(loop):
+                if not run.judgeable(loop) or run.steps_models_apart(loop) \
+                        or run.trains_on_noise(loop):
                     continue  # a GAN's models, or a model fed random numbers, have no
                     # validation metric to stop on
                 # A checkpoint kept on a metric counts where something held out is evaluated.
-                kept = run.events_in(loop, BEST_CHECKPOINT)
-                if kept and run.evaluated_in(loop):
+                if _stops_or_keeps_best(run, loop):
                     continue
+                kept = run.events_in(loop, BEST_CHECKPOINT)
                 if run.settled_later(loop, partial(_stops_or_keeps_best, run)):
                     continue  # a warm-up stage: the model's later training keeps its best
                 caller, related = loop.caller(loc)

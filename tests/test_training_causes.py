@@ -7118,6 +7118,55 @@ def test_a_best_kept_under_any_names_is_a_best_checkpoint(
     assert [f.code for f in result.findings] == (["CNN203"] if judged else [])
 
 
+BEST_PASS = """
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, TensorDataset
+
+train_loader = DataLoader(TensorDataset(torch.rand(256, 8), torch.rand(256, 1)), batch_size=32)
+val_loader = DataLoader(TensorDataset(torch.rand(64, 8), torch.rand(64, 1)), batch_size=32)
+net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1))
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+top, top_step, step = 0.0, 0, 0
+for epoch in range(60):
+    for x, y in train_loader:
+        step += 1
+        opt.zero_grad()
+        nn.functional.mse_loss(net(x), y).backward()
+        opt.step()
+    SAVE
+    with torch.no_grad():
+        scores = [float(nn.functional.l1_loss(net(x), y)) for x, y in val_loader]
+    if top < np.mean(scores) * 100:
+        top = np.mean(scores) * 100
+        NOTE
+print("pick the checkpoint of step", top_step)
+"""
+
+
+@pytest.mark.parametrize("save, note, judged", [
+    # Every checkpoint kept, named by the step counter, and the best step noted.
+    ('torch.save(net.state_dict(), "ckpt_%06d.pt" % step)', "top_step = step", False),
+    ('torch.save(net.state_dict(), f"ckpt_{epoch}.pt")', "top_step = epoch", False),
+    # One file overwritten each epoch: the best step noted has no checkpoint left.
+    ('torch.save(net.state_dict(), "last.pt")', "top_step = step", True),
+    # Checkpoints named by the epoch, the best noted by another counter.
+    ('torch.save(net.state_dict(), f"ckpt_{epoch}.pt")', "top_step = step", True),
+    # A running best whose value is a call written twice (`np.mean(scores) * 100`), saving
+    # the weights under it: a best checkpoint.
+    ("pass", 'torch.save(net.state_dict(), "model.pt")', False),
+])
+def test_the_best_of_checkpoints_named_by_a_counter_is_a_best_checkpoint(
+        lint_tree: Lint, save: str, note: str, judged: bool) -> None:
+    """A checkpoint saved at every pass under a name built from a counter, and a running
+    best on held-out data that notes that counter (`best_iter = total_iters`): the best
+    pass's checkpoint is among those kept (CNN203 said none was kept)."""
+    source = BEST_PASS.replace("SAVE", save).replace("NOTE", note)
+    result = lint_tree({"train.py": source}, select=["CNN203"])
+    assert [f.code for f in result.findings] == (["CNN203"] if judged else [])
+
+
 def test_a_small_batch_a_shared_helper_builds_names_the_script_that_gave_it(
         lint_tree: Lint) -> None:
     """A loader built in a shared helper of another folder (`make_loaders(batch_size=4)`):

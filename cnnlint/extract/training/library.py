@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from cnnlint import catalogue, ir
 from cnnlint.extract import configs, torchnn
 from cnnlint.extract import values as v
-from cnnlint.extract.frames import Args, Frame, tensors_in
+from cnnlint.extract.frames import Args, Frame, identifiers, tensors_in
 from cnnlint.extract.training.config import ABSENT
 from cnnlint.extract.training.objects import (
     EVAL_CONTEXTS, FUNCTIONAL_LOSSES, LIGHTNING, OPTIMIZERS, WRAPPERS, TrainObj, handed_data_only,
@@ -448,6 +448,10 @@ def checkpoint(interp: TrainingInterp, args: Args, loc: Loc | None) -> None:
                                    for test in interp.conditions) or any(
             "best" in name.lower() for name in names):
         rec.event(ir.BEST_CHECKPOINT, loc, what="a checkpoint on a metric")
+    elif rec.loops:
+        file_expr = _argument_expr(interp, 1, "f")
+        for name in sorted(set(identifiers(file_expr))) if file_expr is not None else ():
+            rec.event(ir.SAVED_BY_NAME, loc, what=name)
 
 
 def _periodic(test: tuple[Any, ...]) -> bool:

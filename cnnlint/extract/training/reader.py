@@ -29,7 +29,8 @@ from cnnlint.extract import branches, torchnn
 from cnnlint.extract import values as v
 from cnnlint.extract.interp import Interp
 from cnnlint.extract.frames import (
-    MAX_CALL_DEPTH, NORMAL, Args, FileScope, Frame, TooComplex, names_in, tensors_in,
+    MAX_CALL_DEPTH, NORMAL, Args, FileScope, Frame, TooComplex, identifiers, names_in,
+    tensors_in,
 )
 from cnnlint.extract.imports import name_registry
 from cnnlint.extract.memo import ConstructionMemo, ForwardMemo, free_names
@@ -403,6 +404,9 @@ class TrainingInterp(ForwardReading):
             rec.event(ir.EARLY_STOP, f.scope.loc(stmt[4]), what="a patience test")
         self.conditions.append(stmt[1])
         best = keeps_a_running_best(stmt[1], stmt[2])
+        if best and rec.loops:
+            for counter in _counters_noted(stmt[1], stmt[2]):
+                rec.event(ir.BEST_PASS_NOTED, f.scope.loc(stmt[4]), what=counter)
         self.running_bests += best
         self.accumulating += modulo
         try:
@@ -1254,3 +1258,21 @@ def _jumps(body: tuple[Any, ...]) -> bool:
 def _off(value: Any) -> bool:
     """An option's default that leaves it off: None, False, empty or zero."""
     return value is None or value is False or value == "" or value == 0
+
+
+def _counters_noted(test: tuple[Any, ...], body: tuple[Any, ...]) -> list[str]:
+    """The names a running best's branch copies as they are, besides the value tested
+    (`best_iter = total_iters`, `best_acc, best_epoch = acc, epoch`): what says which pass
+    was best."""
+    tested = set(identifiers(test))
+    found = []
+    for stmt in body:
+        if stmt[0] != "assign":
+            continue
+        for target in stmt[1]:
+            pairs = zip(target[1], stmt[2][1]) if target[0] == stmt[2][0] == "tuple" \
+                and len(target[1]) == len(stmt[2][1]) else ((target, stmt[2]),)
+            found += [new[1] for kept, new in pairs if kept[0] == "name" and new[0] == "name"
+                      and new[1] not in tested and kept != new]
+    return found
+
