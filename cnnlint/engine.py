@@ -8,6 +8,7 @@ from __future__ import annotations
 import marshal
 import os
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
@@ -196,6 +197,9 @@ def _internal(path: str, what: str, exc: BaseException) -> ErrorEntry:
                       message=f"{what} failed: {type(exc).__name__}: {exc}")
 
 
+READING_RECURSION_LIMIT = 6_000  # Python frames while reading (see `lint`)
+
+
 def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
          cache: Cache | None = None, jobs: int = 1, trace: Any = None,
          report_everything: bool = False, fixes: bool = False, fresh: bool = False) -> Result:
@@ -211,11 +215,17 @@ def lint(paths: list[str], settings: Settings, rules: dict[str, type[Rule]],
     it re-parses the files with fixable findings, so only runs that show or apply fixes pay
     for it. `fresh`: never serve the run from the whole-run cache, which keeps only
     whether a finding has a fix (`--fix` needs the fix itself)."""
-    # (Reading code recurses deeply, up and down: see `cnnlint.stack_room`.)
+    # (Reading code recurses deeply, up and down: see `cnnlint.stack_room`.) The reader's
+    # own limit on nested calls (MAX_CALL_DEPTH) is the one that should stop it: a function
+    # read 40 calls deep, each call some 25-60 Python frames, passes Python's default limit
+    # of 1,000 frames, and a training script would be given up as too complex.
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, READING_RECURSION_LIMIT))
     try:
         return with_stack_room(_lint, paths, settings, rules, cache, jobs, trace,
                                report_everything, fixes, fresh)
     finally:
+        sys.setrecursionlimit(previous)
         forget_run_caches()  # (they hold the run's code)
 
 

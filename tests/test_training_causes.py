@@ -7167,6 +7167,58 @@ def test_the_best_of_checkpoints_named_by_a_counter_is_a_best_checkpoint(
     assert [f.code for f in result.findings] == (["CNN203"] if judged else [])
 
 
+RECURSIVE_DECODER = """import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+
+class Decoder:
+    def decode(self, codes, lengths):
+        if lengths.numel() == 1:
+            kept = []
+            for i in range(int(lengths)):
+                if codes[i] != 0 and (i == 0 or codes[i - 1] != codes[i]):
+                    kept.append(int(codes[i]))
+            return kept
+        else:
+            texts, start = [], 0
+            if codes.numel() == lengths.sum():
+                for n in lengths:
+                    if n > 0:
+                        texts.append(
+                            self.decode(codes[start:start + n], torch.IntTensor([n])))
+                    start += n
+            return texts
+
+
+net = nn.Sequential(nn.Conv1d(1, 8, 3), nn.ReLU(), nn.Conv1d(8, 5, 1))
+train_loader = DataLoader(torch.load("train.pt"), batch_size=32, shuffle=True)
+val_loader = DataLoader(torch.load("val.pt"), batch_size=32)
+optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+decoder = Decoder()
+for epoch in range(50):
+    net.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(net(x), y).backward()
+        optimizer.step()
+    net.eval()
+    with torch.no_grad():
+        for x, y in val_loader:
+            texts = decoder.decode(net(x).argmax(1).flatten(), torch.full((x.shape[0],), 5))
+"""
+
+
+def test_a_helper_recursing_on_tensors_does_not_stop_the_reading(lint_tree: Lint) -> None:
+    """A decoder calling itself on slices of its input (a text recogniser's CTC decoding),
+    run on each evaluation: the reader follows it to its limit on nested calls, 40 deep,
+    each call some dozens of Python frames. Under Python's default limit of 1,000 frames the
+    script was given up as too complex, and every training rule fell silent."""
+    result = lint_tree({"train.py": RECURSIVE_DECODER}, select=["CNN203"])
+    assert [(f.code, f.line) for f in result.findings] == [("CNN203", 30)]
+    assert not any("too complex" in note for note in result.notes())
+
+
 def test_a_small_batch_a_shared_helper_builds_names_the_script_that_gave_it(
         lint_tree: Lint) -> None:
     """A loader built in a shared helper of another folder (`make_loaders(batch_size=4)`):
