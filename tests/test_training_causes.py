@@ -849,34 +849,7 @@ def test_a_registry_trains_one_of_its_models(lint_tree: Lint) -> None:
     assert codes(both, "CNN201") == [("CNN201", "train.py", 29)]
 
 
-OPTION_PICKED = """
-import argparse
-import torch
-import torch.nn as nn
-from torch.utils.data import DataLoader
-
-
-class BNNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 8, 3)
-        self.bn = nn.BatchNorm2d(8)
-
-    def forward(self, x):
-        return self.bn(self.conv(x)).mean((2, 3))
-
-
-class GNNet(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2d(3, 8, 3)
-        self.gn = nn.GroupNorm(2, 8)
-
-    def forward(self, x):
-        return self.gn(self.conv(x)).mean((2, 3))
-
-
-parser = argparse.ArgumentParser()
+OPTION_PICKED = REGISTRY.split("MODELS = ")[0] + """parser = argparse.ArgumentParser()
 parser.add_argument("--arch", default="{default}")
 args = parser.parse_args()
 if args.arch == "bn":
@@ -900,8 +873,8 @@ def test_an_option_picked_model_is_judged_as_the_default_picks_it(lint_tree: Lin
     reported when that one has it, and says so."""
     result = lint_tree({"train.py": OPTION_PICKED.format(default="bn")}, select=["CNN201"])
     (finding,) = result.findings
-    assert finding.line == 36 and finding.message.startswith(
-        "`BNNet` (train.py:7), the network the default options pick, has BatchNorm layers")
+    assert finding.line == 33 and finding.message.startswith(
+        "`BNNet` (train.py:6), the network the default options pick, has BatchNorm layers")
     result = lint_tree({"train.py": OPTION_PICKED.format(default="gn")}, select=["CNN201"])
     assert result.findings == []
     # The class picked first, built after (`cls = BNNet`, `if ...: cls = GNNet`, `cls()`).
