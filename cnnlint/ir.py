@@ -640,6 +640,10 @@ BEST_CHECKPOINT = "best_checkpoint"  # a checkpoint kept on a validation metric
 # a file named by a counter (what: each name in the file name, `"iter_%d.pt" % total_iters`):
 # together, the best pass's checkpoint is kept among the others.
 BEST_PASS_NOTED = "best_pass_noted"
+# An environment stepped with an action, its observation, reward and end flag unpacked
+# (`obs, reward, done, info = env.step(action)`): the data are the agent's own experience
+# (reinforcement learning; what: the environment as written).
+ENV_STEP = "env_step"
 SAVED_BY_NAME = "saved_by_name"
 # The weights kept on a metric as a reference, not a copy (`best = model.state_dict()`):
 # every later step changes them (what: the name they are kept in).
@@ -816,6 +820,18 @@ class TrainingRun:
     def trains_models_apart(self) -> bool:
         """Whether some loop of the run steps models apart (see `steps_models_apart`)."""
         return any(self.steps_models_apart(loop) for loop in self.loops)
+
+    def acts_in_environment(self, loop: Loop | int | None = None) -> bool:
+        """Whether `loop` (any loop of the run, when None) steps an environment or shares
+        a loop with one that does: a reinforcement-learning agent's updates, on experience
+        it collects itself. No held-out set, best checkpoint, schedule over passes or
+        augmented dataset applies to them as to a dataset's epochs."""
+        steps = self.events_of(ENV_STEP)
+        if loop is None or not steps:
+            return bool(steps)
+        ident = loop if isinstance(loop, int) else loop.id
+        around = self._loops_met.get(ident) or {ident}
+        return any(not around.isdisjoint(e.loops) for e in steps)
 
     def trains_on_noise(self, loop: Loop | int) -> bool:
         """Whether every forward pass inside `loop` takes random numbers alone (a memory or

@@ -73,7 +73,10 @@ class DeepStackWithoutRegularization(Rule):
     trained with it; a block class that needs arguments no code gives it alone, held by a
     model of another file, is judged as part of that model. A model trained only as a part
     of bigger networks that hold dropout (a backbone under a head with `Dropout2d`) is
-    regularised there: it is not flagged. A class the runs train only as builds of another
+    regularised there: it is not flagged. Nor is a model trained only by reinforcement
+    learning (its run steps an environment, `obs, reward, done = env.step(action)`): an
+    agent learns from the experience it collects, with no held-out score.
+    A class the runs train only as builds of another
     size than its defaults (`Plain(n=2)` for `Plain(n=12)`) is judged by the largest build
     they train: the count given is that build's, with where it is built.
 
@@ -123,6 +126,9 @@ class DeepStackWithoutRegularization(Rule):
         runs = project.runs_training(model)
         if _regularised_where_trained(model, runs) or project.decayed_by_hand(model, runs):
             return
+        if runs and all(run.acts_in_environment() for run in runs):
+            return  # an agent learning from experience it collects: no held-out score to
+            # peak and fall, and dropout would add noise to the actions it picks
         builds = project.other_builds_trained(model, runs)
         if builds:
             # The runs train it built with other arguments: judge what they build.

@@ -28,7 +28,9 @@ class NoTrainingAugmentation(Rule):
     backward pass of its own (a GAN learns the data's own distribution, which augmenting
     changes), nor those of a run whose loss compares a model's output with the batch it was
     fed (an autoencoder or a VAE rebuilding its input, which learns that distribution too),
-    nor those of a run whose model sees each batch with fresh random noise added
+    nor those of a run that steps an environment (reinforcement learning: the agent
+    collects its own data), nor those of a run whose model sees each batch with fresh
+    random noise added
     (a denoising autoencoder's `x + 0.2 * torch.randn_like(x)`: that is augmentation) or
     through a library function the reader does not know (it may draw at random), or
     whose loops never call a model they train (what it is fed was not seen), nor
@@ -65,7 +67,7 @@ class NoTrainingAugmentation(Rule):
 
     def check_project(self, project: ProjectFacts) -> Iterable[Finding]:
         for run in project.runs:
-            if run.trains_models_apart() or run.rebuilds_input:
+            if run.trains_models_apart() or run.rebuilds_input or run.acts_in_environment():
                 # A GAN, or an autoencoder or VAE rebuilding its input, learns the data's
                 # own distribution: augmenting changes it.
                 continue

@@ -7186,6 +7186,64 @@ def test_a_helper_recursing_on_tensors_does_not_stop_the_reading(lint_tree: Lint
     assert not any("too complex" in note for note in result.notes())
 
 
+AGENT = """
+import random
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+class Walk:
+    def reset(self):
+        self.t = 0
+        return np.zeros((1, 16, 16), dtype=np.float32)
+
+    def step(self, action):
+        self.t += 1
+        return np.random.rand(1, 16, 16).astype(np.float32), float(action), self.t > 99
+
+
+net = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(),
+                    nn.Conv2d(8, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(),
+                    nn.Conv2d(8, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(),
+                    nn.Flatten(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 2))
+optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
+world, memory = Walk(), []
+state = world.reset()
+for frame in range(200_000):
+    with torch.no_grad():
+        action = int(net(torch.from_numpy(state)[None]).argmax())
+    STEP
+    memory.append((state, action, reward))
+    state = world.reset() if over else after
+    for _ in range(2):
+        s, a, r = (torch.as_tensor(np.array(c)) for c in zip(*random.sample(memory, 32)))
+        q = net(s).gather(1, a[:, None]).squeeze(1)
+        optimizer.zero_grad()
+        nn.functional.smooth_l1_loss(q, r.float()).backward()
+        optimizer.step()
+"""
+
+
+@pytest.mark.parametrize("step, judged", [
+    ("after, reward, over = world.step(action)", False),
+    # Not an environment's step: a step of the script's own (a simulation it advances).
+    ("after, reward, over = world.reset(), 0.0, frame % 100 == 0", True),
+])
+def test_an_agent_stepping_an_environment_gets_no_dataset_advice(
+        lint_tree: Lint, step: str, judged: bool) -> None:
+    """A DQN agent's frame loop (`obs, reward, done = env.step(action)`) trains on the
+    experience it collects: it has no held-out set, best checkpoint or schedule over epochs
+    to miss, and its network no validation score for dropout to protect (CNN203 said it
+    "trains 200000 epochs")."""
+    result = lint_tree({"agent.py": AGENT.replace("STEP", step)},
+                       select=["CNN107", "CNN202", "CNN203", "CNN209"])
+    found = sorted({f.code for f in result.findings})
+    assert found == (["CNN107", "CNN203", "CNN209"] if judged else [])
+    if not judged:
+        assert any("reinforcement learning" in note for note in result.notes())
+
+
 def test_a_small_batch_a_shared_helper_builds_names_the_script_that_gave_it(
         lint_tree: Lint) -> None:
     """A loader built in a shared helper of another folder (`make_loaders(batch_size=4)`):

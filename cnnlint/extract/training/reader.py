@@ -307,6 +307,8 @@ class TrainingInterp(ForwardReading):
         value = self.eval(stmt[2], f)
         ranged = bound_range(stmt[2])
         self.assigning_at = f.scope.loc(stmt[3])
+        if _steps_an_environment(stmt) and self.recorder.loops:
+            self.recorder.event(ir.ENV_STEP, self.assigning_at, what=text(stmt[2][1][1]))
         for target in stmt[1]:
             self.assign(target, value, f)
             self.remember_origin(target, stmt[2], value, f)
@@ -1275,4 +1277,14 @@ def _counters_noted(test: tuple[Any, ...], body: tuple[Any, ...]) -> list[str]:
             found += [new[1] for kept, new in pairs if kept[0] == "name" and new[0] == "name"
                       and new[1] not in tested and kept != new]
     return found
+
+
+def _steps_an_environment(stmt: tuple[Any, ...]) -> bool:
+    """`obs, reward, done = env.step(action)` (or gym's four, gymnasium's five): a step
+    taking an action and handing back what followed. An optimizer's or a scheduler's step
+    hands back nothing to unpack."""
+    call = stmt[2]
+    return call[0] == "call" and call[1][0] == "attr" and call[1][2] == "step" \
+        and bool(call[2]) and any(t[0] in ("tuple", "list") and len(t[1]) >= 3
+                                  for t in stmt[1])
 

@@ -751,6 +751,12 @@ class Recorder:
                 notes.append(f"{e.loc.path}:{e.loc.line}: {called} is called on data that "
                              "could not be followed, in a loop that trains nothing: it may "
                              "be evaluated on held-out data, so no-validation stays silent")
+        acting = next((e for e in events if e.kind == ir.ENV_STEP), None)
+        if acting is not None and acting.loc is not None:
+            notes.append(f"{acting.loc.path}:{acting.loc.line}: `{acting.what}` is stepped with "
+                         "actions and hands back what followed (reinforcement learning): "
+                         "rules about validation, early stopping, schedules and augmentation "
+                         "stay silent on the loops around it")
         for loop in loops:
             if loop.kind != "epoch" or loop.loc is None:
                 continue
