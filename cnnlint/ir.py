@@ -383,13 +383,28 @@ class ProjectFacts:
         factory may pass what the class's defaults do not (`act=nn.SiLU`,
         `normalization="batchnorm"`)."""
         wanted = frozenset(families)
+        builds = self._trained_builds_of(model)
+        return bool(builds) and all(held is not None and held & wanted for held in builds)
+
+    def trained_builds_miss(self, model: Model, families: Iterable[str]) -> bool:
+        """Whether some build of this network the project trains shows every other family
+        of layer the model has, but none of these (`Stack(leaky=cfg["leaky"])`, a flag the
+        reader could not follow picking each activation): what that build holds of them was
+        not seen. (A build whose construction stopped short, lacking other layers too, is
+        no sign of that.)"""
+        wanted = frozenset(families)
+        others = {n.family for n in model.network.nodes if n.weighted or n.is_norm} - wanted
+        return any(held is not None and not held & wanted and others <= held
+                   for held in self._trained_builds_of(model))
+
+    def _trained_builds_of(self, model: Model) -> list[frozenset[str] | None]:
         builds = self._trained_families(model.key)
         if not builds and model.kind == "factory" and model.class_key:
             # A factory no run trains, of a class the project trains built otherwise (an
             # unused `vgg11()` beside the `vgg11_bn()` a registry maps its name to): the
             # project's builds of the class are the ones to go by.
             builds = self._trained_families(model.class_key)
-        return bool(builds) and all(held is not None and held & wanted for held in builds)
+        return builds
 
     def _trained_families(self, key: str) -> list[frozenset[str] | None]:
         """The layer families of each build the runs train of the network `key` (alone, or

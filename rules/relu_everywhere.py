@@ -36,7 +36,8 @@ class ReluEverywhere(Rule):
     `ReLU6` (as modules, `F.relu`, `torch.relu` or `x.relu()`). A class whose defaults build
     only ReLU is not flagged when every build of it the project trains has another
     activation (`act=nn.SiLU`), nor a factory no run trains, of a class every trained build
-    of which has one.
+    of which has one, nor a network the project trains in a build whose activations the
+    reader did not see (a flag it could not follow picks them).
 
     ## Why it matters
     ReLU has zero slope for negative input. A unit whose pre-activation turns negative for
@@ -71,6 +72,12 @@ class ReluEverywhere(Rule):
         # the default.
         if not all(n.family == "relu" for n in activations) or project.trained_builds_hold(
                 model, ACTIVATION_FAMILIES - {"relu"}):
+            return
+        if activations and not any(n.functional for n in activations) \
+                and project.trained_builds_miss(model, ACTIVATION_FAMILIES):
+            # Its activations are modules, and a build it trains constructs none that the
+            # reader saw: a flag it could not follow picks them. (A construction shows no
+            # `F.relu`: with those, a build's layers say nothing of its activations.)
             return
         # Each place of the network once: a block run on two inputs has its activations
         # computed twice.

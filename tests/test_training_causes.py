@@ -7244,6 +7244,57 @@ def test_an_agent_stepping_an_environment_gets_no_dataset_advice(
         assert any("reinforcement learning" in note for note in result.notes())
 
 
+ACTIVATION_BY_FLAG = {
+    "net.py": """
+import torch.nn as nn
+
+
+class Stack(nn.Module):
+    def __init__(self, leaky=False):
+        super().__init__()
+        make = (lambda: nn.LeakyReLU(0.1)) if leaky else (lambda: nn.ReLU())
+        layers, width = [], 3
+        for out in (16, 16, 32, 32, 64, 64, 64):
+            layers += [nn.Conv2d(width, out, 3, padding=1, bias=False), nn.BatchNorm2d(out),
+                       make()]
+            width = out
+        self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  nn.Linear(width, 10))
+
+    def forward(self, x):
+        return self.body(x)
+""",
+    "train.py": """
+import os
+import torch
+import torch.nn as nn
+from net import Stack
+
+model = Stack(BUILT)
+opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+x, y = torch.randn(32, 3, 28, 28), torch.randint(0, 10, (32,))
+for epoch in range(5):
+    opt.zero_grad()
+    nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+"""}
+
+
+@pytest.mark.parametrize("built, judged", [
+    ("leaky=os.environ.get('LEAKY') == '1'", False),
+    ("", True),
+])
+def test_a_trained_build_whose_activations_were_not_seen_keeps_relu_everywhere_silent(
+        lint_tree: Lint, built: str, judged: bool) -> None:
+    """The class's defaults build plain ReLU, but the script trains it with a flag the
+    reader could not follow picking each activation: that build shows no activation at
+    all, so whether it trains with LeakyReLU is not known (CNN105 reported the defaults)."""
+    files = dict(ACTIVATION_BY_FLAG, **{
+        "train.py": ACTIVATION_BY_FLAG["train.py"].replace("BUILT", built)})
+    result = lint_tree(files, select=["CNN105"])
+    assert [f.code for f in result.findings] == (["CNN105"] if judged else [])
+
+
 def test_a_small_batch_a_shared_helper_builds_names_the_script_that_gave_it(
         lint_tree: Lint) -> None:
     """A loader built in a shared helper of another folder (`make_loaders(batch_size=4)`):
