@@ -397,6 +397,12 @@ class ProjectFacts:
         return any(held is not None and not held & wanted and others <= held
                    for held in self._trained_builds_of(model))
 
+    def class_trained_otherwise(self, model: Model) -> bool:
+        """Whether the project trains another build of this model's class (`net_post()`
+        beside an unused `net_pre()`, both `Net(...)`): the class has a training script."""
+        return bool(model.class_key) and model.key != model.class_key \
+            and bool(self._trained_families(model.class_key))
+
     def _trained_builds_of(self, model: Model) -> list[frozenset[str] | None]:
         builds = self._trained_families(model.key)
         if not builds and model.kind == "factory" and model.class_key:

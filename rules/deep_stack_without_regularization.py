@@ -62,11 +62,13 @@ class DeepStackWithoutRegularization(Rule):
     factory builds; `resnet18()` does not train `resnet50()`), and those that pick their
     model by a name at run time (`models.__dict__[args.arch]`, a dict of built models): any
     entry may be the one trained. When no training script for the model is found, the
-    finding is only `info` and says so; it is not made at all when the decay its optimizers
-    apply is not known (`--verbose` names them), when the model is a LightningModule whose
-    own `configure_optimizers` builds its optimizers and no `Trainer.fit` the reader follows
-    trains it (a command line or a config may run it), when a script hands the model to code the
-    reader cannot follow (a library trainer), when a training script of the project cannot
+    finding is only `info` and says so (and, for an unused builder of a class the project
+    trains through another builder, that it does); it is not made at all when the decay its
+    optimizers apply is not known (`--verbose` names them), when the model is a
+    LightningModule whose own `configure_optimizers` builds its optimizers and no
+    `Trainer.fit` the reader follows trains it (a command line or a config may run it), when
+    a script hands the model to code the reader cannot follow (a library trainer), when a
+    training script of the project cannot
     be parsed or read to its end, or when a script picks its model by name among networks
     the reader could not read in full (one of them may hold this one).
     A model built inside one a script may pick (a backbone DeepLab's factory builds) is
@@ -164,10 +166,14 @@ class DeepStackWithoutRegularization(Rule):
             # (and is judged there).
             return
         # No training script was followed to this model (none, or none the reader could
-        # link to it): say so, at info level.
+        # link to it): say so, at info level; and when the project trains other builds of
+        # its class (`net_small()` beside an unused `net_large()`), that those are judged
+        # apart: the finding, said at the class, is about the builds nothing trains.
+        others = "; the project trains other builds of its class" \
+            if project.class_trained_otherwise(model) else ""
         yield self.finding(
-            f"{count} and no dropout; weight decay unknown (no training script followed to it)",
-            model.loc, symbol=model.name, severity="info", hint=hint)
+            f"{count} and no dropout; weight decay unknown (no training script followed to "
+            f"it{others})", model.loc, symbol=model.name, severity="info", hint=hint)
 
     valid = [
         """

@@ -7295,6 +7295,57 @@ def test_a_trained_build_whose_activations_were_not_seen_keeps_relu_everywhere_s
     assert [f.code for f in result.findings] == (["CNN105"] if judged else [])
 
 
+SIBLING_BUILDERS = {
+    "nets.py": """
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, depth):
+        super().__init__()
+        self.body = nn.Sequential(*[nn.Conv2d(3 if i == 0 else 16, 16, 3, padding=1)
+                                    for i in range(depth)])
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.head(self.body(x).mean((2, 3)))
+
+
+def net_small():
+    return Net(8)
+
+
+def net_large():
+    return Net(16)
+""",
+    "train.py": """
+import torch
+from nets import net_small
+
+model = net_small()
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+for epoch in range(3):
+    for x, y in torch.utils.data.DataLoader(torch.load("train.pt"), batch_size=64):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+"""}
+
+
+def test_an_unused_builder_of_a_trained_class_says_the_class_trains(lint_tree: Lint) -> None:
+    """`net_large()` nobody trains, beside `net_small()` of the same class, trained with
+    weight decay: CNN107's "weight decay unknown (no training script followed to it)", said
+    at the class, also says the project trains other builds of it (it read as if the class
+    had no training script). With no script at all, it does not."""
+    result = lint_tree(SIBLING_BUILDERS, select=["CNN107"])
+    assert [f.message.split(" (")[1] for f in result.findings] == [
+        "no training script followed to it; the project trains other builds of its class)"]
+    alone = lint_tree(dict(SIBLING_BUILDERS, **{"train.py": "print('no training')\n"}),
+                      select=["CNN107"])
+    assert [(f.code, f.severity) for f in alone.findings] == [("CNN107", "info")]
+    assert "(no training script followed to it)" in alone.findings[0].message
+
+
 def test_a_small_batch_a_shared_helper_builds_names_the_script_that_gave_it(
         lint_tree: Lint) -> None:
     """A loader built in a shared helper of another folder (`make_loaders(batch_size=4)`):
