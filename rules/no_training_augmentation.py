@@ -28,6 +28,8 @@ class NoTrainingAugmentation(Rule):
     backward pass of its own (a GAN learns the data's own distribution, which augmenting
     changes), nor those of a run whose loss compares a model's output with the batch it was
     fed (an autoencoder or a VAE rebuilding its input, which learns that distribution too),
+    nor those of a Lightning fit whose `configure_optimizers` returns None (no optimizer:
+    a memory bank of a frozen network's features trains nothing),
     nor those of a run that steps an environment (reinforcement learning: the agent
     collects its own data), nor those of a run whose model sees each batch with fresh
     random noise added

@@ -7346,6 +7346,52 @@ def test_an_unused_builder_of_a_trained_class_says_the_class_trains(lint_tree: L
     assert "(no training script followed to it)" in alone.findings[0].message
 
 
+MEMORY_BANK = """
+import pytorch_lightning as pl
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+
+class Bank(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
+        self.kept = []
+
+    def forward(self, x):
+        return self.features(x)
+
+    def train_dataloader(self):
+        fixed = transforms.Compose([transforms.Resize(64), transforms.ToTensor()])
+        return DataLoader(datasets.ImageFolder("normal", transform=fixed), batch_size=8)
+
+    def configure_optimizers(self):
+        OPTIMIZERS
+
+    def training_step(self, batch, batch_idx):
+        images, _ = batch
+        self.kept.append(self(images).detach())
+
+
+pl.Trainer(max_epochs=1).fit(Bank())
+"""
+
+
+@pytest.mark.parametrize("optimizers, judged", [
+    ("return None", False),
+    ("return torch.optim.Adam(self.parameters(), lr=1e-3)", True),
+])
+def test_a_lightning_fit_with_no_optimizer_trains_nothing(
+        lint_tree: Lint, optimizers: str, judged: bool) -> None:
+    """`configure_optimizers` returning None: Lightning runs the loop with no optimizer (a
+    memory bank of a frozen network's features of normal images, for anomaly detection).
+    Nothing trains, so its images need no augmentation (CNN212 advised it)."""
+    result = lint_tree(MEMORY_BANK.replace("OPTIMIZERS", optimizers), select=["CNN212"])
+    assert [f.code for f in result.findings] == (["CNN212"] if judged else [])
+
+
 def test_a_small_batch_a_shared_helper_builds_names_the_script_that_gave_it(
         lint_tree: Lint) -> None:
     """A loader built in a shared helper of another folder (`make_loaders(batch_size=4)`):

@@ -33,6 +33,7 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
     rec.lightning = True
     interp.track_model(model, model.cls.name, loc)
     rec.trained.append(model)
+    loaders_before = set(rec.train_loader_ids)
     # `fit(model, train, val)`, or by keyword; Lightning before 1.4 spelled the training one
     # `train_dataloader=` (singular). A missing training loader leaves its place empty, so
     # the validation loader is never taken for it.
@@ -74,7 +75,12 @@ def fit(interp: TrainingInterp, trainer: TrainObj, args: Args, f: Frame, loc: Lo
                   mode=False, model=model.cls.name)
     # Its optimizers and schedulers are recorded as they are built.
     before, schedulers_before = len(rec.constructions), len(rec.scheduler_builds)
-    call_hook(interp, model, "configure_optimizers")
+    returned = call_hook(interp, model, "configure_optimizers")
+    if returned is None and len(rec.constructions) == before:
+        # `return None`: Lightning runs the loop with no optimizer (a frozen backbone's
+        # features gathered into a memory bank): nothing trains, on no training data.
+        rec.trained.remove(model)
+        rec.train_loader_ids.intersection_update(loaders_before)
     for scheduler, _ in rec.scheduler_builds[schedulers_before:]:
         library.mark_used(scheduler)  # and the schedulers it returns
     for construction in rec.constructions[before:]:
