@@ -842,17 +842,13 @@ class TrainingRun:
         """Whether some loop of the run steps models apart (see `steps_models_apart`)."""
         return any(self.steps_models_apart(loop) for loop in self.loops)
 
-    def acts_in_environment(self, loop: Loop | int | None = None) -> bool:
-        """Whether `loop` (any loop of the run, when None) steps an environment or shares
-        a loop with one that does: a reinforcement-learning agent's updates, on experience
-        it collects itself. No held-out set, best checkpoint, schedule over passes or
-        augmented dataset applies to them as to a dataset's epochs."""
-        steps = self.events_of(ENV_STEP)
-        if loop is None or not steps:
-            return bool(steps)
-        ident = loop if isinstance(loop, int) else loop.id
-        around = self._loops_met.get(ident) or {ident}
-        return any(not around.isdisjoint(e.loops) for e in steps)
+    def acts_in_environment(self) -> bool:
+        """Whether the run steps an environment: a reinforcement-learning agent's updates,
+        on experience it collects itself (a `while True:` of rollouts around them, which the
+        reader keeps no account of, may hold both). No held-out set, best checkpoint,
+        schedule over passes or augmented dataset applies to them as to a dataset's
+        epochs."""
+        return bool(self.events_of(ENV_STEP))
 
     def trains_on_noise(self, loop: Loop | int) -> bool:
         """Whether every forward pass inside `loop` takes random numbers alone (a memory or

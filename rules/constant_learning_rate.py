@@ -26,8 +26,8 @@ class ConstantLearningRate(Rule):
     with a rate that changes.
     A loop that steps two or more models with optimizers of their own, each after a
     backward pass of its own (a GAN's generator and discriminator), is not judged: GANs
-    train at constant rates by design. Nor is a loop that steps an environment or shares a
-    loop with one that does (reinforcement learning). Nor is one whose model only ever sees random
+    train at constant rates by design. Nor is a loop of a run that steps an
+    environment (reinforcement learning). Nor is one whose model only ever sees random
     numbers (a memory or speed check on `torch.rand`), nor one whose steps are all
     Adadelta's or Adagrad's: Adadelta takes no learning rate of its own (its `lr` of 1.0
     only scales a self-sizing step), and Adagrad's steps shrink as the squared gradients
@@ -82,7 +82,7 @@ class ConstantLearningRate(Rule):
                 if steps and all(e.what in _SELF_SCHEDULING for e in steps):
                     continue
                 if run.judgeable(loop) and not run.steps_models_apart(loop) \
-                        and not run.trains_on_noise(loop) and not run.acts_in_environment(loop):
+                        and not run.trains_on_noise(loop) and not run.acts_in_environment():
                     # With an early stop, the epochs are a cap the run may not reach.
                     upto = "up to " if run.events_in(loop, EARLY_STOP) else ""
                     idle = run.events_of(IDLE_SCHEDULER)

@@ -98,9 +98,9 @@ class NoEarlyStopping(Rule):
     A loop that steps two or more models with optimizers of their own, each after a
     backward pass of its own (a GAN's generator and discriminator), is not judged: they
     have no validation metric to stop on. Nor is one whose model only ever sees random
-    numbers (a memory or speed check on `torch.rand`), nor a loop that steps an
-    environment or shares a loop with one that does (`obs, reward, done = env.step(action)`:
-    reinforcement learning, on experience the agent collects).
+    numbers (a memory or speed check on `torch.rand`), nor a loop of a run that steps an
+    environment (`obs, reward, done = env.step(action)`: reinforcement learning, on
+    experience the agent collects).
     A run trains when an optimizer over a model's parameters steps (one over an input
     image does not). The rule speaks only when the reader saw everything the loop
     calls: a call it cannot follow (an unresolved import, a library trainer) might do
@@ -154,7 +154,7 @@ class NoEarlyStopping(Rule):
                     symbol=run.symbol)
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 if not run.judgeable(loop) or run.steps_models_apart(loop) \
-                        or run.trains_on_noise(loop) or run.acts_in_environment(loop):
+                        or run.trains_on_noise(loop) or run.acts_in_environment():
                     continue  # a GAN's models, or a model fed random numbers, have no
                     # validation metric to stop on
                 # A checkpoint kept on a metric counts where something held out is evaluated.

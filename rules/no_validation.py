@@ -56,9 +56,9 @@ class NoValidation(Rule):
     (`DataParallel`, `.module`).
     A loop that steps two or more models with optimizers of their own, each after a
     backward pass of its own (a GAN's generator and discriminator), is not judged: they
-    have no held-out score to evaluate. Nor is a loop that steps an environment, or shares
-    a loop with one that does (`obs, reward, done = env.step(action)`: reinforcement
-    learning, on experience the agent collects). Nor is one that never calls the model it trains,
+    have no held-out score to evaluate. Nor is a loop of a run that steps an
+    environment (`obs, reward, done = env.step(action)`: reinforcement learning, on
+    experience the agent collects). Nor is one that never calls the model it trains,
     using only its weights (`F.linear(x, w - g)` in MAML): an evaluation written that way
     would not be seen. Nor is one whose model only ever sees random numbers
     (`net(torch.rand(8, 3, 64, 64))`: a memory or speed check).
@@ -105,7 +105,7 @@ class NoValidation(Rule):
             for loop, epochs, loc in run.long_epoch_loops(self.options.min_epochs):
                 if run.evaluated_in(loop) or run.evaluated_between_passes(loop) \
                         or run.steps_models_apart(loop) or run.trains_on_noise(loop) \
-                        or run.acts_in_environment(loop):
+                        or run.acts_in_environment():
                     continue  # evaluated (also once a round of federated training); or a
                     # GAN's models, with no held-out score; or random numbers for data, with
                     # nothing to hold out

@@ -7227,6 +7227,8 @@ for frame in range(200_000):
 
 @pytest.mark.parametrize("step, judged", [
     ("after, reward, over = world.step(action)", False),
+    # Environments in worker processes, their results gathered (`conn.recv()`).
+    ("after, reward, done = zip(*[world.step(a) for a in [action]])", False),
     # Not an environment's step: a step of the script's own (a simulation it advances).
     ("after, reward, over = world.reset(), 0.0, frame % 100 == 0", True),
 ])

@@ -308,7 +308,7 @@ class TrainingInterp(ForwardReading):
         ranged = bound_range(stmt[2])
         self.assigning_at = f.scope.loc(stmt[3])
         if _steps_an_environment(stmt) and self.recorder.loops:
-            self.recorder.event(ir.ENV_STEP, self.assigning_at, what=text(stmt[2][1][1]))
+            self.recorder.event(ir.ENV_STEP, self.assigning_at, what=text(stmt[2]))
         for target in stmt[1]:
             self.assign(target, value, f)
             self.remember_origin(target, stmt[2], value, f)
@@ -1282,9 +1282,15 @@ def _counters_noted(test: tuple[Any, ...], body: tuple[Any, ...]) -> list[str]:
 def _steps_an_environment(stmt: tuple[Any, ...]) -> bool:
     """`obs, reward, done = env.step(action)` (or gym's four, gymnasium's five): a step
     taking an action and handing back what followed. An optimizer's or a scheduler's step
-    hands back nothing to unpack."""
+    hands back nothing to unpack. Environments run in worker processes hand it back by
+    other calls (`state, reward, done, info = zip(*[c.recv() for c in conns])`): named so."""
     call = stmt[2]
-    return call[0] == "call" and call[1][0] == "attr" and call[1][2] == "step" \
-        and bool(call[2]) and any(t[0] in ("tuple", "list") and len(t[1]) >= 3
-                                  for t in stmt[1])
+    unpacked = [t[1] for t in stmt[1] if t[0] in ("tuple", "list") and len(t[1]) >= 3]
+    if not unpacked or call[0] != "call":
+        return False
+    if call[1][0] == "attr" and call[1][2] == "step" and call[2]:
+        return True
+    names = [t[1].lower() for t in unpacked[0] if t[0] == "name"]
+    return any(n.startswith(("reward", "rew")) for n in names) \
+        and any(n.startswith(("done", "terminated")) for n in names)
 

@@ -753,10 +753,10 @@ class Recorder:
                              "be evaluated on held-out data, so no-validation stays silent")
         acting = next((e for e in events if e.kind == ir.ENV_STEP), None)
         if acting is not None and acting.loc is not None:
-            notes.append(f"{acting.loc.path}:{acting.loc.line}: `{acting.what}` is stepped with "
-                         "actions and hands back what followed (reinforcement learning): "
-                         "rules about validation, early stopping, schedules and augmentation "
-                         "stay silent on the loops around it")
+            notes.append(f"{acting.loc.path}:{acting.loc.line}: `{acting.what}` hands back an "
+                         "environment's observation, reward and end of episode (reinforcement "
+                         "learning): rules about validation, early stopping, schedules and "
+                         "augmentation stay silent")
         for loop in loops:
             if loop.kind != "epoch" or loop.loc is None:
                 continue
