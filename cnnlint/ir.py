@@ -661,11 +661,11 @@ BEST_CHECKPOINT = "best_checkpoint"  # a checkpoint kept on a validation metric
 # a file named by a counter (what: each name in the file name, `"iter_%d.pt" % total_iters`):
 # together, the best pass's checkpoint is kept among the others.
 BEST_PASS_NOTED = "best_pass_noted"
+SAVED_BY_NAME = "saved_by_name"
 # An environment stepped with an action, its observation, reward and end flag unpacked
 # (`obs, reward, done, info = env.step(action)`): the data are the agent's own experience
-# (reinforcement learning; what: the environment as written).
+# (reinforcement learning; what: the call as written).
 ENV_STEP = "env_step"
-SAVED_BY_NAME = "saved_by_name"
 # The weights kept on a metric as a reference, not a copy (`best = model.state_dict()`):
 # every later step changes them (what: the name they are kept in).
 ALIASED_BEST = "aliased_best"

@@ -26,12 +26,12 @@ class ConstantLearningRate(Rule):
     with a rate that changes.
     A loop that steps two or more models with optimizers of their own, each after a
     backward pass of its own (a GAN's generator and discriminator), is not judged: GANs
-    train at constant rates by design. Nor is a loop of a run that steps an
-    environment (reinforcement learning). Nor is one whose model only ever sees random
-    numbers (a memory or speed check on `torch.rand`), nor one whose steps are all
-    Adadelta's or Adagrad's: Adadelta takes no learning rate of its own (its `lr` of 1.0
-    only scales a self-sizing step), and Adagrad's steps shrink as the squared gradients
-    add up, a schedule of its own.
+    train at constant rates by design. Nor is a loop of a run that steps an environment
+    (reinforcement learning). Nor is one whose model only ever sees random numbers (a
+    memory or speed check on `torch.rand`), nor one whose steps are all Adadelta's or
+    Adagrad's: Adadelta takes no learning rate of its own (its `lr` of 1.0 only scales a
+    self-sizing step), and Adagrad's steps shrink as the squared gradients add up, a
+    schedule of its own.
     A scheduler that is built but never stepped, read or handed on changes nothing, and
     the message says so, as a warning rather than info (a schedule was meant: a forgotten
     `scheduler.step()`); the message also names one of torch's step schedulers built to

@@ -68,19 +68,19 @@ class DeepStackWithoutRegularization(Rule):
     LightningModule whose own `configure_optimizers` builds its optimizers and no
     `Trainer.fit` the reader follows trains it (a command line or a config may run it), when
     a script hands the model to code the reader cannot follow (a library trainer), when a
-    training script of the project cannot
-    be parsed or read to its end, or when a script picks its model by name among networks
-    the reader could not read in full (one of them may hold this one).
+    training script of the project cannot be parsed or read to its end, or when a script
+    picks its model by name among networks the reader could not read in full (one of them
+    may hold this one).
     A model built inside one a script may pick (a backbone DeepLab's factory builds) is
     trained with it; a block class that needs arguments no code gives it alone, held by a
     model of another file, is judged as part of that model. A model trained only as a part
     of bigger networks that hold dropout (a backbone under a head with `Dropout2d`) is
     regularised there: it is not flagged. Nor is a model trained only by reinforcement
     learning (its run steps an environment, `obs, reward, done = env.step(action)`): an
-    agent learns from the experience it collects, with no held-out score.
-    A class the runs train only as builds of another
-    size than its defaults (`Plain(n=2)` for `Plain(n=12)`) is judged by the largest build
-    they train: the count given is that build's, with where it is built.
+    agent learns from the experience it collects, with no held-out score. A class the runs
+    train only as builds of another size than its defaults (`Plain(n=2)` for `Plain(n=12)`)
+    is judged by the largest build they train: the count given is that build's, with where
+    it is built.
 
     ## Why it matters
     A big model learns the training set's details and noise unless something holds it back

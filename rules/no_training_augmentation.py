@@ -29,15 +29,14 @@ class NoTrainingAugmentation(Rule):
     changes), nor those of a run whose loss compares a model's output with the batch it was
     fed (an autoencoder or a VAE rebuilding its input, which learns that distribution too),
     nor those of a Lightning fit whose `configure_optimizers` returns None (no optimizer:
-    a memory bank of a frozen network's features trains nothing),
-    nor those of a run that steps an environment (reinforcement learning: the agent
-    collects its own data), nor those of a run whose model sees each batch with fresh
-    random noise added
-    (a denoising autoencoder's `x + 0.2 * torch.randn_like(x)`: that is augmentation) or
-    through a library function the reader does not know (it may draw at random), or
-    whose loops never call a model they train (what it is fed was not seen), nor
-    those of a run whose loops apply a pipeline to the batches themselves that augments or
-    is not known (a contrastive method's two random views of each image).
+    a memory bank of a frozen network's features trains nothing), nor those of a run that
+    steps an environment (reinforcement learning: the agent collects its own data), nor
+    those of a run whose model sees each batch with fresh random noise added (a denoising
+    autoencoder's `x + 0.2 * torch.randn_like(x)`: that is augmentation) or through a
+    library function the reader does not know (it may draw at random), or whose loops
+    never call a model they train (what it is fed was not seen), nor those of a run whose
+    loops apply a pipeline to the batches themselves that augments or is not known (a
+    contrastive method's two random views of each image).
 
     ## Why it matters
     Without augmentation the network sees the exact same pixels every epoch and learns them

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from cnnlint import ir
 from cnnlint.catalogue import is_augmentation
@@ -515,16 +515,22 @@ def keeps_a_running_best(test: tuple[Any, ...], body: tuple[Any, ...]) -> bool:
     if test[0] != "compare" or len(test[2]) != 1 or test[2][0][0] not in ("<", ">", "<=", ">="):
         return False
     sides = {_code(test[1]), _code(test[2][0][1])}
+    return any(kept != new and {_code(kept), _code(new)} == sides
+               for kept, new in assigned_pairs(body))
+
+
+def assigned_pairs(body: tuple[Any, ...]) -> Iterator[tuple[Any, Any]]:
+    """(target, value) of each assignment a block makes itself, a tuple assigned from a tuple
+    of the same length taken apart (`best, best_epoch = acc, epoch`)."""
     for stmt in body:
         if stmt[0] != "assign":
             continue
+        value = stmt[2]
         for target in stmt[1]:
-            value = stmt[2]
-            pairs = zip(target[1], value[1]) if target[0] == value[0] == "tuple" \
-                and len(target[1]) == len(value[1]) else ((target, value),)
-            if any(kept != new and {_code(kept), _code(new)} == sides for kept, new in pairs):
-                return True
-    return False
+            if target[0] == value[0] == "tuple" and len(target[1]) == len(value[1]):
+                yield from zip(target[1], value[1])
+            else:
+                yield target, value
 
 
 def _code(expr: Any) -> Any:

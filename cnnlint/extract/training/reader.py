@@ -38,7 +38,8 @@ from cnnlint.extract.training import library, lightning, opaque, options, regist
 from cnnlint.extract.training.forwards import ForwardReading
 from cnnlint.extract.training.loops import bound_range, text_of
 from cnnlint.extract.training.objects import (
-    LIGHTNING_METHODS, HELD_OUT_NAME, MODULE_METHODS, PLAIN_METHODS, TARGET_NAME, TrainObj, breaks,
+    LIGHTNING_METHODS, HELD_OUT_NAME, MODULE_METHODS, PLAIN_METHODS, TARGET_NAME, TrainObj,
+    assigned_pairs, breaks,
     either_loader, has_modulo, inert, keeps_a_running_best, metric_words, plain_path, root_of,
     takes_no_input, text, walk, weights_of_model,
 )
@@ -1267,16 +1268,8 @@ def _counters_noted(test: tuple[Any, ...], body: tuple[Any, ...]) -> list[str]:
     (`best_iter = total_iters`, `best_acc, best_epoch = acc, epoch`): what says which pass
     was best."""
     tested = set(identifiers(test))
-    found = []
-    for stmt in body:
-        if stmt[0] != "assign":
-            continue
-        for target in stmt[1]:
-            pairs = zip(target[1], stmt[2][1]) if target[0] == stmt[2][0] == "tuple" \
-                and len(target[1]) == len(stmt[2][1]) else ((target, stmt[2]),)
-            found += [new[1] for kept, new in pairs if kept[0] == "name" and new[0] == "name"
-                      and new[1] not in tested and kept != new]
-    return found
+    return [new[1] for kept, new in assigned_pairs(body) if kept[0] == "name"
+            and new[0] == "name" and new[1] not in tested and kept != new]
 
 
 def _steps_an_environment(stmt: tuple[Any, ...]) -> bool:
@@ -1293,4 +1286,3 @@ def _steps_an_environment(stmt: tuple[Any, ...]) -> bool:
     names = [t[1].lower() for t in unpacked[0] if t[0] == "name"]
     return any(n.startswith(("reward", "rew")) for n in names) \
         and any(n.startswith(("done", "terminated")) for n in names)
-
